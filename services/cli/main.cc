@@ -1,0 +1,67 @@
+// The `vigil` binary: parses the command line and hands over to a command.
+// CLI11 is slow to compile: keep it to this file.
+#include <CLI/CLI.hpp>
+#include <cstdio>
+
+#include "services/cli/verify_command.h"
+
+#ifndef VIGIL_VERSION
+#define VIGIL_VERSION "dev"
+#endif
+
+int main(int argc, char** argv) {
+  CLI::App app{
+      "Vigil verifies the backups an MSP keeps for its clients, checks them against each "
+      "client's contract, and issues signed proofs the client can check offline.",
+      "vigil"};
+  app.set_version_flag("--version", std::string("vigil ") + VIGIL_VERSION);
+  app.require_subcommand(1);
+  app.footer("Run 'vigil COMMAND --help' for the options of a command.");
+
+  vigil::cli::VerifyArgs va;
+  CLI::App* verify = app.add_subcommand(
+      "verify",
+      "Check a directory tree of backups against its catalogue, locally (no server). The "
+      "first run records a baseline; later runs re-read and compare.");
+  verify->add_option("PATH", va.path, "Directory to verify")->required();
+  verify->add_option("--catalogue", va.catalogue,
+                     "Catalogue directory (default: one per PATH under "
+                     "$XDG_STATE_HOME/vigil/verify/)");
+  verify->add_option("--max-age", va.max_age,
+                     "Incremental: do not re-read entries verified within DURATION "
+                     "(e.g. 12h, 7d, 2w) whose size and mtime are unchanged");
+  verify->add_flag("--mutable", va.mutable_set,
+                   "PATH is a mirror updated in place: a change with a new mtime is an update, "
+                   "not a problem");
+  verify->add_flag("--accept", va.accept,
+                   "Record modified and missing entries as the new baseline (after a "
+                   "legitimate change)");
+  verify->add_flag("--json", va.json, "Print one JSON document on stdout (see below)");
+  verify->add_flag("!--no-progress", va.progress, "Never show the progress bar");
+  verify->add_option("--algorithm", va.algorithm,
+                     "Digest for new entries: xxh3-128 (default), sha256, sha512, sha1, md5")
+      ->capture_default_str();
+  verify->add_option("-j,--threads", va.threads, "Hashing threads (default: one per core)")
+      ->check(CLI::Range(0, 256));
+  verify->add_option("--list", va.list_limit,
+                     "Human output: at most N added/updated entries listed")
+      ->capture_default_str()
+      ->check(CLI::NonNegativeNumber);
+  verify->footer(vigil::cli::kVerifyHelpFooter);
+
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::CallForHelp& e) {
+    return app.exit(e);
+  } catch (const CLI::CallForAllHelp& e) {
+    return app.exit(e);
+  } catch (const CLI::CallForVersion& e) {
+    return app.exit(e);
+  } catch (const CLI::ParseError& e) {
+    app.exit(e);
+    return 2;  // usage error, whatever CLI11's own code
+  }
+
+  if (verify->parsed()) return vigil::cli::RunVerify(va);
+  return 2;
+}

@@ -1,0 +1,192 @@
+#include "services/common/text.h"
+
+#include <cmath>
+#include <cstdio>
+#include <ctime>
+
+namespace vigil {
+
+std::optional<int64_t> ParseDuration(std::string_view text, std::string* error) {
+  if (text.empty()) {
+    *error = "empty duration";
+    return std::nullopt;
+  }
+  int64_t total = 0;
+  size_t i = 0;
+  while (i < text.size()) {
+    size_t start = i;
+    int64_t n = 0;
+    while (i < text.size() && text[i] >= '0' && text[i] <= '9') {
+      if (n > (INT64_MAX / 10)) {
+        *error = "duration too large: '" + std::string(text) + "'";
+        return std::nullopt;
+      }
+      n = n * 10 + (text[i] - '0');
+      ++i;
+    }
+    if (i == start || i == text.size()) {
+      *error = "bad duration '" + std::string(text) +
+               "' at byte " + std::to_string(i) + ": expected a number followed by s, m, h, d or w";
+      return std::nullopt;
+    }
+    int64_t unit;
+    switch (text[i]) {
+      case 's':
+        unit = 1;
+        break;
+      case 'm':
+        unit = 60;
+        break;
+      case 'h':
+        unit = 3600;
+        break;
+      case 'd':
+        unit = 86400;
+        break;
+      case 'w':
+        unit = 7 * 86400;
+        break;
+      default:
+        *error = "bad duration '" + std::string(text) + "' at byte " + std::to_string(i) +
+                 ": unit must be s, m, h, d or w";
+        return std::nullopt;
+    }
+    ++i;
+    constexpr int64_t kNs = 1'000'000'000;
+    if (n > INT64_MAX / kNs / unit || total > INT64_MAX - n * unit * kNs) {
+      *error = "duration too large: '" + std::string(text) + "'";
+      return std::nullopt;
+    }
+    total += n * unit * kNs;
+  }
+  return total;
+}
+
+std::string HumanBytes(double bytes) {
+  static const char* kUnits[] = {"B", "KiB", "MiB", "GiB", "TiB", "PiB"};
+  int u = 0;
+  while (bytes >= 1024 && u < 5) {
+    bytes /= 1024;
+    ++u;
+  }
+  char buf[32];
+  if (u == 0) {
+    std::snprintf(buf, sizeof buf, "%.0f B", bytes);
+  } else {
+    std::snprintf(buf, sizeof buf, "%.1f %s", bytes, kUnits[u]);
+  }
+  return buf;
+}
+
+std::string GroupDigits(uint64_t n) {
+  std::string digits = std::to_string(n), out;
+  for (size_t i = 0; i < digits.size(); ++i) {
+    if (i > 0 && (digits.size() - i) % 3 == 0) out.push_back(',');
+    out.push_back(digits[i]);
+  }
+  return out;
+}
+
+std::string FormatTimeUtc(int64_t ns) {
+  int64_t secs = ns >= 0 ? ns / 1'000'000'000 : -((-ns + 999'999'999) / 1'000'000'000);
+  int64_t frac = ns - secs * 1'000'000'000;
+  std::time_t t = static_cast<std::time_t>(secs);
+  std::tm tm{};
+  gmtime_r(&t, &tm);
+  char buf[64];
+  std::snprintf(buf, sizeof buf, "%04d-%02d-%02dT%02d:%02d:%02d.%09lldZ", tm.tm_year + 1900,
+                tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec,
+                static_cast<long long>(frac));
+  return buf;
+}
+
+namespace {
+// Length of the valid UTF-8 sequence at s[i], or 0 if invalid.
+size_t Utf8SeqLen(std::string_view s, size_t i) {
+  auto b = [&](size_t k) { return static_cast<uint8_t>(s[k]); };
+  uint8_t c = b(i);
+  if (c < 0x80) return 1;
+  size_t n;
+  uint32_t cp;
+  if ((c & 0xE0) == 0xC0) {
+    n = 2;
+    cp = c & 0x1F;
+  } else if ((c & 0xF0) == 0xE0) {
+    n = 3;
+    cp = c & 0x0F;
+  } else if ((c & 0xF8) == 0xF0) {
+    n = 4;
+    cp = c & 0x07;
+  } else {
+    return 0;
+  }
+  if (i + n > s.size()) return 0;
+  for (size_t k = 1; k < n; ++k) {
+    if ((b(i + k) & 0xC0) != 0x80) return 0;
+    cp = (cp << 6) | (b(i + k) & 0x3F);
+  }
+  static const uint32_t kMin[] = {0, 0, 0x80, 0x800, 0x10000};
+  if (cp < kMin[n] || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF)) return 0;
+  return n;
+}
+}  // namespace
+
+bool IsValidUtf8(std::string_view s) {
+  for (size_t i = 0; i < s.size();) {
+    size_t n = Utf8SeqLen(s, i);
+    if (n == 0) return false;
+    i += n;
+  }
+  return true;
+}
+
+std::string EscapeForTerminal(std::string_view s) {
+  std::string out;
+  out.reserve(s.size());
+  for (size_t i = 0; i < s.size();) {
+    uint8_t c = static_cast<uint8_t>(s[i]);
+    size_t n = Utf8SeqLen(s, i);
+    if (n > 1) {
+      out.append(s.substr(i, n));
+      i += n;
+      continue;
+    }
+    if (n == 1 && c >= 0x20 && c != 0x7F && c != '\\') {
+      out.push_back(static_cast<char>(c));
+    } else if (c == '\\') {
+      out += "\\\\";
+    } else if (c == '\n') {
+      out += "\\n";
+    } else if (c == '\t') {
+      out += "\\t";
+    } else {
+      char buf[8];
+      std::snprintf(buf, sizeof buf, "\\x%02x", c);
+      out += buf;
+    }
+    ++i;
+  }
+  return out;
+}
+
+std::string Base64Encode(std::string_view in) {
+  static const char kTab[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+  std::string out;
+  out.reserve((in.size() + 2) / 3 * 4);
+  size_t i = 0;
+  auto u = [&](size_t k) { return static_cast<uint32_t>(static_cast<uint8_t>(in[k])); };
+  for (; i + 3 <= in.size(); i += 3) {
+    uint32_t v = u(i) << 16 | u(i + 1) << 8 | u(i + 2);
+    out += {kTab[v >> 18], kTab[(v >> 12) & 63], kTab[(v >> 6) & 63], kTab[v & 63]};
+  }
+  if (in.size() - i == 1) {
+    uint32_t v = u(i) << 16;
+    out += {kTab[v >> 18], kTab[(v >> 12) & 63], '=', '='};
+  } else if (in.size() - i == 2) {
+    uint32_t v = u(i) << 16 | u(i + 1) << 8;
+    out += {kTab[v >> 18], kTab[(v >> 12) & 63], kTab[(v >> 6) & 63], '='};
+  }
+  return out;
+}
+
+}  // namespace vigil

@@ -1,0 +1,31 @@
+// Small text helpers shared by the services and the CLI: durations, sizes,
+// times, and the lossless display of byte-string paths.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+
+namespace vigil {
+
+// Parses "90s", "15m", "12h", "30d", "2w" and sums like "1d12h" into
+// nanoseconds. Returns nullopt (with *error set) on anything else.
+std::optional<int64_t> ParseDuration(std::string_view text, std::string* error);
+
+// "1.5 GiB", "12.0 MiB", "512 B".
+std::string HumanBytes(double bytes);
+// "1,234,567".
+std::string GroupDigits(uint64_t n);
+// "2026-11-22T18:47:45.123456789Z" (UTC, RFC 3339).
+std::string FormatTimeUtc(int64_t ns_since_epoch);
+
+bool IsValidUtf8(std::string_view s);
+// Printable form of a byte-string path for a terminal: valid UTF-8 is kept,
+// control characters and invalid bytes become \n, \t, \\, \xNN escapes, so
+// two different names never print the same.
+std::string EscapeForTerminal(std::string_view s);
+// Standard base64 (RFC 4648, with padding).
+std::string Base64Encode(std::string_view bytes);
+
+}  // namespace vigil

@@ -1,0 +1,144 @@
+// The catalogue: Vigil's independent record of every backup entry.
+//
+// A Catalogue sits on a KvStore (RocksDB by default) and keeps, per entry of
+// a restore point (key layout in key_codec.h):
+//   - its EntryRecord (what the file is) in `catalogue`,
+//   - its VerifyRecord (when it was last checked, outcome) in `verified`,
+//     absent until the entry is first re-checked: an entry with no
+//     VerifyRecord is "ok, last verified when first seen",
+//   - one hash-index key per entry with a digest in `hash_index`.
+// All three change together in one atomic batch, so a crash at any point
+// leaves them consistent.
+//
+// Reads stream: Scan() walks one restore point in key order with bounded
+// memory, whatever its size. Writes go through a Writer that groups them
+// into WriteBatches.
+//
+// Thread safety: Catalogue is thread-safe; Scanner and Writer are not (one
+// per thread).
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include "storage/entry.h"
+#include "storage/key_codec.h"
+#include "storage/kv.h"
+#include "storage/rocks_kv.h"
+#include "storage/status.h"
+
+namespace vigil::storage {
+
+// One restore point of one backup set of one tenant.
+struct Scope {
+  std::string tenant;
+  std::string backup_set;
+  int64_t restore_point = 0;
+};
+
+class Catalogue {
+ public:
+  // Opens (creating if needed) a RocksDB-backed catalogue in directory `path`.
+  static StatusOr<std::unique_ptr<Catalogue>> Open(const std::string& path,
+                                                   const RocksKvOptions& options = {});
+  // Wraps any ordered KV store (tests, other backends).
+  explicit Catalogue(std::unique_ptr<KvStore> kv) : kv_(std::move(kv)) {}
+
+  KvStore* kv() { return kv_.get(); }
+
+  // Streams a restore point's entries in key order (= depth-first tree order,
+  // see key_codec.h), each with its VerifyRecord (synthesised from the entry
+  // when none is stored). A record that does not decode stops the scan with
+  // DataLoss in status(), naming the path.
+  class Scanner {
+   public:
+    virtual ~Scanner() = default;
+    virtual bool Valid() const = 0;
+    virtual void Next() = 0;
+    // The entry's path suffix as encoded in the key ('/' replaced by NUL);
+    // compare with ComparePathOrder() semantics.
+    virtual std::string_view encoded_path() const = 0;
+    // Relative path with '/' separators.
+    virtual std::string path() const = 0;
+    virtual std::string_view key() const = 0;
+    virtual const EntryRecord& entry() const = 0;
+    virtual const VerifyRecord& verify() const = 0;
+    // True if verify() was read from disk, false if synthesised.
+    virtual bool has_verify_record() const = 0;
+    virtual Status status() const = 0;
+  };
+  std::unique_ptr<Scanner> Scan(const Scope& scope);
+
+  // Point lookup. NotFound if absent.
+  Status GetEntry(const Scope& scope, std::string_view path, EntryRecord* entry,
+                  VerifyRecord* verify);
+
+  // Calls fn(key) for each entry holding `digest` (same algorithm), in key
+  // order, until fn returns false. Keys of the whole catalogue (any tenant).
+  Status ForEachHolder(const Digest& digest, const std::function<bool(const EntryKey&)>& fn);
+
+  // Number of entries of a restore point (a full scan of its keys).
+  StatusOr<uint64_t> CountEntries(const Scope& scope);
+
+  Status PutMeta(std::string_view key, std::string_view value, bool sync = true);
+  // NotFound if absent.
+  Status GetMeta(std::string_view key, std::string* value);
+
+  // Batches catalogue writes. Flushes automatically when a batch grows past
+  // Options::batch_bytes; Commit() flushes the rest and optionally syncs.
+  // Each flushed batch is atomic. Not thread-safe.
+  class Writer {
+   public:
+    struct Options {
+      // Flush a batch when it reaches this many bytes. Default 4 MiB: large
+      // enough to amortise the write path, small enough to bound memory.
+      size_t batch_bytes = 4 << 20;
+    };
+    Writer(Catalogue* cat, const Scope& scope, Options options);
+    Writer(Catalogue* cat, const Scope& scope) : Writer(cat, scope, Options()) {}
+
+    // Records a new entry, or replaces one (then `previous` is its old record,
+    // whose hash-index key is removed). Removes any stored VerifyRecord: a
+    // (re)written entry counts as verified when first seen.
+    Status PutEntry(std::string_view path, const EntryRecord& entry,
+                    const EntryRecord* previous = nullptr);
+    // Records the outcome of a check of an existing entry.
+    Status PutVerify(std::string_view path, const VerifyRecord& verify);
+    // Forgets an entry (and its hash-index key and VerifyRecord).
+    Status DeleteEntry(std::string_view path, const EntryRecord& entry);
+    // Adds a meta key to the current batch (atomic with it).
+    void PutMeta(std::string_view key, std::string_view value);
+
+    // Writes the pending batch.
+    Status Flush();
+    // Flushes, then syncs the WAL if `sync`.
+    Status Commit(bool sync);
+
+    uint64_t flushed_batches() const { return flushed_batches_; }
+
+   private:
+    Status MaybeFlush();
+    std::string& KeyFor(std::string_view path);
+
+    Catalogue* cat_;
+    Options options_;
+    std::string prefix_;
+    std::string key_;
+    std::string value_;
+    KvBatch batch_;
+    uint64_t flushed_batches_ = 0;
+  };
+
+ private:
+  std::unique_ptr<KvStore> kv_;
+};
+
+// Compares two '/'-separated relative paths in catalogue key order (each '/'
+// ranks below every other byte). <0, 0, >0 like memcmp.
+int ComparePathOrder(std::string_view a, std::string_view b);
+
+}  // namespace vigil::storage

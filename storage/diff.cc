@@ -1,0 +1,118 @@
+#include "storage/diff.h"
+
+namespace vigil::storage {
+
+std::string_view DiffKindName(DiffKind k) {
+  switch (k) {
+    case DiffKind::kUnchanged:
+      return "unchanged";
+    case DiffKind::kModified:
+      return "modified";
+    case DiffKind::kUpdated:
+      return "updated";
+    case DiffKind::kMissing:
+      return "missing";
+    case DiffKind::kAdded:
+      return "added";
+    case DiffKind::kUnreadable:
+      return "unreadable";
+    case DiffKind::kNotRead:
+      return "not_read";
+  }
+  return "unknown";
+}
+
+DiffKind Classify(const EntryRecord& rec, const Observation& obs, const DiffOptions& options) {
+  if (obs.unreadable) return DiffKind::kUnreadable;
+  bool same_content;
+  if (rec.type != obs.type) {
+    same_content = false;
+  } else if (obs.type == EntryType::kSymlink) {
+    same_content = rec.link_target == obs.link_target;
+  } else if (obs.type == EntryType::kOther) {
+    same_content = true;
+  } else {
+    same_content = rec.size == obs.size && rec.digest == obs.digest;
+  }
+  if (same_content) return DiffKind::kUnchanged;
+  if (options.mutable_set && obs.mtime_ns != rec.mtime_ns) return DiffKind::kUpdated;
+  return DiffKind::kModified;
+}
+
+namespace {
+void Count(DiffCounts* c, DiffKind k) {
+  if (c == nullptr) return;
+  switch (k) {
+    case DiffKind::kUnchanged:
+      ++c->unchanged;
+      break;
+    case DiffKind::kModified:
+      ++c->modified;
+      break;
+    case DiffKind::kUpdated:
+      ++c->updated;
+      break;
+    case DiffKind::kMissing:
+      ++c->missing;
+      break;
+    case DiffKind::kAdded:
+      ++c->added;
+      break;
+    case DiffKind::kUnreadable:
+      ++c->unreadable;
+      break;
+    case DiffKind::kNotRead:
+      ++c->not_read;
+      break;
+  }
+}
+}  // namespace
+
+Status DiffRestorePoint(Catalogue& cat, const Scope& scope, const ObservationSource& source,
+                        const DiffOptions& options,
+                        const std::function<Status(const DiffEvent&)>& sink,
+                        DiffCounts* counts) {
+  auto scan = cat.Scan(scope);
+  Observation obs, prev_obs;
+  bool have_obs = source(&obs);
+  bool first = true;
+  std::string rec_path;
+  while (true) {
+    if (have_obs && !first && ComparePathOrder(prev_obs.path, obs.path) >= 0) {
+      return absl::InvalidArgumentError("observations out of order: '" + obs.path +
+                                        "' after '" + prev_obs.path + "'");
+    }
+    bool have_rec = scan->Valid();
+    if (!have_rec && !scan->status().ok()) return scan->status();
+    if (!have_rec && !have_obs) break;
+    int c;
+    if (!have_rec) {
+      c = 1;  // only observations left: added
+    } else if (!have_obs) {
+      c = -1;  // only records left: missing
+    } else {
+      rec_path = scan->path();
+      c = ComparePathOrder(rec_path, obs.path);
+    }
+    if (c < 0 && !have_obs) rec_path = scan->path();
+    DiffEvent ev;
+    if (c < 0) {
+      ev = {DiffKind::kMissing, rec_path, &scan->entry(), nullptr};
+    } else if (c > 0) {
+      ev = {DiffKind::kAdded, obs.path, nullptr, &obs};
+    } else {
+      ev = {Classify(scan->entry(), obs, options), obs.path, &scan->entry(), &obs};
+    }
+    Count(counts, ev.kind);
+    if (Status s = sink(ev); !s.ok()) return s;
+    if (c <= 0) scan->Next();
+    if (c >= 0) {
+      std::swap(prev_obs, obs);
+      first = false;
+      have_obs = source(&obs);
+    }
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace vigil::storage

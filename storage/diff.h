@@ -1,0 +1,80 @@
+// Streaming diff of an observed listing against the catalogue.
+//
+// Both sides are sorted in catalogue key order (ComparePathOrder), so a diff
+// is a merge-join of two sorted streams: O(n + m) time, O(1) memory, no
+// lookup per entry. The observed side comes from a tree walk or from a
+// worker's observation stream; an out-of-order observed stream is rejected
+// with InvalidArgument (never silently mis-joined).
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <string>
+#include <string_view>
+
+#include "storage/catalogue.h"
+#include "storage/entry.h"
+#include "storage/status.h"
+
+namespace vigil::storage {
+
+// What was seen of one entry during a check.
+struct Observation {
+  std::string path;  // relative, '/'-separated, raw bytes
+  EntryType type = EntryType::kFile;
+  uint64_t size = 0;
+  int64_t mtime_ns = 0;
+  Digest digest;            // empty if not read (unreadable, skipped, special)
+  std::string link_target;  // symlinks
+  bool unreadable = false;  // found but could not be read
+  std::string error;        // why, when unreadable
+};
+
+// Outcome of comparing one observed entry with its record. Persisted in
+// pass summaries by name, not number.
+enum class DiffKind : uint8_t {
+  kUnchanged,   // same type, size and digest (mtime may differ: never a problem)
+  kModified,    // immutable set: content/size changed; mutable set: content
+                // changed with the same size and mtime (silent corruption)
+  kUpdated,     // mutable set: changed together with a new mtime (legitimate)
+  kMissing,     // recorded, not observed
+  kAdded,       // observed, not recorded
+  kUnreadable,  // observed, could not be read
+  kNotRead,     // observed but its content was deliberately not read
+                // (incremental skip); metadata matched the record
+};
+std::string_view DiffKindName(DiffKind k);
+
+struct DiffOptions {
+  // Mutable mirror semantics (see DiffKind). Default: immutable restore point.
+  bool mutable_set = false;
+};
+
+// Pure classification of an observed entry against its record.
+// REQUIRES: obs.unreadable == false and obs.digest non-empty for files.
+DiffKind Classify(const EntryRecord& rec, const Observation& obs, const DiffOptions& options);
+
+struct DiffEvent {
+  DiffKind kind;
+  std::string_view path;       // valid during the callback
+  const EntryRecord* recorded;  // null for kAdded
+  const Observation* observed;  // null for kMissing
+};
+
+// Pulls observations in catalogue key order. Returns false at the end.
+using ObservationSource = std::function<bool(Observation*)>;
+
+struct DiffCounts {
+  uint64_t unchanged = 0, modified = 0, updated = 0, missing = 0, added = 0, unreadable = 0,
+           not_read = 0;
+};
+
+// Merge-joins `source` with the catalogue's scan of `scope`, calling `sink`
+// for every entry in key order. Stops at the first error (scan corruption,
+// out-of-order source) or when sink returns a non-OK status.
+Status DiffRestorePoint(Catalogue& cat, const Scope& scope, const ObservationSource& source,
+                        const DiffOptions& options,
+                        const std::function<Status(const DiffEvent&)>& sink,
+                        DiffCounts* counts = nullptr);
+
+}  // namespace vigil::storage

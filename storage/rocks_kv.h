@@ -1,0 +1,36 @@
+// KvStore on RocksDB: one database, one column family per Space.
+#pragma once
+
+#include <cstddef>
+#include <memory>
+#include <string>
+
+#include "storage/kv.h"
+
+namespace rocksdb {
+class Env;
+}
+
+namespace vigil::storage {
+
+struct RocksKvOptions {
+  // Create the database if it does not exist. Default: true.
+  bool create_if_missing = true;
+  // Shared LRU block cache for all column families, bytes. Default: 64 MiB.
+  // Part of the memory budget: peak RSS stays bounded by this plus the
+  // memtables (write_buffer_bytes x 2 per column family).
+  size_t block_cache_bytes = 64 << 20;
+  // Memtable size per column family, bytes. Default: 16 MiB.
+  size_t write_buffer_bytes = 16 << 20;
+  // Test seam: a custom Env (in-memory or fault-injecting). Not owned; must
+  // outlive the store. Default: nullptr = the real filesystem.
+  rocksdb::Env* env = nullptr;
+};
+
+// Opens (or creates) the database at `path`. FailedPrecondition if the
+// database was written by an incompatible format version; the format version
+// key is written on creation.
+StatusOr<std::unique_ptr<KvStore>> OpenRocksKv(const std::string& path,
+                                               const RocksKvOptions& options = {});
+
+}  // namespace vigil::storage

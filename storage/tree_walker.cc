@@ -1,0 +1,134 @@
+#include "storage/tree_walker.h"
+
+#include <dirent.h>
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstring>
+
+namespace vigil::storage {
+
+DirHandle::~DirHandle() {
+  if (fd_ >= 0) ::close(fd_);
+}
+
+StatusOr<std::unique_ptr<TreeWalker>> TreeWalker::Open(const std::string& root) {
+  int fd = ::open(root.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (fd < 0) {
+    int e = errno;
+    std::string msg = "cannot open directory '" + root + "': " + std::strerror(e);
+    if (e == ENOENT) return absl::NotFoundError(msg);
+    if (e == ENOTDIR) return absl::InvalidArgumentError(msg);
+    return absl::PermissionDeniedError(msg);
+  }
+  auto w = std::unique_ptr<TreeWalker>(new TreeWalker());
+  Frame f;
+  f.dir = std::make_shared<DirHandle>(fd);
+  if (int e = ReadNames(fd, &f.names); e != 0) {
+    return absl::PermissionDeniedError("cannot read directory '" + root +
+                                       "': " + std::strerror(e));
+  }
+  w->stack_.push_back(std::move(f));
+  w->directories_ = 1;
+  return w;
+}
+
+TreeWalker::~TreeWalker() = default;
+
+int TreeWalker::ReadNames(int fd, std::vector<std::string>* names) {
+  int dup_fd = ::dup(fd);  // closedir() closes the fd it was given
+  if (dup_fd < 0) return errno;
+  DIR* d = ::fdopendir(dup_fd);
+  if (d == nullptr) {
+    int e = errno;
+    ::close(dup_fd);
+    return e;
+  }
+  ::rewinddir(d);
+  errno = 0;
+  while (struct dirent* de = ::readdir(d)) {
+    const char* n = de->d_name;
+    if (n[0] == '.' && (n[1] == '\0' || (n[1] == '.' && n[2] == '\0'))) continue;
+    names->emplace_back(n);
+  }
+  int e = errno;
+  ::closedir(d);
+  // Byte order (std::string compares as unsigned char), as the keys.
+  std::sort(names->begin(), names->end());
+  return e;
+}
+
+bool TreeWalker::Next(WalkEntry* e) {
+  while (!stack_.empty()) {
+    Frame& f = stack_.back();
+    if (f.next >= f.names.size()) {
+      stack_.pop_back();
+      continue;
+    }
+    std::string name = std::move(f.names[f.next++]);
+    struct stat st;
+    int dfd = f.dir->fd();
+    *e = WalkEntry();
+    e->path = f.prefix + name;
+    e->dir = f.dir;
+    if (::fstatat(dfd, name.c_str(), &st, AT_SYMLINK_NOFOLLOW) != 0) {
+      if (errno == ENOENT) continue;  // vanished between readdir and stat
+      e->error = errno;
+      e->error_text = std::string("stat: ") + std::strerror(errno);
+      e->name = std::move(name);
+      return true;
+    }
+    e->dev = st.st_dev;
+    e->ino = st.st_ino;
+    e->nlink = st.st_nlink;
+    e->mtime_ns = int64_t{st.st_mtim.tv_sec} * 1'000'000'000 + st.st_mtim.tv_nsec;
+    if (S_ISDIR(st.st_mode)) {
+      int cfd = ::openat(dfd, name.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+      Frame child;
+      int err = cfd < 0 ? errno : 0;
+      if (cfd >= 0) {
+        child.dir = std::make_shared<DirHandle>(cfd);
+        err = ReadNames(cfd, &child.names);
+      }
+      if (err != 0) {
+        if (err == ENOENT) continue;  // vanished
+        e->is_directory = true;
+        e->error = err;
+        e->error_text = std::string("cannot read directory: ") + std::strerror(err);
+        e->name = std::move(name);
+        return true;
+      }
+      ++directories_;
+      child.prefix = e->path + "/";
+      stack_.push_back(std::move(child));  // invalidates f
+      continue;
+    }
+    e->name = std::move(name);
+    if (S_ISREG(st.st_mode)) {
+      e->type = EntryType::kFile;
+      e->size = static_cast<uint64_t>(st.st_size);
+    } else if (S_ISLNK(st.st_mode)) {
+      e->type = EntryType::kSymlink;
+      std::string target(static_cast<size_t>(st.st_size > 0 ? st.st_size : 256) + 1, '\0');
+      ssize_t n = ::readlinkat(dfd, e->name.c_str(), target.data(), target.size());
+      if (n < 0) {
+        e->error = errno;
+        e->error_text = std::string("readlink: ") + std::strerror(errno);
+      } else {
+        target.resize(static_cast<size_t>(n));
+        e->link_target = std::move(target);
+      }
+      e->size = e->link_target.size();
+    } else {
+      e->type = EntryType::kOther;
+      e->size = 0;
+    }
+    return true;
+  }
+  return false;
+}
+
+}  // namespace vigil::storage

@@ -1,0 +1,81 @@
+// Depth-first walk of a directory tree in catalogue key order.
+//
+// Each directory's children are sorted by name bytes and visited depth-first,
+// which is exactly the order of the catalogue's keys (see key_codec.h), so
+// the walk can be merge-joined with a catalogue scan. Memory is bounded by
+// the largest single directory (its names), not by the tree.
+//
+// Symlinks are reported as links with their target and never followed.
+// Special files (devices, FIFOs, sockets) are reported, never opened.
+// Directories are descended into, not reported, except when they cannot be
+// read (then reported with `error`). Names are raw bytes.
+#pragma once
+
+#include <sys/types.h>
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "storage/entry.h"
+#include "storage/status.h"
+
+namespace vigil::storage {
+
+// An open directory, shared by the entries read from it so that files can be
+// opened relative to it (openat) after the walk has moved on.
+class DirHandle {
+ public:
+  explicit DirHandle(int fd) : fd_(fd) {}
+  ~DirHandle();
+  DirHandle(const DirHandle&) = delete;
+  DirHandle& operator=(const DirHandle&) = delete;
+  int fd() const { return fd_; }
+
+ private:
+  int fd_;
+};
+
+struct WalkEntry {
+  std::string path;  // relative to the root, '/'-separated
+  std::string name;  // last component (for openat on dir)
+  std::shared_ptr<DirHandle> dir;
+  EntryType type = EntryType::kFile;
+  bool is_directory = false;  // only set for unreadable directories
+  uint64_t size = 0;
+  int64_t mtime_ns = 0;
+  dev_t dev = 0;
+  ino_t ino = 0;
+  nlink_t nlink = 1;
+  std::string link_target;
+  int error = 0;  // errno if the entry could not be examined/read
+  std::string error_text;
+};
+
+class TreeWalker {
+ public:
+  // Opens `root` (must be a directory). InvalidArgument/NotFound otherwise.
+  static StatusOr<std::unique_ptr<TreeWalker>> Open(const std::string& root);
+  ~TreeWalker();
+
+  // Fills *e with the next entry; false at the end of the walk.
+  bool Next(WalkEntry* e);
+
+  uint64_t directories() const { return directories_; }
+
+ private:
+  struct Frame {
+    std::shared_ptr<DirHandle> dir;
+    std::string prefix;  // "a/b/" or "" at the root
+    std::vector<std::string> names;
+    size_t next = 0;
+  };
+  TreeWalker() = default;
+  // Reads and sorts a directory's names; returns errno on failure.
+  static int ReadNames(int fd, std::vector<std::string>* names);
+  std::vector<Frame> stack_;
+  uint64_t directories_ = 0;
+};
+
+}  // namespace vigil::storage
