@@ -46,9 +46,7 @@ class ScannerImpl final : public Catalogue::Scanner {
     entries_->Next();
     Load();
   }
-  std::string_view encoded_path() const override {
-    return entries_->key().substr(prefix_.size());
-  }
+  std::string_view encoded_path() const override { return entries_->key().substr(prefix_.size()); }
   std::string path() const override { return DecodePath(encoded_path()); }
   std::string_view key() const override { return entries_->key(); }
   const EntryRecord& entry() const override { return entry_; }
@@ -142,8 +140,8 @@ Status Catalogue::ForEachHolder(const Digest& digest,
 
 StatusOr<uint64_t> Catalogue::CountEntries(const Scope& scope) {
   std::string prefix = RestorePointPrefix(scope.tenant, scope.backup_set, scope.restore_point);
-  auto it = kv_->NewIterator(Space::kCatalogue,
-                             {.upper_bound = PrefixSuccessor(prefix), .bulk = true});
+  auto it =
+      kv_->NewIterator(Space::kCatalogue, {.upper_bound = PrefixSuccessor(prefix), .bulk = true});
   uint64_t n = 0;
   for (it->Seek(prefix); it->Valid(); it->Next()) ++n;
   if (!it->status().ok()) return it->status();

@@ -70,8 +70,7 @@ void Count(DiffCounts* c, DiffKind k) {
 
 Status DiffRestorePoint(Catalogue& cat, const Scope& scope, const ObservationSource& source,
                         const DiffOptions& options,
-                        const std::function<Status(const DiffEvent&)>& sink,
-                        DiffCounts* counts) {
+                        const std::function<Status(const DiffEvent&)>& sink, DiffCounts* counts) {
   auto scan = cat.Scan(scope);
   Observation obs, prev_obs;
   bool have_obs = source(&obs);
@@ -79,8 +78,8 @@ Status DiffRestorePoint(Catalogue& cat, const Scope& scope, const ObservationSou
   std::string rec_path;
   while (true) {
     if (have_obs && !first && ComparePathOrder(prev_obs.path, obs.path) >= 0) {
-      return absl::InvalidArgumentError("observations out of order: '" + obs.path +
-                                        "' after '" + prev_obs.path + "'");
+      return absl::InvalidArgumentError("observations out of order: '" + obs.path + "' after '" +
+                                        prev_obs.path + "'");
     }
     bool have_rec = scan->Valid();
     if (!have_rec && !scan->status().ok()) return scan->status();

@@ -56,7 +56,7 @@ DiffKind Classify(const EntryRecord& rec, const Observation& obs, const DiffOpti
 
 struct DiffEvent {
   DiffKind kind;
-  std::string_view path;       // valid during the callback
+  std::string_view path;        // valid during the callback
   const EntryRecord* recorded;  // null for kAdded
   const Observation* observed;  // null for kMissing
 };

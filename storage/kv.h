@@ -9,10 +9,10 @@
 // Thread safety: a KvStore is safe for concurrent use; a KvIterator is not.
 #pragma once
 
+#include <cstdint>
 #include <memory>
 #include <string>
 #include <string_view>
-#include <cstdint>
 
 #include "storage/status.h"
 
@@ -77,8 +77,8 @@ class KvBatch {
     ++count_;
   }
   void PutLen(size_t n) {
-    char b[4] = {static_cast<char>(n >> 24), static_cast<char>(n >> 16),
-                 static_cast<char>(n >> 8), static_cast<char>(n)};
+    char b[4] = {static_cast<char>(n >> 24), static_cast<char>(n >> 16), static_cast<char>(n >> 8),
+                 static_cast<char>(n)};
     rep_.append(b, 4);
   }
   static std::string_view Take(std::string_view* in) {

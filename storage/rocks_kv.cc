@@ -172,8 +172,8 @@ rocksdb::ColumnFamilyOptions CfOptions(Space s, const std::shared_ptr<rocksdb::C
   auto has = [&](rocksdb::CompressionType t) {
     return std::find(supported.begin(), supported.end(), t) != supported.end();
   };
-  cf.compression = has(rocksdb::kLZ4Compression) ? rocksdb::kLZ4Compression
-                                                 : rocksdb::kNoCompression;
+  cf.compression =
+      has(rocksdb::kLZ4Compression) ? rocksdb::kLZ4Compression : rocksdb::kNoCompression;
   if (has(rocksdb::kZSTD)) cf.bottommost_compression = rocksdb::kZSTD;
 
   rocksdb::BlockBasedTableOptions t;
@@ -216,8 +216,8 @@ StatusOr<std::unique_ptr<KvStore>> OpenRocksKv(const std::string& path,
   rocksdb::DB* raw = nullptr;
   rocksdb::Status rs = rocksdb::DB::Open(db, path, descs, &handles, &raw);
   if (!rs.ok()) {
-    return absl::Status(FromRocks(rs).code(), "cannot open catalogue " + path + ": " +
-                                                  rs.ToString());
+    return absl::Status(FromRocks(rs).code(),
+                        "cannot open catalogue " + path + ": " + rs.ToString());
   }
   auto kv = std::make_unique<RocksKv>(std::unique_ptr<rocksdb::DB>(raw), std::move(handles));
 

@@ -28,8 +28,7 @@ StatusOr<std::unique_ptr<TreeWalker>> TreeWalker::Open(const std::string& root) 
   Frame f;
   f.dir = std::make_shared<DirHandle>(fd);
   if (int e = ReadNames(fd, &f.names); e != 0) {
-    return absl::PermissionDeniedError("cannot read directory '" + root +
-                                       "': " + std::strerror(e));
+    return absl::PermissionDeniedError("cannot read directory '" + root + "': " + std::strerror(e));
   }
   w->stack_.push_back(std::move(f));
   w->directories_ = 1;

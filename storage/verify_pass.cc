@@ -82,8 +82,7 @@ class Pass {
  public:
   Pass(Catalogue& cat, const PassOptions& o) : cat_(cat), o_(o) {
     now_ = o.now_ns != 0 ? o.now_ns : RealNowNs();
-    threads_ = o.threads > 0 ? o.threads
-                             : std::max(1u, std::thread::hardware_concurrency());
+    threads_ = o.threads > 0 ? o.threads : std::max(1u, std::thread::hardware_concurrency());
     window_ = static_cast<size_t>(threads_) * 8 + 8;
   }
 
@@ -122,9 +121,9 @@ class Pass {
 
   std::mutex mu_;
   std::condition_variable cv_;
-  std::vector<Batch> queue_;            // to hashers (FIFO via head index)
+  std::vector<Batch> queue_;  // to hashers (FIFO via head index)
   size_t queue_head_ = 0;
-  std::map<uint64_t, Batch> done_;      // hashed, waiting for the collector
+  std::map<uint64_t, Batch> done_;  // hashed, waiting for the collector
   size_t in_flight_ = 0;
   bool planning_done_ = false;
   uint64_t total_batches_ = 0;
@@ -251,9 +250,10 @@ void Pass::Plan(TreeWalker* walker) {
 }
 
 void Pass::HashJob(Job& job, std::map<HashAlgorithm, std::unique_ptr<FileHasher>>& hashers) {
-  HashAlgorithm alg = (job.has_record && job.rec.type == EntryType::kFile && !job.rec.digest.empty())
-                          ? job.rec.digest.algorithm()
-                          : o_.algorithm;
+  HashAlgorithm alg =
+      (job.has_record && job.rec.type == EntryType::kFile && !job.rec.digest.empty())
+          ? job.rec.digest.algorithm()
+          : o_.algorithm;
   auto& h = hashers[alg];
   if (!h) h = std::make_unique<FileHasher>(alg);
   int dfd = job.walk.dir ? job.walk.dir->fd() : AT_FDCWD;

@@ -29,7 +29,7 @@ namespace vigil::storage {
 struct PassProgress {
   uint64_t entries_done = 0;
   uint64_t bytes_read = 0;
-  uint64_t bytes_seen = 0;   // total size of files the walk found so far
+  uint64_t bytes_seen = 0;      // total size of files the walk found so far
   uint64_t bytes_expected = 0;  // from the previous pass, 0 if none
   bool walk_done = false;
 };
@@ -78,14 +78,14 @@ struct PassOptions {
 
 struct PassSummary {
   DiffCounts counts;
-  uint64_t entries = 0;       // entries observed (files, links, others)
-  uint64_t files_read = 0;    // files whose content was read
-  uint64_t bytes_read = 0;    // content bytes read (re-reads included)
+  uint64_t entries = 0;     // entries observed (files, links, others)
+  uint64_t files_read = 0;  // files whose content was read
+  uint64_t bytes_read = 0;  // content bytes read (re-reads included)
   uint64_t hardlinks_reused = 0;
-  uint64_t rereads = 0;       // confirming re-reads after a mismatch
+  uint64_t rereads = 0;               // confirming re-reads after a mismatch
   uint64_t transient_mismatches = 0;  // first reading differed, second matched
   uint64_t directories = 0;
-  bool baseline = false;      // the catalogue held nothing for this scope
+  bool baseline = false;  // the catalogue held nothing for this scope
   int64_t started_ns = 0;
   int64_t finished_ns = 0;
   uint64_t problems() const { return counts.modified + counts.missing + counts.unreadable; }

@@ -38,13 +38,14 @@ int main(int argc, char** argv) {
                    "legitimate change)");
   verify->add_flag("--json", va.json, "Print one JSON document on stdout (see below)");
   verify->add_flag("!--no-progress", va.progress, "Never show the progress bar");
-  verify->add_option("--algorithm", va.algorithm,
-                     "Digest for new entries: xxh3-128 (default), sha256, sha512, sha1, md5")
+  verify
+      ->add_option("--algorithm", va.algorithm,
+                   "Digest for new entries: xxh3-128 (default), sha256, sha512, sha1, md5")
       ->capture_default_str();
   verify->add_option("-j,--threads", va.threads, "Hashing threads (default: one per core)")
       ->check(CLI::Range(0, 256));
-  verify->add_option("--list", va.list_limit,
-                     "Human output: at most N added/updated entries listed")
+  verify
+      ->add_option("--list", va.list_limit, "Human output: at most N added/updated entries listed")
       ->capture_default_str()
       ->check(CLI::NonNegativeNumber);
   verify->footer(vigil::cli::kVerifyHelpFooter);

@@ -5,9 +5,9 @@
 
 #include <cerrno>
 #include <chrono>
-#include <cstring>
 #include <cstdio>
 #include <cstdlib>
+#include <cstring>
 #include <filesystem>
 #include <nlohmann/json.hpp>
 #include <string>
@@ -83,7 +83,8 @@ std::string DefaultCatalogueDir(const std::string& abs_root, std::string* error)
     if (!slug.empty() || c != '/') slug.push_back(ok ? c : '-');
   }
   if (slug.size() > 60) slug = slug.substr(slug.size() - 60);
-  std::string h = storage::HashBytes(storage::HashAlgorithm::kXxh3_128, abs_root).Hex().substr(0, 12);
+  std::string h =
+      storage::HashBytes(storage::HashAlgorithm::kXxh3_128, abs_root).Hex().substr(0, 12);
   return base + "/vigil/verify/" + (slug.empty() ? "root" : slug) + "-" + h;
 }
 
@@ -358,23 +359,16 @@ int RunVerify(const VerifyArgs& args) {
   double rate = secs > 0 ? s.bytes_read / secs : 0;
 
   if (args.json) {
-    json summary = {{"entries", s.entries},
-                    {"unchanged", c.unchanged},
-                    {"modified", c.modified},
-                    {"missing", c.missing},
-                    {"unreadable", c.unreadable},
-                    {"added", c.added},
-                    {"updated", c.updated},
-                    {"not_read", c.not_read},
-                    {"problems", s.problems()},
-                    {"files_read", s.files_read},
-                    {"bytes_read", s.bytes_read},
-                    {"hardlinks_reused", s.hardlinks_reused},
-                    {"rereads", s.rereads},
-                    {"transient_mismatches", s.transient_mismatches},
-                    {"directories", s.directories},
-                    {"seconds", secs},
-                    {"bytes_per_second", rate}};
+    json summary = {
+        {"entries", s.entries},         {"unchanged", c.unchanged},
+        {"modified", c.modified},       {"missing", c.missing},
+        {"unreadable", c.unreadable},   {"added", c.added},
+        {"updated", c.updated},         {"not_read", c.not_read},
+        {"problems", s.problems()},     {"files_read", s.files_read},
+        {"bytes_read", s.bytes_read},   {"hardlinks_reused", s.hardlinks_reused},
+        {"rereads", s.rereads},         {"transient_mismatches", s.transient_mismatches},
+        {"directories", s.directories}, {"seconds", secs},
+        {"bytes_per_second", rate}};
     json head = {{"root", root_str},
                  {"catalogue", cat_dir},
                  {"baseline", s.baseline},

@@ -25,8 +25,8 @@ std::optional<int64_t> ParseDuration(std::string_view text, std::string* error) 
       ++i;
     }
     if (i == start || i == text.size()) {
-      *error = "bad duration '" + std::string(text) +
-               "' at byte " + std::to_string(i) + ": expected a number followed by s, m, h, d or w";
+      *error = "bad duration '" + std::string(text) + "' at byte " + std::to_string(i) +
+               ": expected a number followed by s, m, h, d or w";
       return std::nullopt;
     }
     int64_t unit;

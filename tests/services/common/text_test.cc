@@ -1,0 +1,84 @@
+#include "services/common/text.h"
+
+#include <gtest/gtest.h>
+
+namespace vigil {
+namespace {
+
+constexpr int64_t kSec = 1'000'000'000;
+
+TEST(ParseDurationTest, UnitsAndSums) {
+  std::string err;
+  EXPECT_EQ(ParseDuration("90s", &err), 90 * kSec);
+  EXPECT_EQ(ParseDuration("15m", &err), 15 * 60 * kSec);
+  EXPECT_EQ(ParseDuration("12h", &err), 12 * 3600 * kSec);
+  EXPECT_EQ(ParseDuration("7d", &err), 7 * 86400 * kSec);
+  EXPECT_EQ(ParseDuration("2w", &err), 14 * 86400 * kSec);
+  EXPECT_EQ(ParseDuration("1d12h", &err), 36 * 3600 * kSec);
+}
+
+TEST(ParseDurationTest, RejectsGarbageNamingTheByte) {
+  std::string err;
+  EXPECT_FALSE(ParseDuration("", &err));
+  EXPECT_FALSE(ParseDuration("12", &err));
+  EXPECT_NE(err.find("byte 2"), std::string::npos) << err;
+  EXPECT_FALSE(ParseDuration("3x", &err));
+  EXPECT_NE(err.find("byte 1"), std::string::npos) << err;
+  EXPECT_FALSE(ParseDuration("d", &err));
+  EXPECT_FALSE(ParseDuration("-5s", &err));
+  EXPECT_FALSE(ParseDuration("99999999999999999999w", &err));
+  EXPECT_NE(err.find("too large"), std::string::npos) << err;
+  EXPECT_FALSE(ParseDuration("9999999999999w", &err));
+}
+
+TEST(TextTest, HumanBytesAndDigits) {
+  EXPECT_EQ(HumanBytes(512), "512 B");
+  EXPECT_EQ(HumanBytes(1536), "1.5 KiB");
+  EXPECT_EQ(HumanBytes(3.0 * (1 << 30)), "3.0 GiB");
+  EXPECT_EQ(GroupDigits(0), "0");
+  EXPECT_EQ(GroupDigits(999), "999");
+  EXPECT_EQ(GroupDigits(1000), "1,000");
+  EXPECT_EQ(GroupDigits(1234567), "1,234,567");
+}
+
+TEST(TextTest, FormatTimeUtc) {
+  EXPECT_EQ(FormatTimeUtc(0), "1970-01-01T00:00:00.000000000Z");
+  // 2026-11-22T18:47:45Z = 1795373265 s (date -u -d @1795373265).
+  EXPECT_EQ(FormatTimeUtc(1795373265 * kSec + 5), "2026-11-22T18:47:45.000000005Z");
+  EXPECT_EQ(FormatTimeUtc(-1), "1969-12-31T23:59:59.999999999Z");
+}
+
+TEST(TextTest, Utf8Validation) {
+  EXPECT_TRUE(IsValidUtf8("plain"));
+  EXPECT_TRUE(IsValidUtf8("caf\xc3\xa9"));
+  EXPECT_TRUE(IsValidUtf8("\xf0\x9f\x98\x80"));
+  EXPECT_FALSE(IsValidUtf8("caf\xe9"));
+  EXPECT_FALSE(IsValidUtf8("\xc0\xaf"));          // overlong '/'
+  EXPECT_FALSE(IsValidUtf8("\xed\xa0\x80"));      // surrogate
+  EXPECT_FALSE(IsValidUtf8("\xf4\x90\x80\x80"));  // > U+10FFFF
+  EXPECT_FALSE(IsValidUtf8("\xe2\x82"));          // truncated
+}
+
+TEST(TextTest, EscapeForTerminalIsInjective) {
+  EXPECT_EQ(EscapeForTerminal("a b"), "a b");
+  EXPECT_EQ(EscapeForTerminal("caf\xc3\xa9"), "caf\xc3\xa9");
+  EXPECT_EQ(EscapeForTerminal("caf\xe9"), "caf\\xe9");
+  EXPECT_EQ(EscapeForTerminal("a\nb\tc"), "a\\nb\\tc");
+  EXPECT_EQ(EscapeForTerminal("\x1b[2J"), "\\x1b[2J");
+  // A literal backslash is escaped too, so "\xe9" typed by hand differs.
+  EXPECT_EQ(EscapeForTerminal("caf\\xe9"), "caf\\\\xe9");
+}
+
+TEST(TextTest, Base64MatchesRfc4648Vectors) {
+  // Test vectors from RFC 4648 section 10.
+  EXPECT_EQ(Base64Encode(""), "");
+  EXPECT_EQ(Base64Encode("f"), "Zg==");
+  EXPECT_EQ(Base64Encode("fo"), "Zm8=");
+  EXPECT_EQ(Base64Encode("foo"), "Zm9v");
+  EXPECT_EQ(Base64Encode("foob"), "Zm9vYg==");
+  EXPECT_EQ(Base64Encode("fooba"), "Zm9vYmE=");
+  EXPECT_EQ(Base64Encode("foobar"), "Zm9vYmFy");
+}
+
+}  // namespace
+}  // namespace vigil
