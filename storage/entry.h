@@ -45,7 +45,7 @@ struct EntryRecord {
   EntryType type = EntryType::kFile;
   uint64_t size = 0;          // bytes (symlink: length of target)
   int64_t mtime_ns = 0;       // modification time, ns since epoch
-  Digest digest;              // empty for kOther; for kSymlink the hash of the target
+  Digest digest;              // content digest; empty for kSymlink and kOther
   int64_t first_seen_ns = 0;  // when Vigil first recorded this entry
   std::string link_target;    // kSymlink only, raw bytes
 

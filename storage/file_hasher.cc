@@ -31,10 +31,14 @@ FileReading FileHasher::Read(int dir_fd, const char* name, uint64_t expected_siz
   if (fd < 0 && errno == EPERM) fd = ::openat(dir_fd, name, flags);
   if (fd < 0) return Fail(errno, "open");
   struct stat st;
-  if (::fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
-    int e = errno != 0 ? errno : EINVAL;
+  if (::fstat(fd, &st) != 0) {
+    int e = errno;
     ::close(fd);
-    return Fail(S_ISREG(st.st_mode) ? e : EINVAL, "not a regular file any more");
+    return Fail(e, "fstat");
+  }
+  if (!S_ISREG(st.st_mode)) {
+    ::close(fd);
+    return Fail(EINVAL, "not a regular file any more");
   }
   if (drop_cache) {
     ::fdatasync(fd);  // harmless on a read-only fd; makes DONTNEED effective

@@ -193,7 +193,9 @@ void Pass::Plan(TreeWalker* walker) {
     if (!have_r && !have_w) break;
     if (have_r) rec_path = scan->path();
     int c = !have_r ? 1 : !have_w ? -1 : ComparePathOrder(rec_path, w.path);
-    if (have_w && w.is_directory) c = 1;  // report the directory first
+    // An unreadable directory sorts before its own path's record (a file
+    // that became a directory): report the directory first.
+    if (c == 0 && w.is_directory) c = 1;
     Job job;
     if (c < 0) {  // recorded only
       job.has_record = true;
@@ -302,9 +304,6 @@ Observation ObservationOf(const WalkEntry& w) {
   o.size = w.size;
   o.mtime_ns = w.mtime_ns;
   o.link_target = w.link_target;
-  if (w.type == EntryType::kSymlink) {
-    o.digest = HashBytes(HashAlgorithm::kXxh3_128, w.link_target);
-  }
   return o;
 }
 
