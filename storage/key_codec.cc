@@ -124,6 +124,7 @@ std::optional<EntryKey> DecodeEntryKey(std::string_view key) {
   if (!ConsumeString(&key, &k.tenant)) return std::nullopt;
   if (!ConsumeString(&key, &k.backup_set)) return std::nullopt;
   if (!ConsumeI64(&key, &k.restore_point)) return std::nullopt;
+  if (key.find('/') != std::string_view::npos) return std::nullopt;  // never encoded: malformed
   k.path = DecodePath(key);
   if (!IsValidRelativePath(k.path)) return std::nullopt;
   return k;
