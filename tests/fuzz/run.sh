@@ -1,0 +1,64 @@
+#!/usr/bin/env bash
+# Builds the libFuzzer targets with clang into build-fuzz/ (ASan + UBSan,
+# coverage on the libraries under test) and runs each one for a while.
+#
+#   tests/fuzz/run.sh                 every target, 20 s each
+#   FUZZ_SECONDS=300 tests/fuzz/run.sh fuzz_records
+#
+# Corpora are kept in build-fuzz/corpus/<target>/ (seeded below), crashes in
+# build-fuzz/artifacts/<target>/. Exit code 0 only if no target found a crash.
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+
+BUILD_DIR=${BUILD_DIR:-build-fuzz}
+SECONDS_EACH=${FUZZ_SECONDS:-20}
+JOBS=${VIGIL_JOBS:-2}
+TARGETS=("$@")
+if [ ${#TARGETS[@]} -eq 0 ]; then
+  TARGETS=(fuzz_entry_key fuzz_hash_key fuzz_records fuzz_parse_duration)
+fi
+
+CC=clang CXX=clang++ cmake -S . -B "$BUILD_DIR" -G Ninja \
+  -DCMAKE_BUILD_TYPE=RelWithDebInfo \
+  -DVIGIL_BUILD_FUZZERS=ON -DVIGIL_BUILD_TESTS=OFF -DVIGIL_BUILD_BENCHMARKS=OFF \
+  "-DCMAKE_CXX_FLAGS=-fsanitize=fuzzer-no-link,address,undefined -fno-sanitize-recover=undefined" \
+  >/dev/null
+cmake --build "$BUILD_DIR" -j "$JOBS" --target "${TARGETS[@]}"
+
+# A few well-formed inputs per target, so that the fuzzers start from the
+# interesting part of the input space.
+seed() {  # seed TARGET NAME PRINTF-FORMAT
+  mkdir -p "$BUILD_DIR/corpus/$1"
+  printf "$3" >"$BUILD_DIR/corpus/$1/seed-$2"
+}
+# EntryKey("t", "b\0x", 0, "a/b") and ("", "", -1, "d/.x/y").
+seed fuzz_entry_key 1 't\x00\x01b\x00\xffx\x00\x01\x80\x00\x00\x00\x00\x00\x00\x00a\x00b'
+seed fuzz_entry_key 2 '\x00\x01\x00\x01\x7f\xff\xff\xff\xff\xff\xff\xffd\x00.x\x00y'
+# XXH3-128 and SHA-1 hash keys with an entry key.
+seed fuzz_hash_key 1 '\x01\x06\xb0\x5a\xb6\x73\x3a\x61\x85\x78\xaf\x5f\x94\x89\x2f\x39\x50t\x00\x01b\x00\x01\x80\x00\x00\x00\x00\x00\x00\x00f'
+seed fuzz_hash_key 2 '\x04\xa9\x99\x3e\x36\x47\x06\x81\x6a\xba\x3e\x25\x71\x78\x50\xc2\x6c\x9c\xd0\xd8\x9d'
+# A file EntryRecord (MD5 digest), a symlink EntryRecord, a modified VerifyRecord.
+seed fuzz_records 1 '\x01\x01\xac\x02\x02\x01\x05\x90\x01\x50\x98\x3c\xd2\x4f\xb0\xd6\x96\x3f\x7d\x28\xe1\x7f\x72'
+seed fuzz_records 2 '\x01\x02\x03\x04\x06\x00\x03a/b'
+seed fuzz_records 3 '\x01\x01\x14\x28\x05\x90\x01\x50\x98\x3c\xd2\x4f\xb0\xd6\x96\x3f\x7d\x28\xe1\x7f\x72\x00\x63\x03abc'
+# Durations, including the largest representable number of seconds' digits.
+seed fuzz_parse_duration 1 '90s'
+seed fuzz_parse_duration 2 '1d12h30m'
+seed fuzz_parse_duration 3 '2w'
+seed fuzz_parse_duration 4 '9223372036s'
+seed fuzz_parse_duration 5 '922337203685477580s'
+
+failed=()
+for t in "${TARGETS[@]}"; do
+  mkdir -p "$BUILD_DIR/corpus/$t" "$BUILD_DIR/artifacts/$t"
+  echo "=== $t (${SECONDS_EACH}s)"
+  if ! "$BUILD_DIR/fuzz/$t" -max_total_time="$SECONDS_EACH" -print_final_stats=1 \
+      -artifact_prefix="$BUILD_DIR/artifacts/$t/" "$BUILD_DIR/corpus/$t"; then
+    failed+=("$t")
+  fi
+done
+if [ ${#failed[@]} -ne 0 ]; then
+  echo "crashes found by: ${failed[*]} (inputs in $BUILD_DIR/artifacts/)" >&2
+  exit 1
+fi
+echo "no crash found"
