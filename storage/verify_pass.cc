@@ -66,16 +66,27 @@ struct Batch {
 constexpr size_t kBatchJobs = 64;
 constexpr uint64_t kBatchBytes = 1 << 20;
 
+// A hard-linked file is read once per (device, inode) and per algorithm: a
+// name recorded with another algorithm than the first name needs its own
+// reading.
 struct InodeKey {
   dev_t dev;
   ino_t ino;
+  HashAlgorithm alg;
   friend bool operator==(const InodeKey&, const InodeKey&) = default;
 };
 struct InodeHash {
   size_t operator()(const InodeKey& k) const {
     return std::hash<uint64_t>()(static_cast<uint64_t>(k.ino) * 0x9E3779B97F4A7C15ull ^
-                                 static_cast<uint64_t>(k.dev));
+                                 static_cast<uint64_t>(k.dev) ^
+                                 (static_cast<uint64_t>(k.alg) << 56));
   }
+};
+
+// Both readings of a hard-linked file, reused for its other names.
+struct LinkReading {
+  FileReading first, second;
+  bool reread = false;
 };
 
 class Pass {
@@ -132,7 +143,7 @@ class Pass {
   uint64_t walk_directories_ = 0;
 
   // Collector state.
-  std::unordered_map<InodeKey, FileReading, InodeHash> link_readings_;
+  std::unordered_map<InodeKey, LinkReading, InodeHash> link_readings_;
 };
 
 void Pass::Fail(Status s) {
@@ -164,9 +175,16 @@ void Pass::FlushBatch() {
   cv_.notify_all();
 }
 
+// The algorithm an entry is hashed with: its recorded one, else the pass's.
+HashAlgorithm AlgorithmFor(const Job& job, HashAlgorithm default_alg) {
+  return (job.has_record && job.rec.type == EntryType::kFile && !job.rec.digest.empty())
+             ? job.rec.digest.algorithm()
+             : default_alg;
+}
+
 void Pass::PlanFile(Job& job) {
   if (job.walk.nlink > 1) {
-    InodeKey k{job.walk.dev, job.walk.ino};
+    InodeKey k{job.walk.dev, job.walk.ino, AlgorithmFor(job, o_.algorithm)};
     if (!seen_inodes_.emplace(k, true).second) {
       job.action = Action::kLinkOf;
       return;
@@ -252,10 +270,7 @@ void Pass::Plan(TreeWalker* walker) {
 }
 
 void Pass::HashJob(Job& job, std::map<HashAlgorithm, std::unique_ptr<FileHasher>>& hashers) {
-  HashAlgorithm alg =
-      (job.has_record && job.rec.type == EntryType::kFile && !job.rec.digest.empty())
-          ? job.rec.digest.algorithm()
-          : o_.algorithm;
+  HashAlgorithm alg = AlgorithmFor(job, o_.algorithm);
   auto& h = hashers[alg];
   if (!h) h = std::make_unique<FileHasher>(alg);
   int dfd = job.walk.dir ? job.walk.dir->fd() : AT_FDCWD;
@@ -391,15 +406,23 @@ Status Pass::Collect(Job& job, Catalogue::Writer& w) {
 
   if (job.action == Action::kHash || job.action == Action::kLinkOf) {
     FileReading reading;
+    InodeKey inode{job.walk.dev, job.walk.ino, AlgorithmFor(job, o_.algorithm)};
     if (job.action == Action::kLinkOf) {
-      auto it = link_readings_.find({job.walk.dev, job.walk.ino});
-      if (it != link_readings_.end()) reading = it->second;
+      // Another name of a file read earlier in this pass (lower sequence,
+      // so already collected): reuse both its readings.
+      auto it = link_readings_.find(inode);
+      if (it != link_readings_.end()) {
+        job.first = it->second.first;
+        job.second = it->second.second;
+        job.reread = it->second.reread;
+      }
+      reading = job.first;
       ++summary_.hardlinks_reused;
     } else {
       reading = job.first;
       ++summary_.files_read;
       summary_.bytes_read += reading.bytes + (job.reread ? job.second.bytes : 0);
-      if (job.walk.nlink > 1) link_readings_[{job.walk.dev, job.walk.ino}] = reading;
+      if (job.walk.nlink > 1) link_readings_[inode] = {job.first, job.second, job.reread};
     }
     if (!reading.ok) {
       if (reading.error == ENOENT) {  // vanished between the walk and the read
@@ -414,7 +437,7 @@ Status Pass::Collect(Job& job, Catalogue::Writer& w) {
     ev.observed_size = obs.size;
     ev.first_reading = reading.digest;
     if (job.reread) {
-      ++summary_.rereads;
+      if (job.action == Action::kHash) ++summary_.rereads;
       if (job.second.ok) {
         ev.second_reading = job.second.digest;
         // The confirming reading decides: a first reading that the re-read

@@ -17,7 +17,7 @@ std::optional<int64_t> ParseDuration(std::string_view text, std::string* error) 
     size_t start = i;
     int64_t n = 0;
     while (i < text.size() && text[i] >= '0' && text[i] <= '9') {
-      if (n > (INT64_MAX / 10)) {
+      if (n > (INT64_MAX - (text[i] - '0')) / 10) {
         *error = "duration too large: '" + std::string(text) + "'";
         return std::nullopt;
       }

@@ -270,7 +270,7 @@ TEST_F(VerifyPassTest, ModifiedHardLinkIsReportedUnderEveryName) {
 // other names are declared modified without the confirming re-read (and, if
 // the re-read contradicted the first reading, from the unconfirmed reading).
 // Disabled until fixed; run with --gtest_also_run_disabled_tests.
-TEST_F(VerifyPassTest, DISABLED_ModifiedHardLinkCarriesTheConfirmingReadingUnderEveryName) {
+TEST_F(VerifyPassTest, ModifiedHardLinkCarriesTheConfirmingReadingUnderEveryName) {
   std::string content = Pattern(50000, 8);
   WriteFile(P("h1"), content);
   ASSERT_EQ(::link(P("h1").c_str(), P("h2").c_str()), 0);
@@ -293,7 +293,7 @@ TEST_F(VerifyPassTest, DISABLED_ModifiedHardLinkCarriesTheConfirmingReadingUnder
 // digest of the wrong algorithm and reported as modified. Disabled so that
 // the suite stays green until the fix lands; run it with
 // --gtest_also_run_disabled_tests to see it fail.
-TEST_F(VerifyPassTest, DISABLED_NewHardLinkToAFileRecordedWithAnotherAlgorithmIsNotModified) {
+TEST_F(VerifyPassTest, NewHardLinkToAFileRecordedWithAnotherAlgorithmIsNotModified) {
   // "b" is recorded with SHA-256. A later pass whose default algorithm is
   // XXH3 finds a new name "a" for the same inode, which sorts first. Existing
   // entries are checked with the algorithm they were recorded with

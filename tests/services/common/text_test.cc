@@ -29,6 +29,10 @@ TEST(ParseDurationTest, RejectsGarbageNamingTheByte) {
   EXPECT_FALSE(ParseDuration("99999999999999999999w", &err));
   EXPECT_NE(err.find("too large"), std::string::npos) << err;
   EXPECT_FALSE(ParseDuration("9999999999999w", &err));
+  // One past INT64_MAX in the digits alone (found by fuzz_parse_duration).
+  EXPECT_FALSE(ParseDuration("9223372036854775808s", &err));
+  EXPECT_FALSE(ParseDuration("9223372036854775809s", &err));
+  EXPECT_NE(err.find("too large"), std::string::npos) << err;
 }
 
 TEST(TextTest, HumanBytesAndDigits) {
