@@ -3,6 +3,7 @@
 #include <CLI/CLI.hpp>
 #include <cstdio>
 
+#include "services/cli/format_commands.h"
 #include "services/cli/verify_command.h"
 
 #ifndef VIGIL_VERSION
@@ -23,7 +24,15 @@ int main(int argc, char** argv) {
       "verify",
       "Check a directory tree of backups against its catalogue, locally (no server). The "
       "first run records a baseline; later runs re-read and compare.");
-  verify->add_option("PATH", va.path, "Directory to verify")->required();
+  std::string format = "dir";
+  verify->add_option("PATH", va.path, "Directory to verify (the bag, or the checksum file)")
+      ->required();
+  verify
+      ->add_option("--format", format,
+                   "What PATH is: dir (a tree of backups, checked against its catalogue), bagit "
+                   "(a BagIt bag, RFC 8493) or sumfile (a SHA256SUMS-style checksum file)")
+      ->check(CLI::IsMember({"dir", "bagit", "sumfile"}))
+      ->capture_default_str();
   verify->add_option("--catalogue", va.catalogue,
                      "Catalogue directory (default: one per PATH under "
                      "$XDG_STATE_HOME/vigil/verify/)");
@@ -63,6 +72,18 @@ int main(int argc, char** argv) {
     return 2;  // usage error, whatever CLI11's own code
   }
 
+  if (verify->parsed() && format != "dir") {
+    vigil::cli::FormatArgs fa;
+    fa.format = format;
+    fa.path = va.path;
+    fa.json = va.json;
+    fa.threads = va.threads;
+    for (const char* opt :
+         {"--catalogue", "--max-age", "--mutable", "--accept", "--algorithm", "--list"}) {
+      if (verify->count(opt) > 0) fa.dir_only_options.push_back(opt);
+    }
+    return vigil::cli::RunFormatVerify(fa);
+  }
   if (verify->parsed()) return vigil::cli::RunVerify(va);
   return 2;
 }

@@ -20,8 +20,8 @@
 namespace vigil::cli {
 
 const char kVerifyHelpFooter[] = R"(
-The first run on a PATH records a baseline in its catalogue; later runs re-read
-every file and compare it with the record:
+With --format dir (the default), the first run on a PATH records a baseline in
+its catalogue; later runs re-read every file and compare it with the record:
   modified    content or size differs from the record (integrity problem)
   missing     recorded but gone (integrity problem)
   unreadable  present but cannot be read: permission, I/O error (problem)
@@ -43,14 +43,25 @@ Paths are bytes, not text. A path that is valid UTF-8 is a JSON string in
 "path". One that is not also carries "path_base64", the exact bytes in base64
 (RFC 4648), and "path" then holds a display form with \xNN escapes.
 
-Exit status: 0 verified with no problem, 1 integrity problems found,
-2 usage or input error.
+Other formats (--format): bagit validates a BagIt bag (RFC 8493, versions
+0.93 to 1.0): bagit.txt, bag-info.txt and its Payload-Oxum, every payload and
+tag manifest (md5, sha1, sha224, sha256, sha384, sha512), fetch.txt (checked,
+never downloaded). sumfile checks a SHA256SUMS-style file (GNU or --tag
+format); names are relative to its directory. No catalogue is used: errors
+print as FILE:LINE: message on stdout, warnings on stderr, or --json prints one
+document (see docs/formats.md). --catalogue, --max-age, --mutable, --accept,
+--algorithm and --list apply to dir only.
+
+Exit status (every format): 0 verified with no problem, 1 integrity problems
+found, 2 usage or input error.
 
 Examples:
   vigil verify /srv/backups/acme            # baseline, then full re-verify
   vigil verify --max-age 7d /srv/backups    # re-read only what is older than 7 days
   vigil verify --mutable /srv/mirror        # an rsync mirror updated in place
   vigil verify --json /srv/backups > report.json
+  vigil verify --format bagit /srv/bags/acme-2024-06
+  vigil verify --format sumfile /srv/isos/SHA256SUMS
 )";
 
 namespace {

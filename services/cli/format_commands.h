@@ -1,0 +1,28 @@
+// `vigil verify --format bagit|sumfile`: one-shot checks of a BagIt bag or a
+// checksum file, no catalogue and no server (the `dir` format is
+// verify_command.h). CLI11 stays in main.cc: this takes parsed arguments.
+#pragma once
+
+#include <string>
+#include <vector>
+
+namespace vigil::cli {
+
+struct FormatArgs {
+  std::string format;  // "bagit" or "sumfile"
+  std::string path;    // the bag directory or the checksum file
+  bool json = false;
+  int threads = 0;  // hashing threads; 0 = one per core
+  // Options given on the command line that only apply to --format dir
+  // ("--catalogue", ...): a usage error.
+  std::vector<std::string> dir_only_options;
+};
+
+// Prints errors on stdout ("manifest-sha256.txt:12: digest mismatch for
+// data/a.txt") and warnings on stderr, or with --json one document on stdout
+// (warnings still echoed on stderr).
+// Exit codes: 0 valid (warnings allowed); 1 invalid (any error); 2 usage or
+// input error: PATH missing or of the wrong kind, options of another format.
+int RunFormatVerify(const FormatArgs& args);
+
+}  // namespace vigil::cli

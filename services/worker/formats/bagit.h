@@ -1,0 +1,190 @@
+// BagIt bags (RFC 8493, and the drafts from version 0.93 to 0.97): the
+// validator behind `vigil verify --format bagit` and the worker's `bagit`
+// checks (DESIGN.md §5).
+//
+// What is checked (docs/formats.md has the full list of findings):
+//   - bagit.txt, strictly: exactly "BagIt-Version: M.N" then
+//     "Tag-File-Character-Encoding: ENC", UTF-8 without a byte-order mark;
+//   - bag-info.txt (package-info.txt before 0.96), leniently: labels in any
+//     case, repeated labels, continuation lines; Payload-Oxum is checked
+//     against the payload before anything is hashed; Bagging-Date is parsed
+//     as the date of the restore point;
+//   - every payload manifest manifest-<alg>.txt and tag manifest
+//     tagmanifest-<alg>.txt for md5, sha1, sha224, sha256, sha384, sha512;
+//   - fetch.txt: entries are checked, never downloaded; a listed file that is
+//     absent is a warning, not an error;
+//   - completeness both ways: every payload file in every payload manifest
+//     (in at least one before 1.0), every listed file present and matching.
+// Tag files may be UTF-8, UTF-16 (byte-order mark) or ISO-8859-1 and use LF,
+// CRLF or CR line endings: names are decoded, digests are over raw bytes.
+// A manifest path is percent-decoded for %0A, %0D and %25 only (RFC 8493
+// §2.1.3), then any path that would leave the bag ('..', absolute, '~') is
+// rejected without being opened. Symlinks inside the bag are never followed.
+//
+// Every payload file is read once, with large sequential reads, and fed to
+// every algorithm that lists it. Nothing here throws.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+#include <vector>
+
+#include "services/worker/formats/finding.h"
+#include "services/worker/formats/text_lines.h"
+#include "storage/hash.h"
+
+namespace vigil::formats {
+
+// ---- bagit.txt ----------------------------------------------------------
+
+struct BagDeclaration {
+  std::string version;  // as declared, "1.0"; empty if unreadable
+  int major = 1, minor = 0;
+  bool version_ok = false;  // a supported version (0.93 to 1.0)
+  std::string encoding_name;
+  TextEncoding encoding = TextEncoding::kUtf8;
+  bool encoding_ok = false;
+};
+
+// Parses the raw bytes of bagit.txt. Problems go to *out (file "bagit.txt");
+// the result is always usable to go on (1.0 and UTF-8 when unreadable).
+BagDeclaration ParseBagDeclaration(std::string_view raw, Findings* out);
+
+// ---- bag-info.txt -------------------------------------------------------
+
+struct PayloadOxum {
+  uint64_t octets = 0;
+  uint64_t streams = 0;
+};
+// "OctetCount.StreamCount", decimal digits only.
+std::optional<PayloadOxum> ParsePayloadOxum(std::string_view value);
+// "YYYY-MM-DD", optionally followed by 'T' or ' ' and a time (ignored):
+// midnight UTC of that day, in nanoseconds since the epoch.
+std::optional<int64_t> ParseBaggingDate(std::string_view value);
+
+struct BagInfoField {
+  std::string label;
+  std::string value;  // continuation lines joined with one space
+  uint64_t line = 0;
+};
+
+struct BagInfo {
+  std::vector<BagInfoField> fields;  // in file order, repeated labels kept
+  std::optional<PayloadOxum> oxum;
+  uint64_t oxum_line = 0;
+  std::string bagging_date;  // as written
+  uint64_t bagging_date_line = 0;
+  std::optional<int64_t> bagging_date_ns;
+};
+
+// Parses bag-info.txt in the declared encoding. Problems go to *out.
+BagInfo ParseBagInfo(std::string_view raw, TextEncoding encoding, const std::string& file,
+                     Findings* out);
+
+// ---- manifests ----------------------------------------------------------
+
+struct ManifestLine {
+  std::string_view digest;
+  std::string_view path;  // still percent-encoded
+  size_t path_column = 0;
+  size_t separator = 0;  // length of the whitespace between digest and path
+};
+
+// Splits one decoded manifest line into its digest and path. On failure
+// returns false with *error and *column (0-based, in the decoded line).
+bool ParseManifestLine(std::string_view line, ManifestLine* out, std::string* error,
+                       size_t* column);
+
+// Decodes %0A, %0D and %25 (hex digits in either case) and nothing else.
+std::string PercentDecodePath(std::string_view path);
+
+enum class ManifestKind { kPayload, kTag };
+
+struct ManifestEntry {
+  std::string path;  // decoded, canonical: "data/a.txt"
+  std::string digest_hex;
+  storage::Digest digest;  // empty for an unsupported algorithm
+  uint64_t line = 0;
+};
+
+struct Manifest {
+  std::string file;  // "manifest-sha256.txt"
+  ManifestKind kind = ManifestKind::kPayload;
+  std::string algorithm_name;                       // from the file name
+  std::optional<storage::HashAlgorithm> algorithm;  // nullopt: not supported
+  std::vector<ManifestEntry> entries;
+  std::unordered_map<std::string, size_t> index;  // path -> entries[i]
+};
+
+// "manifest-sha256.txt" -> kPayload, "sha256"; nullopt for other names.
+std::optional<std::pair<ManifestKind, std::string>> ManifestFileName(std::string_view name);
+// Algorithm for a manifest file name's <alg>: the RFC names md5, sha1,
+// sha224, sha256, sha384, sha512 (and, with a warning, other spellings such
+// as SHA256 or sha-256). nullopt: not supported.
+std::optional<storage::HashAlgorithm> ManifestAlgorithm(std::string_view name, bool* nonstandard);
+
+// Parses a manifest's raw bytes: decoding, line syntax, digest length, path
+// rules (escaping paths rejected, payload paths under data/, tag paths not),
+// duplicate entries. Bad lines are reported in *out and left out.
+Manifest ParseManifest(std::string_view raw, const std::string& file, ManifestKind kind,
+                       std::optional<storage::HashAlgorithm> algorithm, TextEncoding encoding,
+                       Findings* out);
+
+// ---- fetch.txt ----------------------------------------------------------
+
+struct FetchEntry {
+  std::string url;
+  std::optional<uint64_t> length;  // nullopt for "-"
+  std::string path;                // decoded, canonical
+  uint64_t line = 0;
+};
+
+// Parses fetch.txt ("URL LENGTH PATH" lines). Bad lines go to *out.
+std::vector<FetchEntry> ParseFetch(std::string_view raw, TextEncoding encoding,
+                                   const std::string& file, Findings* out);
+
+// ---- the whole bag ------------------------------------------------------
+
+struct BagOptions {
+  int threads = 0;                // hashing threads; 0 = one per core
+  size_t buffer_bytes = 1 << 20;  // size of each read
+  bool fast = false;              // structure, completeness, Payload-Oxum: no payload hashing
+  uint64_t max_tag_file_bytes = 1ull << 30;
+};
+
+struct BagReport {
+  std::string root;
+  std::string version;       // as declared in bagit.txt ("1.0"); empty if unreadable
+  std::string tag_encoding;  // as declared
+  std::vector<storage::HashAlgorithm> algorithms;      // payload manifests verified
+  std::vector<storage::HashAlgorithm> tag_algorithms;  // tag manifests verified
+  std::vector<std::string> manifests;                  // payload manifest files found
+  std::vector<std::string> tag_manifests;              // tag manifest files found
+  std::vector<Finding> errors;
+  std::vector<Finding> warnings;
+  uint64_t payload_files = 0;  // regular files found under data/
+  uint64_t payload_bytes = 0;
+  std::optional<PayloadOxum> payload_oxum;  // as declared in bag-info.txt
+  std::string bagging_date;                 // as declared
+  std::optional<int64_t> bagging_date_ns;   // midnight UTC: the restore point's date
+  std::vector<BagInfoField> bag_info;
+  uint64_t fetch_entries = 0;
+  uint64_t fetch_pending = 0;  // listed in fetch.txt and absent
+  bool hashed = false;         // false with BagOptions::fast
+  uint64_t files_hashed = 0;   // payload and tag files read
+  uint64_t bytes_hashed = 0;
+
+  // No error: every present file matches every manifest that lists it.
+  bool valid() const { return errors.empty(); }
+  // Valid and nothing waiting to be fetched (RFC 8493 §3 "complete").
+  bool complete() const { return errors.empty() && fetch_pending == 0; }
+};
+
+// Validates the bag at `path`. Never throws; a path that cannot be opened is
+// reported as an error ("not_a_bag").
+BagReport ValidateBag(const std::string& path, const BagOptions& options = {});
+
+}  // namespace vigil::formats

@@ -1,0 +1,325 @@
+#include "services/worker/formats/safe_io.h"
+
+#include <fcntl.h>
+#include <linux/openat2.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <atomic>
+#include <cerrno>
+#include <cstring>
+#include <thread>
+
+namespace vigil::formats {
+
+namespace {
+
+constexpr int kReadFlags = O_RDONLY | O_NONBLOCK | O_CLOEXEC;
+
+OpenedFile Failed(int err, std::string text) {
+  OpenedFile f;
+  f.error = err;
+  f.error_text = std::move(text);
+  f.not_found = err == ENOENT || err == ENOTDIR;
+  return f;
+}
+
+// Checks that `fd` is a regular file; closes it otherwise.
+OpenedFile Finish(int fd) {
+  struct stat st;
+  if (::fstat(fd, &st) != 0) {
+    int e = errno;
+    ::close(fd);
+    return Failed(e, std::string("stat: ") + std::strerror(e));
+  }
+  if (!S_ISREG(st.st_mode)) {
+    ::close(fd);
+    return Failed(EINVAL, S_ISDIR(st.st_mode) ? "is a directory" : "not a regular file");
+  }
+  // Clear O_NONBLOCK: it was only there so that a FIFO does not hang open().
+  int fl = ::fcntl(fd, F_GETFL);
+  if (fl >= 0) ::fcntl(fd, F_SETFL, fl & ~O_NONBLOCK);
+  OpenedFile f;
+  f.fd = fd;
+  f.size = static_cast<uint64_t>(st.st_size);
+  return f;
+}
+
+// Tells a refused symlink from other errors, for the message.
+OpenedFile Explain(int dir_fd, const std::string& rel, int err) {
+  if (err == ELOOP) {
+    OpenedFile f = Failed(err, "symbolic link, not followed");
+    f.symlink = true;
+    return f;
+  }
+  if (err == EXDEV) {
+    OpenedFile f = Failed(err, "symbolic link leads outside the directory, not followed");
+    f.escapes = true;
+    f.symlink = true;
+    return f;
+  }
+  if (err == ENOTDIR) {
+    // A directory component may be a symlink refused by O_NOFOLLOW|O_DIRECTORY.
+    size_t slash = 0;
+    while ((slash = rel.find('/', slash)) != std::string::npos) {
+      struct stat st;
+      if (::fstatat(dir_fd, rel.substr(0, slash).c_str(), &st, AT_SYMLINK_NOFOLLOW) == 0 &&
+          S_ISLNK(st.st_mode)) {
+        OpenedFile f =
+            Failed(ELOOP, "'" + rel.substr(0, slash) + "' is a symbolic link, not followed");
+        f.symlink = true;
+        return f;
+      }
+      ++slash;
+    }
+    return Failed(err, "not found (a parent is not a directory)");
+  }
+  if (err == ENOENT) return Failed(err, "not found");
+  return Failed(err, std::string("open: ") + std::strerror(err));
+}
+
+// Fallback without openat2: one component at a time, never following links.
+OpenedFile WalkOpen(int dir_fd, const std::string& rel) {
+  int cur = dir_fd;
+  size_t start = 0;
+  while (true) {
+    size_t slash = rel.find('/', start);
+    std::string comp =
+        rel.substr(start, slash == std::string::npos ? std::string::npos : slash - start);
+    if (slash == std::string::npos) {
+      int fd = ::openat(cur, comp.c_str(), kReadFlags | O_NOFOLLOW | O_NOATIME);
+      if (fd < 0 && errno == EPERM) fd = ::openat(cur, comp.c_str(), kReadFlags | O_NOFOLLOW);
+      int e = errno;
+      if (cur != dir_fd) ::close(cur);
+      if (fd < 0) return Explain(dir_fd, rel, e);
+      return Finish(fd);
+    }
+    int next = ::openat(cur, comp.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+    int e = errno;
+    if (cur != dir_fd) ::close(cur);
+    if (next < 0) return Explain(dir_fd, rel, e == ELOOP ? ENOTDIR : e);
+    cur = next;
+    start = slash + 1;
+  }
+}
+
+std::atomic<bool> g_no_openat2{false};
+
+}  // namespace
+
+void UseOpenat2ForTesting(bool use) { g_no_openat2.store(!use, std::memory_order_relaxed); }
+
+PathCheck CheckRelativePath(std::string_view path, bool reject_tilde) {
+  PathCheck r;
+  auto fail = [&](const char* code, const char* reason) {
+    r.ok = false;
+    r.code = code;
+    r.reason = reason;
+    return r;
+  };
+  if (path.empty()) return fail("path_invalid", "empty path");
+  if (path.find('\0') != std::string_view::npos) return fail("path_invalid", "NUL byte in path");
+  if (path[0] == '/') return fail("path_escapes", "absolute path");
+  if (reject_tilde && path[0] == '~')
+    return fail("path_escapes", "starts with '~' (home directory)");
+  std::string out;
+  size_t start = 0;
+  while (start <= path.size()) {
+    size_t slash = path.find('/', start);
+    if (slash == std::string_view::npos) slash = path.size();
+    std::string_view comp = path.substr(start, slash - start);
+    if (comp == "..") return fail("path_escapes", "'..' component");
+    if (!comp.empty() && comp != ".") {
+      if (!out.empty()) out.push_back('/');
+      out.append(comp);
+    }
+    start = slash + 1;
+  }
+  if (out.empty()) return fail("path_invalid", "names the directory itself");
+  r.ok = true;
+  r.normalized = out != path;
+  r.canonical = std::move(out);
+  return r;
+}
+
+OpenedFile OpenBeneath(int dir_fd, const std::string& rel, Symlinks policy) {
+  if (!g_no_openat2.load(std::memory_order_relaxed)) {
+    struct open_how how;
+    std::memset(&how, 0, sizeof how);
+    how.flags = kReadFlags | O_NOATIME;
+    how.resolve = RESOLVE_BENEATH | RESOLVE_NO_MAGICLINKS;
+    if (policy == Symlinks::kRefuse) how.resolve |= RESOLVE_NO_SYMLINKS;
+    long fd = ::syscall(SYS_openat2, dir_fd, rel.c_str(), &how, sizeof how);
+    if (fd < 0 && errno == EPERM) {
+      how.flags = kReadFlags;
+      fd = ::syscall(SYS_openat2, dir_fd, rel.c_str(), &how, sizeof how);
+    }
+    if (fd >= 0) return Finish(static_cast<int>(fd));
+    int e = errno;
+    if (e != ENOSYS && e != EPERM && e != EINVAL) return Explain(dir_fd, rel, e);
+    if (e == ENOSYS) g_no_openat2.store(true, std::memory_order_relaxed);
+  }
+  return WalkOpen(dir_fd, rel);
+}
+
+namespace {
+
+// Reads all of f.fd (and closes it) into *content, at most max_bytes.
+OpenedFile ReadAll(OpenedFile f, uint64_t max_bytes, std::string* content) {
+  if (f.size > max_bytes) {
+    ::close(f.fd);
+    return Failed(EFBIG, "larger than " + std::to_string(max_bytes) + " bytes");
+  }
+  content->resize(static_cast<size_t>(f.size));
+  size_t got = 0;
+  while (true) {
+    if (got == content->size()) {
+      if (content->size() >= max_bytes) break;
+      content->resize(std::min<uint64_t>(max_bytes, content->size() + (1 << 16)));
+    }
+    ssize_t n = ::read(f.fd, content->data() + got, content->size() - got);
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      int e = errno;
+      ::close(f.fd);
+      content->clear();
+      return Failed(e, std::string("read: ") + std::strerror(e));
+    }
+    if (n == 0) break;
+    got += static_cast<size_t>(n);
+  }
+  content->resize(got);
+  ::close(f.fd);
+  f.fd = -1;
+  f.size = got;
+  return f;
+}
+
+}  // namespace
+
+OpenedFile ReadBeneath(int dir_fd, const std::string& rel, Symlinks policy, uint64_t max_bytes,
+                       std::string* content) {
+  content->clear();
+  OpenedFile f = OpenBeneath(dir_fd, rel, policy);
+  if (f.fd < 0) return f;
+  return ReadAll(std::move(f), max_bytes, content);
+}
+
+OpenedFile ReadPath(const std::string& path, uint64_t max_bytes, std::string* content) {
+  content->clear();
+  int fd = ::open(path.c_str(), kReadFlags);
+  if (fd < 0) return Explain(AT_FDCWD, path, errno);
+  OpenedFile f = Finish(fd);
+  if (f.fd < 0) return f;
+  return ReadAll(std::move(f), max_bytes, content);
+}
+
+MultiHasher::MultiHasher(size_t buffer_bytes) : hashers_(16), buffer_(buffer_bytes) {}
+
+storage::Hasher* MultiHasher::HasherFor(storage::HashAlgorithm alg) {
+  auto i = static_cast<size_t>(alg);
+  if (i >= hashers_.size()) hashers_.resize(i + 1);
+  if (!hashers_[i]) hashers_[i] = storage::NewHasher(alg);
+  return hashers_[i].get();
+}
+
+MultiHasher::Result MultiHasher::Hash(int fd, std::span<const storage::HashAlgorithm> algorithms,
+                                      bool drop_cache) {
+  Result r;
+  std::vector<storage::Hasher*> hs;
+  for (auto alg : algorithms) {
+    storage::Hasher* h = HasherFor(alg);
+    h->Reset();
+    hs.push_back(h);
+  }
+  if (drop_cache) {
+    ::fdatasync(fd);
+    ::posix_fadvise(fd, 0, 0, POSIX_FADV_DONTNEED);
+  }
+  ::posix_fadvise(fd, 0, 0, POSIX_FADV_SEQUENTIAL);
+  off_t off = 0;
+  while (true) {
+    ssize_t n = ::pread(fd, buffer_.data(), buffer_.size(), off);
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      r.error_text = std::string("read: ") + std::strerror(errno);
+      for (auto* h : hs) (void)h->Finish();
+      return r;
+    }
+    if (n == 0) break;
+    std::span<const uint8_t> chunk(buffer_.data(), static_cast<size_t>(n));
+    for (auto* h : hs) h->Update(chunk);
+    off += n;
+  }
+  r.ok = true;
+  r.bytes = static_cast<uint64_t>(off);
+  for (auto* h : hs) r.digests.push_back(h->Finish());
+  return r;
+}
+
+namespace {
+storage::Digest Pick(const FileCheck& c, const MultiHasher::Result& r, storage::HashAlgorithm alg) {
+  for (size_t i = 0; i < c.algorithms.size() && i < r.digests.size(); ++i) {
+    if (c.algorithms[i] == alg) return r.digests[i];
+  }
+  return {};
+}
+}  // namespace
+
+storage::Digest FileCheck::First(storage::HashAlgorithm alg) const {
+  return Pick(*this, first, alg);
+}
+storage::Digest FileCheck::Second(storage::HashAlgorithm alg) const {
+  return reread ? Pick(*this, second, alg) : storage::Digest();
+}
+
+void RunFileChecks(int dir_fd, Symlinks policy, std::vector<FileCheck>* checks, int threads,
+                   size_t buffer_bytes) {
+  constexpr int kMaxThreads = 64;
+  std::vector<std::unique_ptr<MultiHasher>> hashers(kMaxThreads);
+  ParallelFor(checks->size(), std::min(threads, kMaxThreads), [&](size_t i, int w) {
+    FileCheck& c = (*checks)[i];
+    c.open = OpenBeneath(dir_fd, c.path, policy);
+    if (c.open.fd < 0) return;
+    if (!c.algorithms.empty()) {
+      auto& mh = hashers[static_cast<size_t>(w)];
+      if (!mh) mh = std::make_unique<MultiHasher>(buffer_bytes);
+      c.first = mh->Hash(c.open.fd, c.algorithms);
+      bool mismatch = false;
+      for (const storage::Digest& want : c.expected) {
+        if (c.first.ok && !want.empty() && !(c.First(want.algorithm()) == want)) mismatch = true;
+      }
+      if (mismatch) {
+        c.second = mh->Hash(c.open.fd, c.algorithms, /*drop_cache=*/true);
+        c.reread = c.second.ok;
+      }
+    }
+    ::close(c.open.fd);
+    c.open.fd = -1;
+  });
+}
+
+int ParallelFor(size_t n, int threads, const std::function<void(size_t, int)>& fn) {
+  if (threads <= 0) {
+    threads = static_cast<int>(std::min(16u, std::max(1u, std::thread::hardware_concurrency())));
+  }
+  threads =
+      static_cast<int>(std::min<size_t>(static_cast<size_t>(threads), std::max<size_t>(n, 1)));
+  if (threads == 1) {
+    for (size_t i = 0; i < n; ++i) fn(i, 0);
+    return 1;
+  }
+  std::atomic<size_t> next{0};
+  std::vector<std::thread> pool;
+  for (int w = 0; w < threads; ++w) {
+    pool.emplace_back([&, w] {
+      for (size_t i; (i = next.fetch_add(1, std::memory_order_relaxed)) < n;) fn(i, w);
+    });
+  }
+  for (auto& t : pool) t.join();
+  return threads;
+}
+
+}  // namespace vigil::formats
