@@ -35,8 +35,8 @@
 # evicted). Each run is timed with /usr/bin/time (wall seconds, max RSS).
 #
 # Output: a markdown table per set on stdout and in DATA/MODE/results-STAMP.md,
-# raw figures (set, tool, cache, run, seconds, max RSS KiB, 1-min load
-# average after the run) in DATA/MODE/results-STAMP.tsv, each tool's output
+# raw figures (set, tool, cache, run, wall seconds, max RSS KiB, 1-min load
+# average after the run, CPU seconds user + system) in DATA/MODE/results-STAMP.tsv, each tool's output
 # in DATA/MODE/logs/.
 set -euo pipefail
 
@@ -242,15 +242,16 @@ measure() {
     vmtouch -q -e "$ROOT/$set" $(extra_files "$tool" "$set") >/dev/null
   fi
   rc=0
-  /usr/bin/time -f '%e %M' -o "$tf" bash -c "$cmd" >"$logf" 2>&1 || rc=$?
-  local secs kb
-  read -r secs kb < <(tail -n 1 "$tf")
+  /usr/bin/time -f '%e %M %U %S' -o "$tf" bash -c "$cmd" >"$logf" 2>&1 || rc=$?
+  local secs kb user sys
+  read -r secs kb user sys < <(tail -n 1 "$tf")
   rm -f "$tf"
   if [[ $rc != 0 ]]; then
     log "WARNING: $tool on $set ($cache) exited $rc, see $logf"
     secs="FAIL"
   fi
-  printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$set" "$tool" "$cache" "$rep" "$secs" "$kb" "$(load1)" >>"$TSV"
+  printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$set" "$tool" "$cache" "$rep" "$secs" "$kb" "$(load1)" \
+    "$(awk -v u="$user" -v s="$sys" 'BEGIN { printf "%.2f", u + s }')" >>"$TSV"
   log "$set $cache $tool #$rep: ${secs} s, $((kb / 1024)) MiB"
 }
 
@@ -325,26 +326,47 @@ files_of() { find "$ROOT/$1" -type f | wc -l; }
         key = $2; if (!(key in seen)) { seen[key] = 1; order[++n] = key }
         if ($5 == "FAIL") { fail[key] = 1; next }
         if ($3 == "warm") { warm[key] = warm[key] (warm[key] == "" ? "" : " ") $5; if ($6 > rss[key]) rss[key] = $6
-          load[key] = load[key] (load[key] == "" ? "" : " ") $7 }
+          load[key] = load[key] (load[key] == "" ? "" : " ") $7
+          cpu[key] = cpu[key] (cpu[key] == "" ? "" : " ") $8 }
         else { cold[key] = $5; crss[key] = $6 }
       }
       END {
         if ("cat" in warm) catw = median(warm["cat"]); if ("xxhsum" in warm) xxw = median(warm["xxhsum"])
         if ("cat" in cold) catc = cold["cat"]; if ("xxhsum" in cold) xxc = cold["xxhsum"]
-        print "| tool | warm s (median) | warm runs | warm MB/s | max RSS MiB | ÷ cat warm | ÷ xxhsum warm | cold s | ÷ cat cold | ÷ xxhsum cold | load (warm) |"
-        print "|---|---:|---|---:|---:|---:|---:|---:|---:|---:|---|"
+        print "| tool | warm s (median) | warm runs | warm MB/s | warm CPU s (median) | max RSS MiB | ÷ cat warm | ÷ xxhsum warm | cold s | ÷ cat cold | ÷ xxhsum cold | load (warm) |"
+        print "|---|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---|"
         for (i = 1; i <= n; i++) {
           k = order[i]
           if (k in warm) { m = median(warm[k]); ws = sprintf("%.2f", m); mbs = sprintf("%.0f", bytes / m / 1e6)
             rc = catw ? sprintf("%.2f", m / catw) : "–"; rx = xxw ? sprintf("%.2f", m / xxw) : "–"
-            rs = sprintf("%.0f", rss[k] / 1024) } else { ws = mbs = rc = rx = rs = "–" }
+            rs = sprintf("%.0f", rss[k] / 1024); cp = cpu[k] == "" ? "–" : sprintf("%.2f", median(cpu[k])) }
+          else { ws = mbs = rc = rx = rs = cp = "–" }
           if (k in cold) { cs = sprintf("%.2f", cold[k]); cc = catc ? sprintf("%.2f", cold[k] / catc) : "–"
             cx = xxc ? sprintf("%.2f", cold[k] / xxc) : "–"; if (!(k in warm)) rs = sprintf("%.0f", crss[k] / 1024) }
           else { cs = cc = cx = "–" }
           if (k in fail) ws = ws " (FAILED run)"
-          printf "| %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s |\n", k, ws, warm[k], mbs, rs, rc, rx, cs, cc, cx, load[k]
+          printf "| %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s |\n", k, ws, warm[k], mbs, cp, rs, rc, rx, cs, cc, cx, load[k]
         }
       }' "$TSV"
+    # Under a shared machine's noise, ratios of runs of the same round are
+    # steadier than ratios of medians.
+    echo
+    for pair in "vigil-reverify cat" "vigil-reverify xxhsum" "vigil-reverify vigil_floor" \
+        "vigil_floor xxhsum" "vigil-baseline xxhsum"; do
+      # shellcheck disable=SC2086
+      awk -F'\t' -v s="$set" -v a="${pair% *}" -v b="${pair#* }" '
+        $1 == s && $3 == "warm" && $5 != "FAIL" { t[$2, $4] = $5; if ($4 > n) n = $4 }
+        END {
+          m = 0
+          for (r = 1; r <= n; r++) if (((a, r) in t) && ((b, r) in t) && t[b, r] > 0) v[++m] = t[a, r] / t[b, r]
+          if (!m) exit
+          for (i = 2; i <= m; i++) { x = v[i]; for (j = i - 1; j >= 1 && v[j] > x; j--) v[j + 1] = v[j]; v[j + 1] = x }
+          med = m % 2 ? v[(m + 1) / 2] : (v[m / 2] + v[m / 2 + 1]) / 2
+          printf "- %s ÷ %s, same round: median %.2f (", a, b, med
+          for (i = 1; i <= m; i++) printf "%s%.2f", (i > 1 ? " " : ""), v[i]
+          print ")"
+        }' "$TSV"
+    done
   done
 } | tee "$MD"
 log "results: $MD (raw: $TSV, logs: $LOGS)"
