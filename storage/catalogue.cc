@@ -1,5 +1,6 @@
 #include "storage/catalogue.h"
 
+#include <algorithm>
 #include <cstring>
 
 namespace vigil::storage {
@@ -26,6 +27,16 @@ StatusOr<std::unique_ptr<Catalogue>> Catalogue::Open(const std::string& path,
 
 namespace {
 
+// The effective VerifyRecord of an entry, from its own record (if any) and
+// the restore point's range record: whichever check is newer wins. A full
+// pass stamps its problem records with the same time as its range record,
+// so a problem found by the last full pass stands.
+void ApplyRange(const EntryRecord& entry, bool has_own, int64_t range_ns, VerifyRecord* v) {
+  if (has_own && v->last_checked_ns >= range_ns) return;
+  *v = VerifyRecord();
+  v->last_verified_ns = v->last_checked_ns = std::max(entry.first_seen_ns, range_ns);
+}
+
 // Merge-joins the `catalogue` and `verified` keyspaces over one restore
 // point: both hold the same keys, `verified` a subset of them.
 class ScannerImpl final : public Catalogue::Scanner {
@@ -38,6 +49,16 @@ class ScannerImpl final : public Catalogue::Scanner {
     verifies_ = kv->NewIterator(Space::kVerified, o);
     entries_->Seek(prefix_);
     verifies_->Seek(prefix_);
+    // The range record, if any, is keyed by the bare prefix: first in range.
+    if (verifies_->Valid() && verifies_->key() == prefix_) {
+      VerifyRecord r;
+      if (Status s = DecodeVerifyRecord(verifies_->value(), &r); !s.ok()) {
+        status_ = absl::DataLossError(std::string(s.message()) + " (restore point range record)");
+        return;
+      }
+      range_ns_ = r.last_verified_ns;
+      verifies_->Next();
+    }
     Load();
   }
 
@@ -48,6 +69,7 @@ class ScannerImpl final : public Catalogue::Scanner {
   }
   std::string_view encoded_path() const override { return entries_->key().substr(prefix_.size()); }
   std::string path() const override { return DecodePath(encoded_path()); }
+  int64_t range_verified_ns() const override { return range_ns_; }
   std::string_view key() const override { return entries_->key(); }
   const EntryRecord& entry() const override { return entry_; }
   const VerifyRecord& verify() const override { return verify_; }
@@ -78,20 +100,17 @@ class ScannerImpl final : public Catalogue::Scanner {
                                       DecodePath(k.substr(prefix_.size())) + "'");
         return;
       }
-    } else {
-      if (!verifies_->status().ok()) {
-        status_ = verifies_->status();
-        return;
-      }
-      verify_ = VerifyRecord();
-      verify_.last_verified_ns = entry_.first_seen_ns;
-      verify_.last_checked_ns = entry_.first_seen_ns;
+    } else if (!verifies_->status().ok()) {
+      status_ = verifies_->status();
+      return;
     }
+    ApplyRange(entry_, has_verify_, range_ns_, &verify_);
     valid_ = true;
   }
 
   std::string prefix_;
   std::unique_ptr<KvIterator> entries_, verifies_;
+  int64_t range_ns_ = 0;
   EntryRecord entry_;
   VerifyRecord verify_;
   bool has_verify_ = false;
@@ -109,19 +128,29 @@ std::unique_ptr<Catalogue::Scanner> Catalogue::Scan(const Scope& scope) {
 Status Catalogue::GetEntry(const Scope& scope, std::string_view path, EntryRecord* entry,
                            VerifyRecord* verify) {
   if (!IsValidRelativePath(path)) return absl::InvalidArgumentError("invalid path");
-  std::string key = RestorePointPrefix(scope.tenant, scope.backup_set, scope.restore_point);
+  std::string prefix = RestorePointPrefix(scope.tenant, scope.backup_set, scope.restore_point);
+  std::string key = prefix;
   AppendPath(&key, path);
   std::string v;
   if (Status s = kv_->Get(Space::kCatalogue, key, &v); !s.ok()) return s;
   if (Status s = DecodeEntryRecord(v, entry); !s.ok()) return s;
-  Status s = kv_->Get(Space::kVerified, key, &v);
-  if (absl::IsNotFound(s)) {
-    *verify = VerifyRecord();
-    verify->last_verified_ns = verify->last_checked_ns = entry->first_seen_ns;
-    return absl::OkStatus();
+  int64_t range_ns = 0;
+  Status rs = kv_->Get(Space::kVerified, prefix, &v);
+  if (rs.ok()) {
+    VerifyRecord r;
+    if (Status s = DecodeVerifyRecord(v, &r); !s.ok()) return s;
+    range_ns = r.last_verified_ns;
+  } else if (!absl::IsNotFound(rs)) {
+    return rs;
   }
-  if (!s.ok()) return s;
-  return DecodeVerifyRecord(v, verify);
+  Status s = kv_->Get(Space::kVerified, key, &v);
+  bool has_own = s.ok();
+  if (!has_own && !absl::IsNotFound(s)) return s;
+  if (has_own) {
+    if (Status d = DecodeVerifyRecord(v, verify); !d.ok()) return d;
+  }
+  ApplyRange(*entry, has_own, range_ns, verify);
+  return absl::OkStatus();
 }
 
 Status Catalogue::ForEachHolder(const Digest& digest,
@@ -200,6 +229,17 @@ Status Catalogue::Writer::DeleteEntry(std::string_view path, const EntryRecord& 
   batch_.Delete(Space::kVerified, key);
   if (!entry.digest.empty()) batch_.Delete(Space::kHashIndex, EncodeHashKey(entry.digest, key));
   return MaybeFlush();
+}
+
+void Catalogue::Writer::PutRangeVerified(int64_t time_ns) {
+  VerifyRecord r;
+  r.last_verified_ns = r.last_checked_ns = time_ns;
+  EncodeVerifyRecord(r, &value_);
+  batch_.Put(Space::kVerified, prefix_, value_);
+}
+
+void Catalogue::Writer::DeleteVerify(std::string_view path) {
+  batch_.Delete(Space::kVerified, KeyFor(path));
 }
 
 void Catalogue::Writer::PutMeta(std::string_view key, std::string_view value) {

@@ -4,8 +4,14 @@
 // a restore point (key layout in key_codec.h):
 //   - its EntryRecord (what the file is) in `catalogue`,
 //   - its VerifyRecord (when it was last checked, outcome) in `verified`,
-//     absent until the entry is first re-checked: an entry with no
-//     VerifyRecord is "ok, last verified when first seen",
+//     only where it says more than the restore point's range record (below):
+//     problems, and entries re-read by an incremental pass,
+//   - per restore point, one range record in `verified` under the bare
+//     restore-point prefix (sorts before every entry key): the time of the
+//     last *full* pass that read every entry of the point. An entry without a
+//     newer VerifyRecord of its own was verified ok at that time (or when
+//     first seen, if later). A full pass over an unchanged tree therefore
+//     writes one record, not one per entry.
 //   - one hash-index key per entry with a digest in `hash_index`.
 // All three change together in one atomic batch, so a crash at any point
 // leaves them consistent.
@@ -64,10 +70,13 @@ class Catalogue {
     virtual std::string_view encoded_path() const = 0;
     // Relative path with '/' separators.
     virtual std::string path() const = 0;
+    // Time of the restore point's last full pass (range record), 0 if none.
+    virtual int64_t range_verified_ns() const = 0;
     virtual std::string_view key() const = 0;
     virtual const EntryRecord& entry() const = 0;
     virtual const VerifyRecord& verify() const = 0;
-    // True if verify() was read from disk, false if synthesised.
+    // True if a VerifyRecord of this entry is stored (whether or not it is
+    // superseded by the range record), false if verify() is synthesised.
     virtual bool has_verify_record() const = 0;
     virtual Status status() const = 0;
   };
@@ -110,6 +119,13 @@ class Catalogue {
     Status PutVerify(std::string_view path, const VerifyRecord& verify);
     // Forgets an entry (and its hash-index key and VerifyRecord).
     Status DeleteEntry(std::string_view path, const EntryRecord& entry);
+    // Records that a full pass, which read every entry of the restore point,
+    // ended at `time_ns`: entries without a VerifyRecord checked at or after
+    // that time count as verified ok then. Write it only after every problem
+    // record of that pass (stamped with the same time) is in the batch.
+    void PutRangeVerified(int64_t time_ns);
+    // Forgets an entry's own VerifyRecord (the range record then applies).
+    void DeleteVerify(std::string_view path);
     // Adds a meta key to the current batch (atomic with it).
     void PutMeta(std::string_view key, std::string_view value);
 

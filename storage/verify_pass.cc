@@ -49,6 +49,7 @@ struct Job {
   Action action;
   WalkEntry walk;
   bool has_record = false;
+  bool has_verify_record = false;  // rec has a VerifyRecord of its own
   EntryRecord rec;
   VerifyRecord ver;
   FileReading first, second;
@@ -95,6 +96,7 @@ class Pass {
     now_ = o.now_ns != 0 ? o.now_ns : RealNowNs();
     threads_ = o.threads > 0 ? o.threads : std::max(1u, std::thread::hardware_concurrency());
     window_ = static_cast<size_t>(threads_) * 8 + 8;
+    full_pass_ = o.max_age_ns == 0;
   }
 
   StatusOr<PassSummary> Run();
@@ -120,6 +122,7 @@ class Pass {
   int64_t now_;
   int threads_;
   size_t window_;
+  bool full_pass_;  // every entry is read (no --max-age)
   PassSummary summary_;
 
   // Planner state.
@@ -217,6 +220,7 @@ void Pass::Plan(TreeWalker* walker) {
     Job job;
     if (c < 0) {  // recorded only
       job.has_record = true;
+      job.has_verify_record = scan->has_verify_record();
       job.rec = scan->entry();
       job.ver = scan->verify();
       job.walk.path = rec_path;
@@ -233,6 +237,7 @@ void Pass::Plan(TreeWalker* walker) {
     }
     if (c == 0) {
       job.has_record = true;
+      job.has_verify_record = scan->has_verify_record();
       job.rec = scan->entry();
       job.ver = scan->verify();
       scan->Next();
@@ -351,7 +356,14 @@ Status Pass::Collect(Job& job, Catalogue::Writer& w) {
     v.detail = ev.error;
     return w.PutVerify(path, v);
   };
-  auto verify_ok = [&]() {
+  // A full pass writes nothing for a healthy entry: the range record it
+  // writes at the end covers it (an older record of its own is dropped). An
+  // incremental pass records each entry it re-read.
+  auto verify_ok = [&]() -> Status {
+    if (full_pass_) {
+      if (job.has_verify_record) w.DeleteVerify(path);
+      return absl::OkStatus();
+    }
     VerifyRecord v;
     v.last_verified_ns = v.last_checked_ns = now_;
     return w.PutVerify(path, v);
@@ -579,6 +591,8 @@ StatusOr<PassSummary> Pass::Run() {
 
   summary_.directories = walk_directories_;
   summary_.finished_ns = o_.now_ns != 0 ? o_.now_ns : RealNowNs();
+  // Every entry was looked at: record the pass once for the whole point.
+  if (full_pass_) writer.PutRangeVerified(now_);
   writer.PutMeta(PassSummaryKey(o_.scope), EncodeSummary(summary_));
   if (Status s = writer.Commit(/*sync=*/true); !s.ok()) return s;
   if (o_.on_progress) {

@@ -636,5 +636,85 @@ TEST_F(VerifyPassTest, OtherRestorePointsAreUntouched) {
   EXPECT_EQ(*n, 1u);
 }
 
+// --- Where verification times live -----------------------------------------
+
+// Number of keys in the `verified` keyspace (the range record included).
+size_t VerifiedKeys(Catalogue& cat) {
+  auto it = cat.kv()->NewIterator(Space::kVerified, {});
+  size_t n = 0;
+  for (it->Seek(""); it->Valid(); it->Next()) ++n;
+  return n;
+}
+
+std::map<std::string, VerifyRecord> Verifies(Catalogue& cat, const Scope& scope) {
+  std::map<std::string, VerifyRecord> out;
+  auto s = cat.Scan(scope);
+  for (; s->Valid(); s->Next()) out[s->path()] = s->verify();
+  return out;
+}
+
+TEST_F(VerifyPassTest, FullPassOverUnchangedTreeWritesOneRecordNotOnePerEntry) {
+  for (int i = 0; i < 300; ++i) WriteFile(P("d/f" + std::to_string(i)), std::to_string(i));
+  MustRun(Options(kT0));
+  MustRun(Options(kT0 + kDay));
+  // One range record for the restore point, nothing per entry.
+  EXPECT_EQ(VerifiedKeys(*cat_), 1u);
+  auto v = Verifies(*cat_, scope_);
+  ASSERT_EQ(v.size(), 300u);
+  for (const auto& [path, rec] : v) {
+    EXPECT_EQ(rec.state, EntryState::kOk) << path;
+    EXPECT_EQ(rec.last_verified_ns, kT0 + kDay) << path;
+  }
+  EntryRecord e;
+  VerifyRecord one;
+  ASSERT_TRUE(cat_->GetEntry(scope_, "d/f7", &e, &one).ok());
+  EXPECT_EQ(one.last_verified_ns, kT0 + kDay);
+}
+
+TEST_F(VerifyPassTest, ProblemFromTheLastFullPassStandsUntilFixed) {
+  WriteFile(P("a"), "good");
+  WriteFile(P("b"), "fine");
+  MustRun(Options(kT0));
+  WriteFile(P("a"), "evil");
+  MustRun(Options(kT0 + kDay));
+  auto v = Verifies(*cat_, scope_);
+  EXPECT_EQ(v["a"].state, EntryState::kModified);
+  EXPECT_EQ(v["a"].last_checked_ns, kT0 + kDay);
+  EXPECT_EQ(v["a"].last_verified_ns, kT0);  // last good check: the baseline
+  EXPECT_EQ(v["b"].state, EntryState::kOk);
+  EXPECT_EQ(v["b"].last_verified_ns, kT0 + kDay);
+
+  // Still broken a day later: still reported, newer check time.
+  MustRun(Options(kT0 + 2 * kDay));
+  v = Verifies(*cat_, scope_);
+  EXPECT_EQ(v["a"].state, EntryState::kModified);
+  EXPECT_EQ(v["a"].last_checked_ns, kT0 + 2 * kDay);
+
+  // Restored from a good copy: ok again, its own record dropped.
+  WriteFile(P("a"), "good");
+  PassSummary s = MustRun(Options(kT0 + 3 * kDay));
+  EXPECT_EQ(s.problems(), 0u);
+  v = Verifies(*cat_, scope_);
+  EXPECT_EQ(v["a"].state, EntryState::kOk);
+  EXPECT_EQ(v["a"].last_verified_ns, kT0 + 3 * kDay);
+  EXPECT_EQ(VerifiedKeys(*cat_), 1u);
+}
+
+TEST_F(VerifyPassTest, IncrementalPassRecordsOnlyWhatItReread) {
+  WriteFile(P("old"), "o");
+  WriteFile(P("grown"), "g");
+  MustRun(Options(kT0));
+  WriteFile(P("grown"), "grown bigger");
+  PassOptions o = Options(kT0 + 2 * kHour);
+  o.max_age_ns = kDay;
+  PassSummary s = MustRun(o);
+  EXPECT_EQ(s.counts.not_read, 1u);
+  auto v = Verifies(*cat_, scope_);
+  EXPECT_EQ(v["old"].last_verified_ns, kT0);  // skipped: not re-verified
+  EXPECT_EQ(v["grown"].state, EntryState::kModified);
+  // No range record from an incremental pass: only the problem record.
+  EXPECT_EQ(VerifiedKeys(*cat_), 2u);  // range record of the baseline + "grown"
+}
+
 }  // namespace
 }  // namespace vigil::storage
