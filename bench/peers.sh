@@ -23,12 +23,12 @@
 #                  machine is shared, and a busy core skews every figure
 #
 # Data sets (generated once by vigil_datagen, reused while their parameters
-# match; seeded, so identical on every machine):
+# match; seeded, so the same bytes on every run and machine):
 #   A  ~3 GiB in 1,500 files of 256 KiB - 8 MiB (log-uniform sizes)
 #   B  200,000 files of 1 - 8 KiB in 20 x 20 nested directories
 #
 # Warm runs: the data set and every tool's prepared files are locked in the
-# page cache (vmtouch -l) for the whole round, then unlocked. The tools run
+# page cache (vmtouch -l) for all the rounds of that set, then unlocked. The tools run
 # in alternation within each round, N rounds; the median is reported.
 # Cold runs: `vmtouch -e` of the data and the tool's files before each run
 # (the kernel's dentry and inode caches stay warm: only file pages are
@@ -36,8 +36,8 @@
 #
 # Output: a markdown table per set on stdout and in DATA/MODE/results-STAMP.md,
 # raw figures (set, tool, cache, run, wall seconds, max RSS KiB, 1-min load
-# average after the run, CPU seconds user + system) in DATA/MODE/results-STAMP.tsv, each tool's output
-# in DATA/MODE/logs/.
+# average after the run, CPU seconds user + system) in
+# DATA/MODE/results-STAMP.tsv, each tool's output in DATA/MODE/logs/.
 set -euo pipefail
 
 REPO=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
