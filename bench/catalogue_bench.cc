@@ -76,14 +76,18 @@ void Populate(Catalogue* cat, uint64_t n, bool verified) {
 
 // A populated catalogue, built once per (n, verified) and reopened (so that
 // its memtables are flushed to SST files, as for a catalogue opened by a new
-// `vigil verify` run). Removed at exit.
+// `vigil verify` run). Closed and removed by main() after the benchmarks:
+// not by a static destructor, which could run after RocksDB's own.
 struct Populated {
   std::unique_ptr<TempDir> dir;
   std::unique_ptr<Catalogue> cat;
 };
+std::map<std::pair<uint64_t, bool>, Populated>& Fixtures() {
+  static auto* fixtures = new std::map<std::pair<uint64_t, bool>, Populated>();
+  return *fixtures;
+}
 Catalogue& PopulatedCatalogue(uint64_t n, bool verified) {
-  static std::map<std::pair<uint64_t, bool>, Populated> cache;
-  Populated& p = cache[{n, verified}];
+  Populated& p = Fixtures()[{n, verified}];
   if (!p.cat) {
     p.dir = std::make_unique<TempDir>("fixture");
     p.cat = OpenCatalogue(p.dir->path());
@@ -371,6 +375,22 @@ BENCHMARK(BM_Diff)
     ->Unit(benchmark::kMillisecond);
 
 }  // namespace
+
+void RemoveFixtures() {
+  for (auto& [key, p] : Fixtures()) {
+    p.cat.reset();
+    p.dir.reset();
+  }
+  Fixtures().clear();
+}
+
 }  // namespace vigil::bench
 
-BENCHMARK_MAIN();
+int main(int argc, char** argv) {
+  benchmark::Initialize(&argc, argv);
+  if (benchmark::ReportUnrecognizedArguments(argc, argv)) return 1;
+  benchmark::RunSpecifiedBenchmarks();
+  benchmark::Shutdown();
+  vigil::bench::RemoveFixtures();
+  return 0;
+}
