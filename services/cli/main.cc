@@ -30,8 +30,9 @@ int main(int argc, char** argv) {
   verify
       ->add_option("--format", format,
                    "What PATH is: dir (a tree of backups, checked against its catalogue), bagit "
-                   "(a BagIt bag, RFC 8493) or sumfile (a SHA256SUMS-style checksum file)")
-      ->check(CLI::IsMember({"dir", "bagit", "sumfile"}))
+                   "(a BagIt bag, RFC 8493), sumfile (a SHA256SUMS-style checksum file) or restic "
+                   "(a restic repository)")
+      ->check(CLI::IsMember({"dir", "bagit", "sumfile", "restic"}))
       ->capture_default_str();
   verify->add_option("--catalogue", va.catalogue,
                      "Catalogue directory (default: one per PATH under "
@@ -57,6 +58,13 @@ int main(int argc, char** argv) {
       ->add_option("--list", va.list_limit, "Human output: at most N added/updated entries listed")
       ->capture_default_str()
       ->check(CLI::NonNegativeNumber);
+  std::string password_file;
+  bool read_data = false;
+  verify->add_option("--password-file", password_file,
+                     "--format restic: read the repository password from FILE (without it, "
+                     "only file names, layout and sizes are checked)");
+  verify->add_flag("--read-data", read_data,
+                   "--format restic: decrypt and hash every blob of every pack");
   verify->footer(vigil::cli::kVerifyHelpFooter);
 
   try {
@@ -82,7 +90,17 @@ int main(int argc, char** argv) {
          {"--catalogue", "--max-age", "--mutable", "--accept", "--algorithm", "--list"}) {
       if (verify->count(opt) > 0) fa.dir_only_options.push_back(opt);
     }
+    fa.password_file = password_file;
+    fa.read_data = read_data;
+    for (const char* opt : {"--password-file", "--read-data"}) {
+      if (verify->count(opt) > 0 && format != "restic") fa.restic_only_options.push_back(opt);
+    }
     return vigil::cli::RunFormatVerify(fa);
+  }
+  if (verify->parsed() && verify->count("--password-file") + verify->count("--read-data") > 0) {
+    std::fprintf(stderr,
+                 "vigil verify: --password-file and --read-data apply to --format restic only\n");
+    return 2;
   }
   if (verify->parsed()) return vigil::cli::RunVerify(va);
   return 2;
