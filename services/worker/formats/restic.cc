@@ -849,7 +849,10 @@ void Verifier::Run() {
       if (it == index_.end()) {
         pack_results[i].findings.Warning(
             "unreferenced_pack", f.rel, 0,
-            "pack not referenced in any index (non-critical: `restic prune` removes it)", f.rel);
+            index_complete_
+                ? "pack not referenced in any index (non-critical: `restic prune` removes it)"
+                : "pack not referenced in any readable index (an index file failed to decode)",
+            f.rel);
       } else {
         uint64_t end = 0, header = restic::kOverhead + 4;
         for (const auto& [o, b] : it->second) {
