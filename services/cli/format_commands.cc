@@ -6,12 +6,16 @@
 #include <chrono>
 #include <cstdio>
 #include <cstring>
+#include <filesystem>
+#include <memory>
 #include <nlohmann/json.hpp>
 #include <string>
+#include <unordered_map>
 
 #include "services/common/text.h"
 #include "services/worker/formats/bagit.h"
 #include "services/worker/formats/restic.h"
+#include "services/worker/formats/restic_catalogue.h"
 #include "services/worker/formats/safe_io.h"
 #include "services/worker/formats/sumfile.h"
 #include "storage/hash.h"
@@ -271,13 +275,40 @@ int RunRestic(const FormatArgs& args) {
     options.has_password = true;
     options.password = TrimSpace(raw);
   }
+  std::unique_ptr<storage::Catalogue> cat;
+  std::unordered_map<std::string, uint64_t> known_packs;
+  std::string backup_set;
+  if (!args.catalogue.empty()) {
+    std::error_code ec;
+    backup_set = std::filesystem::absolute(args.path, ec).lexically_normal().string();
+    while (backup_set.size() > 1 && backup_set.back() == '/') backup_set.pop_back();
+    std::filesystem::create_directories(args.catalogue, ec);
+    if (ec) {
+      return UsageError("cannot create catalogue directory '" + args.catalogue +
+                        "': " + ec.message());
+    }
+    auto opened = storage::Catalogue::Open(args.catalogue);
+    if (!opened.ok()) return UsageError(std::string(opened.status().message()));
+    cat = std::move(*opened);
+    storage::Status st = formats::LoadKnownPacks(cat.get(), backup_set, &known_packs);
+    if (!st.ok()) return UsageError("catalogue: " + std::string(st.message()));
+    options.known_packs = &known_packs;
+  } else if (args.accept) {
+    return UsageError("--accept with --format restic needs --catalogue DIR");
+  }
   auto t0 = std::chrono::steady_clock::now();
   formats::ResticReport r = formats::VerifyRestic(args.path, options);
-  double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   if (!r.fatal.empty()) return UsageError(r.fatal);
   if (!r.password_error.empty()) {
     return UsageError("--password-file: " + r.password_error + " of '" + args.path + "'");
   }
+  formats::ResticBaseline baseline;
+  if (cat) {
+    storage::Status st =
+        formats::ApplyResticBaseline(cat.get(), backup_set, args.accept, &r, &baseline);
+    if (!st.ok()) return UsageError("catalogue: " + std::string(st.message()));
+  }
+  double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
 
   PrintFindings(r.errors, r.warnings, args.json);
   auto stats = [](const formats::ResticDirStats& d) {
@@ -304,6 +335,14 @@ int RunRestic(const FormatArgs& args) {
                       {"packs_read", r.packs_read},       {"blobs_checked", r.blobs_checked},
                       {"bytes_read", r.bytes_read},       {"seconds", secs},
                       {"errors", r.errors.size()},        {"warnings", r.warnings.size()}};
+    doc["summary"]["packs_skipped"] = r.packs_skipped;
+    doc["catalogue"] = cat ? json{{"first_run", baseline.first_run},
+                                  {"known_snapshots", baseline.known_snapshots},
+                                  {"known_packs", baseline.known_packs},
+                                  {"added", baseline.added},
+                                  {"vanished", baseline.vanished},
+                                  {"accepted", baseline.accepted}}
+                           : json(nullptr);
     doc["errors"] = FindingsJson(r.errors);
     doc["warnings"] = FindingsJson(r.warnings);
     PrintDocument(doc);
@@ -334,6 +373,18 @@ int RunRestic(const FormatArgs& args) {
                     EscapeForTerminal(s.hostname).c_str(), paths.c_str(),
                     tags.empty() ? "" : ("  [" + tags + "]").c_str());
       }
+    }
+    if (cat) {
+      std::printf("Catalogue: %s; %s not read again, %s recorded, %s gone%s\n",
+                  baseline.first_run ? "first check, baseline recorded"
+                                     : (Plural(baseline.known_snapshots, "snapshot") + " and " +
+                                        Plural(baseline.known_packs, "pack") + " known")
+                                           .c_str(),
+                  Plural(r.packs_skipped, "pack").c_str(), GroupDigits(baseline.added).c_str(),
+                  GroupDigits(baseline.vanished).c_str(),
+                  baseline.accepted > 0
+                      ? (", " + GroupDigits(baseline.accepted) + " forgotten (--accept)").c_str()
+                      : "");
     }
     std::printf("Read %s%s in %.2f s\n", HumanBytes(static_cast<double>(r.bytes_read)).c_str(),
                 args.read_data ? (", " + Plural(r.blobs_checked, "blob") + " checked").c_str() : "",

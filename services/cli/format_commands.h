@@ -20,6 +20,10 @@ struct FormatArgs {
   // format: a usage error.
   std::string password_file;  // empty: no password (name checks only)
   bool read_data = false;
+  // restic: remember snapshots and packs in this catalogue directory (empty:
+  // none); `accept` re-baselines after a legitimate forget/prune.
+  std::string catalogue;
+  bool accept = false;
   std::vector<std::string> restic_only_options;
 };
 

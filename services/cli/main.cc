@@ -88,9 +88,14 @@ int main(int argc, char** argv) {
     fa.threads = va.threads;
     for (const char* opt :
          {"--catalogue", "--max-age", "--mutable", "--accept", "--algorithm", "--list"}) {
-      if (verify->count(opt) > 0) fa.dir_only_options.push_back(opt);
+      if (verify->count(opt) == 0) continue;
+      std::string o = opt;
+      if (format == "restic" && (o == "--catalogue" || o == "--accept")) continue;
+      fa.dir_only_options.push_back(opt);
     }
     fa.password_file = password_file;
+    fa.catalogue = va.catalogue;
+    fa.accept = va.accept;
     fa.read_data = read_data;
     for (const char* opt : {"--password-file", "--read-data"}) {
       if (verify->count(opt) > 0 && format != "restic") fa.restic_only_options.push_back(opt);

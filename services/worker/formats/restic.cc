@@ -387,6 +387,13 @@ std::vector<RepoFile> ListFiles(const std::string& root, const std::string& rel,
   return files;
 }
 
+bool Has(const std::vector<Finding>& list, std::string_view code) {
+  for (const auto& f : list) {
+    if (f.code == code) return true;
+  }
+  return false;
+}
+
 std::string ShortId(std::string_view hex) { return std::string(hex.substr(0, 8)); }
 
 // Per-file result, merged into the report in listing order.
@@ -395,6 +402,7 @@ struct FileResult {
   uint64_t bytes_read = 0;
   uint64_t blobs_checked = 0;
   bool read = false;
+  bool skipped = false;
   std::string plain_json;  // decrypted + decoded JSON (index, snapshot)
 };
 
@@ -539,6 +547,15 @@ std::vector<FileResult> Verifier::ReadUnpacked(const std::vector<RepoFile>& file
 }
 
 void Verifier::CheckPack(const RepoFile& f, storage::FileHasher* hasher, FileResult* res) {
+  if (!opt_.read_data && opt_.known_packs != nullptr) {
+    std::string raw;
+    restic::ParseId(f.name, &raw);
+    auto it = opt_.known_packs->find(raw);
+    if (it != opt_.known_packs->end() && it->second == f.size) {
+      res->skipped = true;
+      return;
+    }
+  }
   if (!opt_.read_data) {
     storage::FileReading rd = hasher->Read(AT_FDCWD, Abs(f.rel).c_str(), f.size);
     if (!rd.ok) {
@@ -735,6 +752,8 @@ void Verifier::Run() {
   std::vector<FileResult> snap_results = ReadUnpacked(snaps);
   for (size_t i = 0; i < snaps.size(); ++i) {
     FileResult& res = snap_results[i];
+    r_->snapshot_files.push_back({snaps[i].name, snaps[i].size,
+                                  res.read && !Has(res.findings.errors, "name_mismatch"), false});
     if (have_key_ && !res.plain_json.empty()) {
       restic::Snapshot s;
       std::string err;
@@ -844,6 +863,12 @@ void Verifier::Run() {
     restic::ParseId(f.name, &raw);
     present.insert(raw);
     if (pack_results[i].read && opt_.read_data) ++r_->packs_read;
+    if (pack_results[i].skipped) ++r_->packs_skipped;
+    r_->pack_files.push_back(
+        {f.name, f.size,
+         pack_results[i].skipped ||
+             (pack_results[i].read && !Has(pack_results[i].findings.errors, "name_mismatch")),
+         pack_results[i].skipped});
     if (have_key_) {
       auto it = index_.find(raw);
       if (it == index_.end()) {

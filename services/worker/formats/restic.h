@@ -36,6 +36,7 @@
 #include <cstdint>
 #include <string>
 #include <string_view>
+#include <unordered_map>
 #include <vector>
 
 #include "services/worker/formats/finding.h"
@@ -122,6 +123,18 @@ struct ResticOptions {
   int threads = 0;                           // 0 = one per core
   uint64_t max_scrypt_memory = 2ull << 30;   // refuse key files needing more
   uint64_t max_metadata_bytes = 1ull << 30;  // index/snapshot/config/key files
+  // Packs (raw 32-byte id -> size) whose name check passed at an earlier
+  // run (the catalogue's memory): without read_data they are not read again
+  // when their size is unchanged. Packs are immutable and content-named.
+  const std::unordered_map<std::string, uint64_t>* known_packs = nullptr;
+};
+
+// A content-named file as listed (snapshot or pack) and its name check.
+struct ResticFileState {
+  std::string id;  // hex name
+  uint64_t size = 0;
+  bool ok = false;       // read and its SHA-256 matched its name (or skipped)
+  bool skipped = false;  // known from an earlier run, not read again
 };
 
 struct ResticDirStats {
@@ -143,6 +156,9 @@ struct ResticReport {
   uint64_t packs_read = 0;
   uint64_t blobs_checked = 0;
   uint64_t bytes_read = 0;
+  uint64_t packs_skipped = 0;                   // known_packs not read again
+  std::vector<ResticFileState> snapshot_files;  // in name order
+  std::vector<ResticFileState> pack_files;      // in name order
   std::vector<Finding> errors;
   std::vector<Finding> warnings;
 

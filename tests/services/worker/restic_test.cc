@@ -15,8 +15,10 @@
 #include <memory>
 #include <nlohmann/json.hpp>
 #include <string>
+#include <unordered_map>
 #include <vector>
 
+#include "services/worker/formats/restic_catalogue.h"
 #include "services/worker/formats/restic_crypto.h"
 #include "storage/hash.h"
 #include "tests/integration/test_util.h"
@@ -340,6 +342,74 @@ TEST_F(ResticTest, CliExitCodesAndJson) {
       {VigilBin(), "verify", "--format", "restic", damaged, "--password-file", PasswordFile()});
   EXPECT_EQ(bad.exit_code, 1) << bad.out << bad.err;
   EXPECT_NE(bad.out.find(pack + ": pack listed by index/"), std::string::npos) << bad.out;
+}
+
+TEST_F(ResticTest, CatalogueSkipsKnownPacksAndReportsVanishedOnes) {
+  std::string repo = Copy(1);
+  auto opened = storage::Catalogue::Open(work_ / "cat");
+  ASSERT_TRUE(opened.ok()) << opened.status();
+  storage::Catalogue* cat = opened->get();
+  auto run = [&](bool accept, formats::ResticBaseline* b) {
+    std::unordered_map<std::string, uint64_t> known;
+    EXPECT_TRUE(formats::LoadKnownPacks(cat, repo, &known).ok());
+    ResticOptions o;
+    o.known_packs = &known;
+    ResticReport r = VerifyRestic(repo, o);
+    EXPECT_TRUE(formats::ApplyResticBaseline(cat, repo, accept, &r, b).ok());
+    return r;
+  };
+  formats::ResticBaseline b1, b2, b3, b4;
+  ResticReport first = run(false, &b1);
+  EXPECT_TRUE(first.valid()) << Dump(first);
+  EXPECT_TRUE(b1.first_run);
+  EXPECT_EQ(b1.added, first.data.files + 2);
+  EXPECT_EQ(first.packs_skipped, 0u);
+
+  ResticReport second = run(false, &b2);
+  EXPECT_TRUE(second.valid()) << Dump(second);
+  EXPECT_EQ(second.packs_skipped, second.data.files);  // nothing new: no pack read
+  EXPECT_EQ(b2.added, 0u);
+
+  std::string snap = Files(repo, "snapshots").front();
+  std::string pack = Files(repo, "data").front();
+  ASSERT_EQ(::unlink((repo + "/" + snap).c_str()), 0);
+  ASSERT_EQ(::unlink((repo + "/" + pack).c_str()), 0);
+  ResticReport third = run(false, &b3);
+  EXPECT_TRUE(Has(third.errors, "vanished_snapshot", snap)) << Dump(third);
+  EXPECT_TRUE(Has(third.errors, "vanished_pack", pack)) << Dump(third);
+  EXPECT_EQ(b3.vanished, 2u);
+  EXPECT_NE(ResticCheck(repo, false), 0);  // restic sees the missing pack, not the snapshot
+
+  ResticReport accepted = run(true, &b4);
+  EXPECT_TRUE(accepted.valid()) << Dump(accepted);
+  EXPECT_EQ(b4.accepted, 2u);
+  formats::ResticBaseline b5;
+  EXPECT_TRUE(run(false, &b5).valid());
+  EXPECT_EQ(b5.vanished, 0u);
+}
+
+TEST_F(ResticTest, CliCatalogueAndAccept) {
+  std::string repo = Copy(2);
+  std::string cat = work_ / "cat";
+  auto vigil = [&](std::vector<std::string> extra) {
+    std::vector<std::string> args = {VigilBin(), "verify",      "--format", "restic",
+                                     repo,       "--catalogue", cat};
+    args.insert(args.end(), extra.begin(), extra.end());
+    return RunProcess(args);
+  };
+  RunResult first = vigil({});
+  EXPECT_EQ(first.exit_code, 0) << first.out << first.err;
+  EXPECT_NE(first.out.find("first check, baseline recorded"), std::string::npos) << first.out;
+  std::string snap = Files(repo, "snapshots").front();
+  ASSERT_EQ(::unlink((repo + "/" + snap).c_str()), 0);
+  EXPECT_EQ(ResticCheck(repo, false), 0);  // restic cannot notice
+  RunResult gone = vigil({});
+  EXPECT_EQ(gone.exit_code, 1) << gone.out << gone.err;
+  EXPECT_NE(gone.out.find(snap + ": snapshot of"), std::string::npos) << gone.out;
+  EXPECT_EQ(vigil({"--accept"}).exit_code, 0);
+  EXPECT_EQ(vigil({}).exit_code, 0);
+  RunResult no_cat = RunProcess({VigilBin(), "verify", "--format", "restic", repo, "--accept"});
+  EXPECT_EQ(no_cat.exit_code, 2) << no_cat.err;
 }
 
 // Parsers on garbage: errors with offsets, never a crash.
