@@ -36,7 +36,8 @@ int main(int argc, char** argv) {
       ->capture_default_str();
   verify->add_option("--catalogue", va.catalogue,
                      "Catalogue directory (default: one per PATH under "
-                     "$XDG_STATE_HOME/vigil/verify/)");
+                     "$XDG_STATE_HOME/vigil/verify/; --format restic: none unless given, "
+                     "then known packs are not re-read and vanished ones are reported)");
   verify->add_option("--max-age", va.max_age,
                      "Incremental: do not re-read entries verified within DURATION "
                      "(e.g. 12h, 7d, 2w) whose size and mtime are unchanged");
@@ -45,7 +46,7 @@ int main(int argc, char** argv) {
                    "not a problem");
   verify->add_flag("--accept", va.accept,
                    "Record modified and missing entries as the new baseline (after a "
-                   "legitimate change)");
+                   "legitimate change; --format restic: forget vanished snapshots and packs)");
   verify->add_flag("--json", va.json, "Print one JSON document on stdout (see below)");
   verify->add_flag("!--no-progress", va.progress, "Never show the progress bar");
   verify
