@@ -6,11 +6,17 @@
 #include <chrono>
 #include <cstdio>
 #include <cstring>
+#include <filesystem>
+#include <memory>
 #include <nlohmann/json.hpp>
 #include <string>
+#include <unordered_map>
 
 #include "services/common/text.h"
 #include "services/worker/formats/bagit.h"
+#include "services/worker/formats/restic.h"
+#include "services/worker/formats/restic_catalogue.h"
+#include "services/worker/formats/safe_io.h"
 #include "services/worker/formats/sumfile.h"
 #include "storage/hash.h"
 
@@ -222,6 +228,178 @@ int RunSumfile(const FormatArgs& args) {
   return r.valid() ? 0 : 1;
 }
 
+// restic reads the password file whole and trims surrounding white space.
+std::string TrimSpace(const std::string& s) {
+  size_t b = s.find_first_not_of(" \t\r\n\v\f");
+  if (b == std::string::npos) return {};
+  size_t e = s.find_last_not_of(" \t\r\n\v\f");
+  return s.substr(b, e - b + 1);
+}
+
+json SnapshotJson(const formats::restic::Snapshot& s) {
+  json j = {{"id", s.id},
+            {"time", s.time},
+            {"tree", s.tree},
+            {"paths", json::array()},
+            {"tags", json::array()}};
+  SetPath(j, "hostname", s.hostname);
+  SetPath(j, "username", s.username);
+  for (const auto& p : s.paths) {
+    json one;
+    SetPath(one, "path", p);
+    j["paths"].push_back(one);
+  }
+  for (const auto& t : s.tags) j["tags"].push_back(IsValidUtf8(t) ? t : EscapeForTerminal(t));
+  if (!s.parent.empty()) j["parent"] = s.parent;
+  return j;
+}
+
+int RunRestic(const FormatArgs& args) {
+  struct stat st;
+  if (::stat(args.path.c_str(), &st) != 0) {
+    return UsageError("cannot access '" + args.path + "': " + std::strerror(errno));
+  }
+  if (!S_ISDIR(st.st_mode)) {
+    return UsageError("'" + args.path + "' is not a directory (a restic repository is one)");
+  }
+  formats::ResticOptions options;
+  options.threads = args.threads;
+  options.read_data = args.read_data;
+  if (!args.password_file.empty()) {
+    std::string raw;
+    formats::OpenedFile pf = formats::ReadPath(args.password_file, 1 << 20, &raw);
+    if (pf.error != 0) {
+      return UsageError("--password-file: cannot read '" + args.password_file +
+                        "': " + pf.error_text);
+    }
+    options.has_password = true;
+    options.password = TrimSpace(raw);
+  }
+  std::unique_ptr<storage::Catalogue> cat;
+  std::unordered_map<std::string, uint64_t> known_packs;
+  std::string backup_set;
+  if (!args.catalogue.empty()) {
+    std::error_code ec;
+    backup_set = std::filesystem::absolute(args.path, ec).lexically_normal().string();
+    while (backup_set.size() > 1 && backup_set.back() == '/') backup_set.pop_back();
+    std::filesystem::create_directories(args.catalogue, ec);
+    if (ec) {
+      return UsageError("cannot create catalogue directory '" + args.catalogue +
+                        "': " + ec.message());
+    }
+    auto opened = storage::Catalogue::Open(args.catalogue);
+    if (!opened.ok()) return UsageError(std::string(opened.status().message()));
+    cat = std::move(*opened);
+    storage::Status st = formats::LoadKnownPacks(cat.get(), backup_set, &known_packs);
+    if (!st.ok()) return UsageError("catalogue: " + std::string(st.message()));
+    options.known_packs = &known_packs;
+  } else if (args.accept) {
+    return UsageError("--accept with --format restic needs --catalogue DIR");
+  }
+  auto t0 = std::chrono::steady_clock::now();
+  formats::ResticReport r = formats::VerifyRestic(args.path, options);
+  if (!r.fatal.empty()) return UsageError(r.fatal);
+  if (!r.password_error.empty()) {
+    return UsageError("--password-file: " + r.password_error + " of '" + args.path + "'");
+  }
+  formats::ResticBaseline baseline;
+  if (cat) {
+    storage::Status st =
+        formats::ApplyResticBaseline(cat.get(), backup_set, args.accept, &r, &baseline);
+    if (!st.ok()) return UsageError("catalogue: " + std::string(st.message()));
+  }
+  double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+
+  PrintFindings(r.errors, r.warnings, args.json);
+  auto stats = [](const formats::ResticDirStats& d) {
+    return json{{"files", d.files}, {"bytes", d.bytes}};
+  };
+  if (args.json) {
+    json doc = {{"format", "restic"}};
+    SetPath(doc, "root", r.root);
+    doc["valid"] = r.valid();
+    doc["decrypted"] = !r.key_file.empty();
+    doc["read_data"] = args.read_data;
+    doc["version"] = r.version > 0 ? json(r.version) : json(nullptr);
+    doc["repository_id"] = r.repository_id.empty() ? json(nullptr) : json(r.repository_id);
+    doc["key_file"] = r.key_file.empty() ? json(nullptr) : json(r.key_file);
+    doc["layout"] = {{"data", stats(r.data)},
+                     {"index", stats(r.index)},
+                     {"snapshots", stats(r.snapshots_dir)},
+                     {"keys", stats(r.keys)},
+                     {"locks", stats(r.locks)}};
+    json snaps = json::array();
+    for (const auto& s : r.snapshots) snaps.push_back(SnapshotJson(s));
+    doc["snapshots"] = snaps;
+    doc["summary"] = {{"indexed_packs", r.indexed_packs}, {"indexed_blobs", r.indexed_blobs},
+                      {"packs_read", r.packs_read},       {"blobs_checked", r.blobs_checked},
+                      {"bytes_read", r.bytes_read},       {"seconds", secs},
+                      {"errors", r.errors.size()},        {"warnings", r.warnings.size()}};
+    doc["summary"]["packs_skipped"] = r.packs_skipped;
+    doc["catalogue"] = cat ? json{{"first_run", baseline.first_run},
+                                  {"known_snapshots", baseline.known_snapshots},
+                                  {"known_packs", baseline.known_packs},
+                                  {"added", baseline.added},
+                                  {"vanished", baseline.vanished},
+                                  {"accepted", baseline.accepted}}
+                           : json(nullptr);
+    doc["errors"] = FindingsJson(r.errors);
+    doc["warnings"] = FindingsJson(r.warnings);
+    PrintDocument(doc);
+  } else {
+    std::string head = "restic repository " + EscapeForTerminal(r.root);
+    if (r.version > 0) {
+      head += ": version " + std::to_string(r.version) + ", id " +
+              EscapeForTerminal(r.repository_id.substr(0, 10)) + ", opened with " + r.key_file;
+    } else {
+      head += args.password_file.empty() ? " (no password: names, layout and sizes only)" : "";
+    }
+    std::printf("%s\n", head.c_str());
+    std::printf(
+        "Layout: data %s, %s; index %s; snapshots %s; keys %s; locks %s\n",
+        Plural(r.data.files, "pack").c_str(), HumanBytes(static_cast<double>(r.data.bytes)).c_str(),
+        Plural(r.index.files, "file").c_str(), Plural(r.snapshots_dir.files, "file").c_str(),
+        Plural(r.keys.files, "file").c_str(), Plural(r.locks.files, "file").c_str());
+    if (!r.key_file.empty()) {
+      std::printf("Index: %s, %s\n", Plural(r.indexed_packs, "pack").c_str(),
+                  Plural(r.indexed_blobs, "blob").c_str());
+      std::printf("Snapshots (%zu):\n", r.snapshots.size());
+      for (const auto& s : r.snapshots) {
+        std::string paths, tags;
+        for (const auto& p : s.paths) paths += (paths.empty() ? "" : " ") + formats::ShowPath(p);
+        for (const auto& t : s.tags) tags += (tags.empty() ? "" : ",") + EscapeForTerminal(t);
+        std::printf("  %s  %s  %s  %s%s\n", s.id.substr(0, 8).c_str(),
+                    EscapeForTerminal(s.time.substr(0, 19)).c_str(),
+                    EscapeForTerminal(s.hostname).c_str(), paths.c_str(),
+                    tags.empty() ? "" : ("  [" + tags + "]").c_str());
+      }
+    }
+    if (cat) {
+      std::printf("Catalogue: %s; %s not read again, %s recorded, %s gone%s\n",
+                  baseline.first_run ? "first check, baseline recorded"
+                                     : (Plural(baseline.known_snapshots, "snapshot") + " and " +
+                                        Plural(baseline.known_packs, "pack") + " known")
+                                           .c_str(),
+                  Plural(r.packs_skipped, "pack").c_str(), GroupDigits(baseline.added).c_str(),
+                  GroupDigits(baseline.vanished).c_str(),
+                  baseline.accepted > 0
+                      ? (", " + GroupDigits(baseline.accepted) + " forgotten (--accept)").c_str()
+                      : "");
+    }
+    std::printf("Read %s%s in %.2f s\n", HumanBytes(static_cast<double>(r.bytes_read)).c_str(),
+                args.read_data ? (", " + Plural(r.blobs_checked, "blob") + " checked").c_str() : "",
+                secs);
+    if (r.valid()) {
+      std::printf("Result: OK%s\n",
+                  r.warnings.empty() ? "" : (", " + Plural(r.warnings.size(), "warning")).c_str());
+    } else {
+      std::printf("Result: FAILED, %s\n", Plural(r.errors.size(), "error").c_str());
+    }
+  }
+  std::fflush(stdout);
+  return r.valid() ? 0 : 1;
+}
+
 }  // namespace
 
 int RunFormatVerify(const FormatArgs& args) {
@@ -231,9 +409,16 @@ int RunFormatVerify(const FormatArgs& args) {
     return UsageError(list + (args.dir_only_options.size() == 1 ? " applies" : " apply") +
                       " to --format dir only, not to --format " + args.format);
   }
+  if (!args.restic_only_options.empty()) {
+    std::string list;
+    for (const auto& o : args.restic_only_options) list += (list.empty() ? "" : ", ") + o;
+    return UsageError(list + (args.restic_only_options.size() == 1 ? " applies" : " apply") +
+                      " to --format restic only, not to --format " + args.format);
+  }
   if (args.format == "bagit") return RunBagit(args);
   if (args.format == "sumfile") return RunSumfile(args);
-  return UsageError("--format: unknown '" + args.format + "' (dir, bagit, sumfile)");
+  if (args.format == "restic") return RunRestic(args);
+  return UsageError("--format: unknown '" + args.format + "' (dir, bagit, sumfile, restic)");
 }
 
 }  // namespace vigil::cli

@@ -30,12 +30,14 @@ int main(int argc, char** argv) {
   verify
       ->add_option("--format", format,
                    "What PATH is: dir (a tree of backups, checked against its catalogue), bagit "
-                   "(a BagIt bag, RFC 8493) or sumfile (a SHA256SUMS-style checksum file)")
-      ->check(CLI::IsMember({"dir", "bagit", "sumfile"}))
+                   "(a BagIt bag, RFC 8493), sumfile (a SHA256SUMS-style checksum file) or restic "
+                   "(a restic repository)")
+      ->check(CLI::IsMember({"dir", "bagit", "sumfile", "restic"}))
       ->capture_default_str();
   verify->add_option("--catalogue", va.catalogue,
                      "Catalogue directory (default: one per PATH under "
-                     "$XDG_STATE_HOME/vigil/verify/)");
+                     "$XDG_STATE_HOME/vigil/verify/; --format restic: none unless given, "
+                     "then known packs are not re-read and vanished ones are reported)");
   verify->add_option("--max-age", va.max_age,
                      "Incremental: do not re-read entries verified within DURATION "
                      "(e.g. 12h, 7d, 2w) whose size and mtime are unchanged");
@@ -44,7 +46,7 @@ int main(int argc, char** argv) {
                    "not a problem");
   verify->add_flag("--accept", va.accept,
                    "Record modified and missing entries as the new baseline (after a "
-                   "legitimate change)");
+                   "legitimate change; --format restic: forget vanished snapshots and packs)");
   verify->add_flag("--json", va.json, "Print one JSON document on stdout (see below)");
   verify->add_flag("!--no-progress", va.progress, "Never show the progress bar");
   verify
@@ -57,6 +59,13 @@ int main(int argc, char** argv) {
       ->add_option("--list", va.list_limit, "Human output: at most N added/updated entries listed")
       ->capture_default_str()
       ->check(CLI::NonNegativeNumber);
+  std::string password_file;
+  bool read_data = false;
+  verify->add_option("--password-file", password_file,
+                     "--format restic: read the repository password from FILE (without it, "
+                     "only file names, layout and sizes are checked)");
+  verify->add_flag("--read-data", read_data,
+                   "--format restic: decrypt and hash every blob of every pack");
   verify->footer(vigil::cli::kVerifyHelpFooter);
 
   try {
@@ -80,9 +89,24 @@ int main(int argc, char** argv) {
     fa.threads = va.threads;
     for (const char* opt :
          {"--catalogue", "--max-age", "--mutable", "--accept", "--algorithm", "--list"}) {
-      if (verify->count(opt) > 0) fa.dir_only_options.push_back(opt);
+      if (verify->count(opt) == 0) continue;
+      std::string o = opt;
+      if (format == "restic" && (o == "--catalogue" || o == "--accept")) continue;
+      fa.dir_only_options.push_back(opt);
+    }
+    fa.password_file = password_file;
+    fa.catalogue = va.catalogue;
+    fa.accept = va.accept;
+    fa.read_data = read_data;
+    for (const char* opt : {"--password-file", "--read-data"}) {
+      if (verify->count(opt) > 0 && format != "restic") fa.restic_only_options.push_back(opt);
     }
     return vigil::cli::RunFormatVerify(fa);
+  }
+  if (verify->parsed() && verify->count("--password-file") + verify->count("--read-data") > 0) {
+    std::fprintf(stderr,
+                 "vigil verify: --password-file and --read-data apply to --format restic only\n");
+    return 2;
   }
   if (verify->parsed()) return vigil::cli::RunVerify(va);
   return 2;

@@ -15,7 +15,7 @@ SECONDS_EACH=${FUZZ_SECONDS:-20}
 JOBS=${VIGIL_JOBS:-2}
 TARGETS=("$@")
 if [ ${#TARGETS[@]} -eq 0 ]; then
-  TARGETS=(fuzz_entry_key fuzz_hash_key fuzz_records fuzz_parse_duration)
+  TARGETS=(fuzz_entry_key fuzz_hash_key fuzz_records fuzz_parse_duration fuzz_restic_parsers)
 fi
 
 CC=clang CXX=clang++ cmake -S . -B "$BUILD_DIR" -G Ninja \
@@ -47,6 +47,14 @@ seed fuzz_parse_duration 2 '1d12h30m'
 seed fuzz_parse_duration 3 '2w'
 seed fuzz_parse_duration 4 '9223372036s'
 seed fuzz_parse_duration 5 '922337203685477580s'
+# restic: selector byte, then a pack header entry (a 37-byte data entry), an
+# index, a snapshot, a key file, config JSON, a format-2 0x02 + zstd frame.
+seed fuzz_restic_parsers 1 '\x00\x01\x10\x00\x00\x0000000000000000000000000000000000'
+seed fuzz_restic_parsers 2 '\x01{"packs":[{"id":"aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa","blobs":[{"id":"bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb","type":"data","offset":0,"length":5,"uncompressed_length":9}]}]}'
+seed fuzz_restic_parsers 3 '\x02{"time":"2024-01-01T00:00:00Z","tree":"cccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccc","paths":["/x"],"hostname":"h","tags":["t"]}'
+seed fuzz_restic_parsers 4 '\x03{"kdf":"scrypt","N":16,"r":1,"p":1,"salt":"c2FsdA==","data":"AAAA"}'
+seed fuzz_restic_parsers 5 '\x04{"version":2,"id":"aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa","chunker_polynomial":"3dea92648f6e83"}'
+seed fuzz_restic_parsers 6 '\x05\x02\x28\xb5\x2f\xfd\x20\x02\x11\x00\x00{}'
 
 failed=()
 for t in "${TARGETS[@]}"; do

@@ -1,0 +1,948 @@
+#include "services/worker/formats/restic.h"
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <filesystem>
+#include <map>
+#include <memory>
+#include <nlohmann/json.hpp>
+#include <set>
+#include <system_error>
+#include <unordered_map>
+#include <utility>
+
+#include "services/worker/formats/safe_io.h"
+#include "storage/file_hasher.h"
+#include "storage/hash.h"
+
+namespace vigil::formats {
+
+namespace restic {
+
+namespace {
+
+using json = nlohmann::json;
+
+// Parses JSON without letting an exception out; *offset is the byte where
+// parsing failed.
+bool ParseJson(std::string_view text, json* out, std::string* error, size_t* offset) {
+  *offset = 0;
+  try {
+    *out = json::parse(text.begin(), text.end());
+    return true;
+  } catch (const json::parse_error& e) {
+    *offset = e.byte > 0 ? e.byte - 1 : 0;
+    *error = "not valid JSON";
+  } catch (const std::exception& e) {
+    *error = "not valid JSON";
+  }
+  return false;
+}
+
+bool GetString(const json& obj, const char* key, std::string* out, bool required,
+               std::string* error) {
+  auto it = obj.find(key);
+  if (it == obj.end() || it->is_null()) {
+    if (required) *error = std::string("field \"") + key + "\" missing";
+    return !required;
+  }
+  if (!it->is_string()) {
+    *error = std::string("field \"") + key + "\" is not a string";
+    return false;
+  }
+  *out = it->get_ref<const std::string&>();
+  return true;
+}
+
+bool GetUint(const json& obj, const char* key, uint64_t* out, bool required, std::string* error) {
+  auto it = obj.find(key);
+  if (it == obj.end() || it->is_null()) {
+    if (required) *error = std::string("field \"") + key + "\" missing";
+    return !required;
+  }
+  if (!it->is_number_unsigned()) {
+    *error = std::string("field \"") + key + "\" is not a non-negative integer";
+    return false;
+  }
+  *out = it->get<uint64_t>();
+  return true;
+}
+
+bool GetStrings(const json& obj, const char* key, std::vector<std::string>* out,
+                std::string* error) {
+  auto it = obj.find(key);
+  if (it == obj.end() || it->is_null()) return true;
+  if (!it->is_array()) {
+    *error = std::string("field \"") + key + "\" is not an array";
+    return false;
+  }
+  for (const json& v : *it) {
+    if (!v.is_string()) {
+      *error = std::string("field \"") + key + "\" holds a non-string";
+      return false;
+    }
+    out->push_back(v.get_ref<const std::string&>());
+  }
+  return true;
+}
+
+bool GetBase64(const json& obj, const char* key, std::string* out, std::string* error) {
+  std::string text;
+  if (!GetString(obj, key, &text, true, error)) return false;
+  auto raw = Base64Decode(text);
+  if (!raw) {
+    *error = std::string("field \"") + key + "\" is not base64";
+    return false;
+  }
+  *out = std::move(*raw);
+  return true;
+}
+
+uint32_t LoadLe32(const char* p) {
+  const auto* u = reinterpret_cast<const uint8_t*>(p);
+  return static_cast<uint32_t>(u[0]) | (static_cast<uint32_t>(u[1]) << 8) |
+         (static_cast<uint32_t>(u[2]) << 16) | (static_cast<uint32_t>(u[3]) << 24);
+}
+
+}  // namespace
+
+bool ParseId(std::string_view hex, std::string* raw) {
+  if (hex.size() != 64) return false;
+  raw->clear();
+  for (size_t i = 0; i < 64; i += 2) {
+    int v = 0;
+    for (size_t j = i; j < i + 2; ++j) {
+      char c = hex[j];
+      int d = (c >= '0' && c <= '9') ? c - '0' : (c >= 'a' && c <= 'f') ? c - 'a' + 10 : -1;
+      if (d < 0) return false;
+      v = v * 16 + d;
+    }
+    raw->push_back(static_cast<char>(v));
+  }
+  return true;
+}
+
+bool ParsePackHeader(std::string_view plain, std::vector<PackBlob>* out, std::string* error,
+                     size_t* offset) {
+  out->clear();
+  uint64_t blob_offset = 0;
+  size_t pos = 0;
+  while (pos < plain.size()) {
+    *offset = pos;
+    uint8_t type = static_cast<uint8_t>(plain[pos]);
+    if (type > 3) {
+      *error = "unknown blob type " + std::to_string(type) + " in pack header";
+      return false;
+    }
+    PackBlob b;
+    b.tree = (type & 1) != 0;
+    b.compressed = type >= 2;
+    size_t need = b.compressed ? 41 : 37;
+    if (plain.size() - pos < need) {
+      *error = "truncated pack header entry (" + std::to_string(plain.size() - pos) + " of " +
+               std::to_string(need) + " bytes)";
+      return false;
+    }
+    b.length = LoadLe32(plain.data() + pos + 1);
+    size_t id_at = pos + 5;
+    if (b.compressed) {
+      b.uncompressed_length = LoadLe32(plain.data() + pos + 5);
+      id_at += 4;
+    }
+    b.id.assign(plain.substr(id_at, 32));
+    b.offset = blob_offset;
+    blob_offset += b.length;
+    out->push_back(std::move(b));
+    pos += need;
+  }
+  *offset = pos;
+  return true;
+}
+
+bool ParseIndex(std::string_view text, std::vector<IndexPack>* packs, std::string* error,
+                size_t* offset) {
+  packs->clear();
+  json j;
+  if (!ParseJson(text, &j, error, offset)) return false;
+  const json* list = nullptr;
+  if (j.is_object()) {
+    auto it = j.find("packs");
+    if (it == j.end() || !it->is_array()) {
+      *error = "field \"packs\" missing or not an array";
+      return false;
+    }
+    list = &*it;
+    auto sup = j.find("supersedes");
+    if (sup != j.end() && !sup->is_null() && !sup->is_array()) {
+      *error = "field \"supersedes\" is not an array";
+      return false;
+    }
+  } else if (j.is_array()) {
+    list = &j;  // legacy index format: a bare list of packs
+  } else {
+    *error = "index is neither an object nor an array";
+    return false;
+  }
+  size_t pi = 0;
+  for (const json& p : *list) {
+    std::string where = "packs[" + std::to_string(pi++) + "]";
+    if (!p.is_object()) {
+      *error = where + " is not an object";
+      return false;
+    }
+    IndexPack pack;
+    std::string hex;
+    if (!GetString(p, "id", &hex, true, error)) {
+      *error = where + ": " + *error;
+      return false;
+    }
+    if (!ParseId(hex, &pack.id)) {
+      *error = where + ": id is not 64 lower-case hex digits";
+      return false;
+    }
+    auto bl = p.find("blobs");
+    if (bl == p.end() || !bl->is_array()) {
+      *error = where + ": field \"blobs\" missing or not an array";
+      return false;
+    }
+    size_t bi = 0;
+    for (const json& b : *bl) {
+      std::string bwhere = where + ".blobs[" + std::to_string(bi++) + "]";
+      if (!b.is_object()) {
+        *error = bwhere + " is not an object";
+        return false;
+      }
+      IndexBlob blob;
+      std::string type;
+      if (!GetString(b, "id", &hex, true, error) || !GetString(b, "type", &type, true, error) ||
+          !GetUint(b, "offset", &blob.offset, true, error) ||
+          !GetUint(b, "length", &blob.length, true, error) ||
+          !GetUint(b, "uncompressed_length", &blob.uncompressed_length, false, error)) {
+        *error = bwhere + ": " + *error;
+        return false;
+      }
+      if (!ParseId(hex, &blob.id)) {
+        *error = bwhere + ": id is not 64 lower-case hex digits";
+        return false;
+      }
+      if (type == "tree") {
+        blob.tree = true;
+      } else if (type != "data") {
+        *error = bwhere + ": unknown blob type \"" + type + "\"";
+        return false;
+      }
+      if (blob.length > 0xffffffffu || blob.offset > (1ull << 62)) {
+        *error = bwhere + ": offset or length out of range";
+        return false;
+      }
+      pack.blobs.push_back(std::move(blob));
+    }
+    packs->push_back(std::move(pack));
+  }
+  return true;
+}
+
+bool ParseSnapshot(std::string_view text, Snapshot* out, std::string* error, size_t* offset) {
+  json j;
+  if (!ParseJson(text, &j, error, offset)) return false;
+  if (!j.is_object()) {
+    *error = "snapshot is not a JSON object";
+    return false;
+  }
+  std::string raw;
+  if (!GetString(j, "time", &out->time, true, error) ||
+      !GetString(j, "tree", &out->tree, true, error) ||
+      !GetString(j, "hostname", &out->hostname, false, error) ||
+      !GetString(j, "username", &out->username, false, error) ||
+      !GetString(j, "parent", &out->parent, false, error) ||
+      !GetStrings(j, "paths", &out->paths, error) || !GetStrings(j, "tags", &out->tags, error)) {
+    return false;
+  }
+  if (!ParseId(out->tree, &raw)) {
+    *error = "field \"tree\" is not 64 lower-case hex digits";
+    return false;
+  }
+  return true;
+}
+
+bool ParseKeyFile(std::string_view text, KeyFile* out, std::string* error, size_t* offset) {
+  json j;
+  if (!ParseJson(text, &j, error, offset)) return false;
+  if (!j.is_object()) {
+    *error = "key file is not a JSON object";
+    return false;
+  }
+  if (!GetString(j, "kdf", &out->kdf, true, error) || !GetUint(j, "N", &out->n, true, error) ||
+      !GetUint(j, "r", &out->r, true, error) || !GetUint(j, "p", &out->p, true, error) ||
+      !GetBase64(j, "salt", &out->salt, error) || !GetBase64(j, "data", &out->data, error) ||
+      !GetString(j, "username", &out->username, false, error) ||
+      !GetString(j, "hostname", &out->hostname, false, error) ||
+      !GetString(j, "created", &out->created, false, error)) {
+    return false;
+  }
+  if (out->kdf != "scrypt") {
+    *error = "unsupported kdf \"" + out->kdf + "\" (only scrypt)";
+    return false;
+  }
+  return true;
+}
+
+bool ParseMasterKey(std::string_view text, Key* out, std::string* error, size_t* offset) {
+  json j;
+  if (!ParseJson(text, &j, error, offset)) return false;
+  std::string k, r, e;
+  if (!j.is_object() || !j.contains("mac") || !j["mac"].is_object()) {
+    *error = "master key has no \"mac\" object";
+    return false;
+  }
+  if (!GetBase64(j["mac"], "k", &k, error) || !GetBase64(j["mac"], "r", &r, error) ||
+      !GetBase64(j, "encrypt", &e, error)) {
+    return false;
+  }
+  if (k.size() != 16 || r.size() != 16 || e.size() != 32) {
+    *error = "master key has wrong lengths (k " + std::to_string(k.size()) + ", r " +
+             std::to_string(r.size()) + ", encrypt " + std::to_string(e.size()) + ")";
+    return false;
+  }
+  std::copy(k.begin(), k.end(), out->mac_k);
+  std::copy(r.begin(), r.end(), out->mac_r);
+  std::copy(e.begin(), e.end(), out->encrypt);
+  return true;
+}
+
+bool ParseConfig(std::string_view text, Config* out, std::string* error, size_t* offset) {
+  json j;
+  if (!ParseJson(text, &j, error, offset)) return false;
+  if (!j.is_object()) {
+    *error = "config is not a JSON object";
+    return false;
+  }
+  uint64_t v = 0;
+  if (!GetUint(j, "version", &v, true, error) || !GetString(j, "id", &out->id, true, error) ||
+      !GetString(j, "chunker_polynomial", &out->chunker_polynomial, false, error)) {
+    return false;
+  }
+  if (v != 1 && v != 2) {
+    *error = "unsupported repository version " + std::to_string(v) + " (1 or 2)";
+    return false;
+  }
+  out->version = static_cast<int>(v);
+  return true;
+}
+
+}  // namespace restic
+
+namespace {
+
+namespace fs = std::filesystem;
+using restic::Hex;
+
+struct RepoFile {
+  std::string rel;   // "data/ab/ab12...", "index/..."
+  std::string name;  // last component
+  uint64_t size = 0;
+};
+
+bool IsHexName(std::string_view s) {
+  std::string raw;
+  return restic::ParseId(s, &raw);
+}
+
+// Regular files directly in `dir` (relative `rel`), sorted by name. Other
+// entries become warnings.
+std::vector<RepoFile> ListFiles(const std::string& root, const std::string& rel, bool* exists,
+                                Findings* out) {
+  std::vector<RepoFile> files;
+  std::error_code ec;
+  fs::path dir = fs::path(root) / rel;
+  *exists = fs::is_directory(dir, ec);
+  if (!*exists) return files;
+  fs::directory_iterator it(dir, ec), end;
+  if (ec) {
+    out->Error("unreadable", rel, 0, "cannot list directory: " + ec.message(), rel);
+    return files;
+  }
+  for (; it != end; it.increment(ec)) {
+    if (ec) {
+      out->Error("unreadable", rel, 0, "cannot list directory: " + ec.message(), rel);
+      break;
+    }
+    std::string name = it->path().filename().string();
+    std::string frel = rel + "/" + name;
+    std::error_code sec;
+    auto st = it->symlink_status(sec);
+    if (sec || !fs::is_regular_file(st)) {
+      out->Warning("unexpected_entry", frel, 0, "not a regular file (ignored)", frel);
+      continue;
+    }
+    RepoFile f{frel, name, 0};
+    f.size = it->file_size(sec);
+    files.push_back(std::move(f));
+  }
+  std::sort(files.begin(), files.end(),
+            [](const RepoFile& a, const RepoFile& b) { return a.name < b.name; });
+  return files;
+}
+
+bool Has(const std::vector<Finding>& list, std::string_view code) {
+  for (const auto& f : list) {
+    if (f.code == code) return true;
+  }
+  return false;
+}
+
+std::string ShortId(std::string_view hex) { return std::string(hex.substr(0, 8)); }
+
+// Per-file result, merged into the report in listing order.
+struct FileResult {
+  Findings findings;
+  uint64_t bytes_read = 0;
+  uint64_t blobs_checked = 0;
+  bool read = false;
+  bool skipped = false;
+  std::string plain_json;  // decrypted + decoded JSON (index, snapshot)
+};
+
+void NameCheck(const RepoFile& f, const storage::Digest& got, FileResult* res) {
+  if (got.Hex() != f.name) {
+    res->findings.Error(
+        "name_mismatch", f.rel, 0,
+        "content does not match its name: SHA-256 is " + got.Hex() + ", name says " + f.name,
+        f.rel);
+  }
+}
+
+class Verifier {
+ public:
+  Verifier(const std::string& root, const ResticOptions& o, ResticReport* r)
+      : root_(root), opt_(o), r_(r) {}
+
+  void Run();
+
+ private:
+  std::string Abs(const std::string& rel) const { return root_ + "/" + rel; }
+  void Merge(FileResult& res) {
+    for (auto& e : res.findings.errors) r_->errors.push_back(std::move(e));
+    for (auto& w : res.findings.warnings) r_->warnings.push_back(std::move(w));
+    r_->bytes_read += res.bytes_read;
+    r_->blobs_checked += res.blobs_checked;
+  }
+  bool ReadSmall(const RepoFile& f, std::string* content, FileResult* res);
+  bool DecryptJson(const RepoFile& f, const std::string& content, FileResult* res);
+  void OpenKeys(const std::vector<RepoFile>& keys);
+  void ReadConfig();
+  // Name check (and, with the key, decryption) of index or snapshot files.
+  std::vector<FileResult> ReadUnpacked(const std::vector<RepoFile>& files);
+  void CheckPack(const RepoFile& f, storage::FileHasher* hasher, FileResult* res);
+  void CheckPackContent(const RepoFile& f, const std::string& content, FileResult* res);
+
+  std::string root_;
+  const ResticOptions& opt_;
+  ResticReport* r_;
+  bool have_key_ = false;
+  restic::Key key_;
+  // pack id (raw) -> blobs from every index, deduplicated by offset.
+  std::unordered_map<std::string, std::map<uint64_t, restic::IndexBlob>> index_;
+  std::unordered_map<std::string, std::string> pack_index_file_;  // first index naming it
+  bool index_complete_ = true;                                    // every index file decoded
+};
+
+bool Verifier::ReadSmall(const RepoFile& f, std::string* content, FileResult* res) {
+  OpenedFile o = ReadPath(Abs(f.rel), opt_.max_metadata_bytes, content);
+  if (o.error != 0) {
+    res->findings.Error("unreadable", f.rel, 0, "cannot read: " + o.error_text, f.rel);
+    return false;
+  }
+  res->read = true;
+  res->bytes_read += content->size();
+  return true;
+}
+
+bool Verifier::DecryptJson(const RepoFile& f, const std::string& content, FileResult* res) {
+  std::string plain, err;
+  if (!restic::Decrypt(key_, content, &plain, &err)) {
+    res->findings.Error("undecryptable", f.rel, 0, "cannot decrypt: " + err, f.rel);
+    return false;
+  }
+  if (!restic::DecodeUnpacked(plain, opt_.max_metadata_bytes, &res->plain_json, &err)) {
+    res->findings.Error("undecodable", f.rel, 0, "decrypted content: " + err, f.rel);
+    return false;
+  }
+  return true;
+}
+
+void Verifier::OpenKeys(const std::vector<RepoFile>& keys) {
+  for (const RepoFile& f : keys) {
+    FileResult res;
+    std::string content, err;
+    size_t off = 0;
+    if (!ReadSmall(f, &content, &res)) {
+      Merge(res);
+      continue;
+    }
+    restic::KeyFile kf;
+    if (!restic::ParseKeyFile(content, &kf, &err, &off)) {
+      res.findings.Error("bad_key_file", f.rel, 0, err, f.rel, static_cast<int64_t>(off));
+      Merge(res);
+      continue;
+    }
+    restic::Key user;
+    if (!restic::DeriveKey(opt_.password, kf.salt, kf.n, kf.r, kf.p, opt_.max_scrypt_memory, &user,
+                           &err)) {
+      res.findings.Warning("key_not_tried", f.rel, 0, err, f.rel);
+      Merge(res);
+      continue;
+    }
+    std::string plain;
+    if (!restic::Decrypt(user, kf.data, &plain, &err)) continue;  // another password's key
+    if (!restic::ParseMasterKey(plain, &key_, &err, &off)) {
+      res.findings.Error("bad_key_file", f.rel, 0, "decrypted master key: " + err, f.rel);
+      Merge(res);
+      continue;
+    }
+    have_key_ = true;
+    r_->key_file = f.rel;
+    return;
+  }
+  r_->password_error = keys.empty() ? "no key files in keys/"
+                                    : "the password opens none of the " +
+                                          std::to_string(keys.size()) + " key(s) in keys/";
+}
+
+void Verifier::ReadConfig() {
+  RepoFile f{"config", "config", 0};
+  FileResult res;
+  std::string content, err;
+  size_t off = 0;
+  if (!ReadSmall(f, &content, &res)) {
+    Merge(res);
+    return;
+  }
+  if (DecryptJson(f, content, &res)) {
+    restic::Config c;
+    if (!restic::ParseConfig(res.plain_json, &c, &err, &off)) {
+      res.findings.Error("bad_config", f.rel, 0, err, f.rel, static_cast<int64_t>(off));
+    } else {
+      r_->version = c.version;
+      r_->repository_id = c.id;
+    }
+  }
+  Merge(res);
+}
+
+std::vector<FileResult> Verifier::ReadUnpacked(const std::vector<RepoFile>& files) {
+  std::vector<FileResult> results(files.size());
+  ParallelFor(files.size(), opt_.threads, [&](size_t i, int) {
+    const RepoFile& f = files[i];
+    FileResult& res = results[i];
+    std::string content;
+    if (!ReadSmall(f, &content, &res)) return;
+    NameCheck(f, storage::HashBytes(storage::HashAlgorithm::kSha256, content), &res);
+    if (have_key_) DecryptJson(f, content, &res);
+  });
+  return results;
+}
+
+void Verifier::CheckPack(const RepoFile& f, storage::FileHasher* hasher, FileResult* res) {
+  if (!opt_.read_data && opt_.known_packs != nullptr) {
+    std::string raw;
+    restic::ParseId(f.name, &raw);
+    auto it = opt_.known_packs->find(raw);
+    if (it != opt_.known_packs->end() && it->second == f.size) {
+      res->skipped = true;
+      return;
+    }
+  }
+  if (!opt_.read_data) {
+    storage::FileReading rd = hasher->Read(AT_FDCWD, Abs(f.rel).c_str(), f.size);
+    if (!rd.ok) {
+      res->findings.Error("unreadable", f.rel, 0, "cannot read: " + rd.error_text, f.rel);
+      return;
+    }
+    res->read = true;
+    res->bytes_read += rd.bytes;
+    NameCheck(f, rd.digest, res);
+    return;
+  }
+  std::string content;
+  OpenedFile o = ReadPath(Abs(f.rel), 1ull << 34, &content);
+  if (o.error != 0) {
+    res->findings.Error("unreadable", f.rel, 0, "cannot read: " + o.error_text, f.rel);
+    return;
+  }
+  res->read = true;
+  res->bytes_read += content.size();
+  NameCheck(f, storage::HashBytes(storage::HashAlgorithm::kSha256, content), res);
+  if (have_key_) CheckPackContent(f, content, res);
+}
+
+void Verifier::CheckPackContent(const RepoFile& f, const std::string& content, FileResult* res) {
+  auto& fnd = res->findings;
+  if (content.size() < 4) {
+    fnd.Error("pack_header_invalid", f.rel, 0,
+              "pack of " + std::to_string(content.size()) + " bytes has no header length", f.rel);
+    return;
+  }
+  uint64_t hlen = static_cast<uint8_t>(content[content.size() - 4]) |
+                  (static_cast<uint64_t>(static_cast<uint8_t>(content[content.size() - 3])) << 8) |
+                  (static_cast<uint64_t>(static_cast<uint8_t>(content[content.size() - 2])) << 16) |
+                  (static_cast<uint64_t>(static_cast<uint8_t>(content[content.size() - 1])) << 24);
+  int64_t len_at = static_cast<int64_t>(content.size()) - 4;
+  if (hlen > content.size() - 4 || hlen < restic::kOverhead) {
+    fnd.Error("pack_header_invalid", f.rel, 0,
+              "header length " + std::to_string(hlen) + " does not fit a pack of " +
+                  std::to_string(content.size()) + " bytes",
+              f.rel, len_at);
+    return;
+  }
+  uint64_t hstart = content.size() - 4 - hlen;
+  std::string plain, err;
+  if (!restic::Decrypt(key_, std::string_view(content).substr(hstart, hlen), &plain, &err)) {
+    fnd.Error("pack_header_invalid", f.rel, 0, "cannot decrypt header: " + err, f.rel,
+              static_cast<int64_t>(hstart));
+    return;
+  }
+  std::vector<restic::PackBlob> blobs;
+  size_t off = 0;
+  if (!restic::ParsePackHeader(plain, &blobs, &err, &off)) {
+    fnd.Error("pack_header_invalid", f.rel, 0,
+              err + " at header byte " + std::to_string(off) + " (plaintext)", f.rel,
+              static_cast<int64_t>(hstart));
+    return;
+  }
+  uint64_t end = blobs.empty() ? 0 : blobs.back().offset + blobs.back().length;
+  if (end != hstart) {
+    fnd.Error("pack_header_invalid", f.rel, 0,
+              "header lists blobs up to byte " + std::to_string(end) +
+                  " but the header starts at " + std::to_string(hstart),
+              f.rel, static_cast<int64_t>(hstart));
+    if (end > hstart) return;
+  }
+  // Compare with the index.
+  std::string raw_id;
+  restic::ParseId(f.name, &raw_id);
+  auto idx = index_.find(raw_id);
+  if (idx != index_.end()) {
+    std::set<std::pair<uint64_t, std::string>> in_header;
+    for (const auto& b : blobs) {
+      in_header.emplace(b.offset, b.id);
+      auto ib = idx->second.find(b.offset);
+      if (ib == idx->second.end() || ib->second.id != b.id || ib->second.tree != b.tree ||
+          ib->second.length != b.length ||
+          ib->second.uncompressed_length != (b.compressed ? b.uncompressed_length : 0)) {
+        fnd.Error("index_mismatch", f.rel, 0,
+                  std::string(b.tree ? "tree" : "data") + " blob " + Hex(b.id) +
+                      " in the pack header is not in the index as such (offset " +
+                      std::to_string(b.offset) + ", length " + std::to_string(b.length) + ")",
+                  f.rel, static_cast<int64_t>(b.offset));
+      }
+    }
+    for (const auto& [o, ib] : idx->second) {
+      if (!in_header.count({o, ib.id})) {
+        fnd.Error("index_mismatch", f.rel, 0,
+                  "blob " + Hex(ib.id) + " listed by " + pack_index_file_[raw_id] + " at offset " +
+                      std::to_string(o) + " is not in the pack header",
+                  f.rel, static_cast<int64_t>(o));
+      }
+    }
+  }
+  // Every blob: MAC, decompression, SHA-256 = id.
+  std::string dec;
+  for (const auto& b : blobs) {
+    if (b.offset + b.length > hstart) break;
+    std::string what = std::string(b.tree ? "tree" : "data") + " blob " + Hex(b.id);
+    if (!restic::Decrypt(key_, std::string_view(content).substr(b.offset, b.length), &plain,
+                         &err)) {
+      fnd.Error("blob_undecryptable", f.rel, 0, what + ": " + err, f.rel,
+                static_cast<int64_t>(b.offset));
+      continue;
+    }
+    const std::string* data = &plain;
+    if (b.compressed) {
+      if (!restic::ZstdDecompress(plain, b.uncompressed_length, &dec, &err)) {
+        fnd.Error("blob_undecodable", f.rel, 0, what + ": " + err, f.rel,
+                  static_cast<int64_t>(b.offset));
+        continue;
+      }
+      if (dec.size() != b.uncompressed_length) {
+        fnd.Error("blob_undecodable", f.rel, 0,
+                  what + ": decompressed to " + std::to_string(dec.size()) +
+                      " bytes, header says " + std::to_string(b.uncompressed_length),
+                  f.rel, static_cast<int64_t>(b.offset));
+        continue;
+      }
+      data = &dec;
+    }
+    storage::Digest d = storage::HashBytes(storage::HashAlgorithm::kSha256, *data);
+    if (d.view() != b.id) {
+      fnd.Error("blob_hash_mismatch", f.rel, 0,
+                what + ": content hashes to " + d.Hex() + " (SHA-256)", f.rel,
+                static_cast<int64_t>(b.offset));
+      continue;
+    }
+    ++res->blobs_checked;
+  }
+}
+
+void Verifier::Run() {
+  Findings top;
+  std::error_code ec;
+  if (!fs::is_directory(root_, ec)) {
+    r_->fatal = "'" + root_ + "' is not a directory";
+    return;
+  }
+  bool config_exists = fs::is_regular_file(fs::path(root_) / "config", ec);
+  bool keys_exist = false, locks_exist = false, snaps_exist = false, index_exist = false,
+       data_exist = false;
+  std::vector<RepoFile> keys = ListFiles(root_, "keys", &keys_exist, &top);
+  std::vector<RepoFile> locks = ListFiles(root_, "locks", &locks_exist, &top);
+  if (!config_exists && !keys_exist && !fs::is_directory(fs::path(root_) / "data", ec)) {
+    r_->fatal = "'" + root_ + "' is not a restic repository (no config, keys/ or data/)";
+    return;
+  }
+  if (!config_exists) top.Error("missing_config", "config", 0, "config file is missing", "config");
+  if (keys.empty()) top.Error("missing_keys", "keys", 0, "no key files in keys/", "keys");
+  for (const auto& k : keys) {
+    ++r_->keys.files;
+    r_->keys.bytes += k.size;
+  }
+  for (const auto& l : locks) {
+    ++r_->locks.files;
+    r_->locks.bytes += l.size;
+  }
+  // Unknown top-level entries.
+  static const std::set<std::string> kKnown = {"config",    "keys",  "locks",
+                                               "snapshots", "index", "data"};
+  for (fs::directory_iterator it(root_, ec), end; !ec && it != end; it.increment(ec)) {
+    std::string n = it->path().filename().string();
+    if (!kKnown.count(n))
+      top.Warning("unexpected_entry", n, 0, "not part of a restic repository", n);
+  }
+  for (auto& e : top.errors) r_->errors.push_back(std::move(e));
+  for (auto& w : top.warnings) r_->warnings.push_back(std::move(w));
+  top = {};
+
+  if (opt_.has_password && !keys.empty()) {
+    OpenKeys(keys);
+    if (have_key_ && config_exists) ReadConfig();
+  } else if (opt_.has_password) {
+    r_->password_error = "no key files in keys/";
+  }
+
+  // Snapshots first, then indexes, then packs: a backup writes packs, then
+  // its index, then its snapshot.
+  std::vector<RepoFile> snaps = ListFiles(root_, "snapshots", &snaps_exist, &top);
+  auto keep_hex = [&](std::vector<RepoFile>& files, ResticDirStats* stats) {
+    std::vector<RepoFile> kept;
+    for (auto& f : files) {
+      ++stats->files;
+      stats->bytes += f.size;
+      if (IsHexName(f.name)) {
+        kept.push_back(std::move(f));
+      } else {
+        top.Error("unexpected_file", f.rel, 0, "name is not a SHA-256 in lower-case hex", f.rel);
+      }
+    }
+    files = std::move(kept);
+  };
+  keep_hex(snaps, &r_->snapshots_dir);
+  std::vector<FileResult> snap_results = ReadUnpacked(snaps);
+  for (size_t i = 0; i < snaps.size(); ++i) {
+    FileResult& res = snap_results[i];
+    r_->snapshot_files.push_back({snaps[i].name, snaps[i].size,
+                                  res.read && !Has(res.findings.errors, "name_mismatch"), false});
+    if (have_key_ && !res.plain_json.empty()) {
+      restic::Snapshot s;
+      std::string err;
+      size_t off = 0;
+      if (restic::ParseSnapshot(res.plain_json, &s, &err, &off)) {
+        s.id = snaps[i].name;
+        r_->snapshots.push_back(std::move(s));
+      } else {
+        res.findings.Error("bad_snapshot", snaps[i].rel, 0, err + " (decrypted JSON)", snaps[i].rel,
+                           static_cast<int64_t>(off));
+      }
+    }
+    Merge(res);
+  }
+  std::stable_sort(
+      r_->snapshots.begin(), r_->snapshots.end(),
+      [](const restic::Snapshot& a, const restic::Snapshot& b) { return a.time < b.time; });
+
+  std::vector<RepoFile> indexes = ListFiles(root_, "index", &index_exist, &top);
+  keep_hex(indexes, &r_->index);
+  std::vector<FileResult> index_results = ReadUnpacked(indexes);
+  for (size_t i = 0; i < indexes.size(); ++i) {
+    FileResult& res = index_results[i];
+    if (have_key_) {
+      std::vector<restic::IndexPack> packs;
+      std::string err;
+      size_t off = 0;
+      if (res.plain_json.empty()) {
+        index_complete_ = false;
+      } else if (!restic::ParseIndex(res.plain_json, &packs, &err, &off)) {
+        index_complete_ = false;
+        res.findings.Error("bad_index", indexes[i].rel, 0, err + " (decrypted JSON)",
+                           indexes[i].rel, static_cast<int64_t>(off));
+      } else {
+        for (auto& p : packs) {
+          auto& m = index_[p.id];
+          pack_index_file_.emplace(p.id, indexes[i].rel);
+          for (auto& b : p.blobs) m.emplace(b.offset, std::move(b));
+        }
+      }
+    }
+    Merge(res);
+  }
+  r_->indexed_packs = index_.size();
+  std::set<std::string> tree_blobs;
+  for (const auto& [id, blobs] : index_) {
+    r_->indexed_blobs += blobs.size();
+    for (const auto& [o, b] : blobs) {
+      if (b.tree) tree_blobs.insert(b.id);
+    }
+  }
+
+  // Packs.
+  std::vector<RepoFile> packs;
+  {
+    bool sub_exists = false;
+    std::error_code dec;
+    data_exist = fs::is_directory(fs::path(root_) / "data", dec);
+    std::vector<std::string> subdirs;
+    if (data_exist) {
+      for (fs::directory_iterator it(fs::path(root_) / "data", dec), end; !dec && it != end;
+           it.increment(dec)) {
+        std::string n = it->path().filename().string();
+        std::error_code sec;
+        if (it->is_directory(sec)) {
+          subdirs.push_back(n);
+        } else {
+          top.Error("unexpected_file", "data/" + n, 0, "file directly under data/", "data/" + n);
+        }
+      }
+    } else {
+      top.Error("missing_data", "data", 0, "data/ directory is missing", "data");
+    }
+    std::sort(subdirs.begin(), subdirs.end());
+    for (const auto& sd : subdirs) {
+      auto files = ListFiles(root_, "data/" + sd, &sub_exists, &top);
+      for (auto& f : files) {
+        ++r_->data.files;
+        r_->data.bytes += f.size;
+        if (!IsHexName(f.name)) {
+          top.Error("unexpected_file", f.rel, 0, "name is not a SHA-256 in lower-case hex", f.rel);
+          continue;
+        }
+        if (f.name.compare(0, 2, sd) != 0) {
+          top.Error("misplaced_pack", f.rel, 0, "pack belongs in data/" + f.name.substr(0, 2) + "/",
+                    f.rel);
+        }
+        packs.push_back(std::move(f));
+      }
+    }
+  }
+  for (auto& e : top.errors) r_->errors.push_back(std::move(e));
+  for (auto& w : top.warnings) r_->warnings.push_back(std::move(w));
+  top = {};
+
+  std::vector<FileResult> pack_results(packs.size());
+  std::vector<std::unique_ptr<storage::FileHasher>> hashers(64);
+  ParallelFor(packs.size(), opt_.threads, [&](size_t i, int w) {
+    auto& h = hashers[static_cast<size_t>(w) % hashers.size()];
+    if (!h) h = std::make_unique<storage::FileHasher>(storage::HashAlgorithm::kSha256);
+    CheckPack(packs[i], h.get(), &pack_results[i]);
+  });
+  std::set<std::string> present;
+  for (size_t i = 0; i < packs.size(); ++i) {
+    const RepoFile& f = packs[i];
+    std::string raw;
+    restic::ParseId(f.name, &raw);
+    present.insert(raw);
+    if (pack_results[i].read && opt_.read_data) ++r_->packs_read;
+    if (pack_results[i].skipped) ++r_->packs_skipped;
+    r_->pack_files.push_back(
+        {f.name, f.size,
+         pack_results[i].skipped ||
+             (pack_results[i].read && !Has(pack_results[i].findings.errors, "name_mismatch")),
+         pack_results[i].skipped});
+    if (have_key_) {
+      auto it = index_.find(raw);
+      if (it == index_.end()) {
+        pack_results[i].findings.Warning(
+            "unreferenced_pack", f.rel, 0,
+            index_complete_
+                ? "pack not referenced in any index (non-critical: `restic prune` removes it)"
+                : "pack not referenced in any readable index (an index file failed to decode)",
+            f.rel);
+      } else {
+        uint64_t end = 0, header = restic::kOverhead + 4;
+        for (const auto& [o, b] : it->second) {
+          end = std::max(end, o + b.length);
+          header += b.uncompressed_length > 0 ? 41 : 37;
+        }
+        uint64_t expected = end + header;
+        if (f.size < end + restic::kOverhead + 4) {
+          pack_results[i].findings.Error(
+              "pack_truncated", f.rel, 0,
+              "pack is " + std::to_string(f.size) + " bytes, the index implies at least " +
+                  std::to_string(end + restic::kOverhead + 4) + " (blobs up to byte " +
+                  std::to_string(end) + " and a header)",
+              f.rel);
+        } else if (f.size != expected) {
+          pack_results[i].findings.Warning("pack_size_mismatch", f.rel, 0,
+                                           "pack is " + std::to_string(f.size) +
+                                               " bytes, the index implies " +
+                                               std::to_string(expected),
+                                           f.rel);
+        }
+      }
+    }
+    Merge(pack_results[i]);
+  }
+  if (have_key_) {
+    std::vector<std::pair<std::string, std::string>> missing;  // hex, index file
+    for (const auto& [id, blobs] : index_) {
+      if (!present.count(id)) missing.emplace_back(Hex(id), pack_index_file_[id]);
+    }
+    std::sort(missing.begin(), missing.end());
+    for (const auto& [hex, idx] : missing) {
+      std::string rel = "data/" + hex.substr(0, 2) + "/" + hex;
+      r_->errors.push_back(
+          Finding{"missing_pack", rel, 0, -1, rel, "pack listed by " + idx + " does not exist"});
+    }
+    if (index_complete_) {
+      for (const auto& s : r_->snapshots) {
+        std::string raw;
+        restic::ParseId(s.tree, &raw);
+        if (!tree_blobs.count(raw)) {
+          std::string rel = "snapshots/" + s.id;
+          r_->errors.push_back(
+              Finding{"missing_tree", rel, 0, -1, rel,
+                      "snapshot " + ShortId(s.id) + " tree " + s.tree + " is in no index"});
+        }
+      }
+    }
+  }
+}
+
+}  // namespace
+
+ResticReport VerifyRestic(const std::string& path, const ResticOptions& options) {
+  ResticReport r;
+  r.root = path;
+  std::string root = path;
+  while (root.size() > 1 && root.back() == '/') root.pop_back();
+  try {
+    Verifier v(root, options, &r);
+    v.Run();
+  } catch (const std::exception& e) {
+    r.fatal = std::string("internal error: ") + e.what();
+  }
+  return r;
+}
+
+}  // namespace vigil::formats

@@ -1,0 +1,171 @@
+// restic repositories on a filesystem (formats 1 and 2), read natively and
+// never written to. The reader behind `vigil verify --format restic`.
+//
+// Without a password: every file under data/, index/ and snapshots/ must be
+// named by the SHA-256 of its content (config and keys/ are not; locks/ come
+// and go and are only counted); packs must sit in data/XX/ with XX the first
+// two hex digits of their name; config and at least one key must exist.
+//
+// With a password: a key in keys/ is opened (scrypt -> user key -> master
+// key), config is decrypted (version 1 or 2), snapshots are listed and
+// decrypted FIRST, then indexes (so that a backup running meanwhile, which
+// writes packs and indexes before its snapshot, is never taken for missing
+// data), then packs are listed. Index <-> packs: every indexed pack exists and
+// is at least as large as its blobs imply (error), its exact size is what
+// the index implies (warning otherwise), a pack no index references is a
+// hint (warning, as `restic check` says), duplicate blobs and mixed packs are
+// legal. A snapshot whose tree blob is in no index is an error.
+//
+// With read_data: each pack is read once; its SHA-256 is checked against its
+// name, its header (encrypted, at the end, its length in the last 4 bytes)
+// is decrypted and compared with the index, and every blob is decrypted
+// (MAC checked), decompressed when its header entry says so, and its
+// SHA-256 compared with its id.
+//
+// Differences from `restic check`, on purpose: packs are hashed against
+// their names even without --read-data (restic only does that with
+// --read-data), so a flipped byte is found by every mode; tree blobs are not
+// walked (restic check decodes every tree to find missing data blobs): a
+// snapshot whose subtree lives only in a missing pack is found through the
+// missing pack, not through the tree.
+//
+// Every parser rejects garbage with an error naming the file and byte
+// offset; nothing throws.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+#include <vector>
+
+#include "services/worker/formats/finding.h"
+#include "services/worker/formats/restic_crypto.h"
+
+namespace vigil::formats {
+
+namespace restic {
+
+// One entry of a pack header, with its offset computed from the entries
+// before it (blobs are stored back to back from byte 0).
+struct PackBlob {
+  bool tree = false;
+  bool compressed = false;
+  uint32_t length = 0;               // bytes in the pack (IV + ciphertext + MAC)
+  uint32_t uncompressed_length = 0;  // compressed only: plaintext length
+  std::string id;                    // 32 raw bytes
+  uint64_t offset = 0;
+};
+
+// Decrypted pack header: entries of 37 bytes (type 0 data, 1 tree; u32 LE
+// length; id) or 41 bytes (type 2 compressed data, 3 compressed tree; u32
+// length; u32 uncompressed length; id). False with *error and *offset (in
+// the plaintext header) on an unknown type or a truncated entry.
+bool ParsePackHeader(std::string_view plain, std::vector<PackBlob>* out, std::string* error,
+                     size_t* offset);
+
+struct IndexBlob {
+  std::string id;  // 32 raw bytes
+  bool tree = false;
+  uint64_t offset = 0;
+  uint64_t length = 0;
+  uint64_t uncompressed_length = 0;  // 0 = not compressed
+};
+struct IndexPack {
+  std::string id;  // 32 raw bytes
+  std::vector<IndexBlob> blobs;
+};
+// Index JSON ({"supersedes": [...], "packs": [{"id", "blobs": [...]}]}), and
+// the legacy format (a bare array of packs). *offset is a byte offset in the
+// JSON text when it does not parse, else 0.
+bool ParseIndex(std::string_view json, std::vector<IndexPack>* packs, std::string* error,
+                size_t* offset);
+
+struct Snapshot {
+  std::string id;    // hex, the file name
+  std::string time;  // as written (RFC 3339 with nanoseconds)
+  std::string hostname;
+  std::string username;
+  std::vector<std::string> paths;
+  std::vector<std::string> tags;
+  std::string tree;  // hex
+  std::string parent;
+};
+bool ParseSnapshot(std::string_view json, Snapshot* out, std::string* error, size_t* offset);
+
+struct KeyFile {
+  std::string kdf;
+  uint64_t n = 0, r = 0, p = 0;
+  std::string salt;  // decoded
+  std::string data;  // decoded: the encrypted master key
+  std::string username, hostname, created;
+};
+bool ParseKeyFile(std::string_view json, KeyFile* out, std::string* error, size_t* offset);
+// The decrypted "data" of a key file: {"mac": {"k", "r"}, "encrypt"}.
+bool ParseMasterKey(std::string_view json, Key* out, std::string* error, size_t* offset);
+
+struct Config {
+  int version = 0;
+  std::string id;
+  std::string chunker_polynomial;
+};
+bool ParseConfig(std::string_view json, Config* out, std::string* error, size_t* offset);
+
+// 64 lower-case hex digits -> 32 bytes.
+bool ParseId(std::string_view hex, std::string* raw);
+
+}  // namespace restic
+
+struct ResticOptions {
+  bool has_password = false;
+  std::string password;
+  bool read_data = false;
+  int threads = 0;                           // 0 = one per core
+  uint64_t max_scrypt_memory = 2ull << 30;   // refuse key files needing more
+  uint64_t max_metadata_bytes = 1ull << 30;  // index/snapshot/config/key files
+  // Packs (raw 32-byte id -> size) whose name check passed at an earlier
+  // run (the catalogue's memory): without read_data they are not read again
+  // when their size is unchanged. Packs are immutable and content-named.
+  const std::unordered_map<std::string, uint64_t>* known_packs = nullptr;
+};
+
+// A content-named file as listed (snapshot or pack) and its name check.
+struct ResticFileState {
+  std::string id;  // hex name
+  uint64_t size = 0;
+  bool ok = false;       // read and its SHA-256 matched its name (or skipped)
+  bool skipped = false;  // known from an earlier run, not read again
+};
+
+struct ResticDirStats {
+  uint64_t files = 0;
+  uint64_t bytes = 0;
+};
+
+struct ResticReport {
+  std::string root;
+  std::string fatal;           // non-empty: PATH is not a repository / unusable
+  std::string password_error;  // non-empty: no key opens with the password
+  std::string key_file;        // keys/<id> that opened
+  int version = 0;             // config version (0: not decrypted)
+  std::string repository_id;
+  ResticDirStats data, index, snapshots_dir, keys, locks;
+  std::vector<restic::Snapshot> snapshots;  // sorted by time
+  uint64_t indexed_packs = 0;
+  uint64_t indexed_blobs = 0;
+  uint64_t packs_read = 0;
+  uint64_t blobs_checked = 0;
+  uint64_t bytes_read = 0;
+  uint64_t packs_skipped = 0;                   // known_packs not read again
+  std::vector<ResticFileState> snapshot_files;  // in name order
+  std::vector<ResticFileState> pack_files;      // in name order
+  std::vector<Finding> errors;
+  std::vector<Finding> warnings;
+
+  bool valid() const { return fatal.empty() && password_error.empty() && errors.empty(); }
+};
+
+// Never throws.
+ResticReport VerifyRestic(const std::string& path, const ResticOptions& options = {});
+
+}  // namespace vigil::formats
