@@ -47,7 +47,25 @@ class Client {
     } else if (const char* t = std::getenv("VIGIL_TOKEN"); t != nullptr) {
       token_ = t;
     }
-    stub_ = v1::Admin::NewStub(grpc::CreateChannel(address_, grpc::InsecureChannelCredentials()));
+    std::shared_ptr<grpc::ChannelCredentials> creds = grpc::InsecureChannelCredentials();
+    std::string ca_file = a.tls_ca_file;
+    if (ca_file.empty()) {
+      const char* e = std::getenv("VIGIL_TLS_CA");
+      if (e != nullptr) ca_file = e;
+    }
+    if (!ca_file.empty()) {
+      std::ifstream f(ca_file);
+      if (!f) {
+        std::fprintf(stderr, "vigil: cannot read TLS CA file '%s'\n", ca_file.c_str());
+        return false;
+      }
+      std::stringstream ss;
+      ss << f.rdbuf();
+      grpc::SslCredentialsOptions ssl;
+      ssl.pem_root_certs = ss.str();
+      creds = grpc::SslCredentials(ssl);
+    }
+    stub_ = v1::Admin::NewStub(grpc::CreateChannel(address_, creds));
     return true;
   }
   void Prepare(grpc::ClientContext* ctx) {

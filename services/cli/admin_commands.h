@@ -16,6 +16,9 @@ namespace vigil::cli {
 struct ClientArgs {
   std::string coordinator;
   std::string token_file;
+  // PEM CA file to verify the coordinator's TLS certificate with (default:
+  // $VIGIL_TLS_CA; empty = plaintext).
+  std::string tls_ca_file;
   // The token itself (`vigil dev`); wins over token_file.
   std::string token;
 };

@@ -4,6 +4,8 @@
 
 #include <set>
 
+#include "storage/key_codec.h"
+
 namespace vigil::cli {
 namespace {
 
@@ -140,10 +142,10 @@ class Parser {
           if (auto s = String(b, bwhat, "location", true, &v); !s.ok()) return s;
           bs.set_location(v);
           if (auto s = String(b, bwhat, "path", true, &v); !s.ok()) return s;
-          if (v.front() == '/' || v.find("..") != std::string::npos) {
+          if (!storage::IsValidRelativePath(v)) {
             return Error(b["path"].Mark(), bwhat +
                                                ": 'path' must be relative to the location's "
-                                               "root and may not contain '..'");
+                                               "root, with no '..', '.' or empty component");
           }
           bs.set_path(v);
           v.clear();

@@ -70,6 +70,10 @@ int main(int argc, char** argv) {
       ->capture_default_str();
   coord->add_option("--max-attempts", ca.max_attempts, "Attempts before a task is marked failed")
       ->capture_default_str();
+  coord->add_option("--tls-cert", ca.tls_cert_file, "TLS certificate chain (PEM)");
+  coord->add_option("--tls-key", ca.tls_key_file, "TLS private key (PEM)");
+  coord->add_option("--tls-client-ca", ca.tls_client_ca_file,
+                    "CA (PEM) signing worker certificates: mutual TLS for every worker call");
 
   vigil::cli::WorkerArgs wa;
   CLI::App* work = app.add_subcommand(
@@ -84,6 +88,9 @@ int main(int argc, char** argv) {
       ->required();
   work->add_option("--scratch", wa.scratch, "Scratch directory (created if missing)");
   work->add_option("--token-file", wa.token_file, "File holding the enrolment token");
+  work->add_option("--tls-ca", wa.tls_ca_file, "CA (PEM) to verify the coordinator's certificate");
+  work->add_option("--tls-cert", wa.tls_cert_file, "Client certificate (PEM) for mutual TLS");
+  work->add_option("--tls-key", wa.tls_key_file, "Client private key (PEM) for mutual TLS");
   work->add_option("--batch-size", wa.batch_size, "Observations per streamed batch")
       ->capture_default_str()
       ->check(CLI::Range(1, 4096));
@@ -108,6 +115,9 @@ int main(int argc, char** argv) {
                     "Coordinator HOST:PORT (default: $VIGIL_COORDINATOR, else 127.0.0.1:7400)");
     cmd->add_option("--token-file", c->token_file,
                     "File holding the admin token (default: $VIGIL_TOKEN)");
+    cmd->add_option("--tls-ca", c->tls_ca_file,
+                    "CA (PEM) to verify the coordinator's TLS certificate (default: "
+                    "$VIGIL_TLS_CA; none: plaintext)");
   };
   vigil::cli::ApplyArgs aa;
   CLI::App* apply = app.add_subcommand(

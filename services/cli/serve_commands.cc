@@ -79,6 +79,21 @@ bool LoadOrCreateToken(const std::string& file, bool create, std::string* token)
   return ok;
 }
 
+// Reads a PEM file named by an option; false (after saying so) on error.
+bool ReadPem(const char* cmd, const char* option, const std::string& file, std::string* out) {
+  if (file.empty()) return true;
+  std::ifstream f(file);
+  std::stringstream ss;
+  if (f) ss << f.rdbuf();
+  *out = ss.str();
+  if (!f || out->find("-----BEGIN") == std::string::npos) {
+    std::fprintf(stderr, "vigil %s: %s '%s' is not a readable PEM file\n", cmd, option,
+                 file.c_str());
+    return false;
+  }
+  return true;
+}
+
 }  // namespace
 
 int RunCoordinator(const CoordinatorArgs& args) {
@@ -115,6 +130,19 @@ int RunCoordinator(const CoordinatorArgs& args) {
   }
   o.coordinator.admin_token_sha256 = coordinator::TokenHash(token);
   token.assign(token.size(), '\0');
+  if (!ReadPem("coordinator", "--tls-cert", args.tls_cert_file, &o.tls_cert_pem) ||
+      !ReadPem("coordinator", "--tls-key", args.tls_key_file, &o.tls_key_pem) ||
+      !ReadPem("coordinator", "--tls-client-ca", args.tls_client_ca_file, &o.tls_client_ca_pem)) {
+    return kExitUsage;
+  }
+  if (o.tls_cert_pem.empty() != o.tls_key_pem.empty()) {
+    std::fprintf(stderr, "vigil coordinator: --tls-cert and --tls-key go together\n");
+    return kExitUsage;
+  }
+  if (!o.tls_client_ca_pem.empty() && o.tls_cert_pem.empty()) {
+    std::fprintf(stderr, "vigil coordinator: --tls-client-ca needs --tls-cert and --tls-key\n");
+    return kExitUsage;
+  }
   if (!args.worker_token_file.empty()) {
     std::string enrol;
     if (!ReadToken(args.worker_token_file, &enrol)) {
@@ -131,6 +159,9 @@ int RunCoordinator(const CoordinatorArgs& args) {
     return kExitFailure;
   }
   std::printf("listening on %s\n", (*server)->address().c_str());
+  std::printf("transport: %s\n", o.tls_cert_pem.empty()        ? "plaintext (no --tls-cert)"
+                                 : o.tls_client_ca_pem.empty() ? "TLS"
+                                                               : "TLS, mutual TLS for workers");
   std::printf("admin token in %s\n", token_file.c_str());
   std::fflush(stdout);
   int sig = WaitForSignal(signals);
@@ -159,6 +190,11 @@ int RunWorker(const WorkerArgs& args) {
   }
   if (!args.token_file.empty() && !ReadToken(args.token_file, &o.enrol_token)) {
     std::fprintf(stderr, "vigil worker: cannot read --token-file '%s'\n", args.token_file.c_str());
+    return kExitUsage;
+  }
+  if (!ReadPem("worker", "--tls-ca", args.tls_ca_file, &o.tls_ca_pem) ||
+      !ReadPem("worker", "--tls-cert", args.tls_cert_file, &o.tls_cert_pem) ||
+      !ReadPem("worker", "--tls-key", args.tls_key_file, &o.tls_key_pem)) {
     return kExitUsage;
   }
   if (!args.scratch.empty()) {

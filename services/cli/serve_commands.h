@@ -20,6 +20,9 @@ struct CoordinatorArgs {
   std::string worker_token_file;
   std::string lease_ttl = "30s";
   int max_attempts = 3;
+  // TLS certificate chain and key (PEM files); mutual TLS for workers when
+  // a client CA is given. See coordinator::ServerOptions.
+  std::string tls_cert_file, tls_key_file, tls_client_ca_file;
 };
 int RunCoordinator(const CoordinatorArgs& args);
 
@@ -31,6 +34,8 @@ struct WorkerArgs {
   std::string token_file;
   int batch_size = 512;
   int test_batch_delay_ms = 0;
+  // TLS: CA to verify the coordinator; client certificate and key (mTLS).
+  std::string tls_ca_file, tls_cert_file, tls_key_file;
 };
 int RunWorker(const WorkerArgs& args);
 

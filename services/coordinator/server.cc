@@ -118,12 +118,17 @@ class ObserveReactor final : public grpc::ServerBidiReactor<v1::ObservationBatch
 
 class WorkerService final : public v1::WorkerGateway::CallbackService {
  public:
-  WorkerService(Coordinator* c, Executor* e) : c_(c), e_(e) {}
+  WorkerService(Coordinator* c, Executor* e, bool require_client_cert)
+      : c_(c), e_(e), require_client_cert_(require_client_cert) {}
 
   grpc::ServerUnaryReactor* Register(grpc::CallbackServerContext* ctx,
                                      const v1::RegisterRequest* req,
                                      v1::RegisterResponse* resp) override {
     auto* reactor = ctx->DefaultReactor();
+    if (grpc::Status cs = CheckClientCert(ctx); !cs.ok()) {
+      reactor->Finish(cs);
+      return reactor;
+    }
     std::string token = BearerToken(ctx);
     e_->Post([=, this] {
       auto r = c_->Register(token, *req);
@@ -158,14 +163,31 @@ class WorkerService final : public v1::WorkerGateway::CallbackService {
   }
   grpc::ServerBidiReactor<v1::ObservationBatch, v1::Ack>* Observe(
       grpc::CallbackServerContext* ctx) override {
-    return new ObserveReactor(c_, e_, Metadata(ctx, "vigil-worker-id"), BearerToken(ctx));
+    std::string credential = BearerToken(ctx);
+    if (!CheckClientCert(ctx).ok()) credential.clear();  // refused as unauthenticated
+    return new ObserveReactor(c_, e_, Metadata(ctx, "vigil-worker-id"), credential);
   }
 
  private:
+  // With mutual TLS, a worker must present a client certificate the
+  // handshake verified against the client CA.
+  grpc::Status CheckClientCert(grpc::CallbackServerContext* ctx) {
+    if (!require_client_cert_) return grpc::Status::OK;
+    auto auth = ctx->auth_context();
+    if (auth != nullptr && auth->IsPeerAuthenticated()) return grpc::Status::OK;
+    return grpc::Status(grpc::StatusCode::UNAUTHENTICATED,
+                        "worker calls need a client certificate signed by the coordinator's "
+                        "client CA");
+  }
+
   // Authenticates the worker, then runs fn(worker_id) on the executor.
   template <typename Resp, typename Fn>
   grpc::ServerUnaryReactor* Run(grpc::CallbackServerContext* ctx, Resp* resp, Fn fn) {
     auto* reactor = ctx->DefaultReactor();
+    if (grpc::Status cs = CheckClientCert(ctx); !cs.ok()) {
+      reactor->Finish(cs);
+      return reactor;
+    }
     std::string worker = Metadata(ctx, "vigil-worker-id");
     std::string credential = BearerToken(ctx);
     e_->Post([=, this] {
@@ -184,6 +206,7 @@ class WorkerService final : public v1::WorkerGateway::CallbackService {
   }
   Coordinator* c_;
   Executor* e_;
+  bool require_client_cert_;
 };
 
 // Every rpc answers UNIMPLEMENTED (the generated default) until the
@@ -200,14 +223,27 @@ class ServerImpl final : public Server {
     coordinator_ = std::move(*c);
     executor_ = std::make_unique<Executor>(options.executor_threads);
     admin_ = std::make_unique<AdminService>(coordinator_.get(), executor_.get());
-    worker_ = std::make_unique<WorkerService>(coordinator_.get(), executor_.get());
+    const bool tls = !options.tls_cert_pem.empty() || !options.tls_key_pem.empty();
+    const bool mtls = !options.tls_client_ca_pem.empty();
+    if (mtls && !tls) {
+      return absl::InvalidArgumentError("a client CA (mutual TLS) needs a server certificate");
+    }
+    worker_ = std::make_unique<WorkerService>(coordinator_.get(), executor_.get(), mtls);
     tenant_ = std::make_unique<TenantService>();
 
     grpc::EnableDefaultHealthCheckService(true);
     grpc::reflection::InitProtoReflectionServerBuilderPlugin();
     grpc::ServerBuilder builder;
     int port = 0;
-    builder.AddListeningPort(options.listen, grpc::InsecureServerCredentials(), &port);
+    std::shared_ptr<grpc::ServerCredentials> creds = grpc::InsecureServerCredentials();
+    if (tls) {
+      grpc::SslServerCredentialsOptions ssl(mtls ? GRPC_SSL_REQUEST_CLIENT_CERTIFICATE_AND_VERIFY
+                                                 : GRPC_SSL_DONT_REQUEST_CLIENT_CERTIFICATE);
+      ssl.pem_root_certs = options.tls_client_ca_pem;
+      ssl.pem_key_cert_pairs.push_back({options.tls_key_pem, options.tls_cert_pem});
+      creds = grpc::SslServerCredentials(ssl);
+    }
+    builder.AddListeningPort(options.listen, creds, &port);
     builder.SetMaxReceiveMessageSize(options.max_message_bytes);
     builder.RegisterService(admin_.get());
     builder.RegisterService(worker_.get());

@@ -17,6 +17,15 @@ struct ServerOptions {
   CoordinatorOptions coordinator;
   // Threads doing disk work for the RPCs. Default 4.
   int executor_threads = 4;
+  // TLS: PEM server certificate chain and private key. Both empty =
+  // plaintext (loopback and tests only).
+  std::string tls_cert_pem;
+  std::string tls_key_pem;
+  // PEM CA certificates for client certificates. Non-empty (requires TLS):
+  // mutual TLS for workers — every WorkerGateway call must come with a
+  // client certificate signed by this CA (UNAUTHENTICATED otherwise); admin
+  // clients may connect without one (they present the admin token).
+  std::string tls_client_ca_pem;
   // Largest message accepted, bytes. Default 16 MiB.
   int max_message_bytes = 16 << 20;
 };

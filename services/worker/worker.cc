@@ -41,7 +41,15 @@ class WorkerImpl final : public Worker {
     args.SetInt(GRPC_ARG_MIN_RECONNECT_BACKOFF_MS, 100);
     args.SetInt(GRPC_ARG_MAX_RECONNECT_BACKOFF_MS, 1000);
     args.SetMaxReceiveMessageSize(16 << 20);
-    channel_ = grpc::CreateCustomChannel(o_.coordinator, grpc::InsecureChannelCredentials(), args);
+    std::shared_ptr<grpc::ChannelCredentials> creds = grpc::InsecureChannelCredentials();
+    if (!o_.tls_ca_pem.empty() || !o_.tls_cert_pem.empty()) {
+      grpc::SslCredentialsOptions ssl;
+      ssl.pem_root_certs = o_.tls_ca_pem;
+      ssl.pem_private_key = o_.tls_key_pem;
+      ssl.pem_cert_chain = o_.tls_cert_pem;
+      creds = grpc::SslCredentials(ssl);
+    }
+    channel_ = grpc::CreateCustomChannel(o_.coordinator, creds, args);
     stub_ = v1::WorkerGateway::NewStub(channel_);
   }
 
@@ -389,6 +397,10 @@ storage::StatusOr<std::unique_ptr<Worker>> Worker::Create(const WorkerOptions& o
       return absl::InvalidArgumentError("location '" + name + "': root '" + root +
                                         "' is not a directory");
     }
+  }
+  if (options.tls_cert_pem.empty() != options.tls_key_pem.empty()) {
+    return absl::InvalidArgumentError(
+        "a client certificate needs its key, and a key its certificate");
   }
   if (options.batch_size < 1 || options.batch_size > 4096) {
     return absl::InvalidArgumentError("batch size must be 1..4096");

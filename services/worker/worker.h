@@ -36,6 +36,12 @@ struct WorkerOptions {
   uint32_t capacity = 1;
   // Enrolment token sent to Register. Empty = none.
   std::string enrol_token;
+  // TLS: PEM CA certificates to verify the coordinator with. Empty with
+  // no client certificate = plaintext.
+  std::string tls_ca_pem;
+  // Mutual TLS: PEM client certificate chain and key (both or neither).
+  std::string tls_cert_pem;
+  std::string tls_key_pem;
   // Observations per batch. Default 512 (the coordinator takes up to 4096).
   int batch_size = 512;
   // Test hook: sleep this long after each acknowledged batch, so tests can

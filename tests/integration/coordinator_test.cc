@@ -318,6 +318,90 @@ assets:
   EXPECT_EQ(s["catalogue_entries"], 0);
 }
 
+// Runs openssl; the certificates of the TLS test.
+void Openssl(const std::vector<std::string>& args) {
+  std::vector<std::string> argv{"/usr/bin/openssl"};
+  argv.insert(argv.end(), args.begin(), args.end());
+  RunResult r = RunProcess(argv);
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+}
+
+void MakeCert(const TempDir& d, const std::string& name, const std::string& ca,
+              const std::string& extra_ext) {
+  std::vector<std::string> req{"req",
+                               "-newkey",
+                               "ec",
+                               "-pkeyopt",
+                               "ec_paramgen_curve:P-256",
+                               "-nodes",
+                               "-keyout",
+                               d / (name + ".key"),
+                               "-out",
+                               d / (name + ".csr"),
+                               "-subj",
+                               "/CN=" + name};
+  if (!extra_ext.empty()) req.insert(req.end(), {"-addext", extra_ext});
+  Openssl(req);
+  Openssl({"x509", "-req", "-in", d / (name + ".csr"), "-CA", d / (ca + ".crt"), "-CAkey",
+           d / (ca + ".key"), "-CAcreateserial", "-out", d / (name + ".crt"), "-days", "2",
+           "-copy_extensions", "copy"});
+}
+
+void MakeCa(const TempDir& d, const std::string& name) {
+  Openssl({"req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes",
+           "-keyout", d / (name + ".key"), "-out", d / (name + ".crt"), "-days", "2", "-subj",
+           "/CN=" + name});
+}
+
+TEST_F(CoordinatorProcessTest, MutualTlsForWorkersAndTlsForAdmins) {
+  TempDir pki;
+  MakeCa(pki, "ca");
+  MakeCert(pki, "server", "ca", "subjectAltName=IP:127.0.0.1,DNS:localhost");
+  MakeCert(pki, "worker", "ca", "");
+  MakeCa(pki, "rogue-ca");
+  MakeCert(pki, "rogue", "rogue-ca", "");
+  coord_ = std::make_unique<BackgroundProcess>(
+      std::vector<std::string>{VigilBin(), "coordinator", "--listen", "127.0.0.1:0", "--data",
+                               tmp_ / "data", "--tls-cert", pki / "server.crt", "--tls-key",
+                               pki / "server.key", "--tls-client-ca", pki / "ca.crt"},
+      tmp_ / "coord");
+  addr_ = coord_->WaitForLine("listening on ");
+  ASSERT_FALSE(addr_.empty()) << coord_->err();
+  token_file_ = tmp_ / "data/admin.token";
+
+  // Admin over TLS (no client certificate needed; the token is).
+  RunResult r = Admin({"apply", "-f", tmp_ / "acme.yaml", "--tls-ca", pki / "ca.crt"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  // Plaintext to a TLS port: refused.
+  r = Admin({"status"});
+  EXPECT_EQ(r.exit_code, 3) << r.out;
+
+  auto worker = [&](const std::string& log, std::vector<std::string> tls) {
+    std::vector<std::string> argv{VigilBin(), "worker", "--coordinator", addr_,
+                                  "--site",   "s1",     "--location",    "loc-a=" + root_};
+    argv.insert(argv.end(), tls.begin(), tls.end());
+    return std::make_unique<BackgroundProcess>(argv, tmp_ / log);
+  };
+  // A worker without a client certificate is refused.
+  auto no_cert = worker("nocert", {"--tls-ca", pki / "ca.crt"});
+  EXPECT_EQ(no_cert->Wait(), 3) << no_cert->err();
+  EXPECT_NE(no_cert->err().find("client certificate"), std::string::npos) << no_cert->err();
+  // One signed by another CA never gets through the handshake.
+  auto rogue = worker("rogue", {"--tls-ca", pki / "ca.crt", "--tls-cert", pki / "rogue.crt",
+                                "--tls-key", pki / "rogue.key"});
+  // The right one works.
+  auto good = worker("good", {"--tls-ca", pki / "ca.crt", "--tls-cert", pki / "worker.crt",
+                              "--tls-key", pki / "worker.key"});
+  r = Admin({"check", "run", "acme", "--wait", "--timeout", "60", "--tls-ca", pki / "ca.crt"});
+  ASSERT_EQ(r.exit_code, 0) << r.out << r.err << good->err();
+  EXPECT_EQ(rogue->err().find("registered"), std::string::npos) << rogue->err();
+  EXPECT_NE(good->err().find("registered"), std::string::npos) << good->err();
+  r = Admin({"status", "acme", "--json", "--tls-ca", pki / "ca.crt"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(nlohmann::json::parse(r.out)["tenants"][0]["backup_sets"][0]["catalogue_entries"],
+            kFiles);
+}
+
 TEST(DevTest, DevRunsTheExampleAndPrintsAStatus) {
   TempDir tmp;
   RunResult r = RunVigil({"dev", "--data", tmp / "dev", "--once", "--examples",
