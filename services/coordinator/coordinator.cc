@@ -389,7 +389,17 @@ StatusOr<v1::CompleteTaskResponse> Coordinator::CompleteTask(const std::string& 
         " but the last acknowledged batch is " + std::to_string(*last));
   }
   std::lock_guard lock(apply_mu_);
-  auto merged = MergeStaged(*cat_, t->backup_set(), req.task_id(), req.attempt(), clock_->NowNs());
+  // A merge that completed before a crash is not redone: its entries would
+  // be counted again as unchanged instead of added.
+  const std::string marker_key = keys::Merged(req.task_id(), req.attempt());
+  v1::Task marker;
+  auto done_before = GetMsg(cat_->kv(), Space::kMeta, marker_key, &marker);
+  if (!done_before.ok()) return done_before.status();
+  StatusOr<MergeResult> merged = MergeResult{marker.counts(), marker.entries()};
+  if (!*done_before) {
+    merged = MergeStaged(*cat_, t->backup_set(), req.task_id(), req.attempt(), clock_->NowNs(),
+                         marker_key);
+  }
   if (!merged.ok()) {
     if (absl::IsInvalidArgument(merged.status())) {  // the worker's data, not our disk
       auto f = leases_->Fail(worker_id, req.task_id(), req.attempt(),
@@ -400,6 +410,10 @@ StatusOr<v1::CompleteTaskResponse> Coordinator::CompleteTask(const std::string& 
   }
   storage::KvBatch drop;
   DropStaged(&drop, req.task_id());
+  // Markers of every attempt of the task (an older attempt may have merged
+  // and then lost its lease).
+  std::string markers = keys::Merged(req.task_id(), 0).substr(0, marker_key.size() - 4);
+  drop.DeleteRange(Space::kMeta, markers, storage::PrefixSuccessor(markers));
   auto done = leases_->Complete(worker_id, req.task_id(), req.attempt(), merged->counts,
                                 merged->entries, &drop);
   if (!done.ok()) return done.status();

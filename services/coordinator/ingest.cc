@@ -140,7 +140,7 @@ class StagedSource {
 }  // namespace
 
 StatusOr<MergeResult> MergeStaged(storage::Catalogue& cat, const v1::BackupSet& set, uint64_t task,
-                                  uint32_t attempt, int64_t now_ns) {
+                                  uint32_t attempt, int64_t now_ns, const std::string& marker_key) {
   storage::Scope scope{set.tenant(), set.name(), 0};
   StagedSource source(cat.kv(), task, attempt);
   storage::Catalogue::Writer w(&cat, scope);
@@ -196,7 +196,6 @@ StatusOr<MergeResult> MergeStaged(storage::Catalogue& cat, const v1::BackupSet& 
   Status s = storage::DiffRestorePoint(
       cat, scope, [&](storage::Observation* o) { return source.Next(o); }, opts, sink, &counts);
   if (s.ok()) s = source.status();
-  if (s.ok()) s = w.Commit(/*sync=*/true);
   if (!s.ok()) return s;
   MergeResult r;
   r.counts.set_unchanged(counts.unchanged);
@@ -206,6 +205,11 @@ StatusOr<MergeResult> MergeStaged(storage::Catalogue& cat, const v1::BackupSet& 
   r.counts.set_added(counts.added);
   r.counts.set_unreadable(counts.unreadable);
   r.entries = source.count();
+  v1::Task marker;
+  *marker.mutable_counts() = r.counts;
+  marker.set_entries(r.entries);
+  w.PutMeta(marker_key, marker.SerializeAsString());  // atomic with the last batch
+  if (Status c = w.Commit(/*sync=*/true); !c.ok()) return c;
   return r;
 }
 

@@ -46,9 +46,12 @@ struct MergeResult {
 
 // Merges the staged observations of (task, attempt) into the catalogue scope
 // of `set` (restore point 0), committing with a WAL sync. `now_ns` stamps
-// first-seen / verified times.
+// first-seen / verified times. The result is also written, in the merge's
+// last atomic batch, under the meta key `marker_key` (keys::Merged), so that
+// a caller finding the marker knows the merge is complete and its counts.
 storage::StatusOr<MergeResult> MergeStaged(storage::Catalogue& cat, const v1::BackupSet& set,
-                                           uint64_t task, uint32_t attempt, int64_t now_ns);
+                                           uint64_t task, uint32_t attempt, int64_t now_ns,
+                                           const std::string& marker_key);
 
 // Adds to `b` the removal of every staged batch and ack key of `task`.
 void DropStaged(storage::KvBatch* b, uint64_t task);

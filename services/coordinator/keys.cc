@@ -22,6 +22,13 @@ std::string BackupSet(std::string_view tenant, std::string_view name) {
 }
 std::string Worker(std::string_view id) { return Named("coord/worker/", id); }
 
+std::string Merged(uint64_t task, uint32_t attempt) {
+  std::string k = "coord/merged/";
+  AppendU64(&k, task);
+  AppendU32(&k, attempt);
+  return k;
+}
+
 std::string Task(uint64_t id) {
   std::string k(kTaskPrefix);
   AppendU64(&k, id);

@@ -6,6 +6,10 @@
 //   "coord/bset/"     Str(tenant) Str(name)      -> vigil.v1.BackupSet
 //   "coord/worker/"   Str(id)                    -> vigil.v1.WorkerRecord
 //   "coord/next_id"                              -> U64 next task/check id
+//   "coord/merged/" U64(task) U32(attempt)       -> vigil.v1.Task (counts,
+//       entries): written in the last batch of a merge, so a merge that
+//       completed is never redone (and its counts never recounted) if the
+//       coordinator dies before marking the task DONE
 // Keyspace `tasks` (fixed-width big-endian integers: numeric order == byte
 // order, so one task's staged batches are one range, in seq order):
 //   'T' U64(task_id)                             -> vigil.v1.Task
@@ -36,6 +40,7 @@ std::string Tenant(std::string_view name);
 std::string BackupSet(std::string_view tenant, std::string_view name);
 std::string BackupSetsOf(std::string_view tenant);
 std::string Worker(std::string_view id);
+std::string Merged(uint64_t task, uint32_t attempt);
 inline constexpr std::string_view kLocationPrefix = "coord/location/";
 inline constexpr std::string_view kTenantPrefix = "coord/tenant/";
 inline constexpr std::string_view kNextId = "coord/next_id";

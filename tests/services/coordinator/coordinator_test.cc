@@ -6,6 +6,8 @@
 
 #include <filesystem>
 
+#include "services/coordinator/ingest.h"
+#include "services/coordinator/keys.h"
 #include "storage/hash.h"
 
 namespace vigil::coordinator {
@@ -232,6 +234,31 @@ TEST_F(CoordinatorTest, StagedBatchesSurviveARestart) {
   auto r = c_->CompleteTask(worker_, done);
   ASSERT_TRUE(r.ok()) << r.status();
   EXPECT_EQ(r->task().entries(), 2u);
+}
+
+TEST_F(CoordinatorTest, AMergeDoneBeforeACrashIsNotCountedAgain) {
+  CheckRun();
+  v1::Task t = Lease();
+  ASSERT_TRUE(c_->Observe(worker_, Batch(t, 1, {Obs("a", "1"), Obs("b", "2")})).ok());
+  // The coordinator merged, then died before recording the task DONE.
+  auto m = MergeStaged(c_->catalogue(), t.backup_set(), t.id(), t.attempt(), 5,
+                       keys::Merged(t.id(), t.attempt()));
+  ASSERT_TRUE(m.ok()) << m.status();
+  Open();
+  v1::CompleteTaskRequest done;
+  done.set_task_id(t.id());
+  done.set_attempt(t.attempt());
+  done.set_final_seq(1);
+  auto r = c_->CompleteTask(worker_, done);  // the worker's retry
+  ASSERT_TRUE(r.ok()) << r.status();
+  EXPECT_EQ(r->task().counts().added(), 2u);
+  EXPECT_EQ(r->task().counts().unchanged(), 0u);
+  EXPECT_EQ(r->task().entries(), 2u);
+  EXPECT_EQ(SetStatus().catalogue_entries(), 2u);
+  // The marker went with the staged data.
+  std::string v;
+  EXPECT_TRUE(absl::IsNotFound(
+      c_->catalogue().kv()->Get(storage::Space::kMeta, keys::Merged(t.id(), t.attempt()), &v)));
 }
 
 TEST_F(CoordinatorTest, OutOfOrderObservationsFailTheAttempt) {
