@@ -36,9 +36,10 @@ class WorkerImpl final : public Worker {
   explicit WorkerImpl(WorkerOptions o) : o_(std::move(o)) {
     grpc::ChannelArguments args;
     // Reconnect quickly after a coordinator restart (gRPC's default backoff
-    // grows to two minutes).
+    // grows to two minutes). Not GRPC_ARG_MIN_RECONNECT_BACKOFF_MS: it is
+    // also the minimum connect timeout (default 20 s), and a short one makes
+    // a slow TLS handshake (a distant site, a loaded host) fail forever.
     args.SetInt(GRPC_ARG_INITIAL_RECONNECT_BACKOFF_MS, 100);
-    args.SetInt(GRPC_ARG_MIN_RECONNECT_BACKOFF_MS, 100);
     args.SetInt(GRPC_ARG_MAX_RECONNECT_BACKOFF_MS, 1000);
     args.SetMaxReceiveMessageSize(16 << 20);
     std::shared_ptr<grpc::ChannelCredentials> creds = grpc::InsecureChannelCredentials();
