@@ -284,6 +284,17 @@ TEST_F(CoordinatorTest, BadObservationIsRefused) {
   o = Obs("ok", "1");
   o.set_digest("short");
   EXPECT_TRUE(absl::IsInvalidArgument(c_->Observe(worker_, Batch(t, 1, {o})).status()));
+  o = Obs("ok", "1");
+  o.set_type(v1::ENTRY_TYPE_UNSPECIFIED);
+  EXPECT_TRUE(absl::IsInvalidArgument(c_->Observe(worker_, Batch(t, 1, {o})).status()));
+  std::vector<v1::Observation> many;
+  for (int i = 0; i <= kMaxObservationsPerBatch; ++i)
+    many.push_back(Obs("f" + std::to_string(i), ""));
+  EXPECT_TRUE(absl::IsInvalidArgument(c_->Observe(worker_, Batch(t, 1, many)).status()));
+  // Nothing was staged: the first valid batch is still seq 1.
+  auto ok = c_->Observe(worker_, Batch(t, 1, {Obs("ok", "1")}));
+  ASSERT_TRUE(ok.ok()) << ok.status();
+  EXPECT_EQ(*ok, 1u);
 }
 
 TEST_F(CoordinatorTest, TokensAreChecked) {
