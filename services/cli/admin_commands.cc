@@ -163,8 +163,9 @@ void PrintHuman(const v1::GetStatusResponse& r) {
       const auto& bs = b.backup_set();
       std::printf("  %-24s asset %-14s %s:%s\n", bs.name().c_str(), bs.asset().c_str(),
                   bs.location().c_str(), EscapeForTerminal(bs.path()).c_str());
-      std::printf("    catalogue: %s entries, %s with problems\n",
-                  GroupDigits(b.catalogue_entries()).c_str(), GroupDigits(b.problems()).c_str());
+      std::printf(
+          "    catalogue: %s %s, %s with problems\n", GroupDigits(b.catalogue_entries()).c_str(),
+          b.catalogue_entries() == 1 ? "entry" : "entries", GroupDigits(b.problems()).c_str());
       if (!b.has_last_task()) {
         std::printf("    last check: never\n");
         continue;
