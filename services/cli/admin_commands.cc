@@ -309,6 +309,20 @@ int RunCheckRun(const CheckRunArgs& args) {
   }
 }
 
+int RunAdminBackup(const AdminBackupArgs& args) {
+  Client c;
+  if (!c.Init(args.client)) return kExitUsage;
+  v1::BackupRequest req;
+  req.set_directory(args.directory);
+  v1::BackupResponse resp;
+  grpc::ClientContext ctx;
+  c.Prepare(&ctx);
+  grpc::Status s = c.stub()->Backup(&ctx, req, &resp);
+  if (!s.ok()) return c.Fail(s);
+  std::printf("database copied to %s (on the coordinator's machine)\n", args.directory.c_str());
+  return 0;
+}
+
 int RunStatus(const StatusArgs& args) {
   Client c;
   if (!c.Init(args.client)) return kExitUsage;

@@ -46,6 +46,12 @@ struct StatusArgs {
 };
 int RunStatus(const StatusArgs& args);
 
+struct AdminBackupArgs {
+  ClientArgs client;
+  std::string directory;
+};
+int RunAdminBackup(const AdminBackupArgs& args);
+
 inline constexpr const char* kStatusHelpFooter =
     R"(JSON output (--json): {"tenants": [{"name", "display_name", "backup_sets": [
   {"name", "asset", "location", "path", "path_base64", "catalogue_entries", "problems",

@@ -148,6 +148,17 @@ int main(int argc, char** argv) {
   status->footer(vigil::cli::kStatusHelpFooter);
   client_options(status, &sa.client);
 
+  CLI::App* admin = app.add_subcommand("admin", "Coordinator administration");
+  admin->require_subcommand(1);
+  vigil::cli::AdminBackupArgs aba;
+  CLI::App* admin_backup = admin->add_subcommand(
+      "backup",
+      "Copy the coordinator's database (catalogues, tasks, evidence) to a new directory on its "
+      "machine, consistently, while it runs. Restore: stop it, put the copy as DATA/db, start it.");
+  admin_backup->add_option("DIR", aba.directory, "Absolute path of a directory to create")
+      ->required();
+  client_options(admin_backup, &aba.client);
+
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp& e) {
@@ -168,5 +179,6 @@ int main(int argc, char** argv) {
   if (apply->parsed()) return vigil::cli::RunApply(aa);
   if (check_run->parsed()) return vigil::cli::RunCheckRun(cra);
   if (status->parsed()) return vigil::cli::RunStatus(sa);
+  if (admin_backup->parsed()) return vigil::cli::RunAdminBackup(aba);
   return 2;
 }

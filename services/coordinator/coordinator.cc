@@ -282,6 +282,18 @@ StatusOr<v1::GetStatusResponse> Coordinator::GetStatus(const v1::GetStatusReques
   return resp;
 }
 
+Status Coordinator::Backup(const v1::BackupRequest& req) {
+  const std::string& dir = req.directory();
+  if (dir.empty() || dir.front() != '/') {
+    return absl::InvalidArgumentError("backup directory must be an absolute path, got '" + dir +
+                                      "'");
+  }
+  if (access(dir.c_str(), F_OK) == 0) {
+    return absl::AlreadyExistsError("backup directory '" + dir + "' already exists");
+  }
+  return storage::CheckpointRocksKv(cat_->kv(), dir);
+}
+
 StatusOr<v1::RegisterResponse> Coordinator::Register(std::string_view enrol_token,
                                                      const v1::RegisterRequest& req) {
   if (!options_.enrol_token_sha256.empty() &&

@@ -58,6 +58,8 @@ class Coordinator {
   storage::StatusOr<v1::ApplyResponse> Apply(const v1::ApplyRequest& req);
   storage::StatusOr<v1::RunCheckResponse> RunCheck(const v1::RunCheckRequest& req);
   storage::StatusOr<v1::GetStatusResponse> GetStatus(const v1::GetStatusRequest& req);
+  // A consistent copy of the database in a new directory (see admin.proto).
+  storage::Status Backup(const v1::BackupRequest& req);
 
   // --- Workers ---------------------------------------------------------
   storage::StatusOr<v1::RegisterResponse> Register(std::string_view enrol_token,

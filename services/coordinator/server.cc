@@ -60,6 +60,10 @@ class AdminService final : public v1::Admin::CallbackService {
                                       v1::GetStatusResponse* resp) override {
     return Run(ctx, [=, this] { return Assign(c_->GetStatus(*req), resp); });
   }
+  grpc::ServerUnaryReactor* Backup(grpc::CallbackServerContext* ctx, const v1::BackupRequest* req,
+                                   v1::BackupResponse*) override {
+    return Run(ctx, [=, this] { return c_->Backup(*req); });
+  }
 
  private:
   template <typename T>

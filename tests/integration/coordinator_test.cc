@@ -137,6 +137,36 @@ TEST_F(CoordinatorProcessTest, ApplyCheckStatusFillsTheCatalogue) {
   EXPECT_NE(human.out.find("40 entries, 1 with problems"), std::string::npos) << human.out;
 }
 
+TEST_F(CoordinatorProcessTest, AdminBackupRestoresToTheSameState) {
+  StartCoordinator("30s");
+  auto w = StartWorker("w1");
+  Apply();
+  ASSERT_EQ(Admin({"check", "run", "acme", "--wait", "--timeout", "60"}).exit_code, 0);
+  RunResult r = Admin({"admin", "backup", tmp_ / "backup"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  r = Admin({"admin", "backup", tmp_ / "backup"});
+  EXPECT_EQ(r.exit_code, 3);
+  EXPECT_NE(r.err.find("already exists"), std::string::npos) << r.err;
+  r = Admin({"admin", "backup", "relative/dir"});
+  EXPECT_EQ(r.exit_code, 2);
+  // Restore into a fresh data directory and serve from it.
+  w.reset();
+  coord_->Signal(SIGTERM);
+  EXPECT_EQ(coord_->Wait(), 0);
+  MakeDirs(tmp_ / "restored");
+  ASSERT_EQ(rename((tmp_ / "backup").c_str(), (tmp_ / "restored/db").c_str()), 0);
+  coord_ = std::make_unique<BackgroundProcess>(
+      std::vector<std::string>{VigilBin(), "coordinator", "--listen", "127.0.0.1:0", "--data",
+                               tmp_ / "restored", "--admin-token-file", token_file_},
+      tmp_ / "restored-coord");
+  addr_ = coord_->WaitForLine("listening on ");
+  ASSERT_FALSE(addr_.empty()) << coord_->err();
+  nlohmann::json s = SetStatus();
+  EXPECT_EQ(s["catalogue_entries"], kFiles);
+  EXPECT_EQ(s["last_task"]["state"], "done");
+  EXPECT_EQ(s["last_task"]["counts"]["added"], kFiles);
+}
+
 TEST_F(CoordinatorProcessTest, KilledWorkerLeaseExpiresAndAnotherWorkerCompletes) {
   StartCoordinator("2s");
   Apply();
