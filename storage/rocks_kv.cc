@@ -6,6 +6,7 @@
 #include <rocksdb/filter_policy.h>
 #include <rocksdb/slice_transform.h>
 #include <rocksdb/table.h>
+#include <rocksdb/utilities/checkpoint.h>
 #include <rocksdb/write_batch.h>
 
 #include <algorithm>
@@ -137,6 +138,15 @@ class RocksKv final : public KvStore {
 
   Status Sync() override { return FromRocks(db_->SyncWAL()); }
 
+  Status Checkpoint(const std::string& dir) {
+    rocksdb::Checkpoint* raw = nullptr;
+    if (Status s = FromRocks(rocksdb::Checkpoint::Create(db_.get(), &raw)); !s.ok()) return s;
+    std::unique_ptr<rocksdb::Checkpoint> cp(raw);
+    // log_size_for_flush = 0: flush the memtables first, so the copy holds
+    // everything written so far in SST files (and the WAL is copied too).
+    return FromRocks(cp->CreateCheckpoint(dir, /*log_size_for_flush=*/0));
+  }
+
  private:
   rocksdb::ColumnFamilyHandle* cf(Space s) { return cfs_[static_cast<int>(s)]; }
   std::unique_ptr<rocksdb::DB> db_;
@@ -193,6 +203,12 @@ rocksdb::ColumnFamilyOptions CfOptions(Space s, const std::shared_ptr<rocksdb::C
 }
 
 }  // namespace
+
+Status CheckpointRocksKv(KvStore* kv, const std::string& dir) {
+  auto* rocks = dynamic_cast<RocksKv*>(kv);
+  if (rocks == nullptr) return absl::InvalidArgumentError("not a RocksDB store");
+  return rocks->Checkpoint(dir);
+}
 
 StatusOr<std::unique_ptr<KvStore>> OpenRocksKv(const std::string& path,
                                                const RocksKvOptions& options) {

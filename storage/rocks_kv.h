@@ -33,4 +33,11 @@ struct RocksKvOptions {
 StatusOr<std::unique_ptr<KvStore>> OpenRocksKv(const std::string& path,
                                                const RocksKvOptions& options = {});
 
+// Writes a consistent copy of the whole database, openable with
+// OpenRocksKv(), to directory `dir`, which must not exist (SST files are
+// hard-linked when on the same filesystem, copied otherwise). Safe while the
+// store is in use. InvalidArgument if `kv` is not a RocksDB store; the
+// RocksDB error otherwise (e.g. `dir` exists).
+Status CheckpointRocksKv(KvStore* kv, const std::string& dir);
+
 }  // namespace vigil::storage

@@ -3,7 +3,9 @@
 #include <CLI/CLI.hpp>
 #include <cstdio>
 
+#include "services/cli/admin_commands.h"
 #include "services/cli/format_commands.h"
+#include "services/cli/serve_commands.h"
 #include "services/cli/verify_command.h"
 
 #ifndef VIGIL_VERSION
@@ -68,6 +70,113 @@ int main(int argc, char** argv) {
                    "--format restic: decrypt and hash every blob of every pack");
   verify->footer(vigil::cli::kVerifyHelpFooter);
 
+  // --- Server side -------------------------------------------------------
+  vigil::cli::CoordinatorArgs ca;
+  CLI::App* coord = app.add_subcommand(
+      "coordinator",
+      "Run the coordinator: holds locations, tenants, tasks and catalogues in one RocksDB "
+      "database, leases tasks to workers and ingests their observations (gRPC).");
+  coord->add_option("--listen", ca.listen, "HOST:PORT to listen on (port 0: any free port)")
+      ->capture_default_str();
+  coord->add_option("--data", ca.data, "Data directory (the database is DATA/db)")->required();
+  coord->add_option("--admin-token-file", ca.admin_token_file,
+                    "File holding the admin token (default: DATA/admin.token, created with a "
+                    "random token on first start)");
+  coord->add_option("--worker-token-file", ca.worker_token_file,
+                    "File holding the token workers must present to register (default: none)");
+  coord->add_option("--lease-ttl", ca.lease_ttl, "Lease time to live (e.g. 30s, 2m)")
+      ->capture_default_str();
+  coord->add_option("--max-attempts", ca.max_attempts, "Attempts before a task is marked failed")
+      ->capture_default_str();
+  coord->add_option("--tls-cert", ca.tls_cert_file, "TLS certificate chain (PEM)");
+  coord->add_option("--tls-key", ca.tls_key_file, "TLS private key (PEM)");
+  coord->add_option("--tls-client-ca", ca.tls_client_ca_file,
+                    "CA (PEM) signing worker certificates: mutual TLS for every worker call");
+
+  vigil::cli::WorkerArgs wa;
+  CLI::App* work = app.add_subcommand(
+      "worker",
+      "Run a worker near the data: leases tasks for the locations it serves, hashes the backup "
+      "sets and streams observations (never file contents) to the coordinator.");
+  work->add_option("--coordinator", wa.coordinator, "Coordinator HOST:PORT")->required();
+  work->add_option("--site", wa.site, "Site this worker runs at")->required();
+  work->add_option("--location", wa.locations,
+                   "NAME=PATH: a location this worker serves and its root directory "
+                   "(repeatable)")
+      ->required();
+  work->add_option("--scratch", wa.scratch, "Scratch directory (created if missing)");
+  work->add_option("--token-file", wa.token_file, "File holding the enrolment token");
+  work->add_option("--tls-ca", wa.tls_ca_file, "CA (PEM) to verify the coordinator's certificate");
+  work->add_option("--tls-cert", wa.tls_cert_file, "Client certificate (PEM) for mutual TLS");
+  work->add_option("--tls-key", wa.tls_key_file, "Client private key (PEM) for mutual TLS");
+  work->add_option("--batch-size", wa.batch_size, "Observations per streamed batch")
+      ->capture_default_str()
+      ->check(CLI::Range(1, 4096));
+  work->add_option("--test-batch-delay-ms", wa.test_batch_delay_ms,
+                   "Testing only: pause after each acknowledged batch")
+      ->group("");
+
+  vigil::cli::DevArgs da;
+  CLI::App* dev = app.add_subcommand(
+      "dev",
+      "Try Vigil: a coordinator and two in-process workers on loopback, with the example law "
+      "firm of deploy/examples/dev.yaml and sample backups; prints the address, a token and a "
+      "first status.");
+  dev->add_option("--data", da.data, "Data directory (default: a new one under $TMPDIR)");
+  dev->add_option("--listen", da.listen, "HOST:PORT")->capture_default_str();
+  dev->add_option("--examples", da.examples, "Directory holding dev.yaml");
+  dev->add_flag("--once", da.once, "Exit after the first status instead of serving");
+
+  // --- Admin clients -----------------------------------------------------
+  auto client_options = [](CLI::App* cmd, vigil::cli::ClientArgs* c) {
+    cmd->add_option("--coordinator", c->coordinator,
+                    "Coordinator HOST:PORT (default: $VIGIL_COORDINATOR, else 127.0.0.1:7400)");
+    cmd->add_option("--token-file", c->token_file,
+                    "File holding the admin token (default: $VIGIL_TOKEN)");
+    cmd->add_option("--tls-ca", c->tls_ca_file,
+                    "CA (PEM) to verify the coordinator's TLS certificate (default: "
+                    "$VIGIL_TLS_CA; none: plaintext)");
+  };
+  vigil::cli::ApplyArgs aa;
+  CLI::App* apply = app.add_subcommand(
+      "apply",
+      "Create or update locations, tenants and contracts from YAML files (all or "
+      "nothing).");
+  apply->add_option("-f,--file", aa.files, "YAML file (multi-document; repeatable)")->required();
+  client_options(apply, &aa.client);
+
+  CLI::App* check = app.add_subcommand("check", "Run checks");
+  check->require_subcommand(1);
+  vigil::cli::CheckRunArgs cra;
+  CLI::App* check_run =
+      check->add_subcommand("run", "Queue a check of every backup set of a tenant");
+  check_run->add_option("TENANT", cra.tenant, "Tenant name")->required();
+  check_run->add_option("--asset", cra.asset, "Only this asset");
+  check_run->add_flag("--wait", cra.wait,
+                      "Wait for the check to finish, showing progress (exit 1 if it failed or "
+                      "found problems)");
+  check_run->add_option("--timeout", cra.timeout_s, "Seconds --wait waits at most")
+      ->capture_default_str();
+  client_options(check_run, &cra.client);
+
+  vigil::cli::StatusArgs sa;
+  CLI::App* status = app.add_subcommand("status", "Show tenants, backup sets and last checks");
+  status->add_option("TENANT", sa.tenant, "Only this tenant");
+  status->add_flag("--json", sa.json, "One JSON document on stdout (see below)");
+  status->footer(vigil::cli::kStatusHelpFooter);
+  client_options(status, &sa.client);
+
+  CLI::App* admin = app.add_subcommand("admin", "Coordinator administration");
+  admin->require_subcommand(1);
+  vigil::cli::AdminBackupArgs aba;
+  CLI::App* admin_backup = admin->add_subcommand(
+      "backup",
+      "Copy the coordinator's database (catalogues, tasks, evidence) to a new directory on its "
+      "machine, consistently, while it runs. Restore: stop it, put the copy as DATA/db, start it.");
+  admin_backup->add_option("DIR", aba.directory, "Absolute path of a directory to create")
+      ->required();
+  client_options(admin_backup, &aba.client);
+
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp& e) {
@@ -109,5 +218,12 @@ int main(int argc, char** argv) {
     return 2;
   }
   if (verify->parsed()) return vigil::cli::RunVerify(va);
+  if (coord->parsed()) return vigil::cli::RunCoordinator(ca);
+  if (work->parsed()) return vigil::cli::RunWorker(wa);
+  if (dev->parsed()) return vigil::cli::RunDev(da);
+  if (apply->parsed()) return vigil::cli::RunApply(aa);
+  if (check_run->parsed()) return vigil::cli::RunCheckRun(cra);
+  if (status->parsed()) return vigil::cli::RunStatus(sa);
+  if (admin_backup->parsed()) return vigil::cli::RunAdminBackup(aba);
   return 2;
 }

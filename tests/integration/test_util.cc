@@ -3,6 +3,7 @@
 #include <fcntl.h>
 #include <grp.h>
 #include <poll.h>
+#include <signal.h>
 #include <sys/resource.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -111,6 +112,93 @@ std::string ReadFile(const std::string& path) {
   std::stringstream ss;
   ss << f.rdbuf();
   return ss.str();
+}
+
+RunResult RunVigil(const std::vector<std::string>& args) {
+  std::vector<std::string> argv{VigilBin()};
+  argv.insert(argv.end(), args.begin(), args.end());
+  return RunProcess(argv);
+}
+
+BackgroundProcess::BackgroundProcess(const std::vector<std::string>& argv,
+                                     const std::string& log_prefix)
+    : out_path_(log_prefix + ".out"), err_path_(log_prefix + ".err") {
+  pid_ = fork();
+  if (pid_ < 0) throw std::runtime_error("fork failed");
+  if (pid_ == 0) {
+    int devnull = open("/dev/null", O_RDONLY);
+    int out = open(out_path_.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    int err = open(err_path_.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    dup2(devnull, 0);
+    dup2(out, 1);
+    dup2(err, 2);
+    std::vector<char*> args;
+    for (const auto& a : argv) args.push_back(const_cast<char*>(a.c_str()));
+    args.push_back(nullptr);
+    execv(args[0], args.data());
+    _exit(127);
+  }
+}
+
+BackgroundProcess::~BackgroundProcess() {
+  if (!reaped_ && pid_ > 0) {
+    kill(pid_, SIGKILL);
+    waitpid(pid_, &status_, 0);
+  }
+}
+
+std::string BackgroundProcess::out() const { return ReadFile(out_path_); }
+std::string BackgroundProcess::err() const { return ReadFile(err_path_); }
+
+namespace {
+bool Exited(pid_t pid, bool* reaped, int* status) {
+  if (*reaped) return true;
+  if (waitpid(pid, status, WNOHANG) == pid) *reaped = true;
+  return *reaped;
+}
+}  // namespace
+
+std::string BackgroundProcess::WaitForLine(const std::string& prefix, int timeout_ms) {
+  for (int waited = 0; waited <= timeout_ms; waited += 20) {
+    std::istringstream in(out());
+    std::string line;
+    while (std::getline(in, line)) {
+      if (line.rfind(prefix, 0) == 0 && !in.eof()) return line.substr(prefix.size());
+    }
+    if (Exited(pid_, &reaped_, &status_)) return "";
+    usleep(20000);
+  }
+  return "";
+}
+
+bool BackgroundProcess::WaitForOutput(const std::string& text, int timeout_ms) {
+  for (int waited = 0; waited <= timeout_ms; waited += 20) {
+    if (out().find(text) != std::string::npos || err().find(text) != std::string::npos) {
+      return true;
+    }
+    if (Exited(pid_, &reaped_, &status_)) return false;
+    usleep(20000);
+  }
+  return false;
+}
+
+void BackgroundProcess::Signal(int sig) {
+  if (!reaped_) kill(pid_, sig);
+}
+
+int BackgroundProcess::Wait(int timeout_ms) {
+  for (int waited = 0; !Exited(pid_, &reaped_, &status_); waited += 20) {
+    if (waited > timeout_ms) {
+      kill(pid_, SIGKILL);
+      waitpid(pid_, &status_, 0);
+      reaped_ = true;
+      break;
+    }
+    usleep(20000);
+  }
+  if (WIFEXITED(status_)) return WEXITSTATUS(status_);
+  if (WIFSIGNALED(status_)) return -WTERMSIG(status_);
+  return -1;
 }
 
 }  // namespace vigil::testing

@@ -36,6 +36,40 @@ class TempDir {
   std::string path_;
 };
 
+// A child process running in the background (a coordinator, a worker), its
+// stdout and stderr sent to files. Killed with SIGKILL on destruction if
+// still running.
+class BackgroundProcess {
+ public:
+  // Starts argv; output goes to `log_prefix`.out / .err.
+  BackgroundProcess(const std::vector<std::string>& argv, const std::string& log_prefix);
+  ~BackgroundProcess();
+  BackgroundProcess(const BackgroundProcess&) = delete;
+  BackgroundProcess& operator=(const BackgroundProcess&) = delete;
+
+  pid_t pid() const { return pid_; }
+  // Waits until stdout holds a line starting with `prefix`; returns the rest
+  // of that line, or "" after `timeout_ms` or if the process exited.
+  std::string WaitForLine(const std::string& prefix, int timeout_ms = 20000);
+  // Waits until stdout or stderr contains `text`; false on timeout.
+  bool WaitForOutput(const std::string& text, int timeout_ms = 20000);
+  void Signal(int sig);
+  // Waits for the process to end (at most timeout_ms, then SIGKILL); returns
+  // its exit code, or -signal if killed by a signal.
+  int Wait(int timeout_ms = 20000);
+  std::string out() const;
+  std::string err() const;
+
+ private:
+  pid_t pid_ = -1;
+  bool reaped_ = false;
+  int status_ = 0;
+  std::string out_path_, err_path_;
+};
+
+// Runs the vigil binary with `args` (argv[0] added).
+RunResult RunVigil(const std::vector<std::string>& args);
+
 void WriteFile(const std::string& path, const std::string& content);
 std::string ReadFile(const std::string& path);
 // Creates parent directories as needed.

@@ -1,0 +1,344 @@
+#include "services/cli/admin_commands.h"
+
+#include <grpcpp/grpcpp.h>
+
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <fstream>
+#include <nlohmann/json.hpp>
+#include <sstream>
+#include <thread>
+
+#include "services/cli/apply_yaml.h"
+#include "services/common/text.h"
+#include "vigil/v1/admin.grpc.pb.h"
+
+namespace vigil::cli {
+namespace {
+
+constexpr int kExitProblems = 1, kExitUsage = 2, kExitRefused = 3;
+
+std::string Trim(std::string s) {
+  while (!s.empty() && (s.back() == '\n' || s.back() == '\r' || s.back() == ' ')) s.pop_back();
+  return s;
+}
+
+class Client {
+ public:
+  // Returns false (after printing why) if the token file cannot be read.
+  bool Init(const ClientArgs& a) {
+    address_ = a.coordinator;
+    if (address_.empty()) {
+      const char* e = std::getenv("VIGIL_COORDINATOR");
+      address_ = e != nullptr ? e : "127.0.0.1:7400";
+    }
+    if (!a.token.empty()) {
+      token_ = a.token;
+    } else if (!a.token_file.empty()) {
+      std::ifstream f(a.token_file);
+      if (!f) {
+        std::fprintf(stderr, "vigil: cannot read token file '%s'\n", a.token_file.c_str());
+        return false;
+      }
+      std::stringstream ss;
+      ss << f.rdbuf();
+      token_ = Trim(ss.str());
+    } else if (const char* t = std::getenv("VIGIL_TOKEN"); t != nullptr) {
+      token_ = t;
+    }
+    std::shared_ptr<grpc::ChannelCredentials> creds = grpc::InsecureChannelCredentials();
+    std::string ca_file = a.tls_ca_file;
+    if (ca_file.empty()) {
+      const char* e = std::getenv("VIGIL_TLS_CA");
+      if (e != nullptr) ca_file = e;
+    }
+    if (!ca_file.empty()) {
+      std::ifstream f(ca_file);
+      if (!f) {
+        std::fprintf(stderr, "vigil: cannot read TLS CA file '%s'\n", ca_file.c_str());
+        return false;
+      }
+      std::stringstream ss;
+      ss << f.rdbuf();
+      grpc::SslCredentialsOptions ssl;
+      ssl.pem_root_certs = ss.str();
+      creds = grpc::SslCredentials(ssl);
+    }
+    stub_ = v1::Admin::NewStub(grpc::CreateChannel(address_, creds));
+    return true;
+  }
+  void Prepare(grpc::ClientContext* ctx) {
+    if (!token_.empty()) ctx->AddMetadata("authorization", "Bearer " + token_);
+    ctx->set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(60));
+  }
+  int Fail(const grpc::Status& s) {
+    std::fprintf(stderr, "vigil: coordinator %s: %s: %s\n", address_.c_str(),
+                 CodeName(s.error_code()), s.error_message().c_str());
+    return s.error_code() == grpc::StatusCode::INVALID_ARGUMENT ? kExitUsage : kExitRefused;
+  }
+  static const char* CodeName(grpc::StatusCode c) {
+    switch (c) {
+      case grpc::StatusCode::UNAUTHENTICATED:
+        return "UNAUTHENTICATED";
+      case grpc::StatusCode::INVALID_ARGUMENT:
+        return "INVALID_ARGUMENT";
+      case grpc::StatusCode::NOT_FOUND:
+        return "NOT_FOUND";
+      case grpc::StatusCode::FAILED_PRECONDITION:
+        return "FAILED_PRECONDITION";
+      case grpc::StatusCode::UNAVAILABLE:
+        return "UNAVAILABLE";
+      case grpc::StatusCode::PERMISSION_DENIED:
+        return "PERMISSION_DENIED";
+      default:
+        return "error";
+    }
+  }
+  v1::Admin::Stub* stub() { return stub_.get(); }
+
+ private:
+  std::string address_, token_;
+  std::unique_ptr<v1::Admin::Stub> stub_;
+};
+
+const char* StateName(v1::TaskState s) {
+  switch (s) {
+    case v1::TASK_STATE_QUEUED:
+      return "queued";
+    case v1::TASK_STATE_LEASED:
+      return "running";
+    case v1::TASK_STATE_DONE:
+      return "done";
+    case v1::TASK_STATE_FAILED:
+      return "failed";
+    default:
+      return "unknown";
+  }
+}
+
+nlohmann::json CountsJson(const v1::DiffCounts& c) {
+  return {{"unchanged", c.unchanged()}, {"modified", c.modified()}, {"updated", c.updated()},
+          {"missing", c.missing()},     {"added", c.added()},       {"unreadable", c.unreadable()}};
+}
+
+nlohmann::json TaskJson(const v1::Task& t) {
+  nlohmann::json errors = nlohmann::json::array();
+  for (const auto& e : t.errors()) {
+    errors.push_back(
+        {{"attempt", e.attempt()}, {"worker", e.worker_id()}, {"message", e.message()}});
+  }
+  return {{"id", t.id()},
+          {"check_id", t.check_id()},
+          {"state", StateName(t.state())},
+          {"attempt", t.attempt()},
+          {"worker", t.worker_id()},
+          {"entries", t.entries()},
+          {"counts", CountsJson(t.counts())},
+          {"errors", errors}};
+}
+
+std::string CountsText(const v1::DiffCounts& c) {
+  std::string s;
+  auto add = [&](const char* name, uint64_t n) {
+    if (n == 0) return;
+    s += (s.empty() ? "" : ", ") + std::to_string(n) + " " + name;
+  };
+  add("added", c.added());
+  add("unchanged", c.unchanged());
+  add("updated", c.updated());
+  add("modified", c.modified());
+  add("missing", c.missing());
+  add("unreadable", c.unreadable());
+  return s.empty() ? "nothing" : s;
+}
+
+void PrintHuman(const v1::GetStatusResponse& r) {
+  if (r.tenants_size() == 0) std::printf("no tenant yet (vigil apply -f FILE)\n");
+  for (const auto& t : r.tenants()) {
+    std::printf(
+        "%s%s\n", t.tenant().name().c_str(),
+        t.tenant().display_name().empty() ? "" : (" (" + t.tenant().display_name() + ")").c_str());
+    for (const auto& b : t.backup_sets()) {
+      const auto& bs = b.backup_set();
+      std::printf("  %-24s asset %-14s %s:%s\n", bs.name().c_str(), bs.asset().c_str(),
+                  bs.location().c_str(), EscapeForTerminal(bs.path()).c_str());
+      std::printf(
+          "    catalogue: %s %s, %s with problems\n", GroupDigits(b.catalogue_entries()).c_str(),
+          b.catalogue_entries() == 1 ? "entry" : "entries", GroupDigits(b.problems()).c_str());
+      if (!b.has_last_task()) {
+        std::printf("    last check: never\n");
+        continue;
+      }
+      const auto& lt = b.last_task();
+      std::printf("    last check: task %llu %s (attempt %u)",
+                  static_cast<unsigned long long>(lt.id()), StateName(lt.state()), lt.attempt());
+      if (lt.state() == v1::TASK_STATE_DONE) {
+        std::printf(" %s: %s", FormatTimeUtc(lt.finished_ns()).c_str(),
+                    CountsText(lt.counts()).c_str());
+      }
+      std::printf("\n");
+      for (const auto& e : lt.errors()) {
+        std::printf("      attempt %u (worker %s): %s\n", e.attempt(), e.worker_id().c_str(),
+                    e.message().c_str());
+      }
+    }
+  }
+}
+
+nlohmann::json StatusJson(const v1::GetStatusResponse& r) {
+  nlohmann::json tenants = nlohmann::json::array();
+  for (const auto& t : r.tenants()) {
+    nlohmann::json sets = nlohmann::json::array();
+    for (const auto& b : t.backup_sets()) {
+      const auto& bs = b.backup_set();
+      nlohmann::json j = {{"name", bs.name()},
+                          {"asset", bs.asset()},
+                          {"location", bs.location()},
+                          {"path_base64", Base64Encode(bs.path())},
+                          {"catalogue_entries", b.catalogue_entries()},
+                          {"problems", b.problems()}};
+      if (IsValidUtf8(bs.path())) j["path"] = bs.path();
+      j["last_task"] = b.has_last_task() ? TaskJson(b.last_task()) : nlohmann::json(nullptr);
+      sets.push_back(std::move(j));
+    }
+    tenants.push_back({{"name", t.tenant().name()},
+                       {"display_name", t.tenant().display_name()},
+                       {"backup_sets", sets}});
+  }
+  return {{"tenants", tenants}};
+}
+
+}  // namespace
+
+int RunApply(const ApplyArgs& args) {
+  v1::ApplyRequest req;
+  for (const auto& f : args.files) {
+    std::ifstream in(f, std::ios::binary);
+    if (!in) {
+      std::fprintf(stderr, "vigil apply: cannot read '%s'\n", f.c_str());
+      return kExitUsage;
+    }
+    std::stringstream ss;
+    ss << in.rdbuf();
+    if (auto s = ParseApplyYaml(f, ss.str(), &req); !s.ok()) {
+      std::fprintf(stderr, "vigil apply: %s\nnothing applied\n", std::string(s.message()).c_str());
+      return kExitUsage;
+    }
+  }
+  Client c;
+  if (!c.Init(args.client)) return kExitUsage;
+  grpc::ClientContext ctx;
+  c.Prepare(&ctx);
+  v1::ApplyResponse resp;
+  grpc::Status s = c.stub()->Apply(&ctx, req, &resp);
+  if (!s.ok()) {
+    int code = c.Fail(s);
+    std::fprintf(stderr, "nothing applied\n");
+    return code;
+  }
+  std::printf("applied %d location(s), %d tenant(s), %d backup set(s): %u changed\n",
+              req.locations_size(), req.tenants_size(), req.backup_sets_size(), resp.changed());
+  return 0;
+}
+
+int RunCheckRun(const CheckRunArgs& args) {
+  Client c;
+  if (!c.Init(args.client)) return kExitUsage;
+  v1::RunCheckRequest req;
+  req.set_tenant(args.tenant);
+  req.set_asset(args.asset);
+  v1::RunCheckResponse resp;
+  {
+    grpc::ClientContext ctx;
+    c.Prepare(&ctx);
+    grpc::Status s = c.stub()->RunCheck(&ctx, req, &resp);
+    if (!s.ok()) return c.Fail(s);
+  }
+  std::printf("check %llu queued: %d task(s)\n", static_cast<unsigned long long>(resp.check_id()),
+              resp.task_ids_size());
+  std::fflush(stdout);
+  if (!args.wait) return 0;
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(args.timeout_s);
+  std::string last_line;
+  while (true) {
+    v1::GetStatusRequest sreq;
+    sreq.set_tenant(args.tenant);
+    sreq.set_check_id(resp.check_id());
+    v1::GetStatusResponse sresp;
+    grpc::ClientContext ctx;
+    c.Prepare(&ctx);
+    grpc::Status s = c.stub()->GetStatus(&ctx, sreq, &sresp);
+    if (s.ok()) {
+      int done = 0, failed = 0, running = 0;
+      uint64_t problems = 0;
+      for (const auto& t : sresp.check_tasks()) {
+        if (t.state() == v1::TASK_STATE_DONE) ++done;
+        if (t.state() == v1::TASK_STATE_FAILED) ++failed;
+        if (t.state() == v1::TASK_STATE_LEASED) ++running;
+        problems += t.counts().modified() + t.counts().missing() + t.counts().unreadable();
+      }
+      std::string line = std::to_string(done) + "/" + std::to_string(sresp.check_tasks_size()) +
+                         " done, " + std::to_string(running) + " running, " +
+                         std::to_string(failed) + " failed";
+      if (line != last_line) {
+        std::printf("  %s\n", line.c_str());
+        std::fflush(stdout);
+        last_line = line;
+      }
+      if (sresp.check_finished()) {
+        for (const auto& t : sresp.check_tasks()) {
+          std::printf("  task %llu %s/%s: %s, %s\n", static_cast<unsigned long long>(t.id()),
+                      t.backup_set().tenant().c_str(), t.backup_set().name().c_str(),
+                      StateName(t.state()), CountsText(t.counts()).c_str());
+          for (const auto& e : t.errors()) {
+            std::printf("    attempt %u (worker %s): %s\n", e.attempt(), e.worker_id().c_str(),
+                        e.message().c_str());
+          }
+        }
+        return failed > 0 || problems > 0 ? kExitProblems : 0;
+      }
+    } else if (s.error_code() != grpc::StatusCode::UNAVAILABLE) {
+      return c.Fail(s);
+    }
+    if (std::chrono::steady_clock::now() > deadline) {
+      std::fprintf(stderr, "vigil check run: gave up waiting after %d s\n", args.timeout_s);
+      return kExitProblems;
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(200));
+  }
+}
+
+int RunAdminBackup(const AdminBackupArgs& args) {
+  Client c;
+  if (!c.Init(args.client)) return kExitUsage;
+  v1::BackupRequest req;
+  req.set_directory(args.directory);
+  v1::BackupResponse resp;
+  grpc::ClientContext ctx;
+  c.Prepare(&ctx);
+  grpc::Status s = c.stub()->Backup(&ctx, req, &resp);
+  if (!s.ok()) return c.Fail(s);
+  std::printf("database copied to %s (on the coordinator's machine)\n", args.directory.c_str());
+  return 0;
+}
+
+int RunStatus(const StatusArgs& args) {
+  Client c;
+  if (!c.Init(args.client)) return kExitUsage;
+  v1::GetStatusRequest req;
+  req.set_tenant(args.tenant);
+  v1::GetStatusResponse resp;
+  grpc::ClientContext ctx;
+  c.Prepare(&ctx);
+  grpc::Status s = c.stub()->GetStatus(&ctx, req, &resp);
+  if (!s.ok()) return c.Fail(s);
+  if (args.json) {
+    std::printf("%s\n", StatusJson(resp).dump(2).c_str());
+  } else {
+    PrintHuman(resp);
+  }
+  return 0;
+}
+
+}  // namespace vigil::cli

@@ -1,0 +1,63 @@
+// Client commands talking to a coordinator's Admin service:
+// `vigil apply`, `vigil check run`, `vigil status`.
+//
+// Every command takes the coordinator's address (--coordinator, else
+// $VIGIL_COORDINATOR, else 127.0.0.1:7400) and the admin token (--token-file,
+// else $VIGIL_TOKEN). Exit codes: 0 success, 1 the check found problems or
+// failed (check run --wait), 2 usage or input error, 3 the coordinator
+// refused or could not be reached.
+#pragma once
+
+#include <string>
+#include <vector>
+
+namespace vigil::cli {
+
+struct ClientArgs {
+  std::string coordinator;
+  std::string token_file;
+  // PEM CA file to verify the coordinator's TLS certificate with (default:
+  // $VIGIL_TLS_CA; empty = plaintext).
+  std::string tls_ca_file;
+  // The token itself (`vigil dev`); wins over token_file.
+  std::string token;
+};
+
+struct ApplyArgs {
+  ClientArgs client;
+  std::vector<std::string> files;
+};
+int RunApply(const ApplyArgs& args);
+
+struct CheckRunArgs {
+  ClientArgs client;
+  std::string tenant;
+  std::string asset;
+  bool wait = false;
+  // --wait gives up after this many seconds (exit 1). Default 3600.
+  int timeout_s = 3600;
+};
+int RunCheckRun(const CheckRunArgs& args);
+
+struct StatusArgs {
+  ClientArgs client;
+  std::string tenant;
+  bool json = false;
+};
+int RunStatus(const StatusArgs& args);
+
+struct AdminBackupArgs {
+  ClientArgs client;
+  std::string directory;
+};
+int RunAdminBackup(const AdminBackupArgs& args);
+
+inline constexpr const char* kStatusHelpFooter =
+    R"(JSON output (--json): {"tenants": [{"name", "display_name", "backup_sets": [
+  {"name", "asset", "location", "path", "path_base64", "catalogue_entries", "problems",
+   "last_task": {"id", "check_id", "state", "attempt", "worker", "entries",
+                 "counts": {...}, "errors": [{"attempt", "worker", "message"}]}}]}]}
+"path" is the path as UTF-8 when it is valid UTF-8 (else absent); "path_base64" is
+always present and exact (paths are bytes).)";
+
+}  // namespace vigil::cli

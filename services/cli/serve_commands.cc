@@ -1,0 +1,347 @@
+#include "services/cli/serve_commands.h"
+
+#include <fcntl.h>
+#include <signal.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cstdio>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+#include <thread>
+
+#include "services/cli/admin_commands.h"
+#include "services/common/text.h"
+#include "services/coordinator/server.h"
+#include "services/worker/worker.h"
+
+namespace vigil::cli {
+namespace {
+
+constexpr int kExitUsage = 2, kExitFailure = 3;
+
+// Blocks SIGINT/SIGTERM in this thread (and threads started after), so that
+// WaitForSignal() can take them synchronously.
+sigset_t BlockStopSignals() {
+  sigset_t set;
+  sigemptyset(&set);
+  sigaddset(&set, SIGINT);
+  sigaddset(&set, SIGTERM);
+  pthread_sigmask(SIG_BLOCK, &set, nullptr);
+  return set;
+}
+
+int WaitForSignal(const sigset_t& set) {
+  int sig = 0;
+  sigwait(&set, &sig);
+  return sig;
+}
+
+bool ReadToken(const std::string& file, std::string* token) {
+  std::ifstream f(file);
+  if (!f) return false;
+  std::stringstream ss;
+  ss << f.rdbuf();
+  *token = ss.str();
+  while (!token->empty() && (token->back() == '\n' || token->back() == '\r')) token->pop_back();
+  return !token->empty();
+}
+
+std::string RandomToken() {
+  unsigned char raw[24];
+  int fd = open("/dev/urandom", O_RDONLY | O_CLOEXEC);
+  ssize_t n = fd >= 0 ? read(fd, raw, sizeof raw) : -1;
+  if (fd >= 0) close(fd);
+  if (n != static_cast<ssize_t>(sizeof raw)) return "";
+  static const char* kHex = "0123456789abcdef";
+  std::string out = "vgl_";
+  for (unsigned char c : raw) {
+    out.push_back(kHex[c >> 4]);
+    out.push_back(kHex[c & 15]);
+  }
+  return out;
+}
+
+// Reads the admin token from `file`, creating it with a random token if
+// it does not exist.
+bool LoadOrCreateToken(const std::string& file, bool create, std::string* token) {
+  if (ReadToken(file, token)) return true;
+  if (!create || std::filesystem::exists(file)) return false;
+  *token = RandomToken();
+  int fd = open(file.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+  if (fd < 0 || token->empty()) return false;
+  std::string line = *token + "\n";
+  bool ok = write(fd, line.data(), line.size()) == static_cast<ssize_t>(line.size());
+  ok = fsync(fd) == 0 && ok;
+  close(fd);
+  return ok;
+}
+
+// Reads a PEM file named by an option; false (after saying so) on error.
+bool ReadPem(const char* cmd, const char* option, const std::string& file, std::string* out) {
+  if (file.empty()) return true;
+  std::ifstream f(file);
+  std::stringstream ss;
+  if (f) ss << f.rdbuf();
+  *out = ss.str();
+  if (!f || out->find("-----BEGIN") == std::string::npos) {
+    std::fprintf(stderr, "vigil %s: %s '%s' is not a readable PEM file\n", cmd, option,
+                 file.c_str());
+    return false;
+  }
+  return true;
+}
+
+}  // namespace
+
+int RunCoordinator(const CoordinatorArgs& args) {
+  std::string err;
+  auto ttl = ParseDuration(args.lease_ttl, &err);
+  if (!ttl || *ttl <= 0) {
+    std::fprintf(stderr, "vigil coordinator: --lease-ttl '%s': %s\n", args.lease_ttl.c_str(),
+                 err.empty() ? "must be positive" : err.c_str());
+    return kExitUsage;
+  }
+  if (args.max_attempts < 1) {
+    std::fprintf(stderr, "vigil coordinator: --max-attempts must be at least 1\n");
+    return kExitUsage;
+  }
+  std::error_code ec;
+  std::filesystem::create_directories(args.data, ec);
+  if (ec) {
+    std::fprintf(stderr, "vigil coordinator: cannot create --data '%s': %s\n", args.data.c_str(),
+                 ec.message().c_str());
+    return kExitUsage;
+  }
+  coordinator::ServerOptions o;
+  o.listen = args.listen;
+  o.coordinator.data_dir = args.data + "/db";
+  o.coordinator.lease.ttl_ns = *ttl;
+  o.coordinator.lease.max_attempts = static_cast<uint32_t>(args.max_attempts);
+  std::string token_file =
+      args.admin_token_file.empty() ? args.data + "/admin.token" : args.admin_token_file;
+  std::string token;
+  if (!LoadOrCreateToken(token_file, args.admin_token_file.empty(), &token)) {
+    std::fprintf(stderr, "vigil coordinator: cannot read the admin token from '%s'\n",
+                 token_file.c_str());
+    return kExitUsage;
+  }
+  o.coordinator.admin_token_sha256 = coordinator::TokenHash(token);
+  token.assign(token.size(), '\0');
+  if (!ReadPem("coordinator", "--tls-cert", args.tls_cert_file, &o.tls_cert_pem) ||
+      !ReadPem("coordinator", "--tls-key", args.tls_key_file, &o.tls_key_pem) ||
+      !ReadPem("coordinator", "--tls-client-ca", args.tls_client_ca_file, &o.tls_client_ca_pem)) {
+    return kExitUsage;
+  }
+  if (o.tls_cert_pem.empty() != o.tls_key_pem.empty()) {
+    std::fprintf(stderr, "vigil coordinator: --tls-cert and --tls-key go together\n");
+    return kExitUsage;
+  }
+  if (!o.tls_client_ca_pem.empty() && o.tls_cert_pem.empty()) {
+    std::fprintf(stderr, "vigil coordinator: --tls-client-ca needs --tls-cert and --tls-key\n");
+    return kExitUsage;
+  }
+  if (!args.worker_token_file.empty()) {
+    std::string enrol;
+    if (!ReadToken(args.worker_token_file, &enrol)) {
+      std::fprintf(stderr, "vigil coordinator: cannot read the worker token from '%s'\n",
+                   args.worker_token_file.c_str());
+      return kExitUsage;
+    }
+    o.coordinator.enrol_token_sha256 = coordinator::TokenHash(enrol);
+  }
+  sigset_t signals = BlockStopSignals();
+  auto server = coordinator::Server::Start(o);
+  if (!server.ok()) {
+    std::fprintf(stderr, "vigil coordinator: %s\n", std::string(server.status().message()).c_str());
+    return kExitFailure;
+  }
+  std::printf("listening on %s\n", (*server)->address().c_str());
+  std::printf("transport: %s\n", o.tls_cert_pem.empty()        ? "plaintext (no --tls-cert)"
+                                 : o.tls_client_ca_pem.empty() ? "TLS"
+                                                               : "TLS, mutual TLS for workers");
+  std::printf("admin token in %s\n", token_file.c_str());
+  std::fflush(stdout);
+  int sig = WaitForSignal(signals);
+  std::fprintf(stderr, "vigil coordinator: %s, shutting down\n", strsignal(sig));
+  (*server)->Shutdown();
+  return 0;
+}
+
+int RunWorker(const WorkerArgs& args) {
+  // Before any thread exists (gRPC starts some when the channel is made):
+  // a thread without the mask would take SIGTERM and die without handing
+  // the lease back.
+  sigset_t signals = BlockStopSignals();
+  worker::WorkerOptions o;
+  o.coordinator = args.coordinator;
+  o.site = args.site;
+  o.batch_size = args.batch_size;
+  o.test_batch_delay_ms = args.test_batch_delay_ms;
+  for (const auto& l : args.locations) {
+    size_t eq = l.find('=');
+    if (eq == std::string::npos || eq == 0 || eq + 1 == l.size()) {
+      std::fprintf(stderr, "vigil worker: --location '%s' must be NAME=PATH\n", l.c_str());
+      return kExitUsage;
+    }
+    o.locations[l.substr(0, eq)] = l.substr(eq + 1);
+  }
+  if (!args.token_file.empty() && !ReadToken(args.token_file, &o.enrol_token)) {
+    std::fprintf(stderr, "vigil worker: cannot read --token-file '%s'\n", args.token_file.c_str());
+    return kExitUsage;
+  }
+  if (!ReadPem("worker", "--tls-ca", args.tls_ca_file, &o.tls_ca_pem) ||
+      !ReadPem("worker", "--tls-cert", args.tls_cert_file, &o.tls_cert_pem) ||
+      !ReadPem("worker", "--tls-key", args.tls_key_file, &o.tls_key_pem)) {
+    return kExitUsage;
+  }
+  if (!args.scratch.empty()) {
+    std::error_code ec;
+    std::filesystem::create_directories(args.scratch, ec);
+  }
+  auto w = worker::Worker::Create(o);
+  if (!w.ok()) {
+    std::fprintf(stderr, "vigil worker: %s\n", std::string(w.status().message()).c_str());
+    return kExitUsage;
+  }
+  std::thread stopper([&] {
+    int sig = WaitForSignal(signals);
+    std::fprintf(stderr, "vigil worker: %s, handing back leases\n", strsignal(sig));
+    (*w)->Stop();
+  });
+  absl::Status s = (*w)->Run();
+  // Run() ended on its own (refused registration): wake the stopper up.
+  if (!s.ok()) {
+    std::fprintf(stderr, "vigil worker: %s\n", std::string(s.message()).c_str());
+    kill(getpid(), SIGTERM);
+  }
+  stopper.join();
+  return s.ok() ? 0 : kExitFailure;
+}
+
+namespace {
+
+void WriteSample(const std::filesystem::path& p, const std::string& content) {
+  std::filesystem::create_directories(p.parent_path());
+  std::ofstream f(p, std::ios::binary | std::ios::trunc);
+  f << content;
+}
+
+std::string DefaultExamples() {
+  char buf[4096];
+  ssize_t n = readlink("/proc/self/exe", buf, sizeof buf - 1);
+  if (n > 0) {
+    buf[n] = '\0';
+    // build/bin/vigil -> <source>/deploy/examples when built in-tree.
+    for (auto p = std::filesystem::path(buf).parent_path(); p.has_parent_path() && p != "/";
+         p = p.parent_path()) {
+      if (std::filesystem::exists(p / "deploy/examples/dev.yaml")) return p / "deploy/examples";
+    }
+  }
+  return "deploy/examples";
+}
+
+}  // namespace
+
+int RunDev(const DevArgs& args) {
+  std::string data = args.data;
+  if (data.empty()) {
+    const char* t = std::getenv("TMPDIR");
+    std::string tmpl = std::string(t != nullptr ? t : "/tmp") + "/vigil-dev.XXXXXX";
+    if (mkdtemp(tmpl.data()) == nullptr) {
+      std::fprintf(stderr, "vigil dev: cannot create a data directory\n");
+      return kExitFailure;
+    }
+    data = tmpl;
+  }
+  std::string examples = args.examples.empty() ? DefaultExamples() : args.examples;
+  std::string yaml = examples + "/dev.yaml";
+  if (!std::filesystem::exists(yaml)) {
+    std::fprintf(stderr, "vigil dev: '%s' not found (use --examples DIR)\n", yaml.c_str());
+    return kExitUsage;
+  }
+  // Sample backups for the example law firm, on two locations.
+  std::filesystem::path office = std::filesystem::path(data) / "locations/nas-office";
+  std::filesystem::path offsite = std::filesystem::path(data) / "locations/offsite-vault";
+  if (!std::filesystem::exists(office)) {
+    for (int i = 0; i < 20; ++i) {
+      std::string name = "dossier-" + std::to_string(2000 + i) + ".pdf";
+      std::string body = "client file " + std::to_string(i) + std::string(1000 + 97 * i, 'x');
+      WriteSample(office / "dupont-avocats/fileserver/clients" / name, body);
+      WriteSample(offsite / "dupont-avocats/fileserver-copy/clients" / name, body);
+    }
+    WriteSample(office / "dupont-avocats/mail/archive-2026.mbox", "From: greffe@example\n");
+    WriteSample(offsite / "dupont-avocats/fileserver-copy/README", "offsite copy\n");
+  }
+
+  std::string token;
+  if (!LoadOrCreateToken(data + "/admin.token", true, &token)) {
+    std::fprintf(stderr, "vigil dev: cannot create the admin token\n");
+    return kExitFailure;
+  }
+  sigset_t signals = BlockStopSignals();
+  coordinator::ServerOptions so;
+  so.listen = args.listen;
+  so.coordinator.data_dir = data + "/db";
+  so.coordinator.admin_token_sha256 = coordinator::TokenHash(token);
+  auto server = coordinator::Server::Start(so);
+  if (!server.ok()) {
+    std::fprintf(stderr, "vigil dev: %s\n", std::string(server.status().message()).c_str());
+    return kExitFailure;
+  }
+  std::string address = (*server)->address();
+  std::vector<std::unique_ptr<worker::Worker>> workers;
+  std::vector<std::thread> threads;
+  const std::pair<const char*, std::filesystem::path> served[] = {{"nas-office", office},
+                                                                  {"offsite-vault", offsite}};
+  for (const auto& [name, root] : served) {
+    worker::WorkerOptions wo;
+    wo.coordinator = address;
+    wo.site = std::string(name) == "nas-office" ? "office" : "offsite";
+    wo.locations[name] = root.string();
+    wo.verbose = false;
+    auto w = worker::Worker::Create(wo);
+    if (!w.ok()) {
+      std::fprintf(stderr, "vigil dev: %s\n", std::string(w.status().message()).c_str());
+      return kExitFailure;
+    }
+    workers.push_back(std::move(*w));
+    threads.emplace_back([w = workers.back().get()] { (void)w->Run(); });
+  }
+  std::printf("vigil dev: coordinator listening on %s, 2 workers (office, offsite)\n",
+              address.c_str());
+  std::printf("data directory: %s\n", data.c_str());
+  std::printf("admin token: %s\n\n", token.c_str());
+  std::fflush(stdout);
+
+  ClientArgs client;
+  client.coordinator = address;
+  client.token = token;
+  int rc = RunApply({client, {yaml}});
+  if (rc == 0) {
+    CheckRunArgs cr;
+    cr.client = client;
+    cr.tenant = "dupont-avocats";
+    cr.wait = true;
+    cr.timeout_s = 120;
+    (void)RunCheckRun(cr);
+    std::printf("\n");
+    rc = RunStatus({client, "", false});
+  }
+  if (rc == 0 && !args.once) {
+    std::printf(
+        "\ntry, in another shell:\n  export VIGIL_COORDINATOR=%s VIGIL_TOKEN=%s\n"
+        "  vigil status\n  vigil check run dupont-avocats --wait\n\nCtrl-C to stop.\n",
+        address.c_str(), token.c_str());
+    std::fflush(stdout);
+    WaitForSignal(signals);
+  }
+  for (auto& w : workers) w->Stop();
+  for (auto& t : threads) t.join();
+  (*server)->Shutdown();
+  return rc;
+}
+
+}  // namespace vigil::cli

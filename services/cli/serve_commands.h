@@ -1,0 +1,54 @@
+// Long-running commands: `vigil coordinator`, `vigil worker`, `vigil dev`.
+// They stop cleanly on SIGINT/SIGTERM (a worker hands its lease back first).
+#pragma once
+
+#include <string>
+#include <vector>
+
+namespace vigil::cli {
+
+struct CoordinatorArgs {
+  // host:port; port 0 picks a free port. The bound address is printed as
+  // "listening on HOST:PORT".
+  std::string listen = "127.0.0.1:7400";
+  std::string data;
+  // File holding the admin token. Default: DATA/admin.token, created with a
+  // random token (mode 0600) on first start.
+  std::string admin_token_file;
+  // File holding the worker enrolment token. Default: none (any worker may
+  // register; fine on loopback, not across sites).
+  std::string worker_token_file;
+  std::string lease_ttl = "30s";
+  int max_attempts = 3;
+  // TLS certificate chain and key (PEM files); mutual TLS for workers when
+  // a client CA is given. See coordinator::ServerOptions.
+  std::string tls_cert_file, tls_key_file, tls_client_ca_file;
+};
+int RunCoordinator(const CoordinatorArgs& args);
+
+struct WorkerArgs {
+  std::string coordinator;
+  std::string site;
+  std::vector<std::string> locations;  // NAME=PATH
+  std::string scratch;
+  std::string token_file;
+  int batch_size = 512;
+  int test_batch_delay_ms = 0;
+  // TLS: CA to verify the coordinator; client certificate and key (mTLS).
+  std::string tls_ca_file, tls_cert_file, tls_key_file;
+};
+int RunWorker(const WorkerArgs& args);
+
+struct DevArgs {
+  // Default: a new directory under $TMPDIR.
+  std::string data;
+  std::string listen = "127.0.0.1:0";
+  // Default: deploy/examples next to the source tree the binary was built
+  // from, else ./deploy/examples.
+  std::string examples;
+  // Print the first status and exit instead of serving until Ctrl-C.
+  bool once = false;
+};
+int RunDev(const DevArgs& args);
+
+}  // namespace vigil::cli

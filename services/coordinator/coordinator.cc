@@ -1,0 +1,442 @@
+#include "services/coordinator/coordinator.h"
+
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <map>
+
+#include "services/coordinator/ingest.h"
+#include "services/coordinator/keys.h"
+#include "storage/hash.h"
+#include "storage/key_codec.h"
+
+namespace vigil::coordinator {
+
+using storage::Space;
+using storage::Status;
+using storage::StatusOr;
+
+namespace {
+
+bool IsValidName(std::string_view s) {
+  if (s.empty() || s.size() > 128) return false;
+  for (char c : s) {
+    bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+              c == '.' || c == '_' || c == '-';
+    if (!ok) return false;
+  }
+  return true;
+}
+
+Status CheckName(std::string_view what, std::string_view field, std::string_view value) {
+  if (IsValidName(value)) return absl::OkStatus();
+  return absl::InvalidArgumentError(std::string(what) + ": field '" + std::string(field) +
+                                    "' must be 1..128 characters of [A-Za-z0-9._-], got '" +
+                                    std::string(value) + "'");
+}
+
+bool ConstantTimeEqual(std::string_view a, std::string_view b) {
+  if (a.size() != b.size()) return false;
+  unsigned char d = 0;
+  for (size_t i = 0; i < a.size(); ++i) d |= static_cast<unsigned char>(a[i] ^ b[i]);
+  return d == 0;
+}
+
+StatusOr<std::string> RandomHex(size_t bytes) {
+  std::string raw(bytes, '\0');
+  int fd = open("/dev/urandom", O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return absl::InternalError("cannot open /dev/urandom");
+  ssize_t n = read(fd, raw.data(), raw.size());
+  close(fd);
+  if (n != static_cast<ssize_t>(raw.size())) return absl::InternalError("short read of urandom");
+  static const char* kHex = "0123456789abcdef";
+  std::string out;
+  for (unsigned char c : raw) {
+    out.push_back(kHex[c >> 4]);
+    out.push_back(kHex[c & 15]);
+  }
+  return out;
+}
+
+template <typename Msg>
+Status ScanPrefix(storage::KvStore* kv, Space space, const std::string& prefix,
+                  const std::function<void(Msg&&)>& fn) {
+  auto it = kv->NewIterator(space, {.upper_bound = storage::PrefixSuccessor(prefix)});
+  for (it->Seek(prefix); it->Valid(); it->Next()) {
+    Msg m;
+    if (!m.ParseFromArray(it->value().data(), static_cast<int>(it->value().size()))) {
+      return absl::DataLossError("record under " + std::string(prefix) + " does not decode");
+    }
+    fn(std::move(m));
+  }
+  return it->status();
+}
+
+template <typename Msg>
+StatusOr<bool> GetMsg(storage::KvStore* kv, Space space, const std::string& key, Msg* m) {
+  std::string v;
+  Status s = kv->Get(space, key, &v);
+  if (absl::IsNotFound(s)) return false;
+  if (!s.ok()) return s;
+  if (!m->ParseFromString(v)) return absl::DataLossError("record does not decode");
+  return true;
+}
+
+}  // namespace
+
+std::string TokenHash(std::string_view token) {
+  return std::string(storage::HashBytes(storage::HashAlgorithm::kSha256, token).view());
+}
+
+StatusOr<std::unique_ptr<Coordinator>> Coordinator::Open(const CoordinatorOptions& options) {
+  if (options.data_dir.empty()) return absl::InvalidArgumentError("no data directory given");
+  std::unique_ptr<Coordinator> c(new Coordinator());
+  c->options_ = options;
+  c->clock_ = options.clock != nullptr ? options.clock : &c->real_clock_;
+  auto cat = storage::Catalogue::Open(options.data_dir);
+  if (!cat.ok()) return cat.status();
+  c->cat_ = std::move(*cat);
+  c->leases_ = std::make_unique<LeaseManager>(c->cat_->kv(), c->clock_, options.lease);
+  if (Status s = c->leases_->Load(); !s.ok()) return s;
+  return c;
+}
+
+Status Coordinator::CheckAdminToken(std::string_view bearer_token) const {
+  if (options_.admin_token_sha256.empty()) return absl::OkStatus();
+  if (bearer_token.empty()) {
+    return absl::UnauthenticatedError("admin call without 'authorization: Bearer' token");
+  }
+  if (!ConstantTimeEqual(TokenHash(bearer_token), options_.admin_token_sha256)) {
+    return absl::UnauthenticatedError("wrong admin token");
+  }
+  return absl::OkStatus();
+}
+
+StatusOr<v1::ApplyResponse> Coordinator::Apply(const v1::ApplyRequest& req) {
+  std::lock_guard lock(apply_mu_);
+  storage::KvStore* kv = cat_->kv();
+  std::map<std::string, bool> locations, tenants;  // names known after this request
+  for (const auto& l : req.locations()) {
+    std::string what = "Location '" + l.name() + "'";
+    if (Status s = CheckName(what, "name", l.name()); !s.ok()) return s;
+    if (Status s = CheckName(what, "site", l.site()); !s.ok()) return s;
+    if (!l.kind().empty() && l.kind() != "filesystem") {
+      return absl::InvalidArgumentError(what + ": field 'kind' must be 'filesystem', got '" +
+                                        l.kind() + "'");
+    }
+    locations[l.name()] = true;
+  }
+  for (const auto& t : req.tenants()) {
+    if (Status s = CheckName("Tenant '" + t.name() + "'", "name", t.name()); !s.ok()) return s;
+    tenants[t.name()] = true;
+  }
+  auto exists = [&](std::map<std::string, bool>& known, const std::string& key,
+                    const std::string& name) -> StatusOr<bool> {
+    if (known.count(name) != 0) return true;
+    std::string v;
+    Status s = kv->Get(Space::kMeta, key, &v);
+    if (absl::IsNotFound(s)) return false;
+    if (!s.ok()) return s;
+    known[name] = true;
+    return true;
+  };
+  for (const auto& b : req.backup_sets()) {
+    std::string what = "backup set '" + b.tenant() + "/" + b.name() + "'";
+    if (Status s = CheckName(what, "tenant", b.tenant()); !s.ok()) return s;
+    if (Status s = CheckName(what, "asset", b.asset()); !s.ok()) return s;
+    if (Status s = CheckName(what, "name", b.name()); !s.ok()) return s;
+    if (Status s = CheckName(what, "location", b.location()); !s.ok()) return s;
+    if (!storage::IsValidRelativePath(b.path())) {
+      return absl::InvalidArgumentError(what +
+                                        ": field 'path' must be relative to the location's "
+                                        "root, with no '..', '.' or empty component, got '" +
+                                        b.path() + "'");
+    }
+    if (!b.format().empty() && b.format() != "dir") {
+      return absl::InvalidArgumentError(what + ": field 'format' '" + b.format() +
+                                        "' is not supported yet (only 'dir')");
+    }
+    auto t = exists(tenants, keys::Tenant(b.tenant()), b.tenant());
+    if (!t.ok()) return t.status();
+    if (!*t) return absl::InvalidArgumentError(what + ": unknown tenant '" + b.tenant() + "'");
+    auto l = exists(locations, keys::Location(b.location()), b.location());
+    if (!l.ok()) return l.status();
+    if (!*l) return absl::InvalidArgumentError(what + ": unknown location '" + b.location() + "'");
+  }
+
+  storage::KvBatch batch;
+  uint32_t changed = 0;
+  auto put = [&](const std::string& key, const google::protobuf::Message& m) -> Status {
+    std::string now = m.SerializeAsString(), old;
+    Status s = kv->Get(Space::kMeta, key, &old);
+    if (!s.ok() && !absl::IsNotFound(s)) return s;
+    if (s.ok() && old == now) return absl::OkStatus();
+    ++changed;
+    batch.Put(Space::kMeta, key, now);
+    return absl::OkStatus();
+  };
+  for (const auto& l : req.locations()) {
+    if (Status s = put(keys::Location(l.name()), l); !s.ok()) return s;
+  }
+  for (const auto& t : req.tenants()) {
+    if (Status s = put(keys::Tenant(t.name()), t); !s.ok()) return s;
+  }
+  for (const auto& b : req.backup_sets()) {
+    v1::BackupSet n = b;
+    if (n.format().empty()) n.set_format("dir");
+    if (Status s = put(keys::BackupSet(b.tenant(), b.name()), n); !s.ok()) return s;
+  }
+  if (batch.count() > 0) {
+    if (Status s = kv->Write(batch, {.sync = true}); !s.ok()) return s;
+  }
+  v1::ApplyResponse resp;
+  resp.set_changed(changed);
+  return resp;
+}
+
+StatusOr<v1::RunCheckResponse> Coordinator::RunCheck(const v1::RunCheckRequest& req) {
+  v1::Tenant tenant;
+  auto found = GetMsg(cat_->kv(), Space::kMeta, keys::Tenant(req.tenant()), &tenant);
+  if (!found.ok()) return found.status();
+  if (!*found) return absl::NotFoundError("unknown tenant '" + req.tenant() + "'");
+  std::vector<v1::Task> tasks;
+  Status s = ScanPrefix<v1::BackupSet>(cat_->kv(), Space::kMeta, keys::BackupSetsOf(req.tenant()),
+                                       [&](v1::BackupSet&& b) {
+                                         if (!req.asset().empty() && b.asset() != req.asset()) {
+                                           return;
+                                         }
+                                         v1::Task t;
+                                         *t.mutable_backup_set() = std::move(b);
+                                         tasks.push_back(std::move(t));
+                                       });
+  if (!s.ok()) return s;
+  if (tasks.empty()) {
+    if (!req.asset().empty()) {
+      return absl::NotFoundError("tenant '" + req.tenant() + "' has no asset '" + req.asset() +
+                                 "' with a backup set");
+    }
+    return absl::FailedPreconditionError("tenant '" + req.tenant() + "' has no backup set");
+  }
+  auto check_id = leases_->NextId();
+  if (!check_id.ok()) return check_id.status();
+  for (auto& t : tasks) t.set_check_id(*check_id);
+  auto queued = leases_->Enqueue(std::move(tasks));
+  if (!queued.ok()) return queued.status();
+  v1::RunCheckResponse resp;
+  resp.set_check_id(*check_id);
+  for (const auto& t : *queued) resp.add_task_ids(t.id());
+  return resp;
+}
+
+StatusOr<v1::GetStatusResponse> Coordinator::GetStatus(const v1::GetStatusRequest& req) {
+  storage::KvStore* kv = cat_->kv();
+  std::vector<v1::Tenant> tenants;
+  if (!req.tenant().empty()) {
+    v1::Tenant t;
+    auto found = GetMsg(kv, Space::kMeta, keys::Tenant(req.tenant()), &t);
+    if (!found.ok()) return found.status();
+    if (!*found) return absl::NotFoundError("unknown tenant '" + req.tenant() + "'");
+    tenants.push_back(std::move(t));
+  } else {
+    Status s = ScanPrefix<v1::Tenant>(kv, Space::kMeta, std::string(keys::kTenantPrefix),
+                                      [&](v1::Tenant&& t) { tenants.push_back(std::move(t)); });
+    if (!s.ok()) return s;
+  }
+  // Latest task per (tenant, backup set), and the tasks of the asked check.
+  std::map<std::pair<std::string, std::string>, v1::Task> last;
+  v1::GetStatusResponse resp;
+  bool finished = true;
+  for (auto& t : leases_->All()) {
+    last[{t.backup_set().tenant(), t.backup_set().name()}] = t;  // ids increase
+    if (req.check_id() != 0 && t.check_id() == req.check_id()) {
+      if (t.state() != v1::TASK_STATE_DONE && t.state() != v1::TASK_STATE_FAILED) finished = false;
+      *resp.add_check_tasks() = t;
+    }
+  }
+  if (req.check_id() != 0) resp.set_check_finished(finished && resp.check_tasks_size() > 0);
+  for (auto& t : tenants) {
+    v1::TenantStatus* ts = resp.add_tenants();
+    std::string name = t.name();
+    *ts->mutable_tenant() = std::move(t);
+    std::vector<v1::BackupSet> sets;
+    Status s = ScanPrefix<v1::BackupSet>(kv, Space::kMeta, keys::BackupSetsOf(name),
+                                         [&](v1::BackupSet&& b) { sets.push_back(std::move(b)); });
+    if (!s.ok()) return s;
+    for (auto& b : sets) {
+      v1::BackupSetStatus* bs = ts->add_backup_sets();
+      uint64_t entries = 0, problems = 0;
+      auto scan = cat_->Scan({b.tenant(), b.name(), 0});
+      for (; scan->Valid(); scan->Next()) {
+        ++entries;
+        if (scan->verify().state != storage::EntryState::kOk) ++problems;
+      }
+      if (!scan->status().ok()) return scan->status();
+      bs->set_catalogue_entries(entries);
+      bs->set_problems(problems);
+      auto it = last.find({b.tenant(), b.name()});
+      if (it != last.end()) *bs->mutable_last_task() = it->second;
+      *bs->mutable_backup_set() = std::move(b);
+    }
+  }
+  return resp;
+}
+
+Status Coordinator::Backup(const v1::BackupRequest& req) {
+  const std::string& dir = req.directory();
+  if (dir.empty() || dir.front() != '/') {
+    return absl::InvalidArgumentError("backup directory must be an absolute path, got '" + dir +
+                                      "'");
+  }
+  if (access(dir.c_str(), F_OK) == 0) {
+    return absl::AlreadyExistsError("backup directory '" + dir + "' already exists");
+  }
+  return storage::CheckpointRocksKv(cat_->kv(), dir);
+}
+
+StatusOr<v1::RegisterResponse> Coordinator::Register(std::string_view enrol_token,
+                                                     const v1::RegisterRequest& req) {
+  if (!options_.enrol_token_sha256.empty() &&
+      !ConstantTimeEqual(TokenHash(enrol_token), options_.enrol_token_sha256)) {
+    return absl::UnauthenticatedError(enrol_token.empty() ? "Register without enrolment token"
+                                                          : "wrong enrolment token");
+  }
+  if (Status s = CheckName("worker", "site", req.site()); !s.ok()) return s;
+  if (req.locations_size() == 0) {
+    return absl::InvalidArgumentError("worker: field 'locations' names no location");
+  }
+  for (const auto& l : req.locations()) {
+    if (Status s = CheckName("worker", "locations", l); !s.ok()) return s;
+  }
+  auto id = leases_->NextId();
+  if (!id.ok()) return id.status();
+  auto credential = RandomHex(32);
+  if (!credential.ok()) return credential.status();
+  v1::WorkerRecord w;
+  w.set_id("w" + std::to_string(*id));
+  w.set_site(req.site());
+  *w.mutable_locations() = req.locations();
+  w.set_capacity(req.capacity() == 0 ? 1 : req.capacity());
+  w.set_credential_sha256(TokenHash(*credential));
+  w.set_registered_ns(clock_->NowNs());
+  storage::KvBatch b;
+  b.Put(Space::kMeta, keys::Worker(w.id()), w.SerializeAsString());
+  if (Status s = cat_->kv()->Write(b, {.sync = true}); !s.ok()) return s;
+  v1::RegisterResponse resp;
+  resp.set_worker_id(w.id());
+  resp.set_credential(*credential);
+  resp.set_lease_ttl_ms(static_cast<uint32_t>(options_.lease.ttl_ns / 1'000'000));
+  return resp;
+}
+
+StatusOr<v1::WorkerRecord> Coordinator::LoadWorker(const std::string& id) {
+  v1::WorkerRecord w;
+  auto found = GetMsg(cat_->kv(), Space::kMeta, keys::Worker(id), &w);
+  if (!found.ok()) return found.status();
+  if (!*found) return absl::UnauthenticatedError("unknown worker '" + id + "'");
+  return w;
+}
+
+Status Coordinator::AuthenticateWorker(const std::string& worker_id, std::string_view credential) {
+  if (worker_id.empty() || credential.empty()) {
+    return absl::UnauthenticatedError("worker call without worker id or credential");
+  }
+  auto w = LoadWorker(worker_id);
+  if (!w.ok()) return w.status();
+  if (!ConstantTimeEqual(TokenHash(credential), w->credential_sha256())) {
+    return absl::UnauthenticatedError("wrong credential for worker '" + worker_id + "'");
+  }
+  return absl::OkStatus();
+}
+
+StatusOr<v1::LeaseTaskResponse> Coordinator::LeaseTask(const std::string& worker_id) {
+  auto w = LoadWorker(worker_id);
+  if (!w.ok()) return w.status();
+  std::set<std::string> locations(w->locations().begin(), w->locations().end());
+  auto t = leases_->Lease(worker_id, locations);
+  if (!t.ok()) return t.status();
+  v1::LeaseTaskResponse resp;
+  if (t->has_value()) *resp.mutable_task() = std::move(**t);
+  return resp;
+}
+
+StatusOr<v1::HeartbeatResponse> Coordinator::Heartbeat(const std::string& worker_id,
+                                                       const v1::HeartbeatRequest& req) {
+  auto e = leases_->Heartbeat(worker_id, req.task_id(), req.attempt());
+  if (!e.ok()) return e.status();
+  v1::HeartbeatResponse resp;
+  resp.set_lease_expires_ns(*e);
+  return resp;
+}
+
+StatusOr<uint64_t> Coordinator::Observe(const std::string& worker_id,
+                                        const v1::ObservationBatch& batch) {
+  if (Status s = leases_->CheckLease(worker_id, batch.task_id(), batch.attempt()); !s.ok()) {
+    return s;
+  }
+  if (Status s = ValidateBatch(batch); !s.ok()) return s;
+  return StageBatch(cat_->kv(), batch);
+}
+
+StatusOr<v1::CompleteTaskResponse> Coordinator::CompleteTask(const std::string& worker_id,
+                                                             const v1::CompleteTaskRequest& req) {
+  v1::CompleteTaskResponse resp;
+  if (!req.error().empty()) {
+    auto t = leases_->Fail(worker_id, req.task_id(), req.attempt(), req.error());
+    if (!t.ok()) return t.status();
+    *resp.mutable_task() = std::move(*t);
+    return resp;
+  }
+  std::optional<v1::Task> t = leases_->Get(req.task_id());
+  if (t && t->state() == v1::TASK_STATE_DONE && t->attempt() == req.attempt()) {
+    *resp.mutable_task() = std::move(*t);  // repeated completion
+    return resp;
+  }
+  if (Status s = leases_->CheckLease(worker_id, req.task_id(), req.attempt()); !s.ok()) return s;
+  auto last = LastAcked(cat_->kv(), req.task_id(), req.attempt());
+  if (!last.ok()) return last.status();
+  if (*last != req.final_seq()) {
+    return absl::FailedPreconditionError(
+        "task " + std::to_string(req.task_id()) + ": final_seq " + std::to_string(req.final_seq()) +
+        " but the last acknowledged batch is " + std::to_string(*last));
+  }
+  std::lock_guard lock(apply_mu_);
+  // A merge that completed before a crash is not redone: its entries would
+  // be counted again as unchanged instead of added.
+  const std::string marker_key = keys::Merged(req.task_id(), req.attempt());
+  v1::Task marker;
+  auto done_before = GetMsg(cat_->kv(), Space::kMeta, marker_key, &marker);
+  if (!done_before.ok()) return done_before.status();
+  StatusOr<MergeResult> merged = MergeResult{marker.counts(), marker.entries()};
+  if (!*done_before) {
+    merged = MergeStaged(*cat_, t->backup_set(), req.task_id(), req.attempt(), clock_->NowNs(),
+                         marker_key);
+  }
+  if (!merged.ok()) {
+    if (absl::IsInvalidArgument(merged.status())) {  // the worker's data, not our disk
+      auto f = leases_->Fail(worker_id, req.task_id(), req.attempt(),
+                             std::string(merged.status().message()));
+      if (!f.ok()) return f.status();
+    }
+    return merged.status();
+  }
+  storage::KvBatch drop;
+  DropStaged(&drop, req.task_id());
+  // Markers of every attempt of the task (an older attempt may have merged
+  // and then lost its lease).
+  std::string markers = keys::Merged(req.task_id(), 0).substr(0, marker_key.size() - 4);
+  drop.DeleteRange(Space::kMeta, markers, storage::PrefixSuccessor(markers));
+  auto done = leases_->Complete(worker_id, req.task_id(), req.attempt(), merged->counts,
+                                merged->entries, &drop);
+  if (!done.ok()) return done.status();
+  *resp.mutable_task() = std::move(*done);
+  return resp;
+}
+
+Status Coordinator::ReleaseTask(const std::string& worker_id, const v1::ReleaseTaskRequest& req) {
+  return leases_->Release(worker_id, req.task_id(), req.attempt());
+}
+
+Status Coordinator::ExpireLeases() { return leases_->ExpireLeases().status(); }
+
+}  // namespace vigil::coordinator

@@ -1,0 +1,99 @@
+// The coordinator's domain logic, free of gRPC: the services in
+// grpc_services.cc only translate requests to these calls and Status codes
+// to gRPC codes.
+//
+// One RocksDB database (the catalogue's) holds everything: locations,
+// tenants, backup sets and workers in `meta`, tasks and staged observations
+// in `tasks`, entries in `catalogue`. Every accepted change is written with a
+// WAL sync before the call returns.
+//
+// Errors (absl::Status codes, mapped 1:1 to gRPC codes):
+//   InvalidArgument     malformed input, names the object and field
+//   NotFound            unknown tenant, asset, task
+//   FailedPrecondition  stale attempt / lease not held; nothing to check
+//   OutOfRange          observation batch seq leaves a gap
+//   Unauthenticated     missing or wrong token / credential
+//   others              storage errors
+//
+// Thread safety: thread-safe. Calls do disk I/O: never call them from a gRPC
+// callback thread (the service hands them to its executor).
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <mutex>
+#include <string>
+
+#include "services/coordinator/clock.h"
+#include "services/coordinator/lease_manager.h"
+#include "storage/catalogue.h"
+#include "storage/status.h"
+#include "vigil/v1/admin.pb.h"
+#include "vigil/v1/worker.pb.h"
+
+namespace vigil::coordinator {
+
+struct CoordinatorOptions {
+  // Directory of the RocksDB database (created if missing). Required.
+  std::string data_dir;
+  LeaseOptions lease;
+  // SHA-256 of the admin token. Empty = admin calls need no token (only
+  // for tests and `vigil dev` on loopback).
+  std::string admin_token_sha256;
+  // SHA-256 of the worker enrolment token. Empty = Register needs none.
+  std::string enrol_token_sha256;
+  // Not owned. nullptr = the real clock.
+  Clock* clock = nullptr;
+};
+
+// SHA-256 of a token, raw 32 bytes.
+std::string TokenHash(std::string_view token);
+
+class Coordinator {
+ public:
+  static storage::StatusOr<std::unique_ptr<Coordinator>> Open(const CoordinatorOptions& options);
+
+  // --- Admin -----------------------------------------------------------
+  storage::Status CheckAdminToken(std::string_view bearer_token) const;
+  storage::StatusOr<v1::ApplyResponse> Apply(const v1::ApplyRequest& req);
+  storage::StatusOr<v1::RunCheckResponse> RunCheck(const v1::RunCheckRequest& req);
+  storage::StatusOr<v1::GetStatusResponse> GetStatus(const v1::GetStatusRequest& req);
+  // A consistent copy of the database in a new directory (see admin.proto).
+  storage::Status Backup(const v1::BackupRequest& req);
+
+  // --- Workers ---------------------------------------------------------
+  storage::StatusOr<v1::RegisterResponse> Register(std::string_view enrol_token,
+                                                   const v1::RegisterRequest& req);
+  // OK if `credential` is the one issued to `worker_id`.
+  storage::Status AuthenticateWorker(const std::string& worker_id, std::string_view credential);
+  storage::StatusOr<v1::LeaseTaskResponse> LeaseTask(const std::string& worker_id);
+  storage::StatusOr<v1::HeartbeatResponse> Heartbeat(const std::string& worker_id,
+                                                     const v1::HeartbeatRequest& req);
+  // Checks the lease, validates and stages the batch durably; returns the
+  // seq to acknowledge.
+  storage::StatusOr<uint64_t> Observe(const std::string& worker_id,
+                                      const v1::ObservationBatch& batch);
+  storage::StatusOr<v1::CompleteTaskResponse> CompleteTask(const std::string& worker_id,
+                                                           const v1::CompleteTaskRequest& req);
+  storage::Status ReleaseTask(const std::string& worker_id, const v1::ReleaseTaskRequest& req);
+
+  // Takes back expired leases (called periodically).
+  storage::Status ExpireLeases();
+
+  LeaseManager& leases() { return *leases_; }
+  storage::Catalogue& catalogue() { return *cat_; }
+
+ private:
+  Coordinator() = default;
+  storage::StatusOr<v1::WorkerRecord> LoadWorker(const std::string& id);
+
+  CoordinatorOptions options_;
+  RealClock real_clock_;
+  Clock* clock_ = nullptr;
+  std::unique_ptr<storage::Catalogue> cat_;
+  std::unique_ptr<LeaseManager> leases_;
+  // Serialises Apply and the merges of one backup set's tasks.
+  std::mutex apply_mu_;
+};
+
+}  // namespace vigil::coordinator

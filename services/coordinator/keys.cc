@@ -1,0 +1,59 @@
+#include "services/coordinator/keys.h"
+
+#include "storage/key_codec.h"
+
+namespace vigil::coordinator::keys {
+
+namespace {
+std::string Named(std::string_view prefix, std::string_view name) {
+  std::string k(prefix);
+  storage::AppendString(&k, name);
+  return k;
+}
+}  // namespace
+
+std::string Location(std::string_view name) { return Named(kLocationPrefix, name); }
+std::string Tenant(std::string_view name) { return Named(kTenantPrefix, name); }
+std::string BackupSetsOf(std::string_view tenant) { return Named("coord/bset/", tenant); }
+std::string BackupSet(std::string_view tenant, std::string_view name) {
+  std::string k = BackupSetsOf(tenant);
+  storage::AppendString(&k, name);
+  return k;
+}
+std::string Worker(std::string_view id) { return Named("coord/worker/", id); }
+
+std::string Merged(uint64_t task, uint32_t attempt) {
+  std::string k = "coord/merged/";
+  AppendU64(&k, task);
+  AppendU32(&k, attempt);
+  return k;
+}
+
+std::string Task(uint64_t id) {
+  std::string k(kTaskPrefix);
+  AppendU64(&k, id);
+  return k;
+}
+std::string StagedPrefixOfTask(uint64_t task) {
+  std::string k = "S";
+  AppendU64(&k, task);
+  return k;
+}
+std::string StagedPrefix(uint64_t task, uint32_t attempt) {
+  std::string k = StagedPrefixOfTask(task);
+  AppendU32(&k, attempt);
+  return k;
+}
+std::string Staged(uint64_t task, uint32_t attempt, uint64_t seq) {
+  std::string k = StagedPrefix(task, attempt);
+  AppendU64(&k, seq);
+  return k;
+}
+std::string Acked(uint64_t task, uint32_t attempt) {
+  std::string k = "A";
+  AppendU64(&k, task);
+  AppendU32(&k, attempt);
+  return k;
+}
+
+}  // namespace vigil::coordinator::keys

@@ -1,0 +1,55 @@
+// Key layout of the coordinator's records (persisted; see docs/coordinator.md).
+//
+// Keyspace `meta` (readable ASCII prefixes, then Str() of key_codec.h):
+//   "coord/location/" Str(name)                  -> vigil.v1.Location
+//   "coord/tenant/"   Str(name)                  -> vigil.v1.Tenant
+//   "coord/bset/"     Str(tenant) Str(name)      -> vigil.v1.BackupSet
+//   "coord/worker/"   Str(id)                    -> vigil.v1.WorkerRecord
+//   "coord/next_id"                              -> U64 next task/check id
+//   "coord/merged/" U64(task) U32(attempt)       -> vigil.v1.Task (counts,
+//       entries): written in the last batch of a merge, so a merge that
+//       completed is never redone (and its counts never recounted) if the
+//       coordinator dies before marking the task DONE
+// Keyspace `tasks` (fixed-width big-endian integers: numeric order == byte
+// order, so one task's staged batches are one range, in seq order):
+//   'T' U64(task_id)                             -> vigil.v1.Task
+//   'S' U64(task_id) U32(attempt) U64(seq)       -> vigil.v1.ObservationBatch
+//   'A' U64(task_id) U32(attempt)                -> U64 last acknowledged seq
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+
+namespace vigil::coordinator::keys {
+
+inline void AppendU64(std::string* out, uint64_t v) {
+  for (int i = 7; i >= 0; --i) out->push_back(static_cast<char>(v >> (8 * i)));
+}
+inline void AppendU32(std::string* out, uint32_t v) {
+  for (int i = 3; i >= 0; --i) out->push_back(static_cast<char>(v >> (8 * i)));
+}
+inline uint64_t ReadU64(std::string_view in) {
+  uint64_t v = 0;
+  for (size_t i = 0; i < 8 && i < in.size(); ++i) v = v << 8 | static_cast<uint8_t>(in[i]);
+  return v;
+}
+
+std::string Location(std::string_view name);
+std::string Tenant(std::string_view name);
+std::string BackupSet(std::string_view tenant, std::string_view name);
+std::string BackupSetsOf(std::string_view tenant);
+std::string Worker(std::string_view id);
+std::string Merged(uint64_t task, uint32_t attempt);
+inline constexpr std::string_view kLocationPrefix = "coord/location/";
+inline constexpr std::string_view kTenantPrefix = "coord/tenant/";
+inline constexpr std::string_view kNextId = "coord/next_id";
+
+std::string Task(uint64_t id);
+inline constexpr std::string_view kTaskPrefix = "T";
+std::string Staged(uint64_t task, uint32_t attempt, uint64_t seq);
+std::string StagedPrefix(uint64_t task, uint32_t attempt);
+std::string StagedPrefixOfTask(uint64_t task);
+std::string Acked(uint64_t task, uint32_t attempt);
+
+}  // namespace vigil::coordinator::keys

@@ -1,0 +1,112 @@
+// Task queue and leases.
+//
+// Every task is a vigil.v1.Task record in the `tasks` keyspace; this class
+// keeps them in memory too (loaded by Load()) and writes each change with a
+// synced write before returning, so a coordinator killed at any point
+// restarts with no task lost.
+//
+// Rules:
+//   - Lease() hands the oldest QUEUED task whose location the worker serves,
+//     with attempt + 1 (the fencing token) and expiry now + ttl.
+//   - Heartbeat() extends a lease to now + ttl.
+//   - A lease past its expiry is taken back (ExpireLeases(), also done
+//     lazily by every call): the error "lease expired" is recorded and the
+//     task re-queued, or marked FAILED once max_attempts attempts failed.
+//   - Any call naming another attempt or worker than the current lease gets
+//     FailedPrecondition and changes nothing.
+//   - Release() hands a lease back without counting a failure.
+//   - After a restart, Load() extends every active lease to now + ttl: the
+//     workers get one TTL to reconnect before their leases are taken back.
+//
+// Thread safety: all methods are thread-safe (one mutex).
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <mutex>
+#include <optional>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "services/coordinator/clock.h"
+#include "storage/kv.h"
+#include "storage/status.h"
+#include "vigil/v1/types.pb.h"
+
+namespace vigil::coordinator {
+
+struct LeaseOptions {
+  // Lease time to live, ns. Default 30 s.
+  int64_t ttl_ns = 30'000'000'000;
+  // Attempts after which a failing task is marked FAILED. Default 3.
+  uint32_t max_attempts = 3;
+};
+
+class LeaseManager {
+ public:
+  // `kv` and `clock` are not owned and must outlive this object.
+  LeaseManager(storage::KvStore* kv, Clock* clock, LeaseOptions options);
+
+  // Reads every task record. Call once before anything else.
+  storage::Status Load();
+
+  // Assigns ids to `tasks` (QUEUED, attempt 0) and stores them durably.
+  storage::StatusOr<std::vector<v1::Task>> Enqueue(std::vector<v1::Task> tasks);
+
+  // Leases one task for `worker` among `locations`; nullopt if none queued.
+  storage::StatusOr<std::optional<v1::Task>> Lease(const std::string& worker,
+                                                   const std::set<std::string>& locations);
+
+  // Extends the lease; returns the new expiry (ns since epoch).
+  storage::StatusOr<int64_t> Heartbeat(const std::string& worker, uint64_t task, uint32_t attempt);
+
+  // OK if (task, attempt, worker) is the current live lease; NotFound for an
+  // unknown task; FailedPrecondition otherwise.
+  storage::Status CheckLease(const std::string& worker, uint64_t task, uint32_t attempt);
+
+  // Records a failed attempt: re-queued, or FAILED after max_attempts.
+  storage::StatusOr<v1::Task> Fail(const std::string& worker, uint64_t task, uint32_t attempt,
+                                   const std::string& message);
+
+  // Hands the lease back (re-queued; not counted as a failure).
+  storage::Status Release(const std::string& worker, uint64_t task, uint32_t attempt);
+
+  // Marks the current lease DONE with its results. `extra` (may be null) is
+  // written in the same atomic, synced batch (e.g. removal of staged data).
+  // Repeating it for an attempt already DONE returns the task unchanged.
+  storage::StatusOr<v1::Task> Complete(const std::string& worker, uint64_t task, uint32_t attempt,
+                                       const v1::DiffCounts& counts, uint64_t entries,
+                                       storage::KvBatch* extra);
+
+  // Takes back every expired lease; returns how many.
+  storage::StatusOr<int> ExpireLeases();
+
+  // A copy of a task; nullopt if unknown.
+  std::optional<v1::Task> Get(uint64_t task);
+  // Every task, by id.
+  std::vector<v1::Task> All();
+
+  // Allocates an id from the shared counter (tasks and checks), durably.
+  storage::StatusOr<uint64_t> NextId();
+
+  const LeaseOptions& options() const { return options_; }
+
+ private:
+  storage::Status Persist(const v1::Task& t, storage::KvBatch* extra = nullptr);
+  storage::Status ExpireLocked();
+  // Requeues or fails a task after an unsuccessful attempt (locked).
+  storage::Status RecordFailureLocked(v1::Task* t, const std::string& message);
+  storage::StatusOr<v1::Task*> CurrentLocked(const std::string& worker, uint64_t task,
+                                             uint32_t attempt);
+  storage::StatusOr<uint64_t> NextIdLocked();
+
+  storage::KvStore* kv_;
+  Clock* clock_;
+  LeaseOptions options_;
+  std::mutex mu_;
+  std::map<uint64_t, v1::Task> tasks_;  // GUARDED_BY(mu_)
+  uint64_t next_id_ = 1;                // GUARDED_BY(mu_)
+};
+
+}  // namespace vigil::coordinator

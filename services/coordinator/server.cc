@@ -1,0 +1,316 @@
+// gRPC glue only: requests are handed to the Coordinator on the executor,
+// statuses are converted in ToGrpc(). No logic lives here.
+#include "services/coordinator/server.h"
+
+#include <grpcpp/ext/proto_server_reflection_plugin.h>
+#include <grpcpp/grpcpp.h>
+#include <grpcpp/health_check_service_interface.h>
+
+#include <atomic>
+#include <condition_variable>
+#include <thread>
+
+#include "services/coordinator/executor.h"
+#include "vigil/v1/admin.grpc.pb.h"
+#include "vigil/v1/tenant.grpc.pb.h"
+#include "vigil/v1/worker.grpc.pb.h"
+
+namespace vigil::coordinator {
+namespace {
+
+// The one place where absl codes become gRPC codes. Both follow the
+// canonical code list (google.rpc.Code), so the numbers agree; unknown
+// values become UNKNOWN.
+grpc::Status ToGrpc(const absl::Status& s) {
+  if (s.ok()) return grpc::Status::OK;
+  int code = static_cast<int>(s.code());
+  if (code < 0 || code > 16) code = grpc::StatusCode::UNKNOWN;
+  return grpc::Status(static_cast<grpc::StatusCode>(code), std::string(s.message()));
+}
+
+std::string Metadata(grpc::CallbackServerContext* ctx, const char* key) {
+  const auto& md = ctx->client_metadata();
+  auto it = md.find(key);
+  if (it == md.end()) return "";
+  return std::string(it->second.data(), it->second.size());
+}
+
+std::string BearerToken(grpc::CallbackServerContext* ctx) {
+  std::string v = Metadata(ctx, "authorization");
+  constexpr std::string_view kPrefix = "Bearer ";
+  if (v.size() <= kPrefix.size() || v.compare(0, kPrefix.size(), kPrefix) != 0) return "";
+  return v.substr(kPrefix.size());
+}
+
+class AdminService final : public v1::Admin::CallbackService {
+ public:
+  AdminService(Coordinator* c, Executor* e) : c_(c), e_(e) {}
+
+  grpc::ServerUnaryReactor* Apply(grpc::CallbackServerContext* ctx, const v1::ApplyRequest* req,
+                                  v1::ApplyResponse* resp) override {
+    return Run(ctx, [=, this] { return Assign(c_->Apply(*req), resp); });
+  }
+  grpc::ServerUnaryReactor* RunCheck(grpc::CallbackServerContext* ctx,
+                                     const v1::RunCheckRequest* req,
+                                     v1::RunCheckResponse* resp) override {
+    return Run(ctx, [=, this] { return Assign(c_->RunCheck(*req), resp); });
+  }
+  grpc::ServerUnaryReactor* GetStatus(grpc::CallbackServerContext* ctx,
+                                      const v1::GetStatusRequest* req,
+                                      v1::GetStatusResponse* resp) override {
+    return Run(ctx, [=, this] { return Assign(c_->GetStatus(*req), resp); });
+  }
+  grpc::ServerUnaryReactor* Backup(grpc::CallbackServerContext* ctx, const v1::BackupRequest* req,
+                                   v1::BackupResponse*) override {
+    return Run(ctx, [=, this] { return c_->Backup(*req); });
+  }
+
+ private:
+  template <typename T>
+  static absl::Status Assign(absl::StatusOr<T> r, T* out) {
+    if (!r.ok()) return r.status();
+    *out = std::move(*r);
+    return absl::OkStatus();
+  }
+  template <typename Fn>
+  grpc::ServerUnaryReactor* Run(grpc::CallbackServerContext* ctx, Fn fn) {
+    auto* reactor = ctx->DefaultReactor();
+    std::string token = BearerToken(ctx);
+    e_->Post([this, reactor, token, fn] {
+      absl::Status s = c_->CheckAdminToken(token);
+      if (s.ok()) s = fn();
+      reactor->Finish(ToGrpc(s));
+    });
+    return reactor;
+  }
+  Coordinator* c_;
+  Executor* e_;
+};
+
+class ObserveReactor final : public grpc::ServerBidiReactor<v1::ObservationBatch, v1::Ack> {
+ public:
+  ObserveReactor(Coordinator* c, Executor* e, std::string worker, std::string credential)
+      : c_(c), e_(e), worker_(std::move(worker)) {
+    e_->Post([this, credential] {
+      absl::Status s = c_->AuthenticateWorker(worker_, credential);
+      if (!s.ok()) return Finish(ToGrpc(s));
+      StartRead(&batch_);
+    });
+  }
+  void OnReadDone(bool ok) override {
+    if (!ok) return Finish(grpc::Status::OK);  // the worker closed its side
+    e_->Post([this] {
+      auto r = c_->Observe(worker_, batch_);
+      if (!r.ok()) return Finish(ToGrpc(r.status()));
+      ack_.set_seq(*r);
+      StartWrite(&ack_);
+    });
+  }
+  void OnWriteDone(bool ok) override {
+    if (!ok) return Finish(grpc::Status(grpc::StatusCode::CANCELLED, "ack not delivered"));
+    StartRead(&batch_);
+  }
+  void OnDone() override { delete this; }
+
+ private:
+  Coordinator* c_;
+  Executor* e_;
+  std::string worker_;
+  v1::ObservationBatch batch_;
+  v1::Ack ack_;
+};
+
+class WorkerService final : public v1::WorkerGateway::CallbackService {
+ public:
+  WorkerService(Coordinator* c, Executor* e, bool require_client_cert)
+      : c_(c), e_(e), require_client_cert_(require_client_cert) {}
+
+  grpc::ServerUnaryReactor* Register(grpc::CallbackServerContext* ctx,
+                                     const v1::RegisterRequest* req,
+                                     v1::RegisterResponse* resp) override {
+    auto* reactor = ctx->DefaultReactor();
+    if (grpc::Status cs = CheckClientCert(ctx); !cs.ok()) {
+      reactor->Finish(cs);
+      return reactor;
+    }
+    std::string token = BearerToken(ctx);
+    e_->Post([=, this] {
+      auto r = c_->Register(token, *req);
+      if (r.ok()) *resp = std::move(*r);
+      reactor->Finish(ToGrpc(r.status()));
+    });
+    return reactor;
+  }
+  grpc::ServerUnaryReactor* LeaseTask(grpc::CallbackServerContext* ctx, const v1::LeaseTaskRequest*,
+                                      v1::LeaseTaskResponse* resp) override {
+    return Run(ctx, resp, [this](const std::string& w) { return c_->LeaseTask(w); });
+  }
+  grpc::ServerUnaryReactor* Heartbeat(grpc::CallbackServerContext* ctx,
+                                      const v1::HeartbeatRequest* req,
+                                      v1::HeartbeatResponse* resp) override {
+    return Run(ctx, resp, [=, this](const std::string& w) { return c_->Heartbeat(w, *req); });
+  }
+  grpc::ServerUnaryReactor* CompleteTask(grpc::CallbackServerContext* ctx,
+                                         const v1::CompleteTaskRequest* req,
+                                         v1::CompleteTaskResponse* resp) override {
+    return Run(ctx, resp, [=, this](const std::string& w) { return c_->CompleteTask(w, *req); });
+  }
+  grpc::ServerUnaryReactor* ReleaseTask(grpc::CallbackServerContext* ctx,
+                                        const v1::ReleaseTaskRequest* req,
+                                        v1::ReleaseTaskResponse* resp) override {
+    return Run(ctx, resp,
+               [=, this](const std::string& w) -> absl::StatusOr<v1::ReleaseTaskResponse> {
+                 absl::Status s = c_->ReleaseTask(w, *req);
+                 if (!s.ok()) return s;
+                 return v1::ReleaseTaskResponse();
+               });
+  }
+  grpc::ServerBidiReactor<v1::ObservationBatch, v1::Ack>* Observe(
+      grpc::CallbackServerContext* ctx) override {
+    std::string credential = BearerToken(ctx);
+    if (!CheckClientCert(ctx).ok()) credential.clear();  // refused as unauthenticated
+    return new ObserveReactor(c_, e_, Metadata(ctx, "vigil-worker-id"), credential);
+  }
+
+ private:
+  // With mutual TLS, a worker must present a client certificate the
+  // handshake verified against the client CA.
+  grpc::Status CheckClientCert(grpc::CallbackServerContext* ctx) {
+    if (!require_client_cert_) return grpc::Status::OK;
+    auto auth = ctx->auth_context();
+    if (auth != nullptr && auth->IsPeerAuthenticated()) return grpc::Status::OK;
+    return grpc::Status(grpc::StatusCode::UNAUTHENTICATED,
+                        "worker calls need a client certificate signed by the coordinator's "
+                        "client CA");
+  }
+
+  // Authenticates the worker, then runs fn(worker_id) on the executor.
+  template <typename Resp, typename Fn>
+  grpc::ServerUnaryReactor* Run(grpc::CallbackServerContext* ctx, Resp* resp, Fn fn) {
+    auto* reactor = ctx->DefaultReactor();
+    if (grpc::Status cs = CheckClientCert(ctx); !cs.ok()) {
+      reactor->Finish(cs);
+      return reactor;
+    }
+    std::string worker = Metadata(ctx, "vigil-worker-id");
+    std::string credential = BearerToken(ctx);
+    e_->Post([=, this] {
+      absl::Status s = c_->AuthenticateWorker(worker, credential);
+      if (s.ok()) {
+        auto r = fn(worker);
+        if (r.ok()) {
+          *resp = std::move(*r);
+        } else {
+          s = r.status();
+        }
+      }
+      reactor->Finish(ToGrpc(s));
+    });
+    return reactor;
+  }
+  Coordinator* c_;
+  Executor* e_;
+  bool require_client_cert_;
+};
+
+// Every rpc answers UNIMPLEMENTED (the generated default) until the
+// reports-and-proofs issue fills it in.
+class TenantService final : public v1::TenantPortal::CallbackService {};
+
+class ServerImpl final : public Server {
+ public:
+  ~ServerImpl() override { Shutdown(); }
+
+  absl::Status Init(const ServerOptions& options) {
+    auto c = Coordinator::Open(options.coordinator);
+    if (!c.ok()) return c.status();
+    coordinator_ = std::move(*c);
+    executor_ = std::make_unique<Executor>(options.executor_threads);
+    admin_ = std::make_unique<AdminService>(coordinator_.get(), executor_.get());
+    const bool tls = !options.tls_cert_pem.empty() || !options.tls_key_pem.empty();
+    const bool mtls = !options.tls_client_ca_pem.empty();
+    if (mtls && !tls) {
+      return absl::InvalidArgumentError("a client CA (mutual TLS) needs a server certificate");
+    }
+    worker_ = std::make_unique<WorkerService>(coordinator_.get(), executor_.get(), mtls);
+    tenant_ = std::make_unique<TenantService>();
+
+    grpc::EnableDefaultHealthCheckService(true);
+    grpc::reflection::InitProtoReflectionServerBuilderPlugin();
+    grpc::ServerBuilder builder;
+    int port = 0;
+    std::shared_ptr<grpc::ServerCredentials> creds = grpc::InsecureServerCredentials();
+    if (tls) {
+      grpc::SslServerCredentialsOptions ssl(mtls ? GRPC_SSL_REQUEST_CLIENT_CERTIFICATE_AND_VERIFY
+                                                 : GRPC_SSL_DONT_REQUEST_CLIENT_CERTIFICATE);
+      ssl.pem_root_certs = options.tls_client_ca_pem;
+      ssl.pem_key_cert_pairs.push_back({options.tls_key_pem, options.tls_cert_pem});
+      creds = grpc::SslServerCredentials(ssl);
+    }
+    builder.AddListeningPort(options.listen, creds, &port);
+    builder.SetMaxReceiveMessageSize(options.max_message_bytes);
+    builder.RegisterService(admin_.get());
+    builder.RegisterService(worker_.get());
+    builder.RegisterService(tenant_.get());
+    server_ = builder.BuildAndStart();
+    if (server_ == nullptr || port == 0) {
+      return absl::UnavailableError("cannot listen on '" + options.listen + "'");
+    }
+    std::string host = options.listen.substr(0, options.listen.rfind(':'));
+    address_ = host + ":" + std::to_string(port);
+    // Leases also expire lazily on every call; this sweep makes an expired
+    // task leasable even when the only live worker is idle-polling.
+    sweeper_ = std::thread([this] {
+      std::unique_lock lock(mu_);
+      while (!cv_.wait_for(lock, std::chrono::milliseconds(250), [this] { return stopping_; })) {
+        lock.unlock();
+        executor_->Post([this] { (void)coordinator_->ExpireLeases(); });
+        lock.lock();
+      }
+    });
+    return absl::OkStatus();
+  }
+
+  std::string address() const override { return address_; }
+  Coordinator& coordinator() override { return *coordinator_; }
+
+  void Shutdown() override {
+    {
+      std::lock_guard lock(mu_);
+      if (stopping_) return;
+      stopping_ = true;
+    }
+    cv_.notify_all();
+    if (sweeper_.joinable()) sweeper_.join();
+    // The executor stays up until every handler is done: a reactor finishes
+    // only once its queued work ran.
+    if (server_) {
+      server_->Shutdown(std::chrono::system_clock::now() + std::chrono::seconds(2));
+      server_->Wait();
+    }
+    executor_.reset();
+  }
+
+ private:
+  std::unique_ptr<Coordinator> coordinator_;
+  std::unique_ptr<Executor> executor_;
+  std::unique_ptr<AdminService> admin_;
+  std::unique_ptr<WorkerService> worker_;
+  std::unique_ptr<TenantService> tenant_;
+  std::unique_ptr<grpc::Server> server_;
+  std::string address_;
+  std::thread sweeper_;
+  std::mutex mu_;
+  std::condition_variable cv_;
+  bool stopping_ = false;  // GUARDED_BY(mu_)
+};
+
+}  // namespace
+
+storage::StatusOr<std::unique_ptr<Server>> Server::Start(const ServerOptions& options) {
+  auto s = std::make_unique<ServerImpl>();
+  if (absl::Status st = s->Init(options); !st.ok()) return st;
+  return std::unique_ptr<Server>(std::move(s));
+}
+
+}  // namespace vigil::coordinator

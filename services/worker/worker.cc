@@ -1,0 +1,412 @@
+#include "services/worker/worker.h"
+
+#include <grpcpp/grpcpp.h>
+#include <limits.h>
+#include <stdlib.h>
+#include <sys/stat.h>
+
+#include <atomic>
+#include <cerrno>
+#include <chrono>
+#include <condition_variable>
+#include <cstdio>
+#include <cstring>
+#include <mutex>
+#include <thread>
+
+#include "storage/file_hasher.h"
+#include "storage/hash.h"
+#include "storage/key_codec.h"
+#include "storage/tree_walker.h"
+#include "vigil/v1/worker.grpc.pb.h"
+
+namespace vigil::worker {
+namespace {
+
+using std::chrono::milliseconds;
+
+bool Retryable(grpc::StatusCode c) {
+  return c == grpc::StatusCode::UNAVAILABLE || c == grpc::StatusCode::DEADLINE_EXCEEDED ||
+         c == grpc::StatusCode::CANCELLED || c == grpc::StatusCode::UNKNOWN ||
+         c == grpc::StatusCode::INTERNAL || c == grpc::StatusCode::RESOURCE_EXHAUSTED;
+}
+
+class WorkerImpl final : public Worker {
+ public:
+  explicit WorkerImpl(WorkerOptions o) : o_(std::move(o)) {
+    grpc::ChannelArguments args;
+    // Reconnect quickly after a coordinator restart (gRPC's default backoff
+    // grows to two minutes). Not GRPC_ARG_MIN_RECONNECT_BACKOFF_MS: it is
+    // also the minimum connect timeout (default 20 s), and a short one makes
+    // a slow TLS handshake (a distant site, a loaded host) fail forever.
+    args.SetInt(GRPC_ARG_INITIAL_RECONNECT_BACKOFF_MS, 100);
+    args.SetInt(GRPC_ARG_MAX_RECONNECT_BACKOFF_MS, 1000);
+    args.SetMaxReceiveMessageSize(16 << 20);
+    std::shared_ptr<grpc::ChannelCredentials> creds = grpc::InsecureChannelCredentials();
+    if (!o_.tls_ca_pem.empty() || !o_.tls_cert_pem.empty()) {
+      grpc::SslCredentialsOptions ssl;
+      ssl.pem_root_certs = o_.tls_ca_pem;
+      ssl.pem_private_key = o_.tls_key_pem;
+      ssl.pem_cert_chain = o_.tls_cert_pem;
+      creds = grpc::SslCredentials(ssl);
+    }
+    channel_ = grpc::CreateCustomChannel(o_.coordinator, creds, args);
+    stub_ = v1::WorkerGateway::NewStub(channel_);
+  }
+
+  storage::Status Run() override {
+    int backoff_ms = 100;
+    while (!stopped()) {
+      if (worker_id_.empty()) {
+        grpc::Status s = Register();
+        if (!s.ok()) {
+          Log("cannot register: " + s.error_message());
+          if (s.error_code() == grpc::StatusCode::UNAUTHENTICATED ||
+              s.error_code() == grpc::StatusCode::INVALID_ARGUMENT) {
+            return absl::UnauthenticatedError("registration refused: " + s.error_message());
+          }
+          Sleep(backoff_ms);
+          backoff_ms = std::min(backoff_ms * 2, 2000);
+          continue;
+        }
+      }
+      grpc::ClientContext ctx;
+      Prepare(&ctx, 10000);
+      v1::LeaseTaskResponse resp;
+      grpc::Status s = stub_->LeaseTask(&ctx, v1::LeaseTaskRequest(), &resp);
+      if (!s.ok()) {
+        if (s.error_code() == grpc::StatusCode::UNAUTHENTICATED) worker_id_.clear();
+        Sleep(backoff_ms);
+        backoff_ms = std::min(backoff_ms * 2, 2000);
+        continue;
+      }
+      backoff_ms = 100;
+      if (!resp.has_task()) {
+        Sleep(200);
+        continue;
+      }
+      RunTask(resp.task());
+    }
+    return absl::OkStatus();
+  }
+
+  void Stop() override {
+    {
+      std::lock_guard lock(mu_);
+      stop_ = true;
+    }
+    cv_.notify_all();
+  }
+
+ private:
+  bool stopped() {
+    std::lock_guard lock(mu_);
+    return stop_;
+  }
+  // Sleeps up to ms, less if stopped.
+  void Sleep(int ms) {
+    std::unique_lock lock(mu_);
+    cv_.wait_for(lock, milliseconds(ms), [this] { return stop_; });
+  }
+  void Log(const std::string& line) {
+    if (o_.verbose) {
+      std::fprintf(stderr, "worker %s: %s\n", worker_id_.empty() ? "-" : worker_id_.c_str(),
+                   line.c_str());
+    }
+  }
+  void Prepare(grpc::ClientContext* ctx, int deadline_ms) {
+    ctx->AddMetadata("authorization", "Bearer " + credential_);
+    ctx->AddMetadata("vigil-worker-id", worker_id_);
+    if (deadline_ms > 0) {
+      ctx->set_deadline(std::chrono::system_clock::now() + milliseconds(deadline_ms));
+    }
+  }
+
+  grpc::Status Register() {
+    grpc::ClientContext ctx;
+    if (!o_.enrol_token.empty()) ctx.AddMetadata("authorization", "Bearer " + o_.enrol_token);
+    ctx.set_deadline(std::chrono::system_clock::now() + milliseconds(10000));
+    v1::RegisterRequest req;
+    req.set_site(o_.site);
+    for (const auto& [name, root] : o_.locations) req.add_locations(name);
+    req.set_capacity(o_.capacity);
+    v1::RegisterResponse resp;
+    grpc::Status s = stub_->Register(&ctx, req, &resp);
+    if (s.ok()) {
+      worker_id_ = resp.worker_id();
+      credential_ = resp.credential();
+      ttl_ms_ = resp.lease_ttl_ms() > 0 ? resp.lease_ttl_ms() : 30000;
+      Log("registered (site " + o_.site + ", lease TTL " + std::to_string(ttl_ms_) + " ms)");
+    }
+    return s;
+  }
+
+  // What happened to a task attempt.
+  struct Outcome {
+    enum Kind { kDone, kError, kLost, kStopped } kind = kDone;
+    std::string error;
+    uint64_t final_seq = 0;
+  };
+
+  void RunTask(const v1::Task& task) {
+    const uint64_t id = task.id();
+    const uint32_t attempt = task.attempt();
+    Log("leased task " + std::to_string(id) + " attempt " + std::to_string(attempt) + " (" +
+        task.backup_set().tenant() + "/" + task.backup_set().name() + ")");
+    std::atomic<bool> lost{false}, done{false};
+    std::mutex hb_mu;
+    std::condition_variable hb_cv;
+    std::thread heartbeat([&] {
+      int every = std::max<int>(100, static_cast<int>(ttl_ms_ / 3));
+      std::unique_lock lock(hb_mu);
+      while (!hb_cv.wait_for(lock, milliseconds(every), [&] { return done.load(); })) {
+        grpc::ClientContext ctx;
+        Prepare(&ctx, every);
+        v1::HeartbeatRequest req;
+        req.set_task_id(id);
+        req.set_attempt(attempt);
+        v1::HeartbeatResponse resp;
+        grpc::Status s = stub_->Heartbeat(&ctx, req, &resp);
+        if (s.error_code() == grpc::StatusCode::FAILED_PRECONDITION ||
+            s.error_code() == grpc::StatusCode::NOT_FOUND) {
+          Log("lease of task " + std::to_string(id) + " lost: " + s.error_message());
+          lost = true;
+          return;
+        }
+      }
+    });
+
+    Outcome out = Execute(task, &lost);
+    if (out.kind == Outcome::kDone || out.kind == Outcome::kError) {
+      out = Complete(id, attempt, out, &lost);
+    }
+    if (out.kind == Outcome::kStopped && !lost) {
+      grpc::ClientContext ctx;
+      Prepare(&ctx, 5000);
+      v1::ReleaseTaskRequest req;
+      req.set_task_id(id);
+      req.set_attempt(attempt);
+      v1::ReleaseTaskResponse resp;
+      grpc::Status s = stub_->ReleaseTask(&ctx, req, &resp);
+      Log("handed back task " + std::to_string(id) +
+          (s.ok() ? "" : " (not acknowledged: " + s.error_message() + ")"));
+    }
+    {
+      std::lock_guard lock(hb_mu);
+      done = true;
+    }
+    hb_cv.notify_all();
+    heartbeat.join();
+  }
+
+  Outcome Complete(uint64_t id, uint32_t attempt, Outcome out, std::atomic<bool>* lost) {
+    int backoff_ms = 100;
+    while (true) {
+      if (*lost) return {Outcome::kLost, "", 0};
+      grpc::ClientContext ctx;
+      Prepare(&ctx, 60000);
+      v1::CompleteTaskRequest req;
+      req.set_task_id(id);
+      req.set_attempt(attempt);
+      req.set_final_seq(out.final_seq);
+      req.set_error(out.error);
+      v1::CompleteTaskResponse resp;
+      grpc::Status s = stub_->CompleteTask(&ctx, req, &resp);
+      if (s.ok()) {
+        Log("completed task " + std::to_string(id) +
+            (out.error.empty() ? " (" + std::to_string(resp.task().entries()) + " entries)"
+                               : " with error: " + out.error));
+        return out;
+      }
+      if (!Retryable(s.error_code())) {
+        Log("completion of task " + std::to_string(id) + " refused: " + s.error_message());
+        return {Outcome::kLost, s.error_message(), 0};
+      }
+      if (stopped()) return {Outcome::kStopped, "", 0};
+      Sleep(backoff_ms);
+      backoff_ms = std::min(backoff_ms * 2, 2000);
+    }
+  }
+
+  // Resolves the backup set's directory inside its location root.
+  storage::StatusOr<std::string> ResolveRoot(const v1::BackupSet& set) {
+    auto it = o_.locations.find(set.location());
+    if (it == o_.locations.end()) {
+      return absl::FailedPreconditionError("location '" + set.location() + "' not served here");
+    }
+    if (!storage::IsValidRelativePath(set.path())) {
+      return absl::InvalidArgumentError("backup set path '" + set.path() +
+                                        "' is not a relative path inside the location");
+    }
+    char root[PATH_MAX], target[PATH_MAX];
+    if (realpath(it->second.c_str(), root) == nullptr) {
+      return absl::NotFoundError("location root '" + it->second + "': " + std::strerror(errno));
+    }
+    std::string want = it->second + "/" + set.path();
+    if (realpath(want.c_str(), target) == nullptr) {
+      return absl::NotFoundError("backup set directory '" + want + "': " + std::strerror(errno));
+    }
+    std::string r(root), t(target);
+    if (t.compare(0, r.size() + 1, r + "/") != 0) {
+      return absl::PermissionDeniedError("backup set directory '" + want +
+                                         "' resolves outside the location root '" + r + "'");
+    }
+    return t;
+  }
+
+  Outcome Execute(const v1::Task& task, std::atomic<bool>* lost) {
+    auto dir = ResolveRoot(task.backup_set());
+    if (!dir.ok()) return {Outcome::kError, std::string(dir.status().message()), 0};
+    auto walker = storage::TreeWalker::Open(*dir);
+    if (!walker.ok()) return {Outcome::kError, std::string(walker.status().message()), 0};
+    storage::FileHasher hasher(storage::HashAlgorithm::kXxh3_128);
+    Stream stream(this, task.id(), task.attempt(), lost);
+    v1::ObservationBatch batch;
+    batch.set_task_id(task.id());
+    batch.set_attempt(task.attempt());
+    uint64_t seq = 0;
+    auto flush = [&]() -> Outcome {
+      batch.set_seq(++seq);
+      Outcome o = stream.Send(batch);
+      batch.clear_observations();
+      if (o.kind == Outcome::kDone && o_.test_batch_delay_ms > 0) Sleep(o_.test_batch_delay_ms);
+      return o;
+    };
+    storage::WalkEntry e;
+    while ((*walker)->Next(&e)) {
+      if (*lost) return {Outcome::kLost, "", 0};
+      if (stopped()) return {Outcome::kStopped, "", 0};
+      v1::Observation o;
+      o.set_path(e.path);
+      o.set_size(e.size);
+      o.set_mtime_ns(e.mtime_ns);
+      if (e.is_directory || e.error != 0) {
+        o.set_type(e.is_directory ? v1::ENTRY_TYPE_OTHER
+                                  : static_cast<v1::EntryType>(static_cast<int>(e.type)));
+        o.set_unreadable(true);
+        o.set_error(e.error_text);
+      } else if (e.type == storage::EntryType::kFile) {
+        o.set_type(v1::ENTRY_TYPE_FILE);
+        storage::FileReading r = hasher.Read(e.dir->fd(), e.name.c_str(), e.size);
+        if (!r.ok && r.error == ENOENT) continue;  // vanished since the walk
+        if (r.ok) {
+          o.set_size(r.bytes);
+          o.set_digest_algorithm(static_cast<uint32_t>(r.digest.algorithm()));
+          o.set_digest(std::string(r.digest.view()));
+        } else {
+          o.set_unreadable(true);
+          o.set_error(r.error_text);
+        }
+      } else if (e.type == storage::EntryType::kSymlink) {
+        o.set_type(v1::ENTRY_TYPE_SYMLINK);
+        o.set_link_target(e.link_target);
+        storage::Digest d = storage::HashBytes(storage::HashAlgorithm::kXxh3_128, e.link_target);
+        o.set_digest_algorithm(static_cast<uint32_t>(d.algorithm()));
+        o.set_digest(std::string(d.view()));
+      } else {
+        o.set_type(v1::ENTRY_TYPE_OTHER);
+      }
+      *batch.add_observations() = std::move(o);
+      if (batch.observations_size() >= o_.batch_size) {
+        if (Outcome r = flush(); r.kind != Outcome::kDone) return r;
+      }
+    }
+    if (batch.observations_size() > 0) {
+      if (Outcome r = flush(); r.kind != Outcome::kDone) return r;
+    }
+    stream.Close();
+    return {Outcome::kDone, "", seq};
+  }
+
+  // The Observe stream of one attempt, reopened after failures.
+  class Stream {
+   public:
+    Stream(WorkerImpl* w, uint64_t task, uint32_t attempt, std::atomic<bool>* lost)
+        : w_(w), task_(task), attempt_(attempt), lost_(lost) {}
+    ~Stream() { Close(); }
+
+    // Sends one batch until it is acknowledged, reconnecting as needed.
+    Outcome Send(const v1::ObservationBatch& b) {
+      int backoff_ms = 100;
+      while (true) {
+        if (*lost_) return {Outcome::kLost, "", 0};
+        if (w_->stopped()) return {Outcome::kStopped, "", 0};
+        if (rw_ == nullptr) {
+          ctx_ = std::make_unique<grpc::ClientContext>();
+          w_->Prepare(ctx_.get(), 0);
+          rw_ = w_->stub_->Observe(ctx_.get());
+        }
+        v1::Ack ack;
+        if (rw_->Write(b) && rw_->Read(&ack) && ack.seq() >= b.seq()) return {};
+        grpc::Status s = rw_->Finish();
+        rw_.reset();
+        ctx_.reset();
+        if (s.error_code() == grpc::StatusCode::FAILED_PRECONDITION ||
+            s.error_code() == grpc::StatusCode::NOT_FOUND) {
+          w_->Log("batch refused, lease lost: " + s.error_message());
+          *lost_ = true;
+          return {Outcome::kLost, "", 0};
+        }
+        if (!Retryable(s.error_code()) && !s.ok()) {
+          return {Outcome::kError, "observation batch refused: " + s.error_message(), 0};
+        }
+        w_->Log("observation stream broken (" + s.error_message() + "), resending batch " +
+                std::to_string(b.seq()) + " of task " + std::to_string(task_) + " attempt " +
+                std::to_string(attempt_));
+        w_->Sleep(backoff_ms);
+        backoff_ms = std::min(backoff_ms * 2, 2000);
+      }
+    }
+    void Close() {
+      if (rw_ == nullptr) return;
+      rw_->WritesDone();
+      (void)rw_->Finish();
+      rw_.reset();
+      ctx_.reset();
+    }
+
+   private:
+    WorkerImpl* w_;
+    uint64_t task_;
+    uint32_t attempt_;
+    std::atomic<bool>* lost_;
+    std::unique_ptr<grpc::ClientContext> ctx_;
+    std::unique_ptr<grpc::ClientReaderWriter<v1::ObservationBatch, v1::Ack>> rw_;
+  };
+
+  WorkerOptions o_;
+  std::shared_ptr<grpc::Channel> channel_;
+  std::unique_ptr<v1::WorkerGateway::Stub> stub_;
+  std::string worker_id_, credential_;
+  uint32_t ttl_ms_ = 30000;
+  std::mutex mu_;
+  std::condition_variable cv_;
+  bool stop_ = false;  // GUARDED_BY(mu_)
+};
+
+}  // namespace
+
+storage::StatusOr<std::unique_ptr<Worker>> Worker::Create(const WorkerOptions& options) {
+  if (options.coordinator.empty()) return absl::InvalidArgumentError("no coordinator address");
+  if (options.site.empty()) return absl::InvalidArgumentError("no site name (--site)");
+  if (options.locations.empty()) {
+    return absl::InvalidArgumentError("no location served (--location NAME=PATH)");
+  }
+  for (const auto& [name, root] : options.locations) {
+    struct stat st {};
+    if (stat(root.c_str(), &st) != 0 || !S_ISDIR(st.st_mode)) {
+      return absl::InvalidArgumentError("location '" + name + "': root '" + root +
+                                        "' is not a directory");
+    }
+  }
+  if (options.tls_cert_pem.empty() != options.tls_key_pem.empty()) {
+    return absl::InvalidArgumentError(
+        "a client certificate needs its key, and a key its certificate");
+  }
+  if (options.batch_size < 1 || options.batch_size > 4096) {
+    return absl::InvalidArgumentError("batch size must be 1..4096");
+  }
+  return std::unique_ptr<Worker>(new WorkerImpl(options));
+}
+
+}  // namespace vigil::worker

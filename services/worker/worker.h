@@ -1,0 +1,66 @@
+// A Vigil worker: registers with a coordinator, leases tasks for the
+// locations it serves, walks and hashes the backup set near the data, and
+// streams back observations (metadata and hashes, never contents).
+//
+// Robustness rules (docs/coordinator.md):
+//   - a heartbeat every third of the lease TTL keeps the lease; a refused
+//     heartbeat (lease lost) abandons the task at once;
+//   - every observation batch is sent with a sequence number and kept until
+//     acknowledged; when the stream breaks (coordinator restart), the worker
+//     reconnects with backoff and resends the unacknowledged batch;
+//   - Stop() (SIGTERM) hands the current lease back before Run() returns;
+//   - paths are confined to the location's root: no "..", and the backup
+//     set's directory must resolve (symlinks followed) inside the root; the
+//     walk itself never follows symlinks.
+//
+// gRPC stays in worker.cc: this header is cheap to include.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <string>
+
+#include "storage/status.h"
+
+namespace vigil::worker {
+
+struct WorkerOptions {
+  // Coordinator address, host:port. Required.
+  std::string coordinator;
+  // Site name. Required.
+  std::string site;
+  // Locations served: name -> absolute root directory. At least one.
+  std::map<std::string, std::string> locations;
+  // Tasks run at once. Default 1 (the only value implemented).
+  uint32_t capacity = 1;
+  // Enrolment token sent to Register. Empty = none.
+  std::string enrol_token;
+  // TLS: PEM CA certificates to verify the coordinator with. Empty with
+  // no client certificate = plaintext.
+  std::string tls_ca_pem;
+  // Mutual TLS: PEM client certificate chain and key (both or neither).
+  std::string tls_cert_pem;
+  std::string tls_key_pem;
+  // Observations per batch. Default 512 (the coordinator takes up to 4096).
+  int batch_size = 512;
+  // Test hook: sleep this long after each acknowledged batch, so tests can
+  // kill a worker or the coordinator mid-task. Default 0.
+  int test_batch_delay_ms = 0;
+  // Log lines to stderr. Default true.
+  bool verbose = true;
+};
+
+class Worker {
+ public:
+  // InvalidArgument if an option is missing or a location root is not a
+  // directory.
+  static storage::StatusOr<std::unique_ptr<Worker>> Create(const WorkerOptions& options);
+  virtual ~Worker() = default;
+  // Works until Stop(); returns OK after a clean stop.
+  virtual storage::Status Run() = 0;
+  // Thread-safe; makes Run() hand back its lease and return soon.
+  virtual void Stop() = 0;
+};
+
+}  // namespace vigil::worker

@@ -1,0 +1,448 @@
+// The coordinator and its workers as real processes on loopback (port 0):
+// the full flow, failover after a worker is killed, a coordinator killed
+// mid-ingest, a stale attempt refused, tokens checked.
+#include <gtest/gtest.h>
+#include <signal.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <memory>
+#include <nlohmann/json.hpp>
+#include <thread>
+
+#include "tests/integration/test_util.h"
+
+namespace vigil::testing {
+namespace {
+
+constexpr int kFiles = 40;
+
+class CoordinatorProcessTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    root_ = tmp_ / "loc-a";
+    for (int i = 0; i < kFiles; ++i) {
+      WriteFile(root_ + "/acme/fs/dir" + std::to_string(i % 4) + "/file" + std::to_string(i),
+                "content of file " + std::to_string(i) + std::string(i * 10, 'z'));
+    }
+    WriteFile(tmp_ / "acme.yaml", R"(apiVersion: vigil/v1
+kind: Location
+name: loc-a
+site: s1
+---
+apiVersion: vigil/v1
+kind: Tenant
+name: acme
+---
+apiVersion: vigil/v1
+kind: Contract
+tenant: acme
+assets:
+  - name: fs
+    backupSets:
+      - name: fs-a
+        location: loc-a
+        path: acme/fs
+)");
+  }
+
+  // Starts a coordinator; `listen` defaults to a free port.
+  void StartCoordinator(const std::string& ttl, std::string listen = "127.0.0.1:0") {
+    coord_ = std::make_unique<BackgroundProcess>(
+        std::vector<std::string>{VigilBin(), "coordinator", "--listen", listen, "--data",
+                                 tmp_ / "data", "--lease-ttl", ttl},
+        tmp_ / ("coord" + std::to_string(++coord_starts_)));
+    addr_ = coord_->WaitForLine("listening on ");
+    ASSERT_FALSE(addr_.empty()) << coord_->err();
+    token_file_ = tmp_ / "data/admin.token";
+  }
+  std::unique_ptr<BackgroundProcess> StartWorker(const std::string& name, int delay_ms = 0) {
+    return std::make_unique<BackgroundProcess>(
+        std::vector<std::string>{VigilBin(), "worker", "--coordinator", addr_, "--site", "s1",
+                                 "--location", "loc-a=" + root_, "--batch-size", "2",
+                                 "--test-batch-delay-ms", std::to_string(delay_ms)},
+        tmp_ / name);
+  }
+  RunResult Admin(std::vector<std::string> args) {
+    args.insert(args.end(), {"--coordinator", addr_, "--token-file", token_file_});
+    return RunVigil(args);
+  }
+  void Apply() {
+    RunResult r = Admin({"apply", "-f", tmp_ / "acme.yaml"});
+    ASSERT_EQ(r.exit_code, 0) << r.out << r.err;
+  }
+  nlohmann::json SetStatus() {
+    RunResult r = Admin({"status", "acme", "--json"});
+    EXPECT_EQ(r.exit_code, 0) << r.err;
+    auto j = nlohmann::json::parse(r.out, nullptr, false);
+    EXPECT_FALSE(j.is_discarded()) << r.out;
+    return j["tenants"][0]["backup_sets"][0];
+  }
+  // Polls until the set's last task is done or failed.
+  nlohmann::json WaitForLastTask(int timeout_ms = 60000) {
+    for (int waited = 0; waited < timeout_ms; waited += 200) {
+      nlohmann::json s = SetStatus();
+      std::string state = s["last_task"].is_null() ? "" : s["last_task"]["state"];
+      if (state == "done" || state == "failed") return s;
+      std::this_thread::sleep_for(std::chrono::milliseconds(200));
+    }
+    ADD_FAILURE() << "task did not finish";
+    return SetStatus();
+  }
+  // A second, clean check must find exactly the files, all unchanged: the
+  // catalogue equals that of a clean run.
+  void ExpectCleanCatalogue() {
+    RunResult r = Admin({"check", "run", "acme", "--wait", "--timeout", "60"});
+    ASSERT_EQ(r.exit_code, 0) << r.out << r.err;
+    nlohmann::json s = SetStatus();
+    EXPECT_EQ(s["catalogue_entries"], kFiles);
+    EXPECT_EQ(s["problems"], 0);
+    EXPECT_EQ(s["last_task"]["counts"]["unchanged"], kFiles) << s.dump();
+    EXPECT_EQ(s["last_task"]["counts"]["added"], 0);
+    EXPECT_EQ(s["last_task"]["counts"]["modified"], 0);
+    EXPECT_EQ(s["last_task"]["counts"]["missing"], 0);
+  }
+
+  TempDir tmp_;
+  std::string root_, addr_, token_file_;
+  std::unique_ptr<BackgroundProcess> coord_;
+  int coord_starts_ = 0;
+};
+
+TEST_F(CoordinatorProcessTest, ApplyCheckStatusFillsTheCatalogue) {
+  StartCoordinator("30s");
+  auto w = StartWorker("w1");
+  Apply();
+  RunResult r = Admin({"check", "run", "acme", "--wait", "--timeout", "60"});
+  ASSERT_EQ(r.exit_code, 0) << r.out << r.err;
+  EXPECT_NE(r.out.find("1/1 done"), std::string::npos) << r.out;
+  nlohmann::json s = SetStatus();
+  EXPECT_EQ(s["name"], "fs-a");
+  EXPECT_EQ(s["catalogue_entries"], kFiles);
+  EXPECT_EQ(s["last_task"]["counts"]["added"], kFiles);
+  EXPECT_EQ(s["last_task"]["attempt"], 1);
+
+  // Damage one file: the next check reports it (exit 1), as a problem.
+  WriteFile(root_ + "/acme/fs/dir1/file5", "tampered");
+  r = Admin({"check", "run", "acme", "--wait", "--timeout", "60"});
+  EXPECT_EQ(r.exit_code, 1) << r.out << r.err;
+  s = SetStatus();
+  EXPECT_EQ(s["problems"], 1);
+  EXPECT_EQ(s["last_task"]["counts"]["modified"], 1);
+  EXPECT_EQ(s["last_task"]["counts"]["unchanged"], kFiles - 1);
+
+  RunResult human = Admin({"status"});
+  EXPECT_EQ(human.exit_code, 0);
+  EXPECT_NE(human.out.find("fs-a"), std::string::npos) << human.out;
+  EXPECT_NE(human.out.find("40 entries, 1 with problems"), std::string::npos) << human.out;
+}
+
+TEST_F(CoordinatorProcessTest, AdminBackupRestoresToTheSameState) {
+  StartCoordinator("30s");
+  auto w = StartWorker("w1");
+  Apply();
+  ASSERT_EQ(Admin({"check", "run", "acme", "--wait", "--timeout", "60"}).exit_code, 0);
+  RunResult r = Admin({"admin", "backup", tmp_ / "backup"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  r = Admin({"admin", "backup", tmp_ / "backup"});
+  EXPECT_EQ(r.exit_code, 3);
+  EXPECT_NE(r.err.find("already exists"), std::string::npos) << r.err;
+  r = Admin({"admin", "backup", "relative/dir"});
+  EXPECT_EQ(r.exit_code, 2);
+  // Restore into a fresh data directory and serve from it.
+  w.reset();
+  coord_->Signal(SIGTERM);
+  EXPECT_EQ(coord_->Wait(), 0);
+  MakeDirs(tmp_ / "restored");
+  ASSERT_EQ(rename((tmp_ / "backup").c_str(), (tmp_ / "restored/db").c_str()), 0);
+  coord_ = std::make_unique<BackgroundProcess>(
+      std::vector<std::string>{VigilBin(), "coordinator", "--listen", "127.0.0.1:0", "--data",
+                               tmp_ / "restored", "--admin-token-file", token_file_},
+      tmp_ / "restored-coord");
+  addr_ = coord_->WaitForLine("listening on ");
+  ASSERT_FALSE(addr_.empty()) << coord_->err();
+  nlohmann::json s = SetStatus();
+  EXPECT_EQ(s["catalogue_entries"], kFiles);
+  EXPECT_EQ(s["last_task"]["state"], "done");
+  EXPECT_EQ(s["last_task"]["counts"]["added"], kFiles);
+}
+
+TEST_F(CoordinatorProcessTest, KilledWorkerLeaseExpiresAndAnotherWorkerCompletes) {
+  StartCoordinator("2s");
+  Apply();
+  auto a = StartWorker("wa", 150);
+  ASSERT_EQ(Admin({"check", "run", "acme"}).exit_code, 0);
+  ASSERT_TRUE(a->WaitForOutput("leased task")) << a->err();
+  std::this_thread::sleep_for(std::chrono::milliseconds(800));  // a few batches in
+  a->Signal(SIGKILL);
+  EXPECT_EQ(a->Wait(), -SIGKILL);
+  EXPECT_EQ(SetStatus()["last_task"]["state"], "running");  // not done by the dead worker
+  auto b = StartWorker("wb");
+  nlohmann::json s = WaitForLastTask();
+  EXPECT_EQ(s["last_task"]["state"], "done") << s.dump();
+  EXPECT_EQ(s["last_task"]["attempt"], 2);
+  ASSERT_EQ(s["last_task"]["errors"].size(), 1u);
+  EXPECT_NE(s["last_task"]["errors"][0]["message"].get<std::string>().find("lease expired"),
+            std::string::npos);
+  EXPECT_EQ(s["last_task"]["entries"], kFiles);
+  EXPECT_EQ(s["last_task"]["counts"]["added"], kFiles);
+  ExpectCleanCatalogue();
+}
+
+TEST_F(CoordinatorProcessTest, KilledCoordinatorRestartsAndTheCheckCompletesOnce) {
+  StartCoordinator("10s");
+  Apply();
+  auto w = StartWorker("w", 150);
+  ASSERT_EQ(Admin({"check", "run", "acme"}).exit_code, 0);
+  ASSERT_TRUE(w->WaitForOutput("leased task")) << w->err();
+  std::this_thread::sleep_for(std::chrono::milliseconds(1000));  // mid-ingest
+  coord_->Signal(SIGKILL);
+  EXPECT_EQ(coord_->Wait(), -SIGKILL);
+  std::this_thread::sleep_for(std::chrono::milliseconds(500));  // the worker notices
+  StartCoordinator("10s", addr_);                               // same data, same port
+  nlohmann::json s = WaitForLastTask();
+  EXPECT_EQ(s["last_task"]["state"], "done") << s.dump() << w->err();
+  // Nothing lost, nothing counted twice (a batch stored twice would also
+  // break the key order and fail the merge).
+  EXPECT_EQ(s["last_task"]["entries"], kFiles);
+  EXPECT_EQ(s["last_task"]["counts"]["added"], kFiles);
+  EXPECT_EQ(s["catalogue_entries"], kFiles);
+  EXPECT_NE(w->err().find("resending batch"), std::string::npos) << w->err();
+  ExpectCleanCatalogue();
+}
+
+TEST_F(CoordinatorProcessTest, StaleAttemptIsRefusedAfterAPause) {
+  StartCoordinator("2s");
+  Apply();
+  auto a = StartWorker("wa", 150);
+  ASSERT_EQ(Admin({"check", "run", "acme"}).exit_code, 0);
+  ASSERT_TRUE(a->WaitForOutput("leased task")) << a->err();
+  std::this_thread::sleep_for(std::chrono::milliseconds(500));
+  a->Signal(SIGSTOP);  // a frozen worker: its lease expires
+  auto b = StartWorker("wb", 100);
+  ASSERT_TRUE(b->WaitForOutput("leased task", 20000)) << b->err();
+  a->Signal(SIGCONT);  // the late worker comes back with attempt 1
+  EXPECT_TRUE(a->WaitForOutput("lost")) << a->err();
+  nlohmann::json s = WaitForLastTask();
+  EXPECT_EQ(s["last_task"]["state"], "done");
+  EXPECT_EQ(s["last_task"]["attempt"], 2);
+  EXPECT_EQ(s["last_task"]["entries"], kFiles);  // attempt 1's batches not counted
+  ExpectCleanCatalogue();
+}
+
+TEST_F(CoordinatorProcessTest, SigtermHandsTheLeaseBack) {
+  StartCoordinator("30s");
+  Apply();
+  auto a = StartWorker("wa", 150);
+  ASSERT_EQ(Admin({"check", "run", "acme"}).exit_code, 0);
+  ASSERT_TRUE(a->WaitForOutput("leased task")) << a->err();
+  a->Signal(SIGTERM);
+  EXPECT_EQ(a->Wait(), 0) << a->err();
+  EXPECT_NE(a->err().find("handed back task"), std::string::npos) << a->err();
+  nlohmann::json s = SetStatus();
+  EXPECT_EQ(s["last_task"]["state"], "queued");
+  EXPECT_EQ(s["last_task"]["errors"].size(), 0u);
+  // Without the hand-back, this would wait for the 30 s TTL.
+  auto b = StartWorker("wb");
+  s = WaitForLastTask(15000);
+  EXPECT_EQ(s["last_task"]["state"], "done");
+  EXPECT_EQ(s["last_task"]["attempt"], 2);
+}
+
+TEST_F(CoordinatorProcessTest, AdminCallsNeedTheToken) {
+  StartCoordinator("30s");
+  RunResult none = RunVigil({"status", "--coordinator", addr_});
+  EXPECT_EQ(none.exit_code, 3);
+  EXPECT_NE(none.err.find("UNAUTHENTICATED"), std::string::npos) << none.err;
+  WriteFile(tmp_ / "wrong.token", "not-the-token\n");
+  RunResult wrong = RunVigil({"apply", "-f", tmp_ / "acme.yaml", "--coordinator", addr_,
+                              "--token-file", tmp_ / "wrong.token"});
+  EXPECT_EQ(wrong.exit_code, 3);
+  EXPECT_NE(wrong.err.find("UNAUTHENTICATED"), std::string::npos) << wrong.err;
+  EXPECT_NE(wrong.err.find("nothing applied"), std::string::npos);
+  // Nothing was applied.
+  RunResult s = Admin({"status", "--json"});
+  ASSERT_EQ(s.exit_code, 0) << s.err;
+  EXPECT_EQ(nlohmann::json::parse(s.out)["tenants"].size(), 0u);
+}
+
+TEST_F(CoordinatorProcessTest, ApplyErrorsNameTheFileLineAndField) {
+  StartCoordinator("30s");
+  WriteFile(tmp_ / "bad.yaml", R"(apiVersion: vigil/v1
+kind: Tenant
+name: acme
+---
+apiVersion: vigil/v1
+kind: Contract
+tenant: acme
+assets:
+  - name: fs
+    backupSets:
+      - name: fs-a
+        location: loc-a
+        pth: acme/fs
+)");
+  RunResult r = Admin({"apply", "-f", tmp_ / "bad.yaml"});
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_NE(r.err.find("bad.yaml:13:9: unknown field 'pth'"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("nothing applied"), std::string::npos);
+  // A reference the coordinator cannot resolve: refused as a whole.
+  WriteFile(tmp_ / "unknown.yaml", R"(apiVersion: vigil/v1
+kind: Tenant
+name: acme
+---
+apiVersion: vigil/v1
+kind: Contract
+tenant: acme
+assets:
+  - name: fs
+    backupSets:
+      - name: fs-a
+        location: nowhere
+        path: acme/fs
+)");
+  r = Admin({"apply", "-f", tmp_ / "unknown.yaml"});
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_NE(r.err.find("unknown location 'nowhere'"), std::string::npos) << r.err;
+  RunResult s = Admin({"status", "--json"});
+  EXPECT_EQ(nlohmann::json::parse(s.out)["tenants"].size(), 0u);
+}
+
+TEST_F(CoordinatorProcessTest, WorkerRefusesAPathThatEscapesItsLocation) {
+  StartCoordinator("30s");
+  MakeDirs(tmp_ / "outside");
+  WriteFile(tmp_ / "outside/secret", "not yours");
+  ASSERT_EQ(symlink((tmp_ / "outside").c_str(), (root_ + "/acme/escape").c_str()), 0);
+  WriteFile(tmp_ / "escape.yaml", R"(apiVersion: vigil/v1
+kind: Location
+name: loc-a
+site: s1
+---
+apiVersion: vigil/v1
+kind: Tenant
+name: acme
+---
+apiVersion: vigil/v1
+kind: Contract
+tenant: acme
+assets:
+  - name: fs
+    backupSets:
+      - name: fs-a
+        location: loc-a
+        path: acme/escape
+)");
+  ASSERT_EQ(Admin({"apply", "-f", tmp_ / "escape.yaml"}).exit_code, 0);
+  auto w = std::make_unique<BackgroundProcess>(
+      std::vector<std::string>{VigilBin(), "worker", "--coordinator", addr_, "--site", "s1",
+                               "--location", "loc-a=" + root_},
+      tmp_ / "w");
+  RunResult r = Admin({"check", "run", "acme", "--wait", "--timeout", "60"});
+  EXPECT_EQ(r.exit_code, 1) << r.out;
+  nlohmann::json s = SetStatus();
+  EXPECT_EQ(s["last_task"]["state"], "failed");
+  EXPECT_EQ(s["last_task"]["errors"].size(), 3u);  // every attempt's error kept
+  EXPECT_NE(s["last_task"]["errors"][0]["message"].get<std::string>().find("outside the location"),
+            std::string::npos)
+      << s.dump();
+  EXPECT_EQ(s["catalogue_entries"], 0);
+}
+
+// Runs openssl; the certificates of the TLS test.
+void Openssl(const std::vector<std::string>& args) {
+  std::vector<std::string> argv{"/usr/bin/openssl"};
+  argv.insert(argv.end(), args.begin(), args.end());
+  RunResult r = RunProcess(argv);
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+}
+
+void MakeCert(const TempDir& d, const std::string& name, const std::string& ca,
+              const std::string& extra_ext) {
+  std::vector<std::string> req{"req",
+                               "-newkey",
+                               "ec",
+                               "-pkeyopt",
+                               "ec_paramgen_curve:P-256",
+                               "-nodes",
+                               "-keyout",
+                               d / (name + ".key"),
+                               "-out",
+                               d / (name + ".csr"),
+                               "-subj",
+                               "/CN=" + name};
+  if (!extra_ext.empty()) req.insert(req.end(), {"-addext", extra_ext});
+  Openssl(req);
+  Openssl({"x509", "-req", "-in", d / (name + ".csr"), "-CA", d / (ca + ".crt"), "-CAkey",
+           d / (ca + ".key"), "-CAcreateserial", "-out", d / (name + ".crt"), "-days", "2",
+           "-copy_extensions", "copy"});
+}
+
+void MakeCa(const TempDir& d, const std::string& name) {
+  Openssl({"req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes",
+           "-keyout", d / (name + ".key"), "-out", d / (name + ".crt"), "-days", "2", "-subj",
+           "/CN=" + name});
+}
+
+TEST_F(CoordinatorProcessTest, MutualTlsForWorkersAndTlsForAdmins) {
+  TempDir pki;
+  MakeCa(pki, "ca");
+  MakeCert(pki, "server", "ca", "subjectAltName=IP:127.0.0.1,DNS:localhost");
+  MakeCert(pki, "worker", "ca", "");
+  MakeCa(pki, "rogue-ca");
+  MakeCert(pki, "rogue", "rogue-ca", "");
+  coord_ = std::make_unique<BackgroundProcess>(
+      std::vector<std::string>{VigilBin(), "coordinator", "--listen", "127.0.0.1:0", "--data",
+                               tmp_ / "data", "--tls-cert", pki / "server.crt", "--tls-key",
+                               pki / "server.key", "--tls-client-ca", pki / "ca.crt"},
+      tmp_ / "coord");
+  addr_ = coord_->WaitForLine("listening on ");
+  ASSERT_FALSE(addr_.empty()) << coord_->err();
+  token_file_ = tmp_ / "data/admin.token";
+
+  // Admin over TLS (no client certificate needed; the token is).
+  RunResult r = Admin({"apply", "-f", tmp_ / "acme.yaml", "--tls-ca", pki / "ca.crt"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  // Plaintext to a TLS port: refused.
+  r = Admin({"status"});
+  EXPECT_EQ(r.exit_code, 3) << r.out;
+
+  auto worker = [&](const std::string& log, std::vector<std::string> tls) {
+    std::vector<std::string> argv{VigilBin(), "worker", "--coordinator", addr_,
+                                  "--site",   "s1",     "--location",    "loc-a=" + root_};
+    argv.insert(argv.end(), tls.begin(), tls.end());
+    return std::make_unique<BackgroundProcess>(argv, tmp_ / log);
+  };
+  // A worker without a client certificate is refused.
+  auto no_cert = worker("nocert", {"--tls-ca", pki / "ca.crt"});
+  EXPECT_EQ(no_cert->Wait(), 3) << no_cert->err();
+  EXPECT_NE(no_cert->err().find("client certificate"), std::string::npos) << no_cert->err();
+  // One signed by another CA never gets through the handshake.
+  auto rogue = worker("rogue", {"--tls-ca", pki / "ca.crt", "--tls-cert", pki / "rogue.crt",
+                                "--tls-key", pki / "rogue.key"});
+  // The right one works.
+  auto good = worker("good", {"--tls-ca", pki / "ca.crt", "--tls-cert", pki / "worker.crt",
+                              "--tls-key", pki / "worker.key"});
+  r = Admin({"check", "run", "acme", "--wait", "--timeout", "60", "--tls-ca", pki / "ca.crt"});
+  ASSERT_EQ(r.exit_code, 0) << r.out << r.err << good->err();
+  EXPECT_EQ(rogue->err().find("registered"), std::string::npos) << rogue->err();
+  EXPECT_NE(good->err().find("registered"), std::string::npos) << good->err();
+  r = Admin({"status", "acme", "--json", "--tls-ca", pki / "ca.crt"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(nlohmann::json::parse(r.out)["tenants"][0]["backup_sets"][0]["catalogue_entries"],
+            kFiles);
+}
+
+TEST(DevTest, DevRunsTheExampleAndPrintsAStatus) {
+  TempDir tmp;
+  RunResult r = RunVigil({"dev", "--data", tmp / "dev", "--once", "--examples",
+                          std::string(VIGIL_SOURCE_DIR) + "/deploy/examples"});
+  ASSERT_EQ(r.exit_code, 0) << r.out << r.err;
+  EXPECT_NE(r.out.find("coordinator listening on 127.0.0.1:"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("admin token: vgl_"), std::string::npos);
+  EXPECT_NE(r.out.find("3/3 done"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("fileserver-offsite"), std::string::npos);
+  EXPECT_NE(r.out.find("21 entries, 0 with problems"), std::string::npos) << r.out;
+}
+
+}  // namespace
+}  // namespace vigil::testing

@@ -1,0 +1,311 @@
+// The coordinator's domain calls end to end, without gRPC: apply, check,
+// lease, observe (staging, resend, fencing), complete (merge), status.
+#include "services/coordinator/coordinator.h"
+
+#include <gtest/gtest.h>
+
+#include <filesystem>
+
+#include "services/coordinator/ingest.h"
+#include "services/coordinator/keys.h"
+#include "storage/hash.h"
+
+namespace vigil::coordinator {
+namespace {
+
+class CoordinatorTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    dir_ = std::filesystem::temp_directory_path() /
+           ("vigil-coord-" + std::to_string(getpid()) + "-" +
+            ::testing::UnitTest::GetInstance()->current_test_info()->name());
+    std::filesystem::remove_all(dir_);
+    Open();
+    v1::ApplyRequest req;
+    auto* l = req.add_locations();
+    l->set_name("nas");
+    l->set_site("office");
+    req.add_tenants()->set_name("acme");
+    auto* b = req.add_backup_sets();
+    b->set_tenant("acme");
+    b->set_asset("fs");
+    b->set_name("fs-nas");
+    b->set_location("nas");
+    b->set_path("acme/fs");
+    auto r = c_->Apply(req);
+    ASSERT_TRUE(r.ok()) << r.status();
+    EXPECT_EQ(r->changed(), 3u);
+    v1::RegisterRequest reg;
+    reg.set_site("office");
+    reg.add_locations("nas");
+    auto w = c_->Register("", reg);
+    ASSERT_TRUE(w.ok()) << w.status();
+    worker_ = w->worker_id();
+    credential_ = w->credential();
+  }
+  void TearDown() override {
+    c_.reset();
+    std::filesystem::remove_all(dir_);
+  }
+  void Open(std::string admin_token = "") {
+    c_.reset();
+    CoordinatorOptions o;
+    o.data_dir = dir_.string();
+    if (!admin_token.empty()) o.admin_token_sha256 = TokenHash(admin_token);
+    auto c = Coordinator::Open(o);
+    ASSERT_TRUE(c.ok()) << c.status();
+    c_ = std::move(*c);
+  }
+  static v1::Observation Obs(const std::string& path, const std::string& content) {
+    v1::Observation o;
+    o.set_path(path);
+    o.set_type(v1::ENTRY_TYPE_FILE);
+    o.set_size(content.size());
+    o.set_mtime_ns(1);
+    storage::Digest d = storage::HashBytes(storage::HashAlgorithm::kXxh3_128, content);
+    o.set_digest_algorithm(static_cast<uint32_t>(d.algorithm()));
+    o.set_digest(std::string(d.view()));
+    return o;
+  }
+  v1::Task Lease() {
+    auto t = c_->LeaseTask(worker_);
+    EXPECT_TRUE(t.ok()) << t.status();
+    EXPECT_TRUE(t->has_task());
+    return t->task();
+  }
+  uint64_t CheckRun() {
+    v1::RunCheckRequest req;
+    req.set_tenant("acme");
+    auto r = c_->RunCheck(req);
+    EXPECT_TRUE(r.ok()) << r.status();
+    return r->check_id();
+  }
+  v1::ObservationBatch Batch(const v1::Task& t, uint64_t seq, std::vector<v1::Observation> obs) {
+    v1::ObservationBatch b;
+    b.set_task_id(t.id());
+    b.set_attempt(t.attempt());
+    b.set_seq(seq);
+    for (auto& o : obs) *b.add_observations() = o;
+    return b;
+  }
+  v1::BackupSetStatus SetStatus() {
+    v1::GetStatusRequest req;
+    req.set_tenant("acme");
+    auto s = c_->GetStatus(req);
+    EXPECT_TRUE(s.ok()) << s.status();
+    return s->tenants(0).backup_sets(0);
+  }
+
+  std::filesystem::path dir_;
+  std::unique_ptr<Coordinator> c_;
+  std::string worker_, credential_;
+};
+
+TEST_F(CoordinatorTest, ApplyRefusesBadInputAndAppliesNothing) {
+  v1::ApplyRequest req;
+  req.add_tenants()->set_name("globex");
+  auto* b = req.add_backup_sets();
+  b->set_tenant("globex");
+  b->set_asset("db");
+  b->set_name("db");
+  b->set_location("nowhere");
+  b->set_path("x");
+  auto r = c_->Apply(req);
+  ASSERT_TRUE(absl::IsInvalidArgument(r.status()));
+  EXPECT_NE(r.status().message().find("unknown location 'nowhere'"), std::string::npos);
+  v1::GetStatusRequest sreq;
+  sreq.set_tenant("globex");
+  EXPECT_TRUE(absl::IsNotFound(c_->GetStatus(sreq).status()));  // tenant not applied either
+
+  b->set_location("nas");
+  b->set_path("../etc");
+  r = c_->Apply(req);
+  ASSERT_TRUE(absl::IsInvalidArgument(r.status()));
+  EXPECT_NE(r.status().message().find("'path'"), std::string::npos);
+}
+
+TEST_F(CoordinatorTest, ApplyIsIdempotent) {
+  v1::ApplyRequest req;
+  req.add_tenants()->set_name("acme");
+  auto r = c_->Apply(req);
+  ASSERT_TRUE(r.ok());
+  EXPECT_EQ(r->changed(), 0u);
+}
+
+TEST_F(CoordinatorTest, ObservedBatchesMergeIntoTheCatalogue) {
+  uint64_t check = CheckRun();
+  v1::Task t = Lease();
+  EXPECT_EQ(t.backup_set().path(), "acme/fs");
+  auto a1 = c_->Observe(worker_, Batch(t, 1, {Obs("a/x", "1"), Obs("a/y", "2")}));
+  ASSERT_TRUE(a1.ok()) << a1.status();
+  EXPECT_EQ(*a1, 1u);
+  // A resend of an acknowledged batch is acknowledged, not stored twice.
+  auto again = c_->Observe(worker_, Batch(t, 1, {Obs("a/x", "1"), Obs("a/y", "2")}));
+  ASSERT_TRUE(again.ok());
+  EXPECT_EQ(*again, 1u);
+  // A gap is refused.
+  EXPECT_TRUE(absl::IsOutOfRange(c_->Observe(worker_, Batch(t, 3, {})).status()));
+  ASSERT_TRUE(c_->Observe(worker_, Batch(t, 2, {Obs("b", "3")})).ok());
+  // final_seq must match what was acknowledged.
+  v1::CompleteTaskRequest done;
+  done.set_task_id(t.id());
+  done.set_attempt(t.attempt());
+  done.set_final_seq(1);
+  EXPECT_TRUE(absl::IsFailedPrecondition(c_->CompleteTask(worker_, done).status()));
+  done.set_final_seq(2);
+  auto r = c_->CompleteTask(worker_, done);
+  ASSERT_TRUE(r.ok()) << r.status();
+  EXPECT_EQ(r->task().state(), v1::TASK_STATE_DONE);
+  EXPECT_EQ(r->task().entries(), 3u);
+  EXPECT_EQ(r->task().counts().added(), 3u);
+  // Repeating the completion is harmless.
+  ASSERT_TRUE(c_->CompleteTask(worker_, done).ok());
+
+  v1::GetStatusRequest sreq;
+  sreq.set_check_id(check);
+  auto st = c_->GetStatus(sreq);
+  ASSERT_TRUE(st.ok());
+  EXPECT_TRUE(st->check_finished());
+  v1::BackupSetStatus bs = SetStatus();
+  EXPECT_EQ(bs.catalogue_entries(), 3u);
+  EXPECT_EQ(bs.problems(), 0u);
+  storage::EntryRecord rec;
+  storage::VerifyRecord ver;
+  ASSERT_TRUE(c_->catalogue().GetEntry({"acme", "fs-nas", 0}, "a/y", &rec, &ver).ok());
+  EXPECT_EQ(rec.size, 1u);
+
+  // A second check where "a/y" changed and "b" vanished: problems, not new
+  // baselines; the rest is unchanged.
+  CheckRun();
+  t = Lease();
+  ASSERT_TRUE(c_->Observe(worker_, Batch(t, 1, {Obs("a/x", "1"), Obs("a/y", "Z")})).ok());
+  done.set_task_id(t.id());
+  done.set_attempt(t.attempt());
+  done.set_final_seq(1);
+  r = c_->CompleteTask(worker_, done);
+  ASSERT_TRUE(r.ok()) << r.status();
+  EXPECT_EQ(r->task().counts().unchanged(), 1u);
+  EXPECT_EQ(r->task().counts().modified(), 1u);
+  EXPECT_EQ(r->task().counts().missing(), 1u);
+  bs = SetStatus();
+  EXPECT_EQ(bs.catalogue_entries(), 3u);
+  EXPECT_EQ(bs.problems(), 2u);
+}
+
+TEST_F(CoordinatorTest, StaleAttemptBatchIsRefusedAndNotStored) {
+  CheckRun();
+  v1::Task t = Lease();
+  ASSERT_TRUE(c_->ReleaseTask(worker_,
+                              [&] {
+                                v1::ReleaseTaskRequest r;
+                                r.set_task_id(t.id());
+                                r.set_attempt(t.attempt());
+                                return r;
+                              }())
+                  .ok());
+  v1::Task t2 = Lease();
+  EXPECT_EQ(t2.attempt(), t.attempt() + 1);
+  auto stale = c_->Observe(worker_, Batch(t, 1, {Obs("x", "1")}));
+  EXPECT_TRUE(absl::IsFailedPrecondition(stale.status())) << stale.status();
+  ASSERT_TRUE(c_->Observe(worker_, Batch(t2, 1, {Obs("y", "1")})).ok());
+  v1::CompleteTaskRequest done;
+  done.set_task_id(t2.id());
+  done.set_attempt(t2.attempt());
+  done.set_final_seq(1);
+  auto r = c_->CompleteTask(worker_, done);
+  ASSERT_TRUE(r.ok()) << r.status();
+  EXPECT_EQ(r->task().entries(), 1u);  // only the current attempt's batch
+  EXPECT_EQ(SetStatus().catalogue_entries(), 1u);
+}
+
+TEST_F(CoordinatorTest, StagedBatchesSurviveARestart) {
+  CheckRun();
+  v1::Task t = Lease();
+  ASSERT_TRUE(c_->Observe(worker_, Batch(t, 1, {Obs("a", "1")})).ok());
+  Open();  // the coordinator restarts
+  ASSERT_TRUE(c_->AuthenticateWorker(worker_, credential_).ok());
+  auto resend = c_->Observe(worker_, Batch(t, 1, {Obs("a", "1")}));
+  ASSERT_TRUE(resend.ok()) << resend.status();
+  ASSERT_TRUE(c_->Observe(worker_, Batch(t, 2, {Obs("b", "2")})).ok());
+  v1::CompleteTaskRequest done;
+  done.set_task_id(t.id());
+  done.set_attempt(t.attempt());
+  done.set_final_seq(2);
+  auto r = c_->CompleteTask(worker_, done);
+  ASSERT_TRUE(r.ok()) << r.status();
+  EXPECT_EQ(r->task().entries(), 2u);
+}
+
+TEST_F(CoordinatorTest, AMergeDoneBeforeACrashIsNotCountedAgain) {
+  CheckRun();
+  v1::Task t = Lease();
+  ASSERT_TRUE(c_->Observe(worker_, Batch(t, 1, {Obs("a", "1"), Obs("b", "2")})).ok());
+  // The coordinator merged, then died before recording the task DONE.
+  auto m = MergeStaged(c_->catalogue(), t.backup_set(), t.id(), t.attempt(), 5,
+                       keys::Merged(t.id(), t.attempt()));
+  ASSERT_TRUE(m.ok()) << m.status();
+  Open();
+  v1::CompleteTaskRequest done;
+  done.set_task_id(t.id());
+  done.set_attempt(t.attempt());
+  done.set_final_seq(1);
+  auto r = c_->CompleteTask(worker_, done);  // the worker's retry
+  ASSERT_TRUE(r.ok()) << r.status();
+  EXPECT_EQ(r->task().counts().added(), 2u);
+  EXPECT_EQ(r->task().counts().unchanged(), 0u);
+  EXPECT_EQ(r->task().entries(), 2u);
+  EXPECT_EQ(SetStatus().catalogue_entries(), 2u);
+  // The marker went with the staged data.
+  std::string v;
+  EXPECT_TRUE(absl::IsNotFound(
+      c_->catalogue().kv()->Get(storage::Space::kMeta, keys::Merged(t.id(), t.attempt()), &v)));
+}
+
+TEST_F(CoordinatorTest, OutOfOrderObservationsFailTheAttempt) {
+  CheckRun();
+  v1::Task t = Lease();
+  ASSERT_TRUE(c_->Observe(worker_, Batch(t, 1, {Obs("b", "1"), Obs("a", "2")})).ok());
+  v1::CompleteTaskRequest done;
+  done.set_task_id(t.id());
+  done.set_attempt(t.attempt());
+  done.set_final_seq(1);
+  EXPECT_TRUE(absl::IsInvalidArgument(c_->CompleteTask(worker_, done).status()));
+  v1::Task now = *c_->leases().Get(t.id());
+  EXPECT_EQ(now.state(), v1::TASK_STATE_QUEUED);
+  ASSERT_EQ(now.errors_size(), 1);
+  EXPECT_NE(now.errors(0).message().find("out of order"), std::string::npos);
+}
+
+TEST_F(CoordinatorTest, BadObservationIsRefused) {
+  CheckRun();
+  v1::Task t = Lease();
+  v1::Observation o = Obs("../escape", "1");
+  EXPECT_TRUE(absl::IsInvalidArgument(c_->Observe(worker_, Batch(t, 1, {o})).status()));
+  o = Obs("ok", "1");
+  o.set_digest("short");
+  EXPECT_TRUE(absl::IsInvalidArgument(c_->Observe(worker_, Batch(t, 1, {o})).status()));
+  o = Obs("ok", "1");
+  o.set_type(v1::ENTRY_TYPE_UNSPECIFIED);
+  EXPECT_TRUE(absl::IsInvalidArgument(c_->Observe(worker_, Batch(t, 1, {o})).status()));
+  std::vector<v1::Observation> many;
+  for (int i = 0; i <= kMaxObservationsPerBatch; ++i)
+    many.push_back(Obs("f" + std::to_string(i), ""));
+  EXPECT_TRUE(absl::IsInvalidArgument(c_->Observe(worker_, Batch(t, 1, many)).status()));
+  // Nothing was staged: the first valid batch is still seq 1.
+  auto ok = c_->Observe(worker_, Batch(t, 1, {Obs("ok", "1")}));
+  ASSERT_TRUE(ok.ok()) << ok.status();
+  EXPECT_EQ(*ok, 1u);
+}
+
+TEST_F(CoordinatorTest, TokensAreChecked) {
+  EXPECT_TRUE(c_->AuthenticateWorker(worker_, credential_).ok());
+  EXPECT_TRUE(absl::IsUnauthenticated(c_->AuthenticateWorker(worker_, "nope")));
+  EXPECT_TRUE(absl::IsUnauthenticated(c_->AuthenticateWorker("w999", credential_)));
+  Open("s3cret");
+  EXPECT_TRUE(c_->CheckAdminToken("s3cret").ok());
+  EXPECT_TRUE(absl::IsUnauthenticated(c_->CheckAdminToken("")));
+  EXPECT_TRUE(absl::IsUnauthenticated(c_->CheckAdminToken("s3cre")));
+}
+
+}  // namespace
+}  // namespace vigil::coordinator

@@ -1,0 +1,173 @@
+// Lease rules on a fake clock, over a real RocksDB store in a temp dir.
+#include "services/coordinator/lease_manager.h"
+
+#include <gtest/gtest.h>
+
+#include <filesystem>
+
+#include "storage/rocks_kv.h"
+
+namespace vigil::coordinator {
+namespace {
+
+class FakeClock : public Clock {
+ public:
+  int64_t NowNs() override { return now; }
+  int64_t now = 1'000'000'000'000;
+};
+
+constexpr int64_t kSec = 1'000'000'000;
+
+class LeaseManagerTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    dir_ = std::filesystem::temp_directory_path() /
+           ("vigil-lease-" + std::to_string(getpid()) + "-" +
+            ::testing::UnitTest::GetInstance()->current_test_info()->name());
+    std::filesystem::remove_all(dir_);
+    Reopen();
+  }
+  void TearDown() override {
+    lm_.reset();
+    kv_.reset();
+    std::filesystem::remove_all(dir_);
+  }
+  void Reopen() {
+    lm_.reset();
+    kv_.reset();
+    auto kv = storage::OpenRocksKv(dir_.string());
+    ASSERT_TRUE(kv.ok()) << kv.status();
+    kv_ = std::move(*kv);
+    lm_ = std::make_unique<LeaseManager>(kv_.get(), &clock_,
+                                         LeaseOptions{.ttl_ns = 10 * kSec, .max_attempts = 3});
+    ASSERT_TRUE(lm_->Load().ok());
+  }
+  uint64_t EnqueueOne(const std::string& location) {
+    v1::Task t;
+    t.mutable_backup_set()->set_location(location);
+    t.mutable_backup_set()->set_name("set");
+    auto q = lm_->Enqueue({t});
+    EXPECT_TRUE(q.ok());
+    return (*q)[0].id();
+  }
+  v1::Task LeaseOk(const std::string& worker, const std::string& location) {
+    auto t = lm_->Lease(worker, {location});
+    EXPECT_TRUE(t.ok()) << t.status();
+    EXPECT_TRUE(t->has_value());
+    return t->value_or(v1::Task());
+  }
+
+  std::filesystem::path dir_;
+  FakeClock clock_;
+  std::unique_ptr<storage::KvStore> kv_;
+  std::unique_ptr<LeaseManager> lm_;
+};
+
+TEST_F(LeaseManagerTest, LeasesOnlyForServedLocations) {
+  EnqueueOne("nas");
+  auto none = lm_->Lease("w1", {"cloud"});
+  ASSERT_TRUE(none.ok());
+  EXPECT_FALSE(none->has_value());
+  v1::Task t = LeaseOk("w2", "nas");
+  EXPECT_EQ(t.attempt(), 1u);
+  EXPECT_EQ(t.worker_id(), "w2");
+  EXPECT_EQ(t.lease_expires_ns(), clock_.now + 10 * kSec);
+  // Already leased: nothing more to hand out.
+  EXPECT_FALSE(lm_->Lease("w3", {"nas"})->has_value());
+}
+
+TEST_F(LeaseManagerTest, HeartbeatExtendsAndExpiryRequeuesWithNextAttempt) {
+  uint64_t id = EnqueueOne("nas");
+  LeaseOk("w1", "nas");
+  clock_.now += 8 * kSec;
+  auto e = lm_->Heartbeat("w1", id, 1);
+  ASSERT_TRUE(e.ok()) << e.status();
+  EXPECT_EQ(*e, clock_.now + 10 * kSec);
+  clock_.now += 9 * kSec;  // still within the extended lease
+  EXPECT_TRUE(lm_->CheckLease("w1", id, 1).ok());
+  clock_.now += 2 * kSec;  // past it
+  auto n = lm_->ExpireLeases();
+  ASSERT_TRUE(n.ok());
+  EXPECT_EQ(*n, 1);
+  v1::Task t = *lm_->Get(id);
+  EXPECT_EQ(t.state(), v1::TASK_STATE_QUEUED);
+  ASSERT_EQ(t.errors_size(), 1);
+  EXPECT_EQ(t.errors(0).attempt(), 1u);
+  EXPECT_EQ(t.errors(0).worker_id(), "w1");
+  v1::Task again = LeaseOk("w2", "nas");
+  EXPECT_EQ(again.attempt(), 2u);
+}
+
+TEST_F(LeaseManagerTest, StaleAttemptAndWrongWorkerAreRefused) {
+  uint64_t id = EnqueueOne("nas");
+  LeaseOk("w1", "nas");
+  clock_.now += 11 * kSec;  // expired; taken back lazily
+  LeaseOk("w2", "nas");
+  EXPECT_TRUE(absl::IsFailedPrecondition(lm_->CheckLease("w1", id, 1)));
+  EXPECT_TRUE(absl::IsFailedPrecondition(lm_->Heartbeat("w1", id, 1).status()));
+  EXPECT_TRUE(absl::IsFailedPrecondition(lm_->CheckLease("w1", id, 2)));  // not w1's lease
+  EXPECT_TRUE(lm_->CheckLease("w2", id, 2).ok());
+  EXPECT_TRUE(absl::IsNotFound(lm_->CheckLease("w2", id + 100, 1)));
+  // The stale worker cannot complete it either.
+  EXPECT_TRUE(absl::IsFailedPrecondition(lm_->Complete("w1", id, 1, {}, 0, nullptr).status()));
+  EXPECT_EQ(lm_->Get(id)->state(), v1::TASK_STATE_LEASED);
+}
+
+TEST_F(LeaseManagerTest, FailsAfterMaxAttemptsKeepingEveryError) {
+  uint64_t id = EnqueueOne("nas");
+  for (uint32_t a = 1; a <= 3; ++a) {
+    v1::Task t = LeaseOk("w1", "nas");
+    ASSERT_EQ(t.attempt(), a);
+    auto f = lm_->Fail("w1", id, a, "disk error " + std::to_string(a));
+    ASSERT_TRUE(f.ok()) << f.status();
+  }
+  v1::Task t = *lm_->Get(id);
+  EXPECT_EQ(t.state(), v1::TASK_STATE_FAILED);
+  ASSERT_EQ(t.errors_size(), 3);
+  EXPECT_EQ(t.errors(0).message(), "disk error 1");
+  EXPECT_EQ(t.errors(2).message(), "disk error 3");
+  EXPECT_FALSE(lm_->Lease("w1", {"nas"})->has_value());
+}
+
+TEST_F(LeaseManagerTest, ReleaseRequeuesWithoutCountingAFailure) {
+  uint64_t id = EnqueueOne("nas");
+  LeaseOk("w1", "nas");
+  ASSERT_TRUE(lm_->Release("w1", id, 1).ok());
+  v1::Task t = *lm_->Get(id);
+  EXPECT_EQ(t.state(), v1::TASK_STATE_QUEUED);
+  EXPECT_EQ(t.errors_size(), 0);
+  EXPECT_EQ(LeaseOk("w2", "nas").attempt(), 2u);
+}
+
+TEST_F(LeaseManagerTest, CompleteIsIdempotentAndDurable) {
+  uint64_t id = EnqueueOne("nas");
+  LeaseOk("w1", "nas");
+  v1::DiffCounts c;
+  c.set_added(5);
+  auto done = lm_->Complete("w1", id, 1, c, 5, nullptr);
+  ASSERT_TRUE(done.ok()) << done.status();
+  EXPECT_EQ(done->state(), v1::TASK_STATE_DONE);
+  auto again = lm_->Complete("w1", id, 1, {}, 0, nullptr);
+  ASSERT_TRUE(again.ok());
+  EXPECT_EQ(again->counts().added(), 5u);
+  Reopen();
+  v1::Task t = *lm_->Get(id);
+  EXPECT_EQ(t.state(), v1::TASK_STATE_DONE);
+  EXPECT_EQ(t.entries(), 5u);
+  // Ids keep increasing after a restart.
+  EXPECT_GT(EnqueueOne("nas"), id);
+}
+
+TEST_F(LeaseManagerTest, RestartGivesLeasesOneTtlToReconnect) {
+  uint64_t id = EnqueueOne("nas");
+  LeaseOk("w1", "nas");
+  clock_.now += 30 * kSec;  // the coordinator was down longer than the TTL
+  Reopen();
+  EXPECT_TRUE(lm_->CheckLease("w1", id, 1).ok());
+  EXPECT_EQ(lm_->Get(id)->lease_expires_ns(), clock_.now + 10 * kSec);
+  clock_.now += 11 * kSec;
+  EXPECT_TRUE(absl::IsFailedPrecondition(lm_->CheckLease("w1", id, 1)));
+}
+
+}  // namespace
+}  // namespace vigil::coordinator
