@@ -100,6 +100,13 @@ class RocksKv final : public KvStore {
   RocksKv(std::unique_ptr<rocksdb::DB> db, std::vector<rocksdb::ColumnFamilyHandle*> cfs)
       : db_(std::move(db)), cfs_(std::move(cfs)) {}
   ~RocksKv() override {
+    // Flush the memtables on an orderly close: otherwise the next open
+    // replays the whole write-ahead log (0.49 s after a pass over 200,000
+    // files, against 0.03 s for this flush; docs/BENCHMARKS.md). A failure
+    // here loses nothing: the WAL still holds every write.
+    rocksdb::FlushOptions fo;
+    fo.wait = true;
+    db_->Flush(fo, cfs_).PermitUncheckedError();
     for (auto* h : cfs_) db_->DestroyColumnFamilyHandle(h).PermitUncheckedError();
     db_->Close().PermitUncheckedError();
   }
