@@ -4,6 +4,7 @@
 #include <rocksdb/convenience.h>
 #include <rocksdb/db.h>
 #include <rocksdb/filter_policy.h>
+#include <rocksdb/memtablerep.h>
 #include <rocksdb/slice_transform.h>
 #include <rocksdb/table.h>
 #include <rocksdb/utilities/checkpoint.h>
@@ -201,6 +202,12 @@ rocksdb::ColumnFamilyOptions CfOptions(Space s, const std::shared_ptr<rocksdb::C
   t.format_version = 5;
   t.filter_policy.reset(rocksdb::NewBloomFilterPolicy(10));
   if (s == Space::kHashIndex) {
+    // Hash-index keys start with a digest: every insert lands at a random
+    // place, and a skiplist insert there was ~70% of an ingest's CPU. A
+    // vector memtable appends and sorts once at flush (ingest CPU -25..-50%,
+    // docs/BENCHMARKS.md); the price, sorting the memtable when an iterator
+    // is opened on it, is paid by rare digest lookups only.
+    cf.memtable_factory = std::make_shared<rocksdb::VectorRepFactory>();
     cf.prefix_extractor = std::make_shared<HashDigestPrefix>();
     t.whole_key_filtering = false;
     cf.memtable_prefix_bloom_size_ratio = 0.05;
@@ -226,6 +233,9 @@ StatusOr<std::unique_ptr<KvStore>> OpenRocksKv(const std::string& path,
   db.bytes_per_sync = 1 << 20;
   db.keep_log_file_num = 5;
   db.info_log_level = rocksdb::InfoLogLevel::WARN_LEVEL;
+  // Required by the vector memtable of hash_index; writes are batched, so
+  // parallel memtable insertion bought little.
+  db.allow_concurrent_memtable_write = false;
   if (options.env != nullptr) db.env = options.env;
 
   auto cache = rocksdb::NewLRUCache(options.block_cache_bytes);
