@@ -22,6 +22,17 @@ std::string_view DiffKindName(DiffKind k) {
   return "unknown";
 }
 
+EntryRecord RecordOf(const Observation& o, int64_t first_seen_ns) {
+  EntryRecord r;
+  r.type = o.type;
+  r.size = o.size;
+  r.mtime_ns = o.mtime_ns;
+  r.digest = o.digest;
+  r.first_seen_ns = first_seen_ns;
+  r.link_target = o.link_target;
+  return r;
+}
+
 DiffKind Classify(const EntryRecord& rec, const Observation& obs, const DiffOptions& options) {
   if (obs.unreadable) return DiffKind::kUnreadable;
   bool same_content;

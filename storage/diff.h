@@ -50,6 +50,9 @@ struct DiffOptions {
   bool mutable_set = false;
 };
 
+// The record of an observed entry, first seen at `first_seen_ns`.
+EntryRecord RecordOf(const Observation& obs, int64_t first_seen_ns);
+
 // Pure classification of an observed entry against its record.
 // REQUIRES: obs.unreadable == false and obs.digest non-empty for files.
 DiffKind Classify(const EntryRecord& rec, const Observation& obs, const DiffOptions& options);

@@ -113,8 +113,13 @@ class Pass {
   // --- collector ---
   Status Collect(Job& job, Catalogue::Writer& w);
   void Fail(Status s);
-  void Report(PassEvent&& ev) {
-    if (o_.on_event) o_.on_event(ev);
+  // Path and record are copied into the event only when someone listens,
+  // not for every entry of the pass.
+  void Report(PassEvent&& ev, const Job& job) {
+    if (!o_.on_event) return;
+    ev.path = job.walk.path;
+    if (job.has_record) ev.recorded = job.rec;
+    o_.on_event(ev);
   }
 
   Catalogue& cat_;
@@ -327,24 +332,11 @@ Observation ObservationOf(const WalkEntry& w) {
   return o;
 }
 
-EntryRecord RecordOf(const Observation& o, int64_t first_seen) {
-  EntryRecord r;
-  r.type = o.type;
-  r.size = o.size;
-  r.mtime_ns = o.mtime_ns;
-  r.digest = o.digest;
-  r.first_seen_ns = first_seen;
-  r.link_target = o.link_target;
-  return r;
-}
-
 Status Pass::Collect(Job& job, Catalogue::Writer& w) {
   const std::string& path = job.walk.path;
   PassEvent ev;
-  ev.path = path;
   ev.type = job.walk.type;
   ev.has_record = job.has_record;
-  if (job.has_record) ev.recorded = job.rec;
 
   auto verify_problem = [&](EntryState state) {
     VerifyRecord v = job.ver;
@@ -378,7 +370,7 @@ Status Pass::Collect(Job& job, Catalogue::Writer& w) {
     } else {
       s = verify_problem(EntryState::kMissing);
     }
-    Report(std::move(ev));
+    Report(std::move(ev), job);
     return s;
   };
   auto unreadable = [&](std::string why) -> Status {
@@ -387,7 +379,7 @@ Status Pass::Collect(Job& job, Catalogue::Writer& w) {
     ev.error = std::move(why);
     Status s;
     if (job.has_record) s = verify_problem(EntryState::kUnreadable);
-    Report(std::move(ev));
+    Report(std::move(ev), job);
     return s;
   };
 
@@ -400,7 +392,7 @@ Status Pass::Collect(Job& job, Catalogue::Writer& w) {
       ++summary_.counts.unreadable;
       ev.kind = DiffKind::kUnreadable;
       ev.error = job.dir_error;
-      Report(std::move(ev));
+      Report(std::move(ev), job);
       return absl::OkStatus();
     case Action::kSkip:
       ++summary_.entries;
@@ -467,7 +459,7 @@ Status Pass::Collect(Job& job, Catalogue::Writer& w) {
     ++summary_.counts.added;
     ev.kind = DiffKind::kAdded;
     Status s = w.PutEntry(path, RecordOf(obs, now_));
-    Report(std::move(ev));
+    Report(std::move(ev), job);
     return s;
   }
 
@@ -483,14 +475,14 @@ Status Pass::Collect(Job& job, Catalogue::Writer& w) {
         s = w.PutEntry(path, r, &job.rec);
       }
       if (s.ok()) s = verify_ok();
-      if (job.reread) Report(std::move(ev));  // transient mismatch: keep evidence
+      if (job.reread) Report(std::move(ev), job);  // transient mismatch: keep evidence
       return s;
     }
     case DiffKind::kUpdated: {
       ++summary_.counts.updated;
       Status s = w.PutEntry(path, RecordOf(obs, job.rec.first_seen_ns), &job.rec);
       if (s.ok()) s = verify_ok();
-      Report(std::move(ev));
+      Report(std::move(ev), job);
       return s;
     }
     case DiffKind::kModified: {
@@ -503,7 +495,7 @@ Status Pass::Collect(Job& job, Catalogue::Writer& w) {
       } else {
         s = verify_problem(EntryState::kModified);
       }
-      Report(std::move(ev));
+      Report(std::move(ev), job);
       return s;
     }
     default:

@@ -89,17 +89,6 @@ storage::Observation ToObservation(const v1::Observation& o) {
   return r;
 }
 
-storage::EntryRecord RecordOf(const storage::Observation& o, int64_t first_seen) {
-  storage::EntryRecord r;
-  r.type = o.type;
-  r.size = o.size;
-  r.mtime_ns = o.mtime_ns;
-  r.digest = o.digest;
-  r.first_seen_ns = first_seen;
-  r.link_target = o.link_target;
-  return r;
-}
-
 // Pulls the staged observations of one attempt in seq order.
 class StagedSource {
  public:
@@ -169,7 +158,7 @@ StatusOr<MergeResult> MergeStaged(storage::Catalogue& cat, const v1::BackupSet& 
     switch (ev.kind) {
       case storage::DiffKind::kAdded:
         if (ev.observed->unreadable) return absl::OkStatus();  // nothing to record yet
-        return w.PutEntry(ev.path, RecordOf(*ev.observed, now_ns));
+        return w.PutEntry(ev.path, storage::RecordOf(*ev.observed, now_ns));
       case storage::DiffKind::kUnchanged:
         if (ev.observed->mtime_ns != ev.recorded->mtime_ns) {  // touched only
           storage::EntryRecord r = *ev.recorded;
@@ -178,8 +167,8 @@ StatusOr<MergeResult> MergeStaged(storage::Catalogue& cat, const v1::BackupSet& 
         }
         return verify_ok(ev.path);
       case storage::DiffKind::kUpdated: {
-        Status s =
-            w.PutEntry(ev.path, RecordOf(*ev.observed, ev.recorded->first_seen_ns), ev.recorded);
+        Status s = w.PutEntry(ev.path, storage::RecordOf(*ev.observed, ev.recorded->first_seen_ns),
+                              ev.recorded);
         return s.ok() ? verify_ok(ev.path) : s;
       }
       case storage::DiffKind::kModified:
