@@ -229,8 +229,16 @@ TEST_F(VerifyCliTest, PermissionDeniedIsReportedUnreadable) {
   if (uid != static_cast<uid_t>(-1)) {
     ASSERT_EQ(chown(cat_.c_str(), uid, gid), 0);
   }
+  // The build tree may sit under a directory nobody cannot enter (a 0700
+  // checkout): run a copy of the binary from the test's own 0755 directory.
+  std::string bin = VigilBin();
+  if (uid != static_cast<uid_t>(-1)) {
+    bin = dir_ / "vigil";
+    std::filesystem::copy_file(VigilBin(), bin);
+    std::filesystem::permissions(bin, std::filesystem::perms(0755));
+  }
   auto run = [&] {
-    return RunProcess({VigilBin(), "verify", "--json", "--catalogue", cat_, tree_}, uid, gid);
+    return RunProcess({bin, "verify", "--json", "--catalogue", cat_, tree_}, uid, gid);
   };
   RunResult r = run();
   ASSERT_EQ(r.exit_code, 0) << r.err;
