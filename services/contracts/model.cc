@@ -1,0 +1,57 @@
+#include "services/contracts/model.h"
+
+#include <algorithm>
+
+namespace vigil::contracts {
+
+std::string SourcePos::ToString() const {
+  std::string s = file.empty() ? "<input>" : file;
+  if (line > 0) s += ":" + std::to_string(line) + ":" + std::to_string(column);
+  return s;
+}
+
+const char* LayoutName(Layout l) {
+  switch (l) {
+    case Layout::kMirror:
+      return "mirror";
+    case Layout::kDatedFolders:
+      return "dated-folders";
+    case Layout::kRsnapshot:
+      return "rsnapshot";
+    case Layout::kDatedFiles:
+      return "dated-files";
+    case Layout::kBagitBags:
+      return "bagit-bags";
+    case Layout::kResticSnapshots:
+      return "restic-snapshots";
+  }
+  return "?";
+}
+
+const char* CommitmentKindName(CommitmentKind k) {
+  switch (k) {
+    case CommitmentKind::kRpo:
+      return "rpo";
+    case CommitmentKind::kRetention:
+      return "retention";
+    case CommitmentKind::kCopies:
+      return "copies";
+    case CommitmentKind::kIntegrity:
+      return "integrity";
+    case CommitmentKind::kRestoreDrill:
+      return "restore_drill";
+  }
+  return "?";
+}
+
+std::vector<const Commitment*> Contract::CommitmentsFor(const std::string& asset) const {
+  std::vector<const Commitment*> out;
+  for (const auto& c : commitments) {
+    if (c.assets.empty() || std::find(c.assets.begin(), c.assets.end(), asset) != c.assets.end()) {
+      out.push_back(&c);
+    }
+  }
+  return out;
+}
+
+}  // namespace vigil::contracts

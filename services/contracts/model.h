@@ -1,0 +1,189 @@
+// The contract model: what an MSP declares (locations), who its clients are
+// (tenants), and what each client's contract covers and promises. Parsed from
+// YAML by services/contracts/parse.h, judged by services/contracts/evaluate.h.
+//
+// Plain structs, no gRPC and no YAML here: this header is cheap to include.
+//
+// Units: times are int64 nanoseconds since the Unix epoch (UTC); durations
+// are int64 nanoseconds; sizes are bytes. Calendar notions (periods, the
+// retention ladder's days/weeks/months, maintenance windows) are taken in a
+// named IANA time zone ("Europe/Paris"), the tenant's unless said otherwise.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace vigil::contracts {
+
+inline constexpr int64_t kSecondNs = 1'000'000'000;
+inline constexpr int64_t kMinuteNs = 60 * kSecondNs;
+inline constexpr int64_t kHourNs = 60 * kMinuteNs;
+inline constexpr int64_t kDayNs = 24 * kHourNs;
+
+// Where the YAML text of a value was, for error messages after parsing
+// (e.g. "unknown location" found when the whole file set is known).
+struct SourcePos {
+  std::string file;
+  int line = 0;    // 1-based; 0 = unknown
+  int column = 0;  // 1-based
+  std::string ToString() const;  // "file:line:column"
+};
+
+// A weekly window in a time zone: `days` (bit 0 = Monday .. bit 6 = Sunday)
+// from `start_minute` (minutes after local midnight, 0..1439) for
+// `duration_ns`. A window may run past midnight into the next day.
+struct WeeklyWindow {
+  uint8_t days = 0x7f;
+  int start_minute = 0;
+  int64_t duration_ns = 0;
+};
+
+// A storage endpoint the MSP owns. Declared by the MSP, never by a tenant:
+// `offsite` and `immutable` are reported as declared, not measured.
+struct Location {
+  std::string name;
+  std::string site;
+  std::string kind = "filesystem";
+  bool offsite = false;
+  bool immutable = false;
+  // Read budget for checks at this location, bytes per second; 0 = none.
+  uint64_t io_budget_bytes_per_s = 0;
+  // Windows in which the location is NOT read (its own backups run then).
+  std::vector<WeeklyWindow> maintenance_windows;
+  // Time zone of the windows. Default "UTC".
+  std::string timezone = "UTC";
+  SourcePos pos;
+};
+
+struct Tenant {
+  std::string name;
+  std::string display_name;  // empty = name
+  // IANA zone of the tenant: periods, RPO ages and retention days are
+  // counted in it. Required.
+  std::string timezone;
+  // Language of the tenant's reports: "en" or "fr". Default "en".
+  std::string language = "en";
+  // Who at the client is told of failures (optional, free text e-mail).
+  std::string contact;
+  SourcePos pos;
+};
+
+// How restore points are laid out inside a backup set's directory.
+enum class Layout {
+  kMirror,        // one point updated in place (rsync mirror, Veeam .vbk)
+  kDatedFolders,  // one sub-folder per point, ISO date in its name
+  kRsnapshot,     // daily.N / weekly.N / monthly.N (renamed every run)
+  kDatedFiles,    // one file per point, date in its name (or its mtime)
+  kBagitBags,     // one BagIt bag (sub-folder) per point
+  kResticSnapshots,  // restic snapshots (format "restic")
+};
+const char* LayoutName(Layout l);  // "mirror", "dated-folders", ...
+
+struct BackupSet {
+  std::string name;      // unique within the tenant
+  std::string location;  // a Location's name
+  std::string path;      // relative to the location's root
+  std::string format = "dir";  // dir | bagit | sumfile | restic
+  Layout layout = Layout::kMirror;
+  // kDatedFiles: glob of the point files ("*.sql.gz"); empty = every file.
+  std::string pattern;
+  // kDatedFolders / kDatedFiles: take the point's time from its mtime
+  // when the name carries no date. Default false (a name without a date is
+  // reported, not guessed).
+  bool time_from_mtime = false;
+  // Hash algorithm name for the catalogue ("xxh3-128" default, "sha256").
+  std::string content_hash = "xxh3-128";
+  // Mutable mirror: a change with a new mtime is an update, not an integrity
+  // failure. Default: true for kMirror, false for every other layout.
+  bool mutable_ = true;
+  SourcePos pos;
+};
+
+struct Asset {
+  std::string name;
+  std::string description;
+  std::vector<BackupSet> backup_sets;
+  SourcePos pos;
+};
+
+enum class CommitmentKind { kRpo, kRetention, kCopies, kIntegrity, kRestoreDrill };
+const char* CommitmentKindName(CommitmentKind k);  // "rpo", "retention", ...
+
+struct RpoSpec {
+  int64_t max_age_ns = 0;  // newest good point must be younger than this
+};
+struct RetentionSpec {
+  // Points to keep: the newest point of each of the last N local days,
+  // ISO weeks, months, years (the usual grandfather-father-son ladder).
+  int daily = 0;
+  int weekly = 0;
+  int monthly = 0;
+  int yearly = 0;
+};
+struct CopiesSpec {
+  int min = 1;      // backup sets holding a current copy
+  int offsite = 0;  // of which on locations declared offsite
+};
+struct IntegritySpec {
+  int64_t reverify_within_ns = 0;  // every entry re-read at least this often
+  // Per-run limit: bytes read per run (0 = none) ...
+  uint64_t budget_bytes = 0;
+  // ... or a random sample of this many entries per run (0 = all).
+  uint32_t sample = 0;
+};
+struct RestoreDrillSpec {
+  int64_t every_ns = 0;  // a drill at least this often
+  int64_t rto_ns = 0;    // projected full restore must fit in this
+  uint32_t sample_files = 0;    // files copied per drill (0 = default 100)
+  uint64_t sample_bytes = 0;    // or up to this many bytes (0 = no limit)
+};
+
+struct Commitment {
+  CommitmentKind kind = CommitmentKind::kRpo;
+  // Assets it applies to; empty = every asset of the contract.
+  std::vector<std::string> assets;
+  RpoSpec rpo;
+  RetentionSpec retention;
+  CopiesSpec copies;
+  IntegritySpec integrity;
+  RestoreDrillSpec drill;
+  SourcePos pos;
+};
+
+struct OutOfScope {
+  std::string item;
+  std::string reason;
+  SourcePos pos;
+};
+
+struct Contract {
+  std::string tenant;
+  // When this version takes effect (ns). Default: when it is applied. A
+  // period is judged against the version in force at its start... and each
+  // version only over the time it was in force.
+  int64_t effective_from_ns = 0;
+  // Free reference of the signed paper contract ("CTR-2026-014").
+  std::string reference;
+  std::vector<Asset> assets;
+  std::vector<Commitment> commitments;
+  std::vector<OutOfScope> out_of_scope;
+  SourcePos pos;
+  // The contract's YAML document re-emitted in a canonical form (keys in a
+  // fixed order, comments dropped): stored as the contract version, hashed
+  // to identify it; re-parsing it gives the same Contract.
+  std::string canonical_yaml;
+
+  // Commitments that apply to `asset`.
+  std::vector<const Commitment*> CommitmentsFor(const std::string& asset) const;
+};
+
+// Everything one `vigil apply -f` file set declares.
+struct Manifest {
+  std::vector<Location> locations;
+  std::vector<Tenant> tenants;
+  std::vector<Contract> contracts;
+};
+
+}  // namespace vigil::contracts
