@@ -78,6 +78,37 @@ std::string HumanBytes(double bytes) {
   return buf;
 }
 
+std::string HumanDuration(int64_t ns) {
+  std::string sign = ns < 0 ? "-" : "";
+  uint64_t v = ns < 0 ? static_cast<uint64_t>(-(ns + 1)) + 1 : static_cast<uint64_t>(ns);
+  constexpr uint64_t kSec = 1'000'000'000ULL;
+  if (v < 10 * kSec) {
+    char buf[32];
+    std::snprintf(buf, sizeof buf, "%s%.1f s", sign.c_str(), static_cast<double>(v) / kSec);
+    return buf;
+  }
+  uint64_t s = v / kSec;
+  struct Unit {
+    uint64_t secs;
+    const char* name;
+  };
+  static const Unit kUnits[] = {{86400, "d"}, {3600, "h"}, {60, "min"}, {1, "s"}};
+  std::string out;
+  int shown = 0;
+  for (const Unit& u : kUnits) {
+    if (shown == 2) break;
+    uint64_t n = s / u.secs;
+    if (n == 0) {
+      if (shown > 0) break;  // "3 d" rather than "3 d 0 h 5 min"
+      continue;
+    }
+    out += (out.empty() ? "" : " ") + std::to_string(n) + " " + u.name;
+    s -= n * u.secs;
+    ++shown;
+  }
+  return sign + out;
+}
+
 std::string GroupDigits(uint64_t n) {
   std::string digits = std::to_string(n), out;
   for (size_t i = 0; i < digits.size(); ++i) {

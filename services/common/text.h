@@ -15,6 +15,8 @@ std::optional<int64_t> ParseDuration(std::string_view text, std::string* error);
 
 // "1.5 GiB", "12.0 MiB", "512 B".
 std::string HumanBytes(double bytes);
+// "3 d 4 h", "31 h 5 min", "45 min", "12 s", "0.4 s" (two largest units).
+std::string HumanDuration(int64_t ns);
 // "1,234,567".
 std::string GroupDigits(uint64_t n);
 // "2026-11-22T18:47:45.123456789Z" (UTC, RFC 3339).

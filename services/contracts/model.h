@@ -25,9 +25,9 @@ inline constexpr int64_t kDayNs = 24 * kHourNs;
 // Where the YAML text of a value was, for error messages after parsing
 // (e.g. "unknown location" found when the whole file set is known).
 struct SourcePos {
-  std::string file;
-  int line = 0;    // 1-based; 0 = unknown
-  int column = 0;  // 1-based
+  std::string file{};
+  int line = 0;                  // 1-based; 0 = unknown
+  int column = 0;                // 1-based
   std::string ToString() const;  // "file:line:column"
 };
 
@@ -43,52 +43,52 @@ struct WeeklyWindow {
 // A storage endpoint the MSP owns. Declared by the MSP, never by a tenant:
 // `offsite` and `immutable` are reported as declared, not measured.
 struct Location {
-  std::string name;
-  std::string site;
+  std::string name{};
+  std::string site{};
   std::string kind = "filesystem";
   bool offsite = false;
   bool immutable = false;
   // Read budget for checks at this location, bytes per second; 0 = none.
   uint64_t io_budget_bytes_per_s = 0;
   // Windows in which the location is NOT read (its own backups run then).
-  std::vector<WeeklyWindow> maintenance_windows;
+  std::vector<WeeklyWindow> maintenance_windows{};
   // Time zone of the windows. Default "UTC".
   std::string timezone = "UTC";
-  SourcePos pos;
+  SourcePos pos{};
 };
 
 struct Tenant {
-  std::string name;
-  std::string display_name;  // empty = name
+  std::string name{};
+  std::string display_name{};  // empty = name
   // IANA zone of the tenant: periods, RPO ages and retention days are
   // counted in it. Required.
-  std::string timezone;
+  std::string timezone{};
   // Language of the tenant's reports: "en" or "fr". Default "en".
   std::string language = "en";
   // Who at the client is told of failures (optional, free text e-mail).
-  std::string contact;
-  SourcePos pos;
+  std::string contact{};
+  SourcePos pos{};
 };
 
 // How restore points are laid out inside a backup set's directory.
 enum class Layout {
-  kMirror,        // one point updated in place (rsync mirror, Veeam .vbk)
-  kDatedFolders,  // one sub-folder per point, ISO date in its name
-  kRsnapshot,     // daily.N / weekly.N / monthly.N (renamed every run)
-  kDatedFiles,    // one file per point, date in its name (or its mtime)
-  kBagitBags,     // one BagIt bag (sub-folder) per point
+  kMirror,           // one point updated in place (rsync mirror, Veeam .vbk)
+  kDatedFolders,     // one sub-folder per point, ISO date in its name
+  kRsnapshot,        // daily.N / weekly.N / monthly.N (renamed every run)
+  kDatedFiles,       // one file per point, date in its name (or its mtime)
+  kBagitBags,        // one BagIt bag (sub-folder) per point
   kResticSnapshots,  // restic snapshots (format "restic")
 };
 const char* LayoutName(Layout l);  // "mirror", "dated-folders", ...
 
 struct BackupSet {
-  std::string name;      // unique within the tenant
-  std::string location;  // a Location's name
-  std::string path;      // relative to the location's root
+  std::string name{};          // unique within the tenant
+  std::string location{};      // a Location's name
+  std::string path{};          // relative to the location's root
   std::string format = "dir";  // dir | bagit | sumfile | restic
   Layout layout = Layout::kMirror;
   // kDatedFiles: glob of the point files ("*.sql.gz"); empty = every file.
-  std::string pattern;
+  std::string pattern{};
   // kDatedFolders / kDatedFiles: take the point's time from its mtime
   // when the name carries no date. Default false (a name without a date is
   // reported, not guessed).
@@ -98,14 +98,14 @@ struct BackupSet {
   // Mutable mirror: a change with a new mtime is an update, not an integrity
   // failure. Default: true for kMirror, false for every other layout.
   bool mutable_ = true;
-  SourcePos pos;
+  SourcePos pos{};
 };
 
 struct Asset {
-  std::string name;
-  std::string description;
-  std::vector<BackupSet> backup_sets;
-  SourcePos pos;
+  std::string name{};
+  std::string description{};
+  std::vector<BackupSet> backup_sets{};
+  SourcePos pos{};
 };
 
 enum class CommitmentKind { kRpo, kRetention, kCopies, kIntegrity, kRestoreDrill };
@@ -134,46 +134,46 @@ struct IntegritySpec {
   uint32_t sample = 0;
 };
 struct RestoreDrillSpec {
-  int64_t every_ns = 0;  // a drill at least this often
-  int64_t rto_ns = 0;    // projected full restore must fit in this
-  uint32_t sample_files = 0;    // files copied per drill (0 = default 100)
-  uint64_t sample_bytes = 0;    // or up to this many bytes (0 = no limit)
+  int64_t every_ns = 0;       // a drill at least this often
+  int64_t rto_ns = 0;         // projected full restore must fit in this
+  uint32_t sample_files = 0;  // files copied per drill (0 = default 100)
+  uint64_t sample_bytes = 0;  // or up to this many bytes (0 = no limit)
 };
 
 struct Commitment {
   CommitmentKind kind = CommitmentKind::kRpo;
   // Assets it applies to; empty = every asset of the contract.
-  std::vector<std::string> assets;
+  std::vector<std::string> assets{};
   RpoSpec rpo;
   RetentionSpec retention;
   CopiesSpec copies;
   IntegritySpec integrity;
   RestoreDrillSpec drill;
-  SourcePos pos;
+  SourcePos pos{};
 };
 
 struct OutOfScope {
-  std::string item;
-  std::string reason;
-  SourcePos pos;
+  std::string item{};
+  std::string reason{};
+  SourcePos pos{};
 };
 
 struct Contract {
-  std::string tenant;
+  std::string tenant{};
   // When this version takes effect (ns). Default: when it is applied. A
   // period is judged against the version in force at its start... and each
   // version only over the time it was in force.
   int64_t effective_from_ns = 0;
   // Free reference of the signed paper contract ("CTR-2026-014").
-  std::string reference;
-  std::vector<Asset> assets;
-  std::vector<Commitment> commitments;
-  std::vector<OutOfScope> out_of_scope;
-  SourcePos pos;
+  std::string reference{};
+  std::vector<Asset> assets{};
+  std::vector<Commitment> commitments{};
+  std::vector<OutOfScope> out_of_scope{};
+  SourcePos pos{};
   // The contract's YAML document re-emitted in a canonical form (keys in a
   // fixed order, comments dropped): stored as the contract version, hashed
   // to identify it; re-parsing it gives the same Contract.
-  std::string canonical_yaml;
+  std::string canonical_yaml{};
 
   // Commitments that apply to `asset`.
   std::vector<const Commitment*> CommitmentsFor(const std::string& asset) const;
@@ -181,9 +181,9 @@ struct Contract {
 
 // Everything one `vigil apply -f` file set declares.
 struct Manifest {
-  std::vector<Location> locations;
-  std::vector<Tenant> tenants;
-  std::vector<Contract> contracts;
+  std::vector<Location> locations{};
+  std::vector<Tenant> tenants{};
+  std::vector<Contract> contracts{};
 };
 
 }  // namespace vigil::contracts

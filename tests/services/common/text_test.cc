@@ -45,6 +45,18 @@ TEST(TextTest, HumanBytesAndDigits) {
   EXPECT_EQ(GroupDigits(1234567), "1,234,567");
 }
 
+TEST(TextTest, HumanDuration) {
+  constexpr int64_t kS = 1'000'000'000;
+  EXPECT_EQ(HumanDuration(400'000'000), "0.4 s");
+  EXPECT_EQ(HumanDuration(12 * kS), "12 s");
+  EXPECT_EQ(HumanDuration(45 * 60 * kS), "45 min");
+  EXPECT_EQ(HumanDuration((31 * 3600 + 5 * 60) * kS), "1 d 7 h");
+  EXPECT_EQ(HumanDuration((3 * 86400 + 4 * 3600 + 59) * kS), "3 d 4 h");
+  EXPECT_EQ(HumanDuration(3 * 86400 * kS + 5 * 60 * kS), "3 d");
+  EXPECT_EQ(HumanDuration((2 * 3600 + 30 * 60) * kS), "2 h 30 min");
+  EXPECT_EQ(HumanDuration(-90 * 60 * kS), "-1 h 30 min");
+}
+
 TEST(TextTest, FormatTimeUtc) {
   EXPECT_EQ(FormatTimeUtc(0), "1970-01-01T00:00:00.000000000Z");
   // 2026-11-22T18:47:45Z = 1795373265 s (date -u -d @1795373265).

@@ -1,0 +1,172 @@
+// Commitment evaluation: from what Vigil measured of a tenant's backup sets
+// (the facts below) and the contract in force, a verdict per asset and
+// commitment over a period, each with its evidence, and the restore
+// readiness of every asset.
+//
+// Pure: no I/O, no clock. The coordinator gathers the facts from its
+// catalogue and results; tests build them by hand or by simulation. The
+// same facts and the same instant always give the same evaluation.
+//
+// Verdicts (docs/contracts.md):
+//   pass     the commitment held over the whole evaluated interval;
+//   fail     it was broken at some instant of the interval (the evidence
+//            says when and by how much);
+//   unknown  Vigil could not tell: never checked, or not checked since the
+//            deadline passed. Unknown is not pass: it is alerted when it
+//            lasts past the commitment's cadence.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <string>
+#include <vector>
+
+#include "services/contracts/calendar.h"
+#include "services/contracts/model.h"
+
+namespace vigil::contracts {
+
+// --- Facts ---------------------------------------------------------------
+
+// One restore point of a backup set, as Vigil saw it over time.
+struct PointFact {
+  int64_t time_ns = 0;        // identity: the point's time
+  std::string name{};         // its current (or last) name
+  int64_t first_seen_ns = 0;  // first inventory that listed it
+  int64_t gone_ns = 0;        // first inventory that no longer listed it; 0 = present
+  uint64_t files = 0;
+  uint64_t bytes = 0;
+  // First time a check found one of its entries modified, missing or
+  // unreadable (0 = never): the point is not good from then on.
+  int64_t damaged_ns = 0;
+  std::string damage{};  // "3 entries modified: docs/a.pdf, ..."
+  // Plausibility findings against the previous point (an emptied or
+  // encrypted source): the point is not good from first_seen_ns.
+  std::vector<std::string> implausible{};
+};
+
+// Integrity coverage of one backup set over the entries of its present
+// points, computed for the commitment's `reverify_within` window.
+struct IntegrityFact {
+  uint64_t entries = 0;            // entries in present points
+  uint64_t verified_within = 0;    // of which re-read within the window
+  int64_t oldest_verified_ns = 0;  // least recent re-read (0 = never)
+  uint64_t failures = 0;           // entries currently modified/missing/unreadable
+  // Sampled runs within the window: entries drawn at random, faults found.
+  uint64_t sampled = 0;
+  uint64_t sample_faults = 0;
+  int64_t last_run_ns = 0;  // last integrity run (0 = never)
+};
+
+// One restore drill: a sample of a restore point copied to the worker's
+// scratch with cold reads and synced writes, then re-hashed.
+struct DrillFact {
+  int64_t at_ns = 0;
+  int64_t point_time_ns = 0;
+  uint64_t files = 0;
+  uint64_t bytes = 0;        // bytes copied
+  double seconds = 0;        // wall time of the copy (reads + synced writes)
+  uint64_t mismatches = 0;   // restored files whose hash differs from the catalogue
+  uint64_t point_bytes = 0;  // full size of the restore point
+  std::string error{};       // the drill could not run (non-empty = failed)
+};
+
+// Content agreement of two copies of an asset, compared through the
+// catalogue (same algorithm: digests; otherwise presence and size only).
+struct CopyAgreement {
+  std::string a, b;  // backup set names
+  enum class State { kAgree, kDisagree, kNotEstablished } state = State::kNotEstablished;
+  uint64_t matched = 0;    // entries of a found in b with the same digest
+  uint64_t differing = 0;  // same path, different content
+  uint64_t missing_in_b = 0;
+  std::string detail{};  // why not established, which entries differ
+};
+
+struct BackupSetFacts {
+  std::string name{};
+  // Inventories (listings of the restore points) run so far; 0 = never.
+  int64_t first_inventory_ns = 0;
+  int64_t last_inventory_ns = 0;
+  std::vector<PointFact> points{};  // any order
+  IntegrityFact integrity;
+  std::vector<DrillFact> drills{};  // any order
+};
+
+struct TenantFacts {
+  std::map<std::string, BackupSetFacts> sets;  // by backup set name
+  std::vector<CopyAgreement> copies{};
+  // Backup sets found at the MSP's locations that no contract covers
+  // (directory names under the tenant's area), for the scope section.
+  std::vector<std::string> unscoped{};
+};
+
+// --- Results -------------------------------------------------------------
+
+enum class Verdict { kPass, kFail, kUnknown };
+const char* VerdictName(Verdict v);  // "pass" | "fail" | "unknown"
+
+struct Evidence {
+  std::string name{};   // "newest_good_point", "coverage_percent", ...
+  std::string value{};  // human-readable, units included
+  // "measured" by Vigil, or "declared" by the MSP (offsite, immutable).
+  std::string basis = "measured";
+};
+
+struct CommitmentVerdict {
+  std::string asset{};
+  CommitmentKind kind = CommitmentKind::kRpo;
+  Verdict verdict = Verdict::kUnknown;
+  std::string summary{};  // one line a person reads first
+  // For fail: the first instant of the interval at which it was broken.
+  int64_t failing_since_ns = 0;
+  std::vector<Evidence> evidence{};
+};
+
+enum class Readiness { kReady, kAtRisk, kNotReady };
+const char* ReadinessName(Readiness r);  // "ready" | "at risk" | "not ready"
+
+struct AssetReadiness {
+  std::string asset{};
+  Readiness readiness = Readiness::kNotReady;
+  std::vector<std::string> reasons{};  // empty when ready
+};
+
+struct ScopeFinding {
+  std::string subject{};  // asset or backup set
+  std::string finding{};  // "in scope, no backup found" / "found, not covered by the contract"
+};
+
+struct Evaluation {
+  std::string tenant{};
+  Interval interval{};                      // what was judged: [period start, min(period end, now))
+  int64_t at_ns = 0;                        // "now"
+  std::vector<AssetReadiness> readiness{};  // contract order of assets
+  std::vector<CommitmentVerdict> verdicts{};  // asset order, then commitment order
+  std::vector<ScopeFinding> scope{};
+  std::vector<OutOfScope> out_of_scope{};
+
+  const CommitmentVerdict* Find(const std::string& asset, CommitmentKind kind) const;
+  const AssetReadiness* ReadinessOf(const std::string& asset) const;
+};
+
+struct EvaluateOptions {
+  // An inventory older than this makes freshness "unknown" rather than a
+  // statement about now. Default 0 = derive from the RPO (max_age).
+  int64_t stale_inventory_ns = 0;
+  // Drill throughput assumptions, stated in the evidence.
+  std::string drill_assumptions =
+      "full restore runs at the throughput measured on the sample (cold reads from the "
+      "backup location, synced writes to the worker's scratch, one stream)";
+};
+
+// Judges `contract` over `period` as seen at `now_ns` (the interval ends at
+// min(period.end, now)). `locations` by name (for offsite/immutable).
+Evaluation Evaluate(const Tenant& tenant, const Contract& contract,
+                    const std::map<std::string, Location>& locations, const TenantFacts& facts,
+                    const Interval& period, int64_t now_ns, const EvaluateOptions& options = {});
+
+// The version of a tenant's contract in force at `t` among `versions`
+// (effective_from_ns ascending); nullptr if none was yet.
+const Contract* VersionInForce(const std::vector<Contract>& versions, int64_t t);
+
+}  // namespace vigil::contracts

@@ -1,0 +1,158 @@
+#include "services/contracts/schedule.h"
+
+#include <algorithm>
+#include <functional>
+
+#include "services/contracts/calendar.h"
+
+namespace vigil::contracts {
+namespace {
+
+const Commitment* FindKind(const std::vector<const Commitment*>& cs, CommitmentKind k) {
+  for (const Commitment* c : cs) {
+    if (c->kind == k) return c;
+  }
+  return nullptr;
+}
+
+// FNV-1a: stable across runs and builds (std::hash is not).
+uint64_t StableHash(const std::string& s) {
+  uint64_t h = 1469598103934665603ULL;
+  for (unsigned char c : s) {
+    h ^= c;
+    h *= 1099511628211ULL;
+  }
+  return h;
+}
+
+}  // namespace
+
+const char* CheckKindName(CheckKind k) {
+  switch (k) {
+    case CheckKind::kInventory:
+      return "inventory";
+    case CheckKind::kIntegrity:
+      return "integrity";
+    case CheckKind::kRestoreDrill:
+      return "drill";
+  }
+  return "?";
+}
+
+int64_t Cadence(CheckKind kind, const std::vector<const Commitment*>& cs) {
+  switch (kind) {
+    case CheckKind::kInventory: {
+      const Commitment* rpo = FindKind(cs, CommitmentKind::kRpo);
+      if (rpo == nullptr) return kDayNs;
+      return std::clamp<int64_t>(rpo->rpo.max_age_ns / 2, 5 * kMinuteNs, kDayNs);
+    }
+    case CheckKind::kIntegrity: {
+      const Commitment* c = FindKind(cs, CommitmentKind::kIntegrity);
+      if (c == nullptr) return 0;
+      const IntegritySpec& s = c->integrity;
+      if (s.budget_bytes > 0 || s.sample > 0) {
+        return std::clamp<int64_t>(s.reverify_within_ns / 4, kHourNs, kDayNs);
+      }
+      return std::max<int64_t>(s.reverify_within_ns / 2, kHourNs);
+    }
+    case CheckKind::kRestoreDrill: {
+      const Commitment* c = FindKind(cs, CommitmentKind::kRestoreDrill);
+      if (c == nullptr) return 0;
+      return std::max<int64_t>(c->drill.every_ns - c->drill.every_ns / 10, kHourNs);
+    }
+  }
+  return 0;
+}
+
+bool InMaintenance(const Location& loc, int64_t t) {
+  if (loc.maintenance_windows.empty()) return false;
+  Calendar cal(loc.timezone);
+  // A window may have started on one of the previous days and still run.
+  for (const WeeklyWindow& w : loc.maintenance_windows) {
+    int64_t span_days = w.duration_ns / kDayNs + 1;
+    for (int64_t back = 0; back <= span_days; ++back) {
+      Interval day = cal.UnitBefore(CalendarUnit::kDay, t, static_cast<int>(back));
+      auto c = cal.ToCivil(day.start_ns);
+      if ((w.days & (1u << c.weekday)) == 0) continue;
+      int64_t start = day.start_ns + static_cast<int64_t>(w.start_minute) * kMinuteNs;
+      if (t >= start && t < start + w.duration_ns) return true;
+    }
+  }
+  return false;
+}
+
+int64_t NextReadable(const Location& loc, int64_t t) {
+  // Step forward minute by minute at most one week: windows are whole
+  // minutes, so this is exact and bounded (10,080 steps worst case).
+  int64_t cur = t;
+  for (int i = 0; i < 7 * 24 * 60 + 1 && InMaintenance(loc, cur); ++i) {
+    cur = (cur / kMinuteNs + 1) * kMinuteNs;
+  }
+  return cur;
+}
+
+int64_t IoBudget::Acquire(uint64_t bytes, int64_t now_ns) {
+  if (rate_ == 0) return now_ns;
+  // GCRA: next_free_ns_ is when every booked byte will have been "paid"
+  // at the budget's rate. A read may start once the bytes booked before it,
+  // plus its own, exceed one second's worth by no more than the burst.
+  int64_t cost = static_cast<int64_t>(static_cast<double>(bytes) / static_cast<double>(rate_) *
+                                      static_cast<double>(kSecondNs));
+  int64_t tat = std::max(next_free_ns_, now_ns);
+  int64_t start = std::max(now_ns, tat + cost - kSecondNs);
+  next_free_ns_ = tat + cost;
+  return start;
+}
+
+std::vector<DueCheck> PlanChecks(const Tenant& tenant, const Contract& contract,
+                                 const std::map<std::string, Location>& locations,
+                                 const CheckHistory& history, int64_t now,
+                                 const ScheduleOptions& options) {
+  std::vector<DueCheck> out;
+  for (const Asset& a : contract.assets) {
+    std::vector<const Commitment*> cs = contract.CommitmentsFor(a.name);
+    const Commitment* integ = FindKind(cs, CommitmentKind::kIntegrity);
+    for (const BackupSet& s : a.backup_sets) {
+      auto loc = locations.find(s.location);
+      for (CheckKind k : {CheckKind::kInventory, CheckKind::kIntegrity, CheckKind::kRestoreDrill}) {
+        int64_t cadence = Cadence(k, cs);
+        if (cadence == 0) continue;
+        // One drill per asset: on its first backup set (the primary copy).
+        if (k == CheckKind::kRestoreDrill && &s != &a.backup_sets.front()) continue;
+        auto h = history.find({s.name, k});
+        int64_t jitter = options.max_jitter_ns > 0
+                             ? static_cast<int64_t>(
+                                   StableHash(tenant.name + "/" + s.name + "/" + CheckKindName(k)) %
+                                   static_cast<uint64_t>(options.max_jitter_ns))
+                             : 0;
+        DueCheck d;
+        d.tenant = tenant.name;
+        d.asset = a.name;
+        d.backup_set = s.name;
+        d.location = s.location;
+        d.kind = k;
+        // Never run: due now (an inventory is the baseline everything needs).
+        d.due_ns = h == history.end() ? now : h->second + cadence + jitter;
+        d.overdue = d.due_ns <= now;
+        d.start_ns = std::max(d.due_ns, now);
+        if (loc != locations.end()) {
+          d.start_ns = NextReadable(loc->second, d.start_ns);
+          d.rate_limit_bytes_per_s = loc->second.io_budget_bytes_per_s;
+        }
+        if (k == CheckKind::kIntegrity && integ != nullptr) {
+          d.byte_budget = integ->integrity.budget_bytes;
+          d.sample = integ->integrity.sample;
+        }
+        if (d.start_ns < now + options.horizon_ns) out.push_back(std::move(d));
+      }
+    }
+  }
+  std::stable_sort(out.begin(), out.end(), [](const DueCheck& x, const DueCheck& y) {
+    if (x.overdue != y.overdue) return x.overdue;
+    if (x.overdue) return x.due_ns < y.due_ns;  // most overdue first
+    return x.start_ns < y.start_ns;
+  });
+  return out;
+}
+
+}  // namespace vigil::contracts

@@ -1,0 +1,435 @@
+// Unit tests of calendar arithmetic, commitment evaluation and scheduling on
+// hand-built facts. The 90-day multi-tenant simulation is simulation_test.cc.
+#include "services/contracts/evaluate.h"
+
+#include <gtest/gtest.h>
+
+#include "services/contracts/calendar.h"
+#include "services/contracts/schedule.h"
+
+namespace vigil::contracts {
+namespace {
+
+constexpr int64_t kH = kHourNs;
+constexpr int64_t kD = kDayNs;
+
+// 2026-10-01T00:00:00Z = 1790812800 s (date -u -d 2026-10-01 +%s).
+constexpr int64_t kOct1Utc = 1790812800LL * kSecondNs;
+
+TEST(CalendarTest, LocalDaysFollowDst) {
+  Calendar paris("Europe/Paris");
+  ASSERT_TRUE(paris.ok());
+  // Paris is UTC+2 on 2026-10-01: local midnight is 22:00Z the day before.
+  EXPECT_EQ(paris.LocalMidnight(2026, 10, 1), kOct1Utc - 2 * kH);
+  // 2026-10-25 is the end of summer time: that local day lasts 25 hours.
+  Interval d = paris.UnitContaining(CalendarUnit::kDay, paris.LocalMidnight(2026, 10, 25) + kH);
+  EXPECT_EQ(d.end_ns - d.start_ns, 25 * kH);
+  // ISO weeks start on Monday: 2026-10-01 is a Thursday, its week starts
+  // on Monday 2026-09-28.
+  Interval w = paris.UnitContaining(CalendarUnit::kWeek, kOct1Utc + 12 * kH);
+  EXPECT_EQ(w.start_ns, paris.LocalMidnight(2026, 9, 28));
+  EXPECT_EQ(w.end_ns, paris.LocalMidnight(2026, 10, 5));
+  // Months and years.
+  Interval m = paris.UnitBefore(CalendarUnit::kMonth, kOct1Utc + 12 * kH, 1);
+  EXPECT_EQ(m.start_ns, paris.LocalMidnight(2026, 9, 1));
+  EXPECT_EQ(m.end_ns, paris.LocalMidnight(2026, 10, 1));
+  Interval y = paris.UnitContaining(CalendarUnit::kYear, kOct1Utc);
+  EXPECT_EQ(y.start_ns, paris.LocalMidnight(2026, 1, 1));
+  auto c = paris.ToCivil(kOct1Utc);  // 02:00 local, a Thursday
+  EXPECT_EQ(c.hour, 2u);
+  EXPECT_EQ(c.weekday, 3u);
+  EXPECT_EQ(paris.Format(kOct1Utc), "2026-10-01 02:00 CEST");
+  EXPECT_FALSE(Calendar("Mars/Olympus_Mons").ok());
+}
+
+TEST(CalendarTest, Periods) {
+  Calendar paris("Europe/Paris");
+  std::string err;
+  auto p = ParsePeriod("2026-10", paris, &err);
+  ASSERT_TRUE(p) << err;
+  EXPECT_EQ(p->interval.start_ns, paris.LocalMidnight(2026, 10, 1));
+  EXPECT_EQ(p->interval.end_ns, paris.LocalMidnight(2026, 11, 1));
+  auto r = ParsePeriod("2026-10-01..2026-10-15", paris, &err);
+  ASSERT_TRUE(r) << err;
+  EXPECT_EQ(r->interval.end_ns, paris.LocalMidnight(2026, 10, 16));
+  EXPECT_FALSE(ParsePeriod("2026-13", paris, &err));
+  EXPECT_NE(err.find("2026-13"), std::string::npos);
+  EXPECT_FALSE(ParsePeriod("2026-10-15..2026-10-01", paris, &err));
+  EXPECT_NE(err.find("before"), std::string::npos);
+  EXPECT_FALSE(ParsePeriod("last month", paris, &err));
+  EXPECT_EQ(MonthOf(kOct1Utc, paris).label, "2026-10");
+  EXPECT_EQ(MonthOf(kOct1Utc - 3 * kH, paris).label, "2026-09");  // 23:00 local
+}
+
+// A tenant with one asset on one backup set, in UTC for readable numbers.
+struct Fixture {
+  Tenant tenant;
+  Contract contract;
+  std::map<std::string, Location> locations;
+  TenantFacts facts;
+
+  Fixture() {
+    tenant.name = "t";
+    tenant.timezone = "UTC";
+    locations["nas"] = Location{.name = "nas", .site = "office"};
+    Location vault{.name = "vault", .site = "provider"};
+    vault.offsite = true;
+    locations["vault"] = vault;
+    Asset a;
+    a.name = "fs";
+    BackupSet s;
+    s.name = "fs-nas";
+    s.location = "nas";
+    s.layout = Layout::kDatedFolders;
+    a.backup_sets.push_back(s);
+    contract.tenant = "t";
+    contract.assets.push_back(a);
+  }
+  Commitment& Add(CommitmentKind k) {
+    Commitment c;
+    c.kind = k;
+    contract.commitments.push_back(c);
+    return contract.commitments.back();
+  }
+  BackupSetFacts& Set(const std::string& name = "fs-nas") {
+    BackupSetFacts& f = facts.sets[name];
+    f.name = name;
+    return f;
+  }
+  // Daily points at 22:00 from day `from` to day `to` (inclusive).
+  void Daily(BackupSetFacts& f, int from, int to) {
+    for (int d = from; d <= to; ++d) {
+      PointFact p;
+      p.time_ns = kOct1Utc + d * kD + 22 * kH;
+      p.name = "day" + std::to_string(d);
+      p.first_seen_ns = p.time_ns + kH;
+      p.files = 100;
+      p.bytes = 1 << 20;
+      f.points.push_back(p);
+    }
+  }
+  Evaluation Eval(int64_t start, int64_t end, int64_t now) {
+    return Evaluate(tenant, contract, locations, facts, Interval{start, end}, now);
+  }
+};
+
+TEST(EvaluateTest, RpoPassFailUnknown) {
+  Fixture fx;
+  fx.Add(CommitmentKind::kRpo).rpo.max_age_ns = 26 * kH;
+  // Never inventoried: unknown, and the asset is not ready.
+  Evaluation e = fx.Eval(kOct1Utc, kOct1Utc + 10 * kD, kOct1Utc + 10 * kD);
+  EXPECT_EQ(e.Find("fs", CommitmentKind::kRpo)->verdict, Verdict::kUnknown);
+  EXPECT_EQ(e.ReadinessOf("fs")->readiness, Readiness::kNotReady);
+
+  BackupSetFacts& f = fx.Set();
+  fx.Daily(f, 0, 3);
+  fx.Daily(f, 5, 9);  // day 4 skipped: 48 h between day 3 and day 5
+  f.first_inventory_ns = kOct1Utc;
+  f.last_inventory_ns = kOct1Utc + 9 * kD + 23 * kH;
+  // Days 1-3 only: pass.
+  e = fx.Eval(kOct1Utc + kD, kOct1Utc + 4 * kD, kOct1Utc + 10 * kD);
+  const CommitmentVerdict* v = e.Find("fs", CommitmentKind::kRpo);
+  EXPECT_EQ(v->verdict, Verdict::kPass) << v->summary;
+  // The whole window: the breach starts 26 h after day 3's point.
+  e = fx.Eval(kOct1Utc, kOct1Utc + 10 * kD, kOct1Utc + 10 * kD);
+  v = e.Find("fs", CommitmentKind::kRpo);
+  EXPECT_EQ(v->verdict, Verdict::kFail) << v->summary;
+  EXPECT_EQ(v->failing_since_ns, kOct1Utc + 3 * kD + 22 * kH + 26 * kH);
+  EXPECT_NE(v->summary.find("2 d"), std::string::npos) << v->summary;  // worst age 48 h
+  // Now recovered: ready (no other commitment).
+  EXPECT_EQ(e.ReadinessOf("fs")->readiness, Readiness::kReady);
+  // Long silence after the last inventory: unknown, at risk.
+  e = fx.Eval(kOct1Utc + 10 * kD, kOct1Utc + 13 * kD, kOct1Utc + 13 * kD);
+  EXPECT_EQ(e.Find("fs", CommitmentKind::kRpo)->verdict, Verdict::kUnknown);
+  EXPECT_EQ(e.ReadinessOf("fs")->readiness, Readiness::kAtRisk);
+}
+
+TEST(EvaluateTest, DamagedOrImplausiblePointsAreNotGood) {
+  Fixture fx;
+  fx.Add(CommitmentKind::kRpo).rpo.max_age_ns = 26 * kH;
+  BackupSetFacts& f = fx.Set();
+  fx.Daily(f, 0, 5);
+  f.first_inventory_ns = kOct1Utc;
+  f.last_inventory_ns = kOct1Utc + 6 * kD + 12 * kH;
+  // The newest point is an emptied source: the newest GOOD one is day 4.
+  f.points.back().implausible.push_back("file count fell from 100 to 2 (-98%)");
+  int64_t now = kOct1Utc + 6 * kD + 12 * kH;
+  Evaluation e = fx.Eval(kOct1Utc + 6 * kD, now, now);
+  const CommitmentVerdict* v = e.Find("fs", CommitmentKind::kRpo);
+  EXPECT_EQ(v->verdict, Verdict::kFail) << v->summary;
+  EXPECT_EQ(v->failing_since_ns, kOct1Utc + 4 * kD + 22 * kH + 26 * kH);
+  const AssetReadiness* r = e.ReadinessOf("fs");
+  EXPECT_EQ(r->readiness, Readiness::kAtRisk);
+  ASSERT_FALSE(r->reasons.empty());
+  bool names_it = false;
+  for (const auto& s : r->reasons) names_it |= s.find("implausible") != std::string::npos;
+  EXPECT_TRUE(names_it);
+  // Every point damaged: not ready.
+  for (auto& p : f.points) p.damaged_ns = kOct1Utc + 6 * kD;
+  e = fx.Eval(kOct1Utc + 6 * kD, now, now);
+  EXPECT_EQ(e.ReadinessOf("fs")->readiness, Readiness::kNotReady);
+}
+
+TEST(EvaluateTest, RetentionAgedOutIsExpectedEarlyDeletionFails) {
+  Fixture fx;
+  Commitment& c = fx.Add(CommitmentKind::kRetention);
+  c.retention.daily = 7;
+  c.retention.weekly = 2;
+  BackupSetFacts& f = fx.Set();
+  fx.Daily(f, 0, 29);
+  f.first_inventory_ns = kOct1Utc;
+  f.last_inventory_ns = kOct1Utc + 30 * kD;
+  int64_t now = kOct1Utc + 30 * kD;
+  // Keep like `restic forget --keep-daily 7 --keep-weekly 2`: the 7 newest
+  // days, and the newest point of each of the 2 newest weeks; the rest aged
+  // out on day 29.
+  Calendar utc("UTC");
+  std::set<int64_t> keep_weeks;
+  for (int d = 29; d >= 0 && keep_weeks.size() < 2; --d) {
+    keep_weeks.insert(utc.UnitContaining(CalendarUnit::kWeek, f.points[d].time_ns).start_ns);
+  }
+  std::map<int64_t, int> newest_of_week;
+  for (int d = 0; d <= 29; ++d) {
+    newest_of_week[utc.UnitContaining(CalendarUnit::kWeek, f.points[d].time_ns).start_ns] = d;
+  }
+  for (int d = 0; d < 23; ++d) {
+    int64_t wk = utc.UnitContaining(CalendarUnit::kWeek, f.points[d].time_ns).start_ns;
+    if (keep_weeks.count(wk) && newest_of_week[wk] == d) continue;
+    f.points[d].gone_ns = kOct1Utc + 29 * kD + 23 * kH;
+  }
+  Evaluation e = fx.Eval(kOct1Utc + 29 * kD, now, now);
+  const CommitmentVerdict* v = e.Find("fs", CommitmentKind::kRetention);
+  EXPECT_EQ(v->verdict, Verdict::kPass) << v->summary;
+  // A daily point still inside the ladder is deleted: fail from then.
+  f.points[26].gone_ns = kOct1Utc + 29 * kD + 23 * kH + 30 * kMinuteNs;
+  e = fx.Eval(kOct1Utc + 29 * kD, now, now);
+  v = e.Find("fs", CommitmentKind::kRetention);
+  EXPECT_EQ(v->verdict, Verdict::kFail) << v->summary;
+  EXPECT_EQ(v->failing_since_ns, f.points[26].gone_ns);
+  EXPECT_NE(v->summary.find("daily 2026-10-27: deleted while it must still be kept"),
+            std::string::npos)
+      << v->summary;
+}
+
+TEST(EvaluateTest, CopiesCountCurrentAndOffsiteAndDisagreement) {
+  Fixture fx;
+  BackupSet copy;
+  copy.name = "fs-vault";
+  copy.location = "vault";
+  fx.contract.assets[0].backup_sets.push_back(copy);
+  fx.Add(CommitmentKind::kRpo).rpo.max_age_ns = 26 * kH;
+  Commitment& c = fx.Add(CommitmentKind::kCopies);
+  c.copies.min = 2;
+  c.copies.offsite = 1;
+  BackupSetFacts& a = fx.Set("fs-nas");
+  fx.Daily(a, 0, 9);
+  a.first_inventory_ns = kOct1Utc;
+  a.last_inventory_ns = kOct1Utc + 10 * kD;
+  BackupSetFacts& b = fx.Set("fs-vault");
+  fx.Daily(b, 0, 5);  // the offsite copy stopped after day 5
+  b.first_inventory_ns = kOct1Utc;
+  b.last_inventory_ns = kOct1Utc + 10 * kD;
+  int64_t now = kOct1Utc + 10 * kD;
+  Evaluation e = fx.Eval(kOct1Utc + 9 * kD, now, now);
+  const CommitmentVerdict* v = e.Find("fs", CommitmentKind::kCopies);
+  EXPECT_EQ(v->verdict, Verdict::kFail) << v->summary;
+  EXPECT_NE(v->summary.find("0 current offsite copies of 1"), std::string::npos) << v->summary;
+  bool declared = false;
+  for (const auto& ev : v->evidence) declared |= ev.basis == "declared";
+  EXPECT_TRUE(declared);
+  // Copy current again, but content differs.
+  fx.Daily(b, 6, 9);
+  fx.facts.copies.push_back({.a = "fs-nas",
+                             .b = "fs-vault",
+                             .state = CopyAgreement::State::kDisagree,
+                             .matched = 98,
+                             .differing = 2});
+  e = fx.Eval(kOct1Utc + 9 * kD, now, now);
+  v = e.Find("fs", CommitmentKind::kCopies);
+  EXPECT_EQ(v->verdict, Verdict::kFail);
+  EXPECT_NE(v->summary.find("copies differ"), std::string::npos) << v->summary;
+  // Different algorithms: not established is said, not failed.
+  fx.facts.copies.back().state = CopyAgreement::State::kNotEstablished;
+  e = fx.Eval(kOct1Utc + 9 * kD, now, now);
+  v = e.Find("fs", CommitmentKind::kCopies);
+  EXPECT_EQ(v->verdict, Verdict::kPass) << v->summary;
+  EXPECT_NE(v->summary.find("not established"), std::string::npos);
+}
+
+TEST(EvaluateTest, IntegrityCoverageAndSampling) {
+  Fixture fx;
+  Commitment& c = fx.Add(CommitmentKind::kIntegrity);
+  c.integrity.reverify_within_ns = 30 * kD;
+  BackupSetFacts& f = fx.Set();
+  fx.Daily(f, 0, 2);
+  f.first_inventory_ns = kOct1Utc;
+  f.last_inventory_ns = kOct1Utc + 3 * kD;
+  f.integrity = {.entries = 1000, .verified_within = 1000, .oldest_verified_ns = kOct1Utc};
+  int64_t now = kOct1Utc + 3 * kD;
+  Evaluation e = fx.Eval(kOct1Utc, now, now);
+  EXPECT_EQ(e.Find("fs", CommitmentKind::kIntegrity)->verdict, Verdict::kPass);
+  f.integrity.verified_within = 900;
+  e = fx.Eval(kOct1Utc, now, now);
+  const CommitmentVerdict* v = e.Find("fs", CommitmentKind::kIntegrity);
+  EXPECT_EQ(v->verdict, Verdict::kFail);
+  EXPECT_NE(v->summary.find("90.00 %"), std::string::npos) << v->summary;
+  EXPECT_NE(v->summary.find("100 entries"), std::string::npos) << v->summary;
+  // Sampling: the confidence bound is 3/n.
+  c.integrity.sample = 300;
+  f.integrity.sampled = 300;
+  e = fx.Eval(kOct1Utc, now, now);
+  v = e.Find("fs", CommitmentKind::kIntegrity);
+  EXPECT_EQ(v->verdict, Verdict::kPass);
+  EXPECT_NE(v->summary.find("1.00 %"), std::string::npos) << v->summary;
+  f.integrity.failures = 1;
+  e = fx.Eval(kOct1Utc, now, now);
+  EXPECT_EQ(e.Find("fs", CommitmentKind::kIntegrity)->verdict, Verdict::kFail);
+  EXPECT_EQ(e.ReadinessOf("fs")->readiness, Readiness::kAtRisk);
+}
+
+TEST(EvaluateTest, DrillProjectsAgainstRto) {
+  Fixture fx;
+  Commitment& c = fx.Add(CommitmentKind::kRestoreDrill);
+  c.drill.every_ns = 30 * kD;
+  c.drill.rto_ns = 4 * kH;
+  BackupSetFacts& f = fx.Set();
+  fx.Daily(f, 0, 40);
+  f.first_inventory_ns = kOct1Utc;
+  f.last_inventory_ns = kOct1Utc + 41 * kD;
+  // No drill after 10 days: not yet due.
+  Evaluation e = fx.Eval(kOct1Utc, kOct1Utc + 10 * kD, kOct1Utc + 10 * kD);
+  EXPECT_EQ(e.Find("fs", CommitmentKind::kRestoreDrill)->verdict, Verdict::kUnknown);
+  // After 31 days without one: fail from day 30.
+  e = fx.Eval(kOct1Utc, kOct1Utc + 31 * kD, kOct1Utc + 31 * kD);
+  const CommitmentVerdict* v = e.Find("fs", CommitmentKind::kRestoreDrill);
+  EXPECT_EQ(v->verdict, Verdict::kFail);
+  EXPECT_EQ(v->failing_since_ns, kOct1Utc + 30 * kD);
+  // A drill at 100 MiB/s on a 1 TiB point projects ~2.9 h: pass.
+  f.drills.push_back({.at_ns = kOct1Utc + 31 * kD,
+                      .files = 100,
+                      .bytes = 100ull << 20,
+                      .seconds = 1.0,
+                      .point_bytes = 1ull << 40});
+  int64_t now = kOct1Utc + 32 * kD;
+  e = fx.Eval(kOct1Utc + 31 * kD, now, now);
+  v = e.Find("fs", CommitmentKind::kRestoreDrill);
+  EXPECT_EQ(v->verdict, Verdict::kPass) << v->summary;
+  EXPECT_EQ(e.ReadinessOf("fs")->readiness, Readiness::kReady);
+  // At 50 MiB/s it takes ~5.8 h > 4 h: fail, at risk.
+  f.drills.back().seconds = 2.0;
+  e = fx.Eval(kOct1Utc + 31 * kD, now, now);
+  v = e.Find("fs", CommitmentKind::kRestoreDrill);
+  EXPECT_EQ(v->verdict, Verdict::kFail);
+  EXPECT_NE(v->summary.find("5 h 49 min"), std::string::npos) << v->summary;
+  EXPECT_EQ(e.ReadinessOf("fs")->readiness, Readiness::kAtRisk);
+  // Restored data differs: not ready.
+  f.drills.back().mismatches = 1;
+  e = fx.Eval(kOct1Utc + 31 * kD, now, now);
+  EXPECT_EQ(e.ReadinessOf("fs")->readiness, Readiness::kNotReady);
+}
+
+TEST(EvaluateTest, ScopeAndVersions) {
+  Fixture fx;
+  fx.Set().first_inventory_ns = kOct1Utc;
+  fx.Set().last_inventory_ns = kOct1Utc;
+  fx.facts.unscoped.push_back("nas:t/old-erp");
+  fx.contract.out_of_scope.push_back({.item = "SaaS", .reason = "vendor"});
+  Evaluation e = fx.Eval(kOct1Utc, kOct1Utc + kD, kOct1Utc + kD);
+  ASSERT_EQ(e.scope.size(), 2u);
+  EXPECT_EQ(e.scope[0].subject, "fs");
+  EXPECT_NE(e.scope[0].finding.find("no backup found"), std::string::npos);
+  EXPECT_EQ(e.scope[1].subject, "nas:t/old-erp");
+  ASSERT_EQ(e.out_of_scope.size(), 1u);
+
+  std::vector<Contract> versions(2, fx.contract);
+  versions[0].effective_from_ns = kOct1Utc;
+  versions[1].effective_from_ns = kOct1Utc + 15 * kD;
+  EXPECT_EQ(VersionInForce(versions, kOct1Utc - 1), nullptr);
+  EXPECT_EQ(VersionInForce(versions, kOct1Utc + 14 * kD), &versions[0]);
+  EXPECT_EQ(VersionInForce(versions, kOct1Utc + 15 * kD), &versions[1]);
+}
+
+TEST(ScheduleTest, CadencesJitterAndOverdueFirst) {
+  Fixture fx;
+  fx.Add(CommitmentKind::kRpo).rpo.max_age_ns = 24 * kH;
+  Commitment& i = fx.Add(CommitmentKind::kIntegrity);
+  i.integrity.reverify_within_ns = 30 * kD;
+  i.integrity.budget_bytes = 1ull << 30;
+  fx.Add(CommitmentKind::kRestoreDrill).drill.every_ns = 30 * kD;
+  std::vector<const Commitment*> cs = fx.contract.CommitmentsFor("fs");
+  EXPECT_EQ(Cadence(CheckKind::kInventory, cs), 12 * kH);
+  EXPECT_EQ(Cadence(CheckKind::kIntegrity, cs), kDayNs);
+  EXPECT_EQ(Cadence(CheckKind::kRestoreDrill, cs), 27 * kD);
+
+  int64_t now = kOct1Utc;
+  // Never run: everything due now.
+  std::vector<DueCheck> due = PlanChecks(fx.tenant, fx.contract, fx.locations, {}, now);
+  ASSERT_EQ(due.size(), 3u);
+  for (const auto& d : due) {
+    EXPECT_TRUE(d.overdue);
+    EXPECT_EQ(d.start_ns, now);
+  }
+  // The inventory ran 20 h ago (8 h overdue), the integrity run 1 h ago,
+  // the drill 2 days ago: the inventory comes first, the others later.
+  CheckHistory h = {{{"fs-nas", CheckKind::kInventory}, now - 20 * kH},
+                    {{"fs-nas", CheckKind::kIntegrity}, now - kH},
+                    {{"fs-nas", CheckKind::kRestoreDrill}, now - 2 * kD}};
+  due = PlanChecks(fx.tenant, fx.contract, fx.locations, h, now);
+  ASSERT_EQ(due.size(), 2u);  // the drill is 25 days away, past the horizon
+  EXPECT_EQ(due[0].kind, CheckKind::kInventory);
+  EXPECT_TRUE(due[0].overdue);
+  EXPECT_EQ(due[1].kind, CheckKind::kIntegrity);
+  EXPECT_FALSE(due[1].overdue);
+  EXPECT_EQ(due[1].byte_budget, 1ull << 30);
+  // Jitter is below the maximum and stable.
+  EXPECT_GE(due[1].due_ns, now - kH + kDayNs);
+  EXPECT_LT(due[1].due_ns, now - kH + kDayNs + 10 * kMinuteNs);
+  EXPECT_EQ(PlanChecks(fx.tenant, fx.contract, fx.locations, h, now)[1].due_ns, due[1].due_ns);
+}
+
+TEST(ScheduleTest, MaintenanceWindowsAreNotRead) {
+  Location loc{.name = "nas", .site = "office"};
+  loc.timezone = "Europe/Paris";
+  // Weekdays 22:00-02:00 local (the NAS's own backups).
+  loc.maintenance_windows.push_back({.days = 0x1f, .start_minute = 22 * 60, .duration_ns = 4 * kH});
+  Calendar paris("Europe/Paris");
+  int64_t thu = paris.LocalMidnight(2026, 10, 1);  // Thursday
+  EXPECT_FALSE(InMaintenance(loc, thu + 21 * kH));
+  EXPECT_TRUE(InMaintenance(loc, thu + 22 * kH));
+  EXPECT_TRUE(InMaintenance(loc, thu + 25 * kH));   // Friday 01:00, Thursday's window
+  EXPECT_FALSE(InMaintenance(loc, thu + 26 * kH));  // Friday 02:00
+  EXPECT_EQ(NextReadable(loc, thu + 23 * kH), thu + 26 * kH);
+  EXPECT_EQ(NextReadable(loc, thu + 12 * kH), thu + 12 * kH);
+  int64_t sat = paris.LocalMidnight(2026, 10, 3);
+  EXPECT_TRUE(InMaintenance(loc, sat + kH));        // Friday's window runs into Saturday
+  EXPECT_FALSE(InMaintenance(loc, sat + 23 * kH));  // no window on Saturday
+
+  // A check due inside the window starts at its end.
+  Fixture fx;
+  fx.locations["nas"] = loc;
+  fx.Add(CommitmentKind::kRpo).rpo.max_age_ns = 24 * kH;
+  std::vector<DueCheck> due = PlanChecks(fx.tenant, fx.contract, fx.locations, {}, thu + 23 * kH);
+  ASSERT_EQ(due.size(), 1u);
+  EXPECT_EQ(due[0].start_ns, thu + 26 * kH);
+}
+
+TEST(ScheduleTest, IoBudgetSpacesReads) {
+  IoBudget b(100 << 20);  // 100 MiB/s, bursts of one second's worth
+  int64_t t0 = 1000 * kSecondNs;
+  EXPECT_EQ(b.Acquire(50 << 20, t0), t0);  // within the first second's burst
+  EXPECT_EQ(b.Acquire(50 << 20, t0), t0);
+  // The burst is spent: the next 100 MiB wait one second.
+  EXPECT_EQ(b.Acquire(100 << 20, t0), t0 + kSecondNs);
+  // 100 more reads of 10 MiB booked at once: 1,200 MiB in all is 12 s of
+  // budget; less the 1 s burst, the last one starts at 11 s.
+  int64_t last = 0;
+  for (int i = 0; i < 100; ++i) last = b.Acquire(10 << 20, t0);
+  EXPECT_NEAR(static_cast<double>(last - t0) / kSecondNs, 11.0, 1e-6);
+  // Idle time refills the bucket: 20 s later a 1-second read starts at once.
+  EXPECT_EQ(b.Acquire(100 << 20, t0 + 20 * kSecondNs), t0 + 20 * kSecondNs);
+  IoBudget unlimited(0);
+  EXPECT_EQ(unlimited.Acquire(1ull << 40, t0), t0);
+}
+
+}  // namespace
+}  // namespace vigil::contracts
