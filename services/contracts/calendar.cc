@@ -104,6 +104,14 @@ int64_t Calendar::LocalMidnight(int year, unsigned month, unsigned day) const {
   return StartOf(z, date::local_days(date::year(year) / date::month(month) / date::day(day)));
 }
 
+int64_t Calendar::LocalTime(int year, unsigned month, unsigned day, int hour, int minute) const {
+  const date::time_zone* z = zone_ ? Zone(zone_) : date::locate_zone("UTC");
+  date::local_seconds ls =
+      date::local_days(date::year(year) / date::month(month) / date::day(day)) +
+      std::chrono::hours(hour) + std::chrono::minutes(minute);
+  return ToNs(z->to_sys(ls, date::choose::earliest));
+}
+
 Calendar::Civil Calendar::ToCivil(int64_t t) const {
   const date::time_zone* z = zone_ ? Zone(zone_) : date::locate_zone("UTC");
   auto local = z->to_local(NsTime(nanoseconds(t)));

@@ -36,6 +36,9 @@ class Calendar {
   // UTC ns of local midnight starting the given civil date (DST gaps resolve
   // to the earliest valid instant).
   int64_t LocalMidnight(int year, unsigned month, unsigned day) const;
+  // UTC ns of a local civil time; in a DST gap, the earliest valid instant
+  // after it; in an overlap, the earlier of the two.
+  int64_t LocalTime(int year, unsigned month, unsigned day, int hour, int minute) const;
   // Local civil fields of `t`.
   struct Civil {
     int year;

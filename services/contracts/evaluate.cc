@@ -627,12 +627,16 @@ class Evaluator {
         at_risk.push_back("not inventoried since " + When(v.last_inventory_ns));
       }
     }
-    for (const auto& pt : v.points) {
-      if (!pt.p->implausible.empty() && Present(*pt.p, end) && pt.p->time_ns <= end) {
-        at_risk.push_back("implausible point " + pt.set->name + "/" + pt.p->name + ": " +
-                          pt.p->implausible.front());
-        break;
+    // The newest point present is implausible (an emptied or encrypted
+    // source): the next restore would bring that back. A newer plausible
+    // point clears it.
+    for (auto it = v.points.rbegin(); it != v.points.rend(); ++it) {
+      if (it->p->time_ns > end || !Present(*it->p, end)) continue;
+      if (!it->p->implausible.empty()) {
+        at_risk.push_back("newest point " + it->set->name + "/" + it->p->name +
+                          " is implausible: " + it->p->implausible.front());
       }
+      break;
     }
     if (const Commitment* c = Find(cs, CommitmentKind::kIntegrity)) {
       CommitmentVerdict iv;
