@@ -8,6 +8,7 @@
 #include <chrono>
 #include <map>
 #include <optional>
+#include <set>
 #include <string_view>
 #include <utility>
 
@@ -38,7 +39,8 @@ std::string Quote(std::string_view s) {
   std::string out = "'";
   size_t n = 0;
   for (char c : s) {
-    if (++n > 60) {
+    // Cut after 60 bytes, but not inside a UTF-8 sequence.
+    if (++n > 60 && (static_cast<unsigned char>(c) & 0xC0) != 0x80) {
       out += "...";
       break;
     }
@@ -1211,20 +1213,20 @@ void Parser::CrossChecks() {
   };
   duplicates(location_decls_, "Location");
   duplicates(tenant_decls_, "Tenant");
-  auto declared = [](const std::vector<Ref>& decls, const std::string& name) {
-    return std::any_of(decls.begin(), decls.end(), [&](const Ref& d) { return d.name == name; });
-  };
+  std::set<std::string> declared_locations, declared_tenants;
+  for (const auto& d : location_decls_) declared_locations.insert(d.name);
+  for (const auto& d : tenant_decls_) declared_tenants.insert(d.name);
   // References.
   if (!known_.allow_unknown_references) {
     for (const auto& r : location_refs_) {
-      if (!declared(location_decls_, r.name) && known_.locations.count(r.name) == 0) {
+      if (declared_locations.count(r.name) == 0 && known_.locations.count(r.name) == 0) {
         ErrAt(r.file, r.pos, r.path,
               "unknown location " + Quote(r.name) +
                   "; expected a Location declared in these files or already applied");
       }
     }
     for (const auto& [r, cpos] : contract_tenants_) {
-      if (!declared(tenant_decls_, r.name) && known_.tenants.count(r.name) == 0) {
+      if (declared_tenants.count(r.name) == 0 && known_.tenants.count(r.name) == 0) {
         ErrAt(r.file, r.pos, r.path,
               "unknown tenant " + Quote(r.name) +
                   "; expected a Tenant declared in these files or already applied");
