@@ -364,6 +364,29 @@ assets:
   EXPECT_EQ(parse("\"2026-03-29T06:30:00.25Z\""), 1774765800 * kS + kS / 4);
 }
 
+TEST(ParseManifestTest, TheDevExampleParses) {
+  Manifest m;
+  storage::Status s =
+      ParseManifest({{"dev.yaml", ReadSource("deploy/examples/dev.yaml")}}, KnownNames{}, &m);
+  ASSERT_TRUE(s.ok()) << s.message();
+  ASSERT_EQ(m.locations.size(), 2u);
+  ASSERT_EQ(m.tenants.size(), 1u);
+  EXPECT_EQ(m.tenants[0].name, "dupont-avocats");
+  ASSERT_EQ(m.contracts.size(), 1u);
+  const Contract& c = m.contracts[0];
+  ASSERT_EQ(c.assets.size(), 2u);
+  ASSERT_EQ(c.assets[0].backup_sets.size(), 2u);
+  // `vigil dev` and its test depend on these names and paths.
+  EXPECT_EQ(c.assets[0].backup_sets[0].name, "fileserver-nas");
+  EXPECT_EQ(c.assets[0].backup_sets[0].path, "dupont-avocats/fileserver");
+  EXPECT_EQ(c.assets[0].backup_sets[1].name, "fileserver-offsite");
+  EXPECT_EQ(c.assets[0].backup_sets[1].path, "dupont-avocats/fileserver-copy");
+  EXPECT_EQ(c.assets[1].backup_sets[0].name, "mail-nas");
+  EXPECT_EQ(c.assets[1].backup_sets[0].path, "dupont-avocats/mail");
+  EXPECT_FALSE(c.commitments.empty());
+  ExpectRoundTrip(c, {"nas-office", "offsite-vault"});
+}
+
 TEST(ParseManifestTest, TheLawFirmExampleParses) {
   Manifest m;
   storage::Status s = ParseManifest(
@@ -529,6 +552,8 @@ struct Case {
   const char* where;   // "t.yaml:L:C: <field path>: "
   const char* phrase;  // what is wrong
 };
+
+void PrintTo(const Case& c, std::ostream* os) { *os << c.name; }
 
 class MalformedTest : public ::testing::TestWithParam<Case> {};
 
