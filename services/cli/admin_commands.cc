@@ -9,6 +9,7 @@
 #include <nlohmann/json.hpp>
 #include <sstream>
 #include <thread>
+#include <vector>
 
 #include "services/cli/apply_yaml.h"
 #include "services/common/text.h"
@@ -213,6 +214,7 @@ nlohmann::json StatusJson(const v1::GetStatusResponse& r) {
 
 int RunApply(const ApplyArgs& args) {
   v1::ApplyRequest req;
+  std::vector<contracts::SourceFile> files;
   for (const auto& f : args.files) {
     std::ifstream in(f, std::ios::binary);
     if (!in) {
@@ -221,10 +223,13 @@ int RunApply(const ApplyArgs& args) {
     }
     std::stringstream ss;
     ss << in.rdbuf();
-    if (auto s = ParseApplyYaml(f, ss.str(), &req); !s.ok()) {
-      std::fprintf(stderr, "vigil apply: %s\nnothing applied\n", std::string(s.message()).c_str());
-      return kExitUsage;
-    }
+    files.push_back({f, ss.str()});
+  }
+  // One file set: a contract may use a location of another file, and a name
+  // declared twice across files is found.
+  if (auto s = ParseApplyFiles(files, &req); !s.ok()) {
+    std::fprintf(stderr, "vigil apply: %s\nnothing applied\n", std::string(s.message()).c_str());
+    return kExitUsage;
   }
   Client c;
   if (!c.Init(args.client)) return kExitUsage;

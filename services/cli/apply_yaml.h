@@ -1,44 +1,39 @@
-// Parses `vigil apply -f FILE`: multi-document YAML (apiVersion vigil/v1)
-// with kinds Location, Tenant and Contract (a tenant's assets and their
-// backup sets), into one Admin.Apply request.
+// Parses `vigil apply -f FILE...`: multi-document YAML (apiVersion vigil/v1)
+// with kinds Location, Tenant and Contract, into one Admin.Apply request.
+// The schema and its validation are services/contracts/parse.h's
+// (ParseManifest); see deploy/examples/law-firm.yaml for a full example.
 //
-//   apiVersion: vigil/v1
-//   kind: Location
-//   name: nas-paris
-//   site: paris-office
-//   offsite: false        # optional, declared
-//   immutable: false      # optional, declared
-//   ---
-//   apiVersion: vigil/v1
-//   kind: Tenant
-//   name: dupont-avocats
-//   displayName: Dupont & Associés   # optional
-//   ---
-//   apiVersion: vigil/v1
-//   kind: Contract
-//   tenant: dupont-avocats
-//   assets:
-//     - name: fileserver
-//       backupSets:
-//         - name: fileserver-nas
-//           location: nas-paris
-//           path: dupont/fileserver   # relative to the location's root
-//           format: dir               # optional, default dir
-//           mutable: false            # optional
+// Errors name the file, line, column and field, all at once:
+//   "f.yaml:13:9: Contract(acme).assets[0].backupSets[0].pth: unknown field 'pth'; ..."
+// References to locations and tenants that are not in the files are left to
+// the coordinator, which knows what was applied before.
 //
-// Errors name the file, line and column ("f.yaml:12:7: ...") and the field;
-// an unknown field is an error (a typo must not be silently ignored).
+// The request carries what the coordinator stores today: locations (name,
+// site, offsite, immutable), tenants (name, display name) and backup sets
+// (tenant, asset, name, location, path, format, mutable). The rest of the
+// model (time zones, windows, layouts, commitments, out of scope) is
+// validated here but not sent yet.
 #pragma once
 
 #include <string>
+#include <vector>
 
+#include "services/contracts/parse.h"
 #include "storage/status.h"
 #include "vigil/v1/admin.pb.h"
 
 namespace vigil::cli {
 
-// Parses `text` (named `file` in errors) and appends its objects to *req.
+// Parses every file of `files` as one file set and appends its objects to
+// *req. On error *req is unchanged.
+storage::Status ParseApplyFiles(const std::vector<contracts::SourceFile>& files,
+                                v1::ApplyRequest* req);
+
+// ParseApplyFiles() of one file: `text`, named `file` in errors.
 storage::Status ParseApplyYaml(const std::string& file, const std::string& text,
                                v1::ApplyRequest* req);
+
+// The part of a parsed manifest the coordinator's Apply takes.
+void ManifestToApplyRequest(const contracts::Manifest& m, v1::ApplyRequest* req);
 
 }  // namespace vigil::cli

@@ -33,6 +33,7 @@ site: s1
 apiVersion: vigil/v1
 kind: Tenant
 name: acme
+timezone: UTC
 ---
 apiVersion: vigil/v1
 kind: Contract
@@ -43,6 +44,7 @@ assets:
       - name: fs-a
         location: loc-a
         path: acme/fs
+        mutable: false  # a mirror is mutable by default; here a change is a problem
 )");
   }
 
@@ -271,6 +273,7 @@ TEST_F(CoordinatorProcessTest, ApplyErrorsNameTheFileLineAndField) {
   WriteFile(tmp_ / "bad.yaml", R"(apiVersion: vigil/v1
 kind: Tenant
 name: acme
+timezone: UTC
 ---
 apiVersion: vigil/v1
 kind: Contract
@@ -284,12 +287,21 @@ assets:
 )");
   RunResult r = Admin({"apply", "-f", tmp_ / "bad.yaml"});
   EXPECT_EQ(r.exit_code, 2);
-  EXPECT_NE(r.err.find("bad.yaml:13:9: unknown field 'pth'"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("bad.yaml:14:9: Contract(acme).assets[0].backupSets[0].pth: unknown field "
+                       "'pth'"),
+            std::string::npos)
+      << r.err;
+  // Every error at once.
+  EXPECT_NE(r.err.find("bad.yaml:12:9: Contract(acme).assets[0].backupSets[0].path: missing "
+                       "required field"),
+            std::string::npos)
+      << r.err;
   EXPECT_NE(r.err.find("nothing applied"), std::string::npos);
   // A reference the coordinator cannot resolve: refused as a whole.
   WriteFile(tmp_ / "unknown.yaml", R"(apiVersion: vigil/v1
 kind: Tenant
 name: acme
+timezone: UTC
 ---
 apiVersion: vigil/v1
 kind: Contract
@@ -321,6 +333,7 @@ site: s1
 apiVersion: vigil/v1
 kind: Tenant
 name: acme
+timezone: UTC
 ---
 apiVersion: vigil/v1
 kind: Contract

@@ -1,0 +1,1414 @@
+#include "services/contracts/parse.h"
+
+#include <date/date.h>
+#include <date/tz.h>
+#include <yaml-cpp/yaml.h>
+
+#include <algorithm>
+#include <chrono>
+#include <map>
+#include <optional>
+#include <set>
+#include <string_view>
+#include <utility>
+
+#include "services/common/text.h"
+#include "storage/hash.h"
+#include "storage/key_codec.h"
+
+namespace vigil::contracts {
+namespace {
+
+constexpr int kMaxCollectedErrors = 10000;
+
+struct Error {
+  size_t file = 0;
+  int line = 0;
+  int column = 0;
+  std::string text;
+};
+
+// One key of a YAML map with its value.
+struct Field {
+  std::string key;
+  YAML::Node key_node;
+  YAML::Node value;
+};
+
+std::string Quote(std::string_view s) {
+  std::string out = "'";
+  size_t n = 0;
+  for (char c : s) {
+    // Cut after 60 bytes, but not inside a UTF-8 sequence.
+    if (++n > 60 && (static_cast<unsigned char>(c) & 0xC0) != 0x80) {
+      out += "...";
+      break;
+    }
+    if (static_cast<unsigned char>(c) < 0x20) {
+      out += '?';
+    } else {
+      out += c;
+    }
+  }
+  return out + "'";
+}
+
+// How a node is described in "expected X, got Y".
+std::string Describe(const YAML::Node& n) {
+  switch (n.Type()) {
+    case YAML::NodeType::Null:
+      return "nothing";
+    case YAML::NodeType::Sequence:
+      return "a list";
+    case YAML::NodeType::Map:
+      return "a map";
+    case YAML::NodeType::Scalar:
+      return n.Tag() == "!" ? "the quoted string " + Quote(n.Scalar()) : Quote(n.Scalar());
+    default:
+      return "nothing";
+  }
+}
+
+bool IsPlain(const YAML::Node& n) { return n.IsScalar() && n.Tag() != "!"; }
+
+std::string JoinNames(const std::vector<std::string_view>& v) {
+  std::string s;
+  for (auto x : v) s += (s.empty() ? "" : ", ") + std::string(x);
+  return s;
+}
+
+bool IsValidName(std::string_view s) {
+  if (s.empty() || s.size() > 128 || s == "." || s == "..") return false;
+  for (char c : s) {
+    bool ok = (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
+              c == '.' || c == '_' || c == '-';
+    if (!ok) return false;
+  }
+  return true;
+}
+constexpr const char* kNameRule = "1 to 128 of A-Z a-z 0-9 . _ -, not '.' or '..'";
+
+std::optional<int64_t> ParseDecimal(std::string_view s) {
+  size_t i = 0;
+  bool neg = false;
+  if (i < s.size() && (s[i] == '-' || s[i] == '+')) neg = s[i++] == '-';
+  if (i == s.size()) return std::nullopt;
+  int64_t v = 0;
+  for (; i < s.size(); ++i) {
+    if (s[i] < '0' || s[i] > '9') return std::nullopt;
+    if (__builtin_mul_overflow(v, 10, &v) || __builtin_add_overflow(v, s[i] - '0', &v)) {
+      return std::nullopt;
+    }
+  }
+  return neg ? -v : v;
+}
+
+bool LooksNumeric(std::string_view s) {
+  bool digit = false;
+  for (char c : s) {
+    if (c >= '0' && c <= '9') {
+      digit = true;
+    } else if (c != '.' && c != '-' && c != '+' && c != 'e' && c != 'E' && c != '_') {
+      return false;
+    }
+  }
+  return digit;
+}
+
+// "50MiB", "1.5 GB", "4096" (bytes); with per_second, "50MiB/s".
+std::optional<uint64_t> ParseSize(std::string_view s, bool per_second, std::string* error) {
+  std::string_view t = s;
+  size_t i = 0;
+  uint64_t whole = 0;
+  size_t start = i;
+  while (i < t.size() && t[i] >= '0' && t[i] <= '9') {
+    if (__builtin_mul_overflow(whole, 10, &whole) ||
+        __builtin_add_overflow(whole, static_cast<uint64_t>(t[i] - '0'), &whole)) {
+      *error = "too large";
+      return std::nullopt;
+    }
+    ++i;
+  }
+  if (i == start) {
+    *error = "does not start with a number";
+    return std::nullopt;
+  }
+  uint64_t frac = 0, frac_div = 1;
+  bool has_frac = false;
+  if (i < t.size() && t[i] == '.') {
+    has_frac = true;
+    ++i;
+    size_t fs = i;
+    while (i < t.size() && t[i] >= '0' && t[i] <= '9') {
+      if (frac_div < 1'000'000'000) {
+        frac = frac * 10 + static_cast<uint64_t>(t[i] - '0');
+        frac_div *= 10;
+      }
+      ++i;
+    }
+    if (i == fs) {
+      *error = "no digit after '.'";
+      return std::nullopt;
+    }
+  }
+  while (i < t.size() && t[i] == ' ') ++i;
+  std::string_view rest = t.substr(i);
+  if (rest.empty()) {
+    if (has_frac) {
+      *error = "a fraction of a byte";
+      return std::nullopt;
+    }
+    return whole;  // plain number of bytes
+  }
+  if (per_second) {
+    if (rest.size() < 2 || rest.substr(rest.size() - 2) != "/s") {
+      *error = "missing '/s' after the unit";
+      return std::nullopt;
+    }
+    rest.remove_suffix(2);
+  }
+  static const std::pair<std::string_view, uint64_t> kUnits[] = {
+      {"B", 1},
+      {"KB", 1000},
+      {"kB", 1000},
+      {"MB", 1000'000},
+      {"GB", 1000'000'000},
+      {"TB", 1000'000'000'000},
+      {"KiB", uint64_t{1} << 10},
+      {"MiB", uint64_t{1} << 20},
+      {"GiB", uint64_t{1} << 30},
+      {"TiB", uint64_t{1} << 40},
+  };
+  for (const auto& [name, mult] : kUnits) {
+    if (rest != name) continue;
+    uint64_t v;
+    if (__builtin_mul_overflow(whole, mult, &v)) {
+      *error = "too large";
+      return std::nullopt;
+    }
+    // frac / frac_div * mult, without overflow (frac_div <= 1e9, mult <= 2^40).
+    unsigned __int128 f = static_cast<unsigned __int128>(frac) * mult / frac_div;
+    if (__builtin_add_overflow(v, static_cast<uint64_t>(f), &v)) {
+      *error = "too large";
+      return std::nullopt;
+    }
+    return v;
+  }
+  *error = "unknown unit " + Quote(rest);
+  return std::nullopt;
+}
+
+// Days since 1970-01-01 of a valid civil date.
+int64_t DaysFromCivil(int y, unsigned m, unsigned d) {
+  return date::sys_days(date::year(y) / date::month(m) / date::day(d)).time_since_epoch().count();
+}
+
+bool Digits(std::string_view s, size_t pos, size_t n, int* out) {
+  if (pos + n > s.size()) return false;
+  int v = 0;
+  for (size_t i = pos; i < pos + n; ++i) {
+    if (s[i] < '0' || s[i] > '9') return false;
+    v = v * 10 + (s[i] - '0');
+  }
+  *out = v;
+  return true;
+}
+
+struct ParsedTime {
+  bool date_only = false;
+  int year = 0;
+  unsigned month = 0, day = 0;
+  int64_t ns = 0;  // for date_only: UTC midnight
+};
+
+// "2026-01-01" or RFC 3339 "2026-01-01T08:00:00[.fff][Z|+01:00]".
+std::optional<ParsedTime> ParseTime(std::string_view s) {
+  ParsedTime t;
+  int y, mo, d;
+  if (!Digits(s, 0, 4, &y) || s.size() < 10 || s[4] != '-' || !Digits(s, 5, 2, &mo) ||
+      s[7] != '-' || !Digits(s, 8, 2, &d)) {
+    return std::nullopt;
+  }
+  date::year_month_day ymd{date::year(y), date::month(mo), date::day(d)};
+  if (!ymd.ok() || y < 1970 || y > 2261) return std::nullopt;
+  t.year = y;
+  t.month = mo;
+  t.day = d;
+  int64_t days = DaysFromCivil(y, mo, d);
+  if (s.size() == 10) {
+    t.date_only = true;
+    t.ns = days * kDayNs;
+    return t;
+  }
+  int h, mi, se;
+  if (s.size() < 20 || (s[10] != 'T' && s[10] != 't' && s[10] != ' ') || !Digits(s, 11, 2, &h) ||
+      s[13] != ':' || !Digits(s, 14, 2, &mi) || s[16] != ':' || !Digits(s, 17, 2, &se) || h > 23 ||
+      mi > 59 || se > 59) {
+    return std::nullopt;
+  }
+  size_t i = 19;
+  int64_t frac = 0;
+  if (s[i] == '.') {
+    ++i;
+    size_t fs = i;
+    int64_t scale = 100'000'000;
+    while (i < s.size() && s[i] >= '0' && s[i] <= '9') {
+      if (i - fs >= 9) return std::nullopt;
+      frac += (s[i] - '0') * scale;
+      scale /= 10;
+      ++i;
+    }
+    if (i == fs) return std::nullopt;
+  }
+  int64_t offset_s = 0;
+  if (i < s.size() && (s[i] == 'Z' || s[i] == 'z')) {
+    ++i;
+  } else if (i < s.size() && (s[i] == '+' || s[i] == '-')) {
+    int oh, om;
+    if (!Digits(s, i + 1, 2, &oh) || i + 3 >= s.size() || s[i + 3] != ':' ||
+        !Digits(s, i + 4, 2, &om) || oh > 23 || om > 59) {
+      return std::nullopt;
+    }
+    offset_s = (oh * 3600 + om * 60) * (s[i] == '-' ? -1 : 1);
+    i += 6;
+  } else {
+    return std::nullopt;
+  }
+  if (i != s.size()) return std::nullopt;
+  int64_t secs = days * 86400 + h * 3600 + mi * 60 + se - offset_s;
+  if (secs < 0) return std::nullopt;
+  t.ns = secs * kSecondNs + frac;
+  return t;
+}
+
+std::string FormatTimestamp(int64_t ns) {
+  int64_t secs = ns / kSecondNs;
+  int64_t frac = ns % kSecondNs;
+  date::sys_days day{date::days(secs / 86400)};
+  date::year_month_day ymd{day};
+  int64_t rem = secs % 86400;
+  char buf[64];
+  std::snprintf(buf, sizeof buf, "%04d-%02u-%02uT%02d:%02d:%02d", static_cast<int>(ymd.year()),
+                static_cast<unsigned>(ymd.month()), static_cast<unsigned>(ymd.day()),
+                static_cast<int>(rem / 3600), static_cast<int>(rem / 60 % 60),
+                static_cast<int>(rem % 60));
+  std::string out = buf;
+  if (frac != 0) {
+    std::snprintf(buf, sizeof buf, ".%09lld", static_cast<long long>(frac));
+    out += buf;
+  }
+  return out + "Z";
+}
+
+// Midnight of a civil date in `tz`, or nullopt if the zone is unknown.
+std::optional<int64_t> LocalMidnight(const ParsedTime& t, const std::string& tz) {
+  try {
+    const date::time_zone* z = date::locate_zone(tz);
+    date::local_days ld{date::year(t.year) / date::month(t.month) / date::day(t.day)};
+    auto sys = z->to_sys(ld, date::choose::earliest);
+    return std::chrono::duration_cast<std::chrono::nanoseconds>(sys.time_since_epoch()).count();
+  } catch (...) {
+    return std::nullopt;
+  }
+}
+
+constexpr std::pair<std::string_view, Layout> kLayouts[] = {
+    {"mirror", Layout::kMirror},        {"dated-folders", Layout::kDatedFolders},
+    {"rsnapshot", Layout::kRsnapshot},  {"dated-files", Layout::kDatedFiles},
+    {"bagit-bags", Layout::kBagitBags}, {"restic-snapshots", Layout::kResticSnapshots},
+};
+
+Layout DefaultLayout(const std::string& format) {
+  if (format == "bagit") return Layout::kBagitBags;
+  if (format == "restic") return Layout::kResticSnapshots;
+  return Layout::kMirror;
+}
+
+// The formats a layout goes with, for messages; empty if `format` fits.
+std::string LayoutFormatMismatch(Layout l, const std::string& format) {
+  switch (l) {
+    case Layout::kBagitBags:
+      return format == "bagit" ? "" : "bagit";
+    case Layout::kResticSnapshots:
+      return format == "restic" ? "" : "restic";
+    default:
+      return format == "dir" || format == "sumfile" ? "" : "dir or sumfile";
+  }
+}
+
+constexpr std::pair<std::string_view, CommitmentKind> kKinds[] = {
+    {"rpo", CommitmentKind::kRpo},
+    {"retention", CommitmentKind::kRetention},
+    {"copies", CommitmentKind::kCopies},
+    {"integrity", CommitmentKind::kIntegrity},
+    {"restoreDrill", CommitmentKind::kRestoreDrill},
+};
+
+std::string_view KindKey(CommitmentKind k) {
+  for (const auto& [name, kind] : kKinds) {
+    if (kind == k) return name;
+  }
+  return "?";
+}
+
+constexpr std::string_view kDays[] = {"mon", "tue", "wed", "thu", "fri", "sat", "sun"};
+
+// Where in the text a name (location, tenant) was referenced.
+struct Ref {
+  std::string name;
+  size_t file;
+  SourcePos pos;
+  std::string path;
+};
+
+class Parser;
+
+// A YAML map checked against its allowed keys.
+class Map {
+ public:
+  Map(Parser* p, const YAML::Node& node, std::string path, std::vector<std::string_view> allowed,
+      const SourcePos& fallback);
+  bool ok() const { return ok_; }
+  const Field* Get(std::string_view key) const {
+    for (const auto& f : fields_) {
+      if (f.key == key) return &f;
+    }
+    return nullptr;
+  }
+  const std::vector<Field>& fields() const { return fields_; }
+  const std::string& path() const { return path_; }
+  std::string Sub(std::string_view key) const { return path_ + "." + std::string(key); }
+  const SourcePos& pos() const { return pos_; }
+
+ private:
+  bool ok_ = false;
+  std::string path_;
+  SourcePos pos_;
+  std::vector<Field> fields_;
+};
+
+class Parser {
+ public:
+  explicit Parser(const KnownNames& known) : known_(known) {}
+
+  void File(size_t index, const SourceFile& f);
+  void CrossChecks();
+  Manifest& manifest() { return m_; }
+  std::vector<Error>& errors() { return errors_; }
+  int64_t dropped() const { return dropped_; }
+
+  SourcePos PosOf(const YAML::Node& n, const SourcePos& fallback) const {
+    YAML::Mark m = n.Mark();
+    if (m.line < 0 || m.column < 0) return fallback;
+    return SourcePos{file_, m.line + 1, m.column + 1};
+  }
+  void Err(const SourcePos& pos, const std::string& path, const std::string& what) {
+    ErrAt(file_index_, pos, path, what);
+  }
+  void ErrAt(size_t file, const SourcePos& pos, const std::string& path, const std::string& what) {
+    if (errors_.size() >= kMaxCollectedErrors) {
+      ++dropped_;
+      return;
+    }
+    int line = std::max(pos.line, 1), col = std::max(pos.column, 1);
+    errors_.push_back({file, line, col,
+                       pos.file + ":" + std::to_string(line) + ":" + std::to_string(col) + ": " +
+                           path + ": " + what});
+  }
+
+  // --- typed values; each reports its own errors and returns false on one.
+  SourcePos ValuePos(const Field& f, const Map& m) const {
+    return PosOf(f.value, PosOf(f.key_node, m.pos()));
+  }
+  bool Scalar(const Field& f, const Map& m, const std::string& expected) {
+    if (f.value.IsScalar()) return true;
+    Err(ValuePos(f, m), m.Sub(f.key), "expected " + expected + ", got " + Describe(f.value));
+    return false;
+  }
+  // Reports a missing required field.
+  const Field* Need(const Map& m, std::string_view key) {
+    const Field* f = m.Get(key);
+    if (f == nullptr) Err(m.pos(), m.Sub(key), "missing required field");
+    return f;
+  }
+  bool String(const Map& m, std::string_view key, bool required, std::string* out) {
+    const Field* f = required ? Need(m, key) : m.Get(key);
+    if (f == nullptr) return !required;
+    if (!Scalar(*f, m, "a string")) return false;
+    if (required && f->value.Scalar().empty()) {
+      Err(ValuePos(*f, m), m.Sub(key), "must not be empty");
+      return false;
+    }
+    *out = f->value.Scalar();
+    return true;
+  }
+  bool Name(const Map& m, std::string_view key, std::string* out) {
+    if (!String(m, key, true, out)) return false;
+    if (!IsValidName(*out)) {
+      Err(ValuePos(*m.Get(key), m), m.Sub(key),
+          "invalid name " + Quote(*out) + "; expected " + kNameRule);
+      return false;
+    }
+    return true;
+  }
+  bool Bool(const Map& m, std::string_view key, bool* out) {
+    const Field* f = m.Get(key);
+    if (f == nullptr) return true;
+    const std::string& s = f->value.IsScalar() ? f->value.Scalar() : std::string();
+    if (IsPlain(f->value) && (s == "true" || s == "True" || s == "TRUE")) {
+      *out = true;
+      return true;
+    }
+    if (IsPlain(f->value) && (s == "false" || s == "False" || s == "FALSE")) {
+      *out = false;
+      return true;
+    }
+    Err(ValuePos(*f, m), m.Sub(key), "expected true or false, got " + Describe(f->value));
+    return false;
+  }
+  bool Int(const Map& m, std::string_view key, bool required, int64_t min, int64_t max,
+           int64_t* out) {
+    const Field* f = required ? Need(m, key) : m.Get(key);
+    if (f == nullptr) return !required;
+    SourcePos pos = ValuePos(*f, m);
+    std::string range =
+        max == INT64_MAX ? "an integer >= " + std::to_string(min)
+                         : "an integer from " + std::to_string(min) + " to " + std::to_string(max);
+    if (!IsPlain(f->value)) {
+      Err(pos, m.Sub(key), "expected " + range + ", got " + Describe(f->value));
+      return false;
+    }
+    const std::string& s = f->value.Scalar();
+    auto v = ParseDecimal(s);
+    if (!v) {
+      std::string why = LooksNumeric(s) && s.find_first_of(".eE") != std::string::npos
+                            ? " (not a whole number)"
+                            : "";
+      Err(pos, m.Sub(key), "expected " + range + ", got " + Quote(s) + why);
+      return false;
+    }
+    if (*v < min || *v > max) {
+      Err(pos, m.Sub(key), "expected " + range + ", got " + std::to_string(*v));
+      return false;
+    }
+    *out = *v;
+    return true;
+  }
+  bool Duration(const Map& m, std::string_view key, bool required, int64_t max, int64_t* out) {
+    const Field* f = required ? Need(m, key) : m.Get(key);
+    if (f == nullptr) return !required;
+    constexpr const char* kExpected = "a duration like 90s, 15m, 12h, 30d, 2w or 1d12h";
+    if (!Scalar(*f, m, kExpected)) return false;
+    std::string error;
+    auto d = ParseDuration(f->value.Scalar(), &error);
+    if (!d) {
+      Err(ValuePos(*f, m), m.Sub(key),
+          "expected " + std::string(kExpected) + ", got " + Quote(f->value.Scalar()));
+      return false;
+    }
+    if (*d <= 0) {
+      Err(ValuePos(*f, m), m.Sub(key), "must be longer than 0");
+      return false;
+    }
+    if (max > 0 && *d > max) {
+      Err(ValuePos(*f, m), m.Sub(key), "must be at most " + FormatDuration(max));
+      return false;
+    }
+    *out = *d;
+    return true;
+  }
+  bool Size(const Map& m, std::string_view key, bool per_second, uint64_t* out) {
+    const Field* f = m.Get(key);
+    if (f == nullptr) return true;
+    std::string expected =
+        per_second ? "bytes per second like 50MiB/s or 20MB/s (units B, KB, MB, GB, TB, KiB, "
+                     "MiB, GiB, TiB), or a plain integer"
+                   : "a size like 200GiB or 500MB (units B, KB, MB, GB, TB, KiB, MiB, GiB, "
+                     "TiB), or a plain integer of bytes";
+    if (!Scalar(*f, m, expected)) return false;
+    std::string error;
+    auto v = ParseSize(f->value.Scalar(), per_second, &error);
+    if (!v) {
+      Err(ValuePos(*f, m), m.Sub(key),
+          "expected " + expected + ", got " + Quote(f->value.Scalar()) + " (" + error + ")");
+      return false;
+    }
+    *out = *v;
+    return true;
+  }
+  bool TimeZone(const Map& m, std::string_view key, bool required, std::string* out) {
+    std::string tz;
+    if (!String(m, key, required, &tz)) return false;
+    if (m.Get(key) == nullptr) return true;
+    if (!IsKnownTimeZone(tz)) {
+      Err(ValuePos(*m.Get(key), m), m.Sub(key),
+          "unknown time zone " + Quote(tz) + "; expected an IANA zone like Europe/Paris or UTC");
+      return false;
+    }
+    *out = tz;
+    return true;
+  }
+  // A list field: returns false (after reporting) if present and not a list.
+  // A missing or null optional list is an empty list.
+  bool List(const Map& m, std::string_view key, bool required_non_empty, YAML::Node* out) {
+    const Field* f = required_non_empty ? Need(m, key) : m.Get(key);
+    if (f == nullptr) return !required_non_empty;
+    if (!required_non_empty && f->value.IsNull()) return true;
+    if (!f->value.IsSequence()) {
+      Err(ValuePos(*f, m), m.Sub(key), "expected a list, got " + Describe(f->value));
+      return false;
+    }
+    if (required_non_empty && f->value.size() == 0) {
+      Err(ValuePos(*f, m), m.Sub(key), "must not be empty");
+      return false;
+    }
+    *out = f->value;
+    return true;
+  }
+
+  const std::string& file() const { return file_; }
+
+ private:
+  void Document(const YAML::Node& doc, size_t index);
+  void ParseLocation(const YAML::Node& doc, const std::string& label);
+  void ParseTenant(const YAML::Node& doc, const std::string& label);
+  void ParseContract(const YAML::Node& doc, const std::string& label);
+  void ParseWindow(const YAML::Node& n, const std::string& path, const SourcePos& fallback,
+                   WeeklyWindow* w, bool* ok);
+  void ParseAsset(const YAML::Node& n, const std::string& path, const SourcePos& fallback, Asset* a,
+                  std::map<std::string, SourcePos>* set_names, bool* ok);
+  void ParseCommitment(const YAML::Node& n, const std::string& path, const SourcePos& fallback,
+                       const Contract& c, Commitment* out, bool* ok);
+
+  const KnownNames& known_;
+  Manifest m_;
+  std::vector<Error> errors_;
+  int64_t dropped_ = 0;
+  size_t file_index_ = 0;
+  std::string file_;
+  // Cross-document state, kept for documents with errors too (so that a
+  // Location with a bad field does not also make its users "unknown").
+  std::vector<Ref> location_decls_;  // pos: the document's
+  std::vector<Ref> tenant_decls_;
+  std::vector<Ref> location_refs_;
+  std::vector<std::pair<Ref, SourcePos>> contract_tenants_;  // tenant ref, contract pos
+  // Contracts whose effectiveFrom is a date, to resolve in the tenant's zone.
+  std::vector<std::pair<size_t, ParsedTime>> dated_contracts_;
+};
+
+Map::Map(Parser* p, const YAML::Node& node, std::string path, std::vector<std::string_view> allowed,
+         const SourcePos& fallback)
+    : path_(std::move(path)), pos_(p->PosOf(node, fallback)) {
+  if (!node.IsMap()) {
+    p->Err(pos_, path_, "expected a map, got " + Describe(node));
+    return;
+  }
+  ok_ = true;
+  for (auto it = node.begin(); it != node.end(); ++it) {
+    Field f{"", it->first, it->second};
+    SourcePos kpos = p->PosOf(f.key_node, pos_);
+    if (!f.key_node.IsScalar()) {
+      p->Err(kpos, path_, "a key must be a plain string, got " + Describe(f.key_node));
+      continue;
+    }
+    f.key = f.key_node.Scalar();
+    if (std::find(allowed.begin(), allowed.end(), f.key) == allowed.end()) {
+      p->Err(kpos, Sub(f.key),
+             "unknown field " + Quote(f.key) + "; expected one of: " + JoinNames(allowed));
+      continue;
+    }
+    if (const Field* first = Get(f.key)) {
+      SourcePos fp = p->PosOf(first->key_node, pos_);
+      p->Err(kpos, Sub(f.key), "duplicate key (first at line " + std::to_string(fp.line) + ")");
+      continue;
+    }
+    fields_.push_back(std::move(f));
+  }
+}
+
+// The name a document is known by in field paths: Kind(name), Kind(?) if
+// the name is missing or not a string.
+std::string Label(const YAML::Node& doc, const char* kind, const char* name_key) {
+  for (auto it = doc.begin(); it != doc.end(); ++it) {
+    if (it->first.IsScalar() && it->first.Scalar() == name_key && it->second.IsScalar() &&
+        !it->second.Scalar().empty()) {
+      std::string n = it->second.Scalar();
+      if (n.size() > 128) n = n.substr(0, 128) + "...";
+      return std::string(kind) + "(" + n + ")";
+    }
+  }
+  return std::string(kind) + "(?)";
+}
+
+void Parser::File(size_t index, const SourceFile& f) {
+  file_index_ = index;
+  file_ = f.name;
+  SourcePos start{file_, 1, 1};
+  std::vector<YAML::Node> docs;
+  try {
+    docs = YAML::LoadAll(f.text);
+  } catch (const YAML::Exception& e) {
+    SourcePos pos = start;
+    if (e.mark.line >= 0 && e.mark.column >= 0) pos = {file_, e.mark.line + 1, e.mark.column + 1};
+    Err(pos, "yaml", "syntax error: " + e.msg);
+    return;
+  }
+  size_t n = 0;
+  for (size_t i = 0; i < docs.size(); ++i) {
+    if (docs[i].IsNull()) continue;  // an empty document (a trailing ---)
+    ++n;
+    Document(docs[i], i);
+  }
+  if (n == 0) Err(start, "file", "no documents; expected Location, Tenant or Contract documents");
+}
+
+void Parser::Document(const YAML::Node& doc, size_t index) {
+  std::string path = "document[" + std::to_string(index) + "]";
+  SourcePos start{file_, 1, 1};
+  SourcePos pos = PosOf(doc, start);
+  if (!doc.IsMap()) {
+    Err(pos, path, "expected a map with apiVersion and kind, got " + Describe(doc));
+    return;
+  }
+  YAML::Node api, kind;
+  bool has_api = false, has_kind = false;
+  SourcePos api_pos = pos, kind_pos = pos;
+  for (auto it = doc.begin(); it != doc.end(); ++it) {
+    if (!it->first.IsScalar()) continue;
+    if (it->first.Scalar() == "apiVersion") {
+      api = it->second;
+      has_api = true;
+      api_pos = PosOf(api, PosOf(it->first, pos));
+    } else if (it->first.Scalar() == "kind") {
+      kind = it->second;
+      has_kind = true;
+      kind_pos = PosOf(kind, PosOf(it->first, pos));
+    }
+  }
+  bool ok = true;
+  if (!has_api) {
+    Err(pos, path + ".apiVersion", "missing required field; expected apiVersion: vigil/v1");
+    ok = false;
+  } else if (!api.IsScalar() || api.Scalar() != "vigil/v1") {
+    Err(api_pos, path + ".apiVersion", "expected 'vigil/v1', got " + Describe(api));
+    ok = false;
+  }
+  if (!has_kind) {
+    Err(pos, path + ".kind", "missing required field; expected Location, Tenant or Contract");
+    return;
+  }
+  std::string k = kind.IsScalar() ? kind.Scalar() : "";
+  if (k != "Location" && k != "Tenant" && k != "Contract") {
+    Err(kind_pos, path + ".kind",
+        "unknown kind " + Describe(kind) + "; expected Location, Tenant or Contract");
+    return;
+  }
+  if (!ok) return;
+  if (k == "Location") {
+    ParseLocation(doc, Label(doc, "Location", "name"));
+  } else if (k == "Tenant") {
+    ParseTenant(doc, Label(doc, "Tenant", "name"));
+  } else {
+    ParseContract(doc, Label(doc, "Contract", "tenant"));
+  }
+}
+
+void Parser::ParseLocation(const YAML::Node& doc, const std::string& label) {
+  Map m(this, doc, label,
+        {"apiVersion", "kind", "name", "site", "type", "offsite", "immutable", "ioBudget",
+         "timezone", "maintenanceWindows"},
+        SourcePos{file_, 1, 1});
+  size_t before = errors_.size();
+  Location l;
+  l.pos = m.pos();
+  if (Name(m, "name", &l.name)) {
+    location_decls_.push_back(Ref{l.name, file_index_, m.pos(), m.Sub("name")});
+  }
+  String(m, "site", true, &l.site);
+  if (String(m, "type", false, &l.kind) && l.kind != "filesystem") {
+    Err(ValuePos(*m.Get("type"), m), m.Sub("type"),
+        "unknown location type " + Quote(l.kind) + "; expected filesystem");
+  }
+  Bool(m, "offsite", &l.offsite);
+  Bool(m, "immutable", &l.immutable);
+  Size(m, "ioBudget", true, &l.io_budget_bytes_per_s);
+  TimeZone(m, "timezone", false, &l.timezone);
+  YAML::Node windows;
+  if (List(m, "maintenanceWindows", false, &windows) && windows) {
+    for (size_t i = 0; i < windows.size(); ++i) {
+      WeeklyWindow w;
+      bool ok = true;
+      ParseWindow(windows[i], m.Sub("maintenanceWindows") + "[" + std::to_string(i) + "]", m.pos(),
+                  &w, &ok);
+      l.maintenance_windows.push_back(w);
+    }
+  }
+  if (errors_.size() != before || !m.ok()) return;
+  m_.locations.push_back(std::move(l));
+}
+
+void Parser::ParseWindow(const YAML::Node& n, const std::string& path, const SourcePos& fallback,
+                         WeeklyWindow* w, bool* ok) {
+  Map m(this, n, path, {"days", "start", "duration"}, fallback);
+  if (!m.ok()) {
+    *ok = false;
+    return;
+  }
+  if (const Field* f = Need(m, "days")) {
+    SourcePos pos = ValuePos(*f, m);
+    const char* expected = "expected \"daily\" or a list of mon, tue, wed, thu, fri, sat, sun";
+    if (f->value.IsScalar()) {
+      if (f->value.Scalar() == "daily") {
+        w->days = 0x7f;
+      } else {
+        Err(pos, m.Sub("days"), std::string(expected) + ", got " + Describe(f->value));
+        *ok = false;
+      }
+    } else if (f->value.IsSequence() && f->value.size() > 0) {
+      w->days = 0;
+      for (size_t i = 0; i < f->value.size(); ++i) {
+        const YAML::Node d = f->value[i];
+        std::string p = m.Sub("days") + "[" + std::to_string(i) + "]";
+        auto it = d.IsScalar() ? std::find(std::begin(kDays), std::end(kDays), d.Scalar())
+                               : std::end(kDays);
+        if (it == std::end(kDays)) {
+          Err(PosOf(d, pos), p,
+              "expected a day name (mon, tue, wed, thu, fri, sat, sun), got " + Describe(d));
+          *ok = false;
+          continue;
+        }
+        uint8_t bit = static_cast<uint8_t>(1u << (it - std::begin(kDays)));
+        if (w->days & bit) {
+          Err(PosOf(d, pos), p, "day " + Quote(d.Scalar()) + " listed twice");
+          *ok = false;
+        }
+        w->days |= bit;
+      }
+    } else {
+      Err(pos, m.Sub("days"), std::string(expected) + ", got " + Describe(f->value));
+      *ok = false;
+    }
+  } else {
+    *ok = false;
+  }
+  std::string start;
+  if (String(m, "start", true, &start)) {
+    int h = 0, mi = 0;
+    if (start.size() != 5 || !Digits(start, 0, 2, &h) || start[2] != ':' ||
+        !Digits(start, 3, 2, &mi) || h > 23 || mi > 59) {
+      Err(ValuePos(*m.Get("start"), m), m.Sub("start"),
+          "expected a local time HH:MM from 00:00 to 23:59, got " + Quote(start));
+      *ok = false;
+    } else {
+      w->start_minute = h * 60 + mi;
+    }
+  } else {
+    *ok = false;
+  }
+  if (!Duration(m, "duration", true, 7 * kDayNs, &w->duration_ns)) *ok = false;
+}
+
+void Parser::ParseTenant(const YAML::Node& doc, const std::string& label) {
+  Map m(this, doc, label,
+        {"apiVersion", "kind", "name", "displayName", "timezone", "language", "contact"},
+        SourcePos{file_, 1, 1});
+  size_t before = errors_.size();
+  Tenant t;
+  t.pos = m.pos();
+  if (Name(m, "name", &t.name)) {
+    tenant_decls_.push_back(Ref{t.name, file_index_, m.pos(), m.Sub("name")});
+  }
+  String(m, "displayName", false, &t.display_name);
+  TimeZone(m, "timezone", true, &t.timezone);
+  if (String(m, "language", false, &t.language) && t.language != "en" && t.language != "fr") {
+    Err(ValuePos(*m.Get("language"), m), m.Sub("language"),
+        "unknown language " + Quote(t.language) + "; expected en or fr");
+  }
+  String(m, "contact", false, &t.contact);
+  if (errors_.size() != before || !m.ok()) return;
+  m_.tenants.push_back(std::move(t));
+}
+
+void Parser::ParseContract(const YAML::Node& doc, const std::string& label) {
+  Map m(this, doc, label,
+        {"apiVersion", "kind", "tenant", "reference", "effectiveFrom", "assets", "commitments",
+         "outOfScope"},
+        SourcePos{file_, 1, 1});
+  if (!m.ok()) return;
+  size_t before = errors_.size();
+  Contract c;
+  c.pos = m.pos();
+  if (Name(m, "tenant", &c.tenant)) {
+    contract_tenants_.emplace_back(
+        Ref{c.tenant, file_index_, ValuePos(*m.Get("tenant"), m), m.Sub("tenant")}, c.pos);
+  }
+  String(m, "reference", false, &c.reference);
+  std::optional<ParsedTime> date_only;
+  if (const Field* f = m.Get("effectiveFrom")) {
+    if (Scalar(*f, m, "a date (2026-01-01) or an RFC 3339 timestamp")) {
+      auto t = ParseTime(f->value.Scalar());
+      if (!t) {
+        Err(ValuePos(*f, m), m.Sub("effectiveFrom"),
+            "expected a date like 2026-01-01 or an RFC 3339 timestamp like "
+            "2026-01-01T00:00:00+01:00 (years 1970 to 2261), got " +
+                Quote(f->value.Scalar()));
+      } else {
+        c.effective_from_ns = t->ns;
+        if (t->date_only) date_only = t;
+      }
+    }
+  }
+  // Assets and their backup sets.
+  YAML::Node assets;
+  std::map<std::string, SourcePos> asset_names, set_names;
+  if (List(m, "assets", true, &assets)) {
+    for (size_t i = 0; i < assets.size(); ++i) {
+      std::string path = m.Sub("assets") + "[" + std::to_string(i) + "]";
+      Asset a;
+      bool ok = true;
+      ParseAsset(assets[i], path, m.pos(), &a, &set_names, &ok);
+      if (!a.name.empty()) {
+        auto [it, inserted] = asset_names.emplace(a.name, a.pos);
+        if (!inserted) {
+          Err(a.pos, path + ".name",
+              "duplicate asset " + Quote(a.name) + " (first at " + it->second.ToString() +
+                  "); asset names are unique in a contract");
+        }
+      }
+      c.assets.push_back(std::move(a));
+    }
+  }
+  // Commitments.
+  YAML::Node commitments;
+  if (List(m, "commitments", false, &commitments) && commitments) {
+    for (size_t i = 0; i < commitments.size(); ++i) {
+      std::string path = m.Sub("commitments") + "[" + std::to_string(i) + "]";
+      Commitment cm;
+      bool ok = true;
+      ParseCommitment(commitments[i], path, m.pos(), c, &cm, &ok);
+      if (!ok) continue;
+      // At most one commitment of each kind per asset.
+      auto covers = [&](const Commitment& x, const std::string& asset) {
+        return x.assets.empty() ||
+               std::find(x.assets.begin(), x.assets.end(), asset) != x.assets.end();
+      };
+      for (size_t j = 0; j < c.commitments.size(); ++j) {
+        const Commitment& other = c.commitments[j];
+        if (other.kind != cm.kind) continue;
+        const Asset* overlap = nullptr;
+        for (const auto& a : c.assets) {
+          if (covers(cm, a.name) && covers(other, a.name)) {
+            overlap = &a;
+            break;
+          }
+        }
+        if (overlap != nullptr) {
+          Err(cm.pos, path + "." + std::string(KindKey(cm.kind)),
+              "a second " + std::string(KindKey(cm.kind)) + " commitment for asset " +
+                  Quote(overlap->name) + " (the first is at " + other.pos.ToString() +
+                  "); an asset has at most one commitment of each kind");
+          break;
+        }
+      }
+      c.commitments.push_back(std::move(cm));
+    }
+  }
+  // Out of scope.
+  YAML::Node oos;
+  if (List(m, "outOfScope", false, &oos) && oos) {
+    for (size_t i = 0; i < oos.size(); ++i) {
+      std::string path = m.Sub("outOfScope") + "[" + std::to_string(i) + "]";
+      Map om(this, oos[i], path, {"item", "reason"}, m.pos());
+      if (!om.ok()) continue;
+      OutOfScope o;
+      o.pos = om.pos();
+      String(om, "item", true, &o.item);
+      String(om, "reason", true, &o.reason);
+      c.out_of_scope.push_back(std::move(o));
+    }
+  }
+  if (errors_.size() != before) return;
+  if (date_only) dated_contracts_.emplace_back(m_.contracts.size(), *date_only);
+  m_.contracts.push_back(std::move(c));
+}
+
+void Parser::ParseAsset(const YAML::Node& n, const std::string& path, const SourcePos& fallback,
+                        Asset* a, std::map<std::string, SourcePos>* set_names, bool* ok) {
+  Map m(this, n, path, {"name", "description", "backupSets"}, fallback);
+  if (!m.ok()) {
+    *ok = false;
+    return;
+  }
+  a->pos = m.pos();
+  Name(m, "name", &a->name);
+  String(m, "description", false, &a->description);
+  YAML::Node sets;
+  if (!List(m, "backupSets", true, &sets)) return;
+  for (size_t i = 0; i < sets.size(); ++i) {
+    std::string bpath = m.Sub("backupSets") + "[" + std::to_string(i) + "]";
+    Map b(this, sets[i], bpath,
+          {"name", "location", "path", "format", "layout", "pattern", "timeFromMtime",
+           "contentHash", "mutable"},
+          m.pos());
+    if (!b.ok()) continue;
+    BackupSet s;
+    s.pos = b.pos();
+    if (Name(b, "name", &s.name)) {
+      auto [it, inserted] = set_names->emplace(s.name, PosOf(b.Get("name")->value, b.pos()));
+      if (!inserted) {
+        Err(ValuePos(*b.Get("name"), b), b.Sub("name"),
+            "duplicate backup set " + Quote(s.name) + " (first at " + it->second.ToString() +
+                "); backup set names are unique in a contract");
+      }
+    }
+    if (Name(b, "location", &s.location)) {
+      location_refs_.push_back(
+          Ref{s.location, file_index_, ValuePos(*b.Get("location"), b), b.Sub("location")});
+    }
+    if (String(b, "path", true, &s.path) && b.Get("path") != nullptr) {
+      SourcePos pp = ValuePos(*b.Get("path"), b);
+      if (s.path.front() == '/') {
+        Err(pp, b.Sub("path"),
+            "absolute path " + Quote(s.path) + "; expected a path relative to the location's root");
+      } else if (!storage::IsValidRelativePath(s.path)) {
+        Err(pp, b.Sub("path"),
+            "invalid path " + Quote(s.path) +
+                "; expected a relative path with no '..', '.' or empty component");
+      }
+    }
+    bool format_ok = String(b, "format", false, &s.format);
+    if (format_ok && s.format != "dir" && s.format != "bagit" && s.format != "sumfile" &&
+        s.format != "restic") {
+      Err(ValuePos(*b.Get("format"), b), b.Sub("format"),
+          "unknown format " + Quote(s.format) + "; expected dir, bagit, sumfile or restic");
+      format_ok = false;
+    }
+    s.layout = DefaultLayout(s.format);
+    if (const Field* f = b.Get("layout")) {
+      if (Scalar(*f, b, "a layout")) {
+        const std::string& name = f->value.Scalar();
+        auto it = std::find_if(std::begin(kLayouts), std::end(kLayouts),
+                               [&](const auto& p) { return p.first == name; });
+        if (it == std::end(kLayouts)) {
+          Err(ValuePos(*f, b), b.Sub("layout"),
+              "unknown layout " + Quote(name) +
+                  "; expected mirror, dated-folders, rsnapshot, dated-files, bagit-bags or "
+                  "restic-snapshots");
+        } else {
+          s.layout = it->second;
+          std::string need = LayoutFormatMismatch(s.layout, s.format);
+          if (format_ok && !need.empty()) {
+            Err(ValuePos(*f, b), b.Sub("layout"),
+                "layout " + Quote(name) + " needs format " + need + ", but format is " +
+                    Quote(s.format));
+          }
+        }
+      }
+    }
+    if (const Field* f = b.Get("pattern")) {
+      if (s.layout != Layout::kDatedFiles) {
+        Err(PosOf(f->key_node, b.pos()), b.Sub("pattern"),
+            "only allowed with layout dated-files (layout is " + Quote(LayoutName(s.layout)) + ")");
+      } else {
+        String(b, "pattern", false, &s.pattern);
+      }
+    }
+    if (const Field* f = b.Get("timeFromMtime")) {
+      if (s.layout != Layout::kDatedFiles && s.layout != Layout::kDatedFolders) {
+        Err(PosOf(f->key_node, b.pos()), b.Sub("timeFromMtime"),
+            "only allowed with layouts dated-folders and dated-files (layout is " +
+                Quote(LayoutName(s.layout)) + ")");
+      } else {
+        Bool(b, "timeFromMtime", &s.time_from_mtime);
+      }
+    }
+    if (const Field* f = b.Get("contentHash")) {
+      if (Scalar(*f, b, "a hash algorithm name")) {
+        auto alg = storage::ParseAlgorithm(f->value.Scalar());
+        if (!alg) {
+          Err(ValuePos(*f, b), b.Sub("contentHash"),
+              "unknown hash algorithm " + Quote(f->value.Scalar()) +
+                  "; expected xxh3-128, sha256, sha512, sha1, md5, sha224 or sha384");
+        } else {
+          s.content_hash = std::string(storage::AlgorithmName(*alg));
+        }
+      }
+    }
+    s.mutable_ = s.layout == Layout::kMirror;
+    bool mut = s.mutable_;
+    if (Bool(b, "mutable", &mut)) {
+      if (mut && s.layout != Layout::kMirror) {
+        Err(ValuePos(*b.Get("mutable"), b), b.Sub("mutable"),
+            "mutable: true is only allowed with layout mirror (layout is " +
+                Quote(LayoutName(s.layout)) + ")");
+      } else {
+        s.mutable_ = mut;
+      }
+    }
+    a->backup_sets.push_back(std::move(s));
+  }
+}
+
+void Parser::ParseCommitment(const YAML::Node& n, const std::string& path,
+                             const SourcePos& fallback, const Contract& c, Commitment* out,
+                             bool* ok) {
+  size_t before = errors_.size();
+  Map m(this, n, path, {"rpo", "retention", "copies", "integrity", "restoreDrill", "assets"},
+        fallback);
+  if (!m.ok()) {
+    *ok = false;
+    return;
+  }
+  out->pos = m.pos();
+  const Field* kind_field = nullptr;
+  for (const auto& f : m.fields()) {
+    if (f.key == "assets") continue;
+    if (kind_field != nullptr) {
+      Err(PosOf(f.key_node, m.pos()), m.Sub(f.key),
+          "a commitment has exactly one kind, found both " + Quote(kind_field->key) + " and " +
+              Quote(f.key) + "; write one list item per kind");
+      *ok = false;
+      return;
+    }
+    kind_field = &f;
+  }
+  if (kind_field == nullptr) {
+    Err(m.pos(), path,
+        "missing the commitment kind; expected exactly one of rpo, retention, copies, "
+        "integrity, restoreDrill");
+    *ok = false;
+    return;
+  }
+  for (const auto& [name, kind] : kKinds) {
+    if (name == kind_field->key) out->kind = kind;
+  }
+  // The assets it applies to.
+  if (const Field* f = m.Get("assets")) {
+    SourcePos pos = ValuePos(*f, m);
+    if (!f->value.IsSequence() || f->value.size() == 0) {
+      Err(pos, m.Sub("assets"),
+          "expected a non-empty list of asset names (omit it for every asset), got " +
+              Describe(f->value));
+    } else {
+      for (size_t i = 0; i < f->value.size(); ++i) {
+        const YAML::Node an = f->value[i];
+        std::string p = m.Sub("assets") + "[" + std::to_string(i) + "]";
+        if (!an.IsScalar()) {
+          Err(PosOf(an, pos), p, "expected an asset name, got " + Describe(an));
+          continue;
+        }
+        const std::string& name = an.Scalar();
+        bool known = std::any_of(c.assets.begin(), c.assets.end(),
+                                 [&](const Asset& a) { return a.name == name; });
+        if (!known) {
+          std::string names;
+          for (const auto& a : c.assets) names += (names.empty() ? "" : ", ") + a.name;
+          Err(PosOf(an, pos), p,
+              "unknown asset " + Quote(name) + "; expected an asset of this contract (" + names +
+                  ")");
+        } else if (std::find(out->assets.begin(), out->assets.end(), name) != out->assets.end()) {
+          Err(PosOf(an, pos), p, "asset " + Quote(name) + " listed twice");
+        } else {
+          out->assets.push_back(name);
+        }
+      }
+    }
+  }
+  const std::string kpath = m.Sub(kind_field->key);
+  SourcePos kpos = ValuePos(*kind_field, m);
+  switch (out->kind) {
+    case CommitmentKind::kRpo:
+      Duration(m, "rpo", true, 0, &out->rpo.max_age_ns);
+      break;
+    case CommitmentKind::kRetention: {
+      Map r(this, kind_field->value, kpath, {"daily", "weekly", "monthly", "yearly"}, kpos);
+      if (!r.ok()) break;
+      int64_t v[4] = {0, 0, 0, 0};
+      const char* keys[4] = {"daily", "weekly", "monthly", "yearly"};
+      bool all_ok = true;
+      for (int i = 0; i < 4; ++i) all_ok &= Int(r, keys[i], false, 0, 100000, &v[i]);
+      out->retention = {static_cast<int>(v[0]), static_cast<int>(v[1]), static_cast<int>(v[2]),
+                        static_cast<int>(v[3])};
+      if (all_ok && v[0] + v[1] + v[2] + v[3] == 0) {
+        Err(r.pos(), kpath,
+            "keeps nothing; expected at least one of daily, weekly, monthly, yearly > 0");
+      }
+      break;
+    }
+    case CommitmentKind::kCopies: {
+      Map r(this, kind_field->value, kpath, {"min", "offsite"}, kpos);
+      if (!r.ok()) break;
+      int64_t min = 1, offsite = 0;
+      bool min_ok = Int(r, "min", true, 1, 1000, &min);
+      if (Int(r, "offsite", false, 0, 1000, &offsite) && min_ok && offsite > min) {
+        Err(ValuePos(*r.Get("offsite"), r), r.Sub("offsite"),
+            "expected at most min (" + std::to_string(min) + "), got " + std::to_string(offsite));
+      }
+      out->copies = {static_cast<int>(min), static_cast<int>(offsite)};
+      if (min_ok && errors_.size() == before) {
+        for (const auto& a : c.assets) {
+          if (!out->assets.empty() &&
+              std::find(out->assets.begin(), out->assets.end(), a.name) == out->assets.end()) {
+            continue;
+          }
+          if (static_cast<int64_t>(a.backup_sets.size()) < min) {
+            Err(ValuePos(*r.Get("min"), r), r.Sub("min"),
+                std::to_string(min) + " copies but asset " + Quote(a.name) + " has only " +
+                    std::to_string(a.backup_sets.size()) +
+                    " backup set(s); add backup sets or restrict the commitment with assets: "
+                    "[..]");
+            break;
+          }
+        }
+      }
+      break;
+    }
+    case CommitmentKind::kIntegrity: {
+      Map r(this, kind_field->value, kpath, {"reverifyWithin", "budget", "sample"}, kpos);
+      if (!r.ok()) break;
+      Duration(r, "reverifyWithin", true, 0, &out->integrity.reverify_within_ns);
+      Size(r, "budget", false, &out->integrity.budget_bytes);
+      int64_t sample = 0;
+      if (Int(r, "sample", false, 1, UINT32_MAX, &sample)) {
+        out->integrity.sample = static_cast<uint32_t>(sample);
+      }
+      if (r.Get("budget") != nullptr && r.Get("sample") != nullptr) {
+        Err(PosOf(r.Get("sample")->key_node, r.pos()), r.Sub("sample"),
+            "budget and sample are exclusive; give a byte budget or a sample size, not both");
+      } else if (r.Get("budget") != nullptr && out->integrity.budget_bytes == 0 &&
+                 errors_.size() == before) {
+        Err(ValuePos(*r.Get("budget"), r), r.Sub("budget"),
+            "must be more than 0 bytes (omit it for no limit)");
+      }
+      break;
+    }
+    case CommitmentKind::kRestoreDrill: {
+      Map r(this, kind_field->value, kpath, {"every", "rto", "sampleFiles", "sampleBytes"}, kpos);
+      if (!r.ok()) break;
+      Duration(r, "every", true, 0, &out->drill.every_ns);
+      Duration(r, "rto", true, 0, &out->drill.rto_ns);
+      int64_t files = 100;
+      if (Int(r, "sampleFiles", false, 1, UINT32_MAX, &files)) {
+        out->drill.sample_files = static_cast<uint32_t>(files);
+      }
+      Size(r, "sampleBytes", false, &out->drill.sample_bytes);
+      break;
+    }
+  }
+  if (errors_.size() != before) *ok = false;
+}
+
+void Parser::CrossChecks() {
+  // Duplicate locations and tenants within the file set.
+  auto duplicates = [&](const std::vector<Ref>& decls, const char* kind) {
+    std::map<std::string, const Ref*> seen;
+    for (const auto& d : decls) {
+      auto [it, inserted] = seen.emplace(d.name, &d);
+      if (!inserted) {
+        ErrAt(d.file, d.pos, d.path,
+              "duplicate " + std::string(kind) + " " + Quote(d.name) + " (also declared at " +
+                  it->second->pos.ToString() + ")");
+      }
+    }
+  };
+  duplicates(location_decls_, "Location");
+  duplicates(tenant_decls_, "Tenant");
+  std::set<std::string> declared_locations, declared_tenants;
+  for (const auto& d : location_decls_) declared_locations.insert(d.name);
+  for (const auto& d : tenant_decls_) declared_tenants.insert(d.name);
+  // References.
+  if (!known_.allow_unknown_references) {
+    for (const auto& r : location_refs_) {
+      if (declared_locations.count(r.name) == 0 && known_.locations.count(r.name) == 0) {
+        ErrAt(r.file, r.pos, r.path,
+              "unknown location " + Quote(r.name) +
+                  "; expected a Location declared in these files or already applied");
+      }
+    }
+    for (const auto& [r, cpos] : contract_tenants_) {
+      if (declared_tenants.count(r.name) == 0 && known_.tenants.count(r.name) == 0) {
+        ErrAt(r.file, r.pos, r.path,
+              "unknown tenant " + Quote(r.name) +
+                  "; expected a Tenant declared in these files or already applied");
+      }
+    }
+  }
+  // One contract per tenant.
+  std::map<std::string, SourcePos> contract_of;
+  for (const auto& [r, cpos] : contract_tenants_) {
+    auto [it, inserted] = contract_of.emplace(r.name, cpos);
+    if (!inserted) {
+      ErrAt(r.file, r.pos, r.path,
+            "a second Contract for tenant " + Quote(r.name) + " (the first is at " +
+                it->second.ToString() + "); one Contract per tenant");
+    }
+  }
+  // effectiveFrom dates: midnight in the tenant's zone if the tenant is here.
+  for (const auto& [index, t] : dated_contracts_) {
+    Contract& c = m_.contracts[index];
+    for (const auto& tenant : m_.tenants) {
+      if (tenant.name != c.tenant) continue;
+      if (auto ns = LocalMidnight(t, tenant.timezone)) c.effective_from_ns = *ns;
+    }
+    // Otherwise kept as UTC midnight (documented in parse.h).
+  }
+}
+
+// --- canonical form.
+
+void EmitString(YAML::Emitter& e, const std::string& key, const std::string& value) {
+  e << YAML::Key << key << YAML::Value << YAML::DoubleQuoted << value;
+}
+
+std::string Canonical(const Contract& c) {
+  YAML::Emitter e;
+  e << YAML::BeginMap;
+  e << YAML::Key << "apiVersion" << YAML::Value << "vigil/v1";
+  e << YAML::Key << "kind" << YAML::Value << "Contract";
+  EmitString(e, "tenant", c.tenant);
+  if (!c.reference.empty()) EmitString(e, "reference", c.reference);
+  if (c.effective_from_ns != 0) {
+    EmitString(e, "effectiveFrom", FormatTimestamp(c.effective_from_ns));
+  }
+  e << YAML::Key << "assets" << YAML::Value << YAML::BeginSeq;
+  for (const auto& a : c.assets) {
+    e << YAML::BeginMap;
+    EmitString(e, "name", a.name);
+    if (!a.description.empty()) EmitString(e, "description", a.description);
+    e << YAML::Key << "backupSets" << YAML::Value << YAML::BeginSeq;
+    for (const auto& b : a.backup_sets) {
+      e << YAML::BeginMap;
+      EmitString(e, "name", b.name);
+      EmitString(e, "location", b.location);
+      EmitString(e, "path", b.path);
+      EmitString(e, "format", b.format);
+      EmitString(e, "layout", LayoutName(b.layout));
+      if (b.layout == Layout::kDatedFiles) EmitString(e, "pattern", b.pattern);
+      if (b.layout == Layout::kDatedFiles || b.layout == Layout::kDatedFolders) {
+        e << YAML::Key << "timeFromMtime" << YAML::Value << (b.time_from_mtime ? "true" : "false");
+      }
+      EmitString(e, "contentHash", b.content_hash);
+      e << YAML::Key << "mutable" << YAML::Value << (b.mutable_ ? "true" : "false");
+      e << YAML::EndMap;
+    }
+    e << YAML::EndSeq << YAML::EndMap;
+  }
+  e << YAML::EndSeq;
+  e << YAML::Key << "commitments" << YAML::Value << YAML::BeginSeq;
+  for (const auto& cm : c.commitments) {
+    e << YAML::BeginMap;
+    std::string key(KindKey(cm.kind));
+    switch (cm.kind) {
+      case CommitmentKind::kRpo:
+        EmitString(e, key, FormatDuration(cm.rpo.max_age_ns));
+        break;
+      case CommitmentKind::kRetention:
+        e << YAML::Key << key << YAML::Value << YAML::BeginMap;
+        e << YAML::Key << "daily" << YAML::Value << cm.retention.daily;
+        e << YAML::Key << "weekly" << YAML::Value << cm.retention.weekly;
+        e << YAML::Key << "monthly" << YAML::Value << cm.retention.monthly;
+        e << YAML::Key << "yearly" << YAML::Value << cm.retention.yearly;
+        e << YAML::EndMap;
+        break;
+      case CommitmentKind::kCopies:
+        e << YAML::Key << key << YAML::Value << YAML::BeginMap;
+        e << YAML::Key << "min" << YAML::Value << cm.copies.min;
+        e << YAML::Key << "offsite" << YAML::Value << cm.copies.offsite;
+        e << YAML::EndMap;
+        break;
+      case CommitmentKind::kIntegrity:
+        e << YAML::Key << key << YAML::Value << YAML::BeginMap;
+        EmitString(e, "reverifyWithin", FormatDuration(cm.integrity.reverify_within_ns));
+        if (cm.integrity.budget_bytes > 0) {
+          e << YAML::Key << "budget" << YAML::Value << cm.integrity.budget_bytes;
+        }
+        if (cm.integrity.sample > 0) {
+          e << YAML::Key << "sample" << YAML::Value << cm.integrity.sample;
+        }
+        e << YAML::EndMap;
+        break;
+      case CommitmentKind::kRestoreDrill:
+        e << YAML::Key << key << YAML::Value << YAML::BeginMap;
+        EmitString(e, "every", FormatDuration(cm.drill.every_ns));
+        EmitString(e, "rto", FormatDuration(cm.drill.rto_ns));
+        e << YAML::Key << "sampleFiles" << YAML::Value << cm.drill.sample_files;
+        e << YAML::Key << "sampleBytes" << YAML::Value << cm.drill.sample_bytes;
+        e << YAML::EndMap;
+        break;
+    }
+    if (!cm.assets.empty()) {
+      e << YAML::Key << "assets" << YAML::Value << YAML::BeginSeq;
+      for (const auto& a : cm.assets) e << YAML::DoubleQuoted << a;
+      e << YAML::EndSeq;
+    }
+    e << YAML::EndMap;
+  }
+  e << YAML::EndSeq;
+  e << YAML::Key << "outOfScope" << YAML::Value << YAML::BeginSeq;
+  for (const auto& o : c.out_of_scope) {
+    e << YAML::BeginMap;
+    EmitString(e, "item", o.item);
+    EmitString(e, "reason", o.reason);
+    e << YAML::EndMap;
+  }
+  e << YAML::EndSeq;
+  e << YAML::EndMap;
+  return std::string(e.c_str()) + "\n";
+}
+
+}  // namespace
+
+std::string FormatDuration(int64_t ns) {
+  int64_t s = ns / kSecondNs;
+  if (s <= 0) return "0s";
+  std::string out;
+  const std::pair<int64_t, char> units[] = {{86400, 'd'}, {3600, 'h'}, {60, 'm'}, {1, 's'}};
+  for (const auto& [secs, unit] : units) {
+    if (s >= secs) {
+      out += std::to_string(s / secs) + unit;
+      s %= secs;
+    }
+  }
+  return out;
+}
+
+bool IsKnownTimeZone(const std::string& name) {
+  if (name.empty()) return false;
+  try {
+    return date::locate_zone(name) != nullptr;
+  } catch (...) {
+    return false;
+  }
+}
+
+storage::Status ParseManifest(const std::vector<SourceFile>& files, const KnownNames& known,
+                              Manifest* out) {
+  try {
+    Parser p(known);
+    for (size_t i = 0; i < files.size(); ++i) p.File(i, files[i]);
+    if (files.empty()) return absl::InvalidArgumentError("no files");
+    p.CrossChecks();
+    if (!p.errors().empty()) {
+      auto& errs = p.errors();
+      std::stable_sort(errs.begin(), errs.end(), [](const Error& a, const Error& b) {
+        return std::tie(a.file, a.line, a.column) < std::tie(b.file, b.line, b.column);
+      });
+      std::string msg;
+      size_t shown = std::min(errs.size(), static_cast<size_t>(kMaxReportedErrors));
+      for (size_t i = 0; i < shown; ++i) msg += (i ? "\n" : "") + errs[i].text;
+      int64_t more = static_cast<int64_t>(errs.size() - shown) + p.dropped();
+      if (more > 0) msg += "\n... and " + std::to_string(more) + " more error(s)";
+      return absl::InvalidArgumentError(msg);
+    }
+    Manifest& m = p.manifest();
+    for (auto& c : m.contracts) c.canonical_yaml = Canonical(c);
+    *out = std::move(m);
+    return absl::OkStatus();
+  } catch (const std::exception& e) {
+    return absl::InvalidArgumentError(std::string("cannot parse the manifest: ") + e.what());
+  } catch (...) {
+    return absl::InvalidArgumentError("cannot parse the manifest");
+  }
+}
+
+}  // namespace vigil::contracts

@@ -1,0 +1,857 @@
+#include "services/contracts/parse.h"
+
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include <fstream>
+#include <sstream>
+
+namespace vigil::contracts {
+namespace {
+
+using ::testing::HasSubstr;
+using ::testing::Not;
+
+constexpr int64_t kS = kSecondNs;
+
+// Locations and the tenant the malformed contracts below may reference.
+KnownNames Known() {
+  KnownNames k;
+  k.locations = {"nas", "vault"};
+  k.tenants = {"acme"};
+  return k;
+}
+
+storage::Status Parse(const std::string& yaml, Manifest* m, const KnownNames& known = Known()) {
+  return ParseManifest({{"t.yaml", yaml}}, known, m);
+}
+
+// The error message of a manifest that must not parse.
+std::string ErrorOf(const std::string& yaml, const KnownNames& known = Known()) {
+  Manifest m;
+  storage::Status s = Parse(yaml, &m, known);
+  EXPECT_FALSE(s.ok());
+  EXPECT_EQ(s.code(), absl::StatusCode::kInvalidArgument);
+  return std::string(s.message());
+}
+
+std::string ReadSource(const std::string& rel) {
+  std::ifstream in(std::string(VIGIL_SOURCE_DIR) + "/" + rel, std::ios::binary);
+  std::stringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
+
+// Every field of a contract but positions and canonical_yaml, independently
+// of the parser's emitter.
+std::string Dump(const Contract& c) {
+  std::ostringstream o;
+  o << "tenant=" << c.tenant << " ref=" << c.reference << " from=" << c.effective_from_ns << "\n";
+  for (const auto& a : c.assets) {
+    o << " asset " << a.name << " desc=" << a.description << "\n";
+    for (const auto& b : a.backup_sets) {
+      o << "  set " << b.name << " loc=" << b.location << " path=" << b.path
+        << " format=" << b.format << " layout=" << LayoutName(b.layout) << " pattern=" << b.pattern
+        << " mtime=" << b.time_from_mtime << " hash=" << b.content_hash << " mutable=" << b.mutable_
+        << "\n";
+    }
+  }
+  for (const auto& cm : c.commitments) {
+    o << " commitment " << CommitmentKindName(cm.kind) << " assets=";
+    for (const auto& a : cm.assets) o << a << ",";
+    o << " rpo=" << cm.rpo.max_age_ns << " ret=" << cm.retention.daily << "/" << cm.retention.weekly
+      << "/" << cm.retention.monthly << "/" << cm.retention.yearly << " copies=" << cm.copies.min
+      << "/" << cm.copies.offsite << " integ=" << cm.integrity.reverify_within_ns << "/"
+      << cm.integrity.budget_bytes << "/" << cm.integrity.sample << " drill=" << cm.drill.every_ns
+      << "/" << cm.drill.rto_ns << "/" << cm.drill.sample_files << "/" << cm.drill.sample_bytes
+      << "\n";
+  }
+  for (const auto& x : c.out_of_scope) o << " oos " << x.item << " | " << x.reason << "\n";
+  return o.str();
+}
+
+// Parses c.canonical_yaml alone (tenant and locations known) and checks it
+// gives the same contract and the same canonical text.
+void ExpectRoundTrip(const Contract& c, const std::set<std::string>& locations) {
+  KnownNames k;
+  k.locations = locations;
+  k.tenants = {c.tenant};
+  Manifest again;
+  storage::Status s = ParseManifest({{"canonical.yaml", c.canonical_yaml}}, k, &again);
+  ASSERT_TRUE(s.ok()) << s.message() << "\n" << c.canonical_yaml;
+  ASSERT_EQ(again.contracts.size(), 1u);
+  EXPECT_EQ(Dump(again.contracts[0]), Dump(c)) << c.canonical_yaml;
+  EXPECT_EQ(again.contracts[0].canonical_yaml, c.canonical_yaml);
+  EXPECT_TRUE(again.locations.empty());
+  EXPECT_TRUE(again.tenants.empty());
+}
+
+// ---------------------------------------------------------------- valid input
+
+TEST(ParseManifestTest, FullManifestFieldByField) {
+  const std::string yaml = R"(apiVersion: vigil/v1
+kind: Location
+name: nas-office
+site: office
+type: filesystem
+offsite: false
+immutable: false
+ioBudget: 50MiB/s
+timezone: Europe/Paris
+maintenanceWindows:
+  - days: [mon, tue, wed, thu, fri]
+    start: "22:00"
+    duration: 4h
+  - days: daily
+    start: 03:15
+    duration: 1d12h
+---
+apiVersion: vigil/v1
+kind: Location
+name: vault
+site: provider
+offsite: true
+immutable: True
+ioBudget: 1000
+---
+apiVersion: vigil/v1
+kind: Tenant
+name: dupont-avocats
+displayName: Dupont & Associés, avocats
+timezone: Europe/Paris
+language: fr
+contact: it@dupont-avocats.fr
+---
+apiVersion: vigil/v1
+kind: Contract
+tenant: dupont-avocats
+reference: CTR-2026-014
+effectiveFrom: 2026-01-01
+assets:
+  - name: fileserver
+    description: Windows file server (FS01)
+    backupSets:
+      - name: fileserver-nas
+        location: nas-office
+        path: dupont-avocats/fileserver
+        format: dir
+        layout: rsnapshot
+        contentHash: sha256
+      - name: fileserver-vault
+        location: vault
+        path: dupont/fs
+        mutable: false
+  - name: db
+    backupSets:
+      - name: db-nas
+        location: nas-office
+        path: db
+        layout: dated-files
+        pattern: "*.sql.gz"
+        timeFromMtime: true
+      - name: db-bags
+        location: vault
+        path: db-bags
+        format: bagit
+      - name: db-restic
+        location: vault
+        path: restic
+        format: restic
+        contentHash: SHA-1
+commitments:
+  - rpo: 24h
+  - retention: {daily: 7, weekly: 4, monthly: 12, yearly: 1}
+    assets: [fileserver]
+  - copies: {min: 2, offsite: 1}
+  - integrity: {reverifyWithin: 30d, budget: 200GiB}
+    assets: [fileserver]
+  - integrity: {reverifyWithin: 2w, sample: 500}
+    assets: [db]
+  - restoreDrill: {every: 90d, rto: 8h, sampleFiles: 100, sampleBytes: 2GiB}
+outOfScope:
+  - item: Accounting SaaS (Pennylane)
+    reason: hosted and backed up by the vendor
+)";
+  Manifest m;
+  storage::Status s = ParseManifest({{"dupont.yaml", yaml}}, KnownNames{}, &m);
+  ASSERT_TRUE(s.ok()) << s.message();
+
+  ASSERT_EQ(m.locations.size(), 2u);
+  const Location& l = m.locations[0];
+  EXPECT_EQ(l.name, "nas-office");
+  EXPECT_EQ(l.site, "office");
+  EXPECT_EQ(l.kind, "filesystem");
+  EXPECT_FALSE(l.offsite);
+  EXPECT_FALSE(l.immutable);
+  EXPECT_EQ(l.io_budget_bytes_per_s, 50u * 1024 * 1024);
+  EXPECT_EQ(l.timezone, "Europe/Paris");
+  ASSERT_EQ(l.maintenance_windows.size(), 2u);
+  EXPECT_EQ(l.maintenance_windows[0].days, 0x1f);
+  EXPECT_EQ(l.maintenance_windows[0].start_minute, 22 * 60);
+  EXPECT_EQ(l.maintenance_windows[0].duration_ns, 4 * kHourNs);
+  EXPECT_EQ(l.maintenance_windows[1].days, 0x7f);
+  EXPECT_EQ(l.maintenance_windows[1].start_minute, 3 * 60 + 15);
+  EXPECT_EQ(l.maintenance_windows[1].duration_ns, 36 * kHourNs);
+  EXPECT_EQ(l.pos.ToString(), "dupont.yaml:1:1");
+  const Location& v = m.locations[1];
+  EXPECT_EQ(v.name, "vault");
+  EXPECT_TRUE(v.offsite);
+  EXPECT_TRUE(v.immutable);
+  EXPECT_EQ(v.io_budget_bytes_per_s, 1000u);
+  EXPECT_EQ(v.timezone, "UTC");
+  EXPECT_TRUE(v.maintenance_windows.empty());
+  EXPECT_EQ(v.pos.ToString(), "dupont.yaml:18:1");
+
+  ASSERT_EQ(m.tenants.size(), 1u);
+  const Tenant& t = m.tenants[0];
+  EXPECT_EQ(t.name, "dupont-avocats");
+  EXPECT_EQ(t.display_name, "Dupont & Associés, avocats");
+  EXPECT_EQ(t.timezone, "Europe/Paris");
+  EXPECT_EQ(t.language, "fr");
+  EXPECT_EQ(t.contact, "it@dupont-avocats.fr");
+  EXPECT_EQ(t.pos.ToString(), "dupont.yaml:26:1");
+
+  ASSERT_EQ(m.contracts.size(), 1u);
+  const Contract& c = m.contracts[0];
+  EXPECT_EQ(c.tenant, "dupont-avocats");
+  EXPECT_EQ(c.reference, "CTR-2026-014");
+  // 2026-01-01T00:00 in Paris is 2025-12-31T23:00:00Z.
+  EXPECT_EQ(c.effective_from_ns, 1767222000 * kS);
+  EXPECT_EQ(c.pos.ToString(), "dupont.yaml:34:1");
+  ASSERT_EQ(c.assets.size(), 2u);
+  const Asset& fs = c.assets[0];
+  EXPECT_EQ(fs.name, "fileserver");
+  EXPECT_EQ(fs.description, "Windows file server (FS01)");
+  EXPECT_EQ(fs.pos.ToString(), "dupont.yaml:40:5");
+  ASSERT_EQ(fs.backup_sets.size(), 2u);
+  const BackupSet& b0 = fs.backup_sets[0];
+  EXPECT_EQ(b0.name, "fileserver-nas");
+  EXPECT_EQ(b0.location, "nas-office");
+  EXPECT_EQ(b0.path, "dupont-avocats/fileserver");
+  EXPECT_EQ(b0.format, "dir");
+  EXPECT_EQ(b0.layout, Layout::kRsnapshot);
+  EXPECT_EQ(b0.pattern, "");
+  EXPECT_FALSE(b0.time_from_mtime);
+  EXPECT_EQ(b0.content_hash, "sha256");
+  EXPECT_FALSE(b0.mutable_);
+  EXPECT_EQ(b0.pos.ToString(), "dupont.yaml:43:9");
+  const BackupSet& b1 = fs.backup_sets[1];
+  EXPECT_EQ(b1.format, "dir");
+  EXPECT_EQ(b1.layout, Layout::kMirror);
+  EXPECT_EQ(b1.content_hash, "xxh3-128");
+  EXPECT_FALSE(b1.mutable_);
+  const Asset& db = c.assets[1];
+  ASSERT_EQ(db.backup_sets.size(), 3u);
+  EXPECT_EQ(db.description, "");
+  EXPECT_EQ(db.backup_sets[0].layout, Layout::kDatedFiles);
+  EXPECT_EQ(db.backup_sets[0].pattern, "*.sql.gz");
+  EXPECT_TRUE(db.backup_sets[0].time_from_mtime);
+  EXPECT_FALSE(db.backup_sets[0].mutable_);
+  EXPECT_EQ(db.backup_sets[1].format, "bagit");
+  EXPECT_EQ(db.backup_sets[1].layout, Layout::kBagitBags);
+  EXPECT_EQ(db.backup_sets[2].format, "restic");
+  EXPECT_EQ(db.backup_sets[2].layout, Layout::kResticSnapshots);
+  EXPECT_EQ(db.backup_sets[2].content_hash, "sha1");
+
+  ASSERT_EQ(c.commitments.size(), 6u);
+  const auto& cm = c.commitments;
+  EXPECT_EQ(cm[0].kind, CommitmentKind::kRpo);
+  EXPECT_TRUE(cm[0].assets.empty());
+  EXPECT_EQ(cm[0].rpo.max_age_ns, 24 * kHourNs);
+  EXPECT_EQ(cm[0].pos.ToString(), "dupont.yaml:71:5");
+  EXPECT_EQ(cm[1].kind, CommitmentKind::kRetention);
+  EXPECT_EQ(cm[1].assets, std::vector<std::string>{"fileserver"});
+  EXPECT_EQ(cm[1].retention.daily, 7);
+  EXPECT_EQ(cm[1].retention.weekly, 4);
+  EXPECT_EQ(cm[1].retention.monthly, 12);
+  EXPECT_EQ(cm[1].retention.yearly, 1);
+  EXPECT_EQ(cm[2].kind, CommitmentKind::kCopies);
+  EXPECT_EQ(cm[2].copies.min, 2);
+  EXPECT_EQ(cm[2].copies.offsite, 1);
+  EXPECT_EQ(cm[3].kind, CommitmentKind::kIntegrity);
+  EXPECT_EQ(cm[3].integrity.reverify_within_ns, 30 * kDayNs);
+  EXPECT_EQ(cm[3].integrity.budget_bytes, 200ull << 30);
+  EXPECT_EQ(cm[3].integrity.sample, 0u);
+  EXPECT_EQ(cm[4].integrity.reverify_within_ns, 14 * kDayNs);
+  EXPECT_EQ(cm[4].integrity.budget_bytes, 0u);
+  EXPECT_EQ(cm[4].integrity.sample, 500u);
+  EXPECT_EQ(cm[4].assets, std::vector<std::string>{"db"});
+  EXPECT_EQ(cm[5].kind, CommitmentKind::kRestoreDrill);
+  EXPECT_EQ(cm[5].drill.every_ns, 90 * kDayNs);
+  EXPECT_EQ(cm[5].drill.rto_ns, 8 * kHourNs);
+  EXPECT_EQ(cm[5].drill.sample_files, 100u);
+  EXPECT_EQ(cm[5].drill.sample_bytes, 2ull << 30);
+  ASSERT_EQ(c.out_of_scope.size(), 1u);
+  EXPECT_EQ(c.out_of_scope[0].item, "Accounting SaaS (Pennylane)");
+  EXPECT_EQ(c.out_of_scope[0].reason, "hosted and backed up by the vendor");
+  EXPECT_EQ(c.out_of_scope[0].pos.ToString(), "dupont.yaml:81:5");
+
+  EXPECT_EQ(c.CommitmentsFor("db").size(), 4u);
+  ExpectRoundTrip(c, {"nas-office", "vault"});
+}
+
+TEST(ParseManifestTest, DefaultsOfAMinimalManifest) {
+  Manifest m;
+  storage::Status s = Parse(R"(apiVersion: vigil/v1
+kind: Tenant
+name: acme
+timezone: UTC
+---
+apiVersion: vigil/v1
+kind: Contract
+tenant: acme
+assets:
+  - name: fs
+    backupSets:
+      - name: fs-a
+        location: nas
+        path: acme/fs
+  - name: db
+    backupSets:
+      - name: db-a
+        location: nas
+        path: acme/db
+        layout: dated-folders
+commitments:
+  - restoreDrill: {every: 30d, rto: 1h}
+---
+)",
+                            &m);
+  ASSERT_TRUE(s.ok()) << s.message();
+  ASSERT_EQ(m.tenants.size(), 1u);
+  EXPECT_EQ(m.tenants[0].language, "en");
+  EXPECT_EQ(m.tenants[0].display_name, "");
+  const Contract& c = m.contracts.at(0);
+  EXPECT_EQ(c.effective_from_ns, 0);
+  EXPECT_EQ(c.reference, "");
+  const BackupSet& b = c.assets.at(0).backup_sets.at(0);
+  EXPECT_EQ(b.format, "dir");
+  EXPECT_EQ(b.layout, Layout::kMirror);
+  EXPECT_EQ(b.content_hash, "xxh3-128");
+  EXPECT_TRUE(b.mutable_);  // mirror
+  EXPECT_FALSE(c.assets.at(1).backup_sets.at(0).mutable_);
+  EXPECT_FALSE(c.assets.at(1).backup_sets.at(0).time_from_mtime);
+  EXPECT_EQ(c.commitments.at(0).drill.sample_files, 100u);
+  EXPECT_EQ(c.commitments.at(0).drill.sample_bytes, 0u);
+  EXPECT_TRUE(c.out_of_scope.empty());
+  ExpectRoundTrip(c, {"nas"});
+}
+
+TEST(ParseManifestTest, EffectiveFromOfAKnownTenantIsUtcMidnightAndTimestampsAreExact) {
+  const char* contract = R"(apiVersion: vigil/v1
+kind: Contract
+tenant: acme
+effectiveFrom: %s
+assets:
+  - name: fs
+    backupSets:
+      - name: fs-a
+        location: nas
+        path: acme/fs
+)";
+  auto parse = [&](const char* value) {
+    char buf[1024];
+    std::snprintf(buf, sizeof buf, contract, value);
+    Manifest m;
+    storage::Status s = Parse(buf, &m);
+    EXPECT_TRUE(s.ok()) << s.message();
+    return s.ok() ? m.contracts.at(0).effective_from_ns : -1;
+  };
+  // The tenant is only known to the coordinator: its zone is not known here.
+  EXPECT_EQ(parse("2026-01-01"), 1767225600 * kS);
+  EXPECT_EQ(parse("2026-03-29T08:30:00+02:00"), 1774765800 * kS);
+  EXPECT_EQ(parse("2026-03-29T06:30:00Z"), 1774765800 * kS);
+  EXPECT_EQ(parse("\"2026-03-29T06:30:00.25Z\""), 1774765800 * kS + kS / 4);
+}
+
+TEST(ParseManifestTest, TheDevExampleParses) {
+  Manifest m;
+  storage::Status s =
+      ParseManifest({{"dev.yaml", ReadSource("deploy/examples/dev.yaml")}}, KnownNames{}, &m);
+  ASSERT_TRUE(s.ok()) << s.message();
+  ASSERT_EQ(m.locations.size(), 2u);
+  ASSERT_EQ(m.tenants.size(), 1u);
+  EXPECT_EQ(m.tenants[0].name, "dupont-avocats");
+  ASSERT_EQ(m.contracts.size(), 1u);
+  const Contract& c = m.contracts[0];
+  ASSERT_EQ(c.assets.size(), 2u);
+  ASSERT_EQ(c.assets[0].backup_sets.size(), 2u);
+  // `vigil dev` and its test depend on these names and paths.
+  EXPECT_EQ(c.assets[0].backup_sets[0].name, "fileserver-nas");
+  EXPECT_EQ(c.assets[0].backup_sets[0].path, "dupont-avocats/fileserver");
+  EXPECT_EQ(c.assets[0].backup_sets[1].name, "fileserver-offsite");
+  EXPECT_EQ(c.assets[0].backup_sets[1].path, "dupont-avocats/fileserver-copy");
+  EXPECT_EQ(c.assets[1].backup_sets[0].name, "mail-nas");
+  EXPECT_EQ(c.assets[1].backup_sets[0].path, "dupont-avocats/mail");
+  EXPECT_FALSE(c.commitments.empty());
+  ExpectRoundTrip(c, {"nas-office", "offsite-vault"});
+}
+
+TEST(ParseManifestTest, TheLawFirmExampleParses) {
+  Manifest m;
+  storage::Status s = ParseManifest(
+      {{"law-firm.yaml", ReadSource("deploy/examples/law-firm.yaml")}}, KnownNames{}, &m);
+  ASSERT_TRUE(s.ok()) << s.message();
+  ASSERT_EQ(m.locations.size(), 2u);
+  EXPECT_EQ(m.locations[0].io_budget_bytes_per_s, 40u << 20);
+  EXPECT_EQ(m.locations[0].maintenance_windows.size(), 2u);
+  EXPECT_EQ(m.locations[0].maintenance_windows[0].start_minute, 21 * 60 + 30);
+  EXPECT_EQ(m.locations[0].maintenance_windows[0].duration_ns, 4 * kHourNs + 30 * kMinuteNs);
+  EXPECT_EQ(m.locations[0].maintenance_windows[1].days, 1 << 5);  // sat
+  EXPECT_TRUE(m.locations[1].offsite);
+  EXPECT_TRUE(m.locations[1].immutable);
+  EXPECT_EQ(m.locations[1].io_budget_bytes_per_s, 25'000'000u);
+  ASSERT_EQ(m.tenants.size(), 1u);
+  EXPECT_EQ(m.tenants[0].language, "fr");
+  ASSERT_EQ(m.contracts.size(), 1u);
+  const Contract& c = m.contracts[0];
+  EXPECT_EQ(c.effective_from_ns, 1767222000 * kS);
+  ASSERT_EQ(c.assets.size(), 3u);
+  EXPECT_EQ(c.assets[0].backup_sets[0].layout, Layout::kRsnapshot);
+  EXPECT_EQ(c.assets[0].backup_sets[1].layout, Layout::kDatedFolders);
+  EXPECT_EQ(c.assets[1].backup_sets[0].layout, Layout::kDatedFiles);
+  EXPECT_EQ(c.assets[1].backup_sets[0].pattern, "*.sql.gz");
+  EXPECT_EQ(c.assets[2].backup_sets[0].layout, Layout::kDatedFolders);
+  EXPECT_EQ(c.commitments.size(), 9u);
+  EXPECT_EQ(c.out_of_scope.size(), 4u);
+  EXPECT_EQ(c.CommitmentsFor("accounting-db").size(), 5u);
+  ExpectRoundTrip(c, {"nas-martin-office", "vault-provider-paris"});
+}
+
+TEST(ParseManifestTest, CanonicalFormHasEveryDefaultAndNoComments) {
+  Manifest m;
+  ASSERT_TRUE(Parse(R"(apiVersion: vigil/v1
+kind: Contract
+tenant: acme   # a comment
+assets:
+  - name: fs
+    backupSets:
+      - name: fs-a
+        location: nas
+        path: acme/fs
+commitments:
+  - rpo: 36h
+)",
+                    &m)
+                  .ok());
+  const std::string& y = m.contracts.at(0).canonical_yaml;
+  EXPECT_THAT(y, HasSubstr("format: \"dir\""));
+  EXPECT_THAT(y, HasSubstr("layout: \"mirror\""));
+  EXPECT_THAT(y, HasSubstr("contentHash: \"xxh3-128\""));
+  EXPECT_THAT(y, HasSubstr("mutable: true"));
+  EXPECT_THAT(y, HasSubstr("rpo: \"1d12h\""));
+  EXPECT_THAT(y, Not(HasSubstr("#")));
+  // Key order is fixed, whatever the order in the input.
+  Manifest m2;
+  ASSERT_TRUE(Parse(R"(commitments:
+  - rpo: 1d12h
+assets:
+  - backupSets:
+      - path: acme/fs
+        mutable: true
+        location: nas
+        name: fs-a
+    name: fs
+tenant: acme
+kind: Contract
+apiVersion: vigil/v1
+)",
+                    &m2)
+                  .ok());
+  EXPECT_EQ(m2.contracts.at(0).canonical_yaml, y);
+}
+
+TEST(ParseManifestTest, SeveralFilesAndKnownNames) {
+  KnownNames k;
+  k.locations = {"nas"};  // "nas" is redeclared below: an update, fine
+  Manifest m;
+  storage::Status s = ParseManifest({{"loc.yaml", R"(apiVersion: vigil/v1
+kind: Location
+name: nas
+site: s
+)"},
+                                     {"t.yaml", R"(apiVersion: vigil/v1
+kind: Contract
+tenant: acme
+assets:
+  - name: fs
+    backupSets:
+      - name: fs-a
+        location: nas
+        path: acme/fs
+---
+apiVersion: vigil/v1
+kind: Tenant
+name: acme
+timezone: America/New_York
+)"}},
+                                    k, &m);
+  ASSERT_TRUE(s.ok()) << s.message();
+  EXPECT_EQ(m.locations.size(), 1u);
+  EXPECT_EQ(m.tenants.size(), 1u);
+  EXPECT_EQ(m.contracts.size(), 1u);
+}
+
+TEST(ParseManifestTest, AllowUnknownReferences) {
+  const std::string yaml = R"(apiVersion: vigil/v1
+kind: Contract
+tenant: elsewhere
+assets:
+  - name: fs
+    backupSets:
+      - name: fs-a
+        location: somewhere
+        path: x
+)";
+  KnownNames k;
+  Manifest m;
+  EXPECT_FALSE(Parse(yaml, &m, k).ok());
+  k.allow_unknown_references = true;
+  EXPECT_TRUE(Parse(yaml, &m, k).ok());
+}
+
+TEST(ParseManifestTest, TimeZonesAndDurations) {
+  EXPECT_TRUE(IsKnownTimeZone("Europe/Paris"));
+  EXPECT_TRUE(IsKnownTimeZone("UTC"));
+  EXPECT_TRUE(IsKnownTimeZone("America/Argentina/Buenos_Aires"));
+  EXPECT_FALSE(IsKnownTimeZone("Europe/Pariss"));
+  EXPECT_FALSE(IsKnownTimeZone(""));
+  EXPECT_FALSE(IsKnownTimeZone("../../etc/passwd"));
+  EXPECT_EQ(FormatDuration(0), "0s");
+  EXPECT_EQ(FormatDuration(90 * kS), "1m30s");
+  EXPECT_EQ(FormatDuration(36 * kHourNs), "1d12h");
+  EXPECT_EQ(FormatDuration(30 * kDayNs), "30d");
+}
+
+// -------------------------------------------------------------- invalid input
+
+// The start every malformed contract below shares (lines 1-9):
+//   1 apiVersion: vigil/v1
+//   2 kind: Contract
+//   3 tenant: acme
+//   4 assets:
+//   5   - name: fs
+//   6     backupSets:
+//   7       - name: fs-a
+//   8         location: nas
+//   9         path: acme/fs
+const std::string kHead = R"(apiVersion: vigil/v1
+kind: Contract
+tenant: acme
+assets:
+  - name: fs
+    backupSets:
+      - name: fs-a
+        location: nas
+        path: acme/fs
+)";
+
+struct Case {
+  const char* name;
+  std::string yaml;
+  const char* where;   // "t.yaml:L:C: <field path>: "
+  const char* phrase;  // what is wrong
+};
+
+void PrintTo(const Case& c, std::ostream* os) { *os << c.name; }
+
+class MalformedTest : public ::testing::TestWithParam<Case> {};
+
+TEST_P(MalformedTest, NamesFileLineColumnFieldAndProblem) {
+  const Case& c = GetParam();
+  std::string msg = ErrorOf(c.yaml);
+  EXPECT_THAT(msg, HasSubstr(c.where)) << c.yaml;
+  EXPECT_THAT(msg, HasSubstr(c.phrase)) << c.yaml;
+  // The phrase is on the line of the position.
+  size_t at = msg.find(c.where);
+  if (at != std::string::npos) {
+    std::string line = msg.substr(at, msg.find('\n', at) - at);
+    EXPECT_THAT(line, HasSubstr(c.phrase));
+  }
+}
+
+const Case kCases[] = {
+    {"StringForInt", kHead + "commitments:\n  - copies: {min: two}\n",
+     "t.yaml:11:19: Contract(acme).commitments[0].copies.min: ",
+     "expected an integer from 1 to 1000, got 'two'"},
+    {"QuotedInt", kHead + "commitments:\n  - retention: {daily: \"7\"}\n",
+     "t.yaml:11:24: Contract(acme).commitments[0].retention.daily: ", "got the quoted string '7'"},
+    {"ListForMap", kHead + "commitments:\n  - retention: [7, 4]\n",
+     "t.yaml:11:16: Contract(acme).commitments[0].retention: ", "expected a map, got a list"},
+    {"MapForString", kHead + "reference: {a: 1}\n",
+     "t.yaml:10:12: Contract(acme).reference: ", "expected a string, got a map"},
+    {"StringForList", kHead + "outOfScope: laptops\n",
+     "t.yaml:10:13: Contract(acme).outOfScope: ", "expected a list, got 'laptops'"},
+    {"FloatForInt", kHead + "commitments:\n  - retention: {daily: 7.5}\n",
+     "t.yaml:11:24: Contract(acme).commitments[0].retention.daily: ",
+     "got '7.5' (not a whole number)"},
+    {"NegativeRetention", kHead + "commitments:\n  - retention: {daily: -1, weekly: 4}\n",
+     "t.yaml:11:24: Contract(acme).commitments[0].retention.daily: ",
+     "expected an integer from 0 to 100000, got -1"},
+    {"RetentionKeepsNothing", kHead + "commitments:\n  - retention: {daily: 0}\n",
+     "t.yaml:11:16: Contract(acme).commitments[0].retention: ", "keeps nothing"},
+    {"BadBool", kHead + "        mutable: yes please\n",
+     "t.yaml:10:18: Contract(acme).assets[0].backupSets[0].mutable: ",
+     "expected true or false, got 'yes please'"},
+    {"UnknownField", kHead + "        compression: zstd\n",
+     "t.yaml:10:9: Contract(acme).assets[0].backupSets[0].compression: ",
+     "unknown field 'compression'; expected one of: name, location, path, format, layout, "
+     "pattern, timeFromMtime, contentHash, mutable"},
+    {"UnknownTopLevelField", kHead + "owner: bob\n", "t.yaml:10:1: Contract(acme).owner: ",
+     "unknown field 'owner'; expected one of: apiVersion, kind, tenant"},
+    {"MissingPath",
+     "apiVersion: vigil/v1\nkind: Contract\ntenant: acme\nassets:\n  - name: fs\n    backupSets:\n"
+     "      - name: fs-a\n        location: nas\n",
+     "t.yaml:7:9: Contract(acme).assets[0].backupSets[0].path: ", "missing required field"},
+    {"EmptyAssets", "apiVersion: vigil/v1\nkind: Contract\ntenant: acme\nassets: []\n",
+     "t.yaml:4:9: Contract(acme).assets: ", "must not be empty"},
+    {"BadDuration", kHead + "commitments:\n  - rpo: 1 day\n",
+     "t.yaml:11:10: Contract(acme).commitments[0].rpo: ",
+     "expected a duration like 90s, 15m, 12h, 30d, 2w or 1d12h, got '1 day'"},
+    {"ZeroDuration", kHead + "commitments:\n  - restoreDrill: {every: 0s, rto: 8h}\n",
+     "t.yaml:11:27: Contract(acme).commitments[0].restoreDrill.every: ", "must be longer than 0"},
+    {"MissingRto", kHead + "commitments:\n  - restoreDrill: {every: 90d}\n",
+     "t.yaml:11:19: Contract(acme).commitments[0].restoreDrill.rto: ", "missing required field"},
+    {"UnknownLocation",
+     "apiVersion: vigil/v1\nkind: Contract\ntenant: acme\nassets:\n  - name: fs\n    backupSets:\n"
+     "      - name: fs-a\n        location: nas-x\n        path: acme/fs\n",
+     "t.yaml:8:19: Contract(acme).assets[0].backupSets[0].location: ", "unknown location 'nas-x'"},
+    {"UnknownTenant",
+     "apiVersion: vigil/v1\nkind: Contract\ntenant: nobody\nassets:\n  - name: fs\n"
+     "    backupSets:\n      - name: fs-a\n        location: nas\n        path: acme/fs\n",
+     "t.yaml:3:9: Contract(nobody).tenant: ", "unknown tenant 'nobody'"},
+    {"UnknownAssetInCommitment", kHead + "commitments:\n  - rpo: 24h\n    assets: [fs, db]\n",
+     "t.yaml:12:18: Contract(acme).commitments[0].assets[1]: ",
+     "unknown asset 'db'; expected an asset of this contract (fs)"},
+    {"DuplicateAsset",
+     kHead + "  - name: fs\n    backupSets:\n      - name: fs-b\n        location: nas\n"
+             "        path: acme/fs2\n",
+     "t.yaml:10:5: Contract(acme).assets[1].name: ", "duplicate asset 'fs' (first at t.yaml:5:5)"},
+    {"DuplicateBackupSet",
+     kHead + "  - name: db\n    backupSets:\n      - name: fs-a\n        location: nas\n"
+             "        path: acme/db\n",
+     "t.yaml:12:15: Contract(acme).assets[1].backupSets[0].name: ",
+     "duplicate backup set 'fs-a' (first at t.yaml:7:15)"},
+    {"DuplicateCommitmentKind", kHead + "commitments:\n  - rpo: 24h\n  - rpo: 12h\n",
+     "t.yaml:12:5: Contract(acme).commitments[1].rpo: ",
+     "a second rpo commitment for asset 'fs' (the first is at t.yaml:11:5)"},
+    {"TwoKindsInOneCommitment", kHead + "commitments:\n  - rpo: 24h\n    copies: {min: 1}\n",
+     "t.yaml:12:5: Contract(acme).commitments[0].copies: ",
+     "a commitment has exactly one kind, found both 'rpo' and 'copies'"},
+    {"NoKindInCommitment", kHead + "commitments:\n  - assets: [fs]\n",
+     "t.yaml:11:5: Contract(acme).commitments[0]: ", "missing the commitment kind"},
+    {"OffsiteMoreThanMin", kHead + "commitments:\n  - copies: {min: 1, offsite: 2}\n",
+     "t.yaml:11:31: Contract(acme).commitments[0].copies.offsite: ",
+     "expected at most min (1), got 2"},
+    {"MoreCopiesThanBackupSets", kHead + "commitments:\n  - copies: {min: 2}\n",
+     "t.yaml:11:19: Contract(acme).commitments[0].copies.min: ",
+     "2 copies but asset 'fs' has only 1 backup set(s)"},
+    {"IntegrityBudgetAndSample",
+     kHead + "commitments:\n  - integrity: {reverifyWithin: 30d, budget: 1GiB, sample: 10}\n",
+     "t.yaml:11:52: Contract(acme).commitments[0].integrity.sample: ",
+     "budget and sample are exclusive"},
+    {"BadBudgetUnit", kHead + "commitments:\n  - integrity: {reverifyWithin: 30d, budget: 1GO}\n",
+     "t.yaml:11:46: Contract(acme).commitments[0].integrity.budget: ",
+     "expected a size like 200GiB"},
+    {"PathWithDotDot",
+     "apiVersion: vigil/v1\nkind: Contract\ntenant: acme\nassets:\n  - name: fs\n    backupSets:\n"
+     "      - name: fs-a\n        location: nas\n        path: acme/../../etc\n",
+     "t.yaml:9:15: Contract(acme).assets[0].backupSets[0].path: ",
+     "invalid path 'acme/../../etc'; expected a relative path with no '..'"},
+    {"AbsolutePath",
+     "apiVersion: vigil/v1\nkind: Contract\ntenant: acme\nassets:\n  - name: fs\n    backupSets:\n"
+     "      - name: fs-a\n        location: nas\n        path: /srv/acme\n",
+     "t.yaml:9:15: Contract(acme).assets[0].backupSets[0].path: ",
+     "absolute path '/srv/acme'; expected a path relative to the location's root"},
+    {"LayoutFormatMismatch", kHead + "        layout: restic-snapshots\n",
+     "t.yaml:10:17: Contract(acme).assets[0].backupSets[0].layout: ",
+     "layout 'restic-snapshots' needs format restic, but format is 'dir'"},
+    {"BagitWithRsnapshot", kHead + "        format: bagit\n        layout: rsnapshot\n",
+     "t.yaml:11:17: Contract(acme).assets[0].backupSets[0].layout: ",
+     "layout 'rsnapshot' needs format dir or sumfile, but format is 'bagit'"},
+    {"UnknownFormat", kHead + "        format: zip\n",
+     "t.yaml:10:17: Contract(acme).assets[0].backupSets[0].format: ",
+     "unknown format 'zip'; expected dir, bagit, sumfile or restic"},
+    {"PatternOnMirror", kHead + "        pattern: \"*.gz\"\n",
+     "t.yaml:10:9: Contract(acme).assets[0].backupSets[0].pattern: ",
+     "only allowed with layout dated-files (layout is 'mirror')"},
+    {"TimeFromMtimeOnRsnapshot", kHead + "        layout: rsnapshot\n        timeFromMtime: true\n",
+     "t.yaml:11:9: Contract(acme).assets[0].backupSets[0].timeFromMtime: ",
+     "only allowed with layouts dated-folders and dated-files"},
+    {"MutableRsnapshot", kHead + "        layout: rsnapshot\n        mutable: true\n",
+     "t.yaml:11:18: Contract(acme).assets[0].backupSets[0].mutable: ",
+     "mutable: true is only allowed with layout mirror"},
+    {"UnknownHash", kHead + "        contentHash: crc32\n",
+     "t.yaml:10:22: Contract(acme).assets[0].backupSets[0].contentHash: ",
+     "unknown hash algorithm 'crc32'"},
+    {"BadAssetName",
+     "apiVersion: vigil/v1\nkind: Contract\ntenant: acme\nassets:\n  - name: file server\n"
+     "    backupSets:\n      - name: fs-a\n        location: nas\n        path: acme/fs\n",
+     "t.yaml:5:11: Contract(acme).assets[0].name: ",
+     "invalid name 'file server'; expected 1 to 128"},
+    {"BadEffectiveFrom", kHead + "effectiveFrom: 2026-02-30\n",
+     "t.yaml:10:16: Contract(acme).effectiveFrom: ", "expected a date like 2026-01-01"},
+    {"EmptyOutOfScopeReason", kHead + "outOfScope:\n  - item: laptops\n    reason: \"\"\n",
+     "t.yaml:12:13: Contract(acme).outOfScope[0].reason: ", "must not be empty"},
+    {"DuplicateKey", kHead + "tenant: acme\n",
+     "t.yaml:10:1: Contract(acme).tenant: ", "duplicate key (first at line 3)"},
+    // YAML syntax errors: positions are yaml-cpp's.
+    {"UnclosedBracket", kHead + "commitments:\n  - rpo: 24h\n    assets: [fs\n",
+     "t.yaml:13:1: yaml: ", "syntax error: end of sequence flow not found"},
+    {"BadIndentation",
+     "apiVersion: vigil/v1\nkind: Contract\ntenant: acme\nassets:\n  - name: fs\n"
+     "     backupSets: []\n",
+     "t.yaml:6:16: yaml: ", "syntax error: "},
+    {"Tab", "apiVersion: vigil/v1\nkind: Contract\ntenant: acme\nassets:\n\t- name: fs\n",
+     "t.yaml:5:2: yaml: ", "syntax error: illegal block entry"},
+    // Locations and tenants.
+    {"BadTimeZone", "apiVersion: vigil/v1\nkind: Tenant\nname: acme\ntimezone: Europe/Pariss\n",
+     "t.yaml:4:11: Tenant(acme).timezone: ",
+     "unknown time zone 'Europe/Pariss'; expected an IANA zone"},
+    {"TenantWithoutTimeZone", "apiVersion: vigil/v1\nkind: Tenant\nname: acme\n",
+     "t.yaml:1:1: Tenant(acme).timezone: ", "missing required field"},
+    {"BadLanguage", "apiVersion: vigil/v1\nkind: Tenant\nname: acme\ntimezone: UTC\nlanguage: de\n",
+     "t.yaml:5:11: Tenant(acme).language: ", "unknown language 'de'; expected en or fr"},
+    {"WindowStart25",
+     "apiVersion: vigil/v1\nkind: Location\nname: nas\nsite: s\nmaintenanceWindows:\n"
+     "  - days: daily\n    start: \"25:00\"\n    duration: 1h\n",
+     "t.yaml:7:12: Location(nas).maintenanceWindows[0].start: ",
+     "expected a local time HH:MM from 00:00 to 23:59, got '25:00'"},
+    {"WindowTooLong",
+     "apiVersion: vigil/v1\nkind: Location\nname: nas\nsite: s\nmaintenanceWindows:\n"
+     "  - days: [mon]\n    start: \"01:00\"\n    duration: 8d\n",
+     "t.yaml:8:15: Location(nas).maintenanceWindows[0].duration: ", "must be at most 7d"},
+    {"WindowBadDay",
+     "apiVersion: vigil/v1\nkind: Location\nname: nas\nsite: s\nmaintenanceWindows:\n"
+     "  - days: [mon, funday]\n    start: \"01:00\"\n    duration: 1h\n",
+     "t.yaml:6:17: Location(nas).maintenanceWindows[0].days[1]: ",
+     "expected a day name (mon, tue, wed, thu, fri, sat, sun), got 'funday'"},
+    {"BadIoBudget", "apiVersion: vigil/v1\nkind: Location\nname: nas\nsite: s\nioBudget: 50MiB\n",
+     "t.yaml:5:11: Location(nas).ioBudget: ", "(missing '/s' after the unit)"},
+    {"BadLocationName", "apiVersion: vigil/v1\nkind: Location\nname: nas/office\nsite: s\n",
+     "t.yaml:3:7: Location(nas/office).name: ", "invalid name 'nas/office'"},
+    {"LocationWithoutSite", "apiVersion: vigil/v1\nkind: Location\nname: nas\n",
+     "t.yaml:1:1: Location(nas).site: ", "missing required field"},
+    {"BadLocationType", "apiVersion: vigil/v1\nkind: Location\nname: nas\nsite: s\ntype: s3\n",
+     "t.yaml:5:7: Location(nas).type: ", "unknown location type 's3'; expected filesystem"},
+    // Documents.
+    {"EmptyFile", "", "t.yaml:1:1: file: ", "no documents"},
+    {"OnlyComments", "# nothing here\n---\n", "t.yaml:1:1: file: ", "no documents"},
+    {"NotAMap", "- a\n- b\n",
+     "t.yaml:1:1: document[0]: ", "expected a map with apiVersion and kind, got a list"},
+    {"WrongApiVersion", "apiVersion: vigil/v2\nkind: Tenant\nname: acme\ntimezone: UTC\n",
+     "t.yaml:1:13: document[0].apiVersion: ", "expected 'vigil/v1', got 'vigil/v2'"},
+    {"MissingApiVersion", "kind: Tenant\nname: acme\ntimezone: UTC\n",
+     "t.yaml:1:1: document[0].apiVersion: ", "missing required field"},
+    {"UnknownKind", "apiVersion: vigil/v1\nkind: Customer\nname: acme\n",
+     "t.yaml:2:7: document[0].kind: ",
+     "unknown kind 'Customer'; expected Location, Tenant or Contract"},
+    {"TwoContractsForOneTenant", kHead + "---\n" + kHead, "t.yaml:13:9: Contract(acme).tenant: ",
+     "a second Contract for tenant 'acme' (the first is at t.yaml:1:1)"},
+    {"DuplicateTenant",
+     "apiVersion: vigil/v1\nkind: Tenant\nname: acme\ntimezone: UTC\n---\n"
+     "apiVersion: vigil/v1\nkind: Tenant\nname: acme\ntimezone: UTC\n",
+     "t.yaml:6:1: Tenant(acme).name: ", "duplicate Tenant 'acme' (also declared at t.yaml:1:1)"},
+};
+
+INSTANTIATE_TEST_SUITE_P(Contracts, MalformedTest, ::testing::ValuesIn(kCases),
+                         [](const auto& info) { return std::string(info.param.name); });
+
+TEST(ParseManifestErrorsTest, ReportsEveryErrorAtOnceSortedByPosition) {
+  std::string msg = ErrorOf(R"(apiVersion: vigil/v1
+kind: Contract
+tenant: acme
+assets:
+  - name: fs
+    backupSets:
+      - name: fs-a
+        location: nowhere
+        path: /abs
+        layout: restic-snapshots
+commitments:
+  - rpo: soon
+  - copies: {min: 1, offsite: 3}
+  - integrity: {reverifyWithin: 30d, budget: 1GiB, sample: 5}
+---
+apiVersion: vigil/v1
+kind: Tenant
+name: other
+timezone: Mars/Olympus
+)");
+  std::vector<std::string> lines;
+  std::stringstream ss(msg);
+  for (std::string l; std::getline(ss, l);) lines.push_back(l);
+  ASSERT_EQ(lines.size(), 7u) << msg;
+  EXPECT_THAT(lines[0], HasSubstr("t.yaml:8:19: Contract(acme).assets[0].backupSets[0].location: "
+                                  "unknown location 'nowhere'"));
+  EXPECT_THAT(lines[1],
+              HasSubstr("t.yaml:9:15: Contract(acme).assets[0].backupSets[0].path: absolute"));
+  EXPECT_THAT(lines[2], HasSubstr("t.yaml:10:17: Contract(acme).assets[0].backupSets[0].layout: "
+                                  "layout 'restic-snapshots' needs format restic"));
+  EXPECT_THAT(lines[3], HasSubstr("t.yaml:12:10: Contract(acme).commitments[0].rpo: expected a "
+                                  "duration"));
+  EXPECT_THAT(lines[4], HasSubstr("t.yaml:13:31: Contract(acme).commitments[1].copies.offsite: "
+                                  "expected at most min (1), got 3"));
+  EXPECT_THAT(lines[5], HasSubstr("t.yaml:14:52: Contract(acme).commitments[2].integrity.sample: "
+                                  "budget and sample are exclusive"));
+  EXPECT_THAT(lines[6],
+              HasSubstr("t.yaml:19:11: Tenant(other).timezone: unknown time zone 'Mars/Olympus'"));
+}
+
+TEST(ParseManifestErrorsTest, ErrorsAcrossFilesNameEachFile) {
+  Manifest m;
+  storage::Status s =
+      ParseManifest({{"a.yaml", "apiVersion: vigil/v1\nkind: Location\nname: nas\nsite: s\n"},
+                     {"b.yaml", "apiVersion: vigil/v1\nkind: Location\nname: nas\nsite: s2\n"},
+                     {"c.yaml", "{unclosed"}},
+                    KnownNames{}, &m);
+  ASSERT_FALSE(s.ok());
+  EXPECT_THAT(std::string(s.message()),
+              HasSubstr("b.yaml:1:1: Location(nas).name: duplicate Location 'nas' (also "
+                        "declared at a.yaml:1:1)"));
+  EXPECT_THAT(std::string(s.message()), HasSubstr("c.yaml:"));
+}
+
+TEST(ParseManifestErrorsTest, AtMostFiftyErrorsAreListed) {
+  std::string yaml = kHead + "outOfScope:\n";
+  for (int i = 0; i < 60; ++i) yaml += "  - item: x" + std::to_string(i) + "\n";  // no reason
+  std::string msg = ErrorOf(yaml);
+  std::stringstream ss(msg);
+  std::vector<std::string> lines;
+  for (std::string l; std::getline(ss, l);) lines.push_back(l);
+  ASSERT_EQ(lines.size(), 51u);
+  EXPECT_THAT(lines[0], HasSubstr("t.yaml:11:5: Contract(acme).outOfScope[0].reason: missing"));
+  EXPECT_THAT(lines[49], HasSubstr("t.yaml:60:5: Contract(acme).outOfScope[49].reason: missing"));
+  EXPECT_EQ(lines[50], "... and 10 more error(s)");
+}
+
+TEST(ParseManifestErrorsTest, OutIsUntouchedOnError) {
+  Manifest m;
+  m.tenants.push_back(Tenant{});
+  m.tenants[0].name = "sentinel";
+  storage::Status s = Parse(kHead + "        mutable: maybe\n" +
+                                "---\napiVersion: vigil/v1\nkind: Location\nname: ok\nsite: s\n",
+                            &m);
+  ASSERT_FALSE(s.ok());
+  ASSERT_EQ(m.tenants.size(), 1u);
+  EXPECT_EQ(m.tenants[0].name, "sentinel");
+  EXPECT_TRUE(m.locations.empty());
+  EXPECT_TRUE(m.contracts.empty());
+}
+
+TEST(ParseManifestErrorsTest, NoFilesAndGarbage) {
+  Manifest m;
+  EXPECT_FALSE(ParseManifest({}, KnownNames{}, &m).ok());
+  const std::string garbage[] = {"\xff\xfe\x00\x01",
+                                 "&a [*a]",
+                                 "!!binary 3",
+                                 "? [a]\n: b\n",
+                                 "apiVersion: [\n",
+                                 "*unknown",
+                                 "%YAML 9.9\n---\na: b\n",
+                                 std::string(5000, '[')};
+  for (const auto& g : garbage) EXPECT_FALSE(Parse(g, &m).ok()) << g;
+}
+
+}  // namespace
+}  // namespace vigil::contracts
