@@ -2,6 +2,7 @@
 
 #include <date/date.h>
 #include <date/tz.h>
+#include <yaml-cpp/eventhandler.h>
 #include <yaml-cpp/yaml.h>
 
 #include <algorithm>
@@ -9,6 +10,7 @@
 #include <map>
 #include <optional>
 #include <set>
+#include <sstream>
 #include <string_view>
 #include <utility>
 
@@ -361,6 +363,77 @@ struct Ref {
   std::string path;
 };
 
+// yaml-cpp 0.7's LoadAll() loops forever, allocating, on a token that
+// cannot start a node outside a collection (a stray ',' : yaml-cpp issue
+// #1040, fixed upstream by PR #1319, after 0.7.0): the parser then reports
+// an empty document without consuming the token, again and again. This
+// handler sees the events of one document so that a dry run can notice it.
+class DocumentProbe : public YAML::EventHandler {
+ public:
+  void OnDocumentStart(const YAML::Mark&) override { Reset(); }
+  void OnDocumentEnd() override {}
+  void OnNull(const YAML::Mark& mark, YAML::anchor_t) override { Node(mark, true); }
+  void OnAlias(const YAML::Mark& mark, YAML::anchor_t) override { Node(mark, false); }
+  void OnScalar(const YAML::Mark& mark, const std::string&, YAML::anchor_t,
+                const std::string&) override {
+    Node(mark, false);
+  }
+  void OnSequenceStart(const YAML::Mark& mark, const std::string&, YAML::anchor_t,
+                       YAML::EmitterStyle::value) override {
+    Node(mark, false);
+  }
+  void OnSequenceEnd() override {}
+  void OnMapStart(const YAML::Mark& mark, const std::string&, YAML::anchor_t,
+                  YAML::EmitterStyle::value) override {
+    Node(mark, false);
+  }
+  void OnMapEnd() override {}
+
+  void Reset() {
+    events_ = 0;
+    only_null_ = true;
+  }
+  // True if the document was a lone null node at `mark`.
+  bool LoneNullAt(YAML::Mark* mark) const {
+    if (events_ != 1 || !only_null_) return false;
+    *mark = first_;
+    return true;
+  }
+
+ private:
+  void Node(const YAML::Mark& mark, bool null) {
+    if (events_++ == 0) first_ = mark;
+    only_null_ = only_null_ && null;
+  }
+  int events_ = 0;
+  bool only_null_ = true;
+  YAML::Mark first_;
+};
+
+// YAML::LoadAll(), after a dry run that throws (with the token's position)
+// instead of looping when the stream holds a token no document consumes.
+std::vector<YAML::Node> SafeLoadAll(const std::string& text) {
+  {
+    std::istringstream in(text);
+    YAML::Parser parser(in);
+    DocumentProbe probe;
+    bool have_previous = false;
+    YAML::Mark previous;
+    while (true) {
+      probe.Reset();
+      if (!parser.HandleNextDocument(probe)) break;
+      YAML::Mark m;
+      bool lone_null = probe.LoneNullAt(&m);
+      if (lone_null && have_previous && m.pos == previous.pos) {
+        throw YAML::ParserException(m, "unexpected token here (such as a ',' outside [ ] or { })");
+      }
+      have_previous = lone_null;
+      previous = m;
+    }
+  }
+  return YAML::LoadAll(text);
+}
+
 class Parser;
 
 // A YAML map checked against its allowed keys.
@@ -389,7 +462,21 @@ class Map {
 
 class Parser {
  public:
-  explicit Parser(const KnownNames& known) : known_(known) {}
+  Parser(const KnownNames& known, int64_t budget) : known_(known), budget_(budget) {}
+
+  // Counts `n` more YAML values walked. Aliases let a small text stand for
+  // a huge tree (a list of aliases of lists of aliases...): past the budget
+  // (about one value per byte of text) one error is reported and every
+  // further map and list is skipped.
+  bool Spend(size_t n, const SourcePos& pos) {
+    if (budget_ < 0) return false;
+    budget_ -= static_cast<int64_t>(n);
+    if (budget_ >= 0) return true;
+    Err(pos, "yaml",
+        "too many values once aliases are expanded; anchors and aliases may not multiply the "
+        "size of a manifest");
+    return false;
+  }
 
   void File(size_t index, const SourceFile& f);
   void CrossChecks();
@@ -562,6 +649,7 @@ class Parser {
       Err(ValuePos(*f, m), m.Sub(key), "must not be empty");
       return false;
     }
+    if (!Spend(f->value.size(), ValuePos(*f, m))) return false;
     *out = f->value;
     return true;
   }
@@ -581,6 +669,7 @@ class Parser {
                        const Contract& c, Commitment* out, bool* ok);
 
   const KnownNames& known_;
+  int64_t budget_;
   Manifest m_;
   std::vector<Error> errors_;
   int64_t dropped_ = 0;
@@ -603,6 +692,7 @@ Map::Map(Parser* p, const YAML::Node& node, std::string path, std::vector<std::s
     p->Err(pos_, path_, "expected a map, got " + Describe(node));
     return;
   }
+  if (!p->Spend(node.size(), pos_)) return;
   ok_ = true;
   for (auto it = node.begin(); it != node.end(); ++it) {
     Field f{"", it->first, it->second};
@@ -646,7 +736,7 @@ void Parser::File(size_t index, const SourceFile& f) {
   SourcePos start{file_, 1, 1};
   std::vector<YAML::Node> docs;
   try {
-    docs = YAML::LoadAll(f.text);
+    docs = SafeLoadAll(f.text);
   } catch (const YAML::Exception& e) {
     SourcePos pos = start;
     if (e.mark.line >= 0 && e.mark.column >= 0) pos = {file_, e.mark.line + 1, e.mark.column + 1};
@@ -765,6 +855,10 @@ void Parser::ParseWindow(const YAML::Node& n, const std::string& path, const Sou
         *ok = false;
       }
     } else if (f->value.IsSequence() && f->value.size() > 0) {
+      if (!Spend(f->value.size(), pos)) {
+        *ok = false;
+        return;
+      }
       w->days = 0;
       for (size_t i = 0; i < f->value.size(); ++i) {
         const YAML::Node d = f->value[i];
@@ -1089,7 +1183,7 @@ void Parser::ParseCommitment(const YAML::Node& n, const std::string& path,
       Err(pos, m.Sub("assets"),
           "expected a non-empty list of asset names (omit it for every asset), got " +
               Describe(f->value));
-    } else {
+    } else if (Spend(f->value.size(), pos)) {
       for (size_t i = 0; i < f->value.size(); ++i) {
         const YAML::Node an = f->value[i];
         std::string p = m.Sub("assets") + "[" + std::to_string(i) + "]";
@@ -1384,7 +1478,9 @@ bool IsKnownTimeZone(const std::string& name) {
 storage::Status ParseManifest(const std::vector<SourceFile>& files, const KnownNames& known,
                               Manifest* out) {
   try {
-    Parser p(known);
+    int64_t budget = 10000;
+    for (const auto& f : files) budget += static_cast<int64_t>(f.text.size());
+    Parser p(known, budget);
     for (size_t i = 0; i < files.size(); ++i) p.File(i, files[i]);
     if (files.empty()) return absl::InvalidArgumentError("no files");
     p.CrossChecks();

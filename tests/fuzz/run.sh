@@ -15,7 +15,8 @@ SECONDS_EACH=${FUZZ_SECONDS:-20}
 JOBS=${VIGIL_JOBS:-2}
 TARGETS=("$@")
 if [ ${#TARGETS[@]} -eq 0 ]; then
-  TARGETS=(fuzz_entry_key fuzz_hash_key fuzz_records fuzz_parse_duration fuzz_restic_parsers)
+  TARGETS=(fuzz_entry_key fuzz_hash_key fuzz_records fuzz_parse_duration fuzz_restic_parsers
+           fuzz_contract_yaml)
 fi
 
 CC=clang CXX=clang++ cmake -S . -B "$BUILD_DIR" -G Ninja \
@@ -55,6 +56,10 @@ seed fuzz_restic_parsers 3 '\x02{"time":"2024-01-01T00:00:00Z","tree":"ccccccccc
 seed fuzz_restic_parsers 4 '\x03{"kdf":"scrypt","N":16,"r":1,"p":1,"salt":"c2FsdA==","data":"AAAA"}'
 seed fuzz_restic_parsers 5 '\x04{"version":2,"id":"aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa","chunker_polynomial":"3dea92648f6e83"}'
 seed fuzz_restic_parsers 6 '\x05\x02\x28\xb5\x2f\xfd\x20\x02\x11\x00\x00{}'
+# Contract manifests: the examples, and a contract split over two files.
+mkdir -p "$BUILD_DIR/corpus/fuzz_contract_yaml"
+cp deploy/examples/*.yaml "$BUILD_DIR/corpus/fuzz_contract_yaml/"
+seed fuzz_contract_yaml 1 'apiVersion: vigil/v1\nkind: Location\nname: nas2\nsite: s\n#--8<--\napiVersion: vigil/v1\nkind: Contract\ntenant: acme\neffectiveFrom: 2026-01-01T00:00:00.5+01:00\nassets:\n  - name: fs\n    backupSets:\n      - {name: a, location: nas2, path: x/y, layout: dated-files, pattern: "*.gz"}\n      - {name: b, location: vault, path: x, format: restic}\ncommitments:\n  - rpo: 1d12h\n  - copies: {min: 2, offsite: 1}\n    assets: [fs]\n  - integrity: {reverifyWithin: 2w, sample: 10}\noutOfScope: []\n'
 
 failed=()
 for t in "${TARGETS[@]}"; do

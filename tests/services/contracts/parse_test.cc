@@ -704,6 +704,10 @@ const Case kCases[] = {
      "t.yaml:6:16: yaml: ", "syntax error: "},
     {"Tab", "apiVersion: vigil/v1\nkind: Contract\ntenant: acme\nassets:\n\t- name: fs\n",
      "t.yaml:5:2: yaml: ", "syntax error: illegal block entry"},
+    // A stray ',' made yaml-cpp 0.7's LoadAll() loop forever (its issue #1040).
+    {"StrayComma", "{a: 1},\n", "t.yaml:1:7: yaml: ", "syntax error: unexpected token here"},
+    {"StrayCommaAfterAContract", kHead + "---\n,\n",
+     "t.yaml:11:1: yaml: ", "syntax error: unexpected token here"},
     // Locations and tenants.
     {"BadTimeZone", "apiVersion: vigil/v1\nkind: Tenant\nname: acme\ntimezone: Europe/Pariss\n",
      "t.yaml:4:11: Tenant(acme).timezone: ",
@@ -823,6 +827,28 @@ TEST(ParseManifestErrorsTest, AtMostFiftyErrorsAreListed) {
   EXPECT_THAT(lines[0], HasSubstr("t.yaml:11:5: Contract(acme).outOfScope[0].reason: missing"));
   EXPECT_THAT(lines[49], HasSubstr("t.yaml:60:5: Contract(acme).outOfScope[49].reason: missing"));
   EXPECT_EQ(lines[50], "... and 10 more error(s)");
+}
+
+TEST(ParseManifestErrorsTest, AliasesMayNotMultiplyTheManifest) {
+  // 300 aliases of an asset holding 300 aliases of a backup set: 90,000
+  // backup sets from a 3 kB text.
+  std::string yaml =
+      "apiVersion: vigil/v1\nkind: Contract\ntenant: acme\nassets:\n"
+      "  - &a\n    name: fs\n    backupSets:\n      - &s {name: s, location: nas, path: p}\n";
+  for (int i = 1; i < 300; ++i) yaml += "      - *s\n";
+  for (int i = 1; i < 300; ++i) yaml += "  - *a\n";
+  std::string msg = ErrorOf(yaml);
+  EXPECT_THAT(msg, HasSubstr(": yaml: too many values once aliases are expanded"));
+  // A few aliases are fine.
+  Manifest m;
+  storage::Status s = Parse(kHead +
+                                "  - &db\n    name: db\n    backupSets:\n"
+                                "      - &set {name: db-a, location: nas, path: db}\n"
+                                "commitments:\n  - rpo: &day 1d\n    assets: &both [fs, db]\n"
+                                "  - integrity: {reverifyWithin: *day}\n    assets: *both\n",
+                            &m);
+  ASSERT_TRUE(s.ok()) << s.message();
+  EXPECT_EQ(m.contracts.at(0).commitments.at(1).integrity.reverify_within_ns, kDayNs);
 }
 
 TEST(ParseManifestErrorsTest, OutIsUntouchedOnError) {
