@@ -154,25 +154,60 @@ std::string CountsText(const v1::DiffCounts& c) {
   return s.empty() ? "nothing" : s;
 }
 
+// "2026-11-22 18:47 UTC" (minutes are enough for a status line).
+std::string Minute(int64_t ns) {
+  if (ns == 0) return "-";
+  std::string s = FormatTimeUtc(ns);  // 2026-11-22T18:47:45.123456789Z
+  return s.substr(0, 10) + " " + s.substr(11, 5) + " UTC";
+}
+
+void PrintVerdicts(const v1::TenantStatus& t) {
+  if (t.contract_version() == 0 && t.commitments_size() == 0) {
+    std::printf("  no contract in force: no commitment is judged\n");
+    for (const auto& s : t.scope()) std::printf("  %s\n", s.c_str());
+    return;
+  }
+  std::printf("  restore readiness (contract v%u):\n", t.contract_version());
+  for (const auto& r : t.readiness()) {
+    std::printf("    %-16s %s\n", r.asset().c_str(), r.readiness().c_str());
+    for (const auto& why : r.reasons()) std::printf("      - %s\n", why.c_str());
+  }
+  std::printf("  commitments (this month):\n");
+  std::printf("    %-16s %-14s %-8s %-20s %-20s %s\n", "asset", "commitment", "verdict",
+              "last check", "next check", "summary");
+  // Failing first, then unknown, then passing; contract order within each.
+  for (const char* want : {"fail", "unknown", "pass"}) {
+    for (const auto& c : t.commitments()) {
+      if (c.verdict() != want) continue;
+      std::printf("    %-16s %-14s %-8s %-20s %-20s %s\n", c.asset().c_str(), c.kind().c_str(),
+                  c.verdict().c_str(), Minute(c.last_check_ns()).c_str(),
+                  Minute(c.next_check_ns()).c_str(), c.summary().c_str());
+    }
+  }
+  for (const auto& s : t.scope()) std::printf("  scope: %s\n", s.c_str());
+}
+
 void PrintHuman(const v1::GetStatusResponse& r) {
   if (r.tenants_size() == 0) std::printf("no tenant yet (vigil apply -f FILE)\n");
   for (const auto& t : r.tenants()) {
     std::printf(
         "%s%s\n", t.tenant().name().c_str(),
         t.tenant().display_name().empty() ? "" : (" (" + t.tenant().display_name() + ")").c_str());
+    PrintVerdicts(t);
+    std::printf("  backup sets:\n");
     for (const auto& b : t.backup_sets()) {
       const auto& bs = b.backup_set();
-      std::printf("  %-24s asset %-14s %s:%s\n", bs.name().c_str(), bs.asset().c_str(),
+      std::printf("    %-24s asset %-14s %s:%s\n", bs.name().c_str(), bs.asset().c_str(),
                   bs.location().c_str(), EscapeForTerminal(bs.path()).c_str());
       std::printf(
-          "    catalogue: %s %s, %s with problems\n", GroupDigits(b.catalogue_entries()).c_str(),
+          "      catalogue: %s %s, %s with problems\n", GroupDigits(b.catalogue_entries()).c_str(),
           b.catalogue_entries() == 1 ? "entry" : "entries", GroupDigits(b.problems()).c_str());
       if (!b.has_last_task()) {
-        std::printf("    last check: never\n");
+        std::printf("      last check: never\n");
         continue;
       }
       const auto& lt = b.last_task();
-      std::printf("    last check: task %llu %s (attempt %u)",
+      std::printf("      last check: task %llu %s (attempt %u)",
                   static_cast<unsigned long long>(lt.id()), StateName(lt.state()), lt.attempt());
       if (lt.state() == v1::TASK_STATE_DONE) {
         std::printf(" %s: %s", FormatTimeUtc(lt.finished_ns()).c_str(),
@@ -180,7 +215,7 @@ void PrintHuman(const v1::GetStatusResponse& r) {
       }
       std::printf("\n");
       for (const auto& e : lt.errors()) {
-        std::printf("      attempt %u (worker %s): %s\n", e.attempt(), e.worker_id().c_str(),
+        std::printf("        attempt %u (worker %s): %s\n", e.attempt(), e.worker_id().c_str(),
                     e.message().c_str());
       }
     }
@@ -203,8 +238,35 @@ nlohmann::json StatusJson(const v1::GetStatusResponse& r) {
       j["last_task"] = b.has_last_task() ? TaskJson(b.last_task()) : nlohmann::json(nullptr);
       sets.push_back(std::move(j));
     }
+    nlohmann::json readiness = nlohmann::json::array(), commitments = nlohmann::json::array();
+    for (const auto& r : t.readiness()) {
+      readiness.push_back(
+          {{"asset", r.asset()},
+           {"readiness", r.readiness()},
+           {"reasons", std::vector<std::string>(r.reasons().begin(), r.reasons().end())}});
+    }
+    for (const auto& c : t.commitments()) {
+      nlohmann::json ev = nlohmann::json::array();
+      for (const auto& e : c.evidence()) {
+        ev.push_back({{"name", e.name()}, {"value", e.value()}, {"basis", e.basis()}});
+      }
+      commitments.push_back(
+          {{"asset", c.asset()},
+           {"kind", c.kind()},
+           {"verdict", c.verdict()},
+           {"summary", c.summary()},
+           {"failing_since", c.failing_since_ns() ? FormatTimeUtc(c.failing_since_ns()) : ""},
+           {"last_check", c.last_check_ns() ? FormatTimeUtc(c.last_check_ns()) : ""},
+           {"next_check", c.next_check_ns() ? FormatTimeUtc(c.next_check_ns()) : ""},
+           {"evidence", ev}});
+    }
     tenants.push_back({{"name", t.tenant().name()},
                        {"display_name", t.tenant().display_name()},
+                       {"timezone", t.tenant().timezone()},
+                       {"contract_version", t.contract_version()},
+                       {"readiness", readiness},
+                       {"commitments", commitments},
+                       {"scope", std::vector<std::string>(t.scope().begin(), t.scope().end())},
                        {"backup_sets", sets}});
   }
   return {{"tenants", tenants}};
@@ -226,11 +288,20 @@ int RunApply(const ApplyArgs& args) {
     files.push_back({f, ss.str()});
   }
   // One file set: a contract may use a location of another file, and a name
-  // declared twice across files is found.
-  if (auto s = ParseApplyFiles(files, &req); !s.ok()) {
+  // declared twice across files is found. Checked here first (every error at
+  // once, without a round trip), then sent as files: the coordinator parses
+  // them again against what it already has and stores the contracts.
+  v1::ApplyRequest parsed;
+  if (auto s = ParseApplyFiles(files, &parsed); !s.ok()) {
     std::fprintf(stderr, "vigil apply: %s\nnothing applied\n", std::string(s.message()).c_str());
     return kExitUsage;
   }
+  for (const auto& f : files) {
+    v1::ManifestFile* m = req.add_files();
+    m->set_name(f.name);
+    m->set_text(f.text);
+  }
+  req.set_dry_run(args.dry_run);
   Client c;
   if (!c.Init(args.client)) return kExitUsage;
   grpc::ClientContext ctx;
@@ -242,8 +313,11 @@ int RunApply(const ApplyArgs& args) {
     std::fprintf(stderr, "nothing applied\n");
     return code;
   }
-  std::printf("applied %d location(s), %d tenant(s), %d backup set(s): %u changed\n",
-              req.locations_size(), req.tenants_size(), req.backup_sets_size(), resp.changed());
+  for (const auto& line : resp.changes()) std::printf("%s\n", line.c_str());
+  std::printf("%s %d location(s), %d tenant(s), %d backup set(s): %u change(s)%s\n",
+              args.dry_run ? "would apply" : "applied", parsed.locations_size(),
+              parsed.tenants_size(), parsed.backup_sets_size(), resp.changed(),
+              args.dry_run ? " (dry run: nothing changed)" : "");
   return 0;
 }
 

@@ -26,6 +26,8 @@ struct ClientArgs {
 struct ApplyArgs {
   ClientArgs client;
   std::vector<std::string> files;
+  // Validate and print what would change; change nothing.
+  bool dry_run = false;
 };
 int RunApply(const ApplyArgs& args);
 

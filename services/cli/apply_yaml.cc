@@ -1,33 +1,16 @@
 #include "services/cli/apply_yaml.h"
 
+#include "services/contracts/proto_bridge.h"
+
 namespace vigil::cli {
 
 void ManifestToApplyRequest(const contracts::Manifest& m, v1::ApplyRequest* req) {
-  for (const auto& l : m.locations) {
-    v1::Location* p = req->add_locations();
-    p->set_name(l.name);
-    p->set_site(l.site);
-    // kind: "filesystem" is the only kind, sent as the proto's default ("").
-    p->set_offsite(l.offsite);
-    p->set_immutable(l.immutable);
-  }
-  for (const auto& t : m.tenants) {
-    v1::Tenant* p = req->add_tenants();
-    p->set_name(t.name);
-    p->set_display_name(t.display_name);
-  }
+  for (const auto& l : m.locations) contracts::ToProto(l, req->add_locations());
+  for (const auto& t : m.tenants) contracts::ToProto(t, req->add_tenants());
   for (const auto& c : m.contracts) {
     for (const auto& a : c.assets) {
-      for (const auto& b : a.backup_sets) {
-        v1::BackupSet* p = req->add_backup_sets();
-        p->set_tenant(c.tenant);
-        p->set_asset(a.name);
-        p->set_name(b.name);
-        p->set_location(b.location);
-        p->set_path(b.path);
-        p->set_format(b.format);
-        p->set_mutable_(b.mutable_);
-      }
+      for (const auto& b : a.backup_sets)
+        contracts::ToProto(c.tenant, a.name, b, req->add_backup_sets());
     }
   }
 }

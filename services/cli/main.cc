@@ -143,6 +143,8 @@ int main(int argc, char** argv) {
       "Create or update locations, tenants and contracts from YAML files (all or "
       "nothing).");
   apply->add_option("-f,--file", aa.files, "YAML file (multi-document; repeatable)")->required();
+  apply->add_flag("--dry-run", aa.dry_run,
+                  "Validate against the coordinator and print what would change; change nothing");
   client_options(apply, &aa.client);
 
   CLI::App* check = app.add_subcommand("check", "Run checks");

@@ -319,7 +319,7 @@ int RunDev(const DevArgs& args) {
   ClientArgs client;
   client.coordinator = address;
   client.token = token;
-  int rc = RunApply({client, {yaml}});
+  int rc = RunApply({client, {yaml}, false});
   if (rc == 0) {
     CheckRunArgs cr;
     cr.client = client;

@@ -209,6 +209,11 @@ class Evaluator {
       return;
     }
     cv->verdict = Verdict::kPass;
+    if (newest == nullptr) {
+      cv->summary = "no good restore point, but within the RPO of " + HumanDuration(max_age) +
+                    " since monitoring began at " + When(origin);
+      return;
+    }
     cv->summary = "newest good point " + HumanDuration(end - newest->p->time_ns) + " old; worst " +
                   HumanDuration(worst) + " (RPO " + HumanDuration(max_age) + ")";
   }

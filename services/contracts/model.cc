@@ -28,6 +28,15 @@ const char* LayoutName(Layout l) {
   return "?";
 }
 
+std::optional<Layout> LayoutFromName(std::string_view name) {
+  if (name.empty()) return Layout::kMirror;
+  for (Layout l : {Layout::kMirror, Layout::kDatedFolders, Layout::kRsnapshot, Layout::kDatedFiles,
+                   Layout::kBagitBags, Layout::kResticSnapshots}) {
+    if (name == LayoutName(l)) return l;
+  }
+  return std::nullopt;
+}
+
 const char* CommitmentKindName(CommitmentKind k) {
   switch (k) {
     case CommitmentKind::kRpo:

@@ -13,6 +13,7 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 namespace vigil::contracts {
@@ -80,6 +81,8 @@ enum class Layout {
   kResticSnapshots,  // restic snapshots (format "restic")
 };
 const char* LayoutName(Layout l);  // "mirror", "dated-folders", ...
+// Inverse of LayoutName; "" is kMirror. nullopt for anything else.
+std::optional<Layout> LayoutFromName(std::string_view name);
 
 struct BackupSet {
   std::string name{};          // unique within the tenant

@@ -6,6 +6,10 @@
 #include <algorithm>
 #include <map>
 
+#include "services/common/text.h"
+#include "services/contracts/model.h"
+#include "services/coordinator/contract_store.h"
+#include "services/coordinator/evaluation.h"
 #include "services/coordinator/ingest.h"
 #include "services/coordinator/keys.h"
 #include "storage/hash.h"
@@ -113,9 +117,17 @@ Status Coordinator::CheckAdminToken(std::string_view bearer_token) const {
   return absl::OkStatus();
 }
 
-StatusOr<v1::ApplyResponse> Coordinator::Apply(const v1::ApplyRequest& req) {
+StatusOr<v1::ApplyResponse> Coordinator::Apply(const v1::ApplyRequest& in) {
   std::lock_guard lock(apply_mu_);
   storage::KvStore* kv = cat_->kv();
+  // Manifests are parsed here too (the CLI's check is a courtesy): the
+  // coordinator knows what was applied before, and stores the contracts.
+  v1::ApplyRequest req = in;
+  req.clear_files();
+  std::vector<PendingContract> contracts;
+  if (in.files_size() > 0) {
+    if (Status s = ParseManifests(kv, in, &req, &contracts); !s.ok()) return s;
+  }
   std::map<std::string, bool> locations, tenants;  // names known after this request
   for (const auto& l : req.locations()) {
     std::string what = "Location '" + l.name() + "'";
@@ -155,7 +167,11 @@ StatusOr<v1::ApplyResponse> Coordinator::Apply(const v1::ApplyRequest& req) {
     }
     if (!b.format().empty() && b.format() != "dir") {
       return absl::InvalidArgumentError(what + ": field 'format' '" + b.format() +
-                                        "' is not supported yet (only 'dir')");
+                                        "' is not supported by checks yet (only 'dir'; "
+                                        "`vigil verify --format` reads the others locally)");
+    }
+    if (!contracts::LayoutFromName(b.layout())) {
+      return absl::InvalidArgumentError(what + ": unknown layout '" + b.layout() + "'");
     }
     auto t = exists(tenants, keys::Tenant(b.tenant()), b.tenant());
     if (!t.ok()) return t.status();
@@ -166,32 +182,64 @@ StatusOr<v1::ApplyResponse> Coordinator::Apply(const v1::ApplyRequest& req) {
   }
 
   storage::KvBatch batch;
-  uint32_t changed = 0;
-  auto put = [&](const std::string& key, const google::protobuf::Message& m) -> Status {
+  v1::ApplyResponse resp;
+  auto put = [&](const std::string& key, const google::protobuf::Message& m,
+                 const std::string& what) -> Status {
     std::string now = m.SerializeAsString(), old;
     Status s = kv->Get(Space::kMeta, key, &old);
     if (!s.ok() && !absl::IsNotFound(s)) return s;
     if (s.ok() && old == now) return absl::OkStatus();
-    ++changed;
+    resp.add_changes((s.ok() ? "~ " : "+ ") + what);
     batch.Put(Space::kMeta, key, now);
     return absl::OkStatus();
   };
   for (const auto& l : req.locations()) {
-    if (Status s = put(keys::Location(l.name()), l); !s.ok()) return s;
+    if (Status s = put(keys::Location(l.name()), l, "location " + l.name()); !s.ok()) return s;
   }
   for (const auto& t : req.tenants()) {
-    if (Status s = put(keys::Tenant(t.name()), t); !s.ok()) return s;
+    if (Status s = put(keys::Tenant(t.name()), t, "tenant " + t.name()); !s.ok()) return s;
   }
   for (const auto& b : req.backup_sets()) {
     v1::BackupSet n = b;
     if (n.format().empty()) n.set_format("dir");
-    if (Status s = put(keys::BackupSet(b.tenant(), b.name()), n); !s.ok()) return s;
+    if (Status s = put(keys::BackupSet(b.tenant(), b.name()), n,
+                       "backup set " + b.tenant() + "/" + b.name());
+        !s.ok()) {
+      return s;
+    }
   }
+  // Contracts: a new version when the canonical text differs from the
+  // latest one (re-applying the same file is a no-op).
+  const int64_t now = clock_->NowNs();
+  for (const PendingContract& pc : contracts) {
+    auto versions = LoadContractVersions(kv, pc.tenant);
+    if (!versions.ok()) return versions.status();
+    const v1::ContractVersion* latest = versions->empty() ? nullptr : &versions->back();
+    if (latest != nullptr && latest->canonical_yaml() == pc.canonical_yaml) continue;
+    v1::ContractVersion v;
+    v.set_version(latest == nullptr ? 1 : latest->version() + 1);
+    v.set_effective_from_ns(pc.effective_from_ns != 0 ? pc.effective_from_ns : now);
+    if (latest != nullptr && v.effective_from_ns() < latest->effective_from_ns()) {
+      return absl::InvalidArgumentError(
+          pc.file + ": Contract(" + pc.tenant +
+          ").effectiveFrom: " + FormatTimeUtc(v.effective_from_ns()) + " precedes version " +
+          std::to_string(latest->version()) + "'s (" + FormatTimeUtc(latest->effective_from_ns()) +
+          "); a contract version cannot take effect before the one it replaces");
+    }
+    v.set_applied_ns(now);
+    v.set_sha256(
+        std::string(storage::HashBytes(storage::HashAlgorithm::kSha256, pc.canonical_yaml).view()));
+    v.set_canonical_yaml(pc.canonical_yaml);
+    v.set_source_file(pc.file);
+    batch.Put(Space::kMeta, keys::ContractVersion(pc.tenant, v.version()), v.SerializeAsString());
+    resp.add_changes("+ contract " + pc.tenant + " v" + std::to_string(v.version()) +
+                     " (effective " + FormatTimeUtc(v.effective_from_ns()) + ")");
+  }
+  resp.set_changed(static_cast<uint32_t>(resp.changes_size()));
+  if (in.dry_run()) return resp;
   if (batch.count() > 0) {
     if (Status s = kv->Write(batch, {.sync = true}); !s.ok()) return s;
   }
-  v1::ApplyResponse resp;
-  resp.set_changed(changed);
   return resp;
 }
 
@@ -247,7 +295,8 @@ StatusOr<v1::GetStatusResponse> Coordinator::GetStatus(const v1::GetStatusReques
   std::map<std::pair<std::string, std::string>, v1::Task> last;
   v1::GetStatusResponse resp;
   bool finished = true;
-  for (auto& t : leases_->All()) {
+  std::vector<v1::Task> all_tasks = leases_->All();
+  for (auto& t : all_tasks) {
     last[{t.backup_set().tenant(), t.backup_set().name()}] = t;  // ids increase
     if (req.check_id() != 0 && t.check_id() == req.check_id()) {
       if (t.state() != v1::TASK_STATE_DONE && t.state() != v1::TASK_STATE_FAILED) finished = false;
@@ -277,6 +326,9 @@ StatusOr<v1::GetStatusResponse> Coordinator::GetStatus(const v1::GetStatusReques
       auto it = last.find({b.tenant(), b.name()});
       if (it != last.end()) *bs->mutable_last_task() = it->second;
       *bs->mutable_backup_set() = std::move(b);
+    }
+    if (Status e = FillEvaluation(*cat_, all_tasks, ts->tenant(), clock_->NowNs(), ts); !e.ok()) {
+      return e;
     }
   }
   return resp;

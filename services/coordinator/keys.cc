@@ -20,6 +20,12 @@ std::string BackupSet(std::string_view tenant, std::string_view name) {
   storage::AppendString(&k, name);
   return k;
 }
+std::string ContractVersionsOf(std::string_view tenant) { return Named("coord/contract/", tenant); }
+std::string ContractVersion(std::string_view tenant, uint32_t version) {
+  std::string k = ContractVersionsOf(tenant);
+  AppendU32(&k, version);
+  return k;
+}
 std::string Worker(std::string_view id) { return Named("coord/worker/", id); }
 
 std::string Merged(uint64_t task, uint32_t attempt) {

@@ -4,6 +4,8 @@
 //   "coord/location/" Str(name)                  -> vigil.v1.Location
 //   "coord/tenant/"   Str(name)                  -> vigil.v1.Tenant
 //   "coord/bset/"     Str(tenant) Str(name)      -> vigil.v1.BackupSet
+//   "coord/contract/" Str(tenant) U32(version)   -> vigil.v1.ContractVersion
+//       (1, 2, ... per tenant; never rewritten: a change is a new version)
 //   "coord/worker/"   Str(id)                    -> vigil.v1.WorkerRecord
 //   "coord/next_id"                              -> U64 next task/check id
 //   "coord/merged/" U64(task) U32(attempt)       -> vigil.v1.Task (counts,
@@ -39,6 +41,8 @@ std::string Location(std::string_view name);
 std::string Tenant(std::string_view name);
 std::string BackupSet(std::string_view tenant, std::string_view name);
 std::string BackupSetsOf(std::string_view tenant);
+std::string ContractVersionsOf(std::string_view tenant);
+std::string ContractVersion(std::string_view tenant, uint32_t version);
 std::string Worker(std::string_view id);
 std::string Merged(uint64_t task, uint32_t attempt);
 inline constexpr std::string_view kLocationPrefix = "coord/location/";

@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include <chrono>
+#include <map>
 #include <memory>
 #include <nlohmann/json.hpp>
 #include <thread>
@@ -45,6 +46,12 @@ assets:
         location: loc-a
         path: acme/fs
         mutable: false  # a mirror is mutable by default; here a change is a problem
+commitments:
+  - rpo: 24h
+  - integrity: {reverifyWithin: 30d}
+outOfScope:
+  - item: laptops
+    reason: not backed up
 )");
   }
 
@@ -137,6 +144,24 @@ TEST_F(CoordinatorProcessTest, ApplyCheckStatusFillsTheCatalogue) {
   EXPECT_EQ(human.exit_code, 0);
   EXPECT_NE(human.out.find("fs-a"), std::string::npos) << human.out;
   EXPECT_NE(human.out.find("40 entries, 1 with problems"), std::string::npos) << human.out;
+
+  // The contract is judged: the damaged entry fails the integrity
+  // commitment, and as the set's only restore point now holds a damaged
+  // file the asset is not ready; the RPO still holds (monitoring began
+  // moments ago); the out-of-scope item is listed.
+  RunResult js = Admin({"status", "acme", "--json"});
+  ASSERT_EQ(js.exit_code, 0) << js.err;
+  nlohmann::json t = nlohmann::json::parse(js.out)["tenants"][0];
+  EXPECT_EQ(t["contract_version"], 1) << t.dump(2);
+  ASSERT_EQ(t["readiness"].size(), 1u) << t.dump(2);
+  EXPECT_EQ(t["readiness"][0]["asset"], "fs");
+  EXPECT_EQ(t["readiness"][0]["readiness"], "not ready") << t.dump(2);
+  std::map<std::string, std::string> verdicts;
+  for (const auto& c : t["commitments"]) verdicts[c["kind"]] = c["verdict"];
+  EXPECT_EQ(verdicts["integrity"], "fail") << t.dump(2);
+  EXPECT_EQ(verdicts["rpo"], "pass") << t.dump(2);
+  EXPECT_NE(t["scope"].dump().find("laptops"), std::string::npos) << t.dump(2);
+  EXPECT_NE(human.out.find("restore readiness (contract v1)"), std::string::npos) << human.out;
 }
 
 TEST_F(CoordinatorProcessTest, AdminBackupRestoresToTheSameState) {

@@ -170,6 +170,29 @@ TEST(EvaluateTest, DamagedOrImplausiblePointsAreNotGood) {
   EXPECT_EQ(e.ReadinessOf("fs")->readiness, Readiness::kNotReady);
 }
 
+TEST(EvaluateTest, RpoWithoutAGoodPointCountsFromTheFirstInventory) {
+  Fixture fx;
+  fx.Add(CommitmentKind::kRpo).rpo.max_age_ns = 24 * kH;
+  BackupSetFacts& f = fx.Set();
+  fx.Daily(f, 0, 0);
+  f.points[0].damaged_ns = f.points[0].time_ns + kH;  // found damaged at once
+  f.first_inventory_ns = f.points[0].time_ns + kH;
+  f.last_inventory_ns = f.first_inventory_ns + 2 * kH;
+  int64_t now = f.last_inventory_ns;
+  Evaluation e = fx.Eval(kOct1Utc, now, now);
+  const CommitmentVerdict* v = e.Find("fs", CommitmentKind::kRpo);
+  EXPECT_EQ(v->verdict, Verdict::kPass) << v->summary;
+  EXPECT_NE(v->summary.find("no good restore point"), std::string::npos) << v->summary;
+  EXPECT_EQ(e.ReadinessOf("fs")->readiness, Readiness::kNotReady);
+  // A day later with no new point, the inventory sees the breach.
+  f.last_inventory_ns = f.first_inventory_ns + 25 * kH;
+  now = f.last_inventory_ns;
+  e = fx.Eval(kOct1Utc, now, now);
+  v = e.Find("fs", CommitmentKind::kRpo);
+  EXPECT_EQ(v->verdict, Verdict::kFail) << v->summary;
+  EXPECT_EQ(v->failing_since_ns, f.first_inventory_ns + 24 * kH);
+}
+
 TEST(EvaluateTest, RetentionAgedOutIsExpectedEarlyDeletionFails) {
   Fixture fx;
   Commitment& c = fx.Add(CommitmentKind::kRetention);

@@ -1,0 +1,83 @@
+#include "services/contracts/proto_bridge.h"
+
+namespace vigil::contracts {
+
+void ToProto(const Location& l, v1::Location* out) {
+  out->set_name(l.name);
+  out->set_site(l.site);
+  // kind: "filesystem" is the only kind, sent as the proto's default ("").
+  out->set_offsite(l.offsite);
+  out->set_immutable(l.immutable);
+  out->set_io_budget_bytes_per_s(l.io_budget_bytes_per_s);
+  for (const WeeklyWindow& w : l.maintenance_windows) {
+    v1::WeeklyWindow* p = out->add_maintenance_windows();
+    p->set_days(w.days);
+    p->set_start_minute(static_cast<uint32_t>(w.start_minute));
+    p->set_duration_ns(w.duration_ns);
+  }
+  out->set_timezone(l.timezone == "UTC" ? "" : l.timezone);
+}
+
+void ToProto(const Tenant& t, v1::Tenant* out) {
+  out->set_name(t.name);
+  out->set_display_name(t.display_name);
+  out->set_timezone(t.timezone);
+  out->set_language(t.language == "en" ? "" : t.language);
+  out->set_contact(t.contact);
+}
+
+void ToProto(const std::string& tenant, const std::string& asset, const BackupSet& b,
+             v1::BackupSet* out) {
+  out->set_tenant(tenant);
+  out->set_asset(asset);
+  out->set_name(b.name);
+  out->set_location(b.location);
+  out->set_path(b.path);
+  out->set_format(b.format);
+  out->set_mutable_(b.mutable_);
+  out->set_layout(b.layout == Layout::kMirror ? "" : LayoutName(b.layout));
+  out->set_pattern(b.pattern);
+  out->set_time_from_mtime(b.time_from_mtime);
+  out->set_content_hash(b.content_hash == "xxh3-128" ? "" : b.content_hash);
+}
+
+Location FromProto(const v1::Location& l) {
+  Location m;
+  m.name = l.name();
+  m.site = l.site();
+  m.offsite = l.offsite();
+  m.immutable = l.immutable();
+  m.io_budget_bytes_per_s = l.io_budget_bytes_per_s();
+  for (const auto& w : l.maintenance_windows()) {
+    m.maintenance_windows.push_back({static_cast<uint8_t>(w.days() & 0x7f),
+                                     static_cast<int>(w.start_minute()), w.duration_ns()});
+  }
+  if (!l.timezone().empty()) m.timezone = l.timezone();
+  return m;
+}
+
+Tenant FromProto(const v1::Tenant& t) {
+  Tenant m;
+  m.name = t.name();
+  m.display_name = t.display_name();
+  m.timezone = t.timezone().empty() ? "UTC" : t.timezone();
+  if (!t.language().empty()) m.language = t.language();
+  m.contact = t.contact();
+  return m;
+}
+
+BackupSet FromProto(const v1::BackupSet& b) {
+  BackupSet m;
+  m.name = b.name();
+  m.location = b.location();
+  m.path = b.path();
+  m.format = b.format().empty() ? "dir" : b.format();
+  m.layout = LayoutFromName(b.layout()).value_or(Layout::kMirror);
+  m.pattern = b.pattern();
+  m.time_from_mtime = b.time_from_mtime();
+  if (!b.content_hash().empty()) m.content_hash = b.content_hash();
+  m.mutable_ = b.mutable_();
+  return m;
+}
+
+}  // namespace vigil::contracts

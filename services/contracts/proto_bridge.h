@@ -1,0 +1,23 @@
+// Between the contract model (services/contracts/model.h) and the records the
+// coordinator stores and sends (vigil.v1 protobuf messages).
+#pragma once
+
+#include <string>
+
+#include "services/contracts/model.h"
+#include "vigil/v1/types.pb.h"
+
+namespace vigil::contracts {
+
+void ToProto(const Location& l, v1::Location* out);
+void ToProto(const Tenant& t, v1::Tenant* out);
+void ToProto(const std::string& tenant, const std::string& asset, const BackupSet& b,
+             v1::BackupSet* out);
+
+Location FromProto(const v1::Location& l);
+Tenant FromProto(const v1::Tenant& t);
+// Unknown layout names fall back to kMirror (the coordinator validated them
+// on the way in).
+BackupSet FromProto(const v1::BackupSet& b);
+
+}  // namespace vigil::contracts

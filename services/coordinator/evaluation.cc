@@ -1,0 +1,209 @@
+#include "services/coordinator/evaluation.h"
+
+#include <algorithm>
+#include <map>
+
+#include "services/common/text.h"
+#include "services/contracts/calendar.h"
+#include "services/contracts/evaluate.h"
+#include "services/contracts/proto_bridge.h"
+#include "services/contracts/schedule.h"
+#include "services/coordinator/contract_store.h"
+#include "services/coordinator/keys.h"
+#include "storage/key_codec.h"
+
+namespace vigil::coordinator {
+
+using storage::Space;
+using storage::Status;
+
+namespace {
+
+// "coord/point/" Str(tenant) Str(backup_set): the set's restore-point
+// records (written by the merge of each task, services/coordinator/ingest).
+std::string PointsPrefix(const std::string& tenant, const std::string& set) {
+  std::string k = "coord/point/";
+  storage::AppendString(&k, tenant);
+  storage::AppendString(&k, set);
+  return k;
+}
+
+Status LoadPoints(storage::KvStore* kv, const std::string& tenant, const std::string& set,
+                  std::vector<v1::PointRecord>* out) {
+  std::string p = PointsPrefix(tenant, set);
+  auto it = kv->NewIterator(Space::kMeta, {.upper_bound = storage::PrefixSuccessor(p)});
+  for (it->Seek(p); it->Valid(); it->Next()) {
+    v1::PointRecord r;
+    if (!r.ParseFromArray(it->value().data(), static_cast<int>(it->value().size()))) {
+      return absl::DataLossError("restore point record of " + tenant + "/" + set +
+                                 " does not decode");
+    }
+    out->push_back(std::move(r));
+  }
+  return it->status();
+}
+
+const contracts::Commitment* Find(const std::vector<const contracts::Commitment*>& cs,
+                                  contracts::CommitmentKind k) {
+  for (const auto* c : cs) {
+    if (c->kind == k) return c;
+  }
+  return nullptr;
+}
+
+}  // namespace
+
+Status FillEvaluation(storage::Catalogue& cat, const std::vector<v1::Task>& tasks,
+                      const v1::Tenant& tenant_rec, int64_t now, v1::TenantStatus* ts) {
+  storage::KvStore* kv = cat.kv();
+  auto versions = LoadContracts(kv, tenant_rec.name());
+  if (!versions.ok()) return versions.status();
+  if (versions->empty()) return absl::OkStatus();
+  const contracts::Contract* contract = contracts::VersionInForce(*versions, now);
+  if (contract == nullptr) {
+    ts->add_scope("contract v1 takes effect on " +
+                  FormatTimeUtc(versions->front().effective_from_ns));
+    return absl::OkStatus();
+  }
+  ts->set_contract_version(static_cast<uint32_t>(
+      contract - static_cast<const contracts::Contract*>(versions->data()) + 1));
+  contracts::Tenant tenant = contracts::FromProto(tenant_rec);
+  std::map<std::string, contracts::Location> locations;
+  {
+    std::string p(keys::kLocationPrefix);
+    auto it = kv->NewIterator(Space::kMeta, {.upper_bound = storage::PrefixSuccessor(p)});
+    for (it->Seek(p); it->Valid(); it->Next()) {
+      v1::Location l;
+      if (!l.ParseFromArray(it->value().data(), static_cast<int>(it->value().size()))) {
+        return absl::DataLossError("location record does not decode");
+      }
+      locations[l.name()] = contracts::FromProto(l);
+    }
+    if (!it->status().ok()) return it->status();
+  }
+
+  // Checks done per backup set: a task is an inventory plus a full read.
+  contracts::CheckHistory history;
+  contracts::TenantFacts facts;
+  for (const contracts::Asset& asset : contract->assets) {
+    std::vector<const contracts::Commitment*> cs = contract->CommitmentsFor(asset.name);
+    const contracts::Commitment* integ = Find(cs, contracts::CommitmentKind::kIntegrity);
+    const int64_t window = integ != nullptr ? integ->integrity.reverify_within_ns : 0;
+    for (const contracts::BackupSet& set : asset.backup_sets) {
+      contracts::BackupSetFacts& f = facts.sets[set.name];
+      f.name = set.name;
+      for (const v1::Task& t : tasks) {
+        if (t.backup_set().tenant() != tenant.name || t.backup_set().name() != set.name ||
+            t.state() != v1::TASK_STATE_DONE || t.finished_ns() == 0) {
+          continue;
+        }
+        if (f.first_inventory_ns == 0 || t.finished_ns() < f.first_inventory_ns) {
+          f.first_inventory_ns = t.finished_ns();
+        }
+        f.last_inventory_ns = std::max(f.last_inventory_ns, t.finished_ns());
+      }
+      if (f.last_inventory_ns == 0) continue;  // never checked: unknown
+      history[{set.name, contracts::CheckKind::kInventory}] = f.last_inventory_ns;
+      history[{set.name, contracts::CheckKind::kIntegrity}] = f.last_inventory_ns;
+      std::vector<v1::PointRecord> points;
+      if (Status s = LoadPoints(kv, tenant.name, set.name, &points); !s.ok()) return s;
+      if (points.empty()) {
+        // A set checked before restore points were recorded, or a mirror
+        // without a record: one point at time 0.
+        v1::PointRecord r;
+        r.set_first_seen_ns(f.first_inventory_ns);
+        points.push_back(r);
+      }
+      contracts::IntegrityFact& integrity = f.integrity;
+      integrity.last_run_ns = f.last_inventory_ns;
+      int64_t oldest = 0;
+      for (const v1::PointRecord& r : points) {
+        contracts::PointFact p;
+        p.time_ns = r.time_ns();
+        p.name = r.name();
+        p.first_seen_ns = r.first_seen_ns();
+        p.gone_ns = r.gone_ns();
+        p.files = r.files();
+        p.bytes = r.bytes();
+        p.damaged_ns = r.damaged_ns();
+        p.damage = r.damage();
+        p.implausible.assign(r.implausible().begin(), r.implausible().end());
+        // Entries of present points: coverage and current failures. A
+        // mirror's time is that of its newest entry (rsync keeps mtimes).
+        if (p.gone_ns == 0) {
+          auto scan = cat.Scan({tenant.name, set.name, r.time_ns()});
+          int64_t newest_mtime = 0;
+          uint64_t files = 0, bytes = 0;
+          for (; scan->Valid(); scan->Next()) {
+            const storage::VerifyRecord& v = scan->verify();
+            ++integrity.entries;
+            ++files;
+            bytes += scan->entry().size;
+            newest_mtime = std::max(newest_mtime, scan->entry().mtime_ns);
+            if (v.state != storage::EntryState::kOk) ++integrity.failures;
+            int64_t verified = std::max(v.last_verified_ns, scan->range_verified_ns());
+            if (window == 0 || verified >= now - window) ++integrity.verified_within;
+            if (oldest == 0 || verified < oldest) oldest = verified;
+          }
+          if (!scan->status().ok()) return scan->status();
+          if (r.time_ns() == 0) {
+            p.time_ns = newest_mtime;
+            p.files = files;
+            p.bytes = bytes;
+            if (integrity.failures > 0 && p.damaged_ns == 0) {
+              p.damaged_ns = f.last_inventory_ns;
+              p.damage =
+                  GroupDigits(integrity.failures) + " entries modified, missing or unreadable";
+            }
+          }
+        }
+        f.points.push_back(std::move(p));
+      }
+      integrity.oldest_verified_ns = oldest;
+    }
+  }
+
+  contracts::Calendar cal(tenant.timezone);
+  contracts::Period month = contracts::MonthOf(now, cal);
+  contracts::Evaluation ev =
+      contracts::Evaluate(tenant, *contract, locations, facts, month.interval, now);
+  std::vector<contracts::DueCheck> due =
+      contracts::PlanChecks(tenant, *contract, locations, history, now);
+  for (const auto& r : ev.readiness) {
+    v1::AssetReadiness* p = ts->add_readiness();
+    p->set_asset(r.asset);
+    p->set_readiness(contracts::ReadinessName(r.readiness));
+    for (const auto& why : r.reasons) p->add_reasons(why);
+  }
+  for (const auto& v : ev.verdicts) {
+    v1::CommitmentStatus* p = ts->add_commitments();
+    p->set_asset(v.asset);
+    p->set_kind(contracts::CommitmentKindName(v.kind));
+    p->set_verdict(contracts::VerdictName(v.verdict));
+    p->set_summary(v.summary);
+    p->set_failing_since_ns(v.failing_since_ns);
+    for (const auto& e : v.evidence) {
+      v1::EvidenceItem* ei = p->add_evidence();
+      ei->set_name(e.name);
+      ei->set_value(e.value);
+      ei->set_basis(e.basis);
+    }
+    int64_t last = 0, next = 0;
+    for (const contracts::Asset& a : contract->assets) {
+      if (a.name != v.asset) continue;
+      for (const auto& s : a.backup_sets)
+        last = std::max(last, facts.sets[s.name].last_inventory_ns);
+    }
+    for (const auto& d : due) {
+      if (d.asset == v.asset && (next == 0 || d.start_ns < next)) next = d.start_ns;
+    }
+    p->set_last_check_ns(last);
+    p->set_next_check_ns(next);
+  }
+  for (const auto& s : ev.scope) ts->add_scope(s.subject + ": " + s.finding);
+  for (const auto& o : ev.out_of_scope)
+    ts->add_scope("out of scope: " + o.item + " (" + o.reason + ")");
+  return absl::OkStatus();
+}
+
+}  // namespace vigil::coordinator

@@ -1,0 +1,198 @@
+// Apply of YAML manifests on the coordinator: server-side validation against
+// what is stored, contract versions, dry runs; and the evaluation `vigil
+// status` shows before any check.
+#include "services/coordinator/contract_store.h"
+
+#include <gtest/gtest.h>
+
+#include <filesystem>
+
+#include "services/coordinator/coordinator.h"
+
+namespace vigil::coordinator {
+namespace {
+
+class FakeClock : public Clock {
+ public:
+  int64_t NowNs() override { return now; }
+  int64_t now = 1'790'812'800LL * 1'000'000'000LL;  // 2026-10-01T00:00:00Z
+};
+
+constexpr const char* kLocations = R"(apiVersion: vigil/v1
+kind: Location
+name: nas
+site: office
+---
+apiVersion: vigil/v1
+kind: Location
+name: vault
+site: provider
+offsite: true
+)";
+
+std::string ContractYaml(const std::string& rpo, const std::string& extra = "") {
+  return R"(apiVersion: vigil/v1
+kind: Tenant
+name: acme
+timezone: Europe/Paris
+---
+apiVersion: vigil/v1
+kind: Contract
+tenant: acme
+)" + extra +
+         R"(assets:
+  - name: fs
+    backupSets:
+      - name: fs-nas
+        location: nas
+        path: acme/fs
+        layout: rsnapshot
+      - name: fs-vault
+        location: vault
+        path: acme/fs
+commitments:
+  - rpo: )" +
+         rpo + R"(
+  - copies: {min: 2, offsite: 1}
+)";
+}
+
+class ContractStoreTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    dir_ = std::filesystem::temp_directory_path() /
+           ("vigil-cstore-" + std::to_string(getpid()) + "-" +
+            ::testing::UnitTest::GetInstance()->current_test_info()->name());
+    std::filesystem::remove_all(dir_);
+    CoordinatorOptions o;
+    o.data_dir = dir_.string();
+    o.clock = &clock_;
+    auto c = Coordinator::Open(o);
+    ASSERT_TRUE(c.ok()) << c.status();
+    c_ = std::move(*c);
+  }
+  void TearDown() override {
+    c_.reset();
+    std::filesystem::remove_all(dir_);
+  }
+  storage::StatusOr<v1::ApplyResponse> Apply(std::vector<std::pair<std::string, std::string>> files,
+                                             bool dry_run = false) {
+    v1::ApplyRequest req;
+    for (auto& [name, text] : files) {
+      v1::ManifestFile* f = req.add_files();
+      f->set_name(name);
+      f->set_text(text);
+    }
+    req.set_dry_run(dry_run);
+    return c_->Apply(req);
+  }
+  std::vector<v1::ContractVersion> Versions() {
+    auto v = LoadContractVersions(c_->catalogue().kv(), "acme");
+    EXPECT_TRUE(v.ok()) << v.status();
+    return v.ok() ? *v : std::vector<v1::ContractVersion>{};
+  }
+
+  FakeClock clock_;
+  std::filesystem::path dir_;
+  std::unique_ptr<Coordinator> c_;
+};
+
+TEST_F(ContractStoreTest, DryRunChangesNothingThenApplyStoresVersionOne) {
+  auto r = Apply({{"loc.yaml", kLocations}, {"acme.yaml", ContractYaml("24h")}}, true);
+  ASSERT_TRUE(r.ok()) << r.status();
+  // 2 locations, 1 tenant, 2 backup sets, 1 contract.
+  EXPECT_EQ(r->changes_size(), 6) << r->DebugString();
+  EXPECT_EQ(r->changes(5).rfind("+ contract acme v1", 0), 0u) << r->changes(5);
+  EXPECT_TRUE(Versions().empty());
+  v1::GetStatusResponse st = *c_->GetStatus({});
+  EXPECT_EQ(st.tenants_size(), 0);
+
+  r = Apply({{"loc.yaml", kLocations}, {"acme.yaml", ContractYaml("24h")}});
+  ASSERT_TRUE(r.ok()) << r.status();
+  EXPECT_EQ(r->changed(), 6u);
+  std::vector<v1::ContractVersion> v = Versions();
+  ASSERT_EQ(v.size(), 1u);
+  EXPECT_EQ(v[0].version(), 1u);
+  EXPECT_EQ(v[0].effective_from_ns(), clock_.now);  // no effectiveFrom: when applied
+  EXPECT_EQ(v[0].sha256().size(), 32u);
+  // Canonical: durations normalised, every default explicit.
+  EXPECT_NE(v[0].canonical_yaml().find("rpo: \"1d\""), std::string::npos) << v[0].canonical_yaml();
+  EXPECT_EQ(v[0].source_file(), "acme.yaml");
+  // The layout and the zone are stored with the records.
+  st = *c_->GetStatus({});
+  ASSERT_EQ(st.tenants_size(), 1);
+  EXPECT_EQ(st.tenants(0).tenant().timezone(), "Europe/Paris");
+  bool rsnapshot = false;
+  for (const auto& b : st.tenants(0).backup_sets()) {
+    rsnapshot |= b.backup_set().name() == "fs-nas" && b.backup_set().layout() == "rsnapshot";
+  }
+  EXPECT_TRUE(rsnapshot);
+}
+
+TEST_F(ContractStoreTest, SameContractIsANoOpAChangedOneIsANewVersion) {
+  ASSERT_TRUE(Apply({{"loc.yaml", kLocations}, {"acme.yaml", ContractYaml("24h")}}).ok());
+  // Comments and key order do not make a new version; the locations are
+  // known now, so the contract file alone is enough.
+  auto r = Apply({{"acme.yaml", "# a comment\n" + ContractYaml("24h")}});
+  ASSERT_TRUE(r.ok()) << r.status();
+  EXPECT_EQ(r->changed(), 0u) << r->DebugString();
+  EXPECT_EQ(Versions().size(), 1u);
+  clock_.now += 86'400'000'000'000LL;
+  r = Apply({{"acme.yaml", ContractYaml("26h")}});
+  ASSERT_TRUE(r.ok()) << r.status();
+  ASSERT_EQ(r->changes_size(), 1) << r->DebugString();
+  EXPECT_EQ(r->changes(0).rfind("+ contract acme v2", 0), 0u);
+  std::vector<v1::ContractVersion> v = Versions();
+  ASSERT_EQ(v.size(), 2u);
+  EXPECT_EQ(v[1].version(), 2u);
+  EXPECT_GT(v[1].effective_from_ns(), v[0].effective_from_ns());
+  // Both parse back, each with its own RPO.
+  auto cs = LoadContracts(c_->catalogue().kv(), "acme");
+  ASSERT_TRUE(cs.ok()) << cs.status();
+  ASSERT_EQ(cs->size(), 2u);
+  EXPECT_EQ((*cs)[0].commitments[0].rpo.max_age_ns, 24LL * 3600 * 1'000'000'000);
+  EXPECT_EQ((*cs)[1].commitments[0].rpo.max_age_ns, 26LL * 3600 * 1'000'000'000);
+  // A version may not take effect before the one it replaces.
+  r = Apply({{"acme.yaml", ContractYaml("30h", "effectiveFrom: 2026-01-01\n")}});
+  ASSERT_FALSE(r.ok());
+  EXPECT_NE(r.status().message().find("precedes version 2"), std::string::npos) << r.status();
+  EXPECT_EQ(Versions().size(), 2u);
+}
+
+TEST_F(ContractStoreTest, ServerSideErrorsNameTheFileAndNothingIsApplied) {
+  // The vault location is neither in the file set nor stored: the
+  // coordinator refuses it with the place, and stores nothing at all.
+  std::string only_nas = "apiVersion: vigil/v1\nkind: Location\nname: nas\nsite: office\n";
+  auto r = Apply({{"loc.yaml", only_nas}, {"acme.yaml", ContractYaml("24h")}});
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.status().code(), absl::StatusCode::kInvalidArgument);
+  std::string m(r.status().message());
+  EXPECT_NE(m.find("acme.yaml:17:19"), std::string::npos) << m;
+  EXPECT_NE(m.find("backupSets[1].location"), std::string::npos) << m;
+  EXPECT_NE(m.find("vault"), std::string::npos) << m;
+  EXPECT_EQ(c_->GetStatus({})->tenants_size(), 0);
+  EXPECT_TRUE(Versions().empty());
+}
+
+TEST_F(ContractStoreTest, StatusJudgesTheContractBeforeAnyCheck) {
+  ASSERT_TRUE(Apply({{"loc.yaml", kLocations}, {"acme.yaml", ContractYaml("24h")}}).ok());
+  v1::GetStatusRequest req;
+  req.set_tenant("acme");
+  auto st = c_->GetStatus(req);
+  ASSERT_TRUE(st.ok()) << st.status();
+  const v1::TenantStatus& t = st->tenants(0);
+  EXPECT_EQ(t.contract_version(), 1u);
+  ASSERT_EQ(t.readiness_size(), 1);
+  EXPECT_EQ(t.readiness(0).readiness(), "not ready");
+  EXPECT_EQ(t.readiness(0).reasons(0), "never inventoried");
+  ASSERT_EQ(t.commitments_size(), 2);
+  for (const auto& c : t.commitments()) {
+    EXPECT_EQ(c.verdict(), "unknown") << c.DebugString();
+    // Never checked: due now.
+    EXPECT_EQ(c.next_check_ns(), clock_.now) << c.DebugString();
+    EXPECT_EQ(c.last_check_ns(), 0);
+  }
+}
+
+}  // namespace
+}  // namespace vigil::coordinator
