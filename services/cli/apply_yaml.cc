@@ -15,6 +15,7 @@ void ManifestToApplyRequest(const contracts::Manifest& m, v1::ApplyRequest* req)
     v1::Tenant* p = req->add_tenants();
     p->set_name(t.name);
     p->set_display_name(t.display_name);
+    p->set_timezone(t.timezone);
   }
   for (const auto& c : m.contracts) {
     for (const auto& a : c.assets) {
@@ -27,6 +28,11 @@ void ManifestToApplyRequest(const contracts::Manifest& m, v1::ApplyRequest* req)
         p->set_path(b.path);
         p->set_format(b.format);
         p->set_mutable_(b.mutable_);
+        // Defaults are sent as the proto's defaults ("" = mirror, xxh3-128).
+        if (b.layout != contracts::Layout::kMirror) p->set_layout(LayoutName(b.layout));
+        p->set_pattern(b.pattern);
+        p->set_time_from_mtime(b.time_from_mtime);
+        if (b.content_hash != "xxh3-128") p->set_content_hash(b.content_hash);
       }
     }
   }
