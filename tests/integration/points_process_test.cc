@@ -33,7 +33,7 @@ void SetMtime(const std::string& path, int64_t sec) {
   ASSERT_EQ(utimensat(AT_FDCWD, path.c_str(), ts, AT_SYMLINK_NOFOLLOW), 0) << path;
 }
 
-class PointsProcessTest : public ::testing::Test {
+class CoordinatorPointsProcessTest : public ::testing::Test {
  protected:
   void SetUp() override {
     root_ = tmp_ / "loc";
@@ -129,7 +129,7 @@ assets:
   std::unique_ptr<BackgroundProcess> coord_, worker_;
 };
 
-TEST_F(PointsProcessTest, RsnapshotPointsKeepTheirTimeAcrossRotations) {
+TEST_F(CoordinatorPointsProcessTest, RsnapshotPointsKeepTheirTimeAcrossRotations) {
   // daily.2 (day 0), daily.1 (day 1), daily.0 (day 2).
   MakeDaily0(0, kShared);
   Rotate(1, kShared);

@@ -17,7 +17,7 @@
 namespace vigil::coordinator {
 namespace {
 
-class PointsTest : public ::testing::Test {
+class CoordinatorPointsTest : public ::testing::Test {
  protected:
   void SetUp() override {
     dir_ = std::filesystem::temp_directory_path() /
@@ -142,13 +142,13 @@ class PointsTest : public ::testing::Test {
   std::string worker_;
 };
 
-TEST_F(PointsTest, TaskCarriesTheTenantsZone) {
+TEST_F(CoordinatorPointsTest, TaskCarriesTheTenantsZone) {
   v1::Task t = NewTask();
   EXPECT_EQ(t.tenant_timezone(), "Europe/Paris");
   EXPECT_EQ(t.backup_set().layout(), "rsnapshot");
 }
 
-TEST_F(PointsTest, PointsAreMergedOnTheirOwnRangesAndRecorded) {
+TEST_F(CoordinatorPointsTest, PointsAreMergedOnTheirOwnRangesAndRecorded) {
   // Check 1: two points, in two batches (the second point spans both).
   RunTask({{100, "daily.1"}, {200, "daily.0"}},
           {{Obs(100, "a", "1"), Obs(100, "b", "2"), Obs(200, "a", "1")},
@@ -218,7 +218,7 @@ TEST_F(PointsTest, PointsAreMergedOnTheirOwnRangesAndRecorded) {
   EXPECT_EQ(st->tenants(0).backup_sets(0).points(3).time_ns(), 400);
 }
 
-TEST_F(PointsTest, ANearlyEmptyNewPointIsImplausible) {
+TEST_F(CoordinatorPointsTest, ANearlyEmptyNewPointIsImplausible) {
   std::vector<v1::Observation> obs;
   for (int i = 0; i < 30; ++i) {
     obs.push_back(Obs(100, "f" + std::to_string(100 + i), std::string(100, 'x')));
@@ -232,7 +232,7 @@ TEST_F(PointsTest, ANearlyEmptyNewPointIsImplausible) {
   EXPECT_NE(rec[200].implausible(0).find("drop"), std::string::npos) << rec[200].implausible(0);
 }
 
-TEST_F(PointsTest, PlausibilityLostInACrashIsComputedAtTheNextCompletion) {
+TEST_F(CoordinatorPointsTest, PlausibilityLostInACrashIsComputedAtTheNextCompletion) {
   std::vector<v1::Observation> obs;
   for (int i = 0; i < 30; ++i) obs.push_back(Obs(100, "f" + std::to_string(100 + i), "data"));
   obs.push_back(Obs(200, "f100", "data"));
@@ -256,7 +256,7 @@ TEST_F(PointsTest, PlausibilityLostInACrashIsComputedAtTheNextCompletion) {
   EXPECT_GT(rec[200].implausible_size(), 0);
 }
 
-TEST_F(PointsTest, OutOfOrderRestorePointIsRefused) {
+TEST_F(CoordinatorPointsTest, OutOfOrderRestorePointIsRefused) {
   v1::Task t = NewTask();
   // Within one batch.
   auto r = c_->Observe(worker_, Batch(t, 1, {{100, "daily.1"}, {200, "daily.0"}},
@@ -276,7 +276,7 @@ TEST_F(PointsTest, OutOfOrderRestorePointIsRefused) {
   EXPECT_EQ(*ok, 2u);
 }
 
-TEST_F(PointsTest, UnlistedRestorePointIsRefused) {
+TEST_F(CoordinatorPointsTest, UnlistedRestorePointIsRefused) {
   v1::Task t = NewTask();
   auto r =
       c_->Observe(worker_, Batch(t, 1, {{100, "daily.1"}, {200, "daily.0"}}, {Obs(150, "a", "1")}));
@@ -289,7 +289,7 @@ TEST_F(PointsTest, UnlistedRestorePointIsRefused) {
   ASSERT_TRUE(absl::IsInvalidArgument(r.status())) << r.status();
 }
 
-TEST_F(PointsTest, PointsOnlyInTheFirstBatchAndInOrder) {
+TEST_F(CoordinatorPointsTest, PointsOnlyInTheFirstBatchAndInOrder) {
   v1::Task t = NewTask();
   auto r = c_->Observe(worker_, Batch(t, 1, {{200, "daily.0"}, {100, "daily.1"}}, {}));
   ASSERT_TRUE(absl::IsInvalidArgument(r.status())) << r.status();
@@ -302,7 +302,7 @@ TEST_F(PointsTest, PointsOnlyInTheFirstBatchAndInOrder) {
   EXPECT_NE(r.status().message().find("'points'"), std::string::npos);
 }
 
-TEST_F(PointsTest, AMirrorWithoutAListHasThePointOfTimeZero) {
+TEST_F(CoordinatorPointsTest, AMirrorWithoutAListHasThePointOfTimeZero) {
   v1::ApplyRequest req;
   auto* b = req.add_backup_sets();
   b->set_tenant("acme");
