@@ -1,5 +1,8 @@
 #include "services/coordinator/ingest.h"
 
+#include <google/protobuf/io/coded_stream.h>
+#include <google/protobuf/wire_format_lite.h>
+
 #include <algorithm>
 #include <map>
 #include <memory>
@@ -109,12 +112,29 @@ StatusOr<std::vector<v1::RestorePointSeen>> ListedPoints(storage::KvStore* kv,
   Status s = kv->Get(Space::kTasks, keys::Staged(task, attempt, 1), &v);
   if (absl::IsNotFound(s)) return DefaultListing(set);
   if (!s.ok()) return s;
-  v1::ObservationBatch first;
-  if (!first.ParseFromString(v)) {
+  // Only field 5 (points) is decoded: the observations, read at every batch
+  // of the attempt, are skipped on the wire.
+  std::vector<v1::RestorePointSeen> points;
+  google::protobuf::io::CodedInputStream in(reinterpret_cast<const uint8_t*>(v.data()),
+                                            static_cast<int>(v.size()));
+  using google::protobuf::internal::WireFormatLite;
+  while (uint32_t tag = in.ReadTag()) {
+    if (WireFormatLite::GetTagFieldNumber(tag) == 5 &&
+        WireFormatLite::GetTagWireType(tag) == WireFormatLite::WIRETYPE_LENGTH_DELIMITED) {
+      std::string bytes;
+      if (!WireFormatLite::ReadBytes(&in, &bytes) ||
+          !points.emplace_back().ParseFromString(bytes)) {
+        return absl::DataLossError("staged observation batch does not decode");
+      }
+    } else if (!WireFormatLite::SkipField(&in, tag)) {
+      return absl::DataLossError("staged observation batch does not decode");
+    }
+  }
+  if (!in.ConsumedEntireMessage()) {
     return absl::DataLossError("staged observation batch does not decode");
   }
-  if (first.points_size() == 0) return DefaultListing(set);
-  return std::vector<v1::RestorePointSeen>(first.points().begin(), first.points().end());
+  if (points.empty()) return DefaultListing(set);
+  return points;
 }
 
 Status ValidateBatchPoints(storage::KvStore* kv, const v1::BackupSet& set,
