@@ -335,6 +335,7 @@ class WorkerImpl final : public Worker {
       return {};
     };
     std::map<std::pair<dev_t, ino_t>, LinkedRead> linked;
+    uint64_t reused = 0;  // hard-linked files whose digest was reused
 
     for (const auto& point : found->points) {
       if (*lost) return {Outcome::kLost, "", 0};
@@ -343,7 +344,7 @@ class WorkerImpl final : public Worker {
       if (set->layout == contracts::Layout::kDatedFiles) {
         r = EmitFilePoint(*dir, point, hasher, emit);
       } else {
-        r = WalkPoint(*dir, point, hasher, linked, lost, emit);
+        r = WalkPoint(*dir, point, hasher, linked, &reused, lost, emit);
       }
       if (r.kind != Outcome::kDone) return r;
     }
@@ -352,20 +353,31 @@ class WorkerImpl final : public Worker {
       if (Outcome r = flush(); r.kind != Outcome::kDone) return r;
     }
     stream.Close();
+    Log("task " + std::to_string(task.id()) + ": " + std::to_string(found->points.size()) +
+        " restore point(s), " + std::to_string(reused) + " hard-linked files not read again");
     return {Outcome::kDone, "", seq};
   }
 
   // The point is still where discovery found it, with the same time when the
   // time came from its mtime (rsnapshot may rotate during a check: walking
   // daily.1 after a rotation would read another point under this one's time).
+  // It is still of its kind (a directory, or a regular file for
+  // dated-files): a symbolic link swapped in is refused, never followed.
   static Outcome CheckPointUnchanged(const std::string& dir,
-                                     const contracts::DiscoveredPoint& point, struct stat* st) {
+                                     const contracts::DiscoveredPoint& point, bool want_dir,
+                                     struct stat* st) {
     std::string path = dir + "/" + point.name;
     if (lstat(path.c_str(), st) != 0) {
       return {
           Outcome::kError,
           "restore point '" + point.name + "' vanished during the check: " + std::strerror(errno),
           0};
+    }
+    if (want_dir ? !S_ISDIR(st->st_mode) : !S_ISREG(st->st_mode)) {
+      return {Outcome::kError,
+              "restore point '" + point.name + "' is no longer a " +
+                  (want_dir ? "directory" : "regular file"),
+              0};
     }
     const int64_t mtime = int64_t{st->st_mtim.tv_sec} * 1'000'000'000 + st->st_mtim.tv_nsec;
     if (point.time_source == "mtime" && mtime != point.time_ns) {
@@ -379,7 +391,9 @@ class WorkerImpl final : public Worker {
   Outcome EmitFilePoint(const std::string& dir, const contracts::DiscoveredPoint& point,
                         storage::FileHasher& hasher, Emit& emit) {
     struct stat st {};
-    if (Outcome r = CheckPointUnchanged(dir, point, &st); r.kind != Outcome::kDone) return r;
+    if (Outcome r = CheckPointUnchanged(dir, point, false, &st); r.kind != Outcome::kDone) {
+      return r;
+    }
     int fd = open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
     if (fd < 0) return {Outcome::kError, "cannot open '" + dir + "': " + std::strerror(errno), 0};
     v1::Observation o;
@@ -407,12 +421,14 @@ class WorkerImpl final : public Worker {
   template <typename Emit>
   Outcome WalkPoint(const std::string& dir, const contracts::DiscoveredPoint& point,
                     storage::FileHasher& hasher,
-                    std::map<std::pair<dev_t, ino_t>, LinkedRead>& linked, std::atomic<bool>* lost,
-                    Emit& emit) {
+                    std::map<std::pair<dev_t, ino_t>, LinkedRead>& linked, uint64_t* reused,
+                    std::atomic<bool>* lost, Emit& emit) {
     std::string root = dir;
     if (!point.name.empty()) {
       struct stat st {};
-      if (Outcome r = CheckPointUnchanged(dir, point, &st); r.kind != Outcome::kDone) return r;
+      if (Outcome r = CheckPointUnchanged(dir, point, true, &st); r.kind != Outcome::kDone) {
+        return r;
+      }
       root += "/" + point.name;
     }
     auto walker = storage::TreeWalker::Open(root);
@@ -437,6 +453,7 @@ class WorkerImpl final : public Worker {
         if (it != linked.end() && it->second.size == e.size && it->second.mtime_ns == e.mtime_ns) {
           o.set_digest_algorithm(it->second.algorithm);
           o.set_digest(it->second.digest);
+          ++*reused;
         } else {
           storage::FileReading r = hasher.Read(e.dir->fd(), e.name.c_str(), e.size);
           if (!r.ok && r.error == ENOENT) continue;  // vanished since the walk

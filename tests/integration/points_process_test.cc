@@ -6,6 +6,7 @@
 #include <sys/stat.h>
 
 #include <cstdio>
+#include <ctime>
 #include <filesystem>
 #include <map>
 #include <memory>
@@ -83,14 +84,15 @@ assets:
     return r.exit_code;
   }
   // The set's point records by time.
-  std::map<int64_t, nlohmann::json> Points() {
+  std::map<int64_t, nlohmann::json> Points(const std::string& set = "snaps") {
     RunResult r = Admin({"status", "acme", "--json"});
     EXPECT_EQ(r.exit_code, 0) << r.err;
     auto j = nlohmann::json::parse(r.out, nullptr, false);
     EXPECT_FALSE(j.is_discarded()) << r.out;
     std::map<int64_t, nlohmann::json> m;
-    for (const auto& p : j["tenants"][0]["backup_sets"][0]["points"]) {
-      m[p["time_ns"].get<int64_t>()] = p;
+    for (const auto& b : j["tenants"][0]["backup_sets"]) {
+      if (b["name"] != set) continue;
+      for (const auto& p : b["points"]) m[p["time_ns"].get<int64_t>()] = p;
     }
     return m;
   }
@@ -152,6 +154,11 @@ TEST_F(CoordinatorPointsProcessTest, RsnapshotPointsKeepTheirTimeAcrossRotations
     EXPECT_EQ(r["plausibility_checked"], true);
   }
   const auto first_seen_day1 = p[PointNs(1)]["first_seen_ns"];
+  // The shared files are hard links in three points: read once each.
+  EXPECT_NE(worker_->err().find(": 3 restore point(s), " + std::to_string(2 * kShared) +
+                                " hard-linked files not read again"),
+            std::string::npos)
+      << worker_->err();
 
   // Rotation: day 0 deleted, days 1 and 2 renamed, day 3 new.
   Rotate(3, kShared);
@@ -194,6 +201,72 @@ TEST_F(CoordinatorPointsProcessTest, RsnapshotPointsKeepTheirTimeAcrossRotations
   EXPECT_GT(p[PointNs(4)]["implausible"].size(), 0u) << p[PointNs(4)].dump();
   EXPECT_EQ(p[PointNs(3)]["implausible"].size(), 0u) << p[PointNs(3)].dump();
   EXPECT_NE(p[PointNs(1)]["gone_ns"], 0);  // rotated out
+}
+
+int64_t UtcNs(int y, int mo, int d, int h, int mi) {
+  struct tm t {};
+  t.tm_year = y - 1900;
+  t.tm_mon = mo - 1;
+  t.tm_mday = d;
+  t.tm_hour = h;
+  t.tm_min = mi;
+  return int64_t{timegm(&t)} * 1'000'000'000;
+}
+
+TEST_F(CoordinatorPointsProcessTest, DatedFilesAreOnePointEachTimedInTheTenantsZone) {
+  const std::string dumps = root_ + "/acme/dumps";
+  WriteFile(dumps + "/db-2026-10-01.sql.gz", "dump of the first");
+  WriteFile(dumps + "/db-20261002T0300.sql.gz", "dump of the second, longer");
+  WriteFile(dumps + "/notes.txt", "not a point");
+  WriteFile(tmp_ / "dumps.yaml", R"(apiVersion: vigil/v1
+kind: Location
+name: loc
+site: s1
+---
+apiVersion: vigil/v1
+kind: Tenant
+name: acme
+timezone: Europe/Paris
+---
+apiVersion: vigil/v1
+kind: Contract
+tenant: acme
+assets:
+  - name: db
+    backupSets:
+      - name: dumps
+        location: loc
+        path: acme/dumps
+        layout: dated-files
+        pattern: "*.sql.gz"
+)");
+  ASSERT_EQ(Admin({"apply", "-f", tmp_ / "dumps.yaml"}).exit_code, 0);
+  ASSERT_EQ(Check(), 0);
+  auto p = Points("dumps");
+  ASSERT_EQ(p.size(), 2u);
+  // Local midnight and 03:00 in Paris (summer time, UTC+2).
+  const int64_t first = UtcNs(2026, 9, 30, 22, 0), second = UtcNs(2026, 10, 2, 1, 0);
+  ASSERT_EQ(p.count(first), 1u) << p.begin()->first;
+  ASSERT_EQ(p.count(second), 1u);
+  EXPECT_EQ(p[first]["name"], "db-2026-10-01.sql.gz");
+  EXPECT_EQ(p[first]["files"], 1);
+  EXPECT_EQ(p[first]["bytes"], std::string("dump of the first").size());
+  EXPECT_EQ(p[second]["bytes"], std::string("dump of the second, longer").size());
+
+  // The second dump rewritten in place with the same size and mtime.
+  const std::string f = dumps + "/db-20261002T0300.sql.gz";
+  struct stat st {};
+  ASSERT_EQ(stat(f.c_str(), &st), 0);
+  WriteFile(f, "dump of the second, LONGER");
+  struct timespec ts[2] = {{0, UTIME_OMIT}, st.st_mtim};
+  ASSERT_EQ(utimensat(AT_FDCWD, f.c_str(), ts, 0), 0);
+  EXPECT_EQ(Check(), 1);
+  p = Points("dumps");
+  EXPECT_EQ(p[first]["damaged_ns"], 0);
+  EXPECT_NE(p[second]["damaged_ns"], 0);
+  EXPECT_NE(p[second]["damage"].get<std::string>().find("1 entry modified: db-20261002T0300"),
+            std::string::npos)
+      << p[second].dump();
 }
 
 }  // namespace
