@@ -222,6 +222,27 @@ void PrintHuman(const v1::GetStatusResponse& r) {
   }
 }
 
+// Restore points: names are bytes, so name_base64 always, name when UTF-8.
+nlohmann::json PointsJson(const google::protobuf::RepeatedPtrField<v1::PointRecord>& points) {
+  nlohmann::json out = nlohmann::json::array();
+  for (const auto& p : points) {
+    nlohmann::json j = {{"time_ns", p.time_ns()},
+                        {"name_base64", Base64Encode(p.name())},
+                        {"first_seen_ns", p.first_seen_ns()},
+                        {"gone_ns", p.gone_ns()},
+                        {"files", p.files()},
+                        {"bytes", p.bytes()},
+                        {"damaged_ns", p.damaged_ns()},
+                        {"damage", p.damage()},
+                        {"implausible", p.implausible()},
+                        {"plausibility_checked", p.plausibility_checked()},
+                        {"last_checked_ns", p.last_checked_ns()}};
+    if (IsValidUtf8(p.name())) j["name"] = p.name();
+    out.push_back(std::move(j));
+  }
+  return out;
+}
+
 nlohmann::json StatusJson(const v1::GetStatusResponse& r) {
   nlohmann::json tenants = nlohmann::json::array();
   for (const auto& t : r.tenants()) {
@@ -236,6 +257,7 @@ nlohmann::json StatusJson(const v1::GetStatusResponse& r) {
                           {"problems", b.problems()}};
       if (IsValidUtf8(bs.path())) j["path"] = bs.path();
       j["last_task"] = b.has_last_task() ? TaskJson(b.last_task()) : nlohmann::json(nullptr);
+      j["points"] = PointsJson(b.points());
       sets.push_back(std::move(j));
     }
     nlohmann::json readiness = nlohmann::json::array(), commitments = nlohmann::json::array();

@@ -9,8 +9,9 @@ void ManifestToApplyRequest(const contracts::Manifest& m, v1::ApplyRequest* req)
   for (const auto& t : m.tenants) contracts::ToProto(t, req->add_tenants());
   for (const auto& c : m.contracts) {
     for (const auto& a : c.assets) {
-      for (const auto& b : a.backup_sets)
+      for (const auto& b : a.backup_sets) {
         contracts::ToProto(c.tenant, a.name, b, req->add_backup_sets());
+      }
     }
   }
 }

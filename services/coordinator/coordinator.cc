@@ -12,6 +12,7 @@
 #include "services/coordinator/evaluation.h"
 #include "services/coordinator/ingest.h"
 #include "services/coordinator/keys.h"
+#include "services/coordinator/points.h"
 #include "storage/hash.h"
 #include "storage/key_codec.h"
 
@@ -269,6 +270,9 @@ StatusOr<v1::RunCheckResponse> Coordinator::RunCheck(const v1::RunCheckRequest& 
   auto check_id = leases_->NextId();
   if (!check_id.ok()) return check_id.status();
   for (auto& t : tasks) t.set_check_id(*check_id);
+  // Dated point names without an offset are read in the tenant's zone.
+  const std::string tz = tenant.timezone().empty() ? "UTC" : tenant.timezone();
+  for (auto& t : tasks) t.set_tenant_timezone(tz);
   auto queued = leases_->Enqueue(std::move(tasks));
   if (!queued.ok()) return queued.status();
   v1::RunCheckResponse resp;
@@ -314,18 +318,28 @@ StatusOr<v1::GetStatusResponse> Coordinator::GetStatus(const v1::GetStatusReques
     if (!s.ok()) return s;
     for (auto& b : sets) {
       v1::BackupSetStatus* bs = ts->add_backup_sets();
-      uint64_t entries = 0, problems = 0;
-      auto scan = cat_->Scan({b.tenant(), b.name(), 0});
-      for (; scan->Valid(); scan->Next()) {
-        ++entries;
-        if (scan->verify().state != storage::EntryState::kOk) ++problems;
-      }
-      if (!scan->status().ok()) return scan->status();
-      bs->set_catalogue_entries(entries);
-      bs->set_problems(problems);
       auto it = last.find({b.tenant(), b.name()});
       if (it != last.end()) *bs->mutable_last_task() = it->second;
       *bs->mutable_backup_set() = std::move(b);
+      if (Status p = FillPoints(*this, bs); !p.ok()) return p;
+      // Entries of the points present (a mirror, or a set checked before
+      // points were recorded: the point at time 0).
+      std::vector<int64_t> present;
+      for (const auto& p : bs->points()) {
+        if (p.gone_ns() == 0) present.push_back(p.time_ns());
+      }
+      if (bs->points_size() == 0) present.push_back(0);
+      uint64_t entries = 0, problems = 0;
+      for (int64_t rp : present) {
+        auto scan = cat_->Scan({bs->backup_set().tenant(), bs->backup_set().name(), rp});
+        for (; scan->Valid(); scan->Next()) {
+          ++entries;
+          if (scan->verify().state != storage::EntryState::kOk) ++problems;
+        }
+        if (!scan->status().ok()) return scan->status();
+      }
+      bs->set_catalogue_entries(entries);
+      bs->set_problems(problems);
     }
     if (Status e = FillEvaluation(*cat_, all_tasks, ts->tenant(), clock_->NowNs(), ts); !e.ok()) {
       return e;
@@ -427,6 +441,9 @@ StatusOr<uint64_t> Coordinator::Observe(const std::string& worker_id,
     return s;
   }
   if (Status s = ValidateBatch(batch); !s.ok()) return s;
+  std::optional<v1::Task> t = leases_->Get(batch.task_id());
+  if (!t) return absl::NotFoundError("unknown task " + std::to_string(batch.task_id()));
+  if (Status s = ValidateBatchPoints(cat_->kv(), t->backup_set(), batch); !s.ok()) return s;
   return StageBatch(cat_->kv(), batch);
 }
 
@@ -471,6 +488,12 @@ StatusOr<v1::CompleteTaskResponse> Coordinator::CompleteTask(const std::string& 
       if (!f.ok()) return f.status();
     }
     return merged.status();
+  }
+  // New points' plausibility, after the merge commit (redone here if a
+  // previous completion died before it: points.h).
+  if (Status s = RecheckPlausibility(*cat_, t->backup_set().tenant(), t->backup_set().name());
+      !s.ok()) {
+    return s;
   }
   storage::KvBatch drop;
   DropStaged(&drop, req.task_id());

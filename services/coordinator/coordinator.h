@@ -23,6 +23,7 @@
 #include <memory>
 #include <mutex>
 #include <string>
+#include <vector>
 
 #include "services/coordinator/clock.h"
 #include "services/coordinator/lease_manager.h"
@@ -60,6 +61,10 @@ class Coordinator {
   storage::StatusOr<v1::GetStatusResponse> GetStatus(const v1::GetStatusRequest& req);
   // A consistent copy of the database in a new directory (see admin.proto).
   storage::Status Backup(const v1::BackupRequest& req);
+  // Every restore-point record of a backup set, ascending time (points.h;
+  // empty if the set was never checked). Defined in points.cc.
+  storage::StatusOr<std::vector<v1::PointRecord>> Points(const std::string& tenant,
+                                                         const std::string& backup_set);
 
   // --- Workers ---------------------------------------------------------
   storage::StatusOr<v1::RegisterResponse> Register(std::string_view enrol_token,

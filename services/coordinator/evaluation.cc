@@ -10,6 +10,7 @@
 #include "services/contracts/schedule.h"
 #include "services/coordinator/contract_store.h"
 #include "services/coordinator/keys.h"
+#include "services/coordinator/points.h"
 #include "storage/key_codec.h"
 
 namespace vigil::coordinator {
@@ -18,30 +19,6 @@ using storage::Space;
 using storage::Status;
 
 namespace {
-
-// "coord/point/" Str(tenant) Str(backup_set): the set's restore-point
-// records (written by the merge of each task, services/coordinator/ingest).
-std::string PointsPrefix(const std::string& tenant, const std::string& set) {
-  std::string k = "coord/point/";
-  storage::AppendString(&k, tenant);
-  storage::AppendString(&k, set);
-  return k;
-}
-
-Status LoadPoints(storage::KvStore* kv, const std::string& tenant, const std::string& set,
-                  std::vector<v1::PointRecord>* out) {
-  std::string p = PointsPrefix(tenant, set);
-  auto it = kv->NewIterator(Space::kMeta, {.upper_bound = storage::PrefixSuccessor(p)});
-  for (it->Seek(p); it->Valid(); it->Next()) {
-    v1::PointRecord r;
-    if (!r.ParseFromArray(it->value().data(), static_cast<int>(it->value().size()))) {
-      return absl::DataLossError("restore point record of " + tenant + "/" + set +
-                                 " does not decode");
-    }
-    out->push_back(std::move(r));
-  }
-  return it->status();
-}
 
 const contracts::Commitment* Find(const std::vector<const contracts::Commitment*>& cs,
                                   contracts::CommitmentKind k) {
@@ -105,8 +82,9 @@ Status FillEvaluation(storage::Catalogue& cat, const std::vector<v1::Task>& task
       if (f.last_inventory_ns == 0) continue;  // never checked: unknown
       history[{set.name, contracts::CheckKind::kInventory}] = f.last_inventory_ns;
       history[{set.name, contracts::CheckKind::kIntegrity}] = f.last_inventory_ns;
-      std::vector<v1::PointRecord> points;
-      if (Status s = LoadPoints(kv, tenant.name, set.name, &points); !s.ok()) return s;
+      auto loaded = LoadPoints(kv, tenant.name, set.name);
+      if (!loaded.ok()) return loaded.status();
+      std::vector<v1::PointRecord> points = std::move(*loaded);
       if (points.empty()) {
         // A set checked before restore points were recorded, or a mirror
         // without a record: one point at time 0.

@@ -7,8 +7,15 @@
 // only then) acknowledged to the worker. A batch with seq <= the last
 // acknowledged one is not stored again (a resend after a reconnect).
 //
+// Restore points: the batch with seq 1 lists the points present in the set
+// (ObservationBatch.points; a mirror without a list has the one point of
+// time 0), and observations carry their point's time in ascending order.
+// ValidateBatchPoints() refuses a batch that breaks these rules before it is
+// staged; the attempt's last restore_point_ns is kept in its ack record.
+//
 // MergeStaged() streams the staged observations of an attempt, in seq order,
-// through the catalogue's merge-join diff (storage/diff.h) and records the
+// split by restore point, through the catalogue's merge-join diff
+// (storage/diff.h) on each listed point's key range and records the
 // outcome like a local verification pass: new entries are added, unchanged
 // ones get a fresh VerifyRecord, changed ones a problem record with the
 // evidence, entries not observed are marked missing. Running it twice on the
@@ -16,6 +23,7 @@
 #pragma once
 
 #include <cstdint>
+#include <vector>
 
 #include "storage/catalogue.h"
 #include "storage/status.h"
@@ -31,6 +39,23 @@ inline constexpr int kMaxObservationsPerBatch = 4096;
 // algorithms known, digest lengths right. InvalidArgument naming the path.
 storage::Status ValidateBatch(const v1::ObservationBatch& batch);
 
+// True for the layout of a set with one point of time 0 ("" or "mirror").
+bool IsMirrorLayout(const v1::BackupSet& set);
+
+// Checks a batch's restore points against the rules above, given the
+// attempt's staged state: `points` only in seq 1 (ascending, unique times,
+// names empty or valid relative paths); every restore_point_ns among the
+// listed points and never below the attempt's previous one. A batch that is
+// a resend (seq <= last acknowledged) or leaves a gap is not checked here
+// (StageBatch answers it). InvalidArgument naming the field.
+storage::Status ValidateBatchPoints(storage::KvStore* kv, const v1::BackupSet& set,
+                                    const v1::ObservationBatch& batch);
+
+// The restore points listed by an attempt (see above), ascending time.
+storage::StatusOr<std::vector<v1::RestorePointSeen>> ListedPoints(storage::KvStore* kv,
+                                                                  const v1::BackupSet& set,
+                                                                  uint64_t task, uint32_t attempt);
+
 // Last acknowledged seq of an attempt (0 if none).
 storage::StatusOr<uint64_t> LastAcked(storage::KvStore* kv, uint64_t task, uint32_t attempt);
 
@@ -44,11 +69,18 @@ struct MergeResult {
   uint64_t entries = 0;
 };
 
-// Merges the staged observations of (task, attempt) into the catalogue scope
-// of `set` (restore point 0), committing with a WAL sync. `now_ns` stamps
-// first-seen / verified times. The result is also written, in the merge's
-// last atomic batch, under the meta key `marker_key` (keys::Merged), so that
-// a caller finding the marker knows the merge is complete and its counts.
+// Merges the staged observations of (task, attempt) into the catalogue, one
+// listed restore point after the other (each on its own key range), and
+// committing with a WAL sync. `now_ns` stamps first-seen / verified times.
+// The result is also written, in the merge's last atomic batch, under the
+// meta key `marker_key` (keys::Merged), so that a caller finding the marker
+// knows the merge is complete and its counts. The same last batch upserts the
+// set's PointRecords (keys::Point): name, files and bytes observed,
+// last_checked_ns, first_seen_ns for a new point (with
+// plausibility_checked = false: see points.h), damaged_ns / damage the first
+// time a point's diff finds entries modified, missing or unreadable, and
+// gone_ns for recorded points no longer listed (a listed one comes back with
+// gone_ns = 0). Counts and entries are summed over the points.
 storage::StatusOr<MergeResult> MergeStaged(storage::Catalogue& cat, const v1::BackupSet& set,
                                            uint64_t task, uint32_t attempt, int64_t now_ns,
                                            const std::string& marker_key);

@@ -62,4 +62,15 @@ std::string Acked(uint64_t task, uint32_t attempt) {
   return k;
 }
 
+std::string PointsOf(std::string_view tenant, std::string_view backup_set) {
+  std::string k = Named("coord/point/", tenant);
+  storage::AppendString(&k, backup_set);
+  return k;
+}
+std::string Point(std::string_view tenant, std::string_view backup_set, int64_t time_ns) {
+  std::string k = PointsOf(tenant, backup_set);
+  storage::AppendI64(&k, time_ns);
+  return k;
+}
+
 }  // namespace vigil::coordinator::keys

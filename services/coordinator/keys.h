@@ -12,11 +12,18 @@
 //       entries): written in the last batch of a merge, so a merge that
 //       completed is never redone (and its counts never recounted) if the
 //       coordinator dies before marking the task DONE
+//   "coord/point/" Str(tenant) Str(backup_set) I64(time_ns)
+//                                                -> vigil.v1.PointRecord
+//       one per restore point ever listed (I64 as in key_codec.h: one set's
+//       records are one range, ascending time); written in the last batch
+//       of a merge, then again once the point's plausibility is computed
 // Keyspace `tasks` (fixed-width big-endian integers: numeric order == byte
 // order, so one task's staged batches are one range, in seq order):
 //   'T' U64(task_id)                             -> vigil.v1.Task
 //   'S' U64(task_id) U32(attempt) U64(seq)       -> vigil.v1.ObservationBatch
 //   'A' U64(task_id) U32(attempt)                -> U64 last acknowledged seq
+//       [I64 restore_point_ns of the attempt's last observation so far,
+//       absent before the first observation]
 #pragma once
 
 #include <cstdint>
@@ -55,5 +62,9 @@ std::string Staged(uint64_t task, uint32_t attempt, uint64_t seq);
 std::string StagedPrefix(uint64_t task, uint32_t attempt);
 std::string StagedPrefixOfTask(uint64_t task);
 std::string Acked(uint64_t task, uint32_t attempt);
+
+// Restore-point records (meta).
+std::string Point(std::string_view tenant, std::string_view backup_set, int64_t time_ns);
+std::string PointsOf(std::string_view tenant, std::string_view backup_set);
 
 }  // namespace vigil::coordinator::keys

@@ -1,9 +1,11 @@
 #include "services/worker/worker.h"
 
+#include <fcntl.h>
 #include <grpcpp/grpcpp.h>
 #include <limits.h>
 #include <stdlib.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <atomic>
 #include <cerrno>
@@ -11,9 +13,11 @@
 #include <condition_variable>
 #include <cstdio>
 #include <cstring>
+#include <map>
 #include <mutex>
 #include <thread>
 
+#include "services/contracts/restore_points.h"
 #include "storage/file_hasher.h"
 #include "storage/hash.h"
 #include "storage/key_codec.h"
@@ -254,24 +258,181 @@ class WorkerImpl final : public Worker {
     return t;
   }
 
+  // The contract model's view of a task's backup set, for discovery.
+  static storage::StatusOr<contracts::BackupSet> ContractSet(const v1::BackupSet& b) {
+    contracts::BackupSet c;
+    c.name = b.name();
+    c.location = b.location();
+    c.path = b.path();
+    c.format = b.format().empty() ? "dir" : b.format();
+    const std::string& l = b.layout();
+    if (l.empty() || l == "mirror") {
+      c.layout = contracts::Layout::kMirror;
+    } else if (l == "dated-folders") {
+      c.layout = contracts::Layout::kDatedFolders;
+    } else if (l == "rsnapshot") {
+      c.layout = contracts::Layout::kRsnapshot;
+    } else if (l == "dated-files") {
+      c.layout = contracts::Layout::kDatedFiles;
+    } else if (l == "bagit-bags") {
+      c.layout = contracts::Layout::kBagitBags;
+    } else if (l == "restic-snapshots") {
+      return absl::UnimplementedError("restic snapshots are not read by tasks yet");
+    } else {
+      return absl::InvalidArgumentError("unknown restore-point layout '" + l + "'");
+    }
+    c.pattern = b.pattern();
+    c.time_from_mtime = b.time_from_mtime();
+    if (!b.content_hash().empty()) c.content_hash = b.content_hash();
+    c.mutable_ = b.mutable_();
+    return c;
+  }
+
+  // A hard-linked file already read in this task (rsnapshot points share
+  // unchanged files): its digest is reused while size and mtime match.
+  struct LinkedRead {
+    uint64_t size = 0;
+    int64_t mtime_ns = 0;
+    uint32_t algorithm = 0;
+    std::string digest;
+  };
+
   Outcome Execute(const v1::Task& task, std::atomic<bool>* lost) {
     auto dir = ResolveRoot(task.backup_set());
     if (!dir.ok()) return {Outcome::kError, std::string(dir.status().message()), 0};
-    auto walker = storage::TreeWalker::Open(*dir);
-    if (!walker.ok()) return {Outcome::kError, std::string(walker.status().message()), 0};
+    auto set = ContractSet(task.backup_set());
+    if (!set.ok()) return {Outcome::kError, std::string(set.status().message()), 0};
+    const std::string tz = task.tenant_timezone().empty() ? "UTC" : task.tenant_timezone();
+    auto found = contracts::DiscoverRestorePointsAt(*set, *dir, tz);
+    if (!found.ok()) return {Outcome::kError, std::string(found.status().message()), 0};
+    for (const auto& w : found->warnings) {
+      Log("task " + std::to_string(task.id()) + " (" + task.backup_set().tenant() + "/" +
+          task.backup_set().name() + "): " + w);
+    }
     storage::FileHasher hasher(storage::HashAlgorithm::kXxh3_128);
     Stream stream(this, task.id(), task.attempt(), lost);
     v1::ObservationBatch batch;
     batch.set_task_id(task.id());
     batch.set_attempt(task.attempt());
+    for (const auto& p : found->points) {
+      v1::RestorePointSeen* seen = batch.add_points();
+      seen->set_time_ns(p.time_ns);
+      seen->set_name(p.name);
+      seen->set_time_source(p.time_source);
+    }
     uint64_t seq = 0;
     auto flush = [&]() -> Outcome {
       batch.set_seq(++seq);
       Outcome o = stream.Send(batch);
       batch.clear_observations();
+      batch.clear_points();  // only in the batch with seq 1
       if (o.kind == Outcome::kDone && o_.test_batch_delay_ms > 0) Sleep(o_.test_batch_delay_ms);
       return o;
     };
+    auto emit = [&](v1::Observation&& o) -> Outcome {
+      *batch.add_observations() = std::move(o);
+      if (batch.observations_size() >= o_.batch_size) return flush();
+      return {};
+    };
+    std::map<std::pair<dev_t, ino_t>, LinkedRead> linked;
+    uint64_t reused = 0;  // hard-linked files whose digest was reused
+
+    for (const auto& point : found->points) {
+      if (*lost) return {Outcome::kLost, "", 0};
+      if (stopped()) return {Outcome::kStopped, "", 0};
+      Outcome r;
+      if (set->layout == contracts::Layout::kDatedFiles) {
+        r = EmitFilePoint(*dir, point, hasher, emit);
+      } else {
+        r = WalkPoint(*dir, point, hasher, linked, &reused, lost, emit);
+      }
+      if (r.kind != Outcome::kDone) return r;
+    }
+    // The batch with seq 1 carries the list of points: sent even if empty.
+    if (batch.observations_size() > 0 || seq == 0) {
+      if (Outcome r = flush(); r.kind != Outcome::kDone) return r;
+    }
+    stream.Close();
+    Log("task " + std::to_string(task.id()) + ": " + std::to_string(found->points.size()) +
+        " restore point(s), " + std::to_string(reused) + " hard-linked files not read again");
+    return {Outcome::kDone, "", seq};
+  }
+
+  // The point is still where discovery found it, with the same time when the
+  // time came from its mtime (rsnapshot may rotate during a check: walking
+  // daily.1 after a rotation would read another point under this one's time).
+  // It is still of its kind (a directory, or a regular file for
+  // dated-files): a symbolic link swapped in is refused, never followed.
+  static Outcome CheckPointUnchanged(const std::string& dir,
+                                     const contracts::DiscoveredPoint& point, bool want_dir,
+                                     struct stat* st) {
+    std::string path = dir + "/" + point.name;
+    if (lstat(path.c_str(), st) != 0) {
+      return {
+          Outcome::kError,
+          "restore point '" + point.name + "' vanished during the check: " + std::strerror(errno),
+          0};
+    }
+    if (want_dir ? !S_ISDIR(st->st_mode) : !S_ISREG(st->st_mode)) {
+      return {Outcome::kError,
+              "restore point '" + point.name + "' is no longer a " +
+                  (want_dir ? "directory" : "regular file"),
+              0};
+    }
+    const int64_t mtime = int64_t{st->st_mtim.tv_sec} * 1'000'000'000 + st->st_mtim.tv_nsec;
+    if (point.time_source == "mtime" && mtime != point.time_ns) {
+      return {Outcome::kError,
+              "restore point '" + point.name + "' changed during the check (rotated?)", 0};
+    }
+    return {};
+  }
+
+  template <typename Emit>
+  Outcome EmitFilePoint(const std::string& dir, const contracts::DiscoveredPoint& point,
+                        storage::FileHasher& hasher, Emit& emit) {
+    struct stat st {};
+    if (Outcome r = CheckPointUnchanged(dir, point, false, &st); r.kind != Outcome::kDone) {
+      return r;
+    }
+    int fd = open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (fd < 0) return {Outcome::kError, "cannot open '" + dir + "': " + std::strerror(errno), 0};
+    v1::Observation o;
+    o.set_path(point.name);
+    o.set_restore_point_ns(point.time_ns);
+    o.set_size(static_cast<uint64_t>(st.st_size));
+    o.set_mtime_ns(int64_t{st.st_mtim.tv_sec} * 1'000'000'000 + st.st_mtim.tv_nsec);
+    o.set_type(v1::ENTRY_TYPE_FILE);
+    storage::FileReading r = hasher.Read(fd, point.name.c_str(), o.size());
+    close(fd);
+    if (!r.ok && r.error == ENOENT) {
+      return {Outcome::kError, "restore point '" + point.name + "' vanished during the check", 0};
+    }
+    if (r.ok) {
+      o.set_size(r.bytes);
+      o.set_digest_algorithm(static_cast<uint32_t>(r.digest.algorithm()));
+      o.set_digest(std::string(r.digest.view()));
+    } else {
+      o.set_unreadable(true);
+      o.set_error(r.error_text);
+    }
+    return emit(std::move(o));
+  }
+
+  template <typename Emit>
+  Outcome WalkPoint(const std::string& dir, const contracts::DiscoveredPoint& point,
+                    storage::FileHasher& hasher,
+                    std::map<std::pair<dev_t, ino_t>, LinkedRead>& linked, uint64_t* reused,
+                    std::atomic<bool>* lost, Emit& emit) {
+    std::string root = dir;
+    if (!point.name.empty()) {
+      struct stat st {};
+      if (Outcome r = CheckPointUnchanged(dir, point, true, &st); r.kind != Outcome::kDone) {
+        return r;
+      }
+      root += "/" + point.name;
+    }
+    auto walker = storage::TreeWalker::Open(root);
+    if (!walker.ok()) return {Outcome::kError, std::string(walker.status().message()), 0};
     storage::WalkEntry e;
     while ((*walker)->Next(&e)) {
       if (*lost) return {Outcome::kLost, "", 0};
@@ -280,6 +441,7 @@ class WorkerImpl final : public Worker {
       o.set_path(e.path);
       o.set_size(e.size);
       o.set_mtime_ns(e.mtime_ns);
+      o.set_restore_point_ns(point.time_ns);
       if (e.is_directory || e.error != 0) {
         o.set_type(e.is_directory ? v1::ENTRY_TYPE_OTHER
                                   : static_cast<v1::EntryType>(static_cast<int>(e.type)));
@@ -287,15 +449,25 @@ class WorkerImpl final : public Worker {
         o.set_error(e.error_text);
       } else if (e.type == storage::EntryType::kFile) {
         o.set_type(v1::ENTRY_TYPE_FILE);
-        storage::FileReading r = hasher.Read(e.dir->fd(), e.name.c_str(), e.size);
-        if (!r.ok && r.error == ENOENT) continue;  // vanished since the walk
-        if (r.ok) {
-          o.set_size(r.bytes);
-          o.set_digest_algorithm(static_cast<uint32_t>(r.digest.algorithm()));
-          o.set_digest(std::string(r.digest.view()));
+        auto it = e.nlink > 1 ? linked.find({e.dev, e.ino}) : linked.end();
+        if (it != linked.end() && it->second.size == e.size && it->second.mtime_ns == e.mtime_ns) {
+          o.set_digest_algorithm(it->second.algorithm);
+          o.set_digest(it->second.digest);
+          ++*reused;
         } else {
-          o.set_unreadable(true);
-          o.set_error(r.error_text);
+          storage::FileReading r = hasher.Read(e.dir->fd(), e.name.c_str(), e.size);
+          if (!r.ok && r.error == ENOENT) continue;  // vanished since the walk
+          if (r.ok) {
+            o.set_size(r.bytes);
+            o.set_digest_algorithm(static_cast<uint32_t>(r.digest.algorithm()));
+            o.set_digest(std::string(r.digest.view()));
+            if (e.nlink > 1 && r.bytes == e.size) {
+              linked[{e.dev, e.ino}] = {e.size, e.mtime_ns, o.digest_algorithm(), o.digest()};
+            }
+          } else {
+            o.set_unreadable(true);
+            o.set_error(r.error_text);
+          }
         }
       } else if (e.type == storage::EntryType::kSymlink) {
         o.set_type(v1::ENTRY_TYPE_SYMLINK);
@@ -306,16 +478,9 @@ class WorkerImpl final : public Worker {
       } else {
         o.set_type(v1::ENTRY_TYPE_OTHER);
       }
-      *batch.add_observations() = std::move(o);
-      if (batch.observations_size() >= o_.batch_size) {
-        if (Outcome r = flush(); r.kind != Outcome::kDone) return r;
-      }
+      if (Outcome r = emit(std::move(o)); r.kind != Outcome::kDone) return r;
     }
-    if (batch.observations_size() > 0) {
-      if (Outcome r = flush(); r.kind != Outcome::kDone) return r;
-    }
-    stream.Close();
-    return {Outcome::kDone, "", seq};
+    return {};
   }
 
   // The Observe stream of one attempt, reopened after failures.

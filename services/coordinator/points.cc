@@ -1,0 +1,68 @@
+#include "services/coordinator/points.h"
+
+#include "services/contracts/plausibility.h"
+#include "services/coordinator/coordinator.h"
+#include "services/coordinator/keys.h"
+#include "storage/key_codec.h"
+
+namespace vigil::coordinator {
+
+using storage::Space;
+using storage::Status;
+using storage::StatusOr;
+
+StatusOr<std::vector<v1::PointRecord>> LoadPoints(storage::KvStore* kv, const std::string& tenant,
+                                                  const std::string& backup_set) {
+  std::vector<v1::PointRecord> out;
+  std::string prefix = keys::PointsOf(tenant, backup_set);
+  auto it = kv->NewIterator(Space::kMeta, {.upper_bound = storage::PrefixSuccessor(prefix)});
+  for (it->Seek(prefix); it->Valid(); it->Next()) {
+    v1::PointRecord r;
+    if (!r.ParseFromArray(it->value().data(), static_cast<int>(it->value().size()))) {
+      return absl::DataLossError("restore point record of " + tenant + "/" + backup_set +
+                                 " does not decode");
+    }
+    out.push_back(std::move(r));
+  }
+  if (!it->status().ok()) return it->status();
+  return out;
+}
+
+Status RecheckPlausibility(storage::Catalogue& cat, const std::string& tenant,
+                           const std::string& backup_set) {
+  auto points = LoadPoints(cat.kv(), tenant, backup_set);
+  if (!points.ok()) return points.status();
+  storage::KvBatch b;
+  for (size_t i = 0; i < points->size(); ++i) {
+    v1::PointRecord& r = (*points)[i];
+    if (r.plausibility_checked()) continue;
+    r.clear_implausible();
+    if (i > 0) {
+      auto c = contracts::ComparePoints(cat, tenant, backup_set, (*points)[i - 1].time_ns(),
+                                        r.time_ns());
+      if (!c.ok()) return c.status();
+      for (const auto& f : contracts::CheckPlausibility(*c)) {
+        r.add_implausible(std::string(contracts::FindingKindName(f.kind)) + ": " + f.message);
+      }
+    }
+    r.set_plausibility_checked(true);
+    b.Put(Space::kMeta, keys::Point(tenant, backup_set, r.time_ns()), r.SerializeAsString());
+  }
+  if (b.count() == 0) return absl::OkStatus();
+  return cat.kv()->Write(b, {.sync = true});
+}
+
+StatusOr<std::vector<v1::PointRecord>> Coordinator::Points(const std::string& tenant,
+                                                           const std::string& backup_set) {
+  return LoadPoints(cat_->kv(), tenant, backup_set);
+}
+
+Status FillPoints(Coordinator& c, v1::BackupSetStatus* status) {
+  auto points = c.Points(status->backup_set().tenant(), status->backup_set().name());
+  if (!points.ok()) return points.status();
+  status->clear_points();
+  for (auto& p : *points) *status->add_points() = std::move(p);
+  return absl::OkStatus();
+}
+
+}  // namespace vigil::coordinator

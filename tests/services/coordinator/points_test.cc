@@ -1,0 +1,327 @@
+// Restore points through the coordinator's domain calls, without gRPC: the
+// list of points in the first batch, observations split by point and merged
+// on each point's key range, PointRecords (renames, new, gone, damaged,
+// implausible), and the batch rules (points only in seq 1, restore_point_ns
+// ascending and listed).
+#include "services/coordinator/points.h"
+
+#include <gtest/gtest.h>
+
+#include <filesystem>
+
+#include "services/coordinator/coordinator.h"
+#include "services/coordinator/ingest.h"
+#include "services/coordinator/keys.h"
+#include "storage/hash.h"
+
+namespace vigil::coordinator {
+namespace {
+
+class CoordinatorPointsTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    dir_ = std::filesystem::temp_directory_path() /
+           ("vigil-points-" + std::to_string(getpid()) + "-" +
+            ::testing::UnitTest::GetInstance()->current_test_info()->name());
+    std::filesystem::remove_all(dir_);
+    Open();
+    v1::ApplyRequest req;
+    auto* l = req.add_locations();
+    l->set_name("nas");
+    l->set_site("office");
+    auto* t = req.add_tenants();
+    t->set_name("acme");
+    t->set_timezone("Europe/Paris");
+    auto* b = req.add_backup_sets();
+    b->set_tenant("acme");
+    b->set_asset("fs");
+    b->set_name("snaps");
+    b->set_location("nas");
+    b->set_path("acme/snaps");
+    b->set_layout("rsnapshot");
+    auto r = c_->Apply(req);
+    ASSERT_TRUE(r.ok()) << r.status();
+    v1::RegisterRequest reg;
+    reg.set_site("office");
+    reg.add_locations("nas");
+    auto w = c_->Register("", reg);
+    ASSERT_TRUE(w.ok()) << w.status();
+    worker_ = w->worker_id();
+  }
+  void TearDown() override {
+    c_.reset();
+    std::filesystem::remove_all(dir_);
+  }
+  void Open() {
+    c_.reset();
+    CoordinatorOptions o;
+    o.data_dir = dir_.string();
+    auto c = Coordinator::Open(o);
+    ASSERT_TRUE(c.ok()) << c.status();
+    c_ = std::move(*c);
+  }
+  static v1::Observation Obs(int64_t point, const std::string& path, const std::string& content) {
+    v1::Observation o;
+    o.set_path(path);
+    o.set_type(v1::ENTRY_TYPE_FILE);
+    o.set_size(content.size());
+    o.set_mtime_ns(1);
+    o.set_restore_point_ns(point);
+    storage::Digest d = storage::HashBytes(storage::HashAlgorithm::kXxh3_128, content);
+    o.set_digest_algorithm(static_cast<uint32_t>(d.algorithm()));
+    o.set_digest(std::string(d.view()));
+    return o;
+  }
+  // Runs a check and leases its task.
+  v1::Task NewTask() {
+    v1::RunCheckRequest req;
+    req.set_tenant("acme");
+    auto r = c_->RunCheck(req);
+    EXPECT_TRUE(r.ok()) << r.status();
+    auto t = c_->LeaseTask(worker_);
+    EXPECT_TRUE(t.ok() && t->has_task());
+    return t->task();
+  }
+  static v1::ObservationBatch Batch(const v1::Task& t, uint64_t seq,
+                                    std::vector<std::pair<int64_t, std::string>> points,
+                                    std::vector<v1::Observation> obs) {
+    v1::ObservationBatch b;
+    b.set_task_id(t.id());
+    b.set_attempt(t.attempt());
+    b.set_seq(seq);
+    for (auto& [time, name] : points) {
+      auto* p = b.add_points();
+      p->set_time_ns(time);
+      p->set_name(name);
+      p->set_time_source("mtime");
+    }
+    for (auto& o : obs) *b.add_observations() = o;
+    return b;
+  }
+  storage::StatusOr<v1::CompleteTaskResponse> Complete(const v1::Task& t, uint64_t final_seq) {
+    v1::CompleteTaskRequest done;
+    done.set_task_id(t.id());
+    done.set_attempt(t.attempt());
+    done.set_final_seq(final_seq);
+    return c_->CompleteTask(worker_, done);
+  }
+  // One whole task: one batch per element of `batches` (points in the first).
+  void RunTask(std::vector<std::pair<int64_t, std::string>> points,
+               std::vector<std::vector<v1::Observation>> batches) {
+    v1::Task t = NewTask();
+    if (batches.empty()) batches.emplace_back();
+    for (size_t i = 0; i < batches.size(); ++i) {
+      auto a =
+          c_->Observe(worker_, Batch(t, i + 1, i == 0 ? points : decltype(points){}, batches[i]));
+      ASSERT_TRUE(a.ok()) << a.status();
+    }
+    auto r = Complete(t, batches.size());
+    ASSERT_TRUE(r.ok()) << r.status();
+    ASSERT_EQ(r->task().state(), v1::TASK_STATE_DONE);
+  }
+  std::map<int64_t, v1::PointRecord> Records() {
+    auto p = c_->Points("acme", "snaps");
+    EXPECT_TRUE(p.ok()) << p.status();
+    std::map<int64_t, v1::PointRecord> m;
+    int64_t prev = INT64_MIN;
+    for (auto& r : *p) {
+      EXPECT_GT(r.time_ns(), prev);  // ascending
+      prev = r.time_ns();
+      m[r.time_ns()] = r;
+    }
+    return m;
+  }
+  bool HasEntry(int64_t point, const std::string& path) {
+    storage::EntryRecord rec;
+    storage::VerifyRecord ver;
+    return c_->catalogue().GetEntry({"acme", "snaps", point}, path, &rec, &ver).ok();
+  }
+
+  std::filesystem::path dir_;
+  std::unique_ptr<Coordinator> c_;
+  std::string worker_;
+};
+
+TEST_F(CoordinatorPointsTest, TaskCarriesTheTenantsZone) {
+  v1::Task t = NewTask();
+  EXPECT_EQ(t.tenant_timezone(), "Europe/Paris");
+  EXPECT_EQ(t.backup_set().layout(), "rsnapshot");
+}
+
+TEST_F(CoordinatorPointsTest, PointsAreMergedOnTheirOwnRangesAndRecorded) {
+  // Check 1: two points, in two batches (the second point spans both).
+  RunTask({{100, "daily.1"}, {200, "daily.0"}},
+          {{Obs(100, "a", "1"), Obs(100, "b", "2"), Obs(200, "a", "1")},
+           {Obs(200, "b", "2"), Obs(200, "c", "33")}});
+  auto rec = Records();
+  ASSERT_EQ(rec.size(), 2u);
+  EXPECT_EQ(rec[100].name(), "daily.1");
+  EXPECT_EQ(rec[100].files(), 2u);
+  EXPECT_EQ(rec[100].bytes(), 2u);
+  EXPECT_EQ(rec[200].name(), "daily.0");
+  EXPECT_EQ(rec[200].files(), 3u);
+  EXPECT_EQ(rec[200].bytes(), 4u);
+  for (auto& [t, r] : rec) {
+    EXPECT_NE(r.first_seen_ns(), 0);
+    EXPECT_EQ(r.gone_ns(), 0);
+    EXPECT_EQ(r.damaged_ns(), 0);
+    EXPECT_TRUE(r.plausibility_checked());
+    EXPECT_EQ(r.implausible_size(), 0) << r.implausible(0);
+  }
+  EXPECT_TRUE(HasEntry(200, "c"));
+  EXPECT_FALSE(HasEntry(100, "c"));
+  EXPECT_TRUE(HasEntry(100, "a"));
+  EXPECT_FALSE(HasEntry(0, "a"));
+  const int64_t first_seen_100 = rec[100].first_seen_ns();
+
+  // Check 2: rotation (renames), a new point, and "b" of the oldest point
+  // changed content: that point is damaged, the others not.
+  RunTask({{100, "daily.2"}, {200, "daily.1"}, {300, "daily.0"}},
+          {{Obs(100, "a", "1"), Obs(100, "b", "X"), Obs(200, "a", "1"), Obs(200, "b", "2"),
+            Obs(200, "c", "33"), Obs(300, "a", "1"), Obs(300, "b", "2"), Obs(300, "c", "33")}});
+  rec = Records();
+  ASSERT_EQ(rec.size(), 3u);
+  EXPECT_EQ(rec[100].name(), "daily.2");
+  EXPECT_EQ(rec[100].first_seen_ns(), first_seen_100);  // same point, renamed
+  EXPECT_EQ(rec[200].name(), "daily.1");
+  EXPECT_EQ(rec[300].name(), "daily.0");
+  EXPECT_NE(rec[100].damaged_ns(), 0);
+  EXPECT_NE(rec[100].damage().find("1 entry modified: b"), std::string::npos) << rec[100].damage();
+  EXPECT_EQ(rec[200].damaged_ns(), 0);
+  EXPECT_EQ(rec[300].damaged_ns(), 0);
+  EXPECT_TRUE(rec[300].plausibility_checked());
+  const int64_t damaged_at = rec[100].damaged_ns();
+
+  // Check 3: the oldest point was deleted, an empty point appeared: the old
+  // one is gone (its entries stay as history), the empty one counts.
+  RunTask({{200, "daily.2"}, {300, "daily.1"}, {400, "daily.0"}},
+          {{Obs(200, "a", "1"), Obs(200, "b", "2"), Obs(200, "c", "33"), Obs(300, "a", "1"),
+            Obs(300, "b", "2"), Obs(300, "c", "33")}});
+  rec = Records();
+  ASSERT_EQ(rec.size(), 4u);
+  EXPECT_NE(rec[100].gone_ns(), 0);
+  EXPECT_EQ(rec[100].damaged_ns(), damaged_at);  // first time only
+  EXPECT_TRUE(HasEntry(100, "a"));
+  EXPECT_EQ(rec[200].gone_ns(), 0);
+  EXPECT_EQ(rec[400].files(), 0u);
+  EXPECT_EQ(rec[400].gone_ns(), 0);
+  EXPECT_NE(rec[400].first_seen_ns(), 0);
+  // An empty point after three files: implausible (files and bytes drop).
+  EXPECT_GT(rec[400].implausible_size(), 0);
+
+  // GetStatus fills the points too.
+  v1::GetStatusRequest sreq;
+  sreq.set_tenant("acme");
+  auto st = c_->GetStatus(sreq);
+  ASSERT_TRUE(st.ok()) << st.status();
+  ASSERT_EQ(st->tenants(0).backup_sets(0).points_size(), 4);
+  EXPECT_EQ(st->tenants(0).backup_sets(0).points(3).time_ns(), 400);
+}
+
+TEST_F(CoordinatorPointsTest, ANearlyEmptyNewPointIsImplausible) {
+  std::vector<v1::Observation> obs;
+  for (int i = 0; i < 30; ++i) {
+    obs.push_back(Obs(100, "f" + std::to_string(100 + i), std::string(100, 'x')));
+  }
+  obs.push_back(Obs(200, "f100", std::string(100, 'x')));
+  RunTask({{100, "daily.1"}, {200, "daily.0"}}, {obs});
+  auto rec = Records();
+  ASSERT_EQ(rec.size(), 2u);
+  EXPECT_EQ(rec[100].implausible_size(), 0);
+  ASSERT_GT(rec[200].implausible_size(), 0);
+  EXPECT_NE(rec[200].implausible(0).find("drop"), std::string::npos) << rec[200].implausible(0);
+}
+
+TEST_F(CoordinatorPointsTest, PlausibilityLostInACrashIsComputedAtTheNextCompletion) {
+  std::vector<v1::Observation> obs;
+  for (int i = 0; i < 30; ++i) obs.push_back(Obs(100, "f" + std::to_string(100 + i), "data"));
+  obs.push_back(Obs(200, "f100", "data"));
+  v1::Task t = NewTask();
+  ASSERT_TRUE(c_->Observe(worker_, Batch(t, 1, {{100, "daily.1"}, {200, "daily.0"}}, obs)).ok());
+  // The coordinator merged, then died before the plausibility write.
+  auto m = MergeStaged(c_->catalogue(), t.backup_set(), t.id(), t.attempt(), 5,
+                       keys::Merged(t.id(), t.attempt()));
+  ASSERT_TRUE(m.ok()) << m.status();
+  Open();
+  auto rec = Records();
+  ASSERT_EQ(rec.size(), 2u);
+  EXPECT_FALSE(rec[200].plausibility_checked());
+  EXPECT_EQ(rec[200].implausible_size(), 0);
+  auto r = Complete(t, 1);  // the worker's retry
+  ASSERT_TRUE(r.ok()) << r.status();
+  EXPECT_EQ(r->task().counts().added(), 31u);
+  rec = Records();
+  EXPECT_TRUE(rec[100].plausibility_checked());
+  EXPECT_TRUE(rec[200].plausibility_checked());
+  EXPECT_GT(rec[200].implausible_size(), 0);
+}
+
+TEST_F(CoordinatorPointsTest, OutOfOrderRestorePointIsRefused) {
+  v1::Task t = NewTask();
+  // Within one batch.
+  auto r = c_->Observe(worker_, Batch(t, 1, {{100, "daily.1"}, {200, "daily.0"}},
+                                      {Obs(200, "a", "1"), Obs(100, "a", "1")}));
+  ASSERT_TRUE(absl::IsInvalidArgument(r.status())) << r.status();
+  EXPECT_NE(r.status().message().find("restore_point_ns"), std::string::npos);
+  // Across batches.
+  ASSERT_TRUE(
+      c_->Observe(worker_, Batch(t, 1, {{100, "daily.1"}, {200, "daily.0"}}, {Obs(200, "a", "1")}))
+          .ok());
+  r = c_->Observe(worker_, Batch(t, 2, {}, {Obs(100, "b", "1")}));
+  ASSERT_TRUE(absl::IsInvalidArgument(r.status())) << r.status();
+  EXPECT_NE(r.status().message().find("restore_point_ns"), std::string::npos);
+  // Nothing staged: seq 2 is still next, and the same point goes on.
+  auto ok = c_->Observe(worker_, Batch(t, 2, {}, {Obs(200, "b", "1")}));
+  ASSERT_TRUE(ok.ok()) << ok.status();
+  EXPECT_EQ(*ok, 2u);
+}
+
+TEST_F(CoordinatorPointsTest, UnlistedRestorePointIsRefused) {
+  v1::Task t = NewTask();
+  auto r =
+      c_->Observe(worker_, Batch(t, 1, {{100, "daily.1"}, {200, "daily.0"}}, {Obs(150, "a", "1")}));
+  ASSERT_TRUE(absl::IsInvalidArgument(r.status())) << r.status();
+  EXPECT_NE(r.status().message().find("restore_point_ns"), std::string::npos);
+  EXPECT_NE(r.status().message().find("not among the listed"), std::string::npos);
+  // Listed in seq 1, an unlisted one in seq 2.
+  ASSERT_TRUE(c_->Observe(worker_, Batch(t, 1, {{100, "daily.1"}}, {Obs(100, "a", "1")})).ok());
+  r = c_->Observe(worker_, Batch(t, 2, {}, {Obs(200, "a", "1")}));
+  ASSERT_TRUE(absl::IsInvalidArgument(r.status())) << r.status();
+}
+
+TEST_F(CoordinatorPointsTest, PointsOnlyInTheFirstBatchAndInOrder) {
+  v1::Task t = NewTask();
+  auto r = c_->Observe(worker_, Batch(t, 1, {{200, "daily.0"}, {100, "daily.1"}}, {}));
+  ASSERT_TRUE(absl::IsInvalidArgument(r.status())) << r.status();
+  EXPECT_NE(r.status().message().find("'points'"), std::string::npos);
+  r = c_->Observe(worker_, Batch(t, 1, {{100, "../x"}}, {}));
+  ASSERT_TRUE(absl::IsInvalidArgument(r.status())) << r.status();
+  ASSERT_TRUE(c_->Observe(worker_, Batch(t, 1, {{100, "daily.0"}}, {})).ok());
+  r = c_->Observe(worker_, Batch(t, 2, {{100, "daily.0"}}, {}));
+  ASSERT_TRUE(absl::IsInvalidArgument(r.status())) << r.status();
+  EXPECT_NE(r.status().message().find("'points'"), std::string::npos);
+}
+
+TEST_F(CoordinatorPointsTest, AMirrorWithoutAListHasThePointOfTimeZero) {
+  v1::ApplyRequest req;
+  auto* b = req.add_backup_sets();
+  b->set_tenant("acme");
+  b->set_asset("fs");
+  b->set_name("snaps");
+  b->set_location("nas");
+  b->set_path("acme/snaps");  // layout "" = mirror
+  ASSERT_TRUE(c_->Apply(req).ok());
+  v1::Task t = NewTask();
+  auto r = c_->Observe(worker_, Batch(t, 1, {}, {Obs(5, "a", "1")}));
+  ASSERT_TRUE(absl::IsInvalidArgument(r.status())) << r.status();
+  RunTask({}, {{Obs(0, "a", "1"), Obs(0, "b", "2")}});
+  auto rec = Records();
+  ASSERT_EQ(rec.size(), 1u);
+  EXPECT_EQ(rec[0].files(), 2u);
+  EXPECT_EQ(rec[0].name(), "");
+  EXPECT_TRUE(rec[0].plausibility_checked());
+  EXPECT_TRUE(HasEntry(0, "a"));
+}
+
+}  // namespace
+}  // namespace vigil::coordinator
