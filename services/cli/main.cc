@@ -86,6 +86,11 @@ int main(int argc, char** argv) {
                     "File holding the token workers must present to register (default: none)");
   coord->add_option("--lease-ttl", ca.lease_ttl, "Lease time to live (e.g. 30s, 2m)")
       ->capture_default_str();
+  coord
+      ->add_option("--schedule-every", ca.schedule_every,
+                   "Queue the checks the contracts make due, looking this often (e.g. 1m); "
+                   "0: only on `vigil check run`")
+      ->capture_default_str();
   coord->add_option("--max-attempts", ca.max_attempts, "Attempts before a task is marked failed")
       ->capture_default_str();
   coord->add_option("--tls-cert", ca.tls_cert_file, "TLS certificate chain (PEM)");

@@ -120,6 +120,15 @@ int RunCoordinator(const CoordinatorArgs& args) {
   o.coordinator.data_dir = args.data + "/db";
   o.coordinator.lease.ttl_ns = *ttl;
   o.coordinator.lease.max_attempts = static_cast<uint32_t>(args.max_attempts);
+  if (args.schedule_every != "0") {
+    auto every = ParseDuration(args.schedule_every, &err);
+    if (!every) {
+      std::fprintf(stderr, "vigil coordinator: --schedule-every '%s': %s\n",
+                   args.schedule_every.c_str(), err.c_str());
+      return kExitUsage;
+    }
+    o.schedule_every_ms = *every / 1'000'000;
+  }
   std::string token_file =
       args.admin_token_file.empty() ? args.data + "/admin.token" : args.admin_token_file;
   std::string token;

@@ -20,6 +20,8 @@ struct CoordinatorArgs {
   std::string worker_token_file;
   std::string lease_ttl = "30s";
   int max_attempts = 3;
+  // How often the scheduler looks for due checks ("0" = never).
+  std::string schedule_every = "0";
   // TLS certificate chain and key (PEM files); mutual TLS for workers when
   // a client CA is given. See coordinator::ServerOptions.
   std::string tls_cert_file, tls_key_file, tls_client_ca_file;

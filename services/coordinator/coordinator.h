@@ -82,6 +82,15 @@ class Coordinator {
                                                            const v1::CompleteTaskRequest& req);
   storage::Status ReleaseTask(const std::string& worker_id, const v1::ReleaseTaskRequest& req);
 
+  // The scheduler (called periodically when enabled): queues one check task
+  // per backup set whose inventory or integrity check is due now under its
+  // tenant's contract in force (services/contracts/schedule.h: cadences
+  // from the commitments, stable jitter, overdue first, never inside the
+  // location's maintenance windows), unless a task of that set is already
+  // queued or leased. Tasks carry the location's read budget. Returns the
+  // tasks queued (one check id for all).
+  storage::StatusOr<std::vector<v1::Task>> ScheduleDue();
+
   // Takes back expired leases (called periodically).
   storage::Status ExpireLeases();
 

@@ -260,11 +260,25 @@ class ServerImpl final : public Server {
     address_ = host + ":" + std::to_string(port);
     // Leases also expire lazily on every call; this sweep makes an expired
     // task leasable even when the only live worker is idle-polling.
-    sweeper_ = std::thread([this] {
+    sweeper_ = std::thread([this, every = options.schedule_every_ms] {
       std::unique_lock lock(mu_);
+      auto next_schedule = std::chrono::steady_clock::now();
       while (!cv_.wait_for(lock, std::chrono::milliseconds(250), [this] { return stopping_; })) {
         lock.unlock();
         executor_->Post([this] { (void)coordinator_->ExpireLeases(); });
+        if (every > 0 && std::chrono::steady_clock::now() >= next_schedule) {
+          next_schedule = std::chrono::steady_clock::now() + std::chrono::milliseconds(every);
+          executor_->Post([this] {
+            auto queued = coordinator_->ScheduleDue();
+            if (!queued.ok()) {
+              std::fprintf(stderr, "vigil coordinator: scheduler: %s\n",
+                           std::string(queued.status().message()).c_str());
+            } else if (!queued->empty()) {
+              std::fprintf(stderr, "vigil coordinator: scheduler queued %zu due check task(s)\n",
+                           queued->size());
+            }
+          });
+        }
         lock.lock();
       }
     });

@@ -15,6 +15,10 @@ struct ServerOptions {
   // host:port to listen on; port 0 picks a free port (see address()).
   std::string listen = "127.0.0.1:7400";
   CoordinatorOptions coordinator;
+  // How often the scheduler queues the checks the contracts make due
+  // (Coordinator::ScheduleDue), ms. 0 = never: checks run only on
+  // `vigil check run`.
+  int64_t schedule_every_ms = 0;
   // Threads doing disk work for the RPCs. Default 4.
   int executor_threads = 4;
   // TLS: PEM server certificate chain and private key. Both empty =

@@ -18,6 +18,7 @@
 #include <thread>
 
 #include "services/contracts/restore_points.h"
+#include "services/contracts/schedule.h"
 #include "storage/file_hasher.h"
 #include "storage/hash.h"
 #include "storage/key_codec.h"
@@ -112,6 +113,20 @@ class WorkerImpl final : public Worker {
     std::unique_lock lock(mu_);
     cv_.wait_for(lock, milliseconds(ms), [this] { return stop_; });
   }
+  // Waits until reading `bytes` fits the task's read budget (heartbeats
+  // run on their own thread meanwhile; a stop cuts the wait short).
+  void Pace(uint64_t bytes) {
+    if (!budget_) return;
+    int64_t now = std::chrono::duration_cast<std::chrono::nanoseconds>(
+                      std::chrono::system_clock::now().time_since_epoch())
+                      .count();
+    int64_t at = budget_->Acquire(bytes, now);
+    if (at > now) {
+      std::unique_lock lock(mu_);
+      cv_.wait_for(lock, std::chrono::nanoseconds(at - now), [this] { return stop_; });
+    }
+  }
+  std::unique_ptr<contracts::IoBudget> budget_;
   void Log(const std::string& line) {
     if (o_.verbose) {
       std::fprintf(stderr, "worker %s: %s\n", worker_id_.empty() ? "-" : worker_id_.c_str(),
@@ -310,6 +325,8 @@ class WorkerImpl final : public Worker {
           task.backup_set().name() + "): " + w);
     }
     storage::FileHasher hasher(storage::HashAlgorithm::kXxh3_128);
+    // The location's read budget (one task at a time: a member is enough).
+    budget_ = std::make_unique<contracts::IoBudget>(task.rate_limit_bytes_per_s());
     Stream stream(this, task.id(), task.attempt(), lost);
     v1::ObservationBatch batch;
     batch.set_task_id(task.id());
@@ -402,6 +419,7 @@ class WorkerImpl final : public Worker {
     o.set_size(static_cast<uint64_t>(st.st_size));
     o.set_mtime_ns(int64_t{st.st_mtim.tv_sec} * 1'000'000'000 + st.st_mtim.tv_nsec);
     o.set_type(v1::ENTRY_TYPE_FILE);
+    Pace(o.size());
     storage::FileReading r = hasher.Read(fd, point.name.c_str(), o.size());
     close(fd);
     if (!r.ok && r.error == ENOENT) {
@@ -455,6 +473,7 @@ class WorkerImpl final : public Worker {
           o.set_digest(it->second.digest);
           ++*reused;
         } else {
+          Pace(e.size);
           storage::FileReading r = hasher.Read(e.dir->fd(), e.name.c_str(), e.size);
           if (!r.ok && r.error == ENOENT) continue;  // vanished since the walk
           if (r.ok) {

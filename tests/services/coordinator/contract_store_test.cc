@@ -196,3 +196,48 @@ TEST_F(ContractStoreTest, StatusJudgesTheContractBeforeAnyCheck) {
 
 }  // namespace
 }  // namespace vigil::coordinator
+
+namespace vigil::coordinator {
+namespace {
+
+TEST_F(ContractStoreTest, SchedulerQueuesDueChecksOutsideMaintenanceWindows) {
+  // 2026-10-01T00:00Z is 02:00 in Paris: inside the NAS's 01:00-03:00
+  // window, so only the vault's set is read now; the NAS's paces at 10 MB/s.
+  std::string locations = std::string(kLocations) + R"(ioBudget: 10MB/s
+---
+apiVersion: vigil/v1
+kind: Location
+name: nas
+site: office
+timezone: Europe/Paris
+ioBudget: 10MB/s
+maintenanceWindows:
+  - days: daily
+    start: "01:00"
+    duration: 2h
+)";
+  // The first document of kLocations declares "nas" too: use only the vault.
+  locations = locations.substr(locations.find("---\n") + 4);
+  ASSERT_TRUE(Apply({{"loc.yaml", locations}, {"acme.yaml", ContractYaml("24h")}}).ok());
+  auto q = c_->ScheduleDue();
+  ASSERT_TRUE(q.ok()) << q.status();
+  ASSERT_EQ(q->size(), 1u);
+  EXPECT_EQ((*q)[0].backup_set().name(), "fs-vault");
+  EXPECT_EQ((*q)[0].tenant_timezone(), "Europe/Paris");
+  EXPECT_EQ((*q)[0].rate_limit_bytes_per_s(), 10'000'000u);
+  // Already queued: not queued twice.
+  q = c_->ScheduleDue();
+  ASSERT_TRUE(q.ok()) << q.status();
+  EXPECT_TRUE(q->empty());
+  // After the window (03:00 local), the NAS's set is due too.
+  clock_.now += 61LL * 60 * 1'000'000'000;
+  q = c_->ScheduleDue();
+  ASSERT_TRUE(q.ok()) << q.status();
+  ASSERT_EQ(q->size(), 1u);
+  EXPECT_EQ((*q)[0].backup_set().name(), "fs-nas");
+  EXPECT_EQ((*q)[0].backup_set().layout(), "rsnapshot");
+  EXPECT_EQ((*q)[0].rate_limit_bytes_per_s(), 10'000'000u);
+}
+
+}  // namespace
+}  // namespace vigil::coordinator
