@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <map>
+#include <optional>
 
 #include "services/common/text.h"
 #include "services/contracts/calendar.h"
@@ -9,6 +10,7 @@
 #include "services/contracts/proto_bridge.h"
 #include "services/contracts/schedule.h"
 #include "services/coordinator/contract_store.h"
+#include "services/coordinator/copies.h"
 #include "services/coordinator/keys.h"
 #include "services/coordinator/points.h"
 #include "storage/key_codec.h"
@@ -138,6 +140,37 @@ Status FillEvaluation(storage::Catalogue& cat, const std::vector<v1::Task>& task
         f.points.push_back(std::move(p));
       }
       integrity.oldest_verified_ns = oldest;
+    }
+  }
+
+  // Copies: the newest present point of each further backup set of an
+  // asset compared with the first set's (the primary), through the catalogue.
+  for (const contracts::Asset& asset : contract->assets) {
+    if (asset.backup_sets.size() < 2 ||
+        Find(contract->CommitmentsFor(asset.name), contracts::CommitmentKind::kCopies) == nullptr) {
+      continue;
+    }
+    auto newest = [&](const std::string& set) -> std::optional<int64_t> {
+      const contracts::BackupSetFacts& f = facts.sets[set];
+      if (f.last_inventory_ns == 0) return std::nullopt;
+      auto loaded = LoadPoints(kv, tenant.name, set);
+      if (!loaded.ok() || loaded->empty()) return int64_t{0};  // a mirror
+      std::optional<int64_t> best;
+      for (const auto& r : *loaded) {
+        if (r.gone_ns() == 0 && (!best || r.time_ns() > *best)) best = r.time_ns();
+      }
+      return best;
+    };
+    const std::string& primary = asset.backup_sets.front().name;
+    std::optional<int64_t> pa = newest(primary);
+    if (!pa) continue;
+    for (size_t i = 1; i < asset.backup_sets.size(); ++i) {
+      const std::string& other = asset.backup_sets[i].name;
+      std::optional<int64_t> pb = newest(other);
+      if (!pb) continue;
+      auto agreement = CompareCopies(cat, tenant.name, primary, *pa, other, *pb);
+      if (!agreement.ok()) return agreement.status();
+      facts.copies.push_back(std::move(*agreement));
     }
   }
 
