@@ -14,6 +14,7 @@
 #include "services/cli/apply_yaml.h"
 #include "services/common/text.h"
 #include "vigil/v1/admin.grpc.pb.h"
+#include "vigil/v1/tenant.grpc.pb.h"
 
 namespace vigil::cli {
 namespace {
@@ -66,7 +67,8 @@ class Client {
       ssl.pem_root_certs = ss.str();
       creds = grpc::SslCredentials(ssl);
     }
-    stub_ = v1::Admin::NewStub(grpc::CreateChannel(address_, creds));
+    channel_ = grpc::CreateChannel(address_, creds);
+    stub_ = v1::Admin::NewStub(channel_);
     return true;
   }
   void Prepare(grpc::ClientContext* ctx) {
@@ -97,10 +99,12 @@ class Client {
     }
   }
   v1::Admin::Stub* stub() { return stub_.get(); }
+  std::shared_ptr<grpc::Channel> channel() { return channel_; }
 
  private:
   std::string address_, token_;
   std::unique_ptr<v1::Admin::Stub> stub_;
+  std::shared_ptr<grpc::Channel> channel_;
 };
 
 const char* StateName(v1::TaskState s) {
@@ -421,6 +425,148 @@ int RunAdminBackup(const AdminBackupArgs& args) {
   grpc::Status s = c.stub()->Backup(&ctx, req, &resp);
   if (!s.ok()) return c.Fail(s);
   std::printf("database copied to %s (on the coordinator's machine)\n", args.directory.c_str());
+  return 0;
+}
+
+namespace {
+
+const char* TokenKindName(v1::TokenKind k) {
+  switch (k) {
+    case v1::TOKEN_KIND_ADMIN:
+      return "admin";
+    case v1::TOKEN_KIND_TENANT:
+      return "tenant";
+    case v1::TOKEN_KIND_ENROL:
+      return "enrol";
+    default:
+      return "?";
+  }
+}
+
+std::string TokenState(const v1::TokenRecord& r) {
+  if (r.revoked_ns() != 0) return "revoked " + FormatTimeUtc(r.revoked_ns()).substr(0, 10);
+  if (r.used_ns() != 0) return "used by " + r.used_by();
+  if (r.expires_ns() != 0) {
+    int64_t now = std::chrono::duration_cast<std::chrono::nanoseconds>(
+                      std::chrono::system_clock::now().time_since_epoch())
+                      .count();
+    if (now >= r.expires_ns()) return "expired";
+    return "valid until " + FormatTimeUtc(r.expires_ns()).substr(0, 10);
+  }
+  return "valid";
+}
+
+void PrintIssued(const v1::IssueTokenResponse& r) {
+  const auto& rec = r.record();
+  std::fprintf(stderr, "issued %s token %s%s%s%s\n", TokenKindName(rec.kind()), rec.id().c_str(),
+               rec.tenant().empty() ? "" : (" for tenant " + rec.tenant()).c_str(),
+               rec.replaces().empty() ? "" : (", replacing " + rec.replaces()).c_str(),
+               rec.expires_ns() ? (", expires " + FormatTimeUtc(rec.expires_ns())).c_str() : "");
+  std::fprintf(stderr, "the token is shown once (only its SHA-256 is kept):\n");
+  std::printf("%s\n", r.token().c_str());
+}
+
+}  // namespace
+
+int RunToken(const TokenArgs& args) {
+  Client c;
+  if (!c.Init(args.client)) return kExitUsage;
+  grpc::ClientContext ctx;
+  c.Prepare(&ctx);
+  if (args.action == "issue") {
+    v1::IssueTokenRequest req;
+    if (args.kind == "admin") {
+      req.set_kind(v1::TOKEN_KIND_ADMIN);
+    } else if (args.kind == "tenant") {
+      req.set_kind(v1::TOKEN_KIND_TENANT);
+    } else if (args.kind == "enrol") {
+      req.set_kind(v1::TOKEN_KIND_ENROL);
+    } else {
+      std::fprintf(stderr, "vigil token issue: --kind must be admin, tenant or enrol\n");
+      return kExitUsage;
+    }
+    req.set_tenant(args.tenant);
+    req.set_name(args.name);
+    if (!args.expires_in.empty()) {
+      std::string err;
+      auto d = ParseDuration(args.expires_in, &err);
+      if (!d) {
+        std::fprintf(stderr, "vigil token issue: --expires-in '%s': %s\n", args.expires_in.c_str(),
+                     err.c_str());
+        return kExitUsage;
+      }
+      req.set_expires_in_ns(*d);
+    }
+    v1::IssueTokenResponse resp;
+    grpc::Status s = c.stub()->IssueToken(&ctx, req, &resp);
+    if (!s.ok()) return c.Fail(s);
+    PrintIssued(resp);
+    return 0;
+  }
+  if (args.action == "rotate") {
+    v1::RotateTokenRequest req;
+    req.set_id(args.id);
+    v1::IssueTokenResponse resp;
+    grpc::Status s = c.stub()->RotateToken(&ctx, req, &resp);
+    if (!s.ok()) return c.Fail(s);
+    PrintIssued(resp);
+    return 0;
+  }
+  if (args.action == "revoke") {
+    v1::RevokeTokenRequest req;
+    req.set_id(args.id);
+    v1::RevokeTokenResponse resp;
+    grpc::Status s = c.stub()->RevokeToken(&ctx, req, &resp);
+    if (!s.ok()) return c.Fail(s);
+    std::printf("token %s revoked\n", args.id.c_str());
+    return 0;
+  }
+  v1::ListTokensResponse resp;
+  grpc::Status s = c.stub()->ListTokens(&ctx, v1::ListTokensRequest(), &resp);
+  if (!s.ok()) return c.Fail(s);
+  if (args.json) {
+    nlohmann::json a = nlohmann::json::array();
+    for (const auto& r : resp.tokens()) {
+      a.push_back({{"id", r.id()},
+                   {"kind", TokenKindName(r.kind())},
+                   {"tenant", r.tenant()},
+                   {"name", r.name()},
+                   {"created", FormatTimeUtc(r.created_ns())},
+                   {"expires", r.expires_ns() ? FormatTimeUtc(r.expires_ns()) : ""},
+                   {"revoked", r.revoked_ns() ? FormatTimeUtc(r.revoked_ns()) : ""},
+                   {"used_by", r.used_by()},
+                   {"replaces", r.replaces()},
+                   {"state", TokenState(r)}});
+    }
+    std::printf("%s\n", nlohmann::json{{"tokens", a}}.dump(2).c_str());
+    return 0;
+  }
+  if (resp.tokens_size() == 0) std::printf("no token issued (the bootstrap admin token aside)\n");
+  for (const auto& r : resp.tokens()) {
+    std::printf("%s  %-6s %-20s %-24s created %s  %s\n", r.id().c_str(), TokenKindName(r.kind()),
+                r.tenant().empty() ? "-" : r.tenant().c_str(),
+                r.name().empty() ? "-" : r.name().c_str(),
+                FormatTimeUtc(r.created_ns()).substr(0, 10).c_str(), TokenState(r).c_str());
+  }
+  return 0;
+}
+
+int RunPortalStatus(const PortalArgs& args) {
+  Client c;
+  if (!c.Init(args.client)) return kExitUsage;
+  auto stub = v1::TenantPortal::NewStub(c.channel());
+  grpc::ClientContext ctx;
+  c.Prepare(&ctx);
+  v1::TenantStatus t;
+  grpc::Status s = stub->GetMyStatus(&ctx, v1::GetMyStatusRequest(), &t);
+  if (!s.ok()) return c.Fail(s);
+  v1::GetStatusResponse r;
+  *r.add_tenants() = t;
+  if (args.json) {
+    std::printf("%s\n", StatusJson(r).dump(2).c_str());
+  } else {
+    PrintHuman(r);
+  }
   return 0;
 }
 

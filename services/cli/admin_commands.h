@@ -54,6 +54,26 @@ struct AdminBackupArgs {
 };
 int RunAdminBackup(const AdminBackupArgs& args);
 
+// `vigil token issue|list|revoke|rotate` (admin token needed).
+struct TokenArgs {
+  ClientArgs client;
+  std::string action;  // issue | list | revoke | rotate
+  std::string kind;    // issue: admin | tenant | enrol
+  std::string tenant;  // issue --kind tenant
+  std::string name;
+  std::string expires_in;  // issue: a duration ("90d"); empty = never
+  std::string id;          // revoke, rotate
+  bool json = false;       // list
+};
+int RunToken(const TokenArgs& args);
+
+// `vigil portal status`: a client's own view, with its tenant token.
+struct PortalArgs {
+  ClientArgs client;
+  bool json = false;
+};
+int RunPortalStatus(const PortalArgs& args);
+
 inline constexpr const char* kStatusHelpFooter =
     R"(JSON output (--json): {"tenants": [{"name", "display_name", "backup_sets": [
   {"name", "asset", "location", "path", "path_base64", "catalogue_entries", "problems",

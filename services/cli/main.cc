@@ -184,6 +184,38 @@ int main(int argc, char** argv) {
       ->required();
   client_options(admin_backup, &aba.client);
 
+  vigil::cli::TokenArgs ta;
+  CLI::App* token = app.add_subcommand(
+      "token",
+      "Bearer tokens, stored hashed by the coordinator: admin (every admin call), tenant (one "
+      "client's own status and reports, nothing else), enrol (one worker registration)");
+  token->require_subcommand(1);
+  CLI::App* token_issue = token->add_subcommand("issue", "Issue a token; it is printed once");
+  token_issue->add_option("--kind", ta.kind, "admin | tenant | enrol")->required();
+  token_issue->add_option("--tenant", ta.tenant, "The tenant a tenant token reads");
+  token_issue->add_option("--name", ta.name, "A label shown by `vigil token list`");
+  token_issue->add_option("--expires-in", ta.expires_in, "Lifetime, e.g. 90d (default: none)");
+  client_options(token_issue, &ta.client);
+  CLI::App* token_list = token->add_subcommand("list", "Every token issued, with its state");
+  token_list->add_flag("--json", ta.json, "JSON on stdout");
+  client_options(token_list, &ta.client);
+  CLI::App* token_revoke = token->add_subcommand("revoke", "Revoke a token at once");
+  token_revoke->add_option("ID", ta.id, "Token id (from `vigil token list`)")->required();
+  client_options(token_revoke, &ta.client);
+  CLI::App* token_rotate = token->add_subcommand(
+      "rotate", "Issue a new token of the same kind, tenant and name, and revoke the old one");
+  token_rotate->add_option("ID", ta.id, "Token id (from `vigil token list`)")->required();
+  client_options(token_rotate, &ta.client);
+
+  vigil::cli::PortalArgs pa;
+  CLI::App* portal = app.add_subcommand(
+      "portal", "What a client sees with its tenant token (--token-file): its own status");
+  portal->require_subcommand(1);
+  CLI::App* portal_status =
+      portal->add_subcommand("status", "The tenant's restore readiness, verdicts, backup sets");
+  portal_status->add_flag("--json", pa.json, "JSON on stdout (the shape of `vigil status --json`)");
+  client_options(portal_status, &pa.client);
+
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp& e) {
@@ -232,5 +264,14 @@ int main(int argc, char** argv) {
   if (check_run->parsed()) return vigil::cli::RunCheckRun(cra);
   if (status->parsed()) return vigil::cli::RunStatus(sa);
   if (admin_backup->parsed()) return vigil::cli::RunAdminBackup(aba);
+  if (token_issue->parsed() || token_list->parsed() || token_revoke->parsed() ||
+      token_rotate->parsed()) {
+    ta.action = token_issue->parsed()    ? "issue"
+                : token_list->parsed()   ? "list"
+                : token_revoke->parsed() ? "revoke"
+                                         : "rotate";
+    return vigil::cli::RunToken(ta);
+  }
+  if (portal_status->parsed()) return vigil::cli::RunPortalStatus(pa);
   return 2;
 }

@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <map>
+#include <optional>
 
 #include "services/common/text.h"
 #include "services/contracts/model.h"
@@ -41,6 +42,8 @@ Status CheckName(std::string_view what, std::string_view field, std::string_view
                                     std::string(value) + "'");
 }
 
+}  // namespace
+
 bool ConstantTimeEqual(std::string_view a, std::string_view b) {
   if (a.size() != b.size()) return false;
   unsigned char d = 0;
@@ -63,6 +66,8 @@ StatusOr<std::string> RandomHex(size_t bytes) {
   }
   return out;
 }
+
+namespace {
 
 template <typename Msg>
 Status ScanPrefix(storage::KvStore* kv, Space space, const std::string& prefix,
@@ -107,13 +112,19 @@ StatusOr<std::unique_ptr<Coordinator>> Coordinator::Open(const CoordinatorOption
   return c;
 }
 
-Status Coordinator::CheckAdminToken(std::string_view bearer_token) const {
+Status Coordinator::CheckAdminToken(std::string_view bearer_token) {
   if (options_.admin_token_sha256.empty()) return absl::OkStatus();
   if (bearer_token.empty()) {
     return absl::UnauthenticatedError("admin call without 'authorization: Bearer' token");
   }
-  if (!ConstantTimeEqual(TokenHash(bearer_token), options_.admin_token_sha256)) {
-    return absl::UnauthenticatedError("wrong admin token");
+  if (ConstantTimeEqual(TokenHash(bearer_token), options_.admin_token_sha256)) {
+    return absl::OkStatus();
+  }
+  // An issued admin token (vigil token issue --kind admin)?
+  auto t = ValidToken(bearer_token, v1::TOKEN_KIND_ADMIN);
+  if (!t.ok()) {
+    return absl::IsUnauthenticated(t.status()) ? absl::UnauthenticatedError("wrong admin token")
+                                               : t.status();
   }
   return absl::OkStatus();
 }
@@ -362,10 +373,26 @@ Status Coordinator::Backup(const v1::BackupRequest& req) {
 
 StatusOr<v1::RegisterResponse> Coordinator::Register(std::string_view enrol_token,
                                                      const v1::RegisterRequest& req) {
-  if (!options_.enrol_token_sha256.empty() &&
-      !ConstantTimeEqual(TokenHash(enrol_token), options_.enrol_token_sha256)) {
-    return absl::UnauthenticatedError(enrol_token.empty() ? "Register without enrolment token"
-                                                          : "wrong enrolment token");
+  // The coordinator's enrolment token (--worker-token-file), or a one-time
+  // token issued with `vigil token issue --kind enrol` (used up here), or
+  // none at all when neither was ever set up.
+  std::optional<v1::TokenRecord> one_time;
+  bool fixed_ok = !options_.enrol_token_sha256.empty() &&
+                  ConstantTimeEqual(TokenHash(enrol_token), options_.enrol_token_sha256);
+  if (!fixed_ok) {
+    auto t = ValidToken(enrol_token, v1::TOKEN_KIND_ENROL);
+    if (t.ok()) {
+      one_time = std::move(*t);
+    } else if (!absl::IsUnauthenticated(t.status())) {
+      return t.status();
+    } else {
+      auto open = EnrolmentIsOpen();
+      if (!open.ok()) return open.status();
+      if (!*open) {
+        return absl::UnauthenticatedError(enrol_token.empty() ? "Register without enrolment token"
+                                                              : "wrong or used enrolment token");
+      }
+    }
   }
   if (Status s = CheckName("worker", "site", req.site()); !s.ok()) return s;
   if (req.locations_size() == 0) {
@@ -387,7 +414,18 @@ StatusOr<v1::RegisterResponse> Coordinator::Register(std::string_view enrol_toke
   w.set_registered_ns(clock_->NowNs());
   storage::KvBatch b;
   b.Put(Space::kMeta, keys::Worker(w.id()), w.SerializeAsString());
-  if (Status s = cat_->kv()->Write(b, {.sync = true}); !s.ok()) return s;
+  if (one_time) {
+    std::lock_guard lock(tokens_mu_);
+    // Re-read under the lock: two workers racing for one token.
+    auto again = ValidToken(enrol_token, v1::TOKEN_KIND_ENROL);
+    if (!again.ok()) return absl::UnauthenticatedError("enrolment token already used");
+    one_time->set_used_ns(clock_->NowNs());
+    one_time->set_used_by(w.id());
+    b.Put(Space::kMeta, keys::Token(one_time->id()), one_time->SerializeAsString());
+    if (Status s = cat_->kv()->Write(b, {.sync = true}); !s.ok()) return s;
+  } else if (Status s = cat_->kv()->Write(b, {.sync = true}); !s.ok()) {
+    return s;
+  }
   v1::RegisterResponse resp;
   resp.set_worker_id(w.id());
   resp.set_credential(*credential);

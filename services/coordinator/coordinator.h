@@ -49,13 +49,25 @@ struct CoordinatorOptions {
 
 // SHA-256 of a token, raw 32 bytes.
 std::string TokenHash(std::string_view token);
+// Compares without an early exit (tokens, credentials).
+bool ConstantTimeEqual(std::string_view a, std::string_view b);
+// `bytes` random bytes from /dev/urandom, as lowercase hex.
+storage::StatusOr<std::string> RandomHex(size_t bytes);
 
 class Coordinator {
  public:
   static storage::StatusOr<std::unique_ptr<Coordinator>> Open(const CoordinatorOptions& options);
 
   // --- Admin -----------------------------------------------------------
-  storage::Status CheckAdminToken(std::string_view bearer_token) const;
+  // OK for the bootstrap admin token or an issued, valid admin token.
+  storage::Status CheckAdminToken(std::string_view bearer_token);
+  // Tokens (services/coordinator/tokens.cc; see admin.proto).
+  storage::StatusOr<v1::IssueTokenResponse> IssueToken(const v1::IssueTokenRequest& req);
+  storage::StatusOr<v1::ListTokensResponse> ListTokens();
+  storage::Status RevokeToken(const std::string& id);
+  storage::StatusOr<v1::IssueTokenResponse> RotateToken(const std::string& id);
+  // The tenant a valid tenant token reads; Unauthenticated otherwise.
+  storage::StatusOr<std::string> AuthenticateTenant(std::string_view bearer_token);
   storage::StatusOr<v1::ApplyResponse> Apply(const v1::ApplyRequest& req);
   storage::StatusOr<v1::RunCheckResponse> RunCheck(const v1::RunCheckRequest& req);
   storage::StatusOr<v1::GetStatusResponse> GetStatus(const v1::GetStatusRequest& req);
@@ -100,6 +112,12 @@ class Coordinator {
  private:
   Coordinator() = default;
   storage::StatusOr<v1::WorkerRecord> LoadWorker(const std::string& id);
+  // The record of `token` if it is an issued token of `kind`, not revoked,
+  // not expired (and, for enrol tokens, not used); Unauthenticated if not.
+  storage::StatusOr<v1::TokenRecord> ValidToken(std::string_view token, v1::TokenKind kind);
+  // True while no enrolment token was ever issued (and none is configured).
+  storage::StatusOr<bool> EnrolmentIsOpen();
+  std::mutex tokens_mu_;
 
   CoordinatorOptions options_;
   RealClock real_clock_;

@@ -26,6 +26,7 @@ std::string ContractVersion(std::string_view tenant, uint32_t version) {
   AppendU32(&k, version);
   return k;
 }
+std::string Token(std::string_view id) { return Named(kTokenPrefix, id); }
 std::string Worker(std::string_view id) { return Named("coord/worker/", id); }
 
 std::string Merged(uint64_t task, uint32_t attempt) {

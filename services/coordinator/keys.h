@@ -7,6 +7,9 @@
 //   "coord/contract/" Str(tenant) U32(version)   -> vigil.v1.ContractVersion
 //       (1, 2, ... per tenant; never rewritten: a change is a new version)
 //   "coord/worker/"   Str(id)                    -> vigil.v1.WorkerRecord
+//   "coord/token/"    Str(id)                    -> vigil.v1.TokenRecord
+//   "coord/enrol_required"                       -> "1" once an enrolment
+//       token was issued: from then on Register needs a token
 //   "coord/next_id"                              -> U64 next task/check id
 //   "coord/merged/" U64(task) U32(attempt)       -> vigil.v1.Task (counts,
 //       entries): written in the last batch of a merge, so a merge that
@@ -51,6 +54,9 @@ std::string BackupSetsOf(std::string_view tenant);
 std::string ContractVersionsOf(std::string_view tenant);
 std::string ContractVersion(std::string_view tenant, uint32_t version);
 std::string Worker(std::string_view id);
+std::string Token(std::string_view id);
+inline constexpr std::string_view kTokenPrefix = "coord/token/";
+inline constexpr std::string_view kEnrolRequired = "coord/enrol_required";
 std::string Merged(uint64_t task, uint32_t attempt);
 inline constexpr std::string_view kLocationPrefix = "coord/location/";
 inline constexpr std::string_view kTenantPrefix = "coord/tenant/";

@@ -64,6 +64,26 @@ class AdminService final : public v1::Admin::CallbackService {
                                    v1::BackupResponse*) override {
     return Run(ctx, [=, this] { return c_->Backup(*req); });
   }
+  grpc::ServerUnaryReactor* IssueToken(grpc::CallbackServerContext* ctx,
+                                       const v1::IssueTokenRequest* req,
+                                       v1::IssueTokenResponse* resp) override {
+    return Run(ctx, [=, this] { return Assign(c_->IssueToken(*req), resp); });
+  }
+  grpc::ServerUnaryReactor* ListTokens(grpc::CallbackServerContext* ctx,
+                                       const v1::ListTokensRequest*,
+                                       v1::ListTokensResponse* resp) override {
+    return Run(ctx, [=, this] { return Assign(c_->ListTokens(), resp); });
+  }
+  grpc::ServerUnaryReactor* RevokeToken(grpc::CallbackServerContext* ctx,
+                                        const v1::RevokeTokenRequest* req,
+                                        v1::RevokeTokenResponse*) override {
+    return Run(ctx, [=, this] { return c_->RevokeToken(req->id()); });
+  }
+  grpc::ServerUnaryReactor* RotateToken(grpc::CallbackServerContext* ctx,
+                                        const v1::RotateTokenRequest* req,
+                                        v1::IssueTokenResponse* resp) override {
+    return Run(ctx, [=, this] { return Assign(c_->RotateToken(req->id()), resp); });
+  }
 
  private:
   template <typename T>
@@ -215,7 +235,33 @@ class WorkerService final : public v1::WorkerGateway::CallbackService {
 
 // Every rpc answers UNIMPLEMENTED (the generated default) until the
 // reports-and-proofs issue fills it in.
-class TenantService final : public v1::TenantPortal::CallbackService {};
+class TenantService final : public v1::TenantPortal::CallbackService {
+ public:
+  TenantService(Coordinator* c, Executor* e) : c_(c), e_(e) {}
+
+  // The tenant is the token's: a request cannot name another one.
+  grpc::ServerUnaryReactor* GetMyStatus(grpc::CallbackServerContext* ctx,
+                                        const v1::GetMyStatusRequest*,
+                                        v1::TenantStatus* resp) override {
+    auto* reactor = ctx->DefaultReactor();
+    std::string token = BearerToken(ctx);
+    e_->Post([this, reactor, token, resp] {
+      auto tenant = c_->AuthenticateTenant(token);
+      if (!tenant.ok()) return reactor->Finish(ToGrpc(tenant.status()));
+      v1::GetStatusRequest req;
+      req.set_tenant(*tenant);
+      auto st = c_->GetStatus(req);
+      if (!st.ok()) return reactor->Finish(ToGrpc(st.status()));
+      if (st->tenants_size() == 1) *resp = st->tenants(0);
+      reactor->Finish(grpc::Status::OK);
+    });
+    return reactor;
+  }
+
+ private:
+  Coordinator* c_;
+  Executor* e_;
+};
 
 class ServerImpl final : public Server {
  public:
@@ -233,7 +279,7 @@ class ServerImpl final : public Server {
       return absl::InvalidArgumentError("a client CA (mutual TLS) needs a server certificate");
     }
     worker_ = std::make_unique<WorkerService>(coordinator_.get(), executor_.get(), mtls);
-    tenant_ = std::make_unique<TenantService>();
+    tenant_ = std::make_unique<TenantService>(coordinator_.get(), executor_.get());
 
     grpc::EnableDefaultHealthCheckService(true);
     grpc::reflection::InitProtoReflectionServerBuilderPlugin();

@@ -1,0 +1,204 @@
+// Bearer tokens: issued, listed, rotated and revoked by an admin; stored as
+// SHA-256 only (admin.proto, docs/coordinator.md "Tokens").
+#include "services/common/text.h"
+#include "services/coordinator/coordinator.h"
+#include "services/coordinator/keys.h"
+#include "storage/key_codec.h"
+
+namespace vigil::coordinator {
+
+using storage::Space;
+using storage::Status;
+using storage::StatusOr;
+
+namespace {
+
+constexpr size_t kIdBytes = 8;       // 16 hex characters
+constexpr size_t kSecretBytes = 32;  // 64 hex characters
+
+const char* KindName(v1::TokenKind k) {
+  switch (k) {
+    case v1::TOKEN_KIND_ADMIN:
+      return "admin";
+    case v1::TOKEN_KIND_TENANT:
+      return "tenant";
+    case v1::TOKEN_KIND_ENROL:
+      return "enrol";
+    default:
+      return "?";
+  }
+}
+
+bool IsHexId(std::string_view s) {
+  if (s.size() != 2 * kIdBytes) return false;
+  for (char c : s) {
+    if (!((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'))) return false;
+  }
+  return true;
+}
+
+}  // namespace
+
+StatusOr<v1::TokenRecord> Coordinator::ValidToken(std::string_view token, v1::TokenKind kind) {
+  size_t dot = token.find('.');
+  if (dot == std::string_view::npos || !IsHexId(token.substr(0, dot))) {
+    return absl::UnauthenticatedError("not a Vigil token");
+  }
+  std::string v;
+  Status s = cat_->kv()->Get(Space::kMeta, keys::Token(token.substr(0, dot)), &v);
+  if (absl::IsNotFound(s)) return absl::UnauthenticatedError("unknown token");
+  if (!s.ok()) return s;
+  v1::TokenRecord r;
+  if (!r.ParseFromString(v)) return absl::DataLossError("token record does not decode");
+  if (!ConstantTimeEqual(TokenHash(token), r.sha256())) {
+    return absl::UnauthenticatedError("wrong token");
+  }
+  if (r.kind() != kind) {
+    return absl::UnauthenticatedError(
+        std::string(r.kind() == v1::TOKEN_KIND_ADMIN || r.kind() == v1::TOKEN_KIND_ENROL ? "an "
+                                                                                         : "a ") +
+        KindName(r.kind()) + " token cannot be used here");
+  }
+  const int64_t now = clock_->NowNs();
+  if (r.revoked_ns() != 0) return absl::UnauthenticatedError("token " + r.id() + " was revoked");
+  if (r.expires_ns() != 0 && now >= r.expires_ns()) {
+    return absl::UnauthenticatedError("token " + r.id() + " expired");
+  }
+  if (kind == v1::TOKEN_KIND_ENROL && r.used_ns() != 0) {
+    return absl::UnauthenticatedError("enrolment token " + r.id() + " was already used");
+  }
+  return r;
+}
+
+StatusOr<bool> Coordinator::EnrolmentIsOpen() {
+  if (!options_.enrol_token_sha256.empty()) return false;
+  std::string v;
+  Status s = cat_->kv()->Get(Space::kMeta, keys::kEnrolRequired, &v);
+  if (absl::IsNotFound(s)) return true;
+  if (!s.ok()) return s;
+  return false;
+}
+
+StatusOr<v1::IssueTokenResponse> Coordinator::IssueToken(const v1::IssueTokenRequest& req) {
+  if (req.kind() != v1::TOKEN_KIND_ADMIN && req.kind() != v1::TOKEN_KIND_TENANT &&
+      req.kind() != v1::TOKEN_KIND_ENROL) {
+    return absl::InvalidArgumentError("token: field 'kind' must be admin, tenant or enrol");
+  }
+  if (req.kind() == v1::TOKEN_KIND_TENANT) {
+    if (req.tenant().empty()) {
+      return absl::InvalidArgumentError("token: a tenant token needs field 'tenant'");
+    }
+    std::string v;
+    Status s = cat_->kv()->Get(Space::kMeta, keys::Tenant(req.tenant()), &v);
+    if (absl::IsNotFound(s)) return absl::NotFoundError("unknown tenant '" + req.tenant() + "'");
+    if (!s.ok()) return s;
+  } else if (!req.tenant().empty()) {
+    return absl::InvalidArgumentError(std::string("token: field 'tenant' is for tenant tokens, "
+                                                  "not ") +
+                                      KindName(req.kind()) + " tokens");
+  }
+  if (req.expires_in_ns() < 0) {
+    return absl::InvalidArgumentError("token: field 'expires_in_ns' is negative");
+  }
+  if (req.name().size() > 200 || !IsValidUtf8(req.name())) {
+    return absl::InvalidArgumentError("token: field 'name' must be UTF-8, at most 200 bytes");
+  }
+  auto id = RandomHex(kIdBytes);
+  if (!id.ok()) return id.status();
+  auto secret = RandomHex(kSecretBytes);
+  if (!secret.ok()) return secret.status();
+  const int64_t now = clock_->NowNs();
+  v1::IssueTokenResponse resp;
+  resp.set_token(*id + "." + *secret);
+  v1::TokenRecord* r = resp.mutable_record();
+  r->set_id(*id);
+  r->set_kind(req.kind());
+  r->set_tenant(req.tenant());
+  r->set_name(req.name());
+  r->set_sha256(TokenHash(resp.token()));
+  r->set_created_ns(now);
+  if (req.expires_in_ns() > 0) r->set_expires_ns(now + req.expires_in_ns());
+  storage::KvBatch b;
+  b.Put(Space::kMeta, keys::Token(*id), r->SerializeAsString());
+  if (req.kind() == v1::TOKEN_KIND_ENROL) b.Put(Space::kMeta, keys::kEnrolRequired, "1");
+  if (Status s = cat_->kv()->Write(b, {.sync = true}); !s.ok()) return s;
+  r->clear_sha256();  // nothing secret-derived leaves the coordinator
+  return resp;
+}
+
+StatusOr<v1::ListTokensResponse> Coordinator::ListTokens() {
+  v1::ListTokensResponse resp;
+  std::string p(keys::kTokenPrefix);
+  auto it = cat_->kv()->NewIterator(Space::kMeta, {.upper_bound = storage::PrefixSuccessor(p)});
+  for (it->Seek(p); it->Valid(); it->Next()) {
+    v1::TokenRecord* r = resp.add_tokens();
+    if (!r->ParseFromArray(it->value().data(), static_cast<int>(it->value().size()))) {
+      return absl::DataLossError("token record does not decode");
+    }
+    r->clear_sha256();
+  }
+  if (!it->status().ok()) return it->status();
+  return resp;
+}
+
+Status Coordinator::RevokeToken(const std::string& id) {
+  std::lock_guard lock(tokens_mu_);
+  std::string v;
+  Status s = cat_->kv()->Get(Space::kMeta, keys::Token(id), &v);
+  if (absl::IsNotFound(s)) return absl::NotFoundError("unknown token '" + id + "'");
+  if (!s.ok()) return s;
+  v1::TokenRecord r;
+  if (!r.ParseFromString(v)) return absl::DataLossError("token record does not decode");
+  if (r.revoked_ns() != 0) return absl::OkStatus();
+  r.set_revoked_ns(clock_->NowNs());
+  storage::KvBatch b;
+  b.Put(Space::kMeta, keys::Token(id), r.SerializeAsString());
+  return cat_->kv()->Write(b, {.sync = true});
+}
+
+StatusOr<v1::IssueTokenResponse> Coordinator::RotateToken(const std::string& id) {
+  std::string v;
+  Status s = cat_->kv()->Get(Space::kMeta, keys::Token(id), &v);
+  if (absl::IsNotFound(s)) return absl::NotFoundError("unknown token '" + id + "'");
+  if (!s.ok()) return s;
+  v1::TokenRecord old;
+  if (!old.ParseFromString(v)) return absl::DataLossError("token record does not decode");
+  const int64_t now = clock_->NowNs();
+  if (old.revoked_ns() != 0 || (old.expires_ns() != 0 && now >= old.expires_ns()) ||
+      old.used_ns() != 0) {
+    return absl::FailedPreconditionError("token " + id +
+                                         " is revoked, expired or used: issue a new one");
+  }
+  v1::IssueTokenRequest req;
+  req.set_kind(old.kind());
+  req.set_tenant(old.tenant());
+  req.set_name(old.name());
+  if (old.expires_ns() != 0) req.set_expires_in_ns(old.expires_ns() - old.created_ns());
+  auto fresh = IssueToken(req);
+  if (!fresh.ok()) return fresh.status();
+  // The new token is durable before the old one is revoked: a crash in
+  // between leaves two valid tokens, never none.
+  old.set_revoked_ns(now);
+  storage::KvBatch b;
+  b.Put(Space::kMeta, keys::Token(id), old.SerializeAsString());
+  v1::TokenRecord stored = fresh->record();
+  std::string sv;
+  if (Status g = cat_->kv()->Get(Space::kMeta, keys::Token(stored.id()), &sv); !g.ok()) return g;
+  stored.ParseFromString(sv);
+  stored.set_replaces(id);
+  b.Put(Space::kMeta, keys::Token(stored.id()), stored.SerializeAsString());
+  if (Status w = cat_->kv()->Write(b, {.sync = true}); !w.ok()) return w;
+  fresh->mutable_record()->set_replaces(id);
+  return fresh;
+}
+
+StatusOr<std::string> Coordinator::AuthenticateTenant(std::string_view bearer_token) {
+  if (bearer_token.empty()) {
+    return absl::UnauthenticatedError("tenant call without 'authorization: Bearer' token");
+  }
+  auto r = ValidToken(bearer_token, v1::TOKEN_KIND_TENANT);
+  if (!r.ok()) return r.status();
+  return r->tenant();
+}
+
+}  // namespace vigil::coordinator
