@@ -5,6 +5,7 @@
 
 #include "services/cli/admin_commands.h"
 #include "services/cli/format_commands.h"
+#include "services/cli/proof_commands.h"
 #include "services/cli/serve_commands.h"
 #include "services/cli/verify_command.h"
 
@@ -215,6 +216,42 @@ int main(int argc, char** argv) {
       portal->add_subcommand("status", "The tenant's restore readiness, verdicts, backup sets");
   portal_status->add_flag("--json", pa.json, "JSON on stdout (the shape of `vigil status --json`)");
   client_options(portal_status, &pa.client);
+  // --- Signing keys and check logs (local, no server) -------------------
+  CLI::App* keys = app.add_subcommand(
+      "keys", "The MSP's Ed25519 signing keys for reports and proofs (local files, no server)");
+  keys->require_subcommand(1);
+  keys->footer(vigil::cli::kKeysHelpFooter);
+  vigil::cli::KeysArgs ka;
+  auto key_dir_option = [&ka](CLI::App* cmd) {
+    cmd->add_option("--dir", ka.dir,
+                    "Key directory (default: $XDG_CONFIG_HOME/vigil/keys, else "
+                    "~/.config/vigil/keys)");
+    cmd->footer(vigil::cli::kKeysHelpFooter);
+  };
+  CLI::App* keys_init = keys->add_subcommand(
+      "init", "Create the signing key pair (refuses to overwrite an existing key)");
+  key_dir_option(keys_init);
+  CLI::App* keys_rotate = keys->add_subcommand(
+      "rotate",
+      "Make a new current signing key; the previous public key is kept so proofs signed with "
+      "it still verify");
+  key_dir_option(keys_rotate);
+  CLI::App* keys_list =
+      keys->add_subcommand("list", "List the key ids of the key directory and which is current");
+  key_dir_option(keys_list);
+
+  CLI::App* log = app.add_subcommand("log", "The tenants' hash-chained check logs");
+  log->require_subcommand(1);
+  vigil::cli::LogVerifyArgs lva;
+  std::string log_tenant;
+  CLI::App* log_verify = log->add_subcommand(
+      "verify",
+      "Recompute the check log of TENANT (default: every tenant) from the coordinator's "
+      "database and name the first broken record. The coordinator must be stopped.");
+  log_verify->add_option("--data", lva.data, "The coordinator's data directory (DATA/db)")
+      ->required();
+  log_verify->add_option("TENANT", log_tenant, "Only this tenant");
+  log_verify->footer(vigil::cli::kLogVerifyHelpFooter);
 
   try {
     app.parse(argc, argv);
@@ -273,5 +310,12 @@ int main(int argc, char** argv) {
     return vigil::cli::RunToken(ta);
   }
   if (portal_status->parsed()) return vigil::cli::RunPortalStatus(pa);
+  if (keys_init->parsed()) return vigil::cli::RunKeysInit(ka);
+  if (keys_rotate->parsed()) return vigil::cli::RunKeysRotate(ka);
+  if (keys_list->parsed()) return vigil::cli::RunKeysList(ka);
+  if (log_verify->parsed()) {
+    if (log_verify->count("TENANT") > 0) lva.tenant = log_tenant;
+    return vigil::cli::RunLogVerify(lva);
+  }
   return 2;
 }

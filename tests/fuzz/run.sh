@@ -16,7 +16,7 @@ JOBS=${VIGIL_JOBS:-2}
 TARGETS=("$@")
 if [ ${#TARGETS[@]} -eq 0 ]; then
   TARGETS=(fuzz_entry_key fuzz_hash_key fuzz_records fuzz_parse_duration fuzz_restic_parsers
-           fuzz_contract_yaml)
+           fuzz_contract_yaml fuzz_merkle_verify)
 fi
 
 CC=clang CXX=clang++ cmake -S . -B "$BUILD_DIR" -G Ninja \
@@ -60,6 +60,9 @@ seed fuzz_restic_parsers 6 '\x05\x02\x28\xb5\x2f\xfd\x20\x02\x11\x00\x00{}'
 mkdir -p "$BUILD_DIR/corpus/fuzz_contract_yaml"
 cp deploy/examples/*.yaml "$BUILD_DIR/corpus/fuzz_contract_yaml/"
 seed fuzz_contract_yaml 1 'apiVersion: vigil/v1\nkind: Location\nname: nas2\nsite: s\n#--8<--\napiVersion: vigil/v1\nkind: Contract\ntenant: acme\neffectiveFrom: 2026-01-01T00:00:00.5+01:00\nassets:\n  - name: fs\n    backupSets:\n      - {name: a, location: nas2, path: x/y, layout: dated-files, pattern: "*.gz"}\n      - {name: b, location: vault, path: x, format: restic}\ncommitments:\n  - rpo: 1d12h\n  - copies: {min: 2, offsite: 1}\n    assets: [fs]\n  - integrity: {reverifyWithin: 2w, sample: 10}\noutOfScope: []\n'
+# Inclusion proofs: leaf 1 of a 3-leaf tree (valid shape), and one of size 1.
+seed fuzz_merkle_verify 1 '{"index":1,"tree_size":3,"leaf":"000000016100000000000000010000","path":["022a6979e6dab7aa5ae4c3e5e45f7e977112a7e63593820dbec1ec738a24f93c","e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"],"root":"e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"}'
+seed fuzz_merkle_verify 2 '{"index":0,"tree_size":1,"leaf":"","path":[],"root":"6e340b9cffb37a989ca544e6bb780a2c78901d3fb33738768511a30617afa01d"}'
 
 failed=()
 for t in "${TARGETS[@]}"; do

@@ -1,0 +1,124 @@
+#include "services/cli/proof_commands.h"
+
+#include <sys/stat.h>
+
+#include <cstdio>
+#include <string>
+
+#include "services/common/signing.h"
+#include "services/common/text.h"
+#include "services/coordinator/check_log.h"
+#include "storage/rocks_kv.h"
+
+namespace vigil::cli {
+
+namespace {
+
+std::string KeyDir(const KeysArgs& a) { return a.dir.empty() ? signing::DefaultKeyDir() : a.dir; }
+
+void PrintKey(const signing::KeyRing& ring) {
+  std::printf("key id   %s\nprivate  %s/msp.key (secret, mode 0600)\npublic   %s/msp.pub\n",
+              ring.current().key_id.c_str(), ring.dir().c_str(), ring.dir().c_str());
+}
+
+}  // namespace
+
+int RunKeysInit(const KeysArgs& args) {
+  auto ring = signing::KeyRing::Init(KeyDir(args));
+  if (!ring.ok()) {
+    std::fprintf(stderr, "vigil keys init: %s\n", std::string(ring.status().message()).c_str());
+    return 1;
+  }
+  std::printf("created a new Ed25519 signing key\n");
+  PrintKey(*ring);
+  return 0;
+}
+
+int RunKeysRotate(const KeysArgs& args) {
+  std::string dir = KeyDir(args);
+  auto old = signing::KeyRing::Open(dir);
+  if (!old.ok()) {
+    std::fprintf(stderr, "vigil keys rotate: %s\n", std::string(old.status().message()).c_str());
+    return 1;
+  }
+  auto ring = signing::KeyRing::Rotate(dir);
+  if (!ring.ok()) {
+    std::fprintf(stderr, "vigil keys rotate: %s\n", std::string(ring.status().message()).c_str());
+    return 1;
+  }
+  std::printf("new current key (the previous one, %s, is kept in %s/keys/ to verify old proofs)\n",
+              old->current().key_id.c_str(), dir.c_str());
+  PrintKey(*ring);
+  return 0;
+}
+
+int RunKeysList(const KeysArgs& args) {
+  auto ring = signing::KeyRing::Open(KeyDir(args));
+  if (!ring.ok()) {
+    std::fprintf(stderr, "vigil keys list: %s\n", std::string(ring.status().message()).c_str());
+    return 1;
+  }
+  std::printf("%-16s  %-7s  %s\n", "KEY ID", "CURRENT", "PUBLIC KEY FILE");
+  for (const auto& k : ring->public_keys()) {
+    bool current = k.key_id == ring->current().key_id;
+    std::printf("%-16s  %-7s  %s/keys/%s.pub\n", k.key_id.c_str(), current ? "yes" : "",
+                ring->dir().c_str(), k.key_id.c_str());
+  }
+  return 0;
+}
+
+int RunLogVerify(const LogVerifyArgs& args) {
+  std::string db = args.data + "/db";
+  struct stat st;
+  if (::stat(db.c_str(), &st) != 0 || !S_ISDIR(st.st_mode)) {
+    std::fprintf(stderr, "vigil log verify: no coordinator database at %s\n", db.c_str());
+    return 2;
+  }
+  storage::RocksKvOptions o;
+  o.create_if_missing = false;
+  auto kv = storage::OpenRocksKv(db, o);
+  if (!kv.ok()) {
+    std::string msg(kv.status().message());
+    bool locked = msg.find("lock") != std::string::npos || msg.find("LOCK") != std::string::npos;
+    std::fprintf(stderr, "vigil log verify: cannot open %s: %s%s\n", db.c_str(), msg.c_str(),
+                 locked ? "\n(is the coordinator running? stop it first, or verify a copy made "
+                          "with `vigil admin backup`)"
+                        : "");
+    return 2;
+  }
+  std::vector<std::string> tenants;
+  if (args.tenant) {
+    tenants.push_back(*args.tenant);
+  } else {
+    auto all = coordinator::check_log::Tenants(**kv);
+    if (!all.ok()) {
+      std::fprintf(stderr, "vigil log verify: %s\n", std::string(all.status().message()).c_str());
+      return 1;
+    }
+    tenants = *std::move(all);
+    if (tenants.empty()) std::printf("no check log in %s\n", db.c_str());
+  }
+  int rc = 0;
+  for (const std::string& t : tenants) {
+    coordinator::check_log::LogHead head;
+    storage::Status s = coordinator::check_log::Verify(**kv, t, &head);
+    std::string name = EscapeForTerminal(t);
+    if (s.ok() && head.seq == 0) {
+      std::printf("%s: no records\n", name.c_str());
+    } else if (s.ok()) {
+      std::printf("%s: intact, %llu records, head %s\n", name.c_str(),
+                  static_cast<unsigned long long>(head.seq),
+                  coordinator::check_log::HashHex(head.hash).c_str());
+    } else if (absl::IsDataLoss(s)) {
+      std::printf("%s: BROKEN: %s\n", name.c_str(), std::string(s.message()).c_str());
+      rc = 1;
+    } else {
+      std::fprintf(stderr, "vigil log verify: %s: %s\n", name.c_str(),
+                   std::string(s.message()).c_str());
+      rc = 1;
+    }
+  }
+  return rc;
+}
+
+}  // namespace vigil::cli

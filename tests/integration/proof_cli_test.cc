@@ -1,0 +1,150 @@
+// `vigil keys ...` and `vigil log verify` as a user runs them: the real
+// binary, its exit codes and messages.
+#include <gtest/gtest.h>
+#include <sys/stat.h>
+
+#include <fstream>
+#include <sstream>
+#include <string>
+
+#include "services/common/signing.h"
+#include "services/coordinator/check_log.h"
+#include "storage/rocks_kv.h"
+#include "tests/integration/test_util.h"
+
+namespace vigil::testing {
+namespace {
+
+namespace check_log = coordinator::check_log;
+
+RunResult Vigil(std::vector<std::string> args) {
+  args.insert(args.begin(), VigilBin());
+  return RunProcess(args);
+}
+
+std::string Slurp(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  std::stringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
+
+TEST(ProofCliTest, KeysInitRotateList) {
+  TempDir tmp;
+  std::string dir = tmp / "keys";
+  RunResult init = Vigil({"keys", "init", "--dir", dir});
+  ASSERT_EQ(init.exit_code, 0) << init.err;
+  struct stat st;
+  ASSERT_EQ(::stat((dir + "/msp.key").c_str(), &st), 0);
+  EXPECT_EQ(st.st_mode & 0777, 0600u);
+  auto ring1 = signing::KeyRing::Open(dir);
+  ASSERT_TRUE(ring1.ok()) << ring1.status();
+  EXPECT_NE(init.out.find(ring1->current().key_id), std::string::npos) << init.out;
+  std::string key_before = Slurp(dir + "/msp.key");
+
+  RunResult again = Vigil({"keys", "init", "--dir", dir});
+  EXPECT_EQ(again.exit_code, 1);
+  EXPECT_NE(again.err.find(dir + "/msp.key already exists"), std::string::npos) << again.err;
+  EXPECT_EQ(Slurp(dir + "/msp.key"), key_before);
+
+  auto old_sig = ring1->Sign("proof of october");
+  ASSERT_TRUE(old_sig.ok());
+  RunResult rotate = Vigil({"keys", "rotate", "--dir", dir});
+  ASSERT_EQ(rotate.exit_code, 0) << rotate.err;
+  auto ring2 = signing::KeyRing::Open(dir);
+  ASSERT_TRUE(ring2.ok());
+  EXPECT_NE(ring2->current().key_id, ring1->current().key_id);
+  EXPECT_TRUE(ring2->Verify("proof of october", *old_sig).ok());
+
+  RunResult list = Vigil({"keys", "list", "--dir", dir});
+  ASSERT_EQ(list.exit_code, 0) << list.err;
+  EXPECT_NE(list.out.find(ring1->current().key_id), std::string::npos) << list.out;
+  EXPECT_NE(list.out.find(ring2->current().key_id + "  yes"), std::string::npos) << list.out;
+
+  RunResult missing = Vigil({"keys", "list", "--dir", tmp / "none"});
+  EXPECT_EQ(missing.exit_code, 1);
+  EXPECT_NE(missing.err.find(tmp / "none/msp.key"), std::string::npos) << missing.err;
+}
+
+TEST(ProofCliTest, KeysDefaultDirFollowsXdg) {
+  TempDir tmp;
+  RunResult r =
+      RunProcess({"/usr/bin/env", "XDG_CONFIG_HOME=" + tmp.path(), VigilBin(), "keys", "init"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  struct stat st;
+  EXPECT_EQ(::stat((tmp / "vigil/keys/msp.key").c_str(), &st), 0);
+}
+
+class LogVerifyCliTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    auto kv = storage::OpenRocksKv(tmp_ / "db");
+    ASSERT_TRUE(kv.ok()) << kv.status();
+    for (int i = 1; i <= 30; ++i) {
+      ASSERT_TRUE(
+          check_log::Append(**kv, "acme", "{\"n\":" + std::to_string(i) + "}", i * 1000).ok());
+    }
+    for (int i = 1; i <= 5; ++i) ASSERT_TRUE(check_log::Append(**kv, "beta", "{}", i).ok());
+  }
+  // Applies fn to the closed database, then closes it again.
+  template <typename Fn>
+  void Edit(Fn fn) {
+    auto kv = storage::OpenRocksKv(tmp_ / "db");
+    ASSERT_TRUE(kv.ok()) << kv.status();
+    fn(**kv);
+  }
+  TempDir tmp_;
+};
+
+TEST_F(LogVerifyCliTest, IntactThenBroken) {
+  RunResult ok = Vigil({"log", "verify", "--data", tmp_.path()});
+  ASSERT_EQ(ok.exit_code, 0) << ok.out << ok.err;
+  EXPECT_NE(ok.out.find("acme: intact, 30 records"), std::string::npos) << ok.out;
+  EXPECT_NE(ok.out.find("beta: intact, 5 records"), std::string::npos) << ok.out;
+
+  Edit([](storage::KvStore& kv) {
+    std::string v;
+    ASSERT_TRUE(kv.Get(storage::Space::kResults, check_log::LogKey("acme", 12), &v).ok());
+    size_t pos = v.find("{\"n\":12}");
+    ASSERT_NE(pos, std::string::npos);
+    v[pos + 5] = '9';
+    storage::KvBatch b;
+    b.Put(storage::Space::kResults, check_log::LogKey("acme", 12), v);
+    ASSERT_TRUE(kv.Write(b, {}).ok());
+  });
+  RunResult bad = Vigil({"log", "verify", "--data", tmp_.path()});
+  EXPECT_EQ(bad.exit_code, 1) << bad.out << bad.err;
+  EXPECT_NE(bad.out.find("acme: BROKEN"), std::string::npos) << bad.out;
+  EXPECT_NE(bad.out.find("seq 12: hash mismatch"), std::string::npos) << bad.out;
+  EXPECT_NE(bad.out.find("beta: intact"), std::string::npos) << bad.out;
+
+  // Only the tenant asked for.
+  RunResult beta = Vigil({"log", "verify", "--data", tmp_.path(), "beta"});
+  EXPECT_EQ(beta.exit_code, 0) << beta.out << beta.err;
+  EXPECT_EQ(beta.out.find("acme"), std::string::npos) << beta.out;
+
+  Edit([](storage::KvStore& kv) {
+    storage::KvBatch b;
+    b.Delete(storage::Space::kResults, check_log::LogKey("beta", 3));
+    ASSERT_TRUE(kv.Write(b, {}).ok());
+  });
+  RunResult gap = Vigil({"log", "verify", "--data", tmp_.path(), "beta"});
+  EXPECT_EQ(gap.exit_code, 1);
+  EXPECT_NE(gap.out.find("seq 3: gap in seq"), std::string::npos) << gap.out;
+}
+
+TEST_F(LogVerifyCliTest, UsageAndLockedDatabase) {
+  EXPECT_EQ(Vigil({"log", "verify"}).exit_code, 2);
+  RunResult none = Vigil({"log", "verify", "--data", tmp_ / "nothing"});
+  EXPECT_EQ(none.exit_code, 2);
+  EXPECT_NE(none.err.find("no coordinator database"), std::string::npos) << none.err;
+  // While another process (the coordinator) holds the database.
+  auto kv = storage::OpenRocksKv(tmp_ / "db");
+  ASSERT_TRUE(kv.ok());
+  RunResult locked = Vigil({"log", "verify", "--data", tmp_.path()});
+  EXPECT_EQ(locked.exit_code, 2);
+  EXPECT_NE(locked.err.find("coordinator running"), std::string::npos) << locked.err;
+}
+
+}  // namespace
+}  // namespace vigil::testing
