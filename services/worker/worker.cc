@@ -18,6 +18,7 @@
 #include <mutex>
 #include <thread>
 
+#include "services/common/text.h"
 #include "services/contracts/restore_points.h"
 #include "services/contracts/schedule.h"
 #include "storage/file_hasher.h"
@@ -636,8 +637,10 @@ class WorkerImpl final : public Worker {
     std::vector<std::pair<int, std::string>> restored;  // sample index, copy
     auto mismatch = [&](const std::string& path, const std::string& why) {
       res.set_mismatches(res.mismatches() + 1);
-      if (res.mismatch_paths_size() < 20) res.add_mismatch_paths(path);
-      Log("drill of task " + std::to_string(task.id()) + ": '" + path + "' " + why);
+      // A string field must be UTF-8: raw byte paths are escaped.
+      if (res.mismatch_paths_size() < 20) res.add_mismatch_paths(EscapeForTerminal(path));
+      Log("drill of task " + std::to_string(task.id()) + ": '" + EscapeForTerminal(path) + "' " +
+          why);
     };
     const int64_t start = SteadyNs();
     for (int i = 0; i < task.drill_sample_size(); ++i) {

@@ -25,11 +25,13 @@ class DrillProcessTest : public ::testing::Test {
     root_ = tmp_ / "loc";
     scratch_ = tmp_ / "scratch";
     const std::string point = root_ + "/acme/snaps/daily.0";
-    // Four files (the sample takes up to five: all of them), in folders.
+    // Five files (the sample takes up to five: all of them), in folders,
+    // one with a name that is not UTF-8.
     WriteFile(point + "/docs/a.txt", std::string(5000, 'a'));
     WriteFile(point + "/docs/sub/b.bin", std::string(70000, 'b'));
     WriteFile(point + "/c.txt", "c");
     WriteFile(point + "/d.dat", std::string(300000, 'd'));
+    WriteFile(point + "/raw\xff.bin", std::string(1000, 'r'));
     struct timespec ts[2] = {{0, UTIME_OMIT}, {1790000000, 0}};
     ASSERT_EQ(utimensat(AT_FDCWD, point.c_str(), ts, 0), 0);
     WriteFile(tmp_ / "acme.yaml", R"(apiVersion: vigil/v1
@@ -102,12 +104,12 @@ TEST_F(DrillProcessTest, DrillPassesThenFailsOnSilentCorruption) {
   r = Admin({"check", "run", "acme", "--drill", "--wait", "--timeout", "60"});
   ASSERT_EQ(r.exit_code, 0) << r.out << r.err << worker_->err();
   EXPECT_NE(r.out.find("restore_drill fs: pass"), std::string::npos) << r.out;
-  EXPECT_TRUE(worker_->WaitForOutput("drill: 4 files, 375001 bytes")) << worker_->err();
+  EXPECT_TRUE(worker_->WaitForOutput("drill: 5 files, 376001 bytes")) << worker_->err();
   t = Status();
   nlohmann::json v = DrillVerdict(t);
   EXPECT_EQ(v["verdict"], "pass") << t.dump(1);
   EXPECT_NE(v.dump().find("projected_full_restore"), std::string::npos) << v.dump(1);
-  EXPECT_NE(v.dump().find("4 files"), std::string::npos) << v.dump(1);
+  EXPECT_NE(v.dump().find("5 files"), std::string::npos) << v.dump(1);
   EXPECT_EQ(t["readiness"][0].dump().find("never drilled"), std::string::npos) << t.dump(1);
   EXPECT_EQ(t["readiness"][0]["readiness"], "ready") << t.dump(1);
   EXPECT_TRUE(ScratchEmpty());
@@ -122,6 +124,12 @@ TEST_F(DrillProcessTest, DrillPassesThenFailsOnSilentCorruption) {
   WriteFile(victim, rotten);
   struct timespec ts[2] = {{0, UTIME_OMIT}, st.st_mtim};
   ASSERT_EQ(utimensat(AT_FDCWD, victim.c_str(), ts, 0), 0);
+  // And the file with the raw name (its path goes back escaped).
+  const std::string raw = root_ + "/acme/snaps/daily.0/raw\xff.bin";
+  ASSERT_EQ(stat(raw.c_str(), &st), 0);
+  WriteFile(raw, std::string(1000, 'R'));
+  ts[1] = st.st_mtim;
+  ASSERT_EQ(utimensat(AT_FDCWD, raw.c_str(), ts, 0), 0);
 
   r = Admin({"check", "run", "acme", "--drill", "--wait", "--timeout", "60"});
   EXPECT_EQ(r.exit_code, 1) << r.out << r.err << worker_->err();
@@ -129,11 +137,14 @@ TEST_F(DrillProcessTest, DrillPassesThenFailsOnSilentCorruption) {
   t = Status();
   v = DrillVerdict(t);
   EXPECT_EQ(v["verdict"], "fail") << t.dump(1);
-  EXPECT_NE(v["summary"].get<std::string>().find("1 restored files differ"), std::string::npos)
+  EXPECT_NE(v["summary"].get<std::string>().find("2 restored files differ"), std::string::npos)
       << v.dump(1);
   EXPECT_EQ(t["readiness"][0]["readiness"], "not ready") << t.dump(1);
   EXPECT_NE(t["readiness"][0].dump().find("restored data differs"), std::string::npos) << t.dump(1);
-  EXPECT_NE(worker_->err().find("docs/a.txt"), std::string::npos) << worker_->err();
+  EXPECT_NE(worker_->err().find("'docs/a.txt' restored content differs"), std::string::npos)
+      << worker_->err();
+  EXPECT_NE(worker_->err().find("'raw\\xff.bin' restored content differs"), std::string::npos)
+      << worker_->err();
   EXPECT_TRUE(ScratchEmpty());
 }
 
