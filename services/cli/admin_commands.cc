@@ -353,6 +353,7 @@ int RunCheckRun(const CheckRunArgs& args) {
   v1::RunCheckRequest req;
   req.set_tenant(args.tenant);
   req.set_asset(args.asset);
+  req.set_drill(args.drill);
   v1::RunCheckResponse resp;
   {
     grpc::ClientContext ctx;
@@ -360,8 +361,8 @@ int RunCheckRun(const CheckRunArgs& args) {
     grpc::Status s = c.stub()->RunCheck(&ctx, req, &resp);
     if (!s.ok()) return c.Fail(s);
   }
-  std::printf("check %llu queued: %d task(s)\n", static_cast<unsigned long long>(resp.check_id()),
-              resp.task_ids_size());
+  std::printf("%s %llu queued: %d task(s)\n", args.drill ? "drill" : "check",
+              static_cast<unsigned long long>(resp.check_id()), resp.task_ids_size());
   std::fflush(stdout);
   if (!args.wait) return 0;
   auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(args.timeout_s);
@@ -399,6 +400,16 @@ int RunCheckRun(const CheckRunArgs& args) {
           for (const auto& e : t.errors()) {
             std::printf("    attempt %u (worker %s): %s\n", e.attempt(), e.worker_id().c_str(),
                         e.message().c_str());
+          }
+        }
+        if (args.drill) {  // the drills' verdicts, from the stored results
+          for (const auto& ts : sresp.tenants()) {
+            for (const auto& cs : ts.commitments()) {
+              if (cs.kind() != "restore_drill") continue;
+              std::printf("  restore_drill %s: %s, %s\n", cs.asset().c_str(), cs.verdict().c_str(),
+                          cs.summary().c_str());
+              if (cs.verdict() == "fail") ++problems;
+            }
           }
         }
         return failed > 0 || problems > 0 ? kExitProblems : 0;

@@ -35,6 +35,7 @@ struct CheckRunArgs {
   ClientArgs client;
   std::string tenant;
   std::string asset;
+  bool drill = false;  // a restore drill instead of a check
   bool wait = false;
   // --wait gives up after this many seconds (exit 1). Default 3600.
   int timeout_s = 3600;

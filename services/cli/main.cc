@@ -110,7 +110,9 @@ int main(int argc, char** argv) {
                    "NAME=PATH: a location this worker serves and its root directory "
                    "(repeatable)")
       ->required();
-  work->add_option("--scratch", wa.scratch, "Scratch directory (created if missing)");
+  work->add_option("--scratch", wa.scratch,
+                   "Scratch directory for restore drills (created if missing; default "
+                   "$TMPDIR/vigil-scratch-PID)");
   work->add_option("--token-file", wa.token_file, "File holding the enrolment token");
   work->add_option("--tls-ca", wa.tls_ca_file, "CA (PEM) to verify the coordinator's certificate");
   work->add_option("--tls-cert", wa.tls_cert_file, "Client certificate (PEM) for mutual TLS");
@@ -160,6 +162,9 @@ int main(int argc, char** argv) {
       check->add_subcommand("run", "Queue a check of every backup set of a tenant");
   check_run->add_option("TENANT", cra.tenant, "Tenant name")->required();
   check_run->add_option("--asset", cra.asset, "Only this asset");
+  check_run->add_flag("--drill", cra.drill,
+                      "Queue a restore drill of each asset's first backup set instead of a check "
+                      "(with --wait: exit 1 if a drill verdict fails)");
   check_run->add_flag("--wait", cra.wait,
                       "Wait for the check to finish, showing progress (exit 1 if it failed or "
                       "found problems)");

@@ -209,6 +209,7 @@ int RunWorker(const WorkerArgs& args) {
   if (!args.scratch.empty()) {
     std::error_code ec;
     std::filesystem::create_directories(args.scratch, ec);
+    o.scratch = args.scratch;
   }
   auto w = worker::Worker::Create(o);
   if (!w.ok()) {

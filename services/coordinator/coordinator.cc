@@ -261,15 +261,22 @@ StatusOr<v1::RunCheckResponse> Coordinator::RunCheck(const v1::RunCheckRequest& 
   if (!found.ok()) return found.status();
   if (!*found) return absl::NotFoundError("unknown tenant '" + req.tenant() + "'");
   std::vector<v1::Task> tasks;
-  Status s = ScanPrefix<v1::BackupSet>(cat_->kv(), Space::kMeta, keys::BackupSetsOf(req.tenant()),
-                                       [&](v1::BackupSet&& b) {
-                                         if (!req.asset().empty() && b.asset() != req.asset()) {
-                                           return;
-                                         }
-                                         v1::Task t;
-                                         *t.mutable_backup_set() = std::move(b);
-                                         tasks.push_back(std::move(t));
-                                       });
+  if (req.drill()) {
+    auto drills = PlanDrills(req.tenant(), req.asset());
+    if (!drills.ok()) return drills.status();
+    tasks = std::move(*drills);
+  }
+  Status s = req.drill() ? absl::OkStatus()
+                         : ScanPrefix<v1::BackupSet>(
+                               cat_->kv(), Space::kMeta, keys::BackupSetsOf(req.tenant()),
+                               [&](v1::BackupSet&& b) {
+                                 if (!req.asset().empty() && b.asset() != req.asset()) {
+                                   return;
+                                 }
+                                 v1::Task t;
+                                 *t.mutable_backup_set() = std::move(b);
+                                 tasks.push_back(std::move(t));
+                               });
   if (!s.ok()) return s;
   if (tasks.empty()) {
     if (!req.asset().empty()) {
@@ -283,7 +290,7 @@ StatusOr<v1::RunCheckResponse> Coordinator::RunCheck(const v1::RunCheckRequest& 
   for (auto& t : tasks) t.set_check_id(*check_id);
   // Dated point names without an offset are read in the tenant's zone.
   const std::string tz = tenant.timezone().empty() ? "UTC" : tenant.timezone();
-  for (auto& t : tasks) t.set_tenant_timezone(tz);
+  for (auto& t : tasks) t.set_tenant_timezone(tz);  // drills: the same
   auto queued = leases_->Enqueue(std::move(tasks));
   if (!queued.ok()) return queued.status();
   v1::RunCheckResponse resp;
@@ -312,7 +319,9 @@ StatusOr<v1::GetStatusResponse> Coordinator::GetStatus(const v1::GetStatusReques
   bool finished = true;
   std::vector<v1::Task> all_tasks = leases_->All();
   for (auto& t : all_tasks) {
-    last[{t.backup_set().tenant(), t.backup_set().name()}] = t;  // ids increase
+    if (t.kind() == v1::TASK_KIND_CHECK) {
+      last[{t.backup_set().tenant(), t.backup_set().name()}] = t;  // ids increase
+    }
     if (req.check_id() != 0 && t.check_id() == req.check_id()) {
       if (t.state() != v1::TASK_STATE_DONE && t.state() != v1::TASK_STATE_FAILED) finished = false;
       *resp.add_check_tasks() = t;
@@ -499,6 +508,7 @@ StatusOr<v1::CompleteTaskResponse> Coordinator::CompleteTask(const std::string& 
     *resp.mutable_task() = std::move(*t);  // repeated completion
     return resp;
   }
+  if (t && t->kind() == v1::TASK_KIND_DRILL) return CompleteDrill(worker_id, req);
   if (Status s = leases_->CheckLease(worker_id, req.task_id(), req.attempt()); !s.ok()) return s;
   auto last = LastAcked(cat_->kv(), req.task_id(), req.attempt());
   if (!last.ok()) return last.status();

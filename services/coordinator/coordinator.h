@@ -99,9 +99,20 @@ class Coordinator {
   // tenant's contract in force (services/contracts/schedule.h: cadences
   // from the commitments, stable jitter, overdue first, never inside the
   // location's maintenance windows), unless a task of that set is already
-  // queued or leased. Tasks carry the location's read budget. Returns the
-  // tasks queued (one check id for all).
+  // queued or leased. Tasks carry the location's read budget. Restore
+  // drills due (on each asset's first backup set) are queued after the
+  // checks with QueueDrill, unless a drill of that set is queued or leased;
+  // a set with nothing to drill yet is skipped. Returns the tasks queued
+  // (one check id for all checks, one per drill).
   storage::StatusOr<std::vector<v1::Task>> ScheduleDue();
+
+  // Queues a restore drill of one backup set (services/coordinator/drills.h):
+  // the newest present restore point, a sample of up to `sample_files`
+  // (0 = 100) files and `sample_bytes` bytes (0 = no limit) from the
+  // catalogue, under a new check id. NotFound (unknown tenant or set),
+  // FailedPrecondition (nothing to drill yet). Defined in drills.cc.
+  storage::StatusOr<v1::Task> QueueDrill(const std::string& tenant, const std::string& backup_set,
+                                         uint32_t sample_files, uint64_t sample_bytes);
 
   // Takes back expired leases (called periodically).
   storage::Status ExpireLeases();
@@ -118,6 +129,11 @@ class Coordinator {
   // True while no enrolment token was ever issued (and none is configured).
   storage::StatusOr<bool> EnrolmentIsOpen();
   std::mutex tokens_mu_;
+  // Drill tasks (not queued) for each asset's first backup set (drills.cc).
+  storage::StatusOr<std::vector<v1::Task>> PlanDrills(const std::string& tenant,
+                                                      const std::string& asset);
+  storage::StatusOr<v1::CompleteTaskResponse> CompleteDrill(const std::string& worker_id,
+                                                            const v1::CompleteTaskRequest& req);
 
   CoordinatorOptions options_;
   RealClock real_clock_;

@@ -11,6 +11,7 @@
 #include "services/contracts/schedule.h"
 #include "services/coordinator/contract_store.h"
 #include "services/coordinator/copies.h"
+#include "services/coordinator/drills.h"
 #include "services/coordinator/keys.h"
 #include "services/coordinator/points.h"
 #include "storage/key_codec.h"
@@ -71,9 +72,11 @@ Status FillEvaluation(storage::Catalogue& cat, const std::vector<v1::Task>& task
     for (const contracts::BackupSet& set : asset.backup_sets) {
       contracts::BackupSetFacts& f = facts.sets[set.name];
       f.name = set.name;
+      if (Status d = FillDrills(kv, tenant.name, &f, &history); !d.ok()) return d;
       for (const v1::Task& t : tasks) {
         if (t.backup_set().tenant() != tenant.name || t.backup_set().name() != set.name ||
-            t.state() != v1::TASK_STATE_DONE || t.finished_ns() == 0) {
+            t.state() != v1::TASK_STATE_DONE || t.finished_ns() == 0 ||
+            t.kind() != v1::TASK_KIND_CHECK) {
           continue;
         }
         if (f.first_inventory_ns == 0 || t.finished_ns() < f.first_inventory_ns) {

@@ -74,4 +74,15 @@ std::string Point(std::string_view tenant, std::string_view backup_set, int64_t 
   return k;
 }
 
+std::string DrillsOf(std::string_view tenant, std::string_view backup_set) {
+  std::string k = Named("coord/drill/", tenant);
+  storage::AppendString(&k, backup_set);
+  return k;
+}
+std::string Drill(std::string_view tenant, std::string_view backup_set, int64_t at_ns) {
+  std::string k = DrillsOf(tenant, backup_set);
+  storage::AppendI64(&k, at_ns);
+  return k;
+}
+
 }  // namespace vigil::coordinator::keys

@@ -20,6 +20,11 @@
 //       one per restore point ever listed (I64 as in key_codec.h: one set's
 //       records are one range, ascending time); written in the last batch
 //       of a merge, then again once the point's plausibility is computed
+//   "coord/drill/" Str(tenant) Str(backup_set) I64(at_ns)
+//                                                -> vigil.v1.DrillRecord
+//       one per restore drill completed (failed ones included), ascending
+//       time within a set; written with the task's DONE state in one synced
+//       batch, never rewritten (services/coordinator/drills.h)
 // Keyspace `tasks` (fixed-width big-endian integers: numeric order == byte
 // order, so one task's staged batches are one range, in seq order):
 //   'T' U64(task_id)                             -> vigil.v1.Task
@@ -72,5 +77,9 @@ std::string Acked(uint64_t task, uint32_t attempt);
 // Restore-point records (meta).
 std::string Point(std::string_view tenant, std::string_view backup_set, int64_t time_ns);
 std::string PointsOf(std::string_view tenant, std::string_view backup_set);
+
+// Restore-drill records (meta).
+std::string Drill(std::string_view tenant, std::string_view backup_set, int64_t at_ns);
+std::string DrillsOf(std::string_view tenant, std::string_view backup_set);
 
 }  // namespace vigil::coordinator::keys

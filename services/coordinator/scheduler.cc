@@ -8,6 +8,7 @@
 #include "services/contracts/schedule.h"
 #include "services/coordinator/contract_store.h"
 #include "services/coordinator/coordinator.h"
+#include "services/coordinator/drills.h"
 #include "services/coordinator/keys.h"
 #include "storage/key_codec.h"
 
@@ -47,9 +48,18 @@ StatusOr<std::vector<v1::Task>> Coordinator::ScheduleDue() {
 
   // What ran (per tenant), and what is already waiting or running.
   std::map<std::string, contracts::CheckHistory> history;
-  std::set<std::pair<std::string, std::string>> busy;
+  std::set<std::pair<std::string, std::string>> busy, drilling;
   for (const v1::Task& t : leases_->All()) {
     const std::string& tenant = t.backup_set().tenant();
+    if (t.kind() == v1::TASK_KIND_DRILL) {
+      if (t.state() == v1::TASK_STATE_QUEUED || t.state() == v1::TASK_STATE_LEASED) {
+        drilling.insert({tenant, t.backup_set().name()});
+      }
+      if (t.state() != v1::TASK_STATE_DONE) continue;
+      int64_t& last = history[tenant][{t.backup_set().name(), contracts::CheckKind::kRestoreDrill}];
+      last = std::max(last, t.finished_ns());
+      continue;
+    }
     if (t.state() == v1::TASK_STATE_QUEUED || t.state() == v1::TASK_STATE_LEASED) {
       busy.insert({tenant, t.backup_set().name()});
     }
@@ -62,6 +72,12 @@ StatusOr<std::vector<v1::Task>> Coordinator::ScheduleDue() {
   }
 
   std::vector<v1::Task> tasks;
+  struct Drill {
+    std::string tenant, set;
+    uint32_t files = 0;
+    uint64_t bytes = 0;
+  };
+  std::vector<Drill> drills;
   for (const v1::Tenant& tr : tenants) {
     auto versions = LoadContracts(kv, tr.name());
     if (!versions.ok()) return versions.status();
@@ -71,8 +87,13 @@ StatusOr<std::vector<v1::Task>> Coordinator::ScheduleDue() {
     for (const contracts::DueCheck& d :
          contracts::PlanChecks(tenant, *contract, locations, history[tr.name()], now)) {
       if (d.start_ns > now) continue;
-      // Drills are not run by tasks yet (docs/contracts.md).
-      if (d.kind == contracts::CheckKind::kRestoreDrill) continue;
+      if (d.kind == contracts::CheckKind::kRestoreDrill) {  // queued after the checks
+        if (!drilling.insert({tr.name(), d.backup_set}).second) continue;
+        Drill dr{tr.name(), d.backup_set};
+        DrillLimits(contract, d.asset, &dr.files, &dr.bytes);
+        drills.push_back(std::move(dr));
+        continue;
+      }
       if (!busy.insert({tr.name(), d.backup_set}).second) continue;
       v1::BackupSet set;
       std::string v;
@@ -87,11 +108,24 @@ StatusOr<std::vector<v1::Task>> Coordinator::ScheduleDue() {
       tasks.push_back(std::move(t));
     }
   }
-  if (tasks.empty()) return tasks;
-  auto check_id = leases_->NextId();
-  if (!check_id.ok()) return check_id.status();
-  for (auto& t : tasks) t.set_check_id(*check_id);
-  return leases_->Enqueue(std::move(tasks));
+  std::vector<v1::Task> queued;
+  if (!tasks.empty()) {
+    auto check_id = leases_->NextId();
+    if (!check_id.ok()) return check_id.status();
+    for (auto& t : tasks) t.set_check_id(*check_id);
+    auto q = leases_->Enqueue(std::move(tasks));
+    if (!q.ok()) return q.status();
+    queued = std::move(*q);
+  }
+  // Drills, each under its own check id, after the checks (a set never
+  // checked has nothing to drill yet: the next round queues it).
+  for (const Drill& d : drills) {
+    auto t = QueueDrill(d.tenant, d.set, d.files, d.bytes);
+    if (absl::IsFailedPrecondition(t.status()) || absl::IsNotFound(t.status())) continue;
+    if (!t.ok()) return t.status();
+    queued.push_back(std::move(*t));
+  }
+  return queued;
 }
 
 }  // namespace vigil::coordinator

@@ -13,10 +13,12 @@
 #include <condition_variable>
 #include <cstdio>
 #include <cstring>
+#include <filesystem>
 #include <map>
 #include <mutex>
 #include <thread>
 
+#include "services/common/text.h"
 #include "services/contracts/restore_points.h"
 #include "services/contracts/schedule.h"
 #include "storage/file_hasher.h"
@@ -165,6 +167,10 @@ class WorkerImpl final : public Worker {
     enum Kind { kDone, kError, kLost, kStopped } kind = kDone;
     std::string error;
     uint64_t final_seq = 0;
+    // A drill task's result (sent with kDone; drill_result.error set when
+    // the drill could not run).
+    bool drill = false;
+    v1::DrillResult drill_result{};
   };
 
   void RunTask(const v1::Task& task) {
@@ -229,12 +235,21 @@ class WorkerImpl final : public Worker {
       req.set_attempt(attempt);
       req.set_final_seq(out.final_seq);
       req.set_error(out.error);
+      if (out.drill && out.error.empty()) *req.mutable_drill() = out.drill_result;
       v1::CompleteTaskResponse resp;
       grpc::Status s = stub_->CompleteTask(&ctx, req, &resp);
       if (s.ok()) {
+        std::string what = " (" + std::to_string(resp.task().entries()) + " entries)";
+        if (out.drill) {
+          const v1::DrillResult& d = out.drill_result;
+          what = d.error().empty()
+                     ? " (drill: " + std::to_string(d.files()) + " files, " +
+                           std::to_string(d.bytes()) + " bytes in " + std::to_string(d.seconds()) +
+                           " s, " + std::to_string(d.mismatches()) + " mismatches)"
+                     : " (drill failed: " + d.error() + ")";
+        }
         Log("completed task " + std::to_string(id) +
-            (out.error.empty() ? " (" + std::to_string(resp.task().entries()) + " entries)"
-                               : " with error: " + out.error));
+            (out.error.empty() ? what : " with error: " + out.error));
         return out;
       }
       if (!Retryable(s.error_code())) {
@@ -313,6 +328,7 @@ class WorkerImpl final : public Worker {
   };
 
   Outcome Execute(const v1::Task& task, std::atomic<bool>* lost) {
+    if (task.kind() == v1::TASK_KIND_DRILL) return Drill(task, lost);
     auto dir = ResolveRoot(task.backup_set());
     if (!dir.ok()) return {Outcome::kError, std::string(dir.status().message()), 0};
     auto set = ContractSet(task.backup_set());
@@ -502,6 +518,251 @@ class WorkerImpl final : public Worker {
     return {};
   }
 
+  // --- Restore drills ---------------------------------------------------
+  //
+  // The sample's files are copied from the restore point to
+  // SCRATCH/drill-<task>-<attempt>/ as a restore would: cold reads (the
+  // source's cached pages are dropped first, POSIX_FADV_DONTNEED, so the
+  // read comes from the device), large sequential reads, and synced writes
+  // (each file fsync'ed before it is closed, then every directory created
+  // and the scratch directory itself: when the clock stops, the restored
+  // bytes are on stable storage). The copies are then re-read (pages dropped
+  // again) and compared with the size and digest of the coordinator's
+  // catalogue sent in the task, never with the source read. The drill
+  // directory is removed at the end, whatever happened.
+  //
+  // Errors: anything about the source (set or point gone, unreadable
+  // layout) is the drill's result (DrillResult.error); a file of the sample
+  // that cannot be read from the point is a mismatch; a scratch directory
+  // that cannot be written is the worker's fault (task error, re-queued).
+
+  // Opens `path` (relative, validated) below directory fd `base` without
+  // following any symlink on the way; -1 with errno set on failure.
+  static int OpenBeneath(int base, const std::string& path) {
+    int cur = dup(base);
+    if (cur < 0) return -1;
+    size_t start = 0;
+    while (true) {
+      size_t slash = path.find('/', start);
+      std::string comp = path.substr(start, slash == std::string::npos ? slash : slash - start);
+      if (slash == std::string::npos) {
+        int fd = openat(cur, comp.c_str(), O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
+        int err = errno;
+        close(cur);
+        errno = err;
+        return fd;
+      }
+      int next = openat(cur, comp.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+      int err = errno;
+      close(cur);
+      if (next < 0) {
+        errno = err;
+        return -1;
+      }
+      cur = next;
+      start = slash + 1;
+    }
+  }
+
+  static int64_t SteadyNs() {
+    return std::chrono::duration_cast<std::chrono::nanoseconds>(
+               std::chrono::steady_clock::now().time_since_epoch())
+        .count();
+  }
+
+  Outcome Drill(const v1::Task& task, std::atomic<bool>* lost) {
+    Outcome out;
+    out.drill = true;
+    v1::DrillResult& res = out.drill_result;
+    auto drill_error = [&](const std::string& why) {
+      res.set_error(why);
+      return out;
+    };
+    auto dir = ResolveRoot(task.backup_set());
+    if (!dir.ok()) {
+      if (absl::IsFailedPrecondition(dir.status())) {  // not served here: our fault
+        return {Outcome::kError, std::string(dir.status().message()), 0};
+      }
+      return drill_error(std::string(dir.status().message()));
+    }
+    auto set = ContractSet(task.backup_set());
+    if (!set.ok()) return drill_error(std::string(set.status().message()));
+    const std::string tz = task.tenant_timezone().empty() ? "UTC" : task.tenant_timezone();
+    auto found = contracts::DiscoverRestorePointsAt(*set, *dir, tz);
+    if (!found.ok()) return drill_error(std::string(found.status().message()));
+    const contracts::DiscoveredPoint* point = nullptr;
+    for (const auto& p : found->points) {
+      if (p.time_ns == task.drill_point_ns()) point = &p;
+    }
+    if (point == nullptr) {
+      return drill_error("restore point of time " + std::to_string(task.drill_point_ns()) +
+                         " ns is no longer present in the backup set");
+    }
+    const bool file_point = set->layout == contracts::Layout::kDatedFiles;
+    std::string base = *dir;
+    if (!point->name.empty()) {
+      struct stat st {};
+      if (Outcome r = CheckPointUnchanged(*dir, *point, !file_point, &st);
+          r.kind != Outcome::kDone) {
+        return drill_error(r.error);
+      }
+      if (!file_point) base += "/" + point->name;
+    }
+    int base_fd = open(base.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+    if (base_fd < 0) {
+      return drill_error("cannot open restore point '" + base + "': " + std::strerror(errno));
+    }
+    // The drill's own directory in the scratch (fresh, private).
+    const std::string drill_dir =
+        o_.scratch + "/drill-" + std::to_string(task.id()) + "-" + std::to_string(task.attempt());
+    std::error_code ec;
+    std::filesystem::remove_all(drill_dir, ec);
+    if (mkdir(drill_dir.c_str(), 0700) != 0) {
+      close(base_fd);
+      return {Outcome::kError,
+              "cannot create drill directory '" + drill_dir + "': " + std::strerror(errno), 0};
+    }
+    struct Cleanup {
+      std::string dir;
+      int fd;
+      ~Cleanup() {
+        close(fd);
+        std::error_code e;
+        std::filesystem::remove_all(dir, e);
+      }
+    } cleanup{drill_dir, base_fd};
+
+    std::vector<uint8_t> buf(4 << 20);
+    std::vector<std::string> dirs{drill_dir};           // created, to fsync
+    std::vector<std::pair<int, std::string>> restored;  // sample index, copy
+    auto mismatch = [&](const std::string& path, const std::string& why) {
+      res.set_mismatches(res.mismatches() + 1);
+      // A string field must be UTF-8: raw byte paths are escaped.
+      if (res.mismatch_paths_size() < 20) res.add_mismatch_paths(EscapeForTerminal(path));
+      Log("drill of task " + std::to_string(task.id()) + ": '" + EscapeForTerminal(path) + "' " +
+          why);
+    };
+    const int64_t start = SteadyNs();
+    for (int i = 0; i < task.drill_sample_size(); ++i) {
+      if (*lost) return {Outcome::kLost, "", 0};
+      if (stopped()) return {Outcome::kStopped, "", 0};
+      const v1::DrillSample& smp = task.drill_sample(i);
+      const std::string& path = smp.path();
+      if (!storage::IsValidRelativePath(path)) {
+        mismatch(path, "is not a relative path inside the point");
+        continue;
+      }
+      int src = OpenBeneath(cleanup.fd, path);
+      if (src < 0) {
+        mismatch(path, std::string("cannot be opened: ") + std::strerror(errno));
+        continue;
+      }
+      struct stat st {};
+      if (fstat(src, &st) != 0 || !S_ISREG(st.st_mode)) {
+        close(src);
+        mismatch(path, "is no longer a regular file");
+        continue;
+      }
+      fcntl(src, F_SETFL, fcntl(src, F_GETFL) & ~O_NONBLOCK);
+      // Cold read: whatever the page cache holds of the source goes first.
+      posix_fadvise(src, 0, 0, POSIX_FADV_DONTNEED);
+      posix_fadvise(src, 0, 0, POSIX_FADV_SEQUENTIAL);
+      // Parent directories of the copy.
+      std::string dst = drill_dir;
+      for (size_t p = path.find('/'); p != std::string::npos; p = path.find('/', p + 1)) {
+        std::string d = drill_dir + "/" + path.substr(0, p);
+        if (mkdir(d.c_str(), 0700) == 0) {
+          dirs.push_back(d);
+        } else if (errno != EEXIST) {
+          close(src);
+          return {Outcome::kError, "cannot create '" + d + "': " + std::strerror(errno), 0};
+        }
+      }
+      dst += "/" + path;
+      int out_fd = open(dst.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+      if (out_fd < 0) {
+        int err = errno;
+        close(src);
+        return {Outcome::kError, "cannot create '" + dst + "': " + std::strerror(err), 0};
+      }
+      uint64_t copied = 0;
+      std::string read_error, write_error;
+      while (true) {
+        if (*lost || stopped()) break;
+        ssize_t n = read(src, buf.data(), buf.size());
+        if (n < 0 && errno == EINTR) continue;
+        if (n < 0) {
+          read_error = std::strerror(errno);
+          break;
+        }
+        if (n == 0) break;
+        for (ssize_t off = 0; off < n;) {
+          ssize_t w = write(out_fd, buf.data() + off, static_cast<size_t>(n - off));
+          if (w < 0 && errno == EINTR) continue;
+          if (w < 0) {
+            write_error = std::strerror(errno);
+            break;
+          }
+          off += w;
+        }
+        if (!write_error.empty()) break;
+        copied += static_cast<uint64_t>(n);
+      }
+      close(src);
+      // Synced write: the copy is on stable storage before it counts.
+      if (write_error.empty() && fsync(out_fd) != 0) write_error = std::strerror(errno);
+      if (close(out_fd) != 0 && write_error.empty()) write_error = std::strerror(errno);
+      if (!write_error.empty()) {
+        return {Outcome::kError, "cannot write '" + dst + "': " + write_error, 0};
+      }
+      if (*lost) return {Outcome::kLost, "", 0};
+      if (stopped()) return {Outcome::kStopped, "", 0};
+      if (!read_error.empty()) {
+        mismatch(path, "cannot be read: " + read_error);
+        continue;
+      }
+      res.set_files(res.files() + 1);
+      res.set_bytes(res.bytes() + copied);
+      restored.emplace_back(i, dst);
+    }
+    // The directory entries of the copies, deepest first, then the scratch.
+    dirs.push_back(o_.scratch);
+    for (auto it = dirs.rbegin(); it != dirs.rend(); ++it) {
+      int fd = open(it->c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+      if (fd < 0 || fsync(fd) != 0) {
+        int err = errno;
+        if (fd >= 0) close(fd);
+        return {Outcome::kError, "cannot sync '" + *it + "': " + std::strerror(err), 0};
+      }
+      close(fd);
+    }
+    res.set_seconds(static_cast<double>(SteadyNs() - start) / 1e9);
+    // Re-hash each copy (read back from the device) against the catalogue.
+    std::map<uint32_t, std::unique_ptr<storage::FileHasher>> hashers;
+    for (const auto& [i, dst] : restored) {
+      if (*lost) return {Outcome::kLost, "", 0};
+      if (stopped()) return {Outcome::kStopped, "", 0};
+      const v1::DrillSample& smp = task.drill_sample(i);
+      const uint32_t alg = smp.digest_algorithm();
+      if (alg < 1 || alg > 7) {
+        mismatch(smp.path(), "has a digest of unknown algorithm " + std::to_string(alg));
+        continue;
+      }
+      auto& h = hashers[alg];
+      if (!h) h = std::make_unique<storage::FileHasher>(static_cast<storage::HashAlgorithm>(alg));
+      storage::FileReading r = h->Read(AT_FDCWD, dst.c_str(), smp.size(), /*drop_cache=*/true);
+      if (!r.ok) {
+        mismatch(smp.path(), "restored copy cannot be read: " + r.error_text);
+      } else if (r.bytes != smp.size()) {
+        mismatch(smp.path(), "restored " + std::to_string(r.bytes) + " bytes, catalogue has " +
+                                 std::to_string(smp.size()));
+      } else if (r.digest.view() != smp.digest()) {
+        mismatch(smp.path(), "restored content differs from the catalogue");
+      }
+    }
+    return out;
+  }
+
   // The Observe stream of one attempt, reopened after failures.
   class Stream {
    public:
@@ -590,7 +851,21 @@ storage::StatusOr<std::unique_ptr<Worker>> Worker::Create(const WorkerOptions& o
   if (options.batch_size < 1 || options.batch_size > 4096) {
     return absl::InvalidArgumentError("batch size must be 1..4096");
   }
-  return std::unique_ptr<Worker>(new WorkerImpl(options));
+  WorkerOptions o = options;
+  if (o.scratch.empty()) {
+    const char* tmp = std::getenv("TMPDIR");
+    o.scratch = std::string(tmp != nullptr && *tmp != '\0' ? tmp : "/tmp") + "/vigil-scratch-" +
+                std::to_string(getpid());
+    if (mkdir(o.scratch.c_str(), 0700) != 0 && errno != EEXIST) {
+      return absl::InvalidArgumentError("cannot create scratch directory '" + o.scratch +
+                                        "': " + std::strerror(errno));
+    }
+  }
+  struct stat st {};
+  if (stat(o.scratch.c_str(), &st) != 0 || !S_ISDIR(st.st_mode)) {
+    return absl::InvalidArgumentError("scratch '" + o.scratch + "' is not a directory");
+  }
+  return std::unique_ptr<Worker>(new WorkerImpl(std::move(o)));
 }
 
 }  // namespace vigil::worker

@@ -11,7 +11,11 @@
 //   - Stop() (SIGTERM) hands the current lease back before Run() returns;
 //   - paths are confined to the location's root: no "..", and the backup
 //     set's directory must resolve (symlinks followed) inside the root; the
-//     walk itself never follows symlinks.
+//     walk itself never follows symlinks;
+//   - restore drills (TASK_KIND_DRILL) copy a sample of a restore point to
+//     the scratch directory with cold reads and synced writes, re-hash the
+//     copies against the catalogue's digests sent in the task, and remove
+//     them (docs/contracts.md, "Restore drills").
 //
 // gRPC stays in worker.cc: this header is cheap to include.
 #pragma once
@@ -42,6 +46,10 @@ struct WorkerOptions {
   // Mutual TLS: PEM client certificate chain and key (both or neither).
   std::string tls_cert_pem;
   std::string tls_key_pem;
+  // Scratch directory for restore drills (must exist; each drill uses a
+  // fresh drill-<task>-<attempt>/ in it and removes it). Empty = create
+  // $TMPDIR/vigil-scratch-<pid> (0700; /tmp without TMPDIR).
+  std::string scratch;
   // Observations per batch. Default 512 (the coordinator takes up to 4096).
   int batch_size = 512;
   // Test hook: sleep this long after each acknowledged batch, so tests can

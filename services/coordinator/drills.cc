@@ -1,0 +1,281 @@
+#include "services/coordinator/drills.h"
+
+#include <cmath>
+#include <map>
+
+#include "services/contracts/evaluate.h"
+#include "services/coordinator/contract_store.h"
+#include "services/coordinator/coordinator.h"
+#include "services/coordinator/ingest.h"
+#include "services/coordinator/keys.h"
+#include "services/coordinator/points.h"
+#include "storage/key_codec.h"
+
+namespace vigil::coordinator {
+
+using storage::Space;
+using storage::Status;
+using storage::StatusOr;
+
+StatusOr<std::vector<v1::DrillRecord>> LoadDrills(storage::KvStore* kv, const std::string& tenant,
+                                                  const std::string& backup_set) {
+  std::vector<v1::DrillRecord> out;
+  std::string prefix = keys::DrillsOf(tenant, backup_set);
+  auto it = kv->NewIterator(Space::kMeta, {.upper_bound = storage::PrefixSuccessor(prefix)});
+  for (it->Seek(prefix); it->Valid(); it->Next()) {
+    v1::DrillRecord r;
+    if (!r.ParseFromArray(it->value().data(), static_cast<int>(it->value().size()))) {
+      return absl::DataLossError("drill record of " + tenant + "/" + backup_set +
+                                 " does not decode");
+    }
+    out.push_back(std::move(r));
+  }
+  if (!it->status().ok()) return it->status();
+  return out;
+}
+
+contracts::DrillFact ToDrillFact(const v1::DrillRecord& r) {
+  contracts::DrillFact d;
+  d.at_ns = r.at_ns();
+  d.point_time_ns = r.point_time_ns();
+  d.files = r.files();
+  d.bytes = r.bytes();
+  d.seconds = r.seconds();
+  d.mismatches = r.mismatches();
+  d.point_bytes = r.point_bytes();
+  d.error = r.error();
+  return d;
+}
+
+Status FillDrills(storage::KvStore* kv, const std::string& tenant, contracts::BackupSetFacts* facts,
+                  contracts::CheckHistory* history) {
+  auto records = LoadDrills(kv, tenant, facts->name);
+  if (!records.ok()) return records.status();
+  for (const v1::DrillRecord& r : *records) facts->drills.push_back(ToDrillFact(r));
+  if (!records->empty()) {
+    (*history)[{facts->name, contracts::CheckKind::kRestoreDrill}] = records->back().at_ns();
+  }
+  return absl::OkStatus();
+}
+
+void DrillLimits(const contracts::Contract* contract, const std::string& asset,
+                 uint32_t* sample_files, uint64_t* sample_bytes) {
+  *sample_files = kDefaultDrillFiles;
+  *sample_bytes = 0;
+  if (contract == nullptr) return;
+  for (const contracts::Commitment* c : contract->CommitmentsFor(asset)) {
+    if (c->kind != contracts::CommitmentKind::kRestoreDrill) continue;
+    if (c->drill.sample_files != 0) *sample_files = c->drill.sample_files;
+    *sample_bytes = c->drill.sample_bytes;
+    return;
+  }
+}
+
+StatusOr<v1::Task> PlanDrill(storage::Catalogue& cat, const v1::BackupSet& set,
+                             const std::string& tenant_timezone, uint32_t sample_files,
+                             uint64_t sample_bytes) {
+  if (sample_files == 0) sample_files = kDefaultDrillFiles;
+  const std::string what = "backup set " + set.tenant() + "/" + set.name();
+  auto points = LoadPoints(cat.kv(), set.tenant(), set.name());
+  if (!points.ok()) return points.status();
+  int64_t point = 0;
+  if (!points->empty()) {
+    const v1::PointRecord* newest = nullptr;
+    for (const v1::PointRecord& r : *points) {
+      if (r.gone_ns() == 0) newest = &r;  // ascending time: the last present one
+    }
+    if (newest == nullptr) {
+      return absl::FailedPreconditionError(what + ": no restore point is present to drill");
+    }
+    point = newest->time_ns();
+  }
+  const storage::Scope scope{set.tenant(), set.name(), point};
+  auto eligible = [](const storage::EntryRecord& e) {
+    return e.type == storage::EntryType::kFile && !e.digest.empty();
+  };
+  // First pass: the point's size and how many files may be sampled.
+  uint64_t point_bytes = 0, candidates = 0;
+  {
+    auto scan = cat.Scan(scope);
+    for (; scan->Valid(); scan->Next()) {
+      point_bytes += scan->entry().size;
+      if (eligible(scan->entry())) ++candidates;
+    }
+    if (!scan->status().ok()) return scan->status();
+  }
+  if (candidates == 0) {
+    return absl::FailedPreconditionError(
+        what +
+        ": no file with a digest in the catalogue for the restore point to drill (run a "
+        "check first)");
+  }
+  // Second pass: every k-th candidate, so the sample covers the point.
+  const uint64_t k = std::max<uint64_t>(1, candidates / sample_files);
+  v1::Task t;
+  t.set_kind(v1::TASK_KIND_DRILL);
+  *t.mutable_backup_set() = set;
+  t.set_tenant_timezone(tenant_timezone.empty() ? "UTC" : tenant_timezone);
+  t.set_drill_point_ns(point);
+  t.set_drill_point_bytes(point_bytes);
+  uint64_t index = 0, bytes = 0;
+  auto scan = cat.Scan(scope);
+  for (; scan->Valid() && static_cast<uint32_t>(t.drill_sample_size()) < sample_files;
+       scan->Next()) {
+    const storage::EntryRecord& e = scan->entry();
+    if (!eligible(e)) continue;
+    if (index++ % k != 0) continue;
+    if (sample_bytes != 0 && bytes + e.size > sample_bytes) continue;
+    bytes += e.size;
+    v1::DrillSample* s = t.add_drill_sample();
+    s->set_path(scan->path());
+    s->set_size(e.size);
+    s->set_digest_algorithm(static_cast<uint32_t>(e.digest.algorithm()));
+    s->set_digest(std::string(e.digest.view()));
+  }
+  if (!scan->status().ok()) return scan->status();
+  if (t.drill_sample_size() == 0) {
+    return absl::FailedPreconditionError(
+        what + ": no sampled file fits the drill's byte limit of " + std::to_string(sample_bytes));
+  }
+  return t;
+}
+
+Status PutDrillRecord(const v1::Task& t, const v1::DrillResult& result,
+                      const std::string& worker_id, int64_t now, storage::KvBatch* batch) {
+  const std::string what = "task " + std::to_string(t.id()) + ": drill result";
+  if (!std::isfinite(result.seconds()) || result.seconds() < 0) {
+    return absl::InvalidArgumentError(what + ": field 'seconds' must be finite and >= 0");
+  }
+  if (result.files() > static_cast<uint64_t>(t.drill_sample_size()) ||
+      result.mismatches() > static_cast<uint64_t>(t.drill_sample_size())) {
+    return absl::InvalidArgumentError(what + ": more files than the " +
+                                      std::to_string(t.drill_sample_size()) + " sampled");
+  }
+  v1::DrillRecord r;
+  r.set_at_ns(now);
+  r.set_point_time_ns(t.drill_point_ns());
+  r.set_files(result.files());
+  r.set_bytes(result.bytes());
+  r.set_seconds(result.seconds());
+  r.set_mismatches(result.mismatches());
+  r.set_point_bytes(t.drill_point_bytes());
+  r.set_error(result.error());
+  r.set_worker_id(worker_id);
+  for (int i = 0; i < result.mismatch_paths_size() && i < kMaxMismatchPaths; ++i) {
+    r.add_mismatch_paths(result.mismatch_paths(i));
+  }
+  batch->Put(Space::kMeta, keys::Drill(t.backup_set().tenant(), t.backup_set().name(), now),
+             r.SerializeAsString());
+  return absl::OkStatus();
+}
+
+namespace {
+
+StatusOr<v1::Tenant> LoadTenant(storage::KvStore* kv, const std::string& name) {
+  std::string v;
+  Status s = kv->Get(Space::kMeta, keys::Tenant(name), &v);
+  if (absl::IsNotFound(s)) return absl::NotFoundError("unknown tenant '" + name + "'");
+  if (!s.ok()) return s;
+  v1::Tenant t;
+  if (!t.ParseFromString(v)) return absl::DataLossError("tenant record does not decode");
+  return t;
+}
+
+}  // namespace
+
+StatusOr<std::vector<v1::Task>> Coordinator::PlanDrills(const std::string& tenant,
+                                                        const std::string& asset) {
+  storage::KvStore* kv = cat_->kv();
+  auto tr = LoadTenant(kv, tenant);
+  if (!tr.ok()) return tr.status();
+  auto versions = LoadContracts(kv, tenant);
+  if (!versions.ok()) return versions.status();
+  const contracts::Contract* contract = contracts::VersionInForce(*versions, clock_->NowNs());
+  // Each asset's first backup set: the contract's order, else by name.
+  std::map<std::string, v1::BackupSet> first;  // asset -> set
+  std::string prefix = keys::BackupSetsOf(tenant);
+  auto it = kv->NewIterator(Space::kMeta, {.upper_bound = storage::PrefixSuccessor(prefix)});
+  std::map<std::string, v1::BackupSet> by_name;
+  for (it->Seek(prefix); it->Valid(); it->Next()) {
+    v1::BackupSet b;
+    if (!b.ParseFromArray(it->value().data(), static_cast<int>(it->value().size()))) {
+      return absl::DataLossError("backup set record does not decode");
+    }
+    if (!asset.empty() && b.asset() != asset) continue;
+    by_name[b.name()] = b;
+    first.try_emplace(b.asset(), b);
+  }
+  if (!it->status().ok()) return it->status();
+  if (contract != nullptr) {
+    for (const contracts::Asset& a : contract->assets) {
+      if (a.backup_sets.empty()) continue;
+      auto b = by_name.find(a.backup_sets.front().name);
+      if (b != by_name.end() && b->second.asset() == a.name) first[a.name] = b->second;
+    }
+  }
+  if (first.empty()) {
+    if (!asset.empty()) {
+      return absl::NotFoundError("tenant '" + tenant + "' has no asset '" + asset +
+                                 "' with a backup set");
+    }
+    return absl::FailedPreconditionError("tenant '" + tenant + "' has no backup set");
+  }
+  std::vector<v1::Task> tasks;
+  for (const auto& [name, set] : first) {
+    uint32_t files = 0;
+    uint64_t bytes = 0;
+    DrillLimits(contract, name, &files, &bytes);
+    auto t = PlanDrill(*cat_, set, tr->timezone(), files, bytes);
+    if (!t.ok()) return t.status();
+    tasks.push_back(std::move(*t));
+  }
+  return tasks;
+}
+
+StatusOr<v1::Task> Coordinator::QueueDrill(const std::string& tenant, const std::string& backup_set,
+                                           uint32_t sample_files, uint64_t sample_bytes) {
+  storage::KvStore* kv = cat_->kv();
+  auto tr = LoadTenant(kv, tenant);
+  if (!tr.ok()) return tr.status();
+  std::string v;
+  Status s = kv->Get(Space::kMeta, keys::BackupSet(tenant, backup_set), &v);
+  if (absl::IsNotFound(s)) {
+    return absl::NotFoundError("tenant '" + tenant + "' has no backup set '" + backup_set + "'");
+  }
+  if (!s.ok()) return s;
+  v1::BackupSet set;
+  if (!set.ParseFromString(v)) return absl::DataLossError("backup set record does not decode");
+  auto t = PlanDrill(*cat_, set, tr->timezone(), sample_files, sample_bytes);
+  if (!t.ok()) return t.status();
+  auto check_id = leases_->NextId();
+  if (!check_id.ok()) return check_id.status();
+  t->set_check_id(*check_id);
+  auto queued = leases_->Enqueue({std::move(*t)});
+  if (!queued.ok()) return queued.status();
+  return std::move(queued->front());
+}
+
+StatusOr<v1::CompleteTaskResponse> Coordinator::CompleteDrill(const std::string& worker_id,
+                                                              const v1::CompleteTaskRequest& req) {
+  if (Status s = leases_->CheckLease(worker_id, req.task_id(), req.attempt()); !s.ok()) return s;
+  std::optional<v1::Task> t = leases_->Get(req.task_id());
+  if (!t) return absl::NotFoundError("unknown task " + std::to_string(req.task_id()));
+  // The record and the DONE state in one synced batch: a drill is recorded
+  // exactly once. A drill that failed (drill.error) is a result too.
+  storage::KvBatch batch;
+  Status s = PutDrillRecord(*t, req.drill(), worker_id, clock_->NowNs(), &batch);
+  if (!s.ok()) {
+    auto f = leases_->Fail(worker_id, req.task_id(), req.attempt(), std::string(s.message()));
+    if (!f.ok()) return f.status();
+    return s;
+  }
+  DropStaged(&batch, req.task_id());  // a drill streams nothing; drop strays
+  auto done = leases_->Complete(worker_id, req.task_id(), req.attempt(), v1::DiffCounts(),
+                                req.drill().files(), &batch);
+  if (!done.ok()) return done.status();
+  v1::CompleteTaskResponse resp;
+  *resp.mutable_task() = std::move(*done);
+  return resp;
+}
+
+}  // namespace vigil::coordinator

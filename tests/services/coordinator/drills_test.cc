@@ -1,0 +1,386 @@
+// Restore drills through the coordinator's domain calls, without gRPC: the
+// sample QueueDrill takes from the catalogue (newest present point, spread,
+// limits), the scheduler and `check run --drill` queueing drills, and a
+// completed drill stored as a DrillRecord and judged by the status
+// (restore_drill verdict, readiness).
+#include "services/coordinator/drills.h"
+
+#include <gtest/gtest.h>
+
+#include <filesystem>
+
+#include "services/coordinator/coordinator.h"
+#include "storage/hash.h"
+
+namespace vigil::coordinator {
+namespace {
+
+class FakeClock : public Clock {
+ public:
+  int64_t NowNs() override { return now; }
+  int64_t now = 1'790'812'800LL * 1'000'000'000LL;  // 2026-10-01T00:00:00Z
+};
+
+constexpr int64_t kHour = 3'600'000'000'000LL;
+
+constexpr const char* kManifests = R"(apiVersion: vigil/v1
+kind: Location
+name: nas
+site: office
+---
+apiVersion: vigil/v1
+kind: Tenant
+name: acme
+timezone: Europe/Paris
+---
+apiVersion: vigil/v1
+kind: Contract
+tenant: acme
+assets:
+  - name: fs
+    backupSets:
+      - name: snaps
+        location: nas
+        path: acme/snaps
+        layout: rsnapshot
+commitments:
+  - restoreDrill: {every: 30d, rto: 8h, sampleFiles: 3}
+)";
+
+class DrillsTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    dir_ = std::filesystem::temp_directory_path() /
+           ("vigil-drills-" + std::to_string(getpid()) + "-" +
+            ::testing::UnitTest::GetInstance()->current_test_info()->name());
+    std::filesystem::remove_all(dir_);
+    CoordinatorOptions o;
+    o.data_dir = dir_.string();
+    o.clock = &clock_;
+    auto c = Coordinator::Open(o);
+    ASSERT_TRUE(c.ok()) << c.status();
+    c_ = std::move(*c);
+    v1::ApplyRequest req;
+    v1::ManifestFile* f = req.add_files();
+    f->set_name("acme.yaml");
+    f->set_text(kManifests);
+    auto r = c_->Apply(req);
+    ASSERT_TRUE(r.ok()) << r.status();
+    v1::RegisterRequest reg;
+    reg.set_site("office");
+    reg.add_locations("nas");
+    auto w = c_->Register("", reg);
+    ASSERT_TRUE(w.ok()) << w.status();
+    worker_ = w->worker_id();
+  }
+  void TearDown() override {
+    c_.reset();
+    std::filesystem::remove_all(dir_);
+  }
+  static v1::Observation Obs(int64_t point, const std::string& path, const std::string& content) {
+    v1::Observation o;
+    o.set_path(path);
+    o.set_type(v1::ENTRY_TYPE_FILE);
+    o.set_size(content.size());
+    o.set_mtime_ns(1);
+    o.set_restore_point_ns(point);
+    storage::Digest d = storage::HashBytes(storage::HashAlgorithm::kXxh3_128, content);
+    o.set_digest_algorithm(static_cast<uint32_t>(d.algorithm()));
+    o.set_digest(std::string(d.view()));
+    return o;
+  }
+  // One check of the set: the points listed, then their observations.
+  void RunCheck(std::vector<std::pair<int64_t, std::string>> points,
+                std::vector<v1::Observation> obs) {
+    v1::RunCheckRequest req;
+    req.set_tenant("acme");
+    ASSERT_TRUE(c_->RunCheck(req).ok());
+    auto t = c_->LeaseTask(worker_);
+    ASSERT_TRUE(t.ok() && t->has_task());
+    ASSERT_EQ(t->task().kind(), v1::TASK_KIND_CHECK);
+    v1::ObservationBatch b;
+    b.set_task_id(t->task().id());
+    b.set_attempt(t->task().attempt());
+    b.set_seq(1);
+    for (auto& [time, name] : points) {
+      auto* p = b.add_points();
+      p->set_time_ns(time);
+      p->set_name(name);
+      p->set_time_source("mtime");
+    }
+    for (auto& o : obs) *b.add_observations() = o;
+    auto a = c_->Observe(worker_, b);
+    ASSERT_TRUE(a.ok()) << a.status();
+    v1::CompleteTaskRequest done;
+    done.set_task_id(t->task().id());
+    done.set_attempt(t->task().attempt());
+    done.set_final_seq(1);
+    auto r = c_->CompleteTask(worker_, done);
+    ASSERT_TRUE(r.ok()) << r.status();
+    ASSERT_EQ(r->task().state(), v1::TASK_STATE_DONE);
+  }
+  // Ten files f0..f9 (f<i> holds i+1 bytes) in the point at `time`.
+  static std::vector<v1::Observation> TenFiles(int64_t time) {
+    std::vector<v1::Observation> v;
+    for (int i = 0; i < 10; ++i) {
+      v.push_back(Obs(time, "f" + std::to_string(i), std::string(static_cast<size_t>(i) + 1, 'x')));
+    }
+    return v;
+  }
+  // Checks points 100 and 200 (ten files each), then 100, 200, 300 (300 has
+  // two files), then 100 and 200 again: 300 is gone, 200 is the newest
+  // present point.
+  void CheckThreeTimes() {
+    std::vector<v1::Observation> both = TenFiles(100), p200 = TenFiles(200);
+    both.insert(both.end(), p200.begin(), p200.end());
+    RunCheck({{100, "daily.1"}, {200, "daily.0"}}, both);
+    std::vector<v1::Observation> three = both;
+    three.push_back(Obs(300, "new", "n"));
+    three.push_back(Obs(300, "other", "o"));
+    RunCheck({{100, "daily.2"}, {200, "daily.1"}, {300, "daily.0"}}, three);
+    RunCheck({{100, "daily.1"}, {200, "daily.0"}}, both);
+  }
+  v1::Task LeaseDrill() {
+    auto t = c_->LeaseTask(worker_);
+    EXPECT_TRUE(t.ok() && t->has_task());
+    EXPECT_EQ(t->task().kind(), v1::TASK_KIND_DRILL);
+    return t->task();
+  }
+  storage::StatusOr<v1::CompleteTaskResponse> CompleteDrill(const v1::Task& t,
+                                                            const v1::DrillResult& r) {
+    v1::CompleteTaskRequest done;
+    done.set_task_id(t.id());
+    done.set_attempt(t.attempt());
+    *done.mutable_drill() = r;
+    return c_->CompleteTask(worker_, done);
+  }
+  static v1::DrillResult Result(uint64_t bytes, double seconds, uint64_t mismatches,
+                                std::string error = "") {
+    v1::DrillResult r;
+    r.set_files(3);
+    r.set_bytes(bytes);
+    r.set_seconds(seconds);
+    r.set_mismatches(mismatches);
+    if (mismatches > 0) r.add_mismatch_paths("f3");
+    r.set_error(error);
+    return r;
+  }
+  v1::TenantStatus Status() {
+    v1::GetStatusRequest req;
+    req.set_tenant("acme");
+    auto st = c_->GetStatus(req);
+    EXPECT_TRUE(st.ok()) << st.status();
+    return st.ok() ? st->tenants(0) : v1::TenantStatus();
+  }
+  static const v1::CommitmentStatus* DrillVerdict(const v1::TenantStatus& t) {
+    for (const auto& c : t.commitments()) {
+      if (c.kind() == "restore_drill") return &c;
+    }
+    return nullptr;
+  }
+  static std::string Evidence(const v1::CommitmentStatus& c, const std::string& name) {
+    for (const auto& e : c.evidence()) {
+      if (e.name() == name) return e.value();
+    }
+    return "";
+  }
+
+  FakeClock clock_;
+  std::filesystem::path dir_;
+  std::unique_ptr<Coordinator> c_;
+  std::string worker_;
+};
+
+TEST_F(DrillsTest, NothingToDrillBeforeACheck) {
+  auto t = c_->QueueDrill("acme", "snaps", 3, 0);
+  ASSERT_FALSE(t.ok());
+  EXPECT_EQ(t.status().code(), absl::StatusCode::kFailedPrecondition) << t.status();
+  EXPECT_EQ(c_->QueueDrill("acme", "nope", 3, 0).status().code(), absl::StatusCode::kNotFound);
+  EXPECT_EQ(c_->QueueDrill("nobody", "snaps", 3, 0).status().code(), absl::StatusCode::kNotFound);
+}
+
+TEST_F(DrillsTest, QueueDrillSamplesTheNewestPresentPointSpreadFromTheCatalogue) {
+  CheckThreeTimes();
+  auto t = c_->QueueDrill("acme", "snaps", 3, 0);
+  ASSERT_TRUE(t.ok()) << t.status();
+  EXPECT_EQ(t->kind(), v1::TASK_KIND_DRILL);
+  EXPECT_EQ(t->state(), v1::TASK_STATE_QUEUED);
+  EXPECT_NE(t->id(), 0u);
+  EXPECT_NE(t->check_id(), 0u);
+  EXPECT_EQ(t->tenant_timezone(), "Europe/Paris");
+  EXPECT_EQ(t->drill_point_ns(), 200);     // 300 is gone
+  EXPECT_EQ(t->drill_point_bytes(), 55u);  // 1 + 2 + ... + 10
+  // Every third of the ten files (k = 10 / 3), in key order: f0, f3, f6.
+  ASSERT_EQ(t->drill_sample_size(), 3);
+  EXPECT_EQ(t->drill_sample(0).path(), "f0");
+  EXPECT_EQ(t->drill_sample(1).path(), "f3");
+  EXPECT_EQ(t->drill_sample(2).path(), "f6");
+  storage::Digest d = storage::HashBytes(storage::HashAlgorithm::kXxh3_128, "xxxx");
+  EXPECT_EQ(t->drill_sample(1).size(), 4u);
+  EXPECT_EQ(t->drill_sample(1).digest_algorithm(), static_cast<uint32_t>(d.algorithm()));
+  EXPECT_EQ(t->drill_sample(1).digest(), std::string(d.view()));
+
+  // A byte limit skips what does not fit: f0 (1) + f3 (4) = 5, f6 (7) not.
+  auto small = c_->QueueDrill("acme", "snaps", 3, 6);
+  ASSERT_TRUE(small.ok()) << small.status();
+  ASSERT_EQ(small->drill_sample_size(), 2);
+  EXPECT_EQ(small->drill_sample(1).path(), "f3");
+  // More files asked than there are: all of them.
+  auto all = c_->QueueDrill("acme", "snaps", 50, 0);
+  ASSERT_TRUE(all.ok()) << all.status();
+  EXPECT_EQ(all->drill_sample_size(), 10);
+}
+
+TEST_F(DrillsTest, SchedulerAndCheckRunQueueOneDrillPerSet) {
+  // Never checked: the drill is due but there is nothing to drill yet; the
+  // check is queued.
+  auto q = c_->ScheduleDue();
+  ASSERT_TRUE(q.ok()) << q.status();
+  for (const auto& t : *q) EXPECT_EQ(t.kind(), v1::TASK_KIND_CHECK);
+  // Checks done (the first leases the scheduler's task), then the drill
+  // is queued once.
+  CheckThreeTimes();
+  q = c_->ScheduleDue();
+  ASSERT_TRUE(q.ok()) << q.status();
+  int drills = 0;
+  for (const auto& t : *q) {
+    if (t.kind() == v1::TASK_KIND_DRILL) {
+      ++drills;
+      EXPECT_EQ(t.drill_sample_size(), 3);  // sampleFiles of the contract
+      EXPECT_EQ(t.drill_point_ns(), 200);
+    }
+  }
+  EXPECT_EQ(drills, 1);
+  q = c_->ScheduleDue();
+  ASSERT_TRUE(q.ok()) << q.status();
+  for (const auto& t : *q) EXPECT_NE(t.kind(), v1::TASK_KIND_DRILL);  // one is queued
+
+  v1::RunCheckRequest req;
+  req.set_tenant("acme");
+  req.set_drill(true);
+  auto r = c_->RunCheck(req);
+  ASSERT_TRUE(r.ok()) << r.status();
+  ASSERT_EQ(r->task_ids_size(), 1);  // one asset
+  std::optional<v1::Task> t = c_->leases().Get(r->task_ids(0));
+  ASSERT_TRUE(t.has_value());
+  EXPECT_EQ(t->kind(), v1::TASK_KIND_DRILL);
+  EXPECT_EQ(t->check_id(), r->check_id());
+  req.set_asset("nope");
+  EXPECT_EQ(c_->RunCheck(req).status().code(), absl::StatusCode::kNotFound);
+}
+
+TEST_F(DrillsTest, CompletedDrillsAreRecordedAndJudged) {
+  CheckThreeTimes();
+  v1::TenantStatus st = Status();
+  const v1::CommitmentStatus* v = DrillVerdict(st);
+  ASSERT_NE(v, nullptr);
+  EXPECT_NE(v->verdict(), "pass");
+  ASSERT_EQ(st.readiness_size(), 1);
+  bool never = false;
+  for (const auto& r : st.readiness(0).reasons()) never |= r == "never drilled";
+  EXPECT_TRUE(never) << st.readiness(0).DebugString();
+
+  // A drill at 55 B/s over a 55-byte point: 1 s projected, within 8 h.
+  ASSERT_TRUE(c_->QueueDrill("acme", "snaps", 3, 0).ok());
+  clock_.now += kHour;
+  v1::Task t = LeaseDrill();
+  auto done = CompleteDrill(t, Result(55, 1.0, 0));
+  ASSERT_TRUE(done.ok()) << done.status();
+  EXPECT_EQ(done->task().state(), v1::TASK_STATE_DONE);
+  EXPECT_EQ(done->task().entries(), 3u);
+  // Repeating the completion records nothing more.
+  ASSERT_TRUE(CompleteDrill(t, Result(55, 1.0, 0)).ok());
+  auto recs = LoadDrills(c_->catalogue().kv(), "acme", "snaps");
+  ASSERT_TRUE(recs.ok()) << recs.status();
+  ASSERT_EQ(recs->size(), 1u);
+  EXPECT_EQ((*recs)[0].at_ns(), clock_.now);
+  EXPECT_EQ((*recs)[0].point_time_ns(), 200);
+  EXPECT_EQ((*recs)[0].point_bytes(), 55u);
+  EXPECT_EQ((*recs)[0].worker_id(), worker_);
+  st = Status();
+  v = DrillVerdict(st);
+  ASSERT_NE(v, nullptr);
+  EXPECT_EQ(v->verdict(), "pass") << v->DebugString();
+  EXPECT_NE(v->summary().find("projected full restore"), std::string::npos) << v->summary();
+  EXPECT_EQ(Evidence(*v, "projected_full_restore"), "1.0 s") << v->DebugString();
+  for (const auto& r : st.readiness(0).reasons())
+    EXPECT_EQ(r.find("drill"), std::string::npos) << r;
+  // The drill is not an inventory: the set's last check stays the check.
+  EXPECT_EQ(st.backup_sets(0).last_task().kind(), v1::TASK_KIND_CHECK);
+
+  // A slow drill: 1 B/s projects 55 s... at 0.001 B/s 55,000 s > 8 h.
+  ASSERT_TRUE(c_->QueueDrill("acme", "snaps", 3, 0).ok());
+  clock_.now += kHour;
+  t = LeaseDrill();
+  ASSERT_TRUE(CompleteDrill(t, Result(1, 1000.0, 0)).ok());
+  st = Status();
+  v = DrillVerdict(st);
+  ASSERT_NE(v, nullptr);
+  EXPECT_EQ(v->verdict(), "fail") << v->DebugString();
+  EXPECT_NE(v->summary().find("exceeds the RTO"), std::string::npos) << v->summary();
+
+  // Restored data differs: fail, and the asset is not ready.
+  ASSERT_TRUE(c_->QueueDrill("acme", "snaps", 3, 0).ok());
+  clock_.now += kHour;
+  t = LeaseDrill();
+  ASSERT_TRUE(CompleteDrill(t, Result(55, 1.0, 1)).ok());
+  recs = LoadDrills(c_->catalogue().kv(), "acme", "snaps");
+  ASSERT_TRUE(recs.ok());
+  ASSERT_EQ(recs->size(), 3u);
+  ASSERT_EQ(recs->back().mismatch_paths_size(), 1);
+  EXPECT_EQ(recs->back().mismatch_paths(0), "f3");
+  st = Status();
+  v = DrillVerdict(st);
+  ASSERT_NE(v, nullptr);
+  EXPECT_EQ(v->verdict(), "fail");
+  EXPECT_NE(v->summary().find("differ from the catalogue"), std::string::npos) << v->summary();
+  EXPECT_EQ(st.readiness(0).readiness(), "not ready");
+  EXPECT_NE(st.readiness(0).reasons(0).find("restored data differs"), std::string::npos)
+      << st.readiness(0).DebugString();
+
+  // A drill that could not run is a result too: DONE, and a failed drill.
+  ASSERT_TRUE(c_->QueueDrill("acme", "snaps", 3, 0).ok());
+  clock_.now += kHour;
+  t = LeaseDrill();
+  done = CompleteDrill(t, Result(0, 0, 0, "restore point gone"));
+  ASSERT_TRUE(done.ok()) << done.status();
+  EXPECT_EQ(done->task().state(), v1::TASK_STATE_DONE);
+  st = Status();
+  v = DrillVerdict(st);
+  ASSERT_NE(v, nullptr);
+  EXPECT_EQ(v->verdict(), "fail");
+  EXPECT_NE(v->summary().find("restore point gone"), std::string::npos) << v->summary();
+}
+
+TEST_F(DrillsTest, WorkerFaultsRequeueAndImpossibleResultsAreRefused) {
+  CheckThreeTimes();
+  ASSERT_TRUE(c_->QueueDrill("acme", "snaps", 3, 0).ok());
+  v1::Task t = LeaseDrill();
+  // The worker could not run it (its scratch): re-queued, nothing recorded.
+  v1::CompleteTaskRequest err;
+  err.set_task_id(t.id());
+  err.set_attempt(t.attempt());
+  err.set_error("cannot create drill directory");
+  auto r = c_->CompleteTask(worker_, err);
+  ASSERT_TRUE(r.ok()) << r.status();
+  EXPECT_EQ(r->task().state(), v1::TASK_STATE_QUEUED);
+  auto recs = LoadDrills(c_->catalogue().kv(), "acme", "snaps");
+  ASSERT_TRUE(recs.ok());
+  EXPECT_TRUE(recs->empty());
+  // More files than sampled: refused, counted as a failed attempt.
+  t = LeaseDrill();
+  v1::DrillResult bad = Result(55, 1.0, 0);
+  bad.set_files(4);
+  EXPECT_EQ(CompleteDrill(t, bad).status().code(), absl::StatusCode::kInvalidArgument);
+  // A stale attempt changes nothing.
+  v1::Task again = LeaseDrill();
+  EXPECT_EQ(CompleteDrill(t, Result(55, 1.0, 0)).status().code(),
+            absl::StatusCode::kFailedPrecondition);
+  ASSERT_TRUE(CompleteDrill(again, Result(55, 1.0, 0)).ok());
+  recs = LoadDrills(c_->catalogue().kv(), "acme", "snaps");
+  ASSERT_TRUE(recs.ok());
+  EXPECT_EQ(recs->size(), 1u);
+}
+
+}  // namespace
+}  // namespace vigil::coordinator
