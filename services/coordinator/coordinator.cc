@@ -510,6 +510,27 @@ StatusOr<v1::CompleteTaskResponse> Coordinator::CompleteTask(const std::string& 
   }
   if (t && t->kind() == v1::TASK_KIND_DRILL) return CompleteDrill(worker_id, req);
   if (Status s = leases_->CheckLease(worker_id, req.task_id(), req.attempt()); !s.ok()) return s;
+  // The location's survey (directory names two levels down), kept for the
+  // scope check and committed with the task's completion; checked before
+  // anything is merged.
+  std::optional<v1::LocationSurvey> survey;
+  if (req.location_dirs_size() > 0) {
+    if (req.location_dirs_size() > 10'000) {
+      return absl::InvalidArgumentError("location_dirs: more than 10,000 directories");
+    }
+    survey.emplace();
+    survey->set_at_ns(clock_->NowNs());
+    for (const auto& d : req.location_dirs()) {
+      size_t slash = d.find('/');
+      if (!storage::IsValidRelativePath(d) || slash == std::string::npos ||
+          d.find('/', slash + 1) != std::string::npos) {
+        return absl::InvalidArgumentError("location_dirs: '" + EscapeForTerminal(d) +
+                                          "' is not a relative path of two components");
+      }
+      survey->add_dirs(d);
+    }
+    std::sort(survey->mutable_dirs()->begin(), survey->mutable_dirs()->end());
+  }
   auto last = LastAcked(cat_->kv(), req.task_id(), req.attempt());
   if (!last.ok()) return last.status();
   if (*last != req.final_seq()) {
@@ -544,6 +565,9 @@ StatusOr<v1::CompleteTaskResponse> Coordinator::CompleteTask(const std::string& 
     return s;
   }
   storage::KvBatch drop;
+  if (survey) {
+    drop.Put(Space::kMeta, keys::Survey(t->backup_set().location()), survey->SerializeAsString());
+  }
   DropStaged(&drop, req.task_id());
   // Markers of every attempt of the task (an older attempt may have merged
   // and then lost its lease).

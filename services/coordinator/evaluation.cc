@@ -177,6 +177,37 @@ Status FillEvaluation(storage::Catalogue& cat, const std::vector<v1::Task>& task
     }
   }
 
+  // Scope: directories found under the tenant's own area of a location
+  // ("dupont-avocats/..." when its backup sets live there) that none of its
+  // backup sets covers: backups kept outside the contract.
+  {
+    std::map<std::string, std::vector<std::string>> paths;  // location -> set paths
+    for (const contracts::Asset& a : contract->assets) {
+      for (const auto& s : a.backup_sets) paths[s.location].push_back(s.path);
+    }
+    for (const auto& [location, set_paths] : paths) {
+      std::string v;
+      Status s = kv->Get(Space::kMeta, keys::Survey(location), &v);
+      if (absl::IsNotFound(s)) continue;
+      if (!s.ok()) return s;
+      v1::LocationSurvey survey;
+      if (!survey.ParseFromString(v)) return absl::DataLossError("location survey does not decode");
+      auto starts = [](const std::string& x, const std::string& prefix) {
+        return x.size() > prefix.size() && x.compare(0, prefix.size(), prefix) == 0 &&
+               x[prefix.size()] == '/';
+      };
+      for (const std::string& d : survey.dirs()) {
+        std::string area = d.substr(0, d.find('/'));
+        bool mine = false, covered = false;
+        for (const std::string& p : set_paths) {
+          mine |= p.substr(0, p.find('/')) == area;
+          covered |= p == d || starts(p, d) || starts(d, p);
+        }
+        if (mine && !covered) facts.unscoped.push_back(location + ":" + d);
+      }
+    }
+  }
+
   contracts::Calendar cal(tenant.timezone);
   contracts::Period month = contracts::MonthOf(now, cal);
   contracts::Evaluation ev =

@@ -27,6 +27,7 @@ std::string ContractVersion(std::string_view tenant, uint32_t version) {
   return k;
 }
 std::string Token(std::string_view id) { return Named(kTokenPrefix, id); }
+std::string Survey(std::string_view location) { return Named("coord/survey/", location); }
 std::string Worker(std::string_view id) { return Named("coord/worker/", id); }
 
 std::string Merged(uint64_t task, uint32_t attempt) {

@@ -8,6 +8,7 @@
 //       (1, 2, ... per tenant; never rewritten: a change is a new version)
 //   "coord/worker/"   Str(id)                    -> vigil.v1.WorkerRecord
 //   "coord/token/"    Str(id)                    -> vigil.v1.TokenRecord
+//   "coord/survey/"   Str(location)              -> vigil.v1.LocationSurvey
 //   "coord/enrol_required"                       -> "1" once an enrolment
 //       token was issued: from then on Register needs a token
 //   "coord/next_id"                              -> U64 next task/check id
@@ -60,6 +61,7 @@ std::string ContractVersionsOf(std::string_view tenant);
 std::string ContractVersion(std::string_view tenant, uint32_t version);
 std::string Worker(std::string_view id);
 std::string Token(std::string_view id);
+std::string Survey(std::string_view location);
 inline constexpr std::string_view kTokenPrefix = "coord/token/";
 inline constexpr std::string_view kEnrolRequired = "coord/enrol_required";
 std::string Merged(uint64_t task, uint32_t attempt);

@@ -1,5 +1,6 @@
 #include "services/worker/worker.h"
 
+#include <dirent.h>
 #include <fcntl.h>
 #include <grpcpp/grpcpp.h>
 #include <limits.h>
@@ -7,6 +8,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
 #include <cerrno>
 #include <chrono>
@@ -171,7 +173,47 @@ class WorkerImpl final : public Worker {
     // the drill could not run).
     bool drill = false;
     v1::DrillResult drill_result{};
+    // Check tasks: directories two levels below the location's root.
+    std::vector<std::string> location_dirs{};
   };
+
+  // Directory names two levels below a location's root ("A/B"), hidden
+  // names skipped, symlinks not followed, at most 10,000: what is stored
+  // there, for the coordinator's scope check. Names only, never contents.
+  static std::vector<std::string> SurveyLocation(const std::string& root) {
+    std::vector<std::string> out;
+    auto list = [](int dirfd) {
+      std::vector<std::string> names;
+      DIR* d = fdopendir(dirfd);
+      if (d == nullptr) {
+        close(dirfd);
+        return names;
+      }
+      while (struct dirent* e = readdir(d)) {
+        if (e->d_name[0] == '.') continue;
+        struct stat st {};
+        if (fstatat(dirfd, e->d_name, &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISDIR(st.st_mode)) {
+          names.push_back(e->d_name);
+        }
+      }
+      closedir(d);
+      std::sort(names.begin(), names.end());
+      return names;
+    };
+    int top = open(root.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (top < 0) return out;
+    int top_dup = dup(top);
+    for (const std::string& a : list(top_dup)) {
+      int sub = openat(top, a.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+      if (sub < 0) continue;
+      for (const std::string& b : list(sub)) {
+        if (out.size() >= 10'000) break;
+        out.push_back(a + "/" + b);
+      }
+    }
+    close(top);
+    return out;
+  }
 
   void RunTask(const v1::Task& task) {
     const uint64_t id = task.id();
@@ -202,6 +244,10 @@ class WorkerImpl final : public Worker {
     });
 
     Outcome out = Execute(task, &lost);
+    if (out.kind == Outcome::kDone && task.kind() == v1::TASK_KIND_CHECK) {
+      auto root = o_.locations.find(task.backup_set().location());
+      if (root != o_.locations.end()) out.location_dirs = SurveyLocation(root->second);
+    }
     if (out.kind == Outcome::kDone || out.kind == Outcome::kError) {
       out = Complete(id, attempt, out, &lost);
     }
@@ -236,6 +282,9 @@ class WorkerImpl final : public Worker {
       req.set_final_seq(out.final_seq);
       req.set_error(out.error);
       if (out.drill && out.error.empty()) *req.mutable_drill() = out.drill_result;
+      if (out.error.empty()) {
+        for (const auto& d : out.location_dirs) req.add_location_dirs(d);
+      }
       v1::CompleteTaskResponse resp;
       grpc::Status s = stub_->CompleteTask(&ctx, req, &resp);
       if (s.ok()) {

@@ -119,6 +119,8 @@ outOfScope:
 };
 
 TEST_F(CoordinatorProcessTest, ApplyCheckStatusFillsTheCatalogue) {
+  WriteFile(root_ + "/acme/old-erp/dump.sql", "not in the contract");
+  WriteFile(root_ + "/globex/fs/x", "another client");
   StartCoordinator("30s");
   auto w = StartWorker("w1");
   Apply();
@@ -161,6 +163,11 @@ TEST_F(CoordinatorProcessTest, ApplyCheckStatusFillsTheCatalogue) {
   EXPECT_EQ(verdicts["integrity"], "fail") << t.dump(2);
   EXPECT_EQ(verdicts["rpo"], "pass") << t.dump(2);
   EXPECT_NE(t["scope"].dump().find("laptops"), std::string::npos) << t.dump(2);
+  // The worker surveyed the location: acme's old ERP dumps, kept beside
+  // its file server but in no backup set, are reported; another client's
+  // directory is not acme's business.
+  EXPECT_NE(t["scope"].dump().find("loc-a:acme/old-erp"), std::string::npos) << t.dump(2);
+  EXPECT_EQ(t["scope"].dump().find("globex"), std::string::npos) << t.dump(2);
   EXPECT_NE(human.out.find("restore readiness (contract v1)"), std::string::npos) << human.out;
 }
 

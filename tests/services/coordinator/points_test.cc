@@ -325,3 +325,36 @@ TEST_F(CoordinatorPointsTest, AMirrorWithoutAListHasThePointOfTimeZero) {
 
 }  // namespace
 }  // namespace vigil::coordinator
+
+namespace vigil::coordinator {
+namespace {
+
+TEST_F(CoordinatorPointsTest, LocationSurveyIsValidatedThenStored) {
+  v1::Task t = NewTask();
+  ASSERT_TRUE(c_->Observe(worker_, Batch(t, 1, {{100, "daily.0"}}, {Obs(100, "a", "1")})).ok());
+  v1::CompleteTaskRequest done;
+  done.set_task_id(t.id());
+  done.set_attempt(t.attempt());
+  done.set_final_seq(1);
+  for (const char* bad : {"acme", "acme/snaps/deeper", "../etc", "acme//x"}) {
+    v1::CompleteTaskRequest r = done;
+    r.add_location_dirs(bad);
+    auto res = c_->CompleteTask(worker_, r);
+    EXPECT_TRUE(absl::IsInvalidArgument(res.status())) << bad << ": " << res.status();
+    EXPECT_NE(res.status().message().find("location_dirs"), std::string::npos);
+  }
+  done.add_location_dirs("zeta/old");
+  done.add_location_dirs("acme/snaps");
+  auto res = c_->CompleteTask(worker_, done);
+  ASSERT_TRUE(res.ok()) << res.status();
+  std::string v;
+  ASSERT_TRUE(c_->catalogue().kv()->Get(storage::Space::kMeta, keys::Survey("nas"), &v).ok());
+  v1::LocationSurvey s;
+  ASSERT_TRUE(s.ParseFromString(v));
+  ASSERT_EQ(s.dirs_size(), 2);
+  EXPECT_EQ(s.dirs(0), "acme/snaps");  // sorted
+  EXPECT_EQ(s.dirs(1), "zeta/old");
+}
+
+}  // namespace
+}  // namespace vigil::coordinator
