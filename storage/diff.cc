@@ -35,6 +35,14 @@ EntryRecord RecordOf(const Observation& o, int64_t first_seen_ns) {
 
 DiffKind Classify(const EntryRecord& rec, const Observation& obs, const DiffOptions& options) {
   if (obs.unreadable) return DiffKind::kUnreadable;
+  if (obs.not_read && obs.type == EntryType::kFile) {
+    // Metadata only: an entry whose size or mtime moved cannot be judged
+    // an update without reading it; in a point listed this way (immutable
+    // points the scheduler did not pick for reading) it is a modification.
+    return rec.type == obs.type && rec.size == obs.size && rec.mtime_ns == obs.mtime_ns
+               ? DiffKind::kNotRead
+               : DiffKind::kModified;
+  }
   bool same_content;
   if (rec.type != obs.type) {
     same_content = false;

@@ -28,6 +28,9 @@ struct Observation {
   std::string link_target;  // symlinks
   bool unreadable = false;  // found but could not be read
   std::string error;        // why, when unreadable
+  // A file whose content was deliberately not read (no digest): compared
+  // by type, size and mtime only (kNotRead when they match, else kModified).
+  bool not_read = false;
 };
 
 // Outcome of comparing one observed entry with its record. Persisted in
@@ -54,7 +57,8 @@ struct DiffOptions {
 EntryRecord RecordOf(const Observation& obs, int64_t first_seen_ns);
 
 // Pure classification of an observed entry against its record.
-// REQUIRES: obs.unreadable == false and obs.digest non-empty for files.
+// REQUIRES: obs.unreadable == false and, for files, obs.digest non-empty
+// unless obs.not_read.
 DiffKind Classify(const EntryRecord& rec, const Observation& obs, const DiffOptions& options);
 
 struct DiffEvent {

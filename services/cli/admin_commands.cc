@@ -240,7 +240,8 @@ nlohmann::json PointsJson(const google::protobuf::RepeatedPtrField<v1::PointReco
                         {"damage", p.damage()},
                         {"implausible", p.implausible()},
                         {"plausibility_checked", p.plausibility_checked()},
-                        {"last_checked_ns", p.last_checked_ns()}};
+                        {"last_checked_ns", p.last_checked_ns()},
+                        {"last_verified_ns", p.last_verified_ns()}};
     if (IsValidUtf8(p.name())) j["name"] = p.name();
     out.push_back(std::move(j));
   }

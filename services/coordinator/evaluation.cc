@@ -73,6 +73,7 @@ Status FillEvaluation(storage::Catalogue& cat, const std::vector<v1::Task>& task
       contracts::BackupSetFacts& f = facts.sets[set.name];
       f.name = set.name;
       if (Status d = FillDrills(kv, tenant.name, &f, &history); !d.ok()) return d;
+      int64_t last_integrity = 0;
       for (const v1::Task& t : tasks) {
         if (t.backup_set().tenant() != tenant.name || t.backup_set().name() != set.name ||
             t.state() != v1::TASK_STATE_DONE || t.finished_ns() == 0 ||
@@ -83,10 +84,13 @@ Status FillEvaluation(storage::Catalogue& cat, const std::vector<v1::Task>& task
           f.first_inventory_ns = t.finished_ns();
         }
         f.last_inventory_ns = std::max(f.last_inventory_ns, t.finished_ns());
+        if (!t.inventory_only()) last_integrity = std::max(last_integrity, t.finished_ns());
       }
       if (f.last_inventory_ns == 0) continue;  // never checked: unknown
       history[{set.name, contracts::CheckKind::kInventory}] = f.last_inventory_ns;
-      history[{set.name, contracts::CheckKind::kIntegrity}] = f.last_inventory_ns;
+      if (last_integrity != 0) {
+        history[{set.name, contracts::CheckKind::kIntegrity}] = last_integrity;
+      }
       auto loaded = LoadPoints(kv, tenant.name, set.name);
       if (!loaded.ok()) return loaded.status();
       std::vector<v1::PointRecord> points = std::move(*loaded);
@@ -98,7 +102,7 @@ Status FillEvaluation(storage::Catalogue& cat, const std::vector<v1::Task>& task
         points.push_back(r);
       }
       contracts::IntegrityFact& integrity = f.integrity;
-      integrity.last_run_ns = f.last_inventory_ns;
+      integrity.last_run_ns = last_integrity;
       int64_t oldest = 0;
       for (const v1::PointRecord& r : points) {
         contracts::PointFact p;
@@ -143,6 +147,12 @@ Status FillEvaluation(storage::Catalogue& cat, const std::vector<v1::Task>& task
         f.points.push_back(std::move(p));
       }
       integrity.oldest_verified_ns = oldest;
+      // A sampled commitment: the entries re-read within the window were
+      // drawn by restore point at random (ScheduleDue); faults among them.
+      if (integ != nullptr && integ->integrity.sample > 0) {
+        integrity.sampled = integrity.verified_within;
+        integrity.sample_faults = integrity.failures;
+      }
     }
   }
 

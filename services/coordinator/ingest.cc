@@ -227,6 +227,7 @@ storage::Observation ToObservation(const v1::Observation& o) {
   r.link_target = o.link_target();
   r.unreadable = o.unreadable();
   r.error = o.error();
+  r.not_read = o.not_read() && o.type() == v1::ENTRY_TYPE_FILE;
   return r;
 }
 
@@ -274,6 +275,7 @@ class StagedSource {
 // What one point's diff found.
 struct PointTally {
   uint64_t files = 0, bytes = 0;
+  uint64_t not_read = 0;  // files listed without reading their content
   uint64_t modified = 0, missing = 0, unreadable = 0;
   std::vector<std::string> examples;  // first damaged paths
   uint64_t damaged() const { return modified + missing + unreadable; }
@@ -365,7 +367,9 @@ StatusOr<MergeResult> MergeStaged(storage::Catalogue& cat, const v1::BackupSet& 
   auto sink = [&](const storage::DiffEvent& ev) -> Status {
     switch (ev.kind) {
       case storage::DiffKind::kAdded:
-        if (ev.observed->unreadable) return absl::OkStatus();  // nothing to record yet
+        // Nothing to record yet: unreadable, or listed without its content
+        // (recorded when its point is read).
+        if (ev.observed->unreadable || ev.observed->not_read) return absl::OkStatus();
         return w->PutEntry(ev.path, storage::RecordOf(*ev.observed, now_ns));
       case storage::DiffKind::kUnchanged:
         if (ev.observed->mtime_ns != ev.recorded->mtime_ns) {  // touched only
@@ -420,6 +424,7 @@ StatusOr<MergeResult> MergeStaged(storage::Catalogue& cat, const v1::BackupSet& 
       if (p->type() == v1::ENTRY_TYPE_FILE) {
         ++point_tally.files;
         point_tally.bytes += p->size();
+        if (p->not_read()) ++point_tally.not_read;
       }
       source.Take(o);
       return true;
@@ -441,6 +446,7 @@ StatusOr<MergeResult> MergeStaged(storage::Catalogue& cat, const v1::BackupSet& 
     r.set_files(point_tally.files);
     r.set_bytes(point_tally.bytes);
     r.set_last_checked_ns(now_ns);
+    if (point_tally.not_read == 0) r.set_last_verified_ns(now_ns);
     if (point_tally.damaged() > 0 && r.damaged_ns() == 0) {
       r.set_damaged_ns(now_ns);
       r.set_damage(DamageText(point_tally));
@@ -472,6 +478,7 @@ StatusOr<MergeResult> MergeStaged(storage::Catalogue& cat, const v1::BackupSet& 
   r.counts.set_missing(counts.missing);
   r.counts.set_added(counts.added);
   r.counts.set_unreadable(counts.unreadable);
+  r.counts.set_not_read(counts.not_read);
   r.entries = source.count();
   v1::Task marker;
   *marker.mutable_counts() = r.counts;

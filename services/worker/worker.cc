@@ -18,6 +18,7 @@
 #include <filesystem>
 #include <map>
 #include <mutex>
+#include <set>
 #include <thread>
 
 #include "services/common/text.h"
@@ -131,6 +132,8 @@ class WorkerImpl final : public Worker {
     }
   }
   std::unique_ptr<contracts::IoBudget> budget_;
+  // Points of the current task listed without reading their content.
+  std::set<int64_t> metadata_only_;
   void Log(const std::string& line) {
     if (o_.verbose) {
       std::fprintf(stderr, "worker %s: %s\n", worker_id_.empty() ? "-" : worker_id_.c_str(),
@@ -392,6 +395,8 @@ class WorkerImpl final : public Worker {
     storage::FileHasher hasher(storage::HashAlgorithm::kXxh3_128);
     // The location's read budget (one task at a time: a member is enough).
     budget_ = std::make_unique<contracts::IoBudget>(task.rate_limit_bytes_per_s());
+    metadata_only_.clear();
+    metadata_only_.insert(task.metadata_only_points().begin(), task.metadata_only_points().end());
     Stream stream(this, task.id(), task.attempt(), lost);
     v1::ObservationBatch batch;
     batch.set_task_id(task.id());
@@ -484,6 +489,11 @@ class WorkerImpl final : public Worker {
     o.set_size(static_cast<uint64_t>(st.st_size));
     o.set_mtime_ns(int64_t{st.st_mtim.tv_sec} * 1'000'000'000 + st.st_mtim.tv_nsec);
     o.set_type(v1::ENTRY_TYPE_FILE);
+    if (metadata_only_.count(point.time_ns) != 0) {  // listed, not read
+      close(fd);
+      o.set_not_read(true);
+      return emit(std::move(o));
+    }
     Pace(o.size());
     storage::FileReading r = hasher.Read(fd, point.name.c_str(), o.size());
     close(fd);
@@ -533,7 +543,10 @@ class WorkerImpl final : public Worker {
       } else if (e.type == storage::EntryType::kFile) {
         o.set_type(v1::ENTRY_TYPE_FILE);
         auto it = e.nlink > 1 ? linked.find({e.dev, e.ino}) : linked.end();
-        if (it != linked.end() && it->second.size == e.size && it->second.mtime_ns == e.mtime_ns) {
+        if (metadata_only_.count(point.time_ns) != 0) {
+          o.set_not_read(true);  // listed by the scheduler's choice, not read
+        } else if (it != linked.end() && it->second.size == e.size &&
+                   it->second.mtime_ns == e.mtime_ns) {
           o.set_digest_algorithm(it->second.algorithm);
           o.set_digest(it->second.digest);
           ++*reused;

@@ -51,6 +51,21 @@ std::string Big(size_t n) {
 
 // --- Classify -----------------------------------------------------------------
 
+TEST(Classify, NotReadComparesMetadataOnly) {
+  Observation o = Observe("f", "abc");
+  o.digest = Digest();
+  o.not_read = true;
+  // Same size and mtime: not read, not a problem, whatever the bytes are.
+  EXPECT_EQ(Classify(RecordOf("xyz"), o, {}), DiffKind::kNotRead);
+  // A size or mtime that moved cannot be taken for an update unread.
+  EXPECT_EQ(Classify(RecordOf("abcd"), o, {}), DiffKind::kModified);
+  EXPECT_EQ(Classify(RecordOf("abc", 999), o, {}), DiffKind::kModified);
+  EXPECT_EQ(Classify(RecordOf("abc", 999), o, {.mutable_set = true}), DiffKind::kModified);
+  // Unreadable wins.
+  o.unreadable = true;
+  EXPECT_EQ(Classify(RecordOf("abc"), o, {}), DiffKind::kUnreadable);
+}
+
 TEST(Classify, UnchangedContent) {
   EXPECT_EQ(Classify(RecordOf("abc"), Observe("f", "abc"), {}), DiffKind::kUnchanged);
 }

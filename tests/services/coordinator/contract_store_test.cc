@@ -8,6 +8,7 @@
 #include <filesystem>
 
 #include "services/coordinator/coordinator.h"
+#include "services/coordinator/keys.h"
 
 namespace vigil::coordinator {
 namespace {
@@ -237,6 +238,62 @@ maintenanceWindows:
   EXPECT_EQ((*q)[0].backup_set().name(), "fs-nas");
   EXPECT_EQ((*q)[0].backup_set().layout(), "rsnapshot");
   EXPECT_EQ((*q)[0].rate_limit_bytes_per_s(), 10'000'000u);
+}
+
+}  // namespace
+}  // namespace vigil::coordinator
+
+namespace vigil::coordinator {
+namespace {
+
+TEST_F(ContractStoreTest, IntegrityRunsReadThePointsVerifiedLongestAgoWithinTheBudget) {
+  auto yaml = [](const std::string& integrity) {
+    return R"(apiVersion: vigil/v1
+kind: Tenant
+name: acme
+timezone: UTC
+---
+apiVersion: vigil/v1
+kind: Contract
+tenant: acme
+assets:
+  - name: fs
+    backupSets:
+      - name: fs-vault
+        location: vault
+        path: acme/fs
+        layout: dated-folders
+commitments:
+  - rpo: 24h
+  - integrity: )" +
+           integrity + "\n";
+  };
+  ASSERT_TRUE(
+      Apply({{"loc.yaml", kLocations}, {"acme.yaml", yaml("{reverifyWithin: 30d, budget: 1KiB}")}})
+          .ok());
+  // Three known points of 600 bytes, verified at 300, 100 and 200.
+  storage::KvBatch b;
+  for (auto [time, verified] : {std::pair{10, 300}, {20, 100}, {30, 200}}) {
+    v1::PointRecord r;
+    r.set_time_ns(time);
+    r.set_name("p" + std::to_string(time));
+    r.set_first_seen_ns(1);
+    r.set_files(3);
+    r.set_bytes(600);
+    r.set_last_verified_ns(verified);
+    r.set_plausibility_checked(true);
+    b.Put(storage::Space::kMeta, keys::Point("acme", "fs-vault", time), r.SerializeAsString());
+  }
+  ASSERT_TRUE(c_->catalogue().kv()->Write(b, {.sync = true}).ok());
+  auto q = c_->ScheduleDue();
+  ASSERT_TRUE(q.ok()) << q.status();
+  ASSERT_EQ(q->size(), 1u);
+  const v1::Task& t = (*q)[0];
+  EXPECT_FALSE(t.inventory_only());
+  // 1 KiB reads the two verified longest ago (20, then 30: 1,200 bytes),
+  // and lists 10 without reading it.
+  ASSERT_EQ(t.metadata_only_points_size(), 1) << t.DebugString();
+  EXPECT_EQ(t.metadata_only_points(0), 10);
 }
 
 }  // namespace

@@ -358,3 +358,46 @@ TEST_F(CoordinatorPointsTest, LocationSurveyIsValidatedThenStored) {
 
 }  // namespace
 }  // namespace vigil::coordinator
+
+namespace vigil::coordinator {
+namespace {
+
+TEST_F(CoordinatorPointsTest, MetadataOnlyPointsAreListedNotVerified) {
+  RunTask({{100, "daily.1"}, {200, "daily.0"}},
+          {{Obs(100, "a", "1"), Obs(100, "b", "22"), Obs(200, "a", "1")}});
+  auto before = Records();
+  storage::EntryRecord rec;
+  storage::VerifyRecord ver_before, ver_after;
+  ASSERT_TRUE(c_->catalogue().GetEntry({"acme", "snaps", 100}, "a", &rec, &ver_before).ok());
+  // Point 100 listed without reading: 'a' unchanged (not read), 'b' has
+  // another size (modified), 'c' is new there (not recorded until read).
+  auto not_read = [](v1::Observation o, uint64_t size) {
+    o.clear_digest();
+    o.set_digest_algorithm(0);
+    o.set_not_read(true);
+    o.set_size(size);
+    return o;
+  };
+  v1::Task t = NewTask();
+  ASSERT_TRUE(
+      c_->Observe(worker_, Batch(t, 1, {{100, "daily.1"}, {200, "daily.0"}},
+                                 {not_read(Obs(100, "a", "1"), 1), not_read(Obs(100, "b", "22"), 3),
+                                  not_read(Obs(100, "c", "new"), 3), Obs(200, "a", "1")}))
+          .ok());
+  auto r = Complete(t, 1);
+  ASSERT_TRUE(r.ok()) << r.status();
+  EXPECT_EQ(r->task().counts().not_read(), 1u) << r->task().DebugString();
+  EXPECT_EQ(r->task().counts().modified(), 1u);
+  EXPECT_EQ(r->task().counts().added(), 1u);
+  EXPECT_EQ(r->task().counts().unchanged(), 1u);
+  ASSERT_TRUE(c_->catalogue().GetEntry({"acme", "snaps", 100}, "a", &rec, &ver_after).ok());
+  EXPECT_EQ(ver_after.last_verified_ns, ver_before.last_verified_ns);  // not re-verified
+  EXPECT_FALSE(HasEntry(100, "c"));
+  auto after = Records();
+  EXPECT_EQ(after[100].last_verified_ns(), before[100].last_verified_ns());
+  EXPECT_NE(after[100].damaged_ns(), 0);
+  EXPECT_GT(after[200].last_verified_ns(), before[200].last_verified_ns());
+}
+
+}  // namespace
+}  // namespace vigil::coordinator
