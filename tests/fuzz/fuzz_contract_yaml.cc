@@ -42,9 +42,9 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     auto s = vigil::contracts::ParseManifest({{"canonical.yaml", c.canonical_yaml}}, k, &again);
     if (!s.ok() || again.contracts.size() != 1 ||
         again.contracts[0].canonical_yaml != c.canonical_yaml) {
-      std::fprintf(stderr, "canonical form not stable:\n%s\n---\n%s\n", c.canonical_yaml.c_str(),
-                   s.ok() ? again.contracts[0].canonical_yaml.c_str()
-                          : std::string(s.message()).c_str());
+      std::fprintf(
+          stderr, "canonical form not stable:\n%s\n---\n%s\n", c.canonical_yaml.c_str(),
+          s.ok() ? again.contracts[0].canonical_yaml.c_str() : std::string(s.message()).c_str());
       std::abort();
     }
   }
