@@ -372,6 +372,7 @@ int RunCheckRun(const CheckRunArgs& args) {
     v1::GetStatusRequest sreq;
     sreq.set_tenant(args.tenant);
     sreq.set_check_id(resp.check_id());
+    sreq.set_tasks_only(true);  // the verdicts are asked for once, at the end
     v1::GetStatusResponse sresp;
     grpc::ClientContext ctx;
     c.Prepare(&ctx);
@@ -404,6 +405,12 @@ int RunCheckRun(const CheckRunArgs& args) {
           }
         }
         if (args.drill) {  // the drills' verdicts, from the stored results
+          v1::GetStatusRequest vreq;
+          vreq.set_tenant(args.tenant);
+          grpc::ClientContext vctx;
+          c.Prepare(&vctx);
+          grpc::Status vs = c.stub()->GetStatus(&vctx, vreq, &sresp);
+          if (!vs.ok()) return c.Fail(vs);
           for (const auto& ts : sresp.tenants()) {
             for (const auto& cs : ts.commitments()) {
               if (cs.kind() != "restore_drill") continue;

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <functional>
+#include <optional>
 
 #include "services/contracts/calendar.h"
 
@@ -64,9 +65,12 @@ int64_t Cadence(CheckKind kind, const std::vector<const Commitment*>& cs) {
   return 0;
 }
 
-bool InMaintenance(const Location& loc, int64_t t) {
-  if (loc.maintenance_windows.empty()) return false;
-  Calendar cal(loc.timezone);
+namespace {
+
+// The latest end among the maintenance windows holding `t`; nullopt when
+// none does.
+std::optional<int64_t> WindowEndAt(const Location& loc, const Calendar& cal, int64_t t) {
+  std::optional<int64_t> end;
   // A window may have started on one of the previous days and still run.
   for (const WeeklyWindow& w : loc.maintenance_windows) {
     int64_t span_days = w.duration_ns / kDayNs + 1;
@@ -75,18 +79,31 @@ bool InMaintenance(const Location& loc, int64_t t) {
       auto c = cal.ToCivil(day.start_ns);
       if ((w.days & (1u << c.weekday)) == 0) continue;
       int64_t start = day.start_ns + static_cast<int64_t>(w.start_minute) * kMinuteNs;
-      if (t >= start && t < start + w.duration_ns) return true;
+      if (t >= start && t < start + w.duration_ns) {
+        end = std::max(end.value_or(0), start + w.duration_ns);
+      }
     }
   }
-  return false;
+  return end;
+}
+
+}  // namespace
+
+bool InMaintenance(const Location& loc, int64_t t) {
+  if (loc.maintenance_windows.empty()) return false;
+  return WindowEndAt(loc, Calendar(loc.timezone), t).has_value();
 }
 
 int64_t NextReadable(const Location& loc, int64_t t) {
-  // Step forward minute by minute at most one week: windows are whole
-  // minutes, so this is exact and bounded (10,080 steps worst case).
+  if (loc.maintenance_windows.empty()) return t;
+  Calendar cal(loc.timezone);
+  // Jump from window end to window end: windows that touch or overlap are
+  // crossed one after the other (bounded: a week of back-to-back windows).
   int64_t cur = t;
-  for (int i = 0; i < 7 * 24 * 60 + 1 && InMaintenance(loc, cur); ++i) {
-    cur = (cur / kMinuteNs + 1) * kMinuteNs;
+  for (int i = 0; i < 7 * 24 * 60; ++i) {
+    std::optional<int64_t> end = WindowEndAt(loc, cal, cur);
+    if (!end) return cur;
+    cur = *end;
   }
   return cur;
 }

@@ -3,6 +3,7 @@
 #include "services/contracts/parse.h"
 #include "services/contracts/proto_bridge.h"
 #include "services/coordinator/keys.h"
+#include "services/coordinator/records.h"
 #include "storage/key_codec.h"
 
 namespace vigil::coordinator {
@@ -11,39 +12,23 @@ using storage::Space;
 using storage::Status;
 using storage::StatusOr;
 
-namespace {
-
-// Names of the records stored under `prefix` (their `name` field).
-template <typename Msg>
-Status StoredNames(storage::KvStore* kv, std::string_view prefix, std::set<std::string>* out) {
-  std::string p(prefix);
-  auto it = kv->NewIterator(Space::kMeta, {.upper_bound = storage::PrefixSuccessor(p)});
-  for (it->Seek(p); it->Valid(); it->Next()) {
-    Msg m;
-    if (!m.ParseFromArray(it->value().data(), static_cast<int>(it->value().size()))) {
-      return absl::DataLossError("a record under " + p + " does not decode");
-    }
-    out->insert(m.name());
-  }
-  return it->status();
-}
-
-}  // namespace
-
 Status ParseManifests(storage::KvStore* kv, const v1::ApplyRequest& req, v1::ApplyRequest* objects,
                       std::vector<PendingContract>* contracts) {
   contracts::KnownNames known;
-  if (Status s = StoredNames<v1::Location>(kv, keys::kLocationPrefix, &known.locations); !s.ok())
-    return s;
-  if (Status s = StoredNames<v1::Tenant>(kv, keys::kTenantPrefix, &known.tenants); !s.ok())
-    return s;
+  Status s =
+      ForEachRecord<v1::Location>(kv, Space::kMeta, keys::kLocationPrefix, "location",
+                                  [&](v1::Location&& l) { known.locations.insert(l.name()); });
+  if (!s.ok()) return s;
+  s = ForEachRecord<v1::Tenant>(kv, Space::kMeta, keys::kTenantPrefix, "tenant",
+                                [&](v1::Tenant&& t) { known.tenants.insert(t.name()); });
+  if (!s.ok()) return s;
   // Names of the request's own objects count as known too.
   for (const auto& l : req.locations()) known.locations.insert(l.name());
   for (const auto& t : req.tenants()) known.tenants.insert(t.name());
   std::vector<contracts::SourceFile> files;
   for (const auto& f : req.files()) files.push_back({f.name(), f.text()});
   contracts::Manifest m;
-  if (Status s = contracts::ParseManifest(files, known, &m); !s.ok()) return s;
+  if (s = contracts::ParseManifest(files, known, &m); !s.ok()) return s;
   for (const auto& l : m.locations) contracts::ToProto(l, objects->add_locations());
   for (const auto& t : m.tenants) contracts::ToProto(t, objects->add_tenants());
   for (const auto& c : m.contracts) {
@@ -59,18 +44,16 @@ Status ParseManifests(storage::KvStore* kv, const v1::ApplyRequest& req, v1::App
 
 StatusOr<std::vector<v1::ContractVersion>> LoadContractVersions(storage::KvStore* kv,
                                                                 std::string_view tenant) {
-  std::vector<v1::ContractVersion> out;
-  std::string p = keys::ContractVersionsOf(tenant);
-  auto it = kv->NewIterator(Space::kMeta, {.upper_bound = storage::PrefixSuccessor(p)});
-  for (it->Seek(p); it->Valid(); it->Next()) {
-    v1::ContractVersion v;
-    if (!v.ParseFromArray(it->value().data(), static_cast<int>(it->value().size()))) {
-      return absl::DataLossError("contract version record of '" + std::string(tenant) +
-                                 "' does not decode");
-    }
-    out.push_back(std::move(v));
-  }
-  if (!it->status().ok()) return it->status();
+  return LoadRecords<v1::ContractVersion>(kv, keys::ContractVersionsOf(tenant),
+                                          "contract version of '" + std::string(tenant) + "'");
+}
+
+StatusOr<std::map<std::string, contracts::Location>> LoadLocations(storage::KvStore* kv) {
+  std::map<std::string, contracts::Location> out;
+  Status s = ForEachRecord<v1::Location>(
+      kv, Space::kMeta, keys::kLocationPrefix, "location",
+      [&](v1::Location&& l) { out[l.name()] = contracts::FromProto(l); });
+  if (!s.ok()) return s;
   return out;
 }
 

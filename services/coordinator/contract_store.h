@@ -6,6 +6,7 @@
 // judged against the version in force then, and can name it.
 #pragma once
 
+#include <map>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -35,6 +36,9 @@ storage::Status ParseManifests(storage::KvStore* kv, const v1::ApplyRequest& req
 // Every stored version of a tenant's contract, ascending.
 storage::StatusOr<std::vector<v1::ContractVersion>> LoadContractVersions(storage::KvStore* kv,
                                                                          std::string_view tenant);
+
+// Every stored location, in the contract model's form, by name.
+storage::StatusOr<std::map<std::string, contracts::Location>> LoadLocations(storage::KvStore* kv);
 
 // The stored versions parsed back into the model (effective_from_ns set from
 // the stored version), ascending. DataLoss if one does not parse.

@@ -14,6 +14,7 @@
 #include "services/coordinator/ingest.h"
 #include "services/coordinator/keys.h"
 #include "services/coordinator/points.h"
+#include "services/coordinator/records.h"
 #include "storage/hash.h"
 #include "storage/key_codec.h"
 
@@ -68,20 +69,6 @@ StatusOr<std::string> RandomHex(size_t bytes) {
 }
 
 namespace {
-
-template <typename Msg>
-Status ScanPrefix(storage::KvStore* kv, Space space, const std::string& prefix,
-                  const std::function<void(Msg&&)>& fn) {
-  auto it = kv->NewIterator(space, {.upper_bound = storage::PrefixSuccessor(prefix)});
-  for (it->Seek(prefix); it->Valid(); it->Next()) {
-    Msg m;
-    if (!m.ParseFromArray(it->value().data(), static_cast<int>(it->value().size()))) {
-      return absl::DataLossError("record under " + std::string(prefix) + " does not decode");
-    }
-    fn(std::move(m));
-  }
-  return it->status();
-}
 
 template <typename Msg>
 StatusOr<bool> GetMsg(storage::KvStore* kv, Space space, const std::string& key, Msg* m) {
@@ -267,9 +254,9 @@ StatusOr<v1::RunCheckResponse> Coordinator::RunCheck(const v1::RunCheckRequest& 
     tasks = std::move(*drills);
   }
   Status s = req.drill() ? absl::OkStatus()
-                         : ScanPrefix<v1::BackupSet>(
+                         : ForEachRecord<v1::BackupSet>(
                                cat_->kv(), Space::kMeta, keys::BackupSetsOf(req.tenant()),
-                               [&](v1::BackupSet&& b) {
+                               "backup set", [&](v1::BackupSet&& b) {
                                  if (!req.asset().empty() && b.asset() != req.asset()) {
                                    return;
                                  }
@@ -309,8 +296,8 @@ StatusOr<v1::GetStatusResponse> Coordinator::GetStatus(const v1::GetStatusReques
     if (!*found) return absl::NotFoundError("unknown tenant '" + req.tenant() + "'");
     tenants.push_back(std::move(t));
   } else {
-    Status s = ScanPrefix<v1::Tenant>(kv, Space::kMeta, std::string(keys::kTenantPrefix),
-                                      [&](v1::Tenant&& t) { tenants.push_back(std::move(t)); });
+    Status s = ForEachRecord<v1::Tenant>(kv, Space::kMeta, keys::kTenantPrefix, "tenant",
+                                         [&](v1::Tenant&& t) { tenants.push_back(std::move(t)); });
     if (!s.ok()) return s;
   }
   // Latest task per (tenant, backup set), and the tasks of the asked check.
@@ -328,13 +315,15 @@ StatusOr<v1::GetStatusResponse> Coordinator::GetStatus(const v1::GetStatusReques
     }
   }
   if (req.check_id() != 0) resp.set_check_finished(finished && resp.check_tasks_size() > 0);
+  if (req.check_id() != 0 && req.tasks_only()) return resp;
   for (auto& t : tenants) {
     v1::TenantStatus* ts = resp.add_tenants();
     std::string name = t.name();
     *ts->mutable_tenant() = std::move(t);
     std::vector<v1::BackupSet> sets;
-    Status s = ScanPrefix<v1::BackupSet>(kv, Space::kMeta, keys::BackupSetsOf(name),
-                                         [&](v1::BackupSet&& b) { sets.push_back(std::move(b)); });
+    Status s =
+        ForEachRecord<v1::BackupSet>(kv, Space::kMeta, keys::BackupSetsOf(name), "backup set",
+                                     [&](v1::BackupSet&& b) { sets.push_back(std::move(b)); });
     if (!s.ok()) return s;
     for (auto& b : sets) {
       v1::BackupSetStatus* bs = ts->add_backup_sets();

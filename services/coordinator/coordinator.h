@@ -128,6 +128,9 @@ class Coordinator {
   storage::StatusOr<v1::TokenRecord> ValidToken(std::string_view token, v1::TokenKind kind);
   // True while no enrolment token was ever issued (and none is configured).
   storage::StatusOr<bool> EnrolmentIsOpen();
+  // IssueToken; with `old`, also revokes it in the same write (rotation).
+  storage::StatusOr<v1::IssueTokenResponse> IssueTokenReplacing(const v1::IssueTokenRequest& req,
+                                                                v1::TokenRecord* old);
   std::mutex tokens_mu_;
   // Drill tasks (not queued) for each asset's first backup set (drills.cc).
   storage::StatusOr<std::vector<v1::Task>> PlanDrills(const std::string& tenant,

@@ -14,7 +14,7 @@ StatusOr<contracts::CopyAgreement> CompareCopies(storage::Catalogue& cat, const 
   contracts::CopyAgreement out;
   out.a = a;
   out.b = b;
-  uint64_t other_alg = 0, changed = 0, compared = 0;
+  uint64_t other_alg = 0, changed = 0;
   std::string first_differing;
   // Files of `a` with no path in `b`: probed in the hash index afterwards
   // (a second pass over `a`, keeping memory bounded).
@@ -39,7 +39,6 @@ StatusOr<contracts::CopyAgreement> CompareCopies(storage::Catalogue& cat, const 
       continue;
     }
     const storage::EntryRecord& eb = sb->entry();
-    ++compared;
     if (eb.digest.algorithm() != ea.digest.algorithm() || eb.digest.empty()) {
       ++other_alg;
       if (eb.size != ea.size) ++changed;
@@ -108,7 +107,6 @@ StatusOr<contracts::CopyAgreement> CompareCopies(storage::Catalogue& cat, const 
   } else {
     out.state = contracts::CopyAgreement::State::kAgree;
   }
-  (void)compared;
   return out;
 }
 

@@ -9,6 +9,7 @@
 #include "services/coordinator/ingest.h"
 #include "services/coordinator/keys.h"
 #include "services/coordinator/points.h"
+#include "services/coordinator/records.h"
 #include "storage/key_codec.h"
 
 namespace vigil::coordinator {
@@ -19,19 +20,8 @@ using storage::StatusOr;
 
 StatusOr<std::vector<v1::DrillRecord>> LoadDrills(storage::KvStore* kv, const std::string& tenant,
                                                   const std::string& backup_set) {
-  std::vector<v1::DrillRecord> out;
-  std::string prefix = keys::DrillsOf(tenant, backup_set);
-  auto it = kv->NewIterator(Space::kMeta, {.upper_bound = storage::PrefixSuccessor(prefix)});
-  for (it->Seek(prefix); it->Valid(); it->Next()) {
-    v1::DrillRecord r;
-    if (!r.ParseFromArray(it->value().data(), static_cast<int>(it->value().size()))) {
-      return absl::DataLossError("drill record of " + tenant + "/" + backup_set +
-                                 " does not decode");
-    }
-    out.push_back(std::move(r));
-  }
-  if (!it->status().ok()) return it->status();
-  return out;
+  return LoadRecords<v1::DrillRecord>(kv, keys::DrillsOf(tenant, backup_set),
+                                      "drill of " + tenant + "/" + backup_set);
 }
 
 contracts::DrillFact ToDrillFact(const v1::DrillRecord& r) {
@@ -193,19 +183,14 @@ StatusOr<std::vector<v1::Task>> Coordinator::PlanDrills(const std::string& tenan
   const contracts::Contract* contract = contracts::VersionInForce(*versions, clock_->NowNs());
   // Each asset's first backup set: the contract's order, else by name.
   std::map<std::string, v1::BackupSet> first;  // asset -> set
-  std::string prefix = keys::BackupSetsOf(tenant);
-  auto it = kv->NewIterator(Space::kMeta, {.upper_bound = storage::PrefixSuccessor(prefix)});
   std::map<std::string, v1::BackupSet> by_name;
-  for (it->Seek(prefix); it->Valid(); it->Next()) {
-    v1::BackupSet b;
-    if (!b.ParseFromArray(it->value().data(), static_cast<int>(it->value().size()))) {
-      return absl::DataLossError("backup set record does not decode");
-    }
-    if (!asset.empty() && b.asset() != asset) continue;
-    by_name[b.name()] = b;
-    first.try_emplace(b.asset(), b);
-  }
-  if (!it->status().ok()) return it->status();
+  Status scanned = ForEachRecord<v1::BackupSet>(kv, Space::kMeta, keys::BackupSetsOf(tenant),
+                                                "backup set", [&](v1::BackupSet&& b) {
+                                                  if (!asset.empty() && b.asset() != asset) return;
+                                                  first.try_emplace(b.asset(), b);
+                                                  by_name[b.name()] = std::move(b);
+                                                });
+  if (!scanned.ok()) return scanned;
   if (contract != nullptr) {
     for (const contracts::Asset& a : contract->assets) {
       if (a.backup_sets.empty()) continue;

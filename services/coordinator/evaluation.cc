@@ -48,23 +48,16 @@ Status FillEvaluation(storage::Catalogue& cat, const std::vector<v1::Task>& task
   ts->set_contract_version(static_cast<uint32_t>(
       contract - static_cast<const contracts::Contract*>(versions->data()) + 1));
   contracts::Tenant tenant = contracts::FromProto(tenant_rec);
-  std::map<std::string, contracts::Location> locations;
-  {
-    std::string p(keys::kLocationPrefix);
-    auto it = kv->NewIterator(Space::kMeta, {.upper_bound = storage::PrefixSuccessor(p)});
-    for (it->Seek(p); it->Valid(); it->Next()) {
-      v1::Location l;
-      if (!l.ParseFromArray(it->value().data(), static_cast<int>(it->value().size()))) {
-        return absl::DataLossError("location record does not decode");
-      }
-      locations[l.name()] = contracts::FromProto(l);
-    }
-    if (!it->status().ok()) return it->status();
-  }
+  auto loaded_locations = LoadLocations(kv);
+  if (!loaded_locations.ok()) return loaded_locations.status();
+  const std::map<std::string, contracts::Location>& locations = *loaded_locations;
 
   // Checks done per backup set: a task is an inventory plus a full read.
   contracts::CheckHistory history;
   contracts::TenantFacts facts;
+  // Per checked backup set, the time of its newest present point (the
+  // copies are compared on those).
+  std::map<std::string, int64_t> newest_present;
   for (const contracts::Asset& asset : contract->assets) {
     std::vector<const contracts::Commitment*> cs = contract->CommitmentsFor(asset.name);
     const contracts::Commitment* integ = Find(cs, contracts::CommitmentKind::kIntegrity);
@@ -105,6 +98,10 @@ Status FillEvaluation(storage::Catalogue& cat, const std::vector<v1::Task>& task
       integrity.last_run_ns = last_integrity;
       int64_t oldest = 0;
       for (const v1::PointRecord& r : points) {
+        if (r.gone_ns() == 0) {
+          auto [it, fresh] = newest_present.try_emplace(set.name, r.time_ns());
+          if (!fresh) it->second = std::max(it->second, r.time_ns());
+        }
         contracts::PointFact p;
         p.time_ns = r.time_ns();
         p.name = r.name();
@@ -164,15 +161,9 @@ Status FillEvaluation(storage::Catalogue& cat, const std::vector<v1::Task>& task
       continue;
     }
     auto newest = [&](const std::string& set) -> std::optional<int64_t> {
-      const contracts::BackupSetFacts& f = facts.sets[set];
-      if (f.last_inventory_ns == 0) return std::nullopt;
-      auto loaded = LoadPoints(kv, tenant.name, set);
-      if (!loaded.ok() || loaded->empty()) return int64_t{0};  // a mirror
-      std::optional<int64_t> best;
-      for (const auto& r : *loaded) {
-        if (r.gone_ns() == 0 && (!best || r.time_ns() > *best)) best = r.time_ns();
-      }
-      return best;
+      auto it = newest_present.find(set);
+      if (it == newest_present.end()) return std::nullopt;
+      return it->second;
     };
     const std::string& primary = asset.backup_sets.front().name;
     std::optional<int64_t> pa = newest(primary);

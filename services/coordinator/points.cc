@@ -3,6 +3,7 @@
 #include "services/contracts/plausibility.h"
 #include "services/coordinator/coordinator.h"
 #include "services/coordinator/keys.h"
+#include "services/coordinator/records.h"
 #include "storage/key_codec.h"
 
 namespace vigil::coordinator {
@@ -13,19 +14,8 @@ using storage::StatusOr;
 
 StatusOr<std::vector<v1::PointRecord>> LoadPoints(storage::KvStore* kv, const std::string& tenant,
                                                   const std::string& backup_set) {
-  std::vector<v1::PointRecord> out;
-  std::string prefix = keys::PointsOf(tenant, backup_set);
-  auto it = kv->NewIterator(Space::kMeta, {.upper_bound = storage::PrefixSuccessor(prefix)});
-  for (it->Seek(prefix); it->Valid(); it->Next()) {
-    v1::PointRecord r;
-    if (!r.ParseFromArray(it->value().data(), static_cast<int>(it->value().size()))) {
-      return absl::DataLossError("restore point record of " + tenant + "/" + backup_set +
-                                 " does not decode");
-    }
-    out.push_back(std::move(r));
-  }
-  if (!it->status().ok()) return it->status();
-  return out;
+  return LoadRecords<v1::PointRecord>(kv, keys::PointsOf(tenant, backup_set),
+                                      "restore point of " + tenant + "/" + backup_set);
 }
 
 Status RecheckPlausibility(storage::Catalogue& cat, const std::string& tenant,

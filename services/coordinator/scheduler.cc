@@ -12,6 +12,7 @@
 #include "services/coordinator/drills.h"
 #include "services/coordinator/keys.h"
 #include "services/coordinator/points.h"
+#include "services/coordinator/records.h"
 #include "storage/key_codec.h"
 
 namespace vigil::coordinator {
@@ -62,31 +63,16 @@ std::vector<int64_t> SkippedPoints(std::vector<const v1::PointRecord*> present, 
   return skip;
 }
 
-template <typename Msg>
-Status ScanAll(storage::KvStore* kv, std::string_view prefix, std::vector<Msg>* out) {
-  std::string p(prefix);
-  auto it = kv->NewIterator(Space::kMeta, {.upper_bound = storage::PrefixSuccessor(p)});
-  for (it->Seek(p); it->Valid(); it->Next()) {
-    Msg m;
-    if (!m.ParseFromArray(it->value().data(), static_cast<int>(it->value().size()))) {
-      return absl::DataLossError("a record under " + p + " does not decode");
-    }
-    out->push_back(std::move(m));
-  }
-  return it->status();
-}
-
 }  // namespace
 
 StatusOr<std::vector<v1::Task>> Coordinator::ScheduleDue() {
   storage::KvStore* kv = cat_->kv();
   const int64_t now = clock_->NowNs();
-  std::vector<v1::Tenant> tenants;
-  std::vector<v1::Location> location_recs;
-  if (Status s = ScanAll(kv, keys::kTenantPrefix, &tenants); !s.ok()) return s;
-  if (Status s = ScanAll(kv, keys::kLocationPrefix, &location_recs); !s.ok()) return s;
-  std::map<std::string, contracts::Location> locations;
-  for (const auto& l : location_recs) locations[l.name()] = contracts::FromProto(l);
+  auto tenants = LoadRecords<v1::Tenant>(kv, keys::kTenantPrefix, "tenant");
+  if (!tenants.ok()) return tenants.status();
+  auto loaded_locations = LoadLocations(kv);
+  if (!loaded_locations.ok()) return loaded_locations.status();
+  const std::map<std::string, contracts::Location>& locations = *loaded_locations;
 
   // What ran (per tenant), and what is already waiting or running.
   std::map<std::string, contracts::CheckHistory> history;
@@ -131,7 +117,7 @@ StatusOr<std::vector<v1::Task>> Coordinator::ScheduleDue() {
     uint64_t bytes = 0;
   };
   std::vector<Drill> drills;
-  for (const v1::Tenant& tr : tenants) {
+  for (const v1::Tenant& tr : *tenants) {
     auto versions = LoadContracts(kv, tr.name());
     if (!versions.ok()) return versions.status();
     const contracts::Contract* contract = contracts::VersionInForce(*versions, now);

@@ -3,6 +3,7 @@
 #include "services/common/text.h"
 #include "services/coordinator/coordinator.h"
 #include "services/coordinator/keys.h"
+#include "services/coordinator/records.h"
 #include "storage/key_codec.h"
 
 namespace vigil::coordinator {
@@ -80,6 +81,11 @@ StatusOr<bool> Coordinator::EnrolmentIsOpen() {
 }
 
 StatusOr<v1::IssueTokenResponse> Coordinator::IssueToken(const v1::IssueTokenRequest& req) {
+  return IssueTokenReplacing(req, nullptr);
+}
+
+StatusOr<v1::IssueTokenResponse> Coordinator::IssueTokenReplacing(const v1::IssueTokenRequest& req,
+                                                                  v1::TokenRecord* old) {
   if (req.kind() != v1::TOKEN_KIND_ADMIN && req.kind() != v1::TOKEN_KIND_TENANT &&
       req.kind() != v1::TOKEN_KIND_ENROL) {
     return absl::InvalidArgumentError("token: field 'kind' must be admin, tenant or enrol");
@@ -119,6 +125,11 @@ StatusOr<v1::IssueTokenResponse> Coordinator::IssueToken(const v1::IssueTokenReq
   r->set_created_ns(now);
   if (req.expires_in_ns() > 0) r->set_expires_ns(now + req.expires_in_ns());
   storage::KvBatch b;
+  if (old != nullptr) {  // rotation: the new token and the old one's end, atomically
+    r->set_replaces(old->id());
+    old->set_revoked_ns(now);
+    b.Put(Space::kMeta, keys::Token(old->id()), old->SerializeAsString());
+  }
   b.Put(Space::kMeta, keys::Token(*id), r->SerializeAsString());
   if (req.kind() == v1::TOKEN_KIND_ENROL) b.Put(Space::kMeta, keys::kEnrolRequired, "1");
   if (Status s = cat_->kv()->Write(b, {.sync = true}); !s.ok()) return s;
@@ -128,16 +139,12 @@ StatusOr<v1::IssueTokenResponse> Coordinator::IssueToken(const v1::IssueTokenReq
 
 StatusOr<v1::ListTokensResponse> Coordinator::ListTokens() {
   v1::ListTokensResponse resp;
-  std::string p(keys::kTokenPrefix);
-  auto it = cat_->kv()->NewIterator(Space::kMeta, {.upper_bound = storage::PrefixSuccessor(p)});
-  for (it->Seek(p); it->Valid(); it->Next()) {
-    v1::TokenRecord* r = resp.add_tokens();
-    if (!r->ParseFromArray(it->value().data(), static_cast<int>(it->value().size()))) {
-      return absl::DataLossError("token record does not decode");
-    }
-    r->clear_sha256();
-  }
-  if (!it->status().ok()) return it->status();
+  Status s = ForEachRecord<v1::TokenRecord>(cat_->kv(), Space::kMeta, keys::kTokenPrefix, "token",
+                                            [&](v1::TokenRecord&& r) {
+                                              r.clear_sha256();
+                                              *resp.add_tokens() = std::move(r);
+                                            });
+  if (!s.ok()) return s;
   return resp;
 }
 
@@ -174,22 +181,7 @@ StatusOr<v1::IssueTokenResponse> Coordinator::RotateToken(const std::string& id)
   req.set_tenant(old.tenant());
   req.set_name(old.name());
   if (old.expires_ns() != 0) req.set_expires_in_ns(old.expires_ns() - old.created_ns());
-  auto fresh = IssueToken(req);
-  if (!fresh.ok()) return fresh.status();
-  // The new token is durable before the old one is revoked: a crash in
-  // between leaves two valid tokens, never none.
-  old.set_revoked_ns(now);
-  storage::KvBatch b;
-  b.Put(Space::kMeta, keys::Token(id), old.SerializeAsString());
-  v1::TokenRecord stored = fresh->record();
-  std::string sv;
-  if (Status g = cat_->kv()->Get(Space::kMeta, keys::Token(stored.id()), &sv); !g.ok()) return g;
-  stored.ParseFromString(sv);
-  stored.set_replaces(id);
-  b.Put(Space::kMeta, keys::Token(stored.id()), stored.SerializeAsString());
-  if (Status w = cat_->kv()->Write(b, {.sync = true}); !w.ok()) return w;
-  fresh->mutable_record()->set_replaces(id);
-  return fresh;
+  return IssueTokenReplacing(req, &old);
 }
 
 StatusOr<std::string> Coordinator::AuthenticateTenant(std::string_view bearer_token) {
