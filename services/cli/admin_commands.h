@@ -1,5 +1,6 @@
-// Client commands talking to a coordinator's Admin service:
-// `vigil apply`, `vigil check run`, `vigil status`.
+// Client commands talking to a coordinator: `vigil apply`, `vigil check
+// run`, `vigil status`, `vigil admin backup`, `vigil token` (Admin service)
+// and `vigil portal status` (TenantPortal, with a tenant token).
 //
 // Every command takes the coordinator's address (--coordinator, else
 // $VIGIL_COORDINATOR, else 127.0.0.1:7400) and the admin token (--token-file,
@@ -76,10 +77,19 @@ struct PortalArgs {
 int RunPortalStatus(const PortalArgs& args);
 
 inline constexpr const char* kStatusHelpFooter =
-    R"(JSON output (--json): {"tenants": [{"name", "display_name", "backup_sets": [
+    R"(JSON output (--json): {"tenants": [{"name", "display_name", "timezone",
+  "contract_version", "readiness": [{"asset", "readiness", "reasons": [...]}],
+  "commitments": [{"asset", "kind", "verdict", "summary", "failing_since", "last_check",
+                   "next_check", "evidence": [{"name", "value", "basis"}]}],
+  "scope": [...], "backup_sets": [
   {"name", "asset", "location", "path", "path_base64", "catalogue_entries", "problems",
+   "points": [{"time_ns", "name", "name_base64", "first_seen_ns", "gone_ns", "files",
+               "bytes", "damaged_ns", "damage", "implausible", "last_verified_ns", ...}],
    "last_task": {"id", "check_id", "state", "attempt", "worker", "entries",
                  "counts": {...}, "errors": [{"attempt", "worker", "message"}]}}]}]}
+"readiness" is one of "ready", "at risk", "not ready"; "verdict" one of "pass",
+"fail", "unknown"; evidence "basis" is "measured", "declared" (by the MSP) or
+"contract".
 "path" is the path as UTF-8 when it is valid UTF-8 (else absent); "path_base64" is
 always present and exact (paths are bytes).)";
 

@@ -8,11 +8,11 @@
 // References to locations and tenants that are not in the files are left to
 // the coordinator, which knows what was applied before.
 //
-// The request carries what the coordinator stores today: locations (name,
-// site, offsite, immutable), tenants (name, display name) and backup sets
-// (tenant, asset, name, location, path, format, mutable). The rest of the
-// model (time zones, windows, layouts, commitments, out of scope) is
-// validated here but not sent yet.
+// `vigil apply` uses this as a first check (every error at once, no round
+// trip) and then sends the files themselves: the coordinator parses them
+// again against what it holds and stores the contracts as versions
+// (services/coordinator/contract_store.h). ManifestToApplyRequest gives the
+// objects as the Admin API carries them (services/contracts/proto_bridge.h).
 #pragma once
 
 #include <string>
