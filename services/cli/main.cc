@@ -6,6 +6,7 @@
 #include "services/cli/admin_commands.h"
 #include "services/cli/format_commands.h"
 #include "services/cli/proof_commands.h"
+#include "services/cli/report_commands.h"
 #include "services/cli/serve_commands.h"
 #include "services/cli/verify_command.h"
 
@@ -98,6 +99,10 @@ int main(int argc, char** argv) {
   coord->add_option("--tls-key", ca.tls_key_file, "TLS private key (PEM)");
   coord->add_option("--tls-client-ca", ca.tls_client_ca_file,
                     "CA (PEM) signing worker certificates: mutual TLS for every worker call");
+  coord->add_option("--keys", ca.keys_dir,
+                    "The MSP's signing key directory (`vigil keys init --dir DIR`): needed to "
+                    "issue reports, proofs and erasure records");
+  coord->add_option("--msp-name", ca.msp_name, "The MSP's name, shown in reports");
 
   vigil::cli::WorkerArgs wa;
   CLI::App* work = app.add_subcommand(
@@ -215,12 +220,101 @@ int main(int argc, char** argv) {
 
   vigil::cli::PortalArgs pa;
   CLI::App* portal = app.add_subcommand(
-      "portal", "What a client sees with its tenant token (--token-file): its own status");
+      "portal",
+      "What a client sees with its tenant token (--token-file): its own status and signed "
+      "reports");
   portal->require_subcommand(1);
   CLI::App* portal_status =
       portal->add_subcommand("status", "The tenant's restore readiness, verdicts, backup sets");
   portal_status->add_flag("--json", pa.json, "JSON on stdout (the shape of `vigil status --json`)");
   client_options(portal_status, &pa.client);
+  CLI::App* portal_reports =
+      portal->add_subcommand("reports", "The tenant's signed reports (proofs), by seq and period");
+  vigil::cli::PortalReportArgs pra;
+  portal_reports->add_flag("--json", pra.json, "JSON on stdout");
+  client_options(portal_reports, &pra.client);
+  CLI::App* portal_report = portal->add_subcommand(
+      "report",
+      "Fetch one signed report: writes the proof statement, its signature, the report as JSON "
+      "and as HTML into --dir");
+  portal_report->add_option("--period", pra.period, "Period label, e.g. 2026-10 (default: any)");
+  portal_report->add_option("--seq", pra.seq, "Proof number (default: the latest)");
+  portal_report->add_option("--dir", pra.dir, "Directory to write into")->capture_default_str();
+  client_options(portal_report, &pra.client);
+
+  // --- Reports, proofs, offboarding -------------------------------------
+  vigil::cli::ReportArgs ra;
+  CLI::App* report = app.add_subcommand(
+      "report",
+      "Issue a tenant's compliance report for a period with its signed proof: writes the "
+      "report (HTML or JSON) and the proof beside it (PROOF and PROOF.sig)");
+  report->add_option("TENANT", ra.tenant, "Tenant name")->required();
+  report->add_option("--period", ra.period,
+                     "2026-10 (a month) or 2026-10-01..2026-10-15 (local dates, inclusive), in "
+                     "the tenant's time zone (default: the last complete month)");
+  report->add_option("--format", ra.format, "html or json")
+      ->check(CLI::IsMember({"html", "json"}))
+      ->capture_default_str();
+  report->add_option("-o,--output", ra.output, "Report file (default: TENANT-PERIOD.FORMAT)");
+  report->add_option("--proof", ra.proof,
+                     "Proof file (default: the report's name with .proof.json; the signature "
+                     "goes to PROOF.sig)");
+  client_options(report, &ra.client);
+
+  CLI::App* proof = app.add_subcommand("proof", "Signed proofs: verify offline, fetch, include");
+  proof->require_subcommand(1);
+  vigil::cli::ProofVerifyArgs pva;
+  CLI::App* proof_verify = proof->add_subcommand(
+      "verify", "Verify a proof offline (no server): signature, statement, check log chain");
+  proof_verify->add_option("PROOF", pva.proof, "The proof statement file")->required();
+  proof_verify
+      ->add_option("--key", pva.key,
+                   "The MSP's public key (msp.pub), or a key directory holding keys/*.pub")
+      ->required();
+  proof_verify->add_option("--signature", pva.signature, "Detached signature (default: PROOF.sig)");
+  proof_verify->add_option("--previous", pva.previous,
+                           "The previous proof: check that this one extends its history");
+  proof_verify->add_option("--inclusion", pva.inclusion,
+                           "An inclusion proof (vigil proof include) to check against this "
+                           "proof's signed roots");
+  proof_verify->add_flag("-q,--quiet", pva.quiet, "Print only the verdict and failures");
+  proof_verify->footer(vigil::cli::kProofVerifyHelpFooter);
+  vigil::cli::ProofFetchArgs pfa;
+  CLI::App* proof_include = proof->add_subcommand(
+      "include",
+      "Issue the inclusion proof of one entry (path, size, hash) against the Merkle root a proof "
+      "signed for its backup set");
+  proof_include->add_option("--tenant", pfa.tenant, "Tenant")->required();
+  proof_include->add_option("--backup-set", pfa.backup_set, "Backup set")->required();
+  proof_include->add_option("--path", pfa.path, "Entry path within the restore point")->required();
+  proof_include->add_option("--seq", pfa.seq, "Proof number (default: the latest)");
+  proof_include->add_option("-o,--output", pfa.output, "Output file (default: stdout)");
+  client_options(proof_include, &pfa.client);
+  CLI::App* proof_list = proof->add_subcommand("list", "A tenant's proofs");
+  proof_list->add_option("TENANT", pfa.tenant, "Tenant")->required();
+  proof_list->add_flag("--json", pfa.json, "JSON on stdout");
+  client_options(proof_list, &pfa.client);
+  CLI::App* proof_get = proof->add_subcommand("get", "Fetch an issued proof (and its signature)");
+  proof_get->add_option("TENANT", pfa.tenant, "Tenant")->required();
+  proof_get->add_option("--seq", pfa.seq, "Proof number (default: the latest)");
+  proof_get->add_option("--period", pfa.period, "The latest proof of this period");
+  proof_get->add_option("-o,--output", pfa.output,
+                        "Proof file (default: TENANT-PERIOD.proof.json)");
+  client_options(proof_get, &pfa.client);
+
+  CLI::App* tenant_cmd = app.add_subcommand("tenant", "Tenant life cycle");
+  tenant_cmd->require_subcommand(1);
+  vigil::cli::OffboardArgs oa;
+  CLI::App* offboard = tenant_cmd->add_subcommand(
+      "offboard",
+      "End of contract (GDPR art. 28(3)(g)): export the tenant's proofs and reports, then with "
+      "--yes erase its catalogue entries, records, check log and tokens, and keep a signed "
+      "erasure record");
+  offboard->add_option("TENANT", oa.tenant, "Tenant")->required();
+  offboard->add_option("--export", oa.export_dir, "Directory to export into")->required();
+  offboard->add_flag("--yes", oa.yes, "Erase after a successful export (default: export only)");
+  client_options(offboard, &oa.client);
+
   // --- Signing keys and check logs (local, no server) -------------------
   CLI::App* keys = app.add_subcommand(
       "keys", "The MSP's Ed25519 signing keys for reports and proofs (local files, no server)");
@@ -315,6 +409,14 @@ int main(int argc, char** argv) {
     return vigil::cli::RunToken(ta);
   }
   if (portal_status->parsed()) return vigil::cli::RunPortalStatus(pa);
+  if (portal_reports->parsed()) return vigil::cli::RunPortalReports(pra);
+  if (portal_report->parsed()) return vigil::cli::RunPortalReport(pra);
+  if (report->parsed()) return vigil::cli::RunReport(ra);
+  if (proof_verify->parsed()) return vigil::cli::RunProofVerify(pva);
+  if (proof_include->parsed()) return vigil::cli::RunProofInclude(pfa);
+  if (proof_list->parsed()) return vigil::cli::RunProofList(pfa);
+  if (proof_get->parsed()) return vigil::cli::RunProofGet(pfa);
+  if (offboard->parsed()) return vigil::cli::RunTenantOffboard(oa);
   if (keys_init->parsed()) return vigil::cli::RunKeysInit(ka);
   if (keys_rotate->parsed()) return vigil::cli::RunKeysRotate(ka);
   if (keys_list->parsed()) return vigil::cli::RunKeysList(ka);

@@ -1,13 +1,16 @@
 #include "services/cli/proof_commands.h"
 
+#include <dirent.h>
 #include <sys/stat.h>
 
 #include <cstdio>
 #include <string>
 
+#include "services/common/files.h"
 #include "services/common/signing.h"
 #include "services/common/text.h"
 #include "services/coordinator/check_log.h"
+#include "services/coordinator/proof_verify.h"
 #include "storage/rocks_kv.h"
 
 namespace vigil::cli {
@@ -119,6 +122,96 @@ int RunLogVerify(const LogVerifyArgs& args) {
     }
   }
   return rc;
+}
+
+namespace {
+
+// The public keys of --key: one PEM file, or a key directory (msp.pub and
+// keys/*.pub).
+storage::StatusOr<std::vector<signing::PublicKey>> LoadKeys(const std::string& path) {
+  struct stat st;
+  if (::stat(path.c_str(), &st) != 0) {
+    return absl::NotFoundError("--key: no such file or directory '" + path + "'");
+  }
+  std::vector<std::string> files;
+  if (S_ISDIR(st.st_mode)) {
+    files.push_back(path + "/msp.pub");
+    if (DIR* d = opendir((path + "/keys").c_str()); d != nullptr) {
+      while (dirent* e = readdir(d)) {
+        std::string n = e->d_name;
+        if (n.size() > 4 && n.compare(n.size() - 4, 4, ".pub") == 0) {
+          files.push_back(path + "/keys/" + n);
+        }
+      }
+      closedir(d);
+    }
+  } else {
+    files.push_back(path);
+  }
+  std::vector<signing::PublicKey> keys;
+  for (const std::string& f : files) {
+    auto pem = ReadWholeFile(f);
+    if (!pem.ok()) {
+      if (S_ISDIR(st.st_mode) && absl::IsNotFound(pem.status())) continue;
+      return pem.status();
+    }
+    auto k = signing::LoadPublicKey(*pem);
+    if (!k.ok()) {
+      return absl::InvalidArgumentError("--key: " + f + ": " + std::string(k.status().message()));
+    }
+    keys.push_back(std::move(*k));
+  }
+  if (keys.empty()) return absl::NotFoundError("--key: no public key in '" + path + "'");
+  return keys;
+}
+
+}  // namespace
+
+int RunProofVerify(const ProofVerifyArgs& args) {
+  auto usage = [](const std::string& msg) {
+    std::fprintf(stderr, "vigil proof verify: %s\n", msg.c_str());
+    return 2;
+  };
+  auto statement = ReadWholeFile(args.proof);
+  if (!statement.ok()) return usage(std::string(statement.status().message()));
+  const std::string sig_path = args.signature.empty() ? args.proof + ".sig" : args.signature;
+  auto signature = ReadWholeFile(sig_path);
+  if (!signature.ok()) {
+    return usage(std::string(signature.status().message()) +
+                 " (the detached signature; --signature FILE if it is elsewhere)");
+  }
+  auto keys = LoadKeys(args.key);
+  if (!keys.ok()) return usage(std::string(keys.status().message()));
+  coordinator::ProofCheckOptions o;
+  o.keys = std::move(*keys);
+  if (!args.previous.empty()) {
+    auto prev = ReadWholeFile(args.previous);
+    if (!prev.ok()) return usage(std::string(prev.status().message()));
+    o.previous_statement = std::move(*prev);
+  }
+  if (!args.inclusion.empty()) {
+    auto text = ReadWholeFile(args.inclusion);
+    if (!text.ok()) return usage(std::string(text.status().message()));
+    auto doc = storage::ParseInclusionProof(*text);
+    if (!doc.ok()) {
+      std::printf("INVALID %s\n  inclusion: %s\n", args.proof.c_str(),
+                  std::string(doc.status().message()).c_str());
+      return 1;
+    }
+    o.inclusion = std::move(*doc);
+  }
+  coordinator::ProofCheck r = coordinator::CheckProof(*statement, *signature, o);
+  if (r.ok()) {
+    std::printf("VALID %s: tenant %s, period %s\n", args.proof.c_str(),
+                EscapeForTerminal(r.tenant).c_str(), EscapeForTerminal(r.period).c_str());
+    if (!args.quiet) {
+      for (const auto& p : r.passed) std::printf("  ok  %s\n", p.c_str());
+    }
+    return 0;
+  }
+  std::printf("INVALID %s\n", args.proof.c_str());
+  for (const auto& f : r.failures) std::printf("  FAIL  %s\n", EscapeForTerminal(f).c_str());
+  return 1;
 }
 
 }  // namespace vigil::cli

@@ -24,6 +24,28 @@ struct LogVerifyArgs {
 // opened (e.g. the coordinator still runs).
 int RunLogVerify(const LogVerifyArgs& args);
 
+struct ProofVerifyArgs {
+  std::string proof;      // the statement file
+  std::string signature;  // default: PROOF.sig
+  std::string key;        // a public key PEM file, or a key directory
+  std::string previous;   // optional: the previous proof's statement
+  std::string inclusion;  // optional: an inclusion proof (JSON)
+  bool quiet = false;
+};
+// Offline. Exit codes: 0 valid; 1 invalid (each failure on stdout, naming
+// what failed); 2 usage error (a file unreadable, no usable key).
+int RunProofVerify(const ProofVerifyArgs& args);
+
+inline constexpr const char* kProofVerifyHelpFooter =
+    R"(Checks, offline and without trusting the MSP's servers:
+  signature     the Ed25519 signature (PROOF.sig) over the exact bytes of PROOF, by a key given
+  statement     its structure: tenant, period, report, Merkle roots, key id
+  check log     the records it carries chain from the previous proof's head to its own head
+  --previous    PREV is the proof just before it: its SHA-256 is named, and this proof's check
+                log starts where PREV's ended (the history was extended, not rewritten)
+  --inclusion   an inclusion proof (vigil proof include) leads to a Merkle root signed here
+Every failure is listed, each naming what failed. Exit codes: 0 valid, 1 invalid, 2 usage error.)";
+
 inline constexpr const char* kKeysHelpFooter =
     R"(Key directory (default: $XDG_CONFIG_HOME/vigil/keys, else ~/.config/vigil/keys):
   msp.key         current Ed25519 private key, PEM (PKCS#8), mode 0600: keep it secret

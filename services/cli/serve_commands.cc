@@ -13,6 +13,7 @@
 #include <thread>
 
 #include "services/cli/admin_commands.h"
+#include "services/common/signing.h"
 #include "services/common/text.h"
 #include "services/coordinator/server.h"
 #include "services/worker/worker.h"
@@ -139,6 +140,8 @@ int RunCoordinator(const CoordinatorArgs& args) {
   }
   o.coordinator.admin_token_sha256 = coordinator::TokenHash(token);
   token.assign(token.size(), '\0');
+  o.coordinator.keys_dir = args.keys_dir;
+  o.coordinator.msp_name = args.msp_name;
   if (!ReadPem("coordinator", "--tls-cert", args.tls_cert_file, &o.tls_cert_pem) ||
       !ReadPem("coordinator", "--tls-key", args.tls_key_file, &o.tls_key_pem) ||
       !ReadPem("coordinator", "--tls-client-ca", args.tls_client_ca_file, &o.tls_client_ca_pem)) {
@@ -296,6 +299,16 @@ int RunDev(const DevArgs& args) {
   so.listen = args.listen;
   so.coordinator.data_dir = data + "/db";
   so.coordinator.admin_token_sha256 = coordinator::TokenHash(token);
+  // A signing key of its own, so that reports and proofs work out of the box.
+  so.coordinator.keys_dir = data + "/keys";
+  if (!std::filesystem::exists(so.coordinator.keys_dir + "/msp.key")) {
+    auto ring = signing::KeyRing::Init(so.coordinator.keys_dir);
+    if (!ring.ok()) {
+      std::fprintf(stderr, "vigil dev: %s\n", std::string(ring.status().message()).c_str());
+      return kExitFailure;
+    }
+  }
+  so.coordinator.msp_name = "Vigil dev";
   auto server = coordinator::Server::Start(so);
   if (!server.ok()) {
     std::fprintf(stderr, "vigil dev: %s\n", std::string(server.status().message()).c_str());

@@ -25,6 +25,10 @@ struct CoordinatorArgs {
   // TLS certificate chain and key (PEM files); mutual TLS for workers when
   // a client CA is given. See coordinator::ServerOptions.
   std::string tls_cert_file, tls_key_file, tls_client_ca_file;
+  // The MSP's signing key directory (vigil keys init); empty = no reports
+  // or proofs can be issued.
+  std::string keys_dir;
+  std::string msp_name;
 };
 int RunCoordinator(const CoordinatorArgs& args);
 

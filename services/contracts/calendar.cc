@@ -135,6 +135,12 @@ std::string Calendar::Format(int64_t t) const {
   return date::format("%F %H:%M %Z", date::make_zoned(z, secs));
 }
 
+std::string Calendar::Rfc3339(int64_t t) const {
+  const date::time_zone* z = zone_ ? Zone(zone_) : date::locate_zone("UTC");
+  auto secs = date::floor<std::chrono::seconds>(NsTime(nanoseconds(t)));
+  return date::format("%FT%T%Ez", date::make_zoned(z, secs));
+}
+
 std::string Calendar::FormatDate(int64_t t) const {
   const date::time_zone* z = zone_ ? Zone(zone_) : date::locate_zone("UTC");
   return date::format("%F", LocalDay(z, t));

@@ -51,6 +51,9 @@ class Calendar {
   std::string Format(int64_t t) const;
   // "2026-10-31"
   std::string FormatDate(int64_t t) const;
+  // RFC 3339 with the zone's offset at `t`, to the second:
+  // "2026-10-31T23:00:00+01:00".
+  std::string Rfc3339(int64_t t) const;
 
  private:
   std::string name_;

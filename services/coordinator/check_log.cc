@@ -156,12 +156,13 @@ StatusOr<LogHead> Head(KvStore& kv, std::string_view tenant) {
   return h;
 }
 
-StatusOr<LogHead> Append(KvStore& kv, std::string_view tenant, const std::string& record_json,
-                         int64_t at_ns) {
+StatusOr<StagedAppend> StageAppend(KvStore& kv, std::string_view tenant,
+                                   const std::string& record_json, int64_t at_ns,
+                                   storage::KvBatch* batch) {
   if (record_json.size() > 0xffffffffu) {
     return absl::InvalidArgumentError("check log record larger than 4 GiB");
   }
-  std::lock_guard<std::mutex> lock(TenantMutex(tenant));
+  StagedAppend staged{std::unique_lock<std::mutex>(TenantMutex(tenant)), {}};
   auto head = Head(kv, tenant);
   if (!head.ok()) return head.status();
   LogRecord r;
@@ -171,19 +172,26 @@ StatusOr<LogHead> Append(KvStore& kv, std::string_view tenant, const std::string
   r.prev_hash = head->hash;
   r.payload = record_json;
   std::string value = EncodeRecord(r);
-  LogHead next{r.seq, RecordHash(value)};
-  value.append(reinterpret_cast<const char*>(next.hash.data()), next.hash.size());
+  staged.head = LogHead{r.seq, RecordHash(value)};
+  value.append(reinterpret_cast<const char*>(staged.head.hash.data()), staged.head.hash.size());
   std::string head_value;
-  PutBE(&head_value, next.seq, 8);
-  head_value.append(reinterpret_cast<const char*>(next.hash.data()), next.hash.size());
+  PutBE(&head_value, staged.head.seq, 8);
+  head_value.append(reinterpret_cast<const char*>(staged.head.hash.data()),
+                    staged.head.hash.size());
+  batch->Put(Space::kResults, LogKey(tenant, r.seq), value);
+  batch->Put(Space::kResults, HeadKey(tenant), head_value);
+  return staged;
+}
 
+StatusOr<LogHead> Append(KvStore& kv, std::string_view tenant, const std::string& record_json,
+                         int64_t at_ns) {
   storage::KvBatch batch;
-  batch.Put(Space::kResults, LogKey(tenant, r.seq), value);
-  batch.Put(Space::kResults, HeadKey(tenant), head_value);
+  auto staged = StageAppend(kv, tenant, record_json, at_ns, &batch);
+  if (!staged.ok()) return staged.status();
   storage::WriteOptions wo;
   wo.sync = true;
   if (Status s = kv.Write(batch, wo); !s.ok()) return s;
-  return next;
+  return staged->head;
 }
 
 Status Scan(KvStore& kv, std::string_view tenant,

@@ -28,6 +28,7 @@
 #include <array>
 #include <cstdint>
 #include <functional>
+#include <mutex>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -67,6 +68,19 @@ std::string HashHex(const Hash& h);
 // the only writer of its database). Returns the new head.
 storage::StatusOr<LogHead> Append(storage::KvStore& kv, std::string_view tenant,
                                   const std::string& record_json, int64_t at_ns);
+
+// An append staged into a caller's batch, so that a check result and its
+// log record are committed atomically. `lock` serializes the tenant's
+// appends: hold it until the batch is written (or dropped), then let it go.
+struct StagedAppend {
+  std::unique_lock<std::mutex> lock;
+  LogHead head;  // the head once the batch is written
+};
+// Lock order: a caller may hold other locks when staging, but must not take
+// a lock that an appender of the same tenant holds while it waits here.
+storage::StatusOr<StagedAppend> StageAppend(storage::KvStore& kv, std::string_view tenant,
+                                            const std::string& record_json, int64_t at_ns,
+                                            storage::KvBatch* batch);
 
 // The head of the tenant's log ({0, zeros} if it has none).
 storage::StatusOr<LogHead> Head(storage::KvStore& kv, std::string_view tenant);

@@ -9,6 +9,8 @@
 
 #include "services/common/text.h"
 #include "services/contracts/model.h"
+#include "services/coordinator/check_log.h"
+#include "services/coordinator/check_results.h"
 #include "services/coordinator/contract_store.h"
 #include "services/coordinator/evaluation.h"
 #include "services/coordinator/ingest.h"
@@ -96,7 +98,32 @@ StatusOr<std::unique_ptr<Coordinator>> Coordinator::Open(const CoordinatorOption
   c->cat_ = std::move(*cat);
   c->leases_ = std::make_unique<LeaseManager>(c->cat_->kv(), c->clock_, options.lease);
   if (Status s = c->leases_->Load(); !s.ok()) return s;
+  if (!options.keys_dir.empty()) {
+    auto ring = signing::KeyRing::Open(options.keys_dir);
+    if (!ring.ok()) return ring.status();
+    c->keys_ = std::move(*ring);
+  }
+  c->leases_->SetFinishHook(
+      [raw = c.get()](const v1::Task& t, storage::KvBatch* b, std::unique_lock<std::mutex>* hold) {
+        return raw->LogTaskResult(t, b, hold);
+      });
   return c;
+}
+
+Status Coordinator::LogTaskResult(const v1::Task& t, storage::KvBatch* batch,
+                                  std::unique_lock<std::mutex>* hold) {
+  std::optional<v1::DrillResult> drill;
+  if (t.kind() == v1::TASK_KIND_DRILL) {
+    std::lock_guard lock(pending_mu_);
+    auto it = pending_drills_.find(t.id());
+    if (it != pending_drills_.end()) drill = it->second;
+  }
+  std::string payload = DumpJson(CheckResultJson(t, drill ? &*drill : nullptr));
+  int64_t at = t.finished_ns() != 0 ? t.finished_ns() : clock_->NowNs();
+  auto staged = check_log::StageAppend(*cat_->kv(), t.backup_set().tenant(), payload, at, batch);
+  if (!staged.ok()) return staged.status();
+  *hold = std::move(staged->lock);
+  return absl::OkStatus();
 }
 
 Status Coordinator::CheckAdminToken(std::string_view bearer_token) {

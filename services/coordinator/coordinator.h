@@ -20,11 +20,14 @@
 #pragma once
 
 #include <cstdint>
+#include <map>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <vector>
 
+#include "services/common/signing.h"
 #include "services/coordinator/clock.h"
 #include "services/coordinator/lease_manager.h"
 #include "storage/catalogue.h"
@@ -45,6 +48,11 @@ struct CoordinatorOptions {
   std::string enrol_token_sha256;
   // Not owned. nullptr = the real clock.
   Clock* clock = nullptr;
+  // Directory of the MSP's signing key ring (services/common/signing.h).
+  // Empty = no key: reports and proofs are refused.
+  std::string keys_dir;
+  // The MSP's name, shown in reports. Empty = none.
+  std::string msp_name;
 };
 
 // SHA-256 of a token, raw 32 bytes.
@@ -77,6 +85,17 @@ class Coordinator {
   // empty if the set was never checked). Defined in points.cc.
   storage::StatusOr<std::vector<v1::PointRecord>> Points(const std::string& tenant,
                                                          const std::string& backup_set);
+
+  // --- Reports and proofs (reports.cc; see admin.proto) -----------------
+  storage::StatusOr<v1::ProofFile> MakeReport(const v1::MakeReportRequest& req);
+  storage::StatusOr<v1::ListProofsResponse> ListTenantProofs(const std::string& tenant);
+  // seq 0 = the latest (of `period` when non-empty).
+  storage::StatusOr<v1::ProofFile> GetProof(const std::string& tenant, uint64_t seq,
+                                            const std::string& period);
+  storage::StatusOr<v1::GetInclusionProofResponse> GetInclusionProof(
+      const v1::GetInclusionProofRequest& req);
+  storage::StatusOr<v1::OffboardTenantResponse> OffboardTenant(
+      const v1::OffboardTenantRequest& req);
 
   // --- Workers ---------------------------------------------------------
   storage::StatusOr<v1::RegisterResponse> Register(std::string_view enrol_token,
@@ -137,6 +156,18 @@ class Coordinator {
                                                       const std::string& asset);
   storage::StatusOr<v1::CompleteTaskResponse> CompleteDrill(const std::string& worker_id,
                                                             const v1::CompleteTaskRequest& req);
+
+  // The lease manager's finish hook: stages the task's result in its
+  // tenant's check log, in the batch that records DONE or FAILED.
+  storage::Status LogTaskResult(const v1::Task& t, storage::KvBatch* batch,
+                                std::unique_lock<std::mutex>* hold);
+  // Drill results on their way to the check log (by task id), set by
+  // CompleteDrill around its Complete call.
+  std::mutex pending_mu_;
+  std::map<uint64_t, v1::DrillResult> pending_drills_;
+
+  storage::StatusOr<v1::Tenant> TenantRecord(const std::string& name);
+  std::optional<signing::KeyRing> keys_;
 
   CoordinatorOptions options_;
   RealClock real_clock_;

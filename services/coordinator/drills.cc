@@ -255,8 +255,16 @@ StatusOr<v1::CompleteTaskResponse> Coordinator::CompleteDrill(const std::string&
     return s;
   }
   DropStaged(&batch, req.task_id());  // a drill streams nothing; drop strays
+  {
+    std::lock_guard lock(pending_mu_);
+    pending_drills_[req.task_id()] = req.drill();
+  }
   auto done = leases_->Complete(worker_id, req.task_id(), req.attempt(), v1::DiffCounts(),
                                 req.drill().files(), &batch);
+  {
+    std::lock_guard lock(pending_mu_);
+    pending_drills_.erase(req.task_id());
+  }
   if (!done.ok()) return done.status();
   v1::CompleteTaskResponse resp;
   *resp.mutable_task() = std::move(*done);

@@ -20,6 +20,7 @@ namespace vigil::coordinator {
 
 using storage::Space;
 using storage::Status;
+using storage::StatusOr;
 
 namespace {
 
@@ -33,28 +34,33 @@ const contracts::Commitment* Find(const std::vector<const contracts::Commitment*
 
 }  // namespace
 
-Status FillEvaluation(storage::Catalogue& cat, const std::vector<v1::Task>& tasks,
-                      const v1::Tenant& tenant_rec, int64_t now, v1::TenantStatus* ts) {
+StatusOr<TenantEvaluation> EvaluateTenant(storage::Catalogue& cat,
+                                          const std::vector<v1::Task>& tasks,
+                                          const v1::Tenant& tenant_rec,
+                                          const contracts::Interval* period, int64_t now) {
   storage::KvStore* kv = cat.kv();
+  TenantEvaluation out;
   auto versions = LoadContracts(kv, tenant_rec.name());
   if (!versions.ok()) return versions.status();
-  if (versions->empty()) return absl::OkStatus();
-  const contracts::Contract* contract = contracts::VersionInForce(*versions, now);
+  out.versions = std::move(*versions);
+  if (out.versions.empty()) return out;
+  const contracts::Contract* contract = contracts::VersionInForce(out.versions, now);
   if (contract == nullptr) {
-    ts->add_scope("contract v1 takes effect on " +
-                  FormatTimeUtc(versions->front().effective_from_ns));
-    return absl::OkStatus();
+    out.not_yet =
+        "contract v1 takes effect on " + FormatTimeUtc(out.versions.front().effective_from_ns);
+    return out;
   }
-  ts->set_contract_version(static_cast<uint32_t>(
-      contract - static_cast<const contracts::Contract*>(versions->data()) + 1));
-  contracts::Tenant tenant = contracts::FromProto(tenant_rec);
+  out.version_index = static_cast<size_t>(contract - out.versions.data());
+  out.tenant = contracts::FromProto(tenant_rec);
+  const contracts::Tenant& tenant = out.tenant;
   auto loaded_locations = LoadLocations(kv);
   if (!loaded_locations.ok()) return loaded_locations.status();
-  const std::map<std::string, contracts::Location>& locations = *loaded_locations;
+  out.locations = std::move(*loaded_locations);
+  const std::map<std::string, contracts::Location>& locations = out.locations;
 
   // Checks done per backup set: a task is an inventory plus a full read.
-  contracts::CheckHistory history;
-  contracts::TenantFacts facts;
+  contracts::CheckHistory& history = out.history;
+  contracts::TenantFacts& facts = out.facts;
   // Per checked backup set, the time of its newest present point (the
   // copies are compared on those).
   std::map<std::string, int64_t> newest_present;
@@ -210,11 +216,22 @@ Status FillEvaluation(storage::Catalogue& cat, const std::vector<v1::Task>& task
   }
 
   contracts::Calendar cal(tenant.timezone);
-  contracts::Period month = contracts::MonthOf(now, cal);
-  contracts::Evaluation ev =
-      contracts::Evaluate(tenant, *contract, locations, facts, month.interval, now);
-  std::vector<contracts::DueCheck> due =
-      contracts::PlanChecks(tenant, *contract, locations, history, now);
+  contracts::Interval interval =
+      period != nullptr ? *period : contracts::MonthOf(now, cal).interval;
+  out.evaluation = contracts::Evaluate(tenant, *contract, locations, facts, interval, now);
+  out.due = contracts::PlanChecks(tenant, *contract, locations, history, now);
+  return out;
+}
+
+Status FillEvaluation(storage::Catalogue& cat, const std::vector<v1::Task>& tasks,
+                      const v1::Tenant& tenant_rec, int64_t now, v1::TenantStatus* ts) {
+  auto te = EvaluateTenant(cat, tasks, tenant_rec, nullptr, now);
+  if (!te.ok()) return te.status();
+  if (!te->not_yet.empty()) ts->add_scope(te->not_yet);
+  const contracts::Contract* contract = te->contract();
+  if (contract == nullptr) return absl::OkStatus();
+  ts->set_contract_version(static_cast<uint32_t>(te->version_index + 1));
+  const contracts::Evaluation& ev = te->evaluation;
   for (const auto& r : ev.readiness) {
     v1::AssetReadiness* p = ts->add_readiness();
     p->set_asset(r.asset);
@@ -237,10 +254,12 @@ Status FillEvaluation(storage::Catalogue& cat, const std::vector<v1::Task>& task
     int64_t last = 0, next = 0;
     for (const contracts::Asset& a : contract->assets) {
       if (a.name != v.asset) continue;
-      for (const auto& s : a.backup_sets)
-        last = std::max(last, facts.sets[s.name].last_inventory_ns);
+      for (const auto& s : a.backup_sets) {
+        auto it = te->facts.sets.find(s.name);
+        if (it != te->facts.sets.end()) last = std::max(last, it->second.last_inventory_ns);
+      }
     }
-    for (const auto& d : due) {
+    for (const auto& d : te->due) {
       if (d.asset == v.asset && (next == 0 || d.start_ns < next)) next = d.start_ns;
     }
     p->set_last_check_ns(last);

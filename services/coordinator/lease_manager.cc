@@ -53,6 +53,10 @@ Status LeaseManager::Persist(const v1::Task& t, storage::KvBatch* extra) {
   storage::KvBatch local;
   storage::KvBatch* b = extra != nullptr ? extra : &local;
   b->Put(Space::kTasks, keys::Task(t.id()), t.SerializeAsString());
+  std::unique_lock<std::mutex> hold;
+  if (finish_hook_ && (t.state() == v1::TASK_STATE_DONE || t.state() == v1::TASK_STATE_FAILED)) {
+    if (Status s = finish_hook_(t, b, &hold); !s.ok()) return s;
+  }
   return kv_->Write(*b, {.sync = true});
 }
 

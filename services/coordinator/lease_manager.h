@@ -22,6 +22,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <mutex>
 #include <optional>
@@ -92,7 +93,17 @@ class LeaseManager {
 
   const LeaseOptions& options() const { return options_; }
 
+  // Called whenever a task's DONE or FAILED state is persisted, under the
+  // manager's lock, with the batch that writes it: what the hook adds is
+  // committed atomically with the state (the tenant's check log record).
+  // A lock the hook moves into *hold is kept until the batch is written.
+  // Set once, before any task finishes.
+  using FinishHook = std::function<storage::Status(const v1::Task&, storage::KvBatch*,
+                                                   std::unique_lock<std::mutex>* hold)>;
+  void SetFinishHook(FinishHook hook) { finish_hook_ = std::move(hook); }
+
  private:
+  FinishHook finish_hook_;
   storage::Status Persist(const v1::Task& t, storage::KvBatch* extra = nullptr);
   storage::Status ExpireLocked();
   // Requeues or fails a task after an unsuccessful attempt (locked).

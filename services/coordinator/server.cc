@@ -84,6 +84,32 @@ class AdminService final : public v1::Admin::CallbackService {
                                         v1::IssueTokenResponse* resp) override {
     return Run(ctx, [=, this] { return Assign(c_->RotateToken(req->id()), resp); });
   }
+  grpc::ServerUnaryReactor* MakeReport(grpc::CallbackServerContext* ctx,
+                                       const v1::MakeReportRequest* req,
+                                       v1::ProofFile* resp) override {
+    return Run(ctx, [=, this] { return Assign(c_->MakeReport(*req), resp); });
+  }
+  grpc::ServerUnaryReactor* ListProofs(grpc::CallbackServerContext* ctx,
+                                       const v1::ListProofsRequest* req,
+                                       v1::ListProofsResponse* resp) override {
+    return Run(ctx, [=, this] { return Assign(c_->ListTenantProofs(req->tenant()), resp); });
+  }
+  grpc::ServerUnaryReactor* GetProof(grpc::CallbackServerContext* ctx,
+                                     const v1::GetProofRequest* req, v1::ProofFile* resp) override {
+    return Run(ctx, [=, this] {
+      return Assign(c_->GetProof(req->tenant(), req->seq(), req->period()), resp);
+    });
+  }
+  grpc::ServerUnaryReactor* GetInclusionProof(grpc::CallbackServerContext* ctx,
+                                              const v1::GetInclusionProofRequest* req,
+                                              v1::GetInclusionProofResponse* resp) override {
+    return Run(ctx, [=, this] { return Assign(c_->GetInclusionProof(*req), resp); });
+  }
+  grpc::ServerUnaryReactor* OffboardTenant(grpc::CallbackServerContext* ctx,
+                                           const v1::OffboardTenantRequest* req,
+                                           v1::OffboardTenantResponse* resp) override {
+    return Run(ctx, [=, this] { return Assign(c_->OffboardTenant(*req), resp); });
+  }
 
  private:
   template <typename T>
@@ -233,11 +259,31 @@ class WorkerService final : public v1::WorkerGateway::CallbackService {
   bool require_client_cert_;
 };
 
-// Every rpc answers UNIMPLEMENTED (the generated default) until the
-// reports-and-proofs issue fills it in.
+// The tenant of every call is the token's: a request cannot name another.
 class TenantService final : public v1::TenantPortal::CallbackService {
  public:
   TenantService(Coordinator* c, Executor* e) : c_(c), e_(e) {}
+
+  grpc::ServerUnaryReactor* ListReports(grpc::CallbackServerContext* ctx,
+                                        const v1::ListReportsRequest*,
+                                        v1::ListProofsResponse* resp) override {
+    return AsTenant(ctx, [=, this](const std::string& tenant) {
+      auto r = c_->ListTenantProofs(tenant);
+      if (!r.ok()) return r.status();
+      *resp = std::move(*r);
+      return absl::OkStatus();
+    });
+  }
+  grpc::ServerUnaryReactor* GetReport(grpc::CallbackServerContext* ctx,
+                                      const v1::GetReportRequest* req,
+                                      v1::ProofFile* resp) override {
+    return AsTenant(ctx, [=, this](const std::string& tenant) {
+      auto r = c_->GetProof(tenant, req->seq(), req->period());
+      if (!r.ok()) return r.status();
+      *resp = std::move(*r);
+      return absl::OkStatus();
+    });
+  }
 
   // The tenant is the token's: a request cannot name another one.
   grpc::ServerUnaryReactor* GetMyStatus(grpc::CallbackServerContext* ctx,
@@ -259,6 +305,16 @@ class TenantService final : public v1::TenantPortal::CallbackService {
   }
 
  private:
+  template <typename Fn>
+  grpc::ServerUnaryReactor* AsTenant(grpc::CallbackServerContext* ctx, Fn fn) {
+    auto* reactor = ctx->DefaultReactor();
+    std::string token = BearerToken(ctx);
+    e_->Post([this, reactor, token, fn] {
+      auto tenant = c_->AuthenticateTenant(token);
+      reactor->Finish(ToGrpc(tenant.ok() ? fn(*tenant) : tenant.status()));
+    });
+    return reactor;
+  }
   Coordinator* c_;
   Executor* e_;
 };

@@ -103,12 +103,21 @@ TEST_F(ServerTest, ReflectionListsTheServices) {
   }
 }
 
-TEST_F(ServerTest, TenantPortalIsDeclaredButUnimplemented) {
+TEST_F(ServerTest, TenantPortalNeedsATenantToken) {
   auto stub = v1::TenantPortal::NewStub(channel_);
-  grpc::ClientContext ctx;
-  v1::GetReportResponse resp;
-  grpc::Status s = stub->GetReport(&ctx, v1::GetReportRequest(), &resp);
-  EXPECT_EQ(s.error_code(), grpc::StatusCode::UNIMPLEMENTED);
+  {
+    grpc::ClientContext ctx;  // no token
+    v1::ProofFile resp;
+    EXPECT_EQ(stub->GetReport(&ctx, v1::GetReportRequest(), &resp).error_code(),
+              grpc::StatusCode::UNAUTHENTICATED);
+  }
+  {
+    grpc::ClientContext ctx;
+    ctx.AddMetadata("authorization", "Bearer tok");  // the admin token is not a tenant's
+    v1::ListProofsResponse resp;
+    EXPECT_EQ(stub->ListReports(&ctx, v1::ListReportsRequest(), &resp).error_code(),
+              grpc::StatusCode::UNAUTHENTICATED);
+  }
 }
 
 TEST_F(ServerTest, DomainErrorsBecomeTheirGrpcCodes) {

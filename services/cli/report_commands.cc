@@ -1,0 +1,364 @@
+#include "services/cli/report_commands.h"
+
+#include <sys/stat.h>
+
+#include <cstdio>
+#include <nlohmann/json.hpp>
+#include <string>
+#include <vector>
+
+#include "services/cli/client.h"
+#include "services/common/files.h"
+#include "services/common/text.h"
+#include "storage/hash.h"
+#include "vigil/v1/admin.grpc.pb.h"
+#include "vigil/v1/tenant.grpc.pb.h"
+
+#if __has_include("services/reports/html.h")
+#include "services/reports/html.h"
+#define VIGIL_HAVE_HTML_REPORTS 1
+#endif
+
+namespace vigil::cli {
+namespace {
+
+using nlohmann::json;
+
+// Deadline of calls that build a report and its Merkle roots: they scan the
+// tenant's catalogue.
+constexpr int kReportDeadlineS = 3600;
+
+int WriteOut(const std::string& path, std::string_view bytes) {
+  if (storage::Status s = WriteFileDurably(path, bytes); !s.ok()) {
+    std::fprintf(stderr, "vigil: %s\n", std::string(s.message()).c_str());
+    return kExitUsage;
+  }
+  return 0;
+}
+
+// "acme/x" -> "acme_x": a name safe as one file name component.
+std::string FileSafe(std::string s) {
+  for (char& c : s) {
+    if (c == '/' || c == '\0' || c == '\\' || c == ' ') c = '_';
+  }
+  if (s.empty() || s == "." || s == "..") s = "_";
+  return s;
+}
+
+std::string StripExtension(const std::string& path) {
+  size_t slash = path.rfind('/');
+  size_t dot = path.rfind('.');
+  if (dot == std::string::npos || (slash != std::string::npos && dot < slash)) return path;
+  return path.substr(0, dot);
+}
+
+// The report inside a proof statement.
+bool ReportOf(const std::string& statement, json* report) {
+  json st = json::parse(statement, nullptr, false);
+  if (!st.is_object() || !st.contains("report") || !st["report"].is_object()) {
+    std::fprintf(stderr, "vigil: the proof statement holds no report\n");
+    return false;
+  }
+  *report = st["report"];
+  return true;
+}
+
+// Renders the report as `format` ("html" | "json").
+bool RenderReport(const json& report, const std::string& format, std::string* out) {
+  if (format == "json") {
+    *out = report.dump(2, ' ', false, json::error_handler_t::replace) + "\n";
+    return true;
+  }
+#ifdef VIGIL_HAVE_HTML_REPORTS
+  auto html = reports::RenderReportHtml(report);
+  if (!html.ok()) {
+    std::fprintf(stderr, "vigil: cannot render the report: %s\n",
+                 std::string(html.status().message()).c_str());
+    return false;
+  }
+  *out = std::move(*html);
+  return true;
+#else
+  std::fprintf(stderr, "vigil: this build has no HTML report renderer; use --format json\n");
+  return false;
+#endif
+}
+
+// Writes the proof statement and its detached signature.
+int WriteProof(const v1::ProofFile& p, const std::string& path) {
+  if (int rc = WriteOut(path, p.statement()); rc != 0) return rc;
+  return WriteOut(path + ".sig", p.signature());
+}
+
+std::string Sha256Hex(std::string_view bytes) {
+  return storage::HashBytes(storage::HashAlgorithm::kSha256, bytes).Hex();
+}
+
+}  // namespace
+
+int RunReport(const ReportArgs& args) {
+  if (args.format != "html" && args.format != "json") {
+    std::fprintf(stderr, "vigil report: --format must be html or json\n");
+    return kExitUsage;
+  }
+  Client c;
+  if (!c.Init(args.client)) return kExitUsage;
+  v1::MakeReportRequest req;
+  req.set_tenant(args.tenant);
+  req.set_period(args.period);
+  v1::ProofFile proof;
+  grpc::ClientContext ctx;
+  c.Prepare(&ctx, kReportDeadlineS);
+  grpc::Status s = c.stub()->MakeReport(&ctx, req, &proof);
+  if (!s.ok()) return c.Fail(s);
+  json report;
+  if (!ReportOf(proof.statement(), &report)) return kExitRefused;
+  std::string rendered;
+  if (!RenderReport(report, args.format, &rendered)) return kExitUsage;
+  const std::string output = args.output.empty() ? FileSafe(args.tenant) + "-" +
+                                                       FileSafe(proof.period()) + "." + args.format
+                                                 : args.output;
+  const std::string proof_path =
+      args.proof.empty() ? StripExtension(output) + ".proof.json" : args.proof;
+  if (int rc = WriteOut(output, rendered); rc != 0) return rc;
+  if (int rc = WriteProof(proof, proof_path); rc != 0) return rc;
+  std::printf("report   %s  (%s, period %s)\nproof    %s  (seq %llu)\nsignature %s.sig\n",
+              output.c_str(), args.format.c_str(), proof.period().c_str(), proof_path.c_str(),
+              static_cast<unsigned long long>(proof.seq()), proof_path.c_str());
+  std::printf("The client checks it offline: vigil proof verify %s --key msp.pub\n",
+              proof_path.c_str());
+  return 0;
+}
+
+int RunProofInclude(const ProofFetchArgs& args) {
+  Client c;
+  if (!c.Init(args.client)) return kExitUsage;
+  v1::GetInclusionProofRequest req;
+  req.set_tenant(args.tenant);
+  req.set_backup_set(args.backup_set);
+  req.set_path(args.path);
+  req.set_seq(args.seq);
+  v1::GetInclusionProofResponse resp;
+  grpc::ClientContext ctx;
+  c.Prepare(&ctx, kReportDeadlineS);
+  grpc::Status s = c.stub()->GetInclusionProof(&ctx, req, &resp);
+  if (!s.ok()) return c.Fail(s);
+  if (args.output.empty() || args.output == "-") {
+    std::printf("%s\n", resp.inclusion_json().c_str());
+    return 0;
+  }
+  if (int rc = WriteOut(args.output, resp.inclusion_json() + "\n"); rc != 0) return rc;
+  std::printf("inclusion proof written to %s\n", args.output.c_str());
+  return 0;
+}
+
+int RunProofList(const ProofFetchArgs& args) {
+  Client c;
+  if (!c.Init(args.client)) return kExitUsage;
+  v1::ListProofsRequest req;
+  req.set_tenant(args.tenant);
+  v1::ListProofsResponse resp;
+  grpc::ClientContext ctx;
+  c.Prepare(&ctx);
+  grpc::Status s = c.stub()->ListProofs(&ctx, req, &resp);
+  if (!s.ok()) return c.Fail(s);
+  if (args.json) {
+    json a = json::array();
+    for (const auto& p : resp.proofs()) {
+      a.push_back({{"seq", p.seq()}, {"period", p.period()}, {"issued_ns", p.issued_ns()}});
+    }
+    std::printf("%s\n", json{{"proofs", a}}.dump(2).c_str());
+    return 0;
+  }
+  if (resp.proofs_size() == 0) std::printf("no proof issued for %s yet\n", args.tenant.c_str());
+  for (const auto& p : resp.proofs()) {
+    std::printf("%6llu  %-24s issued %s\n", static_cast<unsigned long long>(p.seq()),
+                p.period().c_str(), FormatTimeUtc(p.issued_ns()).c_str());
+  }
+  return 0;
+}
+
+int RunProofGet(const ProofFetchArgs& args) {
+  Client c;
+  if (!c.Init(args.client)) return kExitUsage;
+  v1::GetProofRequest req;
+  req.set_tenant(args.tenant);
+  req.set_seq(args.seq);
+  req.set_period(args.period);
+  v1::ProofFile proof;
+  grpc::ClientContext ctx;
+  c.Prepare(&ctx);
+  grpc::Status s = c.stub()->GetProof(&ctx, req, &proof);
+  if (!s.ok()) return c.Fail(s);
+  const std::string out =
+      args.output.empty() ? FileSafe(args.tenant) + "-" + FileSafe(proof.period()) + ".proof.json"
+                          : args.output;
+  if (int rc = WriteProof(proof, out); rc != 0) return rc;
+  std::printf("proof %llu (period %s) written to %s and %s.sig\n",
+              static_cast<unsigned long long>(proof.seq()), proof.period().c_str(), out.c_str(),
+              out.c_str());
+  return 0;
+}
+
+int RunPortalReports(const PortalReportArgs& args) {
+  Client c;
+  if (!c.Init(args.client)) return kExitUsage;
+  auto stub = v1::TenantPortal::NewStub(c.channel());
+  v1::ListProofsResponse resp;
+  grpc::ClientContext ctx;
+  c.Prepare(&ctx);
+  grpc::Status s = stub->ListReports(&ctx, v1::ListReportsRequest(), &resp);
+  if (!s.ok()) return c.Fail(s);
+  if (args.json) {
+    json a = json::array();
+    for (const auto& p : resp.proofs()) {
+      a.push_back({{"seq", p.seq()}, {"period", p.period()}, {"issued_ns", p.issued_ns()}});
+    }
+    std::printf("%s\n", json{{"reports", a}}.dump(2).c_str());
+    return 0;
+  }
+  if (resp.proofs_size() == 0) std::printf("no report yet\n");
+  for (const auto& p : resp.proofs()) {
+    std::printf("%6llu  %-24s issued %s\n", static_cast<unsigned long long>(p.seq()),
+                p.period().c_str(), FormatTimeUtc(p.issued_ns()).c_str());
+  }
+  return 0;
+}
+
+namespace {
+
+// Writes DIR/NAME.proof.json (+ .sig), NAME.json and, when the renderer is
+// built in, NAME.html. Returns the files written.
+int WriteReportFiles(const v1::ProofFile& proof, const std::string& dir, const std::string& name,
+                     std::vector<std::string>* written) {
+  json report;
+  if (!ReportOf(proof.statement(), &report)) return kExitRefused;
+  const std::string base = dir + "/" + name;
+  if (int rc = WriteProof(proof, base + ".proof.json"); rc != 0) return rc;
+  written->push_back(base + ".proof.json");
+  written->push_back(base + ".proof.json.sig");
+  std::string rendered;
+  if (!RenderReport(report, "json", &rendered)) return kExitUsage;
+  if (int rc = WriteOut(base + ".json", rendered); rc != 0) return rc;
+  written->push_back(base + ".json");
+#ifdef VIGIL_HAVE_HTML_REPORTS
+  if (!RenderReport(report, "html", &rendered)) return kExitUsage;
+  if (int rc = WriteOut(base + ".html", rendered); rc != 0) return rc;
+  written->push_back(base + ".html");
+#endif
+  return 0;
+}
+
+int MakeDir(const std::string& dir) {
+  if (mkdir(dir.c_str(), 0755) != 0 && errno != EEXIST) {
+    std::fprintf(stderr, "vigil: cannot create directory '%s'\n", dir.c_str());
+    return kExitUsage;
+  }
+  return 0;
+}
+
+}  // namespace
+
+int RunPortalReport(const PortalReportArgs& args) {
+  Client c;
+  if (!c.Init(args.client)) return kExitUsage;
+  auto stub = v1::TenantPortal::NewStub(c.channel());
+  v1::GetReportRequest req;
+  req.set_period(args.period);
+  req.set_seq(args.seq);
+  v1::ProofFile proof;
+  grpc::ClientContext ctx;
+  c.Prepare(&ctx);
+  grpc::Status s = stub->GetReport(&ctx, req, &proof);
+  if (!s.ok()) return c.Fail(s);
+  if (int rc = MakeDir(args.dir); rc != 0) return rc;
+  std::vector<std::string> written;
+  json st = json::parse(proof.statement(), nullptr, false);
+  std::string tenant = st.is_object() ? st.value("tenant", "report") : "report";
+  if (int rc = WriteReportFiles(proof, args.dir, FileSafe(tenant) + "-" + FileSafe(proof.period()),
+                                &written);
+      rc != 0) {
+    return rc;
+  }
+  for (const auto& w : written) std::printf("%s\n", w.c_str());
+  return 0;
+}
+
+int RunTenantOffboard(const OffboardArgs& args) {
+  Client c;
+  if (!c.Init(args.client)) return kExitUsage;
+  if (args.export_dir.empty()) {
+    std::fprintf(stderr, "vigil tenant offboard: --export DIR is required\n");
+    return kExitUsage;
+  }
+  if (int rc = MakeDir(args.export_dir); rc != 0) return rc;
+  // 1. Export every proof (with its report) and check it was written.
+  v1::ListProofsRequest lreq;
+  lreq.set_tenant(args.tenant);
+  v1::ListProofsResponse list;
+  {
+    grpc::ClientContext ctx;
+    c.Prepare(&ctx);
+    grpc::Status s = c.stub()->ListProofs(&ctx, lreq, &list);
+    if (!s.ok()) return c.Fail(s);
+  }
+  std::string latest_sha;
+  json manifest = json::array();
+  std::vector<std::string> written;
+  for (const auto& summary : list.proofs()) {
+    v1::GetProofRequest req;
+    req.set_tenant(args.tenant);
+    req.set_seq(summary.seq());
+    v1::ProofFile proof;
+    grpc::ClientContext ctx;
+    c.Prepare(&ctx);
+    grpc::Status s = c.stub()->GetProof(&ctx, req, &proof);
+    if (!s.ok()) return c.Fail(s);
+    char seq[32];
+    std::snprintf(seq, sizeof seq, "%06llu", static_cast<unsigned long long>(proof.seq()));
+    std::string name = std::string(seq) + "-" + FileSafe(proof.period());
+    if (int rc = WriteReportFiles(proof, args.export_dir, name, &written); rc != 0) return rc;
+    // Read back what was written: the erasure must not rest on a bad copy.
+    auto back = ReadWholeFile(args.export_dir + "/" + name + ".proof.json");
+    if (!back.ok() || *back != proof.statement()) {
+      std::fprintf(stderr, "vigil tenant offboard: export of proof %s did not read back intact\n",
+                   seq);
+      return kExitProblems;
+    }
+    latest_sha = Sha256Hex(proof.statement());
+    manifest.push_back({{"seq", proof.seq()},
+                        {"period", proof.period()},
+                        {"statement_sha256", latest_sha},
+                        {"file", name + ".proof.json"}});
+  }
+  if (int rc = WriteOut(args.export_dir + "/manifest.json",
+                        json{{"tenant", args.tenant}, {"proofs", manifest}}.dump(2) + "\n");
+      rc != 0) {
+    return rc;
+  }
+  std::printf("exported %d proofs of %s to %s (%zu files)\n", list.proofs_size(),
+              args.tenant.c_str(), args.export_dir.c_str(), written.size() + 1);
+  if (!args.yes) {
+    std::printf(
+        "nothing erased: check the export, then run again with --yes to erase the "
+        "tenant's data from the coordinator\n");
+    return 0;
+  }
+  // 2. Erase, against the exported latest proof.
+  v1::OffboardTenantRequest req;
+  req.set_tenant(args.tenant);
+  req.set_latest_proof_sha256(latest_sha);
+  v1::OffboardTenantResponse resp;
+  grpc::ClientContext ctx;
+  c.Prepare(&ctx, kReportDeadlineS);
+  grpc::Status s = c.stub()->OffboardTenant(&ctx, req, &resp);
+  if (!s.ok()) return c.Fail(s);
+  const std::string record = args.export_dir + "/erasure.json";
+  if (int rc = WriteOut(record, resp.statement()); rc != 0) return rc;
+  if (int rc = WriteOut(record + ".sig", resp.signature()); rc != 0) return rc;
+  std::printf("erased tenant %s; signed erasure record: %s (+ .sig)\n", args.tenant.c_str(),
+              record.c_str());
+  return 0;
+}
+
+}  // namespace vigil::cli

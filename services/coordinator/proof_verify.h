@@ -1,0 +1,55 @@
+// Offline verification of a signed proof (docs/proofs.md): what
+// `vigil proof verify` runs on the client's side. No server, no database:
+// the statement bytes, the detached signature, the MSP's public key(s), and
+// optionally the previous proof and an inclusion proof.
+#pragma once
+
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "services/common/signing.h"
+#include "storage/merkle.h"
+#include "storage/status.h"
+
+namespace vigil::coordinator {
+
+std::string HexEncode(std::string_view bytes);
+// nullopt unless `hex` is an even number of hex digits (either case).
+std::optional<std::string> HexDecode(std::string_view hex);
+
+// The detached signature file:
+//   {"algorithm": "ed25519", "key_id": "<16 hex>", "signature": "<128 hex>"}
+std::string SignatureJson(const signing::Signature& sig);
+// InvalidArgument naming the field.
+storage::StatusOr<signing::Signature> ParseSignatureJson(std::string_view json);
+
+struct ProofCheckOptions {
+  // Public keys the client trusts (one msp.pub, or a key directory's).
+  std::vector<signing::PublicKey> keys;
+  // The previous proof's statement bytes (already verified by the client):
+  // checks that this proof extends its history.
+  std::optional<std::string> previous_statement;
+  // An inclusion proof to check against one of the signed roots.
+  std::optional<storage::InclusionProofDoc> inclusion;
+};
+
+struct ProofCheck {
+  // Every failure found, each starting with what failed: "signature: ...",
+  // "statement: ...", "check log: ...", "previous proof: ...",
+  // "inclusion: ...". Empty = valid.
+  std::vector<std::string> failures;
+  // What was checked and held, for the user ("signature by key ...").
+  std::vector<std::string> passed;
+  std::string tenant, period;
+  bool ok() const { return failures.empty(); }
+};
+
+// Checks everything it can, independently, so a changed byte is named by
+// each check it breaks (the signature always; the chain or the statement's
+// structure when that is where the byte was).
+ProofCheck CheckProof(std::string_view statement, std::string_view signature_json,
+                      const ProofCheckOptions& options);
+
+}  // namespace vigil::coordinator

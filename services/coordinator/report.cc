@@ -1,0 +1,320 @@
+#include "services/coordinator/report.h"
+
+#include <algorithm>
+#include <map>
+#include <optional>
+
+#include "services/common/text.h"
+#include "services/contracts/evaluate.h"
+#include "services/contracts/proto_bridge.h"
+#include "services/coordinator/check_log.h"
+#include "services/coordinator/contract_store.h"
+#include "services/coordinator/evaluation.h"
+
+namespace vigil::coordinator {
+
+using nlohmann::json;
+using storage::Status;
+using storage::StatusOr;
+
+namespace {
+
+std::string Hex(std::string_view bytes) {
+  static constexpr char kHex[] = "0123456789abcdef";
+  std::string s;
+  for (unsigned char b : bytes) {
+    s.push_back(kHex[b >> 4]);
+    s.push_back(kHex[b & 15]);
+  }
+  return s;
+}
+
+json TimeOrNull(const contracts::Calendar& cal, int64_t t) {
+  return t == 0 ? json(nullptr) : json(cal.Rfc3339(t));
+}
+
+json Declared(bool v) { return {{"value", v}, {"basis", "declared"}}; }
+
+}  // namespace
+
+std::string CommitmentTerms(const contracts::Commitment& c) {
+  using contracts::CommitmentKind;
+  switch (c.kind) {
+    case CommitmentKind::kRpo:
+      return "newest good restore point younger than " + HumanDuration(c.rpo.max_age_ns);
+    case CommitmentKind::kRetention: {
+      std::vector<std::string> parts;
+      auto add = [&](int n, const char* unit) {
+        if (n > 0) parts.push_back(std::to_string(n) + " " + unit);
+      };
+      add(c.retention.daily, "daily");
+      add(c.retention.weekly, "weekly");
+      add(c.retention.monthly, "monthly");
+      add(c.retention.yearly, "yearly");
+      std::string s = "keep restore points:";
+      for (size_t i = 0; i < parts.size(); ++i) s += (i == 0 ? " " : ", ") + parts[i];
+      return s;
+    }
+    case CommitmentKind::kCopies:
+      return "at least " + std::to_string(c.copies.min) + " current copies, of which " +
+             std::to_string(c.copies.offsite) + " offsite";
+    case CommitmentKind::kIntegrity: {
+      std::string s = "every entry re-read within " + HumanDuration(c.integrity.reverify_within_ns);
+      if (c.integrity.sample > 0) {
+        s += " (a random sample of " + GroupDigits(c.integrity.sample) + " entries per run)";
+      } else if (c.integrity.budget_bytes > 0) {
+        s += " (at most " + HumanBytes(static_cast<double>(c.integrity.budget_bytes)) +
+             " read per run)";
+      }
+      return s;
+    }
+    case CommitmentKind::kRestoreDrill: {
+      std::string s = "a restore drill every " + HumanDuration(c.drill.every_ns);
+      if (c.drill.rto_ns > 0)
+        s += "; projected full restore within " + HumanDuration(c.drill.rto_ns);
+      return s;
+    }
+  }
+  return "";
+}
+
+StatusOr<contracts::Period> ReportPeriod(const std::string& text, const contracts::Calendar& cal,
+                                         int64_t now) {
+  if (text.empty()) {
+    contracts::Period current = contracts::MonthOf(now, cal);
+    return contracts::MonthOf(current.interval.start_ns - 1, cal);
+  }
+  std::string error;
+  std::optional<contracts::Period> p = contracts::ParsePeriod(text, cal, &error);
+  if (!p) return absl::InvalidArgumentError("period '" + text + "': " + error);
+  return *p;
+}
+
+StatusOr<json> BuildReport(storage::Catalogue& cat, const std::vector<v1::Task>& all_tasks,
+                           const v1::Tenant& tenant_rec, const contracts::Period& period,
+                           int64_t now, const ReportOptions& options) {
+  const int64_t until = std::min(period.interval.end_ns, now);
+  if (until <= period.interval.start_ns) {
+    return absl::FailedPreconditionError("period " + period.label + " has not started yet");
+  }
+  // What was known at `until`: tasks finished later are not evidence yet.
+  std::vector<v1::Task> tasks;
+  for (const v1::Task& t : all_tasks) {
+    if (t.backup_set().tenant() == tenant_rec.name() && t.finished_ns() <= until) {
+      tasks.push_back(t);
+    }
+  }
+  auto te = EvaluateTenant(cat, tasks, tenant_rec, &period.interval, until);
+  if (!te.ok()) return te.status();
+  const contracts::Contract* contract = te->contract();
+  if (contract == nullptr) {
+    return absl::FailedPreconditionError("tenant '" + tenant_rec.name() +
+                                         "' has no contract in force at the end of " +
+                                         period.label);
+  }
+  auto versions = LoadContractVersions(cat.kv(), tenant_rec.name());
+  if (!versions.ok()) return versions.status();
+  if (te->version_index >= versions->size()) {
+    return absl::DataLossError("contract versions of '" + tenant_rec.name() + "' changed");
+  }
+  const v1::ContractVersion& cv = (*versions)[te->version_index];
+  const contracts::Tenant& tenant = te->tenant;
+  contracts::Calendar cal(tenant.timezone);
+  const contracts::Evaluation& ev = te->evaluation;
+
+  json r;
+  r["format"] = "vigil.report/1";
+  r["tenant"] = {{"name", tenant.name},
+                 {"display_name", tenant.display_name.empty() ? tenant.name : tenant.display_name},
+                 {"time_zone", tenant.timezone},
+                 {"language", tenant.language.empty() ? "en" : tenant.language}};
+  if (!options.msp_name.empty()) r["msp"] = {{"name", options.msp_name}};
+  r["period"] = {{"label", period.label},
+                 {"start", cal.Rfc3339(period.interval.start_ns)},
+                 {"end", cal.Rfc3339(period.interval.end_ns)},
+                 {"evaluated_until", cal.Rfc3339(until)}};
+  r["generated_at"] = cal.Rfc3339(now);
+
+  // Contract summary.
+  std::map<std::string, std::string> asset_of;  // backup set -> asset
+  json assets = json::array();
+  for (const contracts::Asset& a : contract->assets) {
+    json sets = json::array();
+    for (const auto& s : a.backup_sets) {
+      sets.push_back(s.name);
+      asset_of[s.name] = a.name;
+    }
+    assets.push_back({{"name", a.name}, {"description", a.description}, {"backup_sets", sets}});
+  }
+  json terms = json::array();
+  for (const contracts::Asset& a : contract->assets) {
+    for (const contracts::Commitment* c : contract->CommitmentsFor(a.name)) {
+      terms.push_back({{"asset", a.name},
+                       {"kind", contracts::CommitmentKindName(c->kind)},
+                       {"terms", CommitmentTerms(*c)}});
+    }
+  }
+  r["contract"] = {{"version", cv.version()},
+                   {"sha256", Hex(cv.sha256())},
+                   {"effective_from", cal.Rfc3339(cv.effective_from_ns())},
+                   {"assets", assets},
+                   {"commitments", terms}};
+
+  json readiness = json::array();
+  for (const auto& a : ev.readiness) {
+    readiness.push_back({{"asset", a.asset},
+                         {"readiness", contracts::ReadinessName(a.readiness)},
+                         {"reasons", a.reasons}});
+  }
+  r["readiness"] = readiness;
+
+  json commitments = json::array();
+  json incidents = json::array();
+  for (const auto& v : ev.verdicts) {
+    json evidence = json::array();
+    for (const auto& e : v.evidence) {
+      evidence.push_back({{"name", e.name}, {"value", e.value}, {"basis", e.basis}});
+    }
+    commitments.push_back({{"asset", v.asset},
+                           {"kind", contracts::CommitmentKindName(v.kind)},
+                           {"verdict", contracts::VerdictName(v.verdict)},
+                           {"summary", v.summary},
+                           {"failing_since", TimeOrNull(cal, v.failing_since_ns)},
+                           {"evidence", evidence}});
+    if (v.verdict == contracts::Verdict::kFail) {
+      incidents.push_back({{"asset", v.asset},
+                           {"kind", contracts::CommitmentKindName(v.kind)},
+                           {"detected_at", TimeOrNull(cal, v.failing_since_ns)},
+                           {"resolved_at", nullptr},
+                           {"summary", v.summary}});
+    }
+  }
+  r["commitments"] = commitments;
+
+  // Damaged and implausible restore points found during the period.
+  for (const auto& [set_name, facts] : te->facts.sets) {
+    const std::string& asset = asset_of[set_name];
+    for (const contracts::PointFact& p : facts.points) {
+      const bool gone_by_then = p.gone_ns != 0 && p.gone_ns <= until;
+      if (p.damaged_ns != 0 && period.interval.Contains(p.damaged_ns) && p.damaged_ns <= until) {
+        incidents.push_back(
+            {{"asset", asset},
+             {"kind", "integrity"},
+             {"detected_at", cal.Rfc3339(p.damaged_ns)},
+             {"resolved_at", gone_by_then ? json(cal.Rfc3339(p.gone_ns)) : json(nullptr)},
+             {"summary", set_name + ", restore point " + p.name + ": " + p.damage +
+                             (gone_by_then ? " (the point was since removed)" : "")}});
+      }
+      if (!p.implausible.empty() && period.interval.Contains(p.first_seen_ns) &&
+          p.first_seen_ns <= until) {
+        std::string what;
+        for (const auto& f : p.implausible) what += (what.empty() ? "" : "; ") + f;
+        incidents.push_back({{"asset", asset},
+                             {"kind", "plausibility"},
+                             {"detected_at", cal.Rfc3339(p.first_seen_ns)},
+                             {"resolved_at", nullptr},
+                             {"summary", set_name + ", restore point " + p.name + ": " + what}});
+      }
+    }
+  }
+
+  // Check results of the period, from the tenant's check log.
+  uint64_t run = 0, failed = 0, drills = 0, entries_verified = 0;
+  std::map<std::string, size_t> open_failure;  // backup set -> index in incidents
+  Status scanned = check_log::Scan(
+      *cat.kv(), tenant_rec.name(), [&](const check_log::LogRecord& rec, const check_log::Hash&) {
+        if (rec.at_ns > until) return false;
+        json p = json::parse(rec.payload, nullptr, /*allow_exceptions=*/false);
+        if (!p.is_object()) return true;
+        const std::string set = p.value("backup_set", "");
+        const bool ok = p.value("state", "") == "done";
+        if (rec.at_ns >= period.interval.start_ns) {
+          ++run;
+          if (p.value("type", "") == "drill") ++drills;
+          if (!ok) ++failed;
+          if (ok && p.contains("counts") && p["counts"].is_object()) {
+            uint64_t entries = p.value("entries", uint64_t{0});
+            uint64_t not_read = p["counts"].value("not_read", uint64_t{0});
+            entries_verified += entries > not_read ? entries - not_read : 0;
+          }
+        }
+        auto it = open_failure.find(set);
+        if (!ok && it == open_failure.end() && rec.at_ns >= period.interval.start_ns) {
+          std::string last_error;
+          if (p.contains("errors") && p["errors"].is_array() && !p["errors"].empty()) {
+            last_error = p["errors"].back().value("message", "");
+          }
+          incidents.push_back({{"asset", asset_of[set]},
+                               {"kind", "check"},
+                               {"detected_at", cal.Rfc3339(rec.at_ns)},
+                               {"resolved_at", nullptr},
+                               {"summary", "check of " + set + " failed: " + last_error}});
+          open_failure[set] = incidents.size() - 1;
+        } else if (ok && it != open_failure.end()) {
+          incidents[it->second]["resolved_at"] = cal.Rfc3339(rec.at_ns);
+          open_failure.erase(it);
+        }
+        return true;
+      });
+  if (!scanned.ok()) return scanned;
+  std::stable_sort(incidents.begin(), incidents.end(), [](const json& a, const json& b) {
+    auto key = [](const json& j) {
+      return j["detected_at"].is_string() ? j["detected_at"].get<std::string>() : std::string();
+    };
+    return key(a) < key(b);
+  });
+  r["incidents"] = incidents;
+
+  json sets = json::array();
+  for (const contracts::Asset& a : contract->assets) {
+    for (const contracts::BackupSet& s : a.backup_sets) {
+      auto loc = te->locations.find(s.location);
+      const contracts::BackupSetFacts* f = nullptr;
+      if (auto it = te->facts.sets.find(s.name); it != te->facts.sets.end()) f = &it->second;
+      uint64_t points = 0, files = 0, bytes = 0;
+      int64_t newest = -1;
+      if (f != nullptr) {
+        for (const contracts::PointFact& p : f->points) {
+          if (p.first_seen_ns > until || (p.gone_ns != 0 && p.gone_ns <= until)) continue;
+          ++points;
+          if (p.time_ns > newest) {
+            newest = p.time_ns;
+            files = p.files;
+            bytes = p.bytes;
+          }
+        }
+      }
+      sets.push_back(
+          {{"name", s.name},
+           {"asset", a.name},
+           {"location", s.location},
+           {"layout", contracts::LayoutName(s.layout)},
+           {"offsite", Declared(loc != te->locations.end() && loc->second.offsite)},
+           {"immutable", Declared(loc != te->locations.end() && loc->second.immutable)},
+           {"restore_points", points},
+           {"files", files},
+           {"bytes", bytes},
+           {"last_inventory", TimeOrNull(cal, f != nullptr ? f->last_inventory_ns : 0)},
+           {"last_verified", TimeOrNull(cal, f != nullptr ? f->integrity.last_run_ns : 0)},
+           {"merkle", nullptr}});
+    }
+  }
+  r["backup_sets"] = sets;
+
+  json oos = json::array();
+  for (const auto& o : ev.out_of_scope) oos.push_back({{"item", o.item}, {"reason", o.reason}});
+  r["out_of_scope"] = oos;
+  json findings = json::array();
+  for (const auto& f : ev.scope) {
+    findings.push_back({{"subject", f.subject}, {"finding", f.finding}});
+  }
+  r["scope_findings"] = findings;
+  r["checks"] = {{"run", run},
+                 {"failed", failed},
+                 {"drills", drills},
+                 {"entries_verified", entries_verified},
+                 {"bytes_verified", nullptr}};
+  return r;
+}
+
+}  // namespace vigil::coordinator

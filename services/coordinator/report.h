@@ -1,0 +1,46 @@
+// A tenant's compliance report for a period (docs/reports.md, schema
+// "vigil.report/1"): restore readiness, the contract in force, every
+// commitment's verdict with its evidence, incidents, backup sets, scope.
+// The JSON is the data; services/reports/html.h renders it for people, and
+// services/coordinator/proofs.h signs it.
+#pragma once
+
+#include <cstdint>
+#include <nlohmann/json.hpp>
+#include <string>
+#include <vector>
+
+#include "services/contracts/calendar.h"
+#include "services/contracts/model.h"
+#include "storage/catalogue.h"
+#include "storage/status.h"
+#include "vigil/v1/types.pb.h"
+
+namespace vigil::coordinator {
+
+struct ReportOptions {
+  std::string msp_name;  // empty: no "msp" object
+};
+
+// The report of `tenant` over `period` as known at `now` (the evaluated
+// interval ends at min(period end, now)). `tasks`: every task the
+// coordinator holds. Each backup set's "merkle" is null: the proof fills it
+// (proofs.h). FailedPrecondition when no contract was in force during the
+// period.
+storage::StatusOr<nlohmann::json> BuildReport(storage::Catalogue& cat,
+                                              const std::vector<v1::Task>& tasks,
+                                              const v1::Tenant& tenant,
+                                              const contracts::Period& period, int64_t now,
+                                              const ReportOptions& options = {});
+
+// The period named by `text` ("2026-10" or "2026-10-01..2026-10-15") in the
+// tenant's calendar; empty text = the last complete month before `now`.
+// InvalidArgument naming the text otherwise.
+storage::StatusOr<contracts::Period> ReportPeriod(const std::string& text,
+                                                  const contracts::Calendar& cal, int64_t now);
+
+// One line stating a commitment's terms ("newest good restore point younger
+// than 1d 2h").
+std::string CommitmentTerms(const contracts::Commitment& c);
+
+}  // namespace vigil::coordinator
