@@ -61,6 +61,16 @@ std::string Offset(const LocalTime& t) {
   return out + Two(off / 60) + ":" + Two(off % 60);
 }
 
+// "UTC+1", "UTC-4:30", "UTC+0": the compact form for tables.
+std::string ShortOffset(const LocalTime& t) {
+  int off = t.offset_minutes;
+  std::string out = off < 0 ? "UTC-" : "UTC+";
+  if (off < 0) off = -off;
+  out += std::to_string(off / 60);
+  if (off % 60 != 0) out += ":" + Two(off % 60);
+  return out;
+}
+
 std::string Clock(const LocalTime& t) { return Two(t.hour) + ":" + Two(t.minute); }
 
 // Groups the decimal digits of `digits` (no sign) by three.
@@ -187,11 +197,16 @@ std::string FormatDateTime(const LocalTime& t, Language language) {
          " (" + Offset(t) + ")";
 }
 
-std::string FormatDateTimeShort(const LocalTime& t, Language language) {
+std::string FormatDateShort(const LocalTime& t, Language language) {
   const char* month =
       language == Language::kFrench ? kMonthsShortFr[t.month - 1] : kMonthsShortEn[t.month - 1];
-  return std::to_string(t.day) + " " + month + " " + std::to_string(t.year) + " " + Clock(t) + " " +
-         Offset(t);
+  return std::to_string(t.day) + " " + month + " " + std::to_string(t.year);
+}
+
+std::string FormatClockShort(const LocalTime& t) { return Clock(t) + " " + ShortOffset(t); }
+
+std::string FormatDateTimeShort(const LocalTime& t, Language language) {
+  return FormatDateShort(t, language) + " " + FormatClockShort(t);
 }
 
 std::string FormatInteger(uint64_t n, Language language) {

@@ -41,7 +41,11 @@ LocalTime PreviousDay(const LocalTime& t);
 std::string FormatDate(const LocalTime& t, Language language);
 // "1 October 2026, 03:12 (UTC+01:00)" | "1er octobre 2026 à 03:12 (UTC+01:00)".
 std::string FormatDateTime(const LocalTime& t, Language language);
-// "31 Oct 2026 23:10 UTC+01:00" | "31 oct. 2026 23:10 UTC+01:00": for tables.
+// The compact forms, for tables: "31 Oct 2026" | "31 oct. 2026"; "23:10 UTC+1"
+// (minutes of the offset only when not zero: "UTC-4:30"); both joined by a
+// space.
+std::string FormatDateShort(const LocalTime& t, Language language);
+std::string FormatClockShort(const LocalTime& t);
 std::string FormatDateTimeShort(const LocalTime& t, Language language);
 
 // "1,234,567" | "1 234 567" (U+202F NARROW NO-BREAK SPACE between groups,

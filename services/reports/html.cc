@@ -40,13 +40,14 @@ th, td { border: .5pt solid #b9bcc2; padding: 1.1mm 1.5mm; text-align: left; ver
   overflow-wrap: anywhere; }
 th { background: #eceef2; font-weight: 700; font-size: 8.5pt; }
 .num { text-align: right; }
+.nw { white-space: nowrap; }
 .mono, code { font-family: "DejaVu Sans Mono", "Liberation Mono", monospace; font-size: 8pt;
   word-break: break-all; overflow-wrap: anywhere; }
 .small { font-size: 8pt; color: #444; }
 .card { border: 1.5pt solid; border-left-width: 5mm; border-radius: 1.5mm; padding: 2.5mm 4mm;
   margin: 0 0 3mm; }
 .card .state { font-size: 15pt; font-weight: 700; }
-.card .asset { font-size: 12pt; font-weight: 700; }
+.card .asset { font-size: 14pt; font-weight: 700; }
 .card ul { margin: 1.5mm 0 0; padding-left: 5mm; }
 .ready { border-color: #1b7a3a; background: #e6f4ea; } .ready .state { color: #13612c; }
 .at-risk { border-color: #b36b00; background: #fff2d6; } .at-risk .state { color: #7d4a00; }
@@ -116,8 +117,16 @@ class Renderer {
   static std::string E(std::string_view s) { return EscapeHtml(s); }
   std::string Int(uint64_t n) const { return FormatInteger(n, lang_); }
   std::string When(const ReportTime& t) const { return E(FormatDateTime(t.local, lang_)); }
+  // Date and clock each kept on one line, for narrow table cells.
   std::string WhenShort(const ReportTime& t) const {
-    return E(FormatDateTimeShort(t.local, lang_));
+    return "<span class=\"nw\">" + E(FormatDateShort(t.local, lang_)) +
+           "</span> <span class=\"nw\">" + E(FormatClockShort(t.local)) + "</span>";
+  }
+  // "1 file" / "2 files", "1 fichier" / "0 fichier" / "2 fichiers".
+  std::string Plural(uint64_t n, const char* en_one, const char* en_many, const char* fr_one,
+                     const char* fr_many) const {
+    bool one = fr() ? n <= 1 : n == 1;
+    return Int(n) + " " + (one ? T(en_one, fr_one) : T(en_many, fr_many));
   }
   void None(const char* en, const char* fr_text) {
     out_ += "<p class=\"none\">";
@@ -250,7 +259,8 @@ class Renderer {
     }
     out_ += "<p class=\"meta\">";
     out_ += T("Period ", "Période ");
-    out_ += "<strong>" + E(r_.period_label) + "</strong>: ";
+    out_ += "<strong>" + E(r_.period_label) + "</strong>";
+    out_ += T(": ", " : ");
     out_ += T("from ", "du ");
     out_ += E(from);
     out_ += T(" to ", " au ");
@@ -469,21 +479,16 @@ class Renderer {
       return;
     }
     out_ +=
-        "<table>\n<colgroup><col style=\"width:25%\"><col style=\"width:10%\">"
-        "<col style=\"width:11%\"><col style=\"width:9%\"><col style=\"width:11%\">"
-        "<col style=\"width:10%\"><col style=\"width:12%\"><col style=\"width:12%\">"
-        "</colgroup>\n<thead><tr><th>";
+        "<table>\n<colgroup><col style=\"width:28%\"><col style=\"width:11%\">"
+        "<col style=\"width:11%\"><col style=\"width:20%\"><col style=\"width:15%\">"
+        "<col style=\"width:15%\"></colgroup>\n<thead><tr><th>";
     out_ += T("Backup set", "Jeu de sauvegarde");
     out_ += "</th><th>";
     out_ += T("Offsite", "Hors site");
     out_ += "</th><th>";
     out_ += T("Immutable", "Immuable");
-    out_ += "</th><th class=\"num\">";
-    out_ += T("Restore points", "Points de restauration");
-    out_ += "</th><th class=\"num\">";
-    out_ += T("Files", "Fichiers");
-    out_ += "</th><th class=\"num\">";
-    out_ += T("Size", "Taille");
+    out_ += "</th><th>";
+    out_ += T("Contents", "Contenu");
     out_ += "</th><th>";
     out_ += T("Last inventory", "Dernier inventaire");
     out_ += "</th><th>";
@@ -492,16 +497,16 @@ class Renderer {
     const char* never = T("never", "jamais");
     for (const ReportBackupSet& s : r_.backup_sets) {
       out_ += "<tbody class=\"set\">\n<tr><td><strong>" + E(s.name) +
-              "</strong><br><span "
-              "class=\"small\">" +
-              E(s.asset) + " \u00b7 " + E(s.location) + " \u00b7 " + E(s.layout) +
-              "</span></td><td>" + FlagCell(s.offsite) + "</td><td>" + FlagCell(s.immutable) +
-              "</td><td class=\"num\">" + Int(s.restore_points) + "</td><td class=\"num\">" +
-              Int(s.files) + "</td><td class=\"num\">" + E(FormatBytes(s.bytes, lang_)) +
-              "</td><td>" + (s.last_inventory ? WhenShort(*s.last_inventory) : never) +
-              "</td><td>" + (s.last_verified ? WhenShort(*s.last_verified) : never) +
-              "</td></tr>\n";
-      out_ += "<tr class=\"merkle\"><td colspan=\"8\"><span class=\"small\">";
+              "</strong><br><span class=\"small\">" + E(s.asset) + " \u00b7 " + E(s.location) +
+              " \u00b7 " + E(s.layout) + "</span></td><td>" + FlagCell(s.offsite) + "</td><td>" +
+              FlagCell(s.immutable) + "</td><td>" +
+              Plural(s.restore_points, "restore point", "restore points", "point de restauration",
+                     "points de restauration") +
+              "<br>" + Plural(s.files, "file", "files", "fichier", "fichiers") + "<br>" +
+              E(FormatBytes(s.bytes, lang_)) + "</td><td>" +
+              (s.last_inventory ? WhenShort(*s.last_inventory) : never) + "</td><td>" +
+              (s.last_verified ? WhenShort(*s.last_verified) : never) + "</td></tr>\n";
+      out_ += "<tr class=\"merkle\"><td colspan=\"6\"><span class=\"small\">";
       if (s.merkle) {
         out_ += T("Merkle root (SHA-256) of ", "Racine de Merkle (SHA-256) de ");
         out_ += Int(s.merkle->tree_size);

@@ -210,8 +210,9 @@ TEST(ReportHtml, IncidentsShowResolutionOrOngoing) {
       ++ongoing;
     } else {
       LocalTime t = *ParseRfc3339(i["resolved_at"].get<std::string>());
-      EXPECT_NE(section.find(EscapeHtml(FormatDateTimeShort(t, Language::kEnglish))),
-                std::string::npos);
+      size_t date = section.find(EscapeHtml(FormatDateShort(t, Language::kEnglish)));
+      ASSERT_NE(date, std::string::npos);
+      EXPECT_NE(section.find(EscapeHtml(FormatClockShort(t)), date), std::string::npos);
     }
   }
   ASSERT_GT(ongoing, 0u);
