@@ -479,8 +479,8 @@ class Renderer {
       return;
     }
     out_ +=
-        "<table>\n<colgroup><col style=\"width:28%\"><col style=\"width:11%\">"
-        "<col style=\"width:11%\"><col style=\"width:20%\"><col style=\"width:15%\">"
+        "<table>\n<colgroup><col style=\"width:26%\"><col style=\"width:11%\">"
+        "<col style=\"width:13%\"><col style=\"width:20%\"><col style=\"width:15%\">"
         "<col style=\"width:15%\"></colgroup>\n<thead><tr><th>";
     out_ += T("Backup set", "Jeu de sauvegarde");
     out_ += "</th><th>";

@@ -104,6 +104,22 @@ RunResult RunWithTimeout(std::vector<std::string> argv) {
   return RunProcess(argv);
 }
 
+// Headless chromium with a profile of its own in `profile_dir`, then `args`.
+std::vector<std::string> ChromiumArgs(const std::string& chromium, const std::string& profile_dir,
+                                      const std::vector<std::string>& args) {
+  std::vector<std::string> argv = {chromium,
+                                   "--headless",
+                                   "--no-sandbox",  // CI runs as root
+                                   "--disable-gpu",
+                                   "--disable-dev-shm-usage",
+                                   "--no-first-run",
+                                   "--no-default-browser-check",
+                                   "--disable-extensions",
+                                   "--user-data-dir=" + profile_dir};
+  argv.insert(argv.end(), args.begin(), args.end());
+  return argv;
+}
+
 class ReportInChromium : public ::testing::TestWithParam<const char*> {};
 
 TEST_P(ReportInChromium, RendersToA4WithNothingCutOff) {
@@ -131,24 +147,13 @@ TEST_P(ReportInChromium, RendersToA4WithNothingCutOff) {
   unlink(png.c_str());
 
   TempDir tmp;  // a fresh profile for each run: no state from earlier runs
-  const std::vector<std::string> common = {chromium,
-                                           "--headless",
-                                           "--no-sandbox",  // CI runs as root
-                                           "--disable-gpu",
-                                           "--disable-dev-shm-usage",
-                                           "--no-first-run",
-                                           "--no-default-browser-check",
-                                           "--disable-extensions",
-                                           "--user-data-dir=" + tmp.path() + "/profile"};
-  std::vector<std::string> to_pdf = common;
-  to_pdf.insert(to_pdf.end(),
-                {"--no-pdf-header-footer", "--print-to-pdf=" + pdf, "file://" + html_path});
-  RunResult r = RunWithTimeout(to_pdf);
+  RunResult r = RunWithTimeout(
+      ChromiumArgs(chromium, tmp.path() + "/profile",
+                   {"--no-pdf-header-footer", "--print-to-pdf=" + pdf, "file://" + html_path}));
   ASSERT_EQ(r.exit_code, 0) << "chromium --print-to-pdf failed (124 = timed out):\n" << r.err;
-  std::vector<std::string> to_png = common;
-  to_png.insert(to_png.end(), {"--hide-scrollbars", "--window-size=1024,3000",
-                               "--screenshot=" + png, "file://" + html_path});
-  r = RunWithTimeout(to_png);
+  r = RunWithTimeout(ChromiumArgs(chromium, tmp.path() + "/profile",
+                                  {"--hide-scrollbars", "--window-size=1024,3000",
+                                   "--screenshot=" + png, "file://" + html_path}));
   ASSERT_EQ(r.exit_code, 0) << "chromium --screenshot failed (124 = timed out):\n" << r.err;
 
   // The screenshot is a real PNG of the requested width.
@@ -273,6 +278,70 @@ TEST_P(ReportInChromium, RendersToA4WithNothingCutOff) {
   EXPECT_GT(words, 300) << "too few words: did the page render?";
   EXPECT_EQ(outside, 0) << outside << " words outside the printable area, e.g.:\n" << offenders;
   EXPECT_EQ(overlapping, 0) << overlapping << " overlapping words, e.g.:\n" << overlaps;
+}
+
+// A backup-set table longer than a page: its header row is repeated on every
+// page it spans, and no backup set is split from its Merkle root.
+TEST(ReportInChromiumPrint, LongTablesRepeatHeadersAndKeepRowsWhole) {
+  const std::string chromium = Chromium();
+  if (chromium.empty()) GTEST_SKIP() << "chromium is not installed (scripts/install-deps)";
+  const std::string pdftotext = FindInPath("pdftotext");
+  ASSERT_FALSE(pdftotext.empty()) << "poppler-utils missing: run scripts/install-deps";
+
+  json report = Fixture();
+  report["tenant"]["language"] = "en";
+  const json model = report["backup_sets"][0];
+  report["backup_sets"] = json::array();
+  constexpr int kSets = 40;
+  for (int i = 0; i < kSets; ++i) {
+    json s = model;
+    char name[16], quarter[17];
+    std::snprintf(name, sizeof name, "set-%03d", i);
+    std::snprintf(quarter, sizeof quarter, "%016x", 0x9e3779b9u * static_cast<unsigned>(i + 1));
+    s["name"] = name;
+    s["merkle"]["root"] = std::string(quarter) + quarter + quarter + quarter;
+    report["backup_sets"].push_back(s);
+  }
+  absl::StatusOr<std::string> html = RenderReportHtml(report);
+  ASSERT_TRUE(html.ok()) << html.status();
+
+  const std::string artifacts = VIGIL_ARTIFACT_DIR;
+  vigil::testing::MakeDirs(artifacts);
+  const std::string html_path = artifacts + "/report_long.html",
+                    pdf = artifacts + "/report_long.pdf";
+  WriteFile(html_path, *html);
+  unlink(pdf.c_str());
+  TempDir tmp;
+  RunResult r = RunWithTimeout(
+      ChromiumArgs(chromium, tmp.path() + "/profile",
+                   {"--no-pdf-header-footer", "--print-to-pdf=" + pdf, "file://" + html_path}));
+  ASSERT_EQ(r.exit_code, 0) << "chromium --print-to-pdf failed (124 = timed out):\n" << r.err;
+  r = RunProcess({pdftotext, "-enc", "UTF-8", pdf, "-"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+
+  std::vector<std::string> pages;  // pdftotext ends each page with a form feed
+  std::stringstream all(r.out);
+  for (std::string page; std::getline(all, page, '\f');) pages.push_back(page);
+  int pages_with_sets = 0, found = 0;
+  for (size_t p = 0; p < pages.size(); ++p) {
+    const std::string text = NormalizeSpaces(pages[p]), compact = WithoutSpaces(pages[p]);
+    bool has_sets = false;
+    for (const json& s : report["backup_sets"]) {
+      const std::string name = s["name"].get<std::string>();
+      if (text.find(name + " ") == std::string::npos) continue;
+      has_sets = true;
+      ++found;
+      EXPECT_NE(compact.find(s["merkle"]["root"].get<std::string>()), std::string::npos)
+          << name << " is on page " << p + 1 << " but its Merkle root is not";
+    }
+    if (!has_sets) continue;
+    ++pages_with_sets;
+    EXPECT_NE(text.find("Backup set Offsite Immutable Contents Last inventory Last verified"),
+              std::string::npos)
+        << "page " << p + 1 << " has backup sets but no table header";
+  }
+  EXPECT_EQ(found, kSets);
+  EXPECT_GE(pages_with_sets, 3) << "the table should span several pages";
 }
 
 INSTANTIATE_TEST_SUITE_P(Languages, ReportInChromium, ::testing::Values("en", "fr"),
