@@ -282,14 +282,15 @@ TEST_P(ReportInChromium, RendersToA4WithNothingCutOff) {
 
 // A backup-set table longer than a page: its header row is repeated on every
 // page it spans, and no backup set is split from its Merkle root.
-TEST(ReportInChromiumPrint, LongTablesRepeatHeadersAndKeepRowsWhole) {
+TEST_P(ReportInChromium, LongTablesRepeatHeadersAndKeepRowsWhole) {
+  const std::string language = GetParam();
   const std::string chromium = Chromium();
   if (chromium.empty()) GTEST_SKIP() << "chromium is not installed (scripts/install-deps)";
   const std::string pdftotext = FindInPath("pdftotext");
   ASSERT_FALSE(pdftotext.empty()) << "poppler-utils missing: run scripts/install-deps";
 
   json report = Fixture();
-  report["tenant"]["language"] = "en";
+  report["tenant"]["language"] = language;
   const json model = report["backup_sets"][0];
   report["backup_sets"] = json::array();
   constexpr int kSets = 40;
@@ -307,8 +308,8 @@ TEST(ReportInChromiumPrint, LongTablesRepeatHeadersAndKeepRowsWhole) {
 
   const std::string artifacts = VIGIL_ARTIFACT_DIR;
   vigil::testing::MakeDirs(artifacts);
-  const std::string html_path = artifacts + "/report_long.html",
-                    pdf = artifacts + "/report_long.pdf";
+  const std::string html_path = artifacts + "/report_long_" + language + ".html",
+                    pdf = artifacts + "/report_long_" + language + ".pdf";
   WriteFile(html_path, *html);
   unlink(pdf.c_str());
   TempDir tmp;
@@ -336,8 +337,12 @@ TEST(ReportInChromiumPrint, LongTablesRepeatHeadersAndKeepRowsWhole) {
     }
     if (!has_sets) continue;
     ++pages_with_sets;
-    EXPECT_NE(text.find("Backup set Offsite Immutable Contents Last inventory Last verified"),
-              std::string::npos)
+    // Each heading whole (a word broken across lines would not match).
+    const char* header = language == "fr"
+                             ? "Jeu de sauvegarde Hors site Immuable Contenu Dernier inventaire "
+                               "Dernière vérification"
+                             : "Backup set Offsite Immutable Contents Last inventory Last verified";
+    EXPECT_NE(text.find(header), std::string::npos)
         << "page " << p + 1 << " has backup sets but no table header";
   }
   EXPECT_EQ(found, kSets);
