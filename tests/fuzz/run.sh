@@ -16,7 +16,7 @@ JOBS=${VIGIL_JOBS:-2}
 TARGETS=("$@")
 if [ ${#TARGETS[@]} -eq 0 ]; then
   TARGETS=(fuzz_entry_key fuzz_hash_key fuzz_records fuzz_parse_duration fuzz_restic_parsers
-           fuzz_contract_yaml fuzz_merkle_verify)
+           fuzz_contract_yaml fuzz_merkle_verify fuzz_report_html)
 fi
 
 CC=clang CXX=clang++ cmake -S . -B "$BUILD_DIR" -G Ninja \
@@ -63,6 +63,9 @@ seed fuzz_contract_yaml 1 'apiVersion: vigil/v1\nkind: Location\nname: nas2\nsit
 # Inclusion proofs: leaf 1 of a 3-leaf tree (valid shape), and one of size 1.
 seed fuzz_merkle_verify 1 '{"index":1,"tree_size":3,"leaf":"000000016100000000000000010000","path":["022a6979e6dab7aa5ae4c3e5e45f7e977112a7e63593820dbec1ec738a24f93c","e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"],"root":"e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"}'
 seed fuzz_merkle_verify 2 '{"index":0,"tree_size":1,"leaf":"","path":[],"root":"6e340b9cffb37a989ca544e6bb780a2c78901d3fb33738768511a30617afa01d"}'
+# Reports: the test fixture (every section filled).
+mkdir -p "$BUILD_DIR/corpus/fuzz_report_html"
+cp tests/services/reports/testdata/*.json "$BUILD_DIR/corpus/fuzz_report_html/"
 
 failed=()
 for t in "${TARGETS[@]}"; do

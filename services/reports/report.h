@@ -1,0 +1,116 @@
+// A vigil.report/1 report, read and checked from its JSON (docs/reports.md).
+//
+// The renderers work from this struct, never from the JSON: every field they
+// use has been checked for presence, type and domain here, so rendering
+// cannot fail half-way.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "nlohmann/json_fwd.hpp"
+#include "services/reports/format.h"
+
+namespace vigil::reports {
+
+inline constexpr char kReportFormat[] = "vigil.report/1";
+
+// A time as written in the JSON, and broken down in its offset.
+struct ReportTime {
+  std::string text;
+  LocalTime local;
+};
+
+struct ReportEvidence {
+  std::string name;   // "newest_good_point", ...
+  std::string value;  // human-readable, units included
+  std::string basis;  // "measured" | "declared" | "contract"
+};
+
+struct ReportCommitment {
+  std::string asset;
+  std::string kind;     // "rpo" | "retention" | "copies" | "integrity" | "restore_drill" | other
+  std::string verdict;  // "pass" | "fail" | "unknown"
+  std::string summary;
+  std::optional<ReportTime> failing_since;
+  std::vector<ReportEvidence> evidence;
+};
+
+struct ReportReadiness {
+  std::string asset;
+  std::string readiness;  // "ready" | "at risk" | "not ready"
+  std::vector<std::string> reasons;
+};
+
+struct ReportIncident {
+  std::string asset;
+  std::string kind;
+  ReportTime detected_at;
+  std::optional<ReportTime> resolved_at;  // nullopt: ongoing
+  std::string summary;
+};
+
+struct ReportFlag {
+  bool value = false;
+  std::string basis;  // "measured" | "declared" | "contract"
+};
+
+struct ReportMerkle {
+  uint64_t tree_size = 0;
+  std::string root;  // 64 lowercase or uppercase hex digits
+};
+
+struct ReportBackupSet {
+  std::string name, asset, location, layout;
+  ReportFlag offsite, immutable;
+  uint64_t restore_points = 0, files = 0, bytes = 0;
+  std::optional<ReportTime> last_inventory, last_verified;
+  std::optional<ReportMerkle> merkle;
+};
+
+struct ReportContractAsset {
+  std::string name;
+  std::string description;  // may be empty
+  std::vector<std::string> backup_sets;
+};
+
+struct ReportContractCommitment {
+  std::string asset, kind, terms;
+};
+
+struct Report {
+  std::string tenant_name, tenant_display_name, time_zone;
+  Language language = Language::kEnglish;
+  std::string msp_name;  // empty when absent
+  std::string period_label;
+  ReportTime period_start, period_end;
+  std::optional<ReportTime> evaluated_until;
+  ReportTime generated_at;
+  uint64_t contract_version = 0;
+  std::string contract_sha256;
+  std::optional<ReportTime> contract_effective_from;
+  std::vector<ReportContractAsset> contract_assets;
+  std::vector<ReportContractCommitment> contract_commitments;
+  std::vector<ReportReadiness> readiness;
+  std::vector<ReportCommitment> commitments;
+  std::vector<ReportIncident> incidents;
+  std::vector<ReportBackupSet> backup_sets;
+  struct OutOfScope {
+    std::string item, reason;
+  };
+  std::vector<OutOfScope> out_of_scope;
+  struct ScopeFinding {
+    std::string subject, finding;
+  };
+  std::vector<ScopeFinding> scope_findings;
+  uint64_t checks_run = 0, checks_failed = 0, entries_verified = 0, bytes_verified = 0;
+};
+
+// Reads and checks `json`. InvalidArgument names the JSON path of the first
+// problem ("commitments[2].verdict: missing"). Never throws.
+absl::StatusOr<Report> ParseReport(const nlohmann::json& json);
+
+}  // namespace vigil::reports
