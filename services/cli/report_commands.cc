@@ -10,14 +10,10 @@
 #include "services/cli/client.h"
 #include "services/common/files.h"
 #include "services/common/text.h"
+#include "services/reports/html.h"
 #include "storage/hash.h"
 #include "vigil/v1/admin.grpc.pb.h"
 #include "vigil/v1/tenant.grpc.pb.h"
-
-#if __has_include("services/reports/html.h")
-#include "services/reports/html.h"
-#define VIGIL_HAVE_HTML_REPORTS 1
-#endif
 
 namespace vigil::cli {
 namespace {
@@ -69,7 +65,6 @@ bool RenderReport(const json& report, const std::string& format, std::string* ou
     *out = report.dump(2, ' ', false, json::error_handler_t::replace) + "\n";
     return true;
   }
-#ifdef VIGIL_HAVE_HTML_REPORTS
   auto html = reports::RenderReportHtml(report);
   if (!html.ok()) {
     std::fprintf(stderr, "vigil: cannot render the report: %s\n",
@@ -78,10 +73,6 @@ bool RenderReport(const json& report, const std::string& format, std::string* ou
   }
   *out = std::move(*html);
   return true;
-#else
-  std::fprintf(stderr, "vigil: this build has no HTML report renderer; use --format json\n");
-  return false;
-#endif
 }
 
 // Writes the proof statement and its detached signature.
@@ -227,8 +218,7 @@ int RunPortalReports(const PortalReportArgs& args) {
 
 namespace {
 
-// Writes DIR/NAME.proof.json (+ .sig), NAME.json and, when the renderer is
-// built in, NAME.html. Returns the files written.
+// Writes DIR/NAME.proof.json (+ .sig), NAME.json and NAME.html. Returns the files written.
 int WriteReportFiles(const v1::ProofFile& proof, const std::string& dir, const std::string& name,
                      std::vector<std::string>* written) {
   json report;
@@ -241,11 +231,9 @@ int WriteReportFiles(const v1::ProofFile& proof, const std::string& dir, const s
   if (!RenderReport(report, "json", &rendered)) return kExitUsage;
   if (int rc = WriteOut(base + ".json", rendered); rc != 0) return rc;
   written->push_back(base + ".json");
-#ifdef VIGIL_HAVE_HTML_REPORTS
   if (!RenderReport(report, "html", &rendered)) return kExitUsage;
   if (int rc = WriteOut(base + ".html", rendered); rc != 0) return rc;
   written->push_back(base + ".html");
-#endif
   return 0;
 }
 

@@ -182,11 +182,12 @@ StatusOr<json> BuildReport(storage::Catalogue& cat, const std::vector<v1::Task>&
                            {"failing_since", TimeOrNull(cal, v.failing_since_ns)},
                            {"evidence", evidence}});
     if (v.verdict == contracts::Verdict::kFail) {
-      incidents.push_back({{"asset", v.asset},
-                           {"kind", contracts::CommitmentKindName(v.kind)},
-                           {"detected_at", TimeOrNull(cal, v.failing_since_ns)},
-                           {"resolved_at", nullptr},
-                           {"summary", v.summary}});
+      incidents.push_back(
+          {{"asset", v.asset},
+           {"kind", contracts::CommitmentKindName(v.kind)},
+           {"detected_at", cal.Rfc3339(v.failing_since_ns != 0 ? v.failing_since_ns : until)},
+           {"resolved_at", nullptr},
+           {"summary", v.summary}});
     }
   }
   r["commitments"] = commitments;

@@ -579,8 +579,12 @@ class Renderer {
     out_ += T("Entries verified", "Entrées vérifiées");
     out_ += "</th><td class=\"num\">" + Int(r_.entries_verified) + "</td></tr>\n<tr><th>";
     out_ += T("Data verified", "Données vérifiées");
-    out_ += "</th><td class=\"num\">" + E(FormatBytes(r_.bytes_verified, lang_)) + " (" +
-            Int(r_.bytes_verified) + T(" bytes", " octets") + ")</td></tr>\n";
+    if (r_.bytes_verified) {
+      out_ += "</th><td class=\"num\">" + E(FormatBytes(*r_.bytes_verified, lang_)) + " (" +
+              Int(*r_.bytes_verified) + T(" bytes", " octets") + ")</td></tr>\n";
+    } else {
+      out_ += std::string("</th><td>") + T("not measured", "non mesuré") + "</td></tr>\n";
+    }
     out_ += "</tbody>\n</table>\n";
     EndSection();
   }

@@ -357,7 +357,11 @@ absl::Status Parse(const json& j, Report* r) {
   VIGIL_REPORT_TRY(ReqUint(*checks, "checks", "run", &r->checks_run));
   VIGIL_REPORT_TRY(ReqUint(*checks, "checks", "failed", &r->checks_failed));
   VIGIL_REPORT_TRY(ReqUint(*checks, "checks", "entries_verified", &r->entries_verified));
-  VIGIL_REPORT_TRY(ReqUint(*checks, "checks", "bytes_verified", &r->bytes_verified));
+  if (const json* b = Find(*checks, "bytes_verified"); b != nullptr && !b->is_null()) {
+    uint64_t bytes = 0;
+    VIGIL_REPORT_TRY(ReqUint(*checks, "checks", "bytes_verified", &bytes));
+    r->bytes_verified = bytes;
+  }
   return absl::OkStatus();
 }
 

@@ -106,7 +106,8 @@ struct Report {
     std::string subject, finding;
   };
   std::vector<ScopeFinding> scope_findings;
-  uint64_t checks_run = 0, checks_failed = 0, entries_verified = 0, bytes_verified = 0;
+  uint64_t checks_run = 0, checks_failed = 0, entries_verified = 0;
+  std::optional<uint64_t> bytes_verified;  // null: not measured
 };
 
 // Reads and checks `json`. InvalidArgument names the JSON path of the first

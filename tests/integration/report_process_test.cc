@@ -142,6 +142,11 @@ TEST_F(ReportProcessTest, ProofVerifiesAndAnyChangedByteFails) {
 
   RunResult ok = Verify(proof);
   EXPECT_EQ(ok.exit_code, 0) << ok.out << ok.err;
+  // The same tenant's report as HTML (the renderer accepts the report JSON).
+  RunResult html = Admin({"report", "acme", "--period", period_, "-o", tmp_ / "r.html"});
+  ASSERT_EQ(html.exit_code, 0) << html.out << html.err;
+  EXPECT_NE(ReadFile(tmp_ / "r.html").find("acme"), std::string::npos);
+  EXPECT_TRUE(std::filesystem::exists(tmp_ / "r.proof.json.sig"));
   EXPECT_NE(ok.out.find("VALID"), std::string::npos) << ok.out;
 
   // One changed byte anywhere: invalid, and the signature is named.
