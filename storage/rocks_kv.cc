@@ -247,7 +247,9 @@ StatusOr<std::unique_ptr<KvStore>> OpenRocksKv(const std::string& path,
   }
   std::vector<rocksdb::ColumnFamilyHandle*> handles;
   rocksdb::DB* raw = nullptr;
-  rocksdb::Status rs = rocksdb::DB::Open(db, path, descs, &handles, &raw);
+  rocksdb::Status rs = options.read_only
+                           ? rocksdb::DB::OpenForReadOnly(db, path, descs, &handles, &raw)
+                           : rocksdb::DB::Open(db, path, descs, &handles, &raw);
   if (!rs.ok()) {
     return absl::Status(FromRocks(rs).code(),
                         "cannot open catalogue " + path + ": " + rs.ToString());
@@ -257,7 +259,9 @@ StatusOr<std::unique_ptr<KvStore>> OpenRocksKv(const std::string& path,
   // Format version: written on creation, checked on every open.
   std::string v;
   Status s = kv->Get(Space::kMeta, "format_version", &v);
-  if (absl::IsNotFound(s)) {
+  if (absl::IsNotFound(s) && options.read_only) {
+    return absl::FailedPreconditionError("catalogue " + path + " has no format version");
+  } else if (absl::IsNotFound(s)) {
     KvBatch b;
     b.Put(Space::kMeta, "format_version", std::to_string(kFormatVersion));
     if (Status ws = kv->Write(b, {.sync = true}); !ws.ok()) return ws;

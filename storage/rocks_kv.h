@@ -25,6 +25,10 @@ struct RocksKvOptions {
   // Test seam: a custom Env (in-memory or fault-injecting). Not owned; must
   // outlive the store. Default: nullptr = the real filesystem.
   rocksdb::Env* env = nullptr;
+  // Open read-only: no lock taken, so it works while another process (the
+  // coordinator) has the database open; it sees what was written when it
+  // opened (WAL included). Writes fail. create_if_missing is ignored.
+  bool read_only = false;
 };
 
 // Opens (or creates) the database at `path`. FailedPrecondition if the

@@ -346,7 +346,8 @@ int main(int argc, char** argv) {
   CLI::App* log_verify = log->add_subcommand(
       "verify",
       "Recompute the check log of TENANT (default: every tenant) from the coordinator's "
-      "database and name the first broken record. The coordinator must be stopped.");
+      "database (opened read-only: the coordinator may be running) and name the first broken "
+      "record.");
   log_verify->add_option("--data", lva.data, "The coordinator's data directory (DATA/db)")
       ->required();
   log_verify->add_option("TENANT", log_tenant, "Only this tenant");

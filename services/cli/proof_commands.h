@@ -19,9 +19,10 @@ struct LogVerifyArgs {
   std::string data;                   // coordinator data directory (DATA/db)
   std::optional<std::string> tenant;  // none = every tenant with a log
 };
+// Opens the database read-only, so it runs beside a live coordinator.
 // Exit codes: 0 every log checked is intact; 1 a log is broken (the first
 // broken seq and why on stdout); 2 usage error or the database cannot be
-// opened (e.g. the coordinator still runs).
+// opened.
 int RunLogVerify(const LogVerifyArgs& args);
 
 struct ProofVerifyArgs {
@@ -57,9 +58,8 @@ inline constexpr const char* kLogVerifyHelpFooter =
     R"(Recomputes each tenant's hash-chained check log (keyspace `results`) and names the
 first broken record: hash mismatch (a record was edited), prev link broken (records
 reordered or replaced), gap in seq (a record was deleted).
-The database is opened for writing, so the coordinator using DATA must be stopped
-(RocksDB refuses a second opener while it runs); or verify a copy made with
-`vigil admin backup`.
+The database is opened read-only: this works while the coordinator runs (it checks what
+was written when it opened), on a stopped one, or on a copy made with `vigil admin backup`.
 Exit codes: 0 intact, 1 broken, 2 usage error or database not openable.)";
 
 }  // namespace vigil::cli

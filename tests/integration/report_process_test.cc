@@ -285,6 +285,10 @@ TEST_F(ReportProcessTest, OffboardingExportsErasesAndSignsTheErasure) {
 }
 
 TEST_F(ReportProcessTest, EditedCheckLogRecordIsCaught) {
+  // Read-only: it runs beside the live coordinator.
+  RunResult live = RunVigil({"log", "verify", "--data", tmp_ / "data"});
+  EXPECT_EQ(live.exit_code, 0) << live.out << live.err;
+  EXPECT_NE(live.out.find("acme: intact, 1 records"), std::string::npos) << live.out;
   coord_->Signal(SIGTERM);
   ASSERT_EQ(coord_->Wait(), 0) << coord_->err();
   RunResult intact = RunVigil({"log", "verify", "--data", tmp_ / "data", "acme"});
