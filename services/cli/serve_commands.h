@@ -25,6 +25,16 @@ struct CoordinatorArgs {
   // TLS certificate chain and key (PEM files); mutual TLS for workers when
   // a client CA is given. See coordinator::ServerOptions.
   std::string tls_cert_file, tls_key_file, tls_client_ca_file;
+  // Alerts (docs/alerts.md): verdict watcher period ("0" = off), secrets
+  // directory, re-notification period, grace of an overdue check, silence
+  // of a worker ("" = 10 heartbeat periods, i.e. 10 x lease-ttl / 3), age
+  // after which an undelivered alert is given up.
+  std::string watch_every = "1m";
+  std::string secrets_dir;
+  std::string renotify_every = "24h";
+  std::string overdue_grace = "1h";
+  std::string worker_quiet;
+  std::string alert_max_age = "24h";
 };
 int RunCoordinator(const CoordinatorArgs& args);
 
