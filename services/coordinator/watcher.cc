@@ -1,5 +1,6 @@
 #include "services/coordinator/watcher.h"
 
+#include <cstdio>
 #include <map>
 
 #include "services/common/text.h"

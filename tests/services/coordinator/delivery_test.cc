@@ -427,5 +427,45 @@ TEST_F(DeliveryTest, MailReachesARealSmtpServer) {
   EXPECT_TRUE(Pending().empty());
 }
 
+TEST_F(DeliveryTest, MailWithSmtpAuthNeverInClearWhenStarttlsIsRequired) {
+  std::filesystem::create_directories(dir_ / "mail");
+  testing::BackgroundProcess smtp(
+      {"/usr/bin/python3", std::string(VIGIL_SOURCE_DIR) + "/tests/integration/smtp_sink.py",
+       (dir_ / "mail").string(), "vigil:pw"},
+      (dir_ / "smtp").string());
+  std::string addr = smtp.WaitForLine("listening on ");
+  ASSERT_FALSE(addr.empty()) << smtp.err();
+  v1::AlertChannel ch;
+  ch.set_name("ops-mail");
+  ch.add_email_to("ops@msp.example");
+  ch.set_smtp_url("smtp://" + addr);
+  ch.set_from("vigil@msp.example");
+  ch.set_smtp_user("vigil");
+  ch.set_password_secret("smtp-pass");  // "pw\n" in the secrets directory
+  v1::Delivery d;
+  *d.mutable_alert() = FailAlert();
+  d.set_channel("ops-mail");
+  Deliverer deliverer(c_->catalogue().kv(), &clock_, options_);
+  storage::Status s = deliverer.Send(d, ch);
+  ASSERT_TRUE(s.ok()) << s;
+  // A wrong password is refused by the server: an error, nothing sent.
+  testing::WriteFile((dir_ / "secrets/wrong-pass").string(), "nope\n");
+  ch.set_password_secret("wrong-pass");
+  s = deliverer.Send(d, ch);
+  EXPECT_FALSE(s.ok());
+  // STARTTLS required and the server has none: not sent in clear.
+  ch.set_password_secret("smtp-pass");
+  ch.set_starttls(true);
+  s = deliverer.Send(d, ch);
+  EXPECT_FALSE(s.ok());
+  std::vector<std::string> mails;
+  for (const auto& e : std::filesystem::directory_iterator(dir_ / "mail")) {
+    if (e.path().extension() == ".eml") mails.push_back(testing::ReadFile(e.path().string()));
+  }
+  ASSERT_EQ(mails.size(), 1u);
+  EXPECT_NE(mails[0].find("X-Auth-Login: vigil\r\n"), std::string::npos) << mails[0];
+  EXPECT_NE(mails[0].find("Subject: [Vigil] acme: fileserver RPO failing"), std::string::npos);
+}
+
 }  // namespace
 }  // namespace vigil::coordinator
