@@ -304,8 +304,6 @@ class ServerImpl final : public Server {
     }
     std::string host = options.listen.substr(0, options.listen.rfind(':'));
     address_ = host + ":" + std::to_string(port);
-    // Leases also expire lazily on every call; this sweep makes an expired
-    // task leasable even when the only live worker is idle-polling.
     // Alerts: the outbox drains on its own thread; the watcher runs on the
     // sweeper's cadence, on the executor (its pass does disk I/O).
     clock_ = options.coordinator.clock != nullptr ? options.coordinator.clock : &real_clock_;
@@ -314,6 +312,8 @@ class ServerImpl final : public Server {
         std::make_unique<Deliverer>(coordinator_->catalogue().kv(), clock_, options.delivery);
     deliverer_->Start();
     watch_every_ms_ = options.watch_every_ms;
+    // Leases also expire lazily on every call; this sweep makes an expired
+    // task leasable even when the only live worker is idle-polling.
     sweeper_ = std::thread([this, every = options.schedule_every_ms] {
       std::unique_lock lock(mu_);
       auto next_schedule = std::chrono::steady_clock::now();
