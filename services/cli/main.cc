@@ -114,8 +114,8 @@ int main(int argc, char** argv) {
                    "A due check not done this long after is alerted as silence")
       ->capture_default_str();
   coord->add_option("--worker-quiet", ca.worker_quiet,
-                    "A worker not heard from this long is alerted as silent (default: 10 "
-                    "heartbeat periods, 10 x lease-ttl / 3); 0: off");
+                    "A location whose workers made no call this long is alerted as silent "
+                    "(default: 10 heartbeat periods, 10 x lease-ttl / 3); 0: off");
   coord
       ->add_option("--alert-max-age", ca.alert_max_age,
                    "Give up an undelivered alert after this long (logged)")

@@ -27,7 +27,7 @@ struct CoordinatorArgs {
   std::string tls_cert_file, tls_key_file, tls_client_ca_file;
   // Alerts (docs/alerts.md): verdict watcher period ("0" = off), secrets
   // directory, re-notification period, grace of an overdue check, silence
-  // of a worker ("" = 10 heartbeat periods, i.e. 10 x lease-ttl / 3), age
+  // of a location's workers ("" = 10 heartbeat periods, 10 x lease-ttl / 3), age
   // after which an undelivered alert is given up.
   std::string watch_every = "1m";
   std::string secrets_dir;

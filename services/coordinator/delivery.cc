@@ -99,7 +99,7 @@ std::string HmacSha256Hex(std::string_view key, std::string_view data) {
 }
 
 std::string MailSubject(const v1::Alert& a) {
-  if (a.kind() == "worker") return "[Vigil] worker " + a.asset() + " " + EventWord(a);
+  if (a.kind() == "worker") return "[Vigil] workers of location " + a.asset() + " " + EventWord(a);
   return "[Vigil] " + a.tenant() + ": " + a.asset() + " " + KindLabel(a.kind()) + " " +
          EventWord(a);
 }
@@ -124,7 +124,7 @@ std::string MailMessage(const v1::Alert& a, const std::string& from,
   m += "Content-Transfer-Encoding: 8bit\r\n\r\n";
   std::string body;
   if (a.kind() == "worker") {
-    body += "Worker: " + a.asset() + "\n";
+    body += "Workers of location: " + a.asset() + "\n";
   } else {
     body += "Tenant: " + a.tenant() +
             (a.tenant_display().empty() ? "" : " (" + a.tenant_display() + ")") + "\n";

@@ -161,23 +161,42 @@ StatusOr<std::vector<v1::Alert>> Watcher::RunOnce() {
     }
   }
 
-  // Workers: silent when not heard from.
+  // Workers, per location: silent when no worker serving the location has
+  // been heard from. Workers register anew (a new id) at each start, so a
+  // restarted worker leaves a dead id behind: watching ids would alert on
+  // every restart, forever; a location is what a check needs.
   if (options_.worker_quiet_ns > 0) {
     auto workers = LoadRecords<v1::WorkerRecord>(kv, keys::kWorkerPrefix, "worker");
     if (!workers.ok()) return workers.status();
+    auto locations = LoadLocations(kv);
+    if (!locations.ok()) return locations.status();
     std::map<std::string, int64_t> last_seen = c_->WorkersLastSeen();
+    struct Served {
+      int64_t last = 0;
+      std::string last_worker;
+    };
+    std::map<std::string, Served> served;  // location -> newest worker call
     for (const v1::WorkerRecord& w : *workers) {
       auto it = last_seen.find(w.id());
+      // Not seen since this process started: timed from the start.
       int64_t last =
           it != last_seen.end() ? it->second : std::max(c_->opened_ns(), w.registered_ns());
+      for (const std::string& l : w.locations()) {
+        Served& sv = served[l];
+        if (last > sv.last) sv = {last, w.id()};
+      }
+    }
+    for (const auto& [location, sv] : served) {
+      auto loc = locations->find(location);
+      if (loc == locations->end()) continue;  // not (or no longer) declared
       Observation o;
-      o.asset = w.id();
+      o.asset = location;
       o.kind = "worker";
       o.verdict = "pass";
-      o.overdue = now - last > options_.worker_quiet_ns;
-      o.summary = "worker " + w.id() + " (site " + w.site() + ") " +
-                  (o.overdue ? "not heard from since " + FormatTimeUtc(last)
-                             : "last heard from " + FormatTimeUtc(last));
+      o.overdue = now - sv.last > options_.worker_quiet_ns;
+      o.summary = "location " + location + " (site " + loc->second.site +
+                  "): " + (o.overdue ? "no worker heard from since " : "last worker call ") +
+                  FormatTimeUtc(sv.last) + " (" + sv.last_worker + ")";
       seen.push_back(std::move(o));
     }
   }

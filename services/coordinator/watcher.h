@@ -9,8 +9,9 @@
 // "fail", "unknown"), or "silent" when the asset's last inventory is older
 // than its cadence (services/contracts/schedule.h) plus `overdue_grace_ns`
 // (the check did not run), or the verdict has been "unknown" for longer
-// than the commitment's cadence. Workers (tenant "", asset = worker id, kind
-// "worker"): "pass", or "silent" when not heard from for worker_quiet_ns.
+// than the commitment's cadence. Workers, per location they serve (tenant
+// "", asset = location, kind "worker"): "pass", or "silent" when no worker
+// serving the location made a call for worker_quiet_ns.
 //
 // Alerts: "fail" / "silent" when a subject enters that state, "recovery"
 // when it is back to "pass" after one of those, "reminder" while it stays in
@@ -36,8 +37,8 @@ struct WatcherOptions {
   // Re-notify an ongoing fail or silence at most this often; 0 = never.
   // Default 24 h.
   int64_t renotify_every_ns = 86'400'000'000'000;
-  // A worker without a LeaseTask or Heartbeat call for this long: silent.
-  // 0 = workers are not watched. Default 100 s (10 heartbeat periods of
+  // A location whose workers made no LeaseTask or Heartbeat call for this
+  // long: silent. 0 = workers are not watched. Default 100 s (10 heartbeat periods of
   // the default 30 s lease).
   int64_t worker_quiet_ns = 100'000'000'000;
 };

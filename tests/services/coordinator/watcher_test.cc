@@ -392,9 +392,9 @@ TEST_F(WatcherTest, OverdueCheckIsSilenceThenRecovers) {
   EXPECT_EQ(raised[0].event(), "recovery");
 }
 
-TEST_F(WatcherTest, QuietWorkerIsSilentThenBack) {
+TEST_F(WatcherTest, LocationWithoutLiveWorkerIsSilentThenBack) {
   options_.worker_quiet_ns = 100 * kS;
-  options_.overdue_grace_ns = 1000 * kH;     // only the worker here
+  options_.overdue_grace_ns = 1000 * kH;     // only the workers here
   ASSERT_TRUE(c_->LeaseTask(worker_).ok());  // heard from now
   EXPECT_TRUE(Pass().empty());
   clock_.now += 100 * kS;
@@ -403,16 +403,31 @@ TEST_F(WatcherTest, QuietWorkerIsSilentThenBack) {
   auto raised = Pass();
   ASSERT_EQ(raised.size(), 1u);
   EXPECT_EQ(raised[0].kind(), "worker");
-  EXPECT_EQ(raised[0].asset(), worker_);
+  EXPECT_EQ(raised[0].asset(), "nas");
+  EXPECT_EQ(raised[0].tenant(), "");
   EXPECT_EQ(raised[0].event(), "silent");
+  EXPECT_NE(raised[0].summary().find(worker_), std::string::npos) << raised[0].summary();
   // Only the channels serving every tenant get worker alerts: the webhook
   // and the mail channel (both have no tenants list).
   EXPECT_EQ(Outbox().size(), 2u);
+  // The worker restarts: a new registration (a new id) for the same
+  // location. The location recovers; the dead id raises nothing.
   clock_.now += kS;
-  ASSERT_TRUE(c_->LeaseTask(worker_).ok());
+  v1::RegisterRequest reg;
+  reg.set_site("office");
+  reg.add_locations("nas");
+  auto w2 = c_->Register("", reg);
+  ASSERT_TRUE(w2.ok());
+  ASSERT_TRUE(c_->LeaseTask(w2->worker_id()).ok());
   raised = Pass();
   ASSERT_EQ(raised.size(), 1u);
   EXPECT_EQ(raised[0].event(), "recovery");
+  EXPECT_EQ(raised[0].asset(), "nas");
+  for (int i = 0; i < 3; ++i) {
+    clock_.now += 60 * kS;
+    ASSERT_TRUE(c_->LeaseTask(w2->worker_id()).ok());
+    EXPECT_TRUE(Pass().empty());
+  }
   auto ts = LoadTransitions(c_->catalogue().kv(), "", 0, clock_.now + 1);
   ASSERT_TRUE(ts.ok());
   EXPECT_EQ(ts->size(), 3u);  // first seen, silent, back
