@@ -11,6 +11,7 @@
 #include <map>
 #include <nlohmann/json.hpp>
 #include <random>
+#include <set>
 #include <sstream>
 
 #include "services/common/text.h"
@@ -271,9 +272,13 @@ StatusOr<int> Deliverer::RunOnce() {
   static thread_local std::mt19937_64 rng{std::random_device{}()};
   std::uniform_real_distribution<double> unit(0.0, 1.0);
   int delivered = 0;
+  // A channel that just failed is not tried again in this pass: a receiver
+  // that hangs costs one timeout per pass, not one per pending alert, and
+  // the other channels' alerts are not held behind it.
+  std::set<std::string> failed_now;
   for (v1::Delivery& d : *pending) {
     int64_t now = clock_->NowNs();
-    if (d.next_attempt_ns() > now) continue;
+    if (d.next_attempt_ns() > now || failed_now.count(d.channel()) != 0) continue;
     {
       std::lock_guard lock(mu_);
       if (stop_) break;
@@ -294,6 +299,7 @@ StatusOr<int> Deliverer::RunOnce() {
       ++delivered;
     } else {
       d.set_last_error(std::string(sent.message()));
+      failed_now.insert(d.channel());
       int64_t next = now + BackoffDelayNs(d.attempts(), options_.base_backoff_ns,
                                           options_.max_backoff_ns, unit(rng));
       if (next - d.created_ns() > options_.max_age_ns) {

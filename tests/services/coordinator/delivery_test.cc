@@ -267,6 +267,33 @@ TEST_F(DeliveryTest, DeadReceiverBacksOffThenGivesUp) {
   EXPECT_EQ(Sent()[0].delivered_ns(), 0);
 }
 
+TEST_F(DeliveryTest, ADeadChannelIsTriedOncePerPassOthersStillDelivered) {
+  Receiver rx(0);
+  ApplyChannel(Hook(ClosedPort()));  // "ops-hook": dead
+  v1::AlertChannel live = Hook(rx.port());
+  live.set_name("zz-live");
+  ApplyChannel(live);
+  for (int i = 0; i < 3; ++i) {
+    v1::Alert a = FailAlert();
+    a.set_id(std::string(31, '0') + std::to_string(i));
+    Enqueue(a);
+    clock_.now += 1;
+  }
+  Deliverer d(c_->catalogue().kv(), &clock_, options_);
+  auto n = d.RunOnce();
+  ASSERT_TRUE(n.ok());
+  EXPECT_EQ(*n, 3);  // every alert reached the live channel
+  EXPECT_EQ(rx.got().size(), 3u);
+  std::vector<v1::Delivery> p = Pending();
+  ASSERT_EQ(p.size(), 3u);
+  uint32_t attempts = 0;
+  for (const auto& x : p) {
+    EXPECT_EQ(x.channel(), "ops-hook");
+    attempts += x.attempts();
+  }
+  EXPECT_EQ(attempts, 1u);  // the dead channel: one try in this pass
+}
+
 TEST_F(DeliveryTest, MissingSecretIsAnErrorOnTheDelivery) {
   Receiver rx(0);
   v1::AlertChannel ch = Hook(rx.port());
