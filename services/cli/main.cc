@@ -103,6 +103,28 @@ int main(int argc, char** argv) {
                     "The MSP's signing key directory (`vigil keys init --dir DIR`): needed to "
                     "issue reports, proofs and erasure records");
   coord->add_option("--msp-name", ca.msp_name, "The MSP's name, shown in reports");
+  coord
+      ->add_option("--watch-every", ca.watch_every,
+                   "Evaluate every contract this often and raise alerts (docs/alerts.md); 0: off")
+      ->capture_default_str();
+  coord->add_option("--secrets", ca.secrets_dir,
+                    "Directory of the files alert channels name (webhook HMAC keys, SMTP "
+                    "passwords)");
+  coord
+      ->add_option("--renotify-every", ca.renotify_every,
+                   "Re-send an ongoing failure or silence this often; 0: never")
+      ->capture_default_str();
+  coord
+      ->add_option("--overdue-grace", ca.overdue_grace,
+                   "A due check not done this long after is alerted as silence")
+      ->capture_default_str();
+  coord->add_option("--worker-quiet", ca.worker_quiet,
+                    "A location whose workers made no call this long is alerted as silent "
+                    "(default: 10 heartbeat periods, 10 x lease-ttl / 3); 0: off");
+  coord
+      ->add_option("--alert-max-age", ca.alert_max_age,
+                   "Give up an undelivered alert after this long (logged)")
+      ->capture_default_str();
 
   vigil::cli::WorkerArgs wa;
   CLI::App* work = app.add_subcommand(

@@ -165,6 +165,39 @@ int RunCoordinator(const CoordinatorArgs& args) {
     o.coordinator.enrol_token_sha256 = coordinator::TokenHash(enrol);
   }
   sigset_t signals = BlockStopSignals();
+  // Alerts: durations "0" turn a feature off.
+  {
+    auto duration = [&](const char* option, const std::string& text, int64_t* out) {
+      if (text == "0") {
+        *out = 0;
+        return true;
+      }
+      auto d = ParseDuration(text, &err);
+      if (!d) {
+        std::fprintf(stderr, "vigil coordinator: %s '%s': %s\n", option, text.c_str(), err.c_str());
+        return false;
+      }
+      *out = *d;
+      return true;
+    };
+    int64_t watch = 0;
+    o.watcher.worker_quiet_ns = 10 * (*ttl / 3);
+    if (!duration("--watch-every", args.watch_every, &watch) ||
+        !duration("--renotify-every", args.renotify_every, &o.watcher.renotify_every_ns) ||
+        !duration("--overdue-grace", args.overdue_grace, &o.watcher.overdue_grace_ns) ||
+        (!args.worker_quiet.empty() &&
+         !duration("--worker-quiet", args.worker_quiet, &o.watcher.worker_quiet_ns)) ||
+        !duration("--alert-max-age", args.alert_max_age, &o.delivery.max_age_ns)) {
+      return kExitUsage;
+    }
+    o.watch_every_ms = watch / 1'000'000;
+    if (!args.secrets_dir.empty() && !std::filesystem::is_directory(args.secrets_dir)) {
+      std::fprintf(stderr, "vigil coordinator: --secrets '%s' is not a directory\n",
+                   args.secrets_dir.c_str());
+      return kExitUsage;
+    }
+    o.delivery.secrets_dir = args.secrets_dir;
+  }
   auto server = coordinator::Server::Start(o);
   if (!server.ok()) {
     std::fprintf(stderr, "vigil coordinator: %s\n", std::string(server.status().message()).c_str());

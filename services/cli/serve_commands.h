@@ -29,6 +29,16 @@ struct CoordinatorArgs {
   // or proofs can be issued.
   std::string keys_dir;
   std::string msp_name;
+  // Alerts (docs/alerts.md): verdict watcher period ("0" = off), secrets
+  // directory, re-notification period, grace of an overdue check, silence
+  // of a location's workers ("" = 10 heartbeat periods, 10 x lease-ttl / 3), age
+  // after which an undelivered alert is given up.
+  std::string watch_every = "1m";
+  std::string secrets_dir;
+  std::string renotify_every = "24h";
+  std::string overdue_grace = "1h";
+  std::string worker_quiet;
+  std::string alert_max_age = "24h";
 };
 int RunCoordinator(const CoordinatorArgs& args);
 

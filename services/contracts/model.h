@@ -68,6 +68,27 @@ struct Tenant {
   std::string language = "en";
   // Who at the client is told of failures (optional, free text e-mail).
   std::string contact{};
+  // `alerts: {contact: true}`: alerts are also e-mailed to `contact`
+  // (docs/alerts.md). Requires a contact.
+  bool alert_contact = false;
+  SourcePos pos{};
+};
+
+// An MSP channel for alerts (`kind: AlertChannel`; docs/alerts.md). Exactly
+// one of webhook_url / email_to is set. Secrets are named here, never given:
+// they are files in the coordinator's --secrets directory.
+struct AlertChannel {
+  std::string name{};
+  std::string webhook_url{};  // http:// or https://
+  std::string secret{};       // webhook: HMAC key file name (required)
+  std::vector<std::string> email_to{};
+  std::string smtp_url{};  // smtp:// or smtps://
+  std::string from{};
+  bool starttls = false;
+  std::string smtp_user{};
+  std::string password_secret{};  // required with smtp_user
+  // Tenants served; empty = every tenant.
+  std::vector<std::string> tenants{};
   SourcePos pos{};
 };
 
@@ -187,6 +208,7 @@ struct Manifest {
   std::vector<Location> locations{};
   std::vector<Tenant> tenants{};
   std::vector<Contract> contracts{};
+  std::vector<AlertChannel> alert_channels{};
 };
 
 }  // namespace vigil::contracts

@@ -661,6 +661,7 @@ class Parser {
   void ParseLocation(const YAML::Node& doc, const std::string& label);
   void ParseTenant(const YAML::Node& doc, const std::string& label);
   void ParseContract(const YAML::Node& doc, const std::string& label);
+  void ParseAlertChannel(const YAML::Node& doc, const std::string& label);
   void ParseWindow(const YAML::Node& n, const std::string& path, const SourcePos& fallback,
                    WeeklyWindow* w, bool* ok);
   void ParseAsset(const YAML::Node& n, const std::string& path, const SourcePos& fallback, Asset* a,
@@ -679,6 +680,7 @@ class Parser {
   // Location with a bad field does not also make its users "unknown").
   std::vector<Ref> location_decls_;  // pos: the document's
   std::vector<Ref> tenant_decls_;
+  std::vector<Ref> channel_decls_;
   std::vector<Ref> location_refs_;
   std::vector<std::pair<Ref, SourcePos>> contract_tenants_;  // tenant ref, contract pos
   // Contracts whose effectiveFrom is a date, to resolve in the tenant's zone.
@@ -749,7 +751,9 @@ void Parser::File(size_t index, const SourceFile& f) {
     ++n;
     Document(docs[i], i);
   }
-  if (n == 0) Err(start, "file", "no documents; expected Location, Tenant or Contract documents");
+  if (n == 0)
+    Err(start, "file",
+        "no documents; expected Location, Tenant, Contract or AlertChannel documents");
 }
 
 void Parser::Document(const YAML::Node& doc, size_t index) {
@@ -784,13 +788,14 @@ void Parser::Document(const YAML::Node& doc, size_t index) {
     ok = false;
   }
   if (!has_kind) {
-    Err(pos, path + ".kind", "missing required field; expected Location, Tenant or Contract");
+    Err(pos, path + ".kind",
+        "missing required field; expected Location, Tenant, Contract or AlertChannel");
     return;
   }
   std::string k = kind.IsScalar() ? kind.Scalar() : "";
-  if (k != "Location" && k != "Tenant" && k != "Contract") {
+  if (k != "Location" && k != "Tenant" && k != "Contract" && k != "AlertChannel") {
     Err(kind_pos, path + ".kind",
-        "unknown kind " + Describe(kind) + "; expected Location, Tenant or Contract");
+        "unknown kind " + Describe(kind) + "; expected Location, Tenant, Contract or AlertChannel");
     return;
   }
   if (!ok) return;
@@ -798,6 +803,8 @@ void Parser::Document(const YAML::Node& doc, size_t index) {
     ParseLocation(doc, Label(doc, "Location", "name"));
   } else if (k == "Tenant") {
     ParseTenant(doc, Label(doc, "Tenant", "name"));
+  } else if (k == "AlertChannel") {
+    ParseAlertChannel(doc, Label(doc, "AlertChannel", "name"));
   } else {
     ParseContract(doc, Label(doc, "Contract", "tenant"));
   }
@@ -904,7 +911,7 @@ void Parser::ParseWindow(const YAML::Node& n, const std::string& path, const Sou
 
 void Parser::ParseTenant(const YAML::Node& doc, const std::string& label) {
   Map m(this, doc, label,
-        {"apiVersion", "kind", "name", "displayName", "timezone", "language", "contact"},
+        {"apiVersion", "kind", "name", "displayName", "timezone", "language", "contact", "alerts"},
         SourcePos{file_, 1, 1});
   size_t before = errors_.size();
   Tenant t;
@@ -919,8 +926,97 @@ void Parser::ParseTenant(const YAML::Node& doc, const std::string& label) {
         "unknown language " + Quote(t.language) + "; expected en or fr");
   }
   String(m, "contact", false, &t.contact);
+  if (const Field* f = m.Get("alerts")) {
+    Map a(this, f->value, m.Sub("alerts"), {"contact"}, ValuePos(*f, m));
+    if (a.ok() && Bool(a, "contact", &t.alert_contact) && t.alert_contact && t.contact.empty()) {
+      Err(ValuePos(*a.Get("contact"), a), a.Sub("contact"),
+          "alerts to the client's contact need a contact (e.g. contact: it@client.example)");
+    }
+  }
   if (errors_.size() != before || !m.ok()) return;
   m_.tenants.push_back(std::move(t));
+}
+
+void Parser::ParseAlertChannel(const YAML::Node& doc, const std::string& label) {
+  Map m(this, doc, label,
+        {"apiVersion", "kind", "name", "webhook", "secret", "email", "smtp", "from", "starttls",
+         "user", "passwordSecret", "tenants"},
+        SourcePos{file_, 1, 1});
+  size_t before = errors_.size();
+  AlertChannel c;
+  c.pos = m.pos();
+  if (Name(m, "name", &c.name)) {
+    channel_decls_.push_back(Ref{c.name, file_index_, m.pos(), m.Sub("name")});
+  }
+  // A secret is a file name in the coordinator's --secrets directory.
+  auto secret = [&](std::string_view key, std::string* out) {
+    if (String(m, key, true, out) && !IsValidName(*out)) {
+      Err(ValuePos(*m.Get(key), m), m.Sub(key),
+          "invalid secret name " + Quote(*out) +
+              "; expected the name of a file in the coordinator's --secrets directory (" +
+              kNameRule + ")");
+    }
+  };
+  auto url = [&](std::string_view key, std::vector<std::string> schemes, std::string* out) {
+    if (!String(m, key, true, out)) return;
+    for (const auto& sch : schemes) {
+      if (out->rfind(sch + "://", 0) == 0 && out->size() > sch.size() + 3) return;
+    }
+    std::string want;
+    for (const auto& sch : schemes) want += (want.empty() ? "" : " or ") + sch + "://";
+    Err(ValuePos(*m.Get(key), m), m.Sub(key), "expected a URL starting with " + want);
+  };
+  auto strings = [&](std::string_view key, bool required, std::vector<std::string>* out) {
+    YAML::Node list;
+    if (!List(m, key, required, &list) || !list) return;
+    for (size_t i = 0; i < list.size(); ++i) {
+      std::string path = m.Sub(key) + "[" + std::to_string(i) + "]";
+      if (!list[i].IsScalar() || list[i].Scalar().empty()) {
+        Err(PosOf(list[i], m.pos()), path, "expected a non-empty string, got " + Describe(list[i]));
+        continue;
+      }
+      out->push_back(list[i].Scalar());
+    }
+  };
+  const bool webhook = m.Get("webhook") != nullptr, email = m.Get("email") != nullptr;
+  if (webhook == email) {
+    Err(m.pos(), label, "expected exactly one of webhook (a URL) and email (a list of addresses)");
+  } else if (webhook) {
+    url("webhook", {"http", "https"}, &c.webhook_url);
+    secret("secret", &c.secret);
+    for (const char* k : {"smtp", "from", "starttls", "user", "passwordSecret"}) {
+      if (const Field* f = m.Get(k)) {
+        Err(PosOf(f->key_node, m.pos()), m.Sub(k), "applies to email channels only");
+      }
+    }
+  } else {
+    strings("email", true, &c.email_to);
+    for (const auto& a : c.email_to) {
+      if (a.find('@') == std::string::npos || a.find_first_of(" <>\r\n,") != std::string::npos) {
+        Err(ValuePos(*m.Get("email"), m), m.Sub("email"),
+            "expected plain e-mail addresses like ops@msp.example, got " + Quote(a));
+      }
+    }
+    url("smtp", {"smtp", "smtps"}, &c.smtp_url);
+    if (String(m, "from", true, &c.from) &&
+        (c.from.find('@') == std::string::npos ||
+         c.from.find_first_of(" <>\r\n,") != std::string::npos)) {
+      Err(ValuePos(*m.Get("from"), m), m.Sub("from"),
+          "expected a plain e-mail address like vigil@msp.example, got " + Quote(c.from));
+    }
+    Bool(m, "starttls", &c.starttls);
+    String(m, "user", false, &c.smtp_user);
+    if (!c.smtp_user.empty() || m.Get("passwordSecret") != nullptr) {
+      secret("passwordSecret", &c.password_secret);
+      if (c.smtp_user.empty()) Need(m, "user");
+    }
+    if (const Field* f = m.Get("secret")) {
+      Err(PosOf(f->key_node, m.pos()), m.Sub("secret"), "applies to webhook channels only");
+    }
+  }
+  strings("tenants", false, &c.tenants);
+  if (errors_.size() != before || !m.ok()) return;
+  m_.alert_channels.push_back(std::move(c));
 }
 
 void Parser::ParseContract(const YAML::Node& doc, const std::string& label) {
@@ -1307,6 +1403,7 @@ void Parser::CrossChecks() {
   };
   duplicates(location_decls_, "Location");
   duplicates(tenant_decls_, "Tenant");
+  duplicates(channel_decls_, "AlertChannel");
   std::set<std::string> declared_locations, declared_tenants;
   for (const auto& d : location_decls_) declared_locations.insert(d.name);
   for (const auto& d : tenant_decls_) declared_tenants.insert(d.name);

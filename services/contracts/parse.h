@@ -2,7 +2,7 @@
 // with full validation.
 //
 // A file set is one or more multi-document YAML files; each document is one
-// of three kinds (keys are camelCase; an unknown key is an error that lists
+// of four kinds (keys are camelCase; an unknown key is an error that lists
 // the allowed ones, so a typo is never silently ignored):
 //
 //   apiVersion: vigil/v1
@@ -28,6 +28,8 @@
 //   timezone: Europe/Paris      # required
 //   language: fr                # optional: en (default) or fr
 //   contact: it@dupont.fr       # optional
+//   alerts: {contact: true}     # optional: alerts also e-mailed to contact
+//                               # (requires contact; docs/alerts.md)
 //   ---
 //   apiVersion: vigil/v1
 //   kind: Contract
@@ -58,6 +60,21 @@
 //   outOfScope:                 # optional list
 //     - item: Accounting SaaS
 //       reason: backed up by the vendor
+//   ---
+//   apiVersion: vigil/v1
+//   kind: AlertChannel          # an MSP channel for alerts (docs/alerts.md)
+//   name: msp-ops               # same rule as a Location name
+//   webhook: https://hooks.example/vigil   # http(s)://; or email (below)
+//   secret: msp-ops-hmac        # webhook: HMAC key file in --secrets (a name)
+//   email: [ops@msp.example]    # email: non-empty list of plain addresses
+//   smtp: smtp://mail:587       # email: required, smtp:// or smtps://
+//   from: vigil@msp.example     # email: required, a plain address
+//   starttls: true              # email: optional bool, default false
+//   user: vigil                 # email: optional SMTP AUTH user ...
+//   passwordSecret: smtp-pw     # ... with its password file in --secrets
+//   tenants: [dupont-avocats]   # optional: only these tenants (default all)
+// Exactly one of webhook and email per channel; webhook-only keys on an
+// email channel (and the reverse) are errors.
 //
 // Layouts and the formats they go with: mirror, dated-folders, rsnapshot and
 // dated-files need format dir or sumfile; bagit-bags needs bagit; restic-

@@ -24,6 +24,20 @@ void ToProto(const Tenant& t, v1::Tenant* out) {
   out->set_timezone(t.timezone);
   out->set_language(t.language == "en" ? "" : t.language);
   out->set_contact(t.contact);
+  out->set_alert_contact(t.alert_contact);
+}
+
+void ToProto(const AlertChannel& c, v1::AlertChannel* out) {
+  out->set_name(c.name);
+  out->set_webhook_url(c.webhook_url);
+  out->set_secret(c.secret);
+  for (const auto& a : c.email_to) out->add_email_to(a);
+  out->set_smtp_url(c.smtp_url);
+  out->set_from(c.from);
+  out->set_starttls(c.starttls);
+  out->set_smtp_user(c.smtp_user);
+  out->set_password_secret(c.password_secret);
+  for (const auto& t : c.tenants) out->add_tenants(t);
 }
 
 void ToProto(const std::string& tenant, const std::string& asset, const BackupSet& b,
@@ -63,6 +77,7 @@ Tenant FromProto(const v1::Tenant& t) {
   m.timezone = t.timezone().empty() ? "UTC" : t.timezone();
   if (!t.language().empty()) m.language = t.language();
   m.contact = t.contact();
+  m.alert_contact = t.alert_contact();
   return m;
 }
 

@@ -5,12 +5,14 @@
 #include <string>
 
 #include "services/contracts/model.h"
+#include "vigil/v1/alerts.pb.h"
 #include "vigil/v1/types.pb.h"
 
 namespace vigil::contracts {
 
 void ToProto(const Location& l, v1::Location* out);
 void ToProto(const Tenant& t, v1::Tenant* out);
+void ToProto(const AlertChannel& c, v1::AlertChannel* out);
 void ToProto(const std::string& tenant, const std::string& asset, const BackupSet& b,
              v1::BackupSet* out);
 

@@ -31,6 +31,7 @@ Status ParseManifests(storage::KvStore* kv, const v1::ApplyRequest& req, v1::App
   if (s = contracts::ParseManifest(files, known, &m); !s.ok()) return s;
   for (const auto& l : m.locations) contracts::ToProto(l, objects->add_locations());
   for (const auto& t : m.tenants) contracts::ToProto(t, objects->add_tenants());
+  for (const auto& c : m.alert_channels) contracts::ToProto(c, objects->add_alert_channels());
   for (const auto& c : m.contracts) {
     for (const auto& a : c.assets) {
       for (const auto& b : a.backup_sets) {

@@ -93,6 +93,7 @@ StatusOr<std::unique_ptr<Coordinator>> Coordinator::Open(const CoordinatorOption
   std::unique_ptr<Coordinator> c(new Coordinator());
   c->options_ = options;
   c->clock_ = options.clock != nullptr ? options.clock : &c->real_clock_;
+  c->opened_ns_ = c->clock_->NowNs();
   auto cat = storage::Catalogue::Open(options.data_dir);
   if (!cat.ok()) return cat.status();
   c->cat_ = std::move(*cat);
@@ -224,6 +225,16 @@ StatusOr<v1::ApplyResponse> Coordinator::Apply(const v1::ApplyRequest& in) {
   }
   for (const auto& t : req.tenants()) {
     if (Status s = put(keys::Tenant(t.name()), t, "tenant " + t.name()); !s.ok()) return s;
+  }
+  for (const auto& c : req.alert_channels()) {
+    std::string what = "AlertChannel '" + c.name() + "'";
+    if (Status s = CheckName(what, "name", c.name()); !s.ok()) return s;
+    if (c.webhook_url().empty() == (c.email_to_size() == 0)) {
+      return absl::InvalidArgumentError(what + ": exactly one of webhook_url and email_to");
+    }
+    if (Status s = put(keys::AlertChannel(c.name()), c, "alert channel " + c.name()); !s.ok()) {
+      return s;
+    }
   }
   for (const auto& b : req.backup_sets()) {
     v1::BackupSet n = b;
@@ -478,9 +489,21 @@ Status Coordinator::AuthenticateWorker(const std::string& worker_id, std::string
   return absl::OkStatus();
 }
 
+void Coordinator::Seen(const std::string& worker_id) {
+  int64_t now = clock_->NowNs();
+  std::lock_guard lock(seen_mu_);
+  seen_[worker_id] = now;
+}
+
+std::map<std::string, int64_t> Coordinator::WorkersLastSeen() {
+  std::lock_guard lock(seen_mu_);
+  return seen_;
+}
+
 StatusOr<v1::LeaseTaskResponse> Coordinator::LeaseTask(const std::string& worker_id) {
   auto w = LoadWorker(worker_id);
   if (!w.ok()) return w.status();
+  Seen(worker_id);
   std::set<std::string> locations(w->locations().begin(), w->locations().end());
   auto t = leases_->Lease(worker_id, locations);
   if (!t.ok()) return t.status();
@@ -491,6 +514,7 @@ StatusOr<v1::LeaseTaskResponse> Coordinator::LeaseTask(const std::string& worker
 
 StatusOr<v1::HeartbeatResponse> Coordinator::Heartbeat(const std::string& worker_id,
                                                        const v1::HeartbeatRequest& req) {
+  Seen(worker_id);
   auto e = leases_->Heartbeat(worker_id, req.task_id(), req.attempt());
   if (!e.ok()) return e.status();
   v1::HeartbeatResponse resp;

@@ -136,6 +136,12 @@ class Coordinator {
   // Takes back expired leases (called periodically).
   storage::Status ExpireLeases();
 
+  // Time of each worker's last LeaseTask or Heartbeat call since this
+  // process started, ns (memory only: the verdict watcher times a worker's
+  // silence from here, or from opened_ns() for one not seen since).
+  std::map<std::string, int64_t> WorkersLastSeen();
+  int64_t opened_ns() const { return opened_ns_; }
+
   LeaseManager& leases() { return *leases_; }
   storage::Catalogue& catalogue() { return *cat_; }
 
@@ -176,6 +182,10 @@ class Coordinator {
   std::unique_ptr<LeaseManager> leases_;
   // Serialises Apply and the merges of one backup set's tasks.
   std::mutex apply_mu_;
+  void Seen(const std::string& worker_id);
+  int64_t opened_ns_ = 0;
+  std::mutex seen_mu_;
+  std::map<std::string, int64_t> seen_;  // GUARDED_BY(seen_mu_)
 };
 
 }  // namespace vigil::coordinator

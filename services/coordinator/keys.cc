@@ -28,7 +28,7 @@ std::string ContractVersion(std::string_view tenant, uint32_t version) {
 }
 std::string Token(std::string_view id) { return Named(kTokenPrefix, id); }
 std::string Survey(std::string_view location) { return Named("coord/survey/", location); }
-std::string Worker(std::string_view id) { return Named("coord/worker/", id); }
+std::string Worker(std::string_view id) { return Named(kWorkerPrefix, id); }
 
 std::string Merged(uint64_t task, uint32_t attempt) {
   std::string k = "coord/merged/";
@@ -83,6 +83,32 @@ std::string DrillsOf(std::string_view tenant, std::string_view backup_set) {
 std::string Drill(std::string_view tenant, std::string_view backup_set, int64_t at_ns) {
   std::string k = DrillsOf(tenant, backup_set);
   storage::AppendI64(&k, at_ns);
+  return k;
+}
+
+std::string AlertChannel(std::string_view name) { return Named(kAlertChannelPrefix, name); }
+std::string Verdict(std::string_view tenant, std::string_view asset, std::string_view kind) {
+  std::string k = Named(kVerdictPrefix, tenant);
+  storage::AppendString(&k, asset);
+  storage::AppendString(&k, kind);
+  return k;
+}
+std::string TransitionsOf(std::string_view tenant) { return Named("coord/transition/", tenant); }
+std::string Transition(std::string_view tenant, int64_t at_ns, std::string_view asset,
+                       std::string_view kind) {
+  std::string k = TransitionsOf(tenant);
+  storage::AppendI64(&k, at_ns);
+  storage::AppendString(&k, asset);
+  storage::AppendString(&k, kind);
+  return k;
+}
+std::string Delivery(std::string_view prefix, int64_t created_ns, std::string_view alert_id,
+                     std::string_view channel, std::string_view contact) {
+  std::string k(prefix);
+  storage::AppendI64(&k, created_ns);
+  storage::AppendString(&k, alert_id);
+  storage::AppendString(&k, channel);
+  storage::AppendString(&k, contact);
   return k;
 }
 

@@ -26,6 +26,19 @@
 //       one per restore drill completed (failed ones included), ascending
 //       time within a set; written with the task's DONE state in one synced
 //       batch, never rewritten (services/coordinator/drills.h)
+//   "coord/alertchannel/" Str(name)            -> vigil.v1.AlertChannel
+//   "coord/verdict/" Str(tenant) Str(asset) Str(kind)
+//                                                -> vigil.v1.VerdictRecord
+//       the verdict watcher's current state of each subject (workers:
+//       tenant "", asset = worker id, kind "worker"); rewritten on change
+//   "coord/transition/" Str(tenant) I64(at_ns) Str(asset) Str(kind)
+//                                                -> vigil.v1.Transition
+//       every change of state, ascending time per tenant, never rewritten
+//   "coord/outbox/" I64(created_ns) Str(alert_id) Str(channel) Str(contact)
+//                                                -> vigil.v1.Delivery
+//       alerts not yet delivered (written with their transition in one
+//       synced batch); moved to "coord/sent/" (same suffix) once delivered
+//       or given up (services/coordinator/alerts.h)
 // Keyspace `tasks` (fixed-width big-endian integers: numeric order == byte
 // order, so one task's staged batches are one range, in seq order):
 //   'T' U64(task_id)                             -> vigil.v1.Task
@@ -83,5 +96,20 @@ std::string PointsOf(std::string_view tenant, std::string_view backup_set);
 // Restore-drill records (meta).
 std::string Drill(std::string_view tenant, std::string_view backup_set, int64_t at_ns);
 std::string DrillsOf(std::string_view tenant, std::string_view backup_set);
+
+// Alerts (meta; services/coordinator/alerts.h).
+inline constexpr std::string_view kWorkerPrefix = "coord/worker/";
+inline constexpr std::string_view kAlertChannelPrefix = "coord/alertchannel/";
+inline constexpr std::string_view kVerdictPrefix = "coord/verdict/";
+inline constexpr std::string_view kOutboxPrefix = "coord/outbox/";
+inline constexpr std::string_view kSentPrefix = "coord/sent/";
+std::string AlertChannel(std::string_view name);
+std::string Verdict(std::string_view tenant, std::string_view asset, std::string_view kind);
+std::string TransitionsOf(std::string_view tenant);
+std::string Transition(std::string_view tenant, int64_t at_ns, std::string_view asset,
+                       std::string_view kind);
+// `prefix` is kOutboxPrefix or kSentPrefix.
+std::string Delivery(std::string_view prefix, int64_t created_ns, std::string_view alert_id,
+                     std::string_view channel, std::string_view contact);
 
 }  // namespace vigil::coordinator::keys

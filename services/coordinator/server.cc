@@ -360,11 +360,21 @@ class ServerImpl final : public Server {
     }
     std::string host = options.listen.substr(0, options.listen.rfind(':'));
     address_ = host + ":" + std::to_string(port);
+    // Alerts: the outbox drains on its own thread; the watcher runs on the
+    // sweeper's cadence, on the executor (its pass does disk I/O).
+    clock_ = options.coordinator.clock != nullptr ? options.coordinator.clock : &real_clock_;
+    watcher_ = std::make_unique<Watcher>(coordinator_.get(), clock_, options.watcher);
+    deliverer_ =
+        std::make_unique<Deliverer>(coordinator_->catalogue().kv(), clock_, options.delivery);
+    deliverer_->Start();
+    watch_every_ms_ = options.watch_every_ms;
     // Leases also expire lazily on every call; this sweep makes an expired
     // task leasable even when the only live worker is idle-polling.
     sweeper_ = std::thread([this, every = options.schedule_every_ms] {
       std::unique_lock lock(mu_);
       auto next_schedule = std::chrono::steady_clock::now();
+      auto next_watch =
+          std::chrono::steady_clock::now() + std::chrono::milliseconds(watch_every_ms_);
       while (!cv_.wait_for(lock, std::chrono::milliseconds(250), [this] { return stopping_; })) {
         lock.unlock();
         executor_->Post([this] { (void)coordinator_->ExpireLeases(); });
@@ -380,6 +390,11 @@ class ServerImpl final : public Server {
                            queued->size());
             }
           });
+        }
+        if (watch_every_ms_ > 0 && std::chrono::steady_clock::now() >= next_watch) {
+          next_watch =
+              std::chrono::steady_clock::now() + std::chrono::milliseconds(watch_every_ms_);
+          executor_->Post([this] { Watch(); });
         }
         lock.lock();
       }
@@ -398,6 +413,7 @@ class ServerImpl final : public Server {
     }
     cv_.notify_all();
     if (sweeper_.joinable()) sweeper_.join();
+    if (deliverer_) deliverer_->Stop();
     // The executor stays up until every handler is done: a reactor finishes
     // only once its queued work ran.
     if (server_) {
@@ -405,6 +421,24 @@ class ServerImpl final : public Server {
       server_->Wait();
     }
     executor_.reset();
+  }
+
+  // One watcher pass at a time (a slow pass is not stacked behind).
+  void Watch() {
+    std::unique_lock lock(watch_mu_, std::try_to_lock);
+    if (!lock.owns_lock()) return;
+    auto raised = watcher_->RunOnce();
+    if (!raised.ok()) {
+      std::fprintf(stderr, "vigil coordinator: verdict watcher: %s\n",
+                   std::string(raised.status().message()).c_str());
+      return;
+    }
+    for (const auto& a : *raised) {
+      std::fprintf(stderr, "vigil coordinator: alert %s: %s %s %s %s -> %s\n", a.id().c_str(),
+                   a.event().c_str(), a.tenant().empty() ? "-" : a.tenant().c_str(),
+                   a.asset().c_str(), a.kind().c_str(), a.to().c_str());
+    }
+    if (!raised->empty()) deliverer_->Wake();
   }
 
  private:
@@ -416,6 +450,12 @@ class ServerImpl final : public Server {
   std::unique_ptr<grpc::Server> server_;
   std::string address_;
   std::thread sweeper_;
+  RealClock real_clock_;
+  Clock* clock_ = nullptr;
+  std::unique_ptr<Watcher> watcher_;
+  std::unique_ptr<Deliverer> deliverer_;
+  int64_t watch_every_ms_ = 0;
+  std::mutex watch_mu_;
   std::mutex mu_;
   std::condition_variable cv_;
   bool stopping_ = false;  // GUARDED_BY(mu_)

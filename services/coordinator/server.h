@@ -7,6 +7,8 @@
 #include <string>
 
 #include "services/coordinator/coordinator.h"
+#include "services/coordinator/delivery.h"
+#include "services/coordinator/watcher.h"
 #include "storage/status.h"
 
 namespace vigil::coordinator {
@@ -32,6 +34,13 @@ struct ServerOptions {
   std::string tls_client_ca_pem;
   // Largest message accepted, bytes. Default 16 MiB.
   int max_message_bytes = 16 << 20;
+  // How often the verdict watcher runs (services/coordinator/watcher.h),
+  // ms. 0 = never (tests call Watcher::RunOnce themselves).
+  int64_t watch_every_ms = 0;
+  WatcherOptions watcher;
+  // The alert delivery thread always runs (it drains the outbox left by a
+  // previous run too).
+  DeliveryOptions delivery;
 };
 
 class Server {

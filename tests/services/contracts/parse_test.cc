@@ -749,7 +749,7 @@ const Case kCases[] = {
      "t.yaml:1:1: document[0].apiVersion: ", "missing required field"},
     {"UnknownKind", "apiVersion: vigil/v1\nkind: Customer\nname: acme\n",
      "t.yaml:2:7: document[0].kind: ",
-     "unknown kind 'Customer'; expected Location, Tenant or Contract"},
+     "unknown kind 'Customer'; expected Location, Tenant, Contract or AlertChannel"},
     {"TwoContractsForOneTenant", kHead + "---\n" + kHead, "t.yaml:13:9: Contract(acme).tenant: ",
      "a second Contract for tenant 'acme' (the first is at t.yaml:1:1)"},
     {"DuplicateTenant",
@@ -877,6 +877,104 @@ TEST(ParseManifestErrorsTest, NoFilesAndGarbage) {
                                  "%YAML 9.9\n---\na: b\n",
                                  std::string(5000, '[')};
   for (const auto& g : garbage) EXPECT_FALSE(Parse(g, &m).ok()) << g;
+}
+
+// --- alerts: AlertChannel manifests and the Tenant's `alerts` section.
+
+TEST(ParseAlertsTest, ChannelsAndTenantContact) {
+  Manifest m;
+  storage::Status s = Parse(R"(apiVersion: vigil/v1
+kind: Tenant
+name: globex
+timezone: UTC
+contact: it@globex.example
+alerts: {contact: true}
+---
+apiVersion: vigil/v1
+kind: AlertChannel
+name: ops-hook
+webhook: https://hooks.msp.example/vigil
+secret: ops-hmac
+tenants: [acme, globex]
+---
+apiVersion: vigil/v1
+kind: AlertChannel
+name: ops-mail
+email: [ops@msp.example, noc@msp.example]
+smtp: smtp://mail.msp.example:587
+from: vigil@msp.example
+starttls: true
+user: vigil
+passwordSecret: smtp-password
+)",
+                            &m);
+  ASSERT_TRUE(s.ok()) << s;
+  ASSERT_EQ(m.tenants.size(), 1u);
+  EXPECT_TRUE(m.tenants[0].alert_contact);
+  ASSERT_EQ(m.alert_channels.size(), 2u);
+  const AlertChannel& h = m.alert_channels[0];
+  EXPECT_EQ(h.name, "ops-hook");
+  EXPECT_EQ(h.webhook_url, "https://hooks.msp.example/vigil");
+  EXPECT_EQ(h.secret, "ops-hmac");
+  EXPECT_EQ(h.tenants, (std::vector<std::string>{"acme", "globex"}));
+  EXPECT_TRUE(h.email_to.empty());
+  const AlertChannel& e = m.alert_channels[1];
+  EXPECT_EQ(e.email_to, (std::vector<std::string>{"ops@msp.example", "noc@msp.example"}));
+  EXPECT_EQ(e.smtp_url, "smtp://mail.msp.example:587");
+  EXPECT_EQ(e.from, "vigil@msp.example");
+  EXPECT_TRUE(e.starttls);
+  EXPECT_EQ(e.smtp_user, "vigil");
+  EXPECT_EQ(e.password_secret, "smtp-password");
+  EXPECT_TRUE(e.tenants.empty());
+  // Default: no alerts to the contact.
+  Manifest d;
+  ASSERT_TRUE(Parse("apiVersion: vigil/v1\nkind: Tenant\nname: x\ntimezone: UTC\n", &d).ok());
+  EXPECT_FALSE(d.tenants[0].alert_contact);
+}
+
+TEST(ParseAlertsTest, BadChannelsNameFileLineColumnAndField) {
+  const std::string head = "apiVersion: vigil/v1\nkind: AlertChannel\nname: c\n";
+  EXPECT_THAT(ErrorOf(head + "secret: k\n"),
+              HasSubstr("t.yaml:1:1: AlertChannel(c): expected exactly one of webhook"));
+  EXPECT_THAT(ErrorOf(head + "webhook: http://x/h\nemail: [a@b]\n"),
+              HasSubstr("expected exactly one of webhook"));
+  EXPECT_THAT(ErrorOf(head + "webhook: ftp://x/h\nsecret: k\n"),
+              HasSubstr("t.yaml:4:10: AlertChannel(c).webhook: expected a URL starting with "
+                        "http:// or https://"));
+  EXPECT_THAT(ErrorOf(head + "webhook: http://x/h\n"),
+              HasSubstr("AlertChannel(c).secret: missing required field"));
+  EXPECT_THAT(ErrorOf(head + "webhook: http://x/h\nsecret: ../etc/passwd\n"),
+              HasSubstr("t.yaml:5:9: AlertChannel(c).secret: invalid secret name '../etc/passwd'"));
+  EXPECT_THAT(ErrorOf(head + "webhook: http://x/h\nsecret: k\nfrom: a@b\n"),
+              HasSubstr("t.yaml:6:1: AlertChannel(c).from: applies to email channels only"));
+  EXPECT_THAT(ErrorOf(head + "email: [ops@msp.example]\nsmtp: http://m\nfrom: v@m\n"),
+              HasSubstr("t.yaml:5:7: AlertChannel(c).smtp: expected a URL starting with smtp:// "
+                        "or smtps://"));
+  EXPECT_THAT(ErrorOf(head + "email: [not-an-address]\nsmtp: smtp://m\nfrom: v@m\n"),
+              HasSubstr("AlertChannel(c).email: expected plain e-mail addresses"));
+  EXPECT_THAT(ErrorOf(head + "email: [a@b]\nsmtp: smtp://m\nfrom: \"v@m\\r\\nBcc: x@y\"\n"),
+              HasSubstr("AlertChannel(c).from: expected a plain e-mail address"));
+  EXPECT_THAT(ErrorOf(head + "email: [a@b]\nsmtp: smtp://m\nfrom: v@m\nuser: u\n"),
+              HasSubstr("AlertChannel(c).passwordSecret: missing required field"));
+  EXPECT_THAT(ErrorOf(head + "email: [a@b]\nsmtp: smtp://m\nfrom: v@m\npassword: hunter2\n"),
+              HasSubstr("t.yaml:7:1: AlertChannel(c).password: unknown field"));
+  EXPECT_THAT(ErrorOf(head + "webhook: http://x/h\nsecret: k\n---\n" + head +
+                      "webhook: http://y/h\nsecret: k\n"),
+              HasSubstr("duplicate AlertChannel 'c'"));
+  EXPECT_THAT(ErrorOf("apiVersion: vigil/v1\nkind: Tenant\nname: x\ntimezone: UTC\n"
+                      "alerts: {contact: true}\n"),
+              HasSubstr("t.yaml:5:19: Tenant(x).alerts.contact: alerts to the client's contact "
+                        "need a contact"));
+  EXPECT_THAT(ErrorOf("apiVersion: vigil/v1\nkind: Tenant\nname: x\ntimezone: UTC\n"
+                      "alerts: {contact: yes}\n"),
+              HasSubstr("Tenant(x).alerts.contact: expected true or false"));
+  EXPECT_THAT(ErrorOf("apiVersion: vigil/v1\nkind: Tenant\nname: x\ntimezone: UTC\n"
+                      "alerts: {webhook: http://x}\n"),
+              HasSubstr("Tenant(x).alerts.webhook: unknown field"));
+  // Nothing is returned on error.
+  Manifest m;
+  EXPECT_FALSE(Parse(head + "secret: k\n", &m).ok());
+  EXPECT_TRUE(m.alert_channels.empty());
 }
 
 }  // namespace

@@ -1,0 +1,498 @@
+// Alert delivery with real receivers on loopback: a webhook receiver
+// (cpp-httplib, port 0) that checks the HMAC itself and answers 500 once; a
+// dead receiver (closed port) and a hanging one (never answers) that do not
+// hold up a check; a real SMTP server (python3-aiosmtpd) receiving the mail.
+// The outbox is the coordinator's RocksDB; the clock is fake, so backoff is
+// stepped, not slept.
+#include "services/coordinator/delivery.h"
+
+#include <arpa/inet.h>
+#include <gtest/gtest.h>
+#include <httplib.h>
+#include <netinet/in.h>
+#include <openssl/evp.h>
+#include <openssl/hmac.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <filesystem>
+#include <mutex>
+#include <nlohmann/json.hpp>
+#include <thread>
+
+#include "services/coordinator/alerts.h"
+#include "services/coordinator/coordinator.h"
+#include "services/coordinator/keys.h"
+#include "services/coordinator/watcher.h"
+#include "storage/hash.h"
+#include "tests/integration/test_util.h"
+
+namespace vigil::coordinator {
+namespace {
+
+constexpr int64_t kS = 1'000'000'000;
+constexpr int64_t kH = 3600 * kS;
+constexpr const char* kKey = "s3cret-hmac-key";
+
+class FakeClock : public Clock {
+ public:
+  int64_t NowNs() override { return now.load(); }
+  std::atomic<int64_t> now = 1'790'812'800LL * kS;  // 2026-10-01T00:00:00Z
+};
+
+// The test's own HMAC (not the code under test's).
+std::string Hmac(const std::string& key, const std::string& data) {
+  unsigned char out[EVP_MAX_MD_SIZE];
+  unsigned int len = 0;
+  HMAC(EVP_sha256(), key.data(), static_cast<int>(key.size()),
+       reinterpret_cast<const unsigned char*>(data.data()), data.size(), out, &len);
+  char hex[3];
+  std::string s;
+  for (unsigned int i = 0; i < len; ++i) {
+    std::snprintf(hex, sizeof hex, "%02x", out[i]);
+    s += hex;
+  }
+  return s;
+}
+
+// A port nothing listens on.
+int ClosedPort() {
+  int fd = socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in a{};
+  a.sin_family = AF_INET;
+  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a);
+  socklen_t n = sizeof a;
+  getsockname(fd, reinterpret_cast<sockaddr*>(&a), &n);
+  close(fd);
+  return ntohs(a.sin_port);
+}
+
+struct Received {
+  std::string body, timestamp, signature, alert_id;
+};
+
+// A webhook receiver on loopback: answers `fail_first` requests with 500,
+// then 200.
+class Receiver {
+ public:
+  explicit Receiver(int fail_first) : fail_first_(fail_first) {
+    server_.Post("/hook", [this](const httplib::Request& req, httplib::Response& res) {
+      std::lock_guard lock(mu_);
+      got_.push_back({req.body, req.get_header_value("X-Vigil-Timestamp"),
+                      req.get_header_value("X-Vigil-Signature"),
+                      req.get_header_value("X-Vigil-Alert-Id")});
+      res.status = static_cast<int>(got_.size()) <= fail_first_ ? 500 : 200;
+    });
+    port_ = server_.bind_to_any_port("127.0.0.1");
+    thread_ = std::thread([this] { server_.listen_after_bind(); });
+    while (!server_.is_running()) std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  }
+  ~Receiver() {
+    server_.stop();
+    thread_.join();
+  }
+  int port() const { return port_; }
+  std::vector<Received> got() {
+    std::lock_guard lock(mu_);
+    return got_;
+  }
+
+ private:
+  httplib::Server server_;
+  int port_ = 0;
+  int fail_first_;
+  std::thread thread_;
+  std::mutex mu_;
+  std::vector<Received> got_;
+};
+
+class DeliveryTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    dir_ = std::filesystem::temp_directory_path() /
+           ("vigil-deliver-" + std::to_string(getpid()) + "-" +
+            ::testing::UnitTest::GetInstance()->current_test_info()->name());
+    std::filesystem::remove_all(dir_);
+    std::filesystem::create_directories(dir_ / "secrets");
+    testing::WriteFile((dir_ / "secrets/hook-key").string(), std::string(kKey) + "\n");
+    testing::WriteFile((dir_ / "secrets/smtp-pass").string(), "pw\n");
+    CoordinatorOptions o;
+    o.data_dir = (dir_ / "db").string();
+    o.clock = &clock_;
+    auto c = Coordinator::Open(o);
+    ASSERT_TRUE(c.ok()) << c.status();
+    c_ = std::move(*c);
+    options_.secrets_dir = (dir_ / "secrets").string();
+    options_.base_backoff_ns = 2 * kS;
+    options_.max_backoff_ns = 60 * kS;
+    options_.max_age_ns = kH;
+    options_.timeout_ms = 10000;
+  }
+  void TearDown() override {
+    c_.reset();
+    std::filesystem::remove_all(dir_);
+  }
+  void ApplyChannel(const v1::AlertChannel& ch) {
+    v1::ApplyRequest req;
+    *req.add_alert_channels() = ch;
+    auto r = c_->Apply(req);
+    ASSERT_TRUE(r.ok()) << r.status();
+  }
+  static v1::AlertChannel Hook(int port) {
+    v1::AlertChannel ch;
+    ch.set_name("ops-hook");
+    ch.set_webhook_url("http://127.0.0.1:" + std::to_string(port) + "/hook");
+    ch.set_secret("hook-key");
+    return ch;
+  }
+  static v1::Alert FailAlert() {
+    v1::Alert a;
+    a.set_id("0123456789abcdef0123456789abcdef");
+    a.set_tenant("acme");
+    a.set_asset("fileserver");
+    a.set_kind("rpo");
+    a.set_event("fail");
+    a.set_from("pass");
+    a.set_to("fail");
+    a.set_at_ns(1'790'812'800LL * kS);
+    a.set_summary("newest good restore point is 2 d old; promised 24 h");
+    auto* e = a.add_evidence();
+    e->set_name("newest point");
+    e->set_value("2026-09-29T00:00:00Z");
+    e->set_basis("measured");
+    return a;
+  }
+  // Puts the alert's deliveries (routed to every applied channel) in the
+  // outbox, as the watcher does.
+  void Enqueue(const v1::Alert& a, const v1::Tenant* tenant = nullptr) {
+    auto channels = LoadAlertChannels(c_->catalogue().kv());
+    ASSERT_TRUE(channels.ok());
+    storage::KvBatch b;
+    for (const auto& d : Route(a, *channels, tenant, clock_.NowNs())) {
+      b.Put(storage::Space::kMeta, DeliveryKey(d, false), d.SerializeAsString());
+    }
+    ASSERT_TRUE(c_->catalogue().kv()->Write(b, {.sync = true}).ok());
+  }
+  std::vector<v1::Delivery> Pending() {
+    auto d = LoadDeliveries(c_->catalogue().kv(), false);
+    EXPECT_TRUE(d.ok());
+    return d.ok() ? *d : std::vector<v1::Delivery>{};
+  }
+  std::vector<v1::Delivery> Sent() {
+    auto d = LoadDeliveries(c_->catalogue().kv(), true);
+    EXPECT_TRUE(d.ok());
+    return d.ok() ? *d : std::vector<v1::Delivery>{};
+  }
+
+  FakeClock clock_;
+  DeliveryOptions options_;
+  std::filesystem::path dir_;
+  std::unique_ptr<Coordinator> c_;
+};
+
+TEST_F(DeliveryTest, SignedWebhookRetriedAfterA500) {
+  Receiver rx(/*fail_first=*/1);
+  ApplyChannel(Hook(rx.port()));
+  Enqueue(FailAlert());
+  Deliverer d(c_->catalogue().kv(), &clock_, options_);
+  auto n = d.RunOnce();
+  ASSERT_TRUE(n.ok()) << n.status();
+  EXPECT_EQ(*n, 0);
+  ASSERT_EQ(rx.got().size(), 1u);
+  std::vector<v1::Delivery> pending = Pending();
+  ASSERT_EQ(pending.size(), 1u);
+  EXPECT_EQ(pending[0].attempts(), 1u);
+  EXPECT_NE(pending[0].last_error().find("500"), std::string::npos) << pending[0].last_error();
+  EXPECT_GT(pending[0].next_attempt_ns(), clock_.NowNs());
+  // Not yet due: nothing sent.
+  ASSERT_TRUE(d.RunOnce().ok());
+  EXPECT_EQ(rx.got().size(), 1u);
+  clock_.now += 2 * kS;  // the first backoff is at most the base
+  n = d.RunOnce();
+  ASSERT_TRUE(n.ok());
+  EXPECT_EQ(*n, 1);
+  std::vector<Received> got = rx.got();
+  ASSERT_EQ(got.size(), 2u);
+  EXPECT_TRUE(Pending().empty());
+  ASSERT_EQ(Sent().size(), 1u);
+  EXPECT_NE(Sent()[0].delivered_ns(), 0);
+  EXPECT_EQ(Sent()[0].attempts(), 2u);
+  for (const Received& r : got) {
+    EXPECT_EQ(r.signature, "sha256=" + Hmac(kKey, r.timestamp + "." + r.body));
+    EXPECT_NE(r.signature, "sha256=" + Hmac("another key", r.timestamp + "." + r.body));
+    auto j = nlohmann::json::parse(r.body);
+    EXPECT_EQ(j["id"], "0123456789abcdef0123456789abcdef");
+    EXPECT_EQ(r.alert_id, j["id"]);
+    EXPECT_EQ(j["tenant"], "acme");
+    EXPECT_EQ(j["asset"], "fileserver");
+    EXPECT_EQ(j["kind"], "rpo");
+    EXPECT_EQ(j["event"], "fail");
+    EXPECT_EQ(j["from"], "pass");
+    EXPECT_EQ(j["to"], "fail");
+    EXPECT_EQ(j["at"], "2026-10-01T00:00:00.000000000Z");
+    EXPECT_EQ(j["evidence"][0]["name"], "newest point");
+    EXPECT_EQ(std::stoll(r.timestamp), clock_.NowNs() / kS - (&r == &got[0] ? 2 : 0));
+  }
+  // Delivered once acknowledged: a further pass sends nothing.
+  ASSERT_TRUE(d.RunOnce().ok());
+  EXPECT_EQ(rx.got().size(), 2u);
+}
+
+TEST_F(DeliveryTest, DeadReceiverBacksOffThenGivesUp) {
+  ApplyChannel(Hook(ClosedPort()));
+  Enqueue(FailAlert());
+  Deliverer d(c_->catalogue().kv(), &clock_, options_);
+  int64_t last_next = 0;
+  for (int i = 1; i <= 4; ++i) {
+    ASSERT_TRUE(d.RunOnce().ok());
+    std::vector<v1::Delivery> p = Pending();
+    ASSERT_EQ(p.size(), 1u);
+    EXPECT_EQ(p[0].attempts(), static_cast<uint32_t>(i));
+    EXPECT_FALSE(p[0].last_error().empty());
+    int64_t wait = p[0].next_attempt_ns() - clock_.NowNs();
+    EXPECT_GE(wait, options_.base_backoff_ns * (1LL << (i - 1)) / 2);
+    EXPECT_LE(wait, options_.base_backoff_ns * (1LL << (i - 1)));
+    EXPECT_GT(p[0].next_attempt_ns(), last_next);
+    last_next = p[0].next_attempt_ns();
+    clock_.now = p[0].next_attempt_ns();
+  }
+  // Past the max age: given up, kept as failed.
+  clock_.now += options_.max_age_ns;
+  ASSERT_TRUE(d.RunOnce().ok());
+  EXPECT_TRUE(Pending().empty());
+  ASSERT_EQ(Sent().size(), 1u);
+  EXPECT_NE(Sent()[0].failed_ns(), 0);
+  EXPECT_EQ(Sent()[0].delivered_ns(), 0);
+}
+
+TEST_F(DeliveryTest, ADeadChannelIsTriedOncePerPassOthersStillDelivered) {
+  Receiver rx(0);
+  ApplyChannel(Hook(ClosedPort()));  // "ops-hook": dead
+  v1::AlertChannel live = Hook(rx.port());
+  live.set_name("zz-live");
+  ApplyChannel(live);
+  for (int i = 0; i < 3; ++i) {
+    v1::Alert a = FailAlert();
+    a.set_id(std::string(31, '0') + std::to_string(i));
+    Enqueue(a);
+    clock_.now += 1;
+  }
+  Deliverer d(c_->catalogue().kv(), &clock_, options_);
+  auto n = d.RunOnce();
+  ASSERT_TRUE(n.ok());
+  EXPECT_EQ(*n, 3);  // every alert reached the live channel
+  EXPECT_EQ(rx.got().size(), 3u);
+  std::vector<v1::Delivery> p = Pending();
+  ASSERT_EQ(p.size(), 3u);
+  uint32_t attempts = 0;
+  for (const auto& x : p) {
+    EXPECT_EQ(x.channel(), "ops-hook");
+    attempts += x.attempts();
+  }
+  EXPECT_EQ(attempts, 1u);  // the dead channel: one try in this pass
+}
+
+TEST_F(DeliveryTest, MissingSecretIsAnErrorOnTheDelivery) {
+  Receiver rx(0);
+  v1::AlertChannel ch = Hook(rx.port());
+  ch.set_secret("no-such-file");
+  ApplyChannel(ch);
+  Enqueue(FailAlert());
+  Deliverer d(c_->catalogue().kv(), &clock_, options_);
+  ASSERT_TRUE(d.RunOnce().ok());
+  EXPECT_TRUE(rx.got().empty());  // never sent unsigned
+  ASSERT_EQ(Pending().size(), 1u);
+  EXPECT_NE(Pending()[0].last_error().find("no-such-file"), std::string::npos);
+}
+
+// A receiver that takes the connection and never answers holds the
+// delivery thread, not the checks: a whole check runs and is judged while
+// the alert waits.
+TEST_F(DeliveryTest, HangingReceiverDoesNotHoldUpACheck) {
+  int fd = socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in a{};
+  a.sin_family = AF_INET;
+  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  ASSERT_EQ(bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a), 0);
+  ASSERT_EQ(listen(fd, 16), 0);  // never accept()ed: the kernel queues
+  socklen_t n = sizeof a;
+  getsockname(fd, reinterpret_cast<sockaddr*>(&a), &n);
+  ApplyChannel(Hook(ntohs(a.sin_port)));
+  v1::ApplyRequest req;
+  auto* f = req.add_files();
+  f->set_name("acme.yaml");
+  f->set_text(R"(apiVersion: vigil/v1
+kind: Location
+name: nas
+site: office
+---
+apiVersion: vigil/v1
+kind: Tenant
+name: acme
+timezone: UTC
+---
+apiVersion: vigil/v1
+kind: Contract
+tenant: acme
+effectiveFrom: 2026-01-01
+assets:
+  - name: fs
+    backupSets:
+      - {name: fs-nas, location: nas, path: acme/fs}
+commitments:
+  - rpo: 24h
+)");
+  ASSERT_TRUE(c_->Apply(req).ok());
+  v1::RegisterRequest reg;
+  reg.set_site("office");
+  reg.add_locations("nas");
+  auto w = c_->Register("", reg);
+  ASSERT_TRUE(w.ok());
+  auto check = [&](int64_t mtime) {
+    v1::RunCheckRequest rc;
+    rc.set_tenant("acme");
+    ASSERT_TRUE(c_->RunCheck(rc).ok());
+    auto t = c_->LeaseTask(w->worker_id());
+    ASSERT_TRUE(t.ok() && t->has_task());
+    v1::ObservationBatch b;
+    b.set_task_id(t->task().id());
+    b.set_attempt(t->task().attempt());
+    b.set_seq(1);
+    auto* o = b.add_observations();
+    o->set_path("f");
+    o->set_type(v1::ENTRY_TYPE_FILE);
+    o->set_size(1);
+    o->set_mtime_ns(mtime);
+    storage::Digest dg = storage::HashBytes(storage::HashAlgorithm::kXxh3_128, "x");
+    o->set_digest_algorithm(static_cast<uint32_t>(dg.algorithm()));
+    o->set_digest(std::string(dg.view()));
+    ASSERT_TRUE(c_->Observe(w->worker_id(), b).ok());
+    v1::CompleteTaskRequest done;
+    done.set_task_id(t->task().id());
+    done.set_attempt(t->task().attempt());
+    done.set_final_seq(1);
+    auto r = c_->CompleteTask(w->worker_id(), done);
+    ASSERT_TRUE(r.ok());
+    EXPECT_EQ(r->task().state(), v1::TASK_STATE_DONE);
+  };
+  WatcherOptions wo;
+  wo.worker_quiet_ns = 0;
+  Watcher watcher(c_.get(), &clock_, wo);
+  check(clock_.NowNs() - 48 * kH);
+  clock_.now += kS;
+  auto raised = watcher.RunOnce();
+  ASSERT_TRUE(raised.ok());
+  ASSERT_EQ(raised->size(), 1u);
+  Deliverer d(c_->catalogue().kv(), &clock_, options_);
+  d.Start();
+  d.Wake();
+  // The delivery thread is now stuck in the hanging POST (up to
+  // timeout_ms); the check and the next judgement go through meanwhile.
+  check(clock_.NowNs() - kH);
+  clock_.now += kS;
+  raised = watcher.RunOnce();
+  ASSERT_TRUE(raised.ok());
+  ASSERT_EQ(raised->size(), 1u);
+  EXPECT_EQ((*raised)[0].event(), "recovery");
+  // ...while the first alert is still waiting for its receiver.
+  bool waiting = false;
+  for (const auto& p : Pending()) waiting |= p.alert().event() == "fail" && p.delivered_ns() == 0;
+  EXPECT_TRUE(waiting);
+  EXPECT_TRUE(Sent().empty());
+  close(fd);  // the POST fails now; Stop() joins the thread
+  d.Stop();
+}
+
+TEST_F(DeliveryTest, MailReachesARealSmtpServer) {
+  std::filesystem::create_directories(dir_ / "mail");
+  testing::BackgroundProcess smtp(
+      {"/usr/bin/python3", std::string(VIGIL_SOURCE_DIR) + "/tests/integration/smtp_sink.py",
+       (dir_ / "mail").string()},
+      (dir_ / "smtp").string());
+  std::string addr = smtp.WaitForLine("listening on ");
+  ASSERT_FALSE(addr.empty()) << smtp.err();
+  v1::AlertChannel ch;
+  ch.set_name("ops-mail");
+  ch.add_email_to("ops@msp.example");
+  ch.add_email_to("noc@msp.example");
+  ch.set_smtp_url("smtp://" + addr);
+  ch.set_from("vigil@msp.example");
+  ApplyChannel(ch);
+  v1::Tenant t;
+  t.set_name("acme");
+  t.set_contact("it@acme.example");
+  t.set_alert_contact(true);
+  Enqueue(FailAlert(), &t);
+  Deliverer d(c_->catalogue().kv(), &clock_, options_);
+  auto n = d.RunOnce();
+  ASSERT_TRUE(n.ok()) << n.status();
+  EXPECT_EQ(*n, 2) << (Pending().empty() ? "" : Pending()[0].last_error());
+  std::vector<std::string> mails;
+  for (const auto& e : std::filesystem::directory_iterator(dir_ / "mail")) {
+    if (e.path().extension() == ".eml") mails.push_back(testing::ReadFile(e.path().string()));
+  }
+  ASSERT_EQ(mails.size(), 2u);
+  std::sort(mails.begin(), mails.end(), [](const std::string& a, const std::string& b) {
+    return a.find("it@acme.example") < b.find("it@acme.example");
+  });
+  int to_msp = 0, to_client = 0;
+  for (const std::string& m : mails) {
+    EXPECT_NE(m.find("X-Envelope-From: vigil@msp.example"), std::string::npos) << m;
+    EXPECT_NE(m.find("Subject: [Vigil] acme: fileserver RPO failing\r\n"), std::string::npos) << m;
+    EXPECT_NE(m.find("newest good restore point is 2 d old"), std::string::npos) << m;
+    EXPECT_NE(m.find("0123456789abcdef0123456789abcdef"), std::string::npos) << m;
+    if (m.find("X-Envelope-To: ops@msp.example,noc@msp.example\r\n") != std::string::npos) ++to_msp;
+    if (m.find("X-Envelope-To: it@acme.example\r\n") != std::string::npos) {
+      ++to_client;
+      EXPECT_EQ(m.find("ops@msp.example"), std::string::npos) << "the client sees no MSP address";
+    }
+  }
+  EXPECT_EQ(to_msp, 1);
+  EXPECT_EQ(to_client, 1);
+  EXPECT_TRUE(Pending().empty());
+}
+
+TEST_F(DeliveryTest, MailWithSmtpAuthNeverInClearWhenStarttlsIsRequired) {
+  std::filesystem::create_directories(dir_ / "mail");
+  testing::BackgroundProcess smtp(
+      {"/usr/bin/python3", std::string(VIGIL_SOURCE_DIR) + "/tests/integration/smtp_sink.py",
+       (dir_ / "mail").string(), "vigil:pw"},
+      (dir_ / "smtp").string());
+  std::string addr = smtp.WaitForLine("listening on ");
+  ASSERT_FALSE(addr.empty()) << smtp.err();
+  v1::AlertChannel ch;
+  ch.set_name("ops-mail");
+  ch.add_email_to("ops@msp.example");
+  ch.set_smtp_url("smtp://" + addr);
+  ch.set_from("vigil@msp.example");
+  ch.set_smtp_user("vigil");
+  ch.set_password_secret("smtp-pass");  // "pw\n" in the secrets directory
+  v1::Delivery d;
+  *d.mutable_alert() = FailAlert();
+  d.set_channel("ops-mail");
+  Deliverer deliverer(c_->catalogue().kv(), &clock_, options_);
+  storage::Status s = deliverer.Send(d, ch);
+  ASSERT_TRUE(s.ok()) << s;
+  // A wrong password is refused by the server: an error, nothing sent.
+  testing::WriteFile((dir_ / "secrets/wrong-pass").string(), "nope\n");
+  ch.set_password_secret("wrong-pass");
+  s = deliverer.Send(d, ch);
+  EXPECT_FALSE(s.ok());
+  // STARTTLS required and the server has none: not sent in clear.
+  ch.set_password_secret("smtp-pass");
+  ch.set_starttls(true);
+  s = deliverer.Send(d, ch);
+  EXPECT_FALSE(s.ok());
+  std::vector<std::string> mails;
+  for (const auto& e : std::filesystem::directory_iterator(dir_ / "mail")) {
+    if (e.path().extension() == ".eml") mails.push_back(testing::ReadFile(e.path().string()));
+  }
+  ASSERT_EQ(mails.size(), 1u);
+  EXPECT_NE(mails[0].find("X-Auth-Login: vigil\r\n"), std::string::npos) << mails[0];
+  EXPECT_NE(mails[0].find("Subject: [Vigil] acme: fileserver RPO failing"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace vigil::coordinator
