@@ -98,6 +98,11 @@ int main(int argc, char** argv) {
   coord->add_option("--tls-key", ca.tls_key_file, "TLS private key (PEM)");
   coord->add_option("--tls-client-ca", ca.tls_client_ca_file,
                     "CA (PEM) signing worker certificates: mutual TLS for every worker call");
+  coord->add_option("--http-listen", ca.http_listen,
+                    "HOST:PORT for plain-HTTP /healthz, /readyz and /metrics (admin token); port "
+                    "0: any free port (default: off)");
+  coord->add_option("--metrics-refresh", ca.metrics_refresh, "How often /metrics is recomputed")
+      ->capture_default_str();
 
   vigil::cli::WorkerArgs wa;
   CLI::App* work = app.add_subcommand(
@@ -117,6 +122,9 @@ int main(int argc, char** argv) {
   work->add_option("--tls-ca", wa.tls_ca_file, "CA (PEM) to verify the coordinator's certificate");
   work->add_option("--tls-cert", wa.tls_cert_file, "Client certificate (PEM) for mutual TLS");
   work->add_option("--tls-key", wa.tls_key_file, "Client private key (PEM) for mutual TLS");
+  work->add_option("--http-listen", wa.http_listen,
+                   "HOST:PORT for plain-HTTP /healthz and /readyz; port 0: any free port "
+                   "(default: off)");
   work->add_option("--batch-size", wa.batch_size, "Observations per streamed batch")
       ->capture_default_str()
       ->check(CLI::Range(1, 4096));

@@ -20,6 +20,7 @@
 #pragma once
 
 #include <cstdint>
+#include <map>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -117,6 +118,11 @@ class Coordinator {
   // Takes back expired leases (called periodically).
   storage::Status ExpireLeases();
 
+  // Bytes of content workers read and hashed (observations with a
+  // digest), by location, since this process started: counted when a batch
+  // is staged, so a batch resent after a reconnect counts again (/metrics).
+  std::map<std::string, uint64_t> VerifiedBytesByLocation();
+
   LeaseManager& leases() { return *leases_; }
   storage::Catalogue& catalogue() { return *cat_; }
 
@@ -143,6 +149,8 @@ class Coordinator {
   Clock* clock_ = nullptr;
   std::unique_ptr<storage::Catalogue> cat_;
   std::unique_ptr<LeaseManager> leases_;
+  std::mutex bytes_mu_;
+  std::map<std::string, uint64_t> verified_bytes_;  // GUARDED_BY(bytes_mu_)
   // Serialises Apply and the merges of one backup set's tasks.
   std::mutex apply_mu_;
 };

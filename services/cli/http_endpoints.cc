@@ -1,0 +1,79 @@
+#include "services/cli/http_endpoints.h"
+
+#include <dirent.h>
+
+#include <cerrno>
+#include <cstring>
+
+namespace vigil::cli {
+namespace {
+
+http::Response Text(int status, std::string body) {
+  http::Response r;
+  r.status = status;
+  r.body = std::move(body) + "\n";
+  return r;
+}
+
+// Why `root` cannot be listed, "" if it can.
+std::string ListProblem(const std::string& root) {
+  DIR* d = opendir(root.c_str());
+  if (d == nullptr) return std::strerror(errno);
+  closedir(d);
+  return "";
+}
+
+}  // namespace
+
+absl::StatusOr<std::unique_ptr<CoordinatorHttp>> CoordinatorHttp::Start(
+    const std::string& listen, coordinator::Server* server,
+    const coordinator::MetricsOptions& metrics) {
+  std::unique_ptr<CoordinatorHttp> h(new CoordinatorHttp());
+  h->server_ = server;
+  h->metrics_ = std::make_unique<coordinator::CoordinatorMetrics>(&server->coordinator(), metrics);
+  h->metrics_->Start();
+  CoordinatorHttp* self = h.get();
+  std::map<std::string, http::Handler> handlers;
+  handlers["/healthz"] = [](const http::Request&) { return Text(200, "ok"); };
+  handlers["/readyz"] = [self](const http::Request&) {
+    if (self->stopping_) return Text(503, "not ready: shutting down");
+    absl::Status s = self->metrics_->last_refresh();
+    if (!s.ok()) return Text(503, "not ready: database not readable: " + std::string(s.message()));
+    return Text(200, "ready");
+  };
+  handlers["/metrics"] = [self](const http::Request& req) {
+    absl::Status auth =
+        self->server_->coordinator().CheckAdminToken(http::BearerToken(req.authorization));
+    if (!auth.ok()) return Text(401, "/metrics needs the admin token (Authorization: Bearer)");
+    http::Response r;
+    r.content_type = "text/plain; version=0.0.4; charset=utf-8";
+    r.body = self->metrics_->Exposition();
+    if (r.body.empty()) return Text(503, "metrics not computed yet");
+    return r;
+  };
+  auto http = http::Server::Start(listen, std::move(handlers));
+  if (!http.ok()) return http.status();
+  h->http_ = std::move(*http);
+  return h;
+}
+
+absl::StatusOr<std::unique_ptr<http::Server>> StartWorkerHttp(
+    const std::string& listen, const worker::Worker* worker,
+    const std::map<std::string, std::string>& locations) {
+  std::map<std::string, http::Handler> handlers;
+  handlers["/healthz"] = [](const http::Request&) { return Text(200, "ok"); };
+  handlers["/readyz"] = [worker, locations](const http::Request&) {
+    if (!worker->registered()) return Text(503, "not ready: not registered with the coordinator");
+    for (const auto& [name, root] : locations) {
+      // Location names, not paths: a probe reveals nothing of the layout.
+      std::string problem = ListProblem(root);
+      if (!problem.empty()) {
+        return Text(503, "not ready: location '" + name + "' cannot be listed: " + problem);
+      }
+    }
+    return Text(200, "ready");
+  };
+  return http::Server::Start(listen, std::move(handlers));
+}
+
+}  // namespace vigil::cli
