@@ -3,7 +3,10 @@
 #include <dirent.h>
 
 #include <cerrno>
+#include <chrono>
 #include <cstring>
+
+#include "services/coordinator/dashboard.h"
 
 namespace vigil::cli {
 namespace {
@@ -49,6 +52,37 @@ absl::StatusOr<std::unique_ptr<CoordinatorHttp>> CoordinatorHttp::Start(
     r.content_type = "text/plain; version=0.0.4; charset=utf-8";
     r.body = self->metrics_->Exposition();
     if (r.body.empty()) return Text(503, "metrics not computed yet");
+    return r;
+  };
+  // The dashboard: static assets (no data, no token), and its data behind
+  // the admin token.
+  auto asset = [](std::string_view body, const char* type) {
+    return [body, type](const http::Request&) {
+      http::Response r;
+      r.content_type = type;
+      r.body = std::string(body);
+      r.headers = {{"Content-Security-Policy", "default-src 'self'; frame-ancestors 'none'"},
+                   {"X-Content-Type-Options", "nosniff"},
+                   {"Cache-Control", "no-cache"}};
+      return r;
+    };
+  };
+  handlers["/"] = asset(coordinator::DashboardHtml(), "text/html; charset=utf-8");
+  handlers["/dashboard.css"] = asset(coordinator::DashboardCss(), "text/css; charset=utf-8");
+  handlers["/dashboard.js"] = asset(coordinator::DashboardJs(), "text/javascript; charset=utf-8");
+  handlers["/api/dashboard"] = [self](const http::Request& req) {
+    absl::Status auth =
+        self->server_->coordinator().CheckAdminToken(http::BearerToken(req.authorization));
+    if (!auth.ok()) return Text(401, "the dashboard needs the admin token");
+    auto status = self->metrics_->last_status();
+    if (status == nullptr) return Text(503, "status not computed yet");
+    http::Response r;
+    r.content_type = "application/json";
+    r.headers = {{"Cache-Control", "no-store"}};
+    r.body =
+        coordinator::DashboardJson(*status, std::chrono::duration_cast<std::chrono::nanoseconds>(
+                                                std::chrono::system_clock::now().time_since_epoch())
+                                                .count());
     return r;
   };
   auto http = http::Server::Start(listen, std::move(handlers));

@@ -28,6 +28,9 @@ class CoordinatorHttp {
   //   /metrics  Prometheus text format 0.0.4, refreshed every
   //             metrics.refresh_ms; needs "Authorization: Bearer ADMIN_TOKEN"
   //             (401 otherwise) unless the coordinator has no admin token.
+  //   /, /dashboard.css, /dashboard.js  the dashboard page (no data in it).
+  //   /api/dashboard  the dashboard's grid (coordinator/dashboard.h) from
+  //             the last metrics refresh; admin token as for /metrics.
   static absl::StatusOr<std::unique_ptr<CoordinatorHttp>> Start(
       const std::string& listen, coordinator::Server* server,
       const coordinator::MetricsOptions& metrics);

@@ -57,6 +57,7 @@ class ServerImpl final : public Server {
         r = it->second(in);
       }
       res.status = r.status;
+      for (const auto& [k, v] : r.headers) res.set_header(k.c_str(), v);
       res.set_content(r.body, r.content_type.c_str());
       return httplib::Server::HandlerResponse::Handled;
     });

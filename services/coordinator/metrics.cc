@@ -101,6 +101,11 @@ storage::Status CoordinatorMetrics::last_refresh() const {
   return status_;
 }
 
+std::shared_ptr<const v1::GetStatusResponse> CoordinatorMetrics::last_status() const {
+  std::lock_guard lock(mu_);
+  return last_status_;
+}
+
 storage::Status CoordinatorMetrics::Refresh() {
   std::lock_guard refresh_lock(refresh_mu_);
   const int64_t started = SteadyNs();
@@ -252,6 +257,7 @@ storage::Status CoordinatorMetrics::Refresh() {
   prev_bytes_ = std::move(bytes);
   prev_ns_ = started;
   text_ = std::move(*text);
+  last_status_ = std::make_shared<const v1::GetStatusResponse>(std::move(*status));
   status_ = absl::OkStatus();
   return status_;
 }

@@ -8,6 +8,7 @@
 #include <chrono>
 #include <filesystem>
 #include <memory>
+#include <nlohmann/json.hpp>
 #include <thread>
 
 #include "tests/integration/test_util.h"
@@ -174,6 +175,28 @@ TEST_F(OpsHttpTest, MetricsPassPromtoolAfterARealCheck) {
   std::string v = version.out.substr(version.out.find(' ') + 1);
   while (!v.empty() && v.back() == '\n') v.pop_back();
   EXPECT_EQ(Sample(text, "vigil_build_info{version=\"" + v + "\"}"), 1) << text;
+
+  // The dashboard: the page carries no data and needs no token; its grid
+  // does, and shows the damaged asset's integrity as failing, first.
+  Reply page = Get(http_, "/");
+  EXPECT_EQ(page.status, 200);
+  EXPECT_NE(page.body.find("/dashboard.js"), std::string::npos);
+  EXPECT_EQ(page.body.find("acme"), std::string::npos);
+  EXPECT_EQ(Get(http_, "/dashboard.js").status, 200);
+  EXPECT_EQ(Get(http_, "/api/dashboard").status, 401);
+  Reply grid = Get(http_, "/api/dashboard", token_);
+  ASSERT_EQ(grid.status, 200) << grid.body;
+  auto j = nlohmann::json::parse(grid.body, nullptr, false);
+  ASSERT_FALSE(j.is_discarded()) << grid.body;
+  ASSERT_EQ(j["rows"].size(), 1u) << grid.body;
+  EXPECT_EQ(j["rows"][0]["tenant"], "acme");
+  EXPECT_EQ(j["rows"][0]["asset"], "fs");
+  EXPECT_EQ(j["rows"][0]["cells"]["integrity"]["verdict"], "fail") << grid.body;
+  EXPECT_EQ(j["rows"][0]["rank"], 0);
+  EXPECT_EQ(Sample(text,
+                   "vigil_commitment_verdict{asset=\"fs\",kind=\"integrity\",tenant=\"acme\","
+                   "verdict=\"fail\"}"),
+            1);
 
   // Prometheus' own linter on the live exposition.
   WriteFile(tmp_ / "metrics.txt", text);
