@@ -111,10 +111,4 @@ std::string BearerToken(const std::string& authorization) {
   return authorization.substr(kPrefix.size());
 }
 
-bool IsLoopback(const std::string& listen) {
-  size_t colon = listen.rfind(':');
-  std::string host = colon == std::string::npos ? listen : listen.substr(0, colon);
-  return host == "localhost" || host == "::1" || host == "[::1]" || host.rfind("127.", 0) == 0;
-}
-
 }  // namespace vigil::http

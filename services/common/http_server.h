@@ -51,8 +51,4 @@ class Server {
 // another scheme.
 std::string BearerToken(const std::string& authorization);
 
-// True if `listen`'s host is a loopback address (127.0.0.0/8, ::1,
-// localhost).
-bool IsLoopback(const std::string& listen);
-
 }  // namespace vigil::http

@@ -107,13 +107,14 @@ TEST(SystemdUnitsTest, VerifyCleanlyAndAreHardened) {
   }
   auto c = UnitKeys(ReadFile(kDeploy + "/systemd/vigil-coordinator.service"));
   EXPECT_TRUE(Has(c, "StateDirectory", "vigil"));
-  EXPECT_NE(c.find("ExecStart")->second.find("--data ${STATE_DIRECTORY}"), std::string::npos);
+  EXPECT_NE(c.find("ExecStart")->second.find("--data /var/lib/vigil "), std::string::npos);
   // The worker reads the backups read-only and writes only its scratch.
   auto w = UnitKeys(ReadFile(kDeploy + "/systemd/vigil-worker.service"));
   ASSERT_EQ(w.count("ReadWritePaths"), 1u);
   EXPECT_EQ(w.find("ReadWritePaths")->second, "/var/cache/vigil-worker");
   EXPECT_TRUE(Has(w, "CacheDirectory", "vigil-worker"));
-  EXPECT_NE(w.find("ExecStart")->second.find("--scratch ${CACHE_DIRECTORY}"), std::string::npos);
+  EXPECT_NE(w.find("ExecStart")->second.find("--scratch /var/cache/vigil-worker "),
+            std::string::npos);
   EXPECT_GE(w.count("ReadOnlyPaths"), 1u);
 }
 
