@@ -480,8 +480,11 @@ StatusOr<uint64_t> Coordinator::Observe(const std::string& worker_id,
   std::optional<v1::Task> t = leases_->Get(batch.task_id());
   if (!t) return absl::NotFoundError("unknown task " + std::to_string(batch.task_id()));
   if (Status s = ValidateBatchPoints(cat_->kv(), t->backup_set(), batch); !s.ok()) return s;
+  // A resent batch (already acknowledged) is not counted again.
+  auto acked = LastAcked(cat_->kv(), batch.task_id(), batch.attempt());
+  if (!acked.ok()) return acked.status();
   auto staged = StageBatch(cat_->kv(), batch);
-  if (staged.ok()) {
+  if (staged.ok() && batch.seq() > *acked) {
     uint64_t bytes = 0;
     for (const auto& o : batch.observations()) {
       if (!o.digest().empty()) bytes += o.size();

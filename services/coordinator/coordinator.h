@@ -120,7 +120,8 @@ class Coordinator {
 
   // Bytes of content workers read and hashed (observations with a
   // digest), by location, since this process started: counted when a batch
-  // is staged, so a batch resent after a reconnect counts again (/metrics).
+  // is first staged (a batch resent after a reconnect is not counted
+  // again). For /metrics.
   std::map<std::string, uint64_t> VerifiedBytesByLocation();
 
   LeaseManager& leases() { return *leases_; }
