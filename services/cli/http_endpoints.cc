@@ -79,10 +79,14 @@ absl::StatusOr<std::unique_ptr<CoordinatorHttp>> CoordinatorHttp::Start(
     http::Response r;
     r.content_type = "application/json";
     r.headers = {{"Cache-Control", "no-store"}};
-    r.body =
-        coordinator::DashboardJson(*status, std::chrono::duration_cast<std::chrono::nanoseconds>(
-                                                std::chrono::system_clock::now().time_since_epoch())
-                                                .count());
+    r.body = coordinator::DashboardJson(*status,
+                                        std::chrono::duration_cast<std::chrono::nanoseconds>(
+                                            std::chrono::system_clock::now().time_since_epoch())
+                                            .count(),
+                                        // The lease manager's memory (a copy under its
+                                        // lock, no disk read): current, unlike the
+                                        // cached verdicts.
+                                        self->server_->coordinator().leases().All());
     return r;
   };
   auto http = http::Server::Start(listen, std::move(handlers));

@@ -25,7 +25,8 @@ int Rank(const nlohmann::json& row) {
 
 }  // namespace
 
-std::string DashboardJson(const v1::GetStatusResponse& status, int64_t now_ns) {
+std::string DashboardJson(const v1::GetStatusResponse& status, int64_t now_ns,
+                          const std::vector<v1::Task>& tasks) {
   std::vector<nlohmann::json> rows;
   std::map<std::string, int> counts = {{"pass", 0}, {"fail", 0}, {"unknown", 0}};
   std::map<std::string, bool> kinds_present;
@@ -78,10 +79,27 @@ std::string DashboardJson(const v1::GetStatusResponse& status, int64_t now_ns) {
     if (kinds_present.erase(k) > 0) kinds.push_back(k);
   }
   for (const auto& [k, present] : kinds_present) kinds.push_back(k);  // future kinds, last
+  nlohmann::json running = nlohmann::json::array();
+  for (const v1::Task& t : tasks) {
+    if (t.state() != v1::TASK_STATE_QUEUED && t.state() != v1::TASK_STATE_LEASED) continue;
+    running.push_back({{"id", t.id()},
+                       {"check_id", t.check_id()},
+                       {"tenant", t.backup_set().tenant()},
+                       {"backup_set", t.backup_set().name()},
+                       {"kind", t.kind() == v1::TASK_KIND_DRILL ? "drill" : "check"},
+                       {"state", t.state() == v1::TASK_STATE_LEASED ? "leased" : "queued"},
+                       {"worker", t.worker_id()},
+                       {"attempt", t.attempt()},
+                       {"lease_expires_ns", t.lease_expires_ns()}});
+  }
+  std::sort(running.begin(), running.end(), [](const nlohmann::json& a, const nlohmann::json& b) {
+    return a["id"].get<uint64_t>() < b["id"].get<uint64_t>();
+  });
   nlohmann::json out = {{"generated_ns", now_ns},
                         {"kinds", std::move(kinds)},
                         {"counts", counts},
-                        {"rows", std::move(rows)}};
+                        {"rows", std::move(rows)},
+                        {"tasks", std::move(running)}};
   // Invalid UTF-8 in a name (not expected: contracts are validated) is
   // replaced rather than failing the whole page.
   return out.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
@@ -113,6 +131,13 @@ std::string_view DashboardHtml() {
     <thead><tr id="head"></tr></thead>
     <tbody id="rows"></tbody>
   </table>
+  <h2>Checks in progress</h2>
+  <table id="tasks-grid" hidden>
+    <thead><tr><th>Task</th><th>Tenant</th><th>Backup set</th><th>Kind</th><th>State</th>
+      <th>Worker</th><th>Attempt</th><th>Lease ends</th></tr></thead>
+    <tbody id="tasks"></tbody>
+  </table>
+  <p id="no-tasks" hidden>None queued or running.</p>
   <p id="empty" hidden>No tenant has a contract yet (<code>vigil apply -f contract.yaml</code>).</p>
 </main>
 </body>
@@ -124,6 +149,8 @@ std::string_view DashboardCss() {
   return R"css(body { font: 14px system-ui, sans-serif; margin: 0; color: #1d232b; background: #f6f7f9; }
 header { display: flex; gap: 1.5em; align-items: baseline; padding: .6em 1.2em; background: #1d232b; color: #fff; }
 header h1 { font-size: 1.2em; margin: 0; }
+h2 { font-size: 1.05em; margin: 1.5em 0 .5em; }
+.leased { background: #dbe4ff; }
 main, form { padding: 1em 1.2em; }
 table { border-collapse: collapse; background: #fff; }
 th, td { border: 1px solid #d5d9df; padding: .35em .7em; text-align: left; }
@@ -186,6 +213,17 @@ function render(d) {
     return tr;
   });
   document.getElementById('rows').replaceChildren(...rows);
+  const tasks = (d.tasks || []).map(t => {
+    const tr = el('tr');
+    const ends = t.state === 'leased' ? new Date(t.lease_expires_ns / 1e6).toLocaleTimeString() : '';
+    tr.append(el('td', String(t.id)), el('td', t.tenant), el('td', t.backup_set), el('td', t.kind),
+              el('td', t.state, t.state), el('td', t.worker || '-'), el('td', String(t.attempt)),
+              el('td', ends));
+    return tr;
+  });
+  document.getElementById('tasks').replaceChildren(...tasks);
+  document.getElementById('tasks-grid').hidden = tasks.length === 0;
+  document.getElementById('no-tasks').hidden = tasks.length !== 0;
   document.getElementById('grid').hidden = rows.length === 0;
   document.getElementById('empty').hidden = rows.length !== 0;
 }

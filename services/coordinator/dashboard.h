@@ -8,6 +8,7 @@
 #include <cstdint>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "vigil/v1/admin.pb.h"
 
@@ -31,6 +32,13 @@ std::string_view DashboardJs();
 // overdue (its next_check_ns is before `now_ns`), 2 = a verdict
 // is unknown or the asset at risk, 3 = all pass and ready. `kinds`: the
 // commitment kinds present, in the contract's canonical order.
-std::string DashboardJson(const v1::GetStatusResponse& status, int64_t now_ns);
+//
+// With `tasks` (every task the coordinator holds), also
+//   "tasks": [{"id", "check_id", "tenant", "backup_set", "kind", "state",
+//              "worker", "attempt", "lease_expires_ns"}]
+// for the tasks queued or leased (the checks and drills in progress and
+// which worker holds each lease), by id.
+std::string DashboardJson(const v1::GetStatusResponse& status, int64_t now_ns,
+                          const std::vector<v1::Task>& tasks = {});
 
 }  // namespace vigil::coordinator

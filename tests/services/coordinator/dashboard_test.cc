@@ -77,5 +77,33 @@ TEST(DashboardTest, NamesAreDataNotMarkupAndTheEmptyStatusIsValid) {
   EXPECT_NE(std::string(DashboardHtml()).find("/dashboard.js"), std::string::npos);
 }
 
+TEST(DashboardTest, TasksInProgressAreListedWithTheirWorker) {
+  std::vector<v1::Task> tasks(3);
+  tasks[0].set_id(9);
+  tasks[0].set_state(v1::TASK_STATE_LEASED);
+  tasks[0].set_worker_id("w-1");
+  tasks[0].set_attempt(2);
+  tasks[0].set_lease_expires_ns(77);
+  tasks[0].mutable_backup_set()->set_tenant("acme");
+  tasks[0].mutable_backup_set()->set_name("fs-a");
+  tasks[1].set_id(4);
+  tasks[1].set_state(v1::TASK_STATE_QUEUED);
+  tasks[1].set_kind(v1::TASK_KIND_DRILL);
+  tasks[2].set_id(2);
+  tasks[2].set_state(v1::TASK_STATE_DONE);
+  auto j = nlohmann::json::parse(DashboardJson(v1::GetStatusResponse(), 1, tasks));
+  ASSERT_EQ(j["tasks"].size(), 2u);  // the done one is not in progress
+  EXPECT_EQ(j["tasks"][0]["id"], 4);
+  EXPECT_EQ(j["tasks"][0]["state"], "queued");
+  EXPECT_EQ(j["tasks"][0]["kind"], "drill");
+  EXPECT_EQ(j["tasks"][1]["id"], 9);
+  EXPECT_EQ(j["tasks"][1]["state"], "leased");
+  EXPECT_EQ(j["tasks"][1]["worker"], "w-1");
+  EXPECT_EQ(j["tasks"][1]["attempt"], 2);
+  EXPECT_EQ(j["tasks"][1]["lease_expires_ns"], 77);
+  EXPECT_EQ(j["tasks"][1]["tenant"], "acme");
+  EXPECT_EQ(j["tasks"][1]["backup_set"], "fs-a");
+}
+
 }  // namespace
 }  // namespace vigil::coordinator
