@@ -22,9 +22,9 @@ class CoordinatorHttp {
  public:
   // `server` is not owned and must outlive this object.
   //   /healthz  200 "ok" while the process serves HTTP.
-  //   /readyz   200 "ready" while the database is open, gRPC serves and the
-  //             last metrics refresh could read the database; 503 with the
-  //             reason otherwise (also once SetStopping() was called).
+  //   /readyz   200 "ready" while the database answers a point read and
+  //             gRPC serves; 503 with the reason otherwise (also once
+  //             SetStopping() was called).
   //   /metrics  Prometheus text format 0.0.4, refreshed every
   //             metrics.refresh_ms; needs "Authorization: Bearer ADMIN_TOKEN"
   //             (401 otherwise) unless the coordinator has no admin token.

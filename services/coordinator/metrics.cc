@@ -1,6 +1,7 @@
 #include "services/coordinator/metrics.h"
 
 #include <chrono>
+#include <cstdio>
 #include <set>
 
 #include "services/common/metrics.h"
@@ -83,9 +84,18 @@ void CoordinatorMetrics::Start() {
   const auto every = std::chrono::milliseconds(std::max<int64_t>(options_.refresh_ms, 100));
   thread_ = std::thread([this, every] {
     std::unique_lock lock(mu_);
+    bool failing = false;
     while (!cv_.wait_for(lock, every, [this] { return stop_; })) {
       lock.unlock();
-      (void)Refresh();
+      absl::Status s = Refresh();
+      // Said once when it starts failing, once when it recovers.
+      if (!s.ok() && !failing) {
+        std::fprintf(stderr, "vigil coordinator: metrics refresh failed: %s\n",
+                     std::string(s.message()).c_str());
+      } else if (s.ok() && failing) {
+        std::fprintf(stderr, "vigil coordinator: metrics refresh works again\n");
+      }
+      failing = !s.ok();
       lock.lock();
     }
   });
