@@ -228,6 +228,23 @@ TEST(KubernetesManifestsTest, EveryContainerHasProbesResourcesAndALockedDownCont
   EXPECT_GE(containers, 2);
 }
 
+// --- Prometheus alerting rules ----------------------------------------------
+
+TEST(PrometheusRulesTest, AlertRulesPassPromtool) {
+  const std::string rules = kDeploy + "/prometheus/vigil-alerts.yaml";
+  std::string promtool = Which("promtool");
+  ASSERT_FALSE(promtool.empty()) << "promtool not found (Debian package prometheus)";
+  RunResult r = RunProcess({promtool, "check", "rules", rules});
+  EXPECT_EQ(r.exit_code, 0) << r.out << r.err;
+  EXPECT_NE(r.out.find("SUCCESS"), std::string::npos) << r.out;
+  // The check catches a broken expression (so the assertion above can fail).
+  TempDir tmp;
+  std::string text = ReadFile(rules);
+  text.replace(text.find("== 1"), 4, "== == 1");
+  WriteFile(tmp / "broken.yaml", text);
+  EXPECT_NE(RunProcess({promtool, "check", "rules", tmp / "broken.yaml"}).exit_code, 0);
+}
+
 // --- make-certs.sh -> mutual TLS ---------------------------------------------
 
 TEST(MakeCertsTest, CertificatesWorkForMutualTls) {
