@@ -99,9 +99,11 @@ int main(int argc, char** argv) {
   coord->add_option("--tls-client-ca", ca.tls_client_ca_file,
                     "CA (PEM) signing worker certificates: mutual TLS for every worker call");
   coord->add_option("--http-listen", ca.http_listen,
-                    "HOST:PORT for plain-HTTP /healthz, /readyz and /metrics (admin token); port "
-                    "0: any free port (default: off)");
-  coord->add_option("--metrics-refresh", ca.metrics_refresh, "How often /metrics is recomputed")
+                    "HOST:PORT for plain-HTTP /healthz, /readyz, and with the admin token "
+                    "/metrics and the dashboard (/); port 0: any free port (default: off)");
+  coord
+      ->add_option("--metrics-refresh", ca.metrics_refresh,
+                   "How often /metrics and the dashboard's verdicts are recomputed")
       ->capture_default_str();
 
   vigil::cli::WorkerArgs wa;
