@@ -155,6 +155,13 @@ class RocksKv final : public KvStore {
     return FromRocks(cp->CreateCheckpoint(dir, /*log_size_for_flush=*/0));
   }
 
+  RocksKvEstimate Estimate(Space s) {
+    RocksKvEstimate e;
+    db_->GetIntProperty(cf(s), rocksdb::DB::Properties::kEstimateNumKeys, &e.keys);
+    db_->GetIntProperty(cf(s), rocksdb::DB::Properties::kEstimateLiveDataSize, &e.live_data_bytes);
+    return e;
+  }
+
  private:
   rocksdb::ColumnFamilyHandle* cf(Space s) { return cfs_[static_cast<int>(s)]; }
   std::unique_ptr<rocksdb::DB> db_;
@@ -222,6 +229,12 @@ Status CheckpointRocksKv(KvStore* kv, const std::string& dir) {
   auto* rocks = dynamic_cast<RocksKv*>(kv);
   if (rocks == nullptr) return absl::InvalidArgumentError("not a RocksDB store");
   return rocks->Checkpoint(dir);
+}
+
+StatusOr<RocksKvEstimate> EstimateRocksKv(KvStore* kv, Space space) {
+  auto* rocks = dynamic_cast<RocksKv*>(kv);
+  if (rocks == nullptr) return absl::InvalidArgumentError("not a RocksDB store");
+  return rocks->Estimate(space);
 }
 
 StatusOr<std::unique_ptr<KvStore>> OpenRocksKv(const std::string& path,

@@ -2,6 +2,7 @@
 #pragma once
 
 #include <cstddef>
+#include <cstdint>
 #include <memory>
 #include <string>
 
@@ -43,5 +44,17 @@ StatusOr<std::unique_ptr<KvStore>> OpenRocksKv(const std::string& path,
 // store is in use. InvalidArgument if `kv` is not a RocksDB store; the
 // RocksDB error otherwise (e.g. `dir` exists).
 Status CheckpointRocksKv(KvStore* kv, const std::string& dir);
+
+// RocksDB's own estimates for one keyspace (cheap: read from table
+// properties and memtable counters, no scan; used by /metrics).
+struct RocksKvEstimate {
+  // "rocksdb.estimate-num-keys": keys, counting overwritten and deleted
+  // ones not yet compacted away.
+  uint64_t keys = 0;
+  // "rocksdb.estimate-live-data-size": bytes of live data in SST files.
+  uint64_t live_data_bytes = 0;
+};
+// InvalidArgument if `kv` is not a RocksDB store.
+StatusOr<RocksKvEstimate> EstimateRocksKv(KvStore* kv, Space space);
 
 }  // namespace vigil::storage

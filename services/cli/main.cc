@@ -124,6 +124,12 @@ int main(int argc, char** argv) {
   coord
       ->add_option("--alert-max-age", ca.alert_max_age,
                    "Give up an undelivered alert after this long (logged)")
+  coord->add_option("--http-listen", ca.http_listen,
+                    "HOST:PORT for plain-HTTP /healthz, /readyz, and with the admin token "
+                    "/metrics and the dashboard (/); port 0: any free port (default: off)");
+  coord
+      ->add_option("--metrics-refresh", ca.metrics_refresh,
+                   "How often /metrics and the dashboard's verdicts are recomputed")
       ->capture_default_str();
 
   vigil::cli::WorkerArgs wa;
@@ -144,6 +150,9 @@ int main(int argc, char** argv) {
   work->add_option("--tls-ca", wa.tls_ca_file, "CA (PEM) to verify the coordinator's certificate");
   work->add_option("--tls-cert", wa.tls_cert_file, "Client certificate (PEM) for mutual TLS");
   work->add_option("--tls-key", wa.tls_key_file, "Client private key (PEM) for mutual TLS");
+  work->add_option("--http-listen", wa.http_listen,
+                   "HOST:PORT for plain-HTTP /healthz and /readyz; port 0: any free port "
+                   "(default: off)");
   work->add_option("--batch-size", wa.batch_size, "Observations per streamed batch")
       ->capture_default_str()
       ->check(CLI::Range(1, 4096));

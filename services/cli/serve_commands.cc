@@ -14,6 +14,7 @@
 
 #include "services/cli/admin_commands.h"
 #include "services/common/signing.h"
+#include "services/cli/http_endpoints.h"
 #include "services/common/text.h"
 #include "services/coordinator/server.h"
 #include "services/worker/worker.h"
@@ -164,6 +165,15 @@ int RunCoordinator(const CoordinatorArgs& args) {
     }
     o.coordinator.enrol_token_sha256 = coordinator::TokenHash(enrol);
   }
+  coordinator::MetricsOptions mo;
+  mo.version = VIGIL_VERSION;
+  auto refresh = ParseDuration(args.metrics_refresh, &err);
+  if (!refresh || *refresh < 1'000'000'000) {
+    std::fprintf(stderr, "vigil coordinator: --metrics-refresh '%s': %s\n",
+                 args.metrics_refresh.c_str(), err.empty() ? "must be at least 1s" : err.c_str());
+    return kExitUsage;
+  }
+  mo.refresh_ms = *refresh / 1'000'000;
   sigset_t signals = BlockStopSignals();
   // Alerts: durations "0" turn a feature off.
   {
@@ -203,7 +213,19 @@ int RunCoordinator(const CoordinatorArgs& args) {
     std::fprintf(stderr, "vigil coordinator: %s\n", std::string(server.status().message()).c_str());
     return kExitFailure;
   }
+  std::unique_ptr<CoordinatorHttp> http;
+  if (!args.http_listen.empty()) {
+    auto h = CoordinatorHttp::Start(args.http_listen, server->get(), mo);
+    if (!h.ok()) {
+      std::fprintf(stderr, "vigil coordinator: --http-listen: %s\n",
+                   std::string(h.status().message()).c_str());
+      (*server)->Shutdown();
+      return kExitUsage;
+    }
+    http = std::move(*h);
+  }
   std::printf("listening on %s\n", (*server)->address().c_str());
+  if (http) std::printf("http listening on %s\n", http->address().c_str());
   std::printf("transport: %s\n", o.tls_cert_pem.empty()        ? "plaintext (no --tls-cert)"
                                  : o.tls_client_ca_pem.empty() ? "TLS"
                                                                : "TLS, mutual TLS for workers");
@@ -211,7 +233,9 @@ int RunCoordinator(const CoordinatorArgs& args) {
   std::fflush(stdout);
   int sig = WaitForSignal(signals);
   std::fprintf(stderr, "vigil coordinator: %s, shutting down\n", strsignal(sig));
+  if (http) http->SetStopping();
   (*server)->Shutdown();
+  http.reset();
   return 0;
 }
 
@@ -251,6 +275,18 @@ int RunWorker(const WorkerArgs& args) {
   if (!w.ok()) {
     std::fprintf(stderr, "vigil worker: %s\n", std::string(w.status().message()).c_str());
     return kExitUsage;
+  }
+  std::unique_ptr<http::Server> http;
+  if (!args.http_listen.empty()) {
+    auto h = StartWorkerHttp(args.http_listen, w->get(), o.locations);
+    if (!h.ok()) {
+      std::fprintf(stderr, "vigil worker: --http-listen: %s\n",
+                   std::string(h.status().message()).c_str());
+      return kExitUsage;
+    }
+    http = std::move(*h);
+    std::printf("http listening on %s\n", http->address().c_str());
+    std::fflush(stdout);
   }
   std::thread stopper([&] {
     int sig = WaitForSignal(signals);

@@ -39,6 +39,12 @@ struct CoordinatorArgs {
   std::string overdue_grace = "1h";
   std::string worker_quiet;
   std::string alert_max_age = "24h";
+  // Plain-HTTP /healthz, /readyz, /metrics (docs/operations.md): HOST:PORT,
+  // port 0 picks a free port, printed as "http listening on HOST:PORT".
+  // Default "" = off.
+  std::string http_listen;
+  // How often /metrics is recomputed. Default 15s.
+  std::string metrics_refresh = "15s";
 };
 int RunCoordinator(const CoordinatorArgs& args);
 
@@ -52,6 +58,8 @@ struct WorkerArgs {
   int test_batch_delay_ms = 0;
   // TLS: CA to verify the coordinator; client certificate and key (mTLS).
   std::string tls_ca_file, tls_cert_file, tls_key_file;
+  // Plain-HTTP /healthz and /readyz, as for the coordinator. Default off.
+  std::string http_listen;
 };
 int RunWorker(const WorkerArgs& args);
 

@@ -531,7 +531,24 @@ StatusOr<uint64_t> Coordinator::Observe(const std::string& worker_id,
   std::optional<v1::Task> t = leases_->Get(batch.task_id());
   if (!t) return absl::NotFoundError("unknown task " + std::to_string(batch.task_id()));
   if (Status s = ValidateBatchPoints(cat_->kv(), t->backup_set(), batch); !s.ok()) return s;
-  return StageBatch(cat_->kv(), batch);
+  // A resent batch (already acknowledged) is not counted again.
+  auto acked = LastAcked(cat_->kv(), batch.task_id(), batch.attempt());
+  if (!acked.ok()) return acked.status();
+  auto staged = StageBatch(cat_->kv(), batch);
+  if (staged.ok() && batch.seq() > *acked) {
+    uint64_t bytes = 0;
+    for (const auto& o : batch.observations()) {
+      if (!o.digest().empty()) bytes += o.size();
+    }
+    std::lock_guard lock(bytes_mu_);
+    verified_bytes_[t->backup_set().location()] += bytes;
+  }
+  return staged;
+}
+
+std::map<std::string, uint64_t> Coordinator::VerifiedBytesByLocation() {
+  std::lock_guard lock(bytes_mu_);
+  return verified_bytes_;
 }
 
 StatusOr<v1::CompleteTaskResponse> Coordinator::CompleteTask(const std::string& worker_id,

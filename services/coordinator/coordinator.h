@@ -141,6 +141,11 @@ class Coordinator {
   // silence from here, or from opened_ns() for one not seen since).
   std::map<std::string, int64_t> WorkersLastSeen();
   int64_t opened_ns() const { return opened_ns_; }
+  // Bytes of content workers read and hashed (observations with a
+  // digest), by location, since this process started: counted when a batch
+  // is first staged (a batch resent after a reconnect is not counted
+  // again). For /metrics.
+  std::map<std::string, uint64_t> VerifiedBytesByLocation();
 
   LeaseManager& leases() { return *leases_; }
   storage::Catalogue& catalogue() { return *cat_; }
@@ -180,6 +185,8 @@ class Coordinator {
   Clock* clock_ = nullptr;
   std::unique_ptr<storage::Catalogue> cat_;
   std::unique_ptr<LeaseManager> leases_;
+  std::mutex bytes_mu_;
+  std::map<std::string, uint64_t> verified_bytes_;  // GUARDED_BY(bytes_mu_)
   // Serialises Apply and the merges of one backup set's tasks.
   std::mutex apply_mu_;
   void Seen(const std::string& worker_id);

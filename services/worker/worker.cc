@@ -85,7 +85,10 @@ class WorkerImpl final : public Worker {
       v1::LeaseTaskResponse resp;
       grpc::Status s = stub_->LeaseTask(&ctx, v1::LeaseTaskRequest(), &resp);
       if (!s.ok()) {
-        if (s.error_code() == grpc::StatusCode::UNAUTHENTICATED) worker_id_.clear();
+        if (s.error_code() == grpc::StatusCode::UNAUTHENTICATED) {
+          worker_id_.clear();
+          registered_ = false;
+        }
         Sleep(backoff_ms);
         backoff_ms = std::min(backoff_ms * 2, 2000);
         continue;
@@ -99,6 +102,8 @@ class WorkerImpl final : public Worker {
     }
     return absl::OkStatus();
   }
+
+  bool registered() const override { return registered_; }
 
   void Stop() override {
     {
@@ -160,6 +165,7 @@ class WorkerImpl final : public Worker {
     grpc::Status s = stub_->Register(&ctx, req, &resp);
     if (s.ok()) {
       worker_id_ = resp.worker_id();
+      registered_ = true;
       credential_ = resp.credential();
       ttl_ms_ = resp.lease_ttl_ms() > 0 ? resp.lease_ttl_ms() : 30000;
       Log("registered (site " + o_.site + ", lease TTL " + std::to_string(ttl_ms_) + " ms)");
@@ -885,6 +891,7 @@ class WorkerImpl final : public Worker {
   std::shared_ptr<grpc::Channel> channel_;
   std::unique_ptr<v1::WorkerGateway::Stub> stub_;
   std::string worker_id_, credential_;
+  std::atomic<bool> registered_{false};
   uint32_t ttl_ms_ = 30000;
   std::mutex mu_;
   std::condition_variable cv_;

@@ -69,6 +69,9 @@ class Worker {
   virtual storage::Status Run() = 0;
   // Thread-safe; makes Run() hand back its lease and return soon.
   virtual void Stop() = 0;
+  // Thread-safe: true once the coordinator accepted this worker's
+  // registration, false again if it stops recognising its credential.
+  virtual bool registered() const = 0;
 };
 
 }  // namespace vigil::worker

@@ -1,0 +1,59 @@
+// The plain-HTTP endpoints of `vigil coordinator` and `vigil worker`
+// (--http-listen): /healthz, /readyz and, on the coordinator, /metrics.
+// Semantics in docs/operations.md.
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <string>
+
+#include "absl/status/statusor.h"
+#include "services/common/http_server.h"
+#include "services/coordinator/metrics.h"
+#include "services/coordinator/server.h"
+#include "services/worker/worker.h"
+
+namespace vigil::cli {
+
+// The coordinator's endpoints. Owns the metrics refresher.
+class CoordinatorHttp {
+ public:
+  // `server` is not owned and must outlive this object.
+  //   /healthz  200 "ok" while the process serves HTTP.
+  //   /readyz   200 "ready" while the database answers a point read and
+  //             gRPC serves; 503 with the reason otherwise (also once
+  //             SetStopping() was called).
+  //   /metrics  Prometheus text format 0.0.4, refreshed every
+  //             metrics.refresh_ms; needs "Authorization: Bearer ADMIN_TOKEN"
+  //             (401 otherwise) unless the coordinator has no admin token.
+  //   /, /dashboard.css, /dashboard.js  the dashboard page (no data in it).
+  //   /api/dashboard  the dashboard's grid (coordinator/dashboard.h) from
+  //             the last metrics refresh; admin token as for /metrics.
+  static absl::StatusOr<std::unique_ptr<CoordinatorHttp>> Start(
+      const std::string& listen, coordinator::Server* server,
+      const coordinator::MetricsOptions& metrics);
+  std::string address() const { return http_->address(); }
+  // /readyz answers 503 "shutting down" from now on.
+  void SetStopping() { stopping_ = true; }
+
+ private:
+  CoordinatorHttp() = default;
+  coordinator::Server* server_ = nullptr;
+  std::unique_ptr<coordinator::CoordinatorMetrics> metrics_;
+  std::atomic<bool> stopping_{false};
+  std::unique_ptr<http::Server> http_;  // last: stopped first
+};
+
+// The worker's endpoints:
+//   /healthz  200 "ok".
+//   /readyz   200 "ready" once the coordinator accepted the worker's
+//             registration and every location root can be listed; 503 with
+//             the reason otherwise.
+// `worker` is not owned and must outlive the returned server.
+absl::StatusOr<std::unique_ptr<http::Server>> StartWorkerHttp(
+    const std::string& listen, const worker::Worker* worker,
+    const std::map<std::string, std::string>& locations);
+
+}  // namespace vigil::cli

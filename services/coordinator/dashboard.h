@@ -1,0 +1,44 @@
+// The dashboard served by the coordinator's HTTP port (docs/operations.md):
+// a static page (HTML, CSS, JS built into the binary, no CDN) that fetches
+// /api/dashboard with the admin token and draws a grid of tenants' assets
+// x commitments coloured by verdict, restore readiness first, the rows in
+// trouble first.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "vigil/v1/admin.pb.h"
+
+namespace vigil::coordinator {
+
+// The page and its assets. They hold no data: every figure comes from
+// /api/dashboard, which needs the admin token.
+std::string_view DashboardHtml();
+std::string_view DashboardCss();
+std::string_view DashboardJs();
+
+// The grid as JSON, from every tenant's status:
+//   {"generated_ns": N, "kinds": ["rpo", ...],
+//    "counts": {"pass": N, "fail": N, "unknown": N},
+//    "rows": [{"tenant", "asset", "readiness", "reasons": [...],
+//              "rank": 0|1|2|3,
+//              "cells": {KIND: {"verdict", "summary", "overdue",
+//                               "failing_since_ns", "next_check_ns"}}}]}
+// One row per (tenant, asset). Rows are ordered by rank, then tenant, then
+// asset: 0 = a commitment fails or the asset is not ready, 1 = a check is
+// overdue (its next_check_ns is before `now_ns`), 2 = a verdict
+// is unknown or the asset at risk, 3 = all pass and ready. `kinds`: the
+// commitment kinds present, in the contract's canonical order.
+//
+// With `tasks` (every task the coordinator holds), also
+//   "tasks": [{"id", "check_id", "tenant", "backup_set", "kind", "state",
+//              "worker", "attempt", "lease_expires_ns"}]
+// for the tasks queued or leased (the checks and drills in progress and
+// which worker holds each lease), by id.
+std::string DashboardJson(const v1::GetStatusResponse& status, int64_t now_ns,
+                          const std::vector<v1::Task>& tasks = {});
+
+}  // namespace vigil::coordinator

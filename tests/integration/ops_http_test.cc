@@ -1,0 +1,249 @@
+// The plain-HTTP endpoints of real `vigil coordinator` and `vigil worker`
+// processes on loopback (port 0): /healthz, /readyz, and a /metrics that
+// Prometheus' own `promtool check metrics` accepts after a real check.
+#include <gtest/gtest.h>
+#include <httplib.h>
+#include <signal.h>
+
+#include <chrono>
+#include <filesystem>
+#include <memory>
+#include <nlohmann/json.hpp>
+#include <thread>
+
+#include "tests/integration/test_util.h"
+
+namespace vigil::testing {
+namespace {
+
+constexpr int kFiles = 12;
+
+struct Reply {
+  int status = -1;  // -1: no answer
+  std::string body;
+};
+
+// GET http://ADDR/path with an optional bearer token.
+Reply Get(const std::string& addr, const std::string& path, const std::string& token = "") {
+  size_t colon = addr.rfind(':');
+  httplib::Client c(addr.substr(0, colon), std::stoi(addr.substr(colon + 1)));
+  c.set_connection_timeout(5, 0);
+  c.set_read_timeout(10, 0);
+  httplib::Headers h;
+  if (!token.empty()) h.emplace("Authorization", "Bearer " + token);
+  auto r = c.Get(path.c_str(), h);
+  if (!r) return {};
+  return {r->status, r->body};
+}
+
+// The value of the sample `series` (name with labels, exactly as rendered),
+// or -1 if absent.
+double Sample(const std::string& text, const std::string& series) {
+  size_t at = 0;
+  while ((at = text.find(series + " ", at)) != std::string::npos) {
+    if (at == 0 || text[at - 1] == '\n') {
+      return std::stod(text.substr(at + series.size() + 1));
+    }
+    at += series.size();
+  }
+  return -1;
+}
+
+class OpsHttpTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    root_ = tmp_ / "loc-a";
+    for (int i = 0; i < kFiles; ++i) {
+      std::string body = "file " + std::to_string(i) + std::string(100 * i, 'q');
+      WriteFile(root_ + "/acme/fs/f" + std::to_string(i), body);
+      bytes_ += body.size();
+    }
+    WriteFile(tmp_ / "acme.yaml", R"(apiVersion: vigil/v1
+kind: Location
+name: loc-a
+site: s1
+---
+apiVersion: vigil/v1
+kind: Tenant
+name: acme
+timezone: UTC
+---
+apiVersion: vigil/v1
+kind: Contract
+tenant: acme
+assets:
+  - name: fs
+    backupSets:
+      - name: fs-a
+        location: loc-a
+        path: acme/fs
+        mutable: false
+commitments:
+  - rpo: 24h
+  - integrity: {reverifyWithin: 30d}
+)");
+    coord_ = std::make_unique<BackgroundProcess>(
+        std::vector<std::string>{VigilBin(), "coordinator", "--listen", "127.0.0.1:0", "--data",
+                                 tmp_ / "data", "--http-listen", "127.0.0.1:0", "--metrics-refresh",
+                                 "1s"},
+        tmp_ / "coord");
+    addr_ = coord_->WaitForLine("listening on ");
+    ASSERT_FALSE(addr_.empty()) << coord_->err();
+    http_ = coord_->WaitForLine("http listening on ");
+    ASSERT_FALSE(http_.empty()) << coord_->out() << coord_->err();
+    token_ = ReadFile(tmp_ / "data/admin.token");
+    while (!token_.empty() && token_.back() == '\n') token_.pop_back();
+  }
+
+  std::unique_ptr<BackgroundProcess> StartWorker() {
+    return std::make_unique<BackgroundProcess>(
+        std::vector<std::string>{VigilBin(), "worker", "--coordinator", addr_, "--site", "s1",
+                                 "--location", "loc-a=" + root_, "--http-listen", "127.0.0.1:0"},
+        tmp_ / "worker");
+  }
+  RunResult Admin(std::vector<std::string> args) {
+    args.insert(args.end(), {"--coordinator", addr_, "--token-file", tmp_ / "data/admin.token"});
+    return RunVigil(args);
+  }
+  // Scrapes until `series` reaches `value` (the refresh runs every second).
+  std::string ScrapeUntil(const std::string& series, double value) {
+    std::string text;
+    for (int i = 0; i < 100; ++i) {
+      Reply r = Get(http_, "/metrics", token_);
+      EXPECT_EQ(r.status, 200) << r.body;
+      text = r.body;
+      if (Sample(text, series) == value) return text;
+      std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    }
+    ADD_FAILURE() << series << " never reached " << value << " in:\n" << text;
+    return text;
+  }
+
+  TempDir tmp_;
+  std::string root_, addr_, http_, token_;
+  uint64_t bytes_ = 0;
+  std::unique_ptr<BackgroundProcess> coord_;
+};
+
+TEST_F(OpsHttpTest, MetricsPassPromtoolAfterARealCheck) {
+  EXPECT_EQ(Get(http_, "/healthz").status, 200);
+  EXPECT_EQ(Get(http_, "/healthz").body, "ok\n");
+  Reply ready = Get(http_, "/readyz");
+  EXPECT_EQ(ready.status, 200) << ready.body;
+  // The metrics name tenants: the admin token is required.
+  Reply anon = Get(http_, "/metrics");
+  EXPECT_EQ(anon.status, 401);
+  EXPECT_EQ(anon.body.find("vigil_"), std::string::npos);
+  EXPECT_EQ(Get(http_, "/metrics", "vgl_wrong").status, 401);
+  EXPECT_EQ(Get(http_, "/nothing-here").status, 404);
+
+  auto worker = StartWorker();
+  RunResult r = Admin({"apply", "-f", tmp_ / "acme.yaml"});
+  ASSERT_EQ(r.exit_code, 0) << r.out << r.err;
+  r = Admin({"check", "run", "acme", "--wait", "--timeout", "60"});
+  ASSERT_EQ(r.exit_code, 0) << r.out << r.err;
+  std::string text = ScrapeUntil("vigil_check_runs_total", 1);
+  EXPECT_EQ(Sample(text, "vigil_check_runs_failed_total"), 0);
+  EXPECT_EQ(Sample(text, "vigil_verified_entries_total"), kFiles);
+  EXPECT_EQ(Sample(text, "vigil_verified_bytes_total{location=\"loc-a\"}"),
+            static_cast<double>(bytes_));
+  EXPECT_EQ(Sample(text, "vigil_tasks{kind=\"check\",state=\"done\"}"), 1);
+  EXPECT_EQ(Sample(text, "vigil_tasks{kind=\"check\",state=\"queued\"}"), 0);
+
+  // A damaged file: the next check run fails and the finding is counted.
+  WriteFile(root_ + "/acme/fs/f3", "tampered");
+  r = Admin({"check", "run", "acme", "--wait", "--timeout", "60"});
+  ASSERT_EQ(r.exit_code, 1) << r.out << r.err;
+  text = ScrapeUntil("vigil_check_runs_total", 2);
+  EXPECT_EQ(Sample(text, "vigil_check_runs_failed_total"), 1);
+  EXPECT_EQ(Sample(text, "vigil_findings_total{finding=\"modified\"}"), 1);
+  EXPECT_EQ(Sample(text, "vigil_verified_entries_total"), 2 * kFiles);
+  // Each commitment of the contract has exactly one verdict state set.
+  for (const char* kind : {"rpo", "integrity"}) {
+    double sum = 0;
+    for (const char* v : {"pass", "fail", "unknown"}) {
+      std::string series = std::string("vigil_commitment_verdict{asset=\"fs\",kind=\"") + kind +
+                           "\",tenant=\"acme\",verdict=\"" + v + "\"}";
+      double x = Sample(text, series);
+      EXPECT_TRUE(x == 0 || x == 1) << series << " in\n" << text;
+      sum += x;
+    }
+    EXPECT_EQ(sum, 1) << kind;
+  }
+  EXPECT_EQ(Sample(text, "vigil_catalogue_entries{tenant=\"acme\"}"), kFiles);
+  RunResult version = RunVigil({"--version"});
+  std::string v = version.out.substr(version.out.find(' ') + 1);
+  while (!v.empty() && v.back() == '\n') v.pop_back();
+  EXPECT_EQ(Sample(text, "vigil_build_info{version=\"" + v + "\"}"), 1) << text;
+
+  // The dashboard: the page carries no data and needs no token; its grid
+  // does, and shows the damaged asset's integrity as failing, first.
+  Reply page = Get(http_, "/");
+  EXPECT_EQ(page.status, 200);
+  EXPECT_NE(page.body.find("/dashboard.js"), std::string::npos);
+  EXPECT_EQ(page.body.find("acme"), std::string::npos);
+  EXPECT_EQ(Get(http_, "/dashboard.js").status, 200);
+  EXPECT_EQ(Get(http_, "/api/dashboard").status, 401);
+  Reply grid = Get(http_, "/api/dashboard", token_);
+  ASSERT_EQ(grid.status, 200) << grid.body;
+  auto j = nlohmann::json::parse(grid.body, nullptr, false);
+  ASSERT_FALSE(j.is_discarded()) << grid.body;
+  ASSERT_EQ(j["rows"].size(), 1u) << grid.body;
+  EXPECT_EQ(j["rows"][0]["tenant"], "acme");
+  EXPECT_EQ(j["rows"][0]["asset"], "fs");
+  EXPECT_EQ(j["rows"][0]["cells"]["integrity"]["verdict"], "fail") << grid.body;
+  EXPECT_EQ(j["rows"][0]["rank"], 0);
+  EXPECT_EQ(Sample(text,
+                   "vigil_commitment_verdict{asset=\"fs\",kind=\"integrity\",tenant=\"acme\","
+                   "verdict=\"fail\"}"),
+            1);
+
+  // Prometheus' own linter on the live exposition.
+  WriteFile(tmp_ / "metrics.txt", text);
+  RunResult lint =
+      RunProcess({"/bin/sh", "-c", "promtool check metrics < '" + (tmp_ / "metrics.txt") + "'"});
+  EXPECT_EQ(lint.exit_code, 0) << lint.out << lint.err << "\n" << text;
+  EXPECT_EQ(lint.out + lint.err, "");
+}
+
+TEST_F(OpsHttpTest, WorkerIsReadyOnlyOnceRegisteredAndItsLocationsReadable) {
+  // A coordinator that does not answer (stopped): the worker serves its
+  // probes but cannot register.
+  coord_->Signal(SIGSTOP);
+  auto worker = StartWorker();
+  std::string whttp = worker->WaitForLine("http listening on ");
+  ASSERT_FALSE(whttp.empty()) << worker->err();
+  EXPECT_EQ(Get(whttp, "/healthz").status, 200);
+  Reply r = Get(whttp, "/readyz");
+  EXPECT_EQ(r.status, 503);
+  EXPECT_NE(r.body.find("not registered"), std::string::npos) << r.body;
+  EXPECT_EQ(Get(whttp, "/metrics").status, 404);  // metrics live on the coordinator
+
+  coord_->Signal(SIGCONT);
+  for (int i = 0; i < 200 && r.status != 200; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    r = Get(whttp, "/readyz");
+  }
+  EXPECT_EQ(r.status, 200) << r.body << worker->err();
+  EXPECT_EQ(r.body, "ready\n");
+
+  // The location's root goes away (an unmounted share): not ready, with
+  // the location named, not its path.
+  std::filesystem::rename(root_, root_ + ".away");
+  r = Get(whttp, "/readyz");
+  EXPECT_EQ(r.status, 503);
+  EXPECT_NE(r.body.find("location 'loc-a'"), std::string::npos) << r.body;
+  EXPECT_EQ(r.body.find(root_), std::string::npos) << r.body;
+  std::filesystem::rename(root_ + ".away", root_);
+  EXPECT_EQ(Get(whttp, "/readyz").status, 200);
+}
+
+TEST_F(OpsHttpTest, BadHttpListenIsAUsageError) {
+  RunResult r = RunVigil({"coordinator", "--listen", "127.0.0.1:0", "--data", tmp_ / "data2",
+                          "--http-listen", "127.0.0.1:notaport"});
+  EXPECT_EQ(r.exit_code, 2) << r.out << r.err;
+  EXPECT_NE(r.err.find("--http-listen"), std::string::npos) << r.err;
+}
+
+}  // namespace
+}  // namespace vigil::testing
