@@ -2,10 +2,11 @@
 // gRPC, task dispatch, and the coordinator's RSS with a large database.
 //
 //   vigil_coordinator_bench ingest   --data DIR [--workers 1] [--entries 2000000]
-//                                    [--batch 4096] [--window 8]
+//                                    [--batch 4096] [--window 8] [--passes 1]
 //   vigil_coordinator_bench dispatch --data DIR [--workers 4] [--tasks 20000] [--sets 200]
 //   vigil_coordinator_bench rss      --data DIR --vigil BIN [--tenants 10000]
-//                                    [--entries 20000000] [--skip-setup]
+//                                    [--entries 20000000] [--skip-setup | --setup-only]
+//                                    [--no-full-status]
 //
 // ingest and dispatch start a real coordinator in this process (Coordinator +
 // gRPC server on 127.0.0.1:0, data in DIR, which is wiped first); the bench
@@ -13,6 +14,8 @@
 // protocol (Register, LeaseTask, Observe with seq and acks, CompleteTask).
 // Observation batches are built before the clock starts, so the figures
 // measure the coordinator, not file reading or message building.
+//
+// --executor-threads N sets the in-process coordinator's executor size.
 //
 // rss writes the catalogue directly through storage/ (Catalogue::Writer, the
 // writer the coordinator's merge uses) in a setup phase, applies the tenants
@@ -187,12 +190,16 @@ std::vector<v1::ObservationBatch> MakeBatches(const v1::Task& t, uint64_t n, int
   return out;
 }
 
+int g_executor_threads = 0;  // --executor-threads; 0 = the server's default
+
 std::unique_ptr<coordinator::Server> StartServer(const std::string& dir) {
   std::filesystem::remove_all(dir);
   std::filesystem::create_directories(dir);
   coordinator::ServerOptions o;
   o.listen = "127.0.0.1:0";
   o.coordinator.data_dir = dir + "/db";
+  if (g_executor_threads > 0) o.executor_threads = g_executor_threads;
+  std::printf("coordinator: %d executor threads\n", o.executor_threads);
   auto s = coordinator::Server::Start(o);
   Check(s.status(), "start coordinator");
   return std::move(*s);
@@ -221,53 +228,59 @@ int Ingest(const Args& a) {
   const uint64_t entries = a.Num("entries", 2'000'000);
   const int per_batch = static_cast<int>(a.Num("batch", 4096));
   const int window = static_cast<int>(a.Num("window", 8));
+  const int passes = static_cast<int>(a.Num("passes", 1));
   auto server = StartServer(a.Str("data"));
   ApplySets(server->coordinator(), workers);
-  v1::RunCheckRequest rc;
-  rc.set_tenant("bench");
-  Check(server->coordinator().RunCheck(rc).status(), "RunCheck");
-
   std::vector<std::unique_ptr<BenchWorker>> ws;
-  std::vector<v1::Task> tasks;
-  std::vector<std::vector<v1::ObservationBatch>> batches;
-  const uint64_t per_worker = entries / workers;
   for (int i = 0; i < workers; ++i) {
     ws.push_back(std::make_unique<BenchWorker>(server->address(), "nas"));
-    auto t = ws.back()->Lease();
-    if (!t) Die("no task to lease");
-    tasks.push_back(*t);
-    batches.push_back(MakeBatches(*t, per_worker, per_batch));
   }
+  const uint64_t per_worker = entries / workers;
   std::printf("ingest: %d worker(s), %llu entries each, %d per batch, window %d\n", workers,
               static_cast<unsigned long long>(per_worker), per_batch, window);
-  auto t0 = Clock::now();
-  std::vector<double> stream_end(workers), complete_end(workers);
-  std::vector<std::thread> threads;
-  for (int i = 0; i < workers; ++i) {
-    threads.emplace_back([&, i] {
-      ws[i]->Stream(batches[i], window);
-      stream_end[i] = Seconds(t0, Clock::now());
-      v1::Task done = ws[i]->Complete(tasks[i], batches[i].size());
-      complete_end[i] = Seconds(t0, Clock::now());
-      if (done.state() != v1::TASK_STATE_DONE || done.counts().added() != per_worker) {
-        Die("task " + std::to_string(done.id()) +
-            " not done with every entry added: " + done.ShortDebugString());
-      }
-    });
+  // Pass 1 adds every entry; later passes find them unchanged (a re-check).
+  for (int pass = 1; pass <= passes; ++pass) {
+    v1::RunCheckRequest rc;
+    rc.set_tenant("bench");
+    Check(server->coordinator().RunCheck(rc).status(), "RunCheck");
+    std::vector<v1::Task> tasks;
+    std::vector<std::vector<v1::ObservationBatch>> batches;
+    for (int i = 0; i < workers; ++i) {
+      auto t = ws[i]->Lease();
+      if (!t) Die("no task to lease");
+      tasks.push_back(*t);
+      batches.push_back(MakeBatches(*t, per_worker, per_batch));
+    }
+    auto t0 = Clock::now();
+    std::vector<double> stream_end(workers), complete_end(workers);
+    std::vector<std::thread> threads;
+    for (int i = 0; i < workers; ++i) {
+      threads.emplace_back([&, i] {
+        ws[i]->Stream(batches[i], window);
+        stream_end[i] = Seconds(t0, Clock::now());
+        v1::Task done = ws[i]->Complete(tasks[i], batches[i].size());
+        complete_end[i] = Seconds(t0, Clock::now());
+        const uint64_t want = pass == 1 ? done.counts().added() : done.counts().unchanged();
+        if (done.state() != v1::TASK_STATE_DONE || want != per_worker) {
+          Die("task " + std::to_string(done.id()) + " not done with every entry " +
+              (pass == 1 ? "added: " : "unchanged: ") + done.ShortDebugString());
+        }
+      });
+    }
+    for (auto& t : threads) t.join();
+    const double streamed = *std::max_element(stream_end.begin(), stream_end.end());
+    const double completed = *std::max_element(complete_end.begin(), complete_end.end());
+    const double total = static_cast<double>(per_worker * workers);
+    double merge = 0;
+    for (int i = 0; i < workers; ++i) merge = std::max(merge, complete_end[i] - stream_end[i]);
+    std::printf("pass %d (%s):\n", pass, pass == 1 ? "new entries" : "entries unchanged");
+    std::printf("  streamed (every batch acknowledged = synced): %.2f s, %.0f entries/s\n",
+                streamed, total / streamed);
+    std::printf(
+        "  completed (merged into the catalogue):        %.2f s, %.0f entries/s end to end\n",
+        completed, total / completed);
+    std::printf("  merge alone (slowest CompleteTask):           %.2f s\n", merge);
   }
-  for (auto& t : threads) t.join();
-  const double streamed = *std::max_element(stream_end.begin(), stream_end.end());
-  const double completed = *std::max_element(complete_end.begin(), complete_end.end());
-  const double total = static_cast<double>(per_worker * workers);
-  std::printf("  streamed (every batch acknowledged = synced): %.2f s, %.0f entries/s\n", streamed,
-              total / streamed);
-  std::printf("  completed (merged into the catalogue):        %.2f s, %.0f entries/s end to end\n",
-              completed, total / completed);
-  std::printf("  merge alone (slowest CompleteTask):           %.2f s\n", [&] {
-    double m = 0;
-    for (int i = 0; i < workers; ++i) m = std::max(m, complete_end[i] - stream_end[i]);
-    return m;
-  }());
   auto [hwm, rss] = Rss(getpid());
   std::printf("  bench process (coordinator + clients + prebuilt batches) VmHWM %ld MiB\n",
               hwm / 1024);
@@ -382,6 +395,7 @@ int RssMode(const Args& a) {
   const std::string vigil = a.Str("vigil");
   if (vigil.empty()) Die("--vigil BIN is required");
   if (!a.Has("skip-setup")) SetupRss(dir, tenants, entries);
+  if (a.Has("setup-only")) return 0;
 
   // The real coordinator process; its stdout goes to a file we read.
   const std::string out = dir + "/coordinator.out";
@@ -493,6 +507,7 @@ int main(int argc, char** argv) {
     }
   }
   if (a.Str("data").empty()) Die("--data DIR is required (use a big disk, e.g. /work/benchdata)");
+  g_executor_threads = static_cast<int>(a.Num("executor-threads", 0));
   std::string mode = argv[1];
   if (mode == "ingest") return Ingest(a);
   if (mode == "dispatch") return Dispatch(a);

@@ -473,14 +473,43 @@ StatusOr<v1::HeartbeatResponse> Coordinator::Heartbeat(const std::string& worker
 
 StatusOr<uint64_t> Coordinator::Observe(const std::string& worker_id,
                                         const v1::ObservationBatch& batch) {
-  if (Status s = leases_->CheckLease(worker_id, batch.task_id(), batch.attempt()); !s.ok()) {
-    return s;
+  ObserveResult r = ObserveBatches(worker_id, {&batch});
+  if (!r.status.ok()) return r.status;
+  return r.acked;
+}
+
+Coordinator::ObserveResult Coordinator::ObserveBatches(
+    const std::string& worker_id, const std::vector<const v1::ObservationBatch*>& batches) {
+  ObserveResult r;
+  // Runs of batches of one attempt (a stream normally carries one attempt).
+  for (size_t i = 0; i < batches.size();) {
+    const uint64_t task = batches[i]->task_id();
+    const uint32_t attempt = batches[i]->attempt();
+    size_t j = i;
+    while (j < batches.size() && batches[j]->task_id() == task &&
+           batches[j]->attempt() == attempt) {
+      ++j;
+    }
+    if (Status s = leases_->CheckLease(worker_id, task, attempt); !s.ok()) {
+      r.status = s;
+      return r;
+    }
+    std::optional<v1::Task> t = leases_->Get(task);
+    if (!t) {
+      r.status = absl::NotFoundError("unknown task " + std::to_string(task));
+      return r;
+    }
+    StageResult staged = StageBatches(
+        cat_->kv(), t->backup_set(),
+        std::vector<const v1::ObservationBatch*>(batches.begin() + i, batches.begin() + j));
+    r.acked = staged.acked;
+    if (!staged.status.ok()) {
+      r.status = staged.status;
+      return r;
+    }
+    i = j;
   }
-  if (Status s = ValidateBatch(batch); !s.ok()) return s;
-  std::optional<v1::Task> t = leases_->Get(batch.task_id());
-  if (!t) return absl::NotFoundError("unknown task " + std::to_string(batch.task_id()));
-  if (Status s = ValidateBatchPoints(cat_->kv(), t->backup_set(), batch); !s.ok()) return s;
-  return StageBatch(cat_->kv(), batch);
+  return r;
 }
 
 StatusOr<v1::CompleteTaskResponse> Coordinator::CompleteTask(const std::string& worker_id,
@@ -527,7 +556,8 @@ StatusOr<v1::CompleteTaskResponse> Coordinator::CompleteTask(const std::string& 
         "task " + std::to_string(req.task_id()) + ": final_seq " + std::to_string(req.final_seq()) +
         " but the last acknowledged batch is " + std::to_string(*last));
   }
-  std::lock_guard lock(apply_mu_);
+  std::shared_lock apply_lock(apply_mu_);
+  std::lock_guard set_lock(SetLock(t->backup_set().tenant(), t->backup_set().name()));
   // A merge that completed before a crash is not redone: its entries would
   // be counted again as unchanged instead of added.
   const std::string marker_key = keys::Merged(req.task_id(), req.attempt());
@@ -536,8 +566,9 @@ StatusOr<v1::CompleteTaskResponse> Coordinator::CompleteTask(const std::string& 
   if (!done_before.ok()) return done_before.status();
   StatusOr<MergeResult> merged = MergeResult{marker.counts(), marker.entries()};
   if (!*done_before) {
+    // Unsynced: the DONE record below is a synced write in the same WAL.
     merged = MergeStaged(*cat_, t->backup_set(), req.task_id(), req.attempt(), clock_->NowNs(),
-                         marker_key);
+                         marker_key, /*sync=*/false);
   }
   if (!merged.ok()) {
     if (absl::IsInvalidArgument(merged.status())) {  // the worker's data, not our disk
@@ -549,7 +580,8 @@ StatusOr<v1::CompleteTaskResponse> Coordinator::CompleteTask(const std::string& 
   }
   // New points' plausibility, after the merge commit (redone here if a
   // previous completion died before it: points.h).
-  if (Status s = RecheckPlausibility(*cat_, t->backup_set().tenant(), t->backup_set().name());
+  if (Status s = RecheckPlausibility(*cat_, t->backup_set().tenant(), t->backup_set().name(),
+                                     /*sync=*/false);
       !s.ok()) {
     return s;
   }
@@ -557,16 +589,21 @@ StatusOr<v1::CompleteTaskResponse> Coordinator::CompleteTask(const std::string& 
   if (survey) {
     drop.Put(Space::kMeta, keys::Survey(t->backup_set().location()), survey->SerializeAsString());
   }
-  DropStaged(&drop, req.task_id());
-  // Markers of every attempt of the task (an older attempt may have merged
-  // and then lost its lease).
-  std::string markers = keys::Merged(req.task_id(), 0).substr(0, marker_key.size() - 4);
-  drop.DeleteRange(Space::kMeta, markers, storage::PrefixSuccessor(markers));
+  // Staged batches, acks and the merge markers of every attempt (an older
+  // attempt may have merged and then lost its lease).
+  if (Status s = DropStaged(cat_->kv(), &drop, req.task_id()); !s.ok()) return s;
   auto done = leases_->Complete(worker_id, req.task_id(), req.attempt(), merged->counts,
                                 merged->entries, &drop);
   if (!done.ok()) return done.status();
   *resp.mutable_task() = std::move(*done);
   return resp;
+}
+
+std::mutex& Coordinator::SetLock(const std::string& tenant, const std::string& set) {
+  std::lock_guard lock(set_mu_);
+  auto& m = set_locks_[tenant + "/" + set];
+  if (m == nullptr) m = std::make_unique<std::mutex>();
+  return *m;
 }
 
 Status Coordinator::ReleaseTask(const std::string& worker_id, const v1::ReleaseTaskRequest& req) {

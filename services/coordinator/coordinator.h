@@ -20,8 +20,10 @@
 #pragma once
 
 #include <cstdint>
+#include <map>
 #include <memory>
 #include <mutex>
+#include <shared_mutex>
 #include <string>
 #include <vector>
 
@@ -90,6 +92,15 @@ class Coordinator {
   // seq to acknowledge.
   storage::StatusOr<uint64_t> Observe(const std::string& worker_id,
                                       const v1::ObservationBatch& batch);
+  // The same for a stream's window of batches, in order, staged with one
+  // synced write (see StageBatches in ingest.h): `acked` is the seq to
+  // acknowledge (0: nothing), `status` why it stopped before the end.
+  struct ObserveResult {
+    uint64_t acked = 0;
+    storage::Status status;
+  };
+  ObserveResult ObserveBatches(const std::string& worker_id,
+                               const std::vector<const v1::ObservationBatch*>& batches);
   storage::StatusOr<v1::CompleteTaskResponse> CompleteTask(const std::string& worker_id,
                                                            const v1::CompleteTaskRequest& req);
   storage::Status ReleaseTask(const std::string& worker_id, const v1::ReleaseTaskRequest& req);
@@ -143,8 +154,13 @@ class Coordinator {
   Clock* clock_ = nullptr;
   std::unique_ptr<storage::Catalogue> cat_;
   std::unique_ptr<LeaseManager> leases_;
-  // Serialises Apply and the merges of one backup set's tasks.
-  std::mutex apply_mu_;
+  // Apply holds it exclusively, merges shared (with their set's lock below):
+  // merges of different backup sets run in parallel.
+  std::shared_mutex apply_mu_;
+  // One mutex per backup set ("tenant/set"), serialising its merges.
+  std::mutex set_mu_;
+  std::map<std::string, std::unique_ptr<std::mutex>> set_locks_;  // GUARDED_BY(set_mu_)
+  std::mutex& SetLock(const std::string& tenant, const std::string& set);
 };
 
 }  // namespace vigil::coordinator

@@ -254,7 +254,8 @@ StatusOr<v1::CompleteTaskResponse> Coordinator::CompleteDrill(const std::string&
     if (!f.ok()) return f.status();
     return s;
   }
-  DropStaged(&batch, req.task_id());  // a drill streams nothing; drop strays
+  // A drill streams nothing; drop strays.
+  if (Status d = DropStaged(cat_->kv(), &batch, req.task_id()); !d.ok()) return d;
   auto done = leases_->Complete(worker_id, req.task_id(), req.attempt(), v1::DiffCounts(),
                                 req.drill().files(), &batch);
   if (!done.ok()) return done.status();

@@ -32,10 +32,12 @@ storage::StatusOr<std::vector<v1::PointRecord>> LoadPoints(storage::KvStore* kv,
 // Computes and stores the plausibility of every record of the set whose
 // plausibility_checked is false, against the nearest earlier recorded point
 // (present or gone: its entries stay in the catalogue). A point with no
-// earlier one is plausible. One synced write; nothing written if nothing was
+// earlier one is plausible. One write (synced unless `sync` is false: then
+// the caller's next synced write makes it durable, and a crash before it
+// leaves the records to be checked again); nothing written if nothing was
 // pending. REQUIRES: no merge of the set runs concurrently.
 storage::Status RecheckPlausibility(storage::Catalogue& cat, const std::string& tenant,
-                                    const std::string& backup_set);
+                                    const std::string& backup_set, bool sync = true);
 
 // Fills status->points from the records of status->backup_set().
 storage::Status FillPoints(Coordinator& c, v1::BackupSetStatus* status);
