@@ -31,11 +31,13 @@
 #include <algorithm>
 #include <atomic>
 #include <chrono>
+#include <condition_variable>
 #include <cstdio>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <map>
+#include <mutex>
 #include <optional>
 #include <string>
 #include <thread>
@@ -126,6 +128,39 @@ class BenchWorker {
     if (!resp.has_task()) return std::nullopt;
     return resp.task();
   }
+  // Heartbeats `t` every 5 s until the returned guard is destroyed, as the
+  // real worker does (every TTL / 3) while it streams and completes.
+  class Heartbeats {
+   public:
+    Heartbeats(BenchWorker* w, const v1::Task& t)
+        : thread_([this, w, t] {
+            std::unique_lock lock(mu_);
+            while (!cv_.wait_for(lock, std::chrono::seconds(5), [this] { return done_; })) {
+              grpc::ClientContext ctx;
+              w->Prepare(&ctx);
+              v1::HeartbeatRequest req;
+              req.set_task_id(t.id());
+              req.set_attempt(t.attempt());
+              v1::HeartbeatResponse resp;
+              Check(w->stub_->Heartbeat(&ctx, req, &resp), "Heartbeat");
+            }
+          }) {}
+    ~Heartbeats() {
+      {
+        std::lock_guard lock(mu_);
+        done_ = true;
+      }
+      cv_.notify_all();
+      thread_.join();
+    }
+
+   private:
+    std::mutex mu_;
+    std::condition_variable cv_;
+    bool done_ = false;
+    std::thread thread_;
+  };
+
   v1::Task Complete(const v1::Task& t, uint64_t final_seq) {
     grpc::ClientContext ctx;
     Prepare(&ctx);
@@ -256,6 +291,7 @@ int Ingest(const Args& a) {
     std::vector<std::thread> threads;
     for (int i = 0; i < workers; ++i) {
       threads.emplace_back([&, i] {
+        BenchWorker::Heartbeats hb(ws[i].get(), tasks[i]);
         ws[i]->Stream(batches[i], window);
         stream_end[i] = Seconds(t0, Clock::now());
         v1::Task done = ws[i]->Complete(tasks[i], batches[i].size());
@@ -459,6 +495,7 @@ int RssMode(const Args& a) {
     threads.emplace_back([&] {
       BenchWorker bw(address, "nas");
       while (auto t = bw.Lease()) {
+        BenchWorker::Heartbeats hb(&bw, *t);
         auto batches = MakeBatches(*t, per, 4096);
         bw.Stream(batches, 8);
         v1::Task d = bw.Complete(*t, batches.size());
@@ -491,6 +528,7 @@ int RssMode(const Args& a) {
 
 int main(int argc, char** argv) {
   using namespace vigil::bench;
+  std::setvbuf(stdout, nullptr, _IOLBF, 0);
   if (argc < 2) {
     std::fprintf(stderr, "usage: %s ingest|dispatch|rss --data DIR [options]\n", argv[0]);
     return 2;
