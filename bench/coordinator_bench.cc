@@ -45,6 +45,7 @@
 
 #include "bench/synth.h"
 #include "services/coordinator/coordinator.h"
+#include "services/coordinator/keys.h"
 #include "services/coordinator/server.h"
 #include "storage/catalogue.h"
 #include "vigil/v1/admin.grpc.pb.h"
@@ -412,15 +413,30 @@ void SetupRss(const std::string& dir, int tenants, uint64_t entries) {
     storage::EntryRecord r;
     for (int i = 0; i < tenants; ++i) {
       storage::Catalogue::Writer w(&(*c)->catalogue(), {TenantName(i), "fs-nas", 0});
+      uint64_t bytes = 0;
       for (uint64_t k = 0; k < per; ++k) {
         FillRecord(k, &r);
+        bytes += r.size;
         Check(w.PutEntry(PathOf(k), r), "PutEntry");
       }
+      // The set's restore-point record, as a merge leaves it (status reads
+      // the entries of every present point).
+      v1::PointRecord p;
+      p.set_time_ns(0);
+      p.set_first_seen_ns(kBaseTimeNs);
+      p.set_last_checked_ns(kBaseTimeNs);
+      p.set_last_verified_ns(kBaseTimeNs);
+      p.set_files(per);
+      p.set_bytes(bytes);
+      p.set_plausibility_checked(true);
+      w.PutMeta(coordinator::keys::Point(TenantName(i), "fs-nas", 0), p.SerializeAsString());
       Check(w.Commit(/*sync=*/false), "Commit");
     }
     Check((*c)->catalogue().kv()->Sync(), "sync");
-    std::printf("rss setup: %llu catalogue entries written through storage/ in %.1f s\n",
-                static_cast<unsigned long long>(per * tenants), Seconds(t1, Clock::now()));
+    std::printf("rss setup: %llu catalogue entries and %d point records written through "
+                "storage/ in %.1f s\n",
+                static_cast<unsigned long long>(per * tenants), tenants,
+                Seconds(t1, Clock::now()));
   }
 }
 
