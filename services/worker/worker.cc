@@ -853,6 +853,10 @@ class WorkerImpl final : public Worker {
     void Close() {
       if (rw_ == nullptr) return;
       rw_->WritesDone();
+      // Acks of batches still in flight (stopping mid-window): Finish waits
+      // until every incoming message was read.
+      for (v1::Ack ack; rw_->Read(&ack);) {
+      }
       (void)rw_->Finish();
       rw_.reset();
       ctx_.reset();
