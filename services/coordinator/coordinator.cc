@@ -565,10 +565,12 @@ StatusOr<v1::CompleteTaskResponse> Coordinator::CompleteTask(const std::string& 
   auto done_before = GetMsg(cat_->kv(), Space::kMeta, marker_key, &marker);
   if (!done_before.ok()) return done_before.status();
   StatusOr<MergeResult> merged = MergeResult{marker.counts(), marker.entries()};
+  // The merge's last batch goes into `done_batch`, written atomically (and
+  // synced) with the DONE record below: one write ends the task.
+  storage::KvBatch done_batch;
   if (!*done_before) {
-    // Unsynced: the DONE record below is a synced write in the same WAL.
     merged = MergeStaged(*cat_, t->backup_set(), req.task_id(), req.attempt(), clock_->NowNs(),
-                         marker_key, /*sync=*/false);
+                         marker_key, &done_batch);
   }
   if (!merged.ok()) {
     if (absl::IsInvalidArgument(merged.status())) {  // the worker's data, not our disk
@@ -578,23 +580,24 @@ StatusOr<v1::CompleteTaskResponse> Coordinator::CompleteTask(const std::string& 
     }
     return merged.status();
   }
-  // New points' plausibility, after the merge commit (redone here if a
-  // previous completion died before it: points.h).
+  if (survey) {
+    done_batch.Put(Space::kMeta, keys::Survey(t->backup_set().location()),
+                   survey->SerializeAsString());
+  }
+  // Staged batches, acks and the merge markers of every attempt (an older
+  // attempt may have merged and then lost its lease).
+  if (Status s = DropStaged(cat_->kv(), &done_batch, req.task_id()); !s.ok()) return s;
+  auto done = leases_->Complete(worker_id, req.task_id(), req.attempt(), merged->counts,
+                                merged->entries, &done_batch);
+  if (!done.ok()) return done.status();
+  // New points' plausibility, once their entries are written (redone at the
+  // set's next completion if the coordinator dies before this write is
+  // durable: points.h). Still under the set's lock.
   if (Status s = RecheckPlausibility(*cat_, t->backup_set().tenant(), t->backup_set().name(),
                                      /*sync=*/false);
       !s.ok()) {
     return s;
   }
-  storage::KvBatch drop;
-  if (survey) {
-    drop.Put(Space::kMeta, keys::Survey(t->backup_set().location()), survey->SerializeAsString());
-  }
-  // Staged batches, acks and the merge markers of every attempt (an older
-  // attempt may have merged and then lost its lease).
-  if (Status s = DropStaged(cat_->kv(), &drop, req.task_id()); !s.ok()) return s;
-  auto done = leases_->Complete(worker_id, req.task_id(), req.attempt(), merged->counts,
-                                merged->entries, &drop);
-  if (!done.ok()) return done.status();
   *resp.mutable_task() = std::move(*done);
   return resp;
 }

@@ -368,7 +368,7 @@ std::string DamageText(const PointTally& t) {
 
 StatusOr<MergeResult> MergeStaged(storage::Catalogue& cat, const v1::BackupSet& set, uint64_t task,
                                   uint32_t attempt, int64_t now_ns, const std::string& marker_key,
-                                  bool sync) {
+                                  storage::KvBatch* last_batch) {
   auto listing = ListedPoints(cat.kv(), set, task, attempt);
   if (!listing.ok()) return listing.status();
   // The set's point records (one per point ever listed: few).
@@ -522,8 +522,12 @@ StatusOr<MergeResult> MergeStaged(storage::Catalogue& cat, const v1::BackupSet& 
   v1::Task marker;
   *marker.mutable_counts() = r.counts;
   marker.set_entries(r.entries);
+  if (last_batch != nullptr) {
+    *last_batch = w->TakeBatch();  // written with the DONE record
+    return r;
+  }
   w->PutMeta(marker_key, marker.SerializeAsString());  // atomic with the last batch
-  if (Status c = w->Commit(sync); !c.ok()) return c;
+  if (Status c = w->Commit(/*sync=*/true); !c.ok()) return c;
   return r;
 }
 

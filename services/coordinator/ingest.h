@@ -91,14 +91,15 @@ struct MergeResult {
 // gone_ns for recorded points no longer listed (a listed one comes back with
 // gone_ns = 0). Counts and entries are summed over the points.
 //
-// `sync` false leaves the last batch unsynced: the caller must follow it with
-// a synced write (one WAL: that fsync makes the merge durable too) before it
-// reports the merge; a crash before that loses the merge and its marker
-// together, and the merge is redone. CompleteTask does so (the task's DONE
-// record is the synced write), saving one fsync per task.
+// With `last_batch` non-null, the merge's last batch (point records and the
+// rest of the catalogue writes) is moved there unwritten and no marker is
+// written: the caller writes it atomically with the task's DONE record
+// (CompleteTask), so a finished merge is exactly a DONE task, and one synced
+// write does both. A crash before that write redoes the merge.
 storage::StatusOr<MergeResult> MergeStaged(storage::Catalogue& cat, const v1::BackupSet& set,
                                            uint64_t task, uint32_t attempt, int64_t now_ns,
-                                           const std::string& marker_key, bool sync = true);
+                                           const std::string& marker_key,
+                                           storage::KvBatch* last_batch = nullptr);
 
 // Adds to `b` the removal of every staged batch and ack key of `task`, and of
 // the merge markers of its attempts (keys::Merged), as point deletes of the
