@@ -1,16 +1,17 @@
 // Restore-point records of the coordinator (vigil.v1.PointRecord, one per
 // (tenant, backup set, point time) in `meta`, keys::Point).
 //
-// MergeStaged (ingest.h) upserts them in the last batch of a merge. A new
-// point is recorded there with plausibility_checked = false; once the merge
-// is committed, RecheckPlausibility compares every such point with the
-// previous point by time (contracts::ComparePoints, a merge-join of the two
-// points' catalogue entries) and writes the findings
-// (contracts::CheckPlausibility) with plausibility_checked = true in a second
-// synced batch. If the coordinator dies in between, the next completion of a
-// task of the set (or the repeated completion of the same task) finds the
-// records still unchecked and computes them then: nothing is lost, and the
-// comparison reads only the catalogue, so redoing it gives the same answer.
+// MergeStaged (ingest.h) upserts them in the last batch of a merge (which
+// CompleteTask writes with the task's DONE record). A new point is recorded
+// there with plausibility_checked = false; once the merge is written,
+// RecheckPlausibility compares every such point with the previous point by
+// time (contracts::ComparePoints, a merge-join of the two points' catalogue
+// entries) and writes the findings (contracts::CheckPlausibility) with
+// plausibility_checked = true in a second write. If the coordinator dies
+// before that write is durable, the next completion of a task of the set
+// finds the records still unchecked and computes them then: nothing is lost,
+// and the comparison reads only the catalogue, so redoing it gives the same
+// answer.
 #pragma once
 
 #include <string>
