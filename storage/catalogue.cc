@@ -264,4 +264,10 @@ Status Catalogue::Writer::Commit(bool sync) {
   return sync ? cat_->kv()->Sync() : absl::OkStatus();
 }
 
+KvBatch Catalogue::Writer::TakeBatch() {
+  KvBatch b = std::move(batch_);
+  batch_ = KvBatch();
+  return b;
+}
+
 }  // namespace vigil::storage

@@ -133,6 +133,10 @@ class Catalogue {
     Status Flush();
     // Flushes, then syncs the WAL if `sync`.
     Status Commit(bool sync);
+    // Hands over the pending batch unwritten and leaves the writer empty: the
+    // caller writes it, atomically with keys of its own (earlier batches were
+    // flushed already).
+    KvBatch TakeBatch();
 
     uint64_t flushed_batches() const { return flushed_batches_; }
 

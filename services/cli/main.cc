@@ -124,6 +124,7 @@ int main(int argc, char** argv) {
   coord
       ->add_option("--alert-max-age", ca.alert_max_age,
                    "Give up an undelivered alert after this long (logged)")
+      ->capture_default_str();
   coord->add_option("--http-listen", ca.http_listen,
                     "HOST:PORT for plain-HTTP /healthz, /readyz, and with the admin token "
                     "/metrics and the dashboard (/); port 0: any free port (default: off)");

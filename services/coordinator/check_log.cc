@@ -156,42 +156,66 @@ StatusOr<LogHead> Head(KvStore& kv, std::string_view tenant) {
   return h;
 }
 
-StatusOr<StagedAppend> StageAppend(KvStore& kv, std::string_view tenant,
-                                   const std::string& record_json, int64_t at_ns,
-                                   storage::KvBatch* batch) {
+namespace {
+
+// Last head staged per tenant in this process (see StageAppend).
+std::mutex staged_mu;
+std::map<std::string, LogHead, std::less<>>& StagedHeads() {
+  static std::map<std::string, LogHead, std::less<>> heads;
+  return heads;
+}
+
+}  // namespace
+
+void ForgetStagedHead(std::string_view tenant) {
+  std::lock_guard<std::mutex> lock(staged_mu);
+  auto it = StagedHeads().find(tenant);
+  if (it != StagedHeads().end()) StagedHeads().erase(it);
+}
+
+StatusOr<LogHead> StageAppend(KvStore& kv, std::string_view tenant, const std::string& record_json,
+                              int64_t at_ns, storage::KvBatch* batch) {
   if (record_json.size() > 0xffffffffu) {
     return absl::InvalidArgumentError("check log record larger than 4 GiB");
   }
-  StagedAppend staged{std::unique_lock<std::mutex>(TenantMutex(tenant)), {}};
-  auto head = Head(kv, tenant);
-  if (!head.ok()) return head.status();
+  std::lock_guard<std::mutex> lock(staged_mu);
+  auto it = StagedHeads().find(tenant);
+  if (it == StagedHeads().end()) {
+    auto head = Head(kv, tenant);
+    if (!head.ok()) return head.status();
+    it = StagedHeads().emplace(std::string(tenant), *head).first;
+  }
   LogRecord r;
   r.tenant = std::string(tenant);
-  r.seq = head->seq + 1;
+  r.seq = it->second.seq + 1;
   r.at_ns = at_ns;
-  r.prev_hash = head->hash;
+  r.prev_hash = it->second.hash;
   r.payload = record_json;
   std::string value = EncodeRecord(r);
-  staged.head = LogHead{r.seq, RecordHash(value)};
-  value.append(reinterpret_cast<const char*>(staged.head.hash.data()), staged.head.hash.size());
+  LogHead next{r.seq, RecordHash(value)};
+  value.append(reinterpret_cast<const char*>(next.hash.data()), next.hash.size());
   std::string head_value;
-  PutBE(&head_value, staged.head.seq, 8);
-  head_value.append(reinterpret_cast<const char*>(staged.head.hash.data()),
-                    staged.head.hash.size());
+  PutBE(&head_value, next.seq, 8);
+  head_value.append(reinterpret_cast<const char*>(next.hash.data()), next.hash.size());
   batch->Put(Space::kResults, LogKey(tenant, r.seq), value);
   batch->Put(Space::kResults, HeadKey(tenant), head_value);
-  return staged;
+  it->second = next;
+  return next;
 }
 
 StatusOr<LogHead> Append(KvStore& kv, std::string_view tenant, const std::string& record_json,
                          int64_t at_ns) {
+  std::lock_guard<std::mutex> lock(TenantMutex(tenant));
   storage::KvBatch batch;
   auto staged = StageAppend(kv, tenant, record_json, at_ns, &batch);
   if (!staged.ok()) return staged.status();
   storage::WriteOptions wo;
   wo.sync = true;
-  if (Status s = kv.Write(batch, wo); !s.ok()) return s;
-  return staged->head;
+  if (Status s = kv.Write(batch, wo); !s.ok()) {
+    ForgetStagedHead(tenant);
+    return s;
+  }
+  return *staged;
 }
 
 Status Scan(KvStore& kv, std::string_view tenant,

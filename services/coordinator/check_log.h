@@ -28,7 +28,6 @@
 #include <array>
 #include <cstdint>
 #include <functional>
-#include <mutex>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -69,18 +68,20 @@ std::string HashHex(const Hash& h);
 storage::StatusOr<LogHead> Append(storage::KvStore& kv, std::string_view tenant,
                                   const std::string& record_json, int64_t at_ns);
 
-// An append staged into a caller's batch, so that a check result and its
-// log record are committed atomically. `lock` serializes the tenant's
-// appends: hold it until the batch is written (or dropped), then let it go.
-struct StagedAppend {
-  std::unique_lock<std::mutex> lock;
-  LogHead head;  // the head once the batch is written
-};
-// Lock order: a caller may hold other locks when staging, but must not take
-// a lock that an appender of the same tenant holds while it waits here.
-storage::StatusOr<StagedAppend> StageAppend(storage::KvStore& kv, std::string_view tenant,
-                                            const std::string& record_json, int64_t at_ns,
-                                            storage::KvBatch* batch);
+// Stages an append into a caller's batch, so that a check result and its
+// log record are committed atomically, without waiting for the write: the
+// record links to the last record staged for the tenant in this process
+// (kept in memory), or to the stored head for the first one. Batches must
+// be written in the order they were staged (the lease manager's write
+// groups are), and after a failed write ForgetStagedHead(tenant) must be
+// called (or the process restarted) before staging again. Append uses the
+// same staging.
+storage::StatusOr<LogHead> StageAppend(storage::KvStore& kv, std::string_view tenant,
+                                       const std::string& record_json, int64_t at_ns,
+                                       storage::KvBatch* batch);
+// Drops the in-memory head of `tenant` (after a failed write, or when its
+// log is erased): the next append reads the stored head.
+void ForgetStagedHead(std::string_view tenant);
 
 // The head of the tenant's log ({0, zeros} if it has none).
 storage::StatusOr<LogHead> Head(storage::KvStore& kv, std::string_view tenant);

@@ -105,14 +105,11 @@ StatusOr<std::unique_ptr<Coordinator>> Coordinator::Open(const CoordinatorOption
     c->keys_ = std::move(*ring);
   }
   c->leases_->SetFinishHook(
-      [raw = c.get()](const v1::Task& t, storage::KvBatch* b, std::unique_lock<std::mutex>* hold) {
-        return raw->LogTaskResult(t, b, hold);
-      });
+      [raw = c.get()](const v1::Task& t, storage::KvBatch* b) { return raw->LogTaskResult(t, b); });
   return c;
 }
 
-Status Coordinator::LogTaskResult(const v1::Task& t, storage::KvBatch* batch,
-                                  std::unique_lock<std::mutex>* hold) {
+Status Coordinator::LogTaskResult(const v1::Task& t, storage::KvBatch* batch) {
   std::optional<v1::DrillResult> drill;
   if (t.kind() == v1::TASK_KIND_DRILL) {
     std::lock_guard lock(pending_mu_);
@@ -121,10 +118,7 @@ Status Coordinator::LogTaskResult(const v1::Task& t, storage::KvBatch* batch,
   }
   std::string payload = DumpJson(CheckResultJson(t, drill ? &*drill : nullptr));
   int64_t at = t.finished_ns() != 0 ? t.finished_ns() : clock_->NowNs();
-  auto staged = check_log::StageAppend(*cat_->kv(), t.backup_set().tenant(), payload, at, batch);
-  if (!staged.ok()) return staged.status();
-  *hold = std::move(staged->lock);
-  return absl::OkStatus();
+  return check_log::StageAppend(*cat_->kv(), t.backup_set().tenant(), payload, at, batch).status();
 }
 
 Status Coordinator::CheckAdminToken(std::string_view bearer_token) {
@@ -524,26 +518,58 @@ StatusOr<v1::HeartbeatResponse> Coordinator::Heartbeat(const std::string& worker
 
 StatusOr<uint64_t> Coordinator::Observe(const std::string& worker_id,
                                         const v1::ObservationBatch& batch) {
-  if (Status s = leases_->CheckLease(worker_id, batch.task_id(), batch.attempt()); !s.ok()) {
-    return s;
-  }
-  if (Status s = ValidateBatch(batch); !s.ok()) return s;
-  std::optional<v1::Task> t = leases_->Get(batch.task_id());
-  if (!t) return absl::NotFoundError("unknown task " + std::to_string(batch.task_id()));
-  if (Status s = ValidateBatchPoints(cat_->kv(), t->backup_set(), batch); !s.ok()) return s;
-  // A resent batch (already acknowledged) is not counted again.
-  auto acked = LastAcked(cat_->kv(), batch.task_id(), batch.attempt());
-  if (!acked.ok()) return acked.status();
-  auto staged = StageBatch(cat_->kv(), batch);
-  if (staged.ok() && batch.seq() > *acked) {
-    uint64_t bytes = 0;
-    for (const auto& o : batch.observations()) {
-      if (!o.digest().empty()) bytes += o.size();
+  ObserveResult r = ObserveBatches(worker_id, {&batch});
+  if (!r.status.ok()) return r.status;
+  return r.acked;
+}
+
+Coordinator::ObserveResult Coordinator::ObserveBatches(
+    const std::string& worker_id, const std::vector<const v1::ObservationBatch*>& batches) {
+  ObserveResult r;
+  // Runs of batches of one attempt (a stream normally carries one attempt).
+  for (size_t i = 0; i < batches.size();) {
+    const uint64_t task = batches[i]->task_id();
+    const uint32_t attempt = batches[i]->attempt();
+    size_t j = i;
+    while (j < batches.size() && batches[j]->task_id() == task &&
+           batches[j]->attempt() == attempt) {
+      ++j;
     }
-    std::lock_guard lock(bytes_mu_);
-    verified_bytes_[t->backup_set().location()] += bytes;
+    if (Status s = leases_->CheckLease(worker_id, task, attempt); !s.ok()) {
+      r.status = s;
+      return r;
+    }
+    std::optional<v1::Task> t = leases_->Get(task);
+    if (!t) {
+      r.status = absl::NotFoundError("unknown task " + std::to_string(task));
+      return r;
+    }
+    // For /metrics: batches acknowledged before (resent) are not counted.
+    auto acked_before = LastAcked(cat_->kv(), task, attempt);
+    StageResult staged = StageBatches(
+        cat_->kv(), t->backup_set(),
+        std::vector<const v1::ObservationBatch*>(batches.begin() + i, batches.begin() + j));
+    r.acked = staged.acked;
+    if (acked_before.ok()) {
+      uint64_t bytes = 0;
+      for (size_t k = i; k < j; ++k) {
+        if (batches[k]->seq() <= *acked_before || batches[k]->seq() > staged.acked) continue;
+        for (const auto& o : batches[k]->observations()) {
+          if (!o.digest().empty()) bytes += o.size();
+        }
+      }
+      if (bytes > 0) {
+        std::lock_guard lock(bytes_mu_);
+        verified_bytes_[t->backup_set().location()] += bytes;
+      }
+    }
+    if (!staged.status.ok()) {
+      r.status = staged.status;
+      return r;
+    }
+    i = j;
   }
-  return staged;
+  return r;
 }
 
 std::map<std::string, uint64_t> Coordinator::VerifiedBytesByLocation() {
@@ -595,7 +621,8 @@ StatusOr<v1::CompleteTaskResponse> Coordinator::CompleteTask(const std::string& 
         "task " + std::to_string(req.task_id()) + ": final_seq " + std::to_string(req.final_seq()) +
         " but the last acknowledged batch is " + std::to_string(*last));
   }
-  std::lock_guard lock(apply_mu_);
+  std::shared_lock apply_lock(apply_mu_);
+  std::lock_guard set_lock(SetLock(t->backup_set().tenant(), t->backup_set().name()));
   // A merge that completed before a crash is not redone: its entries would
   // be counted again as unchanged instead of added.
   const std::string marker_key = keys::Merged(req.task_id(), req.attempt());
@@ -603,9 +630,12 @@ StatusOr<v1::CompleteTaskResponse> Coordinator::CompleteTask(const std::string& 
   auto done_before = GetMsg(cat_->kv(), Space::kMeta, marker_key, &marker);
   if (!done_before.ok()) return done_before.status();
   StatusOr<MergeResult> merged = MergeResult{marker.counts(), marker.entries()};
+  // The merge's last batch goes into `done_batch`, written atomically (and
+  // synced) with the DONE record below: one write ends the task.
+  storage::KvBatch done_batch;
   if (!*done_before) {
     merged = MergeStaged(*cat_, t->backup_set(), req.task_id(), req.attempt(), clock_->NowNs(),
-                         marker_key);
+                         marker_key, &done_batch);
   }
   if (!merged.ok()) {
     if (absl::IsInvalidArgument(merged.status())) {  // the worker's data, not our disk
@@ -615,26 +645,33 @@ StatusOr<v1::CompleteTaskResponse> Coordinator::CompleteTask(const std::string& 
     }
     return merged.status();
   }
-  // New points' plausibility, after the merge commit (redone here if a
-  // previous completion died before it: points.h).
-  if (Status s = RecheckPlausibility(*cat_, t->backup_set().tenant(), t->backup_set().name());
+  if (survey) {
+    done_batch.Put(Space::kMeta, keys::Survey(t->backup_set().location()),
+                   survey->SerializeAsString());
+  }
+  // Staged batches, acks and the merge markers of every attempt (an older
+  // attempt may have merged and then lost its lease).
+  if (Status s = DropStaged(cat_->kv(), &done_batch, req.task_id()); !s.ok()) return s;
+  auto done = leases_->Complete(worker_id, req.task_id(), req.attempt(), merged->counts,
+                                merged->entries, &done_batch);
+  if (!done.ok()) return done.status();
+  // New points' plausibility, once their entries are written (redone at the
+  // set's next completion if the coordinator dies before this write is
+  // durable: points.h). Still under the set's lock.
+  if (Status s = RecheckPlausibility(*cat_, t->backup_set().tenant(), t->backup_set().name(),
+                                     /*sync=*/false);
       !s.ok()) {
     return s;
   }
-  storage::KvBatch drop;
-  if (survey) {
-    drop.Put(Space::kMeta, keys::Survey(t->backup_set().location()), survey->SerializeAsString());
-  }
-  DropStaged(&drop, req.task_id());
-  // Markers of every attempt of the task (an older attempt may have merged
-  // and then lost its lease).
-  std::string markers = keys::Merged(req.task_id(), 0).substr(0, marker_key.size() - 4);
-  drop.DeleteRange(Space::kMeta, markers, storage::PrefixSuccessor(markers));
-  auto done = leases_->Complete(worker_id, req.task_id(), req.attempt(), merged->counts,
-                                merged->entries, &drop);
-  if (!done.ok()) return done.status();
   *resp.mutable_task() = std::move(*done);
   return resp;
+}
+
+std::mutex& Coordinator::SetLock(const std::string& tenant, const std::string& set) {
+  std::lock_guard lock(set_mu_);
+  auto& m = set_locks_[tenant + "/" + set];
+  if (m == nullptr) m = std::make_unique<std::mutex>();
+  return *m;
 }
 
 Status Coordinator::ReleaseTask(const std::string& worker_id, const v1::ReleaseTaskRequest& req) {

@@ -24,6 +24,7 @@
 #include <memory>
 #include <mutex>
 #include <optional>
+#include <shared_mutex>
 #include <string>
 #include <vector>
 
@@ -109,6 +110,15 @@ class Coordinator {
   // seq to acknowledge.
   storage::StatusOr<uint64_t> Observe(const std::string& worker_id,
                                       const v1::ObservationBatch& batch);
+  // The same for a stream's window of batches, in order, staged with one
+  // synced write (see StageBatches in ingest.h): `acked` is the seq to
+  // acknowledge (0: nothing), `status` why it stopped before the end.
+  struct ObserveResult {
+    uint64_t acked = 0;
+    storage::Status status;
+  };
+  ObserveResult ObserveBatches(const std::string& worker_id,
+                               const std::vector<const v1::ObservationBatch*>& batches);
   storage::StatusOr<v1::CompleteTaskResponse> CompleteTask(const std::string& worker_id,
                                                            const v1::CompleteTaskRequest& req);
   storage::Status ReleaseTask(const std::string& worker_id, const v1::ReleaseTaskRequest& req);
@@ -170,8 +180,7 @@ class Coordinator {
 
   // The lease manager's finish hook: stages the task's result in its
   // tenant's check log, in the batch that records DONE or FAILED.
-  storage::Status LogTaskResult(const v1::Task& t, storage::KvBatch* batch,
-                                std::unique_lock<std::mutex>* hold);
+  storage::Status LogTaskResult(const v1::Task& t, storage::KvBatch* batch);
   // Drill results on their way to the check log (by task id), set by
   // CompleteDrill around its Complete call.
   std::mutex pending_mu_;
@@ -187,12 +196,17 @@ class Coordinator {
   std::unique_ptr<LeaseManager> leases_;
   std::mutex bytes_mu_;
   std::map<std::string, uint64_t> verified_bytes_;  // GUARDED_BY(bytes_mu_)
-  // Serialises Apply and the merges of one backup set's tasks.
-  std::mutex apply_mu_;
   void Seen(const std::string& worker_id);
   int64_t opened_ns_ = 0;
   std::mutex seen_mu_;
   std::map<std::string, int64_t> seen_;  // GUARDED_BY(seen_mu_)
+  // Apply holds it exclusively, merges shared (with their set's lock below):
+  // merges of different backup sets run in parallel.
+  std::shared_mutex apply_mu_;
+  // One mutex per backup set ("tenant/set"), serialising its merges.
+  std::mutex set_mu_;
+  std::map<std::string, std::unique_ptr<std::mutex>> set_locks_;  // GUARDED_BY(set_mu_)
+  std::mutex& SetLock(const std::string& tenant, const std::string& set);
 };
 
 }  // namespace vigil::coordinator

@@ -254,7 +254,8 @@ StatusOr<v1::CompleteTaskResponse> Coordinator::CompleteDrill(const std::string&
     if (!f.ok()) return f.status();
     return s;
   }
-  DropStaged(&batch, req.task_id());  // a drill streams nothing; drop strays
+  // A drill streams nothing; drop strays.
+  if (Status d = DropStaged(cat_->kv(), &batch, req.task_id()); !d.ok()) return d;
   {
     std::lock_guard lock(pending_mu_);
     pending_drills_[req.task_id()] = req.drill();

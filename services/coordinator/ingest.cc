@@ -137,35 +137,22 @@ StatusOr<std::vector<v1::RestorePointSeen>> ListedPoints(storage::KvStore* kv,
   return points;
 }
 
-Status ValidateBatchPoints(storage::KvStore* kv, const v1::BackupSet& set,
-                           const v1::ObservationBatch& batch) {
-  auto ack = LoadAck(kv, batch.task_id(), batch.attempt());
-  if (!ack.ok()) return ack.status();
-  if (batch.seq() != ack->seq + 1) return absl::OkStatus();  // resend or gap: StageBatch
-  std::vector<v1::RestorePointSeen> listing;
-  if (batch.seq() == 1) {
-    if (Status s = CheckListing(batch.points()); !s.ok()) return s;
-    listing.assign(batch.points().begin(), batch.points().end());
-    if (listing.empty()) listing = DefaultListing(set);
-  } else {
-    if (batch.points_size() > 0) {
-      return absl::InvalidArgumentError("batch " + std::to_string(batch.seq()) +
-                                        ": field 'points' is only allowed in the batch with seq 1");
-    }
-    auto l = ListedPoints(kv, set, batch.task_id(), batch.attempt());
-    if (!l.ok()) return l.status();
-    listing = std::move(*l);
-  }
-  std::optional<int64_t> last = ack->last_point;
+namespace {
+
+// The restore-point rules for one batch that is the next of its attempt,
+// given the attempt's listing and the point of its last observation;
+// advances `last`.
+Status CheckBatchPoints(const std::vector<v1::RestorePointSeen>& listing,
+                        std::optional<int64_t>* last, const v1::ObservationBatch& batch) {
   for (const auto& o : batch.observations()) {
     const int64_t rp = o.restore_point_ns();
-    if (last && rp < *last) {
+    if (*last && rp < **last) {
       return absl::InvalidArgumentError("observation '" + o.path() +
                                         "': field 'restore_point_ns' " + PointText(rp) +
-                                        " comes after restore point " + PointText(*last) +
+                                        " comes after restore point " + PointText(**last) +
                                         " (points must come in ascending time)");
     }
-    if (!last || rp != *last) {
+    if (!*last || rp != **last) {
       auto it = std::lower_bound(
           listing.begin(), listing.end(), rp,
           [](const v1::RestorePointSeen& p, int64_t t) { return p.time_ns() < t; });
@@ -176,10 +163,12 @@ Status ValidateBatchPoints(storage::KvStore* kv, const v1::BackupSet& set,
                                           " is not among the listed restore points");
       }
     }
-    last = rp;
+    *last = rp;
   }
   return absl::OkStatus();
 }
+
+}  // namespace
 
 StatusOr<uint64_t> LastAcked(storage::KvStore* kv, uint64_t task, uint32_t attempt) {
   auto a = LoadAck(kv, task, attempt);
@@ -187,28 +176,77 @@ StatusOr<uint64_t> LastAcked(storage::KvStore* kv, uint64_t task, uint32_t attem
   return a->seq;
 }
 
-StatusOr<uint64_t> StageBatch(storage::KvStore* kv, const v1::ObservationBatch& batch) {
-  auto ack = LoadAck(kv, batch.task_id(), batch.attempt());
-  if (!ack.ok()) return ack.status();
-  const uint64_t last = ack->seq;
-  if (batch.seq() <= last) return last;  // already durable: ack again, store nothing
-  if (batch.seq() != last + 1) {
-    return absl::OutOfRangeError("batch seq " + std::to_string(batch.seq()) +
-                                 " leaves a gap; last acknowledged seq is " + std::to_string(last));
+StageResult StageBatches(storage::KvStore* kv, const v1::BackupSet& set,
+                         const std::vector<const v1::ObservationBatch*>& batches) {
+  StageResult r;
+  if (batches.empty()) return r;
+  const uint64_t task = batches[0]->task_id();
+  const uint32_t attempt = batches[0]->attempt();
+  auto loaded = LoadAck(kv, task, attempt);
+  if (!loaded.ok()) {
+    r.status = loaded.status();
+    return r;
   }
+  AckState ack = *loaded;
+  r.acked = ack.seq;
+  // The attempt's listing: from its batch 1 (staged, or in this group).
+  std::optional<std::vector<v1::RestorePointSeen>> listing;
   storage::KvBatch b;
-  b.Put(Space::kTasks, keys::Staged(batch.task_id(), batch.attempt(), batch.seq()),
-        batch.SerializeAsString());
-  std::string v;
-  keys::AppendU64(&v, batch.seq());
-  std::optional<int64_t> last_point = ack->last_point;
-  if (batch.observations_size() > 0) {
-    last_point = batch.observations(batch.observations_size() - 1).restore_point_ns();
+  for (const v1::ObservationBatch* batch : batches) {
+    if (Status s = ValidateBatch(*batch); !s.ok()) {
+      r.status = s;
+      break;
+    }
+    if (batch->seq() <= ack.seq) continue;  // a resend: durable already, acknowledged again
+    if (batch->seq() != ack.seq + 1) {
+      r.status = absl::OutOfRangeError("batch seq " + std::to_string(batch->seq()) +
+                                       " leaves a gap; last acknowledged seq is " +
+                                       std::to_string(ack.seq));
+      break;
+    }
+    if (batch->seq() == 1) {
+      if (Status s = CheckListing(batch->points()); !s.ok()) {
+        r.status = s;
+        break;
+      }
+      listing.emplace(batch->points().begin(), batch->points().end());
+      if (listing->empty()) listing = DefaultListing(set);
+    } else {
+      if (batch->points_size() > 0) {
+        r.status =
+            absl::InvalidArgumentError("batch " + std::to_string(batch->seq()) +
+                                       ": field 'points' is only allowed in the batch with seq 1");
+        break;
+      }
+      if (!listing) {
+        auto l = ListedPoints(kv, set, task, attempt);
+        if (!l.ok()) {
+          r.status = l.status();
+          break;
+        }
+        listing = std::move(*l);
+      }
+    }
+    std::optional<int64_t> last_point = ack.last_point;
+    if (Status s = CheckBatchPoints(*listing, &last_point, *batch); !s.ok()) {
+      r.status = s;
+      break;
+    }
+    b.Put(Space::kTasks, keys::Staged(task, attempt, batch->seq()), batch->SerializeAsString());
+    ack.seq = batch->seq();
+    ack.last_point = last_point;
   }
-  if (last_point) keys::AppendU64(&v, static_cast<uint64_t>(*last_point));
-  b.Put(Space::kTasks, keys::Acked(batch.task_id(), batch.attempt()), v);
-  if (Status s = kv->Write(b, {.sync = true}); !s.ok()) return s;
-  return batch.seq();
+  if (b.count() == 0) return r;
+  std::string v;
+  keys::AppendU64(&v, ack.seq);
+  if (ack.last_point) keys::AppendU64(&v, static_cast<uint64_t>(*ack.last_point));
+  b.Put(Space::kTasks, keys::Acked(task, attempt), v);
+  if (Status s = kv->Write(b, {.sync = true}); !s.ok()) {
+    r.status = s;  // nothing of this group is acknowledged
+    return r;
+  }
+  r.acked = ack.seq;
+  return r;
 }
 
 namespace {
@@ -329,7 +367,8 @@ std::string DamageText(const PointTally& t) {
 }  // namespace
 
 StatusOr<MergeResult> MergeStaged(storage::Catalogue& cat, const v1::BackupSet& set, uint64_t task,
-                                  uint32_t attempt, int64_t now_ns, const std::string& marker_key) {
+                                  uint32_t attempt, int64_t now_ns, const std::string& marker_key,
+                                  storage::KvBatch* last_batch) {
   auto listing = ListedPoints(cat.kv(), set, task, attempt);
   if (!listing.ok()) return listing.status();
   // The set's point records (one per point ever listed: few).
@@ -483,17 +522,35 @@ StatusOr<MergeResult> MergeStaged(storage::Catalogue& cat, const v1::BackupSet& 
   v1::Task marker;
   *marker.mutable_counts() = r.counts;
   marker.set_entries(r.entries);
+  if (last_batch != nullptr) {
+    *last_batch = w->TakeBatch();  // written with the DONE record
+    return r;
+  }
   w->PutMeta(marker_key, marker.SerializeAsString());  // atomic with the last batch
   if (Status c = w->Commit(/*sync=*/true); !c.ok()) return c;
   return r;
 }
 
-void DropStaged(storage::KvBatch* b, uint64_t task) {
-  std::string sp = keys::StagedPrefixOfTask(task);
-  b->DeleteRange(Space::kTasks, sp, storage::PrefixSuccessor(sp));
+namespace {
+
+Status DeletePrefix(storage::KvStore* kv, Space space, const std::string& prefix,
+                    storage::KvBatch* b) {
+  auto it = kv->NewIterator(space, {.upper_bound = storage::PrefixSuccessor(prefix)});
+  for (it->Seek(prefix); it->Valid(); it->Next()) b->Delete(space, it->key());
+  return it->status();
+}
+
+}  // namespace
+
+Status DropStaged(storage::KvStore* kv, storage::KvBatch* b, uint64_t task) {
+  if (Status s = DeletePrefix(kv, Space::kTasks, keys::StagedPrefixOfTask(task), b); !s.ok()) {
+    return s;
+  }
   std::string ap = "A";
   keys::AppendU64(&ap, task);
-  b->DeleteRange(Space::kTasks, ap, storage::PrefixSuccessor(ap));
+  if (Status s = DeletePrefix(kv, Space::kTasks, ap, b); !s.ok()) return s;
+  const std::string marker = keys::Merged(task, 0);
+  return DeletePrefix(kv, Space::kMeta, marker.substr(0, marker.size() - 4), b);
 }
 
 }  // namespace vigil::coordinator

@@ -42,15 +42,6 @@ storage::Status ValidateBatch(const v1::ObservationBatch& batch);
 // True for the layout of a set with one point of time 0 ("" or "mirror").
 bool IsMirrorLayout(const v1::BackupSet& set);
 
-// Checks a batch's restore points against the rules above, given the
-// attempt's staged state: `points` only in seq 1 (ascending, unique times,
-// names empty or valid relative paths); every restore_point_ns among the
-// listed points and never below the attempt's previous one. A batch that is
-// a resend (seq <= last acknowledged) or leaves a gap is not checked here
-// (StageBatch answers it). InvalidArgument naming the field.
-storage::Status ValidateBatchPoints(storage::KvStore* kv, const v1::BackupSet& set,
-                                    const v1::ObservationBatch& batch);
-
 // The restore points listed by an attempt (see above), ascending time.
 storage::StatusOr<std::vector<v1::RestorePointSeen>> ListedPoints(storage::KvStore* kv,
                                                                   const v1::BackupSet& set,
@@ -59,10 +50,28 @@ storage::StatusOr<std::vector<v1::RestorePointSeen>> ListedPoints(storage::KvSto
 // Last acknowledged seq of an attempt (0 if none).
 storage::StatusOr<uint64_t> LastAcked(storage::KvStore* kv, uint64_t task, uint32_t attempt);
 
-// Stages a batch durably (see above). Returns the seq to acknowledge.
-// OutOfRange if seq > last acknowledged + 1 (a gap).
-// REQUIRES: the caller checked the lease and validated the batch.
-storage::StatusOr<uint64_t> StageBatch(storage::KvStore* kv, const v1::ObservationBatch& batch);
+// What StageBatches did: every batch up to seq `acked` is durable (0: none
+// of this attempt yet), and `status` is why it stopped early (OK if every
+// batch was taken).
+struct StageResult {
+  uint64_t acked = 0;
+  storage::Status status;
+};
+
+// Checks and stages batches of one attempt, in order, in one synced write
+// (a stream's window of unacknowledged batches costs one WAL fsync). Each
+// batch is checked with ValidateBatch() and the restore-point rules above
+// (`points` only in seq 1, ascending unique times, names empty or valid
+// relative paths; every restore_point_ns among the listed points and never
+// below the attempt's previous one: InvalidArgument naming the field); a batch
+// with seq <= the last acknowledged one is a resend (not stored, acknowledged
+// again) and seq > last + 1 is a gap (OutOfRange). The batches before the
+// first refused one are staged and acknowledged; the refused one and those
+// after it change nothing.
+// REQUIRES: the caller checked the lease; all batches name the same
+// (task_id, attempt).
+StageResult StageBatches(storage::KvStore* kv, const v1::BackupSet& set,
+                         const std::vector<const v1::ObservationBatch*>& batches);
 
 struct MergeResult {
   v1::DiffCounts counts;
@@ -81,11 +90,24 @@ struct MergeResult {
 // time a point's diff finds entries modified, missing or unreadable, and
 // gone_ns for recorded points no longer listed (a listed one comes back with
 // gone_ns = 0). Counts and entries are summed over the points.
+//
+// With `last_batch` non-null, the merge's last batch (point records and the
+// rest of the catalogue writes) is moved there unwritten and no marker is
+// written: the caller writes it atomically with the task's DONE record
+// (CompleteTask), so a finished merge is exactly a DONE task, and one synced
+// write does both. A crash before that write redoes the merge.
 storage::StatusOr<MergeResult> MergeStaged(storage::Catalogue& cat, const v1::BackupSet& set,
                                            uint64_t task, uint32_t attempt, int64_t now_ns,
-                                           const std::string& marker_key);
+                                           const std::string& marker_key,
+                                           storage::KvBatch* last_batch = nullptr);
 
-// Adds to `b` the removal of every staged batch and ack key of `task`.
-void DropStaged(storage::KvBatch* b, uint64_t task);
+// Adds to `b` the removal of every staged batch and ack key of `task`, and of
+// the merge markers of its attempts (keys::Merged), as point deletes of the
+// keys found now: no range tombstones, which RocksDB 7.8 re-fragments on
+// every read of the memtable holding them (one per completed task made
+// every Get slower as tasks completed). REQUIRES: no batch of the task can be
+// staged any more (its lease is being ended under the caller's locks; a
+// batch racing in is refused once the task is DONE).
+storage::Status DropStaged(storage::KvStore* kv, storage::KvBatch* b, uint64_t task);
 
 }  // namespace vigil::coordinator

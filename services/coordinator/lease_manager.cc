@@ -13,6 +13,9 @@ LeaseManager::LeaseManager(storage::KvStore* kv, Clock* clock, LeaseOptions opti
 
 Status LeaseManager::Load() {
   std::lock_guard lock(mu_);
+  tasks_.clear();
+  queued_.clear();
+  leased_.clear();
   std::string v;
   Status s = kv_->Get(Space::kMeta, keys::kNextId, &v);
   if (s.ok()) {
@@ -35,6 +38,7 @@ Status LeaseManager::Load() {
       extended = true;
     }
     if (t.id() >= next_id_) next_id_ = t.id() + 1;
+    IndexLocked(t);
     tasks_[t.id()] = std::move(t);
   }
   if (!it->status().ok()) return it->status();
@@ -49,52 +53,116 @@ Status LeaseManager::Load() {
   return absl::OkStatus();
 }
 
-Status LeaseManager::Persist(const v1::Task& t, storage::KvBatch* extra) {
-  storage::KvBatch local;
-  storage::KvBatch* b = extra != nullptr ? extra : &local;
-  b->Put(Space::kTasks, keys::Task(t.id()), t.SerializeAsString());
-  std::unique_lock<std::mutex> hold;
-  if (finish_hook_ && (t.state() == v1::TASK_STATE_DONE || t.state() == v1::TASK_STATE_FAILED)) {
-    if (Status s = finish_hook_(t, b, &hold); !s.ok()) return s;
+void LeaseManager::IndexLocked(const v1::Task& t) {
+  if (t.state() == v1::TASK_STATE_QUEUED) {
+    queued_[t.backup_set().location()].insert(t.id());
+  } else if (t.state() == v1::TASK_STATE_LEASED) {
+    leased_.emplace(t.lease_expires_ns(), t.id());
   }
-  return kv_->Write(*b, {.sync = true});
+}
+
+void LeaseManager::UnindexLocked(const v1::Task& t) {
+  if (t.state() == v1::TASK_STATE_QUEUED) {
+    auto it = queued_.find(t.backup_set().location());
+    if (it != queued_.end()) {
+      it->second.erase(t.id());
+      if (it->second.empty()) queued_.erase(it);
+    }
+  } else if (t.state() == v1::TASK_STATE_LEASED) {
+    leased_.erase({t.lease_expires_ns(), t.id()});
+  }
+}
+
+uint64_t LeaseManager::Persist(v1::Task* slot, v1::Task next, const storage::KvBatch* extra) {
+  open_batch_.Put(Space::kTasks, keys::Task(next.id()), next.SerializeAsString());
+  if (finish_hook_ &&
+      (next.state() == v1::TASK_STATE_DONE || next.state() == v1::TASK_STATE_FAILED)) {
+    // In the same group as the state: a result is logged exactly once. A
+    // hook that fails breaks the manager like a failed write would.
+    if (Status s = finish_hook_(next, &open_batch_); !s.ok() && broken_.ok()) broken_ = s;
+  }
+  if (extra != nullptr) {
+    extra->ForEach(
+        [this](storage::KvBatch::Op op, Space space, std::string_view k, std::string_view v) {
+          switch (op) {
+            case storage::KvBatch::Op::kPut:
+              open_batch_.Put(space, k, v);
+              break;
+            case storage::KvBatch::Op::kDelete:
+              open_batch_.Delete(space, k);
+              break;
+            case storage::KvBatch::Op::kDeleteRange:
+              open_batch_.DeleteRange(space, k, v);
+              break;
+          }
+        });
+  }
+  UnindexLocked(*slot);
+  *slot = std::move(next);
+  IndexLocked(*slot);
+  return open_group_;
+}
+
+Status LeaseManager::WaitDurable(std::unique_lock<std::mutex>& lock, uint64_t group) {
+  while (durable_group_ < group && broken_.ok()) {
+    if (writing_) {
+      durable_cv_.wait(lock);
+      continue;
+    }
+    // Lead: write the open group (and everything appended so far) at once.
+    writing_ = true;
+    storage::KvBatch b = std::move(open_batch_);
+    open_batch_ = storage::KvBatch();
+    const uint64_t g = open_group_++;
+    lock.unlock();
+    Status s = kv_->Write(b, {.sync = true});
+    lock.lock();
+    writing_ = false;
+    if (s.ok()) {
+      durable_group_ = g;
+    } else {
+      broken_ = s;
+    }
+    durable_cv_.notify_all();
+  }
+  return broken_;
 }
 
 StatusOr<uint64_t> LeaseManager::NextIdLocked() {
   uint64_t id = next_id_++;
   std::string v;
   keys::AppendU64(&v, next_id_);
-  storage::KvBatch b;
-  b.Put(Space::kMeta, keys::kNextId, v);
-  if (Status s = kv_->Write(b, {.sync = true}); !s.ok()) return s;
+  open_batch_.Put(Space::kMeta, keys::kNextId, v);
   return id;
 }
 
 StatusOr<uint64_t> LeaseManager::NextId() {
-  std::lock_guard lock(mu_);
-  return NextIdLocked();
+  std::unique_lock lock(mu_);
+  if (!broken_.ok()) return broken_;
+  auto id = NextIdLocked();
+  if (Status s = WaitDurable(lock, open_group_); !s.ok()) return s;
+  return id;
 }
 
 StatusOr<std::vector<v1::Task>> LeaseManager::Enqueue(std::vector<v1::Task> tasks) {
-  std::lock_guard lock(mu_);
-  storage::KvBatch b;
+  std::unique_lock lock(mu_);
+  if (!broken_.ok()) return broken_;
   int64_t now = clock_->NowNs();
-  uint64_t first = next_id_;
+  uint64_t group = 0;
   for (auto& t : tasks) {
     t.set_id(next_id_++);
     t.set_state(v1::TASK_STATE_QUEUED);
     t.set_attempt(0);
     t.set_created_ns(now);
-    b.Put(Space::kTasks, keys::Task(t.id()), t.SerializeAsString());
+    v1::Task& slot = tasks_[t.id()];
+    slot.set_id(t.id());  // a fresh slot: not indexed
+    group = Persist(&slot, t);
   }
   std::string v;
   keys::AppendU64(&v, next_id_);
-  b.Put(Space::kMeta, keys::kNextId, v);
-  if (Status s = kv_->Write(b, {.sync = true}); !s.ok()) {
-    next_id_ = first;
-    return s;
-  }
-  for (const auto& t : tasks) tasks_[t.id()] = t;
+  open_batch_.Put(Space::kMeta, keys::kNextId, v);
+  if (Status s = WaitDurable(lock, open_group_); !s.ok()) return s;
+  (void)group;
   return tasks;
 }
 
@@ -115,52 +183,62 @@ Status LeaseManager::RecordFailureLocked(v1::Task* t, const std::string& message
   return absl::OkStatus();
 }
 
-Status LeaseManager::ExpireLocked() {
+uint64_t LeaseManager::ExpireLocked() {
   int64_t now = clock_->NowNs();
-  for (auto& [id, t] : tasks_) {
-    if (t.state() != v1::TASK_STATE_LEASED || t.lease_expires_ns() > now) continue;
+  uint64_t group = 0;
+  while (!leased_.empty() && leased_.begin()->first <= now) {
+    v1::Task& t = tasks_[leased_.begin()->second];
     v1::Task next = t;
     (void)RecordFailureLocked(&next, "lease expired (worker " + t.worker_id() + " went quiet)");
-    if (Status s = Persist(next); !s.ok()) return s;
-    t = std::move(next);
+    group = Persist(&t, std::move(next));
   }
-  return absl::OkStatus();
+  return group;
 }
 
 StatusOr<int> LeaseManager::ExpireLeases() {
-  std::lock_guard lock(mu_);
+  std::unique_lock lock(mu_);
+  if (!broken_.ok()) return broken_;
   int64_t now = clock_->NowNs();
   int n = 0;
-  for (const auto& [id, t] : tasks_) {
-    if (t.state() == v1::TASK_STATE_LEASED && t.lease_expires_ns() <= now) ++n;
-  }
+  for (auto it = leased_.begin(); it != leased_.end() && it->first <= now; ++it) ++n;
   if (n == 0) return 0;
-  if (Status s = ExpireLocked(); !s.ok()) return s;
+  uint64_t group = ExpireLocked();
+  if (Status s = WaitDurable(lock, group); !s.ok()) return s;
   return n;
 }
 
 StatusOr<std::optional<v1::Task>> LeaseManager::Lease(const std::string& worker,
                                                       const std::set<std::string>& locations) {
-  std::lock_guard lock(mu_);
-  if (Status s = ExpireLocked(); !s.ok()) return s;
-  for (auto& [id, t] : tasks_) {
-    if (t.state() != v1::TASK_STATE_QUEUED) continue;
-    if (locations.count(t.backup_set().location()) == 0) continue;
-    v1::Task next = t;
-    next.set_state(v1::TASK_STATE_LEASED);
-    next.set_attempt(t.attempt() + 1);
-    next.set_worker_id(worker);
-    next.set_lease_expires_ns(clock_->NowNs() + options_.ttl_ns);
-    if (Status s = Persist(next); !s.ok()) return s;
-    t = next;
-    return std::optional<v1::Task>(std::move(next));
+  std::unique_lock lock(mu_);
+  if (!broken_.ok()) return broken_;
+  uint64_t expired = ExpireLocked();
+  // The oldest queued task among the worker's locations.
+  uint64_t best = 0;
+  for (const auto& l : locations) {
+    auto it = queued_.find(l);
+    if (it == queued_.end()) continue;
+    uint64_t id = *it->second.begin();
+    if (best == 0 || id < best) best = id;
   }
-  return std::optional<v1::Task>();
+  if (best == 0) {
+    if (Status s = WaitDurable(lock, expired); !s.ok()) return s;
+    return std::optional<v1::Task>();
+  }
+  v1::Task& t = tasks_[best];
+  v1::Task next = t;
+  next.set_state(v1::TASK_STATE_LEASED);
+  next.set_attempt(t.attempt() + 1);
+  next.set_worker_id(worker);
+  next.set_lease_expires_ns(clock_->NowNs() + options_.ttl_ns);
+  uint64_t group = Persist(&t, next);
+  if (Status s = WaitDurable(lock, group); !s.ok()) return s;
+  return std::optional<v1::Task>(std::move(next));
 }
 
 StatusOr<v1::Task*> LeaseManager::CurrentLocked(const std::string& worker, uint64_t task,
                                                 uint32_t attempt) {
-  if (Status s = ExpireLocked(); !s.ok()) return s;
+  if (!broken_.ok()) return broken_;
+  (void)ExpireLocked();  // written with the caller's change, or by the sweep
   auto it = tasks_.find(task);
   if (it == tasks_.end()) return absl::NotFoundError("unknown task " + std::to_string(task));
   v1::Task& t = it->second;
@@ -178,67 +256,87 @@ StatusOr<v1::Task*> LeaseManager::CurrentLocked(const std::string& worker, uint6
 }
 
 Status LeaseManager::CheckLease(const std::string& worker, uint64_t task, uint32_t attempt) {
-  std::lock_guard lock(mu_);
-  return CurrentLocked(worker, task, attempt).status();
+  std::unique_lock lock(mu_);
+  auto cur = CurrentLocked(worker, task, attempt);
+  // An expiry found here is written before the refusal is returned.
+  if (Status s = WaitDurable(lock, open_batch_.count() > 0 ? open_group_ : 0); !s.ok()) return s;
+  return cur.status();
 }
 
 StatusOr<int64_t> LeaseManager::Heartbeat(const std::string& worker, uint64_t task,
                                           uint32_t attempt) {
-  std::lock_guard lock(mu_);
+  std::unique_lock lock(mu_);
   auto cur = CurrentLocked(worker, task, attempt);
-  if (!cur.ok()) return cur.status();
+  if (!cur.ok()) {
+    if (Status s = WaitDurable(lock, open_batch_.count() > 0 ? open_group_ : 0); !s.ok()) return s;
+    return cur.status();
+  }
   v1::Task next = **cur;
   next.set_lease_expires_ns(clock_->NowNs() + options_.ttl_ns);
-  if (Status s = Persist(next); !s.ok()) return s;
-  **cur = next;
-  return next.lease_expires_ns();
+  const int64_t expires = next.lease_expires_ns();
+  uint64_t group = Persist(*cur, std::move(next));
+  if (Status s = WaitDurable(lock, group); !s.ok()) return s;
+  return expires;
 }
 
 StatusOr<v1::Task> LeaseManager::Fail(const std::string& worker, uint64_t task, uint32_t attempt,
                                       const std::string& message) {
-  std::lock_guard lock(mu_);
+  std::unique_lock lock(mu_);
   auto cur = CurrentLocked(worker, task, attempt);
-  if (!cur.ok()) return cur.status();
+  if (!cur.ok()) {
+    if (Status s = WaitDurable(lock, open_batch_.count() > 0 ? open_group_ : 0); !s.ok()) return s;
+    return cur.status();
+  }
   v1::Task next = **cur;
   (void)RecordFailureLocked(&next, message);
-  if (Status s = Persist(next); !s.ok()) return s;
-  **cur = next;
-  return next;
+  v1::Task copy = next;
+  uint64_t group = Persist(*cur, std::move(next));
+  if (Status s = WaitDurable(lock, group); !s.ok()) return s;
+  return copy;
 }
 
 Status LeaseManager::Release(const std::string& worker, uint64_t task, uint32_t attempt) {
-  std::lock_guard lock(mu_);
+  std::unique_lock lock(mu_);
   auto cur = CurrentLocked(worker, task, attempt);
-  if (!cur.ok()) return cur.status();
+  if (!cur.ok()) {
+    if (Status s = WaitDurable(lock, open_batch_.count() > 0 ? open_group_ : 0); !s.ok()) return s;
+    return cur.status();
+  }
   v1::Task next = **cur;
   next.set_state(v1::TASK_STATE_QUEUED);
   next.clear_worker_id();
   next.set_lease_expires_ns(0);
-  if (Status s = Persist(next); !s.ok()) return s;
-  **cur = next;
-  return absl::OkStatus();
+  uint64_t group = Persist(*cur, std::move(next));
+  return WaitDurable(lock, group);
 }
 
 StatusOr<v1::Task> LeaseManager::Complete(const std::string& worker, uint64_t task,
                                           uint32_t attempt, const v1::DiffCounts& counts,
                                           uint64_t entries, storage::KvBatch* extra) {
-  std::lock_guard lock(mu_);
+  std::unique_lock lock(mu_);
+  if (!broken_.ok()) return broken_;
   auto it = tasks_.find(task);
   if (it != tasks_.end() && it->second.state() == v1::TASK_STATE_DONE &&
       it->second.attempt() == attempt) {
-    return it->second;  // a repeated CompleteTask
+    v1::Task copy = it->second;  // a repeated CompleteTask: durable once it was answered
+    if (Status s = WaitDurable(lock, open_batch_.count() > 0 ? open_group_ : 0); !s.ok()) return s;
+    return copy;
   }
   auto cur = CurrentLocked(worker, task, attempt);
-  if (!cur.ok()) return cur.status();
+  if (!cur.ok()) {
+    if (Status s = WaitDurable(lock, open_batch_.count() > 0 ? open_group_ : 0); !s.ok()) return s;
+    return cur.status();
+  }
   v1::Task next = **cur;
   next.set_state(v1::TASK_STATE_DONE);
   *next.mutable_counts() = counts;
   next.set_entries(entries);
   next.set_lease_expires_ns(0);
   next.set_finished_ns(clock_->NowNs());
-  if (Status s = Persist(next, extra); !s.ok()) return s;
-  **cur = next;
-  return next;
+  v1::Task copy = next;
+  uint64_t group = Persist(*cur, std::move(next), extra);
+  if (Status s = WaitDurable(lock, group); !s.ok()) return s;
+  return copy;
 }
 
 std::optional<v1::Task> LeaseManager::Get(uint64_t task) {

@@ -5,6 +5,21 @@
 // synced write before returning, so a coordinator killed at any point
 // restarts with no task lost.
 //
+// Group commit: a change is applied in memory under the mutex and appended
+// to the open write group; the call then waits, without the mutex, until a
+// synced write holding its group is done (the first waiter writes the whole
+// group, later arrivals join the next one). Concurrent leases and
+// completions thus share one WAL fsync instead of queueing one fsync each
+// behind the mutex. Groups are written in order, so a change is never durable
+// before one it follows. A change another call sees in memory before it is
+// durable was never acknowledged to anyone, and any call acting on it is
+// durable only after it. If a group write fails, the in-memory state is
+// ahead of the disk: every later call returns that error (restart to recover;
+// Load() reads what is durable).
+//
+// Indexes: queued tasks by location (oldest id first) and leased tasks by
+// expiry, so leasing and expiring do not scan every task.
+//
 // Rules:
 //   - Lease() hands the oldest QUEUED task whose location the worker serves,
 //     with attempt + 1 (the fencing token) and expiry now + ttl.
@@ -21,6 +36,7 @@
 // Thread safety: all methods are thread-safe (one mutex).
 #pragma once
 
+#include <condition_variable>
 #include <cstdint>
 #include <functional>
 #include <map>
@@ -94,18 +110,26 @@ class LeaseManager {
   const LeaseOptions& options() const { return options_; }
 
   // Called whenever a task's DONE or FAILED state is persisted, under the
-  // manager's lock, with the batch that writes it: what the hook adds is
-  // committed atomically with the state (the tenant's check log record).
-  // A lock the hook moves into *hold is kept until the batch is written.
-  // Set once, before any task finishes.
-  using FinishHook = std::function<storage::Status(const v1::Task&, storage::KvBatch*,
-                                                   std::unique_lock<std::mutex>* hold)>;
+  // manager's lock, with the write group's batch: what the hook adds is
+  // committed atomically with the state (the tenant's check log record),
+  // and groups are written in order. Set once, before any task finishes.
+  using FinishHook = std::function<storage::Status(const v1::Task&, storage::KvBatch*)>;
   void SetFinishHook(FinishHook hook) { finish_hook_ = std::move(hook); }
 
  private:
   FinishHook finish_hook_;
-  storage::Status Persist(const v1::Task& t, storage::KvBatch* extra = nullptr);
-  storage::Status ExpireLocked();
+  // Replaces the in-memory task `slot` by `next`, keeping the indexes, and
+  // appends its record (and `extra`, may be null) to the open write group.
+  // Returns the group to wait for with WaitDurable().
+  uint64_t Persist(v1::Task* slot, v1::Task next, const storage::KvBatch* extra = nullptr);
+  // Adds a task to the indexes (state QUEUED or LEASED) / removes it.
+  void IndexLocked(const v1::Task& t);
+  void UnindexLocked(const v1::Task& t);
+  // Waits until write group `group` is durable (writing it if no one is).
+  // Called with `lock` held; releases it while writing.
+  storage::Status WaitDurable(std::unique_lock<std::mutex>& lock, uint64_t group);
+  // Expires leases; returns the last write group used (0 if none).
+  uint64_t ExpireLocked();
   // Requeues or fails a task after an unsuccessful attempt (locked).
   storage::Status RecordFailureLocked(v1::Task* t, const std::string& message);
   storage::StatusOr<v1::Task*> CurrentLocked(const std::string& worker, uint64_t task,
@@ -118,6 +142,16 @@ class LeaseManager {
   std::mutex mu_;
   std::map<uint64_t, v1::Task> tasks_;  // GUARDED_BY(mu_)
   uint64_t next_id_ = 1;                // GUARDED_BY(mu_)
+  // QUEUED task ids by location; LEASED tasks by (expiry, id).
+  std::map<std::string, std::set<uint64_t>> queued_;  // GUARDED_BY(mu_)
+  std::set<std::pair<int64_t, uint64_t>> leased_;     // GUARDED_BY(mu_)
+  // Group commit (see above).
+  storage::KvBatch open_batch_;  // GUARDED_BY(mu_)
+  uint64_t open_group_ = 1;      // GUARDED_BY(mu_): group open_batch_ belongs to
+  uint64_t durable_group_ = 0;   // GUARDED_BY(mu_): last group written
+  bool writing_ = false;         // GUARDED_BY(mu_)
+  storage::Status broken_;       // GUARDED_BY(mu_): a failed group write
+  std::condition_variable durable_cv_;
 };
 
 }  // namespace vigil::coordinator

@@ -19,7 +19,7 @@ StatusOr<std::vector<v1::PointRecord>> LoadPoints(storage::KvStore* kv, const st
 }
 
 Status RecheckPlausibility(storage::Catalogue& cat, const std::string& tenant,
-                           const std::string& backup_set) {
+                           const std::string& backup_set, bool sync) {
   auto points = LoadPoints(cat.kv(), tenant, backup_set);
   if (!points.ok()) return points.status();
   storage::KvBatch b;
@@ -39,7 +39,7 @@ Status RecheckPlausibility(storage::Catalogue& cat, const std::string& tenant,
     b.Put(Space::kMeta, keys::Point(tenant, backup_set, r.time_ns()), r.SerializeAsString());
   }
   if (b.count() == 0) return absl::OkStatus();
-  return cat.kv()->Write(b, {.sync = true});
+  return cat.kv()->Write(b, {.sync = sync});
 }
 
 StatusOr<std::vector<v1::PointRecord>> Coordinator::Points(const std::string& tenant,

@@ -225,7 +225,9 @@ StatusOr<v1::OffboardTenantResponse> Coordinator::OffboardTenant(
   std::string erasure_key = "erasure/";
   storage::AppendString(&erasure_key, name);
   batch.Put(Space::kResults, erasure_key, statement);
-  if (Status s = kv->Write(batch, {.sync = true}); !s.ok()) return s;
+  Status written = kv->Write(batch, {.sync = true});
+  check_log::ForgetStagedHead(name);  // its log is gone (or the write failed)
+  if (!written.ok()) return written;
   v1::OffboardTenantResponse resp;
   resp.set_statement(statement);
   resp.set_signature(SignatureJson(*sig));

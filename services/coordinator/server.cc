@@ -8,7 +8,10 @@
 
 #include <atomic>
 #include <condition_variable>
+#include <mutex>
+#include <optional>
 #include <thread>
+#include <vector>
 
 #include "services/coordinator/executor.h"
 #include "vigil/v1/admin.grpc.pb.h"
@@ -133,37 +136,138 @@ class AdminService final : public v1::Admin::CallbackService {
   Executor* e_;
 };
 
+// One Observe stream. Batches are read ahead of the one being stored (up to
+// kReadAhead waiting), and whatever is waiting when the executor gets to it
+// is staged in one synced write (Coordinator::ObserveBatches), then
+// acknowledged with one Ack for the last seq of the group (acks are
+// cumulative). A worker keeping several batches unacknowledged thus pays one
+// fsync per group instead of one per batch. At most one read, one write and
+// one executor task are outstanding at any time.
 class ObserveReactor final : public grpc::ServerBidiReactor<v1::ObservationBatch, v1::Ack> {
  public:
+  static constexpr size_t kReadAhead = 16;
+
   ObserveReactor(Coordinator* c, Executor* e, std::string worker, std::string credential)
       : c_(c), e_(e), worker_(std::move(worker)) {
     e_->Post([this, credential] {
       absl::Status s = c_->AuthenticateWorker(worker_, credential);
       if (!s.ok()) return Finish(ToGrpc(s));
-      StartRead(&batch_);
+      {
+        std::lock_guard lock(mu_);
+        reading_ = true;
+      }
+      StartRead(&in_);
     });
   }
   void OnReadDone(bool ok) override {
-    if (!ok) return Finish(grpc::Status::OK);  // the worker closed its side
-    e_->Post([this] {
-      auto r = c_->Observe(worker_, batch_);
-      if (!r.ok()) return Finish(ToGrpc(r.status()));
-      ack_.set_seq(*r);
-      StartWrite(&ack_);
-    });
+    bool read = false, work = false;
+    std::optional<grpc::Status> finish;
+    {
+      std::lock_guard lock(mu_);
+      reading_ = false;
+      if (!ok) {
+        reads_done_ = true;  // the worker closed its side (or the call ended)
+      } else if (!failed_) {
+        pending_.push_back(std::move(in_));
+        in_.Clear();
+        read = pending_.size() < kReadAhead;
+        reading_ = read;
+        if (!working_) work = working_ = true;
+      }
+      finish = MaybeFinishLocked();
+    }
+    if (read) StartRead(&in_);
+    if (work) e_->Post([this] { Work(); });
+    if (finish) Finish(*finish);
   }
   void OnWriteDone(bool ok) override {
-    if (!ok) return Finish(grpc::Status(grpc::StatusCode::CANCELLED, "ack not delivered"));
-    StartRead(&batch_);
+    bool write = false;
+    std::optional<grpc::Status> finish;
+    {
+      std::lock_guard lock(mu_);
+      writing_ = false;
+      if (!ok) {
+        Fail(grpc::Status(grpc::StatusCode::CANCELLED, "ack not delivered"));
+      } else {
+        write = NextAckLocked();
+      }
+      finish = MaybeFinishLocked();
+    }
+    if (write) StartWrite(&ack_);
+    if (finish) Finish(*finish);
   }
   void OnDone() override { delete this; }
 
  private:
+  // On the executor: stores what is waiting, then acknowledges it.
+  void Work() {
+    while (true) {
+      std::vector<v1::ObservationBatch> batches;
+      bool read = false;
+      {
+        std::lock_guard lock(mu_);
+        batches.swap(pending_);
+        if (!reading_ && !reads_done_ && !failed_) read = reading_ = true;  // room again
+      }
+      if (read) StartRead(&in_);
+      std::vector<const v1::ObservationBatch*> ptrs;
+      for (const auto& b : batches) ptrs.push_back(&b);
+      Coordinator::ObserveResult r = c_->ObserveBatches(worker_, ptrs);
+      bool write = false, more = false;
+      std::optional<grpc::Status> finish;
+      {
+        std::lock_guard lock(mu_);
+        if (r.acked > to_ack_) to_ack_ = r.acked;
+        if (!r.status.ok()) Fail(ToGrpc(r.status));  // after acking what was stored
+        write = NextAckLocked();
+        more = !pending_.empty() && !failed_;
+        if (!more) {
+          working_ = false;  // from here OnReadDone may post a new Work
+          finish = MaybeFinishLocked();
+        }
+      }
+      if (write) StartWrite(&ack_);
+      if (finish) Finish(*finish);  // may delete this: nothing after it
+      if (!more) return;
+    }
+  }
+  // Starts the write of a newer ack if none is in flight.
+  bool NextAckLocked() {
+    if (writing_ || to_ack_ <= sent_ack_ || finished_) return false;
+    ack_.set_seq(to_ack_);
+    sent_ack_ = to_ack_;
+    writing_ = true;
+    return true;
+  }
+  void Fail(grpc::Status s) {
+    if (failed_) return;
+    failed_ = true;
+    status_ = std::move(s);
+    pending_.clear();
+  }
+  // The status to finish with, once nothing is in flight but (maybe) a read.
+  std::optional<grpc::Status> MaybeFinishLocked() {
+    if (finished_ || working_ || writing_) return std::nullopt;
+    if (!failed_ && !(reads_done_ && pending_.empty())) return std::nullopt;
+    finished_ = true;
+    return failed_ ? status_ : grpc::Status::OK;
+  }
+
   Coordinator* c_;
   Executor* e_;
   std::string worker_;
-  v1::ObservationBatch batch_;
-  v1::Ack ack_;
+  v1::ObservationBatch in_;  // the read in flight
+  v1::Ack ack_;              // the write in flight
+  std::mutex mu_;
+  std::vector<v1::ObservationBatch> pending_;  // GUARDED_BY(mu_): read, not yet stored
+  bool reading_ = false;                       // GUARDED_BY(mu_)
+  bool reads_done_ = false;                    // GUARDED_BY(mu_)
+  bool working_ = false;                       // GUARDED_BY(mu_)
+  bool writing_ = false;                       // GUARDED_BY(mu_)
+  bool failed_ = false;                        // GUARDED_BY(mu_)
+  bool finished_ = false;                      // GUARDED_BY(mu_)
+  uint64_t to_ack_ = 0, sent_ack_ = 0;         // GUARDED_BY(mu_)
+  grpc::Status status_;                        // GUARDED_BY(mu_)
 };
 
 class WorkerService final : public v1::WorkerGateway::CallbackService {

@@ -21,8 +21,11 @@ struct ServerOptions {
   // (Coordinator::ScheduleDue), ms. 0 = never: checks run only on
   // `vigil check run`.
   int64_t schedule_every_ms = 0;
-  // Threads doing disk work for the RPCs. Default 4.
-  int executor_threads = 4;
+  // Threads doing disk work for the RPCs. Default 16: they mostly wait for
+  // WAL fsyncs, and the more calls wait at once, the more share one fsync
+  // (group commit; docs/BENCHMARKS.md, "Issue 3": 4 threads dispatched
+  // about half as many tasks per second).
+  int executor_threads = 16;
   // TLS: PEM server certificate chain and private key. Both empty =
   // plaintext (loopback and tests only).
   std::string tls_cert_pem;

@@ -15,6 +15,7 @@
 #include <condition_variable>
 #include <cstdio>
 #include <cstring>
+#include <deque>
 #include <filesystem>
 #include <map>
 #include <mutex>
@@ -445,6 +446,8 @@ class WorkerImpl final : public Worker {
     if (batch.observations_size() > 0 || seq == 0) {
       if (Outcome r = flush(); r.kind != Outcome::kDone) return r;
     }
+    // Every batch acknowledged before CompleteTask names the last one.
+    if (Outcome r = stream.Flush(); r.kind != Outcome::kDone) return r;
     stream.Close();
     Log("task " + std::to_string(task.id()) + ": " + std::to_string(found->points.size()) +
         " restore point(s), " + std::to_string(reused) + " hard-linked files not read again");
@@ -831,17 +834,46 @@ class WorkerImpl final : public Worker {
     return out;
   }
 
-  // The Observe stream of one attempt, reopened after failures.
+  // The Observe stream of one attempt, reopened after failures. Up to
+  // kWindow batches are in flight unacknowledged (the coordinator stores a
+  // window with one synced write); they are kept until acknowledged and, when
+  // the stream breaks, all resent in order on a new one (the coordinator
+  // acknowledges again, without storing twice, what it already had).
   class Stream {
    public:
+    static constexpr size_t kWindow = 8;
+
     Stream(WorkerImpl* w, uint64_t task, uint32_t attempt, std::atomic<bool>* lost)
         : w_(w), task_(task), attempt_(attempt), lost_(lost) {}
     ~Stream() { Close(); }
 
-    // Sends one batch until it is acknowledged, reconnecting as needed.
+    // Sends one batch; returns once at most kWindow - 1 are unacknowledged,
+    // reconnecting and resending as needed.
     Outcome Send(const v1::ObservationBatch& b) {
+      unacked_.push_back(b);
+      return Pump(kWindow - 1);
+    }
+    // Returns once every batch sent is acknowledged.
+    Outcome Flush() { return Pump(0); }
+
+    void Close() {
+      if (rw_ == nullptr) return;
+      rw_->WritesDone();
+      // Acks of batches still in flight (stopping mid-window): Finish waits
+      // until every incoming message was read.
+      for (v1::Ack ack; rw_->Read(&ack);) {
+      }
+      (void)rw_->Finish();
+      rw_.reset();
+      ctx_.reset();
+      written_ = 0;
+    }
+
+   private:
+    Outcome Pump(size_t max_unacked) {
       int backoff_ms = 100;
       while (true) {
+        if (written_ == unacked_.size() && unacked_.size() <= max_unacked) return {};
         if (*lost_) return {Outcome::kLost, "", 0};
         if (w_->stopped()) return {Outcome::kStopped, "", 0};
         if (rw_ == nullptr) {
@@ -849,11 +881,24 @@ class WorkerImpl final : public Worker {
           w_->Prepare(ctx_.get(), 0);
           rw_ = w_->stub_->Observe(ctx_.get());
         }
-        v1::Ack ack;
-        if (rw_->Write(b) && rw_->Read(&ack) && ack.seq() >= b.seq()) return {};
+        bool ok = true;
+        while (ok && written_ < unacked_.size()) {
+          ok = rw_->Write(unacked_[written_]);
+          if (ok) ++written_;
+        }
+        while (ok && unacked_.size() > max_unacked) {
+          v1::Ack ack;
+          ok = rw_->Read(&ack);
+          while (ok && !unacked_.empty() && unacked_.front().seq() <= ack.seq()) {
+            unacked_.pop_front();
+            --written_;
+          }
+        }
+        if (ok) return {};
         grpc::Status s = rw_->Finish();
         rw_.reset();
         ctx_.reset();
+        written_ = 0;  // a new stream resends every unacknowledged batch
         if (s.error_code() == grpc::StatusCode::FAILED_PRECONDITION ||
             s.error_code() == grpc::StatusCode::NOT_FOUND) {
           w_->Log("batch refused, lease lost: " + s.error_message());
@@ -863,26 +908,22 @@ class WorkerImpl final : public Worker {
         if (!Retryable(s.error_code()) && !s.ok()) {
           return {Outcome::kError, "observation batch refused: " + s.error_message(), 0};
         }
-        w_->Log("observation stream broken (" + s.error_message() + "), resending batch " +
-                std::to_string(b.seq()) + " of task " + std::to_string(task_) + " attempt " +
-                std::to_string(attempt_));
+        w_->Log(
+            "observation stream broken (" + s.error_message() + "), resending batch " +
+            std::to_string(unacked_.front().seq()) +
+            (unacked_.size() > 1 ? "-" + std::to_string(unacked_.back().seq()) : std::string()) +
+            " of task " + std::to_string(task_) + " attempt " + std::to_string(attempt_));
         w_->Sleep(backoff_ms);
         backoff_ms = std::min(backoff_ms * 2, 2000);
       }
     }
-    void Close() {
-      if (rw_ == nullptr) return;
-      rw_->WritesDone();
-      (void)rw_->Finish();
-      rw_.reset();
-      ctx_.reset();
-    }
 
-   private:
     WorkerImpl* w_;
     uint64_t task_;
     uint32_t attempt_;
     std::atomic<bool>* lost_;
+    std::deque<v1::ObservationBatch> unacked_;  // sent or to send, ascending seq
+    size_t written_ = 0;                        // of unacked_, written on this stream
     std::unique_ptr<grpc::ClientContext> ctx_;
     std::unique_ptr<grpc::ClientReaderWriter<v1::ObservationBatch, v1::Ack>> rw_;
   };

@@ -4,6 +4,9 @@
 #include <gtest/gtest.h>
 
 #include <filesystem>
+#include <map>
+#include <mutex>
+#include <thread>
 
 #include "storage/rocks_kv.h"
 
@@ -167,6 +170,72 @@ TEST_F(LeaseManagerTest, RestartGivesLeasesOneTtlToReconnect) {
   EXPECT_EQ(lm_->Get(id)->lease_expires_ns(), clock_.now + 10 * kSec);
   clock_.now += 11 * kSec;
   EXPECT_TRUE(absl::IsFailedPrecondition(lm_->CheckLease("w1", id, 1)));
+}
+
+}  // namespace
+}  // namespace vigil::coordinator
+
+namespace vigil::coordinator {
+namespace {
+
+// Group commit: many threads lease and complete at once (their changes share
+// synced writes). Every task is leased exactly once, the oldest first per
+// location, and after a restart every change is on disk.
+TEST_F(LeaseManagerTest, ConcurrentLeasesAndCompletionsAreEachDurableOnce) {
+  std::vector<v1::Task> tasks(300);
+  for (size_t i = 0; i < tasks.size(); ++i) {
+    tasks[i].mutable_backup_set()->set_location(i % 3 == 0 ? "cloud" : "nas");
+    tasks[i].mutable_backup_set()->set_name("set" + std::to_string(i));
+  }
+  auto queued = lm_->Enqueue(tasks);
+  ASSERT_TRUE(queued.ok()) << queued.status();
+  std::mutex mu;
+  std::map<uint64_t, int> leased;  // task -> times leased
+  std::vector<std::thread> threads;
+  for (int w = 0; w < 8; ++w) {
+    threads.emplace_back([&, w] {
+      const std::string worker = "w" + std::to_string(w);
+      uint64_t previous_nas = 0;
+      while (true) {
+        auto t = lm_->Lease(worker, {"nas", "cloud"});
+        ASSERT_TRUE(t.ok()) << t.status();
+        if (!t->has_value()) return;
+        const v1::Task& got = **t;
+        if (got.backup_set().location() == "nas") {
+          EXPECT_GT(got.id(), previous_nas);  // oldest first, as seen by one worker
+          previous_nas = got.id();
+        }
+        {
+          std::lock_guard lock(mu);
+          ++leased[got.id()];
+        }
+        if (got.id() % 2 == 0) {
+          auto done = lm_->Complete(worker, got.id(), got.attempt(), v1::DiffCounts(), 1, nullptr);
+          ASSERT_TRUE(done.ok()) << done.status();
+        }
+      }
+    });
+  }
+  for (auto& t : threads) t.join();
+  ASSERT_EQ(leased.size(), tasks.size());
+  for (const auto& [id, n] : leased) EXPECT_EQ(n, 1) << "task " << id;
+
+  Reopen();  // what is on disk
+  int done = 0, still_leased = 0;
+  for (const v1::Task& t : lm_->All()) {
+    EXPECT_EQ(t.attempt(), 1u) << t.id();
+    if (t.id() % 2 == 0) {
+      EXPECT_EQ(t.state(), v1::TASK_STATE_DONE) << t.id();
+      ++done;
+    } else {
+      EXPECT_EQ(t.state(), v1::TASK_STATE_LEASED) << t.id();
+      ++still_leased;
+    }
+  }
+  EXPECT_EQ(done + still_leased, static_cast<int>(tasks.size()));
+  auto none = lm_->Lease("late", {"nas", "cloud"});
+  ASSERT_TRUE(none.ok());
+  EXPECT_FALSE(none->has_value());
 }
 
 }  // namespace

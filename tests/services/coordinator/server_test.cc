@@ -1,5 +1,5 @@
-// The gRPC layer in-process: health, reflection, the TenantPortal stub and
-// the mapping of domain errors to gRPC codes.
+// The gRPC layer in-process: health, reflection, the TenantPortal stub, the
+// mapping of domain errors to gRPC codes, and the Observe stream's window.
 #include "services/coordinator/server.h"
 
 #include <grpcpp/generic/generic_stub.h>
@@ -10,8 +10,11 @@
 #include <filesystem>
 #include <future>
 
+#include "services/coordinator/ingest.h"
+#include "storage/hash.h"
 #include "vigil/v1/admin.grpc.pb.h"
 #include "vigil/v1/tenant.grpc.pb.h"
+#include "vigil/v1/worker.grpc.pb.h"
 
 namespace vigil::coordinator {
 namespace {
@@ -144,6 +147,120 @@ TEST_F(ServerTest, DomainErrorsBecomeTheirGrpcCodes) {
     v1::ApplyResponse r;
     EXPECT_EQ(stub->Apply(&ctx, bad, &r).error_code(), grpc::StatusCode::INVALID_ARGUMENT);
   }
+}
+
+// A worker sends a window of batches without waiting for acks; the third
+// of five is bad. The two before it are stored and acknowledged, the stream
+// ends with the bad batch's error, nothing from it on is stored. A new
+// stream resending 1..2 (acknowledged again, not stored twice) and the
+// corrected rest completes the task with every entry counted once.
+TEST_F(ServerTest, ObserveWindowStoresUpToTheFirstBadBatch) {
+  Coordinator& c = server_->coordinator();
+  v1::ApplyRequest apply;
+  auto* l = apply.add_locations();
+  l->set_name("nas");
+  l->set_site("office");
+  apply.add_tenants()->set_name("acme");
+  auto* b = apply.add_backup_sets();
+  b->set_tenant("acme");
+  b->set_asset("fs");
+  b->set_name("fs-nas");
+  b->set_location("nas");
+  b->set_path("acme/fs");
+  ASSERT_TRUE(c.Apply(apply).ok());
+  v1::RunCheckRequest rc;
+  rc.set_tenant("acme");
+  ASSERT_TRUE(c.RunCheck(rc).ok());
+
+  auto stub = v1::WorkerGateway::NewStub(channel_);
+  v1::RegisterResponse reg;
+  {
+    grpc::ClientContext ctx;
+    v1::RegisterRequest req;
+    req.set_site("office");
+    req.add_locations("nas");
+    ASSERT_TRUE(stub->Register(&ctx, req, &reg).ok());
+  }
+  auto prepare = [&](grpc::ClientContext* ctx) {
+    ctx->AddMetadata("authorization", "Bearer " + reg.credential());
+    ctx->AddMetadata("vigil-worker-id", reg.worker_id());
+    ctx->set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(30));
+  };
+  v1::LeaseTaskResponse lease;
+  {
+    grpc::ClientContext ctx;
+    prepare(&ctx);
+    ASSERT_TRUE(stub->LeaseTask(&ctx, {}, &lease).ok());
+    ASSERT_TRUE(lease.has_task());
+  }
+  const v1::Task& task = lease.task();
+  constexpr int kPerBatch = 100;
+  auto batch = [&](uint64_t seq, bool bad) {
+    v1::ObservationBatch out;
+    out.set_task_id(task.id());
+    out.set_attempt(task.attempt());
+    out.set_seq(seq);
+    for (int i = 0; i < kPerBatch; ++i) {
+      char path[32];
+      std::snprintf(path, sizeof path, "d/f%03d-%03d", static_cast<int>(seq), i);
+      std::string content = std::string(path) + " content";
+      v1::Observation* o = out.add_observations();
+      o->set_path(bad && i == 7 ? "../escape" : path);
+      o->set_type(v1::ENTRY_TYPE_FILE);
+      o->set_size(content.size());
+      o->set_mtime_ns(1);
+      storage::Digest d = storage::HashBytes(storage::HashAlgorithm::kXxh3_128, content);
+      o->set_digest_algorithm(static_cast<uint32_t>(d.algorithm()));
+      o->set_digest(std::string(d.view()));
+    }
+    return out;
+  };
+  {
+    grpc::ClientContext ctx;
+    prepare(&ctx);
+    auto rw = stub->Observe(&ctx);
+    for (uint64_t seq = 1; seq <= 5; ++seq) {
+      if (!rw->Write(batch(seq, seq == 3))) break;  // the server may stop reading after 3
+    }
+    rw->WritesDone();
+    uint64_t last = 0;
+    v1::Ack ack;
+    while (rw->Read(&ack)) last = ack.seq();
+    grpc::Status s = rw->Finish();
+    EXPECT_EQ(s.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+    EXPECT_NE(s.error_message().find("../escape"), std::string::npos) << s.error_message();
+    EXPECT_EQ(last, 2u);
+  }
+  auto acked = LastAcked(c.catalogue().kv(), task.id(), task.attempt());
+  ASSERT_TRUE(acked.ok());
+  EXPECT_EQ(*acked, 2u);
+  {
+    grpc::ClientContext ctx;
+    prepare(&ctx);
+    auto rw = stub->Observe(&ctx);
+    for (uint64_t seq = 1; seq <= 5; ++seq) ASSERT_TRUE(rw->Write(batch(seq, false)));
+    rw->WritesDone();
+    uint64_t last = 0;
+    v1::Ack ack;
+    while (rw->Read(&ack)) last = ack.seq();
+    grpc::Status s = rw->Finish();
+    ASSERT_TRUE(s.ok()) << s.error_message();
+    EXPECT_EQ(last, 5u);
+  }
+  v1::CompleteTaskResponse done;
+  {
+    grpc::ClientContext ctx;
+    prepare(&ctx);
+    v1::CompleteTaskRequest req;
+    req.set_task_id(task.id());
+    req.set_attempt(task.attempt());
+    req.set_final_seq(5);
+    grpc::Status s = stub->CompleteTask(&ctx, req, &done);
+    ASSERT_TRUE(s.ok()) << s.error_message();
+  }
+  EXPECT_EQ(done.task().state(), v1::TASK_STATE_DONE);
+  EXPECT_EQ(done.task().entries(), 5u * kPerBatch);
+  EXPECT_EQ(done.task().counts().added(), 5u * kPerBatch);
 }
 
 }  // namespace
