@@ -11,6 +11,7 @@
 #include "services/contracts/model.h"
 #include "services/coordinator/contract_store.h"
 #include "services/coordinator/evaluation.h"
+#include "services/coordinator/format_results.h"
 #include "services/coordinator/ingest.h"
 #include "services/coordinator/keys.h"
 #include "services/coordinator/points.h"
@@ -164,10 +165,10 @@ StatusOr<v1::ApplyResponse> Coordinator::Apply(const v1::ApplyRequest& in) {
                                         "root, with no '..', '.' or empty component, got '" +
                                         b.path() + "'");
     }
-    if (!b.format().empty() && b.format() != "dir") {
-      return absl::InvalidArgumentError(what + ": field 'format' '" + b.format() +
-                                        "' is not supported by checks yet (only 'dir'; "
-                                        "`vigil verify --format` reads the others locally)");
+    if (!b.format().empty() && b.format() != "dir" && b.format() != "bagit" &&
+        b.format() != "sumfile" && b.format() != "restic") {
+      return absl::InvalidArgumentError(what + ": unknown format '" + b.format() +
+                                        "' (dir, bagit, sumfile, restic)");
     }
     if (!contracts::LayoutFromName(b.layout())) {
       return absl::InvalidArgumentError(what + ": unknown layout '" + b.layout() + "'");
@@ -331,6 +332,7 @@ StatusOr<v1::GetStatusResponse> Coordinator::GetStatus(const v1::GetStatusReques
       if (it != last.end()) *bs->mutable_last_task() = it->second;
       *bs->mutable_backup_set() = std::move(b);
       if (Status p = FillPoints(*this, bs); !p.ok()) return p;
+      if (Status p = FillFormatVerdicts(kv, bs); !p.ok()) return p;
       // Entries of the points present (a mirror, or a set checked before
       // points were recorded: the point at time 0).
       std::vector<int64_t> present;
@@ -458,7 +460,12 @@ StatusOr<v1::LeaseTaskResponse> Coordinator::LeaseTask(const std::string& worker
   auto t = leases_->Lease(worker_id, locations);
   if (!t.ok()) return t.status();
   v1::LeaseTaskResponse resp;
-  if (t->has_value()) *resp.mutable_task() = std::move(**t);
+  if (t->has_value()) {
+    *resp.mutable_task() = std::move(**t);
+    // restic: the packs not to read again (format_results.h; not stored).
+    Status s = AddKnownPacks(cat_->kv(), clock_->NowNs(), resp.mutable_task());
+    if (!s.ok()) return s;
+  }
   return resp;
 }
 
@@ -520,6 +527,7 @@ StatusOr<v1::CompleteTaskResponse> Coordinator::CompleteTask(const std::string& 
     }
     std::sort(survey->mutable_dirs()->begin(), survey->mutable_dirs()->end());
   }
+  if (Status s = ValidateFormatResults(t->backup_set(), req); !s.ok()) return s;
   auto last = LastAcked(cat_->kv(), req.task_id(), req.attempt());
   if (!last.ok()) return last.status();
   if (*last != req.final_seq()) {
@@ -556,6 +564,10 @@ StatusOr<v1::CompleteTaskResponse> Coordinator::CompleteTask(const std::string& 
   storage::KvBatch drop;
   if (survey) {
     drop.Put(Space::kMeta, keys::Survey(t->backup_set().location()), survey->SerializeAsString());
+  }
+  // Format verdicts and restic packs, after the point records (format_results.h).
+  if (Status s = ApplyFormatResults(cat_->kv(), *t, req, clock_->NowNs(), &drop); !s.ok()) {
+    return s;
   }
   DropStaged(&drop, req.task_id());
   // Markers of every attempt of the task (an older attempt may have merged

@@ -547,7 +547,7 @@ std::vector<FileResult> Verifier::ReadUnpacked(const std::vector<RepoFile>& file
 }
 
 void Verifier::CheckPack(const RepoFile& f, storage::FileHasher* hasher, FileResult* res) {
-  if (!opt_.read_data && opt_.known_packs != nullptr) {
+  if ((!opt_.read_data || opt_.skip_known_with_read_data) && opt_.known_packs != nullptr) {
     std::string raw;
     restic::ParseId(f.name, &raw);
     auto it = opt_.known_packs->find(raw);

@@ -127,6 +127,10 @@ struct ResticOptions {
   // run (the catalogue's memory): without read_data they are not read again
   // when their size is unchanged. Packs are immutable and content-named.
   const std::unordered_map<std::string, uint64_t>* known_packs = nullptr;
+  // Skip known_packs with read_data too (the worker's tasks: the
+  // coordinator lists only packs verified blob by blob within the
+  // re-verification window). Default false: --read-data reads everything.
+  bool skip_known_with_read_data = false;
 };
 
 // A content-named file as listed (snapshot or pack) and its name check.
