@@ -42,11 +42,13 @@
 # Formats (issue 5), on the same data: `restic` (restic check --read-data)
 # against `vigil-restic` (vigil verify --format restic --read-data, no
 # catalogue) and `vigil-restic-recheck` (a re-check with --catalogue after an
-# untimed baseline: nothing new, no pack read); `vigil-bagit` (a BagIt bag of
+# untimed baseline: nothing new, no pack read; `-nokey`: the same without the
+# password, names only: no key derived, nothing decrypted); `vigil-bagit` (a BagIt bag of
 # set A, payload hard-linked, sha256 manifest) against `floor-sha256`
 # (vigil_floor --sha256 -j 2: a bare two-thread OpenSSL SHA-256 pass).
 #   bash bench/peers.sh --sets A --no-cold \
-#     --tools "restic vigil-restic vigil-restic-recheck vigil-bagit floor-sha256"
+#     --tools "restic vigil-restic vigil-restic-recheck vigil-restic-recheck-nokey \
+#              vigil-bagit floor-sha256"
 set -euo pipefail
 
 REPO=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -220,6 +222,7 @@ cmd_for() {
     restic) echo "exec restic -r '$prep/restic-repo' --password-file '$prep/restic-pw' check --read-data" ;;
     vigil-restic) echo "exec '$VIGIL' verify --format restic --read-data '$prep/restic-repo' --password-file '$prep/restic-pw'" ;;
     vigil-restic-recheck) echo "exec '$VIGIL' verify --format restic '$prep/restic-repo' --password-file '$prep/restic-pw' --catalogue '$prep/vigil-restic-cat'" ;;
+    vigil-restic-recheck-nokey) echo "exec '$VIGIL' verify --format restic '$prep/restic-repo' --catalogue '$prep/vigil-restic-cat'" ;;
     vigil-bagit) echo "exec '$VIGIL' verify --format bagit '$prep/bag'" ;;
     floor-sha256) echo "exec '$FLOOR' '$prep/bag/data' --sha256 -j 2" ;;
   esac
@@ -238,11 +241,11 @@ extra_files() {
     aide) echo "$prep/aide.db" ;;
     restic | vigil-restic | vigil-restic-recheck) echo "$prep/restic-repo" ;;
   esac
-  [[ $tool == vigil-restic-recheck && -d $prep/vigil-restic-cat ]] && echo "$prep/vigil-restic-cat"
+  [[ $tool == vigil-restic-recheck* && -d $prep/vigil-restic-cat ]] && echo "$prep/vigil-restic-cat"
   return 0
 }
 
-WARM_TOOLS="vigil-baseline cat vigil-reverify xxhsum vigil_floor b3sum hashdeep sha256sum aide restic vigil-restic vigil-restic-recheck vigil-bagit floor-sha256"
+WARM_TOOLS="vigil-baseline cat vigil-reverify xxhsum vigil_floor b3sum hashdeep sha256sum aide restic vigil-restic vigil-restic-recheck vigil-restic-recheck-nokey vigil-bagit floor-sha256"
 COLD_TOOLS="cat vigil-reverify xxhsum vigil_floor"
 
 tools_for() {  # SET LIST
@@ -335,7 +338,7 @@ for set in $SETS; do
   tools=$(tools_for "$set" "$WARM_TOOLS")
   lock_set "$set"
   [[ " $tools " == *" vigil-reverify "* ]] && settle_vigil "$set"
-  if [[ " $tools " == *" vigil-restic-recheck "* ]]; then
+  if [[ " $tools " == *" vigil-restic-recheck"* ]]; then
     # The re-check's baseline: one untimed run records every pack.
     rm -rf "$ROOT/prep-$set/vigil-restic-cat"
     "$VIGIL" verify --format restic "$ROOT/prep-$set/restic-repo" --password-file "$ROOT/prep-$set/restic-pw" \
@@ -402,7 +405,8 @@ files_of() { find "$ROOT/$1" -type f | wc -l; }
     echo
     for pair in "vigil-reverify cat" "vigil-reverify xxhsum" "vigil-reverify vigil_floor" \
         "vigil_floor xxhsum" "vigil-baseline xxhsum" "restic vigil-restic" \
-        "restic vigil-restic-recheck" "vigil-bagit floor-sha256"; do
+        "restic vigil-restic-recheck" "restic vigil-restic-recheck-nokey" \
+        "vigil-bagit floor-sha256"; do
       # shellcheck disable=SC2086
       awk -F'\t' -v s="$set" -v a="${pair% *}" -v b="${pair#* }" '
         $1 == s && $3 == "warm" && $5 != "FAIL" { t[$2, $4] = $5; if ($4 > n) n = $4 }
