@@ -475,8 +475,8 @@ class WorkerImpl final : public Worker {
         }
       }
     }
-    // dated-files: the checksum files beside the point files, once; a
-    // problem naming a point's file is that point's.
+    // dated-files: the checksum files beside the point files, once, as
+    // point 0 (no point of the set: a problem marks none of them damaged).
     if (set->format == "sumfile" && set->layout == contracts::Layout::kDatedFiles) {
       for (auto& v : CheckSumFiles(*dir, "", 0)) done.verdicts.push_back(std::move(v));
     }
