@@ -38,6 +38,17 @@
 # raw figures (set, tool, cache, run, wall seconds, max RSS KiB, 1-min load
 # average after the run, CPU seconds user + system) in
 # DATA/MODE/results-STAMP.tsv, each tool's output in DATA/MODE/logs/.
+#
+# Formats (issue 5), on the same data: `restic` (restic check --read-data)
+# against `vigil-restic` (vigil verify --format restic --read-data, no
+# catalogue) and `vigil-restic-recheck` (a re-check with --catalogue after an
+# untimed baseline: nothing new, no pack read; `-nokey`: the same without the
+# password, names only: no key derived, nothing decrypted); `vigil-bagit` (a BagIt bag of
+# set A, payload hard-linked, sha256 manifest) against `floor-sha256`
+# (vigil_floor --sha256 -j 2: a bare two-thread OpenSSL SHA-256 pass).
+#   bash bench/peers.sh --sets A --no-cold \
+#     --tools "restic vigil-restic vigil-restic-recheck vigil-restic-recheck-nokey \
+#              vigil-bagit floor-sha256"
 set -euo pipefail
 
 REPO=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -178,6 +189,17 @@ EOF
     log "$set: restic backup took $((SECONDS - t0)) s"
     touch "$prep/restic.done"
   fi
+  if [[ $set == A ]] && ! skipped vigil-bagit && [[ ! -f $prep/bag.done ]]; then
+    # A BagIt bag of the data set: the payload hard-linked (no copy), the
+    # manifest from the sha256sum list.
+    log "$set: BagIt bag (hard links, manifest-sha256.txt)"
+    rm -rf "$prep/bag"
+    mkdir -p "$prep/bag"
+    cp -al "$dir" "$prep/bag/data"
+    printf 'BagIt-Version: 1.0\nTag-File-Character-Encoding: UTF-8\n' >"$prep/bag/bagit.txt"
+    sed 's|  \./|  data/|' "$prep/sums.sha256" >"$prep/bag/manifest-sha256.txt"
+    touch "$prep/bag.done"
+  fi
   sync
 }
 
@@ -198,6 +220,11 @@ cmd_for() {
     hashdeep) echo "cd '$dir' && exec hashdeep -c sha256 -r -l -a -k '$prep/known.hashdeep' ." ;;
     aide) echo "exec aide --config='$prep/aide.conf' --check" ;;
     restic) echo "exec restic -r '$prep/restic-repo' --password-file '$prep/restic-pw' check --read-data" ;;
+    vigil-restic) echo "exec '$VIGIL' verify --format restic --read-data '$prep/restic-repo' --password-file '$prep/restic-pw'" ;;
+    vigil-restic-recheck) echo "exec '$VIGIL' verify --format restic '$prep/restic-repo' --password-file '$prep/restic-pw' --catalogue '$prep/vigil-restic-cat'" ;;
+    vigil-restic-recheck-nokey) echo "exec '$VIGIL' verify --format restic '$prep/restic-repo' --catalogue '$prep/vigil-restic-cat'" ;;
+    vigil-bagit) echo "exec '$VIGIL' verify --format bagit '$prep/bag'" ;;
+    floor-sha256) echo "exec '$FLOOR' '$prep/bag/data' --sha256 -j 2" ;;
   esac
 }
 
@@ -212,19 +239,21 @@ extra_files() {
     sha256sum) echo "$prep/sums.sha256" ;;
     hashdeep) echo "$prep/known.hashdeep" ;;
     aide) echo "$prep/aide.db" ;;
-    restic) echo "$prep/restic-repo" ;;
+    restic | vigil-restic | vigil-restic-recheck) echo "$prep/restic-repo" ;;
   esac
+  [[ $tool == vigil-restic-recheck* && -d $prep/vigil-restic-cat ]] && echo "$prep/vigil-restic-cat"
   return 0
 }
 
-WARM_TOOLS="vigil-baseline cat vigil-reverify xxhsum vigil_floor b3sum hashdeep sha256sum aide restic"
+WARM_TOOLS="vigil-baseline cat vigil-reverify xxhsum vigil_floor b3sum hashdeep sha256sum aide restic vigil-restic vigil-restic-recheck vigil-restic-recheck-nokey vigil-bagit floor-sha256"
 COLD_TOOLS="cat vigil-reverify xxhsum vigil_floor"
 
 tools_for() {  # SET LIST
   local t out=""
   for t in $2; do
     skipped "$t" && continue
-    [[ $t == restic ]] && ! want_restic "$1" && continue
+    [[ $t == restic || $t == vigil-restic* ]] && ! want_restic "$1" && continue
+    [[ $t == vigil-bagit || $t == floor-sha256 ]] && [[ $1 != A ]] && continue
     out+="$t "
   done
   echo "$out"
@@ -309,6 +338,12 @@ for set in $SETS; do
   tools=$(tools_for "$set" "$WARM_TOOLS")
   lock_set "$set"
   [[ " $tools " == *" vigil-reverify "* ]] && settle_vigil "$set"
+  if [[ " $tools " == *" vigil-restic-recheck"* ]]; then
+    # The re-check's baseline: one untimed run records every pack.
+    rm -rf "$ROOT/prep-$set/vigil-restic-cat"
+    "$VIGIL" verify --format restic "$ROOT/prep-$set/restic-repo" --password-file "$ROOT/prep-$set/restic-pw" \
+      --catalogue "$ROOT/prep-$set/vigil-restic-cat" >"$LOGS/$set-restic-settle.log" 2>&1 || true
+  fi
   for rep in $(seq 1 "$REPS"); do
     wait_quiet
     log "$set warm round $rep/$REPS (load $(cut -d' ' -f1-3 /proc/loadavg))"
@@ -369,7 +404,9 @@ files_of() { find "$ROOT/$1" -type f | wc -l; }
     # steadier than ratios of medians.
     echo
     for pair in "vigil-reverify cat" "vigil-reverify xxhsum" "vigil-reverify vigil_floor" \
-        "vigil_floor xxhsum" "vigil-baseline xxhsum"; do
+        "vigil_floor xxhsum" "vigil-baseline xxhsum" "restic vigil-restic" \
+        "restic vigil-restic-recheck" "restic vigil-restic-recheck-nokey" \
+        "vigil-bagit floor-sha256"; do
       # shellcheck disable=SC2086
       awk -F'\t' -v s="$set" -v a="${pair% *}" -v b="${pair#* }" '
         $1 == s && $3 == "warm" && $5 != "FAIL" { t[$2, $4] = $5; if ($4 > n) n = $4 }

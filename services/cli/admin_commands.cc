@@ -135,6 +135,23 @@ void PrintHuman(const v1::GetStatusResponse& r) {
         std::printf("        attempt %u (worker %s): %s\n", e.attempt(), e.worker_id().c_str(),
                     e.message().c_str());
       }
+      for (const auto& v : b.format_verdicts().verdicts()) {
+        std::string what =
+            v.format() + (v.target().empty() ? "" : " " + EscapeForTerminal(v.target()));
+        std::printf("      %s: %s", what.c_str(), v.valid() ? "valid" : "INVALID");
+        if (v.error_count() + v.warning_count() > 0) {
+          std::printf(" (%u errors, %u warnings)", v.error_count(), v.warning_count());
+        }
+        if (v.format() == "restic") {
+          std::printf(", %llu snapshots, %llu packs read, %llu skipped as verified, %llu vanished",
+                      static_cast<unsigned long long>(v.snapshots()),
+                      static_cast<unsigned long long>(v.packs_read()),
+                      static_cast<unsigned long long>(v.packs_skipped()),
+                      static_cast<unsigned long long>(v.packs_vanished()));
+        }
+        std::printf("\n");
+        for (const auto& e : v.errors()) std::printf("        error: %s\n", e.c_str());
+      }
     }
   }
 }
@@ -161,6 +178,34 @@ nlohmann::json PointsJson(const google::protobuf::RepeatedPtrField<v1::PointReco
   return out;
 }
 
+// Format verdicts of a bagit/sumfile/restic set's last check; targets are
+// bytes, so target_base64 always, target when UTF-8.
+nlohmann::json FormatVerdictsJson(const v1::FormatVerdicts& fv) {
+  nlohmann::json list = nlohmann::json::array();
+  for (const auto& v : fv.verdicts()) {
+    nlohmann::json j = {
+        {"format", v.format()},
+        {"point_time_ns", v.point_time_ns()},
+        {"target_base64", Base64Encode(v.target())},
+        {"valid", v.valid()},
+        {"error_count", v.error_count()},
+        {"warning_count", v.warning_count()},
+        {"errors", std::vector<std::string>(v.errors().begin(), v.errors().end())},
+        {"warnings", std::vector<std::string>(v.warnings().begin(), v.warnings().end())},
+        {"files_read", v.files_read()},
+        {"bytes_read", v.bytes_read()}};
+    if (IsValidUtf8(v.target())) j["target"] = v.target();
+    if (v.format() == "restic") {
+      j["snapshots"] = v.snapshots();
+      j["packs_read"] = v.packs_read();
+      j["packs_skipped"] = v.packs_skipped();
+      j["packs_vanished"] = v.packs_vanished();
+    }
+    list.push_back(std::move(j));
+  }
+  return {{"task_id", fv.task_id()}, {"at", FormatTimeUtc(fv.at_ns())}, {"verdicts", list}};
+}
+
 nlohmann::json StatusJson(const v1::GetStatusResponse& r) {
   nlohmann::json tenants = nlohmann::json::array();
   for (const auto& t : r.tenants()) {
@@ -176,6 +221,7 @@ nlohmann::json StatusJson(const v1::GetStatusResponse& r) {
       if (IsValidUtf8(bs.path())) j["path"] = bs.path();
       j["last_task"] = b.has_last_task() ? TaskJson(b.last_task()) : nlohmann::json(nullptr);
       j["points"] = PointsJson(b.points());
+      if (b.has_format_verdicts()) j["format_verdicts"] = FormatVerdictsJson(b.format_verdicts());
       sets.push_back(std::move(j));
     }
     nlohmann::json readiness = nlohmann::json::array(), commitments = nlohmann::json::array();

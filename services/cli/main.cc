@@ -147,6 +147,9 @@ int main(int argc, char** argv) {
   work->add_option("--scratch", wa.scratch,
                    "Scratch directory for restore drills (created if missing; default "
                    "$TMPDIR/vigil-scratch-PID)");
+  work->add_option("--secrets", wa.secrets,
+                   "Directory of restic passwords, never sent anywhere: TENANT/SET.password, "
+                   "else LOCATION.password");
   work->add_option("--token-file", wa.token_file, "File holding the enrolment token");
   work->add_option("--tls-ca", wa.tls_ca_file, "CA (PEM) to verify the coordinator's certificate");
   work->add_option("--tls-cert", wa.tls_cert_file, "Client certificate (PEM) for mutual TLS");

@@ -266,6 +266,21 @@ int RunWorker(const WorkerArgs& args) {
       !ReadPem("worker", "--tls-key", args.tls_key_file, &o.tls_key_pem)) {
     return kExitUsage;
   }
+  o.secrets = args.secrets;
+  if (!args.secrets.empty()) {
+    struct stat st {};
+    if (stat(args.secrets.c_str(), &st) != 0 || !S_ISDIR(st.st_mode)) {
+      std::fprintf(stderr, "vigil worker: --secrets '%s' is not a directory\n",
+                   args.secrets.c_str());
+      return kExitUsage;
+    }
+    if ((st.st_mode & 077) != 0) {
+      std::fprintf(stderr,
+                   "vigil worker: warning: --secrets '%s' is accessible to other users "
+                   "(mode %03o; chmod 700 it)\n",
+                   args.secrets.c_str(), static_cast<unsigned>(st.st_mode & 0777));
+    }
+  }
   if (!args.scratch.empty()) {
     std::error_code ec;
     std::filesystem::create_directories(args.scratch, ec);

@@ -53,6 +53,8 @@ struct WorkerArgs {
   std::string site;
   std::vector<std::string> locations;  // NAME=PATH
   std::string scratch;
+  // restic passwords (worker.h WorkerOptions::secrets). Empty = none.
+  std::string secrets;
   std::string token_file;
   int batch_size = 512;
   int test_batch_delay_ms = 0;

@@ -13,6 +13,7 @@
 #include "services/coordinator/check_results.h"
 #include "services/coordinator/contract_store.h"
 #include "services/coordinator/evaluation.h"
+#include "services/coordinator/format_results.h"
 #include "services/coordinator/ingest.h"
 #include "services/coordinator/keys.h"
 #include "services/coordinator/points.h"
@@ -186,10 +187,10 @@ StatusOr<v1::ApplyResponse> Coordinator::Apply(const v1::ApplyRequest& in) {
                                         "root, with no '..', '.' or empty component, got '" +
                                         b.path() + "'");
     }
-    if (!b.format().empty() && b.format() != "dir") {
-      return absl::InvalidArgumentError(what + ": field 'format' '" + b.format() +
-                                        "' is not supported by checks yet (only 'dir'; "
-                                        "`vigil verify --format` reads the others locally)");
+    if (!b.format().empty() && b.format() != "dir" && b.format() != "bagit" &&
+        b.format() != "sumfile" && b.format() != "restic") {
+      return absl::InvalidArgumentError(what + ": unknown format '" + b.format() +
+                                        "' (dir, bagit, sumfile, restic)");
     }
     if (!contracts::LayoutFromName(b.layout())) {
       return absl::InvalidArgumentError(what + ": unknown layout '" + b.layout() + "'");
@@ -363,6 +364,7 @@ StatusOr<v1::GetStatusResponse> Coordinator::GetStatus(const v1::GetStatusReques
       if (it != last.end()) *bs->mutable_last_task() = it->second;
       *bs->mutable_backup_set() = std::move(b);
       if (Status p = FillPoints(*this, bs); !p.ok()) return p;
+      if (Status p = FillFormatVerdicts(kv, bs); !p.ok()) return p;
       // Entries of the points present (a mirror, or a set checked before
       // points were recorded: the point at time 0).
       std::vector<int64_t> present;
@@ -502,7 +504,12 @@ StatusOr<v1::LeaseTaskResponse> Coordinator::LeaseTask(const std::string& worker
   auto t = leases_->Lease(worker_id, locations);
   if (!t.ok()) return t.status();
   v1::LeaseTaskResponse resp;
-  if (t->has_value()) *resp.mutable_task() = std::move(**t);
+  if (t->has_value()) {
+    *resp.mutable_task() = std::move(**t);
+    // restic: the packs not to read again (format_results.h; not stored).
+    Status s = AddKnownPacks(cat_->kv(), clock_->NowNs(), resp.mutable_task());
+    if (!s.ok()) return s;
+  }
   return resp;
 }
 
@@ -614,6 +621,7 @@ StatusOr<v1::CompleteTaskResponse> Coordinator::CompleteTask(const std::string& 
     }
     std::sort(survey->mutable_dirs()->begin(), survey->mutable_dirs()->end());
   }
+  if (Status s = ValidateFormatResults(t->backup_set(), req); !s.ok()) return s;
   auto last = LastAcked(cat_->kv(), req.task_id(), req.attempt());
   if (!last.ok()) return last.status();
   if (*last != req.final_seq()) {
@@ -662,6 +670,19 @@ StatusOr<v1::CompleteTaskResponse> Coordinator::CompleteTask(const std::string& 
                                      /*sync=*/false);
       !s.ok()) {
     return s;
+  }
+  // Format verdicts and restic packs (format_results.h), once the point
+  // records they mark are written: their own synced write after DONE. A
+  // crash in between loses them; the set's next check recomputes them
+  // (packs not recorded are read again).
+  {
+    storage::KvBatch formats;
+    if (Status s = ApplyFormatResults(cat_->kv(), *t, req, clock_->NowNs(), &formats); !s.ok()) {
+      return s;
+    }
+    if (formats.count() > 0) {
+      if (Status s = cat_->kv()->Write(formats, {.sync = true}); !s.ok()) return s;
+    }
   }
   *resp.mutable_task() = std::move(*done);
   return resp;

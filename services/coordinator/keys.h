@@ -39,6 +39,12 @@
 //       alerts not yet delivered (written with their transition in one
 //       synced batch); moved to "coord/sent/" (same suffix) once delivered
 //       or given up (services/coordinator/alerts.h)
+//   "coord/fverdict/" Str(tenant) Str(backup_set)
+//                                                -> vigil.v1.FormatVerdicts
+//   "coord/rpack/" Str(tenant) Str(backup_set) ID(32 raw bytes)
+//                                                -> vigil.v1.ResticPackRecord
+//       format results of bagit/sumfile/restic sets, written with the
+//       task's DONE state (services/coordinator/format_results.h)
 // Keyspace `tasks` (fixed-width big-endian integers: numeric order == byte
 // order, so one task's staged batches are one range, in seq order):
 //   'T' U64(task_id)                             -> vigil.v1.Task

@@ -25,6 +25,7 @@
 #include "services/common/text.h"
 #include "services/contracts/restore_points.h"
 #include "services/contracts/schedule.h"
+#include "services/worker/format_tasks.h"
 #include "storage/file_hasher.h"
 #include "storage/hash.h"
 #include "storage/key_codec.h"
@@ -185,6 +186,9 @@ class WorkerImpl final : public Worker {
     v1::DrillResult drill_result{};
     // Check tasks: directories two levels below the location's root.
     std::vector<std::string> location_dirs{};
+    // Check tasks of bagit, sumfile and restic sets (format_tasks.h).
+    std::vector<v1::FormatVerdict> verdicts{};
+    std::vector<v1::ResticPack> packs{};
   };
 
   // Directory names two levels below a location's root ("A/B"), hidden
@@ -294,6 +298,8 @@ class WorkerImpl final : public Worker {
       if (out.drill && out.error.empty()) *req.mutable_drill() = out.drill_result;
       if (out.error.empty()) {
         for (const auto& d : out.location_dirs) req.add_location_dirs(d);
+        for (const auto& v : out.verdicts) *req.add_format_verdicts() = v;
+        for (const auto& p : out.packs) *req.add_restic_packs() = p;
       }
       v1::CompleteTaskResponse resp;
       grpc::Status s = stub_->CompleteTask(&ctx, req, &resp);
@@ -366,7 +372,7 @@ class WorkerImpl final : public Worker {
     } else if (l == "bagit-bags") {
       c.layout = contracts::Layout::kBagitBags;
     } else if (l == "restic-snapshots") {
-      return absl::UnimplementedError("restic snapshots are not read by tasks yet");
+      c.layout = contracts::Layout::kResticSnapshots;
     } else {
       return absl::InvalidArgumentError("unknown restore-point layout '" + l + "'");
     }
@@ -392,6 +398,15 @@ class WorkerImpl final : public Worker {
     if (!dir.ok()) return {Outcome::kError, std::string(dir.status().message()), 0};
     auto set = ContractSet(task.backup_set());
     if (!set.ok()) return {Outcome::kError, std::string(set.status().message()), 0};
+    if (set->format == "restic" || set->layout == contracts::Layout::kResticSnapshots) {
+      if (set->format != "restic" || set->layout != contracts::Layout::kResticSnapshots) {
+        return {Outcome::kError,
+                "a restic repository needs format restic and layout "
+                "restic-snapshots",
+                0};
+      }
+      return ExecuteRestic(task, *dir, lost);
+    }
     const std::string tz = task.tenant_timezone().empty() ? "UTC" : task.tenant_timezone();
     auto found = contracts::DiscoverRestorePointsAt(*set, *dir, tz);
     if (!found.ok()) return {Outcome::kError, std::string(found.status().message()), 0};
@@ -451,7 +466,82 @@ class WorkerImpl final : public Worker {
     stream.Close();
     Log("task " + std::to_string(task.id()) + ": " + std::to_string(found->points.size()) +
         " restore point(s), " + std::to_string(reused) + " hard-linked files not read again");
-    return {Outcome::kDone, "", seq};
+    Outcome done{Outcome::kDone, "", seq};
+    // The format's own verdicts, point by point (after the walk: the
+    // catalogue's observations are durable first).
+    for (const auto& point : found->points) {
+      if (*lost) return {Outcome::kLost, "", 0};
+      if (stopped()) return {Outcome::kStopped, "", 0};
+      if (metadata_only_.count(point.time_ns) != 0) continue;  // not read this time
+      const bool file_point = set->layout == contracts::Layout::kDatedFiles;
+      const std::string pdir = point.name.empty() || file_point ? *dir : *dir + "/" + point.name;
+      const std::string prefix = point.name.empty() || file_point ? "" : point.name + "/";
+      if (set->format == "bagit") {
+        done.verdicts.push_back(CheckBag(pdir, point.name, point.time_ns));
+      } else if (set->format == "sumfile" && !file_point) {
+        for (auto& v : CheckSumFiles(pdir, prefix, point.time_ns)) {
+          done.verdicts.push_back(std::move(v));
+        }
+      }
+    }
+    // dated-files: the checksum files beside the point files, once, as
+    // point 0 (no point of the set: a problem marks none of them damaged).
+    if (set->format == "sumfile" && set->layout == contracts::Layout::kDatedFiles) {
+      for (auto& v : CheckSumFiles(*dir, "", 0)) done.verdicts.push_back(std::move(v));
+    }
+    for (const auto& v : done.verdicts) {
+      if (!v.valid()) {
+        Log("task " + std::to_string(task.id()) + ": " + v.format() + " '" +
+            EscapeForTerminal(v.target()) + "' invalid (" + std::to_string(v.error_count()) +
+            " errors)" + (v.errors_size() > 0 ? ": " + v.errors(0) : ""));
+      }
+    }
+    return done;
+  }
+
+  // A restic repository: verified with the native reader (blob by blob,
+  // known packs skipped); its snapshots are the restore points, each with
+  // one observation (its snapshot file); the verdict and the pack list go
+  // with CompleteTask.
+  Outcome ExecuteRestic(const v1::Task& task, const std::string& dir, std::atomic<bool>* lost) {
+    auto password = ReadResticPassword(o_.secrets, task.backup_set());
+    if (!password.ok()) return {Outcome::kError, std::string(password.status().message()), 0};
+    ResticTaskResult r = CheckResticRepository(dir, *password, task);
+    if (!r.error.empty()) return {Outcome::kError, r.error, 0};
+    if (*lost) return {Outcome::kLost, "", 0};
+    if (stopped()) return {Outcome::kStopped, "", 0};
+    Stream stream(this, task.id(), task.attempt(), lost);
+    v1::ObservationBatch batch;
+    batch.set_task_id(task.id());
+    batch.set_attempt(task.attempt());
+    for (const auto& p : r.points) *batch.add_points() = p;
+    uint64_t seq = 0;
+    auto flush = [&]() -> Outcome {
+      batch.set_seq(++seq);
+      Outcome o = stream.Send(batch);
+      batch.clear_observations();
+      batch.clear_points();
+      return o;
+    };
+    for (auto& o : r.observations) {
+      *batch.add_observations() = std::move(o);
+      if (batch.observations_size() >= o_.batch_size) {
+        if (Outcome f = flush(); f.kind != Outcome::kDone) return f;
+      }
+    }
+    if (batch.observations_size() > 0 || seq == 0) {
+      if (Outcome f = flush(); f.kind != Outcome::kDone) return f;
+    }
+    stream.Close();
+    const v1::FormatVerdict& v = r.verdict;
+    Log("task " + std::to_string(task.id()) + ": restic repository " +
+        (v.valid() ? "valid" : "INVALID (" + std::to_string(v.error_count()) + " errors)") + ", " +
+        std::to_string(r.points.size()) + " snapshot(s), " + std::to_string(v.packs_read()) +
+        " pack(s) read, " + std::to_string(v.packs_skipped()) + " known pack(s) skipped");
+    Outcome done{Outcome::kDone, "", seq};
+    done.verdicts.push_back(std::move(r.verdict));
+    done.packs = std::move(r.packs);
+    return done;
   }
 
   // The point is still where discovery found it, with the same time when the

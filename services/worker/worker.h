@@ -12,6 +12,11 @@
 //   - paths are confined to the location's root: no "..", and the backup
 //     set's directory must resolve (symlinks followed) inside the root; the
 //     walk itself never follows symlinks;
+//   - formats (docs/formats.md "Through the system"): a "bagit" set's
+//     points are validated as bags and a "sumfile" set's checksum files
+//     verified after the walk; a "restic" set is read with the reader
+//     (password from the secrets directory) instead of walked: its
+//     snapshots are the points; the verdicts travel with CompleteTask;
 //   - restore drills (TASK_KIND_DRILL) copy a sample of a restore point to
 //     the scratch directory with cold reads and synced writes, re-hash the
 //     copies against the catalogue's digests sent in the task, and remove
@@ -50,6 +55,10 @@ struct WorkerOptions {
   // fresh drill-<task>-<attempt>/ in it and removes it). Empty = create
   // $TMPDIR/vigil-scratch-<pid> (0700; /tmp without TMPDIR).
   std::string scratch;
+  // Secrets directory: restic passwords, never sent anywhere
+  // (services/worker/format_tasks.h ReadResticPassword). Empty = none: a
+  // restic task then fails naming the file it wanted.
+  std::string secrets;
   // Observations per batch. Default 512 (the coordinator takes up to 4096).
   int batch_size = 512;
   // Test hook: sleep this long after each acknowledged batch, so tests can

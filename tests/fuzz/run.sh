@@ -7,6 +7,10 @@
 #
 # Corpora are kept in build-fuzz/corpus/<target>/ (seeded below), crashes in
 # build-fuzz/artifacts/<target>/. Exit code 0 only if no target found a crash.
+# The repository keeps a small minimised corpus per format target in
+# tests/fuzz/corpus/<target>/ (read as a second corpus directory, never
+# written); refresh it after a long run with
+#   build-fuzz/fuzz/T -merge=1 tests/fuzz/corpus/T build-fuzz/corpus/T
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 
@@ -60,6 +64,17 @@ seed fuzz_restic_parsers 6 '\x05\x02\x28\xb5\x2f\xfd\x20\x02\x11\x00\x00{}'
 mkdir -p "$BUILD_DIR/corpus/fuzz_contract_yaml"
 cp deploy/examples/*.yaml "$BUILD_DIR/corpus/fuzz_contract_yaml/"
 seed fuzz_contract_yaml 1 'apiVersion: vigil/v1\nkind: Location\nname: nas2\nsite: s\n#--8<--\napiVersion: vigil/v1\nkind: Contract\ntenant: acme\neffectiveFrom: 2026-01-01T00:00:00.5+01:00\nassets:\n  - name: fs\n    backupSets:\n      - {name: a, location: nas2, path: x/y, layout: dated-files, pattern: "*.gz"}\n      - {name: b, location: vault, path: x, format: restic}\ncommitments:\n  - rpo: 1d12h\n  - copies: {min: 2, offsite: 1}\n    assets: [fs]\n  - integrity: {reverifyWithin: 2w, sample: 10}\noutOfScope: []\n'
+# BagIt: mode byte (encoding = mode % 5, 0x08 = tag manifest, mode >> 4 =
+# algorithm), then a manifest; bag-info.txt after an encoding byte.
+seed fuzz_bagit_manifest 1 '\x30e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855  data/a%%25b.txt\r\nd41d8cd98f00b204e9800998ecf8427e *data/sub/x\n'
+seed fuzz_bagit_manifest 2 '\x08da39a3ee5e6b4b0d3255bfef95601890afd80709 bagit.txt\n'
+seed fuzz_bagit_manifest 3 '\x01\xff\xfe0\x00 \x00d\x00a\x00t\x00a\x00/\x00\xe9\x00\n\x00'
+seed fuzz_bagit_baginfo 1 '\x00Bagging-Date: 2024-06-01\nPayload-Oxum: 3006.3\nContact-Name: A\n  continued\nbag-size: 3 KB\n'
+seed fuzz_bagit_baginfo 2 '\x04Source-Organization: Caf\xe9\r\nPAYLOAD-OXUM: 1.1\r\n'
+# Checksum files: name selector byte, then GNU, escaped and --tag lines.
+seed fuzz_sumfile 1 '\x00e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855  a.txt\n\\e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855 *b\\\\c\\nd\n# comment\n'
+seed fuzz_sumfile 2 '\x06SHA256 (x y) = e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855\nMD5 (z) = d41d8cd98f00b204e9800998ecf8427e\n'
+seed fuzz_sumfile 3 '\x01d41d8cd98f00b204e9800998ecf8427e a\n'
 # Inclusion proofs: leaf 1 of a 3-leaf tree (valid shape), and one of size 1.
 seed fuzz_merkle_verify 1 '{"index":1,"tree_size":3,"leaf":"000000016100000000000000010000","path":["022a6979e6dab7aa5ae4c3e5e45f7e977112a7e63593820dbec1ec738a24f93c","e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"],"root":"e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"}'
 seed fuzz_merkle_verify 2 '{"index":0,"tree_size":1,"leaf":"","path":[],"root":"6e340b9cffb37a989ca544e6bb780a2c78901d3fb33738768511a30617afa01d"}'
@@ -71,8 +86,10 @@ failed=()
 for t in "${TARGETS[@]}"; do
   mkdir -p "$BUILD_DIR/corpus/$t" "$BUILD_DIR/artifacts/$t"
   echo "=== $t (${SECONDS_EACH}s)"
+  kept=()
+  [ -d "tests/fuzz/corpus/$t" ] && kept=("tests/fuzz/corpus/$t")
   if ! "$BUILD_DIR/fuzz/$t" -max_total_time="$SECONDS_EACH" -print_final_stats=1 \
-      -artifact_prefix="$BUILD_DIR/artifacts/$t/" "$BUILD_DIR/corpus/$t"; then
+      -artifact_prefix="$BUILD_DIR/artifacts/$t/" "$BUILD_DIR/corpus/$t" "${kept[@]}"; then
     failed+=("$t")
   fi
 done

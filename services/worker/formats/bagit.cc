@@ -4,9 +4,11 @@
 #include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
+#include <utf8proc.h>
 
 #include <algorithm>
 #include <cerrno>
+#include <cstdlib>
 #include <cstring>
 #include <memory>
 #include <set>
@@ -693,6 +695,7 @@ class Validator {
     WalkPayload();
     CheckOxum();
     ReadManifests();
+    ReconcileNormalisation();
     CheckCompleteness();
     if (!options_.fast) VerifyPayload();
     report_.hashed = !options_.fast;
@@ -904,6 +907,67 @@ class Validator {
                "no payload manifest in a supported algorithm (found " + unsupported.front() +
                    (unsupported.size() > 1 ? ", ..." : "") + ")");
     }
+  }
+
+  // Unicode normalisation: a payload manifest name and a payload file name
+  // that differ only in their normalisation form (NFC against NFD: macOS
+  // writes decomposed names, most tools composed ones) name the same file.
+  // The entry is checked as that file, with the warning
+  // "unicode_normalization" at its line. Only names that match nothing
+  // byte for byte are compared, in NFC (utf8proc); a name that is not
+  // UTF-8, or an NFC form two files share, is left alone (missing / not in
+  // manifest, as before).
+  void ReconcileNormalisation() {
+    if (!have_payload_dir_ || payload_manifests_.empty()) return;
+    auto ascii = [](const std::string& s) {
+      return std::all_of(s.begin(), s.end(), [](char c) { return (c & 0x80) == 0; });
+    };
+    auto listed = [&](const std::string& path) {
+      for (const Manifest& m : payload_manifests_) {
+        if (m.index.count(path) != 0) return true;
+      }
+      return false;
+    };
+    std::unordered_map<std::string, std::string> by_nfc;  // NFC -> name on disk
+    std::set<std::string> shared;
+    for (const std::string& path : walk_order_) {
+      if (ascii(path) || listed(path)) continue;
+      std::optional<std::string> n = Nfc(path);
+      if (n && !by_nfc.emplace(*n, path).second) shared.insert(*n);
+    }
+    if (by_nfc.empty()) return;
+    for (Manifest& m : payload_manifests_) {
+      for (size_t i = 0; i < m.entries.size(); ++i) {
+        ManifestEntry& e = m.entries[i];
+        if (ascii(e.path) || payload_.count(e.path) != 0) continue;
+        std::optional<std::string> n = Nfc(e.path);
+        if (!n || shared.count(*n) != 0) continue;
+        auto it = by_nfc.find(*n);
+        if (it == by_nfc.end() || m.index.count(it->second) != 0) continue;
+        f_.Warning("unicode_normalization", m.file, e.line,
+                   ShowPath(e.path) + " names the payload file " + ShowPath(it->second) +
+                       " only after Unicode normalisation (NFC and NFD forms differ): " +
+                       "checked as that file",
+                   e.path);
+        auto idx = m.index.find(e.path);
+        if (idx != m.index.end() && idx->second == i) m.index.erase(idx);
+        e.path = it->second;
+        m.index.emplace(e.path, i);
+      }
+    }
+  }
+
+  // NFC form of a UTF-8 string; nullopt if it is not valid UTF-8.
+  static std::optional<std::string> Nfc(const std::string& s) {
+    utf8proc_uint8_t* out = nullptr;
+    utf8proc_ssize_t n =
+        utf8proc_map(reinterpret_cast<const utf8proc_uint8_t*>(s.data()),
+                     static_cast<utf8proc_ssize_t>(s.size()), &out,
+                     static_cast<utf8proc_option_t>(UTF8PROC_STABLE | UTF8PROC_COMPOSE));
+    if (n < 0) return std::nullopt;
+    std::string r(reinterpret_cast<const char*>(out), static_cast<size_t>(n));
+    std::free(out);
+    return r;
   }
 
   void CheckCompleteness() {

@@ -174,10 +174,25 @@ OpenedFile ReadAll(OpenedFile f, uint64_t max_bytes, std::string* content) {
   }
   content->resize(static_cast<size_t>(f.size));
   size_t got = 0;
+  // Past the size fstat gave, a file that grew is read through a small
+  // buffer: growing `content` for a read that finds the end at once would
+  // copy the whole (large) string for nothing.
+  char probe[1 << 14];
   while (true) {
     if (got == content->size()) {
       if (content->size() >= max_bytes) break;
-      content->resize(std::min<uint64_t>(max_bytes, content->size() + (1 << 16)));
+      ssize_t n = ::read(f.fd, probe, std::min<uint64_t>(sizeof probe, max_bytes - got));
+      if (n < 0 && errno == EINTR) continue;
+      if (n < 0) {
+        int e = errno;
+        ::close(f.fd);
+        content->clear();
+        return Failed(e, std::string("read: ") + std::strerror(e));
+      }
+      if (n == 0) break;
+      content->append(probe, static_cast<size_t>(n));
+      got += static_cast<size_t>(n);
+      continue;
     }
     ssize_t n = ::read(f.fd, content->data() + got, content->size() - got);
     if (n < 0) {

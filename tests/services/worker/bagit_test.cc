@@ -541,5 +541,47 @@ TEST(BagRootTest, NotADirectory) {
   EXPECT_EQ(r.errors[0].code, "not_a_bag");
 }
 
+// Unicode normalisation (docs/formats.md): "café" composed (NFC, U+00E9)
+// and decomposed (NFD, "e" + U+0301) are different bytes for the file
+// system; a manifest in one form names a file stored in the other.
+constexpr char kNfc[] = "data/caf\xC3\xA9.txt";
+constexpr char kNfd[] = "data/cafe\xCC\x81.txt";
+
+TEST_P(BagTest, ManifestNameMatchesFileInOtherNormalisationFormWithWarning) {
+  for (auto [listed, stored] : {std::pair{kNfc, kNfd}, std::pair{kNfd, kNfc}}) {
+    TempDir d;
+    BagBuilder bag(d / "bag");
+    bag.version = GetParam();
+    bag.payload["data/a.txt"] = "alpha\n";
+    bag.payload[listed] = "accented\n";
+    bag.Build();
+    std::filesystem::rename(bag.Path(listed), bag.Path(stored));
+    BagReport r = ValidateBag(bag.root, {.threads = 2});
+    EXPECT_TRUE(r.valid()) << Dump(r);
+    // The manifest sorts "data/a.txt" first: the accented name is line 2.
+    const Finding* w = Find(r.warnings, "unicode_normalization", "manifest-sha256.txt", 2, listed);
+    ASSERT_NE(w, nullptr) << Dump(r);
+    EXPECT_EQ(Count(r.warnings, "unicode_normalization"), 2u) << Dump(r);  // sha256 and sha512
+    // Checked as that file: its content is hashed and compared.
+    WriteFile(bag.Path(stored), "accenteD\n");
+    r = ValidateBag(bag.root, {.threads = 2});
+    EXPECT_FALSE(r.valid());
+    EXPECT_NE(Find(r.errors, "digest_mismatch", "manifest-sha256.txt", 2), nullptr) << Dump(r);
+  }
+}
+
+TEST_P(BagTest, ExactNameWinsOverNormalisation) {
+  // Both forms on disk, the manifest lists the NFC one: that one matches
+  // byte for byte, the NFD file is an unlisted payload file.
+  bag_.payload[kNfc] = "composed\n";
+  bag_.write_oxum = false;  // the extra file would fail Payload-Oxum first
+  bag_.Build();
+  WriteFile(bag_.Path(kNfd), "decomposed\n");
+  BagReport r = Validate();
+  EXPECT_EQ(Find(r.warnings, "unicode_normalization"), nullptr) << Dump(r);
+  EXPECT_NE(Find(r.errors, "not_in_manifest", "", 0, kNfd), nullptr) << Dump(r);
+  EXPECT_EQ(Find(r.errors, "digest_mismatch"), nullptr) << Dump(r);
+}
+
 }  // namespace
 }  // namespace vigil::formats

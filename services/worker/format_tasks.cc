@@ -1,0 +1,303 @@
+#include "services/worker/format_tasks.h"
+
+#include <dirent.h>
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstring>
+#include <fstream>
+#include <set>
+#include <sstream>
+#include <unordered_map>
+
+#include "services/common/text.h"
+#include "services/worker/formats/restic.h"
+#include "services/worker/formats/sumfile.h"
+#include "storage/hash.h"
+
+namespace vigil::worker {
+namespace {
+
+std::string Text(const formats::Finding& f) {
+  std::string s = f.ToString();
+  return IsValidUtf8(s) ? s : EscapeForTerminal(s);
+}
+
+bool Digits(std::string_view s, size_t at, size_t n, int* out) {
+  if (at + n > s.size()) return false;
+  int v = 0;
+  for (size_t i = at; i < at + n; ++i) {
+    if (s[i] < '0' || s[i] > '9') return false;
+    v = v * 10 + (s[i] - '0');
+  }
+  *out = v;
+  return true;
+}
+
+// Days since 1970-01-01 of a proleptic Gregorian date (H. Hinnant's
+// days_from_civil).
+int64_t DaysFromCivil(int64_t y, int m, int d) {
+  y -= m <= 2;
+  const int64_t era = (y >= 0 ? y : y - 399) / 400;
+  const int64_t yoe = y - era * 400;
+  const int64_t doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
+  const int64_t doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+  return era * 146097 + doe - 719468;
+}
+
+}  // namespace
+
+storage::StatusOr<std::string> ReadResticPassword(const std::string& secrets_dir,
+                                                  const v1::BackupSet& set) {
+  auto plain = [](const std::string& n) { return !n.empty() && n != "." && n != ".."; };
+  std::vector<std::string> tried;
+  if (!secrets_dir.empty() && plain(set.tenant()) && plain(set.name()) && plain(set.location())) {
+    tried = {secrets_dir + "/" + set.tenant() + "/" + set.name() + ".password",
+             secrets_dir + "/" + set.location() + ".password"};
+  }
+  for (const std::string& path : tried) {
+    std::ifstream in(path, std::ios::binary);
+    if (!in) continue;
+    std::stringstream ss;
+    ss << in.rdbuf();
+    std::string s = ss.str();
+    size_t b = s.find_first_not_of(" \t\r\n\v\f");
+    if (b == std::string::npos) {
+      return absl::InvalidArgumentError("restic password file '" + path + "' is empty");
+    }
+    size_t e = s.find_last_not_of(" \t\r\n\v\f");
+    return s.substr(b, e - b + 1);
+  }
+  if (tried.empty()) {
+    return absl::NotFoundError("no restic password for backup set '" + set.tenant() + "/" +
+                               set.name() + "': the worker has no secrets directory (--secrets)");
+  }
+  return absl::NotFoundError("no restic password for backup set '" + set.tenant() + "/" +
+                             set.name() + "': neither '" + tried[0] + "' nor '" + tried[1] +
+                             "' exists on the worker");
+}
+
+std::optional<int64_t> ParseResticTime(std::string_view t) {
+  int y, mo, d, h, mi, s;
+  if (!Digits(t, 0, 4, &y) || t.size() < 19 || t[4] != '-' || !Digits(t, 5, 2, &mo) ||
+      t[7] != '-' || !Digits(t, 8, 2, &d) || (t[10] != 'T' && t[10] != 't') ||
+      !Digits(t, 11, 2, &h) || t[13] != ':' || !Digits(t, 14, 2, &mi) || t[16] != ':' ||
+      !Digits(t, 17, 2, &s)) {
+    return std::nullopt;
+  }
+  if (mo < 1 || mo > 12 || d < 1 || d > 31 || h > 23 || mi > 59 || s > 60) return std::nullopt;
+  size_t i = 19;
+  int64_t frac = 0;
+  if (i < t.size() && t[i] == '.') {
+    ++i;
+    int n = 0;
+    while (i < t.size() && t[i] >= '0' && t[i] <= '9') {
+      if (n < 9) {
+        frac = frac * 10 + (t[i] - '0');
+        ++n;
+      }
+      ++i;
+    }
+    if (n == 0) return std::nullopt;
+    for (; n < 9; ++n) frac *= 10;
+  }
+  int64_t offset_s = 0;
+  if (i < t.size() && (t[i] == 'Z' || t[i] == 'z')) {
+    ++i;
+  } else if (i < t.size() && (t[i] == '+' || t[i] == '-')) {
+    int oh, om;
+    if (!Digits(t, i + 1, 2, &oh) || i + 3 >= t.size() || t[i + 3] != ':' ||
+        !Digits(t, i + 4, 2, &om) || oh > 23 || om > 59) {
+      return std::nullopt;
+    }
+    offset_s = (oh * 3600 + om * 60) * (t[i] == '-' ? -1 : 1);
+    i += 6;
+  } else {
+    return std::nullopt;
+  }
+  if (i != t.size()) return std::nullopt;
+  const int64_t secs = DaysFromCivil(y, mo, d) * 86400 + h * 3600 + mi * 60 + s - offset_s;
+  return secs * 1'000'000'000 + frac;
+}
+
+void AddFindings(const std::vector<formats::Finding>& errors,
+                 const std::vector<formats::Finding>& warnings, v1::FormatVerdict* v) {
+  v->set_error_count(v->error_count() + static_cast<uint32_t>(errors.size()));
+  v->set_warning_count(v->warning_count() + static_cast<uint32_t>(warnings.size()));
+  for (const auto& f : errors) {
+    if (v->errors_size() >= kMaxVerdictTexts) break;
+    v->add_errors(Text(f));
+  }
+  for (const auto& f : warnings) {
+    if (v->warnings_size() >= kMaxVerdictTexts) break;
+    v->add_warnings(Text(f));
+  }
+  v->set_valid(v->error_count() == 0);
+}
+
+v1::FormatVerdict CheckBag(const std::string& dir, const std::string& target, int64_t point_ns) {
+  formats::BagReport r = formats::ValidateBag(dir);
+  v1::FormatVerdict v;
+  v.set_format("bagit");
+  v.set_point_time_ns(point_ns);
+  v.set_target(target);
+  AddFindings(r.errors, r.warnings, &v);
+  v.set_files_read(r.files_hashed);
+  v.set_bytes_read(r.bytes_hashed);
+  return v;
+}
+
+std::vector<v1::FormatVerdict> CheckSumFiles(const std::string& dir, const std::string& prefix,
+                                             int64_t point_ns) {
+  std::vector<std::string> names;
+  if (DIR* d = opendir(dir.c_str())) {
+    while (struct dirent* e = readdir(d)) {
+      struct stat st {};
+      if (fstatat(dirfd(d), e->d_name, &st, AT_SYMLINK_NOFOLLOW) != 0 || !S_ISREG(st.st_mode)) {
+        continue;
+      }
+      if (formats::SumFileNameHint(e->d_name).named) names.push_back(e->d_name);
+    }
+    closedir(d);
+  }
+  std::sort(names.begin(), names.end());
+  std::vector<v1::FormatVerdict> out;
+  for (const std::string& n : names) {
+    formats::SumReport r = formats::VerifySumFile(dir + "/" + n);
+    // Findings name the sum file relative to the set, not the worker's path.
+    const std::string local = dir + "/";
+    for (auto* list : {&r.errors, &r.warnings}) {
+      for (formats::Finding& f : *list) {
+        if (f.file.compare(0, local.size(), local) == 0)
+          f.file = prefix + f.file.substr(local.size());
+      }
+    }
+    v1::FormatVerdict v;
+    v.set_format("sumfile");
+    v.set_point_time_ns(point_ns);
+    v.set_target(prefix + n);
+    AddFindings(r.errors, r.warnings, &v);
+    v.set_files_read(r.files_read);
+    v.set_bytes_read(r.bytes_read);
+    out.push_back(std::move(v));
+  }
+  if (out.empty()) {
+    v1::FormatVerdict v;
+    v.set_format("sumfile");
+    v.set_point_time_ns(point_ns);
+    v.set_target(prefix);
+    formats::Finding f;
+    f.code = "no_sum_file";
+    f.message = "no checksum file (SHA256SUMS, MD5SUMS, *.sha256, ...) in " +
+                (prefix.empty() ? std::string("the backup set's directory")
+                                : "'" + EscapeForTerminal(prefix) + "'");
+    AddFindings({f}, {}, &v);
+    out.push_back(std::move(v));
+  }
+  return out;
+}
+
+ResticTaskResult CheckResticRepository(const std::string& repo, const std::string& password,
+                                       const v1::Task& task) {
+  ResticTaskResult out;
+  std::unordered_map<std::string, uint64_t> known;
+  for (const auto& p : task.restic_known_packs()) known[p.id()] = p.size();
+  formats::ResticOptions o;
+  o.has_password = true;
+  o.password = password;
+  o.read_data = true;
+  o.known_packs = &known;
+  o.skip_known_with_read_data = true;
+  formats::ResticReport r = formats::VerifyRestic(repo, o);
+  if (!r.fatal.empty()) {
+    out.error = "restic repository '" + EscapeForTerminal(repo) + "': " + r.fatal;
+    return out;
+  }
+  if (!r.password_error.empty()) {
+    out.error = "restic repository '" + EscapeForTerminal(repo) + "': " + r.password_error;
+    return out;
+  }
+  v1::FormatVerdict& v = out.verdict;
+  v.set_format("restic");
+  v.set_point_time_ns(0);
+  std::vector<formats::Finding> errors = r.errors;
+  // Snapshots as restore points, by time; the snapshot file's size.
+  std::unordered_map<std::string, uint64_t> snapshot_size;
+  for (const auto& f : r.snapshot_files) snapshot_size[f.id] = f.size;
+  struct Snap {
+    int64_t ns;
+    const formats::restic::Snapshot* s;
+  };
+  std::vector<Snap> snaps;
+  for (const auto& s : r.snapshots) {
+    std::optional<int64_t> ns = ParseResticTime(s.time);
+    if (!ns) {
+      formats::Finding f;
+      f.code = "snapshot_time_invalid";
+      f.file = "snapshots/" + s.id;
+      f.message = "snapshot time '" + EscapeForTerminal(s.time) + "' is not RFC 3339";
+      errors.push_back(std::move(f));
+      continue;
+    }
+    snaps.push_back({*ns, &s});
+  }
+  std::stable_sort(snaps.begin(), snaps.end(),
+                   [](const Snap& a, const Snap& b) { return a.ns < b.ns; });
+  int64_t last = INT64_MIN;
+  for (Snap& sn : snaps) {
+    if (sn.ns <= last) sn.ns = last + 1;
+    last = sn.ns;
+    const std::string name = "snapshots/" + sn.s->id;
+    v1::RestorePointSeen p;
+    p.set_time_ns(sn.ns);
+    p.set_name(name);
+    p.set_time_source("snapshot");
+    out.points.push_back(std::move(p));
+    v1::Observation ob;
+    ob.set_path(name);
+    ob.set_type(v1::ENTRY_TYPE_FILE);
+    ob.set_restore_point_ns(sn.ns);
+    auto size = snapshot_size.find(sn.s->id);
+    ob.set_size(size != snapshot_size.end() ? size->second : 0);
+    struct stat st {};
+    if (stat((repo + "/" + name).c_str(), &st) == 0) {
+      ob.set_mtime_ns(int64_t{st.st_mtim.tv_sec} * 1'000'000'000 + st.st_mtim.tv_nsec);
+    }
+    std::string raw;
+    if (formats::restic::ParseId(sn.s->id, &raw)) {
+      ob.set_digest_algorithm(static_cast<uint32_t>(storage::HashAlgorithm::kSha256));
+      ob.set_digest(raw);
+    }
+    out.observations.push_back(std::move(ob));
+  }
+  AddFindings(errors, r.warnings, &v);
+  v.set_snapshots(r.snapshots.size());
+  v.set_packs_read(r.packs_read);
+  v.set_packs_skipped(r.packs_skipped);
+  v.set_bytes_read(r.bytes_read);
+  v.set_files_read(r.packs_read + r.index.files + r.snapshots_dir.files + 1);
+  // Packs: a pack any error names is bad (read, and something was wrong).
+  std::set<std::string> named;
+  for (const auto& f : errors) {
+    if (!f.path.empty()) named.insert(f.path);
+    if (!f.file.empty()) named.insert(f.file);
+  }
+  for (const auto& f : r.pack_files) {
+    v1::ResticPack p;
+    std::string raw;
+    if (!formats::restic::ParseId(f.id, &raw)) continue;  // misnamed: an error already
+    p.set_id(raw);
+    p.set_size(f.size);
+    const std::string rel = "data/" + f.id.substr(0, 2) + "/" + f.id;
+    const bool bad = named.count(rel) != 0;
+    p.set_bad(bad);
+    p.set_verified(!f.skipped && !bad && f.ok);
+    out.packs.push_back(std::move(p));
+  }
+  return out;
+}
+
+}  // namespace vigil::worker

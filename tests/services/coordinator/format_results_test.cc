@@ -1,0 +1,227 @@
+// Format results through the coordinator's domain calls, without gRPC
+// (services/coordinator/format_results.h): restic packs remembered,
+// skipped, forgotten and counted as vanished; the packs a lease lists as
+// known, on a controlled clock (re-verification window); invalid verdicts
+// damaging points; malformed results refused without changing anything.
+#include "services/coordinator/format_results.h"
+
+#include <gtest/gtest.h>
+
+#include <filesystem>
+#include <set>
+
+#include "services/coordinator/clock.h"
+#include "services/coordinator/coordinator.h"
+
+namespace vigil::coordinator {
+namespace {
+
+constexpr int64_t kDayNs = int64_t{86400} * 1'000'000'000;
+
+class TestClock : public Clock {
+ public:
+  int64_t NowNs() override { return now; }
+  int64_t now = int64_t{1'790'000'000} * 1'000'000'000;
+};
+
+std::string Id(char c) { return std::string(32, c); }
+
+class FormatResultsTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    dir_ = std::filesystem::temp_directory_path() /
+           ("vigil-fresults-" + std::to_string(getpid()) + "-" +
+            ::testing::UnitTest::GetInstance()->current_test_info()->name());
+    std::filesystem::remove_all(dir_);
+    CoordinatorOptions o;
+    o.data_dir = dir_.string();
+    o.clock = &clock_;
+    auto c = Coordinator::Open(o);
+    ASSERT_TRUE(c.ok()) << c.status();
+    c_ = std::move(*c);
+    v1::ApplyRequest req;
+    auto* l = req.add_locations();
+    l->set_name("nas");
+    l->set_site("office");
+    auto* t = req.add_tenants();
+    t->set_name("acme");
+    for (const char* fmt : {"restic", "dir"}) {
+      auto* b = req.add_backup_sets();
+      b->set_tenant("acme");
+      b->set_asset(fmt);
+      b->set_name(fmt);
+      b->set_location("nas");
+      b->set_path(std::string("acme/") + fmt);
+      b->set_format(fmt);
+      b->set_layout(std::string(fmt) == "restic" ? "restic-snapshots" : "mirror");
+    }
+    auto r = c_->Apply(req);
+    ASSERT_TRUE(r.ok()) << r.status();
+    v1::RegisterRequest reg;
+    reg.set_site("office");
+    reg.add_locations("nas");
+    auto w = c_->Register("", reg);
+    ASSERT_TRUE(w.ok()) << w.status();
+    worker_ = w->worker_id();
+  }
+  void TearDown() override {
+    c_.reset();
+    std::filesystem::remove_all(dir_);
+  }
+
+  // Queues a check of the tenant's sets and leases the task of `set`
+  // (the other one is completed empty first when it comes first).
+  v1::Task Lease(const std::string& set) {
+    v1::RunCheckRequest req;
+    req.set_tenant("acme");
+    req.set_asset(set);
+    EXPECT_TRUE(c_->RunCheck(req).ok());
+    auto t = c_->LeaseTask(worker_);
+    EXPECT_TRUE(t.ok() && t->has_task()) << t.status();
+    EXPECT_EQ(t->task().backup_set().name(), set);
+    return t->task();
+  }
+  // The first batch: one snapshot point at `point_ns` (none if 0).
+  void Observe(const v1::Task& t, int64_t point_ns) {
+    v1::ObservationBatch b;
+    b.set_task_id(t.id());
+    b.set_attempt(t.attempt());
+    b.set_seq(1);
+    if (point_ns != 0) {
+      auto* p = b.add_points();
+      p->set_time_ns(point_ns);
+      p->set_name("snapshots/" + std::string(64, 'a'));
+      p->set_time_source("snapshot");
+    }
+    ASSERT_TRUE(c_->Observe(worker_, b).ok());
+  }
+  static v1::ResticPack Pack(char id, uint64_t size, bool verified, bool bad = false) {
+    v1::ResticPack p;
+    p.set_id(Id(id));
+    p.set_size(size);
+    p.set_verified(verified);
+    p.set_bad(bad);
+    return p;
+  }
+  static v1::CompleteTaskRequest Done(const v1::Task& t, bool valid,
+                                      std::vector<v1::ResticPack> packs) {
+    v1::CompleteTaskRequest req;
+    req.set_task_id(t.id());
+    req.set_attempt(t.attempt());
+    req.set_final_seq(1);
+    v1::FormatVerdict* v = req.add_format_verdicts();
+    v->set_format("restic");
+    v->set_valid(valid);
+    if (!valid) {
+      v->set_error_count(1);
+      v->add_errors("data/cc/cc...: digest mismatch");
+    }
+    for (auto& p : packs) *req.add_restic_packs() = p;
+    return req;
+  }
+  std::set<std::string> Known(const v1::Task& t) {
+    std::set<std::string> s;
+    for (const auto& p : t.restic_known_packs()) s.insert(p.id());
+    return s;
+  }
+  v1::BackupSetStatus SetStatus(const std::string& name) {
+    v1::GetStatusRequest req;
+    req.set_tenant("acme");
+    auto st = c_->GetStatus(req);
+    EXPECT_TRUE(st.ok()) << st.status();
+    for (const auto& b : st->tenants(0).backup_sets()) {
+      if (b.backup_set().name() == name) return b;
+    }
+    ADD_FAILURE() << "no set " << name;
+    return {};
+  }
+
+  TestClock clock_;
+  std::filesystem::path dir_;
+  std::unique_ptr<Coordinator> c_;
+  std::string worker_;
+};
+
+TEST_F(FormatResultsTest, PacksRememberedSkippedForgottenAndVanished) {
+  v1::Task t1 = Lease("restic");
+  EXPECT_TRUE(Known(t1).empty());
+  Observe(t1, clock_.now - kDayNs);
+  auto r1 = c_->CompleteTask(worker_, Done(t1, false,
+                                           {Pack('a', 100, true), Pack('b', 200, true),
+                                            Pack('c', 300, false, /*bad=*/true)}));
+  ASSERT_TRUE(r1.ok()) << r1.status();
+  ASSERT_EQ(r1->task().state(), v1::TASK_STATE_DONE);
+  // The bad pack is not known: the next check reads it again.
+  clock_.now += 1'000'000'000;
+  v1::Task t2 = Lease("restic");
+  EXPECT_EQ(Known(t2), (std::set<std::string>{Id('a'), Id('b')}));
+  // a skipped, b gone, c now good, d new and good.
+  Observe(t2, clock_.now - kDayNs);
+  auto r2 = c_->CompleteTask(
+      worker_, Done(t2, true, {Pack('a', 100, false), Pack('c', 300, true), Pack('d', 5, true)}));
+  ASSERT_TRUE(r2.ok()) << r2.status();
+  v1::BackupSetStatus st = SetStatus("restic");
+  ASSERT_EQ(st.format_verdicts().verdicts_size(), 1);
+  EXPECT_EQ(st.format_verdicts().verdicts(0).packs_vanished(), 1u);
+  EXPECT_EQ(st.format_verdicts().task_id(), t2.id());
+  v1::Task t3 = Lease("restic");
+  EXPECT_EQ(Known(t3), (std::set<std::string>{Id('a'), Id('c'), Id('d')}));
+}
+
+TEST_F(FormatResultsTest, PacksDueForReverificationAreNotListed) {
+  v1::Task t1 = Lease("restic");
+  Observe(t1, clock_.now - kDayNs);
+  ASSERT_TRUE(c_->CompleteTask(worker_, Done(t1, true, {Pack('a', 1, true)})).ok());
+  // No integrity commitment: 30 days.
+  clock_.now += kDefaultPackReverifyNs - kDayNs;
+  v1::Task t2 = Lease("restic");
+  EXPECT_EQ(Known(t2).size(), 1u);
+  Observe(t2, clock_.now - kDayNs);
+  // Skipped (not read): its verification time stays the first one.
+  ASSERT_TRUE(c_->CompleteTask(worker_, Done(t2, true, {Pack('a', 1, false)})).ok());
+  clock_.now += 2 * kDayNs;
+  v1::Task t3 = Lease("restic");
+  EXPECT_TRUE(Known(t3).empty()) << "a pack verified 31 days ago is due again";
+}
+
+TEST_F(FormatResultsTest, InvalidRepositoryDamagesItsSnapshots) {
+  v1::Task t1 = Lease("restic");
+  const int64_t point = clock_.now - kDayNs;
+  Observe(t1, point);
+  ASSERT_TRUE(c_->CompleteTask(worker_, Done(t1, false, {Pack('a', 1, false, true)})).ok());
+  v1::BackupSetStatus st = SetStatus("restic");
+  ASSERT_EQ(st.points_size(), 1);
+  EXPECT_EQ(st.points(0).time_ns(), point);
+  EXPECT_EQ(st.points(0).damaged_ns(), clock_.now);
+  EXPECT_NE(st.points(0).damage().find("digest mismatch"), std::string::npos);
+  EXPECT_FALSE(st.format_verdicts().verdicts(0).valid());
+}
+
+TEST_F(FormatResultsTest, MalformedResultsAreRefusedAndChangeNothing) {
+  v1::Task t = Lease("restic");
+  Observe(t, clock_.now - kDayNs);
+  v1::CompleteTaskRequest short_id = Done(t, true, {Pack('a', 1, true)});
+  short_id.mutable_restic_packs(0)->mutable_id()->pop_back();
+  auto r = c_->CompleteTask(worker_, short_id);
+  EXPECT_TRUE(absl::IsInvalidArgument(r.status())) << r.status();
+  v1::CompleteTaskRequest both = Done(t, true, {Pack('a', 1, true, true)});
+  EXPECT_TRUE(absl::IsInvalidArgument(c_->CompleteTask(worker_, both).status()));
+  v1::CompleteTaskRequest wrong = Done(t, true, {});
+  wrong.mutable_format_verdicts(0)->set_format("bagit");
+  EXPECT_TRUE(absl::IsInvalidArgument(c_->CompleteTask(worker_, wrong).status()));
+  // Nothing was recorded; the lease still holds and a good completion works.
+  v1::BackupSetStatus st = SetStatus("restic");
+  EXPECT_FALSE(st.has_format_verdicts());
+  EXPECT_EQ(st.points_size(), 0);
+  auto ok = c_->CompleteTask(worker_, Done(t, true, {Pack('a', 1, true)}));
+  ASSERT_TRUE(ok.ok()) << ok.status();
+  // A "dir" set takes no format results.
+  v1::Task d = Lease("dir");
+  Observe(d, 0);
+  v1::CompleteTaskRequest dir_done = Done(d, true, {});
+  dir_done.mutable_format_verdicts(0)->set_format("dir");
+  EXPECT_TRUE(absl::IsInvalidArgument(c_->CompleteTask(worker_, dir_done).status()));
+}
+
+}  // namespace
+}  // namespace vigil::coordinator

@@ -1,0 +1,101 @@
+// The worker's format tasks (services/worker/format_tasks.h) without a
+// coordinator: restic time parsing, the secrets lookup, checksum-file
+// discovery. The end-to-end runs are in tests/integration/formats_process_test.cc.
+#include "services/worker/format_tasks.h"
+
+#include <gtest/gtest.h>
+#include <time.h>
+
+#include "tests/integration/test_util.h"
+
+namespace vigil::worker {
+namespace {
+
+using vigil::testing::MakeDirs;
+using vigil::testing::TempDir;
+using vigil::testing::WriteFile;
+
+int64_t Utc(int y, int mo, int d, int h, int mi, int s) {
+  struct tm tm {};
+  tm.tm_year = y - 1900;
+  tm.tm_mon = mo - 1;
+  tm.tm_mday = d;
+  tm.tm_hour = h;
+  tm.tm_min = mi;
+  tm.tm_sec = s;
+  return static_cast<int64_t>(timegm(&tm)) * 1'000'000'000;
+}
+
+TEST(ResticTime, OffsetsAndFractions) {
+  EXPECT_EQ(ParseResticTime("2026-03-01T10:00:00Z"), Utc(2026, 3, 1, 10, 0, 0));
+  EXPECT_EQ(ParseResticTime("2026-03-01T10:00:00+01:00"), Utc(2026, 3, 1, 9, 0, 0));
+  EXPECT_EQ(ParseResticTime("2026-03-01T00:30:00-02:30"), Utc(2026, 3, 1, 3, 0, 0));
+  EXPECT_EQ(ParseResticTime("2026-03-01T10:00:00.5Z"), Utc(2026, 3, 1, 10, 0, 0) + 500'000'000);
+  EXPECT_EQ(ParseResticTime("1969-12-31T23:59:59.123456789Z"), -1'000'000'000 + 123'456'789);
+  // Digits past nanoseconds are dropped, as Go's parser keeps ns.
+  EXPECT_EQ(ParseResticTime("2026-03-01T10:00:00.1234567891Z"),
+            Utc(2026, 3, 1, 10, 0, 0) + 123'456'789);
+}
+
+TEST(ResticTime, GarbageIsRefused) {
+  for (const char* bad :
+       {"", "2026-03-01", "2026-03-01T10:00:00", "2026-13-01T10:00:00Z", "2026-03-01T10:00:00.Z",
+        "2026-03-01T10:00:00+0100", "2026-03-01T10:00:00Zjunk", "2026-03-01 10:00:00Z"}) {
+    EXPECT_FALSE(ParseResticTime(bad).has_value()) << bad;
+  }
+}
+
+TEST(ResticPassword, PerSetFirstThenPerLocation) {
+  TempDir t;
+  v1::BackupSet set;
+  set.set_tenant("acme");
+  set.set_name("vault");
+  set.set_location("nas");
+  auto none = ReadResticPassword(t.path(), set);
+  ASSERT_FALSE(none.ok());
+  EXPECT_NE(none.status().message().find("acme/vault.password"), std::string::npos);
+  EXPECT_NE(none.status().message().find("nas.password"), std::string::npos);
+  EXPECT_FALSE(ReadResticPassword("", set).ok());
+  WriteFile(t / "nas.password", "  location secret \n");
+  EXPECT_EQ(ReadResticPassword(t.path(), set).value_or(""), "location secret");
+  MakeDirs(t / "acme");
+  WriteFile(t / "acme/vault.password", "set secret\r\n");
+  EXPECT_EQ(ReadResticPassword(t.path(), set).value_or(""), "set secret");
+  WriteFile(t / "acme/vault.password", "\n\n");
+  auto empty = ReadResticPassword(t.path(), set);
+  ASSERT_FALSE(empty.ok());
+  EXPECT_TRUE(absl::IsInvalidArgument(empty.status()));
+  set.set_name("..");
+  EXPECT_FALSE(ReadResticPassword(t.path(), set).ok());
+}
+
+TEST(SumFiles, EveryNamedChecksumFileAndNoneIsAnError) {
+  TempDir t;
+  auto none = CheckSumFiles(t.path(), "p/", 7);
+  ASSERT_EQ(none.size(), 1u);
+  EXPECT_FALSE(none[0].valid());
+  EXPECT_EQ(none[0].point_time_ns(), 7);
+  WriteFile(t / "a", "abc");
+  // Digests as coreutils prints them for "abc".
+  WriteFile(t / "SHA256SUMS",
+            "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad  a\n");
+  WriteFile(t / "MD5SUMS", "900150983cd24fb0d6963f7d28e17f72  a\n");
+  WriteFile(t / "notes.txt", "not a checksum file\n");
+  auto two = CheckSumFiles(t.path(), "p/", 7);
+  ASSERT_EQ(two.size(), 2u);
+  EXPECT_EQ(two[0].target(), "p/MD5SUMS");
+  EXPECT_EQ(two[1].target(), "p/SHA256SUMS");
+  EXPECT_TRUE(two[0].valid()) << two[0].DebugString();
+  EXPECT_TRUE(two[1].valid());
+  WriteFile(t / "a", "abd");
+  auto bad = CheckSumFiles(t.path(), "", 0);
+  ASSERT_EQ(bad.size(), 2u);
+  EXPECT_FALSE(bad[1].valid());
+  EXPECT_EQ(bad[1].error_count(), 1u);
+  // Named relative to the set, never by the worker's own path.
+  ASSERT_EQ(bad[1].errors_size(), 1);
+  EXPECT_EQ(bad[1].errors(0).rfind("SHA256SUMS:1: ", 0), 0u) << bad[1].errors(0);
+}
+
+}  // namespace
+}  // namespace vigil::worker
