@@ -43,8 +43,8 @@
 //                                                -> vigil.v1.FormatVerdicts
 //   "coord/rpack/" Str(tenant) Str(backup_set) ID(32 raw bytes)
 //                                                -> vigil.v1.ResticPackRecord
-//       format results of bagit/sumfile/restic sets, written with the
-//       task's DONE state (services/coordinator/format_results.h)
+//       format results of bagit/sumfile/restic sets, written in a synced
+//       write right after the task's DONE state (format_results.h)
 // Keyspace `tasks` (fixed-width big-endian integers: numeric order == byte
 // order, so one task's staged batches are one range, in seq order):
 //   'T' U64(task_id)                             -> vigil.v1.Task

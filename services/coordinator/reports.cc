@@ -183,6 +183,12 @@ StatusOr<v1::OffboardTenantResponse> Coordinator::OffboardTenant(
     range(Space::kMeta, keys::DrillsOf(name, set.name()));
   }
   range(Space::kMeta, keys::BackupSetsOf(name));
+  // Format results and the verdict watcher's state of the tenant.
+  for (const char* p : {"coord/fverdict/", "coord/rpack/", "coord/verdict/", "coord/transition/"}) {
+    std::string k = p;
+    storage::AppendString(&k, name);
+    range(Space::kMeta, k);
+  }
   range(Space::kMeta, keys::ContractVersionsOf(name));
   batch.Delete(Space::kMeta, keys::Tenant(name));
   uint64_t tokens = 0;
