@@ -10,6 +10,7 @@
 #include "services/coordinator/check_log.h"
 #include "services/coordinator/contract_store.h"
 #include "services/coordinator/evaluation.h"
+#include "services/coordinator/proof_verify.h"
 
 namespace vigil::coordinator {
 
@@ -18,16 +19,6 @@ using storage::Status;
 using storage::StatusOr;
 
 namespace {
-
-std::string Hex(std::string_view bytes) {
-  static constexpr char kHex[] = "0123456789abcdef";
-  std::string s;
-  for (unsigned char b : bytes) {
-    s.push_back(kHex[b >> 4]);
-    s.push_back(kHex[b & 15]);
-  }
-  return s;
-}
 
 json TimeOrNull(const contracts::Calendar& cal, int64_t t) {
   return t == 0 ? json(nullptr) : json(cal.Rfc3339(t));
@@ -155,7 +146,7 @@ StatusOr<json> BuildReport(storage::Catalogue& cat, const std::vector<v1::Task>&
     }
   }
   r["contract"] = {{"version", cv.version()},
-                   {"sha256", Hex(cv.sha256())},
+                   {"sha256", HexEncode(cv.sha256())},
                    {"effective_from", cal.Rfc3339(cv.effective_from_ns())},
                    {"assets", assets},
                    {"commitments", terms}};
