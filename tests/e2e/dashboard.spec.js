@@ -103,6 +103,29 @@ async function main() {
     if (first !== tenant) throw new Error(`first row is ${first}, not ${tenant}`);
     await page.screenshot({path: path.join(artifacts, 'dashboard-fail.png'), fullPage: true});
     step('grid shows the integrity cell failing');
+
+    // The workers list: the one worker, registered at the test's site.
+    await page.locator('#workers tr td:nth-child(2)', {hasText: 's1'}).first()
+        .waitFor({timeout: 10000});
+    step('workers list shows the worker');
+
+    // The tenant page: a click on the row; its commitments with evidence,
+    // the watcher's transition to fail in the history and the chart.
+    await page.locator(row).first().click();
+    await page.locator('#tenant-page').waitFor({state: 'visible', timeout: 10000});
+    await page.locator('#tenant-commitments tr[data-kind="integrity"] td.fail')
+        .waitFor({timeout: 10000});
+    if (await page.locator('#tenant-commitments li').count() === 0) {
+      throw new Error('no evidence on the tenant page');
+    }
+    await reloadUntil(page, '#tenant-history td.fail', 'the transition to fail in the history');
+    await page.locator('#tenant-chart rect[data-verdict="fail"]').first()
+        .waitFor({state: 'attached', timeout: 10000});
+    if (!(await page.locator('#tenant-title').innerText()).includes(tenant)) {
+      throw new Error('the tenant page does not name the tenant');
+    }
+    await page.screenshot({path: path.join(artifacts, 'dashboard-tenant.png'), fullPage: true});
+    step('tenant page shows evidence, history and chart');
     if (errors.length > 0) throw new Error('errors in the page:\n' + errors.join('\n'));
   } finally {
     await browser.close();

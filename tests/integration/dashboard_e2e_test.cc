@@ -69,9 +69,10 @@ commitments:
   - rpo: 24h
   - integrity: {reverifyWithin: 30d}
 )");
-  BackgroundProcess coord({VigilBin(), "coordinator", "--listen", "127.0.0.1:0", "--data",
-                           tmp / "data", "--http-listen", "127.0.0.1:0", "--metrics-refresh", "1s"},
-                          tmp / "coord");
+  BackgroundProcess coord(
+      {VigilBin(), "coordinator", "--listen", "127.0.0.1:0", "--data", tmp / "data",
+       "--http-listen", "127.0.0.1:0", "--metrics-refresh", "1s", "--watch-every", "1s"},
+      tmp / "coord");
   const std::string addr = coord.WaitForLine("listening on ");
   ASSERT_FALSE(addr.empty()) << coord.err();
   const std::string http = coord.WaitForLine("http listening on ");
