@@ -6,7 +6,10 @@
 #include <chrono>
 #include <cstring>
 
+#include "services/coordinator/alerts.h"
 #include "services/coordinator/dashboard.h"
+#include "services/coordinator/keys.h"
+#include "services/coordinator/records.h"
 #include "storage/kv.h"
 
 namespace vigil::cli {
@@ -16,6 +19,23 @@ http::Response Text(int status, std::string body) {
   http::Response r;
   r.status = status;
   r.body = std::move(body) + "\n";
+  return r;
+}
+
+// How far back a tenant page's history goes.
+constexpr int64_t kHistoryNs = int64_t{90} * 24 * 3600 * 1000000000;
+
+int64_t NowNs() {
+  return std::chrono::duration_cast<std::chrono::nanoseconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+http::Response Json(std::string body) {
+  http::Response r;
+  r.content_type = "application/json";
+  r.headers = {{"Cache-Control", "no-store"}};
+  r.body = std::move(body);
   return r;
 }
 
@@ -94,6 +114,41 @@ absl::StatusOr<std::unique_ptr<CoordinatorHttp>> CoordinatorHttp::Start(
                                         // cached verdicts.
                                         self->server_->coordinator().leases().All());
     return r;
+  };
+  // A tenant's page: its commitments with their evidence (cached status),
+  // and the verdict watcher's transitions of the last 90 days (one bounded
+  // range read of the database per view).
+  handlers["/api/tenant"] = [self](const http::Request& req) {
+    coordinator::Coordinator& c = self->server_->coordinator();
+    if (!c.CheckAdminToken(http::BearerToken(req.authorization)).ok()) {
+      return Text(401, "the dashboard needs the admin token");
+    }
+    auto name = req.params.find("name");
+    if (name == req.params.end() || name->second.empty()) return Text(400, "?name=TENANT needed");
+    auto status = self->metrics_->last_status();
+    if (status == nullptr) return Text(503, "status not computed yet");
+    const int64_t now = NowNs(), from = now - kHistoryNs;
+    auto transitions =
+        coordinator::LoadTransitions(c.catalogue().kv(), name->second, from, now + 1);
+    if (!transitions.ok()) {
+      return Text(500, "history not readable: " + std::string(transitions.status().message()));
+    }
+    std::string body =
+        coordinator::TenantJson(*status, name->second, now, from, *transitions, c.leases().All());
+    if (body.empty()) return Text(404, "no such tenant");
+    return Json(std::move(body));
+  };
+  handlers["/api/workers"] = [self](const http::Request& req) {
+    coordinator::Coordinator& c = self->server_->coordinator();
+    if (!c.CheckAdminToken(http::BearerToken(req.authorization)).ok()) {
+      return Text(401, "the dashboard needs the admin token");
+    }
+    auto workers = coordinator::LoadRecords<v1::WorkerRecord>(
+        c.catalogue().kv(), coordinator::keys::kWorkerPrefix, "worker");
+    if (!workers.ok()) {
+      return Text(500, "workers not readable: " + std::string(workers.status().message()));
+    }
+    return Json(coordinator::WorkersJson(*workers, c.leases().All(), NowNs()));
   };
   auto http = http::Server::Start(listen, std::move(handlers));
   if (!http.ok()) return http.status();

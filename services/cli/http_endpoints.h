@@ -31,6 +31,10 @@ class CoordinatorHttp {
   //   /, /dashboard.css, /dashboard.js  the dashboard page (no data in it).
   //   /api/dashboard  the dashboard's grid (coordinator/dashboard.h) from
   //             the last metrics refresh; admin token as for /metrics.
+  //   /api/tenant?name=T  one tenant's page (coordinator/dashboard.h
+  //             TenantJson): cached status plus the watcher's transitions of
+  //             the last 90 days; 404 for an unknown tenant.
+  //   /api/workers  registered workers and their leases (WorkersJson).
   static absl::StatusOr<std::unique_ptr<CoordinatorHttp>> Start(
       const std::string& listen, coordinator::Server* server,
       const coordinator::MetricsOptions& metrics);

@@ -54,6 +54,7 @@ class ServerImpl final : public Server {
         Request in;
         in.path = req.path;
         in.authorization = req.get_header_value("Authorization");
+        for (const auto& [k, v] : req.params) in.params.emplace(k, v);
         r = it->second(in);
       }
       res.status = r.status;

@@ -21,6 +21,8 @@ struct Request {
   std::string path;
   // The "Authorization" header, as sent ("" when absent).
   std::string authorization;
+  // The query string's parameters, decoded (the first value of each name).
+  std::map<std::string, std::string> params;
 };
 
 struct Response {

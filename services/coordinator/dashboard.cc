@@ -23,7 +23,129 @@ int Rank(const nlohmann::json& row) {
   return fail ? 0 : overdue ? 1 : unknown ? 2 : 3;
 }
 
+nlohmann::json TaskJson(const v1::Task& t) {
+  return {{"id", t.id()},
+          {"check_id", t.check_id()},
+          {"tenant", t.backup_set().tenant()},
+          {"backup_set", t.backup_set().name()},
+          {"kind", t.kind() == v1::TASK_KIND_DRILL ? "drill" : "check"},
+          {"state", t.state() == v1::TASK_STATE_LEASED ? "leased" : "queued"},
+          {"worker", t.worker_id()},
+          {"attempt", t.attempt()},
+          {"lease_expires_ns", t.lease_expires_ns()}};
+}
+
+void SortById(nlohmann::json& tasks) {
+  std::sort(tasks.begin(), tasks.end(), [](const nlohmann::json& a, const nlohmann::json& b) {
+    return a["id"].get<uint64_t>() < b["id"].get<uint64_t>();
+  });
+}
+
+bool InProgress(const v1::Task& t) {
+  return t.state() == v1::TASK_STATE_QUEUED || t.state() == v1::TASK_STATE_LEASED;
+}
+
+nlohmann::json EvidenceJson(const google::protobuf::RepeatedPtrField<v1::EvidenceItem>& items) {
+  nlohmann::json out = nlohmann::json::array();
+  for (const auto& e : items) {
+    out.push_back({{"name", e.name()}, {"value", e.value()}, {"basis", e.basis()}});
+  }
+  return out;
+}
+
+std::string Dump(const nlohmann::json& j) {
+  // Invalid UTF-8 in a name (not expected: contracts are validated) is
+  // replaced rather than failing the whole page.
+  return j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+}
+
 }  // namespace
+
+std::string TenantJson(const v1::GetStatusResponse& status, std::string_view tenant, int64_t now_ns,
+                       int64_t from_ns, const std::vector<v1::Transition>& transitions,
+                       const std::vector<v1::Task>& tasks) {
+  const v1::TenantStatus* ts = nullptr;
+  for (const v1::TenantStatus& t : status.tenants()) {
+    if (t.tenant().name() == tenant) ts = &t;
+  }
+  if (ts == nullptr) return "";
+  nlohmann::json readiness = nlohmann::json::array();
+  for (const auto& r : ts->readiness()) {
+    nlohmann::json reasons = nlohmann::json::array();
+    for (const auto& why : r.reasons()) reasons.push_back(why);
+    readiness.push_back(
+        {{"asset", r.asset()}, {"readiness", r.readiness()}, {"reasons", std::move(reasons)}});
+  }
+  nlohmann::json commitments = nlohmann::json::array();
+  for (const auto& c : ts->commitments()) {
+    commitments.push_back({{"asset", c.asset()},
+                           {"kind", c.kind()},
+                           {"verdict", c.verdict()},
+                           {"summary", c.summary()},
+                           {"failing_since_ns", c.failing_since_ns()},
+                           {"last_check_ns", c.last_check_ns()},
+                           {"next_check_ns", c.next_check_ns()},
+                           {"overdue", c.next_check_ns() > 0 && c.next_check_ns() < now_ns},
+                           {"evidence", EvidenceJson(c.evidence())}});
+  }
+  nlohmann::json history = nlohmann::json::array();
+  for (const v1::Transition& t : transitions) {
+    if (t.tenant() != tenant) continue;
+    history.push_back({{"asset", t.asset()},
+                       {"kind", t.kind()},
+                       {"from", t.from()},
+                       {"to", t.to()},
+                       {"at_ns", t.at_ns()},
+                       {"summary", t.summary()},
+                       {"alerted", !t.alert_id().empty()}});
+  }
+  nlohmann::json running = nlohmann::json::array();
+  for (const v1::Task& t : tasks) {
+    if (InProgress(t) && t.backup_set().tenant() == tenant) running.push_back(TaskJson(t));
+  }
+  SortById(running);
+  return Dump({{"generated_ns", now_ns},
+               {"tenant", ts->tenant().name()},
+               {"display_name", ts->tenant().display_name().empty() ? ts->tenant().name()
+                                                                    : ts->tenant().display_name()},
+               {"readiness", std::move(readiness)},
+               {"commitments", std::move(commitments)},
+               {"history", std::move(history)},
+               {"from_ns", from_ns},
+               {"tasks", std::move(running)}});
+}
+
+std::string WorkersJson(const std::vector<v1::WorkerRecord>& workers,
+                        const std::vector<v1::Task>& tasks, int64_t now_ns) {
+  std::map<std::string, nlohmann::json> by_id;
+  for (const v1::WorkerRecord& w : workers) {
+    nlohmann::json locations = nlohmann::json::array();
+    for (const auto& l : w.locations()) locations.push_back(l);
+    by_id[w.id()] = {{"id", w.id()},
+                     {"site", w.site()},
+                     {"locations", std::move(locations)},
+                     {"capacity", w.capacity()},
+                     {"registered_ns", w.registered_ns()},
+                     {"leases", nlohmann::json::array()}};
+  }
+  for (const v1::Task& t : tasks) {
+    if (t.state() != v1::TASK_STATE_LEASED || t.worker_id().empty()) continue;
+    auto it = by_id.find(t.worker_id());
+    if (it == by_id.end()) {
+      it = by_id
+               .emplace(t.worker_id(),
+                        nlohmann::json{{"id", t.worker_id()}, {"leases", nlohmann::json::array()}})
+               .first;
+    }
+    it->second["leases"].push_back(TaskJson(t));
+  }
+  nlohmann::json list = nlohmann::json::array();
+  for (auto& [id, w] : by_id) {
+    SortById(w["leases"]);
+    list.push_back(std::move(w));
+  }
+  return Dump({{"generated_ns", now_ns}, {"workers", std::move(list)}});
+}
 
 std::string DashboardJson(const v1::GetStatusResponse& status, int64_t now_ns,
                           const std::vector<v1::Task>& tasks) {
@@ -81,28 +203,15 @@ std::string DashboardJson(const v1::GetStatusResponse& status, int64_t now_ns,
   for (const auto& [k, present] : kinds_present) kinds.push_back(k);  // future kinds, last
   nlohmann::json running = nlohmann::json::array();
   for (const v1::Task& t : tasks) {
-    if (t.state() != v1::TASK_STATE_QUEUED && t.state() != v1::TASK_STATE_LEASED) continue;
-    running.push_back({{"id", t.id()},
-                       {"check_id", t.check_id()},
-                       {"tenant", t.backup_set().tenant()},
-                       {"backup_set", t.backup_set().name()},
-                       {"kind", t.kind() == v1::TASK_KIND_DRILL ? "drill" : "check"},
-                       {"state", t.state() == v1::TASK_STATE_LEASED ? "leased" : "queued"},
-                       {"worker", t.worker_id()},
-                       {"attempt", t.attempt()},
-                       {"lease_expires_ns", t.lease_expires_ns()}});
+    if (InProgress(t)) running.push_back(TaskJson(t));
   }
-  std::sort(running.begin(), running.end(), [](const nlohmann::json& a, const nlohmann::json& b) {
-    return a["id"].get<uint64_t>() < b["id"].get<uint64_t>();
-  });
+  SortById(running);
   nlohmann::json out = {{"generated_ns", now_ns},
                         {"kinds", std::move(kinds)},
                         {"counts", counts},
                         {"rows", std::move(rows)},
                         {"tasks", std::move(running)}};
-  // Invalid UTF-8 in a name (not expected: contracts are validated) is
-  // replaced rather than failing the whole page.
-  return out.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+  return Dump(out);
 }
 
 std::string_view DashboardHtml() {
@@ -127,6 +236,7 @@ std::string_view DashboardHtml() {
   <p id="login-error" class="error"></p>
 </form>
 <main>
+<section id="overview">
   <table id="grid" hidden>
     <thead><tr id="head"></tr></thead>
     <tbody id="rows"></tbody>
@@ -139,6 +249,39 @@ std::string_view DashboardHtml() {
   </table>
   <p id="no-tasks" hidden>None queued or running.</p>
   <p id="empty" hidden>No tenant has a contract yet (<code>vigil apply -f contract.yaml</code>).</p>
+  <h2>Workers</h2>
+  <table id="workers-grid" hidden>
+    <thead><tr><th>Worker</th><th>Site</th><th>Locations</th><th>Capacity</th>
+      <th>Registered</th><th>Leases</th></tr></thead>
+    <tbody id="workers"></tbody>
+  </table>
+  <p id="no-workers" hidden>No worker registered.</p>
+</section>
+<section id="tenant-page" hidden>
+  <p><a href="#">&larr; All tenants</a></p>
+  <h2 id="tenant-title"></h2>
+  <table id="tenant-readiness">
+    <thead><tr><th>Asset</th><th>Restore readiness</th><th>Reasons</th></tr></thead>
+    <tbody></tbody>
+  </table>
+  <h2>Commitments</h2>
+  <table id="tenant-commitments">
+    <thead><tr><th>Asset</th><th>Commitment</th><th>Verdict</th><th>Summary</th>
+      <th>Last check</th><th>Next check</th><th>Evidence</th></tr></thead>
+    <tbody></tbody>
+  </table>
+  <h2>Verdicts over time <span id="tenant-window" class="muted"></span></h2>
+  <div id="tenant-chart"></div>
+  <h2>History</h2>
+  <table id="tenant-history" hidden>
+    <thead><tr><th>When</th><th>Asset</th><th>Commitment</th><th>From</th><th>To</th>
+      <th>Summary</th><th>Alert</th></tr></thead>
+    <tbody></tbody>
+  </table>
+  <p id="tenant-no-history" hidden>No verdict change recorded in the window.</p>
+  <h2>Checks in progress</h2>
+  <p id="tenant-tasks"></p>
+</section>
 </main>
 </body>
 </html>
@@ -162,6 +305,12 @@ td.cell { min-width: 6.5em; }
 .none { background: #f1f3f5; color: #868e96; }
 .overdue::after { content: " (overdue)"; font-weight: normal; font-size: .85em; }
 .error { color: #c92a2a; }
+.muted { color: #868e96; font-weight: normal; font-size: .85em; }
+#rows tr { cursor: pointer; }
+#rows tr:hover td:first-child { text-decoration: underline; }
+td ul { margin: 0; padding-left: 1.1em; }
+.basis { color: #868e96; font-size: .85em; }
+svg.timeline text { font: 11px system-ui, sans-serif; fill: #1d232b; }
 )css";
 }
 
@@ -197,6 +346,7 @@ function render(d) {
   const rows = d.rows.map(r => {
     const tr = el('tr');
     tr.dataset.tenant = r.tenant;
+    tr.addEventListener('click', () => { location.hash = 'tenant=' + encodeURIComponent(r.tenant); });
     tr.dataset.asset = r.asset;
     tr.append(el('td', r.tenant), el('td', r.asset));
     const ready = el('td', r.readiness, 'cell readiness ' + r.readiness.replace(' ', '-'));
@@ -228,26 +378,164 @@ function render(d) {
   document.getElementById('empty').hidden = rows.length !== 0;
 }
 
-async function refresh() {
+function when(ns) {
+  return ns > 0 ? new Date(ns / 1e6).toLocaleString() : '-';
+}
+
+function renderWorkers(d) {
+  const rows = d.workers.map(w => {
+    const tr = el('tr');
+    tr.dataset.worker = w.id;
+    const leases = el('td');
+    const ul = el('ul');
+    for (const t of w.leases) {
+      ul.append(el('li', `task ${t.id} ${t.tenant}/${t.backup_set} (${t.kind}, attempt ${t.attempt}, ` +
+                         `until ${new Date(t.lease_expires_ns / 1e6).toLocaleTimeString()})`));
+    }
+    leases.append(w.leases.length ? ul : el('span', 'none', 'muted'));
+    tr.append(el('td', w.id), el('td', w.site || '-'), el('td', (w.locations || []).join(', ')),
+              el('td', w.capacity === undefined ? '-' : String(w.capacity)),
+              el('td', when(w.registered_ns || 0)), leases);
+    return tr;
+  });
+  document.getElementById('workers').replaceChildren(...rows);
+  document.getElementById('workers-grid').hidden = rows.length === 0;
+  document.getElementById('no-workers').hidden = rows.length !== 0;
+}
+
+const SVG = 'http://www.w3.org/2000/svg';
+const COLOURS = {pass: '#8ce99a', fail: '#ff8787', unknown: '#ffe066'};
+
+function svg(tag, attrs, text) {
+  const e = document.createElementNS(SVG, tag);
+  for (const [k, v] of Object.entries(attrs)) e.setAttribute(k, String(v));
+  if (text !== undefined) e.textContent = text;
+  return e;
+}
+
+// One strip per commitment over the history window, coloured by verdict:
+// the state before the first recorded change is that change's "from".
+function timeline(d) {
+  // From the first recorded change (a little before), not the whole window:
+  // a young tenant's history would be a sliver at the right edge.
+  const to = d.generated_ns, W = 900, L = 170, H = 22;
+  const first = d.history.length ? d.history[0].at_ns : d.from_ns;
+  const from = Math.max(d.from_ns, first - Math.max(60e9, (to - first) * 0.05));
+  const span = Math.max(1, to - from);
+  const x = ns => L + (W - L) * Math.min(1, Math.max(0, (ns - from) / span));
+  const chart = svg('svg', {class: 'timeline', width: W + 10, height: H * (d.commitments.length + 1) + 10,
+                            role: 'img', 'aria-label': 'verdicts over time'});
+  d.commitments.forEach((c, i) => {
+    const y = 5 + i * H;
+    const changes = d.history.filter(h => h.asset === c.asset && h.kind === c.kind);
+    chart.append(svg('text', {x: 0, y: y + 14}, `${c.asset} ${KIND_NAMES[c.kind] || c.kind}`));
+    let state = changes.length ? (changes[0].from || '') : c.verdict, at = from;
+    const segments = [];
+    for (const h of changes) { segments.push([at, h.at_ns, state]); state = h.to; at = h.at_ns; }
+    segments.push([at, to, c.verdict]);
+    for (const [a, b, v] of segments) {
+      if (!v || b <= a) continue;  // before the subject was first seen
+      const r = svg('rect', {x: x(a), y, width: Math.max(1, x(b) - x(a)), height: H - 6,
+                             fill: COLOURS[v] || '#dee2e6', 'data-verdict': v});
+      r.append(svg('title', {}, `${v} from ${when(a)}`));
+      chart.append(r);
+    }
+  });
+  const y = 5 + d.commitments.length * H + 12;
+  chart.append(svg('text', {x: L, y}, new Date(from / 1e6).toLocaleString()));
+  chart.append(svg('text', {x: W, y, 'text-anchor': 'end'}, 'now'));
+  return chart;
+}
+
+function renderTenant(d) {
+  document.getElementById('tenant-title').textContent =
+      d.display_name === d.tenant ? d.tenant : `${d.display_name} (${d.tenant})`;
+  document.querySelector('#tenant-readiness tbody').replaceChildren(...d.readiness.map(r => {
+    const tr = el('tr');
+    tr.append(el('td', r.asset), el('td', r.readiness, 'cell ' + r.readiness.replace(' ', '-')),
+              el('td', r.reasons.join('; ')));
+    return tr;
+  }));
+  document.querySelector('#tenant-commitments tbody').replaceChildren(...d.commitments.map(c => {
+    const tr = el('tr');
+    tr.dataset.asset = c.asset;
+    tr.dataset.kind = c.kind;
+    const ev = el('td');
+    const ul = el('ul');
+    for (const e of c.evidence) {
+      const li = el('li', `${e.name}: ${e.value} `);
+      li.append(el('span', `(${e.basis})`, 'basis'));
+      ul.append(li);
+    }
+    if (c.evidence.length) ev.append(ul);
+    tr.append(el('td', c.asset), el('td', KIND_NAMES[c.kind] || c.kind),
+              el('td', c.verdict, 'cell verdict ' + c.verdict + (c.overdue ? ' overdue' : '')),
+              el('td', c.summary), el('td', when(c.last_check_ns)), el('td', when(c.next_check_ns)),
+              ev);
+    return tr;
+  }));
+  document.getElementById('tenant-window').textContent =
+      `(since ${new Date(d.from_ns / 1e6).toLocaleDateString()})`;
+  document.getElementById('tenant-chart').replaceChildren(timeline(d));
+  const hist = d.history.slice().reverse().map(h => {
+    const tr = el('tr');
+    tr.append(el('td', when(h.at_ns)), el('td', h.asset), el('td', KIND_NAMES[h.kind] || h.kind),
+              el('td', h.from || '(first seen)', 'cell ' + (h.from || 'none')),
+              el('td', h.to, 'cell ' + h.to), el('td', h.summary), el('td', h.alerted ? 'sent' : ''));
+    return tr;
+  });
+  document.querySelector('#tenant-history tbody').replaceChildren(...hist);
+  document.getElementById('tenant-history').hidden = hist.length === 0;
+  document.getElementById('tenant-no-history').hidden = hist.length !== 0;
+  document.getElementById('tenant-tasks').textContent = d.tasks.length
+      ? d.tasks.map(t => `task ${t.id} ${t.backup_set} ${t.state}` + (t.worker ? ` on ${t.worker}` : '')).join('; ')
+      : 'None queued or running.';
+}
+
+// The tenant named in the URL's fragment (#tenant=NAME), or null.
+function route() {
+  const m = /^#tenant=(.+)$/.exec(location.hash);
+  return m ? decodeURIComponent(m[1]) : null;
+}
+
+// GETs `path` with the token; null (after saying why) if it failed.
+async function get(path) {
   const token = sessionStorage.getItem(KEY);
-  if (!token) return showLogin();
+  if (!token) { showLogin(); return null; }
   let resp;
   try {
-    resp = await fetch('/api/dashboard', {headers: {Authorization: 'Bearer ' + token}});
+    resp = await fetch(path, {headers: {Authorization: 'Bearer ' + token}});
   } catch (e) {
     document.getElementById('updated').textContent = 'coordinator unreachable';
-    return;
+    return null;
   }
   if (resp.status === 401) {
     sessionStorage.removeItem(KEY);
-    return showLogin('That token was refused.');
+    showLogin('That token was refused.');
+    return null;
   }
   if (!resp.ok) {
     document.getElementById('updated').textContent = await resp.text();
-    return;
+    return null;
   }
   document.getElementById('login').hidden = true;
-  render(await resp.json());
+  return resp.json();
+}
+
+async function refresh() {
+  const tenant = route();
+  document.getElementById('overview').hidden = tenant !== null;
+  document.getElementById('tenant-page').hidden = tenant === null;
+  const d = await get('/api/dashboard');
+  if (d === null) return;
+  render(d);
+  if (tenant === null) {
+    const w = await get('/api/workers');
+    if (w !== null) renderWorkers(w);
+  } else {
+    const t = await get('/api/tenant?name=' + encodeURIComponent(tenant));
+    if (t !== null) renderTenant(t);
+  }
 }
 
 document.addEventListener('DOMContentLoaded', () => {
@@ -256,6 +544,7 @@ document.addEventListener('DOMContentLoaded', () => {
     sessionStorage.setItem(KEY, document.getElementById('token').value.trim());
     refresh();
   });
+  window.addEventListener('hashchange', refresh);
   refresh();
   setInterval(refresh, 15000);
 });

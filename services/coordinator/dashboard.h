@@ -11,6 +11,8 @@
 #include <vector>
 
 #include "vigil/v1/admin.pb.h"
+#include "vigil/v1/alerts.pb.h"
+#include "vigil/v1/types.pb.h"
 
 namespace vigil::coordinator {
 
@@ -40,5 +42,28 @@ std::string_view DashboardJs();
 // which worker holds each lease), by id.
 std::string DashboardJson(const v1::GetStatusResponse& status, int64_t now_ns,
                           const std::vector<v1::Task>& tasks = {});
+
+// One tenant's page as JSON, or "" if `status` has no such tenant:
+//   {"generated_ns", "tenant", "display_name",
+//    "readiness": [{"asset", "readiness", "reasons": [...]}],
+//    "commitments": [{"asset", "kind", "verdict", "summary", "failing_since_ns",
+//                     "last_check_ns", "next_check_ns", "overdue",
+//                     "evidence": [{"name", "value", "basis"}]}],
+//    "history": [{"asset", "kind", "from", "to", "at_ns", "summary",
+//                 "alerted"}],   (oldest first: the verdict watcher's transitions)
+//    "from_ns": N,               (start of the history window)
+//    "tasks": [...]}             (as in DashboardJson, this tenant's only)
+std::string TenantJson(const v1::GetStatusResponse& status, std::string_view tenant, int64_t now_ns,
+                       int64_t from_ns, const std::vector<v1::Transition>& transitions,
+                       const std::vector<v1::Task>& tasks);
+
+// The registered workers and the leases each holds:
+//   {"generated_ns", "workers": [{"id", "site", "locations": [...], "capacity",
+//     "registered_ns", "leases": [{"id", "tenant", "backup_set", "kind",
+//     "attempt", "lease_expires_ns"}]}]}
+// by id; a worker holding a lease but not registered (not expected) is
+// listed with its id only.
+std::string WorkersJson(const std::vector<v1::WorkerRecord>& workers,
+                        const std::vector<v1::Task>& tasks, int64_t now_ns);
 
 }  // namespace vigil::coordinator

@@ -193,6 +193,22 @@ TEST_F(OpsHttpTest, MetricsPassPromtoolAfterARealCheck) {
   EXPECT_EQ(j["rows"][0]["asset"], "fs");
   EXPECT_EQ(j["rows"][0]["cells"]["integrity"]["verdict"], "fail") << grid.body;
   EXPECT_EQ(j["rows"][0]["rank"], 0);
+  // The tenant page's data and the workers list, behind the same token.
+  EXPECT_EQ(Get(http_, "/api/tenant?name=acme").status, 401);
+  EXPECT_EQ(Get(http_, "/api/workers").status, 401);
+  EXPECT_EQ(Get(http_, "/api/tenant", token_).status, 400);
+  EXPECT_EQ(Get(http_, "/api/tenant?name=nobody", token_).status, 404);
+  Reply tenant = Get(http_, "/api/tenant?name=acme", token_);
+  ASSERT_EQ(tenant.status, 200) << tenant.body;
+  auto t = nlohmann::json::parse(tenant.body, nullptr, false);
+  ASSERT_FALSE(t.is_discarded()) << tenant.body;
+  EXPECT_EQ(t["tenant"], "acme");
+  EXPECT_EQ(t["commitments"].size(), 2u) << tenant.body;
+  Reply workers = Get(http_, "/api/workers", token_);
+  ASSERT_EQ(workers.status, 200) << workers.body;
+  auto w = nlohmann::json::parse(workers.body, nullptr, false);
+  ASSERT_EQ(w["workers"].size(), 1u) << workers.body;
+  EXPECT_EQ(w["workers"][0]["site"], "s1");
   EXPECT_EQ(Sample(text,
                    "vigil_commitment_verdict{asset=\"fs\",kind=\"integrity\",tenant=\"acme\","
                    "verdict=\"fail\"}"),

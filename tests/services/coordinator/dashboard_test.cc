@@ -105,5 +105,79 @@ TEST(DashboardTest, TasksInProgressAreListedWithTheirWorker) {
   EXPECT_EQ(j["tasks"][1]["backup_set"], "fs-a");
 }
 
+TEST(DashboardTest, TenantPageHasEvidenceHistoryAndOnlyItsTasks) {
+  v1::GetStatusResponse s;
+  v1::TenantStatus* a = s.add_tenants();
+  a->mutable_tenant()->set_name("alpha");
+  a->mutable_tenant()->set_display_name("Alpha & Co");
+  AddReadiness(a, "fs", "not ready");
+  AddCommitment(a, "fs", "integrity", "fail", 50);
+  auto* ev = a->mutable_commitments(0)->add_evidence();
+  ev->set_name("failures");
+  ev->set_value("1");
+  ev->set_basis("measured");
+  s.add_tenants()->mutable_tenant()->set_name("beta");
+  std::vector<v1::Transition> history(2);
+  history[0].set_tenant("alpha");
+  history[0].set_asset("fs");
+  history[0].set_kind("integrity");
+  history[0].set_to("pass");
+  history[0].set_at_ns(10);
+  history[1] = history[0];
+  history[1].set_from("pass");
+  history[1].set_to("fail");
+  history[1].set_at_ns(20);
+  history[1].set_alert_id("a1");
+  std::vector<v1::Task> tasks(2);
+  tasks[0].set_id(7);
+  tasks[0].set_state(v1::TASK_STATE_LEASED);
+  tasks[0].mutable_backup_set()->set_tenant("alpha");
+  tasks[1].set_id(8);
+  tasks[1].set_state(v1::TASK_STATE_QUEUED);
+  tasks[1].mutable_backup_set()->set_tenant("beta");
+
+  EXPECT_EQ(TenantJson(s, "gamma", 100, 0, history, tasks), "");
+  auto j = nlohmann::json::parse(TenantJson(s, "alpha", 100, 5, history, tasks));
+  EXPECT_EQ(j["display_name"], "Alpha & Co");
+  EXPECT_EQ(j["from_ns"], 5);
+  ASSERT_EQ(j["commitments"].size(), 1u);
+  EXPECT_EQ(j["commitments"][0]["verdict"], "fail");
+  EXPECT_TRUE(j["commitments"][0]["overdue"].get<bool>());
+  EXPECT_EQ(j["commitments"][0]["evidence"][0]["basis"], "measured");
+  ASSERT_EQ(j["history"].size(), 2u);
+  EXPECT_EQ(j["history"][0]["from"], "");
+  EXPECT_EQ(j["history"][1]["to"], "fail");
+  EXPECT_TRUE(j["history"][1]["alerted"].get<bool>());
+  EXPECT_FALSE(j["history"][0]["alerted"].get<bool>());
+  ASSERT_EQ(j["tasks"].size(), 1u);
+  EXPECT_EQ(j["tasks"][0]["id"], 7);
+  EXPECT_EQ(j["readiness"][0]["readiness"], "not ready");
+}
+
+TEST(DashboardTest, WorkersListTheirLeases) {
+  std::vector<v1::WorkerRecord> workers(2);
+  workers[0].set_id("w2");
+  workers[0].set_site("s1");
+  workers[0].add_locations("loc-a");
+  workers[1].set_id("w1");
+  std::vector<v1::Task> tasks(3);
+  tasks[0].set_id(9);
+  tasks[0].set_state(v1::TASK_STATE_LEASED);
+  tasks[0].set_worker_id("w2");
+  tasks[1].set_id(3);
+  tasks[1].set_state(v1::TASK_STATE_LEASED);
+  tasks[1].set_worker_id("w2");
+  tasks[2].set_id(4);
+  tasks[2].set_state(v1::TASK_STATE_DONE);
+  tasks[2].set_worker_id("w1");  // done: not a lease
+  auto j = nlohmann::json::parse(WorkersJson(workers, tasks, 1));
+  ASSERT_EQ(j["workers"].size(), 2u);
+  EXPECT_EQ(j["workers"][0]["id"], "w1");
+  EXPECT_EQ(j["workers"][0]["leases"].size(), 0u);
+  EXPECT_EQ(j["workers"][1]["site"], "s1");
+  ASSERT_EQ(j["workers"][1]["leases"].size(), 2u);
+  EXPECT_EQ(j["workers"][1]["leases"][0]["id"], 3);
+}
+
 }  // namespace
 }  // namespace vigil::coordinator

@@ -1,0 +1,138 @@
+'use strict';
+// The dashboard in a real browser: playwright-core drives Debian's chromium
+// (headless) against a live coordinator. Run by
+// tests/integration/dashboard_e2e_test.cc, which starts the coordinator and a
+// worker and passes, in the environment:
+//
+//   VIGIL_URL          the coordinator's --http-listen base URL
+//   VIGIL_TOKEN        the admin token (typed into the page's login form)
+//   VIGIL_TENANT       the tenant whose row must appear
+//   VIGIL_DAMAGE_CMD   a shell command that damages a backed-up file and runs
+//                      `vigil check run TENANT --wait` (exit 1 expected)
+//   VIGIL_ARTIFACTS    where the screenshots go
+//   CHROMIUM           the browser (default /usr/bin/chromium)
+//
+// Plain node, no test runner: exits 0 on success, 1 with a message otherwise.
+const {execSync} = require('child_process');
+const path = require('path');
+const {chromium} = require('playwright-core');
+
+function need(name) {
+  const v = process.env[name];
+  if (!v) throw new Error(`${name} is not set`);
+  return v;
+}
+
+function step(message) {
+  console.log(`[dashboard.spec] ${message}`);
+}
+
+// Reloads until `selector` is in the grid (the grid comes from a status
+// cached for up to --metrics-refresh, and the page polls only every 15 s).
+async function reloadUntil(page, selector, what, timeoutMs = 30000) {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    if (await page.locator(selector).count() > 0) return;
+    if (Date.now() > deadline) {
+      const grid = await page.locator('#grid').innerText().catch(() => '(no grid)');
+      throw new Error(`${what}: not shown after ${timeoutMs} ms; grid:\n${grid}`);
+    }
+    await page.waitForTimeout(500);
+    await page.reload();
+    await page.locator('#counts').filter({hasText: 'passing'}).waitFor({timeout: 10000});
+  }
+}
+
+async function main() {
+  const url = need('VIGIL_URL');
+  const token = need('VIGIL_TOKEN');
+  const tenant = need('VIGIL_TENANT');
+  const damage = need('VIGIL_DAMAGE_CMD');
+  const artifacts = need('VIGIL_ARTIFACTS');
+  const browser = await chromium.launch({
+    executablePath: process.env.CHROMIUM || '/usr/bin/chromium',
+    headless: true,
+    args: ['--no-sandbox', '--disable-gpu', '--disable-dev-shm-usage'],
+  });
+  try {
+    const page = await browser.newPage({viewport: {width: 1280, height: 720}});
+    const errors = [];
+    page.on('pageerror', e => errors.push(String(e)));
+    // Failed requests count, except the browser's own favicon probe (the
+    // coordinator serves none); their console echo is left to this.
+    page.on('response', r => {
+      if (r.status() >= 400 && !r.url().endsWith('/favicon.ico')) {
+        errors.push(`${r.status()} ${r.url()}`);
+      }
+    });
+    page.on('console', m => {
+      if (m.type() === 'error' && !m.text().startsWith('Failed to load resource')) {
+        errors.push(m.text());
+      }
+    });
+
+    step(`open ${url}`);
+    await page.goto(url);
+    // No token yet: the login form, and no data on the page.
+    await page.locator('#login').waitFor({state: 'visible', timeout: 10000});
+    await page.fill('#token', token);
+    await page.click('#login button[type=submit]');
+    await page.locator('#grid').waitFor({state: 'visible', timeout: 10000});
+    const row = `#rows tr[data-tenant="${tenant}"]`;
+    await reloadUntil(page, `${row} td.cell[data-kind="integrity"].pass`,
+                      `${tenant}'s integrity passing`);
+    if (!(await page.locator(row).first().innerText()).includes(tenant)) {
+      throw new Error(`the row does not name ${tenant}`);
+    }
+    await page.screenshot({path: path.join(artifacts, 'dashboard-pass.png'), fullPage: true});
+    step('grid shows the tenant, integrity passing');
+
+    step(`damage: ${damage}`);
+    try {
+      execSync(damage, {stdio: 'inherit'});
+      throw new Error('the check run after the damage succeeded');
+    } catch (e) {
+      if (e.status !== 1) throw e;  // 1: the check found the damage
+    }
+    // The token survives a reload (sessionStorage): no login again.
+    await reloadUntil(page, `${row} td.cell[data-kind="integrity"].fail`,
+                      `${tenant}'s integrity failing`);
+    if (await page.locator('#login').isVisible()) throw new Error('asked for the token again');
+    // Failing rows come first.
+    const first = await page.locator('#rows tr').first().getAttribute('data-tenant');
+    if (first !== tenant) throw new Error(`first row is ${first}, not ${tenant}`);
+    await page.screenshot({path: path.join(artifacts, 'dashboard-fail.png'), fullPage: true});
+    step('grid shows the integrity cell failing');
+
+    // The workers list: the one worker, registered at the test's site.
+    await page.locator('#workers tr td:nth-child(2)', {hasText: 's1'}).first()
+        .waitFor({timeout: 10000});
+    step('workers list shows the worker');
+
+    // The tenant page: a click on the row; its commitments with evidence,
+    // the watcher's transition to fail in the history and the chart.
+    await page.locator(row).first().click();
+    await page.locator('#tenant-page').waitFor({state: 'visible', timeout: 10000});
+    await page.locator('#tenant-commitments tr[data-kind="integrity"] td.fail')
+        .waitFor({timeout: 10000});
+    if (await page.locator('#tenant-commitments li').count() === 0) {
+      throw new Error('no evidence on the tenant page');
+    }
+    await reloadUntil(page, '#tenant-history td.fail', 'the transition to fail in the history');
+    await page.locator('#tenant-chart rect[data-verdict="fail"]').first()
+        .waitFor({state: 'attached', timeout: 10000});
+    if (!(await page.locator('#tenant-title').innerText()).includes(tenant)) {
+      throw new Error('the tenant page does not name the tenant');
+    }
+    await page.screenshot({path: path.join(artifacts, 'dashboard-tenant.png'), fullPage: true});
+    step('tenant page shows evidence, history and chart');
+    if (errors.length > 0) throw new Error('errors in the page:\n' + errors.join('\n'));
+  } finally {
+    await browser.close();
+  }
+}
+
+main().then(() => step('ok'), e => {
+  console.error(`[dashboard.spec] FAIL: ${e.stack || e}`);
+  process.exit(1);
+});

@@ -1,0 +1,111 @@
+// The dashboard end to end in a real browser: a real `vigil coordinator`
+// (--http-listen on loopback) and `vigil worker`, then tests/e2e/
+// dashboard.spec.js (playwright-core driving Debian's headless chromium)
+// logs in with the admin token, sees the tenant's row, has a backed-up file
+// damaged and a check run, and sees the integrity cell turn to failing.
+// Screenshots stay in build/tests/artifacts/dashboard/.
+#include <gtest/gtest.h>
+#include <unistd.h>
+
+#include <filesystem>
+#include <memory>
+#include <string>
+
+#include "tests/integration/test_util.h"
+
+namespace vigil::testing {
+namespace {
+
+constexpr char kSpecDir[] = VIGIL_SOURCE_DIR "/tests/e2e";
+constexpr char kArtifacts[] = VIGIL_ARTIFACT_DIR;
+
+// The first executable of `names` on PATH (or an absolute path), or "".
+std::string Which(const std::string& name) {
+  if (name.front() == '/') return access(name.c_str(), X_OK) == 0 ? name : "";
+  RunResult r = RunProcess({"/bin/sh", "-c", "command -v " + name});
+  std::string p = r.exit_code == 0 ? r.out : "";
+  while (!p.empty() && p.back() == '\n') p.pop_back();
+  return p;
+}
+
+TEST(DashboardE2eTest, GridShowsTheTenantThenTheDamageAsAFailingCell) {
+  const std::string node = Which("node");
+  const char* env_chromium = getenv("CHROMIUM");
+  const std::string chromium = Which(env_chromium ? env_chromium : "/usr/bin/chromium");
+  const std::string playwright = std::string(kSpecDir) + "/node_modules/playwright-core";
+  if (node.empty()) GTEST_SKIP() << "node not found (scripts/install-deps installs nodejs)";
+  if (chromium.empty()) GTEST_SKIP() << "chromium not found (scripts/install-deps installs it)";
+  if (!std::filesystem::exists(playwright)) {
+    GTEST_SKIP() << "playwright-core not installed in " << kSpecDir
+                 << "/node_modules: run tests/e2e/install (scripts/test does)";
+  }
+
+  TempDir tmp;
+  const std::string root = tmp / "loc-a";
+  for (int i = 0; i < 8; ++i) {
+    WriteFile(root + "/acme/fs/f" + std::to_string(i), "file " + std::to_string(i));
+  }
+  WriteFile(tmp / "acme.yaml", R"(apiVersion: vigil/v1
+kind: Location
+name: loc-a
+site: s1
+---
+apiVersion: vigil/v1
+kind: Tenant
+name: acme
+timezone: UTC
+---
+apiVersion: vigil/v1
+kind: Contract
+tenant: acme
+assets:
+  - name: fs
+    backupSets:
+      - name: fs-a
+        location: loc-a
+        path: acme/fs
+        mutable: false
+commitments:
+  - rpo: 24h
+  - integrity: {reverifyWithin: 30d}
+)");
+  BackgroundProcess coord(
+      {VigilBin(), "coordinator", "--listen", "127.0.0.1:0", "--data", tmp / "data",
+       "--http-listen", "127.0.0.1:0", "--metrics-refresh", "1s", "--watch-every", "1s"},
+      tmp / "coord");
+  const std::string addr = coord.WaitForLine("listening on ");
+  ASSERT_FALSE(addr.empty()) << coord.err();
+  const std::string http = coord.WaitForLine("http listening on ");
+  ASSERT_FALSE(http.empty()) << coord.out() << coord.err();
+  const std::string token_file = tmp / "data/admin.token";
+  std::string token = ReadFile(token_file);
+  while (!token.empty() && token.back() == '\n') token.pop_back();
+  BackgroundProcess worker(
+      {VigilBin(), "worker", "--coordinator", addr, "--site", "s1", "--location", "loc-a=" + root},
+      tmp / "worker");
+  auto admin = [&](std::vector<std::string> args) {
+    args.insert(args.end(), {"--coordinator", addr, "--token-file", token_file});
+    return RunVigil(args);
+  };
+  RunResult r = admin({"apply", "-f", tmp / "acme.yaml"});
+  ASSERT_EQ(r.exit_code, 0) << r.out << r.err;
+  r = admin({"check", "run", "acme", "--wait", "--timeout", "60"});
+  ASSERT_EQ(r.exit_code, 0) << r.out << r.err;
+
+  // The damage, run by the spec between its two looks at the grid (one
+  // browser session): a file rewritten, then a check that must fail.
+  const std::string damage = "printf tampered > '" + root + "/acme/fs/f3' && exec '" + VigilBin() +
+                             "' check run acme --wait --timeout 60 --coordinator " + addr +
+                             " --token-file '" + token_file + "'";
+  std::filesystem::create_directories(kArtifacts);
+  r = RunProcess({"/usr/bin/env", "VIGIL_URL=http://" + http, "VIGIL_TOKEN=" + token,
+                  "VIGIL_TENANT=acme", "VIGIL_DAMAGE_CMD=" + damage,
+                  std::string("VIGIL_ARTIFACTS=") + kArtifacts, "CHROMIUM=" + chromium, "timeout",
+                  "240", node, std::string(kSpecDir) + "/dashboard.spec.js"});
+  EXPECT_EQ(r.exit_code, 0) << r.out << r.err << "\ncoordinator:\n" << coord.err();
+  EXPECT_TRUE(std::filesystem::exists(std::string(kArtifacts) + "/dashboard-fail.png"))
+      << r.out << r.err;
+}
+
+}  // namespace
+}  // namespace vigil::testing
