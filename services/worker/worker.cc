@@ -75,7 +75,9 @@ class WorkerImpl final : public Worker {
     std::vector<std::thread> tasks;
     {
       std::unique_lock lock(mu_);
-      stop_ = true;  // registration refused: running tasks hand back too
+      // Set already after Stop(); after a refused registration, running
+      // tasks stop and hand back too.
+      stop_ = true;
       cv_.notify_all();
       cv_.wait(lock, [this] { return running_ == 0; });
       for (auto& [n, t] : threads_) tasks.push_back(std::move(t));
