@@ -157,6 +157,10 @@ int main(int argc, char** argv) {
   work->add_option("--http-listen", wa.http_listen,
                    "HOST:PORT for plain-HTTP /healthz and /readyz; port 0: any free port "
                    "(default: off)");
+  work->add_option("--capacity", wa.capacity,
+                   "Tasks run at once (each with its own lease); reported to the coordinator")
+      ->capture_default_str()
+      ->check(CLI::Range(1, 64));
   work->add_option("--batch-size", wa.batch_size, "Observations per streamed batch")
       ->capture_default_str()
       ->check(CLI::Range(1, 4096));

@@ -13,8 +13,8 @@
 #include <thread>
 
 #include "services/cli/admin_commands.h"
-#include "services/common/signing.h"
 #include "services/cli/http_endpoints.h"
+#include "services/common/signing.h"
 #include "services/common/text.h"
 #include "services/coordinator/server.h"
 #include "services/worker/worker.h"
@@ -249,6 +249,7 @@ int RunWorker(const WorkerArgs& args) {
   o.site = args.site;
   o.batch_size = args.batch_size;
   o.test_batch_delay_ms = args.test_batch_delay_ms;
+  o.capacity = args.capacity;
   for (const auto& l : args.locations) {
     size_t eq = l.find('=');
     if (eq == std::string::npos || eq == 0 || eq + 1 == l.size()) {

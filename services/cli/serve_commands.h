@@ -57,6 +57,7 @@ struct WorkerArgs {
   std::string secrets;
   std::string token_file;
   int batch_size = 512;
+  uint32_t capacity = 1;  // --capacity: tasks at once, 1..64
   int test_batch_delay_ms = 0;
   // TLS: CA to verify the coordinator; client certificate and key (mTLS).
   std::string tls_ca_file, tls_cert_file, tls_key_file;

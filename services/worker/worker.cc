@@ -66,10 +66,50 @@ class WorkerImpl final : public Worker {
     stub_ = v1::WorkerGateway::NewStub(channel_);
   }
 
+  // Leases while fewer than o_.capacity tasks run; each leased task runs
+  // on its own thread (RunTask: its own lease, heartbeats and Observe
+  // stream). On Stop() every running task finishes or hands its lease back
+  // before Run() returns.
   storage::Status Run() override {
+    storage::Status result = Lease();
+    std::vector<std::thread> tasks;
+    {
+      std::unique_lock lock(mu_);
+      // Set already after Stop(); after a refused registration, running
+      // tasks stop and hand back too.
+      stop_ = true;
+      cv_.notify_all();
+      cv_.wait(lock, [this] { return running_ == 0; });
+      for (auto& [n, t] : threads_) tasks.push_back(std::move(t));
+      threads_.clear();
+      finished_.clear();
+    }
+    for (auto& t : tasks) t.join();
+    return result;
+  }
+
+  bool registered() const override { return registered_; }
+
+  void Stop() override {
+    {
+      std::lock_guard lock(mu_);
+      stop_ = true;
+    }
+    cv_.notify_all();
+  }
+
+ private:
+  storage::Status Lease() {
     int backoff_ms = 100;
     while (!stopped()) {
-      if (worker_id_.empty()) {
+      JoinFinished();
+      {
+        // A free slot first: never more than capacity leases at once.
+        std::unique_lock lock(mu_);
+        cv_.wait(lock, [this] { return stop_ || running_ < o_.capacity; });
+        if (stop_) break;
+      }
+      if (WorkerId().empty()) {
         grpc::Status s = Register();
         if (!s.ok()) {
           Log("cannot register: " + s.error_message());
@@ -88,6 +128,7 @@ class WorkerImpl final : public Worker {
       grpc::Status s = stub_->LeaseTask(&ctx, v1::LeaseTaskRequest(), &resp);
       if (!s.ok()) {
         if (s.error_code() == grpc::StatusCode::UNAUTHENTICATED) {
+          std::lock_guard lock(id_mu_);
           worker_id_.clear();
           registered_ = false;
         }
@@ -100,22 +141,40 @@ class WorkerImpl final : public Worker {
         Sleep(200);
         continue;
       }
-      RunTask(resp.task());
+      std::lock_guard lock(mu_);
+      const uint64_t n = ++started_;
+      ++running_;
+      threads_.emplace(n, std::thread([this, n, task = std::move(*resp.mutable_task())] {
+                         RunTask(task);
+                         {
+                           std::lock_guard done(mu_);
+                           --running_;
+                           finished_.push_back(n);
+                         }
+                         cv_.notify_all();
+                       }));
     }
     return absl::OkStatus();
   }
-
-  bool registered() const override { return registered_; }
-
-  void Stop() override {
+  // Joins the threads of tasks that ended.
+  void JoinFinished() {
+    std::vector<std::thread> ended;
     {
       std::lock_guard lock(mu_);
-      stop_ = true;
+      for (uint64_t n : finished_) {
+        auto it = threads_.find(n);
+        if (it == threads_.end()) continue;
+        ended.push_back(std::move(it->second));
+        threads_.erase(it);
+      }
+      finished_.clear();
     }
-    cv_.notify_all();
+    for (auto& t : ended) t.join();
   }
-
- private:
+  std::string WorkerId() {
+    std::lock_guard lock(id_mu_);
+    return worker_id_;
+  }
   bool stopped() {
     std::lock_guard lock(mu_);
     return stop_;
@@ -138,18 +197,27 @@ class WorkerImpl final : public Worker {
       cv_.wait_for(lock, std::chrono::nanoseconds(at - now), [this] { return stop_; });
     }
   }
-  std::unique_ptr<contracts::IoBudget> budget_;
+  // Per task: each task runs on its own thread (Run), so these are
+  // thread-local. The read budget is the task's own: tasks of one location
+  // running at once each get the location's full rate.
+  static inline thread_local std::unique_ptr<contracts::IoBudget> budget_;
   // Points of the current task listed without reading their content.
-  std::set<int64_t> metadata_only_;
+  static inline thread_local std::set<int64_t> metadata_only_;
   void Log(const std::string& line) {
     if (o_.verbose) {
-      std::fprintf(stderr, "worker %s: %s\n", worker_id_.empty() ? "-" : worker_id_.c_str(),
-                   line.c_str());
+      const std::string id = WorkerId();
+      std::fprintf(stderr, "worker %s: %s\n", id.empty() ? "-" : id.c_str(), line.c_str());
     }
   }
   void Prepare(grpc::ClientContext* ctx, int deadline_ms) {
-    ctx->AddMetadata("authorization", "Bearer " + credential_);
-    ctx->AddMetadata("vigil-worker-id", worker_id_);
+    std::string id, credential;
+    {
+      std::lock_guard lock(id_mu_);
+      id = worker_id_;
+      credential = credential_;
+    }
+    ctx->AddMetadata("authorization", "Bearer " + credential);
+    ctx->AddMetadata("vigil-worker-id", id);
     if (deadline_ms > 0) {
       ctx->set_deadline(std::chrono::system_clock::now() + milliseconds(deadline_ms));
     }
@@ -166,11 +234,14 @@ class WorkerImpl final : public Worker {
     v1::RegisterResponse resp;
     grpc::Status s = stub_->Register(&ctx, req, &resp);
     if (s.ok()) {
-      worker_id_ = resp.worker_id();
-      registered_ = true;
-      credential_ = resp.credential();
+      {
+        std::lock_guard lock(id_mu_);
+        worker_id_ = resp.worker_id();
+        registered_ = true;
+        credential_ = resp.credential();
+      }
       ttl_ms_ = resp.lease_ttl_ms() > 0 ? resp.lease_ttl_ms() : 30000;
-      Log("registered (site " + o_.site + ", lease TTL " + std::to_string(ttl_ms_) + " ms)");
+      Log("registered (site " + o_.site + ", lease TTL " + std::to_string(ttl_ms_.load()) + " ms)");
     }
     return s;
   }
@@ -238,7 +309,7 @@ class WorkerImpl final : public Worker {
     std::mutex hb_mu;
     std::condition_variable hb_cv;
     std::thread heartbeat([&] {
-      int every = std::max<int>(100, static_cast<int>(ttl_ms_ / 3));
+      int every = std::max<int>(100, static_cast<int>(ttl_ms_.load() / 3));
       std::unique_lock lock(hb_mu);
       while (!hb_cv.wait_for(lock, milliseconds(every), [&] { return done.load(); })) {
         grpc::ClientContext ctx;
@@ -415,7 +486,6 @@ class WorkerImpl final : public Worker {
           task.backup_set().name() + "): " + w);
     }
     storage::FileHasher hasher(storage::HashAlgorithm::kXxh3_128);
-    // The location's read budget (one task at a time: a member is enough).
     budget_ = std::make_unique<contracts::IoBudget>(task.rate_limit_bytes_per_s());
     metadata_only_.clear();
     metadata_only_.insert(task.metadata_only_points().begin(), task.metadata_only_points().end());
@@ -1021,12 +1091,17 @@ class WorkerImpl final : public Worker {
   WorkerOptions o_;
   std::shared_ptr<grpc::Channel> channel_;
   std::unique_ptr<v1::WorkerGateway::Stub> stub_;
-  std::string worker_id_, credential_;
+  std::mutex id_mu_;                    // a re-registration races running tasks
+  std::string worker_id_, credential_;  // GUARDED_BY(id_mu_)
   std::atomic<bool> registered_{false};
-  uint32_t ttl_ms_ = 30000;
+  std::atomic<uint32_t> ttl_ms_{30000};
   std::mutex mu_;
   std::condition_variable cv_;
-  bool stop_ = false;  // GUARDED_BY(mu_)
+  bool stop_ = false;                        // GUARDED_BY(mu_)
+  uint32_t running_ = 0;                     // GUARDED_BY(mu_): tasks leased, not ended
+  uint64_t started_ = 0;                     // GUARDED_BY(mu_): tasks ever started
+  std::map<uint64_t, std::thread> threads_;  // GUARDED_BY(mu_): by start number
+  std::vector<uint64_t> finished_;           // GUARDED_BY(mu_): ended, not joined
 };
 
 }  // namespace
@@ -1047,6 +1122,9 @@ storage::StatusOr<std::unique_ptr<Worker>> Worker::Create(const WorkerOptions& o
   if (options.tls_cert_pem.empty() != options.tls_key_pem.empty()) {
     return absl::InvalidArgumentError(
         "a client certificate needs its key, and a key its certificate");
+  }
+  if (options.capacity < 1 || options.capacity > 64) {
+    return absl::InvalidArgumentError("capacity must be 1..64");
   }
   if (options.batch_size < 1 || options.batch_size > 4096) {
     return absl::InvalidArgumentError("batch size must be 1..4096");

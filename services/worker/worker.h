@@ -8,7 +8,9 @@
 //   - every observation batch is sent with a sequence number and kept until
 //     acknowledged; when the stream breaks (coordinator restart), the worker
 //     reconnects with backoff and resends the unacknowledged batch;
-//   - Stop() (SIGTERM) hands the current lease back before Run() returns;
+//   - up to `capacity` tasks run at once, each on its own thread;
+//   - Stop() (SIGTERM) hands every running task's lease back before Run()
+//     returns (a task whose completion was accepted is finished);
 //   - paths are confined to the location's root: no "..", and the backup
 //     set's directory must resolve (symlinks followed) inside the root; the
 //     walk itself never follows symlinks;
@@ -41,7 +43,9 @@ struct WorkerOptions {
   std::string site;
   // Locations served: name -> absolute root directory. At least one.
   std::map<std::string, std::string> locations;
-  // Tasks run at once. Default 1 (the only value implemented).
+  // Tasks run at once, each on its own thread with its own lease,
+  // heartbeats and observation stream; never more are leased. 1..64,
+  // default 1. Reported to the coordinator at Register.
   uint32_t capacity = 1;
   // Enrolment token sent to Register. Empty = none.
   std::string enrol_token;
@@ -76,7 +80,7 @@ class Worker {
   virtual ~Worker() = default;
   // Works until Stop(); returns OK after a clean stop.
   virtual storage::Status Run() = 0;
-  // Thread-safe; makes Run() hand back its lease and return soon.
+  // Thread-safe; makes Run() hand back its leases and return soon.
   virtual void Stop() = 0;
   // Thread-safe: true once the coordinator accepted this worker's
   // registration, false again if it stops recognising its credential.
