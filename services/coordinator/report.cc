@@ -223,7 +223,20 @@ StatusOr<json> BuildReport(storage::Catalogue& cat, const std::vector<v1::Task>&
         if (rec.at_ns >= period.interval.start_ns) {
           ++run;
           if (p.value("type", "") == "drill") ++drills;
-          if (!ok) ++failed;
+          // Failed, or found entries modified, missing or unreadable (or a
+          // drill's mismatches).
+          bool problems = false;
+          if (p.contains("counts") && p["counts"].is_object()) {
+            const json& c = p["counts"];
+            problems = c.value("modified", uint64_t{0}) + c.value("missing", uint64_t{0}) +
+                           c.value("unreadable", uint64_t{0}) >
+                       0;
+          }
+          if (p.contains("drill") && p["drill"].is_object()) {
+            problems |= p["drill"].value("mismatches", uint64_t{0}) > 0 ||
+                        !p["drill"].value("error", std::string()).empty();
+          }
+          if (!ok || problems) ++failed;
           if (ok && p.contains("counts") && p["counts"].is_object()) {
             uint64_t entries = p.value("entries", uint64_t{0});
             uint64_t not_read = p["counts"].value("not_read", uint64_t{0});

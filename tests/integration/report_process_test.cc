@@ -4,7 +4,9 @@
 // changed byte, a wrong key, a rewritten history), issues and checks
 // inclusion proofs, reads reports through the TenantPortal with tenant
 // tokens, offboards a tenant, and catches an edited check log record.
+#include <fcntl.h>
 #include <gtest/gtest.h>
+#include <sys/stat.h>
 
 #include <ctime>
 #include <filesystem>
@@ -139,6 +141,7 @@ TEST_F(ReportProcessTest, ProofVerifiesAndAnyChangedByteFails) {
   ASSERT_EQ(report["backup_sets"].size(), 1u);
   EXPECT_EQ(report["backup_sets"][0]["merkle"]["tree_size"], 12);
   EXPECT_EQ(report["checks"]["run"], 1);
+  EXPECT_EQ(report["checks"]["failed"], 0);
 
   RunResult ok = Verify(proof);
   EXPECT_EQ(ok.exit_code, 0) << ok.out << ok.err;
@@ -220,6 +223,9 @@ TEST_F(ReportProcessTest, InclusionProofsAndHistoryAcrossProofs) {
   WriteFile(root_ + "/acme/fs/dir0/new-file", "added later");
   Check("acme");
   std::string p2 = Report("r2");
+  json r2 = json::parse(ReadFile(tmp_ / "r2.json"));
+  EXPECT_EQ(r2["checks"]["run"], 2);
+  EXPECT_EQ(r2["checks"]["failed"], 0);  // an added file is not a problem
   RunResult chained = Verify(p2, {"--previous", p1});
   EXPECT_EQ(chained.exit_code, 0) << chained.out;
   EXPECT_NE(chained.out.find("extends its check log"), std::string::npos) << chained.out;
@@ -235,6 +241,31 @@ TEST_F(ReportProcessTest, InclusionProofsAndHistoryAcrossProofs) {
   EXPECT_EQ(against_new.exit_code, 1);
   EXPECT_NE(against_new.out.find("not a Merkle root signed in this proof"), std::string::npos)
       << against_new.out;
+}
+
+TEST_F(ReportProcessTest, DamageFoundIsCountedAndListedAsAnIncident) {
+  // Silent corruption: other bytes, same size and mtime (a mirror would
+  // take a change with a new mtime for an update).
+  const std::string victim = root_ + "/acme/fs/dir1/file4";
+  struct stat st;
+  ASSERT_EQ(::stat(victim.c_str(), &st), 0);
+  std::string content = ReadFile(victim);
+  content[0] = content[0] == 'x' ? 'y' : 'x';
+  WriteFile(victim, content);
+  struct timespec times[2] = {st.st_atim, st.st_mtim};
+  ASSERT_EQ(::utimensat(AT_FDCWD, victim.c_str(), times, 0), 0);
+  RunResult r = Admin({"check", "run", "acme", "--wait", "--timeout", "60"});
+  ASSERT_EQ(r.exit_code, 1) << r.out << r.err;  // the check found a problem
+  Report("r");
+  json report = json::parse(ReadFile(tmp_ / "r.json"));
+  EXPECT_EQ(report["checks"]["run"], 2);
+  EXPECT_EQ(report["checks"]["failed"], 1);
+  bool listed = false;
+  for (const auto& i : report["incidents"]) {
+    listed |= i["kind"] == "integrity" && i["resolved_at"].is_null() &&
+              i["summary"].get<std::string>().find("fs") != std::string::npos;
+  }
+  EXPECT_TRUE(listed) << report["incidents"].dump(2);
 }
 
 TEST_F(ReportProcessTest, TenantTokensReachOnlyTheirOwnReports) {
