@@ -433,10 +433,10 @@ void SetupRss(const std::string& dir, int tenants, uint64_t entries) {
       Check(w.Commit(/*sync=*/false), "Commit");
     }
     Check((*c)->catalogue().kv()->Sync(), "sync");
-    std::printf("rss setup: %llu catalogue entries and %d point records written through "
-                "storage/ in %.1f s\n",
-                static_cast<unsigned long long>(per * tenants), tenants,
-                Seconds(t1, Clock::now()));
+    std::printf(
+        "rss setup: %llu catalogue entries and %d point records written through "
+        "storage/ in %.1f s\n",
+        static_cast<unsigned long long>(per * tenants), tenants, Seconds(t1, Clock::now()));
   }
 }
 
