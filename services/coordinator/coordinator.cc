@@ -119,7 +119,7 @@ Status Coordinator::LogTaskResult(const v1::Task& t, storage::KvBatch* batch) {
   }
   std::string payload = DumpJson(CheckResultJson(t, drill ? &*drill : nullptr));
   int64_t at = t.finished_ns() != 0 ? t.finished_ns() : clock_->NowNs();
-  return check_log::StageAppend(*cat_->kv(), t.backup_set().tenant(), payload, at, batch).status();
+  return staged_heads_.Stage(*cat_->kv(), t.backup_set().tenant(), payload, at, batch).status();
 }
 
 Status Coordinator::CheckAdminToken(std::string_view bearer_token) {

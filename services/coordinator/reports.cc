@@ -232,7 +232,7 @@ StatusOr<v1::OffboardTenantResponse> Coordinator::OffboardTenant(
   storage::AppendString(&erasure_key, name);
   batch.Put(Space::kResults, erasure_key, statement);
   Status written = kv->Write(batch, {.sync = true});
-  check_log::ForgetStagedHead(name);  // its log is gone (or the write failed)
+  staged_heads_.Forget(name);  // its log is gone (or the write failed)
   if (!written.ok()) return written;
   v1::OffboardTenantResponse resp;
   resp.set_statement(statement);
