@@ -551,24 +551,21 @@ Coordinator::ObserveResult Coordinator::ObserveBatches(
       r.status = absl::NotFoundError("unknown task " + std::to_string(task));
       return r;
     }
-    // For /metrics: batches acknowledged before (resent) are not counted.
-    auto acked_before = LastAcked(cat_->kv(), task, attempt);
     StageResult staged = StageBatches(
         cat_->kv(), t->backup_set(),
         std::vector<const v1::ObservationBatch*>(batches.begin() + i, batches.begin() + j));
     r.acked = staged.acked;
-    if (acked_before.ok()) {
-      uint64_t bytes = 0;
-      for (size_t k = i; k < j; ++k) {
-        if (batches[k]->seq() <= *acked_before || batches[k]->seq() > staged.acked) continue;
-        for (const auto& o : batches[k]->observations()) {
-          if (!o.digest().empty()) bytes += o.size();
-        }
+    // For /metrics: batches acknowledged before (resent) are not counted.
+    uint64_t bytes = 0;
+    for (size_t k = i; k < j; ++k) {
+      if (batches[k]->seq() <= staged.acked_before || batches[k]->seq() > staged.acked) continue;
+      for (const auto& o : batches[k]->observations()) {
+        if (!o.digest().empty()) bytes += o.size();
       }
-      if (bytes > 0) {
-        std::lock_guard lock(bytes_mu_);
-        verified_bytes_[t->backup_set().location()] += bytes;
-      }
+    }
+    if (bytes > 0) {
+      std::lock_guard lock(bytes_mu_);
+      verified_bytes_[t->backup_set().location()] += bytes;
     }
     if (!staged.status.ok()) {
       r.status = staged.status;
