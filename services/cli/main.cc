@@ -127,8 +127,9 @@ int main(int argc, char** argv) {
       ->capture_default_str();
   coord->add_option("--http-listen", ca.http_listen,
                     "HOST:PORT for plain-HTTP /healthz and /readyz, and, unless --https-listen "
-                    "is given, /metrics and the dashboard (/) with the admin token (then put it "
-                    "behind a TLS proxy); port 0: any free port (default: off)");
+                    "is given, /metrics and the dashboard (/) with the admin token, which then "
+                    "travels in clear (keep it on loopback or behind a TLS proxy); port 0: any "
+                    "free port (default: off)");
   coord->add_option("--https-listen", ca.https_listen,
                     "HOST:PORT for HTTPS (TLS 1.2+): /metrics, the dashboard (/), /api/*, "
                     "/healthz and /readyz; --http-listen then serves only /healthz and /readyz "
