@@ -72,8 +72,8 @@ absl::Status ConfigureContext(SSL_CTX* ctx, const TlsFiles& tls) {
   }
   // The key parsed here, not by SSL_CTX_use_PrivateKey_file: a key of
   // another certificate then gets its own message.
-  std::unique_ptr<BIO, decltype(&BIO_free)> bio(BIO_new_mem_buf(key->data(), int(key->size())),
-                                                &BIO_free);
+  std::unique_ptr<BIO, decltype(&BIO_free)> bio(
+      BIO_new_mem_buf(key->data(), static_cast<int>(key->size())), &BIO_free);
   std::unique_ptr<EVP_PKEY, decltype(&EVP_PKEY_free)> pkey(
       bio == nullptr ? nullptr
                      : PEM_read_bio_PrivateKey(
