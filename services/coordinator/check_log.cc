@@ -220,13 +220,13 @@ StatusOr<LogHead> Append(KvStore& kv, std::string_view tenant, const std::string
 }
 
 Status Scan(KvStore& kv, std::string_view tenant,
-            const std::function<bool(const LogRecord&, const Hash&)>& fn) {
+            const std::function<bool(const LogRecord&, const Hash&)>& fn, uint64_t first_seq) {
   std::string prefix = TenantPrefix(kLogPrefix, tenant);
   storage::ScanOptions so;
   so.upper_bound = storage::PrefixSuccessor(prefix);
   auto it = kv.NewIterator(Space::kResults, so);
   LogRecord r;
-  for (it->Seek(prefix); it->Valid(); it->Next()) {
+  for (it->Seek(LogKey(tenant, first_seq)); it->Valid(); it->Next()) {
     std::string_view v = it->value();
     if (v.size() < 32) return absl::DataLossError("check log record shorter than its hash");
     if (Status s = DecodeRecord(v.substr(0, v.size() - 32), &r); !s.ok()) return s;

@@ -102,10 +102,12 @@ storage::StatusOr<LogHead> Head(storage::KvStore& kv, std::string_view tenant);
 // decode, a head that does not match the last record.
 storage::Status Verify(storage::KvStore& kv, std::string_view tenant, LogHead* head = nullptr);
 
-// Calls fn(record, hash) for each record in seq order, until fn returns
-// false (no chain check; use Verify for that).
+// Calls fn(record, hash) for each record from seq `first_seq` on, in seq
+// order, until fn returns false (no chain check; use Verify for that). It
+// seeks to `first_seq`: the records before it are not read.
 storage::Status Scan(storage::KvStore& kv, std::string_view tenant,
-                     const std::function<bool(const LogRecord&, const Hash&)>& fn);
+                     const std::function<bool(const LogRecord&, const Hash&)>& fn,
+                     uint64_t first_seq = 1);
 
 // Tenants that have a log, in key order.
 storage::StatusOr<std::vector<std::string>> Tenants(storage::KvStore& kv);
