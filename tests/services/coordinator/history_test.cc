@@ -205,6 +205,11 @@ assets:
         location: nas
         path: acme/fs
         layout: rsnapshot
+  - name: www
+    backupSets:
+      - name: www-nas
+        location: nas
+        path: acme/www
 commitments:
   - rpo: 24h
   - integrity: {reverifyWithin: 10d}
@@ -240,6 +245,15 @@ commitments:
     ASSERT_TRUE(check_log::Append(*c_->catalogue().kv(), "acme", j.dump(), at).ok());
   }
 
+  // The series of (asset, kind) in `h`, or nullptr.
+  static const HistorySeries* Find(const std::vector<HistorySeries>& h, const std::string& asset,
+                                   const std::string& kind) {
+    for (const auto& s : h) {
+      if (s.asset == asset && s.kind == kind) return &s;
+    }
+    return nullptr;
+  }
+
   FakeClock clock_;
   std::filesystem::path dir_;
   std::unique_ptr<Coordinator> c_;
@@ -265,7 +279,7 @@ TEST_F(HistoryCatalogueTest, SeriesFromStoredPointsAndTheCheckLog) {
 
   auto h = TenantHistory(c_->catalogue(), "acme", now - 90 * kDay, now);
   ASSERT_TRUE(h.ok()) << h.status();
-  ASSERT_EQ(h->size(), 2u);
+  ASSERT_EQ(h->size(), 4u);  // rpo, integrity of fs then of www (never checked)
   const HistorySeries& rpo = (*h)[0];
   EXPECT_EQ(rpo.asset, "fs");
   EXPECT_EQ(rpo.kind, "rpo");
@@ -309,10 +323,54 @@ TEST_F(HistoryCatalogueTest, SeriesFromStoredPointsAndTheCheckLog) {
   EXPECT_EQ(cov.points.back().t_ns, now);
 }
 
+TEST_F(HistoryCatalogueTest, AMirrorIsOnePointDatedByItsNewestFile) {
+  // www-nas has no dated restore points: its entries at point time 0, the
+  // newest modified at +5 h; first checked at +6 h.
+  {
+    storage::Catalogue::Writer w(&c_->catalogue(), {"acme", "www-nas", 0});
+    storage::EntryRecord e;
+    e.mtime_ns = kT0 - 2 * kHour;
+    ASSERT_TRUE(w.PutEntry("index.html", e).ok());
+    e.mtime_ns = kT0 + 5 * kHour;
+    ASSERT_TRUE(w.PutEntry("news.html", e).ok());
+    v1::PointRecord p;
+    p.set_first_seen_ns(kT0 + 6 * kHour);
+    p.set_plausibility_checked(true);
+    w.PutMeta(keys::Point("acme", "www-nas", 0), p.SerializeAsString());
+    ASSERT_TRUE(w.Commit(true).ok());
+  }
+  nlohmann::json j = {{"type", "check"},
+                      {"state", "done"},
+                      {"backup_set", "www-nas"},
+                      {"finished_ns", kT0 + 6 * kHour},
+                      {"entries", 2},
+                      {"counts", {{"not_read", 0}}}};
+  ASSERT_TRUE(check_log::Append(*c_->catalogue().kv(), "acme", j.dump(), kT0 + 6 * kHour).ok());
+
+  auto h = TenantHistory(c_->catalogue(), "acme", kT0 - 90 * kDay, kT0 + 2 * kDay);
+  ASSERT_TRUE(h.ok()) << h.status();
+  const HistorySeries* rpo = Find(*h, "www", "rpo");
+  ASSERT_NE(rpo, nullptr);
+  ASSERT_FALSE(rpo->points.empty());
+  EXPECT_EQ(rpo->points.front().t_ns, kT0 + 6 * kHour);
+  EXPECT_DOUBLE_EQ(Hours(rpo->points.front().value), 1);         // since +5 h
+  EXPECT_DOUBLE_EQ(Hours(At(rpo->points, kT0 + 2 * kDay)), 43);  // 48 h - 5 h
+  EXPECT_NE(rpo->note.find("www-nas: a mirror"), std::string::npos) << rpo->note;
+  const HistorySeries* cov = Find(*h, "www", "integrity");
+  ASSERT_NE(cov, nullptr);
+  ASSERT_FALSE(cov->points.empty());
+  EXPECT_DOUBLE_EQ(cov->points.back().value, 1.0);
+  // fs was never checked: no points, said so.
+  const HistorySeries* fs = Find(*h, "fs", "rpo");
+  ASSERT_NE(fs, nullptr);
+  EXPECT_TRUE(fs->points.empty());
+  EXPECT_EQ(fs->note, "no check recorded yet");
+}
+
 TEST_F(HistoryCatalogueTest, NothingCheckedYetSaysSo) {
   auto h = TenantHistory(c_->catalogue(), "acme", kT0 - 90 * kDay, kT0 + kDay);
   ASSERT_TRUE(h.ok()) << h.status();
-  ASSERT_EQ(h->size(), 2u);
+  ASSERT_EQ(h->size(), 4u);
   EXPECT_TRUE((*h)[0].points.empty());
   EXPECT_EQ((*h)[0].note, "no check recorded yet");
   EXPECT_TRUE((*h)[1].points.empty());
