@@ -8,6 +8,7 @@
 
 #include "services/coordinator/alerts.h"
 #include "services/coordinator/dashboard.h"
+#include "services/coordinator/history.h"
 #include "services/coordinator/keys.h"
 #include "services/coordinator/records.h"
 #include "storage/kv.h"
@@ -141,8 +142,12 @@ absl::StatusOr<std::unique_ptr<CoordinatorHttp>> CoordinatorHttp::Start(
     if (!transitions.ok()) {
       return Text(500, "history not readable: " + std::string(transitions.status().message()));
     }
-    std::string body =
-        coordinator::TenantJson(*status, name->second, now, from, *transitions, c.leases().All());
+    auto series = coordinator::TenantHistory(c.catalogue(), name->second, from, now);
+    if (!series.ok()) {
+      return Text(500, "history not readable: " + std::string(series.status().message()));
+    }
+    std::string body = coordinator::TenantJson(*status, name->second, now, from, *transitions,
+                                               c.leases().All(), *series);
     if (body.empty()) return Text(404, "no such tenant");
     return Json(std::move(body));
   };
