@@ -8,6 +8,7 @@
 
 #include "services/coordinator/alerts.h"
 #include "services/coordinator/dashboard.h"
+#include "services/coordinator/history.h"
 #include "services/coordinator/keys.h"
 #include "services/coordinator/records.h"
 #include "storage/kv.h"
@@ -47,11 +48,19 @@ std::string ListProblem(const std::string& root) {
   return "";
 }
 
+// `s` with its message prefixed by the flag it concerns.
+absl::Status ForFlag(const char* flag, const absl::Status& s) {
+  return absl::Status(s.code(), std::string(flag) + ": " + std::string(s.message()));
+}
+
 }  // namespace
 
 absl::StatusOr<std::unique_ptr<CoordinatorHttp>> CoordinatorHttp::Start(
-    const std::string& listen, coordinator::Server* server,
+    const CoordinatorHttpOptions& options, coordinator::Server* server,
     const coordinator::MetricsOptions& metrics) {
+  if (options.http_listen.empty() && options.https_listen.empty()) {
+    return absl::InvalidArgumentError("no HTTP or HTTPS listen address");
+  }
   std::unique_ptr<CoordinatorHttp> h(new CoordinatorHttp());
   h->server_ = server;
   h->metrics_ = std::make_unique<coordinator::CoordinatorMetrics>(&server->coordinator(), metrics);
@@ -133,8 +142,12 @@ absl::StatusOr<std::unique_ptr<CoordinatorHttp>> CoordinatorHttp::Start(
     if (!transitions.ok()) {
       return Text(500, "history not readable: " + std::string(transitions.status().message()));
     }
-    std::string body =
-        coordinator::TenantJson(*status, name->second, now, from, *transitions, c.leases().All());
+    auto series = coordinator::TenantHistory(c.catalogue(), name->second, from, now);
+    if (!series.ok()) {
+      return Text(500, "history not readable: " + std::string(series.status().message()));
+    }
+    std::string body = coordinator::TenantJson(*status, name->second, now, from, *transitions,
+                                               c.leases().All(), *series);
     if (body.empty()) return Text(404, "no such tenant");
     return Json(std::move(body));
   };
@@ -150,9 +163,24 @@ absl::StatusOr<std::unique_ptr<CoordinatorHttp>> CoordinatorHttp::Start(
     }
     return Json(coordinator::WorkersJson(*workers, c.leases().All(), NowNs()));
   };
-  auto http = http::Server::Start(listen, std::move(handlers));
-  if (!http.ok()) return http.status();
-  h->http_ = std::move(*http);
+  if (options.https_listen.empty()) {
+    auto http = http::Server::Start(options.http_listen, std::move(handlers));
+    if (!http.ok()) return ForFlag("--http-listen", http.status());
+    h->http_ = std::move(*http);
+    return h;
+  }
+  // HTTPS serves everything; plain HTTP (if any) only the probes, so that
+  // neither the token nor tenant data ever crosses it.
+  std::map<std::string, http::Handler> probes{{"/healthz", handlers["/healthz"]},
+                                              {"/readyz", handlers["/readyz"]}};
+  auto https = http::Server::StartTls(options.https_listen, options.tls, std::move(handlers));
+  if (!https.ok()) return ForFlag("--https-listen", https.status());
+  h->https_ = std::move(*https);
+  if (!options.http_listen.empty()) {
+    auto http = http::Server::Start(options.http_listen, std::move(probes));
+    if (!http.ok()) return ForFlag("--http-listen", http.status());
+    h->http_ = std::move(*http);
+  }
   return h;
 }
 

@@ -1,6 +1,6 @@
-// The plain-HTTP endpoints of `vigil coordinator` and `vigil worker`
-// (--http-listen): /healthz, /readyz and, on the coordinator, /metrics.
-// Semantics in docs/operations.md.
+// The HTTP endpoints of `vigil coordinator` (--http-listen, --https-listen)
+// and `vigil worker` (--http-listen): /healthz, /readyz and, on the
+// coordinator, /metrics and the dashboard. Semantics in docs/operations.md.
 #pragma once
 
 #include <atomic>
@@ -17,10 +17,22 @@
 
 namespace vigil::cli {
 
+struct CoordinatorHttpOptions {
+  // HOST:PORT of plain HTTP; "" = none. Serves every endpoint below when
+  // https_listen is empty, else only /healthz and /readyz (kubelet probes
+  // present no client certificate and carry no token; the admin token then
+  // never travels in clear).
+  std::string http_listen;
+  // HOST:PORT of HTTPS with `tls`; "" = none. Serves every endpoint.
+  std::string https_listen;
+  http::TlsFiles tls;
+};
+
 // The coordinator's endpoints. Owns the metrics refresher.
 class CoordinatorHttp {
  public:
-  // `server` is not owned and must outlive this object.
+  // `server` is not owned and must outlive this object. At least one of
+  // the listen addresses must be set.
   //   /healthz  200 "ok" while the process serves HTTP.
   //   /readyz   200 "ready" while the database answers a point read and
   //             gRPC serves; 503 with the reason otherwise (also once
@@ -35,10 +47,13 @@ class CoordinatorHttp {
   //             TenantJson): cached status plus the watcher's transitions of
   //             the last 90 days; 404 for an unknown tenant.
   //   /api/workers  registered workers and their leases (WorkersJson).
+  // Errors: as http::Server::Start and StartTls.
   static absl::StatusOr<std::unique_ptr<CoordinatorHttp>> Start(
-      const std::string& listen, coordinator::Server* server,
+      const CoordinatorHttpOptions& options, coordinator::Server* server,
       const coordinator::MetricsOptions& metrics);
-  std::string address() const { return http_->address(); }
+  // Bound addresses, "" for a listener not configured.
+  std::string http_address() const { return http_ ? http_->address() : ""; }
+  std::string https_address() const { return https_ ? https_->address() : ""; }
   // /readyz answers 503 "shutting down" from now on.
   void SetStopping() { stopping_ = true; }
 
@@ -47,7 +62,8 @@ class CoordinatorHttp {
   coordinator::Server* server_ = nullptr;
   std::unique_ptr<coordinator::CoordinatorMetrics> metrics_;
   std::atomic<bool> stopping_{false};
-  std::unique_ptr<http::Server> http_;  // last: stopped first
+  // Last: stopped first.
+  std::unique_ptr<http::Server> http_, https_;
 };
 
 // The worker's endpoints:

@@ -126,8 +126,18 @@ int main(int argc, char** argv) {
                    "Give up an undelivered alert after this long (logged)")
       ->capture_default_str();
   coord->add_option("--http-listen", ca.http_listen,
-                    "HOST:PORT for plain-HTTP /healthz, /readyz, and with the admin token "
-                    "/metrics and the dashboard (/); port 0: any free port (default: off)");
+                    "HOST:PORT for plain-HTTP /healthz and /readyz, and, unless --https-listen "
+                    "is given, /metrics and the dashboard (/) with the admin token, which then "
+                    "travels in clear (keep it on loopback or behind a TLS proxy); port 0: any "
+                    "free port (default: off)");
+  coord->add_option("--https-listen", ca.https_listen,
+                    "HOST:PORT for HTTPS (TLS 1.2+): /metrics, the dashboard (/), /api/*, "
+                    "/healthz and /readyz; --http-listen then serves only /healthz and /readyz "
+                    "(default: off)");
+  coord->add_option("--https-cert", ca.https_cert_file,
+                    "Certificate chain (PEM) for --https-listen (default: --tls-cert's)");
+  coord->add_option("--https-key", ca.https_key_file,
+                    "Private key (PEM, unencrypted) for --https-listen (default: --tls-key's)");
   coord
       ->add_option("--metrics-refresh", ca.metrics_refresh,
                    "How often /metrics and the dashboard's verdicts are recomputed")

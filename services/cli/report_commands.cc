@@ -10,8 +10,8 @@
 #include "services/cli/client.h"
 #include "services/common/files.h"
 #include "services/common/text.h"
+#include "services/coordinator/proof_verify.h"
 #include "services/reports/html.h"
-#include "storage/hash.h"
 #include "vigil/v1/admin.grpc.pb.h"
 #include "vigil/v1/tenant.grpc.pb.h"
 
@@ -79,10 +79,6 @@ bool RenderReport(const json& report, const std::string& format, std::string* ou
 int WriteProof(const v1::ProofFile& p, const std::string& path) {
   if (int rc = WriteOut(path, p.statement()); rc != 0) return rc;
   return WriteOut(path + ".sig", p.signature());
-}
-
-std::string Sha256Hex(std::string_view bytes) {
-  return storage::HashBytes(storage::HashAlgorithm::kSha256, bytes).Hex();
 }
 
 }  // namespace
@@ -313,7 +309,7 @@ int RunTenantOffboard(const OffboardArgs& args) {
                    seq);
       return kExitProblems;
     }
-    latest_sha = Sha256Hex(proof.statement());
+    latest_sha = coordinator::StatementSha256Hex(proof.statement());
     manifest.push_back({{"seq", proof.seq()},
                         {"period", proof.period()},
                         {"statement_sha256", latest_sha},

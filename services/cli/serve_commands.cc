@@ -14,6 +14,7 @@
 
 #include "services/cli/admin_commands.h"
 #include "services/cli/http_endpoints.h"
+#include "services/common/http_server.h"
 #include "services/common/signing.h"
 #include "services/common/text.h"
 #include "services/coordinator/server.h"
@@ -156,6 +157,34 @@ int RunCoordinator(const CoordinatorArgs& args) {
     std::fprintf(stderr, "vigil coordinator: --tls-client-ca needs --tls-cert and --tls-key\n");
     return kExitUsage;
   }
+  // HTTPS: its own certificate, else the gRPC one. Checked now, before
+  // anything listens.
+  CoordinatorHttpOptions ho;
+  ho.http_listen = args.http_listen;
+  ho.https_listen = args.https_listen;
+  if (args.https_cert_file.empty() != args.https_key_file.empty()) {
+    std::fprintf(stderr, "vigil coordinator: --https-cert and --https-key go together\n");
+    return kExitUsage;
+  }
+  if (!args.https_listen.empty()) {
+    if (!args.https_cert_file.empty()) {
+      ho.tls = {args.https_cert_file, args.https_key_file, "--https-cert", "--https-key"};
+    } else if (!args.tls_cert_file.empty()) {
+      ho.tls = {args.tls_cert_file, args.tls_key_file, "--tls-cert", "--tls-key"};
+    } else {
+      std::fprintf(stderr,
+                   "vigil coordinator: --https-listen needs a certificate: --https-cert and "
+                   "--https-key, or --tls-cert and --tls-key\n");
+      return kExitUsage;
+    }
+    if (absl::Status st = http::CheckTlsFiles(ho.tls); !st.ok()) {
+      std::fprintf(stderr, "vigil coordinator: %s\n", std::string(st.message()).c_str());
+      return kExitUsage;
+    }
+  } else if (!args.https_cert_file.empty()) {
+    std::fprintf(stderr, "vigil coordinator: --https-cert and --https-key need --https-listen\n");
+    return kExitUsage;
+  }
   if (!args.worker_token_file.empty()) {
     std::string enrol;
     if (!ReadToken(args.worker_token_file, &enrol)) {
@@ -214,18 +243,25 @@ int RunCoordinator(const CoordinatorArgs& args) {
     return kExitFailure;
   }
   std::unique_ptr<CoordinatorHttp> http;
-  if (!args.http_listen.empty()) {
-    auto h = CoordinatorHttp::Start(args.http_listen, server->get(), mo);
+  if (!ho.http_listen.empty() || !ho.https_listen.empty()) {
+    auto h = CoordinatorHttp::Start(ho, server->get(), mo);
     if (!h.ok()) {
-      std::fprintf(stderr, "vigil coordinator: --http-listen: %s\n",
-                   std::string(h.status().message()).c_str());
+      std::fprintf(stderr, "vigil coordinator: %s\n", std::string(h.status().message()).c_str());
       (*server)->Shutdown();
       return kExitUsage;
     }
     http = std::move(*h);
   }
   std::printf("listening on %s\n", (*server)->address().c_str());
-  if (http) std::printf("http listening on %s\n", http->address().c_str());
+  if (http && !http->http_address().empty()) {
+    std::printf("http listening on %s\n", http->http_address().c_str());
+  }
+  if (http && !http->https_address().empty()) {
+    std::printf("https listening on %s\n", http->https_address().c_str());
+    std::printf("https: /metrics, the dashboard and /api/* (certificate %s)%s\n",
+                ho.tls.cert_file.c_str(),
+                http->http_address().empty() ? "" : "; http: /healthz and /readyz only");
+  }
   std::printf("transport: %s\n", o.tls_cert_pem.empty()        ? "plaintext (no --tls-cert)"
                                  : o.tls_client_ca_pem.empty() ? "TLS"
                                                                : "TLS, mutual TLS for workers");

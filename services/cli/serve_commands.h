@@ -39,10 +39,17 @@ struct CoordinatorArgs {
   std::string overdue_grace = "1h";
   std::string worker_quiet;
   std::string alert_max_age = "24h";
-  // Plain-HTTP /healthz, /readyz, /metrics (docs/operations.md): HOST:PORT,
-  // port 0 picks a free port, printed as "http listening on HOST:PORT".
-  // Default "" = off.
+  // Plain-HTTP /healthz, /readyz, /metrics and the dashboard
+  // (docs/operations.md): HOST:PORT, port 0 picks a free port, printed as
+  // "http listening on HOST:PORT". Default "" = off. With https_listen set,
+  // only /healthz and /readyz.
   std::string http_listen;
+  // HTTPS for every endpoint (docs/operations.md), printed as "https
+  // listening on HOST:PORT". Default "" = off. Certificate chain and key
+  // (PEM files): https_cert_file/https_key_file, both or neither; neither =
+  // tls_cert_file/tls_key_file (the gRPC certificate).
+  std::string https_listen;
+  std::string https_cert_file, https_key_file;
   // How often /metrics is recomputed. Default 15s.
   std::string metrics_refresh = "15s";
 };

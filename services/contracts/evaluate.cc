@@ -700,6 +700,8 @@ class Evaluator {
 
 }  // namespace
 
+bool GoodPointAt(const PointFact& p, int64_t t) { return GoodAt(p, t); }
+
 const char* VerdictName(Verdict v) {
   switch (v) {
     case Verdict::kPass:

@@ -165,6 +165,11 @@ Evaluation Evaluate(const Tenant& tenant, const Contract& contract,
                     const std::map<std::string, Location>& locations, const TenantFacts& facts,
                     const Interval& period, int64_t now_ns, const EvaluateOptions& options = {});
 
+// The rule the RPO verdict applies to a point at instant `t`: taken by then
+// (time_ns <= t), still present, not yet found damaged, and plausible.
+// Exposed for the dashboard's history of RPO age (coordinator/history.h).
+bool GoodPointAt(const PointFact& p, int64_t t);
+
 // The version of a tenant's contract in force at `t` among `versions`
 // (effective_from_ns ascending); nullptr if none was yet.
 const Contract* VersionInForce(const std::vector<Contract>& versions, int64_t t);

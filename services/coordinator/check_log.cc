@@ -158,38 +158,18 @@ StatusOr<LogHead> Head(KvStore& kv, std::string_view tenant) {
 
 namespace {
 
-// Last head staged per tenant in this process (see StageAppend).
-std::mutex staged_mu;
-std::map<std::string, LogHead, std::less<>>& StagedHeads() {
-  static std::map<std::string, LogHead, std::less<>> heads;
-  return heads;
-}
-
-}  // namespace
-
-void ForgetStagedHead(std::string_view tenant) {
-  std::lock_guard<std::mutex> lock(staged_mu);
-  auto it = StagedHeads().find(tenant);
-  if (it != StagedHeads().end()) StagedHeads().erase(it);
-}
-
-StatusOr<LogHead> StageAppend(KvStore& kv, std::string_view tenant, const std::string& record_json,
-                              int64_t at_ns, storage::KvBatch* batch) {
+// Puts record `prev.seq + 1` linked to `prev` and the new head into `batch`.
+StatusOr<LogHead> StageOnto(const LogHead& prev, std::string_view tenant,
+                            const std::string& record_json, int64_t at_ns,
+                            storage::KvBatch* batch) {
   if (record_json.size() > 0xffffffffu) {
     return absl::InvalidArgumentError("check log record larger than 4 GiB");
   }
-  std::lock_guard<std::mutex> lock(staged_mu);
-  auto it = StagedHeads().find(tenant);
-  if (it == StagedHeads().end()) {
-    auto head = Head(kv, tenant);
-    if (!head.ok()) return head.status();
-    it = StagedHeads().emplace(std::string(tenant), *head).first;
-  }
   LogRecord r;
   r.tenant = std::string(tenant);
-  r.seq = it->second.seq + 1;
+  r.seq = prev.seq + 1;
   r.at_ns = at_ns;
-  r.prev_hash = it->second.hash;
+  r.prev_hash = prev.hash;
   r.payload = record_json;
   std::string value = EncodeRecord(r);
   LogHead next{r.seq, RecordHash(value)};
@@ -199,33 +179,54 @@ StatusOr<LogHead> StageAppend(KvStore& kv, std::string_view tenant, const std::s
   head_value.append(reinterpret_cast<const char*>(next.hash.data()), next.hash.size());
   batch->Put(Space::kResults, LogKey(tenant, r.seq), value);
   batch->Put(Space::kResults, HeadKey(tenant), head_value);
-  it->second = next;
+  return next;
+}
+
+}  // namespace
+
+void StagedHeads::Forget(std::string_view tenant) {
+  std::lock_guard<std::mutex> lock(mu_);
+  auto it = heads_.find(tenant);
+  if (it != heads_.end()) heads_.erase(it);
+}
+
+StatusOr<LogHead> StagedHeads::Stage(KvStore& kv, std::string_view tenant,
+                                     const std::string& record_json, int64_t at_ns,
+                                     storage::KvBatch* batch) {
+  std::lock_guard<std::mutex> lock(mu_);
+  auto it = heads_.find(tenant);
+  if (it == heads_.end()) {
+    auto head = Head(kv, tenant);
+    if (!head.ok()) return head.status();
+    it = heads_.emplace(std::string(tenant), *head).first;
+  }
+  auto next = StageOnto(it->second, tenant, record_json, at_ns, batch);
+  if (next.ok()) it->second = *next;
   return next;
 }
 
 StatusOr<LogHead> Append(KvStore& kv, std::string_view tenant, const std::string& record_json,
                          int64_t at_ns) {
   std::lock_guard<std::mutex> lock(TenantMutex(tenant));
+  auto head = Head(kv, tenant);
+  if (!head.ok()) return head.status();
   storage::KvBatch batch;
-  auto staged = StageAppend(kv, tenant, record_json, at_ns, &batch);
-  if (!staged.ok()) return staged.status();
+  auto next = StageOnto(*head, tenant, record_json, at_ns, &batch);
+  if (!next.ok()) return next.status();
   storage::WriteOptions wo;
   wo.sync = true;
-  if (Status s = kv.Write(batch, wo); !s.ok()) {
-    ForgetStagedHead(tenant);
-    return s;
-  }
-  return *staged;
+  if (Status s = kv.Write(batch, wo); !s.ok()) return s;
+  return *next;
 }
 
 Status Scan(KvStore& kv, std::string_view tenant,
-            const std::function<bool(const LogRecord&, const Hash&)>& fn) {
+            const std::function<bool(const LogRecord&, const Hash&)>& fn, uint64_t first_seq) {
   std::string prefix = TenantPrefix(kLogPrefix, tenant);
   storage::ScanOptions so;
   so.upper_bound = storage::PrefixSuccessor(prefix);
   auto it = kv.NewIterator(Space::kResults, so);
   LogRecord r;
-  for (it->Seek(prefix); it->Valid(); it->Next()) {
+  for (it->Seek(LogKey(tenant, first_seq)); it->Valid(); it->Next()) {
     std::string_view v = it->value();
     if (v.size() < 32) return absl::DataLossError("check log record shorter than its hash");
     if (Status s = DecodeRecord(v.substr(0, v.size() - 32), &r); !s.ok()) return s;

@@ -28,6 +28,8 @@
 #include <array>
 #include <cstdint>
 #include <functional>
+#include <map>
+#include <mutex>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -63,25 +65,33 @@ std::string HashHex(const Hash& h);
 
 // Appends `record_json` (stored as opaque bytes) to the tenant's log at time
 // `at_ns`: record and head in one WriteBatch, WAL synced before it returns.
-// Appends are serialized per tenant within this process (the coordinator is
-// the only writer of its database). Returns the new head.
+// Appends are serialized per tenant within this process and link to the
+// stored head. Do not mix with a StagedHeads staging into the same
+// database: the staged heads would not see this record.
 storage::StatusOr<LogHead> Append(storage::KvStore& kv, std::string_view tenant,
                                   const std::string& record_json, int64_t at_ns);
 
-// Stages an append into a caller's batch, so that a check result and its
-// log record are committed atomically, without waiting for the write: the
-// record links to the last record staged for the tenant in this process
-// (kept in memory), or to the stored head for the first one. Batches must
-// be written in the order they were staged (the lease manager's write
-// groups are), and after a failed write ForgetStagedHead(tenant) must be
-// called (or the process restarted) before staging again. Append uses the
-// same staging.
-storage::StatusOr<LogHead> StageAppend(storage::KvStore& kv, std::string_view tenant,
-                                       const std::string& record_json, int64_t at_ns,
-                                       storage::KvBatch* batch);
-// Drops the in-memory head of `tenant` (after a failed write, or when its
-// log is erased): the next append reads the stored head.
-void ForgetStagedHead(std::string_view tenant);
+// Stages appends into a caller's batches, so that a check result and its log
+// record are committed atomically without waiting for the write: each record
+// links to the last record staged for its tenant by this object (kept in
+// memory), or to the stored head for the first one. One object per open
+// database (the coordinator owns it). Batches must be written in the order
+// they were staged (the lease manager's write groups are), and after a
+// failed write Forget(tenant) must be called (or the object dropped) before
+// staging again.
+class StagedHeads {
+ public:
+  storage::StatusOr<LogHead> Stage(storage::KvStore& kv, std::string_view tenant,
+                                   const std::string& record_json, int64_t at_ns,
+                                   storage::KvBatch* batch);
+  // Drops the in-memory head of `tenant` (after a failed write, or when its
+  // log is erased): the next Stage reads the stored head.
+  void Forget(std::string_view tenant);
+
+ private:
+  std::mutex mu_;
+  std::map<std::string, LogHead, std::less<>> heads_;  // GUARDED_BY(mu_)
+};
 
 // The head of the tenant's log ({0, zeros} if it has none).
 storage::StatusOr<LogHead> Head(storage::KvStore& kv, std::string_view tenant);
@@ -92,10 +102,12 @@ storage::StatusOr<LogHead> Head(storage::KvStore& kv, std::string_view tenant);
 // decode, a head that does not match the last record.
 storage::Status Verify(storage::KvStore& kv, std::string_view tenant, LogHead* head = nullptr);
 
-// Calls fn(record, hash) for each record in seq order, until fn returns
-// false (no chain check; use Verify for that).
+// Calls fn(record, hash) for each record from seq `first_seq` on, in seq
+// order, until fn returns false (no chain check; use Verify for that). It
+// seeks to `first_seq`: the records before it are not read.
 storage::Status Scan(storage::KvStore& kv, std::string_view tenant,
-                     const std::function<bool(const LogRecord&, const Hash&)>& fn);
+                     const std::function<bool(const LogRecord&, const Hash&)>& fn,
+                     uint64_t first_seq = 1);
 
 // Tenants that have a log, in key order.
 storage::StatusOr<std::vector<std::string>> Tenants(storage::KvStore& kv);

@@ -120,7 +120,7 @@ Status Coordinator::LogTaskResult(const v1::Task& t, storage::KvBatch* batch) {
   }
   std::string payload = DumpJson(CheckResultJson(t, drill ? &*drill : nullptr));
   int64_t at = t.finished_ns() != 0 ? t.finished_ns() : clock_->NowNs();
-  return check_log::StageAppend(*cat_->kv(), t.backup_set().tenant(), payload, at, batch).status();
+  return staged_heads_.Stage(*cat_->kv(), t.backup_set().tenant(), payload, at, batch).status();
 }
 
 Status Coordinator::CheckAdminToken(std::string_view bearer_token) {
@@ -574,31 +574,29 @@ Coordinator::ObserveResult Coordinator::ObserveBatches(
       r.status = absl::NotFoundError("unknown task " + std::to_string(task));
       return r;
     }
-    // For /metrics: batches acknowledged before (resent) are not counted.
-    auto acked_before = LastAcked(cat_->kv(), task, attempt);
     StageResult staged = StageBatches(
         cat_->kv(), t->backup_set(),
         std::vector<const v1::ObservationBatch*>(batches.begin() + i, batches.begin() + j));
     r.acked = staged.acked;
-    if (acked_before.ok()) {
-      uint64_t bytes = 0;
-      uint64_t files = 0, file_bytes = 0;  // the task's progress (TaskProgress units)
-      for (size_t k = i; k < j; ++k) {
-        if (batches[k]->seq() <= *acked_before || batches[k]->seq() > staged.acked) continue;
-        for (const auto& o : batches[k]->observations()) {
-          if (!o.digest().empty()) bytes += o.size();
-          if (o.type() == v1::ENTRY_TYPE_FILE) {
-            ++files;
-            if (!o.digest().empty()) file_bytes += o.size();
-          }
+    // For /metrics: batches acknowledged before (resent) are not counted;
+    // nor in the task's progress (TaskProgress units: regular files).
+    uint64_t bytes = 0;
+    uint64_t files = 0, file_bytes = 0;
+    for (size_t k = i; k < j; ++k) {
+      if (batches[k]->seq() <= staged.acked_before || batches[k]->seq() > staged.acked) continue;
+      for (const auto& o : batches[k]->observations()) {
+        if (!o.digest().empty()) bytes += o.size();
+        if (o.type() == v1::ENTRY_TYPE_FILE) {
+          ++files;
+          if (!o.digest().empty()) file_bytes += o.size();
         }
       }
-      if (bytes > 0) {
-        std::lock_guard lock(bytes_mu_);
-        verified_bytes_[t->backup_set().location()] += bytes;
-      }
-      leases_->AddObserved(task, attempt, files, file_bytes);
     }
+    if (bytes > 0) {
+      std::lock_guard lock(bytes_mu_);
+      verified_bytes_[t->backup_set().location()] += bytes;
+    }
+    leases_->AddObserved(task, attempt, files, file_bytes);
     if (!staged.status.ok()) {
       r.status = staged.status;
       return r;

@@ -29,6 +29,7 @@
 #include <vector>
 
 #include "services/common/signing.h"
+#include "services/coordinator/check_log.h"
 #include "services/coordinator/clock.h"
 #include "services/coordinator/lease_manager.h"
 #include "storage/catalogue.h"
@@ -196,6 +197,9 @@ class Coordinator {
   CoordinatorOptions options_;
   RealClock real_clock_;
   Clock* clock_ = nullptr;
+  // Check-log heads staged by the lease manager's write groups (declared
+  // before leases_, which uses it through its finish hook).
+  check_log::StagedHeads staged_heads_;
   std::unique_ptr<storage::Catalogue> cat_;
   std::unique_ptr<LeaseManager> leases_;
   std::mutex bytes_mu_;

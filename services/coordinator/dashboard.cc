@@ -87,11 +87,31 @@ std::string Dump(const nlohmann::json& j) {
   return j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
 }
 
+// The tenant page's numeric history (history.h), values as they are.
+nlohmann::json SeriesJson(const std::vector<HistorySeries>& series) {
+  nlohmann::json out = nlohmann::json::array();
+  for (const HistorySeries& h : series) {
+    nlohmann::json points = nlohmann::json::array();
+    for (const SeriesPoint& p : h.points) points.push_back({p.t_ns, p.value});
+    out.push_back({{"asset", h.asset},
+                   {"kind", h.kind},
+                   {"metric", h.metric},
+                   {"unit", h.metric == "coverage" ? "ratio" : "ns"},
+                   {"limit", h.has_limit ? nlohmann::json(h.limit) : nlohmann::json(nullptr)},
+                   {"points", std::move(points)},
+                   {"samples", h.samples},
+                   {"definition", h.definition},
+                   {"note", h.note}});
+  }
+  return out;
+}
+
 }  // namespace
 
 std::string TenantJson(const v1::GetStatusResponse& status, std::string_view tenant, int64_t now_ns,
                        int64_t from_ns, const std::vector<v1::Transition>& transitions,
-                       const std::vector<v1::Task>& tasks) {
+                       const std::vector<v1::Task>& tasks,
+                       const std::vector<HistorySeries>& series) {
   const v1::TenantStatus* ts = nullptr;
   for (const v1::TenantStatus& t : status.tenants()) {
     if (t.tenant().name() == tenant) ts = &t;
@@ -140,7 +160,8 @@ std::string TenantJson(const v1::GetStatusResponse& status, std::string_view ten
                {"commitments", std::move(commitments)},
                {"history", std::move(history)},
                {"from_ns", from_ns},
-               {"tasks", std::move(running)}});
+               {"tasks", std::move(running)},
+               {"series", SeriesJson(series)}});
 }
 
 std::string WorkersJson(const std::vector<v1::WorkerRecord>& workers,
@@ -298,6 +319,8 @@ std::string_view DashboardHtml() {
       <th>Last check</th><th>Next check</th><th>Evidence</th></tr></thead>
     <tbody></tbody>
   </table>
+  <h2>RPO age and coverage over time <span id="series-window" class="muted"></span></h2>
+  <div id="tenant-series"></div>
   <h2>Verdicts over time <span id="tenant-window" class="muted"></span></h2>
   <div id="tenant-chart"></div>
   <h2>History</h2>
@@ -339,6 +362,18 @@ td.cell { min-width: 6.5em; }
 td ul { margin: 0; padding-left: 1.1em; }
 .basis { color: #868e96; font-size: .85em; }
 svg.timeline text { font: 11px system-ui, sans-serif; fill: #1d232b; }
+figure.series { margin: 0 0 1.2em; padding: .5em .7em; background: #fff; border: 1px solid #d5d9df; max-width: 900px; }
+figure.series figcaption { font-weight: 600; margin-bottom: .3em; }
+figure.series p { margin: .3em 0; }
+svg.series-chart { display: block; width: 100%; height: auto; }
+svg.series-chart text { font: 11px system-ui, sans-serif; fill: #1d232b; }
+svg.series-chart .axis { stroke: #495057; }
+svg.series-chart .grid { stroke: #e9ecef; }
+svg.series-chart .limit { stroke: #c92a2a; stroke-width: 1.5; stroke-dasharray: 6 4; }
+svg.series-chart text.limit-label { fill: #c92a2a; font-weight: 600; }
+svg.series-chart .series-line { fill: none; stroke: #1c7ed6; stroke-width: 1.5; }
+svg.series-chart circle.pt { fill: #1c7ed6; }
+svg.series-chart circle.pt.over { fill: #c92a2a; }
 td.progress { min-width: 16em; }
 td.progress progress { width: 100%; display: block; }
 )css";
@@ -504,6 +539,167 @@ function timeline(d) {
   return chart;
 }
 
+// --- Numeric history: RPO age and integrity coverage (history.h) --------
+
+const SERIES_NAMES = {rpo_age: 'RPO age', coverage: 'Integrity coverage'};
+
+// A duration in ns, as a person reads it ("90 s", "12 min", "6.5 h", "3 d").
+function duration(ns) {
+  const s = ns / 1e9, n = v => String(Number(v.toFixed(1)));
+  if (s < 120) return `${Math.round(s)} s`;
+  if (s < 7200) return `${Math.round(s / 60)} min`;
+  if (s < 172800) return `${n(s / 3600)} h`;
+  return `${n(s / 86400)} d`;
+}
+
+// Round steps for a duration axis, in ns.
+const STEPS_NS = [1, 5, 15, 30, 60, 300, 900, 1800, 3600, 7200, 10800, 21600, 43200, 86400,
+                  172800, 604800, 1209600, 2592000].map(x => x * 1e9);
+
+// The value axis' ticks, from 0 to the first round value at or above `max`.
+function valueTicks(s, max) {
+  if (s.unit === 'ratio') return [0, 0.25, 0.5, 0.75, 1];
+  const want = Math.max(max, 1e9);
+  const month = STEPS_NS[STEPS_NS.length - 1];
+  const step = STEPS_NS.find(x => want / x <= 5) || month * Math.ceil(want / (5 * month));
+  const ticks = [0];
+  while (ticks[ticks.length - 1] < want) ticks.push(ticks[ticks.length - 1] + step);
+  return ticks;
+}
+
+function seriesValue(s, v) {
+  return s.unit === 'ratio' ? `${(v * 100).toFixed(1)} %` : duration(v);
+}
+
+// Over the limit: an RPO age above the RPO, a coverage below the target.
+function overLimit(s, v) {
+  if (s.limit === null) return false;
+  return s.unit === 'ratio' ? v < s.limit : v > s.limit;
+}
+
+// A value axis label: one unit for the whole axis of a duration.
+function axisLabel(s, v, top) {
+  if (s.unit === 'ratio') return seriesValue(s, v);
+  const [unit, name] = top <= 120e9 ? [1e9, 's'] : top <= 7200e9 ? [60e9, 'min']
+      : top <= 72 * 3600e9 ? [3600e9, 'h'] : [86400e9, 'd'];
+  return `${Number((v / unit).toFixed(1))} ${name}`;
+}
+
+// How long the series was beyond its limit (ns), the samples joined by
+// straight lines as drawn.
+function timeBeyond(s) {
+  let total = 0;
+  const pts = s.points;
+  for (let i = 0; i + 1 < pts.length; i++) {
+    const [ta, va] = pts[i], [tb, vb] = pts[i + 1];
+    if (tb <= ta) continue;
+    const a = overLimit(s, va), b = overLimit(s, vb);
+    if (a && b) total += tb - ta;
+    else if (a !== b && va !== vb) {
+      const cross = ta + (tb - ta) * (s.limit - va) / (vb - va);
+      total += a ? cross - ta : tb - cross;
+    }
+  }
+  return total;
+}
+
+function tickLabel(ns, span) {
+  const d = new Date(ns / 1e6);
+  if (span < 600e9) {
+    return d.toLocaleTimeString([], {hour: '2-digit', minute: '2-digit', second: '2-digit'});
+  }
+  return span < 2 * 86400e9
+      ? d.toLocaleString([], {month: 'short', day: 'numeric', hour: '2-digit', minute: '2-digit'})
+      : d.toLocaleDateString([], {year: 'numeric', month: 'short', day: 'numeric'});
+}
+
+// One series as a line chart (samples joined by straight lines; two samples
+// at one instant are a jump), with dated axes, the contract's limit as a
+// dashed line, a title on every sample and a text summary under it.
+function seriesChart(s, d) {
+  const fig = el('figure', undefined, 'series');
+  fig.dataset.asset = s.asset;
+  fig.dataset.kind = s.kind;
+  const name = `${s.asset}: ${SERIES_NAMES[s.metric] || s.metric}`;
+  fig.append(el('figcaption', name));
+  const pts = s.points;
+  if (!pts.length) {
+    fig.append(el('p', s.note || 'Nothing recorded in the window.', 'muted'));
+    return fig;
+  }
+  const W = 900, H = 240, L = 70, R = 16, T = 16, B = 34;
+  const t0 = pts[0][0], t1 = Math.max(d.generated_ns, pts[pts.length - 1][0]);
+  const span = Math.max(1, t1 - t0);
+  const ticks = valueTicks(s, 1.05 * Math.max(s.limit || 0, ...pts.map(p => p[1])));
+  const top = ticks[ticks.length - 1];
+  const x = t => L + (W - L - R) * (t - t0) / span;
+  const y = v => T + (H - T - B) * (1 - Math.min(v, top) / top);
+  const limitText = s.limit === null ? ''
+      : s.kind === 'rpo' ? `RPO ${duration(s.limit)}` : `target ${seriesValue(s, s.limit)}`;
+  const latest = pts[pts.length - 1];
+  const worst = pts.reduce((a, p) => (s.unit === 'ratio' ? p[1] < a[1] : p[1] > a[1]) ? p : a);
+  const over = pts.some(p => overLimit(s, p[1])) ? timeBeyond(s) : -1;
+  const summary = `Latest ${seriesValue(s, latest[1])} at ${when(latest[0])}; ` +
+      `${s.unit === 'ratio' ? 'lowest' : 'highest'} ${seriesValue(s, worst[1])} at ${when(worst[0])}` +
+      (s.limit === null ? '' : `; ${s.unit === 'ratio' ? 'below' : 'above'} the ${limitText} ` +
+       (over < 0 ? 'never in the window' : `for ${duration(over)} in all`)) + '.';
+  const chart = svg('svg', {class: 'series-chart', viewBox: `0 0 ${W} ${H}`, role: 'img',
+                            'aria-label': `${name}. ${summary}`});
+  chart.append(svg('title', {}, `${name}. ${summary}`));
+  for (const v of ticks) {
+    const yy = y(v);
+    chart.append(svg('line', {x1: L, x2: W - R, y1: yy, y2: yy, class: 'grid'}));
+    chart.append(svg('text', {x: L - 6, y: yy + 4, 'text-anchor': 'end'}, axisLabel(s, v, top)));
+  }
+  chart.append(svg('line', {x1: L, y1: T, x2: L, y2: H - B, class: 'axis'}));
+  chart.append(svg('line', {x1: L, y1: H - B, x2: W - R, y2: H - B, class: 'axis'}));
+  for (let i = 0; i <= 4; i++) {
+    const t = t0 + span * i / 4;
+    chart.append(svg('line', {x1: x(t), x2: x(t), y1: H - B, y2: H - B + 4, class: 'axis'}));
+    chart.append(svg('text', {x: x(t), y: H - B + 16,
+                              'text-anchor': i === 0 ? 'start' : i === 4 ? 'end' : 'middle'},
+                     tickLabel(t, span)));
+  }
+  if (s.limit !== null) {
+    const ly = y(s.limit);
+    const line = svg('line', {x1: L, x2: W - R, y1: ly, y2: ly, class: 'limit',
+                              'data-limit': s.limit});
+    line.append(svg('title', {}, limitText));
+    chart.append(line);
+    chart.append(svg('text', {x: W - R - 4, y: ly - 5, 'text-anchor': 'end', class: 'limit-label'},
+                     limitText));
+  }
+  chart.append(svg('polyline', {class: 'series-line',
+                                points: pts.map(p => `${x(p[0]).toFixed(1)},${y(p[1]).toFixed(1)}`)
+                                            .join(' ')}));
+  for (const p of pts) {
+    const beyond = overLimit(s, p[1]);
+    const c = svg('circle', {cx: x(p[0]).toFixed(1), cy: y(p[1]).toFixed(1), r: beyond ? 3.5 : 2.5,
+                             class: 'pt' + (beyond ? ' over' : ''), 'data-t': p[0],
+                             'data-value': p[1]});
+    c.append(svg('title', {}, `${when(p[0])}: ${seriesValue(s, p[1])}` +
+                              (beyond ? ` (${s.unit === 'ratio' ? 'below' : 'above'} the ` +
+                                        `${limitText})` : '')));
+    chart.append(c);
+  }
+  fig.append(chart);
+  fig.append(el('p', summary, 'series-summary'));
+  fig.append(el('p', 'Shows: ' + s.definition +
+                     (s.samples > pts.length ? ` (${pts.length} of ${s.samples} samples drawn, ` +
+                      'keeping the highest and lowest)' : '') + '.', 'muted'));
+  if (s.note && pts.length) fig.append(el('p', 'Note: ' + s.note + '.', 'muted'));
+  return fig;
+}
+
+function renderSeries(d) {
+  const series = d.series || [];
+  document.getElementById('series-window').textContent =
+      `(since ${new Date(d.from_ns / 1e6).toLocaleDateString()})`;
+  document.getElementById('tenant-series').replaceChildren(
+      ...(series.length ? series.map(s => seriesChart(s, d))
+                        : [el('p', 'No RPO or integrity commitment to chart.', 'muted')]));
+}
+
 function renderTenant(d) {
   document.getElementById('tenant-title').textContent =
       d.display_name === d.tenant ? d.tenant : `${d.display_name} (${d.tenant})`;
@@ -534,6 +730,7 @@ function renderTenant(d) {
   document.getElementById('tenant-window').textContent =
       `(since ${new Date(d.from_ns / 1e6).toLocaleDateString()})`;
   document.getElementById('tenant-chart').replaceChildren(timeline(d));
+  renderSeries(d);
   const hist = d.history.slice().reverse().map(h => {
     const tr = el('tr');
     tr.append(el('td', when(h.at_ns)), el('td', h.asset), el('td', KIND_NAMES[h.kind] || h.kind),

@@ -10,6 +10,7 @@
 #include <string_view>
 #include <vector>
 
+#include "services/coordinator/history.h"
 #include "vigil/v1/admin.pb.h"
 #include "vigil/v1/alerts.pb.h"
 #include "vigil/v1/types.pb.h"
@@ -63,10 +64,22 @@ std::string DashboardJson(const v1::GetStatusResponse& status, int64_t now_ns,
 //    "history": [{"asset", "kind", "from", "to", "at_ns", "summary",
 //                 "alerted"}],   (oldest first: the verdict watcher's transitions)
 //    "from_ns": N,               (start of the history window)
-//    "tasks": [...]}             (as in DashboardJson, this tenant's only)
+//    "tasks": [...],             (as in DashboardJson, this tenant's only)
+//    "series": [{"asset", "kind": "rpo"|"integrity",
+//                "metric": "rpo_age"|"coverage",
+//                "unit": "ns"|"ratio",
+//                "limit": N|null,     (RPO in ns; 1.0 = every entry re-read)
+//                "points": [[t_ns, value], ...],   (ascending t, <= 500)
+//                "samples": N,        (before downsampling)
+//                "definition", "note"}]}
+// `series` (coordinator/history.h, which defines each metric exactly):
+// the RPO age and integrity coverage of each asset over the window, as
+// samples to join with straight lines; two samples at one instant are a
+// jump.
 std::string TenantJson(const v1::GetStatusResponse& status, std::string_view tenant, int64_t now_ns,
                        int64_t from_ns, const std::vector<v1::Transition>& transitions,
-                       const std::vector<v1::Task>& tasks);
+                       const std::vector<v1::Task>& tasks,
+                       const std::vector<HistorySeries>& series = {});
 
 // The registered workers and the leases each holds:
 //   {"generated_ns", "workers": [{"id", "site", "locations": [...], "capacity",

@@ -159,24 +159,10 @@ Status PutDrillRecord(const v1::Task& t, const v1::DrillResult& result,
   return absl::OkStatus();
 }
 
-namespace {
-
-StatusOr<v1::Tenant> LoadTenant(storage::KvStore* kv, const std::string& name) {
-  std::string v;
-  Status s = kv->Get(Space::kMeta, keys::Tenant(name), &v);
-  if (absl::IsNotFound(s)) return absl::NotFoundError("unknown tenant '" + name + "'");
-  if (!s.ok()) return s;
-  v1::Tenant t;
-  if (!t.ParseFromString(v)) return absl::DataLossError("tenant record does not decode");
-  return t;
-}
-
-}  // namespace
-
 StatusOr<std::vector<v1::Task>> Coordinator::PlanDrills(const std::string& tenant,
                                                         const std::string& asset) {
   storage::KvStore* kv = cat_->kv();
-  auto tr = LoadTenant(kv, tenant);
+  auto tr = TenantRecord(tenant);
   if (!tr.ok()) return tr.status();
   auto versions = LoadContracts(kv, tenant);
   if (!versions.ok()) return versions.status();
@@ -220,7 +206,7 @@ StatusOr<std::vector<v1::Task>> Coordinator::PlanDrills(const std::string& tenan
 StatusOr<v1::Task> Coordinator::QueueDrill(const std::string& tenant, const std::string& backup_set,
                                            uint32_t sample_files, uint64_t sample_bytes) {
   storage::KvStore* kv = cat_->kv();
-  auto tr = LoadTenant(kv, tenant);
+  auto tr = TenantRecord(tenant);
   if (!tr.ok()) return tr.status();
   std::string v;
   Status s = kv->Get(Space::kMeta, keys::BackupSet(tenant, backup_set), &v);

@@ -189,6 +189,7 @@ StageResult StageBatches(storage::KvStore* kv, const v1::BackupSet& set,
   }
   AckState ack = *loaded;
   r.acked = ack.seq;
+  r.acked_before = ack.seq;
   // The attempt's listing: from its batch 1 (staged, or in this group).
   std::optional<std::vector<v1::RestorePointSeen>> listing;
   storage::KvBatch b;

@@ -51,10 +51,12 @@ storage::StatusOr<std::vector<v1::RestorePointSeen>> ListedPoints(storage::KvSto
 storage::StatusOr<uint64_t> LastAcked(storage::KvStore* kv, uint64_t task, uint32_t attempt);
 
 // What StageBatches did: every batch up to seq `acked` is durable (0: none
-// of this attempt yet), and `status` is why it stopped early (OK if every
-// batch was taken).
+// of this attempt yet), `acked_before` the attempt's last acknowledged seq
+// found before this group (batches up to it were resends), and `status` is
+// why it stopped early (OK if every batch was taken).
 struct StageResult {
   uint64_t acked = 0;
+  uint64_t acked_before = 0;
   storage::Status status;
 };
 

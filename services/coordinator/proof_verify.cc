@@ -22,6 +22,10 @@ std::string HexEncode(std::string_view bytes) {
   return s;
 }
 
+std::string StatementSha256Hex(std::string_view statement) {
+  return storage::HashBytes(storage::HashAlgorithm::kSha256, statement).Hex();
+}
+
 std::optional<std::string> HexDecode(std::string_view hex) {
   if (hex.size() % 2 != 0) return std::nullopt;
   auto nibble = [](char c) -> int {
@@ -231,10 +235,7 @@ ProofCheck CheckProof(std::string_view statement, std::string_view signature_jso
   if (options.previous_statement) {
     auto fail = [&](const std::string& why) { out.failures.push_back("previous proof: " + why); };
     json prev = json::parse(*options.previous_statement, nullptr, false);
-    storage::Digest d =
-        storage::HashBytes(storage::HashAlgorithm::kSha256, *options.previous_statement);
-    std::string d_hex =
-        HexEncode({reinterpret_cast<const char*>(d.bytes().data()), d.bytes().size()});
+    std::string d_hex = StatementSha256Hex(*options.previous_statement);
     const json log = st.value("check_log", json::object());
     if (!prev.is_object()) {
       fail("not a JSON object");

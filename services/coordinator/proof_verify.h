@@ -19,6 +19,10 @@ std::string HexEncode(std::string_view bytes);
 // nullopt unless `hex` is an even number of hex digits (either case).
 std::optional<std::string> HexDecode(std::string_view hex);
 
+// SHA-256 of a proof's statement bytes, lowercase hex: what the next proof
+// names as its previous one, and what an offboarding export lists.
+std::string StatementSha256Hex(std::string_view statement);
+
 // The detached signature file:
 //   {"algorithm": "ed25519", "key_id": "<16 hex>", "signature": "<128 hex>"}
 std::string SignatureJson(const signing::Signature& sig);

@@ -178,14 +178,15 @@ StatusOr<IssuedProof> IssueProof(storage::Catalogue& cat, const signing::KeyRing
   json records = json::array();
   check_log::LogHead log_head{from_seq, {}};
   std::string head_hash = from_hash;
-  Status scanned =
-      check_log::Scan(kv, tenant, [&](const check_log::LogRecord& r, const check_log::Hash& h) {
-        if (r.seq <= from_seq) return true;
+  Status scanned = check_log::Scan(
+      kv, tenant,
+      [&](const check_log::LogRecord& r, const check_log::Hash& h) {
         records.push_back(HexEncode(check_log::EncodeRecord(r)));
         log_head.seq = r.seq;
         head_hash = check_log::HashHex(h);
         return true;
-      });
+      },
+      from_seq + 1);
   if (!scanned.ok()) return scanned;
 
   json statement;

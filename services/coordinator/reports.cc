@@ -12,7 +12,6 @@
 #include "services/coordinator/records.h"
 #include "services/coordinator/report.h"
 #include "storage/entry.h"
-#include "storage/hash.h"
 #include "storage/key_codec.h"
 
 namespace vigil::coordinator {
@@ -32,11 +31,6 @@ v1::ProofFile ToProto(const IssuedProof& p) {
   f.set_signature(p.signature);
   f.set_issued_ns(p.issued_ns);
   return f;
-}
-
-std::string Sha256Hex(std::string_view bytes) {
-  storage::Digest d = storage::HashBytes(storage::HashAlgorithm::kSha256, bytes);
-  return d.Hex();
 }
 
 }  // namespace
@@ -135,7 +129,7 @@ StatusOr<v1::OffboardTenantResponse> Coordinator::OffboardTenant(
   // The export must hold the latest proof: nothing issued since is lost.
   std::string latest_sha;
   if (auto latest = LoadProof(*kv, name, 0); latest.ok()) {
-    latest_sha = Sha256Hex(latest->statement);
+    latest_sha = StatementSha256Hex(latest->statement);
   } else if (!absl::IsNotFound(latest.status())) {
     return latest.status();
   }
@@ -232,7 +226,7 @@ StatusOr<v1::OffboardTenantResponse> Coordinator::OffboardTenant(
   storage::AppendString(&erasure_key, name);
   batch.Put(Space::kResults, erasure_key, statement);
   Status written = kv->Write(batch, {.sync = true});
-  check_log::ForgetStagedHead(name);  // its log is gone (or the write failed)
+  staged_heads_.Forget(name);  // its log is gone (or the write failed)
   if (!written.ok()) return written;
   v1::OffboardTenantResponse resp;
   resp.set_statement(statement);

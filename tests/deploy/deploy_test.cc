@@ -107,6 +107,9 @@ TEST(SystemdUnitsTest, VerifyCleanlyAndAreHardened) {
   }
   auto c = UnitKeys(ReadFile(kDeploy + "/systemd/vigil-coordinator.service"));
   EXPECT_TRUE(Has(c, "StateDirectory", "vigil"));
+  // The dashboard and /metrics over HTTPS, with the gRPC certificate.
+  EXPECT_NE(c.find("ExecStart")->second.find("--https-listen 0.0.0.0:"), std::string::npos);
+  EXPECT_NE(c.find("ExecStart")->second.find("--tls-cert %d/tls.crt"), std::string::npos);
   EXPECT_NE(c.find("ExecStart")->second.find("--data /var/lib/vigil "), std::string::npos);
   // The worker reads the backups read-only and writes only its scratch.
   auto w = UnitKeys(ReadFile(kDeploy + "/systemd/vigil-worker.service"));
@@ -135,6 +138,58 @@ std::vector<YAML::Node> LoadManifests(std::vector<std::string>* files) {
 std::string Str(const YAML::Node& n) { return n && n.IsScalar() ? n.as<std::string>() : ""; }
 bool True(const YAML::Node& n) { return n && n.IsScalar() && n.as<bool>(); }
 
+// The coordinator serves the dashboard and /metrics over HTTPS on a port it
+// declares, with a certificate from a mounted Secret; the probes stay on the
+// plain port; the Service and the scrape annotations point at HTTPS.
+void CheckCoordinatorHttps(const YAML::Node& set, const YAML::Node& c,
+                           const std::map<std::string, YAML::Node>& volumes) {
+  std::string https_port;
+  for (const auto& p : c["ports"]) {
+    if (Str(p["name"]) == "https") https_port = Str(p["containerPort"]);
+  }
+  ASSERT_FALSE(https_port.empty()) << "no container port named https";
+  std::map<std::string, std::string> args;
+  for (const auto& a : c["args"]) {
+    std::string text = Str(a);
+    size_t eq = text.find('=');
+    if (eq != std::string::npos) args[text.substr(0, eq)] = text.substr(eq + 1);
+  }
+  EXPECT_EQ(args["--https-listen"], "0.0.0.0:" + https_port);
+  EXPECT_NE(args["--http-listen"], args["--https-listen"]);
+  for (const char* probe : {"livenessProbe", "readinessProbe", "startupProbe"}) {
+    EXPECT_EQ(Str(c[probe]["httpGet"]["port"]), "http") << probe;
+    EXPECT_NE(Str(c[probe]["httpGet"]["scheme"]), "HTTPS") << probe;
+  }
+  // The certificate: --https-cert, else --tls-cert, in a Secret's mount.
+  const std::string cert = args.count("--https-cert") ? args["--https-cert"] : args["--tls-cert"];
+  const std::string key = args.count("--https-key") ? args["--https-key"] : args["--tls-key"];
+  ASSERT_FALSE(cert.empty()) << "--https-listen without a certificate";
+  bool cert_mounted = false, key_mounted = false;
+  for (const auto& m : c["volumeMounts"]) {
+    auto v = volumes.find(Str(m["name"]));
+    if (v == volumes.end() || !v->second["secret"]) continue;
+    const std::string dir = Str(m["mountPath"]) + "/";
+    cert_mounted |= cert.rfind(dir, 0) == 0;
+    key_mounted |= key.rfind(dir, 0) == 0;
+  }
+  EXPECT_TRUE(cert_mounted) << cert;
+  EXPECT_TRUE(key_mounted) << key;
+  YAML::Node annotations = set["spec"]["template"]["metadata"]["annotations"];
+  EXPECT_EQ(Str(annotations["prometheus.io/port"]), https_port);
+  EXPECT_EQ(Str(annotations["prometheus.io/scheme"]), "https");
+}
+
+// The coordinator's Service exposes HTTPS (the dashboard) and not the
+// plain-HTTP port.
+void CheckCoordinatorService(const YAML::Node& service) {
+  bool https = false;
+  for (const auto& p : service["spec"]["ports"]) {
+    https |= Str(p["targetPort"]) == "https";
+    EXPECT_NE(Str(p["targetPort"]), "http") << "plain HTTP exposed by the Service";
+  }
+  EXPECT_TRUE(https) << "the coordinator Service has no https port";
+}
+
 TEST(KubernetesManifestsTest, EveryContainerHasProbesResourcesAndALockedDownContext) {
   std::vector<std::string> files;
   std::vector<YAML::Node> docs;
@@ -149,6 +204,11 @@ TEST(KubernetesManifestsTest, EveryContainerHasProbesResourcesAndALockedDownCont
     if (Str(d["kind"]) == "Secret") secrets.insert(Str(d["metadata"]["name"]));
   }
   int statefulsets = 0, deployments = 0, containers = 0;
+  for (const auto& d : docs) {
+    if (Str(d["kind"]) == "Service" && Str(d["metadata"]["name"]) == "coordinator") {
+      CheckCoordinatorService(d);
+    }
+  }
   for (const auto& d : docs) {
     const std::string kind = Str(d["kind"]);
     if (kind != "Deployment" && kind != "StatefulSet") continue;
@@ -190,6 +250,7 @@ TEST(KubernetesManifestsTest, EveryContainerHasProbesResourcesAndALockedDownCont
         serves = serves || Str(a) == "--http-listen=0.0.0.0:" + number;
       }
       EXPECT_TRUE(serves) << "no --http-listen=0.0.0.0:" << number;
+      if (kind == "StatefulSet") CheckCoordinatorHttps(d, c, volumes);
       for (const char* kind : {"requests", "limits"}) {
         EXPECT_FALSE(Str(c["resources"][kind]["cpu"]).empty()) << kind;
         EXPECT_FALSE(Str(c["resources"][kind]["memory"]).empty()) << kind;

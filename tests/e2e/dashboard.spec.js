@@ -127,8 +127,29 @@ async function main() {
     if (!(await page.locator('#tenant-title').innerText()).includes(tenant)) {
       throw new Error('the tenant page does not name the tenant');
     }
+    // The numeric history: the RPO-age chart with at least one plotted
+    // sample and the contract's RPO as its limit line (24 h in the test's
+    // contract), and the coverage chart with its 100 % target.
+    const rpoChart = '#tenant-series figure[data-kind="rpo"] svg.series-chart';
+    await page.locator(`${rpoChart} circle.pt`).first().waitFor({state: 'attached', timeout: 10000});
+    const samples = await page.locator(`${rpoChart} circle.pt`).count();
+    if (samples < 1) throw new Error('no sample plotted on the RPO-age chart');
+    const limit = await page.locator(`${rpoChart} line.limit`).getAttribute('data-limit');
+    if (Number(limit) !== 24 * 3600 * 1e9) throw new Error(`RPO limit line at ${limit}, not 24 h`);
+    if (!(await page.locator(`${rpoChart} text.limit-label`).textContent()).includes('RPO 24 h')) {
+      throw new Error('the RPO limit line is not labelled');
+    }
+    const label = await page.locator(rpoChart).getAttribute('aria-label');
+    if (!label.includes('RPO age') || !label.includes('Latest')) {
+      throw new Error(`the RPO-age chart has no text summary: ${label}`);
+    }
+    await page.locator('#tenant-series figure[data-kind="integrity"] svg.series-chart line.limit')
+        .waitFor({state: 'attached', timeout: 10000});
     await page.screenshot({path: path.join(artifacts, 'dashboard-tenant.png'), fullPage: true});
-    step('tenant page shows evidence, history and chart');
+    await page.locator('#tenant-series').screenshot(
+        {path: path.join(artifacts, 'dashboard-tenant-series.png')});
+    step(`tenant page shows evidence, history, the verdict strip and the RPO-age chart ` +
+         `(${samples} samples)`);
 
     // A running check's progress: a check queued without waiting (the worker
     // sends one file per batch, slowed down by the test), its task in

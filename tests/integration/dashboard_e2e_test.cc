@@ -2,8 +2,9 @@
 // (--http-listen on loopback) and `vigil worker`, then tests/e2e/
 // dashboard.spec.js (playwright-core driving Debian's headless chromium)
 // logs in with the admin token, sees the tenant's row, has a backed-up file
-// damaged and a check run, and sees the integrity cell turn to failing;
-// then a running check's progress bar.
+// damaged and a check run, and sees the integrity cell turn to failing; then
+// the tenant page with its evidence, history and RPO-age chart; then a
+// running check's progress bar.
 // Screenshots stay in build/tests/artifacts/dashboard/.
 #include <gtest/gtest.h>
 #include <unistd.h>
@@ -111,6 +112,9 @@ commitments:
   EXPECT_EQ(r.exit_code, 0) << r.out << r.err << "\ncoordinator:\n" << coord.err();
   EXPECT_TRUE(std::filesystem::exists(std::string(kArtifacts) + "/dashboard-fail.png"))
       << r.out << r.err;
+  for (const char* png : {"/dashboard-tenant.png", "/dashboard-tenant-series.png"}) {
+    EXPECT_TRUE(std::filesystem::exists(std::string(kArtifacts) + png)) << png;
+  }
 }
 
 }  // namespace

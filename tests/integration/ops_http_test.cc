@@ -204,6 +204,13 @@ TEST_F(OpsHttpTest, MetricsPassPromtoolAfterARealCheck) {
   ASSERT_FALSE(t.is_discarded()) << tenant.body;
   EXPECT_EQ(t["tenant"], "acme");
   EXPECT_EQ(t["commitments"].size(), 2u) << tenant.body;
+  // The numeric history: one series per commitment, with samples since the
+  // first check (the set is a mirror: dated by its newest file).
+  ASSERT_EQ(t["series"].size(), 2u) << tenant.body;
+  EXPECT_EQ(t["series"][0]["metric"], "rpo_age") << tenant.body;
+  EXPECT_FALSE(t["series"][0]["points"].empty()) << tenant.body;
+  EXPECT_EQ(t["series"][1]["metric"], "coverage") << tenant.body;
+  EXPECT_EQ(t["series"][1]["limit"], 1.0) << tenant.body;
   Reply workers = Get(http_, "/api/workers", token_);
   ASSERT_EQ(workers.status, 200) << workers.body;
   auto w = nlohmann::json::parse(workers.body, nullptr, false);

@@ -204,6 +204,26 @@ TEST_F(CheckLogTest, TenantsAreSeparate) {
   EXPECT_TRUE(Verify(*kv_, "acme").ok());
 }
 
+TEST_F(CheckLogTest, ScanStartsAtTheSeqAsked) {
+  AppendN("acme", 10);
+  AppendN("acmf", 2);  // the next tenant's range is not read into
+  auto seqs_from = [&](uint64_t first) {
+    std::vector<uint64_t> seqs;
+    Status s = Scan(
+        *kv_, "acme",
+        [&](const LogRecord& r, const Hash&) {
+          seqs.push_back(r.seq);
+          return true;
+        },
+        first);
+    EXPECT_TRUE(s.ok()) << s;
+    return seqs;
+  };
+  EXPECT_EQ(seqs_from(1).size(), 10u);
+  EXPECT_EQ(seqs_from(8), (std::vector<uint64_t>{8, 9, 10}));
+  EXPECT_TRUE(seqs_from(11).empty());
+}
+
 TEST_F(CheckLogTest, ConcurrentAppendsStayChained) {
   std::vector<std::thread> threads;
   for (int t = 0; t < 4; ++t) {

@@ -6,6 +6,7 @@
 
 #include <filesystem>
 
+#include "services/coordinator/check_log.h"
 #include "services/coordinator/ingest.h"
 #include "services/coordinator/keys.h"
 #include "storage/hash.h"
@@ -19,6 +20,10 @@ class CoordinatorTest : public ::testing::Test {
     dir_ = std::filesystem::temp_directory_path() /
            ("vigil-coord-" + std::to_string(getpid()) + "-" +
             ::testing::UnitTest::GetInstance()->current_test_info()->name());
+    Prepare();
+  }
+  // A fresh database in dir_ with tenant acme (one set) and a registered worker.
+  void Prepare() {
     std::filesystem::remove_all(dir_);
     Open();
     v1::ApplyRequest req;
@@ -190,6 +195,51 @@ TEST_F(CoordinatorTest, ObservedBatchesMergeIntoTheCatalogue) {
   bs = SetStatus();
   EXPECT_EQ(bs.catalogue_entries(), 3u);
   EXPECT_EQ(bs.problems(), 2u);
+}
+
+// The check-log heads a coordinator stages are its own: a second coordinator
+// on another database in the same process, with the same tenant name, starts
+// its log at seq 1, and both chains stay whole while both keep appending.
+TEST_F(CoordinatorTest, TwoCoordinatorsInOneProcessKeepTheirOwnCheckLogs) {
+  auto finish_one = [this] {
+    CheckRun();
+    v1::Task t = Lease();
+    ASSERT_TRUE(c_->Observe(worker_, Batch(t, 1, {Obs("a", "1")})).ok());
+    v1::CompleteTaskRequest done;
+    done.set_task_id(t.id());
+    done.set_attempt(t.attempt());
+    done.set_final_seq(1);
+    auto r = c_->CompleteTask(worker_, done);
+    ASSERT_TRUE(r.ok()) << r.status();
+  };
+  auto log_head = [](Coordinator& c) {
+    check_log::LogHead head;
+    storage::Status s = check_log::Verify(*c.catalogue().kv(), "acme", &head);
+    EXPECT_TRUE(s.ok()) << s;
+    return head.seq;
+  };
+  finish_one();
+  finish_one();
+  EXPECT_EQ(log_head(*c_), 2u);
+
+  std::unique_ptr<Coordinator> first = std::move(c_);
+  std::string first_worker = worker_;
+  std::filesystem::path first_dir = dir_;
+  dir_ += "-second";
+  Prepare();
+  finish_one();
+  EXPECT_EQ(log_head(*c_), 1u);
+
+  std::swap(first, c_);
+  std::swap(first_worker, worker_);
+  finish_one();
+  EXPECT_EQ(log_head(*c_), 3u);
+  std::swap(first, c_);
+  std::swap(first_worker, worker_);
+  finish_one();
+  EXPECT_EQ(log_head(*c_), 2u);
+  first.reset();
+  std::filesystem::remove_all(first_dir);
 }
 
 TEST_F(CoordinatorTest, StaleAttemptBatchIsRefusedAndNotStored) {

@@ -195,6 +195,45 @@ TEST(DashboardTest, TenantPageHasEvidenceHistoryAndOnlyItsTasks) {
   EXPECT_EQ(j["readiness"][0]["readiness"], "not ready");
 }
 
+TEST(DashboardTest, TenantPageCarriesTheHistorySeries) {
+  v1::GetStatusResponse s;
+  v1::TenantStatus* a = s.add_tenants();
+  a->mutable_tenant()->set_name("alpha");
+  AddCommitment(a, "fs", "rpo", "pass");
+  std::vector<HistorySeries> series(2);
+  series[0].asset = "fs";
+  series[0].kind = "rpo";
+  series[0].metric = "rpo_age";
+  series[0].has_limit = true;
+  series[0].limit = 86400e9;
+  series[0].points = {{10, 0}, {20, 10}, {20, 0}};
+  series[0].samples = 7;
+  series[0].definition = "age";
+  series[1].asset = "fs";
+  series[1].kind = "integrity";
+  series[1].metric = "coverage";
+  series[1].note = "sampled";
+  auto j = nlohmann::json::parse(TenantJson(s, "alpha", 100, 5, {}, {}, series));
+  ASSERT_EQ(j["series"].size(), 2u);
+  EXPECT_EQ(j["series"][0]["unit"], "ns");
+  EXPECT_EQ(j["series"][0]["limit"], 86400e9);
+  EXPECT_EQ(j["series"][0]["points"], nlohmann::json::parse("[[10, 0.0], [20, 10.0], [20, 0.0]]"));
+  EXPECT_EQ(j["series"][0]["samples"], 7);
+  EXPECT_EQ(j["series"][0]["definition"], "age");
+  EXPECT_EQ(j["series"][1]["unit"], "ratio");
+  EXPECT_TRUE(j["series"][1]["limit"].is_null());
+  EXPECT_EQ(j["series"][1]["note"], "sampled");
+  EXPECT_TRUE(j["series"][1]["points"].empty());
+  // Without series (no contract in force): an empty list, not a missing key.
+  j = nlohmann::json::parse(TenantJson(s, "alpha", 100, 5, {}, {}));
+  EXPECT_TRUE(j["series"].is_array() && j["series"].empty());
+  // The page draws them (no library): the chart, its limit line and samples.
+  const std::string js(DashboardJs());
+  EXPECT_NE(js.find("function seriesChart"), std::string::npos);
+  EXPECT_NE(js.find("class: 'limit'"), std::string::npos);
+  EXPECT_NE(std::string(DashboardHtml()).find("id=\"tenant-series\""), std::string::npos);
+}
+
 TEST(DashboardTest, WorkersListTheirLeases) {
   std::vector<v1::WorkerRecord> workers(2);
   workers[0].set_id("w2");
