@@ -76,6 +76,23 @@ void LeaseManager::UnindexLocked(const v1::Task& t) {
   }
 }
 
+void LeaseManager::AppendToGroupLocked(const storage::KvBatch& extra) {
+  extra.ForEach(
+      [this](storage::KvBatch::Op op, Space space, std::string_view k, std::string_view v) {
+        switch (op) {
+          case storage::KvBatch::Op::kPut:
+            open_batch_.Put(space, k, v);
+            break;
+          case storage::KvBatch::Op::kDelete:
+            open_batch_.Delete(space, k);
+            break;
+          case storage::KvBatch::Op::kDeleteRange:
+            open_batch_.DeleteRange(space, k, v);
+            break;
+        }
+      });
+}
+
 uint64_t LeaseManager::Persist(v1::Task* slot, v1::Task next, const storage::KvBatch* extra) {
   open_batch_.Put(Space::kTasks, keys::Task(next.id()), next.SerializeAsString());
   if (finish_hook_ &&
@@ -84,22 +101,7 @@ uint64_t LeaseManager::Persist(v1::Task* slot, v1::Task next, const storage::KvB
     // hook that fails breaks the manager like a failed write would.
     if (Status s = finish_hook_(next, &open_batch_); !s.ok() && broken_.ok()) broken_ = s;
   }
-  if (extra != nullptr) {
-    extra->ForEach(
-        [this](storage::KvBatch::Op op, Space space, std::string_view k, std::string_view v) {
-          switch (op) {
-            case storage::KvBatch::Op::kPut:
-              open_batch_.Put(space, k, v);
-              break;
-            case storage::KvBatch::Op::kDelete:
-              open_batch_.Delete(space, k);
-              break;
-            case storage::KvBatch::Op::kDeleteRange:
-              open_batch_.DeleteRange(space, k, v);
-              break;
-          }
-        });
-  }
+  if (extra != nullptr) AppendToGroupLocked(*extra);
   // Progress lives as long as the attempt's lease: a new lease starts it
   // again (a lease from before a restart gets one on its first report).
   const bool new_lease =
@@ -231,6 +233,29 @@ StatusOr<std::vector<v1::Task>> LeaseManager::Enqueue(std::vector<v1::Task> task
   if (Status s = WaitDurable(lock, open_group_); !s.ok()) return s;
   (void)group;
   return tasks;
+}
+
+StatusOr<uint64_t> LeaseManager::EraseTenant(const std::string& tenant,
+                                             const storage::KvBatch* extra) {
+  std::unique_lock lock(mu_);
+  if (!broken_.ok()) return broken_;
+  std::vector<uint64_t> ids;
+  for (const auto& [id, t] : tasks_) {
+    if (t.backup_set().tenant() != tenant) continue;
+    if (t.state() == v1::TASK_STATE_QUEUED || t.state() == v1::TASK_STATE_LEASED) {
+      return absl::FailedPreconditionError("task " + std::to_string(id) + " of tenant '" + tenant +
+                                           "' is still queued or running");
+    }
+    ids.push_back(id);
+  }
+  for (uint64_t id : ids) {
+    open_batch_.Delete(Space::kTasks, keys::Task(id));
+    tasks_.erase(id);  // finished: in no index
+  }
+  if (extra != nullptr) AppendToGroupLocked(*extra);
+  if (ids.empty() && (extra == nullptr || extra->count() == 0)) return 0;
+  if (Status s = WaitDurable(lock, open_group_); !s.ok()) return s;
+  return ids.size();
 }
 
 Status LeaseManager::RecordFailureLocked(v1::Task* t, const std::string& message) {

@@ -118,6 +118,13 @@ class LeaseManager {
   // Takes back every expired lease; returns how many.
   storage::StatusOr<int> ExpireLeases();
 
+  // Offboarding: erases every task record of `tenant` from memory and from
+  // the store, with `extra` (may be null: e.g. deletes of their staged
+  // data), in one synced write group. FailedPrecondition naming a task of
+  // the tenant still queued or leased, and then nothing changes. Returns
+  // how many task records were erased.
+  storage::StatusOr<uint64_t> EraseTenant(const std::string& tenant, const storage::KvBatch* extra);
+
   // A copy of a task; nullopt if unknown.
   std::optional<v1::Task> Get(uint64_t task);
   // Every task, by id.
@@ -141,6 +148,8 @@ class LeaseManager {
   // appends its record (and `extra`, may be null) to the open write group.
   // Returns the group to wait for with WaitDurable().
   uint64_t Persist(v1::Task* slot, v1::Task next, const storage::KvBatch* extra = nullptr);
+  // Appends `extra`'s operations to the open write group.
+  void AppendToGroupLocked(const storage::KvBatch& extra);
   // Adds a task to the indexes (state QUEUED or LEASED) / removes it.
   void IndexLocked(const v1::Task& t);
   void UnindexLocked(const v1::Task& t);

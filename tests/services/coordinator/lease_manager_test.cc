@@ -46,8 +46,9 @@ class LeaseManagerTest : public ::testing::Test {
                                          LeaseOptions{.ttl_ns = 10 * kSec, .max_attempts = 3});
     ASSERT_TRUE(lm_->Load().ok());
   }
-  uint64_t EnqueueOne(const std::string& location) {
+  uint64_t EnqueueOne(const std::string& location, const std::string& tenant = "") {
     v1::Task t;
+    t.mutable_backup_set()->set_tenant(tenant);
     t.mutable_backup_set()->set_location(location);
     t.mutable_backup_set()->set_name("set");
     auto q = lm_->Enqueue({t});
@@ -160,6 +161,35 @@ TEST_F(LeaseManagerTest, CompleteIsIdempotentAndDurable) {
   EXPECT_EQ(t.entries(), 5u);
   // Ids keep increasing after a restart.
   EXPECT_GT(EnqueueOne("nas"), id);
+}
+
+TEST_F(LeaseManagerTest, EraseTenantRefusesWhileATaskRunsThenErasesDurably) {
+  uint64_t a = EnqueueOne("nas", "acme");
+  uint64_t b = EnqueueOne("nas", "beta");
+  ASSERT_EQ(LeaseOk("w1", "nas").id(), a);
+  auto running = lm_->EraseTenant("acme", nullptr);
+  EXPECT_TRUE(absl::IsFailedPrecondition(running.status())) << running.status();
+  EXPECT_TRUE(lm_->Get(a).has_value());
+  ASSERT_TRUE(lm_->Complete("w1", a, 1, {}, 0, nullptr).ok());
+
+  // `extra` goes in the same write: here, the deletion of a staged key.
+  storage::KvBatch put;
+  put.Put(storage::Space::kTasks, "S-staged-of-a", "x");
+  ASSERT_TRUE(kv_->Write(put, {}).ok());
+  storage::KvBatch extra;
+  extra.Delete(storage::Space::kTasks, "S-staged-of-a");
+  auto erased = lm_->EraseTenant("acme", &extra);
+  ASSERT_TRUE(erased.ok()) << erased.status();
+  EXPECT_EQ(*erased, 1u);
+  EXPECT_FALSE(lm_->Get(a).has_value());
+  EXPECT_TRUE(lm_->Get(b).has_value());
+  Reopen();
+  EXPECT_FALSE(lm_->Get(a).has_value());
+  EXPECT_TRUE(lm_->Get(b).has_value());
+  std::string v;
+  EXPECT_TRUE(absl::IsNotFound(kv_->Get(storage::Space::kTasks, "S-staged-of-a", &v)));
+  // Ids are not reused.
+  EXPECT_GT(EnqueueOne("nas", "acme"), b);
 }
 
 TEST_F(LeaseManagerTest, RestartGivesLeasesOneTtlToReconnect) {
