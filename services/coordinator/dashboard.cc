@@ -331,7 +331,12 @@ std::string_view DashboardHtml() {
   </table>
   <p id="tenant-no-history" hidden>No verdict change recorded in the window.</p>
   <h2>Checks in progress</h2>
-  <p id="tenant-tasks"></p>
+  <table id="tenant-tasks-grid" hidden>
+    <thead><tr><th>Task</th><th>Backup set</th><th>Kind</th><th>State</th><th>Worker</th>
+      <th>Progress</th></tr></thead>
+    <tbody id="tenant-tasks"></tbody>
+  </table>
+  <p id="tenant-no-tasks" hidden>None queued or running.</p>
 </section>
 </main>
 </body>
@@ -741,9 +746,15 @@ function renderTenant(d) {
   document.querySelector('#tenant-history tbody').replaceChildren(...hist);
   document.getElementById('tenant-history').hidden = hist.length === 0;
   document.getElementById('tenant-no-history').hidden = hist.length !== 0;
-  document.getElementById('tenant-tasks').textContent = d.tasks.length
-      ? d.tasks.map(t => `task ${t.id} ${t.backup_set} ${t.state}` + (t.worker ? ` on ${t.worker}` : '')).join('; ')
-      : 'None queued or running.';
+  const tasks = (d.tasks || []).map(t => {
+    const tr = el('tr');
+    tr.append(el('td', String(t.id)), el('td', t.backup_set), el('td', t.kind),
+              el('td', t.state, t.state), el('td', t.worker || '-'), progressCell(t));
+    return tr;
+  });
+  document.getElementById('tenant-tasks').replaceChildren(...tasks);
+  document.getElementById('tenant-tasks-grid').hidden = tasks.length === 0;
+  document.getElementById('tenant-no-tasks').hidden = tasks.length !== 0;
 }
 
 // The tenant named in the URL's fragment (#tenant=NAME), or null.

@@ -154,9 +154,16 @@ async function main() {
     // A running check's progress: a check queued without waiting (the worker
     // sends one file per batch, slowed down by the test), its task in
     // "Checks in progress" with a bar out of the set's known total.
-    await page.goto(url);
     step(`check: ${check}`);
     execSync(check, {stdio: 'inherit'});
+    // First on the tenant's page (its checks in progress, queued or running).
+    // (Already on that page: reload it to fetch it again.)
+    await page.goto(`${url}#tenant=${encodeURIComponent(tenant)}`);
+    await page.reload();
+    await page.locator('#tenant-page').waitFor({state: 'visible', timeout: 10000});
+    await page.locator('#tenant-tasks td.progress').first().waitFor({timeout: 10000});
+    step('tenant page lists the check in progress');
+    await page.goto(url);
     await reloadUntil(page, '#tasks td.progress progress[value]',
                       'a running check with its progress bar');
     const progress = await page.locator('#tasks td.progress').first().innerText();

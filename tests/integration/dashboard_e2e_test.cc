@@ -44,7 +44,9 @@ TEST(DashboardE2eTest, GridShowsTheTenantThenTheDamageAsAFailingCell) {
 
   TempDir tmp;
   const std::string root = tmp / "loc-a";
-  for (int i = 0; i < 8; ++i) {
+  // 16 files, one per batch, 400 ms apart: a check runs ~6 s, long enough
+  // to be seen in progress on the tenant page and then in the grid.
+  for (int i = 0; i < 16; ++i) {
     WriteFile(root + "/acme/fs/f" + std::to_string(i), "file " + std::to_string(i));
   }
   WriteFile(tmp / "acme.yaml", R"(apiVersion: vigil/v1
