@@ -23,6 +23,7 @@ nlohmann::json CheckResultJson(const v1::Task& t, const v1::DrillResult* drill) 
                  {"added", c.added()},         {"unreadable", c.unreadable()},
                  {"not_read", c.not_read()}};
   j["entries"] = t.entries();
+  if (t.kind() != v1::TASK_KIND_DRILL) j["bytes_read"] = t.bytes_read();
   json errors = json::array();
   for (const v1::TaskError& e : t.errors()) {
     errors.push_back({{"attempt", e.attempt()},

@@ -664,7 +664,8 @@ StatusOr<v1::CompleteTaskResponse> Coordinator::CompleteTask(const std::string& 
   v1::Task marker;
   auto done_before = GetMsg(cat_->kv(), Space::kMeta, marker_key, &marker);
   if (!done_before.ok()) return done_before.status();
-  StatusOr<MergeResult> merged = MergeResult{marker.counts(), marker.entries()};
+  StatusOr<MergeResult> merged =
+      MergeResult{marker.counts(), marker.entries(), marker.bytes_read()};
   // The merge's last batch goes into `done_batch`, written atomically (and
   // synced) with the DONE record below: one write ends the task.
   storage::KvBatch done_batch;
@@ -687,8 +688,8 @@ StatusOr<v1::CompleteTaskResponse> Coordinator::CompleteTask(const std::string& 
   // Staged batches, acks and the merge markers of every attempt (an older
   // attempt may have merged and then lost its lease).
   if (Status s = DropStaged(cat_->kv(), &done_batch, req.task_id()); !s.ok()) return s;
-  auto done = leases_->Complete(worker_id, req.task_id(), req.attempt(), merged->counts,
-                                merged->entries, &done_batch);
+  auto done = leases_->Complete(worker_id, req.task_id(), req.attempt(),
+                                {merged->counts, merged->entries, merged->bytes_read}, &done_batch);
   if (!done.ok()) return done.status();
   // New points' plausibility, once their entries are written (redone at the
   // set's next completion if the coordinator dies before this write is

@@ -246,8 +246,8 @@ StatusOr<v1::CompleteTaskResponse> Coordinator::CompleteDrill(const std::string&
     std::lock_guard lock(pending_mu_);
     pending_drills_[req.task_id()] = req.drill();
   }
-  auto done = leases_->Complete(worker_id, req.task_id(), req.attempt(), v1::DiffCounts(),
-                                req.drill().files(), &batch);
+  auto done = leases_->Complete(worker_id, req.task_id(), req.attempt(),
+                                {v1::DiffCounts(), req.drill().files(), 0}, &batch);
   {
     std::lock_guard lock(pending_mu_);
     pending_drills_.erase(req.task_id());

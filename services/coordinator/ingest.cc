@@ -439,6 +439,7 @@ StatusOr<MergeResult> MergeStaged(storage::Catalogue& cat, const v1::BackupSet& 
   };
 
   std::map<int64_t, bool> listed;
+  uint64_t bytes_read = 0;
   for (const auto& point : *listing) {
     const int64_t t = point.time_ns();
     listed[t] = true;
@@ -465,6 +466,7 @@ StatusOr<MergeResult> MergeStaged(storage::Catalogue& cat, const v1::BackupSet& 
         ++point_tally.files;
         point_tally.bytes += p->size();
         if (p->not_read()) ++point_tally.not_read;
+        if (!p->not_read() && !p->digest().empty()) bytes_read += p->size();
       }
       source.Take(o);
       return true;
@@ -520,9 +522,11 @@ StatusOr<MergeResult> MergeStaged(storage::Catalogue& cat, const v1::BackupSet& 
   r.counts.set_unreadable(counts.unreadable);
   r.counts.set_not_read(counts.not_read);
   r.entries = source.count();
+  r.bytes_read = bytes_read;
   v1::Task marker;
   *marker.mutable_counts() = r.counts;
   marker.set_entries(r.entries);
+  marker.set_bytes_read(r.bytes_read);
   if (last_batch != nullptr) {
     *last_batch = w->TakeBatch();  // written with the DONE record
     return r;

@@ -78,6 +78,7 @@ StageResult StageBatches(storage::KvStore* kv, const v1::BackupSet& set,
 struct MergeResult {
   v1::DiffCounts counts;
   uint64_t entries = 0;
+  uint64_t bytes_read = 0;  // sizes of the files observed with a digest
 };
 
 // Merges the staged observations of (task, attempt) into the catalogue, one

@@ -415,8 +415,8 @@ Status LeaseManager::Release(const std::string& worker, uint64_t task, uint32_t 
 }
 
 StatusOr<v1::Task> LeaseManager::Complete(const std::string& worker, uint64_t task,
-                                          uint32_t attempt, const v1::DiffCounts& counts,
-                                          uint64_t entries, storage::KvBatch* extra) {
+                                          uint32_t attempt, const Outcome& outcome,
+                                          storage::KvBatch* extra) {
   std::unique_lock lock(mu_);
   if (!broken_.ok()) return broken_;
   auto it = tasks_.find(task);
@@ -433,8 +433,9 @@ StatusOr<v1::Task> LeaseManager::Complete(const std::string& worker, uint64_t ta
   }
   v1::Task next = **cur;
   next.set_state(v1::TASK_STATE_DONE);
-  *next.mutable_counts() = counts;
-  next.set_entries(entries);
+  *next.mutable_counts() = outcome.counts;
+  next.set_entries(outcome.entries);
+  next.set_bytes_read(outcome.bytes_read);
   next.set_lease_expires_ns(0);
   next.set_finished_ns(clock_->NowNs());
   v1::Task copy = next;

@@ -108,12 +108,17 @@ class LeaseManager {
   // Hands the lease back (re-queued; not counted as a failure).
   storage::Status Release(const std::string& worker, uint64_t task, uint32_t attempt);
 
+  // What a finished attempt found (stored in its DONE record).
+  struct Outcome {
+    v1::DiffCounts counts;
+    uint64_t entries = 0;
+    uint64_t bytes_read = 0;
+  };
   // Marks the current lease DONE with its results. `extra` (may be null) is
   // written in the same atomic, synced batch (e.g. removal of staged data).
   // Repeating it for an attempt already DONE returns the task unchanged.
   storage::StatusOr<v1::Task> Complete(const std::string& worker, uint64_t task, uint32_t attempt,
-                                       const v1::DiffCounts& counts, uint64_t entries,
-                                       storage::KvBatch* extra);
+                                       const Outcome& outcome, storage::KvBatch* extra);
 
   // Takes back every expired lease; returns how many.
   storage::StatusOr<int> ExpireLeases();

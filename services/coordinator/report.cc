@@ -211,7 +211,8 @@ StatusOr<json> BuildReport(storage::Catalogue& cat, const std::vector<v1::Task>&
   }
 
   // Check results of the period, from the tenant's check log.
-  uint64_t run = 0, failed = 0, drills = 0, entries_verified = 0;
+  uint64_t run = 0, failed = 0, drills = 0, entries_verified = 0, bytes_verified = 0;
+  bool bytes_known = true;                     // every check of the period recorded its bytes
   std::map<std::string, size_t> open_failure;  // backup set -> index in incidents
   Status scanned = check_log::Scan(
       *cat.kv(), tenant_rec.name(), [&](const check_log::LogRecord& rec, const check_log::Hash&) {
@@ -241,6 +242,13 @@ StatusOr<json> BuildReport(storage::Catalogue& cat, const std::vector<v1::Task>&
             uint64_t entries = p.value("entries", uint64_t{0});
             uint64_t not_read = p["counts"].value("not_read", uint64_t{0});
             entries_verified += entries > not_read ? entries - not_read : 0;
+            if (p.value("type", "") == "check") {
+              if (p.contains("bytes_read")) {
+                bytes_verified += p.value("bytes_read", uint64_t{0});
+              } else {
+                bytes_known = false;  // logged before bytes were recorded
+              }
+            }
           }
         }
         auto it = open_failure.find(set);
@@ -318,7 +326,7 @@ StatusOr<json> BuildReport(storage::Catalogue& cat, const std::vector<v1::Task>&
                  {"failed", failed},
                  {"drills", drills},
                  {"entries_verified", entries_verified},
-                 {"bytes_verified", nullptr}};
+                 {"bytes_verified", bytes_known ? json(bytes_verified) : json(nullptr)}};
   return r;
 }
 

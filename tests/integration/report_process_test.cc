@@ -142,6 +142,13 @@ TEST_F(ReportProcessTest, ProofVerifiesAndAnyChangedByteFails) {
   EXPECT_EQ(report["backup_sets"][0]["merkle"]["tree_size"], 12);
   EXPECT_EQ(report["checks"]["run"], 1);
   EXPECT_EQ(report["checks"]["failed"], 0);
+  // The first check read every file: the sizes written in SetUp.
+  uint64_t written = 0;
+  for (const auto& f : std::filesystem::recursive_directory_iterator(root_ + "/acme")) {
+    if (f.is_regular_file()) written += f.file_size();
+  }
+  EXPECT_EQ(report["checks"]["entries_verified"], 12);
+  EXPECT_EQ(report["checks"]["bytes_verified"], written);
 
   RunResult ok = Verify(proof);
   EXPECT_EQ(ok.exit_code, 0) << ok.out << ok.err;

@@ -114,7 +114,7 @@ TEST_F(LeaseManagerTest, StaleAttemptAndWrongWorkerAreRefused) {
   EXPECT_TRUE(lm_->CheckLease("w2", id, 2).ok());
   EXPECT_TRUE(absl::IsNotFound(lm_->CheckLease("w2", id + 100, 1)));
   // The stale worker cannot complete it either.
-  EXPECT_TRUE(absl::IsFailedPrecondition(lm_->Complete("w1", id, 1, {}, 0, nullptr).status()));
+  EXPECT_TRUE(absl::IsFailedPrecondition(lm_->Complete("w1", id, 1, {}, nullptr).status()));
   EXPECT_EQ(lm_->Get(id)->state(), v1::TASK_STATE_LEASED);
 }
 
@@ -149,16 +149,17 @@ TEST_F(LeaseManagerTest, CompleteIsIdempotentAndDurable) {
   LeaseOk("w1", "nas");
   v1::DiffCounts c;
   c.set_added(5);
-  auto done = lm_->Complete("w1", id, 1, c, 5, nullptr);
+  auto done = lm_->Complete("w1", id, 1, {c, 5, 4096}, nullptr);
   ASSERT_TRUE(done.ok()) << done.status();
   EXPECT_EQ(done->state(), v1::TASK_STATE_DONE);
-  auto again = lm_->Complete("w1", id, 1, {}, 0, nullptr);
+  auto again = lm_->Complete("w1", id, 1, {}, nullptr);
   ASSERT_TRUE(again.ok());
   EXPECT_EQ(again->counts().added(), 5u);
   Reopen();
   v1::Task t = *lm_->Get(id);
   EXPECT_EQ(t.state(), v1::TASK_STATE_DONE);
   EXPECT_EQ(t.entries(), 5u);
+  EXPECT_EQ(t.bytes_read(), 4096u);
   // Ids keep increasing after a restart.
   EXPECT_GT(EnqueueOne("nas"), id);
 }
@@ -170,7 +171,7 @@ TEST_F(LeaseManagerTest, EraseTenantRefusesWhileATaskRunsThenErasesDurably) {
   auto running = lm_->EraseTenant("acme", nullptr);
   EXPECT_TRUE(absl::IsFailedPrecondition(running.status())) << running.status();
   EXPECT_TRUE(lm_->Get(a).has_value());
-  ASSERT_TRUE(lm_->Complete("w1", a, 1, {}, 0, nullptr).ok());
+  ASSERT_TRUE(lm_->Complete("w1", a, 1, {}, nullptr).ok());
 
   // `extra` goes in the same write: here, the deletion of a staged key.
   storage::KvBatch put;
@@ -294,7 +295,7 @@ TEST_F(LeaseManagerTest, ProgressIsClearedWhenTheLeaseEnds) {
   uint64_t other = EnqueueOne("nas");
   LeaseOk("w1", "nas");
   ASSERT_TRUE(lm_->Heartbeat("w1", other, 1, 5, 500).ok());
-  ASSERT_TRUE(lm_->Complete("w1", other, 1, {}, 5, nullptr).ok());
+  ASSERT_TRUE(lm_->Complete("w1", other, 1, {v1::DiffCounts(), 5, 0}, nullptr).ok());
   EXPECT_FALSE(lm_->Get(other)->has_progress());
   EXPECT_FALSE(lm_->All().back().has_progress());
 }
@@ -357,7 +358,8 @@ TEST_F(LeaseManagerTest, ConcurrentLeasesAndCompletionsAreEachDurableOnce) {
           ++leased[got.id()];
         }
         if (got.id() % 2 == 0) {
-          auto done = lm_->Complete(worker, got.id(), got.attempt(), v1::DiffCounts(), 1, nullptr);
+          auto done =
+              lm_->Complete(worker, got.id(), got.attempt(), {v1::DiffCounts(), 1, 0}, nullptr);
           ASSERT_TRUE(done.ok()) << done.status();
         }
       }
