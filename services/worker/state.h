@@ -1,6 +1,6 @@
 // The worker's state directory: the identity a coordinator gave this worker
 // (worker id and credential), kept across restarts so that a one-time
-// enrolment token is needed only once (docs/coordinator.md, "Worker state").
+// enrolment token is needed only once (docs/operations.md, "Worker state").
 //
 // The file is DIR/worker-state, mode 0600, written durably (temporary file,
 // fsync, rename, fsync of the directory: a crash leaves the old file or the
