@@ -7,6 +7,7 @@
 #include <signal.h>
 #include <sys/stat.h>
 
+#include <chrono>
 #include <memory>
 #include <regex>
 
@@ -39,10 +40,10 @@ class WorkerStateProcessTest : public ::testing::Test {
     RunResult r = Admin({"apply", "-f", tmp_ / "m.yaml"});
     ASSERT_EQ(r.exit_code, 0) << r.out << r.err;
   }
-  void StartCoordinator(const std::string& listen) {
+  void StartCoordinator(const std::string& listen, const std::string& ttl = "5s") {
     coord_ = std::make_unique<BackgroundProcess>(
         std::vector<std::string>{VigilBin(), "coordinator", "--listen", listen, "--data",
-                                 tmp_ / "data", "--lease-ttl", "5s"},
+                                 tmp_ / "data", "--lease-ttl", ttl},
         tmp_ / ("coord" + std::to_string(++starts_)));
     addr_ = coord_->WaitForLine("listening on ");
     ASSERT_FALSE(addr_.empty()) << coord_->err();
@@ -59,12 +60,13 @@ class WorkerStateProcessTest : public ::testing::Test {
     return file;
   }
   std::unique_ptr<BackgroundProcess> Worker(const std::string& state_dir,
-                                            const std::string& token_file) {
-    return std::make_unique<BackgroundProcess>(
-        std::vector<std::string>{VigilBin(), "worker", "--coordinator", addr_, "--site", "s1",
-                                 "--location", "loc-a=" + root_, "--state-dir", state_dir,
-                                 "--token-file", token_file},
-        tmp_ / ("worker" + std::to_string(++starts_)));
+                                            const std::string& token_file,
+                                            const std::vector<std::string>& extra = {}) {
+    std::vector<std::string> argv{VigilBin(),    "worker",  "--coordinator", addr_,
+                                  "--site",      "s1",      "--location",    "loc-a=" + root_,
+                                  "--state-dir", state_dir, "--token-file",  token_file};
+    argv.insert(argv.end(), extra.begin(), extra.end());
+    return std::make_unique<BackgroundProcess>(argv, tmp_ / ("worker" + std::to_string(++starts_)));
   }
   // The worker id in the first "worker ID: <what>" log line.
   static std::string IdIn(const std::string& err, const std::string& what) {
@@ -161,6 +163,32 @@ TEST_F(WorkerStateProcessTest, UnknownCredentialFallsBackToEnrolment) {
   first->Signal(SIGTERM);
   EXPECT_EQ(first->Wait(), 0);
   CheckCompletes();
+}
+
+// Killed mid-task with a long lease: the restarted worker's Resume hands
+// the task back at once, so the check completes well before the 60 s lease
+// would have expired.
+TEST_F(WorkerStateProcessTest, ResumeHandsBackTheLeaseOfTheKilledWorker) {
+  for (int i = 0; i < 20; ++i) WriteFile(root_ + "/acme/fs/f" + std::to_string(i), "x");
+  coord_->Signal(SIGTERM);  // again with a long lease TTL, same data
+  coord_->Wait();
+  StartCoordinator("127.0.0.1:0", "60s");
+  const std::string state = tmp_ / "state", token = IssueEnrol("paris");
+  const std::vector<std::string> slow = {"--batch-size", "2", "--test-batch-delay-ms", "300"};
+  auto w = Worker(state, token, slow);
+  ASSERT_TRUE(w->WaitForOutput("credential stored")) << w->err();
+  ASSERT_EQ(Admin({"check", "run", "acme"}).exit_code, 0);
+  ASSERT_TRUE(w->WaitForOutput("leased task")) << w->err();
+  w->Signal(SIGKILL);
+  EXPECT_EQ(w->Wait(), -SIGKILL);
+
+  w = Worker(state, token);
+  ASSERT_TRUE(w->WaitForOutput("resumed with the credential")) << w->err();
+  const auto start = std::chrono::steady_clock::now();
+  RunResult r = Admin({"check", "run", "acme", "--wait", "--timeout", "30"});
+  EXPECT_EQ(r.exit_code, 0) << r.out << r.err << w->err();
+  EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::seconds(30));
+  EXPECT_NE(w->err().find("leased task"), std::string::npos) << w->err();
 }
 
 }  // namespace
