@@ -117,8 +117,11 @@ class WorkerImpl final : public Worker {
         if (!s.ok()) {
           if (s.error_code() == grpc::StatusCode::UNAUTHENTICATED ||
               s.error_code() == grpc::StatusCode::UNIMPLEMENTED) {
-            Log("the coordinator refused the stored credential of worker " + stored_->worker_id +
-                " (" + StateFile() + "): " + s.error_message() +
+            Log((s.error_code() == grpc::StatusCode::UNIMPLEMENTED
+                     ? "the coordinator is too old to resume worker " + stored_->worker_id +
+                           " from " + StateFile() + " (no Resume call)"
+                     : "the coordinator refused the stored credential of worker " +
+                           stored_->worker_id + " (" + StateFile() + "): " + s.error_message()) +
                 "; registering again with the enrolment token" +
                 (o_.enrol_token.empty() ? " (none given: --token-file)" : ""));
             stored_.reset();
