@@ -2,6 +2,7 @@
 
 #include <grpcpp/grpcpp.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
@@ -46,14 +47,36 @@ nlohmann::json TaskJson(const v1::Task& t) {
     errors.push_back(
         {{"attempt", e.attempt()}, {"worker", e.worker_id()}, {"message", e.message()}});
   }
-  return {{"id", t.id()},
-          {"check_id", t.check_id()},
-          {"state", StateName(t.state())},
-          {"attempt", t.attempt()},
-          {"worker", t.worker_id()},
-          {"entries", t.entries()},
-          {"counts", CountsJson(t.counts())},
-          {"errors", errors}};
+  nlohmann::json j = {{"id", t.id()},
+                      {"check_id", t.check_id()},
+                      {"state", StateName(t.state())},
+                      {"attempt", t.attempt()},
+                      {"worker", t.worker_id()},
+                      {"entries", t.entries()},
+                      {"counts", CountsJson(t.counts())},
+                      {"errors", errors}};
+  if (t.has_progress()) {
+    const v1::TaskProgress& p = t.progress();
+    j["progress"] = {{"files_done", p.files_done()},   {"bytes_done", p.bytes_done()},
+                     {"files_total", p.files_total()}, {"bytes_total", p.bytes_total()},
+                     {"started_ns", p.started_ns()},   {"updated_ns", p.updated_ns()}};
+  }
+  return j;
+}
+
+// A running task's progress: "1,234 / 5,000 files, 1.2 MiB / 3.4 MiB (35%)",
+// the totals and percentage only when known (vigil.v1.TaskProgress).
+std::string ProgressText(const v1::TaskProgress& p) {
+  std::string s = GroupDigits(p.files_done());
+  if (p.files_total() > 0) s += " / " + GroupDigits(p.files_total());
+  s += " files, " + HumanBytes(static_cast<double>(p.bytes_done()));
+  if (p.bytes_total() > 0) s += " / " + HumanBytes(static_cast<double>(p.bytes_total()));
+  const uint64_t done = p.bytes_total() > 0 ? p.bytes_done() : p.files_done();
+  const uint64_t total = p.bytes_total() > 0 ? p.bytes_total() : p.files_total();
+  if (total > 0) {
+    s += " (" + std::to_string(std::min<uint64_t>(100, done * 100 / total)) + "%)";
+  }
+  return s;
 }
 
 std::string CountsText(const v1::DiffCounts& c) {
@@ -130,6 +153,8 @@ void PrintHuman(const v1::GetStatusResponse& r) {
         std::printf(" %s: %s", FormatTimeUtc(lt.finished_ns()).c_str(),
                     CountsText(lt.counts()).c_str());
       }
+      if (lt.has_progress())
+        std::printf(" on %s: %s", lt.worker_id().c_str(), ProgressText(lt.progress()).c_str());
       std::printf("\n");
       for (const auto& e : lt.errors()) {
         std::printf("        attempt %u (worker %s): %s\n", e.attempt(), e.worker_id().c_str(),
@@ -339,15 +364,30 @@ int RunCheckRun(const CheckRunArgs& args) {
     if (s.ok()) {
       int done = 0, failed = 0, running = 0;
       uint64_t problems = 0;
+      v1::TaskProgress progress;  // of the running tasks, summed
+      bool all_totals = true;
       for (const auto& t : sresp.check_tasks()) {
         if (t.state() == v1::TASK_STATE_DONE) ++done;
         if (t.state() == v1::TASK_STATE_FAILED) ++failed;
-        if (t.state() == v1::TASK_STATE_LEASED) ++running;
+        if (t.state() == v1::TASK_STATE_LEASED) {
+          ++running;
+          const v1::TaskProgress& p = t.progress();
+          progress.set_files_done(progress.files_done() + p.files_done());
+          progress.set_bytes_done(progress.bytes_done() + p.bytes_done());
+          progress.set_files_total(progress.files_total() + p.files_total());
+          progress.set_bytes_total(progress.bytes_total() + p.bytes_total());
+          all_totals = all_totals && p.files_total() > 0;
+        }
         problems += t.counts().modified() + t.counts().missing() + t.counts().unreadable();
+      }
+      if (!all_totals) {  // a sum with an unknown part is no total
+        progress.clear_files_total();
+        progress.clear_bytes_total();
       }
       std::string line = std::to_string(done) + "/" + std::to_string(sresp.check_tasks_size()) +
                          " done, " + std::to_string(running) + " running, " +
                          std::to_string(failed) + " failed";
+      if (running > 0) line += " (running: " + ProgressText(progress) + ")";
       if (line != last_line) {
         std::printf("  %s\n", line.c_str());
         std::fflush(stdout);

@@ -86,11 +86,15 @@ inline constexpr const char* kStatusHelpFooter =
    "points": [{"time_ns", "name", "name_base64", "first_seen_ns", "gone_ns", "files",
                "bytes", "damaged_ns", "damage", "implausible", "last_verified_ns", ...}],
    "last_task": {"id", "check_id", "state", "attempt", "worker", "entries",
-                 "counts": {...}, "errors": [{"attempt", "worker", "message"}]}}]}]}
+                 "counts": {...}, "errors": [{"attempt", "worker", "message"}],
+                 "progress": {"files_done", "bytes_done", "files_total",
+                              "bytes_total", "started_ns", "updated_ns"}}}]}]}
 "readiness" is one of "ready", "at risk", "not ready"; "verdict" one of "pass",
 "fail", "unknown"; evidence "basis" is "measured", "declared" (by the MSP) or
 "contract".
 "path" is the path as UTF-8 when it is valid UTF-8 (else absent); "path_base64" is
-always present and exact (paths are bytes).)";
+always present and exact (paths are bytes).
+"progress" (running tasks only, counted in regular files; totals 0 = unknown,
+an estimate from the last check) is kept in the coordinator's memory.)";
 
 }  // namespace vigil::cli

@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <map>
 #include <optional>
+#include <set>
 
 #include "services/common/text.h"
 #include "services/contracts/model.h"
@@ -546,6 +547,7 @@ StatusOr<v1::LeaseTaskResponse> Coordinator::LeaseTask(const std::string& worker
   if (!t.ok()) return t.status();
   v1::LeaseTaskResponse resp;
   if (t->has_value()) {
+    SetExpectedProgress(**t);
     *resp.mutable_task() = std::move(**t);
     // restic: the packs not to read again (format_results.h; not stored).
     Status s = AddKnownPacks(cat_->kv(), clock_->NowNs(), resp.mutable_task());
@@ -554,10 +556,31 @@ StatusOr<v1::LeaseTaskResponse> Coordinator::LeaseTask(const std::string& worker
   return resp;
 }
 
+void Coordinator::SetExpectedProgress(const v1::Task& t) {
+  uint64_t files = 0, bytes = 0;
+  if (t.kind() == v1::TASK_KIND_DRILL) {
+    files = static_cast<uint64_t>(t.drill_sample_size());
+    for (const auto& f : t.drill_sample()) bytes += f.size();
+  } else if (t.backup_set().format() != "restic") {
+    // restic: the work is reading packs, which the point records do not
+    // measure; its total stays unknown.
+    auto points = LoadPoints(cat_->kv(), t.backup_set().tenant(), t.backup_set().name());
+    if (!points.ok()) return;  // progress only: shown without a total
+    std::set<int64_t> listed_only(t.metadata_only_points().begin(), t.metadata_only_points().end());
+    for (const auto& p : *points) {
+      if (p.gone_ns() != 0) continue;
+      files += p.files();
+      if (listed_only.count(p.time_ns()) == 0) bytes += p.bytes();
+    }
+  }
+  if (files > 0 || bytes > 0) leases_->SetExpected(t.id(), t.attempt(), files, bytes);
+}
+
 StatusOr<v1::HeartbeatResponse> Coordinator::Heartbeat(const std::string& worker_id,
                                                        const v1::HeartbeatRequest& req) {
   Seen(worker_id);
-  auto e = leases_->Heartbeat(worker_id, req.task_id(), req.attempt());
+  auto e = leases_->Heartbeat(worker_id, req.task_id(), req.attempt(), req.files_done(),
+                              req.bytes_done());
   if (!e.ok()) return e.status();
   v1::HeartbeatResponse resp;
   resp.set_lease_expires_ns(*e);
@@ -596,18 +619,25 @@ Coordinator::ObserveResult Coordinator::ObserveBatches(
         cat_->kv(), t->backup_set(),
         std::vector<const v1::ObservationBatch*>(batches.begin() + i, batches.begin() + j));
     r.acked = staged.acked;
-    // For /metrics: batches acknowledged before (resent) are not counted.
+    // For /metrics: batches acknowledged before (resent) are not counted;
+    // nor in the task's progress (TaskProgress units: regular files).
     uint64_t bytes = 0;
+    uint64_t files = 0, file_bytes = 0;
     for (size_t k = i; k < j; ++k) {
       if (batches[k]->seq() <= staged.acked_before || batches[k]->seq() > staged.acked) continue;
       for (const auto& o : batches[k]->observations()) {
         if (!o.digest().empty()) bytes += o.size();
+        if (o.type() == v1::ENTRY_TYPE_FILE) {
+          ++files;
+          if (!o.digest().empty()) file_bytes += o.size();
+        }
       }
     }
     if (bytes > 0) {
       std::lock_guard lock(bytes_mu_);
       verified_bytes_[t->backup_set().location()] += bytes;
     }
+    leases_->AddObserved(task, attempt, files, file_bytes);
     if (!staged.status.ok()) {
       r.status = staged.status;
       return r;

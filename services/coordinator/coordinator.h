@@ -170,6 +170,10 @@ class Coordinator {
  private:
   Coordinator() = default;
   storage::StatusOr<v1::WorkerRecord> LoadWorker(const std::string& id);
+  // Sets the expected totals of a just-leased task's progress
+  // (vigil.v1.TaskProgress): a drill's sample, or the set's present points
+  // as last recorded. Memory only; nothing on failure (total unknown).
+  void SetExpectedProgress(const v1::Task& t);
   // The record of `token` if it is an issued token of `kind`, not revoked,
   // not expired (and, for enrol tokens, not used); Unauthenticated if not.
   storage::StatusOr<v1::TokenRecord> ValidToken(std::string_view token, v1::TokenKind kind);

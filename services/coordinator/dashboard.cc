@@ -23,6 +23,33 @@ int Rank(const nlohmann::json& row) {
   return fail ? 0 : overdue ? 1 : unknown ? 2 : 3;
 }
 
+// A leased task's progress (dashboard.h), or null when it has none.
+nlohmann::json ProgressJson(const v1::Task& t) {
+  if (t.state() != v1::TASK_STATE_LEASED || !t.has_progress()) return nullptr;
+  const v1::TaskProgress& p = t.progress();
+  // Average rates over the time the figures moved (unknown start: 0).
+  const double seconds = p.started_ns() > 0 && p.updated_ns() > p.started_ns()
+                             ? static_cast<double>(p.updated_ns() - p.started_ns()) / 1e9
+                             : 0;
+  nlohmann::json percent = nullptr;  // unknown total: an indeterminate bar
+  if (p.bytes_total() > 0) {
+    percent = std::min(
+        100.0, 100.0 * static_cast<double>(p.bytes_done()) / static_cast<double>(p.bytes_total()));
+  } else if (p.files_total() > 0) {
+    percent = std::min(
+        100.0, 100.0 * static_cast<double>(p.files_done()) / static_cast<double>(p.files_total()));
+  }
+  return {{"files_done", p.files_done()},
+          {"bytes_done", p.bytes_done()},
+          {"files_total", p.files_total()},
+          {"bytes_total", p.bytes_total()},
+          {"percent", std::move(percent)},
+          {"files_per_s", seconds > 0 ? static_cast<double>(p.files_done()) / seconds : 0.0},
+          {"bytes_per_s", seconds > 0 ? static_cast<double>(p.bytes_done()) / seconds : 0.0},
+          {"started_ns", p.started_ns()},
+          {"updated_ns", p.updated_ns()}};
+}
+
 nlohmann::json TaskJson(const v1::Task& t) {
   return {{"id", t.id()},
           {"check_id", t.check_id()},
@@ -32,7 +59,8 @@ nlohmann::json TaskJson(const v1::Task& t) {
           {"state", t.state() == v1::TASK_STATE_LEASED ? "leased" : "queued"},
           {"worker", t.worker_id()},
           {"attempt", t.attempt()},
-          {"lease_expires_ns", t.lease_expires_ns()}};
+          {"lease_expires_ns", t.lease_expires_ns()},
+          {"progress", ProgressJson(t)}};
 }
 
 void SortById(nlohmann::json& tasks) {
@@ -265,7 +293,7 @@ std::string_view DashboardHtml() {
   <h2>Checks in progress</h2>
   <table id="tasks-grid" hidden>
     <thead><tr><th>Task</th><th>Tenant</th><th>Backup set</th><th>Kind</th><th>State</th>
-      <th>Worker</th><th>Attempt</th><th>Lease ends</th></tr></thead>
+      <th>Worker</th><th>Attempt</th><th>Lease ends</th><th>Progress</th></tr></thead>
     <tbody id="tasks"></tbody>
   </table>
   <p id="no-tasks" hidden>None queued or running.</p>
@@ -303,7 +331,12 @@ std::string_view DashboardHtml() {
   </table>
   <p id="tenant-no-history" hidden>No verdict change recorded in the window.</p>
   <h2>Checks in progress</h2>
-  <p id="tenant-tasks"></p>
+  <table id="tenant-tasks-grid" hidden>
+    <thead><tr><th>Task</th><th>Backup set</th><th>Kind</th><th>State</th><th>Worker</th>
+      <th>Progress</th></tr></thead>
+    <tbody id="tenant-tasks"></tbody>
+  </table>
+  <p id="tenant-no-tasks" hidden>None queued or running.</p>
 </section>
 </main>
 </body>
@@ -346,6 +379,8 @@ svg.series-chart text.limit-label { fill: #c92a2a; font-weight: 600; }
 svg.series-chart .series-line { fill: none; stroke: #1c7ed6; stroke-width: 1.5; }
 svg.series-chart circle.pt { fill: #1c7ed6; }
 svg.series-chart circle.pt.over { fill: #c92a2a; }
+td.progress { min-width: 16em; }
+td.progress progress { width: 100%; display: block; }
 )css";
 }
 
@@ -403,7 +438,7 @@ function render(d) {
     const ends = t.state === 'leased' ? new Date(t.lease_expires_ns / 1e6).toLocaleTimeString() : '';
     tr.append(el('td', String(t.id)), el('td', t.tenant), el('td', t.backup_set), el('td', t.kind),
               el('td', t.state, t.state), el('td', t.worker || '-'), el('td', String(t.attempt)),
-              el('td', ends));
+              el('td', ends), progressCell(t));
     return tr;
   });
   document.getElementById('tasks').replaceChildren(...tasks);
@@ -411,6 +446,33 @@ function render(d) {
   document.getElementById('no-tasks').hidden = tasks.length !== 0;
   document.getElementById('grid').hidden = rows.length === 0;
   document.getElementById('empty').hidden = rows.length !== 0;
+}
+
+// Running checks: a bar (done / total and %, or indeterminate with counts
+// when the total is unknown) and the average rates.
+function count(n) { return Math.round(n).toLocaleString(); }
+function size(n) {
+  const units = ['B', 'KiB', 'MiB', 'GiB', 'TiB', 'PiB'];
+  let i = 0;
+  while (n >= 1024 && i < units.length - 1) { n /= 1024; ++i; }
+  return (i === 0 ? String(Math.round(n)) : n.toFixed(1)) + ' ' + units[i];
+}
+function progressCell(t) {
+  const td = el('td', undefined, 'progress');
+  const p = t.progress;
+  if (!p) { td.append(el('span', t.state === 'leased' ? '-' : 'waiting', 'muted')); return td; }
+  const bar = el('progress');
+  if (p.percent !== null) { bar.max = 100; bar.value = p.percent; }  // else indeterminate
+  const files = count(p.files_done) + (p.files_total ? ' / ' + count(p.files_total) : '') + ' files';
+  const bytes = size(p.bytes_done) + (p.bytes_total ? ' / ' + size(p.bytes_total) : '');
+  let text = files + ', ' + bytes;
+  if (p.percent !== null) text += ` (${Math.floor(p.percent)}%)`;
+  const rate = p.bytes_per_s > 0 || p.files_per_s > 0
+      ? `${size(p.bytes_per_s)}/s, ${count(p.files_per_s)} files/s` : '';
+  td.dataset.filesDone = String(p.files_done);
+  td.title = rate ? 'average since leased: ' + rate : '';
+  td.append(bar, el('span', text + (rate ? ' · ' + rate : '')));
+  return td;
 }
 
 function when(ns) {
@@ -684,9 +746,15 @@ function renderTenant(d) {
   document.querySelector('#tenant-history tbody').replaceChildren(...hist);
   document.getElementById('tenant-history').hidden = hist.length === 0;
   document.getElementById('tenant-no-history').hidden = hist.length !== 0;
-  document.getElementById('tenant-tasks').textContent = d.tasks.length
-      ? d.tasks.map(t => `task ${t.id} ${t.backup_set} ${t.state}` + (t.worker ? ` on ${t.worker}` : '')).join('; ')
-      : 'None queued or running.';
+  const tasks = (d.tasks || []).map(t => {
+    const tr = el('tr');
+    tr.append(el('td', String(t.id)), el('td', t.backup_set), el('td', t.kind),
+              el('td', t.state, t.state), el('td', t.worker || '-'), progressCell(t));
+    return tr;
+  });
+  document.getElementById('tenant-tasks').replaceChildren(...tasks);
+  document.getElementById('tenant-tasks-grid').hidden = tasks.length === 0;
+  document.getElementById('tenant-no-tasks').hidden = tasks.length !== 0;
 }
 
 // The tenant named in the URL's fragment (#tenant=NAME), or null.

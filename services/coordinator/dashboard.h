@@ -38,9 +38,20 @@ std::string_view DashboardJs();
 //
 // With `tasks` (every task the coordinator holds), also
 //   "tasks": [{"id", "check_id", "tenant", "backup_set", "kind", "state",
-//              "worker", "attempt", "lease_expires_ns"}]
+//              "worker", "attempt", "lease_expires_ns", "progress"}]
 // for the tasks queued or leased (the checks and drills in progress and
-// which worker holds each lease), by id.
+// which worker holds each lease), by id. "progress" is null for a queued
+// task, else (vigil.v1.TaskProgress, counted in regular files; kept in the
+// coordinator's memory, reset by its restart):
+//   {"files_done", "bytes_done",    walked so far / bytes of them read
+//    "files_total", "bytes_total",  expected, 0 = unknown (an estimate:
+//                                   *_done may pass it)
+//    "percent",                     0..100 (bytes if their total is known,
+//                                   else files), null = total unknown
+//    "files_per_s", "bytes_per_s",  averages since the lease (0 = unknown)
+//    "started_ns", "updated_ns"}    lease time (0 = leased before a
+//                                   restart), last time the figures moved
+// The same "progress" is in TenantJson's and WorkersJson's tasks.
 std::string DashboardJson(const v1::GetStatusResponse& status, int64_t now_ns,
                           const std::vector<v1::Task>& tasks = {});
 

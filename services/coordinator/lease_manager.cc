@@ -1,5 +1,7 @@
 #include "services/coordinator/lease_manager.h"
 
+#include <algorithm>
+
 #include "services/coordinator/keys.h"
 
 namespace vigil::coordinator {
@@ -16,6 +18,7 @@ Status LeaseManager::Load() {
   tasks_.clear();
   queued_.clear();
   leased_.clear();
+  progress_.clear();
   std::string v;
   Status s = kv_->Get(Space::kMeta, keys::kNextId, &v);
   if (s.ok()) {
@@ -73,6 +76,23 @@ void LeaseManager::UnindexLocked(const v1::Task& t) {
   }
 }
 
+void LeaseManager::AppendToGroupLocked(const storage::KvBatch& extra) {
+  extra.ForEach(
+      [this](storage::KvBatch::Op op, Space space, std::string_view k, std::string_view v) {
+        switch (op) {
+          case storage::KvBatch::Op::kPut:
+            open_batch_.Put(space, k, v);
+            break;
+          case storage::KvBatch::Op::kDelete:
+            open_batch_.Delete(space, k);
+            break;
+          case storage::KvBatch::Op::kDeleteRange:
+            open_batch_.DeleteRange(space, k, v);
+            break;
+        }
+      });
+}
+
 uint64_t LeaseManager::Persist(v1::Task* slot, v1::Task next, const storage::KvBatch* extra) {
   open_batch_.Put(Space::kTasks, keys::Task(next.id()), next.SerializeAsString());
   if (finish_hook_ &&
@@ -81,26 +101,75 @@ uint64_t LeaseManager::Persist(v1::Task* slot, v1::Task next, const storage::KvB
     // hook that fails breaks the manager like a failed write would.
     if (Status s = finish_hook_(next, &open_batch_); !s.ok() && broken_.ok()) broken_ = s;
   }
-  if (extra != nullptr) {
-    extra->ForEach(
-        [this](storage::KvBatch::Op op, Space space, std::string_view k, std::string_view v) {
-          switch (op) {
-            case storage::KvBatch::Op::kPut:
-              open_batch_.Put(space, k, v);
-              break;
-            case storage::KvBatch::Op::kDelete:
-              open_batch_.Delete(space, k);
-              break;
-            case storage::KvBatch::Op::kDeleteRange:
-              open_batch_.DeleteRange(space, k, v);
-              break;
-          }
-        });
-  }
+  if (extra != nullptr) AppendToGroupLocked(*extra);
+  // Progress lives as long as the attempt's lease: a new lease starts it
+  // again (a lease from before a restart gets one on its first report).
+  const bool new_lease =
+      next.state() == v1::TASK_STATE_LEASED &&
+      (slot->state() != v1::TASK_STATE_LEASED || slot->attempt() != next.attempt());
   UnindexLocked(*slot);
   *slot = std::move(next);
   IndexLocked(*slot);
+  if (new_lease) {
+    const int64_t now = clock_->NowNs();
+    progress_[slot->id()] =
+        Progress{.attempt = slot->attempt(), .started_ns = now, .updated_ns = now};
+  } else if (slot->state() != v1::TASK_STATE_LEASED) {
+    progress_.erase(slot->id());
+  }
   return open_group_;
+}
+
+LeaseManager::Progress* LeaseManager::ProgressLocked(uint64_t task, uint32_t attempt) {
+  auto t = tasks_.find(task);
+  if (t == tasks_.end() || t->second.state() != v1::TASK_STATE_LEASED ||
+      t->second.attempt() != attempt) {
+    return nullptr;
+  }
+  auto [it, inserted] = progress_.try_emplace(task);
+  if (inserted || it->second.attempt != attempt) {
+    // Leased before this coordinator started: when it began is unknown.
+    it->second = Progress{.attempt = attempt, .updated_ns = clock_->NowNs()};
+  }
+  return &it->second;
+}
+
+void LeaseManager::AttachProgressLocked(v1::Task* t) const {
+  if (t->state() != v1::TASK_STATE_LEASED) return;
+  auto it = progress_.find(t->id());
+  if (it == progress_.end() || it->second.attempt != t->attempt()) return;
+  const Progress& p = it->second;
+  v1::TaskProgress* out = t->mutable_progress();
+  out->set_files_done(std::max(p.reported_files, p.acked_files));
+  out->set_bytes_done(std::max(p.reported_bytes, p.acked_bytes));
+  out->set_files_total(p.files_total);
+  out->set_bytes_total(p.bytes_total);
+  out->set_started_ns(p.started_ns);
+  out->set_updated_ns(p.updated_ns);
+}
+
+void LeaseManager::AddObserved(uint64_t task, uint32_t attempt, uint64_t files, uint64_t bytes) {
+  if (files == 0 && bytes == 0) return;
+  std::lock_guard lock(mu_);
+  Progress* p = ProgressLocked(task, attempt);
+  if (p == nullptr) return;
+  const uint64_t before_files = std::max(p->reported_files, p->acked_files);
+  const uint64_t before_bytes = std::max(p->reported_bytes, p->acked_bytes);
+  p->acked_files += files;
+  p->acked_bytes += bytes;
+  if (std::max(p->reported_files, p->acked_files) != before_files ||
+      std::max(p->reported_bytes, p->acked_bytes) != before_bytes) {
+    p->updated_ns = clock_->NowNs();
+  }
+}
+
+void LeaseManager::SetExpected(uint64_t task, uint32_t attempt, uint64_t files_total,
+                               uint64_t bytes_total) {
+  std::lock_guard lock(mu_);
+  Progress* p = ProgressLocked(task, attempt);
+  if (p == nullptr) return;
+  p->files_total = files_total;
+  p->bytes_total = bytes_total;
 }
 
 Status LeaseManager::WaitDurable(std::unique_lock<std::mutex>& lock, uint64_t group) {
@@ -164,6 +233,29 @@ StatusOr<std::vector<v1::Task>> LeaseManager::Enqueue(std::vector<v1::Task> task
   if (Status s = WaitDurable(lock, open_group_); !s.ok()) return s;
   (void)group;
   return tasks;
+}
+
+StatusOr<uint64_t> LeaseManager::EraseTenant(const std::string& tenant,
+                                             const storage::KvBatch* extra) {
+  std::unique_lock lock(mu_);
+  if (!broken_.ok()) return broken_;
+  std::vector<uint64_t> ids;
+  for (const auto& [id, t] : tasks_) {
+    if (t.backup_set().tenant() != tenant) continue;
+    if (t.state() == v1::TASK_STATE_QUEUED || t.state() == v1::TASK_STATE_LEASED) {
+      return absl::FailedPreconditionError("task " + std::to_string(id) + " of tenant '" + tenant +
+                                           "' is still queued or running");
+    }
+    ids.push_back(id);
+  }
+  for (uint64_t id : ids) {
+    open_batch_.Delete(Space::kTasks, keys::Task(id));
+    tasks_.erase(id);  // finished: in no index
+  }
+  if (extra != nullptr) AppendToGroupLocked(*extra);
+  if (ids.empty() && (extra == nullptr || extra->count() == 0)) return 0;
+  if (Status s = WaitDurable(lock, open_group_); !s.ok()) return s;
+  return ids.size();
 }
 
 Status LeaseManager::RecordFailureLocked(v1::Task* t, const std::string& message) {
@@ -264,7 +356,8 @@ Status LeaseManager::CheckLease(const std::string& worker, uint64_t task, uint32
 }
 
 StatusOr<int64_t> LeaseManager::Heartbeat(const std::string& worker, uint64_t task,
-                                          uint32_t attempt) {
+                                          uint32_t attempt, uint64_t files_done,
+                                          uint64_t bytes_done) {
   std::unique_lock lock(mu_);
   auto cur = CurrentLocked(worker, task, attempt);
   if (!cur.ok()) {
@@ -275,6 +368,17 @@ StatusOr<int64_t> LeaseManager::Heartbeat(const std::string& worker, uint64_t ta
   next.set_lease_expires_ns(clock_->NowNs() + options_.ttl_ns);
   const int64_t expires = next.lease_expires_ns();
   uint64_t group = Persist(*cur, std::move(next));
+  // Progress: in memory only, never part of the record written above.
+  if (Progress* p = ProgressLocked(task, attempt); p != nullptr) {
+    const uint64_t before_files = std::max(p->reported_files, p->acked_files);
+    const uint64_t before_bytes = std::max(p->reported_bytes, p->acked_bytes);
+    p->reported_files = std::max(p->reported_files, files_done);
+    p->reported_bytes = std::max(p->reported_bytes, bytes_done);
+    if (std::max(p->reported_files, p->acked_files) != before_files ||
+        std::max(p->reported_bytes, p->acked_bytes) != before_bytes) {
+      p->updated_ns = clock_->NowNs();
+    }
+  }
   if (Status s = WaitDurable(lock, group); !s.ok()) return s;
   return expires;
 }
@@ -343,14 +447,19 @@ std::optional<v1::Task> LeaseManager::Get(uint64_t task) {
   std::lock_guard lock(mu_);
   auto it = tasks_.find(task);
   if (it == tasks_.end()) return std::nullopt;
-  return it->second;
+  v1::Task copy = it->second;
+  AttachProgressLocked(&copy);
+  return copy;
 }
 
 std::vector<v1::Task> LeaseManager::All() {
   std::lock_guard lock(mu_);
   std::vector<v1::Task> out;
   out.reserve(tasks_.size());
-  for (const auto& [id, t] : tasks_) out.push_back(t);
+  for (const auto& [id, t] : tasks_) {
+    out.push_back(t);
+    AttachProgressLocked(&out.back());
+  }
   return out;
 }
 

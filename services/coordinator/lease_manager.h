@@ -33,6 +33,12 @@
 //   - After a restart, Load() extends every active lease to now + ttl: the
 //     workers get one TTL to reconnect before their leases are taken back.
 //
+// Progress (vigil.v1.TaskProgress) of each LEASED task's current attempt is
+// kept in memory beside the lease and never written: it is ephemeral (a
+// restart forgets it) and must not add a synced write to the heartbeat
+// path. It starts with the lease, is dropped when the task leaves LEASED or
+// gets a new attempt, and is attached to the copies Get() and All() return.
+//
 // Thread safety: all methods are thread-safe (one mutex).
 #pragma once
 
@@ -75,8 +81,21 @@ class LeaseManager {
   storage::StatusOr<std::optional<v1::Task>> Lease(const std::string& worker,
                                                    const std::set<std::string>& locations);
 
-  // Extends the lease; returns the new expiry (ns since epoch).
-  storage::StatusOr<int64_t> Heartbeat(const std::string& worker, uint64_t task, uint32_t attempt);
+  // Extends the lease; returns the new expiry (ns since epoch). `files_done`
+  // and `bytes_done` are the worker's cumulative progress of the attempt
+  // (0 = not reported): recorded in memory only, a figure lower than one
+  // already known is ignored.
+  storage::StatusOr<int64_t> Heartbeat(const std::string& worker, uint64_t task, uint32_t attempt,
+                                       uint64_t files_done = 0, uint64_t bytes_done = 0);
+
+  // Adds regular files and bytes read that Observe batches of (task,
+  // attempt) brought (each batch counted once, when first acknowledged).
+  // Ignored unless (task, attempt) is the current lease. In memory only.
+  void AddObserved(uint64_t task, uint32_t attempt, uint64_t files, uint64_t bytes);
+
+  // Sets the expected totals of (task, attempt)'s progress (0 = unknown).
+  // Ignored unless (task, attempt) is the current lease. In memory only.
+  void SetExpected(uint64_t task, uint32_t attempt, uint64_t files_total, uint64_t bytes_total);
 
   // OK if (task, attempt, worker) is the current live lease; NotFound for an
   // unknown task; FailedPrecondition otherwise.
@@ -98,6 +117,13 @@ class LeaseManager {
 
   // Takes back every expired lease; returns how many.
   storage::StatusOr<int> ExpireLeases();
+
+  // Offboarding: erases every task record of `tenant` from memory and from
+  // the store, with `extra` (may be null: e.g. deletes of their staged
+  // data), in one synced write group. FailedPrecondition naming a task of
+  // the tenant still queued or leased, and then nothing changes. Returns
+  // how many task records were erased.
+  storage::StatusOr<uint64_t> EraseTenant(const std::string& tenant, const storage::KvBatch* extra);
 
   // A copy of a task; nullopt if unknown.
   std::optional<v1::Task> Get(uint64_t task);
@@ -122,6 +148,8 @@ class LeaseManager {
   // appends its record (and `extra`, may be null) to the open write group.
   // Returns the group to wait for with WaitDurable().
   uint64_t Persist(v1::Task* slot, v1::Task next, const storage::KvBatch* extra = nullptr);
+  // Appends `extra`'s operations to the open write group.
+  void AppendToGroupLocked(const storage::KvBatch& extra);
   // Adds a task to the indexes (state QUEUED or LEASED) / removes it.
   void IndexLocked(const v1::Task& t);
   void UnindexLocked(const v1::Task& t);
@@ -135,6 +163,20 @@ class LeaseManager {
   storage::StatusOr<v1::Task*> CurrentLocked(const std::string& worker, uint64_t task,
                                              uint32_t attempt);
   storage::StatusOr<uint64_t> NextIdLocked();
+  // Progress of a leased task's current attempt (see the class comment).
+  struct Progress {
+    uint32_t attempt = 0;
+    int64_t started_ns = 0;  // 0: leased before a restart, start unknown
+    int64_t updated_ns = 0;
+    uint64_t reported_files = 0, reported_bytes = 0;  // last heartbeat
+    uint64_t acked_files = 0, acked_bytes = 0;        // sum of acknowledged batches
+    uint64_t files_total = 0, bytes_total = 0;
+  };
+  // The progress slot of (task, attempt) if it is the current lease, made
+  // on first use (after a restart); null otherwise.
+  Progress* ProgressLocked(uint64_t task, uint32_t attempt);
+  // Sets t->progress from progress_ (LEASED tasks with a slot).
+  void AttachProgressLocked(v1::Task* t) const;
 
   storage::KvStore* kv_;
   Clock* clock_;
@@ -145,6 +187,7 @@ class LeaseManager {
   // QUEUED task ids by location; LEASED tasks by (expiry, id).
   std::map<std::string, std::set<uint64_t>> queued_;  // GUARDED_BY(mu_)
   std::set<std::pair<int64_t, uint64_t>> leased_;     // GUARDED_BY(mu_)
+  std::map<uint64_t, Progress> progress_;             // GUARDED_BY(mu_): LEASED tasks only
   // Group commit (see above).
   storage::KvBatch open_batch_;  // GUARDED_BY(mu_)
   uint64_t open_group_ = 1;      // GUARDED_BY(mu_): group open_batch_ belongs to

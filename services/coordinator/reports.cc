@@ -3,9 +3,11 @@
 #include <nlohmann/json.hpp>
 
 #include "services/contracts/calendar.h"
+#include "services/coordinator/alerts.h"
 #include "services/coordinator/check_log.h"
 #include "services/coordinator/check_results.h"
 #include "services/coordinator/coordinator.h"
+#include "services/coordinator/ingest.h"
 #include "services/coordinator/keys.h"
 #include "services/coordinator/proof_verify.h"
 #include "services/coordinator/proofs.h"
@@ -167,7 +169,17 @@ StatusOr<v1::OffboardTenantResponse> Coordinator::OffboardTenant(
     if (Status s = kv->Write(batch, {}); !s.ok()) return s;
   }
 
-  // 2. Everything else in one synced batch, with the signed erasure record.
+  // 2. The tenant's task records (their error messages may name paths) and
+  // what their attempts left staged, through the lease manager.
+  storage::KvBatch staged;
+  for (const v1::Task& t : leases_->All()) {
+    if (t.backup_set().tenant() != name) continue;
+    if (Status s = DropStaged(kv, &staged, t.id()); !s.ok()) return s;
+  }
+  auto tasks = leases_->EraseTenant(name, &staged);
+  if (!tasks.ok()) return tasks.status();
+
+  // 3. Everything else in one synced batch, with the signed erasure record.
   storage::KvBatch batch;
   auto range = [&](Space space, const std::string& prefix) {
     batch.DeleteRange(space, prefix, storage::PrefixSuccessor(prefix));
@@ -193,6 +205,18 @@ StatusOr<v1::OffboardTenantResponse> Coordinator::OffboardTenant(
                                                ++tokens;
                                              });
   if (!st.ok()) return st;
+  // Alerts about the tenant, pending or delivered.
+  uint64_t alerts = 0;
+  for (bool sent : {false, true}) {
+    st = ForEachRecord<v1::Delivery>(kv, Space::kMeta,
+                                     sent ? keys::kSentPrefix : keys::kOutboxPrefix,
+                                     "alert delivery", [&](v1::Delivery&& d) {
+                                       if (d.alert().tenant() != name) return;
+                                       batch.Delete(Space::kMeta, DeliveryKey(d, sent));
+                                       ++alerts;
+                                     });
+    if (!st.ok()) return st;
+  }
   auto head = check_log::Head(*kv, name);
   if (!head.ok()) return head.status();
   range(Space::kResults,
@@ -213,6 +237,8 @@ StatusOr<v1::OffboardTenantResponse> Coordinator::OffboardTenant(
                  {"erased",
                   {{"catalogue_entries", entries},
                    {"backup_sets", sets->size()},
+                   {"tasks", *tasks},
+                   {"alert_deliveries", alerts},
                    {"check_log_records", head->seq},
                    {"proofs", proofs->size()},
                    {"tokens", tokens}}},

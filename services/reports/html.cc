@@ -328,15 +328,9 @@ class Renderer {
     if (r_.contract_assets.empty()) {
       None("The contract covers no asset.", "Le contrat ne couvre aucun élément.");
     } else {
-      out_ +=
-          "<table>\n<colgroup><col style=\"width:24%\"><col style=\"width:46%\">"
-          "<col style=\"width:30%\"></colgroup>\n<thead><tr><th>";
-      out_ += T("Asset", "Élément");
-      out_ += "</th><th>";
-      out_ += T("Description", "Description");
-      out_ += "</th><th>";
-      out_ += T("Backup sets", "Jeux de sauvegarde");
-      out_ += "</th></tr></thead>\n<tbody>\n";
+      TableHead({{24, "Asset", "Élément"},
+                 {46, "Description", "Description"},
+                 {30, "Backup sets", "Jeux de sauvegarde"}});
       for (const ReportContractAsset& a : r_.contract_assets) {
         out_ +=
             "<tr><td><strong>" + E(a.name) + "</strong></td><td>" + E(a.description) + "</td><td>";
@@ -346,7 +340,7 @@ class Renderer {
         }
         out_ += "</td></tr>\n";
       }
-      out_ += "</tbody>\n</table>\n";
+      TableEnd();
     }
 
     out_ += "<h3>";
@@ -355,20 +349,13 @@ class Renderer {
     if (r_.contract_commitments.empty()) {
       None("The contract makes no commitment.", "Le contrat ne prend aucun engagement.");
     } else {
-      out_ +=
-          "<table>\n<colgroup><col style=\"width:22%\"><col style=\"width:28%\">"
-          "<col style=\"width:50%\"></colgroup>\n<thead><tr><th>";
-      out_ += T("Asset", "Élément");
-      out_ += "</th><th>";
-      out_ += T("Commitment", "Engagement");
-      out_ += "</th><th>";
-      out_ += T("Terms", "Termes");
-      out_ += "</th></tr></thead>\n<tbody>\n";
+      TableHead(
+          {{22, "Asset", "Élément"}, {28, "Commitment", "Engagement"}, {50, "Terms", "Termes"}});
       for (const ReportContractCommitment& c : r_.contract_commitments) {
         out_ += "<tr><td>" + E(c.asset) + "</td><td>" + KindLabel(c.kind) + "</td><td>" +
                 E(c.terms) + "</td></tr>\n";
       }
-      out_ += "</tbody>\n</table>\n";
+      TableEnd();
     }
     EndSection();
   }
@@ -410,20 +397,14 @@ class Renderer {
       if (c.evidence.empty()) {
         None("No evidence recorded.", "Aucun élément de preuve enregistré.");
       } else {
-        out_ +=
-            "<table>\n<colgroup><col style=\"width:32%\"><col style=\"width:52%\">"
-            "<col style=\"width:16%\"></colgroup>\n<thead><tr><th>";
-        out_ += T("Evidence", "Élément de preuve");
-        out_ += "</th><th>";
-        out_ += T("Value", "Valeur");
-        out_ += "</th><th>";
-        out_ += T("Basis", "Origine");
-        out_ += "</th></tr></thead>\n<tbody>\n";
+        TableHead({{32, "Evidence", "Élément de preuve"},
+                   {52, "Value", "Valeur"},
+                   {16, "Basis", "Origine"}});
         for (const ReportEvidence& e : c.evidence) {
           out_ += "<tr class=\"" + e.basis + "\"><td>" + EvidenceLabel(e.name) + "</td><td>" +
                   E(e.value) + "</td><td>" + BasisTag(e.basis) + "</td></tr>\n";
         }
-        out_ += "</tbody>\n</table>\n";
+        TableEnd();
       }
       out_ += "</div>\n";
     }
@@ -437,20 +418,11 @@ class Renderer {
       EndSection();
       return;
     }
-    out_ +=
-        "<table>\n<colgroup><col style=\"width:15%\"><col style=\"width:15%\">"
-        "<col style=\"width:36%\"><col style=\"width:17%\"><col style=\"width:17%\">"
-        "</colgroup>\n<thead><tr><th>";
-    out_ += T("Asset", "Élément");
-    out_ += "</th><th>";
-    out_ += T("Commitment", "Engagement");
-    out_ += "</th><th>";
-    out_ += T("What failed", "Défaillance");
-    out_ += "</th><th>";
-    out_ += T("Detected", "Détecté le");
-    out_ += "</th><th>";
-    out_ += T("Back to pass", "Retour à la conformité");
-    out_ += "</th></tr></thead>\n<tbody>\n";
+    TableHead({{15, "Asset", "Élément"},
+               {15, "Commitment", "Engagement"},
+               {36, "What failed", "Défaillance"},
+               {17, "Detected", "Détecté le"},
+               {17, "Back to pass", "Retour à la conformité"}});
     for (const ReportIncident& i : r_.incidents) {
       out_ += "<tr><td>" + E(i.asset) + "</td><td>" + KindLabel(i.kind) + "</td><td>" +
               E(i.summary) + "</td><td>" + WhenShort(i.detected_at) + "</td><td>";
@@ -463,9 +435,32 @@ class Renderer {
       }
       out_ += "</td></tr>\n";
     }
-    out_ += "</tbody>\n</table>\n";
+    TableEnd();
     EndSection();
   }
+
+  struct Column {
+    int width_pct;
+    const char* en;
+    const char* fr;
+  };
+  // Opens a table: its column widths, its header row, and (`open_body`) its
+  // <tbody>; rows and TableEnd() follow.
+  void TableHead(std::initializer_list<Column> columns, bool open_body = true) {
+    out_ += "<table>\n<colgroup>";
+    for (const Column& c : columns) {
+      out_ += "<col style=\"width:" + std::to_string(c.width_pct) + "%\">";
+    }
+    out_ += "</colgroup>\n<thead><tr>";
+    for (const Column& c : columns) {
+      out_ += "<th>";
+      out_ += T(c.en, c.fr);
+      out_ += "</th>";
+    }
+    out_ += "</tr></thead>\n";
+    if (open_body) out_ += "<tbody>\n";
+  }
+  void TableEnd() { out_ += "</tbody>\n</table>\n"; }
 
   std::string FlagCell(const ReportFlag& f) const {
     return std::string(f.value ? T("Yes", "Oui") : T("No", "Non")) + "<br>" + BasisTag(f.basis);
@@ -478,22 +473,14 @@ class Renderer {
       EndSection();
       return;
     }
-    out_ +=
-        "<table>\n<colgroup><col style=\"width:26%\"><col style=\"width:11%\">"
-        "<col style=\"width:13%\"><col style=\"width:20%\"><col style=\"width:15%\">"
-        "<col style=\"width:15%\"></colgroup>\n<thead><tr><th>";
-    out_ += T("Backup set", "Jeu de sauvegarde");
-    out_ += "</th><th>";
-    out_ += T("Offsite", "Hors site");
-    out_ += "</th><th>";
-    out_ += T("Immutable", "Immuable");
-    out_ += "</th><th>";
-    out_ += T("Contents", "Contenu");
-    out_ += "</th><th>";
-    out_ += T("Last inventory", "Dernier inventaire");
-    out_ += "</th><th>";
-    out_ += T("Last verified", "Dernière vérification");
-    out_ += "</th></tr></thead>\n";
+    // One <tbody> per set (its row and its Merkle row stay on one page).
+    TableHead({{26, "Backup set", "Jeu de sauvegarde"},
+               {11, "Offsite", "Hors site"},
+               {13, "Immutable", "Immuable"},
+               {20, "Contents", "Contenu"},
+               {15, "Last inventory", "Dernier inventaire"},
+               {15, "Last verified", "Dernière vérification"}},
+              /*open_body=*/false);
     const char* never = T("never", "jamais");
     for (const ReportBackupSet& s : r_.backup_sets) {
       out_ += "<tbody class=\"set\">\n<tr><td><strong>" + E(s.name) +
@@ -524,13 +511,7 @@ class Renderer {
   }
 
   void TwoColumns(const char* h1_en, const char* h1_fr, const char* h2_en, const char* h2_fr) {
-    out_ +=
-        "<table>\n<colgroup><col style=\"width:35%\"><col style=\"width:65%\"></colgroup>\n"
-        "<thead><tr><th>";
-    out_ += T(h1_en, h1_fr);
-    out_ += "</th><th>";
-    out_ += T(h2_en, h2_fr);
-    out_ += "</th></tr></thead>\n<tbody>\n";
+    TableHead({{35, h1_en, h1_fr}, {65, h2_en, h2_fr}});
   }
 
   void OutOfScope() {
@@ -546,7 +527,7 @@ class Renderer {
       for (const Report::OutOfScope& o : r_.out_of_scope) {
         out_ += "<tr><td>" + E(o.item) + "</td><td>" + E(o.reason) + "</td></tr>\n";
       }
-      out_ += "</tbody>\n</table>\n";
+      TableEnd();
     }
     EndSection();
   }
@@ -562,7 +543,7 @@ class Renderer {
         out_ +=
             "<tr><td class=\"mono\">" + E(f.subject) + "</td><td>" + E(f.finding) + "</td></tr>\n";
       }
-      out_ += "</tbody>\n</table>\n";
+      TableEnd();
     }
     EndSection();
   }
@@ -585,7 +566,7 @@ class Renderer {
     } else {
       out_ += std::string("</th><td>") + T("not measured", "non mesuré") + "</td></tr>\n";
     }
-    out_ += "</tbody>\n</table>\n";
+    TableEnd();
     EndSection();
   }
 

@@ -230,6 +230,18 @@ class WorkerImpl final : public Worker {
   static inline thread_local std::unique_ptr<contracts::IoBudget> budget_;
   // Points of the current task listed without reading their content.
   static inline thread_local std::set<int64_t> metadata_only_;
+  // Progress of the current task attempt (vigil.v1.TaskProgress units:
+  // regular files walked, bytes of those read), sent with every heartbeat.
+  // Written by the task's thread, read by its heartbeat thread.
+  struct Progress {
+    std::atomic<uint64_t> files{0}, bytes{0};
+  };
+  static inline thread_local Progress* progress_ = nullptr;
+  static void CountFile(const v1::Observation& o) {
+    if (progress_ == nullptr || o.type() != v1::ENTRY_TYPE_FILE) return;
+    progress_->files.fetch_add(1, std::memory_order_relaxed);
+    if (!o.digest().empty()) progress_->bytes.fetch_add(o.size(), std::memory_order_relaxed);
+  }
   void Log(const std::string& line) {
     if (o_.verbose) {
       const std::string id = WorkerId();
@@ -374,6 +386,8 @@ class WorkerImpl final : public Worker {
     Log("leased task " + std::to_string(id) + " attempt " + std::to_string(attempt) + " (" +
         task.backup_set().tenant() + "/" + task.backup_set().name() + ")");
     std::atomic<bool> lost{false}, done{false};
+    Progress progress;
+    progress_ = &progress;
     std::mutex hb_mu;
     std::condition_variable hb_cv;
     std::thread heartbeat([&] {
@@ -385,6 +399,8 @@ class WorkerImpl final : public Worker {
         v1::HeartbeatRequest req;
         req.set_task_id(id);
         req.set_attempt(attempt);
+        req.set_files_done(progress.files.load(std::memory_order_relaxed));
+        req.set_bytes_done(progress.bytes.load(std::memory_order_relaxed));
         v1::HeartbeatResponse resp;
         grpc::Status s = stub_->Heartbeat(&ctx, req, &resp);
         if (s.error_code() == grpc::StatusCode::FAILED_PRECONDITION ||
@@ -421,6 +437,7 @@ class WorkerImpl final : public Worker {
     }
     hb_cv.notify_all();
     heartbeat.join();
+    progress_ = nullptr;
   }
 
   Outcome Complete(uint64_t id, uint32_t attempt, Outcome out, std::atomic<bool>* lost) {
@@ -577,6 +594,7 @@ class WorkerImpl final : public Worker {
       return o;
     };
     auto emit = [&](v1::Observation&& o) -> Outcome {
+      CountFile(o);
       *batch.add_observations() = std::move(o);
       if (batch.observations_size() >= o_.batch_size) return flush();
       return {};
@@ -1022,6 +1040,10 @@ class WorkerImpl final : public Worker {
       }
       res.set_files(res.files() + 1);
       res.set_bytes(res.bytes() + copied);
+      if (progress_ != nullptr) {
+        progress_->files.fetch_add(1, std::memory_order_relaxed);
+        progress_->bytes.fetch_add(copied, std::memory_order_relaxed);
+      }
       restored.emplace_back(i, dst);
     }
     // The directory entries of the copies, deepest first, then the scratch.

@@ -9,6 +9,8 @@
 //   VIGIL_TENANT       the tenant whose row must appear
 //   VIGIL_DAMAGE_CMD   a shell command that damages a backed-up file and runs
 //                      `vigil check run TENANT --wait` (exit 1 expected)
+//   VIGIL_CHECK_CMD    a shell command that queues a check without waiting
+//                      (the worker is slow enough for its progress to show)
 //   VIGIL_ARTIFACTS    where the screenshots go
 //   CHROMIUM           the browser (default /usr/bin/chromium)
 //
@@ -48,6 +50,7 @@ async function main() {
   const token = need('VIGIL_TOKEN');
   const tenant = need('VIGIL_TENANT');
   const damage = need('VIGIL_DAMAGE_CMD');
+  const check = need('VIGIL_CHECK_CMD');
   const artifacts = need('VIGIL_ARTIFACTS');
   const browser = await chromium.launch({
     executablePath: process.env.CHROMIUM || '/usr/bin/chromium',
@@ -147,6 +150,26 @@ async function main() {
         {path: path.join(artifacts, 'dashboard-tenant-series.png')});
     step(`tenant page shows evidence, history, the verdict strip and the RPO-age chart ` +
          `(${samples} samples)`);
+
+    // A running check's progress: a check queued without waiting (the worker
+    // sends one file per batch, slowed down by the test), its task in
+    // "Checks in progress" with a bar out of the set's known total.
+    step(`check: ${check}`);
+    execSync(check, {stdio: 'inherit'});
+    // First on the tenant's page (its checks in progress, queued or running).
+    // (Already on that page: reload it to fetch it again.)
+    await page.goto(`${url}#tenant=${encodeURIComponent(tenant)}`);
+    await page.reload();
+    await page.locator('#tenant-page').waitFor({state: 'visible', timeout: 10000});
+    await page.locator('#tenant-tasks td.progress').first().waitFor({timeout: 10000});
+    step('tenant page lists the check in progress');
+    await page.goto(url);
+    await reloadUntil(page, '#tasks td.progress progress[value]',
+                      'a running check with its progress bar');
+    const progress = await page.locator('#tasks td.progress').first().innerText();
+    if (!/ \/ \d+ files/.test(progress)) throw new Error(`no total in the progress: ${progress}`);
+    await page.screenshot({path: path.join(artifacts, 'dashboard-progress.png'), fullPage: true});
+    step(`running check shows its progress: ${progress}`);
     if (errors.length > 0) throw new Error('errors in the page:\n' + errors.join('\n'));
   } finally {
     await browser.close();

@@ -3,7 +3,8 @@
 // dashboard.spec.js (playwright-core driving Debian's headless chromium)
 // logs in with the admin token, sees the tenant's row, has a backed-up file
 // damaged and a check run, and sees the integrity cell turn to failing; then
-// the tenant page with its evidence, history and RPO-age chart.
+// the tenant page with its evidence, history and RPO-age chart; then a
+// running check's progress bar.
 // Screenshots stay in build/tests/artifacts/dashboard/.
 #include <gtest/gtest.h>
 #include <unistd.h>
@@ -43,7 +44,9 @@ TEST(DashboardE2eTest, GridShowsTheTenantThenTheDamageAsAFailingCell) {
 
   TempDir tmp;
   const std::string root = tmp / "loc-a";
-  for (int i = 0; i < 8; ++i) {
+  // 16 files, one per batch, 400 ms apart: a check runs ~6 s, long enough
+  // to be seen in progress on the tenant page and then in the grid.
+  for (int i = 0; i < 16; ++i) {
     WriteFile(root + "/acme/fs/f" + std::to_string(i), "file " + std::to_string(i));
   }
   WriteFile(tmp / "acme.yaml", R"(apiVersion: vigil/v1
@@ -81,8 +84,11 @@ commitments:
   const std::string token_file = tmp / "data/admin.token";
   std::string token = ReadFile(token_file);
   while (!token.empty() && token.back() == '\n') token.pop_back();
+  // One file per batch, 400 ms after each: a check runs for about 3 s, long
+  // enough for the spec to see its progress bar.
   BackgroundProcess worker(
-      {VigilBin(), "worker", "--coordinator", addr, "--site", "s1", "--location", "loc-a=" + root},
+      {VigilBin(), "worker", "--coordinator", addr, "--site", "s1", "--location", "loc-a=" + root,
+       "--batch-size", "1", "--test-batch-delay-ms", "400"},
       tmp / "worker");
   auto admin = [&](std::vector<std::string> args) {
     args.insert(args.end(), {"--coordinator", addr, "--token-file", token_file});
@@ -98,9 +104,11 @@ commitments:
   const std::string damage = "printf tampered > '" + root + "/acme/fs/f3' && exec '" + VigilBin() +
                              "' check run acme --wait --timeout 60 --coordinator " + addr +
                              " --token-file '" + token_file + "'";
+  const std::string check = "exec '" + VigilBin() + "' check run acme --coordinator " + addr +
+                            " --token-file '" + token_file + "'";
   std::filesystem::create_directories(kArtifacts);
   r = RunProcess({"/usr/bin/env", "VIGIL_URL=http://" + http, "VIGIL_TOKEN=" + token,
-                  "VIGIL_TENANT=acme", "VIGIL_DAMAGE_CMD=" + damage,
+                  "VIGIL_TENANT=acme", "VIGIL_DAMAGE_CMD=" + damage, "VIGIL_CHECK_CMD=" + check,
                   std::string("VIGIL_ARTIFACTS=") + kArtifacts, "CHROMIUM=" + chromium, "timeout",
                   "240", node, std::string(kSpecDir) + "/dashboard.spec.js"});
   EXPECT_EQ(r.exit_code, 0) << r.out << r.err << "\ncoordinator:\n" << coord.err();

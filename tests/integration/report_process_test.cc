@@ -313,6 +313,42 @@ TEST_F(ReportProcessTest, OffboardingExportsErasesAndSignsTheErasure) {
   RunResult acme = Admin({"status", "acme", "--json"});
   ASSERT_EQ(acme.exit_code, 0);
   EXPECT_EQ(json::parse(acme.out)["tenants"][0]["backup_sets"][0]["catalogue_entries"], 12);
+  EXPECT_GE(record["erased"]["tasks"].get<int>(), 1);  // its check's task record
+
+  // Nothing in the database names the erased tenant's file or backup path
+  // any more: catalogue, task records (their error messages), check log,
+  // alerts; acme's still do. The location's survey (directory names found
+  // there, docs/contracts.md) is the MSP's: its backups of the tenant still
+  // on disk are reported as unscoped until they are deleted.
+  coord_->Signal(SIGTERM);
+  ASSERT_EQ(coord_->Wait(), 0) << coord_->err();
+  storage::RocksKvOptions o;
+  o.create_if_missing = false;
+  o.read_only = true;
+  auto kv = storage::OpenRocksKv(tmp_ / "data/db", o);
+  ASSERT_TRUE(kv.ok()) << kv.status().message();
+  auto mentions = [&](std::string_view needle) {
+    std::vector<std::string> where;
+    for (int sp = 0; sp < storage::kNumSpaces; ++sp) {
+      auto it = (*kv)->NewIterator(static_cast<storage::Space>(sp), {});
+      for (it->Seek(""); it->Valid(); it->Next()) {
+        if (sp == static_cast<int>(storage::Space::kMeta) &&
+            it->key().substr(0, 13) == "coord/survey/") {
+          continue;
+        }
+        if (it->key().find(needle) != std::string_view::npos ||
+            it->value().find(needle) != std::string_view::npos) {
+          where.push_back(std::string(storage::SpaceName(static_cast<storage::Space>(sp))) + ": " +
+                          std::string(it->key()));
+        }
+      }
+      EXPECT_TRUE(it->status().ok());
+    }
+    return where;
+  };
+  EXPECT_EQ(mentions("only.txt"), std::vector<std::string>{});
+  EXPECT_EQ(mentions("other/fs"), std::vector<std::string>{});
+  EXPECT_FALSE(mentions("acme/fs").empty());
 }
 
 TEST_F(ReportProcessTest, EditedCheckLogRecordIsCaught) {

@@ -105,6 +105,47 @@ TEST(DashboardTest, TasksInProgressAreListedWithTheirWorker) {
   EXPECT_EQ(j["tasks"][1]["backup_set"], "fs-a");
 }
 
+// A running task's progress: done out of total with a percentage and
+// average rates, an unknown total as a null percentage, none while queued.
+TEST(DashboardTest, RunningTasksCarryTheirProgress) {
+  std::vector<v1::Task> tasks(3);
+  for (int i = 0; i < 3; ++i) tasks[i].set_id(i + 1);
+  tasks[0].set_state(v1::TASK_STATE_LEASED);
+  v1::TaskProgress* p = tasks[0].mutable_progress();
+  p->set_files_done(30);
+  p->set_bytes_done(250);
+  p->set_files_total(40);
+  p->set_bytes_total(1000);
+  p->set_started_ns(1'000'000'000);
+  p->set_updated_ns(3'000'000'000);  // 2 s later
+  tasks[1].set_state(v1::TASK_STATE_LEASED);
+  tasks[1].mutable_progress()->set_files_done(7);
+  tasks[1].mutable_progress()->set_bytes_done(70);  // no total, no start (a restart)
+  tasks[2].set_state(v1::TASK_STATE_QUEUED);
+  auto j = nlohmann::json::parse(DashboardJson(v1::GetStatusResponse(), 1, tasks));
+  ASSERT_EQ(j["tasks"].size(), 3u);
+  const auto& known = j["tasks"][0]["progress"];
+  EXPECT_EQ(known["files_done"], 30);
+  EXPECT_EQ(known["bytes_done"], 250);
+  EXPECT_EQ(known["files_total"], 40);
+  EXPECT_EQ(known["bytes_total"], 1000);
+  EXPECT_DOUBLE_EQ(known["percent"].get<double>(), 25.0);  // of bytes, their total known
+  EXPECT_DOUBLE_EQ(known["files_per_s"].get<double>(), 15.0);
+  EXPECT_DOUBLE_EQ(known["bytes_per_s"].get<double>(), 125.0);
+  EXPECT_EQ(known["started_ns"], 1'000'000'000);
+  EXPECT_EQ(known["updated_ns"], 3'000'000'000);
+  const auto& unknown = j["tasks"][1]["progress"];
+  EXPECT_EQ(unknown["files_done"], 7);
+  EXPECT_EQ(unknown["files_total"], 0);
+  EXPECT_TRUE(unknown["percent"].is_null());
+  EXPECT_EQ(unknown["bytes_per_s"], 0.0);
+  EXPECT_TRUE(j["tasks"][2]["progress"].is_null());
+  // An estimate passed: at most 100 %.
+  p->set_bytes_done(1500);
+  j = nlohmann::json::parse(DashboardJson(v1::GetStatusResponse(), 1, tasks));
+  EXPECT_DOUBLE_EQ(j["tasks"][0]["progress"]["percent"].get<double>(), 100.0);
+}
+
 TEST(DashboardTest, TenantPageHasEvidenceHistoryAndOnlyItsTasks) {
   v1::GetStatusResponse s;
   v1::TenantStatus* a = s.add_tenants();

@@ -8,6 +8,7 @@
 #include <mutex>
 #include <thread>
 
+#include "services/coordinator/keys.h"
 #include "storage/rocks_kv.h"
 
 namespace vigil::coordinator {
@@ -45,8 +46,9 @@ class LeaseManagerTest : public ::testing::Test {
                                          LeaseOptions{.ttl_ns = 10 * kSec, .max_attempts = 3});
     ASSERT_TRUE(lm_->Load().ok());
   }
-  uint64_t EnqueueOne(const std::string& location) {
+  uint64_t EnqueueOne(const std::string& location, const std::string& tenant = "") {
     v1::Task t;
+    t.mutable_backup_set()->set_tenant(tenant);
     t.mutable_backup_set()->set_location(location);
     t.mutable_backup_set()->set_name("set");
     auto q = lm_->Enqueue({t});
@@ -161,6 +163,35 @@ TEST_F(LeaseManagerTest, CompleteIsIdempotentAndDurable) {
   EXPECT_GT(EnqueueOne("nas"), id);
 }
 
+TEST_F(LeaseManagerTest, EraseTenantRefusesWhileATaskRunsThenErasesDurably) {
+  uint64_t a = EnqueueOne("nas", "acme");
+  uint64_t b = EnqueueOne("nas", "beta");
+  ASSERT_EQ(LeaseOk("w1", "nas").id(), a);
+  auto running = lm_->EraseTenant("acme", nullptr);
+  EXPECT_TRUE(absl::IsFailedPrecondition(running.status())) << running.status();
+  EXPECT_TRUE(lm_->Get(a).has_value());
+  ASSERT_TRUE(lm_->Complete("w1", a, 1, {}, 0, nullptr).ok());
+
+  // `extra` goes in the same write: here, the deletion of a staged key.
+  storage::KvBatch put;
+  put.Put(storage::Space::kTasks, "S-staged-of-a", "x");
+  ASSERT_TRUE(kv_->Write(put, {}).ok());
+  storage::KvBatch extra;
+  extra.Delete(storage::Space::kTasks, "S-staged-of-a");
+  auto erased = lm_->EraseTenant("acme", &extra);
+  ASSERT_TRUE(erased.ok()) << erased.status();
+  EXPECT_EQ(*erased, 1u);
+  EXPECT_FALSE(lm_->Get(a).has_value());
+  EXPECT_TRUE(lm_->Get(b).has_value());
+  Reopen();
+  EXPECT_FALSE(lm_->Get(a).has_value());
+  EXPECT_TRUE(lm_->Get(b).has_value());
+  std::string v;
+  EXPECT_TRUE(absl::IsNotFound(kv_->Get(storage::Space::kTasks, "S-staged-of-a", &v)));
+  // Ids are not reused.
+  EXPECT_GT(EnqueueOne("nas", "acme"), b);
+}
+
 TEST_F(LeaseManagerTest, RestartGivesLeasesOneTtlToReconnect) {
   uint64_t id = EnqueueOne("nas");
   LeaseOk("w1", "nas");
@@ -170,6 +201,122 @@ TEST_F(LeaseManagerTest, RestartGivesLeasesOneTtlToReconnect) {
   EXPECT_EQ(lm_->Get(id)->lease_expires_ns(), clock_.now + 10 * kSec);
   clock_.now += 11 * kSec;
   EXPECT_TRUE(absl::IsFailedPrecondition(lm_->CheckLease("w1", id, 1)));
+}
+
+// Progress lives in memory beside the lease: the larger of the worker's
+// heartbeat figures and the acknowledged batches, the totals the coordinator
+// set, never in the stored record.
+TEST_F(LeaseManagerTest, ProgressIsKeptBesideTheLeaseAndNeverStored) {
+  uint64_t id = EnqueueOne("nas");
+  EXPECT_FALSE(lm_->Get(id)->has_progress());  // queued: none
+  const int64_t leased_at = clock_.now;
+  LeaseOk("w1", "nas");
+  v1::Task t = *lm_->Get(id);
+  ASSERT_TRUE(t.has_progress());
+  EXPECT_EQ(t.progress().files_done(), 0u);
+  EXPECT_EQ(t.progress().files_total(), 0u);  // unknown until set
+  EXPECT_EQ(t.progress().started_ns(), leased_at);
+
+  lm_->SetExpected(id, 1, 10, 1000);
+  clock_.now += 2 * kSec;
+  ASSERT_TRUE(lm_->Heartbeat("w1", id, 1, 3, 300).ok());
+  t = *lm_->Get(id);
+  EXPECT_EQ(t.progress().files_done(), 3u);
+  EXPECT_EQ(t.progress().bytes_done(), 300u);
+  EXPECT_EQ(t.progress().files_total(), 10u);
+  EXPECT_EQ(t.progress().bytes_total(), 1000u);
+  EXPECT_EQ(t.progress().updated_ns(), clock_.now);
+
+  // Acknowledged batches behind the worker's own count change nothing...
+  clock_.now += kSec;
+  lm_->AddObserved(id, 1, 2, 100);
+  EXPECT_EQ(lm_->Get(id)->progress().files_done(), 3u);
+  EXPECT_EQ(lm_->Get(id)->progress().updated_ns(), clock_.now - kSec);
+  // ...ahead of it they move the figures.
+  lm_->AddObserved(id, 1, 5, 500);
+  t = *lm_->Get(id);
+  EXPECT_EQ(t.progress().files_done(), 7u);
+  EXPECT_EQ(t.progress().bytes_done(), 600u);
+  EXPECT_EQ(t.progress().updated_ns(), clock_.now);
+  // A lower heartbeat figure (or none: an older worker) is ignored.
+  ASSERT_TRUE(lm_->Heartbeat("w1", id, 1, 1, 1).ok());
+  ASSERT_TRUE(lm_->Heartbeat("w1", id, 1).ok());
+  EXPECT_EQ(lm_->Get(id)->progress().files_done(), 7u);
+  ASSERT_TRUE(lm_->Heartbeat("w1", id, 1, 9, 900).ok());
+  EXPECT_EQ(lm_->Get(id)->progress().bytes_done(), 900u);
+  // Another attempt's figures are ignored.
+  lm_->AddObserved(id, 2, 50, 5000);
+  lm_->SetExpected(id, 2, 1, 1);
+  t = *lm_->Get(id);
+  EXPECT_EQ(t.progress().files_done(), 9u);
+  EXPECT_EQ(t.progress().files_total(), 10u);
+  // All() carries it too.
+  auto all = lm_->All();
+  ASSERT_EQ(all.size(), 1u);
+  EXPECT_EQ(all[0].progress().files_done(), 9u);
+
+  // The stored record has no progress.
+  std::string v;
+  ASSERT_TRUE(kv_->Get(storage::Space::kTasks, keys::Task(id), &v).ok());
+  v1::Task stored;
+  ASSERT_TRUE(stored.ParseFromString(v));
+  EXPECT_EQ(stored.state(), v1::TASK_STATE_LEASED);
+  EXPECT_FALSE(stored.has_progress());
+}
+
+TEST_F(LeaseManagerTest, ProgressIsClearedWhenTheLeaseEnds) {
+  uint64_t id = EnqueueOne("nas");
+  LeaseOk("w1", "nas");
+  lm_->SetExpected(id, 1, 10, 1000);
+  ASSERT_TRUE(lm_->Heartbeat("w1", id, 1, 4, 400).ok());
+  // Released: queued again, without progress.
+  ASSERT_TRUE(lm_->Release("w1", id, 1).ok());
+  EXPECT_FALSE(lm_->Get(id)->has_progress());
+  // A new lease starts from zero, with no total until set again.
+  clock_.now += kSec;
+  LeaseOk("w2", "nas");
+  v1::Task t = *lm_->Get(id);
+  ASSERT_TRUE(t.has_progress());
+  EXPECT_EQ(t.progress().files_done(), 0u);
+  EXPECT_EQ(t.progress().files_total(), 0u);
+  EXPECT_EQ(t.progress().started_ns(), clock_.now);
+  ASSERT_TRUE(lm_->Heartbeat("w2", id, 2, 5, 500).ok());
+  // Expired: gone.
+  clock_.now += 11 * kSec;
+  ASSERT_EQ(*lm_->ExpireLeases(), 1);
+  EXPECT_FALSE(lm_->Get(id)->has_progress());
+  // Failed, then done: gone.
+  LeaseOk("w3", "nas");
+  ASSERT_TRUE(lm_->Heartbeat("w3", id, 3, 5, 500).ok());
+  ASSERT_TRUE(lm_->Fail("w3", id, 3, "disk error").ok());
+  EXPECT_FALSE(lm_->Get(id)->has_progress());
+
+  uint64_t other = EnqueueOne("nas");
+  LeaseOk("w1", "nas");
+  ASSERT_TRUE(lm_->Heartbeat("w1", other, 1, 5, 500).ok());
+  ASSERT_TRUE(lm_->Complete("w1", other, 1, {}, 5, nullptr).ok());
+  EXPECT_FALSE(lm_->Get(other)->has_progress());
+  EXPECT_FALSE(lm_->All().back().has_progress());
+}
+
+TEST_F(LeaseManagerTest, ProgressStartsAgainAfterARestart) {
+  uint64_t id = EnqueueOne("nas");
+  LeaseOk("w1", "nas");
+  lm_->SetExpected(id, 1, 10, 1000);
+  ASSERT_TRUE(lm_->Heartbeat("w1", id, 1, 4, 400).ok());
+  Reopen();
+  v1::Task t = *lm_->Get(id);
+  EXPECT_EQ(t.state(), v1::TASK_STATE_LEASED);
+  EXPECT_FALSE(t.has_progress());  // ephemeral: nothing was stored
+  // The worker's next heartbeat brings its cumulative figures back; when
+  // the attempt started (and the total) are unknown.
+  ASSERT_TRUE(lm_->Heartbeat("w1", id, 1, 6, 600).ok());
+  t = *lm_->Get(id);
+  ASSERT_TRUE(t.has_progress());
+  EXPECT_EQ(t.progress().files_done(), 6u);
+  EXPECT_EQ(t.progress().bytes_done(), 600u);
+  EXPECT_EQ(t.progress().files_total(), 0u);
+  EXPECT_EQ(t.progress().started_ns(), 0);
 }
 
 }  // namespace

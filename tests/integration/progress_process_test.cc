@@ -1,0 +1,187 @@
+// Progress of running checks, with real `vigil coordinator` and `vigil worker`
+// processes on loopback (port 0): a slowed worker (--test-batch-delay-ms)
+// keeps a check running while /api/dashboard and `vigil status --json` show
+// its files and bytes moving forward, without a total on the set's first
+// check and with the total of the last check on the next one; the progress
+// is gone once the task is done. Polls with deadlines, no timed assertion.
+#include <gtest/gtest.h>
+#include <httplib.h>
+#include <signal.h>
+
+#include <chrono>
+#include <functional>
+#include <memory>
+#include <nlohmann/json.hpp>
+#include <string>
+#include <thread>
+
+#include "tests/integration/test_util.h"
+
+namespace vigil::testing {
+namespace {
+
+constexpr int kFiles = 40;
+
+nlohmann::json GetJson(const std::string& addr, const std::string& path, const std::string& token) {
+  size_t colon = addr.rfind(':');
+  httplib::Client c(addr.substr(0, colon), std::stoi(addr.substr(colon + 1)));
+  c.set_connection_timeout(5, 0);
+  c.set_read_timeout(10, 0);
+  auto r = c.Get(path.c_str(), httplib::Headers{{"Authorization", "Bearer " + token}});
+  if (!r || r->status != 200) return nullptr;
+  return nlohmann::json::parse(r->body, nullptr, false);
+}
+
+class ProgressProcessTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    root_ = tmp_ / "loc-a";
+    for (int i = 0; i < kFiles; ++i) {
+      std::string body = "file " + std::to_string(i) + std::string(50 * i, 'q');
+      WriteFile(root_ + "/acme/fs/d" + std::to_string(i % 4) + "/f" + std::to_string(i), body);
+      bytes_ += body.size();
+    }
+    WriteFile(tmp_ / "acme.yaml", R"(apiVersion: vigil/v1
+kind: Location
+name: loc-a
+site: s1
+---
+apiVersion: vigil/v1
+kind: Tenant
+name: acme
+timezone: UTC
+---
+apiVersion: vigil/v1
+kind: Contract
+tenant: acme
+assets:
+  - name: fs
+    backupSets:
+      - name: fs-a
+        location: loc-a
+        path: acme/fs
+        mutable: false
+)");
+    // A short lease: the worker heartbeats (with its progress) every second.
+    coord_ = std::make_unique<BackgroundProcess>(
+        std::vector<std::string>{VigilBin(), "coordinator", "--listen", "127.0.0.1:0", "--data",
+                                 tmp_ / "data", "--http-listen", "127.0.0.1:0", "--lease-ttl",
+                                 "3s"},
+        tmp_ / "coord");
+    addr_ = coord_->WaitForLine("listening on ");
+    ASSERT_FALSE(addr_.empty()) << coord_->err();
+    http_ = coord_->WaitForLine("http listening on ");
+    ASSERT_FALSE(http_.empty()) << coord_->out() << coord_->err();
+    token_ = ReadFile(tmp_ / "data/admin.token");
+    while (!token_.empty() && token_.back() == '\n') token_.pop_back();
+    ASSERT_EQ(Admin({"apply", "-f", tmp_ / "acme.yaml"}).exit_code, 0);
+    // Two files per batch, 150 ms after each: about 3 s per check.
+    worker_ = std::make_unique<BackgroundProcess>(
+        std::vector<std::string>{VigilBin(), "worker", "--coordinator", addr_, "--site", "s1",
+                                 "--location", "loc-a=" + root_, "--batch-size", "2",
+                                 "--test-batch-delay-ms", "150"},
+        tmp_ / "worker");
+  }
+
+  RunResult Admin(std::vector<std::string> args) {
+    args.insert(args.end(), {"--coordinator", addr_, "--token-file", tmp_ / "data/admin.token"});
+    return RunVigil(args);
+  }
+
+  // The dashboard's running task's progress once `ok` holds for it; null
+  // if it never does within 30 s.
+  nlohmann::json WaitForProgress(const std::function<bool(const nlohmann::json&)>& ok) {
+    nlohmann::json last;
+    for (int i = 0; i < 600; ++i) {
+      nlohmann::json d = GetJson(http_, "/api/dashboard", token_);
+      if (d.is_object()) {
+        for (const auto& t : d["tasks"]) {
+          if (t["state"] == "leased" && t["progress"].is_object()) {
+            last = t;
+            if (ok(t["progress"])) return t["progress"];
+          }
+        }
+      }
+      std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    }
+    ADD_FAILURE() << "no running task with the expected progress; last seen: " << last.dump();
+    return nullptr;
+  }
+
+  // Polls `vigil status` until the set's last check is done.
+  void WaitForDone() {
+    for (int i = 0; i < 300; ++i) {
+      RunResult r = Admin({"status", "acme", "--json"});
+      auto j = nlohmann::json::parse(r.out, nullptr, false);
+      if (!j.is_discarded() && j["tenants"][0]["backup_sets"][0]["last_task"].is_object() &&
+          j["tenants"][0]["backup_sets"][0]["last_task"]["state"] == "done") {
+        EXPECT_FALSE(j["tenants"][0]["backup_sets"][0]["last_task"].contains("progress"));
+        return;
+      }
+      std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    }
+    ADD_FAILURE() << "the check did not finish: " << worker_->err();
+  }
+
+  TempDir tmp_;
+  std::string root_, addr_, http_, token_;
+  uint64_t bytes_ = 0;
+  std::unique_ptr<BackgroundProcess> coord_, worker_;
+};
+
+TEST_F(ProgressProcessTest, RunningCheckShowsItsProgressThenFinishes) {
+  // First check of the set: no total known, an indeterminate bar.
+  ASSERT_EQ(Admin({"check", "run", "acme"}).exit_code, 0);
+  nlohmann::json first = WaitForProgress([](const nlohmann::json& p) {
+    return p["files_done"].get<uint64_t>() > 0 && p["files_done"].get<uint64_t>() < kFiles;
+  });
+  ASSERT_TRUE(first.is_object());
+  EXPECT_EQ(first["files_total"], 0) << first.dump();
+  EXPECT_EQ(first["bytes_total"], 0) << first.dump();
+  EXPECT_TRUE(first["percent"].is_null()) << first.dump();
+  EXPECT_GT(first["started_ns"].get<int64_t>(), 0) << first.dump();
+  WaitForDone();
+
+  // The next check: the total of the set's point as the first one recorded.
+  ASSERT_EQ(Admin({"check", "run", "acme"}).exit_code, 0);
+  nlohmann::json early = WaitForProgress([](const nlohmann::json& p) {
+    return p["files_done"].get<uint64_t>() > 0 && p["files_done"].get<uint64_t>() < kFiles;
+  });
+  ASSERT_TRUE(early.is_object());
+  EXPECT_EQ(early["files_total"], kFiles) << early.dump();
+  EXPECT_EQ(early["bytes_total"], bytes_) << early.dump();
+  ASSERT_TRUE(early["percent"].is_number()) << early.dump();
+  EXPECT_LT(early["percent"].get<double>(), 100.0);
+  EXPECT_LE(early["bytes_done"].get<uint64_t>(), bytes_);
+  // `vigil status` shows the same running task's progress.
+  {
+    RunResult r = Admin({"status", "acme", "--json"});
+    auto j = nlohmann::json::parse(r.out, nullptr, false);
+    ASSERT_FALSE(j.is_discarded()) << r.out << r.err;
+    const auto& lt = j["tenants"][0]["backup_sets"][0]["last_task"];
+    if (lt["state"] == "running") {  // it may just have finished
+      ASSERT_TRUE(lt["progress"].is_object()) << lt.dump();
+      EXPECT_EQ(lt["progress"]["files_total"], kFiles) << lt.dump();
+      EXPECT_GE(lt["progress"]["files_done"].get<uint64_t>(), early["files_done"].get<uint64_t>());
+    }
+  }
+  // It moves forward while the check runs.
+  const uint64_t seen = early["files_done"].get<uint64_t>();
+  nlohmann::json later =
+      WaitForProgress([seen](const nlohmann::json& p) { return p["files_done"] > seen; });
+  ASSERT_TRUE(later.is_object());
+  EXPECT_GE(later["bytes_done"].get<uint64_t>(), early["bytes_done"].get<uint64_t>());
+  EXPECT_GE(later["percent"].get<double>(), early["percent"].get<double>());
+  EXPECT_GE(later["updated_ns"].get<int64_t>(), early["updated_ns"].get<int64_t>());
+  WaitForDone();
+  // Done: no task in progress any more.
+  nlohmann::json d = GetJson(http_, "/api/dashboard", token_);
+  ASSERT_TRUE(d.is_object());
+  EXPECT_TRUE(d["tasks"].empty()) << d.dump();
+
+  worker_->Signal(SIGTERM);
+  EXPECT_EQ(worker_->Wait(), 0) << worker_->err();
+}
+
+}  // namespace
+}  // namespace vigil::testing
