@@ -161,6 +161,10 @@ int main(int argc, char** argv) {
                    "Directory of restic passwords, never sent anywhere: TENANT/SET.password, "
                    "else LOCATION.password");
   work->add_option("--token-file", wa.token_file, "File holding the enrolment token");
+  work->add_option("--state-dir", wa.state_dir,
+                   "Directory keeping the worker id and credential across restarts (created "
+                   "0700; default: $STATE_DIRECTORY as set by systemd, else none: every start "
+                   "registers again)");
   work->add_option("--tls-ca", wa.tls_ca_file, "CA (PEM) to verify the coordinator's certificate");
   work->add_option("--tls-cert", wa.tls_cert_file, "Client certificate (PEM) for mutual TLS");
   work->add_option("--tls-key", wa.tls_key_file, "Client private key (PEM) for mutual TLS");

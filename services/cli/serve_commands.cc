@@ -10,6 +10,7 @@
 #include <filesystem>
 #include <fstream>
 #include <sstream>
+#include <string_view>
 #include <thread>
 
 #include "services/cli/admin_commands.h"
@@ -302,6 +303,15 @@ int RunWorker(const WorkerArgs& args) {
       !ReadPem("worker", "--tls-cert", args.tls_cert_file, &o.tls_cert_pem) ||
       !ReadPem("worker", "--tls-key", args.tls_key_file, &o.tls_key_pem)) {
     return kExitUsage;
+  }
+  o.state_dir = args.state_dir;
+  if (const char* env = std::getenv("STATE_DIRECTORY"); o.state_dir.empty() && env != nullptr) {
+    o.state_dir = std::string(env).substr(0, std::string_view(env).find(':'));
+  }
+  if (o.state_dir.empty()) {
+    std::fprintf(stderr,
+                 "vigil worker: no --state-dir: the credential is kept in memory only, so every "
+                 "start registers again (a one-time enrolment token covers one start)\n");
   }
   o.secrets = args.secrets;
   if (!args.secrets.empty()) {

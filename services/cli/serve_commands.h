@@ -63,6 +63,10 @@ struct WorkerArgs {
   // restic passwords (worker.h WorkerOptions::secrets). Empty = none.
   std::string secrets;
   std::string token_file;
+  // --state-dir (worker.h WorkerOptions::state_dir): the worker id and
+  // credential across restarts. Default "" = $STATE_DIRECTORY (set by
+  // systemd's StateDirectory=; the first one if several), else none.
+  std::string state_dir;
   int batch_size = 512;
   uint32_t capacity = 1;  // --capacity: tasks at once, 1..64
   int test_batch_delay_ms = 0;

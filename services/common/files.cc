@@ -41,10 +41,10 @@ storage::StatusOr<std::string> ReadWholeFile(const std::string& path) {
   return out;
 }
 
-storage::Status WriteFileDurably(const std::string& path, std::string_view bytes) {
+storage::Status WriteFileDurably(const std::string& path, std::string_view bytes, unsigned mode) {
   std::string tmp(path);
   tmp.append(".tmp");
-  int fd = open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+  int fd = open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, static_cast<mode_t>(mode));
   if (fd < 0) return Errno("cannot create", tmp, errno);
   size_t done = 0;
   while (done < bytes.size()) {

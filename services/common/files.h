@@ -13,7 +13,10 @@ namespace vigil {
 
 // NotFound / PermissionDenied / Internal naming the path.
 storage::StatusOr<std::string> ReadWholeFile(const std::string& path);
-// Writes `bytes` to `path` durably (mode 0644). Errors name the path.
-storage::Status WriteFileDurably(const std::string& path, std::string_view bytes);
+// Writes `bytes` to `path` durably (temporary file `path`.tmp created with
+// `mode`, default 0644, before the umask; fsync; rename; fsync of the
+// directory). Errors name the path.
+storage::Status WriteFileDurably(const std::string& path, std::string_view bytes,
+                                 unsigned mode = 0644);
 
 }  // namespace vigil

@@ -404,6 +404,21 @@ Status Coordinator::Backup(const v1::BackupRequest& req) {
   return storage::CheckpointRocksKv(cat_->kv(), dir);
 }
 
+namespace {
+
+Status CheckWorkerRequest(const v1::RegisterRequest& req) {
+  if (Status s = CheckName("worker", "site", req.site()); !s.ok()) return s;
+  if (req.locations_size() == 0) {
+    return absl::InvalidArgumentError("worker: field 'locations' names no location");
+  }
+  for (const auto& l : req.locations()) {
+    if (Status s = CheckName("worker", "locations", l); !s.ok()) return s;
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace
+
 StatusOr<v1::RegisterResponse> Coordinator::Register(std::string_view enrol_token,
                                                      const v1::RegisterRequest& req) {
   // The coordinator's enrolment token (--worker-token-file), or a one-time
@@ -422,18 +437,17 @@ StatusOr<v1::RegisterResponse> Coordinator::Register(std::string_view enrol_toke
       auto open = EnrolmentIsOpen();
       if (!open.ok()) return open.status();
       if (!*open) {
-        return absl::UnauthenticatedError(enrol_token.empty() ? "Register without enrolment token"
-                                                              : "wrong or used enrolment token");
+        // The token's own reason ("enrolment token ID was already used",
+        // "... expired"): only a caller holding the whole token gets past
+        // the hash check to learn it, and a restarted worker's operator
+        // needs it to see that a new token is due.
+        return absl::UnauthenticatedError(
+            enrol_token.empty() ? "Register without enrolment token"
+                                : "enrolment refused: " + std::string(t.status().message()));
       }
     }
   }
-  if (Status s = CheckName("worker", "site", req.site()); !s.ok()) return s;
-  if (req.locations_size() == 0) {
-    return absl::InvalidArgumentError("worker: field 'locations' names no location");
-  }
-  for (const auto& l : req.locations()) {
-    if (Status s = CheckName("worker", "locations", l); !s.ok()) return s;
-  }
+  if (Status s = CheckWorkerRequest(req); !s.ok()) return s;
   auto id = leases_->NextId();
   if (!id.ok()) return id.status();
   auto credential = RandomHex(32);
@@ -462,6 +476,33 @@ StatusOr<v1::RegisterResponse> Coordinator::Register(std::string_view enrol_toke
   v1::RegisterResponse resp;
   resp.set_worker_id(w.id());
   resp.set_credential(*credential);
+  resp.set_lease_ttl_ms(static_cast<uint32_t>(options_.lease.ttl_ns / 1'000'000));
+  return resp;
+}
+
+StatusOr<v1::RegisterResponse> Coordinator::Resume(const std::string& worker_id,
+                                                   const v1::RegisterRequest& req) {
+  if (Status s = CheckWorkerRequest(req); !s.ok()) return s;
+  auto w = LoadWorker(worker_id);
+  if (!w.ok()) return w.status();
+  w->set_site(req.site());
+  *w->mutable_locations() = req.locations();
+  w->set_capacity(req.capacity() == 0 ? 1 : req.capacity());
+  w->set_resumed_ns(clock_->NowNs());
+  storage::KvBatch b;
+  b.Put(Space::kMeta, keys::Worker(w->id()), w->SerializeAsString());
+  if (Status s = cat_->kv()->Write(b, {.sync = true}); !s.ok()) return s;
+  // The worker restarted: the tasks it had leased are not running any
+  // more. Handing them back now spares waiting for their leases to expire.
+  for (const v1::Task& t : leases_->All()) {
+    if (t.state() != v1::TASK_STATE_LEASED || t.worker_id() != worker_id) continue;
+    Status s = leases_->Release(worker_id, t.id(), t.attempt());
+    // Lost a race with the task's expiry or completion: nothing to hand back.
+    if (!s.ok() && !absl::IsFailedPrecondition(s) && !absl::IsNotFound(s)) return s;
+  }
+  Seen(worker_id);
+  v1::RegisterResponse resp;
+  resp.set_worker_id(worker_id);
   resp.set_lease_ttl_ms(static_cast<uint32_t>(options_.lease.ttl_ns / 1'000'000));
   return resp;
 }

@@ -102,6 +102,12 @@ class Coordinator {
   // --- Workers ---------------------------------------------------------
   storage::StatusOr<v1::RegisterResponse> Register(std::string_view enrol_token,
                                                    const v1::RegisterRequest& req);
+  // A restarted worker, already authenticated as `worker_id`: takes the
+  // request's site, locations and capacity, hands back every task still
+  // leased to it, and answers worker_id and lease_ttl_ms (worker.proto
+  // Resume). InvalidArgument as Register.
+  storage::StatusOr<v1::RegisterResponse> Resume(const std::string& worker_id,
+                                                 const v1::RegisterRequest& req);
   // OK if `credential` is the one issued to `worker_id`.
   storage::Status AuthenticateWorker(const std::string& worker_id, std::string_view credential);
   storage::StatusOr<v1::LeaseTaskResponse> LeaseTask(const std::string& worker_id);

@@ -291,6 +291,10 @@ class WorkerService final : public v1::WorkerGateway::CallbackService {
     });
     return reactor;
   }
+  grpc::ServerUnaryReactor* Resume(grpc::CallbackServerContext* ctx, const v1::RegisterRequest* req,
+                                   v1::RegisterResponse* resp) override {
+    return Run(ctx, resp, [=, this](const std::string& w) { return c_->Resume(w, *req); });
+  }
   grpc::ServerUnaryReactor* LeaseTask(grpc::CallbackServerContext* ctx, const v1::LeaseTaskRequest*,
                                       v1::LeaseTaskResponse* resp) override {
     return Run(ctx, resp, [this](const std::string& w) { return c_->LeaseTask(w); });

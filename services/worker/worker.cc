@@ -19,6 +19,7 @@
 #include <filesystem>
 #include <map>
 #include <mutex>
+#include <optional>
 #include <set>
 #include <thread>
 
@@ -26,6 +27,7 @@
 #include "services/contracts/restore_points.h"
 #include "services/contracts/schedule.h"
 #include "services/worker/format_tasks.h"
+#include "services/worker/state.h"
 #include "storage/file_hasher.h"
 #include "storage/hash.h"
 #include "storage/key_codec.h"
@@ -45,7 +47,8 @@ bool Retryable(grpc::StatusCode c) {
 
 class WorkerImpl final : public Worker {
  public:
-  explicit WorkerImpl(WorkerOptions o) : o_(std::move(o)) {
+  WorkerImpl(WorkerOptions o, std::optional<WorkerState> stored)
+      : o_(std::move(o)), stored_(std::move(stored)) {
     grpc::ChannelArguments args;
     // Reconnect quickly after a coordinator restart (gRPC's default backoff
     // grows to two minutes). Not GRPC_ARG_MIN_RECONNECT_BACKOFF_MS: it is
@@ -109,6 +112,27 @@ class WorkerImpl final : public Worker {
         cv_.wait(lock, [this] { return stop_ || running_ < o_.capacity; });
         if (stop_) break;
       }
+      if (WorkerId().empty() && stored_) {
+        grpc::Status s = Resume();
+        if (!s.ok()) {
+          if (s.error_code() == grpc::StatusCode::UNAUTHENTICATED ||
+              s.error_code() == grpc::StatusCode::UNIMPLEMENTED) {
+            Log((s.error_code() == grpc::StatusCode::UNIMPLEMENTED
+                     ? "the coordinator is too old to resume worker " + stored_->worker_id +
+                           " from " + StateFile() + " (no Resume call)"
+                     : "the coordinator refused the stored credential of worker " +
+                           stored_->worker_id + " (" + StateFile() + "): " + s.error_message()) +
+                "; registering again with the enrolment token" +
+                (o_.enrol_token.empty() ? " (none given: --token-file)" : ""));
+            stored_.reset();
+          } else {
+            Log("cannot resume as worker " + stored_->worker_id + ": " + s.error_message());
+            Sleep(backoff_ms);
+            backoff_ms = std::min(backoff_ms * 2, 2000);
+            continue;
+          }
+        }
+      }
       if (WorkerId().empty()) {
         grpc::Status s = Register();
         if (!s.ok()) {
@@ -128,6 +152,9 @@ class WorkerImpl final : public Worker {
       grpc::Status s = stub_->LeaseTask(&ctx, v1::LeaseTaskRequest(), &resp);
       if (!s.ok()) {
         if (s.error_code() == grpc::StatusCode::UNAUTHENTICATED) {
+          // Revoked, or the coordinator's database was replaced.
+          Log("the coordinator no longer recognises this worker (" + s.error_message() +
+              "): registering again with the enrolment token");
           std::lock_guard lock(id_mu_);
           worker_id_.clear();
           registered_ = false;
@@ -254,9 +281,50 @@ class WorkerImpl final : public Worker {
       }
       ttl_ms_ = resp.lease_ttl_ms() > 0 ? resp.lease_ttl_ms() : 30000;
       Log("registered (site " + o_.site + ", lease TTL " + std::to_string(ttl_ms_.load()) + " ms)");
+      if (!o_.state_dir.empty()) {
+        storage::Status saved =
+            SaveWorkerState(o_.state_dir, {resp.worker_id(), resp.credential()});
+        // The credential still works in memory; only a restart would need
+        // a new enrolment. Loud, but no reason to stop checking now.
+        Log(saved.ok() ? "credential stored in " + StateFile()
+                       : "ERROR: cannot store the credential (" + std::string(saved.message()) +
+                             "): a restart will need a new enrolment token");
+      }
     }
     return s;
   }
+
+  // Resumes as the stored worker (worker.proto Resume).
+  grpc::Status Resume() {
+    {
+      std::lock_guard lock(id_mu_);
+      worker_id_ = stored_->worker_id;
+      credential_ = stored_->credential;
+    }
+    grpc::ClientContext ctx;
+    Prepare(&ctx, 10000);
+    v1::RegisterRequest req;
+    req.set_site(o_.site);
+    for (const auto& [name, root] : o_.locations) req.add_locations(name);
+    req.set_capacity(o_.capacity);
+    v1::RegisterResponse resp;
+    grpc::Status s = stub_->Resume(&ctx, req, &resp);
+    std::lock_guard lock(id_mu_);
+    if (!s.ok()) {
+      worker_id_.clear();
+      credential_.clear();
+      return s;
+    }
+    registered_ = true;
+    ttl_ms_ = resp.lease_ttl_ms() > 0 ? resp.lease_ttl_ms() : 30000;
+    if (o_.verbose) {
+      std::fprintf(stderr,
+                   "worker %s: resumed with the credential in %s (site %s, lease TTL %u ms)\n",
+                   worker_id_.c_str(), StateFile().c_str(), o_.site.c_str(), ttl_ms_.load());
+    }
+    return s;
+  }
+  std::string StateFile() const { return o_.state_dir + "/" + kStateFileName; }
 
   // What happened to a task attempt.
   struct Outcome {
@@ -1111,6 +1179,9 @@ class WorkerImpl final : public Worker {
   };
 
   WorkerOptions o_;
+  // Loaded from the state directory; reset once the coordinator refused it.
+  // Only Run()'s thread touches it.
+  std::optional<WorkerState> stored_;
   std::shared_ptr<grpc::Channel> channel_;
   std::unique_ptr<v1::WorkerGateway::Stub> stub_;
   std::mutex id_mu_;                    // a re-registration races running tasks
@@ -1165,7 +1236,30 @@ storage::StatusOr<std::unique_ptr<Worker>> Worker::Create(const WorkerOptions& o
   if (stat(o.scratch.c_str(), &st) != 0 || !S_ISDIR(st.st_mode)) {
     return absl::InvalidArgumentError("scratch '" + o.scratch + "' is not a directory");
   }
-  return std::unique_ptr<Worker>(new WorkerImpl(std::move(o)));
+  std::optional<WorkerState> stored;
+  if (!o.state_dir.empty()) {
+    if (mkdir(o.state_dir.c_str(), 0700) != 0 && errno != EEXIST) {
+      return absl::InvalidArgumentError("cannot create state directory '" + o.state_dir +
+                                        "': " + std::strerror(errno));
+    }
+    if (stat(o.state_dir.c_str(), &st) != 0 || !S_ISDIR(st.st_mode) ||
+        access(o.state_dir.c_str(), W_OK | X_OK) != 0) {
+      return absl::InvalidArgumentError("state directory '" + o.state_dir +
+                                        "' is not a writable directory");
+    }
+    // Corrupt or unreadable: stop here. Enrolling again on our own would
+    // spend a one-time token and leave the old worker id orphaned; the
+    // operator decides (fix the file, or delete it to enrol again).
+    auto loaded = LoadWorkerState(o.state_dir);
+    if (!loaded.ok()) {
+      return absl::Status(loaded.status().code(),
+                          std::string(loaded.status().message()) +
+                              " (fix or delete the file; deleting it makes the worker enrol "
+                              "again with --token-file)");
+    }
+    stored = std::move(*loaded);
+  }
+  return std::unique_ptr<Worker>(new WorkerImpl(std::move(o), std::move(stored)));
 }
 
 }  // namespace vigil::worker

@@ -49,6 +49,17 @@ struct WorkerOptions {
   uint32_t capacity = 1;
   // Enrolment token sent to Register. Empty = none.
   std::string enrol_token;
+  // State directory (services/worker/state.h): after a successful Register
+  // the worker id and credential are written there (DIR/worker-state, mode
+  // 0600, durably), and a later start resumes as that worker (Resume)
+  // instead of registering, so a one-time enrolment token is needed once.
+  // Created (0700) if missing. Only when the coordinator refuses the stored
+  // credential (unknown worker, wrong credential) does the worker register
+  // again with `enrol_token` and replace the file. A state file that cannot
+  // be read or parsed makes Create fail naming the file, line and field:
+  // the worker never re-enrols on its own then. Empty = none: the
+  // credential lives in memory only and every start registers.
+  std::string state_dir;
   // TLS: PEM CA certificates to verify the coordinator with. Empty with
   // no client certificate = plaintext.
   std::string tls_ca_pem;
@@ -75,7 +86,8 @@ struct WorkerOptions {
 class Worker {
  public:
   // InvalidArgument if an option is missing or a location root is not a
-  // directory.
+  // directory; the state file's error (state.h) if it is unreadable or
+  // corrupt, or InvalidArgument if the state directory is not writable.
   static storage::StatusOr<std::unique_ptr<Worker>> Create(const WorkerOptions& options);
   virtual ~Worker() = default;
   // Works until Stop(); returns OK after a clean stop.

@@ -111,12 +111,17 @@ TEST(SystemdUnitsTest, VerifyCleanlyAndAreHardened) {
   EXPECT_NE(c.find("ExecStart")->second.find("--https-listen 0.0.0.0:"), std::string::npos);
   EXPECT_NE(c.find("ExecStart")->second.find("--tls-cert %d/tls.crt"), std::string::npos);
   EXPECT_NE(c.find("ExecStart")->second.find("--data /var/lib/vigil "), std::string::npos);
-  // The worker reads the backups read-only and writes only its scratch.
+  // The worker reads the backups read-only and writes only its scratch and
+  // its state (the credential, so a one-time enrolment token survives a
+  // restart).
   auto w = UnitKeys(ReadFile(kDeploy + "/systemd/vigil-worker.service"));
   ASSERT_EQ(w.count("ReadWritePaths"), 1u);
   EXPECT_EQ(w.find("ReadWritePaths")->second, "/var/cache/vigil-worker");
   EXPECT_TRUE(Has(w, "CacheDirectory", "vigil-worker"));
   EXPECT_NE(w.find("ExecStart")->second.find("--scratch /var/cache/vigil-worker "),
+            std::string::npos);
+  EXPECT_TRUE(Has(w, "StateDirectory", "vigil-worker"));
+  EXPECT_NE(w.find("ExecStart")->second.find("--state-dir /var/lib/vigil-worker "),
             std::string::npos);
   EXPECT_GE(w.count("ReadOnlyPaths"), 1u);
 }
@@ -199,9 +204,10 @@ TEST(KubernetesManifestsTest, EveryContainerHasProbesResourcesAndALockedDownCont
     FAIL() << e.what();
   }
   ASSERT_FALSE(files.empty());
-  std::set<std::string> secrets;
+  std::set<std::string> secrets, claims;
   for (const auto& d : docs) {
     if (Str(d["kind"]) == "Secret") secrets.insert(Str(d["metadata"]["name"]));
+    if (Str(d["kind"]) == "PersistentVolumeClaim") claims.insert(Str(d["metadata"]["name"]));
   }
   int statefulsets = 0, deployments = 0, containers = 0;
   for (const auto& d : docs) {
@@ -263,15 +269,29 @@ TEST(KubernetesManifestsTest, EveryContainerHasProbesResourcesAndALockedDownCont
       for (const auto& cap : sc["capabilities"]["drop"]) drops_all |= Str(cap) == "ALL";
       EXPECT_TRUE(drops_all);
       EXPECT_TRUE(sc["capabilities"]["add"].IsNull() || !sc["capabilities"]["add"]);
-      // Workers: every mount but scratch space (emptyDir) is read-only —
-      // the backups above all.
+      // Workers: every mount but scratch space (emptyDir) and the state
+      // directory (a claim that outlives the pod: an emptyDir would lose
+      // the credential) is read-only — the backups above all.
       if (kind == "Deployment") {
-        bool backups = false;
+        std::string state_dir;
+        for (const auto& a : c["args"]) {
+          if (Str(a).rfind("--state-dir=", 0) == 0) state_dir = Str(a).substr(12);
+        }
+        EXPECT_FALSE(state_dir.empty()) << "a worker without --state-dir";
+        bool backups = false, state = false;
         for (const auto& m : c["volumeMounts"]) {
           auto found = volumes.find(Str(m["name"]));
           ASSERT_NE(found, volumes.end()) << "mount of undeclared volume " << Str(m["name"]);
           const YAML::Node& v = found->second;
           if (v["emptyDir"]) continue;
+          if (Str(m["mountPath"]) == state_dir) {
+            state = true;
+            ASSERT_TRUE(v["persistentVolumeClaim"]) << "state volume is not a claim";
+            EXPECT_EQ(claims.count(Str(v["persistentVolumeClaim"]["claimName"])), 1u)
+                << "the state volume names a claim no manifest declares";
+            EXPECT_FALSE(True(m["readOnly"]));
+            continue;
+          }
           EXPECT_TRUE(True(m["readOnly"])) << "mount " << Str(m["name"]);
           if (v["nfs"] || v["hostPath"] || v["persistentVolumeClaim"]) {
             backups = true;
@@ -281,6 +301,7 @@ TEST(KubernetesManifestsTest, EveryContainerHasProbesResourcesAndALockedDownCont
           }
         }
         EXPECT_TRUE(backups) << "a worker without a backup volume";
+        EXPECT_TRUE(state) << "--state-dir " << state_dir << " is not a mounted claim";
       }
     }
   }

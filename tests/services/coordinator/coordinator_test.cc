@@ -357,5 +357,43 @@ TEST_F(CoordinatorTest, TokensAreChecked) {
   EXPECT_TRUE(absl::IsUnauthenticated(c_->CheckAdminToken("s3cre")));
 }
 
+// A restarted worker resumes with its credential after a coordinator
+// restart: same id, its new locations, and the task it held handed back at
+// once (re-queued with the next attempt) instead of after the lease TTL.
+TEST_F(CoordinatorTest, ResumeKeepsTheIdUpdatesLocationsAndHandsBackLeases) {
+  CheckRun();
+  const v1::Task held = Lease();
+  Open();  // the coordinator restarts: the worker record is in the database
+  ASSERT_TRUE(c_->AuthenticateWorker(worker_, credential_).ok());
+  v1::RegisterRequest req;
+  req.set_site("office-2");
+  req.add_locations("nas");
+  req.add_locations("tape");
+  req.set_capacity(3);
+  auto r = c_->Resume(worker_, req);
+  ASSERT_TRUE(r.ok()) << r.status();
+  EXPECT_EQ(r->worker_id(), worker_);
+  EXPECT_TRUE(r->credential().empty());
+  EXPECT_GT(r->lease_ttl_ms(), 0u);
+  std::string bytes;
+  ASSERT_TRUE(c_->catalogue().kv()->Get(storage::Space::kMeta, keys::Worker(worker_), &bytes).ok());
+  v1::WorkerRecord w;
+  ASSERT_TRUE(w.ParseFromString(bytes));
+  EXPECT_EQ(w.site(), "office-2");
+  EXPECT_EQ(w.locations_size(), 2);
+  EXPECT_EQ(w.capacity(), 3u);
+  EXPECT_NE(w.resumed_ns(), 0);
+  EXPECT_TRUE(c_->AuthenticateWorker(worker_, credential_).ok());
+  // The held task is queued again, to be leased with a newer attempt.
+  const v1::Task again = Lease();
+  EXPECT_EQ(again.id(), held.id());
+  EXPECT_GT(again.attempt(), held.attempt());
+  // Bad input changes nothing.
+  req.clear_locations();
+  EXPECT_TRUE(absl::IsInvalidArgument(c_->Resume(worker_, req).status()));
+  req.add_locations("nas");
+  EXPECT_TRUE(absl::IsUnauthenticated(c_->Resume("w999", req).status()));
+}
+
 }  // namespace
 }  // namespace vigil::coordinator
