@@ -29,7 +29,9 @@ class FileHasher {
   // Hashes the file `name` relative to directory fd `dir_fd` (AT_FDCWD for a
   // path). `expected_size` only tunes read-ahead hints. If `drop_cache`,
   // cached pages are dropped first so the content is re-read from the device
-  // (used for the confirming re-read of a mismatch).
+  // (used for the confirming re-read of a mismatch). Reads up to the size
+  // fstat reports on the open file, or to EOF if that size is 0 or the file
+  // already held more when read.
   FileReading Read(int dir_fd, const char* name, uint64_t expected_size, bool drop_cache = false);
 
  private:
