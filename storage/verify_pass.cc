@@ -135,6 +135,11 @@ class Pass {
   // them): full passes over a catalogued point, until a hard link shows up.
   bool skip_file_stat_ = false;
   std::atomic<bool> links_seen_{false};
+  // Inodes of kLinkPending jobs, for the planner once it stats again. A
+  // name planned before the hashing thread met the first one is read twice
+  // (rare: both names within the in-flight window, after the switch).
+  std::mutex links_mu_;
+  std::unordered_map<InodeKey, bool, InodeHash> pending_links_;
   PassSummary summary_;
 
   // Planner state.
@@ -202,6 +207,13 @@ void Pass::PlanFile(Job& job) {
   if (job.walk.nlink > 1) {
     InodeKey k{job.walk.dev, job.walk.ino, AlgorithmFor(job, o_.algorithm)};
     if (!seen_inodes_.emplace(k, true).second) {
+      job.action = Action::kLinkOf;
+      return;
+    }
+    // A name of this inode met earlier without a stat (kLinkPending): the
+    // collector reads it before this one, so this one reuses that reading.
+    std::lock_guard<std::mutex> l(links_mu_);
+    if (pending_links_.count(k) > 0) {
       job.action = Action::kLinkOf;
       return;
     }
@@ -323,6 +335,10 @@ void Pass::HashJob(Job& job, std::map<HashAlgorithm, std::unique_ptr<FileHasher>
       bytes_seen_.fetch_add(job.walk.size, std::memory_order_relaxed);
     }
     if (job.first.skipped_hard_linked) {
+      {
+        std::lock_guard<std::mutex> l(links_mu_);
+        pending_links_.emplace(InodeKey{job.walk.dev, job.walk.ino, alg}, true);
+      }
       links_seen_.store(true, std::memory_order_relaxed);
       job.action = Action::kLinkPending;
       return;
