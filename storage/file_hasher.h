@@ -3,6 +3,8 @@
 // FIFO swapped in behind our back.
 #pragma once
 
+#include <sys/types.h>
+
 #include <cstdint>
 #include <memory>
 #include <string>
@@ -18,6 +20,17 @@ struct FileReading {
   uint64_t bytes = 0;  // bytes actually read
   int error = 0;       // errno when !ok
   std::string error_text;
+  // From fstat on the open file; set whenever the file could be opened and
+  // fstat'ed (even if the read then failed or was skipped).
+  bool has_stat = false;
+  uint64_t size = 0;
+  int64_t mtime_ns = 0;
+  dev_t dev = 0;
+  ino_t ino = 0;
+  nlink_t nlink = 1;
+  // Not read because it has more than one link and the caller asked so
+  // (skip_hard_linked); ok is false, error 0, the stat fields are set.
+  bool skipped_hard_linked = false;
 };
 
 class FileHasher {
@@ -29,8 +42,13 @@ class FileHasher {
   // Hashes the file `name` relative to directory fd `dir_fd` (AT_FDCWD for a
   // path). `expected_size` only tunes read-ahead hints. If `drop_cache`,
   // cached pages are dropped first so the content is re-read from the device
-  // (used for the confirming re-read of a mismatch).
-  FileReading Read(int dir_fd, const char* name, uint64_t expected_size, bool drop_cache = false);
+  // (used for the confirming re-read of a mismatch). Reads up to the size
+  // fstat reports on the open file, or to EOF if that size is 0 or the file
+  // already held more when read.
+  // If `skip_hard_linked`, a file with more than one link is only fstat'ed,
+  // not read (see FileReading::skipped_hard_linked).
+  FileReading Read(int dir_fd, const char* name, uint64_t expected_size, bool drop_cache = false,
+                   bool skip_hard_linked = false);
 
  private:
   std::unique_ptr<Hasher> hasher_;

@@ -8,6 +8,7 @@
 #include <algorithm>
 #include <cerrno>
 #include <cstring>
+#include <utility>
 
 namespace vigil::storage {
 
@@ -27,7 +28,7 @@ StatusOr<std::unique_ptr<TreeWalker>> TreeWalker::Open(const std::string& root) 
   auto w = std::unique_ptr<TreeWalker>(new TreeWalker());
   Frame f;
   f.dir = std::make_shared<DirHandle>(fd);
-  if (int e = ReadNames(fd, &f.names); e != 0) {
+  if (int e = ReadNames(fd, &f.names, &f.types); e != 0) {
     return absl::PermissionDeniedError("cannot read directory '" + root + "': " + std::strerror(e));
   }
   w->stack_.push_back(std::move(f));
@@ -37,7 +38,8 @@ StatusOr<std::unique_ptr<TreeWalker>> TreeWalker::Open(const std::string& root) 
 
 TreeWalker::~TreeWalker() = default;
 
-int TreeWalker::ReadNames(int fd, std::vector<std::string>* names) {
+int TreeWalker::ReadNames(int fd, std::vector<std::string>* names,
+                          std::vector<unsigned char>* types) {
   int dup_fd = ::dup(fd);  // closedir() closes the fd it was given
   if (dup_fd < 0) return errno;
   DIR* d = ::fdopendir(dup_fd);
@@ -48,15 +50,23 @@ int TreeWalker::ReadNames(int fd, std::vector<std::string>* names) {
   }
   ::rewinddir(d);
   errno = 0;
+  std::vector<std::pair<std::string, unsigned char>> entries;
   while (struct dirent* de = ::readdir(d)) {
     const char* n = de->d_name;
     if (n[0] == '.' && (n[1] == '\0' || (n[1] == '.' && n[2] == '\0'))) continue;
-    names->emplace_back(n);
+    entries.emplace_back(n, de->d_type);
   }
   int e = errno;
   ::closedir(d);
-  // Byte order (std::string compares as unsigned char), as the keys.
-  std::sort(names->begin(), names->end());
+  // Byte order (std::string compares as unsigned char), as the keys. Names
+  // in one directory are unique, so the type never decides.
+  std::sort(entries.begin(), entries.end());
+  names->reserve(entries.size());
+  types->reserve(entries.size());
+  for (auto& [n, t] : entries) {
+    names->push_back(std::move(n));
+    types->push_back(t);
+  }
   return e;
 }
 
@@ -67,12 +77,19 @@ bool TreeWalker::Next(WalkEntry* e) {
       stack_.pop_back();
       continue;
     }
+    unsigned char d_type = f.types[f.next];
     std::string name = std::move(f.names[f.next++]);
     struct stat st;
     int dfd = f.dir->fd();
     *e = WalkEntry();
     e->path = f.prefix + name;
     e->dir = f.dir;
+    if (!stat_files_ && d_type == DT_REG) {
+      e->type = EntryType::kFile;
+      e->stat_pending = true;
+      e->name = std::move(name);
+      return true;
+    }
     if (::fstatat(dfd, name.c_str(), &st, AT_SYMLINK_NOFOLLOW) != 0) {
       if (errno == ENOENT) continue;  // vanished between readdir and stat
       e->error = errno;
@@ -90,7 +107,7 @@ bool TreeWalker::Next(WalkEntry* e) {
       int err = cfd < 0 ? errno : 0;
       if (cfd >= 0) {
         child.dir = std::make_shared<DirHandle>(cfd);
-        err = ReadNames(cfd, &child.names);
+        err = ReadNames(cfd, &child.names, &child.types);
       }
       if (err != 0) {
         if (err == ENOENT) continue;  // vanished

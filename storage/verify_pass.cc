@@ -37,12 +37,14 @@ int64_t RealNowNs() {
 }
 
 enum class Action : uint8_t {
-  kHash,      // read and hash the file
-  kLinkOf,    // another name of a hard-linked file already read in this pass
-  kSkip,      // incremental: verified recently, metadata unchanged
-  kNoRead,    // symlink, special file, or an entry that could not be stat'ed
-  kMissing,   // recorded, not found
-  kDirError,  // an unreadable directory, or a recorded entry beneath one
+  kHash,         // read and hash the file
+  kLinkOf,       // another name of a hard-linked file already read in this pass
+  kLinkPending,  // hard link found by a hashing thread's fstat (the walker did
+                 // not stat it): read or reused by the collector, in order
+  kSkip,         // incremental: verified recently, metadata unchanged
+  kNoRead,       // symlink, special file, or an entry that could not be stat'ed
+  kMissing,      // recorded, not found
+  kDirError,     // an unreadable directory, or a recorded entry beneath one
 };
 
 struct Job {
@@ -110,6 +112,7 @@ class Pass {
   // --- hashing threads ---
   void HashLoop();
   void HashJob(Job& job, std::map<HashAlgorithm, std::unique_ptr<FileHasher>>& hashers);
+  using Hashers = std::map<HashAlgorithm, std::unique_ptr<FileHasher>>;
   // --- collector ---
   Status Collect(Job& job, Catalogue::Writer& w);
   void Fail(Status s);
@@ -128,6 +131,15 @@ class Pass {
   int threads_;
   size_t window_;
   bool full_pass_;  // every entry is read (no --max-age)
+  // The walker skips the stat of regular files (the hashing threads fstat
+  // them): full passes over a catalogued point, until a hard link shows up.
+  bool skip_file_stat_ = false;
+  std::atomic<bool> links_seen_{false};
+  // Inodes of kLinkPending jobs, for the planner once it stats again. A
+  // name planned before the hashing thread met the first one is read twice
+  // (rare: both names within the in-flight window, after the switch).
+  std::mutex links_mu_;
+  std::unordered_map<InodeKey, bool, InodeHash> pending_links_;
   PassSummary summary_;
 
   // Planner state.
@@ -152,6 +164,7 @@ class Pass {
 
   // Collector state.
   std::unordered_map<InodeKey, LinkReading, InodeHash> link_readings_;
+  Hashers collector_hashers_;
 };
 
 void Pass::Fail(Status s) {
@@ -197,12 +210,21 @@ void Pass::PlanFile(Job& job) {
       job.action = Action::kLinkOf;
       return;
     }
+    // A name of this inode met earlier without a stat (kLinkPending): the
+    // collector reads it before this one, so this one reuses that reading.
+    std::lock_guard<std::mutex> l(links_mu_);
+    if (pending_links_.count(k) > 0) {
+      job.action = Action::kLinkOf;
+      return;
+    }
   }
   job.action = Action::kHash;
 }
 
 void Pass::Plan(TreeWalker* walker) {
   auto scan = cat_.Scan(o_.scope);
+  bool stat_files = !skip_file_stat_;
+  walker->set_stat_files(stat_files);
   WalkEntry w;
   bool have_w = walker->Next(&w);
   std::string rec_path;
@@ -248,6 +270,13 @@ void Pass::Plan(TreeWalker* walker) {
       scan->Next();
     }
     job.walk = std::move(w);
+    // Once a hashing thread met a hard link, stat again in the walker, so
+    // that the planner sees link counts and reads each inode once (the
+    // collector reads the few hard links planned before the switch).
+    if (!stat_files && links_seen_.load(std::memory_order_relaxed)) {
+      stat_files = true;
+      walker->set_stat_files(true);
+    }
     have_w = walker->Next(&w);
     uint64_t read_bytes = 0;
     if (job.walk.is_directory) {
@@ -256,6 +285,11 @@ void Pass::Plan(TreeWalker* walker) {
       unreadable_prefix_ = job.walk.path + "/";
     } else if (job.walk.error != 0 || job.walk.type != EntryType::kFile) {
       job.action = Action::kNoRead;
+    } else if (job.walk.stat_pending) {
+      // Size unknown until the hashing thread's fstat: batch by the
+      // recorded size.
+      job.action = Action::kHash;
+      if (job.has_record) read_bytes = job.rec.size;
     } else {
       bytes_seen_.fetch_add(job.walk.size, std::memory_order_relaxed);
       bool fresh = o_.max_age_ns > 0 && job.has_record && job.rec.type == EntryType::kFile &&
@@ -284,7 +318,32 @@ void Pass::HashJob(Job& job, std::map<HashAlgorithm, std::unique_ptr<FileHasher>
   auto& h = hashers[alg];
   if (!h) h = std::make_unique<FileHasher>(alg);
   int dfd = job.walk.dir ? job.walk.dir->fd() : AT_FDCWD;
-  job.first = h->Read(dfd, job.walk.name.c_str(), job.walk.size);
+  const bool pending = job.walk.stat_pending;
+  uint64_t expected = pending ? (job.has_record ? job.rec.size : 0) : job.walk.size;
+  job.first = h->Read(dfd, job.walk.name.c_str(), expected, /*drop_cache=*/false,
+                      /*skip_hard_linked=*/pending);
+  if (pending) {
+    // The walker did not stat this file: what the walk would have said
+    // comes from fstat on the open file.
+    job.walk.stat_pending = false;
+    if (job.first.has_stat) {
+      job.walk.size = job.first.size;
+      job.walk.mtime_ns = job.first.mtime_ns;
+      job.walk.dev = job.first.dev;
+      job.walk.ino = job.first.ino;
+      job.walk.nlink = job.first.nlink;
+      bytes_seen_.fetch_add(job.walk.size, std::memory_order_relaxed);
+    }
+    if (job.first.skipped_hard_linked) {
+      {
+        std::lock_guard<std::mutex> l(links_mu_);
+        pending_links_.emplace(InodeKey{job.walk.dev, job.walk.ino, alg}, true);
+      }
+      links_seen_.store(true, std::memory_order_relaxed);
+      job.action = Action::kLinkPending;
+      return;
+    }
+  }
   if (!job.first.ok || !job.has_record || job.rec.type != EntryType::kFile) return;
   bool same = job.first.digest == job.rec.digest && job.first.bytes == job.rec.size;
   if (same) return;
@@ -408,6 +467,17 @@ Status Pass::Collect(Job& job, Catalogue::Writer& w) {
   ev.observed_mtime_ns = obs.mtime_ns;
   if (job.walk.error != 0) return unreadable(job.walk.error_text);
 
+  if (job.action == Action::kLinkPending) {
+    // In walk order here: the first name of the inode is read now, the
+    // others reuse its reading, as kLinkOf does for links the planner saw.
+    InodeKey inode{job.walk.dev, job.walk.ino, AlgorithmFor(job, o_.algorithm)};
+    if (link_readings_.count(inode) > 0) {
+      job.action = Action::kLinkOf;
+    } else {
+      job.action = Action::kHash;
+      HashJob(job, collector_hashers_);
+    }
+  }
   if (job.action == Action::kHash || job.action == Action::kLinkOf) {
     FileReading reading;
     InodeKey inode{job.walk.dev, job.walk.ino, AlgorithmFor(job, o_.algorithm)};
@@ -536,6 +606,9 @@ StatusOr<PassSummary> Pass::Run() {
     if (!probe->status().ok()) return probe->status();
     summary_.baseline = !probe->Valid();
   }
+  // A baseline keeps the walker's stat: without records, the sizes that
+  // size the hashing batches would be unknown.
+  skip_file_stat_ = full_pass_ && !summary_.baseline;
   PassProgress progress;
   progress.bytes_expected = ExpectedBytes(cat_, o_.scope);
 

@@ -244,6 +244,33 @@ TEST_F(VerifyPassTest, HardLinksAreReadOnceAndRecordedUnderEveryName) {
   EXPECT_TRUE(events_.empty());
 }
 
+// A re-verify does not stat regular files in the walker: the first hard link
+// shows up in a hashing thread's fstat, is read by the collector, and the
+// walker stats again from then on. A later name of the same inode, planned
+// long after the switch (beyond the in-flight window), must still reuse the
+// first reading, not read the inode again.
+TEST_F(VerifyPassTest, HardLinksFoundWithoutWalkerStatAreReadOnce) {
+  std::filesystem::create_directories(P("a"));
+  std::filesystem::create_directories(P("b"));
+  std::filesystem::create_directories(P("c"));
+  WriteFile(P("a/e1"), "linked");
+  ASSERT_EQ(::link(P("a/e1").c_str(), P("a/e2").c_str()), 0);
+  constexpr int kFiles = 3000;  // > the window of 2 threads (24 batches of 64)
+  for (int i = 0; i < kFiles; ++i) WriteFile(P("b/f" + std::to_string(10000 + i)), "x");
+  ASSERT_EQ(::link(P("a/e1").c_str(), P("c/late").c_str()), 0);
+  PassSummary s = MustRun(Options());
+  EXPECT_EQ(s.files_read, kFiles + 1u);
+  EXPECT_EQ(s.hardlinks_reused, 2u);
+
+  s = MustRun(Options(kT0 + kHour));
+  EXPECT_EQ(s.entries, kFiles + 3u);
+  EXPECT_EQ(s.files_read, kFiles + 1u);
+  EXPECT_EQ(s.hardlinks_reused, 2u);
+  EXPECT_EQ(s.bytes_read, kFiles + 6u);
+  EXPECT_EQ(s.counts.unchanged, kFiles + 3u);
+  EXPECT_TRUE(events_.empty());
+}
+
 TEST_F(VerifyPassTest, ModifiedHardLinkIsReportedUnderEveryName) {
   std::string content = Pattern(50000, 8);
   WriteFile(P("h1"), content);
