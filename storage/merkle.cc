@@ -7,6 +7,7 @@
 #include <cstring>
 
 #include "storage/catalogue.h"
+#include "storage/hex.h"
 
 namespace vigil::storage {
 
@@ -30,30 +31,15 @@ uint64_t SplitPoint(uint64_t n) { return std::bit_floor(n - 1); }
 }  // namespace
 
 std::string MerkleHex(const MerkleHash& h) {
-  static constexpr char kHex[] = "0123456789abcdef";
-  std::string s;
-  s.reserve(64);
-  for (uint8_t b : h) {
-    s.push_back(kHex[b >> 4]);
-    s.push_back(kHex[b & 15]);
-  }
-  return s;
+  return HexEncode({reinterpret_cast<const char*>(h.data()), h.size()});
 }
 
 std::optional<MerkleHash> MerkleFromHex(std::string_view hex) {
   if (hex.size() != 64) return std::nullopt;
-  auto nibble = [](char c) -> int {
-    if (c >= '0' && c <= '9') return c - '0';
-    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-    return -1;
-  };
+  std::optional<std::string> bytes = HexDecode(hex);
+  if (!bytes) return std::nullopt;
   MerkleHash h{};
-  for (size_t i = 0; i < 32; ++i) {
-    int hi = nibble(hex[2 * i]), lo = nibble(hex[2 * i + 1]);
-    if (hi < 0 || lo < 0) return std::nullopt;
-    h[i] = static_cast<uint8_t>(hi << 4 | lo);
-  }
+  std::copy(bytes->begin(), bytes->end(), h.begin());
   return h;
 }
 

@@ -2,40 +2,12 @@
 // nlohmann-json is slow to compile.
 #include <nlohmann/json.hpp>
 
+#include "storage/hex.h"
 #include "storage/merkle.h"
 
 namespace vigil::storage {
 
 namespace {
-
-std::string ToHex(std::string_view bytes) {
-  static constexpr char kHex[] = "0123456789abcdef";
-  std::string s;
-  s.reserve(bytes.size() * 2);
-  for (unsigned char b : bytes) {
-    s.push_back(kHex[b >> 4]);
-    s.push_back(kHex[b & 15]);
-  }
-  return s;
-}
-
-std::optional<std::string> FromHex(std::string_view hex) {
-  if (hex.size() % 2 != 0) return std::nullopt;
-  auto nibble = [](char c) -> int {
-    if (c >= '0' && c <= '9') return c - '0';
-    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-    return -1;
-  };
-  std::string out;
-  out.reserve(hex.size() / 2);
-  for (size_t i = 0; i < hex.size(); i += 2) {
-    int hi = nibble(hex[i]), lo = nibble(hex[i + 1]);
-    if (hi < 0 || lo < 0) return std::nullopt;
-    out.push_back(static_cast<char>(hi << 4 | lo));
-  }
-  return out;
-}
 
 Status Bad(const std::string& what) {
   return absl::InvalidArgumentError("inclusion proof JSON: " + what);
@@ -47,7 +19,7 @@ std::string SerializeInclusionProof(const InclusionProofDoc& doc) {
   nlohmann::ordered_json j;
   j["index"] = doc.index;
   j["tree_size"] = doc.tree_size;
-  j["leaf"] = ToHex(doc.leaf);
+  j["leaf"] = HexEncode(doc.leaf);
   j["path"] = nlohmann::ordered_json::array();
   for (const MerkleHash& h : doc.path) j["path"].push_back(MerkleHex(h));
   j["root"] = MerkleHex(doc.root);
@@ -70,7 +42,7 @@ StatusOr<InclusionProofDoc> ParseInclusionProof(std::string_view json) {
   auto leaf = j.find("leaf");
   if (leaf == j.end()) return Bad("missing \"leaf\"");
   if (!leaf->is_string()) return Bad("\"leaf\" is not a hex string");
-  auto leaf_bytes = FromHex(leaf->get_ref<const std::string&>());
+  auto leaf_bytes = HexDecode(leaf->get_ref<const std::string&>());
   if (!leaf_bytes) return Bad("\"leaf\" is not valid hex");
   doc.leaf = *std::move(leaf_bytes);
 

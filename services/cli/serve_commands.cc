@@ -20,6 +20,7 @@
 #include "services/common/text.h"
 #include "services/coordinator/server.h"
 #include "services/worker/worker.h"
+#include "storage/hex.h"
 
 namespace vigil::cli {
 namespace {
@@ -59,13 +60,7 @@ std::string RandomToken() {
   ssize_t n = fd >= 0 ? read(fd, raw, sizeof raw) : -1;
   if (fd >= 0) close(fd);
   if (n != static_cast<ssize_t>(sizeof raw)) return "";
-  static const char* kHex = "0123456789abcdef";
-  std::string out = "vgl_";
-  for (unsigned char c : raw) {
-    out.push_back(kHex[c >> 4]);
-    out.push_back(kHex[c & 15]);
-  }
-  return out;
+  return "vgl_" + storage::HexEncode({reinterpret_cast<const char*>(raw), sizeof raw});
 }
 
 // Reads the admin token from `file`, creating it with a random token if

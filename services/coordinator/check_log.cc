@@ -6,6 +6,7 @@
 #include <mutex>
 
 #include "storage/hash.h"
+#include "storage/hex.h"
 #include "storage/key_codec.h"
 
 namespace vigil::coordinator::check_log {
@@ -137,13 +138,7 @@ Hash RecordHash(std::string_view record_bytes) {
 }
 
 std::string HashHex(const Hash& h) {
-  static constexpr char kHex[] = "0123456789abcdef";
-  std::string s;
-  for (uint8_t b : h) {
-    s.push_back(kHex[b >> 4]);
-    s.push_back(kHex[b & 15]);
-  }
-  return s;
+  return storage::HexEncode({reinterpret_cast<const char*>(h.data()), h.size()});
 }
 
 StatusOr<LogHead> Head(KvStore& kv, std::string_view tenant) {

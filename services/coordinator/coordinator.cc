@@ -20,6 +20,7 @@
 #include "services/coordinator/points.h"
 #include "services/coordinator/records.h"
 #include "storage/hash.h"
+#include "storage/hex.h"
 #include "storage/key_codec.h"
 
 namespace vigil::coordinator {
@@ -63,13 +64,7 @@ StatusOr<std::string> RandomHex(size_t bytes) {
   ssize_t n = read(fd, raw.data(), raw.size());
   close(fd);
   if (n != static_cast<ssize_t>(raw.size())) return absl::InternalError("short read of urandom");
-  static const char* kHex = "0123456789abcdef";
-  std::string out;
-  for (unsigned char c : raw) {
-    out.push_back(kHex[c >> 4]);
-    out.push_back(kHex[c & 15]);
-  }
-  return out;
+  return storage::HexEncode({reinterpret_cast<const char*>(raw.data()), raw.size()});
 }
 
 namespace {

@@ -16,6 +16,7 @@
 
 #include "services/common/text.h"
 #include "services/coordinator/alerts.h"
+#include "storage/hex.h"
 
 namespace vigil::coordinator {
 
@@ -24,16 +25,6 @@ using storage::Status;
 using storage::StatusOr;
 
 namespace {
-
-std::string Hex(const unsigned char* p, size_t n) {
-  static const char* kHex = "0123456789abcdef";
-  std::string out;
-  for (size_t i = 0; i < n; ++i) {
-    out.push_back(kHex[p[i] >> 4]);
-    out.push_back(kHex[p[i] & 15]);
-  }
-  return out;
-}
 
 std::string KindLabel(const std::string& kind) {
   if (kind == "rpo") return "RPO";
@@ -96,7 +87,7 @@ std::string HmacSha256Hex(std::string_view key, std::string_view data) {
   unsigned int len = 0;
   HMAC(EVP_sha256(), key.data(), static_cast<int>(key.size()),
        reinterpret_cast<const unsigned char*>(data.data()), data.size(), out, &len);
-  return Hex(out, len);
+  return storage::HexEncode({reinterpret_cast<const char*>(out), len});
 }
 
 std::string MailSubject(const v1::Alert& a) {

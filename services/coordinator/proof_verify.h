@@ -10,14 +10,15 @@
 #include <vector>
 
 #include "services/common/signing.h"
+#include "storage/hex.h"
 #include "storage/merkle.h"
 #include "storage/status.h"
 
 namespace vigil::coordinator {
 
-std::string HexEncode(std::string_view bytes);
-// nullopt unless `hex` is an even number of hex digits (either case).
-std::optional<std::string> HexDecode(std::string_view hex);
+// The documents' hex fields (storage/hex.h).
+using storage::HexDecode;
+using storage::HexEncode;
 
 // SHA-256 of a proof's statement bytes, lowercase hex: what the next proof
 // names as its previous one, and what an offboarding export lists.
