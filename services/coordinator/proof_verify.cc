@@ -110,9 +110,12 @@ void CheckLog(const json& log, const std::string& tenant, ProofCheck* out) {
 
 }  // namespace
 
-ProofCheck CheckProof(std::string_view statement, std::string_view signature_json,
-                      const ProofCheckOptions& options) {
-  ProofCheck out;
+namespace {
+
+// CheckProof's checks, adding to `out`. A field of an unexpected JSON type
+// makes nlohmann-json throw: CheckProof catches it.
+void CheckInto(std::string_view statement, std::string_view signature_json,
+               const ProofCheckOptions& options, ProofCheck& out) {
   // 1. The signature over the exact bytes.
   auto sig = ParseSignatureJson(signature_json);
   if (!sig.ok()) {
@@ -142,14 +145,14 @@ ProofCheck CheckProof(std::string_view statement, std::string_view signature_jso
   auto bad = [&](const std::string& why) { out.failures.push_back("statement: " + why); };
   if (!st.is_object()) {
     bad("not a JSON object");
-    return out;
+    return;
   }
   if (st.value("format", "") != "vigil.proof/1" && st.value("format", "") != "vigil.erasure/1") {
     bad("format is neither vigil.proof/1 nor vigil.erasure/1");
   }
   if (!st.value("tenant", json()).is_string()) {
     bad("tenant missing");
-    return out;
+    return;
   }
   out.tenant = st["tenant"].get<std::string>();
   if (st.value("format", "") == "vigil.erasure/1") {  // an offboarding's erasure record
@@ -159,7 +162,7 @@ ProofCheck CheckProof(std::string_view statement, std::string_view signature_jso
     }
     if (!st.value("erased", json()).is_object()) bad("erased counts missing");
     if (out.failures.empty()) out.passed.push_back("statement: erasure record of " + out.tenant);
-    return out;
+    return;
   }
   const json period = st.value("period", json());
   if (!period.is_object() || !period.value("label", json()).is_string()) {
@@ -257,6 +260,20 @@ ProofCheck CheckProof(std::string_view statement, std::string_view signature_jso
                            std::to_string(doc.index) + " of backup set '" + set +
                            "' under the signed root");
     }
+  }
+}
+
+}  // namespace
+
+ProofCheck CheckProof(std::string_view statement, std::string_view signature_json,
+                      const ProofCheckOptions& options) {
+  ProofCheck out;
+  try {
+    CheckInto(statement, signature_json, options, out);
+  } catch (const json::exception& e) {
+    // Not a statement Vigil signed: a field holds another JSON type.
+    out.failures.push_back(std::string("statement: a field has an unexpected JSON type (") +
+                           e.what() + ")");
   }
   return out;
 }

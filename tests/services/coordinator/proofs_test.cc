@@ -6,6 +6,7 @@
 #include <stdlib.h>
 
 #include <filesystem>
+#include <functional>
 #include <string>
 
 #include "services/coordinator/check_log.h"
@@ -139,6 +140,37 @@ TEST_F(ProofsTest, EachKindOfTamperingIsNamed) {
   IssuedProof garbage = *p;
   garbage.signature = "{not json";
   EXPECT_NE(Failures(Check(garbage)).find("signature: signature file"), std::string::npos);
+}
+
+// Fields of another JSON type (a statement Vigil never signed) are named as
+// a statement failure, never thrown out of the verifier.
+TEST_F(ProofsTest, FieldsOfAnotherTypeAreAFailureNotACrash) {
+  auto p = IssueProof(*cat_, *ring_, "acme", Report(), 1);
+  ASSERT_TRUE(p.ok());
+  // Each edit, and what the failure names.
+  const std::vector<std::pair<std::function<void(json&)>, std::string>> edits = {
+      {[](json& st) { st["format"] = 1; }, "statement:"},
+      {[](json& st) { st["key_id"] = 5; }, "statement:"},
+      {[](json& st) { st["report"]["tenant"] = "acme"; }, "statement:"},
+      {[](json& st) { st["report"]["backup_sets"] = json::array({1}); }, "statement:"},
+      {[](json& st) { st["check_log"] = "none"; }, "check log:"},
+      {[](json& st) {
+         st["format"] = "vigil.erasure/1";
+         st["erased_at"] = 0;
+       },
+       "statement:"},
+  };
+  for (size_t i = 0; i < edits.size(); ++i) {
+    json st = json::parse(p->statement);
+    edits[i].first(st);
+    IssuedProof edited = *p;
+    edited.statement = st.dump();
+    ProofCheck c;
+    ASSERT_NO_THROW(c = Check(edited)) << "edit " << i;
+    EXPECT_FALSE(c.ok()) << "edit " << i;
+    EXPECT_NE(Failures(c).find(edits[i].second), std::string::npos)
+        << "edit " << i << ": " << Failures(c);
+  }
 }
 
 TEST_F(ProofsTest, RotatedKeysStillVerifyOldProofs) {
