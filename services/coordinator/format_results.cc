@@ -18,20 +18,6 @@ using storage::Status;
 
 namespace {
 
-std::string VerdictsKey(std::string_view tenant, std::string_view set) {
-  std::string k = "coord/fverdict/";
-  storage::AppendString(&k, tenant);
-  storage::AppendString(&k, set);
-  return k;
-}
-
-std::string PacksOf(std::string_view tenant, std::string_view set) {
-  std::string k = "coord/rpack/";
-  storage::AppendString(&k, tenant);
-  storage::AppendString(&k, set);
-  return k;
-}
-
 bool IsFormatSet(const v1::BackupSet& set) {
   return set.format() == "bagit" || set.format() == "sumfile" || set.format() == "restic";
 }
@@ -39,7 +25,7 @@ bool IsFormatSet(const v1::BackupSet& set) {
 // Every pack record of a set: raw id -> record.
 storage::StatusOr<std::map<std::string, v1::ResticPackRecord>> LoadPacks(storage::KvStore* kv,
                                                                          const v1::BackupSet& set) {
-  const std::string prefix = PacksOf(set.tenant(), set.name());
+  const std::string prefix = keys::ResticPacks(set.tenant(), set.name());
   std::map<std::string, v1::ResticPackRecord> out;
   auto it = kv->NewIterator(Space::kMeta, {.upper_bound = storage::PrefixSuccessor(prefix)});
   for (it->Seek(prefix); it->Valid(); it->Next()) {
@@ -146,7 +132,7 @@ Status ApplyFormatResults(storage::KvStore* kv, const v1::Task& task,
   if (set.format() == "restic") {
     auto known = LoadPacks(kv, set);
     if (!known.ok()) return known.status();
-    const std::string prefix = PacksOf(set.tenant(), set.name());
+    const std::string prefix = keys::ResticPacks(set.tenant(), set.name());
     std::map<std::string, const v1::ResticPack*> present;
     for (const auto& p : req.restic_packs()) present[p.id()] = &p;
     uint64_t vanished = 0;
@@ -200,7 +186,7 @@ Status ApplyFormatResults(storage::KvStore* kv, const v1::Task& task,
   for (const auto& [t, p] : changed) {
     batch->Put(Space::kMeta, keys::Point(set.tenant(), set.name(), t), p->SerializeAsString());
   }
-  batch->Put(Space::kMeta, VerdictsKey(set.tenant(), set.name()), rec.SerializeAsString());
+  batch->Put(Space::kMeta, keys::FormatVerdicts(set.tenant(), set.name()), rec.SerializeAsString());
   return absl::OkStatus();
 }
 
@@ -208,7 +194,7 @@ Status FillFormatVerdicts(storage::KvStore* kv, v1::BackupSetStatus* status) {
   const v1::BackupSet& set = status->backup_set();
   if (!IsFormatSet(set)) return absl::OkStatus();
   std::string value;
-  Status s = kv->Get(Space::kMeta, VerdictsKey(set.tenant(), set.name()), &value);
+  Status s = kv->Get(Space::kMeta, keys::FormatVerdicts(set.tenant(), set.name()), &value);
   if (absl::IsNotFound(s)) return absl::OkStatus();
   if (!s.ok()) return s;
   if (!status->mutable_format_verdicts()->ParseFromString(value)) {

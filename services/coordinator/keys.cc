@@ -87,12 +87,26 @@ std::string Drill(std::string_view tenant, std::string_view backup_set, int64_t 
 }
 
 std::string AlertChannel(std::string_view name) { return Named(kAlertChannelPrefix, name); }
+std::string FormatVerdictsOf(std::string_view tenant) { return Named("coord/fverdict/", tenant); }
+std::string FormatVerdicts(std::string_view tenant, std::string_view backup_set) {
+  std::string k = FormatVerdictsOf(tenant);
+  storage::AppendString(&k, backup_set);
+  return k;
+}
+std::string ResticPacksOf(std::string_view tenant) { return Named("coord/rpack/", tenant); }
+std::string ResticPacks(std::string_view tenant, std::string_view backup_set) {
+  std::string k = ResticPacksOf(tenant);
+  storage::AppendString(&k, backup_set);
+  return k;
+}
+
 std::string Verdict(std::string_view tenant, std::string_view asset, std::string_view kind) {
-  std::string k = Named(kVerdictPrefix, tenant);
+  std::string k = VerdictsOf(tenant);
   storage::AppendString(&k, asset);
   storage::AppendString(&k, kind);
   return k;
 }
+std::string VerdictsOf(std::string_view tenant) { return Named(kVerdictPrefix, tenant); }
 std::string TransitionsOf(std::string_view tenant) { return Named("coord/transition/", tenant); }
 std::string Transition(std::string_view tenant, int64_t at_ns, std::string_view asset,
                        std::string_view kind) {

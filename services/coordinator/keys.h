@@ -99,6 +99,13 @@ std::string Acked(uint64_t task, uint32_t attempt);
 std::string Point(std::string_view tenant, std::string_view backup_set, int64_t time_ns);
 std::string PointsOf(std::string_view tenant, std::string_view backup_set);
 
+// Format results (meta; services/coordinator/format_results.h): a set's
+// verdicts, its verified restic packs, and each tenant's whole range.
+std::string FormatVerdicts(std::string_view tenant, std::string_view backup_set);
+std::string FormatVerdictsOf(std::string_view tenant);
+std::string ResticPacks(std::string_view tenant, std::string_view backup_set);
+std::string ResticPacksOf(std::string_view tenant);
+
 // Restore-drill records (meta).
 std::string Drill(std::string_view tenant, std::string_view backup_set, int64_t at_ns);
 std::string DrillsOf(std::string_view tenant, std::string_view backup_set);
@@ -111,6 +118,7 @@ inline constexpr std::string_view kOutboxPrefix = "coord/outbox/";
 inline constexpr std::string_view kSentPrefix = "coord/sent/";
 std::string AlertChannel(std::string_view name);
 std::string Verdict(std::string_view tenant, std::string_view asset, std::string_view kind);
+std::string VerdictsOf(std::string_view tenant);
 std::string TransitionsOf(std::string_view tenant);
 std::string Transition(std::string_view tenant, int64_t at_ns, std::string_view asset,
                        std::string_view kind);

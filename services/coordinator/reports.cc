@@ -130,8 +130,10 @@ StatusOr<v1::OffboardTenantResponse> Coordinator::OffboardTenant(
   }
   // The export must hold the latest proof: nothing issued since is lost.
   std::string latest_sha;
+  uint64_t proof_count = 0;  // seqs run 1..latest
   if (auto latest = LoadProof(*kv, name, 0); latest.ok()) {
     latest_sha = StatementSha256Hex(latest->statement);
+    proof_count = latest->seq;
   } else if (!absl::IsNotFound(latest.status())) {
     return latest.status();
   }
@@ -190,11 +192,10 @@ StatusOr<v1::OffboardTenantResponse> Coordinator::OffboardTenant(
   }
   range(Space::kMeta, keys::BackupSetsOf(name));
   // Format results and the verdict watcher's state of the tenant.
-  for (const char* p : {"coord/fverdict/", "coord/rpack/", "coord/verdict/", "coord/transition/"}) {
-    std::string k = p;
-    storage::AppendString(&k, name);
-    range(Space::kMeta, k);
-  }
+  range(Space::kMeta, keys::FormatVerdictsOf(name));
+  range(Space::kMeta, keys::ResticPacksOf(name));
+  range(Space::kMeta, keys::VerdictsOf(name));
+  range(Space::kMeta, keys::TransitionsOf(name));
   range(Space::kMeta, keys::ContractVersionsOf(name));
   batch.Delete(Space::kMeta, keys::Tenant(name));
   uint64_t tokens = 0;
@@ -219,11 +220,9 @@ StatusOr<v1::OffboardTenantResponse> Coordinator::OffboardTenant(
   }
   auto head = check_log::Head(*kv, name);
   if (!head.ok()) return head.status();
-  range(Space::kResults,
-        check_log::LogKey(name, 0).substr(0, check_log::LogKey(name, 0).size() - 8));
+  const std::string log_key = check_log::LogKey(name, 0);
+  range(Space::kResults, log_key.substr(0, log_key.size() - 8));  // every seq of the tenant
   batch.Delete(Space::kResults, check_log::HeadKey(name));
-  auto proofs = ListProofs(*kv, name, false);
-  if (!proofs.ok()) return proofs.status();
   EraseProofs(name, &batch);
 
   const int64_t now = clock_->NowNs();
@@ -240,7 +239,7 @@ StatusOr<v1::OffboardTenantResponse> Coordinator::OffboardTenant(
                    {"tasks", *tasks},
                    {"alert_deliveries", alerts},
                    {"check_log_records", head->seq},
-                   {"proofs", proofs->size()},
+                   {"proofs", proof_count},
                    {"tokens", tokens}}},
                  {"kept",
                   "this erasure record only (tenant name, counts, hashes); no file name, "
