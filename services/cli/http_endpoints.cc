@@ -111,18 +111,10 @@ absl::StatusOr<std::unique_ptr<CoordinatorHttp>> CoordinatorHttp::Start(
     if (!auth.ok()) return Text(401, "the dashboard needs the admin token");
     auto status = self->metrics_->last_status();
     if (status == nullptr) return Text(503, "status not computed yet");
-    http::Response r;
-    r.content_type = "application/json";
-    r.headers = {{"Cache-Control", "no-store"}};
-    r.body = coordinator::DashboardJson(*status,
-                                        std::chrono::duration_cast<std::chrono::nanoseconds>(
-                                            std::chrono::system_clock::now().time_since_epoch())
-                                            .count(),
-                                        // The lease manager's memory (a copy under its
-                                        // lock, no disk read): current, unlike the
-                                        // cached verdicts.
-                                        self->server_->coordinator().leases().All());
-    return r;
+    // The tasks from the lease manager's memory (a copy under its lock, no
+    // disk read): current, unlike the cached verdicts.
+    return Json(
+        coordinator::DashboardJson(*status, NowNs(), self->server_->coordinator().leases().All()));
   };
   // A tenant's page: its commitments with their evidence (cached status),
   // and the verdict watcher's transitions of the last 90 days (one bounded

@@ -98,17 +98,19 @@ int RunReport(const ReportArgs& args) {
   c.Prepare(&ctx, kReportDeadlineS);
   grpc::Status s = c.stub()->MakeReport(&ctx, req, &proof);
   if (!s.ok()) return c.Fail(s);
-  json report;
-  if (!ReportOf(proof.statement(), &report)) return kExitRefused;
-  std::string rendered;
-  if (!RenderReport(report, args.format, &rendered)) return kExitUsage;
   const std::string output = args.output.empty() ? FileSafe(args.tenant) + "-" +
                                                        FileSafe(proof.period()) + "." + args.format
                                                  : args.output;
   const std::string proof_path =
       args.proof.empty() ? StripExtension(output) + ".proof.json" : args.proof;
-  if (int rc = WriteOut(output, rendered); rc != 0) return rc;
+  // The proof is issued and stored on the coordinator: written first, so a
+  // report that cannot be rendered does not leave the client without it.
   if (int rc = WriteProof(proof, proof_path); rc != 0) return rc;
+  json report;
+  if (!ReportOf(proof.statement(), &report)) return kExitRefused;
+  std::string rendered;
+  if (!RenderReport(report, args.format, &rendered)) return kExitUsage;
+  if (int rc = WriteOut(output, rendered); rc != 0) return rc;
   std::printf("report   %s  (%s, period %s)\nproof    %s  (seq %llu)\nsignature %s.sig\n",
               output.c_str(), args.format.c_str(), proof.period().c_str(), proof_path.c_str(),
               static_cast<unsigned long long>(proof.seq()), proof_path.c_str());

@@ -632,7 +632,7 @@ Coordinator::ObserveResult Coordinator::ObserveBatches(
       std::lock_guard lock(bytes_mu_);
       verified_bytes_[t->backup_set().location()] += bytes;
     }
-    leases_->AddObserved(task, attempt, files, file_bytes);
+    if (files > 0 || file_bytes > 0) leases_->AddObserved(task, attempt, files, file_bytes);
     if (!staged.status.ok()) {
       r.status = staged.status;
       return r;
