@@ -8,11 +8,10 @@
 #include <algorithm>
 #include <cerrno>
 #include <cstring>
-#include <fstream>
 #include <set>
-#include <sstream>
 #include <unordered_map>
 
+#include "services/common/files.h"
 #include "services/common/text.h"
 #include "services/worker/formats/restic.h"
 #include "services/worker/formats/sumfile.h"
@@ -39,6 +38,12 @@ bool Digits(std::string_view s, size_t at, size_t n, int* out) {
 
 // Days since 1970-01-01 of a proleptic Gregorian date (H. Hinnant's
 // days_from_civil).
+int DaysInMonth(int y, int m) {
+  static constexpr int kDays[] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
+  const bool leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
+  return m == 2 && leap ? 29 : kDays[m - 1];
+}
+
 int64_t DaysFromCivil(int64_t y, int m, int d) {
   y -= m <= 2;
   const int64_t era = (y >= 0 ? y : y - 399) / 400;
@@ -59,11 +64,10 @@ storage::StatusOr<std::string> ReadResticPassword(const std::string& secrets_dir
              secrets_dir + "/" + set.location() + ".password"};
   }
   for (const std::string& path : tried) {
-    std::ifstream in(path, std::ios::binary);
-    if (!in) continue;
-    std::stringstream ss;
-    ss << in.rdbuf();
-    std::string s = ss.str();
+    auto read = ReadWholeFile(path);
+    if (absl::IsNotFound(read.status())) continue;  // try the next one
+    if (!read.ok()) return read.status();           // names the file (unreadable, a directory)
+    const std::string& s = *read;
     size_t b = s.find_first_not_of(" \t\r\n\v\f");
     if (b == std::string::npos) {
       return absl::InvalidArgumentError("restic password file '" + path + "' is empty");
@@ -88,7 +92,9 @@ std::optional<int64_t> ParseResticTime(std::string_view t) {
       !Digits(t, 17, 2, &s)) {
     return std::nullopt;
   }
-  if (mo < 1 || mo > 12 || d < 1 || d > 31 || h > 23 || mi > 59 || s > 60) return std::nullopt;
+  if (mo < 1 || mo > 12 || d < 1 || d > DaysInMonth(y, mo) || h > 23 || mi > 59 || s > 60) {
+    return std::nullopt;  // no 31 February (it would silently become 3 March)
+  }
   size_t i = 19;
   int64_t frac = 0;
   if (i < t.size() && t[i] == '.') {

@@ -6,6 +6,8 @@
 #include <gtest/gtest.h>
 #include <time.h>
 
+#include <filesystem>
+
 #include "tests/integration/test_util.h"
 
 namespace vigil::worker {
@@ -32,6 +34,8 @@ TEST(ResticTime, OffsetsAndFractions) {
   EXPECT_EQ(ParseResticTime("2026-03-01T00:30:00-02:30"), Utc(2026, 3, 1, 3, 0, 0));
   EXPECT_EQ(ParseResticTime("2026-03-01T10:00:00.5Z"), Utc(2026, 3, 1, 10, 0, 0) + 500'000'000);
   EXPECT_EQ(ParseResticTime("1969-12-31T23:59:59.123456789Z"), -1'000'000'000 + 123'456'789);
+  EXPECT_EQ(ParseResticTime("2024-02-29T00:00:00Z"), Utc(2024, 2, 29, 0, 0, 0));  // leap day
+  EXPECT_EQ(ParseResticTime("2000-02-29T00:00:00Z"), Utc(2000, 2, 29, 0, 0, 0));
   // Digits past nanoseconds are dropped, as Go's parser keeps ns.
   EXPECT_EQ(ParseResticTime("2026-03-01T10:00:00.1234567891Z"),
             Utc(2026, 3, 1, 10, 0, 0) + 123'456'789);
@@ -40,7 +44,9 @@ TEST(ResticTime, OffsetsAndFractions) {
 TEST(ResticTime, GarbageIsRefused) {
   for (const char* bad :
        {"", "2026-03-01", "2026-03-01T10:00:00", "2026-13-01T10:00:00Z", "2026-03-01T10:00:00.Z",
-        "2026-03-01T10:00:00+0100", "2026-03-01T10:00:00Zjunk", "2026-03-01 10:00:00Z"}) {
+        "2026-03-01T10:00:00+0100", "2026-03-01T10:00:00Zjunk", "2026-03-01 10:00:00Z",
+        "2026-02-31T00:00:00Z", "2026-02-29T00:00:00Z", "2100-02-29T00:00:00Z",
+        "2026-04-31T00:00:00Z"}) {
     EXPECT_FALSE(ParseResticTime(bad).has_value()) << bad;
   }
 }
@@ -65,6 +71,15 @@ TEST(ResticPassword, PerSetFirstThenPerLocation) {
   auto empty = ReadResticPassword(t.path(), set);
   ASSERT_FALSE(empty.ok());
   EXPECT_TRUE(absl::IsInvalidArgument(empty.status()));
+  // A per-set path that cannot be read (here a directory) is named, not
+  // taken as missing (the location's password would silently be used).
+  std::filesystem::remove(t / "acme/vault.password");
+  MakeDirs(t / "acme/vault.password");
+  auto unreadable = ReadResticPassword(t.path(), set);
+  ASSERT_FALSE(unreadable.ok());
+  EXPECT_FALSE(absl::IsNotFound(unreadable.status())) << unreadable.status();
+  EXPECT_NE(unreadable.status().message().find("acme/vault.password"), std::string::npos)
+      << unreadable.status();
   set.set_name("..");
   EXPECT_FALSE(ReadResticPassword(t.path(), set).ok());
 }
