@@ -45,6 +45,14 @@ std::string BearerToken(grpc::CallbackServerContext* ctx) {
   return v.substr(kPrefix.size());
 }
 
+// A unary call's result into its response.
+template <typename T>
+absl::Status Assign(absl::StatusOr<T> r, T* out) {
+  if (!r.ok()) return r.status();
+  *out = std::move(*r);
+  return absl::OkStatus();
+}
+
 class AdminService final : public v1::Admin::CallbackService {
  public:
   AdminService(Coordinator* c, Executor* e) : c_(c), e_(e) {}
@@ -115,12 +123,6 @@ class AdminService final : public v1::Admin::CallbackService {
   }
 
  private:
-  template <typename T>
-  static absl::Status Assign(absl::StatusOr<T> r, T* out) {
-    if (!r.ok()) return r.status();
-    *out = std::move(*r);
-    return absl::OkStatus();
-  }
   template <typename Fn>
   grpc::ServerUnaryReactor* Run(grpc::CallbackServerContext* ctx, Fn fn) {
     auto* reactor = ctx->DefaultReactor();
@@ -376,20 +378,14 @@ class TenantService final : public v1::TenantPortal::CallbackService {
                                         const v1::ListReportsRequest*,
                                         v1::ListProofsResponse* resp) override {
     return AsTenant(ctx, [=, this](const std::string& tenant) {
-      auto r = c_->ListTenantProofs(tenant);
-      if (!r.ok()) return r.status();
-      *resp = std::move(*r);
-      return absl::OkStatus();
+      return Assign(c_->ListTenantProofs(tenant), resp);
     });
   }
   grpc::ServerUnaryReactor* GetReport(grpc::CallbackServerContext* ctx,
                                       const v1::GetReportRequest* req,
                                       v1::ProofFile* resp) override {
     return AsTenant(ctx, [=, this](const std::string& tenant) {
-      auto r = c_->GetProof(tenant, req->seq(), req->period());
-      if (!r.ok()) return r.status();
-      *resp = std::move(*r);
-      return absl::OkStatus();
+      return Assign(c_->GetProof(tenant, req->seq(), req->period()), resp);
     });
   }
 
