@@ -72,13 +72,6 @@ const AssetView::Point* NewestGood(const AssetView& v, int64_t t) {
   return nullptr;
 }
 
-const Commitment* Find(const std::vector<const Commitment*>& cs, CommitmentKind k) {
-  for (const Commitment* c : cs) {
-    if (c->kind == k) return c;
-  }
-  return nullptr;
-}
-
 class Evaluator {
  public:
   Evaluator(const Tenant& tenant, const Contract& contract,
@@ -115,7 +108,7 @@ class Evaluator {
             Retention(v, *c, &cv);
             break;
           case CommitmentKind::kCopies:
-            Copies(v, *c, Find(cs, CommitmentKind::kRpo), &cv);
+            Copies(v, *c, FindKind(cs, CommitmentKind::kRpo), &cv);
             break;
           case CommitmentKind::kIntegrity:
             Integrity(v, *c, &cv);
@@ -620,7 +613,7 @@ class Evaluator {
     } else if (newest == nullptr) {
       not_ready.push_back("no good restore point");
     }
-    if (const Commitment* c = Find(cs, CommitmentKind::kRpo); c && newest) {
+    if (const Commitment* c = FindKind(cs, CommitmentKind::kRpo); c && newest) {
       int64_t age = end - newest->p->time_ns;
       if (age > c->rpo.max_age_ns) {
         at_risk.push_back("newest good point is " + HumanDuration(age) + " old (RPO " +
@@ -643,13 +636,13 @@ class Evaluator {
       }
       break;
     }
-    if (const Commitment* c = Find(cs, CommitmentKind::kIntegrity)) {
+    if (const Commitment* c = FindKind(cs, CommitmentKind::kIntegrity)) {
       CommitmentVerdict iv;
       Integrity(v, *c, &iv);
       if (iv.verdict == Verdict::kFail) at_risk.push_back("integrity: " + iv.summary);
       if (iv.verdict == Verdict::kUnknown) at_risk.push_back("integrity: " + iv.summary);
     }
-    if (const Commitment* c = Find(cs, CommitmentKind::kRestoreDrill)) {
+    if (const Commitment* c = FindKind(cs, CommitmentKind::kRestoreDrill)) {
       const DrillFact* d = LatestDrill(v, end);
       if (d == nullptr) {
         at_risk.push_back("never drilled");

@@ -63,4 +63,11 @@ std::vector<const Commitment*> Contract::CommitmentsFor(const std::string& asset
   return out;
 }
 
+const Commitment* FindKind(const std::vector<const Commitment*>& cs, CommitmentKind k) {
+  for (const Commitment* c : cs) {
+    if (c->kind == k) return c;
+  }
+  return nullptr;
+}
+
 }  // namespace vigil::contracts

@@ -176,6 +176,9 @@ struct Commitment {
   SourcePos pos{};
 };
 
+// The first of `cs` of kind `k`, or nullptr.
+const Commitment* FindKind(const std::vector<const Commitment*>& cs, CommitmentKind k);
+
 struct OutOfScope {
   std::string item{};
   std::string reason{};

@@ -9,13 +9,6 @@
 namespace vigil::contracts {
 namespace {
 
-const Commitment* FindKind(const std::vector<const Commitment*>& cs, CommitmentKind k) {
-  for (const Commitment* c : cs) {
-    if (c->kind == k) return c;
-  }
-  return nullptr;
-}
-
 // FNV-1a: stable across runs and builds (std::hash is not).
 uint64_t StableHash(const std::string& s) {
   uint64_t h = 1469598103934665603ULL;

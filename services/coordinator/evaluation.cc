@@ -22,18 +22,6 @@ using storage::Space;
 using storage::Status;
 using storage::StatusOr;
 
-namespace {
-
-const contracts::Commitment* Find(const std::vector<const contracts::Commitment*>& cs,
-                                  contracts::CommitmentKind k) {
-  for (const auto* c : cs) {
-    if (c->kind == k) return c;
-  }
-  return nullptr;
-}
-
-}  // namespace
-
 StatusOr<TenantEvaluation> EvaluateTenant(storage::Catalogue& cat,
                                           const std::vector<v1::Task>& tasks,
                                           const v1::Tenant& tenant_rec,
@@ -66,7 +54,8 @@ StatusOr<TenantEvaluation> EvaluateTenant(storage::Catalogue& cat,
   std::map<std::string, int64_t> newest_present;
   for (const contracts::Asset& asset : contract->assets) {
     std::vector<const contracts::Commitment*> cs = contract->CommitmentsFor(asset.name);
-    const contracts::Commitment* integ = Find(cs, contracts::CommitmentKind::kIntegrity);
+    const contracts::Commitment* integ =
+        contracts::FindKind(cs, contracts::CommitmentKind::kIntegrity);
     const int64_t window = integ != nullptr ? integ->integrity.reverify_within_ns : 0;
     for (const contracts::BackupSet& set : asset.backup_sets) {
       contracts::BackupSetFacts& f = facts.sets[set.name];
@@ -108,16 +97,7 @@ StatusOr<TenantEvaluation> EvaluateTenant(storage::Catalogue& cat,
           auto [it, fresh] = newest_present.try_emplace(set.name, r.time_ns());
           if (!fresh) it->second = std::max(it->second, r.time_ns());
         }
-        contracts::PointFact p;
-        p.time_ns = r.time_ns();
-        p.name = r.name();
-        p.first_seen_ns = r.first_seen_ns();
-        p.gone_ns = r.gone_ns();
-        p.files = r.files();
-        p.bytes = r.bytes();
-        p.damaged_ns = r.damaged_ns();
-        p.damage = r.damage();
-        p.implausible.assign(r.implausible().begin(), r.implausible().end());
+        contracts::PointFact p = ToPointFact(r);
         // Entries of present points: coverage and current failures. A
         // mirror's time is that of its newest entry (rsync keeps mtimes).
         if (p.gone_ns == 0) {
@@ -163,7 +143,8 @@ StatusOr<TenantEvaluation> EvaluateTenant(storage::Catalogue& cat,
   // asset compared with the first set's (the primary), through the catalogue.
   for (const contracts::Asset& asset : contract->assets) {
     if (asset.backup_sets.size() < 2 ||
-        Find(contract->CommitmentsFor(asset.name), contracts::CommitmentKind::kCopies) == nullptr) {
+        contracts::FindKind(contract->CommitmentsFor(asset.name),
+                            contracts::CommitmentKind::kCopies) == nullptr) {
       continue;
     }
     auto newest = [&](const std::string& set) -> std::optional<int64_t> {

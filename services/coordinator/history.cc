@@ -157,25 +157,6 @@ Status LoadChecks(storage::KvStore& kv, const std::string& tenant,
   return s.ok() ? parse : s;
 }
 
-contracts::PointFact FactOf(const v1::PointRecord& r) {
-  contracts::PointFact p;
-  p.time_ns = r.time_ns();
-  p.name = r.name();
-  p.first_seen_ns = r.first_seen_ns();
-  p.gone_ns = r.gone_ns();
-  p.damaged_ns = r.damaged_ns();
-  p.implausible.assign(r.implausible().begin(), r.implausible().end());
-  return p;
-}
-
-const contracts::Commitment* FindKind(const std::vector<const contracts::Commitment*>& cs,
-                                      contracts::CommitmentKind k) {
-  for (const auto* c : cs) {
-    if (c->kind == k) return c;
-  }
-  return nullptr;
-}
-
 }  // namespace
 
 StatusOr<std::vector<HistorySeries>> TenantHistory(storage::Catalogue& cat,
@@ -191,8 +172,9 @@ StatusOr<std::vector<HistorySeries>> TenantHistory(storage::Catalogue& cat,
 
   for (const contracts::Asset& asset : contract->assets) {
     std::vector<const contracts::Commitment*> cs = contract->CommitmentsFor(asset.name);
-    const contracts::Commitment* rpo = FindKind(cs, contracts::CommitmentKind::kRpo);
-    const contracts::Commitment* integ = FindKind(cs, contracts::CommitmentKind::kIntegrity);
+    const contracts::Commitment* rpo = contracts::FindKind(cs, contracts::CommitmentKind::kRpo);
+    const contracts::Commitment* integ =
+        contracts::FindKind(cs, contracts::CommitmentKind::kIntegrity);
     if (rpo == nullptr && integ == nullptr) continue;
     int64_t first_check = 0;
     std::vector<CheckSample> asset_checks;
@@ -225,7 +207,7 @@ StatusOr<std::vector<HistorySeries>> TenantHistory(storage::Catalogue& cat,
         std::vector<v1::PointRecord> records = std::move(*loaded);
         if (records.empty()) records.emplace_back();  // a set without a record: one point at 0
         for (const v1::PointRecord& r : records) {
-          contracts::PointFact p = FactOf(r);
+          contracts::PointFact p = ToPointFact(r);
           if (r.time_ns() == 0) {
             // A mirror: dated by its newest entry, as the verdict dates it.
             if (r.gone_ns() != 0) continue;

@@ -12,6 +12,20 @@ using storage::Space;
 using storage::Status;
 using storage::StatusOr;
 
+contracts::PointFact ToPointFact(const v1::PointRecord& r) {
+  contracts::PointFact p;
+  p.time_ns = r.time_ns();
+  p.name = r.name();
+  p.first_seen_ns = r.first_seen_ns();
+  p.gone_ns = r.gone_ns();
+  p.files = r.files();
+  p.bytes = r.bytes();
+  p.damaged_ns = r.damaged_ns();
+  p.damage = r.damage();
+  p.implausible.assign(r.implausible().begin(), r.implausible().end());
+  return p;
+}
+
 StatusOr<std::vector<v1::PointRecord>> LoadPoints(storage::KvStore* kv, const std::string& tenant,
                                                   const std::string& backup_set) {
   return LoadRecords<v1::PointRecord>(kv, keys::PointsOf(tenant, backup_set),

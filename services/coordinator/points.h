@@ -17,6 +17,7 @@
 #include <string>
 #include <vector>
 
+#include "services/contracts/evaluate.h"
 #include "storage/catalogue.h"
 #include "storage/status.h"
 #include "vigil/v1/types.pb.h"
@@ -24,6 +25,9 @@
 namespace vigil::coordinator {
 
 class Coordinator;
+
+// A stored point record as the evaluator's fact (every field it has).
+contracts::PointFact ToPointFact(const v1::PointRecord& r);
 
 // Every record of (tenant, backup_set), ascending time.
 storage::StatusOr<std::vector<v1::PointRecord>> LoadPoints(storage::KvStore* kv,
