@@ -1,0 +1,428 @@
+'use strict';
+// Draws /api/dashboard. Every text goes through textContent: names come from
+// contracts and are never parsed as HTML.
+const KEY = 'vigil-admin-token';
+const KIND_NAMES = {rpo: 'RPO', retention: 'Retention', copies: 'Copies',
+                    integrity: 'Integrity', restore_drill: 'Restore drill'};
+
+function el(tag, text, cls) {
+  const e = document.createElement(tag);
+  if (text !== undefined) e.textContent = text;
+  if (cls) e.className = cls;
+  return e;
+}
+
+function showLogin(message) {
+  document.getElementById('login').hidden = false;
+  document.getElementById('login-error').textContent = message || '';
+}
+
+function render(d) {
+  const c = d.counts;
+  document.getElementById('counts').textContent =
+      `${c.fail} failing, ${c.unknown} unknown, ${c.pass} passing`;
+  document.getElementById('updated').textContent =
+      'as of ' + new Date(d.generated_ns / 1e6).toLocaleString();
+  const head = document.getElementById('head');
+  head.replaceChildren(el('th', 'Tenant'), el('th', 'Asset'), el('th', 'Restore readiness'),
+                       ...d.kinds.map(k => el('th', KIND_NAMES[k] || k)));
+  const rows = d.rows.map(r => {
+    const tr = el('tr');
+    tr.dataset.tenant = r.tenant;
+    tr.addEventListener('click', () => { location.hash = 'tenant=' + encodeURIComponent(r.tenant); });
+    tr.dataset.asset = r.asset;
+    tr.append(el('td', r.tenant), el('td', r.asset));
+    const ready = el('td', r.readiness, 'cell readiness ' + r.readiness.replace(' ', '-'));
+    ready.title = r.reasons.join('\n');
+    tr.append(ready);
+    for (const k of d.kinds) {
+      const cell = r.cells[k];
+      if (!cell) { tr.append(el('td', '-', 'cell none')); continue; }
+      const td = el('td', cell.verdict, 'cell ' + cell.verdict + (cell.overdue ? ' overdue' : ''));
+      td.dataset.kind = k;
+      td.title = cell.summary;
+      tr.append(td);
+    }
+    return tr;
+  });
+  document.getElementById('rows').replaceChildren(...rows);
+  const tasks = (d.tasks || []).map(t => {
+    const tr = el('tr');
+    const ends = t.state === 'leased' ? new Date(t.lease_expires_ns / 1e6).toLocaleTimeString() : '';
+    tr.append(el('td', String(t.id)), el('td', t.tenant), el('td', t.backup_set), el('td', t.kind),
+              el('td', t.state, t.state), el('td', t.worker || '-'), el('td', String(t.attempt)),
+              el('td', ends), progressCell(t));
+    return tr;
+  });
+  document.getElementById('tasks').replaceChildren(...tasks);
+  document.getElementById('tasks-grid').hidden = tasks.length === 0;
+  document.getElementById('no-tasks').hidden = tasks.length !== 0;
+  document.getElementById('grid').hidden = rows.length === 0;
+  document.getElementById('empty').hidden = rows.length !== 0;
+}
+
+// Running checks: a bar (done / total and %, or indeterminate with counts
+// when the total is unknown) and the average rates.
+function count(n) { return Math.round(n).toLocaleString(); }
+function size(n) {
+  const units = ['B', 'KiB', 'MiB', 'GiB', 'TiB', 'PiB'];
+  let i = 0;
+  while (n >= 1024 && i < units.length - 1) { n /= 1024; ++i; }
+  return (i === 0 ? String(Math.round(n)) : n.toFixed(1)) + ' ' + units[i];
+}
+function progressCell(t) {
+  const td = el('td', undefined, 'progress');
+  const p = t.progress;
+  if (!p) { td.append(el('span', t.state === 'leased' ? '-' : 'waiting', 'muted')); return td; }
+  const bar = el('progress');
+  if (p.percent !== null) { bar.max = 100; bar.value = p.percent; }  // else indeterminate
+  const files = count(p.files_done) + (p.files_total ? ' / ' + count(p.files_total) : '') + ' files';
+  const bytes = size(p.bytes_done) + (p.bytes_total ? ' / ' + size(p.bytes_total) : '');
+  let text = files + ', ' + bytes;
+  if (p.percent !== null) text += ` (${Math.floor(p.percent)}%)`;
+  const rate = p.bytes_per_s > 0 || p.files_per_s > 0
+      ? `${size(p.bytes_per_s)}/s, ${count(p.files_per_s)} files/s` : '';
+  td.dataset.filesDone = String(p.files_done);
+  td.title = rate ? 'average since leased: ' + rate : '';
+  td.append(bar, el('span', text + (rate ? ' · ' + rate : '')));
+  return td;
+}
+
+function when(ns) {
+  return ns > 0 ? new Date(ns / 1e6).toLocaleString() : '-';
+}
+
+function renderWorkers(d) {
+  const rows = d.workers.map(w => {
+    const tr = el('tr');
+    tr.dataset.worker = w.id;
+    const leases = el('td');
+    const ul = el('ul');
+    for (const t of w.leases) {
+      ul.append(el('li', `task ${t.id} ${t.tenant}/${t.backup_set} (${t.kind}, attempt ${t.attempt}, ` +
+                         `until ${new Date(t.lease_expires_ns / 1e6).toLocaleTimeString()})`));
+    }
+    leases.append(w.leases.length ? ul : el('span', 'none', 'muted'));
+    tr.append(el('td', w.id), el('td', w.site || '-'), el('td', (w.locations || []).join(', ')),
+              el('td', w.capacity === undefined ? '-' : String(w.capacity)),
+              el('td', when(w.registered_ns || 0)), leases);
+    return tr;
+  });
+  document.getElementById('workers').replaceChildren(...rows);
+  document.getElementById('workers-grid').hidden = rows.length === 0;
+  document.getElementById('no-workers').hidden = rows.length !== 0;
+}
+
+const SVG = 'http://www.w3.org/2000/svg';
+const COLOURS = {pass: '#8ce99a', fail: '#ff8787', unknown: '#ffe066'};
+
+function svg(tag, attrs, text) {
+  const e = document.createElementNS(SVG, tag);
+  for (const [k, v] of Object.entries(attrs)) e.setAttribute(k, String(v));
+  if (text !== undefined) e.textContent = text;
+  return e;
+}
+
+// One strip per commitment over the history window, coloured by verdict:
+// the state before the first recorded change is that change's "from".
+function timeline(d) {
+  // From the first recorded change (a little before), not the whole window:
+  // a young tenant's history would be a sliver at the right edge.
+  const to = d.generated_ns, W = 900, L = 170, H = 22;
+  const first = d.history.length ? d.history[0].at_ns : d.from_ns;
+  const from = Math.max(d.from_ns, first - Math.max(60e9, (to - first) * 0.05));
+  const span = Math.max(1, to - from);
+  const x = ns => L + (W - L) * Math.min(1, Math.max(0, (ns - from) / span));
+  const chart = svg('svg', {class: 'timeline', width: W + 10, height: H * (d.commitments.length + 1) + 10,
+                            role: 'img', 'aria-label': 'verdicts over time'});
+  d.commitments.forEach((c, i) => {
+    const y = 5 + i * H;
+    const changes = d.history.filter(h => h.asset === c.asset && h.kind === c.kind);
+    chart.append(svg('text', {x: 0, y: y + 14}, `${c.asset} ${KIND_NAMES[c.kind] || c.kind}`));
+    let state = changes.length ? (changes[0].from || '') : c.verdict, at = from;
+    const segments = [];
+    for (const h of changes) { segments.push([at, h.at_ns, state]); state = h.to; at = h.at_ns; }
+    segments.push([at, to, c.verdict]);
+    for (const [a, b, v] of segments) {
+      if (!v || b <= a) continue;  // before the subject was first seen
+      const r = svg('rect', {x: x(a), y, width: Math.max(1, x(b) - x(a)), height: H - 6,
+                             fill: COLOURS[v] || '#dee2e6', 'data-verdict': v});
+      r.append(svg('title', {}, `${v} from ${when(a)}`));
+      chart.append(r);
+    }
+  });
+  const y = 5 + d.commitments.length * H + 12;
+  chart.append(svg('text', {x: L, y}, new Date(from / 1e6).toLocaleString()));
+  chart.append(svg('text', {x: W, y, 'text-anchor': 'end'}, 'now'));
+  return chart;
+}
+
+// --- Numeric history: RPO age and integrity coverage (history.h) --------
+
+const SERIES_NAMES = {rpo_age: 'RPO age', coverage: 'Integrity coverage'};
+
+// A duration in ns, as a person reads it ("90 s", "12 min", "6.5 h", "3 d").
+function duration(ns) {
+  const s = ns / 1e9, n = v => String(Number(v.toFixed(1)));
+  if (s < 120) return `${Math.round(s)} s`;
+  if (s < 7200) return `${Math.round(s / 60)} min`;
+  if (s < 172800) return `${n(s / 3600)} h`;
+  return `${n(s / 86400)} d`;
+}
+
+// Round steps for a duration axis, in ns.
+const STEPS_NS = [1, 5, 15, 30, 60, 300, 900, 1800, 3600, 7200, 10800, 21600, 43200, 86400,
+                  172800, 604800, 1209600, 2592000].map(x => x * 1e9);
+
+// The value axis' ticks, from 0 to the first round value at or above `max`.
+function valueTicks(s, max) {
+  if (s.unit === 'ratio') return [0, 0.25, 0.5, 0.75, 1];
+  const want = Math.max(max, 1e9);
+  const month = STEPS_NS[STEPS_NS.length - 1];
+  const step = STEPS_NS.find(x => want / x <= 5) || month * Math.ceil(want / (5 * month));
+  const ticks = [0];
+  while (ticks[ticks.length - 1] < want) ticks.push(ticks[ticks.length - 1] + step);
+  return ticks;
+}
+
+function seriesValue(s, v) {
+  return s.unit === 'ratio' ? `${(v * 100).toFixed(1)} %` : duration(v);
+}
+
+// Over the limit: an RPO age above the RPO, a coverage below the target.
+function overLimit(s, v) {
+  if (s.limit === null) return false;
+  return s.unit === 'ratio' ? v < s.limit : v > s.limit;
+}
+
+// A value axis label: one unit for the whole axis of a duration.
+function axisLabel(s, v, top) {
+  if (s.unit === 'ratio') return seriesValue(s, v);
+  const [unit, name] = top <= 120e9 ? [1e9, 's'] : top <= 7200e9 ? [60e9, 'min']
+      : top <= 72 * 3600e9 ? [3600e9, 'h'] : [86400e9, 'd'];
+  return `${Number((v / unit).toFixed(1))} ${name}`;
+}
+
+// How long the series was beyond its limit (ns), the samples joined by
+// straight lines as drawn.
+function timeBeyond(s) {
+  let total = 0;
+  const pts = s.points;
+  for (let i = 0; i + 1 < pts.length; i++) {
+    const [ta, va] = pts[i], [tb, vb] = pts[i + 1];
+    if (tb <= ta) continue;
+    const a = overLimit(s, va), b = overLimit(s, vb);
+    if (a && b) total += tb - ta;
+    else if (a !== b && va !== vb) {
+      const cross = ta + (tb - ta) * (s.limit - va) / (vb - va);
+      total += a ? cross - ta : tb - cross;
+    }
+  }
+  return total;
+}
+
+function tickLabel(ns, span) {
+  const d = new Date(ns / 1e6);
+  if (span < 600e9) {
+    return d.toLocaleTimeString([], {hour: '2-digit', minute: '2-digit', second: '2-digit'});
+  }
+  return span < 2 * 86400e9
+      ? d.toLocaleString([], {month: 'short', day: 'numeric', hour: '2-digit', minute: '2-digit'})
+      : d.toLocaleDateString([], {year: 'numeric', month: 'short', day: 'numeric'});
+}
+
+// One series as a line chart (samples joined by straight lines; two samples
+// at one instant are a jump), with dated axes, the contract's limit as a
+// dashed line, a title on every sample and a text summary under it.
+function seriesChart(s, d) {
+  const fig = el('figure', undefined, 'series');
+  fig.dataset.asset = s.asset;
+  fig.dataset.kind = s.kind;
+  const name = `${s.asset}: ${SERIES_NAMES[s.metric] || s.metric}`;
+  fig.append(el('figcaption', name));
+  const pts = s.points;
+  if (!pts.length) {
+    fig.append(el('p', s.note || 'Nothing recorded in the window.', 'muted'));
+    return fig;
+  }
+  const W = 900, H = 240, L = 70, R = 16, T = 16, B = 34;
+  const t0 = pts[0][0], t1 = Math.max(d.generated_ns, pts[pts.length - 1][0]);
+  const span = Math.max(1, t1 - t0);
+  const ticks = valueTicks(s, 1.05 * Math.max(s.limit || 0, ...pts.map(p => p[1])));
+  const top = ticks[ticks.length - 1];
+  const x = t => L + (W - L - R) * (t - t0) / span;
+  const y = v => T + (H - T - B) * (1 - Math.min(v, top) / top);
+  const limitText = s.limit === null ? ''
+      : s.kind === 'rpo' ? `RPO ${duration(s.limit)}` : `target ${seriesValue(s, s.limit)}`;
+  const latest = pts[pts.length - 1];
+  const worst = pts.reduce((a, p) => (s.unit === 'ratio' ? p[1] < a[1] : p[1] > a[1]) ? p : a);
+  const over = pts.some(p => overLimit(s, p[1])) ? timeBeyond(s) : -1;
+  const summary = `Latest ${seriesValue(s, latest[1])} at ${when(latest[0])}; ` +
+      `${s.unit === 'ratio' ? 'lowest' : 'highest'} ${seriesValue(s, worst[1])} at ${when(worst[0])}` +
+      (s.limit === null ? '' : `; ${s.unit === 'ratio' ? 'below' : 'above'} the ${limitText} ` +
+       (over < 0 ? 'never in the window' : `for ${duration(over)} in all`)) + '.';
+  const chart = svg('svg', {class: 'series-chart', viewBox: `0 0 ${W} ${H}`, role: 'img',
+                            'aria-label': `${name}. ${summary}`});
+  chart.append(svg('title', {}, `${name}. ${summary}`));
+  for (const v of ticks) {
+    const yy = y(v);
+    chart.append(svg('line', {x1: L, x2: W - R, y1: yy, y2: yy, class: 'grid'}));
+    chart.append(svg('text', {x: L - 6, y: yy + 4, 'text-anchor': 'end'}, axisLabel(s, v, top)));
+  }
+  chart.append(svg('line', {x1: L, y1: T, x2: L, y2: H - B, class: 'axis'}));
+  chart.append(svg('line', {x1: L, y1: H - B, x2: W - R, y2: H - B, class: 'axis'}));
+  for (let i = 0; i <= 4; i++) {
+    const t = t0 + span * i / 4;
+    chart.append(svg('line', {x1: x(t), x2: x(t), y1: H - B, y2: H - B + 4, class: 'axis'}));
+    chart.append(svg('text', {x: x(t), y: H - B + 16,
+                              'text-anchor': i === 0 ? 'start' : i === 4 ? 'end' : 'middle'},
+                     tickLabel(t, span)));
+  }
+  if (s.limit !== null) {
+    const ly = y(s.limit);
+    const line = svg('line', {x1: L, x2: W - R, y1: ly, y2: ly, class: 'limit',
+                              'data-limit': s.limit});
+    line.append(svg('title', {}, limitText));
+    chart.append(line);
+    chart.append(svg('text', {x: W - R - 4, y: ly - 5, 'text-anchor': 'end', class: 'limit-label'},
+                     limitText));
+  }
+  chart.append(svg('polyline', {class: 'series-line',
+                                points: pts.map(p => `${x(p[0]).toFixed(1)},${y(p[1]).toFixed(1)}`)
+                                            .join(' ')}));
+  for (const p of pts) {
+    const beyond = overLimit(s, p[1]);
+    const c = svg('circle', {cx: x(p[0]).toFixed(1), cy: y(p[1]).toFixed(1), r: beyond ? 3.5 : 2.5,
+                             class: 'pt' + (beyond ? ' over' : ''), 'data-t': p[0],
+                             'data-value': p[1]});
+    c.append(svg('title', {}, `${when(p[0])}: ${seriesValue(s, p[1])}` +
+                              (beyond ? ` (${s.unit === 'ratio' ? 'below' : 'above'} the ` +
+                                        `${limitText})` : '')));
+    chart.append(c);
+  }
+  fig.append(chart);
+  fig.append(el('p', summary, 'series-summary'));
+  fig.append(el('p', 'Shows: ' + s.definition +
+                     (s.samples > pts.length ? ` (${pts.length} of ${s.samples} samples drawn, ` +
+                      'keeping the highest and lowest)' : '') + '.', 'muted'));
+  if (s.note && pts.length) fig.append(el('p', 'Note: ' + s.note + '.', 'muted'));
+  return fig;
+}
+
+function renderSeries(d) {
+  const series = d.series || [];
+  document.getElementById('series-window').textContent =
+      `(since ${new Date(d.from_ns / 1e6).toLocaleDateString()})`;
+  document.getElementById('tenant-series').replaceChildren(
+      ...(series.length ? series.map(s => seriesChart(s, d))
+                        : [el('p', 'No RPO or integrity commitment to chart.', 'muted')]));
+}
+
+function renderTenant(d) {
+  document.getElementById('tenant-title').textContent =
+      d.display_name === d.tenant ? d.tenant : `${d.display_name} (${d.tenant})`;
+  document.querySelector('#tenant-readiness tbody').replaceChildren(...d.readiness.map(r => {
+    const tr = el('tr');
+    tr.append(el('td', r.asset), el('td', r.readiness, 'cell ' + r.readiness.replace(' ', '-')),
+              el('td', r.reasons.join('; ')));
+    return tr;
+  }));
+  document.querySelector('#tenant-commitments tbody').replaceChildren(...d.commitments.map(c => {
+    const tr = el('tr');
+    tr.dataset.asset = c.asset;
+    tr.dataset.kind = c.kind;
+    const ev = el('td');
+    const ul = el('ul');
+    for (const e of c.evidence) {
+      const li = el('li', `${e.name}: ${e.value} `);
+      li.append(el('span', `(${e.basis})`, 'basis'));
+      ul.append(li);
+    }
+    if (c.evidence.length) ev.append(ul);
+    tr.append(el('td', c.asset), el('td', KIND_NAMES[c.kind] || c.kind),
+              el('td', c.verdict, 'cell verdict ' + c.verdict + (c.overdue ? ' overdue' : '')),
+              el('td', c.summary), el('td', when(c.last_check_ns)), el('td', when(c.next_check_ns)),
+              ev);
+    return tr;
+  }));
+  document.getElementById('tenant-window').textContent =
+      `(since ${new Date(d.from_ns / 1e6).toLocaleDateString()})`;
+  document.getElementById('tenant-chart').replaceChildren(timeline(d));
+  renderSeries(d);
+  const hist = d.history.slice().reverse().map(h => {
+    const tr = el('tr');
+    tr.append(el('td', when(h.at_ns)), el('td', h.asset), el('td', KIND_NAMES[h.kind] || h.kind),
+              el('td', h.from || '(first seen)', 'cell ' + (h.from || 'none')),
+              el('td', h.to, 'cell ' + h.to), el('td', h.summary), el('td', h.alerted ? 'sent' : ''));
+    return tr;
+  });
+  document.querySelector('#tenant-history tbody').replaceChildren(...hist);
+  document.getElementById('tenant-history').hidden = hist.length === 0;
+  document.getElementById('tenant-no-history').hidden = hist.length !== 0;
+  const tasks = (d.tasks || []).map(t => {
+    const tr = el('tr');
+    tr.append(el('td', String(t.id)), el('td', t.backup_set), el('td', t.kind),
+              el('td', t.state, t.state), el('td', t.worker || '-'), progressCell(t));
+    return tr;
+  });
+  document.getElementById('tenant-tasks').replaceChildren(...tasks);
+  document.getElementById('tenant-tasks-grid').hidden = tasks.length === 0;
+  document.getElementById('tenant-no-tasks').hidden = tasks.length !== 0;
+}
+
+// The tenant named in the URL's fragment (#tenant=NAME), or null.
+function route() {
+  const m = /^#tenant=(.+)$/.exec(location.hash);
+  return m ? decodeURIComponent(m[1]) : null;
+}
+
+// GETs `path` with the token; null (after saying why) if it failed.
+async function get(path) {
+  const token = sessionStorage.getItem(KEY);
+  if (!token) { showLogin(); return null; }
+  let resp;
+  try {
+    resp = await fetch(path, {headers: {Authorization: 'Bearer ' + token}});
+  } catch (e) {
+    document.getElementById('updated').textContent = 'coordinator unreachable';
+    return null;
+  }
+  if (resp.status === 401) {
+    sessionStorage.removeItem(KEY);
+    showLogin('That token was refused.');
+    return null;
+  }
+  if (!resp.ok) {
+    document.getElementById('updated').textContent = await resp.text();
+    return null;
+  }
+  document.getElementById('login').hidden = true;
+  return resp.json();
+}
+
+async function refresh() {
+  const tenant = route();
+  document.getElementById('overview').hidden = tenant !== null;
+  document.getElementById('tenant-page').hidden = tenant === null;
+  const d = await get('/api/dashboard');
+  if (d === null) return;
+  render(d);
+  if (tenant === null) {
+    const w = await get('/api/workers');
+    if (w !== null) renderWorkers(w);
+  } else {
+    const t = await get('/api/tenant?name=' + encodeURIComponent(tenant));
+    if (t !== null) renderTenant(t);
+  }
+}
+
+document.addEventListener('DOMContentLoaded', () => {
+  document.getElementById('login').addEventListener('submit', ev => {
+    ev.preventDefault();
+    sessionStorage.setItem(KEY, document.getElementById('token').value.trim());
+    refresh();
+  });
+  window.addEventListener('hashchange', refresh);
+  refresh();
+  setInterval(refresh, 15000);
+});
