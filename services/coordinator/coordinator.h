@@ -1,5 +1,5 @@
 // The coordinator's domain logic, free of gRPC: the services in
-// grpc_services.cc only translate requests to these calls and Status codes
+// server.cc only translate requests to these calls and Status codes
 // to gRPC codes.
 //
 // One RocksDB database (the catalogue's) holds everything: locations,

@@ -1,5 +1,6 @@
 // A small pool of threads for the coordinator's disk work, so that gRPC's
-// callback threads never block on RocksDB or a lock (TOOLCHAIN.md).
+// callback threads never block on RocksDB or a lock (a reactor callback runs
+// on gRPC's own threads: blocking there stalls every call).
 #pragma once
 
 #include <condition_variable>

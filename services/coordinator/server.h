@@ -1,4 +1,4 @@
-// The coordinator's gRPC server: Admin, WorkerGateway and TenantPortal (stub)
+// The coordinator's gRPC server: Admin, WorkerGateway and TenantPortal
 // on one port, with gRPC health checking and reflection. gRPC stays inside
 // server.cc: this header is cheap to include.
 #pragma once

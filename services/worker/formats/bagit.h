@@ -1,6 +1,6 @@
 // BagIt bags (RFC 8493, and the drafts from version 0.93 to 0.97): the
 // validator behind `vigil verify --format bagit` and the worker's `bagit`
-// checks (DESIGN.md §5).
+// checks (docs/formats.md).
 //
 // What is checked (docs/formats.md has the full list of findings):
 //   - bagit.txt, strictly: exactly "BagIt-Version: M.N" then
