@@ -510,6 +510,14 @@ std::string DefaultExamples() {
 }  // namespace
 
 int RunDev(const DevArgs& args) {
+  if (!IsLoopbackAddress(args.listen)) {
+    std::fprintf(stderr,
+                 "vigil dev: --listen %s is not a loopback address: vigil dev serves in clear, "
+                 "for one machine (run `vigil coordinator` with --tls-cert and --tls-key to serve "
+                 "a network)\n",
+                 args.listen.c_str());
+    return kExitUsage;
+  }
   std::string data = args.data;
   if (data.empty()) {
     const char* t = std::getenv("TMPDIR");
@@ -540,14 +548,6 @@ int RunDev(const DevArgs& args) {
     WriteSample(offsite / "dupont-avocats/fileserver-copy/README", "offsite copy\n");
   }
 
-  if (!IsLoopbackAddress(args.listen)) {
-    std::fprintf(stderr,
-                 "vigil dev: --listen %s is not a loopback address: vigil dev serves in clear, "
-                 "for one machine (run `vigil coordinator` with --tls-cert and --tls-key to serve "
-                 "a network)\n",
-                 args.listen.c_str());
-    return kExitUsage;
-  }
   std::string token;
   if (!LoadOrCreateToken(data + "/admin.token", true, &token)) {
     std::fprintf(stderr, "vigil dev: cannot create the admin token\n");

@@ -204,6 +204,7 @@ TEST(InsecureListenTest, NonLoopbackPlaintextDoesNotStartWithoutInsecure) {
   // vigil dev serves in clear: loopback only.
   RunResult dev = RunVigil({"dev", "--once", "--listen", "0.0.0.0:0", "--data", tmp / "dev"});
   EXPECT_EQ(dev.exit_code, 2) << dev.out << dev.err;
+  EXPECT_FALSE(std::filesystem::exists(tmp / "dev"));
 
   // --insecure says so: it starts, and warns.
   BackgroundProcess insecure(
