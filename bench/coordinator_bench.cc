@@ -40,6 +40,7 @@
 #include <mutex>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <thread>
 #include <vector>
 
@@ -98,6 +99,9 @@ std::pair<long, long> Rss(pid_t pid) {
   return {hwm, rss};
 }
 
+// The coordinator's fixed worker enrolment token (workers must enrol).
+constexpr std::string_view kBenchEnrolToken = "bench-enrol-token";
+
 // A bench worker: its own channel (own HTTP/2 connection), registered.
 class BenchWorker {
  public:
@@ -108,6 +112,7 @@ class BenchWorker {
     channel_ = grpc::CreateCustomChannel(address, grpc::InsecureChannelCredentials(), ca);
     stub_ = v1::WorkerGateway::NewStub(channel_);
     grpc::ClientContext ctx;
+    ctx.AddMetadata("authorization", "Bearer " + std::string(kBenchEnrolToken));
     v1::RegisterRequest req;
     req.set_site("bench");
     req.add_locations(location);
@@ -234,6 +239,7 @@ std::unique_ptr<coordinator::Server> StartServer(const std::string& dir) {
   coordinator::ServerOptions o;
   o.listen = "127.0.0.1:0";
   o.coordinator.data_dir = dir + "/db";
+  o.coordinator.enrol_token_sha256 = coordinator::TokenHash(kBenchEnrolToken);
   if (g_executor_threads > 0) o.executor_threads = g_executor_threads;
   std::printf("coordinator: %d executor threads\n", o.executor_threads);
   auto s = coordinator::Server::Start(o);
@@ -451,8 +457,10 @@ int RssMode(const Args& a) {
 
   // The real coordinator process; its stdout goes to a file we read.
   const std::string out = dir + "/coordinator.out";
-  std::vector<std::string> argv_s = {vigil,         "coordinator", "--listen",
-                                     "127.0.0.1:0", "--data",      dir};
+  const std::string enrol = dir + "/bench-enrol.token";  // the bench workers' (BenchWorker)
+  std::ofstream(enrol) << kBenchEnrolToken << "\n";
+  std::vector<std::string> argv_s = {
+      vigil, "coordinator", "--listen", "127.0.0.1:0", "--data", dir, "--worker-token-file", enrol};
   std::vector<char*> argv;
   for (auto& s : argv_s) argv.push_back(s.data());
   argv.push_back(nullptr);

@@ -48,6 +48,7 @@ int main(int argc, char** argv) {
   std::filesystem::remove_all(dir);
   vigil::coordinator::CoordinatorOptions o;
   o.data_dir = dir.string();
+  o.enrol_token_sha256 = vigil::coordinator::TokenHash("bench-enrol");  // workers enrol
   auto c = Coordinator::Open(o);
   if (!c.ok()) return Fail("open", c.status());
   vigil::v1::ApplyRequest req;
@@ -60,7 +61,7 @@ int main(int argc, char** argv) {
   vigil::v1::RegisterRequest reg;
   reg.set_site("office");
   reg.add_locations("nas");
-  auto w = (*c)->Register("", reg);
+  auto w = (*c)->Register("bench-enrol", reg);
   if (!w.ok()) return Fail("register", w.status());
 
   // One full check per tenant through the worker calls (a mirror).

@@ -476,8 +476,9 @@ std::string TokenState(const v1::TokenRecord& r) {
 
 void PrintIssued(const v1::IssueTokenResponse& r) {
   const auto& rec = r.record();
-  std::fprintf(stderr, "issued %s token %s%s%s%s\n", TokenKindName(rec.kind()), rec.id().c_str(),
+  std::fprintf(stderr, "issued %s token %s%s%s%s%s\n", TokenKindName(rec.kind()), rec.id().c_str(),
                rec.tenant().empty() ? "" : (" for tenant " + rec.tenant()).c_str(),
+               rec.site().empty() ? "" : (" for site " + rec.site()).c_str(),
                rec.replaces().empty() ? "" : (", replacing " + rec.replaces()).c_str(),
                rec.expires_ns() ? (", expires " + FormatTimeUtc(rec.expires_ns())).c_str() : "");
   std::fprintf(stderr, "the token is shown once (only its SHA-256 is kept):\n");
@@ -504,6 +505,7 @@ int RunToken(const TokenArgs& args) {
       return kExitUsage;
     }
     req.set_tenant(args.tenant);
+    req.set_site(args.site);
     req.set_name(args.name);
     if (!args.expires_in.empty()) {
       std::string err;
@@ -548,6 +550,7 @@ int RunToken(const TokenArgs& args) {
       a.push_back({{"id", r.id()},
                    {"kind", TokenKindName(r.kind())},
                    {"tenant", r.tenant()},
+                   {"site", r.site()},
                    {"name", r.name()},
                    {"created", FormatTimeUtc(r.created_ns())},
                    {"expires", r.expires_ns() ? FormatTimeUtc(r.expires_ns()) : ""},
@@ -561,9 +564,12 @@ int RunToken(const TokenArgs& args) {
   }
   if (resp.tokens_size() == 0) std::printf("no token issued (the bootstrap admin token aside)\n");
   for (const auto& r : resp.tokens()) {
+    // The tenant column: a tenant token's tenant, an enrol token's site.
+    const std::string scope = !r.tenant().empty() ? r.tenant()
+                              : !r.site().empty() ? "site " + r.site()
+                                                  : "-";
     std::printf("%s  %-6s %-20s %-24s created %s  %s\n", r.id().c_str(), TokenKindName(r.kind()),
-                r.tenant().empty() ? "-" : r.tenant().c_str(),
-                r.name().empty() ? "-" : r.name().c_str(),
+                scope.c_str(), r.name().empty() ? "-" : r.name().c_str(),
                 FormatTimeUtc(r.created_ns()).substr(0, 10).c_str(), TokenState(r).c_str());
   }
   return 0;

@@ -62,6 +62,7 @@ struct TokenArgs {
   std::string action;  // issue | list | revoke | rotate
   std::string kind;    // issue: admin | tenant | enrol
   std::string tenant;  // issue --kind tenant
+  std::string site;    // issue --kind enrol: the worker's site; empty = any
   std::string name;
   std::string expires_in;  // issue: a duration ("90d"); empty = never
   std::string id;          // revoke, rotate

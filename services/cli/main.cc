@@ -78,14 +78,23 @@ int main(int argc, char** argv) {
       "coordinator",
       "Run the coordinator: holds locations, tenants, tasks and catalogues in one RocksDB "
       "database, leases tasks to workers and ingests their observations (gRPC).");
-  coord->add_option("--listen", ca.listen, "HOST:PORT to listen on (port 0: any free port)")
+  coord
+      ->add_option("--listen", ca.listen,
+                   "HOST:PORT to listen on (port 0: any free port); an address other than "
+                   "loopback needs --tls-cert and --tls-key, or --insecure")
       ->capture_default_str();
+  coord->add_flag("--insecure", ca.insecure,
+                  "Accept plaintext on a non-loopback address: --listen without --tls-cert, "
+                  "--http-listen (dashboard, /metrics) without --https-listen. Tokens, "
+                  "credentials and verdicts then cross the network in clear");
   coord->add_option("--data", ca.data, "Data directory (the database is DATA/db)")->required();
   coord->add_option("--admin-token-file", ca.admin_token_file,
                     "File holding the admin token (default: DATA/admin.token, created with a "
                     "random token on first start)");
   coord->add_option("--worker-token-file", ca.worker_token_file,
-                    "File holding the token workers must present to register (default: none)");
+                    "File holding a fixed enrolment token, usable by any number of workers of "
+                    "any site (default: none: workers enrol with one-time tokens, the first of "
+                    "which a fresh coordinator writes to DATA/enrol.token)");
   coord->add_option("--lease-ttl", ca.lease_ttl, "Lease time to live (e.g. 30s, 2m)")
       ->capture_default_str();
   coord
@@ -128,8 +137,8 @@ int main(int argc, char** argv) {
   coord->add_option("--http-listen", ca.http_listen,
                     "HOST:PORT for plain-HTTP /healthz and /readyz, and, unless --https-listen "
                     "is given, /metrics and the dashboard (/) with the admin token, which then "
-                    "travels in clear (keep it on loopback or behind a TLS proxy); port 0: any "
-                    "free port (default: off)");
+                    "travels in clear (so a non-loopback address then needs --insecure); port "
+                    "0: any free port (default: off)");
   coord->add_option("--https-listen", ca.https_listen,
                     "HOST:PORT for HTTPS (TLS 1.2+): /metrics, the dashboard (/), /api/*, "
                     "/healthz and /readyz; --http-listen then serves only /healthz and /readyz "
@@ -160,7 +169,10 @@ int main(int argc, char** argv) {
   work->add_option("--secrets", wa.secrets,
                    "Directory of restic passwords, never sent anywhere: TENANT/SET.password, "
                    "else LOCATION.password");
-  work->add_option("--token-file", wa.token_file, "File holding the enrolment token");
+  work->add_option("--token-file", wa.token_file,
+                   "File holding the enrolment token: the coordinator's DATA/enrol.token (one "
+                   "worker), one from `vigil token issue --kind enrol`, or the coordinator's "
+                   "--worker-token-file. Needed to register (not to resume from --state-dir)");
   work->add_option("--state-dir", wa.state_dir,
                    "Directory keeping the worker id and credential across restarts (created "
                    "0700; default: $STATE_DIRECTORY as set by systemd, else none: every start "
@@ -257,6 +269,9 @@ int main(int argc, char** argv) {
   CLI::App* token_issue = token->add_subcommand("issue", "Issue a token; it is printed once");
   token_issue->add_option("--kind", ta.kind, "admin | tenant | enrol")->required();
   token_issue->add_option("--tenant", ta.tenant, "The tenant a tenant token reads");
+  token_issue->add_option("--site", ta.site,
+                          "Enrol tokens: enrol only a worker of this site (default: any site; "
+                          "the worker is bound to the site it enrols with either way)");
   token_issue->add_option("--name", ta.name, "A label shown by `vigil token list`");
   token_issue->add_option("--expires-in", ta.expires_in, "Lifetime, e.g. 90d (default: none)");
   client_options(token_issue, &ta.client);

@@ -1,12 +1,17 @@
 #include "services/cli/serve_commands.h"
 
+#include <arpa/inet.h>
 #include <fcntl.h>
+#include <netinet/in.h>
 #include <signal.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <cctype>
+#include <cerrno>
 #include <cstdio>
 #include <cstdlib>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <sstream>
@@ -78,6 +83,57 @@ bool LoadOrCreateToken(const std::string& file, bool create, std::string* token)
   return ok;
 }
 
+// Writes a secret to `file` (mode 0600) durably: a temporary file synced,
+// renamed into place, the directory synced. False (errno set) on error.
+bool WriteSecretFile(const std::string& file, const std::string& secret) {
+  const std::string tmp = file + ".tmp";
+  int fd = open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0600);
+  if (fd < 0) return false;
+  std::string line = secret + "\n";
+  bool ok = fchmod(fd, 0600) == 0 &&
+            write(fd, line.data(), line.size()) == static_cast<ssize_t>(line.size());
+  ok = ok && fsync(fd) == 0;
+  close(fd);
+  if (!ok || rename(tmp.c_str(), file.c_str()) != 0) {
+    const int saved = errno;
+    unlink(tmp.c_str());
+    errno = saved;
+    return false;
+  }
+  std::string dir = std::filesystem::path(file).parent_path().string();
+  int dfd = open(dir.empty() ? "." : dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (dfd < 0) return false;
+  ok = fsync(dfd) == 0;
+  close(dfd);
+  return ok;
+}
+
+// True if the host of a listen address ("HOST:PORT", "[V6]:PORT",
+// "unix:PATH") is a loopback one: localhost, 127.0.0.0/8, ::1, ::ffff:127.x,
+// a Unix socket. Anything else (0.0.0.0, ::, a host name, an empty host)
+// may be reached from the network.
+bool IsLoopbackAddress(const std::string& listen) {
+  if (listen.rfind("unix:", 0) == 0 || listen.rfind("unix-abstract:", 0) == 0) return true;
+  std::string host;
+  if (!listen.empty() && listen[0] == '[') {
+    size_t close = listen.find(']');
+    if (close == std::string::npos) return false;
+    host = listen.substr(1, close - 1);
+  } else {
+    size_t colon = listen.rfind(':');
+    host = colon == std::string::npos ? listen : listen.substr(0, colon);
+  }
+  for (char& c : host) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  if (host == "localhost") return true;
+  in_addr a4{};
+  if (inet_pton(AF_INET, host.c_str(), &a4) == 1) return (ntohl(a4.s_addr) >> 24) == 127;
+  in6_addr a6{};
+  if (inet_pton(AF_INET6, host.c_str(), &a6) == 1) {
+    return IN6_IS_ADDR_LOOPBACK(&a6) || (IN6_IS_ADDR_V4MAPPED(&a6) && a6.s6_addr[12] == 127);
+  }
+  return false;
+}
+
 // Reads a PEM file named by an option; false (after saying so) on error.
 bool ReadPem(const char* cmd, const char* option, const std::string& file, std::string* out) {
   if (file.empty()) return true;
@@ -97,6 +153,39 @@ bool ReadPem(const char* cmd, const char* option, const std::string& file, std::
 
 int RunCoordinator(const CoordinatorArgs& args) {
   std::string err;
+  // Secure by default: nothing reachable from the network in clear unless
+  // --insecure says so (docs/operations.md, "Transport"). Checked first:
+  // a refusal creates nothing.
+  const bool grpc_in_clear = args.tls_cert_file.empty() && !IsLoopbackAddress(args.listen);
+  const bool http_in_clear = !args.http_listen.empty() && args.https_listen.empty() &&
+                             !IsLoopbackAddress(args.http_listen);
+  if (grpc_in_clear && !args.insecure) {
+    std::fprintf(stderr,
+                 "vigil coordinator: --listen %s is not a loopback address and has no TLS: "
+                 "enrolment tokens, worker credentials, the admin token and every verdict would "
+                 "cross the network in clear. Give --tls-cert and --tls-key (deploy/make-certs.sh "
+                 "makes them; docs/first-day.md), or listen on 127.0.0.1, or add --insecure to "
+                 "accept plaintext\n",
+                 args.listen.c_str());
+    return kExitUsage;
+  }
+  if (http_in_clear && !args.insecure) {
+    std::fprintf(stderr,
+                 "vigil coordinator: --http-listen %s is not a loopback address and, without "
+                 "--https-listen, serves the dashboard, /api/* and /metrics with the admin token "
+                 "in clear. Give --https-listen (--http-listen then serves only /healthz and "
+                 "/readyz), or listen on 127.0.0.1, or add --insecure to accept plaintext\n",
+                 args.http_listen.c_str());
+    return kExitUsage;
+  }
+  if (grpc_in_clear || http_in_clear) {
+    std::fprintf(stderr,
+                 "vigil coordinator: warning: --insecure: %s%s%s in clear on a non-loopback "
+                 "address\n",
+                 grpc_in_clear ? "gRPC (tokens, credentials, verdicts)" : "",
+                 grpc_in_clear && http_in_clear ? " and " : "",
+                 http_in_clear ? "HTTP (dashboard, /api/*, /metrics)" : "");
+  }
   auto ttl = ParseDuration(args.lease_ttl, &err);
   if (!ttl || *ttl <= 0) {
     std::fprintf(stderr, "vigil coordinator: --lease-ttl '%s': %s\n", args.lease_ttl.c_str(),
@@ -248,6 +337,39 @@ int RunCoordinator(const CoordinatorArgs& args) {
     }
     http = std::move(*h);
   }
+  // The first-start enrolment token (docs/coordinator.md "Authentication"), like
+  // the admin token: one-time, written beside it, unless the fixed
+  // --worker-token-file is given.
+  std::string enrol_note;
+  const std::string enrol_file = args.data + "/enrol.token";
+  if (args.worker_token_file.empty() && !std::filesystem::exists(enrol_file)) {
+    auto first = (*server)->coordinator().IssueFirstEnrolToken("first start (DATA/enrol.token)");
+    if (!first.ok()) {
+      std::fprintf(stderr, "vigil coordinator: cannot issue the first enrolment token: %s\n",
+                   std::string(first.status().message()).c_str());
+      (*server)->Shutdown();
+      return kExitFailure;
+    }
+    if (first->has_value()) {
+      if (!WriteSecretFile(enrol_file, (*first)->token())) {
+        std::fprintf(stderr,
+                     "vigil coordinator: cannot write the enrolment token to '%s': %s (token %s "
+                     "revoked; issue one with `vigil token issue --kind enrol`)\n",
+                     enrol_file.c_str(), std::strerror(errno), (*first)->record().id().c_str());
+        (void)(*server)->coordinator().RevokeToken((*first)->record().id());
+        (*server)->Shutdown();
+        return kExitFailure;
+      }
+      enrol_note = "enrolment token in " + enrol_file +
+                   " (one-time: it enrols one worker; more with `vigil token issue --kind enrol`)";
+    }
+  }
+  if (enrol_note.empty()) {
+    enrol_note = args.worker_token_file.empty()
+                     ? "worker enrolment: one-time tokens (`vigil token issue --kind enrol`)"
+                     : "worker enrolment: the token in " + args.worker_token_file +
+                           ", or one-time tokens (`vigil token issue --kind enrol`)";
+  }
   std::printf("listening on %s\n", (*server)->address().c_str());
   if (http && !http->http_address().empty()) {
     std::printf("http listening on %s\n", http->http_address().c_str());
@@ -258,10 +380,13 @@ int RunCoordinator(const CoordinatorArgs& args) {
                 ho.tls.cert_file.c_str(),
                 http->http_address().empty() ? "" : "; http: /healthz and /readyz only");
   }
-  std::printf("transport: %s\n", o.tls_cert_pem.empty()        ? "plaintext (no --tls-cert)"
+  std::printf("transport: %s\n", o.tls_cert_pem.empty()
+                                     ? (grpc_in_clear ? "plaintext (--insecure)"
+                                                      : "plaintext (no --tls-cert; loopback)")
                                  : o.tls_client_ca_pem.empty() ? "TLS"
                                                                : "TLS, mutual TLS for workers");
   std::printf("admin token in %s\n", token_file.c_str());
+  std::printf("%s\n", enrol_note.c_str());
   std::fflush(stdout);
   int sig = WaitForSignal(signals);
   std::fprintf(stderr, "vigil coordinator: %s, shutting down\n", strsignal(sig));
@@ -385,6 +510,14 @@ std::string DefaultExamples() {
 }  // namespace
 
 int RunDev(const DevArgs& args) {
+  if (!IsLoopbackAddress(args.listen)) {
+    std::fprintf(stderr,
+                 "vigil dev: --listen %s is not a loopback address: vigil dev serves in clear, "
+                 "for one machine (run `vigil coordinator` with --tls-cert and --tls-key to serve "
+                 "a network)\n",
+                 args.listen.c_str());
+    return kExitUsage;
+  }
   std::string data = args.data;
   if (data.empty()) {
     const char* t = std::getenv("TMPDIR");
@@ -451,6 +584,17 @@ int RunDev(const DevArgs& args) {
     wo.site = std::string(name) == "nas-office" ? "office" : "offsite";
     wo.locations[name] = root.string();
     wo.verbose = false;
+    // Workers enrol like any other: a one-time token for their site.
+    v1::IssueTokenRequest enrol;
+    enrol.set_kind(v1::TOKEN_KIND_ENROL);
+    enrol.set_site(wo.site);
+    enrol.set_name("vigil dev worker (" + wo.site + ")");
+    auto issued = (*server)->coordinator().IssueToken(enrol);
+    if (!issued.ok()) {
+      std::fprintf(stderr, "vigil dev: %s\n", std::string(issued.status().message()).c_str());
+      return kExitFailure;
+    }
+    wo.enrol_token = issued->token();
     auto w = worker::Worker::Create(wo);
     if (!w.ok()) {
       std::fprintf(stderr, "vigil dev: %s\n", std::string(w.status().message()).c_str());

@@ -15,9 +15,16 @@ struct CoordinatorArgs {
   // File holding the admin token. Default: DATA/admin.token, created with a
   // random token (mode 0600) on first start.
   std::string admin_token_file;
-  // File holding the worker enrolment token. Default: none (any worker may
-  // register; fine on loopback, not across sites).
+  // File holding the coordinator's fixed worker enrolment token (multi-use,
+  // any site). Default: none; every worker then enrols with a one-time
+  // enrol token: on first start (no enrol token ever issued, no
+  // DATA/enrol.token) one is issued and written to DATA/enrol.token (mode
+  // 0600), more with `vigil token issue --kind enrol`.
   std::string worker_token_file;
+  // Allow --listen on a non-loopback address without --tls-cert/--tls-key,
+  // and --http-listen on one without --https-listen (the dashboard, /api/*
+  // and /metrics in clear). Default false: refused (exit 2).
+  bool insecure = false;
   std::string lease_ttl = "30s";
   int max_attempts = 3;
   // How often the scheduler looks for due checks ("0" = never).

@@ -8,7 +8,7 @@
 //   apiVersion: vigil/v1
 //   kind: Location
 //   name: nas-office            # [A-Za-z0-9._-]{1,128}, not "." or ".."
-//   site: office                # required
+//   site: office                # required; only workers of this site serve it
 //   type: filesystem            # optional; only "filesystem"
 //   offsite: false              # optional bool (true/false), declared
 //   immutable: false            # optional bool, declared

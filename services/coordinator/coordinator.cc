@@ -412,37 +412,78 @@ Status CheckWorkerRequest(const v1::RegisterRequest& req) {
   return absl::OkStatus();
 }
 
+// Where an enrolment credential comes from (worker.proto).
+constexpr std::string_view kWhereTokensComeFrom =
+    "a worker enrols with --token-file naming one of: the one-time token a fresh coordinator "
+    "writes to DATA/enrol.token, one from `vigil token issue --kind enrol [--site SITE]`, or the "
+    "coordinator's --worker-token-file";
+
 }  // namespace
+
+Status Coordinator::CheckClaims(const v1::RegisterRequest& req, v1::RegisterResponse* resp) {
+  for (const auto& name : req.locations()) {
+    v1::Location l;
+    auto found = GetMsg(cat_->kv(), Space::kMeta, keys::Location(name), &l);
+    if (!found.ok()) return found.status();
+    if (!*found) {
+      resp->add_warnings("location " + name +
+                         " is not declared (vigil apply a Location with site: " + req.site() +
+                         "): not served until it is");
+      continue;
+    }
+    if (l.site() != req.site()) {
+      return absl::PermissionDeniedError("location '" + name + "' is declared for site '" +
+                                         l.site() + "', not '" + req.site() +
+                                         "': a worker serves only the locations of its own site");
+    }
+  }
+  return absl::OkStatus();
+}
+
+StatusOr<std::set<std::string>> Coordinator::ServedLocations(const v1::WorkerRecord& w) {
+  std::set<std::string> served;
+  for (const auto& name : w.locations()) {
+    v1::Location l;
+    auto found = GetMsg(cat_->kv(), Space::kMeta, keys::Location(name), &l);
+    if (!found.ok()) return found.status();
+    if (*found && l.site() == w.site()) served.insert(name);
+  }
+  return served;
+}
 
 StatusOr<v1::RegisterResponse> Coordinator::Register(std::string_view enrol_token,
                                                      const v1::RegisterRequest& req) {
-  // The coordinator's enrolment token (--worker-token-file), or a one-time
-  // token issued with `vigil token issue --kind enrol` (used up here), or
-  // none at all when neither was ever set up.
+  // Always a credential: the coordinator's fixed enrolment token
+  // (--worker-token-file), or a one-time token (DATA/enrol.token, `vigil
+  // token issue --kind enrol`), used up here.
+  if (enrol_token.empty()) {
+    return absl::UnauthenticatedError("Register without enrolment token: " +
+                                      std::string(kWhereTokensComeFrom));
+  }
   std::optional<v1::TokenRecord> one_time;
   bool fixed_ok = !options_.enrol_token_sha256.empty() &&
                   ConstantTimeEqual(TokenHash(enrol_token), options_.enrol_token_sha256);
   if (!fixed_ok) {
     auto t = ValidToken(enrol_token, v1::TOKEN_KIND_ENROL);
-    if (t.ok()) {
-      one_time = std::move(*t);
-    } else if (!absl::IsUnauthenticated(t.status())) {
-      return t.status();
-    } else {
-      auto open = EnrolmentIsOpen();
-      if (!open.ok()) return open.status();
-      if (!*open) {
-        // The token's own reason ("enrolment token ID was already used",
-        // "... expired"): only a caller holding the whole token gets past
-        // the hash check to learn it, and a restarted worker's operator
-        // needs it to see that a new token is due.
-        return absl::UnauthenticatedError(
-            enrol_token.empty() ? "Register without enrolment token"
-                                : "enrolment refused: " + std::string(t.status().message()));
-      }
+    if (!t.ok()) {
+      if (!absl::IsUnauthenticated(t.status())) return t.status();
+      // The token's own reason ("enrolment token ID was already used",
+      // "... expired"): only a caller holding the whole token gets past
+      // the hash check to learn it, and a restarted worker's operator
+      // needs it to see that a new token is due.
+      return absl::UnauthenticatedError("enrolment refused: " + std::string(t.status().message()) +
+                                        " (" + std::string(kWhereTokensComeFrom) + ")");
     }
+    one_time = std::move(*t);
   }
   if (Status s = CheckWorkerRequest(req); !s.ok()) return s;
+  if (one_time && !one_time->site().empty() && one_time->site() != req.site()) {
+    return absl::PermissionDeniedError("enrolment refused: token " + one_time->id() +
+                                       " was issued for site '" + one_time->site() + "', not '" +
+                                       req.site() + "'");
+  }
+  v1::RegisterResponse resp;
+  if (Status s = CheckClaims(req, &resp); !s.ok()) return s;
   auto id = leases_->NextId();
   if (!id.ok()) return id.status();
   auto credential = RandomHex(32);
@@ -454,6 +495,7 @@ StatusOr<v1::RegisterResponse> Coordinator::Register(std::string_view enrol_toke
   w.set_capacity(req.capacity() == 0 ? 1 : req.capacity());
   w.set_credential_sha256(TokenHash(*credential));
   w.set_registered_ns(clock_->NowNs());
+  w.set_enrolled_with(one_time ? one_time->id() : "worker-token-file");
   storage::KvBatch b;
   b.Put(Space::kMeta, keys::Worker(w.id()), w.SerializeAsString());
   if (one_time) {
@@ -468,7 +510,6 @@ StatusOr<v1::RegisterResponse> Coordinator::Register(std::string_view enrol_toke
   } else if (Status s = cat_->kv()->Write(b, {.sync = true}); !s.ok()) {
     return s;
   }
-  v1::RegisterResponse resp;
   resp.set_worker_id(w.id());
   resp.set_credential(*credential);
   resp.set_lease_ttl_ms(static_cast<uint32_t>(options_.lease.ttl_ns / 1'000'000));
@@ -480,7 +521,14 @@ StatusOr<v1::RegisterResponse> Coordinator::Resume(const std::string& worker_id,
   if (Status s = CheckWorkerRequest(req); !s.ok()) return s;
   auto w = LoadWorker(worker_id);
   if (!w.ok()) return w.status();
-  w->set_site(req.site());
+  if (req.site() != w->site()) {
+    return absl::PermissionDeniedError(
+        "worker " + worker_id + " enrolled for site '" + w->site() + "', not '" + req.site() +
+        "': a worker's site is fixed at enrolment; enrol again as a new worker of site '" +
+        req.site() + "' (a fresh state directory and an enrolment token)");
+  }
+  v1::RegisterResponse resp;
+  if (Status s = CheckClaims(req, &resp); !s.ok()) return s;
   *w->mutable_locations() = req.locations();
   w->set_capacity(req.capacity() == 0 ? 1 : req.capacity());
   w->set_resumed_ns(clock_->NowNs());
@@ -496,7 +544,6 @@ StatusOr<v1::RegisterResponse> Coordinator::Resume(const std::string& worker_id,
     if (!s.ok() && !absl::IsFailedPrecondition(s) && !absl::IsNotFound(s)) return s;
   }
   Seen(worker_id);
-  v1::RegisterResponse resp;
   resp.set_worker_id(worker_id);
   resp.set_lease_ttl_ms(static_cast<uint32_t>(options_.lease.ttl_ns / 1'000'000));
   return resp;
@@ -537,8 +584,11 @@ StatusOr<v1::LeaseTaskResponse> Coordinator::LeaseTask(const std::string& worker
   auto w = LoadWorker(worker_id);
   if (!w.ok()) return w.status();
   Seen(worker_id);
-  std::set<std::string> locations(w->locations().begin(), w->locations().end());
-  auto t = leases_->Lease(worker_id, locations);
+  // Judged now, not at registration: a location re-declared for another
+  // site stops being served at once.
+  auto locations = ServedLocations(*w);
+  if (!locations.ok()) return locations.status();
+  auto t = leases_->Lease(worker_id, *locations);
   if (!t.ok()) return t.status();
   v1::LeaseTaskResponse resp;
   if (t->has_value()) {

@@ -13,6 +13,8 @@
 //   FailedPrecondition  stale attempt / lease not held; nothing to check
 //   OutOfRange          observation batch seq leaves a gap
 //   Unauthenticated     missing or wrong token / credential
+//   PermissionDenied    a worker outside its site (its enrol token's site,
+//                       a location declared for another site)
 //   others              storage errors
 //
 // Thread safety: thread-safe. Calls do disk I/O: never call them from a gRPC
@@ -24,6 +26,7 @@
 #include <memory>
 #include <mutex>
 #include <optional>
+#include <set>
 #include <shared_mutex>
 #include <string>
 #include <vector>
@@ -46,7 +49,10 @@ struct CoordinatorOptions {
   // SHA-256 of the admin token. Empty = admin calls need no token (only
   // for tests and `vigil dev` on loopback).
   std::string admin_token_sha256;
-  // SHA-256 of the worker enrolment token. Empty = Register needs none.
+  // SHA-256 of the coordinator's fixed worker enrolment token
+  // (--worker-token-file; multi-use, any site). Empty = none: Register then
+  // takes only issued one-time enrol tokens. Register always needs one or
+  // the other.
   std::string enrol_token_sha256;
   // Not owned. nullptr = the real clock.
   Clock* clock = nullptr;
@@ -76,6 +82,11 @@ class Coordinator {
   storage::StatusOr<v1::ListTokensResponse> ListTokens();
   storage::Status RevokeToken(const std::string& id);
   storage::StatusOr<v1::IssueTokenResponse> RotateToken(const std::string& id);
+  // The first-start enrolment token: if no enrol token was ever issued,
+  // issues a one-time one (any site, named `name`) and returns it;
+  // nullopt if one was issued before (used, revoked or not).
+  storage::StatusOr<std::optional<v1::IssueTokenResponse>> IssueFirstEnrolToken(
+      const std::string& name);
   // The tenant a valid tenant token reads; Unauthenticated otherwise.
   storage::StatusOr<std::string> AuthenticateTenant(std::string_view bearer_token);
   storage::StatusOr<v1::ApplyResponse> Apply(const v1::ApplyRequest& req);
@@ -100,16 +111,26 @@ class Coordinator {
       const v1::OffboardTenantRequest& req);
 
   // --- Workers ---------------------------------------------------------
+  // A new worker, bound to req.site (worker.proto Register): needs the
+  // fixed enrolment token or an issued, unused one-time enrol token (used
+  // up here; Unauthenticated otherwise, saying where tokens come from);
+  // PermissionDenied for a token issued for another site, or a claimed
+  // location declared for another site (naming it and its site). A claimed
+  // location not declared yet is accepted with a warning in the response.
   storage::StatusOr<v1::RegisterResponse> Register(std::string_view enrol_token,
                                                    const v1::RegisterRequest& req);
   // A restarted worker, already authenticated as `worker_id`: takes the
-  // request's site, locations and capacity, hands back every task still
-  // leased to it, and answers worker_id and lease_ttl_ms (worker.proto
-  // Resume). InvalidArgument as Register.
+  // request's locations and capacity (its site must be the enrolled one,
+  // else PermissionDenied: enrol again), checks the claims as Register,
+  // hands back every task still leased to it, and answers worker_id,
+  // lease_ttl_ms and warnings (worker.proto Resume). InvalidArgument as
+  // Register.
   storage::StatusOr<v1::RegisterResponse> Resume(const std::string& worker_id,
                                                  const v1::RegisterRequest& req);
   // OK if `credential` is the one issued to `worker_id`.
   storage::Status AuthenticateWorker(const std::string& worker_id, std::string_view credential);
+  // The oldest queued task of a location the worker claims and that is
+  // declared for its site now (read at every call).
   storage::StatusOr<v1::LeaseTaskResponse> LeaseTask(const std::string& worker_id);
   storage::StatusOr<v1::HeartbeatResponse> Heartbeat(const std::string& worker_id,
                                                      const v1::HeartbeatRequest& req);
@@ -177,8 +198,12 @@ class Coordinator {
   // The record of `token` if it is an issued token of `kind`, not revoked,
   // not expired (and, for enrol tokens, not used); Unauthenticated if not.
   storage::StatusOr<v1::TokenRecord> ValidToken(std::string_view token, v1::TokenKind kind);
-  // True while no enrolment token was ever issued (and none is configured).
-  storage::StatusOr<bool> EnrolmentIsOpen();
+  // Register's and Resume's site rule: PermissionDenied if a location of
+  // `req` is declared for another site than req.site(); a warning in `resp`
+  // for each one not declared yet.
+  storage::Status CheckClaims(const v1::RegisterRequest& req, v1::RegisterResponse* resp);
+  // The locations `w` claims that are declared for its site, now.
+  storage::StatusOr<std::set<std::string>> ServedLocations(const v1::WorkerRecord& w);
   // IssueToken; with `old`, also revokes it in the same write (rotation).
   storage::StatusOr<v1::IssueTokenResponse> IssueTokenReplacing(const v1::IssueTokenRequest& req,
                                                                 v1::TokenRecord* old);

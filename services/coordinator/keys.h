@@ -9,8 +9,9 @@
 //   "coord/worker/"   Str(id)                    -> vigil.v1.WorkerRecord
 //   "coord/token/"    Str(id)                    -> vigil.v1.TokenRecord
 //   "coord/survey/"   Str(location)              -> vigil.v1.LocationSurvey
-//   "coord/enrol_required"                       -> "1" once an enrolment
-//       token was issued: from then on Register needs a token
+//   "coord/enrol_required"                       -> "1": written by older
+//       versions once an enrol token was issued; no longer read or written
+//       (Register always needs a token)
 //   "coord/next_id"                              -> U64 next task/check id
 //   "coord/merged/" U64(task) U32(attempt)       -> vigil.v1.Task (counts,
 //       entries): written in the last batch of a merge, so a merge that
@@ -82,7 +83,6 @@ std::string Worker(std::string_view id);
 std::string Token(std::string_view id);
 std::string Survey(std::string_view location);
 inline constexpr std::string_view kTokenPrefix = "coord/token/";
-inline constexpr std::string_view kEnrolRequired = "coord/enrol_required";
 std::string Merged(uint64_t task, uint32_t attempt);
 inline constexpr std::string_view kLocationPrefix = "coord/location/";
 inline constexpr std::string_view kTenantPrefix = "coord/tenant/";

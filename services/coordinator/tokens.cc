@@ -30,6 +30,18 @@ const char* KindName(v1::TokenKind k) {
   }
 }
 
+// A site name as Apply takes it (Location.site): 1..128 of [A-Za-z0-9._-],
+// not "." or "..".
+bool IsSiteName(std::string_view s) {
+  if (s.empty() || s.size() > 128 || s == "." || s == "..") return false;
+  for (char c : s) {
+    bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+              c == '.' || c == '_' || c == '-';
+    if (!ok) return false;
+  }
+  return true;
+}
+
 bool IsHexId(std::string_view s) {
   if (s.size() != 2 * kIdBytes) return false;
   for (char c : s) {
@@ -71,15 +83,6 @@ StatusOr<v1::TokenRecord> Coordinator::ValidToken(std::string_view token, v1::To
   return r;
 }
 
-StatusOr<bool> Coordinator::EnrolmentIsOpen() {
-  if (!options_.enrol_token_sha256.empty()) return false;
-  std::string v;
-  Status s = cat_->kv()->Get(Space::kMeta, keys::kEnrolRequired, &v);
-  if (absl::IsNotFound(s)) return true;
-  if (!s.ok()) return s;
-  return false;
-}
-
 StatusOr<v1::IssueTokenResponse> Coordinator::IssueToken(const v1::IssueTokenRequest& req) {
   return IssueTokenReplacing(req, nullptr);
 }
@@ -103,6 +106,18 @@ StatusOr<v1::IssueTokenResponse> Coordinator::IssueTokenReplacing(const v1::Issu
                                                   "not ") +
                                       KindName(req.kind()) + " tokens");
   }
+  if (!req.site().empty()) {
+    if (req.kind() != v1::TOKEN_KIND_ENROL) {
+      return absl::InvalidArgumentError(
+          std::string("token: field 'site' is for enrol tokens, not ") + KindName(req.kind()) +
+          " tokens");
+    }
+    if (!IsSiteName(req.site())) {
+      return absl::InvalidArgumentError(
+          "token: field 'site' must be 1..128 characters of [A-Za-z0-9._-], got '" + req.site() +
+          "'");
+    }
+  }
   if (req.expires_in_ns() < 0) {
     return absl::InvalidArgumentError("token: field 'expires_in_ns' is negative");
   }
@@ -121,6 +136,7 @@ StatusOr<v1::IssueTokenResponse> Coordinator::IssueTokenReplacing(const v1::Issu
   r->set_kind(req.kind());
   r->set_tenant(req.tenant());
   r->set_name(req.name());
+  r->set_site(req.site());
   r->set_sha256(TokenHash(resp.token()));
   r->set_created_ns(now);
   if (req.expires_in_ns() > 0) r->set_expires_ns(now + req.expires_in_ns());
@@ -131,7 +147,6 @@ StatusOr<v1::IssueTokenResponse> Coordinator::IssueTokenReplacing(const v1::Issu
     b.Put(Space::kMeta, keys::Token(old->id()), old->SerializeAsString());
   }
   b.Put(Space::kMeta, keys::Token(*id), r->SerializeAsString());
-  if (req.kind() == v1::TOKEN_KIND_ENROL) b.Put(Space::kMeta, keys::kEnrolRequired, "1");
   if (Status s = cat_->kv()->Write(b, {.sync = true}); !s.ok()) return s;
   r->clear_sha256();  // nothing secret-derived leaves the coordinator
   return resp;
@@ -180,8 +195,28 @@ StatusOr<v1::IssueTokenResponse> Coordinator::RotateToken(const std::string& id)
   req.set_kind(old.kind());
   req.set_tenant(old.tenant());
   req.set_name(old.name());
+  req.set_site(old.site());
   if (old.expires_ns() != 0) req.set_expires_in_ns(old.expires_ns() - old.created_ns());
   return IssueTokenReplacing(req, &old);
+}
+
+StatusOr<std::optional<v1::IssueTokenResponse>> Coordinator::IssueFirstEnrolToken(
+    const std::string& name) {
+  std::lock_guard lock(tokens_mu_);
+  bool issued_before = false;
+  Status s = ForEachRecord<v1::TokenRecord>(cat_->kv(), Space::kMeta, keys::kTokenPrefix, "token",
+                                            [&](v1::TokenRecord&& r) {
+                                              if (r.kind() == v1::TOKEN_KIND_ENROL)
+                                                issued_before = true;
+                                            });
+  if (!s.ok()) return s;
+  if (issued_before) return std::optional<v1::IssueTokenResponse>();
+  v1::IssueTokenRequest req;
+  req.set_kind(v1::TOKEN_KIND_ENROL);
+  req.set_name(name);
+  auto r = IssueTokenReplacing(req, nullptr);
+  if (!r.ok()) return r.status();
+  return std::optional<v1::IssueTokenResponse>(std::move(*r));
 }
 
 StatusOr<std::string> Coordinator::AuthenticateTenant(std::string_view bearer_token) {

@@ -125,6 +125,12 @@ class WorkerImpl final : public Worker {
                 "; registering again with the enrolment token" +
                 (o_.enrol_token.empty() ? " (none given: --token-file)" : ""));
             stored_.reset();
+          } else if (s.error_code() == grpc::StatusCode::PERMISSION_DENIED) {
+            // Another site, or a location of another site: re-enrolling on
+            // its own would hide the operator's mistake.
+            Log("resume refused: " + s.error_message());
+            return absl::PermissionDeniedError("resume refused: " + s.error_message() +
+                                               " (worker state: " + StateFile() + ")");
           } else {
             Log("cannot resume as worker " + stored_->worker_id + ": " + s.error_message());
             Sleep(backoff_ms);
@@ -138,8 +144,13 @@ class WorkerImpl final : public Worker {
         if (!s.ok()) {
           Log("cannot register: " + s.error_message());
           if (s.error_code() == grpc::StatusCode::UNAUTHENTICATED ||
-              s.error_code() == grpc::StatusCode::INVALID_ARGUMENT) {
-            return absl::UnauthenticatedError("registration refused: " + s.error_message());
+              s.error_code() == grpc::StatusCode::INVALID_ARGUMENT ||
+              s.error_code() == grpc::StatusCode::PERMISSION_DENIED) {
+            return absl::UnauthenticatedError(
+                "registration refused: " + s.error_message() +
+                (o_.enrol_token.empty() && s.error_code() == grpc::StatusCode::UNAUTHENTICATED
+                     ? " (this worker was given no --token-file)"
+                     : ""));
           }
           Sleep(backoff_ms);
           backoff_ms = std::min(backoff_ms * 2, 2000);
@@ -281,6 +292,7 @@ class WorkerImpl final : public Worker {
       }
       ttl_ms_ = resp.lease_ttl_ms() > 0 ? resp.lease_ttl_ms() : 30000;
       Log("registered (site " + o_.site + ", lease TTL " + std::to_string(ttl_ms_.load()) + " ms)");
+      for (const auto& w : resp.warnings()) Log("warning: " + w);
       if (!o_.state_dir.empty()) {
         storage::Status saved =
             SaveWorkerState(o_.state_dir, {resp.worker_id(), resp.credential()});
@@ -321,6 +333,9 @@ class WorkerImpl final : public Worker {
       std::fprintf(stderr,
                    "worker %s: resumed with the credential in %s (site %s, lease TTL %u ms)\n",
                    worker_id_.c_str(), StateFile().c_str(), o_.site.c_str(), ttl_ms_.load());
+      for (const auto& w : resp.warnings()) {
+        std::fprintf(stderr, "worker %s: warning: %s\n", worker_id_.c_str(), w.c_str());
+      }
     }
     return s;
   }

@@ -47,7 +47,9 @@ struct WorkerOptions {
   // heartbeats and observation stream; never more are leased. 1..64,
   // default 1. Reported to the coordinator at Register.
   uint32_t capacity = 1;
-  // Enrolment token sent to Register. Empty = none.
+  // Enrolment token sent to Register: the coordinator's fixed one or a
+  // one-time enrol token. Empty = none: the coordinator refuses the
+  // registration (Run() then returns its error).
   std::string enrol_token;
   // State directory (services/worker/state.h): after a successful Register
   // the worker id and credential are written there (DIR/worker-state, mode

@@ -104,6 +104,8 @@ TEST(SystemdUnitsTest, VerifyCleanlyAndAreHardened) {
     EXPECT_TRUE(Has(keys, "CapabilityBoundingSet", ""));
     EXPECT_GE(keys.count("LoadCredential"), 1u);
     EXPECT_NE(keys.find("ExecStart")->second.find("--http-listen"), std::string::npos);
+    // Secure by default: never plaintext on the network.
+    EXPECT_EQ(keys.find("ExecStart")->second.find("--insecure"), std::string::npos);
   }
   auto c = UnitKeys(ReadFile(kDeploy + "/systemd/vigil-coordinator.service"));
   EXPECT_TRUE(Has(c, "StateDirectory", "vigil"));
@@ -123,6 +125,8 @@ TEST(SystemdUnitsTest, VerifyCleanlyAndAreHardened) {
   EXPECT_TRUE(Has(w, "StateDirectory", "vigil-worker"));
   EXPECT_NE(w.find("ExecStart")->second.find("--state-dir /var/lib/vigil-worker "),
             std::string::npos);
+  // Every worker enrols with a token.
+  EXPECT_NE(w.find("ExecStart")->second.find("--token-file %d/enrol.token"), std::string::npos);
   EXPECT_GE(w.count("ReadOnlyPaths"), 1u);
 }
 
@@ -256,6 +260,15 @@ TEST(KubernetesManifestsTest, EveryContainerHasProbesResourcesAndALockedDownCont
         serves = serves || Str(a) == "--http-listen=0.0.0.0:" + number;
       }
       EXPECT_TRUE(serves) << "no --http-listen=0.0.0.0:" << number;
+      // Never plaintext on the network; workers enrol with a token.
+      bool token_file = false;
+      for (const auto& a : c["args"]) {
+        EXPECT_NE(Str(a), "--insecure");
+        token_file |= Str(a).rfind("--token-file=", 0) == 0;
+      }
+      if (kind == "Deployment") {
+        EXPECT_TRUE(token_file) << "a worker without --token-file";
+      }
       if (kind == "StatefulSet") CheckCoordinatorHttps(d, c, volumes);
       for (const char* kind : {"requests", "limits"}) {
         EXPECT_FALSE(Str(c["resources"][kind]["cpu"]).empty()) << kind;
@@ -368,10 +381,11 @@ commitments:
   - rpo: 24h
 )");
   const std::string pki = tmp / "pki";
-  BackgroundProcess coord({VigilBin(), "coordinator", "--listen", "127.0.0.1:0", "--data",
-                           tmp / "data", "--tls-cert", pki + "/coordinator.crt", "--tls-key",
-                           pki + "/coordinator.key", "--tls-client-ca", pki + "/ca.crt"},
-                          tmp / "coord");
+  BackgroundProcess coord(
+      {VigilBin(), "coordinator", "--listen", "127.0.0.1:0", "--data", tmp / "data",
+       "--worker-token-file", WorkerTokenFile(tmp), "--tls-cert", pki + "/coordinator.crt",
+       "--tls-key", pki + "/coordinator.key", "--tls-client-ca", pki + "/ca.crt"},
+      tmp / "coord");
   std::string addr = coord.WaitForLine("listening on ");
   ASSERT_FALSE(addr.empty()) << coord.err();
   // The certificate names localhost: connect by that name.
@@ -385,10 +399,10 @@ commitments:
   ASSERT_EQ(r.exit_code, 0) << r.out << r.err;
   auto worker = [&](const std::string& dir, const std::string& name) {
     return std::make_unique<BackgroundProcess>(
-        std::vector<std::string>{VigilBin(), "worker", "--coordinator", addr, "--site", "s1",
-                                 "--location", "loc=" + root, "--tls-ca", pki + "/ca.crt",
-                                 "--tls-cert", dir + "/worker-" + name + ".crt", "--tls-key",
-                                 dir + "/worker-" + name + ".key"},
+        std::vector<std::string>{
+            VigilBin(), "worker", "--token-file", WorkerTokenFile(tmp), "--coordinator", addr,
+            "--site", "s1", "--location", "loc=" + root, "--tls-ca", pki + "/ca.crt", "--tls-cert",
+            dir + "/worker-" + name + ".crt", "--tls-key", dir + "/worker-" + name + ".key"},
         tmp / name);
   };
   // A certificate from another CA never gets through the handshake.

@@ -101,7 +101,8 @@ secret: hook-key
 )");
   auto start = [&](const std::string& watch, int n) {
     auto p = std::make_unique<BackgroundProcess>(
-        std::vector<std::string>{VigilBin(), "coordinator", "--listen", "127.0.0.1:0", "--data",
+        std::vector<std::string>{VigilBin(), "coordinator", "--worker-token-file",
+                                 WorkerTokenFile(tmp), "--listen", "127.0.0.1:0", "--data",
                                  tmp / "data", "--watch-every", watch, "--secrets", tmp / "secrets",
                                  "--worker-quiet", "0"},
         tmp / ("coord" + std::to_string(n)));
@@ -110,9 +111,9 @@ secret: hook-key
   auto coord = start("1s", 1);
   std::string addr = coord->WaitForLine("listening on ");
   ASSERT_FALSE(addr.empty()) << coord->err();
-  BackgroundProcess worker(
-      {VigilBin(), "worker", "--coordinator", addr, "--site", "s1", "--location", "loc-a=" + root},
-      tmp / "worker");
+  BackgroundProcess worker({VigilBin(), "worker", "--token-file", WorkerTokenFile(tmp),
+                            "--coordinator", addr, "--site", "s1", "--location", "loc-a=" + root},
+                           tmp / "worker");
   auto admin = [&](std::vector<std::string> args) {
     args.insert(args.end(), {"--coordinator", addr, "--token-file", tmp / "data/admin.token"});
     return RunVigil(args);

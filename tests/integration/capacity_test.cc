@@ -63,7 +63,8 @@ assets:
   // A coordinator on a free port with its own data directory `name`.
   void StartCoordinator(const std::string& name) {
     coord_ = std::make_unique<BackgroundProcess>(
-        std::vector<std::string>{VigilBin(), "coordinator", "--listen", "127.0.0.1:0", "--data",
+        std::vector<std::string>{VigilBin(), "coordinator", "--worker-token-file",
+                                 WorkerTokenFile(tmp_), "--listen", "127.0.0.1:0", "--data",
                                  tmp_ / name, "--lease-ttl", "30s"},
         tmp_ / name + "-coord");
     addr_ = coord_->WaitForLine("listening on ");
@@ -75,10 +76,10 @@ assets:
   std::unique_ptr<BackgroundProcess> StartWorker(const std::string& name, int capacity,
                                                  int delay_ms) {
     return std::make_unique<BackgroundProcess>(
-        std::vector<std::string>{VigilBin(), "worker", "--coordinator", addr_, "--site", "s1",
-                                 "--location", "loc-a=" + root_, "--batch-size", "2", "--capacity",
-                                 std::to_string(capacity), "--test-batch-delay-ms",
-                                 std::to_string(delay_ms)},
+        std::vector<std::string>{
+            VigilBin(), "worker", "--token-file", WorkerTokenFile(tmp_), "--coordinator", addr_,
+            "--site", "s1", "--location", "loc-a=" + root_, "--batch-size", "2", "--capacity",
+            std::to_string(capacity), "--test-batch-delay-ms", std::to_string(delay_ms)},
         tmp_ / name);
   }
   RunResult Admin(std::vector<std::string> args) {

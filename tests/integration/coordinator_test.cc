@@ -58,8 +58,9 @@ outOfScope:
   // Starts a coordinator; `listen` defaults to a free port.
   void StartCoordinator(const std::string& ttl, std::string listen = "127.0.0.1:0") {
     coord_ = std::make_unique<BackgroundProcess>(
-        std::vector<std::string>{VigilBin(), "coordinator", "--listen", listen, "--data",
-                                 tmp_ / "data", "--lease-ttl", ttl},
+        std::vector<std::string>{VigilBin(), "coordinator", "--worker-token-file",
+                                 WorkerTokenFile(tmp_), "--listen", listen, "--data", tmp_ / "data",
+                                 "--lease-ttl", ttl},
         tmp_ / ("coord" + std::to_string(++coord_starts_)));
     addr_ = coord_->WaitForLine("listening on ");
     ASSERT_FALSE(addr_.empty()) << coord_->err();
@@ -67,9 +68,10 @@ outOfScope:
   }
   std::unique_ptr<BackgroundProcess> StartWorker(const std::string& name, int delay_ms = 0) {
     return std::make_unique<BackgroundProcess>(
-        std::vector<std::string>{VigilBin(), "worker", "--coordinator", addr_, "--site", "s1",
-                                 "--location", "loc-a=" + root_, "--batch-size", "2",
-                                 "--test-batch-delay-ms", std::to_string(delay_ms)},
+        std::vector<std::string>{VigilBin(), "worker", "--token-file", WorkerTokenFile(tmp_),
+                                 "--coordinator", addr_, "--site", "s1", "--location",
+                                 "loc-a=" + root_, "--batch-size", "2", "--test-batch-delay-ms",
+                                 std::to_string(delay_ms)},
         tmp_ / name);
   }
   RunResult Admin(std::vector<std::string> args) {
@@ -190,7 +192,8 @@ TEST_F(CoordinatorProcessTest, AdminBackupRestoresToTheSameState) {
   MakeDirs(tmp_ / "restored");
   ASSERT_EQ(rename((tmp_ / "backup").c_str(), (tmp_ / "restored/db").c_str()), 0);
   coord_ = std::make_unique<BackgroundProcess>(
-      std::vector<std::string>{VigilBin(), "coordinator", "--listen", "127.0.0.1:0", "--data",
+      std::vector<std::string>{VigilBin(), "coordinator", "--worker-token-file",
+                               WorkerTokenFile(tmp_), "--listen", "127.0.0.1:0", "--data",
                                tmp_ / "restored", "--admin-token-file", token_file_},
       tmp_ / "restored-coord");
   addr_ = coord_->WaitForLine("listening on ");
@@ -379,8 +382,9 @@ assets:
 )");
   ASSERT_EQ(Admin({"apply", "-f", tmp_ / "escape.yaml"}).exit_code, 0);
   auto w = std::make_unique<BackgroundProcess>(
-      std::vector<std::string>{VigilBin(), "worker", "--coordinator", addr_, "--site", "s1",
-                               "--location", "loc-a=" + root_},
+      std::vector<std::string>{VigilBin(), "worker", "--token-file", WorkerTokenFile(tmp_),
+                               "--coordinator", addr_, "--site", "s1", "--location",
+                               "loc-a=" + root_},
       tmp_ / "w");
   RunResult r = Admin({"check", "run", "acme", "--wait", "--timeout", "60"});
   EXPECT_EQ(r.exit_code, 1) << r.out;
@@ -436,7 +440,8 @@ TEST_F(CoordinatorProcessTest, MutualTlsForWorkersAndTlsForAdmins) {
   MakeCa(pki, "rogue-ca");
   MakeCert(pki, "rogue", "rogue-ca", "");
   coord_ = std::make_unique<BackgroundProcess>(
-      std::vector<std::string>{VigilBin(), "coordinator", "--listen", "127.0.0.1:0", "--data",
+      std::vector<std::string>{VigilBin(), "coordinator", "--worker-token-file",
+                               WorkerTokenFile(tmp_), "--listen", "127.0.0.1:0", "--data",
                                tmp_ / "data", "--tls-cert", pki / "server.crt", "--tls-key",
                                pki / "server.key", "--tls-client-ca", pki / "ca.crt"},
       tmp_ / "coord");
@@ -452,8 +457,9 @@ TEST_F(CoordinatorProcessTest, MutualTlsForWorkersAndTlsForAdmins) {
   EXPECT_EQ(r.exit_code, 3) << r.out;
 
   auto worker = [&](const std::string& log, std::vector<std::string> tls) {
-    std::vector<std::string> argv{VigilBin(), "worker", "--coordinator", addr_,
-                                  "--site",   "s1",     "--location",    "loc-a=" + root_};
+    std::vector<std::string> argv{
+        VigilBin(), "worker", "--token-file", WorkerTokenFile(tmp_), "--coordinator",
+        addr_,      "--site", "s1",           "--location",          "loc-a=" + root_};
     argv.insert(argv.end(), tls.begin(), tls.end());
     return std::make_unique<BackgroundProcess>(argv, tmp_ / log);
   };

@@ -73,10 +73,10 @@ commitments:
   - rpo: 24h
   - integrity: {reverifyWithin: 30d}
 )");
-  BackgroundProcess coord(
-      {VigilBin(), "coordinator", "--listen", "127.0.0.1:0", "--data", tmp / "data",
-       "--http-listen", "127.0.0.1:0", "--metrics-refresh", "1s", "--watch-every", "1s"},
-      tmp / "coord");
+  BackgroundProcess coord({VigilBin(), "coordinator", "--worker-token-file", WorkerTokenFile(tmp),
+                           "--listen", "127.0.0.1:0", "--data", tmp / "data", "--http-listen",
+                           "127.0.0.1:0", "--metrics-refresh", "1s", "--watch-every", "1s"},
+                          tmp / "coord");
   const std::string addr = coord.WaitForLine("listening on ");
   ASSERT_FALSE(addr.empty()) << coord.err();
   const std::string http = coord.WaitForLine("http listening on ");
@@ -87,8 +87,8 @@ commitments:
   // One file per batch, 400 ms after each: a check runs for about 3 s, long
   // enough for the spec to see its progress bar.
   BackgroundProcess worker(
-      {VigilBin(), "worker", "--coordinator", addr, "--site", "s1", "--location", "loc-a=" + root,
-       "--batch-size", "1", "--test-batch-delay-ms", "400"},
+      {VigilBin(), "worker", "--token-file", WorkerTokenFile(tmp), "--coordinator", addr, "--site",
+       "s1", "--location", "loc-a=" + root, "--batch-size", "1", "--test-batch-delay-ms", "400"},
       tmp / "worker");
   auto admin = [&](std::vector<std::string> args) {
     args.insert(args.end(), {"--coordinator", addr, "--token-file", token_file});

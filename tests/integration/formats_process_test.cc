@@ -81,14 +81,16 @@ class FormatsProcessTest : public ::testing::Test {
     // The worker's copy of the password: its own secrets directory.
     WriteFile(tmp_ / "secrets/acme/vault.password", "correct horse battery\n");
     coord_ = std::make_unique<BackgroundProcess>(
-        std::vector<std::string>{VigilBin(), "coordinator", "--listen", "127.0.0.1:0", "--data",
+        std::vector<std::string>{VigilBin(), "coordinator", "--worker-token-file",
+                                 WorkerTokenFile(tmp_), "--listen", "127.0.0.1:0", "--data",
                                  tmp_ / "data"},
         tmp_ / "coord");
     addr_ = coord_->WaitForLine("listening on ");
     ASSERT_FALSE(addr_.empty()) << coord_->err();
     worker_ = std::make_unique<BackgroundProcess>(
-        std::vector<std::string>{VigilBin(), "worker", "--coordinator", addr_, "--site", "s1",
-                                 "--location", "loc=" + root_, "--secrets", tmp_ / "secrets"},
+        std::vector<std::string>{VigilBin(), "worker", "--token-file", WorkerTokenFile(tmp_),
+                                 "--coordinator", addr_, "--site", "s1", "--location",
+                                 "loc=" + root_, "--secrets", tmp_ / "secrets"},
         tmp_ / "worker");
   }
 

@@ -83,7 +83,8 @@ commitments:
   - integrity: {reverifyWithin: 30d}
 )");
     coord_ = std::make_unique<BackgroundProcess>(
-        std::vector<std::string>{VigilBin(), "coordinator", "--listen", "127.0.0.1:0", "--data",
+        std::vector<std::string>{VigilBin(), "coordinator", "--worker-token-file",
+                                 WorkerTokenFile(tmp_), "--listen", "127.0.0.1:0", "--data",
                                  tmp_ / "data", "--http-listen", "127.0.0.1:0", "--metrics-refresh",
                                  "1s"},
         tmp_ / "coord");
@@ -97,8 +98,9 @@ commitments:
 
   std::unique_ptr<BackgroundProcess> StartWorker() {
     return std::make_unique<BackgroundProcess>(
-        std::vector<std::string>{VigilBin(), "worker", "--coordinator", addr_, "--site", "s1",
-                                 "--location", "loc-a=" + root_, "--http-listen", "127.0.0.1:0"},
+        std::vector<std::string>{VigilBin(), "worker", "--token-file", WorkerTokenFile(tmp_),
+                                 "--coordinator", addr_, "--site", "s1", "--location",
+                                 "loc-a=" + root_, "--http-listen", "127.0.0.1:0"},
         tmp_ / "worker");
   }
   RunResult Admin(std::vector<std::string> args) {

@@ -62,14 +62,16 @@ assets:
         layout: rsnapshot
 )");
     coord_ = std::make_unique<BackgroundProcess>(
-        std::vector<std::string>{VigilBin(), "coordinator", "--listen", "127.0.0.1:0", "--data",
+        std::vector<std::string>{VigilBin(), "coordinator", "--worker-token-file",
+                                 WorkerTokenFile(tmp_), "--listen", "127.0.0.1:0", "--data",
                                  tmp_ / "data"},
         tmp_ / "coord");
     addr_ = coord_->WaitForLine("listening on ");
     ASSERT_FALSE(addr_.empty()) << coord_->err();
     worker_ = std::make_unique<BackgroundProcess>(
-        std::vector<std::string>{VigilBin(), "worker", "--coordinator", addr_, "--site", "s1",
-                                 "--location", "loc=" + root_, "--batch-size", "16"},
+        std::vector<std::string>{VigilBin(), "worker", "--token-file", WorkerTokenFile(tmp_),
+                                 "--coordinator", addr_, "--site", "s1", "--location",
+                                 "loc=" + root_, "--batch-size", "16"},
         tmp_ / "worker");
   }
 

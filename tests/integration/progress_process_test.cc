@@ -64,7 +64,8 @@ assets:
 )");
     // A short lease: the worker heartbeats (with its progress) every second.
     coord_ = std::make_unique<BackgroundProcess>(
-        std::vector<std::string>{VigilBin(), "coordinator", "--listen", "127.0.0.1:0", "--data",
+        std::vector<std::string>{VigilBin(), "coordinator", "--worker-token-file",
+                                 WorkerTokenFile(tmp_), "--listen", "127.0.0.1:0", "--data",
                                  tmp_ / "data", "--http-listen", "127.0.0.1:0", "--lease-ttl",
                                  "3s"},
         tmp_ / "coord");
@@ -77,9 +78,10 @@ assets:
     ASSERT_EQ(Admin({"apply", "-f", tmp_ / "acme.yaml"}).exit_code, 0);
     // Two files per batch, 150 ms after each: about 3 s per check.
     worker_ = std::make_unique<BackgroundProcess>(
-        std::vector<std::string>{VigilBin(), "worker", "--coordinator", addr_, "--site", "s1",
-                                 "--location", "loc-a=" + root_, "--batch-size", "2",
-                                 "--test-batch-delay-ms", "150"},
+        std::vector<std::string>{VigilBin(), "worker", "--token-file", WorkerTokenFile(tmp_),
+                                 "--coordinator", addr_, "--site", "s1", "--location",
+                                 "loc-a=" + root_, "--batch-size", "2", "--test-batch-delay-ms",
+                                 "150"},
         tmp_ / "worker");
   }
 

@@ -72,8 +72,9 @@ assets:
     ASSERT_EQ(RunVigil({"keys", "init", "--dir", tmp_ / "keys"}).exit_code, 0);
     StartCoordinator();
     worker_ = std::make_unique<BackgroundProcess>(
-        std::vector<std::string>{VigilBin(), "worker", "--coordinator", addr_, "--site", "s1",
-                                 "--location", "loc=" + root_},
+        std::vector<std::string>{VigilBin(), "worker", "--token-file", WorkerTokenFile(tmp_),
+                                 "--coordinator", addr_, "--site", "s1", "--location",
+                                 "loc=" + root_},
         tmp_ / "worker");
     RunResult r = Admin({"apply", "-f", tmp_ / "tenants.yaml"});
     ASSERT_EQ(r.exit_code, 0) << r.out << r.err;
@@ -87,7 +88,8 @@ assets:
 
   void StartCoordinator() {
     coord_ = std::make_unique<BackgroundProcess>(
-        std::vector<std::string>{VigilBin(), "coordinator", "--listen", "127.0.0.1:0", "--data",
+        std::vector<std::string>{VigilBin(), "coordinator", "--worker-token-file",
+                                 WorkerTokenFile(tmp_), "--listen", "127.0.0.1:0", "--data",
                                  tmp_ / "data", "--keys", tmp_ / "keys", "--msp-name", "Test MSP"},
         tmp_ / "coord");
     addr_ = coord_->WaitForLine("listening on ");

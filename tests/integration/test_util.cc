@@ -107,6 +107,12 @@ void WriteFile(const std::string& path, const std::string& content) {
   if (!f) throw std::runtime_error("cannot write " + path);
 }
 
+std::string WorkerTokenFile(const TempDir& dir) {
+  const std::string file = dir / "worker.token";
+  if (!std::filesystem::exists(file)) WriteFile(file, "0f1e2d3c4b5a69788796a5b4c3d2e1f0\n");
+  return file;
+}
+
 std::string ReadFile(const std::string& path) {
   std::ifstream f(path, std::ios::binary);
   std::stringstream ss;

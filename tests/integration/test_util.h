@@ -75,4 +75,10 @@ std::string ReadFile(const std::string& path);
 // Creates parent directories as needed.
 void MakeDirs(const std::string& path);
 
+// The fixed worker enrolment token of a test deployment (workers must
+// enrol): writes a token to DIR/worker.token if it is not there yet and
+// returns that path, for `vigil coordinator --worker-token-file` and
+// `vigil worker --token-file`.
+std::string WorkerTokenFile(const TempDir& dir);
+
 }  // namespace vigil::testing

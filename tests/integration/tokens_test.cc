@@ -18,6 +18,7 @@ using testing::RunResult;
 using testing::RunVigil;
 using testing::TempDir;
 using testing::VigilBin;
+using testing::WorkerTokenFile;
 using testing::WriteFile;
 
 class TokensTest : public ::testing::Test {
@@ -37,7 +38,7 @@ class TokensTest : public ::testing::Test {
     WriteFile(tmp_ / "m.yaml", yaml);
     coord_ = std::make_unique<BackgroundProcess>(
         std::vector<std::string>{VigilBin(), "coordinator", "--listen", "127.0.0.1:0", "--data",
-                                 tmp_ / "data"},
+                                 tmp_ / "data", "--worker-token-file", WorkerTokenFile(tmp_)},
         tmp_ / "coord");
     addr_ = coord_->WaitForLine("listening on ");
     ASSERT_FALSE(addr_.empty()) << coord_->err();

@@ -9,6 +9,7 @@
 #include "services/coordinator/check_log.h"
 #include "services/coordinator/ingest.h"
 #include "services/coordinator/keys.h"
+#include "services/coordinator/records.h"
 #include "storage/hash.h"
 
 namespace vigil::coordinator {
@@ -43,7 +44,7 @@ class CoordinatorTest : public ::testing::Test {
     v1::RegisterRequest reg;
     reg.set_site("office");
     reg.add_locations("nas");
-    auto w = c_->Register("", reg);
+    auto w = c_->Register("test-enrol", reg);
     ASSERT_TRUE(w.ok()) << w.status();
     worker_ = w->worker_id();
     credential_ = w->credential();
@@ -52,10 +53,13 @@ class CoordinatorTest : public ::testing::Test {
     c_.reset();
     std::filesystem::remove_all(dir_);
   }
-  void Open(std::string admin_token = "") {
+  // `fixed_enrol`: with the fixed worker token "test-enrol" (as
+  // --worker-token-file), else none.
+  void Open(std::string admin_token = "", bool fixed_enrol = true) {
     c_.reset();
     CoordinatorOptions o;
     o.data_dir = dir_.string();
+    if (fixed_enrol) o.enrol_token_sha256 = TokenHash("test-enrol");  // workers enrol
     if (!admin_token.empty()) o.admin_token_sha256 = TokenHash(admin_token);
     auto c = Coordinator::Open(o);
     ASSERT_TRUE(c.ok()) << c.status();
@@ -358,15 +362,16 @@ TEST_F(CoordinatorTest, TokensAreChecked) {
 }
 
 // A restarted worker resumes with its credential after a coordinator
-// restart: same id, its new locations, and the task it held handed back at
-// once (re-queued with the next attempt) instead of after the lease TTL.
+// restart: same id and site, its new locations, and the task it held handed
+// back at once (re-queued with the next attempt) instead of after the lease
+// TTL.
 TEST_F(CoordinatorTest, ResumeKeepsTheIdUpdatesLocationsAndHandsBackLeases) {
   CheckRun();
   const v1::Task held = Lease();
   Open();  // the coordinator restarts: the worker record is in the database
   ASSERT_TRUE(c_->AuthenticateWorker(worker_, credential_).ok());
   v1::RegisterRequest req;
-  req.set_site("office-2");
+  req.set_site("office");  // its site is fixed at enrolment
   req.add_locations("nas");
   req.add_locations("tape");
   req.set_capacity(3);
@@ -375,11 +380,17 @@ TEST_F(CoordinatorTest, ResumeKeepsTheIdUpdatesLocationsAndHandsBackLeases) {
   EXPECT_EQ(r->worker_id(), worker_);
   EXPECT_TRUE(r->credential().empty());
   EXPECT_GT(r->lease_ttl_ms(), 0u);
+  // "tape" is not declared: claimed, with a warning.
+  ASSERT_EQ(r->warnings_size(), 1);
+  EXPECT_NE(r->warnings(0).find("location tape is not declared (vigil apply a Location with "
+                                "site: office)"),
+            std::string::npos)
+      << r->warnings(0);
   std::string bytes;
   ASSERT_TRUE(c_->catalogue().kv()->Get(storage::Space::kMeta, keys::Worker(worker_), &bytes).ok());
   v1::WorkerRecord w;
   ASSERT_TRUE(w.ParseFromString(bytes));
-  EXPECT_EQ(w.site(), "office-2");
+  EXPECT_EQ(w.site(), "office");
   EXPECT_EQ(w.locations_size(), 2);
   EXPECT_EQ(w.capacity(), 3u);
   EXPECT_NE(w.resumed_ns(), 0);
@@ -393,6 +404,241 @@ TEST_F(CoordinatorTest, ResumeKeepsTheIdUpdatesLocationsAndHandsBackLeases) {
   EXPECT_TRUE(absl::IsInvalidArgument(c_->Resume(worker_, req).status()));
   req.add_locations("nas");
   EXPECT_TRUE(absl::IsUnauthenticated(c_->Resume("w999", req).status()));
+  // Another site: refused, saying to enrol again; the record keeps its site.
+  req.set_site("office-2");
+  auto moved = c_->Resume(worker_, req);
+  EXPECT_TRUE(absl::IsPermissionDenied(moved.status())) << moved.status();
+  EXPECT_NE(moved.status().message().find("enrol again"), std::string::npos) << moved.status();
+  ASSERT_TRUE(c_->catalogue().kv()->Get(storage::Space::kMeta, keys::Worker(worker_), &bytes).ok());
+  ASSERT_TRUE(w.ParseFromString(bytes));
+  EXPECT_EQ(w.site(), "office");
+}
+
+// Issue 13: registration always needs a credential. A coordinator without
+// the fixed worker token and with no enrol token issued refuses a
+// registration without token or with a made-up one, saying where tokens
+// come from, and writes nothing.
+TEST_F(CoordinatorTest, RegisterAlwaysNeedsAnEnrolmentCredential) {
+  Open("", /*fixed_enrol=*/false);
+  auto workers = [&] {
+    auto all = LoadRecords<v1::WorkerRecord>(c_->catalogue().kv(), keys::kWorkerPrefix, "worker");
+    EXPECT_TRUE(all.ok()) << all.status();
+    return all.ok() ? all->size() : 0u;
+  };
+  const size_t before = workers();
+  v1::RegisterRequest reg;
+  reg.set_site("office");
+  reg.add_locations("nas");
+  for (const std::string& token : {std::string(), std::string("test-enrol"),
+                                   std::string("0123456789abcdef.") + std::string(64, 'a')}) {
+    auto r = c_->Register(token, reg);
+    EXPECT_TRUE(absl::IsUnauthenticated(r.status())) << "'" << token << "': " << r.status();
+    EXPECT_NE(r.status().message().find("DATA/enrol.token"), std::string::npos) << r.status();
+    EXPECT_NE(r.status().message().find("vigil token issue --kind enrol"), std::string::npos);
+  }
+  EXPECT_EQ(workers(), before);
+}
+
+// The first-start token: issued once (none was issued before), one-time,
+// listed; never again, even once used.
+TEST_F(CoordinatorTest, TheFirstEnrolTokenIsIssuedOnceAndEnrolsOneWorker) {
+  Open("", /*fixed_enrol=*/false);
+  auto first = c_->IssueFirstEnrolToken("first start");
+  ASSERT_TRUE(first.ok()) << first.status();
+  ASSERT_TRUE(first->has_value());
+  auto again = c_->IssueFirstEnrolToken("first start");
+  ASSERT_TRUE(again.ok()) << again.status();
+  EXPECT_FALSE(again->has_value());
+  auto list = c_->ListTokens();
+  ASSERT_TRUE(list.ok());
+  ASSERT_EQ(list->tokens_size(), 1);
+  EXPECT_EQ(list->tokens(0).kind(), v1::TOKEN_KIND_ENROL);
+  EXPECT_EQ(list->tokens(0).name(), "first start");
+  v1::RegisterRequest reg;
+  reg.set_site("office");
+  reg.add_locations("nas");
+  auto w = c_->Register((*first)->token(), reg);
+  ASSERT_TRUE(w.ok()) << w.status();
+  auto used = c_->Register((*first)->token(), reg);
+  EXPECT_TRUE(absl::IsUnauthenticated(used.status())) << used.status();
+  EXPECT_NE(used.status().message().find("already used"), std::string::npos) << used.status();
+  // Once one was issued (used now), a restart issues none.
+  Open("", /*fixed_enrol=*/false);
+  again = c_->IssueFirstEnrolToken("first start");
+  ASSERT_TRUE(again.ok());
+  EXPECT_FALSE(again->has_value());
+}
+
+// A token issued for a site enrols only a worker of that site; refused, it
+// stays unused. The worker is bound to that site and records what enrolled it.
+TEST_F(CoordinatorTest, AnEnrolTokenForASiteEnrolsOnlyAWorkerOfThatSite) {
+  v1::ApplyRequest apply;
+  auto* l = apply.add_locations();
+  l->set_name("vault");
+  l->set_site("offsite");
+  ASSERT_TRUE(c_->Apply(apply).ok());
+  v1::IssueTokenRequest issue;
+  issue.set_kind(v1::TOKEN_KIND_ENROL);
+  issue.set_site("office");
+  auto token = c_->IssueToken(issue);
+  ASSERT_TRUE(token.ok()) << token.status();
+  EXPECT_EQ(token->record().site(), "office");
+  v1::RegisterRequest other;
+  other.set_site("offsite");
+  other.add_locations("vault");
+  auto refused = c_->Register(token->token(), other);
+  EXPECT_TRUE(absl::IsPermissionDenied(refused.status())) << refused.status();
+  EXPECT_NE(refused.status().message().find("issued for site 'office', not 'offsite'"),
+            std::string::npos)
+      << refused.status();
+  v1::RegisterRequest office;
+  office.set_site("office");
+  office.add_locations("nas");
+  auto w = c_->Register(token->token(), office);  // still unused
+  ASSERT_TRUE(w.ok()) << w.status();
+  std::string bytes;
+  ASSERT_TRUE(
+      c_->catalogue().kv()->Get(storage::Space::kMeta, keys::Worker(w->worker_id()), &bytes).ok());
+  v1::WorkerRecord rec;
+  ASSERT_TRUE(rec.ParseFromString(bytes));
+  EXPECT_EQ(rec.site(), "office");
+  EXPECT_EQ(rec.enrolled_with(), token->record().id());
+  // A site only on enrol tokens, and a valid name; rotation keeps it.
+  v1::IssueTokenRequest bad = issue;
+  bad.set_kind(v1::TOKEN_KIND_ADMIN);
+  EXPECT_TRUE(absl::IsInvalidArgument(c_->IssueToken(bad).status()));
+  bad = issue;
+  bad.set_site("../office");
+  EXPECT_TRUE(absl::IsInvalidArgument(c_->IssueToken(bad).status()));
+  auto fresh = c_->IssueToken(issue);
+  ASSERT_TRUE(fresh.ok());
+  auto rotated = c_->RotateToken(fresh->record().id());
+  ASSERT_TRUE(rotated.ok()) << rotated.status();
+  EXPECT_EQ(rotated->record().site(), "office");
+}
+
+// Issue 13, the location-claiming attack: an enrolled worker of site
+// "office" claims "vault", another tenant's location declared for site
+// "offsite". Register and Resume refuse it, naming the location and its
+// site, and the worker never leases vault's check or drill; a worker of
+// "offsite" does.
+TEST_F(CoordinatorTest, AWorkerCannotClaimALocationOfAnotherSite) {
+  v1::ApplyRequest apply;
+  auto* l = apply.add_locations();
+  l->set_name("vault");
+  l->set_site("offsite");
+  apply.add_tenants()->set_name("globex");
+  auto* b = apply.add_backup_sets();
+  b->set_tenant("globex");
+  b->set_asset("fs");
+  b->set_name("fs-vault");
+  b->set_location("vault");
+  b->set_path("globex/fs");
+  ASSERT_TRUE(c_->Apply(apply).ok());
+  v1::RegisterRequest claim;
+  claim.set_site("office");
+  claim.add_locations("nas");
+  claim.add_locations("vault");
+  auto r = c_->Register("test-enrol", claim);
+  EXPECT_TRUE(absl::IsPermissionDenied(r.status())) << r.status();
+  EXPECT_NE(r.status().message().find("location 'vault' is declared for site 'offsite'"),
+            std::string::npos)
+      << r.status();
+  auto resumed = c_->Resume(worker_, claim);  // the fixture's office worker
+  EXPECT_TRUE(absl::IsPermissionDenied(resumed.status())) << resumed.status();
+  EXPECT_NE(resumed.status().message().find("'vault'"), std::string::npos) << resumed.status();
+  // Its record still claims nas only.
+  std::string bytes;
+  ASSERT_TRUE(c_->catalogue().kv()->Get(storage::Space::kMeta, keys::Worker(worker_), &bytes).ok());
+  v1::WorkerRecord rec;
+  ASSERT_TRUE(rec.ParseFromString(bytes));
+  ASSERT_EQ(rec.locations_size(), 1);
+  EXPECT_EQ(rec.locations(0), "nas");
+
+  // globex's check: only the offsite worker leases it.
+  v1::RunCheckRequest rc;
+  rc.set_tenant("globex");
+  ASSERT_TRUE(c_->RunCheck(rc).ok());
+  auto none = c_->LeaseTask(worker_);
+  ASSERT_TRUE(none.ok()) << none.status();
+  EXPECT_FALSE(none->has_task());
+  v1::RegisterRequest off;
+  off.set_site("offsite");
+  off.add_locations("vault");
+  auto vault_worker = c_->Register("test-enrol", off);
+  ASSERT_TRUE(vault_worker.ok()) << vault_worker.status();
+  const std::string vw = vault_worker->worker_id();
+  auto leased = c_->LeaseTask(vw);
+  ASSERT_TRUE(leased.ok() && leased->has_task()) << leased.status();
+  const v1::Task check = leased->task();
+  EXPECT_EQ(check.backup_set().location(), "vault");
+  ASSERT_TRUE(c_->Observe(vw, Batch(check, 1, {Obs("a.txt", "alpha")})).ok());
+  v1::CompleteTaskRequest done;
+  done.set_task_id(check.id());
+  done.set_attempt(check.attempt());
+  done.set_final_seq(1);
+  auto completed = c_->CompleteTask(vw, done);
+  ASSERT_TRUE(completed.ok()) << completed.status();
+
+  // globex's drill (it carries paths, sizes and digests): the same.
+  auto drill = c_->QueueDrill("globex", "fs-vault", 0, 0);
+  ASSERT_TRUE(drill.ok()) << drill.status();
+  none = c_->LeaseTask(worker_);
+  ASSERT_TRUE(none.ok()) << none.status();
+  EXPECT_FALSE(none->has_task());
+  leased = c_->LeaseTask(vw);
+  ASSERT_TRUE(leased.ok() && leased->has_task()) << leased.status();
+  EXPECT_EQ(leased->task().kind(), v1::TASK_KIND_DRILL);
+  EXPECT_EQ(leased->task().id(), drill->id());
+}
+
+// Checked at lease time: a location re-declared for another site stops
+// being served by its old site's workers at once; a claimed location that
+// was not declared is served once it is declared for the worker's site.
+TEST_F(CoordinatorTest, LeasesFollowTheLocationsDeclaredSite) {
+  auto redeclare = [&](const std::string& site) {
+    v1::ApplyRequest apply;
+    auto* l = apply.add_locations();
+    l->set_name("nas");
+    l->set_site(site);
+    ASSERT_TRUE(c_->Apply(apply).ok());
+  };
+  CheckRun();
+  redeclare("elsewhere");
+  auto none = c_->LeaseTask(worker_);
+  ASSERT_TRUE(none.ok()) << none.status();
+  EXPECT_FALSE(none->has_task());
+  redeclare("office");
+  EXPECT_EQ(Lease().backup_set().location(), "nas");
+
+  // "tape": claimed before it is declared.
+  v1::RegisterRequest reg;
+  reg.set_site("office");
+  reg.add_locations("tape");
+  auto w = c_->Register("test-enrol", reg);
+  ASSERT_TRUE(w.ok()) << w.status();
+  ASSERT_EQ(w->warnings_size(), 1);
+  EXPECT_EQ(w->warnings(0),
+            "location tape is not declared (vigil apply a Location with site: office): not "
+            "served until it is");
+  v1::ApplyRequest apply;
+  auto* l = apply.add_locations();
+  l->set_name("tape");
+  l->set_site("office");
+  apply.add_tenants()->set_name("initech");
+  auto* b = apply.add_backup_sets();
+  b->set_tenant("initech");
+  b->set_asset("fs");
+  b->set_name("fs-tape");
+  b->set_location("tape");
+  b->set_path("initech/fs");
+  ASSERT_TRUE(c_->Apply(apply).ok());
+  v1::RunCheckRequest rc;
+  rc.set_tenant("initech");
+  ASSERT_TRUE(c_->RunCheck(rc).ok());
+  auto leased = c_->LeaseTask(w->worker_id());
+  ASSERT_TRUE(leased.ok() && leased->has_task()) << leased.status();
+  EXPECT_EQ(leased->task().backup_set().location(), "tape");
 }
 
 }  // namespace

@@ -120,6 +120,7 @@ class DeliveryTest : public ::testing::Test {
     testing::WriteFile((dir_ / "secrets/smtp-pass").string(), "pw\n");
     CoordinatorOptions o;
     o.data_dir = (dir_ / "db").string();
+    o.enrol_token_sha256 = TokenHash("test-enrol");  // workers enrol
     o.clock = &clock_;
     auto c = Coordinator::Open(o);
     ASSERT_TRUE(c.ok()) << c.status();
@@ -348,7 +349,7 @@ commitments:
   v1::RegisterRequest reg;
   reg.set_site("office");
   reg.add_locations("nas");
-  auto w = c_->Register("", reg);
+  auto w = c_->Register("test-enrol", reg);
   ASSERT_TRUE(w.ok());
   auto check = [&](int64_t mtime) {
     v1::RunCheckRequest rc;

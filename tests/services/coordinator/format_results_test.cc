@@ -35,6 +35,7 @@ class FormatResultsTest : public ::testing::Test {
     std::filesystem::remove_all(dir_);
     CoordinatorOptions o;
     o.data_dir = dir_.string();
+    o.enrol_token_sha256 = TokenHash("test-enrol");  // workers enrol
     o.clock = &clock_;
     auto c = Coordinator::Open(o);
     ASSERT_TRUE(c.ok()) << c.status();
@@ -60,7 +61,7 @@ class FormatResultsTest : public ::testing::Test {
     v1::RegisterRequest reg;
     reg.set_site("office");
     reg.add_locations("nas");
-    auto w = c_->Register("", reg);
+    auto w = c_->Register("test-enrol", reg);
     ASSERT_TRUE(w.ok()) << w.status();
     worker_ = w->worker_id();
   }

@@ -34,6 +34,7 @@ class CoordinatorMetricsTest : public ::testing::Test {
     std::filesystem::remove_all(dir_);
     CoordinatorOptions o;
     o.data_dir = dir_.string();
+    o.enrol_token_sha256 = TokenHash("test-enrol");  // workers enrol
     o.clock = &clock_;
     o.lease.ttl_ns = 1'000'000'000;
     o.lease.max_attempts = 2;
@@ -55,7 +56,7 @@ class CoordinatorMetricsTest : public ::testing::Test {
     v1::RegisterRequest reg;
     reg.set_site("office");
     reg.add_locations("nas");
-    auto w = c_->Register("", reg);
+    auto w = c_->Register("test-enrol", reg);
     ASSERT_TRUE(w.ok()) << w.status();
     worker_ = w->worker_id();
   }

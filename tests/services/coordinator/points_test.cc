@@ -44,7 +44,7 @@ class CoordinatorPointsTest : public ::testing::Test {
     v1::RegisterRequest reg;
     reg.set_site("office");
     reg.add_locations("nas");
-    auto w = c_->Register("", reg);
+    auto w = c_->Register("test-enrol", reg);
     ASSERT_TRUE(w.ok()) << w.status();
     worker_ = w->worker_id();
   }
@@ -56,6 +56,7 @@ class CoordinatorPointsTest : public ::testing::Test {
     c_.reset();
     CoordinatorOptions o;
     o.data_dir = dir_.string();
+    o.enrol_token_sha256 = TokenHash("test-enrol");  // workers enrol
     auto c = Coordinator::Open(o);
     ASSERT_TRUE(c.ok()) << c.status();
     c_ = std::move(*c);

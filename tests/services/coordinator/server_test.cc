@@ -11,6 +11,8 @@
 #include <future>
 
 #include "services/coordinator/ingest.h"
+#include "services/coordinator/keys.h"
+#include "services/coordinator/records.h"
 #include "storage/hash.h"
 #include "vigil/v1/admin.grpc.pb.h"
 #include "vigil/v1/tenant.grpc.pb.h"
@@ -175,7 +177,12 @@ TEST_F(ServerTest, ObserveWindowStoresUpToTheFirstBadBatch) {
   auto stub = v1::WorkerGateway::NewStub(channel_);
   v1::RegisterResponse reg;
   {
+    v1::IssueTokenRequest enrol;  // workers enrol
+    enrol.set_kind(v1::TOKEN_KIND_ENROL);
+    auto token = c.IssueToken(enrol);
+    ASSERT_TRUE(token.ok()) << token.status();
     grpc::ClientContext ctx;
+    ctx.AddMetadata("authorization", "Bearer " + token->token());
     v1::RegisterRequest req;
     req.set_site("office");
     req.add_locations("nas");
@@ -261,6 +268,111 @@ TEST_F(ServerTest, ObserveWindowStoresUpToTheFirstBadBatch) {
   EXPECT_EQ(done.task().state(), v1::TASK_STATE_DONE);
   EXPECT_EQ(done.task().entries(), 5u * kPerBatch);
   EXPECT_EQ(done.task().counts().added(), 5u * kPerBatch);
+}
+
+// The forged-verdict attack (issue 13): a script that reaches the port
+// registers without any enrolment credential, leases the check of a set
+// whose file was corrupted on disk, streams the original digests and
+// completes it. On a fresh coordinator (no fixed worker token, no enrol
+// token issued yet) every step is refused: no worker record is written,
+// the task stays queued at attempt 0, nothing is staged or merged.
+TEST_F(ServerTest, AScriptWithoutEnrolmentCannotRegisterLeaseOrComplete) {
+  Coordinator& c = server_->coordinator();
+  v1::ApplyRequest apply;
+  auto* l = apply.add_locations();
+  l->set_name("nas");
+  l->set_site("office");
+  apply.add_tenants()->set_name("acme");
+  auto* b = apply.add_backup_sets();
+  b->set_tenant("acme");
+  b->set_asset("fs");
+  b->set_name("fs-nas");
+  b->set_location("nas");
+  b->set_path("acme/fs");
+  ASSERT_TRUE(c.Apply(apply).ok());
+  v1::RunCheckRequest rc;
+  rc.set_tenant("acme");
+  auto queued = c.RunCheck(rc);
+  ASSERT_TRUE(queued.ok()) << queued.status();
+  ASSERT_EQ(queued->task_ids_size(), 1);
+  const uint64_t task_id = queued->task_ids(0);
+
+  auto stub = v1::WorkerGateway::NewStub(channel_);
+  v1::RegisterRequest req;
+  req.set_site("office");
+  req.add_locations("nas");
+  // No token, a malformed one, a well-formed one never issued.
+  for (const std::string& bearer :
+       {std::string(), std::string("Bearer guess"),
+        std::string("Bearer 0123456789abcdef.") + std::string(64, 'a')}) {
+    grpc::ClientContext ctx;
+    ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(10));
+    if (!bearer.empty()) ctx.AddMetadata("authorization", bearer);
+    v1::RegisterResponse reg;
+    grpc::Status s = stub->Register(&ctx, req, &reg);
+    EXPECT_EQ(s.error_code(), grpc::StatusCode::UNAUTHENTICATED)
+        << bearer << ": " << s.error_message();
+    EXPECT_TRUE(reg.worker_id().empty() && reg.credential().empty());
+    // The refusal says where a credential comes from.
+    EXPECT_NE(s.error_message().find("DATA/enrol.token"), std::string::npos) << s.error_message();
+    EXPECT_NE(s.error_message().find("vigil token issue --kind enrol"), std::string::npos);
+  }
+  // Guessing a worker id and credential gets nothing further.
+  auto forged = [&](grpc::ClientContext* ctx) {
+    ctx->AddMetadata("authorization", "Bearer " + std::string(64, '0'));
+    ctx->AddMetadata("vigil-worker-id", "w1");
+    ctx->set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(10));
+  };
+  {
+    grpc::ClientContext ctx;
+    forged(&ctx);
+    v1::LeaseTaskResponse lease;
+    EXPECT_EQ(stub->LeaseTask(&ctx, {}, &lease).error_code(), grpc::StatusCode::UNAUTHENTICATED);
+    EXPECT_FALSE(lease.has_task());
+  }
+  {
+    grpc::ClientContext ctx;
+    forged(&ctx);
+    auto rw = stub->Observe(&ctx);
+    v1::ObservationBatch batch;
+    batch.set_task_id(task_id);
+    batch.set_attempt(1);
+    batch.set_seq(1);
+    v1::Observation* o = batch.add_observations();
+    o->set_path("a.txt");
+    o->set_type(v1::ENTRY_TYPE_FILE);
+    o->set_size(5);
+    storage::Digest d = storage::HashBytes(storage::HashAlgorithm::kXxh3_128, "alpha");
+    o->set_digest_algorithm(static_cast<uint32_t>(d.algorithm()));
+    o->set_digest(std::string(d.view()));
+    (void)rw->Write(batch);
+    rw->WritesDone();
+    v1::Ack ack;
+    EXPECT_FALSE(rw->Read(&ack));
+    EXPECT_EQ(rw->Finish().error_code(), grpc::StatusCode::UNAUTHENTICATED);
+  }
+  {
+    grpc::ClientContext ctx;
+    forged(&ctx);
+    v1::CompleteTaskRequest done;
+    done.set_task_id(task_id);
+    done.set_attempt(1);
+    done.set_final_seq(1);
+    v1::CompleteTaskResponse resp;
+    EXPECT_EQ(stub->CompleteTask(&ctx, done, &resp).error_code(),
+              grpc::StatusCode::UNAUTHENTICATED);
+  }
+  // Nothing changed: no worker, the task queued and never leased, nothing staged.
+  auto workers = LoadRecords<v1::WorkerRecord>(c.catalogue().kv(), keys::kWorkerPrefix, "worker");
+  ASSERT_TRUE(workers.ok()) << workers.status();
+  EXPECT_TRUE(workers->empty());
+  std::optional<v1::Task> t = c.leases().Get(task_id);
+  ASSERT_TRUE(t.has_value());
+  EXPECT_EQ(t->state(), v1::TASK_STATE_QUEUED);
+  EXPECT_EQ(t->attempt(), 0u);
+  auto acked = LastAcked(c.catalogue().kv(), task_id, 1);
+  ASSERT_TRUE(acked.ok());
+  EXPECT_EQ(*acked, 0u);
 }
 
 }  // namespace

@@ -218,6 +218,7 @@ class WatcherTest : public ::testing::Test {
     std::filesystem::remove_all(dir_);
     CoordinatorOptions o;
     o.data_dir = dir_.string();
+    o.enrol_token_sha256 = TokenHash("test-enrol");  // workers enrol
     o.clock = &clock_;
     auto c = Coordinator::Open(o);
     ASSERT_TRUE(c.ok()) << c.status();
@@ -231,7 +232,7 @@ class WatcherTest : public ::testing::Test {
     v1::RegisterRequest reg;
     reg.set_site("office");
     reg.add_locations("nas");
-    auto w = c_->Register("", reg);
+    auto w = c_->Register("test-enrol", reg);
     ASSERT_TRUE(w.ok()) << w.status();
     worker_ = w->worker_id();
     options_.worker_quiet_ns = 0;  // workers: their own test
@@ -347,6 +348,7 @@ TEST_F(WatcherTest, StateSurvivesAReopenNoRepeatAlert) {
   c_.reset();
   CoordinatorOptions o;
   o.data_dir = dir_.string();
+  o.enrol_token_sha256 = TokenHash("test-enrol");  // workers enrol
   o.clock = &clock_;
   auto c = Coordinator::Open(o);
   ASSERT_TRUE(c.ok()) << c.status();
@@ -416,7 +418,7 @@ TEST_F(WatcherTest, LocationWithoutLiveWorkerIsSilentThenBack) {
   v1::RegisterRequest reg;
   reg.set_site("office");
   reg.add_locations("nas");
-  auto w2 = c_->Register("", reg);
+  auto w2 = c_->Register("test-enrol", reg);
   ASSERT_TRUE(w2.ok());
   ASSERT_TRUE(c_->LeaseTask(w2->worker_id()).ok());
   raised = Pass();
