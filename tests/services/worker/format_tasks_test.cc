@@ -3,8 +3,10 @@
 // discovery. The end-to-end runs are in tests/integration/formats_process_test.cc.
 #include "services/worker/format_tasks.h"
 
+#include <fcntl.h>
 #include <gtest/gtest.h>
 #include <time.h>
+#include <unistd.h>
 
 #include <filesystem>
 
@@ -84,9 +86,21 @@ TEST(ResticPassword, PerSetFirstThenPerLocation) {
   EXPECT_FALSE(ReadResticPassword(t.path(), set).ok());
 }
 
+// The set's directory, open as the worker holds it.
+struct OpenDir {
+  explicit OpenDir(const std::string& path)
+      : fd(::open(path.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC)) {}
+  ~OpenDir() {
+    if (fd >= 0) ::close(fd);
+  }
+  int fd;
+};
+
 TEST(SumFiles, EveryNamedChecksumFileAndNoneIsAnError) {
   TempDir t;
-  auto none = CheckSumFiles(t.path(), "p/", 7);
+  OpenDir set(t.path());
+  ASSERT_GE(set.fd, 0);
+  auto none = CheckSumFiles(set.fd, "", "p/", 7);
   ASSERT_EQ(none.size(), 1u);
   EXPECT_FALSE(none[0].valid());
   EXPECT_EQ(none[0].point_time_ns(), 7);
@@ -96,14 +110,14 @@ TEST(SumFiles, EveryNamedChecksumFileAndNoneIsAnError) {
             "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad  a\n");
   WriteFile(t / "MD5SUMS", "900150983cd24fb0d6963f7d28e17f72  a\n");
   WriteFile(t / "notes.txt", "not a checksum file\n");
-  auto two = CheckSumFiles(t.path(), "p/", 7);
+  auto two = CheckSumFiles(set.fd, "", "p/", 7);
   ASSERT_EQ(two.size(), 2u);
   EXPECT_EQ(two[0].target(), "p/MD5SUMS");
   EXPECT_EQ(two[1].target(), "p/SHA256SUMS");
   EXPECT_TRUE(two[0].valid()) << two[0].DebugString();
   EXPECT_TRUE(two[1].valid());
   WriteFile(t / "a", "abd");
-  auto bad = CheckSumFiles(t.path(), "", 0);
+  auto bad = CheckSumFiles(set.fd, "", "", 0);
   ASSERT_EQ(bad.size(), 2u);
   EXPECT_FALSE(bad[1].valid());
   EXPECT_EQ(bad[1].error_count(), 1u);
