@@ -197,22 +197,30 @@ std::vector<v1::FormatVerdict> CheckSumFiles(int set_fd, const std::string& dir,
         Unopened("sumfile", prefix, point_ns, o,
                  dir.empty() ? "the backup set's directory" : "'" + EscapeForTerminal(dir) + "'")};
   }
-  std::vector<std::string> names;
+  std::vector<std::string> names, links;  // checksum files; links named like one
   int list_fd = ::fcntl(o.fd, F_DUPFD_CLOEXEC, 0);
   if (DIR* d = list_fd >= 0 ? fdopendir(list_fd) : nullptr) {
     while (struct dirent* e = readdir(d)) {
       struct stat st {};
-      if (fstatat(o.fd, e->d_name, &st, AT_SYMLINK_NOFOLLOW) != 0 || !S_ISREG(st.st_mode)) {
-        continue;
-      }
-      if (formats::SumFileNameHint(e->d_name).named) names.push_back(e->d_name);
+      if (fstatat(o.fd, e->d_name, &st, AT_SYMLINK_NOFOLLOW) != 0) continue;
+      if (!formats::SumFileNameHint(e->d_name).named) continue;
+      if (S_ISREG(st.st_mode)) names.push_back(e->d_name);
+      if (S_ISLNK(st.st_mode)) links.push_back(e->d_name);
     }
     closedir(d);
   } else if (list_fd >= 0) {
     ::close(list_fd);
   }
   std::sort(names.begin(), names.end());
+  std::sort(links.begin(), links.end());
   std::vector<v1::FormatVerdict> out;
+  // A checksum file that is a symbolic link: reported, never followed.
+  for (const std::string& n : links) {
+    storage::BeneathOpen link;
+    link.error = ELOOP;
+    link.link = prefix + n;
+    out.push_back(Unopened("sumfile", prefix + n, point_ns, link, "it"));
+  }
   for (const std::string& n : names) {
     // Findings name the sum file relative to the set, not the worker's path.
     formats::SumReport r = formats::VerifySumFileAt(o.fd, n, prefix + n);

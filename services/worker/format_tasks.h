@@ -57,9 +57,10 @@ v1::FormatVerdict CheckBag(int set_fd, const std::string& target, int64_t point_
 // Verifies every checksum file directly in the directory `dir` (relative to
 // the set's directory, "" for itself): a regular file whose name names an
 // algorithm (SHA256SUMS, MD5SUMS, *.sha256, ...; see formats/sumfile.h
-// SumFileNameHint), one verdict each, `target` = `prefix` + its name. No
-// checksum file at all: one invalid verdict with the error "no_sum_file" (a
-// "sumfile" set without one is misconfigured or lost it).
+// SumFileNameHint), one verdict each, `target` = `prefix` + its name; a
+// symbolic link with such a name is an invalid verdict ("symlink"), never
+// followed. No checksum file at all: one invalid verdict with the error
+// "no_sum_file" (a "sumfile" set without one is misconfigured or lost it).
 std::vector<v1::FormatVerdict> CheckSumFiles(int set_fd, const std::string& dir,
                                              const std::string& prefix, int64_t point_ns);
 
