@@ -10,6 +10,8 @@
 #include <cstring>
 #include <utility>
 
+#include "storage/open_beneath.h"
+
 namespace vigil::storage {
 
 DirHandle::~DirHandle() {
@@ -25,11 +27,33 @@ StatusOr<std::unique_ptr<TreeWalker>> TreeWalker::Open(const std::string& root) 
     if (e == ENOTDIR) return absl::InvalidArgumentError(msg);
     return absl::PermissionDeniedError(msg);
   }
+  return FromFd(fd, root);
+}
+
+StatusOr<std::unique_ptr<TreeWalker>> TreeWalker::OpenAt(int dir_fd, const std::string& rel,
+                                                         const std::string& shown) {
+  BeneathOpen o = OpenDirBeneath(dir_fd, rel);
+  if (o.fd < 0) {
+    if (o.symlink()) {
+      return absl::InvalidArgumentError("cannot open directory '" + shown + "': '" +
+                                        (o.link.empty() ? rel : o.link) +
+                                        "' is a symbolic link, not followed");
+    }
+    std::string msg = "cannot open directory '" + shown + "': " + std::strerror(o.error);
+    if (o.error == ENOENT) return absl::NotFoundError(msg);
+    if (o.error == ENOTDIR || o.error == EXDEV) return absl::InvalidArgumentError(msg);
+    return absl::PermissionDeniedError(msg);
+  }
+  return FromFd(o.fd, shown);
+}
+
+StatusOr<std::unique_ptr<TreeWalker>> TreeWalker::FromFd(int fd, const std::string& shown) {
   auto w = std::unique_ptr<TreeWalker>(new TreeWalker());
   Frame f;
   f.dir = std::make_shared<DirHandle>(fd);
   if (int e = ReadNames(fd, &f.names, &f.types); e != 0) {
-    return absl::PermissionDeniedError("cannot read directory '" + root + "': " + std::strerror(e));
+    return absl::PermissionDeniedError("cannot read directory '" + shown +
+                                       "': " + std::strerror(e));
   }
   w->stack_.push_back(std::move(f));
   w->directories_ = 1;

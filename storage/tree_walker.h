@@ -5,7 +5,9 @@
 // the walk can be merge-joined with a catalogue scan. Memory is bounded by
 // the largest single directory (its names), not by the tree.
 //
-// Symlinks are reported as links with their target and never followed.
+// Symlinks are reported as links with their target and never followed
+// (every directory is opened with openat(O_DIRECTORY | O_NOFOLLOW) on its
+// parent's descriptor).
 // Special files (devices, FIFOs, sockets) are reported, never opened.
 // Directories are descended into, not reported, except when they cannot be
 // read (then reported with `error`). Names are raw bytes.
@@ -59,8 +61,16 @@ struct WalkEntry {
 
 class TreeWalker {
  public:
-  // Opens `root` (must be a directory). InvalidArgument/NotFound otherwise.
+  // Opens `root` (must be a directory) by its path: the directory the
+  // operator names (`vigil verify DIR`), which may be reached through links.
+  // InvalidArgument/NotFound otherwise.
   static StatusOr<std::unique_ptr<TreeWalker>> Open(const std::string& root);
+  // Opens the directory `rel` beneath the open directory `dir_fd` ("" or
+  // "." for dir_fd itself) by the rule of storage/open_beneath.h: no
+  // symbolic link is followed in any component (InvalidArgument naming the
+  // link). `shown` names it in errors. What is read from a backup set.
+  static StatusOr<std::unique_ptr<TreeWalker>> OpenAt(int dir_fd, const std::string& rel,
+                                                      const std::string& shown);
   ~TreeWalker();
 
   // Fills *e with the next entry; false at the end of the walk.
@@ -84,6 +94,8 @@ class TreeWalker {
     size_t next = 0;
   };
   TreeWalker() = default;
+  // Takes ownership of `fd`, an open directory.
+  static StatusOr<std::unique_ptr<TreeWalker>> FromFd(int fd, const std::string& shown);
   // Reads and sorts a directory's names (and their d_type); returns errno
   // on failure.
   static int ReadNames(int fd, std::vector<std::string>* names, std::vector<unsigned char>* types);

@@ -318,7 +318,8 @@ std::string ErrnoText(int err) { return std::strerror(err); }
 
 // Reads bag-info.txt's Bagging-Date (YYYY-MM-DD) of the bag open at `bag_fd`.
 std::optional<int64_t> ReadBaggingDate(int bag_fd, const std::string& tz) {
-  int fd = ::openat(bag_fd, "bag-info.txt", O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+  // O_NONBLOCK: a FIFO in its place does not hang the open.
+  int fd = ::openat(bag_fd, "bag-info.txt", O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
   if (fd < 0) return std::nullopt;
   struct stat st;
   if (::fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
@@ -405,8 +406,32 @@ storage::StatusOr<Discovery> DiscoverRestorePointsAt(const BackupSet& set,
   if (set.layout == Layout::kMirror || set.layout == Layout::kResticSnapshots) {
     return Discover(set, {}, tz, nullptr, {});
   }
-
   int fd = ::open(set_root_dir.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+  if (fd < 0) {
+    if (errno == ELOOP) {
+      return absl::FailedPreconditionError(set_root_dir + ": is a symbolic link, not followed");
+    }
+    return absl::InternalError(set_root_dir + ": " + ErrnoText(errno));
+  }
+  auto out = DiscoverRestorePointsAt(set, fd, set_root_dir, tz);
+  ::close(fd);
+  return out;
+}
+
+storage::StatusOr<Discovery> DiscoverRestorePointsAt(const BackupSet& set, int set_fd,
+                                                     const std::string& set_root_dir,
+                                                     const std::string& tz) {
+  struct stat root;
+  if (::fstat(set_fd, &root) != 0)
+    return absl::InternalError(set_root_dir + ": " + ErrnoText(errno));
+  if (!S_ISDIR(root.st_mode)) {
+    return absl::FailedPreconditionError(set_root_dir + ": not a directory");
+  }
+  if (set.layout == Layout::kMirror || set.layout == Layout::kResticSnapshots) {
+    return Discover(set, {}, tz, nullptr, {});
+  }
+  // A copy to list (closedir closes it); set_fd stays the caller's.
+  int fd = ::fcntl(set_fd, F_DUPFD_CLOEXEC, 0);
   if (fd < 0) return absl::InternalError(set_root_dir + ": " + ErrnoText(errno));
   DIR* dir = ::fdopendir(fd);
   if (dir == nullptr) {
@@ -414,6 +439,7 @@ storage::StatusOr<Discovery> DiscoverRestorePointsAt(const BackupSet& set,
     ::close(fd);
     return absl::InternalError(set_root_dir + ": " + ErrnoText(err));
   }
+  ::rewinddir(dir);
   std::vector<ListedChild> children;
   std::vector<std::string> warnings;
   std::map<std::string, int64_t> bag_dates;

@@ -84,6 +84,14 @@ storage::StatusOr<Discovery> DiscoverRestorePointsAt(const BackupSet& set,
                                                      const std::string& set_root_dir,
                                                      const std::string& tz);
 
+// The same for the set's directory already open at `set_fd` (not closed;
+// `shown` names it in errors), as the worker resolves it beneath its
+// location (storage/open_beneath.h): every child is examined with
+// fstatat(AT_SYMLINK_NOFOLLOW) and opened with openat(O_NOFOLLOW).
+storage::StatusOr<Discovery> DiscoverRestorePointsAt(const BackupSet& set, int set_fd,
+                                                     const std::string& shown,
+                                                     const std::string& tz);
+
 // Parses the first date/time embedded in a file or folder name; nullopt if
 // none. A date is YYYY-MM-DD (separator '-', '_' or '.', the same twice) or
 // YYYYMMDD, not adjacent to other digits, year 1970..2199. It may be

@@ -16,6 +16,7 @@
 #include "services/worker/formats/restic.h"
 #include "services/worker/formats/sumfile.h"
 #include "storage/hash.h"
+#include "storage/open_beneath.h"
 
 namespace vigil::worker {
 namespace {
@@ -144,8 +145,40 @@ void AddFindings(const std::vector<formats::Finding>& errors,
   v->set_valid(v->error_count() == 0);
 }
 
-v1::FormatVerdict CheckBag(const std::string& dir, const std::string& target, int64_t point_ns) {
-  formats::BagReport r = formats::ValidateBag(dir);
+namespace {
+
+// A verdict of one error: what could not be opened.
+v1::FormatVerdict Unopened(const char* format, const std::string& target, int64_t point_ns,
+                           const storage::BeneathOpen& o, const std::string& what) {
+  v1::FormatVerdict v;
+  v.set_format(format);
+  v.set_point_time_ns(point_ns);
+  v.set_target(target);
+  formats::Finding f;
+  f.path = target;
+  if (o.symlink()) {
+    f.code = "symlink";
+    f.message = "'" + EscapeForTerminal(o.link.empty() ? target : o.link) +
+                "' is a symbolic link (not followed)";
+  } else {
+    f.code = "unreadable";
+    f.message = "cannot open " + what + ": " + std::strerror(o.error);
+  }
+  AddFindings({f}, {}, &v);
+  return v;
+}
+
+}  // namespace
+
+v1::FormatVerdict CheckBag(int set_fd, const std::string& target, int64_t point_ns) {
+  storage::BeneathOpen o = storage::OpenDirBeneath(set_fd, target);
+  if (o.fd < 0) {
+    return Unopened(
+        "bagit", target, point_ns, o,
+        target.empty() ? "the backup set's directory" : "'" + EscapeForTerminal(target) + "'");
+  }
+  formats::BagReport r = formats::ValidateBagAt(o.fd, target.empty() ? "." : target);
+  ::close(o.fd);
   v1::FormatVerdict v;
   v.set_format("bagit");
   v.set_point_time_ns(point_ns);
@@ -156,31 +189,41 @@ v1::FormatVerdict CheckBag(const std::string& dir, const std::string& target, in
   return v;
 }
 
-std::vector<v1::FormatVerdict> CheckSumFiles(const std::string& dir, const std::string& prefix,
-                                             int64_t point_ns) {
-  std::vector<std::string> names;
-  if (DIR* d = opendir(dir.c_str())) {
+std::vector<v1::FormatVerdict> CheckSumFiles(int set_fd, const std::string& dir,
+                                             const std::string& prefix, int64_t point_ns) {
+  storage::BeneathOpen o = storage::OpenDirBeneath(set_fd, dir);
+  if (o.fd < 0) {
+    return {
+        Unopened("sumfile", prefix, point_ns, o,
+                 dir.empty() ? "the backup set's directory" : "'" + EscapeForTerminal(dir) + "'")};
+  }
+  std::vector<std::string> names, links;  // checksum files; links named like one
+  int list_fd = ::fcntl(o.fd, F_DUPFD_CLOEXEC, 0);
+  if (DIR* d = list_fd >= 0 ? fdopendir(list_fd) : nullptr) {
     while (struct dirent* e = readdir(d)) {
       struct stat st {};
-      if (fstatat(dirfd(d), e->d_name, &st, AT_SYMLINK_NOFOLLOW) != 0 || !S_ISREG(st.st_mode)) {
-        continue;
-      }
-      if (formats::SumFileNameHint(e->d_name).named) names.push_back(e->d_name);
+      if (fstatat(o.fd, e->d_name, &st, AT_SYMLINK_NOFOLLOW) != 0) continue;
+      if (!formats::SumFileNameHint(e->d_name).named) continue;
+      if (S_ISREG(st.st_mode)) names.push_back(e->d_name);
+      if (S_ISLNK(st.st_mode)) links.push_back(e->d_name);
     }
     closedir(d);
+  } else if (list_fd >= 0) {
+    ::close(list_fd);
   }
   std::sort(names.begin(), names.end());
+  std::sort(links.begin(), links.end());
   std::vector<v1::FormatVerdict> out;
+  // A checksum file that is a symbolic link: reported, never followed.
+  for (const std::string& n : links) {
+    storage::BeneathOpen link;
+    link.error = ELOOP;
+    link.link = prefix + n;
+    out.push_back(Unopened("sumfile", prefix + n, point_ns, link, "it"));
+  }
   for (const std::string& n : names) {
-    formats::SumReport r = formats::VerifySumFile(dir + "/" + n);
     // Findings name the sum file relative to the set, not the worker's path.
-    const std::string local = dir + "/";
-    for (auto* list : {&r.errors, &r.warnings}) {
-      for (formats::Finding& f : *list) {
-        if (f.file.compare(0, local.size(), local) == 0)
-          f.file = prefix + f.file.substr(local.size());
-      }
-    }
+    formats::SumReport r = formats::VerifySumFileAt(o.fd, n, prefix + n);
     v1::FormatVerdict v;
     v.set_format("sumfile");
     v.set_point_time_ns(point_ns);
@@ -203,11 +246,12 @@ std::vector<v1::FormatVerdict> CheckSumFiles(const std::string& dir, const std::
     AddFindings({f}, {}, &v);
     out.push_back(std::move(v));
   }
+  ::close(o.fd);
   return out;
 }
 
-ResticTaskResult CheckResticRepository(const std::string& repo, const std::string& password,
-                                       const v1::Task& task) {
+ResticTaskResult CheckResticRepository(int repo_fd, const std::string& repo,
+                                       const std::string& password, const v1::Task& task) {
   ResticTaskResult out;
   std::unordered_map<std::string, uint64_t> known;
   for (const auto& p : task.restic_known_packs()) known[p.id()] = p.size();
@@ -217,7 +261,7 @@ ResticTaskResult CheckResticRepository(const std::string& repo, const std::strin
   o.read_data = true;
   o.known_packs = &known;
   o.skip_known_with_read_data = true;
-  formats::ResticReport r = formats::VerifyRestic(repo, o);
+  formats::ResticReport r = formats::VerifyResticAt(repo_fd, repo, o);
   if (!r.fatal.empty()) {
     out.error = "restic repository '" + EscapeForTerminal(repo) + "': " + r.fatal;
     return out;
@@ -231,8 +275,8 @@ ResticTaskResult CheckResticRepository(const std::string& repo, const std::strin
   v.set_point_time_ns(0);
   std::vector<formats::Finding> errors = r.errors;
   // Snapshots as restore points, by time; the snapshot file's size.
-  std::unordered_map<std::string, uint64_t> snapshot_size;
-  for (const auto& f : r.snapshot_files) snapshot_size[f.id] = f.size;
+  std::unordered_map<std::string, const formats::ResticFileState*> snapshot_file;
+  for (const auto& f : r.snapshot_files) snapshot_file[f.id] = &f;
   struct Snap {
     int64_t ns;
     const formats::restic::Snapshot* s;
@@ -266,11 +310,11 @@ ResticTaskResult CheckResticRepository(const std::string& repo, const std::strin
     ob.set_path(name);
     ob.set_type(v1::ENTRY_TYPE_FILE);
     ob.set_restore_point_ns(sn.ns);
-    auto size = snapshot_size.find(sn.s->id);
-    ob.set_size(size != snapshot_size.end() ? size->second : 0);
-    struct stat st {};
-    if (stat((repo + "/" + name).c_str(), &st) == 0) {
-      ob.set_mtime_ns(int64_t{st.st_mtim.tv_sec} * 1'000'000'000 + st.st_mtim.tv_nsec);
+    // Size and mtime as listed (lstat): the file is not looked up again.
+    auto file = snapshot_file.find(sn.s->id);
+    if (file != snapshot_file.end()) {
+      ob.set_size(file->second->size);
+      ob.set_mtime_ns(file->second->mtime_ns);
     }
     std::string raw;
     if (formats::restic::ParseId(sn.s->id, &raw)) {

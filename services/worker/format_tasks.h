@@ -45,18 +45,24 @@ std::optional<int64_t> ParseResticTime(std::string_view text);
 void AddFindings(const std::vector<formats::Finding>& errors,
                  const std::vector<formats::Finding>& warnings, v1::FormatVerdict* v);
 
-// Validates the bag at `dir` (a restore point of a "bagit" set; `target`
-// is its path relative to the set's root, "" for the root itself).
-v1::FormatVerdict CheckBag(const std::string& dir, const std::string& target, int64_t point_ns);
+// Everything here is read beneath the backup set's directory, open at
+// `set_fd` (resolved beneath its location by the worker), by the rule of
+// storage/open_beneath.h: no symbolic link is followed in any component; a
+// link is reported (finding "symlink"), never opened or listed.
 
-// Verifies every checksum file directly in `dir` (a regular file whose
-// name names an algorithm: SHA256SUMS, MD5SUMS, *.sha256, ...; see
-// formats/sumfile.h SumFileNameHint), one verdict each, `target` =
-// `prefix` + its name. No checksum file at all: one invalid verdict with the
-// error "no_sum_file" (a "sumfile" set without one is misconfigured or lost
-// it).
-std::vector<v1::FormatVerdict> CheckSumFiles(const std::string& dir, const std::string& prefix,
-                                             int64_t point_ns);
+// Validates the bag `target` (a restore point of a "bagit" set: its path
+// relative to the set's directory, "" for that directory itself).
+v1::FormatVerdict CheckBag(int set_fd, const std::string& target, int64_t point_ns);
+
+// Verifies every checksum file directly in the directory `dir` (relative to
+// the set's directory, "" for itself): a regular file whose name names an
+// algorithm (SHA256SUMS, MD5SUMS, *.sha256, ...; see formats/sumfile.h
+// SumFileNameHint), one verdict each, `target` = `prefix` + its name; a
+// symbolic link with such a name is an invalid verdict ("symlink"), never
+// followed. No checksum file at all: one invalid verdict with the error
+// "no_sum_file" (a "sumfile" set without one is misconfigured or lost it).
+std::vector<v1::FormatVerdict> CheckSumFiles(int set_fd, const std::string& dir,
+                                             const std::string& prefix, int64_t point_ns);
 
 // What a restic CHECK task found.
 struct ResticTaskResult {
@@ -75,9 +81,10 @@ struct ResticTaskResult {
   std::vector<v1::ResticPack> packs;
 };
 
-// Verifies the repository at `repo` with `password`, blob by blob, skipping
-// the task's known packs of unchanged size (Task.restic_known_packs).
-ResticTaskResult CheckResticRepository(const std::string& repo, const std::string& password,
-                                       const v1::Task& task);
+// Verifies the repository open at `repo_fd` (`repo` names it in errors)
+// with `password`, blob by blob, skipping the task's known packs of
+// unchanged size (Task.restic_known_packs).
+ResticTaskResult CheckResticRepository(int repo_fd, const std::string& repo,
+                                       const std::string& password, const v1::Task& task);
 
 }  // namespace vigil::worker

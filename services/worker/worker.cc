@@ -27,10 +27,12 @@
 #include "services/contracts/restore_points.h"
 #include "services/contracts/schedule.h"
 #include "services/worker/format_tasks.h"
+#include "services/worker/formats/safe_io.h"
 #include "services/worker/state.h"
 #include "storage/file_hasher.h"
 #include "storage/hash.h"
 #include "storage/key_codec.h"
+#include "storage/open_beneath.h"
 #include "storage/tree_walker.h"
 #include "vigil/v1/worker.grpc.pb.h"
 
@@ -498,8 +500,20 @@ class WorkerImpl final : public Worker {
     }
   }
 
-  // Resolves the backup set's directory inside its location root.
-  storage::StatusOr<std::string> ResolveRoot(const v1::BackupSet& set) {
+  // A backup set's directory, open: everything of the set is read beneath
+  // this descriptor (storage/open_beneath.h), never by a path again.
+  struct SetDir {
+    std::string path;  // location root + "/" + set path, for messages
+    std::shared_ptr<storage::DirHandle> dir;
+    int fd() const { return dir->fd(); }
+  };
+
+  // Opens the backup set's directory beneath its location root. The root
+  // (the MSP's own --location NAME=PATH) is opened by its path and may be a
+  // symbolic link; the set's path beneath it may hold none, in any
+  // component (openat2 RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS, or one
+  // component at a time with O_NOFOLLOW): a link is refused naming it.
+  storage::StatusOr<SetDir> ResolveRoot(const v1::BackupSet& set) {
     auto it = o_.locations.find(set.location());
     if (it == o_.locations.end()) {
       return absl::FailedPreconditionError("location '" + set.location() + "' not served here");
@@ -508,20 +522,28 @@ class WorkerImpl final : public Worker {
       return absl::InvalidArgumentError("backup set path '" + set.path() +
                                         "' is not a relative path inside the location");
     }
-    char root[PATH_MAX], target[PATH_MAX];
-    if (realpath(it->second.c_str(), root) == nullptr) {
+    int root = open(it->second.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (root < 0) {
       return absl::NotFoundError("location root '" + it->second + "': " + std::strerror(errno));
     }
-    std::string want = it->second + "/" + set.path();
-    if (realpath(want.c_str(), target) == nullptr) {
-      return absl::NotFoundError("backup set directory '" + want + "': " + std::strerror(errno));
-    }
-    std::string r(root), t(target);
-    if (t.compare(0, r.size() + 1, r + "/") != 0) {
+    const std::string want = it->second + "/" + set.path();
+    storage::BeneathOpen o = storage::OpenDirBeneath(root, set.path());
+    close(root);
+    if (o.fd < 0) {
+      if (o.symlink()) {
+        return absl::PermissionDeniedError(
+            "backup set directory '" + want + "': '" + (o.link.empty() ? set.path() : o.link) +
+            "' is a symbolic link, not followed (a link in a backup set's path could lead "
+            "outside the location root)");
+      }
+      if (o.error == ENOENT) {
+        return absl::NotFoundError("backup set directory '" + want +
+                                   "': " + std::strerror(o.error));
+      }
       return absl::PermissionDeniedError("backup set directory '" + want +
-                                         "' resolves outside the location root '" + r + "'");
+                                         "': " + std::strerror(o.error));
     }
-    return t;
+    return SetDir{want, std::make_shared<storage::DirHandle>(o.fd)};
   }
 
   // The contract model's view of a task's backup set, for discovery.
@@ -579,7 +601,7 @@ class WorkerImpl final : public Worker {
       return ExecuteRestic(task, *dir, lost);
     }
     const std::string tz = task.tenant_timezone().empty() ? "UTC" : task.tenant_timezone();
-    auto found = contracts::DiscoverRestorePointsAt(*set, *dir, tz);
+    auto found = contracts::DiscoverRestorePointsAt(*set, dir->fd(), dir->path, tz);
     if (!found.ok()) return {Outcome::kError, std::string(found.status().message()), 0};
     for (const auto& w : found->warnings) {
       Log("task " + std::to_string(task.id()) + " (" + task.backup_set().tenant() + "/" +
@@ -645,12 +667,13 @@ class WorkerImpl final : public Worker {
       if (stopped()) return {Outcome::kStopped, "", 0};
       if (metadata_only_.count(point.time_ns) != 0) continue;  // not read this time
       const bool file_point = set->layout == contracts::Layout::kDatedFiles;
-      const std::string pdir = point.name.empty() || file_point ? *dir : *dir + "/" + point.name;
+      // The point's directory beneath the set's, no link followed.
+      const std::string pdir = point.name.empty() || file_point ? "" : point.name;
       const std::string prefix = point.name.empty() || file_point ? "" : point.name + "/";
       if (set->format == "bagit") {
-        done.verdicts.push_back(CheckBag(pdir, point.name, point.time_ns));
+        done.verdicts.push_back(CheckBag(dir->fd(), point.name, point.time_ns));
       } else if (set->format == "sumfile" && !file_point) {
-        for (auto& v : CheckSumFiles(pdir, prefix, point.time_ns)) {
+        for (auto& v : CheckSumFiles(dir->fd(), pdir, prefix, point.time_ns)) {
           done.verdicts.push_back(std::move(v));
         }
       }
@@ -658,7 +681,7 @@ class WorkerImpl final : public Worker {
     // dated-files: the checksum files beside the point files, once, as
     // point 0 (no point of the set: a problem marks none of them damaged).
     if (set->format == "sumfile" && set->layout == contracts::Layout::kDatedFiles) {
-      for (auto& v : CheckSumFiles(*dir, "", 0)) done.verdicts.push_back(std::move(v));
+      for (auto& v : CheckSumFiles(dir->fd(), "", "", 0)) done.verdicts.push_back(std::move(v));
     }
     for (const auto& v : done.verdicts) {
       if (!v.valid()) {
@@ -674,10 +697,10 @@ class WorkerImpl final : public Worker {
   // known packs skipped); its snapshots are the restore points, each with
   // one observation (its snapshot file); the verdict and the pack list go
   // with CompleteTask.
-  Outcome ExecuteRestic(const v1::Task& task, const std::string& dir, std::atomic<bool>* lost) {
+  Outcome ExecuteRestic(const v1::Task& task, const SetDir& dir, std::atomic<bool>* lost) {
     auto password = ReadResticPassword(o_.secrets, task.backup_set());
     if (!password.ok()) return {Outcome::kError, std::string(password.status().message()), 0};
-    ResticTaskResult r = CheckResticRepository(dir, *password, task);
+    ResticTaskResult r = CheckResticRepository(dir.fd(), dir.path, *password, task);
     if (!r.error.empty()) return {Outcome::kError, r.error, 0};
     if (*lost) return {Outcome::kLost, "", 0};
     if (stopped()) return {Outcome::kStopped, "", 0};
@@ -720,11 +743,9 @@ class WorkerImpl final : public Worker {
   // daily.1 after a rotation would read another point under this one's time).
   // It is still of its kind (a directory, or a regular file for
   // dated-files): a symbolic link swapped in is refused, never followed.
-  static Outcome CheckPointUnchanged(const std::string& dir,
-                                     const contracts::DiscoveredPoint& point, bool want_dir,
-                                     struct stat* st) {
-    std::string path = dir + "/" + point.name;
-    if (lstat(path.c_str(), st) != 0) {
+  static Outcome CheckPointUnchanged(const SetDir& dir, const contracts::DiscoveredPoint& point,
+                                     bool want_dir, struct stat* st) {
+    if (fstatat(dir.fd(), point.name.c_str(), st, AT_SYMLINK_NOFOLLOW) != 0) {
       return {
           Outcome::kError,
           "restore point '" + point.name + "' vanished during the check: " + std::strerror(errno),
@@ -745,14 +766,13 @@ class WorkerImpl final : public Worker {
   }
 
   template <typename Emit>
-  Outcome EmitFilePoint(const std::string& dir, const contracts::DiscoveredPoint& point,
+  Outcome EmitFilePoint(const SetDir& dir, const contracts::DiscoveredPoint& point,
                         storage::FileHasher& hasher, Emit& emit) {
     struct stat st {};
     if (Outcome r = CheckPointUnchanged(dir, point, false, &st); r.kind != Outcome::kDone) {
       return r;
     }
-    int fd = open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    if (fd < 0) return {Outcome::kError, "cannot open '" + dir + "': " + std::strerror(errno), 0};
+    const int fd = dir.fd();  // the point file: one component, read with O_NOFOLLOW
     v1::Observation o;
     o.set_path(point.name);
     o.set_restore_point_ns(point.time_ns);
@@ -760,13 +780,11 @@ class WorkerImpl final : public Worker {
     o.set_mtime_ns(int64_t{st.st_mtim.tv_sec} * 1'000'000'000 + st.st_mtim.tv_nsec);
     o.set_type(v1::ENTRY_TYPE_FILE);
     if (metadata_only_.count(point.time_ns) != 0) {  // listed, not read
-      close(fd);
       o.set_not_read(true);
       return emit(std::move(o));
     }
     Pace(o.size());
     storage::FileReading r = hasher.Read(fd, point.name.c_str(), o.size());
-    close(fd);
     if (!r.ok && r.error == ENOENT) {
       return {Outcome::kError, "restore point '" + point.name + "' vanished during the check", 0};
     }
@@ -782,19 +800,20 @@ class WorkerImpl final : public Worker {
   }
 
   template <typename Emit>
-  Outcome WalkPoint(const std::string& dir, const contracts::DiscoveredPoint& point,
+  Outcome WalkPoint(const SetDir& dir, const contracts::DiscoveredPoint& point,
                     storage::FileHasher& hasher,
                     std::map<std::pair<dev_t, ino_t>, LinkedRead>& linked, uint64_t* reused,
                     std::atomic<bool>* lost, Emit& emit) {
-    std::string root = dir;
     if (!point.name.empty()) {
       struct stat st {};
       if (Outcome r = CheckPointUnchanged(dir, point, true, &st); r.kind != Outcome::kDone) {
         return r;
       }
-      root += "/" + point.name;
     }
-    auto walker = storage::TreeWalker::Open(root);
+    // The point's directory beneath the set's, no link followed (a link
+    // swapped in since CheckPointUnchanged is refused here).
+    auto walker = storage::TreeWalker::OpenAt(
+        dir.fd(), point.name, point.name.empty() ? dir.path : dir.path + "/" + point.name);
     if (!walker.ok()) return {Outcome::kError, std::string(walker.status().message()), 0};
     storage::WalkEntry e;
     while ((*walker)->Next(&e)) {
@@ -868,34 +887,6 @@ class WorkerImpl final : public Worker {
   // that cannot be read from the point is a mismatch; a scratch directory
   // that cannot be written is the worker's fault (task error, re-queued).
 
-  // Opens `path` (relative, validated) below directory fd `base` without
-  // following any symlink on the way; -1 with errno set on failure.
-  static int OpenBeneath(int base, const std::string& path) {
-    int cur = dup(base);
-    if (cur < 0) return -1;
-    size_t start = 0;
-    while (true) {
-      size_t slash = path.find('/', start);
-      std::string comp = path.substr(start, slash == std::string::npos ? slash : slash - start);
-      if (slash == std::string::npos) {
-        int fd = openat(cur, comp.c_str(), O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
-        int err = errno;
-        close(cur);
-        errno = err;
-        return fd;
-      }
-      int next = openat(cur, comp.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-      int err = errno;
-      close(cur);
-      if (next < 0) {
-        errno = err;
-        return -1;
-      }
-      cur = next;
-      start = slash + 1;
-    }
-  }
-
   static int64_t SteadyNs() {
     return std::chrono::duration_cast<std::chrono::nanoseconds>(
                std::chrono::steady_clock::now().time_since_epoch())
@@ -920,7 +911,7 @@ class WorkerImpl final : public Worker {
     auto set = ContractSet(task.backup_set());
     if (!set.ok()) return drill_error(std::string(set.status().message()));
     const std::string tz = task.tenant_timezone().empty() ? "UTC" : task.tenant_timezone();
-    auto found = contracts::DiscoverRestorePointsAt(*set, *dir, tz);
+    auto found = contracts::DiscoverRestorePointsAt(*set, dir->fd(), dir->path, tz);
     if (!found.ok()) return drill_error(std::string(found.status().message()));
     const contracts::DiscoveredPoint* point = nullptr;
     for (const auto& p : found->points) {
@@ -931,19 +922,23 @@ class WorkerImpl final : public Worker {
                          " ns is no longer present in the backup set");
     }
     const bool file_point = set->layout == contracts::Layout::kDatedFiles;
-    std::string base = *dir;
+    std::string base_rel;  // the point's directory, relative to the set's
     if (!point->name.empty()) {
       struct stat st {};
       if (Outcome r = CheckPointUnchanged(*dir, *point, !file_point, &st);
           r.kind != Outcome::kDone) {
         return drill_error(r.error);
       }
-      if (!file_point) base += "/" + point->name;
+      if (!file_point) base_rel = point->name;
     }
-    int base_fd = open(base.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-    if (base_fd < 0) {
-      return drill_error("cannot open restore point '" + base + "': " + std::strerror(errno));
+    storage::BeneathOpen base = storage::OpenDirBeneath(dir->fd(), base_rel);
+    if (base.fd < 0) {
+      const std::string shown = base_rel.empty() ? dir->path : dir->path + "/" + base_rel;
+      return drill_error("cannot open restore point '" + shown + "': " +
+                         (base.symlink() ? std::string("a symbolic link, not followed")
+                                         : std::strerror(base.error)));
     }
+    const int base_fd = base.fd;
     // The drill's own directory in the scratch (fresh, private).
     const std::string drill_dir =
         o_.scratch + "/drill-" + std::to_string(task.id()) + "-" + std::to_string(task.attempt());
@@ -984,18 +979,15 @@ class WorkerImpl final : public Worker {
         mismatch(path, "is not a relative path inside the point");
         continue;
       }
-      int src = OpenBeneath(cleanup.fd, path);
-      if (src < 0) {
-        mismatch(path, std::string("cannot be opened: ") + std::strerror(errno));
+      // The one rule (storage/open_beneath.h): no link followed on the
+      // way, only a regular file returned, O_NONBLOCK cleared once it is one.
+      formats::OpenedFile opened =
+          formats::OpenBeneath(cleanup.fd, path, formats::Symlinks::kRefuse);
+      if (opened.fd < 0) {
+        mismatch(path, "cannot be opened: " + opened.error_text);
         continue;
       }
-      struct stat st {};
-      if (fstat(src, &st) != 0 || !S_ISREG(st.st_mode)) {
-        close(src);
-        mismatch(path, "is no longer a regular file");
-        continue;
-      }
-      fcntl(src, F_SETFL, fcntl(src, F_GETFL) & ~O_NONBLOCK);
+      const int src = opened.fd;
       // Cold read: whatever the page cache holds of the source goes first.
       posix_fadvise(src, 0, 0, POSIX_FADV_DONTNEED);
       posix_fadvise(src, 0, 0, POSIX_FADV_SEQUENTIAL);

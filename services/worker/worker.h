@@ -11,9 +11,11 @@
 //   - up to `capacity` tasks run at once, each on its own thread;
 //   - Stop() (SIGTERM) hands every running task's lease back before Run()
 //     returns (a task whose completion was accepted is finished);
-//   - paths are confined to the location's root: no "..", and the backup
-//     set's directory must resolve (symlinks followed) inside the root; the
-//     walk itself never follows symlinks;
+//   - paths are confined to the location's root: no "..", no symbolic link
+//     in any component of the backup set's path (the set's directory is
+//     opened beneath the root, storage/open_beneath.h), and nothing of the
+//     set is read but beneath that directory's descriptor, no link followed
+//     (docs/formats.md "Confinement");
 //   - formats (docs/formats.md "Through the system"): a "bagit" set's
 //     points are validated as bags and a "sumfile" set's checksum files
 //     verified after the walk; a "restic" set is read with the reader

@@ -675,7 +675,10 @@ struct HashJob {
 
 class Validator {
  public:
-  Validator(const std::string& path, const BagOptions& options) : options_(options) {
+  // `dir_fd` >= 0: the bag, already open (a copy is kept); `path` then only
+  // names it.
+  Validator(const std::string& path, int dir_fd, const BagOptions& options)
+      : options_(options), given_fd_(dir_fd) {
     report_.root = path;
   }
   ~Validator() {
@@ -683,7 +686,8 @@ class Validator {
   }
 
   BagReport Run() {
-    root_fd_ = ::open(report_.root.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    root_fd_ = given_fd_ >= 0 ? ::fcntl(given_fd_, F_DUPFD_CLOEXEC, 0)
+                              : ::open(report_.root.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
     if (root_fd_ < 0) {
       f_.Error("not_a_bag", "", 0,
                "cannot open bag directory " + ShowPath(report_.root) + ": " + std::strerror(errno));
@@ -786,7 +790,7 @@ class Validator {
       f_.Error("data_missing", "data/", 0, "not a directory", "data");
       return;
     }
-    auto walker = storage::TreeWalker::Open(report_.root + "/data");
+    auto walker = storage::TreeWalker::OpenAt(root_fd_, "data", report_.root + "/data");
     if (!walker.ok()) {
       f_.Error("unreadable", "data/", 0, "cannot read: " + std::string(walker.status().message()),
                "data");
@@ -1160,6 +1164,7 @@ class Validator {
   BagReport report_;
   Findings f_;
   int root_fd_ = -1;
+  int given_fd_ = -1;  // not owned
   BagDeclaration decl_;
   BagInfo info_;
   std::string info_file_ = "bag-info.txt";
@@ -1175,7 +1180,12 @@ class Validator {
 }  // namespace
 
 BagReport ValidateBag(const std::string& path, const BagOptions& options) {
-  Validator v(path, options);
+  Validator v(path, -1, options);
+  return v.Run();
+}
+
+BagReport ValidateBagAt(int dir_fd, const std::string& shown, const BagOptions& options) {
+  Validator v(shown, dir_fd, options);
   return v.Run();
 }
 

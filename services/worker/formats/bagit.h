@@ -184,7 +184,13 @@ struct BagReport {
 };
 
 // Validates the bag at `path`. Never throws; a path that cannot be opened is
-// reported as an error ("not_a_bag").
+// reported as an error ("not_a_bag"). `path` is opened by its path (it may
+// be reached through symbolic links); nothing in the bag is: every tag
+// file, manifest-listed file and payload directory is opened beneath it with
+// no link followed (storage/open_beneath.h), a link being a "symlink" error.
 BagReport ValidateBag(const std::string& path, const BagOptions& options = {});
+
+// The bag open at `dir_fd` (not closed); `shown` names it in the report.
+BagReport ValidateBagAt(int dir_fd, const std::string& shown, const BagOptions& options = {});
 
 }  // namespace vigil::formats

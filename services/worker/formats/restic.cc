@@ -1,22 +1,24 @@
 #include "services/worker/formats/restic.h"
 
+#include <dirent.h>
 #include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include <algorithm>
-#include <filesystem>
+#include <cerrno>
+#include <cstring>
 #include <map>
 #include <memory>
 #include <nlohmann/json.hpp>
 #include <set>
-#include <system_error>
 #include <unordered_map>
 #include <utility>
 
 #include "services/worker/formats/safe_io.h"
 #include "storage/file_hasher.h"
 #include "storage/hash.h"
+#include "storage/tree_walker.h"
 
 namespace vigil::formats {
 
@@ -337,13 +339,21 @@ bool ParseConfig(std::string_view text, Config* out, std::string* error, size_t*
 
 namespace {
 
-namespace fs = std::filesystem;
 using restic::Hex;
+using Dir = std::shared_ptr<storage::DirHandle>;
+
+// Everything below the repository's root is opened relative to its parent
+// directory's descriptor, one component at a time, with O_NOFOLLOW (and
+// O_DIRECTORY for a directory), and listed with fstatat(AT_SYMLINK_NOFOLLOW):
+// a symbolic link anywhere in the repository is reported ("symlink") and
+// never followed (storage/open_beneath.h).
 
 struct RepoFile {
   std::string rel;   // "data/ab/ab12...", "index/..."
   std::string name;  // last component
   uint64_t size = 0;
+  int64_t mtime_ns = 0;
+  Dir dir;  // the directory holding it, open
 };
 
 bool IsHexName(std::string_view s) {
@@ -351,39 +361,146 @@ bool IsHexName(std::string_view s) {
   return restic::ParseId(s, &raw);
 }
 
-// Regular files directly in `dir` (relative `rel`), sorted by name. Other
-// entries become warnings.
-std::vector<RepoFile> ListFiles(const std::string& root, const std::string& rel, bool* exists,
-                                Findings* out) {
-  std::vector<RepoFile> files;
-  std::error_code ec;
-  fs::path dir = fs::path(root) / rel;
-  *exists = fs::is_directory(dir, ec);
-  if (!*exists) return files;
-  fs::directory_iterator it(dir, ec), end;
-  if (ec) {
-    out->Error("unreadable", rel, 0, "cannot list directory: " + ec.message(), rel);
-    return files;
+void LinkFinding(Findings* out, const std::string& rel) {
+  out->Error("symlink", rel, 0, "is a symbolic link (not followed)", rel);
+}
+
+// One entry of a directory, as lstat sees it.
+struct Entry {
+  std::string name;
+  mode_t type = 0;  // S_IFREG, S_IFDIR, S_IFLNK, ...
+  uint64_t size = 0;
+  int64_t mtime_ns = 0;
+};
+
+// The entries of the directory open at `fd` (not ".", ".."), sorted by
+// name; an errno on failure.
+int ListDir(int fd, std::vector<Entry>* out) {
+  int dup_fd = ::fcntl(fd, F_DUPFD_CLOEXEC, 0);
+  if (dup_fd < 0) return errno;
+  DIR* d = ::fdopendir(dup_fd);
+  if (d == nullptr) {
+    int e = errno;
+    ::close(dup_fd);
+    return e;
   }
-  for (; it != end; it.increment(ec)) {
-    if (ec) {
-      out->Error("unreadable", rel, 0, "cannot list directory: " + ec.message(), rel);
+  ::rewinddir(d);
+  int err = 0;
+  while (true) {
+    errno = 0;
+    struct dirent* de = ::readdir(d);
+    if (de == nullptr) {
+      err = errno;
       break;
     }
-    std::string name = it->path().filename().string();
-    std::string frel = rel + "/" + name;
-    std::error_code sec;
-    auto st = it->symlink_status(sec);
-    if (sec || !fs::is_regular_file(st)) {
+    const char* n = de->d_name;
+    if (n[0] == '.' && (n[1] == '\0' || (n[1] == '.' && n[2] == '\0'))) continue;
+    struct stat st;
+    if (::fstatat(fd, n, &st, AT_SYMLINK_NOFOLLOW) != 0) {
+      if (errno == ENOENT) continue;  // vanished since the listing
+      err = errno;
+      break;
+    }
+    Entry e;
+    e.name = n;
+    e.type = st.st_mode & S_IFMT;
+    e.size = static_cast<uint64_t>(st.st_size);
+    e.mtime_ns = int64_t{st.st_mtim.tv_sec} * 1'000'000'000 + st.st_mtim.tv_nsec;
+    out->push_back(std::move(e));
+  }
+  ::closedir(d);
+  std::sort(out->begin(), out->end(),
+            [](const Entry& a, const Entry& b) { return a.name < b.name; });
+  return err;
+}
+
+// A directory of the repository: `name` beneath the open directory
+// `parent`, never through a link.
+struct SubDir {
+  enum State { kMissing, kSymlink, kNotDirectory, kUnreadable, kOpen } state = kMissing;
+  Dir dir;
+  std::string error;  // kUnreadable
+  bool present() const { return state != kMissing; }
+};
+
+SubDir OpenSubDir(int parent, const std::string& name) {
+  SubDir s;
+  struct stat st;
+  if (::fstatat(parent, name.c_str(), &st, AT_SYMLINK_NOFOLLOW) != 0) {
+    if (errno != ENOENT) {
+      s.state = SubDir::kUnreadable;
+      s.error = std::strerror(errno);
+    }
+    return s;
+  }
+  if (S_ISLNK(st.st_mode)) {
+    s.state = SubDir::kSymlink;
+    return s;
+  }
+  if (!S_ISDIR(st.st_mode)) {
+    s.state = SubDir::kNotDirectory;
+    return s;
+  }
+  int fd = ::openat(parent, name.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+  if (fd < 0) {
+    const int e = errno;
+    // Swapped for a link (or something else) since the fstatat.
+    if (e == ELOOP || e == ENOTDIR) {
+      s.state =
+          ::fstatat(parent, name.c_str(), &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISLNK(st.st_mode)
+              ? SubDir::kSymlink
+              : SubDir::kNotDirectory;
+    } else if (e != ENOENT) {
+      s.state = SubDir::kUnreadable;
+      s.error = std::strerror(e);
+    }
+    return s;
+  }
+  s.state = SubDir::kOpen;
+  s.dir = std::make_shared<storage::DirHandle>(fd);
+  return s;
+}
+
+// Regular files directly in the directory `rel` (opened beneath `parent`),
+// sorted by name. A symbolic link (the directory itself, or an entry) is an
+// error, anything else that is not a regular file a warning; neither is
+// opened. *sub: what `name` is, and the directory when it opened.
+std::vector<RepoFile> ListFiles(int parent, const std::string& name, const std::string& rel,
+                                SubDir* sub, Findings* out) {
+  std::vector<RepoFile> files;
+  *sub = OpenSubDir(parent, name);
+  switch (sub->state) {
+    case SubDir::kMissing:
+      return files;
+    case SubDir::kSymlink:
+      LinkFinding(out, rel);
+      return files;
+    case SubDir::kNotDirectory:
+      out->Error("unexpected_file", rel, 0, "is not a directory", rel);
+      return files;
+    case SubDir::kUnreadable:
+      out->Error("unreadable", rel, 0, "cannot open directory: " + sub->error, rel);
+      return files;
+    case SubDir::kOpen:
+      break;
+  }
+  std::vector<Entry> entries;
+  if (int e = ListDir(sub->dir->fd(), &entries); e != 0) {
+    out->Error("unreadable", rel, 0, std::string("cannot list directory: ") + std::strerror(e),
+               rel);
+  }
+  for (Entry& e : entries) {
+    std::string frel = rel + "/" + e.name;
+    if (e.type == S_IFLNK) {
+      LinkFinding(out, frel);
+      continue;
+    }
+    if (e.type != S_IFREG) {
       out->Warning("unexpected_entry", frel, 0, "not a regular file (ignored)", frel);
       continue;
     }
-    RepoFile f{frel, name, 0};
-    f.size = it->file_size(sec);
-    files.push_back(std::move(f));
+    files.push_back({frel, std::move(e.name), e.size, e.mtime_ns, sub->dir});
   }
-  std::sort(files.begin(), files.end(),
-            [](const RepoFile& a, const RepoFile& b) { return a.name < b.name; });
   return files;
 }
 
@@ -417,13 +534,12 @@ void NameCheck(const RepoFile& f, const storage::Digest& got, FileResult* res) {
 
 class Verifier {
  public:
-  Verifier(const std::string& root, const ResticOptions& o, ResticReport* r)
-      : root_(root), opt_(o), r_(r) {}
+  Verifier(int root_fd, std::string shown, const ResticOptions& o, ResticReport* r)
+      : root_fd_(root_fd), shown_(std::move(shown)), opt_(o), r_(r) {}
 
   void Run();
 
  private:
-  std::string Abs(const std::string& rel) const { return root_ + "/" + rel; }
   void Merge(FileResult& res) {
     for (auto& e : res.findings.errors) r_->errors.push_back(std::move(e));
     for (auto& w : res.findings.warnings) r_->warnings.push_back(std::move(w));
@@ -439,7 +555,9 @@ class Verifier {
   void CheckPack(const RepoFile& f, storage::FileHasher* hasher, FileResult* res);
   bool CheckPackContent(const RepoFile& f, const std::string& content, FileResult* res);
 
-  std::string root_;
+  int root_fd_;        // the repository, open (not owned)
+  std::string shown_;  // its path, for messages
+  Dir root_dir_;       // a copy of it, for the files directly in it
   const ResticOptions& opt_;
   ResticReport* r_;
   bool have_key_ = false;
@@ -450,10 +568,23 @@ class Verifier {
   bool index_complete_ = true;                                    // every index file decoded
 };
 
-bool Verifier::ReadSmall(const RepoFile& f, std::string* content, FileResult* res) {
-  OpenedFile o = ReadPath(Abs(f.rel), opt_.max_metadata_bytes, content);
-  if (o.error != 0) {
+// Reads `f` from its directory's descriptor: one component, O_NOFOLLOW.
+OpenedFile ReadRepoFile(const RepoFile& f, uint64_t max_bytes, std::string* content) {
+  return ReadBeneath(f.dir->fd(), f.name, Symlinks::kRefuse, max_bytes, content);
+}
+
+void ReadFailed(const RepoFile& f, const OpenedFile& o, FileResult* res) {
+  if (o.symlink) {
+    LinkFinding(&res->findings, f.rel);  // swapped for a link since the listing
+  } else {
     res->findings.Error("unreadable", f.rel, 0, "cannot read: " + o.error_text, f.rel);
+  }
+}
+
+bool Verifier::ReadSmall(const RepoFile& f, std::string* content, FileResult* res) {
+  OpenedFile o = ReadRepoFile(f, opt_.max_metadata_bytes, content);
+  if (o.error != 0) {
+    ReadFailed(f, o, res);
     return false;
   }
   res->read = true;
@@ -513,7 +644,7 @@ void Verifier::OpenKeys(const std::vector<RepoFile>& keys) {
 }
 
 void Verifier::ReadConfig() {
-  RepoFile f{"config", "config", 0};
+  RepoFile f{"config", "config", 0, 0, root_dir_};
   FileResult res;
   std::string content, err;
   size_t off = 0;
@@ -557,9 +688,13 @@ void Verifier::CheckPack(const RepoFile& f, storage::FileHasher* hasher, FileRes
     }
   }
   if (!opt_.read_data) {
-    storage::FileReading rd = hasher->Read(AT_FDCWD, Abs(f.rel).c_str(), f.size);
+    storage::FileReading rd = hasher->Read(f.dir->fd(), f.name.c_str(), f.size);
     if (!rd.ok) {
-      res->findings.Error("unreadable", f.rel, 0, "cannot read: " + rd.error_text, f.rel);
+      if (rd.error == ELOOP) {
+        LinkFinding(&res->findings, f.rel);  // swapped for a link since the listing
+      } else {
+        res->findings.Error("unreadable", f.rel, 0, "cannot read: " + rd.error_text, f.rel);
+      }
       return;
     }
     res->read = true;
@@ -570,9 +705,9 @@ void Verifier::CheckPack(const RepoFile& f, storage::FileHasher* hasher, FileRes
   // One buffer per thread, reused pack after pack (a fresh 16 MiB string
   // per pack costs a page fault per page).
   thread_local std::string content;
-  OpenedFile o = ReadPath(Abs(f.rel), 1ull << 34, &content);
+  OpenedFile o = ReadRepoFile(f, 1ull << 34, &content);
   if (o.error != 0) {
-    res->findings.Error("unreadable", f.rel, 0, "cannot read: " + o.error_text, f.rel);
+    ReadFailed(f, o, res);
     return;
   }
   res->read = true;
@@ -705,22 +840,34 @@ bool Verifier::CheckPackContent(const RepoFile& f, const std::string& content, F
 
 void Verifier::Run() {
   Findings top;
-  std::error_code ec;
-  if (!fs::is_directory(root_, ec)) {
-    r_->fatal = "'" + root_ + "' is not a directory";
+  root_dir_ = std::make_shared<storage::DirHandle>(::fcntl(root_fd_, F_DUPFD_CLOEXEC, 0));
+  if (root_dir_->fd() < 0) {
+    r_->fatal = std::string("cannot use the repository's directory: ") + std::strerror(errno);
     return;
   }
-  bool config_exists = fs::is_regular_file(fs::path(root_) / "config", ec);
-  bool keys_exist = false, locks_exist = false, snaps_exist = false, index_exist = false,
-       data_exist = false;
-  std::vector<RepoFile> keys = ListFiles(root_, "keys", &keys_exist, &top);
-  std::vector<RepoFile> locks = ListFiles(root_, "locks", &locks_exist, &top);
-  if (!config_exists && !keys_exist && !fs::is_directory(fs::path(root_) / "data", ec)) {
-    r_->fatal = "'" + root_ + "' is not a restic repository (no config, keys/ or data/)";
+  // config: a regular file directly in the root, never through a link.
+  struct stat cst {};
+  const bool config_present =
+      ::fstatat(root_fd_, "config", &cst, AT_SYMLINK_NOFOLLOW) == 0 || errno != ENOENT;
+  const bool config_link = config_present && S_ISLNK(cst.st_mode);
+  const bool config_exists = config_present && S_ISREG(cst.st_mode);
+  SubDir keys_dir, locks_dir, data_dir;
+  std::vector<RepoFile> keys = ListFiles(root_fd_, "keys", "keys", &keys_dir, &top);
+  std::vector<RepoFile> locks = ListFiles(root_fd_, "locks", "locks", &locks_dir, &top);
+  data_dir = OpenSubDir(root_fd_, "data");
+  if (!config_present && !keys_dir.present() && !data_dir.present()) {
+    r_->fatal = "'" + shown_ + "' is not a restic repository (no config, keys/ or data/)";
     return;
   }
-  if (!config_exists) top.Error("missing_config", "config", 0, "config file is missing", "config");
-  if (keys.empty()) top.Error("missing_keys", "keys", 0, "no key files in keys/", "keys");
+  if (config_link) {
+    LinkFinding(&top, "config");
+  } else if (!config_exists) {
+    top.Error("missing_config", "config", 0,
+              config_present ? "config is not a regular file" : "config file is missing", "config");
+  }
+  if (keys.empty() && keys_dir.state != SubDir::kSymlink) {
+    top.Error("missing_keys", "keys", 0, "no key files in keys/", "keys");
+  }
   for (const auto& k : keys) {
     ++r_->keys.files;
     r_->keys.bytes += k.size;
@@ -732,10 +879,17 @@ void Verifier::Run() {
   // Unknown top-level entries.
   static const std::set<std::string> kKnown = {"config",    "keys",  "locks",
                                                "snapshots", "index", "data"};
-  for (fs::directory_iterator it(root_, ec), end; !ec && it != end; it.increment(ec)) {
-    std::string n = it->path().filename().string();
-    if (!kKnown.count(n))
-      top.Warning("unexpected_entry", n, 0, "not part of a restic repository", n);
+  std::vector<Entry> top_entries;
+  if (int e = ListDir(root_fd_, &top_entries); e != 0) {
+    top.Error("unreadable", "", 0, std::string("cannot list the repository: ") + std::strerror(e));
+  }
+  for (const Entry& e : top_entries) {
+    if (kKnown.count(e.name)) continue;
+    if (e.type == S_IFLNK) {
+      LinkFinding(&top, e.name);
+    } else {
+      top.Warning("unexpected_entry", e.name, 0, "not part of a restic repository", e.name);
+    }
   }
   for (auto& e : top.errors) r_->errors.push_back(std::move(e));
   for (auto& w : top.warnings) r_->warnings.push_back(std::move(w));
@@ -745,12 +899,15 @@ void Verifier::Run() {
     OpenKeys(keys);
     if (have_key_ && config_exists) ReadConfig();
   } else if (opt_.has_password) {
-    r_->password_error = "no key files in keys/";
+    r_->password_error = keys_dir.state == SubDir::kSymlink
+                             ? "keys/ is a symbolic link (not followed): no key to open"
+                             : "no key files in keys/";
   }
 
   // Snapshots first, then indexes, then packs: a backup writes packs, then
   // its index, then its snapshot.
-  std::vector<RepoFile> snaps = ListFiles(root_, "snapshots", &snaps_exist, &top);
+  SubDir snaps_dir, index_dir;
+  std::vector<RepoFile> snaps = ListFiles(root_fd_, "snapshots", "snapshots", &snaps_dir, &top);
   auto keep_hex = [&](std::vector<RepoFile>& files, ResticDirStats* stats) {
     std::vector<RepoFile> kept;
     for (auto& f : files) {
@@ -769,7 +926,8 @@ void Verifier::Run() {
   for (size_t i = 0; i < snaps.size(); ++i) {
     FileResult& res = snap_results[i];
     r_->snapshot_files.push_back({snaps[i].name, snaps[i].size,
-                                  res.read && !Has(res.findings.errors, "name_mismatch"), false});
+                                  res.read && !Has(res.findings.errors, "name_mismatch"), false,
+                                  snaps[i].mtime_ns});
     if (have_key_ && !res.plain_json.empty()) {
       restic::Snapshot s;
       std::string err;
@@ -788,7 +946,10 @@ void Verifier::Run() {
       r_->snapshots.begin(), r_->snapshots.end(),
       [](const restic::Snapshot& a, const restic::Snapshot& b) { return a.time < b.time; });
 
-  std::vector<RepoFile> indexes = ListFiles(root_, "index", &index_exist, &top);
+  std::vector<RepoFile> indexes = ListFiles(root_fd_, "index", "index", &index_dir, &top);
+  // Indexes not read: a pack is then "not in any readable index", not
+  // unreferenced, and a snapshot's tree is not looked for.
+  if (index_dir.state != SubDir::kOpen && index_dir.present()) index_complete_ = false;
   keep_hex(indexes, &r_->index);
   std::vector<FileResult> index_results = ReadUnpacked(indexes);
   for (size_t i = 0; i < indexes.size(); ++i) {
@@ -822,30 +983,42 @@ void Verifier::Run() {
     }
   }
 
-  // Packs.
+  // Packs: data/XX/<id>, each directory opened beneath its parent.
   std::vector<RepoFile> packs;
-  {
-    bool sub_exists = false;
-    std::error_code dec;
-    data_exist = fs::is_directory(fs::path(root_) / "data", dec);
-    std::vector<std::string> subdirs;
-    if (data_exist) {
-      for (fs::directory_iterator it(fs::path(root_) / "data", dec), end; !dec && it != end;
-           it.increment(dec)) {
-        std::string n = it->path().filename().string();
-        std::error_code sec;
-        if (it->is_directory(sec)) {
-          subdirs.push_back(n);
-        } else {
-          top.Error("unexpected_file", "data/" + n, 0, "file directly under data/", "data/" + n);
-        }
-      }
-    } else {
+  switch (data_dir.state) {
+    case SubDir::kMissing:
       top.Error("missing_data", "data", 0, "data/ directory is missing", "data");
+      break;
+    case SubDir::kSymlink:
+      LinkFinding(&top, "data");
+      break;
+    case SubDir::kNotDirectory:
+      top.Error("missing_data", "data", 0, "data is not a directory", "data");
+      break;
+    case SubDir::kUnreadable:
+      top.Error("unreadable", "data", 0, "cannot open directory: " + data_dir.error, "data");
+      break;
+    case SubDir::kOpen:
+      break;
+  }
+  if (data_dir.state == SubDir::kOpen) {
+    std::vector<Entry> subdirs;
+    if (int e = ListDir(data_dir.dir->fd(), &subdirs); e != 0) {
+      top.Error("unreadable", "data", 0, std::string("cannot list directory: ") + std::strerror(e),
+                "data");
     }
-    std::sort(subdirs.begin(), subdirs.end());
-    for (const auto& sd : subdirs) {
-      auto files = ListFiles(root_, "data/" + sd, &sub_exists, &top);
+    for (const Entry& sd : subdirs) {
+      const std::string rel = "data/" + sd.name;
+      if (sd.type == S_IFLNK) {
+        LinkFinding(&top, rel);
+        continue;
+      }
+      if (sd.type != S_IFDIR) {
+        top.Error("unexpected_file", rel, 0, "file directly under data/", rel);
+        continue;
+      }
+      SubDir sub;
+      auto files = ListFiles(data_dir.dir->fd(), sd.name, rel, &sub, &top);
       for (auto& f : files) {
         ++r_->data.files;
         r_->data.bytes += f.size;
@@ -853,7 +1026,7 @@ void Verifier::Run() {
           top.Error("unexpected_file", f.rel, 0, "name is not a SHA-256 in lower-case hex", f.rel);
           continue;
         }
-        if (f.name.compare(0, 2, sd) != 0) {
+        if (f.name.compare(0, 2, sd.name) != 0) {
           top.Error("misplaced_pack", f.rel, 0, "pack belongs in data/" + f.name.substr(0, 2) + "/",
                     f.rel);
         }
@@ -947,17 +1120,36 @@ void Verifier::Run() {
 
 }  // namespace
 
-ResticReport VerifyRestic(const std::string& path, const ResticOptions& options) {
+ResticReport VerifyResticAt(int root_fd, const std::string& shown, const ResticOptions& options) {
   ResticReport r;
-  r.root = path;
-  std::string root = path;
+  r.root = shown;
+  std::string root = shown;
   while (root.size() > 1 && root.back() == '/') root.pop_back();
   try {
-    Verifier v(root, options, &r);
+    Verifier v(root_fd, root, options, &r);
     v.Run();
   } catch (const std::exception& e) {
     r.fatal = std::string("internal error: ") + e.what();
   }
+  return r;
+}
+
+ResticReport VerifyRestic(const std::string& path, const ResticOptions& options) {
+  // The directory named is opened by its path (it may be reached through
+  // links); nothing beneath it is.
+  int fd = ::open(path.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (fd < 0) {
+    ResticReport r;
+    r.root = path;
+    std::string root = path;
+    while (root.size() > 1 && root.back() == '/') root.pop_back();
+    r.fatal = "'" + root + "' is not a directory";
+    if (errno != ENOTDIR && errno != ENOENT)
+      r.fatal += std::string(" (") + std::strerror(errno) + ")";
+    return r;
+  }
+  ResticReport r = VerifyResticAt(fd, path, options);
+  ::close(fd);
   return r;
 }
 

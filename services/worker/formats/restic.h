@@ -35,6 +35,9 @@
 //
 // Every parser rejects garbage with an error naming the file and byte
 // offset; nothing throws.
+//
+// Nothing outside the repository is ever opened: symbolic links are
+// reported ("symlink", an error) and never followed (VerifyResticAt).
 #pragma once
 
 #include <cstdint>
@@ -143,6 +146,7 @@ struct ResticFileState {
   uint64_t size = 0;
   bool ok = false;       // read and its SHA-256 matched its name (or skipped)
   bool skipped = false;  // known from an earlier run, not read again
+  int64_t mtime_ns = 0;  // as listed (lstat)
 };
 
 struct ResticDirStats {
@@ -173,7 +177,18 @@ struct ResticReport {
   bool valid() const { return fatal.empty() && password_error.empty() && errors.empty(); }
 };
 
-// Never throws.
+// Never throws. `path` is opened by its path (it may be reached through
+// symbolic links); nothing beneath it is: see VerifyResticAt.
 ResticReport VerifyRestic(const std::string& path, const ResticOptions& options = {});
+
+// The repository open at `root_fd` (not closed; `shown` names it in the
+// report). Every file and directory beneath it is opened relative to its
+// parent's descriptor with O_NOFOLLOW (directories O_DIRECTORY |
+// O_NOFOLLOW) and listed with lstat semantics: a symbolic link anywhere
+// (config, keys/, a key, locks/, snapshots/, index/, data/, data/XX/, a
+// pack, an unknown top-level entry) is an error "symlink" naming it, and is
+// never followed, listed or read.
+ResticReport VerifyResticAt(int root_fd, const std::string& shown,
+                            const ResticOptions& options = {});
 
 }  // namespace vigil::formats

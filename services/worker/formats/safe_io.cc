@@ -1,9 +1,7 @@
 #include "services/worker/formats/safe_io.h"
 
 #include <fcntl.h>
-#include <linux/openat2.h>
 #include <sys/stat.h>
-#include <sys/syscall.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -11,6 +9,8 @@
 #include <cerrno>
 #include <cstring>
 #include <thread>
+
+#include "storage/open_beneath.h"
 
 namespace vigil::formats {
 
@@ -47,69 +47,33 @@ OpenedFile Finish(int fd) {
   return f;
 }
 
-// Tells a refused symlink from other errors, for the message.
-OpenedFile Explain(int dir_fd, const std::string& rel, int err) {
-  if (err == ELOOP) {
-    OpenedFile f = Failed(err, "symbolic link, not followed");
-    f.symlink = true;
-    return f;
-  }
-  if (err == EXDEV) {
-    OpenedFile f = Failed(err, "symbolic link leads outside the directory, not followed");
+// The message for a refused open.
+OpenedFile Explain(const storage::BeneathOpen& o) {
+  const int err = o.error;
+  if (o.escapes()) {
+    OpenedFile f = Failed(err, o.link.empty() ? "leads outside the directory, not followed"
+                                              : "'" + o.link +
+                                                    "' is a symbolic link leading outside the "
+                                                    "directory, not followed");
     f.escapes = true;
     f.symlink = true;
     return f;
   }
-  if (err == ENOTDIR) {
-    // A directory component may be a symlink refused by O_NOFOLLOW|O_DIRECTORY.
-    size_t slash = 0;
-    while ((slash = rel.find('/', slash)) != std::string::npos) {
-      struct stat st;
-      if (::fstatat(dir_fd, rel.substr(0, slash).c_str(), &st, AT_SYMLINK_NOFOLLOW) == 0 &&
-          S_ISLNK(st.st_mode)) {
-        OpenedFile f =
-            Failed(ELOOP, "'" + rel.substr(0, slash) + "' is a symbolic link, not followed");
-        f.symlink = true;
-        return f;
-      }
-      ++slash;
-    }
-    return Failed(err, "not found (a parent is not a directory)");
+  if (o.symlink()) {
+    OpenedFile f =
+        Failed(ELOOP, o.link.empty() ? "symbolic link, not followed"
+                                     : "'" + o.link + "' is a symbolic link, not followed");
+    f.symlink = true;
+    return f;
   }
+  if (err == ENOTDIR) return Failed(err, "not found (a parent is not a directory)");
   if (err == ENOENT) return Failed(err, "not found");
   return Failed(err, std::string("open: ") + std::strerror(err));
 }
 
-// Fallback without openat2: one component at a time, never following links.
-OpenedFile WalkOpen(int dir_fd, const std::string& rel) {
-  int cur = dir_fd;
-  size_t start = 0;
-  while (true) {
-    size_t slash = rel.find('/', start);
-    std::string comp =
-        rel.substr(start, slash == std::string::npos ? std::string::npos : slash - start);
-    if (slash == std::string::npos) {
-      int fd = ::openat(cur, comp.c_str(), kReadFlags | O_NOFOLLOW | O_NOATIME);
-      if (fd < 0 && errno == EPERM) fd = ::openat(cur, comp.c_str(), kReadFlags | O_NOFOLLOW);
-      int e = errno;
-      if (cur != dir_fd) ::close(cur);
-      if (fd < 0) return Explain(dir_fd, rel, e);
-      return Finish(fd);
-    }
-    int next = ::openat(cur, comp.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-    int e = errno;
-    if (cur != dir_fd) ::close(cur);
-    if (next < 0) return Explain(dir_fd, rel, e == ELOOP ? ENOTDIR : e);
-    cur = next;
-    start = slash + 1;
-  }
-}
-
-std::atomic<bool> g_no_openat2{false};
-
 }  // namespace
 
-void UseOpenat2ForTesting(bool use) { g_no_openat2.store(!use, std::memory_order_relaxed); }
+void UseOpenat2ForTesting(bool use) { storage::UseOpenat2ForTesting(use); }
 
 PathCheck CheckRelativePath(std::string_view path, bool reject_tilde) {
   PathCheck r;
@@ -145,23 +109,12 @@ PathCheck CheckRelativePath(std::string_view path, bool reject_tilde) {
 }
 
 OpenedFile OpenBeneath(int dir_fd, const std::string& rel, Symlinks policy) {
-  if (!g_no_openat2.load(std::memory_order_relaxed)) {
-    struct open_how how;
-    std::memset(&how, 0, sizeof how);
-    how.flags = kReadFlags | O_NOATIME;
-    how.resolve = RESOLVE_BENEATH | RESOLVE_NO_MAGICLINKS;
-    if (policy == Symlinks::kRefuse) how.resolve |= RESOLVE_NO_SYMLINKS;
-    long fd = ::syscall(SYS_openat2, dir_fd, rel.c_str(), &how, sizeof how);
-    if (fd < 0 && errno == EPERM) {
-      how.flags = kReadFlags;
-      fd = ::syscall(SYS_openat2, dir_fd, rel.c_str(), &how, sizeof how);
-    }
-    if (fd >= 0) return Finish(static_cast<int>(fd));
-    int e = errno;
-    if (e != ENOSYS && e != EPERM && e != EINVAL) return Explain(dir_fd, rel, e);
-    if (e == ENOSYS) g_no_openat2.store(true, std::memory_order_relaxed);
-  }
-  return WalkOpen(dir_fd, rel);
+  storage::BeneathOpen o =
+      storage::OpenBeneath(dir_fd, rel, kReadFlags | O_NOATIME,
+                           policy == Symlinks::kRefuse ? storage::LinkPolicy::kRefuse
+                                                       : storage::LinkPolicy::kFollowBeneath);
+  if (o.fd < 0) return Explain(o);
+  return Finish(o.fd);
 }
 
 namespace {
@@ -225,7 +178,11 @@ OpenedFile ReadBeneath(int dir_fd, const std::string& rel, Symlinks policy, uint
 OpenedFile ReadPath(const std::string& path, uint64_t max_bytes, std::string* content) {
   content->clear();
   int fd = ::open(path.c_str(), kReadFlags);
-  if (fd < 0) return Explain(AT_FDCWD, path, errno);
+  if (fd < 0) {
+    storage::BeneathOpen o;
+    o.error = errno;
+    return Explain(o);
+  }
   OpenedFile f = Finish(fd);
   if (f.fd < 0) return f;
   return ReadAll(std::move(f), max_bytes, content);

@@ -44,9 +44,10 @@ struct OpenedFile {
 };
 
 // Opens `rel` (already checked with CheckRelativePath) beneath `dir_fd` for
-// reading. Never follows a symlink out of `dir_fd`, never blocks on a FIFO,
-// and only returns regular files. Uses openat2(RESOLVE_BENEATH) and falls
-// back to a component-by-component walk (symlinks then always refused).
+// reading, by the one path-resolution rule (storage/open_beneath.h):
+// openat2(RESOLVE_BENEATH) or a component-by-component walk with O_NOFOLLOW
+// (symlinks then always refused). Never blocks on a FIFO, and only returns
+// regular files. error_text names the component that is a link.
 OpenedFile OpenBeneath(int dir_fd, const std::string& rel, Symlinks policy);
 
 // Tests only: false makes OpenBeneath() use its fallback (no openat2).
@@ -57,7 +58,9 @@ void UseOpenat2ForTesting(bool use);
 OpenedFile ReadBeneath(int dir_fd, const std::string& rel, Symlinks policy, uint64_t max_bytes,
                        std::string* content);
 
-// Reads a whole file named by the user (symlinks followed), e.g. a sum file.
+// Reads a whole file named by the user on the command line (symlinks
+// followed), e.g. the sum file of `vigil verify --format sumfile FILE`;
+// never for anything found in a backup set.
 OpenedFile ReadPath(const std::string& path, uint64_t max_bytes, std::string* content);
 
 // Hashes files with several algorithms at once: each buffer read is fed to

@@ -359,32 +359,18 @@ std::vector<SumEntry> ParseSumFile(std::string_view raw, const std::string& file
   return entries;
 }
 
-SumReport VerifySumFile(const std::string& path, const SumOptions& options) {
-  SumReport r;
-  Findings f;
-  r.sum_file = path;
-  size_t slash = path.rfind('/');
-  r.directory = slash == std::string::npos ? "." : slash == 0 ? "/" : path.substr(0, slash);
-  std::string base = slash == std::string::npos ? path : path.substr(slash + 1);
+namespace {
 
+// Checks the entries of the sum file `path` (content `raw`, last component
+// `base`) against the files beneath the directory open at `dir_fd`.
+SumReport CheckEntries(const std::string& raw, int dir_fd, Symlinks links, const std::string& path,
+                       const std::string& base, const SumOptions& options, SumReport r,
+                       Findings f) {
   auto finish = [&]() {
     r.errors = std::move(f.errors);
     r.warnings = std::move(f.warnings);
     return std::move(r);
   };
-
-  std::string raw;
-  OpenedFile sf = ReadPath(path, options.max_sum_file_bytes, &raw);
-  if (sf.error != 0) {
-    f.Error(sf.not_found ? "missing" : "unreadable", path, 0, "cannot read: " + sf.error_text);
-    return finish();
-  }
-  int dir_fd = ::open(r.directory.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-  if (dir_fd < 0) {
-    f.Error("unreadable", path, 0,
-            "cannot open its directory " + ShowPath(r.directory) + ": " + std::strerror(errno));
-    return finish();
-  }
 
   std::vector<SumEntry> entries = ParseSumFile(raw, path, base, &f);
   for (const Finding& e : f.errors) {
@@ -422,8 +408,7 @@ SumReport VerifySumFile(const std::string& path, const SumOptions& options) {
       c.algorithms.push_back(alg);
     }
   }
-  RunFileChecks(dir_fd, Symlinks::kFollowBeneath, &checks, options.threads, options.buffer_bytes);
-  ::close(dir_fd);
+  RunFileChecks(dir_fd, links, &checks, options.threads, options.buffer_bytes);
 
   // Findings in line order.
   struct Outcome {
@@ -481,6 +466,63 @@ SumReport VerifySumFile(const std::string& path, const SumOptions& options) {
     f.Error("digest_mismatch", path, e.line, msg, e.name);
   }
   return finish();
+}
+
+}  // namespace
+
+SumReport VerifySumFile(const std::string& path, const SumOptions& options) {
+  SumReport r;
+  Findings f;
+  r.sum_file = path;
+  size_t slash = path.rfind('/');
+  r.directory = slash == std::string::npos ? "." : slash == 0 ? "/" : path.substr(0, slash);
+  std::string base = slash == std::string::npos ? path : path.substr(slash + 1);
+
+  auto finish = [&]() {
+    r.errors = std::move(f.errors);
+    r.warnings = std::move(f.warnings);
+    return std::move(r);
+  };
+
+  // The sum file and its directory, named by the operator, are opened by
+  // their paths; the files listed are opened beneath the directory.
+  std::string raw;
+  OpenedFile sf = ReadPath(path, options.max_sum_file_bytes, &raw);
+  if (sf.error != 0) {
+    f.Error(sf.not_found ? "missing" : "unreadable", path, 0, "cannot read: " + sf.error_text);
+    return finish();
+  }
+  int dir_fd = ::open(r.directory.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (dir_fd < 0) {
+    f.Error("unreadable", path, 0,
+            "cannot open its directory " + ShowPath(r.directory) + ": " + std::strerror(errno));
+    return finish();
+  }
+  SumReport out = CheckEntries(raw, dir_fd, Symlinks::kFollowBeneath, path, base, options,
+                               std::move(r), std::move(f));
+  ::close(dir_fd);
+  return out;
+}
+
+SumReport VerifySumFileAt(int dir_fd, const std::string& name, const std::string& shown,
+                          const SumOptions& options) {
+  SumReport r;
+  Findings f;
+  r.sum_file = shown;
+  size_t slash = shown.rfind('/');
+  r.directory = slash == std::string::npos ? "." : shown.substr(0, slash);
+  std::string raw;
+  OpenedFile sf = ReadBeneath(dir_fd, name, Symlinks::kRefuse, options.max_sum_file_bytes, &raw);
+  if (sf.error != 0) {
+    f.Error(sf.not_found ? "missing"
+            : sf.symlink ? "symlink"
+                         : "unreadable",
+            shown, 0, "cannot read: " + sf.error_text);
+    r.errors = std::move(f.errors);
+    return r;
+  }
+  return CheckEntries(raw, dir_fd, Symlinks::kRefuse, shown, name, options, std::move(r),
+                      std::move(f));
 }
 
 }  // namespace vigil::formats

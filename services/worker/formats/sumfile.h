@@ -17,8 +17,8 @@
 // Differences from `sha256sum -c`, on purpose: names are relative to the sum
 // file's directory (not to the current directory); a name that leaves it
 // (absolute, '..') is rejected without being opened, and so is a symlink
-// that leads out of it; a malformed line is an error naming file:line
-// (coreutils only warns and skips it); a blank line is a warning.
+// that leads out of it (VerifySumFileAt: any symlink); a malformed line is an error naming
+// file:line (coreutils only warns and skips it); a blank line is a warning.
 #pragma once
 
 #include <cstdint>
@@ -107,7 +107,19 @@ struct SumReport {
 };
 
 // Verifies every entry of the checksum file at `path`. Each listed file is
-// read once for all the algorithms that list it. Never throws.
+// read once for all the algorithms that list it. Never throws. The sum file
+// and its directory, named by the operator, are opened by their paths; a
+// listed file is opened beneath the directory, and a symbolic link is
+// followed only while it stays inside it (openat2 RESOLVE_BENEATH), as
+// `sha256sum -c` would follow it.
 SumReport VerifySumFile(const std::string& path, const SumOptions& options = {});
+
+// The checksum file `name` in the directory open at `dir_fd` (not closed),
+// as the worker reads a backup set: the sum file and every listed file are
+// opened beneath `dir_fd` by the rule of storage/open_beneath.h, no
+// symbolic link followed at all (a "symlink" error). `shown` names the sum
+// file in the report (findings' `file`).
+SumReport VerifySumFileAt(int dir_fd, const std::string& name, const std::string& shown,
+                          const SumOptions& options = {});
 
 }  // namespace vigil::formats

@@ -360,6 +360,46 @@ TEST_P(BagTest, SymlinksInPayloadAreNotFollowed) {
   EXPECT_EQ(Find(r.errors, "missing"), nullptr) << Dump(r);  // reported once, as a symlink
 }
 
+// Links out of the bag at every level inside it: a payload directory, the
+// payload directory itself, a tag file. Each target is a real copy of what
+// the link replaces (following it would find a valid part), watched by
+// inotify: nothing outside is opened or listed, and each link is reported.
+// (The bag's own directory being a link: the worker's CheckBag, in
+// format_tasks_test.cc.)
+TEST_P(BagTest, LinksOutOfTheBagAtEveryLevelAreNotFollowed) {
+  bag_.Build();
+  struct Case {
+    std::string part;  // in the bag
+    std::string code_path;
+  };
+  for (const Case& c :
+       {Case{"data/sub", "data/sub"}, Case{"data", "data"},
+        Case{"manifest-sha256.txt", "manifest-sha256.txt"}, Case{"bag-info.txt", "bag-info.txt"}}) {
+    SCOPED_TRACE(c.part);
+    TempDir w;
+    const std::string copy = w / "bag";
+    ASSERT_EQ(testing::RunProcess({"/bin/cp", "-a", bag_.root, copy}).exit_code, 0);
+    const std::string target = w / "outside";
+    ASSERT_EQ(::rename((copy + "/" + c.part).c_str(), target.c_str()), 0);
+    ASSERT_EQ(::symlink(target.c_str(), (copy + "/" + c.part).c_str()), 0);
+    std::vector<std::string> watched = {target};
+    if (std::filesystem::is_directory(target)) {
+      for (const auto& e : std::filesystem::recursive_directory_iterator(target)) {
+        if (e.is_directory()) watched.push_back(e.path());
+      }
+    }
+    OpenWatch watch;
+    for (const auto& p : watched) watch.Add(p);
+    ASSERT_TRUE(watch.ok());
+    BagOptions o;
+    o.threads = 2;
+    BagReport r = ValidateBag(copy, o);
+    EXPECT_FALSE(watch.Opened()) << "opened outside the bag:\n" << watch.what() << Dump(r);
+    EXPECT_FALSE(r.valid());
+    EXPECT_NE(Find(r.errors, "symlink", "", 0, c.code_path), nullptr) << Dump(r);
+  }
+}
+
 TEST_P(BagTest, FetchEntries) {
   bag_.payload["data/remote.bin"] = std::string(100, 'r');
   bag_.Build();

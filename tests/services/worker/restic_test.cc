@@ -22,6 +22,7 @@
 #include "services/worker/formats/restic_crypto.h"
 #include "storage/hash.h"
 #include "tests/integration/test_util.h"
+#include "tests/services/worker/open_watch.h"
 
 namespace vigil::testing {
 namespace {
@@ -302,6 +303,80 @@ TEST_P(ResticVersionTest, WrongPasswordIsAnInputError) {
   ResticReport r = VerifyRestic(repo, o);
   EXPECT_FALSE(r.password_error.empty());
   EXPECT_FALSE(r.valid());
+}
+
+// The first regular file (by name) in repo/sub, as "sub/name".
+std::string FirstFile(const std::string& repo, const std::string& sub) {
+  std::vector<std::string> names;
+  for (const auto& e : fs::directory_iterator(repo + "/" + sub)) {
+    if (e.is_regular_file()) names.push_back(e.path().filename());
+  }
+  std::sort(names.begin(), names.end());
+  return names.empty() ? std::string() : sub + "/" + names.front();
+}
+
+// A symbolic link anywhere in the repository, leading out of it, is never
+// followed: the part is moved out of the repository (so that following the
+// link would find a real key, index, pack ...) and replaced by a link to it;
+// inotify watches the moved part (and every directory in it), and nothing
+// there may be opened or listed, in any mode. The link is reported as an
+// error naming it.
+TEST_P(ResticVersionTest, SymbolicLinksOutOfTheRepositoryAreReportedNeverFollowed) {
+  const std::string base = (*dir_) / ("repo" + std::to_string(GetParam()));
+  std::vector<std::string> parts = {"config",
+                                    "keys",
+                                    FirstFile(base, "keys"),
+                                    "locks",
+                                    "snapshots",
+                                    FirstFile(base, "snapshots"),
+                                    "index",
+                                    FirstFile(base, "index"),
+                                    "data",
+                                    "",  // data/XX holding a pack: filled in below
+                                    "",  // that pack
+                                    "extra"};
+  parts[10] = Files(base, "data").back();  // the smallest pack
+  parts[9] = fs::path(parts[10]).parent_path().string();
+  for (size_t i = 0; i < parts.size(); ++i) {
+    const std::string& part = parts[i];
+    ASSERT_FALSE(part.empty()) << i;
+    SCOPED_TRACE("link: " + part);
+    TempDir w;
+    const std::string repo = w / "repo";
+    ASSERT_EQ(RunProcess({"/bin/cp", "-a", base, repo}).exit_code, 0);
+    const std::string outside = w / "outside";
+    MakeDirs(outside);
+    const std::string target = outside + "/" + fs::path(part).filename().string();
+    if (part == "extra") {
+      MakeDirs(target);
+    } else {
+      ASSERT_EQ(::rename((repo + "/" + part).c_str(), target.c_str()), 0) << part;
+    }
+    if (fs::is_directory(target)) WriteFile(target + "/outside-secret", "not yours\n");
+    ASSERT_EQ(::symlink(target.c_str(), (repo + "/" + part).c_str()), 0);
+    std::vector<std::string> watched = {target};
+    if (fs::is_directory(target)) {
+      for (const auto& e : fs::recursive_directory_iterator(target)) {
+        if (e.is_directory()) watched.push_back(e.path());
+      }
+    }
+    OpenWatch watch;  // from here on, the test itself opens nothing there
+    for (const auto& p : watched) watch.Add(p);
+    ASSERT_TRUE(watch.ok());
+    for (int mode : {0, 2}) {  // no password; password and --read-data
+      ResticReport r = Check(repo, mode > 0, mode == 2);
+      EXPECT_FALSE(watch.Opened()) << "mode " << mode << ": opened outside the repository:\n"
+                                   << watch.what() << Dump(r);
+      EXPECT_TRUE(r.fatal.empty()) << Dump(r);
+      EXPECT_FALSE(r.valid()) << "mode " << mode << "\n" << Dump(r);
+      EXPECT_EQ(Dump(r).find("outside-secret"), std::string::npos) << Dump(r);
+      if (part == "keys" && mode > 0) {
+        // No key to open: the password cannot be tried (an input error).
+        EXPECT_NE(r.password_error.find("symbolic link"), std::string::npos) << Dump(r);
+      }
+      EXPECT_TRUE(Has(r.errors, "symlink", part)) << "mode " << mode << "\n" << Dump(r);
+    }
+  }
 }
 
 INSTANTIATE_TEST_SUITE_P(Formats, ResticVersionTest, ::testing::Values(1, 2),
