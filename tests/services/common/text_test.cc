@@ -85,6 +85,20 @@ TEST(TextTest, EscapeForTerminalIsInjective) {
   EXPECT_EQ(EscapeForTerminal("caf\\xe9"), "caf\\\\xe9");
 }
 
+TEST(TextTest, BearerTokenSchemeIsCaseInsensitive) {
+  EXPECT_EQ(BearerToken("Bearer vgl_abc"), "vgl_abc");
+  EXPECT_EQ(BearerToken("bearer vgl_abc"), "vgl_abc");
+  EXPECT_EQ(BearerToken("BEARER vgl_abc"), "vgl_abc");
+  EXPECT_EQ(BearerToken("bEaReR \t vgl_abc  "), "vgl_abc");
+  EXPECT_EQ(BearerToken(""), "");
+  EXPECT_EQ(BearerToken("Bearer"), "");
+  EXPECT_EQ(BearerToken("Bearer "), "");
+  EXPECT_EQ(BearerToken("Bearer    "), "");
+  EXPECT_EQ(BearerToken("Bearervgl_abc"), "");
+  EXPECT_EQ(BearerToken("Basic dXNlcjpwdw=="), "");
+  EXPECT_EQ(BearerToken("vgl_abc"), "");
+}
+
 TEST(TextTest, Base64MatchesRfc4648Vectors) {
   // Test vectors from RFC 4648 section 10.
   EXPECT_EQ(Base64Encode(""), "");
