@@ -14,6 +14,7 @@
 #include <string>
 
 #include "services/cli/admin_commands.h"
+#include "services/common/connect_errors.h"
 #include "vigil/v1/admin.grpc.pb.h"
 
 namespace vigil::cli {
@@ -65,6 +66,7 @@ class Client {
       grpc::SslCredentialsOptions ssl;
       ssl.pem_root_certs = ss.str();
       creds = grpc::SslCredentials(ssl);
+      tls_ = true;
     }
     grpc::ChannelArguments ch_args;
     // Proofs carry their report and check log: allow large answers.
@@ -77,9 +79,15 @@ class Client {
     if (!token_.empty()) ctx->AddMetadata("authorization", "Bearer " + token_);
     ctx->set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(deadline_s));
   }
+  // Prints the error; when the connection or its TLS handshake failed, with
+  // the likely cause (common/connect_errors.h: the wrong --tls-ca, TLS on
+  // one side only) instead of gRPC's "Socket closed".
   int Fail(const grpc::Status& s) {
+    ConnectFailure f =
+        DescribeConnectFailure(address_, s.error_message(), {tls_, tls_, /*client_cert=*/false});
     std::fprintf(stderr, "vigil: coordinator %s: %s: %s\n", address_.c_str(),
-                 CodeName(s.error_code()), s.error_message().c_str());
+                 CodeName(s.error_code()),
+                 f.text.empty() ? s.error_message().c_str() : f.text.c_str());
     return s.error_code() == grpc::StatusCode::INVALID_ARGUMENT ? kExitUsage : kExitRefused;
   }
   static const char* CodeName(grpc::StatusCode c) {
@@ -105,6 +113,7 @@ class Client {
 
  private:
   std::string address_, token_;
+  bool tls_ = false;  // --tls-ca (VIGIL_TLS_CA) given
   std::unique_ptr<v1::Admin::Stub> stub_;
   std::shared_ptr<grpc::Channel> channel_;
 };

@@ -6,6 +6,8 @@
 #include <chrono>
 #include <cstring>
 
+#include "services/common/text.h"
+#include "services/contracts/model.h"
 #include "services/coordinator/alerts.h"
 #include "services/coordinator/dashboard.h"
 #include "services/coordinator/history.h"
@@ -81,7 +83,7 @@ absl::StatusOr<std::unique_ptr<CoordinatorHttp>> CoordinatorHttp::Start(
   };
   handlers["/metrics"] = [self](const http::Request& req) {
     absl::Status auth =
-        self->server_->coordinator().CheckAdminToken(http::BearerToken(req.authorization));
+        self->server_->coordinator().CheckAdminToken(BearerToken(req.authorization));
     if (!auth.ok()) return Text(401, "/metrics needs the admin token (Authorization: Bearer)");
     http::Response r;
     r.content_type = "text/plain; version=0.0.4; charset=utf-8";
@@ -107,7 +109,7 @@ absl::StatusOr<std::unique_ptr<CoordinatorHttp>> CoordinatorHttp::Start(
   handlers["/dashboard.js"] = asset(coordinator::DashboardJs(), "text/javascript; charset=utf-8");
   handlers["/api/dashboard"] = [self](const http::Request& req) {
     absl::Status auth =
-        self->server_->coordinator().CheckAdminToken(http::BearerToken(req.authorization));
+        self->server_->coordinator().CheckAdminToken(BearerToken(req.authorization));
     if (!auth.ok()) return Text(401, "the dashboard needs the admin token");
     auto status = self->metrics_->last_status();
     if (status == nullptr) return Text(503, "status not computed yet");
@@ -121,11 +123,14 @@ absl::StatusOr<std::unique_ptr<CoordinatorHttp>> CoordinatorHttp::Start(
   // range read of the database per view).
   handlers["/api/tenant"] = [self](const http::Request& req) {
     coordinator::Coordinator& c = self->server_->coordinator();
-    if (!c.CheckAdminToken(http::BearerToken(req.authorization)).ok()) {
+    if (!c.CheckAdminToken(BearerToken(req.authorization)).ok()) {
       return Text(401, "the dashboard needs the admin token");
     }
     auto name = req.params.find("name");
     if (name == req.params.end() || name->second.empty()) return Text(400, "?name=TENANT needed");
+    if (!contracts::IsValidName(name->second)) {
+      return Text(400, std::string("?name= must be a tenant name (") + contracts::kNameRule + ")");
+    }
     auto status = self->metrics_->last_status();
     if (status == nullptr) return Text(503, "status not computed yet");
     const int64_t now = NowNs(), from = now - kHistoryNs;
@@ -145,7 +150,7 @@ absl::StatusOr<std::unique_ptr<CoordinatorHttp>> CoordinatorHttp::Start(
   };
   handlers["/api/workers"] = [self](const http::Request& req) {
     coordinator::Coordinator& c = self->server_->coordinator();
-    if (!c.CheckAdminToken(http::BearerToken(req.authorization)).ok()) {
+    if (!c.CheckAdminToken(BearerToken(req.authorization)).ok()) {
       return Text(401, "the dashboard needs the admin token");
     }
     auto workers = coordinator::LoadRecords<v1::WorkerRecord>(

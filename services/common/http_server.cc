@@ -224,13 +224,4 @@ absl::Status CheckTlsFiles(const TlsFiles& tls) {
   return ConfigureContext(ctx.get(), tls);
 }
 
-std::string BearerToken(const std::string& authorization) {
-  constexpr std::string_view kPrefix = "Bearer ";
-  if (authorization.size() <= kPrefix.size() ||
-      authorization.compare(0, kPrefix.size(), kPrefix) != 0) {
-    return "";
-  }
-  return authorization.substr(kPrefix.size());
-}
-
 }  // namespace vigil::http

@@ -73,8 +73,4 @@ class Server {
   virtual void Stop() = 0;
 };
 
-// The token of an "Authorization: Bearer TOKEN" header; "" if absent or of
-// another scheme.
-std::string BearerToken(const std::string& authorization);
-
 }  // namespace vigil::http

@@ -220,4 +220,21 @@ std::string Base64Encode(std::string_view in) {
   return out;
 }
 
+std::string BearerToken(std::string_view authorization) {
+  constexpr std::string_view kScheme = "bearer";
+  std::string_view v = authorization;
+  if (v.size() <= kScheme.size()) return "";
+  for (size_t i = 0; i < kScheme.size(); ++i) {
+    char c = v[i];
+    if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
+    if (c != kScheme[i]) return "";
+  }
+  v.remove_prefix(kScheme.size());
+  auto space = [](char c) { return c == ' ' || c == '\t'; };
+  if (!space(v.front())) return "";  // "Bearerx", not the Bearer scheme
+  while (!v.empty() && space(v.front())) v.remove_prefix(1);
+  while (!v.empty() && space(v.back())) v.remove_suffix(1);
+  return std::string(v);
+}
+
 }  // namespace vigil

@@ -27,6 +27,13 @@ bool IsValidUtf8(std::string_view s);
 // control characters and invalid bytes become \n, \t, \\, \xNN escapes, so
 // two different names never print the same.
 std::string EscapeForTerminal(std::string_view s);
+// The token of an authorization value "Bearer TOKEN" (an HTTP
+// Authorization header or gRPC "authorization" metadata): the scheme in any
+// case ("bearer", "BEARER"; RFC 7235 section 2.1), then one or more spaces,
+// then the token, trailing spaces dropped. "" if the value is empty, of
+// another scheme, or has no token. The one parser of the coordinator's
+// gRPC services and HTTP endpoints.
+std::string BearerToken(std::string_view authorization);
 // Standard base64 (RFC 4648, with padding).
 std::string Base64Encode(std::string_view bytes);
 

@@ -10,6 +10,16 @@ std::string SourcePos::ToString() const {
   return s;
 }
 
+bool IsValidName(std::string_view s) {
+  if (s.empty() || s.size() > 128 || s == "." || s == "..") return false;
+  for (char c : s) {
+    bool ok = (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
+              c == '.' || c == '_' || c == '-';
+    if (!ok) return false;
+  }
+  return true;
+}
+
 const char* LayoutName(Layout l) {
   switch (l) {
     case Layout::kMirror:

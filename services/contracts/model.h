@@ -23,6 +23,16 @@ inline constexpr int64_t kMinuteNs = 60 * kSecondNs;
 inline constexpr int64_t kHourNs = 60 * kMinuteNs;
 inline constexpr int64_t kDayNs = 24 * kHourNs;
 
+// The one rule for every name that becomes a key or a path on the
+// coordinator (locations, sites, tenants, assets, backup sets, alert
+// channels, secrets): 1 to 128 of A-Z a-z 0-9 . _ -, and not "." or "..".
+// The YAML parser (parse.h) and every other way into the coordinator
+// (structured Apply, Register, RunCheck, GetStatus, reports, offboarding)
+// apply it.
+bool IsValidName(std::string_view s);
+// The rule in words, for error messages.
+inline constexpr const char* kNameRule = "1 to 128 of A-Z a-z 0-9 . _ -, not '.' or '..'";
+
 // Where the YAML text of a value was, for error messages after parsing
 // (e.g. "unknown location" found when the whole file set is known).
 struct SourcePos {

@@ -2,6 +2,7 @@
 
 #include <date/date.h>
 #include <date/tz.h>
+#include <yaml-cpp/depthguard.h>
 #include <yaml-cpp/eventhandler.h>
 #include <yaml-cpp/yaml.h>
 
@@ -79,17 +80,6 @@ std::string JoinNames(const std::vector<std::string_view>& v) {
   return s;
 }
 
-bool IsValidName(std::string_view s) {
-  if (s.empty() || s.size() > 128 || s == "." || s == "..") return false;
-  for (char c : s) {
-    bool ok = (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
-              c == '.' || c == '_' || c == '-';
-    if (!ok) return false;
-  }
-  return true;
-}
-constexpr const char* kNameRule = "1 to 128 of A-Z a-z 0-9 . _ -, not '.' or '..'";
-
 std::optional<int64_t> ParseDecimal(std::string_view s) {
   size_t i = 0;
   bool neg = false;
@@ -115,6 +105,22 @@ bool LooksNumeric(std::string_view s) {
     }
   }
   return digit;
+}
+
+// Digits and a unit (s, m, h, d, w), one or more times: what ParseDuration
+// reads, whatever the size of the numbers.
+bool LooksLikeDuration(std::string_view s) {
+  if (s.empty()) return false;
+  size_t i = 0;
+  while (i < s.size()) {
+    size_t start = i;
+    while (i < s.size() && s[i] >= '0' && s[i] <= '9') ++i;
+    if (i == start || i == s.size() || std::string_view("smhdw").find(s[i]) == s.npos) {
+      return false;
+    }
+    ++i;
+  }
+  return true;
 }
 
 // "50MiB", "1.5 GB", "4096" (bytes); with per_second, "50MiB/s".
@@ -363,35 +369,73 @@ struct Ref {
   std::string path;
 };
 
-// yaml-cpp 0.7's LoadAll() loops forever, allocating, on a token that
-// cannot start a node outside a collection (a stray ',' : yaml-cpp issue
-// #1040, fixed upstream by PR #1319, after 0.7.0): the parser then reports
-// an empty document without consuming the token, again and again. This
-// handler sees the events of one document so that a dry run can notice it.
+// A limit of parse.h broken by the text (nesting depth, size once aliases
+// are expanded, an alias inside its own anchor), found by the dry run
+// before any node is built.
+struct LimitExceeded {
+  YAML::Mark mark;
+  std::string what;
+};
+
+std::string GroupBytes(uint64_t n) { return GroupDigits(n) + " bytes"; }
+
+// The dry run over a file's events, before YAML::LoadAll() builds anything:
+//
+// - yaml-cpp 0.7's LoadAll() loops forever, allocating, on a token that
+//   cannot start a node outside a collection (a stray ',' : yaml-cpp issue
+//   #1040, fixed upstream by PR #1319, after 0.7.0): the parser then
+//   reports an empty document without consuming the token, again and
+//   again. Each document's events are seen here so that the loop can
+//   notice it.
+// - Aliases: yaml-cpp shares an aliased node, but everything after it (our
+//   walk, the model's strings, the canonical YAML, the stored records)
+//   copies it once per alias: a 1 MB anchored string aliased 2,000 times
+//   is 2 GB of work. The size of the text each node stands for once its
+//   aliases are expanded (scalar bytes, plus one per node) is counted as
+//   the events come, and the run stops at the first event past
+//   kMaxExpandedFactor x the file's size (at least kMinExpandedBudget).
+// - Nesting: deeper than kMaxNestingDepth lists and maps stops the run
+//   (yaml-cpp's own guard, at 500 levels, says only "bad file").
 class DocumentProbe : public YAML::EventHandler {
  public:
+  explicit DocumentProbe(uint64_t budget) : budget_(budget) {}
+
   void OnDocumentStart(const YAML::Mark&) override { Reset(); }
   void OnDocumentEnd() override {}
-  void OnNull(const YAML::Mark& mark, YAML::anchor_t) override { Node(mark, true); }
-  void OnAlias(const YAML::Mark& mark, YAML::anchor_t) override { Node(mark, false); }
-  void OnScalar(const YAML::Mark& mark, const std::string&, YAML::anchor_t,
-                const std::string&) override {
-    Node(mark, false);
+  void OnNull(const YAML::Mark& mark, YAML::anchor_t anchor) override {
+    Leaf(mark, anchor, 1, true);
   }
-  void OnSequenceStart(const YAML::Mark& mark, const std::string&, YAML::anchor_t,
+  void OnAlias(const YAML::Mark& mark, YAML::anchor_t anchor) override {
+    auto it = anchor_sizes_.find(anchor);
+    if (it == anchor_sizes_.end()) {
+      // yaml-cpp only reports aliases of anchors it has seen: this one's
+      // node is still open.
+      throw LimitExceeded{mark,
+                          "an alias inside the node its anchor names (a recursive structure); "
+                          "an alias must refer to a complete node"};
+    }
+    Leaf(mark, 0, it->second, false);
+  }
+  void OnScalar(const YAML::Mark& mark, const std::string&, YAML::anchor_t anchor,
+                const std::string& value) override {
+    Leaf(mark, anchor, value.size() + 1, false);
+  }
+  void OnSequenceStart(const YAML::Mark& mark, const std::string&, YAML::anchor_t anchor,
                        YAML::EmitterStyle::value) override {
-    Node(mark, false);
+    Open(mark, anchor);
   }
-  void OnSequenceEnd() override {}
-  void OnMapStart(const YAML::Mark& mark, const std::string&, YAML::anchor_t,
+  void OnSequenceEnd() override { Close(); }
+  void OnMapStart(const YAML::Mark& mark, const std::string&, YAML::anchor_t anchor,
                   YAML::EmitterStyle::value) override {
-    Node(mark, false);
+    Open(mark, anchor);
   }
-  void OnMapEnd() override {}
+  void OnMapEnd() override { Close(); }
 
   void Reset() {
     events_ = 0;
     only_null_ = true;
+    open_.clear();
+    anchor_sizes_.clear();  // anchors are per document
   }
   // True if the document was a lone null node at `mark`.
   bool LoneNullAt(YAML::Mark* mark) const {
@@ -401,22 +445,65 @@ class DocumentProbe : public YAML::EventHandler {
   }
 
  private:
-  void Node(const YAML::Mark& mark, bool null) {
+  struct Frame {
+    YAML::anchor_t anchor;
+    uint64_t expanded_at_start;
+  };
+  void Event(const YAML::Mark& mark, bool null) {
     if (events_++ == 0) first_ = mark;
     only_null_ = only_null_ && null;
   }
+  void Spend(const YAML::Mark& mark, uint64_t n) {
+    // No overflow: expanded_ <= budget_ before, and n (an anchor's size)
+    // was counted within the budget too.
+    expanded_ += n;
+    if (expanded_ <= budget_) return;
+    throw LimitExceeded{mark,
+                        "the manifest is too large once its aliases are expanded: more than " +
+                            GroupBytes(budget_) +
+                            " (the limit for this file: " + std::to_string(kMaxExpandedFactor) +
+                            " times its size, at least " + GroupBytes(kMinExpandedBudget) +
+                            "); anchors and aliases may not multiply the size of a manifest"};
+  }
+  void Leaf(const YAML::Mark& mark, YAML::anchor_t anchor, uint64_t size, bool null) {
+    Event(mark, null);
+    Spend(mark, size);
+    if (anchor != 0) anchor_sizes_[anchor] = size;
+  }
+  void Open(const YAML::Mark& mark, YAML::anchor_t anchor) {
+    Event(mark, false);
+    if (open_.size() >= static_cast<size_t>(kMaxNestingDepth)) {
+      throw LimitExceeded{mark, "nested too deeply: more than " + std::to_string(kMaxNestingDepth) +
+                                    " levels of lists and maps (the limit)"};
+    }
+    open_.push_back({anchor, expanded_});
+    Spend(mark, 1);
+  }
+  void Close() {
+    if (open_.empty()) return;
+    if (open_.back().anchor != 0) {
+      anchor_sizes_[open_.back().anchor] = expanded_ - open_.back().expanded_at_start;
+    }
+    open_.pop_back();
+  }
+
+  const uint64_t budget_;
+  uint64_t expanded_ = 0;  // over the whole file
+  std::vector<Frame> open_;
+  std::map<YAML::anchor_t, uint64_t> anchor_sizes_;
   int events_ = 0;
   bool only_null_ = true;
   YAML::Mark first_;
 };
 
-// YAML::LoadAll(), after a dry run that throws (with the token's position)
-// instead of looping when the stream holds a token no document consumes.
+// YAML::LoadAll(), after a dry run (DocumentProbe) that throws, with the
+// position, instead of looping when the stream holds a token no document
+// consumes, and LimitExceeded when the text breaks a limit of parse.h.
 std::vector<YAML::Node> SafeLoadAll(const std::string& text) {
   {
     std::istringstream in(text);
     YAML::Parser parser(in);
-    DocumentProbe probe;
+    DocumentProbe probe(std::max<uint64_t>(kMaxExpandedFactor * text.size(), kMinExpandedBudget));
     bool have_previous = false;
     YAML::Mark previous;
     while (true) {
@@ -462,7 +549,8 @@ class Map {
 
 class Parser {
  public:
-  Parser(const KnownNames& known, int64_t budget) : known_(known), budget_(budget) {}
+  Parser(const KnownNames& known, int64_t budget)
+      : known_(known), limit_(static_cast<uint64_t>(budget)), budget_(budget) {}
 
   // Counts `n` more YAML values walked. Aliases let a small text stand for
   // a huge tree (a list of aliases of lists of aliases...): past the budget
@@ -473,8 +561,9 @@ class Parser {
     budget_ -= static_cast<int64_t>(n);
     if (budget_ >= 0) return true;
     Err(pos, "yaml",
-        "too many values once aliases are expanded; anchors and aliases may not multiply the "
-        "size of a manifest");
+        "too many values once aliases are expanded: more than " + GroupDigits(limit_) +
+            " (the limit: 10,000 plus one per byte of the files); anchors and aliases may not "
+            "multiply the size of a manifest");
     return false;
   }
 
@@ -581,24 +670,32 @@ class Parser {
     *out = *v;
     return true;
   }
+  // A duration > 0 and at most `max` (0 = kMaxDurationNs).
   bool Duration(const Map& m, std::string_view key, bool required, int64_t max, int64_t* out) {
     const Field* f = required ? Need(m, key) : m.Get(key);
     if (f == nullptr) return !required;
     constexpr const char* kExpected = "a duration like 90s, 15m, 12h, 30d, 2w or 1d12h";
     if (!Scalar(*f, m, kExpected)) return false;
+    const std::string& text = f->value.Scalar();
+    const int64_t limit = max > 0 ? max : kMaxDurationNs;
+    const std::string out_of_range =
+        "duration out of range: must be at most " + FormatDuration(limit) +
+        (limit == kMaxDurationNs ? " (100 years)" : "") + ", got " + Quote(text);
     std::string error;
-    auto d = ParseDuration(f->value.Scalar(), &error);
+    auto d = ParseDuration(text, &error);
     if (!d) {
+      // Well-formed but past int64 nanoseconds: out of range, not a typo.
       Err(ValuePos(*f, m), m.Sub(key),
-          "expected " + std::string(kExpected) + ", got " + Quote(f->value.Scalar()));
+          LooksLikeDuration(text) ? out_of_range
+                                  : "expected " + std::string(kExpected) + ", got " + Quote(text));
       return false;
     }
     if (*d <= 0) {
       Err(ValuePos(*f, m), m.Sub(key), "must be longer than 0");
       return false;
     }
-    if (max > 0 && *d > max) {
-      Err(ValuePos(*f, m), m.Sub(key), "must be at most " + FormatDuration(max));
+    if (*d > limit) {
+      Err(ValuePos(*f, m), m.Sub(key), out_of_range);
       return false;
     }
     *out = *d;
@@ -670,6 +767,7 @@ class Parser {
                        const Contract& c, Commitment* out, bool* ok);
 
   const KnownNames& known_;
+  const uint64_t limit_;
   int64_t budget_;
   Manifest m_;
   std::vector<Error> errors_;
@@ -739,6 +837,18 @@ void Parser::File(size_t index, const SourceFile& f) {
   std::vector<YAML::Node> docs;
   try {
     docs = SafeLoadAll(f.text);
+  } catch (const LimitExceeded& e) {
+    SourcePos pos = start;
+    if (e.mark.line >= 0 && e.mark.column >= 0) pos = {file_, e.mark.line + 1, e.mark.column + 1};
+    Err(pos, "yaml", e.what);
+    return;
+  } catch (const YAML::DeepRecursion& e) {
+    // Not reached with kMaxNestingDepth below yaml-cpp's own limit; kept
+    // so that its "bad file" never shows.
+    SourcePos pos = start;
+    if (e.mark.line >= 0 && e.mark.column >= 0) pos = {file_, e.mark.line + 1, e.mark.column + 1};
+    Err(pos, "yaml", "nested too deeply: more than " + std::to_string(e.depth() - 1) + " levels");
+    return;
   } catch (const YAML::Exception& e) {
     SourcePos pos = start;
     if (e.mark.line >= 0 && e.mark.column >= 0) pos = {file_, e.mark.line + 1, e.mark.column + 1};

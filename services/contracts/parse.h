@@ -93,7 +93,7 @@
 //
 // Booleans are true/false (not yes/no/on/off); integers are plain (unquoted)
 // decimal integers. Durations are ParseDuration()'s ("90s", "15m", "12h",
-// "30d", "2w", "1d12h").
+// "30d", "2w", "1d12h"), at most 36500d (kMaxDurationNs, below).
 //
 // effectiveFrom as a date means midnight in the tenant's time zone when the
 // Tenant is in the same file set; when the tenant is only known to the
@@ -137,6 +137,30 @@ struct KnownNames {
   // coordinator's names; the coordinator checks them again).
   bool allow_unknown_references = false;
 };
+
+// Limits on a file's YAML, checked in a dry run over its events before any
+// node is built (so that a small file cannot make the parser, the
+// coordinator or the records it stores do unbounded work). Each is an error
+// "file:line:column: yaml: <which limit, its value>" at the event that
+// broke it:
+// - lists and maps nested at most kMaxNestingDepth deep (a manifest needs
+//   five);
+// - the text a file stands for once its aliases are expanded (every
+//   scalar's bytes plus one per node, an alias counting as the whole node
+//   it names) at most kMaxExpandedFactor times the file's size, and at
+//   least kMinExpandedBudget: anchors may share a value, not multiply the
+//   manifest;
+// - no alias inside the node its anchor names (a recursive structure).
+// Besides, walking the documents visits at most 10,000 + one value per
+// byte of the file set (lists' items and maps' keys, aliases expanded).
+inline constexpr int kMaxNestingDepth = 32;
+inline constexpr uint64_t kMaxExpandedFactor = 4;
+inline constexpr uint64_t kMinExpandedBudget = uint64_t{4} << 20;
+
+// Durations of a manifest are at most this long (100 years): longer ones
+// are "duration out of range" errors (times plus durations must stay
+// within int64 nanoseconds).
+inline constexpr int64_t kMaxDurationNs = 36500 * kDayNs;
 
 // At most this many errors are listed; one more line then says how many
 // were left out.

@@ -29,26 +29,12 @@ using storage::Space;
 using storage::Status;
 using storage::StatusOr;
 
-namespace {
-
-bool IsValidName(std::string_view s) {
-  if (s.empty() || s.size() > 128) return false;
-  for (char c : s) {
-    bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-              c == '.' || c == '_' || c == '-';
-    if (!ok) return false;
-  }
-  return true;
-}
-
 Status CheckName(std::string_view what, std::string_view field, std::string_view value) {
-  if (IsValidName(value)) return absl::OkStatus();
+  if (contracts::IsValidName(value)) return absl::OkStatus();
   return absl::InvalidArgumentError(std::string(what) + ": field '" + std::string(field) +
-                                    "' must be 1..128 characters of [A-Za-z0-9._-], got '" +
-                                    std::string(value) + "'");
+                                    "' must be a name (" + contracts::kNameRule + "), got '" +
+                                    EscapeForTerminal(value.substr(0, 200)) + "'");
 }
-
-}  // namespace
 
 bool ConstantTimeEqual(std::string_view a, std::string_view b) {
   if (a.size() != b.size()) return false;
@@ -223,6 +209,17 @@ StatusOr<v1::ApplyResponse> Coordinator::Apply(const v1::ApplyRequest& in) {
     if (c.webhook_url().empty() == (c.email_to_size() == 0)) {
       return absl::InvalidArgumentError(what + ": exactly one of webhook_url and email_to");
     }
+    // Secrets are file names in --secrets, tenants keys: names, like the
+    // YAML parser's.
+    if (!c.webhook_url().empty() || !c.secret().empty()) {
+      if (Status s = CheckName(what, "secret", c.secret()); !s.ok()) return s;
+    }
+    if (!c.smtp_user().empty() || !c.password_secret().empty()) {
+      if (Status s = CheckName(what, "password_secret", c.password_secret()); !s.ok()) return s;
+    }
+    for (const auto& t : c.tenants()) {
+      if (Status s = CheckName(what, "tenants", t); !s.ok()) return s;
+    }
     if (Status s = put(keys::AlertChannel(c.name()), c, "alert channel " + c.name()); !s.ok()) {
       return s;
     }
@@ -272,6 +269,10 @@ StatusOr<v1::ApplyResponse> Coordinator::Apply(const v1::ApplyRequest& in) {
 }
 
 StatusOr<v1::RunCheckResponse> Coordinator::RunCheck(const v1::RunCheckRequest& req) {
+  if (Status s = CheckName("check run", "tenant", req.tenant()); !s.ok()) return s;
+  if (!req.asset().empty()) {
+    if (Status s = CheckName("check run", "asset", req.asset()); !s.ok()) return s;
+  }
   v1::Tenant tenant;
   auto found = GetMsg(cat_->kv(), Space::kMeta, keys::Tenant(req.tenant()), &tenant);
   if (!found.ok()) return found.status();
@@ -319,6 +320,7 @@ StatusOr<v1::GetStatusResponse> Coordinator::GetStatus(const v1::GetStatusReques
   storage::KvStore* kv = cat_->kv();
   std::vector<v1::Tenant> tenants;
   if (!req.tenant().empty()) {
+    if (Status s = CheckName("status", "tenant", req.tenant()); !s.ok()) return s;
     v1::Tenant t;
     auto found = GetMsg(kv, Space::kMeta, keys::Tenant(req.tenant()), &t);
     if (!found.ok()) return found.status();

@@ -69,6 +69,10 @@ std::string TokenHash(std::string_view token);
 bool ConstantTimeEqual(std::string_view a, std::string_view b);
 // `bytes` random bytes from /dev/urandom, as lowercase hex.
 storage::StatusOr<std::string> RandomHex(size_t bytes);
+// OK if `value` follows the name rule (contracts::IsValidName: no "." or
+// ".."); else InvalidArgument "WHAT: field 'FIELD' must be a name (...)".
+// Every name a request brings in goes through it, whatever the call.
+storage::Status CheckName(std::string_view what, std::string_view field, std::string_view value);
 
 class Coordinator {
  public:

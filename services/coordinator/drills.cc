@@ -208,6 +208,7 @@ StatusOr<v1::Task> Coordinator::QueueDrill(const std::string& tenant, const std:
   storage::KvStore* kv = cat_->kv();
   auto tr = TenantRecord(tenant);
   if (!tr.ok()) return tr.status();
+  if (Status s = CheckName("drill", "backup_set", backup_set); !s.ok()) return s;
   std::string v;
   Status s = kv->Get(Space::kMeta, keys::BackupSet(tenant, backup_set), &v);
   if (absl::IsNotFound(s)) {

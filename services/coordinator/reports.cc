@@ -38,6 +38,7 @@ v1::ProofFile ToProto(const IssuedProof& p) {
 }  // namespace
 
 StatusOr<v1::Tenant> Coordinator::TenantRecord(const std::string& name) {
+  if (Status s = CheckName("request", "tenant", name); !s.ok()) return s;
   std::string v;
   Status s = cat_->kv()->Get(Space::kMeta, keys::Tenant(name), &v);
   if (absl::IsNotFound(s)) return absl::NotFoundError("unknown tenant '" + name + "'");
@@ -102,6 +103,7 @@ StatusOr<v1::ProofFile> Coordinator::GetProof(const std::string& tenant, uint64_
 StatusOr<v1::GetInclusionProofResponse> Coordinator::GetInclusionProof(
     const v1::GetInclusionProofRequest& req) {
   if (auto t = TenantRecord(req.tenant()); !t.ok()) return t.status();
+  if (Status s = CheckName("inclusion proof", "backup_set", req.backup_set()); !s.ok()) return s;
   auto doc =
       IssueInclusionProof(*cat_->kv(), req.tenant(), req.backup_set(), req.path(), req.seq());
   if (!doc.ok()) return doc.status();

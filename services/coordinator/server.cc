@@ -13,6 +13,7 @@
 #include <thread>
 #include <vector>
 
+#include "services/common/text.h"
 #include "services/coordinator/executor.h"
 #include "vigil/v1/admin.grpc.pb.h"
 #include "vigil/v1/tenant.grpc.pb.h"
@@ -38,11 +39,9 @@ std::string Metadata(grpc::CallbackServerContext* ctx, const char* key) {
   return std::string(it->second.data(), it->second.size());
 }
 
+// The call's "authorization: Bearer TOKEN" (scheme in any case).
 std::string BearerToken(grpc::CallbackServerContext* ctx) {
-  std::string v = Metadata(ctx, "authorization");
-  constexpr std::string_view kPrefix = "Bearer ";
-  if (v.size() <= kPrefix.size() || v.compare(0, kPrefix.size(), kPrefix) != 0) return "";
-  return v.substr(kPrefix.size());
+  return vigil::BearerToken(Metadata(ctx, "authorization"));
 }
 
 // A unary call's result into its response.

@@ -97,6 +97,7 @@ StatusOr<v1::IssueTokenResponse> Coordinator::IssueTokenReplacing(const v1::Issu
     if (req.tenant().empty()) {
       return absl::InvalidArgumentError("token: a tenant token needs field 'tenant'");
     }
+    if (Status s = CheckName("token", "tenant", req.tenant()); !s.ok()) return s;
     std::string v;
     Status s = cat_->kv()->Get(Space::kMeta, keys::Tenant(req.tenant()), &v);
     if (absl::IsNotFound(s)) return absl::NotFoundError("unknown tenant '" + req.tenant() + "'");

@@ -23,6 +23,7 @@
 #include <set>
 #include <thread>
 
+#include "services/common/connect_errors.h"
 #include "services/common/text.h"
 #include "services/contracts/restore_points.h"
 #include "services/contracts/schedule.h"
@@ -134,9 +135,10 @@ class WorkerImpl final : public Worker {
             return absl::PermissionDeniedError("resume refused: " + s.error_message() +
                                                " (worker state: " + StateFile() + ")");
           } else {
-            Log("cannot resume as worker " + stored_->worker_id + ": " + s.error_message());
+            Log("cannot resume as worker " + stored_->worker_id + ": " +
+                DescribeConnectError(s, backoff_ms));
             Sleep(backoff_ms);
-            backoff_ms = std::min(backoff_ms * 2, 2000);
+            backoff_ms = NextBackoffMs(backoff_ms, s);
             continue;
           }
         }
@@ -144,7 +146,7 @@ class WorkerImpl final : public Worker {
       if (WorkerId().empty()) {
         grpc::Status s = Register();
         if (!s.ok()) {
-          Log("cannot register: " + s.error_message());
+          Log("cannot register: " + DescribeConnectError(s, backoff_ms));
           if (s.error_code() == grpc::StatusCode::UNAUTHENTICATED ||
               s.error_code() == grpc::StatusCode::INVALID_ARGUMENT ||
               s.error_code() == grpc::StatusCode::PERMISSION_DENIED) {
@@ -155,7 +157,7 @@ class WorkerImpl final : public Worker {
                      : ""));
           }
           Sleep(backoff_ms);
-          backoff_ms = std::min(backoff_ms * 2, 2000);
+          backoff_ms = NextBackoffMs(backoff_ms, s);
           continue;
         }
       }
@@ -171,9 +173,11 @@ class WorkerImpl final : public Worker {
           std::lock_guard lock(id_mu_);
           worker_id_.clear();
           registered_ = false;
+        } else if (ConnectFailureOf(s).handshake) {
+          Log("cannot lease: " + DescribeConnectError(s, backoff_ms));
         }
         Sleep(backoff_ms);
-        backoff_ms = std::min(backoff_ms * 2, 2000);
+        backoff_ms = NextBackoffMs(backoff_ms, s);
         continue;
       }
       backoff_ms = 100;
@@ -254,6 +258,28 @@ class WorkerImpl final : public Worker {
     if (progress_ == nullptr || o.type() != v1::ENTRY_TYPE_FILE) return;
     progress_->files.fetch_add(1, std::memory_order_relaxed);
     if (!o.digest().empty()) progress_->bytes.fetch_add(o.size(), std::memory_order_relaxed);
+  }
+  // A failed call's error for the log. When the connection or its TLS
+  // handshake failed, the likely cause (common/connect_errors.h: a client
+  // certificate the coordinator refuses, the wrong --tls-ca, TLS on one
+  // side only) and the delay before the next attempt; else gRPC's message.
+  ConnectFailure ConnectFailureOf(const grpc::Status& s) const {
+    return DescribeConnectFailure(o_.coordinator, s.error_message(),
+                                  {!o_.tls_ca_pem.empty() || !o_.tls_cert_pem.empty(),
+                                   !o_.tls_ca_pem.empty(), !o_.tls_cert_pem.empty()});
+  }
+  std::string DescribeConnectError(const grpc::Status& s, int retry_in_ms) const {
+    ConnectFailure f = ConnectFailureOf(s);
+    if (f.text.empty()) return s.error_message();
+    char delay[32];
+    std::snprintf(delay, sizeof delay, "%.1f s", retry_in_ms / 1000.0);
+    return f.text + "; retrying in " + delay;
+  }
+  // The delay after `ms`: doubling to 2 s, or to 30 s while the TLS
+  // handshake keeps failing (a retry every second does not fix a
+  // certificate).
+  int NextBackoffMs(int ms, const grpc::Status& s) const {
+    return std::min(ms * 2, ConnectFailureOf(s).handshake ? 30000 : 2000);
   }
   void Log(const std::string& line) {
     if (o_.verbose) {

@@ -36,6 +36,18 @@ Reply Get(const std::string& addr, const std::string& path, const std::string& t
   return {r->status, r->body};
 }
 
+// GET with a raw Authorization header value.
+Reply GetAuthorized(const std::string& addr, const std::string& path,
+                    const std::string& authorization) {
+  size_t colon = addr.rfind(':');
+  httplib::Client c(addr.substr(0, colon), std::stoi(addr.substr(colon + 1)));
+  c.set_connection_timeout(5, 0);
+  c.set_read_timeout(10, 0);
+  auto r = c.Get(path.c_str(), httplib::Headers{{"Authorization", authorization}});
+  if (!r) return {};
+  return {r->status, r->body};
+}
+
 // The value of the sample `series` (name with labels, exactly as rendered),
 // or -1 if absent.
 double Sample(const std::string& text, const std::string& series) {
@@ -229,6 +241,30 @@ TEST_F(OpsHttpTest, MetricsPassPromtoolAfterARealCheck) {
       RunProcess({"/bin/sh", "-c", "promtool check metrics < '" + (tmp_ / "metrics.txt") + "'"});
   EXPECT_EQ(lint.exit_code, 0) << lint.out << lint.err << "\n" << text;
   EXPECT_EQ(lint.out + lint.err, "");
+}
+
+// RFC 7235: the auth scheme is case-insensitive ("Bearer" only was
+// accepted); another scheme is still refused.
+TEST_F(OpsHttpTest, TheBearerSchemeIsCaseInsensitive) {
+  for (const std::string scheme : {"bearer ", "BEARER ", "bEaReR  "}) {
+    SCOPED_TRACE(scheme);
+    Reply r;
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
+    do {  // 503 until the first refresh computed the metrics
+      r = GetAuthorized(http_, "/metrics", scheme + token_);
+      if (r.status != 503) break;
+      std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    } while (std::chrono::steady_clock::now() < deadline);
+    EXPECT_EQ(r.status, 200) << r.body;
+    EXPECT_NE(r.body.find("vigil_"), std::string::npos);
+  }
+  for (const std::string& refused : {"Basic " + token_, "Bearer" + token_, token_}) {
+    EXPECT_EQ(GetAuthorized(http_, "/metrics", refused).status, 401) << refused;
+  }
+  // A tenant page for ".." is a bad request, not a lookup.
+  Reply dots = GetAuthorized(http_, "/api/tenant?name=..", "bearer " + token_);
+  EXPECT_EQ(dots.status, 400) << dots.body;
+  EXPECT_NE(dots.body.find("not '.' or '..'"), std::string::npos) << dots.body;
 }
 
 TEST_F(OpsHttpTest, WorkerIsReadyOnlyOnceRegisteredAndItsLocationsReadable) {

@@ -2,6 +2,8 @@
 
 #include <gtest/gtest.h>
 
+#include "services/common/connect_errors.h"
+
 namespace vigil {
 namespace {
 
@@ -83,6 +85,71 @@ TEST(TextTest, EscapeForTerminalIsInjective) {
   EXPECT_EQ(EscapeForTerminal("\x1b[2J"), "\\x1b[2J");
   // A literal backslash is escaped too, so "\xe9" typed by hand differs.
   EXPECT_EQ(EscapeForTerminal("caf\\xe9"), "caf\\\\xe9");
+}
+
+TEST(TextTest, BearerTokenSchemeIsCaseInsensitive) {
+  EXPECT_EQ(BearerToken("Bearer vgl_abc"), "vgl_abc");
+  EXPECT_EQ(BearerToken("bearer vgl_abc"), "vgl_abc");
+  EXPECT_EQ(BearerToken("BEARER vgl_abc"), "vgl_abc");
+  EXPECT_EQ(BearerToken("bEaReR \t vgl_abc  "), "vgl_abc");
+  EXPECT_EQ(BearerToken(""), "");
+  EXPECT_EQ(BearerToken("Bearer"), "");
+  EXPECT_EQ(BearerToken("Bearer "), "");
+  EXPECT_EQ(BearerToken("Bearer    "), "");
+  EXPECT_EQ(BearerToken("Bearervgl_abc"), "");
+  EXPECT_EQ(BearerToken("Basic dXNlcjpwdw=="), "");
+  EXPECT_EQ(BearerToken("vgl_abc"), "");
+}
+
+// Messages as gRPC 1.51 reports them (captured against a real coordinator).
+TEST(ConnectErrorsTest, NamesTheLikelyCauseOfAHandshakeRefusal) {
+  const std::string closed =
+      "failed to connect to all addresses; last error: UNAVAILABLE: ipv4:127.0.0.1:38673: Socket "
+      "closed";
+  const std::string verify =
+      "failed to connect to all addresses; last error: UNKNOWN: ipv4:127.0.0.1:38673: Ssl "
+      "handshake failed: SSL_ERROR_SSL: error:0A000086:SSL routines::certificate verify failed";
+  const std::string plain =
+      "failed to connect to all addresses; last error: UNKNOWN: ipv4:127.0.0.1:42013: Ssl "
+      "handshake failed: SSL_ERROR_SSL: error:0A00010B:SSL routines::wrong version number";
+  const std::string refused =
+      "failed to connect to all addresses; last error: UNKNOWN: ipv4:127.0.0.1:1: Failed to "
+      "connect to remote host: Connection refused";
+  const ClientTls mtls{true, true, true}, tls_only{true, true, false}, none{};
+
+  ConnectFailure f = DescribeConnectFailure("coord:7400", closed, mtls);
+  EXPECT_TRUE(f.handshake);
+  EXPECT_EQ(f.text,
+            "TLS handshake with coord:7400 failed: the coordinator closed the connection: it "
+            "probably refused the client certificate (--tls-cert); the coordinator's "
+            "--tls-client-ca must be the CA that signed this client's --tls-cert (gRPC: " +
+                closed + ")");
+  f = DescribeConnectFailure("coord:7400", closed, tls_only);
+  EXPECT_TRUE(f.handshake);
+  EXPECT_NE(f.text.find("it probably requires a client certificate (--tls-cert/--tls-key) signed "
+                        "by its --tls-client-ca"),
+            std::string::npos)
+      << f.text;
+  f = DescribeConnectFailure("coord:7400", closed, none);
+  EXPECT_TRUE(f.handshake);
+  EXPECT_NE(f.text.find("closed the connection at once: it probably expects TLS (give --tls-ca"),
+            std::string::npos)
+      << f.text;
+  f = DescribeConnectFailure("coord:7400", verify, mtls);
+  EXPECT_TRUE(f.handshake);
+  EXPECT_NE(f.text.find("TLS handshake with coord:7400 failed: the coordinator's certificate is "
+                        "not signed by the CA of --tls-ca"),
+            std::string::npos)
+      << f.text;
+  f = DescribeConnectFailure("coord:7400", plain, tls_only);
+  EXPECT_NE(f.text.find("does not speak TLS on this port"), std::string::npos) << f.text;
+  // Not a handshake: a coordinator that is down, or an error it answered.
+  f = DescribeConnectFailure("coord:7400", refused, mtls);
+  EXPECT_FALSE(f.handshake);
+  EXPECT_EQ(f.text, "");
+  f = DescribeConnectFailure("coord:7400", "not ready: database writes failing", mtls);
+  EXPECT_FALSE(f.handshake);
+  EXPECT_EQ(f.text, "");
 }
 
 TEST(TextTest, Base64MatchesRfc4648Vectors) {

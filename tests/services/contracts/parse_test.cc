@@ -608,6 +608,15 @@ const Case kCases[] = {
     {"BadDuration", kHead + "commitments:\n  - rpo: 1 day\n",
      "t.yaml:11:10: Contract(acme).commitments[0].rpo: ",
      "expected a duration like 90s, 15m, 12h, 30d, 2w or 1d12h, got '1 day'"},
+    // Past int64 nanoseconds, and past the 100 years of kMaxDurationNs:
+    // the range, not "expected a duration like 90s".
+    {"DurationPastInt64", kHead + "commitments:\n  - rpo: 99999999999999d\n",
+     "t.yaml:11:10: Contract(acme).commitments[0].rpo: ",
+     "duration out of range: must be at most 36500d (100 years), got '99999999999999d'"},
+    {"DurationPastAHundredYears",
+     kHead + "commitments:\n  - restoreDrill: {every: 36500d1s, rto: 8h}\n",
+     "t.yaml:11:27: Contract(acme).commitments[0].restoreDrill.every: ",
+     "duration out of range: must be at most 36500d (100 years), got '36500d1s'"},
     {"ZeroDuration", kHead + "commitments:\n  - restoreDrill: {every: 0s, rto: 8h}\n",
      "t.yaml:11:27: Contract(acme).commitments[0].restoreDrill.every: ", "must be longer than 0"},
     {"MissingRto", kHead + "commitments:\n  - restoreDrill: {every: 90d}\n",
@@ -734,6 +743,8 @@ const Case kCases[] = {
      "t.yaml:5:11: Location(nas).ioBudget: ", "(missing '/s' after the unit)"},
     {"BadLocationName", "apiVersion: vigil/v1\nkind: Location\nname: nas/office\nsite: s\n",
      "t.yaml:3:7: Location(nas/office).name: ", "invalid name 'nas/office'"},
+    {"DotDotLocationName", "apiVersion: vigil/v1\nkind: Location\nname: ..\nsite: s\n",
+     "t.yaml:3:7: Location(..).name: ", "invalid name '..'; expected 1 to 128 of"},
     {"LocationWithoutSite", "apiVersion: vigil/v1\nkind: Location\nname: nas\n",
      "t.yaml:1:1: Location(nas).site: ", "missing required field"},
     {"BadLocationType", "apiVersion: vigil/v1\nkind: Location\nname: nas\nsite: s\ntype: s3\n",
@@ -849,6 +860,88 @@ TEST(ParseManifestErrorsTest, AliasesMayNotMultiplyTheManifest) {
                             &m);
   ASSERT_TRUE(s.ok()) << s.message();
   EXPECT_EQ(m.contracts.at(0).commitments.at(1).integrity.reverify_within_ns, kDayNs);
+}
+
+// A tenant and a contract whose reference is an anchored scalar of `bytes`
+// bytes, and `aliases` out-of-scope items naming it twice each.
+std::string AliasBomb(size_t bytes, int aliases) {
+  std::string yaml = kHead + "reference: &big " + std::string(bytes, 'x') + "\noutOfScope:\n";
+  for (int i = 0; i < aliases; ++i) yaml += "  - {item: *big, reason: *big}\n";
+  return yaml;
+}
+
+TEST(ParseManifestErrorsTest, AliasesOfALargeScalarAreCountedExpanded) {
+  // 100 kB anchored and aliased 400 times: a 110 kB file standing for 40 MB
+  // (the 1 MB x 2,000 took 58 s and died of bad_alloc: the walk,
+  // the model and the canonical YAML copy each alias). Refused at the
+  // alias that crosses 4 MiB (4 x 110 kB is less), before anything is
+  // built.
+  std::string yaml = AliasBomb(100'000, 200);
+  std::string msg = ErrorOf(yaml);
+  EXPECT_THAT(msg, HasSubstr("t.yaml:"));
+  EXPECT_THAT(msg, HasSubstr(": yaml: the manifest is too large once its aliases are expanded: "
+                             "more than 4,194,304 bytes (the limit for this file: 4 times its "
+                             "size, at least 4,194,304 bytes)"));
+  // The first alias past the budget: the 42nd 100 kB, item 20's item.
+  EXPECT_THAT(msg, HasSubstr("t.yaml:32:12: yaml:")) << msg;
+  EXPECT_EQ(msg.find('\n'), std::string::npos) << "one error, nothing walked after it";
+  // The file: 1.1 MB, 2,000 aliases of 1 MB. The budget is 4 x
+  // its size: the fifth 1 MB (item 1's reason) is refused.
+  yaml = AliasBomb(1'000'000, 1000);
+  yaml += "# " + std::string(1'100'000 - yaml.size() - 3, '#') + "\n";
+  ASSERT_EQ(yaml.size(), 1'100'000u);
+  msg = ErrorOf(yaml);
+  EXPECT_EQ(msg,
+            "t.yaml:13:26: yaml: the manifest is too large once its aliases are expanded: "
+            "more than 4,400,000 bytes (the limit for this file: 4 times its size, at least "
+            "4,194,304 bytes); anchors and aliases may not multiply the size of a manifest");
+  // An anchor aliased a few times within the budget is fine, however large.
+  Manifest m;
+  storage::Status s = Parse(AliasBomb(1'000'000, 1), &m);
+  ASSERT_TRUE(s.ok()) << s.message().substr(0, 300);
+  EXPECT_EQ(m.contracts.at(0).out_of_scope.at(0).reason.size(), 1'000'000u);
+}
+
+TEST(ParseManifestErrorsTest, AnchorsOfAnchorsAreCountedExpanded) {
+  // The billion laughs: each level aliases the previous one ten times.
+  std::string yaml = kHead + "outOfScope:\n  - item: &l0 [lol, lol, lol, lol, lol, lol, lol]\n";
+  for (int i = 1; i < 9; ++i) {
+    std::string prev = "*l" + std::to_string(i - 1);
+    yaml += "  - item: &l" + std::to_string(i) + " [";
+    for (int j = 0; j < 10; ++j) yaml += (j ? ", " : "") + prev;
+    yaml += "]\n";
+  }
+  std::string msg = ErrorOf(yaml);
+  EXPECT_THAT(msg, HasSubstr(": yaml: the manifest is too large once its aliases are expanded"));
+  // An alias inside the node its anchor names.
+  msg = ErrorOf(kHead + "outOfScope: &loop [*loop]\n");
+  EXPECT_THAT(msg, HasSubstr("t.yaml:10:20: yaml: an alias inside the node its anchor names (a "
+                             "recursive structure)"));
+}
+
+TEST(ParseManifestErrorsTest, DeepNestingNamesTheLimit) {
+  for (int depth : {33, 40, 499, 600, 100000}) {
+    SCOPED_TRACE(depth);
+    std::string yaml =
+        "apiVersion: vigil/v1\nkind: Tenant\nname: acme\ntimezone: UTC\n"
+        "displayName: " +
+        std::string(depth, '[') + std::string(depth, ']') + "\n";
+    std::string msg = ErrorOf(yaml);
+    // The 33rd list (the tenant's map is the first level) opens at column 45.
+    EXPECT_EQ(msg,
+              "t.yaml:5:45: yaml: nested too deeply: more than 32 levels of lists and maps (the "
+              "limit)");
+    EXPECT_THAT(msg, Not(HasSubstr("bad file")));
+  }
+  // Block style too.
+  std::string yaml =
+      "apiVersion: vigil/v1\nkind: Tenant\nname: acme\ntimezone: UTC\ndisplayName:\n";
+  for (int i = 0; i < 40; ++i) yaml += std::string(2 * i + 2, ' ') + "k:\n";
+  EXPECT_THAT(ErrorOf(yaml), HasSubstr("yaml: nested too deeply: more than 32 levels"));
+  // 32 levels are allowed (and refused as a display name, a string).
+  yaml = "apiVersion: vigil/v1\nkind: Tenant\nname: acme\ntimezone: UTC\ndisplayName: " +
+         std::string(31, '[') + std::string(31, ']') + "\n";
+  EXPECT_THAT(ErrorOf(yaml), HasSubstr("t.yaml:5:14: Tenant(acme).displayName: expected a string"));
 }
 
 TEST(ParseManifestErrorsTest, OutIsUntouchedOnError) {

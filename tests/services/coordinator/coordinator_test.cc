@@ -5,6 +5,7 @@
 #include <gtest/gtest.h>
 
 #include <filesystem>
+#include <functional>
 
 #include "services/coordinator/check_log.h"
 #include "services/coordinator/ingest.h"
@@ -131,6 +132,167 @@ TEST_F(CoordinatorTest, ApplyRefusesBadInputAndAppliesNothing) {
   r = c_->Apply(req);
   ASSERT_TRUE(absl::IsInvalidArgument(r.status()));
   EXPECT_NE(r.status().message().find("'path'"), std::string::npos);
+}
+
+// The YAML parser refuses "." and ".." as names; the structured Apply (and
+// every request naming a tenant) refused only characters, so a raw
+// ApplyRequest stored tenant ".." and location ".".
+TEST_F(CoordinatorTest, DotNamesAreRefusedOnEveryPathIn) {
+  auto valid = [] {
+    v1::ApplyRequest req;
+    auto* l = req.add_locations();
+    l->set_name("nas2");
+    l->set_site("office");
+    req.add_tenants()->set_name("globex");
+    auto* b = req.add_backup_sets();
+    b->set_tenant("globex");
+    b->set_asset("db");
+    b->set_name("db-nas2");
+    b->set_location("nas2");
+    b->set_path("globex/db");
+    auto* ch = req.add_alert_channels();
+    ch->set_name("ops");
+    ch->set_webhook_url("https://hooks.example/vigil");
+    ch->set_secret("ops-hmac");
+    ch->add_tenants("globex");
+    return req;
+  };
+  struct Case {
+    const char* field;  // as the error names it
+    std::function<void(v1::ApplyRequest*, const std::string&)> set;
+  };
+  const std::vector<Case> cases = {
+      {"name",
+       [](v1::ApplyRequest* r, const std::string& v) {
+         r->mutable_locations(0)->set_name(v);
+         r->mutable_backup_sets(0)->set_location(v);
+       }},
+      {"site",
+       [](v1::ApplyRequest* r, const std::string& v) { r->mutable_locations(0)->set_site(v); }},
+      {"name",
+       [](v1::ApplyRequest* r, const std::string& v) {
+         r->mutable_tenants(0)->set_name(v);
+         r->mutable_backup_sets(0)->set_tenant(v);
+       }},
+      {"tenant",
+       [](v1::ApplyRequest* r, const std::string& v) { r->mutable_backup_sets(0)->set_tenant(v); }},
+      {"asset",
+       [](v1::ApplyRequest* r, const std::string& v) { r->mutable_backup_sets(0)->set_asset(v); }},
+      {"name",
+       [](v1::ApplyRequest* r, const std::string& v) { r->mutable_backup_sets(0)->set_name(v); }},
+      {"name", [](v1::ApplyRequest* r,
+                  const std::string& v) { r->mutable_alert_channels(0)->set_name(v); }},
+      // A secret is a file name in --secrets: ".." would be the directory
+      // above it, "../x" a file outside it.
+      {"secret", [](v1::ApplyRequest* r,
+                    const std::string& v) { r->mutable_alert_channels(0)->set_secret(v); }},
+      {"password_secret",
+       [](v1::ApplyRequest* r, const std::string& v) {
+         auto* ch = r->mutable_alert_channels(0);
+         ch->clear_webhook_url();
+         ch->clear_secret();
+         ch->add_email_to("ops@msp.example");
+         ch->set_smtp_url("smtp://mail:587");
+         ch->set_from("vigil@msp.example");
+         ch->set_smtp_user("vigil");
+         ch->set_password_secret(v);
+       }},
+      {"tenants", [](v1::ApplyRequest* r,
+                     const std::string& v) { r->mutable_alert_channels(0)->set_tenants(0, v); }},
+  };
+  ASSERT_TRUE(c_->Apply(valid()).ok());
+  for (size_t i = 0; i < cases.size(); ++i) {
+    for (const std::string bad : {".", "..", "../x", ""}) {
+      SCOPED_TRACE(std::to_string(i) + " " + cases[i].field + "='" + bad + "'");
+      v1::ApplyRequest req = valid();
+      req.mutable_locations(0)->set_name("nas3");  // new objects: nothing may be stored
+      req.mutable_tenants(0)->set_name("initech");
+      req.mutable_backup_sets(0)->set_location("nas3");
+      req.mutable_backup_sets(0)->set_tenant("initech");
+      cases[i].set(&req, bad);
+      auto r = c_->Apply(req);
+      ASSERT_TRUE(absl::IsInvalidArgument(r.status())) << r.status();
+      EXPECT_NE(r.status().message().find("field '" + std::string(cases[i].field) +
+                                          "' must be a name (1 to 128 of A-Z a-z 0-9 . _ -, "
+                                          "not '.' or '..'), got '" +
+                                          bad + "'"),
+                std::string::npos)
+          << r.status();
+      v1::GetStatusRequest sreq;
+      sreq.set_tenant("initech");
+      EXPECT_TRUE(absl::IsNotFound(c_->GetStatus(sreq).status()));  // nothing applied
+    }
+  }
+  // Requests naming a tenant or a set: refused as invalid, not looked up.
+  auto invalid = [](const absl::Status& s, const std::string& field) {
+    EXPECT_TRUE(absl::IsInvalidArgument(s)) << s;
+    EXPECT_NE(s.message().find("field '" + field + "' must be a name"), std::string::npos) << s;
+  };
+  for (const std::string bad : {".", ".."}) {
+    SCOPED_TRACE(bad);
+    v1::RunCheckRequest run;
+    run.set_tenant(bad);
+    invalid(c_->RunCheck(run).status(), "tenant");
+    run.set_tenant("acme");
+    run.set_asset(bad);
+    invalid(c_->RunCheck(run).status(), "asset");
+    v1::GetStatusRequest st;
+    st.set_tenant(bad);
+    invalid(c_->GetStatus(st).status(), "tenant");
+    v1::MakeReportRequest rep;
+    rep.set_tenant(bad);
+    invalid(c_->MakeReport(rep).status(), "tenant");
+    invalid(c_->ListTenantProofs(bad).status(), "tenant");
+    invalid(c_->GetProof(bad, 0, "").status(), "tenant");
+    v1::GetInclusionProofRequest inc;
+    inc.set_tenant(bad);
+    invalid(c_->GetInclusionProof(inc).status(), "tenant");
+    inc.set_tenant("acme");
+    inc.set_backup_set(bad);
+    invalid(c_->GetInclusionProof(inc).status(), "backup_set");
+    invalid(c_->QueueDrill(bad, "fs-nas", 0, 0).status(), "tenant");
+    invalid(c_->QueueDrill("acme", bad, 0, 0).status(), "backup_set");
+    v1::IssueTokenRequest tok;
+    tok.set_kind(v1::TOKEN_KIND_TENANT);
+    tok.set_tenant(bad);
+    invalid(c_->IssueToken(tok).status(), "tenant");
+    v1::RegisterRequest reg;
+    reg.set_site(bad);
+    reg.add_locations("nas");
+    invalid(c_->Register("", reg).status(), "site");
+    reg.set_site("office");
+    reg.set_locations(0, bad);
+    invalid(c_->Register("", reg).status(), "locations");
+  }
+}
+
+// The issue's manifest, sent raw: 1.1 MB holding a 1 MB anchored string
+// aliased 2,000 times. The coordinator spent 58 s on it and died of
+// bad_alloc; now the dry run over the YAML events stops at the fifth 1 MB
+// (item 1's reason).
+TEST_F(CoordinatorTest, ApplyRefusesAManifestMultipliedByAliases) {
+  std::string yaml =
+      "apiVersion: vigil/v1\nkind: Tenant\nname: globex\ntimezone: UTC\n---\n"
+      "apiVersion: vigil/v1\nkind: Contract\ntenant: globex\nreference: &big " +
+      std::string(1'000'000, 'x') +
+      "\nassets:\n  - name: fs\n    backupSets:\n"
+      "      - {name: db, location: nas, path: globex/db}\noutOfScope:\n";
+  for (int i = 0; i < 1000; ++i) yaml += "  - {item: *big, reason: *big}\n";
+  v1::ApplyRequest req;
+  auto* f = req.add_files();
+  f->set_name("bomb.yaml");
+  f->set_text(yaml);
+  auto r = c_->Apply(req);
+  ASSERT_TRUE(absl::IsInvalidArgument(r.status())) << r.status().message().substr(0, 300);
+  EXPECT_EQ(r.status().message().find(
+                "bomb.yaml:16:26: yaml: the manifest is too large once its aliases are expanded: "
+                "more than 4,194,304 bytes (the limit for this file: 4 times its size, at least "
+                "4,194,304 bytes)"),
+            0u)
+      << r.status().message().substr(0, 300);
+  v1::GetStatusRequest sreq;
+  sreq.set_tenant("globex");
+  EXPECT_TRUE(absl::IsNotFound(c_->GetStatus(sreq).status()));  // nothing applied
 }
 
 TEST_F(CoordinatorTest, ApplyIsIdempotent) {

@@ -151,6 +151,38 @@ TEST_F(ServerTest, DomainErrorsBecomeTheirGrpcCodes) {
   }
 }
 
+// RFC 7235: the auth scheme is case-insensitive. "bearer tok" was refused.
+TEST_F(ServerTest, TheBearerSchemeIsCaseInsensitive) {
+  auto stub = v1::Admin::NewStub(channel_);
+  v1::GetStatusRequest req;
+  req.set_tenant("nobody");
+  v1::GetStatusResponse resp;
+  for (const char* value : {"Bearer tok", "bearer tok", "BEARER tok", "bEaReR   tok "}) {
+    grpc::ClientContext ctx;
+    ctx.AddMetadata("authorization", value);
+    // Authenticated: the call runs and finds no such tenant.
+    EXPECT_EQ(stub->GetStatus(&ctx, req, &resp).error_code(), grpc::StatusCode::NOT_FOUND) << value;
+  }
+  for (const char* value : {"Basic tok", "Bearertok", "tok", "bearer", "bearer x tok"}) {
+    grpc::ClientContext ctx;
+    ctx.AddMetadata("authorization", value);
+    EXPECT_EQ(stub->GetStatus(&ctx, req, &resp).error_code(), grpc::StatusCode::UNAUTHENTICATED)
+        << value;
+  }
+  // The raw structured Apply refuses "." and ".." as names (the YAML
+  // parser always did).
+  for (const char* name : {".", ".."}) {
+    grpc::ClientContext ctx;
+    ctx.AddMetadata("authorization", "bearer tok");
+    v1::ApplyRequest apply;
+    apply.add_tenants()->set_name(name);
+    v1::ApplyResponse r;
+    grpc::Status s = stub->Apply(&ctx, apply, &r);
+    EXPECT_EQ(s.error_code(), grpc::StatusCode::INVALID_ARGUMENT) << name;
+    EXPECT_NE(s.error_message().find("not '.' or '..'"), std::string::npos) << s.error_message();
+  }
+}
+
 // A worker sends a window of batches without waiting for acks; the third
 // of five is bad. The two before it are stored and acknowledged, the stream
 // ends with the bad batch's error, nothing from it on is stored. A new
