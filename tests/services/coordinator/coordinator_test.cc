@@ -259,10 +259,10 @@ TEST_F(CoordinatorTest, DotNamesAreRefusedOnEveryPathIn) {
     v1::RegisterRequest reg;
     reg.set_site(bad);
     reg.add_locations("nas");
-    invalid(c_->Register("", reg).status(), "site");
+    invalid(c_->Register("test-enrol", reg).status(), "site");
     reg.set_site("office");
     reg.set_locations(0, bad);
-    invalid(c_->Register("", reg).status(), "locations");
+    invalid(c_->Register("test-enrol", reg).status(), "locations");
   }
 }
 
