@@ -139,6 +139,9 @@ class Catalogue {
     KvBatch TakeBatch();
 
     uint64_t flushed_batches() const { return flushed_batches_; }
+    // Size of the batch not yet written (what MaybeFlush() compares with
+    // Options::batch_bytes), for a caller choosing its own flush points.
+    size_t pending_bytes() const { return batch_.approximate_bytes(); }
 
    private:
     Status MaybeFlush();

@@ -708,9 +708,13 @@ StatusOr<v1::CompleteTaskResponse> Coordinator::CompleteTask(const std::string& 
     *resp.mutable_task() = std::move(*t);
     return resp;
   }
-  std::optional<v1::Task> t = leases_->Get(req.task_id());
+  // A repeated completion is answered with the DONE task, once that is
+  // durable (whether or not readers see it yet).
+  auto current = leases_->GetDurable(req.task_id());
+  if (!current.ok()) return current.status();
+  std::optional<v1::Task> t = std::move(*current);
   if (t && t->state() == v1::TASK_STATE_DONE && t->attempt() == req.attempt()) {
-    *resp.mutable_task() = std::move(*t);  // repeated completion
+    *resp.mutable_task() = std::move(*t);
     return resp;
   }
   if (t && t->kind() == v1::TASK_KIND_DRILL) return CompleteDrill(worker_id, req);
@@ -737,6 +741,21 @@ StatusOr<v1::CompleteTaskResponse> Coordinator::CompleteTask(const std::string& 
     std::sort(survey->mutable_dirs()->begin(), survey->mutable_dirs()->end());
   }
   if (Status s = ValidateFormatResults(t->backup_set(), req); !s.ok()) return s;
+  std::shared_lock apply_lock(apply_mu_);
+  std::lock_guard set_lock(SetLock(t->backup_set().tenant(), t->backup_set().name()));
+  // A completion of this attempt that ran while this one waited for the
+  // set's lock has merged and dropped the staged batches: answer with its
+  // result rather than merge nothing.
+  {
+    auto again = leases_->GetDurable(req.task_id());
+    if (!again.ok()) return again.status();
+    if (*again && (*again)->state() == v1::TASK_STATE_DONE &&
+        (*again)->attempt() == req.attempt()) {
+      *resp.mutable_task() = std::move(**again);
+      return resp;
+    }
+    if (Status s = leases_->CheckLease(worker_id, req.task_id(), req.attempt()); !s.ok()) return s;
+  }
   auto last = LastAcked(cat_->kv(), req.task_id(), req.attempt());
   if (!last.ok()) return last.status();
   if (*last != req.final_seq()) {
@@ -744,8 +763,6 @@ StatusOr<v1::CompleteTaskResponse> Coordinator::CompleteTask(const std::string& 
         "task " + std::to_string(req.task_id()) + ": final_seq " + std::to_string(req.final_seq()) +
         " but the last acknowledged batch is " + std::to_string(*last));
   }
-  std::shared_lock apply_lock(apply_mu_);
-  std::lock_guard set_lock(SetLock(t->backup_set().tenant(), t->backup_set().name()));
   // A merge that completed before a crash is not redone: its entries would
   // be counted again as unchanged instead of added.
   const std::string marker_key = keys::Merged(req.task_id(), req.attempt());
@@ -776,9 +793,22 @@ StatusOr<v1::CompleteTaskResponse> Coordinator::CompleteTask(const std::string& 
   // Staged batches, acks and the merge markers of every attempt (an older
   // attempt may have merged and then lost its lease).
   if (Status s = DropStaged(cat_->kv(), &done_batch, req.task_id()); !s.ok()) return s;
+  const uint64_t merge_writes = merged->writes;
+  // DONE is durable when Complete returns, but readers (status, the
+  // dashboard, `check run --wait`) see it only once the writes below are
+  // durable too: a finished check shows its catalogue, points, plausibility
+  // and format verdicts at once (lease_manager.h, "Readers see only what
+  // is durable").
   auto done = leases_->Complete(worker_id, req.task_id(), req.attempt(),
-                                {merged->counts, merged->entries, merged->bytes_read}, &done_batch);
+                                {merged->counts, merged->entries, merged->bytes_read}, &done_batch,
+                                /*publish=*/false);
+  struct PublishAtExit {
+    LeaseManager* leases;
+    uint64_t task;
+    ~PublishAtExit() { leases->Publish(task); }
+  } publish{leases_.get(), req.task_id()};
   if (!done.ok()) return done.status();
+  TestCrashPoint("merge", merge_writes + 1);  // the DONE group is written
   // New points' plausibility, once their entries are written (redone at the
   // set's next completion if the coordinator dies before this write is
   // durable: points.h). Still under the set's lock.
@@ -788,17 +818,18 @@ StatusOr<v1::CompleteTaskResponse> Coordinator::CompleteTask(const std::string& 
     return s;
   }
   // Format verdicts and restic packs (format_results.h), once the point
-  // records they mark are written: their own synced write after DONE. A
-  // crash in between loses them; the set's next check recomputes them
-  // (packs not recorded are read again).
+  // records they mark are written: their own synced write after DONE, which
+  // makes the plausibility write durable too. A crash in between loses
+  // them; the set's next check recomputes them (packs not recorded are read
+  // again).
   {
     storage::KvBatch formats;
     if (Status s = ApplyFormatResults(cat_->kv(), *t, req, clock_->NowNs(), &formats); !s.ok()) {
       return s;
     }
-    if (formats.count() > 0) {
-      if (Status s = cat_->kv()->Write(formats, {.sync = true}); !s.ok()) return s;
-    }
+    Status s =
+        formats.count() > 0 ? cat_->kv()->Write(formats, {.sync = true}) : cat_->kv()->Sync();
+    if (!s.ok()) return s;
   }
   *resp.mutable_task() = std::move(*done);
   return resp;

@@ -4,6 +4,10 @@
 #include <google/protobuf/wire_format_lite.h>
 
 #include <algorithm>
+#include <csignal>
+#include <cstdio>
+#include <cstdlib>
+#include <limits>
 #include <map>
 #include <memory>
 #include <optional>
@@ -311,14 +315,19 @@ class StagedSource {
   uint64_t count_ = 0;
 };
 
-// What one point's diff found.
+// What one point's observations hold (recomputed when a merge resumes:
+// every staged observation is read again).
 struct PointTally {
   uint64_t files = 0, bytes = 0;
   uint64_t not_read = 0;  // files listed without reading their content
+};
+
+// What one point's diff found damaged (kept in the merge's progress).
+struct Damage {
   uint64_t modified = 0, missing = 0, unreadable = 0;
   std::vector<std::string> examples;  // first damaged paths
-  uint64_t damaged() const { return modified + missing + unreadable; }
-  void Damage(uint64_t* kind, std::string_view path) {
+  uint64_t count() const { return modified + missing + unreadable; }
+  void Add(uint64_t* kind, std::string_view path) {
     ++*kind;
     if (examples.size() < 5) examples.emplace_back(path);
   }
@@ -343,12 +352,12 @@ std::string Printable(std::string_view p) {
 
 // "3 entries modified: a/b.pdf, c.txt, d" or "4 entries (3 modified, 1
 // missing): ...".
-std::string DamageText(const PointTally& t) {
+std::string DamageText(const Damage& t) {
   std::vector<std::string> kinds;
   if (t.modified > 0) kinds.push_back(std::to_string(t.modified) + " modified");
   if (t.missing > 0) kinds.push_back(std::to_string(t.missing) + " missing");
   if (t.unreadable > 0) kinds.push_back(std::to_string(t.unreadable) + " unreadable");
-  const uint64_t n = t.damaged();
+  const uint64_t n = t.count();
   std::string s = std::to_string(n) + (n == 1 ? " entry " : " entries ");
   if (kinds.size() == 1) {
     s += kinds[0].substr(kinds[0].find(' ') + 1);
@@ -365,11 +374,156 @@ std::string DamageText(const PointTally& t) {
   return s;
 }
 
+// A merge's progress (keys::MergeProgress), written with each intermediate
+// batch: every catalogue write of the listed points before `point` and of
+// point `point` up to and including entry `path` ("": none of it) is in
+// that batch or an earlier one, and `counts` and `damage` (one per listed
+// point up to `point`) are what those entries' diff found.
+struct Progress {
+  int64_t now_ns = 0;
+  uint64_t point = 0;
+  std::string path;
+  storage::DiffCounts counts;
+  std::vector<Damage> damage;
+};
+
+// Persisted format (never change in place; a new version beside it):
+//   U8 1 (version)  I64 now_ns  U64 point  Str path
+//   U64 x 7 counts (unchanged, modified, updated, missing, added,
+//   unreadable, not_read)
+//   U64 n, then n x (U64 modified, missing, unreadable, U64 m, m x Str)
+// U64/I64 fixed 8 bytes big-endian, Str = U64 length + bytes.
+void PutStr(std::string* out, std::string_view s) {
+  keys::AppendU64(out, s.size());
+  out->append(s);
+}
+
+std::string EncodeProgress(const Progress& p) {
+  std::string v(1, '\x01');
+  keys::AppendU64(&v, static_cast<uint64_t>(p.now_ns));
+  keys::AppendU64(&v, p.point);
+  PutStr(&v, p.path);
+  const storage::DiffCounts& c = p.counts;
+  for (uint64_t n :
+       {c.unchanged, c.modified, c.updated, c.missing, c.added, c.unreadable, c.not_read}) {
+    keys::AppendU64(&v, n);
+  }
+  keys::AppendU64(&v, p.damage.size());
+  for (const Damage& d : p.damage) {
+    keys::AppendU64(&v, d.modified);
+    keys::AppendU64(&v, d.missing);
+    keys::AppendU64(&v, d.unreadable);
+    keys::AppendU64(&v, d.examples.size());
+    for (const auto& e : d.examples) PutStr(&v, e);
+  }
+  return v;
+}
+
+StatusOr<Progress> DecodeProgress(std::string_view v) {
+  Progress p;
+  size_t at = 0;
+  bool ok = true;
+  auto u64 = [&]() -> uint64_t {
+    if (v.size() - at < 8) {
+      ok = false;
+      return 0;
+    }
+    uint64_t n = keys::ReadU64(v.substr(at, 8));
+    at += 8;
+    return n;
+  };
+  auto str = [&]() -> std::string {
+    uint64_t n = u64();
+    if (!ok || v.size() - at < n) {
+      ok = false;
+      return {};
+    }
+    std::string s(v.substr(at, n));
+    at += n;
+    return s;
+  };
+  if (v.empty() || v[0] != '\x01')
+    return absl::DataLossError("merge progress record: unknown version");
+  at = 1;
+  p.now_ns = static_cast<int64_t>(u64());
+  p.point = u64();
+  p.path = str();
+  storage::DiffCounts& c = p.counts;
+  for (uint64_t* n :
+       {&c.unchanged, &c.modified, &c.updated, &c.missing, &c.added, &c.unreadable, &c.not_read}) {
+    *n = u64();
+  }
+  const uint64_t points = u64();
+  for (uint64_t i = 0; ok && i < points; ++i) {
+    Damage& d = p.damage.emplace_back();
+    d.modified = u64();
+    d.missing = u64();
+    d.unreadable = u64();
+    const uint64_t m = u64();
+    for (uint64_t j = 0; ok && j < m && j < 5; ++j) d.examples.push_back(str());
+    if (m > 5) ok = false;
+  }
+  if (!ok || at != v.size()) return absl::DataLossError("merge progress record does not decode");
+  return p;
+}
+
+void Count(storage::DiffCounts* c, storage::DiffKind k) {
+  switch (k) {
+    case storage::DiffKind::kUnchanged:
+      ++c->unchanged;
+      break;
+    case storage::DiffKind::kModified:
+      ++c->modified;
+      break;
+    case storage::DiffKind::kUpdated:
+      ++c->updated;
+      break;
+    case storage::DiffKind::kMissing:
+      ++c->missing;
+      break;
+    case storage::DiffKind::kAdded:
+      ++c->added;
+      break;
+    case storage::DiffKind::kUnreadable:
+      ++c->unreadable;
+      break;
+    case storage::DiffKind::kNotRead:
+      ++c->not_read;
+      break;
+  }
+}
+
 }  // namespace
+
+size_t MergeBatchBytes() {
+  static const size_t bytes = [] {
+    const char* e = std::getenv("VIGIL_TEST_MERGE_BATCH_BYTES");
+    if (e != nullptr) {
+      char* end = nullptr;
+      unsigned long long n = std::strtoull(e, &end, 10);
+      if (end != e && *end == '\0' && n > 0) return static_cast<size_t>(n);
+    }
+    return static_cast<size_t>(4 << 20);
+  }();
+  return bytes;
+}
+
+void TestCrashPoint(std::string_view stage, uint64_t n) {
+  static const std::string want = [] {
+    const char* e = std::getenv("VIGIL_TEST_CRASH_POINT");
+    return std::string(e == nullptr ? "" : e);
+  }();
+  if (want.empty()) return;
+  const std::string here = std::string(stage) + ":" + std::to_string(n);
+  if (here != want) return;
+  std::fprintf(stderr, "test crash point %s\n", here.c_str());
+  std::fflush(stderr);
+  raise(SIGKILL);
+}
 
 StatusOr<MergeResult> MergeStaged(storage::Catalogue& cat, const v1::BackupSet& set, uint64_t task,
                                   uint32_t attempt, int64_t now_ns, const std::string& marker_key,
-                                  storage::KvBatch* last_batch) {
+                                  storage::KvBatch* last_batch, const MergeOptions& options) {
   auto listing = ListedPoints(cat.kv(), set, task, attempt);
   if (!listing.ok()) return listing.status();
   // The set's point records (one per point ever listed: few).
@@ -379,13 +533,51 @@ StatusOr<MergeResult> MergeStaged(storage::Catalogue& cat, const v1::BackupSet& 
     if (!loaded.ok()) return loaded.status();
     for (auto& r : *loaded) records[r.time_ns()] = std::move(r);
   }
+  // Where an interrupted merge of this attempt stopped (see the header).
+  const std::string progress_key = keys::MergeProgress(task, attempt);
+  Progress done;  // what is on disk
+  {
+    std::string v;
+    Status s = cat.kv()->Get(Space::kMeta, progress_key, &v);
+    if (s.ok()) {
+      auto p = DecodeProgress(v);
+      if (!p.ok()) return p.status();
+      done = std::move(*p);
+      if (done.point >= listing->size() || done.damage.size() != done.point + 1) {
+        return absl::DataLossError("merge progress record does not match the staged listing");
+      }
+    } else if (absl::IsNotFound(s)) {
+      done.now_ns = now_ns;
+    } else {
+      return s;
+    }
+  }
+  now_ns = done.now_ns;
+  Progress progress = done;  // what this call reached
+  progress.damage.resize(listing->size());
+  MergeResult result;
+  result.now_ns = now_ns;
+  TestCrashPoint("merge", 0);
 
   StagedSource source(cat.kv(), task, attempt);
   storage::DiffOptions opts;
   opts.mutable_set = set.mutable_();
-  storage::DiffCounts counts;
   std::unique_ptr<storage::Catalogue::Writer> w;
-  PointTally* tally = nullptr;
+  // The writer never flushes by itself: intermediate batches end at an
+  // entry boundary, with the progress record (WriteProgress).
+  const storage::Catalogue::Writer::Options writer_options{.batch_bytes =
+                                                               std::numeric_limits<size_t>::max()};
+  const size_t batch_bytes = options.batch_bytes > 0 ? options.batch_bytes : MergeBatchBytes();
+  uint64_t point_index = 0;
+  auto write_progress = [&]() -> Status {
+    Progress p = progress;
+    p.damage.resize(p.point + 1);
+    w->PutMeta(progress_key, EncodeProgress(p));
+    if (Status s = w->Flush(); !s.ok()) return s;  // synced with the last batch
+    ++result.writes;
+    TestCrashPoint("merge", result.writes);
+    return options.after_write ? options.after_write(result.writes) : absl::OkStatus();
+  };
 
   auto verify_ok = [&](std::string_view path) {
     storage::VerifyRecord v;
@@ -404,7 +596,7 @@ StatusOr<MergeResult> MergeStaged(storage::Catalogue& cat, const v1::BackupSet& 
     }
     return w->PutVerify(path, v);
   };
-  auto sink = [&](const storage::DiffEvent& ev) -> Status {
+  auto record = [&](const storage::DiffEvent& ev, Damage* damage) -> Status {
     switch (ev.kind) {
       case storage::DiffKind::kAdded:
         // Nothing to record yet: unreadable, or listed without its content
@@ -424,32 +616,48 @@ StatusOr<MergeResult> MergeStaged(storage::Catalogue& cat, const v1::BackupSet& 
         return s.ok() ? verify_ok(ev.path) : s;
       }
       case storage::DiffKind::kModified:
-        tally->Damage(&tally->modified, ev.path);
+        damage->Add(&damage->modified, ev.path);
         return problem(ev.path, storage::EntryState::kModified, ev.observed);
       case storage::DiffKind::kMissing:
-        tally->Damage(&tally->missing, ev.path);
+        damage->Add(&damage->missing, ev.path);
         return problem(ev.path, storage::EntryState::kMissing, nullptr);
       case storage::DiffKind::kUnreadable:
-        tally->Damage(&tally->unreadable, ev.path);
+        damage->Add(&damage->unreadable, ev.path);
         return problem(ev.path, storage::EntryState::kUnreadable, ev.observed);
       case storage::DiffKind::kNotRead:
         return absl::OkStatus();
     }
     return absl::OkStatus();
   };
+  auto sink = [&](const storage::DiffEvent& ev) -> Status {
+    // Written and counted before the crash the merge resumes from.
+    if (point_index < done.point || (point_index == done.point && !done.path.empty() &&
+                                     storage::ComparePathOrder(ev.path, done.path) <= 0)) {
+      return absl::OkStatus();
+    }
+    Count(&progress.counts, ev.kind);
+    if (Status s = record(ev, &progress.damage[point_index]); !s.ok()) return s;
+    if (w->pending_bytes() < batch_bytes) return absl::OkStatus();
+    progress.point = point_index;
+    progress.path.assign(ev.path);
+    return write_progress();
+  };
 
   std::map<int64_t, bool> listed;
   uint64_t bytes_read = 0;
-  for (const auto& point : *listing) {
+  for (point_index = 0; point_index < listing->size(); ++point_index) {
+    const auto& point = (*listing)[point_index];
     const int64_t t = point.time_ns();
     listed[t] = true;
-    if (w != nullptr) {
-      if (Status s = w->Flush(); !s.ok()) return s;  // the last batch is synced below
+    if (w != nullptr && w->pending_bytes() > 0) {
+      // The previous points are written up to their end.
+      progress.point = point_index;
+      progress.path.clear();
+      if (Status s = write_progress(); !s.ok()) return s;
     }
     storage::Scope scope{set.tenant(), set.name(), t};
-    w = std::make_unique<storage::Catalogue::Writer>(&cat, scope);
+    w = std::make_unique<storage::Catalogue::Writer>(&cat, scope, writer_options);
     PointTally point_tally;
-    tally = &point_tally;
     Status order;
     auto next = [&](storage::Observation* o) -> bool {
       const v1::Observation* p = source.Peek();
@@ -471,11 +679,12 @@ StatusOr<MergeResult> MergeStaged(storage::Catalogue& cat, const v1::BackupSet& 
       source.Take(o);
       return true;
     };
-    Status s = storage::DiffRestorePoint(cat, scope, next, opts, sink, &counts);
+    Status s = storage::DiffRestorePoint(cat, scope, next, opts, sink);
     if (s.ok()) s = order;
     if (s.ok()) s = source.status();
     if (!s.ok()) return s;
 
+    const Damage& damage = progress.damage[point_index];
     auto [rec, is_new] = records.try_emplace(t);
     v1::PointRecord& r = rec->second;
     if (is_new) {
@@ -489,12 +698,11 @@ StatusOr<MergeResult> MergeStaged(storage::Catalogue& cat, const v1::BackupSet& 
     r.set_bytes(point_tally.bytes);
     r.set_last_checked_ns(now_ns);
     if (point_tally.not_read == 0) r.set_last_verified_ns(now_ns);
-    if (point_tally.damaged() > 0 && r.damaged_ns() == 0) {
+    if (damage.count() > 0 && r.damaged_ns() == 0) {
       r.set_damaged_ns(now_ns);
-      r.set_damage(DamageText(point_tally));
+      r.set_damage(DamageText(damage));
     }
   }
-  tally = nullptr;
   if (const v1::Observation* p = source.Peek(); p != nullptr) {
     return absl::InvalidArgumentError("observation '" + p->path() + "': field 'restore_point_ns' " +
                                       std::to_string(p->restore_point_ns()) +
@@ -502,8 +710,8 @@ StatusOr<MergeResult> MergeStaged(storage::Catalogue& cat, const v1::BackupSet& 
   }
   if (!source.status().ok()) return source.status();
   if (w == nullptr) {  // nothing listed: the last batch holds only meta keys
-    w = std::make_unique<storage::Catalogue::Writer>(&cat,
-                                                     storage::Scope{set.tenant(), set.name(), 0});
+    w = std::make_unique<storage::Catalogue::Writer>(
+        &cat, storage::Scope{set.tenant(), set.name(), 0}, writer_options);
   }
   for (auto& [t, r] : records) {
     if (listed.count(t) == 0) {
@@ -513,27 +721,27 @@ StatusOr<MergeResult> MergeStaged(storage::Catalogue& cat, const v1::BackupSet& 
     w->PutMeta(keys::Point(set.tenant(), set.name(), t), r.SerializeAsString());
   }
 
-  MergeResult r;
-  r.counts.set_unchanged(counts.unchanged);
-  r.counts.set_modified(counts.modified);
-  r.counts.set_updated(counts.updated);
-  r.counts.set_missing(counts.missing);
-  r.counts.set_added(counts.added);
-  r.counts.set_unreadable(counts.unreadable);
-  r.counts.set_not_read(counts.not_read);
-  r.entries = source.count();
-  r.bytes_read = bytes_read;
+  const storage::DiffCounts& counts = progress.counts;
+  result.counts.set_unchanged(counts.unchanged);
+  result.counts.set_modified(counts.modified);
+  result.counts.set_updated(counts.updated);
+  result.counts.set_missing(counts.missing);
+  result.counts.set_added(counts.added);
+  result.counts.set_unreadable(counts.unreadable);
+  result.counts.set_not_read(counts.not_read);
+  result.entries = source.count();
+  result.bytes_read = bytes_read;
   v1::Task marker;
-  *marker.mutable_counts() = r.counts;
-  marker.set_entries(r.entries);
-  marker.set_bytes_read(r.bytes_read);
+  *marker.mutable_counts() = result.counts;
+  marker.set_entries(result.entries);
+  marker.set_bytes_read(result.bytes_read);
   if (last_batch != nullptr) {
     *last_batch = w->TakeBatch();  // written with the DONE record
-    return r;
+    return result;
   }
   w->PutMeta(marker_key, marker.SerializeAsString());  // atomic with the last batch
   if (Status c = w->Commit(/*sync=*/true); !c.ok()) return c;
-  return r;
+  return result;
 }
 
 namespace {
@@ -555,7 +763,11 @@ Status DropStaged(storage::KvStore* kv, storage::KvBatch* b, uint64_t task) {
   keys::AppendU64(&ap, task);
   if (Status s = DeletePrefix(kv, Space::kTasks, ap, b); !s.ok()) return s;
   const std::string marker = keys::Merged(task, 0);
-  return DeletePrefix(kv, Space::kMeta, marker.substr(0, marker.size() - 4), b);
+  if (Status s = DeletePrefix(kv, Space::kMeta, marker.substr(0, marker.size() - 4), b); !s.ok()) {
+    return s;
+  }
+  const std::string progress = keys::MergeProgress(task, 0);
+  return DeletePrefix(kv, Space::kMeta, progress.substr(0, progress.size() - 4), b);
 }
 
 }  // namespace vigil::coordinator

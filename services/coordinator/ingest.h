@@ -20,9 +20,20 @@
 // ones get a fresh VerifyRecord, changed ones a problem record with the
 // evidence, entries not observed are marked missing. Running it twice on the
 // same observations records the same catalogue state (apart from times).
+//
+// Crash safety: a large merge writes its catalogue changes in several
+// batches. Each intermediate batch ends at an entry boundary and carries,
+// atomically, the merge's progress (keys::MergeProgress: how far its writes
+// went, the counts and damage found so far, and the merge's time). A merge
+// redone after a crash (the worker repeats CompleteTask) resumes there: the
+// entries before that point are neither written nor counted again, so its
+// counts are those of an uninterrupted merge, not "unchanged" for what the
+// interrupted one had already added.
 #pragma once
 
 #include <cstdint>
+#include <functional>
+#include <string_view>
 #include <vector>
 
 #include "storage/catalogue.h"
@@ -79,7 +90,23 @@ struct MergeResult {
   v1::DiffCounts counts;
   uint64_t entries = 0;
   uint64_t bytes_read = 0;  // sizes of the files observed with a digest
+  uint64_t writes = 0;      // intermediate batches this call wrote
+  int64_t now_ns = 0;       // the merge's time (an interrupted one's, when resumed)
 };
+
+// Catalogue writes a merge accumulates before writing an intermediate
+// batch (at the next entry boundary). 4 MiB, or the test hook
+// VIGIL_TEST_MERGE_BATCH_BYTES (a positive byte count: tests make small
+// merges write many batches).
+size_t MergeBatchBytes();
+
+// Test hook (never set in production): with the environment variable
+// VIGIL_TEST_CRASH_POINT=STAGE:N, the process prints "test crash point
+// STAGE:N" to stderr and raises SIGKILL on itself when TestCrashPoint(STAGE,
+// N) is reached. Stage "merge": N = 0 as a merge starts, N = k after its k-th
+// intermediate batch is written, N = k + 1 after the write group holding
+// its last batch and the task's DONE record (CompleteTask).
+void TestCrashPoint(std::string_view stage, uint64_t n);
 
 // Merges the staged observations of (task, attempt) into the catalogue, one
 // listed restore point after the other (each on its own key range), and
@@ -98,14 +125,27 @@ struct MergeResult {
 // rest of the catalogue writes) is moved there unwritten and no marker is
 // written: the caller writes it atomically with the task's DONE record
 // (CompleteTask), so a finished merge is exactly a DONE task, and one synced
-// write does both. A crash before that write redoes the merge.
+// write does both. A crash before that write redoes the merge from its last
+// intermediate batch (see "Crash safety" above; `now_ns` is then the
+// interrupted merge's, returned in MergeResult::now_ns).
+struct MergeOptions {
+  // Catalogue writes accumulated before an intermediate batch; 0: the
+  // default (MergeBatchBytes()).
+  size_t batch_bytes = 0;
+  // Test seam: called after the k-th intermediate batch is written (k = 1,
+  // 2, ...); a non-OK status stops the merge there and is returned, as if
+  // the process had died at that point.
+  std::function<storage::Status(uint64_t k)> after_write;
+};
 storage::StatusOr<MergeResult> MergeStaged(storage::Catalogue& cat, const v1::BackupSet& set,
                                            uint64_t task, uint32_t attempt, int64_t now_ns,
                                            const std::string& marker_key,
-                                           storage::KvBatch* last_batch = nullptr);
+                                           storage::KvBatch* last_batch = nullptr,
+                                           const MergeOptions& options = {});
 
 // Adds to `b` the removal of every staged batch and ack key of `task`, and of
-// the merge markers of its attempts (keys::Merged), as point deletes of the
+// the merge markers and progress records of its attempts (keys::Merged,
+// keys::MergeProgress), as point deletes of the
 // keys found now: no range tombstones, which RocksDB 7.8 re-fragments on
 // every read of the memtable holding them (one per completed task made
 // every Get slower as tasks completed). REQUIRES: no batch of the task can be

@@ -37,6 +37,13 @@ std::string Merged(uint64_t task, uint32_t attempt) {
   return k;
 }
 
+std::string MergeProgress(uint64_t task, uint32_t attempt) {
+  std::string k = "coord/mergeprog/";
+  AppendU64(&k, task);
+  AppendU32(&k, attempt);
+  return k;
+}
+
 std::string Task(uint64_t id) {
   std::string k(kTaskPrefix);
   AppendU64(&k, id);

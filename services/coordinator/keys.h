@@ -17,6 +17,10 @@
 //       entries): written in the last batch of a merge, so a merge that
 //       completed is never redone (and its counts never recounted) if the
 //       coordinator dies before marking the task DONE
+//   "coord/mergeprog/" U64(task) U32(attempt)    -> a merge's progress
+//       (ingest.cc, EncodeProgress): written in each intermediate write of a
+//       merge, atomically with its catalogue writes, so a merge interrupted
+//       by a crash resumes where its writes stopped, with the counts so far
 //   "coord/point/" Str(tenant) Str(backup_set) I64(time_ns)
 //                                                -> vigil.v1.PointRecord
 //       one per restore point ever listed (I64 as in key_codec.h: one set's
@@ -84,6 +88,7 @@ std::string Token(std::string_view id);
 std::string Survey(std::string_view location);
 inline constexpr std::string_view kTokenPrefix = "coord/token/";
 std::string Merged(uint64_t task, uint32_t attempt);
+std::string MergeProgress(uint64_t task, uint32_t attempt);
 inline constexpr std::string_view kLocationPrefix = "coord/location/";
 inline constexpr std::string_view kTenantPrefix = "coord/tenant/";
 inline constexpr std::string_view kNextId = "coord/next_id";

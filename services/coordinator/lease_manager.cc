@@ -19,6 +19,7 @@ Status LeaseManager::Load() {
   queued_.clear();
   leased_.clear();
   progress_.clear();
+  shadows_.clear();
   std::string v;
   Status s = kv_->Get(Space::kMeta, keys::kNextId, &v);
   if (s.ok()) {
@@ -93,7 +94,32 @@ void LeaseManager::AppendToGroupLocked(const storage::KvBatch& extra) {
       });
 }
 
+void LeaseManager::ShadowLocked(const v1::Task& slot) {
+  auto [it, inserted] = shadows_.try_emplace(slot.id());
+  // A task with no shadow has its in-memory state durable: keep it. One
+  // with a shadow keeps the older durable version it holds.
+  if (inserted && slot.state() != v1::TASK_STATE_UNSPECIFIED) it->second.durable = slot;
+  it->second.group = open_group_;
+}
+
+void LeaseManager::DropDurableShadowsLocked() {
+  for (auto it = shadows_.begin(); it != shadows_.end();) {
+    if (it->second.group <= durable_group_ && !it->second.held) {
+      it = shadows_.erase(it);
+    } else {
+      ++it;
+    }
+  }
+}
+
+const v1::Task* LeaseManager::VisibleLocked(uint64_t id, const v1::Task* t) const {
+  auto it = shadows_.find(id);
+  if (it == shadows_.end()) return t;
+  return it->second.durable ? &*it->second.durable : nullptr;
+}
+
 uint64_t LeaseManager::Persist(v1::Task* slot, v1::Task next, const storage::KvBatch* extra) {
+  ShadowLocked(*slot);
   open_batch_.Put(Space::kTasks, keys::Task(next.id()), next.SerializeAsString());
   if (finish_hook_ &&
       (next.state() == v1::TASK_STATE_DONE || next.state() == v1::TASK_STATE_FAILED)) {
@@ -189,6 +215,7 @@ Status LeaseManager::WaitDurable(std::unique_lock<std::mutex>& lock, uint64_t gr
     writing_ = false;
     if (s.ok()) {
       durable_group_ = g;
+      DropDurableShadowsLocked();
     } else {
       broken_ = s;
     }
@@ -250,7 +277,8 @@ StatusOr<uint64_t> LeaseManager::EraseTenant(const std::string& tenant,
   }
   for (uint64_t id : ids) {
     open_batch_.Delete(Space::kTasks, keys::Task(id));
-    tasks_.erase(id);  // finished: in no index
+    ShadowLocked(tasks_[id]);  // shown until the erasure is written
+    tasks_.erase(id);          // finished: in no index
   }
   if (extra != nullptr) AppendToGroupLocked(*extra);
   if (ids.empty() && (extra == nullptr || extra->count() == 0)) return 0;
@@ -416,7 +444,7 @@ Status LeaseManager::Release(const std::string& worker, uint64_t task, uint32_t 
 
 StatusOr<v1::Task> LeaseManager::Complete(const std::string& worker, uint64_t task,
                                           uint32_t attempt, const Outcome& outcome,
-                                          storage::KvBatch* extra) {
+                                          storage::KvBatch* extra, bool publish) {
   std::unique_lock lock(mu_);
   if (!broken_.ok()) return broken_;
   auto it = tasks_.find(task);
@@ -440,15 +468,25 @@ StatusOr<v1::Task> LeaseManager::Complete(const std::string& worker, uint64_t ta
   next.set_finished_ns(clock_->NowNs());
   v1::Task copy = next;
   uint64_t group = Persist(*cur, std::move(next), extra);
+  if (!publish) shadows_[task].held = true;
   if (Status s = WaitDurable(lock, group); !s.ok()) return s;
   return copy;
+}
+
+void LeaseManager::Publish(uint64_t task) {
+  std::lock_guard lock(mu_);
+  auto it = shadows_.find(task);
+  if (it == shadows_.end()) return;
+  it->second.held = false;
+  if (it->second.group <= durable_group_) shadows_.erase(it);
 }
 
 std::optional<v1::Task> LeaseManager::Get(uint64_t task) {
   std::lock_guard lock(mu_);
   auto it = tasks_.find(task);
-  if (it == tasks_.end()) return std::nullopt;
-  v1::Task copy = it->second;
+  const v1::Task* t = VisibleLocked(task, it == tasks_.end() ? nullptr : &it->second);
+  if (t == nullptr) return std::nullopt;
+  v1::Task copy = *t;
   AttachProgressLocked(&copy);
   return copy;
 }
@@ -457,11 +495,35 @@ std::vector<v1::Task> LeaseManager::All() {
   std::lock_guard lock(mu_);
   std::vector<v1::Task> out;
   out.reserve(tasks_.size());
+  auto add = [&](uint64_t id, const v1::Task* t) {
+    if (const v1::Task* v = VisibleLocked(id, t); v != nullptr) {
+      out.push_back(*v);
+      AttachProgressLocked(&out.back());
+    }
+  };
+  // Tasks in memory, and those erased in memory but not yet on disk, by id.
+  auto s = shadows_.begin();
   for (const auto& [id, t] : tasks_) {
-    out.push_back(t);
-    AttachProgressLocked(&out.back());
+    for (; s != shadows_.end() && s->first < id; ++s) add(s->first, nullptr);
+    if (s != shadows_.end() && s->first == id) ++s;
+    add(id, &t);
   }
+  for (; s != shadows_.end(); ++s) add(s->first, nullptr);
   return out;
+}
+
+StatusOr<std::optional<v1::Task>> LeaseManager::GetDurable(uint64_t task) {
+  std::unique_lock lock(mu_);
+  if (!broken_.ok()) return broken_;
+  auto sh = shadows_.find(task);
+  if (sh != shadows_.end()) {
+    if (Status s = WaitDurable(lock, sh->second.group); !s.ok()) return s;
+  }
+  auto it = tasks_.find(task);
+  if (it == tasks_.end()) return std::optional<v1::Task>();
+  v1::Task copy = it->second;
+  AttachProgressLocked(&copy);
+  return std::optional<v1::Task>(std::move(copy));
 }
 
 }  // namespace vigil::coordinator

@@ -17,6 +17,17 @@
 // ahead of the disk: every later call returns that error (restart to recover;
 // Load() reads what is durable).
 //
+// Readers see only what is durable: Get() and All() (status, the dashboard,
+// the scheduler, reports) return, for a task changed in a write group not
+// yet written, its last durable version (none for a task just enqueued).
+// A task thus turns DONE to readers only once the write holding its DONE
+// record, and the merge's last batch with it, is on disk; never between the
+// in-memory change and the fsync. The lease calls themselves (fencing,
+// expiry) act on the in-memory state, as above. Complete() can also keep
+// the task's previous version shown after the write (publish = false) until
+// Publish(): the caller's own follow-up writes of the completion then
+// become visible with the DONE state.
+//
 // Indexes: queued tasks by location (oldest id first) and leased tasks by
 // expiry, so leasing and expiring do not scan every task.
 //
@@ -117,8 +128,14 @@ class LeaseManager {
   // Marks the current lease DONE with its results. `extra` (may be null) is
   // written in the same atomic, synced batch (e.g. removal of staged data).
   // Repeating it for an attempt already DONE returns the task unchanged.
+  // With `publish` false, Get() and All() keep showing the task as it was
+  // before (LEASED) until Publish(task), even once DONE is durable.
   storage::StatusOr<v1::Task> Complete(const std::string& worker, uint64_t task, uint32_t attempt,
-                                       const Outcome& outcome, storage::KvBatch* extra);
+                                       const Outcome& outcome, storage::KvBatch* extra,
+                                       bool publish = true);
+  // Shows `task`'s durable state to readers again (after Complete() with
+  // publish = false). Harmless for a task not held.
+  void Publish(uint64_t task);
 
   // Takes back every expired lease; returns how many.
   storage::StatusOr<int> ExpireLeases();
@@ -130,10 +147,16 @@ class LeaseManager {
   // how many task records were erased.
   storage::StatusOr<uint64_t> EraseTenant(const std::string& tenant, const storage::KvBatch* extra);
 
-  // A copy of a task; nullopt if unknown.
+  // A copy of a task as readers see it (durable; see above); nullopt if
+  // unknown.
   std::optional<v1::Task> Get(uint64_t task);
-  // Every task, by id.
+  // Every task as readers see it, by id.
   std::vector<v1::Task> All();
+  // The task's current state once it is durable: waits for the write group
+  // holding its last change (whether or not it is published). For a caller
+  // deciding on the task itself (a repeated CompleteTask). nullopt if
+  // unknown.
+  storage::StatusOr<std::optional<v1::Task>> GetDurable(uint64_t task);
 
   // Allocates an id from the shared counter (tasks and checks), durably.
   storage::StatusOr<uint64_t> NextId();
@@ -153,6 +176,14 @@ class LeaseManager {
   // appends its record (and `extra`, may be null) to the open write group.
   // Returns the group to wait for with WaitDurable().
   uint64_t Persist(v1::Task* slot, v1::Task next, const storage::KvBatch* extra = nullptr);
+  // Before `slot` changes in the open group: keeps its durable version for
+  // readers (see the class comment) until that group is written.
+  void ShadowLocked(const v1::Task& slot);
+  // Forgets the shadows of tasks whose last change is in a group written.
+  void DropDurableShadowsLocked();
+  // What readers see of task `id` (in-memory `t`, may be null if erased in
+  // memory): null if nothing durable.
+  const v1::Task* VisibleLocked(uint64_t id, const v1::Task* t) const;
   // Appends `extra`'s operations to the open write group.
   void AppendToGroupLocked(const storage::KvBatch& extra);
   // Adds a task to the indexes (state QUEUED or LEASED) / removes it.
@@ -194,11 +225,19 @@ class LeaseManager {
   std::set<std::pair<int64_t, uint64_t>> leased_;     // GUARDED_BY(mu_)
   std::map<uint64_t, Progress> progress_;             // GUARDED_BY(mu_): LEASED tasks only
   // Group commit (see above).
-  storage::KvBatch open_batch_;  // GUARDED_BY(mu_)
-  uint64_t open_group_ = 1;      // GUARDED_BY(mu_): group open_batch_ belongs to
-  uint64_t durable_group_ = 0;   // GUARDED_BY(mu_): last group written
-  bool writing_ = false;         // GUARDED_BY(mu_)
-  storage::Status broken_;       // GUARDED_BY(mu_): a failed group write
+  // Readers' view: the last durable version of each task changed in a
+  // group not yet written (or held by Complete(publish = false)).
+  struct Shadow {
+    uint64_t group = 0;               // the group holding the task's last change
+    std::optional<v1::Task> durable;  // nullopt: none (enqueued in that group)
+    bool held = false;                // kept after `group` is written, until Publish()
+  };
+  std::map<uint64_t, Shadow> shadows_;  // GUARDED_BY(mu_)
+  storage::KvBatch open_batch_;         // GUARDED_BY(mu_)
+  uint64_t open_group_ = 1;             // GUARDED_BY(mu_): group open_batch_ belongs to
+  uint64_t durable_group_ = 0;          // GUARDED_BY(mu_): last group written
+  bool writing_ = false;                // GUARDED_BY(mu_)
+  storage::Status broken_;              // GUARDED_BY(mu_): a failed group write
   std::condition_variable durable_cv_;
 };
 

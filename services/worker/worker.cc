@@ -42,6 +42,17 @@ namespace {
 
 using std::chrono::milliseconds;
 
+// Retries (registration, leasing, completion, the observation stream's
+// resend) wait kRetryInitialMs after a first failure, doubling up to
+// kRetryMaxMs; a wait ends early when the channel connects again.
+constexpr int kRetryInitialMs = 100;
+constexpr int kRetryMaxMs = 2000;
+// gRPC's own reconnection: its backoff (x1.6, +-20% jitter) capped so that
+// two attempts are never more than kRetryMaxMs apart.
+constexpr int kGrpcMaxBackoffMs = kRetryMaxMs * 4 / 5;
+// gRPC's minimum connect timeout (its default): see WorkerImpl().
+constexpr int kConnectTimeoutMs = 20000;
+
 bool Retryable(grpc::StatusCode c) {
   return c == grpc::StatusCode::UNAVAILABLE || c == grpc::StatusCode::DEADLINE_EXCEEDED ||
          c == grpc::StatusCode::CANCELLED || c == grpc::StatusCode::UNKNOWN ||
@@ -53,12 +64,25 @@ class WorkerImpl final : public Worker {
   WorkerImpl(WorkerOptions o, std::optional<WorkerState> stored)
       : o_(std::move(o)), stored_(std::move(stored)) {
     grpc::ChannelArguments args;
-    // Reconnect quickly after a coordinator restart (gRPC's default backoff
-    // grows to two minutes). Not GRPC_ARG_MIN_RECONNECT_BACKOFF_MS: it is
-    // also the minimum connect timeout (default 20 s), and a short one makes
-    // a slow TLS handshake (a distant site, a loaded host) fail forever.
-    args.SetInt(GRPC_ARG_INITIAL_RECONNECT_BACKOFF_MS, 100);
-    args.SetInt(GRPC_ARG_MAX_RECONNECT_BACKOFF_MS, 1000);
+    // Reconnecting after a coordinator restart (docs/coordinator.md,
+    // "Reconnection"): gRPC's connection attempts back off like the
+    // worker's own retries, from kRetryInitialMs, x1.6 per failure, to
+    // kGrpcMaxBackoffMs (gRPC adds +-20% jitter: at most 1.92 s between
+    // two attempts, within the documented 2 s; gRPC's default grows to two
+    // minutes). In gRPC 1.51 GRPC_ARG_MIN_RECONNECT_BACKOFF_MS is not a
+    // backoff at all but the minimum connect timeout (a connection attempt,
+    // TLS handshake included, may take that long): a refused connection
+    // fails at once whatever it is, so it is set to gRPC's own 20 s, never
+    // shortened, lest a slow handshake (a distant site, a loaded host)
+    // fail forever. What bounds the reconnection is WatchChannel(): it keeps
+    // a thread polling the channel, without which gRPC notices a connection
+    // attempt's outcome only at its 5 s backup poll (measured on loopback:
+    // 5.0-6.8 s from the restarted coordinator's listen() to the worker's
+    // connection, RPCs failing with "Connection refused" meanwhile; with
+    // it, 0.8-1.7 s).
+    args.SetInt(GRPC_ARG_INITIAL_RECONNECT_BACKOFF_MS, kRetryInitialMs);
+    args.SetInt(GRPC_ARG_MAX_RECONNECT_BACKOFF_MS, kGrpcMaxBackoffMs);
+    args.SetInt(GRPC_ARG_MIN_RECONNECT_BACKOFF_MS, kConnectTimeoutMs);
     args.SetMaxReceiveMessageSize(16 << 20);
     std::shared_ptr<grpc::ChannelCredentials> creds = grpc::InsecureChannelCredentials();
     if (!o_.tls_ca_pem.empty() || !o_.tls_cert_pem.empty()) {
@@ -77,6 +101,7 @@ class WorkerImpl final : public Worker {
   // stream). On Stop() every running task finishes or hands its lease back
   // before Run() returns.
   storage::Status Run() override {
+    std::thread watcher([this] { WatchChannel(); });
     storage::Status result = Lease();
     std::vector<std::thread> tasks;
     {
@@ -91,6 +116,7 @@ class WorkerImpl final : public Worker {
       finished_.clear();
     }
     for (auto& t : tasks) t.join();
+    watcher.join();
     return result;
   }
 
@@ -106,7 +132,7 @@ class WorkerImpl final : public Worker {
 
  private:
   storage::Status Lease() {
-    int backoff_ms = 100;
+    int backoff_ms = kRetryInitialMs;
     while (!stopped()) {
       JoinFinished();
       {
@@ -180,7 +206,7 @@ class WorkerImpl final : public Worker {
         backoff_ms = NextBackoffMs(backoff_ms, s);
         continue;
       }
-      backoff_ms = 100;
+      backoff_ms = kRetryInitialMs;
       if (!resp.has_task()) {
         Sleep(200);
         continue;
@@ -223,10 +249,35 @@ class WorkerImpl final : public Worker {
     std::lock_guard lock(mu_);
     return stop_;
   }
-  // Sleeps up to ms, less if stopped.
+  // Sleeps up to ms, less if stopped or if the channel connects meanwhile
+  // (WatchChannel): a retry waiting out its backoff goes as soon as the
+  // coordinator is back.
   void Sleep(int ms) {
     std::unique_lock lock(mu_);
-    cv_.wait_for(lock, milliseconds(ms), [this] { return stop_; });
+    const uint64_t connected = connected_;
+    cv_.wait_for(lock, milliseconds(ms), [&] { return stop_ || connected_ != connected; });
+  }
+  // Runs beside Run() until Stop(): keeps a thread waiting on the channel's
+  // state, asks it to connect whenever it is idle, and wakes the sleeping
+  // retries when it becomes READY. gRPC's synchronous calls poll for
+  // network events only while a call is in flight; between retries that
+  // failed fast (the channel in TRANSIENT_FAILURE), nothing else polls, and
+  // the outcome of gRPC's own reconnection attempt waits for its backup
+  // poller (every 5 s).
+  void WatchChannel() {
+    grpc_connectivity_state last = GRPC_CHANNEL_IDLE;
+    while (!stopped()) {
+      const grpc_connectivity_state s = channel_->GetState(/*try_to_connect=*/true);
+      if (s == GRPC_CHANNEL_READY && last != GRPC_CHANNEL_READY) {
+        {
+          std::lock_guard lock(mu_);
+          ++connected_;
+        }
+        cv_.notify_all();
+      }
+      last = s;
+      channel_->WaitForStateChange(s, std::chrono::system_clock::now() + milliseconds(250));
+    }
   }
   // Waits until reading `bytes` fits the task's read budget (heartbeats
   // run on their own thread meanwhile; a stop cuts the wait short).
@@ -279,7 +330,7 @@ class WorkerImpl final : public Worker {
   // handshake keeps failing (a retry every second does not fix a
   // certificate).
   int NextBackoffMs(int ms, const grpc::Status& s) const {
-    return std::min(ms * 2, ConnectFailureOf(s).handshake ? 30000 : 2000);
+    return std::min(ms * 2, ConnectFailureOf(s).handshake ? 30000 : kRetryMaxMs);
   }
   void Log(const std::string& line) {
     if (o_.verbose) {
@@ -484,7 +535,7 @@ class WorkerImpl final : public Worker {
   }
 
   Outcome Complete(uint64_t id, uint32_t attempt, Outcome out, std::atomic<bool>* lost) {
-    int backoff_ms = 100;
+    int backoff_ms = kRetryInitialMs;
     while (true) {
       if (*lost) return {Outcome::kLost, "", 0};
       grpc::ClientContext ctx;
@@ -522,7 +573,7 @@ class WorkerImpl final : public Worker {
       }
       if (stopped()) return {Outcome::kStopped, "", 0};
       Sleep(backoff_ms);
-      backoff_ms = std::min(backoff_ms * 2, 2000);
+      backoff_ms = std::min(backoff_ms * 2, kRetryMaxMs);
     }
   }
 
@@ -1224,6 +1275,7 @@ class WorkerImpl final : public Worker {
   std::mutex mu_;
   std::condition_variable cv_;
   bool stop_ = false;                        // GUARDED_BY(mu_)
+  uint64_t connected_ = 0;                   // GUARDED_BY(mu_): times the channel became READY
   uint32_t running_ = 0;                     // GUARDED_BY(mu_): tasks leased, not ended
   uint64_t started_ = 0;                     // GUARDED_BY(mu_): tasks ever started
   std::map<uint64_t, std::thread> threads_;  // GUARDED_BY(mu_): by start number
