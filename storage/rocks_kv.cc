@@ -3,15 +3,25 @@
 #include <rocksdb/cache.h>
 #include <rocksdb/convenience.h>
 #include <rocksdb/db.h>
+#include <rocksdb/env.h>
 #include <rocksdb/filter_policy.h>
+#include <rocksdb/listener.h>
 #include <rocksdb/memtablerep.h>
 #include <rocksdb/slice_transform.h>
 #include <rocksdb/table.h>
 #include <rocksdb/utilities/checkpoint.h>
 #include <rocksdb/write_batch.h>
+#include <sys/statvfs.h>
 
 #include <algorithm>
 #include <charconv>
+#include <chrono>
+#include <condition_variable>
+#include <cstdarg>
+#include <cstdio>
+#include <filesystem>
+#include <mutex>
+#include <thread>
 
 #include "storage/hash.h"
 #include "storage/key_codec.h"
@@ -46,6 +56,119 @@ Status FromRocks(const rocksdb::Status& s) {
   if (s.IsInvalidArgument()) return absl::InvalidArgumentError(msg);
   if (s.IsIOError()) return absl::UnavailableError(msg);
   return absl::InternalError(msg);
+}
+
+// RocksDB's info log, sent to the store's sink instead of a LOG file in the
+// database directory. RocksDB 7.8's file logger aborts the process
+// (assertion `sync_without_flush_called_` in WritableFileWriter) on the
+// first line after one write to LOG failed, that is as soon as the disk is
+// full and RocksDB has something to say about it; and a log on the disk
+// that fills is no use to whoever must free it. Errors only: warnings are
+// mostly write stalls during a large ingest, and the store logs its own
+// line when writes begin to fail and when they work again.
+class SinkLogger final : public rocksdb::Logger {
+ public:
+  explicit SinkLogger(std::function<void(const std::string&)> sink)
+      : rocksdb::Logger(rocksdb::InfoLogLevel::ERROR_LEVEL), sink_(std::move(sink)) {}
+
+  void Logv(const rocksdb::InfoLogLevel level, const char* format, va_list ap) override {
+    if (level < GetInfoLogLevel() || level == rocksdb::InfoLogLevel::HEADER_LEVEL) return;
+    char buf[1024];
+    va_list copy;
+    va_copy(copy, ap);
+    int n = std::vsnprintf(buf, sizeof buf, format, copy);
+    va_end(copy);
+    if (n < 0) return;
+    std::string line(buf, std::min(static_cast<size_t>(n), sizeof buf - 1));
+    while (!line.empty() && (line.back() == '\n' || line.back() == ' ')) line.pop_back();
+    sink_("rocksdb: " + line);
+  }
+  void Logv(const char* format, va_list ap) override {
+    Logv(rocksdb::InfoLogLevel::INFO_LEVEL, format, ap);
+  }
+
+ private:
+  std::function<void(const std::string&)> sink_;
+};
+
+// Whether writes work, shared by the event listener (called on RocksDB's
+// threads), failed foreground writes and the recovery thread.
+struct WriteHealthState {
+  std::mutex mu;
+  std::condition_variable cv;
+  bool failing = false;   // GUARDED_BY(mu): writes are refused
+  bool no_space = false;  // GUARDED_BY(mu): ... because the disk is full
+  std::string cause;      // GUARDED_BY(mu): RocksDB's words for the first error
+  uint64_t failures = 0;  // GUARDED_BY(mu): errors seen, ever
+  int64_t since_ms = 0;   // GUARDED_BY(mu): steady clock, when writes began to fail
+  bool stop = false;      // GUARDED_BY(mu): the store is closing
+};
+
+int64_t SteadyMs() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(
+             std::chrono::steady_clock::now().time_since_epoch())
+      .count();
+}
+
+// Records a write error; true if writes worked until now (the caller logs).
+bool MarkFailing(WriteHealthState* h, const rocksdb::Status& s) {
+  std::lock_guard lock(h->mu);
+  ++h->failures;
+  const bool first = !h->failing;
+  if (first) {
+    h->failing = true;
+    h->no_space = s.IsNoSpace();
+    h->cause = s.ToString();
+    h->since_ms = SteadyMs();
+  } else if (s.IsNoSpace()) {
+    h->no_space = true;
+  }
+  h->cv.notify_all();
+  return first;
+}
+
+// Learns of background errors (a flush, a compaction or a WAL write that
+// failed) as RocksDB sets them, and keeps RocksDB's own recovery from a full
+// disk out of the way (see OpenRocksKv in rocks_kv.h).
+class HealthListener final : public rocksdb::EventListener {
+ public:
+  HealthListener(std::shared_ptr<WriteHealthState> h,
+                 std::function<void(const rocksdb::Status&)> on_failing)
+      : h_(std::move(h)), on_failing_(std::move(on_failing)) {}
+  const char* Name() const override { return "vigil.HealthListener"; }
+
+  void OnBackgroundError(rocksdb::BackgroundErrorReason, rocksdb::Status* error) override {
+    if (error == nullptr || error->ok()) return;
+    // A soft error (a compaction out of space) leaves writes working.
+    if (error->severity() < rocksdb::Status::Severity::kHardError) return;
+    if (MarkFailing(h_.get(), *error)) on_failing_(*error);
+  }
+  void OnErrorRecoveryBegin(rocksdb::BackgroundErrorReason, rocksdb::Status,
+                            bool* auto_recovery) override {
+    if (auto_recovery != nullptr) *auto_recovery = false;
+  }
+
+ private:
+  std::shared_ptr<WriteHealthState> h_;
+  std::function<void(const rocksdb::Status&)> on_failing_;
+};
+
+std::string Mib(uint64_t bytes) {
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%.1f MiB", static_cast<double>(bytes) / (1 << 20));
+  return buf;
+}
+
+// The line for the first of a series of write errors.
+void LogFailing(const std::function<void(const std::string&)>& log, const std::string& path,
+                const rocksdb::Status& s) {
+  std::string free;
+  struct statvfs st {};
+  if (statvfs(path.c_str(), &st) == 0) {
+    free = " (" + Mib(static_cast<uint64_t>(st.f_bavail) * st.f_frsize) + " free)";
+  }
+  log("database writes failing" + std::string(s.IsNoSpace() ? " (no space)" : "") + " in " + path +
+      free + ": " + s.ToString() + "; refusing writes until they work again");
 }
 
 // Prefix extractor of the hash_index column family: the (algorithm, digest)
@@ -96,20 +219,46 @@ class RocksIterator final : public KvIterator {
   std::unique_ptr<rocksdb::Iterator> it_;
 };
 
+// Headroom beyond the memtables' size before a resume is tried: the
+// MANIFEST, OPTIONS and the first WAL blocks are written too.
+constexpr uint64_t kResumeHeadroomBytes = 4 << 20;
+
 class RocksKv final : public KvStore {
  public:
-  RocksKv(std::unique_ptr<rocksdb::DB> db, std::vector<rocksdb::ColumnFamilyHandle*> cfs)
-      : db_(std::move(db)), cfs_(std::move(cfs)) {}
+  RocksKv(std::unique_ptr<rocksdb::DB> db, std::vector<rocksdb::ColumnFamilyHandle*> cfs,
+          std::string path, std::shared_ptr<WriteHealthState> health,
+          std::function<void(const std::string&)> log)
+      : db_(std::move(db)),
+        cfs_(std::move(cfs)),
+        path_(std::move(path)),
+        health_(std::move(health)),
+        log_(std::move(log)) {}
   ~RocksKv() override {
+    bool failing = false;
+    {
+      std::lock_guard lock(health_->mu);
+      health_->stop = true;
+      failing = health_->failing;
+    }
+    health_->cv.notify_all();
+    if (recovery_.joinable()) recovery_.join();
     // Flush the memtables on an orderly close: otherwise the next open
     // replays the whole write-ahead log (0.49 s after a pass over 200,000
     // files, against 0.03 s for this flush; docs/BENCHMARKS.md). A failure
-    // here loses nothing: the WAL still holds every write.
-    rocksdb::FlushOptions fo;
-    fo.wait = true;
-    db_->Flush(fo, cfs_).PermitUncheckedError();
+    // here loses nothing: the WAL still holds every write. Not while writes
+    // fail: it would fail too.
+    if (!failing) {
+      rocksdb::FlushOptions fo;
+      fo.wait = true;
+      db_->Flush(fo, cfs_).PermitUncheckedError();
+    }
     for (auto* h : cfs_) db_->DestroyColumnFamilyHandle(h).PermitUncheckedError();
     db_->Close().PermitUncheckedError();
+  }
+
+  // Starts the thread that resumes writing after a write error.
+  void StartRecovery(int poll_ms) {
+    recovery_ = std::thread([this, poll_ms] { RecoveryLoop(std::max(poll_ms, 10)); });
   }
 
   Status Get(Space s, std::string_view key, std::string* value) override {
@@ -137,14 +286,43 @@ class RocksKv final : public KvStore {
     if (!s.ok()) return FromRocks(s);
     rocksdb::WriteOptions wo;
     wo.sync = options.sync;
-    return FromRocks(db_->Write(wo, &wb));
+    return Written(db_->Write(wo, &wb));
   }
 
   std::unique_ptr<KvIterator> NewIterator(Space s, const ScanOptions& options) override {
     return std::make_unique<RocksIterator>(db_.get(), cf(s), options);
   }
 
-  Status Sync() override { return FromRocks(db_->SyncWAL()); }
+  // Not DB::SyncWAL(): it syncs the WAL file outside the write path, and
+  // once a write to that file failed (disk full) RocksDB 7.8 aborts on an
+  // assertion there. An empty synced write goes through the write path: it
+  // is refused while writes fail, and otherwise syncs every live WAL file.
+  Status Sync() override {
+    rocksdb::WriteBatch empty;
+    rocksdb::WriteOptions wo;
+    wo.sync = true;
+    return Written(db_->Write(wo, &empty));
+  }
+
+  Status WriteHealth() override {
+    std::string cause;
+    bool no_space = false;
+    {
+      std::lock_guard lock(health_->mu);
+      if (!health_->failing) return absl::OkStatus();
+      cause = health_->cause;
+      no_space = health_->no_space;
+    }
+    if (!no_space) {
+      return absl::UnavailableError("database writes failing (I/O error) in " + path_ + ": " +
+                                    cause + "; retrying by itself");
+    }
+    DiskSpace sp = SpaceNow();
+    return absl::UnavailableError(
+        "database writes failing (no space) in " + path_ + ": " +
+        (sp.known ? Mib(sp.free) + " free, about " + Mib(sp.needed) + " needed; " : "") +
+        "writes resume by themselves once space is freed");
+  }
 
   Status Checkpoint(const std::string& dir) {
     rocksdb::Checkpoint* raw = nullptr;
@@ -164,8 +342,123 @@ class RocksKv final : public KvStore {
 
  private:
   rocksdb::ColumnFamilyHandle* cf(Space s) { return cfs_[static_cast<int>(s)]; }
+
+  // The result of a write: an I/O error (RocksDB stops taking writes after
+  // one) makes the store unhealthy until it resumes, and is answered with
+  // WriteHealth()'s words.
+  Status Written(const rocksdb::Status& s) {
+    if (s.ok()) return absl::OkStatus();
+    if (!s.IsIOError()) {
+      bool failing = false;
+      {
+        std::lock_guard lock(health_->mu);
+        failing = health_->failing;
+      }
+      if (!failing) return FromRocks(s);
+    } else if (MarkFailing(health_.get(), s)) {
+      LogFailing(log_, path_, s);
+    }
+    Status h = WriteHealth();
+    return h.ok() ? FromRocks(s) : h;
+  }
+
+  struct DiskSpace {
+    bool known = false;
+    uint64_t free = 0;    // bytes available to the process on the database's filesystem
+    uint64_t needed = 0;  // about what resuming writes: the memtables, and headroom
+  };
+  DiskSpace SpaceNow() {
+    DiskSpace sp;
+    struct statvfs st {};
+    if (statvfs(path_.c_str(), &st) != 0) return sp;
+    sp.known = true;
+    sp.free = static_cast<uint64_t>(st.f_bavail) * st.f_frsize;
+    // What the flush of the memtables writes: at most what they hold, and
+    // at most what the live write-ahead logs hold (the memtables' arenas
+    // overstate it; the WAL files are deleted once flushed).
+    uint64_t mem = 0, wal = 0;
+    db_->GetAggregatedIntProperty(rocksdb::DB::Properties::kCurSizeAllMemTables, &mem);
+    std::error_code ec;
+    for (std::filesystem::directory_iterator it(path_, ec), end; !ec && it != end;
+         it.increment(ec)) {
+      if (it->path().extension() != ".log") continue;
+      std::error_code size_ec;
+      uint64_t n = it->file_size(size_ec);
+      if (!size_ec) wal += n;
+    }
+    sp.needed = (ec ? mem : std::min(mem, wal)) + kResumeHeadroomBytes;
+    return sp;
+  }
+
+  // While writes fail: every poll_ms, once the free space looks enough,
+  // DB::Resume() (it flushes the memtables and reopens the write path). The
+  // estimate is rough (the flush writes compressed files): with more free
+  // space than at the last attempt, it is tried anyway every 30 s. Failed
+  // attempts back off, doubling up to 30 s.
+  void RecoveryLoop(int poll_ms) {
+    constexpr int64_t kRetryAnywayMs = 30'000;
+    std::unique_lock lock(health_->mu);
+    int64_t backoff_ms = poll_ms, next_try_ms = 0, series = -1, last_try_ms = 0;
+    uint64_t last_try_free = 0;
+    while (true) {
+      health_->cv.wait(lock, [&] { return health_->stop || health_->failing; });
+      if (health_->cv.wait_for(lock, std::chrono::milliseconds(poll_ms),
+                               [&] { return health_->stop; })) {
+        return;
+      }
+      const int64_t now = SteadyMs();
+      if (!health_->failing || now < next_try_ms) continue;
+      const uint64_t failures = health_->failures;
+      const bool no_space = health_->no_space;
+      const bool new_series = series != health_->since_ms;
+      series = health_->since_ms;
+      lock.unlock();
+      DiskSpace sp = SpaceNow();
+      if (new_series) {
+        last_try_ms = now;
+        last_try_free = sp.free;
+      }
+      const bool enough = !no_space || !sp.known || sp.free >= sp.needed;
+      const bool more =
+          sp.known && sp.free >= last_try_free + (1 << 20) && now - last_try_ms >= kRetryAnywayMs;
+      rocksdb::Status r;
+      if (enough || more) {
+        r = db_->Resume();
+        last_try_ms = now;
+        last_try_free = sp.free;
+      }
+      std::string line;
+      lock.lock();
+      if (!enough && !more) continue;
+      if (r.ok() && health_->failures == failures) {
+        health_->failing = false;
+        health_->no_space = false;
+        health_->cause.clear();
+        line = "database writes work again in " + path_ + " (after " +
+               std::to_string((SteadyMs() - health_->since_ms + 500) / 1000) + " s)";
+        backoff_ms = poll_ms;
+        next_try_ms = 0;
+      } else if (!r.ok()) {
+        line = "resuming database writes in " + path_ + " failed: " + r.ToString() +
+               "; trying again in " + std::to_string((backoff_ms + 999) / 1000) + " s at the " +
+               "earliest";
+        next_try_ms = SteadyMs() + backoff_ms;
+        backoff_ms = std::min<int64_t>(backoff_ms * 2, kRetryAnywayMs);
+      }
+      if (!line.empty()) {
+        lock.unlock();
+        log_(line);
+        lock.lock();
+      }
+    }
+  }
+
   std::unique_ptr<rocksdb::DB> db_;
   std::vector<rocksdb::ColumnFamilyHandle*> cfs_;
+  const std::string path_;
+  std::shared_ptr<WriteHealthState> health_;
+  std::function<void(const std::string&)> log_;
+  std::thread recovery_;  // writable stores only
 };
 
 // Column family options, chosen for the catalogue's workload and not left at
@@ -245,12 +538,28 @@ StatusOr<std::unique_ptr<KvStore>> OpenRocksKv(const std::string& path,
   db.max_background_jobs = 2;
   db.bytes_per_sync = 1 << 20;
   db.keep_log_file_num = 5;
-  db.info_log_level = rocksdb::InfoLogLevel::WARN_LEVEL;
+  db.info_log_level = rocksdb::InfoLogLevel::ERROR_LEVEL;
   // Required by the vector memtable of hash_index; writes are batched, so
   // parallel memtable insertion bought little.
   db.allow_concurrent_memtable_write = false;
   if (options.env != nullptr) db.env = options.env;
+  std::function<void(const std::string&)> log = options.log;
+  if (!log) {
+    log = [](const std::string& line) { std::fprintf(stderr, "vigil: %s\n", line.c_str()); };
+  }
+  db.info_log = std::make_shared<SinkLogger>(log);
+  auto health = std::make_shared<WriteHealthState>();
+  if (!options.read_only) {
+    db.listeners.push_back(std::make_shared<HealthListener>(
+        health, [log, path](const rocksdb::Status& s) { LogFailing(log, path, s); }));
+  }
 
+  if (options.create_if_missing && !options.read_only) {
+    // RocksDB makes it too, but says so as an error first when it has no LOG
+    // file to create in it.
+    std::error_code ec;
+    std::filesystem::create_directories(path, ec);
+  }
   auto cache = rocksdb::NewLRUCache(options.block_cache_bytes);
   std::vector<rocksdb::ColumnFamilyDescriptor> descs;
   for (int i = 0; i < kNumSpaces; ++i) {
@@ -267,7 +576,9 @@ StatusOr<std::unique_ptr<KvStore>> OpenRocksKv(const std::string& path,
     return absl::Status(FromRocks(rs).code(),
                         "cannot open catalogue " + path + ": " + rs.ToString());
   }
-  auto kv = std::make_unique<RocksKv>(std::unique_ptr<rocksdb::DB>(raw), std::move(handles));
+  auto kv = std::make_unique<RocksKv>(std::unique_ptr<rocksdb::DB>(raw), std::move(handles), path,
+                                      health, log);
+  if (!options.read_only) kv->StartRecovery(options.recovery_poll_ms);
 
   // Format version: written on creation, checked on every open.
   std::string v;
