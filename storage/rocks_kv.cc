@@ -14,10 +14,12 @@
 #include <sys/statvfs.h>
 
 #include <algorithm>
+#include <atomic>
 #include <charconv>
 #include <chrono>
 #include <condition_variable>
 #include <cstdarg>
+#include <cstdint>
 #include <cstdio>
 #include <filesystem>
 #include <mutex>
@@ -143,6 +145,9 @@ class HealthListener final : public rocksdb::EventListener {
     if (error->severity() < rocksdb::Status::Severity::kHardError) return;
     if (MarkFailing(h_.get(), *error)) on_failing_(*error);
   }
+  // RocksDB's own recovery from a full disk (SstFileManager) waits for free
+  // space of the whole memtable budget (6 x 2 x 16 MiB = 192 MiB, however
+  // small the disk): the store reopens the database itself instead.
   void OnErrorRecoveryBegin(rocksdb::BackgroundErrorReason, rocksdb::Status,
                             bool* auto_recovery) override {
     if (auto_recovery != nullptr) *auto_recovery = false;
@@ -193,10 +198,42 @@ class HashDigestPrefix final : public rocksdb::SliceTransform {
   }
 };
 
+// One open RocksDB instance and its column families, shared by the store
+// and its live iterators: closed when the last of them lets go of it.
+struct DbHandle {
+  std::unique_ptr<rocksdb::DB> db;
+  std::vector<rocksdb::ColumnFamilyHandle*> cfs;
+  bool read_only = false;
+  // Cleared while writes fail: the flush would fail too.
+  std::atomic<bool> flush_on_close{true};
+
+  rocksdb::ColumnFamilyHandle* cf(Space s) const { return cfs[static_cast<int>(s)]; }
+  ~DbHandle() {
+    if (db == nullptr) return;
+    // Flush the memtables on an orderly close: otherwise the next open
+    // replays the whole write-ahead log (0.49 s after a pass over 200,000
+    // files, against 0.03 s for this flush; docs/BENCHMARKS.md). A failure
+    // here loses nothing: the WAL still holds every write.
+    if (flush_on_close && !read_only) {
+      rocksdb::FlushOptions fo;
+      fo.wait = true;
+      db->Flush(fo, cfs).PermitUncheckedError();
+    }
+    for (auto* h : cfs) db->DestroyColumnFamilyHandle(h).PermitUncheckedError();
+    db->Close().PermitUncheckedError();
+  }
+};
+
+// Opens the database at `path` (defined below, after the options).
+StatusOr<std::shared_ptr<DbHandle>> OpenDb(const std::string& path, const RocksKvOptions& options,
+                                           bool read_only,
+                                           const std::function<void(const std::string&)>& log,
+                                           const std::shared_ptr<WriteHealthState>& health);
+
 class RocksIterator final : public KvIterator {
  public:
-  RocksIterator(rocksdb::DB* db, rocksdb::ColumnFamilyHandle* cf, const ScanOptions& o)
-      : upper_(o.upper_bound) {
+  RocksIterator(std::shared_ptr<DbHandle> h, Space s, const ScanOptions& o)
+      : h_(std::move(h)), upper_(o.upper_bound) {
     rocksdb::ReadOptions ro;
     if (!upper_.empty()) {
       upper_slice_ = rocksdb::Slice(upper_);
@@ -204,7 +241,7 @@ class RocksIterator final : public KvIterator {
     }
     ro.fill_cache = !o.bulk;
     if (o.bulk) ro.readahead_size = 2 << 20;
-    it_.reset(db->NewIterator(ro, cf));
+    it_.reset(h_->db->NewIterator(ro, h_->cf(s)));
   }
   void Seek(std::string_view key) override { it_->Seek(rocksdb::Slice(key.data(), key.size())); }
   bool Valid() const override { return it_->Valid(); }
@@ -214,25 +251,42 @@ class RocksIterator final : public KvIterator {
   Status status() const override { return FromRocks(it_->status()); }
 
  private:
+  std::shared_ptr<DbHandle> h_;  // first: outlives it_
   std::string upper_;
   rocksdb::Slice upper_slice_;
   std::unique_ptr<rocksdb::Iterator> it_;
 };
 
-// Headroom beyond the memtables' size before a resume is tried: the
+// The iterator of a store with no database open at the moment.
+class ErrorIterator final : public KvIterator {
+ public:
+  explicit ErrorIterator(Status s) : s_(std::move(s)) {}
+  void Seek(std::string_view) override {}
+  bool Valid() const override { return false; }
+  void Next() override {}
+  std::string_view key() const override { return {}; }
+  std::string_view value() const override { return {}; }
+  Status status() const override { return s_; }
+
+ private:
+  Status s_;
+};
+
+// Headroom beyond the memtables' size before a reopen is tried: the
 // MANIFEST, OPTIONS and the first WAL blocks are written too.
-constexpr uint64_t kResumeHeadroomBytes = 4 << 20;
+constexpr uint64_t kReopenHeadroomBytes = 4 << 20;
+// How long a reopen waits for the calls and iterators using the database.
+constexpr int64_t kDrainMs = 30'000;
 
 class RocksKv final : public KvStore {
  public:
-  RocksKv(std::unique_ptr<rocksdb::DB> db, std::vector<rocksdb::ColumnFamilyHandle*> cfs,
-          std::string path, std::shared_ptr<WriteHealthState> health,
-          std::function<void(const std::string&)> log)
-      : db_(std::move(db)),
-        cfs_(std::move(cfs)),
-        path_(std::move(path)),
+  RocksKv(std::shared_ptr<DbHandle> h, std::string path, RocksKvOptions options,
+          std::shared_ptr<WriteHealthState> health, std::function<void(const std::string&)> log)
+      : path_(std::move(path)),
+        options_(std::move(options)),
         health_(std::move(health)),
-        log_(std::move(log)) {}
+        log_(std::move(log)),
+        h_(std::move(h)) {}
   ~RocksKv() override {
     bool failing = false;
     {
@@ -242,30 +296,29 @@ class RocksKv final : public KvStore {
     }
     health_->cv.notify_all();
     if (recovery_.joinable()) recovery_.join();
-    // Flush the memtables on an orderly close: otherwise the next open
-    // replays the whole write-ahead log (0.49 s after a pass over 200,000
-    // files, against 0.03 s for this flush; docs/BENCHMARKS.md). A failure
-    // here loses nothing: the WAL still holds every write. Not while writes
-    // fail: it would fail too.
-    if (!failing) {
-      rocksdb::FlushOptions fo;
-      fo.wait = true;
-      db_->Flush(fo, cfs_).PermitUncheckedError();
+    std::shared_ptr<DbHandle> h;
+    {
+      std::lock_guard lock(h_mu_);
+      h = std::move(h_);
     }
-    for (auto* h : cfs_) db_->DestroyColumnFamilyHandle(h).PermitUncheckedError();
-    db_->Close().PermitUncheckedError();
+    if (h != nullptr && failing) h->flush_on_close = false;
   }
 
-  // Starts the thread that resumes writing after a write error.
+  // Starts the thread that brings writes back after a write error.
   void StartRecovery(int poll_ms) {
     recovery_ = std::thread([this, poll_ms] { RecoveryLoop(std::max(poll_ms, 10)); });
   }
 
   Status Get(Space s, std::string_view key, std::string* value) override {
-    return FromRocks(db_->Get(rocksdb::ReadOptions(), cf(s), rocksdb::Slice(key), value));
+    auto h = Acquire();
+    if (h == nullptr) return Reopening();
+    return FromRocks(h->db->Get(rocksdb::ReadOptions(), h->cf(s), rocksdb::Slice(key), value));
   }
 
   Status Write(const KvBatch& batch, const WriteOptions& options) override {
+    if (Failing()) return WriteHealth();
+    auto h = Acquire();
+    if (h == nullptr) return Reopening();
     rocksdb::WriteBatch wb(batch.approximate_bytes() + 64);
     rocksdb::Status s;
     batch.ForEach([&](KvBatch::Op op, Space sp, std::string_view k, std::string_view v) {
@@ -273,24 +326,26 @@ class RocksKv final : public KvStore {
       rocksdb::Slice key(k.data(), k.size()), val(v.data(), v.size());
       switch (op) {
         case KvBatch::Op::kPut:
-          s = wb.Put(cf(sp), key, val);
+          s = wb.Put(h->cf(sp), key, val);
           break;
         case KvBatch::Op::kDelete:
-          s = wb.Delete(cf(sp), key);
+          s = wb.Delete(h->cf(sp), key);
           break;
         case KvBatch::Op::kDeleteRange:
-          s = wb.DeleteRange(cf(sp), key, val);
+          s = wb.DeleteRange(h->cf(sp), key, val);
           break;
       }
     });
     if (!s.ok()) return FromRocks(s);
     rocksdb::WriteOptions wo;
     wo.sync = options.sync;
-    return Written(db_->Write(wo, &wb));
+    return Written(h->db->Write(wo, &wb));
   }
 
   std::unique_ptr<KvIterator> NewIterator(Space s, const ScanOptions& options) override {
-    return std::make_unique<RocksIterator>(db_.get(), cf(s), options);
+    auto h = Acquire();
+    if (h == nullptr) return std::make_unique<ErrorIterator>(Reopening());
+    return std::make_unique<RocksIterator>(std::move(h), s, options);
   }
 
   // Not DB::SyncWAL(): it syncs the WAL file outside the write path, and
@@ -298,10 +353,13 @@ class RocksKv final : public KvStore {
   // assertion there. An empty synced write goes through the write path: it
   // is refused while writes fail, and otherwise syncs every live WAL file.
   Status Sync() override {
+    if (Failing()) return WriteHealth();
+    auto h = Acquire();
+    if (h == nullptr) return Reopening();
     rocksdb::WriteBatch empty;
     rocksdb::WriteOptions wo;
     wo.sync = true;
-    return Written(db_->Write(wo, &empty));
+    return Written(h->db->Write(wo, &empty));
   }
 
   Status WriteHealth() override {
@@ -325,8 +383,10 @@ class RocksKv final : public KvStore {
   }
 
   Status Checkpoint(const std::string& dir) {
+    auto h = Acquire();
+    if (h == nullptr) return Reopening();
     rocksdb::Checkpoint* raw = nullptr;
-    if (Status s = FromRocks(rocksdb::Checkpoint::Create(db_.get(), &raw)); !s.ok()) return s;
+    if (Status s = FromRocks(rocksdb::Checkpoint::Create(h->db.get(), &raw)); !s.ok()) return s;
     std::unique_ptr<rocksdb::Checkpoint> cp(raw);
     // log_size_for_flush = 0: flush the memtables first, so the copy holds
     // everything written so far in SST files (and the WAL is copied too).
@@ -335,26 +395,38 @@ class RocksKv final : public KvStore {
 
   RocksKvEstimate Estimate(Space s) {
     RocksKvEstimate e;
-    db_->GetIntProperty(cf(s), rocksdb::DB::Properties::kEstimateNumKeys, &e.keys);
-    db_->GetIntProperty(cf(s), rocksdb::DB::Properties::kEstimateLiveDataSize, &e.live_data_bytes);
+    auto h = Acquire();
+    if (h == nullptr) return e;
+    h->db->GetIntProperty(h->cf(s), rocksdb::DB::Properties::kEstimateNumKeys, &e.keys);
+    h->db->GetIntProperty(h->cf(s), rocksdb::DB::Properties::kEstimateLiveDataSize,
+                          &e.live_data_bytes);
     return e;
   }
 
  private:
-  rocksdb::ColumnFamilyHandle* cf(Space s) { return cfs_[static_cast<int>(s)]; }
+  // The open database, or null while it is being reopened (or could not
+  // be): calls then fail at once rather than wait, so that a caller holding
+  // an iterator never waits for the reopen that waits for it.
+  std::shared_ptr<DbHandle> Acquire() {
+    std::lock_guard lock(h_mu_);
+    return draining_ ? nullptr : h_;
+  }
+  Status Reopening() const {
+    return absl::UnavailableError("database " + path_ +
+                                  " is being reopened after a write error; try again");
+  }
+  bool Failing() {
+    std::lock_guard lock(health_->mu);
+    return health_->failing;
+  }
 
   // The result of a write: an I/O error (RocksDB stops taking writes after
-  // one) makes the store unhealthy until it resumes, and is answered with
-  // WriteHealth()'s words.
+  // one) makes the store unhealthy until it is reopened, and is answered
+  // with WriteHealth()'s words.
   Status Written(const rocksdb::Status& s) {
     if (s.ok()) return absl::OkStatus();
     if (!s.IsIOError()) {
-      bool failing = false;
-      {
-        std::lock_guard lock(health_->mu);
-        failing = health_->failing;
-      }
-      if (!failing) return FromRocks(s);
+      if (!Failing()) return FromRocks(s);
     } else if (MarkFailing(health_.get(), s)) {
       LogFailing(log_, path_, s);
     }
@@ -365,7 +437,7 @@ class RocksKv final : public KvStore {
   struct DiskSpace {
     bool known = false;
     uint64_t free = 0;    // bytes available to the process on the database's filesystem
-    uint64_t needed = 0;  // about what resuming writes: the memtables, and headroom
+    uint64_t needed = 0;  // about what reopening writes: the memtables' flush, and headroom
   };
   DiskSpace SpaceNow() {
     DiskSpace sp;
@@ -376,8 +448,10 @@ class RocksKv final : public KvStore {
     // What the flush of the memtables writes: at most what they hold, and
     // at most what the live write-ahead logs hold (the memtables' arenas
     // overstate it; the WAL files are deleted once flushed).
-    uint64_t mem = 0, wal = 0;
-    db_->GetAggregatedIntProperty(rocksdb::DB::Properties::kCurSizeAllMemTables, &mem);
+    uint64_t mem = UINT64_MAX, wal = 0;
+    if (auto h = Acquire(); h != nullptr) {
+      h->db->GetAggregatedIntProperty(rocksdb::DB::Properties::kCurSizeAllMemTables, &mem);
+    }
     std::error_code ec;
     for (std::filesystem::directory_iterator it(path_, ec), end; !ec && it != end;
          it.increment(ec)) {
@@ -386,15 +460,71 @@ class RocksKv final : public KvStore {
       uint64_t n = it->file_size(size_ec);
       if (!size_ec) wal += n;
     }
-    sp.needed = (ec ? mem : std::min(mem, wal)) + kResumeHeadroomBytes;
+    if (ec) wal = mem == UINT64_MAX ? 0 : mem;
+    sp.needed = std::min(mem, wal) + kReopenHeadroomBytes;
     return sp;
   }
 
+  // Closes the database and opens it again, as a restart would (the
+  // write-ahead log replayed up to the write that failed, the memtables
+  // flushed, a fresh log), once no call or iterator uses it any more. If it
+  // cannot be opened for writing, it is opened read-only meanwhile, so that
+  // reads go on.
+  //
+  // Why not DB::Resume(): on RocksDB 7.8 it can hang for good in
+  // WaitForFlushMemTables after a memtable flush failed for lack of space
+  // (seen once in tests/storage/disk_full_test.cc under load: the
+  // rolled-back memtable never scheduled again, every background thread
+  // idle; cf. facebook/rocksdb#15030 and #13280), and the store could never
+  // close either. A reopen takes the path every start takes, which is what
+  // brought writes back before this existed: a restart.
+  Status Reopen() {
+    std::shared_ptr<DbHandle> old;
+    {
+      std::lock_guard lock(h_mu_);
+      draining_ = true;
+      old = h_;
+    }
+    if (old != nullptr) {
+      const int64_t deadline = SteadyMs() + kDrainMs;
+      // Ours and h_: nobody else.
+      while (old.use_count() > 2 && SteadyMs() < deadline) {
+        std::this_thread::sleep_for(std::chrono::milliseconds(10));
+      }
+      if (old.use_count() > 2) {
+        std::lock_guard lock(h_mu_);
+        draining_ = false;
+        return absl::UnavailableError("the database is still in use after " +
+                                      std::to_string(kDrainMs / 1000) + " s");
+      }
+      {
+        std::lock_guard lock(h_mu_);
+        h_.reset();
+      }
+      old->flush_on_close = false;
+      old.reset();  // closed
+    }
+    auto fresh = OpenDb(path_, options_, /*read_only=*/false, log_, health_);
+    std::shared_ptr<DbHandle> next;
+    Status result;
+    if (fresh.ok()) {
+      next = std::move(*fresh);
+    } else {
+      result = fresh.status();
+      auto ro = OpenDb(path_, options_, /*read_only=*/true, log_, health_);
+      if (ro.ok()) next = std::move(*ro);
+    }
+    std::lock_guard lock(h_mu_);
+    h_ = std::move(next);
+    draining_ = false;
+    return result;
+  }
+
   // While writes fail: every poll_ms, once the free space looks enough,
-  // DB::Resume() (it flushes the memtables and reopens the write path). The
-  // estimate is rough (the flush writes compressed files): with more free
-  // space than at the last attempt, it is tried anyway every 30 s. Failed
-  // attempts back off, doubling up to 30 s.
+  // the database is reopened (Reopen()). The estimate is rough (the flush
+  // writes compressed files): with more free space than at the last
+  // attempt, it is tried anyway every 30 s. Failed attempts back off,
+  // doubling up to 30 s.
   void RecoveryLoop(int poll_ms) {
     constexpr int64_t kRetryAnywayMs = 30'000;
     std::unique_lock lock(health_->mu);
@@ -408,7 +538,6 @@ class RocksKv final : public KvStore {
       }
       const int64_t now = SteadyMs();
       if (!health_->failing || now < next_try_ms) continue;
-      const uint64_t failures = health_->failures;
       const bool no_space = health_->no_space;
       const bool new_series = series != health_->since_ms;
       series = health_->since_ms;
@@ -421,44 +550,51 @@ class RocksKv final : public KvStore {
       const bool enough = !no_space || !sp.known || sp.free >= sp.needed;
       const bool more =
           sp.known && sp.free >= last_try_free + (1 << 20) && now - last_try_ms >= kRetryAnywayMs;
-      rocksdb::Status r;
-      if (enough || more) {
-        r = db_->Resume();
-        last_try_ms = now;
-        last_try_free = sp.free;
+      if (!enough && !more) {
+        lock.lock();
+        continue;
       }
+      last_try_ms = now;
+      last_try_free = sp.free;
+      // Errors while reopening count against this attempt only.
+      uint64_t failures = 0;
+      {
+        std::lock_guard relock(health_->mu);
+        failures = health_->failures;
+      }
+      Status r = Reopen();
       std::string line;
       lock.lock();
-      if (!enough && !more) continue;
       if (r.ok() && health_->failures == failures) {
         health_->failing = false;
         health_->no_space = false;
         health_->cause.clear();
-        line = "database writes work again in " + path_ + " (after " +
+        line = "database writes work again in " + path_ + " (reopened after " +
                std::to_string((SteadyMs() - health_->since_ms + 500) / 1000) + " s)";
         backoff_ms = poll_ms;
         next_try_ms = 0;
-      } else if (!r.ok()) {
-        line = "resuming database writes in " + path_ + " failed: " + r.ToString() +
-               "; trying again in " + std::to_string((backoff_ms + 999) / 1000) + " s at the " +
-               "earliest";
+      } else {
+        line = "reopening the database " + path_ + " to write again failed: " +
+               (r.ok() ? std::string("a write error meanwhile") : std::string(r.message())) +
+               "; trying again in " + std::to_string((backoff_ms + 999) / 1000) +
+               " s at the earliest";
         next_try_ms = SteadyMs() + backoff_ms;
         backoff_ms = std::min<int64_t>(backoff_ms * 2, kRetryAnywayMs);
       }
-      if (!line.empty()) {
-        lock.unlock();
-        log_(line);
-        lock.lock();
-      }
+      lock.unlock();
+      log_(line);
+      lock.lock();
     }
   }
 
-  std::unique_ptr<rocksdb::DB> db_;
-  std::vector<rocksdb::ColumnFamilyHandle*> cfs_;
   const std::string path_;
+  const RocksKvOptions options_;
   std::shared_ptr<WriteHealthState> health_;
   std::function<void(const std::string&)> log_;
-  std::thread recovery_;  // writable stores only
+  std::mutex h_mu_;
+  std::shared_ptr<DbHandle> h_;  // GUARDED_BY(h_mu_)
+  bool draining_ = false;        // GUARDED_BY(h_mu_): a reopen waits for its users
+  std::thread recovery_;         // writable stores only
 };
 
 // Column family options, chosen for the catalogue's workload and not left at
@@ -516,6 +652,57 @@ rocksdb::ColumnFamilyOptions CfOptions(Space s, const std::shared_ptr<rocksdb::C
   return cf;
 }
 
+StatusOr<std::shared_ptr<DbHandle>> OpenDb(const std::string& path, const RocksKvOptions& options,
+                                           bool read_only,
+                                           const std::function<void(const std::string&)>& log,
+                                           const std::shared_ptr<WriteHealthState>& health) {
+  rocksdb::DBOptions db;
+  db.create_if_missing = options.create_if_missing;
+  db.create_missing_column_families = true;
+  db.max_background_jobs = 2;
+  db.bytes_per_sync = 1 << 20;
+  db.info_log_level = rocksdb::InfoLogLevel::ERROR_LEVEL;
+  // Writes come back through RocksKv::Reopen() only: no resume of
+  // RocksDB's own after a retryable I/O error meanwhile (its recovery from
+  // a full disk is turned off by HealthListener).
+  db.max_bgerror_resume_count = 0;
+  // Required by the vector memtable of hash_index; writes are batched, so
+  // parallel memtable insertion bought little.
+  db.allow_concurrent_memtable_write = false;
+  if (options.env != nullptr) db.env = options.env;
+  db.info_log = std::make_shared<SinkLogger>(log);
+  if (!read_only) {
+    db.listeners.push_back(std::make_shared<HealthListener>(
+        health, [log, path](const rocksdb::Status& s) { LogFailing(log, path, s); }));
+  }
+  if (options.create_if_missing && !read_only) {
+    // RocksDB makes it too, but says so as an error first when it has no LOG
+    // file to create in it.
+    std::error_code ec;
+    std::filesystem::create_directories(path, ec);
+  }
+  auto cache = rocksdb::NewLRUCache(options.block_cache_bytes);
+  std::vector<rocksdb::ColumnFamilyDescriptor> descs;
+  for (int i = 0; i < kNumSpaces; ++i) {
+    auto s = static_cast<Space>(i);
+    std::string name = i == 0 ? rocksdb::kDefaultColumnFamilyName : std::string(SpaceName(s));
+    descs.emplace_back(name, CfOptions(s, cache, options));
+  }
+  std::vector<rocksdb::ColumnFamilyHandle*> handles;
+  rocksdb::DB* raw = nullptr;
+  rocksdb::Status rs = read_only ? rocksdb::DB::OpenForReadOnly(db, path, descs, &handles, &raw)
+                                 : rocksdb::DB::Open(db, path, descs, &handles, &raw);
+  if (!rs.ok()) {
+    return absl::Status(FromRocks(rs).code(),
+                        "cannot open catalogue " + path + ": " + rs.ToString());
+  }
+  auto h = std::make_shared<DbHandle>();
+  h->db.reset(raw);
+  h->cfs = std::move(handles);
+  h->read_only = read_only;
+  return h;
+}
+
 }  // namespace
 
 Status CheckpointRocksKv(KvStore* kv, const std::string& dir) {
@@ -532,52 +719,14 @@ StatusOr<RocksKvEstimate> EstimateRocksKv(KvStore* kv, Space space) {
 
 StatusOr<std::unique_ptr<KvStore>> OpenRocksKv(const std::string& path,
                                                const RocksKvOptions& options) {
-  rocksdb::DBOptions db;
-  db.create_if_missing = options.create_if_missing;
-  db.create_missing_column_families = true;
-  db.max_background_jobs = 2;
-  db.bytes_per_sync = 1 << 20;
-  db.keep_log_file_num = 5;
-  db.info_log_level = rocksdb::InfoLogLevel::ERROR_LEVEL;
-  // Required by the vector memtable of hash_index; writes are batched, so
-  // parallel memtable insertion bought little.
-  db.allow_concurrent_memtable_write = false;
-  if (options.env != nullptr) db.env = options.env;
   std::function<void(const std::string&)> log = options.log;
   if (!log) {
     log = [](const std::string& line) { std::fprintf(stderr, "vigil: %s\n", line.c_str()); };
   }
-  db.info_log = std::make_shared<SinkLogger>(log);
   auto health = std::make_shared<WriteHealthState>();
-  if (!options.read_only) {
-    db.listeners.push_back(std::make_shared<HealthListener>(
-        health, [log, path](const rocksdb::Status& s) { LogFailing(log, path, s); }));
-  }
-
-  if (options.create_if_missing && !options.read_only) {
-    // RocksDB makes it too, but says so as an error first when it has no LOG
-    // file to create in it.
-    std::error_code ec;
-    std::filesystem::create_directories(path, ec);
-  }
-  auto cache = rocksdb::NewLRUCache(options.block_cache_bytes);
-  std::vector<rocksdb::ColumnFamilyDescriptor> descs;
-  for (int i = 0; i < kNumSpaces; ++i) {
-    auto s = static_cast<Space>(i);
-    std::string name = i == 0 ? rocksdb::kDefaultColumnFamilyName : std::string(SpaceName(s));
-    descs.emplace_back(name, CfOptions(s, cache, options));
-  }
-  std::vector<rocksdb::ColumnFamilyHandle*> handles;
-  rocksdb::DB* raw = nullptr;
-  rocksdb::Status rs = options.read_only
-                           ? rocksdb::DB::OpenForReadOnly(db, path, descs, &handles, &raw)
-                           : rocksdb::DB::Open(db, path, descs, &handles, &raw);
-  if (!rs.ok()) {
-    return absl::Status(FromRocks(rs).code(),
-                        "cannot open catalogue " + path + ": " + rs.ToString());
-  }
-  auto kv = std::make_unique<RocksKv>(std::unique_ptr<rocksdb::DB>(raw), std::move(handles), path,
-                                      health, log);
+  auto h = OpenDb(path, options, options.read_only, log, health);
+  if (!h.ok()) return h.status();
+  auto kv = std::make_unique<RocksKv>(std::move(*h), path, options, health, log);
   if (!options.read_only) kv->StartRecovery(options.recovery_poll_ms);
 
   // Format version: written on creation, checked on every open.

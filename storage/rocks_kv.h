@@ -37,8 +37,8 @@ struct RocksKvOptions {
   // file is not written: it would sit on the disk that fills.
   std::function<void(const std::string&)> log;
   // While writes fail (WriteHealth() not OK), how often the store looks at
-  // the free space and, once there is enough, resumes writing by itself
-  // (DB::Resume()), ms. Default: 1000.
+  // the free space and, once there is enough, reopens the database to
+  // write again, ms. Default: 1000.
   int recovery_poll_ms = 1000;
 };
 
@@ -50,14 +50,17 @@ struct RocksKvOptions {
 // stops taking writes, every Write and Sync then fails with Unavailable
 // "database writes failing (no space) in PATH: X MiB free, about Y MiB
 // needed; writes resume by themselves once space is freed" and changes
-// nothing, reads keep working, and WriteHealth() says the same. A
-// background thread watches the free space (every recovery_poll_ms) and
-// calls DB::Resume() once the memtables can be flushed; WriteHealth() is OK
-// again once it succeeded. Failed attempts back off up to 30 s. Background
-// errors are learnt through a rocksdb::EventListener (OnBackgroundError);
-// RocksDB's own recovery from a full disk is turned off, as it waits for
-// free space of the whole memtable budget (192 MiB) and would make
-// DB::Resume() answer Busy.
+// nothing, reads keep working, and WriteHealth() says the same. Background
+// errors are learnt through a rocksdb::EventListener (OnBackgroundError).
+// A thread watches the free space (every recovery_poll_ms) and, once the
+// memtables' flush fits, closes the database and opens it again as a
+// restart would (the write-ahead log replayed up to the write that failed);
+// WriteHealth() is OK again once that succeeded. Calls made during the
+// reopen (well under a second) fail at once with Unavailable; if the
+// database cannot be opened for writing it is opened read-only meanwhile.
+// Failed attempts back off up to 30 s. Neither RocksDB's own recovery from
+// a full disk (it waits for 192 MiB free) nor DB::Resume() (it can hang
+// after a failed flush) is used.
 StatusOr<std::unique_ptr<KvStore>> OpenRocksKv(const std::string& path,
                                                const RocksKvOptions& options = {});
 
