@@ -1117,8 +1117,9 @@ class WorkerImpl final : public Worker {
   // Retryable failures are retried with backoff (100 ms doubling to 2 s)
   // for as long as the lease holds, however long the coordinator refuses
   // (its leases survive that). But heartbeats alone do not keep a task
-  // alive that makes no progress: once no batch was acknowledged for ten
-  // lease TTLs while heartbeats succeed, the attempt ends with an error.
+  // alive that makes no progress: once its streams kept breaking for ten
+  // lease TTLs with no batch acknowledged while heartbeats succeed, the
+  // attempt ends with an error.
   class Stream {
    public:
     static constexpr size_t kWindow = 8;
@@ -1131,7 +1132,6 @@ class WorkerImpl final : public Worker {
           lost_(lost),
           heartbeat_ok_ms_(heartbeat_ok_ms_tl_),
           ttl_ms_(std::max<int64_t>(100, w->ttl_ms_.load())),
-          progress_ms_(NowMs()),
           watchdog_([this] { Watch(); }) {}
     ~Stream() {
       Close();
@@ -1146,7 +1146,6 @@ class WorkerImpl final : public Worker {
     // Sends one batch; returns once at most kWindow - 1 are unacknowledged,
     // reconnecting and resending as needed.
     Outcome Send(const v1::ObservationBatch& b) {
-      if (unacked_.empty()) progress_ms_ = NowMs();
       unacked_.push_back(b);
       return Pump(kWindow - 1);
     }
@@ -1203,7 +1202,7 @@ class WorkerImpl final : public Worker {
       while (!unacked_.empty() && unacked_.front().seq() <= ack.seq()) {
         unacked_.pop_front();
         if (written_ > 0) --written_;
-        progress_ms_ = NowMs();
+        broken_since_ms_ = 0;
       }
     }
 
@@ -1251,7 +1250,7 @@ class WorkerImpl final : public Worker {
         if (Stalled()) {
           return {Outcome::kError,
                   "no observation batch acknowledged for " +
-                      std::to_string((NowMs() - progress_ms_) / 1000) +
+                      std::to_string((NowMs() - broken_since_ms_) / 1000) +
                       " s while the lease stayed alive" +
                       (last_error_.empty() ? std::string() : " (last error: " + last_error_ + ")"),
                   0};
@@ -1286,6 +1285,7 @@ class WorkerImpl final : public Worker {
         }
         if (unacked_.empty()) continue;         // the last acks came with the shutdown
         if (*lost_ || w_->stopped()) continue;  // said at the top of the loop
+        if (broken_since_ms_ == 0) broken_since_ms_ = NowMs();
         // Said when the reason changes, then every 30 s while it lasts.
         const int64_t now = NowMs();
         if (s.error_message() != last_error_ || now - last_logged_ms_ >= 30'000) {
@@ -1303,13 +1303,14 @@ class WorkerImpl final : public Worker {
       }
     }
 
-    // No batch acknowledged for ten lease TTLs although the last heartbeat
-    // (within a TTL) succeeded: the coordinator keeps the lease but takes
-    // nothing. Without heartbeat news (a test's bare stream), never.
+    // Streams broken over and over for ten lease TTLs, no batch
+    // acknowledged meanwhile, although the last heartbeat (within a TTL)
+    // succeeded: the coordinator keeps the lease but takes nothing. Time
+    // spent outside Pump (reading files) does not count.
     bool Stalled() const {
-      if (heartbeat_ok_ms_ == nullptr || unacked_.empty()) return false;
+      if (heartbeat_ok_ms_ == nullptr || broken_since_ms_ == 0) return false;
       const int64_t now = NowMs();
-      return now - progress_ms_ > 10 * ttl_ms_ && now - heartbeat_ok_ms_->load() < ttl_ms_;
+      return now - broken_since_ms_ > 10 * ttl_ms_ && now - heartbeat_ok_ms_->load() < ttl_ms_;
     }
 
     // The watchdog (see the class comment).
@@ -1344,7 +1345,7 @@ class WorkerImpl final : public Worker {
     const int64_t ttl_ms_;
     std::deque<v1::ObservationBatch> unacked_;  // sent or to send, ascending seq
     size_t written_ = 0;                        // of unacked_, written on this stream
-    int64_t progress_ms_;                       // last ack, or first batch after all were
+    int64_t broken_since_ms_ = 0;               // first broken stream since the last ack
     std::string last_error_;                    // of the last broken stream
     int64_t last_logged_ms_ = 0;
     std::unique_ptr<grpc::ClientContext> ctx_;

@@ -12,8 +12,8 @@
 //     unacknowledged batches, for as long as the lease holds; no gRPC call
 //     waits for ever (a watchdog cancels it when the lease is lost, on
 //     Stop(), or after 60 s without an answer), and an attempt whose
-//     batches stay unacknowledged for ten lease TTLs while its heartbeats
-//     succeed ends with an error;
+//     streams keep breaking for ten lease TTLs with no batch acknowledged
+//     while its heartbeats succeed ends with an error;
 //   - up to `capacity` tasks run at once, each on its own thread;
 //   - Stop() (SIGTERM) hands every running task's lease back before Run()
 //     returns (a task whose completion was accepted is finished);
