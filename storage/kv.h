@@ -130,6 +130,12 @@ class KvStore {
   virtual std::unique_ptr<KvIterator> NewIterator(Space s, const ScanOptions& options) = 0;
   // Makes every write so far durable (WAL fsync).
   virtual Status Sync() = 0;
+  // Whether writes work now: OK, or Unavailable saying why not (e.g. the
+  // disk is full: "database writes failing (no space) in DIR: ..."). While
+  // it is not OK every Write and Sync fails with it and changes nothing; a
+  // store that can recover (rocks_kv.h) does so by itself and this turns OK
+  // again. Cheap: no write, no scan. Default: always OK.
+  virtual Status WriteHealth() { return absl::OkStatus(); }
 };
 
 }  // namespace vigil::storage

@@ -3,6 +3,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
 
@@ -30,11 +31,36 @@ struct RocksKvOptions {
   // coordinator) has the database open; it sees what was written when it
   // opened (WAL included). Writes fail. create_if_missing is ignored.
   bool read_only = false;
+  // Where RocksDB's warnings and errors and the store's write-health changes
+  // go, one line each (no trailing newline); called from any thread.
+  // Default (empty): stderr, each line prefixed "vigil: ". RocksDB's own LOG
+  // file is not written: it would sit on the disk that fills.
+  std::function<void(const std::string&)> log;
+  // While writes fail (WriteHealth() not OK), how often the store looks at
+  // the free space and, once there is enough, reopens the database to
+  // write again, ms. Default: 1000.
+  int recovery_poll_ms = 1000;
 };
 
 // Opens (or creates) the database at `path`. FailedPrecondition if the
 // database was written by an incompatible format version; the format version
 // key is written on creation.
+//
+// A full disk (or another write error) never aborts the process: RocksDB
+// stops taking writes, every Write and Sync then fails with Unavailable
+// "database writes failing (no space) in PATH: X MiB free, about Y MiB
+// needed; writes resume by themselves once space is freed" and changes
+// nothing, reads keep working, and WriteHealth() says the same. Background
+// errors are learnt through a rocksdb::EventListener (OnBackgroundError).
+// A thread watches the free space (every recovery_poll_ms) and, once the
+// memtables' flush fits, closes the database and opens it again as a
+// restart would (the write-ahead log replayed up to the write that failed);
+// WriteHealth() is OK again once that succeeded. Calls made during the
+// reopen (well under a second) fail at once with Unavailable; if the
+// database cannot be opened for writing it is opened read-only meanwhile.
+// Failed attempts back off up to 30 s. Neither RocksDB's own recovery from
+// a full disk (it waits for 192 MiB free) nor DB::Resume() (it can hang
+// after a failed flush) is used.
 StatusOr<std::unique_ptr<KvStore>> OpenRocksKv(const std::string& path,
                                                const RocksKvOptions& options = {});
 

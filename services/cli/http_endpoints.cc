@@ -75,10 +75,15 @@ absl::StatusOr<std::unique_ptr<CoordinatorHttp>> CoordinatorHttp::Start(
     // One point read of the key every database has: cheap, and it fails
     // when RocksDB does (I/O error, background error), not when one
     // tenant's evaluation does (that shows in the metrics' freshness).
+    storage::KvStore* kv = self->server_->coordinator().catalogue().kv();
     std::string v;
-    absl::Status s = self->server_->coordinator().catalogue().kv()->Get(storage::Space::kMeta,
-                                                                        "format_version", &v);
+    absl::Status s = kv->Get(storage::Space::kMeta, "format_version", &v);
     if (!s.ok()) return Text(503, "not ready: database not readable: " + std::string(s.message()));
+    // Writes refused (a full disk): checks cannot progress, workers' batches
+    // are refused. The store resumes by itself once space is freed.
+    if (absl::Status w = kv->WriteHealth(); !w.ok()) {
+      return Text(503, "not ready: " + std::string(w.message()));
+    }
     return Text(200, "ready");
   };
   handlers["/metrics"] = [self](const http::Request& req) {

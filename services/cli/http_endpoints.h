@@ -34,9 +34,11 @@ class CoordinatorHttp {
   // `server` is not owned and must outlive this object. At least one of
   // the listen addresses must be set.
   //   /healthz  200 "ok" while the process serves HTTP.
-  //   /readyz   200 "ready" while the database answers a point read and
-  //             gRPC serves; 503 with the reason otherwise (also once
-  //             SetStopping() was called).
+  //   /readyz   200 "ready" while the database answers a point read,
+  //             takes writes (KvStore::WriteHealth) and gRPC serves; 503
+  //             with the reason otherwise ("not ready: database writes
+  //             failing (no space) in DIR: ..."; also once SetStopping()
+  //             was called).
   //   /metrics  Prometheus text format 0.0.4, refreshed every
   //             metrics.refresh_ms; needs "Authorization: Bearer ADMIN_TOKEN"
   //             (401 otherwise) unless the coordinator has no admin token.

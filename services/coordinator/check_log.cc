@@ -185,6 +185,11 @@ void StagedHeads::Forget(std::string_view tenant) {
   if (it != heads_.end()) heads_.erase(it);
 }
 
+void StagedHeads::ForgetAll() {
+  std::lock_guard<std::mutex> lock(mu_);
+  heads_.clear();
+}
+
 StatusOr<LogHead> StagedHeads::Stage(KvStore& kv, std::string_view tenant,
                                      const std::string& record_json, int64_t at_ns,
                                      storage::KvBatch* batch) {

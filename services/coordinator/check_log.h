@@ -87,6 +87,9 @@ class StagedHeads {
   // Drops the in-memory head of `tenant` (after a failed write, or when its
   // log is erased): the next Stage reads the stored head.
   void Forget(std::string_view tenant);
+  // Drops every in-memory head (after a failed write whose tenants are not
+  // known): each tenant's next Stage reads its stored head.
+  void ForgetAll();
 
  private:
   std::mutex mu_;

@@ -4,6 +4,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cstdio>
 #include <map>
 #include <optional>
 #include <set>
@@ -77,7 +78,11 @@ StatusOr<std::unique_ptr<Coordinator>> Coordinator::Open(const CoordinatorOption
   c->options_ = options;
   c->clock_ = options.clock != nullptr ? options.clock : &c->real_clock_;
   c->opened_ns_ = c->clock_->NowNs();
-  auto cat = storage::Catalogue::Open(options.data_dir);
+  storage::RocksKvOptions kv_options;
+  kv_options.log = [](const std::string& line) {
+    std::fprintf(stderr, "vigil coordinator: %s\n", line.c_str());
+  };
+  auto cat = storage::Catalogue::Open(options.data_dir, kv_options);
   if (!cat.ok()) return cat.status();
   c->cat_ = std::move(*cat);
   c->leases_ = std::make_unique<LeaseManager>(c->cat_->kv(), c->clock_, options.lease);
@@ -89,6 +94,9 @@ StatusOr<std::unique_ptr<Coordinator>> Coordinator::Open(const CoordinatorOption
   }
   c->leases_->SetFinishHook(
       [raw = c.get()](const v1::Task& t, storage::KvBatch* b) { return raw->LogTaskResult(t, b); });
+  // After a failed write the lease manager reads its tasks back: the check
+  // log records staged for the lost groups were never written.
+  c->leases_->SetReloadHook([raw = c.get()] { raw->staged_heads_.ForgetAll(); });
   return c;
 }
 

@@ -15,6 +15,22 @@ LeaseManager::LeaseManager(storage::KvStore* kv, Clock* clock, LeaseOptions opti
 
 Status LeaseManager::Load() {
   std::lock_guard lock(mu_);
+  return LoadLocked();
+}
+
+Status LeaseManager::RecoverLocked() {
+  if (broken_.ok()) return absl::OkStatus();
+  // Still refused: say why now (not the error of the write that failed).
+  if (Status h = kv_->WriteHealth(); !h.ok()) return h;
+  // Once broken no group is written, and every waiter has returned.
+  open_batch_.Clear();
+  if (Status s = LoadLocked(); !s.ok()) return s;
+  if (reload_hook_) reload_hook_();
+  broken_ = absl::OkStatus();
+  return absl::OkStatus();
+}
+
+Status LeaseManager::LoadLocked() {
   tasks_.clear();
   queued_.clear();
   leased_.clear();
@@ -234,7 +250,7 @@ StatusOr<uint64_t> LeaseManager::NextIdLocked() {
 
 StatusOr<uint64_t> LeaseManager::NextId() {
   std::unique_lock lock(mu_);
-  if (!broken_.ok()) return broken_;
+  if (Status s = RecoverLocked(); !s.ok()) return s;
   auto id = NextIdLocked();
   if (Status s = WaitDurable(lock, open_group_); !s.ok()) return s;
   return id;
@@ -242,7 +258,7 @@ StatusOr<uint64_t> LeaseManager::NextId() {
 
 StatusOr<std::vector<v1::Task>> LeaseManager::Enqueue(std::vector<v1::Task> tasks) {
   std::unique_lock lock(mu_);
-  if (!broken_.ok()) return broken_;
+  if (Status s = RecoverLocked(); !s.ok()) return s;
   int64_t now = clock_->NowNs();
   uint64_t group = 0;
   for (auto& t : tasks) {
@@ -265,7 +281,7 @@ StatusOr<std::vector<v1::Task>> LeaseManager::Enqueue(std::vector<v1::Task> task
 StatusOr<uint64_t> LeaseManager::EraseTenant(const std::string& tenant,
                                              const storage::KvBatch* extra) {
   std::unique_lock lock(mu_);
-  if (!broken_.ok()) return broken_;
+  if (Status s = RecoverLocked(); !s.ok()) return s;
   std::vector<uint64_t> ids;
   for (const auto& [id, t] : tasks_) {
     if (t.backup_set().tenant() != tenant) continue;
@@ -317,7 +333,7 @@ uint64_t LeaseManager::ExpireLocked() {
 
 StatusOr<int> LeaseManager::ExpireLeases() {
   std::unique_lock lock(mu_);
-  if (!broken_.ok()) return broken_;
+  if (Status s = RecoverLocked(); !s.ok()) return s;
   int64_t now = clock_->NowNs();
   int n = 0;
   for (auto it = leased_.begin(); it != leased_.end() && it->first <= now; ++it) ++n;
@@ -330,7 +346,7 @@ StatusOr<int> LeaseManager::ExpireLeases() {
 StatusOr<std::optional<v1::Task>> LeaseManager::Lease(const std::string& worker,
                                                       const std::set<std::string>& locations) {
   std::unique_lock lock(mu_);
-  if (!broken_.ok()) return broken_;
+  if (Status s = RecoverLocked(); !s.ok()) return s;
   uint64_t expired = ExpireLocked();
   // The oldest queued task among the worker's locations.
   uint64_t best = 0;
@@ -357,7 +373,7 @@ StatusOr<std::optional<v1::Task>> LeaseManager::Lease(const std::string& worker,
 
 StatusOr<v1::Task*> LeaseManager::CurrentLocked(const std::string& worker, uint64_t task,
                                                 uint32_t attempt) {
-  if (!broken_.ok()) return broken_;
+  if (Status s = RecoverLocked(); !s.ok()) return s;
   (void)ExpireLocked();  // written with the caller's change, or by the sweep
   auto it = tasks_.find(task);
   if (it == tasks_.end()) return absl::NotFoundError("unknown task " + std::to_string(task));
@@ -446,7 +462,7 @@ StatusOr<v1::Task> LeaseManager::Complete(const std::string& worker, uint64_t ta
                                           uint32_t attempt, const Outcome& outcome,
                                           storage::KvBatch* extra, bool publish) {
   std::unique_lock lock(mu_);
-  if (!broken_.ok()) return broken_;
+  if (Status s = RecoverLocked(); !s.ok()) return s;
   auto it = tasks_.find(task);
   if (it != tasks_.end() && it->second.state() == v1::TASK_STATE_DONE &&
       it->second.attempt() == attempt) {

@@ -14,8 +14,13 @@
 // before one it follows. A change another call sees in memory before it is
 // durable was never acknowledged to anyone, and any call acting on it is
 // durable only after it. If a group write fails, the in-memory state is
-// ahead of the disk: every later call returns that error (restart to recover;
-// Load() reads what is durable).
+// ahead of the disk: every later call returns an error (the store's
+// WriteHealth(), e.g. "database writes failing (no space) ...") until the
+// store takes writes again; the next call then reads the tasks back from the
+// store (as Load() does at start-up: what is durable is the truth, the
+// failed group was never acknowledged, active leases get one TTL of grace)
+// and carries on. SetReloadHook() lets the owner drop what it staged for
+// the lost groups.
 //
 // Readers see only what is durable: Get() and All() (status, the dashboard,
 // the scheduler, reports) return, for a task changed in a write group not
@@ -169,9 +174,20 @@ class LeaseManager {
   // and groups are written in order. Set once, before any task finishes.
   using FinishHook = std::function<storage::Status(const v1::Task&, storage::KvBatch*)>;
   void SetFinishHook(FinishHook hook) { finish_hook_ = std::move(hook); }
+  // Called under the manager's lock when it reads its tasks back after a
+  // failed write (see above), before anything else is staged: whatever the
+  // finish hook staged in memory for the lost groups must be forgotten. Set
+  // once, before any task finishes.
+  void SetReloadHook(std::function<void()> hook) { reload_hook_ = std::move(hook); }
 
  private:
   FinishHook finish_hook_;
+  std::function<void()> reload_hook_;
+  // Reads every task record (mu_ held).
+  storage::Status LoadLocked();
+  // OK if the manager works; after a failed write, reads the tasks back
+  // once the store takes writes again, else returns why it cannot.
+  storage::Status RecoverLocked();
   // Replaces the in-memory task `slot` by `next`, keeping the indexes, and
   // appends its record (and `extra`, may be null) to the open write group.
   // Returns the group to wait for with WaitDurable().

@@ -246,6 +246,11 @@ storage::Status CoordinatorMetrics::Refresh() {
     b.Set("vigil_database_live_data_bytes", l, static_cast<double>(e->live_data_bytes));
   }
 
+  b.Describe("vigil_database_writes_failing", Type::kGauge,
+             "1 while the database refuses writes (e.g. its disk is full; /readyz says why), "
+             "0 otherwise.");
+  b.Set("vigil_database_writes_failing", {}, c_->catalogue().kv()->WriteHealth().ok() ? 0 : 1);
+
   b.Describe("vigil_metrics_refresh_duration_seconds", Type::kGauge,
              "Time the last refresh of these metrics took.");
   b.Describe("vigil_metrics_refresh_timestamp_seconds", Type::kGauge,

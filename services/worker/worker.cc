@@ -305,6 +305,10 @@ class WorkerImpl final : public Worker {
     std::atomic<uint64_t> files{0}, bytes{0};
   };
   static inline thread_local Progress* progress_ = nullptr;
+  // Steady-clock ms of the current task attempt's last successful heartbeat
+  // (the lease start before the first), for its Stream. Written by the
+  // heartbeat thread; the pointer is set on the task's thread.
+  static inline thread_local const std::atomic<int64_t>* heartbeat_ok_ms_tl_ = nullptr;
   static void CountFile(const v1::Observation& o) {
     if (progress_ == nullptr || o.type() != v1::ENTRY_TYPE_FILE) return;
     progress_->files.fetch_add(1, std::memory_order_relaxed);
@@ -482,6 +486,13 @@ class WorkerImpl final : public Worker {
     std::atomic<bool> lost{false}, done{false};
     Progress progress;
     progress_ = &progress;
+    auto steady_ms = [] {
+      return std::chrono::duration_cast<milliseconds>(
+                 std::chrono::steady_clock::now().time_since_epoch())
+          .count();
+    };
+    std::atomic<int64_t> heartbeat_ok_ms{steady_ms()};
+    heartbeat_ok_ms_tl_ = &heartbeat_ok_ms;
     std::mutex hb_mu;
     std::condition_variable hb_cv;
     std::thread heartbeat([&] {
@@ -497,6 +508,7 @@ class WorkerImpl final : public Worker {
         req.set_bytes_done(progress.bytes.load(std::memory_order_relaxed));
         v1::HeartbeatResponse resp;
         grpc::Status s = stub_->Heartbeat(&ctx, req, &resp);
+        if (s.ok()) heartbeat_ok_ms = steady_ms();
         if (s.error_code() == grpc::StatusCode::FAILED_PRECONDITION ||
             s.error_code() == grpc::StatusCode::NOT_FOUND) {
           Log("lease of task " + std::to_string(id) + " lost: " + s.error_message());
@@ -532,6 +544,7 @@ class WorkerImpl final : public Worker {
     hb_cv.notify_all();
     heartbeat.join();
     progress_ = nullptr;
+    heartbeat_ok_ms_tl_ = nullptr;
   }
 
   Outcome Complete(uint64_t id, uint32_t attempt, Outcome out, std::atomic<bool>* lost) {
@@ -1173,13 +1186,46 @@ class WorkerImpl final : public Worker {
   // window with one synced write); they are kept until acknowledged and, when
   // the stream breaks, all resent in order on a new one (the coordinator
   // acknowledges again, without storing twice, what it already had).
+  //
+  // A stream that fails (a Write or Read returns false: the coordinator
+  // ended the call, e.g. refusing a batch while its disk is full, or the
+  // connection broke) is shut down in order: WritesDone, every ack still
+  // on its way read (and applied: those batches are stored), then Finish
+  // for the status. Finish with an ack left unread waits for ever.
+  //
+  // A watchdog thread cancels the call when the lease is lost, when the
+  // worker stops (after 2 s), or when one Write, Read or Finish has waited
+  // kBlockedLimitMs (or two lease TTLs, if longer): no call blocks for ever,
+  // whatever the connection does.
+  //
+  // Retryable failures are retried with backoff (100 ms doubling to 2 s)
+  // for as long as the lease holds, however long the coordinator refuses
+  // (its leases survive that). But heartbeats alone do not keep a task
+  // alive that makes no progress: once its streams kept breaking for ten
+  // lease TTLs with no batch acknowledged while heartbeats succeed, the
+  // attempt ends with an error.
   class Stream {
    public:
     static constexpr size_t kWindow = 8;
+    static constexpr int64_t kBlockedLimitMs = 60'000;
 
     Stream(WorkerImpl* w, uint64_t task, uint32_t attempt, std::atomic<bool>* lost)
-        : w_(w), task_(task), attempt_(attempt), lost_(lost) {}
-    ~Stream() { Close(); }
+        : w_(w),
+          task_(task),
+          attempt_(attempt),
+          lost_(lost),
+          heartbeat_ok_ms_(heartbeat_ok_ms_tl_),
+          ttl_ms_(std::max<int64_t>(100, w->ttl_ms_.load())),
+          watchdog_([this] { Watch(); }) {}
+    ~Stream() {
+      Close();
+      {
+        std::lock_guard lock(wd_mu_);
+        wd_stop_ = true;
+      }
+      wd_cv_.notify_all();
+      watchdog_.join();
+    }
 
     // Sends one batch; returns once at most kWindow - 1 are unacknowledged,
     // reconnecting and resending as needed.
@@ -1192,47 +1238,126 @@ class WorkerImpl final : public Worker {
 
     void Close() {
       if (rw_ == nullptr) return;
-      rw_->WritesDone();
-      // Acks of batches still in flight (stopping mid-window): Finish waits
-      // until every incoming message was read.
-      for (v1::Ack ack; rw_->Read(&ack);) {
-      }
-      (void)rw_->Finish();
-      rw_.reset();
-      ctx_.reset();
-      written_ = 0;
+      (void)ShutDown();
     }
 
    private:
+    static int64_t NowMs() {
+      return std::chrono::duration_cast<milliseconds>(
+                 std::chrono::steady_clock::now().time_since_epoch())
+          .count();
+    }
+
+    // Marks the calling thread as waiting in a gRPC call (the watchdog's
+    // clock) for the scope.
+    class Blocked {
+     public:
+      explicit Blocked(Stream* s) : s_(s) {
+        std::lock_guard lock(s_->wd_mu_);
+        s_->blocked_since_ms_ = NowMs();
+      }
+      ~Blocked() {
+        std::lock_guard lock(s_->wd_mu_);
+        s_->blocked_since_ms_ = 0;
+      }
+      Blocked(const Blocked&) = delete;
+      Blocked& operator=(const Blocked&) = delete;
+
+     private:
+      Stream* s_;
+    };
+
+    void Open() {
+      ctx_ = std::make_unique<grpc::ClientContext>();
+      w_->Prepare(ctx_.get(), 0);
+      {
+        // Cancellable from here on: ClientContext::TryCancel before the
+        // call exists cancels it as it starts.
+        std::lock_guard lock(wd_mu_);
+        call_ctx_ = ctx_.get();
+        cancelled_.clear();
+      }
+      Blocked b(this);
+      rw_ = w_->stub_->Observe(ctx_.get());
+    }
+
+    // Drops the acknowledged batches (acks are cumulative).
+    void Apply(const v1::Ack& ack) {
+      while (!unacked_.empty() && unacked_.front().seq() <= ack.seq()) {
+        unacked_.pop_front();
+        if (written_ > 0) --written_;
+        broken_since_ms_ = 0;
+      }
+    }
+
+    // Ends the call: WritesDone, the acks still on their way read and
+    // applied, then Finish (which waits for ever while a message is left
+    // unread). Returns the call's status.
+    grpc::Status ShutDown() {
+      {
+        Blocked b(this);
+        rw_->WritesDone();
+      }
+      for (v1::Ack ack;;) {
+        bool ok;
+        {
+          Blocked b(this);
+          ok = rw_->Read(&ack);
+        }
+        if (!ok) break;
+        Apply(ack);
+      }
+      grpc::Status s;
+      {
+        Blocked b(this);
+        s = rw_->Finish();
+      }
+      {
+        std::lock_guard lock(wd_mu_);
+        call_ctx_ = nullptr;
+        if (!cancelled_.empty()) {
+          s = grpc::Status(grpc::StatusCode::UNAVAILABLE, "cancelled: " + cancelled_);
+        }
+      }
+      rw_.reset();
+      ctx_.reset();
+      written_ = 0;  // a new stream resends every unacknowledged batch
+      return s;
+    }
+
     Outcome Pump(size_t max_unacked) {
       int backoff_ms = 100;
       while (true) {
         if (written_ == unacked_.size() && unacked_.size() <= max_unacked) return {};
         if (*lost_) return {Outcome::kLost, "", 0};
         if (w_->stopped()) return {Outcome::kStopped, "", 0};
-        if (rw_ == nullptr) {
-          ctx_ = std::make_unique<grpc::ClientContext>();
-          w_->Prepare(ctx_.get(), 0);
-          rw_ = w_->stub_->Observe(ctx_.get());
+        if (Stalled()) {
+          return {Outcome::kError,
+                  "no observation batch acknowledged for " +
+                      std::to_string((NowMs() - broken_since_ms_) / 1000) +
+                      " s while the lease stayed alive" +
+                      (last_error_.empty() ? std::string() : " (last error: " + last_error_ + ")"),
+                  0};
         }
+        if (rw_ == nullptr) Open();
         bool ok = true;
         while (ok && written_ < unacked_.size()) {
-          ok = rw_->Write(unacked_[written_]);
+          {
+            Blocked b(this);
+            ok = rw_->Write(unacked_[written_]);
+          }
           if (ok) ++written_;
         }
         while (ok && unacked_.size() > max_unacked) {
           v1::Ack ack;
-          ok = rw_->Read(&ack);
-          while (ok && !unacked_.empty() && unacked_.front().seq() <= ack.seq()) {
-            unacked_.pop_front();
-            --written_;
+          {
+            Blocked b(this);
+            ok = rw_->Read(&ack);
           }
+          if (ok) Apply(ack);
         }
         if (ok) return {};
-        grpc::Status s = rw_->Finish();
-        rw_.reset();
-        ctx_.reset();
-        written_ = 0;  // a new stream resends every unacknowledged batch
+        grpc::Status s = ShutDown();
         if (s.error_code() == grpc::StatusCode::FAILED_PRECONDITION ||
             s.error_code() == grpc::StatusCode::NOT_FOUND) {
           w_->Log("batch refused, lease lost: " + s.error_message());
@@ -1242,13 +1367,57 @@ class WorkerImpl final : public Worker {
         if (!Retryable(s.error_code()) && !s.ok()) {
           return {Outcome::kError, "observation batch refused: " + s.error_message(), 0};
         }
-        w_->Log(
-            "observation stream broken (" + s.error_message() + "), resending batch " +
-            std::to_string(unacked_.front().seq()) +
-            (unacked_.size() > 1 ? "-" + std::to_string(unacked_.back().seq()) : std::string()) +
-            " of task " + std::to_string(task_) + " attempt " + std::to_string(attempt_));
+        if (unacked_.empty()) continue;         // the last acks came with the shutdown
+        if (*lost_ || w_->stopped()) continue;  // said at the top of the loop
+        if (broken_since_ms_ == 0) broken_since_ms_ = NowMs();
+        // Said when the reason changes, then every 30 s while it lasts.
+        const int64_t now = NowMs();
+        if (s.error_message() != last_error_ || now - last_logged_ms_ >= 30'000) {
+          w_->Log(
+              "observation stream broken (" + s.error_message() + "), resending batch " +
+              std::to_string(unacked_.front().seq()) +
+              (unacked_.size() > 1 ? "-" + std::to_string(unacked_.back().seq()) : std::string()) +
+              " of task " + std::to_string(task_) + " attempt " + std::to_string(attempt_) +
+              " with backoff");
+          last_logged_ms_ = now;
+        }
+        last_error_ = s.error_message();
         w_->Sleep(backoff_ms);
         backoff_ms = std::min(backoff_ms * 2, 2000);
+      }
+    }
+
+    // Streams broken over and over for ten lease TTLs, no batch
+    // acknowledged meanwhile, although the last heartbeat (within a TTL)
+    // succeeded: the coordinator keeps the lease but takes nothing. Time
+    // spent outside Pump (reading files) does not count.
+    bool Stalled() const {
+      if (heartbeat_ok_ms_ == nullptr || broken_since_ms_ == 0) return false;
+      const int64_t now = NowMs();
+      return now - broken_since_ms_ > 10 * ttl_ms_ && now - heartbeat_ok_ms_->load() < ttl_ms_;
+    }
+
+    // The watchdog (see the class comment).
+    void Watch() {
+      const int64_t limit_ms = std::max<int64_t>(kBlockedLimitMs, 2 * ttl_ms_);
+      std::unique_lock lock(wd_mu_);
+      while (!wd_stop_) {
+        wd_cv_.wait_for(lock, milliseconds(100));
+        if (call_ctx_ == nullptr || !cancelled_.empty() || blocked_since_ms_ == 0) continue;
+        const int64_t blocked = NowMs() - blocked_since_ms_;
+        if (*lost_) {
+          cancelled_ = "the lease is lost";
+        } else if (blocked >= 2000 && w_->stopped()) {
+          cancelled_ = "the worker is stopping";
+        } else if (blocked >= limit_ms) {
+          cancelled_ =
+              "no answer from the coordinator for " + std::to_string(blocked / 1000) + " s";
+        } else {
+          continue;
+        }
+        call_ctx_->TryCancel();
+        w_->Log("observation stream of task " + std::to_string(task_) + " attempt " +
+                std::to_string(attempt_) + " cancelled: " + cancelled_);
       }
     }
 
@@ -1256,10 +1425,22 @@ class WorkerImpl final : public Worker {
     uint64_t task_;
     uint32_t attempt_;
     std::atomic<bool>* lost_;
+    const std::atomic<int64_t>* heartbeat_ok_ms_;  // steady ms of the last good heartbeat
+    const int64_t ttl_ms_;
     std::deque<v1::ObservationBatch> unacked_;  // sent or to send, ascending seq
     size_t written_ = 0;                        // of unacked_, written on this stream
+    int64_t broken_since_ms_ = 0;               // first broken stream since the last ack
+    std::string last_error_;                    // of the last broken stream
+    int64_t last_logged_ms_ = 0;
     std::unique_ptr<grpc::ClientContext> ctx_;
     std::unique_ptr<grpc::ClientReaderWriter<v1::ObservationBatch, v1::Ack>> rw_;
+    std::mutex wd_mu_;
+    std::condition_variable wd_cv_;
+    grpc::ClientContext* call_ctx_ = nullptr;  // GUARDED_BY(wd_mu_): live call, or null
+    int64_t blocked_since_ms_ = 0;             // GUARDED_BY(wd_mu_): 0 = not in a call
+    std::string cancelled_;                    // GUARDED_BY(wd_mu_): why the call was cancelled
+    bool wd_stop_ = false;                     // GUARDED_BY(wd_mu_)
+    std::thread watchdog_;                     // last: started once the rest is set
   };
 
   WorkerOptions o_;

@@ -6,8 +6,14 @@
 //   - a heartbeat every third of the lease TTL keeps the lease; a refused
 //     heartbeat (lease lost) abandons the task at once;
 //   - every observation batch is sent with a sequence number and kept until
-//     acknowledged; when the stream breaks (coordinator restart), the worker
-//     reconnects with backoff and resends the unacknowledged batch;
+//     acknowledged; when the stream breaks (coordinator restart, a batch
+//     refused while the coordinator's disk is full), the worker reads the
+//     acks still on their way, reconnects with backoff and resends the
+//     unacknowledged batches, for as long as the lease holds; no gRPC call
+//     waits for ever (a watchdog cancels it when the lease is lost, on
+//     Stop(), or after 60 s without an answer), and an attempt whose
+//     streams keep breaking for ten lease TTLs with no batch acknowledged
+//     while its heartbeats succeed ends with an error;
 //   - up to `capacity` tasks run at once, each on its own thread;
 //   - Stop() (SIGTERM) hands every running task's lease back before Run()
 //     returns (a task whose completion was accepted is finished);

@@ -204,6 +204,79 @@ TEST_F(LeaseManagerTest, RestartGivesLeasesOneTtlToReconnect) {
   EXPECT_TRUE(absl::IsFailedPrecondition(lm_->CheckLease("w1", id, 1)));
 }
 
+// A store whose writes can be made to fail as a full disk's do (the real
+// disk-full case runs in tests/storage/disk_full_test.cc and
+// tests/integration/disk_full_process_test.cc): Write and Sync refused with
+// the store's WriteHealth(), nothing written.
+class RefusingKv final : public storage::KvStore {
+ public:
+  explicit RefusingKv(storage::KvStore* kv) : kv_(kv) {}
+  storage::Status Get(storage::Space s, std::string_view key, std::string* value) override {
+    return kv_->Get(s, key, value);
+  }
+  storage::Status Write(const storage::KvBatch& batch,
+                        const storage::WriteOptions& options) override {
+    if (refusing) return WriteHealth();
+    return kv_->Write(batch, options);
+  }
+  std::unique_ptr<storage::KvIterator> NewIterator(storage::Space s,
+                                                   const storage::ScanOptions& options) override {
+    return kv_->NewIterator(s, options);
+  }
+  storage::Status Sync() override { return refusing ? WriteHealth() : kv_->Sync(); }
+  storage::Status WriteHealth() override {
+    if (!refusing) return absl::OkStatus();
+    return absl::UnavailableError("database writes failing (no space) in /data/db");
+  }
+  bool refusing = false;
+
+ private:
+  storage::KvStore* kv_;
+};
+
+// After a failed write the manager refuses everything while the store does,
+// then reads its tasks back by itself: what was refused is not kept (the
+// lease granted in memory during the failure is gone), what was durable is
+// (the old lease, with one TTL of grace), and no restart is needed.
+TEST_F(LeaseManagerTest, ResumesByItselfOnceTheStoreTakesWritesAgain) {
+  uint64_t leased = EnqueueOne("nas");
+  LeaseOk("w1", "nas");
+  uint64_t queued = EnqueueOne("nas");
+  RefusingKv refusing(kv_.get());
+  lm_ = std::make_unique<LeaseManager>(&refusing, &clock_,
+                                       LeaseOptions{.ttl_ns = 10 * kSec, .max_attempts = 3});
+  ASSERT_TRUE(lm_->Load().ok());
+  int reloads = 0;
+  lm_->SetReloadHook([&reloads] { ++reloads; });
+
+  refusing.refusing = true;
+  auto lease = lm_->Lease("w2", {"nas"});  // applied in memory, then the write fails
+  ASSERT_FALSE(lease.ok());
+  EXPECT_TRUE(absl::IsUnavailable(lease.status())) << lease.status();
+  clock_.now += 8 * kSec;
+  auto hb = lm_->Heartbeat("w1", leased, 1);
+  ASSERT_FALSE(hb.ok());
+  EXPECT_NE(hb.status().message().find("database writes failing (no space)"), std::string::npos)
+      << hb.status();
+  clock_.now += 8 * kSec;  // past the lease's expiry: not taken back meanwhile
+  EXPECT_FALSE(lm_->ExpireLeases().ok());
+  EXPECT_EQ(reloads, 0);
+
+  refusing.refusing = false;
+  hb = lm_->Heartbeat("w1", leased, 1);
+  ASSERT_TRUE(hb.ok()) << hb.status();
+  EXPECT_EQ(*hb, clock_.now + 10 * kSec);
+  EXPECT_EQ(reloads, 1);
+  v1::Task again = LeaseOk("w2", "nas");
+  EXPECT_EQ(again.id(), queued);
+  EXPECT_EQ(again.attempt(), 1u);  // the refused lease left no trace
+
+  lm_.reset();
+  Reopen();
+  EXPECT_TRUE(lm_->CheckLease("w1", leased, 1).ok());
+  EXPECT_TRUE(lm_->CheckLease("w2", queued, 1).ok());
+}
+
 // Progress lives in memory beside the lease: the larger of the worker's
 // heartbeat figures and the acknowledged batches, the totals the coordinator
 // set, never in the stored record.
