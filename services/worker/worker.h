@@ -32,7 +32,11 @@
 //     copies against the catalogue's digests sent in the task, and remove
 //     them (docs/contracts.md, "Restore drills").
 //
-// gRPC stays in worker.cc: this header is cheap to include.
+// Inside (each file's header says more): worker.cc the lease loop,
+// connection.h the channel and the worker's identity, task_runner.h one
+// task attempt (heartbeats, completion), check_task.h and drill.h the work,
+// stream.h the observation stream, set_dir.h the backup set's directory.
+// gRPC stays behind connection.h: this header is cheap to include.
 #pragma once
 
 #include <cstdint>

@@ -1,0 +1,375 @@
+// CHECK tasks (check_task.h).
+#include "services/worker/check_task.h"
+
+#include <dirent.h>
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <atomic>
+#include <cerrno>
+#include <chrono>
+#include <cstring>
+#include <map>
+#include <memory>
+#include <set>
+#include <utility>
+
+#include "services/common/text.h"
+#include "services/contracts/restore_points.h"
+#include "services/contracts/schedule.h"
+#include "services/worker/format_tasks.h"
+#include "services/worker/set_dir.h"
+#include "storage/file_hasher.h"
+#include "storage/hash.h"
+#include "storage/tree_walker.h"
+
+namespace vigil::worker {
+namespace {
+
+// A hard-linked file already read in this task (rsnapshot points share
+// unchanged files): its digest is reused while size and mtime match.
+struct LinkedRead {
+  uint64_t size = 0;
+  int64_t mtime_ns = 0;
+  uint32_t algorithm = 0;
+  std::string digest;
+};
+
+// One check attempt, on the task's thread.
+class CheckRun {
+ public:
+  CheckRun(TaskHost* host, Attempt* attempt) : host_(host), a_(attempt) {}
+
+  Outcome Run() {
+    const v1::Task& task = a_->task;
+    std::atomic<bool>* lost = &a_->lost;
+    auto dir = ResolveSetDir(host_->options().locations, task.backup_set());
+    if (!dir.ok()) return {Outcome::kError, std::string(dir.status().message()), 0};
+    auto set = ContractSet(task.backup_set());
+    if (!set.ok()) return {Outcome::kError, std::string(set.status().message()), 0};
+    if (set->format == "restic" || set->layout == contracts::Layout::kResticSnapshots) {
+      if (set->format != "restic" || set->layout != contracts::Layout::kResticSnapshots) {
+        return {Outcome::kError,
+                "a restic repository needs format restic and layout "
+                "restic-snapshots",
+                0};
+      }
+      return RunRestic(*dir);
+    }
+    const std::string tz = task.tenant_timezone().empty() ? "UTC" : task.tenant_timezone();
+    auto found = contracts::DiscoverRestorePointsAt(*set, dir->fd(), dir->path, tz);
+    if (!found.ok()) return {Outcome::kError, std::string(found.status().message()), 0};
+    for (const auto& w : found->warnings) {
+      host_->Log("task " + std::to_string(task.id()) + " (" + task.backup_set().tenant() + "/" +
+                 task.backup_set().name() + "): " + w);
+    }
+    storage::FileHasher hasher(storage::HashAlgorithm::kXxh3_128);
+    budget_ = std::make_unique<contracts::IoBudget>(task.rate_limit_bytes_per_s());
+    metadata_only_.clear();
+    metadata_only_.insert(task.metadata_only_points().begin(), task.metadata_only_points().end());
+    std::unique_ptr<ObservationSink> stream = host_->OpenStream(a_);
+    v1::ObservationBatch batch;
+    batch.set_task_id(task.id());
+    batch.set_attempt(task.attempt());
+    for (const auto& p : found->points) {
+      v1::RestorePointSeen* seen = batch.add_points();
+      seen->set_time_ns(p.time_ns);
+      seen->set_name(p.name);
+      seen->set_time_source(p.time_source);
+    }
+    uint64_t seq = 0;
+    auto flush = [&]() -> Outcome {
+      batch.set_seq(++seq);
+      Outcome o = stream->Send(batch);
+      batch.clear_observations();
+      batch.clear_points();  // only in the batch with seq 1
+      if (o.kind == Outcome::kDone && host_->options().test_batch_delay_ms > 0)
+        host_->Sleep(host_->options().test_batch_delay_ms);
+      return o;
+    };
+    auto emit = [&](v1::Observation&& o) -> Outcome {
+      CountFile(o);
+      *batch.add_observations() = std::move(o);
+      if (batch.observations_size() >= host_->options().batch_size) return flush();
+      return {};
+    };
+    std::map<std::pair<dev_t, ino_t>, LinkedRead> linked;
+    uint64_t reused = 0;  // hard-linked files whose digest was reused
+
+    for (const auto& point : found->points) {
+      if (*lost) return {Outcome::kLost, "", 0};
+      if (host_->stopped()) return {Outcome::kStopped, "", 0};
+      Outcome r;
+      if (set->layout == contracts::Layout::kDatedFiles) {
+        r = EmitFilePoint(*dir, point, hasher, emit);
+      } else {
+        r = WalkPoint(*dir, point, hasher, linked, &reused, lost, emit);
+      }
+      if (r.kind != Outcome::kDone) return r;
+    }
+    // The batch with seq 1 carries the list of points: sent even if empty.
+    if (batch.observations_size() > 0 || seq == 0) {
+      if (Outcome r = flush(); r.kind != Outcome::kDone) return r;
+    }
+    // Every batch acknowledged before CompleteTask names the last one.
+    if (Outcome r = stream->Flush(); r.kind != Outcome::kDone) return r;
+    stream->Close();
+    host_->Log("task " + std::to_string(task.id()) + ": " + std::to_string(found->points.size()) +
+               " restore point(s), " + std::to_string(reused) +
+               " hard-linked files not read again");
+    Outcome done{Outcome::kDone, "", seq};
+    // The format's own verdicts, point by point (after the walk: the
+    // catalogue's observations are durable first).
+    for (const auto& point : found->points) {
+      if (*lost) return {Outcome::kLost, "", 0};
+      if (host_->stopped()) return {Outcome::kStopped, "", 0};
+      if (metadata_only_.count(point.time_ns) != 0) continue;  // not read this time
+      const bool file_point = set->layout == contracts::Layout::kDatedFiles;
+      // The point's directory beneath the set's, no link followed.
+      const std::string pdir = point.name.empty() || file_point ? "" : point.name;
+      const std::string prefix = point.name.empty() || file_point ? "" : point.name + "/";
+      if (set->format == "bagit") {
+        done.verdicts.push_back(CheckBag(dir->fd(), point.name, point.time_ns));
+      } else if (set->format == "sumfile" && !file_point) {
+        for (auto& v : CheckSumFiles(dir->fd(), pdir, prefix, point.time_ns)) {
+          done.verdicts.push_back(std::move(v));
+        }
+      }
+    }
+    // dated-files: the checksum files beside the point files, once, as
+    // point 0 (no point of the set: a problem marks none of them damaged).
+    if (set->format == "sumfile" && set->layout == contracts::Layout::kDatedFiles) {
+      for (auto& v : CheckSumFiles(dir->fd(), "", "", 0)) done.verdicts.push_back(std::move(v));
+    }
+    for (const auto& v : done.verdicts) {
+      if (!v.valid()) {
+        host_->Log("task " + std::to_string(task.id()) + ": " + v.format() + " '" +
+                   EscapeForTerminal(v.target()) + "' invalid (" + std::to_string(v.error_count()) +
+                   " errors)" + (v.errors_size() > 0 ? ": " + v.errors(0) : ""));
+      }
+    }
+    return done;
+  }
+
+  // A restic repository: verified with the native reader (blob by blob,
+  // known packs skipped); its snapshots are the restore points, each with
+  // one observation (its snapshot file); the verdict and the pack list go
+  // with CompleteTask.
+  Outcome RunRestic(const SetDir& dir) {
+    const v1::Task& task = a_->task;
+    std::atomic<bool>* lost = &a_->lost;
+    auto password = ReadResticPassword(host_->options().secrets, task.backup_set());
+    if (!password.ok()) return {Outcome::kError, std::string(password.status().message()), 0};
+    ResticTaskResult r = CheckResticRepository(dir.fd(), dir.path, *password, task);
+    if (!r.error.empty()) return {Outcome::kError, r.error, 0};
+    if (*lost) return {Outcome::kLost, "", 0};
+    if (host_->stopped()) return {Outcome::kStopped, "", 0};
+    std::unique_ptr<ObservationSink> stream = host_->OpenStream(a_);
+    v1::ObservationBatch batch;
+    batch.set_task_id(task.id());
+    batch.set_attempt(task.attempt());
+    for (const auto& p : r.points) *batch.add_points() = p;
+    uint64_t seq = 0;
+    auto flush = [&]() -> Outcome {
+      batch.set_seq(++seq);
+      Outcome o = stream->Send(batch);
+      batch.clear_observations();
+      batch.clear_points();
+      return o;
+    };
+    for (auto& o : r.observations) {
+      *batch.add_observations() = std::move(o);
+      if (batch.observations_size() >= host_->options().batch_size) {
+        if (Outcome f = flush(); f.kind != Outcome::kDone) return f;
+      }
+    }
+    if (batch.observations_size() > 0 || seq == 0) {
+      if (Outcome f = flush(); f.kind != Outcome::kDone) return f;
+    }
+    stream->Close();
+    const v1::FormatVerdict& v = r.verdict;
+    host_->Log("task " + std::to_string(task.id()) + ": restic repository " +
+               (v.valid() ? "valid" : "INVALID (" + std::to_string(v.error_count()) + " errors)") +
+               ", " + std::to_string(r.points.size()) + " snapshot(s), " +
+               std::to_string(v.packs_read()) + " pack(s) read, " +
+               std::to_string(v.packs_skipped()) + " known pack(s) skipped");
+    Outcome done{Outcome::kDone, "", seq};
+    done.verdicts.push_back(std::move(r.verdict));
+    done.packs = std::move(r.packs);
+    return done;
+  }
+
+ private:
+  // Waits until reading `bytes` fits the task's read budget (heartbeats
+  // run on their own thread meanwhile; a stop cuts the wait short).
+  void Pace(uint64_t bytes) {
+    if (!budget_) return;
+    int64_t now = std::chrono::duration_cast<std::chrono::nanoseconds>(
+                      std::chrono::system_clock::now().time_since_epoch())
+                      .count();
+    int64_t at = budget_->Acquire(bytes, now);
+    if (at > now) host_->Pause(std::chrono::nanoseconds(at - now));
+  }
+  // Counts a regular file walked (and its bytes when read) in the
+  // attempt's progress.
+  void CountFile(const v1::Observation& o) {
+    if (o.type() != v1::ENTRY_TYPE_FILE) return;
+    a_->progress.files.fetch_add(1, std::memory_order_relaxed);
+    if (!o.digest().empty()) a_->progress.bytes.fetch_add(o.size(), std::memory_order_relaxed);
+  }
+
+  template <typename Emit>
+  Outcome EmitFilePoint(const SetDir& dir, const contracts::DiscoveredPoint& point,
+                        storage::FileHasher& hasher, Emit& emit) {
+    struct stat st {};
+    if (Outcome r = CheckPointUnchanged(dir, point, false, &st); r.kind != Outcome::kDone) {
+      return r;
+    }
+    const int fd = dir.fd();  // the point file: one component, read with O_NOFOLLOW
+    v1::Observation o;
+    o.set_path(point.name);
+    o.set_restore_point_ns(point.time_ns);
+    o.set_size(static_cast<uint64_t>(st.st_size));
+    o.set_mtime_ns(int64_t{st.st_mtim.tv_sec} * 1'000'000'000 + st.st_mtim.tv_nsec);
+    o.set_type(v1::ENTRY_TYPE_FILE);
+    if (metadata_only_.count(point.time_ns) != 0) {  // listed, not read
+      o.set_not_read(true);
+      return emit(std::move(o));
+    }
+    Pace(o.size());
+    storage::FileReading r = hasher.Read(fd, point.name.c_str(), o.size());
+    if (!r.ok && r.error == ENOENT) {
+      return {Outcome::kError, "restore point '" + point.name + "' vanished during the check", 0};
+    }
+    if (r.ok) {
+      o.set_size(r.bytes);
+      o.set_digest_algorithm(static_cast<uint32_t>(r.digest.algorithm()));
+      o.set_digest(std::string(r.digest.view()));
+    } else {
+      o.set_unreadable(true);
+      o.set_error(r.error_text);
+    }
+    return emit(std::move(o));
+  }
+
+  template <typename Emit>
+  Outcome WalkPoint(const SetDir& dir, const contracts::DiscoveredPoint& point,
+                    storage::FileHasher& hasher,
+                    std::map<std::pair<dev_t, ino_t>, LinkedRead>& linked, uint64_t* reused,
+                    std::atomic<bool>* lost, Emit& emit) {
+    if (!point.name.empty()) {
+      struct stat st {};
+      if (Outcome r = CheckPointUnchanged(dir, point, true, &st); r.kind != Outcome::kDone) {
+        return r;
+      }
+    }
+    // The point's directory beneath the set's, no link followed (a link
+    // swapped in since CheckPointUnchanged is refused here).
+    auto walker = storage::TreeWalker::OpenAt(
+        dir.fd(), point.name, point.name.empty() ? dir.path : dir.path + "/" + point.name);
+    if (!walker.ok()) return {Outcome::kError, std::string(walker.status().message()), 0};
+    storage::WalkEntry e;
+    while ((*walker)->Next(&e)) {
+      if (*lost) return {Outcome::kLost, "", 0};
+      if (host_->stopped()) return {Outcome::kStopped, "", 0};
+      v1::Observation o;
+      o.set_path(e.path);
+      o.set_size(e.size);
+      o.set_mtime_ns(e.mtime_ns);
+      o.set_restore_point_ns(point.time_ns);
+      if (e.is_directory || e.error != 0) {
+        o.set_type(e.is_directory ? v1::ENTRY_TYPE_OTHER
+                                  : static_cast<v1::EntryType>(static_cast<int>(e.type)));
+        o.set_unreadable(true);
+        o.set_error(e.error_text);
+      } else if (e.type == storage::EntryType::kFile) {
+        o.set_type(v1::ENTRY_TYPE_FILE);
+        auto it = e.nlink > 1 ? linked.find({e.dev, e.ino}) : linked.end();
+        if (metadata_only_.count(point.time_ns) != 0) {
+          o.set_not_read(true);  // listed by the scheduler's choice, not read
+        } else if (it != linked.end() && it->second.size == e.size &&
+                   it->second.mtime_ns == e.mtime_ns) {
+          o.set_digest_algorithm(it->second.algorithm);
+          o.set_digest(it->second.digest);
+          ++*reused;
+        } else {
+          Pace(e.size);
+          storage::FileReading r = hasher.Read(e.dir->fd(), e.name.c_str(), e.size);
+          if (!r.ok && r.error == ENOENT) continue;  // vanished since the walk
+          if (r.ok) {
+            o.set_size(r.bytes);
+            o.set_digest_algorithm(static_cast<uint32_t>(r.digest.algorithm()));
+            o.set_digest(std::string(r.digest.view()));
+            if (e.nlink > 1 && r.bytes == e.size) {
+              linked[{e.dev, e.ino}] = {e.size, e.mtime_ns, o.digest_algorithm(), o.digest()};
+            }
+          } else {
+            o.set_unreadable(true);
+            o.set_error(r.error_text);
+          }
+        }
+      } else if (e.type == storage::EntryType::kSymlink) {
+        o.set_type(v1::ENTRY_TYPE_SYMLINK);
+        o.set_link_target(e.link_target);
+        storage::Digest d = storage::HashBytes(storage::HashAlgorithm::kXxh3_128, e.link_target);
+        o.set_digest_algorithm(static_cast<uint32_t>(d.algorithm()));
+        o.set_digest(std::string(d.view()));
+      } else {
+        o.set_type(v1::ENTRY_TYPE_OTHER);
+      }
+      if (Outcome r = emit(std::move(o)); r.kind != Outcome::kDone) return r;
+    }
+    return {};
+  }
+
+  TaskHost* host_;
+  Attempt* a_;
+  // The read budget is the attempt's own: tasks of one location running at
+  // once each get the location's full rate.
+  std::unique_ptr<contracts::IoBudget> budget_;
+  // Points of the task listed without reading their content.
+  std::set<int64_t> metadata_only_;
+};
+
+}  // namespace
+
+Outcome RunCheck(TaskHost* host, Attempt* attempt) { return CheckRun(host, attempt).Run(); }
+
+std::vector<std::string> SurveyLocation(const std::string& root) {
+  std::vector<std::string> out;
+  auto list = [](int dirfd) {
+    std::vector<std::string> names;
+    DIR* d = fdopendir(dirfd);
+    if (d == nullptr) {
+      close(dirfd);
+      return names;
+    }
+    while (struct dirent* e = readdir(d)) {
+      if (e->d_name[0] == '.') continue;
+      struct stat st {};
+      if (fstatat(dirfd, e->d_name, &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISDIR(st.st_mode)) {
+        names.push_back(e->d_name);
+      }
+    }
+    closedir(d);
+    std::sort(names.begin(), names.end());
+    return names;
+  };
+  int top = open(root.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (top < 0) return out;
+  int top_dup = dup(top);
+  for (const std::string& a : list(top_dup)) {
+    int sub = openat(top, a.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+    if (sub < 0) continue;
+    for (const std::string& b : list(sub)) {
+      if (out.size() >= 10'000) break;
+      out.push_back(a + "/" + b);
+    }
+  }
+  close(top);
+  return out;
+}
+
+}  // namespace vigil::worker

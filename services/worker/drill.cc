@@ -1,0 +1,234 @@
+// Restore drills (drill.h).
+#include "services/worker/drill.h"
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <cerrno>
+#include <chrono>
+#include <cstring>
+#include <filesystem>
+#include <map>
+#include <memory>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "services/common/text.h"
+#include "services/contracts/restore_points.h"
+#include "services/worker/formats/safe_io.h"
+#include "services/worker/set_dir.h"
+#include "storage/file_hasher.h"
+#include "storage/key_codec.h"
+#include "storage/open_beneath.h"
+
+namespace vigil::worker {
+namespace {
+
+int64_t SteadyNs() {
+  return std::chrono::duration_cast<std::chrono::nanoseconds>(
+             std::chrono::steady_clock::now().time_since_epoch())
+      .count();
+}
+
+}  // namespace
+
+Outcome RunDrill(TaskHost* host, Attempt* attempt) {
+  const v1::Task& task = attempt->task;
+  std::atomic<bool>* lost = &attempt->lost;
+  Outcome out;
+  out.drill = true;
+  v1::DrillResult& res = out.drill_result;
+  auto drill_error = [&](const std::string& why) {
+    res.set_error(why);
+    return out;
+  };
+  auto dir = ResolveSetDir(host->options().locations, task.backup_set());
+  if (!dir.ok()) {
+    if (absl::IsFailedPrecondition(dir.status())) {  // not served here: our fault
+      return {Outcome::kError, std::string(dir.status().message()), 0};
+    }
+    return drill_error(std::string(dir.status().message()));
+  }
+  auto set = ContractSet(task.backup_set());
+  if (!set.ok()) return drill_error(std::string(set.status().message()));
+  const std::string tz = task.tenant_timezone().empty() ? "UTC" : task.tenant_timezone();
+  auto found = contracts::DiscoverRestorePointsAt(*set, dir->fd(), dir->path, tz);
+  if (!found.ok()) return drill_error(std::string(found.status().message()));
+  const contracts::DiscoveredPoint* point = nullptr;
+  for (const auto& p : found->points) {
+    if (p.time_ns == task.drill_point_ns()) point = &p;
+  }
+  if (point == nullptr) {
+    return drill_error("restore point of time " + std::to_string(task.drill_point_ns()) +
+                       " ns is no longer present in the backup set");
+  }
+  const bool file_point = set->layout == contracts::Layout::kDatedFiles;
+  std::string base_rel;  // the point's directory, relative to the set's
+  if (!point->name.empty()) {
+    struct stat st {};
+    if (Outcome r = CheckPointUnchanged(*dir, *point, !file_point, &st); r.kind != Outcome::kDone) {
+      return drill_error(r.error);
+    }
+    if (!file_point) base_rel = point->name;
+  }
+  storage::BeneathOpen base = storage::OpenDirBeneath(dir->fd(), base_rel);
+  if (base.fd < 0) {
+    const std::string shown = base_rel.empty() ? dir->path : dir->path + "/" + base_rel;
+    return drill_error("cannot open restore point '" + shown + "': " +
+                       (base.symlink() ? std::string("a symbolic link, not followed")
+                                       : std::strerror(base.error)));
+  }
+  const int base_fd = base.fd;
+  // The drill's own directory in the scratch (fresh, private).
+  const std::string drill_dir = host->options().scratch + "/drill-" + std::to_string(task.id()) +
+                                "-" + std::to_string(task.attempt());
+  std::error_code ec;
+  std::filesystem::remove_all(drill_dir, ec);
+  if (mkdir(drill_dir.c_str(), 0700) != 0) {
+    close(base_fd);
+    return {Outcome::kError,
+            "cannot create drill directory '" + drill_dir + "': " + std::strerror(errno), 0};
+  }
+  struct Cleanup {
+    std::string dir;
+    int fd;
+    ~Cleanup() {
+      close(fd);
+      std::error_code e;
+      std::filesystem::remove_all(dir, e);
+    }
+  } cleanup{drill_dir, base_fd};
+
+  std::vector<uint8_t> buf(4 << 20);
+  std::vector<std::string> dirs{drill_dir};           // created, to fsync
+  std::vector<std::pair<int, std::string>> restored;  // sample index, copy
+  auto mismatch = [&](const std::string& path, const std::string& why) {
+    res.set_mismatches(res.mismatches() + 1);
+    // A string field must be UTF-8: raw byte paths are escaped.
+    if (res.mismatch_paths_size() < 20) res.add_mismatch_paths(EscapeForTerminal(path));
+    host->Log("drill of task " + std::to_string(task.id()) + ": '" + EscapeForTerminal(path) +
+              "' " + why);
+  };
+  const int64_t start = SteadyNs();
+  for (int i = 0; i < task.drill_sample_size(); ++i) {
+    if (*lost) return {Outcome::kLost, "", 0};
+    if (host->stopped()) return {Outcome::kStopped, "", 0};
+    const v1::DrillSample& smp = task.drill_sample(i);
+    const std::string& path = smp.path();
+    if (!storage::IsValidRelativePath(path)) {
+      mismatch(path, "is not a relative path inside the point");
+      continue;
+    }
+    // The one rule (storage/open_beneath.h): no link followed on the
+    // way, only a regular file returned, O_NONBLOCK cleared once it is one.
+    formats::OpenedFile opened = formats::OpenBeneath(cleanup.fd, path, formats::Symlinks::kRefuse);
+    if (opened.fd < 0) {
+      mismatch(path, "cannot be opened: " + opened.error_text);
+      continue;
+    }
+    const int src = opened.fd;
+    // Cold read: whatever the page cache holds of the source goes first.
+    posix_fadvise(src, 0, 0, POSIX_FADV_DONTNEED);
+    posix_fadvise(src, 0, 0, POSIX_FADV_SEQUENTIAL);
+    // Parent directories of the copy.
+    std::string dst = drill_dir;
+    for (size_t p = path.find('/'); p != std::string::npos; p = path.find('/', p + 1)) {
+      std::string d = drill_dir + "/" + path.substr(0, p);
+      if (mkdir(d.c_str(), 0700) == 0) {
+        dirs.push_back(d);
+      } else if (errno != EEXIST) {
+        close(src);
+        return {Outcome::kError, "cannot create '" + d + "': " + std::strerror(errno), 0};
+      }
+    }
+    dst += "/" + path;
+    int out_fd = open(dst.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+    if (out_fd < 0) {
+      int err = errno;
+      close(src);
+      return {Outcome::kError, "cannot create '" + dst + "': " + std::strerror(err), 0};
+    }
+    uint64_t copied = 0;
+    std::string read_error, write_error;
+    while (true) {
+      if (*lost || host->stopped()) break;
+      ssize_t n = read(src, buf.data(), buf.size());
+      if (n < 0 && errno == EINTR) continue;
+      if (n < 0) {
+        read_error = std::strerror(errno);
+        break;
+      }
+      if (n == 0) break;
+      for (ssize_t off = 0; off < n;) {
+        ssize_t w = write(out_fd, buf.data() + off, static_cast<size_t>(n - off));
+        if (w < 0 && errno == EINTR) continue;
+        if (w < 0) {
+          write_error = std::strerror(errno);
+          break;
+        }
+        off += w;
+      }
+      if (!write_error.empty()) break;
+      copied += static_cast<uint64_t>(n);
+    }
+    close(src);
+    // Synced write: the copy is on stable storage before it counts.
+    if (write_error.empty() && fsync(out_fd) != 0) write_error = std::strerror(errno);
+    if (close(out_fd) != 0 && write_error.empty()) write_error = std::strerror(errno);
+    if (!write_error.empty()) {
+      return {Outcome::kError, "cannot write '" + dst + "': " + write_error, 0};
+    }
+    if (*lost) return {Outcome::kLost, "", 0};
+    if (host->stopped()) return {Outcome::kStopped, "", 0};
+    if (!read_error.empty()) {
+      mismatch(path, "cannot be read: " + read_error);
+      continue;
+    }
+    res.set_files(res.files() + 1);
+    res.set_bytes(res.bytes() + copied);
+    attempt->progress.files.fetch_add(1, std::memory_order_relaxed);
+    attempt->progress.bytes.fetch_add(copied, std::memory_order_relaxed);
+    restored.emplace_back(i, dst);
+  }
+  // The directory entries of the copies, deepest first, then the scratch.
+  dirs.push_back(host->options().scratch);
+  for (auto it = dirs.rbegin(); it != dirs.rend(); ++it) {
+    int fd = open(it->c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (fd < 0 || fsync(fd) != 0) {
+      int err = errno;
+      if (fd >= 0) close(fd);
+      return {Outcome::kError, "cannot sync '" + *it + "': " + std::strerror(err), 0};
+    }
+    close(fd);
+  }
+  res.set_seconds(static_cast<double>(SteadyNs() - start) / 1e9);
+  // Re-hash each copy (read back from the device) against the catalogue.
+  std::map<uint32_t, std::unique_ptr<storage::FileHasher>> hashers;
+  for (const auto& [i, dst] : restored) {
+    if (*lost) return {Outcome::kLost, "", 0};
+    if (host->stopped()) return {Outcome::kStopped, "", 0};
+    const v1::DrillSample& smp = task.drill_sample(i);
+    const uint32_t alg = smp.digest_algorithm();
+    if (alg < 1 || alg > 7) {
+      mismatch(smp.path(), "has a digest of unknown algorithm " + std::to_string(alg));
+      continue;
+    }
+    auto& h = hashers[alg];
+    if (!h) h = std::make_unique<storage::FileHasher>(static_cast<storage::HashAlgorithm>(alg));
+    storage::FileReading r = h->Read(AT_FDCWD, dst.c_str(), smp.size(), /*drop_cache=*/true);
+    if (!r.ok) {
+      mismatch(smp.path(), "restored copy cannot be read: " + r.error_text);
+    } else if (r.bytes != smp.size()) {
+      mismatch(smp.path(), "restored " + std::to_string(r.bytes) + " bytes, catalogue has " +
+                               std::to_string(smp.size()));
+    } else if (r.digest.view() != smp.digest()) {
+      mismatch(smp.path(), "restored content differs from the catalogue");
+    }
+  }
+  return out;
+}
+
+}  // namespace vigil::worker

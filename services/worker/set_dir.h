@@ -1,0 +1,58 @@
+// A task's backup set on disk: its directory opened beneath the location's
+// root (docs/formats.md "Confinement"), the contract model's view of the set
+// for discovery, and the check that a restore point is still what discovery
+// found. Shared by CHECK tasks (check_task.cc) and restore drills
+// (drill.cc). No gRPC.
+//
+// Thread safety: free functions; a SetDir may be used by one thread at a
+// time (its descriptor is shared, never closed while a copy lives).
+#pragma once
+
+#include <sys/stat.h>
+
+#include <map>
+#include <memory>
+#include <string>
+
+#include "services/contracts/model.h"
+#include "services/contracts/restore_points.h"
+#include "services/worker/task.h"
+#include "storage/status.h"
+#include "storage/tree_walker.h"
+#include "vigil/v1/types.pb.h"
+
+namespace vigil::worker {
+
+// A backup set's directory, open: everything of the set is read beneath
+// this descriptor (storage/open_beneath.h), never by a path again.
+struct SetDir {
+  std::string path;  // location root + "/" + set path, for messages
+  std::shared_ptr<storage::DirHandle> dir;
+  int fd() const { return dir->fd(); }
+};
+
+// Opens the backup set's directory beneath its location root (`locations`:
+// name -> root, WorkerOptions::locations). The root (the MSP's own
+// --location NAME=PATH) is opened by its path and may be a symbolic link;
+// the set's path beneath it may hold none, in any component (openat2
+// RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS, or one component at a time with
+// O_NOFOLLOW): a link is refused naming it. FailedPrecondition when the
+// location is not served here (the worker's fault); InvalidArgument,
+// NotFound or PermissionDenied about the set otherwise.
+storage::StatusOr<SetDir> ResolveSetDir(const std::map<std::string, std::string>& locations,
+                                        const v1::BackupSet& set);
+
+// The contract model's view of a task's backup set, for discovery.
+// InvalidArgument for an unknown layout.
+storage::StatusOr<contracts::BackupSet> ContractSet(const v1::BackupSet& b);
+
+// The point is still where discovery found it, with the same time when the
+// time came from its mtime (rsnapshot may rotate during a check: walking
+// daily.1 after a rotation would read another point under this one's time).
+// It is still of its kind (a directory, or a regular file for
+// dated-files): a symbolic link swapped in is refused, never followed.
+// kDone with *st filled, else kError saying what changed.
+Outcome CheckPointUnchanged(const SetDir& dir, const contracts::DiscoveredPoint& point,
+                            bool want_dir, struct stat* st);
+
+}  // namespace vigil::worker
