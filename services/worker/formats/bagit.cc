@@ -70,14 +70,6 @@ std::optional<uint64_t> ParseU64(std::string_view s) {
   return v;
 }
 
-// Quoted, escaped and shortened excerpt of input text for a message.
-std::string Excerpt(std::string_view s) {
-  constexpr size_t kMax = 80;
-  std::string e = EscapeForTerminal(s.substr(0, kMax));
-  if (s.size() > kMax) e += "...";
-  return "'" + e + "'";
-}
-
 bool StartsWith(std::string_view s, std::string_view p) { return s.substr(0, p.size()) == p; }
 
 // Byte offset of a column of a decoded line: exact for UTF-8, the line's

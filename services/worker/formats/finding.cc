@@ -36,4 +36,11 @@ std::string ShowPath(std::string_view path) {
   return s;
 }
 
+std::string Excerpt(std::string_view s) {
+  constexpr size_t kMax = 80;
+  std::string e = EscapeForTerminal(s.substr(0, kMax));
+  if (s.size() > kMax) e += "...";
+  return "'" + e + "'";
+}
+
 }  // namespace vigil::formats

@@ -42,4 +42,8 @@ struct Findings {
 // '' when it holds a space or is empty, so that message boundaries stay clear.
 std::string ShowPath(std::string_view path);
 
+// Input text quoted for a message: 'TEXT', escaped for a terminal, its first
+// 80 bytes followed by "..." when longer.
+std::string Excerpt(std::string_view text);
+
 }  // namespace vigil::formats

@@ -37,13 +37,6 @@ std::string Lower(std::string_view s) {
   return out;
 }
 
-std::string Excerpt(std::string_view s) {
-  constexpr size_t kMax = 80;
-  std::string e = EscapeForTerminal(s.substr(0, kMax));
-  if (s.size() > kMax) e += "...";
-  return "'" + e + "'";
-}
-
 // coreutils filename_unescape(): \\, \n and \r; anything else is malformed.
 bool Unescape(std::string_view in, std::string* out, size_t* bad) {
   out->clear();
