@@ -37,6 +37,55 @@ struct LinkedRead {
   std::string digest;
 };
 
+// An attempt's observations in numbered batches of options().batch_size on
+// its stream (TaskHost::OpenStream). The batch with seq 1 carries the list
+// of restore points and is sent even when empty (Finish).
+class BatchWriter {
+ public:
+  // delay_ms: the test hook WorkerOptions::test_batch_delay_ms, slept after
+  // each acknowledged batch; 0 = none.
+  BatchWriter(TaskHost* host, Attempt* attempt, int delay_ms)
+      : host_(host), stream_(host->OpenStream(attempt)), delay_ms_(delay_ms) {
+    batch_.set_task_id(attempt->task.id());
+    batch_.set_attempt(attempt->task.attempt());
+  }
+
+  // A restore point for the first batch.
+  v1::RestorePointSeen* AddPoint() { return batch_.add_points(); }
+  // Adds one observation; sends the batch once it is full.
+  Outcome Add(v1::Observation&& o) {
+    *batch_.add_observations() = std::move(o);
+    if (batch_.observations_size() >= host_->options().batch_size) return Send();
+    return {};
+  }
+  // Sends what is left (the first batch, with the points, even if empty).
+  Outcome Finish() {
+    if (batch_.observations_size() > 0 || seq_ == 0) return Send();
+    return {};
+  }
+  // Returns once every batch sent is acknowledged.
+  Outcome Flush() { return stream_->Flush(); }
+  void Close() { stream_->Close(); }
+  // The last batch's seq (0 before the first).
+  uint64_t seq() const { return seq_; }
+
+ private:
+  Outcome Send() {
+    batch_.set_seq(++seq_);
+    Outcome o = stream_->Send(batch_);
+    batch_.clear_observations();
+    batch_.clear_points();  // only in the batch with seq 1
+    if (o.kind == Outcome::kDone && delay_ms_ > 0) host_->Sleep(delay_ms_);
+    return o;
+  }
+
+  TaskHost* host_;
+  std::unique_ptr<ObservationSink> stream_;
+  const int delay_ms_;
+  v1::ObservationBatch batch_;
+  uint64_t seq_ = 0;
+};
+
 // One check attempt, on the task's thread.
 class CheckRun {
  public:
@@ -69,31 +118,16 @@ class CheckRun {
     budget_ = std::make_unique<contracts::IoBudget>(task.rate_limit_bytes_per_s());
     metadata_only_.clear();
     metadata_only_.insert(task.metadata_only_points().begin(), task.metadata_only_points().end());
-    std::unique_ptr<ObservationSink> stream = host_->OpenStream(a_);
-    v1::ObservationBatch batch;
-    batch.set_task_id(task.id());
-    batch.set_attempt(task.attempt());
+    BatchWriter batches(host_, a_, host_->options().test_batch_delay_ms);
     for (const auto& p : found->points) {
-      v1::RestorePointSeen* seen = batch.add_points();
+      v1::RestorePointSeen* seen = batches.AddPoint();
       seen->set_time_ns(p.time_ns);
       seen->set_name(p.name);
       seen->set_time_source(p.time_source);
     }
-    uint64_t seq = 0;
-    auto flush = [&]() -> Outcome {
-      batch.set_seq(++seq);
-      Outcome o = stream->Send(batch);
-      batch.clear_observations();
-      batch.clear_points();  // only in the batch with seq 1
-      if (o.kind == Outcome::kDone && host_->options().test_batch_delay_ms > 0)
-        host_->Sleep(host_->options().test_batch_delay_ms);
-      return o;
-    };
     auto emit = [&](v1::Observation&& o) -> Outcome {
       CountFile(o);
-      *batch.add_observations() = std::move(o);
-      if (batch.observations_size() >= host_->options().batch_size) return flush();
-      return {};
+      return batches.Add(std::move(o));
     };
     std::map<std::pair<dev_t, ino_t>, LinkedRead> linked;
     uint64_t reused = 0;  // hard-linked files whose digest was reused
@@ -109,17 +143,14 @@ class CheckRun {
       }
       if (r.kind != Outcome::kDone) return r;
     }
-    // The batch with seq 1 carries the list of points: sent even if empty.
-    if (batch.observations_size() > 0 || seq == 0) {
-      if (Outcome r = flush(); r.kind != Outcome::kDone) return r;
-    }
+    if (Outcome r = batches.Finish(); r.kind != Outcome::kDone) return r;
     // Every batch acknowledged before CompleteTask names the last one.
-    if (Outcome r = stream->Flush(); r.kind != Outcome::kDone) return r;
-    stream->Close();
+    if (Outcome r = batches.Flush(); r.kind != Outcome::kDone) return r;
+    batches.Close();
     host_->Log("task " + std::to_string(task.id()) + ": " + std::to_string(found->points.size()) +
                " restore point(s), " + std::to_string(reused) +
                " hard-linked files not read again");
-    Outcome done{Outcome::kDone, "", seq};
+    Outcome done{Outcome::kDone, "", batches.seq()};
     // The format's own verdicts, point by point (after the walk: the
     // catalogue's observations are durable first).
     for (const auto& point : found->points) {
@@ -166,36 +197,20 @@ class CheckRun {
     if (!r.error.empty()) return {Outcome::kError, r.error, 0};
     if (*lost) return {Outcome::kLost, "", 0};
     if (host_->stopped()) return {Outcome::kStopped, "", 0};
-    std::unique_ptr<ObservationSink> stream = host_->OpenStream(a_);
-    v1::ObservationBatch batch;
-    batch.set_task_id(task.id());
-    batch.set_attempt(task.attempt());
-    for (const auto& p : r.points) *batch.add_points() = p;
-    uint64_t seq = 0;
-    auto flush = [&]() -> Outcome {
-      batch.set_seq(++seq);
-      Outcome o = stream->Send(batch);
-      batch.clear_observations();
-      batch.clear_points();
-      return o;
-    };
+    BatchWriter batches(host_, a_, /*delay_ms=*/0);
+    for (const auto& p : r.points) *batches.AddPoint() = p;
     for (auto& o : r.observations) {
-      *batch.add_observations() = std::move(o);
-      if (batch.observations_size() >= host_->options().batch_size) {
-        if (Outcome f = flush(); f.kind != Outcome::kDone) return f;
-      }
+      if (Outcome f = batches.Add(std::move(o)); f.kind != Outcome::kDone) return f;
     }
-    if (batch.observations_size() > 0 || seq == 0) {
-      if (Outcome f = flush(); f.kind != Outcome::kDone) return f;
-    }
-    stream->Close();
+    if (Outcome f = batches.Finish(); f.kind != Outcome::kDone) return f;
+    batches.Close();
     const v1::FormatVerdict& v = r.verdict;
     host_->Log("task " + std::to_string(task.id()) + ": restic repository " +
                (v.valid() ? "valid" : "INVALID (" + std::to_string(v.error_count()) + " errors)") +
                ", " + std::to_string(r.points.size()) + " snapshot(s), " +
                std::to_string(v.packs_read()) + " pack(s) read, " +
                std::to_string(v.packs_skipped()) + " known pack(s) skipped");
-    Outcome done{Outcome::kDone, "", seq};
+    Outcome done{Outcome::kDone, "", batches.seq()};
     done.verdicts.push_back(std::move(r.verdict));
     done.packs = std::move(r.packs);
     return done;

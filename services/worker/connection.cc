@@ -16,6 +16,16 @@ constexpr int kGrpcMaxBackoffMs = kRetryMaxMs * 4 / 5;
 // gRPC's minimum connect timeout (its default): see Connection().
 constexpr int kConnectTimeoutMs = 20000;
 
+// What Register and Resume say of this worker: its site, the locations it
+// serves and how many tasks it runs at once.
+v1::RegisterRequest RegisterRequestOf(const WorkerOptions& o) {
+  v1::RegisterRequest req;
+  req.set_site(o.site);
+  for (const auto& [name, root] : o.locations) req.add_locations(name);
+  req.set_capacity(o.capacity);
+  return req;
+}
+
 }  // namespace
 
 bool Retryable(grpc::StatusCode c) {
@@ -69,10 +79,7 @@ grpc::Status Connection::Register() {
   grpc::ClientContext ctx;
   if (!o_.enrol_token.empty()) ctx.AddMetadata("authorization", "Bearer " + o_.enrol_token);
   ctx.set_deadline(std::chrono::system_clock::now() + milliseconds(10000));
-  v1::RegisterRequest req;
-  req.set_site(o_.site);
-  for (const auto& [name, root] : o_.locations) req.add_locations(name);
-  req.set_capacity(o_.capacity);
+  v1::RegisterRequest req = RegisterRequestOf(o_);
   v1::RegisterResponse resp;
   grpc::Status s = stub_->Register(&ctx, req, &resp);
   if (s.ok()) {
@@ -105,10 +112,7 @@ grpc::Status Connection::Resume(const WorkerState& stored) {
   }
   grpc::ClientContext ctx;
   Prepare(&ctx, 10000);
-  v1::RegisterRequest req;
-  req.set_site(o_.site);
-  for (const auto& [name, root] : o_.locations) req.add_locations(name);
-  req.set_capacity(o_.capacity);
+  v1::RegisterRequest req = RegisterRequestOf(o_);
   v1::RegisterResponse resp;
   grpc::Status s = stub_->Resume(&ctx, req, &resp);
   std::lock_guard lock(id_mu_);
