@@ -6,7 +6,7 @@
 #include <cstdlib>
 #include <string_view>
 
-#include "services/worker/formats/bagit.h"
+#include "services/worker/formats/bagit_parse.h"
 
 using namespace vigil::formats;
 

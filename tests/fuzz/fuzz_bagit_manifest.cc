@@ -6,8 +6,8 @@
 #include <cstdlib>
 #include <string_view>
 
-#include "services/worker/formats/bagit.h"
-#include "services/worker/formats/safe_io.h"
+#include "services/worker/formats/bagit_parse.h"
+#include "services/worker/formats/path_check.h"
 
 using namespace vigil::formats;
 

@@ -10,8 +10,8 @@
 #include <string_view>
 #include <vector>
 
-#include "services/worker/formats/restic.h"
 #include "services/worker/formats/restic_crypto.h"
+#include "services/worker/formats/restic_parse.h"
 
 using namespace vigil::formats::restic;
 

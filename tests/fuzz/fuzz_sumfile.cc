@@ -6,7 +6,7 @@
 #include <cstdlib>
 #include <string_view>
 
-#include "services/worker/formats/safe_io.h"
+#include "services/worker/formats/path_check.h"
 #include "services/worker/formats/sumfile.h"
 
 using namespace vigil::formats;

@@ -6,7 +6,7 @@
 #include <optional>
 #include <string>
 
-#include "services/worker/formats/safe_io.h"
+#include "services/worker/formats/path_check.h"
 
 namespace vigil::formats {
 

@@ -1,6 +1,7 @@
-// Reading files named by untrusted manifests: lexical path checks done
-// before anything is opened, opening confined beneath a directory, and
-// hashing one file with several algorithms in a single read.
+// Reading files named by untrusted manifests: opening confined beneath a
+// directory, and hashing one file with several algorithms in a single read.
+// The lexical path checks done before anything is opened are in
+// path_check.h (included here).
 #pragma once
 
 #include <cstdint>
@@ -11,22 +12,10 @@
 #include <string_view>
 #include <vector>
 
+#include "services/worker/formats/path_check.h"
 #include "storage/hash.h"
 
 namespace vigil::formats {
-
-struct PathCheck {
-  bool ok = false;
-  std::string canonical;    // '.' and empty components removed: "data/a/b.txt"
-  bool normalized = false;  // canonical differs from the input
-  std::string code;         // when !ok: "path_escapes" or "path_invalid"
-  std::string reason;       // when !ok: "'..' component", "absolute path", ...
-};
-
-// Checks a '/'-separated relative path taken from a manifest without touching
-// the file system. Rejected: empty, NUL, absolute ("/x"), any ".." component,
-// and, if `reject_tilde`, a leading '~' (home directory expansion).
-PathCheck CheckRelativePath(std::string_view path, bool reject_tilde);
 
 enum class Symlinks {
   kRefuse,         // no component may be a symbolic link
