@@ -8,7 +8,7 @@
 // certificate and closes), and an OpenSSL reason when the client ends it
 // ("certificate verify failed": the coordinator's certificate is not signed
 // by the CA given; "wrong version number": no TLS on that port). Retrying
-// every second does not help then: a worker backs off (worker.cc), and says
+// every second does not help then: a worker backs off (worker/connection.cc), and says
 // which flag is probably wrong. No gRPC here: the worker and the CLI pass
 // the status message.
 #pragma once

@@ -5,7 +5,8 @@
 // Hashes and metadata only, never contents; passwords never leave the
 // worker.
 //
-// No gRPC here (worker.cc does the streaming): this is testable on its own.
+// No gRPC here (check_task.cc calls these and streams the results): this is
+// testable on its own.
 #pragma once
 
 #include <cstdint>
