@@ -166,40 +166,40 @@ bool ZstdDecompress(std::string_view in, uint64_t max_bytes, std::string* out, s
   ZSTD_inBuffer ib{in.data(), in.size(), 0};
   std::string chunk(ZSTD_DStreamOutSize(), '\0');
   size_t last = 1;
+  // One decompression step into `chunk`, appended to *out; false with
+  // *error on a zstd error (`at_offset`: naming the compressed byte) or
+  // past max_bytes.
+  auto step = [&](ZSTD_outBuffer* ob, bool at_offset) {
+    last = ZSTD_decompressStream(ds, ob, &ib);
+    if (ZSTD_isError(last)) {
+      *error = std::string("zstd: ") + ZSTD_getErrorName(last) +
+               (at_offset ? " at compressed byte " + std::to_string(ib.pos) : std::string());
+      return false;
+    }
+    if (out->size() + ob->pos > max_bytes) {
+      *error = "zstd: decompresses to more than " + std::to_string(max_bytes) + " bytes";
+      return false;
+    }
+    out->append(chunk.data(), ob->pos);
+    return true;
+  };
   bool ok = true;
   while (ib.pos < ib.size) {
     ZSTD_outBuffer ob{chunk.data(), chunk.size(), 0};
-    last = ZSTD_decompressStream(ds, &ob, &ib);
-    if (ZSTD_isError(last)) {
-      *error = std::string("zstd: ") + ZSTD_getErrorName(last) + " at compressed byte " +
-               std::to_string(ib.pos);
+    if (!step(&ob, /*at_offset=*/true)) {
       ok = false;
       break;
     }
-    if (out->size() + ob.pos > max_bytes) {
-      *error = "zstd: decompresses to more than " + std::to_string(max_bytes) + " bytes";
-      ok = false;
-      break;
-    }
-    out->append(chunk.data(), ob.pos);
     if (ob.pos == 0 && ib.pos < ib.size && last != 0) continue;
   }
   if (ok) {
     // Flush whatever the decoder still holds.
     while (last != 0) {
       ZSTD_outBuffer ob{chunk.data(), chunk.size(), 0};
-      last = ZSTD_decompressStream(ds, &ob, &ib);
-      if (ZSTD_isError(last)) {
-        *error = std::string("zstd: ") + ZSTD_getErrorName(last);
+      if (!step(&ob, /*at_offset=*/false)) {
         ok = false;
         break;
       }
-      if (out->size() + ob.pos > max_bytes) {
-        *error = "zstd: decompresses to more than " + std::to_string(max_bytes) + " bytes";
-        ok = false;
-        break;
-      }
-      out->append(chunk.data(), ob.pos);
       if (ob.pos == 0) {
         *error = "zstd: truncated frame";
         ok = false;
