@@ -15,6 +15,7 @@
 #include "services/cli/apply_yaml.h"
 #include "services/cli/client.h"
 #include "services/common/text.h"
+#include "services/common/time.h"
 #include "vigil/v1/admin.grpc.pb.h"
 #include "vigil/v1/tenant.grpc.pb.h"
 
