@@ -24,9 +24,9 @@
 #include <thread>
 
 #include "services/common/connect_errors.h"
+#include "services/common/io_budget.h"
 #include "services/common/text.h"
 #include "services/contracts/restore_points.h"
-#include "services/contracts/schedule.h"
 #include "services/worker/format_tasks.h"
 #include "services/worker/formats/safe_io.h"
 #include "services/worker/state.h"
@@ -295,7 +295,7 @@ class WorkerImpl final : public Worker {
   // Per task: each task runs on its own thread (Run), so these are
   // thread-local. The read budget is the task's own: tasks of one location
   // running at once each get the location's full rate.
-  static inline thread_local std::unique_ptr<contracts::IoBudget> budget_;
+  static inline thread_local std::unique_ptr<IoBudget> budget_;
   // Points of the current task listed without reading their content.
   static inline thread_local std::set<int64_t> metadata_only_;
   // Progress of the current task attempt (vigil.v1.TaskProgress units:
@@ -685,7 +685,7 @@ class WorkerImpl final : public Worker {
           task.backup_set().name() + "): " + w);
     }
     storage::FileHasher hasher(storage::HashAlgorithm::kXxh3_128);
-    budget_ = std::make_unique<contracts::IoBudget>(task.rate_limit_bytes_per_s());
+    budget_ = std::make_unique<IoBudget>(task.rate_limit_bytes_per_s());
     metadata_only_.clear();
     metadata_only_.insert(task.metadata_only_points().begin(), task.metadata_only_points().end());
     Stream stream(this, task.id(), task.attempt(), lost);
