@@ -15,6 +15,7 @@
 #include "services/cli/apply_yaml.h"
 #include "services/cli/client.h"
 #include "services/common/text.h"
+#include "services/common/time.h"
 #include "vigil/v1/admin.grpc.pb.h"
 #include "vigil/v1/tenant.grpc.pb.h"
 
@@ -465,10 +466,7 @@ std::string TokenState(const v1::TokenRecord& r) {
   if (r.revoked_ns() != 0) return "revoked " + FormatTimeUtc(r.revoked_ns()).substr(0, 10);
   if (r.used_ns() != 0) return "used by " + r.used_by();
   if (r.expires_ns() != 0) {
-    int64_t now = std::chrono::duration_cast<std::chrono::nanoseconds>(
-                      std::chrono::system_clock::now().time_since_epoch())
-                      .count();
-    if (now >= r.expires_ns()) return "expired";
+    if (NowNs() >= r.expires_ns()) return "expired";
     return "valid until " + FormatTimeUtc(r.expires_ns()).substr(0, 10);
   }
   return "valid";

@@ -13,6 +13,7 @@
 #include <unordered_map>
 
 #include "services/common/text.h"
+#include "services/common/time.h"
 #include "services/worker/formats/bagit.h"
 #include "services/worker/formats/restic.h"
 #include "services/worker/formats/restic_catalogue.h"

@@ -3,10 +3,10 @@
 #include <dirent.h>
 
 #include <cerrno>
-#include <chrono>
 #include <cstring>
 
 #include "services/common/text.h"
+#include "services/common/time.h"
 #include "services/contracts/model.h"
 #include "services/coordinator/alerts.h"
 #include "services/coordinator/dashboard.h"
@@ -27,12 +27,6 @@ http::Response Text(int status, std::string body) {
 
 // How far back a tenant page's history goes.
 constexpr int64_t kHistoryNs = int64_t{90} * 24 * 3600 * 1000000000;
-
-int64_t NowNs() {
-  return std::chrono::duration_cast<std::chrono::nanoseconds>(
-             std::chrono::system_clock::now().time_since_epoch())
-      .count();
-}
 
 http::Response Json(std::string body) {
   http::Response r;

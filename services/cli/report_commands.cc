@@ -9,7 +9,7 @@
 
 #include "services/cli/client.h"
 #include "services/common/files.h"
-#include "services/common/text.h"
+#include "services/common/time.h"
 #include "services/coordinator/proof_verify.h"
 #include "services/reports/html.h"
 #include "vigil/v1/admin.grpc.pb.h"

@@ -13,6 +13,7 @@
 #include <string>
 
 #include "services/common/text.h"
+#include "services/common/time.h"
 #include "storage/catalogue.h"
 #include "storage/hash.h"
 #include "storage/verify_pass.h"

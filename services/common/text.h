@@ -1,5 +1,6 @@
 // Small text helpers shared by the services and the CLI: durations, sizes,
-// times, and the lossless display of byte-string paths.
+// UTF-8, and the lossless display of byte-string paths. (Times:
+// services/common/time.h.)
 #pragma once
 
 #include <cstdint>
@@ -19,8 +20,6 @@ std::string HumanBytes(double bytes);
 std::string HumanDuration(int64_t ns);
 // "1,234,567".
 std::string GroupDigits(uint64_t n);
-// "2026-11-22T18:47:45.123456789Z" (UTC, RFC 3339).
-std::string FormatTimeUtc(int64_t ns_since_epoch);
 
 bool IsValidUtf8(std::string_view s);
 // Printable form of a byte-string path for a terminal: valid UTF-8 is kept,

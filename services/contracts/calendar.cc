@@ -5,6 +5,8 @@
 #include <charconv>
 #include <chrono>
 
+#include "services/common/time.h"
+
 namespace vigil::contracts {
 namespace {
 
@@ -68,16 +70,13 @@ bool ParseInt(std::string_view s, int* out) {
   return r.ec == std::errc() && r.ptr == s.data() + s.size();
 }
 
-std::optional<date::year_month_day> ParseDate(std::string_view s) {
-  int y, m, d;
-  if (s.size() != 10 || s[4] != '-' || s[7] != '-') return std::nullopt;
-  if (!ParseInt(s.substr(0, 4), &y) || !ParseInt(s.substr(5, 2), &m) ||
-      !ParseInt(s.substr(8, 2), &d)) {
-    return std::nullopt;
-  }
-  date::year_month_day ymd{date::year(y), date::month(m), date::day(d)};
-  if (!ymd.ok()) return std::nullopt;
-  return ymd;
+// "2026-10-01" (services/common/time.h's ParseDate).
+std::optional<date::year_month_day> ParseLocalDate(std::string_view s) {
+  std::optional<CivilDate> d = ParseDate(s);
+  if (!d) return std::nullopt;
+  return date::year_month_day{date::year(static_cast<int>(d->year)),
+                              date::month(static_cast<unsigned>(d->month)),
+                              date::day(static_cast<unsigned>(d->day))};
 }
 
 }  // namespace
@@ -161,8 +160,8 @@ std::optional<Period> ParsePeriod(std::string_view text, const Calendar& cal, st
   }
   size_t dots = text.find("..");
   if (dots != std::string_view::npos) {
-    auto a = ParseDate(text.substr(0, dots));
-    auto b = ParseDate(text.substr(dots + 2));
+    auto a = ParseLocalDate(text.substr(0, dots));
+    auto b = ParseLocalDate(text.substr(dots + 2));
     if (!a || !b) return fail("expected YYYY-MM-DD..YYYY-MM-DD (inclusive local dates)");
     if (*b < *a) return fail("the end date is before the start date");
     int64_t s = cal.LocalMidnight(static_cast<int>(a->year()), static_cast<unsigned>(a->month()),

@@ -1,13 +1,11 @@
 #include "services/contracts/parse.h"
 
-#include <date/date.h>
 #include <date/tz.h>
 #include <yaml-cpp/depthguard.h>
 #include <yaml-cpp/eventhandler.h>
 #include <yaml-cpp/yaml.h>
 
 #include <algorithm>
-#include <chrono>
 #include <map>
 #include <optional>
 #include <set>
@@ -16,6 +14,8 @@
 #include <utility>
 
 #include "services/common/text.h"
+#include "services/common/time.h"
+#include "services/contracts/calendar.h"
 #include "storage/hash.h"
 #include "storage/key_codec.h"
 
@@ -206,118 +206,43 @@ std::optional<uint64_t> ParseSize(std::string_view s, bool per_second, std::stri
   return std::nullopt;
 }
 
-// Days since 1970-01-01 of a valid civil date.
-int64_t DaysFromCivil(int y, unsigned m, unsigned d) {
-  return date::sys_days(date::year(y) / date::month(m) / date::day(d)).time_since_epoch().count();
-}
-
-bool Digits(std::string_view s, size_t pos, size_t n, int* out) {
-  if (pos + n > s.size()) return false;
-  int v = 0;
-  for (size_t i = pos; i < pos + n; ++i) {
-    if (s[i] < '0' || s[i] > '9') return false;
-    v = v * 10 + (s[i] - '0');
-  }
-  *out = v;
-  return true;
-}
-
 struct ParsedTime {
   bool date_only = false;
-  int year = 0;
-  unsigned month = 0, day = 0;
+  CivilDate date;  // for date_only
   int64_t ns = 0;  // for date_only: UTC midnight
 };
 
-// "2026-01-01" or RFC 3339 "2026-01-01T08:00:00[.fff][Z|+01:00]".
+// "2026-01-01" or RFC 3339 "2026-01-01T08:00:00[.fff][Z|+01:00]"
+// (services/common/time.h), years 1970 to 2261 and not before the epoch;
+// stricter than RFC 3339: no leap second, at most nine fraction digits.
 std::optional<ParsedTime> ParseTime(std::string_view s) {
   ParsedTime t;
-  int y, mo, d;
-  if (!Digits(s, 0, 4, &y) || s.size() < 10 || s[4] != '-' || !Digits(s, 5, 2, &mo) ||
-      s[7] != '-' || !Digits(s, 8, 2, &d)) {
-    return std::nullopt;
-  }
-  date::year_month_day ymd{date::year(y), date::month(mo), date::day(d)};
-  if (!ymd.ok() || y < 1970 || y > 2261) return std::nullopt;
-  t.year = y;
-  t.month = mo;
-  t.day = d;
-  int64_t days = DaysFromCivil(y, mo, d);
-  if (s.size() == 10) {
+  if (std::optional<CivilDate> d = ParseDate(s)) {
+    if (d->year < 1970 || d->year > 2261) return std::nullopt;
     t.date_only = true;
-    t.ns = days * kDayNs;
+    t.date = *d;
+    t.ns = DaysFromCivil(d->year, d->month, d->day) * kDayNs;
     return t;
   }
-  int h, mi, se;
-  if (s.size() < 20 || (s[10] != 'T' && s[10] != 't' && s[10] != ' ') || !Digits(s, 11, 2, &h) ||
-      s[13] != ':' || !Digits(s, 14, 2, &mi) || s[16] != ':' || !Digits(s, 17, 2, &se) || h > 23 ||
-      mi > 59 || se > 59) {
+  std::optional<DateTime> dt = ParseDateTime(s);
+  if (!dt || dt->year < 1970 || dt->year > 2261 || dt->second == 60 || dt->fraction_digits > 9) {
     return std::nullopt;
   }
-  size_t i = 19;
-  int64_t frac = 0;
-  if (s[i] == '.') {
-    ++i;
-    size_t fs = i;
-    int64_t scale = 100'000'000;
-    while (i < s.size() && s[i] >= '0' && s[i] <= '9') {
-      if (i - fs >= 9) return std::nullopt;
-      frac += (s[i] - '0') * scale;
-      scale /= 10;
-      ++i;
-    }
-    if (i == fs) return std::nullopt;
-  }
-  int64_t offset_s = 0;
-  if (i < s.size() && (s[i] == 'Z' || s[i] == 'z')) {
-    ++i;
-  } else if (i < s.size() && (s[i] == '+' || s[i] == '-')) {
-    int oh, om;
-    if (!Digits(s, i + 1, 2, &oh) || i + 3 >= s.size() || s[i + 3] != ':' ||
-        !Digits(s, i + 4, 2, &om) || oh > 23 || om > 59) {
-      return std::nullopt;
-    }
-    offset_s = (oh * 3600 + om * 60) * (s[i] == '-' ? -1 : 1);
-    i += 6;
-  } else {
-    return std::nullopt;
-  }
-  if (i != s.size()) return std::nullopt;
-  int64_t secs = days * 86400 + h * 3600 + mi * 60 + se - offset_s;
-  if (secs < 0) return std::nullopt;
-  t.ns = secs * kSecondNs + frac;
+  std::optional<int64_t> ns = ToUnixNs(*dt);
+  if (!ns || *ns < 0) return std::nullopt;
+  t.ns = *ns;
   return t;
 }
 
-std::string FormatTimestamp(int64_t ns) {
-  int64_t secs = ns / kSecondNs;
-  int64_t frac = ns % kSecondNs;
-  date::sys_days day{date::days(secs / 86400)};
-  date::year_month_day ymd{day};
-  int64_t rem = secs % 86400;
-  char buf[64];
-  std::snprintf(buf, sizeof buf, "%04d-%02u-%02uT%02d:%02d:%02d", static_cast<int>(ymd.year()),
-                static_cast<unsigned>(ymd.month()), static_cast<unsigned>(ymd.day()),
-                static_cast<int>(rem / 3600), static_cast<int>(rem / 60 % 60),
-                static_cast<int>(rem % 60));
-  std::string out = buf;
-  if (frac != 0) {
-    std::snprintf(buf, sizeof buf, ".%09lld", static_cast<long long>(frac));
-    out += buf;
-  }
-  return out + "Z";
-}
-
-// Midnight of a civil date in `tz`, or nullopt if the zone is unknown.
-std::optional<int64_t> LocalMidnight(const ParsedTime& t, const std::string& tz) {
-  try {
-    const date::time_zone* z = date::locate_zone(tz);
-    date::local_days ld{date::year(t.year) / date::month(t.month) / date::day(t.day)};
-    auto sys = z->to_sys(ld, date::choose::earliest);
-    return std::chrono::duration_cast<std::chrono::nanoseconds>(sys.time_since_epoch()).count();
-  } catch (...) {
+// "HH:MM" from 00:00 to 23:59: minutes since midnight.
+std::optional<int> ParseClockMinutes(std::string_view s) {
+  auto digit = [&](size_t i) { return s[i] >= '0' && s[i] <= '9'; };
+  if (s.size() != 5 || !digit(0) || !digit(1) || s[2] != ':' || !digit(3) || !digit(4)) {
     return std::nullopt;
   }
+  int h = (s[0] - '0') * 10 + (s[1] - '0'), m = (s[3] - '0') * 10 + (s[4] - '0');
+  if (h > 23 || m > 59) return std::nullopt;
+  return h * 60 + m;
 }
 
 constexpr std::pair<std::string_view, Layout> kLayouts[] = {
@@ -1004,14 +929,12 @@ void Parser::ParseWindow(const YAML::Node& n, const std::string& path, const Sou
   }
   std::string start;
   if (String(m, "start", true, &start)) {
-    int h = 0, mi = 0;
-    if (start.size() != 5 || !Digits(start, 0, 2, &h) || start[2] != ':' ||
-        !Digits(start, 3, 2, &mi) || h > 23 || mi > 59) {
+    if (std::optional<int> minute = ParseClockMinutes(start)) {
+      w->start_minute = *minute;
+    } else {
       Err(ValuePos(*m.Get("start"), m), m.Sub("start"),
           "expected a local time HH:MM from 00:00 to 23:59, got " + Quote(start));
       *ok = false;
-    } else {
-      w->start_minute = h * 60 + mi;
     }
   } else {
     *ok = false;
@@ -1549,7 +1472,12 @@ void Parser::CrossChecks() {
     Contract& c = m_.contracts[index];
     for (const auto& tenant : m_.tenants) {
       if (tenant.name != c.tenant) continue;
-      if (auto ns = LocalMidnight(t, tenant.timezone)) c.effective_from_ns = *ns;
+      Calendar cal(tenant.timezone);
+      if (cal.ok()) {
+        c.effective_from_ns =
+            cal.LocalMidnight(static_cast<int>(t.date.year), static_cast<unsigned>(t.date.month),
+                              static_cast<unsigned>(t.date.day));
+      }
     }
     // Otherwise kept as UTC midnight (documented in parse.h).
   }
@@ -1569,7 +1497,7 @@ std::string Canonical(const Contract& c) {
   EmitString(e, "tenant", c.tenant);
   if (!c.reference.empty()) EmitString(e, "reference", c.reference);
   if (c.effective_from_ns != 0) {
-    EmitString(e, "effectiveFrom", FormatTimestamp(c.effective_from_ns));
+    EmitString(e, "effectiveFrom", FormatTimeUtcCompact(c.effective_from_ns));
   }
   e << YAML::Key << "assets" << YAML::Value << YAML::BeginSeq;
   for (const auto& a : c.assets) {

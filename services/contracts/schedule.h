@@ -1,5 +1,6 @@
 // Scheduling of checks from a contract's commitments: what is due, when it
-// may start, how much it may read. Pure (the clock is an argument), so tests
+// may start, how much it may read (the worker paces reads to the location's
+// budget with services/common/io_budget.h). Pure (the clock is an argument), so tests
 // simulate months in milliseconds; the coordinator calls it periodically.
 //
 // Cadences (docs/contracts.md):
@@ -64,20 +65,5 @@ bool InMaintenance(const Location& loc, int64_t t);
 // `t` itself if the location is readable then, else the end of the window
 // (windows that touch or overlap are crossed in one go).
 int64_t NextReadable(const Location& loc, int64_t t);
-
-// A token bucket holding a location's read budget: Acquire says when a read
-// of `bytes` may proceed so that reads average at most `bytes_per_s`, with
-// bursts up to one second's worth. Not thread-safe; the clock is an argument.
-class IoBudget {
- public:
-  explicit IoBudget(uint64_t bytes_per_s) : rate_(bytes_per_s) {}
-  // Books `bytes` at `now_ns`; returns the time the read may start (now_ns
-  // when within budget). rate 0 = unlimited.
-  int64_t Acquire(uint64_t bytes, int64_t now_ns);
-
- private:
-  uint64_t rate_;
-  int64_t next_free_ns_ = 0;  // when every booked byte is paid for
-};
 
 }  // namespace vigil::contracts

@@ -2,8 +2,9 @@
 // instead of sleeping.
 #pragma once
 
-#include <chrono>
 #include <cstdint>
+
+#include "services/common/time.h"
 
 namespace vigil::coordinator {
 
@@ -17,11 +18,7 @@ class Clock {
 
 class RealClock : public Clock {
  public:
-  int64_t NowNs() override {
-    return std::chrono::duration_cast<std::chrono::nanoseconds>(
-               std::chrono::system_clock::now().time_since_epoch())
-        .count();
-  }
+  int64_t NowNs() override { return ::vigil::NowNs(); }
 };
 
 }  // namespace vigil::coordinator

@@ -10,6 +10,7 @@
 #include <set>
 
 #include "services/common/text.h"
+#include "services/common/time.h"
 #include "services/contracts/model.h"
 #include "services/coordinator/check_log.h"
 #include "services/coordinator/check_results.h"

@@ -14,7 +14,7 @@
 #include <set>
 #include <sstream>
 
-#include "services/common/text.h"
+#include "services/common/time.h"
 #include "services/coordinator/alerts.h"
 #include "storage/hex.h"
 

@@ -5,6 +5,7 @@
 #include <optional>
 
 #include "services/common/text.h"
+#include "services/common/time.h"
 #include "services/contracts/calendar.h"
 #include "services/contracts/evaluate.h"
 #include "services/contracts/proto_bridge.h"

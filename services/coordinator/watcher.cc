@@ -3,7 +3,7 @@
 #include <cstdio>
 #include <map>
 
-#include "services/common/text.h"
+#include "services/common/time.h"
 #include "services/contracts/evaluate.h"
 #include "services/contracts/parse.h"
 #include "services/contracts/schedule.h"

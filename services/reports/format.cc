@@ -21,33 +21,6 @@ constexpr const char* kMonthsShortFr[] = {"janv.", "févr.", "mars",  "avr.", "m
 // inside a number).
 constexpr const char* kThinSpace = "\u202f";
 
-bool IsLeap(int y) { return (y % 4 == 0 && y % 100 != 0) || y % 400 == 0; }
-
-int DaysInMonth(int y, int m) {
-  static constexpr int kDays[] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
-  return m == 2 && IsLeap(y) ? 29 : kDays[m - 1];
-}
-
-// Reads exactly `n` decimal digits at *pos.
-bool Digits(std::string_view s, size_t* pos, size_t n, int* out) {
-  if (*pos + n > s.size()) return false;
-  int v = 0;
-  for (size_t i = 0; i < n; ++i) {
-    char c = s[*pos + i];
-    if (c < '0' || c > '9') return false;
-    v = v * 10 + (c - '0');
-  }
-  *pos += n;
-  *out = v;
-  return true;
-}
-
-bool Expect(std::string_view s, size_t* pos, char c) {
-  if (*pos >= s.size() || s[*pos] != c) return false;
-  ++*pos;
-  return true;
-}
-
 std::string Two(int v) {
   char buf[16];
   std::snprintf(buf, sizeof buf, "%02d", v);
@@ -131,56 +104,14 @@ Language LanguageFromTag(std::string_view tag) {
 
 const char* LanguageTag(Language language) { return language == Language::kFrench ? "fr" : "en"; }
 
-std::optional<LocalTime> ParseRfc3339(std::string_view s) {
-  LocalTime t;
-  size_t p = 0;
-  if (!Digits(s, &p, 4, &t.year) || !Expect(s, &p, '-') || !Digits(s, &p, 2, &t.month) ||
-      !Expect(s, &p, '-') || !Digits(s, &p, 2, &t.day)) {
-    return std::nullopt;
-  }
-  if (p >= s.size() || (s[p] != 'T' && s[p] != 't' && s[p] != ' ')) return std::nullopt;
-  ++p;
-  if (!Digits(s, &p, 2, &t.hour) || !Expect(s, &p, ':') || !Digits(s, &p, 2, &t.minute) ||
-      !Expect(s, &p, ':') || !Digits(s, &p, 2, &t.second)) {
-    return std::nullopt;
-  }
-  if (p < s.size() && s[p] == '.') {
-    ++p;
-    size_t start = p;
-    while (p < s.size() && s[p] >= '0' && s[p] <= '9') ++p;
-    if (p == start) return std::nullopt;
-  }
-  if (p >= s.size()) return std::nullopt;
-  if (s[p] == 'Z' || s[p] == 'z') {
-    ++p;
-  } else if (s[p] == '+' || s[p] == '-') {
-    int sign = s[p] == '-' ? -1 : 1;
-    ++p;
-    int oh, om;
-    if (!Digits(s, &p, 2, &oh) || !Expect(s, &p, ':') || !Digits(s, &p, 2, &om) || oh > 23 ||
-        om > 59) {
-      return std::nullopt;
-    }
-    t.offset_minutes = sign * (oh * 60 + om);
-  } else {
-    return std::nullopt;
-  }
-  if (p != s.size()) return std::nullopt;
-  if (t.month < 1 || t.month > 12 || t.day < 1 || t.day > DaysInMonth(t.year, t.month) ||
-      t.hour > 23 || t.minute > 59 || t.second > 60) {
-    return std::nullopt;
-  }
-  return t;
-}
+std::optional<LocalTime> ParseRfc3339(std::string_view text) { return ParseDateTime(text); }
 
 LocalTime PreviousDay(const LocalTime& t) {
   LocalTime r = t;
-  if (--r.day >= 1) return r;
-  if (--r.month < 1) {
-    r.month = 12;
-    --r.year;
-  }
-  r.day = DaysInMonth(r.year, r.month);
+  CivilDate d = CivilFromDays(DaysFromCivil(t.year, t.month, t.day) - 1);
+  r.year = static_cast<int>(d.year);
+  r.month = d.month;
+  r.day = d.day;
   return r;
 }
 

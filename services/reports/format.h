@@ -11,6 +11,8 @@
 #include <string>
 #include <string_view>
 
+#include "services/common/time.h"
+
 namespace vigil::reports {
 
 enum class Language { kEnglish, kFrench };
@@ -21,17 +23,15 @@ Language LanguageFromTag(std::string_view tag);
 // "en" | "fr": the value of <html lang>.
 const char* LanguageTag(Language language);
 
-// An RFC 3339 date-time broken down in its own UTC offset.
-struct LocalTime {
-  int year = 0, month = 0, day = 0;  // month 1-12, day 1-31
-  int hour = 0, minute = 0, second = 0;
-  int offset_minutes = 0;  // east of UTC; "Z" is 0
-};
+// An RFC 3339 date-time broken down in its own UTC offset
+// (services/common/time.h): year, month, day, hour, minute, second,
+// offset_minutes (east of UTC; "Z" is 0).
+using LocalTime = DateTime;
 
 // Parses "2026-10-01T00:00:00+02:00", "2026-10-31T23:10:05.25Z" (T or t or a
-// space between date and time, fractional seconds ignored). Returns nullopt
-// for anything else, including impossible dates (2026-02-30) and offsets
-// beyond +-23:59.
+// space between date and time, fractional seconds ignored): ParseDateTime()
+// of services/common/time.h. Returns nullopt for anything else, including
+// impossible dates (2026-02-30) and offsets beyond +-23:59.
 std::optional<LocalTime> ParseRfc3339(std::string_view text);
 
 // The calendar day before `t`'s (time fields kept).

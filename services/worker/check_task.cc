@@ -16,9 +16,9 @@
 #include <set>
 #include <utility>
 
+#include "services/common/io_budget.h"
 #include "services/common/text.h"
 #include "services/contracts/restore_points.h"
-#include "services/contracts/schedule.h"
 #include "services/worker/format_tasks.h"
 #include "services/worker/set_dir.h"
 #include "storage/file_hasher.h"
@@ -115,7 +115,7 @@ class CheckRun {
                  task.backup_set().name() + "): " + w);
     }
     storage::FileHasher hasher(storage::HashAlgorithm::kXxh3_128);
-    budget_ = std::make_unique<contracts::IoBudget>(task.rate_limit_bytes_per_s());
+    budget_ = std::make_unique<IoBudget>(task.rate_limit_bytes_per_s());
     metadata_only_.clear();
     metadata_only_.insert(task.metadata_only_points().begin(), task.metadata_only_points().end());
     BatchWriter batches(host_, a_, host_->options().test_batch_delay_ms);
@@ -343,7 +343,7 @@ class CheckRun {
   Attempt* a_;
   // The read budget is the attempt's own: tasks of one location running at
   // once each get the location's full rate.
-  std::unique_ptr<contracts::IoBudget> budget_;
+  std::unique_ptr<IoBudget> budget_;
   // Points of the task listed without reading their content.
   std::set<int64_t> metadata_only_;
 };

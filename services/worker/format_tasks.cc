@@ -13,6 +13,7 @@
 
 #include "services/common/files.h"
 #include "services/common/text.h"
+#include "services/common/time.h"
 #include "services/worker/formats/restic.h"
 #include "services/worker/formats/sumfile.h"
 #include "storage/hash.h"
@@ -24,34 +25,6 @@ namespace {
 std::string Text(const formats::Finding& f) {
   std::string s = f.ToString();
   return IsValidUtf8(s) ? s : EscapeForTerminal(s);
-}
-
-bool Digits(std::string_view s, size_t at, size_t n, int* out) {
-  if (at + n > s.size()) return false;
-  int v = 0;
-  for (size_t i = at; i < at + n; ++i) {
-    if (s[i] < '0' || s[i] > '9') return false;
-    v = v * 10 + (s[i] - '0');
-  }
-  *out = v;
-  return true;
-}
-
-// Days since 1970-01-01 of a proleptic Gregorian date (H. Hinnant's
-// days_from_civil).
-int DaysInMonth(int y, int m) {
-  static constexpr int kDays[] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
-  const bool leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
-  return m == 2 && leap ? 29 : kDays[m - 1];
-}
-
-int64_t DaysFromCivil(int64_t y, int m, int d) {
-  y -= m <= 2;
-  const int64_t era = (y >= 0 ? y : y - 399) / 400;
-  const int64_t yoe = y - era * 400;
-  const int64_t doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
-  const int64_t doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-  return era * 146097 + doe - 719468;
 }
 
 }  // namespace
@@ -85,49 +58,11 @@ storage::StatusOr<std::string> ReadResticPassword(const std::string& secrets_dir
                              "' exists on the worker");
 }
 
-std::optional<int64_t> ParseResticTime(std::string_view t) {
-  int y, mo, d, h, mi, s;
-  if (!Digits(t, 0, 4, &y) || t.size() < 19 || t[4] != '-' || !Digits(t, 5, 2, &mo) ||
-      t[7] != '-' || !Digits(t, 8, 2, &d) || (t[10] != 'T' && t[10] != 't') ||
-      !Digits(t, 11, 2, &h) || t[13] != ':' || !Digits(t, 14, 2, &mi) || t[16] != ':' ||
-      !Digits(t, 17, 2, &s)) {
-    return std::nullopt;
-  }
-  if (mo < 1 || mo > 12 || d < 1 || d > DaysInMonth(y, mo) || h > 23 || mi > 59 || s > 60) {
-    return std::nullopt;  // no 31 February (it would silently become 3 March)
-  }
-  size_t i = 19;
-  int64_t frac = 0;
-  if (i < t.size() && t[i] == '.') {
-    ++i;
-    int n = 0;
-    while (i < t.size() && t[i] >= '0' && t[i] <= '9') {
-      if (n < 9) {
-        frac = frac * 10 + (t[i] - '0');
-        ++n;
-      }
-      ++i;
-    }
-    if (n == 0) return std::nullopt;
-    for (; n < 9; ++n) frac *= 10;
-  }
-  int64_t offset_s = 0;
-  if (i < t.size() && (t[i] == 'Z' || t[i] == 'z')) {
-    ++i;
-  } else if (i < t.size() && (t[i] == '+' || t[i] == '-')) {
-    int oh, om;
-    if (!Digits(t, i + 1, 2, &oh) || i + 3 >= t.size() || t[i + 3] != ':' ||
-        !Digits(t, i + 4, 2, &om) || oh > 23 || om > 59) {
-      return std::nullopt;
-    }
-    offset_s = (oh * 3600 + om * 60) * (t[i] == '-' ? -1 : 1);
-    i += 6;
-  } else {
-    return std::nullopt;
-  }
-  if (i != t.size()) return std::nullopt;
-  const int64_t secs = DaysFromCivil(y, mo, d) * 86400 + h * 3600 + mi * 60 + s - offset_s;
-  return secs * 1'000'000'000 + frac;
+std::optional<int64_t> ParseResticTime(std::string_view text) {
+  std::optional<DateTime> t = ParseDateTime(text);
+  // restic (Go's time.RFC3339Nano) writes a 'T': a space is not its format.
+  if (!t || t->separator == ' ') return std::nullopt;
+  return ToUnixNs(*t);
 }
 
 void AddFindings(const std::vector<formats::Finding>& errors,

@@ -38,7 +38,9 @@ storage::StatusOr<std::string> ReadResticPassword(const std::string& secrets_dir
 
 // A restic snapshot time (RFC 3339 as restic writes it:
 // "2026-11-23T00:45:12.123456789+01:00", or with "Z") in ns since the
-// epoch; nullopt if it does not parse.
+// epoch; nullopt if it does not parse (services/common/time.h's
+// ParseDateTime, with a 'T' between date and time), or falls outside int64
+// nanoseconds.
 std::optional<int64_t> ParseResticTime(std::string_view text);
 
 // Fills the verdict's findings (counts, the first kMaxVerdictTexts of each

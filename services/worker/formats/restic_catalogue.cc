@@ -1,8 +1,9 @@
 #include "services/worker/formats/restic_catalogue.h"
 
-#include <chrono>
 #include <set>
 #include <vector>
+
+#include "services/common/time.h"
 
 namespace vigil::formats {
 
@@ -10,12 +11,6 @@ namespace {
 
 storage::Scope ScopeFor(const std::string& backup_set) {
   return storage::Scope{"local", backup_set, 0};
-}
-
-int64_t NowNs() {
-  return std::chrono::duration_cast<std::chrono::nanoseconds>(
-             std::chrono::system_clock::now().time_since_epoch())
-      .count();
 }
 
 }  // namespace

@@ -59,13 +59,6 @@ TEST(TextTest, HumanDuration) {
   EXPECT_EQ(HumanDuration(-90 * 60 * kS), "-1 h 30 min");
 }
 
-TEST(TextTest, FormatTimeUtc) {
-  EXPECT_EQ(FormatTimeUtc(0), "1970-01-01T00:00:00.000000000Z");
-  // 2026-11-22T18:47:45Z = 1795373265 s (date -u -d @1795373265).
-  EXPECT_EQ(FormatTimeUtc(1795373265 * kSec + 5), "2026-11-22T18:47:45.000000005Z");
-  EXPECT_EQ(FormatTimeUtc(-1), "1969-12-31T23:59:59.999999999Z");
-}
-
 TEST(TextTest, Utf8Validation) {
   EXPECT_TRUE(IsValidUtf8("plain"));
   EXPECT_TRUE(IsValidUtf8("caf\xc3\xa9"));

@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 
 #include <fstream>
+#include <optional>
 #include <sstream>
 
 namespace vigil::contracts {
@@ -1068,6 +1069,36 @@ TEST(ParseAlertsTest, BadChannelsNameFileLineColumnAndField) {
   Manifest m;
   EXPECT_FALSE(Parse(head + "secret: k\n", &m).ok());
   EXPECT_TRUE(m.alert_channels.empty());
+}
+
+// What effectiveFrom takes of RFC 3339 (services/common/time.h), and what
+// it refuses on top: years outside 1970-2261, times before the epoch, a leap
+// second, more than nine fraction digits.
+TEST(ParseManifestTest, EffectiveFromAcceptsAndRefuses) {
+  auto parse = [](const std::string& value) -> std::optional<int64_t> {
+    Manifest m;
+    if (!Parse(kHead + "effectiveFrom: \"" + value + "\"\n", &m).ok()) {
+      return std::nullopt;
+    }
+    return m.contracts.at(0).effective_from_ns;
+  };
+  EXPECT_EQ(parse("1970-01-01"), 0);
+  EXPECT_EQ(parse("2028-02-29"), 1835395200 * kS);  // a leap day
+  EXPECT_EQ(parse("2261-12-31"), int64_t{9214560000} * kS);
+  EXPECT_EQ(parse("2026-03-29 06:30:00Z"), 1774765800 * kS);  // space, as RFC 3339 allows
+  EXPECT_EQ(parse("2026-03-29t06:30:00z"), 1774765800 * kS);
+  EXPECT_EQ(parse("2026-03-29T06:30:00.123456789Z"), 1774765800 * kS + 123456789);
+  EXPECT_EQ(parse("1970-01-01T01:00:00+01:00"), 0);
+  for (const char* bad :
+       {"1969-12-31", "2262-01-01", "2026-02-29", "2026-04-31", "2026-13-01", "2026-1-01",
+        "1970-01-01T00:00:00+01:00",        // before the epoch
+        "1969-12-31T23:00:00-01:00",        // the epoch, but written in 1969
+        "2016-12-31T23:59:60Z",             // a leap second
+        "2026-03-29T06:30:00.1234567891Z",  // ten fraction digits
+        "2026-03-29T06:30:00", "2026-03-29T06:30Z", "2026-03-29T06:30:00+0100",
+        "2026-03-29T06:30:00Z junk", "2026-03-29T", "tomorrow"}) {
+    EXPECT_EQ(parse(bad), std::nullopt) << bad;
+  }
 }
 
 }  // namespace
