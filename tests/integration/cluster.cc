@@ -156,9 +156,11 @@ nlohmann::json Cluster::TryStatus(const std::string& tenant) const {
 }
 
 nlohmann::json BackupSet(const nlohmann::json& status, const std::string& name) {
-  if (status.is_object() && status.contains("tenants") && !status["tenants"].empty()) {
-    for (const auto& b : status["tenants"][0]["backup_sets"]) {
-      if (b["name"] == name) return b;
+  if (status.is_object()) {
+    const auto sets = status.value(nlohmann::json::json_pointer("/tenants/0/backup_sets"),
+                                   nlohmann::json::array());
+    for (const auto& b : sets) {
+      if (b.value("name", "") == name) return b;
     }
   }
   ADD_FAILURE() << "no backup set " << name << " in " << status.dump();
