@@ -2,7 +2,6 @@
 // processes on loopback (port 0): /healthz, /readyz, and a /metrics that
 // Prometheus' own `promtool check metrics` accepts after a real check.
 #include <gtest/gtest.h>
-#include <httplib.h>
 #include <signal.h>
 
 #include <chrono>
@@ -11,6 +10,7 @@
 #include <nlohmann/json.hpp>
 
 #include "tests/integration/cluster.h"
+#include "tests/integration/http_get.h"
 #include "tests/integration/manifests.h"
 
 namespace vigil::testing {
@@ -18,28 +18,17 @@ namespace {
 
 constexpr int kFiles = 12;
 
-struct Reply {
-  int status = -1;  // -1: no answer
-  std::string body;
-};
+using Reply = HttpReply;
 
-// GET http://ADDR/path with a raw Authorization header value ("": none).
+// GET with a raw Authorization header value.
 Reply GetAuthorized(const std::string& addr, const std::string& path,
                     const std::string& authorization) {
-  size_t colon = addr.rfind(':');
-  httplib::Client c(addr.substr(0, colon), std::stoi(addr.substr(colon + 1)));
-  c.set_connection_timeout(5, 0);
-  c.set_read_timeout(10, 0);
-  httplib::Headers h;
-  if (!authorization.empty()) h.emplace("Authorization", authorization);
-  auto r = c.Get(path.c_str(), h);
-  if (!r) return {};
-  return {r->status, r->body};
+  return HttpGet(addr, path, authorization);
 }
 
 // GET http://ADDR/path with an optional bearer token.
 Reply Get(const std::string& addr, const std::string& path, const std::string& token = "") {
-  return GetAuthorized(addr, path, token.empty() ? "" : "Bearer " + token);
+  return HttpGet(addr, path, token.empty() ? "" : "Bearer " + token);
 }
 
 // The value of the sample `series` (name with labels, exactly as rendered),

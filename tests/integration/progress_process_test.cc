@@ -5,7 +5,6 @@
 // check and with the total of the last check on the next one; the progress
 // is gone once the task is done. Polls with deadlines, no timed assertion.
 #include <gtest/gtest.h>
-#include <httplib.h>
 #include <signal.h>
 
 #include <chrono>
@@ -15,6 +14,7 @@
 #include <string>
 
 #include "tests/integration/cluster.h"
+#include "tests/integration/http_get.h"
 #include "tests/integration/manifests.h"
 
 namespace vigil::testing {
@@ -23,13 +23,9 @@ namespace {
 constexpr int kFiles = 40;
 
 nlohmann::json GetJson(const std::string& addr, const std::string& path, const std::string& token) {
-  size_t colon = addr.rfind(':');
-  httplib::Client c(addr.substr(0, colon), std::stoi(addr.substr(colon + 1)));
-  c.set_connection_timeout(5, 0);
-  c.set_read_timeout(10, 0);
-  auto r = c.Get(path.c_str(), httplib::Headers{{"Authorization", "Bearer " + token}});
-  if (!r || r->status != 200) return nullptr;
-  return nlohmann::json::parse(r->body, nullptr, false);
+  HttpReply r = HttpGet(addr, path, "Bearer " + token);
+  if (r.status != 200) return nullptr;
+  return nlohmann::json::parse(r.body, nullptr, false);
 }
 
 class ProgressProcessTest : public ClusterTest {
