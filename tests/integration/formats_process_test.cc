@@ -6,7 +6,6 @@
 // coreutils' `sha256sum`; both tools are also the oracles of the damage.
 #include <gtest/gtest.h>
 #include <stdlib.h>
-#include <time.h>
 
 #include <algorithm>
 #include <filesystem>
@@ -52,19 +51,6 @@ void FlipByte(const std::string& path, uint64_t offset) {
   f.get(c);
   f.seekp(static_cast<std::streamoff>(offset));
   f.put(static_cast<char>(c ^ 0x40));
-}
-
-// Seconds since the epoch of a UTC calendar time (the test's own clock
-// arithmetic, independent of the code under test).
-int64_t Utc(int y, int mo, int d, int h, int mi, int s) {
-  struct tm tm {};
-  tm.tm_year = y - 1900;
-  tm.tm_mon = mo - 1;
-  tm.tm_mday = d;
-  tm.tm_hour = h;
-  tm.tm_min = mi;
-  tm.tm_sec = s;
-  return static_cast<int64_t>(timegm(&tm));
 }
 
 class FormatsProcessTest : public ClusterTest {
@@ -149,14 +135,7 @@ TEST_F(FormatsProcessTest, ResticSnapshotsArePointsAndPacksAreReadOnce) {
   Restic({"backup", "-r", repo, "--host", "h1", "--time", "2026-03-01 10:00:00", src});
   WriteFile(src + "/c.bin", Bytes(2 << 20, 2));
   Restic({"backup", "-r", repo, "--host", "h1", "--time", "2026-03-02 10:00:00", src});
-  Apply(Head() + R"(assets:
-  - name: vault
-    backupSets:
-      - name: vault
-        location: loc
-        path: acme/vault
-        format: restic
-)");
+  Apply(Head() + manifests::OneSet("vault", "vault", "loc", "acme/vault", {"format: restic"}));
   Check();
   json st = Status();
   json set = Set(st, "vault");
@@ -164,7 +143,7 @@ TEST_F(FormatsProcessTest, ResticSnapshotsArePointsAndPacksAreReadOnce) {
   std::map<std::string, std::string> snaps = ResticSnapshots(repo);
   ASSERT_EQ(snaps.size(), 2u);
   ASSERT_EQ(set["points"].size(), 2u) << set.dump(1);
-  const int64_t want[] = {Utc(2026, 3, 1, 10, 0, 0), Utc(2026, 3, 2, 10, 0, 0)};
+  const int64_t want[] = {UtcSeconds(2026, 3, 1, 10), UtcSeconds(2026, 3, 2, 10)};
   for (size_t i = 0; i < 2; ++i) {
     const json& p = set["points"][i];
     EXPECT_EQ(p["time_ns"].get<int64_t>(), want[i] * 1'000'000'000);
@@ -238,16 +217,8 @@ TEST_F(FormatsProcessTest, ForgottenSnapshotsAreJudgedAgainstTheRetentionLadder)
     Restic({"backup", "-r", repo, "--host", "h1", "--time",
             "2026-03-0" + std::to_string(day) + " 10:00:00", src});
   }
-  Apply(Head() + R"(assets:
-  - name: vault
-    backupSets:
-      - name: vault
-        location: loc
-        path: acme/vault
-        format: restic
-commitments:
-  - retention: {daily: 2}
-)");
+  Apply(Head() + manifests::OneSet("vault", "vault", "loc", "acme/vault", {"format: restic"}) +
+        "commitments:\n  - retention: {daily: 2}\n");
   Check();
   json st = Status();
   ASSERT_EQ(Set(st, "vault")["points"].size(), 3u);
@@ -356,14 +327,7 @@ TEST_F(FormatsProcessTest, ResticWithoutPasswordFailsTheTaskNamingTheFile) {
   const std::string repo = root_ + "/acme/other";
   WriteFile(tmp_ / "src/a.txt", "x");
   Restic({"init", "-r", repo});
-  Apply(Head() + R"(assets:
-  - name: other
-    backupSets:
-      - name: other
-        location: loc
-        path: acme/other
-        format: restic
-)");
+  Apply(Head() + manifests::OneSet("other", "other", "loc", "acme/other", {"format: restic"}));
   RunResult r = Admin({"check", "run", "acme", "--wait", "--timeout", "60"});
   json set = Set(Status(), "other");
   ASSERT_TRUE(set["last_task"].is_object()) << set.dump(1);

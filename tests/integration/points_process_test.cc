@@ -171,13 +171,7 @@ TEST_F(CoordinatorPointsProcessTest, RsnapshotPointsKeepTheirTimeAcrossRotations
 }
 
 int64_t UtcNs(int y, int mo, int d, int h, int mi) {
-  struct tm t {};
-  t.tm_year = y - 1900;
-  t.tm_mon = mo - 1;
-  t.tm_mday = d;
-  t.tm_hour = h;
-  t.tm_min = mi;
-  return int64_t{timegm(&t)} * 1'000'000'000;
+  return UtcSeconds(y, mo, d, h, mi) * 1'000'000'000;
 }
 
 TEST_F(CoordinatorPointsProcessTest, DatedFilesAreOnePointEachTimedInTheTenantsZone) {

@@ -4,6 +4,7 @@
 #include <sys/types.h>
 
 #include <chrono>
+#include <cstdint>
 #include <functional>
 #include <string>
 #include <vector>
@@ -75,6 +76,10 @@ class BackgroundProcess {
 bool WaitFor(const std::function<bool()>& done,
              std::chrono::milliseconds timeout = std::chrono::seconds(30),
              std::chrono::milliseconds every = std::chrono::milliseconds(100));
+
+// Seconds since the epoch of a UTC calendar time (month 1-12): the test's
+// own clock arithmetic (timegm), independent of the code under test.
+int64_t UtcSeconds(int year, int month, int day, int hour = 0, int minute = 0, int second = 0);
 
 // Occurrences of `needle` in `text` (overlapping ones too).
 size_t CountOf(const std::string& text, const std::string& needle);
