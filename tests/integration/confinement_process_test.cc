@@ -73,6 +73,12 @@ class ConfinementProcessTest : public ClusterTest {
     for (const auto& d : dirs) ASSERT_TRUE(watch_.Add(d)) << d;
   }
 
+  // Watches the targets of the links: the copies outside the location and
+  // the other tenant's data inside it.
+  void WatchTargets() {
+    Watch(outside_);
+    Watch(other_);
+  }
   void Apply(const std::string& contract) {
     WriteFile(tmp_ / "acme.yaml",
               manifests::Head("loc") + "effectiveFrom: 2025-01-01\n" + contract);
@@ -138,8 +144,7 @@ TEST_F(ConfinementProcessTest, PlainTreesOfEveryLayoutNeverLeaveTheirRoot) {
   // check let through, as it stays inside the location's root).
   Link(other_, a + "/alias");
   Link(other_, a + "/via");
-  Watch(outside_);
-  Watch(other_);
+  WatchTargets();
 
   StartWorker();
   Apply(R"(assets:
@@ -254,8 +259,7 @@ TEST_F(ConfinementProcessTest, FormatsNeverLeaveTheirRoot) {
   const std::string h = "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad";
   WriteFile(sums + "/SHA256SUMS",
             h + "  a\n" + h + "  link-in\n" + h + "  link-out\n" + h + "  sub/listed.txt\n");
-  Watch(outside_);
-  Watch(other_);
+  WatchTargets();
 
   StartWorker();
   Apply(R"(assets:
@@ -338,8 +342,7 @@ commitments:
   // The set's directory then replaced by a link to an identical copy
   // elsewhere in the location (another tenant's place): refused.
   ASSERT_EQ(RunProcess({"/bin/cp", "-a", root_ + "/acme/snaps", other_ + "/snaps"}).exit_code, 0);
-  Watch(outside_);
-  Watch(other_);
+  WatchTargets();
 
   Check({"--drill"});
   std::string status = StatusText();
