@@ -27,11 +27,7 @@ class CoordinatorProcessTest : public ClusterTest {
                 "content of file " + std::to_string(i) + std::string(i * 10, 'z'));
     }
     WriteFile(tmp_ / "acme.yaml",
-              manifests::Head() +
-                  manifests::OneSet("fs", "fs-a", "loc-a", "acme/fs",
-                                    {"mutable: false  # a mirror is mutable by default; here a "
-                                     "change is a problem"}) +
-                  manifests::kRpoAndIntegrity +
+              manifests::Head() + manifests::ImmutableFs() + manifests::kRpoAndIntegrity +
                   "outOfScope:\n  - item: laptops\n    reason: not backed up\n");
   }
 

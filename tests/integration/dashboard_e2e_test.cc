@@ -51,9 +51,7 @@ TEST(DashboardE2eTest, GridShowsTheTenantThenTheDamageAsAFailingCell) {
     WriteFile(root + "/acme/fs/f" + std::to_string(i), "file " + std::to_string(i));
   }
   WriteFile(tmp / "acme.yaml",
-            manifests::Head() +
-                manifests::OneSet("fs", "fs-a", "loc-a", "acme/fs", {"mutable: false"}) +
-                manifests::kRpoAndIntegrity);
+            manifests::Head() + manifests::ImmutableFs() + manifests::kRpoAndIntegrity);
   Cluster cluster(tmp.path());
   CoordinatorOptions o;
   o.http = true;

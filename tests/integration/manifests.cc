@@ -33,4 +33,6 @@ std::string OneSet(const std::string& asset, const std::string& set, const std::
   return out;
 }
 
+std::string ImmutableFs() { return OneSet("fs", "fs-a", "loc-a", "acme/fs", {"mutable: false"}); }
+
 }  // namespace vigil::testing::manifests

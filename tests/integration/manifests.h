@@ -45,6 +45,11 @@ std::string OneSet(const std::string& asset = "fs", const std::string& set = "fs
                    const std::string& location = "loc-a", const std::string& path = "acme/fs",
                    const std::vector<std::string>& fields = {});
 
+// acme's file server as most tests declare it: OneSet() with
+// "mutable: false" (a mirror is mutable by default; here any change to a
+// file is a problem).
+std::string ImmutableFs();
+
 // Commitments most contracts carry.
 inline constexpr char kRpo24h[] = "commitments:\n  - rpo: 24h\n";
 inline constexpr char kRpoAndIntegrity[] =

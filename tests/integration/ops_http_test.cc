@@ -54,9 +54,7 @@ class OpsHttpTest : public ClusterTest {
       bytes_ += body.size();
     }
     WriteFile(tmp_ / "acme.yaml",
-              manifests::Head() +
-                  manifests::OneSet("fs", "fs-a", "loc-a", "acme/fs", {"mutable: false"}) +
-                  manifests::kRpoAndIntegrity);
+              manifests::Head() + manifests::ImmutableFs() + manifests::kRpoAndIntegrity);
     CoordinatorOptions o;
     o.http = true;
     o.metrics_refresh = "1s";

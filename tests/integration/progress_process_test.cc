@@ -37,9 +37,7 @@ class ProgressProcessTest : public ClusterTest {
       WriteFile(root_ + "/acme/fs/d" + std::to_string(i % 4) + "/f" + std::to_string(i), body);
       bytes_ += body.size();
     }
-    WriteFile(tmp_ / "acme.yaml",
-              manifests::Head() +
-                  manifests::OneSet("fs", "fs-a", "loc-a", "acme/fs", {"mutable: false"}));
+    WriteFile(tmp_ / "acme.yaml", manifests::Head() + manifests::ImmutableFs());
     // A short lease: the worker heartbeats (with its progress) every second.
     CoordinatorOptions o;
     o.http = true;
