@@ -13,7 +13,8 @@
 #include <set>
 #include <sstream>
 
-#include "tests/integration/test_util.h"
+#include "tests/integration/cluster.h"
+#include "tests/integration/manifests.h"
 
 namespace vigil::testing {
 namespace {
@@ -360,55 +361,28 @@ TEST(MakeCertsTest, CertificatesWorkForMutualTls) {
   std::string root = tmp / "loc";
   WriteFile(root + "/acme/fs/a", "alpha");
   WriteFile(root + "/acme/fs/b", "beta");
-  WriteFile(tmp / "acme.yaml", R"(apiVersion: vigil/v1
-kind: Location
-name: loc
-site: s1
----
-apiVersion: vigil/v1
-kind: Tenant
-name: acme
-timezone: UTC
----
-apiVersion: vigil/v1
-kind: Contract
-tenant: acme
-assets:
-  - name: fs
-    backupSets:
-      - {name: fs-a, location: loc, path: acme/fs}
-commitments:
-  - rpo: 24h
-)");
+  WriteFile(tmp / "acme.yaml",
+            manifests::Head("loc") + manifests::OneSet("fs", "fs-a", "loc") + manifests::kRpo24h);
   const std::string pki = tmp / "pki";
-  BackgroundProcess coord(
-      {VigilBin(), "coordinator", "--listen", "127.0.0.1:0", "--data", tmp / "data",
-       "--worker-token-file", WorkerTokenFile(tmp), "--tls-cert", pki + "/coordinator.crt",
-       "--tls-key", pki + "/coordinator.key", "--tls-client-ca", pki + "/ca.crt"},
-      tmp / "coord");
-  std::string addr = coord.WaitForLine("listening on ");
-  ASSERT_FALSE(addr.empty()) << coord.err();
+  Cluster cluster(tmp.path());
+  CoordinatorOptions o;
+  o.flags = {"--tls-cert",      pki + "/coordinator.crt", "--tls-key", pki + "/coordinator.key",
+             "--tls-client-ca", pki + "/ca.crt"};
   // The certificate names localhost: connect by that name.
-  addr = "localhost" + addr.substr(addr.rfind(':'));
-  auto admin = [&](std::vector<std::string> args) {
-    args.insert(args.end(), {"--coordinator", addr, "--token-file", tmp / "data/admin.token",
-                             "--tls-ca", pki + "/ca.crt"});
-    return RunVigil(args);
-  };
-  r = admin({"apply", "-f", tmp / "acme.yaml"});
-  ASSERT_EQ(r.exit_code, 0) << r.out << r.err;
+  o.connect_host = "localhost";
+  o.tls_ca = pki + "/ca.crt";
+  ASSERT_TRUE(cluster.StartCoordinator(o));
+  ASSERT_TRUE(cluster.Apply(tmp / "acme.yaml"));
   auto worker = [&](const std::string& dir, const std::string& name) {
-    return std::make_unique<BackgroundProcess>(
-        std::vector<std::string>{
-            VigilBin(), "worker", "--token-file", WorkerTokenFile(tmp), "--coordinator", addr,
-            "--site", "s1", "--location", "loc=" + root, "--tls-ca", pki + "/ca.crt", "--tls-cert",
-            dir + "/worker-" + name + ".crt", "--tls-key", dir + "/worker-" + name + ".key"},
-        tmp / name);
+    return cluster.StartWorker(
+        name, "loc=" + root,
+        {"--tls-ca", pki + "/ca.crt", "--tls-cert", dir + "/worker-" + name + ".crt", "--tls-key",
+         dir + "/worker-" + name + ".key"});
   };
   // A certificate from another CA never gets through the handshake.
   auto intruder = worker(tmp / "other", "intruder");
   auto good = worker(pki, "site-a");
-  r = admin({"check", "run", "acme", "--wait", "--timeout", "60"});
+  r = cluster.RunCheck("acme");
   ASSERT_EQ(r.exit_code, 0) << r.out << r.err << good->err();
   EXPECT_NE(good->err().find("registered"), std::string::npos) << good->err();
   EXPECT_EQ(intruder->err().find("registered"), std::string::npos) << intruder->err();

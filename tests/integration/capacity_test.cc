@@ -12,7 +12,8 @@
 #include <string>
 #include <thread>
 
-#include "tests/integration/test_util.h"
+#include "tests/integration/cluster.h"
+#include "tests/integration/manifests.h"
 
 namespace vigil::testing {
 namespace {
@@ -20,14 +21,7 @@ namespace {
 constexpr int kFiles = 30;
 const char* const kSets[] = {"fs-a", "fs-b", "fs-c"};
 
-// Occurrences of `needle` in `hay`.
-int Count(const std::string& hay, const std::string& needle) {
-  int n = 0;
-  for (size_t at = hay.find(needle); at != std::string::npos; at = hay.find(needle, at + 1)) ++n;
-  return n;
-}
-
-class CapacityProcessTest : public ::testing::Test {
+class CapacityProcessTest : public ClusterTest {
  protected:
   void SetUp() override {
     root_ = tmp_ / "loc-a";
@@ -41,59 +35,29 @@ class CapacityProcessTest : public ::testing::Test {
       sets += std::string("      - name: ") + set + "\n        location: loc-a\n" +
               "        path: acme/" + set + "\n        mutable: false\n";
     }
-    WriteFile(tmp_ / "acme.yaml", R"(apiVersion: vigil/v1
-kind: Location
-name: loc-a
-site: s1
----
-apiVersion: vigil/v1
-kind: Tenant
-name: acme
-timezone: UTC
----
-apiVersion: vigil/v1
-kind: Contract
-tenant: acme
-assets:
-  - name: fs
-    backupSets:
-)" + sets);
+    WriteFile(tmp_ / "acme.yaml",
+              manifests::Head() + "assets:\n  - name: fs\n    backupSets:\n" + sets);
   }
 
-  // A coordinator on a free port with its own data directory `name`.
+  // A coordinator with its own data directory `name`, the manifest applied.
   void StartCoordinator(const std::string& name) {
-    coord_ = std::make_unique<BackgroundProcess>(
-        std::vector<std::string>{VigilBin(), "coordinator", "--worker-token-file",
-                                 WorkerTokenFile(tmp_), "--listen", "127.0.0.1:0", "--data",
-                                 tmp_ / name, "--lease-ttl", "30s"},
-        tmp_ / name + "-coord");
-    addr_ = coord_->WaitForLine("listening on ");
-    ASSERT_FALSE(addr_.empty()) << coord_->err();
-    token_file_ = tmp_ / name + "/admin.token";
-    RunResult r = Admin({"apply", "-f", tmp_ / "acme.yaml"});
-    ASSERT_EQ(r.exit_code, 0) << r.out << r.err;
+    CoordinatorOptions o;
+    o.data = name;
+    o.lease_ttl = "30s";
+    ASSERT_TRUE(cluster_.StartCoordinator(o));
+    ASSERT_TRUE(cluster_.Apply(tmp_ / "acme.yaml"));
   }
   std::unique_ptr<BackgroundProcess> StartWorker(const std::string& name, int capacity,
                                                  int delay_ms) {
-    return std::make_unique<BackgroundProcess>(
-        std::vector<std::string>{
-            VigilBin(), "worker", "--token-file", WorkerTokenFile(tmp_), "--coordinator", addr_,
-            "--site", "s1", "--location", "loc-a=" + root_, "--batch-size", "2", "--capacity",
-            std::to_string(capacity), "--test-batch-delay-ms", std::to_string(delay_ms)},
-        tmp_ / name);
-  }
-  RunResult Admin(std::vector<std::string> args) {
-    args.insert(args.end(), {"--coordinator", addr_, "--token-file", token_file_});
-    return RunVigil(args);
+    return cluster_.StartWorker(name, "loc-a=" + root_,
+                                {"--batch-size", "2", "--capacity", std::to_string(capacity),
+                                 "--test-batch-delay-ms", std::to_string(delay_ms)});
   }
   // The tenant's backup sets by name.
   std::map<std::string, nlohmann::json> Sets() {
-    RunResult r = Admin({"status", "acme", "--json"});
-    EXPECT_EQ(r.exit_code, 0) << r.err;
-    auto j = nlohmann::json::parse(r.out, nullptr, false);
-    EXPECT_FALSE(j.is_discarded()) << r.out;
+    nlohmann::json j = cluster_.Status("acme");
     std::map<std::string, nlohmann::json> out;
-    if (j.is_discarded()) return out;
+    if (j.is_null()) return out;
     for (const auto& s : j["tenants"][0]["backup_sets"]) out[s["name"]] = s;
     return out;
   }
@@ -104,31 +68,35 @@ assets:
   // largest number seen running together (0 on timeout).
   int WaitForRunning(size_t want, std::set<std::string>* workers, int timeout_ms = 30000) {
     int most = 0;
-    for (int waited = 0; waited < timeout_ms; waited += 100) {
-      workers->clear();
-      int running = 0;
-      for (const auto& [name, s] : Sets()) {
-        if (State(s) != "running") continue;
-        ++running;
-        workers->insert(s["last_task"]["worker"].get<std::string>());
-      }
-      most = std::max(most, running);
-      if (static_cast<size_t>(running) >= want) return most;
-      std::this_thread::sleep_for(std::chrono::milliseconds(100));
-    }
-    return 0;
+    const bool reached = WaitFor(
+        [&] {
+          workers->clear();
+          int running = 0;
+          for (const auto& [name, s] : Sets()) {
+            if (State(s) != "running") continue;
+            ++running;
+            workers->insert(s["last_task"]["worker"].get<std::string>());
+          }
+          most = std::max(most, running);
+          return static_cast<size_t>(running) >= want;
+        },
+        std::chrono::milliseconds(timeout_ms));
+    return reached ? most : 0;
   }
   // Polls until every set's last task is done or failed.
   std::map<std::string, nlohmann::json> WaitForAll(int timeout_ms = 90000) {
     std::map<std::string, nlohmann::json> sets;
-    for (int waited = 0; waited < timeout_ms; waited += 200) {
-      sets = Sets();
-      bool all = sets.size() == std::size(kSets);
-      for (const auto& [name, s] : sets) all = all && (State(s) == "done" || State(s) == "failed");
-      if (all) return sets;
-      std::this_thread::sleep_for(std::chrono::milliseconds(200));
-    }
-    ADD_FAILURE() << "tasks did not finish";
+    const bool finished = WaitFor(
+        [&] {
+          sets = Sets();
+          bool all = sets.size() == std::size(kSets);
+          for (const auto& [name, s] : sets) {
+            all = all && (State(s) == "done" || State(s) == "failed");
+          }
+          return all;
+        },
+        std::chrono::milliseconds(timeout_ms), std::chrono::milliseconds(200));
+    if (!finished) ADD_FAILURE() << "tasks did not finish";
     return sets;
   }
   // What a catalogue holds, without ids, workers or times.
@@ -144,9 +112,7 @@ assets:
     return out;
   }
 
-  TempDir tmp_;
-  std::string root_, addr_, token_file_;
-  std::unique_ptr<BackgroundProcess> coord_;
+  std::string root_;
 };
 
 TEST_F(CapacityProcessTest, OneWorkerRunsTwoTasksAtOnceAndTheCataloguesMatchCapacityOne) {
@@ -160,7 +126,7 @@ TEST_F(CapacityProcessTest, OneWorkerRunsTwoTasksAtOnceAndTheCataloguesMatchCapa
     EXPECT_EQ(reference[set]["counts"]["added"], kFiles) << reference.dump(2);
   }
   ref_worker.reset();
-  coord_.reset();
+  cluster_.KillCoordinator();
 
   StartCoordinator("cap2");
   auto w = StartWorker("cap2-w", 2, 100);
@@ -171,6 +137,7 @@ TEST_F(CapacityProcessTest, OneWorkerRunsTwoTasksAtOnceAndTheCataloguesMatchCapa
   ASSERT_EQ(workers.size(), 1u);  // both leases held by the one worker
   EXPECT_FALSE(workers.begin()->empty());
   // Never more than the capacity: the third task waits for a free slot.
+  // (Sampled over a second: the sleep paces the samples.)
   for (int i = 0; i < 10; ++i) {
     int running = 0;
     for (const auto& [name, s] : Sets()) running += State(s) == "running";
@@ -179,8 +146,8 @@ TEST_F(CapacityProcessTest, OneWorkerRunsTwoTasksAtOnceAndTheCataloguesMatchCapa
   }
   const nlohmann::json got = Essence(WaitForAll());
   EXPECT_EQ(got, reference) << got.dump(2) << "\n" << reference.dump(2);
-  EXPECT_EQ(Count(w->err(), "leased task"), 3) << w->err();
-  EXPECT_EQ(Count(w->err(), "completed task"), 3) << w->err();
+  EXPECT_EQ(CountOf(w->err(), "leased task"), 3u) << w->err();
+  EXPECT_EQ(CountOf(w->err(), "completed task"), 3u) << w->err();
 
   // A second check finds every file unchanged: nothing lost or doubled.
   ASSERT_EQ(Admin({"check", "run", "acme", "--wait", "--timeout", "60"}).exit_code, 0);
@@ -202,7 +169,8 @@ TEST_F(CapacityProcessTest, SigtermWithTwoTasksRunningHandsBothBack) {
   a->Signal(SIGTERM);
   EXPECT_EQ(a->Wait(), 0) << a->err();
   // Each running task was handed back (or, had it just ended, completed).
-  EXPECT_EQ(Count(a->err(), "handed back task") + Count(a->err(), "completed task"), 2) << a->err();
+  EXPECT_EQ(CountOf(a->err(), "handed back task") + CountOf(a->err(), "completed task"), 2u)
+      << a->err();
   int queued = 0;
   for (const auto& [name, s] : Sets()) {
     EXPECT_NE(State(s), "running") << s.dump();

@@ -25,7 +25,8 @@
 #include <string>
 #include <vector>
 
-#include "tests/integration/test_util.h"
+#include "tests/integration/cluster.h"
+#include "tests/integration/manifests.h"
 #include "tests/services/worker/open_watch.h"
 
 namespace vigil::testing {
@@ -37,7 +38,7 @@ using nlohmann::json;
 // A name that exists only outside the sets: it must never reach a status.
 constexpr const char* kSecret = "outside-secret-3f9a";
 
-class ConfinementProcessTest : public ::testing::Test {
+class ConfinementProcessTest : public ClusterTest {
  protected:
   void SetUp() override {
     root_ = tmp_ / "loc";
@@ -53,22 +54,13 @@ class ConfinementProcessTest : public ::testing::Test {
     WriteFile(outside_ + "/point/" + kSecret, "not yours\n");
     WriteFile(other_ + "/" + kSecret, "another tenant's\n");
     WriteFile(other_ + "/inner/" + kSecret, "another tenant's\n");
-    // Workers must enrol: the coordinator's reusable token.
-    WriteFile(tmp_ / "enrol.token", "5f0c2a9e7d4b13c68a1e0f9b2d7c4e61\n");
-    coord_ = std::make_unique<BackgroundProcess>(
-        std::vector<std::string>{VigilBin(), "coordinator", "--listen", "127.0.0.1:0", "--data",
-                                 tmp_ / "data", "--worker-token-file", tmp_ / "enrol.token"},
-        tmp_ / "coord");
-    addr_ = coord_->WaitForLine("listening on ");
-    ASSERT_FALSE(addr_.empty()) << coord_->err();
+    // Workers must enrol: the cluster's reusable token.
+    ASSERT_TRUE(cluster_.StartCoordinator());
   }
 
   void StartWorker() {
-    worker_ = std::make_unique<BackgroundProcess>(
-        std::vector<std::string>{VigilBin(), "worker", "--coordinator", addr_, "--site", "s1",
-                                 "--location", "loc=" + root_, "--token-file", tmp_ / "enrol.token",
-                                 "--secrets", tmp_ / "secrets", "--scratch", tmp_ / "scratch"},
-        tmp_ / "worker");
+    worker_ = cluster_.StartWorker("worker", "loc=" + root_,
+                                   {"--secrets", tmp_ / "secrets", "--scratch", tmp_ / "scratch"});
   }
 
   // Watches `dir` and every directory in it, from now on (the test itself
@@ -81,33 +73,19 @@ class ConfinementProcessTest : public ::testing::Test {
     for (const auto& d : dirs) ASSERT_TRUE(watch_.Add(d)) << d;
   }
 
-  RunResult Admin(std::vector<std::string> args) {
-    args.insert(args.end(), {"--coordinator", addr_, "--token-file", tmp_ / "data/admin.token"});
-    return RunVigil(args);
+  // Watches the targets of the links: the copies outside the location and
+  // the other tenant's data inside it.
+  void WatchTargets() {
+    Watch(outside_);
+    Watch(other_);
   }
   void Apply(const std::string& contract) {
-    WriteFile(tmp_ / "acme.yaml", std::string(R"(apiVersion: vigil/v1
-kind: Location
-name: loc
-site: s1
----
-apiVersion: vigil/v1
-kind: Tenant
-name: acme
-timezone: UTC
----
-apiVersion: vigil/v1
-kind: Contract
-tenant: acme
-effectiveFrom: 2025-01-01
-)") + contract);
-    RunResult r = Admin({"apply", "-f", tmp_ / "acme.yaml"});
-    ASSERT_EQ(r.exit_code, 0) << r.out << r.err;
+    WriteFile(tmp_ / "acme.yaml",
+              manifests::Head("loc") + "effectiveFrom: 2025-01-01\n" + contract);
+    ASSERT_TRUE(cluster_.Apply(tmp_ / "acme.yaml"));
   }
   void Check(const std::vector<std::string>& extra = {}) {
-    std::vector<std::string> args = {"check", "run", "acme", "--wait", "--timeout", "120"};
-    args.insert(args.end(), extra.begin(), extra.end());
-    RunResult r = Admin(args);
+    RunResult r = cluster_.RunCheck("acme", extra, 120);
     ASSERT_TRUE(r.exit_code == 0 || r.exit_code == 1)
         << r.out << r.err << (worker_ ? worker_->err() : "");
   }
@@ -117,14 +95,7 @@ effectiveFrom: 2025-01-01
     return r.out;
   }
   static json Set(const std::string& status, const std::string& name) {
-    auto j = json::parse(status, nullptr, false);
-    if (!j.is_discarded()) {
-      for (const auto& b : j["tenants"][0]["backup_sets"]) {
-        if (b["name"] == name) return b;
-      }
-    }
-    ADD_FAILURE() << "no backup set " << name << " in " << status;
-    return json::object();
+    return BackupSet(json::parse(status, nullptr, false), name);
   }
   // The set's last task failed, every attempt's error naming `link` as a
   // symbolic link; nothing catalogued.
@@ -148,9 +119,8 @@ effectiveFrom: 2025-01-01
     ASSERT_EQ(::symlink(target.c_str(), at.c_str()), 0) << at;
   }
 
-  TempDir tmp_;
-  std::string root_, outside_, other_, addr_;
-  std::unique_ptr<BackgroundProcess> coord_, worker_;
+  std::string root_, outside_, other_;
+  std::unique_ptr<BackgroundProcess> worker_;
   OpenWatch watch_;
 };
 
@@ -174,8 +144,7 @@ TEST_F(ConfinementProcessTest, PlainTreesOfEveryLayoutNeverLeaveTheirRoot) {
   // check let through, as it stays inside the location's root).
   Link(other_, a + "/alias");
   Link(other_, a + "/via");
-  Watch(outside_);
-  Watch(other_);
+  WatchTargets();
 
   StartWorker();
   Apply(R"(assets:
@@ -290,8 +259,7 @@ TEST_F(ConfinementProcessTest, FormatsNeverLeaveTheirRoot) {
   const std::string h = "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad";
   WriteFile(sums + "/SHA256SUMS",
             h + "  a\n" + h + "  link-in\n" + h + "  link-out\n" + h + "  sub/listed.txt\n");
-  Watch(outside_);
-  Watch(other_);
+  WatchTargets();
 
   StartWorker();
   Apply(R"(assets:
@@ -374,8 +342,7 @@ commitments:
   // The set's directory then replaced by a link to an identical copy
   // elsewhere in the location (another tenant's place): refused.
   ASSERT_EQ(RunProcess({"/bin/cp", "-a", root_ + "/acme/snaps", other_ + "/snaps"}).exit_code, 0);
-  Watch(outside_);
-  Watch(other_);
+  WatchTargets();
 
   Check({"--drill"});
   std::string status = StatusText();

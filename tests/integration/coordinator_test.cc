@@ -9,16 +9,16 @@
 #include <map>
 #include <memory>
 #include <nlohmann/json.hpp>
-#include <thread>
 
-#include "tests/integration/test_util.h"
+#include "tests/integration/cluster.h"
+#include "tests/integration/manifests.h"
 
 namespace vigil::testing {
 namespace {
 
 constexpr int kFiles = 40;
 
-class CoordinatorProcessTest : public ::testing::Test {
+class CoordinatorProcessTest : public ClusterTest {
  protected:
   void SetUp() override {
     root_ = tmp_ / "loc-a";
@@ -26,76 +26,57 @@ class CoordinatorProcessTest : public ::testing::Test {
       WriteFile(root_ + "/acme/fs/dir" + std::to_string(i % 4) + "/file" + std::to_string(i),
                 "content of file " + std::to_string(i) + std::string(i * 10, 'z'));
     }
-    WriteFile(tmp_ / "acme.yaml", R"(apiVersion: vigil/v1
-kind: Location
-name: loc-a
-site: s1
----
-apiVersion: vigil/v1
-kind: Tenant
-name: acme
-timezone: UTC
----
-apiVersion: vigil/v1
-kind: Contract
-tenant: acme
-assets:
-  - name: fs
-    backupSets:
-      - name: fs-a
-        location: loc-a
-        path: acme/fs
-        mutable: false  # a mirror is mutable by default; here a change is a problem
-commitments:
-  - rpo: 24h
-  - integrity: {reverifyWithin: 30d}
-outOfScope:
-  - item: laptops
-    reason: not backed up
-)");
+    WriteFile(tmp_ / "acme.yaml",
+              manifests::Head() + manifests::ImmutableFs() + manifests::kRpoAndIntegrity +
+                  "outOfScope:\n  - item: laptops\n    reason: not backed up\n");
   }
 
-  // Starts a coordinator; `listen` defaults to a free port.
-  void StartCoordinator(const std::string& ttl, std::string listen = "127.0.0.1:0") {
-    coord_ = std::make_unique<BackgroundProcess>(
-        std::vector<std::string>{VigilBin(), "coordinator", "--worker-token-file",
-                                 WorkerTokenFile(tmp_), "--listen", listen, "--data", tmp_ / "data",
-                                 "--lease-ttl", ttl},
-        tmp_ / ("coord" + std::to_string(++coord_starts_)));
-    addr_ = coord_->WaitForLine("listening on ");
-    ASSERT_FALSE(addr_.empty()) << coord_->err();
-    token_file_ = tmp_ / "data/admin.token";
+  void StartCoordinator(const std::string& ttl) {
+    CoordinatorOptions o;
+    o.lease_ttl = ttl;
+    ASSERT_TRUE(cluster_.StartCoordinator(o));
   }
   std::unique_ptr<BackgroundProcess> StartWorker(const std::string& name, int delay_ms = 0) {
-    return std::make_unique<BackgroundProcess>(
-        std::vector<std::string>{VigilBin(), "worker", "--token-file", WorkerTokenFile(tmp_),
-                                 "--coordinator", addr_, "--site", "s1", "--location",
-                                 "loc-a=" + root_, "--batch-size", "2", "--test-batch-delay-ms",
-                                 std::to_string(delay_ms)},
-        tmp_ / name);
+    return cluster_.StartWorker(
+        name, "loc-a=" + root_,
+        {"--batch-size", "2", "--test-batch-delay-ms", std::to_string(delay_ms)});
   }
-  RunResult Admin(std::vector<std::string> args) {
-    args.insert(args.end(), {"--coordinator", addr_, "--token-file", token_file_});
-    return RunVigil(args);
+  void Apply() { ASSERT_TRUE(cluster_.Apply(tmp_ / "acme.yaml")); }
+  // A coordinator with lease TTL `ttl`, the manifest applied, and a check of
+  // acme leased by `*worker`, started as `name` (150 ms after each batch of
+  // 2 files: about 3 s of work).
+  void StartSlowCheck(const std::string& ttl, const std::string& name,
+                      std::unique_ptr<BackgroundProcess>* worker) {
+    StartCoordinator(ttl);
+    Apply();
+    *worker = StartWorker(name, 150);
+    ASSERT_EQ(Admin({"check", "run", "acme"}).exit_code, 0);
+    ASSERT_TRUE((*worker)->WaitForOutput("leased task")) << (*worker)->err();
   }
-  void Apply() {
-    RunResult r = Admin({"apply", "-f", tmp_ / "acme.yaml"});
-    ASSERT_EQ(r.exit_code, 0) << r.out << r.err;
+  nlohmann::json SetStatus() { return cluster_.Status("acme")["tenants"][0]["backup_sets"][0]; }
+  static std::string State(const nlohmann::json& set) {
+    return set["last_task"].is_object() ? set["last_task"]["state"].get<std::string>() : "";
   }
-  nlohmann::json SetStatus() {
-    RunResult r = Admin({"status", "acme", "--json"});
-    EXPECT_EQ(r.exit_code, 0) << r.err;
-    auto j = nlohmann::json::parse(r.out, nullptr, false);
-    EXPECT_FALSE(j.is_discarded()) << r.out;
-    return j["tenants"][0]["backup_sets"][0];
+  // Polls until the running task's progress has passed `files` files (the
+  // batches the coordinator acknowledged): a worker mid-ingest.
+  void WaitForFilesDone(uint64_t files) {
+    nlohmann::json s;
+    ASSERT_TRUE(WaitFor([&] {
+      s = SetStatus();
+      return State(s) == "running" && s["last_task"].contains("progress") &&
+             s["last_task"]["progress"]["files_done"].get<uint64_t>() >= files;
+    })) << s.dump();
   }
   // Polls until the set's last task is done or failed.
   nlohmann::json WaitForLastTask(int timeout_ms = 60000) {
-    for (int waited = 0; waited < timeout_ms; waited += 200) {
-      nlohmann::json s = SetStatus();
-      std::string state = s["last_task"].is_null() ? "" : s["last_task"]["state"];
-      if (state == "done" || state == "failed") return s;
-      std::this_thread::sleep_for(std::chrono::milliseconds(200));
+    nlohmann::json s;
+    if (WaitFor(
+            [&] {
+              s = SetStatus();
+              return State(s) == "done" || State(s) == "failed";
+            },
+            std::chrono::milliseconds(timeout_ms), std::chrono::milliseconds(200))) {
+      return s;
     }
     ADD_FAILURE() << "task did not finish";
     return SetStatus();
@@ -114,10 +95,7 @@ outOfScope:
     EXPECT_EQ(s["last_task"]["counts"]["missing"], 0);
   }
 
-  TempDir tmp_;
-  std::string root_, addr_, token_file_;
-  std::unique_ptr<BackgroundProcess> coord_;
-  int coord_starts_ = 0;
+  std::string root_;
 };
 
 TEST_F(CoordinatorProcessTest, ApplyCheckStatusFillsTheCatalogue) {
@@ -187,17 +165,14 @@ TEST_F(CoordinatorProcessTest, AdminBackupRestoresToTheSameState) {
   EXPECT_EQ(r.exit_code, 2);
   // Restore into a fresh data directory and serve from it.
   w.reset();
-  coord_->Signal(SIGTERM);
-  EXPECT_EQ(coord_->Wait(), 0);
+  cluster_.coordinator().Signal(SIGTERM);
+  EXPECT_EQ(cluster_.coordinator().Wait(), 0);
   MakeDirs(tmp_ / "restored");
   ASSERT_EQ(rename((tmp_ / "backup").c_str(), (tmp_ / "restored/db").c_str()), 0);
-  coord_ = std::make_unique<BackgroundProcess>(
-      std::vector<std::string>{VigilBin(), "coordinator", "--worker-token-file",
-                               WorkerTokenFile(tmp_), "--listen", "127.0.0.1:0", "--data",
-                               tmp_ / "restored", "--admin-token-file", token_file_},
-      tmp_ / "restored-coord");
-  addr_ = coord_->WaitForLine("listening on ");
-  ASSERT_FALSE(addr_.empty()) << coord_->err();
+  CoordinatorOptions restored;
+  restored.data = "restored";
+  restored.admin_token_file = cluster_.admin_token_file();
+  ASSERT_TRUE(cluster_.StartCoordinator(restored));
   nlohmann::json s = SetStatus();
   EXPECT_EQ(s["catalogue_entries"], kFiles);
   EXPECT_EQ(s["last_task"]["state"], "done");
@@ -205,12 +180,9 @@ TEST_F(CoordinatorProcessTest, AdminBackupRestoresToTheSameState) {
 }
 
 TEST_F(CoordinatorProcessTest, KilledWorkerLeaseExpiresAndAnotherWorkerCompletes) {
-  StartCoordinator("2s");
-  Apply();
-  auto a = StartWorker("wa", 150);
-  ASSERT_EQ(Admin({"check", "run", "acme"}).exit_code, 0);
-  ASSERT_TRUE(a->WaitForOutput("leased task")) << a->err();
-  std::this_thread::sleep_for(std::chrono::milliseconds(800));  // a few batches in
+  std::unique_ptr<BackgroundProcess> a;
+  ASSERT_NO_FATAL_FAILURE(StartSlowCheck("2s", "wa", &a));
+  ASSERT_NO_FATAL_FAILURE(WaitForFilesDone(6));  // a few batches in
   a->Signal(SIGKILL);
   EXPECT_EQ(a->Wait(), -SIGKILL);
   EXPECT_EQ(SetStatus()["last_task"]["state"], "running");  // not done by the dead worker
@@ -227,16 +199,15 @@ TEST_F(CoordinatorProcessTest, KilledWorkerLeaseExpiresAndAnotherWorkerCompletes
 }
 
 TEST_F(CoordinatorProcessTest, KilledCoordinatorRestartsAndTheCheckCompletesOnce) {
-  StartCoordinator("10s");
-  Apply();
-  auto w = StartWorker("w", 150);
-  ASSERT_EQ(Admin({"check", "run", "acme"}).exit_code, 0);
-  ASSERT_TRUE(w->WaitForOutput("leased task")) << w->err();
-  std::this_thread::sleep_for(std::chrono::milliseconds(1000));  // mid-ingest
-  coord_->Signal(SIGKILL);
-  EXPECT_EQ(coord_->Wait(), -SIGKILL);
-  std::this_thread::sleep_for(std::chrono::milliseconds(500));  // the worker notices
-  StartCoordinator("10s", addr_);                               // same data, same port
+  std::unique_ptr<BackgroundProcess> w;
+  ASSERT_NO_FATAL_FAILURE(StartSlowCheck("10s", "w", &w));
+  ASSERT_NO_FATAL_FAILURE(WaitForFilesDone(10));  // mid-ingest
+  cluster_.coordinator().Signal(SIGKILL);
+  EXPECT_EQ(cluster_.coordinator().Wait(), -SIGKILL);
+  // The worker notices: its stream broke with batches unacknowledged.
+  ASSERT_TRUE(WaitFor([&] { return w->err().find("resending batch") != std::string::npos; }))
+      << w->err();
+  ASSERT_TRUE(cluster_.RestartCoordinator());  // same data, same port
   nlohmann::json s = WaitForLastTask();
   EXPECT_EQ(s["last_task"]["state"], "done") << s.dump() << w->err();
   // Nothing lost, nothing counted twice (a batch stored twice would also
@@ -249,13 +220,10 @@ TEST_F(CoordinatorProcessTest, KilledCoordinatorRestartsAndTheCheckCompletesOnce
 }
 
 TEST_F(CoordinatorProcessTest, StaleAttemptIsRefusedAfterAPause) {
-  StartCoordinator("2s");
-  Apply();
-  auto a = StartWorker("wa", 150);
-  ASSERT_EQ(Admin({"check", "run", "acme"}).exit_code, 0);
-  ASSERT_TRUE(a->WaitForOutput("leased task")) << a->err();
-  std::this_thread::sleep_for(std::chrono::milliseconds(500));
-  a->Signal(SIGSTOP);  // a frozen worker: its lease expires
+  std::unique_ptr<BackgroundProcess> a;
+  ASSERT_NO_FATAL_FAILURE(StartSlowCheck("2s", "wa", &a));
+  ASSERT_NO_FATAL_FAILURE(WaitForFilesDone(4));  // attempt 1 has sent batches
+  a->Signal(SIGSTOP);                            // a frozen worker: its lease expires
   auto b = StartWorker("wb", 100);
   ASSERT_TRUE(b->WaitForOutput("leased task", 20000)) << b->err();
   a->Signal(SIGCONT);  // the late worker comes back with attempt 1
@@ -268,11 +236,8 @@ TEST_F(CoordinatorProcessTest, StaleAttemptIsRefusedAfterAPause) {
 }
 
 TEST_F(CoordinatorProcessTest, SigtermHandsTheLeaseBack) {
-  StartCoordinator("30s");
-  Apply();
-  auto a = StartWorker("wa", 150);
-  ASSERT_EQ(Admin({"check", "run", "acme"}).exit_code, 0);
-  ASSERT_TRUE(a->WaitForOutput("leased task")) << a->err();
+  std::unique_ptr<BackgroundProcess> a;
+  ASSERT_NO_FATAL_FAILURE(StartSlowCheck("30s", "wa", &a));
   a->Signal(SIGTERM);
   EXPECT_EQ(a->Wait(), 0) << a->err();
   EXPECT_NE(a->err().find("handed back task"), std::string::npos) << a->err();
@@ -288,11 +253,11 @@ TEST_F(CoordinatorProcessTest, SigtermHandsTheLeaseBack) {
 
 TEST_F(CoordinatorProcessTest, AdminCallsNeedTheToken) {
   StartCoordinator("30s");
-  RunResult none = RunVigil({"status", "--coordinator", addr_});
+  RunResult none = RunVigil({"status", "--coordinator", cluster_.addr()});
   EXPECT_EQ(none.exit_code, 3);
   EXPECT_NE(none.err.find("UNAUTHENTICATED"), std::string::npos) << none.err;
   WriteFile(tmp_ / "wrong.token", "not-the-token\n");
-  RunResult wrong = RunVigil({"apply", "-f", tmp_ / "acme.yaml", "--coordinator", addr_,
+  RunResult wrong = RunVigil({"apply", "-f", tmp_ / "acme.yaml", "--coordinator", cluster_.addr(),
                               "--token-file", tmp_ / "wrong.token"});
   EXPECT_EQ(wrong.exit_code, 3);
   EXPECT_NE(wrong.err.find("UNAUTHENTICATED"), std::string::npos) << wrong.err;
@@ -333,21 +298,10 @@ assets:
       << r.err;
   EXPECT_NE(r.err.find("nothing applied"), std::string::npos);
   // A reference the coordinator cannot resolve: refused as a whole.
-  WriteFile(tmp_ / "unknown.yaml", R"(apiVersion: vigil/v1
-kind: Tenant
-name: acme
-timezone: UTC
----
-apiVersion: vigil/v1
-kind: Contract
-tenant: acme
-assets:
-  - name: fs
-    backupSets:
-      - name: fs-a
-        location: nowhere
-        path: acme/fs
-)");
+  WriteFile(tmp_ / "unknown.yaml",
+            manifests::Documents(
+                {manifests::Tenant("acme"),
+                 manifests::ContractHead("acme") + manifests::OneSet("fs", "fs-a", "nowhere")}));
   r = Admin({"apply", "-f", tmp_ / "unknown.yaml"});
   EXPECT_EQ(r.exit_code, 2);
   EXPECT_NE(r.err.find("unknown location 'nowhere'"), std::string::npos) << r.err;
@@ -360,32 +314,10 @@ TEST_F(CoordinatorProcessTest, WorkerRefusesAPathThatEscapesItsLocation) {
   MakeDirs(tmp_ / "outside");
   WriteFile(tmp_ / "outside/secret", "not yours");
   ASSERT_EQ(symlink((tmp_ / "outside").c_str(), (root_ + "/acme/escape").c_str()), 0);
-  WriteFile(tmp_ / "escape.yaml", R"(apiVersion: vigil/v1
-kind: Location
-name: loc-a
-site: s1
----
-apiVersion: vigil/v1
-kind: Tenant
-name: acme
-timezone: UTC
----
-apiVersion: vigil/v1
-kind: Contract
-tenant: acme
-assets:
-  - name: fs
-    backupSets:
-      - name: fs-a
-        location: loc-a
-        path: acme/escape
-)");
+  WriteFile(tmp_ / "escape.yaml",
+            manifests::Head() + manifests::OneSet("fs", "fs-a", "loc-a", "acme/escape"));
   ASSERT_EQ(Admin({"apply", "-f", tmp_ / "escape.yaml"}).exit_code, 0);
-  auto w = std::make_unique<BackgroundProcess>(
-      std::vector<std::string>{VigilBin(), "worker", "--token-file", WorkerTokenFile(tmp_),
-                               "--coordinator", addr_, "--site", "s1", "--location",
-                               "loc-a=" + root_},
-      tmp_ / "w");
+  auto w = cluster_.StartWorker("w", "loc-a=" + root_);
   RunResult r = Admin({"check", "run", "acme", "--wait", "--timeout", "60"});
   EXPECT_EQ(r.exit_code, 1) << r.out;
   nlohmann::json s = SetStatus();
@@ -439,15 +371,10 @@ TEST_F(CoordinatorProcessTest, MutualTlsForWorkersAndTlsForAdmins) {
   MakeCert(pki, "worker", "ca", "");
   MakeCa(pki, "rogue-ca");
   MakeCert(pki, "rogue", "rogue-ca", "");
-  coord_ = std::make_unique<BackgroundProcess>(
-      std::vector<std::string>{VigilBin(), "coordinator", "--worker-token-file",
-                               WorkerTokenFile(tmp_), "--listen", "127.0.0.1:0", "--data",
-                               tmp_ / "data", "--tls-cert", pki / "server.crt", "--tls-key",
-                               pki / "server.key", "--tls-client-ca", pki / "ca.crt"},
-      tmp_ / "coord");
-  addr_ = coord_->WaitForLine("listening on ");
-  ASSERT_FALSE(addr_.empty()) << coord_->err();
-  token_file_ = tmp_ / "data/admin.token";
+  CoordinatorOptions tls;
+  tls.flags = {"--tls-cert",       pki / "server.crt", "--tls-key",
+               pki / "server.key", "--tls-client-ca",  pki / "ca.crt"};
+  ASSERT_TRUE(cluster_.StartCoordinator(tls));
 
   // Admin over TLS (no client certificate needed; the token is).
   RunResult r = Admin({"apply", "-f", tmp_ / "acme.yaml", "--tls-ca", pki / "ca.crt"});
@@ -457,11 +384,7 @@ TEST_F(CoordinatorProcessTest, MutualTlsForWorkersAndTlsForAdmins) {
   EXPECT_EQ(r.exit_code, 3) << r.out;
 
   auto worker = [&](const std::string& log, std::vector<std::string> tls) {
-    std::vector<std::string> argv{
-        VigilBin(), "worker", "--token-file", WorkerTokenFile(tmp_), "--coordinator",
-        addr_,      "--site", "s1",           "--location",          "loc-a=" + root_};
-    argv.insert(argv.end(), tls.begin(), tls.end());
-    return std::make_unique<BackgroundProcess>(argv, tmp_ / log);
+    return cluster_.StartWorker(log, "loc-a=" + root_, tls);
   };
   // A worker without a client certificate is refused.
   auto no_cert = worker("nocert", {"--tls-ca", pki / "ca.crt"});

@@ -13,7 +13,8 @@
 #include <memory>
 #include <string>
 
-#include "tests/integration/test_util.h"
+#include "tests/integration/cluster.h"
+#include "tests/integration/manifests.h"
 
 namespace vigil::testing {
 namespace {
@@ -49,54 +50,22 @@ TEST(DashboardE2eTest, GridShowsTheTenantThenTheDamageAsAFailingCell) {
   for (int i = 0; i < 16; ++i) {
     WriteFile(root + "/acme/fs/f" + std::to_string(i), "file " + std::to_string(i));
   }
-  WriteFile(tmp / "acme.yaml", R"(apiVersion: vigil/v1
-kind: Location
-name: loc-a
-site: s1
----
-apiVersion: vigil/v1
-kind: Tenant
-name: acme
-timezone: UTC
----
-apiVersion: vigil/v1
-kind: Contract
-tenant: acme
-assets:
-  - name: fs
-    backupSets:
-      - name: fs-a
-        location: loc-a
-        path: acme/fs
-        mutable: false
-commitments:
-  - rpo: 24h
-  - integrity: {reverifyWithin: 30d}
-)");
-  BackgroundProcess coord({VigilBin(), "coordinator", "--worker-token-file", WorkerTokenFile(tmp),
-                           "--listen", "127.0.0.1:0", "--data", tmp / "data", "--http-listen",
-                           "127.0.0.1:0", "--metrics-refresh", "1s", "--watch-every", "1s"},
-                          tmp / "coord");
-  const std::string addr = coord.WaitForLine("listening on ");
-  ASSERT_FALSE(addr.empty()) << coord.err();
-  const std::string http = coord.WaitForLine("http listening on ");
-  ASSERT_FALSE(http.empty()) << coord.out() << coord.err();
-  const std::string token_file = tmp / "data/admin.token";
-  std::string token = ReadFile(token_file);
-  while (!token.empty() && token.back() == '\n') token.pop_back();
+  WriteFile(tmp / "acme.yaml",
+            manifests::Head() + manifests::ImmutableFs() + manifests::kRpoAndIntegrity);
+  Cluster cluster(tmp.path());
+  CoordinatorOptions o;
+  o.http = true;
+  o.metrics_refresh = "1s";
+  o.watch_every = "1s";
+  ASSERT_TRUE(cluster.StartCoordinator(o));
+  const std::string addr = cluster.addr(), http = cluster.http();
+  const std::string token_file = cluster.admin_token_file(), token = cluster.AdminToken();
   // One file per batch, 400 ms after each: a check runs for about 3 s, long
   // enough for the spec to see its progress bar.
-  BackgroundProcess worker(
-      {VigilBin(), "worker", "--token-file", WorkerTokenFile(tmp), "--coordinator", addr, "--site",
-       "s1", "--location", "loc-a=" + root, "--batch-size", "1", "--test-batch-delay-ms", "400"},
-      tmp / "worker");
-  auto admin = [&](std::vector<std::string> args) {
-    args.insert(args.end(), {"--coordinator", addr, "--token-file", token_file});
-    return RunVigil(args);
-  };
-  RunResult r = admin({"apply", "-f", tmp / "acme.yaml"});
-  ASSERT_EQ(r.exit_code, 0) << r.out << r.err;
-  r = admin({"check", "run", "acme", "--wait", "--timeout", "60"});
+  auto worker = cluster.StartWorker("worker", "loc-a=" + root,
+                                    {"--batch-size", "1", "--test-batch-delay-ms", "400"});
+  ASSERT_TRUE(cluster.Apply(tmp / "acme.yaml"));
+  RunResult r = cluster.RunCheck("acme");
   ASSERT_EQ(r.exit_code, 0) << r.out << r.err;
 
   // The damage, run by the spec between its two looks at the grid (one
@@ -111,7 +80,7 @@ commitments:
                   "VIGIL_TENANT=acme", "VIGIL_DAMAGE_CMD=" + damage, "VIGIL_CHECK_CMD=" + check,
                   std::string("VIGIL_ARTIFACTS=") + kArtifacts, "CHROMIUM=" + chromium, "timeout",
                   "240", node, std::string(kSpecDir) + "/dashboard.spec.js"});
-  EXPECT_EQ(r.exit_code, 0) << r.out << r.err << "\ncoordinator:\n" << coord.err();
+  EXPECT_EQ(r.exit_code, 0) << r.out << r.err << "\ncoordinator:\n" << cluster.coordinator().err();
   EXPECT_TRUE(std::filesystem::exists(std::string(kArtifacts) + "/dashboard-fail.png"))
       << r.out << r.err;
   for (const char* png : {"/dashboard-tenant.png", "/dashboard-tenant-series.png"}) {

@@ -12,14 +12,15 @@
 #include <memory>
 #include <nlohmann/json.hpp>
 
-#include "tests/integration/test_util.h"
+#include "tests/integration/cluster.h"
+#include "tests/integration/manifests.h"
 
 namespace vigil::testing {
 namespace {
 
 namespace fs = std::filesystem;
 
-class DrillProcessTest : public ::testing::Test {
+class DrillProcessTest : public ClusterTest {
  protected:
   void SetUp() override {
     root_ = tmp_ / "loc";
@@ -34,54 +35,15 @@ class DrillProcessTest : public ::testing::Test {
     WriteFile(point + "/raw\xff.bin", std::string(1000, 'r'));
     struct timespec ts[2] = {{0, UTIME_OMIT}, {1790000000, 0}};
     ASSERT_EQ(utimensat(AT_FDCWD, point.c_str(), ts, 0), 0);
-    WriteFile(tmp_ / "acme.yaml", R"(apiVersion: vigil/v1
-kind: Location
-name: loc
-site: s1
----
-apiVersion: vigil/v1
-kind: Tenant
-name: acme
-timezone: Europe/Paris
----
-apiVersion: vigil/v1
-kind: Contract
-tenant: acme
-assets:
-  - name: fs
-    backupSets:
-      - name: snaps
-        location: loc
-        path: acme/snaps
-        layout: rsnapshot
-commitments:
-  - restoreDrill: {every: 30d, rto: 8h, sampleFiles: 5}
-)");
-    coord_ = std::make_unique<BackgroundProcess>(
-        std::vector<std::string>{VigilBin(), "coordinator", "--worker-token-file",
-                                 WorkerTokenFile(tmp_), "--listen", "127.0.0.1:0", "--data",
-                                 tmp_ / "data"},
-        tmp_ / "coord");
-    addr_ = coord_->WaitForLine("listening on ");
-    ASSERT_FALSE(addr_.empty()) << coord_->err();
-    worker_ = std::make_unique<BackgroundProcess>(
-        std::vector<std::string>{VigilBin(), "worker", "--token-file", WorkerTokenFile(tmp_),
-                                 "--coordinator", addr_, "--site", "s1", "--location",
-                                 "loc=" + root_, "--scratch", scratch_},
-        tmp_ / "worker");
+    WriteFile(tmp_ / "acme.yaml",
+              manifests::Head("loc", "Europe/Paris") +
+                  manifests::OneSet("fs", "snaps", "loc", "acme/snaps", {"layout: rsnapshot"}) +
+                  "commitments:\n  - restoreDrill: {every: 30d, rto: 8h, sampleFiles: 5}\n");
+    ASSERT_TRUE(cluster_.StartCoordinator());
+    worker_ = cluster_.StartWorker("worker", "loc=" + root_, {"--scratch", scratch_});
   }
 
-  RunResult Admin(std::vector<std::string> args) {
-    args.insert(args.end(), {"--coordinator", addr_, "--token-file", tmp_ / "data/admin.token"});
-    return RunVigil(args);
-  }
-  nlohmann::json Status() {
-    RunResult r = Admin({"status", "acme", "--json"});
-    EXPECT_EQ(r.exit_code, 0) << r.err;
-    auto j = nlohmann::json::parse(r.out, nullptr, false);
-    EXPECT_FALSE(j.is_discarded()) << r.out;
-    return j["tenants"][0];
-  }
+  nlohmann::json Status() { return cluster_.Status("acme")["tenants"][0]; }
   static nlohmann::json DrillVerdict(const nlohmann::json& t) {
     for (const auto& c : t["commitments"]) {
       if (c["kind"] == "restore_drill") return c;
@@ -90,9 +52,8 @@ commitments:
   }
   bool ScratchEmpty() { return fs::is_directory(scratch_) && fs::is_empty(scratch_); }
 
-  TempDir tmp_;
-  std::string root_, scratch_, addr_;
-  std::unique_ptr<BackgroundProcess> coord_, worker_;
+  std::string root_, scratch_;
+  std::unique_ptr<BackgroundProcess> worker_;
 };
 
 TEST_F(DrillProcessTest, DrillPassesThenFailsOnSilentCorruption) {

@@ -7,124 +7,59 @@
 // serve only locations of their site.
 #include <gtest/gtest.h>
 #include <signal.h>
-#include <stdlib.h>
 
 #include <chrono>
 #include <ctime>
 #include <filesystem>
-#include <functional>
 #include <map>
 #include <memory>
 #include <nlohmann/json.hpp>
-#include <thread>
 
-#include "tests/integration/test_util.h"
+#include "tests/integration/cluster.h"
+#include "tests/integration/manifests.h"
 
 namespace vigil::testing {
 namespace {
 
 using json = nlohmann::json;
 
-constexpr const char* kEnrolToken = "5f0c9a3e71d24b88a6e2c4d19b07f3a2";
-
-size_t Count(const std::string& text, const std::string& what) {
-  size_t n = 0;
-  for (size_t at = text.find(what); at != std::string::npos; at = text.find(what, at + 1)) ++n;
-  return n;
-}
-
-// Polls `done` every 100 ms until it holds; false after `timeout_ms`.
-bool PollUntil(const std::function<bool()>& done, int timeout_ms) {
-  const auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(timeout_ms);
-  while (!done()) {
-    if (std::chrono::steady_clock::now() > deadline) return false;
-    std::this_thread::sleep_for(std::chrono::milliseconds(100));
-  }
-  return true;
-}
-
-class DurabilityProcessTest : public ::testing::Test {
+class DurabilityProcessTest : public ClusterTest {
  protected:
-  void SetUp() override {
-    root_ = tmp_ / "loc";
-    WriteFile(tmp_ / "enrol.token", std::string(kEnrolToken) + "\n");
-  }
+  void SetUp() override { root_ = tmp_ / "loc"; }
 
   // Starts a coordinator on `listen` (port 0: any) with `env` set for it
   // alone.
   void StartCoordinator(const std::string& listen, const std::string& ttl,
                         const std::map<std::string, std::string>& env = {}) {
-    for (const auto& [k, v] : env) setenv(k.c_str(), v.c_str(), 1);
-    std::vector<std::string> argv = {VigilBin(),
-                                     "coordinator",
-                                     "--listen",
-                                     listen,
-                                     "--data",
-                                     tmp_ / "data",
-                                     "--lease-ttl",
-                                     ttl,
-                                     "--worker-token-file",
-                                     tmp_ / "enrol.token"};
-    if (!keys_.empty()) argv.insert(argv.end(), {"--keys", keys_, "--msp-name", "Test MSP"});
-    coord_ = std::make_unique<BackgroundProcess>(
-        argv, tmp_ / ("coord" + std::to_string(++coord_starts_)));
-    for (const auto& [k, v] : env) unsetenv(k.c_str());
-    addr_ = coord_->WaitForLine("listening on ");
-    ASSERT_FALSE(addr_.empty()) << coord_->err();
+    CoordinatorOptions o;
+    o.listen = listen;
+    o.lease_ttl = ttl;
+    o.env = env;
+    if (!keys_.empty()) o.flags = {"--keys", keys_, "--msp-name", "Test MSP"};
+    ASSERT_TRUE(cluster_.StartCoordinator(o));
   }
   void StartWorker(int delay_ms) {
-    worker_ = std::make_unique<BackgroundProcess>(
-        std::vector<std::string>{VigilBin(), "worker", "--coordinator", addr_, "--site", "s1",
-                                 "--location", "loc=" + root_, "--token-file", tmp_ / "enrol.token",
-                                 "--batch-size", "2", "--test-batch-delay-ms",
-                                 std::to_string(delay_ms)},
-        tmp_ / "worker");
-  }
-  RunResult Admin(std::vector<std::string> args) {
-    args.insert(args.end(), {"--coordinator", addr_, "--token-file", tmp_ / "data/admin.token"});
-    return RunVigil(args);
+    worker_ = cluster_.StartWorker(
+        "worker", "loc=" + root_,
+        {"--batch-size", "2", "--test-batch-delay-ms", std::to_string(delay_ms)});
   }
   json Status() {
-    RunResult r = Admin({"status", "acme", "--json"});
-    if (r.exit_code != 0) return json();  // the coordinator is down
-    json j = json::parse(r.out, nullptr, false);
-    return j.is_discarded() ? json() : j["tenants"][0]["backup_sets"][0];
+    json j = cluster_.TryStatus("acme");  // null while the coordinator is down
+    return j.is_null() ? json() : j["tenants"][0]["backup_sets"][0];
   }
   static std::string State(const json& set) {
     if (set.is_null() || set["last_task"].is_null()) return "";
     return set["last_task"]["state"];
   }
   void Manifest(const std::string& layout) {
-    WriteFile(tmp_ / "acme.yaml", R"(apiVersion: vigil/v1
-kind: Location
-name: loc
-site: s1
----
-apiVersion: vigil/v1
-kind: Tenant
-name: acme
-timezone: UTC
----
-apiVersion: vigil/v1
-kind: Contract
-tenant: acme
-assets:
-  - name: fs
-    backupSets:
-      - name: fs
-        location: loc
-        path: acme/fs
-        mutable: false
-        layout: )" + layout + R"(
-commitments:
-  - rpo: 24h
-)");
+    WriteFile(tmp_ / "acme.yaml", manifests::Head("loc") +
+                                      manifests::OneSet("fs", "fs", "loc", "acme/fs",
+                                                        {"mutable: false", "layout: " + layout}) +
+                                      manifests::kRpo24h);
   }
 
-  TempDir tmp_;
-  std::string root_, addr_, keys_;
-  std::unique_ptr<BackgroundProcess> coord_, worker_;
-  int coord_starts_ = 0;
+  std::string root_, keys_;
+  std::unique_ptr<BackgroundProcess> worker_;
 };
 
 // Three coordinator restarts (SIGKILL) during one check,
@@ -140,7 +75,7 @@ TEST_F(DurabilityProcessTest, ThreeRestartsWithinTheLeaseTtlExpireNoLiveLease) {
               "file " + std::to_string(i));
   }
   Manifest("mirror");
-  StartCoordinator("127.0.0.1:0", "5s");
+  ASSERT_NO_FATAL_FAILURE(StartCoordinator("127.0.0.1:0", "5s"));
   ASSERT_EQ(Admin({"apply", "-f", tmp_ / "acme.yaml"}).exit_code, 0);
   StartWorker(/*delay_ms=*/40);  // 450 batches: about 20 s of work
   ASSERT_EQ(Admin({"check", "run", "acme"}).exit_code, 0);
@@ -152,38 +87,36 @@ TEST_F(DurabilityProcessTest, ThreeRestartsWithinTheLeaseTtlExpireNoLiveLease) {
     // The worker is (again) streaming: its progress passed what it was
     // before the last restart.
     uint64_t seen = 0;
-    ASSERT_TRUE(PollUntil(
+    ASSERT_TRUE(WaitFor(
         [&] {
           json s = Status();
           if (State(s) != "running" || !s["last_task"].contains("progress")) return false;
           seen = s["last_task"]["progress"]["files_done"].get<uint64_t>();
           return seen > done_before;
         },
-        30000))
+        std::chrono::seconds(30)))
         << "no progress after the restart; worker log:\n"
         << worker_->err();
     ASSERT_LT(seen, static_cast<uint64_t>(kFiles)) << "the check ran out before the restart";
     done_before = seen;
-    const std::string addr = addr_;
-    const size_t refused = Count(worker_->err(), "Connection refused");
-    coord_->Signal(SIGKILL);
-    EXPECT_EQ(coord_->Wait(), -SIGKILL);
+    const size_t refused = CountOf(worker_->err(), "Connection refused");
+    cluster_.coordinator().Signal(SIGKILL);
+    EXPECT_EQ(cluster_.coordinator().Wait(), -SIGKILL);
     // Down long enough for the worker to find it so (as a real restart
     // is): its channel is then in TRANSIENT_FAILURE, its retries failing
     // fast, and only a connection attempt after the restart gets through.
-    ASSERT_TRUE(
-        PollUntil([&] { return Count(worker_->err(), "Connection refused") > refused; }, 30000))
+    ASSERT_TRUE(WaitFor([&] { return CountOf(worker_->err(), "Connection refused") > refused; },
+                        std::chrono::seconds(30)))
         << worker_->err();
-    StartCoordinator(addr, "5s");  // same data, same port
-    ASSERT_FALSE(HasFatalFailure());
+    ASSERT_TRUE(cluster_.RestartCoordinator());  // same data, same port
   }
   json s;
-  ASSERT_TRUE(PollUntil(
+  ASSERT_TRUE(WaitFor(
       [&] {
         s = Status();
         return State(s) == "done" || State(s) == "failed";
       },
-      90000))
+      std::chrono::seconds(90)))
       << worker_->err();
   EXPECT_EQ(State(s), "done") << s.dump(2);
   EXPECT_EQ(s["last_task"]["attempt"], 1) << s.dump(2) << worker_->err();
@@ -241,10 +174,10 @@ class MergeCrashProcessTest : public DurabilityProcessTest {
   bool RunCheck(int check, const std::string& crash) {
     std::map<std::string, std::string> env = {{"VIGIL_TEST_MERGE_BATCH_BYTES", kBatchBytes}};
     if (!crash.empty()) env["VIGIL_TEST_CRASH_POINT"] = crash;
-    const std::string addr = addr_.empty() ? "127.0.0.1:0" : addr_;
-    if (coord_) {
-      coord_->Signal(SIGTERM);
-      EXPECT_EQ(coord_->Wait(), 0) << coord_->err();
+    const std::string addr = cluster_.has_coordinator() ? cluster_.addr() : "127.0.0.1:0";
+    if (cluster_.has_coordinator()) {
+      cluster_.coordinator().Signal(SIGTERM);
+      EXPECT_EQ(cluster_.coordinator().Wait(), 0) << cluster_.coordinator().err();
     }
     StartCoordinator(addr, "30s", env);
     if (check == 1) {
@@ -254,9 +187,9 @@ class MergeCrashProcessTest : public DurabilityProcessTest {
     EXPECT_EQ(Admin({"check", "run", "acme"}).exit_code, 0);
     bool crashed = false;
     const std::string want_state = "done";
-    EXPECT_TRUE(PollUntil(
+    EXPECT_TRUE(WaitFor(
         [&] {
-          if (coord_->err().find("test crash point") != std::string::npos) {
+          if (cluster_.coordinator().err().find("test crash point") != std::string::npos) {
             crashed = true;
             return true;
           }
@@ -264,20 +197,20 @@ class MergeCrashProcessTest : public DurabilityProcessTest {
           return State(s) == want_state && s["last_task"]["check_id"].is_number() &&
                  s["last_task"]["check_id"].get<uint64_t>() > last_check_;
         },
-        60000))
-        << coord_->err() << worker_->err();
+        std::chrono::seconds(60)))
+        << cluster_.coordinator().err() << worker_->err();
     if (crashed) {
-      EXPECT_EQ(coord_->Wait(), -SIGKILL) << coord_->err();
-      EXPECT_NE(coord_->err().find("test crash point " + crash), std::string::npos)
-          << coord_->err();
-      StartCoordinator(addr_, "30s", {{"VIGIL_TEST_MERGE_BATCH_BYTES", kBatchBytes}});
-      EXPECT_TRUE(PollUntil(
+      EXPECT_EQ(cluster_.coordinator().Wait(), -SIGKILL) << cluster_.coordinator().err();
+      EXPECT_NE(cluster_.coordinator().err().find("test crash point " + crash), std::string::npos)
+          << cluster_.coordinator().err();
+      StartCoordinator(cluster_.addr(), "30s", {{"VIGIL_TEST_MERGE_BATCH_BYTES", kBatchBytes}});
+      EXPECT_TRUE(WaitFor(
           [&] {
             json s = Status();
             return State(s) == "done" && s["last_task"]["check_id"].get<uint64_t>() > last_check_;
           },
-          60000))
-          << coord_->err() << worker_->err();
+          std::chrono::seconds(60)))
+          << cluster_.coordinator().err() << worker_->err();
     }
     last_check_ = Status()["last_task"]["check_id"].get<uint64_t>();
     return crashed;
@@ -330,8 +263,7 @@ class MergeCrashProcessTest : public DurabilityProcessTest {
   // sets `crashed1`/`crashed2`.
   std::pair<Recorded, Recorded> Scenario(const std::string& crash, bool* crashed1, bool* crashed2) {
     worker_.reset();
-    coord_.reset();
-    addr_.clear();
+    cluster_.KillCoordinator();
     last_check_ = 0;
     std::filesystem::remove_all(tmp_ / "data");
     Backup(1);

@@ -11,62 +11,35 @@
 #include <memory>
 #include <nlohmann/json.hpp>
 
-#include "tests/integration/test_util.h"
+#include "tests/integration/cluster.h"
+#include "tests/integration/manifests.h"
 
 namespace vigil::testing {
 namespace {
 
-const char kManifest[] = R"(apiVersion: vigil/v1
-kind: Location
-name: loc-a
-site: s1
----
-apiVersion: vigil/v1
-kind: Location
-name: loc-b
-site: s2
----
-apiVersion: vigil/v1
-kind: Tenant
-name: acme
-timezone: UTC
----
-apiVersion: vigil/v1
-kind: Contract
-tenant: acme
-assets:
-  - name: fs
-    backupSets:
-      - {name: fs-a, location: loc-a, path: acme/fs}
-commitments:
-  - rpo: 24h
-)";
-
-class EnrolProcessTest : public ::testing::Test {
+class EnrolProcessTest : public ClusterTest {
  protected:
   void SetUp() override {
     root_ = tmp_ / "root";
     WriteFile(root_ + "/acme/fs/a.txt", "alpha");
-    WriteFile(tmp_ / "m.yaml", kManifest);
+    WriteFile(tmp_ / "m.yaml",
+              manifests::Documents(
+                  {manifests::Location("loc-a"), manifests::Location("loc-b", "s2"),
+                   manifests::Tenant("acme"),
+                   manifests::ContractHead("acme") + manifests::OneSet() + manifests::kRpo24h}));
   }
-  void StartCoordinator(std::vector<std::string> extra = {}) {
-    std::vector<std::string> argv{VigilBin(),    "coordinator", "--listen",
-                                  "127.0.0.1:0", "--data",      tmp_ / "data"};
-    argv.insert(argv.end(), extra.begin(), extra.end());
-    coord_ =
-        std::make_unique<BackgroundProcess>(argv, tmp_ / ("coord" + std::to_string(++starts_)));
-    addr_ = coord_->WaitForLine("listening on ");
-    ASSERT_FALSE(addr_.empty()) << coord_->err();
-  }
-  RunResult Admin(std::vector<std::string> args) {
-    args.insert(args.end(), {"--coordinator", addr_, "--token-file", tmp_ / "data/admin.token"});
-    return RunVigil(args);
+  // A coordinator given the cluster's reusable enrolment token, or none
+  // (then it writes a one-time DATA/enrol.token).
+  void StartCoordinator(bool enrol_token) {
+    CoordinatorOptions o;
+    o.enrol_token = enrol_token;
+    ASSERT_TRUE(cluster_.StartCoordinator(o));
   }
   std::unique_ptr<BackgroundProcess> Worker(const std::string& site,
                                             const std::vector<std::string>& extra) {
-    std::vector<std::string> argv{VigilBin(), "worker", "--coordinator", addr_, "--site", site};
-    argv.insert(argv.end(), extra.begin(), extra.end());
-    return std::make_unique<BackgroundProcess>(argv, tmp_ / ("worker" + std::to_string(++starts_)));
+    std::vector<std::string> flags{"--site", site};
+    flags.insert(flags.end(), extra.begin(), extra.end());
+    return cluster_.StartBareWorker("worker" + std::to_string(++workers_), flags);
   }
   nlohmann::json Tokens() {
     RunResult r = Admin({"token", "list", "--json"});
@@ -74,21 +47,20 @@ class EnrolProcessTest : public ::testing::Test {
     return nlohmann::json::parse(r.out, nullptr, false)["tokens"];
   }
 
-  TempDir tmp_;
-  std::string root_, addr_;
-  int starts_ = 0;
-  std::unique_ptr<BackgroundProcess> coord_;
+  std::string root_;
+  int workers_ = 0;
 };
 
 // First start: DATA/enrol.token (0600), announced and listed; a worker
 // without a token is refused and told where one comes from; the file's
 // token enrols exactly one worker; a restart issues no other.
 TEST_F(EnrolProcessTest, AFreshCoordinatorWritesAOneTimeEnrolmentToken) {
-  StartCoordinator();
+  StartCoordinator(false);
   const std::string file = tmp_ / "data/enrol.token";
-  EXPECT_TRUE(coord_->WaitForOutput("enrolment token in " + file)) << coord_->out();
+  BackgroundProcess* coord = &cluster_.coordinator();
+  EXPECT_TRUE(coord->WaitForOutput("enrolment token in " + file)) << coord->out();
   struct stat st {};
-  ASSERT_EQ(stat(file.c_str(), &st), 0) << coord_->out() << coord_->err();
+  ASSERT_EQ(stat(file.c_str(), &st), 0) << coord->out() << coord->err();
   EXPECT_EQ(st.st_mode & 0777, 0600u);
   const std::string token = ReadFile(file);
   nlohmann::json tokens = Tokens();
@@ -113,11 +85,12 @@ TEST_F(EnrolProcessTest, AFreshCoordinatorWritesAOneTimeEnrolmentToken) {
   EXPECT_EQ(again->Wait(), 3) << again->err();
   EXPECT_NE(again->err().find("already used"), std::string::npos) << again->err();
 
-  coord_->Signal(SIGTERM);
-  EXPECT_EQ(coord_->Wait(), 0);
-  StartCoordinator();
+  coord->Signal(SIGTERM);
+  EXPECT_EQ(coord->Wait(), 0);
+  StartCoordinator(false);
+  coord = &cluster_.coordinator();
   EXPECT_EQ(ReadFile(file), token);
-  EXPECT_EQ(coord_->out().find("enrolment token in"), std::string::npos) << coord_->out();
+  EXPECT_EQ(coord->out().find("enrolment token in"), std::string::npos) << coord->out();
   tokens = Tokens();
   ASSERT_EQ(tokens.size(), 1u) << tokens.dump();
   EXPECT_NE(tokens[0]["used_by"], "");
@@ -127,7 +100,7 @@ TEST_F(EnrolProcessTest, AFreshCoordinatorWritesAOneTimeEnrolmentToken) {
 // worker of s2; a worker of s2 cannot claim loc-a (declared for s1); a
 // worker enrolled for s1 cannot come back as s2.
 TEST_F(EnrolProcessTest, AWorkerIsBoundToItsSite) {
-  StartCoordinator({"--worker-token-file", WorkerTokenFile(tmp_)});
+  StartCoordinator(true);
   ASSERT_EQ(Admin({"apply", "-f", tmp_ / "m.yaml"}).exit_code, 0);
   RunResult r = Admin({"token", "issue", "--kind", "enrol", "--site", "s1", "--name", "s1"});
   ASSERT_EQ(r.exit_code, 0) << r.err;

@@ -6,7 +6,6 @@
 // coreutils' `sha256sum`; both tools are also the oracles of the damage.
 #include <gtest/gtest.h>
 #include <stdlib.h>
-#include <time.h>
 
 #include <algorithm>
 #include <filesystem>
@@ -15,7 +14,8 @@
 #include <memory>
 #include <nlohmann/json.hpp>
 
-#include "tests/integration/test_util.h"
+#include "tests/integration/cluster.h"
+#include "tests/integration/manifests.h"
 
 namespace vigil::testing {
 namespace {
@@ -53,20 +53,7 @@ void FlipByte(const std::string& path, uint64_t offset) {
   f.put(static_cast<char>(c ^ 0x40));
 }
 
-// Seconds since the epoch of a UTC calendar time (the test's own clock
-// arithmetic, independent of the code under test).
-int64_t Utc(int y, int mo, int d, int h, int mi, int s) {
-  struct tm tm {};
-  tm.tm_year = y - 1900;
-  tm.tm_mon = mo - 1;
-  tm.tm_mday = d;
-  tm.tm_hour = h;
-  tm.tm_min = mi;
-  tm.tm_sec = s;
-  return static_cast<int64_t>(timegm(&tm));
-}
-
-class FormatsProcessTest : public ::testing::Test {
+class FormatsProcessTest : public ClusterTest {
  protected:
   void SetUp() override {
     restic_ = Which("restic");
@@ -80,18 +67,8 @@ class FormatsProcessTest : public ::testing::Test {
     WriteFile(tmp_ / "pw", "correct horse battery\n");
     // The worker's copy of the password: its own secrets directory.
     WriteFile(tmp_ / "secrets/acme/vault.password", "correct horse battery\n");
-    coord_ = std::make_unique<BackgroundProcess>(
-        std::vector<std::string>{VigilBin(), "coordinator", "--worker-token-file",
-                                 WorkerTokenFile(tmp_), "--listen", "127.0.0.1:0", "--data",
-                                 tmp_ / "data"},
-        tmp_ / "coord");
-    addr_ = coord_->WaitForLine("listening on ");
-    ASSERT_FALSE(addr_.empty()) << coord_->err();
-    worker_ = std::make_unique<BackgroundProcess>(
-        std::vector<std::string>{VigilBin(), "worker", "--token-file", WorkerTokenFile(tmp_),
-                                 "--coordinator", addr_, "--site", "s1", "--location",
-                                 "loc=" + root_, "--secrets", tmp_ / "secrets"},
-        tmp_ / "worker");
+    ASSERT_TRUE(cluster_.StartCoordinator());
+    worker_ = cluster_.StartWorker("worker", "loc=" + root_, {"--secrets", tmp_ / "secrets"});
   }
 
   void Restic(std::vector<std::string> args) {
@@ -125,33 +102,16 @@ class FormatsProcessTest : public ::testing::Test {
     return v;
   }
 
-  RunResult Admin(std::vector<std::string> args) {
-    args.insert(args.end(), {"--coordinator", addr_, "--token-file", tmp_ / "data/admin.token"});
-    return RunVigil(args);
-  }
   void Apply(const std::string& yaml) {
     WriteFile(tmp_ / "acme.yaml", yaml);
-    RunResult r = Admin({"apply", "-f", tmp_ / "acme.yaml"});
-    ASSERT_EQ(r.exit_code, 0) << r.out << r.err;
+    ASSERT_TRUE(cluster_.Apply(tmp_ / "acme.yaml"));
   }
   void Check() {
-    RunResult r = Admin({"check", "run", "acme", "--wait", "--timeout", "120"});
+    RunResult r = cluster_.RunCheck("acme", {}, 120);
     ASSERT_TRUE(r.exit_code == 0 || r.exit_code == 1) << r.out << r.err << worker_->err();
   }
-  json Status() {
-    RunResult r = Admin({"status", "acme", "--json"});
-    EXPECT_EQ(r.exit_code, 0) << r.err;
-    auto j = json::parse(r.out, nullptr, false);
-    EXPECT_FALSE(j.is_discarded()) << r.out;
-    return j;
-  }
-  static json Set(const json& status, const std::string& name) {
-    for (const auto& b : status["tenants"][0]["backup_sets"]) {
-      if (b["name"] == name) return b;
-    }
-    ADD_FAILURE() << "no backup set " << name << " in " << status.dump();
-    return json::object();
-  }
+  json Status() { return cluster_.Status("acme"); }
+  static json Set(const json& status, const std::string& name) { return BackupSet(status, name); }
   static std::string Commitment(const json& status, const std::string& kind) {
     for (const auto& c : status["tenants"][0]["commitments"]) {
       if (c["kind"] == kind) return c["verdict"].get<std::string>();
@@ -159,25 +119,11 @@ class FormatsProcessTest : public ::testing::Test {
     return "";
   }
 
-  static constexpr const char* kHead = R"(apiVersion: vigil/v1
-kind: Location
-name: loc
-site: s1
----
-apiVersion: vigil/v1
-kind: Tenant
-name: acme
-timezone: UTC
----
-apiVersion: vigil/v1
-kind: Contract
-tenant: acme
-effectiveFrom: 2025-01-01
-)";
+  // Location, tenant and the head of the contract (the test's sets follow).
+  static std::string Head() { return manifests::Head("loc") + "effectiveFrom: 2025-01-01\n"; }
 
-  TempDir tmp_;
-  std::string restic_, root_, addr_;
-  std::unique_ptr<BackgroundProcess> coord_, worker_;
+  std::string restic_, root_;
+  std::unique_ptr<BackgroundProcess> worker_;
 };
 
 TEST_F(FormatsProcessTest, ResticSnapshotsArePointsAndPacksAreReadOnce) {
@@ -189,14 +135,7 @@ TEST_F(FormatsProcessTest, ResticSnapshotsArePointsAndPacksAreReadOnce) {
   Restic({"backup", "-r", repo, "--host", "h1", "--time", "2026-03-01 10:00:00", src});
   WriteFile(src + "/c.bin", Bytes(2 << 20, 2));
   Restic({"backup", "-r", repo, "--host", "h1", "--time", "2026-03-02 10:00:00", src});
-  Apply(std::string(kHead) + R"(assets:
-  - name: vault
-    backupSets:
-      - name: vault
-        location: loc
-        path: acme/vault
-        format: restic
-)");
+  Apply(Head() + manifests::OneSet("vault", "vault", "loc", "acme/vault", {"format: restic"}));
   Check();
   json st = Status();
   json set = Set(st, "vault");
@@ -204,7 +143,7 @@ TEST_F(FormatsProcessTest, ResticSnapshotsArePointsAndPacksAreReadOnce) {
   std::map<std::string, std::string> snaps = ResticSnapshots(repo);
   ASSERT_EQ(snaps.size(), 2u);
   ASSERT_EQ(set["points"].size(), 2u) << set.dump(1);
-  const int64_t want[] = {Utc(2026, 3, 1, 10, 0, 0), Utc(2026, 3, 2, 10, 0, 0)};
+  const int64_t want[] = {UtcSeconds(2026, 3, 1, 10), UtcSeconds(2026, 3, 2, 10)};
   for (size_t i = 0; i < 2; ++i) {
     const json& p = set["points"][i];
     EXPECT_EQ(p["time_ns"].get<int64_t>(), want[i] * 1'000'000'000);
@@ -278,16 +217,8 @@ TEST_F(FormatsProcessTest, ForgottenSnapshotsAreJudgedAgainstTheRetentionLadder)
     Restic({"backup", "-r", repo, "--host", "h1", "--time",
             "2026-03-0" + std::to_string(day) + " 10:00:00", src});
   }
-  Apply(std::string(kHead) + R"(assets:
-  - name: vault
-    backupSets:
-      - name: vault
-        location: loc
-        path: acme/vault
-        format: restic
-commitments:
-  - retention: {daily: 2}
-)");
+  Apply(Head() + manifests::OneSet("vault", "vault", "loc", "acme/vault", {"format: restic"}) +
+        "commitments:\n  - retention: {daily: 2}\n");
   Check();
   json st = Status();
   ASSERT_EQ(Set(st, "vault")["points"].size(), 3u);
@@ -338,7 +269,7 @@ TEST_F(FormatsProcessTest, BagAndChecksumFileVerdictsReachStatus) {
   RunResult s = RunProcess(
       {"/bin/sh", "-c", "cd '" + sums + "' && sha256sum db.dump notes.txt > SHA256SUMS"});
   ASSERT_EQ(s.exit_code, 0) << s.err;
-  Apply(std::string(kHead) + R"(assets:
+  Apply(Head() + R"(assets:
   - name: archive
     backupSets:
       - name: bags
@@ -396,14 +327,7 @@ TEST_F(FormatsProcessTest, ResticWithoutPasswordFailsTheTaskNamingTheFile) {
   const std::string repo = root_ + "/acme/other";
   WriteFile(tmp_ / "src/a.txt", "x");
   Restic({"init", "-r", repo});
-  Apply(std::string(kHead) + R"(assets:
-  - name: other
-    backupSets:
-      - name: other
-        location: loc
-        path: acme/other
-        format: restic
-)");
+  Apply(Head() + manifests::OneSet("other", "other", "loc", "acme/other", {"format: restic"}));
   RunResult r = Admin({"check", "run", "acme", "--wait", "--timeout", "60"});
   json set = Set(Status(), "other");
   ASSERT_TRUE(set["last_task"].is_object()) << set.dump(1);

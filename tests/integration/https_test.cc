@@ -7,11 +7,9 @@
 #include <httplib.h>
 
 #include <chrono>
-#include <memory>
 #include <nlohmann/json.hpp>
-#include <thread>
 
-#include "tests/integration/test_util.h"
+#include "tests/integration/cluster.h"
 
 namespace vigil::testing {
 namespace {
@@ -52,7 +50,7 @@ Reply GetPlain(const std::string& addr, const std::string& path, const std::stri
   return Fetch(c, path, token);
 }
 
-class HttpsTest : public ::testing::Test {
+class HttpsTest : public ClusterTest {
  protected:
   void SetUp() override {
     for (const char* dir : {"pki", "other"}) {
@@ -63,28 +61,30 @@ class HttpsTest : public ::testing::Test {
     ca_ = pki_ + "/ca.crt";
   }
 
-  // Starts a coordinator with `extra` flags; waits for its addresses.
-  void StartCoordinator(const std::vector<std::string>& extra) {
-    std::vector<std::string> argv{VigilBin(), "coordinator", "--listen",          "127.0.0.1:0",
-                                  "--data",   tmp_ / "data", "--metrics-refresh", "1s"};
-    argv.insert(argv.end(), extra.begin(), extra.end());
-    coord_ = std::make_unique<BackgroundProcess>(argv, tmp_ / "coord");
-    ASSERT_FALSE(coord_->WaitForLine("listening on ").empty()) << coord_->err();
-    https_ = coord_->WaitForLine("https listening on ");
-    ASSERT_FALSE(https_.empty()) << coord_->out() << coord_->err();
-    token_ = ReadFile(tmp_ / "data/admin.token");
-    while (!token_.empty() && token_.back() == '\n') token_.pop_back();
+  // Starts a coordinator with --https-listen (and --http-listen if `http`)
+  // and `flags`; waits for its addresses.
+  void StartCoordinator(const std::vector<std::string>& flags, bool http = false) {
+    CoordinatorOptions o;
+    o.enrol_token = false;
+    o.metrics_refresh = "1s";
+    o.http = http;
+    o.https = true;
+    o.flags = flags;
+    ASSERT_TRUE(cluster_.StartCoordinator(o));
+    https_ = cluster_.https();
+    token_ = cluster_.AdminToken();
   }
 
   // GETs `path` over HTTPS with the token until it is no longer 503 (the
   // first metrics refresh runs within a second).
   Reply GetTlsComputed(const std::string& path) {
     Reply r;
-    for (int i = 0; i < 100; ++i) {
-      r = GetTls(https_, ca_, path, token_);
-      if (r.status != 503) break;
-      std::this_thread::sleep_for(std::chrono::milliseconds(100));
-    }
+    WaitFor(
+        [&] {
+          r = GetTls(https_, ca_, path, token_);
+          return r.status != 503;
+        },
+        std::chrono::seconds(10));
     return r;
   }
 
@@ -96,16 +96,15 @@ class HttpsTest : public ::testing::Test {
     return RunProcess(argv);
   }
 
-  TempDir tmp_;
   std::string pki_, ca_, https_, token_;
-  std::unique_ptr<BackgroundProcess> coord_;
 };
 
 TEST_F(HttpsTest, DashboardAndMetricsOnlyOverHttpsWithTheToken) {
-  StartCoordinator({"--http-listen", "127.0.0.1:0", "--https-listen", "127.0.0.1:0", "--https-cert",
-                    pki_ + "/coordinator.crt", "--https-key", pki_ + "/coordinator.key"});
-  std::string http = coord_->WaitForLine("http listening on ");
-  ASSERT_FALSE(http.empty()) << coord_->out();
+  StartCoordinator(
+      {"--https-cert", pki_ + "/coordinator.crt", "--https-key", pki_ + "/coordinator.key"},
+      /*http=*/true);
+  std::string http = cluster_.http();
+  ASSERT_FALSE(http.empty()) << cluster_.coordinator().out();
   ASSERT_NE(http, https_);
 
   // HTTPS, certificate verified: everything, data behind the token.
@@ -157,8 +156,8 @@ TEST_F(HttpsTest, DashboardAndMetricsOnlyOverHttpsWithTheToken) {
 }
 
 TEST_F(HttpsTest, TlsBelow12IsRefused) {
-  StartCoordinator({"--https-listen", "127.0.0.1:0", "--https-cert", pki_ + "/coordinator.crt",
-                    "--https-key", pki_ + "/coordinator.key"});
+  StartCoordinator(
+      {"--https-cert", pki_ + "/coordinator.crt", "--https-key", pki_ + "/coordinator.key"});
   RunResult ok = OpenSslClient({"-tls1_2", "-verify_return_error"});
   EXPECT_EQ(ok.exit_code, 0) << ok.out << ok.err;
   EXPECT_NE(ok.out.find("Protocol  : TLSv1.2"), std::string::npos) << ok.out;
@@ -171,12 +170,13 @@ TEST_F(HttpsTest, TlsBelow12IsRefused) {
 }
 
 TEST_F(HttpsTest, UsesTheGrpcCertificateByDefault) {
-  StartCoordinator({"--tls-cert", pki_ + "/coordinator.crt", "--tls-key", pki_ + "/coordinator.key",
-                    "--https-listen", "127.0.0.1:0"});
+  StartCoordinator(
+      {"--tls-cert", pki_ + "/coordinator.crt", "--tls-key", pki_ + "/coordinator.key"});
   Reply metrics = GetTlsComputed("/metrics");
   EXPECT_EQ(metrics.status, 200) << metrics.body << " " << httplib::to_string(metrics.error);
-  EXPECT_NE(coord_->out().find("certificate " + pki_ + "/coordinator.crt"), std::string::npos)
-      << coord_->out();
+  EXPECT_NE(cluster_.coordinator().out().find("certificate " + pki_ + "/coordinator.crt"),
+            std::string::npos)
+      << cluster_.coordinator().out();
 }
 
 TEST_F(HttpsTest, BadCertificateFilesStopTheCoordinatorBeforeItServes) {

@@ -2,50 +2,33 @@
 // processes on loopback (port 0): /healthz, /readyz, and a /metrics that
 // Prometheus' own `promtool check metrics` accepts after a real check.
 #include <gtest/gtest.h>
-#include <httplib.h>
 #include <signal.h>
 
 #include <chrono>
 #include <filesystem>
 #include <memory>
 #include <nlohmann/json.hpp>
-#include <thread>
 
-#include "tests/integration/test_util.h"
+#include "tests/integration/cluster.h"
+#include "tests/integration/http_get.h"
+#include "tests/integration/manifests.h"
 
 namespace vigil::testing {
 namespace {
 
 constexpr int kFiles = 12;
 
-struct Reply {
-  int status = -1;  // -1: no answer
-  std::string body;
-};
-
-// GET http://ADDR/path with an optional bearer token.
-Reply Get(const std::string& addr, const std::string& path, const std::string& token = "") {
-  size_t colon = addr.rfind(':');
-  httplib::Client c(addr.substr(0, colon), std::stoi(addr.substr(colon + 1)));
-  c.set_connection_timeout(5, 0);
-  c.set_read_timeout(10, 0);
-  httplib::Headers h;
-  if (!token.empty()) h.emplace("Authorization", "Bearer " + token);
-  auto r = c.Get(path.c_str(), h);
-  if (!r) return {};
-  return {r->status, r->body};
-}
+using Reply = HttpReply;
 
 // GET with a raw Authorization header value.
 Reply GetAuthorized(const std::string& addr, const std::string& path,
                     const std::string& authorization) {
-  size_t colon = addr.rfind(':');
-  httplib::Client c(addr.substr(0, colon), std::stoi(addr.substr(colon + 1)));
-  c.set_connection_timeout(5, 0);
-  c.set_read_timeout(10, 0);
-  auto r = c.Get(path.c_str(), httplib::Headers{{"Authorization", authorization}});
-  if (!r) return {};
-  return {r->status, r->body};
+  return HttpGet(addr, path, authorization);
+}
+
+// GET http://ADDR/path with an optional bearer token.
+Reply Get(const std::string& addr, const std::string& path, const std::string& token = "") {
+  return HttpGet(addr, path, token.empty() ? "" : "Bearer " + token);
 }
 
 // The value of the sample `series` (name with labels, exactly as rendered),
@@ -61,7 +44,7 @@ double Sample(const std::string& text, const std::string& series) {
   return -1;
 }
 
-class OpsHttpTest : public ::testing::Test {
+class OpsHttpTest : public ClusterTest {
  protected:
   void SetUp() override {
     root_ = tmp_ / "loc-a";
@@ -70,73 +53,37 @@ class OpsHttpTest : public ::testing::Test {
       WriteFile(root_ + "/acme/fs/f" + std::to_string(i), body);
       bytes_ += body.size();
     }
-    WriteFile(tmp_ / "acme.yaml", R"(apiVersion: vigil/v1
-kind: Location
-name: loc-a
-site: s1
----
-apiVersion: vigil/v1
-kind: Tenant
-name: acme
-timezone: UTC
----
-apiVersion: vigil/v1
-kind: Contract
-tenant: acme
-assets:
-  - name: fs
-    backupSets:
-      - name: fs-a
-        location: loc-a
-        path: acme/fs
-        mutable: false
-commitments:
-  - rpo: 24h
-  - integrity: {reverifyWithin: 30d}
-)");
-    coord_ = std::make_unique<BackgroundProcess>(
-        std::vector<std::string>{VigilBin(), "coordinator", "--worker-token-file",
-                                 WorkerTokenFile(tmp_), "--listen", "127.0.0.1:0", "--data",
-                                 tmp_ / "data", "--http-listen", "127.0.0.1:0", "--metrics-refresh",
-                                 "1s"},
-        tmp_ / "coord");
-    addr_ = coord_->WaitForLine("listening on ");
-    ASSERT_FALSE(addr_.empty()) << coord_->err();
-    http_ = coord_->WaitForLine("http listening on ");
-    ASSERT_FALSE(http_.empty()) << coord_->out() << coord_->err();
-    token_ = ReadFile(tmp_ / "data/admin.token");
-    while (!token_.empty() && token_.back() == '\n') token_.pop_back();
+    WriteFile(tmp_ / "acme.yaml",
+              manifests::Head() + manifests::ImmutableFs() + manifests::kRpoAndIntegrity);
+    CoordinatorOptions o;
+    o.http = true;
+    o.metrics_refresh = "1s";
+    ASSERT_TRUE(cluster_.StartCoordinator(o));
+    http_ = cluster_.http();
+    token_ = cluster_.AdminToken();
   }
 
   std::unique_ptr<BackgroundProcess> StartWorker() {
-    return std::make_unique<BackgroundProcess>(
-        std::vector<std::string>{VigilBin(), "worker", "--token-file", WorkerTokenFile(tmp_),
-                                 "--coordinator", addr_, "--site", "s1", "--location",
-                                 "loc-a=" + root_, "--http-listen", "127.0.0.1:0"},
-        tmp_ / "worker");
-  }
-  RunResult Admin(std::vector<std::string> args) {
-    args.insert(args.end(), {"--coordinator", addr_, "--token-file", tmp_ / "data/admin.token"});
-    return RunVigil(args);
+    return cluster_.StartWorker("worker", "loc-a=" + root_, {"--http-listen", "127.0.0.1:0"});
   }
   // Scrapes until `series` reaches `value` (the refresh runs every second).
   std::string ScrapeUntil(const std::string& series, double value) {
     std::string text;
-    for (int i = 0; i < 100; ++i) {
-      Reply r = Get(http_, "/metrics", token_);
-      EXPECT_EQ(r.status, 200) << r.body;
-      text = r.body;
-      if (Sample(text, series) == value) return text;
-      std::this_thread::sleep_for(std::chrono::milliseconds(100));
-    }
+    const bool reached = WaitFor(
+        [&] {
+          Reply r = Get(http_, "/metrics", token_);
+          EXPECT_EQ(r.status, 200) << r.body;
+          text = r.body;
+          return Sample(text, series) == value;
+        },
+        std::chrono::seconds(10));
+    if (reached) return text;
     ADD_FAILURE() << series << " never reached " << value << " in:\n" << text;
     return text;
   }
 
-  TempDir tmp_;
-  std::string root_, addr_, http_, token_;
+  std::string root_, http_, token_;
   uint64_t bytes_ = 0;
-  std::unique_ptr<BackgroundProcess> coord_;
 };
 
 TEST_F(OpsHttpTest, MetricsPassPromtoolAfterARealCheck) {
@@ -249,12 +196,12 @@ TEST_F(OpsHttpTest, TheBearerSchemeIsCaseInsensitive) {
   for (const std::string scheme : {"bearer ", "BEARER ", "bEaReR  "}) {
     SCOPED_TRACE(scheme);
     Reply r;
-    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
-    do {  // 503 until the first refresh computed the metrics
-      r = GetAuthorized(http_, "/metrics", scheme + token_);
-      if (r.status != 503) break;
-      std::this_thread::sleep_for(std::chrono::milliseconds(100));
-    } while (std::chrono::steady_clock::now() < deadline);
+    WaitFor(  // 503 until the first refresh computed the metrics
+        [&] {
+          r = GetAuthorized(http_, "/metrics", scheme + token_);
+          return r.status != 503;
+        },
+        std::chrono::seconds(30));
     EXPECT_EQ(r.status, 200) << r.body;
     EXPECT_NE(r.body.find("vigil_"), std::string::npos);
   }
@@ -270,7 +217,7 @@ TEST_F(OpsHttpTest, TheBearerSchemeIsCaseInsensitive) {
 TEST_F(OpsHttpTest, WorkerIsReadyOnlyOnceRegisteredAndItsLocationsReadable) {
   // A coordinator that does not answer (stopped): the worker serves its
   // probes but cannot register.
-  coord_->Signal(SIGSTOP);
+  cluster_.coordinator().Signal(SIGSTOP);
   auto worker = StartWorker();
   std::string whttp = worker->WaitForLine("http listening on ");
   ASSERT_FALSE(whttp.empty()) << worker->err();
@@ -280,11 +227,13 @@ TEST_F(OpsHttpTest, WorkerIsReadyOnlyOnceRegisteredAndItsLocationsReadable) {
   EXPECT_NE(r.body.find("not registered"), std::string::npos) << r.body;
   EXPECT_EQ(Get(whttp, "/metrics").status, 404);  // metrics live on the coordinator
 
-  coord_->Signal(SIGCONT);
-  for (int i = 0; i < 200 && r.status != 200; ++i) {
-    std::this_thread::sleep_for(std::chrono::milliseconds(100));
-    r = Get(whttp, "/readyz");
-  }
+  cluster_.coordinator().Signal(SIGCONT);
+  WaitFor(
+      [&] {
+        r = Get(whttp, "/readyz");
+        return r.status == 200;
+      },
+      std::chrono::seconds(20));
   EXPECT_EQ(r.status, 200) << r.body << worker->err();
   EXPECT_EQ(r.body, "ready\n");
 

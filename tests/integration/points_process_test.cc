@@ -12,7 +12,8 @@
 #include <memory>
 #include <nlohmann/json.hpp>
 
-#include "tests/integration/test_util.h"
+#include "tests/integration/cluster.h"
+#include "tests/integration/manifests.h"
 
 namespace vigil::testing {
 namespace {
@@ -34,63 +35,28 @@ void SetMtime(const std::string& path, int64_t sec) {
   ASSERT_EQ(utimensat(AT_FDCWD, path.c_str(), ts, AT_SYMLINK_NOFOLLOW), 0) << path;
 }
 
-class CoordinatorPointsProcessTest : public ::testing::Test {
+class CoordinatorPointsProcessTest : public ClusterTest {
  protected:
   void SetUp() override {
     root_ = tmp_ / "loc";
     snaps_ = root_ + "/acme/snaps";
     MakeDirs(snaps_);
-    WriteFile(tmp_ / "acme.yaml", R"(apiVersion: vigil/v1
-kind: Location
-name: loc
-site: s1
----
-apiVersion: vigil/v1
-kind: Tenant
-name: acme
-timezone: Europe/Paris
----
-apiVersion: vigil/v1
-kind: Contract
-tenant: acme
-assets:
-  - name: fs
-    backupSets:
-      - name: snaps
-        location: loc
-        path: acme/snaps
-        layout: rsnapshot
-)");
-    coord_ = std::make_unique<BackgroundProcess>(
-        std::vector<std::string>{VigilBin(), "coordinator", "--worker-token-file",
-                                 WorkerTokenFile(tmp_), "--listen", "127.0.0.1:0", "--data",
-                                 tmp_ / "data"},
-        tmp_ / "coord");
-    addr_ = coord_->WaitForLine("listening on ");
-    ASSERT_FALSE(addr_.empty()) << coord_->err();
-    worker_ = std::make_unique<BackgroundProcess>(
-        std::vector<std::string>{VigilBin(), "worker", "--token-file", WorkerTokenFile(tmp_),
-                                 "--coordinator", addr_, "--site", "s1", "--location",
-                                 "loc=" + root_, "--batch-size", "16"},
-        tmp_ / "worker");
+    WriteFile(tmp_ / "acme.yaml",
+              manifests::Head("loc", "Europe/Paris") +
+                  manifests::OneSet("fs", "snaps", "loc", "acme/snaps", {"layout: rsnapshot"}));
+    ASSERT_TRUE(cluster_.StartCoordinator());
+    worker_ = cluster_.StartWorker("worker", "loc=" + root_, {"--batch-size", "16"});
   }
 
-  RunResult Admin(std::vector<std::string> args) {
-    args.insert(args.end(), {"--coordinator", addr_, "--token-file", tmp_ / "data/admin.token"});
-    return RunVigil(args);
-  }
   // Runs a check to the end; returns its exit code.
   int Check() {
-    RunResult r = Admin({"check", "run", "acme", "--wait", "--timeout", "60"});
+    RunResult r = cluster_.RunCheck("acme");
     EXPECT_TRUE(r.exit_code == 0 || r.exit_code == 1) << r.out << r.err << worker_->err();
     return r.exit_code;
   }
   // The set's point records by time.
   std::map<int64_t, nlohmann::json> Points(const std::string& set = "snaps") {
-    RunResult r = Admin({"status", "acme", "--json"});
-    EXPECT_EQ(r.exit_code, 0) << r.err;
-    auto j = nlohmann::json::parse(r.out, nullptr, false);
-    EXPECT_FALSE(j.is_discarded()) << r.out;
+    nlohmann::json j = cluster_.Status("acme");
     std::map<int64_t, nlohmann::json> m;
     for (const auto& b : j["tenants"][0]["backup_sets"]) {
       if (b["name"] != set) continue;
@@ -128,9 +94,8 @@ assets:
     fs::remove_all(snaps_ + "/daily.3");
   }
 
-  TempDir tmp_;
-  std::string root_, snaps_, addr_;
-  std::unique_ptr<BackgroundProcess> coord_, worker_;
+  std::string root_, snaps_;
+  std::unique_ptr<BackgroundProcess> worker_;
 };
 
 TEST_F(CoordinatorPointsProcessTest, RsnapshotPointsKeepTheirTimeAcrossRotations) {
@@ -206,13 +171,7 @@ TEST_F(CoordinatorPointsProcessTest, RsnapshotPointsKeepTheirTimeAcrossRotations
 }
 
 int64_t UtcNs(int y, int mo, int d, int h, int mi) {
-  struct tm t {};
-  t.tm_year = y - 1900;
-  t.tm_mon = mo - 1;
-  t.tm_mday = d;
-  t.tm_hour = h;
-  t.tm_min = mi;
-  return int64_t{timegm(&t)} * 1'000'000'000;
+  return UtcSeconds(y, mo, d, h, mi) * 1'000'000'000;
 }
 
 TEST_F(CoordinatorPointsProcessTest, DatedFilesAreOnePointEachTimedInTheTenantsZone) {
@@ -220,28 +179,10 @@ TEST_F(CoordinatorPointsProcessTest, DatedFilesAreOnePointEachTimedInTheTenantsZ
   WriteFile(dumps + "/db-2026-10-01.sql.gz", "dump of the first");
   WriteFile(dumps + "/db-20261002T0300.sql.gz", "dump of the second, longer");
   WriteFile(dumps + "/notes.txt", "not a point");
-  WriteFile(tmp_ / "dumps.yaml", R"(apiVersion: vigil/v1
-kind: Location
-name: loc
-site: s1
----
-apiVersion: vigil/v1
-kind: Tenant
-name: acme
-timezone: Europe/Paris
----
-apiVersion: vigil/v1
-kind: Contract
-tenant: acme
-assets:
-  - name: db
-    backupSets:
-      - name: dumps
-        location: loc
-        path: acme/dumps
-        layout: dated-files
-        pattern: "*.sql.gz"
-)");
+  WriteFile(tmp_ / "dumps.yaml",
+            manifests::Head("loc", "Europe/Paris") +
+                manifests::OneSet("db", "dumps", "loc", "acme/dumps",
+                                  {"layout: dated-files", "pattern: \"*.sql.gz\""}));
   ASSERT_EQ(Admin({"apply", "-f", tmp_ / "dumps.yaml"}).exit_code, 0);
   ASSERT_EQ(Check(), 0);
   auto p = Points("dumps");

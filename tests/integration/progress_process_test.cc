@@ -5,7 +5,6 @@
 // check and with the total of the last check on the next one; the progress
 // is gone once the task is done. Polls with deadlines, no timed assertion.
 #include <gtest/gtest.h>
-#include <httplib.h>
 #include <signal.h>
 
 #include <chrono>
@@ -13,9 +12,10 @@
 #include <memory>
 #include <nlohmann/json.hpp>
 #include <string>
-#include <thread>
 
-#include "tests/integration/test_util.h"
+#include "tests/integration/cluster.h"
+#include "tests/integration/http_get.h"
+#include "tests/integration/manifests.h"
 
 namespace vigil::testing {
 namespace {
@@ -23,16 +23,12 @@ namespace {
 constexpr int kFiles = 40;
 
 nlohmann::json GetJson(const std::string& addr, const std::string& path, const std::string& token) {
-  size_t colon = addr.rfind(':');
-  httplib::Client c(addr.substr(0, colon), std::stoi(addr.substr(colon + 1)));
-  c.set_connection_timeout(5, 0);
-  c.set_read_timeout(10, 0);
-  auto r = c.Get(path.c_str(), httplib::Headers{{"Authorization", "Bearer " + token}});
-  if (!r || r->status != 200) return nullptr;
-  return nlohmann::json::parse(r->body, nullptr, false);
+  HttpReply r = HttpGet(addr, path, "Bearer " + token);
+  if (r.status != 200) return nullptr;
+  return nlohmann::json::parse(r.body, nullptr, false);
 }
 
-class ProgressProcessTest : public ::testing::Test {
+class ProgressProcessTest : public ClusterTest {
  protected:
   void SetUp() override {
     root_ = tmp_ / "loc-a";
@@ -41,94 +37,63 @@ class ProgressProcessTest : public ::testing::Test {
       WriteFile(root_ + "/acme/fs/d" + std::to_string(i % 4) + "/f" + std::to_string(i), body);
       bytes_ += body.size();
     }
-    WriteFile(tmp_ / "acme.yaml", R"(apiVersion: vigil/v1
-kind: Location
-name: loc-a
-site: s1
----
-apiVersion: vigil/v1
-kind: Tenant
-name: acme
-timezone: UTC
----
-apiVersion: vigil/v1
-kind: Contract
-tenant: acme
-assets:
-  - name: fs
-    backupSets:
-      - name: fs-a
-        location: loc-a
-        path: acme/fs
-        mutable: false
-)");
+    WriteFile(tmp_ / "acme.yaml", manifests::Head() + manifests::ImmutableFs());
     // A short lease: the worker heartbeats (with its progress) every second.
-    coord_ = std::make_unique<BackgroundProcess>(
-        std::vector<std::string>{VigilBin(), "coordinator", "--worker-token-file",
-                                 WorkerTokenFile(tmp_), "--listen", "127.0.0.1:0", "--data",
-                                 tmp_ / "data", "--http-listen", "127.0.0.1:0", "--lease-ttl",
-                                 "3s"},
-        tmp_ / "coord");
-    addr_ = coord_->WaitForLine("listening on ");
-    ASSERT_FALSE(addr_.empty()) << coord_->err();
-    http_ = coord_->WaitForLine("http listening on ");
-    ASSERT_FALSE(http_.empty()) << coord_->out() << coord_->err();
-    token_ = ReadFile(tmp_ / "data/admin.token");
-    while (!token_.empty() && token_.back() == '\n') token_.pop_back();
-    ASSERT_EQ(Admin({"apply", "-f", tmp_ / "acme.yaml"}).exit_code, 0);
+    CoordinatorOptions o;
+    o.http = true;
+    o.lease_ttl = "3s";
+    ASSERT_TRUE(cluster_.StartCoordinator(o));
+    http_ = cluster_.http();
+    token_ = cluster_.AdminToken();
+    ASSERT_TRUE(cluster_.Apply(tmp_ / "acme.yaml"));
     // Two files per batch, 150 ms after each: about 3 s per check.
-    worker_ = std::make_unique<BackgroundProcess>(
-        std::vector<std::string>{VigilBin(), "worker", "--token-file", WorkerTokenFile(tmp_),
-                                 "--coordinator", addr_, "--site", "s1", "--location",
-                                 "loc-a=" + root_, "--batch-size", "2", "--test-batch-delay-ms",
-                                 "150"},
-        tmp_ / "worker");
-  }
-
-  RunResult Admin(std::vector<std::string> args) {
-    args.insert(args.end(), {"--coordinator", addr_, "--token-file", tmp_ / "data/admin.token"});
-    return RunVigil(args);
+    worker_ = cluster_.StartWorker("worker", "loc-a=" + root_,
+                                   {"--batch-size", "2", "--test-batch-delay-ms", "150"});
   }
 
   // The dashboard's running task's progress once `ok` holds for it; null
   // if it never does within 30 s.
   nlohmann::json WaitForProgress(const std::function<bool(const nlohmann::json&)>& ok) {
-    nlohmann::json last;
-    for (int i = 0; i < 600; ++i) {
-      nlohmann::json d = GetJson(http_, "/api/dashboard", token_);
-      if (d.is_object()) {
-        for (const auto& t : d["tasks"]) {
-          if (t["state"] == "leased" && t["progress"].is_object()) {
-            last = t;
-            if (ok(t["progress"])) return t["progress"];
+    nlohmann::json last, progress;
+    const bool seen = WaitFor(
+        [&] {
+          nlohmann::json d = GetJson(http_, "/api/dashboard", token_);
+          if (!d.is_object()) return false;
+          for (const auto& t : d["tasks"]) {
+            if (t["state"] == "leased" && t["progress"].is_object()) {
+              last = t;
+              if (ok(t["progress"])) {
+                progress = t["progress"];
+                return true;
+              }
+            }
           }
-        }
-      }
-      std::this_thread::sleep_for(std::chrono::milliseconds(50));
-    }
+          return false;
+        },
+        std::chrono::seconds(30), std::chrono::milliseconds(50));
+    if (seen) return progress;
     ADD_FAILURE() << "no running task with the expected progress; last seen: " << last.dump();
     return nullptr;
   }
 
   // Polls `vigil status` until the set's last check is done.
   void WaitForDone() {
-    for (int i = 0; i < 300; ++i) {
-      RunResult r = Admin({"status", "acme", "--json"});
-      auto j = nlohmann::json::parse(r.out, nullptr, false);
-      if (!j.is_discarded() && j["tenants"][0]["backup_sets"][0]["last_task"].is_object() &&
-          j["tenants"][0]["backup_sets"][0]["last_task"]["state"] == "done") {
-        EXPECT_FALSE(j["tenants"][0]["backup_sets"][0]["last_task"].contains("progress"));
-        return;
-      }
-      std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    nlohmann::json task;
+    if (WaitFor([&] {
+          nlohmann::json j = cluster_.TryStatus("acme");
+          if (j.is_null()) return false;
+          task = j["tenants"][0]["backup_sets"][0]["last_task"];
+          return task.is_object() && task["state"] == "done";
+        })) {
+      EXPECT_FALSE(task.contains("progress"));
+      return;
     }
     ADD_FAILURE() << "the check did not finish: " << worker_->err();
   }
 
-  TempDir tmp_;
-  std::string root_, addr_, http_, token_;
+  std::string root_, http_, token_;
   uint64_t bytes_ = 0;
-  std::unique_ptr<BackgroundProcess> coord_, worker_;
+  std::unique_ptr<BackgroundProcess> worker_;
 };
 
 TEST_F(ProgressProcessTest, RunningCheckShowsItsProgressThenFinishes) {

@@ -15,14 +15,15 @@
 
 #include "services/coordinator/check_log.h"
 #include "storage/rocks_kv.h"
-#include "tests/integration/test_util.h"
+#include "tests/integration/cluster.h"
+#include "tests/integration/manifests.h"
 
 namespace vigil::testing {
 namespace {
 
 using nlohmann::json;
 
-class ReportProcessTest : public ::testing::Test {
+class ReportProcessTest : public ClusterTest {
  protected:
   void SetUp() override {
     root_ = tmp_ / "loc";
@@ -31,53 +32,20 @@ class ReportProcessTest : public ::testing::Test {
                 "content of acme file " + std::to_string(i) + std::string(100 + i, 'a'));
     }
     WriteFile(root_ + "/other/fs/only.txt", "the other tenant's file");
-    WriteFile(tmp_ / "tenants.yaml", R"(apiVersion: vigil/v1
-kind: Location
-name: loc
-site: s1
----
-apiVersion: vigil/v1
-kind: Tenant
-name: acme
-timezone: UTC
----
-apiVersion: vigil/v1
-kind: Contract
-tenant: acme
-assets:
-  - name: files
-    backupSets:
-      - name: fs
-        location: loc
-        path: acme/fs
-        contentHash: sha256
-commitments:
-  - rpo: 2d
----
-apiVersion: vigil/v1
-kind: Tenant
-name: other
-timezone: UTC
----
-apiVersion: vigil/v1
-kind: Contract
-tenant: other
-assets:
-  - name: files
-    backupSets:
-      - name: fs
-        location: loc
-        path: other/fs
-)");
+    WriteFile(tmp_ / "tenants.yaml",
+              manifests::Documents(
+                  {manifests::Head("loc") +
+                       manifests::OneSet("files", "fs", "loc", "acme/fs", {"contentHash: sha256"}) +
+                       "commitments:\n  - rpo: 2d\n",
+                   manifests::Tenant("other"),
+                   manifests::ContractHead("other") +
+                       manifests::OneSet("files", "fs", "loc", "other/fs")}));
     ASSERT_EQ(RunVigil({"keys", "init", "--dir", tmp_ / "keys"}).exit_code, 0);
-    StartCoordinator();
-    worker_ = std::make_unique<BackgroundProcess>(
-        std::vector<std::string>{VigilBin(), "worker", "--token-file", WorkerTokenFile(tmp_),
-                                 "--coordinator", addr_, "--site", "s1", "--location",
-                                 "loc=" + root_},
-        tmp_ / "worker");
-    RunResult r = Admin({"apply", "-f", tmp_ / "tenants.yaml"});
-    ASSERT_EQ(r.exit_code, 0) << r.out << r.err;
+    CoordinatorOptions o;
+    o.flags = {"--keys", tmp_ / "keys", "--msp-name", "Test MSP"};
+    ASSERT_TRUE(cluster_.StartCoordinator(o));
+    worker_ = cluster_.StartWorker("worker", "loc=" + root_);
+    ASSERT_TRUE(cluster_.Apply(tmp_ / "tenants.yaml"));
     Check("acme");
     Check("other");
     std::time_t now = std::time(nullptr);
@@ -86,23 +54,8 @@ assets:
     period_ = month;
   }
 
-  void StartCoordinator() {
-    coord_ = std::make_unique<BackgroundProcess>(
-        std::vector<std::string>{VigilBin(), "coordinator", "--worker-token-file",
-                                 WorkerTokenFile(tmp_), "--listen", "127.0.0.1:0", "--data",
-                                 tmp_ / "data", "--keys", tmp_ / "keys", "--msp-name", "Test MSP"},
-        tmp_ / "coord");
-    addr_ = coord_->WaitForLine("listening on ");
-    ASSERT_FALSE(addr_.empty()) << coord_->err();
-  }
-
-  RunResult Admin(std::vector<std::string> args) {
-    args.insert(args.end(), {"--coordinator", addr_, "--token-file", tmp_ / "data/admin.token"});
-    return RunVigil(args);
-  }
   RunResult AsTenant(const std::string& token_file, std::vector<std::string> args) {
-    args.insert(args.end(), {"--coordinator", addr_, "--token-file", token_file});
-    return RunVigil(args);
+    return cluster_.As(token_file, std::move(args));
   }
   void Check(const std::string& tenant) {
     RunResult r = Admin({"check", "run", tenant, "--wait", "--timeout", "60"});
@@ -129,9 +82,8 @@ assets:
     return path;
   }
 
-  TempDir tmp_;
-  std::string root_, addr_, period_;
-  std::unique_ptr<BackgroundProcess> coord_, worker_;
+  std::string root_, period_;
+  std::unique_ptr<BackgroundProcess> worker_;
 };
 
 TEST_F(ReportProcessTest, ProofVerifiesAndAnyChangedByteFails) {
@@ -329,8 +281,8 @@ TEST_F(ReportProcessTest, OffboardingExportsErasesAndSignsTheErasure) {
   // alerts; acme's still do. The location's survey (directory names found
   // there, docs/contracts.md) is the MSP's: its backups of the tenant still
   // on disk are reported as unscoped until they are deleted.
-  coord_->Signal(SIGTERM);
-  ASSERT_EQ(coord_->Wait(), 0) << coord_->err();
+  cluster_.coordinator().Signal(SIGTERM);
+  ASSERT_EQ(cluster_.coordinator().Wait(), 0) << cluster_.coordinator().err();
   storage::RocksKvOptions o;
   o.create_if_missing = false;
   o.read_only = true;
@@ -365,8 +317,8 @@ TEST_F(ReportProcessTest, EditedCheckLogRecordIsCaught) {
   RunResult live = RunVigil({"log", "verify", "--data", tmp_ / "data"});
   EXPECT_EQ(live.exit_code, 0) << live.out << live.err;
   EXPECT_NE(live.out.find("acme: intact, 1 records"), std::string::npos) << live.out;
-  coord_->Signal(SIGTERM);
-  ASSERT_EQ(coord_->Wait(), 0) << coord_->err();
+  cluster_.coordinator().Signal(SIGTERM);
+  ASSERT_EQ(cluster_.coordinator().Wait(), 0) << cluster_.coordinator().err();
   RunResult intact = RunVigil({"log", "verify", "--data", tmp_ / "data", "acme"});
   EXPECT_EQ(intact.exit_code, 0) << intact.out << intact.err;
   {

@@ -35,6 +35,20 @@ class Sink:
         return "250 Message accepted for delivery"
 
 
+class BoundController(Controller):
+    """Serves on `sock`, a socket already bound: the port it prints is the
+    one it listens on (never a port probed, closed and bound again)."""
+
+    def __init__(self, handler, sock, **kwargs):
+        self._sock = sock
+        host, port = sock.getsockname()[:2]
+        super().__init__(handler, hostname=host, port=port, **kwargs)
+
+    def _create_server(self):
+        return self.loop.create_server(self._factory_invoker, sock=self._sock,
+                                       ssl=self.ssl_context)
+
+
 class Authenticator:
     def __init__(self, login, password):
         self.login = login.encode()
@@ -55,11 +69,9 @@ def main():
                       auth_require_tls=False)
     s = socket.socket()
     s.bind(("127.0.0.1", 0))
-    port = s.getsockname()[1]
-    s.close()
-    controller = Controller(Sink(directory), hostname="127.0.0.1", port=port, **params)
+    controller = BoundController(Sink(directory), s, **params)
     controller.start()
-    print("listening on 127.0.0.1:%d" % port, flush=True)
+    print("listening on 127.0.0.1:%d" % controller.port, flush=True)
     while True:
         time.sleep(3600)
 

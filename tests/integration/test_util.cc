@@ -8,13 +8,16 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstdlib>
 #include <cstring>
+#include <ctime>
 #include <filesystem>
 #include <fstream>
 #include <sstream>
 #include <stdexcept>
+#include <thread>
 
 namespace vigil::testing {
 
@@ -107,8 +110,8 @@ void WriteFile(const std::string& path, const std::string& content) {
   if (!f) throw std::runtime_error("cannot write " + path);
 }
 
-std::string WorkerTokenFile(const TempDir& dir) {
-  const std::string file = dir / "worker.token";
+std::string WorkerTokenFile(const std::string& dir) {
+  const std::string file = dir + "/worker.token";
   if (!std::filesystem::exists(file)) WriteFile(file, "0f1e2d3c4b5a69788796a5b4c3d2e1f0\n");
   return file;
 }
@@ -118,6 +121,34 @@ std::string ReadFile(const std::string& path) {
   std::stringstream ss;
   ss << f.rdbuf();
   return ss.str();
+}
+
+bool WaitFor(const std::function<bool()>& done, std::chrono::milliseconds timeout,
+             std::chrono::milliseconds every) {
+  const auto deadline = std::chrono::steady_clock::now() + timeout;
+  while (!done()) {
+    const auto left = deadline - std::chrono::steady_clock::now();
+    if (left <= std::chrono::steady_clock::duration::zero()) return false;
+    std::this_thread::sleep_for(std::min<std::chrono::steady_clock::duration>(every, left));
+  }
+  return true;
+}
+
+int64_t UtcSeconds(int year, int month, int day, int hour, int minute, int second) {
+  struct tm tm {};
+  tm.tm_year = year - 1900;
+  tm.tm_mon = month - 1;
+  tm.tm_mday = day;
+  tm.tm_hour = hour;
+  tm.tm_min = minute;
+  tm.tm_sec = second;
+  return static_cast<int64_t>(timegm(&tm));
+}
+
+size_t CountOf(const std::string& text, const std::string& needle) {
+  size_t n = 0;
+  for (size_t at = text.find(needle); at != std::string::npos; at = text.find(needle, at + 1)) ++n;
+  return n;
 }
 
 RunResult RunVigil(const std::vector<std::string>& args) {
@@ -165,27 +196,32 @@ bool Exited(pid_t pid, bool* reaped, int* status) {
 }  // namespace
 
 std::string BackgroundProcess::WaitForLine(const std::string& prefix, int timeout_ms) {
-  for (int waited = 0; waited <= timeout_ms; waited += 20) {
-    std::istringstream in(out());
-    std::string line;
-    while (std::getline(in, line)) {
-      if (line.rfind(prefix, 0) == 0 && !in.eof()) return line.substr(prefix.size());
-    }
-    if (Exited(pid_, &reaped_, &status_)) return "";
-    usleep(20000);
-  }
-  return "";
+  std::string rest;
+  WaitFor(
+      [&] {
+        std::istringstream in(out());
+        std::string line;
+        while (std::getline(in, line)) {
+          if (line.rfind(prefix, 0) == 0 && !in.eof()) {
+            rest = line.substr(prefix.size());
+            return true;
+          }
+        }
+        return Exited(pid_, &reaped_, &status_);
+      },
+      std::chrono::milliseconds(timeout_ms), std::chrono::milliseconds(20));
+  return rest;
 }
 
 bool BackgroundProcess::WaitForOutput(const std::string& text, int timeout_ms) {
-  for (int waited = 0; waited <= timeout_ms; waited += 20) {
-    if (out().find(text) != std::string::npos || err().find(text) != std::string::npos) {
-      return true;
-    }
-    if (Exited(pid_, &reaped_, &status_)) return false;
-    usleep(20000);
-  }
-  return false;
+  bool found = false;
+  WaitFor(
+      [&] {
+        found = out().find(text) != std::string::npos || err().find(text) != std::string::npos;
+        return found || Exited(pid_, &reaped_, &status_);
+      },
+      std::chrono::milliseconds(timeout_ms), std::chrono::milliseconds(20));
+  return found;
 }
 
 void BackgroundProcess::Signal(int sig) {
@@ -193,14 +229,11 @@ void BackgroundProcess::Signal(int sig) {
 }
 
 int BackgroundProcess::Wait(int timeout_ms) {
-  for (int waited = 0; !Exited(pid_, &reaped_, &status_); waited += 20) {
-    if (waited > timeout_ms) {
-      kill(pid_, SIGKILL);
-      waitpid(pid_, &status_, 0);
-      reaped_ = true;
-      break;
-    }
-    usleep(20000);
+  if (!WaitFor([&] { return Exited(pid_, &reaped_, &status_); },
+               std::chrono::milliseconds(timeout_ms), std::chrono::milliseconds(20))) {
+    kill(pid_, SIGKILL);
+    waitpid(pid_, &status_, 0);
+    reaped_ = true;
   }
   if (WIFEXITED(status_)) return WEXITSTATUS(status_);
   if (WIFSIGNALED(status_)) return -WTERMSIG(status_);

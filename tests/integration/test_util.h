@@ -3,6 +3,9 @@
 
 #include <sys/types.h>
 
+#include <chrono>
+#include <cstdint>
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -67,6 +70,20 @@ class BackgroundProcess {
   std::string out_path_, err_path_;
 };
 
+// Calls `done` every `every` until it returns true: true then, false once
+// `timeout` has passed (`done` is called at least once, and once more at
+// the deadline). How a test waits for a state: never a bare sleep.
+bool WaitFor(const std::function<bool()>& done,
+             std::chrono::milliseconds timeout = std::chrono::seconds(30),
+             std::chrono::milliseconds every = std::chrono::milliseconds(100));
+
+// Seconds since the epoch of a UTC calendar time (month 1-12): the test's
+// own clock arithmetic (timegm), independent of the code under test.
+int64_t UtcSeconds(int year, int month, int day, int hour = 0, int minute = 0, int second = 0);
+
+// Occurrences of `needle` in `text` (overlapping ones too).
+size_t CountOf(const std::string& text, const std::string& needle);
+
 // Runs the vigil binary with `args` (argv[0] added).
 RunResult RunVigil(const std::vector<std::string>& args);
 
@@ -79,6 +96,7 @@ void MakeDirs(const std::string& path);
 // enrol): writes a token to DIR/worker.token if it is not there yet and
 // returns that path, for `vigil coordinator --worker-token-file` and
 // `vigil worker --token-file`.
-std::string WorkerTokenFile(const TempDir& dir);
+std::string WorkerTokenFile(const std::string& dir);
+inline std::string WorkerTokenFile(const TempDir& dir) { return WorkerTokenFile(dir.path()); }
 
 }  // namespace vigil::testing

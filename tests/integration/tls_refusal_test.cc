@@ -8,16 +8,15 @@
 #include <chrono>
 #include <memory>
 #include <sstream>
-#include <thread>
 
-#include "tests/integration/test_util.h"
+#include "tests/integration/cluster.h"
 
 namespace vigil::testing {
 namespace {
 
 const std::string kDeploy = std::string(VIGIL_SOURCE_DIR) + "/deploy";
 
-class TlsRefusalTest : public ::testing::Test {
+class TlsRefusalTest : public ClusterTest {
  protected:
   void SetUp() override {
     // Two PKIs: the coordinator's, and another CA with a worker of its own.
@@ -28,24 +27,16 @@ class TlsRefusalTest : public ::testing::Test {
     pki_ = tmp_ / "pki";
     other_ = tmp_ / "other";
     MakeDirs(tmp_ / "loc");
-    WriteFile(tmp_ / "enrol.token", "0123456789abcdef0123456789abcdef\n");
-    coord_ = std::make_unique<BackgroundProcess>(
-        std::vector<std::string>{VigilBin(), "coordinator", "--listen", "127.0.0.1:0", "--data",
-                                 tmp_ / "data", "--tls-cert", pki_ + "/coordinator.crt",
-                                 "--tls-key", pki_ + "/coordinator.key", "--tls-client-ca",
-                                 pki_ + "/ca.crt", "--worker-token-file", tmp_ / "enrol.token"},
-        tmp_ / "coord");
-    addr_ = coord_->WaitForLine("listening on ");
-    ASSERT_FALSE(addr_.empty()) << coord_->err();
+    CoordinatorOptions o;
+    o.flags = {"--tls-cert",      pki_ + "/coordinator.crt", "--tls-key", pki_ + "/coordinator.key",
+               "--tls-client-ca", pki_ + "/ca.crt"};
+    ASSERT_TRUE(cluster_.StartCoordinator(o));
+    addr_ = cluster_.addr();
   }
 
   std::unique_ptr<BackgroundProcess> Worker(const std::string& log,
                                             const std::vector<std::string>& tls) {
-    std::vector<std::string> argv{
-        VigilBin(), "worker",     "--coordinator",         addr_,          "--site",
-        "s1",       "--location", "loc-a=" + tmp_ / "loc", "--token-file", tmp_ / "enrol.token"};
-    argv.insert(argv.end(), tls.begin(), tls.end());
-    return std::make_unique<BackgroundProcess>(argv, tmp_ / log);
+    return cluster_.StartWorker(log, "loc-a=" + tmp_ / "loc", tls);
   }
 
   // The worker's "cannot register" lines so far.
@@ -66,9 +57,7 @@ class TlsRefusalTest : public ::testing::Test {
     return static_cast<int>(std::stod(line.substr(at + key.size())) * 1000 + 0.5);
   }
 
-  TempDir tmp_;
   std::string pki_, other_, addr_;
-  std::unique_ptr<BackgroundProcess> coord_;
 };
 
 TEST_F(TlsRefusalTest, ClientCertificateOfAnotherCaIsNamedAndRetriesBackOff) {
@@ -79,12 +68,12 @@ TEST_F(TlsRefusalTest, ClientCertificateOfAnotherCaIsNamedAndRetriesBackOff) {
   // Poll the log until a retry is announced further out than the 2 s cap
   // of other errors (0.1 + 0.2 + ... + 1.6 = 3.1 s of retries before it).
   std::vector<std::string> lines;
-  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
-  while (std::chrono::steady_clock::now() < deadline) {
-    lines = RegisterLines(*w);
-    if (!lines.empty() && RetryDelayMs(lines.back()) > 2000) break;
-    std::this_thread::sleep_for(std::chrono::milliseconds(100));
-  }
+  WaitFor(
+      [&] {
+        lines = RegisterLines(*w);
+        return !lines.empty() && RetryDelayMs(lines.back()) > 2000;
+      },
+      std::chrono::seconds(30));
   ASSERT_FALSE(lines.empty()) << w->err();
   ASSERT_GT(RetryDelayMs(lines.back()), 2000) << w->err();
   // Every attempt names the cause and the flags to check ...
@@ -124,8 +113,7 @@ TEST_F(TlsRefusalTest, WrongCaAndPlaintextAreNamed) {
             std::string::npos)
       << plain->err();
   // The CLI says the same of its --tls-ca.
-  RunResult r = RunVigil({"status", "--coordinator", addr_, "--token-file",
-                          tmp_ / "data/admin.token", "--tls-ca", other_ + "/ca.crt"});
+  RunResult r = Admin({"status", "--tls-ca", other_ + "/ca.crt"});
   EXPECT_EQ(r.exit_code, 3);
   EXPECT_NE(
       r.err.find("vigil: coordinator " + addr_ + ": UNAVAILABLE: TLS handshake with " + addr_ +

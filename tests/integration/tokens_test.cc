@@ -7,49 +7,35 @@
 #include <memory>
 #include <nlohmann/json.hpp>
 
-#include "tests/integration/test_util.h"
+#include "tests/integration/cluster.h"
+#include "tests/integration/manifests.h"
 
 namespace vigil {
 namespace {
 
-using testing::BackgroundProcess;
+namespace manifests = testing::manifests;
 using testing::ReadFile;
 using testing::RunResult;
-using testing::RunVigil;
-using testing::TempDir;
-using testing::VigilBin;
-using testing::WorkerTokenFile;
 using testing::WriteFile;
 
-class TokensTest : public ::testing::Test {
+class TokensTest : public testing::ClusterTest {
  protected:
   void SetUp() override {
     root_ = tmp_ / "root";
     WriteFile(root_ + "/acme/fs/a.txt", "a");
     WriteFile(root_ + "/globex/fs/b.txt", "b");
-    std::string yaml = "apiVersion: vigil/v1\nkind: Location\nname: loc-a\nsite: s1\n";
-    for (const char* t : {"acme", "globex"}) {
-      yaml += std::string("---\napiVersion: vigil/v1\nkind: Tenant\nname: ") + t +
-              "\ntimezone: UTC\n---\napiVersion: vigil/v1\nkind: Contract\ntenant: " + t +
-              "\nassets:\n  - name: fs\n    backupSets:\n      - name: fs-a\n"
-              "        location: loc-a\n        path: " +
-              t + "/fs\ncommitments:\n  - rpo: 24h\n";
+    std::string yaml = manifests::Location("loc-a");
+    for (const std::string t : {"acme", "globex"}) {
+      yaml += "---\n" + manifests::Tenant(t) + "---\n" + manifests::ContractHead(t) +
+              manifests::OneSet("fs", "fs-a", "loc-a", t + "/fs") + manifests::kRpo24h;
     }
     WriteFile(tmp_ / "m.yaml", yaml);
-    coord_ = std::make_unique<BackgroundProcess>(
-        std::vector<std::string>{VigilBin(), "coordinator", "--listen", "127.0.0.1:0", "--data",
-                                 tmp_ / "data", "--worker-token-file", WorkerTokenFile(tmp_)},
-        tmp_ / "coord");
-    addr_ = coord_->WaitForLine("listening on ");
-    ASSERT_FALSE(addr_.empty()) << coord_->err();
-    RunResult r = As(tmp_ / "data/admin.token", {"apply", "-f", tmp_ / "m.yaml"});
-    ASSERT_EQ(r.exit_code, 0) << r.out << r.err;
+    ASSERT_TRUE(cluster_.StartCoordinator());
+    ASSERT_TRUE(cluster_.Apply(tmp_ / "m.yaml"));
   }
   RunResult As(const std::string& token_file, std::vector<std::string> args) {
-    args.insert(args.end(), {"--coordinator", addr_, "--token-file", token_file});
-    return RunVigil(args);
+    return cluster_.As(token_file, std::move(args));
   }
-  RunResult Admin(std::vector<std::string> args) { return As(tmp_ / "data/admin.token", args); }
   // Issues a token and writes it to a file; returns the file.
   std::string Issue(const std::string& name, std::vector<std::string> args) {
     args.insert(args.begin(), {"token", "issue", "--name", name});
@@ -70,9 +56,7 @@ class TokensTest : public ::testing::Test {
     return "";
   }
 
-  TempDir tmp_;
-  std::string root_, addr_;
-  std::unique_ptr<BackgroundProcess> coord_;
+  std::string root_;
 };
 
 TEST_F(TokensTest, IssuedAdminTokenWorksUntilRevoked) {
@@ -135,10 +119,9 @@ TEST_F(TokensTest, RotationReplacesTheToken) {
 TEST_F(TokensTest, EnrolmentTokenRegistersOneWorker) {
   std::string enrol = Issue("site-office", {"--kind", "enrol"});
   auto worker = [&](const std::string& name, const std::vector<std::string>& extra) {
-    std::vector<std::string> argv = {VigilBin(), "worker", "--coordinator", addr_,
-                                     "--site",   "s1",     "--location",    "loc-a=" + root_};
-    argv.insert(argv.end(), extra.begin(), extra.end());
-    return std::make_unique<BackgroundProcess>(argv, tmp_ / name);
+    std::vector<std::string> flags = {"--site", "s1", "--location", "loc-a=" + root_};
+    flags.insert(flags.end(), extra.begin(), extra.end());
+    return cluster_.StartBareWorker(name, flags);
   };
   auto w1 = worker("w1", {"--token-file", enrol});
   ASSERT_TRUE(w1->WaitForOutput("registered")) << w1->err();

@@ -11,7 +11,8 @@
 #include <memory>
 #include <regex>
 
-#include "tests/integration/test_util.h"
+#include "tests/integration/cluster.h"
+#include "tests/integration/manifests.h"
 
 namespace vigil {
 namespace {
@@ -20,37 +21,25 @@ using testing::BackgroundProcess;
 using testing::MakeDirs;
 using testing::ReadFile;
 using testing::RunResult;
-using testing::RunVigil;
-using testing::TempDir;
-using testing::VigilBin;
 using testing::WriteFile;
+namespace manifests = testing::manifests;
 
-class WorkerStateProcessTest : public ::testing::Test {
+class WorkerStateProcessTest : public testing::ClusterTest {
  protected:
   void SetUp() override {
     root_ = tmp_ / "root";
     WriteFile(root_ + "/acme/fs/a.txt", "a");
-    WriteFile(tmp_ / "m.yaml",
-              "apiVersion: vigil/v1\nkind: Location\nname: loc-a\nsite: s1\n---\n"
-              "apiVersion: vigil/v1\nkind: Tenant\nname: acme\ntimezone: UTC\n---\n"
-              "apiVersion: vigil/v1\nkind: Contract\ntenant: acme\nassets:\n  - name: fs\n"
-              "    backupSets:\n      - name: fs-a\n        location: loc-a\n"
-              "        path: acme/fs\ncommitments:\n  - rpo: 24h\n");
-    StartCoordinator("127.0.0.1:0");
-    RunResult r = Admin({"apply", "-f", tmp_ / "m.yaml"});
-    ASSERT_EQ(r.exit_code, 0) << r.out << r.err;
+    WriteFile(tmp_ / "m.yaml", manifests::Head() + manifests::OneSet() + manifests::kRpo24h);
+    StartCoordinator();
+    ASSERT_TRUE(cluster_.Apply(tmp_ / "m.yaml"));
   }
-  void StartCoordinator(const std::string& listen, const std::string& ttl = "5s") {
-    coord_ = std::make_unique<BackgroundProcess>(
-        std::vector<std::string>{VigilBin(), "coordinator", "--listen", listen, "--data",
-                                 tmp_ / "data", "--lease-ttl", ttl},
-        tmp_ / ("coord" + std::to_string(++starts_)));
-    addr_ = coord_->WaitForLine("listening on ");
-    ASSERT_FALSE(addr_.empty()) << coord_->err();
-  }
-  RunResult Admin(std::vector<std::string> args) {
-    args.insert(args.end(), {"--coordinator", addr_, "--token-file", tmp_ / "data/admin.token"});
-    return RunVigil(args);
+  // A coordinator with no enrolment token of its own: workers enrol with
+  // tokens the test issues.
+  void StartCoordinator(const std::string& ttl = "5s") {
+    testing::CoordinatorOptions o;
+    o.enrol_token = false;
+    o.lease_ttl = ttl;
+    ASSERT_TRUE(cluster_.StartCoordinator(o));
   }
   std::string IssueEnrol(const std::string& name) {
     RunResult r = Admin({"token", "issue", "--kind", "enrol", "--name", name});
@@ -62,11 +51,9 @@ class WorkerStateProcessTest : public ::testing::Test {
   std::unique_ptr<BackgroundProcess> Worker(const std::string& state_dir,
                                             const std::string& token_file,
                                             const std::vector<std::string>& extra = {}) {
-    std::vector<std::string> argv{VigilBin(),    "worker",  "--coordinator", addr_,
-                                  "--site",      "s1",      "--location",    "loc-a=" + root_,
-                                  "--state-dir", state_dir, "--token-file",  token_file};
-    argv.insert(argv.end(), extra.begin(), extra.end());
-    return std::make_unique<BackgroundProcess>(argv, tmp_ / ("worker" + std::to_string(++starts_)));
+    std::vector<std::string> flags{"--state-dir", state_dir, "--token-file", token_file};
+    flags.insert(flags.end(), extra.begin(), extra.end());
+    return cluster_.StartWorker("worker" + std::to_string(++workers_), "loc-a=" + root_, flags);
   }
   // The worker id in the first "worker ID: <what>" log line.
   static std::string IdIn(const std::string& err, const std::string& what) {
@@ -79,10 +66,8 @@ class WorkerStateProcessTest : public ::testing::Test {
     EXPECT_EQ(r.exit_code, 0) << r.out << r.err;
   }
 
-  TempDir tmp_;
-  std::string root_, addr_;
-  int starts_ = 0;
-  std::unique_ptr<BackgroundProcess> coord_;
+  std::string root_;
+  int workers_ = 0;
 };
 
 TEST_F(WorkerStateProcessTest, OneTimeTokenWorkerResumesAfterSigkill) {
@@ -113,9 +98,9 @@ TEST_F(WorkerStateProcessTest, ResumesAfterWorkerAndCoordinatorRestart) {
   CheckCompletes();
   w->Signal(SIGKILL);
   EXPECT_EQ(w->Wait(), -SIGKILL);
-  coord_->Signal(SIGKILL);
-  EXPECT_EQ(coord_->Wait(), -SIGKILL);
-  StartCoordinator(addr_);  // same data, same port
+  cluster_.coordinator().Signal(SIGKILL);
+  EXPECT_EQ(cluster_.coordinator().Wait(), -SIGKILL);
+  ASSERT_TRUE(cluster_.RestartCoordinator());  // same data, same port
 
   w = Worker(state, token);
   ASSERT_TRUE(w->WaitForOutput("resumed with the credential")) << w->err();
@@ -170,9 +155,9 @@ TEST_F(WorkerStateProcessTest, UnknownCredentialFallsBackToEnrolment) {
 // would have expired.
 TEST_F(WorkerStateProcessTest, ResumeHandsBackTheLeaseOfTheKilledWorker) {
   for (int i = 0; i < 20; ++i) WriteFile(root_ + "/acme/fs/f" + std::to_string(i), "x");
-  coord_->Signal(SIGTERM);  // again with a long lease TTL, same data
-  coord_->Wait();
-  StartCoordinator("127.0.0.1:0", "60s");
+  cluster_.coordinator().Signal(SIGTERM);  // again with a long lease TTL, same data
+  cluster_.coordinator().Wait();
+  StartCoordinator("60s");
   const std::string state = tmp_ / "state", token = IssueEnrol("paris");
   const std::vector<std::string> slow = {"--batch-size", "2", "--test-batch-delay-ms", "300"};
   auto w = Worker(state, token, slow);
