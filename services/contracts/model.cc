@@ -63,6 +63,19 @@ const char* CommitmentKindName(CommitmentKind k) {
   return "?";
 }
 
+const char* CommitmentKindKey(CommitmentKind k) {
+  return k == CommitmentKind::kRestoreDrill ? "restoreDrill" : CommitmentKindName(k);
+}
+
+std::optional<CommitmentKind> CommitmentKindFromKey(std::string_view key) {
+  for (CommitmentKind k :
+       {CommitmentKind::kRpo, CommitmentKind::kRetention, CommitmentKind::kCopies,
+        CommitmentKind::kIntegrity, CommitmentKind::kRestoreDrill}) {
+    if (key == CommitmentKindKey(k)) return k;
+  }
+  return std::nullopt;
+}
+
 std::vector<const Commitment*> Contract::CommitmentsFor(const std::string& asset) const {
   std::vector<const Commitment*> out;
   for (const auto& c : commitments) {

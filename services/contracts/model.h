@@ -144,6 +144,10 @@ struct Asset {
 
 enum class CommitmentKind { kRpo, kRetention, kCopies, kIntegrity, kRestoreDrill };
 const char* CommitmentKindName(CommitmentKind k);  // "rpo", "retention", ...
+// Its key in a contract's YAML: "rpo", "retention", "copies", "integrity",
+// "restoreDrill"; and back (nullopt for any other key).
+const char* CommitmentKindKey(CommitmentKind k);
+std::optional<CommitmentKind> CommitmentKindFromKey(std::string_view key);
 
 struct RpoSpec {
   int64_t max_age_ns = 0;  // newest good point must be younger than this

@@ -2,20 +2,21 @@
 
 #include <date/tz.h>
 #include <yaml-cpp/depthguard.h>
-#include <yaml-cpp/eventhandler.h>
 #include <yaml-cpp/yaml.h>
 
 #include <algorithm>
 #include <map>
 #include <optional>
 #include <set>
-#include <sstream>
 #include <string_view>
 #include <utility>
 
 #include "services/common/text.h"
 #include "services/common/time.h"
 #include "services/contracts/calendar.h"
+#include "services/contracts/canonical.h"
+#include "services/contracts/parse_scalars.h"
+#include "services/contracts/safe_yaml.h"
 #include "storage/hash.h"
 #include "storage/key_codec.h"
 
@@ -37,24 +38,6 @@ struct Field {
   YAML::Node key_node;
   YAML::Node value;
 };
-
-std::string Quote(std::string_view s) {
-  std::string out = "'";
-  size_t n = 0;
-  for (char c : s) {
-    // Cut after 60 bytes, but not inside a UTF-8 sequence.
-    if (++n > 60 && (static_cast<unsigned char>(c) & 0xC0) != 0x80) {
-      out += "...";
-      break;
-    }
-    if (static_cast<unsigned char>(c) < 0x20) {
-      out += '?';
-    } else {
-      out += c;
-    }
-  }
-  return out + "'";
-}
 
 // How a node is described in "expected X, got Y".
 std::string Describe(const YAML::Node& n) {
@@ -78,171 +61,6 @@ std::string JoinNames(const std::vector<std::string_view>& v) {
   std::string s;
   for (auto x : v) s += (s.empty() ? "" : ", ") + std::string(x);
   return s;
-}
-
-std::optional<int64_t> ParseDecimal(std::string_view s) {
-  size_t i = 0;
-  bool neg = false;
-  if (i < s.size() && (s[i] == '-' || s[i] == '+')) neg = s[i++] == '-';
-  if (i == s.size()) return std::nullopt;
-  int64_t v = 0;
-  for (; i < s.size(); ++i) {
-    if (s[i] < '0' || s[i] > '9') return std::nullopt;
-    if (__builtin_mul_overflow(v, 10, &v) || __builtin_add_overflow(v, s[i] - '0', &v)) {
-      return std::nullopt;
-    }
-  }
-  return neg ? -v : v;
-}
-
-bool LooksNumeric(std::string_view s) {
-  bool digit = false;
-  for (char c : s) {
-    if (c >= '0' && c <= '9') {
-      digit = true;
-    } else if (c != '.' && c != '-' && c != '+' && c != 'e' && c != 'E' && c != '_') {
-      return false;
-    }
-  }
-  return digit;
-}
-
-// Digits and a unit (s, m, h, d, w), one or more times: what ParseDuration
-// reads, whatever the size of the numbers.
-bool LooksLikeDuration(std::string_view s) {
-  if (s.empty()) return false;
-  size_t i = 0;
-  while (i < s.size()) {
-    size_t start = i;
-    while (i < s.size() && s[i] >= '0' && s[i] <= '9') ++i;
-    if (i == start || i == s.size() || std::string_view("smhdw").find(s[i]) == s.npos) {
-      return false;
-    }
-    ++i;
-  }
-  return true;
-}
-
-// "50MiB", "1.5 GB", "4096" (bytes); with per_second, "50MiB/s".
-std::optional<uint64_t> ParseSize(std::string_view s, bool per_second, std::string* error) {
-  std::string_view t = s;
-  size_t i = 0;
-  uint64_t whole = 0;
-  size_t start = i;
-  while (i < t.size() && t[i] >= '0' && t[i] <= '9') {
-    if (__builtin_mul_overflow(whole, 10, &whole) ||
-        __builtin_add_overflow(whole, static_cast<uint64_t>(t[i] - '0'), &whole)) {
-      *error = "too large";
-      return std::nullopt;
-    }
-    ++i;
-  }
-  if (i == start) {
-    *error = "does not start with a number";
-    return std::nullopt;
-  }
-  uint64_t frac = 0, frac_div = 1;
-  bool has_frac = false;
-  if (i < t.size() && t[i] == '.') {
-    has_frac = true;
-    ++i;
-    size_t fs = i;
-    while (i < t.size() && t[i] >= '0' && t[i] <= '9') {
-      if (frac_div < 1'000'000'000) {
-        frac = frac * 10 + static_cast<uint64_t>(t[i] - '0');
-        frac_div *= 10;
-      }
-      ++i;
-    }
-    if (i == fs) {
-      *error = "no digit after '.'";
-      return std::nullopt;
-    }
-  }
-  while (i < t.size() && t[i] == ' ') ++i;
-  std::string_view rest = t.substr(i);
-  if (rest.empty()) {
-    if (has_frac) {
-      *error = "a fraction of a byte";
-      return std::nullopt;
-    }
-    return whole;  // plain number of bytes
-  }
-  if (per_second) {
-    if (rest.size() < 2 || rest.substr(rest.size() - 2) != "/s") {
-      *error = "missing '/s' after the unit";
-      return std::nullopt;
-    }
-    rest.remove_suffix(2);
-  }
-  static const std::pair<std::string_view, uint64_t> kUnits[] = {
-      {"B", 1},
-      {"KB", 1000},
-      {"kB", 1000},
-      {"MB", 1000'000},
-      {"GB", 1000'000'000},
-      {"TB", 1000'000'000'000},
-      {"KiB", uint64_t{1} << 10},
-      {"MiB", uint64_t{1} << 20},
-      {"GiB", uint64_t{1} << 30},
-      {"TiB", uint64_t{1} << 40},
-  };
-  for (const auto& [name, mult] : kUnits) {
-    if (rest != name) continue;
-    uint64_t v;
-    if (__builtin_mul_overflow(whole, mult, &v)) {
-      *error = "too large";
-      return std::nullopt;
-    }
-    // frac / frac_div * mult, without overflow (frac_div <= 1e9, mult <= 2^40).
-    unsigned __int128 f = static_cast<unsigned __int128>(frac) * mult / frac_div;
-    if (__builtin_add_overflow(v, static_cast<uint64_t>(f), &v)) {
-      *error = "too large";
-      return std::nullopt;
-    }
-    return v;
-  }
-  *error = "unknown unit " + Quote(rest);
-  return std::nullopt;
-}
-
-struct ParsedTime {
-  bool date_only = false;
-  CivilDate date;  // for date_only
-  int64_t ns = 0;  // for date_only: UTC midnight
-};
-
-// "2026-01-01" or RFC 3339 "2026-01-01T08:00:00[.fff][Z|+01:00]"
-// (services/common/time.h), years 1970 to 2261 and not before the epoch;
-// stricter than RFC 3339: no leap second, at most nine fraction digits.
-std::optional<ParsedTime> ParseTime(std::string_view s) {
-  ParsedTime t;
-  if (std::optional<CivilDate> d = ParseDate(s)) {
-    if (d->year < 1970 || d->year > 2261) return std::nullopt;
-    t.date_only = true;
-    t.date = *d;
-    t.ns = DaysFromCivil(d->year, d->month, d->day) * kDayNs;
-    return t;
-  }
-  std::optional<DateTime> dt = ParseDateTime(s);
-  if (!dt || dt->year < 1970 || dt->year > 2261 || dt->second == 60 || dt->fraction_digits > 9) {
-    return std::nullopt;
-  }
-  std::optional<int64_t> ns = ToUnixNs(*dt);
-  if (!ns || *ns < 0) return std::nullopt;
-  t.ns = *ns;
-  return t;
-}
-
-// "HH:MM" from 00:00 to 23:59: minutes since midnight.
-std::optional<int> ParseClockMinutes(std::string_view s) {
-  auto digit = [&](size_t i) { return s[i] >= '0' && s[i] <= '9'; };
-  if (s.size() != 5 || !digit(0) || !digit(1) || s[2] != ':' || !digit(3) || !digit(4)) {
-    return std::nullopt;
-  }
-  int h = (s[0] - '0') * 10 + (s[1] - '0'), m = (s[3] - '0') * 10 + (s[4] - '0');
-  if (h > 23 || m > 59) return std::nullopt;
-  return h * 60 + m;
 }
 
 constexpr std::pair<std::string_view, Layout> kLayouts[] = {
@@ -269,21 +87,6 @@ std::string LayoutFormatMismatch(Layout l, const std::string& format) {
   }
 }
 
-constexpr std::pair<std::string_view, CommitmentKind> kKinds[] = {
-    {"rpo", CommitmentKind::kRpo},
-    {"retention", CommitmentKind::kRetention},
-    {"copies", CommitmentKind::kCopies},
-    {"integrity", CommitmentKind::kIntegrity},
-    {"restoreDrill", CommitmentKind::kRestoreDrill},
-};
-
-std::string_view KindKey(CommitmentKind k) {
-  for (const auto& [name, kind] : kKinds) {
-    if (kind == k) return name;
-  }
-  return "?";
-}
-
 constexpr std::string_view kDays[] = {"mon", "tue", "wed", "thu", "fri", "sat", "sun"};
 
 // Where in the text a name (location, tenant) was referenced.
@@ -293,158 +96,6 @@ struct Ref {
   SourcePos pos;
   std::string path;
 };
-
-// A limit of parse.h broken by the text (nesting depth, size once aliases
-// are expanded, an alias inside its own anchor), found by the dry run
-// before any node is built.
-struct LimitExceeded {
-  YAML::Mark mark;
-  std::string what;
-};
-
-std::string GroupBytes(uint64_t n) { return GroupDigits(n) + " bytes"; }
-
-// The dry run over a file's events, before YAML::LoadAll() builds anything:
-//
-// - yaml-cpp 0.7's LoadAll() loops forever, allocating, on a token that
-//   cannot start a node outside a collection (a stray ',' : yaml-cpp issue
-//   #1040, fixed upstream by PR #1319, after 0.7.0): the parser then
-//   reports an empty document without consuming the token, again and
-//   again. Each document's events are seen here so that the loop can
-//   notice it.
-// - Aliases: yaml-cpp shares an aliased node, but everything after it (our
-//   walk, the model's strings, the canonical YAML, the stored records)
-//   copies it once per alias: a 1 MB anchored string aliased 2,000 times
-//   is 2 GB of work. The size of the text each node stands for once its
-//   aliases are expanded (scalar bytes, plus one per node) is counted as
-//   the events come, and the run stops at the first event past
-//   kMaxExpandedFactor x the file's size (at least kMinExpandedBudget).
-// - Nesting: deeper than kMaxNestingDepth lists and maps stops the run
-//   (yaml-cpp's own guard, at 500 levels, says only "bad file").
-class DocumentProbe : public YAML::EventHandler {
- public:
-  explicit DocumentProbe(uint64_t budget) : budget_(budget) {}
-
-  void OnDocumentStart(const YAML::Mark&) override { Reset(); }
-  void OnDocumentEnd() override {}
-  void OnNull(const YAML::Mark& mark, YAML::anchor_t anchor) override {
-    Leaf(mark, anchor, 1, true);
-  }
-  void OnAlias(const YAML::Mark& mark, YAML::anchor_t anchor) override {
-    auto it = anchor_sizes_.find(anchor);
-    if (it == anchor_sizes_.end()) {
-      // yaml-cpp only reports aliases of anchors it has seen: this one's
-      // node is still open.
-      throw LimitExceeded{mark,
-                          "an alias inside the node its anchor names (a recursive structure); "
-                          "an alias must refer to a complete node"};
-    }
-    Leaf(mark, 0, it->second, false);
-  }
-  void OnScalar(const YAML::Mark& mark, const std::string&, YAML::anchor_t anchor,
-                const std::string& value) override {
-    Leaf(mark, anchor, value.size() + 1, false);
-  }
-  void OnSequenceStart(const YAML::Mark& mark, const std::string&, YAML::anchor_t anchor,
-                       YAML::EmitterStyle::value) override {
-    Open(mark, anchor);
-  }
-  void OnSequenceEnd() override { Close(); }
-  void OnMapStart(const YAML::Mark& mark, const std::string&, YAML::anchor_t anchor,
-                  YAML::EmitterStyle::value) override {
-    Open(mark, anchor);
-  }
-  void OnMapEnd() override { Close(); }
-
-  void Reset() {
-    events_ = 0;
-    only_null_ = true;
-    open_.clear();
-    anchor_sizes_.clear();  // anchors are per document
-  }
-  // True if the document was a lone null node at `mark`.
-  bool LoneNullAt(YAML::Mark* mark) const {
-    if (events_ != 1 || !only_null_) return false;
-    *mark = first_;
-    return true;
-  }
-
- private:
-  struct Frame {
-    YAML::anchor_t anchor;
-    uint64_t expanded_at_start;
-  };
-  void Event(const YAML::Mark& mark, bool null) {
-    if (events_++ == 0) first_ = mark;
-    only_null_ = only_null_ && null;
-  }
-  void Spend(const YAML::Mark& mark, uint64_t n) {
-    // No overflow: expanded_ <= budget_ before, and n (an anchor's size)
-    // was counted within the budget too.
-    expanded_ += n;
-    if (expanded_ <= budget_) return;
-    throw LimitExceeded{mark,
-                        "the manifest is too large once its aliases are expanded: more than " +
-                            GroupBytes(budget_) +
-                            " (the limit for this file: " + std::to_string(kMaxExpandedFactor) +
-                            " times its size, at least " + GroupBytes(kMinExpandedBudget) +
-                            "); anchors and aliases may not multiply the size of a manifest"};
-  }
-  void Leaf(const YAML::Mark& mark, YAML::anchor_t anchor, uint64_t size, bool null) {
-    Event(mark, null);
-    Spend(mark, size);
-    if (anchor != 0) anchor_sizes_[anchor] = size;
-  }
-  void Open(const YAML::Mark& mark, YAML::anchor_t anchor) {
-    Event(mark, false);
-    if (open_.size() >= static_cast<size_t>(kMaxNestingDepth)) {
-      throw LimitExceeded{mark, "nested too deeply: more than " + std::to_string(kMaxNestingDepth) +
-                                    " levels of lists and maps (the limit)"};
-    }
-    open_.push_back({anchor, expanded_});
-    Spend(mark, 1);
-  }
-  void Close() {
-    if (open_.empty()) return;
-    if (open_.back().anchor != 0) {
-      anchor_sizes_[open_.back().anchor] = expanded_ - open_.back().expanded_at_start;
-    }
-    open_.pop_back();
-  }
-
-  const uint64_t budget_;
-  uint64_t expanded_ = 0;  // over the whole file
-  std::vector<Frame> open_;
-  std::map<YAML::anchor_t, uint64_t> anchor_sizes_;
-  int events_ = 0;
-  bool only_null_ = true;
-  YAML::Mark first_;
-};
-
-// YAML::LoadAll(), after a dry run (DocumentProbe) that throws, with the
-// position, instead of looping when the stream holds a token no document
-// consumes, and LimitExceeded when the text breaks a limit of parse.h.
-std::vector<YAML::Node> SafeLoadAll(const std::string& text) {
-  {
-    std::istringstream in(text);
-    YAML::Parser parser(in);
-    DocumentProbe probe(std::max<uint64_t>(kMaxExpandedFactor * text.size(), kMinExpandedBudget));
-    bool have_previous = false;
-    YAML::Mark previous;
-    while (true) {
-      probe.Reset();
-      if (!parser.HandleNextDocument(probe)) break;
-      YAML::Mark m;
-      bool lone_null = probe.LoneNullAt(&m);
-      if (lone_null && have_previous && m.pos == previous.pos) {
-        throw YAML::ParserException(m, "unexpected token here (such as a ',' outside [ ] or { })");
-      }
-      have_previous = lone_null;
-      previous = m;
-    }
-  }
-  return YAML::LoadAll(text);
-}
 
 class Parser;
 
@@ -1126,8 +777,8 @@ void Parser::ParseContract(const YAML::Node& doc, const std::string& label) {
           }
         }
         if (overlap != nullptr) {
-          Err(cm.pos, path + "." + std::string(KindKey(cm.kind)),
-              "a second " + std::string(KindKey(cm.kind)) + " commitment for asset " +
+          Err(cm.pos, path + "." + std::string(CommitmentKindKey(cm.kind)),
+              "a second " + std::string(CommitmentKindKey(cm.kind)) + " commitment for asset " +
                   Quote(overlap->name) + " (the first is at " + other.pos.ToString() +
                   "); an asset has at most one commitment of each kind");
           break;
@@ -1302,8 +953,8 @@ void Parser::ParseCommitment(const YAML::Node& n, const std::string& path,
     *ok = false;
     return;
   }
-  for (const auto& [name, kind] : kKinds) {
-    if (name == kind_field->key) out->kind = kind;
+  if (std::optional<CommitmentKind> kind = CommitmentKindFromKey(kind_field->key)) {
+    out->kind = *kind;
   }
   // The assets it applies to.
   if (const Field* f = m.Get("assets")) {
@@ -1483,123 +1134,7 @@ void Parser::CrossChecks() {
   }
 }
 
-// --- canonical form.
-
-void EmitString(YAML::Emitter& e, const std::string& key, const std::string& value) {
-  e << YAML::Key << key << YAML::Value << YAML::DoubleQuoted << value;
-}
-
-std::string Canonical(const Contract& c) {
-  YAML::Emitter e;
-  e << YAML::BeginMap;
-  e << YAML::Key << "apiVersion" << YAML::Value << "vigil/v1";
-  e << YAML::Key << "kind" << YAML::Value << "Contract";
-  EmitString(e, "tenant", c.tenant);
-  if (!c.reference.empty()) EmitString(e, "reference", c.reference);
-  if (c.effective_from_ns != 0) {
-    EmitString(e, "effectiveFrom", FormatTimeUtcCompact(c.effective_from_ns));
-  }
-  e << YAML::Key << "assets" << YAML::Value << YAML::BeginSeq;
-  for (const auto& a : c.assets) {
-    e << YAML::BeginMap;
-    EmitString(e, "name", a.name);
-    if (!a.description.empty()) EmitString(e, "description", a.description);
-    e << YAML::Key << "backupSets" << YAML::Value << YAML::BeginSeq;
-    for (const auto& b : a.backup_sets) {
-      e << YAML::BeginMap;
-      EmitString(e, "name", b.name);
-      EmitString(e, "location", b.location);
-      EmitString(e, "path", b.path);
-      EmitString(e, "format", b.format);
-      EmitString(e, "layout", LayoutName(b.layout));
-      if (b.layout == Layout::kDatedFiles) EmitString(e, "pattern", b.pattern);
-      if (b.layout == Layout::kDatedFiles || b.layout == Layout::kDatedFolders) {
-        e << YAML::Key << "timeFromMtime" << YAML::Value << (b.time_from_mtime ? "true" : "false");
-      }
-      EmitString(e, "contentHash", b.content_hash);
-      e << YAML::Key << "mutable" << YAML::Value << (b.mutable_ ? "true" : "false");
-      e << YAML::EndMap;
-    }
-    e << YAML::EndSeq << YAML::EndMap;
-  }
-  e << YAML::EndSeq;
-  e << YAML::Key << "commitments" << YAML::Value << YAML::BeginSeq;
-  for (const auto& cm : c.commitments) {
-    e << YAML::BeginMap;
-    std::string key(KindKey(cm.kind));
-    switch (cm.kind) {
-      case CommitmentKind::kRpo:
-        EmitString(e, key, FormatDuration(cm.rpo.max_age_ns));
-        break;
-      case CommitmentKind::kRetention:
-        e << YAML::Key << key << YAML::Value << YAML::BeginMap;
-        e << YAML::Key << "daily" << YAML::Value << cm.retention.daily;
-        e << YAML::Key << "weekly" << YAML::Value << cm.retention.weekly;
-        e << YAML::Key << "monthly" << YAML::Value << cm.retention.monthly;
-        e << YAML::Key << "yearly" << YAML::Value << cm.retention.yearly;
-        e << YAML::EndMap;
-        break;
-      case CommitmentKind::kCopies:
-        e << YAML::Key << key << YAML::Value << YAML::BeginMap;
-        e << YAML::Key << "min" << YAML::Value << cm.copies.min;
-        e << YAML::Key << "offsite" << YAML::Value << cm.copies.offsite;
-        e << YAML::EndMap;
-        break;
-      case CommitmentKind::kIntegrity:
-        e << YAML::Key << key << YAML::Value << YAML::BeginMap;
-        EmitString(e, "reverifyWithin", FormatDuration(cm.integrity.reverify_within_ns));
-        if (cm.integrity.budget_bytes > 0) {
-          e << YAML::Key << "budget" << YAML::Value << cm.integrity.budget_bytes;
-        }
-        if (cm.integrity.sample > 0) {
-          e << YAML::Key << "sample" << YAML::Value << cm.integrity.sample;
-        }
-        e << YAML::EndMap;
-        break;
-      case CommitmentKind::kRestoreDrill:
-        e << YAML::Key << key << YAML::Value << YAML::BeginMap;
-        EmitString(e, "every", FormatDuration(cm.drill.every_ns));
-        EmitString(e, "rto", FormatDuration(cm.drill.rto_ns));
-        e << YAML::Key << "sampleFiles" << YAML::Value << cm.drill.sample_files;
-        e << YAML::Key << "sampleBytes" << YAML::Value << cm.drill.sample_bytes;
-        e << YAML::EndMap;
-        break;
-    }
-    if (!cm.assets.empty()) {
-      e << YAML::Key << "assets" << YAML::Value << YAML::BeginSeq;
-      for (const auto& a : cm.assets) e << YAML::DoubleQuoted << a;
-      e << YAML::EndSeq;
-    }
-    e << YAML::EndMap;
-  }
-  e << YAML::EndSeq;
-  e << YAML::Key << "outOfScope" << YAML::Value << YAML::BeginSeq;
-  for (const auto& o : c.out_of_scope) {
-    e << YAML::BeginMap;
-    EmitString(e, "item", o.item);
-    EmitString(e, "reason", o.reason);
-    e << YAML::EndMap;
-  }
-  e << YAML::EndSeq;
-  e << YAML::EndMap;
-  return std::string(e.c_str()) + "\n";
-}
-
 }  // namespace
-
-std::string FormatDuration(int64_t ns) {
-  int64_t s = ns / kSecondNs;
-  if (s <= 0) return "0s";
-  std::string out;
-  const std::pair<int64_t, char> units[] = {{86400, 'd'}, {3600, 'h'}, {60, 'm'}, {1, 's'}};
-  for (const auto& [secs, unit] : units) {
-    if (s >= secs) {
-      out += std::to_string(s / secs) + unit;
-      s %= secs;
-    }
-  }
-  return out;
-}
 
 bool IsKnownTimeZone(const std::string& name) {
   if (name.empty()) return false;
@@ -1632,7 +1167,7 @@ storage::Status ParseManifest(const std::vector<SourceFile>& files, const KnownN
       return absl::InvalidArgumentError(msg);
     }
     Manifest& m = p.manifest();
-    for (auto& c : m.contracts) c.canonical_yaml = Canonical(c);
+    for (auto& c : m.contracts) c.canonical_yaml = CanonicalYaml(c);
     *out = std::move(m);
     return absl::OkStatus();
   } catch (const std::exception& e) {
