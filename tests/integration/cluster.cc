@@ -33,6 +33,11 @@ class ScopedEnv {
   std::vector<std::pair<std::string, std::optional<std::string>>> saved_;
 };
 
+// --data: options.data below the cluster's directory, or as given if absolute.
+std::string DataDir(const std::string& dir, const CoordinatorOptions& o) {
+  return !o.data.empty() && o.data[0] == '/' ? o.data : dir + "/" + o.data;
+}
+
 std::vector<std::string> StatusArgs(const std::string& tenant) {
   if (tenant.empty()) return {"status", "--json"};
   return {"status", tenant, "--json"};
@@ -42,7 +47,7 @@ std::vector<std::string> StatusArgs(const std::string& tenant) {
 
 bool Cluster::StartCoordinator(CoordinatorOptions o) {
   std::vector<std::string> argv{VigilBin(), "coordinator", "--listen",
-                                o.listen,   "--data",      dir_ + "/" + o.data};
+                                o.listen,   "--data",      DataDir(dir_, o)};
   if (o.enrol_token) argv.insert(argv.end(), {"--worker-token-file", enrol_token_file()});
   if (!o.admin_token_file.empty())
     argv.insert(argv.end(), {"--admin-token-file", o.admin_token_file});
@@ -88,7 +93,7 @@ bool Cluster::RestartCoordinator() {
 void Cluster::KillCoordinator() { coord_.reset(); }
 
 std::string Cluster::admin_token_file() const {
-  return options_.admin_token_file.empty() ? dir_ + "/" + options_.data + "/admin.token"
+  return options_.admin_token_file.empty() ? DataDir(dir_, options_) + "/admin.token"
                                            : options_.admin_token_file;
 }
 

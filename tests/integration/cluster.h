@@ -41,7 +41,7 @@ namespace vigil::testing {
 struct CoordinatorOptions {
   // --listen. A restart passes the address the coordinator had.
   std::string listen = "127.0.0.1:0";
-  // --data, relative to the cluster's directory.
+  // --data, relative to the cluster's directory (or an absolute path).
   std::string data = "data";
   // --worker-token-file with the fixed test token (WorkerTokenFile). If
   // false, none: a fresh coordinator writes a one-time DATA/enrol.token.

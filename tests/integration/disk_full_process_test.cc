@@ -12,7 +12,6 @@
 // runs); the test is skipped with the reason otherwise.
 #include <fcntl.h>
 #include <gtest/gtest.h>
-#include <httplib.h>
 #include <signal.h>
 #include <sys/mount.h>
 #include <sys/statvfs.h>
@@ -25,8 +24,10 @@
 #include <memory>
 #include <nlohmann/json.hpp>
 #include <string>
-#include <thread>
 
+#include "tests/integration/cluster.h"
+#include "tests/integration/http_get.h"
+#include "tests/integration/manifests.h"
 #include "tests/integration/test_util.h"
 
 namespace vigil::testing {
@@ -34,39 +35,6 @@ namespace {
 
 constexpr int kFiles = 3000;
 constexpr uint64_t kMiB = 1 << 20;
-
-const char* kYaml = R"(apiVersion: vigil/v1
-kind: Location
-name: loc-a
-site: s1
----
-apiVersion: vigil/v1
-kind: Tenant
-name: acme
-timezone: UTC
----
-apiVersion: vigil/v1
-kind: Contract
-tenant: acme
-assets:
-  - name: fs
-    backupSets:
-      - name: fs-a
-        location: loc-a
-        path: acme/fs
-        mutable: false
-)";
-
-// HTTP GET; {status, body}, status 0 if the request failed.
-std::pair<int, std::string> Get(const std::string& addr, const std::string& path) {
-  size_t colon = addr.rfind(':');
-  httplib::Client c(addr.substr(0, colon), std::stoi(addr.substr(colon + 1)));
-  c.set_connection_timeout(5, 0);
-  c.set_read_timeout(10, 0);
-  auto r = c.Get(path.c_str());
-  if (!r) return {0, ""};
-  return {r->status, r->body};
-}
 
 uint64_t FreeBytes(const std::string& dir) {
   struct statvfs st {};
@@ -94,76 +62,60 @@ uint64_t Fill(const std::string& path, uint64_t bytes) {
   return total;
 }
 
-// One coordinator with one worker on the test's location.
-class Deployment {
- public:
-  Deployment(const TempDir& tmp, const std::string& data, const std::string& name)
-      : tmp_(tmp), data_(data) {
-    coord_ = std::make_unique<BackgroundProcess>(
-        std::vector<std::string>{VigilBin(), "coordinator", "--listen", "127.0.0.1:0", "--data",
-                                 data, "--http-listen", "127.0.0.1:0", "--lease-ttl", "5s",
-                                 "--worker-token-file", tmp / "worker.token"},
-        tmp / (name + "-coord"));
-    addr_ = coord_->WaitForLine("listening on ");
-    http_ = coord_->WaitForLine("http listening on ");
-  }
-  bool started() const { return !addr_.empty() && !http_.empty(); }
-  void StartWorker(const std::string& name) {
-    // Ten files a batch, 20 ms after each: a few seconds for the check.
-    worker_ = std::make_unique<BackgroundProcess>(
-        std::vector<std::string>{VigilBin(), "worker", "--coordinator", addr_, "--site", "s1",
-                                 "--location", "loc-a=" + tmp_ / "loc", "--token-file",
-                                 tmp_ / "worker.token", "--batch-size", "10",
-                                 "--test-batch-delay-ms", "20"},
-        tmp_ / (name + "-worker"));
-  }
-  RunResult Admin(std::vector<std::string> args) {
-    args.insert(args.end(), {"--coordinator", addr_, "--token-file", data_ + "/admin.token"});
-    return RunVigil(args);
-  }
-  // The backup set's entry of `vigil status acme --json` once `ok` holds
-  // for it; null after `timeout_ms`.
-  nlohmann::json WaitForSet(const std::function<bool(const nlohmann::json&)>& ok, int timeout_ms) {
-    auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(timeout_ms);
-    nlohmann::json last;
-    while (std::chrono::steady_clock::now() < deadline) {
-      RunResult r = Admin({"status", "acme", "--json"});
-      auto j = nlohmann::json::parse(r.out, nullptr, false);
-      if (!j.is_discarded() && j["tenants"].is_array() && !j["tenants"].empty()) {
-        last = j["tenants"][0]["backup_sets"][0];
-        if (ok(last)) return last;
-      }
-      std::this_thread::sleep_for(std::chrono::milliseconds(100));
-    }
-    ADD_FAILURE() << "timed out; last status: " << last.dump() << "\ncoordinator: " << coord_->err()
-                  << "\nworker: " << (worker_ ? worker_->err() : "");
-    return nullptr;
-  }
-  // Waits until /readyz answers with a body starting with `prefix`; the
-  // last body.
-  std::string WaitForReadyz(const std::string& prefix, int timeout_ms) {
-    auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(timeout_ms);
-    std::string last;
-    while (std::chrono::steady_clock::now() < deadline) {
-      last = Get(http_, "/readyz").second;
-      if (last.compare(0, prefix.size(), prefix) == 0) return last;
-      std::this_thread::sleep_for(std::chrono::milliseconds(100));
-    }
+// One coordinator (5 s leases, HTTP) and one paced worker on the test's
+// location: ten files a batch, 20 ms after each, a few seconds for the check.
+std::unique_ptr<BackgroundProcess> StartDeployment(Cluster& c, const std::string& data,
+                                                   const std::string& root,
+                                                   const std::string& manifest) {
+  CoordinatorOptions o;
+  o.data = data;
+  o.http = true;
+  o.lease_ttl = "5s";
+  if (!c.StartCoordinator(o)) return nullptr;
+  if (!c.Apply(manifest)) return nullptr;
+  return c.StartWorker("worker", "loc-a=" + root,
+                       {"--batch-size", "10", "--test-batch-delay-ms", "20"});
+}
+
+// The backup set's entry of `vigil status acme --json` once `ok` holds for
+// it; null (and a test failure) after `timeout`.
+nlohmann::json WaitForSet(const Cluster& c, const std::function<bool(const nlohmann::json&)>& ok,
+                          std::chrono::milliseconds timeout) {
+  nlohmann::json last;
+  if (WaitFor(
+          [&] {
+            nlohmann::json j = c.TryStatus("acme");
+            if (!j.is_object() || !j["tenants"].is_array() || j["tenants"].empty()) return false;
+            last = j["tenants"][0]["backup_sets"][0];
+            return ok(last);
+          },
+          timeout)) {
     return last;
   }
-  void Stop() {
-    if (worker_) {
-      worker_->Signal(SIGTERM);
-      EXPECT_EQ(worker_->Wait(), 0) << worker_->err();
-    }
-    coord_->Signal(SIGTERM);
-    EXPECT_EQ(coord_->Wait(), 0) << coord_->err();
-  }
+  ADD_FAILURE() << "timed out; last status: " << last.dump();
+  return nullptr;
+}
 
-  const TempDir& tmp_;
-  std::string data_, addr_, http_;
-  std::unique_ptr<BackgroundProcess> coord_, worker_;
-};
+// /readyz's body once it starts with `prefix` (within `timeout`); the last
+// body otherwise.
+std::string WaitForReadyz(const Cluster& c, const std::string& prefix,
+                          std::chrono::milliseconds timeout) {
+  std::string last;
+  WaitFor(
+      [&] {
+        last = HttpGet(c.http(), "/readyz").body;
+        return last.compare(0, prefix.size(), prefix) == 0;
+      },
+      timeout);
+  return last;
+}
+
+void Stop(Cluster& c, BackgroundProcess& worker) {
+  worker.Signal(SIGTERM);
+  EXPECT_EQ(worker.Wait(), 0) << worker.err();
+  c.coordinator().Signal(SIGTERM);
+  EXPECT_EQ(c.coordinator().Wait(), 0) << c.coordinator().err();
+}
 
 bool Done(const nlohmann::json& set) {
   return set["last_task"].is_object() && set["last_task"]["state"] == "done";
@@ -176,8 +128,9 @@ class DiskFullProcessTest : public ::testing::Test {
       WriteFile(tmp_ / ("loc/acme/fs/d" + std::to_string(i % 30) + "/f" + std::to_string(i)),
                 "file " + std::to_string(i) + std::string(static_cast<size_t>(i % 200), 'x'));
     }
-    WriteFile(tmp_ / "acme.yaml", kYaml);
-    WriteFile(tmp_ / "worker.token", "3f8a0c1d5e7b9a2c4d6e8f0a1b3c5d7e\n");
+    WriteFile(tmp_ / "acme.yaml", manifests::Head() + manifests::ImmutableFs());
+    MakeDirs(tmp_ / "clean");
+    MakeDirs(tmp_ / "full");
   }
   void TearDown() override {
     if (mounted_) ::umount2(small_.c_str(), MNT_DETACH);
@@ -192,14 +145,13 @@ TEST_F(DiskFullProcessTest, CheckCompletesAfterTheCoordinatorsDiskFilledAndWasFr
   // The reference: the same check on an ordinary disk.
   nlohmann::json clean;
   {
-    Deployment d(tmp_, tmp_ / "clean-data", "clean");
-    ASSERT_TRUE(d.started()) << d.coord_->err();
-    ASSERT_EQ(d.Admin({"apply", "-f", tmp_ / "acme.yaml"}).exit_code, 0);
-    d.StartWorker("clean");
-    ASSERT_EQ(d.Admin({"check", "run", "acme"}).exit_code, 0);
-    clean = d.WaitForSet(Done, 120000);
+    Cluster c(tmp_ / "clean");
+    auto worker = StartDeployment(c, "data", tmp_ / "loc", tmp_ / "acme.yaml");
+    ASSERT_TRUE(worker);
+    ASSERT_EQ(c.Admin({"check", "run", "acme"}).exit_code, 0);
+    clean = WaitForSet(c, Done, std::chrono::seconds(120));
     ASSERT_FALSE(clean.is_null());
-    d.Stop();
+    Stop(c, *worker);
   }
   ASSERT_EQ(clean["catalogue_entries"], kFiles) << clean.dump();
 
@@ -216,55 +168,59 @@ TEST_F(DiskFullProcessTest, CheckCompletesAfterTheCoordinatorsDiskFilledAndWasFr
   ASSERT_GT(free_before, 20 * kMiB);
   ASSERT_EQ(Fill(small_ + "/filler-1", free_before - 12 * kMiB), free_before - 12 * kMiB);
 
-  Deployment d(tmp_, small_ + "/data", "full");
-  ASSERT_TRUE(d.started()) << d.coord_->err();
-  ASSERT_EQ(d.Admin({"apply", "-f", tmp_ / "acme.yaml"}).exit_code, 0);
-  d.StartWorker("full");
+  Cluster d(tmp_ / "full");
+  auto worker = StartDeployment(d, small_ + "/data", tmp_ / "loc", tmp_ / "acme.yaml");
+  ASSERT_TRUE(worker);
   ASSERT_EQ(d.Admin({"check", "run", "acme"}).exit_code, 0);
   // Part-way through the check: the disk fills.
-  nlohmann::json running = d.WaitForSet(
+  nlohmann::json running = WaitForSet(
+      d,
       [](const nlohmann::json& s) {
         return s["last_task"].is_object() && s["last_task"]["progress"].is_object() &&
                s["last_task"]["progress"]["files_done"].get<uint64_t>() >= kFiles / 6;
       },
-      60000);
+      std::chrono::seconds(60));
   ASSERT_FALSE(running.is_null());
   ASSERT_LT(running["last_task"]["progress"]["files_done"].get<uint64_t>(), kFiles)
       << "the check finished before the disk filled";
   ASSERT_GT(Fill(small_ + "/filler-2", 0), 0u);
 
   // Refusing writes, with the reason, and alive.
-  std::string readyz = d.WaitForReadyz("not ready: database writes failing (no space)", 30000);
+  std::string readyz =
+      WaitForReadyz(d, "not ready: database writes failing (no space)", std::chrono::seconds(30));
   ASSERT_EQ(
       readyz.rfind("not ready: database writes failing (no space) in " + small_ + "/data/db", 0),
       0u)
-      << readyz << "\ncoordinator: " << d.coord_->err();
+      << readyz << "\ncoordinator: " << d.coordinator().err();
   EXPECT_NE(readyz.find("writes resume by themselves once space is freed"), std::string::npos)
       << readyz;
-  EXPECT_EQ(Get(d.http_, "/healthz"), std::make_pair(200, std::string("ok\n")));
+  HttpReply healthz = HttpGet(d.http(), "/healthz");
+  EXPECT_EQ(healthz.status, 200);
+  EXPECT_EQ(healthz.body, "ok\n");
   RunResult refused = d.Admin({"token", "issue", "--kind", "enrol"});
   EXPECT_NE(refused.exit_code, 0) << refused.out;
   EXPECT_NE(refused.err.find("database writes failing (no space)"), std::string::npos)
       << refused.err;
-  EXPECT_NE(d.coord_->err().find("vigil coordinator: database writes failing (no space)"),
+  EXPECT_NE(d.coordinator().err().find("vigil coordinator: database writes failing (no space)"),
             std::string::npos)
-      << d.coord_->err();
+      << d.coordinator().err();
   // Still refusing (it does not resume while the disk stays full), and the
   // check has not moved on.
-  EXPECT_EQ(Get(d.http_, "/readyz").second.rfind("not ready: database writes failing", 0), 0u);
-  nlohmann::json stuck = d.WaitForSet([](const nlohmann::json&) { return true; }, 10000);
+  EXPECT_EQ(HttpGet(d.http(), "/readyz").body.rfind("not ready: database writes failing", 0), 0u);
+  nlohmann::json stuck = WaitForSet(
+      d, [](const nlohmann::json&) { return true; }, std::chrono::seconds(10));
   EXPECT_EQ(stuck["last_task"]["state"], "running") << stuck.dump();
 
   // Space back: ready again by itself, and the check completes.
   ASSERT_EQ(::unlink((small_ + "/filler-1").c_str()), 0);
   ASSERT_EQ(::unlink((small_ + "/filler-2").c_str()), 0);
-  readyz = d.WaitForReadyz("ready", 60000);
-  EXPECT_EQ(readyz, "ready\n") << d.coord_->err();
-  nlohmann::json after = d.WaitForSet(Done, 120000);
+  readyz = WaitForReadyz(d, "ready", std::chrono::seconds(60));
+  EXPECT_EQ(readyz, "ready\n") << d.coordinator().err();
+  nlohmann::json after = WaitForSet(d, Done, std::chrono::seconds(120));
   ASSERT_FALSE(after.is_null());
-  EXPECT_NE(d.coord_->err().find("vigil coordinator: database writes work again"),
+  EXPECT_NE(d.coordinator().err().find("vigil coordinator: database writes work again"),
             std::string::npos)
-      << d.coord_->err();
+      << d.coordinator().err();
 
   // Nothing acknowledged lost or counted twice: as on the clean run.
   EXPECT_EQ(after["catalogue_entries"], clean["catalogue_entries"]) << after.dump();
@@ -280,7 +236,7 @@ TEST_F(DiskFullProcessTest, CheckCompletesAfterTheCoordinatorsDiskFilledAndWasFr
   EXPECT_EQ(after["problems"], 0) << after.dump();
   // The same lease all along: the worker kept its batches and its task.
   EXPECT_EQ(after["last_task"]["attempt"], 1) << after.dump();
-  d.Stop();
+  Stop(d, *worker);
 }
 
 }  // namespace
