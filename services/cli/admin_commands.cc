@@ -14,6 +14,7 @@
 
 #include "services/cli/apply_yaml.h"
 #include "services/cli/client.h"
+#include "services/cli/exit_codes.h"
 #include "services/common/text.h"
 #include "vigil/v1/admin.grpc.pb.h"
 #include "vigil/v1/tenant.grpc.pb.h"
@@ -329,7 +330,7 @@ int RunApply(const ApplyArgs& args) {
               args.dry_run ? "would apply" : "applied", parsed.locations_size(),
               parsed.tenants_size(), parsed.backup_sets_size(), resp.changed(),
               args.dry_run ? " (dry run: nothing changed)" : "");
-  return 0;
+  return kExitOk;
 }
 
 int RunCheckRun(const CheckRunArgs& args) {
@@ -349,7 +350,7 @@ int RunCheckRun(const CheckRunArgs& args) {
   std::printf("%s %llu queued: %d task(s)\n", args.drill ? "drill" : "check",
               static_cast<unsigned long long>(resp.check_id()), resp.task_ids_size());
   std::fflush(stdout);
-  if (!args.wait) return 0;
+  if (!args.wait) return kExitOk;
   auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(args.timeout_s);
   std::string last_line;
   while (true) {
@@ -419,7 +420,7 @@ int RunCheckRun(const CheckRunArgs& args) {
             }
           }
         }
-        return failed > 0 || problems > 0 ? kExitProblems : 0;
+        return failed > 0 || problems > 0 ? kExitProblems : kExitOk;
       }
     } else if (s.error_code() != grpc::StatusCode::UNAVAILABLE) {
       return c.Fail(s);
@@ -443,7 +444,7 @@ int RunAdminBackup(const AdminBackupArgs& args) {
   grpc::Status s = c.stub()->Backup(&ctx, req, &resp);
   if (!s.ok()) return c.Fail(s);
   std::printf("database copied to %s (on the coordinator's machine)\n", args.directory.c_str());
-  return 0;
+  return kExitOk;
 }
 
 namespace {
@@ -521,7 +522,7 @@ int RunToken(const TokenArgs& args) {
     grpc::Status s = c.stub()->IssueToken(&ctx, req, &resp);
     if (!s.ok()) return c.Fail(s);
     PrintIssued(resp);
-    return 0;
+    return kExitOk;
   }
   if (args.action == "rotate") {
     v1::RotateTokenRequest req;
@@ -530,7 +531,7 @@ int RunToken(const TokenArgs& args) {
     grpc::Status s = c.stub()->RotateToken(&ctx, req, &resp);
     if (!s.ok()) return c.Fail(s);
     PrintIssued(resp);
-    return 0;
+    return kExitOk;
   }
   if (args.action == "revoke") {
     v1::RevokeTokenRequest req;
@@ -539,7 +540,7 @@ int RunToken(const TokenArgs& args) {
     grpc::Status s = c.stub()->RevokeToken(&ctx, req, &resp);
     if (!s.ok()) return c.Fail(s);
     std::printf("token %s revoked\n", args.id.c_str());
-    return 0;
+    return kExitOk;
   }
   v1::ListTokensResponse resp;
   grpc::Status s = c.stub()->ListTokens(&ctx, v1::ListTokensRequest(), &resp);
@@ -560,7 +561,7 @@ int RunToken(const TokenArgs& args) {
                    {"state", TokenState(r)}});
     }
     std::printf("%s\n", nlohmann::json{{"tokens", a}}.dump(2).c_str());
-    return 0;
+    return kExitOk;
   }
   if (resp.tokens_size() == 0) std::printf("no token issued (the bootstrap admin token aside)\n");
   for (const auto& r : resp.tokens()) {
@@ -572,7 +573,7 @@ int RunToken(const TokenArgs& args) {
                 scope.c_str(), r.name().empty() ? "-" : r.name().c_str(),
                 FormatTimeUtc(r.created_ns()).substr(0, 10).c_str(), TokenState(r).c_str());
   }
-  return 0;
+  return kExitOk;
 }
 
 int RunPortalStatus(const PortalArgs& args) {
@@ -591,7 +592,7 @@ int RunPortalStatus(const PortalArgs& args) {
   } else {
     PrintHuman(r);
   }
-  return 0;
+  return kExitOk;
 }
 
 int RunStatus(const StatusArgs& args) {
@@ -609,7 +610,7 @@ int RunStatus(const StatusArgs& args) {
   } else {
     PrintHuman(resp);
   }
-  return 0;
+  return kExitOk;
 }
 
 }  // namespace vigil::cli

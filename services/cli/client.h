@@ -1,6 +1,6 @@
 // The gRPC client shared by the commands that talk to a coordinator
 // (admin_commands.cc, report_commands.cc): address, token, TLS, and error
-// printing with the exit codes of admin_commands.h.
+// printing with the exit codes of exit_codes.h.
 #pragma once
 
 #include <grpcpp/grpcpp.h>
@@ -14,12 +14,11 @@
 #include <string>
 
 #include "services/cli/admin_commands.h"
+#include "services/cli/exit_codes.h"
 #include "services/common/connect_errors.h"
 #include "vigil/v1/admin.grpc.pb.h"
 
 namespace vigil::cli {
-
-inline constexpr int kExitProblems = 1, kExitUsage = 2, kExitRefused = 3;
 
 inline std::string TrimLine(std::string s) {
   while (!s.empty() && (s.back() == '\n' || s.back() == '\r' || s.back() == ' ')) s.pop_back();
@@ -88,7 +87,7 @@ class Client {
     std::fprintf(stderr, "vigil: coordinator %s: %s: %s\n", address_.c_str(),
                  CodeName(s.error_code()),
                  f.text.empty() ? s.error_message().c_str() : f.text.c_str());
-    return s.error_code() == grpc::StatusCode::INVALID_ARGUMENT ? kExitUsage : kExitRefused;
+    return s.error_code() == grpc::StatusCode::INVALID_ARGUMENT ? kExitUsage : kExitFailure;
   }
   static const char* CodeName(grpc::StatusCode c) {
     switch (c) {

@@ -12,6 +12,7 @@
 #include <string>
 #include <unordered_map>
 
+#include "services/cli/exit_codes.h"
 #include "services/common/text.h"
 #include "services/worker/formats/bagit.h"
 #include "services/worker/formats/restic.h"
@@ -29,7 +30,7 @@ using formats::Finding;
 
 int UsageError(const std::string& msg) {
   std::fprintf(stderr, "vigil verify: %s\n", msg.c_str());
-  return 2;
+  return kExitUsage;
 }
 
 void SetPath(json& obj, const char* key, const std::string& path) {
@@ -175,7 +176,7 @@ int RunBagit(const FormatArgs& args) {
     }
   }
   std::fflush(stdout);
-  return r.valid() ? 0 : 1;
+  return r.valid() ? kExitOk : kExitProblems;
 }
 
 int RunSumfile(const FormatArgs& args) {
@@ -225,7 +226,7 @@ int RunSumfile(const FormatArgs& args) {
     }
   }
   std::fflush(stdout);
-  return r.valid() ? 0 : 1;
+  return r.valid() ? kExitOk : kExitProblems;
 }
 
 // restic reads the password file whole and trims surrounding white space.
@@ -397,7 +398,7 @@ int RunRestic(const FormatArgs& args) {
     }
   }
   std::fflush(stdout);
-  return r.valid() ? 0 : 1;
+  return r.valid() ? kExitOk : kExitProblems;
 }
 
 }  // namespace

@@ -4,6 +4,7 @@
 #include <cstdio>
 
 #include "services/cli/admin_commands.h"
+#include "services/cli/exit_codes.h"
 #include "services/cli/format_commands.h"
 #include "services/cli/proof_commands.h"
 #include "services/cli/report_commands.h"
@@ -431,7 +432,7 @@ int main(int argc, char** argv) {
     return app.exit(e);
   } catch (const CLI::ParseError& e) {
     app.exit(e);
-    return 2;  // usage error, whatever CLI11's own code
+    return vigil::cli::kExitUsage;  // whatever CLI11's own code
   }
 
   if (verify->parsed() && format != "dir") {
@@ -459,7 +460,7 @@ int main(int argc, char** argv) {
   if (verify->parsed() && verify->count("--password-file") + verify->count("--read-data") > 0) {
     std::fprintf(stderr,
                  "vigil verify: --password-file and --read-data apply to --format restic only\n");
-    return 2;
+    return vigil::cli::kExitUsage;
   }
   if (verify->parsed()) return vigil::cli::RunVerify(va);
   if (coord->parsed()) return vigil::cli::RunCoordinator(ca);
@@ -493,5 +494,5 @@ int main(int argc, char** argv) {
     if (log_verify->count("TENANT") > 0) lva.tenant = log_tenant;
     return vigil::cli::RunLogVerify(lva);
   }
-  return 2;
+  return vigil::cli::kExitUsage;
 }
