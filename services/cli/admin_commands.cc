@@ -316,14 +316,10 @@ int RunApply(const ApplyArgs& args) {
   req.set_dry_run(args.dry_run);
   Client c;
   if (!c.Init(args.client)) return kExitUsage;
-  grpc::ClientContext ctx;
-  c.Prepare(&ctx);
   v1::ApplyResponse resp;
-  grpc::Status s = c.stub()->Apply(&ctx, req, &resp);
-  if (!s.ok()) {
-    int code = c.Fail(s);
+  if (int rc = c.Call(&AdminStub::Apply, req, &resp); rc != kExitOk) {
     std::fprintf(stderr, "nothing applied\n");
-    return code;
+    return rc;
   }
   for (const auto& line : resp.changes()) std::printf("%s\n", line.c_str());
   std::printf("%s %d location(s), %d tenant(s), %d backup set(s): %u change(s)%s\n",
@@ -341,12 +337,7 @@ int RunCheckRun(const CheckRunArgs& args) {
   req.set_asset(args.asset);
   req.set_drill(args.drill);
   v1::RunCheckResponse resp;
-  {
-    grpc::ClientContext ctx;
-    c.Prepare(&ctx);
-    grpc::Status s = c.stub()->RunCheck(&ctx, req, &resp);
-    if (!s.ok()) return c.Fail(s);
-  }
+  if (int rc = c.Call(&AdminStub::RunCheck, req, &resp); rc != kExitOk) return rc;
   std::printf("%s %llu queued: %d task(s)\n", args.drill ? "drill" : "check",
               static_cast<unsigned long long>(resp.check_id()), resp.task_ids_size());
   std::fflush(stdout);
@@ -359,9 +350,7 @@ int RunCheckRun(const CheckRunArgs& args) {
     sreq.set_check_id(resp.check_id());
     sreq.set_tasks_only(true);  // the verdicts are asked for once, at the end
     v1::GetStatusResponse sresp;
-    grpc::ClientContext ctx;
-    c.Prepare(&ctx);
-    grpc::Status s = c.stub()->GetStatus(&ctx, sreq, &sresp);
+    grpc::Status s = c.Invoke(&AdminStub::GetStatus, sreq, &sresp);
     if (s.ok()) {
       int done = 0, failed = 0, running = 0;
       uint64_t problems = 0;
@@ -407,10 +396,7 @@ int RunCheckRun(const CheckRunArgs& args) {
         if (args.drill) {  // the drills' verdicts, from the stored results
           v1::GetStatusRequest vreq;
           vreq.set_tenant(args.tenant);
-          grpc::ClientContext vctx;
-          c.Prepare(&vctx);
-          grpc::Status vs = c.stub()->GetStatus(&vctx, vreq, &sresp);
-          if (!vs.ok()) return c.Fail(vs);
+          if (int rc = c.Call(&AdminStub::GetStatus, vreq, &sresp); rc != kExitOk) return rc;
           for (const auto& ts : sresp.tenants()) {
             for (const auto& cs : ts.commitments()) {
               if (cs.kind() != "restore_drill") continue;
@@ -439,10 +425,7 @@ int RunAdminBackup(const AdminBackupArgs& args) {
   v1::BackupRequest req;
   req.set_directory(args.directory);
   v1::BackupResponse resp;
-  grpc::ClientContext ctx;
-  c.Prepare(&ctx);
-  grpc::Status s = c.stub()->Backup(&ctx, req, &resp);
-  if (!s.ok()) return c.Fail(s);
+  if (int rc = c.Call(&AdminStub::Backup, req, &resp); rc != kExitOk) return rc;
   std::printf("database copied to %s (on the coordinator's machine)\n", args.directory.c_str());
   return kExitOk;
 }
@@ -491,8 +474,6 @@ void PrintIssued(const v1::IssueTokenResponse& r) {
 int RunToken(const TokenArgs& args) {
   Client c;
   if (!c.Init(args.client)) return kExitUsage;
-  grpc::ClientContext ctx;
-  c.Prepare(&ctx);
   if (args.action == "issue") {
     v1::IssueTokenRequest req;
     if (args.kind == "admin") {
@@ -519,8 +500,7 @@ int RunToken(const TokenArgs& args) {
       req.set_expires_in_ns(*d);
     }
     v1::IssueTokenResponse resp;
-    grpc::Status s = c.stub()->IssueToken(&ctx, req, &resp);
-    if (!s.ok()) return c.Fail(s);
+    if (int rc = c.Call(&AdminStub::IssueToken, req, &resp); rc != kExitOk) return rc;
     PrintIssued(resp);
     return kExitOk;
   }
@@ -528,8 +508,7 @@ int RunToken(const TokenArgs& args) {
     v1::RotateTokenRequest req;
     req.set_id(args.id);
     v1::IssueTokenResponse resp;
-    grpc::Status s = c.stub()->RotateToken(&ctx, req, &resp);
-    if (!s.ok()) return c.Fail(s);
+    if (int rc = c.Call(&AdminStub::RotateToken, req, &resp); rc != kExitOk) return rc;
     PrintIssued(resp);
     return kExitOk;
   }
@@ -537,14 +516,14 @@ int RunToken(const TokenArgs& args) {
     v1::RevokeTokenRequest req;
     req.set_id(args.id);
     v1::RevokeTokenResponse resp;
-    grpc::Status s = c.stub()->RevokeToken(&ctx, req, &resp);
-    if (!s.ok()) return c.Fail(s);
+    if (int rc = c.Call(&AdminStub::RevokeToken, req, &resp); rc != kExitOk) return rc;
     std::printf("token %s revoked\n", args.id.c_str());
     return kExitOk;
   }
   v1::ListTokensResponse resp;
-  grpc::Status s = c.stub()->ListTokens(&ctx, v1::ListTokensRequest(), &resp);
-  if (!s.ok()) return c.Fail(s);
+  if (int rc = c.Call(&AdminStub::ListTokens, v1::ListTokensRequest(), &resp); rc != kExitOk) {
+    return rc;
+  }
   if (args.json) {
     nlohmann::json a = nlohmann::json::array();
     for (const auto& r : resp.tokens()) {
@@ -579,12 +558,10 @@ int RunToken(const TokenArgs& args) {
 int RunPortalStatus(const PortalArgs& args) {
   Client c;
   if (!c.Init(args.client)) return kExitUsage;
-  auto stub = v1::TenantPortal::NewStub(c.channel());
-  grpc::ClientContext ctx;
-  c.Prepare(&ctx);
   v1::TenantStatus t;
-  grpc::Status s = stub->GetMyStatus(&ctx, v1::GetMyStatusRequest(), &t);
-  if (!s.ok()) return c.Fail(s);
+  if (int rc = c.Call(&PortalStub::GetMyStatus, v1::GetMyStatusRequest(), &t); rc != kExitOk) {
+    return rc;
+  }
   v1::GetStatusResponse r;
   *r.add_tenants() = t;
   if (args.json) {
@@ -601,10 +578,7 @@ int RunStatus(const StatusArgs& args) {
   v1::GetStatusRequest req;
   req.set_tenant(args.tenant);
   v1::GetStatusResponse resp;
-  grpc::ClientContext ctx;
-  c.Prepare(&ctx);
-  grpc::Status s = c.stub()->GetStatus(&ctx, req, &resp);
-  if (!s.ok()) return c.Fail(s);
+  if (int rc = c.Call(&AdminStub::GetStatus, req, &resp); rc != kExitOk) return rc;
   if (args.json) {
     std::printf("%s\n", StatusJson(resp).dump(2).c_str());
   } else {

@@ -95,10 +95,9 @@ int RunReport(const ReportArgs& args) {
   req.set_tenant(args.tenant);
   req.set_period(args.period);
   v1::ProofFile proof;
-  grpc::ClientContext ctx;
-  c.Prepare(&ctx, kReportDeadlineS);
-  grpc::Status s = c.stub()->MakeReport(&ctx, req, &proof);
-  if (!s.ok()) return c.Fail(s);
+  if (int rc = c.Call(&AdminStub::MakeReport, req, &proof, kReportDeadlineS); rc != kExitOk) {
+    return rc;
+  }
   const std::string output = args.output.empty() ? FileSafe(args.tenant) + "-" +
                                                        FileSafe(proof.period()) + "." + args.format
                                                  : args.output;
@@ -129,10 +128,9 @@ int RunProofInclude(const ProofFetchArgs& args) {
   req.set_path(args.path);
   req.set_seq(args.seq);
   v1::GetInclusionProofResponse resp;
-  grpc::ClientContext ctx;
-  c.Prepare(&ctx, kReportDeadlineS);
-  grpc::Status s = c.stub()->GetInclusionProof(&ctx, req, &resp);
-  if (!s.ok()) return c.Fail(s);
+  if (int rc = c.Call(&AdminStub::GetInclusionProof, req, &resp, kReportDeadlineS); rc != kExitOk) {
+    return rc;
+  }
   if (args.output.empty() || args.output == "-") {
     std::printf("%s\n", resp.inclusion_json().c_str());
     return kExitOk;
@@ -148,10 +146,7 @@ int RunProofList(const ProofFetchArgs& args) {
   v1::ListProofsRequest req;
   req.set_tenant(args.tenant);
   v1::ListProofsResponse resp;
-  grpc::ClientContext ctx;
-  c.Prepare(&ctx);
-  grpc::Status s = c.stub()->ListProofs(&ctx, req, &resp);
-  if (!s.ok()) return c.Fail(s);
+  if (int rc = c.Call(&AdminStub::ListProofs, req, &resp); rc != kExitOk) return rc;
   if (args.json) {
     json a = json::array();
     for (const auto& p : resp.proofs()) {
@@ -176,10 +171,7 @@ int RunProofGet(const ProofFetchArgs& args) {
   req.set_seq(args.seq);
   req.set_period(args.period);
   v1::ProofFile proof;
-  grpc::ClientContext ctx;
-  c.Prepare(&ctx);
-  grpc::Status s = c.stub()->GetProof(&ctx, req, &proof);
-  if (!s.ok()) return c.Fail(s);
+  if (int rc = c.Call(&AdminStub::GetProof, req, &proof); rc != kExitOk) return rc;
   const std::string out =
       args.output.empty() ? FileSafe(args.tenant) + "-" + FileSafe(proof.period()) + ".proof.json"
                           : args.output;
@@ -193,12 +185,10 @@ int RunProofGet(const ProofFetchArgs& args) {
 int RunPortalReports(const PortalReportArgs& args) {
   Client c;
   if (!c.Init(args.client)) return kExitUsage;
-  auto stub = v1::TenantPortal::NewStub(c.channel());
   v1::ListProofsResponse resp;
-  grpc::ClientContext ctx;
-  c.Prepare(&ctx);
-  grpc::Status s = stub->ListReports(&ctx, v1::ListReportsRequest(), &resp);
-  if (!s.ok()) return c.Fail(s);
+  if (int rc = c.Call(&PortalStub::ListReports, v1::ListReportsRequest(), &resp); rc != kExitOk) {
+    return rc;
+  }
   if (args.json) {
     json a = json::array();
     for (const auto& p : resp.proofs()) {
@@ -249,15 +239,11 @@ int MakeDir(const std::string& dir) {
 int RunPortalReport(const PortalReportArgs& args) {
   Client c;
   if (!c.Init(args.client)) return kExitUsage;
-  auto stub = v1::TenantPortal::NewStub(c.channel());
   v1::GetReportRequest req;
   req.set_period(args.period);
   req.set_seq(args.seq);
   v1::ProofFile proof;
-  grpc::ClientContext ctx;
-  c.Prepare(&ctx);
-  grpc::Status s = stub->GetReport(&ctx, req, &proof);
-  if (!s.ok()) return c.Fail(s);
+  if (int rc = c.Call(&PortalStub::GetReport, req, &proof); rc != kExitOk) return rc;
   if (int rc = MakeDir(args.dir); rc != kExitOk) return rc;
   std::vector<std::string> written;
   json st = json::parse(proof.statement(), nullptr, false);
@@ -283,12 +269,7 @@ int RunTenantOffboard(const OffboardArgs& args) {
   v1::ListProofsRequest lreq;
   lreq.set_tenant(args.tenant);
   v1::ListProofsResponse list;
-  {
-    grpc::ClientContext ctx;
-    c.Prepare(&ctx);
-    grpc::Status s = c.stub()->ListProofs(&ctx, lreq, &list);
-    if (!s.ok()) return c.Fail(s);
-  }
+  if (int rc = c.Call(&AdminStub::ListProofs, lreq, &list); rc != kExitOk) return rc;
   std::string latest_sha;
   json manifest = json::array();
   std::vector<std::string> written;
@@ -297,10 +278,7 @@ int RunTenantOffboard(const OffboardArgs& args) {
     req.set_tenant(args.tenant);
     req.set_seq(summary.seq());
     v1::ProofFile proof;
-    grpc::ClientContext ctx;
-    c.Prepare(&ctx);
-    grpc::Status s = c.stub()->GetProof(&ctx, req, &proof);
-    if (!s.ok()) return c.Fail(s);
+    if (int rc = c.Call(&AdminStub::GetProof, req, &proof); rc != kExitOk) return rc;
     char seq[32];
     std::snprintf(seq, sizeof seq, "%06llu", static_cast<unsigned long long>(proof.seq()));
     std::string name = std::string(seq) + "-" + FileSafe(proof.period());
@@ -336,10 +314,9 @@ int RunTenantOffboard(const OffboardArgs& args) {
   req.set_tenant(args.tenant);
   req.set_latest_proof_sha256(latest_sha);
   v1::OffboardTenantResponse resp;
-  grpc::ClientContext ctx;
-  c.Prepare(&ctx, kReportDeadlineS);
-  grpc::Status s = c.stub()->OffboardTenant(&ctx, req, &resp);
-  if (!s.ok()) return c.Fail(s);
+  if (int rc = c.Call(&AdminStub::OffboardTenant, req, &resp, kReportDeadlineS); rc != kExitOk) {
+    return rc;
+  }
   const std::string record = args.export_dir + "/erasure.json";
   if (int rc = WriteOut(record, resp.statement()); rc != kExitOk) return rc;
   if (int rc = WriteOut(record + ".sig", resp.signature()); rc != kExitOk) return rc;
