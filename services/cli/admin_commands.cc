@@ -15,27 +15,13 @@
 #include "services/cli/apply_yaml.h"
 #include "services/cli/client.h"
 #include "services/cli/exit_codes.h"
+#include "services/common/proto_names.h"
 #include "services/common/text.h"
 #include "vigil/v1/admin.grpc.pb.h"
 #include "vigil/v1/tenant.grpc.pb.h"
 
 namespace vigil::cli {
 namespace {
-
-const char* StateName(v1::TaskState s) {
-  switch (s) {
-    case v1::TASK_STATE_QUEUED:
-      return "queued";
-    case v1::TASK_STATE_LEASED:
-      return "running";
-    case v1::TASK_STATE_DONE:
-      return "done";
-    case v1::TASK_STATE_FAILED:
-      return "failed";
-    default:
-      return "unknown";
-  }
-}
 
 nlohmann::json CountsJson(const v1::DiffCounts& c) {
   return {{"unchanged", c.unchanged()}, {"modified", c.modified()}, {"updated", c.updated()},
@@ -50,7 +36,7 @@ nlohmann::json TaskJson(const v1::Task& t) {
   }
   nlohmann::json j = {{"id", t.id()},
                       {"check_id", t.check_id()},
-                      {"state", StateName(t.state())},
+                      {"state", TaskStateName(t.state())},
                       {"attempt", t.attempt()},
                       {"worker", t.worker_id()},
                       {"entries", t.entries()},
@@ -65,7 +51,7 @@ nlohmann::json TaskJson(const v1::Task& t) {
   return j;
 }
 
-// A running task's progress: "1,234 / 5,000 files, 1.2 MiB / 3.4 MiB (35%)",
+// A leased task's progress: "1,234 / 5,000 files, 1.2 MiB / 3.4 MiB (35%)",
 // the totals and percentage only when known (vigil.v1.TaskProgress).
 std::string ProgressText(const v1::TaskProgress& p) {
   std::string s = GroupDigits(p.files_done());
@@ -149,7 +135,8 @@ void PrintHuman(const v1::GetStatusResponse& r) {
       }
       const auto& lt = b.last_task();
       std::printf("      last check: task %llu %s (attempt %u)",
-                  static_cast<unsigned long long>(lt.id()), StateName(lt.state()), lt.attempt());
+                  static_cast<unsigned long long>(lt.id()), TaskStateName(lt.state()),
+                  lt.attempt());
       if (lt.state() == v1::TASK_STATE_DONE) {
         std::printf(" %s: %s", FormatTimeUtc(lt.finished_ns()).c_str(),
                     CountsText(lt.counts()).c_str());
@@ -352,15 +339,15 @@ int RunCheckRun(const CheckRunArgs& args) {
     v1::GetStatusResponse sresp;
     grpc::Status s = c.Invoke(&AdminStub::GetStatus, sreq, &sresp);
     if (s.ok()) {
-      int done = 0, failed = 0, running = 0;
+      int done = 0, failed = 0, leased = 0;
       uint64_t problems = 0;
-      v1::TaskProgress progress;  // of the running tasks, summed
+      v1::TaskProgress progress;  // of the leased tasks, summed
       bool all_totals = true;
       for (const auto& t : sresp.check_tasks()) {
         if (t.state() == v1::TASK_STATE_DONE) ++done;
         if (t.state() == v1::TASK_STATE_FAILED) ++failed;
         if (t.state() == v1::TASK_STATE_LEASED) {
-          ++running;
+          ++leased;
           const v1::TaskProgress& p = t.progress();
           progress.set_files_done(progress.files_done() + p.files_done());
           progress.set_bytes_done(progress.bytes_done() + p.bytes_done());
@@ -375,9 +362,9 @@ int RunCheckRun(const CheckRunArgs& args) {
         progress.clear_bytes_total();
       }
       std::string line = std::to_string(done) + "/" + std::to_string(sresp.check_tasks_size()) +
-                         " done, " + std::to_string(running) + " running, " +
-                         std::to_string(failed) + " failed";
-      if (running > 0) line += " (running: " + ProgressText(progress) + ")";
+                         " done, " + std::to_string(leased) + " leased, " + std::to_string(failed) +
+                         " failed";
+      if (leased > 0) line += " (leased: " + ProgressText(progress) + ")";
       if (line != last_line) {
         std::printf("  %s\n", line.c_str());
         std::fflush(stdout);
@@ -387,7 +374,7 @@ int RunCheckRun(const CheckRunArgs& args) {
         for (const auto& t : sresp.check_tasks()) {
           std::printf("  task %llu %s/%s: %s, %s\n", static_cast<unsigned long long>(t.id()),
                       t.backup_set().tenant().c_str(), t.backup_set().name().c_str(),
-                      StateName(t.state()), CountsText(t.counts()).c_str());
+                      TaskStateName(t.state()), CountsText(t.counts()).c_str());
           for (const auto& e : t.errors()) {
             std::printf("    attempt %u (worker %s): %s\n", e.attempt(), e.worker_id().c_str(),
                         e.message().c_str());

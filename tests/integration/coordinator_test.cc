@@ -213,7 +213,7 @@ TEST_F(CoordinatorProcessTest, KilledWorkerLeaseExpiresAndAnotherWorkerCompletes
   std::this_thread::sleep_for(std::chrono::milliseconds(800));  // a few batches in
   a->Signal(SIGKILL);
   EXPECT_EQ(a->Wait(), -SIGKILL);
-  EXPECT_EQ(SetStatus()["last_task"]["state"], "running");  // not done by the dead worker
+  EXPECT_EQ(SetStatus()["last_task"]["state"], "leased");  // not done by the dead worker
   auto b = StartWorker("wb");
   nlohmann::json s = WaitForLastTask();
   EXPECT_EQ(s["last_task"]["state"], "done") << s.dump();
