@@ -8,6 +8,7 @@
 #include <cstdlib>
 #include <fstream>
 #include <nlohmann/json.hpp>
+#include <optional>
 #include <sstream>
 #include <thread>
 #include <vector>
@@ -419,19 +420,6 @@ int RunAdminBackup(const AdminBackupArgs& args) {
 
 namespace {
 
-const char* TokenKindName(v1::TokenKind k) {
-  switch (k) {
-    case v1::TOKEN_KIND_ADMIN:
-      return "admin";
-    case v1::TOKEN_KIND_TENANT:
-      return "tenant";
-    case v1::TOKEN_KIND_ENROL:
-      return "enrol";
-    default:
-      return "?";
-  }
-}
-
 std::string TokenState(const v1::TokenRecord& r) {
   if (r.revoked_ns() != 0) return "revoked " + FormatTimeUtc(r.revoked_ns()).substr(0, 10);
   if (r.used_ns() != 0) return "used by " + r.used_by();
@@ -463,16 +451,12 @@ int RunToken(const TokenArgs& args) {
   if (!c.Init(args.client)) return kExitUsage;
   if (args.action == "issue") {
     v1::IssueTokenRequest req;
-    if (args.kind == "admin") {
-      req.set_kind(v1::TOKEN_KIND_ADMIN);
-    } else if (args.kind == "tenant") {
-      req.set_kind(v1::TOKEN_KIND_TENANT);
-    } else if (args.kind == "enrol") {
-      req.set_kind(v1::TOKEN_KIND_ENROL);
-    } else {
+    std::optional<v1::TokenKind> kind = TokenKindFromName(args.kind);
+    if (!kind) {
       std::fprintf(stderr, "vigil token issue: --kind must be admin, tenant or enrol\n");
       return kExitUsage;
     }
+    req.set_kind(*kind);
     req.set_tenant(args.tenant);
     req.set_site(args.site);
     req.set_name(args.name);

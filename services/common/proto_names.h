@@ -1,6 +1,7 @@
 // The words Vigil shows for the values of its protobuf enums: one
-// vocabulary for the CLI (`vigil status`, `vigil check run --wait`), the
-// dashboard and its JSON API (/api/*).
+// vocabulary for the CLI (`vigil status`, `vigil check run --wait`, `vigil
+// token list`), the dashboard and its JSON API (/api/*), and the coordinator's
+// messages.
 //
 // Task states are the proto's names in lower case: "queued", "leased",
 // "done", "failed". A leased task is held by one worker until its lease
@@ -12,6 +13,9 @@
 // Header-only (plain functions of the generated enums): a target including it
 // links `proto`. Thread-safe: no state.
 #pragma once
+
+#include <optional>
+#include <string_view>
 
 #include "vigil/v1/types.pb.h"
 
@@ -32,6 +36,29 @@ inline const char* TaskStateName(v1::TaskState s) {
     default:
       return "unspecified";
   }
+}
+
+// "admin", "tenant", "enrol" (`vigil token issue --kind`, `vigil token
+// list`); "?" for any other value.
+inline const char* TokenKindName(v1::TokenKind k) {
+  switch (k) {
+    case v1::TOKEN_KIND_ADMIN:
+      return "admin";
+    case v1::TOKEN_KIND_TENANT:
+      return "tenant";
+    case v1::TOKEN_KIND_ENROL:
+      return "enrol";
+    default:
+      return "?";
+  }
+}
+
+// The kind TokenKindName() names `name`, or none.
+inline std::optional<v1::TokenKind> TokenKindFromName(std::string_view name) {
+  for (v1::TokenKind k : {v1::TOKEN_KIND_ADMIN, v1::TOKEN_KIND_TENANT, v1::TOKEN_KIND_ENROL}) {
+    if (name == TokenKindName(k)) return k;
+  }
+  return std::nullopt;
 }
 
 }  // namespace vigil
