@@ -1,5 +1,5 @@
 // `vigil keys ...` (the MSP's signing keys) and `vigil log verify` (the
-// tenants' hash-chained check logs). No gRPC, no CLI11: main.cc parses.
+// tenants' hash-chained check logs). No gRPC, no CLI11: report_cli.cc parses.
 #pragma once
 
 #include <optional>
