@@ -4,9 +4,9 @@
 //
 // Every command takes the coordinator's address (--coordinator, else
 // $VIGIL_COORDINATOR, else 127.0.0.1:7400) and the admin token (--token-file,
-// else $VIGIL_TOKEN). Exit codes: 0 success, 1 the check found problems or
-// failed (check run --wait), 2 usage or input error, 3 the coordinator
-// refused or could not be reached.
+// else $VIGIL_TOKEN). Exit codes (exit_codes.h): 0 success, 1 the check
+// found problems or failed (check run --wait), 2 usage or input error, 3 the
+// coordinator refused or could not be reached.
 #pragma once
 
 #include <string>

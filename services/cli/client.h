@@ -1,6 +1,7 @@
 // The gRPC client shared by the commands that talk to a coordinator
-// (admin_commands.cc, report_commands.cc): address, token, TLS, and error
-// printing with the exit codes of admin_commands.h.
+// (admin_commands.cc, report_commands.cc): address, token, TLS, one call
+// (Call: context, token, deadline, error printed) and error printing with the
+// exit codes of exit_codes.h. One Client per command; not thread-safe.
 #pragma once
 
 #include <grpcpp/grpcpp.h>
@@ -12,14 +13,19 @@
 #include <memory>
 #include <sstream>
 #include <string>
+#include <type_traits>
 
 #include "services/cli/admin_commands.h"
+#include "services/cli/exit_codes.h"
 #include "services/common/connect_errors.h"
 #include "vigil/v1/admin.grpc.pb.h"
+#include "vigil/v1/tenant.grpc.pb.h"
 
 namespace vigil::cli {
 
-inline constexpr int kExitProblems = 1, kExitUsage = 2, kExitRefused = 3;
+// The service stubs, named in calls: c.Call(&AdminStub::GetStatus, req, &resp).
+using AdminStub = v1::Admin::Stub;
+using PortalStub = v1::TenantPortal::Stub;
 
 inline std::string TrimLine(std::string s) {
   while (!s.empty() && (s.back() == '\n' || s.back() == '\r' || s.back() == ' ')) s.pop_back();
@@ -72,12 +78,30 @@ class Client {
     // Proofs carry their report and check log: allow large answers.
     ch_args.SetMaxReceiveMessageSize(512 << 20);
     channel_ = grpc::CreateCustomChannel(address_, creds, ch_args);
-    stub_ = v1::Admin::NewStub(channel_);
+    admin_ = v1::Admin::NewStub(channel_);
+    portal_ = v1::TenantPortal::NewStub(channel_);
     return true;
   }
-  void Prepare(grpc::ClientContext* ctx, int deadline_s = 60) {
-    if (!token_.empty()) ctx->AddMetadata("authorization", "Bearer " + token_);
-    ctx->set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(deadline_s));
+
+  // A unary call of the Admin or TenantPortal service (the stub is chosen by
+  // `method`'s class), with the token and a deadline of `deadline_s`:
+  //   Call(&AdminStub::GetStatus, req, &resp)
+  // returns kExitOk, or prints the error (Fail) and returns its exit code.
+  template <typename Stub, typename Request, typename Response>
+  int Call(grpc::Status (Stub::*method)(grpc::ClientContext*, const Request&, Response*),
+           const Request& req, Response* resp, int deadline_s = kDefaultDeadlineS) {
+    grpc::Status s = Invoke(method, req, resp, deadline_s);
+    return s.ok() ? kExitOk : Fail(s);
+  }
+  // Call() without the error handling: the status, nothing printed (for a
+  // caller that retries, as `check run --wait` does while UNAVAILABLE).
+  template <typename Stub, typename Request, typename Response>
+  grpc::Status Invoke(grpc::Status (Stub::*method)(grpc::ClientContext*, const Request&, Response*),
+                      const Request& req, Response* resp, int deadline_s = kDefaultDeadlineS) {
+    grpc::ClientContext ctx;
+    if (!token_.empty()) ctx.AddMetadata("authorization", "Bearer " + token_);
+    ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(deadline_s));
+    return (StubFor<Stub>()->*method)(&ctx, req, resp);
   }
   // Prints the error; when the connection or its TLS handshake failed, with
   // the likely cause (common/connect_errors.h: the wrong --tls-ca, TLS on
@@ -88,7 +112,7 @@ class Client {
     std::fprintf(stderr, "vigil: coordinator %s: %s: %s\n", address_.c_str(),
                  CodeName(s.error_code()),
                  f.text.empty() ? s.error_message().c_str() : f.text.c_str());
-    return s.error_code() == grpc::StatusCode::INVALID_ARGUMENT ? kExitUsage : kExitRefused;
+    return s.error_code() == grpc::StatusCode::INVALID_ARGUMENT ? kExitUsage : kExitFailure;
   }
   static const char* CodeName(grpc::StatusCode c) {
     switch (c) {
@@ -108,14 +132,26 @@ class Client {
         return "error";
     }
   }
-  v1::Admin::Stub* stub() { return stub_.get(); }
-  std::shared_ptr<grpc::Channel> channel() { return channel_; }
 
  private:
+  // Deadline of a call unless the caller gives one (seconds).
+  static constexpr int kDefaultDeadlineS = 60;
+
+  template <typename Stub>
+  Stub* StubFor() {
+    if constexpr (std::is_same_v<Stub, AdminStub>) {
+      return admin_.get();
+    } else {
+      static_assert(std::is_same_v<Stub, PortalStub>, "an Admin or TenantPortal call");
+      return portal_.get();
+    }
+  }
+
   std::string address_, token_;
   bool tls_ = false;  // --tls-ca (VIGIL_TLS_CA) given
-  std::unique_ptr<v1::Admin::Stub> stub_;
   std::shared_ptr<grpc::Channel> channel_;
+  std::unique_ptr<AdminStub> admin_;
+  std::unique_ptr<PortalStub> portal_;
 };
 
 }  // namespace vigil::cli

@@ -12,6 +12,7 @@
 #include <string>
 #include <unordered_map>
 
+#include "services/cli/exit_codes.h"
 #include "services/common/text.h"
 #include "services/common/time.h"
 #include "services/worker/formats/bagit.h"
@@ -30,7 +31,7 @@ using formats::Finding;
 
 int UsageError(const std::string& msg) {
   std::fprintf(stderr, "vigil verify: %s\n", msg.c_str());
-  return 2;
+  return kExitUsage;
 }
 
 void SetPath(json& obj, const char* key, const std::string& path) {
@@ -176,7 +177,7 @@ int RunBagit(const FormatArgs& args) {
     }
   }
   std::fflush(stdout);
-  return r.valid() ? 0 : 1;
+  return r.valid() ? kExitOk : kExitProblems;
 }
 
 int RunSumfile(const FormatArgs& args) {
@@ -226,7 +227,7 @@ int RunSumfile(const FormatArgs& args) {
     }
   }
   std::fflush(stdout);
-  return r.valid() ? 0 : 1;
+  return r.valid() ? kExitOk : kExitProblems;
 }
 
 // restic reads the password file whole and trims surrounding white space.
@@ -398,7 +399,7 @@ int RunRestic(const FormatArgs& args) {
     }
   }
   std::fflush(stdout);
-  return r.valid() ? 0 : 1;
+  return r.valid() ? kExitOk : kExitProblems;
 }
 
 }  // namespace

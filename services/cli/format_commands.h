@@ -1,6 +1,6 @@
 // `vigil verify --format bagit|sumfile|restic`: one-shot checks of a BagIt
 // bag, a checksum file or a restic repository, no catalogue and no server (the `dir` format is
-// verify_command.h). CLI11 stays in main.cc: this takes parsed arguments.
+// verify_command.h). CLI11 stays in verify_cli.cc: this takes parsed arguments.
 #pragma once
 
 #include <string>

@@ -6,6 +6,7 @@
 #include <cstdio>
 #include <string>
 
+#include "services/cli/exit_codes.h"
 #include "services/common/files.h"
 #include "services/common/signing.h"
 #include "services/common/text.h"
@@ -30,11 +31,11 @@ int RunKeysInit(const KeysArgs& args) {
   auto ring = signing::KeyRing::Init(KeyDir(args));
   if (!ring.ok()) {
     std::fprintf(stderr, "vigil keys init: %s\n", std::string(ring.status().message()).c_str());
-    return 1;
+    return kExitProblems;
   }
   std::printf("created a new Ed25519 signing key\n");
   PrintKey(*ring);
-  return 0;
+  return kExitOk;
 }
 
 int RunKeysRotate(const KeysArgs& args) {
@@ -42,24 +43,24 @@ int RunKeysRotate(const KeysArgs& args) {
   auto old = signing::KeyRing::Open(dir);
   if (!old.ok()) {
     std::fprintf(stderr, "vigil keys rotate: %s\n", std::string(old.status().message()).c_str());
-    return 1;
+    return kExitProblems;
   }
   auto ring = signing::KeyRing::Rotate(dir);
   if (!ring.ok()) {
     std::fprintf(stderr, "vigil keys rotate: %s\n", std::string(ring.status().message()).c_str());
-    return 1;
+    return kExitProblems;
   }
   std::printf("new current key (the previous one, %s, is kept in %s/keys/ to verify old proofs)\n",
               old->current().key_id.c_str(), dir.c_str());
   PrintKey(*ring);
-  return 0;
+  return kExitOk;
 }
 
 int RunKeysList(const KeysArgs& args) {
   auto ring = signing::KeyRing::Open(KeyDir(args));
   if (!ring.ok()) {
     std::fprintf(stderr, "vigil keys list: %s\n", std::string(ring.status().message()).c_str());
-    return 1;
+    return kExitProblems;
   }
   std::printf("%-16s  %-7s  %s\n", "KEY ID", "CURRENT", "PUBLIC KEY FILE");
   for (const auto& k : ring->public_keys()) {
@@ -67,7 +68,7 @@ int RunKeysList(const KeysArgs& args) {
     std::printf("%-16s  %-7s  %s/keys/%s.pub\n", k.key_id.c_str(), current ? "yes" : "",
                 ring->dir().c_str(), k.key_id.c_str());
   }
-  return 0;
+  return kExitOk;
 }
 
 int RunLogVerify(const LogVerifyArgs& args) {
@@ -75,7 +76,7 @@ int RunLogVerify(const LogVerifyArgs& args) {
   struct stat st;
   if (::stat(db.c_str(), &st) != 0 || !S_ISDIR(st.st_mode)) {
     std::fprintf(stderr, "vigil log verify: no coordinator database at %s\n", db.c_str());
-    return 2;
+    return kExitUsage;
   }
   storage::RocksKvOptions o;
   o.create_if_missing = false;
@@ -84,7 +85,7 @@ int RunLogVerify(const LogVerifyArgs& args) {
   if (!kv.ok()) {
     std::fprintf(stderr, "vigil log verify: cannot open %s: %s\n", db.c_str(),
                  std::string(kv.status().message()).c_str());
-    return 2;
+    return kExitUsage;
   }
   std::vector<std::string> tenants;
   if (args.tenant) {
@@ -93,12 +94,12 @@ int RunLogVerify(const LogVerifyArgs& args) {
     auto all = coordinator::check_log::Tenants(**kv);
     if (!all.ok()) {
       std::fprintf(stderr, "vigil log verify: %s\n", std::string(all.status().message()).c_str());
-      return 1;
+      return kExitProblems;
     }
     tenants = *std::move(all);
     if (tenants.empty()) std::printf("no check log in %s\n", db.c_str());
   }
-  int rc = 0;
+  int rc = kExitOk;
   for (const std::string& t : tenants) {
     coordinator::check_log::LogHead head;
     storage::Status s = coordinator::check_log::Verify(**kv, t, &head);
@@ -111,11 +112,11 @@ int RunLogVerify(const LogVerifyArgs& args) {
                   coordinator::check_log::HashHex(head.hash).c_str());
     } else if (absl::IsDataLoss(s)) {
       std::printf("%s: BROKEN: %s\n", name.c_str(), std::string(s.message()).c_str());
-      rc = 1;
+      rc = kExitProblems;
     } else {
       std::fprintf(stderr, "vigil log verify: %s: %s\n", name.c_str(),
                    std::string(s.message()).c_str());
-      rc = 1;
+      rc = kExitProblems;
     }
   }
   return rc;
@@ -167,7 +168,7 @@ storage::StatusOr<std::vector<signing::PublicKey>> LoadKeys(const std::string& p
 int RunProofVerify(const ProofVerifyArgs& args) {
   auto usage = [](const std::string& msg) {
     std::fprintf(stderr, "vigil proof verify: %s\n", msg.c_str());
-    return 2;
+    return kExitUsage;
   };
   auto statement = ReadWholeFile(args.proof);
   if (!statement.ok()) return usage(std::string(statement.status().message()));
@@ -193,7 +194,7 @@ int RunProofVerify(const ProofVerifyArgs& args) {
     if (!doc.ok()) {
       std::printf("INVALID %s\n  inclusion: %s\n", args.proof.c_str(),
                   std::string(doc.status().message()).c_str());
-      return 1;
+      return kExitProblems;
     }
     o.inclusion = std::move(*doc);
   }
@@ -204,11 +205,11 @@ int RunProofVerify(const ProofVerifyArgs& args) {
     if (!args.quiet) {
       for (const auto& p : r.passed) std::printf("  ok  %s\n", p.c_str());
     }
-    return 0;
+    return kExitOk;
   }
   std::printf("INVALID %s\n", args.proof.c_str());
   for (const auto& f : r.failures) std::printf("  FAIL  %s\n", EscapeForTerminal(f).c_str());
-  return 1;
+  return kExitProblems;
 }
 
 }  // namespace vigil::cli

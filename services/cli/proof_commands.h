@@ -1,5 +1,5 @@
 // `vigil keys ...` (the MSP's signing keys) and `vigil log verify` (the
-// tenants' hash-chained check logs). No gRPC, no CLI11: main.cc parses.
+// tenants' hash-chained check logs). No gRPC, no CLI11: report_cli.cc parses.
 #pragma once
 
 #include <optional>
@@ -10,7 +10,8 @@ namespace vigil::cli {
 struct KeysArgs {
   std::string dir;  // empty = signing::DefaultKeyDir()
 };
-// Exit codes: 0 done; 1 failed (message on stderr naming the file).
+// Exit codes (exit_codes.h): 0 done; 1 failed (message on stderr naming the
+// file).
 int RunKeysInit(const KeysArgs& args);
 int RunKeysRotate(const KeysArgs& args);
 int RunKeysList(const KeysArgs& args);

@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "services/cli/client.h"
+#include "services/cli/exit_codes.h"
 #include "services/common/files.h"
 #include "services/common/time.h"
 #include "services/coordinator/proof_verify.h"
@@ -29,7 +30,7 @@ int WriteOut(const std::string& path, std::string_view bytes) {
     std::fprintf(stderr, "vigil: %s\n", std::string(s.message()).c_str());
     return kExitUsage;
   }
-  return 0;
+  return kExitOk;
 }
 
 // "acme/x" -> "acme_x": a name safe as one file name component.
@@ -77,7 +78,7 @@ bool RenderReport(const json& report, const std::string& format, std::string* ou
 
 // Writes the proof statement and its detached signature.
 int WriteProof(const v1::ProofFile& p, const std::string& path) {
-  if (int rc = WriteOut(path, p.statement()); rc != 0) return rc;
+  if (int rc = WriteOut(path, p.statement()); rc != kExitOk) return rc;
   return WriteOut(path + ".sig", p.signature());
 }
 
@@ -94,10 +95,9 @@ int RunReport(const ReportArgs& args) {
   req.set_tenant(args.tenant);
   req.set_period(args.period);
   v1::ProofFile proof;
-  grpc::ClientContext ctx;
-  c.Prepare(&ctx, kReportDeadlineS);
-  grpc::Status s = c.stub()->MakeReport(&ctx, req, &proof);
-  if (!s.ok()) return c.Fail(s);
+  if (int rc = c.Call(&AdminStub::MakeReport, req, &proof, kReportDeadlineS); rc != kExitOk) {
+    return rc;
+  }
   const std::string output = args.output.empty() ? FileSafe(args.tenant) + "-" +
                                                        FileSafe(proof.period()) + "." + args.format
                                                  : args.output;
@@ -105,18 +105,18 @@ int RunReport(const ReportArgs& args) {
       args.proof.empty() ? StripExtension(output) + ".proof.json" : args.proof;
   // The proof is issued and stored on the coordinator: written first, so a
   // report that cannot be rendered does not leave the client without it.
-  if (int rc = WriteProof(proof, proof_path); rc != 0) return rc;
+  if (int rc = WriteProof(proof, proof_path); rc != kExitOk) return rc;
   json report;
-  if (!ReportOf(proof.statement(), &report)) return kExitRefused;
+  if (!ReportOf(proof.statement(), &report)) return kExitFailure;
   std::string rendered;
   if (!RenderReport(report, args.format, &rendered)) return kExitUsage;
-  if (int rc = WriteOut(output, rendered); rc != 0) return rc;
+  if (int rc = WriteOut(output, rendered); rc != kExitOk) return rc;
   std::printf("report   %s  (%s, period %s)\nproof    %s  (seq %llu)\nsignature %s.sig\n",
               output.c_str(), args.format.c_str(), proof.period().c_str(), proof_path.c_str(),
               static_cast<unsigned long long>(proof.seq()), proof_path.c_str());
   std::printf("The client checks it offline: vigil proof verify %s --key msp.pub\n",
               proof_path.c_str());
-  return 0;
+  return kExitOk;
 }
 
 int RunProofInclude(const ProofFetchArgs& args) {
@@ -128,17 +128,16 @@ int RunProofInclude(const ProofFetchArgs& args) {
   req.set_path(args.path);
   req.set_seq(args.seq);
   v1::GetInclusionProofResponse resp;
-  grpc::ClientContext ctx;
-  c.Prepare(&ctx, kReportDeadlineS);
-  grpc::Status s = c.stub()->GetInclusionProof(&ctx, req, &resp);
-  if (!s.ok()) return c.Fail(s);
+  if (int rc = c.Call(&AdminStub::GetInclusionProof, req, &resp, kReportDeadlineS); rc != kExitOk) {
+    return rc;
+  }
   if (args.output.empty() || args.output == "-") {
     std::printf("%s\n", resp.inclusion_json().c_str());
-    return 0;
+    return kExitOk;
   }
-  if (int rc = WriteOut(args.output, resp.inclusion_json() + "\n"); rc != 0) return rc;
+  if (int rc = WriteOut(args.output, resp.inclusion_json() + "\n"); rc != kExitOk) return rc;
   std::printf("inclusion proof written to %s\n", args.output.c_str());
-  return 0;
+  return kExitOk;
 }
 
 int RunProofList(const ProofFetchArgs& args) {
@@ -147,24 +146,21 @@ int RunProofList(const ProofFetchArgs& args) {
   v1::ListProofsRequest req;
   req.set_tenant(args.tenant);
   v1::ListProofsResponse resp;
-  grpc::ClientContext ctx;
-  c.Prepare(&ctx);
-  grpc::Status s = c.stub()->ListProofs(&ctx, req, &resp);
-  if (!s.ok()) return c.Fail(s);
+  if (int rc = c.Call(&AdminStub::ListProofs, req, &resp); rc != kExitOk) return rc;
   if (args.json) {
     json a = json::array();
     for (const auto& p : resp.proofs()) {
       a.push_back({{"seq", p.seq()}, {"period", p.period()}, {"issued_ns", p.issued_ns()}});
     }
     std::printf("%s\n", json{{"proofs", a}}.dump(2).c_str());
-    return 0;
+    return kExitOk;
   }
   if (resp.proofs_size() == 0) std::printf("no proof issued for %s yet\n", args.tenant.c_str());
   for (const auto& p : resp.proofs()) {
     std::printf("%6llu  %-24s issued %s\n", static_cast<unsigned long long>(p.seq()),
                 p.period().c_str(), FormatTimeUtc(p.issued_ns()).c_str());
   }
-  return 0;
+  return kExitOk;
 }
 
 int RunProofGet(const ProofFetchArgs& args) {
@@ -175,43 +171,38 @@ int RunProofGet(const ProofFetchArgs& args) {
   req.set_seq(args.seq);
   req.set_period(args.period);
   v1::ProofFile proof;
-  grpc::ClientContext ctx;
-  c.Prepare(&ctx);
-  grpc::Status s = c.stub()->GetProof(&ctx, req, &proof);
-  if (!s.ok()) return c.Fail(s);
+  if (int rc = c.Call(&AdminStub::GetProof, req, &proof); rc != kExitOk) return rc;
   const std::string out =
       args.output.empty() ? FileSafe(args.tenant) + "-" + FileSafe(proof.period()) + ".proof.json"
                           : args.output;
-  if (int rc = WriteProof(proof, out); rc != 0) return rc;
+  if (int rc = WriteProof(proof, out); rc != kExitOk) return rc;
   std::printf("proof %llu (period %s) written to %s and %s.sig\n",
               static_cast<unsigned long long>(proof.seq()), proof.period().c_str(), out.c_str(),
               out.c_str());
-  return 0;
+  return kExitOk;
 }
 
 int RunPortalReports(const PortalReportArgs& args) {
   Client c;
   if (!c.Init(args.client)) return kExitUsage;
-  auto stub = v1::TenantPortal::NewStub(c.channel());
   v1::ListProofsResponse resp;
-  grpc::ClientContext ctx;
-  c.Prepare(&ctx);
-  grpc::Status s = stub->ListReports(&ctx, v1::ListReportsRequest(), &resp);
-  if (!s.ok()) return c.Fail(s);
+  if (int rc = c.Call(&PortalStub::ListReports, v1::ListReportsRequest(), &resp); rc != kExitOk) {
+    return rc;
+  }
   if (args.json) {
     json a = json::array();
     for (const auto& p : resp.proofs()) {
       a.push_back({{"seq", p.seq()}, {"period", p.period()}, {"issued_ns", p.issued_ns()}});
     }
     std::printf("%s\n", json{{"reports", a}}.dump(2).c_str());
-    return 0;
+    return kExitOk;
   }
   if (resp.proofs_size() == 0) std::printf("no report yet\n");
   for (const auto& p : resp.proofs()) {
     std::printf("%6llu  %-24s issued %s\n", static_cast<unsigned long long>(p.seq()),
                 p.period().c_str(), FormatTimeUtc(p.issued_ns()).c_str());
   }
-  return 0;
+  return kExitOk;
 }
 
 namespace {
@@ -220,19 +211,19 @@ namespace {
 int WriteReportFiles(const v1::ProofFile& proof, const std::string& dir, const std::string& name,
                      std::vector<std::string>* written) {
   json report;
-  if (!ReportOf(proof.statement(), &report)) return kExitRefused;
+  if (!ReportOf(proof.statement(), &report)) return kExitFailure;
   const std::string base = dir + "/" + name;
-  if (int rc = WriteProof(proof, base + ".proof.json"); rc != 0) return rc;
+  if (int rc = WriteProof(proof, base + ".proof.json"); rc != kExitOk) return rc;
   written->push_back(base + ".proof.json");
   written->push_back(base + ".proof.json.sig");
   std::string rendered;
   if (!RenderReport(report, "json", &rendered)) return kExitUsage;
-  if (int rc = WriteOut(base + ".json", rendered); rc != 0) return rc;
+  if (int rc = WriteOut(base + ".json", rendered); rc != kExitOk) return rc;
   written->push_back(base + ".json");
   if (!RenderReport(report, "html", &rendered)) return kExitUsage;
-  if (int rc = WriteOut(base + ".html", rendered); rc != 0) return rc;
+  if (int rc = WriteOut(base + ".html", rendered); rc != kExitOk) return rc;
   written->push_back(base + ".html");
-  return 0;
+  return kExitOk;
 }
 
 int MakeDir(const std::string& dir) {
@@ -240,7 +231,7 @@ int MakeDir(const std::string& dir) {
     std::fprintf(stderr, "vigil: cannot create directory '%s'\n", dir.c_str());
     return kExitUsage;
   }
-  return 0;
+  return kExitOk;
 }
 
 }  // namespace
@@ -248,26 +239,22 @@ int MakeDir(const std::string& dir) {
 int RunPortalReport(const PortalReportArgs& args) {
   Client c;
   if (!c.Init(args.client)) return kExitUsage;
-  auto stub = v1::TenantPortal::NewStub(c.channel());
   v1::GetReportRequest req;
   req.set_period(args.period);
   req.set_seq(args.seq);
   v1::ProofFile proof;
-  grpc::ClientContext ctx;
-  c.Prepare(&ctx);
-  grpc::Status s = stub->GetReport(&ctx, req, &proof);
-  if (!s.ok()) return c.Fail(s);
-  if (int rc = MakeDir(args.dir); rc != 0) return rc;
+  if (int rc = c.Call(&PortalStub::GetReport, req, &proof); rc != kExitOk) return rc;
+  if (int rc = MakeDir(args.dir); rc != kExitOk) return rc;
   std::vector<std::string> written;
   json st = json::parse(proof.statement(), nullptr, false);
   std::string tenant = st.is_object() ? st.value("tenant", "report") : "report";
   if (int rc = WriteReportFiles(proof, args.dir, FileSafe(tenant) + "-" + FileSafe(proof.period()),
                                 &written);
-      rc != 0) {
+      rc != kExitOk) {
     return rc;
   }
   for (const auto& w : written) std::printf("%s\n", w.c_str());
-  return 0;
+  return kExitOk;
 }
 
 int RunTenantOffboard(const OffboardArgs& args) {
@@ -277,17 +264,12 @@ int RunTenantOffboard(const OffboardArgs& args) {
     std::fprintf(stderr, "vigil tenant offboard: --export DIR is required\n");
     return kExitUsage;
   }
-  if (int rc = MakeDir(args.export_dir); rc != 0) return rc;
+  if (int rc = MakeDir(args.export_dir); rc != kExitOk) return rc;
   // 1. Export every proof (with its report) and check it was written.
   v1::ListProofsRequest lreq;
   lreq.set_tenant(args.tenant);
   v1::ListProofsResponse list;
-  {
-    grpc::ClientContext ctx;
-    c.Prepare(&ctx);
-    grpc::Status s = c.stub()->ListProofs(&ctx, lreq, &list);
-    if (!s.ok()) return c.Fail(s);
-  }
+  if (int rc = c.Call(&AdminStub::ListProofs, lreq, &list); rc != kExitOk) return rc;
   std::string latest_sha;
   json manifest = json::array();
   std::vector<std::string> written;
@@ -296,14 +278,11 @@ int RunTenantOffboard(const OffboardArgs& args) {
     req.set_tenant(args.tenant);
     req.set_seq(summary.seq());
     v1::ProofFile proof;
-    grpc::ClientContext ctx;
-    c.Prepare(&ctx);
-    grpc::Status s = c.stub()->GetProof(&ctx, req, &proof);
-    if (!s.ok()) return c.Fail(s);
+    if (int rc = c.Call(&AdminStub::GetProof, req, &proof); rc != kExitOk) return rc;
     char seq[32];
     std::snprintf(seq, sizeof seq, "%06llu", static_cast<unsigned long long>(proof.seq()));
     std::string name = std::string(seq) + "-" + FileSafe(proof.period());
-    if (int rc = WriteReportFiles(proof, args.export_dir, name, &written); rc != 0) return rc;
+    if (int rc = WriteReportFiles(proof, args.export_dir, name, &written); rc != kExitOk) return rc;
     // Read back what was written: the erasure must not rest on a bad copy.
     auto back = ReadWholeFile(args.export_dir + "/" + name + ".proof.json");
     if (!back.ok() || *back != proof.statement()) {
@@ -319,7 +298,7 @@ int RunTenantOffboard(const OffboardArgs& args) {
   }
   if (int rc = WriteOut(args.export_dir + "/manifest.json",
                         json{{"tenant", args.tenant}, {"proofs", manifest}}.dump(2) + "\n");
-      rc != 0) {
+      rc != kExitOk) {
     return rc;
   }
   std::printf("exported %d proofs of %s to %s (%zu files)\n", list.proofs_size(),
@@ -328,23 +307,22 @@ int RunTenantOffboard(const OffboardArgs& args) {
     std::printf(
         "nothing erased: check the export, then run again with --yes to erase the "
         "tenant's data from the coordinator\n");
-    return 0;
+    return kExitOk;
   }
   // 2. Erase, against the exported latest proof.
   v1::OffboardTenantRequest req;
   req.set_tenant(args.tenant);
   req.set_latest_proof_sha256(latest_sha);
   v1::OffboardTenantResponse resp;
-  grpc::ClientContext ctx;
-  c.Prepare(&ctx, kReportDeadlineS);
-  grpc::Status s = c.stub()->OffboardTenant(&ctx, req, &resp);
-  if (!s.ok()) return c.Fail(s);
+  if (int rc = c.Call(&AdminStub::OffboardTenant, req, &resp, kReportDeadlineS); rc != kExitOk) {
+    return rc;
+  }
   const std::string record = args.export_dir + "/erasure.json";
-  if (int rc = WriteOut(record, resp.statement()); rc != 0) return rc;
-  if (int rc = WriteOut(record + ".sig", resp.signature()); rc != 0) return rc;
+  if (int rc = WriteOut(record, resp.statement()); rc != kExitOk) return rc;
+  if (int rc = WriteOut(record + ".sig", resp.signature()); rc != kExitOk) return rc;
   std::printf("erased tenant %s; signed erasure record: %s (+ .sig)\n", args.tenant.c_str(),
               record.c_str());
-  return 0;
+  return kExitOk;
 }
 
 }  // namespace vigil::cli

@@ -19,6 +19,7 @@
 #include <thread>
 
 #include "services/cli/admin_commands.h"
+#include "services/cli/exit_codes.h"
 #include "services/cli/http_endpoints.h"
 #include "services/common/http_server.h"
 #include "services/common/signing.h"
@@ -29,8 +30,6 @@
 
 namespace vigil::cli {
 namespace {
-
-constexpr int kExitUsage = 2, kExitFailure = 3;
 
 // Blocks SIGINT/SIGTERM in this thread (and threads started after), so that
 // WaitForSignal() can take them synchronously.

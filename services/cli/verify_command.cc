@@ -12,6 +12,7 @@
 #include <nlohmann/json.hpp>
 #include <string>
 
+#include "services/cli/exit_codes.h"
 #include "services/common/text.h"
 #include "services/common/time.h"
 #include "storage/catalogue.h"
@@ -74,7 +75,7 @@ using storage::PassEvent;
 
 int UsageError(const std::string& msg) {
   std::fprintf(stderr, "vigil verify: %s\n", msg.c_str());
-  return 2;
+  return kExitUsage;
 }
 
 // $XDG_STATE_HOME/vigil/verify/<slug>-<hash> for an absolute root.
@@ -364,7 +365,7 @@ int RunVerify(const VerifyArgs& args) {
   bar.Clear();
   if (!result.ok()) {
     std::fprintf(stderr, "vigil verify: %s\n", std::string(result.status().message()).c_str());
-    return 2;
+    return kExitUsage;
   }
   const storage::PassSummary& s = *result;
   const auto& c = s.counts;
@@ -437,7 +438,7 @@ int RunVerify(const VerifyArgs& args) {
   // With --accept, modified and missing entries became the new baseline;
   // an unreadable entry can never be accepted.
   uint64_t open_problems = args.accept ? c.unreadable : s.problems();
-  return open_problems > 0 ? 1 : 0;
+  return open_problems > 0 ? kExitProblems : kExitOk;
 }
 
 }  // namespace vigil::cli

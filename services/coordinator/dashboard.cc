@@ -7,6 +7,8 @@
 #include <tuple>
 #include <vector>
 
+#include "services/common/proto_names.h"
+
 // The page's files (services/coordinator/dashboard/), built in by CMake.
 namespace vigil::embedded {
 extern const char kDashboardHtml[];
@@ -67,7 +69,7 @@ nlohmann::json TaskJson(const v1::Task& t) {
           {"tenant", t.backup_set().tenant()},
           {"backup_set", t.backup_set().name()},
           {"kind", t.kind() == v1::TASK_KIND_DRILL ? "drill" : "check"},
-          {"state", t.state() == v1::TASK_STATE_LEASED ? "leased" : "queued"},
+          {"state", TaskStateName(t.state())},
           {"worker", t.worker_id()},
           {"attempt", t.attempt()},
           {"lease_expires_ns", t.lease_expires_ns()},

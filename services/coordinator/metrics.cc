@@ -5,6 +5,7 @@
 #include <set>
 
 #include "services/common/metrics.h"
+#include "services/common/proto_names.h"
 #include "storage/rocks_kv.h"
 
 namespace vigil::coordinator {
@@ -17,21 +18,6 @@ int64_t SteadyNs() {
   return std::chrono::duration_cast<std::chrono::nanoseconds>(
              std::chrono::steady_clock::now().time_since_epoch())
       .count();
-}
-
-std::string StateName(v1::TaskState s) {
-  switch (s) {
-    case v1::TASK_STATE_QUEUED:
-      return "queued";
-    case v1::TASK_STATE_LEASED:
-      return "leased";
-    case v1::TASK_STATE_DONE:
-      return "done";
-    case v1::TASK_STATE_FAILED:
-      return "failed";
-    default:
-      return "unspecified";
-  }
 }
 
 // "at risk" -> "at_risk": label values stay one word, like the verdicts.
@@ -154,7 +140,7 @@ storage::Status CoordinatorMetrics::Refresh() {
   std::map<uint64_t, Run> runs;
   for (const v1::Task& t : c_->leases().All()) {
     const std::string kind = t.kind() == v1::TASK_KIND_DRILL ? "drill" : "check";
-    b.Add("vigil_tasks", {{"state", StateName(t.state())}, {"kind", kind}}, 1);
+    b.Add("vigil_tasks", {{"state", TaskStateName(t.state())}, {"kind", kind}}, 1);
     for (const auto& e : t.errors()) {
       if (e.message().rfind("lease expired", 0) == 0) b.Add("vigil_lease_expiries_total", {}, 1);
     }

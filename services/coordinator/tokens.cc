@@ -1,5 +1,6 @@
 // Bearer tokens: issued, listed, rotated and revoked by an admin; stored as
 // SHA-256 only (admin.proto, docs/coordinator.md "Tokens").
+#include "services/common/proto_names.h"
 #include "services/common/text.h"
 #include "services/coordinator/coordinator.h"
 #include "services/coordinator/keys.h"
@@ -16,19 +17,6 @@ namespace {
 
 constexpr size_t kIdBytes = 8;       // 16 hex characters
 constexpr size_t kSecretBytes = 32;  // 64 hex characters
-
-const char* KindName(v1::TokenKind k) {
-  switch (k) {
-    case v1::TOKEN_KIND_ADMIN:
-      return "admin";
-    case v1::TOKEN_KIND_TENANT:
-      return "tenant";
-    case v1::TOKEN_KIND_ENROL:
-      return "enrol";
-    default:
-      return "?";
-  }
-}
 
 // A site name as Apply takes it (Location.site): 1..128 of [A-Za-z0-9._-],
 // not "." or "..".
@@ -70,7 +58,7 @@ StatusOr<v1::TokenRecord> Coordinator::ValidToken(std::string_view token, v1::To
     return absl::UnauthenticatedError(
         std::string(r.kind() == v1::TOKEN_KIND_ADMIN || r.kind() == v1::TOKEN_KIND_ENROL ? "an "
                                                                                          : "a ") +
-        KindName(r.kind()) + " token cannot be used here");
+        TokenKindName(r.kind()) + " token cannot be used here");
   }
   const int64_t now = clock_->NowNs();
   if (r.revoked_ns() != 0) return absl::UnauthenticatedError("token " + r.id() + " was revoked");
@@ -105,12 +93,12 @@ StatusOr<v1::IssueTokenResponse> Coordinator::IssueTokenReplacing(const v1::Issu
   } else if (!req.tenant().empty()) {
     return absl::InvalidArgumentError(std::string("token: field 'tenant' is for tenant tokens, "
                                                   "not ") +
-                                      KindName(req.kind()) + " tokens");
+                                      TokenKindName(req.kind()) + " tokens");
   }
   if (!req.site().empty()) {
     if (req.kind() != v1::TOKEN_KIND_ENROL) {
       return absl::InvalidArgumentError(
-          std::string("token: field 'site' is for enrol tokens, not ") + KindName(req.kind()) +
+          std::string("token: field 'site' is for enrol tokens, not ") + TokenKindName(req.kind()) +
           " tokens");
     }
     if (!IsSiteName(req.site())) {

@@ -73,7 +73,7 @@ class CapacityProcessTest : public ClusterTest {
           workers->clear();
           int running = 0;
           for (const auto& [name, s] : Sets()) {
-            if (State(s) != "running") continue;
+            if (State(s) != "leased") continue;
             ++running;
             workers->insert(s["last_task"]["worker"].get<std::string>());
           }
@@ -140,7 +140,7 @@ TEST_F(CapacityProcessTest, OneWorkerRunsTwoTasksAtOnceAndTheCataloguesMatchCapa
   // (Sampled over a second: the sleep paces the samples.)
   for (int i = 0; i < 10; ++i) {
     int running = 0;
-    for (const auto& [name, s] : Sets()) running += State(s) == "running";
+    for (const auto& [name, s] : Sets()) running += State(s) == "leased";
     EXPECT_LE(running, 2);
     std::this_thread::sleep_for(std::chrono::milliseconds(100));
   }
@@ -173,7 +173,7 @@ TEST_F(CapacityProcessTest, SigtermWithTwoTasksRunningHandsBothBack) {
       << a->err();
   int queued = 0;
   for (const auto& [name, s] : Sets()) {
-    EXPECT_NE(State(s), "running") << s.dump();
+    EXPECT_NE(State(s), "leased") << s.dump();
     EXPECT_EQ(s["last_task"]["errors"].size(), 0u) << s.dump();
     queued += State(s) == "queued";
   }

@@ -63,7 +63,7 @@ class CoordinatorProcessTest : public ClusterTest {
     nlohmann::json s;
     ASSERT_TRUE(WaitFor([&] {
       s = SetStatus();
-      return State(s) == "running" && s["last_task"].contains("progress") &&
+      return State(s) == "leased" && s["last_task"].contains("progress") &&
              s["last_task"]["progress"]["files_done"].get<uint64_t>() >= files;
     })) << s.dump();
   }
@@ -185,7 +185,7 @@ TEST_F(CoordinatorProcessTest, KilledWorkerLeaseExpiresAndAnotherWorkerCompletes
   ASSERT_NO_FATAL_FAILURE(WaitForFilesDone(6));  // a few batches in
   a->Signal(SIGKILL);
   EXPECT_EQ(a->Wait(), -SIGKILL);
-  EXPECT_EQ(SetStatus()["last_task"]["state"], "running");  // not done by the dead worker
+  EXPECT_EQ(SetStatus()["last_task"]["state"], "leased");  // not done by the dead worker
   auto b = StartWorker("wb");
   nlohmann::json s = WaitForLastTask();
   EXPECT_EQ(s["last_task"]["state"], "done") << s.dump();

@@ -209,7 +209,7 @@ TEST_F(DiskFullProcessTest, CheckCompletesAfterTheCoordinatorsDiskFilledAndWasFr
   EXPECT_EQ(HttpGet(d.http(), "/readyz").body.rfind("not ready: database writes failing", 0), 0u);
   nlohmann::json stuck = WaitForSet(
       d, [](const nlohmann::json&) { return true; }, std::chrono::seconds(10));
-  EXPECT_EQ(stuck["last_task"]["state"], "running") << stuck.dump();
+  EXPECT_EQ(stuck["last_task"]["state"], "leased") << stuck.dump();
 
   // Space back: ready again by itself, and the check completes.
   ASSERT_EQ(::unlink((small_ + "/filler-1").c_str()), 0);

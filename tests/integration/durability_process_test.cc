@@ -90,7 +90,7 @@ TEST_F(DurabilityProcessTest, ThreeRestartsWithinTheLeaseTtlExpireNoLiveLease) {
     ASSERT_TRUE(WaitFor(
         [&] {
           json s = Status();
-          if (State(s) != "running" || !s["last_task"].contains("progress")) return false;
+          if (State(s) != "leased" || !s["last_task"].contains("progress")) return false;
           seen = s["last_task"]["progress"]["files_done"].get<uint64_t>();
           return seen > done_before;
         },

@@ -1,0 +1,170 @@
+// The commands an MSP's administrator runs against a coordinator: `vigil
+// apply`, `check run`, `status`, `admin backup`, `token ...`, and the
+// client's own view with a tenant token, `vigil portal ...`. Flags only: the
+// commands are admin_commands.h and report_commands.h.
+#include <CLI/CLI.hpp>
+#include <memory>
+#include <string>
+
+#include "services/cli/admin_commands.h"
+#include "services/cli/commands.h"
+#include "services/cli/report_commands.h"
+
+namespace vigil::cli {
+namespace {
+
+void AddApplyCommand(CLI::App& app, int& exit_code) {
+  auto args = std::make_shared<ApplyArgs>();
+  ApplyArgs& aa = *args;
+  CLI::App* apply = app.add_subcommand(
+      "apply",
+      "Create or update locations, tenants and contracts from YAML files (all or "
+      "nothing).");
+  apply->add_option("-f,--file", aa.files, "YAML file (multi-document; repeatable)")->required();
+  apply->add_flag("--dry-run", aa.dry_run,
+                  "Validate against the coordinator and print what would change; change nothing");
+  AddClientOptions(apply, &aa.client);
+  apply->callback([args, &exit_code] { exit_code = RunApply(*args); });
+}
+
+void AddCheckCommands(CLI::App& app, int& exit_code) {
+  CLI::App* check = app.add_subcommand("check", "Run checks");
+  check->require_subcommand(1);
+  auto args = std::make_shared<CheckRunArgs>();
+  CheckRunArgs& cra = *args;
+  CLI::App* check_run =
+      check->add_subcommand("run", "Queue a check of every backup set of a tenant");
+  check_run->add_option("TENANT", cra.tenant, "Tenant name")->required();
+  check_run->add_option("--asset", cra.asset, "Only this asset");
+  check_run->add_flag("--drill", cra.drill,
+                      "Queue a restore drill of each asset's first backup set instead of a check "
+                      "(with --wait: exit 1 if a drill verdict fails)");
+  check_run->add_flag("--wait", cra.wait,
+                      "Wait for the check to finish, showing progress (exit 1 if it failed or "
+                      "found problems)");
+  check_run->add_option("--timeout", cra.timeout_s, "Seconds --wait waits at most")
+      ->capture_default_str();
+  AddClientOptions(check_run, &cra.client);
+  check_run->callback([args, &exit_code] { exit_code = RunCheckRun(*args); });
+}
+
+void AddStatusCommand(CLI::App& app, int& exit_code) {
+  auto args = std::make_shared<StatusArgs>();
+  StatusArgs& sa = *args;
+  CLI::App* status = app.add_subcommand("status", "Show tenants, backup sets and last checks");
+  status->add_option("TENANT", sa.tenant, "Only this tenant");
+  status->add_flag("--json", sa.json, "One JSON document on stdout (see below)");
+  status->footer(kStatusHelpFooter);
+  AddClientOptions(status, &sa.client);
+  status->callback([args, &exit_code] { exit_code = RunStatus(*args); });
+}
+
+void AddAdminBackupCommand(CLI::App& app, int& exit_code) {
+  CLI::App* admin = app.add_subcommand("admin", "Coordinator administration");
+  admin->require_subcommand(1);
+  auto args = std::make_shared<AdminBackupArgs>();
+  AdminBackupArgs& aba = *args;
+  CLI::App* admin_backup = admin->add_subcommand(
+      "backup",
+      "Copy the coordinator's database (catalogues, tasks, evidence) to a new directory on its "
+      "machine, consistently, while it runs. Restore: stop it, put the copy as DATA/db, start it.");
+  admin_backup->add_option("DIR", aba.directory, "Absolute path of a directory to create")
+      ->required();
+  AddClientOptions(admin_backup, &aba.client);
+  admin_backup->callback([args, &exit_code] { exit_code = RunAdminBackup(*args); });
+}
+
+// `vigil token issue|list|revoke|rotate`: one RunToken, told which.
+void AddTokenCommands(CLI::App& app, int& exit_code) {
+  auto args = std::make_shared<TokenArgs>();
+  TokenArgs& ta = *args;
+  CLI::App* token = app.add_subcommand(
+      "token",
+      "Bearer tokens, stored hashed by the coordinator: admin (every admin call), tenant (one "
+      "client's own status and reports, nothing else), enrol (one worker registration)");
+  token->require_subcommand(1);
+  CLI::App* token_issue = token->add_subcommand("issue", "Issue a token; it is printed once");
+  token_issue->add_option("--kind", ta.kind, "admin | tenant | enrol")->required();
+  token_issue->add_option("--tenant", ta.tenant, "The tenant a tenant token reads");
+  token_issue->add_option("--site", ta.site,
+                          "Enrol tokens: enrol only a worker of this site (default: any site; "
+                          "the worker is bound to the site it enrols with either way)");
+  token_issue->add_option("--name", ta.name, "A label shown by `vigil token list`");
+  token_issue->add_option("--expires-in", ta.expires_in, "Lifetime, e.g. 90d (default: none)");
+  AddClientOptions(token_issue, &ta.client);
+  CLI::App* token_list = token->add_subcommand("list", "Every token issued, with its state");
+  token_list->add_flag("--json", ta.json, "JSON on stdout");
+  AddClientOptions(token_list, &ta.client);
+  CLI::App* token_revoke = token->add_subcommand("revoke", "Revoke a token at once");
+  token_revoke->add_option("ID", ta.id, "Token id (from `vigil token list`)")->required();
+  AddClientOptions(token_revoke, &ta.client);
+  CLI::App* token_rotate = token->add_subcommand(
+      "rotate", "Issue a new token of the same kind, tenant and name, and revoke the old one");
+  token_rotate->add_option("ID", ta.id, "Token id (from `vigil token list`)")->required();
+  AddClientOptions(token_rotate, &ta.client);
+  auto run = [args, &exit_code](const char* action) {
+    return [args, &exit_code, action] {
+      args->action = action;
+      exit_code = RunToken(*args);
+    };
+  };
+  token_issue->callback(run("issue"));
+  token_list->callback(run("list"));
+  token_revoke->callback(run("revoke"));
+  token_rotate->callback(run("rotate"));
+}
+
+void AddPortalCommands(CLI::App& app, int& exit_code) {
+  auto status_args = std::make_shared<PortalArgs>();
+  PortalArgs& pa = *status_args;
+  CLI::App* portal = app.add_subcommand(
+      "portal",
+      "What a client sees with its tenant token (--token-file): its own status and signed "
+      "reports");
+  portal->require_subcommand(1);
+  CLI::App* portal_status =
+      portal->add_subcommand("status", "The tenant's restore readiness, verdicts, backup sets");
+  portal_status->add_flag("--json", pa.json, "JSON on stdout (the shape of `vigil status --json`)");
+  AddClientOptions(portal_status, &pa.client);
+  CLI::App* portal_reports =
+      portal->add_subcommand("reports", "The tenant's signed reports (proofs), by seq and period");
+  auto report_args = std::make_shared<PortalReportArgs>();
+  PortalReportArgs& pra = *report_args;
+  portal_reports->add_flag("--json", pra.json, "JSON on stdout");
+  AddClientOptions(portal_reports, &pra.client);
+  CLI::App* portal_report = portal->add_subcommand(
+      "report",
+      "Fetch one signed report: writes the proof statement, its signature, the report as JSON "
+      "and as HTML into --dir");
+  portal_report->add_option("--period", pra.period, "Period label, e.g. 2026-10 (default: any)");
+  portal_report->add_option("--seq", pra.seq, "Proof number (default: the latest)");
+  portal_report->add_option("--dir", pra.dir, "Directory to write into")->capture_default_str();
+  AddClientOptions(portal_report, &pra.client);
+  portal_status->callback([status_args, &exit_code] { exit_code = RunPortalStatus(*status_args); });
+  portal_reports->callback(
+      [report_args, &exit_code] { exit_code = RunPortalReports(*report_args); });
+  portal_report->callback([report_args, &exit_code] { exit_code = RunPortalReport(*report_args); });
+}
+
+}  // namespace
+
+void AddClientOptions(CLI::App* cmd, ClientArgs* c) {
+  cmd->add_option("--coordinator", c->coordinator,
+                  "Coordinator HOST:PORT (default: $VIGIL_COORDINATOR, else 127.0.0.1:7400)");
+  cmd->add_option("--token-file", c->token_file,
+                  "File holding the admin token (default: $VIGIL_TOKEN)");
+  cmd->add_option("--tls-ca", c->tls_ca_file,
+                  "CA (PEM) to verify the coordinator's TLS certificate (default: "
+                  "$VIGIL_TLS_CA; none: plaintext)");
+}
+
+void AddAdminCommands(CLI::App& app, int& exit_code) {
+  AddApplyCommand(app, exit_code);
+  AddCheckCommands(app, exit_code);
+  AddStatusCommand(app, exit_code);
+  AddAdminBackupCommand(app, exit_code);
+  AddTokenCommands(app, exit_code);
+  AddPortalCommands(app, exit_code);
+}
+
+}  // namespace vigil::cli

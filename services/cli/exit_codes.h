@@ -1,0 +1,33 @@
+// The exit codes of the `vigil` binary: one table for every command.
+//
+// Scripts and systemd units act on these, and the help texts and docs
+// (docs/formats.md, docs/proofs.md, docs/operations.md) name them: the values
+// never change. Each command's header says which of them it returns and when.
+//
+//   0  kExitOk        done; a check or verification found no problem.
+//   1  kExitProblems  the command ran and the answer is no: `verify` found
+//                     integrity problems, `proof verify` an invalid proof,
+//                     `log verify` a broken log, `check run --wait` a failed
+//                     task, a problem, a failed drill verdict or a timeout,
+//                     `tenant offboard` an export that did not read back
+//                     intact; `keys init|rotate|list` could not do it (the
+//                     key files; message on stderr).
+//   2  kExitUsage     usage or input error: a bad flag or argument (CLI11's
+//                     own errors included), an input file that cannot be
+//                     read or parsed, a coordinator's INVALID_ARGUMENT, a
+//                     database that cannot be opened by `log verify`.
+//   3  kExitFailure   the service failed: a client's coordinator refused the
+//                     call or could not be reached; `coordinator`, `worker`
+//                     or `dev` could not start or stopped on an error.
+//
+// Plain constants (not an enum class): they are what main() returns.
+#pragma once
+
+namespace vigil::cli {
+
+inline constexpr int kExitOk = 0;
+inline constexpr int kExitProblems = 1;
+inline constexpr int kExitUsage = 2;
+inline constexpr int kExitFailure = 3;
+
+}  // namespace vigil::cli

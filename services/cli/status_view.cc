@@ -1,0 +1,266 @@
+// The text and JSON of a coordinator's status (status_view.h).
+#include "services/cli/status_view.h"
+
+#include <algorithm>
+#include <cstdio>
+#include <nlohmann/json.hpp>
+#include <string>
+#include <vector>
+
+#include "services/common/proto_names.h"
+#include "services/common/text.h"
+
+namespace vigil::cli {
+namespace {
+
+nlohmann::json CountsJson(const v1::DiffCounts& c) {
+  return {{"unchanged", c.unchanged()}, {"modified", c.modified()}, {"updated", c.updated()},
+          {"missing", c.missing()},     {"added", c.added()},       {"unreadable", c.unreadable()}};
+}
+
+nlohmann::json TaskJson(const v1::Task& t) {
+  nlohmann::json errors = nlohmann::json::array();
+  for (const auto& e : t.errors()) {
+    errors.push_back(
+        {{"attempt", e.attempt()}, {"worker", e.worker_id()}, {"message", e.message()}});
+  }
+  nlohmann::json j = {{"id", t.id()},
+                      {"check_id", t.check_id()},
+                      {"state", TaskStateName(t.state())},
+                      {"attempt", t.attempt()},
+                      {"worker", t.worker_id()},
+                      {"entries", t.entries()},
+                      {"counts", CountsJson(t.counts())},
+                      {"errors", errors}};
+  if (t.has_progress()) {
+    const v1::TaskProgress& p = t.progress();
+    j["progress"] = {{"files_done", p.files_done()},   {"bytes_done", p.bytes_done()},
+                     {"files_total", p.files_total()}, {"bytes_total", p.bytes_total()},
+                     {"started_ns", p.started_ns()},   {"updated_ns", p.updated_ns()}};
+  }
+  return j;
+}
+
+// "2026-11-22 18:47 UTC" (minutes are enough for a status line).
+std::string Minute(int64_t ns) {
+  if (ns == 0) return "-";
+  std::string s = FormatTimeUtc(ns);  // 2026-11-22T18:47:45.123456789Z
+  return s.substr(0, 10) + " " + s.substr(11, 5) + " UTC";
+}
+
+void PrintVerdicts(const v1::TenantStatus& t) {
+  if (t.contract_version() == 0 && t.commitments_size() == 0) {
+    std::printf("  no contract in force: no commitment is judged\n");
+    for (const auto& s : t.scope()) std::printf("  %s\n", s.c_str());
+    return;
+  }
+  std::printf("  restore readiness (contract v%u):\n", t.contract_version());
+  for (const auto& r : t.readiness()) {
+    std::printf("    %-16s %s\n", r.asset().c_str(), r.readiness().c_str());
+    for (const auto& why : r.reasons()) std::printf("      - %s\n", why.c_str());
+  }
+  std::printf("  commitments (this month):\n");
+  std::printf("    %-16s %-14s %-8s %-20s %-20s %s\n", "asset", "commitment", "verdict",
+              "last check", "next check", "summary");
+  // Failing first, then unknown, then passing; contract order within each.
+  for (const char* want : {"fail", "unknown", "pass"}) {
+    for (const auto& c : t.commitments()) {
+      if (c.verdict() != want) continue;
+      std::printf("    %-16s %-14s %-8s %-20s %-20s %s\n", c.asset().c_str(), c.kind().c_str(),
+                  c.verdict().c_str(), Minute(c.last_check_ns()).c_str(),
+                  Minute(c.next_check_ns()).c_str(), c.summary().c_str());
+    }
+  }
+  for (const auto& s : t.scope()) std::printf("  scope: %s\n", s.c_str());
+}
+
+// Restore points: names are bytes, so name_base64 always, name when UTF-8.
+nlohmann::json PointsJson(const google::protobuf::RepeatedPtrField<v1::PointRecord>& points) {
+  nlohmann::json out = nlohmann::json::array();
+  for (const auto& p : points) {
+    nlohmann::json j = {{"time_ns", p.time_ns()},
+                        {"name_base64", Base64Encode(p.name())},
+                        {"first_seen_ns", p.first_seen_ns()},
+                        {"gone_ns", p.gone_ns()},
+                        {"files", p.files()},
+                        {"bytes", p.bytes()},
+                        {"damaged_ns", p.damaged_ns()},
+                        {"damage", p.damage()},
+                        {"implausible", p.implausible()},
+                        {"plausibility_checked", p.plausibility_checked()},
+                        {"last_checked_ns", p.last_checked_ns()},
+                        {"last_verified_ns", p.last_verified_ns()}};
+    if (IsValidUtf8(p.name())) j["name"] = p.name();
+    out.push_back(std::move(j));
+  }
+  return out;
+}
+
+// Format verdicts of a bagit/sumfile/restic set's last check; targets are
+// bytes, so target_base64 always, target when UTF-8.
+nlohmann::json FormatVerdictsJson(const v1::FormatVerdicts& fv) {
+  nlohmann::json list = nlohmann::json::array();
+  for (const auto& v : fv.verdicts()) {
+    nlohmann::json j = {
+        {"format", v.format()},
+        {"point_time_ns", v.point_time_ns()},
+        {"target_base64", Base64Encode(v.target())},
+        {"valid", v.valid()},
+        {"error_count", v.error_count()},
+        {"warning_count", v.warning_count()},
+        {"errors", std::vector<std::string>(v.errors().begin(), v.errors().end())},
+        {"warnings", std::vector<std::string>(v.warnings().begin(), v.warnings().end())},
+        {"files_read", v.files_read()},
+        {"bytes_read", v.bytes_read()}};
+    if (IsValidUtf8(v.target())) j["target"] = v.target();
+    if (v.format() == "restic") {
+      j["snapshots"] = v.snapshots();
+      j["packs_read"] = v.packs_read();
+      j["packs_skipped"] = v.packs_skipped();
+      j["packs_vanished"] = v.packs_vanished();
+    }
+    list.push_back(std::move(j));
+  }
+  return {{"task_id", fv.task_id()}, {"at", FormatTimeUtc(fv.at_ns())}, {"verdicts", list}};
+}
+
+nlohmann::json StatusDoc(const v1::GetStatusResponse& r) {
+  nlohmann::json tenants = nlohmann::json::array();
+  for (const auto& t : r.tenants()) {
+    nlohmann::json sets = nlohmann::json::array();
+    for (const auto& b : t.backup_sets()) {
+      const auto& bs = b.backup_set();
+      nlohmann::json j = {{"name", bs.name()},
+                          {"asset", bs.asset()},
+                          {"location", bs.location()},
+                          {"path_base64", Base64Encode(bs.path())},
+                          {"catalogue_entries", b.catalogue_entries()},
+                          {"problems", b.problems()}};
+      if (IsValidUtf8(bs.path())) j["path"] = bs.path();
+      j["last_task"] = b.has_last_task() ? TaskJson(b.last_task()) : nlohmann::json(nullptr);
+      j["points"] = PointsJson(b.points());
+      if (b.has_format_verdicts()) j["format_verdicts"] = FormatVerdictsJson(b.format_verdicts());
+      sets.push_back(std::move(j));
+    }
+    nlohmann::json readiness = nlohmann::json::array(), commitments = nlohmann::json::array();
+    for (const auto& r : t.readiness()) {
+      readiness.push_back(
+          {{"asset", r.asset()},
+           {"readiness", r.readiness()},
+           {"reasons", std::vector<std::string>(r.reasons().begin(), r.reasons().end())}});
+    }
+    for (const auto& c : t.commitments()) {
+      nlohmann::json ev = nlohmann::json::array();
+      for (const auto& e : c.evidence()) {
+        ev.push_back({{"name", e.name()}, {"value", e.value()}, {"basis", e.basis()}});
+      }
+      commitments.push_back(
+          {{"asset", c.asset()},
+           {"kind", c.kind()},
+           {"verdict", c.verdict()},
+           {"summary", c.summary()},
+           {"failing_since", c.failing_since_ns() ? FormatTimeUtc(c.failing_since_ns()) : ""},
+           {"last_check", c.last_check_ns() ? FormatTimeUtc(c.last_check_ns()) : ""},
+           {"next_check", c.next_check_ns() ? FormatTimeUtc(c.next_check_ns()) : ""},
+           {"evidence", ev}});
+    }
+    tenants.push_back({{"name", t.tenant().name()},
+                       {"display_name", t.tenant().display_name()},
+                       {"timezone", t.tenant().timezone()},
+                       {"contract_version", t.contract_version()},
+                       {"readiness", readiness},
+                       {"commitments", commitments},
+                       {"scope", std::vector<std::string>(t.scope().begin(), t.scope().end())},
+                       {"backup_sets", sets}});
+  }
+  return {{"tenants", tenants}};
+}
+
+}  // namespace
+
+std::string ProgressText(const v1::TaskProgress& p) {
+  std::string s = GroupDigits(p.files_done());
+  if (p.files_total() > 0) s += " / " + GroupDigits(p.files_total());
+  s += " files, " + HumanBytes(static_cast<double>(p.bytes_done()));
+  if (p.bytes_total() > 0) s += " / " + HumanBytes(static_cast<double>(p.bytes_total()));
+  const uint64_t done = p.bytes_total() > 0 ? p.bytes_done() : p.files_done();
+  const uint64_t total = p.bytes_total() > 0 ? p.bytes_total() : p.files_total();
+  if (total > 0) {
+    s += " (" + std::to_string(std::min<uint64_t>(100, done * 100 / total)) + "%)";
+  }
+  return s;
+}
+
+std::string CountsText(const v1::DiffCounts& c) {
+  std::string s;
+  auto add = [&](const char* name, uint64_t n) {
+    if (n == 0) return;
+    s += (s.empty() ? "" : ", ") + std::to_string(n) + " " + name;
+  };
+  add("added", c.added());
+  add("unchanged", c.unchanged());
+  add("updated", c.updated());
+  add("modified", c.modified());
+  add("missing", c.missing());
+  add("unreadable", c.unreadable());
+  return s.empty() ? "nothing" : s;
+}
+
+void PrintStatus(const v1::GetStatusResponse& r) {
+  if (r.tenants_size() == 0) std::printf("no tenant yet (vigil apply -f FILE)\n");
+  for (const auto& t : r.tenants()) {
+    std::printf(
+        "%s%s\n", t.tenant().name().c_str(),
+        t.tenant().display_name().empty() ? "" : (" (" + t.tenant().display_name() + ")").c_str());
+    PrintVerdicts(t);
+    std::printf("  backup sets:\n");
+    for (const auto& b : t.backup_sets()) {
+      const auto& bs = b.backup_set();
+      std::printf("    %-24s asset %-14s %s:%s\n", bs.name().c_str(), bs.asset().c_str(),
+                  bs.location().c_str(), EscapeForTerminal(bs.path()).c_str());
+      std::printf(
+          "      catalogue: %s %s, %s with problems\n", GroupDigits(b.catalogue_entries()).c_str(),
+          b.catalogue_entries() == 1 ? "entry" : "entries", GroupDigits(b.problems()).c_str());
+      if (!b.has_last_task()) {
+        std::printf("      last check: never\n");
+        continue;
+      }
+      const auto& lt = b.last_task();
+      std::printf("      last check: task %llu %s (attempt %u)",
+                  static_cast<unsigned long long>(lt.id()), TaskStateName(lt.state()),
+                  lt.attempt());
+      if (lt.state() == v1::TASK_STATE_DONE) {
+        std::printf(" %s: %s", FormatTimeUtc(lt.finished_ns()).c_str(),
+                    CountsText(lt.counts()).c_str());
+      }
+      if (lt.has_progress())
+        std::printf(" on %s: %s", lt.worker_id().c_str(), ProgressText(lt.progress()).c_str());
+      std::printf("\n");
+      for (const auto& e : lt.errors()) {
+        std::printf("        attempt %u (worker %s): %s\n", e.attempt(), e.worker_id().c_str(),
+                    e.message().c_str());
+      }
+      for (const auto& v : b.format_verdicts().verdicts()) {
+        std::string what =
+            v.format() + (v.target().empty() ? "" : " " + EscapeForTerminal(v.target()));
+        std::printf("      %s: %s", what.c_str(), v.valid() ? "valid" : "INVALID");
+        if (v.error_count() + v.warning_count() > 0) {
+          std::printf(" (%u errors, %u warnings)", v.error_count(), v.warning_count());
+        }
+        if (v.format() == "restic") {
+          std::printf(", %llu snapshots, %llu packs read, %llu skipped as verified, %llu vanished",
+                      static_cast<unsigned long long>(v.snapshots()),
+                      static_cast<unsigned long long>(v.packs_read()),
+                      static_cast<unsigned long long>(v.packs_skipped()),
+                      static_cast<unsigned long long>(v.packs_vanished()));
+        }
+        std::printf("\n");
+        for (const auto& e : v.errors()) std::printf("        error: %s\n", e.c_str());
+      }
+    }
+  }
+}
+
+std::string StatusJson(const v1::GetStatusResponse& r) { return StatusDoc(r).dump(2); }
+
+}  // namespace vigil::cli

@@ -1,0 +1,64 @@
+// The words Vigil shows for the values of its protobuf enums: one
+// vocabulary for the CLI (`vigil status`, `vigil check run --wait`, `vigil
+// token list`), the dashboard and its JSON API (/api/*), and the coordinator's
+// messages.
+//
+// Task states are the proto's names in lower case: "queued", "leased",
+// "done", "failed". A leased task is held by one worker until its lease
+// expires (vigil.v1.Task.lease_expires_ns), and is not necessarily being
+// worked on: a worker that died keeps its lease until it expires and the
+// task is queued again. "running" is not used, as it would claim more than
+// the coordinator knows.
+//
+// Header-only (plain functions of the generated enums): a target including it
+// links `proto`. Thread-safe: no state.
+#pragma once
+
+#include <optional>
+#include <string_view>
+
+#include "vigil/v1/types.pb.h"
+
+namespace vigil {
+
+// "queued", "leased", "done", "failed"; "unspecified" for any other value
+// (not expected: every stored task has a state).
+inline const char* TaskStateName(v1::TaskState s) {
+  switch (s) {
+    case v1::TASK_STATE_QUEUED:
+      return "queued";
+    case v1::TASK_STATE_LEASED:
+      return "leased";
+    case v1::TASK_STATE_DONE:
+      return "done";
+    case v1::TASK_STATE_FAILED:
+      return "failed";
+    default:
+      return "unspecified";
+  }
+}
+
+// "admin", "tenant", "enrol" (`vigil token issue --kind`, `vigil token
+// list`); "?" for any other value.
+inline const char* TokenKindName(v1::TokenKind k) {
+  switch (k) {
+    case v1::TOKEN_KIND_ADMIN:
+      return "admin";
+    case v1::TOKEN_KIND_TENANT:
+      return "tenant";
+    case v1::TOKEN_KIND_ENROL:
+      return "enrol";
+    default:
+      return "?";
+  }
+}
+
+// The kind TokenKindName() names `name`, or none.
+inline std::optional<v1::TokenKind> TokenKindFromName(std::string_view name) {
+  for (v1::TokenKind k : {v1::TOKEN_KIND_ADMIN, v1::TOKEN_KIND_TENANT, v1::TOKEN_KIND_ENROL}) {
+    if (name == TokenKindName(k)) return k;
+  }
+  return std::nullopt;
+}
+
+}  // namespace vigil
