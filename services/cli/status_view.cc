@@ -9,6 +9,7 @@
 
 #include "services/common/proto_names.h"
 #include "services/common/text.h"
+#include "services/common/time.h"
 
 namespace vigil::cli {
 namespace {
