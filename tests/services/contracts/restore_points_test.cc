@@ -358,11 +358,11 @@ TEST(DiscoverRestorePointsAt, RsnapshotRotationKeepsTheIdentityOfOldPoints) {
   TempDir root;
   const int64_t t0 = Utc(2026, 10, 28, 3), t1 = Utc(2026, 10, 29, 3), t2 = Utc(2026, 10, 30, 3);
   const int64_t t3 = Utc(2026, 10, 31, 3) + 123456789;  // ns precision survives
-  MakeDir(root.Sub("daily.2"), t0);
-  MakeDir(root.Sub("daily.1"), t1);
-  MakeDir(root.Sub("daily.0"), t2);
-  ASSERT_EQ(::mkdir(root.Sub(".sync").c_str(), 0755), 0);
-  ASSERT_EQ(::symlink("daily.0", root.Sub("latest").c_str()), 0);
+  MakeDir(root / "daily.2", t0);
+  MakeDir(root / "daily.1", t1);
+  MakeDir(root / "daily.0", t2);
+  ASSERT_EQ(::mkdir((root / ".sync").c_str(), 0755), 0);
+  ASSERT_EQ(::symlink("daily.0", (root / "latest").c_str()), 0);
 
   BackupSet set = SetWith(Layout::kRsnapshot);
   auto before = DiscoverRestorePointsAt(set, root.path(), "Europe/Paris");
@@ -374,12 +374,12 @@ TEST(DiscoverRestorePointsAt, RsnapshotRotationKeepsTheIdentityOfOldPoints) {
             (std::map<int64_t, std::string>{{t0, "daily.2"}, {t1, "daily.1"}, {t2, "daily.0"}}));
 
   // rsnapshot's rotation: shift every point up by one, then sync a new daily.0.
-  ASSERT_EQ(std::rename(root.Sub("daily.2").c_str(), root.Sub("daily.3").c_str()), 0);
-  ASSERT_EQ(std::rename(root.Sub("daily.1").c_str(), root.Sub("daily.2").c_str()), 0);
-  ASSERT_EQ(std::rename(root.Sub("daily.0").c_str(), root.Sub("daily.1").c_str()), 0);
-  MakeDir(root.Sub("daily.0"), t3);
-  WriteFile(root.Sub("daily.0/etc/hosts"), "127.0.0.1 localhost\n");
-  SetMtime(root.Sub("daily.0"), t3);  // rsnapshot touches the root after the sync
+  ASSERT_EQ(std::rename((root / "daily.2").c_str(), (root / "daily.3").c_str()), 0);
+  ASSERT_EQ(std::rename((root / "daily.1").c_str(), (root / "daily.2").c_str()), 0);
+  ASSERT_EQ(std::rename((root / "daily.0").c_str(), (root / "daily.1").c_str()), 0);
+  MakeDir(root / "daily.0", t3);
+  WriteFile(root / "daily.0/etc/hosts", "127.0.0.1 localhost\n");
+  SetMtime(root / "daily.0", t3);  // rsnapshot touches the root after the sync
 
   auto after = DiscoverRestorePointsAt(set, root.path(), "Europe/Paris");
   ASSERT_TRUE(after.ok()) << after.status();
@@ -398,19 +398,19 @@ TEST(DiscoverRestorePointsAt, RsnapshotRotationKeepsTheIdentityOfOldPoints) {
   }
   ASSERT_EQ(fresh.size(), 1u);
   EXPECT_EQ(fresh[0], t3);
-  EXPECT_EQ(fresh[0], MtimeOf(root.Sub("daily.0")));
+  EXPECT_EQ(fresh[0], MtimeOf(root / "daily.0"));
   EXPECT_EQ(new_points.at(fresh[0]), "daily.0");
   ExpectStrictlyIncreasing(*after);
 }
 
 TEST(DiscoverRestorePointsAt, DatedFilesInADirectory) {
   TempDir root;
-  WriteFile(root.Sub("db_20261001.sql.gz"), "one");
-  WriteFile(root.Sub("db_20261002_0130.sql.gz"), "two");
-  WriteFile(root.Sub("db_nodate.sql.gz"), "three");
-  WriteFile(root.Sub("notes.txt"), "not a backup");
-  ASSERT_EQ(::symlink("db_20261001.sql.gz", root.Sub("db_20261003.sql.gz").c_str()), 0);
-  ASSERT_EQ(::mkfifo(root.Sub("db_20261004.sql.gz").c_str(), 0644), 0);
+  WriteFile(root / "db_20261001.sql.gz", "one");
+  WriteFile(root / "db_20261002_0130.sql.gz", "two");
+  WriteFile(root / "db_nodate.sql.gz", "three");
+  WriteFile(root / "notes.txt", "not a backup");
+  ASSERT_EQ(::symlink("db_20261001.sql.gz", (root / "db_20261003.sql.gz").c_str()), 0);
+  ASSERT_EQ(::mkfifo((root / "db_20261004.sql.gz").c_str(), 0644), 0);
 
   BackupSet set = SetWith(Layout::kDatedFiles);
   set.pattern = "*.sql.gz";
@@ -426,7 +426,7 @@ TEST(DiscoverRestorePointsAt, DatedFilesInADirectory) {
 
   // time_from_mtime: the dateless file takes its real mtime.
   const int64_t mtime = Utc(2026, 9, 1, 12) + 42;
-  SetMtime(root.Sub("db_nodate.sql.gz"), mtime);
+  SetMtime(root / "db_nodate.sql.gz", mtime);
   set.time_from_mtime = true;
   auto m = DiscoverRestorePointsAt(set, root.path(), "Europe/Paris");
   ASSERT_TRUE(m.ok()) << m.status();
@@ -439,19 +439,19 @@ TEST(DiscoverRestorePointsAt, DatedFilesInADirectory) {
 TEST(DiscoverRestorePointsAt, BagitBagsAreDirectoriesWithABagDeclaration) {
   TempDir root;
   const std::string decl = "BagIt-Version: 1.0\nTag-File-Character-Encoding: UTF-8\n";
-  WriteFile(root.Sub("bag-2026-10-01/bagit.txt"), decl);
-  WriteFile(root.Sub("bag-2026-10-01/data/a.txt"), "a");
-  WriteFile(root.Sub("bag-info-dated/bagit.txt"), decl);
-  WriteFile(root.Sub("bag-info-dated/bag-info.txt"),
+  WriteFile(root / "bag-2026-10-01/bagit.txt", decl);
+  WriteFile(root / "bag-2026-10-01/data/a.txt", "a");
+  WriteFile(root / "bag-info-dated/bagit.txt", decl);
+  WriteFile(root / "bag-info-dated/bag-info.txt",
             "Source-Organization: ACME\r\nbagging-date: 2026-09-15\r\nPayload-Oxum: 1.1\r\n");
-  WriteFile(root.Sub("bag-undated/bagit.txt"), decl);
-  WriteFile(root.Sub("bag-undated/bag-info.txt"), "Bagging-Date: yesterday\n");
+  WriteFile(root / "bag-undated/bagit.txt", decl);
+  WriteFile(root / "bag-undated/bag-info.txt", "Bagging-Date: yesterday\n");
   const int64_t undated_mtime = Utc(2026, 8, 1, 8) + 7;
-  SetMtime(root.Sub("bag-undated"), undated_mtime);
-  WriteFile(root.Sub("not-a-bag-2026-10-02/data/b.txt"), "b");
-  ASSERT_EQ(::mkdir(root.Sub("declaration-is-a-dir").c_str(), 0755), 0);
-  ASSERT_EQ(::mkdir(root.Sub("declaration-is-a-dir/bagit.txt").c_str(), 0755), 0);
-  ASSERT_EQ(::symlink("bag-2026-10-01", root.Sub("bag-link-2026-10-05").c_str()), 0);
+  SetMtime(root / "bag-undated", undated_mtime);
+  WriteFile(root / "not-a-bag-2026-10-02/data/b.txt", "b");
+  ASSERT_EQ(::mkdir((root / "declaration-is-a-dir").c_str(), 0755), 0);
+  ASSERT_EQ(::mkdir((root / "declaration-is-a-dir/bagit.txt").c_str(), 0755), 0);
+  ASSERT_EQ(::symlink("bag-2026-10-01", (root / "bag-link-2026-10-05").c_str()), 0);
 
   auto d = DiscoverRestorePointsAt(SetWith(Layout::kBagitBags), root.path(), "Europe/Paris");
   ASSERT_TRUE(d.ok()) << d.status();
@@ -476,13 +476,13 @@ TEST(DiscoverRestorePointsAt, RootErrorsAndMirror) {
   ASSERT_EQ(ok->points.size(), 1u);
   EXPECT_EQ(ok->points[0].time_ns, 0);
 
-  EXPECT_TRUE(absl::IsNotFound(DiscoverRestorePointsAt(mirror, root.Sub("nope"), "UTC").status()));
-  WriteFile(root.Sub("file"), "x");
+  EXPECT_TRUE(absl::IsNotFound(DiscoverRestorePointsAt(mirror, root / "nope", "UTC").status()));
+  WriteFile(root / "file", "x");
   EXPECT_TRUE(absl::IsFailedPrecondition(
-      DiscoverRestorePointsAt(SetWith(Layout::kDatedFolders), root.Sub("file"), "UTC").status()));
-  ASSERT_EQ(::symlink(root.path().c_str(), root.Sub("link").c_str()), 0);
+      DiscoverRestorePointsAt(SetWith(Layout::kDatedFolders), root / "file", "UTC").status()));
+  ASSERT_EQ(::symlink(root.path().c_str(), (root / "link").c_str()), 0);
   EXPECT_TRUE(absl::IsFailedPrecondition(
-      DiscoverRestorePointsAt(SetWith(Layout::kDatedFolders), root.Sub("link"), "UTC").status()));
+      DiscoverRestorePointsAt(SetWith(Layout::kDatedFolders), root / "link", "UTC").status()));
 }
 
 }  // namespace
