@@ -21,6 +21,7 @@
 #include "tests/services/coordinator/coordinator_fixture.h"
 #include "tests/support/fake_clock.h"
 #include "tests/support/temp_dir.h"
+#include "tests/support/wait.h"
 
 namespace vigil::coordinator {
 namespace {
@@ -185,11 +186,15 @@ TEST_F(ReadersSeeDurableStateTest, APollingReaderNeverSeesDoneBeforeTheCatalogue
       EXPECT_TRUE(done.ok()) << done.status();
     });
     gated_->WaitUntilHeld();
-    for (const int from = passes.load(); passes.load() < from + 2;) std::this_thread::yield();
+    const int from = passes.load();
+    EXPECT_TRUE(testing::WaitUntil([&] { return passes.load() >= from + 2; }))
+        << "the reader made no two passes";
     gated_->Release();
     completer.join();
   }
-  for (const int from = passes.load(); passes.load() < from + 2;) std::this_thread::yield();
+  const int from = passes.load();
+  EXPECT_TRUE(testing::WaitUntil([&] { return passes.load() >= from + 2; }))
+      << "the reader made no two passes";
   stop = true;
   reader.join();
   EXPECT_EQ(violations.load(), 0);
