@@ -80,27 +80,6 @@ RunResult RunProcess(const std::vector<std::string>& argv, uid_t uid, gid_t gid)
   return r;
 }
 
-TempDir::TempDir() {
-  const char* t = std::getenv("TMPDIR");
-  std::string tmpl = std::string(t != nullptr ? t : "/tmp") + "/vigil-test.XXXXXX";
-  if (mkdtemp(tmpl.data()) == nullptr) throw std::runtime_error("mkdtemp failed");
-  path_ = tmpl;
-}
-
-TempDir::~TempDir() {
-  std::error_code ec;
-  // Restore permissions a test may have removed, then delete.
-  for (auto it = std::filesystem::recursive_directory_iterator(
-           path_, std::filesystem::directory_options::skip_permission_denied, ec);
-       !ec && it != std::filesystem::recursive_directory_iterator(); it.increment(ec)) {
-    if (!it->is_symlink()) {
-      std::filesystem::permissions(it->path(), std::filesystem::perms::owner_all,
-                                   std::filesystem::perm_options::add, ec);
-    }
-  }
-  std::filesystem::remove_all(path_, ec);
-}
-
 void MakeDirs(const std::string& path) { std::filesystem::create_directories(path); }
 
 void WriteFile(const std::string& path, const std::string& content) {

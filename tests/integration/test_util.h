@@ -9,6 +9,8 @@
 #include <string>
 #include <vector>
 
+#include "tests/support/temp_dir.h"
+
 namespace vigil::testing {
 
 struct RunResult {
@@ -27,17 +29,7 @@ std::string VigilBin();
 RunResult RunProcess(const std::vector<std::string>& argv, uid_t uid = static_cast<uid_t>(-1),
                      gid_t gid = static_cast<gid_t>(-1));
 
-// A fresh directory under $TMPDIR, removed (recursively) on destruction.
-class TempDir {
- public:
-  TempDir();
-  ~TempDir();
-  const std::string& path() const { return path_; }
-  std::string operator/(const std::string& rel) const { return path_ + "/" + rel; }
-
- private:
-  std::string path_;
-};
+// TempDir: tests/support/temp_dir.h (included above).
 
 // A child process running in the background (a coordinator, a worker), its
 // stdout and stderr sent to files. Killed with SIGKILL on destruction if

@@ -42,7 +42,7 @@ class CatalogueTest : public ::testing::Test {
 
   void Reopen() {
     cat_.reset();
-    auto c = Catalogue::Open(dir_.Sub("db"));
+    auto c = Catalogue::Open(dir_ / "db");
     ASSERT_TRUE(c.ok()) << c.status();
     cat_ = std::move(*c);
   }
@@ -454,7 +454,7 @@ TEST_F(CatalogueTest, FormatVersionIsWrittenAndChecked) {
 
   ASSERT_TRUE(cat_->PutMeta("format_version", "999").ok());
   cat_.reset();
-  auto c = Catalogue::Open(dir_.Sub("db"));
+  auto c = Catalogue::Open(dir_ / "db");
   ASSERT_FALSE(c.ok());
   EXPECT_TRUE(absl::IsFailedPrecondition(c.status())) << c.status();
   EXPECT_NE(c.status().message().find("999"), std::string_view::npos) << c.status();
@@ -463,7 +463,7 @@ TEST_F(CatalogueTest, FormatVersionIsWrittenAndChecked) {
 TEST_F(CatalogueTest, UnreadableFormatVersionIsDataLoss) {
   ASSERT_TRUE(cat_->PutMeta("format_version", "1x").ok());
   cat_.reset();
-  auto c = Catalogue::Open(dir_.Sub("db"));
+  auto c = Catalogue::Open(dir_ / "db");
   ASSERT_FALSE(c.ok());
   EXPECT_TRUE(absl::IsDataLoss(c.status())) << c.status();
 }
@@ -471,7 +471,7 @@ TEST_F(CatalogueTest, UnreadableFormatVersionIsDataLoss) {
 TEST_F(CatalogueTest, OpenWithoutCreateOnAMissingDirectoryFails) {
   RocksKvOptions o;
   o.create_if_missing = false;
-  auto c = Catalogue::Open(dir_.Sub("absent"), o);
+  auto c = Catalogue::Open(dir_ / "absent", o);
   EXPECT_FALSE(c.ok());
 }
 

@@ -219,7 +219,7 @@ bool ReadCount(int fd, uint64_t* v) {
 
 TEST(CatalogueCrash, KillNineDuringIngestLeavesWholeBatches) {
   testing::TempDir dir;
-  const std::string db = dir.Sub("db");
+  const std::string db = dir / "db";
   std::mt19937 rng(20261122);
   // Kill after this many acknowledged batches (cumulative across restarts:
   // each child starts the stream from operation 0 again over the same

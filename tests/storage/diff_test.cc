@@ -190,7 +190,7 @@ std::ostream& operator<<(std::ostream& os, const Event& e) {
 class DiffTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    auto c = Catalogue::Open(dir_.Sub("db"));
+    auto c = Catalogue::Open(dir_ / "db");
     ASSERT_TRUE(c.ok()) << c.status();
     cat_ = std::move(*c);
   }

@@ -363,7 +363,7 @@ TEST(MerkleTest, JsonErrorsNameTheField) {
 
 TEST(MerkleTest, CatalogueRootAndInclusionProof) {
   TempDir dir;
-  auto cat = Catalogue::Open(dir.Sub("db"));
+  auto cat = Catalogue::Open(dir / "db");
   ASSERT_TRUE(cat.ok()) << cat.status();
   Scope scope{"acme", "files", 1'700'000'000'000'000'000};
   Scope other{"acme", "files", 1'700'000'000'000'000'001};

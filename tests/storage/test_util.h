@@ -1,11 +1,10 @@
-// Small helpers shared by the storage unit tests: temporary directories,
+// Small helpers shared by the storage unit tests: a temporary directory,
 // file writing, hex, and an order on paths derived independently of the code
 // under test.
 #pragma once
 
 #include <fcntl.h>
 #include <gtest/gtest.h>
-#include <stdlib.h>
 #include <sys/stat.h>
 #include <sys/types.h>
 #include <unistd.h>
@@ -16,36 +15,12 @@
 #include <string_view>
 #include <vector>
 
+#include "tests/support/temp_dir.h"
+
 namespace vigil::storage::testing {
 
-// A fresh directory under $TMPDIR (or /tmp), removed with its content at the
-// end of the scope.
-class TempDir {
- public:
-  TempDir() {
-    const char* base = std::getenv("TMPDIR");
-    std::string tmpl = std::string(base != nullptr && *base != '\0' ? base : "/tmp") +
-                       "/vigil-storage-test-XXXXXX";
-    char* p = ::mkdtemp(tmpl.data());
-    if (p == nullptr) {
-      ADD_FAILURE() << "mkdtemp failed";
-      return;
-    }
-    path_ = p;
-  }
-  ~TempDir() {
-    std::error_code ec;
-    std::filesystem::remove_all(path_, ec);
-  }
-  TempDir(const TempDir&) = delete;
-  TempDir& operator=(const TempDir&) = delete;
-
-  const std::string& path() const { return path_; }
-  std::string Sub(std::string_view rel) const { return path_ + "/" + std::string(rel); }
-
- private:
-  std::string path_;
-};
+// The tests' one temporary-directory type (tests/support/temp_dir.h).
+using vigil::testing::TempDir;
 
 // Writes `content` to `path` (creating parent directories), replacing it.
 inline void WriteFile(const std::string& path, std::string_view content) {

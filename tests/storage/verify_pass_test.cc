@@ -38,9 +38,9 @@ constexpr int64_t kDay = 24 * kHour;
 class VerifyPassTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    root_ = dir_.Sub("tree");
+    root_ = dir_ / "tree";
     std::filesystem::create_directories(root_);
-    auto c = Catalogue::Open(dir_.Sub("db"));
+    auto c = Catalogue::Open(dir_ / "db");
     ASSERT_TRUE(c.ok()) << c.status();
     cat_ = std::move(*c);
   }
@@ -343,11 +343,11 @@ TEST_F(VerifyPassTest, NewHardLinkToAFileRecordedWithAnotherAlgorithmIsNotModifi
 
 TEST_F(VerifyPassTest, SymlinksAreRecordedAndNeverFollowed) {
   TempDir outside;
-  WriteFile(outside.Sub("secret.txt"), "outside content");
-  WriteFile(outside.Sub("dir/inner.txt"), "inner content");
+  WriteFile(outside / "secret.txt", "outside content");
+  WriteFile(outside / "dir/inner.txt", "inner content");
   WriteFile(P("real"), "r");
-  ASSERT_EQ(::symlink(outside.Sub("secret.txt").c_str(), P("to-file").c_str()), 0);
-  ASSERT_EQ(::symlink(outside.Sub("dir").c_str(), P("to-dir").c_str()), 0);
+  ASSERT_EQ(::symlink((outside / "secret.txt").c_str(), P("to-file").c_str()), 0);
+  ASSERT_EQ(::symlink((outside / "dir").c_str(), P("to-dir").c_str()), 0);
   ASSERT_EQ(::symlink("does/not/exist", P("dangling").c_str()), 0);
   ASSERT_EQ(::symlink("real", P("relative").c_str()), 0);
   PassSummary s = MustRun(Options());
@@ -357,8 +357,8 @@ TEST_F(VerifyPassTest, SymlinksAreRecordedAndNeverFollowed) {
   auto entries = Entries();
   EXPECT_EQ(entries.size(), 5u);
   EXPECT_EQ(entries["to-file"].type, EntryType::kSymlink);
-  EXPECT_EQ(entries["to-file"].link_target, outside.Sub("secret.txt"));
-  EXPECT_EQ(entries["to-file"].size, outside.Sub("secret.txt").size());
+  EXPECT_EQ(entries["to-file"].link_target, outside / "secret.txt");
+  EXPECT_EQ(entries["to-file"].size, (outside / "secret.txt").size());
   EXPECT_TRUE(entries["to-file"].digest.empty()) << "symlinks carry no content digest";
   EXPECT_EQ(entries["to-dir"].type, EntryType::kSymlink);
   EXPECT_EQ(entries["dangling"].link_target, "does/not/exist");
@@ -570,12 +570,12 @@ TEST_F(VerifyPassTest, MtimeOnlyChangeIsUnchangedAndRecorded) {
 
 TEST_F(VerifyPassTest, MissingRootIsAnError) {
   PassOptions o = Options();
-  o.root = dir_.Sub("no-such-dir");
+  o.root = dir_ / "no-such-dir";
   auto s = Run(o);
   EXPECT_FALSE(s.ok());
   EXPECT_TRUE(absl::IsNotFound(s.status())) << s.status();
-  WriteFile(dir_.Sub("a-file"), "x");
-  o.root = dir_.Sub("a-file");
+  WriteFile(dir_ / "a-file", "x");
+  o.root = dir_ / "a-file";
   s = Run(o);
   EXPECT_FALSE(s.ok());
   EXPECT_TRUE(Entries().empty());
@@ -619,7 +619,7 @@ TEST_F(VerifyPassTest, ThreadCountsAgree) {
   auto one = Entries();
   // A fresh catalogue for the second run.
   TempDir other;
-  auto c = Catalogue::Open(other.Sub("db"));
+  auto c = Catalogue::Open(other / "db");
   ASSERT_TRUE(c.ok());
   o.threads = 4;
   auto s = RunVerifyPass(**c, o);

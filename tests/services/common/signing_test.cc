@@ -10,28 +10,13 @@
 #include <sstream>
 #include <string>
 
+#include "tests/integration/test_util.h"
+
 namespace vigil::signing {
 namespace {
 
-class TempDir {
- public:
-  TempDir() {
-    std::string tmpl = (std::filesystem::temp_directory_path() / "vigil-sign-XXXXXX").string();
-    path_ = ::mkdtemp(tmpl.data());
-  }
-  ~TempDir() { std::filesystem::remove_all(path_); }
-  const std::string& path() const { return path_; }
-
- private:
-  std::string path_;
-};
-
-std::string Slurp(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
-}
+using vigil::testing::ReadFile;
+using vigil::testing::TempDir;
 
 TEST(SigningTest, SignVerify) {
   TempDir tmp;
@@ -44,7 +29,7 @@ TEST(SigningTest, SignVerify) {
   EXPECT_EQ(sig->key_id, ring->current().key_id);
   EXPECT_EQ(sig->signature.size(), 64u);
 
-  std::string pub_pem = Slurp(dir + "/msp.pub");
+  std::string pub_pem = ReadFile(dir + "/msp.pub");
   EXPECT_TRUE(Verify(msg, sig->signature, pub_pem).ok());
   EXPECT_TRUE(ring->Verify(msg, *sig).ok());
 
@@ -84,7 +69,7 @@ TEST(SigningTest, KeyIdIsSha256OfRawPublicKey) {
   auto ring = KeyRing::Init(tmp.path() + "/k");
   ASSERT_TRUE(ring.ok());
   // Strip the PEM armour and base64-decode with OpenSSL's EVP_DecodeBlock.
-  std::string pem = Slurp(tmp.path() + "/k/msp.pub"), b64;
+  std::string pem = ReadFile(tmp.path() + "/k/msp.pub"), b64;
   std::istringstream lines(pem);
   for (std::string line; std::getline(lines, line);) {
     if (line.rfind("-----", 0) != 0) b64 += line;
@@ -130,7 +115,7 @@ TEST(SigningTest, RotateKeepsOldKeysVerifying) {
   EXPECT_TRUE(r3->Verify("october proof", *old_sig).ok());
   EXPECT_TRUE(r3->Verify("november proof", *new_sig).ok());
   EXPECT_FALSE(r3->Verify("november proof", {old_sig->key_id, new_sig->signature}).ok());
-  std::string old_pub = Slurp(dir + "/keys/" + r1->current().key_id + ".pub");
+  std::string old_pub = ReadFile(dir + "/keys/" + r1->current().key_id + ".pub");
   EXPECT_TRUE(Verify("october proof", old_sig->signature, old_pub).ok());
   EXPECT_FALSE(Verify("november proof", new_sig->signature, old_pub).ok());
 }
@@ -146,14 +131,14 @@ TEST(SigningTest, InitRefusesToOverwriteAndFilesHaveModes) {
   EXPECT_EQ(st.st_mode & 0777, 0600u);
   ASSERT_EQ(::stat((dir + "/msp.pub").c_str(), &st), 0);
   EXPECT_EQ(st.st_mode & 0777, 0644u);
-  std::string before = Slurp(dir + "/msp.key");
+  std::string before = ReadFile(dir + "/msp.key");
   EXPECT_NE(before.find("BEGIN PRIVATE KEY"), std::string::npos);
 
   auto again = KeyRing::Init(dir);
   ASSERT_FALSE(again.ok());
   EXPECT_EQ(again.status().code(), absl::StatusCode::kAlreadyExists);
   EXPECT_NE(again.status().message().find(dir + "/msp.key"), std::string::npos);
-  EXPECT_EQ(Slurp(dir + "/msp.key"), before);
+  EXPECT_EQ(ReadFile(dir + "/msp.key"), before);
   // Rotation keeps the mode.
   ASSERT_TRUE(KeyRing::Rotate(dir).ok());
   ASSERT_EQ(::stat((dir + "/msp.key").c_str(), &st), 0);

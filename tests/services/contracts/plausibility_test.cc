@@ -159,7 +159,7 @@ using Tree = std::map<std::string, FileSpec>;
 class ComparePointsTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    auto c = storage::Catalogue::Open(dir_.Sub("db"));
+    auto c = storage::Catalogue::Open(dir_ / "db");
     ASSERT_TRUE(c.ok()) << c.status();
     cat_ = std::move(*c);
   }

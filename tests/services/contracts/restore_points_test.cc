@@ -16,6 +16,7 @@
 #include <vector>
 
 #include "tests/storage/test_util.h"
+#include "tests/support/civil_time.h"
 
 namespace vigil::contracts {
 namespace {
@@ -26,21 +27,9 @@ using storage::testing::TempDir;
 using storage::testing::WriteFile;
 using ::testing::ElementsAre;
 using ::testing::HasSubstr;
+using vigil::testing::UtcNs;
 
 constexpr int64_t kNs = 1'000'000'000;
-
-// UTC civil time -> ns, computed with glibc's timegm (independent of the
-// date library used by the code under test).
-int64_t Utc(int y, int mo, int d, int h = 0, int mi = 0, int s = 0) {
-  struct tm t = {};
-  t.tm_year = y - 1900;
-  t.tm_mon = mo - 1;
-  t.tm_mday = d;
-  t.tm_hour = h;
-  t.tm_min = mi;
-  t.tm_sec = s;
-  return int64_t{timegm(&t)} * kNs;
-}
 
 struct Case {
   const char* name;
@@ -48,8 +37,8 @@ struct Case {
 };
 
 TEST(ParseDateInName, AcceptedFormsReadInUtc) {
-  const int64_t d31 = Utc(2026, 10, 31);
-  const int64_t h23 = Utc(2026, 10, 31, 23);
+  const int64_t d31 = UtcNs(2026, 10, 31);
+  const int64_t h23 = UtcNs(2026, 10, 31, 23);
   const Case cases[] = {
       {"2026-10-31", d31},
       {"20261031", d31},
@@ -58,31 +47,31 @@ TEST(ParseDateInName, AcceptedFormsReadInUtc) {
       {"2026-10-31T23:00", h23},
       {"2026-10-31T23:00:00Z", h23},
       {"2026-10-31t23:00:00z", h23},
-      {"2026-10-31T23:00:00+01:00", Utc(2026, 10, 31, 22)},
-      {"2026-10-31T23:00:00-05:00", Utc(2026, 11, 1, 4)},
-      {"2026-10-31T23:00:00+0530", Utc(2026, 10, 31, 17, 30)},
-      {"2026-10-31T23:00+02", Utc(2026, 10, 31, 21)},
+      {"2026-10-31T23:00:00+01:00", UtcNs(2026, 10, 31, 22)},
+      {"2026-10-31T23:00:00-05:00", UtcNs(2026, 11, 1, 4)},
+      {"2026-10-31T23:00:00+0530", UtcNs(2026, 10, 31, 17, 30)},
+      {"2026-10-31T23:00+02", UtcNs(2026, 10, 31, 21)},
       {"2026-10-31T23:00:00.25Z", h23 + kNs / 4},
       {"2026-10-31_23-00-00", h23},
-      {"2026-10-31_23-05", Utc(2026, 10, 31, 23, 5)},
+      {"2026-10-31_23-05", UtcNs(2026, 10, 31, 23, 5)},
       {"2026-10-31-2300", h23},
-      {"2026-10-31 23.04.05", Utc(2026, 10, 31, 23, 4, 5)},
+      {"2026-10-31 23.04.05", UtcNs(2026, 10, 31, 23, 4, 5)},
       {"20261031T230000", h23},
       {"20261031T230000Z", h23},
-      {"20261031T230000-0100", Utc(2026, 11, 1, 0)},
+      {"20261031T230000-0100", UtcNs(2026, 11, 1, 0)},
       {"20261031-230000", h23},
-      {"202610312359", Utc(2026, 10, 31, 23, 59)},
-      {"20261031235958", Utc(2026, 10, 31, 23, 59, 58)},
+      {"202610312359", UtcNs(2026, 10, 31, 23, 59)},
+      {"20261031235958", UtcNs(2026, 10, 31, 23, 59, 58)},
       {"acct_20261031_2300.sql.gz", h23},
       {"backup-2026-10-31.tar.zst", d31},
       {"mail-2026-10-31", d31},
       {"host1-2026-10-31", d31},
       {"v2_backup_2026-10-31_1.tar", d31},  // "_1" is a sequence number, not a time
-      {"2028-02-29", Utc(2028, 2, 29)},
-      {"2026-12-31T23:59:59Z", Utc(2026, 12, 31, 23, 59, 59)},
+      {"2028-02-29", UtcNs(2028, 2, 29)},
+      {"2026-12-31T23:59:59Z", UtcNs(2026, 12, 31, 23, 59, 59)},
       {"1970-01-01", 0},
       // An impossible first candidate is skipped, a later one is taken.
-      {"2026-02-30_copy_of_2026-02-28", Utc(2026, 2, 28)},
+      {"2026-02-30_copy_of_2026-02-28", UtcNs(2026, 2, 28)},
   };
   for (const Case& c : cases) {
     SCOPED_TRACE(c.name);
@@ -131,26 +120,26 @@ TEST(ParseDateInName, LocalTimesResolveInTheZone) {
   const std::string paris = "Europe/Paris";
   const Case cases[] = {
       // Winter (CET, +01:00): local midnight is 23:00 UTC the day before.
-      {"2026-10-31", Utc(2026, 10, 30, 23)},
-      {"backup-2026-01-15-0130.tar", Utc(2026, 1, 15, 0, 30)},
+      {"2026-10-31", UtcNs(2026, 10, 30, 23)},
+      {"backup-2026-01-15-0130.tar", UtcNs(2026, 1, 15, 0, 30)},
       // Summer (CEST, +02:00).
-      {"2026-07-14T12:00", Utc(2026, 7, 14, 10)},
-      {"20260714T120000", Utc(2026, 7, 14, 10)},
+      {"2026-07-14T12:00", UtcNs(2026, 7, 14, 10)},
+      {"20260714T120000", UtcNs(2026, 7, 14, 10)},
       // An explicit offset or Z wins over the zone.
-      {"2026-07-14T12:00Z", Utc(2026, 7, 14, 12)},
-      {"2026-07-14T12:00+05:00", Utc(2026, 7, 14, 7)},
+      {"2026-07-14T12:00Z", UtcNs(2026, 7, 14, 12)},
+      {"2026-07-14T12:00+05:00", UtcNs(2026, 7, 14, 7)},
       // DST gap, 2026-03-29: local 02:00..02:59 does not exist; clocks jump
       // from 02:00 CET (01:00 UTC) to 03:00 CEST. A time in the gap resolves
       // to the transition instant.
-      {"2026-03-29T01:59", Utc(2026, 3, 29, 0, 59)},
-      {"2026-03-29T02:30", Utc(2026, 3, 29, 1, 0)},
-      {"2026-03-29T03:00", Utc(2026, 3, 29, 1, 0)},
-      {"2026-03-29T03:30", Utc(2026, 3, 29, 1, 30)},
+      {"2026-03-29T01:59", UtcNs(2026, 3, 29, 0, 59)},
+      {"2026-03-29T02:30", UtcNs(2026, 3, 29, 1, 0)},
+      {"2026-03-29T03:00", UtcNs(2026, 3, 29, 1, 0)},
+      {"2026-03-29T03:30", UtcNs(2026, 3, 29, 1, 30)},
       // DST overlap, 2026-10-25: local 02:00..02:59 happens twice (CEST then
       // CET). The earliest is chosen: 02:30 CEST = 00:30 UTC.
-      {"2026-10-25T01:59", Utc(2026, 10, 24, 23, 59)},
-      {"2026-10-25T02:30", Utc(2026, 10, 25, 0, 30)},
-      {"2026-10-25T03:00", Utc(2026, 10, 25, 2, 0)},
+      {"2026-10-25T01:59", UtcNs(2026, 10, 24, 23, 59)},
+      {"2026-10-25T02:30", UtcNs(2026, 10, 25, 0, 30)},
+      {"2026-10-25T03:00", UtcNs(2026, 10, 25, 2, 0)},
   };
   for (const Case& c : cases) {
     SCOPED_TRACE(c.name);
@@ -159,15 +148,15 @@ TEST(ParseDateInName, LocalTimesResolveInTheZone) {
     EXPECT_EQ(*got, c.want);
   }
   // Elsewhere the same local name is another instant.
-  EXPECT_EQ(ParseDateInName("2026-07-14T12:00", "America/New_York"), Utc(2026, 7, 14, 16));
-  EXPECT_EQ(ParseDateInName("2026-07-14T12:00", "Asia/Kolkata"), Utc(2026, 7, 14, 6, 30));
+  EXPECT_EQ(ParseDateInName("2026-07-14T12:00", "America/New_York"), UtcNs(2026, 7, 14, 16));
+  EXPECT_EQ(ParseDateInName("2026-07-14T12:00", "Asia/Kolkata"), UtcNs(2026, 7, 14, 6, 30));
 }
 
 TEST(ParseDateInName, UnknownZoneLeavesOnlyNamesWithAnOffset) {
   EXPECT_EQ(ParseDateInName("2026-10-31", "Mars/Olympus_Mons"), std::nullopt);
-  EXPECT_EQ(ParseDateInName("2026-10-31T23:00:00Z", "Mars/Olympus_Mons"), Utc(2026, 10, 31, 23));
+  EXPECT_EQ(ParseDateInName("2026-10-31T23:00:00Z", "Mars/Olympus_Mons"), UtcNs(2026, 10, 31, 23));
   EXPECT_EQ(ParseDateInName("2026-10-31T23:00:00+01:00", "Mars/Olympus_Mons"),
-            Utc(2026, 10, 31, 22));
+            UtcNs(2026, 10, 31, 22));
 }
 
 // --- Discovery from a listing ------------------------------------------------
@@ -223,9 +212,9 @@ TEST(DiscoverRestorePoints, DatedFoldersTakeTheirTimeFromTheName) {
                                             File("README", 1), Dir("2026-09-30", 8 * kNs)};
   Discovery d = DiscoverRestorePoints(SetWith(Layout::kDatedFolders), listing, "Europe/Paris");
   EXPECT_THAT(Names(d), ElementsAre("2026-09-30", "2026-10-01T12-30", "2026-10-02"));
-  EXPECT_EQ(d.points[0].time_ns, Utc(2026, 9, 29, 22));
-  EXPECT_EQ(d.points[1].time_ns, Utc(2026, 10, 1, 10, 30));
-  EXPECT_EQ(d.points[2].time_ns, Utc(2026, 10, 1, 22));
+  EXPECT_EQ(d.points[0].time_ns, UtcNs(2026, 9, 29, 22));
+  EXPECT_EQ(d.points[1].time_ns, UtcNs(2026, 10, 1, 10, 30));
+  EXPECT_EQ(d.points[2].time_ns, UtcNs(2026, 10, 1, 22));
   for (const DiscoveredPoint& p : d.points) EXPECT_EQ(p.time_source, "name");
   EXPECT_TRUE(HasWarning(d, "old: no date in name, ignored"));
   EXPECT_TRUE(HasWarning(d, "README: not a directory, ignored"));
@@ -291,7 +280,7 @@ TEST(DiscoverRestorePoints, DatedFilesMatchThePatternAndCarryADate) {
   set.pattern = "*.sql.gz";
   Discovery d = DiscoverRestorePoints(set, listing, "UTC");
   EXPECT_THAT(Names(d), ElementsAre("acct_20261030_2300.sql.gz", "acct_20261031_2300.sql.gz"));
-  EXPECT_EQ(d.points[1].time_ns, Utc(2026, 10, 31, 23));
+  EXPECT_EQ(d.points[1].time_ns, UtcNs(2026, 10, 31, 23));
   EXPECT_EQ(d.points[1].time_source, "name");
   // SHA256SUMS and the hidden file do not match the pattern: silently not points.
   EXPECT_THAT(d.warnings, ::testing::UnorderedElementsAre(
@@ -320,7 +309,7 @@ TEST(DiscoverRestorePoints, BagitBagsFromTheNameElseTheMtime) {
   EXPECT_THAT(Names(d), ElementsAre("bag-a", "bag-2026-10-01"));
   EXPECT_EQ(d.points[0].time_ns, 5 * kNs);
   EXPECT_EQ(d.points[0].time_source, "mtime");
-  EXPECT_EQ(d.points[1].time_ns, Utc(2026, 10, 1));
+  EXPECT_EQ(d.points[1].time_ns, UtcNs(2026, 10, 1));
   EXPECT_EQ(d.points[1].time_source, "name");
   EXPECT_THAT(d.warnings, ElementsAre("manifest.txt: not a directory, ignored"));
 }
@@ -356,13 +345,14 @@ std::map<int64_t, std::string> TimeToName(const Discovery& d) {
 
 TEST(DiscoverRestorePointsAt, RsnapshotRotationKeepsTheIdentityOfOldPoints) {
   TempDir root;
-  const int64_t t0 = Utc(2026, 10, 28, 3), t1 = Utc(2026, 10, 29, 3), t2 = Utc(2026, 10, 30, 3);
-  const int64_t t3 = Utc(2026, 10, 31, 3) + 123456789;  // ns precision survives
-  MakeDir(root.Sub("daily.2"), t0);
-  MakeDir(root.Sub("daily.1"), t1);
-  MakeDir(root.Sub("daily.0"), t2);
-  ASSERT_EQ(::mkdir(root.Sub(".sync").c_str(), 0755), 0);
-  ASSERT_EQ(::symlink("daily.0", root.Sub("latest").c_str()), 0);
+  const int64_t t0 = UtcNs(2026, 10, 28, 3), t1 = UtcNs(2026, 10, 29, 3),
+                t2 = UtcNs(2026, 10, 30, 3);
+  const int64_t t3 = UtcNs(2026, 10, 31, 3) + 123456789;  // ns precision survives
+  MakeDir(root / "daily.2", t0);
+  MakeDir(root / "daily.1", t1);
+  MakeDir(root / "daily.0", t2);
+  ASSERT_EQ(::mkdir((root / ".sync").c_str(), 0755), 0);
+  ASSERT_EQ(::symlink("daily.0", (root / "latest").c_str()), 0);
 
   BackupSet set = SetWith(Layout::kRsnapshot);
   auto before = DiscoverRestorePointsAt(set, root.path(), "Europe/Paris");
@@ -374,12 +364,12 @@ TEST(DiscoverRestorePointsAt, RsnapshotRotationKeepsTheIdentityOfOldPoints) {
             (std::map<int64_t, std::string>{{t0, "daily.2"}, {t1, "daily.1"}, {t2, "daily.0"}}));
 
   // rsnapshot's rotation: shift every point up by one, then sync a new daily.0.
-  ASSERT_EQ(std::rename(root.Sub("daily.2").c_str(), root.Sub("daily.3").c_str()), 0);
-  ASSERT_EQ(std::rename(root.Sub("daily.1").c_str(), root.Sub("daily.2").c_str()), 0);
-  ASSERT_EQ(std::rename(root.Sub("daily.0").c_str(), root.Sub("daily.1").c_str()), 0);
-  MakeDir(root.Sub("daily.0"), t3);
-  WriteFile(root.Sub("daily.0/etc/hosts"), "127.0.0.1 localhost\n");
-  SetMtime(root.Sub("daily.0"), t3);  // rsnapshot touches the root after the sync
+  ASSERT_EQ(std::rename((root / "daily.2").c_str(), (root / "daily.3").c_str()), 0);
+  ASSERT_EQ(std::rename((root / "daily.1").c_str(), (root / "daily.2").c_str()), 0);
+  ASSERT_EQ(std::rename((root / "daily.0").c_str(), (root / "daily.1").c_str()), 0);
+  MakeDir(root / "daily.0", t3);
+  WriteFile(root / "daily.0/etc/hosts", "127.0.0.1 localhost\n");
+  SetMtime(root / "daily.0", t3);  // rsnapshot touches the root after the sync
 
   auto after = DiscoverRestorePointsAt(set, root.path(), "Europe/Paris");
   ASSERT_TRUE(after.ok()) << after.status();
@@ -398,35 +388,35 @@ TEST(DiscoverRestorePointsAt, RsnapshotRotationKeepsTheIdentityOfOldPoints) {
   }
   ASSERT_EQ(fresh.size(), 1u);
   EXPECT_EQ(fresh[0], t3);
-  EXPECT_EQ(fresh[0], MtimeOf(root.Sub("daily.0")));
+  EXPECT_EQ(fresh[0], MtimeOf(root / "daily.0"));
   EXPECT_EQ(new_points.at(fresh[0]), "daily.0");
   ExpectStrictlyIncreasing(*after);
 }
 
 TEST(DiscoverRestorePointsAt, DatedFilesInADirectory) {
   TempDir root;
-  WriteFile(root.Sub("db_20261001.sql.gz"), "one");
-  WriteFile(root.Sub("db_20261002_0130.sql.gz"), "two");
-  WriteFile(root.Sub("db_nodate.sql.gz"), "three");
-  WriteFile(root.Sub("notes.txt"), "not a backup");
-  ASSERT_EQ(::symlink("db_20261001.sql.gz", root.Sub("db_20261003.sql.gz").c_str()), 0);
-  ASSERT_EQ(::mkfifo(root.Sub("db_20261004.sql.gz").c_str(), 0644), 0);
+  WriteFile(root / "db_20261001.sql.gz", "one");
+  WriteFile(root / "db_20261002_0130.sql.gz", "two");
+  WriteFile(root / "db_nodate.sql.gz", "three");
+  WriteFile(root / "notes.txt", "not a backup");
+  ASSERT_EQ(::symlink("db_20261001.sql.gz", (root / "db_20261003.sql.gz").c_str()), 0);
+  ASSERT_EQ(::mkfifo((root / "db_20261004.sql.gz").c_str(), 0644), 0);
 
   BackupSet set = SetWith(Layout::kDatedFiles);
   set.pattern = "*.sql.gz";
   auto d = DiscoverRestorePointsAt(set, root.path(), "Europe/Paris");
   ASSERT_TRUE(d.ok()) << d.status();
   EXPECT_THAT(Names(*d), ElementsAre("db_20261001.sql.gz", "db_20261002_0130.sql.gz"));
-  EXPECT_EQ(d->points[0].time_ns, Utc(2026, 9, 30, 22));
-  EXPECT_EQ(d->points[1].time_ns, Utc(2026, 10, 1, 23, 30));
+  EXPECT_EQ(d->points[0].time_ns, UtcNs(2026, 9, 30, 22));
+  EXPECT_EQ(d->points[1].time_ns, UtcNs(2026, 10, 1, 23, 30));
   EXPECT_THAT(d->warnings, ::testing::UnorderedElementsAre(
                                "db_20261003.sql.gz: symbolic link, not followed, ignored",
                                "db_20261004.sql.gz: not a regular file or directory, ignored",
                                "db_nodate.sql.gz: no date in name, ignored"));
 
   // time_from_mtime: the dateless file takes its real mtime.
-  const int64_t mtime = Utc(2026, 9, 1, 12) + 42;
-  SetMtime(root.Sub("db_nodate.sql.gz"), mtime);
+  const int64_t mtime = UtcNs(2026, 9, 1, 12) + 42;
+  SetMtime(root / "db_nodate.sql.gz", mtime);
   set.time_from_mtime = true;
   auto m = DiscoverRestorePointsAt(set, root.path(), "Europe/Paris");
   ASSERT_TRUE(m.ok()) << m.status();
@@ -439,28 +429,28 @@ TEST(DiscoverRestorePointsAt, DatedFilesInADirectory) {
 TEST(DiscoverRestorePointsAt, BagitBagsAreDirectoriesWithABagDeclaration) {
   TempDir root;
   const std::string decl = "BagIt-Version: 1.0\nTag-File-Character-Encoding: UTF-8\n";
-  WriteFile(root.Sub("bag-2026-10-01/bagit.txt"), decl);
-  WriteFile(root.Sub("bag-2026-10-01/data/a.txt"), "a");
-  WriteFile(root.Sub("bag-info-dated/bagit.txt"), decl);
-  WriteFile(root.Sub("bag-info-dated/bag-info.txt"),
+  WriteFile(root / "bag-2026-10-01/bagit.txt", decl);
+  WriteFile(root / "bag-2026-10-01/data/a.txt", "a");
+  WriteFile(root / "bag-info-dated/bagit.txt", decl);
+  WriteFile(root / "bag-info-dated/bag-info.txt",
             "Source-Organization: ACME\r\nbagging-date: 2026-09-15\r\nPayload-Oxum: 1.1\r\n");
-  WriteFile(root.Sub("bag-undated/bagit.txt"), decl);
-  WriteFile(root.Sub("bag-undated/bag-info.txt"), "Bagging-Date: yesterday\n");
-  const int64_t undated_mtime = Utc(2026, 8, 1, 8) + 7;
-  SetMtime(root.Sub("bag-undated"), undated_mtime);
-  WriteFile(root.Sub("not-a-bag-2026-10-02/data/b.txt"), "b");
-  ASSERT_EQ(::mkdir(root.Sub("declaration-is-a-dir").c_str(), 0755), 0);
-  ASSERT_EQ(::mkdir(root.Sub("declaration-is-a-dir/bagit.txt").c_str(), 0755), 0);
-  ASSERT_EQ(::symlink("bag-2026-10-01", root.Sub("bag-link-2026-10-05").c_str()), 0);
+  WriteFile(root / "bag-undated/bagit.txt", decl);
+  WriteFile(root / "bag-undated/bag-info.txt", "Bagging-Date: yesterday\n");
+  const int64_t undated_mtime = UtcNs(2026, 8, 1, 8) + 7;
+  SetMtime(root / "bag-undated", undated_mtime);
+  WriteFile(root / "not-a-bag-2026-10-02/data/b.txt", "b");
+  ASSERT_EQ(::mkdir((root / "declaration-is-a-dir").c_str(), 0755), 0);
+  ASSERT_EQ(::mkdir((root / "declaration-is-a-dir/bagit.txt").c_str(), 0755), 0);
+  ASSERT_EQ(::symlink("bag-2026-10-01", (root / "bag-link-2026-10-05").c_str()), 0);
 
   auto d = DiscoverRestorePointsAt(SetWith(Layout::kBagitBags), root.path(), "Europe/Paris");
   ASSERT_TRUE(d.ok()) << d.status();
   EXPECT_THAT(Names(*d), ElementsAre("bag-undated", "bag-info-dated", "bag-2026-10-01"));
   EXPECT_EQ(d->points[0].time_ns, undated_mtime);
   EXPECT_EQ(d->points[0].time_source, "mtime");
-  EXPECT_EQ(d->points[1].time_ns, Utc(2026, 9, 14, 22));  // local midnight, CEST
+  EXPECT_EQ(d->points[1].time_ns, UtcNs(2026, 9, 14, 22));  // local midnight, CEST
   EXPECT_EQ(d->points[1].time_source, "bag-info");
-  EXPECT_EQ(d->points[2].time_ns, Utc(2026, 9, 30, 22));
+  EXPECT_EQ(d->points[2].time_ns, UtcNs(2026, 9, 30, 22));
   EXPECT_EQ(d->points[2].time_source, "name");
   EXPECT_THAT(d->warnings, ::testing::UnorderedElementsAre(
                                "bag-link-2026-10-05: symbolic link, not followed, ignored",
@@ -476,13 +466,13 @@ TEST(DiscoverRestorePointsAt, RootErrorsAndMirror) {
   ASSERT_EQ(ok->points.size(), 1u);
   EXPECT_EQ(ok->points[0].time_ns, 0);
 
-  EXPECT_TRUE(absl::IsNotFound(DiscoverRestorePointsAt(mirror, root.Sub("nope"), "UTC").status()));
-  WriteFile(root.Sub("file"), "x");
+  EXPECT_TRUE(absl::IsNotFound(DiscoverRestorePointsAt(mirror, root / "nope", "UTC").status()));
+  WriteFile(root / "file", "x");
   EXPECT_TRUE(absl::IsFailedPrecondition(
-      DiscoverRestorePointsAt(SetWith(Layout::kDatedFolders), root.Sub("file"), "UTC").status()));
-  ASSERT_EQ(::symlink(root.path().c_str(), root.Sub("link").c_str()), 0);
+      DiscoverRestorePointsAt(SetWith(Layout::kDatedFolders), root / "file", "UTC").status()));
+  ASSERT_EQ(::symlink(root.path().c_str(), (root / "link").c_str()), 0);
   EXPECT_TRUE(absl::IsFailedPrecondition(
-      DiscoverRestorePointsAt(SetWith(Layout::kDatedFolders), root.Sub("link"), "UTC").status()));
+      DiscoverRestorePointsAt(SetWith(Layout::kDatedFolders), root / "link", "UTC").status()));
 }
 
 }  // namespace

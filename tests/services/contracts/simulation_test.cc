@@ -24,6 +24,7 @@
 #include "services/contracts/plausibility.h"
 #include "services/contracts/restore_points.h"
 #include "services/contracts/schedule.h"
+#include "tests/support/temp_dir.h"
 
 namespace vigil::contracts {
 namespace {
@@ -188,8 +189,6 @@ void Drill(Watched& w, int64_t now) {
 class Simulation : public ::testing::Test {
  protected:
   void SetUp() override {
-    root_ = fs::temp_directory_path() / ("vigil-sim-" + std::to_string(getpid()));
-    fs::remove_all(root_);
     cal_ = std::make_unique<Calendar>("Europe/Paris");
     day0_ = cal_->LocalMidnight(2026, 8, 3);  // a Monday
 
@@ -261,7 +260,6 @@ class Simulation : public ::testing::Test {
       }
     }
   }
-  void TearDown() override { fs::remove_all(root_); }
 
   static BackupSet Set(const std::string& name, const std::string& loc, Layout layout) {
     BackupSet s;
@@ -522,7 +520,8 @@ class Simulation : public ::testing::Test {
   static constexpr int kEmptiedDay = 69;  // a Sunday
   static constexpr int kVaultStopDay = 30;
 
-  fs::path root_;
+  vigil::testing::TempDir tmp_;
+  const fs::path root_ = tmp_.path();
   std::unique_ptr<Calendar> cal_;
   int64_t day0_ = 0;
   std::map<std::string, Location> locations_;

@@ -2,14 +2,13 @@
 
 #include <gtest/gtest.h>
 #include <openssl/evp.h>
-#include <stdlib.h>
 
-#include <filesystem>
 #include <string>
 #include <thread>
 #include <vector>
 
 #include "storage/rocks_kv.h"
+#include "tests/support/temp_dir.h"
 
 namespace vigil::coordinator::check_log {
 namespace {
@@ -20,16 +19,11 @@ using storage::Status;
 class CheckLogTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    std::string tmpl = (std::filesystem::temp_directory_path() / "vigil-log-XXXXXX").string();
-    dir_ = ::mkdtemp(tmpl.data());
-    auto kv = storage::OpenRocksKv(dir_ + "/db");
+    auto kv = storage::OpenRocksKv(tmp_ / "db");
     ASSERT_TRUE(kv.ok()) << kv.status();
     kv_ = *std::move(kv);
   }
-  void TearDown() override {
-    kv_.reset();
-    std::filesystem::remove_all(dir_);
-  }
+  void TearDown() override { kv_.reset(); }
 
   void AppendN(std::string_view tenant, int n) {
     for (int i = 1; i <= n; ++i) {
@@ -59,7 +53,7 @@ class CheckLogTest : public ::testing::Test {
     return std::string(s.message());
   }
 
-  std::string dir_;
+  vigil::testing::TempDir tmp_;
   std::unique_ptr<storage::KvStore> kv_;
 };
 

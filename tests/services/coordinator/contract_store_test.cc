@@ -5,76 +5,39 @@
 
 #include <gtest/gtest.h>
 
-#include <filesystem>
-
 #include "services/coordinator/coordinator.h"
 #include "services/coordinator/keys.h"
+#include "tests/services/coordinator/coordinator_fixture.h"
+#include "tests/support/manifests.h"
 
 namespace vigil::coordinator {
 namespace {
 
-class FakeClock : public Clock {
- public:
-  int64_t NowNs() override { return now; }
-  int64_t now = 1'790'812'800LL * 1'000'000'000LL;  // 2026-10-01T00:00:00Z
-};
+namespace manifest = vigil::testing::manifest;
 
-constexpr const char* kLocations = R"(apiVersion: vigil/v1
-kind: Location
-name: nas
-site: office
----
-apiVersion: vigil/v1
-kind: Location
-name: vault
-site: provider
-offsite: true
-)";
+// Location nas at office, location vault offsite.
+const std::string kLocations = manifest::Join(
+    {manifest::Location(), manifest::Location("vault", "provider", "offsite: true\n")});
 
+// Tenant acme (Europe/Paris) and its contract: asset fs with fs-nas
+// (rsnapshot) and fs-vault, rpo `rpo` and two copies, one offsite; `extra`
+// (whole lines) before its assets.
 std::string ContractYaml(const std::string& rpo, const std::string& extra = "") {
-  return R"(apiVersion: vigil/v1
-kind: Tenant
-name: acme
-timezone: Europe/Paris
----
-apiVersion: vigil/v1
-kind: Contract
-tenant: acme
-)" + extra +
-         R"(assets:
-  - name: fs
-    backupSets:
-      - name: fs-nas
-        location: nas
-        path: acme/fs
-        layout: rsnapshot
-      - name: fs-vault
-        location: vault
-        path: acme/fs
-commitments:
-  - rpo: )" +
-         rpo + R"(
-  - copies: {min: 2, offsite: 1}
-)";
+  return manifest::Join(
+      {manifest::Tenant("acme", "Europe/Paris"),
+       manifest::Contract(
+           "acme",
+           extra + "assets:\n" +
+               manifest::Asset("fs", {manifest::BackupSet("fs-nas", "nas", "acme/fs", "rsnapshot"),
+                                      manifest::BackupSet("fs-vault", "vault", "acme/fs")}) +
+               "commitments:\n  - rpo: " + rpo + "\n  - copies: {min: 2, offsite: 1}\n")});
 }
 
-class ContractStoreTest : public ::testing::Test {
+class ContractStoreTest : public CoordinatorFixture {
  protected:
   void SetUp() override {
-    dir_ = std::filesystem::temp_directory_path() /
-           ("vigil-cstore-" + std::to_string(getpid()) + "-" +
-            ::testing::UnitTest::GetInstance()->current_test_info()->name());
-    std::filesystem::remove_all(dir_);
-    CoordinatorOptions o;
-    o.data_dir = dir_.string();
-    o.clock = &clock_;
-    auto c = Coordinator::Open(o);
-    ASSERT_TRUE(c.ok()) << c.status();
-    c_ = std::move(*c);
-  }
-  void TearDown() override {
-    c_.reset();
-    std::filesystem::remove_all(dir_);
+    coordinator_options_.enrol_token_sha256.clear();  // no workers here
+    Open();
   }
   storage::StatusOr<v1::ApplyResponse> Apply(std::vector<std::pair<std::string, std::string>> files,
                                              bool dry_run = false) {
@@ -92,10 +55,6 @@ class ContractStoreTest : public ::testing::Test {
     EXPECT_TRUE(v.ok()) << v.status();
     return v.ok() ? *v : std::vector<v1::ContractVersion>{};
   }
-
-  FakeClock clock_;
-  std::filesystem::path dir_;
-  std::unique_ptr<Coordinator> c_;
 };
 
 TEST_F(ContractStoreTest, DryRunChangesNothingThenApplyStoresVersionOne) {
@@ -114,7 +73,7 @@ TEST_F(ContractStoreTest, DryRunChangesNothingThenApplyStoresVersionOne) {
   std::vector<v1::ContractVersion> v = Versions();
   ASSERT_EQ(v.size(), 1u);
   EXPECT_EQ(v[0].version(), 1u);
-  EXPECT_EQ(v[0].effective_from_ns(), clock_.now);  // no effectiveFrom: when applied
+  EXPECT_EQ(v[0].effective_from_ns(), clock_.NowNs());  // no effectiveFrom: when applied
   EXPECT_EQ(v[0].sha256().size(), 32u);
   // Canonical: durations normalised, every default explicit.
   EXPECT_NE(v[0].canonical_yaml().find("rpo: \"1d\""), std::string::npos) << v[0].canonical_yaml();
@@ -138,7 +97,7 @@ TEST_F(ContractStoreTest, SameContractIsANoOpAChangedOneIsANewVersion) {
   ASSERT_TRUE(r.ok()) << r.status();
   EXPECT_EQ(r->changed(), 0u) << r->DebugString();
   EXPECT_EQ(Versions().size(), 1u);
-  clock_.now += 86'400'000'000'000LL;
+  clock_.Advance(86'400'000'000'000LL);
   r = Apply({{"acme.yaml", ContractYaml("26h")}});
   ASSERT_TRUE(r.ok()) << r.status();
   ASSERT_EQ(r->changes_size(), 1) << r->DebugString();
@@ -190,7 +149,7 @@ TEST_F(ContractStoreTest, StatusJudgesTheContractBeforeAnyCheck) {
   for (const auto& c : t.commitments()) {
     EXPECT_EQ(c.verdict(), "unknown") << c.DebugString();
     // Never checked: due now.
-    EXPECT_EQ(c.next_check_ns(), clock_.now) << c.DebugString();
+    EXPECT_EQ(c.next_check_ns(), clock_.NowNs()) << c.DebugString();
     EXPECT_EQ(c.last_check_ns(), 0);
   }
 }
@@ -204,21 +163,11 @@ namespace {
 TEST_F(ContractStoreTest, SchedulerQueuesDueChecksOutsideMaintenanceWindows) {
   // 2026-10-01T00:00Z is 02:00 in Paris: inside the NAS's 01:00-03:00
   // window, so only the vault's set is read now; the NAS's paces at 10 MB/s.
-  std::string locations = std::string(kLocations) + R"(ioBudget: 10MB/s
----
-apiVersion: vigil/v1
-kind: Location
-name: nas
-site: office
-timezone: Europe/Paris
-ioBudget: 10MB/s
-maintenanceWindows:
-  - days: daily
-    start: "01:00"
-    duration: 2h
-)";
-  // The first document of kLocations declares "nas" too: use only the vault.
-  locations = locations.substr(locations.find("---\n") + 4);
+  const std::string locations = manifest::Join(
+      {manifest::Location("vault", "provider", "offsite: true\nioBudget: 10MB/s\n"),
+       manifest::Location("nas", "office",
+                          "timezone: Europe/Paris\nioBudget: 10MB/s\nmaintenanceWindows:\n"
+                          "  - days: daily\n    start: \"01:00\"\n    duration: 2h\n")});
   ASSERT_TRUE(Apply({{"loc.yaml", locations}, {"acme.yaml", ContractYaml("24h")}}).ok());
   auto q = c_->ScheduleDue();
   ASSERT_TRUE(q.ok()) << q.status();
@@ -231,7 +180,7 @@ maintenanceWindows:
   ASSERT_TRUE(q.ok()) << q.status();
   EXPECT_TRUE(q->empty());
   // After the window (03:00 local), the NAS's set is due too.
-  clock_.now += 61LL * 60 * 1'000'000'000;
+  clock_.Advance(61LL * 60 * 1'000'000'000);
   q = c_->ScheduleDue();
   ASSERT_TRUE(q.ok()) << q.status();
   ASSERT_EQ(q->size(), 1u);
@@ -248,25 +197,13 @@ namespace {
 
 TEST_F(ContractStoreTest, IntegrityRunsReadThePointsVerifiedLongestAgoWithinTheBudget) {
   auto yaml = [](const std::string& integrity) {
-    return R"(apiVersion: vigil/v1
-kind: Tenant
-name: acme
-timezone: UTC
----
-apiVersion: vigil/v1
-kind: Contract
-tenant: acme
-assets:
-  - name: fs
-    backupSets:
-      - name: fs-vault
-        location: vault
-        path: acme/fs
-        layout: dated-folders
-commitments:
-  - rpo: 24h
-  - integrity: )" +
-           integrity + "\n";
+    return manifest::Join(
+        {manifest::Tenant(),
+         manifest::Contract(
+             "acme", "assets:\n" +
+                         manifest::Asset("fs", {manifest::BackupSet("fs-vault", "vault", "acme/fs",
+                                                                    "dated-folders")}) +
+                         "commitments:\n  - rpo: 24h\n  - integrity: " + integrity + "\n")});
   };
   ASSERT_TRUE(
       Apply({{"loc.yaml", kLocations}, {"acme.yaml", yaml("{reverifyWithin: 30d, budget: 1KiB}")}})

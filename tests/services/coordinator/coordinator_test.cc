@@ -12,70 +12,34 @@
 #include "services/coordinator/keys.h"
 #include "services/coordinator/records.h"
 #include "storage/hash.h"
+#include "tests/services/coordinator/coordinator_fixture.h"
 
 namespace vigil::coordinator {
 namespace {
 
-class CoordinatorTest : public ::testing::Test {
+class CoordinatorTest : public CoordinatorFixture {
  protected:
   void SetUp() override {
-    dir_ = std::filesystem::temp_directory_path() /
-           ("vigil-coord-" + std::to_string(getpid()) + "-" +
-            ::testing::UnitTest::GetInstance()->current_test_info()->name());
+    coordinator_options_.clock = nullptr;  // the real clock
     Prepare();
   }
-  // A fresh database in dir_ with tenant acme (one set) and a registered worker.
+  // A fresh database in coordinator_options_.data_dir with tenant acme (one set) and a
+  // registered worker.
   void Prepare() {
-    std::filesystem::remove_all(dir_);
+    std::filesystem::remove_all(coordinator_options_.data_dir);
     Open();
-    v1::ApplyRequest req;
-    auto* l = req.add_locations();
-    l->set_name("nas");
-    l->set_site("office");
-    req.add_tenants()->set_name("acme");
-    auto* b = req.add_backup_sets();
-    b->set_tenant("acme");
-    b->set_asset("fs");
-    b->set_name("fs-nas");
-    b->set_location("nas");
-    b->set_path("acme/fs");
-    auto r = c_->Apply(req);
+    auto r = c_->Apply(SetRequest());
     ASSERT_TRUE(r.ok()) << r.status();
     EXPECT_EQ(r->changed(), 3u);
-    v1::RegisterRequest reg;
-    reg.set_site("office");
-    reg.add_locations("nas");
-    auto w = c_->Register("test-enrol", reg);
-    ASSERT_TRUE(w.ok()) << w.status();
-    worker_ = w->worker_id();
-    credential_ = w->credential();
-  }
-  void TearDown() override {
-    c_.reset();
-    std::filesystem::remove_all(dir_);
+    RegisterWorker();
   }
   // `fixed_enrol`: with the fixed worker token "test-enrol" (as
   // --worker-token-file), else none.
   void Open(std::string admin_token = "", bool fixed_enrol = true) {
-    c_.reset();
-    CoordinatorOptions o;
-    o.data_dir = dir_.string();
-    if (fixed_enrol) o.enrol_token_sha256 = TokenHash("test-enrol");  // workers enrol
-    if (!admin_token.empty()) o.admin_token_sha256 = TokenHash(admin_token);
-    auto c = Coordinator::Open(o);
-    ASSERT_TRUE(c.ok()) << c.status();
-    c_ = std::move(*c);
-  }
-  static v1::Observation Obs(const std::string& path, const std::string& content) {
-    v1::Observation o;
-    o.set_path(path);
-    o.set_type(v1::ENTRY_TYPE_FILE);
-    o.set_size(content.size());
-    o.set_mtime_ns(1);
-    storage::Digest d = storage::HashBytes(storage::HashAlgorithm::kXxh3_128, content);
-    o.set_digest_algorithm(static_cast<uint32_t>(d.algorithm()));
-    o.set_digest(std::string(d.view()));
-    return o;
+    coordinator_options_.enrol_token_sha256 =
+        fixed_enrol ? TokenHash(kEnrolToken) : "";  // workers enrol
+    coordinator_options_.admin_token_sha256 = admin_token.empty() ? "" : TokenHash(admin_token);
+    CoordinatorFixture::Open();
   }
   v1::Task Lease() {
     auto t = c_->LeaseTask(worker_);
@@ -90,25 +54,7 @@ class CoordinatorTest : public ::testing::Test {
     EXPECT_TRUE(r.ok()) << r.status();
     return r->check_id();
   }
-  v1::ObservationBatch Batch(const v1::Task& t, uint64_t seq, std::vector<v1::Observation> obs) {
-    v1::ObservationBatch b;
-    b.set_task_id(t.id());
-    b.set_attempt(t.attempt());
-    b.set_seq(seq);
-    for (auto& o : obs) *b.add_observations() = o;
-    return b;
-  }
-  v1::BackupSetStatus SetStatus() {
-    v1::GetStatusRequest req;
-    req.set_tenant("acme");
-    auto s = c_->GetStatus(req);
-    EXPECT_TRUE(s.ok()) << s.status();
-    return s->tenants(0).backup_sets(0);
-  }
-
-  std::filesystem::path dir_;
-  std::unique_ptr<Coordinator> c_;
-  std::string worker_, credential_;
+  v1::BackupSetStatus SetStatus() { return AcmeStatus().backup_sets(0); }
 };
 
 TEST_F(CoordinatorTest, ApplyRefusesBadInputAndAppliesNothing) {
@@ -139,17 +85,11 @@ TEST_F(CoordinatorTest, ApplyRefusesBadInputAndAppliesNothing) {
 // ApplyRequest stored tenant ".." and location ".".
 TEST_F(CoordinatorTest, DotNamesAreRefusedOnEveryPathIn) {
   auto valid = [] {
-    v1::ApplyRequest req;
-    auto* l = req.add_locations();
-    l->set_name("nas2");
-    l->set_site("office");
-    req.add_tenants()->set_name("globex");
-    auto* b = req.add_backup_sets();
-    b->set_tenant("globex");
-    b->set_asset("db");
-    b->set_name("db-nas2");
-    b->set_location("nas2");
-    b->set_path("globex/db");
+    v1::ApplyRequest req = SetRequest({.tenant = "globex",
+                                       .location = "nas2",
+                                       .asset = "db",
+                                       .name = "db-nas2",
+                                       .path = "globex/db"});
     auto* ch = req.add_alert_channels();
     ch->set_name("ops");
     ch->set_webhook_url("https://hooks.example/vigil");
@@ -318,10 +258,7 @@ TEST_F(CoordinatorTest, ObservedBatchesMergeIntoTheCatalogue) {
   EXPECT_TRUE(absl::IsOutOfRange(c_->Observe(worker_, Batch(t, 3, {})).status()));
   ASSERT_TRUE(c_->Observe(worker_, Batch(t, 2, {Obs("b", "3")})).ok());
   // final_seq must match what was acknowledged.
-  v1::CompleteTaskRequest done;
-  done.set_task_id(t.id());
-  done.set_attempt(t.attempt());
-  done.set_final_seq(1);
+  v1::CompleteTaskRequest done = Done(t, 1);
   EXPECT_TRUE(absl::IsFailedPrecondition(c_->CompleteTask(worker_, done).status()));
   done.set_final_seq(2);
   auto r = c_->CompleteTask(worker_, done);
@@ -350,9 +287,7 @@ TEST_F(CoordinatorTest, ObservedBatchesMergeIntoTheCatalogue) {
   CheckRun();
   t = Lease();
   ASSERT_TRUE(c_->Observe(worker_, Batch(t, 1, {Obs("a/x", "1"), Obs("a/y", "Z")})).ok());
-  done.set_task_id(t.id());
-  done.set_attempt(t.attempt());
-  done.set_final_seq(1);
+  done = Done(t, 1);
   r = c_->CompleteTask(worker_, done);
   ASSERT_TRUE(r.ok()) << r.status();
   EXPECT_EQ(r->task().counts().unchanged(), 1u);
@@ -371,10 +306,7 @@ TEST_F(CoordinatorTest, TwoCoordinatorsInOneProcessKeepTheirOwnCheckLogs) {
     CheckRun();
     v1::Task t = Lease();
     ASSERT_TRUE(c_->Observe(worker_, Batch(t, 1, {Obs("a", "1")})).ok());
-    v1::CompleteTaskRequest done;
-    done.set_task_id(t.id());
-    done.set_attempt(t.attempt());
-    done.set_final_seq(1);
+    v1::CompleteTaskRequest done = Done(t, 1);
     auto r = c_->CompleteTask(worker_, done);
     ASSERT_TRUE(r.ok()) << r.status();
   };
@@ -390,8 +322,7 @@ TEST_F(CoordinatorTest, TwoCoordinatorsInOneProcessKeepTheirOwnCheckLogs) {
 
   std::unique_ptr<Coordinator> first = std::move(c_);
   std::string first_worker = worker_;
-  std::filesystem::path first_dir = dir_;
-  dir_ += "-second";
+  coordinator_options_.data_dir += "-second";
   Prepare();
   finish_one();
   EXPECT_EQ(log_head(*c_), 1u);
@@ -405,7 +336,6 @@ TEST_F(CoordinatorTest, TwoCoordinatorsInOneProcessKeepTheirOwnCheckLogs) {
   finish_one();
   EXPECT_EQ(log_head(*c_), 2u);
   first.reset();
-  std::filesystem::remove_all(first_dir);
 }
 
 TEST_F(CoordinatorTest, StaleAttemptBatchIsRefusedAndNotStored) {
@@ -424,10 +354,7 @@ TEST_F(CoordinatorTest, StaleAttemptBatchIsRefusedAndNotStored) {
   auto stale = c_->Observe(worker_, Batch(t, 1, {Obs("x", "1")}));
   EXPECT_TRUE(absl::IsFailedPrecondition(stale.status())) << stale.status();
   ASSERT_TRUE(c_->Observe(worker_, Batch(t2, 1, {Obs("y", "1")})).ok());
-  v1::CompleteTaskRequest done;
-  done.set_task_id(t2.id());
-  done.set_attempt(t2.attempt());
-  done.set_final_seq(1);
+  v1::CompleteTaskRequest done = Done(t2, 1);
   auto r = c_->CompleteTask(worker_, done);
   ASSERT_TRUE(r.ok()) << r.status();
   EXPECT_EQ(r->task().entries(), 1u);  // only the current attempt's batch
@@ -443,10 +370,7 @@ TEST_F(CoordinatorTest, StagedBatchesSurviveARestart) {
   auto resend = c_->Observe(worker_, Batch(t, 1, {Obs("a", "1")}));
   ASSERT_TRUE(resend.ok()) << resend.status();
   ASSERT_TRUE(c_->Observe(worker_, Batch(t, 2, {Obs("b", "2")})).ok());
-  v1::CompleteTaskRequest done;
-  done.set_task_id(t.id());
-  done.set_attempt(t.attempt());
-  done.set_final_seq(2);
+  v1::CompleteTaskRequest done = Done(t, 2);
   auto r = c_->CompleteTask(worker_, done);
   ASSERT_TRUE(r.ok()) << r.status();
   EXPECT_EQ(r->task().entries(), 2u);
@@ -461,10 +385,7 @@ TEST_F(CoordinatorTest, AMergeDoneBeforeACrashIsNotCountedAgain) {
                        keys::Merged(t.id(), t.attempt()));
   ASSERT_TRUE(m.ok()) << m.status();
   Open();
-  v1::CompleteTaskRequest done;
-  done.set_task_id(t.id());
-  done.set_attempt(t.attempt());
-  done.set_final_seq(1);
+  v1::CompleteTaskRequest done = Done(t, 1);
   auto r = c_->CompleteTask(worker_, done);  // the worker's retry
   ASSERT_TRUE(r.ok()) << r.status();
   EXPECT_EQ(r->task().counts().added(), 2u);
@@ -481,10 +402,7 @@ TEST_F(CoordinatorTest, OutOfOrderObservationsFailTheAttempt) {
   CheckRun();
   v1::Task t = Lease();
   ASSERT_TRUE(c_->Observe(worker_, Batch(t, 1, {Obs("b", "1"), Obs("a", "2")})).ok());
-  v1::CompleteTaskRequest done;
-  done.set_task_id(t.id());
-  done.set_attempt(t.attempt());
-  done.set_final_seq(1);
+  v1::CompleteTaskRequest done = Done(t, 1);
   EXPECT_TRUE(absl::IsInvalidArgument(c_->CompleteTask(worker_, done).status()));
   v1::Task now = *c_->leases().Get(t.id());
   EXPECT_EQ(now.state(), v1::TASK_STATE_QUEUED);
@@ -685,18 +603,12 @@ TEST_F(CoordinatorTest, AnEnrolTokenForASiteEnrolsOnlyAWorkerOfThatSite) {
 // site, and the worker never leases vault's check or drill; a worker of
 // "offsite" does.
 TEST_F(CoordinatorTest, AWorkerCannotClaimALocationOfAnotherSite) {
-  v1::ApplyRequest apply;
-  auto* l = apply.add_locations();
-  l->set_name("vault");
-  l->set_site("offsite");
-  apply.add_tenants()->set_name("globex");
-  auto* b = apply.add_backup_sets();
-  b->set_tenant("globex");
-  b->set_asset("fs");
-  b->set_name("fs-vault");
-  b->set_location("vault");
-  b->set_path("globex/fs");
-  ASSERT_TRUE(c_->Apply(apply).ok());
+  ASSERT_TRUE(c_->Apply(SetRequest({.tenant = "globex",
+                                    .location = "vault",
+                                    .site = "offsite",
+                                    .name = "fs-vault",
+                                    .path = "globex/fs"}))
+                  .ok());
   v1::RegisterRequest claim;
   claim.set_site("office");
   claim.add_locations("nas");
@@ -735,10 +647,7 @@ TEST_F(CoordinatorTest, AWorkerCannotClaimALocationOfAnotherSite) {
   const v1::Task check = leased->task();
   EXPECT_EQ(check.backup_set().location(), "vault");
   ASSERT_TRUE(c_->Observe(vw, Batch(check, 1, {Obs("a.txt", "alpha")})).ok());
-  v1::CompleteTaskRequest done;
-  done.set_task_id(check.id());
-  done.set_attempt(check.attempt());
-  done.set_final_seq(1);
+  v1::CompleteTaskRequest done = Done(check, 1);
   auto completed = c_->CompleteTask(vw, done);
   ASSERT_TRUE(completed.ok()) << completed.status();
 
@@ -783,18 +692,11 @@ TEST_F(CoordinatorTest, LeasesFollowTheLocationsDeclaredSite) {
   EXPECT_EQ(w->warnings(0),
             "location tape is not declared (vigil apply a Location with site: office): not "
             "served until it is");
-  v1::ApplyRequest apply;
-  auto* l = apply.add_locations();
-  l->set_name("tape");
-  l->set_site("office");
-  apply.add_tenants()->set_name("initech");
-  auto* b = apply.add_backup_sets();
-  b->set_tenant("initech");
-  b->set_asset("fs");
-  b->set_name("fs-tape");
-  b->set_location("tape");
-  b->set_path("initech/fs");
-  ASSERT_TRUE(c_->Apply(apply).ok());
+  ASSERT_TRUE(
+      c_
+          ->Apply(SetRequest(
+              {.tenant = "initech", .location = "tape", .name = "fs-tape", .path = "initech/fs"}))
+          .ok());
   v1::RunCheckRequest rc;
   rc.set_tenant("initech");
   ASSERT_TRUE(c_->RunCheck(rc).ok());

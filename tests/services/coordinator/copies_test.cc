@@ -5,9 +5,8 @@
 
 #include <gtest/gtest.h>
 
-#include <filesystem>
-
 #include "storage/hash.h"
+#include "tests/support/temp_dir.h"
 
 namespace vigil::coordinator {
 namespace {
@@ -17,18 +16,11 @@ using contracts::CopyAgreement;
 class CopiesTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    dir_ = std::filesystem::temp_directory_path() /
-           ("vigil-copies-" + std::to_string(getpid()) + "-" +
-            ::testing::UnitTest::GetInstance()->current_test_info()->name());
-    std::filesystem::remove_all(dir_);
-    auto c = storage::Catalogue::Open(dir_.string());
+    auto c = storage::Catalogue::Open(tmp_ / "db");
     ASSERT_TRUE(c.ok()) << c.status();
     cat_ = std::move(*c);
   }
-  void TearDown() override {
-    cat_.reset();
-    std::filesystem::remove_all(dir_);
-  }
+  void TearDown() override { cat_.reset(); }
   // Writes `files` (path -> content) as restore point `rp` of `set`.
   void Put(const std::string& set, int64_t rp, const std::map<std::string, std::string>& files,
            storage::HashAlgorithm alg = storage::HashAlgorithm::kXxh3_128, int64_t mtime = 1000) {
@@ -49,7 +41,7 @@ class CopiesTest : public ::testing::Test {
     return r.ok() ? *r : CopyAgreement{};
   }
 
-  std::filesystem::path dir_;
+  vigil::testing::TempDir tmp_;
   std::unique_ptr<storage::Catalogue> cat_;
   const std::map<std::string, std::string> files_ = {
       {"docs/a.pdf", "alpha"}, {"docs/b.pdf", "bravo"}, {"mail/x.pst", "xray"}};

@@ -6,20 +6,17 @@
 // stepped, not slept.
 #include "services/coordinator/delivery.h"
 
-#include <arpa/inet.h>
 #include <gtest/gtest.h>
 #include <httplib.h>
-#include <netinet/in.h>
-#include <openssl/evp.h>
-#include <openssl/hmac.h>
-#include <sys/socket.h>
-#include <unistd.h>
 
-#include <atomic>
+#include <algorithm>
 #include <filesystem>
+#include <memory>
 #include <mutex>
 #include <nlohmann/json.hpp>
+#include <string>
 #include <thread>
+#include <vector>
 
 #include "services/coordinator/alerts.h"
 #include "services/coordinator/coordinator.h"
@@ -27,6 +24,10 @@
 #include "services/coordinator/watcher.h"
 #include "storage/hash.h"
 #include "tests/integration/test_util.h"
+#include "tests/services/coordinator/coordinator_fixture.h"
+#include "tests/support/manifests.h"
+#include "tests/support/wait.h"
+#include "tests/support/webhook.h"
 
 namespace vigil::coordinator {
 namespace {
@@ -35,39 +36,8 @@ constexpr int64_t kS = 1'000'000'000;
 constexpr int64_t kH = 3600 * kS;
 constexpr const char* kKey = "s3cret-hmac-key";
 
-class FakeClock : public Clock {
- public:
-  int64_t NowNs() override { return now.load(); }
-  std::atomic<int64_t> now = 1'790'812'800LL * kS;  // 2026-10-01T00:00:00Z
-};
-
-// The test's own HMAC (not the code under test's).
-std::string Hmac(const std::string& key, const std::string& data) {
-  unsigned char out[EVP_MAX_MD_SIZE];
-  unsigned int len = 0;
-  HMAC(EVP_sha256(), key.data(), static_cast<int>(key.size()),
-       reinterpret_cast<const unsigned char*>(data.data()), data.size(), out, &len);
-  char hex[3];
-  std::string s;
-  for (unsigned int i = 0; i < len; ++i) {
-    std::snprintf(hex, sizeof hex, "%02x", out[i]);
-    s += hex;
-  }
-  return s;
-}
-
-// A port nothing listens on.
-int ClosedPort() {
-  int fd = socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in a{};
-  a.sin_family = AF_INET;
-  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a);
-  socklen_t n = sizeof a;
-  getsockname(fd, reinterpret_cast<sockaddr*>(&a), &n);
-  close(fd);
-  return ntohs(a.sin_port);
-}
+using vigil::testing::HmacSha256Hex;
+using vigil::testing::LoopbackPort;
 
 struct Received {
   std::string body, timestamp, signature, alert_id;
@@ -87,7 +57,10 @@ class Receiver {
     });
     port_ = server_.bind_to_any_port("127.0.0.1");
     thread_ = std::thread([this] { server_.listen_after_bind(); });
-    while (!server_.is_running()) std::this_thread::sleep_for(std::chrono::milliseconds(5));
+    // The socket listens already; stop() works once the loop runs.
+    if (!testing::WaitUntil([this] { return server_.is_running(); })) {
+      ADD_FAILURE() << "the webhook receiver did not start";
+    }
   }
   ~Receiver() {
     server_.stop();
@@ -108,32 +81,17 @@ class Receiver {
   std::vector<Received> got_;
 };
 
-class DeliveryTest : public ::testing::Test {
+class DeliveryTest : public CoordinatorFixture {
  protected:
   void SetUp() override {
-    dir_ = std::filesystem::temp_directory_path() /
-           ("vigil-deliver-" + std::to_string(getpid()) + "-" +
-            ::testing::UnitTest::GetInstance()->current_test_info()->name());
-    std::filesystem::remove_all(dir_);
-    std::filesystem::create_directories(dir_ / "secrets");
-    testing::WriteFile((dir_ / "secrets/hook-key").string(), std::string(kKey) + "\n");
-    testing::WriteFile((dir_ / "secrets/smtp-pass").string(), "pw\n");
-    CoordinatorOptions o;
-    o.data_dir = (dir_ / "db").string();
-    o.enrol_token_sha256 = TokenHash("test-enrol");  // workers enrol
-    o.clock = &clock_;
-    auto c = Coordinator::Open(o);
-    ASSERT_TRUE(c.ok()) << c.status();
-    c_ = std::move(*c);
-    options_.secrets_dir = (dir_ / "secrets").string();
+    testing::WriteFile(tmp_ / "secrets/hook-key", std::string(kKey) + "\n");
+    testing::WriteFile(tmp_ / "secrets/smtp-pass", "pw\n");
+    Open();
+    options_.secrets_dir = tmp_ / "secrets";
     options_.base_backoff_ns = 2 * kS;
     options_.max_backoff_ns = 60 * kS;
     options_.max_age_ns = kH;
     options_.timeout_ms = 10000;
-  }
-  void TearDown() override {
-    c_.reset();
-    std::filesystem::remove_all(dir_);
   }
   void ApplyChannel(const v1::AlertChannel& ch) {
     v1::ApplyRequest req;
@@ -187,10 +145,32 @@ class DeliveryTest : public ::testing::Test {
     return d.ok() ? *d : std::vector<v1::Delivery>{};
   }
 
-  FakeClock clock_;
+  // Starts tests/integration/smtp_sink.py on a port it binds itself; it
+  // stores each mail it takes in tmp_/mail. `more`: its further arguments
+  // ("user:password": AUTH required). Its address goes to smtp_addr_;
+  // ASSERTs it started.
+  void StartSmtpSink(const std::vector<std::string>& more = {}) {
+    std::filesystem::create_directories(tmp_ / "mail");
+    std::vector<std::string> argv = {
+        "/usr/bin/python3", std::string(VIGIL_SOURCE_DIR) + "/tests/integration/smtp_sink.py",
+        tmp_ / "mail"};
+    argv.insert(argv.end(), more.begin(), more.end());
+    smtp_ = std::make_unique<testing::BackgroundProcess>(argv, tmp_ / "smtp");
+    smtp_addr_ = smtp_->WaitForLine("listening on ");
+    ASSERT_FALSE(smtp_addr_.empty()) << smtp_->err();
+  }
+  // The mails the sink has stored, in no particular order.
+  std::vector<std::string> Mails() {
+    std::vector<std::string> mails;
+    for (const auto& e : std::filesystem::directory_iterator(tmp_ / "mail")) {
+      if (e.path().extension() == ".eml") mails.push_back(testing::ReadFile(e.path().string()));
+    }
+    return mails;
+  }
+
   DeliveryOptions options_;
-  std::filesystem::path dir_;
-  std::unique_ptr<Coordinator> c_;
+  std::unique_ptr<testing::BackgroundProcess> smtp_;
+  std::string smtp_addr_;
 };
 
 TEST_F(DeliveryTest, SignedWebhookRetriedAfterA500) {
@@ -210,7 +190,7 @@ TEST_F(DeliveryTest, SignedWebhookRetriedAfterA500) {
   // Not yet due: nothing sent.
   ASSERT_TRUE(d.RunOnce().ok());
   EXPECT_EQ(rx.got().size(), 1u);
-  clock_.now += 2 * kS;  // the first backoff is at most the base
+  clock_.Advance(2 * kS);  // the first backoff is at most the base
   n = d.RunOnce();
   ASSERT_TRUE(n.ok());
   EXPECT_EQ(*n, 1);
@@ -221,8 +201,8 @@ TEST_F(DeliveryTest, SignedWebhookRetriedAfterA500) {
   EXPECT_NE(Sent()[0].delivered_ns(), 0);
   EXPECT_EQ(Sent()[0].attempts(), 2u);
   for (const Received& r : got) {
-    EXPECT_EQ(r.signature, "sha256=" + Hmac(kKey, r.timestamp + "." + r.body));
-    EXPECT_NE(r.signature, "sha256=" + Hmac("another key", r.timestamp + "." + r.body));
+    EXPECT_EQ(r.signature, "sha256=" + HmacSha256Hex(kKey, r.timestamp + "." + r.body));
+    EXPECT_NE(r.signature, "sha256=" + HmacSha256Hex("another key", r.timestamp + "." + r.body));
     auto j = nlohmann::json::parse(r.body);
     EXPECT_EQ(j["id"], "0123456789abcdef0123456789abcdef");
     EXPECT_EQ(r.alert_id, j["id"]);
@@ -242,7 +222,8 @@ TEST_F(DeliveryTest, SignedWebhookRetriedAfterA500) {
 }
 
 TEST_F(DeliveryTest, DeadReceiverBacksOffThenGivesUp) {
-  ApplyChannel(Hook(ClosedPort()));
+  LoopbackPort dead(LoopbackPort::Kind::kRefusing);
+  ApplyChannel(Hook(dead.port()));
   Enqueue(FailAlert());
   Deliverer d(c_->catalogue().kv(), &clock_, options_);
   int64_t last_next = 0;
@@ -257,10 +238,10 @@ TEST_F(DeliveryTest, DeadReceiverBacksOffThenGivesUp) {
     EXPECT_LE(wait, options_.base_backoff_ns * (1LL << (i - 1)));
     EXPECT_GT(p[0].next_attempt_ns(), last_next);
     last_next = p[0].next_attempt_ns();
-    clock_.now = p[0].next_attempt_ns();
+    clock_.Set(p[0].next_attempt_ns());
   }
   // Past the max age: given up, kept as failed.
-  clock_.now += options_.max_age_ns;
+  clock_.Advance(options_.max_age_ns);
   ASSERT_TRUE(d.RunOnce().ok());
   EXPECT_TRUE(Pending().empty());
   ASSERT_EQ(Sent().size(), 1u);
@@ -270,7 +251,8 @@ TEST_F(DeliveryTest, DeadReceiverBacksOffThenGivesUp) {
 
 TEST_F(DeliveryTest, ADeadChannelIsTriedOncePerPassOthersStillDelivered) {
   Receiver rx(0);
-  ApplyChannel(Hook(ClosedPort()));  // "ops-hook": dead
+  LoopbackPort dead(LoopbackPort::Kind::kRefusing);
+  ApplyChannel(Hook(dead.port()));  // "ops-hook": dead
   v1::AlertChannel live = Hook(rx.port());
   live.set_name("zz-live");
   ApplyChannel(live);
@@ -278,7 +260,7 @@ TEST_F(DeliveryTest, ADeadChannelIsTriedOncePerPassOthersStillDelivered) {
     v1::Alert a = FailAlert();
     a.set_id(std::string(31, '0') + std::to_string(i));
     Enqueue(a);
-    clock_.now += 1;
+    clock_.Advance(1);
   }
   Deliverer d(c_->catalogue().kv(), &clock_, options_);
   auto n = d.RunOnce();
@@ -312,77 +294,20 @@ TEST_F(DeliveryTest, MissingSecretIsAnErrorOnTheDelivery) {
 // delivery thread, not the checks: a whole check runs and is judged while
 // the alert waits.
 TEST_F(DeliveryTest, HangingReceiverDoesNotHoldUpACheck) {
-  int fd = socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in a{};
-  a.sin_family = AF_INET;
-  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  ASSERT_EQ(bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a), 0);
-  ASSERT_EQ(listen(fd, 16), 0);  // never accept()ed: the kernel queues
-  socklen_t n = sizeof a;
-  getsockname(fd, reinterpret_cast<sockaddr*>(&a), &n);
-  ApplyChannel(Hook(ntohs(a.sin_port)));
-  v1::ApplyRequest req;
-  auto* f = req.add_files();
-  f->set_name("acme.yaml");
-  f->set_text(R"(apiVersion: vigil/v1
-kind: Location
-name: nas
-site: office
----
-apiVersion: vigil/v1
-kind: Tenant
-name: acme
-timezone: UTC
----
-apiVersion: vigil/v1
-kind: Contract
-tenant: acme
-effectiveFrom: 2026-01-01
-assets:
-  - name: fs
-    backupSets:
-      - {name: fs-nas, location: nas, path: acme/fs}
-commitments:
-  - rpo: 24h
-)");
-  ASSERT_TRUE(c_->Apply(req).ok());
-  v1::RegisterRequest reg;
-  reg.set_site("office");
-  reg.add_locations("nas");
-  auto w = c_->Register("test-enrol", reg);
-  ASSERT_TRUE(w.ok());
+  LoopbackPort hanging(LoopbackPort::Kind::kHanging);  // connections queue, never accepted
+  ApplyChannel(Hook(hanging.port()));
+  ApplyYaml(vigil::testing::manifest::AcmeFsRpo24h());
+  RegisterWorker();
   auto check = [&](int64_t mtime) {
-    v1::RunCheckRequest rc;
-    rc.set_tenant("acme");
-    ASSERT_TRUE(c_->RunCheck(rc).ok());
-    auto t = c_->LeaseTask(w->worker_id());
-    ASSERT_TRUE(t.ok() && t->has_task());
-    v1::ObservationBatch b;
-    b.set_task_id(t->task().id());
-    b.set_attempt(t->task().attempt());
-    b.set_seq(1);
-    auto* o = b.add_observations();
-    o->set_path("f");
-    o->set_type(v1::ENTRY_TYPE_FILE);
-    o->set_size(1);
-    o->set_mtime_ns(mtime);
-    storage::Digest dg = storage::HashBytes(storage::HashAlgorithm::kXxh3_128, "x");
-    o->set_digest_algorithm(static_cast<uint32_t>(dg.algorithm()));
-    o->set_digest(std::string(dg.view()));
-    ASSERT_TRUE(c_->Observe(w->worker_id(), b).ok());
-    v1::CompleteTaskRequest done;
-    done.set_task_id(t->task().id());
-    done.set_attempt(t->task().attempt());
-    done.set_final_seq(1);
-    auto r = c_->CompleteTask(w->worker_id(), done);
-    ASSERT_TRUE(r.ok());
-    EXPECT_EQ(r->task().state(), v1::TASK_STATE_DONE);
+    v1::Observation o = Obs("f", "x");
+    o.set_mtime_ns(mtime);
+    RunTask({}, {{o}});
   };
   WatcherOptions wo;
   wo.worker_quiet_ns = 0;
   Watcher watcher(c_.get(), &clock_, wo);
   check(clock_.NowNs() - 48 * kH);
-  clock_.now += kS;
+  clock_.Advance(kS);
   auto raised = watcher.RunOnce();
   ASSERT_TRUE(raised.ok());
   ASSERT_EQ(raised->size(), 1u);
@@ -392,7 +317,7 @@ commitments:
   // The delivery thread is now stuck in the hanging POST (up to
   // timeout_ms); the check and the next judgement go through meanwhile.
   check(clock_.NowNs() - kH);
-  clock_.now += kS;
+  clock_.Advance(kS);
   raised = watcher.RunOnce();
   ASSERT_TRUE(raised.ok());
   ASSERT_EQ(raised->size(), 1u);
@@ -402,23 +327,17 @@ commitments:
   for (const auto& p : Pending()) waiting |= p.alert().event() == "fail" && p.delivered_ns() == 0;
   EXPECT_TRUE(waiting);
   EXPECT_TRUE(Sent().empty());
-  close(fd);  // the POST fails now; Stop() joins the thread
+  hanging.Close();  // the POST fails now; Stop() joins the thread
   d.Stop();
 }
 
 TEST_F(DeliveryTest, MailReachesARealSmtpServer) {
-  std::filesystem::create_directories(dir_ / "mail");
-  testing::BackgroundProcess smtp(
-      {"/usr/bin/python3", std::string(VIGIL_SOURCE_DIR) + "/tests/integration/smtp_sink.py",
-       (dir_ / "mail").string()},
-      (dir_ / "smtp").string());
-  std::string addr = smtp.WaitForLine("listening on ");
-  ASSERT_FALSE(addr.empty()) << smtp.err();
+  ASSERT_NO_FATAL_FAILURE(StartSmtpSink());
   v1::AlertChannel ch;
   ch.set_name("ops-mail");
   ch.add_email_to("ops@msp.example");
   ch.add_email_to("noc@msp.example");
-  ch.set_smtp_url("smtp://" + addr);
+  ch.set_smtp_url("smtp://" + smtp_addr_);
   ch.set_from("vigil@msp.example");
   ApplyChannel(ch);
   v1::Tenant t;
@@ -430,10 +349,7 @@ TEST_F(DeliveryTest, MailReachesARealSmtpServer) {
   auto n = d.RunOnce();
   ASSERT_TRUE(n.ok()) << n.status();
   EXPECT_EQ(*n, 2) << (Pending().empty() ? "" : Pending()[0].last_error());
-  std::vector<std::string> mails;
-  for (const auto& e : std::filesystem::directory_iterator(dir_ / "mail")) {
-    if (e.path().extension() == ".eml") mails.push_back(testing::ReadFile(e.path().string()));
-  }
+  std::vector<std::string> mails = Mails();
   ASSERT_EQ(mails.size(), 2u);
   std::sort(mails.begin(), mails.end(), [](const std::string& a, const std::string& b) {
     return a.find("it@acme.example") < b.find("it@acme.example");
@@ -456,17 +372,11 @@ TEST_F(DeliveryTest, MailReachesARealSmtpServer) {
 }
 
 TEST_F(DeliveryTest, MailWithSmtpAuthNeverInClearWhenStarttlsIsRequired) {
-  std::filesystem::create_directories(dir_ / "mail");
-  testing::BackgroundProcess smtp(
-      {"/usr/bin/python3", std::string(VIGIL_SOURCE_DIR) + "/tests/integration/smtp_sink.py",
-       (dir_ / "mail").string(), "vigil:pw"},
-      (dir_ / "smtp").string());
-  std::string addr = smtp.WaitForLine("listening on ");
-  ASSERT_FALSE(addr.empty()) << smtp.err();
+  ASSERT_NO_FATAL_FAILURE(StartSmtpSink({"vigil:pw"}));
   v1::AlertChannel ch;
   ch.set_name("ops-mail");
   ch.add_email_to("ops@msp.example");
-  ch.set_smtp_url("smtp://" + addr);
+  ch.set_smtp_url("smtp://" + smtp_addr_);
   ch.set_from("vigil@msp.example");
   ch.set_smtp_user("vigil");
   ch.set_password_secret("smtp-pass");  // "pw\n" in the secrets directory
@@ -477,7 +387,7 @@ TEST_F(DeliveryTest, MailWithSmtpAuthNeverInClearWhenStarttlsIsRequired) {
   storage::Status s = deliverer.Send(d, ch);
   ASSERT_TRUE(s.ok()) << s;
   // A wrong password is refused by the server: an error, nothing sent.
-  testing::WriteFile((dir_ / "secrets/wrong-pass").string(), "nope\n");
+  testing::WriteFile(tmp_ / "secrets/wrong-pass", "nope\n");
   ch.set_password_secret("wrong-pass");
   s = deliverer.Send(d, ch);
   EXPECT_FALSE(s.ok());
@@ -486,10 +396,7 @@ TEST_F(DeliveryTest, MailWithSmtpAuthNeverInClearWhenStarttlsIsRequired) {
   ch.set_starttls(true);
   s = deliverer.Send(d, ch);
   EXPECT_FALSE(s.ok());
-  std::vector<std::string> mails;
-  for (const auto& e : std::filesystem::directory_iterator(dir_ / "mail")) {
-    if (e.path().extension() == ".eml") mails.push_back(testing::ReadFile(e.path().string()));
-  }
+  const std::vector<std::string> mails = Mails();
   ASSERT_EQ(mails.size(), 1u);
   EXPECT_NE(mails[0].find("X-Auth-Login: vigil\r\n"), std::string::npos) << mails[0];
   EXPECT_NE(mails[0].find("Subject: [Vigil] acme: fileserver RPO failing"), std::string::npos);

@@ -7,119 +7,34 @@
 
 #include <gtest/gtest.h>
 
-#include <filesystem>
-
 #include "services/coordinator/coordinator.h"
 #include "storage/hash.h"
+#include "tests/services/coordinator/coordinator_fixture.h"
+#include "tests/support/manifests.h"
 
 namespace vigil::coordinator {
 namespace {
 
-class FakeClock : public Clock {
- public:
-  int64_t NowNs() override { return now; }
-  int64_t now = 1'790'812'800LL * 1'000'000'000LL;  // 2026-10-01T00:00:00Z
-};
+namespace manifest = vigil::testing::manifest;
 
 constexpr int64_t kHour = 3'600'000'000'000LL;
 
-constexpr const char* kManifests = R"(apiVersion: vigil/v1
-kind: Location
-name: nas
-site: office
----
-apiVersion: vigil/v1
-kind: Tenant
-name: acme
-timezone: Europe/Paris
----
-apiVersion: vigil/v1
-kind: Contract
-tenant: acme
-assets:
-  - name: fs
-    backupSets:
-      - name: snaps
-        location: nas
-        path: acme/snaps
-        layout: rsnapshot
-commitments:
-  - restoreDrill: {every: 30d, rto: 8h, sampleFiles: 3}
-)";
-
-class DrillsTest : public ::testing::Test {
+class DrillsTest : public CoordinatorFixture {
  protected:
   void SetUp() override {
-    dir_ = std::filesystem::temp_directory_path() /
-           ("vigil-drills-" + std::to_string(getpid()) + "-" +
-            ::testing::UnitTest::GetInstance()->current_test_info()->name());
-    std::filesystem::remove_all(dir_);
-    CoordinatorOptions o;
-    o.data_dir = dir_.string();
-    o.enrol_token_sha256 = TokenHash("test-enrol");  // workers enrol
-    o.clock = &clock_;
-    auto c = Coordinator::Open(o);
-    ASSERT_TRUE(c.ok()) << c.status();
-    c_ = std::move(*c);
-    v1::ApplyRequest req;
-    v1::ManifestFile* f = req.add_files();
-    f->set_name("acme.yaml");
-    f->set_text(kManifests);
-    auto r = c_->Apply(req);
-    ASSERT_TRUE(r.ok()) << r.status();
-    v1::RegisterRequest reg;
-    reg.set_site("office");
-    reg.add_locations("nas");
-    auto w = c_->Register("test-enrol", reg);
-    ASSERT_TRUE(w.ok()) << w.status();
-    worker_ = w->worker_id();
-  }
-  void TearDown() override {
-    c_.reset();
-    std::filesystem::remove_all(dir_);
-  }
-  static v1::Observation Obs(int64_t point, const std::string& path, const std::string& content) {
-    v1::Observation o;
-    o.set_path(path);
-    o.set_type(v1::ENTRY_TYPE_FILE);
-    o.set_size(content.size());
-    o.set_mtime_ns(1);
-    o.set_restore_point_ns(point);
-    storage::Digest d = storage::HashBytes(storage::HashAlgorithm::kXxh3_128, content);
-    o.set_digest_algorithm(static_cast<uint32_t>(d.algorithm()));
-    o.set_digest(std::string(d.view()));
-    return o;
+    Open();
+    ApplyYaml(manifest::Join(
+        {manifest::Location(), manifest::Tenant("acme", "Europe/Paris"),
+         manifest::Contract(
+             "acme",
+             "assets:\n" +
+                 manifest::Asset("fs",
+                                 {manifest::BackupSet("snaps", "nas", "acme/snaps", "rsnapshot")}) +
+                 "commitments:\n  - restoreDrill: {every: 30d, rto: 8h, sampleFiles: 3}\n")}));
+    RegisterWorker();
   }
   // One check of the set: the points listed, then their observations.
-  void RunCheck(std::vector<std::pair<int64_t, std::string>> points,
-                std::vector<v1::Observation> obs) {
-    v1::RunCheckRequest req;
-    req.set_tenant("acme");
-    ASSERT_TRUE(c_->RunCheck(req).ok());
-    auto t = c_->LeaseTask(worker_);
-    ASSERT_TRUE(t.ok() && t->has_task());
-    ASSERT_EQ(t->task().kind(), v1::TASK_KIND_CHECK);
-    v1::ObservationBatch b;
-    b.set_task_id(t->task().id());
-    b.set_attempt(t->task().attempt());
-    b.set_seq(1);
-    for (auto& [time, name] : points) {
-      auto* p = b.add_points();
-      p->set_time_ns(time);
-      p->set_name(name);
-      p->set_time_source("mtime");
-    }
-    for (auto& o : obs) *b.add_observations() = o;
-    auto a = c_->Observe(worker_, b);
-    ASSERT_TRUE(a.ok()) << a.status();
-    v1::CompleteTaskRequest done;
-    done.set_task_id(t->task().id());
-    done.set_attempt(t->task().attempt());
-    done.set_final_seq(1);
-    auto r = c_->CompleteTask(worker_, done);
-    ASSERT_TRUE(r.ok()) << r.status();
-    ASSERT_EQ(r->task().state(), v1::TASK_STATE_DONE);
-  }
+  void RunCheck(const Points& points, std::vector<v1::Observation> obs) { RunTask(points, {obs}); }
   // Ten files f0..f9 (f<i> holds i+1 bytes) in the point at `time`.
   static std::vector<v1::Observation> TenFiles(int64_t time) {
     std::vector<v1::Observation> v;
@@ -166,13 +81,7 @@ class DrillsTest : public ::testing::Test {
     r.set_error(error);
     return r;
   }
-  v1::TenantStatus Status() {
-    v1::GetStatusRequest req;
-    req.set_tenant("acme");
-    auto st = c_->GetStatus(req);
-    EXPECT_TRUE(st.ok()) << st.status();
-    return st.ok() ? st->tenants(0) : v1::TenantStatus();
-  }
+  v1::TenantStatus Status() { return AcmeStatus(); }
   static const v1::CommitmentStatus* DrillVerdict(const v1::TenantStatus& t) {
     for (const auto& c : t.commitments()) {
       if (c.kind() == "restore_drill") return &c;
@@ -185,11 +94,6 @@ class DrillsTest : public ::testing::Test {
     }
     return "";
   }
-
-  FakeClock clock_;
-  std::filesystem::path dir_;
-  std::unique_ptr<Coordinator> c_;
-  std::string worker_;
 };
 
 TEST_F(DrillsTest, NothingToDrillBeforeACheck) {
@@ -283,7 +187,7 @@ TEST_F(DrillsTest, CompletedDrillsAreRecordedAndJudged) {
 
   // A drill at 55 B/s over a 55-byte point: 1 s projected, within 8 h.
   ASSERT_TRUE(c_->QueueDrill("acme", "snaps", 3, 0).ok());
-  clock_.now += kHour;
+  clock_.Advance(kHour);
   v1::Task t = LeaseDrill();
   auto done = CompleteDrill(t, Result(55, 1.0, 0));
   ASSERT_TRUE(done.ok()) << done.status();
@@ -294,7 +198,7 @@ TEST_F(DrillsTest, CompletedDrillsAreRecordedAndJudged) {
   auto recs = LoadDrills(c_->catalogue().kv(), "acme", "snaps");
   ASSERT_TRUE(recs.ok()) << recs.status();
   ASSERT_EQ(recs->size(), 1u);
-  EXPECT_EQ((*recs)[0].at_ns(), clock_.now);
+  EXPECT_EQ((*recs)[0].at_ns(), clock_.NowNs());
   EXPECT_EQ((*recs)[0].point_time_ns(), 200);
   EXPECT_EQ((*recs)[0].point_bytes(), 55u);
   EXPECT_EQ((*recs)[0].worker_id(), worker_);
@@ -311,7 +215,7 @@ TEST_F(DrillsTest, CompletedDrillsAreRecordedAndJudged) {
 
   // A slow drill: 1 B/s projects 55 s... at 0.001 B/s 55,000 s > 8 h.
   ASSERT_TRUE(c_->QueueDrill("acme", "snaps", 3, 0).ok());
-  clock_.now += kHour;
+  clock_.Advance(kHour);
   t = LeaseDrill();
   ASSERT_TRUE(CompleteDrill(t, Result(1, 1000.0, 0)).ok());
   st = Status();
@@ -322,7 +226,7 @@ TEST_F(DrillsTest, CompletedDrillsAreRecordedAndJudged) {
 
   // Restored data differs: fail, and the asset is not ready.
   ASSERT_TRUE(c_->QueueDrill("acme", "snaps", 3, 0).ok());
-  clock_.now += kHour;
+  clock_.Advance(kHour);
   t = LeaseDrill();
   ASSERT_TRUE(CompleteDrill(t, Result(55, 1.0, 1)).ok());
   recs = LoadDrills(c_->catalogue().kv(), "acme", "snaps");
@@ -341,7 +245,7 @@ TEST_F(DrillsTest, CompletedDrillsAreRecordedAndJudged) {
 
   // A drill that could not run is a result too: DONE, and a failed drill.
   ASSERT_TRUE(c_->QueueDrill("acme", "snaps", 3, 0).ok());
-  clock_.now += kHour;
+  clock_.Advance(kHour);
   t = LeaseDrill();
   done = CompleteDrill(t, Result(0, 0, 0, "restore point gone"));
   ASSERT_TRUE(done.ok()) << done.status();

@@ -18,17 +18,15 @@
 #include "services/coordinator/lease_manager.h"
 #include "storage/hash.h"
 #include "storage/rocks_kv.h"
+#include "tests/services/coordinator/coordinator_fixture.h"
+#include "tests/support/fake_clock.h"
+#include "tests/support/temp_dir.h"
+#include "tests/support/wait.h"
 
 namespace vigil::coordinator {
 namespace {
 
 using storage::Space;
-
-std::filesystem::path TestDir(const std::string& what) {
-  return std::filesystem::temp_directory_path() /
-         ("vigil-durable-" + what + "-" + std::to_string(getpid()) + "-" +
-          ::testing::UnitTest::GetInstance()->current_test_info()->name());
-}
 
 // A KvStore that holds the next write whose batch puts `key` in `space`
 // until Release(): the state of everything while that write is on its way.
@@ -90,18 +88,10 @@ class GatedKv : public storage::KvStore {
   std::string key_;
 };
 
-class FakeClock : public Clock {
- public:
-  int64_t NowNs() override { return now; }
-  int64_t now = 1'000'000'000'000;
-};
-
 class ReadersSeeDurableStateTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    dir_ = TestDir("lm");
-    std::filesystem::remove_all(dir_);
-    auto kv = storage::OpenRocksKv(dir_.string());
+    auto kv = storage::OpenRocksKv(tmp_ / "db");
     ASSERT_TRUE(kv.ok()) << kv.status();
     rocks_ = std::move(*kv);
     gated_ = std::make_unique<GatedKv>(rocks_.get());
@@ -113,7 +103,6 @@ class ReadersSeeDurableStateTest : public ::testing::Test {
     lm_.reset();
     gated_.reset();
     rocks_.reset();
-    std::filesystem::remove_all(dir_);
   }
   v1::Task LeasedTask() {
     v1::Task t;
@@ -137,8 +126,8 @@ class ReadersSeeDurableStateTest : public ::testing::Test {
     return std::nullopt;
   }
 
-  std::filesystem::path dir_;
-  FakeClock clock_;
+  vigil::testing::TempDir tmp_;
+  vigil::testing::FakeClock clock_{1'000'000'000'000};
   std::unique_ptr<storage::KvStore> rocks_;
   std::unique_ptr<GatedKv> gated_;
   std::unique_ptr<LeaseManager> lm_;
@@ -197,11 +186,15 @@ TEST_F(ReadersSeeDurableStateTest, APollingReaderNeverSeesDoneBeforeTheCatalogue
       EXPECT_TRUE(done.ok()) << done.status();
     });
     gated_->WaitUntilHeld();
-    for (const int from = passes.load(); passes.load() < from + 2;) std::this_thread::yield();
+    const int from = passes.load();
+    EXPECT_TRUE(testing::WaitUntil([&] { return passes.load() >= from + 2; }))
+        << "the reader made no two passes";
     gated_->Release();
     completer.join();
   }
-  for (const int from = passes.load(); passes.load() < from + 2;) std::this_thread::yield();
+  const int from = passes.load();
+  EXPECT_TRUE(testing::WaitUntil([&] { return passes.load() >= from + 2; }))
+      << "the reader made no two passes";
   stop = true;
   reader.join();
   EXPECT_EQ(violations.load(), 0);
@@ -267,59 +260,19 @@ std::ostream& operator<<(std::ostream& os, const Outcome& o) {
   return os << "  log counts " << o.log_counts;
 }
 
-class InterruptedMergeTest : public ::testing::Test {
+class InterruptedMergeTest : public CoordinatorFixture {
  protected:
-  void SetUp() override { dir_ = TestDir("merge"); }
-  void TearDown() override {
-    c_.reset();
-    std::filesystem::remove_all(dir_);
-  }
-  void Open() {
-    c_.reset();
-    CoordinatorOptions o;
-    o.data_dir = dir_.string();
-    o.enrol_token_sha256 = TokenHash(kEnrol);
-    auto c = Coordinator::Open(o);
-    ASSERT_TRUE(c.ok()) << c.status();
-    c_ = std::move(*c);
-  }
+  void SetUp() override { coordinator_options_.clock = nullptr; }  // the real clock
   // A fresh database: tenant acme, a dated-folders set, a worker.
   void Fresh() {
     c_.reset();
-    std::filesystem::remove_all(dir_);
+    std::filesystem::remove_all(coordinator_options_.data_dir);
     Open();
-    v1::ApplyRequest req;
-    auto* l = req.add_locations();
-    l->set_name("nas");
-    l->set_site("office");
-    req.add_tenants()->set_name("acme");
-    auto* b = req.add_backup_sets();
-    b->set_tenant("acme");
-    b->set_asset("fs");
-    b->set_name("daily");
-    b->set_location("nas");
-    b->set_path("acme/daily");
-    b->set_layout("dated-folders");
-    auto r = c_->Apply(req);
-    ASSERT_TRUE(r.ok()) << r.status();
-    v1::RegisterRequest reg;
-    reg.set_site("office");
-    reg.add_locations("nas");
-    auto w = c_->Register(kEnrol, reg);
-    ASSERT_TRUE(w.ok()) << w.status();
-    worker_ = w->worker_id();
+    Apply(SetRequest({.name = "daily", .path = "acme/daily", .layout = "dated-folders"}));
+    RegisterWorker();
   }
   static v1::Observation Obs(int64_t point, const std::string& path, const std::string& content) {
-    v1::Observation o;
-    o.set_path(path);
-    o.set_type(v1::ENTRY_TYPE_FILE);
-    o.set_size(content.size());
-    o.set_mtime_ns(1);
-    o.set_restore_point_ns(point);
-    storage::Digest d = storage::HashBytes(storage::HashAlgorithm::kSha256, content);
-    o.set_digest_algorithm(static_cast<uint32_t>(d.algorithm()));
-    o.set_digest(std::string(d.view()));
-    return o;
+    return CoordinatorFixture::Obs(point, path, content, storage::HashAlgorithm::kSha256);
   }
   static std::string Name(int i) {
     char b[32];
@@ -363,12 +316,7 @@ class InterruptedMergeTest : public ::testing::Test {
   // Runs a check of `obs` (points listed from it) up to its staged
   // batches; returns the leased task.
   v1::Task Stage(const std::vector<v1::Observation>& obs) {
-    v1::RunCheckRequest req;
-    req.set_tenant("acme");
-    EXPECT_TRUE(c_->RunCheck(req).ok());
-    auto leased = c_->LeaseTask(worker_);
-    EXPECT_TRUE(leased.ok() && leased->has_task());
-    v1::Task t = leased->task();
+    const v1::Task t = RunAndLease();
     std::vector<int64_t> points;
     for (const auto& o : obs) {
       if (points.empty() || points.back() != o.restore_point_ns()) {
@@ -397,11 +345,7 @@ class InterruptedMergeTest : public ::testing::Test {
     return t;
   }
   storage::StatusOr<v1::CompleteTaskResponse> Complete(const v1::Task& t) {
-    v1::CompleteTaskRequest done;
-    done.set_task_id(t.id());
-    done.set_attempt(t.attempt());
-    done.set_final_seq(staged_seq_);
-    return c_->CompleteTask(worker_, done);
+    return c_->CompleteTask(worker_, Done(t, staged_seq_));
   }
   // The merge of `t` run by hand, with small batches, stopped after its
   // `stop_after`-th batch (0: never): what a coordinator killed there left.
@@ -475,10 +419,6 @@ class InterruptedMergeTest : public ::testing::Test {
     *second = Result(*r);
   }
 
-  static constexpr const char* kEnrol = "0123456789abcdef0123456789abcdef";
-  std::filesystem::path dir_;
-  std::unique_ptr<Coordinator> c_;
-  std::string worker_;
   uint64_t staged_seq_ = 0;
 };
 

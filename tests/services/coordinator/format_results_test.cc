@@ -7,45 +7,26 @@
 
 #include <gtest/gtest.h>
 
-#include <filesystem>
 #include <set>
 
-#include "services/coordinator/clock.h"
 #include "services/coordinator/coordinator.h"
+#include "tests/services/coordinator/coordinator_fixture.h"
 
 namespace vigil::coordinator {
 namespace {
 
 constexpr int64_t kDayNs = int64_t{86400} * 1'000'000'000;
 
-class TestClock : public Clock {
- public:
-  int64_t NowNs() override { return now; }
-  int64_t now = int64_t{1'790'000'000} * 1'000'000'000;
-};
-
 std::string Id(char c) { return std::string(32, c); }
 
-class FormatResultsTest : public ::testing::Test {
+class FormatResultsTest : public CoordinatorFixture {
  protected:
   void SetUp() override {
-    dir_ = std::filesystem::temp_directory_path() /
-           ("vigil-fresults-" + std::to_string(getpid()) + "-" +
-            ::testing::UnitTest::GetInstance()->current_test_info()->name());
-    std::filesystem::remove_all(dir_);
-    CoordinatorOptions o;
-    o.data_dir = dir_.string();
-    o.enrol_token_sha256 = TokenHash("test-enrol");  // workers enrol
-    o.clock = &clock_;
-    auto c = Coordinator::Open(o);
-    ASSERT_TRUE(c.ok()) << c.status();
-    c_ = std::move(*c);
-    v1::ApplyRequest req;
-    auto* l = req.add_locations();
-    l->set_name("nas");
-    l->set_site("office");
-    auto* t = req.add_tenants();
-    t->set_name("acme");
+    clock_.Set(int64_t{1'790'000'000} * 1'000'000'000);
+    Open();
+    // Two sets on nas: a restic repository and a plain directory.
+    v1::ApplyRequest req = SetRequest();
+    req.clear_backup_sets();
     for (const char* fmt : {"restic", "dir"}) {
       auto* b = req.add_backup_sets();
       b->set_tenant("acme");
@@ -56,31 +37,16 @@ class FormatResultsTest : public ::testing::Test {
       b->set_format(fmt);
       b->set_layout(std::string(fmt) == "restic" ? "restic-snapshots" : "mirror");
     }
-    auto r = c_->Apply(req);
-    ASSERT_TRUE(r.ok()) << r.status();
-    v1::RegisterRequest reg;
-    reg.set_site("office");
-    reg.add_locations("nas");
-    auto w = c_->Register("test-enrol", reg);
-    ASSERT_TRUE(w.ok()) << w.status();
-    worker_ = w->worker_id();
-  }
-  void TearDown() override {
-    c_.reset();
-    std::filesystem::remove_all(dir_);
+    Apply(req);
+    RegisterWorker();
   }
 
   // Queues a check of the tenant's sets and leases the task of `set`
   // (the other one is completed empty first when it comes first).
   v1::Task Lease(const std::string& set) {
-    v1::RunCheckRequest req;
-    req.set_tenant("acme");
-    req.set_asset(set);
-    EXPECT_TRUE(c_->RunCheck(req).ok());
-    auto t = c_->LeaseTask(worker_);
-    EXPECT_TRUE(t.ok() && t->has_task()) << t.status();
-    EXPECT_EQ(t->task().backup_set().name(), set);
-    return t->task();
+    v1::Task t = RunAndLease(set);
+    EXPECT_EQ(t.backup_set().name(), set);
+    return t;
   }
   // The first batch: one snapshot point at `point_ns` (none if 0).
   void Observe(const v1::Task& t, int64_t point_ns) {
@@ -126,38 +92,30 @@ class FormatResultsTest : public ::testing::Test {
     return s;
   }
   v1::BackupSetStatus SetStatus(const std::string& name) {
-    v1::GetStatusRequest req;
-    req.set_tenant("acme");
-    auto st = c_->GetStatus(req);
-    EXPECT_TRUE(st.ok()) << st.status();
-    for (const auto& b : st->tenants(0).backup_sets()) {
+    const v1::TenantStatus st = AcmeStatus();
+    for (const auto& b : st.backup_sets()) {
       if (b.backup_set().name() == name) return b;
     }
     ADD_FAILURE() << "no set " << name;
     return {};
   }
-
-  TestClock clock_;
-  std::filesystem::path dir_;
-  std::unique_ptr<Coordinator> c_;
-  std::string worker_;
 };
 
 TEST_F(FormatResultsTest, PacksRememberedSkippedForgottenAndVanished) {
   v1::Task t1 = Lease("restic");
   EXPECT_TRUE(Known(t1).empty());
-  Observe(t1, clock_.now - kDayNs);
+  Observe(t1, clock_.NowNs() - kDayNs);
   auto r1 = c_->CompleteTask(worker_, Done(t1, false,
                                            {Pack('a', 100, true), Pack('b', 200, true),
                                             Pack('c', 300, false, /*bad=*/true)}));
   ASSERT_TRUE(r1.ok()) << r1.status();
   ASSERT_EQ(r1->task().state(), v1::TASK_STATE_DONE);
   // The bad pack is not known: the next check reads it again.
-  clock_.now += 1'000'000'000;
+  clock_.Advance(1'000'000'000);
   v1::Task t2 = Lease("restic");
   EXPECT_EQ(Known(t2), (std::set<std::string>{Id('a'), Id('b')}));
   // a skipped, b gone, c now good, d new and good.
-  Observe(t2, clock_.now - kDayNs);
+  Observe(t2, clock_.NowNs() - kDayNs);
   auto r2 = c_->CompleteTask(
       worker_, Done(t2, true, {Pack('a', 100, false), Pack('c', 300, true), Pack('d', 5, true)}));
   ASSERT_TRUE(r2.ok()) << r2.status();
@@ -171,36 +129,36 @@ TEST_F(FormatResultsTest, PacksRememberedSkippedForgottenAndVanished) {
 
 TEST_F(FormatResultsTest, PacksDueForReverificationAreNotListed) {
   v1::Task t1 = Lease("restic");
-  Observe(t1, clock_.now - kDayNs);
+  Observe(t1, clock_.NowNs() - kDayNs);
   ASSERT_TRUE(c_->CompleteTask(worker_, Done(t1, true, {Pack('a', 1, true)})).ok());
   // No integrity commitment: 30 days.
-  clock_.now += kDefaultPackReverifyNs - kDayNs;
+  clock_.Advance(kDefaultPackReverifyNs - kDayNs);
   v1::Task t2 = Lease("restic");
   EXPECT_EQ(Known(t2).size(), 1u);
-  Observe(t2, clock_.now - kDayNs);
+  Observe(t2, clock_.NowNs() - kDayNs);
   // Skipped (not read): its verification time stays the first one.
   ASSERT_TRUE(c_->CompleteTask(worker_, Done(t2, true, {Pack('a', 1, false)})).ok());
-  clock_.now += 2 * kDayNs;
+  clock_.Advance(2 * kDayNs);
   v1::Task t3 = Lease("restic");
   EXPECT_TRUE(Known(t3).empty()) << "a pack verified 31 days ago is due again";
 }
 
 TEST_F(FormatResultsTest, InvalidRepositoryDamagesItsSnapshots) {
   v1::Task t1 = Lease("restic");
-  const int64_t point = clock_.now - kDayNs;
+  const int64_t point = clock_.NowNs() - kDayNs;
   Observe(t1, point);
   ASSERT_TRUE(c_->CompleteTask(worker_, Done(t1, false, {Pack('a', 1, false, true)})).ok());
   v1::BackupSetStatus st = SetStatus("restic");
   ASSERT_EQ(st.points_size(), 1);
   EXPECT_EQ(st.points(0).time_ns(), point);
-  EXPECT_EQ(st.points(0).damaged_ns(), clock_.now);
+  EXPECT_EQ(st.points(0).damaged_ns(), clock_.NowNs());
   EXPECT_NE(st.points(0).damage().find("digest mismatch"), std::string::npos);
   EXPECT_FALSE(st.format_verdicts().verdicts(0).valid());
 }
 
 TEST_F(FormatResultsTest, MalformedResultsAreRefusedAndChangeNothing) {
   v1::Task t = Lease("restic");
-  Observe(t, clock_.now - kDayNs);
+  Observe(t, clock_.NowNs() - kDayNs);
   v1::CompleteTaskRequest short_id = Done(t, true, {Pack('a', 1, true)});
   short_id.mutable_restic_packs(0)->mutable_id()->pop_back();
   auto r = c_->CompleteTask(worker_, short_id);

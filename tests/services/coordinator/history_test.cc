@@ -8,7 +8,6 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
-#include <filesystem>
 #include <nlohmann/json.hpp>
 
 #include "services/coordinator/check_log.h"
@@ -16,13 +15,15 @@
 #include "services/coordinator/keys.h"
 #include "storage/catalogue.h"
 #include "storage/kv.h"
+#include "tests/services/coordinator/coordinator_fixture.h"
+#include "tests/support/manifests.h"
 
 namespace vigil::coordinator {
 namespace {
 
 constexpr int64_t kHour = int64_t{3600} * 1'000'000'000;
 constexpr int64_t kDay = 24 * kHour;
-constexpr int64_t kT0 = 1'790'812'800LL * 1'000'000'000LL;  // 2026-10-01T00:00:00Z
+constexpr int64_t kT0 = vigil::testing::kFakeClockStart;  // 2026-10-01T00:00:00Z
 
 // The series' value at t: linear between samples, the last sample at t if
 // several share it (the value from t on). NaN outside the series.
@@ -163,63 +164,23 @@ TEST(HistoryTest, DownsampleKeepsTheEndsAndTheExtremes) {
 
 // --- From a real coordinator database -------------------------------------
 
-class FakeClock : public Clock {
- public:
-  int64_t NowNs() override { return now; }
-  int64_t now = kT0;
-};
+namespace manifest = vigil::testing::manifest;
 
-class HistoryCatalogueTest : public ::testing::Test {
+class HistoryCatalogueTest : public CoordinatorFixture {
  protected:
   void SetUp() override {
-    dir_ = std::filesystem::temp_directory_path() /
-           ("vigil-history-" + std::to_string(getpid()) + "-" +
-            ::testing::UnitTest::GetInstance()->current_test_info()->name());
-    std::filesystem::remove_all(dir_);
-    CoordinatorOptions o;
-    o.data_dir = dir_.string();
-    o.clock = &clock_;
-    auto c = Coordinator::Open(o);
-    ASSERT_TRUE(c.ok()) << c.status();
-    c_ = std::move(*c);
-    v1::ApplyRequest req;
-    v1::ManifestFile* f = req.add_files();
-    f->set_name("acme.yaml");
-    f->set_text(R"(apiVersion: vigil/v1
-kind: Location
-name: nas
-site: office
----
-apiVersion: vigil/v1
-kind: Tenant
-name: acme
-timezone: UTC
----
-apiVersion: vigil/v1
-kind: Contract
-tenant: acme
-assets:
-  - name: fs
-    backupSets:
-      - name: fs-nas
-        location: nas
-        path: acme/fs
-        layout: rsnapshot
-  - name: www
-    backupSets:
-      - name: www-nas
-        location: nas
-        path: acme/www
-commitments:
-  - rpo: 24h
-  - integrity: {reverifyWithin: 10d}
-)");
-    auto r = c_->Apply(req);  // in force from kT0
-    ASSERT_TRUE(r.ok()) << r.status();
-  }
-  void TearDown() override {
-    c_.reset();
-    std::filesystem::remove_all(dir_);
+    clock_.Set(kT0);
+    coordinator_options_.enrol_token_sha256.clear();  // no workers here
+    Open();
+    ApplyYaml(manifest::Join(  // in force from kT0
+        {manifest::Location(), manifest::Tenant(),
+         manifest::Contract(
+             "acme",
+             "assets:\n" +
+                 manifest::Asset("fs",
+                                 {manifest::BackupSet("fs-nas", "nas", "acme/fs", "rsnapshot")}) +
+                 manifest::Asset("www", {manifest::BackupSet("www-nas", "nas", "acme/www")}) +
+                 "commitments:\n  - rpo: 24h\n  - integrity: {reverifyWithin: 10d}\n")}));
   }
   void PutPoint(int64_t time, int64_t first_seen, int64_t gone = 0) {
     v1::PointRecord p;
@@ -253,10 +214,6 @@ commitments:
     }
     return nullptr;
   }
-
-  FakeClock clock_;
-  std::filesystem::path dir_;
-  std::unique_ptr<Coordinator> c_;
 };
 
 TEST_F(HistoryCatalogueTest, SeriesFromStoredPointsAndTheCheckLog) {

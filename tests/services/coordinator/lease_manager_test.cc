@@ -3,43 +3,31 @@
 
 #include <gtest/gtest.h>
 
-#include <filesystem>
 #include <map>
 #include <mutex>
 #include <thread>
 
 #include "services/coordinator/keys.h"
 #include "storage/rocks_kv.h"
+#include "tests/support/fake_clock.h"
+#include "tests/support/temp_dir.h"
 
 namespace vigil::coordinator {
 namespace {
-
-class FakeClock : public Clock {
- public:
-  int64_t NowNs() override { return now; }
-  int64_t now = 1'000'000'000'000;
-};
 
 constexpr int64_t kSec = 1'000'000'000;
 
 class LeaseManagerTest : public ::testing::Test {
  protected:
-  void SetUp() override {
-    dir_ = std::filesystem::temp_directory_path() /
-           ("vigil-lease-" + std::to_string(getpid()) + "-" +
-            ::testing::UnitTest::GetInstance()->current_test_info()->name());
-    std::filesystem::remove_all(dir_);
-    Reopen();
-  }
+  void SetUp() override { Reopen(); }
   void TearDown() override {
     lm_.reset();
     kv_.reset();
-    std::filesystem::remove_all(dir_);
   }
   void Reopen() {
     lm_.reset();
     kv_.reset();
-    auto kv = storage::OpenRocksKv(dir_.string());
+    auto kv = storage::OpenRocksKv(tmp_.path());
     ASSERT_TRUE(kv.ok()) << kv.status();
     kv_ = std::move(*kv);
     lm_ = std::make_unique<LeaseManager>(kv_.get(), &clock_,
@@ -62,8 +50,8 @@ class LeaseManagerTest : public ::testing::Test {
     return t->value_or(v1::Task());
   }
 
-  std::filesystem::path dir_;
-  FakeClock clock_;
+  vigil::testing::TempDir tmp_;
+  vigil::testing::FakeClock clock_{1'000'000'000'000};
   std::unique_ptr<storage::KvStore> kv_;
   std::unique_ptr<LeaseManager> lm_;
 };
@@ -76,7 +64,7 @@ TEST_F(LeaseManagerTest, LeasesOnlyForServedLocations) {
   v1::Task t = LeaseOk("w2", "nas");
   EXPECT_EQ(t.attempt(), 1u);
   EXPECT_EQ(t.worker_id(), "w2");
-  EXPECT_EQ(t.lease_expires_ns(), clock_.now + 10 * kSec);
+  EXPECT_EQ(t.lease_expires_ns(), clock_.NowNs() + 10 * kSec);
   // Already leased: nothing more to hand out.
   EXPECT_FALSE(lm_->Lease("w3", {"nas"})->has_value());
 }
@@ -84,13 +72,13 @@ TEST_F(LeaseManagerTest, LeasesOnlyForServedLocations) {
 TEST_F(LeaseManagerTest, HeartbeatExtendsAndExpiryRequeuesWithNextAttempt) {
   uint64_t id = EnqueueOne("nas");
   LeaseOk("w1", "nas");
-  clock_.now += 8 * kSec;
+  clock_.Advance(8 * kSec);
   auto e = lm_->Heartbeat("w1", id, 1);
   ASSERT_TRUE(e.ok()) << e.status();
-  EXPECT_EQ(*e, clock_.now + 10 * kSec);
-  clock_.now += 9 * kSec;  // still within the extended lease
+  EXPECT_EQ(*e, clock_.NowNs() + 10 * kSec);
+  clock_.Advance(9 * kSec);  // still within the extended lease
   EXPECT_TRUE(lm_->CheckLease("w1", id, 1).ok());
-  clock_.now += 2 * kSec;  // past it
+  clock_.Advance(2 * kSec);  // past it
   auto n = lm_->ExpireLeases();
   ASSERT_TRUE(n.ok());
   EXPECT_EQ(*n, 1);
@@ -106,7 +94,7 @@ TEST_F(LeaseManagerTest, HeartbeatExtendsAndExpiryRequeuesWithNextAttempt) {
 TEST_F(LeaseManagerTest, StaleAttemptAndWrongWorkerAreRefused) {
   uint64_t id = EnqueueOne("nas");
   LeaseOk("w1", "nas");
-  clock_.now += 11 * kSec;  // expired; taken back lazily
+  clock_.Advance(11 * kSec);  // expired; taken back lazily
   LeaseOk("w2", "nas");
   EXPECT_TRUE(absl::IsFailedPrecondition(lm_->CheckLease("w1", id, 1)));
   EXPECT_TRUE(absl::IsFailedPrecondition(lm_->Heartbeat("w1", id, 1).status()));
@@ -196,11 +184,11 @@ TEST_F(LeaseManagerTest, EraseTenantRefusesWhileATaskRunsThenErasesDurably) {
 TEST_F(LeaseManagerTest, RestartGivesLeasesOneTtlToReconnect) {
   uint64_t id = EnqueueOne("nas");
   LeaseOk("w1", "nas");
-  clock_.now += 30 * kSec;  // the coordinator was down longer than the TTL
+  clock_.Advance(30 * kSec);  // the coordinator was down longer than the TTL
   Reopen();
   EXPECT_TRUE(lm_->CheckLease("w1", id, 1).ok());
-  EXPECT_EQ(lm_->Get(id)->lease_expires_ns(), clock_.now + 10 * kSec);
-  clock_.now += 11 * kSec;
+  EXPECT_EQ(lm_->Get(id)->lease_expires_ns(), clock_.NowNs() + 10 * kSec);
+  clock_.Advance(11 * kSec);
   EXPECT_TRUE(absl::IsFailedPrecondition(lm_->CheckLease("w1", id, 1)));
 }
 
@@ -283,7 +271,7 @@ TEST_F(LeaseManagerTest, ResumesByItselfOnceTheStoreTakesWritesAgain) {
 TEST_F(LeaseManagerTest, ProgressIsKeptBesideTheLeaseAndNeverStored) {
   uint64_t id = EnqueueOne("nas");
   EXPECT_FALSE(lm_->Get(id)->has_progress());  // queued: none
-  const int64_t leased_at = clock_.now;
+  const int64_t leased_at = clock_.NowNs();
   LeaseOk("w1", "nas");
   v1::Task t = *lm_->Get(id);
   ASSERT_TRUE(t.has_progress());
@@ -292,26 +280,26 @@ TEST_F(LeaseManagerTest, ProgressIsKeptBesideTheLeaseAndNeverStored) {
   EXPECT_EQ(t.progress().started_ns(), leased_at);
 
   lm_->SetExpected(id, 1, 10, 1000);
-  clock_.now += 2 * kSec;
+  clock_.Advance(2 * kSec);
   ASSERT_TRUE(lm_->Heartbeat("w1", id, 1, 3, 300).ok());
   t = *lm_->Get(id);
   EXPECT_EQ(t.progress().files_done(), 3u);
   EXPECT_EQ(t.progress().bytes_done(), 300u);
   EXPECT_EQ(t.progress().files_total(), 10u);
   EXPECT_EQ(t.progress().bytes_total(), 1000u);
-  EXPECT_EQ(t.progress().updated_ns(), clock_.now);
+  EXPECT_EQ(t.progress().updated_ns(), clock_.NowNs());
 
   // Acknowledged batches behind the worker's own count change nothing...
-  clock_.now += kSec;
+  clock_.Advance(kSec);
   lm_->AddObserved(id, 1, 2, 100);
   EXPECT_EQ(lm_->Get(id)->progress().files_done(), 3u);
-  EXPECT_EQ(lm_->Get(id)->progress().updated_ns(), clock_.now - kSec);
+  EXPECT_EQ(lm_->Get(id)->progress().updated_ns(), clock_.NowNs() - kSec);
   // ...ahead of it they move the figures.
   lm_->AddObserved(id, 1, 5, 500);
   t = *lm_->Get(id);
   EXPECT_EQ(t.progress().files_done(), 7u);
   EXPECT_EQ(t.progress().bytes_done(), 600u);
-  EXPECT_EQ(t.progress().updated_ns(), clock_.now);
+  EXPECT_EQ(t.progress().updated_ns(), clock_.NowNs());
   // A lower heartbeat figure (or none: an older worker) is ignored.
   ASSERT_TRUE(lm_->Heartbeat("w1", id, 1, 1, 1).ok());
   ASSERT_TRUE(lm_->Heartbeat("w1", id, 1).ok());
@@ -347,16 +335,16 @@ TEST_F(LeaseManagerTest, ProgressIsClearedWhenTheLeaseEnds) {
   ASSERT_TRUE(lm_->Release("w1", id, 1).ok());
   EXPECT_FALSE(lm_->Get(id)->has_progress());
   // A new lease starts from zero, with no total until set again.
-  clock_.now += kSec;
+  clock_.Advance(kSec);
   LeaseOk("w2", "nas");
   v1::Task t = *lm_->Get(id);
   ASSERT_TRUE(t.has_progress());
   EXPECT_EQ(t.progress().files_done(), 0u);
   EXPECT_EQ(t.progress().files_total(), 0u);
-  EXPECT_EQ(t.progress().started_ns(), clock_.now);
+  EXPECT_EQ(t.progress().started_ns(), clock_.NowNs());
   ASSERT_TRUE(lm_->Heartbeat("w2", id, 2, 5, 500).ok());
   // Expired: gone.
-  clock_.now += 11 * kSec;
+  clock_.Advance(11 * kSec);
   ASSERT_EQ(*lm_->ExpireLeases(), 1);
   EXPECT_FALSE(lm_->Get(id)->has_progress());
   // Failed, then done: gone.

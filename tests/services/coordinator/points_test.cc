@@ -7,118 +7,30 @@
 
 #include <gtest/gtest.h>
 
-#include <filesystem>
-
 #include "services/coordinator/coordinator.h"
 #include "services/coordinator/ingest.h"
 #include "services/coordinator/keys.h"
 #include "storage/hash.h"
+#include "tests/services/coordinator/coordinator_fixture.h"
 
 namespace vigil::coordinator {
 namespace {
 
-class CoordinatorPointsTest : public ::testing::Test {
+class CoordinatorPointsTest : public CoordinatorFixture {
  protected:
   void SetUp() override {
-    dir_ = std::filesystem::temp_directory_path() /
-           ("vigil-points-" + std::to_string(getpid()) + "-" +
-            ::testing::UnitTest::GetInstance()->current_test_info()->name());
-    std::filesystem::remove_all(dir_);
+    coordinator_options_.clock = nullptr;  // the real clock
     Open();
-    v1::ApplyRequest req;
-    auto* l = req.add_locations();
-    l->set_name("nas");
-    l->set_site("office");
-    auto* t = req.add_tenants();
-    t->set_name("acme");
-    t->set_timezone("Europe/Paris");
-    auto* b = req.add_backup_sets();
-    b->set_tenant("acme");
-    b->set_asset("fs");
-    b->set_name("snaps");
-    b->set_location("nas");
-    b->set_path("acme/snaps");
-    b->set_layout("rsnapshot");
-    auto r = c_->Apply(req);
-    ASSERT_TRUE(r.ok()) << r.status();
-    v1::RegisterRequest reg;
-    reg.set_site("office");
-    reg.add_locations("nas");
-    auto w = c_->Register("test-enrol", reg);
-    ASSERT_TRUE(w.ok()) << w.status();
-    worker_ = w->worker_id();
-  }
-  void TearDown() override {
-    c_.reset();
-    std::filesystem::remove_all(dir_);
-  }
-  void Open() {
-    c_.reset();
-    CoordinatorOptions o;
-    o.data_dir = dir_.string();
-    o.enrol_token_sha256 = TokenHash("test-enrol");  // workers enrol
-    auto c = Coordinator::Open(o);
-    ASSERT_TRUE(c.ok()) << c.status();
-    c_ = std::move(*c);
-  }
-  static v1::Observation Obs(int64_t point, const std::string& path, const std::string& content) {
-    v1::Observation o;
-    o.set_path(path);
-    o.set_type(v1::ENTRY_TYPE_FILE);
-    o.set_size(content.size());
-    o.set_mtime_ns(1);
-    o.set_restore_point_ns(point);
-    storage::Digest d = storage::HashBytes(storage::HashAlgorithm::kXxh3_128, content);
-    o.set_digest_algorithm(static_cast<uint32_t>(d.algorithm()));
-    o.set_digest(std::string(d.view()));
-    return o;
+    v1::ApplyRequest req =
+        SetRequest({.name = "snaps", .path = "acme/snaps", .layout = "rsnapshot"});
+    req.mutable_tenants(0)->set_timezone("Europe/Paris");
+    Apply(req);
+    RegisterWorker();
   }
   // Runs a check and leases its task.
-  v1::Task NewTask() {
-    v1::RunCheckRequest req;
-    req.set_tenant("acme");
-    auto r = c_->RunCheck(req);
-    EXPECT_TRUE(r.ok()) << r.status();
-    auto t = c_->LeaseTask(worker_);
-    EXPECT_TRUE(t.ok() && t->has_task());
-    return t->task();
-  }
-  static v1::ObservationBatch Batch(const v1::Task& t, uint64_t seq,
-                                    std::vector<std::pair<int64_t, std::string>> points,
-                                    std::vector<v1::Observation> obs) {
-    v1::ObservationBatch b;
-    b.set_task_id(t.id());
-    b.set_attempt(t.attempt());
-    b.set_seq(seq);
-    for (auto& [time, name] : points) {
-      auto* p = b.add_points();
-      p->set_time_ns(time);
-      p->set_name(name);
-      p->set_time_source("mtime");
-    }
-    for (auto& o : obs) *b.add_observations() = o;
-    return b;
-  }
+  v1::Task NewTask() { return RunAndLease(); }
   storage::StatusOr<v1::CompleteTaskResponse> Complete(const v1::Task& t, uint64_t final_seq) {
-    v1::CompleteTaskRequest done;
-    done.set_task_id(t.id());
-    done.set_attempt(t.attempt());
-    done.set_final_seq(final_seq);
-    return c_->CompleteTask(worker_, done);
-  }
-  // One whole task: one batch per element of `batches` (points in the first).
-  void RunTask(std::vector<std::pair<int64_t, std::string>> points,
-               std::vector<std::vector<v1::Observation>> batches) {
-    v1::Task t = NewTask();
-    if (batches.empty()) batches.emplace_back();
-    for (size_t i = 0; i < batches.size(); ++i) {
-      auto a =
-          c_->Observe(worker_, Batch(t, i + 1, i == 0 ? points : decltype(points){}, batches[i]));
-      ASSERT_TRUE(a.ok()) << a.status();
-    }
-    auto r = Complete(t, batches.size());
-    ASSERT_TRUE(r.ok()) << r.status();
-    ASSERT_EQ(r->task().state(), v1::TASK_STATE_DONE);
+    return c_->CompleteTask(worker_, Done(t, final_seq));
   }
   std::map<int64_t, v1::PointRecord> Records() {
     auto p = c_->Points("acme", "snaps");
@@ -137,10 +49,6 @@ class CoordinatorPointsTest : public ::testing::Test {
     storage::VerifyRecord ver;
     return c_->catalogue().GetEntry({"acme", "snaps", point}, path, &rec, &ver).ok();
   }
-
-  std::filesystem::path dir_;
-  std::unique_ptr<Coordinator> c_;
-  std::string worker_;
 };
 
 TEST_F(CoordinatorPointsTest, TaskCarriesTheTenantsZone) {
@@ -333,10 +241,7 @@ namespace {
 TEST_F(CoordinatorPointsTest, LocationSurveyIsValidatedThenStored) {
   v1::Task t = NewTask();
   ASSERT_TRUE(c_->Observe(worker_, Batch(t, 1, {{100, "daily.0"}}, {Obs(100, "a", "1")})).ok());
-  v1::CompleteTaskRequest done;
-  done.set_task_id(t.id());
-  done.set_attempt(t.attempt());
-  done.set_final_seq(1);
+  v1::CompleteTaskRequest done = Done(t, 1);
   for (const char* bad : {"acme", "acme/snaps/deeper", "../etc", "acme//x"}) {
     v1::CompleteTaskRequest r = done;
     r.add_location_dirs(bad);

@@ -3,15 +3,14 @@
 #include "services/coordinator/proofs.h"
 
 #include <gtest/gtest.h>
-#include <stdlib.h>
 
-#include <filesystem>
 #include <functional>
 #include <string>
 
 #include "services/coordinator/check_log.h"
 #include "services/coordinator/proof_verify.h"
 #include "storage/hash.h"
+#include "tests/support/temp_dir.h"
 
 namespace vigil::coordinator {
 namespace {
@@ -21,12 +20,10 @@ using nlohmann::json;
 class ProofsTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    std::string tmpl = (std::filesystem::temp_directory_path() / "vigil-proofs-XXXXXX").string();
-    dir_ = ::mkdtemp(tmpl.data());
-    auto cat = storage::Catalogue::Open(dir_ + "/db");
+    auto cat = storage::Catalogue::Open(tmp_ / "db");
     ASSERT_TRUE(cat.ok()) << cat.status().message();
     cat_ = std::move(*cat);
-    auto ring = signing::KeyRing::Init(dir_ + "/keys");
+    auto ring = signing::KeyRing::Init(tmp_ / "keys");
     ASSERT_TRUE(ring.ok()) << ring.status().message();
     ring_.emplace(std::move(*ring));
     WriteEntries({{"a.txt", "alpha"}, {"d/b.txt", "bravo"}, {"d/c.txt", "charlie"}});
@@ -36,10 +33,7 @@ class ProofsTest : public ::testing::Test {
                       .ok());
     }
   }
-  void TearDown() override {
-    cat_.reset();
-    std::filesystem::remove_all(dir_);
-  }
+  void TearDown() override { cat_.reset(); }
   void WriteEntries(const std::vector<std::pair<std::string, std::string>>& files) {
     storage::Catalogue::Writer w(cat_.get(), {"acme", "fs", 0});
     for (const auto& [path, content] : files) {
@@ -61,7 +55,7 @@ class ProofsTest : public ::testing::Test {
     return CheckProof(p.statement, p.signature, o);
   }
 
-  std::string dir_;
+  vigil::testing::TempDir tmp_;
   std::unique_ptr<storage::Catalogue> cat_;
   std::optional<signing::KeyRing> ring_;
 };
@@ -125,7 +119,7 @@ TEST_F(ProofsTest, EachKindOfTamperingIsNamed) {
   EXPECT_NE(Failures(c).find("signature:"), std::string::npos) << Failures(c);
   EXPECT_NE(Failures(c).find("check log:"), std::string::npos) << Failures(c);
   // A statement re-signed by another key the client does not trust.
-  auto other = signing::KeyRing::Init(dir_ + "/other");
+  auto other = signing::KeyRing::Init(tmp_ / "other");
   ASSERT_TRUE(other.ok());
   IssuedProof resigned = *p;
   resigned.signature = SignatureJson(*other->Sign(p->statement));
@@ -176,7 +170,7 @@ TEST_F(ProofsTest, FieldsOfAnotherTypeAreAFailureNotACrash) {
 TEST_F(ProofsTest, RotatedKeysStillVerifyOldProofs) {
   auto p = IssueProof(*cat_, *ring_, "acme", Report(), 1);
   ASSERT_TRUE(p.ok());
-  auto rotated = signing::KeyRing::Rotate(dir_ + "/keys");
+  auto rotated = signing::KeyRing::Rotate(tmp_ / "keys");
   ASSERT_TRUE(rotated.ok());
   ProofCheckOptions o;
   o.keys = rotated->public_keys();

@@ -5,15 +5,15 @@
 #include <grpcpp/generic/generic_stub.h>
 #include <grpcpp/grpcpp.h>
 #include <gtest/gtest.h>
-#include <unistd.h>
 
-#include <filesystem>
 #include <future>
 
 #include "services/coordinator/ingest.h"
 #include "services/coordinator/keys.h"
 #include "services/coordinator/records.h"
 #include "storage/hash.h"
+#include "tests/services/coordinator/coordinator_fixture.h"
+#include "tests/support/temp_dir.h"
 #include "vigil/v1/admin.grpc.pb.h"
 #include "vigil/v1/tenant.grpc.pb.h"
 #include "vigil/v1/worker.grpc.pb.h"
@@ -32,25 +32,18 @@ std::string ToString(const grpc::ByteBuffer& b) {
 class ServerTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    dir_ = std::filesystem::temp_directory_path() /
-           ("vigil-server-" + std::to_string(getpid()) + "-" +
-            ::testing::UnitTest::GetInstance()->current_test_info()->name());
-    std::filesystem::remove_all(dir_);
     ServerOptions o;
     o.listen = "127.0.0.1:0";
-    o.coordinator.data_dir = dir_.string();
+    o.coordinator.data_dir = tmp_ / "db";
     o.coordinator.admin_token_sha256 = TokenHash("tok");
     auto s = Server::Start(o);
     ASSERT_TRUE(s.ok()) << s.status();
     server_ = std::move(*s);
     channel_ = grpc::CreateChannel(server_->address(), grpc::InsecureChannelCredentials());
   }
-  void TearDown() override {
-    server_.reset();
-    std::filesystem::remove_all(dir_);
-  }
+  void TearDown() override { server_.reset(); }
 
-  std::filesystem::path dir_;
+  vigil::testing::TempDir tmp_;
   std::unique_ptr<Server> server_;
   std::shared_ptr<grpc::Channel> channel_;
 };
@@ -190,18 +183,7 @@ TEST_F(ServerTest, TheBearerSchemeIsCaseInsensitive) {
 // corrected rest completes the task with every entry counted once.
 TEST_F(ServerTest, ObserveWindowStoresUpToTheFirstBadBatch) {
   Coordinator& c = server_->coordinator();
-  v1::ApplyRequest apply;
-  auto* l = apply.add_locations();
-  l->set_name("nas");
-  l->set_site("office");
-  apply.add_tenants()->set_name("acme");
-  auto* b = apply.add_backup_sets();
-  b->set_tenant("acme");
-  b->set_asset("fs");
-  b->set_name("fs-nas");
-  b->set_location("nas");
-  b->set_path("acme/fs");
-  ASSERT_TRUE(c.Apply(apply).ok());
+  ASSERT_TRUE(c.Apply(CoordinatorFixture::SetRequest()).ok());
   v1::RunCheckRequest rc;
   rc.set_tenant("acme");
   ASSERT_TRUE(c.RunCheck(rc).ok());
@@ -235,24 +217,14 @@ TEST_F(ServerTest, ObserveWindowStoresUpToTheFirstBadBatch) {
   const v1::Task& task = lease.task();
   constexpr int kPerBatch = 100;
   auto batch = [&](uint64_t seq, bool bad) {
-    v1::ObservationBatch out;
-    out.set_task_id(task.id());
-    out.set_attempt(task.attempt());
-    out.set_seq(seq);
+    std::vector<v1::Observation> obs;
     for (int i = 0; i < kPerBatch; ++i) {
       char path[32];
       std::snprintf(path, sizeof path, "d/f%03d-%03d", static_cast<int>(seq), i);
-      std::string content = std::string(path) + " content";
-      v1::Observation* o = out.add_observations();
-      o->set_path(bad && i == 7 ? "../escape" : path);
-      o->set_type(v1::ENTRY_TYPE_FILE);
-      o->set_size(content.size());
-      o->set_mtime_ns(1);
-      storage::Digest d = storage::HashBytes(storage::HashAlgorithm::kXxh3_128, content);
-      o->set_digest_algorithm(static_cast<uint32_t>(d.algorithm()));
-      o->set_digest(std::string(d.view()));
+      obs.push_back(CoordinatorFixture::Obs(bad && i == 7 ? "../escape" : path,
+                                            std::string(path) + " content"));
     }
-    return out;
+    return CoordinatorFixture::Batch(task, seq, obs);
   };
   {
     grpc::ClientContext ctx;
@@ -310,18 +282,7 @@ TEST_F(ServerTest, ObserveWindowStoresUpToTheFirstBadBatch) {
 // the task stays queued at attempt 0, nothing is staged or merged.
 TEST_F(ServerTest, AScriptWithoutEnrolmentCannotRegisterLeaseOrComplete) {
   Coordinator& c = server_->coordinator();
-  v1::ApplyRequest apply;
-  auto* l = apply.add_locations();
-  l->set_name("nas");
-  l->set_site("office");
-  apply.add_tenants()->set_name("acme");
-  auto* b = apply.add_backup_sets();
-  b->set_tenant("acme");
-  b->set_asset("fs");
-  b->set_name("fs-nas");
-  b->set_location("nas");
-  b->set_path("acme/fs");
-  ASSERT_TRUE(c.Apply(apply).ok());
+  ASSERT_TRUE(c.Apply(CoordinatorFixture::SetRequest()).ok());
   v1::RunCheckRequest rc;
   rc.set_tenant("acme");
   auto queued = c.RunCheck(rc);
@@ -370,13 +331,7 @@ TEST_F(ServerTest, AScriptWithoutEnrolmentCannotRegisterLeaseOrComplete) {
     batch.set_task_id(task_id);
     batch.set_attempt(1);
     batch.set_seq(1);
-    v1::Observation* o = batch.add_observations();
-    o->set_path("a.txt");
-    o->set_type(v1::ENTRY_TYPE_FILE);
-    o->set_size(5);
-    storage::Digest d = storage::HashBytes(storage::HashAlgorithm::kXxh3_128, "alpha");
-    o->set_digest_algorithm(static_cast<uint32_t>(d.algorithm()));
-    o->set_digest(std::string(d.view()));
+    *batch.add_observations() = CoordinatorFixture::Obs("a.txt", "alpha");
     (void)rw->Write(batch);
     rw->WritesDone();
     v1::Ack ack;

@@ -5,13 +5,14 @@
 
 #include <gtest/gtest.h>
 
-#include <filesystem>
 #include <optional>
 #include <set>
 
 #include "services/coordinator/alerts.h"
 #include "services/coordinator/coordinator.h"
 #include "storage/hash.h"
+#include "tests/services/coordinator/coordinator_fixture.h"
+#include "tests/support/manifests.h"
 
 namespace vigil::coordinator {
 namespace {
@@ -164,111 +165,38 @@ TEST(RouteTest, MspChannelsAlwaysContactOnRequest) {
   EXPECT_EQ(ds[0].channel(), "ops");
 }
 
-class FakeClock : public Clock {
- public:
-  int64_t NowNs() override { return now; }
-  int64_t now = 1'790'812'800LL * kS;  // 2026-10-01T00:00:00Z
-};
+namespace manifest = vigil::testing::manifest;
 
-constexpr const char* kManifest = R"(apiVersion: vigil/v1
-kind: Location
-name: nas
-site: office
----
-apiVersion: vigil/v1
-kind: Tenant
-name: acme
-timezone: UTC
-contact: it@acme.example
-alerts: {contact: true}
----
-apiVersion: vigil/v1
-kind: Contract
-tenant: acme
-effectiveFrom: 2026-01-01
-assets:
-  - name: fs
-    backupSets:
-      - name: fs-nas
-        location: nas
-        path: acme/fs
-commitments:
-  - rpo: 24h
----
-apiVersion: vigil/v1
+class WatcherTest : public CoordinatorFixture {
+ protected:
+  void SetUp() override {
+    Open();
+    // The common fixture; acme's contact alerted, an MSP webhook and mail.
+    ApplyYaml(manifest::Join(
+        {manifest::Location(),
+         manifest::Tenant("acme", "UTC", "contact: it@acme.example\nalerts: {contact: true}\n"),
+         manifest::AcmeFsContract(), R"(apiVersion: vigil/v1
 kind: AlertChannel
 name: ops-hook
 webhook: http://127.0.0.1:9/hook
 secret: ops-hmac
----
-apiVersion: vigil/v1
+)",
+         R"(apiVersion: vigil/v1
 kind: AlertChannel
 name: ops-mail
 email: [ops@msp.example]
 smtp: smtp://127.0.0.1:25
 from: vigil@msp.example
-)";
-
-class WatcherTest : public ::testing::Test {
- protected:
-  void SetUp() override {
-    dir_ = std::filesystem::temp_directory_path() /
-           ("vigil-watch-" + std::to_string(getpid()) + "-" +
-            ::testing::UnitTest::GetInstance()->current_test_info()->name());
-    std::filesystem::remove_all(dir_);
-    CoordinatorOptions o;
-    o.data_dir = dir_.string();
-    o.enrol_token_sha256 = TokenHash("test-enrol");  // workers enrol
-    o.clock = &clock_;
-    auto c = Coordinator::Open(o);
-    ASSERT_TRUE(c.ok()) << c.status();
-    c_ = std::move(*c);
-    v1::ApplyRequest req;
-    auto* f = req.add_files();
-    f->set_name("acme.yaml");
-    f->set_text(kManifest);
-    auto r = c_->Apply(req);
-    ASSERT_TRUE(r.ok()) << r.status();
-    v1::RegisterRequest reg;
-    reg.set_site("office");
-    reg.add_locations("nas");
-    auto w = c_->Register("test-enrol", reg);
-    ASSERT_TRUE(w.ok()) << w.status();
-    worker_ = w->worker_id();
+)"}));
+    RegisterWorker();
     options_.worker_quiet_ns = 0;  // workers: their own test
-  }
-  void TearDown() override {
-    c_.reset();
-    std::filesystem::remove_all(dir_);
   }
   // A full check of fs-nas whose newest file has mtime `mtime_ns` (the
   // mirror's point time): the worker's calls, merged.
   void Check(int64_t mtime_ns) {
-    v1::RunCheckRequest rc;
-    rc.set_tenant("acme");
-    ASSERT_TRUE(c_->RunCheck(rc).ok());
-    auto leased = c_->LeaseTask(worker_);
-    ASSERT_TRUE(leased.ok() && leased->has_task());
-    const v1::Task& t = leased->task();
-    v1::ObservationBatch b;
-    b.set_task_id(t.id());
-    b.set_attempt(t.attempt());
-    b.set_seq(1);
-    v1::Observation* o = b.add_observations();
-    o->set_path("data.bin");
-    o->set_type(v1::ENTRY_TYPE_FILE);
-    o->set_size(4);
-    o->set_mtime_ns(mtime_ns);
-    storage::Digest d = storage::HashBytes(storage::HashAlgorithm::kXxh3_128, "data");
-    o->set_digest_algorithm(static_cast<uint32_t>(d.algorithm()));
-    o->set_digest(std::string(d.view()));
-    ASSERT_TRUE(c_->Observe(worker_, b).ok());
-    v1::CompleteTaskRequest done;
-    done.set_task_id(t.id());
-    done.set_attempt(t.attempt());
-    done.set_final_seq(1);
-    auto r = c_->CompleteTask(worker_, done);
-    ASSERT_TRUE(r.ok()) << r.status();
+    v1::Observation o = Obs("data.bin", "data");
+    o.set_mtime_ns(mtime_ns);
+    RunTask({}, {{o}});
   }
   std::vector<v1::Alert> Pass() {
     Watcher w(c_.get(), &clock_, options_);
@@ -282,17 +210,13 @@ class WatcherTest : public ::testing::Test {
     return d.ok() ? *d : std::vector<v1::Delivery>{};
   }
 
-  FakeClock clock_;
   WatcherOptions options_;
-  std::filesystem::path dir_;
-  std::unique_ptr<Coordinator> c_;
-  std::string worker_;
 };
 
 TEST_F(WatcherTest, FailingRpoIsAlertedOnceRoutedAndRecorded) {
-  const int64_t t0 = clock_.now;
+  const int64_t t0 = clock_.NowNs();
   Check(t0 - 48 * kH);  // newest point two days old: RPO 24h fails
-  clock_.now += kS;
+  clock_.Advance(kS);
   std::vector<v1::Alert> raised = Pass();
   ASSERT_EQ(raised.size(), 1u);
   const v1::Alert a = raised[0];
@@ -315,20 +239,20 @@ TEST_F(WatcherTest, FailingRpoIsAlertedOnceRoutedAndRecorded) {
 
   // Passes every minute while it keeps failing: no new alert.
   for (int i = 0; i < 5; ++i) {
-    clock_.now += 60 * kS;
+    clock_.Advance(60 * kS);
     EXPECT_TRUE(Pass().empty());
   }
   EXPECT_EQ(Outbox().size(), 3u);
 
   // A fresh backup: recovery, and the transitions list the incident.
-  Check(clock_.now - kH);
-  clock_.now += kS;
+  Check(clock_.NowNs() - kH);
+  clock_.Advance(kS);
   raised = Pass();
   ASSERT_EQ(raised.size(), 1u);
   EXPECT_EQ(raised[0].event(), "recovery");
   EXPECT_EQ(raised[0].from(), "fail");
   EXPECT_EQ(raised[0].to(), "pass");
-  auto ts = LoadTransitions(c_->catalogue().kv(), "acme", t0, clock_.now + 1);
+  auto ts = LoadTransitions(c_->catalogue().kv(), "acme", t0, clock_.NowNs() + 1);
   ASSERT_TRUE(ts.ok()) << ts.status();
   ASSERT_EQ(ts->size(), 2u);
   EXPECT_EQ((*ts)[0].to(), "fail");
@@ -342,21 +266,14 @@ TEST_F(WatcherTest, FailingRpoIsAlertedOnceRoutedAndRecorded) {
 }
 
 TEST_F(WatcherTest, StateSurvivesAReopenNoRepeatAlert) {
-  Check(clock_.now - 48 * kH);
-  clock_.now += kS;
+  Check(clock_.NowNs() - 48 * kH);
+  clock_.Advance(kS);
   ASSERT_EQ(Pass().size(), 1u);
-  c_.reset();
-  CoordinatorOptions o;
-  o.data_dir = dir_.string();
-  o.enrol_token_sha256 = TokenHash("test-enrol");  // workers enrol
-  o.clock = &clock_;
-  auto c = Coordinator::Open(o);
-  ASSERT_TRUE(c.ok()) << c.status();
-  c_ = std::move(*c);
-  clock_.now += 60 * kS;
+  Open();
+  clock_.Advance(60 * kS);
   EXPECT_TRUE(Pass().empty());
   options_.renotify_every_ns = kH;
-  clock_.now += kH;
+  clock_.Advance(kH);
   auto raised = Pass();
   ASSERT_EQ(raised.size(), 1u);
   EXPECT_EQ(raised[0].event(), "reminder");
@@ -364,9 +281,9 @@ TEST_F(WatcherTest, StateSurvivesAReopenNoRepeatAlert) {
 
 TEST_F(WatcherTest, NeverCheckedIsSilentPastTheCadence) {
   EXPECT_TRUE(Pass().empty());  // unknown: no check yet
-  clock_.now += 24 * kH;        // the RPO's cadence
+  clock_.Advance(24 * kH);      // the RPO's cadence
   EXPECT_TRUE(Pass().empty());
-  clock_.now += kS;
+  clock_.Advance(kS);
   auto raised = Pass();
   ASSERT_EQ(raised.size(), 1u);
   EXPECT_EQ(raised[0].event(), "silent");
@@ -375,20 +292,20 @@ TEST_F(WatcherTest, NeverCheckedIsSilentPastTheCadence) {
 
 TEST_F(WatcherTest, OverdueCheckIsSilenceThenRecovers) {
   options_.overdue_grace_ns = kH;
-  Check(clock_.now - kH);  // fresh: passing
-  clock_.now += kS;
+  Check(clock_.NowNs() - kH);  // fresh: passing
+  clock_.Advance(kS);
   EXPECT_TRUE(Pass().empty());
   // Inventory every min(RPO / 2, 24 h) = 12 h, plus the grace: 13 h
   // after the check.
-  clock_.now += 13 * kH - kS;
+  clock_.Advance(13 * kH - kS);
   EXPECT_TRUE(Pass().empty());
-  clock_.now += kS;
+  clock_.Advance(kS);
   auto raised = Pass();
   ASSERT_EQ(raised.size(), 1u);
   EXPECT_EQ(raised[0].event(), "silent");
   EXPECT_NE(raised[0].summary().find("check overdue"), std::string::npos) << raised[0].summary();
-  Check(clock_.now - kH);
-  clock_.now += kS;
+  Check(clock_.NowNs() - kH);
+  clock_.Advance(kS);
   raised = Pass();
   ASSERT_EQ(raised.size(), 1u);
   EXPECT_EQ(raised[0].event(), "recovery");
@@ -399,9 +316,9 @@ TEST_F(WatcherTest, LocationWithoutLiveWorkerIsSilentThenBack) {
   options_.overdue_grace_ns = 1000 * kH;     // only the workers here
   ASSERT_TRUE(c_->LeaseTask(worker_).ok());  // heard from now
   EXPECT_TRUE(Pass().empty());
-  clock_.now += 100 * kS;
+  clock_.Advance(100 * kS);
   EXPECT_TRUE(Pass().empty());
-  clock_.now += kS;
+  clock_.Advance(kS);
   auto raised = Pass();
   ASSERT_EQ(raised.size(), 1u);
   EXPECT_EQ(raised[0].kind(), "worker");
@@ -414,11 +331,11 @@ TEST_F(WatcherTest, LocationWithoutLiveWorkerIsSilentThenBack) {
   EXPECT_EQ(Outbox().size(), 2u);
   // The worker restarts: a new registration (a new id) for the same
   // location. The location recovers; the dead id raises nothing.
-  clock_.now += kS;
+  clock_.Advance(kS);
   v1::RegisterRequest reg;
   reg.set_site("office");
   reg.add_locations("nas");
-  auto w2 = c_->Register("test-enrol", reg);
+  auto w2 = c_->Register(kEnrolToken, reg);
   ASSERT_TRUE(w2.ok());
   ASSERT_TRUE(c_->LeaseTask(w2->worker_id()).ok());
   raised = Pass();
@@ -426,11 +343,11 @@ TEST_F(WatcherTest, LocationWithoutLiveWorkerIsSilentThenBack) {
   EXPECT_EQ(raised[0].event(), "recovery");
   EXPECT_EQ(raised[0].asset(), "nas");
   for (int i = 0; i < 3; ++i) {
-    clock_.now += 60 * kS;
+    clock_.Advance(60 * kS);
     ASSERT_TRUE(c_->LeaseTask(w2->worker_id()).ok());
     EXPECT_TRUE(Pass().empty());
   }
-  auto ts = LoadTransitions(c_->catalogue().kv(), "", 0, clock_.now + 1);
+  auto ts = LoadTransitions(c_->catalogue().kv(), "", 0, clock_.NowNs() + 1);
   ASSERT_TRUE(ts.ok());
   EXPECT_EQ(ts->size(), 3u);  // first seen, silent, back
 }

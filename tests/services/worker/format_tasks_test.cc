@@ -13,6 +13,7 @@
 #include "tests/integration/test_util.h"
 #include "tests/services/worker/bag_builder.h"
 #include "tests/services/worker/open_watch.h"
+#include "tests/support/civil_time.h"
 
 namespace vigil::worker {
 namespace {
@@ -20,30 +21,20 @@ namespace {
 using vigil::testing::MakeDirs;
 using vigil::testing::OpenWatch;
 using vigil::testing::TempDir;
+using vigil::testing::UtcNs;
 using vigil::testing::WriteFile;
 
-int64_t Utc(int y, int mo, int d, int h, int mi, int s) {
-  struct tm tm {};
-  tm.tm_year = y - 1900;
-  tm.tm_mon = mo - 1;
-  tm.tm_mday = d;
-  tm.tm_hour = h;
-  tm.tm_min = mi;
-  tm.tm_sec = s;
-  return static_cast<int64_t>(timegm(&tm)) * 1'000'000'000;
-}
-
 TEST(ResticTime, OffsetsAndFractions) {
-  EXPECT_EQ(ParseResticTime("2026-03-01T10:00:00Z"), Utc(2026, 3, 1, 10, 0, 0));
-  EXPECT_EQ(ParseResticTime("2026-03-01T10:00:00+01:00"), Utc(2026, 3, 1, 9, 0, 0));
-  EXPECT_EQ(ParseResticTime("2026-03-01T00:30:00-02:30"), Utc(2026, 3, 1, 3, 0, 0));
-  EXPECT_EQ(ParseResticTime("2026-03-01T10:00:00.5Z"), Utc(2026, 3, 1, 10, 0, 0) + 500'000'000);
+  EXPECT_EQ(ParseResticTime("2026-03-01T10:00:00Z"), UtcNs(2026, 3, 1, 10, 0, 0));
+  EXPECT_EQ(ParseResticTime("2026-03-01T10:00:00+01:00"), UtcNs(2026, 3, 1, 9, 0, 0));
+  EXPECT_EQ(ParseResticTime("2026-03-01T00:30:00-02:30"), UtcNs(2026, 3, 1, 3, 0, 0));
+  EXPECT_EQ(ParseResticTime("2026-03-01T10:00:00.5Z"), UtcNs(2026, 3, 1, 10, 0, 0) + 500'000'000);
   EXPECT_EQ(ParseResticTime("1969-12-31T23:59:59.123456789Z"), -1'000'000'000 + 123'456'789);
-  EXPECT_EQ(ParseResticTime("2024-02-29T00:00:00Z"), Utc(2024, 2, 29, 0, 0, 0));  // leap day
-  EXPECT_EQ(ParseResticTime("2000-02-29T00:00:00Z"), Utc(2000, 2, 29, 0, 0, 0));
+  EXPECT_EQ(ParseResticTime("2024-02-29T00:00:00Z"), UtcNs(2024, 2, 29, 0, 0, 0));  // leap day
+  EXPECT_EQ(ParseResticTime("2000-02-29T00:00:00Z"), UtcNs(2000, 2, 29, 0, 0, 0));
   // Digits past nanoseconds are dropped, as Go's parser keeps ns.
   EXPECT_EQ(ParseResticTime("2026-03-01T10:00:00.1234567891Z"),
-            Utc(2026, 3, 1, 10, 0, 0) + 123'456'789);
+            UtcNs(2026, 3, 1, 10, 0, 0) + 123'456'789);
 }
 
 TEST(ResticTime, GarbageIsRefused) {

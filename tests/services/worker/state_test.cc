@@ -4,11 +4,11 @@
 
 #include <gtest/gtest.h>
 #include <sys/stat.h>
-#include <unistd.h>
 
-#include <cstdlib>
 #include <filesystem>
 #include <fstream>
+
+#include "tests/support/temp_dir.h"
 
 namespace vigil::worker {
 namespace {
@@ -76,14 +76,9 @@ TEST(WorkerStateTest, UnknownVersionIsAFailedPrecondition) {
 
 class WorkerStateFileTest : public ::testing::Test {
  protected:
-  void SetUp() override {
-    const char* tmp = std::getenv("TMPDIR");
-    dir_ = std::filesystem::path(tmp != nullptr && *tmp != '\0' ? tmp : "/tmp") /
-           ("vigil-state-test-" + std::to_string(getpid()));
-    std::filesystem::remove_all(dir_);
-  }
-  void TearDown() override { std::filesystem::remove_all(dir_); }
-  std::filesystem::path dir_;
+  vigil::testing::TempDir tmp_;
+  // Not made yet: the worker makes its state directory.
+  std::filesystem::path dir_ = tmp_ / "state";
 };
 
 TEST_F(WorkerStateFileTest, NoFileIsAFirstStart) {
