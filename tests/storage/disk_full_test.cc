@@ -43,7 +43,7 @@ class SmallFs {
   }
   bool mounted() const { return mounted_; }
   const std::string& error() const { return error_; }
-  std::string Sub(const std::string& rel) const { return dir_.Sub(rel); }
+  std::string Sub(const std::string& rel) const { return dir_ / rel; }
 
  private:
   testing::TempDir dir_;

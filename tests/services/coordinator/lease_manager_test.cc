@@ -241,19 +241,19 @@ TEST_F(LeaseManagerTest, ResumesByItselfOnceTheStoreTakesWritesAgain) {
   auto lease = lm_->Lease("w2", {"nas"});  // applied in memory, then the write fails
   ASSERT_FALSE(lease.ok());
   EXPECT_TRUE(absl::IsUnavailable(lease.status())) << lease.status();
-  clock_.now += 8 * kSec;
+  clock_.Advance(8 * kSec);
   auto hb = lm_->Heartbeat("w1", leased, 1);
   ASSERT_FALSE(hb.ok());
   EXPECT_NE(hb.status().message().find("database writes failing (no space)"), std::string::npos)
       << hb.status();
-  clock_.now += 8 * kSec;  // past the lease's expiry: not taken back meanwhile
+  clock_.Advance(8 * kSec);  // past the lease's expiry: not taken back meanwhile
   EXPECT_FALSE(lm_->ExpireLeases().ok());
   EXPECT_EQ(reloads, 0);
 
   refusing.refusing = false;
   hb = lm_->Heartbeat("w1", leased, 1);
   ASSERT_TRUE(hb.ok()) << hb.status();
-  EXPECT_EQ(*hb, clock_.now + 10 * kSec);
+  EXPECT_EQ(*hb, clock_.NowNs() + 10 * kSec);
   EXPECT_EQ(reloads, 1);
   v1::Task again = LeaseOk("w2", "nas");
   EXPECT_EQ(again.id(), queued);
