@@ -11,7 +11,7 @@
 
 #include "services/common/text.h"
 #include "services/contracts/model.h"
-#include "services/coordinator/check_log.h"
+#include "services/coordinator/check_log_writer.h"
 #include "services/coordinator/check_results.h"
 #include "services/coordinator/contract_store.h"
 #include "services/coordinator/evaluation.h"

@@ -32,7 +32,7 @@
 #include <vector>
 
 #include "services/common/signing.h"
-#include "services/coordinator/check_log.h"
+#include "services/coordinator/check_log_writer.h"
 #include "services/coordinator/clock.h"
 #include "services/coordinator/lease_manager.h"
 #include "storage/catalogue.h"

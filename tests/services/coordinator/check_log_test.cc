@@ -1,5 +1,3 @@
-#include "services/coordinator/check_log.h"
-
 #include <gtest/gtest.h>
 #include <openssl/evp.h>
 #include <stdlib.h>
@@ -9,9 +7,10 @@
 #include <thread>
 #include <vector>
 
+#include "services/coordinator/check_log_writer.h"
 #include "storage/rocks_kv.h"
 
-namespace vigil::coordinator::check_log {
+namespace vigil::check_log {
 namespace {
 
 using storage::Space;
@@ -257,4 +256,4 @@ TEST_F(CheckLogTest, DecodeRejectsGarbage) {
 }
 
 }  // namespace
-}  // namespace vigil::coordinator::check_log
+}  // namespace vigil::check_log

@@ -11,7 +11,7 @@
 #include <filesystem>
 #include <nlohmann/json.hpp>
 
-#include "services/coordinator/check_log.h"
+#include "services/coordinator/check_log_writer.h"
 #include "services/coordinator/coordinator.h"
 #include "services/coordinator/keys.h"
 #include "storage/catalogue.h"

@@ -9,14 +9,18 @@
 #include <functional>
 #include <string>
 
-#include "services/coordinator/check_log.h"
-#include "services/coordinator/proof_verify.h"
+#include "services/coordinator/check_log_writer.h"
+#include "services/proofs/proof_verify.h"
 #include "storage/hash.h"
 
 namespace vigil::coordinator {
 namespace {
 
 using nlohmann::json;
+using proofs::CheckProof;
+using proofs::ProofCheck;
+using proofs::ProofCheckOptions;
+using proofs::SignatureJson;
 
 class ProofsTest : public ::testing::Test {
  protected:
