@@ -590,6 +590,17 @@ std::map<std::string, int64_t> Coordinator::WorkersLastSeen() {
   return seen_;
 }
 
+StatusOr<std::vector<v1::WorkerRecord>> Coordinator::Workers() {
+  return LoadRecords<v1::WorkerRecord>(cat_->kv(), keys::kWorkerPrefix, "worker");
+}
+
+Status Coordinator::CheckReadable() {
+  std::string v;
+  return cat_->kv()->Get(Space::kMeta, "format_version", &v);
+}
+
+Status Coordinator::WriteHealth() { return cat_->kv()->WriteHealth(); }
+
 StatusOr<v1::LeaseTaskResponse> Coordinator::LeaseTask(const std::string& worker_id) {
   auto w = LoadWorker(worker_id);
   if (!w.ok()) return w.status();

@@ -1,7 +1,5 @@
 // The gRPC layer in-process: health, reflection, the TenantPortal stub, the
 // mapping of domain errors to gRPC codes, and the Observe stream's window.
-#include "services/coordinator/server.h"
-
 #include <grpcpp/generic/generic_stub.h>
 #include <grpcpp/grpcpp.h>
 #include <gtest/gtest.h>
@@ -12,6 +10,7 @@
 
 #include "services/coordinator/ingest.h"
 #include "services/coordinator/keys.h"
+#include "services/coordinator/node.h"
 #include "services/coordinator/records.h"
 #include "storage/hash.h"
 #include "vigil/v1/admin.grpc.pb.h"
@@ -36,11 +35,11 @@ class ServerTest : public ::testing::Test {
            ("vigil-server-" + std::to_string(getpid()) + "-" +
             ::testing::UnitTest::GetInstance()->current_test_info()->name());
     std::filesystem::remove_all(dir_);
-    ServerOptions o;
+    NodeOptions o;
     o.listen = "127.0.0.1:0";
     o.coordinator.data_dir = dir_.string();
     o.coordinator.admin_token_sha256 = TokenHash("tok");
-    auto s = Server::Start(o);
+    auto s = Node::Start(o);
     ASSERT_TRUE(s.ok()) << s.status();
     server_ = std::move(*s);
     channel_ = grpc::CreateChannel(server_->address(), grpc::InsecureChannelCredentials());
@@ -51,7 +50,7 @@ class ServerTest : public ::testing::Test {
   }
 
   std::filesystem::path dir_;
-  std::unique_ptr<Server> server_;
+  std::unique_ptr<Node> server_;
   std::shared_ptr<grpc::Channel> channel_;
 };
 
