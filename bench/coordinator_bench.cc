@@ -47,7 +47,7 @@
 #include "bench/synth.h"
 #include "services/coordinator/coordinator.h"
 #include "services/coordinator/keys.h"
-#include "services/coordinator/server.h"
+#include "services/coordinator/node.h"
 #include "storage/catalogue.h"
 #include "vigil/v1/admin.grpc.pb.h"
 #include "vigil/v1/worker.grpc.pb.h"
@@ -233,16 +233,16 @@ std::vector<v1::ObservationBatch> MakeBatches(const v1::Task& t, uint64_t n, int
 
 int g_executor_threads = 0;  // --executor-threads; 0 = the server's default
 
-std::unique_ptr<coordinator::Server> StartServer(const std::string& dir) {
+std::unique_ptr<coordinator::Node> StartServer(const std::string& dir) {
   std::filesystem::remove_all(dir);
   std::filesystem::create_directories(dir);
-  coordinator::ServerOptions o;
+  coordinator::NodeOptions o;
   o.listen = "127.0.0.1:0";
   o.coordinator.data_dir = dir + "/db";
   o.coordinator.enrol_token_sha256 = coordinator::TokenHash(kBenchEnrolToken);
   if (g_executor_threads > 0) o.executor_threads = g_executor_threads;
   std::printf("coordinator: %d executor threads\n", o.executor_threads);
-  auto s = coordinator::Server::Start(o);
+  auto s = coordinator::Node::Start(o);
   Check(s.status(), "start coordinator");
   return std::move(*s);
 }

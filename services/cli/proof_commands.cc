@@ -10,8 +10,8 @@
 #include "services/common/files.h"
 #include "services/common/signing.h"
 #include "services/common/text.h"
-#include "services/coordinator/check_log.h"
-#include "services/coordinator/proof_verify.h"
+#include "services/proofs/check_log.h"
+#include "services/proofs/proof_verify.h"
 #include "storage/rocks_kv.h"
 
 namespace vigil::cli {
@@ -91,7 +91,7 @@ int RunLogVerify(const LogVerifyArgs& args) {
   if (args.tenant) {
     tenants.push_back(*args.tenant);
   } else {
-    auto all = coordinator::check_log::Tenants(**kv);
+    auto all = check_log::Tenants(**kv);
     if (!all.ok()) {
       std::fprintf(stderr, "vigil log verify: %s\n", std::string(all.status().message()).c_str());
       return kExitProblems;
@@ -101,15 +101,14 @@ int RunLogVerify(const LogVerifyArgs& args) {
   }
   int rc = kExitOk;
   for (const std::string& t : tenants) {
-    coordinator::check_log::LogHead head;
-    storage::Status s = coordinator::check_log::Verify(**kv, t, &head);
+    check_log::LogHead head;
+    storage::Status s = check_log::Verify(**kv, t, &head);
     std::string name = EscapeForTerminal(t);
     if (s.ok() && head.seq == 0) {
       std::printf("%s: no records\n", name.c_str());
     } else if (s.ok()) {
       std::printf("%s: intact, %llu records, head %s\n", name.c_str(),
-                  static_cast<unsigned long long>(head.seq),
-                  coordinator::check_log::HashHex(head.hash).c_str());
+                  static_cast<unsigned long long>(head.seq), check_log::HashHex(head.hash).c_str());
     } else if (absl::IsDataLoss(s)) {
       std::printf("%s: BROKEN: %s\n", name.c_str(), std::string(s.message()).c_str());
       rc = kExitProblems;
@@ -180,7 +179,7 @@ int RunProofVerify(const ProofVerifyArgs& args) {
   }
   auto keys = LoadKeys(args.key);
   if (!keys.ok()) return usage(std::string(keys.status().message()));
-  coordinator::ProofCheckOptions o;
+  proofs::ProofCheckOptions o;
   o.keys = std::move(*keys);
   if (!args.previous.empty()) {
     auto prev = ReadWholeFile(args.previous);
@@ -198,7 +197,7 @@ int RunProofVerify(const ProofVerifyArgs& args) {
     }
     o.inclusion = std::move(*doc);
   }
-  coordinator::ProofCheck r = coordinator::CheckProof(*statement, *signature, o);
+  proofs::ProofCheck r = proofs::CheckProof(*statement, *signature, o);
   if (r.ok()) {
     std::printf("VALID %s: tenant %s, period %s\n", args.proof.c_str(),
                 EscapeForTerminal(r.tenant).c_str(), EscapeForTerminal(r.period).c_str());

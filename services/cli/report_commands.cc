@@ -10,8 +10,9 @@
 #include "services/cli/client.h"
 #include "services/cli/exit_codes.h"
 #include "services/common/files.h"
+#include "services/common/text.h"
 #include "services/common/time.h"
-#include "services/coordinator/proof_verify.h"
+#include "services/proofs/proof_verify.h"
 #include "services/reports/html.h"
 #include "vigil/v1/admin.grpc.pb.h"
 #include "vigil/v1/tenant.grpc.pb.h"
@@ -290,7 +291,7 @@ int RunTenantOffboard(const OffboardArgs& args) {
                    seq);
       return kExitProblems;
     }
-    latest_sha = coordinator::StatementSha256Hex(proof.statement());
+    latest_sha = proofs::StatementSha256Hex(proof.statement());
     manifest.push_back({{"seq", proof.seq()},
                         {"period", proof.period()},
                         {"statement_sha256", latest_sha},

@@ -20,11 +20,11 @@
 
 #include "services/cli/admin_commands.h"
 #include "services/cli/exit_codes.h"
-#include "services/cli/http_endpoints.h"
+#include "services/cli/worker_http.h"
 #include "services/common/http_server.h"
 #include "services/common/signing.h"
 #include "services/common/text.h"
-#include "services/coordinator/server.h"
+#include "services/coordinator/node.h"
 #include "services/worker/worker.h"
 #include "storage/hex.h"
 
@@ -79,31 +79,6 @@ bool LoadOrCreateToken(const std::string& file, bool create, std::string* token)
   bool ok = write(fd, line.data(), line.size()) == static_cast<ssize_t>(line.size());
   ok = fsync(fd) == 0 && ok;
   close(fd);
-  return ok;
-}
-
-// Writes a secret to `file` (mode 0600) durably: a temporary file synced,
-// renamed into place, the directory synced. False (errno set) on error.
-bool WriteSecretFile(const std::string& file, const std::string& secret) {
-  const std::string tmp = file + ".tmp";
-  int fd = open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0600);
-  if (fd < 0) return false;
-  std::string line = secret + "\n";
-  bool ok = fchmod(fd, 0600) == 0 &&
-            write(fd, line.data(), line.size()) == static_cast<ssize_t>(line.size());
-  ok = ok && fsync(fd) == 0;
-  close(fd);
-  if (!ok || rename(tmp.c_str(), file.c_str()) != 0) {
-    const int saved = errno;
-    unlink(tmp.c_str());
-    errno = saved;
-    return false;
-  }
-  std::string dir = std::filesystem::path(file).parent_path().string();
-  int dfd = open(dir.empty() ? "." : dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-  if (dfd < 0) return false;
-  ok = fsync(dfd) == 0;
-  close(dfd);
   return ok;
 }
 
@@ -202,7 +177,7 @@ int RunCoordinator(const CoordinatorArgs& args) {
                  ec.message().c_str());
     return kExitUsage;
   }
-  coordinator::ServerOptions o;
+  coordinator::NodeOptions o;
   o.listen = args.listen;
   o.coordinator.data_dir = args.data + "/db";
   o.coordinator.lease.ttl_ns = *ttl;
@@ -243,7 +218,7 @@ int RunCoordinator(const CoordinatorArgs& args) {
   }
   // HTTPS: its own certificate, else the gRPC one. Checked now, before
   // anything listens.
-  CoordinatorHttpOptions ho;
+  coordinator::HttpApiOptions& ho = o.http;
   ho.http_listen = args.http_listen;
   ho.https_listen = args.https_listen;
   if (args.https_cert_file.empty() != args.https_key_file.empty()) {
@@ -278,7 +253,7 @@ int RunCoordinator(const CoordinatorArgs& args) {
     }
     o.coordinator.enrol_token_sha256 = coordinator::TokenHash(enrol);
   }
-  coordinator::MetricsOptions mo;
+  coordinator::MetricsOptions& mo = o.metrics;
   mo.version = VIGIL_VERSION;
   auto refresh = ParseDuration(args.metrics_refresh, &err);
   if (!refresh || *refresh < 1'000'000'000) {
@@ -321,47 +296,21 @@ int RunCoordinator(const CoordinatorArgs& args) {
     }
     o.delivery.secrets_dir = args.secrets_dir;
   }
-  auto server = coordinator::Server::Start(o);
-  if (!server.ok()) {
-    std::fprintf(stderr, "vigil coordinator: %s\n", std::string(server.status().message()).c_str());
-    return kExitFailure;
-  }
-  std::unique_ptr<CoordinatorHttp> http;
-  if (!ho.http_listen.empty() || !ho.https_listen.empty()) {
-    auto h = CoordinatorHttp::Start(ho, server->get(), mo);
-    if (!h.ok()) {
-      std::fprintf(stderr, "vigil coordinator: %s\n", std::string(h.status().message()).c_str());
-      (*server)->Shutdown();
-      return kExitUsage;
-    }
-    http = std::move(*h);
-  }
-  // The first-start enrolment token (docs/coordinator.md "Authentication"), like
-  // the admin token: one-time, written beside it, unless the fixed
+  // The first-start enrolment token (docs/coordinator.md "Authentication"),
+  // like the admin token: one-time, written beside it, unless the fixed
   // --worker-token-file is given.
-  std::string enrol_note;
   const std::string enrol_file = args.data + "/enrol.token";
-  if (args.worker_token_file.empty() && !std::filesystem::exists(enrol_file)) {
-    auto first = (*server)->coordinator().IssueFirstEnrolToken("first start (DATA/enrol.token)");
-    if (!first.ok()) {
-      std::fprintf(stderr, "vigil coordinator: cannot issue the first enrolment token: %s\n",
-                   std::string(first.status().message()).c_str());
-      (*server)->Shutdown();
-      return kExitFailure;
-    }
-    if (first->has_value()) {
-      if (!WriteSecretFile(enrol_file, (*first)->token())) {
-        std::fprintf(stderr,
-                     "vigil coordinator: cannot write the enrolment token to '%s': %s (token %s "
-                     "revoked; issue one with `vigil token issue --kind enrol`)\n",
-                     enrol_file.c_str(), std::strerror(errno), (*first)->record().id().c_str());
-        (void)(*server)->coordinator().RevokeToken((*first)->record().id());
-        (*server)->Shutdown();
-        return kExitFailure;
-      }
-      enrol_note = "enrolment token in " + enrol_file +
-                   " (one-time: it enrols one worker; more with `vigil token issue --kind enrol`)";
-    }
+  if (args.worker_token_file.empty()) o.first_enrol_token_file = enrol_file;
+  coordinator::Node::Failure failure = coordinator::Node::Failure::kNode;
+  auto node = coordinator::Node::Start(o, &failure);
+  if (!node.ok()) {
+    std::fprintf(stderr, "vigil coordinator: %s\n", std::string(node.status().message()).c_str());
+    return failure == coordinator::Node::Failure::kHttp ? kExitUsage : kExitFailure;
+  }
+  std::string enrol_note;
+  if ((*node)->wrote_first_enrol_token()) {
+    enrol_note = "enrolment token in " + enrol_file +
+                 " (one-time: it enrols one worker; more with `vigil token issue --kind enrol`)";
   }
   if (enrol_note.empty()) {
     enrol_note = args.worker_token_file.empty()
@@ -369,15 +318,15 @@ int RunCoordinator(const CoordinatorArgs& args) {
                      : "worker enrolment: the token in " + args.worker_token_file +
                            ", or one-time tokens (`vigil token issue --kind enrol`)";
   }
-  std::printf("listening on %s\n", (*server)->address().c_str());
-  if (http && !http->http_address().empty()) {
-    std::printf("http listening on %s\n", http->http_address().c_str());
+  std::printf("listening on %s\n", (*node)->address().c_str());
+  if (!(*node)->http_address().empty()) {
+    std::printf("http listening on %s\n", (*node)->http_address().c_str());
   }
-  if (http && !http->https_address().empty()) {
-    std::printf("https listening on %s\n", http->https_address().c_str());
+  if (!(*node)->https_address().empty()) {
+    std::printf("https listening on %s\n", (*node)->https_address().c_str());
     std::printf("https: /metrics, the dashboard and /api/* (certificate %s)%s\n",
                 ho.tls.cert_file.c_str(),
-                http->http_address().empty() ? "" : "; http: /healthz and /readyz only");
+                (*node)->http_address().empty() ? "" : "; http: /healthz and /readyz only");
   }
   std::printf("transport: %s\n", o.tls_cert_pem.empty()
                                      ? (grpc_in_clear ? "plaintext (--insecure)"
@@ -389,9 +338,7 @@ int RunCoordinator(const CoordinatorArgs& args) {
   std::fflush(stdout);
   int sig = WaitForSignal(signals);
   std::fprintf(stderr, "vigil coordinator: %s, shutting down\n", strsignal(sig));
-  if (http) http->SetStopping();
-  (*server)->Shutdown();
-  http.reset();
+  (*node)->Shutdown();
   return 0;
 }
 
@@ -553,7 +500,7 @@ int RunDev(const DevArgs& args) {
     return kExitFailure;
   }
   sigset_t signals = BlockStopSignals();
-  coordinator::ServerOptions so;
+  coordinator::NodeOptions so;
   so.listen = args.listen;
   so.coordinator.data_dir = data + "/db";
   so.coordinator.admin_token_sha256 = coordinator::TokenHash(token);
@@ -567,12 +514,12 @@ int RunDev(const DevArgs& args) {
     }
   }
   so.coordinator.msp_name = "Vigil dev";
-  auto server = coordinator::Server::Start(so);
-  if (!server.ok()) {
-    std::fprintf(stderr, "vigil dev: %s\n", std::string(server.status().message()).c_str());
+  auto node = coordinator::Node::Start(so);
+  if (!node.ok()) {
+    std::fprintf(stderr, "vigil dev: %s\n", std::string(node.status().message()).c_str());
     return kExitFailure;
   }
-  std::string address = (*server)->address();
+  std::string address = (*node)->address();
   std::vector<std::unique_ptr<worker::Worker>> workers;
   std::vector<std::thread> threads;
   const std::pair<const char*, std::filesystem::path> served[] = {{"nas-office", office},
@@ -588,7 +535,7 @@ int RunDev(const DevArgs& args) {
     enrol.set_kind(v1::TOKEN_KIND_ENROL);
     enrol.set_site(wo.site);
     enrol.set_name("vigil dev worker (" + wo.site + ")");
-    auto issued = (*server)->coordinator().IssueToken(enrol);
+    auto issued = (*node)->coordinator().IssueToken(enrol);
     if (!issued.ok()) {
       std::fprintf(stderr, "vigil dev: %s\n", std::string(issued.status().message()).c_str());
       return kExitFailure;
@@ -632,7 +579,7 @@ int RunDev(const DevArgs& args) {
   }
   for (auto& w : workers) w->Stop();
   for (auto& t : threads) t.join();
-  (*server)->Shutdown();
+  (*node)->Shutdown();
   return rc;
 }
 

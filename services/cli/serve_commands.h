@@ -30,7 +30,7 @@ struct CoordinatorArgs {
   // How often the scheduler looks for due checks ("0" = never).
   std::string schedule_every = "0";
   // TLS certificate chain and key (PEM files); mutual TLS for workers when
-  // a client CA is given. See coordinator::ServerOptions.
+  // a client CA is given. See coordinator::NodeOptions.
   std::string tls_cert_file, tls_key_file, tls_client_ca_file;
   // The MSP's signing key directory (vigil keys init); empty = no reports
   // or proofs can be issued.

@@ -1,5 +1,5 @@
 // Check results as the tenant's check log records them
-// (services/coordinator/check_log.h): one JSON payload per finished task,
+// (services/proofs/check_log.h): one JSON payload per finished task,
 // appended atomically with the task's DONE or FAILED state.
 //
 // PAYLOAD (JSON object, keys sorted, UTF-8; bytes that are not UTF-8 in

@@ -12,7 +12,7 @@
 #include "services/common/text.h"
 #include "services/common/time.h"
 #include "services/contracts/model.h"
-#include "services/coordinator/check_log.h"
+#include "services/coordinator/check_log_writer.h"
 #include "services/coordinator/check_results.h"
 #include "services/coordinator/contract_store.h"
 #include "services/coordinator/evaluation.h"
@@ -590,6 +590,17 @@ std::map<std::string, int64_t> Coordinator::WorkersLastSeen() {
   std::lock_guard lock(seen_mu_);
   return seen_;
 }
+
+StatusOr<std::vector<v1::WorkerRecord>> Coordinator::Workers() {
+  return LoadRecords<v1::WorkerRecord>(cat_->kv(), keys::kWorkerPrefix, "worker");
+}
+
+Status Coordinator::CheckReadable() {
+  std::string v;
+  return cat_->kv()->Get(Space::kMeta, "format_version", &v);
+}
+
+Status Coordinator::WriteHealth() { return cat_->kv()->WriteHealth(); }
 
 StatusOr<v1::LeaseTaskResponse> Coordinator::LeaseTask(const std::string& worker_id) {
   auto w = LoadWorker(worker_id);

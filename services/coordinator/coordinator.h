@@ -32,7 +32,7 @@
 #include <vector>
 
 #include "services/common/signing.h"
-#include "services/coordinator/check_log.h"
+#include "services/coordinator/check_log_writer.h"
 #include "services/coordinator/clock.h"
 #include "services/coordinator/lease_manager.h"
 #include "storage/catalogue.h"
@@ -188,6 +188,17 @@ class Coordinator {
   // is first staged (a batch resent after a reconnect is not counted
   // again). For /metrics.
   std::map<std::string, uint64_t> VerifiedBytesByLocation();
+  // Every registered worker's record, in id order (the dashboard's
+  // /api/workers).
+  storage::StatusOr<std::vector<v1::WorkerRecord>> Workers();
+
+  // For a readiness probe. CheckReadable: one point read of the key every
+  // database has (its format version): cheap, and it fails when RocksDB
+  // does (I/O error, background error), not when one tenant's evaluation
+  // does. WriteHealth: the store's (KvStore::WriteHealth): not OK while
+  // writes are refused (a full disk).
+  storage::Status CheckReadable();
+  storage::Status WriteHealth();
 
   LeaseManager& leases() { return *leases_; }
   storage::Catalogue& catalogue() { return *cat_; }

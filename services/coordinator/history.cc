@@ -6,9 +6,9 @@
 #include <set>
 
 #include "services/common/text.h"
-#include "services/coordinator/check_log.h"
 #include "services/coordinator/contract_store.h"
 #include "services/coordinator/points.h"
+#include "services/proofs/check_log.h"
 #include "storage/catalogue.h"
 
 namespace vigil::coordinator {

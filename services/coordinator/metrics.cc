@@ -56,37 +56,6 @@ CoordinatorMetrics::CoordinatorMetrics(Coordinator* c, MetricsOptions options)
       options_(std::move(options)),
       status_(absl::UnavailableError("metrics not computed yet")) {}
 
-CoordinatorMetrics::~CoordinatorMetrics() {
-  {
-    std::lock_guard lock(mu_);
-    stop_ = true;
-  }
-  cv_.notify_all();
-  if (thread_.joinable()) thread_.join();
-}
-
-void CoordinatorMetrics::Start() {
-  (void)Refresh();
-  const auto every = std::chrono::milliseconds(std::max<int64_t>(options_.refresh_ms, 100));
-  thread_ = std::thread([this, every] {
-    std::unique_lock lock(mu_);
-    bool failing = false;
-    while (!cv_.wait_for(lock, every, [this] { return stop_; })) {
-      lock.unlock();
-      absl::Status s = Refresh();
-      // Said once when it starts failing, once when it recovers.
-      if (!s.ok() && !failing) {
-        std::fprintf(stderr, "vigil coordinator: metrics refresh failed: %s\n",
-                     std::string(s.message()).c_str());
-      } else if (s.ok() && failing) {
-        std::fprintf(stderr, "vigil coordinator: metrics refresh works again\n");
-      }
-      failing = !s.ok();
-      lock.lock();
-    }
-  });
-}
-
 std::string CoordinatorMetrics::Exposition() const {
   std::lock_guard lock(mu_);
   return text_;

@@ -1,20 +1,18 @@
 // The coordinator's Prometheus metrics (docs/operations.md lists every
 // name and label). Most figures are recomputed from the coordinator's own
 // records (tasks, statuses, RocksDB estimates), so they survive a restart;
-// evaluating every tenant's verdicts is costly, so a refresh runs on this
-// class's own thread every `refresh_ms` and a scrape serves the cached text
-// (never a database read on a scrape, never one on a gRPC thread).
+// evaluating every tenant's verdicts is costly, so Refresh() runs as a
+// periodic job (jobs.h, every `refresh_ms`) and a scrape serves the cached
+// text (never a database read on a scrape, never one on a gRPC thread).
 //
 // Thread safety: thread-safe.
 #pragma once
 
-#include <condition_variable>
 #include <cstdint>
 #include <map>
 #include <memory>
 #include <mutex>
 #include <string>
-#include <thread>
 
 #include "services/coordinator/coordinator.h"
 #include "storage/status.h"
@@ -24,22 +22,19 @@ namespace vigil::coordinator {
 struct MetricsOptions {
   // Shown as vigil_build_info{version="..."}.
   std::string version = "dev";
-  // Refresh period, ms. Default 15 s (Prometheus' usual scrape interval).
+  // Refresh period, ms (the node's metrics job). Default 15 s (Prometheus'
+  // usual scrape interval).
   int64_t refresh_ms = 15'000;
 };
 
 class CoordinatorMetrics {
  public:
-  // `c` is not owned and must outlive this object. No thread runs until
-  // Start().
+  // `c` is not owned and must outlive this object. Nothing is computed
+  // before the first Refresh().
   CoordinatorMetrics(Coordinator* c, MetricsOptions options);
-  ~CoordinatorMetrics();
   CoordinatorMetrics(const CoordinatorMetrics&) = delete;
   CoordinatorMetrics& operator=(const CoordinatorMetrics&) = delete;
 
-  // Refreshes once now, then every refresh_ms on a background thread until
-  // destruction.
-  void Start();
   // Recomputes the exposition (reads the database). On error the previous
   // exposition is kept and last_refresh() reports the error.
   storage::Status Refresh();
@@ -55,15 +50,12 @@ class CoordinatorMetrics {
   Coordinator* c_;
   MetricsOptions options_;
   mutable std::mutex mu_;
-  std::condition_variable cv_;
   std::string text_;                                          // GUARDED_BY(mu_)
   std::shared_ptr<const v1::GetStatusResponse> last_status_;  // GUARDED_BY(mu_)
   storage::Status status_;                                    // GUARDED_BY(mu_)
-  bool stop_ = false;                                         // GUARDED_BY(mu_)
   std::map<std::string, uint64_t> prev_bytes_;                // GUARDED_BY(refresh_mu_)
   int64_t prev_ns_ = 0;                                       // GUARDED_BY(refresh_mu_)
   std::mutex refresh_mu_;                                     // one refresh at a time
-  std::thread thread_;
 };
 
 }  // namespace vigil::coordinator

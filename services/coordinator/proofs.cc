@@ -5,12 +5,13 @@
 #include <mutex>
 
 #include "services/contracts/calendar.h"
-#include "services/coordinator/check_log.h"
 #include "services/coordinator/check_results.h"
 #include "services/coordinator/keys.h"
 #include "services/coordinator/points.h"
-#include "services/coordinator/proof_verify.h"
+#include "services/proofs/check_log.h"
+#include "services/proofs/proof_verify.h"
 #include "storage/hash.h"
+#include "storage/hex.h"
 #include "storage/key_codec.h"
 
 namespace vigil::coordinator {
@@ -181,7 +182,7 @@ StatusOr<IssuedProof> IssueProof(storage::Catalogue& cat, const signing::KeyRing
   Status scanned = check_log::Scan(
       kv, tenant,
       [&](const check_log::LogRecord& r, const check_log::Hash& h) {
-        records.push_back(HexEncode(check_log::EncodeRecord(r)));
+        records.push_back(storage::HexEncode(check_log::EncodeRecord(r)));
         log_head.seq = r.seq;
         head_hash = check_log::HashHex(h);
         return true;
@@ -204,7 +205,7 @@ StatusOr<IssuedProof> IssueProof(storage::Catalogue& cat, const signing::KeyRing
                             {"head_hash", head_hash},
                             {"records", std::move(records)}};
   statement["previous_proof_sha256"] =
-      head->seq == 0 ? json(nullptr) : json(HexEncode(head->sha256));
+      head->seq == 0 ? json(nullptr) : json(storage::HexEncode(head->sha256));
 
   IssuedProof out;
   out.seq = seq;
@@ -213,7 +214,7 @@ StatusOr<IssuedProof> IssueProof(storage::Catalogue& cat, const signing::KeyRing
   out.statement = DumpJson(statement);
   auto sig = keys.Sign(out.statement);
   if (!sig.ok()) return sig.status();
-  out.signature = SignatureJson(*sig);
+  out.signature = proofs::SignatureJson(*sig);
 
   storage::Digest digest = storage::HashBytes(storage::HashAlgorithm::kSha256, out.statement);
   std::string head_value;

@@ -7,10 +7,10 @@
 #include "services/common/text.h"
 #include "services/contracts/evaluate.h"
 #include "services/contracts/proto_bridge.h"
-#include "services/coordinator/check_log.h"
 #include "services/coordinator/contract_store.h"
 #include "services/coordinator/evaluation.h"
-#include "services/coordinator/proof_verify.h"
+#include "services/proofs/check_log.h"
+#include "storage/hex.h"
 
 namespace vigil::coordinator {
 
@@ -146,7 +146,7 @@ StatusOr<json> BuildReport(storage::Catalogue& cat, const std::vector<v1::Task>&
     }
   }
   r["contract"] = {{"version", cv.version()},
-                   {"sha256", HexEncode(cv.sha256())},
+                   {"sha256", storage::HexEncode(cv.sha256())},
                    {"effective_from", cal.Rfc3339(cv.effective_from_ns())},
                    {"assets", assets},
                    {"commitments", terms}};

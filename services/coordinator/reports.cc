@@ -4,15 +4,15 @@
 
 #include "services/contracts/calendar.h"
 #include "services/coordinator/alerts.h"
-#include "services/coordinator/check_log.h"
 #include "services/coordinator/check_results.h"
 #include "services/coordinator/coordinator.h"
 #include "services/coordinator/ingest.h"
 #include "services/coordinator/keys.h"
-#include "services/coordinator/proof_verify.h"
 #include "services/coordinator/proofs.h"
 #include "services/coordinator/records.h"
 #include "services/coordinator/report.h"
+#include "services/proofs/check_log.h"
+#include "services/proofs/proof_verify.h"
 #include "storage/entry.h"
 #include "storage/key_codec.h"
 
@@ -134,7 +134,7 @@ StatusOr<v1::OffboardTenantResponse> Coordinator::OffboardTenant(
   std::string latest_sha;
   uint64_t proof_count = 0;  // seqs run 1..latest
   if (auto latest = LoadProof(*kv, name, 0); latest.ok()) {
-    latest_sha = StatementSha256Hex(latest->statement);
+    latest_sha = proofs::StatementSha256Hex(latest->statement);
     proof_count = latest->seq;
   } else if (!absl::IsNotFound(latest.status())) {
     return latest.status();
@@ -257,7 +257,7 @@ StatusOr<v1::OffboardTenantResponse> Coordinator::OffboardTenant(
   if (!written.ok()) return written;
   v1::OffboardTenantResponse resp;
   resp.set_statement(statement);
-  resp.set_signature(SignatureJson(*sig));
+  resp.set_signature(proofs::SignatureJson(*sig));
   return resp;
 }
 

@@ -6,15 +6,11 @@
 #include <grpcpp/grpcpp.h>
 #include <grpcpp/health_check_service_interface.h>
 
-#include <atomic>
-#include <condition_variable>
 #include <mutex>
 #include <optional>
-#include <thread>
 #include <vector>
 
 #include "services/common/text.h"
-#include "services/coordinator/executor.h"
 #include "vigil/v1/admin.grpc.pb.h"
 #include "vigil/v1/tenant.grpc.pb.h"
 #include "vigil/v1/worker.grpc.pb.h"
@@ -426,19 +422,15 @@ class ServerImpl final : public Server {
  public:
   ~ServerImpl() override { Shutdown(); }
 
-  absl::Status Init(const ServerOptions& options) {
-    auto c = Coordinator::Open(options.coordinator);
-    if (!c.ok()) return c.status();
-    coordinator_ = std::move(*c);
-    executor_ = std::make_unique<Executor>(options.executor_threads);
-    admin_ = std::make_unique<AdminService>(coordinator_.get(), executor_.get());
+  absl::Status Init(const ServerOptions& options, Coordinator* c, Executor* executor) {
+    admin_ = std::make_unique<AdminService>(c, executor);
     const bool tls = !options.tls_cert_pem.empty() || !options.tls_key_pem.empty();
     const bool mtls = !options.tls_client_ca_pem.empty();
     if (mtls && !tls) {
       return absl::InvalidArgumentError("a client CA (mutual TLS) needs a server certificate");
     }
-    worker_ = std::make_unique<WorkerService>(coordinator_.get(), executor_.get(), mtls);
-    tenant_ = std::make_unique<TenantService>(coordinator_.get(), executor_.get());
+    worker_ = std::make_unique<WorkerService>(c, executor, mtls);
+    tenant_ = std::make_unique<TenantService>(c, executor);
 
     grpc::EnableDefaultHealthCheckService(true);
     grpc::reflection::InitProtoReflectionServerBuilderPlugin();
@@ -463,112 +455,36 @@ class ServerImpl final : public Server {
     }
     std::string host = options.listen.substr(0, options.listen.rfind(':'));
     address_ = host + ":" + std::to_string(port);
-    // Alerts: the outbox drains on its own thread; the watcher runs on the
-    // sweeper's cadence, on the executor (its pass does disk I/O).
-    clock_ = options.coordinator.clock != nullptr ? options.coordinator.clock : &real_clock_;
-    watcher_ = std::make_unique<Watcher>(coordinator_.get(), clock_, options.watcher);
-    deliverer_ =
-        std::make_unique<Deliverer>(coordinator_->catalogue().kv(), clock_, options.delivery);
-    deliverer_->Start();
-    watch_every_ms_ = options.watch_every_ms;
-    // Leases also expire lazily on every call; this sweep makes an expired
-    // task leasable even when the only live worker is idle-polling.
-    sweeper_ = std::thread([this, every = options.schedule_every_ms] {
-      std::unique_lock lock(mu_);
-      auto next_schedule = std::chrono::steady_clock::now();
-      auto next_watch =
-          std::chrono::steady_clock::now() + std::chrono::milliseconds(watch_every_ms_);
-      while (!cv_.wait_for(lock, std::chrono::milliseconds(250), [this] { return stopping_; })) {
-        lock.unlock();
-        executor_->Post([this] { (void)coordinator_->ExpireLeases(); });
-        if (every > 0 && std::chrono::steady_clock::now() >= next_schedule) {
-          next_schedule = std::chrono::steady_clock::now() + std::chrono::milliseconds(every);
-          executor_->Post([this] {
-            auto queued = coordinator_->ScheduleDue();
-            if (!queued.ok()) {
-              std::fprintf(stderr, "vigil coordinator: scheduler: %s\n",
-                           std::string(queued.status().message()).c_str());
-            } else if (!queued->empty()) {
-              std::fprintf(stderr, "vigil coordinator: scheduler queued %zu due check task(s)\n",
-                           queued->size());
-            }
-          });
-        }
-        if (watch_every_ms_ > 0 && std::chrono::steady_clock::now() >= next_watch) {
-          next_watch =
-              std::chrono::steady_clock::now() + std::chrono::milliseconds(watch_every_ms_);
-          executor_->Post([this] { Watch(); });
-        }
-        lock.lock();
-      }
-    });
     return absl::OkStatus();
   }
 
   std::string address() const override { return address_; }
-  Coordinator& coordinator() override { return *coordinator_; }
 
   void Shutdown() override {
-    {
-      std::lock_guard lock(mu_);
-      if (stopping_) return;
-      stopping_ = true;
-    }
-    cv_.notify_all();
-    if (sweeper_.joinable()) sweeper_.join();
-    if (deliverer_) deliverer_->Stop();
+    std::lock_guard lock(shutdown_mu_);
+    if (server_ == nullptr) return;
     // The executor stays up until every handler is done: a reactor finishes
     // only once its queued work ran.
-    if (server_) {
-      server_->Shutdown(std::chrono::system_clock::now() + std::chrono::seconds(2));
-      server_->Wait();
-    }
-    executor_.reset();
-  }
-
-  // One watcher pass at a time (a slow pass is not stacked behind).
-  void Watch() {
-    std::unique_lock lock(watch_mu_, std::try_to_lock);
-    if (!lock.owns_lock()) return;
-    auto raised = watcher_->RunOnce();
-    if (!raised.ok()) {
-      std::fprintf(stderr, "vigil coordinator: verdict watcher: %s\n",
-                   std::string(raised.status().message()).c_str());
-      return;
-    }
-    for (const auto& a : *raised) {
-      std::fprintf(stderr, "vigil coordinator: alert %s: %s %s %s %s -> %s\n", a.id().c_str(),
-                   a.event().c_str(), a.tenant().empty() ? "-" : a.tenant().c_str(),
-                   a.asset().c_str(), a.kind().c_str(), a.to().c_str());
-    }
-    if (!raised->empty()) deliverer_->Wake();
+    server_->Shutdown(std::chrono::system_clock::now() + std::chrono::seconds(2));
+    server_->Wait();
+    server_.reset();
   }
 
  private:
-  std::unique_ptr<Coordinator> coordinator_;
-  std::unique_ptr<Executor> executor_;
   std::unique_ptr<AdminService> admin_;
   std::unique_ptr<WorkerService> worker_;
   std::unique_ptr<TenantService> tenant_;
+  std::mutex shutdown_mu_;  // one Shutdown at a time
   std::unique_ptr<grpc::Server> server_;
   std::string address_;
-  std::thread sweeper_;
-  RealClock real_clock_;
-  Clock* clock_ = nullptr;
-  std::unique_ptr<Watcher> watcher_;
-  std::unique_ptr<Deliverer> deliverer_;
-  int64_t watch_every_ms_ = 0;
-  std::mutex watch_mu_;
-  std::mutex mu_;
-  std::condition_variable cv_;
-  bool stopping_ = false;  // GUARDED_BY(mu_)
 };
 
 }  // namespace
 
-storage::StatusOr<std::unique_ptr<Server>> Server::Start(const ServerOptions& options) {
+storage::StatusOr<std::unique_ptr<Server>> Server::Start(const ServerOptions& options,
+                                                         Coordinator* c, Executor* executor) {
   auto s = std::make_unique<ServerImpl>();
-  if (absl::Status st = s->Init(options); !st.ok()) return st;
+  if (absl::Status st = s->Init(options, c, executor); !st.ok()) return st;
   return std::unique_ptr<Server>(std::move(s));
 }
 

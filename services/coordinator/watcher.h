@@ -78,8 +78,8 @@ class Watcher {
       : c_(c), clock_(clock), options_(options) {}
 
   // One pass (see above). Returns the alerts raised (already in the outbox).
-  // Thread-compatible: one pass at a time (the server runs it on one
-  // thread; tests call it directly).
+  // Thread-compatible: one pass at a time (the node's watch job never
+  // overlaps itself, jobs.h; tests call it directly).
   storage::StatusOr<std::vector<v1::Alert>> RunOnce();
 
  private:

@@ -8,14 +8,12 @@
 #include <string>
 
 #include "services/common/signing.h"
-#include "services/coordinator/check_log.h"
+#include "services/coordinator/check_log_writer.h"
 #include "storage/rocks_kv.h"
 #include "tests/integration/test_util.h"
 
 namespace vigil::testing {
 namespace {
-
-namespace check_log = coordinator::check_log;
 
 RunResult Vigil(std::vector<std::string> args) {
   args.insert(args.begin(), VigilBin());

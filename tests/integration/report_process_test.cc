@@ -13,7 +13,7 @@
 #include <memory>
 #include <nlohmann/json.hpp>
 
-#include "services/coordinator/check_log.h"
+#include "services/proofs/check_log.h"
 #include "storage/rocks_kv.h"
 #include "tests/integration/cluster.h"
 #include "tests/integration/manifests.h"
@@ -326,7 +326,7 @@ TEST_F(ReportProcessTest, EditedCheckLogRecordIsCaught) {
     o.create_if_missing = false;
     auto kv = storage::OpenRocksKv(tmp_ / "data/db", o);
     ASSERT_TRUE(kv.ok()) << kv.status().message();
-    std::string key = coordinator::check_log::LogKey("acme", 1);
+    std::string key = check_log::LogKey("acme", 1);
     std::string v;
     ASSERT_TRUE((*kv)->Get(storage::Space::kResults, key, &v).ok());
     size_t at = v.find("\"entries\":12");

@@ -1,5 +1,3 @@
-#include "services/coordinator/check_log.h"
-
 #include <gtest/gtest.h>
 #include <openssl/evp.h>
 
@@ -7,10 +5,11 @@
 #include <thread>
 #include <vector>
 
+#include "services/coordinator/check_log_writer.h"
 #include "storage/rocks_kv.h"
 #include "tests/support/temp_dir.h"
 
-namespace vigil::coordinator::check_log {
+namespace vigil::check_log {
 namespace {
 
 using storage::Space;
@@ -251,4 +250,4 @@ TEST_F(CheckLogTest, DecodeRejectsGarbage) {
 }
 
 }  // namespace
-}  // namespace vigil::coordinator::check_log
+}  // namespace vigil::check_log

@@ -7,10 +7,10 @@
 #include <filesystem>
 #include <functional>
 
-#include "services/coordinator/check_log.h"
 #include "services/coordinator/ingest.h"
 #include "services/coordinator/keys.h"
 #include "services/coordinator/records.h"
+#include "services/proofs/check_log.h"
 #include "storage/hash.h"
 #include "tests/services/coordinator/coordinator_fixture.h"
 

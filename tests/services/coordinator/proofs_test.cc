@@ -7,8 +7,8 @@
 #include <functional>
 #include <string>
 
-#include "services/coordinator/check_log.h"
-#include "services/coordinator/proof_verify.h"
+#include "services/coordinator/check_log_writer.h"
+#include "services/proofs/proof_verify.h"
 #include "storage/hash.h"
 #include "tests/support/temp_dir.h"
 
@@ -16,6 +16,10 @@ namespace vigil::coordinator {
 namespace {
 
 using nlohmann::json;
+using proofs::CheckProof;
+using proofs::ProofCheck;
+using proofs::ProofCheckOptions;
+using proofs::SignatureJson;
 
 class ProofsTest : public ::testing::Test {
  protected:

@@ -1,7 +1,5 @@
 // The gRPC layer in-process: health, reflection, the TenantPortal stub, the
 // mapping of domain errors to gRPC codes, and the Observe stream's window.
-#include "services/coordinator/server.h"
-
 #include <grpcpp/generic/generic_stub.h>
 #include <grpcpp/grpcpp.h>
 #include <gtest/gtest.h>
@@ -10,6 +8,7 @@
 
 #include "services/coordinator/ingest.h"
 #include "services/coordinator/keys.h"
+#include "services/coordinator/node.h"
 #include "services/coordinator/records.h"
 #include "storage/hash.h"
 #include "tests/services/coordinator/coordinator_fixture.h"
@@ -32,11 +31,11 @@ std::string ToString(const grpc::ByteBuffer& b) {
 class ServerTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    ServerOptions o;
+    NodeOptions o;
     o.listen = "127.0.0.1:0";
     o.coordinator.data_dir = tmp_ / "db";
     o.coordinator.admin_token_sha256 = TokenHash("tok");
-    auto s = Server::Start(o);
+    auto s = Node::Start(o);
     ASSERT_TRUE(s.ok()) << s.status();
     server_ = std::move(*s);
     channel_ = grpc::CreateChannel(server_->address(), grpc::InsecureChannelCredentials());
@@ -44,7 +43,7 @@ class ServerTest : public ::testing::Test {
   void TearDown() override { server_.reset(); }
 
   vigil::testing::TempDir tmp_;
-  std::unique_ptr<Server> server_;
+  std::unique_ptr<Node> server_;
   std::shared_ptr<grpc::Channel> channel_;
 };
 

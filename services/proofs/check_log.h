@@ -23,13 +23,19 @@
 //   u32  payload length, then the payload bytes (the check result, JSON)
 // hash(record) = SHA-256(record bytes). CHAIN RULE: record seq (seq > 1)
 // has prev_hash == hash(record seq-1), and seq runs 1, 2, 3, ... without gap.
+//
+// This file is the log's format and its reading and verification: what a
+// client runs offline (`vigil log verify` on a copy of the database, `vigil
+// proof verify` on the records a proof carries), with no coordinator. The
+// coordinator writes the log with services/coordinator/check_log_writer.h.
+//
+// Thread safety: stateless functions; concurrent calls are safe as far as
+// the KvStore's are.
 #pragma once
 
 #include <array>
 #include <cstdint>
 #include <functional>
-#include <map>
-#include <mutex>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -37,7 +43,7 @@
 #include "storage/kv.h"
 #include "storage/status.h"
 
-namespace vigil::coordinator::check_log {
+namespace vigil::check_log {
 
 using Hash = std::array<uint8_t, 32>;
 
@@ -60,41 +66,10 @@ std::string HeadKey(std::string_view tenant);
 std::string EncodeRecord(const LogRecord& r);
 // DataLoss on truncated or trailing bytes, or an unknown version.
 storage::Status DecodeRecord(std::string_view bytes, LogRecord* r);
+// The head value: U64(seq) || hash (40 bytes).
+std::string EncodeHead(const LogHead& head);
 Hash RecordHash(std::string_view record_bytes);
 std::string HashHex(const Hash& h);
-
-// Appends `record_json` (stored as opaque bytes) to the tenant's log at time
-// `at_ns`: record and head in one WriteBatch, WAL synced before it returns.
-// Appends are serialized per tenant within this process and link to the
-// stored head. Do not mix with a StagedHeads staging into the same
-// database: the staged heads would not see this record.
-storage::StatusOr<LogHead> Append(storage::KvStore& kv, std::string_view tenant,
-                                  const std::string& record_json, int64_t at_ns);
-
-// Stages appends into a caller's batches, so that a check result and its log
-// record are committed atomically without waiting for the write: each record
-// links to the last record staged for its tenant by this object (kept in
-// memory), or to the stored head for the first one. One object per open
-// database (the coordinator owns it). Batches must be written in the order
-// they were staged (the lease manager's write groups are), and after a
-// failed write Forget(tenant) must be called (or the object dropped) before
-// staging again.
-class StagedHeads {
- public:
-  storage::StatusOr<LogHead> Stage(storage::KvStore& kv, std::string_view tenant,
-                                   const std::string& record_json, int64_t at_ns,
-                                   storage::KvBatch* batch);
-  // Drops the in-memory head of `tenant` (after a failed write, or when its
-  // log is erased): the next Stage reads the stored head.
-  void Forget(std::string_view tenant);
-  // Drops every in-memory head (after a failed write whose tenants are not
-  // known): each tenant's next Stage reads its stored head.
-  void ForgetAll();
-
- private:
-  std::mutex mu_;
-  std::map<std::string, LogHead, std::less<>> heads_;  // GUARDED_BY(mu_)
-};
 
 // The head of the tenant's log ({0, zeros} if it has none).
 storage::StatusOr<LogHead> Head(storage::KvStore& kv, std::string_view tenant);
@@ -115,4 +90,4 @@ storage::Status Scan(storage::KvStore& kv, std::string_view tenant,
 // Tenants that have a log, in key order.
 storage::StatusOr<std::vector<std::string>> Tenants(storage::KvStore& kv);
 
-}  // namespace vigil::coordinator::check_log
+}  // namespace vigil::check_log

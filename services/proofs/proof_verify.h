@@ -1,7 +1,11 @@
 // Offline verification of a signed proof (docs/proofs.md): what
 // `vigil proof verify` runs on the client's side. No server, no database:
 // the statement bytes, the detached signature, the MSP's public key(s), and
-// optionally the previous proof and an inclusion proof.
+// optionally the previous proof and an inclusion proof. The coordinator,
+// which issues proofs (services/coordinator/proofs.h), uses the same
+// signature file format and statement hash from here.
+//
+// Thread safety: stateless functions, safe to call concurrently.
 #pragma once
 
 #include <optional>
@@ -14,7 +18,7 @@
 #include "storage/merkle.h"
 #include "storage/status.h"
 
-namespace vigil::coordinator {
+namespace vigil::proofs {
 
 // The documents' hex fields (storage/hex.h).
 using storage::HexDecode;
@@ -57,4 +61,4 @@ struct ProofCheck {
 ProofCheck CheckProof(std::string_view statement, std::string_view signature_json,
                       const ProofCheckOptions& options);
 
-}  // namespace vigil::coordinator
+}  // namespace vigil::proofs

@@ -1,15 +1,12 @@
-#include "services/coordinator/check_log.h"
+#include "services/proofs/check_log.h"
 
 #include <algorithm>
-#include <map>
-#include <memory>
-#include <mutex>
 
 #include "storage/hash.h"
 #include "storage/hex.h"
 #include "storage/key_codec.h"
 
-namespace vigil::coordinator::check_log {
+namespace vigil::check_log {
 
 namespace {
 
@@ -58,17 +55,6 @@ bool TakeString(std::string_view* in, std::string* out) {
     ++i;
   }
   return false;
-}
-
-std::mutex& TenantMutex(std::string_view tenant) {
-  static std::mutex map_mu;
-  static std::map<std::string, std::unique_ptr<std::mutex>, std::less<>> mutexes;
-  std::lock_guard<std::mutex> lock(map_mu);
-  auto it = mutexes.find(tenant);
-  if (it == mutexes.end()) {
-    it = mutexes.emplace(std::string(tenant), std::make_unique<std::mutex>()).first;
-  }
-  return *it->second;
 }
 
 Status DecodeHead(std::string_view v, LogHead* h) {
@@ -130,6 +116,13 @@ Status DecodeRecord(std::string_view in, LogRecord* r) {
   return absl::OkStatus();
 }
 
+std::string EncodeHead(const LogHead& head) {
+  std::string out;
+  PutBE(&out, head.seq, 8);
+  out.append(reinterpret_cast<const char*>(head.hash.data()), head.hash.size());
+  return out;
+}
+
 Hash RecordHash(std::string_view record_bytes) {
   storage::Digest d = storage::HashBytes(storage::HashAlgorithm::kSha256, record_bytes);
   Hash h{};
@@ -149,74 +142,6 @@ StatusOr<LogHead> Head(KvStore& kv, std::string_view tenant) {
   LogHead h;
   if (Status d = DecodeHead(v, &h); !d.ok()) return d;
   return h;
-}
-
-namespace {
-
-// Puts record `prev.seq + 1` linked to `prev` and the new head into `batch`.
-StatusOr<LogHead> StageOnto(const LogHead& prev, std::string_view tenant,
-                            const std::string& record_json, int64_t at_ns,
-                            storage::KvBatch* batch) {
-  if (record_json.size() > 0xffffffffu) {
-    return absl::InvalidArgumentError("check log record larger than 4 GiB");
-  }
-  LogRecord r;
-  r.tenant = std::string(tenant);
-  r.seq = prev.seq + 1;
-  r.at_ns = at_ns;
-  r.prev_hash = prev.hash;
-  r.payload = record_json;
-  std::string value = EncodeRecord(r);
-  LogHead next{r.seq, RecordHash(value)};
-  value.append(reinterpret_cast<const char*>(next.hash.data()), next.hash.size());
-  std::string head_value;
-  PutBE(&head_value, next.seq, 8);
-  head_value.append(reinterpret_cast<const char*>(next.hash.data()), next.hash.size());
-  batch->Put(Space::kResults, LogKey(tenant, r.seq), value);
-  batch->Put(Space::kResults, HeadKey(tenant), head_value);
-  return next;
-}
-
-}  // namespace
-
-void StagedHeads::Forget(std::string_view tenant) {
-  std::lock_guard<std::mutex> lock(mu_);
-  auto it = heads_.find(tenant);
-  if (it != heads_.end()) heads_.erase(it);
-}
-
-void StagedHeads::ForgetAll() {
-  std::lock_guard<std::mutex> lock(mu_);
-  heads_.clear();
-}
-
-StatusOr<LogHead> StagedHeads::Stage(KvStore& kv, std::string_view tenant,
-                                     const std::string& record_json, int64_t at_ns,
-                                     storage::KvBatch* batch) {
-  std::lock_guard<std::mutex> lock(mu_);
-  auto it = heads_.find(tenant);
-  if (it == heads_.end()) {
-    auto head = Head(kv, tenant);
-    if (!head.ok()) return head.status();
-    it = heads_.emplace(std::string(tenant), *head).first;
-  }
-  auto next = StageOnto(it->second, tenant, record_json, at_ns, batch);
-  if (next.ok()) it->second = *next;
-  return next;
-}
-
-StatusOr<LogHead> Append(KvStore& kv, std::string_view tenant, const std::string& record_json,
-                         int64_t at_ns) {
-  std::lock_guard<std::mutex> lock(TenantMutex(tenant));
-  auto head = Head(kv, tenant);
-  if (!head.ok()) return head.status();
-  storage::KvBatch batch;
-  auto next = StageOnto(*head, tenant, record_json, at_ns, &batch);
-  if (!next.ok()) return next.status();
-  storage::WriteOptions wo;
-  wo.sync = true;
-  if (Status s = kv.Write(batch, wo); !s.ok()) return s;
-  return *next;
 }
 
 Status Scan(KvStore& kv, std::string_view tenant,
@@ -339,4 +264,4 @@ StatusOr<std::vector<std::string>> Tenants(KvStore& kv) {
   return out;
 }
 
-}  // namespace vigil::coordinator::check_log
+}  // namespace vigil::check_log

@@ -1,9 +1,7 @@
-#include "services/cli/http_endpoints.h"
+#include "services/coordinator/http_api.h"
 
-#include <dirent.h>
-
-#include <cerrno>
-#include <cstring>
+#include <chrono>
+#include <map>
 
 #include "services/common/text.h"
 #include "services/common/time.h"
@@ -11,11 +9,8 @@
 #include "services/coordinator/alerts.h"
 #include "services/coordinator/dashboard.h"
 #include "services/coordinator/history.h"
-#include "services/coordinator/keys.h"
-#include "services/coordinator/records.h"
-#include "storage/kv.h"
 
-namespace vigil::cli {
+namespace vigil::coordinator {
 namespace {
 
 http::Response Text(int status, std::string body) {
@@ -36,14 +31,6 @@ http::Response Json(std::string body) {
   return r;
 }
 
-// Why `root` cannot be listed, "" if it can.
-std::string ListProblem(const std::string& root) {
-  DIR* d = opendir(root.c_str());
-  if (d == nullptr) return std::strerror(errno);
-  closedir(d);
-  return "";
-}
-
 // `s` with its message prefixed by the flag it concerns.
 absl::Status ForFlag(const char* flag, const absl::Status& s) {
   return absl::Status(s.code(), std::string(flag) + ": " + std::string(s.message()));
@@ -51,17 +38,16 @@ absl::Status ForFlag(const char* flag, const absl::Status& s) {
 
 }  // namespace
 
-absl::StatusOr<std::unique_ptr<CoordinatorHttp>> CoordinatorHttp::Start(
-    const CoordinatorHttpOptions& options, coordinator::Server* server,
-    const coordinator::MetricsOptions& metrics) {
+absl::StatusOr<std::unique_ptr<HttpApi>> HttpApi::Start(const HttpApiOptions& options,
+                                                        Coordinator* c,
+                                                        const CoordinatorMetrics* metrics) {
   if (options.http_listen.empty() && options.https_listen.empty()) {
     return absl::InvalidArgumentError("no HTTP or HTTPS listen address");
   }
-  std::unique_ptr<CoordinatorHttp> h(new CoordinatorHttp());
-  h->server_ = server;
-  h->metrics_ = std::make_unique<coordinator::CoordinatorMetrics>(&server->coordinator(), metrics);
-  h->metrics_->Start();
-  CoordinatorHttp* self = h.get();
+  std::unique_ptr<HttpApi> h(new HttpApi());
+  h->c_ = c;
+  h->metrics_ = metrics;
+  HttpApi* self = h.get();
   std::map<std::string, http::Handler> handlers;
   handlers["/healthz"] = [](const http::Request&) { return Text(200, "ok"); };
   handlers["/readyz"] = [self](const http::Request&) {
@@ -69,20 +55,17 @@ absl::StatusOr<std::unique_ptr<CoordinatorHttp>> CoordinatorHttp::Start(
     // One point read of the key every database has: cheap, and it fails
     // when RocksDB does (I/O error, background error), not when one
     // tenant's evaluation does (that shows in the metrics' freshness).
-    storage::KvStore* kv = self->server_->coordinator().catalogue().kv();
-    std::string v;
-    absl::Status s = kv->Get(storage::Space::kMeta, "format_version", &v);
+    absl::Status s = self->c_->CheckReadable();
     if (!s.ok()) return Text(503, "not ready: database not readable: " + std::string(s.message()));
     // Writes refused (a full disk): checks cannot progress, workers' batches
     // are refused. The store resumes by itself once space is freed.
-    if (absl::Status w = kv->WriteHealth(); !w.ok()) {
+    if (absl::Status w = self->c_->WriteHealth(); !w.ok()) {
       return Text(503, "not ready: " + std::string(w.message()));
     }
     return Text(200, "ready");
   };
   handlers["/metrics"] = [self](const http::Request& req) {
-    absl::Status auth =
-        self->server_->coordinator().CheckAdminToken(BearerToken(req.authorization));
+    absl::Status auth = self->c_->CheckAdminToken(BearerToken(req.authorization));
     if (!auth.ok()) return Text(401, "/metrics needs the admin token (Authorization: Bearer)");
     http::Response r;
     r.content_type = "text/plain; version=0.0.4; charset=utf-8";
@@ -103,25 +86,23 @@ absl::StatusOr<std::unique_ptr<CoordinatorHttp>> CoordinatorHttp::Start(
       return r;
     };
   };
-  handlers["/"] = asset(coordinator::DashboardHtml(), "text/html; charset=utf-8");
-  handlers["/dashboard.css"] = asset(coordinator::DashboardCss(), "text/css; charset=utf-8");
-  handlers["/dashboard.js"] = asset(coordinator::DashboardJs(), "text/javascript; charset=utf-8");
+  handlers["/"] = asset(DashboardHtml(), "text/html; charset=utf-8");
+  handlers["/dashboard.css"] = asset(DashboardCss(), "text/css; charset=utf-8");
+  handlers["/dashboard.js"] = asset(DashboardJs(), "text/javascript; charset=utf-8");
   handlers["/api/dashboard"] = [self](const http::Request& req) {
-    absl::Status auth =
-        self->server_->coordinator().CheckAdminToken(BearerToken(req.authorization));
+    absl::Status auth = self->c_->CheckAdminToken(BearerToken(req.authorization));
     if (!auth.ok()) return Text(401, "the dashboard needs the admin token");
     auto status = self->metrics_->last_status();
     if (status == nullptr) return Text(503, "status not computed yet");
     // The tasks from the lease manager's memory (a copy under its lock, no
     // disk read): current, unlike the cached verdicts.
-    return Json(
-        coordinator::DashboardJson(*status, NowNs(), self->server_->coordinator().leases().All()));
+    return Json(DashboardJson(*status, NowNs(), self->c_->leases().All()));
   };
   // A tenant's page: its commitments with their evidence (cached status),
   // and the verdict watcher's transitions of the last 90 days (one bounded
   // range read of the database per view).
   handlers["/api/tenant"] = [self](const http::Request& req) {
-    coordinator::Coordinator& c = self->server_->coordinator();
+    Coordinator& c = *self->c_;
     if (!c.CheckAdminToken(BearerToken(req.authorization)).ok()) {
       return Text(401, "the dashboard needs the admin token");
     }
@@ -133,31 +114,29 @@ absl::StatusOr<std::unique_ptr<CoordinatorHttp>> CoordinatorHttp::Start(
     auto status = self->metrics_->last_status();
     if (status == nullptr) return Text(503, "status not computed yet");
     const int64_t now = NowNs(), from = now - kHistoryNs;
-    auto transitions =
-        coordinator::LoadTransitions(c.catalogue().kv(), name->second, from, now + 1);
+    auto transitions = LoadTransitions(c.catalogue().kv(), name->second, from, now + 1);
     if (!transitions.ok()) {
       return Text(500, "history not readable: " + std::string(transitions.status().message()));
     }
-    auto series = coordinator::TenantHistory(c.catalogue(), name->second, from, now);
+    auto series = TenantHistory(c.catalogue(), name->second, from, now);
     if (!series.ok()) {
       return Text(500, "history not readable: " + std::string(series.status().message()));
     }
-    std::string body = coordinator::TenantJson(*status, name->second, now, from, *transitions,
-                                               c.leases().All(), *series);
+    std::string body =
+        TenantJson(*status, name->second, now, from, *transitions, c.leases().All(), *series);
     if (body.empty()) return Text(404, "no such tenant");
     return Json(std::move(body));
   };
   handlers["/api/workers"] = [self](const http::Request& req) {
-    coordinator::Coordinator& c = self->server_->coordinator();
+    Coordinator& c = *self->c_;
     if (!c.CheckAdminToken(BearerToken(req.authorization)).ok()) {
       return Text(401, "the dashboard needs the admin token");
     }
-    auto workers = coordinator::LoadRecords<v1::WorkerRecord>(
-        c.catalogue().kv(), coordinator::keys::kWorkerPrefix, "worker");
+    auto workers = c.Workers();
     if (!workers.ok()) {
       return Text(500, "workers not readable: " + std::string(workers.status().message()));
     }
-    return Json(coordinator::WorkersJson(*workers, c.leases().All(), NowNs()));
+    return Json(WorkersJson(*workers, c.leases().All(), NowNs()));
   };
   if (options.https_listen.empty()) {
     auto http = http::Server::Start(options.http_listen, std::move(handlers));
@@ -180,23 +159,4 @@ absl::StatusOr<std::unique_ptr<CoordinatorHttp>> CoordinatorHttp::Start(
   return h;
 }
 
-absl::StatusOr<std::unique_ptr<http::Server>> StartWorkerHttp(
-    const std::string& listen, const worker::Worker* worker,
-    const std::map<std::string, std::string>& locations) {
-  std::map<std::string, http::Handler> handlers;
-  handlers["/healthz"] = [](const http::Request&) { return Text(200, "ok"); };
-  handlers["/readyz"] = [worker, locations](const http::Request&) {
-    if (!worker->registered()) return Text(503, "not ready: not registered with the coordinator");
-    for (const auto& [name, root] : locations) {
-      // Location names, not paths: a probe reveals nothing of the layout.
-      std::string problem = ListProblem(root);
-      if (!problem.empty()) {
-        return Text(503, "not ready: location '" + name + "' cannot be listed: " + problem);
-      }
-    }
-    return Text(200, "ready");
-  };
-  return http::Server::Start(listen, std::move(handlers));
-}
-
-}  // namespace vigil::cli
+}  // namespace vigil::coordinator

@@ -1,12 +1,12 @@
-#include "services/coordinator/proof_verify.h"
+#include "services/proofs/proof_verify.h"
 
 #include <nlohmann/json.hpp>
 
 #include "services/common/text.h"
-#include "services/coordinator/check_log.h"
+#include "services/proofs/check_log.h"
 #include "storage/hash.h"
 
-namespace vigil::coordinator {
+namespace vigil::proofs {
 
 using nlohmann::json;
 using storage::StatusOr;
@@ -278,4 +278,4 @@ ProofCheck CheckProof(std::string_view statement, std::string_view signature_jso
   return out;
 }
 
-}  // namespace vigil::coordinator
+}  // namespace vigil::proofs
