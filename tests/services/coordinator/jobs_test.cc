@@ -3,24 +3,19 @@
 #include "services/coordinator/jobs.h"
 
 #include <gtest/gtest.h>
-#include <unistd.h>
 
-#include <filesystem>
 #include <functional>
 #include <string>
 #include <vector>
+
+#include "tests/services/coordinator/coordinator_fixture.h"
+#include "tests/support/manifests.h"
 
 namespace vigil::coordinator {
 namespace {
 
 constexpr int64_t kMs = 1'000'000;
 constexpr int64_t kSec = 1'000 * kMs;
-
-class FakeClock : public Clock {
- public:
-  int64_t NowNs() override { return now; }
-  int64_t now = 1'790'812'800LL * kSec;  // 2026-10-01T00:00:00Z
-};
 
 TEST(JobsTest, EachJobRunsAtItsPeriodAndARunningOneIsSkipped) {
   std::vector<std::function<void()>> posted;  // run when the test says
@@ -47,78 +42,36 @@ TEST(JobsTest, EachJobRunsAtItsPeriodAndARunningOneIsSkipped) {
   EXPECT_TRUE(posted.empty());
 }
 
-class CoordinatorJobsTest : public ::testing::Test {
+// A coordinator on the shared fixture (fake clock, 1 s leases) with acme's
+// file server under a 24 h RPO.
+class CoordinatorJobsTest : public CoordinatorFixture {
  protected:
   void SetUp() override {
-    dir_ = std::filesystem::temp_directory_path() /
-           ("vigil-jobs-" + std::to_string(getpid()) + "-" +
-            ::testing::UnitTest::GetInstance()->current_test_info()->name());
-    std::filesystem::remove_all(dir_);
-    CoordinatorOptions o;
-    o.data_dir = dir_.string();
-    o.enrol_token_sha256 = TokenHash("test-enrol");
-    o.clock = &clock_;
-    o.lease.ttl_ns = kSec;
-    auto c = Coordinator::Open(o);
-    ASSERT_TRUE(c.ok()) << c.status();
-    c_ = std::move(*c);
-    v1::ApplyRequest req;
-    v1::ManifestFile* f = req.add_files();
-    f->set_name("acme.yaml");
-    f->set_text(R"(apiVersion: vigil/v1
-kind: Location
-name: nas
-site: office
----
-apiVersion: vigil/v1
-kind: Tenant
-name: acme
-timezone: UTC
----
-apiVersion: vigil/v1
-kind: Contract
-tenant: acme
-assets:
-  - name: fs
-    backupSets:
-      - name: fs-nas
-        location: nas
-        path: acme/fs
-commitments:
-  - rpo: 24h
-)");
-    auto applied = c_->Apply(req);
-    ASSERT_TRUE(applied.ok()) << applied.status();
+    coordinator_options_.lease.ttl_ns = kSec;
+    Open();
+    ApplyYaml(vigil::testing::manifest::AcmeFsRpo24h());
   }
   void TearDown() override {
     jobs_.Stop();
-    c_.reset();
-    std::filesystem::remove_all(dir_);
+    CoordinatorFixture::TearDown();
   }
   std::vector<v1::Task> Tasks() { return c_->leases().All(); }
 
-  FakeClock clock_;
-  std::filesystem::path dir_;
-  std::unique_ptr<Coordinator> c_;
   // Posted work runs at once, inside Tick.
   Jobs jobs_{[](std::function<void()> work) { work(); }};
 };
 
 TEST_F(CoordinatorJobsTest, TheExpiryJobHandsAnExpiredLeaseBack) {
   AddCoordinatorJobs({.expire_every_ms = 250}, {.coordinator = c_.get()}, &jobs_);
-  v1::RegisterRequest reg;
-  reg.set_site("office");
-  reg.add_locations("nas");
-  auto w = c_->Register("test-enrol", reg);
-  ASSERT_TRUE(w.ok()) << w.status();
+  RegisterWorker();
   v1::RunCheckRequest run;
   run.set_tenant("acme");
   ASSERT_TRUE(c_->RunCheck(run).ok());
-  auto leased = c_->LeaseTask(w->worker_id());
+  auto leased = c_->LeaseTask(worker_);
   ASSERT_TRUE(leased.ok() && leased->has_task());
 
   EXPECT_EQ(jobs_.Tick(0), 250 * kMs);  // the first pass is one period later
-  clock_.now += 2 * kSec;               // the lease's TTL is 1 s
+  clock_.Advance(2 * kSec);             // the lease's TTL is 1 s
   ASSERT_EQ(Tasks().size(), 1u);
   EXPECT_EQ(Tasks()[0].state(), v1::TASK_STATE_LEASED);  // nobody called since
   jobs_.Tick(250 * kMs);
