@@ -183,7 +183,7 @@ TEST_P(ResticDrillTest, RestoredFilesAreByteForByteWhatResticRestores) {
     return f.path.size() >= 7 && f.path.substr(f.path.size() - 7) == "big.bin";
   });
   ASSERT_NE(big, r.files.end());
-  EXPECT_GT(big->blobs.size(), 2u);  // streamed blob by blob
+  EXPECT_GT(big->blobs.size(), 1u);  // streamed blob by blob (the chunker cuts ~1 MiB)
   EXPECT_GE(r.bytes_read, 6u * 1024 * 1024);
 }
 
