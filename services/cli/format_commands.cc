@@ -338,6 +338,9 @@ int RunRestic(const FormatArgs& args) {
                       {"bytes_read", r.bytes_read},       {"seconds", secs},
                       {"errors", r.errors.size()},        {"warnings", r.warnings.size()}};
     doc["summary"]["packs_skipped"] = r.packs_skipped;
+    doc["summary"]["trees_checked"] = r.trees_checked;
+    doc["summary"]["data_refs_checked"] = r.data_refs_checked;
+    doc["incomplete_snapshots"] = r.incomplete_snapshots;
     doc["catalogue"] = cat ? json{{"first_run", baseline.first_run},
                                   {"known_snapshots", baseline.known_snapshots},
                                   {"known_packs", baseline.known_packs},
@@ -365,6 +368,10 @@ int RunRestic(const FormatArgs& args) {
     if (!r.key_file.empty()) {
       std::printf("Index: %s, %s\n", Plural(r.indexed_packs, "pack").c_str(),
                   Plural(r.indexed_blobs, "blob").c_str());
+      std::printf("Structure: %s walked, %s looked up, %s incomplete\n",
+                  Plural(r.trees_checked, "tree").c_str(),
+                  Plural(r.data_refs_checked, "data blob reference").c_str(),
+                  Plural(r.incomplete_snapshots.size(), "snapshot").c_str());
       std::printf("Snapshots (%zu):\n", r.snapshots.size());
       for (const auto& s : r.snapshots) {
         std::string paths, tags;

@@ -65,15 +65,29 @@ StatusOr<v1::Task> PlanDrill(storage::Catalogue& cat, const v1::BackupSet& set,
                              const std::string& tenant_timezone, uint32_t sample_files,
                              uint64_t sample_bytes) {
   if (sample_files == 0) sample_files = kDefaultDrillFiles;
+  // restic: the catalogue holds the snapshot file, which names the
+  // snapshot; the worker samples its files from the trees.
+  const bool restic = set.format() == "restic";
+  const uint32_t restic_files = sample_files;
+  const uint64_t restic_bytes = sample_bytes;
+  if (restic) {
+    sample_files = 1;
+    sample_bytes = 0;
+  }
   const std::string what = "backup set " + set.tenant() + "/" + set.name();
   auto points = LoadPoints(cat.kv(), set.tenant(), set.name());
   if (!points.ok()) return points.status();
   int64_t point = 0;
   if (!points->empty()) {
     const v1::PointRecord* newest = nullptr;
+    const v1::PointRecord* newest_good = nullptr;
     for (const v1::PointRecord& r : *points) {
-      if (r.gone_ns() == 0) newest = &r;  // ascending time: the last present one
+      if (r.gone_ns() != 0) continue;
+      newest = &r;  // ascending time: the last present one
+      if (r.damaged_ns() == 0) newest_good = &r;
     }
+    // restic: the newest snapshot not found damaged, when there is one.
+    if (restic && newest_good != nullptr) newest = newest_good;
     if (newest == nullptr) {
       return absl::FailedPreconditionError(what + ": no restore point is present to drill");
     }
@@ -123,6 +137,10 @@ StatusOr<v1::Task> PlanDrill(storage::Catalogue& cat, const v1::BackupSet& set,
     s->set_digest(std::string(e.digest.view()));
   }
   if (!scan->status().ok()) return scan->status();
+  if (restic) {
+    t.set_drill_sample_files(restic_files);
+    t.set_drill_sample_bytes(restic_bytes);
+  }
   if (t.drill_sample_size() == 0) {
     return absl::FailedPreconditionError(
         what + ": no sampled file fits the drill's byte limit of " + std::to_string(sample_bytes));
@@ -136,10 +154,14 @@ Status PutDrillRecord(const v1::Task& t, const v1::DrillResult& result,
   if (!std::isfinite(result.seconds()) || result.seconds() < 0) {
     return absl::InvalidArgumentError(what + ": field 'seconds' must be finite and >= 0");
   }
-  if (result.files() > static_cast<uint64_t>(t.drill_sample_size()) ||
-      result.mismatches() > static_cast<uint64_t>(t.drill_sample_size())) {
-    return absl::InvalidArgumentError(what + ": more files than the " +
-                                      std::to_string(t.drill_sample_size()) + " sampled");
+  // restic: the worker samples up to drill_sample_files from the snapshot.
+  const bool restic = t.backup_set().format() == "restic";
+  const uint64_t sampled =
+      restic ? (t.drill_sample_files() == 0 ? kDefaultDrillFiles : t.drill_sample_files())
+             : static_cast<uint64_t>(t.drill_sample_size());
+  if (result.files() > sampled || result.mismatches() > sampled) {
+    return absl::InvalidArgumentError(what + ": more files than the " + std::to_string(sampled) +
+                                      " sampled");
   }
   v1::DrillRecord r;
   r.set_at_ns(now);
@@ -148,7 +170,8 @@ Status PutDrillRecord(const v1::Task& t, const v1::DrillResult& result,
   r.set_bytes(result.bytes());
   r.set_seconds(result.seconds());
   r.set_mismatches(result.mismatches());
-  r.set_point_bytes(t.drill_point_bytes());
+  r.set_point_bytes(restic && result.point_bytes() > 0 ? result.point_bytes()
+                                                       : t.drill_point_bytes());
   r.set_error(result.error());
   r.set_worker_id(worker_id);
   for (int i = 0; i < result.mismatch_paths_size() && i < kMaxMismatchPaths; ++i) {

@@ -57,7 +57,10 @@ void DrillLimits(const contracts::Contract* contract, const std::string& asset,
 // point of the set (time 0 for a set without point records: a mirror), up
 // to `sample_files` (0 = kDefaultDrillFiles) regular files with a digest
 // totalling at most `sample_bytes` (0 = no limit), spread over the point;
-// drill_point_bytes = the sum of the point's entry sizes.
+// drill_point_bytes = the sum of the point's entry sizes. A "restic" set's
+// sample is the point's snapshot file alone, the limits go in
+// drill_sample_files/bytes: the worker samples the snapshot's files (and
+// reports its full size, DrillResult.point_bytes).
 // FailedPrecondition when there is nothing to drill (every point gone, no
 // file with a digest in the catalogue: never checked).
 storage::StatusOr<v1::Task> PlanDrill(storage::Catalogue& cat, const v1::BackupSet& set,

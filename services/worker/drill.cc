@@ -18,6 +18,9 @@
 
 #include "services/common/text.h"
 #include "services/contracts/restore_points.h"
+#include "services/worker/format_tasks.h"
+#include "services/worker/formats/restic_parse.h"
+#include "services/worker/formats/restic_restore.h"
 #include "services/worker/formats/safe_io.h"
 #include "services/worker/set_dir.h"
 #include "storage/file_hasher.h"
@@ -31,6 +34,88 @@ int64_t SteadyNs() {
   return std::chrono::duration_cast<std::chrono::nanoseconds>(
              std::chrono::steady_clock::now().time_since_epoch())
       .count();
+}
+
+// A drill of a restic repository: the task's one sample entry is the
+// snapshot file (its SHA-256 = the snapshot id, as the catalogue holds it);
+// the files come from the snapshot's trees (formats/restic_restore.h).
+Outcome RunResticDrill(TaskHost* host, Attempt* attempt, const SetDir& dir) {
+  const v1::Task& task = attempt->task;
+  Outcome out;
+  out.drill = true;
+  v1::DrillResult& res = out.drill_result;
+  std::string raw;
+  const std::string path = task.drill_sample_size() == 1 ? task.drill_sample(0).path() : "";
+  if (path.rfind("snapshots/", 0) != 0 ||
+      task.drill_sample(0).digest_algorithm() !=
+          static_cast<uint32_t>(storage::HashAlgorithm::kSha256) ||
+      !formats::restic::ParseId(path.substr(10), &raw) || raw != task.drill_sample(0).digest()) {
+    res.set_error("a restic drill names one snapshot file (snapshots/<id>, SHA-256 = its id)");
+    return out;
+  }
+  auto password = ReadResticPassword(host->options().secrets, task.backup_set());
+  if (!password.ok()) return {Outcome::kError, std::string(password.status().message()), 0};
+  const std::string drill_dir = host->options().scratch + "/drill-" + std::to_string(task.id()) +
+                                "-" + std::to_string(task.attempt());
+  std::error_code ec;
+  std::filesystem::remove_all(drill_dir, ec);
+  int dest = -1;
+  if (mkdir(drill_dir.c_str(), 0700) != 0 ||
+      (dest = open(drill_dir.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)) < 0) {
+    return {Outcome::kError,
+            "cannot create drill directory '" + drill_dir + "': " + std::strerror(errno), 0};
+  }
+  struct Cleanup {
+    std::string dir;
+    int fd;
+    ~Cleanup() {
+      close(fd);
+      std::error_code e;
+      std::filesystem::remove_all(dir, e);
+    }
+  } cleanup{drill_dir, dest};
+  formats::ResticSampleOptions o;
+  o.sample_files = task.drill_sample_files();
+  o.sample_bytes = task.drill_sample_bytes();
+  o.stop = [&] { return attempt->lost.load() || host->stopped(); };
+  o.progress = [&](uint64_t bytes) {
+    attempt->progress.files.fetch_add(1, std::memory_order_relaxed);
+    attempt->progress.bytes.fetch_add(bytes, std::memory_order_relaxed);
+  };
+  formats::ResticRestore r =
+      formats::RestoreResticSample(dir.fd(), dir.path, *password, path.substr(10), o, dest);
+  if (attempt->lost) return {Outcome::kLost, "", 0};
+  if (r.stopped || host->stopped()) return {Outcome::kStopped, "", 0};
+  if (!r.key_error.empty()) return {Outcome::kError, r.key_error, 0};
+  if (!r.write_error.empty()) return {Outcome::kError, "drill: " + r.write_error, 0};
+  if (!r.error.empty()) {
+    res.set_error(r.error);
+    return out;
+  }
+  res.set_point_bytes(r.point_bytes);
+  res.set_seconds(r.seconds);
+  auto mismatch = [&](const std::string& p, const std::string& why) {
+    res.set_mismatches(res.mismatches() + 1);
+    if (res.mismatch_paths_size() < 20) res.add_mismatch_paths(EscapeForTerminal(p));
+    host->Log("drill of task " + std::to_string(task.id()) + ": '" + EscapeForTerminal(p) + "' " +
+              why);
+  };
+  for (const formats::ResticRestoredFile& f : r.files) {
+    if (!f.error.empty()) {
+      mismatch(f.path, "cannot be restored: " + f.error);
+      continue;
+    }
+    res.set_files(res.files() + 1);
+    res.set_bytes(res.bytes() + f.written);
+  }
+  // Each copy read back from the device and compared with the tree.
+  for (const formats::ResticRestoredFile& f : r.files) {
+    if (!f.error.empty()) continue;
+    if (attempt->lost) return {Outcome::kLost, "", 0};
+    if (host->stopped()) return {Outcome::kStopped, "", 0};
+    if (std::string why = formats::VerifyResticCopy(dest, f); !why.empty()) mismatch(f.path, why);
+  }
+  return out;
 }
 
 }  // namespace
@@ -54,6 +139,7 @@ Outcome RunDrill(TaskHost* host, Attempt* attempt) {
   }
   auto set = ContractSet(task.backup_set());
   if (!set.ok()) return drill_error(std::string(set.status().message()));
+  if (set->format == "restic") return RunResticDrill(host, attempt, *dir);
   const std::string tz = task.tenant_timezone().empty() ? "UTC" : task.tenant_timezone();
   auto found = contracts::DiscoverRestorePointsAt(*set, dir->fd(), dir->path, tz);
   if (!found.ok()) return drill_error(std::string(found.status().message()));

@@ -11,6 +11,16 @@
 // catalogue sent in the task, never with the source read. The drill
 // directory is removed at the end, whatever happened.
 //
+// A "restic" set is drilled from the repository itself: the task's one
+// sample entry names the snapshot (its file, SHA-256 = the snapshot id);
+// formats/restic_restore.h restores a sample of its files (blob by blob:
+// cold reads from the packs, decrypted, decompressed, checked against their
+// ids; synced writes) into the drill directory, and each copy, re-read from
+// the device, is compared with the blob ids and size its tree records. The
+// result carries the snapshot's full size (DrillResult.point_bytes). The
+// password comes from the worker's --secrets as for checks; none is the
+// worker's fault (task error).
+//
 // Errors: anything about the source (set or point gone, unreadable
 // layout) is the drill's result (DrillResult.error); a file of the sample
 // that cannot be read from the point is a mismatch; a scratch directory

@@ -279,7 +279,9 @@ ResticTaskResult CheckResticRepository(int repo_fd, const std::string& repo,
     const std::string rel = "data/" + f.id.substr(0, 2) + "/" + f.id;
     const bool bad = named.count(rel) != 0;
     p.set_bad(bad);
-    p.set_verified(!f.skipped && !bad && f.ok);
+    // An unreferenced pack was not compared with any index: never
+    // remembered as verified (an index naming it later gets it read).
+    p.set_verified(!f.skipped && !bad && f.ok && f.referenced);
     out.packs.push_back(std::move(p));
   }
   return out;

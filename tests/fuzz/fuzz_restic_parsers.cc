@@ -1,5 +1,5 @@
 // libFuzzer target: restic's decoders for untrusted repository content —
-// pack headers, index / snapshot / key / config JSON, the format-2
+// pack headers, index / snapshot / tree / key / config JSON, the format-2
 // "unpacked" framing (0x02 + zstd), base64 and decryption of garbage.
 // Must never crash, hang or leak; a rejection always says why, and a
 // reported offset lies inside the input.
@@ -57,6 +57,16 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
       break;
     }
     case 5: {
+      std::vector<TreeNode> nodes;
+      if (!ParseTree(raw, &nodes, &error, &offset) && (error.empty() || offset > raw.size())) {
+        std::abort();
+      }
+      for (const auto& n : nodes) {
+        if (n.type == "dir" && n.subtree.size() != 32) std::abort();
+        for (const auto& id : n.content) {
+          if (id.size() != 32) std::abort();
+        }
+      }
       std::string json;
       if (!DecodeUnpacked(raw, 1 << 20, &json, &error) && error.empty()) std::abort();
       if (json.size() > (1 << 20)) std::abort();

@@ -111,5 +111,68 @@ TEST_F(DrillProcessTest, DrillPassesThenFailsOnSilentCorruption) {
   EXPECT_TRUE(ScratchEmpty());
 }
 
+// A restic repository drilled through the real processes: `check run`
+// records the snapshots, `check run --drill` restores a sample of the newest
+// one from the repository (the worker's own reader, its --secrets password;
+// tests/services/worker/restic_drill_test.cc compares those bytes with
+// `restic restore`); the verdict passes and projects the full restore over
+// the snapshot's size.
+class ResticDrillProcessTest : public ClusterTest {};
+
+std::string Which(const std::string& tool) {
+  RunResult r = RunProcess({"/bin/sh", "-c", "command -v " + tool});
+  std::string p = r.out;
+  while (!p.empty() && p.back() == '\n') p.pop_back();
+  return r.exit_code == 0 ? p : std::string();
+}
+
+TEST_F(ResticDrillProcessTest, ResticSnapshotIsDrilledFromTheRepository) {
+  const std::string restic = Which("restic");
+  ASSERT_FALSE(restic.empty()) << "restic (test oracle) not installed: scripts/install-deps";
+  ::setenv("RESTIC_CACHE_DIR", (tmp_ / "restic-cache").c_str(), 1);
+  const std::string root = tmp_ / "loc";
+  const std::string repo = root + "/acme/vault";
+  const std::string src = tmp_ / "src";
+  MakeDirs(root + "/acme");
+  WriteFile(tmp_ / "pw", "drill pw\n");
+  WriteFile(tmp_ / "secrets/acme/vault.password", "drill pw\n");
+  WriteFile(src + "/a.txt", std::string(5000, 'a'));
+  WriteFile(src + "/docs/b.bin", std::string(3 << 20, 'b'));
+  WriteFile(src + "/docs/c.txt", "c");
+  auto run_restic = [&](std::vector<std::string> args) {
+    args.insert(args.begin(), restic);
+    args.insert(args.end(), {"--password-file", tmp_ / "pw", "--no-cache", "-q"});
+    RunResult r = RunProcess(args);
+    EXPECT_EQ(r.exit_code, 0) << r.out << r.err;
+  };
+  run_restic({"init", "-r", repo});
+  run_restic({"backup", "-r", repo, src});
+  WriteFile(tmp_ / "acme.yaml",
+            manifests::Head("loc", "Europe/Paris") +
+                manifests::OneSet("fs", "vault", "loc", "acme/vault", {"format: restic"}) +
+                "commitments:\n  - restoreDrill: {every: 30d, rto: 8h, sampleFiles: 3}\n");
+  ASSERT_TRUE(cluster_.StartCoordinator());
+  const std::string scratch = tmp_ / "scratch";
+  auto worker = cluster_.StartWorker("worker", "loc=" + root,
+                                     {"--scratch", scratch, "--secrets", tmp_ / "secrets"});
+  ASSERT_EQ(Admin({"apply", "-f", tmp_ / "acme.yaml"}).exit_code, 0);
+  RunResult r = Admin({"check", "run", "acme", "--wait", "--timeout", "60"});
+  ASSERT_EQ(r.exit_code, 0) << r.out << r.err << worker->err();
+  r = Admin({"check", "run", "acme", "--drill", "--wait", "--timeout", "60"});
+  ASSERT_EQ(r.exit_code, 0) << r.out << r.err << worker->err();
+  EXPECT_NE(r.out.find("restore_drill fs: pass"), std::string::npos) << r.out << worker->err();
+  EXPECT_TRUE(
+      worker->WaitForOutput("drill: 3 files, " + std::to_string(5000 + (3 << 20) + 1) + " bytes"))
+      << worker->err();
+  nlohmann::json t = cluster_.Status("acme")["tenants"][0];
+  nlohmann::json v;
+  for (const auto& c : t["commitments"]) {
+    if (c["kind"] == "restore_drill") v = c;
+  }
+  EXPECT_EQ(v["verdict"], "pass") << t.dump(1);
+  EXPECT_NE(v.dump().find("projected_full_restore"), std::string::npos) << v.dump(1);
+  EXPECT_TRUE(fs::is_directory(scratch) && fs::is_empty(scratch));
+}
+
 }  // namespace
 }  // namespace vigil::testing

@@ -12,9 +12,14 @@
 // writes packs and indexes before its snapshot, is never taken for missing
 // data), then packs are listed. Index <-> packs: every indexed pack exists and
 // is at least as large as its blobs imply (error), its exact size is what
-// the index implies (warning otherwise), a pack no index references is a
-// hint (warning, as `restic check` says), duplicate blobs and mixed packs are
-// legal. A snapshot whose tree blob is in no index is an error.
+// the index implies (warning otherwise), duplicate blobs and mixed packs are
+// legal. A pack no index references is a warning whatever its content
+// (garbage, another repository's key: the warning says what is wrong), as
+// `restic check` calls it non-critical: no snapshot can need it. Then the
+// structure (restic_walk.h): every snapshot's tree graph, each tree decoded
+// once, every tree and data blob it needs looked up in the index and in the
+// packs found usable; what is missing is an error naming the snapshot and
+// the path that needs it.
 //
 // With read_data: each pack is read once; its header (encrypted, at the
 // end, its length in the last 4 bytes) is decrypted and compared with the
@@ -28,10 +33,10 @@
 //
 // Differences from `restic check`, on purpose: packs are hashed against
 // their names even without --read-data (restic only does that with
-// --read-data), so a flipped byte is found by every mode; tree blobs are not
-// walked (restic check decodes every tree to find missing data blobs): a
-// snapshot whose subtree lives only in a missing pack is found through the
-// missing pack, not through the tree.
+// --read-data), so a flipped byte is found by every mode, and the blobs of a
+// pack that fails it count as unavailable to the snapshots that need them;
+// unreferenced packs are read (with --read-data) to say what is wrong with
+// them, still as a warning.
 //
 // The parsers of restic's files are in restic_parse.h, its cryptography in
 // restic_crypto.h.
@@ -75,6 +80,9 @@ struct ResticFileState {
   bool ok = false;       // read and its SHA-256 matched its name (or skipped)
   bool skipped = false;  // known from an earlier run, not read again
   int64_t mtime_ns = 0;  // as listed (lstat)
+  // Packs: referenced by a readable index (without a password: unknown,
+  // true). An unreferenced pack's problems are warnings, never errors.
+  bool referenced = true;
 };
 
 struct ResticDirStats {
@@ -96,7 +104,13 @@ struct ResticReport {
   uint64_t packs_read = 0;
   uint64_t blobs_checked = 0;
   uint64_t bytes_read = 0;
-  uint64_t packs_skipped = 0;                   // known_packs not read again
+  uint64_t packs_skipped = 0;      // known_packs not read again
+  uint64_t trees_checked = 0;      // distinct tree blobs decoded by the walk
+  uint64_t data_refs_checked = 0;  // data blob references looked up by it
+  // Snapshots (hex ids) that cannot be fully restored: a tree or data blob
+  // they need is in no index, only in missing or damaged packs, or
+  // unreadable (restic_walk.h). Empty without a password.
+  std::vector<std::string> incomplete_snapshots;
   std::vector<ResticFileState> snapshot_files;  // in name order
   std::vector<ResticFileState> pack_files;      // in name order
   std::vector<Finding> errors;

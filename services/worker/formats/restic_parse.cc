@@ -320,4 +320,77 @@ bool ParseConfig(std::string_view text, Config* out, std::string* error, size_t*
   return true;
 }
 
+bool ParseTree(std::string_view text, std::vector<TreeNode>* nodes, std::string* error,
+               size_t* offset) {
+  nodes->clear();
+  json j;
+  if (!ParseJson(text, &j, error, offset)) return false;
+  if (!j.is_object()) {
+    *error = "tree is not a JSON object";
+    return false;
+  }
+  auto list = j.find("nodes");
+  if (list == j.end() || list->is_null()) return true;
+  if (!list->is_array()) {
+    *error = "field \"nodes\" is not an array";
+    return false;
+  }
+  size_t ni = 0;
+  for (const json& n : *list) {
+    const std::string where = "nodes[" + std::to_string(ni++) + "]";
+    if (!n.is_object()) {
+      *error = where + " is not an object";
+      return false;
+    }
+    TreeNode node;
+    std::string hex;
+    if (!GetString(n, "name", &node.name, true, error) ||
+        !GetString(n, "type", &node.type, true, error) ||
+        !GetUint(n, "size", &node.size, false, error) ||
+        !GetString(n, "subtree", &hex, false, error)) {
+      *error = where + ": " + *error;
+      return false;
+    }
+    if (node.type == "dir" && !ParseId(hex, &node.subtree)) {
+      *error = where + ": directory without a valid \"subtree\" id";
+      return false;
+    }
+    std::vector<std::string> content;
+    if (!GetStrings(n, "content", &content, error)) {
+      *error = where + ": " + *error;
+      return false;
+    }
+    node.content.reserve(content.size());
+    for (size_t i = 0; i < content.size(); ++i) {
+      std::string raw;
+      if (!ParseId(content[i], &raw)) {
+        *error = where + ".content[" + std::to_string(i) + "] is not 64 lower-case hex digits";
+        return false;
+      }
+      node.content.push_back(std::move(raw));
+    }
+    nodes->push_back(std::move(node));
+  }
+  return true;
+}
+
+KeyOpen OpenKeyFile(std::string_view json_text, std::string_view password,
+                    uint64_t max_scrypt_memory, Key* master, std::string* error, size_t* offset) {
+  *offset = 0;
+  KeyFile kf;
+  if (!ParseKeyFile(json_text, &kf, error, offset)) return KeyOpen::kMalformed;
+  Key user;
+  if (!DeriveKey(password, kf.salt, kf.n, kf.r, kf.p, max_scrypt_memory, &user, error)) {
+    return KeyOpen::kNotTried;
+  }
+  std::string plain;
+  if (!Decrypt(user, kf.data, &plain, error)) return KeyOpen::kWrongPassword;
+  if (!ParseMasterKey(plain, master, error, offset)) {
+    *error = "decrypted master key: " + *error;
+    *offset = 0;
+    return KeyOpen::kBadMasterKey;
+  }
+  return KeyOpen::kOpened;
+}
+
 }  // namespace vigil::formats::restic

@@ -84,6 +84,33 @@ struct Config {
 };
 bool ParseConfig(std::string_view json, Config* out, std::string* error, size_t* offset);
 
+// One node of a tree blob: what the structure check and a restore need.
+struct TreeNode {
+  std::string name;                  // as stored; checked by whoever makes a path of it
+  std::string type;                  // "file", "dir", "symlink", "dev", "chardev", "fifo", ...
+  uint64_t size = 0;                 // "file": bytes, as the tree says
+  std::vector<std::string> content;  // "file": data blob ids (32 raw bytes each), in order
+  std::string subtree;               // "dir": tree blob id (32 raw bytes)
+};
+// Tree JSON ({"nodes": [...]}, null or absent nodes = an empty tree). A
+// "dir" node must have a valid "subtree", every "content" id must be 64
+// lower-case hex digits (a null content is an empty file); other fields are
+// ignored.
+bool ParseTree(std::string_view json, std::vector<TreeNode>* nodes, std::string* error,
+               size_t* offset);
+
+// What trying one key file with a password gave.
+enum class KeyOpen {
+  kOpened,         // *master holds the repository's master key
+  kWrongPassword,  // the key file is well formed; the password does not open it
+  kMalformed,      // the key file does not parse (*error, *offset in its JSON)
+  kBadMasterKey,   // the password opens it, but the master key inside does not parse (*error)
+  kNotTried,       // scrypt parameters out of range or above max_scrypt_memory (*error)
+};
+// Key file JSON -> scrypt(password) -> decrypted, parsed master key.
+KeyOpen OpenKeyFile(std::string_view json, std::string_view password, uint64_t max_scrypt_memory,
+                    Key* master, std::string* error, size_t* offset);
+
 // 64 lower-case hex digits -> 32 bytes.
 bool ParseId(std::string_view hex, std::string* raw);
 

@@ -15,6 +15,8 @@
 #include <utility>
 
 #include "services/worker/formats/restic.h"
+#include "services/worker/formats/restic_repo.h"
+#include "services/worker/formats/restic_walk.h"
 #include "services/worker/formats/safe_io.h"
 #include "storage/file_hasher.h"
 #include "storage/hash.h"
@@ -196,8 +198,6 @@ bool Has(const std::vector<Finding>& list, std::string_view code) {
   return false;
 }
 
-std::string ShortId(std::string_view hex) { return std::string(hex.substr(0, 8)); }
-
 // Per-file result, merged into the report in listing order.
 struct FileResult {
   Findings findings;
@@ -239,6 +239,7 @@ class Verifier {
   std::vector<FileResult> ReadUnpacked(const std::vector<RepoFile>& files);
   void CheckPack(const RepoFile& f, storage::FileHasher* hasher, FileResult* res);
   bool CheckPackContent(const RepoFile& f, const std::string& content, FileResult* res);
+  void MarkUnusable(uint32_t pack, const FileResult& res);
 
   int root_fd_;        // the repository, open (not owned)
   std::string shown_;  // its path, for messages
@@ -251,6 +252,9 @@ class Verifier {
   std::unordered_map<std::string, std::map<uint64_t, restic::IndexBlob>> index_;
   std::unordered_map<std::string, std::string> pack_index_file_;  // first index naming it
   bool index_complete_ = true;                                    // every index file decoded
+  // The same blobs by id, for the structure walk; packs by raw id.
+  restic::BlobIndex blob_index_;
+  std::unordered_map<std::string, uint32_t> pack_number_;
 };
 
 // Reads `f` from its directory's descriptor: one component, O_NOFOLLOW.
@@ -299,29 +303,25 @@ void Verifier::OpenKeys(const std::vector<RepoFile>& keys) {
       Merge(res);
       continue;
     }
-    restic::KeyFile kf;
-    if (!restic::ParseKeyFile(content, &kf, &err, &off)) {
-      res.findings.Error("bad_key_file", f.rel, 0, err, f.rel, static_cast<int64_t>(off));
-      Merge(res);
-      continue;
+    switch (
+        restic::OpenKeyFile(content, opt_.password, opt_.max_scrypt_memory, &key_, &err, &off)) {
+      case restic::KeyOpen::kOpened:
+        have_key_ = true;
+        r_->key_file = f.rel;
+        return;
+      case restic::KeyOpen::kWrongPassword:
+        continue;  // another password's key
+      case restic::KeyOpen::kMalformed:
+        res.findings.Error("bad_key_file", f.rel, 0, err, f.rel, static_cast<int64_t>(off));
+        break;
+      case restic::KeyOpen::kBadMasterKey:
+        res.findings.Error("bad_key_file", f.rel, 0, err, f.rel);
+        break;
+      case restic::KeyOpen::kNotTried:
+        res.findings.Warning("key_not_tried", f.rel, 0, err, f.rel);
+        break;
     }
-    restic::Key user;
-    if (!restic::DeriveKey(opt_.password, kf.salt, kf.n, kf.r, kf.p, opt_.max_scrypt_memory, &user,
-                           &err)) {
-      res.findings.Warning("key_not_tried", f.rel, 0, err, f.rel);
-      Merge(res);
-      continue;
-    }
-    std::string plain;
-    if (!restic::Decrypt(user, kf.data, &plain, &err)) continue;  // another password's key
-    if (!restic::ParseMasterKey(plain, &key_, &err, &off)) {
-      res.findings.Error("bad_key_file", f.rel, 0, "decrypted master key: " + err, f.rel);
-      Merge(res);
-      continue;
-    }
-    have_key_ = true;
-    r_->key_file = f.rel;
-    return;
+    Merge(res);
   }
   r_->password_error = keys.empty() ? "no key files in keys/"
                                     : "the password opens none of the " +
@@ -660,13 +660,13 @@ void Verifier::Run() {
     Merge(res);
   }
   r_->indexed_packs = index_.size();
-  std::set<std::string> tree_blobs;
   for (const auto& [id, blobs] : index_) {
     r_->indexed_blobs += blobs.size();
-    for (const auto& [o, b] : blobs) {
-      if (b.tree) tree_blobs.insert(b.id);
-    }
+    const uint32_t p = blob_index_.AddPack(id);
+    pack_number_.emplace(id, p);
+    for (const auto& [o, b] : blobs) blob_index_.Add(p, b);
   }
+  blob_index_.Finish();
 
   // Packs: data/XX/<id>, each directory opened beneath its parent.
   std::vector<RepoFile> packs;
@@ -736,22 +736,35 @@ void Verifier::Run() {
     std::string raw;
     restic::ParseId(f.name, &raw);
     present.insert(raw);
-    if (pack_results[i].read && opt_.read_data) ++r_->packs_read;
-    if (pack_results[i].skipped) ++r_->packs_skipped;
-    r_->pack_files.push_back(
-        {f.name, f.size,
-         pack_results[i].skipped ||
-             (pack_results[i].read && !Has(pack_results[i].findings.errors, "name_mismatch")),
-         pack_results[i].skipped});
+    FileResult& res = pack_results[i];
+    if (res.read && opt_.read_data) ++r_->packs_read;
+    if (res.skipped) ++r_->packs_skipped;
+    const bool name_ok = res.skipped || (res.read && !Has(res.findings.errors, "name_mismatch"));
+    auto it = index_.find(raw);
+    const bool referenced = it != index_.end();
+    r_->pack_files.push_back({f.name, f.size, name_ok, res.skipped, 0, referenced});
     if (have_key_) {
-      auto it = index_.find(raw);
-      if (it == index_.end()) {
-        pack_results[i].findings.Warning(
+      if (!referenced && index_complete_) {
+        // No snapshot can need it: whatever is wrong with it (garbage,
+        // another repository's key, a half-written pack) is a hint, as
+        // `restic check` says, naming what is wrong.
+        std::string what;
+        for (const Finding& e : res.findings.errors) {
+          if (what.empty()) what = e.message;
+        }
+        if (res.findings.errors.size() > 1) {
+          what += " (and " + std::to_string(res.findings.errors.size() - 1) + " more problems)";
+        }
+        res.findings.errors.clear();
+        res.findings.Warning("unreferenced_pack", f.rel, 0,
+                             "pack not referenced in any index (non-critical: `restic prune` "
+                             "removes it)" +
+                                 (what.empty() ? std::string() : "; its content: " + what),
+                             f.rel);
+      } else if (!referenced) {
+        res.findings.Warning(
             "unreferenced_pack", f.rel, 0,
-            index_complete_
-                ? "pack not referenced in any index (non-critical: `restic prune` removes it)"
-                : "pack not referenced in any readable index (an index file failed to decode)",
-            f.rel);
+            "pack not referenced in any readable index (an index file failed to decode)", f.rel);
       } else {
         uint64_t end = 0, header = restic::kOverhead + 4;
         for (const auto& [o, b] : it->second) {
@@ -760,22 +773,22 @@ void Verifier::Run() {
         }
         uint64_t expected = end + header;
         if (f.size < end + restic::kOverhead + 4) {
-          pack_results[i].findings.Error(
-              "pack_truncated", f.rel, 0,
-              "pack is " + std::to_string(f.size) + " bytes, the index implies at least " +
-                  std::to_string(end + restic::kOverhead + 4) + " (blobs up to byte " +
-                  std::to_string(end) + " and a header)",
-              f.rel);
+          res.findings.Error("pack_truncated", f.rel, 0,
+                             "pack is " + std::to_string(f.size) +
+                                 " bytes, the index implies at least " +
+                                 std::to_string(end + restic::kOverhead + 4) +
+                                 " (blobs up to byte " + std::to_string(end) + " and a header)",
+                             f.rel);
         } else if (f.size != expected) {
-          pack_results[i].findings.Warning("pack_size_mismatch", f.rel, 0,
-                                           "pack is " + std::to_string(f.size) +
-                                               " bytes, the index implies " +
-                                               std::to_string(expected),
-                                           f.rel);
+          res.findings.Warning("pack_size_mismatch", f.rel, 0,
+                               "pack is " + std::to_string(f.size) + " bytes, the index implies " +
+                                   std::to_string(expected),
+                               f.rel);
         }
       }
     }
-    Merge(pack_results[i]);
+    if (have_key_ && referenced) MarkUnusable(pack_number_.at(raw), res);
+    Merge(res);
   }
   if (have_key_) {
     std::vector<std::pair<std::string, std::string>> missing;  // hex, index file
@@ -788,17 +801,46 @@ void Verifier::Run() {
       r_->errors.push_back(
           Finding{"missing_pack", rel, 0, -1, rel, "pack listed by " + idx + " does not exist"});
     }
-    if (index_complete_) {
-      for (const auto& s : r_->snapshots) {
-        std::string raw;
-        restic::ParseId(s.tree, &raw);
-        if (!tree_blobs.count(raw)) {
-          std::string rel = "snapshots/" + s.id;
-          r_->errors.push_back(
-              Finding{"missing_tree", rel, 0, -1, rel,
-                      "snapshot " + ShortId(s.id) + " tree " + s.tree + " is in no index"});
-        }
-      }
+    for (const auto& [id, blobs] : index_) {
+      if (!present.count(id))
+        blob_index_.MarkPackBad(pack_number_.at(id), "the pack does not exist");
+    }
+    // The structure: every snapshot's trees, every data blob they need.
+    restic::PackReader reader(root_fd_, key_, blob_index_);
+    Findings walk;
+    ResticWalkStats stats;
+    WalkResticSnapshots(r_->snapshots, blob_index_, &reader, index_complete_, &walk, &stats);
+    r_->trees_checked = stats.trees;
+    r_->data_refs_checked = stats.data_refs;
+    r_->bytes_read += reader.bytes_read();
+    r_->incomplete_snapshots = std::move(stats.incomplete_snapshots);
+    for (auto& e : walk.errors) r_->errors.push_back(std::move(e));
+    for (auto& w : walk.warnings) r_->warnings.push_back(std::move(w));
+  }
+}
+
+// What the pack checks found makes blobs unusable for a restore: the whole
+// pack when it cannot be trusted at all, single blobs when --read-data
+// pinned the damage to them.
+void Verifier::MarkUnusable(uint32_t pack, const FileResult& res) {
+  if (res.skipped) return;  // verified at an earlier run
+  if (!res.read) {
+    blob_index_.MarkPackBad(pack, "the pack cannot be read");
+    return;
+  }
+  for (const Finding& e : res.findings.errors) {
+    if (e.code == "pack_truncated") {
+      blob_index_.MarkPackBad(pack, "the pack is truncated");
+    } else if (e.code == "pack_header_invalid") {
+      blob_index_.MarkPackBad(pack, "the pack's header is unusable");
+    } else if (e.code == "name_mismatch" && !opt_.read_data) {
+      // Without --read-data nothing says which blob the damage is in.
+      blob_index_.MarkPackBad(pack, "the pack's content does not match its name");
+    } else if ((e.code == "blob_undecryptable" || e.code == "blob_undecodable" ||
+                e.code == "blob_hash_mismatch" || e.code == "index_mismatch") &&
+               e.offset >= 0) {
+      blob_index_.MarkBlobBad(pack, static_cast<uint64_t>(e.offset),
+                              "fails its check (" + e.code + ")");
     }
   }
 }
