@@ -16,6 +16,7 @@
 
 #include "tests/integration/cluster.h"
 #include "tests/integration/manifests.h"
+#include "tests/support/civil_time.h"
 
 namespace vigil::testing {
 namespace {

@@ -58,7 +58,8 @@ class Receiver {
     port_ = server_.bind_to_any_port("127.0.0.1");
     thread_ = std::thread([this] { server_.listen_after_bind(); });
     // The socket listens already; stop() works once the loop runs.
-    if (!testing::WaitUntil([this] { return server_.is_running(); })) {
+    if (!testing::WaitFor([this] { return server_.is_running(); }, std::chrono::seconds(10),
+                          std::chrono::milliseconds(2))) {
       ADD_FAILURE() << "the webhook receiver did not start";
     }
   }
