@@ -297,7 +297,7 @@ TEST_F(DeliveryTest, MissingSecretIsAnErrorOnTheDelivery) {
 TEST_F(DeliveryTest, HangingReceiverDoesNotHoldUpACheck) {
   LoopbackPort hanging(LoopbackPort::Kind::kHanging);  // connections queue, never accepted
   ApplyChannel(Hook(hanging.port()));
-  ApplyYaml(vigil::testing::manifest::AcmeFsRpo24h());
+  ApplyYaml(vigil::testing::manifests::AcmeFsRpo24h());
   RegisterWorker();
   auto check = [&](int64_t mtime) {
     v1::Observation o = Obs("f", "x");
