@@ -267,6 +267,21 @@ std::string DefaultKeyDir() {
   return std::string(home != nullptr && *home != '\0' ? home : ".") + "/.config/vigil/keys";
 }
 
+namespace {
+
+// A fresh key written as `dir`'s current one (WriteCurrent), then the ring
+// of `dir` as KeyRing::Open reads it.
+StatusOr<KeyRing> NewCurrentKey(const std::string& dir) {
+  auto key = Generate();
+  if (!key.ok()) return key.status();
+  auto pub = PublicOf(key->get());
+  if (!pub.ok()) return pub.status();
+  if (Status s = WriteCurrent(dir, key->get(), *pub); !s.ok()) return s;
+  return KeyRing::Open(dir);
+}
+
+}  // namespace
+
 StatusOr<KeyRing> KeyRing::Init(const std::string& dir) {
   for (const char* f : {"/msp.key", "/msp.pub"}) {
     if (Exists(dir + f)) {
@@ -276,12 +291,7 @@ StatusOr<KeyRing> KeyRing::Init(const std::string& dir) {
     }
   }
   if (Status s = MakeDir(dir, 0700); !s.ok()) return s;
-  auto key = Generate();
-  if (!key.ok()) return key.status();
-  auto pub = PublicOf(key->get());
-  if (!pub.ok()) return pub.status();
-  if (Status s = WriteCurrent(dir, key->get(), *pub); !s.ok()) return s;
-  return Open(dir);
+  return NewCurrentKey(dir);
 }
 
 StatusOr<KeyRing> KeyRing::Open(const std::string& dir) {
@@ -331,12 +341,7 @@ StatusOr<KeyRing> KeyRing::Rotate(const std::string& dir) {
   if (!Exists(old_file)) {
     if (Status s = WriteFileAtomic(old_file, old->current_.pem, 0644); !s.ok()) return s;
   }
-  auto key = Generate();
-  if (!key.ok()) return key.status();
-  auto pub = PublicOf(key->get());
-  if (!pub.ok()) return pub.status();
-  if (Status s = WriteCurrent(dir, key->get(), *pub); !s.ok()) return s;
-  return Open(dir);
+  return NewCurrentKey(dir);
 }
 
 StatusOr<PublicKey> KeyRing::FindKey(std::string_view key_id) const {
