@@ -97,67 +97,78 @@ int Usage() {
   return 2;
 }
 
+// The large set: COUNT files of 256 KiB to 8 MiB (log-uniform, scaled to
+// TOTAL bytes in all), 100 to a directory. Returns the bytes written.
+uint64_t WriteLarge(const std::string& dir, uint64_t count, uint64_t total, uint64_t seed,
+                    std::vector<uint64_t>* buf) {
+  char name[64];
+  const double lo = 256 << 10, hi = 8 << 20;
+  Xoshiro sizes(seed ^ 0x51235123ull);
+  std::vector<double> raw(count);
+  double sum = 0;
+  for (auto& r : raw) {
+    r = lo * std::exp(sizes.Uniform() * std::log(hi / lo));
+    sum += r;
+  }
+  double scale = static_cast<double>(total) / sum;
+  MkDir(dir);
+  uint64_t written = 0;
+  for (uint64_t i = 0; i < count; ++i) {
+    uint64_t size = static_cast<uint64_t>(std::clamp(raw[i] * scale, lo, hi));
+    std::snprintf(name, sizeof name, "/g%02llu", static_cast<unsigned long long>(i / 100));
+    std::string d = dir + name;
+    if (i % 100 == 0) MkDir(d);
+    std::snprintf(name, sizeof name, "/f%05llu.bin", static_cast<unsigned long long>(i));
+    WriteFile(d + name, size, seed * 1000003 + i, buf);
+    written += size;
+  }
+  return written;
+}
+
+// The small set: COUNT files of 1 to 8 KiB spread over 20 x 20
+// directories. Returns the bytes written.
+uint64_t WriteSmall(const std::string& dir, uint64_t count, uint64_t seed,
+                    std::vector<uint64_t>* buf) {
+  char name[64];
+  const uint64_t kTop = 20, kSub = 20;
+  uint64_t per = (count + kTop * kSub - 1) / (kTop * kSub);
+  Xoshiro sizes(seed ^ 0x77777777ull);
+  MkDir(dir);
+  uint64_t written = 0;
+  for (uint64_t i = 0; i < count; ++i) {
+    uint64_t t = i / (per * kSub), s = (i / per) % kSub;
+    std::snprintf(name, sizeof name, "/d%02llu", static_cast<unsigned long long>(t));
+    std::string d = dir + name;
+    if (i % (per * kSub) == 0) MkDir(d);
+    std::snprintf(name, sizeof name, "/s%02llu", static_cast<unsigned long long>(s));
+    d += name;
+    if (i % per == 0) MkDir(d);
+    uint64_t size = 1024 + sizes.Next() % (7 * 1024 + 1);
+    std::snprintf(name, sizeof name, "/f%06llu.dat", static_cast<unsigned long long>(i));
+    WriteFile(d + name, size, seed * 1000003 + i, buf);
+    written += size;
+  }
+  return written;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
   if (argc < 2) return Usage();
   std::string mode = argv[1];
   std::vector<uint64_t> buf(1 << 17);  // 1 MiB
-  char name[64];
+  auto arg = [&](int i) { return std::strtoull(argv[i], nullptr, 10); };
+  uint64_t count = 0, written = 0;
   if (mode == "large" && argc == 6) {
-    std::string dir = argv[2];
-    uint64_t count = std::strtoull(argv[3], nullptr, 10);
-    uint64_t total = std::strtoull(argv[4], nullptr, 10);
-    uint64_t seed = std::strtoull(argv[5], nullptr, 10);
-    const double lo = 256 << 10, hi = 8 << 20;
-    Xoshiro sizes(seed ^ 0x51235123ull);
-    std::vector<double> raw(count);
-    double sum = 0;
-    for (auto& r : raw) {
-      r = lo * std::exp(sizes.Uniform() * std::log(hi / lo));
-      sum += r;
-    }
-    double scale = static_cast<double>(total) / sum;
-    MkDir(dir);
-    uint64_t written = 0;
-    for (uint64_t i = 0; i < count; ++i) {
-      uint64_t size = static_cast<uint64_t>(std::clamp(raw[i] * scale, lo, hi));
-      std::snprintf(name, sizeof name, "/g%02llu", static_cast<unsigned long long>(i / 100));
-      std::string d = dir + name;
-      if (i % 100 == 0) MkDir(d);
-      std::snprintf(name, sizeof name, "/f%05llu.bin", static_cast<unsigned long long>(i));
-      WriteFile(d + name, size, seed * 1000003 + i, &buf);
-      written += size;
-    }
-    std::printf("%llu files, %llu bytes\n", static_cast<unsigned long long>(count),
-                static_cast<unsigned long long>(written));
-    return 0;
+    count = arg(3);
+    written = WriteLarge(argv[2], count, arg(4), arg(5), &buf);
+  } else if (mode == "small" && argc == 5) {
+    count = arg(3);
+    written = WriteSmall(argv[2], count, arg(4), &buf);
+  } else {
+    return Usage();
   }
-  if (mode == "small" && argc == 5) {
-    std::string dir = argv[2];
-    uint64_t count = std::strtoull(argv[3], nullptr, 10);
-    uint64_t seed = std::strtoull(argv[4], nullptr, 10);
-    const uint64_t kTop = 20, kSub = 20;
-    uint64_t per = (count + kTop * kSub - 1) / (kTop * kSub);
-    Xoshiro sizes(seed ^ 0x77777777ull);
-    MkDir(dir);
-    uint64_t written = 0;
-    for (uint64_t i = 0; i < count; ++i) {
-      uint64_t t = i / (per * kSub), s = (i / per) % kSub;
-      std::snprintf(name, sizeof name, "/d%02llu", static_cast<unsigned long long>(t));
-      std::string d = dir + name;
-      if (i % (per * kSub) == 0) MkDir(d);
-      std::snprintf(name, sizeof name, "/s%02llu", static_cast<unsigned long long>(s));
-      d += name;
-      if (i % per == 0) MkDir(d);
-      uint64_t size = 1024 + sizes.Next() % (7 * 1024 + 1);
-      std::snprintf(name, sizeof name, "/f%06llu.dat", static_cast<unsigned long long>(i));
-      WriteFile(d + name, size, seed * 1000003 + i, &buf);
-      written += size;
-    }
-    std::printf("%llu files, %llu bytes\n", static_cast<unsigned long long>(count),
-                static_cast<unsigned long long>(written));
-    return 0;
-  }
-  return Usage();
+  std::printf("%llu files, %llu bytes\n", static_cast<unsigned long long>(count),
+              static_cast<unsigned long long>(written));
+  return 0;
 }

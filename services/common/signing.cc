@@ -115,11 +115,14 @@ StatusOr<std::string> RawPublic(EVP_PKEY* k) {
   return raw;
 }
 
-StatusOr<std::string> PublicPem(EVP_PKEY* k) {
+// The PEM text `write(bio)` puts in a memory BIO (it returns 1 on
+// success); `what` names the key in the error.
+template <typename Write>
+StatusOr<std::string> ToPem(const char* what, Write write) {
   BIO* bio = BIO_new(BIO_s_mem());
-  if (bio == nullptr || PEM_write_bio_PUBKEY(bio, k) != 1) {
+  if (bio == nullptr || write(bio) != 1) {
     BIO_free(bio);
-    return absl::InternalError("cannot encode the public key: " + OpensslError());
+    return absl::InternalError(std::string("cannot encode the ") + what + ": " + OpensslError());
   }
   char* data = nullptr;
   long n = BIO_get_mem_data(bio, &data);
@@ -128,18 +131,14 @@ StatusOr<std::string> PublicPem(EVP_PKEY* k) {
   return out;
 }
 
+StatusOr<std::string> PublicPem(EVP_PKEY* k) {
+  return ToPem("public key", [k](BIO* bio) { return PEM_write_bio_PUBKEY(bio, k); });
+}
+
 StatusOr<std::string> PrivatePem(EVP_PKEY* k) {
-  BIO* bio = BIO_new(BIO_s_mem());
-  if (bio == nullptr ||
-      PEM_write_bio_PrivateKey(bio, k, nullptr, nullptr, 0, nullptr, nullptr) != 1) {
-    BIO_free(bio);
-    return absl::InternalError("cannot encode the private key: " + OpensslError());
-  }
-  char* data = nullptr;
-  long n = BIO_get_mem_data(bio, &data);
-  std::string out(data, static_cast<size_t>(n));
-  BIO_free(bio);
-  return out;
+  return ToPem("private key", [k](BIO* bio) {
+    return PEM_write_bio_PrivateKey(bio, k, nullptr, nullptr, 0, nullptr, nullptr);
+  });
 }
 
 StatusOr<PublicKey> PublicOf(EVP_PKEY* k) {
@@ -200,6 +199,21 @@ bool Exists(const std::string& path) {
   return ::lstat(path.c_str(), &st) == 0;
 }
 
+// An Ed25519 public key from its PEM text (SubjectPublicKeyInfo).
+StatusOr<Pkey> ParsePublicPem(std::string_view pem) {
+  BIO* bio = BIO_new_mem_buf(pem.data(), static_cast<int>(pem.size()));
+  EVP_PKEY* k = PEM_read_bio_PUBKEY(bio, nullptr, nullptr, nullptr);
+  BIO_free(bio);
+  if (k == nullptr) {
+    return absl::InvalidArgumentError("not a PEM public key (" + OpensslError() + ")");
+  }
+  Pkey key = Wrap(k);
+  if (EVP_PKEY_get_id(k) != EVP_PKEY_ED25519) {
+    return absl::InvalidArgumentError("not an Ed25519 public key");
+  }
+  return key;
+}
+
 }  // namespace
 
 std::string KeyIdOf(std::string_view raw_public_key) {
@@ -216,31 +230,16 @@ std::string KeyIdOf(std::string_view raw_public_key) {
 }
 
 StatusOr<PublicKey> LoadPublicKey(std::string_view pem) {
-  BIO* bio = BIO_new_mem_buf(pem.data(), static_cast<int>(pem.size()));
-  EVP_PKEY* k = PEM_read_bio_PUBKEY(bio, nullptr, nullptr, nullptr);
-  BIO_free(bio);
-  if (k == nullptr) {
-    return absl::InvalidArgumentError("not a PEM public key (" + OpensslError() + ")");
-  }
-  Pkey key = Wrap(k);
-  if (EVP_PKEY_get_id(k) != EVP_PKEY_ED25519) {
-    return absl::InvalidArgumentError("not an Ed25519 public key");
-  }
-  return PublicOf(k);
+  StatusOr<Pkey> key = ParsePublicPem(pem);
+  if (!key.ok()) return key.status();
+  return PublicOf(key->get());
 }
 
 Status Verify(std::string_view message, std::string_view signature,
               std::string_view public_key_pem) {
-  BIO* bio = BIO_new_mem_buf(public_key_pem.data(), static_cast<int>(public_key_pem.size()));
-  EVP_PKEY* raw = PEM_read_bio_PUBKEY(bio, nullptr, nullptr, nullptr);
-  BIO_free(bio);
-  if (raw == nullptr) {
-    return absl::InvalidArgumentError("not a PEM public key (" + OpensslError() + ")");
-  }
-  Pkey k = Wrap(raw);
-  if (EVP_PKEY_get_id(raw) != EVP_PKEY_ED25519) {
-    return absl::InvalidArgumentError("not an Ed25519 public key");
-  }
+  StatusOr<Pkey> k = ParsePublicPem(public_key_pem);
+  if (!k.ok()) return k.status();
+  EVP_PKEY* raw = k->get();
   if (signature.size() != 64) {
     return absl::InvalidArgumentError("an Ed25519 signature has 64 bytes, not " +
                                       std::to_string(signature.size()));
@@ -268,6 +267,21 @@ std::string DefaultKeyDir() {
   return std::string(home != nullptr && *home != '\0' ? home : ".") + "/.config/vigil/keys";
 }
 
+namespace {
+
+// A fresh key written as `dir`'s current one (WriteCurrent), then the ring
+// of `dir` as KeyRing::Open reads it.
+StatusOr<KeyRing> NewCurrentKey(const std::string& dir) {
+  auto key = Generate();
+  if (!key.ok()) return key.status();
+  auto pub = PublicOf(key->get());
+  if (!pub.ok()) return pub.status();
+  if (Status s = WriteCurrent(dir, key->get(), *pub); !s.ok()) return s;
+  return KeyRing::Open(dir);
+}
+
+}  // namespace
+
 StatusOr<KeyRing> KeyRing::Init(const std::string& dir) {
   for (const char* f : {"/msp.key", "/msp.pub"}) {
     if (Exists(dir + f)) {
@@ -277,12 +291,7 @@ StatusOr<KeyRing> KeyRing::Init(const std::string& dir) {
     }
   }
   if (Status s = MakeDir(dir, 0700); !s.ok()) return s;
-  auto key = Generate();
-  if (!key.ok()) return key.status();
-  auto pub = PublicOf(key->get());
-  if (!pub.ok()) return pub.status();
-  if (Status s = WriteCurrent(dir, key->get(), *pub); !s.ok()) return s;
-  return Open(dir);
+  return NewCurrentKey(dir);
 }
 
 StatusOr<KeyRing> KeyRing::Open(const std::string& dir) {
@@ -332,12 +341,7 @@ StatusOr<KeyRing> KeyRing::Rotate(const std::string& dir) {
   if (!Exists(old_file)) {
     if (Status s = WriteFileAtomic(old_file, old->current_.pem, 0644); !s.ok()) return s;
   }
-  auto key = Generate();
-  if (!key.ok()) return key.status();
-  auto pub = PublicOf(key->get());
-  if (!pub.ok()) return pub.status();
-  if (Status s = WriteCurrent(dir, key->get(), *pub); !s.ok()) return s;
-  return Open(dir);
+  return NewCurrentKey(dir);
 }
 
 StatusOr<PublicKey> KeyRing::FindKey(std::string_view key_id) const {

@@ -117,9 +117,7 @@ std::string GroupDigits(uint64_t n) {
   return out;
 }
 
-namespace {
-// Length of the valid UTF-8 sequence at s[i], or 0 if invalid.
-size_t Utf8SeqLen(std::string_view s, size_t i) {
+size_t Utf8SequenceLength(std::string_view s, size_t i) {
   auto b = [&](size_t k) { return static_cast<uint8_t>(s[k]); };
   uint8_t c = b(i);
   if (c < 0x80) return 1;
@@ -146,11 +144,10 @@ size_t Utf8SeqLen(std::string_view s, size_t i) {
   if (cp < kMin[n] || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF)) return 0;
   return n;
 }
-}  // namespace
 
 bool IsValidUtf8(std::string_view s) {
   for (size_t i = 0; i < s.size();) {
-    size_t n = Utf8SeqLen(s, i);
+    size_t n = Utf8SequenceLength(s, i);
     if (n == 0) return false;
     i += n;
   }
@@ -162,7 +159,7 @@ std::string EscapeForTerminal(std::string_view s) {
   out.reserve(s.size());
   for (size_t i = 0; i < s.size();) {
     uint8_t c = static_cast<uint8_t>(s[i]);
-    size_t n = Utf8SeqLen(s, i);
+    size_t n = Utf8SequenceLength(s, i);
     if (n > 1) {
       out.append(s.substr(i, n));
       i += n;

@@ -21,6 +21,10 @@ std::string HumanDuration(int64_t ns);
 // "1,234,567".
 std::string GroupDigits(uint64_t n);
 
+// Length of the valid UTF-8 sequence starting at s[i] (i < s.size()): 1 to
+// 4, or 0 if it is invalid (a stray continuation byte, an overlong form, a
+// surrogate, a code point above U+10FFFF, a sequence cut short).
+size_t Utf8SequenceLength(std::string_view s, size_t i);
 bool IsValidUtf8(std::string_view s);
 // Printable form of a byte-string path for a terminal: valid UTF-8 is kept,
 // control characters and invalid bytes become \n, \t, \\, \xNN escapes, so

@@ -3,6 +3,8 @@
 #include <cmath>
 #include <cstdio>
 
+#include "services/common/text.h"
+
 namespace vigil::reports {
 namespace {
 
@@ -59,38 +61,6 @@ std::string Group(const std::string& digits, Language language) {
 }
 
 void AppendReplacement(std::string* out) { *out += "\xEF\xBF\xBD"; }
-
-// Length of the valid UTF-8 sequence starting at s[i], or 0 if invalid
-// (overlong forms, surrogates and code points above U+10FFFF are invalid).
-size_t Utf8Length(std::string_view s, size_t i) {
-  auto b = [&](size_t k) { return static_cast<unsigned char>(s[k]); };
-  unsigned char c = b(i);
-  size_t len;
-  uint32_t cp;
-  if (c < 0x80) return 1;
-  if (c >= 0xC2 && c <= 0xDF) {
-    len = 2;
-    cp = c & 0x1F;
-  } else if (c >= 0xE0 && c <= 0xEF) {
-    len = 3;
-    cp = c & 0x0F;
-  } else if (c >= 0xF0 && c <= 0xF4) {
-    len = 4;
-    cp = c & 0x07;
-  } else {
-    return 0;
-  }
-  if (i + len > s.size()) return 0;
-  for (size_t k = 1; k < len; ++k) {
-    if ((b(i + k) & 0xC0) != 0x80) return 0;
-    cp = (cp << 6) | (b(i + k) & 0x3F);
-  }
-  if ((len == 3 && cp < 0x800) || (len == 4 && cp < 0x10000) || cp > 0x10FFFF ||
-      (cp >= 0xD800 && cp <= 0xDFFF)) {
-    return 0;
-  }
-  return len;
-}
 
 }  // namespace
 
@@ -216,7 +186,7 @@ std::string EscapeHtml(std::string_view s) {
       ++i;
       continue;
     }
-    size_t len = Utf8Length(s, i);
+    size_t len = Utf8SequenceLength(s, i);
     if (len == 0) {
       AppendReplacement(&out);
       ++i;

@@ -26,8 +26,8 @@
 #include <vector>
 
 #include "tests/integration/cluster.h"
-#include "tests/integration/manifests.h"
 #include "tests/services/worker/open_watch.h"
+#include "tests/support/manifests.h"
 
 namespace vigil::testing {
 namespace {

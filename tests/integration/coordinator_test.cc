@@ -11,7 +11,7 @@
 #include <nlohmann/json.hpp>
 
 #include "tests/integration/cluster.h"
-#include "tests/integration/manifests.h"
+#include "tests/support/manifests.h"
 
 namespace vigil::testing {
 namespace {
@@ -298,10 +298,10 @@ assets:
       << r.err;
   EXPECT_NE(r.err.find("nothing applied"), std::string::npos);
   // A reference the coordinator cannot resolve: refused as a whole.
-  WriteFile(tmp_ / "unknown.yaml",
-            manifests::Documents(
-                {manifests::Tenant("acme"),
-                 manifests::ContractHead("acme") + manifests::OneSet("fs", "fs-a", "nowhere")}));
+  WriteFile(
+      tmp_ / "unknown.yaml",
+      manifests::Join({manifests::Tenant("acme"),
+                       manifests::Contract("acme") + manifests::OneSet("fs", "fs-a", "nowhere")}));
   r = Admin({"apply", "-f", tmp_ / "unknown.yaml"});
   EXPECT_EQ(r.exit_code, 2);
   EXPECT_NE(r.err.find("unknown location 'nowhere'"), std::string::npos) << r.err;

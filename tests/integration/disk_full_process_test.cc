@@ -27,8 +27,8 @@
 
 #include "tests/integration/cluster.h"
 #include "tests/integration/http_get.h"
-#include "tests/integration/manifests.h"
 #include "tests/integration/test_util.h"
+#include "tests/support/manifests.h"
 
 namespace vigil::testing {
 namespace {

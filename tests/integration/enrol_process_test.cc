@@ -12,7 +12,7 @@
 #include <nlohmann/json.hpp>
 
 #include "tests/integration/cluster.h"
-#include "tests/integration/manifests.h"
+#include "tests/support/manifests.h"
 
 namespace vigil::testing {
 namespace {
@@ -22,11 +22,11 @@ class EnrolProcessTest : public ClusterTest {
   void SetUp() override {
     root_ = tmp_ / "root";
     WriteFile(root_ + "/acme/fs/a.txt", "alpha");
-    WriteFile(tmp_ / "m.yaml",
-              manifests::Documents(
-                  {manifests::Location("loc-a"), manifests::Location("loc-b", "s2"),
-                   manifests::Tenant("acme"),
-                   manifests::ContractHead("acme") + manifests::OneSet() + manifests::kRpo24h}));
+    WriteFile(
+        tmp_ / "m.yaml",
+        manifests::Join({manifests::Location("loc-a", "s1"), manifests::Location("loc-b", "s2"),
+                         manifests::Tenant("acme"),
+                         manifests::Contract("acme") + manifests::OneSet() + manifests::kRpo24h}));
   }
   // A coordinator given the cluster's reusable enrolment token, or none
   // (then it writes a one-time DATA/enrol.token).

@@ -15,7 +15,8 @@
 #include <nlohmann/json.hpp>
 
 #include "tests/integration/cluster.h"
-#include "tests/integration/manifests.h"
+#include "tests/support/civil_time.h"
+#include "tests/support/manifests.h"
 
 namespace vigil::testing {
 namespace {

@@ -13,7 +13,8 @@
 #include <nlohmann/json.hpp>
 
 #include "tests/integration/cluster.h"
-#include "tests/integration/manifests.h"
+#include "tests/support/civil_time.h"
+#include "tests/support/manifests.h"
 
 namespace vigil::testing {
 namespace {
@@ -168,10 +169,6 @@ TEST_F(CoordinatorPointsProcessTest, RsnapshotPointsKeepTheirTimeAcrossRotations
   EXPECT_GT(p[PointNs(4)]["implausible"].size(), 0u) << p[PointNs(4)].dump();
   EXPECT_EQ(p[PointNs(3)]["implausible"].size(), 0u) << p[PointNs(3)].dump();
   EXPECT_NE(p[PointNs(1)]["gone_ns"], 0);  // rotated out
-}
-
-int64_t UtcNs(int y, int mo, int d, int h, int mi) {
-  return UtcSeconds(y, mo, d, h, mi) * 1'000'000'000;
 }
 
 TEST_F(CoordinatorPointsProcessTest, DatedFilesAreOnePointEachTimedInTheTenantsZone) {

@@ -15,7 +15,7 @@
 
 #include "tests/integration/cluster.h"
 #include "tests/integration/http_get.h"
-#include "tests/integration/manifests.h"
+#include "tests/support/manifests.h"
 
 namespace vigil::testing {
 namespace {

@@ -16,7 +16,7 @@
 #include "services/proofs/check_log.h"
 #include "storage/rocks_kv.h"
 #include "tests/integration/cluster.h"
-#include "tests/integration/manifests.h"
+#include "tests/support/manifests.h"
 
 namespace vigil::testing {
 namespace {
@@ -32,14 +32,14 @@ class ReportProcessTest : public ClusterTest {
                 "content of acme file " + std::to_string(i) + std::string(100 + i, 'a'));
     }
     WriteFile(root_ + "/other/fs/only.txt", "the other tenant's file");
-    WriteFile(tmp_ / "tenants.yaml",
-              manifests::Documents(
-                  {manifests::Head("loc") +
-                       manifests::OneSet("files", "fs", "loc", "acme/fs", {"contentHash: sha256"}) +
-                       "commitments:\n  - rpo: 2d\n",
-                   manifests::Tenant("other"),
-                   manifests::ContractHead("other") +
-                       manifests::OneSet("files", "fs", "loc", "other/fs")}));
+    WriteFile(
+        tmp_ / "tenants.yaml",
+        manifests::Join(
+            {manifests::Head("loc") +
+                 manifests::OneSet("files", "fs", "loc", "acme/fs", {"contentHash: sha256"}) +
+                 "commitments:\n  - rpo: 2d\n",
+             manifests::Tenant("other"),
+             manifests::Contract("other") + manifests::OneSet("files", "fs", "loc", "other/fs")}));
     ASSERT_EQ(RunVigil({"keys", "init", "--dir", tmp_ / "keys"}).exit_code, 0);
     CoordinatorOptions o;
     o.flags = {"--keys", tmp_ / "keys", "--msp-name", "Test MSP"};

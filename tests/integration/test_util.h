@@ -3,13 +3,12 @@
 
 #include <sys/types.h>
 
-#include <chrono>
 #include <cstdint>
-#include <functional>
 #include <string>
 #include <vector>
 
 #include "tests/support/temp_dir.h"
+#include "tests/support/wait.h"
 
 namespace vigil::testing {
 
@@ -62,16 +61,7 @@ class BackgroundProcess {
   std::string out_path_, err_path_;
 };
 
-// Calls `done` every `every` until it returns true: true then, false once
-// `timeout` has passed (`done` is called at least once, and once more at
-// the deadline). How a test waits for a state: never a bare sleep.
-bool WaitFor(const std::function<bool()>& done,
-             std::chrono::milliseconds timeout = std::chrono::seconds(30),
-             std::chrono::milliseconds every = std::chrono::milliseconds(100));
-
-// Seconds since the epoch of a UTC calendar time (month 1-12): the test's
-// own clock arithmetic (timegm), independent of the code under test.
-int64_t UtcSeconds(int year, int month, int day, int hour = 0, int minute = 0, int second = 0);
+// WaitFor: tests/support/wait.h (included above).
 
 // Occurrences of `needle` in `text` (overlapping ones too).
 size_t CountOf(const std::string& text, const std::string& needle);

@@ -8,7 +8,7 @@
 #include <nlohmann/json.hpp>
 
 #include "tests/integration/cluster.h"
-#include "tests/integration/manifests.h"
+#include "tests/support/manifests.h"
 
 namespace vigil {
 namespace {
@@ -24,9 +24,9 @@ class TokensTest : public testing::ClusterTest {
     root_ = tmp_ / "root";
     WriteFile(root_ + "/acme/fs/a.txt", "a");
     WriteFile(root_ + "/globex/fs/b.txt", "b");
-    std::string yaml = manifests::Location("loc-a");
+    std::string yaml = manifests::Location("loc-a", "s1");
     for (const std::string t : {"acme", "globex"}) {
-      yaml += "---\n" + manifests::Tenant(t) + "---\n" + manifests::ContractHead(t) +
+      yaml += "---\n" + manifests::Tenant(t) + "---\n" + manifests::Contract(t) +
               manifests::OneSet("fs", "fs-a", "loc-a", t + "/fs") + manifests::kRpo24h;
     }
     WriteFile(tmp_ / "m.yaml", yaml);

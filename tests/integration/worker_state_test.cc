@@ -12,7 +12,7 @@
 #include <regex>
 
 #include "tests/integration/cluster.h"
-#include "tests/integration/manifests.h"
+#include "tests/support/manifests.h"
 
 namespace vigil {
 namespace {

@@ -23,6 +23,7 @@
 #include "storage/kv.h"
 #include "storage/rocks_kv.h"
 #include "tests/storage/test_util.h"
+#include "tests/support/wait.h"
 
 namespace vigil::storage {
 namespace {
@@ -127,22 +128,25 @@ Status WriteUntilRefused(KvStore* kv, int* next) {
   return absl::OkStatus();
 }
 
-bool WaitHealthy(KvStore* kv, int timeout_ms) {
-  auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(timeout_ms);
-  while (std::chrono::steady_clock::now() < deadline) {
-    if (kv->WriteHealth().ok()) return true;
-    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+// A 16 MiB tmpfs (the test is skipped where none can be mounted), the
+// database's directory on it, and the lines the database logs.
+class DiskFullTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    if (!fs_.mounted()) GTEST_SKIP() << "cannot mount a tmpfs here: " << fs_.error();
   }
-  return false;
-}
+  StatusOr<std::unique_ptr<KvStore>> Open() {
+    return OpenRocksKv(db_, SmallOptions(&lines_, &mu_));
+  }
 
-TEST(DiskFullTest, WritesAreRefusedThenResumeOnceSpaceIsFreed) {
-  SmallFs fs(16);
-  if (!fs.mounted()) GTEST_SKIP() << "cannot mount a tmpfs here: " << fs.error();
-  std::vector<std::string> lines;
-  std::mutex mu;
-  const std::string db = fs.Sub("db");
-  auto opened = OpenRocksKv(db, SmallOptions(&lines, &mu));
+  SmallFs fs_{16};
+  const std::string db_ = fs_.Sub("db");
+  std::vector<std::string> lines_;
+  std::mutex mu_;
+};
+
+TEST_F(DiskFullTest, WritesAreRefusedThenResumeOnceSpaceIsFreed) {
+  auto opened = Open();
   ASSERT_TRUE(opened.ok()) << opened.status();
   KvStore* kv = opened->get();
   // Some data first, flushed to SST files along the way (1 MiB memtables).
@@ -150,11 +154,11 @@ TEST(DiskFullTest, WritesAreRefusedThenResumeOnceSpaceIsFreed) {
   for (; acked < 12; ++acked) ASSERT_TRUE(WriteBatchAt(kv, acked).ok());
   EXPECT_TRUE(kv->WriteHealth().ok());
 
-  ASSERT_GT(FillUp(fs.Sub("filler")), 0u);
+  ASSERT_GT(FillUp(fs_.Sub("filler")), 0u);
   Status refused = WriteUntilRefused(kv, &acked);
   ASSERT_FALSE(refused.ok()) << "400 batches of 256 KiB fitted on a full 16 MiB filesystem";
   EXPECT_TRUE(absl::IsUnavailable(refused)) << refused;
-  EXPECT_NE(refused.message().find("database writes failing (no space) in " + db),
+  EXPECT_NE(refused.message().find("database writes failing (no space) in " + db_),
             std::string::npos)
       << refused;
   Status health = kv->WriteHealth();
@@ -176,8 +180,10 @@ TEST(DiskFullTest, WritesAreRefusedThenResumeOnceSpaceIsFreed) {
   // Reads work meanwhile.
   ExpectBatches(kv, acked);
 
-  ASSERT_EQ(::unlink(fs.Sub("filler").c_str()), 0);
-  ASSERT_TRUE(WaitHealthy(kv, 30000)) << kv->WriteHealth();
+  ASSERT_EQ(::unlink(fs_.Sub("filler").c_str()), 0);
+  ASSERT_TRUE(vigil::testing::WaitFor([kv] { return kv->WriteHealth().ok(); },
+                                      std::chrono::seconds(30), std::chrono::milliseconds(20)))
+      << kv->WriteHealth();
   EXPECT_TRUE(kv->Sync().ok());
   for (int i = 0; i < 4; ++i, ++acked) {
     Status s = WriteBatchAt(kv, acked);
@@ -185,36 +191,31 @@ TEST(DiskFullTest, WritesAreRefusedThenResumeOnceSpaceIsFreed) {
   }
   ExpectBatches(kv, acked);
   {
-    std::lock_guard lock(mu);
+    std::lock_guard lock(mu_);
     std::string all;
-    for (const auto& l : lines) all += l + "\n";
-    EXPECT_NE(all.find("database writes failing (no space) in " + db), std::string::npos) << all;
-    EXPECT_NE(all.find("database writes work again in " + db), std::string::npos) << all;
+    for (const auto& l : lines_) all += l + "\n";
+    EXPECT_NE(all.find("database writes failing (no space) in " + db_), std::string::npos) << all;
+    EXPECT_NE(all.find("database writes work again in " + db_), std::string::npos) << all;
   }
 
   opened->reset();
-  auto again = OpenRocksKv(db, SmallOptions(&lines, &mu));
+  auto again = Open();
   ASSERT_TRUE(again.ok()) << again.status();
   ExpectBatches(again->get(), acked);
 }
 
-TEST(DiskFullTest, ClosingWhileTheDiskIsFullLosesNothingAcknowledged) {
-  SmallFs fs(16);
-  if (!fs.mounted()) GTEST_SKIP() << "cannot mount a tmpfs here: " << fs.error();
-  std::vector<std::string> lines;
-  std::mutex mu;
-  const std::string db = fs.Sub("db");
+TEST_F(DiskFullTest, ClosingWhileTheDiskIsFullLosesNothingAcknowledged) {
   int acked = 0;
   {
-    auto opened = OpenRocksKv(db, SmallOptions(&lines, &mu));
+    auto opened = Open();
     ASSERT_TRUE(opened.ok()) << opened.status();
     for (; acked < 6; ++acked) ASSERT_TRUE(WriteBatchAt(opened->get(), acked).ok());
-    ASSERT_GT(FillUp(fs.Sub("filler")), 0u);
+    ASSERT_GT(FillUp(fs_.Sub("filler")), 0u);
     ASSERT_FALSE(WriteUntilRefused(opened->get(), &acked).ok());
     EXPECT_FALSE(opened->get()->Sync().ok());
   }  // closed while writes fail
-  ASSERT_EQ(::unlink(fs.Sub("filler").c_str()), 0);
-  auto again = OpenRocksKv(db, SmallOptions(&lines, &mu));
+  ASSERT_EQ(::unlink(fs_.Sub("filler").c_str()), 0);
+  auto again = Open();
   ASSERT_TRUE(again.ok()) << again.status();
   ExpectBatches(again->get(), acked);
   EXPECT_TRUE(WriteBatchAt(again->get(), acked).ok());

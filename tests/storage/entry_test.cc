@@ -5,8 +5,10 @@
 #include <gtest/gtest.h>
 
 #include <cstdint>
+#include <initializer_list>
 #include <limits>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "storage/hash.h"
@@ -110,6 +112,53 @@ std::vector<VerifyRecord> AllVerifies() {
   return {OkVerify(), ModifiedVerify(), UnreadableVerify(), MissingVerify(), VerifyRecord()};
 }
 
+// A record codec's refusals, for the entry and the verify record alike:
+// every strict prefix of an encoding, and an encoding followed by any of
+// `extras`, is DataLoss.
+template <typename Record>
+void ExpectEveryTruncationIsDataLoss(const std::vector<Record>& records,
+                                     void (*encode)(const Record&, std::string*),
+                                     Status (*decode)(std::string_view, Record*)) {
+  for (const Record& r : records) {
+    std::string enc;
+    encode(r, &enc);
+    for (size_t n = 0; n < enc.size(); ++n) {
+      Record back;
+      Status s = decode(std::string_view(enc).substr(0, n), &back);
+      EXPECT_TRUE(absl::IsDataLoss(s)) << "prefix " << n << " of " << ToHex(enc) << ": " << s;
+    }
+  }
+}
+
+template <typename Record>
+void ExpectTrailingBytesAreDataLoss(const std::vector<Record>& records,
+                                    void (*encode)(const Record&, std::string*),
+                                    Status (*decode)(std::string_view, Record*),
+                                    std::initializer_list<std::string_view> extras) {
+  for (const Record& r : records) {
+    std::string enc;
+    encode(r, &enc);
+    for (std::string_view extra : extras) {
+      Record back;
+      Status s = decode(enc + std::string(extra), &back);
+      EXPECT_TRUE(absl::IsDataLoss(s)) << ToHex(enc) << " + " << ToHex(extra) << ": " << s;
+    }
+  }
+}
+
+// `enc` with its byte at `at` replaced by each of `values` is DataLoss;
+// `what` names that byte in a failure.
+template <typename Record>
+void ExpectByteRefused(const std::string& enc, size_t at, std::initializer_list<char> values,
+                       Status (*decode)(std::string_view, Record*), const char* what) {
+  for (char value : values) {
+    std::string bad = enc;
+    bad[at] = value;
+    Record back;
+    EXPECT_TRUE(absl::IsDataLoss(decode(bad, &back))) << what << " " << int(value);
+  }
+}
+
 TEST(EntryRecordCodec, RoundTrips) {
   for (const EntryRecord& r : AllEntries()) {
     std::string enc;
@@ -158,28 +207,13 @@ TEST(EntryRecordCodec, SymlinkKeepsItsTargetBytes) {
 }
 
 TEST(EntryRecordCodec, EveryTruncationIsDataLoss) {
-  for (const EntryRecord& r : AllEntries()) {
-    std::string enc;
-    EncodeEntryRecord(r, &enc);
-    for (size_t n = 0; n < enc.size(); ++n) {
-      EntryRecord back;
-      Status s = DecodeEntryRecord(std::string_view(enc).substr(0, n), &back);
-      EXPECT_TRUE(absl::IsDataLoss(s)) << "prefix " << n << " of " << ToHex(enc) << ": " << s;
-    }
-  }
+  ExpectEveryTruncationIsDataLoss(AllEntries(), EncodeEntryRecord, DecodeEntryRecord);
 }
 
 TEST(EntryRecordCodec, TrailingBytesAreDataLoss) {
-  for (const EntryRecord& r : AllEntries()) {
-    std::string enc;
-    EncodeEntryRecord(r, &enc);
-    for (std::string_view extra :
-         {std::string_view("\0", 1), std::string_view("x"), std::string_view("\xff\xff")}) {
-      EntryRecord back;
-      Status s = DecodeEntryRecord(enc + std::string(extra), &back);
-      EXPECT_TRUE(absl::IsDataLoss(s)) << ToHex(enc) << " + " << ToHex(extra) << ": " << s;
-    }
-  }
+  ExpectTrailingBytesAreDataLoss(
+      AllEntries(), EncodeEntryRecord, DecodeEntryRecord,
+      {std::string_view("\0", 1), std::string_view("x"), std::string_view("\xff\xff")});
 }
 
 TEST(EntryRecordCodec, UnknownVersionTypeOrAlgorithmIsDataLoss) {
@@ -187,16 +221,8 @@ TEST(EntryRecordCodec, UnknownVersionTypeOrAlgorithmIsDataLoss) {
   EncodeEntryRecord(FileRecord(), &enc);
   EntryRecord back;
   ASSERT_TRUE(DecodeEntryRecord(enc, &back).ok());
-  for (char v : {'\0', '\x02', '\xff'}) {
-    std::string bad = enc;
-    bad[0] = v;
-    EXPECT_TRUE(absl::IsDataLoss(DecodeEntryRecord(bad, &back))) << "version " << int(v);
-  }
-  for (char t : {'\0', '\x04', '\x7f', '\xff'}) {
-    std::string bad = enc;
-    bad[1] = t;
-    EXPECT_TRUE(absl::IsDataLoss(DecodeEntryRecord(bad, &back))) << "type " << int(t);
-  }
+  ExpectByteRefused(enc, 0, {'\0', '\x02', '\xff'}, DecodeEntryRecord, "version");
+  ExpectByteRefused(enc, 1, {'\0', '\x04', '\x7f', '\xff'}, DecodeEntryRecord, "type");
   // The algorithm byte follows version, type and three varints. FileRecord's
   // varints: find the algorithm byte by encoding a record with known lengths.
   EntryRecord small = FileRecord();
@@ -205,11 +231,7 @@ TEST(EntryRecordCodec, UnknownVersionTypeOrAlgorithmIsDataLoss) {
   small.first_seen_ns = 0;
   EncodeEntryRecord(small, &enc);
   ASSERT_EQ(enc[5], static_cast<char>(HashAlgorithm::kXxh3_128));
-  for (char a : {'\x08', '\x7f', '\xff'}) {
-    std::string bad = enc;
-    bad[5] = a;
-    EXPECT_TRUE(absl::IsDataLoss(DecodeEntryRecord(bad, &back))) << "algorithm " << int(a);
-  }
+  ExpectByteRefused(enc, 5, {'\x08', '\x7f', '\xff'}, DecodeEntryRecord, "algorithm");
 }
 
 TEST(EntryRecordCodec, OverlongVarintIsDataLoss) {
@@ -273,25 +295,12 @@ TEST(VerifyRecordCodec, ProblemStatesKeepTheirEvidence) {
 }
 
 TEST(VerifyRecordCodec, EveryTruncationIsDataLoss) {
-  for (const VerifyRecord& v : AllVerifies()) {
-    std::string enc;
-    EncodeVerifyRecord(v, &enc);
-    for (size_t n = 0; n < enc.size(); ++n) {
-      VerifyRecord back;
-      Status s = DecodeVerifyRecord(std::string_view(enc).substr(0, n), &back);
-      EXPECT_TRUE(absl::IsDataLoss(s)) << "prefix " << n << " of " << ToHex(enc) << ": " << s;
-    }
-  }
+  ExpectEveryTruncationIsDataLoss(AllVerifies(), EncodeVerifyRecord, DecodeVerifyRecord);
 }
 
 TEST(VerifyRecordCodec, TrailingBytesAreDataLoss) {
-  for (const VerifyRecord& v : AllVerifies()) {
-    std::string enc;
-    EncodeVerifyRecord(v, &enc);
-    VerifyRecord back;
-    Status s = DecodeVerifyRecord(enc + std::string(1, '\0'), &back);
-    EXPECT_TRUE(absl::IsDataLoss(s)) << ToHex(enc) << ": " << s;
-  }
+  ExpectTrailingBytesAreDataLoss(AllVerifies(), EncodeVerifyRecord, DecodeVerifyRecord,
+                                 {std::string_view("\0", 1)});
 }
 
 TEST(VerifyRecordCodec, UnknownVersionStateOrAlgorithmIsDataLoss) {
@@ -299,24 +308,12 @@ TEST(VerifyRecordCodec, UnknownVersionStateOrAlgorithmIsDataLoss) {
   EncodeVerifyRecord(ModifiedVerify(), &enc);
   VerifyRecord back;
   ASSERT_TRUE(DecodeVerifyRecord(enc, &back).ok());
-  for (char ver : {'\0', '\x02', '\xff'}) {
-    std::string bad = enc;
-    bad[0] = ver;
-    EXPECT_TRUE(absl::IsDataLoss(DecodeVerifyRecord(bad, &back))) << "version " << int(ver);
-  }
-  for (char st : {'\x04', '\x05', '\xff'}) {
-    std::string bad = enc;
-    bad[1] = st;
-    EXPECT_TRUE(absl::IsDataLoss(DecodeVerifyRecord(bad, &back))) << "state " << int(st);
-  }
+  ExpectByteRefused(enc, 0, {'\0', '\x02', '\xff'}, DecodeVerifyRecord, "version");
+  ExpectByteRefused(enc, 1, {'\x04', '\x05', '\xff'}, DecodeVerifyRecord, "state");
   // last_verified 10 -> zigzag 20 (1 byte), last_checked 20 -> 40 (1 byte):
   // the first reading's algorithm byte is at offset 4.
   ASSERT_EQ(enc[4], static_cast<char>(HashAlgorithm::kSha256));
-  for (char a : {'\x08', '\x80', '\xff'}) {
-    std::string bad = enc;
-    bad[4] = a;
-    EXPECT_TRUE(absl::IsDataLoss(DecodeVerifyRecord(bad, &back))) << "algorithm " << int(a);
-  }
+  ExpectByteRefused(enc, 4, {'\x08', '\x80', '\xff'}, DecodeVerifyRecord, "algorithm");
 }
 
 TEST(EntryNames, TypeAndStateNames) {

@@ -70,6 +70,19 @@ TEST(TextTest, Utf8Validation) {
   EXPECT_FALSE(IsValidUtf8("\xe2\x82"));          // truncated
 }
 
+TEST(TextTest, Utf8SequenceLengthAtEachPosition) {
+  const std::string_view s = "a\xc3\xa9\xe2\x82\xac\xf0\x9f\x98\x80\x80";
+  EXPECT_EQ(Utf8SequenceLength(s, 0), 1u);
+  EXPECT_EQ(Utf8SequenceLength(s, 1), 2u);
+  EXPECT_EQ(Utf8SequenceLength(s, 3), 3u);
+  EXPECT_EQ(Utf8SequenceLength(s, 6), 4u);
+  EXPECT_EQ(Utf8SequenceLength(s, 10), 0u);                  // a stray continuation byte
+  EXPECT_EQ(Utf8SequenceLength("\xc1\xbf", 0), 0u);          // overlong
+  EXPECT_EQ(Utf8SequenceLength("\xe0\x80\x80", 0), 0u);      // overlong
+  EXPECT_EQ(Utf8SequenceLength("\xf5\x80\x80\x80", 0), 0u);  // above U+10FFFF
+  EXPECT_EQ(Utf8SequenceLength("\xf0\x9f\x98", 0), 0u);      // cut short
+}
+
 TEST(TextTest, EscapeForTerminalIsInjective) {
   EXPECT_EQ(EscapeForTerminal("a b"), "a b");
   EXPECT_EQ(EscapeForTerminal("caf\xc3\xa9"), "caf\xc3\xa9");

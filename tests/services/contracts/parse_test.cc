@@ -1028,43 +1028,36 @@ passwordSecret: smtp-password
 
 TEST(ParseAlertsTest, BadChannelsNameFileLineColumnAndField) {
   const std::string head = "apiVersion: vigil/v1\nkind: AlertChannel\nname: c\n";
-  EXPECT_THAT(ErrorOf(head + "secret: k\n"),
-              HasSubstr("t.yaml:1:1: AlertChannel(c): expected exactly one of webhook"));
-  EXPECT_THAT(ErrorOf(head + "webhook: http://x/h\nemail: [a@b]\n"),
-              HasSubstr("expected exactly one of webhook"));
-  EXPECT_THAT(ErrorOf(head + "webhook: ftp://x/h\nsecret: k\n"),
-              HasSubstr("t.yaml:4:10: AlertChannel(c).webhook: expected a URL starting with "
-                        "http:// or https://"));
-  EXPECT_THAT(ErrorOf(head + "webhook: http://x/h\n"),
-              HasSubstr("AlertChannel(c).secret: missing required field"));
-  EXPECT_THAT(ErrorOf(head + "webhook: http://x/h\nsecret: ../etc/passwd\n"),
-              HasSubstr("t.yaml:5:9: AlertChannel(c).secret: invalid secret name '../etc/passwd'"));
-  EXPECT_THAT(ErrorOf(head + "webhook: http://x/h\nsecret: k\nfrom: a@b\n"),
-              HasSubstr("t.yaml:6:1: AlertChannel(c).from: applies to email channels only"));
-  EXPECT_THAT(ErrorOf(head + "email: [ops@msp.example]\nsmtp: http://m\nfrom: v@m\n"),
-              HasSubstr("t.yaml:5:7: AlertChannel(c).smtp: expected a URL starting with smtp:// "
-                        "or smtps://"));
-  EXPECT_THAT(ErrorOf(head + "email: [not-an-address]\nsmtp: smtp://m\nfrom: v@m\n"),
-              HasSubstr("AlertChannel(c).email: expected plain e-mail addresses"));
-  EXPECT_THAT(ErrorOf(head + "email: [a@b]\nsmtp: smtp://m\nfrom: \"v@m\\r\\nBcc: x@y\"\n"),
-              HasSubstr("AlertChannel(c).from: expected a plain e-mail address"));
-  EXPECT_THAT(ErrorOf(head + "email: [a@b]\nsmtp: smtp://m\nfrom: v@m\nuser: u\n"),
-              HasSubstr("AlertChannel(c).passwordSecret: missing required field"));
-  EXPECT_THAT(ErrorOf(head + "email: [a@b]\nsmtp: smtp://m\nfrom: v@m\npassword: hunter2\n"),
-              HasSubstr("t.yaml:7:1: AlertChannel(c).password: unknown field"));
-  EXPECT_THAT(ErrorOf(head + "webhook: http://x/h\nsecret: k\n---\n" + head +
-                      "webhook: http://y/h\nsecret: k\n"),
-              HasSubstr("duplicate AlertChannel 'c'"));
-  EXPECT_THAT(ErrorOf("apiVersion: vigil/v1\nkind: Tenant\nname: x\ntimezone: UTC\n"
-                      "alerts: {contact: true}\n"),
-              HasSubstr("t.yaml:5:19: Tenant(x).alerts.contact: alerts to the client's contact "
-                        "need a contact"));
-  EXPECT_THAT(ErrorOf("apiVersion: vigil/v1\nkind: Tenant\nname: x\ntimezone: UTC\n"
-                      "alerts: {contact: yes}\n"),
-              HasSubstr("Tenant(x).alerts.contact: expected true or false"));
-  EXPECT_THAT(ErrorOf("apiVersion: vigil/v1\nkind: Tenant\nname: x\ntimezone: UTC\n"
-                      "alerts: {webhook: http://x}\n"),
-              HasSubstr("Tenant(x).alerts.webhook: unknown field"));
+  const std::string tenant = "apiVersion: vigil/v1\nkind: Tenant\nname: x\ntimezone: UTC\n";
+  // Each manifest, and what its error says.
+  const std::pair<std::string, std::string> cases[] = {
+      {head + "secret: k\n", "t.yaml:1:1: AlertChannel(c): expected exactly one of webhook"},
+      {head + "webhook: http://x/h\nemail: [a@b]\n", "expected exactly one of webhook"},
+      {head + "webhook: ftp://x/h\nsecret: k\n",
+       "t.yaml:4:10: AlertChannel(c).webhook: expected a URL starting with http:// or https://"},
+      {head + "webhook: http://x/h\n", "AlertChannel(c).secret: missing required field"},
+      {head + "webhook: http://x/h\nsecret: ../etc/passwd\n",
+       "t.yaml:5:9: AlertChannel(c).secret: invalid secret name '../etc/passwd'"},
+      {head + "webhook: http://x/h\nsecret: k\nfrom: a@b\n",
+       "t.yaml:6:1: AlertChannel(c).from: applies to email channels only"},
+      {head + "email: [ops@msp.example]\nsmtp: http://m\nfrom: v@m\n",
+       "t.yaml:5:7: AlertChannel(c).smtp: expected a URL starting with smtp:// or smtps://"},
+      {head + "email: [not-an-address]\nsmtp: smtp://m\nfrom: v@m\n",
+       "AlertChannel(c).email: expected plain e-mail addresses"},
+      {head + "email: [a@b]\nsmtp: smtp://m\nfrom: \"v@m\\r\\nBcc: x@y\"\n",
+       "AlertChannel(c).from: expected a plain e-mail address"},
+      {head + "email: [a@b]\nsmtp: smtp://m\nfrom: v@m\nuser: u\n",
+       "AlertChannel(c).passwordSecret: missing required field"},
+      {head + "email: [a@b]\nsmtp: smtp://m\nfrom: v@m\npassword: hunter2\n",
+       "t.yaml:7:1: AlertChannel(c).password: unknown field"},
+      {head + "webhook: http://x/h\nsecret: k\n---\n" + head + "webhook: http://y/h\nsecret: k\n",
+       "duplicate AlertChannel 'c'"},
+      {tenant + "alerts: {contact: true}\n",
+       "t.yaml:5:19: Tenant(x).alerts.contact: alerts to the client's contact need a contact"},
+      {tenant + "alerts: {contact: yes}\n", "Tenant(x).alerts.contact: expected true or false"},
+      {tenant + "alerts: {webhook: http://x}\n", "Tenant(x).alerts.webhook: unknown field"},
+  };
+  for (const auto& [yaml, error] : cases) EXPECT_THAT(ErrorOf(yaml), HasSubstr(error)) << yaml;
   // Nothing is returned on error.
   Manifest m;
   EXPECT_FALSE(Parse(head + "secret: k\n", &m).ok());

@@ -13,23 +13,24 @@
 namespace vigil::coordinator {
 namespace {
 
-namespace manifest = vigil::testing::manifest;
+namespace manifests = vigil::testing::manifests;
 
 // Location nas at office, location vault offsite.
-const std::string kLocations = manifest::Join(
-    {manifest::Location(), manifest::Location("vault", "provider", "offsite: true\n")});
+const std::string kLocations = manifests::Join(
+    {manifests::Location(), manifests::Location("vault", "provider", "offsite: true\n")});
 
 // Tenant acme (Europe/Paris) and its contract: asset fs with fs-nas
 // (rsnapshot) and fs-vault, rpo `rpo` and two copies, one offsite; `extra`
 // (whole lines) before its assets.
 std::string ContractYaml(const std::string& rpo, const std::string& extra = "") {
-  return manifest::Join(
-      {manifest::Tenant("acme", "Europe/Paris"),
-       manifest::Contract(
+  return manifests::Join(
+      {manifests::Tenant("acme", "Europe/Paris"),
+       manifests::Contract(
            "acme",
            extra + "assets:\n" +
-               manifest::Asset("fs", {manifest::BackupSet("fs-nas", "nas", "acme/fs", "rsnapshot"),
-                                      manifest::BackupSet("fs-vault", "vault", "acme/fs")}) +
+               manifests::Asset(
+                   "fs", {manifests::BackupSet("fs-nas", "nas", "acme/fs", {"layout: rsnapshot"}),
+                          manifests::BackupSet("fs-vault", "vault", "acme/fs")}) +
                "commitments:\n  - rpo: " + rpo + "\n  - copies: {min: 2, offsite: 1}\n")});
 }
 
@@ -163,11 +164,11 @@ namespace {
 TEST_F(ContractStoreTest, SchedulerQueuesDueChecksOutsideMaintenanceWindows) {
   // 2026-10-01T00:00Z is 02:00 in Paris: inside the NAS's 01:00-03:00
   // window, so only the vault's set is read now; the NAS's paces at 10 MB/s.
-  const std::string locations = manifest::Join(
-      {manifest::Location("vault", "provider", "offsite: true\nioBudget: 10MB/s\n"),
-       manifest::Location("nas", "office",
-                          "timezone: Europe/Paris\nioBudget: 10MB/s\nmaintenanceWindows:\n"
-                          "  - days: daily\n    start: \"01:00\"\n    duration: 2h\n")});
+  const std::string locations = manifests::Join(
+      {manifests::Location("vault", "provider", "offsite: true\nioBudget: 10MB/s\n"),
+       manifests::Location("nas", "office",
+                           "timezone: Europe/Paris\nioBudget: 10MB/s\nmaintenanceWindows:\n"
+                           "  - days: daily\n    start: \"01:00\"\n    duration: 2h\n")});
   ASSERT_TRUE(Apply({{"loc.yaml", locations}, {"acme.yaml", ContractYaml("24h")}}).ok());
   auto q = c_->ScheduleDue();
   ASSERT_TRUE(q.ok()) << q.status();
@@ -197,13 +198,14 @@ namespace {
 
 TEST_F(ContractStoreTest, IntegrityRunsReadThePointsVerifiedLongestAgoWithinTheBudget) {
   auto yaml = [](const std::string& integrity) {
-    return manifest::Join(
-        {manifest::Tenant(),
-         manifest::Contract(
-             "acme", "assets:\n" +
-                         manifest::Asset("fs", {manifest::BackupSet("fs-vault", "vault", "acme/fs",
-                                                                    "dated-folders")}) +
-                         "commitments:\n  - rpo: 24h\n  - integrity: " + integrity + "\n")});
+    return manifests::Join(
+        {manifests::Tenant(),
+         manifests::Contract(
+             "acme",
+             "assets:\n" +
+                 manifests::Asset("fs", {manifests::BackupSet("fs-vault", "vault", "acme/fs",
+                                                              {"layout: dated-folders"})}) +
+                 "commitments:\n  - rpo: 24h\n  - integrity: " + integrity + "\n")});
   };
   ASSERT_TRUE(
       Apply({{"loc.yaml", kLocations}, {"acme.yaml", yaml("{reverifyWithin: 30d, budget: 1KiB}")}})

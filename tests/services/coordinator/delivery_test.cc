@@ -58,7 +58,8 @@ class Receiver {
     port_ = server_.bind_to_any_port("127.0.0.1");
     thread_ = std::thread([this] { server_.listen_after_bind(); });
     // The socket listens already; stop() works once the loop runs.
-    if (!testing::WaitUntil([this] { return server_.is_running(); })) {
+    if (!testing::WaitFor([this] { return server_.is_running(); }, std::chrono::seconds(10),
+                          std::chrono::milliseconds(2))) {
       ADD_FAILURE() << "the webhook receiver did not start";
     }
   }
@@ -296,7 +297,7 @@ TEST_F(DeliveryTest, MissingSecretIsAnErrorOnTheDelivery) {
 TEST_F(DeliveryTest, HangingReceiverDoesNotHoldUpACheck) {
   LoopbackPort hanging(LoopbackPort::Kind::kHanging);  // connections queue, never accepted
   ApplyChannel(Hook(hanging.port()));
-  ApplyYaml(vigil::testing::manifest::AcmeFsRpo24h());
+  ApplyYaml(vigil::testing::manifests::AcmeFsRpo24h());
   RegisterWorker();
   auto check = [&](int64_t mtime) {
     v1::Observation o = Obs("f", "x");

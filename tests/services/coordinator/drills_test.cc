@@ -15,7 +15,7 @@
 namespace vigil::coordinator {
 namespace {
 
-namespace manifest = vigil::testing::manifest;
+namespace manifests = vigil::testing::manifests;
 
 constexpr int64_t kHour = 3'600'000'000'000LL;
 
@@ -23,13 +23,13 @@ class DrillsTest : public CoordinatorFixture {
  protected:
   void SetUp() override {
     Open();
-    ApplyYaml(manifest::Join(
-        {manifest::Location(), manifest::Tenant("acme", "Europe/Paris"),
-         manifest::Contract(
+    ApplyYaml(manifests::Join(
+        {manifests::Location(), manifests::Tenant("acme", "Europe/Paris"),
+         manifests::Contract(
              "acme",
              "assets:\n" +
-                 manifest::Asset("fs",
-                                 {manifest::BackupSet("snaps", "nas", "acme/snaps", "rsnapshot")}) +
+                 manifests::Asset("fs", {manifests::BackupSet("snaps", "nas", "acme/snaps",
+                                                              {"layout: rsnapshot"})}) +
                  "commitments:\n  - restoreDrill: {every: 30d, rto: 8h, sampleFiles: 3}\n")}));
     RegisterWorker();
   }

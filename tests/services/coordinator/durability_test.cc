@@ -187,13 +187,15 @@ TEST_F(ReadersSeeDurableStateTest, APollingReaderNeverSeesDoneBeforeTheCatalogue
     });
     gated_->WaitUntilHeld();
     const int from = passes.load();
-    EXPECT_TRUE(testing::WaitUntil([&] { return passes.load() >= from + 2; }))
+    EXPECT_TRUE(testing::WaitFor([&] { return passes.load() >= from + 2; },
+                                 std::chrono::seconds(10), std::chrono::milliseconds(2)))
         << "the reader made no two passes";
     gated_->Release();
     completer.join();
   }
   const int from = passes.load();
-  EXPECT_TRUE(testing::WaitUntil([&] { return passes.load() >= from + 2; }))
+  EXPECT_TRUE(testing::WaitFor([&] { return passes.load() >= from + 2; }, std::chrono::seconds(10),
+                               std::chrono::milliseconds(2)))
       << "the reader made no two passes";
   stop = true;
   reader.join();

@@ -164,7 +164,7 @@ TEST(HistoryTest, DownsampleKeepsTheEndsAndTheExtremes) {
 
 // --- From a real coordinator database -------------------------------------
 
-namespace manifest = vigil::testing::manifest;
+namespace manifests = vigil::testing::manifests;
 
 class HistoryCatalogueTest : public CoordinatorFixture {
  protected:
@@ -172,14 +172,14 @@ class HistoryCatalogueTest : public CoordinatorFixture {
     clock_.Set(kT0);
     coordinator_options_.enrol_token_sha256.clear();  // no workers here
     Open();
-    ApplyYaml(manifest::Join(  // in force from kT0
-        {manifest::Location(), manifest::Tenant(),
-         manifest::Contract(
+    ApplyYaml(manifests::Join(  // in force from kT0
+        {manifests::Location(), manifests::Tenant(),
+         manifests::Contract(
              "acme",
              "assets:\n" +
-                 manifest::Asset("fs",
-                                 {manifest::BackupSet("fs-nas", "nas", "acme/fs", "rsnapshot")}) +
-                 manifest::Asset("www", {manifest::BackupSet("www-nas", "nas", "acme/www")}) +
+                 manifests::Asset("fs", {manifests::BackupSet("fs-nas", "nas", "acme/fs",
+                                                              {"layout: rsnapshot"})}) +
+                 manifests::Asset("www", {manifests::BackupSet("www-nas", "nas", "acme/www")}) +
                  "commitments:\n  - rpo: 24h\n  - integrity: {reverifyWithin: 10d}\n")}));
   }
   void PutPoint(int64_t time, int64_t first_seen, int64_t gone = 0) {

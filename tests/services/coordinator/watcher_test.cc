@@ -165,17 +165,17 @@ TEST(RouteTest, MspChannelsAlwaysContactOnRequest) {
   EXPECT_EQ(ds[0].channel(), "ops");
 }
 
-namespace manifest = vigil::testing::manifest;
+namespace manifests = vigil::testing::manifests;
 
 class WatcherTest : public CoordinatorFixture {
  protected:
   void SetUp() override {
     Open();
     // The common fixture; acme's contact alerted, an MSP webhook and mail.
-    ApplyYaml(manifest::Join(
-        {manifest::Location(),
-         manifest::Tenant("acme", "UTC", "contact: it@acme.example\nalerts: {contact: true}\n"),
-         manifest::AcmeFsContract(), R"(apiVersion: vigil/v1
+    ApplyYaml(manifests::Join(
+        {manifests::Location(),
+         manifests::Tenant("acme", "UTC", "contact: it@acme.example\nalerts: {contact: true}\n"),
+         manifests::AcmeFsContract(), R"(apiVersion: vigil/v1
 kind: AlertChannel
 name: ops-hook
 webhook: http://127.0.0.1:9/hook

@@ -2,26 +2,31 @@
 
 #include <gtest/gtest.h>
 
+#include <tuple>
+
+#include "services/common/time.h"
+
 namespace vigil::reports {
 namespace {
 
+// ParseRfc3339 is common/time.h's ParseDateTime, whose fields time_test.cc
+// checks one by one: a report reads what it reads, offsets included.
 TEST(ReportFormat, ParsesRfc3339WithItsOffset) {
-  auto t = ParseRfc3339("2026-11-01T03:12:09+01:00");
-  ASSERT_TRUE(t.has_value());
-  EXPECT_EQ(t->year, 2026);
-  EXPECT_EQ(t->month, 11);
-  EXPECT_EQ(t->day, 1);
-  EXPECT_EQ(t->hour, 3);
-  EXPECT_EQ(t->minute, 12);
-  EXPECT_EQ(t->second, 9);
-  EXPECT_EQ(t->offset_minutes, 60);
-
-  auto z = ParseRfc3339("2026-10-31T23:10:05.123456Z");
-  ASSERT_TRUE(z.has_value());
-  EXPECT_EQ(z->offset_minutes, 0);
-  auto west = ParseRfc3339("2026-03-08 10:00:00-04:30");
-  ASSERT_TRUE(west.has_value());
-  EXPECT_EQ(west->offset_minutes, -270);
+  auto fields = [](const LocalTime& t) {
+    return std::tie(t.year, t.month, t.day, t.hour, t.minute, t.second, t.nanosecond,
+                    t.offset_minutes, t.separator, t.fraction_digits);
+  };
+  for (const char* s :
+       {"2026-11-01T03:12:09+01:00", "2026-10-31T23:10:05.123456Z", "2026-03-08 10:00:00-04:30"}) {
+    auto t = ParseRfc3339(s);
+    auto want = ParseDateTime(s);
+    ASSERT_TRUE(t.has_value()) << s;
+    ASSERT_TRUE(want.has_value()) << s;
+    EXPECT_EQ(fields(*t), fields(*want)) << s;
+  }
+  EXPECT_EQ(ParseRfc3339("2026-11-01T03:12:09+01:00")->offset_minutes, 60);
+  EXPECT_EQ(ParseRfc3339("2026-10-31T23:10:05.123456Z")->offset_minutes, 0);
+  EXPECT_EQ(ParseRfc3339("2026-03-08 10:00:00-04:30")->offset_minutes, -270);
 }
 
 TEST(ReportFormat, RejectsWhatIsNotRfc3339) {

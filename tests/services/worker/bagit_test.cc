@@ -14,6 +14,7 @@
 
 #include "tests/integration/test_util.h"
 #include "tests/services/worker/bag_builder.h"
+#include "tests/services/worker/findings_dump.h"
 #include "tests/services/worker/open_watch.h"
 
 namespace vigil::formats {
@@ -21,18 +22,12 @@ namespace {
 
 using storage::HashAlgorithm;
 using testing::BagBuilder;
+using testing::DumpFindings;
 using testing::OpenWatch;
 using testing::ReadFile;
 using testing::TagEncoding;
 using testing::TempDir;
 using testing::WriteFile;
-
-std::string Dump(const BagReport& r) {
-  std::string s;
-  for (const auto& e : r.errors) s += "  error [" + e.code + "] " + e.ToString() + "\n";
-  for (const auto& w : r.warnings) s += "  warning [" + w.code + "] " + w.ToString() + "\n";
-  return s.empty() ? "  (no findings)\n" : s;
-}
 
 // The finding with this code (and, if given, file, line and path), or null.
 const Finding* Find(const std::vector<Finding>& list, const std::string& code,
@@ -87,9 +82,9 @@ INSTANTIATE_TEST_SUITE_P(Versions, BagTest, ::testing::Values("0.97", "1.0"), []
 TEST_P(BagTest, ValidBagLf) {
   bag_.Build();
   BagReport r = Validate();
-  EXPECT_TRUE(r.valid()) << Dump(r);
+  EXPECT_TRUE(r.valid()) << DumpFindings(r);
   EXPECT_TRUE(r.complete());
-  EXPECT_TRUE(r.warnings.empty()) << Dump(r);
+  EXPECT_TRUE(r.warnings.empty()) << DumpFindings(r);
   EXPECT_EQ(r.version, GetParam());
   EXPECT_EQ(r.tag_encoding, "UTF-8");
   EXPECT_EQ(r.payload_files, 3u);
@@ -113,8 +108,8 @@ TEST_P(BagTest, ValidBagCrlfAndCr) {
     bag_.eol = eol;
     bag_.Build();
     BagReport r = Validate();
-    EXPECT_TRUE(r.valid()) << (eol[1] ? "CRLF" : "CR") << "\n" << Dump(r);
-    EXPECT_TRUE(r.warnings.empty()) << Dump(r);
+    EXPECT_TRUE(r.valid()) << (eol[1] ? "CRLF" : "CR") << "\n" << DumpFindings(r);
+    EXPECT_TRUE(r.warnings.empty()) << DumpFindings(r);
     EXPECT_EQ(r.bagging_date, "2024-06-01");
   }
 }
@@ -129,8 +124,8 @@ TEST_P(BagTest, Utf16WithByteOrderMark) {
     bag_.encoding = enc;
     bag_.Build();
     BagReport r = Validate();
-    EXPECT_TRUE(r.valid()) << Dump(r);
-    EXPECT_TRUE(r.warnings.empty()) << Dump(r);
+    EXPECT_TRUE(r.valid()) << DumpFindings(r);
+    EXPECT_TRUE(r.warnings.empty()) << DumpFindings(r);
     EXPECT_EQ(r.payload_files, 5u);
     ASSERT_EQ(r.bag_info.size(), 3u);
     EXPECT_EQ(r.bag_info[2].value, "Caf\xC3\xA9 \xE6\x97\xA5\xE6\x9C\xAC");
@@ -146,7 +141,7 @@ TEST_P(BagTest, Iso88591TagFiles) {
   // The manifest holds the single byte 0xE9 for 'é'.
   EXPECT_NE(ReadFile(bag_.Path("manifest-sha256.txt")).find("caf\xE9.txt"), std::string::npos);
   BagReport r = Validate();
-  EXPECT_TRUE(r.valid()) << Dump(r);
+  EXPECT_TRUE(r.valid()) << DumpFindings(r);
   ASSERT_EQ(r.bag_info.size(), 3u);
   EXPECT_EQ(r.bag_info[2].value, "Ren\xC3\xA9");
 }
@@ -159,7 +154,7 @@ TEST_P(BagTest, Utf8TagFileWithInvalidBytesNamesLineAndOffset) {
   WriteFile(bag_.Path("manifest-sha256.txt"), m);
   BagReport r = Validate();
   const Finding* f = Find(r.errors, "encoding", "manifest-sha256.txt", 2);
-  ASSERT_NE(f, nullptr) << Dump(r);
+  ASSERT_NE(f, nullptr) << DumpFindings(r);
   EXPECT_EQ(f->offset, static_cast<int64_t>(second + 70));
   EXPECT_NE(f->ToString().find("manifest-sha256.txt:2: invalid UTF-8"), std::string::npos);
 }
@@ -175,7 +170,7 @@ TEST_P(BagTest, PercentEncodedNames) {
   EXPECT_NE(m.find("data/100%25.txt"), std::string::npos);
   EXPECT_NE(m.find("data/a%2520b.txt"), std::string::npos);
   BagReport r = Validate();
-  EXPECT_TRUE(r.valid()) << Dump(r);
+  EXPECT_TRUE(r.valid()) << DumpFindings(r);
   EXPECT_EQ(r.payload_files, 7u);
 }
 
@@ -190,14 +185,14 @@ TEST_P(BagTest, OnlyCrLfAndPercentAreDecoded) {
   bag_.WriteTagManifests();
   BagReport r = Validate();
   EXPECT_NE(Find(r.errors, "missing", "manifest-sha256.txt", 0, "data/a%20b.txt"), nullptr)
-      << Dump(r);
+      << DumpFindings(r);
   if (V1()) {
     EXPECT_NE(Find(r.errors, "not_in_manifest", "manifest-sha256.txt", 0, "data/a b.txt"), nullptr)
-        << Dump(r);
+        << DumpFindings(r);
   } else {  // listed in manifest-sha512.txt: enough before 1.0
     EXPECT_NE(Find(r.warnings, "not_in_manifest", "manifest-sha256.txt", 0, "data/a b.txt"),
               nullptr)
-        << Dump(r);
+        << DumpFindings(r);
   }
 }
 
@@ -208,11 +203,11 @@ TEST_P(BagTest, MissingPayloadFile) {
   EXPECT_FALSE(r.valid());
   uint64_t line = LineOf("data/a.txt");
   const Finding* f = Find(r.errors, "missing", "manifest-sha256.txt", line, "data/a.txt");
-  ASSERT_NE(f, nullptr) << Dump(r);
+  ASSERT_NE(f, nullptr) << DumpFindings(r);
   EXPECT_EQ(f->ToString(),
             "manifest-sha256.txt:" + std::to_string(line) + ": data/a.txt is missing");
   EXPECT_NE(Find(r.errors, "missing", "manifest-sha512.txt", line, "data/a.txt"), nullptr);
-  EXPECT_NE(Find(r.errors, "oxum_mismatch", "bag-info.txt", 2), nullptr) << Dump(r);
+  EXPECT_NE(Find(r.errors, "oxum_mismatch", "bag-info.txt", 2), nullptr) << DumpFindings(r);
 }
 
 TEST_P(BagTest, ExtraPayloadFileNotInManifest) {
@@ -223,11 +218,12 @@ TEST_P(BagTest, ExtraPayloadFileNotInManifest) {
   if (V1()) {
     EXPECT_NE(Find(r.errors, "not_in_manifest", "manifest-sha256.txt", 0, "data/sub/extra.txt"),
               nullptr)
-        << Dump(r);
+        << DumpFindings(r);
     EXPECT_NE(Find(r.errors, "not_in_manifest", "manifest-sha512.txt", 0, "data/sub/extra.txt"),
               nullptr);
   } else {
-    EXPECT_NE(Find(r.errors, "not_in_manifest", "", 0, "data/sub/extra.txt"), nullptr) << Dump(r);
+    EXPECT_NE(Find(r.errors, "not_in_manifest", "", 0, "data/sub/extra.txt"), nullptr)
+        << DumpFindings(r);
   }
   EXPECT_NE(Find(r.errors, "oxum_mismatch"), nullptr);
 }
@@ -242,8 +238,8 @@ TEST_P(BagTest, ListedInOneManifestOnly) {
   BagReport r = Validate();
   const auto& list = V1() ? r.errors : r.warnings;  // allowed before 1.0
   EXPECT_NE(Find(list, "not_in_manifest", "manifest-sha512.txt", 0, "data/a.txt"), nullptr)
-      << Dump(r);
-  EXPECT_EQ(r.valid(), !V1()) << Dump(r);
+      << DumpFindings(r);
+  EXPECT_EQ(r.valid(), !V1()) << DumpFindings(r);
 }
 
 TEST_P(BagTest, DigestMismatch) {
@@ -253,14 +249,14 @@ TEST_P(BagTest, DigestMismatch) {
   EXPECT_FALSE(r.valid());
   uint64_t line = LineOf("data/a.txt");
   const Finding* f = Find(r.errors, "digest_mismatch", "manifest-sha256.txt", line, "data/a.txt");
-  ASSERT_NE(f, nullptr) << Dump(r);
+  ASSERT_NE(f, nullptr) << DumpFindings(r);
   EXPECT_EQ(
       f->ToString().rfind(
           "manifest-sha256.txt:" + std::to_string(line) + ": digest mismatch for data/a.txt", 0),
       0u)
       << f->ToString();
   EXPECT_NE(Find(r.errors, "digest_mismatch", "manifest-sha512.txt", line), nullptr);
-  EXPECT_EQ(r.errors.size(), 2u) << Dump(r);
+  EXPECT_EQ(r.errors.size(), 2u) << DumpFindings(r);
   EXPECT_EQ(Find(r.errors, "oxum_mismatch"), nullptr);
 }
 
@@ -270,11 +266,11 @@ TEST_P(BagTest, FastModeChecksOxumButReadsNothing) {
   BagOptions o;
   o.fast = true;
   BagReport r = Validate(o);
-  EXPECT_TRUE(r.valid()) << Dump(r);
+  EXPECT_TRUE(r.valid()) << DumpFindings(r);
   EXPECT_FALSE(r.hashed);
   WriteFile(bag_.Path("data/a.txt"), "longer content\n");
   r = Validate(o);
-  EXPECT_NE(Find(r.errors, "oxum_mismatch"), nullptr) << Dump(r);
+  EXPECT_NE(Find(r.errors, "oxum_mismatch"), nullptr) << DumpFindings(r);
 }
 
 TEST_P(BagTest, PayloadOxumMismatch) {
@@ -282,7 +278,7 @@ TEST_P(BagTest, PayloadOxumMismatch) {
   bag_.extra_info = {"Payload-Oxum: 3007.3"};
   bag_.Build();
   BagReport r = Validate();
-  ASSERT_EQ(r.errors.size(), 1u) << Dump(r);
+  ASSERT_EQ(r.errors.size(), 1u) << DumpFindings(r);
   EXPECT_EQ(r.errors[0].code, "oxum_mismatch");
   EXPECT_EQ(r.errors[0].ToString(),
             "bag-info.txt:2: Payload-Oxum 3007.3 does not match the payload: 3006 octets in 3 "
@@ -297,7 +293,7 @@ TEST_P(BagTest, DuplicateManifestEntry) {
   bag_.WriteTagManifests();
   BagReport r = Validate();
   const Finding* f = Find(r.errors, "duplicate_entry", "manifest-sha256.txt", 4);
-  ASSERT_NE(f, nullptr) << Dump(r);
+  ASSERT_NE(f, nullptr) << DumpFindings(r);
   EXPECT_NE(f->message.find("first on line 1"), std::string::npos) << f->message;
 }
 
@@ -326,13 +322,14 @@ TEST_P(BagTest, EscapingPathsAreRejectedUnopened) {
   BagReport r = Validate();
   EXPECT_FALSE(watch.Opened()) << "a path outside the bag was opened";
 
-  EXPECT_NE(Find(r.errors, "path_escapes", "manifest-sha256.txt", 4), nullptr) << Dump(r);
-  EXPECT_NE(Find(r.errors, "path_escapes", "manifest-sha256.txt", 5), nullptr) << Dump(r);
-  EXPECT_NE(Find(r.errors, "path_escapes", "manifest-sha256.txt", 6), nullptr) << Dump(r);
+  EXPECT_NE(Find(r.errors, "path_escapes", "manifest-sha256.txt", 4), nullptr) << DumpFindings(r);
+  EXPECT_NE(Find(r.errors, "path_escapes", "manifest-sha256.txt", 5), nullptr) << DumpFindings(r);
+  EXPECT_NE(Find(r.errors, "path_escapes", "manifest-sha256.txt", 6), nullptr) << DumpFindings(r);
   // "%2E%2E" is a literal name inside data/: missing, not an escape.
-  EXPECT_NE(Find(r.errors, "missing", "manifest-sha256.txt", 7), nullptr) << Dump(r);
-  EXPECT_NE(Find(r.errors, "path_escapes", "fetch.txt", 1), nullptr) << Dump(r);
-  EXPECT_NE(Find(r.errors, "path_escapes", "tagmanifest-sha256.txt", 6), nullptr) << Dump(r);
+  EXPECT_NE(Find(r.errors, "missing", "manifest-sha256.txt", 7), nullptr) << DumpFindings(r);
+  EXPECT_NE(Find(r.errors, "path_escapes", "fetch.txt", 1), nullptr) << DumpFindings(r);
+  EXPECT_NE(Find(r.errors, "path_escapes", "tagmanifest-sha256.txt", 6), nullptr)
+      << DumpFindings(r);
   EXPECT_NE(
       Find(r.errors, "path_escapes", "manifest-sha256.txt", 4)
           ->ToString()
@@ -355,9 +352,9 @@ TEST_P(BagTest, SymlinksInPayloadAreNotFollowed) {
   ASSERT_EQ(::symlink("b.bin", bag_.Path("data/sub/inner-link").c_str()), 0);
   BagReport r = Validate();
   EXPECT_FALSE(watch.Opened());
-  EXPECT_NE(Find(r.errors, "symlink", "", 0, "data/a.txt"), nullptr) << Dump(r);
-  EXPECT_NE(Find(r.errors, "symlink", "", 0, "data/sub/inner-link"), nullptr) << Dump(r);
-  EXPECT_EQ(Find(r.errors, "missing"), nullptr) << Dump(r);  // reported once, as a symlink
+  EXPECT_NE(Find(r.errors, "symlink", "", 0, "data/a.txt"), nullptr) << DumpFindings(r);
+  EXPECT_NE(Find(r.errors, "symlink", "", 0, "data/sub/inner-link"), nullptr) << DumpFindings(r);
+  EXPECT_EQ(Find(r.errors, "missing"), nullptr) << DumpFindings(r);  // reported once, as a symlink
 }
 
 // Links out of the bag at every level inside it: a payload directory, the
@@ -394,9 +391,9 @@ TEST_P(BagTest, LinksOutOfTheBagAtEveryLevelAreNotFollowed) {
     BagOptions o;
     o.threads = 2;
     BagReport r = ValidateBag(copy, o);
-    EXPECT_FALSE(watch.Opened()) << "opened outside the bag:\n" << watch.what() << Dump(r);
+    EXPECT_FALSE(watch.Opened()) << "opened outside the bag:\n" << watch.what() << DumpFindings(r);
     EXPECT_FALSE(r.valid());
-    EXPECT_NE(Find(r.errors, "symlink", "", 0, c.code_path), nullptr) << Dump(r);
+    EXPECT_NE(Find(r.errors, "symlink", "", 0, c.code_path), nullptr) << DumpFindings(r);
   }
 }
 
@@ -409,12 +406,12 @@ TEST_P(BagTest, FetchEntries) {
             "https://example.org/a.txt - data/a.txt\n");
   bag_.WriteTagManifests();
   BagReport r = Validate();
-  EXPECT_TRUE(r.valid()) << Dump(r);
+  EXPECT_TRUE(r.valid()) << DumpFindings(r);
   EXPECT_FALSE(r.complete());
   EXPECT_EQ(r.fetch_entries, 2u);
   EXPECT_EQ(r.fetch_pending, 1u);
   const Finding* w = Find(r.warnings, "fetch_pending", "fetch.txt", 1, "data/remote.bin");
-  ASSERT_NE(w, nullptr) << Dump(r);
+  ASSERT_NE(w, nullptr) << DumpFindings(r);
   EXPECT_EQ(Count(r.warnings, "fetch_pending"), 1u) << "once, not once per manifest";
 
   // A fetched file that is not in the manifests, a tag file, a bad line.
@@ -426,10 +423,10 @@ TEST_P(BagTest, FetchEntries) {
             "https://example.org/w five data/w\n");
   bag_.WriteTagManifests();
   r = Validate();
-  EXPECT_NE(Find(r.errors, "fetch_not_in_manifest", "fetch.txt", 2), nullptr) << Dump(r);
-  EXPECT_NE(Find(r.errors, "fetch_tag_file", "fetch.txt", 3), nullptr) << Dump(r);
-  EXPECT_NE(Find(r.errors, "fetch_malformed", "fetch.txt", 4), nullptr) << Dump(r);
-  EXPECT_NE(Find(r.errors, "fetch_malformed", "fetch.txt", 5), nullptr) << Dump(r);
+  EXPECT_NE(Find(r.errors, "fetch_not_in_manifest", "fetch.txt", 2), nullptr) << DumpFindings(r);
+  EXPECT_NE(Find(r.errors, "fetch_tag_file", "fetch.txt", 3), nullptr) << DumpFindings(r);
+  EXPECT_NE(Find(r.errors, "fetch_malformed", "fetch.txt", 4), nullptr) << DumpFindings(r);
+  EXPECT_NE(Find(r.errors, "fetch_malformed", "fetch.txt", 5), nullptr) << DumpFindings(r);
 }
 
 TEST_P(BagTest, TagManifestMismatch) {
@@ -439,11 +436,11 @@ TEST_P(BagTest, TagManifestMismatch) {
   ::unlink(bag_.Path("manifest-sha512.txt").c_str());
   BagReport r = Validate();
   const Finding* f = Find(r.errors, "digest_mismatch", "tagmanifest-sha256.txt", 2, "bag-info.txt");
-  ASSERT_NE(f, nullptr) << Dump(r);
+  ASSERT_NE(f, nullptr) << DumpFindings(r);
   EXPECT_EQ(f->ToString().rfind("tagmanifest-sha256.txt:2: digest mismatch for bag-info.txt", 0),
             0u);
   EXPECT_NE(Find(r.errors, "missing", "tagmanifest-sha256.txt", 4, "manifest-sha512.txt"), nullptr)
-      << Dump(r);
+      << DumpFindings(r);
 }
 
 TEST_P(BagTest, BadBagitTxt) {
@@ -478,11 +475,11 @@ TEST_P(BagTest, BadBagitTxt) {
     BagReport r = Validate();
     EXPECT_NE(Find(r.errors, c.code, "bagit.txt", c.line), nullptr)
         << "bagit.txt: '" << c.content << "'\n"
-        << Dump(r);
+        << DumpFindings(r);
   }
   ASSERT_EQ(::unlink(bag_.Path("bagit.txt").c_str()), 0);
   BagReport r = Validate();
-  EXPECT_NE(Find(r.errors, "bagit_txt_missing", "bagit.txt"), nullptr) << Dump(r);
+  EXPECT_NE(Find(r.errors, "bagit_txt_missing", "bagit.txt"), nullptr) << DumpFindings(r);
 }
 
 TEST_P(BagTest, BagInfoIsLenient) {
@@ -497,8 +494,8 @@ TEST_P(BagTest, BagInfoIsLenient) {
                      "bagging-date: 2023-02-28T10:00:00Z"};
   bag_.Build();
   BagReport r = Validate();
-  EXPECT_TRUE(r.valid()) << Dump(r);
-  EXPECT_TRUE(r.warnings.empty()) << Dump(r);
+  EXPECT_TRUE(r.valid()) << DumpFindings(r);
+  EXPECT_TRUE(r.warnings.empty()) << DumpFindings(r);
   ASSERT_EQ(r.bag_info.size(), 5u);
   EXPECT_EQ(r.bag_info[3].value, "a long description over\tlines and more");
   ASSERT_TRUE(r.payload_oxum);
@@ -512,10 +509,10 @@ TEST_P(BagTest, BagInfoGarbage) {
                      "Bagging-Date: next tuesday"};
   bag_.Build();
   BagReport r = Validate();
-  EXPECT_NE(Find(r.errors, "bag_info_malformed", "bag-info.txt", 3), nullptr) << Dump(r);
-  EXPECT_NE(Find(r.errors, "bag_info_malformed", "bag-info.txt", 4), nullptr) << Dump(r);
-  EXPECT_NE(Find(r.errors, "oxum_malformed", "bag-info.txt", 5), nullptr) << Dump(r);
-  EXPECT_NE(Find(r.warnings, "repeated_label", "bag-info.txt", 6), nullptr) << Dump(r);
+  EXPECT_NE(Find(r.errors, "bag_info_malformed", "bag-info.txt", 3), nullptr) << DumpFindings(r);
+  EXPECT_NE(Find(r.errors, "bag_info_malformed", "bag-info.txt", 4), nullptr) << DumpFindings(r);
+  EXPECT_NE(Find(r.errors, "oxum_malformed", "bag-info.txt", 5), nullptr) << DumpFindings(r);
+  EXPECT_NE(Find(r.warnings, "repeated_label", "bag-info.txt", 6), nullptr) << DumpFindings(r);
 }
 
 TEST_P(BagTest, ManifestGarbage) {
@@ -530,25 +527,30 @@ TEST_P(BagTest, ManifestGarbage) {
   bag_.WriteTagManifests();
   BagReport r = Validate();
   const Finding* f = Find(r.errors, "manifest_malformed", "manifest-sha256.txt", 4);
-  ASSERT_NE(f, nullptr) << Dump(r);
+  ASSERT_NE(f, nullptr) << DumpFindings(r);
   EXPECT_GE(f->offset, 0);
-  EXPECT_NE(Find(r.errors, "bad_digest", "manifest-sha256.txt", 5), nullptr) << Dump(r);
-  EXPECT_NE(Find(r.errors, "manifest_malformed", "manifest-sha256.txt", 6), nullptr) << Dump(r);
-  EXPECT_NE(Find(r.errors, "outside_payload", "manifest-sha256.txt", 7), nullptr) << Dump(r);
+  EXPECT_NE(Find(r.errors, "bad_digest", "manifest-sha256.txt", 5), nullptr) << DumpFindings(r);
+  EXPECT_NE(Find(r.errors, "manifest_malformed", "manifest-sha256.txt", 6), nullptr)
+      << DumpFindings(r);
+  EXPECT_NE(Find(r.errors, "outside_payload", "manifest-sha256.txt", 7), nullptr)
+      << DumpFindings(r);
   // Non-canonical duplicate of data/sub/b.bin.
-  EXPECT_NE(Find(r.warnings, "path_not_canonical", "manifest-sha256.txt", 8), nullptr) << Dump(r);
-  EXPECT_NE(Find(r.errors, "duplicate_entry", "manifest-sha256.txt", 8), nullptr) << Dump(r);
+  EXPECT_NE(Find(r.warnings, "path_not_canonical", "manifest-sha256.txt", 8), nullptr)
+      << DumpFindings(r);
+  EXPECT_NE(Find(r.errors, "duplicate_entry", "manifest-sha256.txt", 8), nullptr)
+      << DumpFindings(r);
 }
 
 TEST_P(BagTest, UnsupportedManifestAlgorithmIsAWarning) {
   bag_.Build();
   WriteFile(bag_.Path("manifest-blake2b.txt"), std::string(128, 'c') + "  data/a.txt\n");
   BagReport r = Validate();
-  EXPECT_NE(Find(r.warnings, "unsupported_algorithm", "manifest-blake2b.txt"), nullptr) << Dump(r);
+  EXPECT_NE(Find(r.warnings, "unsupported_algorithm", "manifest-blake2b.txt"), nullptr)
+      << DumpFindings(r);
   // Completeness still applies to it.
   if (V1()) {
     EXPECT_NE(Find(r.errors, "not_in_manifest", "manifest-blake2b.txt", 0, "data/empty"), nullptr)
-        << Dump(r);
+        << DumpFindings(r);
   }
 }
 
@@ -558,8 +560,8 @@ TEST_P(BagTest, NoPayloadManifestOrDataDir) {
   ::unlink(bag_.Path("manifest-sha512.txt").c_str());
   std::filesystem::remove_all(bag_.Path("data"));
   BagReport r = Validate();
-  EXPECT_NE(Find(r.errors, "no_payload_manifest"), nullptr) << Dump(r);
-  EXPECT_NE(Find(r.errors, "data_missing"), nullptr) << Dump(r);
+  EXPECT_NE(Find(r.errors, "no_payload_manifest"), nullptr) << DumpFindings(r);
+  EXPECT_NE(Find(r.errors, "data_missing"), nullptr) << DumpFindings(r);
 }
 
 TEST(BagOldVersionsTest, PackageInfoBefore096) {
@@ -571,7 +573,7 @@ TEST(BagOldVersionsTest, PackageInfoBefore096) {
   ASSERT_EQ(::rename(bag.Path("bag-info.txt").c_str(), bag.Path("package-info.txt").c_str()), 0);
   ::unlink(bag.Path("tagmanifest-sha256.txt").c_str());
   BagReport r = ValidateBag(bag.root);
-  EXPECT_TRUE(r.valid()) << Dump(r);
+  EXPECT_TRUE(r.valid()) << DumpFindings(r);
   EXPECT_EQ(r.bagging_date, "2024-06-01");
 }
 
@@ -597,16 +599,18 @@ TEST_P(BagTest, ManifestNameMatchesFileInOtherNormalisationFormWithWarning) {
     bag.Build();
     std::filesystem::rename(bag.Path(listed), bag.Path(stored));
     BagReport r = ValidateBag(bag.root, {.threads = 2});
-    EXPECT_TRUE(r.valid()) << Dump(r);
+    EXPECT_TRUE(r.valid()) << DumpFindings(r);
     // The manifest sorts "data/a.txt" first: the accented name is line 2.
     const Finding* w = Find(r.warnings, "unicode_normalization", "manifest-sha256.txt", 2, listed);
-    ASSERT_NE(w, nullptr) << Dump(r);
-    EXPECT_EQ(Count(r.warnings, "unicode_normalization"), 2u) << Dump(r);  // sha256 and sha512
+    ASSERT_NE(w, nullptr) << DumpFindings(r);
+    EXPECT_EQ(Count(r.warnings, "unicode_normalization"), 2u)
+        << DumpFindings(r);  // sha256 and sha512
     // Checked as that file: its content is hashed and compared.
     WriteFile(bag.Path(stored), "accenteD\n");
     r = ValidateBag(bag.root, {.threads = 2});
     EXPECT_FALSE(r.valid());
-    EXPECT_NE(Find(r.errors, "digest_mismatch", "manifest-sha256.txt", 2), nullptr) << Dump(r);
+    EXPECT_NE(Find(r.errors, "digest_mismatch", "manifest-sha256.txt", 2), nullptr)
+        << DumpFindings(r);
   }
 }
 
@@ -618,9 +622,9 @@ TEST_P(BagTest, ExactNameWinsOverNormalisation) {
   bag_.Build();
   WriteFile(bag_.Path(kNfd), "decomposed\n");
   BagReport r = Validate();
-  EXPECT_EQ(Find(r.warnings, "unicode_normalization"), nullptr) << Dump(r);
-  EXPECT_NE(Find(r.errors, "not_in_manifest", "", 0, kNfd), nullptr) << Dump(r);
-  EXPECT_EQ(Find(r.errors, "digest_mismatch"), nullptr) << Dump(r);
+  EXPECT_EQ(Find(r.warnings, "unicode_normalization"), nullptr) << DumpFindings(r);
+  EXPECT_NE(Find(r.errors, "not_in_manifest", "", 0, kNfd), nullptr) << DumpFindings(r);
+  EXPECT_EQ(Find(r.errors, "digest_mismatch"), nullptr) << DumpFindings(r);
 }
 
 }  // namespace

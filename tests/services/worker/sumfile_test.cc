@@ -15,6 +15,7 @@
 #include <vector>
 
 #include "tests/integration/test_util.h"
+#include "tests/services/worker/findings_dump.h"
 #include "tests/services/worker/open_watch.h"
 
 namespace vigil::formats {
@@ -22,17 +23,11 @@ namespace {
 
 using namespace std::string_literals;
 using storage::HashAlgorithm;
+using testing::DumpFindings;
 using testing::OpenWatch;
 using testing::ReadFile;
 using testing::TempDir;
 using testing::WriteFile;
-
-std::string Dump(const SumReport& r) {
-  std::string s;
-  for (const auto& e : r.errors) s += "  error [" + e.code + "] " + e.ToString() + "\n";
-  for (const auto& w : r.warnings) s += "  warning [" + w.code + "] " + w.ToString() + "\n";
-  return s.empty() ? "  (no findings)\n" : s;
-}
 
 const Finding* Find(const std::vector<Finding>& list, const std::string& code, uint64_t line = 0) {
   for (const auto& f : list) {
@@ -284,8 +279,8 @@ TEST_F(SumFileTest, IntactFilesVerify) {
                            "sha256sum --tag", "md5sum --tag", "sha512sum -b"}) {
     std::string sums = MakeSums(tool);
     SumReport r = VerifySumFile(sums);
-    EXPECT_TRUE(r.valid()) << tool << "\n" << Dump(r);
-    EXPECT_TRUE(r.warnings.empty()) << tool << "\n" << Dump(r);
+    EXPECT_TRUE(r.valid()) << tool << "\n" << DumpFindings(r);
+    EXPECT_TRUE(r.warnings.empty()) << tool << "\n" << DumpFindings(r);
     EXPECT_EQ(r.entries, files_.size()) << tool;
     EXPECT_EQ(r.ok, files_.size()) << tool;
     EXPECT_EQ(r.files_read, files_.size()) << tool;
@@ -312,7 +307,7 @@ TEST_F(SumFileTest, SameVerdictsAsCoreutils) {
     SumReport r = VerifySumFile(sums);
     std::set<std::string> ours = OurFailures(r);
     EXPECT_EQ(theirs, expected) << c.maker << ": coreutils says" << Show(theirs);
-    EXPECT_EQ(ours, theirs) << c.maker << ":\n" << Dump(r);
+    EXPECT_EQ(ours, theirs) << c.maker << ":\n" << DumpFindings(r);
     EXPECT_EQ(r.mismatched, 2u) << c.maker;
     EXPECT_EQ(r.missing, 2u) << c.maker;
     EXPECT_EQ(r.ok, files_.size() - 4) << c.maker;
@@ -337,9 +332,9 @@ TEST_F(SumFileTest, SameVerdictsOnHandWrittenFiles) {
   std::set<std::string> theirs = Coreutils("sha256sum", "HAND");
   SumReport r = VerifySumFile(dir_ / "HAND");
   EXPECT_EQ(theirs, (std::set<std::string>{"b.bin", "gone.txt"}));
-  EXPECT_EQ(OurFailures(r), theirs) << Dump(r);
+  EXPECT_EQ(OurFailures(r), theirs) << DumpFindings(r);
   const Finding* m = Find(r.errors, "sum_malformed", 7);
-  ASSERT_NE(m, nullptr) << Dump(r);
+  ASSERT_NE(m, nullptr) << DumpFindings(r);
   EXPECT_EQ(m->ToString().rfind(dir_ / "HAND:7: malformed line: expected a hex digest", 0), 0u)
       << m->ToString();
 }
@@ -349,7 +344,7 @@ TEST_F(SumFileTest, MixedAlgorithmsReadEachFileOnce) {
   std::string sha = Shell("cd " + Quote(dir_.path()) + " && sha512sum --tag a.txt b.bin");
   WriteFile(dir_ / "CHECKSUMS", md5 + sha);
   SumReport r = VerifySumFile(dir_ / "CHECKSUMS");
-  EXPECT_TRUE(r.valid()) << Dump(r);
+  EXPECT_TRUE(r.valid()) << DumpFindings(r);
   EXPECT_EQ(r.entries, 4u);
   EXPECT_EQ(r.files_read, 2u);
   EXPECT_EQ(r.algorithms,
@@ -360,19 +355,19 @@ TEST_F(SumFileTest, AlgorithmFromTheFileName) {
   std::string sha = Shell("cd " + Quote(dir_.path()) + " && sha256sum a.txt");
   WriteFile(dir_ / "SHA1SUMS", sha);  // 64 hex digits in a file named for SHA-1
   SumReport r = VerifySumFile(dir_ / "SHA1SUMS");
-  EXPECT_NE(Find(r.errors, "ambiguous_algorithm", 1), nullptr) << Dump(r);
+  EXPECT_NE(Find(r.errors, "ambiguous_algorithm", 1), nullptr) << DumpFindings(r);
   WriteFile(dir_ / "B2SUMS", sha);
   r = VerifySumFile(dir_ / "B2SUMS");
-  EXPECT_NE(Find(r.errors, "unsupported_algorithm", 1), nullptr) << Dump(r);
+  EXPECT_NE(Find(r.errors, "unsupported_algorithm", 1), nullptr) << DumpFindings(r);
   WriteFile(dir_ / "sums.txt", "0123456789abcdef0123456789abcdef01234567abcdefab  a.txt\n");
   r = VerifySumFile(dir_ / "sums.txt");
-  EXPECT_NE(Find(r.errors, "ambiguous_algorithm", 1), nullptr) << Dump(r);
+  EXPECT_NE(Find(r.errors, "ambiguous_algorithm", 1), nullptr) << DumpFindings(r);
   WriteFile(dir_ / "SHA256SUMS", sha);
   r = VerifySumFile(dir_ / "SHA256SUMS");
-  EXPECT_TRUE(r.valid()) << Dump(r);
+  EXPECT_TRUE(r.valid()) << DumpFindings(r);
   WriteFile(dir_ / "x.sums", "BLAKE2b (a.txt) = 00\n");
   r = VerifySumFile(dir_ / "x.sums");
-  EXPECT_NE(Find(r.errors, "unsupported_algorithm", 1), nullptr) << Dump(r);
+  EXPECT_NE(Find(r.errors, "unsupported_algorithm", 1), nullptr) << DumpFindings(r);
 }
 
 TEST_F(SumFileTest, PathsLeavingTheDirectoryAreRejectedUnopened) {
@@ -391,11 +386,11 @@ TEST_F(SumFileTest, PathsLeavingTheDirectoryAreRejectedUnopened) {
   ASSERT_TRUE(watch.ok());
   SumReport r = VerifySumFile(dir_ / "SHA256SUMS");
   EXPECT_FALSE(watch.Opened()) << "a path outside the directory was opened";
-  EXPECT_NE(Find(r.errors, "path_escapes", 2), nullptr) << Dump(r);
-  EXPECT_NE(Find(r.errors, "path_escapes", 3), nullptr) << Dump(r);
-  EXPECT_NE(Find(r.errors, "path_escapes", 4), nullptr) << Dump(r);
-  EXPECT_NE(Find(r.errors, "symlink", 5), nullptr) << Dump(r);
-  EXPECT_EQ(r.ok, 2u) << Dump(r);  // a.txt, and link-in followed inside the directory
+  EXPECT_NE(Find(r.errors, "path_escapes", 2), nullptr) << DumpFindings(r);
+  EXPECT_NE(Find(r.errors, "path_escapes", 3), nullptr) << DumpFindings(r);
+  EXPECT_NE(Find(r.errors, "path_escapes", 4), nullptr) << DumpFindings(r);
+  EXPECT_NE(Find(r.errors, "symlink", 5), nullptr) << DumpFindings(r);
+  EXPECT_EQ(r.ok, 2u) << DumpFindings(r);  // a.txt, and link-in followed inside the directory
   EXPECT_EQ(r.rejected, 3u);
   EXPECT_EQ(r.unreadable, 1u);
   ReadFile(outside);
@@ -405,16 +400,16 @@ TEST_F(SumFileTest, PathsLeavingTheDirectoryAreRejectedUnopened) {
 TEST_F(SumFileTest, EmptyBlankAndDuplicate) {
   WriteFile(dir_ / "EMPTY", "");
   SumReport r = VerifySumFile(dir_ / "EMPTY");
-  EXPECT_NE(Find(r.errors, "no_entries"), nullptr) << Dump(r);
+  EXPECT_NE(Find(r.errors, "no_entries"), nullptr) << DumpFindings(r);
   std::string sha = Shell("cd " + Quote(dir_.path()) + " && sha256sum a.txt");
   WriteFile(dir_ / "DUP", sha + "\n" + sha);
   r = VerifySumFile(dir_ / "DUP");
-  EXPECT_TRUE(r.valid()) << Dump(r);
-  EXPECT_NE(Find(r.warnings, "blank_line", 2), nullptr) << Dump(r);
-  EXPECT_NE(Find(r.warnings, "duplicate_entry", 3), nullptr) << Dump(r);
+  EXPECT_TRUE(r.valid()) << DumpFindings(r);
+  EXPECT_NE(Find(r.warnings, "blank_line", 2), nullptr) << DumpFindings(r);
+  EXPECT_NE(Find(r.warnings, "duplicate_entry", 3), nullptr) << DumpFindings(r);
   EXPECT_EQ(r.files_read, 1u);
   r = VerifySumFile(dir_ / "does-not-exist");
-  EXPECT_NE(Find(r.errors, "missing"), nullptr) << Dump(r);
+  EXPECT_NE(Find(r.errors, "missing"), nullptr) << DumpFindings(r);
 }
 
 TEST_F(SumFileTest, BinaryGarbageIsReportedNotFatal) {
