@@ -49,7 +49,7 @@ class CoordinatorJobsTest : public CoordinatorFixture {
   void SetUp() override {
     coordinator_options_.lease.ttl_ns = kSec;
     Open();
-    ApplyYaml(vigil::testing::manifest::AcmeFsRpo24h());
+    ApplyYaml(vigil::testing::manifests::AcmeFsRpo24h());
   }
   void TearDown() override {
     jobs_.Stop();
