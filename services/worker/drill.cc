@@ -36,6 +36,36 @@ int64_t SteadyNs() {
       .count();
 }
 
+// The drill's own directory in the scratch, fresh and private (whatever an
+// earlier attempt left there is removed first). When this goes, the
+// directory is removed with everything in it and `owned_fd` (a descriptor
+// the drill holds for its duration, if any) is closed.
+struct DrillDir {
+  std::string path;
+  int owned_fd = -1;
+  DrillDir() = default;
+  DrillDir(const DrillDir&) = delete;
+  DrillDir& operator=(const DrillDir&) = delete;
+  ~DrillDir() {
+    if (owned_fd >= 0) close(owned_fd);
+    if (path.empty()) return;
+    std::error_code e;
+    std::filesystem::remove_all(path, e);
+  }
+};
+
+// Creates task's drill directory in the scratch; "" or why it could not.
+std::string CreateDrillDir(TaskHost* host, const v1::Task& task, DrillDir* d) {
+  d->path = host->options().scratch + "/drill-" + std::to_string(task.id()) + "-" +
+            std::to_string(task.attempt());
+  std::error_code ec;
+  std::filesystem::remove_all(d->path, ec);
+  if (mkdir(d->path.c_str(), 0700) != 0) {
+    return "cannot create drill directory '" + d->path + "': " + std::strerror(errno);
+  }
+  return "";
+}
+
 // A drill of a restic repository: the task's one sample entry is the
 // snapshot file (its SHA-256 = the snapshot id, as the catalogue holds it);
 // the files come from the snapshot's trees (formats/restic_restore.h).
@@ -55,25 +85,16 @@ Outcome RunResticDrill(TaskHost* host, Attempt* attempt, const SetDir& dir) {
   }
   auto password = ReadResticPassword(host->options().secrets, task.backup_set());
   if (!password.ok()) return {Outcome::kError, std::string(password.status().message()), 0};
-  const std::string drill_dir = host->options().scratch + "/drill-" + std::to_string(task.id()) +
-                                "-" + std::to_string(task.attempt());
-  std::error_code ec;
-  std::filesystem::remove_all(drill_dir, ec);
-  int dest = -1;
-  if (mkdir(drill_dir.c_str(), 0700) != 0 ||
-      (dest = open(drill_dir.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)) < 0) {
-    return {Outcome::kError,
-            "cannot create drill directory '" + drill_dir + "': " + std::strerror(errno), 0};
+  DrillDir drill;
+  if (std::string e = CreateDrillDir(host, task, &drill); !e.empty()) {
+    return {Outcome::kError, e, 0};
   }
-  struct Cleanup {
-    std::string dir;
-    int fd;
-    ~Cleanup() {
-      close(fd);
-      std::error_code e;
-      std::filesystem::remove_all(dir, e);
-    }
-  } cleanup{drill_dir, dest};
+  drill.owned_fd = open(drill.path.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+  if (drill.owned_fd < 0) {
+    return {Outcome::kError,
+            "cannot open drill directory '" + drill.path + "': " + std::strerror(errno), 0};
+  }
+  const int dest = drill.owned_fd;
   formats::ResticSampleOptions o;
   o.sample_files = task.drill_sample_files();
   o.sample_bytes = task.drill_sample_bytes();
@@ -168,25 +189,12 @@ Outcome RunDrill(TaskHost* host, Attempt* attempt) {
                                        : std::strerror(base.error)));
   }
   const int base_fd = base.fd;
-  // The drill's own directory in the scratch (fresh, private).
-  const std::string drill_dir = host->options().scratch + "/drill-" + std::to_string(task.id()) +
-                                "-" + std::to_string(task.attempt());
-  std::error_code ec;
-  std::filesystem::remove_all(drill_dir, ec);
-  if (mkdir(drill_dir.c_str(), 0700) != 0) {
-    close(base_fd);
-    return {Outcome::kError,
-            "cannot create drill directory '" + drill_dir + "': " + std::strerror(errno), 0};
+  DrillDir drill;
+  drill.owned_fd = base_fd;
+  if (std::string e = CreateDrillDir(host, task, &drill); !e.empty()) {
+    return {Outcome::kError, e, 0};
   }
-  struct Cleanup {
-    std::string dir;
-    int fd;
-    ~Cleanup() {
-      close(fd);
-      std::error_code e;
-      std::filesystem::remove_all(dir, e);
-    }
-  } cleanup{drill_dir, base_fd};
+  const std::string& drill_dir = drill.path;
 
   std::vector<uint8_t> buf(4 << 20);
   std::vector<std::string> dirs{drill_dir};           // created, to fsync
@@ -210,7 +218,7 @@ Outcome RunDrill(TaskHost* host, Attempt* attempt) {
     }
     // The one rule (storage/open_beneath.h): no link followed on the
     // way, only a regular file returned, O_NONBLOCK cleared once it is one.
-    formats::OpenedFile opened = formats::OpenBeneath(cleanup.fd, path, formats::Symlinks::kRefuse);
+    formats::OpenedFile opened = formats::OpenBeneath(base_fd, path, formats::Symlinks::kRefuse);
     if (opened.fd < 0) {
       mismatch(path, "cannot be opened: " + opened.error_text);
       continue;
