@@ -23,23 +23,12 @@
 #include "services/worker/task.h"
 #include "storage/hash.h"
 #include "tests/integration/test_util.h"
+#include "tests/support/random_bytes.h"
 
 namespace vigil::testing {
 namespace {
 
 namespace fs = std::filesystem;
-
-std::string Bytes(size_t n, uint64_t seed) {
-  std::string s(n, '\0');
-  uint64_t x = seed * 0x9E3779B97F4A7C15ull + 1;
-  for (size_t i = 0; i < n; ++i) {
-    x ^= x << 13;
-    x ^= x >> 7;
-    x ^= x << 17;
-    s[i] = static_cast<char>(x >> 24);
-  }
-  return s;
-}
 
 std::string Which(const std::string& tool) {
   RunResult r = RunProcess({"/bin/sh", "-c", "command -v " + tool});

@@ -24,6 +24,7 @@
 #include "storage/hash.h"
 #include "tests/integration/test_util.h"
 #include "tests/services/worker/open_watch.h"
+#include "tests/support/random_bytes.h"
 
 namespace vigil::testing {
 namespace {
@@ -32,19 +33,6 @@ namespace fs = std::filesystem;
 using formats::ResticOptions;
 using formats::ResticReport;
 using formats::VerifyRestic;
-
-// Deterministic bytes (hermetic: no randomness between runs).
-std::string Bytes(size_t n, uint64_t seed) {
-  std::string s(n, '\0');
-  uint64_t x = seed * 0x9E3779B97F4A7C15ull + 1;
-  for (size_t i = 0; i < n; ++i) {
-    x ^= x << 13;
-    x ^= x >> 7;
-    x ^= x << 17;
-    s[i] = static_cast<char>(x >> 24);
-  }
-  return s;
-}
 
 // Absolute path of `restic` on $PATH; empty if it is not installed.
 std::string ResticBin() {
