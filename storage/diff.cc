@@ -1,26 +1,21 @@
 #include "storage/diff.h"
 
+#include <iterator>
+
+#include "base/name_table.h"
+
 namespace vigil::storage {
 
-std::string_view DiffKindName(DiffKind k) {
-  switch (k) {
-    case DiffKind::kUnchanged:
-      return "unchanged";
-    case DiffKind::kModified:
-      return "modified";
-    case DiffKind::kUpdated:
-      return "updated";
-    case DiffKind::kMissing:
-      return "missing";
-    case DiffKind::kAdded:
-      return "added";
-    case DiffKind::kUnreadable:
-      return "unreadable";
-    case DiffKind::kNotRead:
-      return "not_read";
-  }
-  return "unknown";
-}
+namespace {
+constexpr NameRow<DiffKind> kDiffKindNames[] = {
+    {DiffKind::kUnchanged, "unchanged"}, {DiffKind::kModified, "modified"},
+    {DiffKind::kUpdated, "updated"},     {DiffKind::kMissing, "missing"},
+    {DiffKind::kAdded, "added"},         {DiffKind::kUnreadable, "unreadable"},
+    {DiffKind::kNotRead, "not_read"}};
+static_assert(CoversEnum(kDiffKindNames));
+}  // namespace
+
+std::string_view DiffKindName(DiffKind k) { return NameOf(kDiffKindNames, k, "unknown"); }
 
 EntryRecord RecordOf(const Observation& o, int64_t first_seen_ns) {
   EntryRecord r;

@@ -1,5 +1,6 @@
 #include "storage/entry.h"
 
+#include "base/name_table.h"
 #include "storage/varint.h"
 
 namespace vigil::storage {
@@ -11,31 +12,20 @@ using internal::PutVarint64;
 using internal::UnZigZag;
 using internal::ZigZag;
 
-std::string_view EntryTypeName(EntryType t) {
-  switch (t) {
-    case EntryType::kFile:
-      return "file";
-    case EntryType::kSymlink:
-      return "symlink";
-    case EntryType::kOther:
-      return "other";
-  }
-  return "unknown";
-}
+namespace {
+constexpr NameRow<EntryType> kEntryTypeNames[] = {
+    {EntryType::kFile, "file"}, {EntryType::kSymlink, "symlink"}, {EntryType::kOther, "other"}};
+static_assert(CoversEnum(kEntryTypeNames, 1));
+constexpr NameRow<EntryState> kEntryStateNames[] = {{EntryState::kOk, "ok"},
+                                                    {EntryState::kModified, "modified"},
+                                                    {EntryState::kMissing, "missing"},
+                                                    {EntryState::kUnreadable, "unreadable"}};
+static_assert(CoversEnum(kEntryStateNames));
+}  // namespace
 
-std::string_view EntryStateName(EntryState s) {
-  switch (s) {
-    case EntryState::kOk:
-      return "ok";
-    case EntryState::kModified:
-      return "modified";
-    case EntryState::kMissing:
-      return "missing";
-    case EntryState::kUnreadable:
-      return "unreadable";
-  }
-  return "unknown";
-}
+std::string_view EntryTypeName(EntryType t) { return NameOf(kEntryTypeNames, t, "unknown"); }
+
+std::string_view EntryStateName(EntryState s) { return NameOf(kEntryStateNames, s, "unknown"); }
 
 namespace {
 

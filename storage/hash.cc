@@ -5,65 +5,75 @@
 
 #include <algorithm>
 #include <cassert>
+#include <cctype>
 #include <cstring>
+#include <iterator>
+#include <string>
 
 namespace vigil::storage {
 
-size_t DigestSize(HashAlgorithm alg) {
-  switch (alg) {
-    case HashAlgorithm::kXxh3_128:
-      return 16;
-    case HashAlgorithm::kSha256:
-      return 32;
-    case HashAlgorithm::kSha512:
-      return 64;
-    case HashAlgorithm::kSha1:
-      return 20;
-    case HashAlgorithm::kMd5:
-      return 16;
-    case HashAlgorithm::kSha224:
-      return 28;
-    case HashAlgorithm::kSha384:
-      return 48;
+namespace {
+
+// Everything Vigil knows of each algorithm, in value order (1..7).
+struct AlgorithmRow {
+  HashAlgorithm alg;
+  const char* name;        // AlgorithmName()
+  size_t size;             // DigestSize()
+  const EVP_MD* (*evp)();  // OpenSSL's digest; none for XXH3
+};
+
+constexpr AlgorithmRow kAlgorithms[] = {{HashAlgorithm::kXxh3_128, "xxh3-128", 16, nullptr},
+                                        {HashAlgorithm::kSha256, "sha256", 32, EVP_sha256},
+                                        {HashAlgorithm::kSha512, "sha512", 64, EVP_sha512},
+                                        {HashAlgorithm::kSha1, "sha1", 20, EVP_sha1},
+                                        {HashAlgorithm::kMd5, "md5", 16, EVP_md5},
+                                        {HashAlgorithm::kSha224, "sha224", 28, EVP_sha224},
+                                        {HashAlgorithm::kSha384, "sha384", 48, EVP_sha384}};
+
+constexpr bool InValueOrder() {
+  for (size_t i = 0; i < std::size(kAlgorithms); ++i) {
+    if (static_cast<size_t>(kAlgorithms[i].alg) != i + 1) return false;
   }
-  return 0;
+  return true;
+}
+static_assert(InValueOrder());
+
+// The row of `alg`, or null for a value no row has.
+const AlgorithmRow* RowOf(HashAlgorithm alg) {
+  const size_t i = static_cast<size_t>(alg) - 1;  // wraps for 0
+  return i < std::size(kAlgorithms) ? &kAlgorithms[i] : nullptr;
 }
 
-std::string_view AlgorithmName(HashAlgorithm alg) {
-  switch (alg) {
-    case HashAlgorithm::kXxh3_128:
-      return "xxh3-128";
-    case HashAlgorithm::kSha256:
-      return "sha256";
-    case HashAlgorithm::kSha512:
-      return "sha512";
-    case HashAlgorithm::kSha1:
-      return "sha1";
-    case HashAlgorithm::kMd5:
-      return "md5";
-    case HashAlgorithm::kSha224:
-      return "sha224";
-    case HashAlgorithm::kSha384:
-      return "sha384";
-  }
-  return "unknown";
-}
-
-bool IsKnownAlgorithm(uint8_t v) { return v >= 1 && v <= 7; }
-
-std::optional<HashAlgorithm> ParseAlgorithm(std::string_view name) {
+// Lower case without '-' and '_': "SHA-256" and "sha_256" read "sha256".
+std::string Folded(std::string_view name) {
   std::string n;
   for (char c : name) {
     if (c == '-' || c == '_') continue;
     n.push_back(static_cast<char>(std::tolower(static_cast<unsigned char>(c))));
   }
-  if (n == "xxh3128" || n == "xxh128" || n == "xxh3") return HashAlgorithm::kXxh3_128;
-  if (n == "sha256") return HashAlgorithm::kSha256;
-  if (n == "sha512") return HashAlgorithm::kSha512;
-  if (n == "sha1") return HashAlgorithm::kSha1;
-  if (n == "md5") return HashAlgorithm::kMd5;
-  if (n == "sha224") return HashAlgorithm::kSha224;
-  if (n == "sha384") return HashAlgorithm::kSha384;
+  return n;
+}
+
+}  // namespace
+
+size_t DigestSize(HashAlgorithm alg) {
+  const AlgorithmRow* r = RowOf(alg);
+  return r == nullptr ? 0 : r->size;
+}
+
+std::string_view AlgorithmName(HashAlgorithm alg) {
+  const AlgorithmRow* r = RowOf(alg);
+  return r == nullptr ? "unknown" : r->name;
+}
+
+bool IsKnownAlgorithm(uint8_t v) { return RowOf(static_cast<HashAlgorithm>(v)) != nullptr; }
+
+std::optional<HashAlgorithm> ParseAlgorithm(std::string_view name) {
+  const std::string n = Folded(name);
+  if (n == "xxh128" || n == "xxh3") return HashAlgorithm::kXxh3_128;
+  for (const AlgorithmRow& r : kAlgorithms) {
+    if (n == Folded(r.name)) return r.alg;
+  }
   return std::nullopt;
 }
 
@@ -130,23 +140,8 @@ class Xxh3Hasher final : public Hasher {
 };
 
 const EVP_MD* EvpFor(HashAlgorithm alg) {
-  switch (alg) {
-    case HashAlgorithm::kSha256:
-      return EVP_sha256();
-    case HashAlgorithm::kSha512:
-      return EVP_sha512();
-    case HashAlgorithm::kSha1:
-      return EVP_sha1();
-    case HashAlgorithm::kMd5:
-      return EVP_md5();
-    case HashAlgorithm::kSha224:
-      return EVP_sha224();
-    case HashAlgorithm::kSha384:
-      return EVP_sha384();
-    case HashAlgorithm::kXxh3_128:
-      break;
-  }
-  return nullptr;
+  const AlgorithmRow* r = RowOf(alg);
+  return r == nullptr || r->evp == nullptr ? nullptr : r->evp();
 }
 
 class EvpHasher final : public Hasher {

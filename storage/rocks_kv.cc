@@ -25,28 +25,23 @@
 #include <mutex>
 #include <thread>
 
+#include "base/name_table.h"
 #include "storage/hash.h"
 #include "storage/key_codec.h"
 
 namespace vigil::storage {
 
-std::string_view SpaceName(Space s) {
-  switch (s) {
-    case Space::kMeta:
-      return "meta";
-    case Space::kCatalogue:
-      return "catalogue";
-    case Space::kVerified:
-      return "verified";
-    case Space::kHashIndex:
-      return "hash_index";
-    case Space::kTasks:
-      return "tasks";
-    case Space::kResults:
-      return "results";
-  }
-  return "unknown";
-}
+namespace {
+
+constexpr NameRow<Space> kSpaceNames[] = {
+    {Space::kMeta, "meta"},         {Space::kCatalogue, "catalogue"},
+    {Space::kVerified, "verified"}, {Space::kHashIndex, "hash_index"},
+    {Space::kTasks, "tasks"},       {Space::kResults, "results"}};
+static_assert(CoversEnum(kSpaceNames));
+
+}  // namespace
+
+std::string_view SpaceName(Space s) { return NameOf(kSpaceNames, s, "unknown"); }
 
 namespace {
 

@@ -17,48 +17,35 @@
 #include <optional>
 #include <string_view>
 
+#include "base/name_table.h"
 #include "vigil/v1/types.pb.h"
 
 namespace vigil {
 
+inline constexpr NameRow<v1::TaskState> kTaskStateNames[] = {{v1::TASK_STATE_QUEUED, "queued"},
+                                                             {v1::TASK_STATE_LEASED, "leased"},
+                                                             {v1::TASK_STATE_DONE, "done"},
+                                                             {v1::TASK_STATE_FAILED, "failed"}};
+static_assert(CoversEnum(kTaskStateNames, v1::TASK_STATE_QUEUED));
+
+inline constexpr NameRow<v1::TokenKind> kTokenKindNames[] = {{v1::TOKEN_KIND_ADMIN, "admin"},
+                                                             {v1::TOKEN_KIND_TENANT, "tenant"},
+                                                             {v1::TOKEN_KIND_ENROL, "enrol"}};
+static_assert(CoversEnum(kTokenKindNames, v1::TOKEN_KIND_ADMIN));
+
 // "queued", "leased", "done", "failed"; "unspecified" for any other value
 // (not expected: every stored task has a state).
 inline const char* TaskStateName(v1::TaskState s) {
-  switch (s) {
-    case v1::TASK_STATE_QUEUED:
-      return "queued";
-    case v1::TASK_STATE_LEASED:
-      return "leased";
-    case v1::TASK_STATE_DONE:
-      return "done";
-    case v1::TASK_STATE_FAILED:
-      return "failed";
-    default:
-      return "unspecified";
-  }
+  return NameOf(kTaskStateNames, s, "unspecified");
 }
 
 // "admin", "tenant", "enrol" (`vigil token issue --kind`, `vigil token
 // list`); "?" for any other value.
-inline const char* TokenKindName(v1::TokenKind k) {
-  switch (k) {
-    case v1::TOKEN_KIND_ADMIN:
-      return "admin";
-    case v1::TOKEN_KIND_TENANT:
-      return "tenant";
-    case v1::TOKEN_KIND_ENROL:
-      return "enrol";
-    default:
-      return "?";
-  }
-}
+inline const char* TokenKindName(v1::TokenKind k) { return NameOf(kTokenKindNames, k, "?"); }
 
 // The kind TokenKindName() names `name`, or none.
 inline std::optional<v1::TokenKind> TokenKindFromName(std::string_view name) {
-  for (v1::TokenKind k : {v1::TOKEN_KIND_ADMIN, v1::TOKEN_KIND_TENANT, v1::TOKEN_KIND_ENROL}) {
-    if (name == TokenKindName(k)) return k;
-  }
-  return std::nullopt;
+  return ValueOf(kTokenKindNames, name);
 }
 
 }  // namespace vigil

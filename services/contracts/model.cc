@@ -2,6 +2,8 @@
 
 #include <algorithm>
 
+#include "base/name_table.h"
+
 namespace vigil::contracts {
 
 std::string SourcePos::ToString() const {
@@ -20,60 +22,41 @@ bool IsValidName(std::string_view s) {
   return true;
 }
 
-const char* LayoutName(Layout l) {
-  switch (l) {
-    case Layout::kMirror:
-      return "mirror";
-    case Layout::kDatedFolders:
-      return "dated-folders";
-    case Layout::kRsnapshot:
-      return "rsnapshot";
-    case Layout::kDatedFiles:
-      return "dated-files";
-    case Layout::kBagitBags:
-      return "bagit-bags";
-    case Layout::kResticSnapshots:
-      return "restic-snapshots";
-  }
-  return "?";
-}
+namespace {
+
+constexpr NameRow<Layout> kLayoutNames[] = {
+    {Layout::kMirror, "mirror"},        {Layout::kDatedFolders, "dated-folders"},
+    {Layout::kRsnapshot, "rsnapshot"},  {Layout::kDatedFiles, "dated-files"},
+    {Layout::kBagitBags, "bagit-bags"}, {Layout::kResticSnapshots, "restic-snapshots"}};
+static_assert(CoversEnum(kLayoutNames));
+
+// Keys in a contract's YAML; the names in reports and logs are the same
+// but "restore_drill".
+constexpr NameRow<CommitmentKind> kCommitmentKindKeys[] = {
+    {CommitmentKind::kRpo, "rpo"},
+    {CommitmentKind::kRetention, "retention"},
+    {CommitmentKind::kCopies, "copies"},
+    {CommitmentKind::kIntegrity, "integrity"},
+    {CommitmentKind::kRestoreDrill, "restoreDrill"}};
+static_assert(CoversEnum(kCommitmentKindKeys));
+
+}  // namespace
+
+const char* LayoutName(Layout l) { return NameOf(kLayoutNames, l, "?"); }
 
 std::optional<Layout> LayoutFromName(std::string_view name) {
   if (name.empty()) return Layout::kMirror;
-  for (Layout l : {Layout::kMirror, Layout::kDatedFolders, Layout::kRsnapshot, Layout::kDatedFiles,
-                   Layout::kBagitBags, Layout::kResticSnapshots}) {
-    if (name == LayoutName(l)) return l;
-  }
-  return std::nullopt;
+  return ValueOf(kLayoutNames, name);
 }
 
 const char* CommitmentKindName(CommitmentKind k) {
-  switch (k) {
-    case CommitmentKind::kRpo:
-      return "rpo";
-    case CommitmentKind::kRetention:
-      return "retention";
-    case CommitmentKind::kCopies:
-      return "copies";
-    case CommitmentKind::kIntegrity:
-      return "integrity";
-    case CommitmentKind::kRestoreDrill:
-      return "restore_drill";
-  }
-  return "?";
+  return k == CommitmentKind::kRestoreDrill ? "restore_drill" : CommitmentKindKey(k);
 }
 
-const char* CommitmentKindKey(CommitmentKind k) {
-  return k == CommitmentKind::kRestoreDrill ? "restoreDrill" : CommitmentKindName(k);
-}
+const char* CommitmentKindKey(CommitmentKind k) { return NameOf(kCommitmentKindKeys, k, "?"); }
 
 std::optional<CommitmentKind> CommitmentKindFromKey(std::string_view key) {
-  for (CommitmentKind k :
-       {CommitmentKind::kRpo, CommitmentKind::kRetention, CommitmentKind::kCopies,
-        CommitmentKind::kIntegrity, CommitmentKind::kRestoreDrill}) {
-    if (key == CommitmentKindKey(k)) return k;
-  }
-  return std::nullopt;
+  return ValueOf(kCommitmentKindKeys, key);
 }
 
 std::vector<const Commitment*> Contract::CommitmentsFor(const std::string& asset) const {

@@ -4,6 +4,7 @@
 #include <cstring>
 #include <memory>
 
+#include "base/name_table.h"
 #include "services/common/text.h"
 #include "storage/entry.h"
 
@@ -53,21 +54,15 @@ void SkipNonFiles(storage::Catalogue::Scanner* s) {
   while (s->Valid() && !IsFile(s->entry())) s->Next();
 }
 
+constexpr NameRow<FindingKind> kFindingKindNames[] = {{FindingKind::kBytesDrop, "bytes-drop"},
+                                                      {FindingKind::kFilesDrop, "files-drop"},
+                                                      {FindingKind::kZeroLength, "zero-length"},
+                                                      {FindingKind::kMassChange, "mass-change"}};
+static_assert(CoversEnum(kFindingKindNames));
+
 }  // namespace
 
-const char* FindingKindName(FindingKind k) {
-  switch (k) {
-    case FindingKind::kBytesDrop:
-      return "bytes-drop";
-    case FindingKind::kFilesDrop:
-      return "files-drop";
-    case FindingKind::kZeroLength:
-      return "zero-length";
-    case FindingKind::kMassChange:
-      return "mass-change";
-  }
-  return "unknown";
-}
+const char* FindingKindName(FindingKind k) { return NameOf(kFindingKindNames, k, "unknown"); }
 
 std::vector<PlausibilityFinding> CheckPlausibility(const PointComparison& c,
                                                    const PlausibilityOptions& o) {

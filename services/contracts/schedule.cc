@@ -4,6 +4,7 @@
 #include <functional>
 #include <optional>
 
+#include "base/name_table.h"
 #include "services/contracts/calendar.h"
 
 namespace vigil::contracts {
@@ -19,19 +20,14 @@ uint64_t StableHash(const std::string& s) {
   return h;
 }
 
+constexpr NameRow<CheckKind> kCheckKindNames[] = {{CheckKind::kInventory, "inventory"},
+                                                  {CheckKind::kIntegrity, "integrity"},
+                                                  {CheckKind::kRestoreDrill, "drill"}};
+static_assert(CoversEnum(kCheckKindNames));
+
 }  // namespace
 
-const char* CheckKindName(CheckKind k) {
-  switch (k) {
-    case CheckKind::kInventory:
-      return "inventory";
-    case CheckKind::kIntegrity:
-      return "integrity";
-    case CheckKind::kRestoreDrill:
-      return "drill";
-  }
-  return "?";
-}
+const char* CheckKindName(CheckKind k) { return NameOf(kCheckKindNames, k, "?"); }
 
 int64_t Cadence(CheckKind kind, const std::vector<const Commitment*>& cs) {
   switch (kind) {

@@ -2,6 +2,8 @@
 
 #include <cstdio>
 
+#include "base/name_table.h"
+
 namespace vigil::formats {
 
 namespace {
@@ -157,36 +159,30 @@ void Utf16Lines(std::string_view raw, size_t start, bool big_endian,
   }
 }
 
+// The names an encoding is declared by, as Lower() leaves them.
+constexpr NameRow<TextEncoding> kEncodingAliases[] = {
+    {TextEncoding::kUtf8, "utf8"},       {TextEncoding::kUtf8, "usascii"},
+    {TextEncoding::kUtf8, "ascii"},      {TextEncoding::kUtf16, "utf16"},
+    {TextEncoding::kUtf16Le, "utf16le"}, {TextEncoding::kUtf16Be, "utf16be"},
+    {TextEncoding::kLatin1, "iso88591"}, {TextEncoding::kLatin1, "latin1"},
+    {TextEncoding::kLatin1, "l1"},       {TextEncoding::kLatin1, "iso885911987"},
+    {TextEncoding::kLatin1, "cp819"},    {TextEncoding::kLatin1, "ibm819"}};
+
+// The canonical (IANA) names, for messages.
+constexpr NameRow<TextEncoding> kEncodingNames[] = {{TextEncoding::kUtf8, "UTF-8"},
+                                                    {TextEncoding::kUtf16, "UTF-16"},
+                                                    {TextEncoding::kUtf16Le, "UTF-16LE"},
+                                                    {TextEncoding::kUtf16Be, "UTF-16BE"},
+                                                    {TextEncoding::kLatin1, "ISO-8859-1"}};
+static_assert(CoversEnum(kEncodingNames));
+
 }  // namespace
 
 std::optional<TextEncoding> ParseEncodingName(std::string_view name) {
-  std::string n = Lower(name);
-  if (n == "utf8" || n == "usascii" || n == "ascii") return TextEncoding::kUtf8;
-  if (n == "utf16") return TextEncoding::kUtf16;
-  if (n == "utf16le") return TextEncoding::kUtf16Le;
-  if (n == "utf16be") return TextEncoding::kUtf16Be;
-  if (n == "iso88591" || n == "latin1" || n == "l1" || n == "iso885911987" || n == "cp819" ||
-      n == "ibm819") {
-    return TextEncoding::kLatin1;
-  }
-  return std::nullopt;
+  return ValueOf(kEncodingAliases, Lower(name));
 }
 
-std::string_view EncodingName(TextEncoding enc) {
-  switch (enc) {
-    case TextEncoding::kUtf8:
-      return "UTF-8";
-    case TextEncoding::kUtf16:
-      return "UTF-16";
-    case TextEncoding::kUtf16Le:
-      return "UTF-16LE";
-    case TextEncoding::kUtf16Be:
-      return "UTF-16BE";
-    case TextEncoding::kLatin1:
-      return "ISO-8859-1";
-  }
-  return "?";
-}
+std::string_view EncodingName(TextEncoding enc) { return NameOf(kEncodingNames, enc, "?"); }
 
 std::optional<size_t> FindInvalidUtf8(std::string_view s) {
   size_t i = 0;
