@@ -53,34 +53,14 @@ DiffKind Classify(const EntryRecord& rec, const Observation& obs, const DiffOpti
   return DiffKind::kModified;
 }
 
-namespace {
-void Count(DiffCounts* c, DiffKind k) {
-  if (c == nullptr) return;
-  switch (k) {
-    case DiffKind::kUnchanged:
-      ++c->unchanged;
-      break;
-    case DiffKind::kModified:
-      ++c->modified;
-      break;
-    case DiffKind::kUpdated:
-      ++c->updated;
-      break;
-    case DiffKind::kMissing:
-      ++c->missing;
-      break;
-    case DiffKind::kAdded:
-      ++c->added;
-      break;
-    case DiffKind::kUnreadable:
-      ++c->unreadable;
-      break;
-    case DiffKind::kNotRead:
-      ++c->not_read;
-      break;
-  }
+void DiffCounts::Add(DiffKind k) {
+  // The counter of each kind, in DiffKind's order (as kDiffKindNames).
+  static constexpr uint64_t DiffCounts::*kCounter[] = {
+      &DiffCounts::unchanged, &DiffCounts::modified,   &DiffCounts::updated, &DiffCounts::missing,
+      &DiffCounts::added,     &DiffCounts::unreadable, &DiffCounts::not_read};
+  static_assert(std::size(kCounter) == std::size(kDiffKindNames));
+  ++(this->*kCounter[static_cast<size_t>(k)]);
 }
-}  // namespace
 
 Status DiffRestorePoint(Catalogue& cat, const Scope& scope, const ObservationSource& source,
                         const DiffOptions& options,
@@ -116,7 +96,7 @@ Status DiffRestorePoint(Catalogue& cat, const Scope& scope, const ObservationSou
     } else {
       ev = {Classify(scan->entry(), obs, options), obs.path, &scan->entry(), &obs};
     }
-    Count(counts, ev.kind);
+    if (counts != nullptr) counts->Add(ev.kind);
     if (Status s = sink(ev); !s.ok()) return s;
     if (c <= 0) scan->Next();
     if (c >= 0) {

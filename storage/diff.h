@@ -74,6 +74,9 @@ using ObservationSource = std::function<bool(Observation*)>;
 struct DiffCounts {
   uint64_t unchanged = 0, modified = 0, updated = 0, missing = 0, added = 0, unreadable = 0,
            not_read = 0;
+
+  // Counts one entry of kind `k`.
+  void Add(DiffKind k);
 };
 
 // Merge-joins `source` with the catalogue's scan of `scope`, calling `sink`

@@ -467,32 +467,6 @@ StatusOr<Progress> DecodeProgress(std::string_view v) {
   return p;
 }
 
-void Count(storage::DiffCounts* c, storage::DiffKind k) {
-  switch (k) {
-    case storage::DiffKind::kUnchanged:
-      ++c->unchanged;
-      break;
-    case storage::DiffKind::kModified:
-      ++c->modified;
-      break;
-    case storage::DiffKind::kUpdated:
-      ++c->updated;
-      break;
-    case storage::DiffKind::kMissing:
-      ++c->missing;
-      break;
-    case storage::DiffKind::kAdded:
-      ++c->added;
-      break;
-    case storage::DiffKind::kUnreadable:
-      ++c->unreadable;
-      break;
-    case storage::DiffKind::kNotRead:
-      ++c->not_read;
-      break;
-  }
-}
-
 }  // namespace
 
 size_t MergeBatchBytes() {
@@ -635,7 +609,7 @@ StatusOr<MergeResult> MergeStaged(storage::Catalogue& cat, const v1::BackupSet& 
                                      storage::ComparePathOrder(ev.path, done.path) <= 0)) {
       return absl::OkStatus();
     }
-    Count(&progress.counts, ev.kind);
+    progress.counts.Add(ev.kind);
     if (Status s = record(ev, &progress.damage[point_index]); !s.ok()) return s;
     if (w->pending_bytes() < batch_bytes) return absl::OkStatus();
     progress.point = point_index;
