@@ -51,7 +51,7 @@ StatusOr<std::unique_ptr<TreeWalker>> TreeWalker::FromFd(int fd, const std::stri
   auto w = std::unique_ptr<TreeWalker>(new TreeWalker());
   Frame f;
   f.dir = std::make_shared<DirHandle>(fd);
-  if (int e = ReadNames(fd, &f.names, &f.types); e != 0) {
+  if (int e = ReadDirNames(fd, &f.names); e != 0) {
     return absl::PermissionDeniedError("cannot read directory '" + shown +
                                        "': " + std::strerror(e));
   }
@@ -62,38 +62,6 @@ StatusOr<std::unique_ptr<TreeWalker>> TreeWalker::FromFd(int fd, const std::stri
 
 TreeWalker::~TreeWalker() = default;
 
-int TreeWalker::ReadNames(int fd, std::vector<std::string>* names,
-                          std::vector<unsigned char>* types) {
-  int dup_fd = ::dup(fd);  // closedir() closes the fd it was given
-  if (dup_fd < 0) return errno;
-  DIR* d = ::fdopendir(dup_fd);
-  if (d == nullptr) {
-    int e = errno;
-    ::close(dup_fd);
-    return e;
-  }
-  ::rewinddir(d);
-  errno = 0;
-  std::vector<std::pair<std::string, unsigned char>> entries;
-  while (struct dirent* de = ::readdir(d)) {
-    const char* n = de->d_name;
-    if (n[0] == '.' && (n[1] == '\0' || (n[1] == '.' && n[2] == '\0'))) continue;
-    entries.emplace_back(n, de->d_type);
-  }
-  int e = errno;
-  ::closedir(d);
-  // Byte order (std::string compares as unsigned char), as the keys. Names
-  // in one directory are unique, so the type never decides.
-  std::sort(entries.begin(), entries.end());
-  names->reserve(entries.size());
-  types->reserve(entries.size());
-  for (auto& [n, t] : entries) {
-    names->push_back(std::move(n));
-    types->push_back(t);
-  }
-  return e;
-}
-
 bool TreeWalker::Next(WalkEntry* e) {
   while (!stack_.empty()) {
     Frame& f = stack_.back();
@@ -101,8 +69,8 @@ bool TreeWalker::Next(WalkEntry* e) {
       stack_.pop_back();
       continue;
     }
-    unsigned char d_type = f.types[f.next];
-    std::string name = std::move(f.names[f.next++]);
+    unsigned char d_type = f.names[f.next].type;
+    std::string name = std::move(f.names[f.next++].name);
     struct stat st;
     int dfd = f.dir->fd();
     *e = WalkEntry();
@@ -131,7 +99,7 @@ bool TreeWalker::Next(WalkEntry* e) {
       int err = cfd < 0 ? errno : 0;
       if (cfd >= 0) {
         child.dir = std::make_shared<DirHandle>(cfd);
-        err = ReadNames(cfd, &child.names, &child.types);
+        err = ReadDirNames(cfd, &child.names);
       }
       if (err != 0) {
         if (err == ENOENT) continue;  // vanished

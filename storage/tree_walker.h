@@ -20,6 +20,7 @@
 #include <string>
 #include <vector>
 
+#include "storage/dir_names.h"
 #include "storage/entry.h"
 #include "storage/status.h"
 
@@ -88,17 +89,13 @@ class TreeWalker {
  private:
   struct Frame {
     std::shared_ptr<DirHandle> dir;
-    std::string prefix;  // "a/b/" or "" at the root
-    std::vector<std::string> names;
-    std::vector<unsigned char> types;  // d_type of names[i]
+    std::string prefix;          // "a/b/" or "" at the root
+    std::vector<DirName> names;  // sorted
     size_t next = 0;
   };
   TreeWalker() = default;
   // Takes ownership of `fd`, an open directory.
   static StatusOr<std::unique_ptr<TreeWalker>> FromFd(int fd, const std::string& shown);
-  // Reads and sorts a directory's names (and their d_type); returns errno
-  // on failure.
-  static int ReadNames(int fd, std::vector<std::string>* names, std::vector<unsigned char>* types);
   std::vector<Frame> stack_;
   uint64_t directories_ = 0;
   bool stat_files_ = true;

@@ -20,6 +20,7 @@
 #include "services/worker/formats/restic_parse.h"
 #include "services/worker/formats/restic_repo.h"
 #include "services/worker/formats/safe_io.h"
+#include "storage/dir_names.h"
 #include "storage/hash.h"
 #include "storage/open_beneath.h"
 
@@ -42,31 +43,16 @@ struct Fd {
   Fd& operator=(const Fd&) = delete;
 };
 
-// Names of the regular files directly in the directory open at `fd`.
+// Names of the regular files directly in the directory open at `fd`, sorted.
 int ListRegular(int fd, std::vector<std::string>* out) {
-  int dup_fd = ::fcntl(fd, F_DUPFD_CLOEXEC, 0);
-  if (dup_fd < 0) return errno;
-  DIR* d = ::fdopendir(dup_fd);
-  if (d == nullptr) {
-    int e = errno;
-    ::close(dup_fd);
-    return e;
-  }
-  int err = 0;
-  while (true) {
-    errno = 0;
-    struct dirent* de = ::readdir(d);
-    if (de == nullptr) {
-      err = errno;
-      break;
-    }
+  std::vector<storage::DirName> names;
+  int err = storage::ReadDirNames(fd, &names);
+  for (const storage::DirName& n : names) {
     struct stat st;
-    if (::fstatat(fd, de->d_name, &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISREG(st.st_mode)) {
-      out->push_back(de->d_name);
+    if (::fstatat(fd, n.name.c_str(), &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISREG(st.st_mode)) {
+      out->push_back(n.name);
     }
   }
-  ::closedir(d);
-  std::sort(out->begin(), out->end());
   return err;
 }
 

@@ -18,6 +18,7 @@
 #include "services/worker/formats/restic_repo.h"
 #include "services/worker/formats/restic_walk.h"
 #include "services/worker/formats/safe_io.h"
+#include "storage/dir_names.h"
 #include "storage/file_hasher.h"
 #include "storage/hash.h"
 #include "storage/tree_walker.h"
@@ -63,42 +64,22 @@ struct Entry {
 // The entries of the directory open at `fd` (not ".", ".."), sorted by
 // name; an errno on failure.
 int ListDir(int fd, std::vector<Entry>* out) {
-  int dup_fd = ::fcntl(fd, F_DUPFD_CLOEXEC, 0);
-  if (dup_fd < 0) return errno;
-  DIR* d = ::fdopendir(dup_fd);
-  if (d == nullptr) {
-    int e = errno;
-    ::close(dup_fd);
-    return e;
-  }
-  ::rewinddir(d);
-  int err = 0;
-  while (true) {
-    errno = 0;
-    struct dirent* de = ::readdir(d);
-    if (de == nullptr) {
-      err = errno;
-      break;
-    }
-    const char* n = de->d_name;
-    if (n[0] == '.' && (n[1] == '\0' || (n[1] == '.' && n[2] == '\0'))) continue;
+  std::vector<storage::DirName> names;
+  if (int err = storage::ReadDirNames(fd, &names); err != 0) return err;
+  for (const storage::DirName& n : names) {
     struct stat st;
-    if (::fstatat(fd, n, &st, AT_SYMLINK_NOFOLLOW) != 0) {
+    if (::fstatat(fd, n.name.c_str(), &st, AT_SYMLINK_NOFOLLOW) != 0) {
       if (errno == ENOENT) continue;  // vanished since the listing
-      err = errno;
-      break;
+      return errno;
     }
     Entry e;
-    e.name = n;
+    e.name = n.name;
     e.type = st.st_mode & S_IFMT;
     e.size = static_cast<uint64_t>(st.st_size);
     e.mtime_ns = int64_t{st.st_mtim.tv_sec} * 1'000'000'000 + st.st_mtim.tv_nsec;
     out->push_back(std::move(e));
   }
-  ::closedir(d);
-  std::sort(out->begin(), out->end(),
-            [](const Entry& a, const Entry& b) { return a.name < b.name; });
-  return err;
+  return 0;
 }
 
 // A directory of the repository: `name` beneath the open directory
