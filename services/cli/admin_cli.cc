@@ -7,6 +7,7 @@
 #include <string>
 
 #include "services/cli/admin_commands.h"
+#include "services/cli/cli_command.h"
 #include "services/cli/commands.h"
 #include "services/cli/report_commands.h"
 
@@ -14,26 +15,22 @@ namespace vigil::cli {
 namespace {
 
 void AddApplyCommand(CLI::App& app, int& exit_code) {
-  auto args = std::make_shared<ApplyArgs>();
-  ApplyArgs& aa = *args;
-  CLI::App* apply = app.add_subcommand(
-      "apply",
+  auto [apply, aa] = AddCommand<ApplyArgs>(
+      &app, "apply",
       "Create or update locations, tenants and contracts from YAML files (all or "
-      "nothing).");
+      "nothing).",
+      exit_code, RunApply);
   apply->add_option("-f,--file", aa.files, "YAML file (multi-document; repeatable)")->required();
   apply->add_flag("--dry-run", aa.dry_run,
                   "Validate against the coordinator and print what would change; change nothing");
   AddClientOptions(apply, &aa.client);
-  apply->callback([args, &exit_code] { exit_code = RunApply(*args); });
 }
 
 void AddCheckCommands(CLI::App& app, int& exit_code) {
   CLI::App* check = app.add_subcommand("check", "Run checks");
   check->require_subcommand(1);
-  auto args = std::make_shared<CheckRunArgs>();
-  CheckRunArgs& cra = *args;
-  CLI::App* check_run =
-      check->add_subcommand("run", "Queue a check of every backup set of a tenant");
+  auto [check_run, cra] = AddCommand<CheckRunArgs>(
+      check, "run", "Queue a check of every backup set of a tenant", exit_code, RunCheckRun);
   check_run->add_option("TENANT", cra.tenant, "Tenant name")->required();
   check_run->add_option("--asset", cra.asset, "Only this asset");
   check_run->add_flag("--drill", cra.drill,
@@ -45,33 +42,28 @@ void AddCheckCommands(CLI::App& app, int& exit_code) {
   check_run->add_option("--timeout", cra.timeout_s, "Seconds --wait waits at most")
       ->capture_default_str();
   AddClientOptions(check_run, &cra.client);
-  check_run->callback([args, &exit_code] { exit_code = RunCheckRun(*args); });
 }
 
 void AddStatusCommand(CLI::App& app, int& exit_code) {
-  auto args = std::make_shared<StatusArgs>();
-  StatusArgs& sa = *args;
-  CLI::App* status = app.add_subcommand("status", "Show tenants, backup sets and last checks");
+  auto [status, sa] = AddCommand<StatusArgs>(
+      &app, "status", "Show tenants, backup sets and last checks", exit_code, RunStatus);
   status->add_option("TENANT", sa.tenant, "Only this tenant");
   status->add_flag("--json", sa.json, "One JSON document on stdout (see below)");
   status->footer(kStatusHelpFooter);
   AddClientOptions(status, &sa.client);
-  status->callback([args, &exit_code] { exit_code = RunStatus(*args); });
 }
 
 void AddAdminBackupCommand(CLI::App& app, int& exit_code) {
   CLI::App* admin = app.add_subcommand("admin", "Coordinator administration");
   admin->require_subcommand(1);
-  auto args = std::make_shared<AdminBackupArgs>();
-  AdminBackupArgs& aba = *args;
-  CLI::App* admin_backup = admin->add_subcommand(
-      "backup",
+  auto [admin_backup, aba] = AddCommand<AdminBackupArgs>(
+      admin, "backup",
       "Copy the coordinator's database (catalogues, tasks, evidence) to a new directory on its "
-      "machine, consistently, while it runs. Restore: stop it, put the copy as DATA/db, start it.");
+      "machine, consistently, while it runs. Restore: stop it, put the copy as DATA/db, start it.",
+      exit_code, RunAdminBackup);
   admin_backup->add_option("DIR", aba.directory, "Absolute path of a directory to create")
       ->required();
   AddClientOptions(admin_backup, &aba.client);
-  admin_backup->callback([args, &exit_code] { exit_code = RunAdminBackup(*args); });
 }
 
 // `vigil token issue|list|revoke|rotate`: one RunToken, told which.
@@ -115,35 +107,32 @@ void AddTokenCommands(CLI::App& app, int& exit_code) {
 }
 
 void AddPortalCommands(CLI::App& app, int& exit_code) {
-  auto status_args = std::make_shared<PortalArgs>();
-  PortalArgs& pa = *status_args;
   CLI::App* portal = app.add_subcommand(
       "portal",
       "What a client sees with its tenant token (--token-file): its own status and signed "
       "reports");
   portal->require_subcommand(1);
-  CLI::App* portal_status =
-      portal->add_subcommand("status", "The tenant's restore readiness, verdicts, backup sets");
+  auto [portal_status, pa] = AddCommand<PortalArgs>(
+      portal, "status", "The tenant's restore readiness, verdicts, backup sets", exit_code,
+      RunPortalStatus);
   portal_status->add_flag("--json", pa.json, "JSON on stdout (the shape of `vigil status --json`)");
   AddClientOptions(portal_status, &pa.client);
-  CLI::App* portal_reports =
-      portal->add_subcommand("reports", "The tenant's signed reports (proofs), by seq and period");
   auto report_args = std::make_shared<PortalReportArgs>();
   PortalReportArgs& pra = *report_args;
+  CLI::App* portal_reports =
+      AddRunner(portal, "reports", "The tenant's signed reports (proofs), by seq and period",
+                exit_code, report_args, RunPortalReports);
   portal_reports->add_flag("--json", pra.json, "JSON on stdout");
   AddClientOptions(portal_reports, &pra.client);
-  CLI::App* portal_report = portal->add_subcommand(
-      "report",
+  CLI::App* portal_report = AddRunner(
+      portal, "report",
       "Fetch one signed report: writes the proof statement, its signature, the report as JSON "
-      "and as HTML into --dir");
+      "and as HTML into --dir",
+      exit_code, report_args, RunPortalReport);
   portal_report->add_option("--period", pra.period, "Period label, e.g. 2026-10 (default: any)");
   portal_report->add_option("--seq", pra.seq, "Proof number (default: the latest)");
   portal_report->add_option("--dir", pra.dir, "Directory to write into")->capture_default_str();
   AddClientOptions(portal_report, &pra.client);
-  portal_status->callback([status_args, &exit_code] { exit_code = RunPortalStatus(*status_args); });
-  portal_reports->callback(
-      [report_args, &exit_code] { exit_code = RunPortalReports(*report_args); });
-  portal_report->callback([report_args, &exit_code] { exit_code = RunPortalReport(*report_args); });
 }
 
 }  // namespace

@@ -100,13 +100,21 @@ std::string Plural(uint64_t n, std::string what) {
   return GroupDigits(n) + " " + what;
 }
 
-int RunBagit(const FormatArgs& args) {
+// kExitOk when PATH exists and is a directory (`want_dir`) or is not one;
+// else a usage error, `wrong` saying what it should be.
+int CheckPathKind(const std::string& path, bool want_dir, const std::string& wrong) {
   struct stat st;
-  if (::stat(args.path.c_str(), &st) != 0) {
-    return UsageError("cannot access '" + args.path + "': " + std::strerror(errno));
+  if (::stat(path.c_str(), &st) != 0) {
+    return UsageError("cannot access '" + path + "': " + std::strerror(errno));
   }
-  if (!S_ISDIR(st.st_mode)) {
-    return UsageError("'" + args.path + "' is not a directory (a bag is a directory)");
+  if (S_ISDIR(st.st_mode) != want_dir) return UsageError("'" + path + "' " + wrong);
+  return kExitOk;
+}
+
+int RunBagit(const FormatArgs& args) {
+  if (int rc = CheckPathKind(args.path, true, "is not a directory (a bag is a directory)");
+      rc != kExitOk) {
+    return rc;
   }
   formats::BagOptions options;
   options.threads = args.threads;
@@ -181,12 +189,10 @@ int RunBagit(const FormatArgs& args) {
 }
 
 int RunSumfile(const FormatArgs& args) {
-  struct stat st;
-  if (::stat(args.path.c_str(), &st) != 0) {
-    return UsageError("cannot access '" + args.path + "': " + std::strerror(errno));
-  }
-  if (S_ISDIR(st.st_mode)) {
-    return UsageError("'" + args.path + "' is a directory: give the checksum file (SHA256SUMS)");
+  if (int rc =
+          CheckPathKind(args.path, false, "is a directory: give the checksum file (SHA256SUMS)");
+      rc != kExitOk) {
+    return rc;
   }
   formats::SumOptions options;
   options.threads = args.threads;
@@ -257,12 +263,9 @@ json SnapshotJson(const formats::restic::Snapshot& s) {
 }
 
 int RunRestic(const FormatArgs& args) {
-  struct stat st;
-  if (::stat(args.path.c_str(), &st) != 0) {
-    return UsageError("cannot access '" + args.path + "': " + std::strerror(errno));
-  }
-  if (!S_ISDIR(st.st_mode)) {
-    return UsageError("'" + args.path + "' is not a directory (a restic repository is one)");
+  if (int rc = CheckPathKind(args.path, true, "is not a directory (a restic repository is one)");
+      rc != kExitOk) {
+    return rc;
   }
   formats::ResticOptions options;
   options.threads = args.threads;

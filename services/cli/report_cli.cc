@@ -6,6 +6,7 @@
 #include <memory>
 #include <string>
 
+#include "services/cli/cli_command.h"
 #include "services/cli/commands.h"
 #include "services/cli/proof_commands.h"
 #include "services/cli/report_commands.h"
@@ -14,12 +15,11 @@ namespace vigil::cli {
 namespace {
 
 void AddReportCommand(CLI::App& app, int& exit_code) {
-  auto args = std::make_shared<ReportArgs>();
-  ReportArgs& ra = *args;
-  CLI::App* report = app.add_subcommand(
-      "report",
+  auto [report, ra] = AddCommand<ReportArgs>(
+      &app, "report",
       "Issue a tenant's compliance report for a period with its signed proof: writes the "
-      "report (HTML or JSON) and the proof beside it (PROOF and PROOF.sig)");
+      "report (HTML or JSON) and the proof beside it (PROOF and PROOF.sig)",
+      exit_code, RunReport);
   report->add_option("TENANT", ra.tenant, "Tenant name")->required();
   report->add_option("--period", ra.period,
                      "2026-10 (a month) or 2026-10-01..2026-10-15 (local dates, inclusive), in "
@@ -32,16 +32,14 @@ void AddReportCommand(CLI::App& app, int& exit_code) {
                      "Proof file (default: the report's name with .proof.json; the signature "
                      "goes to PROOF.sig)");
   AddClientOptions(report, &ra.client);
-  report->callback([args, &exit_code] { exit_code = RunReport(*args); });
 }
 
 void AddProofCommands(CLI::App& app, int& exit_code) {
   CLI::App* proof = app.add_subcommand("proof", "Signed proofs: verify offline, fetch, include");
   proof->require_subcommand(1);
-  auto verify_args = std::make_shared<ProofVerifyArgs>();
-  ProofVerifyArgs& pva = *verify_args;
-  CLI::App* proof_verify = proof->add_subcommand(
-      "verify", "Verify a proof offline (no server): signature, statement, check log chain");
+  auto [proof_verify, pva] = AddCommand<ProofVerifyArgs>(
+      proof, "verify", "Verify a proof offline (no server): signature, statement, check log chain",
+      exit_code, RunProofVerify);
   proof_verify->add_option("PROOF", pva.proof, "The proof statement file")->required();
   proof_verify
       ->add_option("--key", pva.key,
@@ -57,48 +55,45 @@ void AddProofCommands(CLI::App& app, int& exit_code) {
   proof_verify->footer(kProofVerifyHelpFooter);
   auto fetch_args = std::make_shared<ProofFetchArgs>();
   ProofFetchArgs& pfa = *fetch_args;
-  CLI::App* proof_include = proof->add_subcommand(
-      "include",
+  CLI::App* proof_include = AddRunner(
+      proof, "include",
       "Issue the inclusion proof of one entry (path, size, hash) against the Merkle root a proof "
-      "signed for its backup set");
+      "signed for its backup set",
+      exit_code, fetch_args, RunProofInclude);
   proof_include->add_option("--tenant", pfa.tenant, "Tenant")->required();
   proof_include->add_option("--backup-set", pfa.backup_set, "Backup set")->required();
   proof_include->add_option("--path", pfa.path, "Entry path within the restore point")->required();
   proof_include->add_option("--seq", pfa.seq, "Proof number (default: the latest)");
   proof_include->add_option("-o,--output", pfa.output, "Output file (default: stdout)");
   AddClientOptions(proof_include, &pfa.client);
-  CLI::App* proof_list = proof->add_subcommand("list", "A tenant's proofs");
+  CLI::App* proof_list =
+      AddRunner(proof, "list", "A tenant's proofs", exit_code, fetch_args, RunProofList);
   proof_list->add_option("TENANT", pfa.tenant, "Tenant")->required();
   proof_list->add_flag("--json", pfa.json, "JSON on stdout");
   AddClientOptions(proof_list, &pfa.client);
-  CLI::App* proof_get = proof->add_subcommand("get", "Fetch an issued proof (and its signature)");
+  CLI::App* proof_get = AddRunner(proof, "get", "Fetch an issued proof (and its signature)",
+                                  exit_code, fetch_args, RunProofGet);
   proof_get->add_option("TENANT", pfa.tenant, "Tenant")->required();
   proof_get->add_option("--seq", pfa.seq, "Proof number (default: the latest)");
   proof_get->add_option("--period", pfa.period, "The latest proof of this period");
   proof_get->add_option("-o,--output", pfa.output,
                         "Proof file (default: TENANT-PERIOD.proof.json)");
   AddClientOptions(proof_get, &pfa.client);
-  proof_verify->callback([verify_args, &exit_code] { exit_code = RunProofVerify(*verify_args); });
-  proof_include->callback([fetch_args, &exit_code] { exit_code = RunProofInclude(*fetch_args); });
-  proof_list->callback([fetch_args, &exit_code] { exit_code = RunProofList(*fetch_args); });
-  proof_get->callback([fetch_args, &exit_code] { exit_code = RunProofGet(*fetch_args); });
 }
 
 void AddTenantCommands(CLI::App& app, int& exit_code) {
   CLI::App* tenant_cmd = app.add_subcommand("tenant", "Tenant life cycle");
   tenant_cmd->require_subcommand(1);
-  auto args = std::make_shared<OffboardArgs>();
-  OffboardArgs& oa = *args;
-  CLI::App* offboard = tenant_cmd->add_subcommand(
-      "offboard",
+  auto [offboard, oa] = AddCommand<OffboardArgs>(
+      tenant_cmd, "offboard",
       "End of contract (GDPR art. 28(3)(g)): export the tenant's proofs and reports, then with "
       "--yes erase its catalogue entries, records, check log and tokens, and keep a signed "
-      "erasure record");
+      "erasure record",
+      exit_code, RunTenantOffboard);
   offboard->add_option("TENANT", oa.tenant, "Tenant")->required();
   offboard->add_option("--export", oa.export_dir, "Directory to export into")->required();
   offboard->add_flag("--yes", oa.yes, "Erase after a successful export (default: export only)");
   AddClientOptions(offboard, &oa.client);
-  offboard->callback([args, &exit_code] { exit_code = RunTenantOffboard(*args); });
 }
 
 void AddKeysCommands(CLI::App& app, int& exit_code) {
@@ -114,20 +109,20 @@ void AddKeysCommands(CLI::App& app, int& exit_code) {
                     "~/.config/vigil/keys)");
     cmd->footer(kKeysHelpFooter);
   };
-  CLI::App* keys_init = keys->add_subcommand(
-      "init", "Create the signing key pair (refuses to overwrite an existing key)");
+  CLI::App* keys_init =
+      AddRunner(keys, "init", "Create the signing key pair (refuses to overwrite an existing key)",
+                exit_code, args, RunKeysInit);
   key_dir_option(keys_init);
-  CLI::App* keys_rotate = keys->add_subcommand(
-      "rotate",
+  CLI::App* keys_rotate = AddRunner(
+      keys, "rotate",
       "Make a new current signing key; the previous public key is kept so proofs signed with "
-      "it still verify");
+      "it still verify",
+      exit_code, args, RunKeysRotate);
   key_dir_option(keys_rotate);
   CLI::App* keys_list =
-      keys->add_subcommand("list", "List the key ids of the key directory and which is current");
+      AddRunner(keys, "list", "List the key ids of the key directory and which is current",
+                exit_code, args, RunKeysList);
   key_dir_option(keys_list);
-  keys_init->callback([args, &exit_code] { exit_code = RunKeysInit(*args); });
-  keys_rotate->callback([args, &exit_code] { exit_code = RunKeysRotate(*args); });
-  keys_list->callback([args, &exit_code] { exit_code = RunKeysList(*args); });
 }
 
 // `vigil log verify`: TENANT is optional, and given only when on the command

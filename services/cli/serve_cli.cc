@@ -4,6 +4,7 @@
 #include <memory>
 #include <string>
 
+#include "services/cli/cli_command.h"
 #include "services/cli/commands.h"
 #include "services/cli/serve_commands.h"
 
@@ -12,12 +13,11 @@ namespace {
 
 // `vigil coordinator`.
 void AddCoordinatorCommand(CLI::App& app, int& exit_code) {
-  auto args = std::make_shared<CoordinatorArgs>();
-  CoordinatorArgs& ca = *args;
-  CLI::App* coord = app.add_subcommand(
-      "coordinator",
+  auto [coord, ca] = AddCommand<CoordinatorArgs>(
+      &app, "coordinator",
       "Run the coordinator: holds locations, tenants, tasks and catalogues in one RocksDB "
-      "database, leases tasks to workers and ingests their observations (gRPC).");
+      "database, leases tasks to workers and ingests their observations (gRPC).",
+      exit_code, RunCoordinator);
   coord
       ->add_option("--listen", ca.listen,
                    "HOST:PORT to listen on (port 0: any free port); an address other than "
@@ -91,17 +91,15 @@ void AddCoordinatorCommand(CLI::App& app, int& exit_code) {
       ->add_option("--metrics-refresh", ca.metrics_refresh,
                    "How often /metrics and the dashboard's verdicts are recomputed")
       ->capture_default_str();
-  coord->callback([args, &exit_code] { exit_code = RunCoordinator(*args); });
 }
 
 // `vigil worker`.
 void AddWorkerCommand(CLI::App& app, int& exit_code) {
-  auto args = std::make_shared<WorkerArgs>();
-  WorkerArgs& wa = *args;
-  CLI::App* work = app.add_subcommand(
-      "worker",
+  auto [work, wa] = AddCommand<WorkerArgs>(
+      &app, "worker",
       "Run a worker near the data: leases tasks for the locations it serves, hashes the backup "
-      "sets and streams observations (never file contents) to the coordinator.");
+      "sets and streams observations (never file contents) to the coordinator.",
+      exit_code, RunWorker);
   work->add_option("--coordinator", wa.coordinator, "Coordinator HOST:PORT")->required();
   work->add_option("--site", wa.site, "Site this worker runs at")->required();
   work->add_option("--location", wa.locations,
@@ -138,23 +136,20 @@ void AddWorkerCommand(CLI::App& app, int& exit_code) {
   work->add_option("--test-batch-delay-ms", wa.test_batch_delay_ms,
                    "Testing only: pause after each acknowledged batch")
       ->group("");
-  work->callback([args, &exit_code] { exit_code = RunWorker(*args); });
 }
 
 // `vigil dev`.
 void AddDevCommand(CLI::App& app, int& exit_code) {
-  auto args = std::make_shared<DevArgs>();
-  DevArgs& da = *args;
-  CLI::App* dev = app.add_subcommand(
-      "dev",
+  auto [dev, da] = AddCommand<DevArgs>(
+      &app, "dev",
       "Try Vigil: a coordinator and two in-process workers on loopback, with the example law "
       "firm of deploy/examples/dev.yaml and sample backups; prints the address, a token and a "
-      "first status.");
+      "first status.",
+      exit_code, RunDev);
   dev->add_option("--data", da.data, "Data directory (default: a new one under $TMPDIR)");
   dev->add_option("--listen", da.listen, "HOST:PORT")->capture_default_str();
   dev->add_option("--examples", da.examples, "Directory holding dev.yaml");
   dev->add_flag("--once", da.once, "Exit after the first status instead of serving");
-  dev->callback([args, &exit_code] { exit_code = RunDev(*args); });
 }
 
 }  // namespace
