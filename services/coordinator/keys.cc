@@ -5,132 +5,87 @@
 namespace vigil::coordinator::keys {
 
 namespace {
-std::string Named(std::string_view prefix, std::string_view name) {
+
+// A key's parts after its prefix: names length-prefixed (storage's
+// AppendString), times as order-preserving signed integers, ids and
+// attempts big-endian.
+void Append(std::string* k, std::string_view name) { storage::AppendString(k, name); }
+void Append(std::string* k, int64_t ns) { storage::AppendI64(k, ns); }
+void Append(std::string* k, uint64_t id) { AppendU64(k, id); }
+void Append(std::string* k, uint32_t n) { AppendU32(k, n); }
+
+template <typename... Parts>
+std::string Key(std::string_view prefix, const Parts&... parts) {
   std::string k(prefix);
-  storage::AppendString(&k, name);
+  (Append(&k, parts), ...);
   return k;
 }
+
 }  // namespace
 
-std::string Location(std::string_view name) { return Named(kLocationPrefix, name); }
-std::string Tenant(std::string_view name) { return Named(kTenantPrefix, name); }
-std::string BackupSetsOf(std::string_view tenant) { return Named("coord/bset/", tenant); }
+std::string Location(std::string_view name) { return Key(kLocationPrefix, name); }
+std::string Tenant(std::string_view name) { return Key(kTenantPrefix, name); }
+std::string BackupSetsOf(std::string_view tenant) { return Key("coord/bset/", tenant); }
 std::string BackupSet(std::string_view tenant, std::string_view name) {
-  std::string k = BackupSetsOf(tenant);
-  storage::AppendString(&k, name);
-  return k;
+  return Key("coord/bset/", tenant, name);
 }
-std::string ContractVersionsOf(std::string_view tenant) { return Named("coord/contract/", tenant); }
+std::string ContractVersionsOf(std::string_view tenant) { return Key("coord/contract/", tenant); }
 std::string ContractVersion(std::string_view tenant, uint32_t version) {
-  std::string k = ContractVersionsOf(tenant);
-  AppendU32(&k, version);
-  return k;
+  return Key("coord/contract/", tenant, version);
 }
-std::string Token(std::string_view id) { return Named(kTokenPrefix, id); }
-std::string Survey(std::string_view location) { return Named("coord/survey/", location); }
-std::string Worker(std::string_view id) { return Named(kWorkerPrefix, id); }
+std::string Token(std::string_view id) { return Key(kTokenPrefix, id); }
+std::string Survey(std::string_view location) { return Key("coord/survey/", location); }
+std::string Worker(std::string_view id) { return Key(kWorkerPrefix, id); }
 
-std::string Merged(uint64_t task, uint32_t attempt) {
-  std::string k = "coord/merged/";
-  AppendU64(&k, task);
-  AppendU32(&k, attempt);
-  return k;
-}
-
+std::string Merged(uint64_t task, uint32_t attempt) { return Key("coord/merged/", task, attempt); }
 std::string MergeProgress(uint64_t task, uint32_t attempt) {
-  std::string k = "coord/mergeprog/";
-  AppendU64(&k, task);
-  AppendU32(&k, attempt);
-  return k;
+  return Key("coord/mergeprog/", task, attempt);
 }
 
-std::string Task(uint64_t id) {
-  std::string k(kTaskPrefix);
-  AppendU64(&k, id);
-  return k;
-}
-std::string StagedPrefixOfTask(uint64_t task) {
-  std::string k = "S";
-  AppendU64(&k, task);
-  return k;
-}
-std::string StagedPrefix(uint64_t task, uint32_t attempt) {
-  std::string k = StagedPrefixOfTask(task);
-  AppendU32(&k, attempt);
-  return k;
-}
+std::string Task(uint64_t id) { return Key(kTaskPrefix, id); }
+std::string StagedPrefixOfTask(uint64_t task) { return Key("S", task); }
+std::string StagedPrefix(uint64_t task, uint32_t attempt) { return Key("S", task, attempt); }
 std::string Staged(uint64_t task, uint32_t attempt, uint64_t seq) {
-  std::string k = StagedPrefix(task, attempt);
-  AppendU64(&k, seq);
-  return k;
+  return Key("S", task, attempt, seq);
 }
-std::string Acked(uint64_t task, uint32_t attempt) {
-  std::string k = "A";
-  AppendU64(&k, task);
-  AppendU32(&k, attempt);
-  return k;
-}
+std::string Acked(uint64_t task, uint32_t attempt) { return Key("A", task, attempt); }
 
 std::string PointsOf(std::string_view tenant, std::string_view backup_set) {
-  std::string k = Named("coord/point/", tenant);
-  storage::AppendString(&k, backup_set);
-  return k;
+  return Key("coord/point/", tenant, backup_set);
 }
 std::string Point(std::string_view tenant, std::string_view backup_set, int64_t time_ns) {
-  std::string k = PointsOf(tenant, backup_set);
-  storage::AppendI64(&k, time_ns);
-  return k;
+  return Key("coord/point/", tenant, backup_set, time_ns);
 }
 
 std::string DrillsOf(std::string_view tenant, std::string_view backup_set) {
-  std::string k = Named("coord/drill/", tenant);
-  storage::AppendString(&k, backup_set);
-  return k;
+  return Key("coord/drill/", tenant, backup_set);
 }
 std::string Drill(std::string_view tenant, std::string_view backup_set, int64_t at_ns) {
-  std::string k = DrillsOf(tenant, backup_set);
-  storage::AppendI64(&k, at_ns);
-  return k;
+  return Key("coord/drill/", tenant, backup_set, at_ns);
 }
 
-std::string AlertChannel(std::string_view name) { return Named(kAlertChannelPrefix, name); }
-std::string FormatVerdictsOf(std::string_view tenant) { return Named("coord/fverdict/", tenant); }
+std::string AlertChannel(std::string_view name) { return Key(kAlertChannelPrefix, name); }
+std::string FormatVerdictsOf(std::string_view tenant) { return Key("coord/fverdict/", tenant); }
 std::string FormatVerdicts(std::string_view tenant, std::string_view backup_set) {
-  std::string k = FormatVerdictsOf(tenant);
-  storage::AppendString(&k, backup_set);
-  return k;
+  return Key("coord/fverdict/", tenant, backup_set);
 }
-std::string ResticPacksOf(std::string_view tenant) { return Named("coord/rpack/", tenant); }
+std::string ResticPacksOf(std::string_view tenant) { return Key("coord/rpack/", tenant); }
 std::string ResticPacks(std::string_view tenant, std::string_view backup_set) {
-  std::string k = ResticPacksOf(tenant);
-  storage::AppendString(&k, backup_set);
-  return k;
+  return Key("coord/rpack/", tenant, backup_set);
 }
 
 std::string Verdict(std::string_view tenant, std::string_view asset, std::string_view kind) {
-  std::string k = VerdictsOf(tenant);
-  storage::AppendString(&k, asset);
-  storage::AppendString(&k, kind);
-  return k;
+  return Key(kVerdictPrefix, tenant, asset, kind);
 }
-std::string VerdictsOf(std::string_view tenant) { return Named(kVerdictPrefix, tenant); }
-std::string TransitionsOf(std::string_view tenant) { return Named("coord/transition/", tenant); }
+std::string VerdictsOf(std::string_view tenant) { return Key(kVerdictPrefix, tenant); }
+std::string TransitionsOf(std::string_view tenant) { return Key("coord/transition/", tenant); }
 std::string Transition(std::string_view tenant, int64_t at_ns, std::string_view asset,
                        std::string_view kind) {
-  std::string k = TransitionsOf(tenant);
-  storage::AppendI64(&k, at_ns);
-  storage::AppendString(&k, asset);
-  storage::AppendString(&k, kind);
-  return k;
+  return Key("coord/transition/", tenant, at_ns, asset, kind);
 }
 std::string Delivery(std::string_view prefix, int64_t created_ns, std::string_view alert_id,
                      std::string_view channel, std::string_view contact) {
-  std::string k(prefix);
-  storage::AppendI64(&k, created_ns);
-  storage::AppendString(&k, alert_id);
-  storage::AppendString(&k, channel);
-  storage::AppendString(&k, contact);
-  return k;
+  return Key(prefix, created_ns, alert_id, channel, contact);
 }
 
 }  // namespace vigil::coordinator::keys
