@@ -13,6 +13,21 @@
 
 namespace vigil::coordinator {
 
+// Reads the record at `key` in `space` into *m. NotFound as the store says
+// it (callers name what is unknown); DataLoss (naming `what`) if it does not
+// decode.
+template <typename Msg>
+storage::Status ReadRecord(storage::KvStore* kv, storage::Space space, const std::string& key,
+                           std::string_view what, Msg* m) {
+  std::string v;
+  storage::Status s = kv->Get(space, key, &v);
+  if (!s.ok()) return s;
+  if (!m->ParseFromString(v)) {
+    return absl::DataLossError(std::string(what) + " record does not decode");
+  }
+  return absl::OkStatus();
+}
+
 // Calls fn with every record stored under `prefix` in `space`, parsed as
 // Msg, in key order. DataLoss (naming `what`) if one does not decode.
 template <typename Msg>

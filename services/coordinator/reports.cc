@@ -39,12 +39,10 @@ v1::ProofFile ToProto(const IssuedProof& p) {
 
 StatusOr<v1::Tenant> Coordinator::TenantRecord(const std::string& name) {
   if (Status s = CheckName("request", "tenant", name); !s.ok()) return s;
-  std::string v;
-  Status s = cat_->kv()->Get(Space::kMeta, keys::Tenant(name), &v);
+  v1::Tenant t;
+  Status s = ReadRecord(cat_->kv(), Space::kMeta, keys::Tenant(name), "tenant", &t);
   if (absl::IsNotFound(s)) return absl::NotFoundError("unknown tenant '" + name + "'");
   if (!s.ok()) return s;
-  v1::Tenant t;
-  if (!t.ParseFromString(v)) return absl::DataLossError("tenant record does not decode");
   return t;
 }
 

@@ -2,6 +2,7 @@
 // SHA-256 only (admin.proto, docs/coordinator.md "Tokens").
 #include "services/common/proto_names.h"
 #include "services/common/text.h"
+#include "services/contracts/model.h"
 #include "services/coordinator/coordinator.h"
 #include "services/coordinator/keys.h"
 #include "services/coordinator/records.h"
@@ -18,18 +19,6 @@ namespace {
 constexpr size_t kIdBytes = 8;       // 16 hex characters
 constexpr size_t kSecretBytes = 32;  // 64 hex characters
 
-// A site name as Apply takes it (Location.site): 1..128 of [A-Za-z0-9._-],
-// not "." or "..".
-bool IsSiteName(std::string_view s) {
-  if (s.empty() || s.size() > 128 || s == "." || s == "..") return false;
-  for (char c : s) {
-    bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-              c == '.' || c == '_' || c == '-';
-    if (!ok) return false;
-  }
-  return true;
-}
-
 bool IsHexId(std::string_view s) {
   if (s.size() != 2 * kIdBytes) return false;
   for (char c : s) {
@@ -45,12 +34,10 @@ StatusOr<v1::TokenRecord> Coordinator::ValidToken(std::string_view token, v1::To
   if (dot == std::string_view::npos || !IsHexId(token.substr(0, dot))) {
     return absl::UnauthenticatedError("not a Vigil token");
   }
-  std::string v;
-  Status s = cat_->kv()->Get(Space::kMeta, keys::Token(token.substr(0, dot)), &v);
+  v1::TokenRecord r;
+  Status s = ReadRecord(cat_->kv(), Space::kMeta, keys::Token(token.substr(0, dot)), "token", &r);
   if (absl::IsNotFound(s)) return absl::UnauthenticatedError("unknown token");
   if (!s.ok()) return s;
-  v1::TokenRecord r;
-  if (!r.ParseFromString(v)) return absl::DataLossError("token record does not decode");
   if (!ConstantTimeEqual(TokenHash(token), r.sha256())) {
     return absl::UnauthenticatedError("wrong token");
   }
@@ -101,7 +88,8 @@ StatusOr<v1::IssueTokenResponse> Coordinator::IssueTokenReplacing(const v1::Issu
           std::string("token: field 'site' is for enrol tokens, not ") + TokenKindName(req.kind()) +
           " tokens");
     }
-    if (!IsSiteName(req.site())) {
+    // A site name as Apply takes it (Location.site).
+    if (!contracts::IsValidName(req.site())) {
       return absl::InvalidArgumentError(
           "token: field 'site' must be 1..128 characters of [A-Za-z0-9._-], got '" + req.site() +
           "'");
@@ -154,12 +142,10 @@ StatusOr<v1::ListTokensResponse> Coordinator::ListTokens() {
 
 Status Coordinator::RevokeToken(const std::string& id) {
   std::lock_guard lock(tokens_mu_);
-  std::string v;
-  Status s = cat_->kv()->Get(Space::kMeta, keys::Token(id), &v);
+  v1::TokenRecord r;
+  Status s = ReadRecord(cat_->kv(), Space::kMeta, keys::Token(id), "token", &r);
   if (absl::IsNotFound(s)) return absl::NotFoundError("unknown token '" + id + "'");
   if (!s.ok()) return s;
-  v1::TokenRecord r;
-  if (!r.ParseFromString(v)) return absl::DataLossError("token record does not decode");
   if (r.revoked_ns() != 0) return absl::OkStatus();
   r.set_revoked_ns(clock_->NowNs());
   storage::KvBatch b;
@@ -168,12 +154,10 @@ Status Coordinator::RevokeToken(const std::string& id) {
 }
 
 StatusOr<v1::IssueTokenResponse> Coordinator::RotateToken(const std::string& id) {
-  std::string v;
-  Status s = cat_->kv()->Get(Space::kMeta, keys::Token(id), &v);
+  v1::TokenRecord old;
+  Status s = ReadRecord(cat_->kv(), Space::kMeta, keys::Token(id), "token", &old);
   if (absl::IsNotFound(s)) return absl::NotFoundError("unknown token '" + id + "'");
   if (!s.ok()) return s;
-  v1::TokenRecord old;
-  if (!old.ParseFromString(v)) return absl::DataLossError("token record does not decode");
   const int64_t now = clock_->NowNs();
   if (old.revoked_ns() != 0 || (old.expires_ns() != 0 && now >= old.expires_ns()) ||
       old.used_ns() != 0) {
