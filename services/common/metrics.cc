@@ -10,14 +10,18 @@ namespace {
 bool IsAlpha(char c) { return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '_'; }
 bool IsDigit(char c) { return c >= '0' && c <= '9'; }
 
-// HELP text escaping: only backslash and newline (quotes stay).
-std::string EscapeHelp(std::string_view help) {
+// The exposition format's escapes: backslash and newline always, the
+// double quote in label values only (HELP text keeps its quotes).
+std::string Escape(std::string_view text, bool quote) {
   std::string out;
-  for (char c : help) {
+  out.reserve(text.size());
+  for (char c : text) {
     if (c == '\\') {
       out += "\\\\";
     } else if (c == '\n') {
       out += "\\n";
+    } else if (c == '"' && quote) {
+      out += "\\\"";
     } else {
       out.push_back(c);
     }
@@ -38,22 +42,7 @@ bool IsValidLabelName(std::string_view name) {
   return std::all_of(name.begin(), name.end(), [](char c) { return IsAlpha(c) || IsDigit(c); });
 }
 
-std::string EscapeLabelValue(std::string_view value) {
-  std::string out;
-  out.reserve(value.size());
-  for (char c : value) {
-    if (c == '\\') {
-      out += "\\\\";
-    } else if (c == '"') {
-      out += "\\\"";
-    } else if (c == '\n') {
-      out += "\\n";
-    } else {
-      out.push_back(c);
-    }
-  }
-  return out;
-}
+std::string EscapeLabelValue(std::string_view value) { return Escape(value, true); }
 
 std::string FormatValue(double value) {
   if (std::isnan(value)) return "NaN";
@@ -131,7 +120,7 @@ std::string Registry::Render() const {
   std::lock_guard lock(mu_);
   std::string out;
   for (const auto& [name, f] : families_) {
-    out += "# HELP " + name + " " + EscapeHelp(f.help) + "\n";
+    out += "# HELP " + name + " " + Escape(f.help, false) + "\n";
     out += "# TYPE " + name + (f.type == Type::kCounter ? " counter\n" : " gauge\n");
     for (const auto& [labels, value] : f.samples) {
       out += name + labels + " " + FormatValue(value) + "\n";
