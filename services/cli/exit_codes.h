@@ -15,7 +15,9 @@
 //   2  kExitUsage     usage or input error: a bad flag or argument (CLI11's
 //                     own errors included), an input file that cannot be
 //                     read or parsed, a coordinator's INVALID_ARGUMENT, a
-//                     database that cannot be opened by `log verify`.
+//                     database that cannot be opened by `log verify`, an
+//                     address `coordinator` or `worker` cannot listen on
+//                     (port in use, not this machine's).
 //   3  kExitFailure   the service failed: a client's coordinator refused the
 //                     call or could not be reached; `coordinator`, `worker`
 //                     or `dev` could not start or stopped on an error.

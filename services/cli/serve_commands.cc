@@ -305,7 +305,7 @@ int RunCoordinator(const CoordinatorArgs& args) {
   auto node = coordinator::Node::Start(o, &failure);
   if (!node.ok()) {
     std::fprintf(stderr, "vigil coordinator: %s\n", std::string(node.status().message()).c_str());
-    return failure == coordinator::Node::Failure::kHttp ? kExitUsage : kExitFailure;
+    return failure == coordinator::Node::Failure::kListen ? kExitUsage : kExitFailure;
   }
   std::string enrol_note;
   if ((*node)->wrote_first_enrol_token()) {

@@ -142,6 +142,13 @@ class ServerImpl final : public Server {
     server_->set_write_timeout(5, 0);
     server_->set_keep_alive_max_count(10);
     server_->set_payload_max_length(kMaxPayloadBytes);
+    // SO_REUSEADDR only: cpp-httplib's default also sets SO_REUSEPORT, with
+    // which a second process can listen on a port already served, and the
+    // kernel splits the connections between the two.
+    server_->set_socket_options([](socket_t sock) {
+      int yes = 1;
+      ::setsockopt(sock, SOL_SOCKET, SO_REUSEADDR, &yes, sizeof yes);
+    });
     // One routing function: exact paths, GET only.
     server_->set_pre_routing_handler([this](const httplib::Request& req, httplib::Response& res) {
       auto it = handlers_.find(req.path);
@@ -172,7 +179,9 @@ class ServerImpl final : public Server {
       bound = -1;
     }
     if (bound <= 0) {
-      return absl::UnavailableError("cannot listen (" + scheme_ + ") on '" + listen + "'");
+      return absl::UnavailableError("cannot listen (" + scheme_ + ") on '" + listen + "': port " +
+                                    port_text +
+                                    " is in use, or the address is not one of this machine's");
     }
     std::string shown = host.find(':') != std::string::npos ? "[" + host + "]" : host;
     address_ = shown + ":" + std::to_string(bound);

@@ -66,7 +66,10 @@ storage::Status Node::Init(const NodeOptions& options, Failure* failure) {
   so.tls_client_ca_pem = options.tls_client_ca_pem;
   so.max_message_bytes = options.max_message_bytes;
   auto server = Server::Start(so, coordinator_.get(), executor_.get());
-  if (!server.ok()) return server.status();
+  if (!server.ok()) {
+    *failure = Failure::kListen;
+    return server.status();
+  }
   server_ = std::move(*server);
 
   // Alerts: the outbox drains on its own thread; the watcher is a job.
@@ -94,7 +97,7 @@ storage::Status Node::Init(const NodeOptions& options, Failure* failure) {
   if (serve_http) {
     auto http = HttpApi::Start(options.http, coordinator_.get(), metrics_.get());
     if (!http.ok()) {
-      *failure = Failure::kHttp;
+      *failure = Failure::kListen;
       return http.status();
     }
     http_ = std::move(*http);

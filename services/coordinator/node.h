@@ -69,10 +69,11 @@ struct NodeOptions {
 
 class Node {
  public:
-  // What failed to start, for the caller's exit code: the HTTP listeners'
-  // addresses are the operator's (`vigil coordinator` exits 2), anything
+  // What failed to start, for the caller's exit code: an address to listen
+  // on that cannot be served (gRPC or HTTP: taken, not this machine's, its
+  // TLS files) is the operator's (`vigil coordinator` exits 2); anything
   // else is the node's (exit 3).
-  enum class Failure { kNode, kHttp };
+  enum class Failure { kNode, kListen };
 
   // Opens the database, starts gRPC, delivery, the periodic jobs and the
   // HTTP endpoints, then writes the first-start enrolment token. Errors:

@@ -445,13 +445,19 @@ class ServerImpl final : public Server {
       creds = grpc::SslServerCredentials(ssl);
     }
     builder.AddListeningPort(options.listen, creds, &port);
+    // gRPC sets SO_REUSEPORT by default: a second coordinator could then
+    // listen on this port too, and clients would be split between two
+    // databases. Without it, a port in use fails here.
+    builder.AddChannelArgument(GRPC_ARG_ALLOW_REUSEPORT, 0);
     builder.SetMaxReceiveMessageSize(options.max_message_bytes);
     builder.RegisterService(admin_.get());
     builder.RegisterService(worker_.get());
     builder.RegisterService(tenant_.get());
     server_ = builder.BuildAndStart();
     if (server_ == nullptr || port == 0) {
-      return absl::UnavailableError("cannot listen on '" + options.listen + "'");
+      const std::string port_text = options.listen.substr(options.listen.rfind(':') + 1);
+      return absl::UnavailableError("cannot listen on '" + options.listen + "': port " + port_text +
+                                    " is in use, or the address is not one of this machine's");
     }
     std::string host = options.listen.substr(0, options.listen.rfind(':'));
     address_ = host + ":" + std::to_string(port);
