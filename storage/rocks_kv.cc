@@ -17,15 +17,15 @@
 #include <atomic>
 #include <charconv>
 #include <chrono>
-#include <condition_variable>
 #include <cstdarg>
 #include <cstdint>
 #include <cstdio>
 #include <filesystem>
-#include <mutex>
 #include <thread>
 
+#include "base/mutex.h"
 #include "base/name_table.h"
+#include "base/thread_annotations.h"
 #include "storage/hash.h"
 #include "storage/key_codec.h"
 
@@ -91,14 +91,14 @@ class SinkLogger final : public rocksdb::Logger {
 // Whether writes work, shared by the event listener (called on RocksDB's
 // threads), failed foreground writes and the recovery thread.
 struct WriteHealthState {
-  std::mutex mu;
-  std::condition_variable cv;
-  bool failing = false;   // GUARDED_BY(mu): writes are refused
-  bool no_space = false;  // GUARDED_BY(mu): ... because the disk is full
-  std::string cause;      // GUARDED_BY(mu): RocksDB's words for the first error
-  uint64_t failures = 0;  // GUARDED_BY(mu): errors seen, ever
-  int64_t since_ms = 0;   // GUARDED_BY(mu): steady clock, when writes began to fail
-  bool stop = false;      // GUARDED_BY(mu): the store is closing
+  Mutex mu;
+  CondVar cv;
+  bool failing GUARDED_BY(mu) = false;   // writes are refused
+  bool no_space GUARDED_BY(mu) = false;  // ... because the disk is full
+  std::string cause GUARDED_BY(mu);      // RocksDB's words for the first error
+  uint64_t failures GUARDED_BY(mu) = 0;  // errors seen, ever
+  int64_t since_ms GUARDED_BY(mu) = 0;   // steady clock, when writes began to fail
+  bool stop GUARDED_BY(mu) = false;      // the store is closing
 };
 
 int64_t SteadyMs() {
@@ -109,7 +109,7 @@ int64_t SteadyMs() {
 
 // Records a write error; true if writes worked until now (the caller logs).
 bool MarkFailing(WriteHealthState* h, const rocksdb::Status& s) {
-  std::lock_guard lock(h->mu);
+  MutexLock lock(&h->mu);
   ++h->failures;
   const bool first = !h->failing;
   if (first) {
@@ -120,7 +120,7 @@ bool MarkFailing(WriteHealthState* h, const rocksdb::Status& s) {
   } else if (s.IsNoSpace()) {
     h->no_space = true;
   }
-  h->cv.notify_all();
+  h->cv.SignalAll();
   return first;
 }
 
@@ -285,15 +285,15 @@ class RocksKv final : public KvStore {
   ~RocksKv() override {
     bool failing = false;
     {
-      std::lock_guard lock(health_->mu);
+      MutexLock lock(&health_->mu);
       health_->stop = true;
       failing = health_->failing;
     }
-    health_->cv.notify_all();
+    health_->cv.SignalAll();
     if (recovery_.joinable()) recovery_.join();
     std::shared_ptr<DbHandle> h;
     {
-      std::lock_guard lock(h_mu_);
+      MutexLock lock(&h_mu_);
       h = std::move(h_);
     }
     if (h != nullptr && failing) h->flush_on_close = false;
@@ -361,7 +361,7 @@ class RocksKv final : public KvStore {
     std::string cause;
     bool no_space = false;
     {
-      std::lock_guard lock(health_->mu);
+      MutexLock lock(&health_->mu);
       if (!health_->failing) return absl::OkStatus();
       cause = health_->cause;
       no_space = health_->no_space;
@@ -403,7 +403,7 @@ class RocksKv final : public KvStore {
   // be): calls then fail at once rather than wait, so that a caller holding
   // an iterator never waits for the reopen that waits for it.
   std::shared_ptr<DbHandle> Acquire() {
-    std::lock_guard lock(h_mu_);
+    MutexLock lock(&h_mu_);
     return draining_ ? nullptr : h_;
   }
   Status Reopening() const {
@@ -411,7 +411,7 @@ class RocksKv final : public KvStore {
                                   " is being reopened after a write error; try again");
   }
   bool Failing() {
-    std::lock_guard lock(health_->mu);
+    MutexLock lock(&health_->mu);
     return health_->failing;
   }
 
@@ -476,7 +476,7 @@ class RocksKv final : public KvStore {
   Status Reopen() {
     std::shared_ptr<DbHandle> old;
     {
-      std::lock_guard lock(h_mu_);
+      MutexLock lock(&h_mu_);
       draining_ = true;
       old = h_;
     }
@@ -487,13 +487,13 @@ class RocksKv final : public KvStore {
         std::this_thread::sleep_for(std::chrono::milliseconds(10));
       }
       if (old.use_count() > 2) {
-        std::lock_guard lock(h_mu_);
+        MutexLock lock(&h_mu_);
         draining_ = false;
         return absl::UnavailableError("the database is still in use after " +
                                       std::to_string(kDrainMs / 1000) + " s");
       }
       {
-        std::lock_guard lock(h_mu_);
+        MutexLock lock(&h_mu_);
         h_.reset();
       }
       old->flush_on_close = false;
@@ -509,7 +509,7 @@ class RocksKv final : public KvStore {
       auto ro = OpenDb(path_, options_, /*read_only=*/true, log_, health_);
       if (ro.ok()) next = std::move(*ro);
     }
-    std::lock_guard lock(h_mu_);
+    MutexLock lock(&h_mu_);
     h_ = std::move(next);
     draining_ = false;
     return result;
@@ -522,13 +522,14 @@ class RocksKv final : public KvStore {
   // doubling up to 30 s.
   void RecoveryLoop(int poll_ms) {
     constexpr int64_t kRetryAnywayMs = 30'000;
-    std::unique_lock lock(health_->mu);
+    MutexLock lock(&health_->mu);
     int64_t backoff_ms = poll_ms, next_try_ms = 0, series = -1, last_try_ms = 0;
     uint64_t last_try_free = 0;
     while (true) {
-      health_->cv.wait(lock, [&] { return health_->stop || health_->failing; });
-      if (health_->cv.wait_for(lock, std::chrono::milliseconds(poll_ms),
-                               [&] { return health_->stop; })) {
+      health_->cv.Wait(&health_->mu,
+                       [&]() REQUIRES(health_->mu) { return health_->stop || health_->failing; });
+      if (health_->cv.WaitFor(&health_->mu, std::chrono::milliseconds(poll_ms),
+                              [&]() REQUIRES(health_->mu) { return health_->stop; })) {
         return;
       }
       const int64_t now = SteadyMs();
@@ -536,7 +537,7 @@ class RocksKv final : public KvStore {
       const bool no_space = health_->no_space;
       const bool new_series = series != health_->since_ms;
       series = health_->since_ms;
-      lock.unlock();
+      lock.Unlock();
       DiskSpace sp = SpaceNow();
       if (new_series) {
         last_try_ms = now;
@@ -546,7 +547,7 @@ class RocksKv final : public KvStore {
       const bool more =
           sp.known && sp.free >= last_try_free + (1 << 20) && now - last_try_ms >= kRetryAnywayMs;
       if (!enough && !more) {
-        lock.lock();
+        lock.Lock();
         continue;
       }
       last_try_ms = now;
@@ -554,12 +555,12 @@ class RocksKv final : public KvStore {
       // Errors while reopening count against this attempt only.
       uint64_t failures = 0;
       {
-        std::lock_guard relock(health_->mu);
+        MutexLock relock(&health_->mu);
         failures = health_->failures;
       }
       Status r = Reopen();
       std::string line;
-      lock.lock();
+      lock.Lock();
       if (r.ok() && health_->failures == failures) {
         health_->failing = false;
         health_->no_space = false;
@@ -576,9 +577,9 @@ class RocksKv final : public KvStore {
         next_try_ms = SteadyMs() + backoff_ms;
         backoff_ms = std::min<int64_t>(backoff_ms * 2, kRetryAnywayMs);
       }
-      lock.unlock();
+      lock.Unlock();
       log_(line);
-      lock.lock();
+      lock.Lock();
     }
   }
 
@@ -586,10 +587,10 @@ class RocksKv final : public KvStore {
   const RocksKvOptions options_;
   std::shared_ptr<WriteHealthState> health_;
   std::function<void(const std::string&)> log_;
-  std::mutex h_mu_;
-  std::shared_ptr<DbHandle> h_;  // GUARDED_BY(h_mu_)
-  bool draining_ = false;        // GUARDED_BY(h_mu_): a reopen waits for its users
-  std::thread recovery_;         // writable stores only
+  Mutex h_mu_;
+  std::shared_ptr<DbHandle> h_ GUARDED_BY(h_mu_);
+  bool draining_ GUARDED_BY(h_mu_) = false;  // a reopen waits for its users
+  std::thread recovery_;                     // writable stores only
 };
 
 // Column family options, chosen for the catalogue's workload and not left at

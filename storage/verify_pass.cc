@@ -4,16 +4,16 @@
 
 #include <atomic>
 #include <chrono>
-#include <condition_variable>
 #include <cstring>
 #include <map>
-#include <mutex>
 #include <set>
 #include <thread>
 #include <unordered_map>
 #include <utility>
 #include <vector>
 
+#include "base/mutex.h"
+#include "base/thread_annotations.h"
 #include "storage/file_hasher.h"
 #include "storage/tree_walker.h"
 #include "storage/varint.h"
@@ -138,8 +138,8 @@ class Pass {
   // Inodes of kLinkPending jobs, for the planner once it stats again. A
   // name planned before the hashing thread met the first one is read twice
   // (rare: both names within the in-flight window, after the switch).
-  std::mutex links_mu_;
-  std::unordered_map<InodeKey, bool, InodeHash> pending_links_;
+  Mutex links_mu_;
+  std::unordered_map<InodeKey, bool, InodeHash> pending_links_ GUARDED_BY(links_mu_);
   PassSummary summary_;
 
   // Planner state.
@@ -150,17 +150,17 @@ class Pass {
   std::unordered_map<InodeKey, bool, InodeHash> seen_inodes_;
   std::atomic<uint64_t> bytes_seen_{0};
 
-  std::mutex mu_;
-  std::condition_variable cv_;
-  std::vector<Batch> queue_;  // to hashers (FIFO via head index)
-  size_t queue_head_ = 0;
-  std::map<uint64_t, Batch> done_;  // hashed, waiting for the collector
-  size_t in_flight_ = 0;
-  bool planning_done_ = false;
-  uint64_t total_batches_ = 0;
-  bool stop_ = false;
-  Status error_;
-  uint64_t walk_directories_ = 0;
+  Mutex mu_;
+  CondVar cv_;
+  std::vector<Batch> queue_ GUARDED_BY(mu_);  // to hashers (FIFO via head index)
+  size_t queue_head_ GUARDED_BY(mu_) = 0;
+  std::map<uint64_t, Batch> done_ GUARDED_BY(mu_);  // hashed, waiting for the collector
+  size_t in_flight_ GUARDED_BY(mu_) = 0;
+  bool planning_done_ GUARDED_BY(mu_) = false;
+  uint64_t total_batches_ GUARDED_BY(mu_) = 0;
+  bool stop_ GUARDED_BY(mu_) = false;
+  Status error_ GUARDED_BY(mu_);
+  uint64_t walk_directories_ GUARDED_BY(mu_) = 0;
 
   // Collector state.
   std::unordered_map<InodeKey, LinkReading, InodeHash> link_readings_;
@@ -168,10 +168,10 @@ class Pass {
 };
 
 void Pass::Fail(Status s) {
-  std::lock_guard<std::mutex> l(mu_);
+  MutexLock l(&mu_);
   if (error_.ok()) error_ = std::move(s);
   stop_ = true;
-  cv_.notify_all();
+  cv_.SignalAll();
 }
 
 void Pass::Emit(Job&& job, uint64_t read_bytes) {
@@ -183,8 +183,8 @@ void Pass::Emit(Job&& job, uint64_t read_bytes) {
 void Pass::FlushBatch() {
   if (pending_.jobs.empty()) return;
   pending_.seq = next_seq_++;
-  std::unique_lock<std::mutex> l(mu_);
-  cv_.wait(l, [&] { return stop_ || in_flight_ < window_; });
+  MutexLock l(&mu_);
+  cv_.Wait(&mu_, [&]() REQUIRES(mu_) { return stop_ || in_flight_ < window_; });
   if (stop_) {
     pending_.jobs.clear();
     return;
@@ -193,7 +193,7 @@ void Pass::FlushBatch() {
   queue_.push_back(std::move(pending_));
   pending_ = Batch();
   pending_bytes_ = 0;
-  cv_.notify_all();
+  cv_.SignalAll();
 }
 
 // The algorithm an entry is hashed with: its recorded one, else the pass's.
@@ -212,7 +212,7 @@ void Pass::PlanFile(Job& job) {
     }
     // A name of this inode met earlier without a stat (kLinkPending): the
     // collector reads it before this one, so this one reuses that reading.
-    std::lock_guard<std::mutex> l(links_mu_);
+    MutexLock l(&links_mu_);
     if (pending_links_.count(k) > 0) {
       job.action = Action::kLinkOf;
       return;
@@ -230,7 +230,7 @@ void Pass::Plan(TreeWalker* walker) {
   std::string rec_path;
   while (true) {
     {
-      std::lock_guard<std::mutex> l(mu_);
+      MutexLock l(&mu_);
       if (stop_) break;
     }
     bool have_r = scan->Valid();
@@ -306,11 +306,11 @@ void Pass::Plan(TreeWalker* walker) {
     Emit(std::move(job), read_bytes);
   }
   FlushBatch();
-  std::lock_guard<std::mutex> l(mu_);
+  MutexLock l(&mu_);
   planning_done_ = true;
   total_batches_ = next_seq_;
   walk_directories_ = walker->directories();
-  cv_.notify_all();
+  cv_.SignalAll();
 }
 
 void Pass::HashJob(Job& job, std::map<HashAlgorithm, std::unique_ptr<FileHasher>>& hashers) {
@@ -336,7 +336,7 @@ void Pass::HashJob(Job& job, std::map<HashAlgorithm, std::unique_ptr<FileHasher>
     }
     if (job.first.skipped_hard_linked) {
       {
-        std::lock_guard<std::mutex> l(links_mu_);
+        MutexLock l(&links_mu_);
         pending_links_.emplace(InodeKey{job.walk.dev, job.walk.ino, alg}, true);
       }
       links_seen_.store(true, std::memory_order_relaxed);
@@ -358,8 +358,10 @@ void Pass::HashLoop() {
   while (true) {
     Batch b;
     {
-      std::unique_lock<std::mutex> l(mu_);
-      cv_.wait(l, [&] { return stop_ || queue_head_ < queue_.size() || planning_done_; });
+      MutexLock l(&mu_);
+      cv_.Wait(&mu_, [&]() REQUIRES(mu_) {
+        return stop_ || queue_head_ < queue_.size() || planning_done_;
+      });
       if (stop_) return;
       if (queue_head_ >= queue_.size()) {
         if (planning_done_) return;
@@ -374,10 +376,10 @@ void Pass::HashLoop() {
     for (Job& j : b.jobs) {
       if (j.action == Action::kHash) HashJob(j, hashers);
     }
-    std::lock_guard<std::mutex> l(mu_);
+    MutexLock l(&mu_);
     uint64_t seq = b.seq;
     done_.emplace(seq, std::move(b));
-    cv_.notify_all();
+    cv_.SignalAll();
   }
 }
 
@@ -622,8 +624,8 @@ StatusOr<PassSummary> Pass::Run() {
   while (true) {
     Batch b;
     {
-      std::unique_lock<std::mutex> l(mu_);
-      cv_.wait(l, [&] {
+      MutexLock l(&mu_);
+      cv_.Wait(&mu_, [&]() REQUIRES(mu_) {
         return stop_ || done_.count(next) > 0 || (planning_done_ && next >= total_batches_);
       });
       if (stop_) break;
@@ -632,7 +634,7 @@ StatusOr<PassSummary> Pass::Run() {
       b = std::move(it->second);
       done_.erase(it);
       --in_flight_;
-      cv_.notify_all();
+      cv_.SignalAll();
     }
     ++next;
     for (Job& j : b.jobs) {
@@ -652,9 +654,11 @@ StatusOr<PassSummary> Pass::Run() {
   }
   planner.join();
   for (auto& t : hashers) t.join();
-  if (!error_.ok()) return error_;
-
-  summary_.directories = walk_directories_;
+  {
+    MutexLock l(&mu_);  // the threads are done; the analysis cannot know it
+    if (!error_.ok()) return error_;
+    summary_.directories = walk_directories_;
+  }
   summary_.finished_ns = o_.now_ns != 0 ? o_.now_ns : RealNowNs();
   // Every entry was looked at: record the pass once for the whole point.
   if (full_pass_) writer.PutRangeVerified(now_);

@@ -64,7 +64,7 @@ absl::Status Registry::Describe(std::string_view name, Type type, std::string_vi
     return absl::InvalidArgumentError("metric '" + std::string(name) +
                                       "': a counter's name must end in _total");
   }
-  std::lock_guard lock(mu_);
+  MutexLock lock(&mu_);
   auto it = families_.find(name);
   if (it == families_.end()) {
     families_.emplace(std::string(name), Family{type, std::string(help), {}});
@@ -102,7 +102,7 @@ absl::Status Registry::Update(std::string_view name, const Labels& labels, doubl
     key += (i == 0 ? "{" : ",") + k + "=\"" + EscapeLabelValue(v) + "\"";
   }
   if (!key.empty()) key += "}";
-  std::lock_guard lock(mu_);
+  MutexLock lock(&mu_);
   auto it = families_.find(name);
   if (it == families_.end()) return absl::InvalidArgumentError(where + ": not declared");
   Family& f = it->second;
@@ -117,7 +117,7 @@ absl::Status Registry::Update(std::string_view name, const Labels& labels, doubl
 }
 
 std::string Registry::Render() const {
-  std::lock_guard lock(mu_);
+  MutexLock lock(&mu_);
   std::string out;
   for (const auto& [name, f] : families_) {
     out += "# HELP " + name + " " + Escape(f.help, false) + "\n";

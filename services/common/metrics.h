@@ -17,13 +17,14 @@
 #pragma once
 
 #include <map>
-#include <mutex>
 #include <string>
 #include <string_view>
 #include <utility>
 #include <vector>
 
 #include "absl/status/status.h"
+#include "base/mutex.h"
+#include "base/thread_annotations.h"
 
 namespace vigil::metrics {
 
@@ -63,8 +64,8 @@ class Registry {
   };
   absl::Status Update(std::string_view name, const Labels& labels, double value, bool add);
 
-  mutable std::mutex mu_;
-  std::map<std::string, Family, std::less<>> families_;  // GUARDED_BY(mu_)
+  mutable Mutex mu_;
+  std::map<std::string, Family, std::less<>> families_ GUARDED_BY(mu_);
 };
 
 // Helpers, exposed for tests.

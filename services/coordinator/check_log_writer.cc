@@ -11,13 +11,13 @@ using storage::Space;
 using storage::Status;
 using storage::StatusOr;
 
-std::mutex& TenantMutex(std::string_view tenant) {
-  static std::mutex map_mu;
-  static std::map<std::string, std::unique_ptr<std::mutex>, std::less<>> mutexes;
-  std::lock_guard<std::mutex> lock(map_mu);
+Mutex& TenantMutex(std::string_view tenant) {
+  static Mutex map_mu;
+  static std::map<std::string, std::unique_ptr<Mutex>, std::less<>> mutexes GUARDED_BY(map_mu);
+  MutexLock lock(&map_mu);
   auto it = mutexes.find(tenant);
   if (it == mutexes.end()) {
-    it = mutexes.emplace(std::string(tenant), std::make_unique<std::mutex>()).first;
+    it = mutexes.emplace(std::string(tenant), std::make_unique<Mutex>()).first;
   }
   return *it->second;
 }
@@ -46,20 +46,20 @@ StatusOr<LogHead> StageOnto(const LogHead& prev, std::string_view tenant,
 }  // namespace
 
 void StagedHeads::Forget(std::string_view tenant) {
-  std::lock_guard<std::mutex> lock(mu_);
+  MutexLock lock(&mu_);
   auto it = heads_.find(tenant);
   if (it != heads_.end()) heads_.erase(it);
 }
 
 void StagedHeads::ForgetAll() {
-  std::lock_guard<std::mutex> lock(mu_);
+  MutexLock lock(&mu_);
   heads_.clear();
 }
 
 StatusOr<LogHead> StagedHeads::Stage(KvStore& kv, std::string_view tenant,
                                      const std::string& record_json, int64_t at_ns,
                                      storage::KvBatch* batch) {
-  std::lock_guard<std::mutex> lock(mu_);
+  MutexLock lock(&mu_);
   auto it = heads_.find(tenant);
   if (it == heads_.end()) {
     auto head = Head(kv, tenant);
@@ -73,7 +73,7 @@ StatusOr<LogHead> StagedHeads::Stage(KvStore& kv, std::string_view tenant,
 
 StatusOr<LogHead> Append(KvStore& kv, std::string_view tenant, const std::string& record_json,
                          int64_t at_ns) {
-  std::lock_guard<std::mutex> lock(TenantMutex(tenant));
+  MutexLock lock(&TenantMutex(tenant));
   auto head = Head(kv, tenant);
   if (!head.ok()) return head.status();
   storage::KvBatch batch;

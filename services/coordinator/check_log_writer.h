@@ -9,10 +9,11 @@
 
 #include <functional>
 #include <map>
-#include <mutex>
 #include <string>
 #include <string_view>
 
+#include "base/mutex.h"
+#include "base/thread_annotations.h"
 #include "services/proofs/check_log.h"
 #include "storage/kv.h"
 #include "storage/status.h"
@@ -48,8 +49,8 @@ class StagedHeads {
   void ForgetAll();
 
  private:
-  std::mutex mu_;
-  std::map<std::string, LogHead, std::less<>> heads_;  // GUARDED_BY(mu_)
+  Mutex mu_;
+  std::map<std::string, LogHead, std::less<>> heads_ GUARDED_BY(mu_);
 };
 
 }  // namespace vigil::check_log

@@ -104,7 +104,7 @@ StatusOr<std::unique_ptr<Coordinator>> Coordinator::Open(const CoordinatorOption
 Status Coordinator::LogTaskResult(const v1::Task& t, storage::KvBatch* batch) {
   std::optional<v1::DrillResult> drill;
   if (t.kind() == v1::TASK_KIND_DRILL) {
-    std::lock_guard lock(pending_mu_);
+    MutexLock lock(&pending_mu_);
     auto it = pending_drills_.find(t.id());
     if (it != pending_drills_.end()) drill = it->second;
   }
@@ -131,7 +131,7 @@ Status Coordinator::CheckAdminToken(std::string_view bearer_token) {
 }
 
 StatusOr<v1::ApplyResponse> Coordinator::Apply(const v1::ApplyRequest& in) {
-  std::lock_guard lock(apply_mu_);
+  WriterMutexLock lock(&apply_mu_);
   storage::KvStore* kv = cat_->kv();
   // Manifests are parsed here too (the CLI's check is a courtesy): the
   // coordinator knows what was applied before, and stores the contracts.
@@ -510,7 +510,7 @@ StatusOr<v1::RegisterResponse> Coordinator::Register(std::string_view enrol_toke
   storage::KvBatch b;
   b.Put(Space::kMeta, keys::Worker(w.id()), w.SerializeAsString());
   if (one_time) {
-    std::lock_guard lock(tokens_mu_);
+    MutexLock lock(&tokens_mu_);
     // Re-read under the lock: two workers racing for one token.
     auto again = ValidToken(enrol_token, v1::TOKEN_KIND_ENROL);
     if (!again.ok()) return absl::UnauthenticatedError("enrolment token already used");
@@ -582,12 +582,12 @@ Status Coordinator::AuthenticateWorker(const std::string& worker_id, std::string
 
 void Coordinator::Seen(const std::string& worker_id) {
   int64_t now = clock_->NowNs();
-  std::lock_guard lock(seen_mu_);
+  MutexLock lock(&seen_mu_);
   seen_[worker_id] = now;
 }
 
 std::map<std::string, int64_t> Coordinator::WorkersLastSeen() {
-  std::lock_guard lock(seen_mu_);
+  MutexLock lock(&seen_mu_);
   return seen_;
 }
 
@@ -701,7 +701,7 @@ Coordinator::ObserveResult Coordinator::ObserveBatches(
       }
     }
     if (bytes > 0) {
-      std::lock_guard lock(bytes_mu_);
+      MutexLock lock(&bytes_mu_);
       verified_bytes_[t->backup_set().location()] += bytes;
     }
     if (files > 0 || file_bytes > 0) leases_->AddObserved(task, attempt, files, file_bytes);
@@ -715,7 +715,7 @@ Coordinator::ObserveResult Coordinator::ObserveBatches(
 }
 
 std::map<std::string, uint64_t> Coordinator::VerifiedBytesByLocation() {
-  std::lock_guard lock(bytes_mu_);
+  MutexLock lock(&bytes_mu_);
   return verified_bytes_;
 }
 
@@ -761,8 +761,8 @@ StatusOr<v1::CompleteTaskResponse> Coordinator::CompleteTask(const std::string& 
     std::sort(survey->mutable_dirs()->begin(), survey->mutable_dirs()->end());
   }
   if (Status s = ValidateFormatResults(t->backup_set(), req); !s.ok()) return s;
-  std::shared_lock apply_lock(apply_mu_);
-  std::lock_guard set_lock(SetLock(t->backup_set().tenant(), t->backup_set().name()));
+  ReaderMutexLock apply_lock(&apply_mu_);
+  MutexLock set_lock(&SetLock(t->backup_set().tenant(), t->backup_set().name()));
   // A completion of this attempt that ran while this one waited for the
   // set's lock has merged and dropped the staged batches: answer with its
   // result rather than merge nothing.
@@ -855,10 +855,10 @@ StatusOr<v1::CompleteTaskResponse> Coordinator::CompleteTask(const std::string& 
   return resp;
 }
 
-std::mutex& Coordinator::SetLock(const std::string& tenant, const std::string& set) {
-  std::lock_guard lock(set_mu_);
+Mutex& Coordinator::SetLock(const std::string& tenant, const std::string& set) {
+  MutexLock lock(&set_mu_);
   auto& m = set_locks_[tenant + "/" + set];
-  if (m == nullptr) m = std::make_unique<std::mutex>();
+  if (m == nullptr) m = std::make_unique<Mutex>();
   return *m;
 }
 

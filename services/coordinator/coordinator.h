@@ -24,13 +24,13 @@
 #include <cstdint>
 #include <map>
 #include <memory>
-#include <mutex>
 #include <optional>
 #include <set>
-#include <shared_mutex>
 #include <string>
 #include <vector>
 
+#include "base/mutex.h"
+#include "base/thread_annotations.h"
 #include "services/common/signing.h"
 #include "services/coordinator/check_log_writer.h"
 #include "services/coordinator/clock.h"
@@ -222,7 +222,7 @@ class Coordinator {
   // IssueToken; with `old`, also revokes it in the same write (rotation).
   storage::StatusOr<v1::IssueTokenResponse> IssueTokenReplacing(const v1::IssueTokenRequest& req,
                                                                 v1::TokenRecord* old);
-  std::mutex tokens_mu_;
+  Mutex tokens_mu_;  // an enrol token used once, a revocation: read-modify-write
   // Drill tasks (not queued) for each asset's first backup set (drills.cc).
   storage::StatusOr<std::vector<v1::Task>> PlanDrills(const std::string& tenant,
                                                       const std::string& asset);
@@ -234,8 +234,8 @@ class Coordinator {
   storage::Status LogTaskResult(const v1::Task& t, storage::KvBatch* batch);
   // Drill results on their way to the check log (by task id), set by
   // CompleteDrill around its Complete call.
-  std::mutex pending_mu_;
-  std::map<uint64_t, v1::DrillResult> pending_drills_;
+  Mutex pending_mu_;
+  std::map<uint64_t, v1::DrillResult> pending_drills_ GUARDED_BY(pending_mu_);
 
   storage::StatusOr<v1::Tenant> TenantRecord(const std::string& name);
   std::optional<signing::KeyRing> keys_;
@@ -248,19 +248,19 @@ class Coordinator {
   check_log::StagedHeads staged_heads_;
   std::unique_ptr<storage::Catalogue> cat_;
   std::unique_ptr<LeaseManager> leases_;
-  std::mutex bytes_mu_;
-  std::map<std::string, uint64_t> verified_bytes_;  // GUARDED_BY(bytes_mu_)
+  Mutex bytes_mu_;
+  std::map<std::string, uint64_t> verified_bytes_ GUARDED_BY(bytes_mu_);
   void Seen(const std::string& worker_id);
   int64_t opened_ns_ = 0;
-  std::mutex seen_mu_;
-  std::map<std::string, int64_t> seen_;  // GUARDED_BY(seen_mu_)
+  Mutex seen_mu_;
+  std::map<std::string, int64_t> seen_ GUARDED_BY(seen_mu_);
   // Apply holds it exclusively, merges shared (with their set's lock below):
   // merges of different backup sets run in parallel.
-  std::shared_mutex apply_mu_;
+  SharedMutex apply_mu_;
   // One mutex per backup set ("tenant/set"), serialising its merges.
-  std::mutex set_mu_;
-  std::map<std::string, std::unique_ptr<std::mutex>> set_locks_;  // GUARDED_BY(set_mu_)
-  std::mutex& SetLock(const std::string& tenant, const std::string& set);
+  Mutex set_mu_;
+  std::map<std::string, std::unique_ptr<Mutex>> set_locks_ GUARDED_BY(set_mu_);
+  Mutex& SetLock(const std::string& tenant, const std::string& set) EXCLUDES(set_mu_);
 };
 
 }  // namespace vigil::coordinator

@@ -271,7 +271,7 @@ StatusOr<int> Deliverer::RunOnce() {
     int64_t now = clock_->NowNs();
     if (d.next_attempt_ns() > now || failed_now.count(d.channel()) != 0) continue;
     {
-      std::lock_guard lock(mu_);
+      MutexLock lock(&mu_);
       if (stop_) break;
     }
     auto it = channels.find(d.channel());
@@ -317,36 +317,36 @@ StatusOr<int> Deliverer::RunOnce() {
 
 void Deliverer::Start() {
   thread_ = std::thread([this] {
-    std::unique_lock lock(mu_);
+    MutexLock lock(&mu_);
     while (!stop_) {
       woken_ = false;
-      lock.unlock();
+      lock.Unlock();
       auto r = RunOnce();
       if (!r.ok()) {
         std::fprintf(stderr, "vigil coordinator: alert delivery: %s\n",
                      std::string(r.status().message()).c_str());
       }
-      lock.lock();
-      cv_.wait_for(lock, std::chrono::milliseconds(options_.poll_ms),
-                   [this] { return stop_ || woken_; });
+      lock.Lock();
+      cv_.WaitFor(&mu_, std::chrono::milliseconds(options_.poll_ms),
+                  [this]() REQUIRES(mu_) { return stop_ || woken_; });
     }
   });
 }
 
 void Deliverer::Wake() {
   {
-    std::lock_guard lock(mu_);
+    MutexLock lock(&mu_);
     woken_ = true;
   }
-  cv_.notify_all();
+  cv_.SignalAll();
 }
 
 void Deliverer::Stop() {
   {
-    std::lock_guard lock(mu_);
+    MutexLock lock(&mu_);
     stop_ = true;
   }
-  cv_.notify_all();
+  cv_.SignalAll();
   if (thread_.joinable()) thread_.join();
 }
 

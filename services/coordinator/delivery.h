@@ -7,12 +7,12 @@
 // deliveries survive a restart. docs/alerts.md has the webhook schema.
 #pragma once
 
-#include <condition_variable>
 #include <cstdint>
-#include <mutex>
 #include <string>
 #include <thread>
 
+#include "base/mutex.h"
+#include "base/thread_annotations.h"
 #include "services/coordinator/clock.h"
 #include "storage/kv.h"
 #include "storage/status.h"
@@ -77,10 +77,10 @@ class Deliverer {
   Clock* clock_;
   DeliveryOptions options_;
   std::thread thread_;
-  std::mutex mu_;
-  std::condition_variable cv_;
-  bool stop_ = false;   // GUARDED_BY(mu_)
-  bool woken_ = false;  // GUARDED_BY(mu_)
+  Mutex mu_;
+  CondVar cv_;
+  bool stop_ GUARDED_BY(mu_) = false;
+  bool woken_ GUARDED_BY(mu_) = false;
 };
 
 }  // namespace vigil::coordinator

@@ -267,13 +267,13 @@ StatusOr<v1::CompleteTaskResponse> Coordinator::CompleteDrill(const std::string&
   // A drill streams nothing; drop strays.
   if (Status d = DropStaged(cat_->kv(), &batch, req.task_id()); !d.ok()) return d;
   {
-    std::lock_guard lock(pending_mu_);
+    MutexLock lock(&pending_mu_);
     pending_drills_[req.task_id()] = req.drill();
   }
   auto done = leases_->Complete(worker_id, req.task_id(), req.attempt(),
                                 {v1::DiffCounts(), req.drill().files(), 0}, &batch);
   {
-    std::lock_guard lock(pending_mu_);
+    MutexLock lock(&pending_mu_);
     pending_drills_.erase(req.task_id());
   }
   if (!done.ok()) return done.status();

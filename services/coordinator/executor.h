@@ -3,12 +3,13 @@
 // on gRPC's own threads: blocking there stalls every call).
 #pragma once
 
-#include <condition_variable>
 #include <deque>
 #include <functional>
-#include <mutex>
 #include <thread>
 #include <vector>
+
+#include "base/mutex.h"
+#include "base/thread_annotations.h"
 
 namespace vigil::coordinator {
 
@@ -19,10 +20,10 @@ class Executor {
   }
   ~Executor() {
     {
-      std::lock_guard lock(mu_);
+      MutexLock lock(&mu_);
       stop_ = true;
     }
-    cv_.notify_all();
+    cv_.SignalAll();
     for (auto& t : threads_) t.join();
   }
   Executor(const Executor&) = delete;
@@ -32,11 +33,11 @@ class Executor {
   // dropped (the server is shut down first, so no reactor is waiting on it).
   void Post(std::function<void()> fn) {
     {
-      std::lock_guard lock(mu_);
+      MutexLock lock(&mu_);
       if (stop_) return;
       queue_.push_back(std::move(fn));
     }
-    cv_.notify_one();
+    cv_.Signal();
   }
 
  private:
@@ -44,8 +45,8 @@ class Executor {
     while (true) {
       std::function<void()> fn;
       {
-        std::unique_lock lock(mu_);
-        cv_.wait(lock, [this] { return stop_ || !queue_.empty(); });
+        MutexLock lock(&mu_);
+        cv_.Wait(&mu_, [this]() REQUIRES(mu_) { return stop_ || !queue_.empty(); });
         if (queue_.empty()) return;
         fn = std::move(queue_.front());
         queue_.pop_front();
@@ -54,10 +55,10 @@ class Executor {
     }
   }
 
-  std::mutex mu_;
-  std::condition_variable cv_;
-  std::deque<std::function<void()>> queue_;  // GUARDED_BY(mu_)
-  bool stop_ = false;                        // GUARDED_BY(mu_)
+  Mutex mu_;
+  CondVar cv_;
+  std::deque<std::function<void()>> queue_ GUARDED_BY(mu_);
+  bool stop_ GUARDED_BY(mu_) = false;
   std::vector<std::thread> threads_;
 };
 

@@ -28,62 +28,64 @@ void Jobs::Add(int64_t every_ns, int64_t first_ns, std::function<void()> work) {
   job->every_ns = std::max<int64_t>(every_ns, 1);
   job->first_ns = std::max<int64_t>(first_ns, 0);
   job->work = std::move(work);
-  std::lock_guard lock(mu_);
+  MutexLock lock(&mu_);
   jobs_.push_back(std::move(job));
 }
 
 int64_t Jobs::Tick(int64_t now_ns) {
-  std::vector<Job*> due;
+  // Index and work of each job due; `work` is not written after Add().
+  std::vector<std::pair<size_t, const std::function<void()>*>> due;
   int64_t next = kNever;
   {
-    std::lock_guard lock(mu_);
+    MutexLock lock(&mu_);
     if (stopping_) return kNever;
-    for (auto& job : jobs_) {
-      if (!job->scheduled) {
-        job->scheduled = true;
-        job->due_ns = now_ns + job->first_ns;
+    for (size_t i = 0; i < jobs_.size(); ++i) {
+      Job& job = *jobs_[i];
+      if (!job.scheduled) {
+        job.scheduled = true;
+        job.due_ns = now_ns + job.first_ns;
       }
-      if (now_ns >= job->due_ns) {
-        job->due_ns = now_ns + job->every_ns;
-        if (!job->running) {
-          job->running = true;
+      if (now_ns >= job.due_ns) {
+        job.due_ns = now_ns + job.every_ns;
+        if (!job.running) {
+          job.running = true;
           ++running_;
-          due.push_back(job.get());
+          due.emplace_back(i, &job.work);
         }
       }
-      next = std::min(next, job->due_ns);
+      next = std::min(next, job.due_ns);
     }
   }
   // Outside the lock: `post_` may run the work right here (tests).
-  for (Job* job : due) {
-    post_([this, job] {
-      job->work();
-      Finished(job);
+  for (const auto& d : due) {
+    post_([this, index = d.first, work = d.second] {
+      (*work)();
+      Finished(index);
     });
   }
   return next;
 }
 
-void Jobs::Finished(Job* job) {
-  std::lock_guard lock(mu_);
-  job->running = false;
+void Jobs::Finished(size_t index) {
+  MutexLock lock(&mu_);
+  jobs_[index]->running = false;
   --running_;
-  cv_.notify_all();  // under the lock: Stop() may destroy this once it sees 0
+  cv_.SignalAll();  // under the lock: Stop() may destroy this once it sees 0
 }
 
 void Jobs::Start() {
   thread_ = std::thread([this] {
-    std::unique_lock lock(mu_);
+    MutexLock lock(&mu_);
     while (!stopping_) {
-      lock.unlock();
+      lock.Unlock();
       const int64_t next = Tick(SteadyNs());
-      lock.lock();
-      auto stopping = [this] { return stopping_; };
+      lock.Lock();
+      auto stopping = [this]() REQUIRES(mu_) { return stopping_; };
       if (next == kNever) {
-        cv_.wait(lock, stopping);
+        cv_.Wait(&mu_, stopping);
       } else {
-        cv_.wait_until(lock, std::chrono::steady_clock::time_point(std::chrono::nanoseconds(next)),
-                       stopping);
+        cv_.WaitUntil(&mu_, std::chrono::steady_clock::time_point(std::chrono::nanoseconds(next)),
+                      stopping);
       }
     }
   });
@@ -91,13 +93,13 @@ void Jobs::Start() {
 
 void Jobs::Stop() {
   {
-    std::lock_guard lock(mu_);
+    MutexLock lock(&mu_);
     stopping_ = true;
   }
-  cv_.notify_all();
+  cv_.SignalAll();
   if (thread_.joinable()) thread_.join();
-  std::unique_lock lock(mu_);
-  cv_.wait(lock, [this] { return running_ == 0; });
+  MutexLock lock(&mu_);
+  cv_.Wait(&mu_, [this]() REQUIRES(mu_) { return running_ == 0; });
 }
 
 void AddCoordinatorJobs(const CoordinatorJobsOptions& options, const JobTargets& targets,

@@ -16,15 +16,15 @@
 // Thread safety: thread-safe.
 #pragma once
 
-#include <condition_variable>
 #include <cstdint>
 #include <functional>
 #include <limits>
 #include <memory>
-#include <mutex>
 #include <thread>
 #include <vector>
 
+#include "base/mutex.h"
+#include "base/thread_annotations.h"
 #include "services/coordinator/coordinator.h"
 #include "services/coordinator/delivery.h"
 #include "services/coordinator/metrics.h"
@@ -48,21 +48,24 @@ class Jobs {
   // Adds a job: `work` runs every `every_ns` (> 0), the first time
   // `first_ns` after the first Tick that sees the job (0 = at that Tick).
   // REQUIRES: before Start().
-  void Add(int64_t every_ns, int64_t first_ns, std::function<void()> work);
+  void Add(int64_t every_ns, int64_t first_ns, std::function<void()> work) EXCLUDES(mu_);
 
   // Posts every job due at `now_ns` (any monotonic time, ns) whose previous
   // run has finished; a due job still running is skipped. Returns when the
   // next job is due (kNever if none, or once stopping).
-  int64_t Tick(int64_t now_ns);
+  int64_t Tick(int64_t now_ns) EXCLUDES(mu_);
 
   // A thread calling Tick with std::chrono::steady_clock, sleeping until
   // the next job is due.
-  void Start();
+  void Start() EXCLUDES(mu_);
   // Stops the thread, then waits for every posted run to finish; Tick posts
   // nothing from then on. Idempotent; not to be called from a job.
-  void Stop();
+  void Stop() EXCLUDES(mu_);
 
  private:
+  // A job's schedule is reached only through jobs_, hence under mu_ (a run
+  // ends with Finished(its index), not with a pointer to its Job). `work` is
+  // set by Add() and only read afterwards, also outside mu_.
   struct Job {
     int64_t every_ns = 0;
     int64_t first_ns = 0;
@@ -71,16 +74,16 @@ class Jobs {
     int64_t due_ns = 0;
     bool running = false;
   };
-  void Finished(Job* job);
+  // The run of jobs_[index] ended.
+  void Finished(size_t index) EXCLUDES(mu_);
 
   const Post post_;
   std::thread thread_;
-  std::mutex mu_;
-  std::condition_variable cv_;  // stopping_ set, or a run finished
-  // Under mu_: the jobs' schedules, how many runs are in flight, stopping.
-  std::vector<std::unique_ptr<Job>> jobs_;
-  int running_ = 0;
-  bool stopping_ = false;
+  Mutex mu_;
+  CondVar cv_;  // stopping_ set, or a run finished
+  std::vector<std::unique_ptr<Job>> jobs_ GUARDED_BY(mu_);
+  int running_ GUARDED_BY(mu_) = 0;  // runs posted, not finished
+  bool stopping_ GUARDED_BY(mu_) = false;
 };
 
 // Periods of the coordinator's jobs, ms. 0 = the job does not run.

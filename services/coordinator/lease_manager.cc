@@ -14,7 +14,7 @@ LeaseManager::LeaseManager(storage::KvStore* kv, Clock* clock, LeaseOptions opti
     : kv_(kv), clock_(clock), options_(options) {}
 
 Status LeaseManager::Load() {
-  std::lock_guard lock(mu_);
+  MutexLock lock(&mu_);
   return LoadLocked();
 }
 
@@ -94,17 +94,18 @@ void LeaseManager::UnindexLocked(const v1::Task& t) {
 }
 
 void LeaseManager::AppendToGroupLocked(const storage::KvBatch& extra) {
+  storage::KvBatch* group = &open_batch_;  // the lambda runs here, under mu_
   extra.ForEach(
-      [this](storage::KvBatch::Op op, Space space, std::string_view k, std::string_view v) {
+      [group](storage::KvBatch::Op op, Space space, std::string_view k, std::string_view v) {
         switch (op) {
           case storage::KvBatch::Op::kPut:
-            open_batch_.Put(space, k, v);
+            group->Put(space, k, v);
             break;
           case storage::KvBatch::Op::kDelete:
-            open_batch_.Delete(space, k);
+            group->Delete(space, k);
             break;
           case storage::KvBatch::Op::kDeleteRange:
-            open_batch_.DeleteRange(space, k, v);
+            group->DeleteRange(space, k, v);
             break;
         }
       });
@@ -192,7 +193,7 @@ void LeaseManager::AttachProgressLocked(v1::Task* t) const {
 
 void LeaseManager::AddObserved(uint64_t task, uint32_t attempt, uint64_t files, uint64_t bytes) {
   if (files == 0 && bytes == 0) return;
-  std::lock_guard lock(mu_);
+  MutexLock lock(&mu_);
   Progress* p = ProgressLocked(task, attempt);
   if (p == nullptr) return;
   const uint64_t before_files = std::max(p->reported_files, p->acked_files);
@@ -207,17 +208,17 @@ void LeaseManager::AddObserved(uint64_t task, uint32_t attempt, uint64_t files, 
 
 void LeaseManager::SetExpected(uint64_t task, uint32_t attempt, uint64_t files_total,
                                uint64_t bytes_total) {
-  std::lock_guard lock(mu_);
+  MutexLock lock(&mu_);
   Progress* p = ProgressLocked(task, attempt);
   if (p == nullptr) return;
   p->files_total = files_total;
   p->bytes_total = bytes_total;
 }
 
-Status LeaseManager::WaitDurable(std::unique_lock<std::mutex>& lock, uint64_t group) {
+Status LeaseManager::WaitDurable(uint64_t group) {
   while (durable_group_ < group && broken_.ok()) {
     if (writing_) {
-      durable_cv_.wait(lock);
+      durable_cv_.Wait(&mu_);
       continue;
     }
     // Lead: write the open group (and everything appended so far) at once.
@@ -225,9 +226,9 @@ Status LeaseManager::WaitDurable(std::unique_lock<std::mutex>& lock, uint64_t gr
     storage::KvBatch b = std::move(open_batch_);
     open_batch_ = storage::KvBatch();
     const uint64_t g = open_group_++;
-    lock.unlock();
+    mu_.Unlock();
     Status s = kv_->Write(b, {.sync = true});
-    lock.lock();
+    mu_.Lock();
     writing_ = false;
     if (s.ok()) {
       durable_group_ = g;
@@ -235,7 +236,7 @@ Status LeaseManager::WaitDurable(std::unique_lock<std::mutex>& lock, uint64_t gr
     } else {
       broken_ = s;
     }
-    durable_cv_.notify_all();
+    durable_cv_.SignalAll();
   }
   return broken_;
 }
@@ -249,15 +250,15 @@ StatusOr<uint64_t> LeaseManager::NextIdLocked() {
 }
 
 StatusOr<uint64_t> LeaseManager::NextId() {
-  std::unique_lock lock(mu_);
+  MutexLock lock(&mu_);
   if (Status s = RecoverLocked(); !s.ok()) return s;
   auto id = NextIdLocked();
-  if (Status s = WaitDurable(lock, open_group_); !s.ok()) return s;
+  if (Status s = WaitDurable(open_group_); !s.ok()) return s;
   return id;
 }
 
 StatusOr<std::vector<v1::Task>> LeaseManager::Enqueue(std::vector<v1::Task> tasks) {
-  std::unique_lock lock(mu_);
+  MutexLock lock(&mu_);
   if (Status s = RecoverLocked(); !s.ok()) return s;
   int64_t now = clock_->NowNs();
   uint64_t group = 0;
@@ -273,14 +274,14 @@ StatusOr<std::vector<v1::Task>> LeaseManager::Enqueue(std::vector<v1::Task> task
   std::string v;
   keys::AppendU64(&v, next_id_);
   open_batch_.Put(Space::kMeta, keys::kNextId, v);
-  if (Status s = WaitDurable(lock, open_group_); !s.ok()) return s;
+  if (Status s = WaitDurable(open_group_); !s.ok()) return s;
   (void)group;
   return tasks;
 }
 
 StatusOr<uint64_t> LeaseManager::EraseTenant(const std::string& tenant,
                                              const storage::KvBatch* extra) {
-  std::unique_lock lock(mu_);
+  MutexLock lock(&mu_);
   if (Status s = RecoverLocked(); !s.ok()) return s;
   std::vector<uint64_t> ids;
   for (const auto& [id, t] : tasks_) {
@@ -298,7 +299,7 @@ StatusOr<uint64_t> LeaseManager::EraseTenant(const std::string& tenant,
   }
   if (extra != nullptr) AppendToGroupLocked(*extra);
   if (ids.empty() && (extra == nullptr || extra->count() == 0)) return 0;
-  if (Status s = WaitDurable(lock, open_group_); !s.ok()) return s;
+  if (Status s = WaitDurable(open_group_); !s.ok()) return s;
   return ids.size();
 }
 
@@ -332,20 +333,20 @@ uint64_t LeaseManager::ExpireLocked() {
 }
 
 StatusOr<int> LeaseManager::ExpireLeases() {
-  std::unique_lock lock(mu_);
+  MutexLock lock(&mu_);
   if (Status s = RecoverLocked(); !s.ok()) return s;
   int64_t now = clock_->NowNs();
   int n = 0;
   for (auto it = leased_.begin(); it != leased_.end() && it->first <= now; ++it) ++n;
   if (n == 0) return 0;
   uint64_t group = ExpireLocked();
-  if (Status s = WaitDurable(lock, group); !s.ok()) return s;
+  if (Status s = WaitDurable(group); !s.ok()) return s;
   return n;
 }
 
 StatusOr<std::optional<v1::Task>> LeaseManager::Lease(const std::string& worker,
                                                       const std::set<std::string>& locations) {
-  std::unique_lock lock(mu_);
+  MutexLock lock(&mu_);
   if (Status s = RecoverLocked(); !s.ok()) return s;
   uint64_t expired = ExpireLocked();
   // The oldest queued task among the worker's locations.
@@ -357,7 +358,7 @@ StatusOr<std::optional<v1::Task>> LeaseManager::Lease(const std::string& worker,
     if (best == 0 || id < best) best = id;
   }
   if (best == 0) {
-    if (Status s = WaitDurable(lock, expired); !s.ok()) return s;
+    if (Status s = WaitDurable(expired); !s.ok()) return s;
     return std::optional<v1::Task>();
   }
   v1::Task& t = tasks_[best];
@@ -367,7 +368,7 @@ StatusOr<std::optional<v1::Task>> LeaseManager::Lease(const std::string& worker,
   next.set_worker_id(worker);
   next.set_lease_expires_ns(clock_->NowNs() + options_.ttl_ns);
   uint64_t group = Persist(&t, next);
-  if (Status s = WaitDurable(lock, group); !s.ok()) return s;
+  if (Status s = WaitDurable(group); !s.ok()) return s;
   return std::optional<v1::Task>(std::move(next));
 }
 
@@ -392,20 +393,20 @@ StatusOr<v1::Task*> LeaseManager::CurrentLocked(const std::string& worker, uint6
 }
 
 Status LeaseManager::CheckLease(const std::string& worker, uint64_t task, uint32_t attempt) {
-  std::unique_lock lock(mu_);
+  MutexLock lock(&mu_);
   auto cur = CurrentLocked(worker, task, attempt);
   // An expiry found here is written before the refusal is returned.
-  if (Status s = WaitDurable(lock, open_batch_.count() > 0 ? open_group_ : 0); !s.ok()) return s;
+  if (Status s = WaitDurable(open_batch_.count() > 0 ? open_group_ : 0); !s.ok()) return s;
   return cur.status();
 }
 
 StatusOr<int64_t> LeaseManager::Heartbeat(const std::string& worker, uint64_t task,
                                           uint32_t attempt, uint64_t files_done,
                                           uint64_t bytes_done) {
-  std::unique_lock lock(mu_);
+  MutexLock lock(&mu_);
   auto cur = CurrentLocked(worker, task, attempt);
   if (!cur.ok()) {
-    if (Status s = WaitDurable(lock, open_batch_.count() > 0 ? open_group_ : 0); !s.ok()) return s;
+    if (Status s = WaitDurable(open_batch_.count() > 0 ? open_group_ : 0); !s.ok()) return s;
     return cur.status();
   }
   v1::Task next = **cur;
@@ -423,31 +424,31 @@ StatusOr<int64_t> LeaseManager::Heartbeat(const std::string& worker, uint64_t ta
       p->updated_ns = clock_->NowNs();
     }
   }
-  if (Status s = WaitDurable(lock, group); !s.ok()) return s;
+  if (Status s = WaitDurable(group); !s.ok()) return s;
   return expires;
 }
 
 StatusOr<v1::Task> LeaseManager::Fail(const std::string& worker, uint64_t task, uint32_t attempt,
                                       const std::string& message) {
-  std::unique_lock lock(mu_);
+  MutexLock lock(&mu_);
   auto cur = CurrentLocked(worker, task, attempt);
   if (!cur.ok()) {
-    if (Status s = WaitDurable(lock, open_batch_.count() > 0 ? open_group_ : 0); !s.ok()) return s;
+    if (Status s = WaitDurable(open_batch_.count() > 0 ? open_group_ : 0); !s.ok()) return s;
     return cur.status();
   }
   v1::Task next = **cur;
   (void)RecordFailureLocked(&next, message);
   v1::Task copy = next;
   uint64_t group = Persist(*cur, std::move(next));
-  if (Status s = WaitDurable(lock, group); !s.ok()) return s;
+  if (Status s = WaitDurable(group); !s.ok()) return s;
   return copy;
 }
 
 Status LeaseManager::Release(const std::string& worker, uint64_t task, uint32_t attempt) {
-  std::unique_lock lock(mu_);
+  MutexLock lock(&mu_);
   auto cur = CurrentLocked(worker, task, attempt);
   if (!cur.ok()) {
-    if (Status s = WaitDurable(lock, open_batch_.count() > 0 ? open_group_ : 0); !s.ok()) return s;
+    if (Status s = WaitDurable(open_batch_.count() > 0 ? open_group_ : 0); !s.ok()) return s;
     return cur.status();
   }
   v1::Task next = **cur;
@@ -455,24 +456,24 @@ Status LeaseManager::Release(const std::string& worker, uint64_t task, uint32_t 
   next.clear_worker_id();
   next.set_lease_expires_ns(0);
   uint64_t group = Persist(*cur, std::move(next));
-  return WaitDurable(lock, group);
+  return WaitDurable(group);
 }
 
 StatusOr<v1::Task> LeaseManager::Complete(const std::string& worker, uint64_t task,
                                           uint32_t attempt, const Outcome& outcome,
                                           storage::KvBatch* extra, bool publish) {
-  std::unique_lock lock(mu_);
+  MutexLock lock(&mu_);
   if (Status s = RecoverLocked(); !s.ok()) return s;
   auto it = tasks_.find(task);
   if (it != tasks_.end() && it->second.state() == v1::TASK_STATE_DONE &&
       it->second.attempt() == attempt) {
     v1::Task copy = it->second;  // a repeated CompleteTask: durable once it was answered
-    if (Status s = WaitDurable(lock, open_batch_.count() > 0 ? open_group_ : 0); !s.ok()) return s;
+    if (Status s = WaitDurable(open_batch_.count() > 0 ? open_group_ : 0); !s.ok()) return s;
     return copy;
   }
   auto cur = CurrentLocked(worker, task, attempt);
   if (!cur.ok()) {
-    if (Status s = WaitDurable(lock, open_batch_.count() > 0 ? open_group_ : 0); !s.ok()) return s;
+    if (Status s = WaitDurable(open_batch_.count() > 0 ? open_group_ : 0); !s.ok()) return s;
     return cur.status();
   }
   v1::Task next = **cur;
@@ -485,12 +486,12 @@ StatusOr<v1::Task> LeaseManager::Complete(const std::string& worker, uint64_t ta
   v1::Task copy = next;
   uint64_t group = Persist(*cur, std::move(next), extra);
   if (!publish) shadows_[task].held = true;
-  if (Status s = WaitDurable(lock, group); !s.ok()) return s;
+  if (Status s = WaitDurable(group); !s.ok()) return s;
   return copy;
 }
 
 void LeaseManager::Publish(uint64_t task) {
-  std::lock_guard lock(mu_);
+  MutexLock lock(&mu_);
   auto it = shadows_.find(task);
   if (it == shadows_.end()) return;
   it->second.held = false;
@@ -498,7 +499,7 @@ void LeaseManager::Publish(uint64_t task) {
 }
 
 std::optional<v1::Task> LeaseManager::Get(uint64_t task) {
-  std::lock_guard lock(mu_);
+  MutexLock lock(&mu_);
   auto it = tasks_.find(task);
   const v1::Task* t = VisibleLocked(task, it == tasks_.end() ? nullptr : &it->second);
   if (t == nullptr) return std::nullopt;
@@ -508,10 +509,10 @@ std::optional<v1::Task> LeaseManager::Get(uint64_t task) {
 }
 
 std::vector<v1::Task> LeaseManager::All() {
-  std::lock_guard lock(mu_);
+  MutexLock lock(&mu_);
   std::vector<v1::Task> out;
   out.reserve(tasks_.size());
-  auto add = [&](uint64_t id, const v1::Task* t) {
+  auto add = [&](uint64_t id, const v1::Task* t) REQUIRES(mu_) {
     if (const v1::Task* v = VisibleLocked(id, t); v != nullptr) {
       out.push_back(*v);
       AttachProgressLocked(&out.back());
@@ -529,11 +530,11 @@ std::vector<v1::Task> LeaseManager::All() {
 }
 
 StatusOr<std::optional<v1::Task>> LeaseManager::GetDurable(uint64_t task) {
-  std::unique_lock lock(mu_);
+  MutexLock lock(&mu_);
   if (!broken_.ok()) return broken_;
   auto sh = shadows_.find(task);
   if (sh != shadows_.end()) {
-    if (Status s = WaitDurable(lock, sh->second.group); !s.ok()) return s;
+    if (Status s = WaitDurable(sh->second.group); !s.ok()) return s;
   }
   auto it = tasks_.find(task);
   if (it == tasks_.end()) return std::optional<v1::Task>();

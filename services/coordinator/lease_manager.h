@@ -58,16 +58,16 @@
 // Thread safety: all methods are thread-safe (one mutex).
 #pragma once
 
-#include <condition_variable>
 #include <cstdint>
 #include <functional>
 #include <map>
-#include <mutex>
 #include <optional>
 #include <set>
 #include <string>
 #include <vector>
 
+#include "base/mutex.h"
+#include "base/thread_annotations.h"
 #include "services/coordinator/clock.h"
 #include "storage/kv.h"
 #include "storage/status.h"
@@ -184,37 +184,38 @@ class LeaseManager {
   FinishHook finish_hook_;
   std::function<void()> reload_hook_;
   // Reads every task record (mu_ held).
-  storage::Status LoadLocked();
+  storage::Status LoadLocked() REQUIRES(mu_);
   // OK if the manager works; after a failed write, reads the tasks back
   // once the store takes writes again, else returns why it cannot.
-  storage::Status RecoverLocked();
+  storage::Status RecoverLocked() REQUIRES(mu_);
   // Replaces the in-memory task `slot` by `next`, keeping the indexes, and
   // appends its record (and `extra`, may be null) to the open write group.
   // Returns the group to wait for with WaitDurable().
-  uint64_t Persist(v1::Task* slot, v1::Task next, const storage::KvBatch* extra = nullptr);
+  uint64_t Persist(v1::Task* slot, v1::Task next, const storage::KvBatch* extra = nullptr)
+      REQUIRES(mu_);
   // Before `slot` changes in the open group: keeps its durable version for
   // readers (see the class comment) until that group is written.
-  void ShadowLocked(const v1::Task& slot);
+  void ShadowLocked(const v1::Task& slot) REQUIRES(mu_);
   // Forgets the shadows of tasks whose last change is in a group written.
-  void DropDurableShadowsLocked();
+  void DropDurableShadowsLocked() REQUIRES(mu_);
   // What readers see of task `id` (in-memory `t`, may be null if erased in
   // memory): null if nothing durable.
-  const v1::Task* VisibleLocked(uint64_t id, const v1::Task* t) const;
+  const v1::Task* VisibleLocked(uint64_t id, const v1::Task* t) const REQUIRES(mu_);
   // Appends `extra`'s operations to the open write group.
-  void AppendToGroupLocked(const storage::KvBatch& extra);
+  void AppendToGroupLocked(const storage::KvBatch& extra) REQUIRES(mu_);
   // Adds a task to the indexes (state QUEUED or LEASED) / removes it.
-  void IndexLocked(const v1::Task& t);
-  void UnindexLocked(const v1::Task& t);
+  void IndexLocked(const v1::Task& t) REQUIRES(mu_);
+  void UnindexLocked(const v1::Task& t) REQUIRES(mu_);
   // Waits until write group `group` is durable (writing it if no one is).
-  // Called with `lock` held; releases it while writing.
-  storage::Status WaitDurable(std::unique_lock<std::mutex>& lock, uint64_t group);
+  // Called with mu_ held; releases it while writing.
+  storage::Status WaitDurable(uint64_t group) REQUIRES(mu_);
   // Expires leases; returns the last write group used (0 if none).
-  uint64_t ExpireLocked();
+  uint64_t ExpireLocked() REQUIRES(mu_);
   // Requeues or fails a task after an unsuccessful attempt (locked).
-  storage::Status RecordFailureLocked(v1::Task* t, const std::string& message);
+  storage::Status RecordFailureLocked(v1::Task* t, const std::string& message) REQUIRES(mu_);
   storage::StatusOr<v1::Task*> CurrentLocked(const std::string& worker, uint64_t task,
-                                             uint32_t attempt);
-  storage::StatusOr<uint64_t> NextIdLocked();
+                                             uint32_t attempt) REQUIRES(mu_);
+  storage::StatusOr<uint64_t> NextIdLocked() REQUIRES(mu_);
   // Progress of a leased task's current attempt (see the class comment).
   struct Progress {
     uint32_t attempt = 0;
@@ -226,20 +227,20 @@ class LeaseManager {
   };
   // The progress slot of (task, attempt) if it is the current lease, made
   // on first use (after a restart); null otherwise.
-  Progress* ProgressLocked(uint64_t task, uint32_t attempt);
+  Progress* ProgressLocked(uint64_t task, uint32_t attempt) REQUIRES(mu_);
   // Sets t->progress from progress_ (LEASED tasks with a slot).
-  void AttachProgressLocked(v1::Task* t) const;
+  void AttachProgressLocked(v1::Task* t) const REQUIRES(mu_);
 
   storage::KvStore* kv_;
   Clock* clock_;
   LeaseOptions options_;
-  std::mutex mu_;
-  std::map<uint64_t, v1::Task> tasks_;  // GUARDED_BY(mu_)
-  uint64_t next_id_ = 1;                // GUARDED_BY(mu_)
+  Mutex mu_;
+  std::map<uint64_t, v1::Task> tasks_ GUARDED_BY(mu_);
+  uint64_t next_id_ GUARDED_BY(mu_) = 1;
   // QUEUED task ids by location; LEASED tasks by (expiry, id).
-  std::map<std::string, std::set<uint64_t>> queued_;  // GUARDED_BY(mu_)
-  std::set<std::pair<int64_t, uint64_t>> leased_;     // GUARDED_BY(mu_)
-  std::map<uint64_t, Progress> progress_;             // GUARDED_BY(mu_): LEASED tasks only
+  std::map<std::string, std::set<uint64_t>> queued_ GUARDED_BY(mu_);
+  std::set<std::pair<int64_t, uint64_t>> leased_ GUARDED_BY(mu_);
+  std::map<uint64_t, Progress> progress_ GUARDED_BY(mu_);  // LEASED tasks only
   // Group commit (see above).
   // Readers' view: the last durable version of each task changed in a
   // group not yet written (or held by Complete(publish = false)).
@@ -248,13 +249,13 @@ class LeaseManager {
     std::optional<v1::Task> durable;  // nullopt: none (enqueued in that group)
     bool held = false;                // kept after `group` is written, until Publish()
   };
-  std::map<uint64_t, Shadow> shadows_;  // GUARDED_BY(mu_)
-  storage::KvBatch open_batch_;         // GUARDED_BY(mu_)
-  uint64_t open_group_ = 1;             // GUARDED_BY(mu_): group open_batch_ belongs to
-  uint64_t durable_group_ = 0;          // GUARDED_BY(mu_): last group written
-  bool writing_ = false;                // GUARDED_BY(mu_)
-  storage::Status broken_;              // GUARDED_BY(mu_): a failed group write
-  std::condition_variable durable_cv_;
+  std::map<uint64_t, Shadow> shadows_ GUARDED_BY(mu_);
+  storage::KvBatch open_batch_ GUARDED_BY(mu_);
+  uint64_t open_group_ GUARDED_BY(mu_) = 1;     // group open_batch_ belongs to
+  uint64_t durable_group_ GUARDED_BY(mu_) = 0;  // last group written
+  bool writing_ GUARDED_BY(mu_) = false;
+  storage::Status broken_ GUARDED_BY(mu_);  // a failed group write
+  CondVar durable_cv_;
 };
 
 }  // namespace vigil::coordinator

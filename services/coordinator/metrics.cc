@@ -57,22 +57,22 @@ CoordinatorMetrics::CoordinatorMetrics(Coordinator* c, MetricsOptions options)
       status_(absl::UnavailableError("metrics not computed yet")) {}
 
 std::string CoordinatorMetrics::Exposition() const {
-  std::lock_guard lock(mu_);
+  MutexLock lock(&mu_);
   return text_;
 }
 
 storage::Status CoordinatorMetrics::last_refresh() const {
-  std::lock_guard lock(mu_);
+  MutexLock lock(&mu_);
   return status_;
 }
 
 std::shared_ptr<const v1::GetStatusResponse> CoordinatorMetrics::last_status() const {
-  std::lock_guard lock(mu_);
+  MutexLock lock(&mu_);
   return last_status_;
 }
 
 storage::Status CoordinatorMetrics::Refresh() {
-  std::lock_guard refresh_lock(refresh_mu_);
+  MutexLock refresh_lock(&refresh_mu_);
   const int64_t started = SteadyNs();
   Builder b;
 
@@ -163,7 +163,7 @@ storage::Status CoordinatorMetrics::Refresh() {
              "Catalogue entries of the restore points present, by tenant.");
   auto status = c_->GetStatus(v1::GetStatusRequest());
   if (!status.ok()) {
-    std::lock_guard lock(mu_);
+    MutexLock lock(&mu_);
     status_ = status.status();
     return status_;
   }
@@ -219,7 +219,7 @@ storage::Status CoordinatorMetrics::Refresh() {
             1000.0);
 
   auto text = b.Render();
-  std::lock_guard lock(mu_);
+  MutexLock lock(&mu_);
   if (!text.ok()) {
     status_ = text.status();
     return status_;

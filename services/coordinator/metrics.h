@@ -11,9 +11,10 @@
 #include <cstdint>
 #include <map>
 #include <memory>
-#include <mutex>
 #include <string>
 
+#include "base/mutex.h"
+#include "base/thread_annotations.h"
 #include "services/coordinator/coordinator.h"
 #include "storage/status.h"
 
@@ -49,13 +50,13 @@ class CoordinatorMetrics {
  private:
   Coordinator* c_;
   MetricsOptions options_;
-  mutable std::mutex mu_;
-  std::string text_;                                          // GUARDED_BY(mu_)
-  std::shared_ptr<const v1::GetStatusResponse> last_status_;  // GUARDED_BY(mu_)
-  storage::Status status_;                                    // GUARDED_BY(mu_)
-  std::map<std::string, uint64_t> prev_bytes_;                // GUARDED_BY(refresh_mu_)
-  int64_t prev_ns_ = 0;                                       // GUARDED_BY(refresh_mu_)
-  std::mutex refresh_mu_;                                     // one refresh at a time
+  mutable Mutex mu_;
+  std::string text_ GUARDED_BY(mu_);
+  std::shared_ptr<const v1::GetStatusResponse> last_status_ GUARDED_BY(mu_);
+  storage::Status status_ GUARDED_BY(mu_);
+  std::map<std::string, uint64_t> prev_bytes_ GUARDED_BY(refresh_mu_);
+  int64_t prev_ns_ GUARDED_BY(refresh_mu_) = 0;
+  Mutex refresh_mu_;  // one refresh at a time
 };
 
 }  // namespace vigil::coordinator

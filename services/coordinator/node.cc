@@ -138,7 +138,7 @@ std::string Node::https_address() const { return http_ != nullptr ? http_->https
 
 void Node::Shutdown() {
   {
-    std::lock_guard lock(shutdown_mu_);
+    MutexLock lock(&shutdown_mu_);
     if (shut_down_) return;
     shut_down_ = true;
   }

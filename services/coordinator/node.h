@@ -13,9 +13,10 @@
 
 #include <cstdint>
 #include <memory>
-#include <mutex>
 #include <string>
 
+#include "base/mutex.h"
+#include "base/thread_annotations.h"
 #include "services/coordinator/coordinator.h"
 #include "services/coordinator/delivery.h"
 #include "services/coordinator/http_api.h"
@@ -119,8 +120,8 @@ class Node {
   std::unique_ptr<Jobs> jobs_;
   std::unique_ptr<HttpApi> http_;
   bool wrote_first_enrol_token_ = false;
-  std::mutex shutdown_mu_;  // one Shutdown at a time
-  bool shut_down_ = false;  // under shutdown_mu_
+  Mutex shutdown_mu_;  // one Shutdown at a time
+  bool shut_down_ GUARDED_BY(shutdown_mu_) = false;
 };
 
 }  // namespace vigil::coordinator

@@ -2,8 +2,9 @@
 
 #include <map>
 #include <memory>
-#include <mutex>
 
+#include "base/mutex.h"
+#include "base/thread_annotations.h"
 #include "services/contracts/calendar.h"
 #include "services/coordinator/check_results.h"
 #include "services/coordinator/keys.h"
@@ -50,12 +51,12 @@ std::string LeafSetPrefix(std::string_view tenant, uint64_t seq, std::string_vie
   return k;
 }
 
-std::mutex& ProofMutex(const std::string& tenant) {
-  static std::mutex map_mu;
-  static std::map<std::string, std::unique_ptr<std::mutex>> mutexes;
-  std::lock_guard lock(map_mu);
+Mutex& ProofMutex(const std::string& tenant) {
+  static Mutex map_mu;
+  static std::map<std::string, std::unique_ptr<Mutex>> mutexes GUARDED_BY(map_mu);
+  MutexLock lock(&map_mu);
   auto& m = mutexes[tenant];
-  if (!m) m = std::make_unique<std::mutex>();
+  if (!m) m = std::make_unique<Mutex>();
   return *m;
 }
 
@@ -143,7 +144,7 @@ StatusOr<IssuedProof> Decode(KvStore& kv, const std::string& tenant, uint64_t se
 
 StatusOr<IssuedProof> IssueProof(storage::Catalogue& cat, const signing::KeyRing& keys,
                                  const std::string& tenant, json report, int64_t now) {
-  std::lock_guard lock(ProofMutex(tenant));
+  MutexLock lock(&ProofMutex(tenant));
   KvStore& kv = *cat.kv();
   auto head = LoadHead(kv, tenant);
   if (!head.ok()) return head.status();

@@ -116,7 +116,7 @@ StatusOr<v1::OffboardTenantResponse> Coordinator::OffboardTenant(
     return absl::FailedPreconditionError(
         "the coordinator has no signing key (--keys DIR): the erasure record must be signed");
   }
-  std::lock_guard lock(apply_mu_);  // no Apply and no merge meanwhile
+  WriterMutexLock lock(&apply_mu_);  // no Apply and no merge meanwhile
   storage::KvStore* kv = cat_->kv();
   auto tenant = TenantRecord(req.tenant());
   if (!tenant.ok()) return tenant.status();

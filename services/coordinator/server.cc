@@ -6,10 +6,11 @@
 #include <grpcpp/grpcpp.h>
 #include <grpcpp/health_check_service_interface.h>
 
-#include <mutex>
 #include <optional>
 #include <vector>
 
+#include "base/mutex.h"
+#include "base/thread_annotations.h"
 #include "services/common/text.h"
 #include "vigil/v1/admin.grpc.pb.h"
 #include "vigil/v1/tenant.grpc.pb.h"
@@ -150,7 +151,7 @@ class ObserveReactor final : public grpc::ServerBidiReactor<v1::ObservationBatch
       absl::Status s = c_->AuthenticateWorker(worker_, credential);
       if (!s.ok()) return Finish(ToGrpc(s));
       {
-        std::lock_guard lock(mu_);
+        MutexLock lock(&mu_);
         reading_ = true;
       }
       StartRead(&in_);
@@ -160,7 +161,7 @@ class ObserveReactor final : public grpc::ServerBidiReactor<v1::ObservationBatch
     bool read = false, work = false;
     std::optional<grpc::Status> finish;
     {
-      std::lock_guard lock(mu_);
+      MutexLock lock(&mu_);
       reading_ = false;
       if (!ok) {
         reads_done_ = true;  // the worker closed its side (or the call ended)
@@ -181,7 +182,7 @@ class ObserveReactor final : public grpc::ServerBidiReactor<v1::ObservationBatch
     bool write = false;
     std::optional<grpc::Status> finish;
     {
-      std::lock_guard lock(mu_);
+      MutexLock lock(&mu_);
       writing_ = false;
       if (!ok) {
         Fail(grpc::Status(grpc::StatusCode::CANCELLED, "ack not delivered"));
@@ -202,7 +203,7 @@ class ObserveReactor final : public grpc::ServerBidiReactor<v1::ObservationBatch
       std::vector<v1::ObservationBatch> batches;
       bool read = false;
       {
-        std::lock_guard lock(mu_);
+        MutexLock lock(&mu_);
         batches.swap(pending_);
         if (!reading_ && !reads_done_ && !failed_) read = reading_ = true;  // room again
       }
@@ -213,7 +214,7 @@ class ObserveReactor final : public grpc::ServerBidiReactor<v1::ObservationBatch
       bool write = false, more = false;
       std::optional<grpc::Status> finish;
       {
-        std::lock_guard lock(mu_);
+        MutexLock lock(&mu_);
         if (r.acked > to_ack_) to_ack_ = r.acked;
         if (!r.status.ok()) Fail(ToGrpc(r.status));  // after acking what was stored
         write = NextAckLocked();
@@ -229,21 +230,21 @@ class ObserveReactor final : public grpc::ServerBidiReactor<v1::ObservationBatch
     }
   }
   // Starts the write of a newer ack if none is in flight.
-  bool NextAckLocked() {
+  bool NextAckLocked() REQUIRES(mu_) {
     if (writing_ || to_ack_ <= sent_ack_ || finished_) return false;
     ack_.set_seq(to_ack_);
     sent_ack_ = to_ack_;
     writing_ = true;
     return true;
   }
-  void Fail(grpc::Status s) {
+  void Fail(grpc::Status s) REQUIRES(mu_) {
     if (failed_) return;
     failed_ = true;
     status_ = std::move(s);
     pending_.clear();
   }
   // The status to finish with, once nothing is in flight but (maybe) a read.
-  std::optional<grpc::Status> MaybeFinishLocked() {
+  std::optional<grpc::Status> MaybeFinishLocked() REQUIRES(mu_) {
     if (finished_ || working_ || writing_) return std::nullopt;
     if (!failed_ && !(reads_done_ && pending_.empty())) return std::nullopt;
     finished_ = true;
@@ -255,16 +256,17 @@ class ObserveReactor final : public grpc::ServerBidiReactor<v1::ObservationBatch
   std::string worker_;
   v1::ObservationBatch in_;  // the read in flight
   v1::Ack ack_;              // the write in flight
-  std::mutex mu_;
-  std::vector<v1::ObservationBatch> pending_;  // GUARDED_BY(mu_): read, not yet stored
-  bool reading_ = false;                       // GUARDED_BY(mu_)
-  bool reads_done_ = false;                    // GUARDED_BY(mu_)
-  bool working_ = false;                       // GUARDED_BY(mu_)
-  bool writing_ = false;                       // GUARDED_BY(mu_)
-  bool failed_ = false;                        // GUARDED_BY(mu_)
-  bool finished_ = false;                      // GUARDED_BY(mu_)
-  uint64_t to_ack_ = 0, sent_ack_ = 0;         // GUARDED_BY(mu_)
-  grpc::Status status_;                        // GUARDED_BY(mu_)
+  Mutex mu_;
+  std::vector<v1::ObservationBatch> pending_ GUARDED_BY(mu_);  // read, not yet stored
+  bool reading_ GUARDED_BY(mu_) = false;
+  bool reads_done_ GUARDED_BY(mu_) = false;
+  bool working_ GUARDED_BY(mu_) = false;
+  bool writing_ GUARDED_BY(mu_) = false;
+  bool failed_ GUARDED_BY(mu_) = false;
+  bool finished_ GUARDED_BY(mu_) = false;
+  uint64_t to_ack_ GUARDED_BY(mu_) = 0;
+  uint64_t sent_ack_ GUARDED_BY(mu_) = 0;
+  grpc::Status status_ GUARDED_BY(mu_);
 };
 
 class WorkerService final : public v1::WorkerGateway::CallbackService {
@@ -467,7 +469,7 @@ class ServerImpl final : public Server {
   std::string address() const override { return address_; }
 
   void Shutdown() override {
-    std::lock_guard lock(shutdown_mu_);
+    MutexLock lock(&shutdown_mu_);
     if (server_ == nullptr) return;
     // The executor stays up until every handler is done: a reactor finishes
     // only once its queued work ran.
@@ -480,7 +482,7 @@ class ServerImpl final : public Server {
   std::unique_ptr<AdminService> admin_;
   std::unique_ptr<WorkerService> worker_;
   std::unique_ptr<TenantService> tenant_;
-  std::mutex shutdown_mu_;  // one Shutdown at a time
+  Mutex shutdown_mu_;  // one Shutdown at a time
   std::unique_ptr<grpc::Server> server_;
   std::string address_;
 };

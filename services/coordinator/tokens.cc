@@ -141,7 +141,7 @@ StatusOr<v1::ListTokensResponse> Coordinator::ListTokens() {
 }
 
 Status Coordinator::RevokeToken(const std::string& id) {
-  std::lock_guard lock(tokens_mu_);
+  MutexLock lock(&tokens_mu_);
   v1::TokenRecord r;
   Status s = ReadRecord(cat_->kv(), Space::kMeta, keys::Token(id), "token", &r);
   if (absl::IsNotFound(s)) return absl::NotFoundError("unknown token '" + id + "'");
@@ -175,7 +175,7 @@ StatusOr<v1::IssueTokenResponse> Coordinator::RotateToken(const std::string& id)
 
 StatusOr<std::optional<v1::IssueTokenResponse>> Coordinator::IssueFirstEnrolToken(
     const std::string& name) {
-  std::lock_guard lock(tokens_mu_);
+  MutexLock lock(&tokens_mu_);
   bool issued_before = false;
   Status s = ForEachRecord<v1::TokenRecord>(cat_->kv(), Space::kMeta, keys::kTokenPrefix, "token",
                                             [&](v1::TokenRecord&& r) {

@@ -69,7 +69,7 @@ Connection::Connection(const WorkerOptions& options) : o_(options) {
 }
 
 std::string Connection::WorkerId() {
-  std::lock_guard lock(id_mu_);
+  MutexLock lock(&id_mu_);
   return worker_id_;
 }
 
@@ -84,7 +84,7 @@ grpc::Status Connection::Register() {
   grpc::Status s = stub_->Register(&ctx, req, &resp);
   if (s.ok()) {
     {
-      std::lock_guard lock(id_mu_);
+      MutexLock lock(&id_mu_);
       worker_id_ = resp.worker_id();
       registered_ = true;
       credential_ = resp.credential();
@@ -106,7 +106,7 @@ grpc::Status Connection::Register() {
 
 grpc::Status Connection::Resume(const WorkerState& stored) {
   {
-    std::lock_guard lock(id_mu_);
+    MutexLock lock(&id_mu_);
     worker_id_ = stored.worker_id;
     credential_ = stored.credential;
   }
@@ -115,7 +115,7 @@ grpc::Status Connection::Resume(const WorkerState& stored) {
   v1::RegisterRequest req = RegisterRequestOf(o_);
   v1::RegisterResponse resp;
   grpc::Status s = stub_->Resume(&ctx, req, &resp);
-  std::lock_guard lock(id_mu_);
+  MutexLock lock(&id_mu_);
   if (!s.ok()) {
     worker_id_.clear();
     credential_.clear();
@@ -135,7 +135,7 @@ grpc::Status Connection::Resume(const WorkerState& stored) {
 }
 
 void Connection::Forget() {
-  std::lock_guard lock(id_mu_);
+  MutexLock lock(&id_mu_);
   worker_id_.clear();
   registered_ = false;
 }
@@ -143,7 +143,7 @@ void Connection::Forget() {
 void Connection::Prepare(grpc::ClientContext* ctx, int deadline_ms) {
   std::string id, credential;
   {
-    std::lock_guard lock(id_mu_);
+    MutexLock lock(&id_mu_);
     id = worker_id_;
     credential = credential_;
   }

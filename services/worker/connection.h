@@ -21,9 +21,10 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
-#include <mutex>
 #include <string>
 
+#include "base/mutex.h"
+#include "base/thread_annotations.h"
 #include "services/common/connect_errors.h"
 #include "services/worker/state.h"
 #include "services/worker/worker.h"
@@ -102,8 +103,9 @@ class Connection {
   const WorkerOptions& o_;
   std::shared_ptr<grpc::Channel> channel_;
   std::unique_ptr<v1::WorkerGateway::Stub> stub_;
-  std::mutex id_mu_;                    // a re-registration races running tasks
-  std::string worker_id_, credential_;  // GUARDED_BY(id_mu_)
+  Mutex id_mu_;  // a re-registration races running tasks
+  std::string worker_id_ GUARDED_BY(id_mu_);
+  std::string credential_ GUARDED_BY(id_mu_);
   std::atomic<bool> registered_{false};
   std::atomic<uint32_t> ttl_ms_{30000};
 };

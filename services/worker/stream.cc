@@ -3,12 +3,12 @@
 
 #include <algorithm>
 #include <chrono>
-#include <condition_variable>
 #include <deque>
-#include <mutex>
 #include <string>
 #include <thread>
 
+#include "base/mutex.h"
+#include "base/thread_annotations.h"
 #include "services/worker/connection.h"
 
 namespace vigil::worker {
@@ -33,10 +33,10 @@ class Stream final : public ObservationSink {
   ~Stream() override {
     Close();
     {
-      std::lock_guard lock(wd_mu_);
+      MutexLock lock(&wd_mu_);
       wd_stop_ = true;
     }
-    wd_cv_.notify_all();
+    wd_cv_.SignalAll();
     watchdog_.join();
   }
 
@@ -66,11 +66,11 @@ class Stream final : public ObservationSink {
   class Blocked {
    public:
     explicit Blocked(Stream* s) : s_(s) {
-      std::lock_guard lock(s_->wd_mu_);
+      MutexLock lock(&s_->wd_mu_);
       s_->blocked_since_ms_ = NowMs();
     }
     ~Blocked() {
-      std::lock_guard lock(s_->wd_mu_);
+      MutexLock lock(&s_->wd_mu_);
       s_->blocked_since_ms_ = 0;
     }
     Blocked(const Blocked&) = delete;
@@ -86,7 +86,7 @@ class Stream final : public ObservationSink {
     {
       // Cancellable from here on: ClientContext::TryCancel before the
       // call exists cancels it as it starts.
-      std::lock_guard lock(wd_mu_);
+      MutexLock lock(&wd_mu_);
       call_ctx_ = ctx_.get();
       cancelled_.clear();
     }
@@ -126,7 +126,7 @@ class Stream final : public ObservationSink {
       s = rw_->Finish();
     }
     {
-      std::lock_guard lock(wd_mu_);
+      MutexLock lock(&wd_mu_);
       call_ctx_ = nullptr;
       if (!cancelled_.empty()) {
         s = grpc::Status(grpc::StatusCode::UNAVAILABLE, "cancelled: " + cancelled_);
@@ -213,9 +213,9 @@ class Stream final : public ObservationSink {
   // The watchdog (see stream.h).
   void Watch() {
     const int64_t limit_ms = std::max<int64_t>(kBlockedLimitMs, 2 * ttl_ms_);
-    std::unique_lock lock(wd_mu_);
+    MutexLock lock(&wd_mu_);
     while (!wd_stop_) {
-      wd_cv_.wait_for(lock, milliseconds(100));
+      wd_cv_.WaitFor(&wd_mu_, milliseconds(100));
       if (call_ctx_ == nullptr || !cancelled_.empty() || blocked_since_ms_ == 0) continue;
       const int64_t blocked = NowMs() - blocked_since_ms_;
       if (*lost_) {
@@ -247,13 +247,13 @@ class Stream final : public ObservationSink {
   int64_t last_logged_ms_ = 0;
   std::unique_ptr<grpc::ClientContext> ctx_;
   std::unique_ptr<grpc::ClientReaderWriter<v1::ObservationBatch, v1::Ack>> rw_;
-  std::mutex wd_mu_;
-  std::condition_variable wd_cv_;
-  grpc::ClientContext* call_ctx_ = nullptr;  // GUARDED_BY(wd_mu_): live call, or null
-  int64_t blocked_since_ms_ = 0;             // GUARDED_BY(wd_mu_): 0 = not in a call
-  std::string cancelled_;                    // GUARDED_BY(wd_mu_): why the call was cancelled
-  bool wd_stop_ = false;                     // GUARDED_BY(wd_mu_)
-  std::thread watchdog_;                     // last: started once the rest is set
+  Mutex wd_mu_;
+  CondVar wd_cv_;
+  grpc::ClientContext* call_ctx_ GUARDED_BY(wd_mu_) = nullptr;  // live call, or null
+  int64_t blocked_since_ms_ GUARDED_BY(wd_mu_) = 0;             // 0 = not in a call
+  std::string cancelled_ GUARDED_BY(wd_mu_);                    // why the call was cancelled
+  bool wd_stop_ GUARDED_BY(wd_mu_) = false;
+  std::thread watchdog_;  // last: started once the rest is set
 };
 
 }  // namespace

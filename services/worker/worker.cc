@@ -10,15 +10,15 @@
 #include <atomic>
 #include <cerrno>
 #include <chrono>
-#include <condition_variable>
 #include <cstdlib>
 #include <cstring>
 #include <map>
-#include <mutex>
 #include <optional>
 #include <thread>
 #include <vector>
 
+#include "base/mutex.h"
+#include "base/thread_annotations.h"
 #include "services/worker/connection.h"
 #include "services/worker/state.h"
 #include "services/worker/stream.h"
@@ -44,21 +44,21 @@ class WorkerImpl final : public Worker, public TaskHost {
       conn_.WatchChannel([this] { return stopped(); },
                          [this] {
                            {
-                             std::lock_guard lock(mu_);
+                             MutexLock lock(&mu_);
                              ++connected_;
                            }
-                           cv_.notify_all();
+                           cv_.SignalAll();
                          });
     });
     storage::Status result = Lease();
     std::vector<std::thread> tasks;
     {
-      std::unique_lock lock(mu_);
+      MutexLock lock(&mu_);
       // Set already after Stop(); after a refused registration, running
       // tasks stop and hand back too.
       stop_ = true;
-      cv_.notify_all();
-      cv_.wait(lock, [this] { return running_ == 0; });
+      cv_.SignalAll();
+      cv_.Wait(&mu_, [this]() REQUIRES(mu_) { return running_ == 0; });
       for (auto& [n, t] : threads_) tasks.push_back(std::move(t));
       threads_.clear();
       finished_.clear();
@@ -72,29 +72,30 @@ class WorkerImpl final : public Worker, public TaskHost {
 
   void Stop() override {
     {
-      std::lock_guard lock(mu_);
+      MutexLock lock(&mu_);
       stop_ = true;
     }
-    cv_.notify_all();
+    cv_.SignalAll();
   }
 
   // TaskHost (task.h), for the tasks running on their threads.
   const WorkerOptions& options() const override { return o_; }
   bool stopped() override {
-    std::lock_guard lock(mu_);
+    MutexLock lock(&mu_);
     return stop_;
   }
   // Sleeps up to ms, less if stopped or if the channel connects meanwhile
   // (WatchChannel): a retry waiting out its backoff goes as soon as the
   // coordinator is back.
   void Sleep(int ms) override {
-    std::unique_lock lock(mu_);
+    MutexLock lock(&mu_);
     const uint64_t connected = connected_;
-    cv_.wait_for(lock, milliseconds(ms), [&] { return stop_ || connected_ != connected; });
+    cv_.WaitFor(&mu_, milliseconds(ms),
+                [&]() REQUIRES(mu_) { return stop_ || connected_ != connected; });
   }
   void Pause(std::chrono::nanoseconds d) override {
-    std::unique_lock lock(mu_);
-    cv_.wait_for(lock, d, [this] { return stop_; });
+    MutexLock lock(&mu_);
+    cv_.WaitFor(&mu_, d, [this]() REQUIRES(mu_) { return stop_; });
   }
   void Log(const std::string& line) override { conn_.Log(line); }
   std::unique_ptr<ObservationSink> OpenStream(Attempt* attempt) override {
@@ -108,8 +109,8 @@ class WorkerImpl final : public Worker, public TaskHost {
       JoinFinished();
       {
         // A free slot first: never more than capacity leases at once.
-        std::unique_lock lock(mu_);
-        cv_.wait(lock, [this] { return stop_ || running_ < o_.capacity; });
+        MutexLock lock(&mu_);
+        cv_.Wait(&mu_, [this]() REQUIRES(mu_) { return stop_ || running_ < o_.capacity; });
         if (stop_) break;
       }
       if (conn_.WorkerId().empty() && stored_) {
@@ -181,17 +182,17 @@ class WorkerImpl final : public Worker, public TaskHost {
         Sleep(200);
         continue;
       }
-      std::lock_guard lock(mu_);
+      MutexLock lock(&mu_);
       const uint64_t n = ++started_;
       ++running_;
       threads_.emplace(n, std::thread([this, n, task = std::move(*resp.mutable_task())] {
                          RunTask(&conn_, this, task);
                          {
-                           std::lock_guard done(mu_);
+                           MutexLock done(&mu_);
                            --running_;
                            finished_.push_back(n);
                          }
-                         cv_.notify_all();
+                         cv_.SignalAll();
                        }));
     }
     return absl::OkStatus();
@@ -200,7 +201,7 @@ class WorkerImpl final : public Worker, public TaskHost {
   void JoinFinished() {
     std::vector<std::thread> ended;
     {
-      std::lock_guard lock(mu_);
+      MutexLock lock(&mu_);
       for (uint64_t n : finished_) {
         auto it = threads_.find(n);
         if (it == threads_.end()) continue;
@@ -217,14 +218,14 @@ class WorkerImpl final : public Worker, public TaskHost {
   // Only Run()'s thread touches it.
   std::optional<WorkerState> stored_;
   Connection conn_;  // after o_, which it refers to
-  std::mutex mu_;
-  std::condition_variable cv_;
-  bool stop_ = false;                        // GUARDED_BY(mu_)
-  uint64_t connected_ = 0;                   // GUARDED_BY(mu_): times the channel became READY
-  uint32_t running_ = 0;                     // GUARDED_BY(mu_): tasks leased, not ended
-  uint64_t started_ = 0;                     // GUARDED_BY(mu_): tasks ever started
-  std::map<uint64_t, std::thread> threads_;  // GUARDED_BY(mu_): by start number
-  std::vector<uint64_t> finished_;           // GUARDED_BY(mu_): ended, not joined
+  Mutex mu_;
+  CondVar cv_;
+  bool stop_ GUARDED_BY(mu_) = false;
+  uint64_t connected_ GUARDED_BY(mu_) = 0;                   // times the channel became READY
+  uint32_t running_ GUARDED_BY(mu_) = 0;                     // tasks leased, not ended
+  uint64_t started_ GUARDED_BY(mu_) = 0;                     // tasks ever started
+  std::map<uint64_t, std::thread> threads_ GUARDED_BY(mu_);  // by start number
+  std::vector<uint64_t> finished_ GUARDED_BY(mu_);           // ended, not joined
 };
 
 }  // namespace

@@ -17,6 +17,8 @@
 #include <string>
 #include <thread>
 
+#include "base/mutex.h"
+#include "base/thread_annotations.h"
 #include "services/worker/worker.h"
 #include "tests/integration/test_util.h"
 #include "vigil/v1/worker.grpc.pb.h"
@@ -156,9 +158,10 @@ class WorkerStreamTest : public ::testing::Test {
     if (server_) server_->Shutdown(std::chrono::system_clock::now() + milliseconds(500));
     if (worker_) worker_->Stop();
     if (!run_.joinable()) return;
-    std::unique_lock lock(run_mu_);
-    if (run_cv_.wait_for(lock, milliseconds(15000), [this] { return ran_; })) {
-      lock.unlock();
+    MutexLock lock(&run_mu_);
+    if (run_cv_.WaitFor(&run_mu_, milliseconds(15000),
+                        [this]() REQUIRES(run_mu_) { return ran_; })) {
+      lock.Unlock();
       run_.join();
       return;
     }
@@ -188,9 +191,9 @@ class WorkerStreamTest : public ::testing::Test {
     worker_ = std::move(*w);
     run_ = std::thread([this] {
       (void)worker_->Run();
-      std::lock_guard lock(run_mu_);
+      MutexLock lock(&run_mu_);
       ran_ = true;
-      run_cv_.notify_all();
+      run_cv_.SignalAll();
     });
   }
 
@@ -199,9 +202,9 @@ class WorkerStreamTest : public ::testing::Test {
   std::unique_ptr<grpc::Server> server_;
   std::unique_ptr<Worker> worker_;
   std::thread run_;
-  std::mutex run_mu_;
-  std::condition_variable run_cv_;
-  bool ran_ = false;  // GUARDED_BY(run_mu_): Run() returned
+  Mutex run_mu_;
+  CondVar run_cv_;
+  bool ran_ GUARDED_BY(run_mu_) = false;  // Run() returned
 };
 
 // The coordinator acknowledges batches the worker has not read yet (it
