@@ -100,6 +100,12 @@ std::string FormatVerdicts(std::string_view tenant, std::string_view backup_set)
   storage::AppendString(&k, backup_set);
   return k;
 }
+std::string CatalogueHashesOf(std::string_view tenant) { return Named("coord/hashalg/", tenant); }
+std::string CatalogueHash(std::string_view tenant, std::string_view backup_set) {
+  std::string k = CatalogueHashesOf(tenant);
+  storage::AppendString(&k, backup_set);
+  return k;
+}
 std::string ResticPacksOf(std::string_view tenant) { return Named("coord/rpack/", tenant); }
 std::string ResticPacks(std::string_view tenant, std::string_view backup_set) {
   std::string k = ResticPacksOf(tenant);
