@@ -30,6 +30,21 @@ EntryRecord RecordOf(const Observation& o, int64_t first_seen_ns) {
 
 DiffKind Classify(const EntryRecord& rec, const Observation& obs, const DiffOptions& options) {
   if (obs.unreadable) return DiffKind::kUnreadable;
+  // The observed digest in the record's algorithm, if any.
+  const Digest* seen = &obs.digest;
+  if (obs.type == EntryType::kFile && !obs.not_read && rec.type == obs.type &&
+      !rec.digest.empty() && rec.digest.algorithm() != obs.digest.algorithm()) {
+    seen = !obs.previous_digest.empty() && obs.previous_digest.algorithm() == rec.digest.algorithm()
+               ? &obs.previous_digest
+               : nullptr;
+  }
+  if (seen == nullptr && rec.size == obs.size && rec.mtime_ns == obs.mtime_ns) {
+    return DiffKind::kNotRead;  // not comparable: judged by its metadata
+  }
+  if (seen == nullptr) {  // other metadata, no comparable digest
+    return options.mutable_set && obs.mtime_ns != rec.mtime_ns ? DiffKind::kUpdated
+                                                               : DiffKind::kModified;
+  }
   if (obs.not_read && obs.type == EntryType::kFile) {
     // Metadata only: an entry whose size or mtime moved cannot be judged
     // an update without reading it; in a point listed this way (immutable
@@ -46,7 +61,7 @@ DiffKind Classify(const EntryRecord& rec, const Observation& obs, const DiffOpti
   } else if (obs.type == EntryType::kOther) {
     same_content = true;
   } else {
-    same_content = rec.size == obs.size && rec.digest == obs.digest;
+    same_content = rec.size == obs.size && rec.digest == *seen;
   }
   if (same_content) return DiffKind::kUnchanged;
   if (options.mutable_set && obs.mtime_ns != rec.mtime_ns) return DiffKind::kUpdated;

@@ -31,6 +31,11 @@ struct Observation {
   // A file whose content was deliberately not read (no digest): compared
   // by type, size and mtime only (kNotRead when they match, else kModified).
   bool not_read = false;
+  // Files: the same content's digest with another algorithm (the one a
+  // record may still hold after the set's algorithm changed); empty if none.
+  // Classify compares a record with the observed digest of its own
+  // algorithm, never across algorithms.
+  Digest previous_digest;
 };
 
 // Outcome of comparing one observed entry with its record. Persisted in
@@ -59,6 +64,11 @@ EntryRecord RecordOf(const Observation& obs, int64_t first_seen_ns);
 // Pure classification of an observed entry against its record.
 // REQUIRES: obs.unreadable == false and, for files, obs.digest non-empty
 // unless obs.not_read.
+// A file whose record holds a digest of an algorithm neither obs.digest nor
+// obs.previous_digest has is judged like a file not read (by type, size and
+// mtime: kNotRead when they match): digests of two algorithms are never
+// compared. kUnchanged through obs.previous_digest leaves the caller to
+// record obs.digest (the set's algorithm now).
 DiffKind Classify(const EntryRecord& rec, const Observation& obs, const DiffOptions& options);
 
 struct DiffEvent {

@@ -12,6 +12,9 @@ namespace vigil::storage {
 FileHasher::FileHasher(HashAlgorithm alg, size_t buffer_bytes)
     : hasher_(NewHasher(alg)), buffer_(buffer_bytes) {}
 
+FileHasher::FileHasher(HashAlgorithm alg, HashAlgorithm also, size_t buffer_bytes)
+    : hasher_(NewHasher(alg)), also_(NewHasher(also)), buffer_(buffer_bytes) {}
+
 namespace {
 FileReading Fail(int err, const char* what) {
   FileReading r;
@@ -62,6 +65,7 @@ FileReading FileHasher::Read(int dir_fd, const char* name, uint64_t expected_siz
   if (expected_size > buffer_.size()) ::posix_fadvise(fd, 0, 0, POSIX_FADV_SEQUENTIAL);
 
   hasher_->Reset();
+  if (also_) also_->Reset();
   FileReading r;
   while (true) {
     ssize_t n = ::read(fd, buffer_.data(), buffer_.size());
@@ -73,6 +77,7 @@ FileReading FileHasher::Read(int dir_fd, const char* name, uint64_t expected_siz
     }
     if (n == 0) break;
     hasher_->Update({buffer_.data(), static_cast<size_t>(n)});
+    if (also_) also_->Update({buffer_.data(), static_cast<size_t>(n)});
     r.bytes += static_cast<uint64_t>(n);
     // Stop at the size fstat gave instead of reading again for EOF: one
     // system call fewer per small file (docs/BENCHMARKS.md). A file that
@@ -84,6 +89,7 @@ FileReading FileHasher::Read(int dir_fd, const char* name, uint64_t expected_siz
   ::close(fd);
   r.ok = true;
   r.digest = hasher_->Finish();
+  if (also_) r.also_digest = also_->Finish();
   return with_stat(std::move(r));
 }
 

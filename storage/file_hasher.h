@@ -17,6 +17,9 @@ namespace vigil::storage {
 struct FileReading {
   bool ok = false;
   Digest digest;
+  // The same bytes with the hasher's second algorithm (FileHasher(alg,
+  // also)); empty without one.
+  Digest also_digest;
   uint64_t bytes = 0;  // bytes actually read
   int error = 0;       // errno when !ok
   std::string error_text;
@@ -38,6 +41,10 @@ class FileHasher {
   // `buffer_bytes`: size of each read. Default 1 MiB: large enough for
   // sequential throughput, small enough to keep in L2 while hashing.
   explicit FileHasher(HashAlgorithm alg, size_t buffer_bytes = 1 << 20);
+  // Hashes each file with `alg` and `also` in the same read (a catalogue
+  // moving from one algorithm to another compares the old digest and
+  // records the new one): FileReading::also_digest.
+  FileHasher(HashAlgorithm alg, HashAlgorithm also, size_t buffer_bytes = 1 << 20);
 
   // Hashes the file `name` relative to directory fd `dir_fd` (AT_FDCWD for a
   // path). `expected_size` only tunes read-ahead hints. If `drop_cache`,
@@ -52,6 +59,7 @@ class FileHasher {
 
  private:
   std::unique_ptr<Hasher> hasher_;
+  std::unique_ptr<Hasher> also_;  // null: one algorithm
   std::vector<uint8_t> buffer_;
 };
 

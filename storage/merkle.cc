@@ -106,6 +106,17 @@ std::string EntryLeaf(std::string_view path, uint64_t size, const Digest& digest
   return out;
 }
 
+std::string BoundEntryLeaf(std::string_view tenant, std::string_view backup_set,
+                           std::string_view path, uint64_t size, const Digest& digest) {
+  std::string out(1, static_cast<char>(kBoundLeafFormat));
+  for (std::string_view name : {tenant, backup_set}) {
+    PutBE(&out, name.size(), 4);
+    out.append(name);
+  }
+  out += EntryLeaf(path, size, digest);
+  return out;
+}
+
 StatusOr<DecodedEntryLeaf> DecodeEntryLeaf(std::string_view in) {
   auto get = [&](size_t bytes, uint64_t* v) {
     if (in.size() < bytes) return false;
@@ -115,6 +126,22 @@ StatusOr<DecodedEntryLeaf> DecodeEntryLeaf(std::string_view in) {
     return true;
   };
   DecodedEntryLeaf d;
+  if (!in.empty() && static_cast<uint8_t>(in[0]) == kBoundLeafFormat) {
+    d.format = kBoundLeafFormat;
+    in.remove_prefix(1);
+    for (std::string* name : {&d.tenant, &d.backup_set}) {
+      uint64_t len = 0;
+      if (!get(4, &len) || in.size() < len) {
+        return absl::InvalidArgumentError(name == &d.tenant ? "entry leaf: truncated tenant"
+                                                            : "entry leaf: truncated backup set");
+      }
+      name->assign(in.substr(0, len));
+      in.remove_prefix(len);
+    }
+  } else if (!in.empty() && in[0] != '\0') {
+    return absl::InvalidArgumentError("entry leaf: unknown leaf format " +
+                                      std::to_string(static_cast<uint8_t>(in[0])));
+  }
   uint64_t path_len = 0, alg = 0, dlen = 0;
   if (!get(4, &path_len)) return absl::InvalidArgumentError("entry leaf: truncated path length");
   if (in.size() < path_len) return absl::InvalidArgumentError("entry leaf: truncated path");
@@ -148,7 +175,7 @@ StatusOr<TreeHead> CatalogueRoot(Catalogue& catalogue, const Scope& scope) {
   auto scan = catalogue.Scan(scope);
   for (; scan->Valid(); scan->Next()) {
     const EntryRecord& e = scan->entry();
-    b.Add(EntryLeaf(scan->path(), e.size, e.digest));
+    b.Add(BoundEntryLeaf(scope.tenant, scope.backup_set, scan->path(), e.size, e.digest));
   }
   if (Status s = scan->status(); !s.ok()) return s;
   return TreeHead{b.size(), b.Root()};
@@ -252,7 +279,8 @@ StatusOr<InclusionProofDoc> CatalogueInclusionProof(Catalogue& catalogue, const 
       if (!found && scan->path() == path) {
         found = true;
         doc.index = n;
-        doc.leaf = EntryLeaf(path, scan->entry().size, scan->entry().digest);
+        doc.leaf = BoundEntryLeaf(scope.tenant, scope.backup_set, path, scan->entry().size,
+                                  scan->entry().digest);
       }
     }
     if (Status s = scan->status(); !s.ok()) return s;
@@ -268,8 +296,8 @@ StatusOr<InclusionProofDoc> CatalogueInclusionProof(Catalogue& catalogue, const 
   bool changed = false;
   auto advance_to = [&](uint64_t i) -> MerkleHash {
     while (pos <= i && scan->Valid()) {
-      MerkleHash h =
-          MerkleLeafHash(EntryLeaf(scan->path(), scan->entry().size, scan->entry().digest));
+      MerkleHash h = MerkleLeafHash(BoundEntryLeaf(scope.tenant, scope.backup_set, scan->path(),
+                                                   scan->entry().size, scan->entry().digest));
       root.AddLeafHash(h);
       if (pos == doc.index && h != MerkleLeafHash(doc.leaf)) changed = true;
       scan->Next();
@@ -288,6 +316,8 @@ StatusOr<InclusionProofDoc> CatalogueInclusionProof(Catalogue& catalogue, const 
   }
   doc.path = *std::move(path_or);
   doc.root = root.Root();
+  doc.tenant = scope.tenant;
+  doc.backup_set = scope.backup_set;
   return doc;
 }
 

@@ -24,11 +24,26 @@
 // are its entries in catalogue key order (key_codec.h: depth-first, each
 // directory's children sorted by name bytes).
 //
+// BOUND LEAF (BoundEntryLeaf, format 2; what catalogue trees and proofs
+// use): the entry's tenant and backup set, then the leaf above:
+//
+//   u8   0x02 (a format-1 leaf starts with 0x00, the high byte of its path
+//        length)
+//   u32  length of the tenant name, then its bytes
+//   u32  length of the backup set name, then its bytes
+//   ...  the format-1 leaf of the entry
+//
+// Two sets holding the same files have different trees, so an inclusion
+// proof of one set's entry never verifies against another set's root.
+//
 // INCLUSION PROOF JSON (SerializeInclusionProof / ParseInclusionProof):
 //
-//   {"index": 5, "tree_size": 9, "leaf": "<hex of the leaf bytes>",
+//   {"tenant": "acme", "backup_set": "fs",
+//    "index": 5, "tree_size": 9, "leaf": "<hex of the leaf bytes>",
 //    "path": ["<hex 32 bytes>", ...], "root": "<hex 32 bytes>"}
 //
+// "tenant" and "backup_set" repeat what a bound leaf names (absent from
+// proofs of format-1 leaves; optional here, required by the proof verifier).
 // hex is lower-case on output, either case on input. "path" lists the
 // sibling subtree hashes from the leaf upwards (RFC 9162 §2.1.3.1 order).
 #pragma once
@@ -89,9 +104,18 @@ class MerkleBuilder {
 // (symlinks, special files): then the algorithm byte is 0.
 std::string EntryLeaf(std::string_view path, uint64_t size, const Digest& digest);
 
-// Decodes EntryLeaf() bytes. InvalidArgument (never a crash) on truncated
-// input, trailing bytes, an unknown algorithm or a digest of the wrong length.
+// The first byte of a bound leaf.
+inline constexpr uint8_t kBoundLeafFormat = 2;
+// The bound leaf (format 2, above) of an entry of `tenant`'s `backup_set`.
+std::string BoundEntryLeaf(std::string_view tenant, std::string_view backup_set,
+                           std::string_view path, uint64_t size, const Digest& digest);
+
+// Decodes EntryLeaf() or BoundEntryLeaf() bytes. InvalidArgument (never a
+// crash) on truncated input, trailing bytes, an unknown leaf format or
+// algorithm, or a digest of the wrong length.
 struct DecodedEntryLeaf {
+  int format = 1;                  // 1: EntryLeaf; kBoundLeafFormat: BoundEntryLeaf
+  std::string tenant, backup_set;  // format 2 only
   std::string path;
   uint64_t size = 0;
   std::optional<Digest> digest;  // nullopt: no digest
@@ -103,8 +127,9 @@ struct TreeHead {
   MerkleHash root{};
 };
 
-// Streams one restore point in key order and returns its tree head. Memory
-// is bounded whatever the number of entries.
+// Streams one restore point in key order and returns its tree head (bound
+// leaves: BoundEntryLeaf of the scope's tenant and backup set). Memory is
+// bounded whatever the number of entries.
 StatusOr<TreeHead> CatalogueRoot(Catalogue& catalogue, const Scope& scope);
 
 // The ranges [begin, end) of leaves whose subtree hashes form the audit path
@@ -130,6 +155,8 @@ Status VerifyInclusion(const MerkleHash& leaf_hash, uint64_t index, uint64_t tre
 
 // An inclusion proof as shipped to a client (JSON form above).
 struct InclusionProofDoc {
+  // Whose entry the leaf is (a bound leaf's names); empty when not given.
+  std::string tenant, backup_set;
   uint64_t index = 0;
   uint64_t tree_size = 0;
   std::string leaf;  // leaf bytes (EntryLeaf encoding for catalogue entries)
@@ -142,7 +169,8 @@ StatusOr<InclusionProofDoc> ParseInclusionProof(std::string_view json);
 // VerifyInclusion(MerkleLeafHash(doc.leaf), ...).
 Status VerifyInclusionProof(const InclusionProofDoc& doc);
 
-// Issues the inclusion proof of entry `path` of a restore point: two scans
+// Issues the inclusion proof of entry `path` of a restore point (bound
+// leaf, tenant and backup set filled in): two scans
 // (find the index, then the audit path and the root). NotFound if the entry
 // is absent; Aborted if the restore point changed between the two scans.
 StatusOr<InclusionProofDoc> CatalogueInclusionProof(Catalogue& catalogue, const Scope& scope,

@@ -17,6 +17,8 @@ Status Bad(const std::string& what) {
 
 std::string SerializeInclusionProof(const InclusionProofDoc& doc) {
   nlohmann::ordered_json j;
+  if (!doc.tenant.empty()) j["tenant"] = doc.tenant;
+  if (!doc.backup_set.empty()) j["backup_set"] = doc.backup_set;
   j["index"] = doc.index;
   j["tree_size"] = doc.tree_size;
   j["leaf"] = HexEncode(doc.leaf);
@@ -31,6 +33,12 @@ StatusOr<InclusionProofDoc> ParseInclusionProof(std::string_view json) {
   if (j.is_discarded()) return Bad("not valid JSON");
   if (!j.is_object()) return Bad("not a JSON object");
   InclusionProofDoc doc;
+  for (const char* key : {"tenant", "backup_set"}) {
+    auto it = j.find(key);
+    if (it == j.end()) continue;
+    if (!it->is_string()) return Bad(std::string("\"") + key + "\" is not a string");
+    (std::string_view(key) == "tenant" ? doc.tenant : doc.backup_set) = it->get<std::string>();
+  }
   for (const char* key : {"index", "tree_size"}) {
     auto it = j.find(key);
     if (it == j.end()) return Bad(std::string("missing \"") + key + "\"");

@@ -123,6 +123,9 @@ int RunCheckRun(const CheckRunArgs& args) {
           std::printf("  task %llu %s/%s: %s, %s\n", static_cast<unsigned long long>(t.id()),
                       t.backup_set().tenant().c_str(), t.backup_set().name().c_str(),
                       TaskStateName(t.state()), CountsText(t.counts()).c_str());
+          if (std::string d = DigestAlgorithmText(t); !d.empty()) {
+            std::printf("    %s\n", d.c_str());
+          }
           for (const auto& e : t.errors()) {
             std::printf("    attempt %u (worker %s): %s\n", e.attempt(), e.worker_id().c_str(),
                         e.message().c_str());

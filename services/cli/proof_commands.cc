@@ -196,6 +196,7 @@ int RunProofVerify(const ProofVerifyArgs& args) {
       return kExitProblems;
     }
     o.inclusion = std::move(*doc);
+    if (!args.backup_set.empty()) o.inclusion_backup_set = args.backup_set;
   }
   proofs::ProofCheck r = proofs::CheckProof(*statement, *signature, o);
   if (r.ok()) {

@@ -32,6 +32,8 @@ struct ProofVerifyArgs {
   std::string key;        // a public key PEM file, or a key directory
   std::string previous;   // optional: the previous proof's statement
   std::string inclusion;  // optional: an inclusion proof (JSON)
+  // optional, with `inclusion`: the backup set the entry must be in
+  std::string backup_set;
   bool quiet = false;
 };
 // Offline. Exit codes: 0 valid; 1 invalid (each failure on stdout, naming
@@ -45,7 +47,8 @@ inline constexpr const char* kProofVerifyHelpFooter =
   check log     the records it carries chain from the previous proof's head to its own head
   --previous    PREV is the proof just before it: its SHA-256 is named, and this proof's check
                 log starts where PREV's ended (the history was extended, not rewritten)
-  --inclusion   an inclusion proof (vigil proof include) leads to a Merkle root signed here
+  --inclusion   an inclusion proof (vigil proof include) leads to the Merkle root signed here
+                for the backup set its leaf names (--backup-set S: which must be S)
 Every failure is listed, each naming what failed. Exit codes: 0 valid, 1 invalid, 2 usage error.)";
 
 inline constexpr const char* kKeysHelpFooter =

@@ -51,6 +51,9 @@ void AddProofCommands(CLI::App& app, int& exit_code) {
   proof_verify->add_option("--inclusion", pva.inclusion,
                            "An inclusion proof (vigil proof include) to check against this "
                            "proof's signed roots");
+  proof_verify->add_option("--backup-set", pva.backup_set,
+                           "With --inclusion: the backup set the entry must be in (an inclusion "
+                           "proof of another set's entry fails)");
   proof_verify->add_flag("-q,--quiet", pva.quiet, "Print only the verdict and failures");
   proof_verify->footer(kProofVerifyHelpFooter);
   auto fetch_args = std::make_shared<ProofFetchArgs>();

@@ -16,7 +16,8 @@ namespace {
 
 nlohmann::json CountsJson(const v1::DiffCounts& c) {
   return {{"unchanged", c.unchanged()}, {"modified", c.modified()}, {"updated", c.updated()},
-          {"missing", c.missing()},     {"added", c.added()},       {"unreadable", c.unreadable()}};
+          {"missing", c.missing()},     {"added", c.added()},       {"unreadable", c.unreadable()},
+          {"rehashed", c.rehashed()}};
 }
 
 nlohmann::json TaskJson(const v1::Task& t) {
@@ -33,6 +34,7 @@ nlohmann::json TaskJson(const v1::Task& t) {
                       {"entries", t.entries()},
                       {"counts", CountsJson(t.counts())},
                       {"errors", errors}};
+  if (std::string d = DigestAlgorithmText(t); !d.empty()) j["digest_algorithm"] = d;
   if (t.has_progress()) {
     const v1::TaskProgress& p = t.progress();
     j["progress"] = {{"files_done", p.files_done()},   {"bytes_done", p.bytes_done()},
@@ -233,6 +235,7 @@ void PrintStatus(const v1::GetStatusResponse& r) {
       if (lt.state() == v1::TASK_STATE_DONE) {
         std::printf(" %s: %s", FormatTimeUtc(lt.finished_ns()).c_str(),
                     CountsText(lt.counts()).c_str());
+        if (std::string d = DigestAlgorithmText(lt); !d.empty()) std::printf("; %s", d.c_str());
       }
       if (lt.has_progress())
         std::printf(" on %s: %s", lt.worker_id().c_str(), ProgressText(lt.progress()).c_str());

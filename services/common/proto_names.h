@@ -11,13 +11,15 @@
 // the coordinator knows.
 //
 // Header-only (plain functions of the generated enums): a target including it
-// links `proto`. Thread-safe: no state.
+// links `proto` and `storage`. Thread-safe: no state.
 #pragma once
 
 #include <optional>
+#include <string>
 #include <string_view>
 
 #include "base/name_table.h"
+#include "storage/hash.h"
 #include "vigil/v1/types.pb.h"
 
 namespace vigil {
@@ -46,6 +48,34 @@ inline const char* TokenKindName(v1::TokenKind k) { return NameOf(kTokenKindName
 // The kind TokenKindName() names `name`, or none.
 inline std::optional<v1::TokenKind> TokenKindFromName(std::string_view name) {
   return ValueOf(kTokenKindNames, name);
+}
+
+// What a finished check did about digest algorithms, for its result line:
+// "re-hashed 12 entries with sha256 (catalogue had xxh3-128)", and "3
+// entries still recorded with another algorithm than sha256 (until read and
+// found unchanged)"; empty when the catalogue already held the set's
+// algorithm (DiffCounts.rehashed, rehashed_from, other_algorithm).
+inline std::string DigestAlgorithmText(const v1::Task& t) {
+  const v1::DiffCounts& c = t.counts();
+  auto name = [](uint32_t id) {
+    return id <= 255 && storage::IsKnownAlgorithm(static_cast<uint8_t>(id))
+               ? std::string(storage::AlgorithmName(static_cast<storage::HashAlgorithm>(id)))
+               : "algorithm " + std::to_string(id);
+  };
+  const std::string& set_alg = t.backup_set().content_hash();
+  std::string s;
+  if (c.rehashed() > 0) {
+    s = "re-hashed " + std::to_string(c.rehashed()) + (c.rehashed() == 1 ? " entry" : " entries") +
+        " with " + (set_alg.empty() ? "xxh3-128" : set_alg) + " (catalogue had " +
+        name(c.rehashed_from()) + ")";
+  }
+  if (c.other_algorithm() > 0) {
+    s += (s.empty() ? "" : "; ") + std::to_string(c.other_algorithm()) +
+         (c.other_algorithm() == 1 ? " entry" : " entries") + " still recorded with another " +
+         "algorithm than " + (set_alg.empty() ? "xxh3-128" : set_alg) +
+         " (until read and found unchanged)";
+  }
+  return s;
 }
 
 }  // namespace vigil

@@ -95,4 +95,15 @@ BackupSet FromProto(const v1::BackupSet& b) {
   return m;
 }
 
+storage::StatusOr<storage::HashAlgorithm> ContentHashOf(const v1::BackupSet& b) {
+  if (b.format() == "restic") return storage::HashAlgorithm::kSha256;
+  if (b.content_hash().empty()) return storage::HashAlgorithm::kXxh3_128;
+  auto alg = storage::ParseAlgorithm(b.content_hash());
+  if (!alg) {
+    return absl::InvalidArgumentError("backup set '" + b.name() + "': unknown contentHash '" +
+                                      b.content_hash() + "'");
+  }
+  return *alg;
+}
+
 }  // namespace vigil::contracts

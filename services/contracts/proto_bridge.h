@@ -5,6 +5,8 @@
 #include <string>
 
 #include "services/contracts/model.h"
+#include "storage/hash.h"
+#include "storage/status.h"
 #include "vigil/v1/alerts.pb.h"
 #include "vigil/v1/types.pb.h"
 
@@ -21,5 +23,11 @@ Tenant FromProto(const v1::Tenant& t);
 // Unknown layout names fall back to kMirror (the coordinator validated them
 // on the way in).
 BackupSet FromProto(const v1::BackupSet& b);
+
+// The digest algorithm of a set's catalogue entries: its content_hash
+// (XXH3-128 when empty), SHA-256 for a "restic" set (its entries are
+// snapshot files named by their SHA-256). InvalidArgument naming the value
+// if it is not a storage/hash.h name.
+storage::StatusOr<storage::HashAlgorithm> ContentHashOf(const v1::BackupSet& b);
 
 }  // namespace vigil::contracts

@@ -1,5 +1,7 @@
 #include "services/coordinator/check_results.h"
 
+#include "services/common/proto_names.h"
+
 namespace vigil::coordinator {
 
 nlohmann::json CheckResultJson(const v1::Task& t, const v1::DrillResult* drill) {
@@ -22,6 +24,10 @@ nlohmann::json CheckResultJson(const v1::Task& t, const v1::DrillResult* drill) 
                  {"updated", c.updated()},     {"missing", c.missing()},
                  {"added", c.added()},         {"unreadable", c.unreadable()},
                  {"not_read", c.not_read()}};
+  if (c.rehashed() > 0 || c.other_algorithm() > 0) {
+    j["counts"]["rehashed"] = c.rehashed();
+    j["digest_algorithm"] = DigestAlgorithmText(t);
+  }
   j["entries"] = t.entries();
   if (t.kind() != v1::TASK_KIND_DRILL) j["bytes_read"] = t.bytes_read();
   json errors = json::array();

@@ -619,6 +619,8 @@ StatusOr<v1::LeaseTaskResponse> Coordinator::LeaseTask(const std::string& worker
     // restic: the packs not to read again (format_results.h; not stored).
     Status s = AddKnownPacks(cat_->kv(), clock_->NowNs(), resp.mutable_task());
     if (!s.ok()) return s;
+    // A catalogue recorded with another algorithm than contentHash (ingest.h).
+    if (s = AddRehash(cat_->kv(), resp.mutable_task()); !s.ok()) return s;
   }
   return resp;
 }

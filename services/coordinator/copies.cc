@@ -19,6 +19,15 @@ StatusOr<contracts::CopyAgreement> CompareCopies(storage::Catalogue& cat, const 
   // Files of `a` with no path in `b`: probed in the hash index afterwards
   // (a second pass over `a`, keeping memory bounded).
   bool any_unmatched_path = false;
+  // The digest algorithms of b's files (bit per storage::HashAlgorithm):
+  // an entry of a that the hash index does not find in b under a's
+  // algorithm may be there under another (the sets' contentHash differ).
+  uint32_t b_algs = 0;
+  auto note_b = [&](const storage::EntryRecord& e) {
+    if (e.type == storage::EntryType::kFile && !e.digest.empty()) {
+      b_algs |= 1u << static_cast<uint8_t>(e.digest.algorithm());
+    }
+  };
   auto sa = cat.Scan({tenant, a, point_a});
   auto sb = cat.Scan({tenant, b, point_b});
   while (sa->Valid()) {
@@ -30,6 +39,7 @@ StatusOr<contracts::CopyAgreement> CompareCopies(storage::Catalogue& cat, const 
     // Encoded paths compare bytewise in key order.
     int c = sb->Valid() ? sb->encoded_path().compare(sa->encoded_path()) : 1;
     if (c < 0) {  // only in b
+      note_b(sb->entry());
       sb->Next();
       continue;
     }
@@ -39,6 +49,7 @@ StatusOr<contracts::CopyAgreement> CompareCopies(storage::Catalogue& cat, const 
       continue;
     }
     const storage::EntryRecord& eb = sb->entry();
+    note_b(eb);
     if (eb.digest.algorithm() != ea.digest.algorithm() || eb.digest.empty()) {
       ++other_alg;
       if (eb.size != ea.size) ++changed;
@@ -54,6 +65,9 @@ StatusOr<contracts::CopyAgreement> CompareCopies(storage::Catalogue& cat, const 
     sb->Next();
   }
   if (!sa->status().ok()) return sa->status();
+  if (any_unmatched_path) {
+    for (; sb->Valid(); sb->Next()) note_b(sb->entry());
+  }
   if (!sb->status().ok()) return sb->status();
 
   if (any_unmatched_path) {
@@ -77,6 +91,8 @@ StatusOr<contracts::CopyAgreement> CompareCopies(storage::Catalogue& cat, const 
       if (!s.ok()) return s;
       if (found) {
         ++out.matched;
+      } else if ((b_algs & ~(1u << static_cast<uint8_t>(ea.digest.algorithm()))) != 0) {
+        ++other_alg;  // b holds files under another algorithm: not comparable
       } else {
         ++out.missing_in_b;
       }
@@ -90,8 +106,12 @@ StatusOr<contracts::CopyAgreement> CompareCopies(storage::Catalogue& cat, const 
   } else if (other_alg > 0) {
     out.state = contracts::CopyAgreement::State::kNotEstablished;
     out.detail = GroupDigits(other_alg) +
-                 " entries hashed with different algorithms: presence and size only" +
-                 (changed > 0 ? ", " + GroupDigits(changed) + " sizes differ" : "");
+                 " entries hashed with different algorithms (the sets' contentHash differ): "
+                 "presence and size only, content not compared" +
+                 (changed > 0 ? ", " + GroupDigits(changed) + " sizes differ" : "") +
+                 (out.missing_in_b > 0 ? "; " + GroupDigits(out.missing_in_b) + " entries of " + a +
+                                             " not found in " + b
+                                       : "");
   } else if (changed > 0 || out.missing_in_b > 0) {
     out.state = contracts::CopyAgreement::State::kNotEstablished;
     std::string d;

@@ -21,7 +21,11 @@ namespace vigil::coordinator {
 //   kAgree           every regular file of `a` found in `b` with an equal
 //                    digest (by path or through the hash index);
 //   kNotEstablished  otherwise, said why: the copies use different
-//                    algorithms (only presence and size compared), entries
+//                    algorithms (only presence and size compared: digests
+//                    of two algorithms are never compared, and an entry of
+//                    `a` the hash index does not find in `b` under its
+//                    algorithm is not called missing when `b` holds files
+//                    under another), entries
 //                    changed between the two backups (size or mtime differ),
 //                    or entries of `a` are missing in `b`.
 storage::StatusOr<contracts::CopyAgreement> CompareCopies(storage::Catalogue& cat,

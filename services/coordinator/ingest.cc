@@ -12,6 +12,7 @@
 #include <memory>
 #include <optional>
 
+#include "services/contracts/proto_bridge.h"
 #include "services/coordinator/keys.h"
 #include "services/coordinator/points.h"
 #include "storage/diff.h"
@@ -22,6 +23,28 @@ namespace vigil::coordinator {
 using storage::Space;
 using storage::Status;
 using storage::StatusOr;
+
+namespace {
+
+// A digest field pair of an observation: both empty, or a known algorithm
+// and a digest of its length.
+Status CheckDigest(const std::string& path, const std::string& which, uint32_t algorithm,
+                   const std::string& digest) {
+  if (digest.empty() && algorithm == 0) return absl::OkStatus();
+  if (algorithm > 255 || !storage::IsKnownAlgorithm(static_cast<uint8_t>(algorithm))) {
+    return absl::InvalidArgumentError("observation '" + path + "': unknown " + which +
+                                      "digest algorithm");
+  }
+  auto alg = static_cast<storage::HashAlgorithm>(algorithm);
+  if (digest.size() != storage::DigestSize(alg)) {
+    return absl::InvalidArgumentError("observation '" + path + "': " + which + "digest of " +
+                                      std::to_string(digest.size()) + " bytes for " +
+                                      std::string(storage::AlgorithmName(alg)));
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace
 
 Status ValidateBatch(const v1::ObservationBatch& batch) {
   if (batch.observations_size() > kMaxObservationsPerBatch) {
@@ -39,18 +62,11 @@ Status ValidateBatch(const v1::ObservationBatch& batch) {
     if (o.type() < v1::ENTRY_TYPE_FILE || o.type() > v1::ENTRY_TYPE_OTHER) {
       return absl::InvalidArgumentError("observation '" + o.path() + "': unknown entry type");
     }
-    if (!o.digest().empty() || o.digest_algorithm() != 0) {
-      if (o.digest_algorithm() > 255 ||
-          !storage::IsKnownAlgorithm(static_cast<uint8_t>(o.digest_algorithm()))) {
-        return absl::InvalidArgumentError("observation '" + o.path() +
-                                          "': unknown digest algorithm");
-      }
-      auto alg = static_cast<storage::HashAlgorithm>(o.digest_algorithm());
-      if (o.digest().size() != storage::DigestSize(alg)) {
-        return absl::InvalidArgumentError("observation '" + o.path() + "': digest of " +
-                                          std::to_string(o.digest().size()) + " bytes for " +
-                                          std::string(storage::AlgorithmName(alg)));
-      }
+    if (Status s = CheckDigest(o.path(), "", o.digest_algorithm(), o.digest()); !s.ok()) return s;
+    if (Status s =
+            CheckDigest(o.path(), "previous ", o.previous_digest_algorithm(), o.previous_digest());
+        !s.ok()) {
+      return s;
     }
   }
   return absl::OkStatus();
@@ -267,6 +283,11 @@ storage::Observation ToObservation(const v1::Observation& o) {
         storage::Digest(static_cast<storage::HashAlgorithm>(o.digest_algorithm()),
                         {reinterpret_cast<const uint8_t*>(o.digest().data()), o.digest().size()});
   }
+  if (!o.previous_digest().empty()) {
+    r.previous_digest = storage::Digest(
+        static_cast<storage::HashAlgorithm>(o.previous_digest_algorithm()),
+        {reinterpret_cast<const uint8_t*>(o.previous_digest().data()), o.previous_digest().size()});
+  }
   r.link_target = o.link_target();
   r.unreadable = o.unreadable();
   r.error = o.error();
@@ -385,21 +406,30 @@ struct Progress {
   std::string path;
   storage::DiffCounts counts;
   std::vector<Damage> damage;
+  // Entries re-hashed (recorded with the set's algorithm after matching
+  // through the one their record held, `rehashed_from`), and entries whose
+  // record still holds another algorithm's digest (`other_alg`).
+  uint64_t rehashed = 0;
+  uint8_t rehashed_from = 0;
+  uint64_t other = 0;
+  uint8_t other_alg = 0;
 };
 
 // Persisted format (never change in place; a new version beside it):
-//   U8 1 (version)  I64 now_ns  U64 point  Str path
+//   U8 version (1 or 2)  I64 now_ns  U64 point  Str path
 //   U64 x 7 counts (unchanged, modified, updated, missing, added,
 //   unreadable, not_read)
 //   U64 n, then n x (U64 modified, missing, unreadable, U64 m, m x Str)
-// U64/I64 fixed 8 bytes big-endian, Str = U64 length + bytes.
+//   version 2 only: U64 rehashed, U8 rehashed_from, U64 other, U8 other_alg
+// U64/I64 fixed 8 bytes big-endian, Str = U64 length + bytes. Version 1
+// (written before contentHash was honoured) decodes with zeros there.
 void PutStr(std::string* out, std::string_view s) {
   keys::AppendU64(out, s.size());
   out->append(s);
 }
 
 std::string EncodeProgress(const Progress& p) {
-  std::string v(1, '\x01');
+  std::string v(1, '\x02');
   keys::AppendU64(&v, static_cast<uint64_t>(p.now_ns));
   keys::AppendU64(&v, p.point);
   PutStr(&v, p.path);
@@ -416,6 +446,10 @@ std::string EncodeProgress(const Progress& p) {
     keys::AppendU64(&v, d.examples.size());
     for (const auto& e : d.examples) PutStr(&v, e);
   }
+  keys::AppendU64(&v, p.rehashed);
+  v.push_back(static_cast<char>(p.rehashed_from));
+  keys::AppendU64(&v, p.other);
+  v.push_back(static_cast<char>(p.other_alg));
   return v;
 }
 
@@ -442,8 +476,9 @@ StatusOr<Progress> DecodeProgress(std::string_view v) {
     at += n;
     return s;
   };
-  if (v.empty() || v[0] != '\x01')
+  if (v.empty() || (v[0] != '\x01' && v[0] != '\x02'))
     return absl::DataLossError("merge progress record: unknown version");
+  const bool v2 = v[0] == '\x02';
   at = 1;
   p.now_ns = static_cast<int64_t>(u64());
   p.point = u64();
@@ -462,6 +497,19 @@ StatusOr<Progress> DecodeProgress(std::string_view v) {
     const uint64_t m = u64();
     for (uint64_t j = 0; ok && j < m && j < 5; ++j) d.examples.push_back(str());
     if (m > 5) ok = false;
+  }
+  if (v2) {
+    auto u8 = [&]() -> uint8_t {
+      if (at >= v.size()) {
+        ok = false;
+        return 0;
+      }
+      return static_cast<uint8_t>(v[at++]);
+    };
+    p.rehashed = u64();
+    p.rehashed_from = u8();
+    p.other = u64();
+    p.other_alg = u8();
   }
   if (!ok || at != v.size()) return absl::DataLossError("merge progress record does not decode");
   return p;
@@ -533,6 +581,10 @@ StatusOr<MergeResult> MergeStaged(storage::Catalogue& cat, const v1::BackupSet& 
   result.now_ns = now_ns;
   TestCrashPoint("merge", 0);
 
+  // The set's digest algorithm: entries recorded with another are
+  // re-hashed when read with theirs too (Task.rehash_from).
+  auto declared = contracts::ContentHashOf(set);
+  if (!declared.ok()) return declared.status();
   StagedSource source(cat.kv(), task, attempt);
   storage::DiffOptions opts;
   opts.mutable_set = set.mutable_();
@@ -577,13 +629,23 @@ StatusOr<MergeResult> MergeStaged(storage::Catalogue& cat, const v1::BackupSet& 
         // (recorded when its point is read).
         if (ev.observed->unreadable || ev.observed->not_read) return absl::OkStatus();
         return w->PutEntry(ev.path, storage::RecordOf(*ev.observed, now_ns));
-      case storage::DiffKind::kUnchanged:
-        if (ev.observed->mtime_ns != ev.recorded->mtime_ns) {  // touched only
+      case storage::DiffKind::kUnchanged: {
+        // Matched through the algorithm its record holds: recorded with the
+        // set's from now on.
+        const bool rehash = !ev.observed->digest.empty() && !ev.recorded->digest.empty() &&
+                            ev.observed->digest.algorithm() != ev.recorded->digest.algorithm();
+        if (rehash) {
+          ++progress.rehashed;
+          progress.rehashed_from = static_cast<uint8_t>(ev.recorded->digest.algorithm());
+        }
+        if (rehash || ev.observed->mtime_ns != ev.recorded->mtime_ns) {  // touched only
           storage::EntryRecord r = *ev.recorded;
           r.mtime_ns = ev.observed->mtime_ns;
+          if (rehash) r.digest = ev.observed->digest;
           if (Status s = w->PutEntry(ev.path, r, ev.recorded); !s.ok()) return s;
         }
         return verify_ok(ev.path);
+      }
       case storage::DiffKind::kUpdated: {
         Status s = w->PutEntry(ev.path, storage::RecordOf(*ev.observed, ev.recorded->first_seen_ns),
                                ev.recorded);
@@ -611,6 +673,17 @@ StatusOr<MergeResult> MergeStaged(storage::Catalogue& cat, const v1::BackupSet& 
     }
     progress.counts.Add(ev.kind);
     if (Status s = record(ev, &progress.damage[point_index]); !s.ok()) return s;
+    // The algorithm of the digest the entry's record holds now.
+    const storage::Digest* kept = ev.recorded != nullptr ? &ev.recorded->digest : nullptr;
+    if (ev.observed != nullptr && !ev.observed->digest.empty() &&
+        (ev.kind == storage::DiffKind::kAdded || ev.kind == storage::DiffKind::kUnchanged ||
+         ev.kind == storage::DiffKind::kUpdated)) {
+      kept = &ev.observed->digest;
+    }
+    if (kept != nullptr && !kept->empty() && kept->algorithm() != *declared) {
+      ++progress.other;
+      progress.other_alg = static_cast<uint8_t>(kept->algorithm());
+    }
     if (w->pending_bytes() < batch_bytes) return absl::OkStatus();
     progress.point = point_index;
     progress.path.assign(ev.path);
@@ -695,7 +768,15 @@ StatusOr<MergeResult> MergeStaged(storage::Catalogue& cat, const v1::BackupSet& 
     w->PutMeta(keys::Point(set.tenant(), set.name(), t), r.SerializeAsString());
   }
 
+  // Which algorithm the next check's reads must add (Task.rehash_from).
+  w->PutMeta(
+      keys::CatalogueHash(set.tenant(), set.name()),
+      std::string(1, static_cast<char>(progress.other > 0 ? progress.other_alg
+                                                          : static_cast<uint8_t>(*declared))));
   const storage::DiffCounts& counts = progress.counts;
+  result.counts.set_rehashed(progress.rehashed);
+  if (progress.rehashed > 0) result.counts.set_rehashed_from(progress.rehashed_from);
+  result.counts.set_other_algorithm(progress.other);
   result.counts.set_unchanged(counts.unchanged);
   result.counts.set_modified(counts.modified);
   result.counts.set_updated(counts.updated);
@@ -728,6 +809,26 @@ Status DeletePrefix(storage::KvStore* kv, Space space, const std::string& prefix
 }
 
 }  // namespace
+
+Status AddRehash(storage::KvStore* kv, v1::Task* task) {
+  task->clear_rehash_from();
+  if (task->kind() != v1::TASK_KIND_CHECK || task->backup_set().format() == "restic") {
+    return absl::OkStatus();
+  }
+  auto declared = contracts::ContentHashOf(task->backup_set());
+  if (!declared.ok()) return absl::OkStatus();  // the worker fails the task, naming it
+  std::string v;
+  Status s =
+      kv->Get(Space::kMeta,
+              keys::CatalogueHash(task->backup_set().tenant(), task->backup_set().name()), &v);
+  if (!s.ok() && !absl::IsNotFound(s)) return s;
+  uint8_t recorded = static_cast<uint8_t>(storage::HashAlgorithm::kXxh3_128);
+  if (s.ok() && v.size() == 1 && storage::IsKnownAlgorithm(static_cast<uint8_t>(v[0]))) {
+    recorded = static_cast<uint8_t>(v[0]);
+  }
+  if (recorded != static_cast<uint8_t>(*declared)) task->set_rehash_from(recorded);
+  return absl::OkStatus();
+}
 
 Status DropStaged(storage::KvStore* kv, storage::KvBatch* b, uint64_t task) {
   if (Status s = DeletePrefix(kv, Space::kTasks, keys::StagedPrefixOfTask(task), b); !s.ok()) {

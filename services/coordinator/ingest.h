@@ -13,6 +13,14 @@
 // ValidateBatchPoints() refuses a batch that breaks these rules before it is
 // staged; the attempt's last restore_point_ns is kept in its ack record.
 //
+// Digest algorithms: each entry is recorded with the set's content_hash
+// (contracts::ContentHashOf). An entry whose record holds another
+// algorithm's digest is compared with the observation's digest of that
+// algorithm (Observation.previous_digest, sent when the task asked for it:
+// AddRehash) and, when equal, recorded with the set's algorithm
+// (DiffCounts.rehashed); without one it is judged by its metadata only
+// (storage::Classify), never by comparing two algorithms' digests.
+//
 // MergeStaged() streams the staged observations of an attempt, in seq order,
 // split by restore point, through the catalogue's merge-join diff
 // (storage/diff.h) on each listed point's key range and records the
@@ -142,6 +150,14 @@ storage::StatusOr<MergeResult> MergeStaged(storage::Catalogue& cat, const v1::Ba
                                            const std::string& marker_key,
                                            storage::KvBatch* last_batch = nullptr,
                                            const MergeOptions& options = {});
+
+// CHECK tasks (not restic): sets Task.rehash_from when the set's catalogue
+// holds digests of another algorithm than its content_hash (the record
+// keys::CatalogueHash a merge writes; absent: XXH3-128, the one algorithm
+// checks used before contentHash was honoured). Called when the task is
+// leased (the field is never stored). An unknown content_hash adds
+// nothing (the worker fails the task, naming it).
+storage::Status AddRehash(storage::KvStore* kv, v1::Task* task);
 
 // Adds to `b` the removal of every staged batch and ack key of `task`, and of
 // the merge markers and progress records of its attempts (keys::Merged,

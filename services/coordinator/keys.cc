@@ -69,6 +69,10 @@ std::string FormatVerdictsOf(std::string_view tenant) { return Key("coord/fverdi
 std::string FormatVerdicts(std::string_view tenant, std::string_view backup_set) {
   return Key("coord/fverdict/", tenant, backup_set);
 }
+std::string CatalogueHashesOf(std::string_view tenant) { return Key("coord/hashalg/", tenant); }
+std::string CatalogueHash(std::string_view tenant, std::string_view backup_set) {
+  return Key("coord/hashalg/", tenant, backup_set);
+}
 std::string ResticPacksOf(std::string_view tenant) { return Key("coord/rpack/", tenant); }
 std::string ResticPacks(std::string_view tenant, std::string_view backup_set) {
   return Key("coord/rpack/", tenant, backup_set);

@@ -50,6 +50,12 @@
 //                                                -> vigil.v1.ResticPackRecord
 //       format results of bagit/sumfile/restic sets, written in a synced
 //       write right after the task's DONE state (format_results.h)
+//   "coord/hashalg/" Str(tenant) Str(backup_set) -> U8 algorithm id
+//       (storage/hash.h): the digest algorithm the set's catalogue entries
+//       (of its listed points) are recorded with, or one other than the
+//       set's contentHash that some are still recorded with; written in the
+//       last batch of every merge (ingest.h). Absent: nothing merged since
+//       it was introduced (entries recorded before were XXH3-128)
 // Keyspace `tasks` (fixed-width big-endian integers: numeric order == byte
 // order, so one task's staged batches are one range, in seq order):
 //   'T' U64(task_id)                             -> vigil.v1.Task
@@ -108,6 +114,8 @@ std::string PointsOf(std::string_view tenant, std::string_view backup_set);
 // verdicts, its verified restic packs, and each tenant's whole range.
 std::string FormatVerdicts(std::string_view tenant, std::string_view backup_set);
 std::string FormatVerdictsOf(std::string_view tenant);
+std::string CatalogueHash(std::string_view tenant, std::string_view backup_set);
+std::string CatalogueHashesOf(std::string_view tenant);
 std::string ResticPacks(std::string_view tenant, std::string_view backup_set);
 std::string ResticPacksOf(std::string_view tenant);
 

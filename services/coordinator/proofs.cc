@@ -92,7 +92,8 @@ StatusOr<json> RootAndKeepLeaves(storage::Catalogue& cat, const std::string& ten
   size_t pending = 0;
   auto scan = cat.Scan({tenant, set, point_time});
   for (; scan->Valid(); scan->Next()) {
-    std::string leaf = storage::EntryLeaf(scan->path(), scan->entry().size, scan->entry().digest);
+    std::string leaf = storage::BoundEntryLeaf(tenant, set, scan->path(), scan->entry().size,
+                                               scan->entry().digest);
     builder.Add(leaf);
     std::string key = prefix;
     keys::AppendU64(&key, builder.size() - 1);
@@ -285,6 +286,13 @@ StatusOr<storage::InclusionProofDoc> IssueInclusionProof(KvStore& kv, const std:
     for (it->Seek(prefix); it->Valid(); it->Next(), ++i) {
       auto leaf = storage::DecodeEntryLeaf(it->value());
       if (!leaf.ok()) return absl::DataLossError("kept leaf " + std::to_string(i) + " is corrupt");
+      if (leaf->format != storage::kBoundLeafFormat) {
+        return absl::FailedPreconditionError(
+            "proof " + std::to_string(proof->seq) + " of '" + tenant +
+            "' was issued before inclusion proofs named their backup set (its leaves are of "
+            "format 1, which `vigil proof verify` refuses): issue a new proof (vigil report) and "
+            "ask for the inclusion proof against it");
+      }
       if (leaf->path == path) {
         doc.index = i;
         doc.leaf = std::string(it->value());
@@ -321,6 +329,8 @@ StatusOr<storage::InclusionProofDoc> IssueInclusionProof(KvStore& kv, const std:
   doc.tree_size = tree_size;
   doc.path = std::move(*path_hashes);
   doc.root = *root;
+  doc.tenant = tenant;
+  doc.backup_set = backup_set;
   // Sanity: the kept leaves must still give the signed root.
   if (Status s = storage::VerifyInclusionProof(doc); !s.ok()) {
     return absl::DataLossError("kept leaf set of proof " + std::to_string(proof->seq) +

@@ -194,6 +194,7 @@ StatusOr<v1::OffboardTenantResponse> Coordinator::OffboardTenant(
   // Format results and the verdict watcher's state of the tenant.
   range(Space::kMeta, keys::FormatVerdictsOf(name));
   range(Space::kMeta, keys::ResticPacksOf(name));
+  range(Space::kMeta, keys::CatalogueHashesOf(name));
   range(Space::kMeta, keys::VerdictsOf(name));
   range(Space::kMeta, keys::TransitionsOf(name));
   range(Space::kMeta, keys::ContractVersionsOf(name));

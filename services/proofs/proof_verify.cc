@@ -234,23 +234,46 @@ void CheckInto(std::string_view statement, std::string_view signature_json,
     }
   }
 
-  // 4. An inclusion proof against one of the signed roots.
+  // 4. An inclusion proof against the root signed for the backup set its
+  // leaf names (bound leaves: docs/proofs.md).
   if (options.inclusion) {
     const storage::InclusionProofDoc& doc = *options.inclusion;
     auto fail = [&](const std::string& why) { out.failures.push_back("inclusion: " + why); };
-    std::string set;
-    for (const auto& [name, m] : roots) {
-      if ((*m)["root"].get<std::string>() == storage::MerkleHex(doc.root) &&
-          (*m)["tree_size"].get<uint64_t>() == doc.tree_size) {
-        set = name;
+    auto leaf = storage::DecodeEntryLeaf(doc.leaf);
+    const json* m = nullptr;
+    if (leaf.ok()) {
+      for (const auto& [name, merkle] : roots) {
+        if (name == leaf->backup_set) m = merkle;
       }
     }
-    auto leaf = storage::DecodeEntryLeaf(doc.leaf);
-    if (set.empty()) {
-      fail("its root " + storage::MerkleHex(doc.root) + " (tree size " +
-           std::to_string(doc.tree_size) + ") is not a Merkle root signed in this proof");
-    } else if (!leaf.ok()) {
+    const std::string set = leaf.ok() ? EscapeForTerminal(leaf->backup_set) : "";
+    const std::string wanted = EscapeForTerminal(options.inclusion_backup_set.value_or(""));
+    if (!leaf.ok()) {
       fail(std::string(leaf.status().message()));
+    } else if (doc.backup_set.empty() || doc.tenant.empty()) {
+      fail(std::string("no \"") + (doc.backup_set.empty() ? "backup_set" : "tenant") +
+           "\" field: an inclusion proof made before proofs named the backup set of their "
+           "entries is not accepted (ask for a new proof and inclusion proof)");
+    } else if (leaf->format != storage::kBoundLeafFormat) {
+      fail(
+          "its leaf does not name its tenant and backup set (leaf format 1, from a proof issued "
+          "before they were bound): not accepted (ask for a new proof and inclusion proof)");
+    } else if (leaf->tenant != doc.tenant || leaf->backup_set != doc.backup_set) {
+      fail("it says backup set '" + EscapeForTerminal(doc.tenant) + "/" +
+           EscapeForTerminal(doc.backup_set) + "' but its leaf is an entry of '" +
+           EscapeForTerminal(leaf->tenant) + "/" + set + "'");
+    } else if (options.inclusion_backup_set && leaf->backup_set != *options.inclusion_backup_set) {
+      fail("it proves an entry of backup set '" + set + "', not of '" + wanted + "'");
+    } else if (leaf->tenant != out.tenant) {
+      fail("its entry belongs to tenant '" + EscapeForTerminal(leaf->tenant) +
+           "', this proof is about '" + EscapeForTerminal(out.tenant) + "'");
+    } else if (m == nullptr) {
+      fail("backup set '" + set + "' has no Merkle root signed in this proof");
+    } else if ((*m)["root"].get<std::string>() != storage::MerkleHex(doc.root) ||
+               (*m)["tree_size"].get<uint64_t>() != doc.tree_size) {
+      fail("its root " + storage::MerkleHex(doc.root) + " (tree size " +
+           std::to_string(doc.tree_size) +
+           ") is not a Merkle root signed in this proof for backup set '" + set + "'");
     } else if (auto s = storage::VerifyInclusionProof(doc); !s.ok()) {
       fail("the entry is not in backup set '" + set + "': " + std::string(s.message()));
     } else {

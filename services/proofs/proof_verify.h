@@ -40,8 +40,12 @@ struct ProofCheckOptions {
   // The previous proof's statement bytes (already verified by the client):
   // checks that this proof extends its history.
   std::optional<std::string> previous_statement;
-  // An inclusion proof to check against one of the signed roots.
+  // An inclusion proof to check against the root signed for the backup
+  // set its (bound) leaf names; proofs whose leaf names none are refused.
   std::optional<storage::InclusionProofDoc> inclusion;
+  // The backup set the client expects the entry in (`--backup-set`): an
+  // inclusion proof of another set's entry fails. Unset: the leaf's set.
+  std::optional<std::string> inclusion_backup_set;
 };
 
 struct ProofCheck {

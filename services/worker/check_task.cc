@@ -13,11 +13,13 @@
 #include <cstring>
 #include <map>
 #include <memory>
+#include <optional>
 #include <set>
 #include <utility>
 
 #include "services/common/io_budget.h"
 #include "services/common/text.h"
+#include "services/contracts/proto_bridge.h"
 #include "services/contracts/restore_points.h"
 #include "services/worker/format_tasks.h"
 #include "services/worker/set_dir.h"
@@ -35,6 +37,8 @@ struct LinkedRead {
   int64_t mtime_ns = 0;
   uint32_t algorithm = 0;
   std::string digest;
+  uint32_t previous_algorithm = 0;  // Task.rehash_from's digest, if asked
+  std::string previous_digest;
 };
 
 // An attempt's observations in numbered batches of options().batch_size on
@@ -114,7 +118,20 @@ class CheckRun {
       host_->Log("task " + std::to_string(task.id()) + " (" + task.backup_set().tenant() + "/" +
                  task.backup_set().name() + "): " + w);
     }
-    storage::FileHasher hasher(storage::HashAlgorithm::kXxh3_128);
+    // The set's algorithm (contentHash); with Task.rehash_from, the
+    // catalogue's previous one too, from the same read.
+    auto alg = contracts::ContentHashOf(task.backup_set());
+    if (!alg.ok()) return {Outcome::kError, std::string(alg.status().message()), 0};
+    alg_ = *alg;
+    const uint32_t from = task.rehash_from();
+    std::optional<storage::FileHasher> dual;
+    if (from != 0 && from <= 255 && storage::IsKnownAlgorithm(static_cast<uint8_t>(from)) &&
+        static_cast<storage::HashAlgorithm>(from) != alg_) {
+      dual.emplace(alg_, static_cast<storage::HashAlgorithm>(from));
+    } else {
+      dual.emplace(alg_);
+    }
+    storage::FileHasher& hasher = *dual;
     budget_ = std::make_unique<IoBudget>(task.rate_limit_bytes_per_s());
     metadata_only_.clear();
     metadata_only_.insert(task.metadata_only_points().begin(), task.metadata_only_points().end());
@@ -260,8 +277,7 @@ class CheckRun {
     }
     if (r.ok) {
       o.set_size(r.bytes);
-      o.set_digest_algorithm(static_cast<uint32_t>(r.digest.algorithm()));
-      o.set_digest(std::string(r.digest.view()));
+      SetDigests(r, &o);
     } else {
       o.set_unreadable(true);
       o.set_error(r.error_text);
@@ -308,6 +324,8 @@ class CheckRun {
                    it->second.mtime_ns == e.mtime_ns) {
           o.set_digest_algorithm(it->second.algorithm);
           o.set_digest(it->second.digest);
+          o.set_previous_digest_algorithm(it->second.previous_algorithm);
+          o.set_previous_digest(it->second.previous_digest);
           ++*reused;
         } else {
           Pace(e.size);
@@ -315,10 +333,14 @@ class CheckRun {
           if (!r.ok && r.error == ENOENT) continue;  // vanished since the walk
           if (r.ok) {
             o.set_size(r.bytes);
-            o.set_digest_algorithm(static_cast<uint32_t>(r.digest.algorithm()));
-            o.set_digest(std::string(r.digest.view()));
+            SetDigests(r, &o);
             if (e.nlink > 1 && r.bytes == e.size) {
-              linked[{e.dev, e.ino}] = {e.size, e.mtime_ns, o.digest_algorithm(), o.digest()};
+              linked[{e.dev, e.ino}] = {e.size,
+                                        e.mtime_ns,
+                                        o.digest_algorithm(),
+                                        o.digest(),
+                                        o.previous_digest_algorithm(),
+                                        o.previous_digest()};
             }
           } else {
             o.set_unreadable(true);
@@ -328,7 +350,7 @@ class CheckRun {
       } else if (e.type == storage::EntryType::kSymlink) {
         o.set_type(v1::ENTRY_TYPE_SYMLINK);
         o.set_link_target(e.link_target);
-        storage::Digest d = storage::HashBytes(storage::HashAlgorithm::kXxh3_128, e.link_target);
+        storage::Digest d = storage::HashBytes(alg_, e.link_target);
         o.set_digest_algorithm(static_cast<uint32_t>(d.algorithm()));
         o.set_digest(std::string(d.view()));
       } else {
@@ -339,8 +361,21 @@ class CheckRun {
     return {};
   }
 
+  // A file's digest in the set's algorithm, and in Task.rehash_from's when
+  // the hasher has it.
+  static void SetDigests(const storage::FileReading& r, v1::Observation* o) {
+    o->set_digest_algorithm(static_cast<uint32_t>(r.digest.algorithm()));
+    o->set_digest(std::string(r.digest.view()));
+    if (!r.also_digest.empty()) {
+      o->set_previous_digest_algorithm(static_cast<uint32_t>(r.also_digest.algorithm()));
+      o->set_previous_digest(std::string(r.also_digest.view()));
+    }
+  }
+
   TaskHost* host_;
   Attempt* a_;
+  // The set's digest algorithm (its contentHash).
+  storage::HashAlgorithm alg_ = storage::HashAlgorithm::kXxh3_128;
   // The read budget is the attempt's own: tasks of one location running at
   // once each get the location's full rate.
   std::unique_ptr<IoBudget> budget_;

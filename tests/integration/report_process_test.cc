@@ -172,7 +172,9 @@ TEST_F(ReportProcessTest, InclusionProofsAndHistoryAcrossProofs) {
   // An altered entry (another size in the leaf): refused.
   json doc = json::parse(ReadFile(tmp_ / "inc.json"));
   std::string leaf = doc["leaf"];
-  size_t size_at = 8 + std::string("dir1/file4").size() * 2 + 14;  // a size hex digit
+  // A size hex digit, after the binding (0x02, tenant "acme", set "fs": 15
+  // bytes) and the path.
+  size_t size_at = 30 + 8 + std::string("dir1/file4").size() * 2 + 14;
   leaf[size_at] = leaf[size_at] == '0' ? '1' : '0';
   doc["leaf"] = leaf;
   WriteFile(tmp_ / "inc-bad.json", doc.dump());

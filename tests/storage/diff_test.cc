@@ -66,6 +66,34 @@ TEST(Classify, NotReadComparesMetadataOnly) {
   EXPECT_EQ(Classify(RecordOf("abc"), o, {}), DiffKind::kUnreadable);
 }
 
+// A record of XXH3-128 against an observation of SHA-256: the digests are
+// never compared with each other. Same content read with both algorithms:
+// compared through the record's (unchanged, or modified if it differs);
+// with only the other algorithm: judged by metadata (kNotRead), never
+// modified or unchanged by digest.
+TEST(Classify, DigestsOfTwoAlgorithmsAreNeverCompared) {
+  auto sha = [](std::string_view content, std::string_view previous) {
+    Observation o = Observe("f", content);
+    o.digest = HashBytes(HashAlgorithm::kSha256, content);
+    if (!previous.empty()) o.previous_digest = HashBytes(kAlg, previous);
+    return o;
+  };
+  EXPECT_EQ(Classify(RecordOf("abc"), sha("abc", ""), {}), DiffKind::kNotRead);
+  EXPECT_EQ(Classify(RecordOf("abc"), sha("abd", ""), {}), DiffKind::kNotRead);  // can't tell
+  EXPECT_EQ(Classify(RecordOf("abc"), sha("abc", "abc"), {}), DiffKind::kUnchanged);
+  EXPECT_EQ(Classify(RecordOf("abc"), sha("abd", "abd"), {}), DiffKind::kModified);
+  // Another size is another content whatever the algorithms.
+  EXPECT_EQ(Classify(RecordOf("abc"), sha("abcd", ""), {}), DiffKind::kModified);
+  // A previous digest of a third algorithm does not help.
+  Observation third = sha("abc", "");
+  third.previous_digest = HashBytes(HashAlgorithm::kMd5, "abc");
+  EXPECT_EQ(Classify(RecordOf("abc"), third, {}), DiffKind::kNotRead);
+  // Mutable set: a new mtime is an update (recorded with the new digest).
+  Observation touched = sha("abd", "");
+  touched.mtime_ns = 2000;
+  EXPECT_EQ(Classify(RecordOf("abc"), touched, {.mutable_set = true}), DiffKind::kUpdated);
+}
+
 TEST(Classify, UnchangedContent) {
   EXPECT_EQ(Classify(RecordOf("abc"), Observe("f", "abc"), {}), DiffKind::kUnchanged);
 }

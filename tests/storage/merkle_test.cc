@@ -193,6 +193,48 @@ TEST(MerkleTest, EntryLeafDecodes) {
   EXPECT_FALSE(DecodeEntryLeaf(wrong_len).ok());
 }
 
+// Known answer written with python3 struct (docs/proofs.md's example):
+//   b"\x02" + struct.pack(">I", 4) + b"acme" + struct.pack(">I", 2) + b"fs"
+//     + the format-1 leaf of EntryLeafKnownAnswers
+TEST(MerkleTest, BoundEntryLeafKnownAnswerAndDecode) {
+  Digest d = HashBytes(HashAlgorithm::kSha256, "hello");
+  const std::string leaf = BoundEntryLeaf("acme", "fs",
+                                          "dir/a\xff"
+                                          "b",
+                                          1234567890123, d);
+  EXPECT_EQ(ToHex(leaf),
+            "020000000461636d65000000026673"
+            "000000076469722f61ff620000011f71fb04cb02202cf24dba5fb0a30e26e83b2ac5b9e29e1b161e5c1fa"
+            "7425e73043362938b9824");
+  auto dec = DecodeEntryLeaf(leaf);
+  ASSERT_TRUE(dec.ok()) << dec.status();
+  EXPECT_EQ(dec->format, kBoundLeafFormat);
+  EXPECT_EQ(dec->tenant, "acme");
+  EXPECT_EQ(dec->backup_set, "fs");
+  EXPECT_EQ(dec->path,
+            "dir/a\xff"
+            "b");
+  ASSERT_TRUE(dec->digest.has_value());
+  EXPECT_EQ(*dec->digest, d);
+  // A format-1 leaf still decodes, and says so.
+  auto v1 = DecodeEntryLeaf(EntryLeaf("p", 1, d));
+  ASSERT_TRUE(v1.ok());
+  EXPECT_EQ(v1->format, 1);
+  EXPECT_TRUE(v1->backup_set.empty());
+  for (size_t cut = 0; cut < leaf.size(); ++cut) {
+    EXPECT_FALSE(DecodeEntryLeaf(leaf.substr(0, cut)).ok()) << cut;
+  }
+  std::string unknown = leaf;
+  unknown[0] = 3;
+  EXPECT_FALSE(DecodeEntryLeaf(unknown).ok());
+  // The same entry of another set (or tenant) is another leaf.
+  EXPECT_NE(leaf, BoundEntryLeaf("acme", "fs2",
+                                 "dir/a\xff"
+                                 "b",
+                                 1234567890123, d));
+  EXPECT_NE(BoundEntryLeaf("a", "bc", "p", 1, d), BoundEntryLeaf("ab", "c", "p", 1, d));
+}
+
 // Different entries never share a leaf: lengths are prefixed.
 TEST(MerkleTest, EntryLeafIsUnambiguous) {
   Digest d = HashBytes(HashAlgorithm::kSha256, "x");
@@ -403,7 +445,9 @@ TEST(MerkleTest, CatalogueRootAndInclusionProof) {
   std::sort(order.begin(), order.end(),
             [&](size_t a, size_t b) { return ReferencePathOrder(paths[a], paths[b]) < 0; });
   std::vector<std::string> leaves;
-  for (size_t i : order) leaves.push_back(EntryLeaf(paths[i], recs[i].size, recs[i].digest));
+  for (size_t i : order) {
+    leaves.push_back(BoundEntryLeaf("acme", "files", paths[i], recs[i].size, recs[i].digest));
+  }
 
   auto head = CatalogueRoot(**cat, scope);
   ASSERT_TRUE(head.ok()) << head.status();
@@ -425,8 +469,12 @@ TEST(MerkleTest, CatalogueRootAndInclusionProof) {
     EXPECT_TRUE(VerifyInclusionProof(*parsed).ok());
     // An altered entry (other size) does not verify.
     auto altered = *proof;
-    altered.leaf = EntryLeaf(p, recs[order[j]].size + 1, recs[order[j]].digest);
+    altered.leaf =
+        BoundEntryLeaf("acme", "files", p, recs[order[j]].size + 1, recs[order[j]].digest);
     EXPECT_FALSE(VerifyInclusionProof(altered).ok());
+    EXPECT_EQ(proof->tenant, "acme");
+    EXPECT_EQ(proof->backup_set, "files");
+    EXPECT_EQ(parsed->backup_set, "files");
   }
   EXPECT_EQ(CatalogueInclusionProof(**cat, scope, "absent").status().code(),
             absl::StatusCode::kNotFound);

@@ -100,5 +100,20 @@ TEST_F(CopiesTest, DifferentAlgorithmsCompareSizesOnly) {
   EXPECT_NE(c.detail.find("different algorithms"), std::string::npos) << c.detail;
 }
 
+// Laid out differently and hashed with another algorithm: the hash index
+// cannot find a's entries in b, and that is not "missing" either.
+TEST_F(CopiesTest, MovedFilesOfAnotherAlgorithmAreNotCalledMissing) {
+  Put("a", 5, files_);
+  Put("b", 7, {{"copy/docs/a.pdf", "alpha"}, {"copy/docs/b.pdf", "bravo"}, {"copy/x.pst", "xray"}},
+      storage::HashAlgorithm::kSha256);
+  CopyAgreement c = Compare();
+  EXPECT_EQ(c.state, CopyAgreement::State::kNotEstablished);
+  EXPECT_EQ(c.missing_in_b, 0u) << c.detail;
+  EXPECT_EQ(c.matched, 0u);
+  EXPECT_NE(c.detail.find("3 entries hashed with different algorithms"), std::string::npos)
+      << c.detail;
+  EXPECT_EQ(c.detail.find("not found"), std::string::npos) << c.detail;
+}
+
 }  // namespace
 }  // namespace vigil::coordinator

@@ -22,6 +22,7 @@ TEST(KeysTest, NamesAreTerminatedAndEscaped) {
             "coord/bset/acme\x00\x01"
             "fs\x00\x01"s);
   EXPECT_EQ(BackupSetsOf("acme") + "fs\x00\x01"s, BackupSet("acme", "fs"));
+  EXPECT_EQ(CatalogueHash("t", "s"), "coord/hashalg/t\x00\x01s\x00\x01"s);
   EXPECT_EQ(Verdict("t", "a", "rpo"),
             "coord/verdict/t\x00\x01"
             "a\x00\x01"

@@ -181,6 +181,67 @@ TEST_F(ProofsTest, RotatedKeysStillVerifyOldProofs) {
   EXPECT_TRUE(CheckProof(p->statement, p->signature, o).ok());
 }
 
+// Two sets holding the same files: two roots (the leaves name their set),
+// and an inclusion proof of one set's entry never verifies as the other's.
+TEST_F(ProofsTest, InclusionProofIsBoundToItsSet) {
+  {
+    storage::Catalogue::Writer w(cat_.get(), {"acme", "fs2", 0});
+    for (const auto& [path, content] : std::vector<std::pair<std::string, std::string>>{
+             {"a.txt", "alpha"}, {"d/b.txt", "bravo"}, {"d/c.txt", "charlie"}}) {
+      storage::EntryRecord e;
+      e.size = content.size();
+      e.digest = storage::HashBytes(storage::HashAlgorithm::kSha256, content);
+      ASSERT_TRUE(w.PutEntry(path, e).ok());
+    }
+    ASSERT_TRUE(w.Commit(true).ok());
+  }
+  json report = Report();
+  report["backup_sets"].push_back({{"name", "fs2"}, {"merkle", nullptr}});
+  auto p = IssueProof(*cat_, *ring_, "acme", report, 1);
+  ASSERT_TRUE(p.ok()) << p.status().message();
+  json st = json::parse(p->statement);
+  EXPECT_NE(st["report"]["backup_sets"][0]["merkle"]["root"],
+            st["report"]["backup_sets"][1]["merkle"]["root"]);
+  auto inc = IssueInclusionProof(*cat_->kv(), "acme", "fs", "d/b.txt", 0);
+  ASSERT_TRUE(inc.ok()) << inc.status().message();
+  EXPECT_EQ(inc->tenant, "acme");
+  EXPECT_EQ(inc->backup_set, "fs");
+  ProofCheckOptions o;
+  o.inclusion = *inc;
+  ProofCheck ok = Check(*p, o);
+  EXPECT_TRUE(ok.ok()) << Failures(ok);
+  o.inclusion_backup_set = "fs2";
+  EXPECT_NE(Failures(Check(*p, o)).find("proves an entry of backup set 'fs', not of 'fs2'"),
+            std::string::npos)
+      << Failures(Check(*p, o));
+  // Relabelled as fs2 (its leaf and root too): fs's path leads to no root
+  // of fs2.
+  o = {};
+  storage::InclusionProofDoc forged = *inc;
+  forged.backup_set = "fs2";
+  forged.root =
+      *storage::MerkleFromHex(st["report"]["backup_sets"][1]["merkle"]["root"].get<std::string>());
+  forged.leaf = storage::BoundEntryLeaf(
+      "acme", "fs2", "d/b.txt", 5, storage::HashBytes(storage::HashAlgorithm::kSha256, "bravo"));
+  o.inclusion = forged;
+  EXPECT_NE(Failures(Check(*p, o)).find("inclusion: the entry is not in backup set 'fs2'"),
+            std::string::npos)
+      << Failures(Check(*p, o));
+  // Without the binding (an inclusion proof of a format-1 leaf): refused.
+  storage::InclusionProofDoc unbound = *inc;
+  unbound.tenant.clear();
+  unbound.backup_set.clear();
+  o.inclusion = unbound;
+  EXPECT_NE(Failures(Check(*p, o)).find("no \"backup_set\" field"), std::string::npos)
+      << Failures(Check(*p, o));
+  unbound = *inc;
+  unbound.leaf = storage::EntryLeaf("d/b.txt", 5,
+                                    storage::HashBytes(storage::HashAlgorithm::kSha256, "bravo"));
+  o.inclusion = unbound;
+  EXPECT_NE(Failures(Check(*p, o)).find("leaf format 1"), std::string::npos)
+      << Failures(Check(*p, o));
+}
+
 TEST_F(ProofsTest, InclusionOfAnAbsentEntryIsNotFound) {
   ASSERT_TRUE(IssueProof(*cat_, *ring_, "acme", Report(), 1).ok());
   auto inc = IssueInclusionProof(*cat_->kv(), "acme", "fs", "d/absent", 0);
