@@ -653,7 +653,7 @@ class Evaluator {
     std::vector<std::string> not_ready, at_risk;
     if (v.last_inventory_ns == 0) {
       not_ready.push_back("never inventoried");
-    } else if (v.points.empty()) {
+    } else if (!AnyPresent(v, end)) {
       not_ready.push_back("in scope, no backup found" + NoBackupWhy(v));
     } else if (newest == nullptr) {
       not_ready.push_back("no good restore point");
@@ -721,8 +721,17 @@ class Evaluator {
 
   void Scope(const AssetView& v, std::vector<ScopeFinding>* out) {
     if (v.last_inventory_ns == 0) return;
-    if (v.points.empty())
+    if (!AnyPresent(v, End()))
       out->push_back({v.asset->name, "in scope, no backup found" + NoBackupWhy(v)});
+  }
+
+  // Some point of the asset is present at `t` (taken and not gone): a
+  // backup is found, good or not.
+  static bool AnyPresent(const AssetView& v, int64_t t) {
+    for (const auto& pt : v.points) {
+      if (pt.p->time_ns <= t && Present(*pt.p, t)) return true;
+    }
+    return false;
   }
 
   // What the inventories found at the sets' directories, when they said:

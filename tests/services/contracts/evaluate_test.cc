@@ -308,6 +308,15 @@ TEST(EvaluateTest, NoTimeZeroPointAndNoBackupFoundSaysWhy) {
   e = fx.Eval(kOct1Utc, now, now);
   EXPECT_EQ(e.ReadinessOf("fs")->reasons[0],
             "in scope, no backup found: fs-nas: directory does not exist");
+  // So does one whose points were all there once and are gone with it.
+  f.points.clear();
+  fx.Daily(f, -1, -1);  // the day before
+  f.points[0].gone_ns = kOct1Utc + kH;
+  e = fx.Eval(kOct1Utc, kOct1Utc + kH - 1, kOct1Utc + kH - 1);  // still there: no finding
+  EXPECT_TRUE(e.scope.empty());
+  e = fx.Eval(kOct1Utc, now, now);
+  ASSERT_EQ(e.scope.size(), 1u);
+  EXPECT_EQ(e.scope[0].finding, "in scope, no backup found: fs-nas: directory does not exist");
 }
 
 TEST(EvaluateTest, CopiesCountCurrentAndOffsiteAndDisagreement) {
