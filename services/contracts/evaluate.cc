@@ -47,7 +47,11 @@ AssetView ViewOf(const Asset& a, const TenantFacts& tf) {
       v.first_inventory_ns = f.first_inventory_ns;
     }
     v.last_inventory_ns = std::max(v.last_inventory_ns, f.last_inventory_ns);
-    for (const PointFact& p : f.points) v.points.push_back({&p, &s});
+    for (const PointFact& p : f.points) {
+      // A point at time 0 is one no evidence dates (a mirror before it is
+      // dated, an empty one): not a backup of 1970.
+      if (p.time_ns != 0) v.points.push_back({&p, &s});
+    }
   }
   std::sort(v.points.begin(), v.points.end(),
             [](const AssetView::Point& x, const AssetView::Point& y) {
@@ -62,6 +66,18 @@ bool Present(const PointFact& p, int64_t t) { return p.gone_ns == 0 || p.gone_ns
 bool GoodAt(const PointFact& p, int64_t t) {
   return p.time_ns <= t && Present(p, t) && (p.damaged_ns == 0 || p.damaged_ns > t) &&
          p.implausible.empty();
+}
+
+// Why `p` is not good at `t` ("" when it is): "gone", "damaged: ...",
+// "implausible: ...", "not yet taken".
+std::string WhyNotGood(const PointFact& p, int64_t t) {
+  if (p.time_ns > t) return "not yet taken";
+  if (!Present(p, t)) return "gone";
+  if (p.damaged_ns != 0 && p.damaged_ns <= t) {
+    return "damaged" + (p.damage.empty() ? std::string() : ": " + p.damage);
+  }
+  if (!p.implausible.empty()) return "implausible: " + p.implausible.front();
+  return "";
 }
 
 // Newest good point at `t` (nullptr if none).
@@ -248,20 +264,28 @@ class Evaluator {
         const AssetView::Point& last = *std::prev(it);
         Interval slot = cal_.UnitContaining(r.unit, std::min(cursor, last.p->time_ns));
         // Every point of the slot taken by t.
+        // A slot is held by a good point: present, undamaged, plausible. One
+        // held only by damaged or implausible points is not (restoring them
+        // would bring back damaged data or an emptied or encrypted source).
         bool ok = false;
-        bool any_gone = false, any_damaged = false;
+        bool any_gone = false;
+        std::string bad;  // the slot's present points that are not good, and why
         auto first = it;
         while (first != v.points.begin() && std::prev(first)->p->time_ns >= slot.start_ns) {
           --first;
           const PointFact& p = *first->p;
-          if (Present(p, t) && (p.damaged_ns == 0 || p.damaged_ns > t)) ok = true;
-          if (!Present(p, t)) any_gone = true;
-          if (p.damaged_ns != 0 && p.damaged_ns <= t) any_damaged = true;
+          if (GoodAt(p, t)) ok = true;
+          if (!Present(p, t)) {
+            any_gone = true;
+          } else if (std::string why = WhyNotGood(p, t); !why.empty()) {
+            bad += (bad.empty() ? "" : ", ") + first->set->name + "/" + p.name + " " + why;
+          }
         }
         ++found;
         if (!ok) {
-          std::string why = any_gone ? "deleted while it must still be kept"
-                                     : (any_damaged ? "damaged" : "no point");
+          std::string why = !bad.empty() ? "held only by " + bad
+                            : any_gone   ? "deleted while it must still be kept"
+                                         : "no point";
           gaps.push_back({r.name, slot, why});
         }
         it = first;
@@ -288,7 +312,9 @@ class Evaluator {
     const int64_t end = End();
     std::vector<int64_t> audits = {iv_.start_ns, end - 1};
     for (const auto& pt : v.points) {
-      for (int64_t t : {pt.p->gone_ns, pt.p->damaged_ns}) {
+      // An implausible point fails its slot from when it was taken.
+      const int64_t implausible = pt.p->implausible.empty() ? 0 : pt.p->time_ns;
+      for (int64_t t : {pt.p->gone_ns, pt.p->damaged_ns, implausible}) {
         if (t > iv_.start_ns && t < end) audits.push_back(t);
       }
     }
@@ -318,6 +344,18 @@ class Evaluator {
     cv->evidence.push_back({"required_slots_at_end", std::to_string(required)});
     cv->evidence.push_back({"points_present_at_end", std::to_string(present)});
     cv->evidence.push_back({"points_gone_in_period", std::to_string(aged_out)});
+    {
+      // Slots with points that do not count: damaged or implausible.
+      std::string held_badly;
+      for (const Gap& g : now_gaps) {
+        if (g.why.rfind("held only by ", 0) != 0) continue;
+        held_badly += (held_badly.empty() ? "" : "; ") + g.rung + " " +
+                      cal_.FormatDate(g.slot.start_ns) + ": " + g.why.substr(13);
+      }
+      if (!held_badly.empty()) {
+        cv->evidence.push_back({"slots_held_only_by_bad_points", held_badly});
+      }
+    }
     if (failing_since == 0) {
       cv->verdict = Verdict::kPass;
       cv->summary = std::to_string(required) + " required slots held; " + std::to_string(aged_out) +
@@ -564,6 +602,11 @@ class Evaluator {
     int64_t projected = Projected(*d);
     cv->evidence.push_back({"last_drill", When(d->at_ns)});
     cv->evidence.push_back({"restore_point", cal_.Format(d->point_time_ns)});
+    if (!d->skipped.empty()) {
+      std::string list;
+      for (const std::string& x : d->skipped) list += (list.empty() ? "" : "; ") + x;
+      cv->evidence.push_back({"newer_points_skipped", list});
+    }
     cv->evidence.push_back(
         {"sample", GroupDigits(d->files) + " files, " + HumanBytes(static_cast<double>(d->bytes))});
     cv->evidence.push_back({"throughput", HumanBytes(tp) + "/s"});
@@ -610,6 +653,8 @@ class Evaluator {
     std::vector<std::string> not_ready, at_risk;
     if (v.last_inventory_ns == 0) {
       not_ready.push_back("never inventoried");
+    } else if (!AnyPresent(v, end)) {
+      not_ready.push_back("in scope, no backup found" + NoBackupWhy(v));
     } else if (newest == nullptr) {
       not_ready.push_back("no good restore point");
     }
@@ -676,9 +721,29 @@ class Evaluator {
 
   void Scope(const AssetView& v, std::vector<ScopeFinding>* out) {
     if (v.last_inventory_ns == 0) return;
-    if (v.points.empty()) {
-      out->push_back({v.asset->name, "in scope, but no backup found in any of its backup sets"});
+    if (!AnyPresent(v, End()))
+      out->push_back({v.asset->name, "in scope, no backup found" + NoBackupWhy(v)});
+  }
+
+  // Some point of the asset is present at `t` (taken and not gone): a
+  // backup is found, good or not.
+  static bool AnyPresent(const AssetView& v, int64_t t) {
+    for (const auto& pt : v.points) {
+      if (pt.p->time_ns <= t && Present(*pt.p, t)) return true;
     }
+    return false;
+  }
+
+  // What the inventories found at the sets' directories, when they said:
+  // ": set-a: directory does not exist; set-b: empty".
+  static std::string NoBackupWhy(const AssetView& v) {
+    std::string why;
+    for (const BackupSetFacts* f : v.facts) {
+      if (f->last_inventory_ns == 0 || f->no_backup.empty()) continue;
+      why += (why.empty() ? ": " : "; ") + f->name + ": " +
+             (f->no_backup == "does not exist" ? "directory does not exist" : f->no_backup);
+    }
+    return why;
   }
 
   const Tenant& tenant_;
@@ -694,6 +759,8 @@ class Evaluator {
 }  // namespace
 
 bool GoodPointAt(const PointFact& p, int64_t t) { return GoodAt(p, t); }
+
+std::string WhyPointNotGood(const PointFact& p, int64_t t) { return WhyNotGood(p, t); }
 
 const char* VerdictName(Verdict v) {
   switch (v) {

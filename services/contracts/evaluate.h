@@ -69,6 +69,10 @@ struct DrillFact {
   uint64_t mismatches = 0;   // restored files whose hash differs from the catalogue
   uint64_t point_bytes = 0;  // full size of the restore point
   std::string error{};       // the drill could not run (non-empty = failed)
+  // Newer points the drill passed over because they were not good (damaged
+  // or implausible), each with why: "snapshots/1a2b... (2026-03-01 02:00):
+  // damaged: ...". Empty: it drilled the newest point present.
+  std::vector<std::string> skipped{};
 };
 
 // Content agreement of two copies of an asset, compared through the
@@ -90,6 +94,10 @@ struct BackupSetFacts {
   std::vector<PointFact> points{};  // any order
   IntegrityFact integrity;
   std::vector<DrillFact> drills{};  // any order
+  // What the last inventory found at the set's directory when it listed no
+  // restore point: "does not exist", "empty" or "holds no restore point";
+  // empty when it found points (or did not say).
+  std::string no_backup{};
 };
 
 struct TenantFacts {
@@ -169,6 +177,10 @@ Evaluation Evaluate(const Tenant& tenant, const Contract& contract,
 // (time_ns <= t), still present, not yet found damaged, and plausible.
 // Exposed for the dashboard's history of RPO age (coordinator/history.h).
 bool GoodPointAt(const PointFact& p, int64_t t);
+// Why `p` is not good at `t` by that rule, "" when it is: "not yet taken",
+// "gone", "damaged: <what>", "implausible: <first finding>". Used by the
+// retention verdict and by the coordinator when it picks a drill's point.
+std::string WhyPointNotGood(const PointFact& p, int64_t t);
 
 // The version of a tenant's contract in force at `t` among `versions`
 // (effective_from_ns ascending); nullptr if none was yet.

@@ -763,6 +763,12 @@ StatusOr<v1::CompleteTaskResponse> Coordinator::CompleteTask(const std::string& 
     std::sort(survey->mutable_dirs()->begin(), survey->mutable_dirs()->end());
   }
   if (Status s = ValidateFormatResults(t->backup_set(), req); !s.ok()) return s;
+  if (const std::string& d = req.set_directory();
+      !d.empty() && d != "does not exist" && d != "empty" && d != "holds no restore point") {
+    return absl::InvalidArgumentError("set_directory: '" + EscapeForTerminal(d) +
+                                      "' is not \"does not exist\", \"empty\" or \"holds no "
+                                      "restore point\"");
+  }
   ReaderMutexLock apply_lock(&apply_mu_);
   MutexLock set_lock(&SetLock(t->backup_set().tenant(), t->backup_set().name()));
   // A completion of this attempt that ran while this one waited for the
@@ -821,9 +827,10 @@ StatusOr<v1::CompleteTaskResponse> Coordinator::CompleteTask(const std::string& 
   // durable too: a finished check shows its catalogue, points, plausibility
   // and format verdicts at once (lease_manager.h, "Readers see only what
   // is durable").
-  auto done = leases_->Complete(worker_id, req.task_id(), req.attempt(),
-                                {merged->counts, merged->entries, merged->bytes_read}, &done_batch,
-                                /*publish=*/false);
+  auto done = leases_->Complete(
+      worker_id, req.task_id(), req.attempt(),
+      {merged->counts, merged->entries, merged->bytes_read, req.set_directory()}, &done_batch,
+      /*publish=*/false);
   struct PublishAtExit {
     LeaseManager* leases;
     uint64_t task;

@@ -1,8 +1,10 @@
 #include "services/coordinator/drills.h"
 
 #include <cmath>
+#include <limits>
 #include <map>
 
+#include "services/contracts/calendar.h"
 #include "services/contracts/evaluate.h"
 #include "services/coordinator/contract_store.h"
 #include "services/coordinator/coordinator.h"
@@ -34,6 +36,7 @@ contracts::DrillFact ToDrillFact(const v1::DrillRecord& r) {
   d.mismatches = r.mismatches();
   d.point_bytes = r.point_bytes();
   d.error = r.error();
+  d.skipped.assign(r.skipped().begin(), r.skipped().end());
   return d;
 }
 
@@ -77,21 +80,35 @@ StatusOr<v1::Task> PlanDrill(storage::Catalogue& cat, const v1::BackupSet& set,
   const std::string what = "backup set " + set.tenant() + "/" + set.name();
   auto points = LoadPoints(cat.kv(), set.tenant(), set.name());
   if (!points.ok()) return points.status();
+  // The newest good point (present, not damaged, plausible): a drill of a
+  // damaged or implausible point would pass on data nobody should restore.
+  // The newer points passed over are named, with why.
   int64_t point = 0;
+  std::vector<std::string> skipped;
   if (!points->empty()) {
-    const v1::PointRecord* newest = nullptr;
-    const v1::PointRecord* newest_good = nullptr;
-    for (const v1::PointRecord& r : *points) {
-      if (r.gone_ns() != 0) continue;
-      newest = &r;  // ascending time: the last present one
-      if (r.damaged_ns() == 0) newest_good = &r;
+    const contracts::Calendar cal(tenant_timezone.empty() ? "UTC" : tenant_timezone);
+    constexpr int64_t kNow = std::numeric_limits<int64_t>::max();  // as recorded now
+    const v1::PointRecord* good = nullptr;
+    for (auto r = points->rbegin(); r != points->rend() && good == nullptr; ++r) {
+      const contracts::PointFact p = ToPointFact(*r);
+      const std::string why = contracts::WhyPointNotGood(p, kNow);
+      if (why.empty()) {
+        good = &*r;
+      } else if (why != "gone") {
+        skipped.push_back((p.name.empty() ? std::string("(set root)") : p.name) + " (" +
+                          cal.Format(p.time_ns) + "): " + why);
+      }
     }
-    // restic: the newest snapshot not found damaged, when there is one.
-    if (restic && newest_good != nullptr) newest = newest_good;
-    if (newest == nullptr) {
-      return absl::FailedPreconditionError(what + ": no restore point is present to drill");
+    if (good == nullptr) {
+      std::string list;
+      for (const std::string& x : skipped) list += "; " + x;
+      return absl::FailedPreconditionError(
+          what + ": no good restore point to drill" +
+          (skipped.empty() ? std::string(" (none is present)") : list));
     }
-    point = newest->time_ns();
+    point = good->time_ns();
+  } else if (!IsMirrorLayout(set)) {
+    return absl::FailedPreconditionError(what + ": no restore point recorded (run a check first)");
   }
   const storage::Scope scope{set.tenant(), set.name(), point};
   auto eligible = [](const storage::EntryRecord& e) {
@@ -121,6 +138,7 @@ StatusOr<v1::Task> PlanDrill(storage::Catalogue& cat, const v1::BackupSet& set,
   t.set_tenant_timezone(tenant_timezone.empty() ? "UTC" : tenant_timezone);
   t.set_drill_point_ns(point);
   t.set_drill_point_bytes(point_bytes);
+  for (std::string& x : skipped) t.add_drill_skipped(std::move(x));
   uint64_t index = 0, bytes = 0;
   auto scan = cat.Scan(scope);
   for (; scan->Valid() && static_cast<uint32_t>(t.drill_sample_size()) < sample_files;
@@ -177,6 +195,7 @@ Status PutDrillRecord(const v1::Task& t, const v1::DrillResult& result,
   for (int i = 0; i < result.mismatch_paths_size() && i < kMaxMismatchPaths; ++i) {
     r.add_mismatch_paths(result.mismatch_paths(i));
   }
+  *r.mutable_skipped() = t.drill_skipped();
   batch->Put(Space::kMeta, keys::Drill(t.backup_set().tenant(), t.backup_set().name(), now),
              r.SerializeAsString());
   return absl::OkStatus();

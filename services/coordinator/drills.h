@@ -2,12 +2,11 @@
 // drills").
 //
 // A drill task (TASK_KIND_DRILL) names one restore point of a backup set (the
-// newest present one) and carries a sample of its files as the coordinator's
-// catalogue holds them (path, size, digest): the worker restores those files
-// to its scratch directory and compares the copies with the catalogue, never
-// with its own reading of the source. The sample is deterministic and spread
-// over the point: every k-th regular file with a digest, in catalogue key
-// order, k = eligible files / sample size.
+// newest good one: present, not damaged, plausible) and carries a sample of its files as the
+// coordinator's catalogue holds them (path, size, digest): the worker restores those files to its
+// scratch directory and compares the copies with the catalogue, never with its own reading of the
+// source. The sample is deterministic and spread over the point: every k-th regular file with a
+// digest, in catalogue key order, k = eligible files / sample size.
 //
 // The result is kept as a vigil.v1.DrillRecord (keys::Drill), written in the
 // same synced batch that marks the task DONE; FillEvaluation turns the
@@ -53,16 +52,19 @@ storage::Status FillDrills(storage::KvStore* kv, const std::string& tenant,
 void DrillLimits(const contracts::Contract* contract, const std::string& asset,
                  uint32_t* sample_files, uint64_t* sample_bytes);
 
-// A DRILL task for `set` (not queued, no id): the newest present restore
-// point of the set (time 0 for a set without point records: a mirror), up
+// A DRILL task for `set` (not queued, no id): the newest good restore point
+// of the set (present, not damaged, plausible; time 0 for a mirror without
+// point records), the newer points passed over in drill_skipped with why, up
 // to `sample_files` (0 = kDefaultDrillFiles) regular files with a digest
 // totalling at most `sample_bytes` (0 = no limit), spread over the point;
 // drill_point_bytes = the sum of the point's entry sizes. A "restic" set's
 // sample is the point's snapshot file alone, the limits go in
 // drill_sample_files/bytes: the worker samples the snapshot's files (and
 // reports its full size, DrillResult.point_bytes).
-// FailedPrecondition when there is nothing to drill (every point gone, no
-// file with a digest in the catalogue: never checked).
+// FailedPrecondition when there is nothing good to drill (no point recorded
+// for a layout other than mirror, every point gone, damaged or implausible:
+// the message names them; no file with a digest in the catalogue: never
+// checked).
 storage::StatusOr<v1::Task> PlanDrill(storage::Catalogue& cat, const v1::BackupSet& set,
                                       const std::string& tenant_timezone, uint32_t sample_files,
                                       uint64_t sample_bytes);

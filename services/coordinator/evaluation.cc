@@ -63,6 +63,7 @@ StatusOr<TenantEvaluation> EvaluateTenant(storage::Catalogue& cat,
       f.name = set.name;
       if (Status d = FillDrills(kv, tenant.name, &f, &history); !d.ok()) return d;
       int64_t last_integrity = 0;
+      int64_t last_check = 0;
       for (const v1::Task& t : tasks) {
         if (t.backup_set().tenant() != tenant.name || t.backup_set().name() != set.name ||
             t.state() != v1::TASK_STATE_DONE || t.finished_ns() == 0 ||
@@ -73,6 +74,10 @@ StatusOr<TenantEvaluation> EvaluateTenant(storage::Catalogue& cat,
           f.first_inventory_ns = t.finished_ns();
         }
         f.last_inventory_ns = std::max(f.last_inventory_ns, t.finished_ns());
+        if (t.finished_ns() >= last_check) {  // what the newest check found at the directory
+          last_check = t.finished_ns();
+          f.no_backup = t.set_directory();
+        }
         if (!t.inventory_only()) last_integrity = std::max(last_integrity, t.finished_ns());
       }
       if (f.last_inventory_ns == 0) continue;  // never checked: unknown
@@ -83,9 +88,10 @@ StatusOr<TenantEvaluation> EvaluateTenant(storage::Catalogue& cat,
       auto loaded = LoadPoints(kv, tenant.name, set.name);
       if (!loaded.ok()) return loaded.status();
       std::vector<v1::PointRecord> points = std::move(*loaded);
-      if (points.empty()) {
-        // A set checked before restore points were recorded, or a mirror
-        // without a record: one point at time 0.
+      if (points.empty() && set.layout == contracts::Layout::kMirror) {
+        // A mirror checked before restore points were recorded: one point
+        // at time 0 (dated below by its newest entry). Other layouts list
+        // their points: none recorded is no backup found.
         v1::PointRecord r;
         r.set_first_seen_ns(f.first_inventory_ns);
         points.push_back(r);

@@ -177,7 +177,24 @@ Status ApplyFormatResults(storage::KvStore* kv, const v1::Task& task,
   };
   for (const auto& v : rec.verdicts()) {
     if (v.valid()) continue;
-    if (set.format() == "restic") {
+    if (set.format() == "restic" && v.per_snapshot()) {
+      // Only the snapshots the errors make unrestorable; the first error
+      // naming a snapshot says what.
+      for (int64_t t : v.damaged_points()) {
+        auto it = by_time.find(t);
+        if (it == by_time.end()) continue;
+        v1::FormatVerdict own = v;
+        const std::string& name = it->second->name();
+        for (const std::string& e : v.errors()) {
+          if (!name.empty() && e.find(name) != std::string::npos) {
+            own.clear_errors();
+            own.add_errors(e);
+            break;
+          }
+        }
+        damage(it->second, own);
+      }
+    } else if (set.format() == "restic") {
       for (auto& [t, p] : by_time) damage(p, v);
     } else if (auto it = by_time.find(v.point_time_ns()); it != by_time.end()) {
       damage(it->second, v);

@@ -205,7 +205,8 @@ StatusOr<std::vector<HistorySeries>> TenantHistory(storage::Catalogue& cat,
         auto loaded = LoadPoints(cat.kv(), tenant, set.name);
         if (!loaded.ok()) return loaded.status();
         std::vector<v1::PointRecord> records = std::move(*loaded);
-        if (records.empty()) records.emplace_back();  // a set without a record: one point at 0
+        // A mirror without a record: one point at 0 (other layouts: none).
+        if (records.empty() && set.layout == contracts::Layout::kMirror) records.emplace_back();
         for (const v1::PointRecord& r : records) {
           contracts::PointFact p = ToPointFact(r);
           if (r.time_ns() == 0) {

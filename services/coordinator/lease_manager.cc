@@ -481,6 +481,7 @@ StatusOr<v1::Task> LeaseManager::Complete(const std::string& worker, uint64_t ta
   *next.mutable_counts() = outcome.counts;
   next.set_entries(outcome.entries);
   next.set_bytes_read(outcome.bytes_read);
+  next.set_set_directory(outcome.set_directory);
   next.set_lease_expires_ns(0);
   next.set_finished_ns(clock_->NowNs());
   v1::Task copy = next;

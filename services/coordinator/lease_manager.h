@@ -129,6 +129,9 @@ class LeaseManager {
     v1::DiffCounts counts;
     uint64_t entries = 0;
     uint64_t bytes_read = 0;
+    // CHECK: what the worker found at a set directory without restore
+    // points (v1::Task.set_directory).
+    std::string set_directory{};
   };
   // Marks the current lease DONE with its results. `extra` (may be null) is
   // written in the same atomic, synced batch (e.g. removal of staged data).

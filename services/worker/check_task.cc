@@ -90,6 +90,28 @@ class BatchWriter {
   uint64_t seq_ = 0;
 };
 
+// Whether the directory open at `fd` has no entry but . and .. (an
+// unreadable one counts as not empty: it is not known to be).
+bool IsEmptyDir(int fd) {
+  int list_fd = ::fcntl(fd, F_DUPFD_CLOEXEC, 0);
+  if (list_fd < 0) return false;
+  DIR* d = fdopendir(list_fd);
+  if (d == nullptr) {
+    ::close(list_fd);
+    return false;
+  }
+  rewinddir(d);
+  bool empty = true;
+  while (struct dirent* e = readdir(d)) {
+    if (std::strcmp(e->d_name, ".") != 0 && std::strcmp(e->d_name, "..") != 0) {
+      empty = false;
+      break;
+    }
+  }
+  closedir(d);
+  return empty;
+}
+
 // One check attempt, on the task's thread.
 class CheckRun {
  public:
@@ -99,6 +121,15 @@ class CheckRun {
     const v1::Task& task = a_->task;
     std::atomic<bool>* lost = &a_->lost;
     auto dir = ResolveSetDir(host_->options().locations, task.backup_set());
+    if (absl::IsNotFound(dir.status())) {
+      // Nothing at the set's path: evidence for the scope finding ("in
+      // scope, no backup found"), not a failed task. No point is listed.
+      host_->Log("task " + std::to_string(task.id()) + ": " + std::string(dir.status().message()) +
+                 ": no backup found");
+      Outcome done{Outcome::kDone, "", 0};
+      done.set_directory = "does not exist";
+      return done;
+    }
     if (!dir.ok()) return {Outcome::kError, std::string(dir.status().message()), 0};
     auto set = ContractSet(task.backup_set());
     if (!set.ok()) return {Outcome::kError, std::string(set.status().message()), 0};
@@ -142,8 +173,10 @@ class CheckRun {
       seen->set_name(p.name);
       seen->set_time_source(p.time_source);
     }
+    uint64_t emitted = 0;
     auto emit = [&](v1::Observation&& o) -> Outcome {
       CountFile(o);
+      ++emitted;
       return batches.Add(std::move(o));
     };
     std::map<std::pair<dev_t, ino_t>, LinkedRead> linked;
@@ -168,6 +201,13 @@ class CheckRun {
                " restore point(s), " + std::to_string(reused) +
                " hard-linked files not read again");
     Outcome done{Outcome::kDone, "", batches.seq()};
+    // No restore point (a mirror: nothing in it): say what the directory
+    // held, for the scope finding.
+    if (found->points.empty()) {
+      done.set_directory = IsEmptyDir(dir->fd()) ? "empty" : "holds no restore point";
+    } else if (set->layout == contracts::Layout::kMirror && emitted == 0 && IsEmptyDir(dir->fd())) {
+      done.set_directory = "empty";
+    }
     // The format's own verdicts, point by point (after the walk: the
     // catalogue's observations are durable first).
     for (const auto& point : found->points) {

@@ -259,6 +259,14 @@ ResticTaskResult CheckResticRepository(int repo_fd, const std::string& repo,
     out.observations.push_back(std::move(ob));
   }
   AddFindings(errors, r.warnings, &v);
+  // The snapshots that cannot be restored, by point time: the coordinator
+  // damages these alone (one broken snapshot leaves the others drillable).
+  const std::set<std::string> incomplete(r.incomplete_snapshots.begin(),
+                                         r.incomplete_snapshots.end());
+  for (const Snap& sn : snaps) {
+    if (incomplete.count(sn.s->id) != 0) v.add_damaged_points(sn.ns);
+  }
+  v.set_per_snapshot(true);
   v.set_snapshots(r.snapshots.size());
   v.set_packs_read(r.packs_read);
   v.set_packs_skipped(r.packs_skipped);

@@ -24,7 +24,9 @@ storage::StatusOr<SetDir> ResolveSetDir(const std::map<std::string, std::string>
   }
   int root = open(it->second.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
   if (root < 0) {
-    return absl::NotFoundError("location root '" + it->second + "': " + std::strerror(errno));
+    // The worker's own --location: its fault, not the set's.
+    return absl::FailedPreconditionError("location root '" + it->second +
+                                         "': " + std::strerror(errno));
   }
   const std::string want = it->second + "/" + set.path();
   storage::BeneathOpen o = storage::OpenDirBeneath(root, set.path());

@@ -37,8 +37,10 @@ struct SetDir {
 // the set's path beneath it may hold none, in any component (openat2
 // RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS, or one component at a time with
 // O_NOFOLLOW): a link is refused naming it. FailedPrecondition when the
-// location is not served here (the worker's fault); InvalidArgument,
-// NotFound or PermissionDenied about the set otherwise.
+// location is not served here or its root cannot be opened (the worker's
+// fault); NotFound only when the set's directory (a component of its path)
+// does not exist beneath the root (a CHECK reports that as evidence, not a
+// failure); InvalidArgument or PermissionDenied about the set otherwise.
 storage::StatusOr<SetDir> ResolveSetDir(const std::map<std::string, std::string>& locations,
                                         const v1::BackupSet& set);
 

@@ -40,6 +40,10 @@ struct Outcome {
   // Check tasks of bagit, sumfile and restic sets (format_tasks.h).
   std::vector<v1::FormatVerdict> verdicts{};
   std::vector<v1::ResticPack> packs{};
+  // Check tasks: what was found at a set directory without restore points
+  // ("does not exist", "empty", "holds no restore point";
+  // CompleteTaskRequest.set_directory); empty when points were found.
+  std::string set_directory{};
 };
 
 // Progress of a task attempt (vigil.v1.TaskProgress units: regular files

@@ -209,5 +209,36 @@ TEST_F(CoordinatorPointsProcessTest, DatedFilesAreOnePointEachTimedInTheTenantsZ
       << p[second].dump();
 }
 
+// A backup set whose directory does not exist is inventoried, not failed:
+// the worker says so, and the asset gets the scope finding and "not ready"
+// with the reason; once the directory is there but empty, that is said
+// instead. No restore point is made up for it.
+TEST_F(CoordinatorPointsProcessTest, AMissingOrEmptySetDirectoryIsNoBackupFound) {
+  WriteFile(tmp_ / "gone.yaml",
+            manifests::Head("loc", "Europe/Paris") +
+                manifests::OneSet("fs", "gone", "loc", "acme/gone", {"layout: dated-folders"}) +
+                "commitments:\n  - rpo: 26h\n");
+  ASSERT_EQ(Admin({"apply", "-f", tmp_ / "gone.yaml"}).exit_code, 0);
+  auto finding = [&](const std::string& why) {
+    nlohmann::json t = cluster_.Status("acme")["tenants"][0];
+    bool scoped = false;
+    for (const auto& s : t["scope"]) scoped |= s == "fs: in scope, no backup found: gone: " + why;
+    EXPECT_TRUE(scoped) << t["scope"].dump();
+    ASSERT_EQ(t["readiness"].size(), 1u) << t.dump();
+    EXPECT_EQ(t["readiness"][0]["readiness"], "not ready");
+    ASSERT_GT(t["readiness"][0]["reasons"].size(), 0u);
+    EXPECT_EQ(t["readiness"][0]["reasons"][0], "in scope, no backup found: gone: " + why);
+    EXPECT_EQ(Points("gone").size(), 0u);
+  };
+  Check();
+  EXPECT_NE(worker_->err().find("acme/gone': No such file or directory: no backup found"),
+            std::string::npos)
+      << worker_->err();
+  finding("directory does not exist");
+  MakeDirs(root_ + "/acme/gone");
+  Check();
+  finding("empty");
+}
+
 }  // namespace
 }  // namespace vigil::testing

@@ -234,6 +234,91 @@ TEST(EvaluateTest, RetentionAgedOutIsExpectedEarlyDeletionFails) {
       << v->summary;
 }
 
+// A slot held only by an implausible (emptied, encrypted) or damaged point is
+// not held: restoring it would bring that back. The evidence names them.
+TEST(EvaluateTest, RetentionDoesNotCountImplausibleOrDamagedPointsAsHeld) {
+  Fixture fx;
+  fx.Add(CommitmentKind::kRetention).retention.daily = 7;
+  BackupSetFacts& f = fx.Set();
+  fx.Daily(f, 0, 9);
+  f.first_inventory_ns = kOct1Utc;
+  f.last_inventory_ns = kOct1Utc + 10 * kD;
+  const int64_t now = kOct1Utc + 10 * kD;
+  Evaluation e = fx.Eval(kOct1Utc, now, now);
+  EXPECT_EQ(e.Find("fs", CommitmentKind::kRetention)->verdict, Verdict::kPass);
+  // Day 9's point is an encrypted source: its day is not held, from then.
+  f.points[9].implausible.push_back("mass-change: 95% of the files changed");
+  e = fx.Eval(kOct1Utc, now, now);
+  const CommitmentVerdict* v = e.Find("fs", CommitmentKind::kRetention);
+  EXPECT_EQ(v->verdict, Verdict::kFail) << v->summary;
+  EXPECT_EQ(v->failing_since_ns, f.points[9].time_ns);
+  EXPECT_NE(v->summary.find("daily 2026-10-10: held only by fs-nas/day9 implausible: mass-change"),
+            std::string::npos)
+      << v->summary;
+  // Day 6 damaged too: both slots named in the evidence.
+  f.points[6].damaged_ns = kOct1Utc + 9 * kD;
+  f.points[6].damage = "2 entries modified";
+  e = fx.Eval(kOct1Utc, now, now);
+  v = e.Find("fs", CommitmentKind::kRetention);
+  std::string held;
+  for (const Evidence& x : v->evidence) {
+    if (x.name == "slots_held_only_by_bad_points") held = x.value;
+  }
+  EXPECT_NE(held.find("daily 2026-10-10: fs-nas/day9 implausible"), std::string::npos) << held;
+  EXPECT_NE(held.find("daily 2026-10-07: fs-nas/day6 damaged: 2 entries modified"),
+            std::string::npos)
+      << held;
+}
+
+// A point at time 0 in a set that is not a mirror (what an empty dated-folders
+// set was given) is no backup: no "point of 1970" in the RPO evidence, no
+// retention slot, and the scope finding and "not ready" say why.
+TEST(EvaluateTest, NoTimeZeroPointAndNoBackupFoundSaysWhy) {
+  Fixture fx;
+  fx.Add(CommitmentKind::kRpo).rpo.max_age_ns = 26 * kH;
+  fx.Add(CommitmentKind::kRetention).retention.daily = 7;
+  BackupSetFacts& f = fx.Set();
+  f.first_inventory_ns = kOct1Utc;
+  f.last_inventory_ns = kOct1Utc + 2 * kH;
+  f.points.push_back(PointFact{.time_ns = 0, .first_seen_ns = kOct1Utc});
+  f.no_backup = "empty";
+  const int64_t now = kOct1Utc + 3 * kH;
+  Evaluation e = fx.Eval(kOct1Utc, now, now);
+  const CommitmentVerdict* rpo = e.Find("fs", CommitmentKind::kRpo);
+  for (const Evidence& x : rpo->evidence) {
+    if (x.name == "newest_good_point") {
+      EXPECT_EQ(x.value, "none");
+    }
+    EXPECT_EQ(x.value.find("1970"), std::string::npos) << x.name << ": " << x.value;
+  }
+  const CommitmentVerdict* ret = e.Find("fs", CommitmentKind::kRetention);
+  for (const Evidence& x : ret->evidence) {
+    if (x.name == "required_slots_at_end") {
+      EXPECT_EQ(x.value, "0");
+    }
+  }
+  ASSERT_EQ(e.scope.size(), 1u);
+  EXPECT_EQ(e.scope[0].finding, "in scope, no backup found: fs-nas: empty");
+  const AssetReadiness* r = e.ReadinessOf("fs");
+  EXPECT_EQ(r->readiness, Readiness::kNotReady);
+  ASSERT_FALSE(r->reasons.empty());
+  EXPECT_EQ(r->reasons[0], "in scope, no backup found: fs-nas: empty");
+  // A directory that does not exist says so.
+  f.no_backup = "does not exist";
+  e = fx.Eval(kOct1Utc, now, now);
+  EXPECT_EQ(e.ReadinessOf("fs")->reasons[0],
+            "in scope, no backup found: fs-nas: directory does not exist");
+  // So does one whose points were all there once and are gone with it.
+  f.points.clear();
+  fx.Daily(f, -1, -1);  // the day before
+  f.points[0].gone_ns = kOct1Utc + kH;
+  e = fx.Eval(kOct1Utc, kOct1Utc + kH - 1, kOct1Utc + kH - 1);  // still there: no finding
+  EXPECT_TRUE(e.scope.empty());
+  e = fx.Eval(kOct1Utc, now, now);
+  ASSERT_EQ(e.scope.size(), 1u);
+  EXPECT_EQ(e.scope[0].finding, "in scope, no backup found: fs-nas: directory does not exist");
+}
+
 TEST(EvaluateTest, CopiesCountCurrentAndOffsiteAndDisagreement) {
   Fixture fx;
   BackupSet copy;
@@ -327,16 +412,23 @@ TEST(EvaluateTest, DrillProjectsAgainstRto) {
   const CommitmentVerdict* v = e.Find("fs", CommitmentKind::kRestoreDrill);
   EXPECT_EQ(v->verdict, Verdict::kFail);
   EXPECT_EQ(v->failing_since_ns, kOct1Utc + 30 * kD);
-  // A drill at 100 MiB/s on a 1 TiB point projects ~2.9 h: pass.
+  // A drill at 100 MiB/s on a 1 TiB point projects ~2.9 h: pass. It
+  // passed over the newest point (implausible): the evidence says so.
   f.drills.push_back({.at_ns = kOct1Utc + 31 * kD,
                       .files = 100,
                       .bytes = 100ull << 20,
                       .seconds = 1.0,
-                      .point_bytes = 1ull << 40});
+                      .point_bytes = 1ull << 40,
+                      .skipped = {"day40 (2026-11-10 22:00 UTC): implausible: files-drop"}});
   int64_t now = kOct1Utc + 32 * kD;
   e = fx.Eval(kOct1Utc + 31 * kD, now, now);
   v = e.Find("fs", CommitmentKind::kRestoreDrill);
   EXPECT_EQ(v->verdict, Verdict::kPass) << v->summary;
+  std::string skipped;
+  for (const Evidence& x : v->evidence) {
+    if (x.name == "newer_points_skipped") skipped = x.value;
+  }
+  EXPECT_EQ(skipped, "day40 (2026-11-10 22:00 UTC): implausible: files-drop");
   EXPECT_EQ(e.ReadinessOf("fs")->readiness, Readiness::kReady);
   // At 50 MiB/s it takes ~5.8 h > 4 h: fail, at risk.
   f.drills.back().seconds = 2.0;

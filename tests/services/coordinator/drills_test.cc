@@ -136,6 +136,57 @@ TEST_F(DrillsTest, QueueDrillSamplesTheNewestPresentPointSpreadFromTheCatalogue)
   EXPECT_EQ(all->drill_sample_size(), 10);
 }
 
+// A drill restores the newest GOOD point: newer ones that are implausible
+// (an emptied source) or damaged are passed over, named with why in the
+// task and in the drill's evidence; with no good point, no drill.
+TEST_F(DrillsTest, DrillsTheNewestGoodPointAndNamesTheSkippedOnes) {
+  std::vector<v1::Observation> both = TenFiles(100), p200 = TenFiles(200);
+  both.insert(both.end(), p200.begin(), p200.end());
+  std::vector<v1::Observation> three = both;  // 300: two files of ten (files-drop)
+  three.push_back(Obs(300, "new", "n"));
+  three.push_back(Obs(300, "other", "o"));
+  RunCheck({{100, "daily.2"}, {200, "daily.1"}, {300, "daily.0"}}, three);
+  auto t = c_->QueueDrill("acme", "snaps", 3, 0);
+  ASSERT_TRUE(t.ok()) << t.status();
+  EXPECT_EQ(t->drill_point_ns(), 200);
+  ASSERT_EQ(t->drill_skipped_size(), 1);
+  EXPECT_NE(t->drill_skipped(0).find("daily.0"), std::string::npos) << t->drill_skipped(0);
+  EXPECT_NE(t->drill_skipped(0).find("implausible: bytes-drop"), std::string::npos)
+      << t->drill_skipped(0);
+  // The result keeps what was skipped; the status shows it.
+  v1::Task leased = LeaseDrill();
+  ASSERT_TRUE(CompleteDrill(leased, Result(1 << 20, 1.0, 0)).ok());
+  const v1::TenantStatus st = Status();
+  const v1::CommitmentStatus* v = DrillVerdict(st);
+  ASSERT_NE(v, nullptr);
+  EXPECT_NE(Evidence(*v, "newer_points_skipped").find("daily.0"), std::string::npos);
+
+  // Point 200 found damaged (f3 read back different): the drill goes to 100.
+  for (auto& o : three) {
+    if (o.restore_point_ns() == 200 && o.path() == "f3") o = Obs(200, "f3", "yyyy");
+  }
+  RunCheck({{100, "daily.2"}, {200, "daily.1"}, {300, "daily.0"}}, three);
+  t = c_->QueueDrill("acme", "snaps", 3, 0);
+  ASSERT_TRUE(t.ok()) << t.status();
+  EXPECT_EQ(t->drill_point_ns(), 100);
+  ASSERT_EQ(t->drill_skipped_size(), 2);
+  EXPECT_NE(t->drill_skipped(1).find("daily.1"), std::string::npos) << t->drill_skipped(1);
+  EXPECT_NE(t->drill_skipped(1).find("damaged"), std::string::npos) << t->drill_skipped(1);
+  ASSERT_TRUE(CompleteDrill(LeaseDrill(), Result(1 << 20, 1.0, 0)).ok());
+
+  // 100 damaged too: nothing good to drill, and the refusal says why.
+  for (auto& o : three) {
+    if (o.restore_point_ns() == 100 && o.path() == "f0") o = Obs(100, "f0", "z");
+  }
+  RunCheck({{100, "daily.2"}, {200, "daily.1"}, {300, "daily.0"}}, three);
+  t = c_->QueueDrill("acme", "snaps", 3, 0);
+  ASSERT_FALSE(t.ok());
+  EXPECT_EQ(t.status().code(), absl::StatusCode::kFailedPrecondition);
+  EXPECT_NE(t.status().message().find("no good restore point to drill"), std::string::npos)
+      << t.status();
+  EXPECT_NE(t.status().message().find("daily.2"), std::string::npos) << t.status();
+}
+
 TEST_F(DrillsTest, SchedulerAndCheckRunQueueOneDrillPerSet) {
   // Never checked: the drill is due but there is nothing to drill yet; the
   // check is queued.

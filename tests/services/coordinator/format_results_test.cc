@@ -156,6 +156,52 @@ TEST_F(FormatResultsTest, InvalidRepositoryDamagesItsSnapshots) {
   EXPECT_FALSE(st.format_verdicts().verdicts(0).valid());
 }
 
+// A verdict naming the snapshots its errors make unrestorable damages those
+// alone: one broken snapshot leaves the others good, and a drill picks the
+// newest of them.
+TEST_F(FormatResultsTest, InvalidRepositoryDamagesOnlyTheSnapshotsItsErrorsName) {
+  v1::Task t1 = Lease("restic");
+  const int64_t older = clock_.NowNs() - 2 * kDayNs, newer = clock_.NowNs() - kDayNs;
+  const std::string older_name = "snapshots/" + std::string(64, 'a');
+  const std::string newer_name = "snapshots/" + std::string(64, 'b');
+  v1::ObservationBatch b;
+  b.set_task_id(t1.id());
+  b.set_attempt(t1.attempt());
+  b.set_seq(1);
+  for (const auto& [time, name] : {std::pair{older, older_name}, std::pair{newer, newer_name}}) {
+    auto* p = b.add_points();
+    p->set_time_ns(time);
+    p->set_name(name);
+    p->set_time_source("snapshot");
+    v1::Observation* o = b.add_observations();
+    *o = Obs(time, name, name);
+  }
+  ASSERT_TRUE(c_->Observe(worker_, b).ok());
+  v1::CompleteTaskRequest done = Done(t1, false, {Pack('a', 1, true)});
+  v1::FormatVerdict* v = done.mutable_format_verdicts(0);
+  v->clear_errors();
+  v->set_error_count(2);
+  v->add_errors("data/cc/cc...: pack cannot be read");
+  v->add_errors(newer_name + ": /docs/a.txt: data blob 1234 is in no index");
+  v->add_damaged_points(newer);
+  v->set_per_snapshot(true);
+  ASSERT_TRUE(c_->CompleteTask(worker_, done).ok());
+  v1::BackupSetStatus st = SetStatus("restic");
+  ASSERT_EQ(st.points_size(), 2);
+  EXPECT_EQ(st.points(0).time_ns(), older);
+  EXPECT_EQ(st.points(0).damaged_ns(), 0) << st.points(0).damage();
+  EXPECT_EQ(st.points(1).damaged_ns(), clock_.NowNs());
+  EXPECT_NE(st.points(1).damage().find("data blob 1234 is in no index"), std::string::npos)
+      << st.points(1).damage();
+  // The drill restores the intact snapshot and says which it skipped.
+  auto drill = c_->QueueDrill("acme", "restic", 3, 0);
+  ASSERT_TRUE(drill.ok()) << drill.status();
+  EXPECT_EQ(drill->drill_point_ns(), older);
+  ASSERT_EQ(drill->drill_skipped_size(), 1);
+  EXPECT_NE(drill->drill_skipped(0).find(newer_name), std::string::npos) << drill->drill_skipped(0);
+  EXPECT_NE(drill->drill_skipped(0).find("damaged"), std::string::npos) << drill->drill_skipped(0);
+}
+
 TEST_F(FormatResultsTest, MalformedResultsAreRefusedAndChangeNothing) {
   v1::Task t = Lease("restic");
   Observe(t, clock_.NowNs() - kDayNs);

@@ -12,9 +12,12 @@
 #include "services/coordinator/keys.h"
 #include "storage/hash.h"
 #include "tests/services/coordinator/coordinator_fixture.h"
+#include "tests/support/manifests.h"
 
 namespace vigil::coordinator {
 namespace {
+
+namespace manifests = vigil::testing::manifests;
 
 class CoordinatorPointsTest : public CoordinatorFixture {
  protected:
@@ -303,6 +306,91 @@ TEST_F(CoordinatorPointsTest, MetadataOnlyPointsAreListedNotVerified) {
   EXPECT_EQ(after[100].last_verified_ns(), before[100].last_verified_ns());
   EXPECT_NE(after[100].damaged_ns(), 0);
   EXPECT_GT(after[200].last_verified_ns(), before[200].last_verified_ns());
+}
+
+// A set whose inventory finds no backup: no restore point is made up for it
+// (no "point of 1970"), and the scope finding and the readiness say what the
+// worker found at its directory.
+class NoBackupTest : public CoordinatorFixture {
+ protected:
+  void SetUp() override {
+    Open();
+    ApplyYaml(manifests::Join(
+        {manifests::Location(), manifests::Tenant("acme", "UTC"),
+         manifests::Contract(
+             "acme", "assets:\n" +
+                         manifests::Asset("fs", {manifests::BackupSet("fs-nas", "nas", "acme/fs",
+                                                                      {"layout: dated-folders"})}) +
+                         "commitments:\n  - rpo: 26h\n  - retention: {daily: 7}\n")}));
+    RegisterWorker();
+  }
+  // A check that lists no point, completed with `set_directory`; no batch
+  // sent when `batch` is false.
+  storage::StatusOr<v1::CompleteTaskResponse> CheckFindingNothing(const std::string& set_directory,
+                                                                  bool batch) {
+    v1::Task t = RunAndLease();
+    if (batch) {
+      EXPECT_TRUE(c_->Observe(worker_, Batch(t, 1, {}, {})).ok());
+    }
+    v1::CompleteTaskRequest done = Done(t, batch ? 1 : 0);
+    done.set_set_directory(set_directory);
+    return c_->CompleteTask(worker_, done);
+  }
+  static std::string Everything(const v1::TenantStatus& st) {
+    std::string all;
+    for (const auto& r : st.readiness()) {
+      for (const auto& x : r.reasons()) all += x + "\n";
+    }
+    for (const auto& c : st.commitments()) {
+      all += c.summary() + "\n";
+      for (const auto& e : c.evidence()) all += e.name() + "=" + e.value() + "\n";
+    }
+    return all;
+  }
+};
+
+TEST_F(NoBackupTest, AnEmptyDatedFoldersSetHasNoPointOfTimeZero) {
+  RunTask({}, {});  // inventoried: no point listed
+  auto points = c_->Points("acme", "fs-nas");
+  ASSERT_TRUE(points.ok());
+  EXPECT_TRUE(points->empty());
+  const v1::TenantStatus st = AcmeStatus();
+  ASSERT_EQ(st.readiness_size(), 1);
+  EXPECT_EQ(st.readiness(0).readiness(), "not ready");
+  ASSERT_GT(st.readiness(0).reasons_size(), 0);
+  EXPECT_EQ(st.readiness(0).reasons(0).rfind("in scope, no backup found", 0), 0u)
+      << st.readiness(0).reasons(0);
+  bool scoped = false;
+  for (const auto& s : st.scope()) scoped |= s.rfind("fs: in scope, no backup found", 0) == 0;
+  EXPECT_TRUE(scoped);
+  const std::string all = Everything(st);
+  EXPECT_EQ(all.find("1970"), std::string::npos) << all;
+  EXPECT_EQ(all.find("20792"), std::string::npos) << all;
+  EXPECT_NE(all.find("required_slots_at_end=0"), std::string::npos) << all;
+}
+
+TEST_F(NoBackupTest, WhatTheWorkerFoundAtTheDirectoryIsShown) {
+  auto r = CheckFindingNothing("does not exist", /*batch=*/false);
+  ASSERT_TRUE(r.ok()) << r.status();
+  EXPECT_EQ(r->task().state(), v1::TASK_STATE_DONE);
+  EXPECT_EQ(r->task().set_directory(), "does not exist");
+  v1::TenantStatus st = AcmeStatus();
+  ASSERT_GT(st.readiness(0).reasons_size(), 0);
+  EXPECT_EQ(st.readiness(0).reasons(0),
+            "in scope, no backup found: fs-nas: directory does not exist");
+  bool scoped = false;
+  for (const auto& s : st.scope()) {
+    scoped |= s == "fs: in scope, no backup found: fs-nas: directory does not exist";
+  }
+  EXPECT_TRUE(scoped);
+  // The newest check counts: now the directory is there, empty.
+  ASSERT_TRUE(CheckFindingNothing("empty", /*batch=*/true).ok());
+  st = AcmeStatus();
+  EXPECT_EQ(st.readiness(0).reasons(0), "in scope, no backup found: fs-nas: empty");
+  // Another value is refused, naming the field.
+  auto bad = CheckFindingNothing("gone fishing", /*batch=*/true);
+  ASSERT_TRUE(absl::IsInvalidArgument(bad.status())) << bad.status();
+  EXPECT_NE(bad.status().message().find("set_directory"), std::string::npos);
 }
 
 }  // namespace

@@ -1,6 +1,8 @@
 // The worker's format tasks (services/worker/format_tasks.h) without a
 // coordinator: restic time parsing, the secrets lookup, checksum-file
-// discovery. The end-to-end runs are in tests/integration/formats_process_test.cc.
+// discovery, and which snapshots a restic verdict names as damaged (a
+// repository made by Debian's restic). The end-to-end runs are in
+// tests/integration/formats_process_test.cc.
 #include "services/worker/format_tasks.h"
 
 #include <fcntl.h>
@@ -8,18 +10,22 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <cstdlib>
 #include <filesystem>
+#include <set>
 
 #include "tests/integration/test_util.h"
 #include "tests/services/worker/bag_builder.h"
 #include "tests/services/worker/open_watch.h"
 #include "tests/support/civil_time.h"
+#include "tests/support/random_bytes.h"
 
 namespace vigil::worker {
 namespace {
 
 using vigil::testing::MakeDirs;
 using vigil::testing::OpenWatch;
+using vigil::testing::RunResult;
 using vigil::testing::TempDir;
 using vigil::testing::UtcNs;
 using vigil::testing::WriteFile;
@@ -218,6 +224,56 @@ TEST_F(Confinement, ChecksumFilesNeverFollowALink) {
     }
     EXPECT_TRUE(found) << line << "\n" << Errors(top);
   }
+}
+
+// A restic repository (made by Debian's restic) whose second snapshot lost
+// the packs its backup wrote: the verdict is invalid, and it names that
+// snapshot alone among the damaged points, so the coordinator leaves the
+// first one good (and drillable).
+TEST(ResticVerdict, NamesOnlyTheSnapshotsThatCannotBeRestored) {
+  TempDir tmp;
+  RunResult which = vigil::testing::RunProcess({"/bin/sh", "-c", "command -v restic"});
+  ASSERT_EQ(which.exit_code, 0) << "the `restic` binary is not installed: run scripts/install-deps";
+  std::string bin = which.out;
+  while (!bin.empty() && (bin.back() == '\n' || bin.back() == '\r')) bin.pop_back();
+  ::setenv("RESTIC_CACHE_DIR", (tmp / "cache").c_str(), 1);
+  WriteFile(tmp / "pw", "pw\n");
+  const std::string repo = tmp / "repo", src = tmp / "src";
+  auto restic = [&](std::vector<std::string> args) {
+    args.insert(args.begin(), bin);
+    args.insert(args.end(), {"-r", repo, "--password-file", tmp / "pw", "--no-cache", "-q"});
+    RunResult r = vigil::testing::RunProcess(args);
+    ASSERT_EQ(r.exit_code, 0) << r.out << r.err;
+  };
+  auto packs = [&] {
+    std::set<std::string> s;
+    for (const auto& e : std::filesystem::recursive_directory_iterator(repo + "/data")) {
+      if (e.is_regular_file()) s.insert(e.path().string());
+    }
+    return s;
+  };
+  WriteFile(src + "/a.txt", "first file\n");
+  restic({"init"});
+  restic({"backup", src});
+  const std::set<std::string> before = packs();
+  WriteFile(src + "/b.bin", vigil::testing::Bytes(2 << 20, 7));
+  restic({"backup", src});
+  // Every pack the second backup wrote (its data and its trees) removed.
+  for (const std::string& p : packs()) {
+    if (before.count(p) == 0) {
+      ASSERT_EQ(::unlink(p.c_str()), 0) << p;
+    }
+  }
+  const int fd = ::open(repo.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  ASSERT_GE(fd, 0);
+  ResticTaskResult r = CheckResticRepository(fd, repo, "pw", v1::Task());
+  ::close(fd);
+  ASSERT_TRUE(r.error.empty()) << r.error;
+  ASSERT_EQ(r.points.size(), 2u);
+  EXPECT_FALSE(r.verdict.valid());
+  EXPECT_TRUE(r.verdict.per_snapshot());
+  ASSERT_EQ(r.verdict.damaged_points_size(), 1) << r.verdict.DebugString();
+  EXPECT_EQ(r.verdict.damaged_points(0), r.points[1].time_ns());
 }
 
 }  // namespace
