@@ -203,9 +203,17 @@ class Evaluator {
     // bound (no sync marker): nothing proves the sync stopped.
     int64_t unproven = 0;
     const AssetView::Point* unproven_point = nullptr;
+    // A mirror keeps only its current state's date: before it, while the
+    // mirror was already there, its state then is not recorded. That time
+    // is not judged (like time not monitored), never a breach.
+    int64_t unjudged_until = 0;
     for (size_t i = 0; i + 1 < cuts.size(); ++i) {
       const AssetView::Point* n = NewestGood(v, cuts[i]);
       int64_t seg_end = cuts[i + 1];
+      if (n == nullptr && MirrorStateUnrecorded(v, cuts[i])) {
+        unjudged_until = seg_end;
+        continue;
+      }
       int64_t base = n ? n->p->time_ns : origin;
       int64_t age = seg_end - base;
       if (age > worst) {
@@ -277,6 +285,25 @@ class Evaluator {
     }
     cv->summary = "newest good point " + HumanDuration(end - newest->p->time_ns) + " old; worst " +
                   HumanDuration(worst) + " (RPO " + HumanDuration(max_age) + ")";
+    if (unjudged_until != 0) {
+      cv->evidence.push_back({"not_judged_before", When(unjudged_until) +
+                                                       " (a mirror's earlier states are not "
+                                                       "recorded)"});
+      cv->summary += "; not judged before " + When(unjudged_until) +
+                     " (a mirror's earlier states are not recorded)";
+    }
+  }
+
+  // At `t` a mirror of the asset was present (first listed by then) but
+  // its current state is dated later: what it held at `t` is not recorded.
+  static bool MirrorStateUnrecorded(const AssetView& v, int64_t t) {
+    for (const auto& pt : v.points) {
+      const PointFact& p = *pt.p;
+      if (!p.time_basis.empty() && p.first_seen_ns <= t && Present(p, t) && p.time_ns > t) {
+        return true;
+      }
+    }
+    return false;
   }
 
   // --- Retention: points that had to be kept and are gone ---------------
