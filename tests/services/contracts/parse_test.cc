@@ -291,39 +291,6 @@ outOfScope:
   ExpectRoundTrip(c, {"nas-office", "vault"});
 }
 
-// syncMarker (mirror only) and copies.gatesReadiness: parsed, and kept by
-// the canonical form; absent, the canonical form is as before (the stored
-// contracts' hashes do not change).
-TEST(ParseManifestTest, SyncMarkerAndGatesReadiness) {
-  const std::string head = R"(apiVersion: vigil/v1
-kind: Contract
-tenant: acme
-assets:
-  - name: fs
-    backupSets:
-      - name: fs-a
-        location: nas
-        path: acme/fs
-)";
-  Manifest m;
-  ASSERT_TRUE(Parse(head + "        syncMarker: logs/last-sync\ncommitments:\n  - copies: {min: 1, "
-                           "gatesReadiness: true}\n",
-                    &m)
-                  .ok());
-  const Contract& c = m.contracts.at(0);
-  EXPECT_EQ(c.assets[0].backup_sets[0].sync_marker, "logs/last-sync");
-  EXPECT_TRUE(c.commitments[0].copies.gates_readiness);
-  EXPECT_NE(c.canonical_yaml.find("syncMarker:"), std::string::npos) << c.canonical_yaml;
-  EXPECT_NE(c.canonical_yaml.find("gatesReadiness: true"), std::string::npos);
-  Manifest again;
-  ASSERT_TRUE(Parse(c.canonical_yaml, &again).ok()) << c.canonical_yaml;
-  EXPECT_EQ(Dump(again.contracts.at(0)), Dump(c));
-  Manifest plain;
-  ASSERT_TRUE(Parse(head + "commitments:\n  - copies: {min: 1}\n", &plain).ok());
-  EXPECT_EQ(plain.contracts.at(0).canonical_yaml.find("syncMarker"), std::string::npos);
-  EXPECT_EQ(plain.contracts.at(0).canonical_yaml.find("gatesReadiness"), std::string::npos);
-}
-
 TEST(ParseManifestTest, DefaultsOfAMinimalManifest) {
   Manifest m;
   storage::Status s = Parse(R"(apiVersion: vigil/v1
@@ -579,6 +546,30 @@ assets:
         location: nas
         path: acme/fs
 )";
+
+// syncMarker (mirror only) and copies.gatesReadiness: parsed, and kept by
+// the canonical form; absent, the canonical form is as before (the stored
+// contracts' hashes do not change).
+TEST(ParseManifestTest, SyncMarkerAndGatesReadiness) {
+  Manifest m;
+  ASSERT_TRUE(Parse(kHead +
+                        "        syncMarker: logs/last-sync\ncommitments:\n  - copies: {min: 1, "
+                        "gatesReadiness: true}\n",
+                    &m)
+                  .ok());
+  const Contract& c = m.contracts.at(0);
+  EXPECT_EQ(c.assets[0].backup_sets[0].sync_marker, "logs/last-sync");
+  EXPECT_TRUE(c.commitments[0].copies.gates_readiness);
+  EXPECT_NE(c.canonical_yaml.find("syncMarker:"), std::string::npos) << c.canonical_yaml;
+  EXPECT_NE(c.canonical_yaml.find("gatesReadiness: true"), std::string::npos);
+  Manifest again;
+  ASSERT_TRUE(Parse(c.canonical_yaml, &again).ok()) << c.canonical_yaml;
+  EXPECT_EQ(Dump(again.contracts.at(0)), Dump(c));
+  Manifest plain;
+  ASSERT_TRUE(Parse(kHead + "commitments:\n  - copies: {min: 1}\n", &plain).ok());
+  EXPECT_EQ(plain.contracts.at(0).canonical_yaml.find("syncMarker"), std::string::npos);
+  EXPECT_EQ(plain.contracts.at(0).canonical_yaml.find("gatesReadiness"), std::string::npos);
+}
 
 struct Case {
   const char* name;
