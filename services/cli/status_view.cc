@@ -61,6 +61,13 @@ void PrintVerdicts(const v1::TenantStatus& t) {
   for (const auto& r : t.readiness()) {
     std::printf("    %-16s %s\n", r.asset().c_str(), r.readiness().c_str());
     for (const auto& why : r.reasons()) std::printf("      - %s\n", why.c_str());
+    if (!r.site_loss().empty()) {
+      std::printf("      after the loss of its primary site: %s\n", r.site_loss().c_str());
+      for (const auto& why : r.site_loss_reasons()) std::printf("        - %s\n", why.c_str());
+    }
+    if (r.monitored_from_ns() != 0) {
+      std::printf("      monitored since %s\n", Minute(r.monitored_from_ns()).c_str());
+    }
   }
   std::printf("  commitments (this month):\n");
   std::printf("    %-16s %-14s %-8s %-20s %-20s %s\n", "asset", "commitment", "verdict",
@@ -150,7 +157,12 @@ nlohmann::json StatusDoc(const v1::GetStatusResponse& r) {
       readiness.push_back(
           {{"asset", r.asset()},
            {"readiness", r.readiness()},
-           {"reasons", std::vector<std::string>(r.reasons().begin(), r.reasons().end())}});
+           {"reasons", std::vector<std::string>(r.reasons().begin(), r.reasons().end())},
+           {"site_loss",
+            {{"readiness", r.site_loss()},
+             {"reasons", std::vector<std::string>(r.site_loss_reasons().begin(),
+                                                  r.site_loss_reasons().end())}}},
+           {"monitored_from_ns", r.monitored_from_ns()}});
     }
     for (const auto& c : t.commitments()) {
       nlohmann::json ev = nlohmann::json::array();

@@ -43,6 +43,7 @@ std::string CanonicalYaml(const Contract& c) {
       }
       EmitString(e, "contentHash", b.content_hash);
       e << YAML::Key << "mutable" << YAML::Value << (b.mutable_ ? "true" : "false");
+      if (!b.sync_marker.empty()) EmitString(e, "syncMarker", b.sync_marker);
       e << YAML::EndMap;
     }
     e << YAML::EndSeq << YAML::EndMap;
@@ -68,6 +69,7 @@ std::string CanonicalYaml(const Contract& c) {
         e << YAML::Key << key << YAML::Value << YAML::BeginMap;
         e << YAML::Key << "min" << YAML::Value << cm.copies.min;
         e << YAML::Key << "offsite" << YAML::Value << cm.copies.offsite;
+        if (cm.copies.gates_readiness) e << YAML::Key << "gatesReadiness" << YAML::Value << "true";
         e << YAML::EndMap;
         break;
       case CommitmentKind::kIntegrity:

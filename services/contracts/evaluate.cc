@@ -109,9 +109,13 @@ class Evaluator {
     ev.at_ns = now_;
     for (const Asset& a : contract_.assets) {
       AssetView v = ViewOf(a, facts_);
+      monitored_from_ = v.first_inventory_ns == 0
+                            ? 0
+                            : std::max(v.first_inventory_ns, contract_.effective_from_ns);
       std::vector<const Commitment*> cs = contract_.CommitmentsFor(a.name);
       AssetReadiness r;
       r.asset = a.name;
+      r.monitored_from_ns = monitored_from_;
       for (const Commitment* c : cs) {
         CommitmentVerdict cv;
         cv.asset = a.name;
@@ -133,9 +137,11 @@ class Evaluator {
             Drill(v, *c, &cv);
             break;
         }
+        Monitored(&cv);
         ev.verdicts.push_back(std::move(cv));
       }
       Ready(v, cs, &r);
+      SiteLoss(v, cs, &r);
       ev.readiness.push_back(std::move(r));
       Scope(v, &ev.scope);
     }
@@ -148,6 +154,31 @@ class Evaluator {
 
  private:
   int64_t End() const { return std::min(iv_.end_ns, now_); }
+  // The first instant of the interval that was monitored.
+  int64_t Start() const { return std::max(iv_.start_ns, monitored_from_); }
+
+  // What every verdict says of the time before monitoring began: nothing.
+  // A failure is detected at the earliest when monitoring began; when it
+  // began, as far as the evidence shows, is kept apart (began_ns).
+  void Monitored(CommitmentVerdict* cv) const {
+    cv->monitored_from_ns = monitored_from_;
+    if (cv->verdict == Verdict::kFail) {
+      if (cv->began_ns == 0 || cv->began_ns > cv->failing_since_ns) {
+        cv->began_ns = cv->failing_since_ns;
+      }
+      cv->failing_since_ns = std::max(cv->failing_since_ns, Start());
+      if (cv->began_ns < cv->failing_since_ns) {
+        cv->evidence.push_back(
+            {"failure_began", When(cv->began_ns) + ", detected " + When(cv->failing_since_ns)});
+      }
+    }
+    if (monitored_from_ > iv_.start_ns) {
+      cv->evidence.push_back({"not_monitored_before", When(monitored_from_)});
+      if (cv->verdict == Verdict::kPass) {
+        cv->summary += "; not monitored before " + When(monitored_from_);
+      }
+    }
+  }
   std::string When(int64_t t) const { return t == 0 ? "never" : cal_.Format(t); }
 
   // --- RPO: the age of the newest good point, at every instant ----------
@@ -164,29 +195,55 @@ class Evaluator {
       cv->summary = "no inventory of its backup sets yet";
       return;
     }
-    std::vector<int64_t> cuts = {iv_.start_ns, end};
+    // Only the monitored part of the interval is judged: from the first
+    // inventory (or the contract's start if later). Before any good point,
+    // the age counts from then: a new client is not in breach for backups
+    // taken before Vigil was told of them.
+    const int64_t origin = monitored_from_;
+    const int64_t start = Start();
+    if (end <= start) {
+      cv->verdict = Verdict::kUnknown;
+      cv->summary = "not monitored in the period: monitoring began " + When(origin);
+      return;
+    }
+    std::vector<int64_t> cuts = {start, end};
     for (const auto& pt : v.points) {
       for (int64_t t : {pt.p->time_ns, pt.p->gone_ns, pt.p->damaged_ns}) {
-        if (t > iv_.start_ns && t < end) cuts.push_back(t);
+        if (t > start && t < end) cuts.push_back(t);
       }
     }
     std::sort(cuts.begin(), cuts.end());
     cuts.erase(std::unique(cuts.begin(), cuts.end()), cuts.end());
-    // Before any good point, the age counts from when monitoring began (the
-    // first inventory, or the contract's start if later): a new client is
-    // not in breach for backups taken before Vigil was told of them.
-    const int64_t origin = std::max(v.first_inventory_ns, contract_.effective_from_ns);
-    int64_t worst = -1, worst_at = 0, breach = 0;
+    int64_t worst = -1, worst_at = 0, breach = 0, began = 0;
+    // A breach whose newest good point is a mirror dated only by a lower
+    // bound (no sync marker): nothing proves the sync stopped.
+    int64_t unproven = 0;
+    const AssetView::Point* unproven_point = nullptr;
+    // A mirror keeps only its current state's date: before it, while the
+    // mirror was already there, its state then is not recorded. That time
+    // is not judged (like time not monitored), never a breach.
+    int64_t unjudged_until = 0;
     for (size_t i = 0; i + 1 < cuts.size(); ++i) {
       const AssetView::Point* n = NewestGood(v, cuts[i]);
       int64_t seg_end = cuts[i + 1];
+      if (n == nullptr && MirrorStateUnrecorded(v, cuts[i])) {
+        unjudged_until = seg_end;
+        continue;
+      }
       int64_t base = n ? n->p->time_ns : origin;
       int64_t age = seg_end - base;
       if (age > worst) {
         worst = age;
         worst_at = seg_end;
       }
-      if (breach == 0 && age > max_age) breach = std::max(cuts[i], base + max_age);
+      if (age <= max_age) continue;
+      const int64_t at = std::max(cuts[i], base + max_age);
+      if (n != nullptr && n->p->time_is_lower_bound) {
+        if (unproven == 0) unproven = at, unproven_point = n;
+      } else if (breach == 0) {
+        breach = at;
+        began = base + max_age;
+      }
     }
     const AssetView::Point* newest = NewestGood(v, end);
     if (newest) {
@@ -196,6 +253,14 @@ class Evaluator {
       cv->evidence.push_back({"age_at_end", HumanDuration(end - newest->p->time_ns)});
     } else {
       cv->evidence.push_back({"newest_good_point", "none"});
+    }
+    for (const auto& pt : v.points) {
+      if (!pt.p->time_basis.empty() && Present(*pt.p, end)) {
+        cv->evidence.push_back(
+            {"mirror_freshness " + pt.set->name,
+             (pt.p->time_ns == 0 ? std::string("unknown") : When(pt.p->time_ns)) + " (" +
+                 pt.p->time_basis + ")"});
+      }
     }
     if (worst >= 0) {
       cv->evidence.push_back(
@@ -207,6 +272,7 @@ class Evaluator {
     if (breach != 0 && breach <= v.last_inventory_ns) {
       cv->verdict = Verdict::kFail;
       cv->failing_since_ns = breach;
+      cv->began_ns = began;
       cv->summary = newest ? "no good restore point for " + HumanDuration(worst) + " (RPO " +
                                  HumanDuration(max_age) + "), from " + cal_.Format(breach)
                            : "no good restore point";
@@ -217,6 +283,16 @@ class Evaluator {
       cv->summary = "not inventoried since " + When(v.last_inventory_ns);
       return;
     }
+    if (unproven != 0) {
+      const PointFact& p = *unproven_point->p;
+      cv->verdict = Verdict::kUnknown;
+      cv->summary = "no evidence of a sync of mirror " + unproven_point->set->name +
+                    (p.time_ns == 0 ? std::string(" since monitoring began")
+                                    : " since " + cal_.Format(p.time_ns)) +
+                    " (" + p.time_basis +
+                    "): unchanged data and a stopped sync look alike; declare a syncMarker";
+      return;
+    }
     cv->verdict = Verdict::kPass;
     if (newest == nullptr) {
       cv->summary = "no good restore point, but within the RPO of " + HumanDuration(max_age) +
@@ -225,6 +301,25 @@ class Evaluator {
     }
     cv->summary = "newest good point " + HumanDuration(end - newest->p->time_ns) + " old; worst " +
                   HumanDuration(worst) + " (RPO " + HumanDuration(max_age) + ")";
+    if (unjudged_until != 0) {
+      cv->evidence.push_back({"not_judged_before", When(unjudged_until) +
+                                                       " (a mirror's earlier states are not "
+                                                       "recorded)"});
+      cv->summary += "; not judged before " + When(unjudged_until) +
+                     " (a mirror's earlier states are not recorded)";
+    }
+  }
+
+  // At `t` a mirror of the asset was present (first listed by then) but
+  // its current state is dated later: what it held at `t` is not recorded.
+  static bool MirrorStateUnrecorded(const AssetView& v, int64_t t) {
+    for (const auto& pt : v.points) {
+      const PointFact& p = *pt.p;
+      if (!p.time_basis.empty() && p.first_seen_ns <= t && Present(p, t) && p.time_ns > t) {
+        return true;
+      }
+    }
+    return false;
   }
 
   // --- Retention: points that had to be kept and are gone ---------------
@@ -660,10 +755,7 @@ class Evaluator {
     }
     if (const Commitment* c = FindKind(cs, CommitmentKind::kRpo); c && newest) {
       int64_t age = end - newest->p->time_ns;
-      if (age > c->rpo.max_age_ns) {
-        at_risk.push_back("newest good point is " + HumanDuration(age) + " old (RPO " +
-                          HumanDuration(c->rpo.max_age_ns) + ")");
-      }
+      if (age > c->rpo.max_age_ns) at_risk.push_back(TooOld(*newest, age, c->rpo.max_age_ns));
       const int64_t stale =
           options_.stale_inventory_ns > 0 ? options_.stale_inventory_ns : c->rpo.max_age_ns;
       if (end - v.last_inventory_ns > stale) {
@@ -707,16 +799,130 @@ class Evaluator {
         }
       }
     }
-    if (!not_ready.empty()) {
-      r->readiness = Readiness::kNotReady;
-      r->reasons = not_ready;
-      r->reasons.insert(r->reasons.end(), at_risk.begin(), at_risk.end());
-    } else if (!at_risk.empty()) {
-      r->readiness = Readiness::kAtRisk;
-      r->reasons = at_risk;
-    } else {
-      r->readiness = Readiness::kReady;
+    // A required restore point gone or damaged: that point cannot be
+    // restored.
+    if (const Commitment* c = FindKind(cs, CommitmentKind::kRetention)) {
+      CommitmentVerdict rv;
+      Retention(v, *c, &rv);
+      if (rv.verdict == Verdict::kFail) at_risk.push_back("retention: " + rv.summary);
     }
+    if (const Commitment* c = FindKind(cs, CommitmentKind::kCopies);
+        c != nullptr && c->copies.gates_readiness) {
+      CommitmentVerdict cv;
+      Copies(v, *c, FindKind(cs, CommitmentKind::kRpo), &cv);
+      if (cv.verdict == Verdict::kFail) not_ready.push_back("copies: " + cv.summary);
+    }
+    Level(not_ready, at_risk, &r->readiness, &r->reasons);
+  }
+
+  static void Level(const std::vector<std::string>& not_ready,
+                    const std::vector<std::string>& at_risk, Readiness* level,
+                    std::vector<std::string>* reasons) {
+    reasons->clear();
+    if (!not_ready.empty()) {
+      *level = Readiness::kNotReady;
+      *reasons = not_ready;
+      reasons->insert(reasons->end(), at_risk.begin(), at_risk.end());
+    } else if (!at_risk.empty()) {
+      *level = Readiness::kAtRisk;
+      *reasons = at_risk;
+    } else {
+      *level = Readiness::kReady;
+    }
+  }
+
+  // Why the newest good point `p`, `age` old, is past the RPO.
+  std::string TooOld(const AssetView::Point& p, int64_t age, int64_t max_age) const {
+    if (p.p->time_is_lower_bound) {
+      return "no evidence of a sync of mirror " + p.set->name + " since " + When(p.p->time_ns) +
+             " (" + p.p->time_basis + "; RPO " + HumanDuration(max_age) + ")";
+    }
+    return "newest good point is " + HumanDuration(age) + " old (RPO " + HumanDuration(max_age) +
+           ")";
+  }
+
+  // --- Readiness after the loss of the primary site ---------------------
+  //
+  // Could the asset be restored if the primary site (that of the location
+  // of its first backup set) burnt down? Only backup sets on locations
+  // declared offsite, on another site, count: ready when one holds a good
+  // point within the RPO and was inventoried lately, and the copies
+  // commitment (if any) is not failing.
+  void SiteLoss(const AssetView& v, const std::vector<const Commitment*>& cs, AssetReadiness* r) {
+    const int64_t end = End();
+    const Commitment* rpo = FindKind(cs, CommitmentKind::kRpo);
+    std::vector<std::string> not_ready, at_risk, problems;
+    std::string primary_site;
+    if (!v.sets.empty()) {
+      if (auto it = locations_.find(v.sets.front()->location); it != locations_.end()) {
+        primary_site = it->second.site;
+      }
+    }
+    int offsite_sets = 0, current = 0;
+    bool any_good = false;
+    for (const BackupSet* s : v.sets) {
+      auto loc = locations_.find(s->location);
+      if (loc == locations_.end() || !loc->second.offsite) continue;
+      if (!primary_site.empty() && loc->second.site == primary_site) {
+        problems.push_back(s->name + ": location " + s->location +
+                           " is declared offsite but is on the primary site " + primary_site);
+        continue;
+      }
+      ++offsite_sets;
+      auto f = facts_.sets.find(s->name);
+      if (f == facts_.sets.end() || f->second.last_inventory_ns == 0) {
+        problems.push_back("offsite copy " + s->name + " never inventoried");
+        continue;
+      }
+      const AssetView::Point* newest = nullptr;
+      const AssetView::Point* newest_present = nullptr;
+      for (const AssetView::Point& pt : v.points) {
+        if (pt.set != s || pt.p->time_ns > end || !Present(*pt.p, end)) continue;
+        newest_present = &pt;
+        if (GoodAt(*pt.p, end)) newest = &pt;
+      }
+      if (newest == nullptr) {
+        problems.push_back("offsite copy " + s->name + ": no good restore point");
+        continue;
+      }
+      any_good = true;
+      if (newest_present != newest && !newest_present->p->implausible.empty()) {
+        problems.push_back("offsite copy " + s->name + ": newest point " + newest_present->p->name +
+                           " is implausible: " + newest_present->p->implausible.front());
+        continue;
+      }
+      const int64_t age = end - newest->p->time_ns;
+      if (rpo != nullptr && age > rpo->rpo.max_age_ns) {
+        problems.push_back("offsite copy " + s->name + ": " +
+                           TooOld(*newest, age, rpo->rpo.max_age_ns));
+        continue;
+      }
+      const int64_t stale = options_.stale_inventory_ns > 0 ? options_.stale_inventory_ns
+                            : rpo != nullptr                ? rpo->rpo.max_age_ns
+                                                            : 0;
+      if (stale > 0 && end - f->second.last_inventory_ns > stale) {
+        problems.push_back("offsite copy " + s->name + " not inventoried since " +
+                           When(f->second.last_inventory_ns));
+        continue;
+      }
+      ++current;
+    }
+    if (offsite_sets == 0) {
+      not_ready.push_back("no backup set on a location declared offsite from the primary site" +
+                          (primary_site.empty() ? std::string() : " (" + primary_site + ")"));
+      not_ready.insert(not_ready.end(), problems.begin(), problems.end());
+    } else if (current == 0) {
+      // A good but old offsite point still restores something.
+      std::vector<std::string>& level = any_good ? at_risk : not_ready;
+      level.insert(level.end(), problems.begin(), problems.end());
+    }
+    if (const Commitment* c = FindKind(cs, CommitmentKind::kCopies)) {
+      CommitmentVerdict cv;
+      Copies(v, *c, rpo, &cv);
+      if (cv.verdict == Verdict::kFail) not_ready.push_back("copies: " + cv.summary);
+      if (cv.verdict == Verdict::kUnknown) at_risk.push_back("copies: " + cv.summary);
+    }
+    Level(not_ready, at_risk, &r->site_loss, &r->site_loss_reasons);
   }
 
   void Scope(const AssetView& v, std::vector<ScopeFinding>* out) {
@@ -754,6 +960,7 @@ class Evaluator {
   int64_t now_;
   EvaluateOptions options_;
   Calendar cal_;
+  int64_t monitored_from_ = 0;  // of the asset being judged (Run)
 };
 
 }  // namespace

@@ -43,6 +43,15 @@ struct PointFact {
   // Plausibility findings against the previous point (an emptied or
   // encrypted source): the point is not good from first_seen_ns.
   std::vector<std::string> implausible{};
+  // A mirror's time is when it was last synced, as far as the evidence
+  // shows. With a declared sync marker that is the marker's mtime: proof of
+  // the last sync. Without one, time_ns is only a lower bound (its newest
+  // file's mtime, or the last check before Vigil saw its content change;
+  // rsync keeps source mtimes, so unchanged data looks like a stopped job):
+  // then time_is_lower_bound is set, and an age past the RPO makes the RPO
+  // `unknown`, never `fail`. time_ns is 0 when nothing dates the mirror.
+  bool time_is_lower_bound = false;
+  std::string time_basis{};  // how time_ns was established ("" = the point's own time)
 };
 
 // Integrity coverage of one backup set over the entries of its present
@@ -89,6 +98,8 @@ struct CopyAgreement {
 struct BackupSetFacts {
   std::string name{};
   // Inventories (listings of the restore points) run so far; 0 = never.
+  // Monitoring of the set starts at its first inventory (or the contract's
+  // effective time, if later): Vigil judges no time before it.
   int64_t first_inventory_ns = 0;
   int64_t last_inventory_ns = 0;
   std::vector<PointFact> points{};  // any order
@@ -125,18 +136,37 @@ struct CommitmentVerdict {
   CommitmentKind kind = CommitmentKind::kRpo;
   Verdict verdict = Verdict::kUnknown;
   std::string summary{};  // one line a person reads first
-  // For fail: the first instant of the interval at which it was broken.
+  // For fail: the first instant of the monitored interval (from
+  // max(interval start, monitored_from_ns)) at which it was broken: when
+  // Vigil detected it. Never before monitoring began.
   int64_t failing_since_ns = 0;
+  // For fail: when the failure began, as far as the evidence shows (an RPO
+  // breach dated from the newest good point; a drill overdue since the last
+  // drill plus its cadence). May precede monitoring; <= failing_since_ns.
+  int64_t began_ns = 0;
+  // When monitoring of the asset began: its first inventory, or the
+  // contract's effective time if later (0 = never inventoried). The time of
+  // the interval before it is "not monitored": judged neither pass nor fail.
+  int64_t monitored_from_ns = 0;
   std::vector<Evidence> evidence{};
 };
 
 enum class Readiness { kReady, kAtRisk, kNotReady };
 const char* ReadinessName(Readiness r);  // "ready" | "at risk" | "not ready"
 
+// Restore readiness answers "could we restore it now, from what Vigil
+// examined?"; the readiness after site loss answers the same if the primary
+// site (the site of the location of the asset's first backup set) were
+// lost: only backup sets on locations declared offsite, and on another
+// site, count (docs/contracts.md gives each level).
 struct AssetReadiness {
   std::string asset{};
   Readiness readiness = Readiness::kNotReady;
   std::vector<std::string> reasons{};  // empty when ready
+  Readiness site_loss = Readiness::kNotReady;
+  std::vector<std::string> site_loss_reasons{};  // empty when ready
+  // As CommitmentVerdict::monitored_from_ns.
+  int64_t monitored_from_ns = 0;
 };
 
 struct ScopeFinding {

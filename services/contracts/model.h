@@ -132,6 +132,13 @@ struct BackupSet {
   // Mutable mirror: a change with a new mtime is an update, not an integrity
   // failure. Default: true for kMirror, false for every other layout.
   bool mutable_ = true;
+  // kMirror only: a file inside the set's directory that the sync job
+  // rewrites at every run (a sync log, a `.last-sync` stamp), relative to
+  // the set's path. Its mtime proves when the mirror was last synced, so an
+  // RPO breach can be a fail. Without it a mirror's freshness is only a
+  // lower bound (its newest file's mtime, or the last change Vigil saw):
+  // an age past the RPO is then unknown, never fail. Empty = none.
+  std::string sync_marker{};
   SourcePos pos{};
 };
 
@@ -163,6 +170,10 @@ struct RetentionSpec {
 struct CopiesSpec {
   int min = 1;      // backup sets holding a current copy
   int offsite = 0;  // of which on locations declared offsite
+  // A failing copies commitment always makes the asset's readiness after
+  // the loss of its primary site `not ready`; with this, its restore
+  // readiness too (`gatesReadiness: true`). Default false.
+  bool gates_readiness = false;
 };
 struct IntegritySpec {
   int64_t reverify_within_ns = 0;  // every entry re-read at least this often

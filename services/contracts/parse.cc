@@ -822,7 +822,7 @@ void Parser::ParseAsset(const YAML::Node& n, const std::string& path, const Sour
     std::string bpath = m.Sub("backupSets") + "[" + std::to_string(i) + "]";
     Map b(this, sets[i], bpath,
           {"name", "location", "path", "format", "layout", "pattern", "timeFromMtime",
-           "contentHash", "mutable"},
+           "contentHash", "mutable", "syncMarker"},
           m.pos());
     if (!b.ok()) continue;
     BackupSet s;
@@ -919,6 +919,19 @@ void Parser::ParseAsset(const YAML::Node& n, const std::string& path, const Sour
         s.mutable_ = mut;
       }
     }
+    if (const Field* f = b.Get("syncMarker")) {
+      if (s.layout != Layout::kMirror) {
+        Err(PosOf(f->key_node, b.pos()), b.Sub("syncMarker"),
+            "only allowed with layout mirror (layout is " + Quote(LayoutName(s.layout)) + ")");
+      } else if (String(b, "syncMarker", false, &s.sync_marker) &&
+                 !storage::IsValidRelativePath(s.sync_marker)) {
+        Err(ValuePos(*f, b), b.Sub("syncMarker"),
+            "invalid path " + Quote(s.sync_marker) +
+                "; expected a file's path relative to the backup set's path, with no '..', '.' "
+                "or empty component");
+        s.sync_marker.clear();
+      }
+    }
     a->backup_sets.push_back(std::move(s));
   }
 }
@@ -1010,15 +1023,17 @@ void Parser::ParseCommitment(const YAML::Node& n, const std::string& path,
       break;
     }
     case CommitmentKind::kCopies: {
-      Map r(this, kind_field->value, kpath, {"min", "offsite"}, kpos);
+      Map r(this, kind_field->value, kpath, {"min", "offsite", "gatesReadiness"}, kpos);
       if (!r.ok()) break;
       int64_t min = 1, offsite = 0;
+      bool gates = false;
+      Bool(r, "gatesReadiness", &gates);
       bool min_ok = Int(r, "min", true, 1, 1000, &min);
       if (Int(r, "offsite", false, 0, 1000, &offsite) && min_ok && offsite > min) {
         Err(ValuePos(*r.Get("offsite"), r), r.Sub("offsite"),
             "expected at most min (" + std::to_string(min) + "), got " + std::to_string(offsite));
       }
-      out->copies = {static_cast<int>(min), static_cast<int>(offsite)};
+      out->copies = {static_cast<int>(min), static_cast<int>(offsite), gates};
       if (min_ok && errors_.size() == before) {
         for (const auto& a : c.assets) {
           if (!out->assets.empty() &&

@@ -50,11 +50,14 @@
 //           contentHash: sha256      # a storage/hash.h name; default xxh3-128
 //           mutable: true            # true only with layout mirror;
 //                                    # default: layout == mirror
+//           syncMarker: .last-sync   # layout mirror only: a file the sync
+//                                    # job rewrites at every run (relative
+//                                    # to path); its mtime dates the mirror
 //   commitments:                # optional list; each item has exactly one
 //     - rpo: 24h                #   kind key, and optionally `assets: [..]`
 //       assets: [fileserver]    #   (default: every asset of the contract)
 //     - retention: {daily: 7, weekly: 4, monthly: 12, yearly: 1}
-//     - copies: {min: 2, offsite: 1}
+//     - copies: {min: 2, offsite: 1}   # gatesReadiness: true (optional)
 //     - integrity: {reverifyWithin: 30d, budget: 200GiB}  # or sample: N
 //     - restoreDrill: {every: 90d, rto: 8h, sampleFiles: 100, sampleBytes: 2GiB}
 //   outOfScope:                 # optional list
@@ -83,7 +86,9 @@
 //
 // Commitments: rpo is a duration > 0. retention: non-negative integers, at
 // least one > 0. copies: min >= 1 (required), 0 <= offsite <= min, and every
-// asset it covers must have at least `min` backup sets. integrity:
+// asset it covers must have at least `min` backup sets; gatesReadiness
+// (default false): a failing copies commitment also makes the restore
+// readiness not ready (it always makes the readiness after site loss so). integrity:
 // reverifyWithin (required, > 0) and at most one of budget (bytes, same
 // units as ioBudget without "/s") and sample (entries, > 0). restoreDrill:
 // every and rto (required, > 0), sampleFiles (> 0, default 100),

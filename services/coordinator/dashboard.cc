@@ -134,8 +134,14 @@ std::string TenantJson(const v1::GetStatusResponse& status, std::string_view ten
   for (const auto& r : ts->readiness()) {
     nlohmann::json reasons = nlohmann::json::array();
     for (const auto& why : r.reasons()) reasons.push_back(why);
+    nlohmann::json site_loss_reasons = nlohmann::json::array();
+    for (const auto& why : r.site_loss_reasons()) site_loss_reasons.push_back(why);
     readiness.push_back(
-        {{"asset", r.asset()}, {"readiness", r.readiness()}, {"reasons", std::move(reasons)}});
+        {{"asset", r.asset()},
+         {"readiness", r.readiness()},
+         {"reasons", std::move(reasons)},
+         {"site_loss", {{"readiness", r.site_loss()}, {"reasons", std::move(site_loss_reasons)}}},
+         {"monitored_from_ns", r.monitored_from_ns()}});
   }
   nlohmann::json commitments = nlohmann::json::array();
   for (const auto& c : ts->commitments()) {
@@ -144,6 +150,8 @@ std::string TenantJson(const v1::GetStatusResponse& status, std::string_view ten
                            {"verdict", c.verdict()},
                            {"summary", c.summary()},
                            {"failing_since_ns", c.failing_since_ns()},
+                           {"began_ns", c.began_ns()},
+                           {"monitored_from_ns", c.monitored_from_ns()},
                            {"last_check_ns", c.last_check_ns()},
                            {"next_check_ns", c.next_check_ns()},
                            {"overdue", c.next_check_ns() > 0 && c.next_check_ns() < now_ns},
@@ -234,6 +242,8 @@ std::string DashboardJson(const v1::GetStatusResponse& status, int64_t now_ns,
       nlohmann::json& j = row(r.asset());
       j["readiness"] = r.readiness();
       for (const auto& why : r.reasons()) j["reasons"].push_back(why);
+      j["site_loss"] = r.site_loss();
+      j["monitored_from_ns"] = r.monitored_from_ns();
     }
     for (const auto& c : ts.commitments()) {
       nlohmann::json& j = row(c.asset());
@@ -244,6 +254,8 @@ std::string DashboardJson(const v1::GetStatusResponse& status, int64_t now_ns,
                               {"summary", c.summary()},
                               {"overdue", c.next_check_ns() > 0 && c.next_check_ns() < now_ns},
                               {"failing_since_ns", c.failing_since_ns()},
+                              {"began_ns", c.began_ns()},
+                              {"monitored_from_ns", c.monitored_from_ns()},
                               {"next_check_ns", c.next_check_ns()}};
     }
     for (const auto& asset : order) {

@@ -27,9 +27,15 @@ std::string_view DashboardJs();
 //   {"generated_ns": N, "kinds": ["rpo", ...],
 //    "counts": {"pass": N, "fail": N, "unknown": N},
 //    "rows": [{"tenant", "asset", "readiness", "reasons": [...],
+//              "site_loss",          (readiness if the primary site were lost)
+//              "monitored_from_ns",  (0 = never inventoried; nothing before
+//                                     it is judged: "not monitored")
 //              "rank": 0|1|2|3,
 //              "cells": {KIND: {"verdict", "summary", "overdue",
-//                               "failing_since_ns", "next_check_ns"}}}]}
+//                               "failing_since_ns", (when Vigil detected it)
+//                               "began_ns",         (when it began, as far as
+//                                                    the evidence shows)
+//                               "monitored_from_ns", "next_check_ns"}}}]}
 // One row per (tenant, asset). Rows are ordered by rank, then tenant, then
 // asset: 0 = a commitment fails or the asset is not ready, 1 = a check is
 // overdue (its next_check_ns is before `now_ns`), 2 = a verdict
@@ -57,8 +63,11 @@ std::string DashboardJson(const v1::GetStatusResponse& status, int64_t now_ns,
 
 // One tenant's page as JSON, or "" if `status` has no such tenant:
 //   {"generated_ns", "tenant", "display_name",
-//    "readiness": [{"asset", "readiness", "reasons": [...]}],
+//    "readiness": [{"asset", "readiness", "reasons": [...],
+//                   "site_loss": {"readiness", "reasons": [...]},
+//                   "monitored_from_ns"}],
 //    "commitments": [{"asset", "kind", "verdict", "summary", "failing_since_ns",
+//                     "began_ns", "monitored_from_ns",
 //                     "last_check_ns", "next_check_ns", "overdue",
 //                     "evidence": [{"name", "value", "basis"}]}],
 //    "history": [{"asset", "kind", "from", "to", "at_ns", "summary",

@@ -106,7 +106,8 @@ StatusOr<TenantEvaluation> EvaluateTenant(storage::Catalogue& cat,
         }
         contracts::PointFact p = ToPointFact(r);
         // Entries of present points: coverage and current failures. A
-        // mirror's time is that of its newest entry (rsync keeps mtimes).
+        // mirror is dated by its last sync as far as evidence shows
+        // (DateMirror).
         if (p.gone_ns == 0) {
           auto scan = cat.Scan({tenant.name, set.name, r.time_ns()});
           int64_t newest_mtime = 0;
@@ -124,7 +125,8 @@ StatusOr<TenantEvaluation> EvaluateTenant(storage::Catalogue& cat,
           }
           if (!scan->status().ok()) return scan->status();
           if (r.time_ns() == 0) {
-            p.time_ns = newest_mtime;
+            if (Status d = DateMirror(cat, tenant.name, set, r, newest_mtime, &p); !d.ok())
+              return d;
             p.files = files;
             p.bytes = bytes;
             if (integrity.failures > 0 && p.damaged_ns == 0) {
@@ -225,6 +227,9 @@ Status FillEvaluation(storage::Catalogue& cat, const std::vector<v1::Task>& task
     p->set_asset(r.asset);
     p->set_readiness(contracts::ReadinessName(r.readiness));
     for (const auto& why : r.reasons) p->add_reasons(why);
+    p->set_site_loss(contracts::ReadinessName(r.site_loss));
+    for (const auto& why : r.site_loss_reasons) p->add_site_loss_reasons(why);
+    p->set_monitored_from_ns(r.monitored_from_ns);
   }
   for (const auto& v : ev.verdicts) {
     v1::CommitmentStatus* p = ts->add_commitments();
@@ -233,6 +238,8 @@ Status FillEvaluation(storage::Catalogue& cat, const std::vector<v1::Task>& task
     p->set_verdict(contracts::VerdictName(v.verdict));
     p->set_summary(v.summary);
     p->set_failing_since_ns(v.failing_since_ns);
+    p->set_began_ns(v.began_ns);
+    p->set_monitored_from_ns(v.monitored_from_ns);
     for (const auto& e : v.evidence) {
       v1::EvidenceItem* ei = p->add_evidence();
       ei->set_name(e.name);

@@ -210,14 +210,15 @@ StatusOr<std::vector<HistorySeries>> TenantHistory(storage::Catalogue& cat,
         for (const v1::PointRecord& r : records) {
           contracts::PointFact p = ToPointFact(r);
           if (r.time_ns() == 0) {
-            // A mirror: dated by its newest entry, as the verdict dates it.
+            // A mirror: dated by its last sync as far as evidence shows, as
+            // the verdict dates it.
             if (r.gone_ns() != 0) continue;
             auto scan = cat.Scan({tenant, set.name, 0});
             int64_t newest = 0;
             for (; scan->Valid(); scan->Next()) newest = std::max(newest, scan->entry().mtime_ns);
             if (!scan->status().ok()) return scan->status();
-            if (newest == 0) continue;
-            p.time_ns = newest;
+            if (Status d = DateMirror(cat, tenant, set, r, newest, &p); !d.ok()) return d;
+            if (p.time_ns == 0) continue;
             mirrors.push_back(set.name);
           }
           facts.push_back(std::move(p));
@@ -233,7 +234,8 @@ StatusOr<std::vector<HistorySeries>> TenantHistory(storage::Catalogue& cat,
           for (const auto& m : mirrors) names += (names.empty() ? "" : ", ") + m;
           h.note = names +
                    ": a mirror without dated restore points, counted as one point dated by its "
-                   "newest file (as the verdict does); its earlier states are not recorded";
+                   "last sync as far as the evidence shows (as the verdict does); its earlier "
+                   "states are not recorded";
         }
       }
       h.samples = h.points.size();

@@ -11,7 +11,8 @@
 // began (the first check the tenant's check log records for the asset's
 // sets, or the contract version's effective date if later), as the verdict
 // counts it. A mirror (a backup set without dated restore points) counts as
-// one point dated by its newest entry's mtime, as the verdict does: its
+// one point dated by its last sync as far as the evidence shows (its sync
+// marker, or a lower bound: points.h DateMirror), as the verdict does: its
 // earlier states are not recorded. Between two events (a point taken, gone
 // or damaged) the age grows linearly, so the series is exact with one
 // sample per event: at an event where the age jumps, two samples share the
@@ -93,7 +94,7 @@ std::vector<SeriesPoint> Downsample(const std::vector<SeriesPoint>& points, size
 // [from_ns, now_ns], in the contract's asset order (rpo, then integrity),
 // each downsampled to at most `max_points`. Empty if no contract is in
 // force. Reads the contract, the restore-point records, the check log and,
-// for a mirror, its catalogue entries (mtimes).
+// for a mirror, its catalogue entries (mtimes) and sync marker.
 storage::StatusOr<std::vector<HistorySeries>> TenantHistory(storage::Catalogue& cat,
                                                             const std::string& tenant,
                                                             int64_t from_ns, int64_t now_ns,

@@ -622,12 +622,16 @@ StatusOr<MergeResult> MergeStaged(storage::Catalogue& cat, const v1::BackupSet& 
     }
     return w->PutVerify(path, v);
   };
+  // Entries of the current point that show a sync since the last check:
+  // added (and recorded), updated, or touched. Dates a mirror (DateMirror).
+  uint64_t point_changes = 0;
   auto record = [&](const storage::DiffEvent& ev, Damage* damage) -> Status {
     switch (ev.kind) {
       case storage::DiffKind::kAdded:
         // Nothing to record yet: unreadable, or listed without its content
         // (recorded when its point is read).
         if (ev.observed->unreadable || ev.observed->not_read) return absl::OkStatus();
+        ++point_changes;
         return w->PutEntry(ev.path, storage::RecordOf(*ev.observed, now_ns));
       case storage::DiffKind::kUnchanged: {
         // Matched through the algorithm its record holds: recorded with the
@@ -638,7 +642,8 @@ StatusOr<MergeResult> MergeStaged(storage::Catalogue& cat, const v1::BackupSet& 
           ++progress.rehashed;
           progress.rehashed_from = static_cast<uint8_t>(ev.recorded->digest.algorithm());
         }
-        if (rehash || ev.observed->mtime_ns != ev.recorded->mtime_ns) {  // touched only
+        if (ev.observed->mtime_ns != ev.recorded->mtime_ns) ++point_changes;  // touched
+        if (rehash || ev.observed->mtime_ns != ev.recorded->mtime_ns) {
           storage::EntryRecord r = *ev.recorded;
           r.mtime_ns = ev.observed->mtime_ns;
           if (rehash) r.digest = ev.observed->digest;
@@ -647,6 +652,7 @@ StatusOr<MergeResult> MergeStaged(storage::Catalogue& cat, const v1::BackupSet& 
         return verify_ok(ev.path);
       }
       case storage::DiffKind::kUpdated: {
+        ++point_changes;
         Status s = w->PutEntry(ev.path, storage::RecordOf(*ev.observed, ev.recorded->first_seen_ns),
                                ev.recorded);
         return s.ok() ? verify_ok(ev.path) : s;
@@ -705,6 +711,7 @@ StatusOr<MergeResult> MergeStaged(storage::Catalogue& cat, const v1::BackupSet& 
     storage::Scope scope{set.tenant(), set.name(), t};
     w = std::make_unique<storage::Catalogue::Writer>(&cat, scope, writer_options);
     PointTally point_tally;
+    point_changes = 0;
     Status order;
     auto next = [&](storage::Observation* o) -> bool {
       const v1::Observation* p = source.Peek();
@@ -738,6 +745,14 @@ StatusOr<MergeResult> MergeStaged(storage::Catalogue& cat, const v1::BackupSet& 
       r.set_time_ns(t);
       r.set_first_seen_ns(now_ns);
       r.set_plausibility_checked(false);
+    }
+    // A mirror seen changed since its last check: synced in between. (A
+    // merge resumed after a crash counts only the changes it writes itself:
+    // the sync is then dated by the next change.)
+    if (!is_new && t == 0 && IsMirrorLayout(set) && point_changes > 0 && r.last_checked_ns() != 0 &&
+        r.last_checked_ns() < now_ns) {
+      r.set_change_after_ns(r.last_checked_ns());
+      r.set_change_seen_ns(now_ns);
     }
     r.set_name(point.name());
     r.set_gone_ns(0);

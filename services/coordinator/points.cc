@@ -1,5 +1,6 @@
 #include "services/coordinator/points.h"
 
+#include "services/common/time.h"
 #include "services/contracts/plausibility.h"
 #include "services/coordinator/coordinator.h"
 #include "services/coordinator/keys.h"
@@ -24,6 +25,38 @@ contracts::PointFact ToPointFact(const v1::PointRecord& r) {
   p.damage = r.damage();
   p.implausible.assign(r.implausible().begin(), r.implausible().end());
   return p;
+}
+
+Status DateMirror(storage::Catalogue& cat, const std::string& tenant,
+                  const contracts::BackupSet& set, const v1::PointRecord& r, int64_t newest_mtime,
+                  contracts::PointFact* p) {
+  std::string missing_marker;
+  if (!set.sync_marker.empty()) {
+    storage::EntryRecord e;
+    storage::VerifyRecord v;
+    Status s = cat.GetEntry({tenant, set.name, 0}, set.sync_marker, &e, &v);
+    if (s.ok()) {
+      p->time_ns = e.mtime_ns;
+      p->time_is_lower_bound = false;
+      p->time_basis = "mtime of the sync marker " + set.sync_marker;
+      return absl::OkStatus();
+    }
+    if (!absl::IsNotFound(s)) return s;
+    missing_marker = "the sync marker " + set.sync_marker + " is not in the mirror; ";
+  }
+  p->time_is_lower_bound = true;
+  if (r.change_after_ns() > newest_mtime) {
+    p->time_ns = r.change_after_ns();
+    p->time_basis = missing_marker + "content seen changed between the checks of " +
+                    FormatTimeUtc(r.change_after_ns()) + " and " +
+                    FormatTimeUtc(r.change_seen_ns());
+  } else {
+    p->time_ns = newest_mtime;
+    p->time_basis = missing_marker + (newest_mtime == 0 ? "no file dates it"
+                                                        : "newest file's mtime (a lower bound)");
+  }
+  if (set.sync_marker.empty()) p->time_basis += "; no sync marker declared";
+  return absl::OkStatus();
 }
 
 StatusOr<std::vector<v1::PointRecord>> LoadPoints(storage::KvStore* kv, const std::string& tenant,

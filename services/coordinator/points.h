@@ -29,6 +29,20 @@ class Coordinator;
 // A stored point record as the evaluator's fact (every field it has).
 contracts::PointFact ToPointFact(const v1::PointRecord& r);
 
+// Dates the point fact `p` of a mirror (its record `r` has time 0: one
+// point updated in place) by its last sync, as far as the evidence shows
+// (docs/contracts.md, "Mirror freshness"):
+//   - with a sync marker (set.sync_marker) present in the mirror: the
+//     marker's mtime, proof of the last sync;
+//   - otherwise a lower bound (p->time_is_lower_bound): the later of
+//     `newest_mtime` (the newest mtime among its entries: rsync keeps the
+//     source's, so unchanged data looks old) and the last check before Vigil
+//     saw its content change (r.change_after_ns); 0 when neither dates it.
+// p->time_basis says which. Reads the marker's catalogue entry.
+storage::Status DateMirror(storage::Catalogue& cat, const std::string& tenant,
+                           const contracts::BackupSet& set, const v1::PointRecord& r,
+                           int64_t newest_mtime, contracts::PointFact* p);
+
 // Every record of (tenant, backup_set), ascending time.
 storage::StatusOr<std::vector<v1::PointRecord>> LoadPoints(storage::KvStore* kv,
                                                            const std::string& tenant,

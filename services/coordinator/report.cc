@@ -153,9 +153,13 @@ StatusOr<json> BuildReport(storage::Catalogue& cat, const std::vector<v1::Task>&
 
   json readiness = json::array();
   for (const auto& a : ev.readiness) {
-    readiness.push_back({{"asset", a.asset},
-                         {"readiness", contracts::ReadinessName(a.readiness)},
-                         {"reasons", a.reasons}});
+    readiness.push_back(
+        {{"asset", a.asset},
+         {"readiness", contracts::ReadinessName(a.readiness)},
+         {"reasons", a.reasons},
+         {"site_loss",
+          {{"readiness", contracts::ReadinessName(a.site_loss)}, {"reasons", a.site_loss_reasons}}},
+         {"monitored_from", TimeOrNull(cal, a.monitored_from_ns)}});
   }
   r["readiness"] = readiness;
 
@@ -171,14 +175,17 @@ StatusOr<json> BuildReport(storage::Catalogue& cat, const std::vector<v1::Task>&
                            {"verdict", contracts::VerdictName(v.verdict)},
                            {"summary", v.summary},
                            {"failing_since", TimeOrNull(cal, v.failing_since_ns)},
+                           {"began", TimeOrNull(cal, v.began_ns)},
+                           {"monitored_from", TimeOrNull(cal, v.monitored_from_ns)},
                            {"evidence", evidence}});
     if (v.verdict == contracts::Verdict::kFail) {
-      incidents.push_back(
-          {{"asset", v.asset},
-           {"kind", contracts::CommitmentKindName(v.kind)},
-           {"detected_at", cal.Rfc3339(v.failing_since_ns != 0 ? v.failing_since_ns : until)},
-           {"resolved_at", nullptr},
-           {"summary", v.summary}});
+      const int64_t detected = v.failing_since_ns != 0 ? v.failing_since_ns : until;
+      incidents.push_back({{"asset", v.asset},
+                           {"kind", contracts::CommitmentKindName(v.kind)},
+                           {"began_at", cal.Rfc3339(v.began_ns != 0 ? v.began_ns : detected)},
+                           {"detected_at", cal.Rfc3339(detected)},
+                           {"resolved_at", nullptr},
+                           {"summary", v.summary}});
     }
   }
   r["commitments"] = commitments;
@@ -192,6 +199,7 @@ StatusOr<json> BuildReport(storage::Catalogue& cat, const std::vector<v1::Task>&
         incidents.push_back(
             {{"asset", asset},
              {"kind", "integrity"},
+             {"began_at", cal.Rfc3339(p.damaged_ns)},
              {"detected_at", cal.Rfc3339(p.damaged_ns)},
              {"resolved_at", gone_by_then ? json(cal.Rfc3339(p.gone_ns)) : json(nullptr)},
              {"summary", set_name + ", restore point " + p.name + ": " + p.damage +
@@ -203,6 +211,8 @@ StatusOr<json> BuildReport(storage::Catalogue& cat, const std::vector<v1::Task>&
         for (const auto& f : p.implausible) what += (what.empty() ? "" : "; ") + f;
         incidents.push_back({{"asset", asset},
                              {"kind", "plausibility"},
+                             // The emptied or encrypted backup was taken then.
+                             {"began_at", cal.Rfc3339(std::min(p.time_ns, p.first_seen_ns))},
                              {"detected_at", cal.Rfc3339(p.first_seen_ns)},
                              {"resolved_at", nullptr},
                              {"summary", set_name + ", restore point " + p.name + ": " + what}});
@@ -259,6 +269,7 @@ StatusOr<json> BuildReport(storage::Catalogue& cat, const std::vector<v1::Task>&
           }
           incidents.push_back({{"asset", asset_of[set]},
                                {"kind", "check"},
+                               {"began_at", cal.Rfc3339(rec.at_ns)},
                                {"detected_at", cal.Rfc3339(rec.at_ns)},
                                {"resolved_at", nullptr},
                                {"summary", "check of " + set + " failed: " + last_error}});
@@ -286,6 +297,7 @@ StatusOr<json> BuildReport(storage::Catalogue& cat, const std::vector<v1::Task>&
       if (auto it = te->facts.sets.find(s.name); it != te->facts.sets.end()) f = &it->second;
       uint64_t points = 0, files = 0, bytes = 0;
       int64_t newest = -1;
+      json freshness = nullptr;  // a mirror's: when it was last synced, as far as evidence shows
       if (f != nullptr) {
         for (const contracts::PointFact& p : f->points) {
           if (p.first_seen_ns > until || (p.gone_ns != 0 && p.gone_ns <= until)) continue;
@@ -295,8 +307,14 @@ StatusOr<json> BuildReport(storage::Catalogue& cat, const std::vector<v1::Task>&
             files = p.files;
             bytes = p.bytes;
           }
+          if (!p.time_basis.empty()) {
+            freshness = {{"synced_at", TimeOrNull(cal, p.time_ns)},
+                         {"proof", p.time_is_lower_bound ? "lower bound" : "sync marker"},
+                         {"basis", p.time_basis}};
+          }
         }
       }
+      const int64_t first = f != nullptr ? f->first_inventory_ns : 0;
       sets.push_back(
           {{"name", s.name},
            {"asset", a.name},
@@ -307,6 +325,9 @@ StatusOr<json> BuildReport(storage::Catalogue& cat, const std::vector<v1::Task>&
            {"restore_points", points},
            {"files", files},
            {"bytes", bytes},
+           {"monitored_from",
+            TimeOrNull(cal, first == 0 ? 0 : std::max(first, contract->effective_from_ns))},
+           {"freshness", freshness},
            {"last_inventory", TimeOrNull(cal, f != nullptr ? f->last_inventory_ns : 0)},
            {"last_verified", TimeOrNull(cal, f != nullptr ? f->integrity.last_run_ns : 0)},
            {"merkle", nullptr}});

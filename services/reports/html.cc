@@ -4,6 +4,7 @@
 #include <string_view>
 
 #include "nlohmann/json.hpp"
+#include "services/common/time.h"
 #include "services/reports/format.h"
 #include "services/reports/report.h"
 
@@ -309,9 +310,40 @@ class Renderer {
         for (const std::string& reason : a.reasons) out_ += "<li>" + E(reason) + "</li>\n";
         out_ += "</ul>\n";
       }
+      if (a.site_loss) {
+        out_ += "<p class=\"site-loss\">";
+        out_ += T("If the primary site were lost: ", "Si le site principal était perdu : ");
+        out_ += "<strong>";
+        out_ += *a.site_loss == "ready"     ? T("ready", "prêt")
+                : *a.site_loss == "at risk" ? T("at risk", "à risque")
+                                            : T("not ready", "non prêt");
+        out_ += "</strong></p>\n";
+        if (!a.site_loss_reasons.empty()) {
+          out_ += "<ul>\n";
+          for (const std::string& reason : a.site_loss_reasons) {
+            out_ += "<li>" + E(reason) + "</li>\n";
+          }
+          out_ += "</ul>\n";
+        }
+      }
+      NotMonitoredBefore(a.monitored_from);
       out_ += "</div>\n";
     }
     EndSection();
+  }
+
+  // "Not monitored before ..." when monitoring began after the period's
+  // start: the time before it is judged neither pass nor fail.
+  void NotMonitoredBefore(const std::optional<ReportTime>& from) {
+    if (!from) return;
+    std::optional<int64_t> f = ToUnixNs(from->local), start = ToUnixNs(r_.period_start.local);
+    if (!f || !start || *f <= *start) return;
+    out_ += "<p class=\"not-monitored\">";
+    out_ += T("Not monitored before ", "Non surveillé avant le ");
+    out_ += "<strong>" + When(*from) + "</strong>";
+    out_ += T(": that time is judged neither pass nor fail.",
+              " : cette durée n'est jugée ni conforme ni en défaut.");
+    out_ += "</p>\n";
   }
 
   void Contract() {
@@ -396,8 +428,13 @@ class Renderer {
         out_ += "<p>";
         out_ += c.verdict == "fail" ? T("Failing since ", "En défaut depuis le ")
                                     : T("Failed from ", "En défaut à partir du ");
-        out_ += "<strong>" + When(*c.failing_since) + "</strong>.</p>\n";
+        out_ += "<strong>" + When(*c.failing_since) + "</strong>";
+        if (c.began && c.began->text != c.failing_since->text) {
+          out_ += T(" (began ", " (commencé le ") + When(*c.began) + ")";
+        }
+        out_ += ".</p>\n";
       }
+      NotMonitoredBefore(c.monitored_from);
       if (c.evidence.empty()) {
         None("No evidence recorded.", "Aucun élément de preuve enregistré.");
       } else {
@@ -429,7 +466,11 @@ class Renderer {
                {17, "Back to pass", "Retour à la conformité"}});
     for (const ReportIncident& i : r_.incidents) {
       out_ += "<tr><td>" + E(i.asset) + "</td><td>" + KindLabel(i.kind) + "</td><td>" +
-              E(i.summary) + "</td><td>" + WhenShort(i.detected_at) + "</td><td>";
+              E(i.summary) + "</td><td>" + WhenShort(i.detected_at);
+      if (i.began_at && i.began_at->text != i.detected_at.text) {
+        out_ += T(" (began ", " (commencé le ") + WhenShort(*i.began_at) + ")";
+      }
+      out_ += "</td><td>";
       if (i.resolved_at) {
         out_ += "<span class=\"resolved\">\u2714 " + WhenShort(*i.resolved_at) + "</span>";
       } else {

@@ -272,6 +272,15 @@ absl::Status Parse(const json& j, Report* r) {
     VIGIL_REPORT_TRY(ReqString(e, p, "asset", &a.asset));
     VIGIL_REPORT_TRY(ReqEnum(e, p, "readiness", {"ready", "at risk", "not ready"}, &a.readiness));
     VIGIL_REPORT_TRY(StringArray(e, p, "reasons", false, &a.reasons));
+    if (const json* l = Find(e, "site_loss"); l != nullptr && !l->is_null()) {
+      const std::string lp = Key(p, "site_loss");
+      VIGIL_REPORT_TRY(CheckObject(*l, lp));
+      std::string level;
+      VIGIL_REPORT_TRY(ReqEnum(*l, lp, "readiness", {"ready", "at risk", "not ready"}, &level));
+      VIGIL_REPORT_TRY(StringArray(*l, lp, "reasons", false, &a.site_loss_reasons));
+      a.site_loss = std::move(level);
+    }
+    VIGIL_REPORT_TRY(OptTime(e, p, "monitored_from", &a.monitored_from));
     r->readiness.push_back(std::move(a));
     return absl::OkStatus();
   }));
@@ -284,6 +293,8 @@ absl::Status Parse(const json& j, Report* r) {
         VIGIL_REPORT_TRY(ReqEnum(e, p, "verdict", {"pass", "fail", "unknown"}, &c.verdict));
         VIGIL_REPORT_TRY(ReqString(e, p, "summary", &c.summary));
         VIGIL_REPORT_TRY(OptTime(e, p, "failing_since", &c.failing_since));
+        VIGIL_REPORT_TRY(OptTime(e, p, "began", &c.began));
+        VIGIL_REPORT_TRY(OptTime(e, p, "monitored_from", &c.monitored_from));
         VIGIL_REPORT_TRY(
             ReqArrayOfObjects(e, p, "evidence", [&](const json& ev, const std::string& q) {
               ReportEvidence x;
@@ -302,6 +313,7 @@ absl::Status Parse(const json& j, Report* r) {
     ReportIncident x;
     VIGIL_REPORT_TRY(ReqString(e, p, "asset", &x.asset));
     VIGIL_REPORT_TRY(ReqString(e, p, "kind", &x.kind));
+    VIGIL_REPORT_TRY(OptTime(e, p, "began_at", &x.began_at));
     VIGIL_REPORT_TRY(ReqTime(e, p, "detected_at", &x.detected_at));
     VIGIL_REPORT_TRY(OptTime(e, p, "resolved_at", &x.resolved_at));
     VIGIL_REPORT_TRY(ReqString(e, p, "summary", &x.summary));

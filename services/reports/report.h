@@ -36,6 +36,10 @@ struct ReportCommitment {
   std::string verdict;  // "pass" | "fail" | "unknown"
   std::string summary;
   std::optional<ReportTime> failing_since;
+  // Optional (absent from older reports): when the failure began as far as
+  // the evidence shows; when monitoring of the asset began (nothing before
+  // it is judged).
+  std::optional<ReportTime> began, monitored_from;
   std::vector<ReportEvidence> evidence;
 };
 
@@ -43,11 +47,17 @@ struct ReportReadiness {
   std::string asset;
   std::string readiness;  // "ready" | "at risk" | "not ready"
   std::vector<std::string> reasons;
+  // Optional (absent from older reports): the readiness if the primary
+  // site were lost, and why; when monitoring began.
+  std::optional<std::string> site_loss;  // "ready" | "at risk" | "not ready"
+  std::vector<std::string> site_loss_reasons;
+  std::optional<ReportTime> monitored_from;
 };
 
 struct ReportIncident {
   std::string asset;
   std::string kind;
+  std::optional<ReportTime> began_at;  // optional: absent from older reports
   ReportTime detected_at;
   std::optional<ReportTime> resolved_at;  // nullopt: ongoing
   std::string summary;

@@ -94,7 +94,8 @@ TEST(AlertsProcessTest, UndeliveredAlertSurvivesARestartAndIsRetried) {
   TempDir tmp;
   const std::string root = tmp / "loc-a";
   for (int i = 0; i < 5; ++i) WriteFile(root + "/acme/fs/file" + std::to_string(i), "data");
-  // The newest backup is two days old: the RPO of 24 h fails.
+  // The last sync was two days ago (file0 is the mirror's sync marker): the
+  // RPO of 24 h fails.
   for (int i = 0; i < 5; ++i) {
     std::filesystem::last_write_time(
         root + "/acme/fs/file" + std::to_string(i),
@@ -104,7 +105,8 @@ TEST(AlertsProcessTest, UndeliveredAlertSurvivesARestartAndIsRetried) {
   MakeDirs(tmp / "secrets");
   WriteFile(tmp / "secrets/hook-key", std::string(kKey) + "\n");
   WriteFile(tmp / "acme.yaml",
-            manifests::Head() + "effectiveFrom: 2026-01-01\n" + manifests::OneSet() +
+            manifests::Head() + "effectiveFrom: 2026-01-01\n" +
+                manifests::OneSet("fs", "fs-a", "loc-a", "acme/fs", {"syncMarker: file0"}) +
                 manifests::kRpo24h +
                 "---\napiVersion: vigil/v1\nkind: AlertChannel\nname: ops\nwebhook: " + rx.url() +
                 "\nsecret: hook-key\n");

@@ -79,11 +79,14 @@ inline constexpr char kRpoAndIntegrity[] =
 
 // --- The unit tests' fixture.
 
-// acme's contract: asset fs, backup set fs-nas at acme/fs on nas, rpo 24h,
-// in force from 2026-01-01.
+// acme's contract: asset fs, backup set fs-nas at acme/fs on nas (a mirror
+// whose sync marker is data.bin: its mtime dates the mirror), rpo 24h, in
+// force from 2026-01-01.
 inline std::string AcmeFsContract() {
-  return Contract("acme", "effectiveFrom: 2026-01-01\nassets:\n" +
-                              Asset("fs", {BackupSet("fs-nas", "nas", "acme/fs")}) + kRpo24h);
+  return Contract(
+      "acme", "effectiveFrom: 2026-01-01\nassets:\n" +
+                  Asset("fs", {BackupSet("fs-nas", "nas", "acme/fs", {"syncMarker: data.bin"})}) +
+                  kRpo24h);
 }
 
 // Location nas at site office, Tenant acme (UTC), and AcmeFsContract().

@@ -323,8 +323,13 @@ function renderTenant(d) {
       d.display_name === d.tenant ? d.tenant : `${d.display_name} (${d.tenant})`;
   document.querySelector('#tenant-readiness tbody').replaceChildren(...d.readiness.map(r => {
     const tr = el('tr');
+    const lost = r.site_loss || {readiness: '-', reasons: []};
     tr.append(el('td', r.asset), el('td', r.readiness, 'cell ' + r.readiness.replace(' ', '-')),
-              el('td', r.reasons.join('; ')));
+              el('td', r.reasons.join('; ')),
+              el('td', lost.readiness, 'cell ' + lost.readiness.replace(' ', '-')),
+              el('td', lost.reasons.join('; ')),
+              el('td', r.monitored_from_ns > 0 ? 'not monitored before ' + when(r.monitored_from_ns)
+                                               : 'not monitored yet'));
     return tr;
   }));
   document.querySelector('#tenant-commitments tbody').replaceChildren(...d.commitments.map(c => {

@@ -464,6 +464,147 @@ TEST(EvaluateTest, ScopeAndVersions) {
   EXPECT_EQ(VersionInForce(versions, kOct1Utc + 15 * kD), &versions[1]);
 }
 
+// Judging time before anyone looked: Vigil first inventories the set on
+// day 5 (the client joined then). The days before are not monitored: an
+// old point's age then is no breach, and a failure that Vigil finds at its
+// first look is detected then, though it began earlier.
+TEST(EvaluateTest, TimeBeforeTheFirstInventoryIsNotMonitored) {
+  Fixture fx;
+  fx.Add(CommitmentKind::kRpo).rpo.max_age_ns = 26 * kH;
+  BackupSetFacts& f = fx.Set();
+  // A point of day -10, then daily from day 4 (22:00).
+  fx.Daily(f, -10, -10);
+  fx.Daily(f, 4, 9);
+  f.first_inventory_ns = kOct1Utc + 5 * kD;
+  f.last_inventory_ns = kOct1Utc + 10 * kD;
+  const int64_t end = kOct1Utc + 10 * kD;
+  Evaluation e = fx.Eval(kOct1Utc, end, end);
+  const CommitmentVerdict* v = e.Find("fs", CommitmentKind::kRpo);
+  ASSERT_NE(v, nullptr);
+  EXPECT_EQ(v->verdict, Verdict::kPass) << v->summary;
+  EXPECT_EQ(v->monitored_from_ns, kOct1Utc + 5 * kD);
+  EXPECT_NE(v->summary.find("not monitored before 2026-10-06 00:00"), std::string::npos)
+      << v->summary;
+  EXPECT_EQ(e.ReadinessOf("fs")->monitored_from_ns, kOct1Utc + 5 * kD);
+
+  // The first look finds the newest point 6.5 days old (day -10's only):
+  // a fail detected at the first inventory, begun when that point turned
+  // 26 h old.
+  BackupSetFacts& g = fx.Set();
+  g.points.clear();
+  fx.Daily(g, -10, -10);
+  fx.Daily(g, 7, 9);
+  e = fx.Eval(kOct1Utc, end, end);
+  v = e.Find("fs", CommitmentKind::kRpo);
+  EXPECT_EQ(v->verdict, Verdict::kFail) << v->summary;
+  EXPECT_EQ(v->failing_since_ns, kOct1Utc + 5 * kD);
+  EXPECT_EQ(v->began_ns, kOct1Utc - 10 * kD + 22 * kH + 26 * kH);
+
+  // The contract takes effect on day 8, later than the first inventory:
+  // monitoring starts then, and day 7's point is within the RPO.
+  fx.contract.effective_from_ns = kOct1Utc + 8 * kD;
+  e = fx.Eval(kOct1Utc, end, end);
+  v = e.Find("fs", CommitmentKind::kRpo);
+  EXPECT_EQ(v->verdict, Verdict::kPass) << v->summary;
+  EXPECT_EQ(v->monitored_from_ns, kOct1Utc + 8 * kD);
+}
+
+// A mirror without a sync marker is dated by a lower bound of its last
+// sync: past the RPO nothing proves the sync stopped (unchanged data looks
+// the same), so the RPO is unknown, never fail, and the asset at risk.
+TEST(EvaluateTest, MirrorFreshnessWithoutProofIsUnknown) {
+  Fixture fx;
+  fx.Add(CommitmentKind::kRpo).rpo.max_age_ns = 26 * kH;
+  BackupSetFacts& f = fx.Set();
+  PointFact p;
+  p.time_ns = kOct1Utc + 1 * kD;  // newest file's mtime
+  p.first_seen_ns = kOct1Utc + 2 * kD;
+  p.time_is_lower_bound = true;
+  p.time_basis = "newest file's mtime; no sync marker";
+  f.points.push_back(p);
+  f.first_inventory_ns = kOct1Utc + 2 * kD;
+  f.last_inventory_ns = kOct1Utc + 10 * kD - kH;
+  const int64_t end = kOct1Utc + 10 * kD;
+  Evaluation e = fx.Eval(kOct1Utc, end, end);
+  const CommitmentVerdict* v = e.Find("fs", CommitmentKind::kRpo);
+  EXPECT_EQ(v->verdict, Verdict::kUnknown) << v->summary;
+  EXPECT_NE(v->summary.find("no evidence of a sync of mirror fs-nas"), std::string::npos)
+      << v->summary;
+  EXPECT_EQ(e.ReadinessOf("fs")->readiness, Readiness::kAtRisk);
+  // Nothing dates it at all (time 0): unknown too, not "20000 days old".
+  f.points[0].time_ns = 0;
+  e = fx.Eval(kOct1Utc, end, end);
+  EXPECT_EQ(e.Find("fs", CommitmentKind::kRpo)->verdict, Verdict::kUnknown);
+  // A sync marker proves the last sync: its age past the RPO is a fail.
+  f.points[0].time_ns = kOct1Utc + 1 * kD;
+  f.points[0].time_is_lower_bound = false;
+  f.points[0].time_basis = "sync marker .last-sync";
+  e = fx.Eval(kOct1Utc, end, end);
+  EXPECT_EQ(e.Find("fs", CommitmentKind::kRpo)->verdict, Verdict::kFail);
+}
+
+// Readiness after the loss of the primary site: only a current good copy
+// on an offsite location (another site) counts, and a failing copies
+// commitment makes it not ready (and the restore readiness too, when the
+// contract says gatesReadiness).
+TEST(EvaluateTest, ReadinessAfterSiteLoss) {
+  Fixture fx;
+  fx.Add(CommitmentKind::kRpo).rpo.max_age_ns = 26 * kH;
+  Commitment& copies = fx.Add(CommitmentKind::kCopies);
+  copies.copies = {.min = 2, .offsite = 1};
+  BackupSet vault;
+  vault.name = "fs-vault";
+  vault.location = "vault";
+  vault.layout = Layout::kDatedFolders;
+  fx.contract.assets[0].backup_sets.push_back(vault);
+  BackupSetFacts& nas = fx.Set();
+  fx.Daily(nas, 0, 9);
+  nas.first_inventory_ns = kOct1Utc;
+  nas.last_inventory_ns = kOct1Utc + 10 * kD - kH;
+  BackupSetFacts& off = fx.Set("fs-vault");
+  fx.Daily(off, 0, 9);
+  off.first_inventory_ns = kOct1Utc;
+  off.last_inventory_ns = kOct1Utc + 10 * kD - kH;
+  const int64_t end = kOct1Utc + 10 * kD;
+  Evaluation e = fx.Eval(kOct1Utc, end, end);
+  const AssetReadiness* r = e.ReadinessOf("fs");
+  EXPECT_EQ(r->readiness, Readiness::kReady);
+  EXPECT_EQ(r->site_loss, Readiness::kReady) << ::testing::PrintToString(r->site_loss_reasons);
+
+  // The offsite copy stopped after day 5: copies fail; the primary is
+  // still fine, so the asset is ready, but not after the loss of its site.
+  fx.Set("fs-vault").points.resize(6);
+  e = fx.Eval(kOct1Utc, end, end);
+  EXPECT_EQ(e.Find("fs", CommitmentKind::kCopies)->verdict, Verdict::kFail);
+  r = e.ReadinessOf("fs");
+  EXPECT_EQ(r->readiness, Readiness::kReady);
+  EXPECT_EQ(r->site_loss, Readiness::kNotReady);
+  ASSERT_FALSE(r->site_loss_reasons.empty());
+  EXPECT_NE(::testing::PrintToString(r->site_loss_reasons).find("offsite copy fs-vault"),
+            std::string::npos)
+      << ::testing::PrintToString(r->site_loss_reasons);
+  // The contract lets the copies commitment gate the restore readiness.
+  fx.contract.commitments[1].copies.gates_readiness = true;
+  e = fx.Eval(kOct1Utc, end, end);
+  EXPECT_EQ(e.ReadinessOf("fs")->readiness, Readiness::kNotReady);
+
+  // Without any offsite location: not ready after site loss, whatever the
+  // primary holds.
+  fx.contract.commitments.resize(1);
+  fx.contract.assets[0].backup_sets.resize(1);
+  e = fx.Eval(kOct1Utc, end, end);
+  EXPECT_EQ(e.ReadinessOf("fs")->readiness, Readiness::kReady);
+  EXPECT_EQ(e.ReadinessOf("fs")->site_loss, Readiness::kNotReady);
+  // A location declared offsite on the primary's own site does not count.
+  fx.locations["vault"].site = "office";
+  fx.contract.assets[0].backup_sets.push_back(vault);
+  fx.Set("fs-vault").points.clear();
+  fx.Daily(fx.Set("fs-vault"), 0, 9);
+  e = fx.Eval(kOct1Utc, end, end);
+  EXPECT_EQ(e.ReadinessOf("fs")->site_loss, Readiness::kNotReady)
+      << ::testing::PrintToString(e.ReadinessOf("fs")->site_loss_reasons);
+}
+
 TEST(ScheduleTest, CadencesJitterAndOverdueFirst) {
   Fixture fx;
   fx.Add(CommitmentKind::kRpo).rpo.max_age_ns = 24 * kH;

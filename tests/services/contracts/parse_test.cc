@@ -54,7 +54,7 @@ std::string Dump(const Contract& c) {
       o << "  set " << b.name << " loc=" << b.location << " path=" << b.path
         << " format=" << b.format << " layout=" << LayoutName(b.layout) << " pattern=" << b.pattern
         << " mtime=" << b.time_from_mtime << " hash=" << b.content_hash << " mutable=" << b.mutable_
-        << "\n";
+        << " marker=" << b.sync_marker << "\n";
     }
   }
   for (const auto& cm : c.commitments) {
@@ -62,10 +62,10 @@ std::string Dump(const Contract& c) {
     for (const auto& a : cm.assets) o << a << ",";
     o << " rpo=" << cm.rpo.max_age_ns << " ret=" << cm.retention.daily << "/" << cm.retention.weekly
       << "/" << cm.retention.monthly << "/" << cm.retention.yearly << " copies=" << cm.copies.min
-      << "/" << cm.copies.offsite << " integ=" << cm.integrity.reverify_within_ns << "/"
-      << cm.integrity.budget_bytes << "/" << cm.integrity.sample << " drill=" << cm.drill.every_ns
-      << "/" << cm.drill.rto_ns << "/" << cm.drill.sample_files << "/" << cm.drill.sample_bytes
-      << "\n";
+      << "/" << cm.copies.offsite << "/" << cm.copies.gates_readiness
+      << " integ=" << cm.integrity.reverify_within_ns << "/" << cm.integrity.budget_bytes << "/"
+      << cm.integrity.sample << " drill=" << cm.drill.every_ns << "/" << cm.drill.rto_ns << "/"
+      << cm.drill.sample_files << "/" << cm.drill.sample_bytes << "\n";
   }
   for (const auto& x : c.out_of_scope) o << " oos " << x.item << " | " << x.reason << "\n";
   return o.str();
@@ -547,6 +547,30 @@ assets:
         path: acme/fs
 )";
 
+// syncMarker (mirror only) and copies.gatesReadiness: parsed, and kept by
+// the canonical form; absent, the canonical form is as before (the stored
+// contracts' hashes do not change).
+TEST(ParseManifestTest, SyncMarkerAndGatesReadiness) {
+  Manifest m;
+  ASSERT_TRUE(Parse(kHead +
+                        "        syncMarker: logs/last-sync\ncommitments:\n  - copies: {min: 1, "
+                        "gatesReadiness: true}\n",
+                    &m)
+                  .ok());
+  const Contract& c = m.contracts.at(0);
+  EXPECT_EQ(c.assets[0].backup_sets[0].sync_marker, "logs/last-sync");
+  EXPECT_TRUE(c.commitments[0].copies.gates_readiness);
+  EXPECT_NE(c.canonical_yaml.find("syncMarker:"), std::string::npos) << c.canonical_yaml;
+  EXPECT_NE(c.canonical_yaml.find("gatesReadiness: true"), std::string::npos);
+  Manifest again;
+  ASSERT_TRUE(Parse(c.canonical_yaml, &again).ok()) << c.canonical_yaml;
+  EXPECT_EQ(Dump(again.contracts.at(0)), Dump(c));
+  Manifest plain;
+  ASSERT_TRUE(Parse(kHead + "commitments:\n  - copies: {min: 1}\n", &plain).ok());
+  EXPECT_EQ(plain.contracts.at(0).canonical_yaml.find("syncMarker"), std::string::npos);
+  EXPECT_EQ(plain.contracts.at(0).canonical_yaml.find("gatesReadiness"), std::string::npos);
+}
+
 struct Case {
   const char* name;
   std::string yaml;
@@ -597,7 +621,7 @@ const Case kCases[] = {
     {"UnknownField", kHead + "        compression: zstd\n",
      "t.yaml:10:9: Contract(acme).assets[0].backupSets[0].compression: ",
      "unknown field 'compression'; expected one of: name, location, path, format, layout, "
-     "pattern, timeFromMtime, contentHash, mutable"},
+     "pattern, timeFromMtime, contentHash, mutable, syncMarker"},
     {"UnknownTopLevelField", kHead + "owner: bob\n", "t.yaml:10:1: Contract(acme).owner: ",
      "unknown field 'owner'; expected one of: apiVersion, kind, tenant"},
     {"MissingPath",
@@ -691,6 +715,16 @@ const Case kCases[] = {
     {"MutableRsnapshot", kHead + "        layout: rsnapshot\n        mutable: true\n",
      "t.yaml:11:18: Contract(acme).assets[0].backupSets[0].mutable: ",
      "mutable: true is only allowed with layout mirror"},
+    {"SyncMarkerOnRsnapshot", kHead + "        layout: rsnapshot\n        syncMarker: log\n",
+     "t.yaml:11:9: Contract(acme).assets[0].backupSets[0].syncMarker: ",
+     "only allowed with layout mirror (layout is 'rsnapshot')"},
+    {"SyncMarkerOutsideTheSet", kHead + "        syncMarker: ../sync.log\n",
+     "t.yaml:10:21: Contract(acme).assets[0].backupSets[0].syncMarker: ",
+     "invalid path '../sync.log'"},
+    {"GatesReadinessNotABool",
+     kHead + "commitments:\n  - copies: {min: 1, gatesReadiness: maybe}\n",
+     "t.yaml:11:38: Contract(acme).commitments[0].copies.gatesReadiness: ",
+     "expected true or false, got 'maybe'"},
     {"UnknownHash", kHead + "        contentHash: crc32\n",
      "t.yaml:10:22: Contract(acme).assets[0].backupSets[0].contentHash: ",
      "unknown hash algorithm 'crc32'"},

@@ -485,8 +485,10 @@ class Simulation : public ::testing::Test {
         verdicts_[{name, v.asset, v.kind}].push_back(v.verdict);
         summaries_[{name, v.asset, v.kind}].push_back(v.summary);
       }
-      for (const AssetReadiness& r : e.readiness)
+      for (const AssetReadiness& r : e.readiness) {
         readiness_[{name, r.asset}].push_back(r.readiness);
+        site_loss_[{name, r.asset}].push_back(r.site_loss);
+      }
     }
   }
 
@@ -499,9 +501,10 @@ class Simulation : public ::testing::Test {
     }
     return out;
   }
-  std::set<int> NotReadyDays(const std::string& t, const std::string& a, Readiness r) {
+  std::set<int> NotReadyDays(const std::string& t, const std::string& a, Readiness r,
+                             bool site_loss = false) {
     std::set<int> out;
-    const auto& series = readiness_[{t, a}];
+    const auto& series = (site_loss ? site_loss_ : readiness_)[{t, a}];
     for (size_t i = 0; i < series.size(); ++i) {
       if (series[i] == r) out.insert(static_cast<int>(i));
     }
@@ -534,6 +537,7 @@ class Simulation : public ::testing::Test {
   std::map<Key, std::vector<Verdict>> verdicts_;
   std::map<Key, std::vector<std::string>> summaries_;
   std::map<std::pair<std::string, std::string>, std::vector<Readiness>> readiness_;
+  std::map<std::pair<std::string, std::string>, std::vector<Readiness>> site_loss_;  // same days
 };
 
 TEST_F(Simulation, NinetyDaysThreeTenants) {
@@ -623,7 +627,12 @@ TEST_F(Simulation, NinetyDaysThreeTenants) {
   // 03:00 on day 69) until a good export replaces it on day 76.
   EXPECT_EQ(NotReadyDays("martin", "mail", Readiness::kAtRisk),
             Range(kEmptiedDay, kEmptiedDay + 6));
-  EXPECT_EQ(NotReadyDays("martin", "accounting", Readiness::kAtRisk), none);
+  // A required dump deleted: that point cannot be restored, so the asset
+  // is at risk while retention fails.
+  EXPECT_EQ(NotReadyDays("martin", "accounting", Readiness::kAtRisk), ret);
+  // martin keeps nothing offsite: after the loss of the office nothing is
+  // left to restore, every day.
+  EXPECT_EQ(NotReadyDays("martin", "accounting", Readiness::kNotReady, true), Range(0, kDays - 1));
 
   // leroy: the forget policy raises no retention alarm; the vault copy
   // stopped after day 29: on day 30 its newest copy (day 29 20:30) is
@@ -642,6 +651,13 @@ TEST_F(Simulation, NinetyDaysThreeTenants) {
       << dump("leroy", "database", CommitmentKind::kRestoreDrill);
   EXPECT_EQ(NotReadyDays("leroy", "database", Readiness::kAtRisk), Range(0, kDays - 1));
   EXPECT_EQ(NotReadyDays("leroy", "fileserver", Readiness::kAtRisk), none);
+  // Yet after a fire at the office it could not be restored as promised:
+  // the vault copy stopped on day 30, so the readiness after site loss is
+  // not ready from then on (the copies commitment fails), ready before.
+  EXPECT_EQ(NotReadyDays("leroy", "fileserver", Readiness::kNotReady, true),
+            Range(kVaultStopDay, kDays - 1));
+  EXPECT_EQ(NotReadyDays("leroy", "fileserver", Readiness::kReady, true),
+            Range(0, kVaultStopDay - 1));
 
   // Nothing was ever "unknown": every set was inventoried in time.
   for (const auto& [key, series] : verdicts_) {

@@ -299,8 +299,8 @@ TEST_F(DeliveryTest, HangingReceiverDoesNotHoldUpACheck) {
   ApplyChannel(Hook(hanging.port()));
   ApplyYaml(vigil::testing::manifests::AcmeFsRpo24h());
   RegisterWorker();
-  auto check = [&](int64_t mtime) {
-    v1::Observation o = Obs("f", "x");
+  auto check = [&](int64_t mtime) {  // the mirror's sync marker (manifests.h)
+    v1::Observation o = Obs("data.bin", "x");
     o.set_mtime_ns(mtime);
     RunTask({}, {{o}});
   };

@@ -7,6 +7,9 @@
 
 #include <gtest/gtest.h>
 
+#include <nlohmann/json.hpp>
+
+#include "services/common/signing.h"
 #include "services/coordinator/coordinator.h"
 #include "services/coordinator/ingest.h"
 #include "services/coordinator/keys.h"
@@ -391,6 +394,150 @@ TEST_F(NoBackupTest, WhatTheWorkerFoundAtTheDirectoryIsShown) {
   auto bad = CheckFindingNothing("gone fishing", /*batch=*/true);
   ASSERT_TRUE(absl::IsInvalidArgument(bad.status())) << bad.status();
   EXPECT_NE(bad.status().message().find("set_directory"), std::string::npos);
+
+// Monitoring and mirror freshness through the coordinator, on the fake
+// clock (2026-10-01T00:00:00Z) with acme's contract in force since
+// 2026-01-01 (manifests.h).
+class MonitoringTest : public CoordinatorFixture {
+ protected:
+  static constexpr int64_t kH = int64_t{3600} * 1'000'000'000;
+  static constexpr int64_t kD = 24 * kH;
+  static constexpr int64_t kT0 = vigil::testing::kFakeClockStart;
+
+  void SetUp() override { Open(); }
+  // acme's asset fs on one backup set fs-nas (`fields` as BackupSet's), with
+  // `commitments`.
+  void ApplyAcme(const std::vector<std::string>& fields, const std::string& commitments) {
+    namespace m = vigil::testing::manifests;
+    ApplyYaml(m::Join({m::Location(), m::Tenant(),
+                       m::Contract("acme", "effectiveFrom: 2026-01-01\nassets:\n" +
+                                               m::Asset("fs", {m::BackupSet("fs-nas", "nas",
+                                                                            "acme/fs", fields)}) +
+                                               commitments)}));
+  }
+  static v1::Observation File(int64_t point, const std::string& path, const std::string& content,
+                              int64_t mtime) {
+    v1::Observation o = Obs(point, path, content);
+    o.set_mtime_ns(mtime);
+    return o;
+  }
+  const v1::CommitmentStatus* Rpo(const v1::TenantStatus& ts) {
+    for (const auto& c : ts.commitments()) {
+      if (c.kind() == "rpo") return &c;
+    }
+    ADD_FAILURE() << "no rpo verdict";
+    return nullptr;
+  }
+};
+
+// rsync keeps the source's mtimes: a mirror of old, unchanged files proves
+// no recent sync, and none that stopped either. Its RPO is unknown, never
+// fail, until a sync is evidenced: a change seen between two checks, or a
+// declared sync marker.
+TEST_F(MonitoringTest, AMirrorIsDatedByEvidenceOfASync) {
+  ApplyAcme({}, vigil::testing::manifests::kRpo24h);
+  RegisterWorker();
+  const int64_t old = kT0 - 300 * kD;  // the files' mtimes (source's)
+  RunTask({}, {{File(0, "a.txt", "v1", old), File(0, "b.txt", "b", old)}});
+  clock_.Advance(60'000'000'000);
+  v1::TenantStatus ts = AcmeStatus();
+  const v1::CommitmentStatus* rpo = Rpo(ts);
+  ASSERT_NE(rpo, nullptr);
+  EXPECT_EQ(rpo->verdict(), "unknown") << rpo->summary();
+  EXPECT_NE(rpo->summary().find("no evidence of a sync of mirror fs-nas"), std::string::npos)
+      << rpo->summary();
+  ASSERT_EQ(ts.readiness_size(), 1);
+  EXPECT_EQ(ts.readiness(0).readiness(), "at risk");
+
+  // Two hours later the content changed (a.txt rewritten, still with an old
+  // source mtime): a sync ran after the first check, at kT0.
+  clock_.Advance(2 * kH - 60'000'000'000);
+  RunTask({}, {{File(0, "a.txt", "v2", old + kH), File(0, "b.txt", "b", old)}});
+  auto rec = c_->Points("acme", "fs-nas");
+  ASSERT_TRUE(rec.ok()) << rec.status();
+  ASSERT_EQ(rec->size(), 1u);
+  EXPECT_EQ((*rec)[0].change_after_ns(), kT0);
+  EXPECT_EQ((*rec)[0].change_seen_ns(), kT0 + 2 * kH);
+  ts = AcmeStatus();
+  rpo = Rpo(ts);
+  EXPECT_EQ(rpo->verdict(), "pass") << rpo->summary();
+
+  // 30 h later, unchanged: nothing proves a sync since kT0, nor that it
+  // stopped.
+  clock_.Advance(30 * kH);
+  RunTask({}, {{File(0, "a.txt", "v2", old + kH), File(0, "b.txt", "b", old)}});
+  rpo = Rpo(ts = AcmeStatus());
+  EXPECT_EQ(rpo->verdict(), "unknown") << rpo->summary();
+
+  // A declared sync marker proves the last sync: fresh passes, old fails.
+  ApplyAcme({"syncMarker: .last-sync"}, vigil::testing::manifests::kRpo24h);
+  clock_.Advance(kH);
+  const int64_t now = kT0 + 33 * kH;
+  RunTask({}, {{File(0, ".last-sync", "ok", now - kH), File(0, "a.txt", "v2", old + kH),
+                File(0, "b.txt", "b", old)}});
+  rpo = Rpo(ts = AcmeStatus());
+  EXPECT_EQ(rpo->verdict(), "pass") << rpo->summary();
+  clock_.Advance(kH);
+  RunTask({}, {{File(0, ".last-sync", "ok", now - 40 * kH), File(0, "a.txt", "v2", old + kH),
+                File(0, "b.txt", "b", old)}});
+  rpo = Rpo(ts = AcmeStatus());
+  EXPECT_EQ(rpo->verdict(), "fail") << rpo->summary();
+}
+
+// The report judges only what Vigil monitored: the set is first inventoried
+// on day 10 of October, though the contract is in force since January. Its
+// first look finds the newest point 14 days old: an RPO incident detected
+// then (not on October 1st), begun when that point turned 24 h old.
+TEST_F(MonitoringTest, AReportDetectsNothingBeforeTheFirstInventory) {
+  ASSERT_TRUE(signing::KeyRing::Init(tmp_ / "keys").ok());
+  coordinator_options_.keys_dir = tmp_ / "keys";
+  Open();
+  ApplyAcme({"layout: dated-folders"}, vigil::testing::manifests::kRpo24h);
+  RegisterWorker();
+  const int64_t old_point = kT0 - 5 * kD;  // 2026-09-26
+  clock_.Set(kT0 + 10 * kD);
+  RunTask({{old_point, "2026-09-26"}}, {{Obs(old_point, "a.txt", "a")}});
+  // Daily points from then on, each checked an hour later.
+  Points points = {{old_point, "2026-09-26"}};
+  for (int d = 11; d <= 15; ++d) {
+    const int64_t t = kT0 + d * kD;
+    points.push_back({t, "2026-10-" + std::to_string(d + 1)});
+    clock_.Set(t + kH);
+    std::vector<v1::Observation> obs;
+    for (const auto& [time, name] : points) obs.push_back(Obs(time, "a.txt", "a"));
+    RunTask(points, {obs});
+  }
+  clock_.Set(kT0 + 16 * kD + kH);
+  v1::MakeReportRequest req;
+  req.set_tenant("acme");
+  req.set_period("2026-10-01..2026-10-15");
+  auto proof = c_->MakeReport(req);
+  ASSERT_TRUE(proof.ok()) << proof.status();
+  const nlohmann::json report = nlohmann::json::parse(proof->statement())["report"];
+  ASSERT_EQ(report["commitments"].size(), 1u);
+  const nlohmann::json& rpo = report["commitments"][0];
+  EXPECT_EQ(rpo["verdict"], "fail") << rpo.dump();
+  EXPECT_EQ(rpo["monitored_from"], "2026-10-11T00:00:00+00:00");
+  EXPECT_EQ(rpo["failing_since"], "2026-10-11T00:00:00+00:00") << rpo.dump();
+  EXPECT_EQ(rpo["began"], "2026-09-27T00:00:00+00:00") << rpo.dump();
+  bool found = false;
+  for (const nlohmann::json& i : report["incidents"]) {
+    if (i["kind"] != "rpo") continue;
+    found = true;
+    EXPECT_EQ(i["detected_at"], "2026-10-11T00:00:00+00:00") << i.dump();
+    EXPECT_EQ(i["began_at"], "2026-09-27T00:00:00+00:00") << i.dump();
+  }
+  EXPECT_TRUE(found) << report["incidents"].dump();
+  EXPECT_EQ(report["readiness"][0]["monitored_from"], "2026-10-11T00:00:00+00:00");
+  EXPECT_EQ(report["backup_sets"][0]["monitored_from"], "2026-10-11T00:00:00+00:00");
+
+  // After a restart the first inventory is the same (the DONE tasks are
+  // kept): monitoring does not restart.
+  Open();
+  proof = c_->MakeReport(req);
+  ASSERT_TRUE(proof.ok()) << proof.status();
+  EXPECT_EQ(nlohmann::json::parse(proof->statement())["report"]["commitments"][0]["monitored_from"],
+            "2026-10-11T00:00:00+00:00");
 }
 
 }  // namespace

@@ -191,8 +191,8 @@ from: vigil@msp.example
     RegisterWorker();
     options_.worker_quiet_ns = 0;  // workers: their own test
   }
-  // A full check of fs-nas whose newest file has mtime `mtime_ns` (the
-  // mirror's point time): the worker's calls, merged.
+  // A full check of fs-nas whose sync marker data.bin has mtime `mtime_ns`
+  // (the mirror's point time): the worker's calls, merged.
   void Check(int64_t mtime_ns) {
     v1::Observation o = Obs("data.bin", "data");
     o.set_mtime_ns(mtime_ns);
