@@ -394,6 +394,7 @@ TEST_F(NoBackupTest, WhatTheWorkerFoundAtTheDirectoryIsShown) {
   auto bad = CheckFindingNothing("gone fishing", /*batch=*/true);
   ASSERT_TRUE(absl::IsInvalidArgument(bad.status())) << bad.status();
   EXPECT_NE(bad.status().message().find("set_directory"), std::string::npos);
+}
 
 // Monitoring and mirror freshness through the coordinator, on the fake
 // clock (2026-10-01T00:00:00Z) with acme's contract in force since
