@@ -45,6 +45,30 @@ StatusOr<std::vector<v1::Delivery>> LoadDeliveries(storage::KvStore* kv, bool se
                                    "alert delivery");
 }
 
+StatusOr<std::vector<v1::Delivery>> LoadDeliveriesCreated(storage::KvStore* kv, int64_t from_ns,
+                                                          int64_t to_ns) {
+  std::vector<v1::Delivery> out;
+  if (to_ns <= from_ns) return out;
+  for (std::string_view prefix : {keys::kOutboxPrefix, keys::kSentPrefix}) {
+    std::string begin(prefix), end(prefix);
+    storage::AppendI64(&begin, from_ns);
+    storage::AppendI64(&end, to_ns);
+    auto it = kv->NewIterator(Space::kMeta, {.upper_bound = end});
+    for (it->Seek(begin); it->Valid(); it->Next()) {
+      v1::Delivery d;
+      if (!d.ParseFromArray(it->value().data(), static_cast<int>(it->value().size()))) {
+        return absl::DataLossError("alert delivery record does not decode");
+      }
+      out.push_back(std::move(d));
+    }
+    if (!it->status().ok()) return it->status();
+  }
+  std::stable_sort(out.begin(), out.end(), [](const v1::Delivery& a, const v1::Delivery& b) {
+    return a.created_ns() < b.created_ns();
+  });
+  return out;
+}
+
 std::string DeliveryKey(const v1::Delivery& d, bool sent) {
   return keys::Delivery(sent ? keys::kSentPrefix : keys::kOutboxPrefix, d.created_ns(),
                         d.alert().id(), d.channel(), d.contact());
