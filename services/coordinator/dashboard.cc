@@ -126,7 +126,9 @@ nlohmann::json AlertStateJson(const std::string& alert_id,
   int sent = 0, pending = 0, given_up = 0;
   std::string last_error;
   for (const v1::Delivery* d : deliveries) {
-    std::string state = d->delivered_ns() != 0 ? "sent" : d->failed_ns() != 0 ? "given up" : "pending";
+    std::string state = d->delivered_ns() != 0 ? "sent"
+                        : d->failed_ns() != 0  ? "given up"
+                                               : "pending";
     (state == "sent" ? sent : state == "pending" ? pending : given_up)++;
     if (state == "given up") last_error = d->last_error();
     out.push_back({{"channel", d->channel()},
@@ -162,8 +164,7 @@ nlohmann::json AlertStateJson(const std::string& alert_id,
 
 std::string TenantJson(const v1::GetStatusResponse& status, std::string_view tenant, int64_t now_ns,
                        int64_t from_ns, const std::vector<v1::Transition>& transitions,
-                       const std::vector<v1::Task>& tasks,
-                       const std::vector<HistorySeries>& series,
+                       const std::vector<v1::Task>& tasks, const std::vector<HistorySeries>& series,
                        const std::vector<v1::Delivery>& deliveries) {
   const v1::TenantStatus* ts = nullptr;
   for (const v1::TenantStatus& t : status.tenants()) {
@@ -197,17 +198,17 @@ std::string TenantJson(const v1::GetStatusResponse& status, std::string_view ten
   for (const v1::Transition& t : transitions) {
     if (t.tenant() != tenant) continue;
     auto found = by_alert.find(t.alert_id());
-    history.push_back({{"asset", t.asset()},
-                       {"kind", t.kind()},
-                       {"from", t.from()},
-                       {"to", t.to()},
-                       {"at_ns", t.at_ns()},
-                       {"summary", t.summary()},
-                       {"alerted", !t.alert_id().empty()},
-                       {"alert", t.alert_id().empty()
-                                     ? nlohmann::json(nullptr)
-                                     : AlertStateJson(t.alert_id(),
-                                                      found != by_alert.end()
+    history.push_back(
+        {{"asset", t.asset()},
+         {"kind", t.kind()},
+         {"from", t.from()},
+         {"to", t.to()},
+         {"at_ns", t.at_ns()},
+         {"summary", t.summary()},
+         {"alerted", !t.alert_id().empty()},
+         {"alert", t.alert_id().empty()
+                       ? nlohmann::json(nullptr)
+                       : AlertStateJson(t.alert_id(), found != by_alert.end()
                                                           ? found->second
                                                           : std::vector<const v1::Delivery*>{})}});
   }
