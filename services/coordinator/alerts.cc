@@ -12,23 +12,35 @@ using storage::Space;
 using storage::Status;
 using storage::StatusOr;
 
-StatusOr<std::vector<v1::Transition>> LoadTransitions(storage::KvStore* kv, std::string_view tenant,
-                                                      int64_t from_ns, int64_t to_ns) {
-  std::vector<v1::Transition> out;
-  if (to_ns <= from_ns) return out;
-  std::string prefix = keys::TransitionsOf(tenant);
-  std::string begin = prefix, end = prefix;
+namespace {
+
+// Appends the records of type T under `prefix` followed by I64(t), from_ns
+// <= t < to_ns, in key order: one bounded range read.
+template <typename T>
+Status AppendTimeRange(storage::KvStore* kv, std::string_view prefix, int64_t from_ns,
+                       int64_t to_ns, const char* what, std::vector<T>* out) {
+  if (to_ns <= from_ns) return absl::OkStatus();
+  std::string begin(prefix), end(prefix);
   storage::AppendI64(&begin, from_ns);
   storage::AppendI64(&end, to_ns);
   auto it = kv->NewIterator(Space::kMeta, {.upper_bound = end});
   for (it->Seek(begin); it->Valid(); it->Next()) {
-    v1::Transition t;
+    T t;
     if (!t.ParseFromArray(it->value().data(), static_cast<int>(it->value().size()))) {
-      return absl::DataLossError("transition record does not decode");
+      return absl::DataLossError(std::string(what) + " record does not decode");
     }
-    out.push_back(std::move(t));
+    out->push_back(std::move(t));
   }
-  if (!it->status().ok()) return it->status();
+  return it->status();
+}
+
+}  // namespace
+
+StatusOr<std::vector<v1::Transition>> LoadTransitions(storage::KvStore* kv, std::string_view tenant,
+                                                      int64_t from_ns, int64_t to_ns) {
+  std::vector<v1::Transition> out;
+  Status s = AppendTimeRange(kv, keys::TransitionsOf(tenant), from_ns, to_ns, "transition", &out);
+  if (!s.ok()) return s;
   return out;
 }
 
@@ -43,6 +55,19 @@ StatusOr<std::vector<v1::AlertChannel>> LoadAlertChannels(storage::KvStore* kv) 
 StatusOr<std::vector<v1::Delivery>> LoadDeliveries(storage::KvStore* kv, bool sent) {
   return LoadRecords<v1::Delivery>(kv, sent ? keys::kSentPrefix : keys::kOutboxPrefix,
                                    "alert delivery");
+}
+
+StatusOr<std::vector<v1::Delivery>> LoadDeliveriesCreated(storage::KvStore* kv, int64_t from_ns,
+                                                          int64_t to_ns) {
+  std::vector<v1::Delivery> out;
+  for (std::string_view prefix : {keys::kOutboxPrefix, keys::kSentPrefix}) {
+    Status s = AppendTimeRange(kv, prefix, from_ns, to_ns, "alert delivery", &out);
+    if (!s.ok()) return s;
+  }
+  std::stable_sort(out.begin(), out.end(), [](const v1::Delivery& a, const v1::Delivery& b) {
+    return a.created_ns() < b.created_ns();
+  });
+  return out;
 }
 
 std::string DeliveryKey(const v1::Delivery& d, bool sent) {

@@ -35,6 +35,13 @@ storage::StatusOr<std::vector<v1::AlertChannel>> LoadAlertChannels(storage::KvSt
 // oldest first.
 storage::StatusOr<std::vector<v1::Delivery>> LoadDeliveries(storage::KvStore* kv, bool sent);
 
+// The deliveries created in [from_ns, to_ns), pending and done, by
+// creation time: the deliveries of the alerts raised in that period (the
+// watcher writes a transition, its alert's deliveries and their creation
+// time in one synced batch). Two bounded range reads.
+storage::StatusOr<std::vector<v1::Delivery>> LoadDeliveriesCreated(storage::KvStore* kv,
+                                                                   int64_t from_ns, int64_t to_ns);
+
 // The outbox key of a delivery (`sent`: its key once done).
 std::string DeliveryKey(const v1::Delivery& d, bool sent);
 

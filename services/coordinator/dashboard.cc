@@ -119,12 +119,53 @@ nlohmann::json SeriesJson(const std::vector<HistorySeries>& series) {
   return out;
 }
 
+// What became of the alert `alert_id` (dashboard.h), from its deliveries.
+nlohmann::json AlertStateJson(const std::string& alert_id,
+                              const std::vector<const v1::Delivery*>& deliveries) {
+  nlohmann::json out = nlohmann::json::array();
+  int sent = 0, pending = 0, given_up = 0;
+  std::string last_error;
+  for (const v1::Delivery* d : deliveries) {
+    std::string state = d->delivered_ns() != 0 ? "sent"
+                        : d->failed_ns() != 0  ? "given up"
+                                               : "pending";
+    (state == "sent" ? sent : state == "pending" ? pending : given_up)++;
+    if (state == "given up") last_error = d->last_error();
+    out.push_back({{"channel", d->channel()},
+                   {"contact", d->contact()},
+                   {"state", state},
+                   {"attempts", d->attempts()},
+                   {"sent_ns", d->delivered_ns()},
+                   {"next_attempt_ns", state == "pending" ? d->next_attempt_ns() : 0},
+                   {"failed_ns", d->failed_ns()},
+                   {"last_error", d->last_error()}});
+  }
+  std::string state, reason;
+  if (deliveries.empty()) {
+    // Routing wrote no delivery, in the batch that wrote the transition.
+    state = "not sent";
+    reason = "no alert channel serves it";
+  } else if (pending > 0) {
+    state = "pending";
+  } else if (given_up == 0) {
+    state = "sent";
+  } else if (sent == 0) {
+    state = "not sent";
+    reason = "given up: " + last_error;
+  } else {
+    state = "partly sent";
+    reason = "given up on " + std::to_string(given_up) + " of " +
+             std::to_string(deliveries.size()) + " deliveries: " + last_error;
+  }
+  return {{"id", alert_id}, {"state", state}, {"reason", reason}, {"deliveries", std::move(out)}};
+}
+
 }  // namespace
 
 std::string TenantJson(const v1::GetStatusResponse& status, std::string_view tenant, int64_t now_ns,
                        int64_t from_ns, const std::vector<v1::Transition>& transitions,
-                       const std::vector<v1::Task>& tasks,
-                       const std::vector<HistorySeries>& series) {
+                       const std::vector<v1::Task>& tasks, const std::vector<HistorySeries>& series,
+                       const std::vector<v1::Delivery>& deliveries) {
   const v1::TenantStatus* ts = nullptr;
   for (const v1::TenantStatus& t : status.tenants()) {
     if (t.tenant().name() == tenant) ts = &t;
@@ -157,16 +198,27 @@ std::string TenantJson(const v1::GetStatusResponse& status, std::string_view ten
                            {"overdue", c.next_check_ns() > 0 && c.next_check_ns() < now_ns},
                            {"evidence", EvidenceJson(c.evidence())}});
   }
+  std::map<std::string, std::vector<const v1::Delivery*>> by_alert;
+  for (const v1::Delivery& d : deliveries) {
+    if (d.alert().tenant() == tenant) by_alert[d.alert().id()].push_back(&d);
+  }
   nlohmann::json history = nlohmann::json::array();
   for (const v1::Transition& t : transitions) {
     if (t.tenant() != tenant) continue;
-    history.push_back({{"asset", t.asset()},
-                       {"kind", t.kind()},
-                       {"from", t.from()},
-                       {"to", t.to()},
-                       {"at_ns", t.at_ns()},
-                       {"summary", t.summary()},
-                       {"alerted", !t.alert_id().empty()}});
+    auto found = by_alert.find(t.alert_id());
+    history.push_back(
+        {{"asset", t.asset()},
+         {"kind", t.kind()},
+         {"from", t.from()},
+         {"to", t.to()},
+         {"at_ns", t.at_ns()},
+         {"summary", t.summary()},
+         {"alerted", !t.alert_id().empty()},
+         {"alert", t.alert_id().empty()
+                       ? nlohmann::json(nullptr)
+                       : AlertStateJson(t.alert_id(), found != by_alert.end()
+                                                          ? found->second
+                                                          : std::vector<const v1::Delivery*>{})}});
   }
   nlohmann::json running = nlohmann::json::array();
   for (const v1::Task& t : tasks) {

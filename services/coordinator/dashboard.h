@@ -71,7 +71,9 @@ std::string DashboardJson(const v1::GetStatusResponse& status, int64_t now_ns,
 //                     "last_check_ns", "next_check_ns", "overdue",
 //                     "evidence": [{"name", "value", "basis"}]}],
 //    "history": [{"asset", "kind", "from", "to", "at_ns", "summary",
-//                 "alerted"}],   (oldest first: the verdict watcher's transitions)
+//                 "alerted",     (an alert was raised for the change)
+//                 "alert"}],     (null if none, else what became of it, below)
+//                                (oldest first: the verdict watcher's transitions)
 //    "from_ns": N,               (start of the history window)
 //    "tasks": [...],             (as in DashboardJson, this tenant's only)
 //    "series": [{"asset", "kind": "rpo"|"integrity",
@@ -81,6 +83,20 @@ std::string DashboardJson(const v1::GetStatusResponse& status, int64_t now_ns,
 //                "points": [[t_ns, value], ...],   (ascending t, <= 500)
 //                "samples": N,        (before downsampling)
 //                "definition", "note"}]}
+// "alert", from `deliveries` (alerts.h LoadDeliveriesCreated over the
+// window; the outbox and coord/sent/ records the delivery thread keeps):
+//   {"id",
+//    "state": "sent"        every delivery acknowledged by its receiver
+//           | "pending"     some delivery not yet acknowledged, still retried
+//           | "not sent"    no channel serves it (no delivery was routed), or
+//                           every delivery given up after --alert-max-age
+//           | "partly sent" some acknowledged, the others given up,
+//    "reason",              why not sent / partly sent ("" otherwise)
+//    "deliveries": [{"channel", "contact" ("" = the channel's recipients),
+//                    "state": "sent"|"pending"|"given up", "attempts",
+//                    "sent_ns" (0 = not sent), "next_attempt_ns" (pending
+//                    only, else 0), "failed_ns" (given up, else 0),
+//                    "last_error"}]}
 // `series` (coordinator/history.h, which defines each metric exactly):
 // the RPO age and integrity coverage of each asset over the window, as
 // samples to join with straight lines; two samples at one instant are a
@@ -88,7 +104,8 @@ std::string DashboardJson(const v1::GetStatusResponse& status, int64_t now_ns,
 std::string TenantJson(const v1::GetStatusResponse& status, std::string_view tenant, int64_t now_ns,
                        int64_t from_ns, const std::vector<v1::Transition>& transitions,
                        const std::vector<v1::Task>& tasks,
-                       const std::vector<HistorySeries>& series = {});
+                       const std::vector<HistorySeries>& series = {},
+                       const std::vector<v1::Delivery>& deliveries = {});
 
 // The registered workers and the leases each holds:
 //   {"generated_ns", "workers": [{"id", "site", "locations": [...], "capacity",

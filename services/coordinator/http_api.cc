@@ -122,8 +122,13 @@ absl::StatusOr<std::unique_ptr<HttpApi>> HttpApi::Start(const HttpApiOptions& op
     if (!series.ok()) {
       return Text(500, "history not readable: " + std::string(series.status().message()));
     }
-    std::string body =
-        TenantJson(*status, name->second, now, from, *transitions, c.leases().All(), *series);
+    auto deliveries = LoadDeliveriesCreated(c.catalogue().kv(), from, now + 1);
+    if (!deliveries.ok()) {
+      return Text(500,
+                  "alert deliveries not readable: " + std::string(deliveries.status().message()));
+    }
+    std::string body = TenantJson(*status, name->second, now, from, *transitions, c.leases().All(),
+                                  *series, *deliveries);
     if (body.empty()) return Text(404, "no such tenant");
     return Json(std::move(body));
   };

@@ -50,7 +50,8 @@ class HttpApi {
   //             the last metrics refresh; admin token as for /metrics.
   //   /api/tenant?name=T  one tenant's page (coordinator/dashboard.h
   //             TenantJson): cached status plus the watcher's transitions of
-  //             the last 90 days; 404 for an unknown tenant.
+  //             the last 90 days with what became of their alerts (the
+  //             deliveries created in those days); 404 for an unknown tenant.
   //   /api/workers  registered workers and their leases (WorkersJson).
   // Errors: as http::Server::Start and StartTls, the message prefixed by
   // the flag of the listener ("--http-listen: ...").

@@ -122,6 +122,15 @@ async function main() {
       throw new Error('no evidence on the tenant page');
     }
     await reloadUntil(page, '#tenant-history td.fail', 'the transition to fail in the history');
+    // Its alert: the test applies no alert channel, so it was never sent, and
+    // the history says so and why (it used to say "sent").
+    const alert = page.locator('#tenant-history tbody tr:has(td.fail) td.alert').first();
+    await alert.waitFor({timeout: 10000});
+    const alertText = await alert.innerText();
+    if (!alertText.includes('not sent: no alert channel serves it')) {
+      throw new Error(`the alert of the transition to fail reads "${alertText}"`);
+    }
+    step('history says the alert was not sent: no channel serves it');
     await page.locator('#tenant-chart rect[data-verdict="fail"]').first()
         .waitFor({state: 'attached', timeout: 10000});
     if (!(await page.locator('#tenant-title').innerText()).includes(tenant)) {

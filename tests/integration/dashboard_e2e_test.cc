@@ -3,7 +3,8 @@
 // dashboard.spec.js (playwright-core driving Debian's headless chromium)
 // logs in with the admin token, sees the tenant's row, has a backed-up file
 // damaged and a check run, and sees the integrity cell turn to failing; then
-// the tenant page with its evidence, history and RPO-age chart; then a
+// the tenant page with its evidence, history (the alert "not sent: no alert
+// channel serves it", none being applied) and RPO-age chart; then a
 // running check's progress bar.
 // Screenshots stay in build/tests/artifacts/dashboard/.
 #include <gtest/gtest.h>

@@ -92,6 +92,31 @@ function when(ns) {
   return ns > 0 ? new Date(ns / 1e6).toLocaleString() : '-';
 }
 
+// What became of a history row's alert (dashboard.h): its state, and per
+// delivery when it was sent, or its attempts, next attempt and last error.
+function alertCell(a) {
+  const td = el('td');
+  if (!a) return td;
+  td.className = 'alert ' + a.state.replace(' ', '-');
+  td.append(el('span', a.state + (a.reason ? ': ' + a.reason : '')));
+  const ul = el('ul');
+  for (const d of a.deliveries) {
+    const to = d.channel + (d.contact ? ' (' + d.contact + ')' : '');
+    let text;
+    if (d.state === 'sent') {
+      text = `sent ${when(d.sent_ns)} to ${to}`;
+    } else if (d.state === 'pending') {
+      text = `${to}: ${d.attempts} attempt${d.attempts === 1 ? '' : 's'}, next ` +
+             when(d.next_attempt_ns) + (d.last_error ? `, last error: ${d.last_error}` : '');
+    } else {
+      text = `${to}: given up ${when(d.failed_ns)} after ${d.attempts} attempts: ${d.last_error}`;
+    }
+    ul.append(el('li', text));
+  }
+  if (a.deliveries.length) td.append(ul);
+  return td;
+}
+
 function renderWorkers(d) {
   const rows = d.workers.map(w => {
     const tr = el('tr');
@@ -358,7 +383,7 @@ function renderTenant(d) {
     const tr = el('tr');
     tr.append(el('td', when(h.at_ns)), el('td', h.asset), el('td', KIND_NAMES[h.kind] || h.kind),
               el('td', h.from || '(first seen)', 'cell ' + (h.from || 'none')),
-              el('td', h.to, 'cell ' + h.to), el('td', h.summary), el('td', h.alerted ? 'sent' : ''));
+              el('td', h.to, 'cell ' + h.to), el('td', h.summary), alertCell(h.alert));
     return tr;
   });
   document.querySelector('#tenant-history tbody').replaceChildren(...hist);

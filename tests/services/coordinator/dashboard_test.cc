@@ -190,6 +190,10 @@ TEST(DashboardTest, TenantPageHasEvidenceHistoryAndOnlyItsTasks) {
   EXPECT_EQ(j["history"][1]["to"], "fail");
   EXPECT_TRUE(j["history"][1]["alerted"].get<bool>());
   EXPECT_FALSE(j["history"][0]["alerted"].get<bool>());
+  EXPECT_TRUE(j["history"][0]["alert"].is_null());
+  // No delivery record for alert a1: routing found no channel.
+  EXPECT_EQ(j["history"][1]["alert"]["state"], "not sent");
+  EXPECT_EQ(j["history"][1]["alert"]["reason"], "no alert channel serves it");
   ASSERT_EQ(j["tasks"].size(), 1u);
   EXPECT_EQ(j["tasks"][0]["id"], 7);
   EXPECT_EQ(j["readiness"][0]["readiness"], "not ready");
@@ -257,6 +261,48 @@ TEST(DashboardTest, WorkersListTheirLeases) {
   EXPECT_EQ(j["workers"][1]["site"], "s1");
   ASSERT_EQ(j["workers"][1]["leases"].size(), 2u);
   EXPECT_EQ(j["workers"][1]["leases"][0]["id"], 3);
+}
+
+// One delivery acknowledged, another given up: "partly sent", saying how
+// many were given up and why; only the tenant's own deliveries count.
+TEST(DashboardTest, AnAlertSentToOneChannelAndGivenUpOnAnotherIsPartlySent) {
+  v1::GetStatusResponse s;
+  s.add_tenants()->mutable_tenant()->set_name("alpha");
+  std::vector<v1::Transition> history(1);
+  history[0].set_tenant("alpha");
+  history[0].set_to("fail");
+  history[0].set_at_ns(20);
+  history[0].set_alert_id("a1");
+  std::vector<v1::Delivery> d(3);
+  d[0].mutable_alert()->set_id("a1");
+  d[0].mutable_alert()->set_tenant("alpha");
+  d[0].set_channel("hook");
+  d[0].set_attempts(1);
+  d[0].set_delivered_ns(21);
+  d[1] = d[0];
+  d[1].set_channel("mail");
+  d[1].set_delivered_ns(0);
+  d[1].set_attempts(9);
+  d[1].set_failed_ns(90);
+  d[1].set_last_error("smtp refused");
+  d[2] = d[1];  // another tenant's alert with the same id: not this one's
+  d[2].mutable_alert()->set_tenant("beta");
+  auto j = nlohmann::json::parse(TenantJson(s, "alpha", 100, 5, history, {}, {}, d));
+  const nlohmann::json& a = j["history"][0]["alert"];
+  EXPECT_EQ(a["state"], "partly sent") << a;
+  EXPECT_EQ(a["reason"], "given up on 1 of 2 deliveries: smtp refused") << a;
+  ASSERT_EQ(a["deliveries"].size(), 2u) << a;
+  EXPECT_EQ(a["deliveries"][0]["state"], "sent");
+  EXPECT_EQ(a["deliveries"][0]["sent_ns"], 21);
+  EXPECT_EQ(a["deliveries"][1]["state"], "given up");
+  EXPECT_EQ(a["deliveries"][1]["failed_ns"], 90);
+  EXPECT_EQ(a["deliveries"][1]["next_attempt_ns"], 0);
+  // Both acknowledged: sent.
+  d[1].set_failed_ns(0);
+  d[1].set_delivered_ns(95);
+  j = nlohmann::json::parse(TenantJson(s, "alpha", 100, 5, history, {}, {}, d));
+  EXPECT_EQ(j["history"][0]["alert"]["state"], "sent");
+  EXPECT_EQ(j["history"][0]["alert"]["reason"], "");
 }
 
 }  // namespace

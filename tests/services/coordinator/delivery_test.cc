@@ -20,6 +20,7 @@
 
 #include "services/coordinator/alerts.h"
 #include "services/coordinator/coordinator.h"
+#include "services/coordinator/dashboard.h"
 #include "services/coordinator/keys.h"
 #include "services/coordinator/watcher.h"
 #include "storage/hash.h"
@@ -401,6 +402,106 @@ TEST_F(DeliveryTest, MailWithSmtpAuthNeverInClearWhenStarttlsIsRequired) {
   ASSERT_EQ(mails.size(), 1u);
   EXPECT_NE(mails[0].find("X-Auth-Login: vigil\r\n"), std::string::npos) << mails[0];
   EXPECT_NE(mails[0].find("Subject: [Vigil] acme: fileserver RPO failing"), std::string::npos);
+}
+
+// The tenant page's history says what became of each alert, from the
+// delivery records (not from "an alert was raised"): not sent when no
+// channel serves it; pending with attempts, next attempt and last error
+// while the receiver fails; sent, when and to which channel, once it
+// answered; not sent once given up. The records survive a restart.
+TEST_F(DeliveryTest, TheTenantPageSaysWhatBecameOfEachAlert) {
+  ApplyYaml(vigil::testing::manifests::AcmeFsRpo24h());
+  RegisterWorker();
+  WatcherOptions wo;
+  wo.worker_quiet_ns = 0;
+  Watcher watcher(c_.get(), &clock_, wo);
+  const int64_t start = clock_.NowNs();
+  // Runs a check whose newest file is `age` old, then a watcher pass that
+  // must raise one alert.
+  auto judge = [&](int64_t age) {
+    v1::Observation o = Obs("f", "x");
+    o.set_mtime_ns(clock_.NowNs() - age);
+    RunTask({}, {{o}});
+    clock_.Advance(kS);
+    auto raised = watcher.RunOnce();
+    ASSERT_TRUE(raised.ok()) << raised.status();
+    ASSERT_EQ(raised->size(), 1u);
+  };
+  // The alert rows of the page, oldest first, as /api/tenant builds them.
+  auto alerts = [&] {
+    v1::GetStatusResponse s;
+    s.add_tenants()->mutable_tenant()->set_name("acme");
+    const int64_t now = clock_.NowNs();
+    auto t = LoadTransitions(c_->catalogue().kv(), "acme", start, now + 1);
+    auto d = LoadDeliveriesCreated(c_->catalogue().kv(), start, now + 1);
+    EXPECT_TRUE(t.ok() && d.ok());
+    nlohmann::json out = nlohmann::json::array();
+    if (!t.ok() || !d.ok()) return out;
+    auto j = nlohmann::json::parse(TenantJson(s, "acme", now, start, *t, {}, {}, *d));
+    for (const auto& h : j["history"]) {
+      if (h["alerted"].get<bool>()) out.push_back(h["alert"]);
+    }
+    return out;
+  };
+
+  // 1. No channel applied: raised, logged, never sent.
+  judge(48 * kH);
+  nlohmann::json a = alerts();
+  ASSERT_EQ(a.size(), 1u) << a;
+  EXPECT_EQ(a[0]["state"], "not sent") << a;
+  EXPECT_EQ(a[0]["reason"], "no alert channel serves it") << a;
+  EXPECT_TRUE(a[0]["deliveries"].empty()) << a;
+
+  // 2. A channel whose receiver answers 500 once: pending, then sent.
+  Receiver rx(1);
+  ApplyChannel(Hook(rx.port()));
+  judge(kH);  // recovery
+  Deliverer d(c_->catalogue().kv(), &clock_, options_);
+  ASSERT_TRUE(d.RunOnce().ok());
+  a = alerts();
+  ASSERT_EQ(a.size(), 2u) << a;
+  EXPECT_EQ(a[0]["state"], "not sent") << a;  // still: a channel applied later changes nothing
+  EXPECT_EQ(a[1]["state"], "pending") << a;
+  ASSERT_EQ(a[1]["deliveries"].size(), 1u) << a;
+  const nlohmann::json& p = a[1]["deliveries"][0];
+  EXPECT_EQ(p["channel"], "ops-hook");
+  EXPECT_EQ(p["state"], "pending");
+  EXPECT_EQ(p["attempts"], 1);
+  EXPECT_GT(p["next_attempt_ns"].get<int64_t>(), clock_.NowNs());
+  EXPECT_NE(p["last_error"].get<std::string>().find("HTTP 500"), std::string::npos) << p;
+  EXPECT_EQ(p["sent_ns"], 0);
+  clock_.Set(p["next_attempt_ns"].get<int64_t>());
+  const int64_t sent_at = clock_.NowNs();
+  ASSERT_TRUE(d.RunOnce().ok());
+  ASSERT_EQ(rx.got().size(), 2u);
+  a = alerts();
+  EXPECT_EQ(a[1]["state"], "sent") << a;
+  EXPECT_EQ(a[1]["reason"], "") << a;
+  EXPECT_EQ(a[1]["deliveries"][0]["state"], "sent") << a;
+  EXPECT_EQ(a[1]["deliveries"][0]["channel"], "ops-hook") << a;
+  EXPECT_EQ(a[1]["deliveries"][0]["sent_ns"], sent_at) << a;
+  EXPECT_EQ(a[1]["deliveries"][0]["attempts"], 2) << a;
+
+  // 3. The receiver is gone: retried until --alert-max-age, then given up.
+  LoopbackPort dead(LoopbackPort::Kind::kRefusing);
+  ApplyChannel(Hook(dead.port()));
+  judge(48 * kH);  // fail again
+  ASSERT_TRUE(d.RunOnce().ok());
+  EXPECT_EQ(alerts()[2]["state"], "pending");
+  clock_.Advance(options_.max_age_ns);
+  ASSERT_TRUE(d.RunOnce().ok());
+  a = alerts();
+  ASSERT_EQ(a.size(), 3u) << a;
+  EXPECT_EQ(a[2]["state"], "not sent") << a;
+  EXPECT_NE(a[2]["reason"].get<std::string>().find("given up"), std::string::npos) << a;
+  EXPECT_EQ(a[2]["deliveries"][0]["state"], "given up") << a;
+  EXPECT_EQ(a[2]["deliveries"][0]["attempts"], 2) << a;
+  EXPECT_NE(a[2]["deliveries"][0]["failed_ns"], 0) << a;
+
+  // A restart keeps all of it: the records are in RocksDB.
+  const nlohmann::json before = alerts();
+  Open();
+  EXPECT_EQ(alerts(), before);
 }
 
 }  // namespace
