@@ -531,10 +531,15 @@ TEST(EvaluateTest, MirrorFreshnessWithoutProofIsUnknown) {
   EXPECT_NE(v->summary.find("no evidence of a sync of mirror fs-nas"), std::string::npos)
       << v->summary;
   EXPECT_EQ(e.ReadinessOf("fs")->readiness, Readiness::kAtRisk);
-  // Nothing dates it at all (time 0): unknown too, not "20000 days old".
+  // Nothing dates it at all (time 0: an empty mirror): no point, not one
+  // "20000 days old"; in scope, no backup found.
   f.points[0].time_ns = 0;
   e = fx.Eval(kOct1Utc, end, end);
-  EXPECT_EQ(e.Find("fs", CommitmentKind::kRpo)->verdict, Verdict::kUnknown);
+  EXPECT_EQ(e.Find("fs", CommitmentKind::kRpo)->summary.find("1970"), std::string::npos);
+  EXPECT_EQ(e.ReadinessOf("fs")->readiness, Readiness::kNotReady);
+  ASSERT_FALSE(e.ReadinessOf("fs")->reasons.empty());
+  EXPECT_EQ(e.ReadinessOf("fs")->reasons[0].rfind("in scope, no backup found", 0), 0u)
+      << e.ReadinessOf("fs")->reasons[0];
   // A sync marker proves the last sync: its age past the RPO is a fail.
   f.points[0].time_ns = kOct1Utc + 1 * kD;
   f.points[0].time_is_lower_bound = false;
