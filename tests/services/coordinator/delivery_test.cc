@@ -419,7 +419,7 @@ TEST_F(DeliveryTest, TheTenantPageSaysWhatBecameOfEachAlert) {
   // Runs a check whose newest file is `age` old, then a watcher pass that
   // must raise one alert.
   auto judge = [&](int64_t age) {
-    v1::Observation o = Obs("f", "x");
+    v1::Observation o = Obs("data.bin", "x");
     o.set_mtime_ns(clock_.NowNs() - age);
     RunTask({}, {{o}});
     clock_.Advance(kS);
