@@ -17,6 +17,7 @@
 #include <utility>
 
 #include "services/common/text.h"
+#include "storage/dir_names.h"
 
 namespace vigil::contracts {
 namespace {
@@ -430,31 +431,17 @@ storage::StatusOr<Discovery> DiscoverRestorePointsAt(const BackupSet& set, int s
   if (set.layout == Layout::kMirror || set.layout == Layout::kResticSnapshots) {
     return Discover(set, {}, tz, nullptr, {});
   }
-  // A copy to list (closedir closes it); set_fd stays the caller's.
-  int fd = ::fcntl(set_fd, F_DUPFD_CLOEXEC, 0);
-  if (fd < 0) return absl::InternalError(set_root_dir + ": " + ErrnoText(errno));
-  DIR* dir = ::fdopendir(fd);
-  if (dir == nullptr) {
-    const int err = errno;
-    ::close(fd);
-    return absl::InternalError(set_root_dir + ": " + ErrnoText(err));
+  std::vector<storage::DirName> names;
+  if (int err = storage::ReadDirNames(set_fd, &names); err != 0) {
+    return absl::InternalError(set_root_dir + ": reading the directory: " + ErrnoText(err));
   }
-  ::rewinddir(dir);
   std::vector<ListedChild> children;
   std::vector<std::string> warnings;
   std::map<std::string, int64_t> bag_dates;
-  int read_error = 0;
-  while (true) {
-    errno = 0;
-    struct dirent* de = ::readdir(dir);
-    if (de == nullptr) {
-      read_error = errno;
-      break;
-    }
-    const std::string name = de->d_name;
-    if (name == "." || name == "..") continue;
+  for (const storage::DirName& entry : names) {
+    const std::string& name = entry.name;
     struct stat st;
-    if (::fstatat(fd, name.c_str(), &st, AT_SYMLINK_NOFOLLOW) != 0) {
+    if (::fstatat(set_fd, name.c_str(), &st, AT_SYMLINK_NOFOLLOW) != 0) {
       warnings.push_back(EscapeForTerminal(name) + ": " + ErrnoText(errno) + ", ignored");
       continue;
     }
@@ -472,7 +459,7 @@ storage::StatusOr<Discovery> DiscoverRestorePointsAt(const BackupSet& set, int s
     c.mtime_ns = int64_t{st.st_mtim.tv_sec} * 1'000'000'000 + st.st_mtim.tv_nsec;
     c.size = static_cast<uint64_t>(st.st_size);
     if (set.layout == Layout::kBagitBags && c.is_dir) {
-      int bag = ::openat(fd, name.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+      int bag = ::openat(set_fd, name.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
       if (bag < 0) {
         warnings.push_back(EscapeForTerminal(name) + ": " + ErrnoText(errno) + ", ignored");
         continue;
@@ -491,11 +478,6 @@ storage::StatusOr<Discovery> DiscoverRestorePointsAt(const BackupSet& set, int s
     }
     children.push_back(std::move(c));
   }
-  ::closedir(dir);  // closes fd
-  if (read_error != 0) {
-    return absl::InternalError(set_root_dir + ": reading the directory: " + ErrnoText(read_error));
-  }
-  std::sort(warnings.begin(), warnings.end());  // readdir order is arbitrary
   return Discover(set, std::move(children), tz, &bag_dates, std::move(warnings));
 }
 
