@@ -17,20 +17,26 @@ namespace {
 void AddReportCommand(CLI::App& app, int& exit_code) {
   auto [report, ra] = AddCommand<ReportArgs>(
       &app, "report",
-      "Issue a tenant's compliance report for a period with its signed proof: writes the "
-      "report (HTML or JSON) and the proof beside it (PROOF and PROOF.sig)",
+      "Issue a tenant's compliance report for a period with one signed proof: writes the proof "
+      "(PROOF and PROOF.sig) and the report rendered from it (HTML, JSON or both)",
       exit_code, RunReport);
-  report->add_option("TENANT", ra.tenant, "Tenant name")->required();
+  report->add_option("TENANT", ra.tenant, "Tenant name (not with --from)");
   report->add_option("--period", ra.period,
                      "2026-10 (a month) or 2026-10-01..2026-10-15 (local dates, inclusive), in "
                      "the tenant's time zone (default: the last complete month)");
-  report->add_option("--format", ra.format, "html or json")
-      ->check(CLI::IsMember({"html", "json"}))
-      ->capture_default_str();
-  report->add_option("-o,--output", ra.output, "Report file (default: TENANT-PERIOD.FORMAT)");
+  report->add_option("--format", ra.format, "html, json, or html,json for both (default: html)");
+  report->add_option("-o,--output", ra.output,
+                     "Report file (default: TENANT-PERIOD.FORMAT); with several formats, its "
+                     "extension is replaced by each format's");
   report->add_option("--proof", ra.proof,
                      "Proof file (default: the report's name with .proof.json; the signature "
-                     "goes to PROOF.sig)");
+                     "goes to PROOF.sig). An existing proof file is never replaced");
+  report->add_option("--from", ra.from,
+                     "Render a proof you already have (PROOF.proof.json) in --format, offline: "
+                     "no coordinator, no new proof");
+  report->add_flag("--allow-unmonitored", ra.allow_unmonitored,
+                   "Sign a proof even for a period in which no backup set had been inventoried "
+                   "(every verdict then says \"not monitored\"); refused without it");
   AddClientOptions(report, &ra.client);
 }
 

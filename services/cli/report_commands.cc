@@ -1,10 +1,13 @@
 #include "services/cli/report_commands.h"
 
 #include <sys/stat.h>
+#include <unistd.h>
 
+#include <algorithm>
 #include <cstdio>
 #include <nlohmann/json.hpp>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "services/cli/client.h"
@@ -77,44 +80,166 @@ bool RenderReport(const json& report, const std::string& format, std::string* ou
   return true;
 }
 
-// Writes the proof statement and its detached signature.
+// Writes the proof statement and its detached signature. A file already
+// holding another statement is never replaced: it is a proof too.
 int WriteProof(const v1::ProofFile& p, const std::string& path) {
+  if (auto old = ReadWholeFile(path); old.ok() && *old != p.statement()) {
+    std::fprintf(stderr,
+                 "vigil: '%s' already holds another proof; not replacing it. Proof %llu is kept "
+                 "on the coordinator: fetch it into another file with `vigil proof get TENANT "
+                 "--seq %llu -o FILE`\n",
+                 path.c_str(), static_cast<unsigned long long>(p.seq()),
+                 static_cast<unsigned long long>(p.seq()));
+    return kExitUsage;
+  }
   if (int rc = WriteOut(path, p.statement()); rc != kExitOk) return rc;
   return WriteOut(path + ".sig", p.signature());
+}
+
+// "html", "json" or "html,json" (either order) -> the formats, each once.
+bool ParseFormats(const std::string& text, std::vector<std::string>* formats) {
+  formats->clear();
+  size_t start = 0;
+  while (start <= text.size()) {
+    size_t comma = text.find(',', start);
+    if (comma == std::string::npos) comma = text.size();
+    std::string f = text.substr(start, comma - start);
+    if (f != "html" && f != "json") {
+      std::fprintf(stderr,
+                   "vigil report: --format: '%s' is not a format (html, json or html,json)\n",
+                   f.c_str());
+      return false;
+    }
+    if (std::find(formats->begin(), formats->end(), f) == formats->end()) formats->push_back(f);
+    start = comma + 1;
+  }
+  return true;
+}
+
+// "r.proof.json" -> "r"; "r.json" -> "r".
+std::string ProofStem(const std::string& path) {
+  constexpr std::string_view kSuffix = ".proof.json";
+  if (path.size() > kSuffix.size() &&
+      path.compare(path.size() - kSuffix.size(), kSuffix.size(), kSuffix) == 0) {
+    return path.substr(0, path.size() - kSuffix.size());
+  }
+  return StripExtension(path);
+}
+
+// The report files: with one format, `output` itself (default STEM.FORMAT);
+// with several, STEM.FORMAT each, STEM being `output` without its extension.
+std::vector<std::pair<std::string, std::string>> ReportFiles(
+    const std::vector<std::string>& formats, const std::string& output,
+    const std::string& default_stem) {
+  std::vector<std::pair<std::string, std::string>> files;  // (format, path)
+  if (formats.size() == 1 && !output.empty()) return {{formats[0], output}};
+  const std::string stem = output.empty() ? default_stem : StripExtension(output);
+  for (const std::string& f : formats) files.emplace_back(f, stem + "." + f);
+  return files;
+}
+
+// Renders `report` into each of `files`; prints one line per file.
+int WriteRenderings(const json& report,
+                    const std::vector<std::pair<std::string, std::string>>& files) {
+  for (const auto& [format, path] : files) {
+    std::string rendered;
+    if (!RenderReport(report, format, &rendered)) return kExitUsage;
+    if (int rc = WriteOut(path, rendered); rc != kExitOk) return rc;
+    std::printf("report    %s  (%s)\n", path.c_str(), format.c_str());
+  }
+  return kExitOk;
+}
+
+// `vigil report --from PROOF`: renders a proof already issued, offline.
+int RenderFromProof(const ReportArgs& args, const std::vector<std::string>& formats) {
+  auto statement = ReadWholeFile(args.from);
+  if (!statement.ok()) {
+    std::fprintf(stderr, "vigil report: --from: %s\n",
+                 std::string(statement.status().message()).c_str());
+    return kExitUsage;
+  }
+  json report;
+  if (!ReportOf(*statement, &report)) return kExitUsage;
+  auto files = ReportFiles(formats, args.output, ProofStem(args.from));
+  for (const auto& [format, path] : files) {
+    if (path == args.from) {
+      std::fprintf(stderr, "vigil report: '%s' is the proof itself: choose another -o\n",
+                   path.c_str());
+      return kExitUsage;
+    }
+  }
+  if (int rc = WriteRenderings(report, files); rc != kExitOk) return rc;
+  std::printf(
+      "rendered from %s (no new proof issued; check it with: vigil proof verify %s --key "
+      "msp.pub)\n",
+      args.from.c_str(), args.from.c_str());
+  return kExitOk;
 }
 
 }  // namespace
 
 int RunReport(const ReportArgs& args) {
-  if (args.format != "html" && args.format != "json") {
-    std::fprintf(stderr, "vigil report: --format must be html or json\n");
+  std::vector<std::string> formats;
+  if (!ParseFormats(args.format, &formats)) return kExitUsage;
+  if (!args.from.empty()) {
+    if (!args.tenant.empty() || !args.period.empty() || !args.proof.empty() ||
+        args.allow_unmonitored) {
+      std::fprintf(stderr,
+                   "vigil report: --from PROOF renders a proof already issued: it takes no "
+                   "TENANT, --period, --proof or --allow-unmonitored\n");
+      return kExitUsage;
+    }
+    return RenderFromProof(args, formats);
+  }
+  if (args.tenant.empty()) {
+    std::fprintf(stderr,
+                 "vigil report: name the TENANT (or render a proof you have with --from "
+                 "PROOF); see vigil report --help\n");
     return kExitUsage;
+  }
+  // The names are known before the call when the period or the files are
+  // given: a proof file already there is refused before a new proof is issued.
+  auto proof_path_for = [&](const std::string& period) {
+    if (!args.proof.empty()) return args.proof;
+    const std::string stem = args.output.empty() ? FileSafe(args.tenant) + "-" + FileSafe(period)
+                                                 : StripExtension(args.output);
+    return stem + ".proof.json";
+  };
+  if (!args.period.empty() || !args.output.empty() || !args.proof.empty()) {
+    const std::string planned = proof_path_for(args.period);
+    if (access(planned.c_str(), F_OK) == 0) {
+      std::fprintf(stderr,
+                   "vigil report: '%s' already holds a proof; not issuing another over it.\n"
+                   "  To render that proof in another format without issuing a new one:\n"
+                   "    vigil report --from %s --format FORMAT [-o FILE]\n"
+                   "  To issue a new proof, choose other names (-o FILE or --proof FILE) or move "
+                   "the old files away.\n",
+                   planned.c_str(), planned.c_str());
+      return kExitUsage;
+    }
   }
   Client c;
   if (!c.Init(args.client)) return kExitUsage;
   v1::MakeReportRequest req;
   req.set_tenant(args.tenant);
   req.set_period(args.period);
+  req.set_allow_unmonitored(args.allow_unmonitored);
   v1::ProofFile proof;
   if (int rc = c.Call(&AdminStub::MakeReport, req, &proof, kReportDeadlineS); rc != kExitOk) {
     return rc;
   }
-  const std::string output = args.output.empty() ? FileSafe(args.tenant) + "-" +
-                                                       FileSafe(proof.period()) + "." + args.format
-                                                 : args.output;
-  const std::string proof_path =
-      args.proof.empty() ? StripExtension(output) + ".proof.json" : args.proof;
+  const std::string proof_path = proof_path_for(proof.period());
   // The proof is issued and stored on the coordinator: written first, so a
   // report that cannot be rendered does not leave the client without it.
   if (int rc = WriteProof(proof, proof_path); rc != kExitOk) return rc;
   json report;
   if (!ReportOf(proof.statement(), &report)) return kExitFailure;
-  std::string rendered;
-  if (!RenderReport(report, args.format, &rendered)) return kExitUsage;
-  if (int rc = WriteOut(output, rendered); rc != kExitOk) return rc;
-  std::printf("report   %s  (%s, period %s)\nproof    %s  (seq %llu)\nsignature %s.sig\n",
-              output.c_str(), args.format.c_str(), proof.period().c_str(), proof_path.c_str(),
-              static_cast<unsigned long long>(proof.seq()), proof_path.c_str());
+  auto files =
+      ReportFiles(formats, args.output, FileSafe(args.tenant) + "-" + FileSafe(proof.period()));
+  if (int rc = WriteRenderings(report, files); rc != kExitOk) return rc;
+  std::printf("proof     %s  (proof %llu, period %s)\nsignature %s.sig\n", proof_path.c_str(),
+              static_cast<unsigned long long>(proof.seq()), proof.period().c_str(),
+              proof_path.c_str());
   std::printf("The client checks it offline: vigil proof verify %s --key msp.pub\n",
               proof_path.c_str());
   return kExitOk;

@@ -15,12 +15,17 @@ struct ReportArgs {
   ClientArgs client;
   std::string tenant;
   std::string period;           // empty: the last complete month
-  std::string format = "html";  // html | json
-  std::string output;           // default: TENANT-PERIOD.html|json
+  std::string format = "html";  // html | json | html,json
+  std::string output;           // default: TENANT-PERIOD.FORMAT
   std::string proof;            // default: OUTPUT without extension + .proof.json
+  std::string from;             // render this proof file instead (no server)
+  bool allow_unmonitored = false;
 };
-// Issues the report and its signed proof; writes the report (HTML or JSON),
-// the proof statement and its detached signature (PROOF.sig).
+// Issues the report and its one signed proof; writes the proof statement,
+// its detached signature (PROOF.sig) and the report in each format asked,
+// all from that one statement. A proof file already present is never
+// replaced (refused before issuing when its name is known). With `from`:
+// renders that proof's report offline, issuing nothing.
 int RunReport(const ReportArgs& args);
 
 struct ProofFetchArgs {

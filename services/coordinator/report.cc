@@ -83,7 +83,8 @@ StatusOr<contracts::Period> ReportPeriod(const std::string& text, const contract
 
 StatusOr<json> BuildReport(storage::Catalogue& cat, const std::vector<v1::Task>& all_tasks,
                            const v1::Tenant& tenant_rec, const contracts::Period& period,
-                           int64_t now, const ReportOptions& options) {
+                           int64_t now, const ReportOptions& options, ReportFacts* facts_out) {
+  if (facts_out != nullptr) *facts_out = ReportFacts{};
   const int64_t until = std::min(period.interval.end_ns, now);
   if (until <= period.interval.start_ns) {
     return absl::FailedPreconditionError("period " + period.label + " has not started yet");
@@ -315,6 +316,13 @@ StatusOr<json> BuildReport(storage::Catalogue& cat, const std::vector<v1::Task>&
         }
       }
       const int64_t first = f != nullptr ? f->first_inventory_ns : 0;
+      if (facts_out != nullptr && first != 0 && first <= until) {
+        const int64_t from = std::max(first, contract->effective_from_ns);
+        if (from <= until &&
+            (facts_out->monitored_from_ns == 0 || from < facts_out->monitored_from_ns)) {
+          facts_out->monitored_from_ns = from;
+        }
+      }
       sets.push_back(
           {{"name", s.name},
            {"asset", a.name},

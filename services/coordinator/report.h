@@ -22,16 +22,27 @@ struct ReportOptions {
   std::string msp_name;  // empty: no "msp" object
 };
 
+// What BuildReport learnt beside the report itself (not part of it).
+struct ReportFacts {
+  // When monitoring of the tenant began as far as the period's evaluated
+  // interval shows: the earliest first inventory of any of its backup sets
+  // (or the contract's effective time if later), at or before the interval's
+  // end; 0 = no set was inventoried by then (every verdict is "not
+  // monitored").
+  int64_t monitored_from_ns = 0;
+};
+
 // The report of `tenant` over `period` as known at `now` (the evaluated
 // interval ends at min(period end, now)). `tasks`: every task the
 // coordinator holds. Each backup set's "merkle" is null: the proof fills it
 // (proofs.h). FailedPrecondition when no contract was in force during the
-// period.
+// period. `facts` (optional) receives what the report rests on.
 storage::StatusOr<nlohmann::json> BuildReport(storage::Catalogue& cat,
                                               const std::vector<v1::Task>& tasks,
                                               const v1::Tenant& tenant,
                                               const contracts::Period& period, int64_t now,
-                                              const ReportOptions& options = {});
+                                              const ReportOptions& options = {},
+                                              ReportFacts* facts = nullptr);
 
 // The period named by `text` ("2026-10" or "2026-10-01..2026-10-15") in the
 // tenant's calendar; empty text = the last complete month before `now`.

@@ -58,9 +58,20 @@ StatusOr<v1::ProofFile> Coordinator::MakeReport(const v1::MakeReportRequest& req
   contracts::Calendar cal(tenant->timezone().empty() ? "UTC" : tenant->timezone());
   auto period = ReportPeriod(req.period(), cal, now);
   if (!period.ok()) return period.status();
-  auto report =
-      BuildReport(*cat_, leases_->All(), *tenant, *period, now, ReportOptions{options_.msp_name});
+  ReportFacts facts;
+  auto report = BuildReport(*cat_, leases_->All(), *tenant, *period, now,
+                            ReportOptions{options_.msp_name}, &facts);
   if (!report.ok()) return report.status();
+  if (facts.monitored_from_ns == 0 && !req.allow_unmonitored()) {
+    // A signed statement that every commitment was "not monitored" proves
+    // nothing and would sit in the tenant's chain of proofs forever.
+    return absl::FailedPreconditionError(
+        "no proof issued: no backup set of tenant '" + tenant->name() +
+        "' had been inventoried by the end of period " + period->label +
+        " (nothing was monitored). Run a check first (vigil check run " + tenant->name() +
+        " --wait), report on a period after monitoring began (--period), or pass "
+        "--allow-unmonitored to sign a statement that nothing was monitored");
+  }
   auto proof = IssueProof(*cat_, *keys_, tenant->name(), std::move(*report), now);
   if (!proof.ok()) return proof.status();
   return ToProto(*proof);

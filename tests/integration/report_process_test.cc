@@ -86,6 +86,51 @@ class ReportProcessTest : public ClusterTest {
   std::unique_ptr<BackgroundProcess> worker_;
 };
 
+// One request, one proof: HTML and JSON are rendered from the same signed
+// statement; a proof file already there is never replaced by a new proof;
+// `--from` renders a proof one has without issuing another.
+TEST_F(ReportProcessTest, OneProofRendersBothFormatsAndNoProofIsReplaced) {
+  auto proof_count = [&] {
+    RunResult list = Admin({"proof", "list", "acme", "--json"});
+    EXPECT_EQ(list.exit_code, 0) << list.err;
+    return json::parse(list.out)["proofs"].size();
+  };
+  RunResult both = Admin(
+      {"report", "acme", "--period", period_, "--format", "html,json", "-o", tmp_ / "both.html"});
+  ASSERT_EQ(both.exit_code, 0) << both.out << both.err;
+  const std::string statement = ReadFile(tmp_ / "both.proof.json");
+  const json signed_report = json::parse(statement)["report"];
+  EXPECT_EQ(json::parse(ReadFile(tmp_ / "both.json")), signed_report);
+  EXPECT_NE(
+      ReadFile(tmp_ / "both.html").find(signed_report["tenant"]["display_name"].get<std::string>()),
+      std::string::npos);
+  EXPECT_EQ(Verify(tmp_ / "both.proof.json").exit_code, 0);
+  EXPECT_EQ(proof_count(), 1u);
+
+  // The same names again: refused before a new proof is issued.
+  RunResult again =
+      Admin({"report", "acme", "--period", period_, "--format", "json", "-o", tmp_ / "both.json"});
+  EXPECT_EQ(again.exit_code, 2) << again.out << again.err;
+  EXPECT_NE(again.err.find("vigil report --from " + tmp_ / "both.proof.json"), std::string::npos)
+      << again.err;
+  EXPECT_EQ(ReadFile(tmp_ / "both.proof.json"), statement);
+  EXPECT_EQ(proof_count(), 1u);
+
+  // Rendered again from the proof: offline, nothing issued.
+  RunResult from = RunVigil({"report", "--from", tmp_ / "both.proof.json", "--format", "json", "-o",
+                             tmp_ / "again.json"});
+  ASSERT_EQ(from.exit_code, 0) << from.out << from.err;
+  EXPECT_EQ(json::parse(ReadFile(tmp_ / "again.json")), signed_report);
+  EXPECT_EQ(proof_count(), 1u);
+
+  // An explicit --proof naming an existing proof is refused too.
+  RunResult over = Admin({"report", "acme", "--period", period_, "-o", tmp_ / "other.html",
+                          "--proof", tmp_ / "both.proof.json"});
+  EXPECT_EQ(over.exit_code, 2) << over.out << over.err;
+  EXPECT_EQ(ReadFile(tmp_ / "both.proof.json"), statement);
+  EXPECT_EQ(proof_count(), 1u);
+}
+
 TEST_F(ReportProcessTest, ProofVerifiesAndAnyChangedByteFails) {
   std::string proof = Report("r1");
   json report = json::parse(ReadFile(tmp_ / "r1.json"));

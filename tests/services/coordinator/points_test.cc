@@ -541,5 +541,50 @@ TEST_F(MonitoringTest, AReportDetectsNothingBeforeTheFirstInventory) {
             "2026-10-11T00:00:00+00:00");
 }
 
+// A period that ended before the first inventory was not monitored: no
+// proof is signed for it (it would prove nothing and stay in the tenant's
+// chain forever) unless the request asks for it.
+TEST_F(MonitoringTest, NoProofForAPeriodBeforeMonitoringUnlessAsked) {
+  ASSERT_TRUE(signing::KeyRing::Init(tmp_ / "keys").ok());
+  coordinator_options_.keys_dir = tmp_ / "keys";
+  Open();
+  ApplyAcme({"layout: dated-folders"}, vigil::testing::manifests::kRpo24h);
+  RegisterWorker();
+  const int64_t point = kT0 + 9 * kD;  // 2026-10-10
+  clock_.Set(kT0 + 10 * kD + kH);      // first inventory 2026-10-11T01:00
+  RunTask({{point, "2026-10-10"}}, {{Obs(point, "a.txt", "a")}});
+  clock_.Set(kT0 + 40 * kD);
+
+  v1::MakeReportRequest req;
+  req.set_tenant("acme");
+  for (const char* period : {"2026-09", "2026-10-01..2026-10-10"}) {
+    req.set_period(period);
+    auto refused = c_->MakeReport(req);
+    ASSERT_EQ(refused.status().code(), absl::StatusCode::kFailedPrecondition)
+        << period << ": " << refused.status();
+    EXPECT_NE(refused.status().message().find("no proof issued"), std::string::npos)
+        << refused.status();
+    EXPECT_NE(refused.status().message().find("--allow-unmonitored"), std::string::npos)
+        << refused.status();
+  }
+  auto none = c_->ListTenantProofs("acme");
+  ASSERT_TRUE(none.ok()) << none.status();
+  EXPECT_EQ(none->proofs_size(), 0);
+
+  // Asked for: issued, and it says that nothing was monitored.
+  req.set_allow_unmonitored(true);
+  auto asked = c_->MakeReport(req);
+  ASSERT_TRUE(asked.ok()) << asked.status();
+  const nlohmann::json report = nlohmann::json::parse(asked->statement())["report"];
+  EXPECT_EQ(report["commitments"][0]["verdict"], "unknown") << report["commitments"].dump();
+
+  // The period in which monitoring began: issued without asking.
+  req.set_allow_unmonitored(false);
+  req.set_period("2026-10");
+  auto monitored = c_->MakeReport(req);
+  ASSERT_TRUE(monitored.ok()) << monitored.status();
+  EXPECT_EQ(monitored->seq(), 2u);
+}
+
 }  // namespace
 }  // namespace vigil::coordinator
