@@ -7,7 +7,8 @@
 // client's side of the handshake is over when the coordinator checks the
 // certificate and closes), and an OpenSSL reason when the client ends it
 // ("certificate verify failed": the coordinator's certificate is not signed
-// by the CA given; "wrong version number": no TLS on that port). Retrying
+// by the CA given; "wrong version number": no TLS on that port), and
+// "Trying to connect an http1.x server" when the address is an HTTP port. Retrying
 // every second does not help then: a worker backs off (worker/connection.cc), and says
 // which flag is probably wrong. No gRPC here: the worker and the CLI pass
 // the status message.
@@ -31,9 +32,10 @@ struct ConnectFailure {
   // The connection or its TLS handshake failed in a way that a retry soon
   // will not fix (a certificate, a CA, TLS on one side only).
   bool handshake = false;
-  // One line naming the address and the likely cause, with gRPC's own
-  // message at the end; empty if the message is not such a failure (a
-  // refused connection, an error from the coordinator itself).
+  // One line naming the address and the likely cause (a refused
+  // connection, the HTTP port instead of the gRPC one, a TLS mismatch), with
+  // gRPC's own message at the end; empty if the message is not such a
+  // failure (an error the coordinator itself answered).
   std::string text;
 };
 

@@ -122,10 +122,12 @@ Status Coordinator::CheckAdminToken(std::string_view bearer_token) {
     return absl::OkStatus();
   }
   // An issued admin token (vigil token issue --kind admin)?
-  auto t = ValidToken(bearer_token, v1::TOKEN_KIND_ADMIN);
+  bool other_kind = false;
+  auto t = ValidToken(bearer_token, v1::TOKEN_KIND_ADMIN, &other_kind);
   if (!t.ok()) {
-    return absl::IsUnauthenticated(t.status()) ? absl::UnauthenticatedError("wrong admin token")
-                                               : t.status();
+    return absl::IsUnauthenticated(t.status()) && !other_kind
+               ? absl::UnauthenticatedError("wrong admin token")
+               : t.status();
   }
   return absl::OkStatus();
 }
