@@ -68,12 +68,7 @@ class Client {
       }
       std::stringstream ss;
       ss << f.rdbuf();
-      token_ = TrimLine(ss.str());
-      if (token_.empty()) {
-        std::fprintf(stderr, "vigil: the token file '%s' (from %s) is empty\n", path.c_str(),
-                     flag ? "--token-file" : "$VIGIL_TOKEN_FILE");
-        return false;
-      }
+      token_ = TrimLine(ss.str());  // empty: sent without, refused (TokenHint says why)
     } else if (token_env != nullptr && *token_env != '\0') {
       token_ = token_env;
       token_from_ = "$VIGIL_TOKEN";
@@ -146,11 +141,11 @@ class Client {
     ConnectFailure f =
         DescribeConnectFailure(address_, s.error_message(), {tls_, tls_, /*client_cert=*/false});
     std::string hint;
-    if (!f.text.empty() && f.text.find("connection refused") != std::string::npos) {
+    if (f.cause == ConnectFailure::Cause::kRefused) {
       hint = "the address came from " + address_from_ +
              ": give the coordinator's gRPC address with --coordinator HOST:PORT or "
              "VIGIL_COORDINATOR=HOST:PORT";
-    } else if (!f.text.empty() && !tls_ && f.text.find("expects TLS") != std::string::npos) {
+    } else if (f.cause == ConnectFailure::Cause::kNeedsTls) {
       hint =
           "give the CA that signed the coordinator's certificate with --tls-ca FILE or "
           "VIGIL_TLS_CA";
@@ -205,7 +200,9 @@ class Client {
                      : "this command takes the admin token: the coordinator's DATA/admin.token, "
                        "or one from `vigil token issue --kind admin`";
     if (token_.empty()) {
-      return "no token given: " + wanted +
+      return (token_from_.empty() ? "no token given: "
+                                  : "no token: the file of " + token_from_ + " is empty; ") +
+             wanted +
              "; give its file with --token-file PATH or VIGIL_TOKEN_FILE=PATH, or the token "
              "itself in VIGIL_TOKEN";
     }

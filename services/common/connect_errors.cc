@@ -28,7 +28,8 @@ ConnectFailure DescribeConnectFailure(std::string_view address, std::string_view
   const std::string client_ca =
       "the coordinator's --tls-client-ca must be the CA that signed this client's --tls-cert";
   auto handshake = [&](const std::string& cause) {
-    return ConnectFailure{true, "TLS handshake with " + a + " failed: " + cause + grpc};
+    return ConnectFailure{true, "TLS handshake with " + a + " failed: " + cause + grpc,
+                          ConnectFailure::Cause::kTls};
   };
 
   if (Has(m, {"certificate verify failed"})) {
@@ -44,12 +45,14 @@ ConnectFailure DescribeConnectFailure(std::string_view address, std::string_view
   if (Has(m, {"http1.x server"})) {
     // Plaintext gRPC to an HTTP/1.1 listener: the dashboard's port.
     return ConnectFailure{
-        true, a +
-                  " answers HTTP/1.1, not gRPC: it looks like the coordinator's HTTP port "
-                  "(--http-listen: dashboard, /healthz); connect to its gRPC port instead "
-                  "(its --listen, printed as 'listening on HOST:PORT' at start; default "
-                  "127.0.0.1:7400)" +
-                  grpc};
+        true,
+        a +
+            " answers HTTP/1.1, not gRPC: it looks like the coordinator's HTTP port "
+            "(--http-listen: dashboard, /healthz); connect to its gRPC port instead "
+            "(its --listen, printed as 'listening on HOST:PORT' at start; default "
+            "127.0.0.1:7400)" +
+            grpc,
+        ConnectFailure::Cause::kHttpPort};
   }
   if (Has(m, {"wrong version number", "packet length too long", "http request", "unknown protocol",
               "record layer failure"})) {
@@ -70,10 +73,12 @@ ConnectFailure DescribeConnectFailure(std::string_view address, std::string_view
     // The coordinator hung up before the first HTTP/2 frame.
     if (!tls.tls) {
       return ConnectFailure{
-          true, "the coordinator at " + a +
-                    " closed the connection at once: it probably expects TLS (give --tls-ca, "
-                    "and --tls-cert/--tls-key if it requires client certificates)" +
-                    grpc};
+          true,
+          "the coordinator at " + a +
+              " closed the connection at once: it probably expects TLS (give --tls-ca, "
+              "and --tls-cert/--tls-key if it requires client certificates)" +
+              grpc,
+          ConnectFailure::Cause::kNeedsTls};
     }
     return handshake(tls.client_cert
                          ? "the coordinator closed the connection: it probably refused the "
@@ -84,10 +89,12 @@ ConnectFailure DescribeConnectFailure(std::string_view address, std::string_view
   }
   if (Has(m, {"connection refused"})) {
     // Not a handshake: the coordinator may be starting; a retry may do.
-    return ConnectFailure{false, "nothing accepts connections at " + a +
-                                     " (connection refused): the coordinator is not running, "
-                                     "or listens on another address (its --listen)" +
-                                     grpc};
+    return ConnectFailure{false,
+                          "nothing accepts connections at " + a +
+                              " (connection refused): the coordinator is not running, "
+                              "or listens on another address (its --listen)" +
+                              grpc,
+                          ConnectFailure::Cause::kRefused};
   }
   if (Has(m, {"handshake failed", "ssl_error", "tsi_"})) {
     return handshake("the TLS handshake was refused");

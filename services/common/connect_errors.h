@@ -29,6 +29,15 @@ struct ClientTls {
 };
 
 struct ConnectFailure {
+  // What failed, for a caller that adds a next step of its own (the CLI
+  // says where its address or CA came from).
+  enum class Cause {
+    kNone,      // text is empty
+    kRefused,   // nothing listens at the address
+    kHttpPort,  // an HTTP/1.1 listener, not gRPC
+    kNeedsTls,  // the coordinator hung up on a client without TLS
+    kTls,       // another TLS failure (certificate, CA, no TLS there)
+  };
   // The connection or its TLS handshake failed in a way that a retry soon
   // will not fix (a certificate, a CA, TLS on one side only).
   bool handshake = false;
@@ -37,6 +46,7 @@ struct ConnectFailure {
   // gRPC's own message at the end; empty if the message is not such a
   // failure (an error the coordinator itself answered).
   std::string text;
+  Cause cause = Cause::kNone;
 };
 
 // `address`: HOST:PORT as given to the client; `grpc_message`: the failed

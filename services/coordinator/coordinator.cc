@@ -476,6 +476,12 @@ StatusOr<v1::RegisterResponse> Coordinator::Register(std::string_view enrol_toke
   std::optional<v1::TokenRecord> one_time;
   bool fixed_ok = !options_.enrol_token_sha256.empty() &&
                   ConstantTimeEqual(TokenHash(enrol_token), options_.enrol_token_sha256);
+  if (!fixed_ok && !options_.admin_token_sha256.empty() &&
+      ConstantTimeEqual(TokenHash(enrol_token), options_.admin_token_sha256)) {
+    return absl::UnauthenticatedError(
+        "enrolment refused: expected an enrol token, got the coordinator's admin token (" +
+        std::string(kWhereTokensComeFrom) + ")");
+  }
   if (!fixed_ok) {
     auto t = ValidToken(enrol_token, v1::TOKEN_KIND_ENROL);
     if (!t.ok()) {

@@ -183,6 +183,14 @@ TEST_F(CliErrorsTest, ARefusedWorkerSaysWhyAndHandsBackNothing) {
   EXPECT_HAS(w->err(), "vigil worker: registration refused: ");
   EXPECT_HAS(w->err(), "DATA/enrol.token");
   EXPECT_EQ(w->err().find("handing back leases"), std::string::npos) << w->err();
+  // The admin token given as enrolment token is named as such.
+  auto admin =
+      cluster_.StartBareWorker("admin", {"--site", "s1", "--location", "loc-a=" + tmp_ / "root",
+                                         "--token-file", cluster_.admin_token_file()});
+  EXPECT_EQ(admin->Wait(), 3);
+  EXPECT_HAS(admin->err(),
+             "registration refused: enrolment refused: expected an enrol token, got the "
+             "coordinator's admin token");
 }
 
 TEST_F(CliErrorsTest, AWrongFlagNamesTheCommandItsHelpAndTheClosestOption) {

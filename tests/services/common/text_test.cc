@@ -166,6 +166,7 @@ TEST(ConnectErrorsTest, NamesTheLikelyCauseOfAHandshakeRefusal) {
   // Not a handshake (a retry may do): a coordinator that is down, named.
   f = DescribeConnectFailure("coord:7400", refused, mtls);
   EXPECT_FALSE(f.handshake);
+  EXPECT_EQ(f.cause, ConnectFailure::Cause::kRefused);
   EXPECT_EQ(f.text.rfind("nothing accepts connections at coord:7400 (connection refused)", 0), 0u)
       << f.text;
   // An error the coordinator answered is its own.
