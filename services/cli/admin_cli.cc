@@ -106,6 +106,10 @@ void AddTokenCommands(CLI::App& app, int& exit_code) {
   token_rotate->callback(run("rotate"));
 }
 
+// What a portal command's --token-file holds.
+constexpr const char* kTenantToken =
+    "the client's tenant token (`vigil token issue --kind tenant`)";
+
 void AddPortalCommands(CLI::App& app, int& exit_code) {
   CLI::App* portal = app.add_subcommand(
       "portal",
@@ -116,14 +120,14 @@ void AddPortalCommands(CLI::App& app, int& exit_code) {
       portal, "status", "The tenant's restore readiness, verdicts, backup sets", exit_code,
       RunPortalStatus);
   portal_status->add_flag("--json", pa.json, "JSON on stdout (the shape of `vigil status --json`)");
-  AddClientOptions(portal_status, &pa.client);
+  AddClientOptions(portal_status, &pa.client, kTenantToken);
   auto report_args = std::make_shared<PortalReportArgs>();
   PortalReportArgs& pra = *report_args;
   CLI::App* portal_reports =
       AddRunner(portal, "reports", "The tenant's signed reports (proofs), by seq and period",
                 exit_code, report_args, RunPortalReports);
   portal_reports->add_flag("--json", pra.json, "JSON on stdout");
-  AddClientOptions(portal_reports, &pra.client);
+  AddClientOptions(portal_reports, &pra.client, kTenantToken);
   CLI::App* portal_report = AddRunner(
       portal, "report",
       "Fetch one signed report: writes the proof statement, its signature, the report as JSON "
@@ -132,16 +136,19 @@ void AddPortalCommands(CLI::App& app, int& exit_code) {
   portal_report->add_option("--period", pra.period, "Period label, e.g. 2026-10 (default: any)");
   portal_report->add_option("--seq", pra.seq, "Proof number (default: the latest)");
   portal_report->add_option("--dir", pra.dir, "Directory to write into")->capture_default_str();
-  AddClientOptions(portal_report, &pra.client);
+  AddClientOptions(portal_report, &pra.client, kTenantToken);
 }
 
 }  // namespace
 
-void AddClientOptions(CLI::App* cmd, ClientArgs* c) {
+void AddClientOptions(CLI::App* cmd, ClientArgs* c, const char* token) {
   cmd->add_option("--coordinator", c->coordinator,
-                  "Coordinator HOST:PORT (default: $VIGIL_COORDINATOR, else 127.0.0.1:7400)");
+                  "Coordinator's gRPC HOST:PORT, its --listen (default: $VIGIL_COORDINATOR, "
+                  "else 127.0.0.1:7400)");
   cmd->add_option("--token-file", c->token_file,
-                  "File holding the admin token (default: $VIGIL_TOKEN)");
+                  std::string("File holding ") + token +
+                      ". Default: the file named by $VIGIL_TOKEN_FILE, else the token itself "
+                      "in $VIGIL_TOKEN");
   cmd->add_option("--tls-ca", c->tls_ca_file,
                   "CA (PEM) to verify the coordinator's TLS certificate (default: "
                   "$VIGIL_TLS_CA; none: plaintext)");

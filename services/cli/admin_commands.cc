@@ -260,14 +260,19 @@ int RunToken(const TokenArgs& args) {
     std::printf("%s\n", nlohmann::json{{"tokens", a}}.dump(2).c_str());
     return kExitOk;
   }
-  if (resp.tokens_size() == 0) std::printf("no token issued (the bootstrap admin token aside)\n");
+  if (resp.tokens_size() == 0) {
+    std::printf("no token issued (the bootstrap admin token aside)\n");
+    return kExitOk;
+  }
+  constexpr const char* kRow = "%-16s  %-6s %-20s %-24s %-10s  %s\n";
+  std::printf(kRow, "ID", "KIND", "TENANT/SITE", "NAME", "CREATED", "STATE");
   for (const auto& r : resp.tokens()) {
     // The tenant column: a tenant token's tenant, an enrol token's site.
     const std::string scope = !r.tenant().empty() ? r.tenant()
                               : !r.site().empty() ? "site " + r.site()
                                                   : "-";
-    std::printf("%s  %-6s %-20s %-24s created %s  %s\n", r.id().c_str(), TokenKindName(r.kind()),
-                scope.c_str(), r.name().empty() ? "-" : r.name().c_str(),
+    std::printf(kRow, r.id().c_str(), TokenKindName(r.kind()), scope.c_str(),
+                r.name().empty() ? "-" : r.name().c_str(),
                 FormatTimeUtc(r.created_ns()).substr(0, 10).c_str(), TokenState(r).c_str());
   }
   return kExitOk;

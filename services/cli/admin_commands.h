@@ -3,10 +3,11 @@
 // and `vigil portal status` (TenantPortal, with a tenant token).
 //
 // Every command takes the coordinator's address (--coordinator, else
-// $VIGIL_COORDINATOR, else 127.0.0.1:7400) and the admin token (--token-file,
-// else $VIGIL_TOKEN). Exit codes (exit_codes.h): 0 success, 1 the check
-// found problems or failed (check run --wait), 2 usage or input error, 3 the
-// coordinator refused or could not be reached.
+// $VIGIL_COORDINATOR, else 127.0.0.1:7400) and a token: the admin token, or
+// a tenant token for `portal` (--token-file PATH, else $VIGIL_TOKEN_FILE, a
+// path, else $VIGIL_TOKEN, the token itself; client.h). Exit codes (exit_codes.h): 0 success, 1 the
+// check found problems or failed (check run --wait), 2 usage or input error, 3 the coordinator
+// refused or could not be reached.
 #pragma once
 
 #include <string>
@@ -16,6 +17,8 @@ namespace vigil::cli {
 
 struct ClientArgs {
   std::string coordinator;
+  // File holding the token (default: $VIGIL_TOKEN_FILE; else the token
+  // itself from $VIGIL_TOKEN).
   std::string token_file;
   // PEM CA file to verify the coordinator's TLS certificate with (default:
   // $VIGIL_TLS_CA; empty = plaintext).

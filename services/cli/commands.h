@@ -33,7 +33,10 @@ void AddAdminCommands(CLI::App& app, int& exit_code);
 void AddReportCommands(CLI::App& app, int& exit_code);
 
 // The options of every command that talks to a coordinator: --coordinator,
-// --token-file, --tls-ca, into *c (admin_cli.cc).
-void AddClientOptions(CLI::App* cmd, ClientArgs* c);
+// --token-file (help: a file holding `token`), --tls-ca, into *c
+// (admin_cli.cc).
+inline constexpr const char* kAdminToken =
+    "the admin token (the coordinator's DATA/admin.token, or `vigil token issue --kind admin`)";
+void AddClientOptions(CLI::App* cmd, ClientArgs* c, const char* token = kAdminToken);
 
 }  // namespace vigil::cli

@@ -52,7 +52,7 @@ inline constexpr const char* kProofVerifyHelpFooter =
 Every failure is listed, each naming what failed. Exit codes: 0 valid, 1 invalid, 2 usage error.)";
 
 inline constexpr const char* kKeysHelpFooter =
-    R"(Key directory (default: $XDG_CONFIG_HOME/vigil/keys, else ~/.config/vigil/keys):
+    R"(The key directory (--dir) holds:
   msp.key         current Ed25519 private key, PEM (PKCS#8), mode 0600: keep it secret
   msp.pub         current public key, PEM: give it to clients (vigil proof verify --key)
   keys/ID.pub     every public key ever used, so old proofs keep verifying

@@ -69,7 +69,14 @@ void AddProofCommands(CLI::App& app, int& exit_code) {
       "Issue the inclusion proof of one entry (path, size, hash) against the Merkle root a proof "
       "signed for its backup set",
       exit_code, fetch_args, RunProofInclude);
-  proof_include->add_option("--tenant", pfa.tenant, "Tenant")->required();
+  // TENANT is positional, as in every command about one tenant; --tenant,
+  // its spelling before, still works (hidden).
+  proof_include->add_option("TENANT", pfa.tenant, "Tenant name (required)");
+  proof_include->add_option("--tenant", pfa.tenant, "Tenant name")->group("");
+  proof_include->callback([fetch_args, &exit_code] {
+    if (fetch_args->tenant.empty()) throw CLI::RequiredError("TENANT");
+    exit_code = RunProofInclude(*fetch_args);
+  });
   proof_include->add_option("--backup-set", pfa.backup_set, "Backup set")->required();
   proof_include->add_option("--path", pfa.path, "Entry path within the restore point")->required();
   proof_include->add_option("--seq", pfa.seq, "Proof number (default: the latest)");
@@ -77,12 +84,12 @@ void AddProofCommands(CLI::App& app, int& exit_code) {
   AddClientOptions(proof_include, &pfa.client);
   CLI::App* proof_list =
       AddRunner(proof, "list", "A tenant's proofs", exit_code, fetch_args, RunProofList);
-  proof_list->add_option("TENANT", pfa.tenant, "Tenant")->required();
+  proof_list->add_option("TENANT", pfa.tenant, "Tenant name")->required();
   proof_list->add_flag("--json", pfa.json, "JSON on stdout");
   AddClientOptions(proof_list, &pfa.client);
   CLI::App* proof_get = AddRunner(proof, "get", "Fetch an issued proof (and its signature)",
                                   exit_code, fetch_args, RunProofGet);
-  proof_get->add_option("TENANT", pfa.tenant, "Tenant")->required();
+  proof_get->add_option("TENANT", pfa.tenant, "Tenant name")->required();
   proof_get->add_option("--seq", pfa.seq, "Proof number (default: the latest)");
   proof_get->add_option("--period", pfa.period, "The latest proof of this period");
   proof_get->add_option("-o,--output", pfa.output,
@@ -99,7 +106,7 @@ void AddTenantCommands(CLI::App& app, int& exit_code) {
       "--yes erase its catalogue entries, records, check log and tokens, and keep a signed "
       "erasure record",
       exit_code, RunTenantOffboard);
-  offboard->add_option("TENANT", oa.tenant, "Tenant")->required();
+  offboard->add_option("TENANT", oa.tenant, "Tenant name")->required();
   offboard->add_option("--export", oa.export_dir, "Directory to export into")->required();
   offboard->add_flag("--yes", oa.yes, "Erase after a successful export (default: export only)");
   AddClientOptions(offboard, &oa.client);

@@ -7,6 +7,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <cctype>
 #include <cerrno>
 #include <cstdio>
@@ -416,15 +417,21 @@ int RunWorker(const WorkerArgs& args) {
     std::printf("http listening on %s\n", http->address().c_str());
     std::fflush(stdout);
   }
+  // Set when Run() ended on its own: the stopper's wake-up is then ours,
+  // with no lease to hand back.
+  std::atomic<bool> refused{false};
   std::thread stopper([&] {
     int sig = WaitForSignal(signals);
-    std::fprintf(stderr, "vigil worker: %s, handing back leases\n", strsignal(sig));
+    if (!refused.load()) {
+      std::fprintf(stderr, "vigil worker: %s, handing back leases\n", strsignal(sig));
+    }
     (*w)->Stop();
   });
   absl::Status s = (*w)->Run();
   // Run() ended on its own (refused registration): wake the stopper up.
   if (!s.ok()) {
-    std::fprintf(stderr, "vigil worker: %s\n", std::string(s.message()).c_str());
+    std::fprintf(stderr, "vigil worker: %s; stopping\n", std::string(s.message()).c_str());
+    refused.store(true);
     kill(getpid(), SIGTERM);
   }
   stopper.join();

@@ -21,6 +21,9 @@ struct VerifyOptions {
   std::string format = "dir";
   std::string password_file;
   bool read_data = false;
+  // --no-progress: va.progress = false (a flag of its own: CLI11 shows a
+  // negated flag as "--no-progress{false}").
+  bool no_progress = false;
 };
 
 // --format bagit|sumfile|restic. The options of another format given on the
@@ -92,7 +95,7 @@ void AddVerifyCommands(CLI::App& app, int& exit_code) {
                    "Record modified and missing entries as the new baseline (after a "
                    "legitimate change; --format restic: forget vanished snapshots and packs)");
   verify->add_flag("--json", va.json, "Print one JSON document on stdout (see below)");
-  verify->add_flag("!--no-progress", va.progress, "Never show the progress bar");
+  verify->add_flag("--no-progress", o->no_progress, "Never show the progress bar");
   verify
       ->add_option("--algorithm", va.algorithm,
                    "Digest for new entries: xxh3-128 (default), sha256, sha512, sha1, md5")
@@ -109,7 +112,10 @@ void AddVerifyCommands(CLI::App& app, int& exit_code) {
   verify->add_flag("--read-data", o->read_data,
                    "--format restic: decrypt and hash every blob of every pack");
   verify->footer(kVerifyHelpFooter);
-  verify->callback([o, verify, &exit_code] { exit_code = RunVerifyCommand(*o, *verify); });
+  verify->callback([o, verify, &exit_code] {
+    if (o->no_progress) o->va.progress = false;
+    exit_code = RunVerifyCommand(*o, *verify);
+  });
 }
 
 }  // namespace vigil::cli

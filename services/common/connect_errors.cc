@@ -28,7 +28,8 @@ ConnectFailure DescribeConnectFailure(std::string_view address, std::string_view
   const std::string client_ca =
       "the coordinator's --tls-client-ca must be the CA that signed this client's --tls-cert";
   auto handshake = [&](const std::string& cause) {
-    return ConnectFailure{true, "TLS handshake with " + a + " failed: " + cause + grpc};
+    return ConnectFailure{true, "TLS handshake with " + a + " failed: " + cause + grpc,
+                          ConnectFailure::Cause::kTls};
   };
 
   if (Has(m, {"certificate verify failed"})) {
@@ -41,11 +42,24 @@ ConnectFailure DescribeConnectFailure(std::string_view address, std::string_view
     return handshake("the coordinator's certificate does not name the host of " + a +
                      ": connect with a name of its subjectAltName");
   }
+  if (Has(m, {"http1.x server"})) {
+    // Plaintext gRPC to an HTTP/1.1 listener: the dashboard's port.
+    return ConnectFailure{
+        true,
+        a +
+            " answers HTTP/1.1, not gRPC: it looks like the coordinator's HTTP port "
+            "(--http-listen: dashboard, /healthz); connect to its gRPC port instead "
+            "(its --listen, printed as 'listening on HOST:PORT' at start; default "
+            "127.0.0.1:7400)" +
+            grpc,
+        ConnectFailure::Cause::kHttpPort};
+  }
   if (Has(m, {"wrong version number", "packet length too long", "http request", "unknown protocol",
               "record layer failure"})) {
     return handshake(
-        "the coordinator does not speak TLS on this port (started without --tls-cert?): "
-        "check the address, or connect without --tls-ca");
+        "no TLS on this port: the coordinator was started without --tls-cert (connect without "
+        "--tls-ca), or this is its plain HTTP port (--http-listen) and not its gRPC port "
+        "(--listen, printed as 'listening on HOST:PORT' at start)");
   }
   if (Has(m, {"alert unknown ca", "alert bad certificate", "alert certificate required",
               "alert certificate unknown", "alert handshake failure", "alert access denied"})) {
@@ -59,10 +73,12 @@ ConnectFailure DescribeConnectFailure(std::string_view address, std::string_view
     // The coordinator hung up before the first HTTP/2 frame.
     if (!tls.tls) {
       return ConnectFailure{
-          true, "the coordinator at " + a +
-                    " closed the connection at once: it probably expects TLS (give --tls-ca, "
-                    "and --tls-cert/--tls-key if it requires client certificates)" +
-                    grpc};
+          true,
+          "the coordinator at " + a +
+              " closed the connection at once: it probably expects TLS (give --tls-ca, "
+              "and --tls-cert/--tls-key if it requires client certificates)" +
+              grpc,
+          ConnectFailure::Cause::kNeedsTls};
     }
     return handshake(tls.client_cert
                          ? "the coordinator closed the connection: it probably refused the "
@@ -70,6 +86,15 @@ ConnectFailure DescribeConnectFailure(std::string_view address, std::string_view
                                client_ca
                          : "the coordinator closed the connection: it probably requires a client "
                            "certificate (--tls-cert/--tls-key) signed by its --tls-client-ca");
+  }
+  if (Has(m, {"connection refused"})) {
+    // Not a handshake: the coordinator may be starting; a retry may do.
+    return ConnectFailure{false,
+                          "nothing accepts connections at " + a +
+                              " (connection refused): the coordinator is not running, "
+                              "or listens on another address (its --listen)" +
+                              grpc,
+                          ConnectFailure::Cause::kRefused};
   }
   if (Has(m, {"handshake failed", "ssl_error", "tsi_"})) {
     return handshake("the TLS handshake was refused");

@@ -7,7 +7,8 @@
 // client's side of the handshake is over when the coordinator checks the
 // certificate and closes), and an OpenSSL reason when the client ends it
 // ("certificate verify failed": the coordinator's certificate is not signed
-// by the CA given; "wrong version number": no TLS on that port). Retrying
+// by the CA given; "wrong version number": no TLS on that port), and
+// "Trying to connect an http1.x server" when the address is an HTTP port. Retrying
 // every second does not help then: a worker backs off (worker/connection.cc), and says
 // which flag is probably wrong. No gRPC here: the worker and the CLI pass
 // the status message.
@@ -28,13 +29,24 @@ struct ClientTls {
 };
 
 struct ConnectFailure {
+  // What failed, for a caller that adds a next step of its own (the CLI
+  // says where its address or CA came from).
+  enum class Cause {
+    kNone,      // text is empty
+    kRefused,   // nothing listens at the address
+    kHttpPort,  // an HTTP/1.1 listener, not gRPC
+    kNeedsTls,  // the coordinator hung up on a client without TLS
+    kTls,       // another TLS failure (certificate, CA, no TLS there)
+  };
   // The connection or its TLS handshake failed in a way that a retry soon
   // will not fix (a certificate, a CA, TLS on one side only).
   bool handshake = false;
-  // One line naming the address and the likely cause, with gRPC's own
-  // message at the end; empty if the message is not such a failure (a
-  // refused connection, an error from the coordinator itself).
+  // One line naming the address and the likely cause (a refused
+  // connection, the HTTP port instead of the gRPC one, a TLS mismatch), with
+  // gRPC's own message at the end; empty if the message is not such a
+  // failure (an error the coordinator itself answered).
   std::string text;
+  Cause cause = Cause::kNone;
 };
 
 // `address`: HOST:PORT as given to the client; `grpc_message`: the failed

@@ -122,10 +122,12 @@ Status Coordinator::CheckAdminToken(std::string_view bearer_token) {
     return absl::OkStatus();
   }
   // An issued admin token (vigil token issue --kind admin)?
-  auto t = ValidToken(bearer_token, v1::TOKEN_KIND_ADMIN);
+  bool other_kind = false;
+  auto t = ValidToken(bearer_token, v1::TOKEN_KIND_ADMIN, &other_kind);
   if (!t.ok()) {
-    return absl::IsUnauthenticated(t.status()) ? absl::UnauthenticatedError("wrong admin token")
-                                               : t.status();
+    return absl::IsUnauthenticated(t.status()) && !other_kind
+               ? absl::UnauthenticatedError("wrong admin token")
+               : t.status();
   }
   return absl::OkStatus();
 }
@@ -474,6 +476,12 @@ StatusOr<v1::RegisterResponse> Coordinator::Register(std::string_view enrol_toke
   std::optional<v1::TokenRecord> one_time;
   bool fixed_ok = !options_.enrol_token_sha256.empty() &&
                   ConstantTimeEqual(TokenHash(enrol_token), options_.enrol_token_sha256);
+  if (!fixed_ok && !options_.admin_token_sha256.empty() &&
+      ConstantTimeEqual(TokenHash(enrol_token), options_.admin_token_sha256)) {
+    return absl::UnauthenticatedError(
+        "enrolment refused: expected an enrol token, got the coordinator's admin token (" +
+        std::string(kWhereTokensComeFrom) + ")");
+  }
   if (!fixed_ok) {
     auto t = ValidToken(enrol_token, v1::TOKEN_KIND_ENROL);
     if (!t.ok()) {

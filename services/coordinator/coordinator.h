@@ -212,7 +212,10 @@ class Coordinator {
   void SetExpectedProgress(const v1::Task& t);
   // The record of `token` if it is an issued token of `kind`, not revoked,
   // not expired (and, for enrol tokens, not used); Unauthenticated if not.
-  storage::StatusOr<v1::TokenRecord> ValidToken(std::string_view token, v1::TokenKind kind);
+  // A genuine token of another kind says so ("expected an admin token, got
+  // a tenant token (id ...)") and sets *other_kind, if given.
+  storage::StatusOr<v1::TokenRecord> ValidToken(std::string_view token, v1::TokenKind kind,
+                                                bool* other_kind = nullptr);
   // Register's and Resume's site rule: PermissionDenied if a location of
   // `req` is declared for another site than req.site(); a warning in `resp`
   // for each one not declared yet.

@@ -29,7 +29,8 @@ bool IsHexId(std::string_view s) {
 
 }  // namespace
 
-StatusOr<v1::TokenRecord> Coordinator::ValidToken(std::string_view token, v1::TokenKind kind) {
+StatusOr<v1::TokenRecord> Coordinator::ValidToken(std::string_view token, v1::TokenKind kind,
+                                                  bool* other_kind) {
   size_t dot = token.find('.');
   if (dot == std::string_view::npos || !IsHexId(token.substr(0, dot))) {
     return absl::UnauthenticatedError("not a Vigil token");
@@ -42,10 +43,16 @@ StatusOr<v1::TokenRecord> Coordinator::ValidToken(std::string_view token, v1::To
     return absl::UnauthenticatedError("wrong token");
   }
   if (r.kind() != kind) {
+    // The caller holds a genuine token (the hash matched): naming its kind
+    // tells them which file they took, and nothing they did not have.
+    if (other_kind != nullptr) *other_kind = true;
+    auto a_kind = [](v1::TokenKind k) {
+      return std::string(k == v1::TOKEN_KIND_ADMIN || k == v1::TOKEN_KIND_ENROL ? "an " : "a ") +
+             TokenKindName(k) + " token";
+    };
     return absl::UnauthenticatedError(
-        std::string(r.kind() == v1::TOKEN_KIND_ADMIN || r.kind() == v1::TOKEN_KIND_ENROL ? "an "
-                                                                                         : "a ") +
-        TokenKindName(r.kind()) + " token cannot be used here");
+        "expected " + a_kind(kind) + ", got " + a_kind(r.kind()) + " (id " + r.id() +
+        (r.tenant().empty() ? "" : ", tenant '" + r.tenant() + "'") + ")");
   }
   const int64_t now = clock_->NowNs();
   if (r.revoked_ns() != 0) return absl::UnauthenticatedError("token " + r.id() + " was revoked");
@@ -195,6 +202,11 @@ StatusOr<std::optional<v1::IssueTokenResponse>> Coordinator::IssueFirstEnrolToke
 StatusOr<std::string> Coordinator::AuthenticateTenant(std::string_view bearer_token) {
   if (bearer_token.empty()) {
     return absl::UnauthenticatedError("tenant call without 'authorization: Bearer' token");
+  }
+  if (!options_.admin_token_sha256.empty() &&
+      ConstantTimeEqual(TokenHash(bearer_token), options_.admin_token_sha256)) {
+    return absl::UnauthenticatedError(
+        "expected a tenant token, got the coordinator's admin token (DATA/admin.token)");
   }
   auto r = ValidToken(bearer_token, v1::TOKEN_KIND_TENANT);
   if (!r.ok()) return r.status();

@@ -121,6 +121,9 @@ TEST(ConnectErrorsTest, NamesTheLikelyCauseOfAHandshakeRefusal) {
   const std::string refused =
       "failed to connect to all addresses; last error: UNKNOWN: ipv4:127.0.0.1:1: Failed to "
       "connect to remote host: Connection refused";
+  const std::string http1 =
+      "failed to connect to all addresses; last error: INTERNAL: ipv4:127.0.0.1:34835: Trying to "
+      "connect an http1.x server";
   const ClientTls mtls{true, true, true}, tls_only{true, true, false}, none{};
 
   ConnectFailure f = DescribeConnectFailure("coord:7400", closed, mtls);
@@ -148,11 +151,25 @@ TEST(ConnectErrorsTest, NamesTheLikelyCauseOfAHandshakeRefusal) {
             std::string::npos)
       << f.text;
   f = DescribeConnectFailure("coord:7400", plain, tls_only);
-  EXPECT_NE(f.text.find("does not speak TLS on this port"), std::string::npos) << f.text;
-  // Not a handshake: a coordinator that is down, or an error it answered.
+  EXPECT_NE(f.text.find("no TLS on this port: the coordinator was started without --tls-cert"),
+            std::string::npos)
+      << f.text;
+  EXPECT_NE(f.text.find("or this is its plain HTTP port (--http-listen)"), std::string::npos)
+      << f.text;
+  // Plaintext to the HTTP (dashboard) port.
+  f = DescribeConnectFailure("coord:7401", http1, none);
+  EXPECT_TRUE(f.handshake);
+  EXPECT_NE(f.text.find("coord:7401 answers HTTP/1.1, not gRPC: it looks like the coordinator's "
+                        "HTTP port (--http-listen"),
+            std::string::npos)
+      << f.text;
+  // Not a handshake (a retry may do): a coordinator that is down, named.
   f = DescribeConnectFailure("coord:7400", refused, mtls);
   EXPECT_FALSE(f.handshake);
-  EXPECT_EQ(f.text, "");
+  EXPECT_EQ(f.cause, ConnectFailure::Cause::kRefused);
+  EXPECT_EQ(f.text.rfind("nothing accepts connections at coord:7400 (connection refused)", 0), 0u)
+      << f.text;
+  // An error the coordinator answered is its own.
   f = DescribeConnectFailure("coord:7400", "not ready: database writes failing", mtls);
   EXPECT_FALSE(f.handshake);
   EXPECT_EQ(f.text, "");
