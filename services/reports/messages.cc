@@ -1,9 +1,11 @@
 #include "services/reports/messages.h"
 
+#include <algorithm>
 #include <cmath>
 #include <cstdio>
 
 #include "nlohmann/json.hpp"
+#include "services/common/text.h"
 
 namespace vigil::reports {
 namespace {
@@ -356,25 +358,16 @@ std::string FormatDuration(double seconds, Language language) {
   const std::string space = fr ? kThinSpace : " ";
   if (!std::isfinite(seconds) || seconds < 0) return "-";
   if (seconds < 10) return FormatDecimal(seconds, 1, language) + space + "s";
-  uint64_t s = static_cast<uint64_t>(seconds);
-  struct Unit {
-    uint64_t secs;
-    const char *en, *fr;
-  };
-  static constexpr Unit kUnits[] = {
-      {86400, "d", "j"}, {3600, "h", "h"}, {60, "min", "min"}, {1, "s", "s"}};
+  // A report's durations are far below 1e15 s; clamping keeps the
+  // conversion defined for any number a JSON file may hold.
+  const auto s = static_cast<uint64_t>(std::min(seconds, 1e15));
   std::string out;
-  int shown = 0;
-  for (const Unit& u : kUnits) {
-    if (shown == 2) break;
-    uint64_t n = s / u.secs;
-    if (n == 0) {
-      if (shown > 0) break;  // "3 d" rather than "3 d 0 h 5 min"
-      continue;
-    }
-    out += (out.empty() ? "" : " ") + FormatInteger(n, language) + space + (fr ? u.fr : u.en);
-    s -= n * u.secs;
-    ++shown;
+  for (const DurationPart& p : DurationParts(s)) {
+    const char* unit = p.unit == 'd'   ? (fr ? "j" : "d")
+                       : p.unit == 'h' ? "h"
+                       : p.unit == 'm' ? "min"
+                                       : "s";
+    out += (out.empty() ? "" : " ") + FormatInteger(p.count, language) + space + unit;
   }
   return out;
 }

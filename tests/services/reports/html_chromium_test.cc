@@ -17,6 +17,7 @@
 #include <cstring>
 #include <fstream>
 #include <map>
+#include <optional>
 #include <regex>
 #include <set>
 #include <sstream>
@@ -126,6 +127,34 @@ std::vector<std::string> ChromiumArgs(const std::string& chromium, const std::st
                                    "--user-data-dir=" + profile_dir};
   argv.insert(argv.end(), args.begin(), args.end());
   return argv;
+}
+
+// Writes `html` to the artifacts as NAME.html, prints it to NAME.pdf with
+// headless `chromium` (a fresh profile) and returns the PDF's text as
+// pdftotext gives it (pages end with a form feed); nullopt, with a test
+// failure, when a tool fails.
+std::optional<std::string> PrintedText(const std::string& chromium, const std::string& pdftotext,
+                                       const std::string& html, const std::string& name) {
+  const std::string artifacts = VIGIL_ARTIFACT_DIR;
+  vigil::testing::MakeDirs(artifacts);
+  const std::string html_path = artifacts + "/" + name + ".html",
+                    pdf = artifacts + "/" + name + ".pdf";
+  WriteFile(html_path, html);
+  unlink(pdf.c_str());
+  TempDir tmp;
+  RunResult r = RunWithTimeout(
+      ChromiumArgs(chromium, tmp.path() + "/profile",
+                   {"--no-pdf-header-footer", "--print-to-pdf=" + pdf, "file://" + html_path}));
+  if (r.exit_code != 0) {
+    ADD_FAILURE() << "chromium --print-to-pdf failed (124 = timed out):\n" << r.err;
+    return std::nullopt;
+  }
+  r = RunProcess({pdftotext, "-enc", "UTF-8", pdf, "-"});
+  if (r.exit_code != 0) {
+    ADD_FAILURE() << pdftotext << ": " << r.err;
+    return std::nullopt;
+  }
+  return r.out;
 }
 
 class ReportInChromium : public ::testing::TestWithParam<const char*> {};
@@ -314,22 +343,12 @@ TEST_P(ReportInChromium, LongTablesRepeatHeadersAndKeepRowsWhole) {
   absl::StatusOr<std::string> html = RenderReportHtml(report);
   ASSERT_TRUE(html.ok()) << html.status();
 
-  const std::string artifacts = VIGIL_ARTIFACT_DIR;
-  vigil::testing::MakeDirs(artifacts);
-  const std::string html_path = artifacts + "/report_long_" + language + ".html",
-                    pdf = artifacts + "/report_long_" + language + ".pdf";
-  WriteFile(html_path, *html);
-  unlink(pdf.c_str());
-  TempDir tmp;
-  RunResult r = RunWithTimeout(
-      ChromiumArgs(chromium, tmp.path() + "/profile",
-                   {"--no-pdf-header-footer", "--print-to-pdf=" + pdf, "file://" + html_path}));
-  ASSERT_EQ(r.exit_code, 0) << "chromium --print-to-pdf failed (124 = timed out):\n" << r.err;
-  r = RunProcess({pdftotext, "-enc", "UTF-8", pdf, "-"});
-  ASSERT_EQ(r.exit_code, 0) << r.err;
+  std::optional<std::string> printed =
+      PrintedText(chromium, pdftotext, *html, "report_long_" + language);
+  ASSERT_TRUE(printed);
 
   std::vector<std::string> pages;  // pdftotext ends each page with a form feed
-  std::stringstream all(r.out);
+  std::stringstream all(*printed);
   for (std::string page; std::getline(all, page, '\f');) pages.push_back(page);
   int pages_with_sets = 0, found = 0;
   for (size_t p = 0; p < pages.size(); ++p) {
@@ -531,20 +550,11 @@ TEST(ReportInOneLanguage, FrenchReportHasNoEnglishWords) {
 
   absl::StatusOr<std::string> html = RenderReportHtml(report);
   ASSERT_TRUE(html.ok()) << html.status();
-  const std::string artifacts = VIGIL_ARTIFACT_DIR;
-  vigil::testing::MakeDirs(artifacts);
-  const std::string html_path = artifacts + "/report_evaluated_fr.html",
-                    pdf = artifacts + "/report_evaluated_fr.pdf";
-  WriteFile(html_path, *html);
-  unlink(pdf.c_str());
-  TempDir tmp;
-  RunResult r = RunWithTimeout(
-      ChromiumArgs(chromium, tmp.path() + "/profile",
-                   {"--no-pdf-header-footer", "--print-to-pdf=" + pdf, "file://" + html_path}));
-  ASSERT_EQ(r.exit_code, 0) << "chromium --print-to-pdf failed (124 = timed out):\n" << r.err;
-  r = RunProcess({pdftotext, "-enc", "UTF-8", pdf, "-"});
-  ASSERT_EQ(r.exit_code, 0) << r.err;
-  const std::string text = NormalizeSpaces(r.out);
+  std::optional<std::string> printed =
+      PrintedText(chromium, pdftotext, *html, "report_evaluated_fr");
+  ASSERT_TRUE(printed);
+  const std::string text = NormalizeSpaces(*printed);
+  const std::string pdf = std::string(VIGIL_ARTIFACT_DIR) + "/report_evaluated_fr.pdf";
 
   // English words a French reader must not meet (French words that are
   // also English, "point", "copies", "restauration", are not listed).
