@@ -36,6 +36,15 @@ json MessagesJson(const std::vector<Message>& ms, const contracts::Calendar& cal
 
 json MessageJson(const Message& m, const contracts::Calendar& cal) {
   if (m.empty()) return nullptr;
+  // A message holding one without a structured form has none either: the
+  // reader shows the English sentence rather than half a message.
+  for (const MessageArg& a : m.args) {
+    if (a.kind != MessageArg::Kind::kList && a.kind != MessageArg::Kind::kMessage) continue;
+    if (a.kind == MessageArg::Kind::kMessage && a.items.empty()) return nullptr;
+    for (const Message& item : a.items) {
+      if (MessageJson(item, cal).is_null()) return nullptr;
+    }
+  }
   json args = json::array();
   for (const MessageArg& a : m.args) {
     switch (a.kind) {
