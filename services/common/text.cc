@@ -86,26 +86,32 @@ std::string HumanDuration(int64_t ns) {
     std::snprintf(buf, sizeof buf, "%s%.1f s", sign.c_str(), static_cast<double>(v) / kSec);
     return buf;
   }
-  uint64_t s = v / kSec;
-  struct Unit {
-    uint64_t secs;
-    const char* name;
-  };
-  static const Unit kUnits[] = {{86400, "d"}, {3600, "h"}, {60, "min"}, {1, "s"}};
   std::string out;
-  int shown = 0;
-  for (const Unit& u : kUnits) {
-    if (shown == 2) break;
-    uint64_t n = s / u.secs;
-    if (n == 0) {
-      if (shown > 0) break;  // "3 d" rather than "3 d 0 h 5 min"
-      continue;
-    }
-    out += (out.empty() ? "" : " ") + std::to_string(n) + " " + u.name;
-    s -= n * u.secs;
-    ++shown;
+  for (const DurationPart& p : DurationParts(v / kSec)) {
+    out += (out.empty() ? "" : " ") + std::to_string(p.count) + " " +
+           (p.unit == 'm' ? std::string("min") : std::string(1, p.unit));
   }
   return sign + out;
+}
+
+std::vector<DurationPart> DurationParts(uint64_t s) {
+  struct Unit {
+    uint64_t secs;
+    char name;
+  };
+  static const Unit kUnits[] = {{86400, 'd'}, {3600, 'h'}, {60, 'm'}, {1, 's'}};
+  std::vector<DurationPart> parts;
+  for (const Unit& u : kUnits) {
+    if (parts.size() == 2) break;
+    uint64_t n = s / u.secs;
+    if (n == 0) {
+      if (!parts.empty()) break;  // "3 d" rather than "3 d 0 h 5 min"
+      continue;
+    }
+    parts.push_back({n, u.name});
+    s -= n * u.secs;
+  }
+  return parts;
 }
 
 std::string GroupDigits(uint64_t n) {

@@ -7,6 +7,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 namespace vigil {
 
@@ -18,6 +19,15 @@ std::optional<int64_t> ParseDuration(std::string_view text, std::string* error);
 std::string HumanBytes(double bytes);
 // "3 d 4 h", "31 h 5 min", "45 min", "12 s", "0.4 s" (two largest units).
 std::string HumanDuration(int64_t ns);
+// The units HumanDuration shows for `seconds`: the two largest non-zero of
+// days ('d'), hours ('h'), minutes ('m'), seconds ('s'), stopping at a zero
+// after the first ("3 d" rather than "3 d 0 h 5 min"). Renderers in other
+// languages name the units themselves (services/reports/messages.h).
+struct DurationPart {
+  uint64_t count;
+  char unit;
+};
+std::vector<DurationPart> DurationParts(uint64_t seconds);
 // "1,234,567".
 std::string GroupDigits(uint64_t n);
 

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstdio>
 #include <limits>
 #include <optional>
 #include <set>
@@ -69,15 +70,84 @@ bool GoodAt(const PointFact& p, int64_t t) {
 }
 
 // Why `p` is not good at `t` ("" when it is): "gone", "damaged: ...",
-// "implausible: ...", "not yet taken".
-std::string WhyNotGood(const PointFact& p, int64_t t) {
-  if (p.time_ns > t) return "not yet taken";
-  if (!Present(p, t)) return "gone";
+// "implausible: ...", "not yet taken"; `m` (if given) the same, structured.
+std::string WhyNotGood(const PointFact& p, int64_t t, Message* m = nullptr) {
+  Message ignored;
+  if (m == nullptr) m = &ignored;
+  if (p.time_ns > t) return *m = Msg("point.not_yet_taken"), "not yet taken";
+  if (!Present(p, t)) return *m = Msg("point.gone"), "gone";
   if (p.damaged_ns != 0 && p.damaged_ns <= t) {
+    *m = p.damage.empty() ? Msg("point.damaged")
+                          : Msg("point.damaged_why", {msg::Nested(DamageMessage(p.damage))});
     return "damaged" + (p.damage.empty() ? std::string() : ": " + p.damage);
   }
-  if (!p.implausible.empty()) return "implausible: " + p.implausible.front();
+  if (!p.implausible.empty()) {
+    *m = Msg("point.implausible", {msg::Text(p.implausible.front())});
+    return "implausible: " + p.implausible.front();
+  }
+  *m = Message{};
   return "";
+}
+
+}  // namespace
+
+// Parses services/coordinator/ingest.cc DamageText: "3 entries modified:
+// a, b", "4 entries (3 modified, 1 missing): ..."; any other text (a format
+// verdict's) is kept as written.
+Message DamageMessage(const std::string& damage) {
+  const size_t colon = damage.find(": ");
+  const std::string head = damage.substr(0, colon);
+  const MessageArg paths = msg::Text(colon == std::string::npos ? "" : damage.substr(colon + 2));
+  unsigned long long n = 0;
+  char kind[16] = {0};
+  int used = 0;
+  if (std::sscanf(head.c_str(), "%llu %*s %15[a-z]%n", &n, kind, &used) == 2 &&
+      static_cast<size_t>(used) == head.size() && colon != std::string::npos) {
+    const std::string k = kind;
+    if (k == "modified" || k == "missing" || k == "unreadable") {
+      return Msg("damage." + k, {msg::Count(n), paths});
+    }
+  }
+  // "4 entries (3 modified, 1 missing)": the kinds present, in that order.
+  if (head.find('(') != std::string::npos && colon != std::string::npos) {
+    std::string inside = head.substr(head.find('(') + 1);
+    uint64_t counts[3] = {0, 0, 0};
+    static constexpr const char* kKinds[] = {"modified", "missing", "unreadable"};
+    bool ok = std::sscanf(head.c_str(), "%llu", &n) == 1;
+    for (size_t at = 0; ok && at < inside.size();) {
+      size_t end = inside.find_first_of(",)", at);
+      if (end == std::string::npos) break;
+      std::string part = inside.substr(at, end - at);
+      unsigned long long v = 0;
+      char word[16] = {0};
+      ok = std::sscanf(part.c_str(), " %llu %15[a-z]", &v, word) == 2;
+      int i = 0;
+      while (ok && i < 3 && std::string(word) != kKinds[i]) ++i;
+      ok = ok && i < 3;
+      if (ok) counts[i] = v;
+      at = end + 1;
+      if (inside[end] == ')') break;
+    }
+    if (ok) {
+      return Msg("damage.mixed", {msg::Count(n), msg::Count(counts[0]), msg::Count(counts[1]),
+                                  msg::Count(counts[2]), paths});
+    }
+  }
+  return Msg("ev.text", {msg::Text(damage)});
+}
+
+namespace {
+
+// A readiness reason: its English text and its structured form.
+struct Reason {
+  std::string text;
+  Message message;
+};
+
+// "integrity: <summary>": a commitment's summary given as a reason.
+Reason KindReason(const char* kind, const std::string& summary, const Message& m) {
+  return {std::string(kind) + ": " + summary,
+          Msg("reason.kind", {msg::Nested(Msg(std::string("kind.") + kind)), msg::Nested(m)})};
 }
 
 // Newest good point at `t` (nullptr if none).
@@ -146,7 +216,8 @@ class Evaluator {
       Scope(v, &ev.scope);
     }
     for (const std::string& u : facts_.unscoped) {
-      ev.scope.push_back({u, "found at a location, not covered by the contract"});
+      ev.scope.push_back(
+          {u, "found at a location, not covered by the contract", Msg("scope.unscoped")});
     }
     ev.out_of_scope = contract_.out_of_scope;
     return ev;
@@ -168,18 +239,35 @@ class Evaluator {
       }
       cv->failing_since_ns = std::max(cv->failing_since_ns, Start());
       if (cv->began_ns < cv->failing_since_ns) {
-        cv->evidence.push_back(
-            {"failure_began", When(cv->began_ns) + ", detected " + When(cv->failing_since_ns)});
+        Add(cv, "failure_began", When(cv->began_ns) + ", detected " + When(cv->failing_since_ns),
+            Msg("ev.began_detected", {WhenArg(cv->began_ns), WhenArg(cv->failing_since_ns)}));
       }
     }
     if (monitored_from_ > iv_.start_ns) {
-      cv->evidence.push_back({"not_monitored_before", When(monitored_from_)});
+      Add(cv, "not_monitored_before", When(monitored_from_), At(monitored_from_));
       if (cv->verdict == Verdict::kPass) {
-        cv->summary += "; not monitored before " + When(monitored_from_);
+        Say(cv, cv->summary + "; not monitored before " + When(monitored_from_),
+            Msg("join.not_monitored_before",
+                {msg::Nested(cv->summary_message), WhenArg(monitored_from_)}));
       }
     }
   }
   std::string When(int64_t t) const { return t == 0 ? "never" : cal_.Format(t); }
+  // When(t) as a message argument.
+  static MessageArg WhenArg(int64_t t) { return t == 0 ? msg::Nested(Msg("never")) : msg::Time(t); }
+  // A summary and its structured form.
+  static void Say(CommitmentVerdict* cv, std::string text, Message m) {
+    cv->summary = std::move(text);
+    cv->summary_message = std::move(m);
+  }
+  // An evidence item and its structured form.
+  static void Add(CommitmentVerdict* cv, std::string name, std::string value, Message m,
+                  std::string basis = "measured") {
+    cv->evidence.push_back({std::move(name), std::move(value), std::move(basis), std::move(m)});
+  }
+  static Message Dur(int64_t ns) { return Msg("ev.duration", {msg::Duration(ns)}); }
+  static Message Num(uint64_t n) { return Msg("ev.count", {msg::Count(n)}); }
+  static Message At(int64_t t) { return Msg("ev.time", {WhenArg(t)}); }
 
   // --- RPO: the age of the newest good point, at every instant ----------
   //
@@ -189,10 +277,10 @@ class Evaluator {
   void Rpo(const AssetView& v, const Commitment& c, CommitmentVerdict* cv) {
     const int64_t max_age = c.rpo.max_age_ns;
     const int64_t end = End();
-    cv->evidence.push_back({"rpo", HumanDuration(max_age), "contract"});
+    Add(cv, "rpo", HumanDuration(max_age), Dur(max_age), "contract");
     if (v.last_inventory_ns == 0) {
       cv->verdict = Verdict::kUnknown;
-      cv->summary = "no inventory of its backup sets yet";
+      Say(cv, "no inventory of its backup sets yet", Msg("no_inventory_yet"));
       return;
     }
     // Only the monitored part of the interval is judged: from the first
@@ -203,7 +291,8 @@ class Evaluator {
     const int64_t start = Start();
     if (end <= start) {
       cv->verdict = Verdict::kUnknown;
-      cv->summary = "not monitored in the period: monitoring began " + When(origin);
+      Say(cv, "not monitored in the period: monitoring began " + When(origin),
+          Msg("rpo.not_monitored_in_period", {WhenArg(origin)}));
       return;
     }
     std::vector<int64_t> cuts = {start, end};
@@ -247,66 +336,88 @@ class Evaluator {
     }
     const AssetView::Point* newest = NewestGood(v, end);
     if (newest) {
-      cv->evidence.push_back({"newest_good_point", cal_.Format(newest->p->time_ns) + " (" +
-                                                       newest->set->name + "/" + newest->p->name +
-                                                       ")"});
-      cv->evidence.push_back({"age_at_end", HumanDuration(end - newest->p->time_ns)});
+      const std::string point = newest->set->name + "/" + newest->p->name;
+      Add(cv, "newest_good_point", cal_.Format(newest->p->time_ns) + " (" + point + ")",
+          Msg("ev.point", {msg::Time(newest->p->time_ns), msg::Text(point)}));
+      Add(cv, "age_at_end", HumanDuration(end - newest->p->time_ns), Dur(end - newest->p->time_ns));
     } else {
-      cv->evidence.push_back({"newest_good_point", "none"});
+      Add(cv, "newest_good_point", "none", Msg("none"));
     }
     for (const auto& pt : v.points) {
       if (!pt.p->time_basis.empty() && Present(*pt.p, end)) {
-        cv->evidence.push_back(
-            {"mirror_freshness " + pt.set->name,
-             (pt.p->time_ns == 0 ? std::string("unknown") : When(pt.p->time_ns)) + " (" +
-                 pt.p->time_basis + ")"});
+        Add(cv, "mirror_freshness " + pt.set->name,
+            (pt.p->time_ns == 0 ? std::string("unknown") : When(pt.p->time_ns)) + " (" +
+                pt.p->time_basis + ")",
+            Msg("ev.with_basis",
+                {pt.p->time_ns == 0 ? msg::Nested(Msg("unknown")) : msg::Time(pt.p->time_ns),
+                 msg::Text(pt.p->time_basis)}));
       }
     }
     if (worst >= 0) {
-      cv->evidence.push_back(
-          {"worst_age_in_period", HumanDuration(worst) + " at " + cal_.Format(worst_at)});
+      Add(cv, "worst_age_in_period", HumanDuration(worst) + " at " + cal_.Format(worst_at),
+          Msg("ev.duration_at", {msg::Duration(worst), msg::Time(worst_at)}));
     }
-    cv->evidence.push_back({"last_inventory", When(v.last_inventory_ns)});
+    Add(cv, "last_inventory", When(v.last_inventory_ns), At(v.last_inventory_ns));
     // What Vigil cannot have seen: a breach after the last inventory.
     const int64_t stale = options_.stale_inventory_ns > 0 ? options_.stale_inventory_ns : max_age;
     if (breach != 0 && breach <= v.last_inventory_ns) {
       cv->verdict = Verdict::kFail;
       cv->failing_since_ns = breach;
       cv->began_ns = began;
-      cv->summary = newest ? "no good restore point for " + HumanDuration(worst) + " (RPO " +
-                                 HumanDuration(max_age) + "), from " + cal_.Format(breach)
-                           : "no good restore point";
+      if (newest) {
+        Say(cv,
+            "no good restore point for " + HumanDuration(worst) + " (RPO " +
+                HumanDuration(max_age) + "), from " + cal_.Format(breach),
+            Msg("rpo.fail", {msg::Duration(worst), msg::Duration(max_age), msg::Time(breach)}));
+      } else {
+        Say(cv, "no good restore point", Msg("no_good_point"));
+      }
       return;
     }
     if (breach != 0 || end - v.last_inventory_ns > stale) {
       cv->verdict = Verdict::kUnknown;
-      cv->summary = "not inventoried since " + When(v.last_inventory_ns);
+      Say(cv, "not inventoried since " + When(v.last_inventory_ns),
+          Msg("not_inventoried_since", {WhenArg(v.last_inventory_ns)}));
       return;
     }
     if (unproven != 0) {
       const PointFact& p = *unproven_point->p;
       cv->verdict = Verdict::kUnknown;
-      cv->summary = "no evidence of a sync of mirror " + unproven_point->set->name +
-                    (p.time_ns == 0 ? std::string(" since monitoring began")
-                                    : " since " + cal_.Format(p.time_ns)) +
-                    " (" + p.time_basis +
-                    "): unchanged data and a stopped sync look alike; declare a syncMarker";
+      Say(cv,
+          "no evidence of a sync of mirror " + unproven_point->set->name +
+              (p.time_ns == 0 ? std::string(" since monitoring began")
+                              : " since " + cal_.Format(p.time_ns)) +
+              " (" + p.time_basis +
+              "): unchanged data and a stopped sync look alike; declare a syncMarker",
+          p.time_ns == 0
+              ? Msg("rpo.mirror_unproven",
+                    {msg::Text(unproven_point->set->name), msg::Text(p.time_basis)})
+              : Msg("rpo.mirror_unproven_since", {msg::Text(unproven_point->set->name),
+                                                  msg::Time(p.time_ns), msg::Text(p.time_basis)}));
       return;
     }
     cv->verdict = Verdict::kPass;
     if (newest == nullptr) {
-      cv->summary = "no good restore point, but within the RPO of " + HumanDuration(max_age) +
-                    " since monitoring began at " + When(origin);
+      Say(cv,
+          "no good restore point, but within the RPO of " + HumanDuration(max_age) +
+              " since monitoring began at " + When(origin),
+          Msg("rpo.pass_no_point", {msg::Duration(max_age), WhenArg(origin)}));
       return;
     }
-    cv->summary = "newest good point " + HumanDuration(end - newest->p->time_ns) + " old; worst " +
-                  HumanDuration(worst) + " (RPO " + HumanDuration(max_age) + ")";
+    Say(cv,
+        "newest good point " + HumanDuration(end - newest->p->time_ns) + " old; worst " +
+            HumanDuration(worst) + " (RPO " + HumanDuration(max_age) + ")",
+        Msg("rpo.pass", {msg::Duration(end - newest->p->time_ns), msg::Duration(worst),
+                         msg::Duration(max_age)}));
     if (unjudged_until != 0) {
-      cv->evidence.push_back({"not_judged_before", When(unjudged_until) +
-                                                       " (a mirror's earlier states are not "
-                                                       "recorded)"});
-      cv->summary += "; not judged before " + When(unjudged_until) +
-                     " (a mirror's earlier states are not recorded)";
+      Add(cv, "not_judged_before",
+          When(unjudged_until) + " (a mirror's earlier states are not recorded)",
+          Msg("ev.not_judged_before", {WhenArg(unjudged_until)}));
+      Say(cv,
+          cv->summary + "; not judged before " + When(unjudged_until) +
+              " (a mirror's earlier states are not recorded)",
+          Msg("join.not_judged_before",
+              {msg::Nested(cv->summary_message), WhenArg(unjudged_until)}));
     }
   }
 
@@ -334,7 +445,14 @@ class Evaluator {
     std::string rung;
     Interval slot;
     std::string why;
+    Message why_message;             // `why`, structured
+    std::vector<Message> held_by{};  // the points not good that hold the slot, structured
   };
+  // "daily 3 Oct 2026: <what>" as a message.
+  static Message SlotMessage(const Gap& g, MessageArg what) {
+    return Msg("slot.entry",
+               {msg::Nested(Msg("rung." + g.rung)), msg::Date(g.slot.start_ns), std::move(what)});
+  }
 
   std::vector<Gap> AuditAt(const AssetView& v, const RetentionSpec& spec, int64_t t,
                            uint64_t* required) const {
@@ -365,6 +483,7 @@ class Evaluator {
         bool ok = false;
         bool any_gone = false;
         std::string bad;  // the slot's present points that are not good, and why
+        std::vector<Message> bad_messages;
         auto first = it;
         while (first != v.points.begin() && std::prev(first)->p->time_ns >= slot.start_ns) {
           --first;
@@ -372,8 +491,12 @@ class Evaluator {
           if (GoodAt(p, t)) ok = true;
           if (!Present(p, t)) {
             any_gone = true;
-          } else if (std::string why = WhyNotGood(p, t); !why.empty()) {
-            bad += (bad.empty() ? "" : ", ") + first->set->name + "/" + p.name + " " + why;
+          } else if (Message m; !WhyNotGood(p, t, &m).empty()) {
+            bad += (bad.empty() ? "" : ", ") + first->set->name + "/" + p.name + " " +
+                   WhyNotGood(p, t);
+            bad_messages.push_back(
+                Msg("point.not_good",
+                    {msg::Text(first->set->name + "/" + p.name), msg::Nested(std::move(m))}));
           }
         }
         ++found;
@@ -381,7 +504,10 @@ class Evaluator {
           std::string why = !bad.empty() ? "held only by " + bad
                             : any_gone   ? "deleted while it must still be kept"
                                          : "no point";
-          gaps.push_back({r.name, slot, why});
+          Message why_message = !bad.empty() ? Msg("slot.held_only_by", {msg::List(bad_messages)})
+                                : any_gone   ? Msg("slot.deleted")
+                                             : Msg("slot.no_point");
+          gaps.push_back({r.name, slot, why, std::move(why_message), std::move(bad_messages)});
         }
         it = first;
         cursor = slot.start_ns - 1;
@@ -393,15 +519,17 @@ class Evaluator {
 
   void Retention(const AssetView& v, const Commitment& c, CommitmentVerdict* cv) {
     const RetentionSpec& spec = c.retention;
-    cv->evidence.push_back({"ladder",
-                            "daily " + std::to_string(spec.daily) + ", weekly " +
-                                std::to_string(spec.weekly) + ", monthly " +
-                                std::to_string(spec.monthly) + ", yearly " +
-                                std::to_string(spec.yearly),
-                            "contract"});
+    Add(cv, "ladder",
+        "daily " + std::to_string(spec.daily) + ", weekly " + std::to_string(spec.weekly) +
+            ", monthly " + std::to_string(spec.monthly) + ", yearly " + std::to_string(spec.yearly),
+        Msg("ev.ladder", {msg::Count(static_cast<uint64_t>(spec.daily)),
+                          msg::Count(static_cast<uint64_t>(spec.weekly)),
+                          msg::Count(static_cast<uint64_t>(spec.monthly)),
+                          msg::Count(static_cast<uint64_t>(spec.yearly))}),
+        "contract");
     if (v.last_inventory_ns == 0) {
       cv->verdict = Verdict::kUnknown;
-      cv->summary = "no inventory of its backup sets yet";
+      Say(cv, "no inventory of its backup sets yet", Msg("no_inventory_yet"));
       return;
     }
     const int64_t end = End();
@@ -436,52 +564,66 @@ class Evaluator {
         ++aged_out;  // gone in the interval; the gaps below say if any was due
       }
     }
-    cv->evidence.push_back({"required_slots_at_end", std::to_string(required)});
-    cv->evidence.push_back({"points_present_at_end", std::to_string(present)});
-    cv->evidence.push_back({"points_gone_in_period", std::to_string(aged_out)});
+    Add(cv, "required_slots_at_end", std::to_string(required), Num(required));
+    Add(cv, "points_present_at_end", std::to_string(present), Num(present));
+    Add(cv, "points_gone_in_period", std::to_string(aged_out), Num(aged_out));
     {
       // Slots with points that do not count: damaged or implausible.
       std::string held_badly;
+      std::vector<Message> held_badly_messages;
       for (const Gap& g : now_gaps) {
         if (g.why.rfind("held only by ", 0) != 0) continue;
         held_badly += (held_badly.empty() ? "" : "; ") + g.rung + " " +
                       cal_.FormatDate(g.slot.start_ns) + ": " + g.why.substr(13);
+        held_badly_messages.push_back(SlotMessage(g, msg::List(g.held_by)));
       }
       if (!held_badly.empty()) {
-        cv->evidence.push_back({"slots_held_only_by_bad_points", held_badly});
+        Add(cv, "slots_held_only_by_bad_points", held_badly,
+            Msg("list", {msg::List(std::move(held_badly_messages))}));
       }
     }
     if (failing_since == 0) {
       cv->verdict = Verdict::kPass;
-      cv->summary = std::to_string(required) + " required slots held; " + std::to_string(aged_out) +
-                    " point(s) aged out as expected";
+      Say(cv,
+          std::to_string(required) + " required slots held; " + std::to_string(aged_out) +
+              " point(s) aged out as expected",
+          Msg("retention.pass", {msg::Count(required), msg::Count(aged_out)}));
       return;
     }
     cv->verdict = Verdict::kFail;
     cv->failing_since_ns = failing_since;
     const std::vector<Gap>& shown = now_gaps.empty() ? first_gaps : now_gaps;
     std::string list;
+    std::vector<Message> list_messages;
     for (size_t i = 0; i < shown.size() && i < 5; ++i) {
       list += (i ? "; " : "") + std::string(shown[i].rung) + " " +
               cal_.FormatDate(shown[i].slot.start_ns) + ": " + shown[i].why;
+      list_messages.push_back(SlotMessage(shown[i], msg::Nested(shown[i].why_message)));
     }
-    if (shown.size() > 5) list += "; +" + std::to_string(shown.size() - 5) + " more";
-    cv->evidence.push_back({"missing_slots", list});
-    cv->summary = std::to_string(shown.size()) + " required slot(s) missing since " +
-                  cal_.Format(failing_since) + ": " + list;
+    if (shown.size() > 5) {
+      list += "; +" + std::to_string(shown.size() - 5) + " more";
+      list_messages.push_back(Msg("more", {msg::Count(shown.size() - 5)}));
+    }
+    Add(cv, "missing_slots", list, Msg("list", {msg::List(list_messages)}));
+    Say(cv,
+        std::to_string(shown.size()) + " required slot(s) missing since " +
+            cal_.Format(failing_since) + ": " + list,
+        Msg("retention.fail",
+            {msg::Count(shown.size()), msg::Time(failing_since), msg::List(list_messages)}));
   }
 
   // --- Copies ------------------------------------------------------------
   void Copies(const AssetView& v, const Commitment& c, const Commitment* rpo,
               CommitmentVerdict* cv) {
     const int64_t end = End();
-    cv->evidence.push_back(
-        {"required",
-         std::to_string(c.copies.min) + " copies, " + std::to_string(c.copies.offsite) + " offsite",
-         "contract"});
+    Add(cv, "required",
+        std::to_string(c.copies.min) + " copies, " + std::to_string(c.copies.offsite) + " offsite",
+        Msg("ev.copies_required", {msg::Count(static_cast<uint64_t>(c.copies.min)),
+                                   msg::Count(static_cast<uint64_t>(c.copies.offsite))}),
+        "contract");
     if (v.last_inventory_ns == 0) {
       cv->verdict = Verdict::kUnknown;
-      cv->summary = "no inventory of its backup sets yet";
+      Say(cv, "no inventory of its backup sets yet", Msg("no_inventory_yet"));
       return;
     }
     int current = 0, offsite = 0;
@@ -501,8 +643,12 @@ class Evaluator {
       std::string state = newest == nullptr ? "no good point"
                           : is_current      ? "current, newest " + cal_.Format(newest->time_ns)
                                             : "stale, newest " + cal_.Format(newest->time_ns);
-      cv->evidence.push_back(
-          {"copy " + s->name, s->location + (off ? " (offsite)" : "") + ": " + state});
+      Message state_message = newest == nullptr ? Msg("copy.no_good_point")
+                              : is_current      ? Msg("copy.current", {msg::Time(newest->time_ns)})
+                                                : Msg("copy.stale", {msg::Time(newest->time_ns)});
+      Add(cv, "copy " + s->name, s->location + (off ? " (offsite)" : "") + ": " + state,
+          Msg(off ? "ev.copy_offsite" : "ev.copy",
+              {msg::Text(s->location), msg::Nested(std::move(state_message))}));
       if (is_current) {
         ++current;
         if (off) ++offsite;
@@ -510,9 +656,10 @@ class Evaluator {
         stale += (stale.empty() ? "" : ", ") + s->name;
       }
     }
-    cv->evidence.push_back(
-        {"offsite_locations", "offsite flags as declared by the MSP", "declared"});
+    Add(cv, "offsite_locations", "offsite flags as declared by the MSP", Msg("ev.offsite_declared"),
+        "declared");
     std::vector<std::string> disagreements, unestablished;
+    std::vector<Message> disagreement_messages;
     std::set<std::string> mine;
     for (const BackupSet* s : v.sets) mine.insert(s->name);
     for (const CopyAgreement& a : facts_.copies) {
@@ -520,57 +667,80 @@ class Evaluator {
       std::string pair = a.a + " vs " + a.b;
       switch (a.state) {
         case CopyAgreement::State::kAgree:
-          cv->evidence.push_back({"agreement " + pair, "content agrees: " + GroupDigits(a.matched) +
-                                                           " entries with equal digests"});
+          Add(cv, "agreement " + pair,
+              "content agrees: " + GroupDigits(a.matched) + " entries with equal digests",
+              Msg("agree.agrees", {msg::Count(a.matched)}));
           break;
         case CopyAgreement::State::kDisagree:
           disagreements.push_back(pair);
-          cv->evidence.push_back(
-              {"agreement " + pair, "content differs: " + GroupDigits(a.differing) +
-                                        " entries differ, " + GroupDigits(a.missing_in_b) +
-                                        " missing" +
-                                        (a.detail.empty() ? "" : " (" + a.detail + ")")});
+          disagreement_messages.push_back(Msg("copies.differ", {msg::Text(a.a), msg::Text(a.b)}));
+          Add(cv, "agreement " + pair,
+              "content differs: " + GroupDigits(a.differing) + " entries differ, " +
+                  GroupDigits(a.missing_in_b) + " missing" +
+                  (a.detail.empty() ? "" : " (" + a.detail + ")"),
+              a.detail.empty()
+                  ? Msg("agree.differs", {msg::Count(a.differing), msg::Count(a.missing_in_b)})
+                  : Msg("agree.differs_detail", {msg::Count(a.differing),
+                                                 msg::Count(a.missing_in_b), msg::Text(a.detail)}));
           break;
         case CopyAgreement::State::kNotEstablished:
           unestablished.push_back(pair);
-          cv->evidence.push_back(
-              {"agreement " + pair,
-               "content agreement not established" + (a.detail.empty() ? "" : ": " + a.detail)});
+          Add(cv, "agreement " + pair,
+              "content agreement not established" + (a.detail.empty() ? "" : ": " + a.detail),
+              a.detail.empty() ? Msg("agree.not_established")
+                               : Msg("agree.not_established_detail", {msg::Text(a.detail)}));
           break;
       }
     }
-    cv->evidence.push_back({"current_copies", std::to_string(current)});
-    cv->evidence.push_back({"current_offsite_copies", std::to_string(offsite), "declared"});
+    const auto n_current = static_cast<uint64_t>(current),
+               n_offsite = static_cast<uint64_t>(offsite);
+    Add(cv, "current_copies", std::to_string(current), Num(n_current));
+    Add(cv, "current_offsite_copies", std::to_string(offsite), Num(n_offsite), "declared");
     std::vector<std::string> problems;
+    std::vector<Message> problem_messages;
     if (current < c.copies.min) {
       problems.push_back(std::to_string(current) + " current copies of " +
                          std::to_string(c.copies.min) + " required" +
                          (stale.empty() ? "" : " (not current: " + stale + ")"));
+      const MessageArg required = msg::Count(static_cast<uint64_t>(c.copies.min));
+      problem_messages.push_back(
+          stale.empty()
+              ? Msg("copies.too_few", {msg::Count(n_current), required})
+              : Msg("copies.too_few_stale", {msg::Count(n_current), required, msg::Text(stale)}));
     }
     if (offsite < c.copies.offsite) {
       problems.push_back(std::to_string(offsite) + " current offsite copies of " +
                          std::to_string(c.copies.offsite) + " required");
+      problem_messages.push_back(
+          Msg("copies.too_few_offsite",
+              {msg::Count(n_offsite), msg::Count(static_cast<uint64_t>(c.copies.offsite))}));
     }
     for (const auto& d : disagreements) problems.push_back("copies differ: " + d);
+    problem_messages.insert(problem_messages.end(), disagreement_messages.begin(),
+                            disagreement_messages.end());
     if (problems.empty()) {
       cv->verdict = Verdict::kPass;
-      cv->summary = std::to_string(current) + " current copies, " + std::to_string(offsite) +
-                    " offsite (declared)";
-      if (!unestablished.empty()) cv->summary += "; content agreement not established for some";
+      Say(cv,
+          std::to_string(current) + " current copies, " + std::to_string(offsite) +
+              " offsite (declared)" +
+              (unestablished.empty() ? "" : "; content agreement not established for some"),
+          Msg(unestablished.empty() ? "copies.pass" : "copies.pass_unestablished",
+              {msg::Count(n_current), msg::Count(n_offsite)}));
       return;
     }
     cv->verdict = Verdict::kFail;
     cv->failing_since_ns = end;
     std::string s;
     for (const auto& p : problems) s += (s.empty() ? "" : "; ") + p;
-    cv->summary = s;
+    Say(cv, s, Msg("list", {msg::List(std::move(problem_messages))}));
   }
 
   // --- Integrity coverage -------------------------------------------------
   void Integrity(const AssetView& v, const Commitment& c, CommitmentVerdict* cv) {
     const IntegritySpec& spec = c.integrity;
     const int64_t end = End();
-    cv->evidence.push_back({"reverify_within", HumanDuration(spec.reverify_within_ns), "contract"});
+    Add(cv, "reverify_within", HumanDuration(spec.reverify_within_ns), Dur(spec.reverify_within_ns),
+        "contract");
     uint64_t entries = 0, within = 0, failures = 0, sampled = 0, faults = 0;
     int64_t oldest = kNever, last_run = 0;
     for (const BackupSetFacts* f : v.facts) {
@@ -583,8 +753,8 @@ class Evaluator {
       if (i.entries > 0) oldest = std::min(oldest, i.oldest_verified_ns);
       last_run = std::max(last_run, i.last_run_ns);
     }
-    cv->evidence.push_back({"entries", GroupDigits(entries)});
-    cv->evidence.push_back({"last_run", When(last_run)});
+    Add(cv, "entries", GroupDigits(entries), Num(entries));
+    Add(cv, "last_run", When(last_run), At(last_run));
     if (failures > 0) {
       cv->verdict = Verdict::kFail;
       cv->failing_since_ns = end;
@@ -594,61 +764,74 @@ class Evaluator {
           cv->failing_since_ns = std::max(pt.p->damaged_ns, iv_.start_ns);
         }
       }
-      cv->evidence.push_back({"failures", GroupDigits(failures)});
+      Add(cv, "failures", GroupDigits(failures), Num(failures));
       for (const auto& pt : v.points) {
         if (pt.p->damaged_ns != 0 && !pt.p->damage.empty()) {
-          cv->evidence.push_back({"damaged " + pt.set->name + "/" + pt.p->name, pt.p->damage});
+          Add(cv, "damaged " + pt.set->name + "/" + pt.p->name, pt.p->damage,
+              DamageMessage(pt.p->damage));
         }
       }
-      cv->summary = GroupDigits(failures) + " entries modified, missing or unreadable";
+      Say(cv, GroupDigits(failures) + " entries modified, missing or unreadable",
+          Msg("integrity.failures", {msg::Count(failures)}));
       return;
     }
     if (spec.sample > 0) {
       if (sampled == 0) {
         cv->verdict = Verdict::kUnknown;
-        cv->summary = "no sampled run within " + HumanDuration(spec.reverify_within_ns);
+        Say(cv, "no sampled run within " + HumanDuration(spec.reverify_within_ns),
+            Msg("integrity.no_sampled_run", {msg::Duration(spec.reverify_within_ns)}));
         return;
       }
       double bound = 3.0 / static_cast<double>(sampled);
-      cv->evidence.push_back({"sampled_entries", GroupDigits(sampled)});
-      cv->evidence.push_back({"sample_faults", GroupDigits(faults)});
-      cv->evidence.push_back(
-          {"confidence", "no fault in n = " + GroupDigits(sampled) +
-                             " random entries bounds the fault rate below 3/n = " + Pct(bound) +
-                             " at 95 % confidence (rule of three)"});
+      Add(cv, "sampled_entries", GroupDigits(sampled), Num(sampled));
+      Add(cv, "sample_faults", GroupDigits(faults), Num(faults));
+      Add(cv, "confidence",
+          "no fault in n = " + GroupDigits(sampled) +
+              " random entries bounds the fault rate below 3/n = " + Pct(bound) +
+              " at 95 % confidence (rule of three)",
+          Msg("integrity.confidence", {msg::Count(sampled), msg::Percent(bound)}));
       if (faults > 0) {
         cv->verdict = Verdict::kFail;
         cv->failing_since_ns = end;
-        cv->summary =
-            GroupDigits(faults) + " faults in " + GroupDigits(sampled) + " sampled entries";
+        Say(cv, GroupDigits(faults) + " faults in " + GroupDigits(sampled) + " sampled entries",
+            Msg("integrity.sample_faults", {msg::Count(faults), msg::Count(sampled)}));
       } else {
         cv->verdict = Verdict::kPass;
-        cv->summary = "no fault in " + GroupDigits(sampled) + " sampled entries (fault rate < " +
-                      Pct(bound) + ", 95 %)";
+        Say(cv,
+            "no fault in " + GroupDigits(sampled) + " sampled entries (fault rate < " + Pct(bound) +
+                ", 95 %)",
+            Msg("integrity.sample_pass", {msg::Count(sampled), msg::Percent(bound)}));
       }
       return;
     }
     if (entries == 0) {
       cv->verdict = Verdict::kUnknown;
-      cv->summary = "nothing catalogued yet";
+      Say(cv, "nothing catalogued yet", Msg("integrity.nothing_catalogued"));
       return;
     }
     double coverage = static_cast<double>(within) / static_cast<double>(entries);
-    cv->evidence.push_back({"coverage", Pct(coverage) + " (" + GroupDigits(within) + " of " +
-                                            GroupDigits(entries) + " entries re-read within " +
-                                            HumanDuration(spec.reverify_within_ns) + ")"});
-    cv->evidence.push_back({"oldest_verification", When(oldest == kNever ? 0 : oldest)});
+    Add(cv, "coverage",
+        Pct(coverage) + " (" + GroupDigits(within) + " of " + GroupDigits(entries) +
+            " entries re-read within " + HumanDuration(spec.reverify_within_ns) + ")",
+        Msg("ev.coverage", {msg::Percent(coverage), msg::Count(within), msg::Count(entries),
+                            msg::Duration(spec.reverify_within_ns)}));
+    Add(cv, "oldest_verification", When(oldest == kNever ? 0 : oldest),
+        At(oldest == kNever ? 0 : oldest));
     if (within >= entries) {
       cv->verdict = Verdict::kPass;
-      cv->summary = "every entry re-read within " + HumanDuration(spec.reverify_within_ns);
+      Say(cv, "every entry re-read within " + HumanDuration(spec.reverify_within_ns),
+          Msg("integrity.pass", {msg::Duration(spec.reverify_within_ns)}));
       return;
     }
     cv->verdict = Verdict::kFail;
     cv->failing_since_ns = oldest == 0 || oldest == kNever
                                ? end
                                : std::max(iv_.start_ns, oldest + spec.reverify_within_ns);
-    cv->summary = "coverage " + Pct(coverage) + ": " + GroupDigits(entries - within) +
-                  " entries not re-read within " + HumanDuration(spec.reverify_within_ns);
+    Say(cv,
+        "coverage " + Pct(coverage) + ": " + GroupDigits(entries - within) +
+            " entries not re-read within " + HumanDuration(spec.reverify_within_ns),
+        Msg("integrity.coverage_fail", {msg::Percent(coverage), msg::Count(entries - within),
+                                        msg::Duration(spec.reverify_within_ns)}));
   }
 
   // --- Restore drill ---------------------------------------------------
@@ -674,84 +857,109 @@ class Evaluator {
   void Drill(const AssetView& v, const Commitment& c, CommitmentVerdict* cv) {
     const RestoreDrillSpec& spec = c.drill;
     const int64_t end = End();
-    cv->evidence.push_back({"every", HumanDuration(spec.every_ns), "contract"});
-    cv->evidence.push_back({"rto", HumanDuration(spec.rto_ns), "contract"});
+    Add(cv, "every", HumanDuration(spec.every_ns), Dur(spec.every_ns), "contract");
+    Add(cv, "rto", HumanDuration(spec.rto_ns), Dur(spec.rto_ns), "contract");
     const DrillFact* d = LatestDrill(v, end);
     if (d == nullptr) {
       int64_t since = std::max(v.first_inventory_ns, contract_.effective_from_ns);
       if (v.first_inventory_ns != 0 && end - since > spec.every_ns) {
         cv->verdict = Verdict::kFail;
         cv->failing_since_ns = std::max(iv_.start_ns, since + spec.every_ns);
-        cv->summary = "no restore drill since " + When(since) + " (every " +
-                      HumanDuration(spec.every_ns) + ")";
+        Say(cv,
+            "no restore drill since " + When(since) + " (every " + HumanDuration(spec.every_ns) +
+                ")",
+            Msg("drill.none_since", {WhenArg(since), msg::Duration(spec.every_ns)}));
       } else {
         cv->verdict = Verdict::kUnknown;
-        cv->summary = "no drill yet";
         if (v.first_inventory_ns != 0) {
-          cv->summary += "; first due by " + cal_.Format(since + spec.every_ns);
+          Say(cv, "no drill yet; first due by " + cal_.Format(since + spec.every_ns),
+              Msg("drill.none_yet_due", {msg::Time(since + spec.every_ns)}));
+        } else {
+          Say(cv, "no drill yet", Msg("drill.none_yet"));
         }
       }
       return;
     }
     double tp = Throughput(*d);
     int64_t projected = Projected(*d);
-    cv->evidence.push_back({"last_drill", When(d->at_ns)});
-    cv->evidence.push_back({"restore_point", cal_.Format(d->point_time_ns)});
+    Add(cv, "last_drill", When(d->at_ns), At(d->at_ns));
+    Add(cv, "restore_point", cal_.Format(d->point_time_ns), At(d->point_time_ns));
     if (!d->skipped.empty()) {
       std::string list;
-      for (const std::string& x : d->skipped) list += (list.empty() ? "" : "; ") + x;
-      cv->evidence.push_back({"newer_points_skipped", list});
+      std::vector<Message> items;
+      for (const std::string& x : d->skipped) {
+        list += (list.empty() ? "" : "; ") + x;
+        items.push_back(Msg("ev.text", {msg::Text(x)}));
+      }
+      Add(cv, "newer_points_skipped", list, Msg("list", {msg::List(std::move(items))}));
     }
-    cv->evidence.push_back(
-        {"sample", GroupDigits(d->files) + " files, " + HumanBytes(static_cast<double>(d->bytes))});
-    cv->evidence.push_back({"throughput", HumanBytes(tp) + "/s"});
-    cv->evidence.push_back({"point_size", HumanBytes(static_cast<double>(d->point_bytes))});
-    cv->evidence.push_back(
-        {"projected_full_restore", projected == kNever ? "unknown" : HumanDuration(projected)});
-    cv->evidence.push_back({"assumptions", options_.drill_assumptions});
+    Add(cv, "sample",
+        GroupDigits(d->files) + " files, " + HumanBytes(static_cast<double>(d->bytes)),
+        Msg("ev.files_bytes", {msg::Count(d->files), msg::Bytes(d->bytes)}));
+    Add(cv, "throughput", HumanBytes(tp) + "/s",
+        Msg("ev.rate", {msg::Rate(static_cast<uint64_t>(tp))}));
+    Add(cv, "point_size", HumanBytes(static_cast<double>(d->point_bytes)),
+        Msg("ev.bytes", {msg::Bytes(d->point_bytes)}));
+    Add(cv, "projected_full_restore", projected == kNever ? "unknown" : HumanDuration(projected),
+        projected == kNever ? Msg("unknown") : Dur(projected));
+    // The default assumptions have a structured form; a caller's own text
+    // is shown as written.
+    Add(cv, "assumptions", options_.drill_assumptions,
+        options_.drill_assumptions == EvaluateOptions{}.drill_assumptions
+            ? Msg("drill.assumptions")
+            : Msg("ev.text", {msg::Text(options_.drill_assumptions)}));
     if (!d->error.empty()) {
       cv->verdict = Verdict::kFail;
       cv->failing_since_ns = std::max(iv_.start_ns, d->at_ns);
-      cv->summary = "the last drill failed: " + d->error;
+      Say(cv, "the last drill failed: " + d->error, Msg("drill.failed", {msg::Text(d->error)}));
       return;
     }
     if (d->mismatches > 0) {
       cv->verdict = Verdict::kFail;
       cv->failing_since_ns = std::max(iv_.start_ns, d->at_ns);
-      cv->summary = GroupDigits(d->mismatches) + " restored files differ from the catalogue";
+      Say(cv, GroupDigits(d->mismatches) + " restored files differ from the catalogue",
+          Msg("drill.mismatches", {msg::Count(d->mismatches)}));
       return;
     }
     if (end - d->at_ns > spec.every_ns) {
       cv->verdict = Verdict::kFail;
       cv->failing_since_ns = std::max(iv_.start_ns, d->at_ns + spec.every_ns);
-      cv->summary = "last drill " + When(d->at_ns) + ", overdue since " +
-                    cal_.Format(d->at_ns + spec.every_ns);
+      Say(cv,
+          "last drill " + When(d->at_ns) + ", overdue since " +
+              cal_.Format(d->at_ns + spec.every_ns),
+          Msg("drill.overdue", {msg::Time(d->at_ns), msg::Time(d->at_ns + spec.every_ns)}));
       return;
     }
     if (projected > spec.rto_ns) {
       cv->verdict = Verdict::kFail;
       cv->failing_since_ns = std::max(iv_.start_ns, d->at_ns);
-      cv->summary = "projected full restore " +
-                    (projected == kNever ? std::string("unknown") : HumanDuration(projected)) +
-                    " exceeds the RTO of " + HumanDuration(spec.rto_ns);
+      Say(cv,
+          "projected full restore " +
+              (projected == kNever ? std::string("unknown") : HumanDuration(projected)) +
+              " exceeds the RTO of " + HumanDuration(spec.rto_ns),
+          Msg("drill.too_slow", {msg::Nested(projected == kNever ? Msg("unknown") : Dur(projected)),
+                                 msg::Duration(spec.rto_ns)}));
       return;
     }
     cv->verdict = Verdict::kPass;
-    cv->summary = "projected full restore " + HumanDuration(projected) + " within the RTO of " +
-                  HumanDuration(spec.rto_ns) + " (drill " + cal_.FormatDate(d->at_ns) + ")";
+    Say(cv,
+        "projected full restore " + HumanDuration(projected) + " within the RTO of " +
+            HumanDuration(spec.rto_ns) + " (drill " + cal_.FormatDate(d->at_ns) + ")",
+        Msg("drill.pass",
+            {msg::Duration(projected), msg::Duration(spec.rto_ns), msg::Date(d->at_ns)}));
   }
 
   // --- Restore readiness: could we restore it now? ------------------------
   void Ready(const AssetView& v, const std::vector<const Commitment*>& cs, AssetReadiness* r) {
     const int64_t end = End();
     const AssetView::Point* newest = NewestGood(v, end);
-    std::vector<std::string> not_ready, at_risk;
+    std::vector<Reason> not_ready, at_risk;
     if (v.last_inventory_ns == 0) {
-      not_ready.push_back("never inventoried");
+      not_ready.push_back({"never inventoried", Msg("ready.never_inventoried")});
     } else if (!AnyPresent(v, end)) {
-      not_ready.push_back("in scope, no backup found" + NoBackupWhy(v));
+      not_ready.push_back(NoBackup(v));
     } else if (newest == nullptr) {
-      not_ready.push_back("no good restore point");
+      not_ready.push_back({"no good restore point", Msg("no_good_point")});
     }
     if (const Commitment* c = FindKind(cs, CommitmentKind::kRpo); c && newest) {
       int64_t age = end - newest->p->time_ns;
@@ -759,7 +967,8 @@ class Evaluator {
       const int64_t stale =
           options_.stale_inventory_ns > 0 ? options_.stale_inventory_ns : c->rpo.max_age_ns;
       if (end - v.last_inventory_ns > stale) {
-        at_risk.push_back("not inventoried since " + When(v.last_inventory_ns));
+        at_risk.push_back({"not inventoried since " + When(v.last_inventory_ns),
+                           Msg("not_inventoried_since", {WhenArg(v.last_inventory_ns)})});
       }
     }
     // The newest point present is implausible (an emptied or encrypted
@@ -768,34 +977,44 @@ class Evaluator {
     for (auto it = v.points.rbegin(); it != v.points.rend(); ++it) {
       if (it->p->time_ns > end || !Present(*it->p, end)) continue;
       if (!it->p->implausible.empty()) {
-        at_risk.push_back("newest point " + it->set->name + "/" + it->p->name +
-                          " is implausible: " + it->p->implausible.front());
+        at_risk.push_back({"newest point " + it->set->name + "/" + it->p->name +
+                               " is implausible: " + it->p->implausible.front(),
+                           Msg("ready.implausible", {msg::Text(it->set->name + "/" + it->p->name),
+                                                     msg::Text(it->p->implausible.front())})});
       }
       break;
     }
     if (const Commitment* c = FindKind(cs, CommitmentKind::kIntegrity)) {
       CommitmentVerdict iv;
       Integrity(v, *c, &iv);
-      if (iv.verdict == Verdict::kFail) at_risk.push_back("integrity: " + iv.summary);
-      if (iv.verdict == Verdict::kUnknown) at_risk.push_back("integrity: " + iv.summary);
+      if (iv.verdict != Verdict::kPass) {
+        at_risk.push_back(KindReason("integrity", iv.summary, iv.summary_message));
+      }
     }
     if (const Commitment* c = FindKind(cs, CommitmentKind::kRestoreDrill)) {
       const DrillFact* d = LatestDrill(v, end);
       if (d == nullptr) {
-        at_risk.push_back("never drilled");
+        at_risk.push_back({"never drilled", Msg("ready.never_drilled")});
       } else if (!d->error.empty() || d->mismatches > 0) {
-        not_ready.push_back("last restore drill " + cal_.FormatDate(d->at_ns) + " failed" +
-                            (d->error.empty() ? ": restored data differs" : ": " + d->error));
+        not_ready.push_back({"last restore drill " + cal_.FormatDate(d->at_ns) + " failed" +
+                                 (d->error.empty() ? ": restored data differs" : ": " + d->error),
+                             d->error.empty() ? Msg("ready.drill_differs", {msg::Date(d->at_ns)})
+                                              : Msg("ready.drill_failed",
+                                                    {msg::Date(d->at_ns), msg::Text(d->error)})});
       } else {
         if (end - d->at_ns > c->drill.every_ns) {
-          at_risk.push_back("last drill " + cal_.FormatDate(d->at_ns) + " is overdue");
+          at_risk.push_back({"last drill " + cal_.FormatDate(d->at_ns) + " is overdue",
+                             Msg("ready.drill_overdue", {msg::Date(d->at_ns)})});
         }
         int64_t projected = Projected(*d);
         if (projected > c->drill.rto_ns) {
           at_risk.push_back(
-              "projected restore " +
-              (projected == kNever ? std::string("unknown") : HumanDuration(projected)) +
-              " exceeds the RTO of " + HumanDuration(c->drill.rto_ns));
+              {"projected restore " +
+                   (projected == kNever ? std::string("unknown") : HumanDuration(projected)) +
+                   " exceeds the RTO of " + HumanDuration(c->drill.rto_ns),
+               Msg("ready.too_slow",
+                   {msg::Nested(projected == kNever ? Msg("unknown") : Dur(projected)),
+                    msg::Duration(c->drill.rto_ns)})});
         }
       }
     }
@@ -804,41 +1023,54 @@ class Evaluator {
     if (const Commitment* c = FindKind(cs, CommitmentKind::kRetention)) {
       CommitmentVerdict rv;
       Retention(v, *c, &rv);
-      if (rv.verdict == Verdict::kFail) at_risk.push_back("retention: " + rv.summary);
+      if (rv.verdict == Verdict::kFail) {
+        at_risk.push_back(KindReason("retention", rv.summary, rv.summary_message));
+      }
     }
     if (const Commitment* c = FindKind(cs, CommitmentKind::kCopies);
         c != nullptr && c->copies.gates_readiness) {
       CommitmentVerdict cv;
       Copies(v, *c, FindKind(cs, CommitmentKind::kRpo), &cv);
-      if (cv.verdict == Verdict::kFail) not_ready.push_back("copies: " + cv.summary);
+      if (cv.verdict == Verdict::kFail) {
+        not_ready.push_back(KindReason("copies", cv.summary, cv.summary_message));
+      }
     }
-    Level(not_ready, at_risk, &r->readiness, &r->reasons);
+    Level(not_ready, at_risk, &r->readiness, &r->reasons, &r->reason_messages);
   }
 
-  static void Level(const std::vector<std::string>& not_ready,
-                    const std::vector<std::string>& at_risk, Readiness* level,
-                    std::vector<std::string>* reasons) {
+  static void Level(const std::vector<Reason>& not_ready, const std::vector<Reason>& at_risk,
+                    Readiness* level, std::vector<std::string>* reasons,
+                    std::vector<Message>* messages) {
     reasons->clear();
+    messages->clear();
+    std::vector<Reason> all;
     if (!not_ready.empty()) {
       *level = Readiness::kNotReady;
-      *reasons = not_ready;
-      reasons->insert(reasons->end(), at_risk.begin(), at_risk.end());
+      all = not_ready;
+      all.insert(all.end(), at_risk.begin(), at_risk.end());
     } else if (!at_risk.empty()) {
       *level = Readiness::kAtRisk;
-      *reasons = at_risk;
+      all = at_risk;
     } else {
       *level = Readiness::kReady;
+    }
+    for (Reason& r : all) {
+      reasons->push_back(std::move(r.text));
+      messages->push_back(std::move(r.message));
     }
   }
 
   // Why the newest good point `p`, `age` old, is past the RPO.
-  std::string TooOld(const AssetView::Point& p, int64_t age, int64_t max_age) const {
+  Reason TooOld(const AssetView::Point& p, int64_t age, int64_t max_age) const {
     if (p.p->time_is_lower_bound) {
-      return "no evidence of a sync of mirror " + p.set->name + " since " + When(p.p->time_ns) +
-             " (" + p.p->time_basis + "; RPO " + HumanDuration(max_age) + ")";
+      return {"no evidence of a sync of mirror " + p.set->name + " since " + When(p.p->time_ns) +
+                  " (" + p.p->time_basis + "; RPO " + HumanDuration(max_age) + ")",
+              Msg("ready.mirror_too_old", {msg::Text(p.set->name), WhenArg(p.p->time_ns),
+                                           msg::Text(p.p->time_basis), msg::Duration(max_age)})};
     }
-    return "newest good point is " + HumanDuration(age) + " old (RPO " + HumanDuration(max_age) +
-           ")";
+    return {
+        "newest good point is " + HumanDuration(age) + " old (RPO " + HumanDuration(max_age) + ")",
+        Msg("ready.too_old", {msg::Duration(age), msg::Duration(max_age)})};
   }
 
   // --- Readiness after the loss of the primary site ---------------------
@@ -851,7 +1083,7 @@ class Evaluator {
   void SiteLoss(const AssetView& v, const std::vector<const Commitment*>& cs, AssetReadiness* r) {
     const int64_t end = End();
     const Commitment* rpo = FindKind(cs, CommitmentKind::kRpo);
-    std::vector<std::string> not_ready, at_risk, problems;
+    std::vector<Reason> not_ready, at_risk, problems;
     std::string primary_site;
     if (!v.sets.empty()) {
       if (auto it = locations_.find(v.sets.front()->location); it != locations_.end()) {
@@ -864,14 +1096,17 @@ class Evaluator {
       auto loc = locations_.find(s->location);
       if (loc == locations_.end() || !loc->second.offsite) continue;
       if (!primary_site.empty() && loc->second.site == primary_site) {
-        problems.push_back(s->name + ": location " + s->location +
-                           " is declared offsite but is on the primary site " + primary_site);
+        problems.push_back({s->name + ": location " + s->location +
+                                " is declared offsite but is on the primary site " + primary_site,
+                            Msg("site.same_site", {msg::Text(s->name), msg::Text(s->location),
+                                                   msg::Text(primary_site)})});
         continue;
       }
       ++offsite_sets;
       auto f = facts_.sets.find(s->name);
       if (f == facts_.sets.end() || f->second.last_inventory_ns == 0) {
-        problems.push_back("offsite copy " + s->name + " never inventoried");
+        problems.push_back({"offsite copy " + s->name + " never inventoried",
+                            Msg("site.never_inventoried", {msg::Text(s->name)})});
         continue;
       }
       const AssetView::Point* newest = nullptr;
@@ -882,53 +1117,70 @@ class Evaluator {
         if (GoodAt(*pt.p, end)) newest = &pt;
       }
       if (newest == nullptr) {
-        problems.push_back("offsite copy " + s->name + ": no good restore point");
+        problems.push_back({"offsite copy " + s->name + ": no good restore point",
+                            Msg("site.no_good_point", {msg::Text(s->name)})});
         continue;
       }
       any_good = true;
       if (newest_present != newest && !newest_present->p->implausible.empty()) {
-        problems.push_back("offsite copy " + s->name + ": newest point " + newest_present->p->name +
-                           " is implausible: " + newest_present->p->implausible.front());
+        problems.push_back(
+            {"offsite copy " + s->name + ": newest point " + newest_present->p->name +
+                 " is implausible: " + newest_present->p->implausible.front(),
+             Msg("site.implausible", {msg::Text(s->name), msg::Text(newest_present->p->name),
+                                      msg::Text(newest_present->p->implausible.front())})});
         continue;
       }
       const int64_t age = end - newest->p->time_ns;
       if (rpo != nullptr && age > rpo->rpo.max_age_ns) {
-        problems.push_back("offsite copy " + s->name + ": " +
-                           TooOld(*newest, age, rpo->rpo.max_age_ns));
+        Reason old = TooOld(*newest, age, rpo->rpo.max_age_ns);
+        problems.push_back(
+            {"offsite copy " + s->name + ": " + old.text,
+             Msg("site.prefixed", {msg::Text(s->name), msg::Nested(std::move(old.message))})});
         continue;
       }
       const int64_t stale = options_.stale_inventory_ns > 0 ? options_.stale_inventory_ns
                             : rpo != nullptr                ? rpo->rpo.max_age_ns
                                                             : 0;
       if (stale > 0 && end - f->second.last_inventory_ns > stale) {
-        problems.push_back("offsite copy " + s->name + " not inventoried since " +
-                           When(f->second.last_inventory_ns));
+        problems.push_back({"offsite copy " + s->name + " not inventoried since " +
+                                When(f->second.last_inventory_ns),
+                            Msg("site.not_inventoried_since",
+                                {msg::Text(s->name), WhenArg(f->second.last_inventory_ns)})});
         continue;
       }
       ++current;
     }
     if (offsite_sets == 0) {
-      not_ready.push_back("no backup set on a location declared offsite from the primary site" +
-                          (primary_site.empty() ? std::string() : " (" + primary_site + ")"));
+      not_ready.push_back({"no backup set on a location declared offsite from the primary site" +
+                               (primary_site.empty() ? std::string() : " (" + primary_site + ")"),
+                           primary_site.empty()
+                               ? Msg("site.no_offsite")
+                               : Msg("site.no_offsite_site", {msg::Text(primary_site)})});
       not_ready.insert(not_ready.end(), problems.begin(), problems.end());
     } else if (current == 0) {
       // A good but old offsite point still restores something.
-      std::vector<std::string>& level = any_good ? at_risk : not_ready;
+      std::vector<Reason>& level = any_good ? at_risk : not_ready;
       level.insert(level.end(), problems.begin(), problems.end());
     }
     if (const Commitment* c = FindKind(cs, CommitmentKind::kCopies)) {
       CommitmentVerdict cv;
       Copies(v, *c, rpo, &cv);
-      if (cv.verdict == Verdict::kFail) not_ready.push_back("copies: " + cv.summary);
-      if (cv.verdict == Verdict::kUnknown) at_risk.push_back("copies: " + cv.summary);
+      if (cv.verdict == Verdict::kFail) {
+        not_ready.push_back(KindReason("copies", cv.summary, cv.summary_message));
+      }
+      if (cv.verdict == Verdict::kUnknown) {
+        at_risk.push_back(KindReason("copies", cv.summary, cv.summary_message));
+      }
     }
-    Level(not_ready, at_risk, &r->site_loss, &r->site_loss_reasons);
+    Level(not_ready, at_risk, &r->site_loss, &r->site_loss_reasons, &r->site_loss_reason_messages);
   }
 
   void Scope(const AssetView& v, std::vector<ScopeFinding>* out) {
     if (v.last_inventory_ns == 0) return;
-    if (!AnyPresent(v, End()))
-      out->push_back({v.asset->name, "in scope, no backup found" + NoBackupWhy(v)});
+    if (!AnyPresent(v, End())) {
+      Reason r = NoBackup(v);
+      out->push_back({v.asset->name, std::move(r.text), std::move(r.message)});
+    }
   }
 
   // Some point of the asset is present at `t` (taken and not gone): a
@@ -940,16 +1192,28 @@ class Evaluator {
     return false;
   }
 
-  // What the inventories found at the sets' directories, when they said:
-  // ": set-a: directory does not exist; set-b: empty".
-  static std::string NoBackupWhy(const AssetView& v) {
+  // "in scope, no backup found", with what the inventories found at the
+  // sets' directories when they said: ": set-a: directory does not exist;
+  // set-b: empty".
+  static Reason NoBackup(const AssetView& v) {
     std::string why;
+    std::vector<Message> items;
     for (const BackupSetFacts* f : v.facts) {
       if (f->last_inventory_ns == 0 || f->no_backup.empty()) continue;
       why += (why.empty() ? ": " : "; ") + f->name + ": " +
              (f->no_backup == "does not exist" ? "directory does not exist" : f->no_backup);
+      const char* id = f->no_backup == "does not exist"           ? "nobackup.no_directory"
+                       : f->no_backup == "empty"                  ? "nobackup.empty"
+                       : f->no_backup == "holds no restore point" ? "nobackup.no_point"
+                                                                  : "nobackup.other";
+      items.push_back(f->no_backup == "does not exist" || f->no_backup == "empty" ||
+                              f->no_backup == "holds no restore point"
+                          ? Msg(id, {msg::Text(f->name)})
+                          : Msg(id, {msg::Text(f->name), msg::Text(f->no_backup)}));
     }
-    return why;
+    if (items.empty()) return {"in scope, no backup found", Msg("scope.no_backup")};
+    return {"in scope, no backup found" + why,
+            Msg("scope.no_backup_why", {msg::List(std::move(items))})};
   }
 
   const Tenant& tenant_;

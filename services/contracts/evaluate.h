@@ -21,6 +21,7 @@
 #include <string>
 #include <vector>
 
+#include "services/common/message.h"
 #include "services/contracts/calendar.h"
 #include "services/contracts/model.h"
 
@@ -129,13 +130,17 @@ struct Evidence {
   std::string value{};  // human-readable, units included
   // "measured" by Vigil, or "declared" by the MSP (offsite, immutable).
   std::string basis = "measured";
+  // `value` as a structured message (services/common/message.h), for
+  // renderers in other languages; empty when it has none.
+  Message message{};
 };
 
 struct CommitmentVerdict {
   std::string asset{};
   CommitmentKind kind = CommitmentKind::kRpo;
   Verdict verdict = Verdict::kUnknown;
-  std::string summary{};  // one line a person reads first
+  std::string summary{};      // one line a person reads first
+  Message summary_message{};  // `summary`, structured (message.h)
   // For fail: the first instant of the monitored interval (from
   // max(interval start, monitored_from_ns)) at which it was broken: when
   // Vigil detected it. Never before monitoring began.
@@ -165,13 +170,21 @@ struct AssetReadiness {
   std::vector<std::string> reasons{};  // empty when ready
   Readiness site_loss = Readiness::kNotReady;
   std::vector<std::string> site_loss_reasons{};  // empty when ready
+  // `reasons` and `site_loss_reasons`, structured (message.h), one per reason.
+  std::vector<Message> reason_messages{}, site_loss_reason_messages{};
   // As CommitmentVerdict::monitored_from_ns.
   int64_t monitored_from_ns = 0;
 };
 
+// The structured form (message.h) of a point's damage text as the
+// coordinator records it ("3 entries modified: a, b"); another text is kept
+// as written.
+Message DamageMessage(const std::string& damage);
+
 struct ScopeFinding {
-  std::string subject{};  // asset or backup set
-  std::string finding{};  // "in scope, no backup found" / "found, not covered by the contract"
+  std::string subject{};      // asset or backup set
+  std::string finding{};      // "in scope, no backup found" / "found, not covered by the contract"
+  Message finding_message{};  // `finding`, structured (message.h)
 };
 
 struct Evaluation {

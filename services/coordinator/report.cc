@@ -26,7 +26,107 @@ json TimeOrNull(const contracts::Calendar& cal, int64_t t) {
 
 json Declared(bool v) { return {{"value", v}, {"basis", "declared"}}; }
 
+json MessagesJson(const std::vector<Message>& ms, const contracts::Calendar& cal) {
+  json out = json::array();
+  for (const Message& m : ms) out.push_back(MessageJson(m, cal));
+  return out;
+}
+
 }  // namespace
+
+json MessageJson(const Message& m, const contracts::Calendar& cal) {
+  if (m.empty()) return nullptr;
+  // A message holding one without a structured form has none either: the
+  // reader shows the English sentence rather than half a message.
+  for (const MessageArg& a : m.args) {
+    if (a.kind != MessageArg::Kind::kList && a.kind != MessageArg::Kind::kMessage) continue;
+    if (a.kind == MessageArg::Kind::kMessage && a.items.empty()) return nullptr;
+    for (const Message& item : a.items) {
+      if (MessageJson(item, cal).is_null()) return nullptr;
+    }
+  }
+  json args = json::array();
+  for (const MessageArg& a : m.args) {
+    switch (a.kind) {
+      case MessageArg::Kind::kCount:
+        args.push_back({{"count", a.count}});
+        break;
+      case MessageArg::Kind::kBytes:
+        args.push_back({{"bytes", a.count}});
+        break;
+      case MessageArg::Kind::kRate:
+        args.push_back({{"rate", a.count}});
+        break;
+      case MessageArg::Kind::kDuration:
+        // Whole seconds, but tenths below ten seconds ("0.4 s").
+        if (a.ns < 10'000'000'000) {
+          args.push_back({{"duration", static_cast<double>(a.ns / 100'000'000) / 10.0}});
+        } else {
+          args.push_back({{"duration", static_cast<uint64_t>(a.ns / 1'000'000'000)}});
+        }
+        break;
+      case MessageArg::Kind::kTime:
+        args.push_back({{"time", cal.Rfc3339(a.ns)}});
+        break;
+      case MessageArg::Kind::kDate:
+        args.push_back({{"date", cal.Rfc3339(a.ns)}});
+        break;
+      case MessageArg::Kind::kPercent:
+        args.push_back({{"percent", a.fraction}});
+        break;
+      case MessageArg::Kind::kText:
+        args.push_back({{"text", a.text}});
+        break;
+      case MessageArg::Kind::kList:
+        args.push_back({{"list", MessagesJson(a.items, cal)}});
+        break;
+      case MessageArg::Kind::kMessage:
+        args.push_back(
+            {{"message", a.items.empty() ? json(nullptr) : MessageJson(a.items[0], cal)}});
+        break;
+    }
+  }
+  return {{"id", m.id}, {"args", std::move(args)}};
+}
+
+Message CommitmentTermsMessage(const contracts::Commitment& c) {
+  using contracts::CommitmentKind;
+  switch (c.kind) {
+    case CommitmentKind::kRpo:
+      return Msg("terms.rpo", {msg::Duration(c.rpo.max_age_ns)});
+    case CommitmentKind::kRetention: {
+      std::vector<Message> parts;
+      auto add = [&](int n, const char* id) {
+        if (n > 0) parts.push_back(Msg(id, {msg::Count(static_cast<uint64_t>(n))}));
+      };
+      add(c.retention.daily, "terms.daily");
+      add(c.retention.weekly, "terms.weekly");
+      add(c.retention.monthly, "terms.monthly");
+      add(c.retention.yearly, "terms.yearly");
+      return Msg("terms.retention", {msg::List(std::move(parts))});
+    }
+    case CommitmentKind::kCopies:
+      return Msg("terms.copies", {msg::Count(static_cast<uint64_t>(c.copies.min)),
+                                  msg::Count(static_cast<uint64_t>(c.copies.offsite))});
+    case CommitmentKind::kIntegrity:
+      if (c.integrity.sample > 0) {
+        return Msg("terms.integrity_sample",
+                   {msg::Duration(c.integrity.reverify_within_ns), msg::Count(c.integrity.sample)});
+      }
+      if (c.integrity.budget_bytes > 0) {
+        return Msg("terms.integrity_budget", {msg::Duration(c.integrity.reverify_within_ns),
+                                              msg::Bytes(c.integrity.budget_bytes)});
+      }
+      return Msg("integrity.pass", {msg::Duration(c.integrity.reverify_within_ns)});
+    case CommitmentKind::kRestoreDrill:
+      if (c.drill.rto_ns > 0) {
+        return Msg("terms.drill_rto",
+                   {msg::Duration(c.drill.every_ns), msg::Duration(c.drill.rto_ns)});
+      }
+      return Msg("terms.drill", {msg::Duration(c.drill.every_ns)});
+  }
+  return {};
+}
 
 std::string CommitmentTerms(const contracts::Commitment& c) {
   using contracts::CommitmentKind;
@@ -81,6 +181,123 @@ StatusOr<contracts::Period> ReportPeriod(const std::string& text, const contract
   return *p;
 }
 
+json EvaluationReportParts(const contracts::Contract& contract, const contracts::TenantFacts& facts,
+                           const contracts::Evaluation& ev, const contracts::Calendar& cal,
+                           const contracts::Interval& period, int64_t until) {
+  std::map<std::string, std::string> asset_of;  // backup set -> asset
+  for (const contracts::Asset& a : contract.assets) {
+    for (const auto& s : a.backup_sets) asset_of[s.name] = a.name;
+  }
+  json terms = json::array();
+  for (const contracts::Asset& a : contract.assets) {
+    for (const contracts::Commitment* c : contract.CommitmentsFor(a.name)) {
+      terms.push_back({{"asset", a.name},
+                       {"kind", contracts::CommitmentKindName(c->kind)},
+                       {"terms", CommitmentTerms(*c)},
+                       {"terms_message", MessageJson(CommitmentTermsMessage(*c), cal)}});
+    }
+  }
+  json readiness = json::array();
+  for (const auto& a : ev.readiness) {
+    readiness.push_back({{"asset", a.asset},
+                         {"readiness", contracts::ReadinessName(a.readiness)},
+                         {"reasons", a.reasons},
+                         {"reason_messages", MessagesJson(a.reason_messages, cal)},
+                         {"site_loss",
+                          {{"readiness", contracts::ReadinessName(a.site_loss)},
+                           {"reasons", a.site_loss_reasons},
+                           {"reason_messages", MessagesJson(a.site_loss_reason_messages, cal)}}},
+                         {"monitored_from", TimeOrNull(cal, a.monitored_from_ns)}});
+  }
+
+  json commitments = json::array();
+  json incidents = json::array();
+  for (const auto& v : ev.verdicts) {
+    json evidence = json::array();
+    for (const auto& e : v.evidence) {
+      evidence.push_back({{"name", e.name},
+                          {"value", e.value},
+                          {"message", MessageJson(e.message, cal)},
+                          {"basis", e.basis}});
+    }
+    commitments.push_back({{"asset", v.asset},
+                           {"kind", contracts::CommitmentKindName(v.kind)},
+                           {"verdict", contracts::VerdictName(v.verdict)},
+                           {"summary", v.summary},
+                           {"message", MessageJson(v.summary_message, cal)},
+                           {"failing_since", TimeOrNull(cal, v.failing_since_ns)},
+                           {"began", TimeOrNull(cal, v.began_ns)},
+                           {"monitored_from", TimeOrNull(cal, v.monitored_from_ns)},
+                           {"evidence", evidence}});
+    if (v.verdict == contracts::Verdict::kFail) {
+      const int64_t detected = v.failing_since_ns != 0 ? v.failing_since_ns : until;
+      incidents.push_back({{"asset", v.asset},
+                           {"kind", contracts::CommitmentKindName(v.kind)},
+                           {"began_at", cal.Rfc3339(v.began_ns != 0 ? v.began_ns : detected)},
+                           {"detected_at", cal.Rfc3339(detected)},
+                           {"resolved_at", nullptr},
+                           {"summary", v.summary},
+                           {"message", MessageJson(v.summary_message, cal)}});
+    }
+  }
+
+  // Damaged and implausible restore points found during the period.
+  for (const auto& [set_name, set_facts] : facts.sets) {
+    const std::string& asset = asset_of[set_name];
+    for (const contracts::PointFact& p : set_facts.points) {
+      const bool gone_by_then = p.gone_ns != 0 && p.gone_ns <= until;
+      if (p.damaged_ns != 0 && period.Contains(p.damaged_ns) && p.damaged_ns <= until) {
+        incidents.push_back(
+            {{"asset", asset},
+             {"kind", "integrity"},
+             {"began_at", cal.Rfc3339(p.damaged_ns)},
+             {"detected_at", cal.Rfc3339(p.damaged_ns)},
+             {"resolved_at", gone_by_then ? json(cal.Rfc3339(p.gone_ns)) : json(nullptr)},
+             {"summary", set_name + ", restore point " + p.name + ": " + p.damage +
+                             (gone_by_then ? " (the point was since removed)" : "")},
+             {"message", MessageJson(Msg(gone_by_then ? "incident.point_removed" : "incident.point",
+                                         {msg::Text(set_name), msg::Text(p.name),
+                                          msg::Nested(contracts::DamageMessage(p.damage))}),
+                                     cal)}});
+      }
+      if (!p.implausible.empty() && period.Contains(p.first_seen_ns) && p.first_seen_ns <= until) {
+        std::string what;
+        std::vector<Message> findings;
+        for (const auto& f : p.implausible) {
+          what += (what.empty() ? "" : "; ") + f;
+          findings.push_back(Msg("ev.text", {msg::Text(f)}));
+        }
+        incidents.push_back(
+            {{"asset", asset},
+             {"kind", "plausibility"},
+             // The emptied or encrypted backup was taken then.
+             {"began_at", cal.Rfc3339(std::min(p.time_ns, p.first_seen_ns))},
+             {"detected_at", cal.Rfc3339(p.first_seen_ns)},
+             {"resolved_at", nullptr},
+             {"summary", set_name + ", restore point " + p.name + ": " + what},
+             {"message", MessageJson(Msg("incident.point", {msg::Text(set_name), msg::Text(p.name),
+                                                            msg::List(std::move(findings))}),
+                                     cal)}});
+      }
+    }
+  }
+
+  json oos = json::array();
+  for (const auto& o : ev.out_of_scope) oos.push_back({{"item", o.item}, {"reason", o.reason}});
+  json findings = json::array();
+  for (const auto& f : ev.scope) {
+    findings.push_back({{"subject", f.subject},
+                        {"finding", f.finding},
+                        {"message", MessageJson(f.finding_message, cal)}});
+  }
+  return {{"terms", std::move(terms)},
+          {"readiness", std::move(readiness)},
+          {"commitments", std::move(commitments)},
+          {"incidents", std::move(incidents)},
+          {"out_of_scope", std::move(oos)},
+          {"scope_findings", std::move(findings)}};
+}
+
 StatusOr<json> BuildReport(storage::Catalogue& cat, const std::vector<v1::Task>& all_tasks,
                            const v1::Tenant& tenant_rec, const contracts::Period& period,
                            int64_t now, const ReportOptions& options, ReportFacts* facts_out) {
@@ -127,6 +344,8 @@ StatusOr<json> BuildReport(storage::Catalogue& cat, const std::vector<v1::Task>&
                  {"evaluated_until", cal.Rfc3339(until)}};
   r["generated_at"] = cal.Rfc3339(now);
 
+  json parts = EvaluationReportParts(*contract, te->facts, ev, cal, period.interval, until);
+
   // Contract summary.
   std::map<std::string, std::string> asset_of;  // backup set -> asset
   json assets = json::array();
@@ -138,88 +357,15 @@ StatusOr<json> BuildReport(storage::Catalogue& cat, const std::vector<v1::Task>&
     }
     assets.push_back({{"name", a.name}, {"description", a.description}, {"backup_sets", sets}});
   }
-  json terms = json::array();
-  for (const contracts::Asset& a : contract->assets) {
-    for (const contracts::Commitment* c : contract->CommitmentsFor(a.name)) {
-      terms.push_back({{"asset", a.name},
-                       {"kind", contracts::CommitmentKindName(c->kind)},
-                       {"terms", CommitmentTerms(*c)}});
-    }
-  }
   r["contract"] = {{"version", cv.version()},
                    {"sha256", storage::HexEncode(cv.sha256())},
                    {"effective_from", cal.Rfc3339(cv.effective_from_ns())},
                    {"assets", assets},
-                   {"commitments", terms}};
+                   {"commitments", std::move(parts["terms"])}};
 
-  json readiness = json::array();
-  for (const auto& a : ev.readiness) {
-    readiness.push_back(
-        {{"asset", a.asset},
-         {"readiness", contracts::ReadinessName(a.readiness)},
-         {"reasons", a.reasons},
-         {"site_loss",
-          {{"readiness", contracts::ReadinessName(a.site_loss)}, {"reasons", a.site_loss_reasons}}},
-         {"monitored_from", TimeOrNull(cal, a.monitored_from_ns)}});
-  }
-  r["readiness"] = readiness;
-
-  json commitments = json::array();
-  json incidents = json::array();
-  for (const auto& v : ev.verdicts) {
-    json evidence = json::array();
-    for (const auto& e : v.evidence) {
-      evidence.push_back({{"name", e.name}, {"value", e.value}, {"basis", e.basis}});
-    }
-    commitments.push_back({{"asset", v.asset},
-                           {"kind", contracts::CommitmentKindName(v.kind)},
-                           {"verdict", contracts::VerdictName(v.verdict)},
-                           {"summary", v.summary},
-                           {"failing_since", TimeOrNull(cal, v.failing_since_ns)},
-                           {"began", TimeOrNull(cal, v.began_ns)},
-                           {"monitored_from", TimeOrNull(cal, v.monitored_from_ns)},
-                           {"evidence", evidence}});
-    if (v.verdict == contracts::Verdict::kFail) {
-      const int64_t detected = v.failing_since_ns != 0 ? v.failing_since_ns : until;
-      incidents.push_back({{"asset", v.asset},
-                           {"kind", contracts::CommitmentKindName(v.kind)},
-                           {"began_at", cal.Rfc3339(v.began_ns != 0 ? v.began_ns : detected)},
-                           {"detected_at", cal.Rfc3339(detected)},
-                           {"resolved_at", nullptr},
-                           {"summary", v.summary}});
-    }
-  }
-  r["commitments"] = commitments;
-
-  // Damaged and implausible restore points found during the period.
-  for (const auto& [set_name, facts] : te->facts.sets) {
-    const std::string& asset = asset_of[set_name];
-    for (const contracts::PointFact& p : facts.points) {
-      const bool gone_by_then = p.gone_ns != 0 && p.gone_ns <= until;
-      if (p.damaged_ns != 0 && period.interval.Contains(p.damaged_ns) && p.damaged_ns <= until) {
-        incidents.push_back(
-            {{"asset", asset},
-             {"kind", "integrity"},
-             {"began_at", cal.Rfc3339(p.damaged_ns)},
-             {"detected_at", cal.Rfc3339(p.damaged_ns)},
-             {"resolved_at", gone_by_then ? json(cal.Rfc3339(p.gone_ns)) : json(nullptr)},
-             {"summary", set_name + ", restore point " + p.name + ": " + p.damage +
-                             (gone_by_then ? " (the point was since removed)" : "")}});
-      }
-      if (!p.implausible.empty() && period.interval.Contains(p.first_seen_ns) &&
-          p.first_seen_ns <= until) {
-        std::string what;
-        for (const auto& f : p.implausible) what += (what.empty() ? "" : "; ") + f;
-        incidents.push_back({{"asset", asset},
-                             {"kind", "plausibility"},
-                             // The emptied or encrypted backup was taken then.
-                             {"began_at", cal.Rfc3339(std::min(p.time_ns, p.first_seen_ns))},
-                             {"detected_at", cal.Rfc3339(p.first_seen_ns)},
-                             {"resolved_at", nullptr},
-                             {"summary", set_name + ", restore point " + p.name + ": " + what}});
-      }
-    }
-  }
+  r["readiness"] = std::move(parts["readiness"]);
+  r["commitments"] = std::move(parts["commitments"]);
+  json incidents = std::move(parts["incidents"]);
 
   // Check results of the period, from the tenant's check log.
   uint64_t run = 0, failed = 0, drills = 0, entries_verified = 0, bytes_verified = 0;
@@ -273,7 +419,10 @@ StatusOr<json> BuildReport(storage::Catalogue& cat, const std::vector<v1::Task>&
                                {"began_at", cal.Rfc3339(rec.at_ns)},
                                {"detected_at", cal.Rfc3339(rec.at_ns)},
                                {"resolved_at", nullptr},
-                               {"summary", "check of " + set + " failed: " + last_error}});
+                               {"summary", "check of " + set + " failed: " + last_error},
+                               {"message", MessageJson(Msg("incident.check_failed",
+                                                           {msg::Text(set), msg::Text(last_error)}),
+                                                       cal)}});
           open_failure[set] = incidents.size() - 1;
         } else if (ok && it != open_failure.end()) {
           incidents[it->second]["resolved_at"] = cal.Rfc3339(rec.at_ns);
@@ -343,14 +492,8 @@ StatusOr<json> BuildReport(storage::Catalogue& cat, const std::vector<v1::Task>&
   }
   r["backup_sets"] = sets;
 
-  json oos = json::array();
-  for (const auto& o : ev.out_of_scope) oos.push_back({{"item", o.item}, {"reason", o.reason}});
-  r["out_of_scope"] = oos;
-  json findings = json::array();
-  for (const auto& f : ev.scope) {
-    findings.push_back({{"subject", f.subject}, {"finding", f.finding}});
-  }
-  r["scope_findings"] = findings;
+  r["out_of_scope"] = std::move(parts["out_of_scope"]);
+  r["scope_findings"] = std::move(parts["scope_findings"]);
   r["checks"] = {{"run", run},
                  {"failed", failed},
                  {"drills", drills},

@@ -10,7 +10,9 @@
 #include <string>
 #include <vector>
 
+#include "services/common/message.h"
 #include "services/contracts/calendar.h"
+#include "services/contracts/evaluate.h"
 #include "services/contracts/model.h"
 #include "storage/catalogue.h"
 #include "storage/status.h"
@@ -44,6 +46,18 @@ storage::StatusOr<nlohmann::json> BuildReport(storage::Catalogue& cat,
                                               const ReportOptions& options = {},
                                               ReportFacts* facts = nullptr);
 
+// The parts of the report made from an evaluation (`ev` of `contract` over
+// `period`, judged until `until`, with the `facts` it rests on):
+// {"terms": contract.commitments[], "readiness", "commitments", "incidents"
+// (failing verdicts, damaged and implausible points of the period; BuildReport
+// adds failed checks), "out_of_scope", "scope_findings"}, each sentence with
+// its structured message. BuildReport uses it; tests render it.
+nlohmann::json EvaluationReportParts(const contracts::Contract& contract,
+                                     const contracts::TenantFacts& facts,
+                                     const contracts::Evaluation& ev,
+                                     const contracts::Calendar& cal,
+                                     const contracts::Interval& period, int64_t until);
+
 // The period named by `text` ("2026-10" or "2026-10-01..2026-10-15") in the
 // tenant's calendar; empty text = the last complete month before `now`.
 // InvalidArgument naming the text otherwise.
@@ -53,5 +67,12 @@ storage::StatusOr<contracts::Period> ReportPeriod(const std::string& text,
 // One line stating a commitment's terms ("newest good restore point younger
 // than 1d 2h").
 std::string CommitmentTerms(const contracts::Commitment& c);
+// The same, structured (services/common/message.h).
+Message CommitmentTermsMessage(const contracts::Commitment& c);
+
+// A structured message as the report JSON carries it (docs/reports.md
+// "Messages"): {"id", "args": [{"count": n}, {"time": RFC 3339 in `cal`'s
+// zone}, ...]}; null for an empty message.
+nlohmann::json MessageJson(const Message& m, const contracts::Calendar& cal);
 
 }  // namespace vigil::coordinator

@@ -6,6 +6,7 @@
 #include "nlohmann/json.hpp"
 #include "services/common/time.h"
 #include "services/reports/format.h"
+#include "services/reports/messages.h"
 #include "services/reports/report.h"
 
 namespace vigil::reports {
@@ -126,8 +127,25 @@ class Renderer {
   // "1 file" / "2 files", "1 fichier" / "0 fichier" / "2 fichiers".
   std::string Plural(uint64_t n, const char* en_one, const char* en_many, const char* fr_one,
                      const char* fr_many) const {
-    bool one = fr() ? n <= 1 : n == 1;
-    return Int(n) + " " + (one ? T(en_one, fr_one) : T(en_many, fr_many));
+    return Int(n) + " " + (Singular(n, lang_) ? T(en_one, fr_one) : T(en_many, fr_many));
+  }
+  // A sentence of the JSON, escaped: from its structured message in the
+  // report's language when it has one this build knows; otherwise the
+  // English sentence of record, marked as English in a French page (so a
+  // reader's tools, and the tests' list of English words, see it).
+  std::string Sentence(const std::string& text, const std::optional<ReportMessage>& m) const {
+    if (m) {
+      if (std::optional<std::string> s = RenderMessage(*m, lang_)) return E(*s);
+    }
+    if (fr()) return "<span lang=\"en\">" + E(text) + "</span>";
+    return E(text);
+  }
+  // The i-th of `texts` with its message from `messages` (parallel, or
+  // empty in older reports).
+  std::string SentenceAt(const std::vector<std::string>& texts,
+                         const std::vector<std::optional<ReportMessage>>& messages,
+                         size_t i) const {
+    return Sentence(texts[i], i < messages.size() ? messages[i] : std::nullopt);
   }
   void None(const char* en, const char* fr_text) {
     out_ += "<p class=\"none\">";
@@ -179,6 +197,11 @@ class Renderer {
         {"worst_age_in_period", "Worst age in the period", "Âge maximal sur la période"},
         {"age_at_end", "Age at the end of the period", "Âge en fin de période"},
         {"rpo", "RPO", "RPO"},
+        {"ladder", "Retention ladder", "Échelle de conservation"},
+        {"required", "Required", "Exigé"},
+        {"failure_began", "Failure began", "Début de la défaillance"},
+        {"not_monitored_before", "Not monitored before", "Non surveillé avant"},
+        {"not_judged_before", "Not judged before", "Non jugé avant"},
         {"rto", "RTO", "RTO"},
         {"last_inventory", "Last inventory", "Dernier inventaire"},
         {"daily", "Daily points", "Points quotidiens"},
@@ -218,6 +241,26 @@ class Renderer {
     };
     for (const Entry& e : kLabels) {
       if (name == e.name) return T(e.en, e.fr);
+    }
+    // An item about one set or pair: "copy fileserver-nas", "agreement a vs
+    // b", "damaged set/point", "mirror_freshness set".
+    static constexpr Entry kPrefixes[] = {
+        {"copy", "Copy", "Copie"},
+        {"agreement", "Agreement", "Concordance"},
+        {"damaged", "Damaged", "Point endommagé"},
+        {"mirror_freshness", "Mirror freshness", "Fraîcheur du miroir"},
+    };
+    if (size_t space = name.find(' '); space != std::string::npos) {
+      std::string subject = name.substr(space + 1);
+      for (const Entry& e : kPrefixes) {
+        if (name.compare(0, space, e.name) != 0) continue;
+        if (std::string_view(e.name) == "agreement" && fr()) {
+          if (size_t vs = subject.find(" vs "); vs != std::string::npos) {
+            subject = subject.substr(0, vs) + " et " + subject.substr(vs + 4);
+          }
+        }
+        return std::string(T(e.en, e.fr)) + " <span class=\"mono\">" + E(subject) + "</span>";
+      }
     }
     // An evidence item this build does not know: its name, made readable.
     std::string text = name;
@@ -307,7 +350,9 @@ class Renderer {
       out_ += "</span> \u2014 <span class=\"asset\">" + E(a.asset) + "</span></div>\n";
       if (!a.reasons.empty()) {
         out_ += "<ul>\n";
-        for (const std::string& reason : a.reasons) out_ += "<li>" + E(reason) + "</li>\n";
+        for (size_t i = 0; i < a.reasons.size(); ++i) {
+          out_ += "<li>" + SentenceAt(a.reasons, a.reason_messages, i) + "</li>\n";
+        }
         out_ += "</ul>\n";
       }
       if (a.site_loss) {
@@ -320,8 +365,9 @@ class Renderer {
         out_ += "</strong></p>\n";
         if (!a.site_loss_reasons.empty()) {
           out_ += "<ul>\n";
-          for (const std::string& reason : a.site_loss_reasons) {
-            out_ += "<li>" + E(reason) + "</li>\n";
+          for (size_t i = 0; i < a.site_loss_reasons.size(); ++i) {
+            out_ += "<li>" + SentenceAt(a.site_loss_reasons, a.site_loss_reason_messages, i) +
+                    "</li>\n";
           }
           out_ += "</ul>\n";
         }
@@ -389,7 +435,7 @@ class Renderer {
           {{22, "Asset", "Élément"}, {28, "Commitment", "Engagement"}, {50, "Terms", "Termes"}});
       for (const ReportContractCommitment& c : r_.contract_commitments) {
         out_ += "<tr><td>" + E(c.asset) + "</td><td>" + KindLabel(c.kind) + "</td><td>" +
-                E(c.terms) + "</td></tr>\n";
+                Sentence(c.terms, c.terms_message) + "</td></tr>\n";
       }
       TableEnd();
     }
@@ -423,7 +469,7 @@ class Renderer {
     for (const ReportCommitment& c : r_.commitments) {
       out_ += "<div class=\"commitment " + c.verdict + "\">\n<h3>" + VerdictBadge(c.verdict) +
               E(c.asset) + " \u2014 " + KindLabel(c.kind) + "</h3>\n";
-      out_ += "<p class=\"summary\">" + E(c.summary) + "</p>\n";
+      out_ += "<p class=\"summary\">" + Sentence(c.summary, c.summary_message) + "</p>\n";
       if (c.failing_since) {
         out_ += "<p>";
         out_ += c.verdict == "fail" ? T("Failing since ", "En défaut depuis le ")
@@ -443,7 +489,7 @@ class Renderer {
                    {16, "Basis", "Origine"}});
         for (const ReportEvidence& e : c.evidence) {
           out_ += "<tr class=\"" + e.basis + "\"><td>" + EvidenceLabel(e.name) + "</td><td>" +
-                  E(e.value) + "</td><td>" + BasisTag(e.basis) + "</td></tr>\n";
+                  Sentence(e.value, e.message) + "</td><td>" + BasisTag(e.basis) + "</td></tr>\n";
         }
         TableEnd();
       }
@@ -466,7 +512,7 @@ class Renderer {
                {17, "Back to pass", "Retour à la conformité"}});
     for (const ReportIncident& i : r_.incidents) {
       out_ += "<tr><td>" + E(i.asset) + "</td><td>" + KindLabel(i.kind) + "</td><td>" +
-              E(i.summary) + "</td><td>" + WhenShort(i.detected_at);
+              Sentence(i.summary, i.summary_message) + "</td><td>" + WhenShort(i.detected_at);
       if (i.began_at && i.began_at->text != i.detected_at.text) {
         out_ += T(" (began ", " (commencé le ") + WhenShort(*i.began_at) + ")";
       }
@@ -541,8 +587,8 @@ class Renderer {
       out_ += "<tr class=\"merkle\"><td colspan=\"6\"><span class=\"small\">";
       if (s.merkle) {
         out_ += T("Merkle root (SHA-256) of ", "Racine de Merkle (SHA-256) de ");
-        out_ += Int(s.merkle->tree_size);
-        out_ += T(" entries: ", " entrées : ");
+        out_ += Plural(s.merkle->tree_size, "entry", "entries", "entrée", "entrées");
+        out_ += T(": ", " : ");
         out_ += "</span><span class=\"mono\">" + E(s.merkle->root) + "</span>";
       } else {
         out_ += T("No Merkle root: no verified catalogue in this period.",
@@ -585,8 +631,8 @@ class Renderer {
     } else {
       TwoColumns("Subject", "Objet", "Finding", "Constat");
       for (const Report::ScopeFinding& f : r_.scope_findings) {
-        out_ +=
-            "<tr><td class=\"mono\">" + E(f.subject) + "</td><td>" + E(f.finding) + "</td></tr>\n";
+        out_ += "<tr><td class=\"mono\">" + E(f.subject) + "</td><td>" +
+                Sentence(f.finding, f.finding_message) + "</td></tr>\n";
       }
       TableEnd();
     }
@@ -607,7 +653,7 @@ class Renderer {
     out_ += T("Data verified", "Données vérifiées");
     if (r_.bytes_verified) {
       out_ += "</th><td class=\"num\">" + E(FormatBytes(*r_.bytes_verified, lang_)) + " (" +
-              Int(*r_.bytes_verified) + T(" bytes", " octets") + ")</td></tr>\n";
+              Plural(*r_.bytes_verified, "byte", "bytes", "octet", "octets") + ")</td></tr>\n";
     } else {
       out_ += std::string("</th><td>") + T("not measured", "non mesuré") + "</td></tr>\n";
     }

@@ -85,6 +85,42 @@ absl::Status OptString(const json& object, const std::string& path, const char* 
   return absl::OkStatus();
 }
 
+// A structured message (messages.h) at `key`: missing or null leaves `out`
+// empty.
+absl::Status OptMessage(const json& object, const std::string& path, const char* key,
+                        std::optional<ReportMessage>* out) {
+  const json* v = Find(object, key);
+  if (v == nullptr || v->is_null()) return absl::OkStatus();
+  absl::StatusOr<ReportMessage> m = ParseMessage(*v, Key(path, key));
+  if (!m.ok()) return m.status();
+  *out = std::move(*m);
+  return absl::OkStatus();
+}
+
+// An array of messages (or nulls) at `key`, one per sentence of an array
+// of `count` sentences; missing or null leaves `out` empty.
+absl::Status OptMessages(const json& object, const std::string& path, const char* key, size_t count,
+                         std::vector<std::optional<ReportMessage>>* out) {
+  const json* v = Find(object, key);
+  if (v == nullptr || v->is_null()) return absl::OkStatus();
+  const std::string p = Key(path, key);
+  if (!v->is_array()) return Error(p, "expected an array, got " + TypeOf(*v));
+  if (v->size() != count) {
+    return Error(p, "expected " + std::to_string(count) + " messages (one per reason), got " +
+                        std::to_string(v->size()));
+  }
+  for (size_t i = 0; i < v->size(); ++i) {
+    std::optional<ReportMessage> m;
+    if (!(*v)[i].is_null()) {
+      absl::StatusOr<ReportMessage> parsed = ParseMessage((*v)[i], Index(p, i));
+      if (!parsed.ok()) return parsed.status();
+      m = std::move(*parsed);
+    }
+    out->push_back(std::move(m));
+  }
+  return absl::OkStatus();
+}
+
 absl::Status OneOf(const std::string& value, const std::string& path,
                    std::initializer_list<const char*> allowed) {
   std::string list;
@@ -257,27 +293,31 @@ absl::Status Parse(const json& j, Report* r) {
         r->contract_assets.push_back(std::move(a));
         return absl::OkStatus();
       }));
-  VIGIL_REPORT_TRY(ReqArrayOfObjects(*contract, "contract", "commitments",
-                                     [&](const json& e, const std::string& p) {
-                                       ReportContractCommitment c;
-                                       VIGIL_REPORT_TRY(ReqString(e, p, "asset", &c.asset));
-                                       VIGIL_REPORT_TRY(ReqString(e, p, "kind", &c.kind));
-                                       VIGIL_REPORT_TRY(ReqString(e, p, "terms", &c.terms));
-                                       r->contract_commitments.push_back(std::move(c));
-                                       return absl::OkStatus();
-                                     }));
+  VIGIL_REPORT_TRY(ReqArrayOfObjects(
+      *contract, "contract", "commitments", [&](const json& e, const std::string& p) {
+        ReportContractCommitment c;
+        VIGIL_REPORT_TRY(ReqString(e, p, "asset", &c.asset));
+        VIGIL_REPORT_TRY(ReqString(e, p, "kind", &c.kind));
+        VIGIL_REPORT_TRY(ReqString(e, p, "terms", &c.terms));
+        VIGIL_REPORT_TRY(OptMessage(e, p, "terms_message", &c.terms_message));
+        r->contract_commitments.push_back(std::move(c));
+        return absl::OkStatus();
+      }));
 
   VIGIL_REPORT_TRY(ReqArrayOfObjects(j, "", "readiness", [&](const json& e, const std::string& p) {
     ReportReadiness a;
     VIGIL_REPORT_TRY(ReqString(e, p, "asset", &a.asset));
     VIGIL_REPORT_TRY(ReqEnum(e, p, "readiness", {"ready", "at risk", "not ready"}, &a.readiness));
     VIGIL_REPORT_TRY(StringArray(e, p, "reasons", false, &a.reasons));
+    VIGIL_REPORT_TRY(OptMessages(e, p, "reason_messages", a.reasons.size(), &a.reason_messages));
     if (const json* l = Find(e, "site_loss"); l != nullptr && !l->is_null()) {
       const std::string lp = Key(p, "site_loss");
       VIGIL_REPORT_TRY(CheckObject(*l, lp));
       std::string level;
       VIGIL_REPORT_TRY(ReqEnum(*l, lp, "readiness", {"ready", "at risk", "not ready"}, &level));
       VIGIL_REPORT_TRY(StringArray(*l, lp, "reasons", false, &a.site_loss_reasons));
+      VIGIL_REPORT_TRY(OptMessages(*l, lp, "reason_messages", a.site_loss_reasons.size(),
+                                   &a.site_loss_reason_messages));
       a.site_loss = std::move(level);
     }
     VIGIL_REPORT_TRY(OptTime(e, p, "monitored_from", &a.monitored_from));
@@ -292,6 +332,7 @@ absl::Status Parse(const json& j, Report* r) {
         VIGIL_REPORT_TRY(ReqString(e, p, "kind", &c.kind));
         VIGIL_REPORT_TRY(ReqEnum(e, p, "verdict", {"pass", "fail", "unknown"}, &c.verdict));
         VIGIL_REPORT_TRY(ReqString(e, p, "summary", &c.summary));
+        VIGIL_REPORT_TRY(OptMessage(e, p, "message", &c.summary_message));
         VIGIL_REPORT_TRY(OptTime(e, p, "failing_since", &c.failing_since));
         VIGIL_REPORT_TRY(OptTime(e, p, "began", &c.began));
         VIGIL_REPORT_TRY(OptTime(e, p, "monitored_from", &c.monitored_from));
@@ -300,6 +341,7 @@ absl::Status Parse(const json& j, Report* r) {
               ReportEvidence x;
               VIGIL_REPORT_TRY(ReqString(ev, q, "name", &x.name));
               VIGIL_REPORT_TRY(ReqString(ev, q, "value", &x.value));
+              VIGIL_REPORT_TRY(OptMessage(ev, q, "message", &x.message));
               VIGIL_REPORT_TRY(
                   ReqEnum(ev, q, "basis", {"measured", "declared", "contract"}, &x.basis));
               c.evidence.push_back(std::move(x));
@@ -317,6 +359,7 @@ absl::Status Parse(const json& j, Report* r) {
     VIGIL_REPORT_TRY(ReqTime(e, p, "detected_at", &x.detected_at));
     VIGIL_REPORT_TRY(OptTime(e, p, "resolved_at", &x.resolved_at));
     VIGIL_REPORT_TRY(ReqString(e, p, "summary", &x.summary));
+    VIGIL_REPORT_TRY(OptMessage(e, p, "message", &x.summary_message));
     r->incidents.push_back(std::move(x));
     return absl::OkStatus();
   }));
@@ -360,6 +403,7 @@ absl::Status Parse(const json& j, Report* r) {
         Report::ScopeFinding f;
         VIGIL_REPORT_TRY(ReqString(e, p, "subject", &f.subject));
         VIGIL_REPORT_TRY(ReqString(e, p, "finding", &f.finding));
+        VIGIL_REPORT_TRY(OptMessage(e, p, "message", &f.finding_message));
         r->scope_findings.push_back(std::move(f));
         return absl::OkStatus();
       }));

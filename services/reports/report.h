@@ -13,6 +13,7 @@
 #include "absl/status/statusor.h"
 #include "nlohmann/json_fwd.hpp"
 #include "services/reports/format.h"
+#include "services/reports/messages.h"
 
 namespace vigil::reports {
 
@@ -28,6 +29,9 @@ struct ReportEvidence {
   std::string name;   // "newest_good_point", ...
   std::string value;  // human-readable, units included
   std::string basis;  // "measured" | "declared" | "contract"
+  // Optional (absent from older reports): the structured form of each
+  // sentence (messages.h), rendered in the report's language when present.
+  std::optional<ReportMessage> message;
 };
 
 struct ReportCommitment {
@@ -35,6 +39,7 @@ struct ReportCommitment {
   std::string kind;     // "rpo" | "retention" | "copies" | "integrity" | "restore_drill" | other
   std::string verdict;  // "pass" | "fail" | "unknown"
   std::string summary;
+  std::optional<ReportMessage> summary_message;
   std::optional<ReportTime> failing_since;
   // Optional (absent from older reports): when the failure began as far as
   // the evidence shows; when monitoring of the asset began (nothing before
@@ -47,10 +52,13 @@ struct ReportReadiness {
   std::string asset;
   std::string readiness;  // "ready" | "at risk" | "not ready"
   std::vector<std::string> reasons;
+  // One per reason, or empty (older reports); nullopt: no structured form.
+  std::vector<std::optional<ReportMessage>> reason_messages;
   // Optional (absent from older reports): the readiness if the primary
   // site were lost, and why; when monitoring began.
   std::optional<std::string> site_loss;  // "ready" | "at risk" | "not ready"
   std::vector<std::string> site_loss_reasons;
+  std::vector<std::optional<ReportMessage>> site_loss_reason_messages;  // as reason_messages
   std::optional<ReportTime> monitored_from;
 };
 
@@ -61,6 +69,7 @@ struct ReportIncident {
   ReportTime detected_at;
   std::optional<ReportTime> resolved_at;  // nullopt: ongoing
   std::string summary;
+  std::optional<ReportMessage> summary_message;
 };
 
 struct ReportFlag {
@@ -89,6 +98,7 @@ struct ReportContractAsset {
 
 struct ReportContractCommitment {
   std::string asset, kind, terms;
+  std::optional<ReportMessage> terms_message;
 };
 
 struct Report {
@@ -114,6 +124,7 @@ struct Report {
   std::vector<OutOfScope> out_of_scope;
   struct ScopeFinding {
     std::string subject, finding;
+    std::optional<ReportMessage> finding_message;
   };
   std::vector<ScopeFinding> scope_findings;
   uint64_t checks_run = 0, checks_failed = 0, entries_verified = 0;

@@ -2,23 +2,32 @@
 // fixture report (English and French) to PNG and to PDF, and poppler's
 // pdfinfo / pdftotext check the PDF: A4 pages, the key texts present, and
 // every word inside the printable area (nothing cut off or spilling into
-// the margins). The HTML, PNG and PDF are kept in
-// build/tests/artifacts/reports/ for a human to look at.
+// the margins). A report whose verdicts come from the real evaluation
+// (every commitment kind, pass, fail and unknown, damaged files, drills,
+// scope findings) is printed in French and searched for English words. The HTML, PNG and PDF are
+// kept in build/tests/artifacts/reports/ for a human to look at.
 #include <gtest/gtest.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include <algorithm>
+#include <cctype>
 #include <cmath>
 #include <cstdlib>
 #include <cstring>
 #include <fstream>
+#include <map>
+#include <optional>
 #include <regex>
+#include <set>
 #include <sstream>
 #include <string>
 #include <vector>
 
 #include "nlohmann/json.hpp"
+#include "services/contracts/calendar.h"
+#include "services/contracts/evaluate.h"
+#include "services/coordinator/report.h"
 #include "services/reports/html.h"
 #include "tests/integration/test_util.h"
 
@@ -118,6 +127,34 @@ std::vector<std::string> ChromiumArgs(const std::string& chromium, const std::st
                                    "--user-data-dir=" + profile_dir};
   argv.insert(argv.end(), args.begin(), args.end());
   return argv;
+}
+
+// Writes `html` to the artifacts as NAME.html, prints it to NAME.pdf with
+// headless `chromium` (a fresh profile) and returns the PDF's text as
+// pdftotext gives it (pages end with a form feed); nullopt, with a test
+// failure, when a tool fails.
+std::optional<std::string> PrintedText(const std::string& chromium, const std::string& pdftotext,
+                                       const std::string& html, const std::string& name) {
+  const std::string artifacts = VIGIL_ARTIFACT_DIR;
+  vigil::testing::MakeDirs(artifacts);
+  const std::string html_path = artifacts + "/" + name + ".html",
+                    pdf = artifacts + "/" + name + ".pdf";
+  WriteFile(html_path, html);
+  unlink(pdf.c_str());
+  TempDir tmp;
+  RunResult r = RunWithTimeout(
+      ChromiumArgs(chromium, tmp.path() + "/profile",
+                   {"--no-pdf-header-footer", "--print-to-pdf=" + pdf, "file://" + html_path}));
+  if (r.exit_code != 0) {
+    ADD_FAILURE() << "chromium --print-to-pdf failed (124 = timed out):\n" << r.err;
+    return std::nullopt;
+  }
+  r = RunProcess({pdftotext, "-enc", "UTF-8", pdf, "-"});
+  if (r.exit_code != 0) {
+    ADD_FAILURE() << pdftotext << ": " << r.err;
+    return std::nullopt;
+  }
+  return r.out;
 }
 
 class ReportInChromium : public ::testing::TestWithParam<const char*> {};
@@ -306,22 +343,12 @@ TEST_P(ReportInChromium, LongTablesRepeatHeadersAndKeepRowsWhole) {
   absl::StatusOr<std::string> html = RenderReportHtml(report);
   ASSERT_TRUE(html.ok()) << html.status();
 
-  const std::string artifacts = VIGIL_ARTIFACT_DIR;
-  vigil::testing::MakeDirs(artifacts);
-  const std::string html_path = artifacts + "/report_long_" + language + ".html",
-                    pdf = artifacts + "/report_long_" + language + ".pdf";
-  WriteFile(html_path, *html);
-  unlink(pdf.c_str());
-  TempDir tmp;
-  RunResult r = RunWithTimeout(
-      ChromiumArgs(chromium, tmp.path() + "/profile",
-                   {"--no-pdf-header-footer", "--print-to-pdf=" + pdf, "file://" + html_path}));
-  ASSERT_EQ(r.exit_code, 0) << "chromium --print-to-pdf failed (124 = timed out):\n" << r.err;
-  r = RunProcess({pdftotext, "-enc", "UTF-8", pdf, "-"});
-  ASSERT_EQ(r.exit_code, 0) << r.err;
+  std::optional<std::string> printed =
+      PrintedText(chromium, pdftotext, *html, "report_long_" + language);
+  ASSERT_TRUE(printed);
 
   std::vector<std::string> pages;  // pdftotext ends each page with a form feed
-  std::stringstream all(r.out);
+  std::stringstream all(*printed);
   for (std::string page; std::getline(all, page, '\f');) pages.push_back(page);
   int pages_with_sets = 0, found = 0;
   for (size_t p = 0; p < pages.size(); ++p) {
@@ -347,6 +374,241 @@ TEST_P(ReportInChromium, LongTablesRepeatHeadersAndKeepRowsWhole) {
   }
   EXPECT_EQ(found, kSets);
   EXPECT_GE(pages_with_sets, 3) << "the table should span several pages";
+}
+
+// --- A report in one language only -----------------------------------------
+
+constexpr int64_t kHourNs = 3600LL * 1'000'000'000LL;
+constexpr int64_t kDayNs = 24 * kHourNs;
+
+// October 2026 at a Paris client, judged by the real evaluation
+// (services/contracts/evaluate.cc) and put into the report JSON by the
+// coordinator's code (services/coordinator/report.h): every commitment kind;
+// pass, fail and unknown; damaged files; restore drills passed and failed;
+// a missing retention slot; copies short; a backup found outside the scope.
+json EvaluatedReport(const std::string& language) {
+  using namespace vigil::contracts;  // NOLINT: test scaffolding
+  Tenant tenant;
+  tenant.name = "martin";
+  tenant.timezone = "Europe/Paris";
+  Calendar cal(tenant.timezone);
+  const int64_t oct1 = cal.LocalMidnight(2026, 10, 1), nov1 = cal.LocalMidnight(2026, 11, 1);
+  std::map<std::string, Location> locations;
+  locations["nas"] = Location{.name = "nas", .site = "cabinet"};
+  Location coffre{.name = "coffre", .site = "prestataire"};
+  coffre.offsite = true;
+  locations["coffre"] = coffre;
+
+  Contract contract;
+  contract.tenant = tenant.name;
+  contract.effective_from_ns = oct1 - 90 * kDayNs;
+  auto asset = [&](const std::string& name, std::vector<std::pair<std::string, std::string>> sets) {
+    Asset a;
+    a.name = name;
+    for (const auto& [set, location] : sets) {
+      BackupSet s;
+      s.name = set;
+      s.location = location;
+      s.layout = Layout::kDatedFolders;
+      a.backup_sets.push_back(s);
+    }
+    contract.assets.push_back(a);
+  };
+  asset("serveur", {{"serveur-nas", "nas"}, {"serveur-coffre", "coffre"}});
+  asset("compta", {{"compta-nas", "nas"}});
+  asset("messagerie", {{"messagerie-nas", "nas"}});
+  auto commit = [&](CommitmentKind kind, std::vector<std::string> assets) -> Commitment& {
+    Commitment c;
+    c.kind = kind;
+    c.assets = std::move(assets);
+    contract.commitments.push_back(c);
+    return contract.commitments.back();
+  };
+  commit(CommitmentKind::kRpo, {}).rpo.max_age_ns = 26 * kHourNs;
+  commit(CommitmentKind::kRetention, {"serveur"}).retention = {.daily = 7, .weekly = 4};
+  commit(CommitmentKind::kCopies, {"serveur", "messagerie"}).copies = {.min = 2, .offsite = 1};
+  commit(CommitmentKind::kIntegrity, {"serveur"}).integrity.reverify_within_ns = 30 * kDayNs;
+  Commitment& sampled = commit(CommitmentKind::kIntegrity, {"compta", "messagerie"});
+  sampled.integrity = {.reverify_within_ns = 30 * kDayNs, .sample = 500};
+  Commitment& drill = commit(CommitmentKind::kRestoreDrill, {});
+  drill.drill = {.every_ns = 30 * kDayNs, .rto_ns = 4 * kHourNs};
+  contract.out_of_scope.push_back({.item = "ordinateurs portables", .reason = "choix du client"});
+
+  TenantFacts facts;
+  auto daily = [&](const std::string& set, int from, int to, int hour) {
+    BackupSetFacts& f = facts.sets[set];
+    f.name = set;
+    f.first_inventory_ns = oct1 - 60 * kDayNs;
+    f.last_inventory_ns = nov1 - kHourNs;
+    for (int d = from; d <= to; ++d) {
+      PointFact p;
+      p.time_ns = oct1 + d * kDayNs + hour * kHourNs;
+      p.name = "jour" + std::to_string(d + 1);
+      p.first_seen_ns = p.time_ns + kHourNs;
+      p.files = 1200;
+      p.bytes = 3ULL << 30;
+      f.points.push_back(p);
+    }
+    return &f;
+  };
+  BackupSetFacts* nas = daily("serveur-nas", -40, 30, 22);
+  nas->points[40 + 27].gone_ns = oct1 + 28 * kDayNs;  // a daily slot still due: gone
+  PointFact& damaged = nas->points[40 + 20];
+  damaged.damaged_ns = oct1 + 21 * kDayNs;
+  damaged.damage = "3 entries modified: docs/acte.pdf, docs/bail.pdf, compta/grand-livre.xlsx";
+  nas->integrity = {.entries = 1200,
+                    .verified_within = 1200,
+                    .oldest_verified_ns = oct1 + 2 * kDayNs,
+                    .failures = 3,
+                    .last_run_ns = oct1 + 21 * kDayNs};
+  nas->drills.push_back({.at_ns = oct1 + 15 * kDayNs,
+                         .point_time_ns = oct1 + 14 * kDayNs + 22 * kHourNs,
+                         .files = 1,
+                         .bytes = 10286000,
+                         .seconds = 2,
+                         .point_bytes = 3ULL << 30});
+  // The same day's copy gone too: that daily slot is empty (retention fails).
+  daily("serveur-coffre", -40, 30, 23)->points[40 + 27].gone_ns = oct1 + 28 * kDayNs;
+  BackupSetFacts* mail = daily("messagerie-nas", -40, 18, 21);  // stopped on day 19
+  mail->integrity = {.entries = 800, .sampled = 500, .last_run_ns = oct1 + 10 * kDayNs};
+  mail->drills.push_back({.at_ns = oct1 + 12 * kDayNs,
+                          .point_time_ns = oct1 + 11 * kDayNs + 21 * kHourNs,
+                          .files = 100,
+                          .bytes = 50 << 20,
+                          .seconds = 10,
+                          .mismatches = 1,
+                          .point_bytes = 2ULL << 30});
+  facts.sets["compta-nas"].name = "compta-nas";  // never inventoried
+  facts.unscoped.push_back("ancien-serveur");
+
+  const Interval october{oct1, nov1};
+  Evaluation ev = Evaluate(tenant, contract, locations, facts, october, nov1 + kHourNs);
+  json parts = coordinator::EvaluationReportParts(contract, facts, ev, cal, october, nov1);
+
+  json report = Fixture();
+  report["tenant"]["language"] = language;
+  report["period"] = {{"label", "2026-10"},
+                      {"start", cal.Rfc3339(oct1)},
+                      {"end", cal.Rfc3339(nov1)},
+                      {"evaluated_until", cal.Rfc3339(nov1)}};
+  report["contract"]["commitments"] = parts["terms"];
+  for (const char* key :
+       {"readiness", "commitments", "incidents", "out_of_scope", "scope_findings"}) {
+    report[key] = parts[key];
+  }
+  return report;
+}
+
+// The words of `text`, lower-cased for ASCII: runs of letters; a run joined
+// to others by '-', '_', '/' or '.' is a name (a set, a layout, a path:
+// "dated-files", "docs/acte.pdf"), shown as written, and is skipped.
+std::vector<std::string> Words(const std::string& text) {
+  std::vector<std::string> words;
+  std::string w;
+  bool name = false;
+  for (char c : text + " ") {
+    unsigned char u = static_cast<unsigned char>(c);
+    if (std::isalpha(u) || u >= 0x80) {
+      w += static_cast<char>(std::tolower(u));
+    } else if (!w.empty() && (c == '-' || c == '_' || c == '/' || c == '.')) {
+      name = true;
+      w += c;
+    } else {
+      if (!w.empty() && !name && std::isalpha(static_cast<unsigned char>(w.back()))) {
+        words.push_back(w);
+      }
+      w.clear();
+      name = false;
+    }
+  }
+  return words;
+}
+
+TEST(ReportInOneLanguage, FrenchReportHasNoEnglishWords) {
+  const std::string chromium = Chromium(), pdftotext = FindInPath("pdftotext");
+  if (chromium.empty()) GTEST_SKIP() << "chromium is not installed (scripts/install-deps)";
+  ASSERT_FALSE(pdftotext.empty()) << "poppler-utils missing: run scripts/install-deps";
+  json report = EvaluatedReport("fr");
+  // The report covers what it must: every kind and verdict, damaged files,
+  // drills, incidents, a scope finding.
+  std::set<std::string> kinds, verdicts;
+  for (const json& c : report["commitments"]) {
+    kinds.insert(c["kind"].get<std::string>());
+    verdicts.insert(c["verdict"].get<std::string>());
+  }
+  EXPECT_EQ(kinds,
+            (std::set<std::string>{"rpo", "retention", "copies", "integrity", "restore_drill"}));
+  EXPECT_EQ(verdicts, (std::set<std::string>{"pass", "fail", "unknown"}));
+  for (const json& c : report["commitments"]) {
+    if (c["asset"] == "serveur" && c["kind"] == "retention") {
+      EXPECT_EQ(c["verdict"], "fail");
+    }
+  }
+  EXPECT_NE(report.dump().find("docs/acte.pdf"), std::string::npos);
+  EXPECT_GE(report["incidents"].size(), 3u);
+  EXPECT_FALSE(report["scope_findings"].empty());
+
+  absl::StatusOr<std::string> html = RenderReportHtml(report);
+  ASSERT_TRUE(html.ok()) << html.status();
+  std::optional<std::string> printed =
+      PrintedText(chromium, pdftotext, *html, "report_evaluated_fr");
+  ASSERT_TRUE(printed);
+  const std::string text = NormalizeSpaces(*printed);
+  const std::string pdf = std::string(VIGIL_ARTIFACT_DIR) + "/report_evaluated_fr.pdf";
+
+  // English words a French reader must not meet (French words that are
+  // also English, "point", "copies", "restauration", are not listed).
+  static const std::set<std::string> kEnglish = {
+      "ladder",    "required",    "copy",      "newest",     "oldest",      "old",      "entry",
+      "entries",   "day",         "days",      "hours",      "restore",     "restored", "drill",
+      "drilled",   "missing",     "modified",  "unreadable", "current",     "offsite",  "within",
+      "since",     "never",       "none",      "unknown",    "held",        "slot",     "slots",
+      "aged",      "good",        "sampled",   "fault",      "faults",      "coverage", "verified",
+      "inventory", "inventoried", "agreement", "declared",   "content",     "differs",  "differ",
+      "failed",    "found",       "scope",     "check",      "file",        "files",    "bytes",
+      "the",       "of",          "and",       "at",         "not",         "yet",      "every",
+      "projected", "exceeds",     "worst",     "damaged",    "gone",        "daily",    "weekly",
+      "monthly",   "yearly",      "keep",      "least",      "which",       "younger",  "than",
+      "run",       "per",         "sample",    "throughput", "assumptions", "stream",   "worker",
+      "scratch",   "reads",       "writes",    "cold",       "synced",      "full",     "rpo's",
+      "failure",   "began",       "detected",  "monitored",  "before",      "risk",     "ready"};
+  std::set<std::string> found;
+  for (const std::string& w : Words(text)) {
+    if (kEnglish.count(w)) found.insert(w);
+  }
+  std::string list;
+  for (const std::string& w : found) list += " " + w;
+  EXPECT_TRUE(found.empty()) << "English words in the French report:" << list << "\n"
+                             << "see " << pdf;
+  // English units and number formats: "30 d", "100.00 %", "9.81 MiB".
+  std::smatch m;
+  EXPECT_FALSE(std::regex_search(text, m, std::regex(R"(\b\d+ d\b)"))) << m.str(0);
+  EXPECT_FALSE(std::regex_search(text, m, std::regex(R"(\d\.\d+ ?(%|[KMGT]i?B|o))"))) << m.str(0);
+  EXPECT_FALSE(std::regex_search(text, m, std::regex(R"(\b[01] (entrées|fichiers|copies)\b)")))
+      << m.str(0);
+  // And the sentences are there, in French.
+  for (const char* needle :
+       {"3 entrées modifiées : docs/acte.pdf", "Échelle de conservation", "Copie serveur-coffre",
+        "restauration complète projetée", "jamais inventorié"}) {
+    EXPECT_NE(text.find(NormalizeSpaces(needle)), std::string::npos) << needle;
+  }
+}
+
+// The same report in English: plurals agree with their numbers, and no
+// "(s)" stands in for them.
+TEST(ReportInOneLanguage, EnglishReportPluralsAgree) {
+  json report = EvaluatedReport("en");
+  absl::StatusOr<std::string> html = RenderReportHtml(report);
+  ASSERT_TRUE(html.ok()) << html.status();
+  std::smatch m;
+  const std::string& h = *html;
+  EXPECT_FALSE(std::regex_search(h, m, std::regex(R"(\b1 (entries|files|copies|slots|points)\b)")))
+      << m.str(0);
+  EXPECT_FALSE(std::regex_search(h, m, std::regex(R"(\b([02-9]|\d\d+) (entry|file|copy|slot)\b)")))
+      << m.str(0);
+  EXPECT_EQ(h.find("(s)"), std::string::npos);
+  EXPECT_NE(h.find("3 entries modified: docs/acte.pdf"), std::string::npos);
+  EXPECT_EQ(h.find("<span lang=\"en\">"), std::string::npos);  // nothing marked apart
 }
 
 INSTANTIATE_TEST_SUITE_P(Languages, ReportInChromium, ::testing::Values("en", "fr"),
