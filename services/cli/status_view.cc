@@ -106,6 +106,20 @@ nlohmann::json PointsJson(const google::protobuf::RepeatedPtrField<v1::PointReco
   return out;
 }
 
+// The first damaged entries (BackupSetStatus.damaged); paths are bytes, so
+// path_base64 always, path when UTF-8 (likewise the point's name).
+nlohmann::json DamagedJson(const v1::BackupSetStatus& b) {
+  nlohmann::json out = nlohmann::json::array();
+  for (const v1::DamagedEntry& d : b.damaged()) {
+    nlohmann::json j = {
+        {"point_ns", d.point_ns()}, {"path_base64", Base64Encode(d.path())}, {"state", d.state()}};
+    if (IsValidUtf8(d.path())) j["path"] = d.path();
+    if (IsValidUtf8(d.point_name())) j["point_name"] = d.point_name();
+    out.push_back(std::move(j));
+  }
+  return out;
+}
+
 // Format verdicts of a bagit/sumfile/restic set's last check; targets are
 // bytes, so target_base64 always, target when UTF-8.
 nlohmann::json FormatVerdictsJson(const v1::FormatVerdicts& fv) {
@@ -149,6 +163,7 @@ nlohmann::json StatusDoc(const v1::GetStatusResponse& r) {
       if (IsValidUtf8(bs.path())) j["path"] = bs.path();
       j["last_task"] = b.has_last_task() ? TaskJson(b.last_task()) : nlohmann::json(nullptr);
       j["points"] = PointsJson(b.points());
+      j["damaged"] = DamagedJson(b);
       if (b.has_format_verdicts()) j["format_verdicts"] = FormatVerdictsJson(b.format_verdicts());
       sets.push_back(std::move(j));
     }
@@ -206,6 +221,23 @@ std::string ProgressText(const v1::TaskProgress& p) {
   return s;
 }
 
+std::string DamagedText(const v1::BackupSetStatus& b, const std::string& indent) {
+  std::string s;
+  for (const v1::DamagedEntry& d : b.damaged()) {
+    s += indent + d.state() + std::string(d.state().size() < 10 ? 10 - d.state().size() : 0, ' ') +
+         " " + EscapeForTerminal(d.path());
+    if (!d.point_name().empty() && d.point_name() != d.path()) {
+      s += " (restore point " + EscapeForTerminal(d.point_name()) + ")";
+    }
+    s += "\n";
+  }
+  if (b.problems() > static_cast<uint64_t>(b.damaged_size())) {
+    s += indent + "... and " + GroupDigits(b.problems() - b.damaged_size()) +
+         " more (vigil status --json lists the restore points' damage)\n";
+  }
+  return s;
+}
+
 std::string CountsText(const v1::DiffCounts& c) {
   std::string s;
   auto add = [&](const char* name, uint64_t n) {
@@ -236,6 +268,7 @@ void PrintStatus(const v1::GetStatusResponse& r) {
       std::printf(
           "      catalogue: %s %s, %s with problems\n", GroupDigits(b.catalogue_entries()).c_str(),
           b.catalogue_entries() == 1 ? "entry" : "entries", GroupDigits(b.problems()).c_str());
+      std::fputs(DamagedText(b, "        ").c_str(), stdout);
       if (!b.has_last_task()) {
         std::printf("      last check: never\n");
         continue;
