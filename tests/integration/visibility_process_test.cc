@@ -100,14 +100,16 @@ TEST_F(VisibilityProcessTest, AFailedCheckAndItsReasonAreOnTheDashboardAndInStat
 }
 
 // Twelve files damaged: `check run --wait` and human `status` name the
-// first ten (they used to give only a count) and count the rest.
+// first ten (they used to give only a count) and count the rest. The
+// tenant is in Europe/Paris: status gives every time in its zone, as the
+// summaries do (it used to put UTC beside them).
 TEST_F(VisibilityProcessTest, DamagedPathsAreNamedByCheckRunAndStatus) {
   for (int i = 0; i < 20; ++i) {
     WriteFile(root_ + "/acme/fs/doc-" + std::to_string(100 + i) + ".pdf",
               "document " + std::to_string(i));
   }
-  WriteFile(tmp_ / "acme.yaml",
-            manifests::Head() + manifests::ImmutableFs() + manifests::kRpoAndIntegrity);
+  WriteFile(tmp_ / "acme.yaml", manifests::Head("loc-a", "Europe/Paris") +
+                                    manifests::ImmutableFs() + manifests::kRpoAndIntegrity);
   Start();
   ASSERT_TRUE(cluster_.Apply(tmp_ / "acme.yaml"));
   RunResult r = cluster_.RunCheck("acme");
@@ -138,6 +140,9 @@ TEST_F(VisibilityProcessTest, DamagedPathsAreNamedByCheckRunAndStatus) {
         << r.out;
   }
   EXPECT_NE(r.out.find("... and 2 more"), std::string::npos) << r.out;
+  EXPECT_EQ(r.out.find("UTC"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("monitored since 20"), std::string::npos) << r.out;
+  EXPECT_GE(CountOf(r.out, " CET") + CountOf(r.out, " CEST"), 3u) << r.out;
   // --json carries the same ten.
   nlohmann::json set = BackupSet(cluster_.Status("acme"), "fs-a");
   ASSERT_EQ(set["damaged"].size(), 10u) << set.dump(2);
