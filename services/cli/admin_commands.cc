@@ -7,6 +7,7 @@
 #include <fstream>
 #include <nlohmann/json.hpp>
 #include <optional>
+#include <set>
 #include <sstream>
 #include <thread>
 #include <vector>
@@ -131,10 +132,29 @@ int RunCheckRun(const CheckRunArgs& args) {
                         e.message().c_str());
           }
         }
-        if (args.drill) {  // the drills' verdicts, from the stored results
+        // The damaged entries of the sets with problems, and the drills'
+        // verdicts: from the stored results, one status call.
+        std::set<std::pair<std::string, std::string>> damaged_sets;
+        for (const auto& t : sresp.check_tasks()) {
+          const v1::DiffCounts& n = t.counts();
+          if (n.modified() + n.missing() + n.unreadable() > 0) {
+            damaged_sets.emplace(t.backup_set().tenant(), t.backup_set().name());
+          }
+        }
+        if (!damaged_sets.empty() || args.drill) {
           v1::GetStatusRequest vreq;
           vreq.set_tenant(args.tenant);
           if (int rc = c.Call(&AdminStub::GetStatus, vreq, &sresp); rc != kExitOk) return rc;
+        }
+        for (const auto& ts : sresp.tenants()) {
+          for (const auto& b : ts.backup_sets()) {
+            if (damaged_sets.count({b.backup_set().tenant(), b.backup_set().name()}) == 0) continue;
+            std::printf("  %s/%s: %s damaged\n", b.backup_set().tenant().c_str(),
+                        b.backup_set().name().c_str(), GroupDigits(b.problems()).c_str());
+            std::fputs(DamagedText(b, "    ").c_str(), stdout);
+          }
+        }
+        if (args.drill) {
           for (const auto& ts : sresp.tenants()) {
             for (const auto& cs : ts.commitments()) {
               if (cs.kind() != "restore_drill") continue;

@@ -89,6 +89,7 @@ inline constexpr const char* kStatusHelpFooter =
   {"name", "asset", "location", "path", "path_base64", "catalogue_entries", "problems",
    "points": [{"time_ns", "name", "name_base64", "first_seen_ns", "gone_ns", "files",
                "bytes", "damaged_ns", "damage", "implausible", "last_verified_ns", ...}],
+   "damaged": [{"point_ns", "point_name", "path", "path_base64", "state"}],
    "last_task": {"id", "check_id", "state", "attempt", "worker", "entries",
                  "counts": {...}, "errors": [{"attempt", "worker", "message"}],
                  "progress": {"files_done", "bytes_done", "files_total",
@@ -97,7 +98,8 @@ inline constexpr const char* kStatusHelpFooter =
 "fail", "unknown"; evidence "basis" is "measured", "declared" (by the MSP) or
 "contract".
 "path" is the path as UTF-8 when it is valid UTF-8 (else absent); "path_base64" is
-always present and exact (paths are bytes).
+always present and exact (paths are bytes). "damaged": the first 10 of the
+"problems" entries ("modified", "missing" or "unreadable").
 "progress" (running tasks only, counted in regular files; totals 0 = unknown,
 an estimate from the last check) is kept in the coordinator's memory.)";
 

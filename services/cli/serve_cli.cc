@@ -143,8 +143,9 @@ void AddDevCommand(CLI::App& app, int& exit_code) {
   auto [dev, da] = AddCommand<DevArgs>(
       &app, "dev",
       "Try Vigil: a coordinator and two in-process workers on loopback, with the example law "
-      "firm of deploy/examples/dev.yaml and sample backups; prints the address, a token and a "
-      "first status.",
+      "firm of deploy/examples/dev.yaml and sample backups; prints the address, the admin token, "
+      "the dashboard's address (http://127.0.0.1:PORT/, log in with that token) and a first "
+      "status.",
       exit_code, RunDev);
   dev->add_option("--data", da.data, "Data directory (default: a new one under $TMPDIR)");
   dev->add_option("--listen", da.listen, "HOST:PORT")->capture_default_str();

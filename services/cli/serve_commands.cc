@@ -446,13 +446,30 @@ void WriteSample(const std::filesystem::path& p, const std::string& content) {
   f << content;
 }
 
-std::string DefaultExamples() {
+// The absolute path of the running binary ("" if unknown).
+std::string SelfPath() {
   char buf[4096];
   ssize_t n = readlink("/proc/self/exe", buf, sizeof buf - 1);
-  if (n > 0) {
-    buf[n] = '\0';
+  if (n <= 0) return "";
+  buf[n] = '\0';
+  return buf;
+}
+
+// `s` quoted for a POSIX shell when it needs it.
+std::string ShellWord(const std::string& s) {
+  if (!s.empty() && s.find_first_not_of("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
+                                        "0123456789_-./:=+,@%") == std::string::npos) {
+    return s;
+  }
+  std::string q = "'";
+  for (char c : s) q += c == '\'' ? std::string("'\\''") : std::string(1, c);
+  return q + "'";
+}
+
+std::string DefaultExamples() {
+  if (std::string self = SelfPath(); !self.empty()) {
     // build/bin/vigil -> <source>/deploy/examples when built in-tree.
-    for (auto p = std::filesystem::path(buf).parent_path(); p.has_parent_path() && p != "/";
+    for (auto p = std::filesystem::path(self).parent_path(); p.has_parent_path() && p != "/";
          p = p.parent_path()) {
       if (std::filesystem::exists(p / "deploy/examples/dev.yaml")) return p / "deploy/examples";
     }
@@ -521,6 +538,13 @@ int RunDev(const DevArgs& args) {
     }
   }
   so.coordinator.msp_name = "Vigil dev";
+  // The dashboard on loopback, beside the gRPC port (its own free port);
+  // verdicts recomputed every 2 s and the watcher's history every 10 s, so
+  // that the page follows the demo.
+  so.http.http_listen = args.listen.substr(0, args.listen.rfind(':')) + ":0";
+  so.metrics.version = VIGIL_VERSION;
+  so.metrics.refresh_ms = 2'000;
+  so.watch_every_ms = 10'000;
   auto node = coordinator::Node::Start(so);
   if (!node.ok()) {
     std::fprintf(stderr, "vigil dev: %s\n", std::string(node.status().message()).c_str());
@@ -559,7 +583,12 @@ int RunDev(const DevArgs& args) {
   std::printf("vigil dev: coordinator listening on %s, 2 workers (office, offsite)\n",
               address.c_str());
   std::printf("data directory: %s\n", data.c_str());
-  std::printf("admin token: %s\n\n", token.c_str());
+  std::printf("admin token: %s\n", token.c_str());
+  if (!args.once) {
+    std::printf("dashboard: http://%s/ (log in with the admin token above)\n",
+                (*node)->http_address().c_str());
+  }
+  std::printf("\n");
   std::fflush(stdout);
 
   ClientArgs client;
@@ -577,9 +606,15 @@ int RunDev(const DevArgs& args) {
     rc = RunStatus({client, "", false});
   }
   if (rc == 0 && !args.once) {
+    // Commands that work as printed: this binary's directory first on PATH.
+    std::string self = SelfPath();
+    std::string path_dir =
+        self.empty() ? "" : std::filesystem::path(self).parent_path().string() + ":";
     std::printf(
-        "\ntry, in another shell:\n  export VIGIL_COORDINATOR=%s VIGIL_TOKEN=%s\n"
+        "\ndashboard: http://%s/ (admin token: %s)\n"
+        "try, in another shell:\n  export PATH=%s\"$PATH\" VIGIL_COORDINATOR=%s VIGIL_TOKEN=%s\n"
         "  vigil status\n  vigil check run dupont-avocats --wait\n\nCtrl-C to stop.\n",
+        (*node)->http_address().c_str(), token.c_str(), ShellWord(path_dir).c_str(),
         address.c_str(), token.c_str());
     std::fflush(stdout);
     WaitForSignal(signals);

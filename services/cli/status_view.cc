@@ -10,6 +10,7 @@
 #include "services/common/proto_names.h"
 #include "services/common/text.h"
 #include "services/common/time.h"
+#include "services/contracts/calendar.h"
 
 namespace vigil::cli {
 namespace {
@@ -44,11 +45,10 @@ nlohmann::json TaskJson(const v1::Task& t) {
   return j;
 }
 
-// "2026-11-22 18:47 UTC" (minutes are enough for a status line).
-std::string Minute(int64_t ns) {
-  if (ns == 0) return "-";
-  std::string s = FormatTimeUtc(ns);  // 2026-11-22T18:47:45.123456789Z
-  return s.substr(0, 10) + " " + s.substr(11, 5) + " UTC";
+// "2026-11-22 19:47 CET" in the tenant's zone, as the verdicts' summaries
+// write their times (minutes are enough for a status line).
+std::string Minute(int64_t ns, const contracts::Calendar& cal) {
+  return ns == 0 ? "-" : cal.Format(ns);
 }
 
 void PrintVerdicts(const v1::TenantStatus& t) {
@@ -57,6 +57,7 @@ void PrintVerdicts(const v1::TenantStatus& t) {
     for (const auto& s : t.scope()) std::printf("  %s\n", s.c_str());
     return;
   }
+  const contracts::Calendar cal(t.tenant().timezone().empty() ? "UTC" : t.tenant().timezone());
   std::printf("  restore readiness (contract v%u):\n", t.contract_version());
   for (const auto& r : t.readiness()) {
     std::printf("    %-16s %s\n", r.asset().c_str(), r.readiness().c_str());
@@ -66,19 +67,19 @@ void PrintVerdicts(const v1::TenantStatus& t) {
       for (const auto& why : r.site_loss_reasons()) std::printf("        - %s\n", why.c_str());
     }
     if (r.monitored_from_ns() != 0) {
-      std::printf("      monitored since %s\n", Minute(r.monitored_from_ns()).c_str());
+      std::printf("      monitored since %s\n", Minute(r.monitored_from_ns(), cal).c_str());
     }
   }
   std::printf("  commitments (this month):\n");
-  std::printf("    %-16s %-14s %-8s %-20s %-20s %s\n", "asset", "commitment", "verdict",
+  std::printf("    %-16s %-14s %-8s %-21s %-21s %s\n", "asset", "commitment", "verdict",
               "last check", "next check", "summary");
   // Failing first, then unknown, then passing; contract order within each.
   for (const char* want : {"fail", "unknown", "pass"}) {
     for (const auto& c : t.commitments()) {
       if (c.verdict() != want) continue;
-      std::printf("    %-16s %-14s %-8s %-20s %-20s %s\n", c.asset().c_str(), c.kind().c_str(),
-                  c.verdict().c_str(), Minute(c.last_check_ns()).c_str(),
-                  Minute(c.next_check_ns()).c_str(), c.summary().c_str());
+      std::printf("    %-16s %-14s %-8s %-21s %-21s %s\n", c.asset().c_str(), c.kind().c_str(),
+                  c.verdict().c_str(), Minute(c.last_check_ns(), cal).c_str(),
+                  Minute(c.next_check_ns(), cal).c_str(), c.summary().c_str());
     }
   }
   for (const auto& s : t.scope()) std::printf("  scope: %s\n", s.c_str());
@@ -101,6 +102,20 @@ nlohmann::json PointsJson(const google::protobuf::RepeatedPtrField<v1::PointReco
                         {"last_checked_ns", p.last_checked_ns()},
                         {"last_verified_ns", p.last_verified_ns()}};
     if (IsValidUtf8(p.name())) j["name"] = p.name();
+    out.push_back(std::move(j));
+  }
+  return out;
+}
+
+// The first damaged entries (BackupSetStatus.damaged); paths are bytes, so
+// path_base64 always, path when UTF-8 (likewise the point's name).
+nlohmann::json DamagedJson(const v1::BackupSetStatus& b) {
+  nlohmann::json out = nlohmann::json::array();
+  for (const v1::DamagedEntry& d : b.damaged()) {
+    nlohmann::json j = {
+        {"point_ns", d.point_ns()}, {"path_base64", Base64Encode(d.path())}, {"state", d.state()}};
+    if (IsValidUtf8(d.path())) j["path"] = d.path();
+    if (IsValidUtf8(d.point_name())) j["point_name"] = d.point_name();
     out.push_back(std::move(j));
   }
   return out;
@@ -149,6 +164,7 @@ nlohmann::json StatusDoc(const v1::GetStatusResponse& r) {
       if (IsValidUtf8(bs.path())) j["path"] = bs.path();
       j["last_task"] = b.has_last_task() ? TaskJson(b.last_task()) : nlohmann::json(nullptr);
       j["points"] = PointsJson(b.points());
+      j["damaged"] = DamagedJson(b);
       if (b.has_format_verdicts()) j["format_verdicts"] = FormatVerdictsJson(b.format_verdicts());
       sets.push_back(std::move(j));
     }
@@ -206,6 +222,23 @@ std::string ProgressText(const v1::TaskProgress& p) {
   return s;
 }
 
+std::string DamagedText(const v1::BackupSetStatus& b, const std::string& indent) {
+  std::string s;
+  for (const v1::DamagedEntry& d : b.damaged()) {
+    s += indent + d.state() + std::string(d.state().size() < 10 ? 10 - d.state().size() : 0, ' ') +
+         " " + EscapeForTerminal(d.path());
+    if (!d.point_name().empty() && d.point_name() != d.path()) {
+      s += " (restore point " + EscapeForTerminal(d.point_name()) + ")";
+    }
+    s += "\n";
+  }
+  if (b.problems() > static_cast<uint64_t>(b.damaged_size())) {
+    s += indent + "... and " + GroupDigits(b.problems() - b.damaged_size()) +
+         " more (vigil status --json lists the restore points' damage)\n";
+  }
+  return s;
+}
+
 std::string CountsText(const v1::DiffCounts& c) {
   std::string s;
   auto add = [&](const char* name, uint64_t n) {
@@ -228,6 +261,7 @@ void PrintStatus(const v1::GetStatusResponse& r) {
         "%s%s\n", t.tenant().name().c_str(),
         t.tenant().display_name().empty() ? "" : (" (" + t.tenant().display_name() + ")").c_str());
     PrintVerdicts(t);
+    const contracts::Calendar cal(t.tenant().timezone().empty() ? "UTC" : t.tenant().timezone());
     std::printf("  backup sets:\n");
     for (const auto& b : t.backup_sets()) {
       const auto& bs = b.backup_set();
@@ -236,6 +270,7 @@ void PrintStatus(const v1::GetStatusResponse& r) {
       std::printf(
           "      catalogue: %s %s, %s with problems\n", GroupDigits(b.catalogue_entries()).c_str(),
           b.catalogue_entries() == 1 ? "entry" : "entries", GroupDigits(b.problems()).c_str());
+      std::fputs(DamagedText(b, "        ").c_str(), stdout);
       if (!b.has_last_task()) {
         std::printf("      last check: never\n");
         continue;
@@ -245,7 +280,7 @@ void PrintStatus(const v1::GetStatusResponse& r) {
                   static_cast<unsigned long long>(lt.id()), TaskStateName(lt.state()),
                   lt.attempt());
       if (lt.state() == v1::TASK_STATE_DONE) {
-        std::printf(" %s: %s", FormatTimeUtc(lt.finished_ns()).c_str(),
+        std::printf(" %s: %s", Minute(lt.finished_ns(), cal).c_str(),
                     CountsText(lt.counts()).c_str());
         if (std::string d = DigestAlgorithmText(lt); !d.empty()) std::printf("; %s", d.c_str());
       }

@@ -25,6 +25,12 @@ std::string StatusJson(const v1::GetStatusResponse& r);
 // the totals and percentage only when known (vigil.v1.TaskProgress).
 std::string ProgressText(const v1::TaskProgress& p);
 
+// The damaged entries of `b` (BackupSetStatus.damaged), one per line after
+// `indent`: "modified  PATH (restore point NAME)", the first ones the
+// coordinator names, then "... and K more" for the rest of b.problems().
+// Nothing when it has no problem. Paths are escaped for the terminal.
+std::string DamagedText(const v1::BackupSetStatus& b, const std::string& indent);
+
 // A task's diff counts: "3 added, 10 unchanged, 1 missing" (the counts that
 // are not 0), or "nothing".
 std::string CountsText(const v1::DiffCounts& c);

@@ -140,6 +140,22 @@ std::string Calendar::Rfc3339(int64_t t) const {
   return date::format("%FT%T%Ez", date::make_zoned(z, secs));
 }
 
+std::vector<Calendar::Span> Calendar::Spans(int64_t from, int64_t to) const {
+  const date::time_zone* z = zone_ ? Zone(zone_) : date::locate_zone("UTC");
+  std::vector<Span> out;
+  auto at = date::floor<std::chrono::seconds>(NsTime(nanoseconds(from)));
+  const auto end = date::floor<std::chrono::seconds>(NsTime(nanoseconds(to)));
+  // A zone changes its offset a few times a year: the loop is short.
+  while (true) {
+    date::sys_info info = z->get_info(at);
+    out.push_back({out.empty() ? ToNs(at) : ToNs(info.begin),
+                   static_cast<int32_t>(info.offset.count()), info.abbrev});
+    if (info.end >= end || info.end <= at) break;
+    at = info.end;
+  }
+  return out;
+}
+
 std::string Calendar::FormatDate(int64_t t) const {
   const date::time_zone* z = zone_ ? Zone(zone_) : date::locate_zone("UTC");
   return date::format("%F", LocalDay(z, t));

@@ -9,6 +9,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 namespace vigil::contracts {
 
@@ -54,6 +55,15 @@ class Calendar {
   // RFC 3339 with the zone's offset at `t`, to the second:
   // "2026-10-31T23:00:00+01:00".
   std::string Rfc3339(int64_t t) const;
+  // The zone's offsets over [from, to): one span per offset in force, in
+  // order, the first starting at or before `from`. What a viewer in
+  // another zone needs to show times as Format() does (the dashboard).
+  struct Span {
+    int64_t begin_ns;    // inclusive (may precede `from`)
+    int32_t offset_s;    // local = UTC + offset
+    std::string abbrev;  // "CET", "-03": Format()'s %Z
+  };
+  std::vector<Span> Spans(int64_t from, int64_t to) const;
 
  private:
   std::string name_;

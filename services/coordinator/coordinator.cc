@@ -21,6 +21,7 @@
 #include "services/coordinator/keys.h"
 #include "services/coordinator/points.h"
 #include "services/coordinator/records.h"
+#include "storage/entry.h"
 #include "storage/hash.h"
 #include "storage/hex.h"
 #include "storage/key_codec.h"
@@ -376,17 +377,27 @@ StatusOr<v1::GetStatusResponse> Coordinator::GetStatus(const v1::GetStatusReques
       if (Status p = FillFormatVerdicts(kv, bs); !p.ok()) return p;
       // Entries of the points present (a mirror, or a set checked before
       // points were recorded: the point at time 0).
-      std::vector<int64_t> present;
+      // The first kDamagedListed problems are named (BackupSetStatus.damaged).
+      constexpr int kDamagedListed = 10;
+      std::vector<std::pair<int64_t, std::string>> present;
       for (const auto& p : bs->points()) {
-        if (p.gone_ns() == 0) present.push_back(p.time_ns());
+        if (p.gone_ns() == 0) present.emplace_back(p.time_ns(), p.name());
       }
-      if (bs->points_size() == 0) present.push_back(0);
+      if (bs->points_size() == 0) present.emplace_back(0, "");
       uint64_t entries = 0, problems = 0;
-      for (int64_t rp : present) {
+      for (const auto& [rp, point_name] : present) {
         auto scan = cat_->Scan({bs->backup_set().tenant(), bs->backup_set().name(), rp});
         for (; scan->Valid(); scan->Next()) {
           ++entries;
-          if (scan->verify().state != storage::EntryState::kOk) ++problems;
+          const storage::EntryState state = scan->verify().state;
+          if (state == storage::EntryState::kOk) continue;
+          if (++problems <= kDamagedListed) {
+            v1::DamagedEntry* d = bs->add_damaged();
+            d->set_point_ns(rp);
+            d->set_point_name(point_name);
+            d->set_path(scan->path());
+            d->set_state(std::string(storage::EntryStateName(state)));
+          }
         }
         if (!scan->status().ok()) return scan->status();
       }

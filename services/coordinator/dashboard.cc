@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "services/common/proto_names.h"
+#include "services/contracts/calendar.h"
 
 // The page's files (services/coordinator/dashboard/), built in by CMake.
 namespace vigil::embedded {
@@ -26,7 +27,7 @@ namespace {
 const char* const kKinds[] = {"rpo", "retention", "copies", "integrity", "restore_drill"};
 
 int Rank(const nlohmann::json& row) {
-  bool fail = row["readiness"] == "not ready", overdue = false,
+  bool fail = row["readiness"] == "not ready" || !row["failed"].empty(), overdue = false,
        unknown = row["readiness"] != "ready";
   for (const auto& [kind, cell] : row["cells"].items()) {
     fail = fail || cell["verdict"] == "fail";
@@ -74,6 +75,52 @@ nlohmann::json TaskJson(const v1::Task& t) {
           {"attempt", t.attempt()},
           {"lease_expires_ns", t.lease_expires_ns()},
           {"progress", ProgressJson(t)}};
+}
+
+// The latest task of each (tenant, backup set, kind) when it failed (every
+// attempt did): what an operator must see until a later run succeeds.
+std::vector<const v1::Task*> LatestFailed(const std::vector<v1::Task>& tasks,
+                                          std::string_view tenant = "") {
+  std::map<std::tuple<std::string, std::string, int>, const v1::Task*> latest;
+  for (const v1::Task& t : tasks) {
+    if (!tenant.empty() && t.backup_set().tenant() != tenant) continue;
+    const v1::Task*& l = latest[{t.backup_set().tenant(), t.backup_set().name(), t.kind()}];
+    if (l == nullptr || t.id() > l->id()) l = &t;
+  }
+  std::vector<const v1::Task*> out;
+  for (const auto& [key, t] : latest) {
+    if (t->state() == v1::TASK_STATE_FAILED) out.push_back(t);
+  }
+  return out;
+}
+
+// A failed task (dashboard.h): its last error as the reason, every error.
+nlohmann::json FailedJson(const v1::Task& t) {
+  nlohmann::json j = TaskJson(t);
+  nlohmann::json errors = nlohmann::json::array();
+  for (const v1::TaskError& e : t.errors()) {
+    errors.push_back({{"attempt", e.attempt()},
+                      {"worker", e.worker_id()},
+                      {"at_ns", e.at_ns()},
+                      {"message", e.message()}});
+  }
+  j["asset"] = t.backup_set().asset();
+  j["finished_ns"] = t.finished_ns();
+  j["reason"] = t.errors().empty() ? "no error recorded" : t.errors().rbegin()->message();
+  j["errors"] = std::move(errors);
+  return j;
+}
+
+// How far ahead of now a page shows times (next checks, lease ends).
+constexpr int64_t kZoneAheadNs = int64_t{400} * 24 * 3600 * 1000000000;
+
+// A tenant's zone for the page (dashboard.h): its offsets over the window.
+nlohmann::json ZoneJson(const std::string& tz, int64_t from_ns, int64_t to_ns) {
+  contracts::Calendar cal(tz.empty() ? "UTC" : tz);
+  nlohmann::json spans = nlohmann::json::array();
+  for (const auto& s : cal.Spans(from_ns, to_ns))
+    spans.push_back({s.begin_ns, s.offset_s, s.abbrev});
+  return {{"name", cal.ok() ? cal.name() : "UTC"}, {"spans", std::move(spans)}};
 }
 
 void SortById(nlohmann::json& tasks) {
@@ -225,8 +272,13 @@ std::string TenantJson(const v1::GetStatusResponse& status, std::string_view ten
     if (InProgress(t) && t.backup_set().tenant() == tenant) running.push_back(TaskJson(t));
   }
   SortById(running);
+  nlohmann::json failed = nlohmann::json::array();
+  for (const v1::Task* t : LatestFailed(tasks, tenant)) failed.push_back(FailedJson(*t));
+  SortById(failed);
   return Dump({{"generated_ns", now_ns},
                {"tenant", ts->tenant().name()},
+               {"zone", ZoneJson(ts->tenant().timezone(), from_ns, now_ns + kZoneAheadNs)},
+               {"failed", std::move(failed)},
                {"display_name", ts->tenant().display_name().empty() ? ts->tenant().name()
                                                                     : ts->tenant().display_name()},
                {"readiness", std::move(readiness)},
@@ -274,7 +326,30 @@ std::string DashboardJson(const v1::GetStatusResponse& status, int64_t now_ns,
   std::vector<nlohmann::json> rows;
   std::map<std::string, int> counts = {{"pass", 0}, {"fail", 0}, {"unknown", 0}};
   std::map<std::string, bool> kinds_present;
+  // The failed tasks, by (tenant, asset) for the rows.
+  const std::vector<const v1::Task*> failed_tasks = LatestFailed(tasks);
+  std::map<std::pair<std::string, std::string>, nlohmann::json> failed_of;
+  nlohmann::json failed = nlohmann::json::array();
+  for (const v1::Task* t : failed_tasks) {
+    nlohmann::json j = FailedJson(*t);
+    auto& list = failed_of[{t->backup_set().tenant(), t->backup_set().asset()}];
+    if (list.is_null()) list = nlohmann::json::array();
+    list.push_back({{"id", t->id()},
+                    {"backup_set", t->backup_set().name()},
+                    {"kind", j["kind"]},
+                    {"finished_ns", t->finished_ns()},
+                    {"reason", j["reason"]}});
+    failed.push_back(std::move(j));
+  }
+  SortById(failed);
+  nlohmann::json zones = nlohmann::json::object();
   for (const v1::TenantStatus& ts : status.tenants()) {
+    zones[ts.tenant().name()] =
+        ZoneJson(ts.tenant().timezone(), now_ns - kZoneAheadNs, now_ns + kZoneAheadNs);
+    auto attach_failed = [&](nlohmann::json& j, const std::string& asset) {
+      auto f = failed_of.find({ts.tenant().name(), asset});
+      j["failed"] = f == failed_of.end() ? nlohmann::json::array() : f->second;
+    };
     // Assets in the order the status lists them (readiness first, then any
     // asset only the commitments name).
     std::map<std::string, nlohmann::json> by_asset;
@@ -312,6 +387,7 @@ std::string DashboardJson(const v1::GetStatusResponse& status, int64_t now_ns,
     }
     for (const auto& asset : order) {
       nlohmann::json& j = by_asset[asset];
+      attach_failed(j, asset);
       j["rank"] = Rank(j);
       rows.push_back(std::move(j));
     }
@@ -332,11 +408,10 @@ std::string DashboardJson(const v1::GetStatusResponse& status, int64_t now_ns,
     if (InProgress(t)) running.push_back(TaskJson(t));
   }
   SortById(running);
-  nlohmann::json out = {{"generated_ns", now_ns},
-                        {"kinds", std::move(kinds)},
-                        {"counts", counts},
-                        {"rows", std::move(rows)},
-                        {"tasks", std::move(running)}};
+  nlohmann::json out = {
+      {"generated_ns", now_ns},   {"kinds", std::move(kinds)},   {"counts", counts},
+      {"rows", std::move(rows)},  {"tasks", std::move(running)}, {"failed", std::move(failed)},
+      {"zones", std::move(zones)}};
   return Dump(out);
 }
 

@@ -58,11 +58,27 @@ std::string_view DashboardJs();
 //    "started_ns", "updated_ns"}    lease time (0 = leased before a
 //                                   restart), last time the figures moved
 // The same "progress" is in TenantJson's and WorkersJson's tasks.
+//
+// Also "failed": the checks and drills that failed (every attempt did) and
+// are the latest of their (tenant, backup set, kind), by id: as "tasks",
+// plus {"asset", "finished_ns", "reason" (the last attempt's error),
+// "errors": [{"attempt", "worker", "at_ns", "message"}]}; each row lists
+// its asset's as "failed": [{"id", "backup_set", "kind", "finished_ns",
+// "reason"}] (rank 0). And "zones": {TENANT: ZONE} (below), for showing
+// times in each tenant's zone.
+//
+// ZONE: {"name": IANA name ("UTC" if the tenant has none or an unknown one),
+//        "spans": [[begin_ns, offset_s, "CET"], ...]}: the zone's offsets
+// from before the page's earliest time to a year ahead, each in force from
+// begin_ns until the next; local time = UTC + offset_s, and the
+// abbreviation is the one the evaluator's summaries print (contracts::
+// Calendar::Format): the page shows every time as "2026-12-06 09:15 CET".
 std::string DashboardJson(const v1::GetStatusResponse& status, int64_t now_ns,
                           const std::vector<v1::Task>& tasks = {});
 
 // One tenant's page as JSON, or "" if `status` has no such tenant:
-//   {"generated_ns", "tenant", "display_name",
+//   {"generated_ns", "tenant", "display_name", "zone" (ZONE, above),
+//    "failed": [...],            (as in DashboardJson, this tenant's only)
 //    "readiness": [{"asset", "readiness", "reasons": [...],
 //                   "site_loss": {"readiness", "reasons": [...]},
 //                   "monitored_from_ns"}],

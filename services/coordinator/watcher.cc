@@ -4,6 +4,7 @@
 #include <map>
 
 #include "services/common/time.h"
+#include "services/contracts/calendar.h"
 #include "services/contracts/evaluate.h"
 #include "services/contracts/parse.h"
 #include "services/contracts/schedule.h"
@@ -150,8 +151,11 @@ StatusOr<std::vector<v1::Alert>> Watcher::RunOnce() {
                   now - cs.last_check_ns() > every + options_.overdue_grace_ns;
       o.summary = cs.summary();
       if (o.overdue && o.verdict != "fail") {
-        o.summary = "check overdue: last run " + FormatTimeUtc(cs.last_check_ns()) +
-                    ", due every " + contracts::FormatDuration(every) + "; " + o.summary;
+        // In the tenant's zone, as the verdicts' own times (the dashboard
+        // shows this summary beside them).
+        o.summary = "check overdue: last run " +
+                    contracts::Calendar(t.timezone()).Format(cs.last_check_ns()) + ", due every " +
+                    contracts::FormatDuration(every) + "; " + o.summary;
       } else if (o.verdict == "unknown" && o.cadence_ns > 0) {
         o.summary += " (no verdict yet; silent after " + contracts::FormatDuration(o.cadence_ns) +
                      " without one)";

@@ -11,6 +11,10 @@
 //                      `vigil check run TENANT --wait` (exit 1 expected)
 //   VIGIL_CHECK_CMD    a shell command that queues a check without waiting
 //                      (the worker is slow enough for its progress to show)
+//   VIGIL_FAIL_CMD     a shell command that makes the backup set's path a
+//                      symbolic link (never followed) and runs `vigil check run TENANT --wait` (exit 1
+//                      expected: the check fails)
+//   VIGIL_TENANT_ZONE  the tenant's time zone abbreviations, "CET|CEST"
 //   VIGIL_ARTIFACTS    where the screenshots go
 //   CHROMIUM           the browser (default /usr/bin/chromium)
 //
@@ -51,6 +55,8 @@ async function main() {
   const tenant = need('VIGIL_TENANT');
   const damage = need('VIGIL_DAMAGE_CMD');
   const check = need('VIGIL_CHECK_CMD');
+  const fail = need('VIGIL_FAIL_CMD');
+  const zone = need('VIGIL_TENANT_ZONE');
   const artifacts = need('VIGIL_ARTIFACTS');
   const browser = await chromium.launch({
     executablePath: process.env.CHROMIUM || '/usr/bin/chromium',
@@ -58,7 +64,10 @@ async function main() {
     args: ['--no-sandbox', '--disable-gpu', '--disable-dev-shm-usage'],
   });
   try {
-    const page = await browser.newPage({viewport: {width: 1280, height: 720}});
+    // The viewer is in New York with a US locale: the page must still show
+    // the tenant's times in the tenant's zone, in its one format.
+    const page = await browser.newPage({viewport: {width: 1280, height: 720},
+                                        timezoneId: 'America/New_York', locale: 'en-US'});
     const errors = [];
     page.on('pageerror', e => errors.push(String(e)));
     // Failed requests count, except the browser's own favicon probe (the
@@ -154,6 +163,23 @@ async function main() {
     }
     await page.locator('#tenant-series figure[data-kind="integrity"] svg.series-chart line.limit')
         .waitFor({state: 'attached', timeout: 10000});
+    // Times: "2026-12-06 09:15 CET", in the tenant's zone, whatever the
+    // viewer's; the charts' titles give the span their data covers.
+    const stamp = new RegExp(`^\\d{4}-\\d{2}-\\d{2} \\d{2}:\\d{2} (${zone})$`);
+    const lastChecks = (await page.locator('#tenant-commitments tbody td:nth-child(5)')
+        .allInnerTexts()).filter(t => t !== '-');  // '-': never checked
+    const historyTimes = await page.locator('#tenant-history tbody td:nth-child(1)').allInnerTexts();
+    for (const t of [...lastChecks, ...historyTimes]) {
+      if (!stamp.test(t)) throw new Error(`a time not in the tenant's zone and format: "${t}"`);
+    }
+    if (lastChecks.length === 0 || historyTimes.length === 0) throw new Error('no time shown');
+    const span = new RegExp(`^\\(\\d+(\\.\\d)? (s|min|h|d): \\d{4}-\\d{2}-\\d{2} \\d{2}:\\d{2}`);
+    for (const id of ['#series-window', '#tenant-window']) {
+      const title = await page.locator(id).innerText();
+      if (!span.test(title)) throw new Error(`${id} does not say the span it covers: "${title}"`);
+    }
+    step(`times in the tenant's zone: ${lastChecks[0]}; series ` +
+         await page.locator('#series-window').innerText());
     await page.screenshot({path: path.join(artifacts, 'dashboard-tenant.png'), fullPage: true});
     await page.locator('#tenant-series').screenshot(
         {path: path.join(artifacts, 'dashboard-tenant-series.png')});
@@ -179,6 +205,28 @@ async function main() {
     if (!/ \/ \d+ files/.test(progress)) throw new Error(`no total in the progress: ${progress}`);
     await page.screenshot({path: path.join(artifacts, 'dashboard-progress.png'), fullPage: true});
     step(`running check shows its progress: ${progress}`);
+
+    // A check that fails (the set's path a symbolic link): its reason in the
+    // tenant's row and in "Failed checks", then on the tenant's page.
+    step(`fail: ${fail}`);
+    try {
+      execSync(fail, {stdio: 'inherit'});
+      throw new Error('the check run through a symbolic link succeeded');
+    } catch (e) {
+      if (e.status !== 1) throw e;
+    }
+    await reloadUntil(page, `${row} td.readiness span.task-failed`, 'the failed check in the row');
+    const inRow = await page.locator(`${row} span.task-failed`).first().innerText();
+    if (!inRow.includes('is a symbolic link, not followed')) throw new Error(`row says "${inRow}"`);
+    const listed = await page.locator('#failed tr td.reason').first().innerText();
+    if (!listed.includes('is a symbolic link, not followed')) throw new Error(`list says "${listed}"`);
+    await page.screenshot({path: path.join(artifacts, 'dashboard-failed.png'), fullPage: true});
+    await page.goto(`${url}#tenant=${encodeURIComponent(tenant)}`);
+    await page.reload();
+    await page.locator('#tenant-failed tr td.reason').first().waitFor({timeout: 10000});
+    const onPage = await page.locator('#tenant-failed tr td.reason').first().innerText();
+    if (!onPage.includes('is a symbolic link, not followed')) throw new Error(`page says "${onPage}"`);
+    step(`failed check shown with its reason: ${inRow}`);
     if (errors.length > 0) throw new Error('errors in the page:\n' + errors.join('\n'));
   } finally {
     await browser.close();

@@ -5,7 +5,9 @@
 // damaged and a check run, and sees the integrity cell turn to failing; then
 // the tenant page with its evidence, history (the alert "not sent: no alert
 // channel serves it", none being applied) and RPO-age chart; then a
-// running check's progress bar.
+// running check's progress bar; then a check that fails (the set's path
+// made a symbolic link, which no worker follows) and its reason in the grid and on the tenant page.
+// The tenant is in Europe/Paris, the browser in New York: every time is shown in the tenant's zone.
 // Screenshots stay in build/tests/artifacts/dashboard/.
 #include <gtest/gtest.h>
 #include <unistd.h>
@@ -51,8 +53,8 @@ TEST(DashboardE2eTest, GridShowsTheTenantThenTheDamageAsAFailingCell) {
   for (int i = 0; i < 16; ++i) {
     WriteFile(root + "/acme/fs/f" + std::to_string(i), "file " + std::to_string(i));
   }
-  WriteFile(tmp / "acme.yaml",
-            manifests::Head() + manifests::ImmutableFs() + manifests::kRpoAndIntegrity);
+  WriteFile(tmp / "acme.yaml", manifests::Head("loc-a", "Europe/Paris") + manifests::ImmutableFs() +
+                                   manifests::kRpoAndIntegrity);
   Cluster cluster(tmp.path());
   CoordinatorOptions o;
   o.http = true;
@@ -76,15 +78,21 @@ TEST(DashboardE2eTest, GridShowsTheTenantThenTheDamageAsAFailingCell) {
                              " --token-file '" + token_file + "'";
   const std::string check = "exec '" + VigilBin() + "' check run acme --coordinator " + addr +
                             " --token-file '" + token_file + "'";
+  const std::string fail = "mv '" + root + "/acme/fs' '" + root +
+                           "/acme/fs.real' && ln -s fs.real '" + root + "/acme/fs' && exec '" +
+                           VigilBin() + "' check run acme --wait --timeout 60 --coordinator " +
+                           addr + " --token-file '" + token_file + "'";
   std::filesystem::create_directories(kArtifacts);
   r = RunProcess({"/usr/bin/env", "VIGIL_URL=http://" + http, "VIGIL_TOKEN=" + token,
                   "VIGIL_TENANT=acme", "VIGIL_DAMAGE_CMD=" + damage, "VIGIL_CHECK_CMD=" + check,
+                  "VIGIL_FAIL_CMD=" + fail, "VIGIL_TENANT_ZONE=CET|CEST",
                   std::string("VIGIL_ARTIFACTS=") + kArtifacts, "CHROMIUM=" + chromium, "timeout",
                   "240", node, std::string(kSpecDir) + "/dashboard.spec.js"});
   EXPECT_EQ(r.exit_code, 0) << r.out << r.err << "\ncoordinator:\n" << cluster.coordinator().err();
   EXPECT_TRUE(std::filesystem::exists(std::string(kArtifacts) + "/dashboard-fail.png"))
       << r.out << r.err;
-  for (const char* png : {"/dashboard-tenant.png", "/dashboard-tenant-series.png"}) {
+  for (const char* png :
+       {"/dashboard-tenant.png", "/dashboard-tenant-series.png", "/dashboard-failed.png"}) {
     EXPECT_TRUE(std::filesystem::exists(std::string(kArtifacts) + png)) << png;
   }
 }

@@ -12,6 +12,32 @@ function el(tag, text, cls) {
   return e;
 }
 
+// Times: every one as "2026-12-06 09:15 CET", in the zone of the tenant it
+// belongs to (dashboard.h ZONE: the offsets and abbreviations the server's
+// time zone database gives, the ones its summaries print), not the viewer's.
+// Times of no tenant (workers, the page's own) in the tenants' zone when they
+// all have the same, else in UTC.
+const UTC_ZONE = {name: 'UTC', spans: [[0, 0, 'UTC']]};
+let zones = {};  // tenant -> ZONE, from the last /api/dashboard
+function zoneOf(tenant) { return zones[tenant] || UTC_ZONE; }
+function commonZone() {
+  const all = Object.values(zones);
+  return all.length && all.every(z => z.name === all[0].name) ? all[0] : UTC_ZONE;
+}
+function pad(n) { return String(n).padStart(2, '0'); }
+// The local clock of `ns` in `zone`: a Date read with its getUTC* methods.
+function local(ns, zone) {
+  let span = zone.spans[0];
+  for (const s of zone.spans) { if (s[0] <= ns) span = s; else break; }
+  return [new Date(ns / 1e6 + span[1] * 1000), span[2]];
+}
+function when(ns, zone) {
+  if (!(ns > 0)) return '-';
+  const [d, abbrev] = local(ns, zone || UTC_ZONE);
+  return `${d.getUTCFullYear()}-${pad(d.getUTCMonth() + 1)}-${pad(d.getUTCDate())} ` +
+         `${pad(d.getUTCHours())}:${pad(d.getUTCMinutes())} ${abbrev}`;
+}
+
 function showLogin(message) {
   document.getElementById('login').hidden = false;
   document.getElementById('login-error').textContent = message || '';
@@ -21,8 +47,8 @@ function render(d) {
   const c = d.counts;
   document.getElementById('counts').textContent =
       `${c.fail} failing, ${c.unknown} unknown, ${c.pass} passing`;
-  document.getElementById('updated').textContent =
-      'as of ' + new Date(d.generated_ns / 1e6).toLocaleString();
+  zones = d.zones || {};
+  document.getElementById('updated').textContent = 'as of ' + when(d.generated_ns, commonZone());
   const head = document.getElementById('head');
   head.replaceChildren(el('th', 'Tenant'), el('th', 'Asset'), el('th', 'Restore readiness'),
                        ...d.kinds.map(k => el('th', KIND_NAMES[k] || k)));
@@ -34,6 +60,12 @@ function render(d) {
     tr.append(el('td', r.tenant), el('td', r.asset));
     const ready = el('td', r.readiness, 'cell readiness ' + r.readiness.replace(' ', '-'));
     ready.title = r.reasons.join('\n');
+    // A failed check or drill: said in the row, with its reason.
+    for (const f of r.failed || []) {
+      const why = el('span', `${f.kind} of ${f.backup_set} failed: ${f.reason}`, 'task-failed');
+      why.title = `task ${f.id}, ${when(f.finished_ns, zoneOf(r.tenant))}`;
+      ready.append(why);
+    }
     tr.append(ready);
     for (const k of d.kinds) {
       const cell = r.cells[k];
@@ -48,7 +80,7 @@ function render(d) {
   document.getElementById('rows').replaceChildren(...rows);
   const tasks = (d.tasks || []).map(t => {
     const tr = el('tr');
-    const ends = t.state === 'leased' ? new Date(t.lease_expires_ns / 1e6).toLocaleTimeString() : '';
+    const ends = t.state === 'leased' ? when(t.lease_expires_ns, zoneOf(t.tenant)) : '';
     tr.append(el('td', String(t.id)), el('td', t.tenant), el('td', t.backup_set), el('td', t.kind),
               el('td', t.state, t.state), el('td', t.worker || '-'), el('td', String(t.attempt)),
               el('td', ends), progressCell(t));
@@ -57,13 +89,15 @@ function render(d) {
   document.getElementById('tasks').replaceChildren(...tasks);
   document.getElementById('tasks-grid').hidden = tasks.length === 0;
   document.getElementById('no-tasks').hidden = tasks.length !== 0;
+  renderFailed(d.failed || [], 'failed', true);
   document.getElementById('grid').hidden = rows.length === 0;
   document.getElementById('empty').hidden = rows.length !== 0;
 }
 
 // Running checks: a bar (done / total and %, or indeterminate with counts
 // when the total is unknown) and the average rates.
-function count(n) { return Math.round(n).toLocaleString(); }
+// "1,234" (as the CLI groups digits), whatever the viewer's locale.
+function count(n) { return String(Math.round(n)).replace(/\B(?=(\d{3})+(?!\d))/g, ','); }
 function size(n) {
   const units = ['B', 'KiB', 'MiB', 'GiB', 'TiB', 'PiB'];
   let i = 0;
@@ -88,13 +122,36 @@ function progressCell(t) {
   return td;
 }
 
-function when(ns) {
-  return ns > 0 ? new Date(ns / 1e6).toLocaleString() : '-';
+// The failed checks and drills (dashboard.h "failed") into the table
+// `id` (#ID, #ID-grid, #no-ID): when, what, and every attempt's error.
+function renderFailed(failed, id, withTenant) {
+  const rows = failed.map(f => {
+    const tr = el('tr');
+    tr.dataset.task = String(f.id);
+    tr.dataset.tenant = f.tenant;
+    tr.dataset.backupSet = f.backup_set;
+    const why = el('td', f.reason, 'reason');
+    if (f.errors.length > 1) {
+      const ul = el('ul');
+      for (const e of f.errors) {
+        ul.append(el('li', `attempt ${e.attempt} (${e.worker || 'no worker'}, ` +
+                           `${when(e.at_ns, zoneOf(f.tenant))}): ${e.message}`));
+      }
+      why.append(ul);
+    }
+    tr.append(el('td', String(f.id)), ...(withTenant ? [el('td', f.tenant)] : []),
+              el('td', f.backup_set), el('td', f.kind),
+              el('td', when(f.finished_ns, zoneOf(f.tenant))), el('td', String(f.attempt)), why);
+    return tr;
+  });
+  document.getElementById(id).replaceChildren(...rows);
+  document.getElementById(id + '-grid').hidden = rows.length === 0;
+  document.getElementById('no-' + id).hidden = rows.length !== 0;
 }
 
 // What became of a history row's alert (dashboard.h): its state, and per
 // delivery when it was sent, or its attempts, next attempt and last error.
-function alertCell(a) {
+function alertCell(a, zone) {
   const td = el('td');
   if (!a) return td;
   td.className = 'alert ' + a.state.replace(' ', '-');
@@ -104,12 +161,12 @@ function alertCell(a) {
     const to = d.channel + (d.contact ? ' (' + d.contact + ')' : '');
     let text;
     if (d.state === 'sent') {
-      text = `sent ${when(d.sent_ns)} to ${to}`;
+      text = `sent ${when(d.sent_ns, zone)} to ${to}`;
     } else if (d.state === 'pending') {
       text = `${to}: ${d.attempts} attempt${d.attempts === 1 ? '' : 's'}, next ` +
-             when(d.next_attempt_ns) + (d.last_error ? `, last error: ${d.last_error}` : '');
+             when(d.next_attempt_ns, zone) + (d.last_error ? `, last error: ${d.last_error}` : '');
     } else {
-      text = `${to}: given up ${when(d.failed_ns)} after ${d.attempts} attempts: ${d.last_error}`;
+      text = `${to}: given up ${when(d.failed_ns, zone)} after ${d.attempts} attempts: ${d.last_error}`;
     }
     ul.append(el('li', text));
   }
@@ -125,12 +182,12 @@ function renderWorkers(d) {
     const ul = el('ul');
     for (const t of w.leases) {
       ul.append(el('li', `task ${t.id} ${t.tenant}/${t.backup_set} (${t.kind}, attempt ${t.attempt}, ` +
-                         `until ${new Date(t.lease_expires_ns / 1e6).toLocaleTimeString()})`));
+                         `until ${when(t.lease_expires_ns, zoneOf(t.tenant))})`));
     }
     leases.append(w.leases.length ? ul : el('span', 'none', 'muted'));
     tr.append(el('td', w.id), el('td', w.site || '-'), el('td', (w.locations || []).join(', ')),
               el('td', w.capacity === undefined ? '-' : String(w.capacity)),
-              el('td', when(w.registered_ns || 0)), leases);
+              el('td', when(w.registered_ns || 0, commonZone())), leases);
     return tr;
   });
   document.getElementById('workers').replaceChildren(...rows);
@@ -148,13 +205,24 @@ function svg(tag, attrs, text) {
   return e;
 }
 
+// What a chart's title says it covers: "(2 min: 2026-12-06 09:13 to 09:15
+// CET)" (the date and zone once when they are the same at both ends).
+function coverage(from, to, zone) {
+  const a = when(from, zone), b = when(to, zone);
+  const sameDay = a.slice(0, 10) === b.slice(0, 10), sameZone = a.slice(17) === b.slice(17);
+  const start = sameZone ? a.slice(0, 16) : a;
+  return `(${duration(to - from)}: ${start} to ${sameDay && sameZone ? b.slice(11) : b})`;
+}
+
 // One strip per commitment over the history window, coloured by verdict:
 // the state before the first recorded change is that change's "from".
+// The chart and the span it covers.
 function timeline(d) {
   // From the first recorded change (a little before), not the whole window:
-  // a young tenant's history would be a sliver at the right edge.
+  // a young tenant's history would be a sliver at the right edge. Without
+  // any change recorded, only the last minute (the verdicts now).
   const to = d.generated_ns, W = 900, L = 170, H = 22;
-  const first = d.history.length ? d.history[0].at_ns : d.from_ns;
+  const first = d.history.length ? d.history[0].at_ns : to;
   const from = Math.max(d.from_ns, first - Math.max(60e9, (to - first) * 0.05));
   const span = Math.max(1, to - from);
   const x = ns => L + (W - L) * Math.min(1, Math.max(0, (ns - from) / span));
@@ -172,14 +240,14 @@ function timeline(d) {
       if (!v || b <= a) continue;  // before the subject was first seen
       const r = svg('rect', {x: x(a), y, width: Math.max(1, x(b) - x(a)), height: H - 6,
                              fill: COLOURS[v] || '#dee2e6', 'data-verdict': v});
-      r.append(svg('title', {}, `${v} from ${when(a)}`));
+      r.append(svg('title', {}, `${v} from ${when(a, d.zone)}`));
       chart.append(r);
     }
   });
   const y = 5 + d.commitments.length * H + 12;
-  chart.append(svg('text', {x: L, y}, new Date(from / 1e6).toLocaleString()));
+  chart.append(svg('text', {x: L, y}, when(from, d.zone)));
   chart.append(svg('text', {x: W, y, 'text-anchor': 'end'}, 'now'));
-  return chart;
+  return {chart, from, to};
 }
 
 // --- Numeric history: RPO age and integrity coverage (history.h) --------
@@ -246,14 +314,14 @@ function timeBeyond(s) {
   return total;
 }
 
-function tickLabel(ns, span) {
-  const d = new Date(ns / 1e6);
-  if (span < 600e9) {
-    return d.toLocaleTimeString([], {hour: '2-digit', minute: '2-digit', second: '2-digit'});
-  }
-  return span < 2 * 86400e9
-      ? d.toLocaleString([], {month: 'short', day: 'numeric', hour: '2-digit', minute: '2-digit'})
-      : d.toLocaleDateString([], {year: 'numeric', month: 'short', day: 'numeric'});
+// An axis tick in the tenant's zone, as precise as the axis' span needs
+// (the parts of when()'s format).
+function tickLabel(ns, span, zone) {
+  const [d] = local(ns, zone);
+  const day = `${d.getUTCFullYear()}-${pad(d.getUTCMonth() + 1)}-${pad(d.getUTCDate())}`;
+  const hm = `${pad(d.getUTCHours())}:${pad(d.getUTCMinutes())}`;
+  if (span < 600e9) return `${hm}:${pad(d.getUTCSeconds())}`;
+  return span < 2 * 86400e9 ? `${day.slice(5)} ${hm}` : day;
 }
 
 // One series as a line chart (samples joined by straight lines; two samples
@@ -282,8 +350,9 @@ function seriesChart(s, d) {
   const latest = pts[pts.length - 1];
   const worst = pts.reduce((a, p) => (s.unit === 'ratio' ? p[1] < a[1] : p[1] > a[1]) ? p : a);
   const over = pts.some(p => overLimit(s, p[1])) ? timeBeyond(s) : -1;
-  const summary = `Latest ${seriesValue(s, latest[1])} at ${when(latest[0])}; ` +
-      `${s.unit === 'ratio' ? 'lowest' : 'highest'} ${seriesValue(s, worst[1])} at ${when(worst[0])}` +
+  const summary = `Latest ${seriesValue(s, latest[1])} at ${when(latest[0], d.zone)}; ` +
+      `${s.unit === 'ratio' ? 'lowest' : 'highest'} ${seriesValue(s, worst[1])} at ` +
+      when(worst[0], d.zone) +
       (s.limit === null ? '' : `; ${s.unit === 'ratio' ? 'below' : 'above'} the ${limitText} ` +
        (over < 0 ? 'never in the window' : `for ${duration(over)} in all`)) + '.';
   const chart = svg('svg', {class: 'series-chart', viewBox: `0 0 ${W} ${H}`, role: 'img',
@@ -301,7 +370,7 @@ function seriesChart(s, d) {
     chart.append(svg('line', {x1: x(t), x2: x(t), y1: H - B, y2: H - B + 4, class: 'axis'}));
     chart.append(svg('text', {x: x(t), y: H - B + 16,
                               'text-anchor': i === 0 ? 'start' : i === 4 ? 'end' : 'middle'},
-                     tickLabel(t, span)));
+                     tickLabel(t, span, d.zone)));
   }
   if (s.limit !== null) {
     const ly = y(s.limit);
@@ -320,7 +389,7 @@ function seriesChart(s, d) {
     const c = svg('circle', {cx: x(p[0]).toFixed(1), cy: y(p[1]).toFixed(1), r: beyond ? 3.5 : 2.5,
                              class: 'pt' + (beyond ? ' over' : ''), 'data-t': p[0],
                              'data-value': p[1]});
-    c.append(svg('title', {}, `${when(p[0])}: ${seriesValue(s, p[1])}` +
+    c.append(svg('title', {}, `${when(p[0], d.zone)}: ${seriesValue(s, p[1])}` +
                               (beyond ? ` (${s.unit === 'ratio' ? 'below' : 'above'} the ` +
                                         `${limitText})` : '')));
     chart.append(c);
@@ -336,8 +405,12 @@ function seriesChart(s, d) {
 
 function renderSeries(d) {
   const series = d.series || [];
-  document.getElementById('series-window').textContent =
-      `(since ${new Date(d.from_ns / 1e6).toLocaleDateString()})`;
+  // The span the samples cover (the window is 90 days; a young tenant's
+  // samples cover minutes).
+  const starts = series.filter(s => s.points.length).map(s => s.points[0][0]);
+  document.getElementById('series-window').textContent = starts.length
+      ? coverage(Math.min(...starts), d.generated_ns, d.zone)
+      : `(nothing recorded in the last ${duration(d.generated_ns - d.from_ns)})`;
   document.getElementById('tenant-series').replaceChildren(
       ...(series.length ? series.map(s => seriesChart(s, d))
                         : [el('p', 'No RPO or integrity commitment to chart.', 'muted')]));
@@ -353,7 +426,8 @@ function renderTenant(d) {
               el('td', r.reasons.join('; ')),
               el('td', lost.readiness, 'cell ' + lost.readiness.replace(' ', '-')),
               el('td', lost.reasons.join('; ')),
-              el('td', r.monitored_from_ns > 0 ? 'not monitored before ' + when(r.monitored_from_ns)
+              el('td', r.monitored_from_ns > 0
+                           ? 'not monitored before ' + when(r.monitored_from_ns, d.zone)
                                                : 'not monitored yet'));
     return tr;
   }));
@@ -371,19 +445,22 @@ function renderTenant(d) {
     if (c.evidence.length) ev.append(ul);
     tr.append(el('td', c.asset), el('td', KIND_NAMES[c.kind] || c.kind),
               el('td', c.verdict, 'cell verdict ' + c.verdict + (c.overdue ? ' overdue' : '')),
-              el('td', c.summary), el('td', when(c.last_check_ns)), el('td', when(c.next_check_ns)),
+              el('td', c.summary), el('td', when(c.last_check_ns, d.zone)),
+              el('td', when(c.next_check_ns, d.zone)),
               ev);
     return tr;
   }));
-  document.getElementById('tenant-window').textContent =
-      `(since ${new Date(d.from_ns / 1e6).toLocaleDateString()})`;
-  document.getElementById('tenant-chart').replaceChildren(timeline(d));
+  const strip = timeline(d);
+  document.getElementById('tenant-window').textContent = d.history.length
+      ? coverage(strip.from, strip.to, d.zone)
+      : `(no change recorded in the last ${duration(d.generated_ns - d.from_ns)}: the verdicts now)`;
+  document.getElementById('tenant-chart').replaceChildren(strip.chart);
   renderSeries(d);
   const hist = d.history.slice().reverse().map(h => {
     const tr = el('tr');
-    tr.append(el('td', when(h.at_ns)), el('td', h.asset), el('td', KIND_NAMES[h.kind] || h.kind),
+    tr.append(el('td', when(h.at_ns, d.zone)), el('td', h.asset), el('td', KIND_NAMES[h.kind] || h.kind),
               el('td', h.from || '(first seen)', 'cell ' + (h.from || 'none')),
-              el('td', h.to, 'cell ' + h.to), el('td', h.summary), alertCell(h.alert));
+              el('td', h.to, 'cell ' + h.to), el('td', h.summary), alertCell(h.alert, d.zone));
     return tr;
   });
   document.querySelector('#tenant-history tbody').replaceChildren(...hist);
@@ -398,6 +475,9 @@ function renderTenant(d) {
   document.getElementById('tenant-tasks').replaceChildren(...tasks);
   document.getElementById('tenant-tasks-grid').hidden = tasks.length === 0;
   document.getElementById('tenant-no-tasks').hidden = tasks.length !== 0;
+  zones[d.tenant] = d.zone;
+  document.getElementById('updated').textContent = 'as of ' + when(d.generated_ns, d.zone);
+  renderFailed(d.failed || [], 'tenant-failed', false);
 }
 
 // The tenant named in the URL's fragment (#tenant=NAME), or null.

@@ -105,6 +105,107 @@ TEST(DashboardTest, TasksInProgressAreListedWithTheirWorker) {
   EXPECT_EQ(j["tasks"][1]["backup_set"], "fs-a");
 }
 
+v1::Task FailedCheck(uint64_t id, const std::string& tenant, const std::string& set,
+                     const std::string& asset, const std::string& error) {
+  v1::Task t;
+  t.set_id(id);
+  t.set_state(v1::TASK_STATE_FAILED);
+  t.set_attempt(3);
+  t.set_finished_ns(500);
+  t.mutable_backup_set()->set_tenant(tenant);
+  t.mutable_backup_set()->set_name(set);
+  t.mutable_backup_set()->set_asset(asset);
+  for (uint32_t a = 1; a <= 3; ++a) {
+    v1::TaskError* e = t.add_errors();
+    e->set_attempt(a);
+    e->set_worker_id("w-1");
+    e->set_at_ns(100 * a);
+    e->set_message(error + " (attempt " + std::to_string(a) + ")");
+  }
+  return t;
+}
+
+// A check whose every attempt failed is listed with its reason (the last
+// attempt's error) and every error, in the grid's list and on its asset's
+// row (ranked in trouble), until a later run of the same set succeeds.
+TEST(DashboardTest, FailedChecksAreShownWithTheirReasonOnTheirRow) {
+  v1::GetStatusResponse s;
+  v1::TenantStatus* a = s.add_tenants();
+  a->mutable_tenant()->set_name("acme");
+  AddReadiness(a, "fs", "ready");
+  AddCommitment(a, "fs", "rpo", "pass");
+  AddReadiness(a, "mail", "ready");
+  AddCommitment(a, "mail", "rpo", "pass");
+  std::vector<v1::Task> tasks = {
+      FailedCheck(3, "acme", "fs-a", "fs", "backup set directory '/x/caisse': No such file"),
+      FailedCheck(4, "acme", "mail-a", "mail", "unreadable"),
+  };
+  // mail-a's failure is followed by a successful check: no longer shown.
+  tasks.emplace_back().set_id(5);
+  tasks.back().set_state(v1::TASK_STATE_DONE);
+  *tasks.back().mutable_backup_set() = tasks[1].backup_set();
+  auto j = nlohmann::json::parse(DashboardJson(s, 1000, tasks));
+  ASSERT_EQ(j["failed"].size(), 1u) << j.dump(2);
+  const auto& f = j["failed"][0];
+  EXPECT_EQ(f["id"], 3);
+  EXPECT_EQ(f["tenant"], "acme");
+  EXPECT_EQ(f["backup_set"], "fs-a");
+  EXPECT_EQ(f["state"], "failed");
+  EXPECT_EQ(f["finished_ns"], 500);
+  EXPECT_EQ(f["reason"], "backup set directory '/x/caisse': No such file (attempt 3)");
+  ASSERT_EQ(f["errors"].size(), 3u);
+  EXPECT_EQ(f["errors"][0]["message"],
+            "backup set directory '/x/caisse': No such file (attempt 1)");
+  // The row of fs, though every commitment passes, is in trouble and says why.
+  EXPECT_EQ(j["rows"][0]["asset"], "fs");
+  EXPECT_EQ(j["rows"][0]["rank"], 0);
+  ASSERT_EQ(j["rows"][0]["failed"].size(), 1u);
+  EXPECT_EQ(j["rows"][0]["failed"][0]["reason"], f["reason"]);
+  EXPECT_EQ(j["rows"][0]["failed"][0]["backup_set"], "fs-a");
+  EXPECT_TRUE(j["rows"][1]["failed"].empty());
+  EXPECT_EQ(j["rows"][1]["rank"], 3);
+  // The tenant page lists it too.
+  auto t = nlohmann::json::parse(TenantJson(s, "acme", 1000, 0, {}, tasks));
+  ASSERT_EQ(t["failed"].size(), 1u);
+  EXPECT_EQ(t["failed"][0]["reason"], f["reason"]);
+}
+
+// Times are shown in the tenant's zone: the page gets the zone's offsets
+// and abbreviations over its window (a DST change inside it included), the
+// ones the evaluator's summaries print.
+TEST(DashboardTest, PagesCarryTheTenantsZone) {
+  v1::GetStatusResponse s;
+  v1::TenantStatus* a = s.add_tenants();
+  a->mutable_tenant()->set_name("paris");
+  a->mutable_tenant()->set_timezone("Europe/Paris");
+  AddCommitment(a, "fs", "rpo", "pass");
+  v1::TenantStatus* b = s.add_tenants();
+  b->mutable_tenant()->set_name("nozone");
+  AddCommitment(b, "fs", "rpo", "pass");
+  // 2026-12-06 (CET); the window from 2026-09-07 (CEST) on.
+  constexpr int64_t kNow = int64_t{1796'558'400} * 1'000'000'000;
+  constexpr int64_t kFrom = kNow - int64_t{90} * 86400 * 1'000'000'000;
+  auto t = nlohmann::json::parse(TenantJson(s, "paris", kNow, kFrom, {}, {}));
+  EXPECT_EQ(t["zone"]["name"], "Europe/Paris");
+  const auto& spans = t["zone"]["spans"];
+  ASSERT_GE(spans.size(), 2u) << spans.dump();
+  EXPECT_EQ(spans[0][0], kFrom);
+  EXPECT_EQ(spans[0][1], 7200);
+  EXPECT_EQ(spans[0][2], "CEST");
+  // 2026-10-25 01:00 UTC: back to CET.
+  EXPECT_EQ(spans[1][0], int64_t{1792'890'000} * 1'000'000'000);
+  EXPECT_EQ(spans[1][1], 3600);
+  EXPECT_EQ(spans[1][2], "CET");
+  auto g = nlohmann::json::parse(DashboardJson(s, kNow));
+  EXPECT_EQ(g["zones"]["paris"]["name"], "Europe/Paris");
+  EXPECT_EQ(g["zones"]["nozone"]["name"], "UTC");
+  EXPECT_EQ(g["zones"]["nozone"]["spans"][0][2], "UTC");
+  // The page formats times from these, never in the viewer's zone.
+  for (const char* viewer : {"toLocaleString", "toLocaleTimeString", "toLocaleDateString"}) {
+    EXPECT_EQ(std::string(DashboardJs()).find(viewer), std::string::npos) << viewer;
+  }
+}
+
 // A running task's progress: done out of total with a percentage and
 // average rates, an unknown total as a null percentage, none while queued.
 TEST(DashboardTest, RunningTasksCarryTheirProgress) {

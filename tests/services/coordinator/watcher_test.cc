@@ -304,6 +304,9 @@ TEST_F(WatcherTest, OverdueCheckIsSilenceThenRecovers) {
   ASSERT_EQ(raised.size(), 1u);
   EXPECT_EQ(raised[0].event(), "silent");
   EXPECT_NE(raised[0].summary().find("check overdue"), std::string::npos) << raised[0].summary();
+  // The last run as the verdicts date things: in the tenant's zone (UTC
+  // here), to the minute, the zone named.
+  EXPECT_NE(raised[0].summary().find(" UTC, due every "), std::string::npos) << raised[0].summary();
   Check(clock_.NowNs() - kH);
   clock_.Advance(kS);
   raised = Pass();
