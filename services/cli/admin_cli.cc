@@ -36,9 +36,13 @@ void AddCheckCommands(CLI::App& app, int& exit_code) {
   check_run->add_flag("--drill", cra.drill,
                       "Queue a restore drill of each asset's first backup set instead of a check "
                       "(with --wait: exit 1 if a drill verdict fails)");
-  check_run->add_flag("--wait", cra.wait,
-                      "Wait for the check to finish, showing progress (exit 1 if it failed or "
-                      "found problems)");
+  check_run->add_flag("--force", cra.force,
+                      "Check even a location inside one of its maintenance windows (refused "
+                      "without it: the storage is being written or maintained then)");
+  check_run->add_flag(
+      "--wait", cra.wait,
+      "Wait for the check to finish, showing progress (exit 1 if it failed or "
+      "found problems, 4 once only tasks that no worker serves have been left for 15 s)");
   check_run->add_option("--timeout", cra.timeout_s, "Seconds --wait waits at most")
       ->capture_default_str();
   AddClientOptions(check_run, &cra.client);

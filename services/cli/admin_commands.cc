@@ -58,12 +58,22 @@ int RunApply(const ApplyArgs& args) {
     return rc;
   }
   for (const auto& line : resp.changes()) std::printf("%s\n", line.c_str());
+  for (const auto& w : resp.warnings()) std::fprintf(stderr, "warning: %s\n", w.c_str());
   std::printf("%s %d location(s), %d tenant(s), %d backup set(s): %u change(s)%s\n",
               args.dry_run ? "would apply" : "applied", parsed.locations_size(),
               parsed.tenants_size(), parsed.backup_sets_size(), resp.changed(),
               args.dry_run ? " (dry run: nothing changed)" : "");
   return kExitOk;
 }
+
+namespace {
+
+// How long `check run --wait` lets a location stay without a worker before
+// it stops (kExitNoWorker): a worker started just before the check has
+// that long to register.
+constexpr std::chrono::seconds kNoWorkerGrace{15};
+
+}  // namespace
 
 int RunCheckRun(const CheckRunArgs& args) {
   Client c;
@@ -72,14 +82,23 @@ int RunCheckRun(const CheckRunArgs& args) {
   req.set_tenant(args.tenant);
   req.set_asset(args.asset);
   req.set_drill(args.drill);
+  req.set_force(args.force);
   v1::RunCheckResponse resp;
   if (int rc = c.Call(&AdminStub::RunCheck, req, &resp); rc != kExitOk) return rc;
   std::printf("%s %llu queued: %d task(s)\n", args.drill ? "drill" : "check",
               static_cast<unsigned long long>(resp.check_id()), resp.task_ids_size());
+  for (const auto& f : resp.forced()) {
+    std::fprintf(stderr, "warning: %s; reading it anyway (--force)\n", f.c_str());
+  }
+  for (const auto& u : resp.unserved()) std::fprintf(stderr, "warning: %s\n", u.c_str());
   std::fflush(stdout);
   if (!args.wait) return kExitOk;
   auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(args.timeout_s);
   std::string last_line;
+  // Since when every unfinished task of the check waits for a location no
+  // worker serves (Task.waiting); max() while one does not.
+  constexpr auto kNotStuck = std::chrono::steady_clock::time_point::max();
+  auto stuck_since = kNotStuck;
   while (true) {
     v1::GetStatusRequest sreq;
     sreq.set_tenant(args.tenant);
@@ -118,6 +137,35 @@ int RunCheckRun(const CheckRunArgs& args) {
         std::printf("  %s\n", line.c_str());
         std::fflush(stdout);
         last_line = line;
+      }
+      // Only tasks no worker can lease are left: waiting for --timeout would
+      // change nothing. A worker being started gets kNoWorkerGrace to
+      // register first.
+      int waiting = 0;
+      for (const auto& t : sresp.check_tasks()) waiting += t.waiting().empty() ? 0 : 1;
+      const bool stuck = !sresp.check_finished() && waiting > 0 &&
+                         done + failed + waiting == sresp.check_tasks_size();
+      if (!stuck) {
+        stuck_since = kNotStuck;
+      } else if (stuck_since == kNotStuck) {
+        stuck_since = std::chrono::steady_clock::now();
+        std::fprintf(stderr,
+                     "vigil check run: only tasks no worker serves are left; stopping in %d s "
+                     "unless a worker for them registers\n",
+                     static_cast<int>(kNoWorkerGrace.count()));
+      }
+      if (stuck && std::chrono::steady_clock::now() - stuck_since >= kNoWorkerGrace) {
+        for (const auto& t : sresp.check_tasks()) {
+          if (t.waiting().empty()) continue;
+          std::fprintf(stderr, "vigil check run: task %llu %s/%s is waiting: %s\n",
+                       static_cast<unsigned long long>(t.id()), t.backup_set().tenant().c_str(),
+                       t.backup_set().name().c_str(), t.waiting().c_str());
+        }
+        std::fprintf(stderr,
+                     "vigil check run: not waiting for tasks no worker can take; they stay queued "
+                     "and run once a worker serves their location (vigil worker --site SITE "
+                     "--location LOCATION=PATH)\n");
+        return kExitNoWorker;
       }
       if (sresp.check_finished()) {
         for (const auto& t : sresp.check_tasks()) {

@@ -5,9 +5,10 @@
 // Every command takes the coordinator's address (--coordinator, else
 // $VIGIL_COORDINATOR, else 127.0.0.1:7400) and a token: the admin token, or
 // a tenant token for `portal` (--token-file PATH, else $VIGIL_TOKEN_FILE, a
-// path, else $VIGIL_TOKEN, the token itself; client.h). Exit codes (exit_codes.h): 0 success, 1 the
-// check found problems or failed (check run --wait), 2 usage or input error, 3 the coordinator
-// refused or could not be reached.
+// path, else $VIGIL_TOKEN, the token itself; client.h). Exit codes
+// (exit_codes.h): 0 success, 1 the check found problems or failed (check run
+// --wait), 2 usage or input error, 3 the coordinator refused or could not be
+// reached, 4 `check run --wait` left with tasks no worker serves.
 #pragma once
 
 #include <string>
@@ -40,6 +41,8 @@ struct CheckRunArgs {
   std::string tenant;
   std::string asset;
   bool drill = false;  // a restore drill instead of a check
+  // Run even inside a location's maintenance window (RunCheckRequest.force).
+  bool force = false;
   bool wait = false;
   // --wait gives up after this many seconds (exit 1). Default 3600.
   int timeout_s = 3600;

@@ -21,6 +21,13 @@
 //   3  kExitFailure   the service failed: a client's coordinator refused the
 //                     call or could not be reached; `coordinator`, `worker`
 //                     or `dev` could not start or stopped on an error.
+//   4  kExitNoWorker  `check run --wait`: the check cannot finish because
+//                     tasks of it are queued at a location no worker serves
+//                     (Task.waiting); it says which location and how to
+//                     start a worker, and returns once only such tasks
+//                     have been left for 15 s (time for a worker being
+//                     started to register) instead of waiting for
+//                     --timeout.
 //
 // Plain constants (not an enum class): they are what main() returns.
 #pragma once
@@ -31,5 +38,6 @@ inline constexpr int kExitOk = 0;
 inline constexpr int kExitProblems = 1;
 inline constexpr int kExitUsage = 2;
 inline constexpr int kExitFailure = 3;
+inline constexpr int kExitNoWorker = 4;
 
 }  // namespace vigil::cli

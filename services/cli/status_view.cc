@@ -36,6 +36,7 @@ nlohmann::json TaskJson(const v1::Task& t) {
                       {"counts", CountsJson(t.counts())},
                       {"errors", errors}};
   if (std::string d = DigestAlgorithmText(t); !d.empty()) j["digest_algorithm"] = d;
+  if (!t.waiting().empty()) j["waiting"] = t.waiting();
   if (t.has_progress()) {
     const v1::TaskProgress& p = t.progress();
     j["progress"] = {{"files_done", p.files_done()},   {"bytes_done", p.bytes_done()},
@@ -286,6 +287,7 @@ void PrintStatus(const v1::GetStatusResponse& r) {
       }
       if (lt.has_progress())
         std::printf(" on %s: %s", lt.worker_id().c_str(), ProgressText(lt.progress()).c_str());
+      if (!lt.waiting().empty()) std::printf(", waiting: %s", lt.waiting().c_str());
       std::printf("\n");
       for (const auto& e : lt.errors()) {
         std::printf("        attempt %u (worker %s): %s\n", e.attempt(), e.worker_id().c_str(),

@@ -11,7 +11,9 @@
 
 #include "services/common/text.h"
 #include "services/common/time.h"
+#include "services/contracts/calendar.h"
 #include "services/contracts/model.h"
+#include "services/contracts/schedule.h"
 #include "services/coordinator/check_log_writer.h"
 #include "services/coordinator/check_results.h"
 #include "services/coordinator/contract_store.h"
@@ -132,6 +134,21 @@ Status Coordinator::CheckAdminToken(std::string_view bearer_token) {
   }
   return absl::OkStatus();
 }
+
+namespace {
+
+// Task.waiting's text for a queued task at `location`.
+std::string NoWorkerText(const std::string& location, const std::string& site) {
+  return "no worker serves " + location + " (site " + site + ")";
+}
+
+// What to do about it (ApplyResponse.warnings, RunCheckResponse.unserved).
+std::string StartWorkerHint(const std::string& location, const std::string& site) {
+  return "start one with: vigil worker --site " + site + " --location " + location +
+         "=PATH (docs/first-day.md, section 5)";
+}
+
+}  // namespace
 
 StatusOr<v1::ApplyResponse> Coordinator::Apply(const v1::ApplyRequest& in) {
   WriterMutexLock lock(&apply_mu_);
@@ -273,6 +290,31 @@ StatusOr<v1::ApplyResponse> Coordinator::Apply(const v1::ApplyRequest& in) {
                      " (effective " + FormatTimeUtc(v.effective_from_ns()) + ")");
   }
   resp.set_changed(static_cast<uint32_t>(resp.changes_size()));
+  // Locations the request's backup sets use that no worker serves: not an
+  // error (the worker may be started next), but their checks would wait.
+  std::map<std::string, std::string> sites;  // the request's declarations win
+  for (const auto& l : req.locations()) sites[l.name()] = l.site();
+  std::set<std::string> used;
+  for (const auto& b : req.backup_sets()) used.insert(b.location());
+  if (!used.empty()) {
+    auto live = LiveLocations(sites);
+    if (!live.ok()) return live.status();
+    for (const std::string& name : used) {
+      if (live->count(name) != 0) continue;
+      std::string site;
+      if (auto it = sites.find(name); it != sites.end()) {
+        site = it->second;
+      } else {
+        v1::Location l;
+        auto found = GetMsg(kv, Space::kMeta, keys::Location(name), &l);
+        if (!found.ok()) return found.status();
+        site = l.site();
+      }
+      resp.add_warnings(
+          "location " + name + " (site " + site +
+          "): no worker serves it; its checks wait until one does: " + StartWorkerHint(name, site));
+    }
+  }
   if (in.dry_run()) return resp;
   if (batch.count() > 0) {
     if (Status s = kv->Write(batch, {.sync = true}); !s.ok()) return s;
@@ -314,6 +356,34 @@ StatusOr<v1::RunCheckResponse> Coordinator::RunCheck(const v1::RunCheckRequest& 
     }
     return absl::FailedPreconditionError("tenant '" + req.tenant() + "' has no backup set");
   }
+  // A maintenance window is when the location must not be read (its
+  // backups are being written, a RAID scrub): the scheduler never starts a
+  // check then, and a manual one needs --force.
+  auto locations = LoadLocations(cat_->kv());
+  if (!locations.ok()) return locations.status();
+  const int64_t now = clock_->NowNs();
+  std::set<std::string> used;
+  for (const auto& t : tasks) used.insert(t.backup_set().location());
+  std::vector<std::string> in_window;
+  for (const std::string& name : used) {
+    auto loc = locations->find(name);
+    if (loc == locations->end() || !contracts::InMaintenance(loc->second, now)) continue;
+    contracts::Calendar cal(loc->second.timezone);
+    const std::string& tz = loc->second.timezone;
+    in_window.push_back("location " + name + " is inside a maintenance window until " +
+                        cal.Format(contracts::NextReadable(loc->second, now)) +
+                        (tz == "UTC" ? "" : " (" + tz + ")"));
+  }
+  v1::RunCheckResponse resp;
+  if (!in_window.empty() && !req.force()) {
+    std::string msg;
+    for (const auto& w : in_window) msg += (msg.empty() ? "" : "; ") + w;
+    return absl::FailedPreconditionError(
+        msg +
+        ": a check now would read storage that is being written or maintained; run it "
+        "after the window, or pass --force to read it anyway");
+  }
+  for (auto& w : in_window) resp.add_forced(std::move(w));
   auto check_id = leases_->NextId();
   if (!check_id.ok()) return check_id.status();
   for (auto& t : tasks) t.set_check_id(*check_id);
@@ -322,9 +392,18 @@ StatusOr<v1::RunCheckResponse> Coordinator::RunCheck(const v1::RunCheckRequest& 
   for (auto& t : tasks) t.set_tenant_timezone(tz);  // drills: the same
   auto queued = leases_->Enqueue(std::move(tasks));
   if (!queued.ok()) return queued.status();
-  v1::RunCheckResponse resp;
   resp.set_check_id(*check_id);
   for (const auto& t : *queued) resp.add_task_ids(t.id());
+  auto live = LiveLocations();
+  if (!live.ok()) return live.status();
+  for (const std::string& name : used) {
+    if (live->count(name) != 0) continue;
+    auto loc = locations->find(name);
+    const std::string site = loc != locations->end() ? loc->second.site : "";
+    resp.add_unserved(
+        "location " + name + " (site " + site +
+        "): no worker serves it, its tasks stay queued: " + StartWorkerHint(name, site));
+  }
   return resp;
 }
 
@@ -347,7 +426,7 @@ StatusOr<v1::GetStatusResponse> Coordinator::GetStatus(const v1::GetStatusReques
   std::map<std::pair<std::string, std::string>, v1::Task> last;
   v1::GetStatusResponse resp;
   bool finished = true;
-  std::vector<v1::Task> all_tasks = leases_->All();
+  std::vector<v1::Task> all_tasks = TasksWithWaiting();
   for (auto& t : all_tasks) {
     if (t.kind() == v1::TASK_KIND_CHECK) {
       last[{t.backup_set().tenant(), t.backup_set().name()}] = t;  // ids increase
@@ -612,6 +691,52 @@ std::map<std::string, int64_t> Coordinator::WorkersLastSeen() {
 
 StatusOr<std::vector<v1::WorkerRecord>> Coordinator::Workers() {
   return LoadRecords<v1::WorkerRecord>(cat_->kv(), keys::kWorkerPrefix, "worker");
+}
+
+StatusOr<std::set<std::string>> Coordinator::LiveLocations(
+    const std::map<std::string, std::string>& sites) {
+  auto workers = Workers();
+  if (!workers.ok()) return workers.status();
+  const std::map<std::string, int64_t> seen = WorkersLastSeen();
+  const int64_t now = clock_->NowNs();
+  std::set<std::string> live;
+  for (const v1::WorkerRecord& w : *workers) {
+    auto it = seen.find(w.id());
+    const int64_t last =
+        it != seen.end() ? it->second : std::max({opened_ns_, w.registered_ns(), w.resumed_ns()});
+    if (now - last > kWorkerLiveTtls * options_.lease.ttl_ns) continue;
+    for (const std::string& name : w.locations()) {
+      if (auto s = sites.find(name); s != sites.end()) {
+        if (s->second == w.site()) live.insert(name);
+        continue;
+      }
+      v1::Location l;
+      auto found = GetMsg(cat_->kv(), Space::kMeta, keys::Location(name), &l);
+      if (!found.ok()) return found.status();
+      if (*found && l.site() == w.site()) live.insert(name);
+    }
+  }
+  return live;
+}
+
+std::vector<v1::Task> Coordinator::TasksWithWaiting() {
+  std::vector<v1::Task> tasks = leases_->All();
+  auto live = LiveLocations();
+  if (!live.ok()) return tasks;
+  std::map<std::string, std::string> site;  // location -> its site, read once
+  for (v1::Task& t : tasks) {
+    const std::string& name = t.backup_set().location();
+    if (t.state() != v1::TASK_STATE_QUEUED || live->count(name) != 0) continue;
+    auto it = site.find(name);
+    if (it == site.end()) {
+      v1::Location l;
+      auto found = GetMsg(cat_->kv(), Space::kMeta, keys::Location(name), &l);
+      if (!found.ok()) continue;
+      it = site.emplace(name, l.site()).first;
+    }
+    t.set_waiting(NoWorkerText(name, it->second));
+  }
+  return tasks;
 }
 
 Status Coordinator::CheckReadable() {

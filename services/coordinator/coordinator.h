@@ -191,6 +191,20 @@ class Coordinator {
   // Every registered worker's record, in id order (the dashboard's
   // /api/workers).
   storage::StatusOr<std::vector<v1::WorkerRecord>> Workers();
+  // The locations a worker serves now: a registered worker claims it, the
+  // location is declared for the worker's site, and the worker was seen
+  // (WorkersLastSeen; one not seen since this process started is timed
+  // from its registration or this process's start, whichever is later)
+  // within kWorkerLiveTtls lease TTLs. `sites` (location -> site) is used
+  // instead of the stored declarations for the locations it names (Apply's
+  // pending ones).
+  static constexpr int64_t kWorkerLiveTtls = 3;
+  storage::StatusOr<std::set<std::string>> LiveLocations(
+      const std::map<std::string, std::string>& sites = {});
+  // Every task (the lease manager's copies) with Task.waiting set on the
+  // queued ones whose location no worker serves now; on a read error,
+  // without it (display only).
+  std::vector<v1::Task> TasksWithWaiting();
 
   // For a readiness probe. CheckReadable: one point read of the key every
   // database has (its format version): cheap, and it fails when RocksDB

@@ -74,6 +74,7 @@ nlohmann::json TaskJson(const v1::Task& t) {
           {"worker", t.worker_id()},
           {"attempt", t.attempt()},
           {"lease_expires_ns", t.lease_expires_ns()},
+          {"waiting", t.waiting()},
           {"progress", ProgressJson(t)}};
 }
 

@@ -44,9 +44,11 @@ std::string_view DashboardJs();
 //
 // With `tasks` (every task the coordinator holds), also
 //   "tasks": [{"id", "check_id", "tenant", "backup_set", "kind", "state",
-//              "worker", "attempt", "lease_expires_ns", "progress"}]
+//              "worker", "attempt", "lease_expires_ns", "waiting", "progress"}]
 // for the tasks queued or leased (the checks and drills in progress and
-// which worker holds each lease), by id. "progress" is null for a queued
+// which worker holds each lease), by id. "waiting": Task.waiting (why no
+// worker leased a queued task, "" if a worker serves its location; set by
+// Coordinator::TasksWithWaiting). "progress" is null for a queued
 // task, else (vigil.v1.TaskProgress, counted in regular files; kept in the
 // coordinator's memory, reset by its restart):
 //   {"files_done", "bytes_done",    walked so far / bytes of them read

@@ -96,7 +96,7 @@ absl::StatusOr<std::unique_ptr<HttpApi>> HttpApi::Start(const HttpApiOptions& op
     if (status == nullptr) return Text(503, "status not computed yet");
     // The tasks from the lease manager's memory (a copy under its lock, no
     // disk read): current, unlike the cached verdicts.
-    return Json(DashboardJson(*status, NowNs(), self->c_->leases().All()));
+    return Json(DashboardJson(*status, NowNs(), self->c_->TasksWithWaiting()));
   };
   // A tenant's page: its commitments with their evidence (cached status),
   // and the verdict watcher's transitions of the last 90 days (one bounded
@@ -127,8 +127,8 @@ absl::StatusOr<std::unique_ptr<HttpApi>> HttpApi::Start(const HttpApiOptions& op
       return Text(500,
                   "alert deliveries not readable: " + std::string(deliveries.status().message()));
     }
-    std::string body = TenantJson(*status, name->second, now, from, *transitions, c.leases().All(),
-                                  *series, *deliveries);
+    std::string body = TenantJson(*status, name->second, now, from, *transitions,
+                                  c.TasksWithWaiting(), *series, *deliveries);
     if (body.empty()) return Text(404, "no such tenant");
     return Json(std::move(body));
   };

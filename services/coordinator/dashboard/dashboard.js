@@ -107,7 +107,11 @@ function size(n) {
 function progressCell(t) {
   const td = el('td', undefined, 'progress');
   const p = t.progress;
-  if (!p) { td.append(el('span', t.state === 'leased' ? '-' : 'waiting', 'muted')); return td; }
+  if (!p) {
+    td.append(el('span', t.state === 'leased' ? '-' : 'waiting' + (t.waiting ? ': ' + t.waiting : ''),
+                 t.waiting ? 'waiting' : 'muted'));
+    return td;
+  }
   const bar = el('progress');
   if (p.percent !== null) { bar.max = 100; bar.value = p.percent; }  // else indeterminate
   const files = count(p.files_done) + (p.files_total ? ' / ' + count(p.files_total) : '') + ' files';
