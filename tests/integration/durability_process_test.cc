@@ -231,6 +231,10 @@ class MergeCrashProcessTest : public DurabilityProcessTest {
                      p["damage"].dump();
     }
     const std::string proof = tmp_ / ("proof" + std::to_string(check) + ".json");
+    // Each stage issues its own proof under the same name (vigil report never
+    // writes over a proof file): the previous stage's goes first.
+    std::filesystem::remove(proof);
+    std::filesystem::remove(proof + ".sig");
     std::time_t now = std::time(nullptr);
     char month[16];
     std::strftime(month, sizeof month, "%Y-%m", std::gmtime(&now));
