@@ -41,7 +41,7 @@ struct MessageArg {
   int64_t ns = 0;
   double fraction = 0;
   std::string text{};
-  std::vector<Message> items{};
+  std::vector<Message> items;
 };
 
 struct Message {
