@@ -17,6 +17,8 @@
 #include <utility>
 #include <vector>
 
+#include "base/name_table.h"
+
 namespace vigil {
 
 struct Message;
@@ -43,6 +45,18 @@ struct MessageArg {
   std::string text{};
   std::vector<Message> items;
 };
+
+// The key of each kind of argument in the report JSON ({"count": 3}): the
+// coordinator writes it (coordinator/report.cc), services/reports reads it
+// (messages.cc); one table so that they cannot disagree.
+inline constexpr NameRow<MessageArg::Kind> kMessageArgKeys[] = {
+    {MessageArg::Kind::kCount, "count"},     {MessageArg::Kind::kBytes, "bytes"},
+    {MessageArg::Kind::kRate, "rate"},       {MessageArg::Kind::kDuration, "duration"},
+    {MessageArg::Kind::kTime, "time"},       {MessageArg::Kind::kDate, "date"},
+    {MessageArg::Kind::kPercent, "percent"}, {MessageArg::Kind::kText, "text"},
+    {MessageArg::Kind::kList, "list"},       {MessageArg::Kind::kMessage, "message"},
+};
+static_assert(CoversEnum(kMessageArgKeys));
 
 struct Message {
   std::string id{};  // "rpo.pass", ...; empty: no structured form

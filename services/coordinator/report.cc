@@ -47,44 +47,36 @@ json MessageJson(const Message& m, const contracts::Calendar& cal) {
   }
   json args = json::array();
   for (const MessageArg& a : m.args) {
+    json value;
     switch (a.kind) {
       case MessageArg::Kind::kCount:
-        args.push_back({{"count", a.count}});
-        break;
       case MessageArg::Kind::kBytes:
-        args.push_back({{"bytes", a.count}});
-        break;
       case MessageArg::Kind::kRate:
-        args.push_back({{"rate", a.count}});
+        value = a.count;
         break;
       case MessageArg::Kind::kDuration:
         // Whole seconds, but tenths below ten seconds ("0.4 s").
-        if (a.ns < 10'000'000'000) {
-          args.push_back({{"duration", static_cast<double>(a.ns / 100'000'000) / 10.0}});
-        } else {
-          args.push_back({{"duration", static_cast<uint64_t>(a.ns / 1'000'000'000)}});
-        }
+        value = a.ns < 10'000'000'000 ? json(static_cast<double>(a.ns / 100'000'000) / 10.0)
+                                      : json(static_cast<uint64_t>(a.ns / 1'000'000'000));
         break;
       case MessageArg::Kind::kTime:
-        args.push_back({{"time", cal.Rfc3339(a.ns)}});
-        break;
       case MessageArg::Kind::kDate:
-        args.push_back({{"date", cal.Rfc3339(a.ns)}});
+        value = cal.Rfc3339(a.ns);
         break;
       case MessageArg::Kind::kPercent:
-        args.push_back({{"percent", a.fraction}});
+        value = a.fraction;
         break;
       case MessageArg::Kind::kText:
-        args.push_back({{"text", a.text}});
+        value = a.text;
         break;
       case MessageArg::Kind::kList:
-        args.push_back({{"list", MessagesJson(a.items, cal)}});
+        value = MessagesJson(a.items, cal);
         break;
       case MessageArg::Kind::kMessage:
-        args.push_back(
-            {{"message", a.items.empty() ? json(nullptr) : MessageJson(a.items[0], cal)}});
+        value = a.items.empty() ? json(nullptr) : MessageJson(a.items[0], cal);
         break;
     }
+    args.push_back({{NameOf(kMessageArgKeys, a.kind, "text"), std::move(value)}});
   }
   return {{"id", m.id}, {"args", std::move(args)}};
 }

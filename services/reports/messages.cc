@@ -414,47 +414,53 @@ absl::StatusOr<ReportMessage> ParseMessageAt(const json& j, const std::string& p
     const std::string& key = a.begin().key();
     const json& v = a.begin().value();
     const std::string vat = at + "." + key;
+    std::optional<MessageArg::Kind> kind = ValueOf(kMessageArgKeys, key);
+    if (!kind) return Bad(at, "unknown argument type \"" + key + "\"");
     ReportMessageArg arg;
-    if (key == "count" || key == "bytes" || key == "rate") {
-      if (!v.is_number_unsigned() && !(v.is_number_integer() && v.get<int64_t>() >= 0)) {
-        return Bad(vat, "expected an unsigned integer");
+    arg.kind = *kind;
+    switch (*kind) {
+      case MessageArg::Kind::kCount:
+      case MessageArg::Kind::kBytes:
+      case MessageArg::Kind::kRate:
+        if (!v.is_number_unsigned() && !(v.is_number_integer() && v.get<int64_t>() >= 0)) {
+          return Bad(vat, "expected an unsigned integer");
+        }
+        arg.count = v.get<uint64_t>();
+        break;
+      case MessageArg::Kind::kDuration:
+      case MessageArg::Kind::kPercent:
+        if (!v.is_number() || !std::isfinite(v.get<double>()) || v.get<double>() < 0) {
+          return Bad(vat, "expected a number >= 0");
+        }
+        (*kind == MessageArg::Kind::kDuration ? arg.seconds : arg.fraction) = v.get<double>();
+        break;
+      case MessageArg::Kind::kTime:
+      case MessageArg::Kind::kDate: {
+        std::optional<LocalTime> t =
+            v.is_string() ? ParseRfc3339(v.get_ref<const std::string&>()) : std::nullopt;
+        if (!t) return Bad(vat, "expected an RFC 3339 time");
+        arg.time = *t;
+        break;
       }
-      arg.kind = key == "count"   ? ReportMessageArg::Kind::kCount
-                 : key == "bytes" ? ReportMessageArg::Kind::kBytes
-                                  : ReportMessageArg::Kind::kRate;
-      arg.count = v.get<uint64_t>();
-    } else if (key == "duration" || key == "percent") {
-      if (!v.is_number() || !std::isfinite(v.get<double>()) || v.get<double>() < 0) {
-        return Bad(vat, "expected a number >= 0");
-      }
-      arg.kind =
-          key == "duration" ? ReportMessageArg::Kind::kDuration : ReportMessageArg::Kind::kPercent;
-      (key == "duration" ? arg.seconds : arg.fraction) = v.get<double>();
-    } else if (key == "time" || key == "date") {
-      std::optional<LocalTime> t =
-          v.is_string() ? ParseRfc3339(v.get_ref<const std::string&>()) : std::nullopt;
-      if (!t) return Bad(vat, "expected an RFC 3339 time");
-      arg.kind = key == "time" ? ReportMessageArg::Kind::kTime : ReportMessageArg::Kind::kDate;
-      arg.time = *t;
-    } else if (key == "text") {
-      if (!v.is_string()) return Bad(vat, "expected a string");
-      arg.text = v.get<std::string>();
-    } else if (key == "list") {
-      if (!v.is_array()) return Bad(vat, "expected an array of messages");
-      arg.kind = ReportMessageArg::Kind::kList;
-      for (size_t k = 0; k < v.size(); ++k) {
-        absl::StatusOr<ReportMessage> item =
-            ParseMessageAt(v[k], vat + "[" + std::to_string(k) + "]", depth + 1);
+      case MessageArg::Kind::kText:
+        if (!v.is_string()) return Bad(vat, "expected a string");
+        arg.text = v.get<std::string>();
+        break;
+      case MessageArg::Kind::kList:
+        if (!v.is_array()) return Bad(vat, "expected an array of messages");
+        for (size_t k = 0; k < v.size(); ++k) {
+          absl::StatusOr<ReportMessage> item =
+              ParseMessageAt(v[k], vat + "[" + std::to_string(k) + "]", depth + 1);
+          if (!item.ok()) return item.status();
+          arg.items.push_back(std::move(*item));
+        }
+        break;
+      case MessageArg::Kind::kMessage: {
+        absl::StatusOr<ReportMessage> item = ParseMessageAt(v, vat, depth + 1);
         if (!item.ok()) return item.status();
         arg.items.push_back(std::move(*item));
+        break;
       }
-    } else if (key == "message") {
-      absl::StatusOr<ReportMessage> item = ParseMessageAt(v, vat, depth + 1);
-      if (!item.ok()) return item.status();
-      arg.kind = ReportMessageArg::Kind::kMessage;
-      arg.items.push_back(std::move(*item));
-    } else {
-      return Bad(at, "unknown argument type \"" + key + "\"");
     }
     m.args.push_back(std::move(arg));
   }

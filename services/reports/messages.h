@@ -17,6 +17,7 @@
 
 #include "absl/status/statusor.h"
 #include "nlohmann/json_fwd.hpp"
+#include "services/common/message.h"
 #include "services/reports/format.h"
 
 namespace vigil::reports {
@@ -28,18 +29,9 @@ struct ReportMessage;
 // {"date": RFC 3339}, {"percent": fraction}, {"text": s},
 // {"list": [messages]}, {"message": message}.
 struct ReportMessageArg {
-  enum class Kind {
-    kCount,
-    kBytes,
-    kRate,
-    kDuration,
-    kTime,
-    kDate,
-    kPercent,
-    kText,
-    kList,
-    kMessage
-  };
+  // The kinds of services/common/message.h, whose kMessageArgKeys names
+  // them in the JSON.
+  using Kind = MessageArg::Kind;
   Kind kind = Kind::kText;
   uint64_t count = 0;                  // kCount, kBytes, kRate
   double seconds = 0;                  // kDuration
