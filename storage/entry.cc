@@ -29,7 +29,12 @@ std::string_view EntryStateName(EntryState s) { return NameOf(kEntryStateNames, 
 
 namespace {
 
+// Version 1: no content sample. Version 2: a file whose record carries a
+// sample, its two bytes (format, entropy) after the digest. Records without
+// a sample are still written as version 1, so older readers of a catalogue
+// whose files were never sampled see nothing new.
 constexpr char kEntryVersion = 1;
+constexpr char kEntryVersionSampled = 2;
 constexpr char kVerifyVersion = 1;
 
 void PutDigest(std::string* out, const Digest& d) {
@@ -66,19 +71,28 @@ Status Corrupt(std::string_view what) {
 
 void EncodeEntryRecord(const EntryRecord& r, std::string* out) {
   out->clear();
-  out->push_back(kEntryVersion);
+  const bool sampled = r.type == EntryType::kFile && r.sample.sampled();
+  out->push_back(sampled ? kEntryVersionSampled : kEntryVersion);
   out->push_back(static_cast<char>(r.type));
   PutVarint64(out, r.size);
   PutVarint64(out, ZigZag(r.mtime_ns));
   PutVarint64(out, ZigZag(r.first_seen_ns));
   PutDigest(out, r.digest);
   if (r.type == EntryType::kSymlink) PutBytes(out, r.link_target);
+  if (sampled) {
+    out->push_back(static_cast<char>(r.sample.format));
+    out->push_back(static_cast<char>(r.sample.entropy));
+  }
 }
 
 Status DecodeEntryRecord(std::string_view in, EntryRecord* r) {
-  if (in.size() < 2 || in[0] != kEntryVersion) return Corrupt("entry (version)");
+  if (in.size() < 2 || (in[0] != kEntryVersion && in[0] != kEntryVersionSampled)) {
+    return Corrupt("entry (version)");
+  }
+  const bool sampled = in[0] == kEntryVersionSampled;
   uint8_t t = static_cast<uint8_t>(in[1]);
   if (t < 1 || t > 3) return Corrupt("entry (type)");
+  if (sampled && t != static_cast<uint8_t>(EntryType::kFile)) return Corrupt("entry (sample)");
   in.remove_prefix(2);
   r->type = static_cast<EntryType>(t);
   uint64_t mt, fs;
@@ -93,6 +107,17 @@ Status DecodeEntryRecord(std::string_view in, EntryRecord* r) {
     std::string_view target;
     if (!GetBytes(&in, &target)) return Corrupt("entry (link)");
     r->link_target.assign(target);
+  }
+  r->sample = ContentSample();
+  if (sampled) {
+    if (in.size() < 2) return Corrupt("entry (sample)");
+    const uint8_t format = static_cast<uint8_t>(in[0]);
+    const uint8_t entropy = static_cast<uint8_t>(in[1]);
+    // A sampled record names a format (not kNotSampled); entropy <= 128.
+    if (format == 0 || entropy > 128) return Corrupt("entry (sample)");
+    r->sample.format = static_cast<FileFormat>(format);
+    r->sample.entropy = entropy;
+    in.remove_prefix(2);
   }
   if (!in.empty()) return Corrupt("entry (trailing bytes)");
   return absl::OkStatus();

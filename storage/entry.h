@@ -18,6 +18,7 @@
 #include <string>
 #include <string_view>
 
+#include "storage/content_sample.h"
 #include "storage/hash.h"
 #include "storage/status.h"
 
@@ -48,6 +49,10 @@ struct EntryRecord {
   Digest digest;              // content digest; empty for kSymlink and kOther
   int64_t first_seen_ns = 0;  // when Vigil first recorded this entry
   std::string link_target;    // kSymlink only, raw bytes
+  // kFile only: what the worker saw of the content when it last read it
+  // (storage/content_sample.h); not sampled in records written before
+  // samples existed and for content the worker does not read itself.
+  ContentSample sample;
 
   friend bool operator==(const EntryRecord&, const EntryRecord&) = default;
 };

@@ -29,6 +29,15 @@ namespace vigil::contracts {
 
 // --- Facts ---------------------------------------------------------------
 
+// Ransomware verdict of a restore point (docs/ransomware.md), as
+// v1.PointVerdict.
+enum class PointVerdict {
+  kNotComputed,  // signals not computed yet (or the point predates them)
+  kClean,
+  kSuspicious,
+  kEncrypted,
+};
+
 // One restore point of a backup set, as Vigil saw it over time.
 struct PointFact {
   int64_t time_ns = 0;        // identity: the point's time
@@ -44,6 +53,14 @@ struct PointFact {
   // Plausibility findings against the previous point (an emptied or
   // encrypted source): the point is not good from first_seen_ns.
   std::vector<std::string> implausible{};
+  // Ransomware verdict against the previous clean point, and its signals
+  // ("kind: message"). `accepted`: an operator declared the point clean
+  // after a signal (who and why in accepted_by / accepted_reason).
+  PointVerdict verdict = PointVerdict::kNotComputed;
+  std::vector<std::string> signals{};
+  bool accepted = false;
+  std::string accepted_by{};
+  std::string accepted_reason{};
   // A mirror's time is when it was last synced, as far as the evidence
   // shows. With a declared sync marker that is the marker's mtime: proof of
   // the last sync. Without one, time_ns is only a lower bound (its newest

@@ -13,6 +13,13 @@ using storage::Space;
 using storage::Status;
 using storage::StatusOr;
 
+static_assert(static_cast<int>(contracts::PointVerdict::kNotComputed) ==
+              v1::POINT_VERDICT_UNSPECIFIED);
+static_assert(static_cast<int>(contracts::PointVerdict::kClean) == v1::POINT_VERDICT_CLEAN);
+static_assert(static_cast<int>(contracts::PointVerdict::kSuspicious) ==
+              v1::POINT_VERDICT_SUSPICIOUS);
+static_assert(static_cast<int>(contracts::PointVerdict::kEncrypted) == v1::POINT_VERDICT_ENCRYPTED);
+
 contracts::PointFact ToPointFact(const v1::PointRecord& r) {
   contracts::PointFact p;
   p.time_ns = r.time_ns();
@@ -24,6 +31,11 @@ contracts::PointFact ToPointFact(const v1::PointRecord& r) {
   p.damaged_ns = r.damaged_ns();
   p.damage = r.damage();
   p.implausible.assign(r.implausible().begin(), r.implausible().end());
+  p.verdict = static_cast<contracts::PointVerdict>(r.verdict());
+  for (const v1::PointSignal& s : r.signals()) p.signals.push_back(s.kind() + ": " + s.message());
+  p.accepted = r.accepted_ns() != 0;
+  p.accepted_by = r.accepted_by();
+  p.accepted_reason = r.accepted_reason();
   return p;
 }
 

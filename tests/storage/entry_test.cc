@@ -105,6 +105,14 @@ std::vector<EntryRecord> AllEntries() {
   empty_link.link_target.clear();
   empty_link.size = 0;
   out.push_back(empty_link);
+  // Files with a content sample (version 2), at the ends of the ranges.
+  EntryRecord sampled = FileRecord();
+  sampled.sample = {FileFormat::kPdf, 75};
+  out.push_back(sampled);
+  sampled.sample = {FileFormat::kUnknown, 128};
+  out.push_back(sampled);
+  sampled.sample = {FileFormat::kXml, 0};
+  out.push_back(sampled);
   return out;
 }
 
@@ -188,6 +196,56 @@ TEST(EntryRecordCodec, GoldenFileEncoding) {
             "01"
             "05"
             "900150983cd24fb0d6963f7d28e17f72");
+}
+
+TEST(EntryRecordCodec, SampledFileGoldenEncoding) {
+  // A file with a content sample is version 2, its format and entropy
+  // bytes after the digest; the same file without one stays version 1.
+  EntryRecord r;
+  r.type = EntryType::kFile;
+  r.size = 300;
+  r.mtime_ns = 1;
+  r.first_seen_ns = -1;
+  r.digest = *Digest::FromHex(HashAlgorithm::kMd5, "900150983cd24fb0d6963f7d28e17f72");
+  r.sample = {FileFormat::kPdf, 0x4b};
+  std::string enc;
+  EncodeEntryRecord(r, &enc);
+  EXPECT_EQ(ToHex(enc),
+            "0201"
+            "ac02"
+            "02"
+            "01"
+            "05"
+            "900150983cd24fb0d6963f7d28e17f72"
+            "024b");
+  r.sample = {};
+  EncodeEntryRecord(r, &enc);
+  EXPECT_EQ(ToHex(enc).substr(0, 4), "0101");
+}
+
+TEST(EntryRecordCodec, SampleOfANonFileIsNeitherWrittenNorAccepted) {
+  EntryRecord link = SymlinkRecord();
+  link.sample = {FileFormat::kPdf, 10};
+  std::string enc;
+  EncodeEntryRecord(link, &enc);
+  EXPECT_EQ(enc[0], '\x01');
+  EntryRecord back;
+  ASSERT_TRUE(DecodeEntryRecord(enc, &back).ok());
+  EXPECT_FALSE(back.sample.sampled());
+  enc[0] = '\x02';
+  enc += "\x02\x0a";
+  EXPECT_TRUE(absl::IsDataLoss(DecodeEntryRecord(enc, &back)));
+}
+
+TEST(EntryRecordCodec, SampleOutOfRangeIsDataLoss) {
+  EntryRecord r = FileRecord();
+  r.sample = {FileFormat::kPdf, 10};
+  std::string enc;
+  EncodeEntryRecord(r, &enc);
+  EntryRecord back;
+  ASSERT_TRUE(DecodeEntryRecord(enc, &back).ok());
+  ExpectByteRefused(enc, enc.size() - 2, {'\0'}, DecodeEntryRecord, "sample format");
+  ExpectByteRefused(enc, enc.size() - 1, {'\x81', '\xff'}, DecodeEntryRecord, "entropy");
 }
 
 TEST(EntryRecordCodec, EncodeClearsTheOutput) {
