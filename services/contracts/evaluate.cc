@@ -1231,6 +1231,18 @@ class Evaluator {
 
 bool GoodPointAt(const PointFact& p, int64_t t) { return GoodAt(p, t); }
 
+bool CleanPointAt(const PointFact& p, int64_t t) {
+  return GoodAt(p, t) && (p.verdict == PointVerdict::kClean || p.accepted);
+}
+
+const PointFact* LastCleanPoint(const std::vector<PointFact>& points, int64_t t) {
+  const PointFact* best = nullptr;
+  for (const PointFact& p : points) {
+    if (CleanPointAt(p, t) && (best == nullptr || p.time_ns > best->time_ns)) best = &p;
+  }
+  return best;
+}
+
 std::string WhyPointNotGood(const PointFact& p, int64_t t) { return WhyNotGood(p, t); }
 
 const char* VerdictName(Verdict v) {

@@ -242,6 +242,16 @@ bool GoodPointAt(const PointFact& p, int64_t t);
 // retention verdict and by the coordinator when it picks a drill's point.
 std::string WhyPointNotGood(const PointFact& p, int64_t t);
 
+// A clean point at `t`: good at `t` (GoodPointAt) and examined for
+// ransomware signals with nothing found (verdict kClean), or declared clean
+// by an operator (accepted). A point not examined yet (kNotComputed) is not
+// clean: Vigil does not say what it has not looked at.
+bool CleanPointAt(const PointFact& p, int64_t t);
+// The newest clean point among `points` at `t` (any order); nullptr if none.
+// What status, the dashboard, readiness, drills and the report name as
+// "the last clean point".
+const PointFact* LastCleanPoint(const std::vector<PointFact>& points, int64_t t);
+
 // The version of a tenant's contract in force at `t` among `versions`
 // (effective_from_ns ascending); nullptr if none was yet.
 const Contract* VersionInForce(const std::vector<Contract>& versions, int64_t t);

@@ -674,5 +674,33 @@ TEST(ScheduleTest, MaintenanceWindowsAreNotRead) {
   EXPECT_EQ(due[0].start_ns, thu + 26 * kH);
 }
 
+TEST(LastCleanPoint, NewestGoodPointExaminedCleanOrAccepted) {
+  auto point = [](int64_t t, PointVerdict v) {
+    PointFact p;
+    p.time_ns = t;
+    p.first_seen_ns = t;
+    p.verdict = v;
+    return p;
+  };
+  std::vector<PointFact> points = {point(10, PointVerdict::kClean), point(20, PointVerdict::kClean),
+                                   point(30, PointVerdict::kEncrypted),
+                                   point(40, PointVerdict::kSuspicious),
+                                   point(50, PointVerdict::kNotComputed)};
+  ASSERT_NE(LastCleanPoint(points, 100), nullptr);
+  EXPECT_EQ(LastCleanPoint(points, 100)->time_ns, 20);
+  // Before point 20 was taken, 10 was the last clean one; before 10, none.
+  EXPECT_EQ(LastCleanPoint(points, 15)->time_ns, 10);
+  EXPECT_EQ(LastCleanPoint(points, 5), nullptr);
+  // An operator's acceptance makes a suspicious point clean.
+  points[3].accepted = true;
+  EXPECT_EQ(LastCleanPoint(points, 100)->time_ns, 40);
+  // A clean verdict does not make a damaged or gone point clean.
+  points[3].damaged_ns = 60;
+  EXPECT_EQ(LastCleanPoint(points, 100)->time_ns, 20);
+  points[1].gone_ns = 70;
+  EXPECT_EQ(LastCleanPoint(points, 100)->time_ns, 10);
+  EXPECT_FALSE(CleanPointAt(points[4], 100));  // not examined is not clean
+}
+
 }  // namespace
 }  // namespace vigil::contracts
