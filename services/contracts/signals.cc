@@ -4,6 +4,7 @@
 #include <cmath>
 #include <deque>
 #include <map>
+#include <unordered_map>
 
 #include "services/common/text.h"
 #include "storage/content_sample.h"
@@ -15,15 +16,15 @@ namespace {
 using storage::ContentSample;
 using storage::EntryRecord;
 using storage::FileFormat;
-using storage::Status;
 
 // Caps of the bounded state of one scan (SignalScan::untracked_*).
-constexpr size_t kMaxExtensions = 1024;       // distinct reference extensions
-constexpr size_t kMaxExtensionLength = 16;    // longer: not an extension
-constexpr size_t kMaxNoteNames = 10'000;      // distinct new note-like names
-constexpr size_t kMaxNotesPerDir = 64;        // new note-like files per directory
-constexpr size_t kExtensionWindow = 8;        // recent gone / new files kept to pair
-constexpr uint64_t kNoteMaxBytes = 64 << 10;  // a ransom note is small
+constexpr size_t kMaxExtensions = 1024;          // distinct reference extensions
+constexpr size_t kMaxExtensionLength = 16;       // longer: not an extension
+constexpr size_t kMaxNoteNames = 10'000;         // distinct new note-like names
+constexpr size_t kMaxNotesPerDir = 64;           // new note-like files per directory
+constexpr size_t kMaxUnpairedDigests = 100'000;  // per side, for renames
+constexpr size_t kExtensionWindow = 8;           // recent gone / new files kept to pair
+constexpr uint64_t kNoteMaxBytes = 64 << 10;     // a ransom note is small
 // An emptied point is judged only against a reference of this many files.
 constexpr uint64_t kEmptiedMinFiles = 20;
 
@@ -105,19 +106,14 @@ bool IsExtensionChange(std::string_view from, std::string_view to) {
 // Collects a SignalScan step by step (see ScanSignals).
 class Collector {
  public:
-  Collector(storage::Catalogue& cat, const std::string& tenant, const std::string& set,
-            std::optional<int64_t> ref, int64_t cur, const RansomwareSpec& spec, SignalScan* out)
-      : cat_(cat),
-        tenant_(tenant),
-        set_(set),
-        ref_(ref),
-        cur_(cur),
+  Collector(bool has_reference, const RansomwareSpec& spec, SignalScan* out)
+      : ref_(has_reference),
         spec_(spec),
         structured_max_(Sixteenths(spec.structured_entropy_bits)),
         random_min_(Sixteenths(spec.random_entropy_bits)),
         out_(*out) {}
 
-  Status Step(const EntryRecord* old, const EntryRecord* neu, const std::string& path) {
+  void Step(const EntryRecord* old, const EntryRecord* neu, const std::string& path) {
     if (ref_) AddToComparison(old, neu, &out_.versus_reference);
     const std::string_view dir = DirName(path);
     const std::string_view name = BaseName(path);
@@ -130,11 +126,10 @@ class Collector {
     if (old != nullptr && neu != nullptr) {
       if (ContentDiffers(*old, *neu)) JudgeChange(old->sample, path, neu->sample, path);
     } else if (old != nullptr) {
-      if (Status s = Gone(*old, path); !s.ok()) return s;
+      Gone(*old, path);
     } else {
-      return New(*neu, path, dir, name);
+      New(*neu, path, dir, name);
     }
-    return absl::OkStatus();
   }
 
   void Finish() {
@@ -255,33 +250,29 @@ class Collector {
     if (random) ++out_.random_files;
   }
 
-  Status Gone(const EntryRecord& old, const std::string& path) {
+  void Gone(const EntryRecord& old, const std::string& path) {
     const std::string_view dir = DirName(path);
     const std::string_view name = BaseName(path);
-    if (old.size > 0 && !old.digest.empty()) {
-      if (Status s = FindRename(old, path); !s.ok()) return s;
-    }
+    MatchRename(old, path, /*gone=*/true);
     for (auto it = new_.begin(); it != new_.end(); ++it) {
       if (it->dir == dir && IsExtensionChange(name, it->name)) {
         Pair(old.sample, path, it->sample, it->path);
         new_.erase(it);
-        return absl::OkStatus();
+        return;
       }
     }
     Remember(&gone_, {std::string(dir), std::string(name), path, old.sample});
-    return absl::OkStatus();
   }
 
-  Status New(const EntryRecord& neu, const std::string& path, std::string_view dir,
-             std::string_view name) {
+  void New(const EntryRecord& neu, const std::string& path, std::string_view dir,
+           std::string_view name) {
     if (ExtensionCount* e = ExtensionEntry(name)) ++e->added;
     if (LooksLikeRansomNote(name)) out_.known_notes.Add(path);
-    if (ref_ && NoteLike(name) && neu.size <= kNoteMaxBytes &&
+    // A file of the reference renamed here is not a note.
+    const bool renamed = MatchRename(neu, path, /*gone=*/false);
+    if (ref_ && !renamed && NoteLike(name) && neu.size <= kNoteMaxBytes &&
         dirs_.back().note_names.size() < kMaxNotesPerDir) {
-      // A file of the reference renamed or copied here is not a note.
-      auto held = HeldInReference(neu);
-      if (!held.ok()) return held.status();
-      if (!*held) dirs_.back().note_names.emplace_back(name);
+      dirs_.back().note_names.emplace_back(name);
     }
     const FileFormat expected = storage::ExpectedFormat(path);
     if (expected != FileFormat::kUnknown) {
@@ -296,24 +287,10 @@ class Collector {
       if (it->dir == dir && IsExtensionChange(it->name, name)) {
         Pair(it->sample, it->path, neu.sample, path);
         gone_.erase(it);
-        return absl::OkStatus();
+        return;
       }
     }
     Remember(&new_, {std::string(dir), std::string(name), path, neu.sample});
-    return absl::OkStatus();
-  }
-
-  // Whether a file of the reference point has this content (one hash-index
-  // prefix scan).
-  storage::StatusOr<bool> HeldInReference(const EntryRecord& e) {
-    if (e.digest.empty() || e.size == 0) return false;
-    bool held = false;
-    Status s = cat_.ForEachHolder(e.digest, [&](const storage::EntryKey& k) {
-      held = k.tenant == tenant_ && k.backup_set == set_ && k.restore_point == *ref_;
-      return !held;
-    });
-    if (!s.ok()) return s;
-    return held;
   }
 
   void Pair(const ContentSample& before, const std::string& old_path, const ContentSample& after,
@@ -322,42 +299,43 @@ class Collector {
     JudgeChange(before, old_path, after, new_path);
   }
 
+  // Pairs a file gone from the reference with a new file of the same content
+  // (either may come first in key order): a rename when the name changed,
+  // a move (a folder renamed) when only the directory did. Unpaired files
+  // wait in a bounded map. True when `e` was paired.
+  bool MatchRename(const EntryRecord& e, const std::string& path, bool gone) {
+    if (!ref_ || e.size == 0 || e.digest.empty()) return false;
+    std::string key(1, static_cast<char>(e.digest.algorithm()));
+    key += e.digest.view();
+    auto& other = gone ? new_digests_ : gone_digests_;
+    auto it = other.find(key);
+    if (it == other.end()) {
+      auto& mine = gone ? gone_digests_ : new_digests_;
+      if (mine.size() >= kMaxUnpairedDigests) {
+        ++out_.untracked_renames;
+      } else {
+        mine.emplace(std::move(key), path);
+      }
+      return false;
+    }
+    const std::string from = gone ? path : it->second;
+    const std::string to = gone ? it->second : path;
+    other.erase(it);
+    if (BaseName(from) == BaseName(to)) return true;  // moved, name kept
+    out_.renames.Add(from + " -> " + to);
+    if (gone && DirName(to) == dirs_.back().dir) {  // the new file was taken for a note
+      auto& notes = dirs_.back().note_names;
+      notes.erase(std::remove(notes.begin(), notes.end(), BaseName(to)), notes.end());
+    }
+    return true;
+  }
+
   static void Remember(std::deque<Recent>* w, Recent r) {
     if (w->size() >= kExtensionWindow) w->pop_front();
     w->push_back(std::move(r));
   }
 
-  // Whether the gone file's content is now under another name of the new
-  // point that the reference did not have (one hash-index prefix scan, one
-  // point lookup per holder of the new point).
-  Status FindRename(const EntryRecord& old, const std::string& path) {
-    Status err;
-    std::string to;
-    Status s = cat_.ForEachHolder(old.digest, [&](const storage::EntryKey& k) {
-      if (k.tenant != tenant_ || k.backup_set != set_ || k.restore_point != cur_) return true;
-      if (BaseName(k.path) == BaseName(path)) return true;  // moved, name kept
-      EntryRecord e;
-      storage::VerifyRecord v;
-      Status g = cat_.GetEntry({tenant_, set_, *ref_}, k.path, &e, &v);
-      if (g.ok()) return true;  // that path existed: a copy, not a rename
-      if (!absl::IsNotFound(g)) {
-        err = g;
-        return false;
-      }
-      to = k.path;
-      return false;
-    });
-    if (!s.ok()) return s;
-    if (!err.ok()) return err;
-    if (!to.empty()) out_.renames.Add(path + " -> " + to);
-    return absl::OkStatus();
-  }
-
-  storage::Catalogue& cat_;
-  const std::string& tenant_;
-  const std::string& set_;
-  const std::optional<int64_t> ref_;
-  const int64_t cur_;
+  const bool ref_;  // a reference point: files are gone, new or common
   const RansomwareSpec& spec_;
   const uint8_t structured_max_, random_min_;
   SignalScan& out_;
@@ -365,6 +343,8 @@ class Collector {
   std::deque<Recent> gone_, new_;
   std::map<std::string, ExtensionCount> extensions_;
   std::map<std::string, NameCount> names_;
+  // Unpaired digests (algorithm byte + digest) of gone and new files.
+  std::unordered_multimap<std::string, std::string> gone_digests_, new_digests_;
 };
 
 // Ransom-note names (lowercased, '-', ' ', '+' and '.' read as '_'):
@@ -432,12 +412,12 @@ storage::StatusOr<SignalScan> ScanSignals(storage::Catalogue& cat, const std::st
     out.versus_reference.prev.time_ns = *reference_ns;
     out.versus_reference.cur.time_ns = new_point_ns;
   }
-  Collector c(cat, tenant, backup_set, reference_ns, new_point_ns, spec, &out);
+  Collector c(reference_ns.has_value(), spec, &out);
   FileJoin j(cat, tenant, backup_set, reference_ns, new_point_ns);
   for (; j.Valid(); j.Next()) {
-    if (Status s = c.Step(j.old_entry(), j.new_entry(), j.path()); !s.ok()) return s;
+    c.Step(j.old_entry(), j.new_entry(), j.path());
   }
-  if (Status s = j.status(); !s.ok()) return s;
+  if (storage::Status s = j.status(); !s.ok()) return s;
   c.Finish();
   return out;
 }

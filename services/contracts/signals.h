@@ -10,11 +10,14 @@
 //
 // ScanSignals is one merge-join of the two points' catalogue entries
 // (FileJoin, plausibility.h) with bounded memory whatever the points' sizes,
-// plus one hash-index prefix scan and one point lookup per file gone from
-// the reference (renames) and one hash-index prefix scan per new small
-// note-like file (a renamed file is not a note). Judge is a pure function of its result, the
-// change-rate history and the contract's thresholds (RansomwareSpec,
-// model.h): redoing both gives the same answer.
+// with no lookup per entry: a renamed file is paired with its new name by
+// digest within the join (files gone from the reference and new files not
+// yet paired wait in a map of at most 100,000 digests per side; past it,
+// SignalScan::untracked_renames). The hash index (Catalogue::ForEachHolder)
+// is not used: its memtable is sorted anew for every lookup
+// (storage/rocks_kv.cc), too dear for one lookup per vanished file. Judge is a pure function of its
+// result, the change-rate history and the contract's thresholds (RansomwareSpec, model.h): redoing
+// both gives the same answer.
 //
 // Plain functions; ScanSignals reads the catalogue through its own scanners
 // (the catalogue is thread-safe), so calls on different points may run
@@ -70,7 +73,7 @@ struct SignalScan {
   // The plausibility comparison against the reference (an emptied point).
   PointComparison versus_reference;
   // Reference files gone whose content (digest, non-empty file) is now under
-  // another name in the new point; a move that keeps the file's name (a
+  // another name, new to the point; a move that keeps the file's name (a
   // folder renamed) is not counted.
   Tally renames;
   // x.docx gone and x.docx.SOMETHING or x.SOMETHING new in the same
@@ -87,8 +90,8 @@ struct SignalScan {
   uint64_t random_files = 0;
   // New files named like a known ransom note (LooksLikeRansomNote).
   Tally known_notes;
-  // New note-like file names (NoteLike, at most 64 KiB, content held by no
-  // file of the reference) found in at least spec.note_directories
+  // New note-like file names (NoteLike, at most 64 KiB, not a renamed file
+  // of the reference) found in at least spec.note_directories
   // directories that held files in the reference:
   // the name, the directories, a few of its paths. Sorted by name.
   struct RepeatedName {
@@ -113,6 +116,7 @@ struct SignalScan {
   // note-like names not tracked (the caps are in signals.cc).
   uint64_t untracked_extensions = 0;
   uint64_t untracked_names = 0;
+  uint64_t untracked_renames = 0;  // files not paired: the renames count is a lower bound
 };
 
 // Streams the reference point (none: nullopt) and the new point of
