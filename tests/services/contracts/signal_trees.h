@@ -66,6 +66,31 @@ inline File Usual(const std::string& path, const std::string& version = "") {
   return {path + version, 1000 + path.size(), UsualSample(path)};
 }
 
+// An office share: 40 directories ("share/deptN") of 25 documents (.docx,
+// .pdf, .txt, .xlsx, .jpg): 1,000 files.
+inline Tree Office() {
+  Tree t;
+  const char* exts[] = {".docx", ".pdf", ".txt", ".xlsx", ".jpg"};
+  for (int d = 0; d < 40; ++d) {
+    for (int f = 0; f < 25; ++f) {
+      std::string p = "share/dept" + std::to_string(d) + "/doc" + std::to_string(f) + exts[f % 5];
+      t[p] = Usual(p);
+    }
+  }
+  return t;
+}
+
+// Adds 5,000 program binaries (.dll, .exe, .so under "apps/") and a
+// database ("db/app.sqlite", 1 MiB).
+inline void AddPrograms(Tree* t) {
+  for (int i = 0; i < 5000; ++i) {
+    const char* ext = i % 3 == 0 ? ".dll" : (i % 3 == 1 ? ".exe" : ".so");
+    std::string p = "apps/bin" + std::to_string(i / 500) + "/m" + std::to_string(i) + ext;
+    (*t)[p] = Usual(p);
+  }
+  (*t)["db/app.sqlite"] = {"db 0", 1 << 20, kSqlite};
+}
+
 // Writes `tree` as the entries of (tenant, set, point).
 inline void WriteTree(storage::Catalogue& cat, const std::string& tenant, const std::string& set,
                       int64_t point, const Tree& tree) {

@@ -39,20 +39,6 @@ const Signal* Find(const PointJudgement& j, std::string_view kind) {
   return nullptr;
 }
 
-// An office share: 40 directories of 25 documents (.docx, .pdf, .txt,
-// .xlsx, .jpg): 1,000 files.
-Tree Office() {
-  Tree t;
-  const char* exts[] = {".docx", ".pdf", ".txt", ".xlsx", ".jpg"};
-  for (int d = 0; d < 40; ++d) {
-    for (int f = 0; f < 25; ++f) {
-      std::string p = "share/dept" + std::to_string(d) + "/doc" + std::to_string(f) + exts[f % 5];
-      t[p] = Usual(p);
-    }
-  }
-  return t;
-}
-
 class SignalsTest : public ::testing::Test {
  protected:
   void SetUp() override {
@@ -385,12 +371,7 @@ TEST_F(SignalsTest, LegitimateBigChangesStayClean) {
   // new digests), 2,000 new JPEGs and zips, a growing database, 1% of the
   // documents edited, a few added and deleted, five renamed.
   Tree ref = Office();
-  for (int i = 0; i < 5000; ++i) {
-    const char* ext = i % 3 == 0 ? ".dll" : (i % 3 == 1 ? ".exe" : ".so");
-    std::string p = "apps/bin" + std::to_string(i / 500) + "/m" + std::to_string(i) + ext;
-    ref[p] = Usual(p);
-  }
-  ref["db/app.sqlite"] = {"db v1", 1 << 20, kSqlite};
+  AddPrograms(&ref);
   Tree cur = ref;
   for (auto& [p, f] : cur) {
     if (p.starts_with("apps/")) f.content += " v2";

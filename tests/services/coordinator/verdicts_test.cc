@@ -41,24 +41,13 @@ std::string Explain(const v1::PointRecord& r) {
 // An office share (40 folders of 25 documents), a 300-file project folder,
 // 5,000 program binaries and a database: 6,301 files.
 Tree Server() {
-  Tree t;
+  Tree t = Office();
   const char* exts[] = {".docx", ".pdf", ".txt", ".xlsx", ".jpg"};
-  for (int d = 0; d < 40; ++d) {
-    for (int f = 0; f < 25; ++f) {
-      std::string p = "share/dept" + std::to_string(d) + "/doc" + std::to_string(f) + exts[f % 5];
-      t[p] = Usual(p);
-    }
-  }
   for (int f = 0; f < 300; ++f) {
     std::string p = "share/projects/alpha/part" + std::to_string(f) + exts[f % 5];
     t[p] = Usual(p);
   }
-  for (int i = 0; i < 5000; ++i) {
-    const char* ext = i % 3 == 0 ? ".dll" : (i % 3 == 1 ? ".exe" : ".so");
-    std::string p = "apps/bin" + std::to_string(i / 500) + "/m" + std::to_string(i) + ext;
-    t[p] = Usual(p);
-  }
-  t["db/app.sqlite"] = {"db 0", 1 << 20, kSqlite};
+  AddPrograms(&t);
   return t;
 }
 
