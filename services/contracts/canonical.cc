@@ -4,6 +4,7 @@
 
 #include "services/common/time.h"
 #include "services/contracts/parse.h"
+#include "services/contracts/parse_scalars.h"
 
 namespace vigil::contracts {
 namespace {
@@ -108,6 +109,36 @@ std::string CanonicalYaml(const Contract& c) {
     e << YAML::EndMap;
   }
   e << YAML::EndSeq;
+  // Only when not the defaults: a contract without the block keeps the
+  // canonical text (and identity) it had before the block existed.
+  if (c.ransomware != RansomwareSpec{}) {
+    const RansomwareSpec& r = c.ransomware;
+    auto num = [&](const char* key, double v) {
+      e << YAML::Key << key << YAML::Value << FormatNumber(v);
+    };
+    e << YAML::Key << "ransomware" << YAML::Value << YAML::BeginMap;
+    e << YAML::Key << "enabled" << YAML::Value << (r.enabled ? "true" : "false");
+    e << YAML::Key << "renames" << YAML::Value << r.renames;
+    e << YAML::Key << "extensionChanges" << YAML::Value << r.extension_changes;
+    e << YAML::Key << "deletionsPerExtension" << YAML::Value << YAML::BeginMap;
+    e << YAML::Key << "count" << YAML::Value << r.deletions_count;
+    num("fraction", r.deletions_fraction);
+    e << YAML::EndMap;
+    e << YAML::Key << "randomFiles" << YAML::Value << YAML::BeginMap;
+    e << YAML::Key << "suspicious" << YAML::Value << r.random_files_suspicious;
+    e << YAML::Key << "encrypted" << YAML::Value << r.random_files_encrypted;
+    num("fraction", r.random_files_fraction);
+    e << YAML::EndMap;
+    num("structuredEntropyBits", r.structured_entropy_bits);
+    num("randomEntropyBits", r.random_entropy_bits);
+    e << YAML::Key << "noteDirectories" << YAML::Value << r.note_directories;
+    e << YAML::Key << "changeRate" << YAML::Value << YAML::BeginMap;
+    num("sigma", r.change_rate_sigma);
+    e << YAML::Key << "files" << YAML::Value << r.change_rate_files;
+    num("fraction", r.change_rate_fraction);
+    e << YAML::EndMap;
+    e << YAML::EndMap;
+  }
   e << YAML::EndMap;
   return std::string(e.c_str()) + "\n";
 }

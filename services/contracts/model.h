@@ -210,6 +210,56 @@ struct OutOfScope {
   SourcePos pos{};
 };
 
+// Thresholds of the ransomware signals of a contract's restore points
+// (services/contracts/signals.h, docs/ransomware.md), the `ransomware:`
+// block of a Contract; every field has the documented default below and may
+// be overridden alone. They apply to every backup set of the contract.
+struct RansomwareSpec {
+  // false: no signal is computed and no verdict given (points stay "not
+  // computed", never clean). Default true.
+  bool enabled = true;
+  // `renames`: files of the reference point gone and whose content (same
+  // digest) is now under another name in the new point, at least this many
+  // -> suspicious. Default 200.
+  uint64_t renames = 200;
+  // `extensionChanges`: x.docx gone and x.docx.SOMETHING or x.SOMETHING new
+  // in the same directory, at least this many -> suspicious. Default 50.
+  uint64_t extension_changes = 50;
+  // `deletionsPerExtension: {count, fraction}`: per extension, the net loss
+  // of files (gone minus new) at least `count` AND above `fraction` of that
+  // extension's files in the reference -> suspicious. Default 100, 0.5.
+  uint64_t deletions_count = 100;
+  double deletions_fraction = 0.5;
+  // `structuredEntropyBits`, `randomEntropyBits`: byte entropy (bits per
+  // byte, 0..8) below which a sample with no matching format counts as
+  // structured, and at or above which a sample whose format no longer
+  // matches its extension counts as random. Default 7.0 and 7.5.
+  double structured_entropy_bits = 7.0;
+  double random_entropy_bits = 7.5;
+  // `randomFiles: {suspicious, encrypted, fraction}`: files that became
+  // random or no longer match their format. At least `suspicious` ->
+  // suspicious; at least `encrypted`, or at least `suspicious` and at least
+  // `fraction` of the new point's sampled files -> encrypted. Default 10,
+  // 100, 0.25.
+  uint64_t random_files_suspicious = 10;
+  uint64_t random_files_encrypted = 100;
+  double random_files_fraction = 0.25;
+  // `noteDirectories`: one new note-like file name (.txt, .html, ..., at
+  // most 64 KiB) appearing in at least this many directories that already
+  // held files -> suspicious. Default 10.
+  uint64_t note_directories = 10;
+  // `changeRate: {sigma, files, fraction}`: changed files against the
+  // previous point beyond mean + sigma standard deviations of the set's
+  // last 14 points (at least 5), and at least `files` and `fraction` of the
+  // point. Evidence only: it never flags a point alone. Default 3, 1000,
+  // 0.05.
+  double change_rate_sigma = 3;
+  uint64_t change_rate_files = 1000;
+  double change_rate_fraction = 0.05;
+
+  friend bool operator==(const RansomwareSpec&, const RansomwareSpec&) = default;
+};
+
 struct Contract {
   std::string tenant{};
   // When this version takes effect (ns). Default: when it is applied. A
@@ -221,6 +271,9 @@ struct Contract {
   std::vector<Asset> assets{};
   std::vector<Commitment> commitments{};
   std::vector<OutOfScope> out_of_scope{};
+  // Thresholds of the ransomware signals (defaults when the contract has no
+  // `ransomware:` block).
+  RansomwareSpec ransomware{};
   SourcePos pos{};
   // The contract's YAML document re-emitted in a canonical form (keys in a
   // fixed order, comments dropped): stored as the contract version, hashed

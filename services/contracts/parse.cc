@@ -246,6 +246,26 @@ class Parser {
     *out = *v;
     return true;
   }
+  // A plain decimal number ("7.5", "3", "0.25") from min to max.
+  bool Number(const Map& m, std::string_view key, double min, double max, double* out) {
+    const Field* f = m.Get(key);
+    if (f == nullptr) return true;
+    const std::string range = "a number from " + FormatNumber(min) + " to " + FormatNumber(max);
+    const std::string s = IsPlain(f->value) ? f->value.Scalar() : std::string();
+    std::optional<double> v = ParsePlainNumber(s);
+    if (!IsPlain(f->value) || !v) {
+      Err(ValuePos(*f, m), m.Sub(key),
+          "expected " + range + ", got " +
+              (IsPlain(f->value) ? Quote(s) : std::string(Describe(f->value))));
+      return false;
+    }
+    if (*v < min || *v > max) {
+      Err(ValuePos(*f, m), m.Sub(key), "expected " + range + ", got " + s);
+      return false;
+    }
+    *out = *v;
+    return true;
+  }
   // A duration > 0 and at most `max` (0 = kMaxDurationNs).
   bool Duration(const Map& m, std::string_view key, bool required, int64_t max, int64_t* out) {
     const Field* f = required ? Need(m, key) : m.Get(key);
@@ -341,6 +361,7 @@ class Parser {
                   std::map<std::string, SourcePos>* set_names, bool* ok);
   void ParseCommitment(const YAML::Node& n, const std::string& path, const SourcePos& fallback,
                        const Contract& c, Commitment* out, bool* ok);
+  void ParseRansomware(const Map& m, RansomwareSpec* out);
 
   const KnownNames& known_;
   const uint64_t limit_;
@@ -706,7 +727,7 @@ void Parser::ParseAlertChannel(const YAML::Node& doc, const std::string& label) 
 void Parser::ParseContract(const YAML::Node& doc, const std::string& label) {
   Map m(this, doc, label,
         {"apiVersion", "kind", "tenant", "reference", "effectiveFrom", "assets", "commitments",
-         "outOfScope"},
+         "outOfScope", "ransomware"},
         SourcePos{file_, 1, 1});
   if (!m.ok()) return;
   size_t before = errors_.size();
@@ -801,9 +822,69 @@ void Parser::ParseContract(const YAML::Node& doc, const std::string& label) {
       c.out_of_scope.push_back(std::move(o));
     }
   }
+  ParseRansomware(m, &c.ransomware);
   if (errors_.size() != before) return;
   if (date_only) dated_contracts_.emplace_back(m_.contracts.size(), *date_only);
   m_.contracts.push_back(std::move(c));
+}
+
+// The `ransomware:` block of a Contract (model.h, RansomwareSpec).
+void Parser::ParseRansomware(const Map& contract, RansomwareSpec* out) {
+  const Field* f = contract.Get("ransomware");
+  if (f == nullptr) return;
+  const std::string path = contract.Sub("ransomware");
+  const SourcePos pos = ValuePos(*f, contract);
+  Map m(this, f->value, path,
+        {"enabled", "renames", "extensionChanges", "deletionsPerExtension", "randomFiles",
+         "structuredEntropyBits", "randomEntropyBits", "noteDirectories", "changeRate"},
+        pos);
+  if (!m.ok()) return;
+  constexpr int64_t kMaxCount = 1'000'000'000;
+  auto count = [&](const Map& in, std::string_view key, uint64_t* v) {
+    int64_t x = static_cast<int64_t>(*v);
+    if (Int(in, key, false, 1, kMaxCount, &x)) *v = static_cast<uint64_t>(x);
+  };
+  // A nested map of counts and fractions: {count: 100, fraction: 0.5}.
+  auto nested = [&](std::string_view key,
+                    std::vector<std::string_view> keys) -> std::optional<Map> {
+    const Field* g = m.Get(key);
+    if (g == nullptr) return std::nullopt;
+    Map n(this, g->value, m.Sub(key), std::move(keys), ValuePos(*g, m));
+    if (!n.ok()) return std::nullopt;
+    return n;
+  };
+  Bool(m, "enabled", &out->enabled);
+  count(m, "renames", &out->renames);
+  count(m, "extensionChanges", &out->extension_changes);
+  count(m, "noteDirectories", &out->note_directories);
+  if (auto d = nested("deletionsPerExtension", {"count", "fraction"})) {
+    count(*d, "count", &out->deletions_count);
+    Number(*d, "fraction", 0, 1, &out->deletions_fraction);
+  }
+  if (auto r = nested("randomFiles", {"suspicious", "encrypted", "fraction"})) {
+    count(*r, "suspicious", &out->random_files_suspicious);
+    count(*r, "encrypted", &out->random_files_encrypted);
+    Number(*r, "fraction", 0, 1, &out->random_files_fraction);
+    if (out->random_files_encrypted < out->random_files_suspicious) {
+      Err(r->pos(), r->path(),
+          "encrypted (" + std::to_string(out->random_files_encrypted) +
+              ") must be at least suspicious (" + std::to_string(out->random_files_suspicious) +
+              ")");
+    }
+  }
+  if (auto c = nested("changeRate", {"sigma", "files", "fraction"})) {
+    Number(*c, "sigma", 0, 100, &out->change_rate_sigma);
+    count(*c, "files", &out->change_rate_files);
+    Number(*c, "fraction", 0, 1, &out->change_rate_fraction);
+  }
+  const bool s_ok = Number(m, "structuredEntropyBits", 0, 8, &out->structured_entropy_bits);
+  const bool r_ok = Number(m, "randomEntropyBits", 0, 8, &out->random_entropy_bits);
+  if (s_ok && r_ok && out->structured_entropy_bits > out->random_entropy_bits) {
+    const Field* g = m.Get("randomEntropyBits");
+    Err(g != nullptr ? ValuePos(*g, m) : m.pos(), m.Sub("randomEntropyBits"),
+        "must be at least structuredEntropyBits (" + FormatNumber(out->structured_entropy_bits) +
+            "), got " + FormatNumber(out->random_entropy_bits));
+  }
 }
 
 void Parser::ParseAsset(const YAML::Node& n, const std::string& path, const SourcePos& fallback,

@@ -1,5 +1,6 @@
 #include "services/contracts/parse_scalars.h"
 
+#include <charconv>
 #include <utility>
 
 #include "services/contracts/parse.h"
@@ -37,6 +38,30 @@ std::optional<int64_t> ParseDecimal(std::string_view s) {
     }
   }
   return neg ? -v : v;
+}
+
+std::optional<double> ParsePlainNumber(std::string_view s) {
+  size_t digits = 0, dot = std::string_view::npos;
+  for (size_t i = 0; i < s.size(); ++i) {
+    if (s[i] >= '0' && s[i] <= '9') {
+      ++digits;
+    } else if (s[i] == '.' && dot == std::string_view::npos && i > 0 && i + 1 < s.size()) {
+      dot = i;
+    } else {
+      return std::nullopt;
+    }
+  }
+  if (digits == 0 || digits > 30) return std::nullopt;
+  double v = 0;
+  auto r = std::from_chars(s.data(), s.data() + s.size(), v, std::chars_format::fixed);
+  if (r.ec != std::errc() || r.ptr != s.data() + s.size()) return std::nullopt;
+  return v;
+}
+
+std::string FormatNumber(double v) {
+  char buf[64];
+  auto r = std::to_chars(buf, buf + sizeof buf, v, std::chars_format::fixed);
+  return std::string(buf, r.ptr);
 }
 
 bool LooksNumeric(std::string_view s) {

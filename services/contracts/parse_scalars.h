@@ -24,6 +24,12 @@ std::string Quote(std::string_view s);
 // A decimal integer with an optional sign; nullopt on anything else or on
 // overflow.
 std::optional<int64_t> ParseDecimal(std::string_view s);
+// Digits with an optional fraction ("7.5", "3", "0.25"): no sign, no
+// exponent; nullopt on anything else.
+std::optional<double> ParsePlainNumber(std::string_view s);
+// The shortest text that ParsePlainNumber reads back as `v` ("0.5", "3").
+// REQUIRES: v finite, >= 0.
+std::string FormatNumber(double v);
 // Digits with '.', '-', '+', 'e', '_': what a YAML number would look like
 // (to say "expected an integer" rather than "not a number").
 bool LooksNumeric(std::string_view s);

@@ -35,23 +35,15 @@ int CompareBytes(std::string_view a, std::string_view b) {
 
 bool IsFile(const storage::EntryRecord& e) { return e.type == storage::EntryType::kFile; }
 
+// Advances `s` to the next regular file (or the end).
+void SkipNonFiles(storage::Catalogue::Scanner* s) {
+  while (s->Valid() && !IsFile(s->entry())) s->Next();
+}
+
 void Count(PointSummary* s, const storage::EntryRecord& e) {
   ++s->files;
   s->bytes += e.size;
   if (e.size == 0) ++s->zero_length_files;
-}
-
-bool ContentDiffers(const storage::EntryRecord& a, const storage::EntryRecord& b) {
-  if (a.size != b.size) return true;
-  if (a.digest.empty() || b.digest.empty() || a.digest.algorithm() != b.digest.algorithm()) {
-    return false;
-  }
-  return !(a.digest == b.digest);
-}
-
-// Advances `s` to the next regular file (or the end).
-void SkipNonFiles(storage::Catalogue::Scanner* s) {
-  while (s->Valid() && !IsFile(s->entry())) s->Next();
 }
 
 constexpr NameRow<FindingKind> kFindingKindNames[] = {{FindingKind::kBytesDrop, "bytes-drop"},
@@ -101,47 +93,80 @@ std::vector<PlausibilityFinding> CheckPlausibility(const PointComparison& c,
   return out;
 }
 
+bool ContentDiffers(const storage::EntryRecord& a, const storage::EntryRecord& b) {
+  if (a.size != b.size) return true;
+  if (a.digest.empty() || b.digest.empty() || a.digest.algorithm() != b.digest.algorithm()) {
+    return false;
+  }
+  return !(a.digest == b.digest);
+}
+
+FileJoin::FileJoin(storage::Catalogue& cat, const std::string& tenant,
+                   const std::string& backup_set, std::optional<int64_t> old_point_ns,
+                   int64_t new_point_ns)
+    : q_(cat.Scan(storage::Scope{tenant, backup_set, new_point_ns})) {
+  if (old_point_ns) {
+    p_ = cat.Scan(storage::Scope{tenant, backup_set, *old_point_ns});
+    SkipNonFiles(p_.get());
+  }
+  SkipNonFiles(q_.get());
+  Settle();
+}
+
+void FileJoin::Settle() {
+  const bool pv = p_ != nullptr && p_->Valid();
+  const bool qv = q_->Valid();
+  const int order = !pv ? 1 : !qv ? -1 : CompareBytes(p_->encoded_path(), q_->encoded_path());
+  old_ = pv && order <= 0 ? &p_->entry() : nullptr;
+  new_ = qv && order >= 0 ? &q_->entry() : nullptr;
+}
+
+void FileJoin::Next() {
+  if (old_ != nullptr) {
+    p_->Next();
+    SkipNonFiles(p_.get());
+  }
+  if (new_ != nullptr) {
+    q_->Next();
+    SkipNonFiles(q_.get());
+  }
+  Settle();
+}
+
+std::string FileJoin::path() const { return new_ != nullptr ? q_->path() : p_->path(); }
+
+storage::Status FileJoin::status() const {
+  if (p_ != nullptr && !p_->status().ok()) return p_->status();
+  return q_->status();
+}
+
+void AddToComparison(const storage::EntryRecord* prev, const storage::EntryRecord* cur,
+                     PointComparison* c) {
+  if (prev != nullptr) Count(&c->prev, *prev);
+  if (cur != nullptr) Count(&c->cur, *cur);
+  if (prev == nullptr) {  // only in cur
+    ++c->new_files;
+    c->changed_bytes += cur->size;
+    if (cur->size == 0) ++c->new_zero_length;
+  } else if (cur != nullptr) {
+    ++c->common_files;
+    if (ContentDiffers(*prev, *cur)) {
+      ++c->content_changed;
+      c->changed_bytes += cur->size;
+    }
+    if (prev->size > 0 && cur->size == 0) ++c->became_zero_length;
+  }
+}
+
 storage::StatusOr<PointComparison> ComparePoints(storage::Catalogue& cat, const std::string& tenant,
                                                  const std::string& backup_set,
                                                  int64_t prev_point_ns, int64_t cur_point_ns) {
   PointComparison c;
   c.prev.time_ns = prev_point_ns;
   c.cur.time_ns = cur_point_ns;
-  std::unique_ptr<storage::Catalogue::Scanner> p =
-      cat.Scan(storage::Scope{tenant, backup_set, prev_point_ns});
-  std::unique_ptr<storage::Catalogue::Scanner> q =
-      cat.Scan(storage::Scope{tenant, backup_set, cur_point_ns});
-  SkipNonFiles(p.get());
-  SkipNonFiles(q.get());
-  while (p->Valid() || q->Valid()) {
-    const int order = !p->Valid()   ? 1
-                      : !q->Valid() ? -1
-                                    : CompareBytes(p->encoded_path(), q->encoded_path());
-    if (order < 0) {  // only in prev
-      Count(&c.prev, p->entry());
-      p->Next();
-      SkipNonFiles(p.get());
-    } else if (order > 0) {  // only in cur
-      Count(&c.cur, q->entry());
-      if (q->entry().size == 0) ++c.new_zero_length;
-      q->Next();
-      SkipNonFiles(q.get());
-    } else {
-      const storage::EntryRecord& a = p->entry();
-      const storage::EntryRecord& b = q->entry();
-      Count(&c.prev, a);
-      Count(&c.cur, b);
-      ++c.common_files;
-      if (ContentDiffers(a, b)) ++c.content_changed;
-      if (a.size > 0 && b.size == 0) ++c.became_zero_length;
-      p->Next();
-      q->Next();
-      SkipNonFiles(p.get());
-      SkipNonFiles(q.get());
-    }
-  }
-  if (!p->status().ok()) return p->status();
-  if (!q->status().ok()) return q->status();
+  FileJoin j(cat, tenant, backup_set, prev_point_ns, cur_point_ns);
+  for (; j.Valid(); j.Next()) AddToComparison(j.old_entry(), j.new_entry(), &c);
+  if (storage::Status s = j.status(); !s.ok()) return s;
   return c;
 }
 

@@ -11,6 +11,8 @@
 #pragma once
 
 #include <cstdint>
+#include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -36,6 +38,10 @@ struct PointComparison {
   uint64_t content_changed = 0;
   uint64_t became_zero_length = 0;  // common paths non-empty in prev, empty in cur
   uint64_t new_zero_length = 0;     // paths only in cur with size 0
+  // Paths only in cur, and the bytes of those and of the content_changed
+  // ones in cur: the change-rate sample of the new point (signals.h).
+  uint64_t new_files = 0;
+  uint64_t changed_bytes = 0;
 };
 
 struct PlausibilityOptions {
@@ -64,6 +70,43 @@ struct PlausibilityFinding {
 // empty when the new point looks like an ordinary successor.
 std::vector<PlausibilityFinding> CheckPlausibility(const PointComparison& c,
                                                    const PlausibilityOptions& o = {});
+
+// The regular files of two restore points of one backup set, joined by path
+// in catalogue key order (depth-first, a directory's children sorted;
+// storage/key_codec.h): each step is a path of the old point only, of the
+// new point only, or of both. Two Scanner streams, bounded memory whatever
+// the points' sizes. Without an old point (nullopt) every file is new.
+// Used by ComparePoints and by the ransomware signals (signals.h).
+// Not thread-safe (one owner).
+class FileJoin {
+ public:
+  FileJoin(storage::Catalogue& cat, const std::string& tenant, const std::string& backup_set,
+           std::optional<int64_t> old_point_ns, int64_t new_point_ns);
+  bool Valid() const { return old_ != nullptr || new_ != nullptr; }
+  void Next();
+  // The entries of the current path; nullptr on the side that lacks it.
+  const storage::EntryRecord* old_entry() const { return old_; }
+  const storage::EntryRecord* new_entry() const { return new_; }
+  // The current path, '/'-separated, relative to the point's root.
+  std::string path() const;
+  // A scan error (DataLoss on a record that does not decode); check it
+  // once !Valid().
+  storage::Status status() const;
+
+ private:
+  void Settle();  // sets old_/new_ for the current step
+  std::unique_ptr<storage::Catalogue::Scanner> p_, q_;
+  const storage::EntryRecord* old_ = nullptr;
+  const storage::EntryRecord* new_ = nullptr;
+};
+
+// Adds one step of a FileJoin (either side may be nullptr, not both) to *c.
+void AddToComparison(const storage::EntryRecord* prev, const storage::EntryRecord* cur,
+                     PointComparison* c);
+
+// True when two versions of a file differ in size, or in digest when both
+// carry one of the same algorithm (see PointComparison::content_changed).
+bool ContentDiffers(const storage::EntryRecord& a, const storage::EntryRecord& b);
 
 // Streams the two restore points of (tenant, backup_set) from the catalogue
 // in key order and fills a PointComparison: a merge-join of two Scanner

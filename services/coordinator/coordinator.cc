@@ -982,11 +982,14 @@ StatusOr<v1::CompleteTaskResponse> Coordinator::CompleteTask(const std::string& 
   } publish{leases_.get(), req.task_id()};
   if (!done.ok()) return done.status();
   TestCrashPoint("merge", merge_writes + 1);  // the DONE group is written
-  // New points' plausibility, once their entries are written (redone at the
+  // New points' plausibility and verdicts, once their entries are written (redone at the
   // set's next completion if the coordinator dies before this write is
   // durable: points.h). Still under the set's lock.
+  // With their ransomware verdicts, under the contract's thresholds.
+  auto ransomware = RansomwareSpecFor(cat_->kv(), t->backup_set().tenant(), clock_->NowNs());
+  if (!ransomware.ok()) return ransomware.status();
   if (Status s = RecheckPlausibility(*cat_, t->backup_set().tenant(), t->backup_set().name(),
-                                     /*sync=*/false);
+                                     /*sync=*/false, *ransomware);
       !s.ok()) {
     return s;
   }

@@ -2,6 +2,8 @@
 
 #include "services/common/time.h"
 #include "services/contracts/plausibility.h"
+#include "services/contracts/signals.h"
+#include "services/coordinator/contract_store.h"
 #include "services/coordinator/coordinator.h"
 #include "services/coordinator/keys.h"
 #include "services/coordinator/records.h"
@@ -77,15 +79,43 @@ StatusOr<std::vector<v1::PointRecord>> LoadPoints(storage::KvStore* kv, const st
                                       "restore point of " + tenant + "/" + backup_set);
 }
 
+StatusOr<contracts::RansomwareSpec> RansomwareSpecFor(storage::KvStore* kv,
+                                                      const std::string& tenant, int64_t now_ns) {
+  auto versions = LoadContracts(kv, tenant);
+  if (!versions.ok()) return versions.status();
+  const contracts::Contract* c = contracts::VersionInForce(*versions, now_ns);
+  return c == nullptr ? contracts::RansomwareSpec{} : c->ransomware;
+}
+
+namespace {
+
+// The newest point before `i` that is clean or accepted, if any.
+std::optional<int64_t> ReferenceOf(const std::vector<v1::PointRecord>& points, size_t i) {
+  for (size_t j = i; j-- > 0;) {
+    if (points[j].verdict() == v1::POINT_VERDICT_CLEAN || points[j].accepted_ns() != 0) {
+      return points[j].time_ns();
+    }
+  }
+  return std::nullopt;
+}
+
+}  // namespace
+
 Status RecheckPlausibility(storage::Catalogue& cat, const std::string& tenant,
-                           const std::string& backup_set, bool sync) {
+                           const std::string& backup_set, bool sync,
+                           const contracts::RansomwareSpec& spec) {
   auto points = LoadPoints(cat.kv(), tenant, backup_set);
   if (!points.ok()) return points.status();
   storage::KvBatch b;
   for (size_t i = 0; i < points->size(); ++i) {
     v1::PointRecord& r = (*points)[i];
-    if (r.plausibility_checked()) continue;
+    const bool judge = spec.enabled && r.verdict() == v1::POINT_VERDICT_UNSPECIFIED;
+    if (r.plausibility_checked() && !judge) continue;
+    // Plausibility and the change-rate sample, against the previous point.
     r.clear_implausible();
+    r.clear_changed_files();
+    r.clear_changed_bytes();
+    uint64_t files = 0;
     if (i > 0) {
       auto c = contracts::ComparePoints(cat, tenant, backup_set, (*points)[i - 1].time_ns(),
                                         r.time_ns());
@@ -93,12 +123,52 @@ Status RecheckPlausibility(storage::Catalogue& cat, const std::string& tenant,
       for (const auto& f : contracts::CheckPlausibility(*c)) {
         r.add_implausible(std::string(contracts::FindingKindName(f.kind)) + ": " + f.message);
       }
+      r.set_changed_files(c->content_changed + c->new_files);
+      r.set_changed_bytes(c->changed_bytes);
+      files = c->cur.files;
     }
     r.set_plausibility_checked(true);
+    if (judge) {
+      // Ransomware signals against the newest earlier clean or accepted
+      // point (computed before this one in this loop: time order).
+      const std::optional<int64_t> ref = ReferenceOf(*points, i);
+      auto scan = contracts::ScanSignals(cat, tenant, backup_set, ref, r.time_ns(), spec);
+      if (!scan.ok()) return scan.status();
+      contracts::ChangeRate rate{r.changed_files(), r.changed_bytes(), files, {}};
+      for (size_t j = 1; j < i; ++j) rate.history.push_back((*points)[j].changed_files());
+      contracts::PointJudgement v = contracts::Judge(*scan, rate, spec);
+      r.set_verdict(static_cast<v1::PointVerdict>(v.verdict));
+      r.set_compared_with_ns(ref.value_or(0));
+      r.clear_signals();
+      for (contracts::Signal& sig : v.signals) {
+        v1::PointSignal* p = r.add_signals();
+        p->set_kind(std::move(sig.kind));
+        p->set_message(std::move(sig.message));
+        p->set_count(sig.count);
+        p->set_threshold(sig.threshold);
+        for (std::string& e : sig.examples) p->add_examples(std::move(e));
+      }
+    }
     b.Put(Space::kMeta, keys::Point(tenant, backup_set, r.time_ns()), r.SerializeAsString());
   }
   if (b.count() == 0) return absl::OkStatus();
   return cat.kv()->Write(b, {.sync = sync});
+}
+
+Status ResetVerdictsAfter(storage::Catalogue& cat, const std::string& tenant,
+                          const std::string& backup_set, int64_t point_ns) {
+  auto points = LoadPoints(cat.kv(), tenant, backup_set);
+  if (!points.ok()) return points.status();
+  storage::KvBatch b;
+  for (v1::PointRecord& r : *points) {
+    if (r.time_ns() <= point_ns || r.verdict() == v1::POINT_VERDICT_UNSPECIFIED) continue;
+    r.set_verdict(v1::POINT_VERDICT_UNSPECIFIED);
+    r.clear_signals();
+    r.clear_compared_with_ns();
+    b.Put(Space::kMeta, keys::Point(tenant, backup_set, r.time_ns()), r.SerializeAsString());
+  }
+  if (b.count() == 0) return absl::OkStatus();
+  return cat.kv()->Write(b, {.sync = true});
 }
 
 StatusOr<std::vector<v1::PointRecord>> Coordinator::Points(const std::string& tenant,

@@ -1,5 +1,6 @@
 // Restore-point records of the coordinator (vigil.v1.PointRecord, one per
-// (tenant, backup set, point time) in `meta`, keys::Point).
+// (tenant, backup set, point time) in `meta`, keys::Point): their
+// plausibility and their ransomware verdict.
 //
 // MergeStaged (ingest.h) upserts them in the last batch of a merge (which
 // CompleteTask writes with the task's DONE record). A new point is recorded
@@ -18,6 +19,7 @@
 #include <vector>
 
 #include "services/contracts/evaluate.h"
+#include "services/contracts/model.h"
 #include "storage/catalogue.h"
 #include "storage/status.h"
 #include "vigil/v1/types.pb.h"
@@ -50,13 +52,46 @@ storage::StatusOr<std::vector<v1::PointRecord>> LoadPoints(storage::KvStore* kv,
 
 // Computes and stores the plausibility of every record of the set whose
 // plausibility_checked is false, against the nearest earlier recorded point
-// (present or gone: its entries stay in the catalogue). A point with no
-// earlier one is plausible. One write (synced unless `sync` is false: then
-// the caller's next synced write makes it durable, and a crash before it
-// leaves the records to be checked again); nothing written if nothing was
-// pending. REQUIRES: no merge of the set runs concurrently.
+// (present or gone: its entries stay in the catalogue), with its
+// change-rate sample (changed_files / changed_bytes: files new or changed in
+// content, and their bytes). A point with no earlier one is plausible.
+//
+// With spec.enabled, also the ransomware verdict and signals of every record
+// whose verdict is UNSPECIFIED (new points, points recorded before verdicts
+// existed: the set's next check fills them in, and ResetVerdictsAfter's
+// points), in time order, against the newest earlier point whose verdict
+// is CLEAN or that an operator accepted (compared_with_ns; 0 and judged on
+// its own when there is none: contracts::ScanSignals, contracts::Judge,
+// docs/ransomware.md). Their plausibility is recomputed with them (the same
+// answer: both are pure functions of the catalogue). A mirror's single
+// point is judged once, when first recorded. With !spec.enabled verdicts
+// stay as they are (UNSPECIFIED: not computed).
+//
+// One write (synced unless `sync` is false: then the caller's next synced
+// write makes it durable, and a crash before it leaves the records to be
+// checked again); nothing written if nothing was pending. REQUIRES: no
+// merge of the set runs concurrently.
 storage::Status RecheckPlausibility(storage::Catalogue& cat, const std::string& tenant,
-                                    const std::string& backup_set, bool sync = true);
+                                    const std::string& backup_set, bool sync = true,
+                                    const contracts::RansomwareSpec& spec = {});
+
+// The ransomware thresholds of the tenant's contract in force at `now_ns`
+// (its `ransomware:` block), the defaults when it has no contract.
+storage::StatusOr<contracts::RansomwareSpec> RansomwareSpecFor(storage::KvStore* kv,
+                                                               const std::string& tenant,
+                                                               int64_t now_ns);
+
+// Sets the verdict of every point of the set later than `point_ns` back to
+// UNSPECIFIED (signals and compared_with_ns cleared), in one synced write:
+// call it when a point's acceptance (accepted_ns) is recorded, since the
+// later points were judged against an older reference. The next
+// RecheckPlausibility of the set (the set's next check, or the caller
+// right after, with RansomwareSpecFor's thresholds) judges them again
+// against the accepted point; until then they are "not computed", never
+// clean. REQUIRES: no merge or RecheckPlausibility of the set runs
+// concurrently (hold the set's lock).
+storage::Status ResetVerdictsAfter(storage::Catalogue& cat, const std::string& tenant,
+                                   const std::string& backup_set, int64_t point_ns);
 
 // Fills status->points from the records of status->backup_set().
 storage::Status FillPoints(Coordinator& c, v1::BackupSetStatus* status);

@@ -571,6 +571,50 @@ TEST(ParseManifestTest, SyncMarkerAndGatesReadiness) {
   EXPECT_EQ(plain.contracts.at(0).canonical_yaml.find("gatesReadiness"), std::string::npos);
 }
 
+// The `ransomware:` block: every threshold overridable, the others keep
+// their defaults; kept by the canonical form; absent, the canonical form is
+// as before (the stored contracts' hashes do not change).
+TEST(ParseManifestTest, RansomwareThresholds) {
+  Manifest m;
+  ASSERT_TRUE(Parse(kHead + R"(ransomware:
+  renames: 500
+  deletionsPerExtension: {count: 300, fraction: 0.75}
+  randomFiles: {suspicious: 20, encrypted: 400, fraction: 0.1}
+  randomEntropyBits: 7.75
+  noteDirectories: 25
+  changeRate: {sigma: 4.5}
+)",
+                    &m)
+                  .ok());
+  const Contract& c = m.contracts.at(0);
+  RansomwareSpec want;
+  want.renames = 500;
+  want.deletions_count = 300;
+  want.deletions_fraction = 0.75;
+  want.random_files_suspicious = 20;
+  want.random_files_encrypted = 400;
+  want.random_files_fraction = 0.1;
+  want.random_entropy_bits = 7.75;
+  want.note_directories = 25;
+  want.change_rate_sigma = 4.5;
+  EXPECT_TRUE(c.ransomware == want);
+  EXPECT_EQ(c.ransomware.extension_changes, 50u);  // default kept
+  EXPECT_NE(c.canonical_yaml.find("randomEntropyBits: 7.75"), std::string::npos)
+      << c.canonical_yaml;
+  Manifest again;
+  ASSERT_TRUE(Parse(c.canonical_yaml, &again).ok()) << c.canonical_yaml;
+  EXPECT_TRUE(again.contracts.at(0).ransomware == want);
+  EXPECT_EQ(again.contracts.at(0).canonical_yaml, c.canonical_yaml);
+
+  Manifest off;
+  ASSERT_TRUE(Parse(kHead + "ransomware: {enabled: false}\n", &off).ok());
+  EXPECT_FALSE(off.contracts.at(0).ransomware.enabled);
+  Manifest plain;
+  ASSERT_TRUE(Parse(kHead, &plain).ok());
+  EXPECT_TRUE(plain.contracts.at(0).ransomware == RansomwareSpec{});
+  EXPECT_EQ(plain.contracts.at(0).canonical_yaml.find("ransomware"), std::string::npos);
+}
+
 struct Case {
   const char* name;
   std::string yaml;
@@ -725,6 +769,25 @@ const Case kCases[] = {
      kHead + "commitments:\n  - copies: {min: 1, gatesReadiness: maybe}\n",
      "t.yaml:11:38: Contract(acme).commitments[0].copies.gatesReadiness: ",
      "expected true or false, got 'maybe'"},
+    {"RansomwareUnknownKey", kHead + "ransomware:\n  renamez: 10\n",
+     "t.yaml:11:3: Contract(acme).ransomware.renamez: ",
+     "unknown field 'renamez'; expected one of: enabled, renames, extensionChanges"},
+    {"RansomwareCountNotANumber", kHead + "ransomware:\n  renames: many\n",
+     "t.yaml:11:12: Contract(acme).ransomware.renames: ",
+     "expected an integer from 1 to 1000000000, got 'many'"},
+    {"RansomwareFractionOutOfRange",
+     kHead + "ransomware:\n  deletionsPerExtension: {count: 10, fraction: 1.5}\n",
+     "t.yaml:11:48: Contract(acme).ransomware.deletionsPerExtension.fraction: ",
+     "expected a number from 0 to 1, got 1.5"},
+    {"RansomwareEntropyNotANumber", kHead + "ransomware:\n  randomEntropyBits: 7,5\n",
+     "t.yaml:11:22: Contract(acme).ransomware.randomEntropyBits: ",
+     "expected a number from 0 to 8, got '7,5'"},
+    {"RansomwareEntropyOrder",
+     kHead + "ransomware:\n  structuredEntropyBits: 7.8\n  randomEntropyBits: 7.2\n",
+     "t.yaml:12:22: Contract(acme).ransomware.randomEntropyBits: ",
+     "must be at least structuredEntropyBits (7.8), got 7.2"},
+    {"RansomwareNotAMap", kHead + "ransomware: yes\n",
+     "t.yaml:10:13: Contract(acme).ransomware: ", "expected a map"},
     {"UnknownHash", kHead + "        contentHash: crc32\n",
      "t.yaml:10:22: Contract(acme).assets[0].backupSets[0].contentHash: ",
      "unknown hash algorithm 'crc32'"},

@@ -196,10 +196,15 @@ class ComparePointsTest : public ::testing::Test {
       auto it = prev.find(p);
       if (it == prev.end()) {
         if (s.size == 0) ++c.new_zero_length;
+        ++c.new_files;
+        c.changed_bytes += s.size;
         continue;
       }
       ++c.common_files;
-      if (it->second.content != s.content || it->second.size != s.size) ++c.content_changed;
+      if (it->second.content != s.content || it->second.size != s.size) {
+        ++c.content_changed;
+        c.changed_bytes += s.size;
+      }
       if (it->second.size > 0 && s.size == 0) ++c.became_zero_length;
     }
     return c;
@@ -218,6 +223,8 @@ class ComparePointsTest : public ::testing::Test {
     EXPECT_EQ(got.content_changed, want.content_changed);
     EXPECT_EQ(got.became_zero_length, want.became_zero_length);
     EXPECT_EQ(got.new_zero_length, want.new_zero_length);
+    EXPECT_EQ(got.new_files, want.new_files);
+    EXPECT_EQ(got.changed_bytes, want.changed_bytes);
   }
 
   PointComparison Compare(const Tree& prev, const Tree& cur) {

@@ -57,6 +57,35 @@ class CoordinatorPointsTest : public CoordinatorFixture {
   }
 };
 
+// A merged point's ransomware verdict is stored with its record, against
+// the newest earlier clean point (docs/ransomware.md).
+TEST_F(CoordinatorPointsTest, MergedPointsGetTheirVerdict) {
+  RunTask({{100, "daily.1"}, {200, "daily.0"}},
+          {{Obs(100, "a", "1"), Obs(100, "b", "2"), Obs(200, "HOW_TO_DECRYPT.txt", "pay"),
+            Obs(200, "a", "1"), Obs(200, "b", "2")}});
+  auto rec = Records();
+  ASSERT_EQ(rec.size(), 2u);
+  EXPECT_EQ(rec[100].verdict(), v1::POINT_VERDICT_CLEAN);
+  EXPECT_EQ(rec[100].compared_with_ns(), 0);  // the first point, judged on its own
+  EXPECT_EQ(rec[100].signals_size(), 0);
+  EXPECT_EQ(rec[200].verdict(), v1::POINT_VERDICT_SUSPICIOUS);
+  EXPECT_EQ(rec[200].compared_with_ns(), 100);
+  ASSERT_EQ(rec[200].signals_size(), 1);
+  EXPECT_EQ(rec[200].signals(0).kind(), "ransom-notes");
+  EXPECT_EQ(rec[200].signals(0).examples(0), "HOW_TO_DECRYPT.txt");
+  EXPECT_EQ(rec[200].changed_files(), 1u);
+
+  // The next point, with the note gone, is compared with the clean one.
+  RunTask({{100, "daily.2"}, {200, "daily.1"}, {300, "daily.0"}},
+          {{Obs(100, "a", "1"), Obs(100, "b", "2"), Obs(200, "HOW_TO_DECRYPT.txt", "pay"),
+            Obs(200, "a", "1"), Obs(200, "b", "2"), Obs(300, "a", "1"), Obs(300, "b", "2")}});
+  rec = Records();
+  ASSERT_EQ(rec.size(), 3u);
+  EXPECT_EQ(rec[200].verdict(), v1::POINT_VERDICT_SUSPICIOUS);  // not judged again
+  EXPECT_EQ(rec[300].verdict(), v1::POINT_VERDICT_CLEAN);
+  EXPECT_EQ(rec[300].compared_with_ns(), 100);
+}
+
 TEST_F(CoordinatorPointsTest, TaskCarriesTheTenantsZone) {
   v1::Task t = NewTask();
   EXPECT_EQ(t.tenant_timezone(), "Europe/Paris");

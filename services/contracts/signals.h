@@ -1,0 +1,180 @@
+// Ransomware signals of a restore point and its verdict (clean, suspicious,
+// encrypted), docs/ransomware.md.
+//
+// The coordinator (services/coordinator/points.h) computes them once a new
+// point is merged, against the reference point: the newest earlier point of
+// the set judged clean or accepted by an operator, not merely the previous
+// one, so that the points after an encryption stay flagged. The set's first
+// point (no reference) is judged on its own: ransom notes and files whose
+// extension announces a format their content lacks.
+//
+// ScanSignals is one merge-join of the two points' catalogue entries
+// (FileJoin, plausibility.h) with bounded memory whatever the points' sizes,
+// with no lookup per entry: a renamed file is paired with its new name by
+// digest within the join (files gone from the reference and new files not
+// yet paired wait in a map of at most 100,000 digests per side; past it,
+// SignalScan::untracked_renames). The hash index (Catalogue::ForEachHolder)
+// is not used: its memtable is sorted anew for every lookup
+// (storage/rocks_kv.cc), too dear for one lookup per vanished file. Judge is a pure function of its
+// result, the change-rate history and the contract's thresholds (RansomwareSpec, model.h): redoing
+// both gives the same answer.
+//
+// Plain functions; ScanSignals reads the catalogue through its own scanners
+// (the catalogue is thread-safe), so calls on different points may run
+// concurrently.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "services/contracts/evaluate.h"
+#include "services/contracts/model.h"
+#include "services/contracts/plausibility.h"
+#include "storage/catalogue.h"
+#include "storage/status.h"
+
+namespace vigil::contracts {
+
+// The signal kinds, as stored in v1.PointSignal.kind.
+inline constexpr std::string_view kSignalRenames = "renames";
+inline constexpr std::string_view kSignalExtensionChanges = "extension-changes";
+inline constexpr std::string_view kSignalDeletions = "deletions";
+inline constexpr std::string_view kSignalBecameRandom = "became-random";
+inline constexpr std::string_view kSignalFormatMismatch = "format-mismatch";
+inline constexpr std::string_view kSignalRansomNotes = "ransom-notes";
+inline constexpr std::string_view kSignalChangeRate = "change-rate";
+
+// At most this many example paths per signal.
+inline constexpr size_t kMaxSignalExamples = 5;
+
+// One signal with its evidence (the model of v1.PointSignal).
+struct Signal {
+  std::string kind;
+  std::string message;  // counts, threshold, what was not judged
+  uint64_t count = 0;
+  uint64_t threshold = 0;
+  std::vector<std::string> examples;  // paths relative to the point's root
+};
+
+// A count and its first few example paths.
+struct Tally {
+  uint64_t count = 0;
+  std::vector<std::string> examples;
+  void Add(std::string_view path);
+};
+
+// What one merge-join of (reference, new point) found; raw counts, judged
+// against the thresholds by Judge.
+struct SignalScan {
+  std::optional<int64_t> reference_ns;  // nullopt: judged on its own
+  // The plausibility comparison against the reference (an emptied point).
+  PointComparison versus_reference;
+  // Reference files gone whose content (digest, non-empty file) is now under
+  // another name, new to the point; a move that keeps the file's name (a
+  // folder renamed) is not counted.
+  Tally renames;
+  // x.docx gone and x.docx.SOMETHING or x.SOMETHING new in the same
+  // directory, SOMETHING not a known format's extension.
+  Tally extension_changes;
+  // Changed files (same path, or an extension-change pair) whose reference
+  // content was structured and whose new content is random.
+  Tally became_random;
+  // Files whose extension announces a format whose magic they carried in the
+  // reference and no longer carry (no known magic now), and new files with
+  // such an extension whose content is random.
+  Tally format_mismatch;
+  // Files in became_random or format_mismatch (each counted once).
+  uint64_t random_files = 0;
+  // New files named like a known ransom note (LooksLikeRansomNote).
+  Tally known_notes;
+  // New note-like file names (NoteLike, at most 64 KiB, not a renamed file
+  // of the reference) found in at least spec.note_directories
+  // directories that held files in the reference:
+  // the name, the directories, a few of its paths. Sorted by name.
+  struct RepeatedName {
+    std::string name;
+    uint64_t directories = 0;
+    std::vector<std::string> examples;
+  };
+  std::vector<RepeatedName> repeated_names;
+  // Extensions whose net loss of files crossed the deletions threshold,
+  // sorted by extension ("" = files without one).
+  struct ExtensionLoss {
+    std::string extension;
+    uint64_t reference_files = 0, gone = 0, added = 0;
+    std::vector<std::string> examples;  // gone paths
+  };
+  std::vector<ExtensionLoss> deletions;
+  // Files of the new point with a content sample, and changed or new files
+  // that could not be judged on content (no sample on one side).
+  uint64_t sampled_files = 0;
+  uint64_t not_judged = 0;
+  // Bounded maps overflowed: files whose extension was not tracked, new
+  // note-like names not tracked (the caps are in signals.cc).
+  uint64_t untracked_extensions = 0;
+  uint64_t untracked_names = 0;
+  uint64_t untracked_renames = 0;  // files not paired: the renames count is a lower bound
+};
+
+// Streams the reference point (none: nullopt) and the new point of
+// (tenant, backup_set) and collects the signals' raw evidence. A scan or
+// index error is returned as is.
+storage::StatusOr<SignalScan> ScanSignals(storage::Catalogue& cat, const std::string& tenant,
+                                          const std::string& backup_set,
+                                          std::optional<int64_t> reference_ns, int64_t new_point_ns,
+                                          const RansomwareSpec& spec);
+
+// The change-rate input of a point: its changed_files / changed_bytes
+// against the previous point and its file count, and the changed_files of
+// the set's earlier points (oldest first; the set's first point, which has
+// no previous point, excluded). The last 14 are the baseline.
+struct ChangeRate {
+  uint64_t changed_files = 0;
+  uint64_t changed_bytes = 0;
+  uint64_t files = 0;
+  std::vector<uint64_t> history;
+};
+inline constexpr size_t kChangeRateHistory = 14;
+inline constexpr size_t kChangeRateMinHistory = 5;
+
+struct PointJudgement {
+  PointVerdict verdict = PointVerdict::kClean;
+  // The signals that made it, in the order of the kinds above; empty when
+  // clean (a change-rate signal alone is not kept: it never flags).
+  std::vector<Signal> signals;
+};
+
+// The verdict of a scanned point:
+//   encrypted  random_files >= spec.random_files_encrypted, or
+//              >= spec.random_files_suspicious and >= random_files_fraction
+//              of sampled_files;
+//   suspicious random_files >= random_files_suspicious, renames >=
+//              spec.renames, extension changes >= spec.extension_changes,
+//              an extension's net deletions over the threshold, the point
+//              emptied against the reference (files-drop, or bytes-drop with
+//              zero-length files, with >= 20 reference files), a known
+//              ransom-note name, or a note-like name in many directories;
+//   clean      otherwise.
+// The change-rate signal is added to a point flagged by another signal.
+PointJudgement Judge(const SignalScan& scan, const ChangeRate& rate, const RansomwareSpec& spec);
+
+// The change-rate signal alone, if the rate crosses its threshold (exposed
+// for tests and docs; Judge keeps it only beside another signal).
+std::optional<Signal> ChangeRateSignal(const ChangeRate& rate, const RansomwareSpec& spec);
+
+// True for a file name (no directory) that a known ransomware family uses for
+// its note (case-insensitive): "_readme.txt", "HOW_TO_DECRYPT_FILES.txt",
+// "DECRYPT_INSTRUCTIONS.html", "!!!READ_ME!!!.txt", "RESTORE_FILES_INFO.txt",
+// "+_RECOVER_+.html", "Restore-My-Files.txt", "RyukReadMe.txt" ...; the
+// exact list is in signals.cc and docs/ransomware.md. Only note-like
+// extensions (NoteLike) count: "README.md", "decrypt.py" or
+// "how_to_restore.docx" never match.
+bool LooksLikeRansomNote(std::string_view name);
+
+// A name with a note's extension: .txt .html .htm .hta .rtf .url .mht.
+bool NoteLike(std::string_view name);
+
+}  // namespace vigil::contracts

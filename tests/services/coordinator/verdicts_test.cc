@@ -1,0 +1,238 @@
+// Ransomware verdicts of a set's restore points as the coordinator stores
+// them (RecheckPlausibility, ResetVerdictsAfter; services/coordinator/
+// points.h), on a real catalogue with synthetic points: weeks of legitimate
+// churn stay clean, an encryption is flagged and so are the points after
+// it (the reference is the last clean point), an accepted point becomes
+// the reference, points recorded before verdicts existed get one.
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "services/coordinator/keys.h"
+#include "services/coordinator/points.h"
+#include "storage/catalogue.h"
+#include "tests/services/contracts/signal_trees.h"
+#include "tests/support/temp_dir.h"
+
+namespace vigil::coordinator {
+namespace {
+
+using ::testing::ElementsAre;
+using namespace vigil::testing::signal_trees;
+
+constexpr int64_t kDay = 86'400'000'000'000;
+constexpr int64_t kT0 = 1'780'000'000'000'000'000;
+
+std::vector<std::string> Kinds(const v1::PointRecord& r) {
+  std::vector<std::string> out;
+  for (const auto& s : r.signals()) out.push_back(s.kind());
+  return out;
+}
+
+std::string Explain(const v1::PointRecord& r) {
+  std::string s = "point " + std::to_string((r.time_ns() - kT0) / kDay) + ":";
+  for (const auto& x : r.signals()) s += " [" + x.kind() + ": " + x.message() + "]";
+  return s;
+}
+
+// An office share (40 folders of 25 documents), a 300-file project folder,
+// 5,000 program binaries and a database: 6,301 files.
+Tree Server() {
+  Tree t = Office();
+  const char* exts[] = {".docx", ".pdf", ".txt", ".xlsx", ".jpg"};
+  for (int f = 0; f < 300; ++f) {
+    std::string p = "share/projects/alpha/part" + std::to_string(f) + exts[f % 5];
+    t[p] = Usual(p);
+  }
+  AddPrograms(&t);
+  return t;
+}
+
+class VerdictsTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    auto c = storage::Catalogue::Open(dir_ / "db");
+    ASSERT_TRUE(c.ok()) << c.status();
+    cat_ = std::move(*c);
+  }
+
+  // Records a new point (as a merge does: plausibility not checked, verdict
+  // not computed) and rechecks the set (as the merge's completion does).
+  void AddPoint(int64_t t, const Tree& tree, const contracts::RansomwareSpec& spec = {}) {
+    WriteTree(*cat_, "acme", "files", t, tree);
+    v1::PointRecord r;
+    r.set_time_ns(t);
+    r.set_name("p" + std::to_string(t));
+    r.set_files(tree.size());
+    Put(r);
+    ASSERT_TRUE(RecheckPlausibility(*cat_, "acme", "files", true, spec).ok());
+  }
+  void Put(const v1::PointRecord& r) {
+    storage::KvBatch b;
+    b.Put(storage::Space::kMeta, keys::Point("acme", "files", r.time_ns()), r.SerializeAsString());
+    ASSERT_TRUE(cat_->kv()->Write(b, {.sync = false}).ok());
+  }
+  std::vector<v1::PointRecord> Records() {
+    auto p = LoadPoints(cat_->kv(), "acme", "files");
+    EXPECT_TRUE(p.ok()) << p.status();
+    return p.ok() ? *p : std::vector<v1::PointRecord>{};
+  }
+
+  vigil::testing::TempDir dir_;
+  std::unique_ptr<storage::Catalogue> cat_;
+};
+
+TEST_F(VerdictsTest, WeeksOfLegitimateChurnStayCleanThenEncryptionIsFlaggedAndStays) {
+  Tree tree = Server();
+  AddPoint(kT0, tree);
+  for (int day = 1; day < 30; ++day) {
+    // 1% of the documents edited, 3 added, 2 deleted, 1 renamed; the
+    // database grows.
+    int n = 0;
+    std::vector<std::string> gone, renamed;
+    for (auto& [p, f] : tree) {
+      if (!p.starts_with("share/dept")) continue;
+      if ((n + day * 7) % 100 == 0) f.content += " edit " + std::to_string(day);
+      if (n == day * 13 || n == day * 13 + 5) gone.push_back(p);
+      if (n == day * 13 + 9) renamed.push_back(p);
+      ++n;
+    }
+    for (const auto& p : gone) tree.erase(p);
+    for (const auto& p : renamed) {
+      File f = tree[p];
+      tree.erase(p);
+      tree[p.substr(0, p.rfind('/')) + "/renamed-" + std::to_string(day) + p.substr(p.rfind('.'))] =
+          f;
+    }
+    for (int i = 0; i < 3; ++i) {
+      std::string p = "share/dept" + std::to_string(i) + "/new-" + std::to_string(day) + ".docx";
+      tree[p] = Usual(p);
+    }
+    tree["db/app.sqlite"] = {"db " + std::to_string(day), (1u << 20) + day * 65536u, kSqlite};
+    if (day == 10) {  // a software upgrade: every binary replaced
+      for (auto& [p, f] : tree) {
+        if (p.starts_with("apps/")) f.content += " v2";
+      }
+    }
+    if (day == 15) {  // a photo import: 2,000 JPEGs and zips
+      for (int i = 0; i < 2000; ++i) {
+        std::string p = "share/photos/IMG_" + std::to_string(i) + (i % 4 ? ".jpg" : ".zip");
+        tree[p] = {p, 3'000'000, i % 4 ? kJpeg : kZip};
+      }
+    }
+    if (day == 20) {  // a user renames the project folder
+      Tree moved;
+      for (auto it = tree.begin(); it != tree.end();) {
+        if (it->first.starts_with("share/projects/alpha/")) {
+          moved["share/projects/alpha-2026/" + it->first.substr(21)] = it->second;
+          it = tree.erase(it);
+        } else {
+          ++it;
+        }
+      }
+      tree.merge(moved);
+    }
+    AddPoint(kT0 + day * kDay, tree);
+  }
+  std::vector<v1::PointRecord> rec = Records();
+  ASSERT_EQ(rec.size(), 30u);
+  for (size_t i = 0; i < rec.size(); ++i) {
+    EXPECT_EQ(rec[i].verdict(), v1::POINT_VERDICT_CLEAN) << Explain(rec[i]);
+    EXPECT_EQ(rec[i].signals_size(), 0) << Explain(rec[i]);
+    EXPECT_EQ(rec[i].compared_with_ns(), i == 0 ? 0 : rec[i - 1].time_ns());
+  }
+  EXPECT_GE(rec[10].changed_files(), 5000u);  // the upgrade, told apart by the other signals
+  EXPECT_LT(rec[11].changed_files(), 50u);
+  EXPECT_GT(rec[1].changed_bytes(), 0u);
+
+  // Day 30: every document encrypted in place, a note in each folder.
+  for (auto& [p, f] : tree) {
+    if (p.starts_with("share/dept")) f = {f.content + " enc", f.size + 16, kEncrypted};
+  }
+  for (int d = 0; d < 40; ++d) {
+    tree["share/dept" + std::to_string(d) + "/_readme.txt"] = {"pay", 900, kText};
+  }
+  AddPoint(kT0 + 30 * kDay, tree);
+  // Day 31: nothing changed since: still encrypted, against day 29.
+  AddPoint(kT0 + 31 * kDay, tree);
+  rec = Records();
+  ASSERT_EQ(rec.size(), 32u);
+  for (size_t i : {30u, 31u}) {
+    EXPECT_EQ(rec[i].verdict(), v1::POINT_VERDICT_ENCRYPTED) << Explain(rec[i]);
+    EXPECT_EQ(rec[i].compared_with_ns(), rec[29].time_ns());
+  }
+  // The change rate joins the other signals on day 30 (1,000+ files against
+  // a baseline of a few dozen); on day 31 nothing changed.
+  EXPECT_THAT(Kinds(rec[30]),
+              ElementsAre("became-random", "format-mismatch", "ransom-notes", "change-rate"));
+  EXPECT_THAT(Kinds(rec[31]), ElementsAre("became-random", "format-mismatch", "ransom-notes"));
+  EXPECT_EQ(rec[31].implausible_size(), 0);  // against the previous point: no change
+  EXPECT_EQ(rec[31].changed_files(), 0u);
+}
+
+TEST_F(VerdictsTest, AnAcceptedPointBecomesTheReference) {
+  Tree t1 = Server();
+  AddPoint(kT0, t1);
+  Tree t2 = t1;  // a legitimate but unusual change: 150 documents protected
+  int n = 0;
+  for (auto& [p, f] : t2) {
+    if (p.ends_with(".docx") && n++ < 150) f = {f.content + " protected", f.size, kEncrypted};
+  }
+  AddPoint(kT0 + kDay, t2);
+  Tree t3 = t2;
+  t3["share/dept0/minutes.docx"] = Usual("share/dept0/minutes.docx");
+  AddPoint(kT0 + 2 * kDay, t3);
+  std::vector<v1::PointRecord> rec = Records();
+  ASSERT_EQ(rec.size(), 3u);
+  EXPECT_EQ(rec[1].verdict(), v1::POINT_VERDICT_ENCRYPTED) << Explain(rec[1]);
+  EXPECT_EQ(rec[2].verdict(), v1::POINT_VERDICT_ENCRYPTED) << Explain(rec[2]);
+  EXPECT_EQ(rec[2].compared_with_ns(), kT0);
+
+  // The operator accepts day 1; the later points are judged again, against it.
+  rec[1].set_accepted_ns(kT0 + 3 * kDay);
+  rec[1].set_accepted_by("alice");
+  Put(rec[1]);
+  ASSERT_TRUE(ResetVerdictsAfter(*cat_, "acme", "files", kT0 + kDay).ok());
+  rec = Records();
+  EXPECT_EQ(rec[0].verdict(), v1::POINT_VERDICT_CLEAN);
+  EXPECT_EQ(rec[1].verdict(), v1::POINT_VERDICT_ENCRYPTED);  // as computed; accepted
+  EXPECT_EQ(rec[2].verdict(), v1::POINT_VERDICT_UNSPECIFIED);
+  EXPECT_EQ(rec[2].signals_size(), 0);
+  ASSERT_TRUE(RecheckPlausibility(*cat_, "acme", "files").ok());
+  rec = Records();
+  EXPECT_EQ(rec[2].verdict(), v1::POINT_VERDICT_CLEAN) << Explain(rec[2]);
+  EXPECT_EQ(rec[2].compared_with_ns(), kT0 + kDay);
+}
+
+TEST_F(VerdictsTest, PointsRecordedBeforeVerdictsGetOneAndDisabledLeavesThem) {
+  Tree t = Server();
+  WriteTree(*cat_, "acme", "files", kT0, t);
+  t["share/dept1/HOW_TO_DECRYPT.txt"] = {"pay", 900, kText};
+  WriteTree(*cat_, "acme", "files", kT0 + kDay, t);
+  for (int64_t time : {kT0, kT0 + kDay}) {
+    v1::PointRecord r;  // as recorded before this change: checked, no verdict
+    r.set_time_ns(time);
+    r.set_plausibility_checked(true);
+    Put(r);
+  }
+  contracts::RansomwareSpec off;
+  off.enabled = false;
+  ASSERT_TRUE(RecheckPlausibility(*cat_, "acme", "files", true, off).ok());
+  std::vector<v1::PointRecord> rec = Records();
+  EXPECT_EQ(rec[0].verdict(), v1::POINT_VERDICT_UNSPECIFIED);
+  EXPECT_EQ(rec[1].verdict(), v1::POINT_VERDICT_UNSPECIFIED);
+
+  ASSERT_TRUE(RecheckPlausibility(*cat_, "acme", "files").ok());
+  rec = Records();
+  EXPECT_EQ(rec[0].verdict(), v1::POINT_VERDICT_CLEAN);
+  EXPECT_EQ(rec[1].verdict(), v1::POINT_VERDICT_SUSPICIOUS) << Explain(rec[1]);
+  EXPECT_THAT(Kinds(rec[1]), ElementsAre("ransom-notes"));
+  EXPECT_EQ(rec[1].signals(0).examples(0), "share/dept1/HOW_TO_DECRYPT.txt");
+  EXPECT_EQ(rec[1].changed_files(), 1u);
+}
+
+}  // namespace
+}  // namespace vigil::coordinator
