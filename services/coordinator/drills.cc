@@ -84,9 +84,9 @@ StatusOr<v1::Task> PlanDrill(storage::Catalogue& cat, const v1::BackupSet& set,
   // ransomware signals with nothing found, or accepted): a drill of a
   // damaged, implausible, suspicious or encrypted point would pass on data
   // nobody should restore. The newer points passed over are named, with why.
-  // When no point is clean (points recorded before signals existed, or a set
-  // whose points are not examined), the newest good point is drilled, and
-  // the record says so.
+  // When no point is clean, the newest good point is drilled, and the record
+  // says so (unless no point of the set was ever examined: points recorded
+  // before signals existed are drilled as they were).
   int64_t point = 0;
   std::vector<std::string> skipped;
   if (!points->empty()) {
@@ -122,10 +122,19 @@ StatusOr<v1::Task> PlanDrill(storage::Catalogue& cat, const v1::BackupSet& set,
           (skipped.empty() ? std::string(" (none is present)") : list));
     }
     if (clean == nullptr) {
+      // Drill the newest good point; say so unless no point of the set was
+      // ever examined (recorded before signals existed: drilled as before).
+      bool examined = false;
+      for (const v1::PointRecord& r : *points) {
+        examined |= r.verdict() != v1::POINT_VERDICT_UNSPECIFIED || r.accepted_ns() != 0;
+      }
       skipped.resize(skipped_before_good);
-      skipped.push_back("no clean restore point: drilled the newest good one, " +
-                        (good->name().empty() ? std::string("(set root)") : good->name()) + " (" +
-                        cal.Format(good->time_ns()) + "), not yet examined for ransomware signals");
+      if (examined) {
+        skipped.push_back("no clean restore point: drilled the newest good one, " +
+                          (good->name().empty() ? std::string("(set root)") : good->name()) + " (" +
+                          cal.Format(good->time_ns()) +
+                          "), not yet examined for ransomware signals");
+      }
     } else {
       good = clean;
     }

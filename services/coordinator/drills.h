@@ -56,7 +56,8 @@ void DrillLimits(const contracts::Contract* contract, const std::string& asset,
 // A DRILL task for `set` (not queued, no id): the last clean restore point
 // of the set (contracts::CleanPointAt; when none is clean, the newest good
 // one: present, not damaged, plausible, not flagged, and drill_skipped ends
-// with "no clean restore point: drilled the newest good one, ..."; time 0
+// with "no clean restore point: drilled the newest good one, ..." unless no
+// point of the set was ever examined for ransomware signals; time 0
 // for a mirror without point records), the newer points passed over in
 // drill_skipped with why (damaged, implausible, suspicious, encrypted, not
 // yet examined for ransomware signals), up
