@@ -63,10 +63,19 @@ AssetView ViewOf(const Asset& a, const TenantFacts& tf) {
 
 bool Present(const PointFact& p, int64_t t) { return p.gone_ns == 0 || p.gone_ns > t; }
 
-// A good point at `t`: taken by then, still there, not damaged, plausible.
+// Found suspicious or encrypted by its ransomware signals, and not declared
+// clean by an operator since: restoring it would bring the attack back.
+bool Flagged(const PointFact& p) {
+  return !p.accepted &&
+         (p.verdict == PointVerdict::kSuspicious || p.verdict == PointVerdict::kEncrypted);
+}
+
+// A good point at `t`: taken by then, still there, not damaged, plausible,
+// not flagged by its ransomware signals (one not examined yet stays good:
+// points recorded before signals existed; it is not clean either).
 bool GoodAt(const PointFact& p, int64_t t) {
   return p.time_ns <= t && Present(p, t) && (p.damaged_ns == 0 || p.damaged_ns > t) &&
-         p.implausible.empty();
+         p.implausible.empty() && !Flagged(p);
 }
 
 // Why `p` is not good at `t` ("" when it is): "gone", "damaged: ...",
@@ -84,6 +93,12 @@ std::string WhyNotGood(const PointFact& p, int64_t t, Message* m = nullptr) {
   if (!p.implausible.empty()) {
     *m = Msg("point.implausible", {msg::Text(p.implausible.front())});
     return "implausible: " + p.implausible.front();
+  }
+  if (Flagged(p)) {
+    const std::string verdict = p.verdict == PointVerdict::kEncrypted ? "encrypted" : "suspicious";
+    if (p.signals.empty()) return *m = Msg("point." + verdict), verdict;
+    *m = Msg("point." + verdict + "_why", {msg::Text(p.signals.front())});
+    return verdict + ": " + p.signals.front();
   }
   *m = Message{};
   return "";
@@ -148,6 +163,29 @@ struct Reason {
 Reason KindReason(const char* kind, const std::string& summary, const Message& m) {
   return {std::string(kind) + ": " + summary,
           Msg("reason.kind", {msg::Nested(Msg(std::string("kind.") + kind)), msg::Nested(m)})};
+}
+
+// The newest clean point of the asset at `t` across its backup sets
+// (CleanPointAt), nullptr if none.
+const AssetView::Point* LastClean(const AssetView& v, int64_t t) {
+  for (auto it = v.points.rbegin(); it != v.points.rend(); ++it) {
+    if (CleanPointAt(*it->p, t)) return &*it;
+  }
+  return nullptr;
+}
+
+// The asset's newest point present at `t` (nullptr if none); of points of
+// the same time (copies on several sets), a good one if any, then a clean
+// one: one bad copy does not hide a good one as recent.
+const AssetView::Point* NewestPresent(const AssetView& v, int64_t t) {
+  const AssetView::Point* best = nullptr;
+  auto rank = [t](const PointFact& p) { return CleanPointAt(p, t) ? 2 : GoodAt(p, t) ? 1 : 0; };
+  for (auto it = v.points.rbegin(); it != v.points.rend(); ++it) {
+    if (it->p->time_ns > t || !Present(*it->p, t)) continue;
+    if (best != nullptr && it->p->time_ns != best->p->time_ns) break;
+    if (best == nullptr || rank(*it->p) > rank(*best->p)) best = &*it;
+  }
+  return best;
 }
 
 // Newest good point at `t` (nullptr if none).
@@ -972,17 +1010,27 @@ class Evaluator {
       }
     }
     // The newest point present is implausible (an emptied or encrypted
-    // source): the next restore would bring that back. A newer plausible
-    // point clears it.
-    for (auto it = v.points.rbegin(); it != v.points.rend(); ++it) {
-      if (it->p->time_ns > end || !Present(*it->p, end)) continue;
+    // source) or flagged by its ransomware signals: the next restore would
+    // bring that back. A newer plausible point clears it. When flagged, the
+    // point to restore from instead is the last clean one (or none). Not
+    // examined yet: said, without lowering the level (notes).
+    std::vector<Reason> notes;
+    if (const AssetView::Point* it = NewestPresent(v, end)) {
+      const std::string point = it->set->name + "/" + it->p->name;
       if (!it->p->implausible.empty()) {
-        at_risk.push_back({"newest point " + it->set->name + "/" + it->p->name +
-                               " is implausible: " + it->p->implausible.front(),
-                           Msg("ready.implausible", {msg::Text(it->set->name + "/" + it->p->name),
-                                                     msg::Text(it->p->implausible.front())})});
+        at_risk.push_back(
+            {"newest point " + point + " is implausible: " + it->p->implausible.front(),
+             Msg("ready.implausible", {msg::Text(point), msg::Text(it->p->implausible.front())})});
+      } else if (Flagged(*it->p)) {
+        Message why;
+        const std::string text = WhyNotGood(*it->p, end, &why);
+        at_risk.push_back({"newest point " + point + " is " + text,
+                           Msg("ready.not_clean", {msg::Text(point), msg::Nested(why)})});
+        at_risk.push_back(RestoreFrom(LastClean(v, end)));
+      } else if (GoodAt(*it->p, end) && !CleanPointAt(*it->p, end)) {
+        notes.push_back(
+            {"newest point not yet examined for ransomware signals", Msg("ready.not_examined")});
       }
-      break;
     }
     if (const Commitment* c = FindKind(cs, CommitmentKind::kIntegrity)) {
       CommitmentVerdict iv;
@@ -1035,12 +1083,26 @@ class Evaluator {
         not_ready.push_back(KindReason("copies", cv.summary, cv.summary_message));
       }
     }
-    Level(not_ready, at_risk, &r->readiness, &r->reasons, &r->reason_messages);
+    Level(not_ready, at_risk, &r->readiness, &r->reasons, &r->reason_messages, notes);
+    if (const AssetView::Point* clean = LastClean(v, end)) {
+      r->last_clean_set = clean->set->name;
+      r->last_clean_ns = clean->p->time_ns;
+      r->last_clean_name = clean->p->name;
+    }
   }
 
+  // "restore from SET/POINT (taken TIME)", or "no clean restore point".
+  Reason RestoreFrom(const AssetView::Point* clean) const {
+    if (clean == nullptr) return {"no clean restore point", Msg("ready.no_clean_point")};
+    const std::string point = clean->set->name + "/" + clean->p->name;
+    return {"restore from " + point + " (taken " + When(clean->p->time_ns) + ")",
+            Msg("ready.restore_from", {msg::Text(point), WhenArg(clean->p->time_ns)})};
+  }
+
+  // The level set by the reasons (`notes` follow them without lowering it).
   static void Level(const std::vector<Reason>& not_ready, const std::vector<Reason>& at_risk,
                     Readiness* level, std::vector<std::string>* reasons,
-                    std::vector<Message>* messages) {
+                    std::vector<Message>* messages, const std::vector<Reason>& notes = {}) {
     reasons->clear();
     messages->clear();
     std::vector<Reason> all;
@@ -1054,6 +1116,7 @@ class Evaluator {
     } else {
       *level = Readiness::kReady;
     }
+    all.insert(all.end(), notes.begin(), notes.end());
     for (Reason& r : all) {
       reasons->push_back(std::move(r.text));
       messages->push_back(std::move(r.message));
@@ -1115,6 +1178,24 @@ class Evaluator {
         if (pt.set != s || pt.p->time_ns > end || !Present(*pt.p, end)) continue;
         newest_present = &pt;
         if (GoodAt(*pt.p, end)) newest = &pt;
+      }
+      if (newest_present != nullptr && Flagged(*newest_present->p)) {
+        // Flagged by its signals: restore from the set's last clean point.
+        any_good |= newest != nullptr;
+        const AssetView::Point* clean = nullptr;
+        for (const AssetView::Point& pt : v.points) {
+          if (pt.set == s && CleanPointAt(*pt.p, end)) clean = &pt;
+        }
+        Message why;
+        const std::string text = WhyNotGood(*newest_present->p, end, &why);
+        Reason from = RestoreFrom(clean);
+        problems.push_back(
+            {"offsite copy " + s->name + ": newest point " + newest_present->p->name + " is " +
+                 text + "; " + from.text,
+             Msg("site.not_clean",
+                 {msg::Text(s->name), msg::Text(newest_present->p->name),
+                  msg::Nested(std::move(why)), msg::Nested(std::move(from.message))})});
+        continue;
       }
       if (newest == nullptr) {
         problems.push_back({"offsite copy " + s->name + ": no good restore point",

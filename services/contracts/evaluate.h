@@ -59,6 +59,7 @@ struct PointFact {
   PointVerdict verdict = PointVerdict::kNotComputed;
   std::vector<std::string> signals{};
   bool accepted = false;
+  int64_t accepted_ns = 0;  // when it was accepted (0 = not known)
   std::string accepted_by{};
   std::string accepted_reason{};
   // A mirror's time is when it was last synced, as far as the evidence
@@ -184,13 +185,20 @@ const char* ReadinessName(Readiness r);  // "ready" | "at risk" | "not ready"
 struct AssetReadiness {
   std::string asset{};
   Readiness readiness = Readiness::kNotReady;
-  std::vector<std::string> reasons{};  // empty when ready
+  // Why not ready; when ready, empty but for notes that do not lower the
+  // level ("newest point not yet examined for ransomware signals").
+  std::vector<std::string> reasons{};
   Readiness site_loss = Readiness::kNotReady;
   std::vector<std::string> site_loss_reasons{};  // empty when ready
   // `reasons` and `site_loss_reasons`, structured (message.h), one per reason.
   std::vector<Message> reason_messages{}, site_loss_reason_messages{};
   // As CommitmentVerdict::monitored_from_ns.
   int64_t monitored_from_ns = 0;
+  // The asset's last clean point at the end of the interval, across its
+  // backup sets (CleanPointAt): its set, time and name; empty/0 if none.
+  std::string last_clean_set{};
+  int64_t last_clean_ns = 0;
+  std::string last_clean_name{};
 };
 
 // The structured form (message.h) of a point's damage text as the
@@ -234,11 +242,14 @@ Evaluation Evaluate(const Tenant& tenant, const Contract& contract,
                     const Interval& period, int64_t now_ns, const EvaluateOptions& options = {});
 
 // The rule the RPO verdict applies to a point at instant `t`: taken by then
-// (time_ns <= t), still present, not yet found damaged, and plausible.
+// (time_ns <= t), still present, not yet found damaged, plausible, and not
+// flagged suspicious or encrypted by its ransomware signals (unless an
+// operator accepted it). Not examined yet (kNotComputed) is still good.
 // Exposed for the dashboard's history of RPO age (coordinator/history.h).
 bool GoodPointAt(const PointFact& p, int64_t t);
 // Why `p` is not good at `t` by that rule, "" when it is: "not yet taken",
-// "gone", "damaged: <what>", "implausible: <first finding>". Used by the
+// "gone", "damaged: <what>", "implausible: <first finding>", "suspicious:
+// <first signal>", "encrypted: <first signal>". Used by the
 // retention verdict and by the coordinator when it picks a drill's point.
 std::string WhyPointNotGood(const PointFact& p, int64_t t);
 

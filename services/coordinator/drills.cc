@@ -80,24 +80,39 @@ StatusOr<v1::Task> PlanDrill(storage::Catalogue& cat, const v1::BackupSet& set,
   const std::string what = "backup set " + set.tenant() + "/" + set.name();
   auto points = LoadPoints(cat.kv(), set.tenant(), set.name());
   if (!points.ok()) return points.status();
-  // The newest good point (present, not damaged, plausible): a drill of a
-  // damaged or implausible point would pass on data nobody should restore.
-  // The newer points passed over are named, with why.
+  // The last clean point (contracts::CleanPointAt: good, and examined for
+  // ransomware signals with nothing found, or accepted): a drill of a
+  // damaged, implausible, suspicious or encrypted point would pass on data
+  // nobody should restore. The newer points passed over are named, with why.
+  // When no point is clean, the newest good point is drilled, and the record
+  // says so (unless no point of the set was ever examined: points recorded
+  // before signals existed are drilled as they were).
   int64_t point = 0;
   std::vector<std::string> skipped;
   if (!points->empty()) {
     const contracts::Calendar cal(tenant_timezone.empty() ? "UTC" : tenant_timezone);
     constexpr int64_t kNow = std::numeric_limits<int64_t>::max();  // as recorded now
-    const v1::PointRecord* good = nullptr;
-    for (auto r = points->rbegin(); r != points->rend() && good == nullptr; ++r) {
+    const v1::PointRecord* good = nullptr;                         // the newest good point
+    const v1::PointRecord* clean = nullptr;                        // the last clean point
+    size_t skipped_before_good = 0;                                // entries newer than `good`
+    for (auto r = points->rbegin(); r != points->rend() && clean == nullptr; ++r) {
       const contracts::PointFact p = ToPointFact(*r);
-      const std::string why = contracts::WhyPointNotGood(p, kNow);
+      std::string why = contracts::WhyPointNotGood(p, kNow);
       if (why.empty()) {
-        good = &*r;
-      } else if (why != "gone") {
-        skipped.push_back((p.name.empty() ? std::string("(set root)") : p.name) + " (" +
-                          cal.Format(p.time_ns) + "): " + why);
+        if (good == nullptr) {
+          good = &*r;
+          skipped_before_good = skipped.size();
+        }
+        if (contracts::CleanPointAt(p, kNow)) {
+          clean = &*r;
+          break;
+        }
+        why = "not yet examined for ransomware signals";
+      } else if (why == "gone") {
+        continue;
       }
+      skipped.push_back((p.name.empty() ? std::string("(set root)") : p.name) + " (" +
+                        cal.Format(p.time_ns) + "): " + why);
     }
     if (good == nullptr) {
       std::string list;
@@ -105,6 +120,23 @@ StatusOr<v1::Task> PlanDrill(storage::Catalogue& cat, const v1::BackupSet& set,
       return absl::FailedPreconditionError(
           what + ": no good restore point to drill" +
           (skipped.empty() ? std::string(" (none is present)") : list));
+    }
+    if (clean == nullptr) {
+      // Drill the newest good point; say so unless no point of the set was
+      // ever examined (recorded before signals existed: drilled as before).
+      bool examined = false;
+      for (const v1::PointRecord& r : *points) {
+        examined |= r.verdict() != v1::POINT_VERDICT_UNSPECIFIED || r.accepted_ns() != 0;
+      }
+      skipped.resize(skipped_before_good);
+      if (examined) {
+        skipped.push_back("no clean restore point: drilled the newest good one, " +
+                          (good->name().empty() ? std::string("(set root)") : good->name()) + " (" +
+                          cal.Format(good->time_ns()) +
+                          "), not yet examined for ransomware signals");
+      }
+    } else {
+      good = clean;
     }
     point = good->time_ns();
   } else if (!IsMirrorLayout(set)) {

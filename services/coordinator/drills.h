@@ -2,7 +2,8 @@
 // drills").
 //
 // A drill task (TASK_KIND_DRILL) names one restore point of a backup set (the
-// newest good one: present, not damaged, plausible) and carries a sample of its files as the
+// last clean one, contracts::LastCleanPoint; the newest good one when none is
+// clean) and carries a sample of its files as the
 // coordinator's catalogue holds them (path, size, digest): the worker restores those files to its
 // scratch directory and compares the copies with the catalogue, never with its own reading of the
 // source. The sample is deterministic and spread over the point: every k-th regular file with a
@@ -52,9 +53,14 @@ storage::Status FillDrills(storage::KvStore* kv, const std::string& tenant,
 void DrillLimits(const contracts::Contract* contract, const std::string& asset,
                  uint32_t* sample_files, uint64_t* sample_bytes);
 
-// A DRILL task for `set` (not queued, no id): the newest good restore point
-// of the set (present, not damaged, plausible; time 0 for a mirror without
-// point records), the newer points passed over in drill_skipped with why, up
+// A DRILL task for `set` (not queued, no id): the last clean restore point
+// of the set (contracts::CleanPointAt; when none is clean, the newest good
+// one: present, not damaged, plausible, not flagged, and drill_skipped ends
+// with "no clean restore point: drilled the newest good one, ..." unless no
+// point of the set was ever examined for ransomware signals; time 0
+// for a mirror without point records), the newer points passed over in
+// drill_skipped with why (damaged, implausible, suspicious, encrypted, not
+// yet examined for ransomware signals), up
 // to `sample_files` (0 = kDefaultDrillFiles) regular files with a digest
 // totalling at most `sample_bytes` (0 = no limit), spread over the point;
 // drill_point_bytes = the sum of the point's entry sizes. A "restic" set's
@@ -62,8 +68,8 @@ void DrillLimits(const contracts::Contract* contract, const std::string& asset,
 // drill_sample_files/bytes: the worker samples the snapshot's files (and
 // reports its full size, DrillResult.point_bytes).
 // FailedPrecondition when there is nothing good to drill (no point recorded
-// for a layout other than mirror, every point gone, damaged or implausible:
-// the message names them; no file with a digest in the catalogue: never
+// for a layout other than mirror, every point gone, damaged, implausible or
+// flagged: the message names them; no file with a digest in the catalogue: never
 // checked).
 storage::StatusOr<v1::Task> PlanDrill(storage::Catalogue& cat, const v1::BackupSet& set,
                                       const std::string& tenant_timezone, uint32_t sample_files,

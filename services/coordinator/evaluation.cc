@@ -105,6 +105,7 @@ StatusOr<TenantEvaluation> EvaluateTenant(storage::Catalogue& cat,
           if (!fresh) it->second = std::max(it->second, r.time_ns());
         }
         contracts::PointFact p = ToPointFact(r);
+        p.accepted_ns = r.accepted_ns();  // when, for the report's incidents
         // Entries of present points: coverage and current failures. A
         // mirror is dated by its last sync as far as evidence shows
         // (DateMirror).
@@ -230,6 +231,9 @@ Status FillEvaluation(storage::Catalogue& cat, const std::vector<v1::Task>& task
     p->set_site_loss(contracts::ReadinessName(r.site_loss));
     for (const auto& why : r.site_loss_reasons) p->add_site_loss_reasons(why);
     p->set_monitored_from_ns(r.monitored_from_ns);
+    p->set_last_clean_set(r.last_clean_set);
+    p->set_last_clean_ns(r.last_clean_ns);
+    p->set_last_clean_name(r.last_clean_name);
   }
   for (const auto& v : ev.verdicts) {
     v1::CommitmentStatus* p = ts->add_commitments();

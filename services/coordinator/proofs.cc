@@ -200,6 +200,12 @@ StatusOr<IssuedProof> IssueProof(storage::Catalogue& cat, const signing::KeyRing
   statement["issued_ns"] = now;
   statement["key_id"] = keys.current().key_id;
   statement["period"] = report.value("period", json::object());
+  // The last clean point of each asset, as the report's readiness names it
+  // (docs/proofs.md): what `vigil proof verify` shows. Absent when the
+  // report says nothing of it.
+  if (json clean = proofs::LastCleanPointsOf(report); !clean.empty()) {
+    statement["last_clean_points"] = std::move(clean);
+  }
   statement["report"] = std::move(report);
   statement["check_log"] = {{"from_seq", from_seq},
                             {"from_hash", from_hash},

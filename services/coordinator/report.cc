@@ -191,7 +191,23 @@ json EvaluationReportParts(const contracts::Contract& contract, const contracts:
   }
   json readiness = json::array();
   for (const auto& a : ev.readiness) {
+    // The asset's last clean point (contracts::LastCleanPoint across its
+    // sets), null when it has none.
+    json last_clean = nullptr;
+    if (a.last_clean_ns != 0) {
+      const std::string point = a.last_clean_set + "/" + a.last_clean_name;
+      last_clean = {{"backup_set", a.last_clean_set},
+                    {"name", a.last_clean_name},
+                    {"time", cal.Rfc3339(a.last_clean_ns)},
+                    {"time_ns", a.last_clean_ns},
+                    {"summary",
+                     "last clean point: " + point + " (taken " + cal.Format(a.last_clean_ns) + ")"},
+                    {"message", MessageJson(Msg("ready.last_clean",
+                                                {msg::Text(point), msg::Time(a.last_clean_ns)}),
+                                            cal)}};
+    }
     readiness.push_back({{"asset", a.asset},
+                         {"last_clean_point", std::move(last_clean)},
                          {"readiness", contracts::ReadinessName(a.readiness)},
                          {"reasons", a.reasons},
                          {"reason_messages", MessagesJson(a.reason_messages, cal)},
@@ -271,6 +287,53 @@ json EvaluationReportParts(const contracts::Contract& contract, const contracts:
                                                             msg::List(std::move(findings))}),
                                      cal)}});
       }
+    }
+  }
+
+  // Points of the period found suspicious or encrypted by their ransomware
+  // signals (docs/ransomware.md), detected when first seen; one an operator
+  // accepted since is resolved then.
+  for (const auto& [set_name, set_facts] : facts.sets) {
+    const std::string& asset = asset_of[set_name];
+    for (const contracts::PointFact& p : set_facts.points) {
+      if (p.verdict != contracts::PointVerdict::kSuspicious &&
+          p.verdict != contracts::PointVerdict::kEncrypted) {
+        continue;
+      }
+      if (!period.Contains(p.first_seen_ns) || p.first_seen_ns > until) continue;
+      const std::string verdict =
+          p.verdict == contracts::PointVerdict::kEncrypted ? "encrypted" : "suspicious";
+      std::string what;
+      std::vector<Message> signals;
+      for (const auto& f : p.signals) {
+        what += (what.empty() ? "" : "; ") + f;
+        signals.push_back(Msg("ev.text", {msg::Text(f)}));
+      }
+      Message why = signals.empty() ? Msg("point." + verdict)
+                                    : Msg("point." + verdict + "_why", {msg::List(signals)});
+      json sig = json::array();
+      for (const auto& f : p.signals) sig.push_back(f);
+      Message m = Msg("incident.point",
+                      {msg::Text(set_name), msg::Text(p.name), msg::Nested(std::move(why))});
+      std::string summary = set_name + ", restore point " + p.name + ": " + verdict +
+                            (what.empty() ? "" : ": " + what);
+      if (p.accepted) {
+        summary += " (accepted as clean by " + p.accepted_by + ": " + p.accepted_reason + ")";
+        m = Msg("incident.accepted", {msg::Nested(std::move(m)), msg::Text(p.accepted_by),
+                                      msg::Text(p.accepted_reason)});
+      }
+      incidents.push_back(
+          {{"asset", asset},
+           {"kind", "ransomware"},
+           {"began_at", cal.Rfc3339(std::min(p.time_ns, p.first_seen_ns))},
+           {"detected_at", cal.Rfc3339(p.first_seen_ns)},
+           // Resolved when an operator declared the point clean.
+           {"resolved_at", p.accepted && p.accepted_ns != 0 && p.accepted_ns <= until
+                               ? json(cal.Rfc3339(p.accepted_ns))
+                               : json(nullptr)},
+           {"summary", std::move(summary)},
+           {"signals", std::move(sig)},
+           {"message", MessageJson(m, cal)}});
     }
   }
 

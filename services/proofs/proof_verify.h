@@ -13,6 +13,7 @@
 #include <string_view>
 #include <vector>
 
+#include "nlohmann/json_fwd.hpp"
 #include "services/common/signing.h"
 #include "storage/hex.h"
 #include "storage/merkle.h"
@@ -34,6 +35,14 @@ std::string SignatureJson(const signing::Signature& sig);
 // InvalidArgument naming the field.
 storage::StatusOr<signing::Signature> ParseSignatureJson(std::string_view json);
 
+// The statement's `last_clean_points` (docs/proofs.md) drawn from a report
+// (vigil.report/1): one {"asset", "point"} per readiness entry that names
+// its last clean point ("point": {"backup_set", "name", "time", "time_ns"},
+// or null when the asset has none), in the report's order; an empty array
+// when no entry does (reports before ransomware signals). The coordinator
+// writes it, the verifier checks the statement's against its report.
+nlohmann::json LastCleanPointsOf(const nlohmann::json& report);
+
 struct ProofCheckOptions {
   // Public keys the client trusts (one msp.pub, or a key directory's).
   std::vector<signing::PublicKey> keys;
@@ -53,7 +62,8 @@ struct ProofCheck {
   // "statement: ...", "check log: ...", "previous proof: ...",
   // "inclusion: ...". Empty = valid.
   std::vector<std::string> failures;
-  // What was checked and held, for the user ("signature by key ...").
+  // What was checked and held, for the user ("signature by key ...",
+  // "last clean point of fs: fs-nas/2026-10-03 (2026-10-03T02:00:00+02:00)").
   std::vector<std::string> passed;
   std::string tenant, period;
   bool ok() const { return failures.empty(); }

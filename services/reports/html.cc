@@ -168,6 +168,8 @@ class Renderer {
     if (kind == "copies") return T("Copies", "Copies");
     if (kind == "integrity") return T("Integrity", "Intégrité");
     if (kind == "restore_drill") return T("Restore drill", "Test de restauration");
+    if (kind == "plausibility") return T("Plausibility", "Vraisemblance");
+    if (kind == "ransomware") return T("Ransomware signals", "Signes de rançongiciel");
     if (kind == "rto")
       return T("Recovery time objective (RTO)", "Durée maximale de restauration (RTO)");
     return E(kind);
@@ -232,8 +234,8 @@ class Renderer {
         {"last_drill", "Last drill", "Dernier test"},
         {"every", "Drill every", "Test tous les"},
         {"restore_point", "Restore point", "Point de restauration"},
-        {"newer_points_skipped", "Newer points skipped (not good)",
-         "Points plus récents écartés (non valides)"},
+        {"newer_points_skipped", "Newer points skipped (not good, or not clean)",
+         "Points plus récents écartés (non valides, ou non sains)"},
         {"point_size", "Size of the point", "Taille du point"},
         {"throughput", "Throughput", "Débit"},
         {"projected_full_restore", "Projected full restore", "Restauration complète projetée"},
@@ -354,6 +356,14 @@ class Renderer {
           out_ += "<li>" + SentenceAt(a.reasons, a.reason_messages, i) + "</li>\n";
         }
         out_ += "</ul>\n";
+      }
+      if (a.last_clean) {
+        out_ += "<p class=\"last-clean\">" +
+                Sentence(a.last_clean->summary, a.last_clean->message) + "</p>\n";
+      } else if (a.last_clean_known) {
+        out_ += "<p class=\"last-clean\">";
+        out_ += T("Last clean point: none", "Dernier point sain : aucun");
+        out_ += "</p>\n";
       }
       if (a.site_loss) {
         out_ += "<p class=\"site-loss\">";

@@ -92,6 +92,11 @@ const std::vector<CatalogueEntry> kCatalogue = {
     {"point.damaged", "damaged", "endommagé"},
     {"point.damaged_why", "damaged: {0}", "endommagé : {0}"},
     {"point.implausible", "implausible: {0}", "invraisemblable : {0}"},
+    // Ransomware verdicts of a point (docs/ransomware.md); {0} its signals.
+    {"point.suspicious", "suspicious", "suspect"},
+    {"point.encrypted", "encrypted", "chiffré"},
+    {"point.suspicious_why", "suspicious: {0}", "suspect : {0}"},
+    {"point.encrypted_why", "encrypted: {0}", "chiffré : {0}"},
     {"retention.pass",
      "{0} required {0|slot|slots} held; {1} {1|point|points} aged out as expected",
      "{0} {0|emplacement requis tenu|emplacements requis tenus} ; {1} {1|point sorti|points "
@@ -191,6 +196,13 @@ const std::vector<CatalogueEntry> kCatalogue = {
     {"ready.never_inventoried", "never inventoried", "jamais inventorié"},
     {"ready.implausible", "newest point {0} is implausible: {1}",
      "le point le plus récent {0} est invraisemblable : {1}"},
+    {"ready.not_clean", "newest point {0} is {1}", "le point le plus récent {0} est {1}"},
+    {"ready.restore_from", "restore from {0} (taken {1})", "restaurer depuis {0} (pris le {1})"},
+    {"ready.no_clean_point", "no clean restore point", "aucun point de restauration sain"},
+    {"ready.not_examined", "newest point not yet examined for ransomware signals",
+     "le point le plus récent n'a pas encore été examiné pour des signes de rançongiciel"},
+    {"ready.last_clean", "last clean point: {0} (taken {1})",
+     "dernier point sain : {0} (pris le {1})"},
     {"ready.never_drilled", "never drilled", "jamais testé"},
     {"ready.drill_differs", "last restore drill {0} failed: restored data differs",
      "le dernier test de restauration, du {0}, a échoué : les données restaurées diffèrent"},
@@ -212,6 +224,8 @@ const std::vector<CatalogueEntry> kCatalogue = {
     {"site.implausible", "offsite copy {0}: newest point {1} is implausible: {2}",
      "copie hors site {0} : le point le plus récent {1} est invraisemblable : {2}"},
     {"site.prefixed", "offsite copy {0}: {1}", "copie hors site {0} : {1}"},
+    {"site.not_clean", "offsite copy {0}: newest point {1} is {2}; {3}",
+     "copie hors site {0} : le point le plus récent {1} est {2} ; {3}"},
     {"site.not_inventoried_since", "offsite copy {0} not inventoried since {1}",
      "copie hors site {0} non inventoriée depuis le {1}"},
     {"site.no_offsite", "no backup set on a location declared offsite from the primary site",
@@ -254,6 +268,8 @@ const std::vector<CatalogueEntry> kCatalogue = {
     {"incident.point", "{0}, restore point {1}: {2}", "{0}, point de restauration {1} : {2}"},
     {"incident.point_removed", "{0}, restore point {1}: {2} (the point was since removed)",
      "{0}, point de restauration {1} : {2} (le point a depuis été supprimé)"},
+    {"incident.accepted", "{0} (accepted as clean by {1}: {2})",
+     "{0} (déclaré sain par {1} : {2})"},
     {"incident.check_failed", "check of {0} failed: {1}", "le contrôle de {0} a échoué : {1}"},
 };
 

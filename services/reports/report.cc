@@ -321,6 +321,20 @@ absl::Status Parse(const json& j, Report* r) {
       a.site_loss = std::move(level);
     }
     VIGIL_REPORT_TRY(OptTime(e, p, "monitored_from", &a.monitored_from));
+    if (const json* c = Find(e, "last_clean_point"); c != nullptr) {
+      a.last_clean_known = true;
+      if (!c->is_null()) {
+        const std::string cp = Key(p, "last_clean_point");
+        VIGIL_REPORT_TRY(CheckObject(*c, cp));
+        ReportReadiness::CleanPoint clean;
+        VIGIL_REPORT_TRY(ReqString(*c, cp, "backup_set", &clean.backup_set));
+        VIGIL_REPORT_TRY(ReqString(*c, cp, "name", &clean.name));
+        VIGIL_REPORT_TRY(ReqTime(*c, cp, "time", &clean.time));
+        VIGIL_REPORT_TRY(ReqString(*c, cp, "summary", &clean.summary));
+        VIGIL_REPORT_TRY(OptMessage(*c, cp, "message", &clean.message));
+        a.last_clean = std::move(clean);
+      }
+    }
     r->readiness.push_back(std::move(a));
     return absl::OkStatus();
   }));

@@ -60,6 +60,17 @@ struct ReportReadiness {
   std::vector<std::string> site_loss_reasons;
   std::vector<std::optional<ReportMessage>> site_loss_reason_messages;  // as reason_messages
   std::optional<ReportTime> monitored_from;
+  // Optional (absent from reports before ransomware signals): the asset's
+  // last clean restore point. `last_clean_known` false: the report does not
+  // say; true with `last_clean` nullopt: it has none.
+  struct CleanPoint {
+    std::string backup_set, name;
+    ReportTime time;
+    std::string summary;  // "last clean point: SET/NAME (taken TIME)"
+    std::optional<ReportMessage> message;
+  };
+  bool last_clean_known = false;
+  std::optional<CleanPoint> last_clean;
 };
 
 struct ReportIncident {

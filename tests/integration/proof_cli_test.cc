@@ -4,11 +4,15 @@
 #include <sys/stat.h>
 
 #include <fstream>
+#include <nlohmann/json.hpp>
 #include <sstream>
 #include <string>
 
 #include "services/common/signing.h"
 #include "services/coordinator/check_log_writer.h"
+#include "services/coordinator/proofs.h"
+#include "services/proofs/proof_verify.h"
+#include "storage/catalogue.h"
 #include "storage/rocks_kv.h"
 #include "tests/integration/test_util.h"
 
@@ -71,6 +75,76 @@ TEST(ProofCliTest, KeysDefaultDirFollowsXdg) {
   ASSERT_EQ(r.exit_code, 0) << r.err;
   struct stat st;
   EXPECT_EQ(::stat((tmp / "vigil/keys/msp.key").c_str(), &st), 0);
+}
+
+// A proof issued by main's code before the statement named last clean
+// points (commit 5b8ca52, by the coordinator's MakeReport; kept in
+// tests/services/coordinator/testdata/proof_v1) still verifies offline.
+TEST(ProofVerifyCliTest, AProofIssuedBeforeLastCleanPointsStillVerifies) {
+  const std::string dir =
+      std::string(VIGIL_SOURCE_DIR) + "/tests/services/coordinator/testdata/proof_v1";
+  ASSERT_EQ(Slurp(dir + "/acme-1.proof.json").find("last_clean"), std::string::npos);
+  RunResult r = Vigil({"proof", "verify", dir + "/acme-1.proof.json", "--key", dir + "/msp.pub"});
+  EXPECT_EQ(r.exit_code, 0) << r.out << r.err;
+  EXPECT_EQ(r.out.find("last clean point"), std::string::npos) << r.out;
+}
+
+// The statement names each asset's last clean point, as its report's
+// readiness does; `vigil proof verify` checks the two agree and shows them.
+TEST(ProofVerifyCliTest, TheStatementNamesTheLastCleanPoints) {
+  TempDir tmp;
+  auto cat = storage::Catalogue::Open(tmp / "db");
+  ASSERT_TRUE(cat.ok()) << cat.status();
+  auto ring = signing::KeyRing::Init(tmp / "keys");
+  ASSERT_TRUE(ring.ok()) << ring.status();
+  const nlohmann::json clean = {{"backup_set", "fs-nas"},
+                                {"name", "2026-10-03"},
+                                {"time", "2026-10-03T02:00:00+00:00"},
+                                {"time_ns", 1'790'996'400'000'000'000},
+                                {"summary", "last clean point: fs-nas/2026-10-03 (taken ...)"}};
+  nlohmann::json report = {
+      {"format", "vigil.report/1"},
+      {"tenant", {{"name", "acme"}, {"time_zone", "UTC"}}},
+      {"period", {{"label", "2026-10"}}},
+      {"backup_sets", nlohmann::json::array()},
+      {"readiness", nlohmann::json::array({{{"asset", "fs"}, {"last_clean_point", clean}},
+                                           {{"asset", "mail"}, {"last_clean_point", nullptr}},
+                                           {{"asset", "old"}}})}};
+  auto p = coordinator::IssueProof(**cat, *ring, "acme", report, 1'791'000'000'000'000'000);
+  ASSERT_TRUE(p.ok()) << p.status();
+  const nlohmann::json st = nlohmann::json::parse(p->statement);
+  EXPECT_EQ(st["last_clean_points"],
+            nlohmann::json::array({{{"asset", "fs"},
+                                    {"point",
+                                     {{"backup_set", "fs-nas"},
+                                      {"name", "2026-10-03"},
+                                      {"time", "2026-10-03T02:00:00+00:00"},
+                                      {"time_ns", 1'790'996'400'000'000'000}}}},
+                                   {{"asset", "mail"}, {"point", nullptr}}}))
+      << st["last_clean_points"].dump();
+  const std::string proof = tmp / "acme-1.proof.json";
+  std::ofstream(proof, std::ios::binary) << p->statement;
+  std::ofstream(proof + ".sig", std::ios::binary) << p->signature;
+  RunResult r = Vigil({"proof", "verify", proof, "--key", tmp / "keys/msp.pub"});
+  EXPECT_EQ(r.exit_code, 0) << r.out << r.err;
+  EXPECT_NE(r.out.find("last clean point of fs: fs-nas/2026-10-03 (2026-10-03T02:00:00+00:00)"),
+            std::string::npos)
+      << r.out;
+  EXPECT_NE(r.out.find("last clean point of mail: none"), std::string::npos) << r.out;
+
+  // Signed, but naming another point than its report: refused.
+  nlohmann::json forged = st;
+  forged["last_clean_points"][0]["point"]["name"] = "2026-10-04";
+  const std::string bytes = forged.dump();
+  auto sig = ring->Sign(bytes);
+  ASSERT_TRUE(sig.ok());
+  std::ofstream(proof, std::ios::binary | std::ios::trunc) << bytes;
+  std::ofstream(proof + ".sig", std::ios::binary | std::ios::trunc) << proofs::SignatureJson(*sig);
+  r = Vigil({"proof", "verify", proof, "--key", tmp / "keys/msp.pub"});
+  EXPECT_EQ(r.exit_code, 1) << r.out << r.err;
+  EXPECT_NE(r.out.find("statement: last_clean_points differ from the report's readiness"),
+            std::string::npos)
+      << r.out;
 }
 
 class LogVerifyCliTest : public ::testing::Test {

@@ -674,6 +674,206 @@ TEST(ScheduleTest, MaintenanceWindowsAreNotRead) {
   EXPECT_EQ(due[0].start_ns, thu + 26 * kH);
 }
 
+// A point found suspicious or encrypted by its ransomware signals is not
+// good (RPO and retention stop counting it) unless an operator accepted it;
+// a point not examined yet stays good (recorded before signals existed).
+TEST(EvaluateTest, FlaggedPointsAreNotGoodNotExaminedOnesAre) {
+  PointFact p;
+  p.time_ns = 10;
+  p.first_seen_ns = 10;
+  EXPECT_TRUE(GoodPointAt(p, 100));  // not computed: good
+  EXPECT_EQ(WhyPointNotGood(p, 100), "");
+  p.verdict = PointVerdict::kClean;
+  EXPECT_TRUE(GoodPointAt(p, 100));
+  p.verdict = PointVerdict::kSuspicious;
+  p.signals = {"renames: 240 files renamed", "notes: README-DECRYPT.txt in 12 directories"};
+  EXPECT_FALSE(GoodPointAt(p, 100));
+  EXPECT_EQ(WhyPointNotGood(p, 100), "suspicious: renames: 240 files renamed");
+  p.verdict = PointVerdict::kEncrypted;
+  EXPECT_FALSE(GoodPointAt(p, 100));
+  EXPECT_EQ(WhyPointNotGood(p, 100), "encrypted: renames: 240 files renamed");
+  p.signals.clear();
+  EXPECT_EQ(WhyPointNotGood(p, 100), "encrypted");
+  p.accepted = true;  // an operator declared it clean
+  EXPECT_TRUE(GoodPointAt(p, 100));
+  EXPECT_TRUE(CleanPointAt(p, 100));
+
+  // Through the evaluation: day 5 encrypted, the newest good point is day 4.
+  Fixture fx;
+  fx.Add(CommitmentKind::kRpo).rpo.max_age_ns = 26 * kH;
+  fx.Add(CommitmentKind::kRetention).retention.daily = 3;
+  BackupSetFacts& f = fx.Set();
+  fx.Daily(f, 0, 5);
+  for (PointFact& x : f.points) x.verdict = PointVerdict::kClean;
+  f.first_inventory_ns = kOct1Utc;
+  f.last_inventory_ns = kOct1Utc + 6 * kD + 12 * kH;
+  f.points.back().verdict = PointVerdict::kEncrypted;
+  f.points.back().signals = {"entropy: 950 files turned random"};
+  const int64_t now = kOct1Utc + 6 * kD + 12 * kH;
+  Evaluation e = fx.Eval(kOct1Utc + 6 * kD, now, now);
+  const CommitmentVerdict* v = e.Find("fs", CommitmentKind::kRpo);
+  EXPECT_EQ(v->verdict, Verdict::kFail) << v->summary;
+  EXPECT_EQ(v->failing_since_ns, kOct1Utc + 4 * kD + 22 * kH + 26 * kH);
+  v = e.Find("fs", CommitmentKind::kRetention);
+  EXPECT_EQ(v->verdict, Verdict::kFail) << v->summary;
+  EXPECT_NE(v->summary.find("fs-nas/day5 encrypted: entropy: 950 files turned random"),
+            std::string::npos)
+      << v->summary;
+  // Its structured form names the verdict and the signal.
+  bool structured = false;
+  std::vector<const Message*> stack = {&v->summary_message};
+  while (!stack.empty()) {
+    const Message* m = stack.back();
+    stack.pop_back();
+    structured |= m->id == "point.encrypted_why";
+    for (const MessageArg& a : m->args) {
+      for (const Message& sub : a.items) stack.push_back(&sub);
+    }
+  }
+  EXPECT_TRUE(structured);
+  // Not examined: still good, the RPO holds.
+  f.points.back().verdict = PointVerdict::kNotComputed;
+  e = fx.Eval(kOct1Utc + 6 * kD, now, now);
+  EXPECT_EQ(e.Find("fs", CommitmentKind::kRpo)->verdict, Verdict::kPass);
+}
+
+// Readiness when the newest point is not clean: at risk, naming the point to
+// restore from (the last clean one across the asset's sets) or that there
+// is none; a newest point not examined yet is said without lowering it.
+TEST(EvaluateTest, ReadinessNamesTheLastCleanPoint) {
+  Fixture fx;
+  fx.Add(CommitmentKind::kRpo).rpo.max_age_ns = 72 * kH;
+  BackupSetFacts& f = fx.Set();
+  fx.Daily(f, 0, 5);
+  for (PointFact& x : f.points) x.verdict = PointVerdict::kClean;
+  f.first_inventory_ns = kOct1Utc;
+  f.last_inventory_ns = kOct1Utc + 6 * kD + 12 * kH;
+  const int64_t now = kOct1Utc + 6 * kD + 12 * kH;
+  Evaluation e = fx.Eval(kOct1Utc, now, now);
+  const AssetReadiness* r = e.ReadinessOf("fs");
+  EXPECT_EQ(r->readiness, Readiness::kReady) << ::testing::PrintToString(r->reasons);
+  EXPECT_TRUE(r->reasons.empty()) << ::testing::PrintToString(r->reasons);
+  EXPECT_EQ(r->last_clean_set, "fs-nas");
+  EXPECT_EQ(r->last_clean_name, "day5");
+  EXPECT_EQ(r->last_clean_ns, f.points[5].time_ns);
+
+  // Days 4 and 5 flagged: at risk (days 0-3 are clean and within the RPO),
+  // restore from day 3.
+  f.points[4].verdict = PointVerdict::kSuspicious;
+  f.points[4].signals = {"renames: 300 files renamed"};
+  f.points[5].verdict = PointVerdict::kEncrypted;
+  f.points[5].signals = {"entropy: 950 files turned random", "notes: 12 ransom notes"};
+  e = fx.Eval(kOct1Utc, now, now);
+  r = e.ReadinessOf("fs");
+  EXPECT_EQ(r->readiness, Readiness::kAtRisk);
+  EXPECT_EQ(r->reasons,
+            (std::vector<std::string>{
+                "newest point fs-nas/day5 is encrypted: entropy: 950 files turned random",
+                "restore from fs-nas/day3 (taken 2026-10-04 22:00 UTC)"}));
+  ASSERT_EQ(r->reason_messages.size(), 2u);
+  EXPECT_EQ(r->reason_messages[0].id, "ready.not_clean");
+  EXPECT_EQ(r->reason_messages[1].id, "ready.restore_from");
+  EXPECT_EQ(r->last_clean_name, "day3");
+
+  // The last clean point may be on another of the asset's sets.
+  BackupSet usb;
+  usb.name = "fs-usb";
+  usb.location = "nas";
+  usb.layout = Layout::kDatedFolders;
+  fx.contract.assets[0].backup_sets.push_back(usb);
+  BackupSetFacts& u = fx.Set("fs-usb");
+  u.first_inventory_ns = kOct1Utc;
+  u.last_inventory_ns = now;
+  PointFact up;
+  up.time_ns = kOct1Utc + 4 * kD + 12 * kH;
+  up.first_seen_ns = up.time_ns;
+  up.name = "usb-1";
+  up.verdict = PointVerdict::kClean;
+  u.points.push_back(up);
+  e = fx.Eval(kOct1Utc, now, now);
+  r = e.ReadinessOf("fs");
+  ASSERT_EQ(r->reasons.size(), 2u);
+  EXPECT_EQ(r->reasons[1], "restore from fs-usb/usb-1 (taken 2026-10-05 12:00 UTC)");
+  EXPECT_EQ(r->last_clean_set, "fs-usb");
+  fx.contract.assets[0].backup_sets.resize(1);
+
+  // No clean point at all (older points never examined): at risk, says so.
+  for (int i = 0; i < 4; ++i) f.points[i].verdict = PointVerdict::kNotComputed;
+  e = fx.Eval(kOct1Utc, now, now);
+  r = e.ReadinessOf("fs");
+  EXPECT_EQ(r->readiness, Readiness::kAtRisk);
+  ASSERT_EQ(r->reasons.size(), 2u) << ::testing::PrintToString(r->reasons);
+  EXPECT_EQ(r->reasons[1], "no clean restore point");
+  EXPECT_EQ(r->last_clean_ns, 0);
+  // Every point flagged: nothing good to restore, not ready.
+  for (int i = 0; i < 4; ++i) f.points[i].verdict = PointVerdict::kSuspicious;
+  e = fx.Eval(kOct1Utc, now, now);
+  EXPECT_EQ(e.ReadinessOf("fs")->readiness, Readiness::kNotReady);
+
+  // The newest point accepted by an operator: clean again, ready.
+  for (PointFact& x : f.points) x.verdict = PointVerdict::kClean;
+  f.points[5].verdict = PointVerdict::kEncrypted;
+  f.points[5].accepted = true;
+  e = fx.Eval(kOct1Utc, now, now);
+  EXPECT_EQ(e.ReadinessOf("fs")->readiness, Readiness::kReady);
+  EXPECT_EQ(e.ReadinessOf("fs")->last_clean_name, "day5");
+
+  // The newest point not examined yet: said, still ready; the last clean
+  // point is the one before.
+  f.points[5].accepted = false;
+  f.points[5].verdict = PointVerdict::kNotComputed;
+  e = fx.Eval(kOct1Utc, now, now);
+  r = e.ReadinessOf("fs");
+  EXPECT_EQ(r->readiness, Readiness::kReady);
+  EXPECT_EQ(r->reasons,
+            (std::vector<std::string>{"newest point not yet examined for ransomware signals"}));
+  EXPECT_EQ(r->reason_messages.at(0).id, "ready.not_examined");
+  EXPECT_EQ(r->last_clean_name, "day4");
+}
+
+// After the loss of the primary site: an offsite copy whose newest point is
+// flagged names the point to restore from, or that there is none.
+TEST(EvaluateTest, SiteLossWithAFlaggedOffsitePoint) {
+  Fixture fx;
+  fx.Add(CommitmentKind::kRpo).rpo.max_age_ns = 26 * kH;
+  BackupSet vault;
+  vault.name = "fs-vault";
+  vault.location = "vault";
+  vault.layout = Layout::kDatedFolders;
+  fx.contract.assets[0].backup_sets.push_back(vault);
+  const int64_t end = kOct1Utc + 10 * kD;
+  for (const char* name : {"fs-nas", "fs-vault"}) {
+    BackupSetFacts& f = fx.Set(name);
+    fx.Daily(f, 0, 9);
+    for (PointFact& x : f.points) x.verdict = PointVerdict::kClean;
+    f.first_inventory_ns = kOct1Utc;
+    f.last_inventory_ns = end - kH;
+  }
+  Evaluation e = fx.Eval(kOct1Utc, end, end);
+  EXPECT_EQ(e.ReadinessOf("fs")->site_loss, Readiness::kReady);
+  BackupSetFacts& off = fx.Set("fs-vault");
+  off.points[9].verdict = PointVerdict::kEncrypted;
+  off.points[9].signals = {"entropy: 950 files turned random"};
+  e = fx.Eval(kOct1Utc, end, end);
+  const AssetReadiness* r = e.ReadinessOf("fs");
+  EXPECT_EQ(r->site_loss, Readiness::kAtRisk);
+  EXPECT_EQ(r->site_loss_reasons,
+            (std::vector<std::string>{
+                "offsite copy fs-vault: newest point day9 is encrypted: entropy: 950 files turned "
+                "random; restore from fs-vault/day8 (taken 2026-10-09 22:00 UTC)"}));
+  EXPECT_EQ(r->site_loss_reason_messages.at(0).id, "site.not_clean");
+  // The primary is fine: ready, naming its own newest clean point.
+  EXPECT_EQ(r->readiness, Readiness::kReady);
+  EXPECT_EQ(r->last_clean_set, "fs-nas");
+  // Every offsite point flagged: nothing to restore there.
+  for (PointFact& x : off.points) x.verdict = PointVerdict::kSuspicious;
+  e = fx.Eval(kOct1Utc, end, end);
+  r = e.ReadinessOf("fs");
+  EXPECT_EQ(r->site_loss, Readiness::kNotReady);
+  EXPECT_NE(r->site_loss_reasons.at(0).find("; no clean restore point"), std::string::npos)
+      << r->site_loss_reasons.at(0);
+}
+
 TEST(LastCleanPoint, NewestGoodPointExaminedCleanOrAccepted) {
   auto point = [](int64_t t, PointVerdict v) {
     PointFact p;

@@ -8,6 +8,8 @@
 #include <gtest/gtest.h>
 
 #include "services/coordinator/coordinator.h"
+#include "services/coordinator/keys.h"
+#include "services/coordinator/points.h"
 #include "storage/hash.h"
 #include "tests/services/coordinator/coordinator_fixture.h"
 #include "tests/support/manifests.h"
@@ -185,6 +187,74 @@ TEST_F(DrillsTest, DrillsTheNewestGoodPointAndNamesTheSkippedOnes) {
   EXPECT_NE(t.status().message().find("no good restore point to drill"), std::string::npos)
       << t.status();
   EXPECT_NE(t.status().message().find("daily.2"), std::string::npos) << t.status();
+}
+
+// A drill restores the last CLEAN point (examined for ransomware signals
+// with nothing found, or accepted): newer points flagged or not examined yet
+// are passed over with why; with none clean, the newest good one, said so.
+TEST_F(DrillsTest, DrillsTheLastCleanPoint) {
+  std::vector<v1::Observation> obs;
+  for (int64_t t : {100, 200, 300, 400}) {
+    std::vector<v1::Observation> files = TenFiles(t);
+    obs.insert(obs.end(), files.begin(), files.end());
+  }
+  RunCheck({{100, "daily.3"}, {200, "daily.2"}, {300, "daily.1"}, {400, "daily.0"}}, obs);
+  // The verdicts as the signals would have set them: 100 and 200 clean,
+  // 300 encrypted, 400 not examined yet.
+  auto set_verdict = [&](int64_t t, v1::PointVerdict v, const std::string& signal) {
+    auto points = LoadPoints(c_->catalogue().kv(), "acme", "snaps");
+    ASSERT_TRUE(points.ok()) << points.status();
+    for (v1::PointRecord r : *points) {
+      if (r.time_ns() != t) continue;
+      r.set_verdict(v);
+      r.clear_signals();
+      if (!signal.empty()) {
+        v1::PointSignal* s = r.add_signals();
+        s->set_kind("entropy");
+        s->set_message(signal);
+      }
+      storage::KvBatch b;
+      b.Put(storage::Space::kMeta, keys::Point("acme", "snaps", t), r.SerializeAsString());
+      ASSERT_TRUE(c_->catalogue().kv()->Write(b, {.sync = true}).ok());
+    }
+  };
+  set_verdict(100, v1::POINT_VERDICT_CLEAN, "");
+  set_verdict(200, v1::POINT_VERDICT_CLEAN, "");
+  set_verdict(300, v1::POINT_VERDICT_ENCRYPTED, "950 files turned random");
+  auto t = c_->QueueDrill("acme", "snaps", 3, 0);
+  ASSERT_TRUE(t.ok()) << t.status();
+  EXPECT_EQ(t->drill_point_ns(), 200);
+  ASSERT_EQ(t->drill_skipped_size(), 2);
+  EXPECT_NE(t->drill_skipped(0).find("daily.0"), std::string::npos) << t->drill_skipped(0);
+  EXPECT_NE(t->drill_skipped(0).find("not yet examined for ransomware signals"), std::string::npos)
+      << t->drill_skipped(0);
+  EXPECT_NE(t->drill_skipped(1).find("daily.1"), std::string::npos) << t->drill_skipped(1);
+  EXPECT_NE(t->drill_skipped(1).find("encrypted: entropy: 950 files turned random"),
+            std::string::npos)
+      << t->drill_skipped(1);
+  ASSERT_TRUE(CompleteDrill(LeaseDrill(), Result(1 << 20, 1.0, 0)).ok());
+
+  // 400 found clean: it is drilled, nothing passed over.
+  set_verdict(400, v1::POINT_VERDICT_CLEAN, "");
+  t = c_->QueueDrill("acme", "snaps", 3, 0);
+  ASSERT_TRUE(t.ok()) << t.status();
+  EXPECT_EQ(t->drill_point_ns(), 400);
+  EXPECT_EQ(t->drill_skipped_size(), 0);
+  ASSERT_TRUE(CompleteDrill(LeaseDrill(), Result(1 << 20, 1.0, 0)).ok());
+
+  // No point clean: the newest good one (200, not examined), and why.
+  set_verdict(400, v1::POINT_VERDICT_SUSPICIOUS, "renames at scale");
+  set_verdict(200, v1::POINT_VERDICT_UNSPECIFIED, "");
+  set_verdict(100, v1::POINT_VERDICT_UNSPECIFIED, "");
+  t = c_->QueueDrill("acme", "snaps", 3, 0);
+  ASSERT_TRUE(t.ok()) << t.status();
+  EXPECT_EQ(t->drill_point_ns(), 200);
+  ASSERT_EQ(t->drill_skipped_size(), 3);
+  EXPECT_NE(t->drill_skipped(0).find("suspicious: entropy: renames at scale"), std::string::npos)
+      << t->drill_skipped(0);
+  EXPECT_EQ(t->drill_skipped(2), "no clean restore point: drilled the newest good one, daily.2 (" +
+                                     contracts::Calendar("Europe/Paris").Format(200) +
+                                     "), not yet examined for ransomware signals");
 }
 
 TEST_F(DrillsTest, SchedulerAndCheckRunQueueOneDrillPerSet) {

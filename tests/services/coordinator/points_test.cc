@@ -13,6 +13,7 @@
 #include "services/coordinator/coordinator.h"
 #include "services/coordinator/ingest.h"
 #include "services/coordinator/keys.h"
+#include "services/proofs/proof_verify.h"
 #include "storage/hash.h"
 #include "tests/services/coordinator/coordinator_fixture.h"
 #include "tests/support/manifests.h"
@@ -568,6 +569,89 @@ TEST_F(MonitoringTest, AReportDetectsNothingBeforeTheFirstInventory) {
   ASSERT_TRUE(proof.ok()) << proof.status();
   EXPECT_EQ(nlohmann::json::parse(proof->statement())["report"]["commitments"][0]["monitored_from"],
             "2026-10-11T00:00:00+00:00");
+}
+
+// The verdicts of the points (as the ransomware signals set them) through
+// the coordinator: status readiness, the report and its signed statement
+// name the last clean point; the encrypted point is an incident.
+TEST_F(MonitoringTest, TheReportAndTheProofNameTheLastCleanPoint) {
+  ASSERT_TRUE(signing::KeyRing::Init(tmp_ / "keys").ok());
+  coordinator_options_.keys_dir = tmp_ / "keys";
+  Open();
+  ApplyAcme({"layout: dated-folders"}, vigil::testing::manifests::kRpo24h);
+  RegisterWorker();
+  Points points;
+  for (int d = 1; d <= 3; ++d) {
+    const int64_t t = kT0 + d * kD;
+    points.push_back({t, "2026-10-0" + std::to_string(d + 1)});
+    clock_.Set(t + kH);
+    std::vector<v1::Observation> obs;
+    for (const auto& [time, name] : points) obs.push_back(Obs(time, "a.txt", "a"));
+    RunTask(points, {obs});
+  }
+  auto records = c_->Points("acme", "fs-nas");
+  ASSERT_TRUE(records.ok()) << records.status();
+  ASSERT_EQ(records->size(), 3u);
+  storage::KvBatch b;
+  for (v1::PointRecord r : *records) {
+    r.set_verdict(r.time_ns() == kT0 + 3 * kD ? v1::POINT_VERDICT_ENCRYPTED
+                                              : v1::POINT_VERDICT_CLEAN);
+    if (r.verdict() == v1::POINT_VERDICT_ENCRYPTED) {
+      v1::PointSignal* sig = r.add_signals();
+      sig->set_kind("entropy");
+      sig->set_message("1 of 1 structured files turned random");
+    }
+    b.Put(storage::Space::kMeta, keys::Point("acme", "fs-nas", r.time_ns()), r.SerializeAsString());
+  }
+  ASSERT_TRUE(c_->catalogue().kv()->Write(b, {.sync = true}).ok());
+
+  clock_.Set(kT0 + 3 * kD + 2 * kH);
+  const v1::TenantStatus st = AcmeStatus();
+  ASSERT_EQ(st.readiness_size(), 1);
+  EXPECT_EQ(st.readiness(0).readiness(), "at risk");
+  EXPECT_EQ(st.readiness(0).last_clean_set(), "fs-nas");
+  EXPECT_EQ(st.readiness(0).last_clean_name(), "2026-10-03");
+  EXPECT_EQ(st.readiness(0).last_clean_ns(), kT0 + 2 * kD);
+  // (The newest good point is also past the RPO: another reason.)
+  const std::vector<std::string> reasons(st.readiness(0).reasons().begin(),
+                                         st.readiness(0).reasons().end());
+  EXPECT_NE(std::find(reasons.begin(), reasons.end(),
+                      "restore from fs-nas/2026-10-03 (taken 2026-10-03 00:00 UTC)"),
+            reasons.end())
+      << ::testing::PrintToString(reasons);
+
+  v1::MakeReportRequest req;
+  req.set_tenant("acme");
+  req.set_period("2026-10-01..2026-10-05");
+  auto proof = c_->MakeReport(req);
+  ASSERT_TRUE(proof.ok()) << proof.status();
+  const nlohmann::json statement = nlohmann::json::parse(proof->statement());
+  const nlohmann::json& report = statement["report"];
+  EXPECT_EQ(report["readiness"][0]["last_clean_point"]["name"], "2026-10-03")
+      << report["readiness"].dump();
+  EXPECT_EQ(report["readiness"][0]["last_clean_point"]["time"], "2026-10-03T00:00:00+00:00");
+  bool incident = false;
+  for (const nlohmann::json& i : report["incidents"]) {
+    if (i["kind"] != "ransomware") continue;
+    incident = true;
+    EXPECT_EQ(
+        i["summary"],
+        "fs-nas, restore point 2026-10-04: encrypted: entropy: 1 of 1 structured files turned "
+        "random")
+        << i.dump();
+  }
+  EXPECT_TRUE(incident) << report["incidents"].dump();
+  EXPECT_EQ(statement["last_clean_points"][0]["point"]["name"], "2026-10-03") << statement.dump();
+  proofs::ProofCheckOptions o;
+  auto ring = signing::KeyRing::Open(tmp_ / "keys");
+  ASSERT_TRUE(ring.ok());
+  o.keys = ring->public_keys();
+  const proofs::ProofCheck check = proofs::CheckProof(proof->statement(), proof->signature(), o);
+  EXPECT_TRUE(check.ok()) << ::testing::PrintToString(check.failures);
+  EXPECT_NE(::testing::PrintToString(check.passed)
+                .find("last clean point of fs: fs-nas/2026-10-03 (2026-10-03T00:00:00+00:00)"),
+            std::string::npos)
+      << ::testing::PrintToString(check.passed);
 }
 
 // A period that ended before the first inventory was not monitored: no

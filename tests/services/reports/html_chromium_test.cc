@@ -468,7 +468,16 @@ json EvaluatedReport(const std::string& language) {
                          .seconds = 2,
                          .point_bytes = 3ULL << 30});
   // The same day's copy gone too: that daily slot is empty (retention fails).
-  daily("serveur-coffre", -40, 30, 23)->points[40 + 27].gone_ns = oct1 + 28 * kDayNs;
+  BackupSetFacts* vault = daily("serveur-coffre", -40, 30, 23);
+  vault->points[40 + 27].gone_ns = oct1 + 28 * kDayNs;
+  // The server's points were examined for ransomware signals: clean, but
+  // the last one of each set (October 31st) is encrypted. Its signals are
+  // written as the signal module writes them.
+  for (BackupSetFacts* f : {nas, vault}) {
+    for (PointFact& p : f->points) p.verdict = PointVerdict::kClean;
+    f->points.back().verdict = PointVerdict::kEncrypted;
+    f->points.back().signals = {"entropy: 950/1000"};
+  }
   BackupSetFacts* mail = daily("messagerie-nas", -40, 18, 21);  // stopped on day 19
   mail->integrity = {.entries = 800, .sampled = 500, .last_run_ns = oct1 + 10 * kDayNs};
   mail->drills.push_back({.at_ns = oct1 + 12 * kDayNs,
@@ -589,7 +598,11 @@ TEST(ReportInOneLanguage, FrenchReportHasNoEnglishWords) {
   // And the sentences are there, in French.
   for (const char* needle :
        {"3 entrées modifiées : docs/acte.pdf", "Échelle de conservation", "Copie serveur-coffre",
-        "restauration complète projetée", "jamais inventorié"}) {
+        "restauration complète projetée", "jamais inventorié",
+        "dernier point sain : serveur-coffre/jour30 (pris le",
+        "restaurer depuis serveur-coffre/jour30 (pris le", "jour31 est chiffré : entropy: 950/1000",
+        "Signes de rançongiciel",
+        "le point le plus récent n'a pas encore été examiné pour des signes de rançongiciel"}) {
     EXPECT_NE(text.find(NormalizeSpaces(needle)), std::string::npos) << needle;
   }
 }
@@ -609,6 +622,63 @@ TEST(ReportInOneLanguage, EnglishReportPluralsAgree) {
   EXPECT_EQ(h.find("(s)"), std::string::npos);
   EXPECT_NE(h.find("3 entries modified: docs/acte.pdf"), std::string::npos);
   EXPECT_EQ(h.find("<span lang=\"en\">"), std::string::npos);  // nothing marked apart
+}
+
+// The last clean point and the ransomware incidents, in the report JSON and
+// its HTML in both languages (no browser needed).
+TEST(ReportLastCleanPoint, JsonAndHtmlNameItAndTheIncidents) {
+  json report = EvaluatedReport("en");
+  const json* serveur = nullptr;
+  const json* messagerie = nullptr;
+  for (const json& r : report["readiness"]) {
+    if (r["asset"] == "serveur") serveur = &r;
+    if (r["asset"] == "messagerie") messagerie = &r;
+  }
+  ASSERT_NE(serveur, nullptr);
+  ASSERT_NE(messagerie, nullptr);
+  const json& clean = (*serveur)["last_clean_point"];
+  EXPECT_EQ(clean["backup_set"], "serveur-coffre") << serveur->dump();
+  EXPECT_EQ(clean["name"], "jour30");
+  EXPECT_EQ(clean["time"], "2026-10-30T22:00:00+01:00");  // the tenant's zone
+  EXPECT_EQ(clean["message"]["id"], "ready.last_clean");
+  EXPECT_EQ((*serveur)["readiness"], "at risk");
+  EXPECT_EQ((*serveur)["reasons"][0],
+            "newest point serveur-coffre/jour31 is encrypted: entropy: 950/1000")
+      << serveur->dump();
+  EXPECT_EQ((*serveur)["reasons"][1],
+            "restore from serveur-coffre/jour30 (taken 2026-10-30 22:00 CET)")
+      << serveur->dump();
+  // Never examined: no clean point, and its newest point is said not examined.
+  EXPECT_TRUE((*messagerie)["last_clean_point"].is_null()) << messagerie->dump();
+  int ransomware = 0;
+  for (const json& i : report["incidents"]) {
+    if (i["kind"] != "ransomware") continue;
+    ++ransomware;
+    EXPECT_EQ(i["signals"], json::array({"entropy: 950/1000"})) << i.dump();
+    EXPECT_NE(i["summary"].get<std::string>().find(", restore point jour31: encrypted: entropy"),
+              std::string::npos)
+        << i.dump();
+    EXPECT_TRUE(i["resolved_at"].is_null());
+  }
+  EXPECT_EQ(ransomware, 2) << report["incidents"].dump();
+
+  absl::StatusOr<std::string> en = RenderReportHtml(report);
+  ASSERT_TRUE(en.ok()) << en.status();
+  for (const char* needle :
+       {"last clean point: serveur-coffre/jour30 (taken", "Ransomware signals",
+        "restore from serveur-coffre/jour30 (taken",
+        "serveur-nas, restore point jour31: encrypted: entropy: 950/1000",
+        "newest point not yet examined for ransomware signals", "Last clean point: none"}) {
+    EXPECT_NE(en->find(needle), std::string::npos) << needle;
+  }
+  absl::StatusOr<std::string> fr = RenderReportHtml(EvaluatedReport("fr"));
+  ASSERT_TRUE(fr.ok()) << fr.status();
+  for (const char* needle :
+       {"dernier point sain : serveur-coffre/jour30 (pris le", "Signes de rançongiciel",
+        "serveur-nas, point de restauration jour31 : chiffré : entropy: 950/1000",
+        "Dernier point sain : aucun"}) {
+    EXPECT_NE(NormalizeSpaces(*fr).find(NormalizeSpaces(needle)), std::string::npos) << needle;
+  }
 }
 
 INSTANTIATE_TEST_SUITE_P(Languages, ReportInChromium, ::testing::Values("en", "fr"),

@@ -377,6 +377,12 @@ TEST(ReportHtml, WrongTypesAndValuesNameTheirPath) {
        "commitments[1].verdict: expected one of \"pass\", \"fail\", \"unknown\", got \"maybe\""},
       {[](json& r) { r["readiness"][0]["readiness"] = "READY"; },
        "readiness[0].readiness: expected one of"},
+      {[](json& r) { r["readiness"][0]["last_clean_point"] = "fs-nas"; },
+       "readiness[0].last_clean_point: expected an object, got string"},
+      {[](json& r) {
+         r["readiness"][0]["last_clean_point"] = {{"backup_set", "fs-nas"}, {"name", 3}};
+       },
+       "readiness[0].last_clean_point.name: expected a string, got number"},
       {[](json& r) { r["commitments"][0]["evidence"][0]["basis"] = "guessed"; },
        "commitments[0].evidence[0].basis: expected one of"},
       {[](json& r) { r["period"]["start"] = "yesterday"; }, "period.start: not an RFC 3339 time"},
@@ -456,6 +462,37 @@ TEST(ReportHtml, NeverThrowsOnOddInput) {
   EXPECT_GT(renders, 1000u);
   EXPECT_GT(errors, 0u);
   EXPECT_LT(errors, renders);
+}
+
+// The last clean point of an asset is shown under its readiness: named, or
+// "none" when the report says it has none; nothing for an older report.
+TEST(ReportHtml, LastCleanPointIsShown) {
+  json r = Fixture();
+  ASSERT_GE(r["readiness"].size(), 2u);
+  EXPECT_EQ(Render(r).find("last-clean"), std::string::npos);  // an older report: nothing
+  r["tenant"]["language"] = "en";
+  r["readiness"][0]["last_clean_point"] = {
+      {"backup_set", "fs-nas"},
+      {"name", "2026-10-03"},
+      {"time", "2026-10-03T02:00:00+02:00"},
+      {"time_ns", 1'790'985'600'000'000'000},
+      {"summary", "last clean point: fs-nas/2026-10-03 (taken 2026-10-03 02:00 CEST)"},
+      {"message",
+       {{"id", "ready.last_clean"},
+        {"args", json::array({{{"text", "fs-nas/2026-10-03"}},
+                              {{"time", "2026-10-03T02:00:00+02:00"}}})}}}};
+  r["readiness"][1]["last_clean_point"] = nullptr;
+  std::string html = SectionOf(Render(r), "readiness");
+  EXPECT_NE(html.find("last clean point: fs-nas/2026-10-03 (taken 3 Oct 2026 02:00 UTC+2)"),
+            std::string::npos)
+      << html;
+  EXPECT_NE(html.find("Last clean point: none"), std::string::npos) << html;
+  r["tenant"]["language"] = "fr";
+  html = SectionOf(Render(r), "readiness");
+  EXPECT_NE(html.find("dernier point sain : fs-nas/2026-10-03 (pris le 3 oct. 2026 02:00 UTC+2)"),
+            std::string::npos)
+      << html;
+  EXPECT_NE(html.find("Dernier point sain : aucun"), std::string::npos) << html;
 }
 
 TEST(ReportHtml, Deterministic) { EXPECT_EQ(Render(Fixture()), Render(Fixture())); }
