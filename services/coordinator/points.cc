@@ -101,6 +101,23 @@ Status RecheckPlausibility(storage::Catalogue& cat, const std::string& tenant,
   return cat.kv()->Write(b, {.sync = sync});
 }
 
+// PLACEHOLDER (h19-visible): a minimal definition so that AcceptPoint
+// builds; the signals helper (h19-signals) owns the real one. To be
+// reconciled at merge: keep theirs, drop this.
+Status ResetVerdictsAfter(storage::Catalogue& cat, const std::string& tenant,
+                          const std::string& backup_set, int64_t point_ns) {
+  auto points = LoadPoints(cat.kv(), tenant, backup_set);
+  if (!points.ok()) return points.status();
+  storage::KvBatch b;
+  for (v1::PointRecord& r : *points) {
+    if (r.time_ns() <= point_ns || r.verdict() == v1::POINT_VERDICT_UNSPECIFIED) continue;
+    r.set_verdict(v1::POINT_VERDICT_UNSPECIFIED);
+    b.Put(Space::kMeta, keys::Point(tenant, backup_set, r.time_ns()), r.SerializeAsString());
+  }
+  if (b.count() == 0) return absl::OkStatus();
+  return cat.kv()->Write(b, {.sync = true});
+}
+
 StatusOr<std::vector<v1::PointRecord>> Coordinator::Points(const std::string& tenant,
                                                            const std::string& backup_set) {
   return LoadPoints(cat_->kv(), tenant, backup_set);

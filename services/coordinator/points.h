@@ -58,6 +58,13 @@ storage::StatusOr<std::vector<v1::PointRecord>> LoadPoints(storage::KvStore* kv,
 storage::Status RecheckPlausibility(storage::Catalogue& cat, const std::string& tenant,
                                     const std::string& backup_set, bool sync = true);
 
+// Resets to POINT_VERDICT_UNSPECIFIED the verdict of every point of the
+// set later than `point_ns` (after an operator accepted that point as clean:
+// their signals are computed again against it), in one write.
+// (Owned by the signals work, h19-signals; see points.cc.)
+storage::Status ResetVerdictsAfter(storage::Catalogue& cat, const std::string& tenant,
+                                   const std::string& backup_set, int64_t point_ns);
+
 // Fills status->points from the records of status->backup_set().
 storage::Status FillPoints(Coordinator& c, v1::BackupSetStatus* status);
 
