@@ -68,7 +68,8 @@ function render(d) {
     }
     // A restore point flagged by the ransomware signals: a badge in the row.
     for (const f of r.flagged || []) {
-      const badge = el('span', `${f.verdict}: ${f.backup_set} ${f.point_name}`, 'point-flag');
+      const badge = el('span', `${f.verdict}: ${f.backup_set} ${f.point_name || ''}`.trim(),
+                       'point-flag');
       badge.dataset.verdict = f.verdict;
       badge.title = `restore point taken ${when(f.point_ns, zoneOf(r.tenant))}`;
       ready.append(badge);
@@ -182,7 +183,8 @@ function renderSignals(flagged, id, withTenant) {
     const clean = f.last_clean_ns > 0 || f.last_clean_name
         ? `${f.last_clean_name} (taken ${when(f.last_clean_ns, zone)})` : 'no clean point';
     tr.append(...(withTenant ? [el('td', f.tenant)] : []), el('td', f.backup_set),
-              el('td', f.point_name), el('td', when(f.point_ns, zone)),
+              el('td', f.point_name || (f.point_ns === 0 ? '(the mirror)' : '-')),
+              el('td', when(f.point_ns, zone)),
               el('td', f.verdict, 'cell ' + f.verdict), sig, el('td', clean, 'last-clean'));
     return tr;
   });
