@@ -5,10 +5,10 @@
 // Accepting a flagged point is tested at the coordinator's level
 // (tests/services/coordinator/clean_point_test.cc), where verdicts can be
 // set directly. Every port is 0.
-#include <fcntl.h>
 #include <gtest/gtest.h>
-#include <sys/stat.h>
 
+#include <chrono>
+#include <filesystem>
 #include <memory>
 #include <nlohmann/json.hpp>
 #include <string>
@@ -19,19 +19,10 @@
 namespace vigil::testing {
 namespace {
 
-constexpr int64_t kT0 = 1790000000;  // seconds: daily.1; daily.0 a day later
+constexpr std::time_t kT0 = 1790000000;  // seconds: daily.1; daily.0 a day later
 
 #define EXPECT_HAS(text, needle) \
   EXPECT_NE((text).find(needle), std::string::npos) << "no '" << (needle) << "' in:\n" << (text)
-
-void SetMtime(const std::string& path, int64_t sec) {
-  struct timespec ts[2];
-  ts[0].tv_sec = 0;
-  ts[0].tv_nsec = UTIME_OMIT;
-  ts[1].tv_sec = sec;
-  ts[1].tv_nsec = 0;
-  ASSERT_EQ(utimensat(AT_FDCWD, path.c_str(), ts, AT_SYMLINK_NOFOLLOW), 0) << path;
-}
 
 class PointAcceptProcessTest : public ClusterTest {
  protected:
@@ -41,7 +32,10 @@ class PointAcceptProcessTest : public ClusterTest {
       const std::string d = snaps + "/daily." + std::to_string(1 - i);
       MakeDirs(d);
       WriteFile(d + "/report.docx", "quarterly report");
-      SetMtime(d, kT0 + i * 86400);
+      // rsnapshot points are timed by their folder's mtime.
+      std::filesystem::last_write_time(
+          d, std::filesystem::file_time_type::clock::from_sys(
+                 std::chrono::system_clock::from_time_t(kT0 + i * 86400)));
     }
     WriteFile(tmp_ / "acme.yaml",
               manifests::Head("loc", "Europe/Paris") +

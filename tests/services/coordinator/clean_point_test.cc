@@ -267,5 +267,33 @@ TEST_F(CleanPointTest, AcceptedPointIsTheLastCleanOneAndLaterVerdictsAreReset) {
   EXPECT_EQ(Record(kT3).accepted_ns(), 0);
 }
 
+TEST_F(CleanPointTest, AcceptedByIsTheAdminTokensName) {
+  coordinator_options_.admin_token_sha256 = TokenHash("bootstrap");
+  Open();
+  SetVerdict(kT2, v1::POINT_VERDICT_SUSPICIOUS);
+  auto issue = [&](v1::TokenKind kind, const std::string& name) {
+    v1::IssueTokenRequest req;
+    req.set_kind(kind);
+    req.set_name(name);
+    if (kind == v1::TOKEN_KIND_TENANT) req.set_tenant("acme");
+    auto t = c_->IssueToken(req);
+    EXPECT_TRUE(t.ok()) << t.status();
+    return t.ok() ? t->token() : "";
+  };
+  auto by = c_->AdminIdentity(issue(v1::TOKEN_KIND_ADMIN, "nightly-ops"));
+  ASSERT_TRUE(by.ok()) << by.status();
+  EXPECT_EQ(*by, "nightly-ops");
+  EXPECT_EQ(c_->AdminIdentity("bootstrap").value_or("?"), "admin");
+  EXPECT_EQ(c_->AdminIdentity(issue(v1::TOKEN_KIND_ADMIN, "")).value_or("?"), "admin");
+  auto tenant = c_->AdminIdentity(issue(v1::TOKEN_KIND_TENANT, "portal"));
+  EXPECT_TRUE(absl::IsUnauthenticated(tenant.status())) << tenant.status();
+  EXPECT_NE(tenant.status().message().find("got a tenant token"), std::string::npos);
+  EXPECT_TRUE(absl::IsUnauthenticated(c_->AdminIdentity("").status()));
+
+  auto r = c_->AcceptPoint(Accept("daily.1"), *by);
+  ASSERT_TRUE(r.ok()) << r.status();
+  EXPECT_EQ(Record(kT2).accepted_by(), "nightly-ops");
+}
+
 }  // namespace
 }  // namespace vigil::coordinator
