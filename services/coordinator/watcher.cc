@@ -97,9 +97,12 @@ Status FlaggedPoints(storage::Catalogue& cat, const std::vector<v1::Tenant>& ten
         pa->set_verdict(word);
         *pa->mutable_signals() = p.signals();
         pa->set_compared_with_ns(p.compared_with_ns());
-        std::string summary = "backup set " + set.name() + ": restore point " +
-                              EscapeForTerminal(p.name()) + " (taken " + cal.Format(p.time_ns()) +
-                              ") is " + word;
+        // A mirror's one point (time 0) is dated by its syncs, not here.
+        std::string summary = "backup set " + set.name() + ": " +
+                              (p.time_ns() == 0 ? std::string("the mirror")
+                                                : "restore point " + EscapeForTerminal(p.name()) +
+                                                      " (taken " + cal.Format(p.time_ns()) + ")") +
+                              " is " + word;
         for (int i = 0; i < p.signals_size(); ++i) {
           summary += (i == 0 ? ": " : "; ") + p.signals(i).message();
         }
