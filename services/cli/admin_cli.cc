@@ -1,5 +1,5 @@
 // The commands an MSP's administrator runs against a coordinator: `vigil
-// apply`, `check run`, `status`, `admin backup`, `token ...`, and the
+// apply`, `check run`, `status`, `admin backup`, `token ...`, `point accept`, and the
 // client's own view with a tenant token, `vigil portal ...`. Flags only: the
 // commands are admin_commands.h and report_commands.h.
 #include <CLI/CLI.hpp>
@@ -110,6 +110,28 @@ void AddTokenCommands(CLI::App& app, int& exit_code) {
   token_rotate->callback(run("rotate"));
 }
 
+void AddPointCommands(CLI::App& app, int& exit_code) {
+  CLI::App* point = app.add_subcommand("point", "Restore points");
+  point->require_subcommand(1);
+  auto [accept, pa] = AddCommand<PointAcceptArgs>(
+      point, "accept",
+      "Declare a restore point flagged suspicious or encrypted clean (a legitimate big change: "
+      "an upgrade, an import). It then counts as the last clean point, and the later points "
+      "are examined again against it. Recorded with who (the admin token's name), when and "
+      "why.",
+      exit_code, RunPointAccept);
+  accept->add_option("TENANT", pa.tenant, "Tenant name")->required();
+  accept->add_option("SET", pa.backup_set, "Backup set name")->required();
+  accept
+      ->add_option("POINT", pa.point,
+                   "The restore point: its name as `vigil status` shows it, or its time in "
+                   "ns (`vigil status --json`, points[].time_ns)")
+      ->required();
+  accept->add_option("--reason", pa.reason, "Why it is clean (required; kept with the point)")
+      ->required();
+  AddClientOptions(accept, &pa.client);
+}
+
 // What a portal command's --token-file holds.
 constexpr const char* kTenantToken =
     "the client's tenant token (`vigil token issue --kind tenant`)";
@@ -164,6 +186,7 @@ void AddAdminCommands(CLI::App& app, int& exit_code) {
   AddStatusCommand(app, exit_code);
   AddAdminBackupCommand(app, exit_code);
   AddTokenCommands(app, exit_code);
+  AddPointCommands(app, exit_code);
   AddPortalCommands(app, exit_code);
 }
 

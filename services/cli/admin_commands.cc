@@ -378,4 +378,46 @@ int RunStatus(const StatusArgs& args) {
   return kExitOk;
 }
 
+int RunPointAccept(const PointAcceptArgs& args) {
+  if (args.reason.find_first_not_of(" \t\r\n") == std::string::npos) {
+    std::fprintf(stderr,
+                 "vigil point accept: --reason is required (why the point is clean; it is kept "
+                 "with the point and shown by vigil status)\n");
+    return kExitUsage;
+  }
+  Client c;
+  if (!c.Init(args.client)) return kExitUsage;
+  v1::AcceptPointRequest req;
+  req.set_tenant(args.tenant);
+  req.set_backup_set(args.backup_set);
+  req.set_point(args.point);
+  req.set_reason(args.reason);
+  v1::AcceptPointResponse resp;
+  if (int rc = c.Call(&AdminStub::AcceptPoint, req, &resp); rc != kExitOk) {
+    std::fprintf(stderr, "nothing accepted\n");
+    return rc;
+  }
+  const v1::PointRecord& p = resp.point();
+  const std::string name = EscapeForTerminal(p.name().empty() ? args.point : p.name());
+  if (resp.already_clean()) {
+    if (p.accepted_ns() != 0) {
+      std::printf("%s/%s point %s was already accepted as clean by %s (%s): nothing changed\n",
+                  args.tenant.c_str(), args.backup_set.c_str(), name.c_str(),
+                  EscapeForTerminal(p.accepted_by()).c_str(),
+                  EscapeForTerminal(p.accepted_reason()).c_str());
+    } else {
+      std::printf("%s/%s point %s is clean already (examined, no signal): nothing changed\n",
+                  args.tenant.c_str(), args.backup_set.c_str(), name.c_str());
+    }
+    return kExitOk;
+  }
+  std::printf("%s/%s point %s (%s) accepted as clean by %s at %s\n", args.tenant.c_str(),
+              args.backup_set.c_str(), name.c_str(), PointVerdictName(p.verdict()),
+              EscapeForTerminal(p.accepted_by()).c_str(), FormatTimeUtc(p.accepted_ns()).c_str());
+  if (resp.reset() > 0) {
+    std::printf("%u later point(s) examined again against it\n", resp.reset());
+  }
+  return kExitOk;
+}
+
 }  // namespace vigil::cli

@@ -83,6 +83,17 @@ struct PortalArgs {
 };
 int RunPortalStatus(const PortalArgs& args);
 
+// `vigil point accept TENANT SET POINT --reason TEXT` (admin token): declares
+// a restore point clean after a ransomware signal (admin.proto AcceptPoint).
+struct PointAcceptArgs {
+  ClientArgs client;
+  std::string tenant;
+  std::string backup_set;
+  std::string point;  // name as `vigil status` shows it, or time in ns
+  std::string reason;
+};
+int RunPointAccept(const PointAcceptArgs& args);
+
 inline constexpr const char* kStatusHelpFooter =
     R"(JSON output (--json): {"tenants": [{"name", "display_name", "timezone",
   "contract_version", "readiness": [{"asset", "readiness", "reasons": [...]}],
@@ -91,7 +102,11 @@ inline constexpr const char* kStatusHelpFooter =
   "scope": [...], "backup_sets": [
   {"name", "asset", "location", "path", "path_base64", "catalogue_entries", "problems",
    "points": [{"time_ns", "name", "name_base64", "first_seen_ns", "gone_ns", "files",
-               "bytes", "damaged_ns", "damage", "implausible", "last_verified_ns", ...}],
+               "bytes", "damaged_ns", "damage", "implausible", "last_verified_ns",
+               "verdict", "signals": [{"kind", "message", "count", "threshold",
+               "examples", "examples_base64"}], "compared_with_ns", "accepted_by",
+               "accepted_ns", "accepted_reason", ...}],
+   "last_clean_ns", "last_clean_name", "last_clean_name_base64",
    "damaged": [{"point_ns", "point_name", "path", "path_base64", "state"}],
    "last_task": {"id", "check_id", "state", "attempt", "worker", "entries",
                  "counts": {...}, "errors": [{"attempt", "worker", "message"}],
@@ -100,6 +115,11 @@ inline constexpr const char* kStatusHelpFooter =
 "readiness" is one of "ready", "at risk", "not ready"; "verdict" one of "pass",
 "fail", "unknown"; evidence "basis" is "measured", "declared" (by the MSP) or
 "contract".
+A point's "verdict" (ransomware signals, docs/ransomware.md) is "clean",
+"suspicious", "encrypted" or "not-computed" (not examined yet); "accepted_ns" is
+not 0 when an operator declared it clean (vigil point accept). "last_clean_ns":
+the set's newest point that is good and examined clean, or accepted (0 and
+"last_clean_name" empty when none).
 "path" is the path as UTF-8 when it is valid UTF-8 (else absent); "path_base64" is
 always present and exact (paths are bytes). "damaged": the first 10 of the
 "problems" entries ("modified", "missing" or "unreadable").

@@ -86,6 +86,72 @@ void PrintVerdicts(const v1::TenantStatus& t) {
   for (const auto& s : t.scope()) std::printf("  scope: %s\n", s.c_str());
 }
 
+// Ransomware signals of a point; example paths are bytes: examples_base64
+// always, examples (the UTF-8 ones) beside.
+nlohmann::json SignalsJson(const google::protobuf::RepeatedPtrField<v1::PointSignal>& signals) {
+  nlohmann::json out = nlohmann::json::array();
+  for (const v1::PointSignal& s : signals) {
+    nlohmann::json ex = nlohmann::json::array(), ex64 = nlohmann::json::array();
+    for (const std::string& e : s.examples()) {
+      if (IsValidUtf8(e)) ex.push_back(e);
+      ex64.push_back(Base64Encode(e));
+    }
+    out.push_back({{"kind", s.kind()},
+                   {"message", s.message()},
+                   {"count", s.count()},
+                   {"threshold", s.threshold()},
+                   {"examples", ex},
+                   {"examples_base64", ex64}});
+  }
+  return out;
+}
+
+// The ransomware lines of a backup set in `vigil status`: the newest
+// present point's verdict when it is not clean (with its first signals),
+// and the last clean point, in the tenant's zone.
+void PrintCleanPoint(const v1::BackupSetStatus& b, const contracts::Calendar& cal) {
+  const v1::PointRecord* newest = nullptr;
+  for (const auto& p : b.points()) {
+    if (p.gone_ns() == 0 && (newest == nullptr || p.time_ns() > newest->time_ns())) newest = &p;
+  }
+  if (newest == nullptr) return;
+  auto label = [](const v1::PointRecord& p) {
+    return p.name().empty() ? std::string("(unnamed)") : EscapeForTerminal(p.name());
+  };
+  constexpr int kSignalsShown = 3;
+  if (newest->verdict() == v1::POINT_VERDICT_UNSPECIFIED && newest->accepted_ns() == 0) {
+    std::printf("      newest point %s not yet examined for ransomware signals\n",
+                label(*newest).c_str());
+  } else if (newest->verdict() == v1::POINT_VERDICT_SUSPICIOUS ||
+             newest->verdict() == v1::POINT_VERDICT_ENCRYPTED) {
+    std::printf("      newest point %s: %s", label(*newest).c_str(),
+                PointVerdictName(newest->verdict()));
+    if (newest->accepted_ns() != 0) {
+      std::printf(", accepted as clean by %s %s: %s",
+                  EscapeForTerminal(newest->accepted_by()).c_str(),
+                  Minute(newest->accepted_ns(), cal).c_str(),
+                  EscapeForTerminal(newest->accepted_reason()).c_str());
+    }
+    std::printf("\n");
+    for (int i = 0; i < newest->signals_size() && i < kSignalsShown; ++i) {
+      std::printf("        %s: %s\n", newest->signals(i).kind().c_str(),
+                  EscapeForTerminal(newest->signals(i).message()).c_str());
+    }
+    if (newest->signals_size() > kSignalsShown) {
+      std::printf("        ... and %d more signals (vigil status --json lists them)\n",
+                  newest->signals_size() - kSignalsShown);
+    }
+  }
+  if (b.last_clean_ns() != 0 || !b.last_clean_name().empty()) {
+    const std::string name = b.last_clean_name().empty() ? std::to_string(b.last_clean_ns())
+                                                         : EscapeForTerminal(b.last_clean_name());
+    std::printf("      last clean point: %s (taken %s)\n", name.c_str(),
+                Minute(b.last_clean_ns(), cal).c_str());
+  } else {
+    std::printf("      no clean point\n");
+  }
+}
+
 // Restore points: names are bytes, so name_base64 always, name when UTF-8.
 nlohmann::json PointsJson(const google::protobuf::RepeatedPtrField<v1::PointRecord>& points) {
   nlohmann::json out = nlohmann::json::array();
@@ -101,7 +167,13 @@ nlohmann::json PointsJson(const google::protobuf::RepeatedPtrField<v1::PointReco
                         {"implausible", p.implausible()},
                         {"plausibility_checked", p.plausibility_checked()},
                         {"last_checked_ns", p.last_checked_ns()},
-                        {"last_verified_ns", p.last_verified_ns()}};
+                        {"last_verified_ns", p.last_verified_ns()},
+                        {"verdict", PointVerdictName(p.verdict())},
+                        {"signals", SignalsJson(p.signals())},
+                        {"compared_with_ns", p.compared_with_ns()},
+                        {"accepted_by", p.accepted_by()},
+                        {"accepted_ns", p.accepted_ns()},
+                        {"accepted_reason", p.accepted_reason()}};
     if (IsValidUtf8(p.name())) j["name"] = p.name();
     out.push_back(std::move(j));
   }
@@ -167,6 +239,9 @@ nlohmann::json StatusDoc(const v1::GetStatusResponse& r) {
       j["points"] = PointsJson(b.points());
       j["damaged"] = DamagedJson(b);
       if (b.has_format_verdicts()) j["format_verdicts"] = FormatVerdictsJson(b.format_verdicts());
+      j["last_clean_ns"] = b.last_clean_ns();
+      j["last_clean_name_base64"] = Base64Encode(b.last_clean_name());
+      if (IsValidUtf8(b.last_clean_name())) j["last_clean_name"] = b.last_clean_name();
       sets.push_back(std::move(j));
     }
     nlohmann::json readiness = nlohmann::json::array(), commitments = nlohmann::json::array();
@@ -272,6 +347,7 @@ void PrintStatus(const v1::GetStatusResponse& r) {
           "      catalogue: %s %s, %s with problems\n", GroupDigits(b.catalogue_entries()).c_str(),
           b.catalogue_entries() == 1 ? "entry" : "entries", GroupDigits(b.problems()).c_str());
       std::fputs(DamagedText(b, "        ").c_str(), stdout);
+      PrintCleanPoint(b, cal);
       if (!b.has_last_task()) {
         std::printf("      last check: never\n");
         continue;

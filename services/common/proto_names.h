@@ -35,6 +35,13 @@ inline constexpr NameRow<v1::TokenKind> kTokenKindNames[] = {{v1::TOKEN_KIND_ADM
                                                              {v1::TOKEN_KIND_ENROL, "enrol"}};
 static_assert(CoversEnum(kTokenKindNames, v1::TOKEN_KIND_ADMIN));
 
+inline constexpr NameRow<v1::PointVerdict> kPointVerdictNames[] = {
+    {v1::POINT_VERDICT_UNSPECIFIED, "not-computed"},
+    {v1::POINT_VERDICT_CLEAN, "clean"},
+    {v1::POINT_VERDICT_SUSPICIOUS, "suspicious"},
+    {v1::POINT_VERDICT_ENCRYPTED, "encrypted"}};
+static_assert(CoversEnum(kPointVerdictNames, v1::POINT_VERDICT_UNSPECIFIED));
+
 // "queued", "leased", "done", "failed"; "unspecified" for any other value
 // (not expected: every stored task has a state).
 inline const char* TaskStateName(v1::TaskState s) {
@@ -44,6 +51,13 @@ inline const char* TaskStateName(v1::TaskState s) {
 // "admin", "tenant", "enrol" (`vigil token issue --kind`, `vigil token
 // list`); "?" for any other value.
 inline const char* TokenKindName(v1::TokenKind k) { return NameOf(kTokenKindNames, k, "?"); }
+
+// A restore point's ransomware verdict (docs/ransomware.md): "clean",
+// "suspicious", "encrypted", or "not-computed" (not examined yet); the same
+// for any other value.
+inline const char* PointVerdictName(v1::PointVerdict v) {
+  return NameOf(kPointVerdictNames, v, "not-computed");
+}
 
 // The kind TokenKindName() names `name`, or none.
 inline std::optional<v1::TokenKind> TokenKindFromName(std::string_view name) {

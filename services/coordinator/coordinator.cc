@@ -117,12 +117,16 @@ Status Coordinator::LogTaskResult(const v1::Task& t, storage::KvBatch* batch) {
 }
 
 Status Coordinator::CheckAdminToken(std::string_view bearer_token) {
-  if (options_.admin_token_sha256.empty()) return absl::OkStatus();
+  return AdminIdentity(bearer_token).status();
+}
+
+StatusOr<std::string> Coordinator::AdminIdentity(std::string_view bearer_token) {
+  if (options_.admin_token_sha256.empty()) return std::string("admin");
   if (bearer_token.empty()) {
     return absl::UnauthenticatedError("admin call without 'authorization: Bearer' token");
   }
   if (ConstantTimeEqual(TokenHash(bearer_token), options_.admin_token_sha256)) {
-    return absl::OkStatus();
+    return std::string("admin");
   }
   // An issued admin token (vigil token issue --kind admin)?
   bool other_kind = false;
@@ -132,7 +136,7 @@ Status Coordinator::CheckAdminToken(std::string_view bearer_token) {
                ? absl::UnauthenticatedError("wrong admin token")
                : t.status();
   }
-  return absl::OkStatus();
+  return t->name().empty() ? std::string("admin") : t->name();
 }
 
 namespace {
@@ -453,6 +457,15 @@ StatusOr<v1::GetStatusResponse> Coordinator::GetStatus(const v1::GetStatusReques
       if (it != last.end()) *bs->mutable_last_task() = it->second;
       *bs->mutable_backup_set() = std::move(b);
       if (Status p = FillPoints(*this, bs); !p.ok()) return p;
+      // The last clean point now (contracts::LastCleanPoint).
+      {
+        std::vector<contracts::PointFact> facts;
+        for (const auto& p : bs->points()) facts.push_back(ToPointFact(p));
+        if (const contracts::PointFact* clean = contracts::LastCleanPoint(facts, clock_->NowNs())) {
+          bs->set_last_clean_ns(clean->time_ns);
+          bs->set_last_clean_name(clean->name);
+        }
+      }
       if (Status p = FillFormatVerdicts(kv, bs); !p.ok()) return p;
       // Entries of the points present (a mirror, or a set checked before
       // points were recorded: the point at time 0).

@@ -81,6 +81,9 @@ class Coordinator {
   // --- Admin -----------------------------------------------------------
   // OK for the bootstrap admin token or an issued, valid admin token.
   storage::Status CheckAdminToken(std::string_view bearer_token);
+  // CheckAdminToken, and who the caller is: the issued admin token's name,
+  // or "admin" (the bootstrap token, an unnamed token, no token required).
+  storage::StatusOr<std::string> AdminIdentity(std::string_view bearer_token);
   // Tokens (services/coordinator/tokens.cc; see admin.proto).
   storage::StatusOr<v1::IssueTokenResponse> IssueToken(const v1::IssueTokenRequest& req);
   storage::StatusOr<v1::ListTokensResponse> ListTokens();
@@ -98,6 +101,13 @@ class Coordinator {
   storage::StatusOr<v1::GetStatusResponse> GetStatus(const v1::GetStatusRequest& req);
   // A consistent copy of the database in a new directory (see admin.proto).
   storage::Status Backup(const v1::BackupRequest& req);
+  // An operator's acceptance of a restore point as clean (admin.proto
+  // AcceptPoint), by `by` (AdminIdentity). Under the set's merge lock:
+  // resets the later points' verdicts (ResetVerdictsAfter, points.h), then
+  // writes the acceptance, and logs one audit line on stderr. Defined in
+  // acceptance.cc.
+  storage::StatusOr<v1::AcceptPointResponse> AcceptPoint(const v1::AcceptPointRequest& req,
+                                                         const std::string& by);
   // Every restore-point record of a backup set, ascending time (points.h;
   // empty if the set was never checked). Defined in points.cc.
   storage::StatusOr<std::vector<v1::PointRecord>> Points(const std::string& tenant,

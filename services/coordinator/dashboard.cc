@@ -27,8 +27,8 @@ namespace {
 const char* const kKinds[] = {"rpo", "retention", "copies", "integrity", "restore_drill"};
 
 int Rank(const nlohmann::json& row) {
-  bool fail = row["readiness"] == "not ready" || !row["failed"].empty(), overdue = false,
-       unknown = row["readiness"] != "ready";
+  bool fail = row["readiness"] == "not ready" || !row["failed"].empty() || !row["flagged"].empty(),
+       overdue = false, unknown = row["readiness"] != "ready";
   for (const auto& [kind, cell] : row["cells"].items()) {
     fail = fail || cell["verdict"] == "fail";
     overdue = overdue || cell["overdue"].get<bool>();
@@ -208,6 +208,67 @@ nlohmann::json AlertStateJson(const std::string& alert_id,
   return {{"id", alert_id}, {"state", state}, {"reason", reason}, {"deliveries", std::move(out)}};
 }
 
+// A restore point's name: as UTF-8 (invalid bytes replaced when dumped).
+// The exact bytes are in `vigil status --json` (name_base64).
+nlohmann::json SignalsJson(const google::protobuf::RepeatedPtrField<v1::PointSignal>& signals) {
+  nlohmann::json out = nlohmann::json::array();
+  for (const v1::PointSignal& sig : signals) {
+    nlohmann::json examples = nlohmann::json::array();
+    for (const std::string& e : sig.examples()) examples.push_back(e);
+    out.push_back({{"kind", sig.kind()},
+                   {"message", sig.message()},
+                   {"count", sig.count()},
+                   {"threshold", sig.threshold()},
+                   {"examples", std::move(examples)}});
+  }
+  return out;
+}
+
+// The flagged points of a tenant (dashboard.h, "signals"): present, verdict
+// suspicious or encrypted, not accepted; by set, then time.
+nlohmann::json FlaggedJson(const v1::TenantStatus& ts) {
+  nlohmann::json out = nlohmann::json::array();
+  for (const v1::BackupSetStatus& b : ts.backup_sets()) {
+    for (const v1::PointRecord& p : b.points()) {
+      if (p.gone_ns() != 0 || p.accepted_ns() != 0) continue;
+      if (p.verdict() != v1::POINT_VERDICT_SUSPICIOUS &&
+          p.verdict() != v1::POINT_VERDICT_ENCRYPTED) {
+        continue;
+      }
+      out.push_back({{"tenant", ts.tenant().name()},
+                     {"asset", b.backup_set().asset()},
+                     {"backup_set", b.backup_set().name()},
+                     {"point_name", p.name()},
+                     {"point_ns", p.time_ns()},
+                     {"verdict", PointVerdictName(p.verdict())},
+                     {"signals", SignalsJson(p.signals())},
+                     {"compared_with_ns", p.compared_with_ns()},
+                     {"last_clean_ns", b.last_clean_ns()},
+                     {"last_clean_name", b.last_clean_name()}});
+    }
+  }
+  return out;
+}
+
+// Each backup set's last clean point and its newest present point's verdict
+// (dashboard.h, "clean_points").
+nlohmann::json CleanPointJson(const v1::BackupSetStatus& b) {
+  const v1::PointRecord* newest = nullptr;
+  for (const v1::PointRecord& p : b.points()) {
+    if (p.gone_ns() == 0 && (newest == nullptr || p.time_ns() > newest->time_ns())) newest = &p;
+  }
+  return {{"backup_set", b.backup_set().name()},
+          {"asset", b.backup_set().asset()},
+          {"last_clean_ns", b.last_clean_ns()},
+          {"last_clean_name", b.last_clean_name()},
+          {"has_clean", b.last_clean_ns() != 0 || !b.last_clean_name().empty()},
+          {"newest_verdict",
+           newest == nullptr
+               ? nlohmann::json(nullptr)
+               : nlohmann::json(newest->accepted_ns() != 0 ? "accepted"
+                                                           : PointVerdictName(newest->verdict()))}};
+}
+
 }  // namespace
 
 std::string TenantJson(const v1::GetStatusResponse& status, std::string_view tenant, int64_t now_ns,
@@ -276,7 +337,11 @@ std::string TenantJson(const v1::GetStatusResponse& status, std::string_view ten
   nlohmann::json failed = nlohmann::json::array();
   for (const v1::Task* t : LatestFailed(tasks, tenant)) failed.push_back(FailedJson(*t));
   SortById(failed);
+  nlohmann::json clean_points = nlohmann::json::array();
+  for (const v1::BackupSetStatus& b : ts->backup_sets()) clean_points.push_back(CleanPointJson(b));
   return Dump({{"generated_ns", now_ns},
+               {"signals", FlaggedJson(*ts)},
+               {"clean_points", std::move(clean_points)},
                {"tenant", ts->tenant().name()},
                {"zone", ZoneJson(ts->tenant().timezone(), from_ns, now_ns + kZoneAheadNs)},
                {"failed", std::move(failed)},
@@ -344,7 +409,10 @@ std::string DashboardJson(const v1::GetStatusResponse& status, int64_t now_ns,
   }
   SortById(failed);
   nlohmann::json zones = nlohmann::json::object();
+  nlohmann::json signals = nlohmann::json::array();
   for (const v1::TenantStatus& ts : status.tenants()) {
+    nlohmann::json flagged = FlaggedJson(ts);
+    for (const auto& f : flagged) signals.push_back(f);
     zones[ts.tenant().name()] =
         ZoneJson(ts.tenant().timezone(), now_ns - kZoneAheadNs, now_ns + kZoneAheadNs);
     auto attach_failed = [&](nlohmann::json& j, const std::string& asset) {
@@ -389,6 +457,19 @@ std::string DashboardJson(const v1::GetStatusResponse& status, int64_t now_ns,
     for (const auto& asset : order) {
       nlohmann::json& j = by_asset[asset];
       attach_failed(j, asset);
+      j["clean_points"] = nlohmann::json::array();
+      for (const v1::BackupSetStatus& b : ts.backup_sets()) {
+        if (b.backup_set().asset() == asset) j["clean_points"].push_back(CleanPointJson(b));
+      }
+      j["flagged"] = nlohmann::json::array();
+      for (const auto& f : flagged) {
+        if (f["asset"] == asset) {
+          j["flagged"].push_back({{"backup_set", f["backup_set"]},
+                                  {"point_name", f["point_name"]},
+                                  {"point_ns", f["point_ns"]},
+                                  {"verdict", f["verdict"]}});
+        }
+      }
       j["rank"] = Rank(j);
       rows.push_back(std::move(j));
     }
@@ -410,9 +491,9 @@ std::string DashboardJson(const v1::GetStatusResponse& status, int64_t now_ns,
   }
   SortById(running);
   nlohmann::json out = {
-      {"generated_ns", now_ns},   {"kinds", std::move(kinds)},   {"counts", counts},
-      {"rows", std::move(rows)},  {"tasks", std::move(running)}, {"failed", std::move(failed)},
-      {"zones", std::move(zones)}};
+      {"generated_ns", now_ns},        {"kinds", std::move(kinds)},   {"counts", counts},
+      {"rows", std::move(rows)},       {"tasks", std::move(running)}, {"failed", std::move(failed)},
+      {"signals", std::move(signals)}, {"zones", std::move(zones)}};
   return Dump(out);
 }
 

@@ -69,6 +69,20 @@ std::string_view DashboardJs();
 // "reason"}] (rank 0). And "zones": {TENANT: ZONE} (below), for showing
 // times in each tenant's zone.
 //
+// Ransomware signals (docs/ransomware.md): "signals" lists every present
+// restore point whose verdict is suspicious or encrypted and that no
+// operator accepted:
+//   [{"tenant", "asset", "backup_set", "point_name", "point_ns", "verdict",
+//     "signals": [{"kind", "message", "count", "threshold", "examples"}],
+//     "compared_with_ns", "last_clean_ns", "last_clean_name"}]
+// (last_clean_*: the set's last clean point, 0 / "" when none); each row
+// has its asset's as "flagged": [{"backup_set", "point_name", "point_ns",
+// "verdict"}] (rank 0), and "clean_points": [{"backup_set", "asset",
+// "last_clean_ns", "last_clean_name", "has_clean", "newest_verdict"}] per
+// backup set of the asset ("newest_verdict": the newest present point's
+// "clean" | "suspicious" | "encrypted" | "not-computed" | "accepted", null
+// without a point).
+//
 // ZONE: {"name": IANA name ("UTC" if the tenant has none or an unknown one),
 //        "spans": [[begin_ns, offset_s, "CET"], ...]}: the zone's offsets
 // from before the page's earliest time to a year ahead, each in force from
@@ -81,6 +95,8 @@ std::string DashboardJson(const v1::GetStatusResponse& status, int64_t now_ns,
 // One tenant's page as JSON, or "" if `status` has no such tenant:
 //   {"generated_ns", "tenant", "display_name", "zone" (ZONE, above),
 //    "failed": [...],            (as in DashboardJson, this tenant's only)
+//    "signals": [...],           (as in DashboardJson, this tenant's only)
+//    "clean_points": [...],      (as a row's, for every backup set)
 //    "readiness": [{"asset", "readiness", "reasons": [...],
 //                   "site_loss": {"readiness", "reasons": [...]},
 //                   "monitored_from_ns"}],

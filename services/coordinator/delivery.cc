@@ -14,6 +14,7 @@
 #include <set>
 #include <sstream>
 
+#include "services/common/text.h"
 #include "services/common/time.h"
 #include "services/coordinator/alerts.h"
 #include "storage/hex.h"
@@ -79,6 +80,39 @@ std::string AlertJson(const v1::Alert& a) {
     ev.push_back({{"name", e.name()}, {"value", e.value()}, {"basis", e.basis()}});
   }
   j["evidence"] = std::move(ev);
+  if (a.has_point()) {
+    // Kind "ransomware": the flagged point. Names and paths are bytes: as
+    // UTF-8 (invalid bytes replaced) and base64, exact.
+    const v1::PointAlert& p = a.point();
+    nlohmann::ordered_json signals = nlohmann::ordered_json::array();
+    for (const v1::PointSignal& sig : p.signals()) {
+      nlohmann::ordered_json ex = nlohmann::ordered_json::array();
+      for (const std::string& e : sig.examples()) ex.push_back(e);
+      signals.push_back({{"kind", sig.kind()},
+                         {"message", sig.message()},
+                         {"count", sig.count()},
+                         {"threshold", sig.threshold()},
+                         {"examples", std::move(ex)}});
+    }
+    nlohmann::ordered_json pj;
+    pj["backup_set"] = p.backup_set();
+    pj["name"] = p.point_name();
+    pj["name_base64"] = Base64Encode(p.point_name());
+    pj["time"] = FormatTimeUtc(p.point_ns());
+    pj["time_ns"] = p.point_ns();
+    pj["verdict"] = p.verdict();
+    pj["signals"] = std::move(signals);
+    pj["compared_with_ns"] = p.compared_with_ns();
+    j["point"] = std::move(pj);
+    if (p.last_clean_ns() != 0 || !p.last_clean_name().empty()) {
+      j["last_clean_point"] = {{"name", p.last_clean_name()},
+                               {"name_base64", Base64Encode(p.last_clean_name())},
+                               {"time", FormatTimeUtc(p.last_clean_ns())},
+                               {"time_ns", p.last_clean_ns()}};
+    } else {
+      j["last_clean_point"] = nullptr;
+    }
+  }
   return j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
 }
 
@@ -91,6 +125,11 @@ std::string HmacSha256Hex(std::string_view key, std::string_view data) {
 }
 
 std::string MailSubject(const v1::Alert& a) {
+  if (a.has_point()) {
+    return "[Vigil] " + a.tenant() + ": restore point " +
+           EscapeForTerminal(a.point().point_name()) + " of " + a.point().backup_set() + " " +
+           a.event() + " (ransomware signals)";
+  }
   if (a.kind() == "worker") return "[Vigil] workers of location " + a.asset() + " " + EventWord(a);
   return "[Vigil] " + a.tenant() + ": " + a.asset() + " " + KindLabel(a.kind()) + " " +
          EventWord(a);
@@ -130,6 +169,13 @@ std::string MailMessage(const v1::Alert& a, const std::string& from,
     for (const auto& e : a.evidence()) {
       body += "  - " + e.name() + ": " + e.value() +
               (e.basis().empty() ? "" : " (" + e.basis() + ")") + "\n";
+    }
+  }
+  if (a.has_point()) {
+    body += "\nSignals:\n";
+    for (const v1::PointSignal& sig : a.point().signals()) {
+      body += "  - " + sig.kind() + ": " + sig.message() + "\n";
+      for (const std::string& e : sig.examples()) body += "      " + EscapeForTerminal(e) + "\n";
     }
   }
   body += "\nAlert id: " + a.id() + "\n";

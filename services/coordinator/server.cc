@@ -117,6 +117,19 @@ class AdminService final : public v1::Admin::CallbackService {
                                            v1::OffboardTenantResponse* resp) override {
     return Run(ctx, [=, this] { return Assign(c_->OffboardTenant(*req), resp); });
   }
+  // Needs who accepts (the admin token's name): authenticates itself.
+  grpc::ServerUnaryReactor* AcceptPoint(grpc::CallbackServerContext* ctx,
+                                        const v1::AcceptPointRequest* req,
+                                        v1::AcceptPointResponse* resp) override {
+    auto* reactor = ctx->DefaultReactor();
+    std::string token = BearerToken(ctx);
+    e_->Post([this, reactor, token, req, resp] {
+      auto by = c_->AdminIdentity(token);
+      absl::Status s = by.ok() ? Assign(c_->AcceptPoint(*req, *by), resp) : by.status();
+      reactor->Finish(ToGrpc(s));
+    });
+    return reactor;
+  }
 
  private:
   template <typename Fn>

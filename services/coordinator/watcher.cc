@@ -3,6 +3,8 @@
 #include <cstdio>
 #include <map>
 
+#include "services/common/proto_names.h"
+#include "services/common/text.h"
 #include "services/common/time.h"
 #include "services/contracts/calendar.h"
 #include "services/contracts/evaluate.h"
@@ -12,6 +14,7 @@
 #include "services/coordinator/contract_store.h"
 #include "services/coordinator/evaluation.h"
 #include "services/coordinator/keys.h"
+#include "services/coordinator/points.h"
 #include "services/coordinator/records.h"
 
 namespace vigil::coordinator {
@@ -44,7 +47,89 @@ int64_t CadenceOf(const contracts::Contract& c, const std::string& asset, const 
   return 0;
 }
 
+// A flagged restore point as the watcher saw it: its alert (id, from and
+// tenant_display left to fill) and its subject's kind.
+struct PointSeen {
+  std::string subject;
+  v1::Alert alert;
+};
+
+// Every present restore point of `tenants`' backup sets whose verdict is
+// suspicious or encrypted and that no operator accepted, as an alert: kind
+// "ransomware", event and `to` the verdict word, the signals and the set's
+// last clean point at `now`. Times in the tenant's zone.
+Status FlaggedPoints(storage::Catalogue& cat, const std::vector<v1::Tenant>& tenants, int64_t now,
+                     std::vector<PointSeen>* out) {
+  storage::KvStore* kv = cat.kv();
+  for (const v1::Tenant& t : tenants) {
+    const contracts::Calendar cal(t.timezone().empty() ? "UTC" : t.timezone());
+    std::vector<v1::BackupSet> sets;
+    Status s =
+        ForEachRecord<v1::BackupSet>(kv, Space::kMeta, keys::BackupSetsOf(t.name()), "backup set",
+                                     [&](v1::BackupSet&& b) { sets.push_back(std::move(b)); });
+    if (!s.ok()) return s;
+    for (const v1::BackupSet& set : sets) {
+      auto points = LoadPoints(kv, t.name(), set.name());
+      if (!points.ok()) return points.status();
+      std::vector<contracts::PointFact> facts;
+      for (const v1::PointRecord& p : *points) facts.push_back(ToPointFact(p));
+      const contracts::PointFact* clean = contracts::LastCleanPoint(facts, now);
+      for (const v1::PointRecord& p : *points) {
+        if (p.gone_ns() != 0 || p.accepted_ns() != 0) continue;
+        if (p.verdict() != v1::POINT_VERDICT_SUSPICIOUS &&
+            p.verdict() != v1::POINT_VERDICT_ENCRYPTED) {
+          continue;
+        }
+        PointSeen f;
+        f.subject = RansomwareSubject(p.time_ns());
+        v1::Alert& a = f.alert;
+        const std::string word = PointVerdictName(p.verdict());
+        a.set_tenant(t.name());
+        a.set_asset(set.asset());
+        a.set_kind("ransomware");
+        a.set_event(word);
+        a.set_to(word);
+        a.set_at_ns(now);
+        v1::PointAlert* pa = a.mutable_point();
+        pa->set_backup_set(set.name());
+        pa->set_point_ns(p.time_ns());
+        pa->set_point_name(p.name());
+        pa->set_verdict(word);
+        *pa->mutable_signals() = p.signals();
+        pa->set_compared_with_ns(p.compared_with_ns());
+        // A mirror's one point (time 0) is dated by its syncs, not here.
+        std::string summary = "backup set " + set.name() + ": " +
+                              (p.time_ns() == 0 ? std::string("the mirror")
+                                                : "restore point " + EscapeForTerminal(p.name()) +
+                                                      " (taken " + cal.Format(p.time_ns()) + ")") +
+                              " is " + word;
+        for (int i = 0; i < p.signals_size(); ++i) {
+          summary += (i == 0 ? ": " : "; ") + p.signals(i).message();
+        }
+        if (clean != nullptr) {
+          pa->set_last_clean_ns(clean->time_ns);
+          pa->set_last_clean_name(clean->name);
+          summary += "; last clean point: " + EscapeForTerminal(clean->name) + " (taken " +
+                     cal.Format(clean->time_ns) + ")";
+        } else {
+          summary += "; no clean point";
+        }
+        a.set_summary(summary);
+        out->push_back(std::move(f));
+      }
+    }
+  }
+  return absl::OkStatus();
+}
+
 }  // namespace
+
+std::string RansomwareSubject(int64_t point_ns) { return "ransomware@" + std::to_string(point_ns); }
+
+bool PointAlertDue(const std::string& alerted, const std::string& verdict) {
+  if (alerted.empty()) return true;
+  return alerted == "suspicious" && verdict == "encrypted";
+}
 
 Step Advance(const v1::VerdictRecord* prev, const Observation& obs, int64_t now,
              const WatcherOptions& options) {
@@ -165,6 +250,11 @@ StatusOr<std::vector<v1::Alert>> Watcher::RunOnce() {
     }
   }
 
+  // Ransomware: the restore points whose verdict is suspicious or encrypted
+  // (and not accepted), each alerted once (RansomwareSubject).
+  std::vector<PointSeen> flagged;
+  if (s = FlaggedPoints(c_->catalogue(), tenants, now, &flagged); !s.ok()) return s;
+
   // Workers, per location: silent when no worker serving the location has
   // been heard from. Workers register anew (a new id) at each start, so a
   // restarted worker leaves a dead id behind: watching ids would alert on
@@ -214,39 +304,65 @@ StatusOr<std::vector<v1::Alert>> Watcher::RunOnce() {
   bool channels_loaded = false;
   storage::KvBatch batch;
   std::vector<v1::Alert> raised;
+  // Gives `a` an id, routes it into the outbox (in `batch`) and returns its
+  // id.
+  auto raise = [&](v1::Alert& a) -> StatusOr<std::string> {
+    auto id = RandomHex(16);
+    if (!id.ok()) return id.status();
+    a.set_id(*id);
+    auto tt = tenant_by_name.find(a.tenant());
+    const v1::Tenant* tenant = tt != tenant_by_name.end() ? tt->second : nullptr;
+    if (tenant != nullptr) a.set_tenant_display(tenant->display_name());
+    if (!channels_loaded) {
+      auto c = LoadAlertChannels(kv);
+      if (!c.ok()) return c.status();
+      channels = std::move(*c);
+      channels_loaded = true;
+    }
+    std::vector<v1::Delivery> ds = Route(a, channels, tenant, now);
+    for (const v1::Delivery& d : ds)
+      batch.Put(Space::kMeta, DeliveryKey(d, false), d.SerializeAsString());
+    if (ds.empty()) {
+      std::fprintf(stderr, "vigil coordinator: alert %s (%s %s %s): no alert channel serves it\n",
+                   a.id().c_str(), a.tenant().c_str(), a.asset().c_str(), a.event().c_str());
+    }
+    raised.push_back(a);
+    return id;
+  };
   for (const Observation& o : seen) {
     std::string key = keys::Verdict(o.tenant, o.asset, o.kind);
     auto it = prev.find(key);
     Step st = Advance(it != prev.end() ? &it->second : nullptr, o, now, options_);
     if (st.has_alert) {
-      auto id = RandomHex(16);
+      auto id = raise(st.alert);
       if (!id.ok()) return id.status();
-      st.alert.set_id(*id);
-      auto tt = tenant_by_name.find(o.tenant);
-      const v1::Tenant* tenant = tt != tenant_by_name.end() ? tt->second : nullptr;
-      if (tenant != nullptr) st.alert.set_tenant_display(tenant->display_name());
-      if (!channels_loaded) {
-        auto c = LoadAlertChannels(kv);
-        if (!c.ok()) return c.status();
-        channels = std::move(*c);
-        channels_loaded = true;
-      }
-      std::vector<v1::Delivery> ds = Route(st.alert, channels, tenant, now);
-      for (const v1::Delivery& d : ds)
-        batch.Put(Space::kMeta, DeliveryKey(d, false), d.SerializeAsString());
-      if (ds.empty()) {
-        std::fprintf(stderr, "vigil coordinator: alert %s (%s %s %s): no alert channel serves it\n",
-                     st.alert.id().c_str(), o.tenant.c_str(), o.asset.c_str(),
-                     st.alert.event().c_str());
-      }
       if (st.has_transition) st.transition.set_alert_id(*id);
-      raised.push_back(st.alert);
     }
     if (st.has_transition) {
       batch.Put(Space::kMeta, keys::Transition(o.tenant, now, o.asset, o.kind),
                 st.transition.SerializeAsString());
     }
     if (st.changed) batch.Put(Space::kMeta, key, st.record.SerializeAsString());
+  }
+  for (PointSeen& f : flagged) {
+    const std::string key =
+        keys::Verdict(f.alert.tenant(), f.alert.point().backup_set(), f.subject);
+    auto it = prev.find(key);
+    const std::string was = it != prev.end() ? it->second.state() : "";
+    if (!PointAlertDue(was, f.alert.to())) continue;
+    f.alert.set_from(was);
+    if (auto id = raise(f.alert); !id.ok()) return id.status();
+    v1::VerdictRecord r;
+    r.set_tenant(f.alert.tenant());
+    r.set_asset(f.alert.point().backup_set());
+    r.set_kind(f.subject);
+    r.set_state(f.alert.to());
+    r.set_since_ns(now);
+    r.set_verdict(f.alert.to());
+    r.set_verdict_since_ns(now);
+    r.set_last_alert_ns(now);
+    r.set_summary(f.alert.summary());
+    batch.Put(Space::kMeta, key, r.SerializeAsString());
   }
   if (batch.count() > 0) {
     if (s = kv->Write(batch, {.sync = true}); !s.ok()) return s;

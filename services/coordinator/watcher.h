@@ -17,6 +17,15 @@
 // when it is back to "pass" after one of those, "reminder" while it stays in
 // fail or silence, at most every renotify_every_ns. One alert per
 // transition: no storm.
+//
+// Ransomware (docs/alerts.md): each present restore point whose verdict is
+// suspicious or encrypted (PointRecord.verdict) and that no operator
+// accepted raises one alert, kind "ransomware", event the verdict, with the
+// point, its signals and the set's last clean point (Alert.point). The
+// point is remembered as a subject (tenant, backup set, RansomwareSubject)
+// whose state is the verdict alerted: the next passes do not alert it again,
+// unless it went from suspicious to encrypted. No transition is recorded for
+// it (a point's verdict is the point's record, not a state over time).
 #pragma once
 
 #include <cstdint>
@@ -65,6 +74,15 @@ struct Step {
   bool has_alert = false;
   v1::Alert alert;  // id left empty: the caller assigns it
 };
+
+// The verdict-record kind remembering the ransomware alert of the point of
+// time `point_ns`: "ransomware@<point_ns>" (asset = the backup set).
+std::string RansomwareSubject(int64_t point_ns);
+
+// Whether a point whose verdict is now `verdict` ("suspicious" or
+// "encrypted") is alerted, given the verdict it was alerted with ("" =
+// never): once per point, and again only when it turns encrypted.
+bool PointAlertDue(const std::string& alerted, const std::string& verdict);
 
 // The pure decision (unit-tested on its own): `prev` is nullptr when the
 // subject was never seen.

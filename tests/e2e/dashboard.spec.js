@@ -15,6 +15,8 @@
 //                      symbolic link (never followed) and runs `vigil check run TENANT --wait` (exit 1
 //                      expected: the check fails)
 //   VIGIL_TENANT_ZONE  the tenant's time zone abbreviations, "CET|CEST"
+//   VIGIL_SIGNAL       the message of the ransomware signal the test gave the
+//                      tenant's restore point (its verdict: suspicious)
 //   VIGIL_ARTIFACTS    where the screenshots go
 //   CHROMIUM           the browser (default /usr/bin/chromium)
 //
@@ -57,6 +59,7 @@ async function main() {
   const check = need('VIGIL_CHECK_CMD');
   const fail = need('VIGIL_FAIL_CMD');
   const zone = need('VIGIL_TENANT_ZONE');
+  const signal = need('VIGIL_SIGNAL');
   const artifacts = need('VIGIL_ARTIFACTS');
   const browser = await chromium.launch({
     executablePath: process.env.CHROMIUM || '/usr/bin/chromium',
@@ -98,6 +101,21 @@ async function main() {
     }
     await page.screenshot({path: path.join(artifacts, 'dashboard-pass.png'), fullPage: true});
     step('grid shows the tenant, integrity passing');
+
+    // The suspicious restore point: a badge in the row, a row of the
+    // "Ransomware signals" table with its signal and no clean point.
+    await page.locator(`${row} .point-flag[data-verdict="suspicious"]`).first()
+        .waitFor({timeout: 10000});
+    const flagged = page.locator(`#signals tr[data-tenant="${tenant}"]`).first();
+    await flagged.waitFor({timeout: 10000});
+    const flaggedText = await flagged.innerText();
+    for (const want of ['suspicious', signal, 'README-DECRYPT.txt', 'no clean point']) {
+      if (!flaggedText.includes(want)) {
+        throw new Error(`the ransomware signals row lacks "${want}": ${flaggedText}`);
+      }
+    }
+    await page.screenshot({path: path.join(artifacts, 'dashboard-signals.png'), fullPage: true});
+    step('grid shows the suspicious point and its signal');
 
     step(`damage: ${damage}`);
     try {
@@ -185,6 +203,14 @@ async function main() {
         {path: path.join(artifacts, 'dashboard-tenant-series.png')});
     step(`tenant page shows evidence, history, the verdict strip and the RPO-age chart ` +
          `(${samples} samples)`);
+    // Its ransomware signals and each set's last clean point (none here).
+    const tenantFlag = page.locator('#tenant-signals tr td.suspicious').first();
+    await tenantFlag.waitFor({timeout: 10000});
+    const cleanText = await page.locator('#tenant-clean td.last-clean').first().innerText();
+    if (cleanText !== 'no clean point') {
+      throw new Error(`the tenant page's last clean point reads "${cleanText}"`);
+    }
+    step('tenant page shows the suspicious point and that no point is clean');
 
     // A running check's progress: a check queued without waiting (the worker
     // sends one file per batch, slowed down by the test), its task in

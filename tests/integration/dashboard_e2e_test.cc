@@ -7,6 +7,10 @@
 // channel serves it", none being applied) and RPO-age chart; then a
 // running check's progress bar; then a check that fails (the set's path
 // made a symbolic link, which no worker follows) and its reason in the grid and on the tenant page.
+// Before the spec, the coordinator is stopped and the set's restore point
+// given a "suspicious" ransomware verdict with one signal, as the signals
+// would (a test seam: their computation is tested elsewhere); the spec sees
+// its badge in the grid, the "Ransomware signals" table and "no clean point".
 // The tenant is in Europe/Paris, the browser in New York: every time is shown in the tenant's zone.
 // Screenshots stay in build/tests/artifacts/dashboard/.
 #include <gtest/gtest.h>
@@ -16,6 +20,8 @@
 #include <memory>
 #include <string>
 
+#include "services/coordinator/coordinator.h"
+#include "services/coordinator/keys.h"
 #include "tests/integration/cluster.h"
 #include "tests/support/manifests.h"
 
@@ -61,7 +67,7 @@ TEST(DashboardE2eTest, GridShowsTheTenantThenTheDamageAsAFailingCell) {
   o.metrics_refresh = "1s";
   o.watch_every = "1s";
   ASSERT_TRUE(cluster.StartCoordinator(o));
-  const std::string addr = cluster.addr(), http = cluster.http();
+  const std::string addr = cluster.addr();
   const std::string token_file = cluster.admin_token_file(), token = cluster.AdminToken();
   // One file per batch, 400 ms after each: a check runs for about 3 s, long
   // enough for the spec to see its progress bar.
@@ -70,6 +76,31 @@ TEST(DashboardE2eTest, GridShowsTheTenantThenTheDamageAsAFailingCell) {
   ASSERT_TRUE(cluster.Apply(tmp / "acme.yaml"));
   RunResult r = cluster.RunCheck("acme");
   ASSERT_EQ(r.exit_code, 0) << r.out << r.err;
+
+  // The set's point made suspicious, in the stopped coordinator's database.
+  cluster.KillCoordinator();
+  {
+    coordinator::CoordinatorOptions co;
+    co.data_dir = tmp / "data/db";
+    auto c = coordinator::Coordinator::Open(co);
+    ASSERT_TRUE(c.ok()) << c.status();
+    auto points = (*c)->Points("acme", "fs-a");
+    ASSERT_TRUE(points.ok() && !points->empty()) << points.status();
+    v1::PointRecord p = points->back();
+    p.set_verdict(v1::POINT_VERDICT_SUSPICIOUS);
+    v1::PointSignal* sig = p.add_signals();
+    sig->set_kind("ransom-notes");
+    sig->set_message("a file named README-DECRYPT.txt in 3 directories; threshold 3");
+    sig->set_count(3);
+    sig->set_threshold(3);
+    sig->add_examples("README-DECRYPT.txt");
+    storage::KvBatch b;
+    b.Put(storage::Space::kMeta, coordinator::keys::Point("acme", "fs-a", p.time_ns()),
+          p.SerializeAsString());
+    ASSERT_TRUE((*c)->catalogue().kv()->Write(b, {.sync = true}).ok());
+  }
+  ASSERT_TRUE(cluster.RestartCoordinator());
+  const std::string http_now = cluster.http();
 
   // The damage, run by the spec between its two looks at the grid (one
   // browser session): a file rewritten, then a check that must fail.
@@ -83,11 +114,13 @@ TEST(DashboardE2eTest, GridShowsTheTenantThenTheDamageAsAFailingCell) {
                            VigilBin() + "' check run acme --wait --timeout 60 --coordinator " +
                            addr + " --token-file '" + token_file + "'";
   std::filesystem::create_directories(kArtifacts);
-  r = RunProcess({"/usr/bin/env", "VIGIL_URL=http://" + http, "VIGIL_TOKEN=" + token,
-                  "VIGIL_TENANT=acme", "VIGIL_DAMAGE_CMD=" + damage, "VIGIL_CHECK_CMD=" + check,
-                  "VIGIL_FAIL_CMD=" + fail, "VIGIL_TENANT_ZONE=CET|CEST",
-                  std::string("VIGIL_ARTIFACTS=") + kArtifacts, "CHROMIUM=" + chromium, "timeout",
-                  "240", node, std::string(kSpecDir) + "/dashboard.spec.js"});
+  r = RunProcess({"/usr/bin/env", "VIGIL_URL=http://" + http_now,
+                  "VIGIL_SIGNAL=a file named README-DECRYPT.txt in 3 directories",
+                  "VIGIL_TOKEN=" + token, "VIGIL_TENANT=acme", "VIGIL_DAMAGE_CMD=" + damage,
+                  "VIGIL_CHECK_CMD=" + check, "VIGIL_FAIL_CMD=" + fail,
+                  "VIGIL_TENANT_ZONE=CET|CEST", std::string("VIGIL_ARTIFACTS=") + kArtifacts,
+                  "CHROMIUM=" + chromium, "timeout", "240", node,
+                  std::string(kSpecDir) + "/dashboard.spec.js"});
   EXPECT_EQ(r.exit_code, 0) << r.out << r.err << "\ncoordinator:\n" << cluster.coordinator().err();
   EXPECT_TRUE(std::filesystem::exists(std::string(kArtifacts) + "/dashboard-fail.png"))
       << r.out << r.err;

@@ -66,6 +66,14 @@ function render(d) {
       why.title = `task ${f.id}, ${when(f.finished_ns, zoneOf(r.tenant))}`;
       ready.append(why);
     }
+    // A restore point flagged by the ransomware signals: a badge in the row.
+    for (const f of r.flagged || []) {
+      const badge = el('span', `${f.verdict}: ${f.backup_set} ${f.point_name || ''}`.trim(),
+                       'point-flag');
+      badge.dataset.verdict = f.verdict;
+      badge.title = `restore point taken ${when(f.point_ns, zoneOf(r.tenant))}`;
+      ready.append(badge);
+    }
     tr.append(ready);
     for (const k of d.kinds) {
       const cell = r.cells[k];
@@ -90,6 +98,7 @@ function render(d) {
   document.getElementById('tasks-grid').hidden = tasks.length === 0;
   document.getElementById('no-tasks').hidden = tasks.length !== 0;
   renderFailed(d.failed || [], 'failed', true);
+  renderSignals(d.signals || [], 'signals', true);
   document.getElementById('grid').hidden = rows.length === 0;
   document.getElementById('empty').hidden = rows.length !== 0;
 }
@@ -146,6 +155,37 @@ function renderFailed(failed, id, withTenant) {
     tr.append(el('td', String(f.id)), ...(withTenant ? [el('td', f.tenant)] : []),
               el('td', f.backup_set), el('td', f.kind),
               el('td', when(f.finished_ns, zoneOf(f.tenant))), el('td', String(f.attempt)), why);
+    return tr;
+  });
+  document.getElementById(id).replaceChildren(...rows);
+  document.getElementById(id + '-grid').hidden = rows.length === 0;
+  document.getElementById('no-' + id).hidden = rows.length !== 0;
+}
+
+// The restore points flagged by the ransomware signals (dashboard.h
+// "signals") into the table `id` (#ID, #ID-grid, #no-ID): the point, its
+// verdict, each signal with its counts and examples, the last clean point.
+function renderSignals(flagged, id, withTenant) {
+  const rows = flagged.map(f => {
+    const tr = el('tr');
+    tr.dataset.tenant = f.tenant;
+    tr.dataset.backupSet = f.backup_set;
+    tr.dataset.point = f.point_name;
+    const zone = zoneOf(f.tenant);
+    const sig = el('td', undefined, 'signals');
+    const ul = el('ul');
+    for (const s of f.signals) {
+      const li = el('li', `${s.kind}: ${s.message}`);
+      if (s.examples.length) li.append(el('div', 'e.g. ' + s.examples.join(', '), 'examples'));
+      ul.append(li);
+    }
+    sig.append(ul);
+    const clean = f.last_clean_ns > 0 || f.last_clean_name
+        ? `${f.last_clean_name} (taken ${when(f.last_clean_ns, zone)})` : 'no clean point';
+    tr.append(...(withTenant ? [el('td', f.tenant)] : []), el('td', f.backup_set),
+              el('td', f.point_name || (f.point_ns === 0 ? '(the mirror)' : '-')),
+              el('td', when(f.point_ns, zone)),
+              el('td', f.verdict, 'cell ' + f.verdict), sig, el('td', clean, 'last-clean'));
     return tr;
   });
   document.getElementById(id).replaceChildren(...rows);
@@ -482,6 +522,17 @@ function renderTenant(d) {
   zones[d.tenant] = d.zone;
   document.getElementById('updated').textContent = 'as of ' + when(d.generated_ns, d.zone);
   renderFailed(d.failed || [], 'tenant-failed', false);
+  renderSignals(d.signals || [], 'tenant-signals', false);
+  document.querySelector('#tenant-clean tbody').replaceChildren(...(d.clean_points || []).map(c => {
+    const tr = el('tr');
+    tr.dataset.backupSet = c.backup_set;
+    tr.append(el('td', c.backup_set), el('td', c.asset),
+              el('td', c.has_clean ? c.last_clean_name : 'no clean point', 'last-clean'),
+              el('td', c.has_clean ? when(c.last_clean_ns, d.zone) : '-'),
+              el('td', c.newest_verdict === null ? '-' : c.newest_verdict,
+                 'cell ' + (c.newest_verdict || 'none')));
+    return tr;
+  }));
 }
 
 // The tenant named in the URL's fragment (#tenant=NAME), or null.

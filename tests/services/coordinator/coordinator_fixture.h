@@ -21,6 +21,7 @@
 #include <vector>
 
 #include "services/coordinator/coordinator.h"
+#include "services/coordinator/keys.h"
 #include "storage/hash.h"
 #include "tests/support/fake_clock.h"
 #include "tests/support/temp_dir.h"
@@ -190,6 +191,39 @@ class CoordinatorFixture : public ::testing::Test {
     ASSERT_TRUE(r.ok()) << r.status();
     ASSERT_EQ(r->task().state(), v1::TASK_STATE_DONE);
   }
+  // Writes a ransomware verdict, its signals and the point it was computed
+  // against into the record of acme's point `t` of `set`, as the signals
+  // would (a test seam for the verdict's consumers); ASSERTs the point
+  // exists.
+  void SetPointVerdict(const std::string& set, int64_t t, v1::PointVerdict verdict,
+                       const std::vector<v1::PointSignal>& signals = {},
+                       int64_t compared_with_ns = 0) {
+    auto points = c_->Points("acme", set);
+    ASSERT_TRUE(points.ok()) << points.status();
+    for (v1::PointRecord& r : *points) {
+      if (r.time_ns() != t) continue;
+      r.set_verdict(verdict);
+      r.clear_signals();
+      for (const auto& s : signals) *r.add_signals() = s;
+      r.set_compared_with_ns(compared_with_ns);
+      storage::KvBatch b;
+      b.Put(storage::Space::kMeta, keys::Point("acme", set, t), r.SerializeAsString());
+      ASSERT_TRUE(c_->catalogue().kv()->Write(b, {.sync = true}).ok());
+      return;
+    }
+    FAIL() << "acme/" << set << " has no point at " << t;
+  }
+  // A signal as the signals would give one: 1 file renamed to .lockbit.
+  static v1::PointSignal LockbitSignal() {
+    v1::PointSignal s;
+    s.set_kind("extension-changes");
+    s.set_message("1 file renamed to a new extension (.lockbit); threshold 1");
+    s.set_count(1);
+    s.set_threshold(1);
+    s.add_examples("a.docx.lockbit");
+    return s;
+  }
+
   // GetStatus of acme, its first tenant status; EXPECTs it succeeds.
   v1::TenantStatus AcmeStatus() {
     v1::GetStatusRequest req;

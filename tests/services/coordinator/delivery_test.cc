@@ -409,6 +409,77 @@ TEST_F(DeliveryTest, MailWithSmtpAuthNeverInClearWhenStarttlsIsRequired) {
 // channel serves it; pending with attempts, next attempt and last error
 // while the receiver fails; sent, when and to which channel, once it
 // answered; not sent once given up. The records survive a restart.
+TEST_F(DeliveryTest, RansomwareAlertOncePerPointWithItsSignalsAndTheLastCleanPoint) {
+  v1::ApplyRequest req = SetRequest({.name = "snaps", .path = "acme/snaps", .layout = "rsnapshot"});
+  req.mutable_tenants(0)->set_timezone("Europe/Paris");
+  Apply(req);
+  RegisterWorker();
+  const int64_t t1 = clock_.NowNs() - 48 * kH, t2 = t1 + 24 * kH;
+  RunTask({{t1, "daily.1"}, {t2, "daily.0"}}, {{Obs(t1, "a.docx", "1"), Obs(t2, "a.docx", "1")}});
+  SetPointVerdict("snaps", t1, v1::POINT_VERDICT_CLEAN);
+  SetPointVerdict("snaps", t2, v1::POINT_VERDICT_SUSPICIOUS, {LockbitSignal()}, t1);
+  Receiver rx(0);
+  ApplyChannel(Hook(rx.port()));
+  WatcherOptions wo;
+  wo.worker_quiet_ns = 0;
+  Watcher watcher(c_.get(), &clock_, wo);
+  auto raised = watcher.RunOnce();
+  ASSERT_TRUE(raised.ok()) << raised.status();
+  ASSERT_EQ(raised->size(), 1u);
+  EXPECT_EQ((*raised)[0].kind(), "ransomware");
+  EXPECT_EQ((*raised)[0].event(), "suspicious");
+  // Not again on the next passes, nor after a restart.
+  clock_.Advance(kH);
+  raised = watcher.RunOnce();
+  ASSERT_TRUE(raised.ok()) << raised.status();
+  EXPECT_TRUE(raised->empty());
+  Open();
+  Watcher again(c_.get(), &clock_, wo);
+  raised = again.RunOnce();
+  ASSERT_TRUE(raised.ok()) << raised.status();
+  EXPECT_TRUE(raised->empty());
+
+  Deliverer d(c_->catalogue().kv(), &clock_, options_);
+  ASSERT_TRUE(d.RunOnce().ok());
+  std::vector<Received> got = rx.got();
+  ASSERT_EQ(got.size(), 1u);
+  EXPECT_EQ(got[0].signature,
+            "sha256=" + HmacSha256Hex(kKey, got[0].timestamp + "." + got[0].body));
+  auto j = nlohmann::json::parse(got[0].body);
+  EXPECT_EQ(j["tenant"], "acme");
+  EXPECT_EQ(j["asset"], "fs");
+  EXPECT_EQ(j["kind"], "ransomware");
+  EXPECT_EQ(j["event"], "suspicious");
+  EXPECT_EQ(j["to"], "suspicious");
+  EXPECT_EQ(j["point"]["backup_set"], "snaps");
+  EXPECT_EQ(j["point"]["name"], "daily.0");
+  EXPECT_EQ(j["point"]["time_ns"], t2);
+  EXPECT_EQ(j["point"]["verdict"], "suspicious");
+  EXPECT_EQ(j["point"]["compared_with_ns"], t1);
+  ASSERT_EQ(j["point"]["signals"].size(), 1u);
+  EXPECT_EQ(j["point"]["signals"][0]["kind"], "extension-changes");
+  EXPECT_EQ(j["point"]["signals"][0]["message"],
+            "1 file renamed to a new extension (.lockbit); threshold 1");
+  EXPECT_EQ(j["point"]["signals"][0]["count"], 1);
+  EXPECT_EQ(j["point"]["signals"][0]["threshold"], 1);
+  EXPECT_EQ(j["point"]["signals"][0]["examples"][0], "a.docx.lockbit");
+  EXPECT_EQ(j["last_clean_point"]["name"], "daily.1");
+  EXPECT_EQ(j["last_clean_point"]["time_ns"], t1);
+  EXPECT_NE(j["summary"].get<std::string>().find("last clean point: daily.1"), std::string::npos)
+      << j["summary"];
+
+  // Turning encrypted is alerted once more, then not again.
+  SetPointVerdict("snaps", t2, v1::POINT_VERDICT_ENCRYPTED, {LockbitSignal()}, t1);
+  raised = again.RunOnce();
+  ASSERT_TRUE(raised.ok()) << raised.status();
+  ASSERT_EQ(raised->size(), 1u);
+  EXPECT_EQ((*raised)[0].event(), "encrypted");
+  EXPECT_EQ((*raised)[0].from(), "suspicious");
+  raised = again.RunOnce();
+  ASSERT_TRUE(raised.ok());
+  EXPECT_TRUE(raised->empty());
+}
+
 TEST_F(DeliveryTest, TheTenantPageSaysWhatBecameOfEachAlert) {
   ApplyYaml(vigil::testing::manifests::AcmeFsRpo24h());
   RegisterWorker();

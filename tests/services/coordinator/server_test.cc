@@ -143,6 +143,36 @@ TEST_F(ServerTest, DomainErrorsBecomeTheirGrpcCodes) {
   }
 }
 
+TEST_F(ServerTest, AcceptPointNeedsTheAdminTokenAndAReason) {
+  auto stub = v1::Admin::NewStub(channel_);
+  v1::AcceptPointRequest req;
+  req.set_tenant("acme");
+  req.set_backup_set("snaps");
+  req.set_point("daily.0");
+  v1::AcceptPointResponse resp;
+  {
+    grpc::ClientContext ctx;  // no token
+    req.set_reason("upgrade");
+    EXPECT_EQ(stub->AcceptPoint(&ctx, req, &resp).error_code(), grpc::StatusCode::UNAUTHENTICATED);
+  }
+  {
+    grpc::ClientContext ctx;
+    ctx.AddMetadata("authorization", "Bearer tok");
+    req.set_reason("");
+    grpc::Status s = stub->AcceptPoint(&ctx, req, &resp);
+    EXPECT_EQ(s.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+    EXPECT_NE(s.error_message().find("'reason' is required"), std::string::npos);
+  }
+  {
+    grpc::ClientContext ctx;
+    ctx.AddMetadata("authorization", "Bearer tok");
+    req.set_reason("upgrade");
+    grpc::Status s = stub->AcceptPoint(&ctx, req, &resp);
+    EXPECT_EQ(s.error_code(), grpc::StatusCode::NOT_FOUND);
+    EXPECT_NE(s.error_message().find("unknown tenant 'acme'"), std::string::npos);
+  }
+}
+
 // RFC 7235: the auth scheme is case-insensitive. "bearer tok" was refused.
 TEST_F(ServerTest, TheBearerSchemeIsCaseInsensitive) {
   auto stub = v1::Admin::NewStub(channel_);
