@@ -137,8 +137,16 @@ uint8_t EntropyOfCounts(const uint32_t* counts, uint32_t total) {
   if (total == 0) return 0;
   double sum = 0;
   if (total < CLog2C().size()) {
+    // Four sums in turn: no chain of 256 dependent additions.
     const auto& t = CLog2C();
-    for (int i = 0; i < 256; ++i) sum += t[counts[i]];
+    double s[4] = {0, 0, 0, 0};
+    for (int i = 0; i < 256; i += 4) {
+      s[0] += t[counts[i]];
+      s[1] += t[counts[i + 1]];
+      s[2] += t[counts[i + 2]];
+      s[3] += t[counts[i + 3]];
+    }
+    sum = (s[0] + s[1]) + (s[2] + s[3]);
   } else {
     for (int i = 0; i < 256; ++i) {
       if (counts[i] != 0) sum += counts[i] * std::log2(static_cast<double>(counts[i]));
