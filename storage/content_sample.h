@@ -82,8 +82,8 @@ inline constexpr size_t kMagicBytes = 16;
 
 // The Shannon entropy of `bytes` in ContentSample units (1/16 bit per byte,
 // rounded, 0..128); 0 for no bytes. A small sample of random bytes reads a
-// little below 128 (n bytes: about 128 - 2943 / n; 125 at 1 KiB, 127 at
-// 4 KiB, 128 from about 6 KiB).
+// little below 128 (n bytes: about 128 - 2943 / n; 122 at 512 bytes, 125
+// at 1 KiB, 127 at 2 KiB, 128 from about 6 KiB).
 uint8_t ByteEntropy(std::string_view bytes);
 
 // Takes a file's sample from the reads that hash it (FileHasher): the first
@@ -91,7 +91,11 @@ uint8_t ByteEntropy(std::string_view bytes);
 // size / 2, each from whichever read buffer covers it; no read of its own.
 // The two blocks never overlap: for a file under 2 blocks the middle one
 // starts where the first ends, so a small file is sampled whole, once.
-// Costs one 256-entry histogram over at most 2 blocks per file.
+// Costs one 256-entry histogram over at most 2 blocks per file: about
+// 0.25 ns per byte counted plus 0.2 us per file here, which is why a block
+// is 1 KiB and not 4 (docs/BENCHMARKS.md, "Issue 19"): a re-verify of
+// 200,000 files of 1-8 KiB spends about 12 us of CPU per file in all, and
+// 4 KiB blocks added 15 % to it.
 //
 //   sampler.Start(size);
 //   for each read: sampler.Feed(offset, buffer);   // offsets ascending
@@ -100,7 +104,7 @@ uint8_t ByteEntropy(std::string_view bytes);
 // Not thread-safe: one per hashing thread (FileHasher owns one).
 class ContentSampler {
  public:
-  static constexpr uint64_t kBlockBytes = 4096;
+  static constexpr uint64_t kBlockBytes = 1024;
 
   // A new file of `size` bytes (its fstat size). 0 is not trusted as
   // empty (FileHasher reads such a file to EOF): the first block only.
@@ -121,7 +125,7 @@ class ContentSampler {
   uint64_t first_end_ = 0;  // [0, first_end_)
   uint64_t mid_begin_ = 0, mid_end_ = 0;
   // Four histograms counted in turn (no store-to-load dependency between
-  // consecutive equal bytes), summed by Finish. uint16_t: at most 8 KiB.
+  // consecutive equal bytes), summed by Finish. uint16_t: at most 2 blocks.
   std::array<std::array<uint16_t, 256>, 4> counts_{};
   uint32_t total_ = 0;
   std::array<uint8_t, kMagicBytes> head_{};

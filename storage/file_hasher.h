@@ -38,7 +38,7 @@ struct FileReading {
   // (skip_hard_linked); ok is false, error 0, the stat fields are set.
   bool skipped_hard_linked = false;
   // What the bytes read looked like (format from the first bytes, entropy
-  // of the first and middle 4 KiB): set when ok, not sampled otherwise.
+  // of the first and middle KiB): set when ok, not sampled otherwise.
   ContentSample sample;
 };
 

@@ -162,17 +162,19 @@ ContentSampler SampleInReads(std::string_view content, uint64_t size, size_t buf
   return s;
 }
 
+constexpr size_t kBlock = ContentSampler::kBlockBytes;
+
 // A file of `size` random bytes whose first block starts with "%PDF-" and is
-// otherwise 'a', and whose 4 KiB at size / 2 are 'b': a sampler that takes
+// otherwise 'a', and whose block at size / 2 is 'b': a sampler that takes
 // exactly these two blocks sees about one bit per byte.
 std::string Marked(size_t size) {
   std::string c = vigil::testing::Bytes(size, size);
-  const size_t first = std::min<size_t>(size, 4096);
+  const size_t first = std::min<size_t>(size, kBlock);
   c.replace(0, first, std::string(first, 'a'));
   c.replace(0, std::min<size_t>(size, 5),
             std::string_view("%PDF-").substr(0, std::min<size_t>(size, 5)));
   const size_t mid = std::max(size / 2, first);
-  const size_t mid_end = std::min(size / 2 + 4096, size);
+  const size_t mid_end = std::min(size / 2 + kBlock, size);
   if (mid < mid_end) c.replace(mid, mid_end - mid, std::string(mid_end - mid, 'b'));
   return c;
 }
@@ -180,10 +182,10 @@ std::string Marked(size_t size) {
 TEST(ContentSampler, FirstAndMiddleBlockWhateverTheReadSize) {
   const size_t kMiB = 1 << 20;
   const std::string big = Marked(3 * kMiB);
-  const std::string expected = big.substr(0, 4096) + big.substr(3 * kMiB / 2, 4096);
+  const std::string expected = big.substr(0, kBlock) + big.substr(3 * kMiB / 2, kBlock);
   for (size_t buffer : {kMiB, size_t{4096}, size_t{3000}, size_t{7}}) {
     ContentSampler s = SampleInReads(big, big.size(), buffer);
-    EXPECT_EQ(s.sampled_bytes(), 8192u) << buffer;
+    EXPECT_EQ(s.sampled_bytes(), 2 * kBlock) << buffer;
     ContentSample got = s.Finish();
     EXPECT_EQ(got.format, FileFormat::kPdf) << buffer;
     EXPECT_EQ(got.entropy, ByteEntropy(expected)) << buffer;
@@ -192,11 +194,21 @@ TEST(ContentSampler, FirstAndMiddleBlockWhateverTheReadSize) {
 }
 
 TEST(ContentSampler, SmallFilesAreSampledWholeOnce) {
-  const std::string small = Marked(5 * 1024);  // the middle block starts where the first ends
+  // Under two blocks: the middle block starts where the first ends.
+  const std::string small = Marked(kBlock + kBlock / 2);
   for (size_t buffer : {size_t{1} << 20, size_t{4096}, size_t{1000}}) {
     ContentSampler s = SampleInReads(small, small.size(), buffer);
-    EXPECT_EQ(s.sampled_bytes(), 5u * 1024) << buffer;
+    EXPECT_EQ(s.sampled_bytes(), small.size()) << buffer;
     EXPECT_EQ(s.Finish(), (ContentSample{FileFormat::kPdf, ByteEntropy(small)})) << buffer;
+  }
+  // 5 KiB: the first block and the one at 2.5 KiB.
+  const std::string five = Marked(5 * 1024);
+  for (size_t buffer : {size_t{1} << 20, size_t{4096}, size_t{1000}}) {
+    ContentSampler s = SampleInReads(five, five.size(), buffer);
+    EXPECT_EQ(s.sampled_bytes(), 2 * kBlock) << buffer;
+    EXPECT_EQ(s.Finish(), (ContentSample{FileFormat::kPdf, ByteEntropy(five.substr(0, kBlock) +
+                                                                       five.substr(2560, kBlock))}))
+        << buffer;
   }
   const std::string tiny = "%PDF-1";
   EXPECT_EQ(SampleInReads(tiny, tiny.size(), 4096).Finish(),
@@ -211,8 +223,8 @@ TEST(ContentSampler, UnknownSizeTakesTheFirstBlockOnly) {
   // fstat size 0 (not trusted, read to EOF): no middle to aim at.
   const std::string c = Marked(64 * 1024);
   ContentSampler s = SampleInReads(c, 0, 4096);
-  EXPECT_EQ(s.sampled_bytes(), 4096u);
-  EXPECT_EQ(s.Finish().entropy, ByteEntropy(c.substr(0, 4096)));
+  EXPECT_EQ(s.sampled_bytes(), kBlock);
+  EXPECT_EQ(s.Finish().entropy, ByteEntropy(c.substr(0, kBlock)));
 }
 
 // Through FileHasher on real files: the sample of what it read, from the
@@ -242,7 +254,7 @@ TEST_F(HasherSampleTest, SampleOfTheBytesReadAndNothingMoreRead) {
     size_t size, buffer;
   };
   for (Case c : {Case{3 * kMiB, kMiB}, Case{3 * kMiB, 4096}, Case{3 * kMiB, 3000},
-                 Case{5 * 1024, kMiB}, Case{0, kMiB}}) {
+                 Case{5 * 1024, kMiB}, Case{1536, kMiB}, Case{0, kMiB}}) {
     SCOPED_TRACE(std::to_string(c.size) + " bytes, reads of " + std::to_string(c.buffer));
     const std::string content = Marked(c.size);
     const std::string path = dir_.path() + "/f" + std::to_string(c.size);
@@ -260,7 +272,8 @@ TEST_F(HasherSampleTest, SampleOfTheBytesReadAndNothingMoreRead) {
       EXPECT_EQ(after - before, own + c.size);
     }
     const std::string expected =
-        c.size > 8192 ? content.substr(0, 4096) + content.substr(c.size / 2, 4096) : content;
+        c.size >= 2 * kBlock ? content.substr(0, kBlock) + content.substr(c.size / 2, kBlock)
+                             : content;
     EXPECT_EQ(r.sample, (ContentSample{c.size >= 5 ? FileFormat::kPdf : FileFormat::kUnknown,
                                        ByteEntropy(expected)}));
   }
