@@ -92,10 +92,10 @@ uint8_t ByteEntropy(std::string_view bytes);
 // The two blocks never overlap: for a file under 2 blocks the middle one
 // starts where the first ends, so a small file is sampled whole, once.
 // Costs one 256-entry histogram over at most 2 blocks per file: about
-// 0.25 ns per byte counted plus 0.2 us per file here, which is why a block
-// is 1 KiB and not 4 (docs/BENCHMARKS.md, "Issue 19"): a re-verify of
-// 200,000 files of 1-8 KiB spends about 12 us of CPU per file in all, and
-// 4 KiB blocks added 15 % to it.
+// 0.25 ns per byte counted plus 0.2 us per file, hot. A block is 1 KiB, not
+// 4: a re-verify of 200,000 files of 1-8 KiB spends about 12 us of CPU per
+// file, and the sample still adds about 13 % (docs/BENCHMARKS.md,
+// "Issue 19").
 //
 //   sampler.Start(size);
 //   for each read: sampler.Feed(offset, buffer);   // offsets ascending
