@@ -12,7 +12,10 @@
 #   paths, as bench/peers.sh prepares it) and receives the catalogue (cat/).
 # The data and PREP_DIR are locked in memory (vmtouch -l) during the rounds;
 # B needs vm.max_map_count above its 200,000 files. The catalogue is built by
-# OLD if missing, then re-verified once by OLD before the rounds (settle).
+# OLD if missing, then re-verified once by OLD and once by NEW before the
+# rounds (settle: a NEW that records more per entry, e.g. the content sample
+# of issue 19, writes it there once; that run's times are printed as
+# "settle new").
 set -euo pipefail
 DATA=${1:?data dir} PREP=${2:?prep dir}
 OLD=${OLD:?OLD=old vigil binary} NEW=${NEW:?NEW=new vigil binary} ROUNDS=${ROUNDS:-5}
@@ -27,6 +30,7 @@ trap 'kill "$LOCK" 2>/dev/null || true' EXIT
 echo "locked by vmtouch pid $LOCK; wall user sys (s)"
 [[ -d $CAT ]] || "$OLD" verify "$DATA" --catalogue "$CAT" --no-progress >/dev/null
 "$OLD" verify "$DATA" --catalogue "$CAT" --no-progress >/dev/null
+echo "settle new $(T "$NEW" verify "$DATA" --catalogue "$CAT" --no-progress)"
 for r in $(seq 1 "$ROUNDS"); do
   echo "round $r load $(cut -d' ' -f1 /proc/loadavg)"
   echo "  old    $(T "$OLD" verify "$DATA" --catalogue "$CAT" --no-progress)"

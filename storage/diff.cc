@@ -25,6 +25,7 @@ EntryRecord RecordOf(const Observation& o, int64_t first_seen_ns) {
   r.digest = o.digest;
   r.first_seen_ns = first_seen_ns;
   r.link_target = o.link_target;
+  if (o.type == EntryType::kFile && !o.digest.empty()) r.sample = o.sample;
   return r;
 }
 

@@ -36,6 +36,9 @@ struct Observation {
   // Classify compares a record with the observed digest of its own
   // algorithm, never across algorithms.
   Digest previous_digest;
+  // Files read: what the content looked like (storage/content_sample.h).
+  // Recorded (RecordOf), never compared: a sample alone is no change.
+  ContentSample sample;
 };
 
 // Outcome of comparing one observed entry with its record. Persisted in

@@ -66,6 +66,7 @@ FileReading FileHasher::Read(int dir_fd, const char* name, uint64_t expected_siz
 
   hasher_->Reset();
   if (also_) also_->Reset();
+  sampler_.Start(static_cast<uint64_t>(st.st_size));
   FileReading r;
   while (true) {
     ssize_t n = ::read(fd, buffer_.data(), buffer_.size());
@@ -78,6 +79,7 @@ FileReading FileHasher::Read(int dir_fd, const char* name, uint64_t expected_siz
     if (n == 0) break;
     hasher_->Update({buffer_.data(), static_cast<size_t>(n)});
     if (also_) also_->Update({buffer_.data(), static_cast<size_t>(n)});
+    sampler_.Feed(r.bytes, {buffer_.data(), static_cast<size_t>(n)});
     r.bytes += static_cast<uint64_t>(n);
     // Stop at the size fstat gave instead of reading again for EOF: one
     // system call fewer per small file (docs/BENCHMARKS.md). A file that
@@ -90,6 +92,7 @@ FileReading FileHasher::Read(int dir_fd, const char* name, uint64_t expected_siz
   r.ok = true;
   r.digest = hasher_->Finish();
   if (also_) r.also_digest = also_->Finish();
+  r.sample = sampler_.Finish();
   return with_stat(std::move(r));
 }
 

@@ -1,6 +1,8 @@
 // Reads one file and hashes it: large sequential reads into a reusable
 // buffer, posix_fadvise hints, never follows a symlink, never blocks on a
-// FIFO swapped in behind our back.
+// FIFO swapped in behind our back. While it hashes it samples the content
+// (ContentSampler: first and middle block, from the same buffers; no extra
+// read). Not thread-safe: one FileHasher per thread.
 #pragma once
 
 #include <sys/types.h>
@@ -10,6 +12,7 @@
 #include <string>
 #include <vector>
 
+#include "storage/content_sample.h"
 #include "storage/hash.h"
 
 namespace vigil::storage {
@@ -34,6 +37,9 @@ struct FileReading {
   // Not read because it has more than one link and the caller asked so
   // (skip_hard_linked); ok is false, error 0, the stat fields are set.
   bool skipped_hard_linked = false;
+  // What the bytes read looked like (format from the first bytes, entropy
+  // of the first and middle KiB): set when ok, not sampled otherwise.
+  ContentSample sample;
 };
 
 class FileHasher {
@@ -61,6 +67,7 @@ class FileHasher {
   std::unique_ptr<Hasher> hasher_;
   std::unique_ptr<Hasher> also_;  // null: one algorithm
   std::vector<uint8_t> buffer_;
+  ContentSampler sampler_;
 };
 
 }  // namespace vigil::storage

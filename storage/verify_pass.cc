@@ -510,6 +510,7 @@ Status Pass::Collect(Job& job, Catalogue::Writer& w) {
     }
     obs.digest = reading.digest;
     obs.size = reading.bytes;
+    obs.sample = reading.sample;
     ev.observed_size = obs.size;
     ev.first_reading = reading.digest;
     if (job.reread) {
@@ -522,6 +523,7 @@ Status Pass::Collect(Job& job, Catalogue::Writer& w) {
           ++summary_.transient_mismatches;
           obs.digest = job.second.digest;
           obs.size = job.second.bytes;
+          obs.sample = job.second.sample;
         }
       }
     }
@@ -541,9 +543,14 @@ Status Pass::Collect(Job& job, Catalogue::Writer& w) {
     case DiffKind::kUnchanged: {
       ++summary_.counts.unchanged;
       Status s;
-      if (obs.mtime_ns != job.rec.mtime_ns) {  // touched only: never a problem
+      // Same bytes: a record without their sample (written before samples
+      // existed) gets it, once; no change is counted for it.
+      const bool sample = job.rec.type == EntryType::kFile && obs.sample.sampled() &&
+                          !(obs.sample == job.rec.sample);
+      if (obs.mtime_ns != job.rec.mtime_ns || sample) {  // touched only: never a problem
         EntryRecord r = job.rec;
         r.mtime_ns = obs.mtime_ns;
+        if (sample) r.sample = obs.sample;
         s = w.PutEntry(path, r, &job.rec);
       }
       if (s.ok()) s = verify_ok();

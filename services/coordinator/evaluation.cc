@@ -105,7 +105,6 @@ StatusOr<TenantEvaluation> EvaluateTenant(storage::Catalogue& cat,
           if (!fresh) it->second = std::max(it->second, r.time_ns());
         }
         contracts::PointFact p = ToPointFact(r);
-        p.accepted_ns = r.accepted_ns();  // when, for the report's incidents
         // Entries of present points: coverage and current failures. A
         // mirror is dated by its last sync as far as evidence shows
         // (DateMirror).

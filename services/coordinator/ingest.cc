@@ -44,6 +44,33 @@ Status CheckDigest(const std::string& path, const std::string& which, uint32_t a
   return absl::OkStatus();
 }
 
+// The content sample of observation `i`: only on a file whose content was
+// read (it has a digest), entropy within 0..128, a format id that fits the
+// catalogue's byte. Ids above the formats known here are kept as they are
+// (a newer worker knows more magic numbers).
+Status CheckSample(const v1::Observation& o, int i) {
+  if (!o.has_sample()) return absl::OkStatus();
+  const std::string field = "observations[" + std::to_string(i) + "].sample";
+  const auto refuse = [&](const std::string& what) {
+    return absl::InvalidArgumentError("field '" + field + "' of observation '" + o.path() +
+                                      "': " + what);
+  };
+  if (o.type() != v1::ENTRY_TYPE_FILE) return refuse("a sample on an entry that is not a file");
+  if (o.digest().empty())
+    return refuse("a sample of a file whose content was not read (no digest)");
+  if (o.sample().entropy() > 128) {
+    return absl::InvalidArgumentError("field '" + field + ".entropy' of observation '" + o.path() +
+                                      "': " + std::to_string(o.sample().entropy()) +
+                                      " (at most 128: 1/16 bit per byte)");
+  }
+  if (o.sample().format() > 255) {
+    return absl::InvalidArgumentError("field '" + field + ".format' of observation '" + o.path() +
+                                      "': " + std::to_string(o.sample().format()) +
+                                      " (format ids are at most 255)");
+  }
+  return absl::OkStatus();
+}
+
 }  // namespace
 
 Status ValidateBatch(const v1::ObservationBatch& batch) {
@@ -54,7 +81,8 @@ Status ValidateBatch(const v1::ObservationBatch& batch) {
                                       std::to_string(kMaxObservationsPerBatch) + ")");
   }
   if (batch.seq() == 0) return absl::InvalidArgumentError("batch seq must start at 1");
-  for (const auto& o : batch.observations()) {
+  for (int i = 0; i < batch.observations_size(); ++i) {
+    const v1::Observation& o = batch.observations(i);
     if (!storage::IsValidRelativePath(o.path())) {
       return absl::InvalidArgumentError("observation path '" + o.path() +
                                         "' is not a valid relative path");
@@ -68,6 +96,7 @@ Status ValidateBatch(const v1::ObservationBatch& batch) {
         !s.ok()) {
       return s;
     }
+    if (Status s = CheckSample(o, i); !s.ok()) return s;
   }
   return absl::OkStatus();
 }
@@ -292,6 +321,11 @@ storage::Observation ToObservation(const v1::Observation& o) {
   r.unreadable = o.unreadable();
   r.error = o.error();
   r.not_read = o.not_read() && o.type() == v1::ENTRY_TYPE_FILE;
+  // Validated (ValidateBatch): a file read, entropy <= 128, format < 256.
+  if (o.has_sample() && o.sample().format() != 0) {
+    r.sample.format = static_cast<storage::FileFormat>(o.sample().format());
+    r.sample.entropy = static_cast<uint8_t>(o.sample().entropy());
+  }
   return r;
 }
 
@@ -643,10 +677,17 @@ StatusOr<MergeResult> MergeStaged(storage::Catalogue& cat, const v1::BackupSet& 
           progress.rehashed_from = static_cast<uint8_t>(ev.recorded->digest.algorithm());
         }
         if (ev.observed->mtime_ns != ev.recorded->mtime_ns) ++point_changes;  // touched
-        if (rehash || ev.observed->mtime_ns != ev.recorded->mtime_ns) {
+        // Same bytes: a record without their sample (written before
+        // samples existed, or by a metadata-only listing) gets it, once;
+        // no change is counted for it.
+        const bool sample = ev.recorded->type == storage::EntryType::kFile &&
+                            ev.observed->sample.sampled() &&
+                            !(ev.observed->sample == ev.recorded->sample);
+        if (rehash || sample || ev.observed->mtime_ns != ev.recorded->mtime_ns) {
           storage::EntryRecord r = *ev.recorded;
           r.mtime_ns = ev.observed->mtime_ns;
           if (rehash) r.digest = ev.observed->digest;
+          if (sample) r.sample = ev.observed->sample;
           if (Status s = w->PutEntry(ev.path, r, ev.recorded); !s.ok()) return s;
         }
         return verify_ok(ev.path);

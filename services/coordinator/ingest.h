@@ -55,7 +55,10 @@ namespace vigil::coordinator {
 inline constexpr int kMaxObservationsPerBatch = 4096;
 
 // Checks a batch's observations: paths valid and relative, types and digest
-// algorithms known, digest lengths right. InvalidArgument naming the path.
+// algorithms known, digest lengths right; a content sample only on a file
+// read (with a digest), entropy at most 128 (format ids above the known ones
+// are kept: a newer worker). InvalidArgument naming the path (and, for a
+// sample, the field: "observations[i].sample.entropy").
 storage::Status ValidateBatch(const v1::ObservationBatch& batch);
 
 // True for the layout of a set with one point of time 0 ("" or "mirror").

@@ -36,6 +36,7 @@ contracts::PointFact ToPointFact(const v1::PointRecord& r) {
   p.verdict = static_cast<contracts::PointVerdict>(r.verdict());
   for (const v1::PointSignal& s : r.signals()) p.signals.push_back(s.kind() + ": " + s.message());
   p.accepted = r.accepted_ns() != 0;
+  p.accepted_ns = r.accepted_ns();
   p.accepted_by = r.accepted_by();
   p.accepted_reason = r.accepted_reason();
   return p;

@@ -39,6 +39,7 @@ struct LinkedRead {
   std::string digest;
   uint32_t previous_algorithm = 0;  // Task.rehash_from's digest, if asked
   std::string previous_digest;
+  v1::ContentSample sample;  // the same bytes: the same sample
 };
 
 // An attempt's observations in numbered batches of options().batch_size on
@@ -366,6 +367,7 @@ class CheckRun {
           o.set_digest(it->second.digest);
           o.set_previous_digest_algorithm(it->second.previous_algorithm);
           o.set_previous_digest(it->second.previous_digest);
+          if (it->second.sample.format() != 0) *o.mutable_sample() = it->second.sample;
           ++*reused;
         } else {
           Pace(e.size);
@@ -380,7 +382,8 @@ class CheckRun {
                                         o.digest_algorithm(),
                                         o.digest(),
                                         o.previous_digest_algorithm(),
-                                        o.previous_digest()};
+                                        o.previous_digest(),
+                                        o.sample()};
             }
           } else {
             o.set_unreadable(true);
@@ -402,8 +405,13 @@ class CheckRun {
   }
 
   // A file's digest in the set's algorithm, and in Task.rehash_from's when
-  // the hasher has it.
+  // the hasher has it; and what its content looked like (the hasher's
+  // sample of the same read).
   static void SetDigests(const storage::FileReading& r, v1::Observation* o) {
+    if (r.sample.sampled()) {
+      o->mutable_sample()->set_format(static_cast<uint32_t>(r.sample.format));
+      o->mutable_sample()->set_entropy(r.sample.entropy);
+    }
     o->set_digest_algorithm(static_cast<uint32_t>(r.digest.algorithm()));
     o->set_digest(std::string(r.digest.view()));
     if (!r.also_digest.empty()) {

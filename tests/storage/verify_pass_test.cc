@@ -17,6 +17,7 @@
 #include "storage/catalogue.h"
 #include "storage/hash.h"
 #include "tests/storage/test_util.h"
+#include "tests/support/random_bytes.h"
 
 namespace vigil::storage {
 
@@ -741,6 +742,41 @@ TEST_F(VerifyPassTest, IncrementalPassRecordsOnlyWhatItReread) {
   EXPECT_EQ(v["grown"].state, EntryState::kModified);
   // No range record from an incremental pass: only the problem record.
   EXPECT_EQ(VerifiedKeys(*cat_), 2u);  // range record of the baseline + "grown"
+}
+
+// `vigil verify` records the hasher's content sample (storage/
+// content_sample.h) with each file, and a record written without one (before
+// samples existed) gets it on the next full read, as unchanged.
+TEST_F(VerifyPassTest, RecordsCarryTheContentSampleAndOldRecordsGetItUnchanged) {
+  std::string text = "%PDF-1.7\n";
+  while (text.size() < 20000) text += "the quick brown fox jumps over the lazy dog; ";
+  WriteFile(P("report.pdf"), text);
+  WriteFile(P("random.bin"), vigil::testing::Bytes(64 << 10, 5));
+  MustRun(Options());
+  auto entries = Entries();
+  EXPECT_EQ(entries["report.pdf"].sample.format, FileFormat::kPdf);
+  EXPECT_LE(entries["report.pdf"].sample.entropy, 80);
+  EXPECT_EQ(entries["random.bin"].sample.format, FileFormat::kUnknown);
+  EXPECT_GE(entries["random.bin"].sample.entropy, 126);
+  const auto sampled = entries;
+
+  // As written before samples existed.
+  {
+    Catalogue::Writer w(cat_.get(), scope_);
+    for (const auto& [path, rec] : sampled) {
+      EntryRecord old = rec;
+      old.sample = ContentSample();
+      ASSERT_TRUE(w.PutEntry(path, old, &rec).ok());
+    }
+    ASSERT_TRUE(w.Commit(true).ok());
+  }
+  for (const auto& [path, rec] : Entries()) EXPECT_FALSE(rec.sample.sampled()) << path;
+
+  PassSummary s = MustRun(Options(kT0 + kHour));
+  EXPECT_EQ(s.counts.unchanged, 2u);
+  EXPECT_EQ(s.problems() + s.counts.added + s.counts.updated, 0u);
+  EXPECT_TRUE(events_.empty());
+  EXPECT_EQ(Entries(), sampled);  // the samples back, nothing else moved
 }
 
 }  // namespace
