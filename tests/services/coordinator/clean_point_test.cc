@@ -87,7 +87,9 @@ class CleanPointTest : public CoordinatorFixture {
 };
 
 TEST_F(CleanPointTest, StatusNamesTheLastCleanPoint) {
-  // Nothing examined yet: no clean point (not computed is not clean).
+  // Nothing examined yet (as points recorded before verdicts existed): no
+  // clean point (not computed is not clean).
+  for (int64_t t : {kT1, kT2, kT3}) SetVerdict(t, v1::POINT_VERDICT_UNSPECIFIED);
   v1::BackupSetStatus b = Status().tenants(0).backup_sets(0);
   EXPECT_EQ(b.last_clean_ns(), 0);
   EXPECT_EQ(b.last_clean_name(), "");
@@ -234,13 +236,15 @@ TEST_F(CleanPointTest, AcceptedPointIsTheLastCleanOneAndLaterVerdictsAreReset) {
   EXPECT_EQ(p.accepted_ns(), clock_.NowNs());
   EXPECT_EQ(p.accepted_reason(), "ERP upgrade, verified");
   EXPECT_EQ(p.verdict(), v1::POINT_VERDICT_SUSPICIOUS) << "the computed verdict stays";
-  // The later point is to be examined again against the accepted one.
-  EXPECT_NE(Record(kT3).verdict(), v1::POINT_VERDICT_SUSPICIOUS);
+  // The later point is judged again at once, against the accepted one (its
+  // entries hold nothing suspicious: clean).
+  EXPECT_EQ(Record(kT3).verdict(), v1::POINT_VERDICT_CLEAN);
+  EXPECT_EQ(Record(kT3).compared_with_ns(), kT2);
   EXPECT_EQ(Record(kT1).verdict(), v1::POINT_VERDICT_CLEAN);
 
   v1::GetStatusResponse st = Status();
-  EXPECT_EQ(st.tenants(0).backup_sets(0).last_clean_ns(), kT2);
-  EXPECT_EQ(st.tenants(0).backup_sets(0).last_clean_name(), "daily.1");
+  EXPECT_EQ(st.tenants(0).backup_sets(0).last_clean_ns(), kT3);
+  EXPECT_EQ(st.tenants(0).backup_sets(0).last_clean_name(), "daily.0");
   nlohmann::json j = nlohmann::json::parse(cli::StatusJson(st));
   const nlohmann::json& pj = j["tenants"][0]["backup_sets"][0]["points"][1];
   EXPECT_EQ(pj["accepted_by"], "nightly-ops");

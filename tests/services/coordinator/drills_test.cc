@@ -221,6 +221,7 @@ TEST_F(DrillsTest, DrillsTheLastCleanPoint) {
   set_verdict(100, v1::POINT_VERDICT_CLEAN, "");
   set_verdict(200, v1::POINT_VERDICT_CLEAN, "");
   set_verdict(300, v1::POINT_VERDICT_ENCRYPTED, "950 files turned random");
+  set_verdict(400, v1::POINT_VERDICT_UNSPECIFIED, "");
   auto t = c_->QueueDrill("acme", "snaps", 3, 0);
   ASSERT_TRUE(t.ok()) << t.status();
   EXPECT_EQ(t->drill_point_ns(), 200);
