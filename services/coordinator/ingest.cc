@@ -50,23 +50,21 @@ Status CheckDigest(const std::string& path, const std::string& which, uint32_t a
 // (a newer worker knows more magic numbers).
 Status CheckSample(const v1::Observation& o, int i) {
   if (!o.has_sample()) return absl::OkStatus();
-  const std::string field = "observations[" + std::to_string(i) + "].sample";
-  const auto refuse = [&](const std::string& what) {
-    return absl::InvalidArgumentError("field '" + field + "' of observation '" + o.path() +
-                                      "': " + what);
+  // Texts built only for a refusal: this runs for every file observed.
+  const auto refuse = [&](const char* sub, const std::string& what) {
+    return absl::InvalidArgumentError("field 'observations[" + std::to_string(i) + "].sample" +
+                                      sub + "' of observation '" + o.path() + "': " + what);
   };
-  if (o.type() != v1::ENTRY_TYPE_FILE) return refuse("a sample on an entry that is not a file");
-  if (o.digest().empty())
-    return refuse("a sample of a file whose content was not read (no digest)");
+  if (o.type() != v1::ENTRY_TYPE_FILE) return refuse("", "a sample on an entry that is not a file");
+  if (o.digest().empty()) {
+    return refuse("", "a sample of a file whose content was not read (no digest)");
+  }
   if (o.sample().entropy() > 128) {
-    return absl::InvalidArgumentError("field '" + field + ".entropy' of observation '" + o.path() +
-                                      "': " + std::to_string(o.sample().entropy()) +
-                                      " (at most 128: 1/16 bit per byte)");
+    return refuse(".entropy",
+                  std::to_string(o.sample().entropy()) + " (at most 128: 1/16 bit per byte)");
   }
   if (o.sample().format() > 255) {
-    return absl::InvalidArgumentError("field '" + field + ".format' of observation '" + o.path() +
-                                      "': " + std::to_string(o.sample().format()) +
-                                      " (format ids are at most 255)");
+    return refuse(".format", std::to_string(o.sample().format()) + " (format ids are at most 255)");
   }
   return absl::OkStatus();
 }
