@@ -112,15 +112,33 @@ Status RecheckPlausibility(storage::Catalogue& cat, const std::string& tenant,
     v1::PointRecord& r = (*points)[i];
     const bool judge = spec.enabled && r.verdict() == v1::POINT_VERDICT_UNSPECIFIED;
     if (r.plausibility_checked() && !judge) continue;
-    // Plausibility and the change-rate sample, against the previous point.
+    // Ransomware signals against the newest earlier clean or accepted point
+    // (computed before this one in this loop: time order).
+    std::optional<int64_t> ref;
+    std::optional<contracts::SignalScan> scan;
+    if (judge) {
+      ref = ReferenceOf(*points, i);
+      auto s = contracts::ScanSignals(cat, tenant, backup_set, ref, r.time_ns(), spec);
+      if (!s.ok()) return s.status();
+      scan = std::move(*s);
+    }
+    // Plausibility and the change-rate sample, against the previous point:
+    // the scan's own comparison when the previous point is the reference
+    // (the usual case: one merge-join, not two).
     r.clear_implausible();
     r.clear_changed_files();
     r.clear_changed_bytes();
     uint64_t files = 0;
     if (i > 0) {
-      auto c = contracts::ComparePoints(cat, tenant, backup_set, (*points)[i - 1].time_ns(),
-                                        r.time_ns());
-      if (!c.ok()) return c.status();
+      const int64_t prev = (*points)[i - 1].time_ns();
+      std::optional<contracts::PointComparison> c;
+      if (scan && ref == prev) {
+        c = scan->versus_reference;
+      } else {
+        auto fresh = contracts::ComparePoints(cat, tenant, backup_set, prev, r.time_ns());
+        if (!fresh.ok()) return fresh.status();
+        c = std::move(*fresh);
+      }
       for (const auto& f : contracts::CheckPlausibility(*c)) {
         r.add_implausible(std::string(contracts::FindingKindName(f.kind)) + ": " + f.message);
       }
@@ -130,11 +148,6 @@ Status RecheckPlausibility(storage::Catalogue& cat, const std::string& tenant,
     }
     r.set_plausibility_checked(true);
     if (judge) {
-      // Ransomware signals against the newest earlier clean or accepted
-      // point (computed before this one in this loop: time order).
-      const std::optional<int64_t> ref = ReferenceOf(*points, i);
-      auto scan = contracts::ScanSignals(cat, tenant, backup_set, ref, r.time_ns(), spec);
-      if (!scan.ok()) return scan.status();
       contracts::ChangeRate rate{r.changed_files(), r.changed_bytes(), files, {}};
       for (size_t j = 1; j < i; ++j) rate.history.push_back((*points)[j].changed_files());
       contracts::PointJudgement v = contracts::Judge(*scan, rate, spec);
