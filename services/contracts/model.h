@@ -51,12 +51,37 @@ struct WeeklyWindow {
   int64_t duration_ns = 0;
 };
 
+// `type: s3`: a prefix of an S3-compatible bucket (the `s3:` block;
+// proto v1::S3Location). Credentials are never here: the worker's
+// --secrets/LOCATION.s3.
+struct S3Spec {
+  std::string endpoint{};  // "https://host[:port]" or "http://host[:port]"
+  std::string region = "us-east-1";
+  std::string bucket{};
+  std::string prefix{};       // "" or "a/b" (no leading/trailing '/')
+  bool virtual_host = false;  // `addressing: virtual-host`; default path
+  std::string ca_file{};      // on the worker's machine; "" = system CAs
+};
+
+// `type: sftp`: a directory on an SFTP server (the `sftp:` block; proto
+// v1::SftpLocation). The private key is the worker's
+// --secrets/LOCATION.ssh.
+struct SftpSpec {
+  std::string host{};
+  int port = 22;
+  std::string user{};
+  std::string host_key{};  // "ssh-ed25519 AAAA..." (pinned; required)
+  std::string path{};      // absolute directory on the server
+};
+
 // A storage endpoint the MSP owns. Declared by the MSP, never by a tenant:
 // `offsite` and `immutable` are reported as declared, not measured.
 struct Location {
   std::string name{};
   std::string site{};
-  std::string kind = "filesystem";
+  std::string kind = "filesystem";  // the contract's `type`: filesystem | s3 | sftp
+  S3Spec s3{};                      // kind "s3"
+  SftpSpec sftp{};                  // kind "sftp"
   bool offsite = false;
   bool immutable = false;
   // Read budget for checks at this location, bytes per second; 0 = none.
