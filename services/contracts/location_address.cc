@@ -245,6 +245,19 @@ std::string SftpPathProblem(std::string_view p) {
   return S3PrefixProblem(p.substr(1)).empty() ? "" : expected;
 }
 
+std::string LocationAddressText(const Location& l) {
+  if (l.kind == "s3") {
+    return "s3://" + l.s3.bucket + (l.s3.prefix.empty() ? "" : "/" + l.s3.prefix) + " at " +
+           l.s3.endpoint;
+  }
+  if (l.kind == "sftp") {
+    const bool ipv6 = l.sftp.host.find(':') != std::string::npos;
+    return "sftp://" + l.sftp.user + "@" + (ipv6 ? "[" + l.sftp.host + "]" : l.sftp.host) +
+           (l.sftp.port == 22 ? "" : ":" + std::to_string(l.sftp.port)) + l.sftp.path;
+  }
+  return "";
+}
+
 std::string LocationAddressProblem(const Location& l, bool has_s3, bool has_sftp) {
   auto first = [](std::initializer_list<std::pair<const char*, std::string>> checks) {
     for (const auto& [field, problem] : checks) {

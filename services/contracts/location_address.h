@@ -52,6 +52,12 @@ std::string SshHostKeyProblem(std::string_view host_key);
 // component, no trailing '/', no control character.
 std::string SftpPathProblem(std::string_view path);
 
+// How a location's address is shown to people (vigil apply's changes,
+// messages): "" for a filesystem location (its root is the worker's
+// --location NAME=PATH), "s3://BUCKET[/PREFIX] at ENDPOINT" or
+// "sftp://USER@HOST[:PORT]PATH" (the port when not 22).
+std::string LocationAddressText(const Location& l);
+
 // Every rule above for `l` as its kind needs: kind "filesystem", "s3" or
 // "sftp", and the s3/sftp fields. "" when valid, else "FIELD: PROBLEM"
 // (FIELD as in the YAML: "s3.bucket", "sftp.hostKey", "type").

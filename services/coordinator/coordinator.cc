@@ -241,7 +241,11 @@ StatusOr<v1::ApplyResponse> Coordinator::Apply(const v1::ApplyRequest& in) {
     return absl::OkStatus();
   };
   for (const auto& l : req.locations()) {
-    if (Status s = put(keys::Location(l.name()), l, "location " + l.name()); !s.ok()) return s;
+    // A remote location's change shows its address ("+ location vault
+    // (s3://acme-offsite at https://...)"); a filesystem one's line is as it was.
+    const std::string address = contracts::LocationAddressText(contracts::FromProto(l));
+    const std::string what = "location " + l.name() + (address.empty() ? "" : " (" + address + ")");
+    if (Status s = put(keys::Location(l.name()), l, what); !s.ok()) return s;
   }
   for (const auto& t : req.tenants()) {
     if (Status s = put(keys::Tenant(t.name()), t, "tenant " + t.name()); !s.ok()) return s;

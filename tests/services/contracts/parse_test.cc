@@ -688,6 +688,23 @@ sftp:
   EXPECT_EQ(sftp.sftp.path, "/srv/backups/acme");
 }
 
+// docs/contracts.md's example of an offsite bucket and an SFTP site parses.
+TEST(ParseLocationsTest, TheDocsExamplesParse) {
+  const std::string doc = ReadSource("docs/contracts.md");
+  size_t at = doc.find("### Examples");
+  ASSERT_NE(at, std::string::npos);
+  size_t begin = doc.find("```yaml\n", at);
+  ASSERT_NE(begin, std::string::npos);
+  begin += 8;
+  const std::string yaml = doc.substr(begin, doc.find("```", begin) - begin);
+  Manifest m;
+  storage::Status s = Parse(yaml, &m);
+  ASSERT_TRUE(s.ok()) << s;
+  ASSERT_EQ(m.locations.size(), 2u);
+  EXPECT_EQ(m.locations[0].kind, "s3");
+  EXPECT_EQ(m.locations[1].kind, "sftp");
+}
+
 TEST(ParseLocationsTest, RemoteDefaultsAndIPv6) {
   Manifest m;
   ASSERT_TRUE(Parse(kLoc + "type: s3\ns3:\n  endpoint: http://[::1]:9000\n  bucket: bkt\n---\n" +

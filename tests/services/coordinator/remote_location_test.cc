@@ -9,6 +9,7 @@
 #include <map>
 #include <optional>
 
+#include "services/contracts/location_address.h"
 #include "services/contracts/model.h"
 #include "services/contracts/parse.h"
 #include "services/contracts/proto_bridge.h"
@@ -201,6 +202,9 @@ class RemoteApplyTest : public CoordinatorFixture {
 TEST_F(RemoteApplyTest, AValidRemoteLocationIsStoredAndAWorkerHintNamesTheFlag) {
   auto r = c_->Apply(S3Request());
   ASSERT_TRUE(r.ok()) << r.status();
+  // The change shows where the location is.
+  EXPECT_THAT(r->changes(), ::testing::Contains(
+                                "+ location vault (s3://acme-offsite at https://s3.example.net)"));
   // No worker serves it: the hint is the remote form of --location.
   ASSERT_EQ(r->warnings_size(), 1);
   EXPECT_THAT(r->warnings(0), HasSubstr("--location vault --secrets DIR (DIR/vault.s3"));
@@ -244,6 +248,27 @@ TEST_F(RemoteApplyTest, BadAddressesAreRefusedNamingTheField) {
   std::string v;
   EXPECT_TRUE(absl::IsNotFound(
       c_->catalogue().kv()->Get(storage::Space::kMeta, keys::Location("vault"), &v)));
+}
+
+TEST_F(RemoteApplyTest, TheProtoBridgeKeepsEveryFieldBothWays) {
+  contracts::Manifest m;
+  ASSERT_TRUE(
+      contracts::ParseManifest({{"x.yaml", S3Location() + "---\n" + SftpLocation()}}, {}, &m).ok());
+  ASSERT_EQ(m.locations.size(), 2u);
+  for (const contracts::Location& l : m.locations) {
+    v1::Location p;
+    contracts::ToProto(l, &p);
+    contracts::Location back = contracts::FromProto(p);
+    EXPECT_EQ(back.kind, l.kind);
+    EXPECT_EQ(contracts::LocationAddressText(back), contracts::LocationAddressText(l));
+    EXPECT_EQ(back.s3.region, l.s3.region);
+    EXPECT_EQ(back.s3.virtual_host, l.s3.virtual_host);
+    EXPECT_EQ(back.s3.ca_file, l.s3.ca_file);
+    EXPECT_EQ(back.sftp.host_key, l.sftp.host_key);
+    EXPECT_EQ(contracts::LocationAddressProblem(back, p.has_s3(), p.has_sftp()), "");
+  }
+  EXPECT_EQ(contracts::LocationAddressText(m.locations[1]),
+            "sftp://vigil@backup.site2.example:2222/srv/backups");
 }
 
 // A filesystem location's record is what it was before remote kinds: a
