@@ -21,12 +21,12 @@ void Check(const std::string& text) {
   const std::string file = "f.s3";
   auto got = vigil::worker::remote::ParseS3Credentials(text, file);
   if (!got.ok()) {
-    std::string_view m = got.status().message();
-    if (m.substr(0, file.size()) != file) std::abort();
+    const std::string m(got.status().message());
+    if (m.compare(0, file.size(), file) != 0) std::abort();
     for (char c : m) {
       if (c < 0x20 || c > 0x7e) std::abort();
     }
-    if (m.find(kSentinel) != std::string_view::npos) std::abort();
+    if (m.find(kSentinel) != std::string::npos) std::abort();
     return;
   }
   if (got->access_key_id.empty() || got->secret_access_key.empty()) std::abort();
