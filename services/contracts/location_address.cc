@@ -1,9 +1,9 @@
 #include "services/contracts/location_address.h"
 
 #include <cstdint>
-#include <optional>
 #include <vector>
 
+#include "absl/strings/escaping.h"
 #include "services/contracts/parse_scalars.h"
 
 namespace vigil::contracts {
@@ -47,40 +47,6 @@ bool IsPort(std::string_view p) {
     v = v * 10 + (c - '0');
   }
   return v >= 1 && v <= 65535;
-}
-
-// Strict standard base64 (RFC 4648, padded); nullopt on anything else.
-std::optional<std::string> DecodeBase64(std::string_view in) {
-  if (in.empty() || in.size() % 4 != 0) return std::nullopt;
-  auto value = [](char c) -> int {
-    if (c >= 'A' && c <= 'Z') return c - 'A';
-    if (c >= 'a' && c <= 'z') return c - 'a' + 26;
-    if (c >= '0' && c <= '9') return c - '0' + 52;
-    if (c == '+') return 62;
-    if (c == '/') return 63;
-    return -1;
-  };
-  std::string out;
-  for (size_t i = 0; i < in.size(); i += 4) {
-    const bool last = i + 4 == in.size();
-    int pad = 0;
-    uint32_t acc = 0;
-    for (size_t j = 0; j < 4; ++j) {
-      char c = in[i + j];
-      if (c == '=' && last && j >= 2) {
-        ++pad;
-        acc <<= 6;
-        continue;
-      }
-      int v = value(c);
-      if (v < 0 || pad > 0) return std::nullopt;
-      acc = (acc << 6) | static_cast<uint32_t>(v);
-    }
-    out.push_back(static_cast<char>(acc >> 16));
-    if (pad < 2) out.push_back(static_cast<char>((acc >> 8) & 0xff));
-    if (pad < 1) out.push_back(static_cast<char>(acc & 0xff));
-  }
-  return out;
 }
 
 std::vector<std::string_view> SplitFields(std::string_view s) {
@@ -216,8 +182,11 @@ std::string SshHostKeyProblem(std::string_view k) {
   bool known = false;
   for (auto t : kHostKeyTypes) known = known || f[0] == t;
   if (!known) return expected + ", got the type " + Quote(f[0]);
-  std::optional<std::string> blob = DecodeBase64(f[1]);
-  if (!blob) return expected + ": the key after " + std::string(f[0]) + " is not base64";
+  std::string decoded;
+  if (!absl::Base64Unescape(absl::string_view(f[1].data(), f[1].size()), &decoded)) {
+    return expected + ": the key after " + std::string(f[0]) + " is not base64";
+  }
+  const std::string* blob = &decoded;
   // The blob begins with the key type as an SSH string (uint32 length, bytes).
   std::string embedded;
   if (blob->size() >= 4) {
