@@ -103,15 +103,18 @@ void AddWorkerCommand(CLI::App& app, int& exit_code) {
   work->add_option("--coordinator", wa.coordinator, "Coordinator HOST:PORT")->required();
   work->add_option("--site", wa.site, "Site this worker runs at")->required();
   work->add_option("--location", wa.locations,
-                   "NAME=PATH: a location this worker serves and its root directory "
+                   "NAME=PATH: a location this worker serves and its root directory; NAME "
+                   "alone: a remote location (type s3 or sftp: its address comes from the "
+                   "contract, its credentials from --secrets DIR/NAME.s3 or DIR/NAME.ssh) "
                    "(repeatable)")
       ->required();
   work->add_option("--scratch", wa.scratch,
                    "Scratch directory for restore drills (created if missing; default "
                    "$TMPDIR/vigil-scratch-PID)");
   work->add_option("--secrets", wa.secrets,
-                   "Directory of restic passwords, never sent anywhere: TENANT/SET.password, "
-                   "else LOCATION.password");
+                   "Directory of secrets, never sent anywhere: restic passwords "
+                   "(TENANT/SET.password, else LOCATION.password) and remote locations' "
+                   "credentials (LOCATION.s3, LOCATION.ssh; mode 0600 or stricter)");
   work->add_option("--token-file", wa.token_file,
                    "File holding the enrolment token: the coordinator's DATA/enrol.token (one "
                    "worker), one from `vigil token issue --kind enrol`, or the coordinator's "

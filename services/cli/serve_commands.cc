@@ -25,6 +25,7 @@
 #include "services/common/http_server.h"
 #include "services/common/signing.h"
 #include "services/common/text.h"
+#include "services/contracts/model.h"
 #include "services/coordinator/node.h"
 #include "services/worker/worker.h"
 #include "storage/hex.h"
@@ -355,12 +356,23 @@ int RunWorker(const WorkerArgs& args) {
   o.test_batch_delay_ms = args.test_batch_delay_ms;
   o.capacity = args.capacity;
   for (const auto& l : args.locations) {
+    // NAME=PATH: a directory here; NAME alone: a remote location (s3,
+    // sftp), root "" (worker.h).
     size_t eq = l.find('=');
-    if (eq == std::string::npos || eq == 0 || eq + 1 == l.size()) {
-      std::fprintf(stderr, "vigil worker: --location '%s' must be NAME=PATH\n", l.c_str());
+    if (eq == 0 || (eq != std::string::npos && eq + 1 == l.size()) ||
+        (eq == std::string::npos && !contracts::IsValidName(l))) {
+      std::fprintf(stderr,
+                   "vigil worker: --location '%s' must be NAME=PATH (a directory on this machine) "
+                   "or NAME (a remote location: type s3 or sftp)\n",
+                   l.c_str());
       return kExitUsage;
     }
-    o.locations[l.substr(0, eq)] = l.substr(eq + 1);
+    std::string name = l.substr(0, eq), root = eq == std::string::npos ? "" : l.substr(eq + 1);
+    if (o.locations.count(name) != 0) {
+      std::fprintf(stderr, "vigil worker: --location '%s' is given twice\n", name.c_str());
+      return kExitUsage;
+    }
+    o.locations[name] = root;
   }
   if (!args.token_file.empty() && !ReadToken(args.token_file, &o.enrol_token)) {
     std::fprintf(stderr, "vigil worker: cannot read --token-file '%s'\n", args.token_file.c_str());

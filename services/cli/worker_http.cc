@@ -30,6 +30,9 @@ absl::StatusOr<std::unique_ptr<http::Server>> StartWorkerHttp(
   handlers["/readyz"] = [worker, locations](const http::Request&) {
     if (!worker->registered()) return Text(503, "not ready: not registered with the coordinator");
     for (const auto& [name, root] : locations) {
+      // A remote location (root "") is not listed here: its store is
+      // opened per task, with the address the task carries.
+      if (root.empty()) continue;
       // Location names, not paths: a probe reveals nothing of the layout.
       std::string problem = ListProblem(root);
       if (!problem.empty()) {

@@ -1,8 +1,9 @@
 // The HTTP probes of `vigil worker --http-listen` (docs/operations.md):
 //   /healthz  200 "ok".
 //   /readyz   200 "ready" once the coordinator accepted the worker's
-//             registration and every location root can be listed; 503 with
-//             the reason otherwise.
+//             registration and every location root can be listed (a remote
+//             location, root "", is not: its store opens per task); 503
+//             with the reason otherwise.
 // The coordinator's endpoints are services/coordinator/http_api.h.
 #pragma once
 

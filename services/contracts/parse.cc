@@ -15,6 +15,7 @@
 #include "services/common/time.h"
 #include "services/contracts/calendar.h"
 #include "services/contracts/canonical.h"
+#include "services/contracts/location_address.h"
 #include "services/contracts/parse_scalars.h"
 #include "services/contracts/safe_yaml.h"
 #include "storage/hash.h"
@@ -352,6 +353,8 @@ class Parser {
  private:
   void Document(const YAML::Node& doc, size_t index);
   void ParseLocation(const YAML::Node& doc, const std::string& label);
+  // The `s3:` / `sftp:` block of a location of type l->kind.
+  void ParseLocationAddress(const Map& m, Location* l);
   void ParseTenant(const YAML::Node& doc, const std::string& label);
   void ParseContract(const YAML::Node& doc, const std::string& label);
   void ParseAlertChannel(const YAML::Node& doc, const std::string& label);
@@ -519,8 +522,8 @@ void Parser::Document(const YAML::Node& doc, size_t index) {
 
 void Parser::ParseLocation(const YAML::Node& doc, const std::string& label) {
   Map m(this, doc, label,
-        {"apiVersion", "kind", "name", "site", "type", "offsite", "immutable", "ioBudget",
-         "timezone", "maintenanceWindows"},
+        {"apiVersion", "kind", "name", "site", "type", "s3", "sftp", "offsite", "immutable",
+         "ioBudget", "timezone", "maintenanceWindows"},
         SourcePos{file_, 1, 1});
   size_t before = errors_.size();
   Location l;
@@ -529,9 +532,12 @@ void Parser::ParseLocation(const YAML::Node& doc, const std::string& label) {
     location_decls_.push_back(Ref{l.name, file_index_, m.pos(), m.Sub("name")});
   }
   String(m, "site", true, &l.site);
-  if (String(m, "type", false, &l.kind) && l.kind != "filesystem") {
+  if (String(m, "type", false, &l.kind) && l.kind != "filesystem" && l.kind != "s3" &&
+      l.kind != "sftp") {
     Err(ValuePos(*m.Get("type"), m), m.Sub("type"),
-        "unknown location type " + Quote(l.kind) + "; expected filesystem");
+        "unknown location type " + Quote(l.kind) + "; expected filesystem, s3 or sftp");
+  } else {
+    ParseLocationAddress(m, &l);
   }
   Bool(m, "offsite", &l.offsite);
   Bool(m, "immutable", &l.immutable);
@@ -549,6 +555,58 @@ void Parser::ParseLocation(const YAML::Node& doc, const std::string& label) {
   }
   if (errors_.size() != before || !m.ok()) return;
   m_.locations.push_back(std::move(l));
+}
+
+void Parser::ParseLocationAddress(const Map& m, Location* l) {
+  for (const char* block : {"s3", "sftp"}) {
+    const Field* f = m.Get(block);
+    if (f == nullptr || l->kind == block) continue;
+    Err(PosOf(f->key_node, m.pos()), m.Sub(block),
+        std::string("applies to type: ") + block + " only (this location's type is " + l->kind +
+            ")");
+  }
+  if (l->kind == "filesystem") return;
+  const Field* f = m.Get(l->kind);
+  if (f == nullptr) {
+    Err(m.pos(), m.Sub(l->kind),
+        "missing required field: a location of type " + l->kind + " needs its " + l->kind +
+            " block");
+    return;
+  }
+  // A string checked by one of location_address.h's rules.
+  auto checked = [&](const Map& sub, std::string_view key, bool required,
+                     std::string (*problem)(std::string_view), std::string* out) {
+    std::string v;
+    if (!String(sub, key, required, &v) || sub.Get(key) == nullptr) return;
+    if (std::string why = problem(v); !why.empty()) {
+      Err(ValuePos(*sub.Get(key), sub), sub.Sub(key), why);
+      return;
+    }
+    *out = v;
+  };
+  const SourcePos at = ValuePos(*f, m);
+  if (l->kind == "s3") {
+    Map s(this, f->value, m.Sub("s3"),
+          {"endpoint", "region", "bucket", "prefix", "addressing", "caFile"}, at);
+    if (!s.ok()) return;
+    checked(s, "endpoint", true, S3EndpointProblem, &l->s3.endpoint);
+    checked(s, "region", false, S3RegionProblem, &l->s3.region);
+    checked(s, "bucket", true, S3BucketProblem, &l->s3.bucket);
+    checked(s, "prefix", false, S3PrefixProblem, &l->s3.prefix);
+    std::string addressing = "path";
+    checked(s, "addressing", false, S3AddressingProblem, &addressing);
+    l->s3.virtual_host = addressing == "virtual-host";
+    checked(s, "caFile", false, AbsoluteFileProblem, &l->s3.ca_file);
+    return;
+  }
+  Map s(this, f->value, m.Sub("sftp"), {"host", "port", "user", "hostKey", "path"}, at);
+  if (!s.ok()) return;
+  checked(s, "host", true, SftpHostProblem, &l->sftp.host);
+  int64_t port = l->sftp.port;
+  if (Int(s, "port", false, 1, 65535, &port)) l->sftp.port = static_cast<int>(port);
+  checked(s, "user", true, SftpUserProblem, &l->sftp.user);
+  checked(s, "hostKey", true, SshHostKeyProblem, &l->sftp.host_key);
+  checked(s, "path", true, SftpPathProblem, &l->sftp.path);
 }
 
 void Parser::ParseWindow(const YAML::Node& n, const std::string& path, const SourcePos& fallback,

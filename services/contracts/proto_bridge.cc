@@ -1,11 +1,35 @@
 #include "services/contracts/proto_bridge.h"
 
+#include <algorithm>
+
 namespace vigil::contracts {
 
 void ToProto(const Location& l, v1::Location* out) {
   out->set_name(l.name);
   out->set_site(l.site);
-  // kind: "filesystem" is the only kind, sent as the proto's default ("").
+  // kind "filesystem" is sent as the proto's default (""): the stored
+  // record of a filesystem location is byte for byte what it was before
+  // remote kinds existed (Apply compares records to report changes).
+  if (l.kind == "s3") {
+    out->set_kind("s3");
+    v1::S3Location* s = out->mutable_s3();
+    s->set_endpoint(l.s3.endpoint);
+    s->set_region(l.s3.region);
+    s->set_bucket(l.s3.bucket);
+    s->set_prefix(l.s3.prefix);
+    s->set_virtual_host(l.s3.virtual_host);
+    s->set_ca_file(l.s3.ca_file);
+  } else if (l.kind == "sftp") {
+    out->set_kind("sftp");
+    v1::SftpLocation* s = out->mutable_sftp();
+    s->set_host(l.sftp.host);
+    s->set_port(static_cast<uint32_t>(l.sftp.port));
+    s->set_user(l.sftp.user);
+    s->set_host_key(l.sftp.host_key);
+    s->set_path(l.sftp.path);
+  } else if (l.kind != "filesystem") {
+    out->set_kind(l.kind);  // refused by the coordinator's Apply
+  }
   out->set_offsite(l.offsite);
   out->set_immutable(l.immutable);
   out->set_io_budget_bytes_per_s(l.io_budget_bytes_per_s);
@@ -59,6 +83,24 @@ Location FromProto(const v1::Location& l) {
   Location m;
   m.name = l.name();
   m.site = l.site();
+  if (!l.kind().empty()) m.kind = l.kind();
+  if (l.has_s3()) {
+    const v1::S3Location& s = l.s3();
+    m.s3.endpoint = s.endpoint();
+    if (!s.region().empty()) m.s3.region = s.region();
+    m.s3.bucket = s.bucket();
+    m.s3.prefix = s.prefix();
+    m.s3.virtual_host = s.virtual_host();
+    m.s3.ca_file = s.ca_file();
+  }
+  if (l.has_sftp()) {
+    const v1::SftpLocation& s = l.sftp();
+    m.sftp.host = s.host();
+    m.sftp.port = s.port() == 0 ? 22 : static_cast<int>(std::min<uint32_t>(s.port(), 1u << 20));
+    m.sftp.user = s.user();
+    m.sftp.host_key = s.host_key();
+    m.sftp.path = s.path();
+  }
   m.offsite = l.offsite();
   m.immutable = l.immutable();
   m.io_budget_bytes_per_s = l.io_budget_bytes_per_s();

@@ -12,7 +12,9 @@
 #include "services/common/text.h"
 #include "services/common/time.h"
 #include "services/contracts/calendar.h"
+#include "services/contracts/location_address.h"
 #include "services/contracts/model.h"
+#include "services/contracts/proto_bridge.h"
 #include "services/contracts/schedule.h"
 #include "services/coordinator/check_log_writer.h"
 #include "services/coordinator/check_results.h"
@@ -147,9 +149,15 @@ std::string NoWorkerText(const std::string& location, const std::string& site) {
 }
 
 // What to do about it (ApplyResponse.warnings, RunCheckResponse.unserved).
-std::string StartWorkerHint(const std::string& location, const std::string& site) {
+std::string StartWorkerHint(const std::string& location, const std::string& site,
+                            const std::string& kind = "") {
+  // A remote location is served without a root: its address is in the
+  // contract, its credentials in the worker's --secrets.
+  const bool remote = kind == "s3" || kind == "sftp";
   return "start one with: vigil worker --site " + site + " --location " + location +
-         "=PATH (docs/first-day.md, section 5)";
+         (remote ? " --secrets DIR (DIR/" + location + (kind == "s3" ? ".s3" : ".ssh") +
+                       "; docs/contracts.md)"
+                 : "=PATH (docs/first-day.md, section 5)");
 }
 
 }  // namespace
@@ -170,9 +178,11 @@ StatusOr<v1::ApplyResponse> Coordinator::Apply(const v1::ApplyRequest& in) {
     std::string what = "Location '" + l.name() + "'";
     if (Status s = CheckName(what, "name", l.name()); !s.ok()) return s;
     if (Status s = CheckName(what, "site", l.site()); !s.ok()) return s;
-    if (!l.kind().empty() && l.kind() != "filesystem") {
-      return absl::InvalidArgumentError(what + ": field 'kind' must be 'filesystem', got '" +
-                                        l.kind() + "'");
+    // A remote location's address, checked as the YAML parser checks it.
+    if (std::string problem =
+            contracts::LocationAddressProblem(contracts::FromProto(l), l.has_s3(), l.has_sftp());
+        !problem.empty()) {
+      return absl::InvalidArgumentError(what + ": " + problem);
     }
     locations[l.name()] = true;
   }
@@ -231,7 +241,11 @@ StatusOr<v1::ApplyResponse> Coordinator::Apply(const v1::ApplyRequest& in) {
     return absl::OkStatus();
   };
   for (const auto& l : req.locations()) {
-    if (Status s = put(keys::Location(l.name()), l, "location " + l.name()); !s.ok()) return s;
+    // A remote location's change shows its address ("+ location vault
+    // (s3://acme-offsite at https://...)"); a filesystem one's line is as it was.
+    const std::string address = contracts::LocationAddressText(contracts::FromProto(l));
+    const std::string what = "location " + l.name() + (address.empty() ? "" : " (" + address + ")");
+    if (Status s = put(keys::Location(l.name()), l, what); !s.ok()) return s;
   }
   for (const auto& t : req.tenants()) {
     if (Status s = put(keys::Tenant(t.name()), t, "tenant " + t.name()); !s.ok()) return s;
@@ -297,7 +311,11 @@ StatusOr<v1::ApplyResponse> Coordinator::Apply(const v1::ApplyRequest& in) {
   // Locations the request's backup sets use that no worker serves: not an
   // error (the worker may be started next), but their checks would wait.
   std::map<std::string, std::string> sites;  // the request's declarations win
-  for (const auto& l : req.locations()) sites[l.name()] = l.site();
+  std::map<std::string, std::string> kinds;
+  for (const auto& l : req.locations()) {
+    sites[l.name()] = l.site();
+    kinds[l.name()] = l.kind();
+  }
   std::set<std::string> used;
   for (const auto& b : req.backup_sets()) used.insert(b.location());
   if (!used.empty()) {
@@ -305,18 +323,20 @@ StatusOr<v1::ApplyResponse> Coordinator::Apply(const v1::ApplyRequest& in) {
     if (!live.ok()) return live.status();
     for (const std::string& name : used) {
       if (live->count(name) != 0) continue;
-      std::string site;
+      std::string site, kind;
       if (auto it = sites.find(name); it != sites.end()) {
         site = it->second;
+        kind = kinds[name];
       } else {
         v1::Location l;
         auto found = GetMsg(kv, Space::kMeta, keys::Location(name), &l);
         if (!found.ok()) return found.status();
         site = l.site();
+        kind = l.kind();
       }
-      resp.add_warnings(
-          "location " + name + " (site " + site +
-          "): no worker serves it; its checks wait until one does: " + StartWorkerHint(name, site));
+      resp.add_warnings("location " + name + " (site " + site +
+                        "): no worker serves it; its checks wait until one does: " +
+                        StartWorkerHint(name, site, kind));
     }
   }
   if (in.dry_run()) return resp;
@@ -404,9 +424,10 @@ StatusOr<v1::RunCheckResponse> Coordinator::RunCheck(const v1::RunCheckRequest& 
     if (live->count(name) != 0) continue;
     auto loc = locations->find(name);
     const std::string site = loc != locations->end() ? loc->second.site : "";
+    const std::string kind = loc != locations->end() ? loc->second.kind : "";
     resp.add_unserved(
         "location " + name + " (site " + site +
-        "): no worker serves it, its tasks stay queued: " + StartWorkerHint(name, site));
+        "): no worker serves it, its tasks stay queued: " + StartWorkerHint(name, site, kind));
   }
   return resp;
 }
@@ -778,6 +799,14 @@ StatusOr<v1::LeaseTaskResponse> Coordinator::LeaseTask(const std::string& worker
     if (!s.ok()) return s;
     // A catalogue recorded with another algorithm than contentHash (ingest.h).
     if (s = AddRehash(cat_->kv(), resp.mutable_task()); !s.ok()) return s;
+    // The set's location as declared now (a remote location's address; its
+    // credentials are only ever in the worker's --secrets): checks and
+    // drills alike, on this copy only.
+    v1::Task* task = resp.mutable_task();
+    auto found = GetMsg(cat_->kv(), Space::kMeta, keys::Location(task->backup_set().location()),
+                        task->mutable_location());
+    if (!found.ok()) return found.status();
+    if (!*found) task->clear_location();
   }
   return resp;
 }

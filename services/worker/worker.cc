@@ -19,6 +19,7 @@
 
 #include "base/mutex.h"
 #include "base/thread_annotations.h"
+#include "services/contracts/model.h"
 #include "services/worker/connection.h"
 #include "services/worker/state.h"
 #include "services/worker/stream.h"
@@ -234,9 +235,18 @@ storage::StatusOr<std::unique_ptr<Worker>> Worker::Create(const WorkerOptions& o
   if (options.coordinator.empty()) return absl::InvalidArgumentError("no coordinator address");
   if (options.site.empty()) return absl::InvalidArgumentError("no site name (--site)");
   if (options.locations.empty()) {
-    return absl::InvalidArgumentError("no location served (--location NAME=PATH)");
+    return absl::InvalidArgumentError(
+        "no location served (--location NAME=PATH, or --location NAME for a remote one)");
   }
   for (const auto& [name, root] : options.locations) {
+    if (root.empty()) {
+      // Remote (s3, sftp): its name becomes a file name in --secrets.
+      if (!contracts::IsValidName(name)) {
+        return absl::InvalidArgumentError("remote location '" + name +
+                                          "': invalid name; expected " + contracts::kNameRule);
+      }
+      continue;
+    }
     struct stat st {};
     if (stat(root.c_str(), &st) != 0 || !S_ISDIR(st.st_mode)) {
       return absl::InvalidArgumentError("location '" + name + "': root '" + root +

@@ -53,7 +53,12 @@ struct WorkerOptions {
   std::string coordinator;
   // Site name. Required.
   std::string site;
-  // Locations served: name -> absolute root directory. At least one.
+  // Locations served: name -> absolute root directory, or "" for a remote
+  // location (`--location NAME`: type s3 or sftp): its address comes with
+  // each task (v1::Task.location, from the contract), its credentials from
+  // `secrets` (remote/credentials.h: DIR/NAME.s3, DIR/NAME.ssh). A task
+  // whose location's kind does not match (a filesystem location served
+  // as remote, or the reverse) fails naming both. At least one.
   std::map<std::string, std::string> locations;
   // Tasks run at once, each on its own thread with its own lease,
   // heartbeats and observation stream; never more are leased. 1..64,
@@ -84,9 +89,10 @@ struct WorkerOptions {
   // fresh drill-<task>-<attempt>/ in it and removes it). Empty = create
   // $TMPDIR/vigil-scratch-<pid> (0700; /tmp without TMPDIR).
   std::string scratch;
-  // Secrets directory: restic passwords, never sent anywhere
-  // (services/worker/format_tasks.h ReadResticPassword). Empty = none: a
-  // restic task then fails naming the file it wanted.
+  // Secrets directory: restic passwords and remote locations' credentials,
+  // never sent anywhere (services/worker/format_tasks.h ReadResticPassword,
+  // services/worker/remote/credentials.h). Empty = none: a restic task or
+  // a task of a remote location then fails naming the file it wanted.
   std::string secrets;
   // Observations per batch. Default 512 (the coordinator takes up to 4096).
   int batch_size = 512;
@@ -99,9 +105,9 @@ struct WorkerOptions {
 
 class Worker {
  public:
-  // InvalidArgument if an option is missing or a location root is not a
-  // directory; the state file's error (state.h) if it is unreadable or
-  // corrupt, or InvalidArgument if the state directory is not writable.
+  // InvalidArgument if an option is missing, a location root is not a
+  // directory, or a remote location's name is not a valid name; the state file's error (state.h) if
+  // it is unreadable or corrupt, or InvalidArgument if the state directory is not writable.
   static storage::StatusOr<std::unique_ptr<Worker>> Create(const WorkerOptions& options);
   virtual ~Worker() = default;
   // Works until Stop(); returns OK after a clean stop.

@@ -193,6 +193,46 @@ TEST_F(CliErrorsTest, ARefusedWorkerSaysWhyAndHandsBackNothing) {
              "coordinator's admin token");
 }
 
+// A remote location (type s3 / sftp) is served with `--location NAME`: its
+// address comes from the contract, its credentials from --secrets.
+TEST_F(CliErrorsTest, ARemoteLocationIsServedByItsNameAlone) {
+  ASSERT_TRUE(cluster_.StartCoordinator());
+  const std::string file = tmp_ / "vault.yaml";
+  WriteFile(file, manifests::Join(
+                      {manifests::Location("vault", "s1",
+                                           "type: s3\ns3:\n  endpoint: https://s3.example.net\n"
+                                           "  bucket: acme-offsite\n"),
+                       manifests::Tenant(),
+                       manifests::Contract(
+                           "acme", "assets:\n" +
+                                       manifests::Asset("fs", {manifests::BackupSet("fs-a", "vault",
+                                                                                    "acme/fs")}) +
+                                       manifests::kRpo24h)}));
+  RunResult applied = Admin({"apply", "-f", file});
+  ASSERT_EQ(applied.exit_code, 0) << applied.err;
+  EXPECT_HAS(applied.out, "+ location vault (s3://acme-offsite at https://s3.example.net)");
+  EXPECT_HAS(applied.err, "vigil worker --site s1 --location vault --secrets DIR (DIR/vault.s3");
+
+  RunResult bad =
+      Vigil({"worker", "--coordinator", "127.0.0.1:1", "--site", "s1", "--location", "vault/x"});
+  EXPECT_EQ(bad.exit_code, 2);
+  EXPECT_HAS(bad.err,
+             "vigil worker: --location 'vault/x' must be NAME=PATH (a directory on this "
+             "machine) or NAME (a remote location: type s3 or sftp)");
+  EXPECT_EQ(
+      Vigil({"worker", "--coordinator", "127.0.0.1:1", "--site", "s1", "--location", "vault="})
+          .exit_code,
+      2);
+  EXPECT_HAS(Vigil({"worker", "--help"}).out, "NAME alone: a remote location");
+
+  // Accepted, registered, and serving it: the coordinator no longer warns.
+  auto w = cluster_.StartWorker("w", "vault");
+  EXPECT_TRUE(WaitFor([&] {
+    RunResult again = Admin({"apply", "-f", file});
+    return again.exit_code == 0 && again.err.find("no worker serves it") == std::string::npos;
+  })) << w->err();
+}
+
 TEST_F(CliErrorsTest, AWrongFlagNamesTheCommandItsHelpAndTheClosestOption) {
   RunResult r = Vigil({"check", "run", "acme", "--timout", "3"});
   EXPECT_EQ(r.exit_code, 2);

@@ -615,6 +615,115 @@ TEST(ParseManifestTest, RansomwareThresholds) {
   EXPECT_EQ(plain.contracts.at(0).canonical_yaml.find("ransomware"), std::string::npos);
 }
 
+// A Location document's head, then an s3 / sftp location that parses
+// (each field on its own line: 5 type, 6 the block, 7.. its fields).
+const std::string kLoc = "apiVersion: vigil/v1\nkind: Location\nname: nas\nsite: s\n";
+const std::string kS3 = kLoc + "type: s3\ns3:\n  endpoint: https://h.example\n  bucket: bkt\n";
+// "ssh-ed25519" as an SSH string, then a 32-byte key (0x01 each), base64.
+constexpr char kEd25519Blob[] =
+    "AAAAC3NzaC1lZDI1NTE5AAAAIAEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEB";
+const std::string kSftpHead = kLoc + "type: sftp\nsftp:\n";
+const std::string kSftpTail = "  user: vigil\n  hostKey: ssh-ed25519 " + std::string(kEd25519Blob) +
+                              "\n  path: /srv/backups\n";
+const std::string kSftp = kSftpHead + "  host: h.example\n" + kSftpTail;
+std::string SftpWithPath(const std::string& path) {
+  return kSftpHead + "  host: h.example\n  user: vigil\n  hostKey: ssh-ed25519 " + kEd25519Blob +
+         "\n  path: " + path + "\n";
+}
+std::string SftpWithKey(const std::string& key) {
+  return kSftpHead + "  host: h.example\n  user: vigil\n  hostKey: " + key +
+         "\n  path: /srv/backups\n";
+}
+
+TEST(ParseLocationsTest, S3AndSftpLocationsFieldByField) {
+  Manifest m;
+  ASSERT_TRUE(Parse(R"(apiVersion: vigil/v1
+kind: Location
+name: offsite
+site: cloud
+type: s3
+offsite: true
+immutable: true
+s3:
+  endpoint: https://s3.eu-west-3.example.com:8443
+  region: eu-west-3
+  bucket: acme-backups.eu
+  prefix: restic/acme
+  addressing: virtual-host
+  caFile: /etc/vigil/s3-ca.pem
+---
+apiVersion: vigil/v1
+kind: Location
+name: site2
+site: lyon
+type: sftp
+sftp:
+  host: 192.0.2.10
+  port: 2222
+  user: vigil
+  hostKey: ecdsa-sha2-nistp256 AAAAE2VjZHNhLXNoYTItbmlzdHAyNTYAAAAIbmlzdHAyNTYAAABBBAICAgICAgICAgICAgICAgICAgICAgICAgICAgICAgICAgICAgICAgICAgICAgICAgICAgICAgICAgICAgICAgI= root@site2
+  path: /srv/backups/acme
+)",
+                    &m)
+                  .ok());
+  ASSERT_EQ(m.locations.size(), 2u);
+  const Location& s3 = m.locations[0];
+  EXPECT_EQ(s3.kind, "s3");
+  EXPECT_TRUE(s3.offsite);
+  EXPECT_TRUE(s3.immutable);
+  EXPECT_EQ(s3.s3.endpoint, "https://s3.eu-west-3.example.com:8443");
+  EXPECT_EQ(s3.s3.region, "eu-west-3");
+  EXPECT_EQ(s3.s3.bucket, "acme-backups.eu");
+  EXPECT_EQ(s3.s3.prefix, "restic/acme");
+  EXPECT_TRUE(s3.s3.virtual_host);
+  EXPECT_EQ(s3.s3.ca_file, "/etc/vigil/s3-ca.pem");
+  const Location& sftp = m.locations[1];
+  EXPECT_EQ(sftp.kind, "sftp");
+  EXPECT_EQ(sftp.sftp.host, "192.0.2.10");
+  EXPECT_EQ(sftp.sftp.port, 2222);
+  EXPECT_EQ(sftp.sftp.user, "vigil");
+  // The whole line, its comment included (the store ignores the comment).
+  EXPECT_THAT(sftp.sftp.host_key, ::testing::StartsWith("ecdsa-sha2-nistp256 AAAAE2VjZHNh"));
+  EXPECT_THAT(sftp.sftp.host_key, ::testing::EndsWith("gICAgI= root@site2"));
+  EXPECT_EQ(sftp.sftp.path, "/srv/backups/acme");
+}
+
+// docs/contracts.md's example of an offsite bucket and an SFTP site parses.
+TEST(ParseLocationsTest, TheDocsExamplesParse) {
+  const std::string doc = ReadSource("docs/contracts.md");
+  size_t at = doc.find("### Examples");
+  ASSERT_NE(at, std::string::npos);
+  size_t begin = doc.find("```yaml\n", at);
+  ASSERT_NE(begin, std::string::npos);
+  begin += 8;
+  const std::string yaml = doc.substr(begin, doc.find("```", begin) - begin);
+  Manifest m;
+  storage::Status s = Parse(yaml, &m);
+  ASSERT_TRUE(s.ok()) << s;
+  ASSERT_EQ(m.locations.size(), 2u);
+  EXPECT_EQ(m.locations[0].kind, "s3");
+  EXPECT_EQ(m.locations[1].kind, "sftp");
+}
+
+TEST(ParseLocationsTest, RemoteDefaultsAndIPv6) {
+  Manifest m;
+  ASSERT_TRUE(Parse(kLoc + "type: s3\ns3:\n  endpoint: http://[::1]:9000\n  bucket: bkt\n---\n" +
+                        "apiVersion: vigil/v1\nkind: Location\nname: s2\nsite: s\ntype: sftp\n" +
+                        "sftp:\n  host: \"2001:db8::7\"\n  user: u\n  hostKey: ssh-ed25519 " +
+                        kEd25519Blob + "\n  path: /\n---\n" + kLoc.substr(0, kLoc.find("nas")) +
+                        "fs\nsite: s\ntype: filesystem\n",
+                    &m)
+                  .ok());
+  ASSERT_EQ(m.locations.size(), 3u);
+  EXPECT_EQ(m.locations[0].s3.region, "us-east-1");
+  EXPECT_EQ(m.locations[0].s3.prefix, "");
+  EXPECT_FALSE(m.locations[0].s3.virtual_host);
+  EXPECT_EQ(m.locations[0].s3.ca_file, "");
+  EXPECT_EQ(m.locations[1].sftp.port, 22);
+  EXPECT_EQ(m.locations[1].sftp.host, "2001:db8::7");
+  EXPECT_EQ(m.locations[2].kind, "filesystem");
+}
+
 struct Case {
   const char* name;
   std::string yaml;
@@ -845,8 +954,84 @@ const Case kCases[] = {
      "t.yaml:3:7: Location(..).name: ", "invalid name '..'; expected 1 to 128 of"},
     {"LocationWithoutSite", "apiVersion: vigil/v1\nkind: Location\nname: nas\n",
      "t.yaml:1:1: Location(nas).site: ", "missing required field"},
-    {"BadLocationType", "apiVersion: vigil/v1\nkind: Location\nname: nas\nsite: s\ntype: s3\n",
-     "t.yaml:5:7: Location(nas).type: ", "unknown location type 's3'; expected filesystem"},
+    {"BadLocationType", "apiVersion: vigil/v1\nkind: Location\nname: nas\nsite: s\ntype: ftp\n",
+     "t.yaml:5:7: Location(nas).type: ",
+     "unknown location type 'ftp'; expected filesystem, s3 or sftp"},
+    // Remote locations (type s3 / sftp): the block, then each field.
+    {"S3WithoutItsBlock", kLoc + "type: s3\n", "t.yaml:1:1: Location(nas).s3: ",
+     "missing required field: a location of type s3 needs its s3 block"},
+    {"S3BlockOnAFilesystemLocation", kLoc + "s3:\n  bucket: b\n", "t.yaml:5:1: Location(nas).s3: ",
+     "applies to type: s3 only (this location's type is filesystem)"},
+    {"SftpBlockOnAnS3Location", kS3 + "sftp:\n  host: h\n",
+     "t.yaml:9:1: Location(nas).sftp: ", "applies to type: sftp only (this location's type is s3)"},
+    {"S3BlockNotAMap", kLoc + "type: s3\ns3: bucket\n",
+     "t.yaml:6:5: Location(nas).s3: ", "expected a map, got 'bucket'"},
+    {"S3UnknownField", kS3 + "  secretKey: x\n", "t.yaml:9:3: Location(nas).s3.secretKey: ",
+     "unknown field 'secretKey'; expected one of: endpoint, region, bucket, prefix, addressing, "
+     "caFile"},
+    {"S3WithoutEndpoint", kLoc + "type: s3\ns3:\n  bucket: bkt\n",
+     "t.yaml:7:3: Location(nas).s3.endpoint: ", "missing required field"},
+    {"S3EndpointWithAPath",
+     kLoc + "type: s3\ns3:\n  endpoint: https://h.example/b\n  bucket: bkt\n",
+     "t.yaml:7:13: Location(nas).s3.endpoint: ",
+     "expected http://HOST[:PORT] or https://HOST[:PORT] (no path, query or user), got "
+     "'https://h.example/b'"},
+    {"S3EndpointWithAUser",
+     kLoc + "type: s3\ns3:\n  endpoint: https://me@h.example\n  bucket: bkt\n",
+     "t.yaml:7:13: Location(nas).s3.endpoint: ", "(no path, query or user)"},
+    {"S3EndpointNotHttp", kLoc + "type: s3\ns3:\n  endpoint: s3://bkt\n  bucket: bkt\n",
+     "t.yaml:7:13: Location(nas).s3.endpoint: ", "got 's3://bkt'"},
+    {"S3EndpointBadPort",
+     kLoc + "type: s3\ns3:\n  endpoint: http://h.example:70000\n  bucket: bkt\n",
+     "t.yaml:7:13: Location(nas).s3.endpoint: ", "got 'http://h.example:70000'"},
+    {"S3BucketWithCapitals",
+     kLoc + "type: s3\ns3:\n  endpoint: https://h.example\n  bucket: Acme\n",
+     "t.yaml:8:11: Location(nas).s3.bucket: ",
+     "a bucket name has only a-z, 0-9, '.' and '-', got 'Acme'"},
+    {"S3BucketTooShort", kLoc + "type: s3\ns3:\n  endpoint: https://h.example\n  bucket: ab\n",
+     "t.yaml:8:11: Location(nas).s3.bucket: ", "3 to 63 characters"},
+    {"S3BucketLikeAnAddress",
+     kLoc + "type: s3\ns3:\n  endpoint: https://h.example\n  bucket: 10.0.0.1\n",
+     "t.yaml:8:11: Location(nas).s3.bucket: ", "is not an IP address"},
+    {"S3PrefixWithALeadingSlash", kS3 + "  prefix: /acme\n",
+     "t.yaml:9:11: Location(nas).s3.prefix: ", "no leading or trailing '/'"},
+    {"S3PrefixWithDotDot", kS3 + "  prefix: acme/../other\n",
+     "t.yaml:9:11: Location(nas).s3.prefix: ", "no empty, '.' or '..' component"},
+    {"S3BadAddressing", kS3 + "  addressing: vhost\n",
+     "t.yaml:9:15: Location(nas).s3.addressing: ", "expected path or virtual-host, got 'vhost'"},
+    {"S3RelativeCaFile", kS3 + "  caFile: ca.pem\n", "t.yaml:9:11: Location(nas).s3.caFile: ",
+     "expected an absolute path on the worker's machine, got 'ca.pem'"},
+    {"S3EmptyRegion", kS3 + "  region: \"\"\n",
+     "t.yaml:9:11: Location(nas).s3.region: ", "expected a region like us-east-1"},
+    {"SftpWithoutItsBlock", kLoc + "type: sftp\n", "t.yaml:1:1: Location(nas).sftp: ",
+     "missing required field: a location of type sftp needs its sftp block"},
+    {"SftpWithoutHostKey",
+     kLoc + "type: sftp\nsftp:\n  host: h.example\n  user: vigil\n  path: /srv\n",
+     "t.yaml:7:3: Location(nas).sftp.hostKey: ", "missing required field"},
+    {"SftpPortZero", kSftp + "  port: 0\n",
+     "t.yaml:11:9: Location(nas).sftp.port: ", "expected an integer from 1 to 65535, got 0"},
+    {"SftpBadHost", kSftpHead + "  host: h_x!\n" + kSftpTail,
+     "t.yaml:7:9: Location(nas).sftp.host: ", "expected a host name or an IP address, got 'h_x!'"},
+    {"SftpUserWithAnAt", kSftpHead + "  host: h.example\n  user: me@h\n  hostKey: x\n  path: /\n",
+     "t.yaml:8:9: Location(nas).sftp.user: ", "expected a user name (1 to 64 bytes, no space, '@'"},
+    {"SftpUnknownField", kSftp + "  port: 22\n  user2: x\n",
+     "t.yaml:12:3: Location(nas).sftp.user2: ",
+     "unknown field 'user2'; expected one of: host, port, user, hostKey, path"},
+    {"SftpRelativePath", SftpWithPath("srv/backups"),
+     "t.yaml:10:9: Location(nas).sftp.path: ", "expected an absolute directory like /srv/backups"},
+    {"SftpPathWithDotDot", SftpWithPath("/srv/../etc"),
+     "t.yaml:10:9: Location(nas).sftp.path: ", "no empty, '.' or '..' component"},
+    {"SftpHostKeyUnknownType", SftpWithKey("ssh-dss AAAAB3NzaC1kc3M="),
+     "t.yaml:9:12: Location(nas).sftp.hostKey: ", "got the type 'ssh-dss'"},
+    {"SftpHostKeyWithoutTheKey", SftpWithKey("ssh-ed25519"),
+     "t.yaml:9:12: Location(nas).sftp.hostKey: ",
+     "expected the server's public key as 'TYPE BASE64 [comment]'"},
+    {"SftpHostKeyNotBase64", SftpWithKey("ssh-ed25519 AAAA!!!!"),
+     "t.yaml:9:12: Location(nas).sftp.hostKey: ", "the key after ssh-ed25519 is not base64"},
+    // The blob of an ed25519 key under the name ssh-rsa.
+    {"SftpHostKeyOfAnotherType", SftpWithKey(std::string("ssh-rsa ") + kEd25519Blob),
+     "t.yaml:9:12: Location(nas).sftp.hostKey: ",
+     "the key is not a ssh-rsa key (it says 'ssh-ed25519')"},
     // Documents.
     {"EmptyFile", "", "t.yaml:1:1: file: ", "no documents"},
     {"OnlyComments", "# nothing here\n---\n", "t.yaml:1:1: file: ", "no documents"},
