@@ -595,7 +595,9 @@ class SftpStore final : public storage::Store {
   Status Run(const std::string& what, F&& attempt) REQUIRES(mu_) {
     const int attempts = std::max(policy_.attempts, 1);
     Status last;
+    bool replaced_old = false;
     for (int i = 1;; ++i) {
+      const bool old_session = sftp_ != nullptr;
       Outcome o = Connect();
       if (o.status.ok()) o = attempt();
       if (!o.transient) {
@@ -604,6 +606,15 @@ class SftpStore final : public storage::Store {
       }
       last = o.status;
       Drop(/*graceful=*/false);
+      // A session that failed on its first use in this call may have died
+      // while idle (a server restarted, an idle connection dropped): it is
+      // replaced at once, not counted as one of the server's attempts.
+      if (old_session && !replaced_old) {
+        replaced_old = true;
+        counters_.retries.fetch_add(1, std::memory_order_relaxed);
+        --i;
+        continue;
+      }
       if (i >= attempts) break;
       counters_.retries.fetch_add(1, std::memory_order_relaxed);
       const auto wait =

@@ -28,7 +28,9 @@
 // stops answering). A transient failure (connection refused, reset or lost,
 // a timeout) drops the session and tries again on a new one, waiting
 // BackoffDelay between attempts, up to RetryPolicy.attempts; then
-// Unavailable. A List that already handed out entries is not retried (it
+// Unavailable. A session found dead when a call starts using it (the server
+// restarted, or dropped the connection while the store was idle) is
+// replaced at once and does not count as an attempt (it counts as a retry). A List that already handed out entries is not retried (it
 // would hand them out twice): Unavailable.
 //
 // Errors follow storage/store.h: NotFound (no such path), PermissionDenied
