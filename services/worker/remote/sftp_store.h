@@ -14,12 +14,18 @@
 // server that moved to another port is not: Unavailable after the retries).
 //
 // Round trips (counters().requests): List one OPENDIR, one READDIR per batch
-// of names (plus one READLINK per symbolic link); Stat one LSTAT (plus one
-// READLINK for a link); ReadAt one READ per 64 KiB, up to 16 in flight
-// (pipelined with sftp_async_read_begin/sftp_async_read), plus OPEN and FSTAT
-// when the file is not the one the previous ReadAt read (the last file's
-// handle stays open, so a hasher reading a file 1 MiB at a time opens it
-// once) and a CLOSE of the file it replaces.
+// of names (plus one READLINK per symbolic link) and a CLOSE; Stat one LSTAT
+// (plus one READLINK for a link); ReadAt one READ per 64 KiB, up to 16 in
+// flight (pipelined with sftp_async_read_begin/sftp_async_read), plus OPEN
+// and FSTAT when the file is not the one the previous ReadAt read (the last
+// file's handle stays open, so a hasher reading a file 1 MiB at a time opens
+// it once) and a CLOSE of the file it replaces. A ReadAt that goes on where
+// the previous one ended keeps up to 16 READs (1 MiB) running ahead of it
+// (never past the size the file had when it was opened): the next call
+// finds its data on the way, which doubles sequential throughput (loopback:
+// ~80 MiB/s, as OpenSSH's sftp client); a jump elsewhere drops them (their
+// READs were made and are counted). Reads stop at that size: a file that
+// grows while it is read is read as it was.
 //
 // Timeouts and retries: RetryPolicy.timeout bounds the TCP connect and the
 // SSH handshake (libssh's own timeout) and every SFTP round trip after it (a
@@ -30,8 +36,8 @@
 // BackoffDelay between attempts, up to RetryPolicy.attempts; then
 // Unavailable. A session found dead when a call starts using it (the server
 // restarted, or dropped the connection while the store was idle) is
-// replaced at once and does not count as an attempt (it counts as a retry). A List that already handed out entries is not retried (it
-// would hand them out twice): Unavailable.
+// replaced at once and does not count as an attempt (it counts as a retry). A List that already
+// handed out entries is not retried (it would hand them out twice): Unavailable.
 //
 // Errors follow storage/store.h: NotFound (no such path), PermissionDenied
 // (key refused for the user, or the server refused access to a path),

@@ -214,6 +214,27 @@ TEST_F(SftpStoreTest, ReadsFiveMebibytesInRangesOverOneHandle) {
   EXPECT_LE(store->counters().requests.load() - before, 82u);
   EXPECT_EQ(store->counters().retries.load(), 0u);
 
+  // Sequential ranges of uneven sizes (answers read ahead past a range are
+  // kept for the next), then jumps (what was read ahead is dropped).
+  std::string seq;
+  uint64_t pos = 0;
+  for (size_t n : {100000u, 1048576u, 65536u, 1u, 3000000u, 777777u, 2000000u}) {
+    std::string part(n, '\0');
+    auto r = store->ReadAt("big.bin", pos, part.data(), n);
+    ASSERT_TRUE(r.ok()) << r.status();
+    seq.append(part.data(), *r);
+    pos += *r;
+  }
+  EXPECT_EQ(pos, 5 * kMiB);
+  EXPECT_TRUE(seq == big_) << "sequential uneven reads differ";
+  for (uint64_t at : {4000000u, 10u, 2500000u, 2500000u + 65536u, 0u}) {
+    std::string part(500000, '\0');
+    auto r = store->ReadAt("big.bin", at, part.data(), part.size());
+    ASSERT_TRUE(r.ok()) << r.status();
+    ASSERT_EQ(*r, std::min<size_t>(part.size(), 5 * kMiB - at));
+    EXPECT_TRUE(part.substr(0, *r) == big_.substr(at, *r)) << at;
+  }
+
   // An unaligned range across the pipeline's chunks, then another file.
   std::string mid(300000, '\0');
   auto n = store->ReadAt("big.bin", 1234567, mid.data(), mid.size());
