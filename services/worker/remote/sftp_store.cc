@@ -260,11 +260,11 @@ class SftpStore final : public storage::Store {
       counters_.requests.fetch_add(1, std::memory_order_relaxed);
       h = sftp_opendir(sftp_, full.c_str());
       if (h == nullptr) {
-        Outcome o = Failed("list", dir, d.Disarm());
-        if (o.transient) return o;
+        const bool fired = d.Disarm();
+        Outcome o = Failed("list", dir, fired);
+        if (fired || !Alive()) return o;
         // Why it failed: OpenSSH answers NO_SUCH_FILE for a file (ENOTDIR),
         // other servers FAILURE; an LSTAT tells a file from nothing.
-        d.Disarm();
         Deadline d2(&watchdog_, session_, policy_.timeout);
         counters_.requests.fetch_add(1, std::memory_order_relaxed);
         AttrPtr a(sftp_lstat(sftp_, full.c_str()));
