@@ -556,7 +556,7 @@ StatusOr<StoreEntry> S3Store::Stat(std::string_view path) {
     e.size = cl.empty() ? 0 : std::strtoull(cl.c_str(), nullptr, 10);
     if (!resp->last_modified.empty()) {
       const time_t t = curl_getdate(resp->last_modified.c_str(), nullptr);
-      if (t > 0) e.mtime_ns = static_cast<int64_t>(t) * 1000000000;
+      if (t > 0 && t < 9223372036) e.mtime_ns = static_cast<int64_t>(t) * 1000000000;
     }
     std::string_view etag = resp->etag;
     if (etag.size() >= 2 && etag.front() == '"' && etag.back() == '"') {

@@ -238,7 +238,11 @@ bool ParseIso8601Ns(std::string_view s, int64_t* ns) {
   tm.tm_min = mi;
   tm.tm_sec = se;
   const time_t t = timegm(&tm);
-  *ns = static_cast<int64_t>(t) * 1000000000 + frac;
+  int64_t whole = 0;
+  if (__builtin_mul_overflow(static_cast<int64_t>(t), int64_t{1000000000}, &whole) ||
+      __builtin_add_overflow(whole, frac, ns)) {
+    return false;  // outside the years int64 nanoseconds reach (1678..2261)
+  }
   return true;
 }
 

@@ -111,6 +111,11 @@ TEST(S3XmlTest, DatesAndBase64) {
   EXPECT_EQ(ns, 1500000000);
   EXPECT_FALSE(ParseIso8601Ns("2026-13-01T00:00:00Z", &ns));
   EXPECT_FALSE(ParseIso8601Ns("yesterday", &ns));
+  // Outside what int64 nanoseconds since 1970 can hold: no date, no overflow.
+  EXPECT_FALSE(ParseIso8601Ns("1014-01-01T00:00:00Z", &ns));
+  EXPECT_FALSE(ParseIso8601Ns("9999-12-31T23:59:59Z", &ns));
+  ASSERT_TRUE(ParseIso8601Ns("2262-04-11T23:47:16Z", &ns));
+  EXPECT_EQ(ns, 9223372036000000000);
   std::string out;
   ASSERT_TRUE(DecodeBase64("aGk=", &out));
   EXPECT_EQ(out, "hi");
