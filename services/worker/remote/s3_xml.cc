@@ -4,7 +4,9 @@
 #include <openssl/evp.h>
 
 #include <charconv>
-#include <ctime>
+#include <optional>
+
+#include "services/common/time.h"
 
 namespace vigil::worker::remote {
 namespace {
@@ -197,52 +199,11 @@ S3ErrorDoc ParseS3Error(std::string_view body) {
 }
 
 bool ParseIso8601Ns(std::string_view s, int64_t* ns) {
-  // YYYY-MM-DDTHH:MM:SS[.fraction](Z|+00:00)
-  auto num = [&](size_t pos, size_t len, int* out) {
-    if (pos + len > s.size()) return false;
-    int v = 0;
-    for (size_t i = pos; i < pos + len; ++i) {
-      if (s[i] < '0' || s[i] > '9') return false;
-      v = v * 10 + (s[i] - '0');
-    }
-    *out = v;
-    return true;
-  };
-  int y, mo, d, h, mi, se;
-  if (s.size() < 20 || !num(0, 4, &y) || s[4] != '-' || !num(5, 2, &mo) || s[7] != '-' ||
-      !num(8, 2, &d) || (s[10] != 'T' && s[10] != 't') || !num(11, 2, &h) || s[13] != ':' ||
-      !num(14, 2, &mi) || s[16] != ':' || !num(17, 2, &se)) {
-    return false;
-  }
-  if (mo < 1 || mo > 12 || d < 1 || d > 31 || h > 23 || mi > 59 || se > 60) return false;
-  size_t i = 19;
-  int64_t frac = 0;
-  if (i < s.size() && s[i] == '.') {
-    ++i;
-    int64_t scale = 100000000;
-    const size_t start = i;
-    while (i < s.size() && s[i] >= '0' && s[i] <= '9') {
-      frac += (s[i] - '0') * scale;
-      scale /= 10;
-      ++i;
-    }
-    if (i == start) return false;
-  }
-  const std::string_view zone = s.substr(i);
-  if (zone != "Z" && zone != "z" && zone != "+00:00") return false;
-  std::tm tm{};
-  tm.tm_year = y - 1900;
-  tm.tm_mon = mo - 1;
-  tm.tm_mday = d;
-  tm.tm_hour = h;
-  tm.tm_min = mi;
-  tm.tm_sec = se;
-  const time_t t = timegm(&tm);
-  int64_t whole = 0;
-  if (__builtin_mul_overflow(static_cast<int64_t>(t), int64_t{1000000000}, &whole) ||
-      __builtin_add_overflow(whole, frac, ns)) {
-    return false;  // outside the years int64 nanoseconds reach (1678..2261)
-  }
+  const std::optional<vigil::DateTime> dt = vigil::ParseDateTime(s);
+  if (!dt) return false;
+  const std::optional<int64_t> v = vigil::ToUnixNs(*dt);
+  if (!v) return false;  // outside int64 nanoseconds (1677..2262)
+  *ns = *v;
   return true;
 }
 

@@ -69,8 +69,8 @@ struct S3ErrorDoc {
 };
 S3ErrorDoc ParseS3Error(std::string_view body);
 
-// "2026-12-06T14:21:16.123Z" (ISO 8601, UTC) -> ns since the epoch; false
-// if it is not one.
+// "2026-12-06T14:21:16.123Z" (RFC 3339, services/common/time.h) -> ns
+// since the epoch; false if it is not one or int64 ns cannot hold it.
 bool ParseIso8601Ns(std::string_view s, int64_t* ns);
 
 // Standard base64 -> bytes; false if it is not base64.
