@@ -318,8 +318,15 @@ TEST(S3StoreStandInTest, AServerThatNeverAnswersIsUnavailableAfterTheRetries) {
 // requests with 503 SlowDown, then `body` with status 200.
 class StandIn {
  public:
-  StandIn(int fail_first, std::string body) : fail_first_(fail_first), body_(std::move(body)) {
-    server_.Get("/(bkt)?", [this](const httplib::Request& req, httplib::Response& res) {
+  // `cert`/`key`: serve HTTPS with them (PEM files) instead of HTTP.
+  StandIn(int fail_first, std::string body, const std::string& cert = "",
+          const std::string& key = "")
+      : server_(cert.empty() ? std::make_unique<httplib::Server>()
+                             : std::make_unique<httplib::SSLServer>(cert.c_str(), key.c_str())),
+        scheme_(cert.empty() ? "http" : "https"),
+        fail_first_(fail_first),
+        body_(std::move(body)) {
+    server_->Get("/(bkt)?", [this](const httplib::Request& req, httplib::Response& res) {
       {
         std::lock_guard lock(mu_);
         hosts_.push_back(req.get_header_value("Host") + " " + req.path);
@@ -335,20 +342,20 @@ class StandIn {
       res.status = 200;
       res.set_content(body_, "application/xml");
     });
-    port_ = server_.bind_to_any_port("127.0.0.1");
-    thread_ = std::thread([this] { server_.listen_after_bind(); });
-    if (!testing::WaitFor([this] { return server_.is_running(); }, std::chrono::seconds(10),
+    port_ = server_->bind_to_any_port("127.0.0.1");
+    thread_ = std::thread([this] { server_->listen_after_bind(); });
+    if (!testing::WaitFor([this] { return server_->is_running(); }, std::chrono::seconds(10),
                           std::chrono::milliseconds(2))) {
       ADD_FAILURE() << "the stand-in did not start";
     }
   }
   ~StandIn() {
-    server_.stop();
+    server_->stop();
     thread_.join();
   }
   S3Config Config() const {
     S3Config c;
-    c.endpoint = "http://127.0.0.1:" + std::to_string(port_);
+    c.endpoint = scheme_ + "://127.0.0.1:" + std::to_string(port_);
     c.bucket = "bkt";
     return c;
   }
@@ -363,7 +370,8 @@ class StandIn {
  private:
   std::mutex mu_;
   std::vector<std::string> hosts_;
-  httplib::Server server_;
+  std::unique_ptr<httplib::Server> server_;
+  std::string scheme_;
   int port_ = 0;
   std::thread thread_;
   int fail_first_;
@@ -422,6 +430,33 @@ TEST(S3StoreStandInTest, VirtualHostAddressingPutsTheBucketInTheHostName) {
   EXPECT_EQ(n, 1);
   EXPECT_EQ(s.hosts(),
             std::vector<std::string>{"bkt.localhost:" + std::to_string(s.port()) + " /"});
+}
+
+TEST(S3StoreStandInTest, HttpsTrustsTheCaFileAndRefusesAnUntrustedCertificate) {
+  testing::TempDir certs;
+  const testing::RunResult made = testing::RunProcess(
+      {std::string(VIGIL_SOURCE_DIR) + "/deploy/make-certs.sh", certs.path(), "localhost"});
+  ASSERT_EQ(made.exit_code, 0) << made.err;
+  StandIn s(0,
+            "<ListBucketResult><Contents><Key>f</Key><Size>1</Size></Contents></ListBucketResult>",
+            certs.path() + "/coordinator.crt", certs.path() + "/coordinator.key");
+  S3Config c = s.Config();
+  ASSERT_EQ(c.endpoint.rfind("https://", 0), 0u);
+  c.ca_file = certs.path() + "/ca.crt";
+  auto trusted = OpenS3Store(c, S3Server::Credentials(), ShortPolicy(2));
+  ASSERT_TRUE(trusted.ok());
+  int n = 0;
+  const auto l = (*trusted)->List("", [&](StoreEntry&&) { return ++n > 0; });
+  ASSERT_TRUE(l.ok()) << l;
+  EXPECT_EQ(n, 1);
+
+  c.ca_file = "";  // the system's CAs do not know the test CA
+  auto untrusted = OpenS3Store(c, S3Server::Credentials(), ShortPolicy(2));
+  ASSERT_TRUE(untrusted.ok());
+  const auto u = (*untrusted)->List("", [](StoreEntry&&) { return true; });
+  ASSERT_EQ(u.code(), absl::StatusCode::kFailedPrecondition) << u;
+  EXPECT_NE(u.message().find((*untrusted)->Describe()), std::string::npos) << u;
+  EXPECT_EQ((*untrusted)->counters().retries.load(), 0u);  // not transient: no retry
 }
 
 TEST(S3StoreStandInTest, AListingThatIsNotXmlIsDataLossNamingTheRequestAndByte) {
