@@ -20,7 +20,7 @@ JOBS=${VIGIL_JOBS:-2}
 TARGETS=("$@")
 if [ ${#TARGETS[@]} -eq 0 ]; then
   TARGETS=(fuzz_entry_key fuzz_hash_key fuzz_records fuzz_parse_duration fuzz_restic_parsers
-           fuzz_contract_yaml fuzz_merkle_verify fuzz_report_html fuzz_s3_credentials)
+           fuzz_contract_yaml fuzz_merkle_verify fuzz_report_html fuzz_s3_credentials fuzz_s3_list_xml)
 fi
 
 CC=clang CXX=clang++ cmake -S . -B "$BUILD_DIR" -G Ninja \
@@ -80,6 +80,9 @@ seed fuzz_sumfile 3 '\x01d41d8cd98f00b204e9800998ecf8427e a\n'
 # S3 credentials files (--secrets/LOCATION.s3): AWS's example keys.
 seed fuzz_s3_credentials 1 '[default]\naws_access_key_id = AKIAIOSFODNN7EXAMPLE\naws_secret_access_key = wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY\n'
 seed fuzz_s3_credentials 2 '# Wasabi\r\naws_access_key_id=K\r\naws_secret_access_key=S\r\naws_session_token = T\r\n'
+# S3 listings: chunk-size byte, then a ListObjectsV2 page; an error document.
+seed fuzz_s3_list_xml 1 '\x07<?xml version="1.0"?><ListBucketResult><IsTruncated>true</IsTruncated><Contents><Key>p/a b</Key><LastModified>2026-12-06T14:21:16.250Z</LastModified><ETag>&quot;5d41402abc4b2a76b9719d911017c592&quot;</ETag><Size>5</Size><ChecksumSHA256>LPJNul+wow4m6DsqxbninhsWHlwfp0JecwQzYpOLmCQ=</ChecksumSHA256></Contents><CommonPrefixes><Prefix>p/d/</Prefix></CommonPrefixes><NextContinuationToken>t</NextContinuationToken></ListBucketResult>'
+seed fuzz_s3_list_xml 2 '\x40<Error><Code>NoSuchBucket</Code><Message>m</Message></Error>'
 # Inclusion proofs: leaf 1 of a 3-leaf tree (valid shape), and one of size 1.
 seed fuzz_merkle_verify 1 '{"index":1,"tree_size":3,"leaf":"000000016100000000000000010000","path":["022a6979e6dab7aa5ae4c3e5e45f7e977112a7e63593820dbec1ec738a24f93c","e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"],"root":"e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"}'
 seed fuzz_merkle_verify 2 '{"index":0,"tree_size":1,"leaf":"","path":[],"root":"6e340b9cffb37a989ca544e6bb780a2c78901d3fb33738768511a30617afa01d"}'
