@@ -73,6 +73,12 @@ StatusOr<std::unique_ptr<LocalStore>> LocalStore::Open(const std::string& root) 
 
 LocalStore::~LocalStore() { ::close(root_fd_); }
 
+Status LocalStore::LinkRefused(std::string_view what, std::string_view path,
+                               const std::string& link) const {
+  return absl::InvalidArgumentError(root_ + ": " + std::string(what) + " '" + std::string(path) +
+                                    "': '" + link + "' is a symbolic link, not followed");
+}
+
 Status LocalStore::Error(int err, std::string_view what, std::string_view path) const {
   std::string msg =
       root_ + ": " + std::string(what) + " '" + std::string(path) + "': " + std::strerror(err);
@@ -95,9 +101,7 @@ Status LocalStore::List(std::string_view dir, const std::function<bool(StoreEntr
   BeneathOpen o = OpenDirBeneath(root_fd_, dir);
   if (o.fd < 0) {
     if (o.symlink()) {
-      return absl::InvalidArgumentError(root_ + ": directory '" + std::string(dir) + "': '" +
-                                        (o.link.empty() ? std::string(dir) : o.link) +
-                                        "' is a symbolic link, not followed");
+      return LinkRefused("directory", dir, o.link.empty() ? std::string(dir) : o.link);
     }
     return Error(o.error, "directory", dir);
   }
@@ -150,9 +154,7 @@ StatusOr<StoreEntry> LocalStore::Stat(std::string_view path) {
   BeneathOpen o = OpenDirBeneath(root_fd_, parent);
   if (o.fd < 0) {
     if (o.symlink()) {
-      return absl::InvalidArgumentError(root_ + ": path '" + std::string(path) + "': '" +
-                                        (o.link.empty() ? std::string(parent) : o.link) +
-                                        "' is a symbolic link, not followed");
+      return LinkRefused("path", path, o.link.empty() ? std::string(parent) : o.link);
     }
     // A component that is a file: nothing at `path`.
     return Error(o.error == ENOTDIR ? ENOENT : o.error, "stat", path);
@@ -179,9 +181,7 @@ StatusOr<size_t> LocalStore::ReadAt(std::string_view path, uint64_t offset, void
     BeneathOpen o = OpenBeneath(root_fd_, path, O_RDONLY | O_NONBLOCK | O_NOATIME);
     if (o.fd < 0) {
       if (o.symlink()) {
-        return absl::InvalidArgumentError(root_ + ": file '" + std::string(path) + "': '" +
-                                          (o.link.empty() ? std::string(path) : o.link) +
-                                          "' is a symbolic link, not followed");
+        return LinkRefused("file", path, o.link.empty() ? std::string(path) : o.link);
       }
       return Error(o.error, "open", path);
     }

@@ -52,6 +52,8 @@ class LocalStore final : public Store {
   LocalStore(std::string root, int fd) : root_(std::move(root)), root_fd_(fd) {}
   // The status for errno `err` about `path` ("what": the operation).
   Status Error(int err, std::string_view what, std::string_view path) const;
+  // InvalidArgument: `link` (a component of `path`) is a symbolic link.
+  Status LinkRefused(std::string_view what, std::string_view path, const std::string& link) const;
 
   const std::string root_;
   const int root_fd_;

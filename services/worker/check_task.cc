@@ -466,42 +466,35 @@ class CheckRun {
     auto walker = storage::TreeWalker::OpenAt(
         dir.fd(), point.name, point.name.empty() ? dir.path : dir.path + "/" + point.name);
     if (!walker.ok()) return {Outcome::kError, std::string(walker.status().message()), 0};
-    storage::WalkEntry e;
-    while ((*walker)->Next(&e)) {
-      if (*lost) return {Outcome::kLost, "", 0};
-      if (host_->stopped()) return {Outcome::kStopped, "", 0};
-      v1::Observation o;
-      if (DescribeEntry(e, point, &o)) {
-        auto it = e.nlink > 1 ? linked.find({e.dev, e.ino}) : linked.end();
-        if (metadata_only_.count(point.time_ns) != 0) {
-          o.set_not_read(true);  // listed by the scheduler's choice, not read
-        } else if (it != linked.end() && it->second.size == e.size &&
-                   it->second.mtime_ns == e.mtime_ns) {
-          o.set_digest_algorithm(it->second.algorithm);
-          o.set_digest(it->second.digest);
-          o.set_previous_digest_algorithm(it->second.previous_algorithm);
-          o.set_previous_digest(it->second.previous_digest);
-          if (it->second.sample.format() != 0) *o.mutable_sample() = it->second.sample;
-          ++*reused;
-        } else {
-          Pace(e.size);
-          storage::FileReading r = hasher.Read(e.dir->fd(), e.name.c_str(), e.size);
-          if (!r.ok && r.error == ENOENT) continue;  // vanished since the walk
-          SetReading(r, &o);
-          if (r.ok && e.nlink > 1 && r.bytes == e.size) {
-            linked[{e.dev, e.ino}] = {e.size,
-                                      e.mtime_ns,
-                                      o.digest_algorithm(),
-                                      o.digest(),
-                                      o.previous_digest_algorithm(),
-                                      o.previous_digest(),
-                                      o.sample()};
-          }
-        }
-      }
-      if (Outcome r = emit(std::move(o)); r.kind != Outcome::kDone) return r;
-    }
-    return {};
+    return EmitWalk(**walker, point, lost, emit,
+                    [&](const storage::WalkEntry& e, v1::Observation* o) {
+                      auto it = e.nlink > 1 ? linked.find({e.dev, e.ino}) : linked.end();
+                      if (it != linked.end() && it->second.size == e.size &&
+                          it->second.mtime_ns == e.mtime_ns) {
+                        o->set_digest_algorithm(it->second.algorithm);
+                        o->set_digest(it->second.digest);
+                        o->set_previous_digest_algorithm(it->second.previous_algorithm);
+                        o->set_previous_digest(it->second.previous_digest);
+                        if (it->second.sample.format() != 0)
+                          *o->mutable_sample() = it->second.sample;
+                        ++*reused;
+                        return true;
+                      }
+                      Pace(e.size);
+                      storage::FileReading r = hasher.Read(e.dir->fd(), e.name.c_str(), e.size);
+                      if (!r.ok && r.error == ENOENT) return false;  // vanished since the walk
+                      SetReading(r, o);
+                      if (r.ok && e.nlink > 1 && r.bytes == e.size) {
+                        linked[{e.dev, e.ino}] = {e.size,
+                                                  e.mtime_ns,
+                                                  o->digest_algorithm(),
+                                                  o->digest(),
+                                                  o->previous_digest_algorithm(),
+                                                  o->previous_digest(),
+                                                  o->sample()};
+                      }
+                      return true;
+                    });
   }
 
   // The same over the set's store: StoreWalker in the same order, each
@@ -517,25 +510,40 @@ class CheckRun {
         return r;
       }
     }
-    const std::string root = storage::JoinStorePath(dir.path, point.name);
-    auto walker =
-        storage::StoreWalker::Open(*dir.store, point.name.empty() ? dir.path : root,
-                                   point.name.empty() ? dir.shown : dir.shown + "/" + point.name);
+    const std::string root =
+        point.name.empty() ? dir.path : storage::JoinStorePath(dir.path, point.name);
+    auto walker = storage::StoreWalker::Open(
+        *dir.store, root, point.name.empty() ? dir.shown : dir.shown + "/" + point.name);
     if (!walker.ok()) return {Outcome::kError, std::string(walker.status().message()), 0};
+    return EmitWalk(
+        **walker, point, lost, emit, [&](const storage::WalkEntry& e, v1::Observation* o) {
+          Pace(e.size);
+          storage::FileReading r =
+              hasher.ReadStore(*dir.store, storage::JoinStorePath(root, e.path), e.size);
+          if (!r.ok && r.error == ENOENT) return false;  // vanished since the walk
+          SetReading(r, o);
+          return true;
+        });
+  }
+
+  // Emits an observation for every entry `walker` (TreeWalker or
+  // StoreWalker) yields of `point`; `read(e, &o)` fills in a regular
+  // file's content (false: it vanished, no observation) unless the point
+  // is listed without reading.
+  template <typename Walker, typename Emit, typename Read>
+  Outcome EmitWalk(Walker& walker, const contracts::DiscoveredPoint& point, std::atomic<bool>* lost,
+                   Emit& emit, Read read) {
+    const bool listed_only = metadata_only_.count(point.time_ns) != 0;
     storage::WalkEntry e;
-    while ((*walker)->Next(&e)) {
+    while (walker.Next(&e)) {
       if (*lost) return {Outcome::kLost, "", 0};
       if (host_->stopped()) return {Outcome::kStopped, "", 0};
       v1::Observation o;
       if (DescribeEntry(e, point, &o)) {
-        if (metadata_only_.count(point.time_ns) != 0) {
+        if (listed_only) {
           o.set_not_read(true);  // listed by the scheduler's choice, not read
-        } else {
-          Pace(e.size);
-          storage::FileReading r =
-              hasher.ReadStore(*dir.store, storage::JoinStorePath(root, e.path), e.size);
-          if (!r.ok && r.error == ENOENT) continue;  // vanished since the walk
-          SetReading(r, &o);
+        } else if (!read(e, &o)) {
+          continue;
         }
       }
       if (Outcome r = emit(std::move(o)); r.kind != Outcome::kDone) return r;

@@ -224,43 +224,77 @@ class StoreCheckTest : public ::testing::Test {
   std::vector<std::string> opened_;  // buckets the hook was asked for
 };
 
-TEST_F(StoreCheckTest, DatedFoldersOverAStoreEqualTheFilesystemCheck) {
-  gateway_.Add(CheckTask(1, "loc", "acme/fs", "dated-folders"));
-  gateway_.Add(CheckTask(2, "bucket", "acme/fs", "dated-folders"));
-  Start();
-  auto local = gateway_.WaitTask(1);
-  auto remote = gateway_.WaitTask(2);
-  ASSERT_TRUE(local.has_value()) << "the filesystem check did not complete";
-  ASSERT_TRUE(remote.has_value()) << "the check over the store did not complete";
+// The check of task `remote` (through the store) gave what the check of
+// task `local` (on disk) gave: points, observations, completion. Returns
+// the local one's observations for the caller's own expectations.
+std::vector<v1::Observation> ExpectSameCheck(ScriptedGateway& gateway, uint64_t local_id,
+                                             uint64_t remote_id) {
+  auto local = gateway.WaitTask(local_id);
+  auto remote = gateway.WaitTask(remote_id);
+  EXPECT_TRUE(local.has_value()) << "the filesystem check did not complete";
+  EXPECT_TRUE(remote.has_value()) << "the check over the store did not complete";
+  if (!local || !remote) return {};
   EXPECT_EQ(local->complete.error(), "");
   EXPECT_EQ(remote->complete.error(), "");
-  // What the filesystem check saw: two points, every kind of entry.
-  ASSERT_EQ(local->points.size(), 2u);
-  ASSERT_EQ(local->observations.size(), 9u);
-  // The same from the store, point for point, observation for observation.
-  ASSERT_EQ(remote->points.size(), local->points.size());
-  for (size_t i = 0; i < local->points.size(); ++i) {
+  EXPECT_EQ(remote->points.size(), local->points.size());
+  for (size_t i = 0; i < local->points.size() && i < remote->points.size(); ++i) {
     EXPECT_EQ(remote->points[i].SerializeAsString(), local->points[i].SerializeAsString())
         << local->points[i].DebugString();
   }
-  ASSERT_EQ(remote->observations.size(), local->observations.size());
-  int digests = 0, samples = 0, links = 0;
-  for (size_t i = 0; i < local->observations.size(); ++i) {
+  EXPECT_EQ(remote->observations.size(), local->observations.size());
+  for (size_t i = 0; i < local->observations.size() && i < remote->observations.size(); ++i) {
     const v1::Observation& a = local->observations[i];
     const v1::Observation& b = remote->observations[i];
     EXPECT_EQ(b.SerializeAsString(), a.SerializeAsString()) << "filesystem:\n"
                                                             << a.DebugString() << "store:\n"
                                                             << b.DebugString();
-    digests += !a.digest().empty();
-    samples += a.has_sample();
-    links += a.type() == v1::ENTRY_TYPE_SYMLINK;
+  }
+  EXPECT_EQ(remote->complete.set_directory(), local->complete.set_directory());
+  return local->observations;
+}
+
+TEST_F(StoreCheckTest, DatedFoldersOverAStoreEqualTheFilesystemCheck) {
+  gateway_.Add(CheckTask(1, "loc", "acme/fs", "dated-folders"));
+  gateway_.Add(CheckTask(2, "bucket", "acme/fs", "dated-folders"));
+  Start();
+  std::vector<v1::Observation> seen = ExpectSameCheck(gateway_, 1, 2);
+  // What the filesystem check saw: two points, every kind of entry.
+  EXPECT_EQ(gateway_.WaitTask(1)->points.size(), 2u);
+  ASSERT_EQ(seen.size(), 9u);
+  int digests = 0, samples = 0, links = 0;
+  for (const v1::Observation& o : seen) {
+    digests += !o.digest().empty();
+    samples += o.has_sample();
+    links += o.type() == v1::ENTRY_TYPE_SYMLINK;
   }
   EXPECT_EQ(digests, 9);  // every file and the link hashed: not a listing only
   EXPECT_GE(samples, 6);
   EXPECT_EQ(links, 1);
-  EXPECT_EQ(remote->complete.set_directory(), local->complete.set_directory());
   std::lock_guard lock(mu_);
   EXPECT_EQ(opened_, std::vector<std::string>{"backups"});
+}
+
+TEST_F(StoreCheckTest, MirrorAndDatedFilesOverAStoreEqualTheFilesystemCheck) {
+  W(tmp_ / "loc/acme/files/db_20261001.sql.gz", vigil::testing::Bytes(70'000, 3));
+  W(tmp_ / "loc/acme/files/db_20261002.sql.gz", vigil::testing::Bytes(5, 4));
+  W(tmp_ / "loc/acme/files/notes.txt", "not a point");
+  gateway_.Add(CheckTask(1, "loc", "acme/fs/2026-10-01", ""));  // a mirror: the point is the set
+  gateway_.Add(CheckTask(2, "bucket", "acme/fs/2026-10-01", ""));
+  v1::Task files = CheckTask(3, "loc", "acme/files", "dated-files");
+  files.mutable_backup_set()->set_pattern("db_*");
+  gateway_.Add(files);
+  files = CheckTask(4, "bucket", "acme/files", "dated-files");
+  files.mutable_backup_set()->set_pattern("db_*");
+  gateway_.Add(files);
+  Start();
+  std::vector<v1::Observation> mirror = ExpectSameCheck(gateway_, 1, 2);
+  EXPECT_EQ(mirror.size(), 6u);
+  for (const v1::Observation& o : mirror) EXPECT_FALSE(o.unreadable()) << o.DebugString();
+  std::vector<v1::Observation> dated = ExpectSameCheck(gateway_, 3, 4);
+  ASSERT_EQ(dated.size(), 2u);
+  EXPECT_EQ(dated[0].path(), "db_20261001.sql.gz");
+  EXPECT_EQ(dated[0].size(), 70'000u);
+  EXPECT_FALSE(dated[0].digest().empty());
 }
 
 TEST_F(StoreCheckTest, AMissingSetInTheStoreIsEvidenceThatItDoesNotExist) {
