@@ -4,8 +4,11 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
+
+#include "storage/store.h"
 
 namespace vigil::storage {
 
@@ -89,6 +92,50 @@ FileReading FileHasher::Read(int dir_fd, const char* name, uint64_t expected_siz
     if (st.st_size > 0 && r.bytes == static_cast<uint64_t>(st.st_size)) break;
   }
   ::close(fd);
+  r.ok = true;
+  r.digest = hasher_->Finish();
+  if (also_) r.also_digest = also_->Finish();
+  r.sample = sampler_.Finish();
+  return with_stat(std::move(r));
+}
+
+FileReading FileHasher::ReadStore(Store& store, std::string_view path, uint64_t expected_size) {
+  auto with_stat = [&](FileReading r) {
+    r.has_stat = true;
+    r.size = expected_size;
+    r.nlink = 0;
+    return r;
+  };
+  hasher_->Reset();
+  if (also_) also_->Reset();
+  sampler_.Start(expected_size);
+  FileReading r;
+  while (true) {
+    // Up to the listed size: a read past the end of an object costs a
+    // request for nothing.
+    size_t want = buffer_.size();
+    if (expected_size > 0) {
+      if (r.bytes >= expected_size) break;
+      want = static_cast<size_t>(std::min<uint64_t>(want, expected_size - r.bytes));
+    }
+    StatusOr<size_t> n = store.ReadAt(path, r.bytes, buffer_.data(), want);
+    if (!n.ok()) {
+      const Status& s = n.status();
+      FileReading f;
+      f.error = absl::IsNotFound(s)             ? ENOENT
+                : absl::IsPermissionDenied(s)   ? EACCES
+                : absl::IsFailedPrecondition(s) ? EINVAL
+                                                : EIO;
+      f.error_text = "read: " + std::string(s.message());
+      return with_stat(std::move(f));
+    }
+    if (*n == 0) break;
+    hasher_->Update({buffer_.data(), *n});
+    if (also_) also_->Update({buffer_.data(), *n});
+    sampler_.Feed(r.bytes, {buffer_.data(), *n});
+    r.bytes += *n;
+    if (*n < want) break;  // the end of the file, before the listed size
+  }
   r.ok = true;
   r.digest = hasher_->Finish();
   if (also_) r.also_digest = also_->Finish();

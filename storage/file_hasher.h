@@ -10,12 +10,15 @@
 #include <cstdint>
 #include <memory>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "storage/content_sample.h"
 #include "storage/hash.h"
 
 namespace vigil::storage {
+
+class Store;
 
 struct FileReading {
   bool ok = false;
@@ -62,6 +65,19 @@ class FileHasher {
   // not read (see FileReading::skipped_hard_linked).
   FileReading Read(int dir_fd, const char* name, uint64_t expected_size, bool drop_cache = false,
                    bool skip_hard_linked = false);
+
+  // Hashes the file `path` of `store` (storage/store.h) with ReadAt in
+  // reads of the hasher's buffer size, straight into its buffer: the same
+  // digests (both algorithms) and the same content sample as Read() gives
+  // for the same bytes. `expected_size` is the size the listing gave: the
+  // reads stop there (no request past the end), or at the end of the file
+  // if that comes first, or go on to the end if it is 0 (as Read trusts no
+  // size of 0). has_stat is set with size = expected_size; a store has no
+  // inodes (dev, ino 0; nlink 0) and mtime_ns is left 0 (the listing has
+  // it). A failure sets error to the errno the store's code stands for
+  // (ENOENT NotFound, EACCES PermissionDenied, EINVAL FailedPrecondition,
+  // EIO otherwise) and error_text to "read: " and the store's message.
+  FileReading ReadStore(Store& store, std::string_view path, uint64_t expected_size);
 
  private:
   std::unique_ptr<Hasher> hasher_;

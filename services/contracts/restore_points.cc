@@ -18,6 +18,7 @@
 
 #include "services/common/text.h"
 #include "storage/dir_names.h"
+#include "storage/store.h"
 
 namespace vigil::contracts {
 namespace {
@@ -317,27 +318,11 @@ Discovery Discover(const BackupSet& set, std::vector<ListedChild> children, cons
 
 std::string ErrnoText(int err) { return std::strerror(err); }
 
-// Reads bag-info.txt's Bagging-Date (YYYY-MM-DD) of the bag open at `bag_fd`.
-std::optional<int64_t> ReadBaggingDate(int bag_fd, const std::string& tz) {
-  // O_NONBLOCK: a FIFO in its place does not hang the open.
-  int fd = ::openat(bag_fd, "bag-info.txt", O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
-  if (fd < 0) return std::nullopt;
-  struct stat st;
-  if (::fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
-    ::close(fd);
-    return std::nullopt;
-  }
-  std::string text(64 * 1024, '\0');  // bag-info.txt is small; read its start only
-  size_t got = 0;
-  while (got < text.size()) {
-    ssize_t n = ::read(fd, text.data() + got, text.size() - got);
-    if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) break;
-    got += static_cast<size_t>(n);
-  }
-  ::close(fd);
-  text.resize(got);
-  std::string_view rest(text);
+// bag-info.txt is small: its first 64 KiB are read, no more.
+constexpr size_t kBagInfoBytes = 64 * 1024;
+
+// The Bagging-Date (YYYY-MM-DD) in the text of a bag-info.txt.
+std::optional<int64_t> ParseBaggingDate(std::string_view rest, const std::string& tz) {
   while (!rest.empty()) {
     size_t nl = rest.find('\n');
     std::string_view line = rest.substr(0, nl);
@@ -366,6 +351,69 @@ std::optional<int64_t> ReadBaggingDate(int bag_fd, const std::string& tz) {
     return ParseDateInName(value, tz);
   }
   return std::nullopt;
+}
+
+// Reads bag-info.txt's Bagging-Date (YYYY-MM-DD) of the bag open at `bag_fd`.
+std::optional<int64_t> ReadBaggingDate(int bag_fd, const std::string& tz) {
+  // O_NONBLOCK: a FIFO in its place does not hang the open.
+  int fd = ::openat(bag_fd, "bag-info.txt", O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
+  if (fd < 0) return std::nullopt;
+  struct stat st;
+  if (::fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+    ::close(fd);
+    return std::nullopt;
+  }
+  std::string text(kBagInfoBytes, '\0');
+  size_t got = 0;
+  while (got < text.size()) {
+    ssize_t n = ::read(fd, text.data() + got, text.size() - got);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) break;
+    got += static_cast<size_t>(n);
+  }
+  ::close(fd);
+  text.resize(got);
+  return ParseBaggingDate(text, tz);
+}
+
+// The same for the bag at `bag` of a store.
+std::optional<int64_t> ReadBaggingDate(storage::Store& store, const std::string& bag,
+                                       const std::string& tz) {
+  const std::string path = storage::JoinStorePath(bag, "bag-info.txt");
+  auto st = store.Stat(path);
+  if (!st.ok() || st->type != storage::StoreEntryType::kFile) return std::nullopt;
+  std::string text(static_cast<size_t>(std::min<uint64_t>(st->size, kBagInfoBytes)), '\0');
+  size_t got = 0;
+  while (got < text.size()) {
+    auto n = store.ReadAt(path, got, text.data() + got, text.size() - got);
+    if (!n.ok() || *n == 0) break;
+    got += *n;
+  }
+  text.resize(got);
+  return ParseBaggingDate(text, tz);
+}
+
+// What a child of a set's directory is, as listed (no link followed).
+enum class ChildKind { kDir, kFile, kSymlink, kOther };
+
+// The child as discovery takes it, or nullopt with a warning: symbolic
+// links and special files are never candidates.
+std::optional<ListedChild> Admit(const std::string& name, ChildKind kind, int64_t mtime_ns,
+                                 uint64_t size, std::vector<std::string>* warnings) {
+  if (kind == ChildKind::kSymlink) {
+    warnings->push_back(EscapeForTerminal(name) + ": symbolic link, not followed, ignored");
+    return std::nullopt;
+  }
+  if (kind == ChildKind::kOther) {
+    warnings->push_back(EscapeForTerminal(name) + ": not a regular file or directory, ignored");
+    return std::nullopt;
+  }
+  ListedChild c;
+  c.name = name;
+  c.is_dir = kind == ChildKind::kDir;
+  c.mtime_ns = mtime_ns;
+  c.size = size;
+  return c;
 }
 
 }  // namespace
@@ -445,19 +493,15 @@ storage::StatusOr<Discovery> DiscoverRestorePointsAt(const BackupSet& set, int s
       warnings.push_back(EscapeForTerminal(name) + ": " + ErrnoText(errno) + ", ignored");
       continue;
     }
-    if (S_ISLNK(st.st_mode)) {
-      warnings.push_back(EscapeForTerminal(name) + ": symbolic link, not followed, ignored");
-      continue;
-    }
-    if (!S_ISDIR(st.st_mode) && !S_ISREG(st.st_mode)) {
-      warnings.push_back(EscapeForTerminal(name) + ": not a regular file or directory, ignored");
-      continue;
-    }
-    ListedChild c;
-    c.name = name;
-    c.is_dir = S_ISDIR(st.st_mode);
-    c.mtime_ns = int64_t{st.st_mtim.tv_sec} * 1'000'000'000 + st.st_mtim.tv_nsec;
-    c.size = static_cast<uint64_t>(st.st_size);
+    const ChildKind kind = S_ISDIR(st.st_mode)   ? ChildKind::kDir
+                           : S_ISREG(st.st_mode) ? ChildKind::kFile
+                           : S_ISLNK(st.st_mode) ? ChildKind::kSymlink
+                                                 : ChildKind::kOther;
+    std::optional<ListedChild> admitted =
+        Admit(name, kind, int64_t{st.st_mtim.tv_sec} * 1'000'000'000 + st.st_mtim.tv_nsec,
+              static_cast<uint64_t>(st.st_size), &warnings);
+    if (!admitted) continue;
+    ListedChild& c = *admitted;
     if (set.layout == Layout::kBagitBags && c.is_dir) {
       int bag = ::openat(set_fd, name.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
       if (bag < 0) {
@@ -477,6 +521,69 @@ storage::StatusOr<Discovery> DiscoverRestorePointsAt(const BackupSet& set, int s
       }
     }
     children.push_back(std::move(c));
+  }
+  return Discover(set, std::move(children), tz, &bag_dates, std::move(warnings));
+}
+
+storage::StatusOr<Discovery> DiscoverRestorePointsIn(const BackupSet& set, storage::Store& store,
+                                                     std::string_view dir, const std::string& shown,
+                                                     const std::string& tz) {
+  if (!dir.empty()) {  // a store's root is always a directory
+    auto root = store.Stat(dir);
+    if (!root.ok()) {
+      return storage::Status(root.status().code(),
+                             shown + ": " + std::string(root.status().message()));
+    }
+    if (root->type == storage::StoreEntryType::kSymlink) {
+      return absl::FailedPreconditionError(shown + ": is a symbolic link, not followed");
+    }
+    if (root->type != storage::StoreEntryType::kDirectory) {
+      return absl::FailedPreconditionError(shown + ": not a directory");
+    }
+  }
+  if (set.layout == Layout::kMirror || set.layout == Layout::kResticSnapshots) {
+    return Discover(set, {}, tz, nullptr, {});
+  }
+  // The listing comes in no promised order: sorted, the warnings come in
+  // the order the descriptor version gives them.
+  std::vector<storage::StoreEntry> entries;
+  storage::Status listed = store.List(dir, [&](storage::StoreEntry&& e) {
+    entries.push_back(std::move(e));
+    return true;
+  });
+  if (!listed.ok()) {
+    return storage::Status(listed.code(),
+                           shown + ": reading the directory: " + std::string(listed.message()));
+  }
+  std::sort(entries.begin(), entries.end(),
+            [](const storage::StoreEntry& a, const storage::StoreEntry& b) {
+              return ByteLess(a.name, b.name);
+            });
+  std::vector<ListedChild> children;
+  std::vector<std::string> warnings;
+  std::map<std::string, int64_t> bag_dates;
+  for (const storage::StoreEntry& e : entries) {
+    const ChildKind kind = e.type == storage::StoreEntryType::kDirectory ? ChildKind::kDir
+                           : e.type == storage::StoreEntryType::kFile    ? ChildKind::kFile
+                           : e.type == storage::StoreEntryType::kSymlink ? ChildKind::kSymlink
+                                                                         : ChildKind::kOther;
+    std::optional<ListedChild> c = Admit(e.name, kind, e.mtime_ns, e.size, &warnings);
+    if (!c) continue;
+    if (set.layout == Layout::kBagitBags && c->is_dir) {
+      const std::string bag = storage::JoinStorePath(dir, e.name);
+      auto decl = store.Stat(storage::JoinStorePath(bag, "bagit.txt"));
+      if (!decl.ok() && !absl::IsNotFound(decl.status())) {
+        warnings.push_back(EscapeForTerminal(e.name) + ": " + std::string(decl.status().message()) +
+                           ", ignored");
+        continue;
+      }
+      if (!decl.ok() || decl->type != storage::StoreEntryType::kFile) {
+        warnings.push_back(EscapeForTerminal(e.name) + ": no bagit.txt, not a bag, ignored");
+        continue;
+      }
+      if (auto t = ReadBaggingDate(store, bag, tz)) bag_dates[e.name] = *t;
+    }
+    children.push_back(std::move(*c));
   }
   return Discover(set, std::move(children), tz, &bag_dates, std::move(warnings));
 }

@@ -45,6 +45,10 @@
 #include "services/contracts/model.h"
 #include "storage/status.h"
 
+namespace vigil::storage {
+class Store;
+}  // namespace vigil::storage
+
 namespace vigil::contracts {
 
 // One child of a backup set's root directory, as listed.
@@ -90,6 +94,19 @@ storage::StatusOr<Discovery> DiscoverRestorePointsAt(const BackupSet& set,
 // fstatat(AT_SYMLINK_NOFOLLOW) and opened with openat(O_NOFOLLOW).
 storage::StatusOr<Discovery> DiscoverRestorePointsAt(const BackupSet& set, int set_fd,
                                                      const std::string& shown,
+                                                     const std::string& tz);
+
+// The same for the directory `dir` of `store` (storage/store.h; "" is its
+// root), as the worker reads a set in an S3 bucket or on an SFTP server:
+// the same points and the same warnings as the descriptor version gives
+// for the same tree (children in name order whatever order the store
+// lists them in; a kSymlink or kOther child skipped with a warning; for
+// kBagitBags a directory holding a regular `bagit.txt` is a bag, its
+// bag-info.txt read through the store). `shown` names the directory in
+// errors. Errors: the store's (NotFound when `dir` does not exist, ...),
+// `shown` prefixed; FailedPrecondition when `dir` is not a directory.
+storage::StatusOr<Discovery> DiscoverRestorePointsIn(const BackupSet& set, storage::Store& store,
+                                                     std::string_view dir, const std::string& shown,
                                                      const std::string& tz);
 
 // Parses the first date/time embedded in a file or folder name; nullopt if

@@ -25,6 +25,7 @@
 #include "services/worker/set_dir.h"
 #include "storage/file_hasher.h"
 #include "storage/hash.h"
+#include "storage/store_walker.h"
 #include "storage/tree_walker.h"
 
 namespace vigil::worker {
@@ -113,6 +114,17 @@ bool IsEmptyDir(int fd) {
   return empty;
 }
 
+// The same for the directory `dir` of a store (an error listing it counts
+// as not empty).
+bool IsEmptyStoreDir(storage::Store& store, const std::string& dir) {
+  bool empty = true;
+  storage::Status s = store.List(dir, [&](storage::StoreEntry&&) {
+    empty = false;
+    return false;
+  });
+  return s.ok() && empty;
+}
+
 // One check attempt, on the task's thread.
 class CheckRun {
  public:
@@ -120,18 +132,11 @@ class CheckRun {
 
   Outcome Run() {
     const v1::Task& task = a_->task;
-    std::atomic<bool>* lost = &a_->lost;
+    if (IsRemoteLocation(task)) return RunOverStore();
     auto dir = ResolveSetDir(host_->options().locations, task.backup_set());
-    if (absl::IsNotFound(dir.status())) {
-      // Nothing at the set's path: evidence for the scope finding ("in
-      // scope, no backup found"), not a failed task. No point is listed.
-      host_->Log("task " + std::to_string(task.id()) + ": " + std::string(dir.status().message()) +
-                 ": no backup found");
-      Outcome done{Outcome::kDone, "", 0};
-      done.set_directory = "does not exist";
-      return done;
-    }
+    if (absl::IsNotFound(dir.status())) return NoBackup(dir.status());
     if (!dir.ok()) return {Outcome::kError, std::string(dir.status().message()), 0};
+    local_ = std::move(*dir);
     auto set = ContractSet(task.backup_set());
     if (!set.ok()) return {Outcome::kError, std::string(set.status().message()), 0};
     if (set->format == "restic" || set->layout == contracts::Layout::kResticSnapshots) {
@@ -141,10 +146,69 @@ class CheckRun {
                 "restic-snapshots",
                 0};
       }
-      return RunRestic(*dir);
+      return RunRestic(*local_);
     }
+    return CheckPoints(*set);
+  }
+
+  // A set at a remote location (S3, SFTP): the same check through the
+  // location's store (WorkerOptions::open_store). Plain sets only so far:
+  // a format read by its own reader (bagit, sumfile, restic) fails the task
+  // rather than pass unexamined. The store's counters go to the log.
+  Outcome RunOverStore() {
+    const v1::Task& task = a_->task;
+    const std::string& kind = task.location().kind();
+    auto set = ContractSet(task.backup_set());
+    if (!set.ok()) return {Outcome::kError, std::string(set.status().message()), 0};
+    if (set->format != "dir" || set->layout == contracts::Layout::kResticSnapshots) {
+      return {
+          Outcome::kError,
+          "backup set '" + task.backup_set().name() + "': format " + set->format +
+              (set->layout == contracts::Layout::kResticSnapshots ? " (restic-snapshots)" : "") +
+              " is not yet readable from an " + kind + " location (location '" +
+              task.backup_set().location() + "'); only plain directories are",
+          0};
+    }
+    auto dir = ResolveStoreSetDir(host_->options(), task);
+    if (absl::IsNotFound(dir.status())) return NoBackup(dir.status());
+    if (!dir.ok()) return {Outcome::kError, std::string(dir.status().message()), 0};
+    store_ = std::move(*dir);
+    Outcome r = CheckPoints(*set);
+    if (r.kind != Outcome::kDone) {  // what it cost anyway (CheckPoints logs it when done)
+      host_->Log("task " + std::to_string(task.id()) + " ended: " + StoreCost());
+    }
+    return r;
+  }
+
+  // What reading the set's store cost: "s3://b/p: 25 request(s), 6294575
+  // byte(s) read, 0 retry(ies)".
+  std::string StoreCost() const {
+    const storage::StoreCounters& c = store_->store->counters();
+    return store_->store->Describe() + ": " + std::to_string(c.requests.load()) + " request(s), " +
+           std::to_string(c.bytes_read.load()) + " byte(s) read, " +
+           std::to_string(c.retries.load()) + " retry(ies)";
+  }
+
+  // Nothing at the set's path: evidence for the scope finding ("in scope,
+  // no backup found"), not a failed task. No point is listed.
+  Outcome NoBackup(const storage::Status& why) {
+    host_->Log("task " + std::to_string(a_->task.id()) + ": " + std::string(why.message()) +
+               ": no backup found");
+    Outcome done{Outcome::kDone, "", 0};
+    done.set_directory = "does not exist";
+    return done;
+  }
+
+  // The set's restore points discovered, walked and hashed (local_ or
+  // store_ holds the set), then the format's verdicts.
+  Outcome CheckPoints(const contracts::BackupSet& set_model) {
+    const v1::Task& task = a_->task;
+    std::atomic<bool>* lost = &a_->lost;
+    const contracts::BackupSet* set = &set_model;
     const std::string tz = task.tenant_timezone().empty() ? "UTC" : task.tenant_timezone();
-    auto found = contracts::DiscoverRestorePointsAt(*set, dir->fd(), dir->path, tz);
+    auto found = store_ ? contracts::DiscoverRestorePointsIn(*set, *store_->store, store_->path,
+                                                             store_->shown, tz)
+                        : contracts::DiscoverRestorePointsAt(*set, local_->fd(), local_->path, tz);
     if (!found.ok()) return {Outcome::kError, std::string(found.status().message()), 0};
     for (const auto& w : found->warnings) {
       host_->Log("task " + std::to_string(task.id()) + " (" + task.backup_set().tenant() + "/" +
@@ -187,10 +251,14 @@ class CheckRun {
       if (*lost) return {Outcome::kLost, "", 0};
       if (host_->stopped()) return {Outcome::kStopped, "", 0};
       Outcome r;
-      if (set->layout == contracts::Layout::kDatedFiles) {
-        r = EmitFilePoint(*dir, point, hasher, emit);
+      const bool file_point = set->layout == contracts::Layout::kDatedFiles;
+      if (store_) {
+        r = file_point ? EmitStoreFilePoint(point, hasher, emit)
+                       : WalkStorePoint(point, hasher, lost, emit);
+      } else if (file_point) {
+        r = EmitFilePoint(*local_, point, hasher, emit);
       } else {
-        r = WalkPoint(*dir, point, hasher, linked, &reused, lost, emit);
+        r = WalkPoint(*local_, point, hasher, linked, &reused, lost, emit);
       }
       if (r.kind != Outcome::kDone) return r;
     }
@@ -198,17 +266,23 @@ class CheckRun {
     // Every batch acknowledged before CompleteTask names the last one.
     if (Outcome r = batches.Flush(); r.kind != Outcome::kDone) return r;
     batches.Close();
-    host_->Log("task " + std::to_string(task.id()) + ": " + std::to_string(found->points.size()) +
-               " restore point(s), " + std::to_string(reused) +
-               " hard-linked files not read again");
+    host_->Log(
+        "task " + std::to_string(task.id()) + ": " + std::to_string(found->points.size()) +
+        " restore point(s), " +
+        (store_ ? StoreCost() : std::to_string(reused) + " hard-linked files not read again"));
     Outcome done{Outcome::kDone, "", batches.seq()};
     // No restore point (a mirror: nothing in it): say what the directory
     // held, for the scope finding.
+    auto is_empty = [&] {
+      return store_ ? IsEmptyStoreDir(*store_->store, store_->path) : IsEmptyDir(local_->fd());
+    };
     if (found->points.empty()) {
-      done.set_directory = IsEmptyDir(dir->fd()) ? "empty" : "holds no restore point";
-    } else if (set->layout == contracts::Layout::kMirror && emitted == 0 && IsEmptyDir(dir->fd())) {
+      done.set_directory = is_empty() ? "empty" : "holds no restore point";
+    } else if (set->layout == contracts::Layout::kMirror && emitted == 0 && is_empty()) {
       done.set_directory = "empty";
     }
+    if (store_) return done;  // plain sets only: no format verdicts (RunOverStore)
+    const SetDir* dir = &*local_;
     // The format's own verdicts, point by point (after the walk: the
     // catalogue's observations are durable first).
     for (const auto& point : found->points) {
@@ -293,6 +367,31 @@ class CheckRun {
     if (!o.digest().empty()) a_->progress.bytes.fetch_add(o.size(), std::memory_order_relaxed);
   }
 
+  // The observation of a dated file point (its size and mtime as just
+  // seen), read by `read` (a FileReading) unless the point is
+  // metadata-only.
+  template <typename Emit, typename Read>
+  Outcome EmitPointFile(const contracts::DiscoveredPoint& point, uint64_t size, int64_t mtime_ns,
+                        Read read, Emit& emit) {
+    v1::Observation o;
+    o.set_path(point.name);
+    o.set_restore_point_ns(point.time_ns);
+    o.set_size(size);
+    o.set_mtime_ns(mtime_ns);
+    o.set_type(v1::ENTRY_TYPE_FILE);
+    if (metadata_only_.count(point.time_ns) != 0) {  // listed, not read
+      o.set_not_read(true);
+      return emit(std::move(o));
+    }
+    Pace(o.size());
+    storage::FileReading r = read(o.size());
+    if (!r.ok && r.error == ENOENT) {
+      return {Outcome::kError, "restore point '" + point.name + "' vanished during the check", 0};
+    }
+    SetReading(r, &o);
+    return emit(std::move(o));
+  }
+
   template <typename Emit>
   Outcome EmitFilePoint(const SetDir& dir, const contracts::DiscoveredPoint& point,
                         storage::FileHasher& hasher, Emit& emit) {
@@ -301,29 +400,54 @@ class CheckRun {
       return r;
     }
     const int fd = dir.fd();  // the point file: one component, read with O_NOFOLLOW
-    v1::Observation o;
-    o.set_path(point.name);
-    o.set_restore_point_ns(point.time_ns);
-    o.set_size(static_cast<uint64_t>(st.st_size));
-    o.set_mtime_ns(int64_t{st.st_mtim.tv_sec} * 1'000'000'000 + st.st_mtim.tv_nsec);
-    o.set_type(v1::ENTRY_TYPE_FILE);
-    if (metadata_only_.count(point.time_ns) != 0) {  // listed, not read
-      o.set_not_read(true);
-      return emit(std::move(o));
+    return EmitPointFile(
+        point, static_cast<uint64_t>(st.st_size),
+        int64_t{st.st_mtim.tv_sec} * 1'000'000'000 + st.st_mtim.tv_nsec,
+        [&](uint64_t size) { return hasher.Read(fd, point.name.c_str(), size); }, emit);
+  }
+
+  template <typename Emit>
+  Outcome EmitStoreFilePoint(const contracts::DiscoveredPoint& point, storage::FileHasher& hasher,
+                             Emit& emit) {
+    storage::StoreEntry st;
+    if (Outcome r = CheckStorePointUnchanged(*store_, point, false, &st);
+        r.kind != Outcome::kDone) {
+      return r;
     }
-    Pace(o.size());
-    storage::FileReading r = hasher.Read(fd, point.name.c_str(), o.size());
-    if (!r.ok && r.error == ENOENT) {
-      return {Outcome::kError, "restore point '" + point.name + "' vanished during the check", 0};
-    }
-    if (r.ok) {
-      o.set_size(r.bytes);
-      SetDigests(r, &o);
+    const std::string path = storage::JoinStorePath(store_->path, point.name);
+    return EmitPointFile(
+        point, st.size, st.mtime_ns,
+        [&](uint64_t size) { return hasher.ReadStore(*store_->store, path, size); }, emit);
+  }
+
+  // Starts the observation of walked entry `e` of `point`; true when it is
+  // a regular file whose content is still to be read (type FILE set),
+  // false when the observation is complete (an entry that could not be
+  // examined, a symbolic link with its target's digest, a special file).
+  bool DescribeEntry(const storage::WalkEntry& e, const contracts::DiscoveredPoint& point,
+                     v1::Observation* o) const {
+    o->set_path(e.path);
+    o->set_size(e.size);
+    o->set_mtime_ns(e.mtime_ns);
+    o->set_restore_point_ns(point.time_ns);
+    if (e.is_directory || e.error != 0) {
+      o->set_type(e.is_directory ? v1::ENTRY_TYPE_OTHER
+                                 : static_cast<v1::EntryType>(static_cast<int>(e.type)));
+      o->set_unreadable(true);
+      o->set_error(e.error_text);
+    } else if (e.type == storage::EntryType::kFile) {
+      o->set_type(v1::ENTRY_TYPE_FILE);
+      return true;
+    } else if (e.type == storage::EntryType::kSymlink) {
+      o->set_type(v1::ENTRY_TYPE_SYMLINK);
+      o->set_link_target(e.link_target);
+      storage::Digest d = storage::HashBytes(alg_, e.link_target);
+      o->set_digest_algorithm(static_cast<uint32_t>(d.algorithm()));
+      o->set_digest(std::string(d.view()));
     } else {
-      o.set_unreadable(true);
-      o.set_error(r.error_text);
+      o->set_type(v1::ENTRY_TYPE_OTHER);
     }
-    return emit(std::move(o));
+    return false;
   }
 
   template <typename Emit>
@@ -342,66 +466,101 @@ class CheckRun {
     auto walker = storage::TreeWalker::OpenAt(
         dir.fd(), point.name, point.name.empty() ? dir.path : dir.path + "/" + point.name);
     if (!walker.ok()) return {Outcome::kError, std::string(walker.status().message()), 0};
+    return EmitWalk(**walker, point, lost, emit,
+                    [&](const storage::WalkEntry& e, v1::Observation* o) {
+                      auto it = e.nlink > 1 ? linked.find({e.dev, e.ino}) : linked.end();
+                      if (it != linked.end() && it->second.size == e.size &&
+                          it->second.mtime_ns == e.mtime_ns) {
+                        o->set_digest_algorithm(it->second.algorithm);
+                        o->set_digest(it->second.digest);
+                        o->set_previous_digest_algorithm(it->second.previous_algorithm);
+                        o->set_previous_digest(it->second.previous_digest);
+                        if (it->second.sample.format() != 0)
+                          *o->mutable_sample() = it->second.sample;
+                        ++*reused;
+                        return true;
+                      }
+                      Pace(e.size);
+                      storage::FileReading r = hasher.Read(e.dir->fd(), e.name.c_str(), e.size);
+                      if (!r.ok && r.error == ENOENT) return false;  // vanished since the walk
+                      SetReading(r, o);
+                      if (r.ok && e.nlink > 1 && r.bytes == e.size) {
+                        linked[{e.dev, e.ino}] = {e.size,
+                                                  e.mtime_ns,
+                                                  o->digest_algorithm(),
+                                                  o->digest(),
+                                                  o->previous_digest_algorithm(),
+                                                  o->previous_digest(),
+                                                  o->sample()};
+                      }
+                      return true;
+                    });
+  }
+
+  // The same over the set's store: StoreWalker in the same order, each
+  // file read through the store (a store has no hard links: nothing is
+  // reused).
+  template <typename Emit>
+  Outcome WalkStorePoint(const contracts::DiscoveredPoint& point, storage::FileHasher& hasher,
+                         std::atomic<bool>* lost, Emit& emit) {
+    const StoreSetDir& dir = *store_;
+    if (!point.name.empty()) {
+      storage::StoreEntry st;
+      if (Outcome r = CheckStorePointUnchanged(dir, point, true, &st); r.kind != Outcome::kDone) {
+        return r;
+      }
+    }
+    const std::string root =
+        point.name.empty() ? dir.path : storage::JoinStorePath(dir.path, point.name);
+    auto walker = storage::StoreWalker::Open(
+        *dir.store, root, point.name.empty() ? dir.shown : dir.shown + "/" + point.name);
+    if (!walker.ok()) return {Outcome::kError, std::string(walker.status().message()), 0};
+    return EmitWalk(
+        **walker, point, lost, emit, [&](const storage::WalkEntry& e, v1::Observation* o) {
+          Pace(e.size);
+          storage::FileReading r =
+              hasher.ReadStore(*dir.store, storage::JoinStorePath(root, e.path), e.size);
+          if (!r.ok && r.error == ENOENT) return false;  // vanished since the walk
+          SetReading(r, o);
+          return true;
+        });
+  }
+
+  // Emits an observation for every entry `walker` (TreeWalker or
+  // StoreWalker) yields of `point`; `read(e, &o)` fills in a regular
+  // file's content (false: it vanished, no observation) unless the point
+  // is listed without reading.
+  template <typename Walker, typename Emit, typename Read>
+  Outcome EmitWalk(Walker& walker, const contracts::DiscoveredPoint& point, std::atomic<bool>* lost,
+                   Emit& emit, Read read) {
+    const bool listed_only = metadata_only_.count(point.time_ns) != 0;
     storage::WalkEntry e;
-    while ((*walker)->Next(&e)) {
+    while (walker.Next(&e)) {
       if (*lost) return {Outcome::kLost, "", 0};
       if (host_->stopped()) return {Outcome::kStopped, "", 0};
       v1::Observation o;
-      o.set_path(e.path);
-      o.set_size(e.size);
-      o.set_mtime_ns(e.mtime_ns);
-      o.set_restore_point_ns(point.time_ns);
-      if (e.is_directory || e.error != 0) {
-        o.set_type(e.is_directory ? v1::ENTRY_TYPE_OTHER
-                                  : static_cast<v1::EntryType>(static_cast<int>(e.type)));
-        o.set_unreadable(true);
-        o.set_error(e.error_text);
-      } else if (e.type == storage::EntryType::kFile) {
-        o.set_type(v1::ENTRY_TYPE_FILE);
-        auto it = e.nlink > 1 ? linked.find({e.dev, e.ino}) : linked.end();
-        if (metadata_only_.count(point.time_ns) != 0) {
+      if (DescribeEntry(e, point, &o)) {
+        if (listed_only) {
           o.set_not_read(true);  // listed by the scheduler's choice, not read
-        } else if (it != linked.end() && it->second.size == e.size &&
-                   it->second.mtime_ns == e.mtime_ns) {
-          o.set_digest_algorithm(it->second.algorithm);
-          o.set_digest(it->second.digest);
-          o.set_previous_digest_algorithm(it->second.previous_algorithm);
-          o.set_previous_digest(it->second.previous_digest);
-          if (it->second.sample.format() != 0) *o.mutable_sample() = it->second.sample;
-          ++*reused;
-        } else {
-          Pace(e.size);
-          storage::FileReading r = hasher.Read(e.dir->fd(), e.name.c_str(), e.size);
-          if (!r.ok && r.error == ENOENT) continue;  // vanished since the walk
-          if (r.ok) {
-            o.set_size(r.bytes);
-            SetDigests(r, &o);
-            if (e.nlink > 1 && r.bytes == e.size) {
-              linked[{e.dev, e.ino}] = {e.size,
-                                        e.mtime_ns,
-                                        o.digest_algorithm(),
-                                        o.digest(),
-                                        o.previous_digest_algorithm(),
-                                        o.previous_digest(),
-                                        o.sample()};
-            }
-          } else {
-            o.set_unreadable(true);
-            o.set_error(r.error_text);
-          }
+        } else if (!read(e, &o)) {
+          continue;
         }
-      } else if (e.type == storage::EntryType::kSymlink) {
-        o.set_type(v1::ENTRY_TYPE_SYMLINK);
-        o.set_link_target(e.link_target);
-        storage::Digest d = storage::HashBytes(alg_, e.link_target);
-        o.set_digest_algorithm(static_cast<uint32_t>(d.algorithm()));
-        o.set_digest(std::string(d.view()));
-      } else {
-        o.set_type(v1::ENTRY_TYPE_OTHER);
       }
       if (Outcome r = emit(std::move(o)); r.kind != Outcome::kDone) return r;
     }
     return {};
+  }
+
+  // What a read gave: the size read and the digests, or unreadable with
+  // the reason.
+  static void SetReading(const storage::FileReading& r, v1::Observation* o) {
+    if (r.ok) {
+      o->set_size(r.bytes);
+      SetDigests(r, o);
+    } else {
+      o->set_unreadable(true);
+      o->set_error(r.error_text);
+    }
   }
 
   // A file's digest in the set's algorithm, and in Task.rehash_from's when
@@ -422,6 +581,10 @@ class CheckRun {
 
   TaskHost* host_;
   Attempt* a_;
+  // Where the set is read: its directory on disk, or (a remote location)
+  // its directory in the location's store. One of them is set by Run.
+  std::optional<SetDir> local_;
+  std::optional<StoreSetDir> store_;
   // The set's digest algorithm (its contentHash).
   storage::HashAlgorithm alg_ = storage::HashAlgorithm::kXxh3_128;
   // The read budget is the attempt's own: tasks of one location running at

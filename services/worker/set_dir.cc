@@ -47,6 +47,56 @@ storage::StatusOr<SetDir> ResolveSetDir(const std::map<std::string, std::string>
   return SetDir{want, std::make_shared<storage::DirHandle>(o.fd)};
 }
 
+bool IsRemoteLocation(const v1::Task& task) {
+  const std::string& kind = task.location().kind();
+  return !kind.empty() && kind != "filesystem";
+}
+
+storage::StatusOr<StoreSetDir> ResolveStoreSetDir(const WorkerOptions& options,
+                                                  const v1::Task& task) {
+  const v1::BackupSet& set = task.backup_set();
+  const std::string& kind = task.location().kind();
+  const std::string where = "location '" + set.location() + "' (" + kind + ")";
+  if (kind != "s3" && kind != "sftp") {
+    return absl::FailedPreconditionError(where + ": unknown location kind");
+  }
+  if (options.locations.count(set.location()) == 0) {
+    return absl::FailedPreconditionError(where + " not served here");
+  }
+  if (!options.open_store) {
+    return absl::FailedPreconditionError(where + ": this worker cannot read " + kind +
+                                         " locations (no store configured)");
+  }
+  if (!storage::IsValidRelativePath(set.path())) {
+    return absl::InvalidArgumentError("backup set path '" + set.path() +
+                                      "' is not a relative path inside the location");
+  }
+  auto store = options.open_store(task.location());
+  if (!store.ok()) {
+    return storage::Status(store.status().code(),
+                           where + ": " + std::string(store.status().message()));
+  }
+  if (*store == nullptr) return absl::FailedPreconditionError(where + ": no store opened");
+  StoreSetDir dir;
+  dir.store = std::move(*store);
+  dir.path = set.path();
+  dir.shown = dir.store->Describe() + "/" + set.path();
+  auto e = dir.store->Stat(dir.path);
+  if (!e.ok()) {
+    return storage::Status(e.status().code(), "backup set directory '" + dir.shown +
+                                                  "': " + std::string(e.status().message()));
+  }
+  if (e->type == storage::StoreEntryType::kSymlink) {
+    return absl::InvalidArgumentError("backup set directory '" + dir.shown +
+                                      "' is a symbolic link, not followed");
+  }
+  if (e->type != storage::StoreEntryType::kDirectory) {
+    return absl::InvalidArgumentError("backup set directory '" + dir.shown +
+                                      "' is not a directory");
+  }
+  return dir;
+}
+
 storage::StatusOr<contracts::BackupSet> ContractSet(const v1::BackupSet& b) {
   contracts::BackupSet c;
   c.name = b.name();
@@ -76,25 +126,48 @@ storage::StatusOr<contracts::BackupSet> ContractSet(const v1::BackupSet& b) {
   return c;
 }
 
-Outcome CheckPointUnchanged(const SetDir& dir, const contracts::DiscoveredPoint& point,
-                            bool want_dir, struct stat* st) {
-  if (fstatat(dir.fd(), point.name.c_str(), st, AT_SYMLINK_NOFOLLOW) != 0) {
-    return {Outcome::kError,
-            "restore point '" + point.name + "' vanished during the check: " + std::strerror(errno),
+namespace {
+
+// What became of a point since discovery: `why` when it could not be
+// looked at, else whether it is still of its kind with the same time.
+Outcome JudgePoint(const contracts::DiscoveredPoint& point, const std::string& why, bool want_dir,
+                   bool of_kind, int64_t mtime_ns) {
+  if (!why.empty()) {
+    return {Outcome::kError, "restore point '" + point.name + "' vanished during the check: " + why,
             0};
   }
-  if (want_dir ? !S_ISDIR(st->st_mode) : !S_ISREG(st->st_mode)) {
+  if (!of_kind) {
     return {Outcome::kError,
             "restore point '" + point.name + "' is no longer a " +
                 (want_dir ? "directory" : "regular file"),
             0};
   }
-  const int64_t mtime = int64_t{st->st_mtim.tv_sec} * 1'000'000'000 + st->st_mtim.tv_nsec;
-  if (point.time_source == "mtime" && mtime != point.time_ns) {
+  if (point.time_source == "mtime" && mtime_ns != point.time_ns) {
     return {Outcome::kError,
             "restore point '" + point.name + "' changed during the check (rotated?)", 0};
   }
   return {};
+}
+
+}  // namespace
+
+Outcome CheckPointUnchanged(const SetDir& dir, const contracts::DiscoveredPoint& point,
+                            bool want_dir, struct stat* st) {
+  if (fstatat(dir.fd(), point.name.c_str(), st, AT_SYMLINK_NOFOLLOW) != 0) {
+    return JudgePoint(point, std::strerror(errno), want_dir, false, 0);
+  }
+  return JudgePoint(point, "", want_dir, want_dir ? S_ISDIR(st->st_mode) : S_ISREG(st->st_mode),
+                    int64_t{st->st_mtim.tv_sec} * 1'000'000'000 + st->st_mtim.tv_nsec);
+}
+
+Outcome CheckStorePointUnchanged(const StoreSetDir& dir, const contracts::DiscoveredPoint& point,
+                                 bool want_dir, storage::StoreEntry* e) {
+  auto st = dir.store->Stat(storage::JoinStorePath(dir.path, point.name));
+  if (!st.ok()) return JudgePoint(point, std::string(st.status().message()), want_dir, false, 0);
+  const auto want = want_dir ? storage::StoreEntryType::kDirectory : storage::StoreEntryType::kFile;
+  Outcome o = JudgePoint(point, "", want_dir, st->type == want, st->mtime_ns);
+  if (o.kind == Outcome::kDone) *e = std::move(*st);
+  return o;
 }
 
 }  // namespace vigil::worker

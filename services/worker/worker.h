@@ -40,11 +40,17 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <memory>
 #include <string>
 
 #include "storage/status.h"
+#include "storage/store.h"
+
+namespace vigil::v1 {
+class Location;
+}  // namespace vigil::v1
 
 namespace vigil::worker {
 
@@ -94,6 +100,14 @@ struct WorkerOptions {
   // services/worker/remote/credentials.h). Empty = none: a restic task or
   // a task of a remote location then fails naming the file it wanted.
   std::string secrets;
+  // Opens the store of a remote location (Task.location, kind "s3" or
+  // "sftp": its address; the credentials are the factory's own, from the
+  // secrets directory). A check of a set at such a location, served here
+  // (its name in `locations`), walks and hashes the set through this store
+  // (check_task.h). Called once per task, on the task's thread; the store
+  // lives for the task. Null = this worker reads no remote location: a
+  // task for one fails naming it.
+  std::function<storage::StatusOr<std::unique_ptr<storage::Store>>(const v1::Location&)> open_store;
   // Observations per batch. Default 512 (the coordinator takes up to 4096).
   int batch_size = 512;
   // Test hook: sleep this long after each acknowledged batch, so tests can

@@ -15,6 +15,7 @@
 #include <string>
 #include <vector>
 
+#include "storage/local_store.h"
 #include "tests/storage/test_util.h"
 #include "tests/support/civil_time.h"
 
@@ -473,6 +474,106 @@ TEST(DiscoverRestorePointsAt, RootErrorsAndMirror) {
   ASSERT_EQ(::symlink(root.path().c_str(), (root / "link").c_str()), 0);
   EXPECT_TRUE(absl::IsFailedPrecondition(
       DiscoverRestorePointsAt(SetWith(Layout::kDatedFolders), root / "link", "UTC").status()));
+}
+
+// --- Over a Store ---------------------------------------------------------------
+
+// DiscoverRestorePointsIn over a LocalStore gives what the descriptor
+// version gives on the same directory: the same points, the same warnings
+// in the same order, for every layout read from a listing.
+TEST(DiscoverRestorePointsIn, EqualsTheDescriptorVersionForEveryLayout) {
+  TempDir root;
+  const std::string decl = "BagIt-Version: 1.0\nTag-File-Character-Encoding: UTF-8\n";
+  // dated-folders (and mirror)
+  MakeDir(root / "folders", UtcNs(2026, 1, 1));
+  MakeDir(root / "folders/2026-10-01", UtcNs(2026, 10, 1, 5));
+  MakeDir(root / "folders/2026-10-02T0300", UtcNs(2026, 10, 2, 5));
+  MakeDir(root / "folders/undated", UtcNs(2026, 9, 1, 5) + 11);
+  MakeDir(root / "folders/x-2026-10-02T03:00:00Z", UtcNs(2026, 10, 2, 6));
+  WriteFile(root / "folders/2026-10-03.txt", "a file among folders");
+  ASSERT_EQ(::symlink("2026-10-01", (root / "folders/2026-10-04").c_str()), 0);
+  ASSERT_EQ(::mkfifo((root / "folders/2026-10-05").c_str(), 0644), 0);
+  // dated-files
+  WriteFile(root / "files/db_20261001.sql.gz", "one");
+  WriteFile(root / "files/db_20261002_0130.sql.gz", "two");
+  WriteFile(root / "files/db_nodate.sql.gz", "three");
+  WriteFile(root / "files/notes.txt", "not a backup");
+  ASSERT_EQ(::mkdir((root / "files/db_20261009.sql.gz").c_str(), 0755), 0);
+  SetMtime(root / "files/db_nodate.sql.gz", UtcNs(2026, 9, 1, 12) + 42);
+  // rsnapshot
+  MakeDir(root / "snap", UtcNs(2026, 1, 1));
+  MakeDir(root / "snap/daily.0", UtcNs(2026, 10, 30, 3) + 5);
+  MakeDir(root / "snap/daily.1", UtcNs(2026, 10, 29, 3));
+  MakeDir(root / "snap/weekly.0", UtcNs(2026, 10, 29, 3));  // same time: kept the first
+  ASSERT_EQ(::mkdir((root / "snap/.sync").c_str(), 0755), 0);
+  WriteFile(root / "snap/rsnapshot.pid", "1");
+  MakeDir(root / "snap/junk", UtcNs(2026, 1, 1));
+  // bagit-bags
+  WriteFile(root / "bags/bag-2026-10-01/bagit.txt", decl);
+  WriteFile(root / "bags/bag-info-dated/bagit.txt", decl);
+  WriteFile(root / "bags/bag-info-dated/bag-info.txt",
+            "Source-Organization: ACME\r\nbagging-date: 2026-09-15\r\n");
+  WriteFile(root / "bags/bag-undated/bagit.txt", decl);
+  SetMtime(root / "bags/bag-undated", UtcNs(2026, 8, 1, 8) + 7);
+  WriteFile(root / "bags/not-a-bag-2026-10-02/data/b.txt", "b");
+  ASSERT_EQ(::mkdir((root / "bags/declaration-is-a-dir").c_str(), 0755), 0);
+  ASSERT_EQ(::mkdir((root / "bags/declaration-is-a-dir/bagit.txt").c_str(), 0755), 0);
+  ASSERT_EQ(::symlink("bag-2026-10-01", (root / "bags/bag-link-2026-10-05").c_str()), 0);
+
+  auto store = storage::LocalStore::Open(root.path());
+  ASSERT_TRUE(store.ok()) << store.status();
+  struct Case {
+    Layout layout;
+    std::string dir;
+    bool from_mtime;
+    size_t points;  // what the descriptor version finds: the test's own check
+  };
+  for (const Case& c :
+       {Case{Layout::kDatedFolders, "folders", false, 3},
+        Case{Layout::kDatedFolders, "folders", true, 4}, Case{Layout::kMirror, "folders", false, 1},
+        Case{Layout::kDatedFiles, "files", false, 2}, Case{Layout::kDatedFiles, "files", true, 3},
+        Case{Layout::kRsnapshot, "snap", false, 2}, Case{Layout::kBagitBags, "bags", false, 3}}) {
+    SCOPED_TRACE(c.dir + (c.from_mtime ? " (mtime)" : ""));
+    BackupSet set = SetWith(c.layout);
+    set.time_from_mtime = c.from_mtime;
+    if (c.layout == Layout::kDatedFiles) set.pattern = "db_*";
+    auto want = DiscoverRestorePointsAt(set, root / c.dir, "Europe/Paris");
+    ASSERT_TRUE(want.ok()) << want.status();
+    auto got = DiscoverRestorePointsIn(set, **store, c.dir, "shown", "Europe/Paris");
+    ASSERT_TRUE(got.ok()) << got.status();
+    EXPECT_EQ(want->points.size(), c.points);
+    ASSERT_EQ(got->points.size(), want->points.size());
+    for (size_t i = 0; i < want->points.size(); ++i) {
+      EXPECT_EQ(got->points[i].name, want->points[i].name);
+      EXPECT_EQ(got->points[i].time_ns, want->points[i].time_ns);
+      EXPECT_EQ(got->points[i].time_source, want->points[i].time_source);
+    }
+    EXPECT_EQ(got->warnings, want->warnings);
+    if (c.layout != Layout::kMirror) {
+      EXPECT_FALSE(want->warnings.empty());
+    }
+  }
+}
+
+TEST(DiscoverRestorePointsIn, RootErrorsNameTheDirectory) {
+  TempDir root;
+  WriteFile(root / "file", "x");
+  ASSERT_EQ(::mkdir((root / "real").c_str(), 0755), 0);
+  ASSERT_EQ(::symlink("real", (root / "link").c_str()), 0);
+  auto store = storage::LocalStore::Open(root.path());
+  ASSERT_TRUE(store.ok()) << store.status();
+  const BackupSet set = SetWith(Layout::kDatedFolders);
+  auto missing = DiscoverRestorePointsIn(set, **store, "nope", "s3://b/nope", "UTC");
+  EXPECT_TRUE(absl::IsNotFound(missing.status())) << missing.status();
+  EXPECT_THAT(std::string(missing.status().message()), HasSubstr("s3://b/nope"));
+  EXPECT_TRUE(absl::IsFailedPrecondition(
+      DiscoverRestorePointsIn(set, **store, "file", "f", "UTC").status()));
+  EXPECT_TRUE(absl::IsFailedPrecondition(
+      DiscoverRestorePointsIn(set, **store, "link", "l", "UTC").status()));
+  // The store's root is a directory, and an empty one has no point.
+  auto empty = DiscoverRestorePointsIn(set, **store, "real", "r", "UTC");
+  ASSERT_TRUE(empty.ok()) << empty.status();
+  EXPECT_TRUE(empty->points.empty());
 }
 
 }  // namespace

@@ -1,0 +1,368 @@
+// The worker's CHECK of a plain set at a remote location (Location.kind
+// "s3"), read through WorkerOptions::open_store, against the same check of
+// the same files at a filesystem location. A real Worker leases its tasks
+// over real gRPC on loopback from a scripted gateway in this process (the
+// coordinator's side of leasing a remote location is not on this branch:
+// its tasks are written here), and the gateway keeps every batch and
+// completion. The store is a LocalStore over the directory the filesystem
+// check reads: the restore points and every observation (paths, types,
+// sizes, mtimes, digests, samples, link targets) must be the same.
+#include <grpcpp/grpcpp.h>
+#include <gtest/gtest.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <deque>
+#include <filesystem>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "services/worker/worker.h"
+#include "storage/local_store.h"
+#include "tests/integration/test_util.h"
+#include "tests/support/random_bytes.h"
+#include "tests/support/wait.h"
+#include "vigil/v1/worker.grpc.pb.h"
+
+namespace vigil::worker {
+namespace {
+
+using ObserveStream = grpc::ServerReaderWriter<v1::Ack, v1::ObservationBatch>;
+
+// What the gateway kept of one task: its batches' points and observations
+// in order, and its completion.
+struct TaskRecord {
+  std::vector<v1::RestorePointSeen> points;
+  std::vector<v1::Observation> observations;
+  bool completed = false;
+  v1::CompleteTaskRequest complete;
+};
+
+// Leases the tasks it is given, in order, and keeps what comes back.
+class ScriptedGateway final : public v1::WorkerGateway::Service {
+ public:
+  void Add(const v1::Task& t) {
+    std::lock_guard lock(mu_);
+    queue_.push_back(t);
+  }
+  // The record of task `id` once it completed; nullopt at the deadline.
+  std::optional<TaskRecord> WaitTask(uint64_t id) {
+    std::optional<TaskRecord> out;
+    vigil::testing::WaitFor(
+        [&] {
+          std::lock_guard lock(mu_);
+          auto it = tasks_.find(id);
+          if (it == tasks_.end() || !it->second.completed) return false;
+          out = it->second;
+          return true;
+        },
+        std::chrono::seconds(30), std::chrono::milliseconds(20));
+    return out;
+  }
+
+  grpc::Status Register(grpc::ServerContext*, const v1::RegisterRequest*,
+                        v1::RegisterResponse* resp) override {
+    resp->set_worker_id("w1");
+    resp->set_credential("secret");
+    resp->set_lease_ttl_ms(5000);
+    return grpc::Status::OK;
+  }
+  grpc::Status LeaseTask(grpc::ServerContext*, const v1::LeaseTaskRequest*,
+                         v1::LeaseTaskResponse* resp) override {
+    std::lock_guard lock(mu_);
+    if (queue_.empty()) return grpc::Status::OK;
+    *resp->mutable_task() = queue_.front();
+    queue_.pop_front();
+    return grpc::Status::OK;
+  }
+  grpc::Status Heartbeat(grpc::ServerContext*, const v1::HeartbeatRequest*,
+                         v1::HeartbeatResponse*) override {
+    return grpc::Status::OK;
+  }
+  grpc::Status Observe(grpc::ServerContext*, ObserveStream* stream) override {
+    for (v1::ObservationBatch b; stream->Read(&b);) {
+      {
+        std::lock_guard lock(mu_);
+        TaskRecord& t = tasks_[b.task_id()];
+        for (const auto& p : b.points()) t.points.push_back(p);
+        for (const auto& o : b.observations()) t.observations.push_back(o);
+      }
+      v1::Ack ack;
+      ack.set_seq(b.seq());
+      if (!stream->Write(ack)) break;
+    }
+    return grpc::Status::OK;
+  }
+  grpc::Status CompleteTask(grpc::ServerContext*, const v1::CompleteTaskRequest* req,
+                            v1::CompleteTaskResponse*) override {
+    std::lock_guard lock(mu_);
+    TaskRecord& t = tasks_[req->task_id()];
+    t.completed = true;
+    t.complete = *req;
+    return grpc::Status::OK;
+  }
+  grpc::Status ReleaseTask(grpc::ServerContext*, const v1::ReleaseTaskRequest*,
+                           v1::ReleaseTaskResponse*) override {
+    return grpc::Status::OK;
+  }
+
+ private:
+  std::mutex mu_;
+  std::deque<v1::Task> queue_;
+  std::map<uint64_t, TaskRecord> tasks_;
+};
+
+class StoreCheckTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    // The backup set: dated folders, nested directories, an empty file and
+    // an empty directory, odd byte names, a symbolic link, a file of
+    // several read buffers, a hard link (a filesystem check reuses its
+    // digest, a store has no hard links: the same observation either way),
+    // and a dateless folder (a warning, no point).
+    const std::string set = tmp_ / "loc/acme/fs";
+    W(set + "/2026-10-01/etc/hosts", "127.0.0.1 localhost\n");
+    W(set + "/2026-10-01/docs/report.pdf", "%PDF-1.7 " + std::string(3000, 'r'));
+    W(set + "/2026-10-01/big.bin", vigil::testing::Bytes((3 << 20) + 7, 1));
+    W(set + "/2026-10-01/empty", "");
+    W(set + "/2026-10-01/caf\xc3\xa9 \xff.txt", "odd name");
+    std::filesystem::create_directories(set + "/2026-10-01/empty-dir");
+    ASSERT_EQ(::symlink("etc/hosts", (set + "/2026-10-01/hosts-link").c_str()), 0);
+    W(set + "/2026-10-02/etc/hosts", "127.0.0.1 localhost\n::1 localhost\n");
+    W(set + "/2026-10-02/big.bin", vigil::testing::Bytes((3 << 20) + 7, 1));
+    ASSERT_EQ(::link((set + "/2026-10-02/etc/hosts").c_str(),
+                     (set + "/2026-10-02/hosts.hardlink").c_str()),
+              0);
+    W(set + "/undated/x", "no date: not a point");
+    std::filesystem::create_directories(tmp_ / "loc/acme/mirror-empty");
+    // The worker's own root for the remote location's name: a directory of
+    // its own that holds the path the tests look for, so that only the
+    // store's answer can make a check of the remote set pass or say it
+    // does not exist.
+    W(tmp_ / "elsewhere/acme/none/decoy", "a local file, not the store's");
+    W(tmp_ / "elsewhere/acme/fs/2026-10-01/decoy", "a local file, not the store's");
+  }
+  void TearDown() override {
+    if (worker_) worker_->Stop();
+    if (run_.joinable()) run_.join();
+    if (server_) server_->Shutdown(std::chrono::system_clock::now());
+  }
+  static void W(const std::string& path, const std::string& content) {
+    vigil::testing::WriteFile(path, content);
+  }
+
+  // Starts the gateway and a worker serving "loc" (filesystem, tmp/loc)
+  // and "bucket" (remote); `hook` says whether it can open stores.
+  void Start(bool hook = true) {
+    grpc::ServerBuilder b;
+    int port = 0;
+    b.AddChannelArgument(GRPC_ARG_ALLOW_REUSEPORT, 0);
+    b.AddListeningPort("127.0.0.1:0", grpc::InsecureServerCredentials(), &port);
+    b.RegisterService(&gateway_);
+    server_ = b.BuildAndStart();
+    ASSERT_NE(server_, nullptr);
+    WorkerOptions o;
+    o.coordinator = "127.0.0.1:" + std::to_string(port);
+    o.site = "s1";
+    o.locations["loc"] = tmp_ / "loc";
+    o.locations["bucket"] = tmp_ / "elsewhere";
+    o.verbose = false;
+    if (hook) {
+      o.open_store =
+          [this](const v1::Location& l) -> storage::StatusOr<std::unique_ptr<storage::Store>> {
+        {
+          std::lock_guard lock(mu_);
+          opened_.push_back(l.s3().bucket());
+        }
+        auto s = storage::LocalStore::Open(tmp_ / "loc");
+        if (!s.ok()) return s.status();
+        return std::unique_ptr<storage::Store>(std::move(*s));
+      };
+    }
+    auto w = Worker::Create(o);
+    ASSERT_TRUE(w.ok()) << w.status();
+    worker_ = std::move(*w);
+    run_ = std::thread([this] { (void)worker_->Run(); });
+  }
+
+  // A CHECK of set `path` at `location` ("loc": filesystem; else s3).
+  static v1::Task CheckTask(uint64_t id, const std::string& location, const std::string& path,
+                            const std::string& layout, const std::string& format = "") {
+    v1::Task t;
+    t.set_id(id);
+    t.set_attempt(1);
+    t.set_kind(v1::TASK_KIND_CHECK);
+    v1::BackupSet* s = t.mutable_backup_set();
+    s->set_tenant("acme");
+    s->set_name("fs");
+    s->set_location(location);
+    s->set_path(path);
+    s->set_layout(layout);
+    s->set_format(format);
+    v1::Location* l = t.mutable_location();
+    l->set_name(location);
+    if (location == "loc") {
+      l->set_kind("filesystem");
+    } else {
+      l->set_kind("s3");
+      l->mutable_s3()->set_endpoint("https://s3.example.test");
+      l->mutable_s3()->set_bucket("backups");
+    }
+    return t;
+  }
+
+  vigil::testing::TempDir tmp_;
+  ScriptedGateway gateway_;
+  std::unique_ptr<grpc::Server> server_;
+  std::unique_ptr<Worker> worker_;
+  std::thread run_;
+  std::mutex mu_;
+  std::vector<std::string> opened_;  // buckets the hook was asked for
+};
+
+// The check of task `remote` (through the store) gave what the check of
+// task `local` (on disk) gave: points, observations, completion. Returns
+// the local one's observations for the caller's own expectations.
+std::vector<v1::Observation> ExpectSameCheck(ScriptedGateway& gateway, uint64_t local_id,
+                                             uint64_t remote_id) {
+  auto local = gateway.WaitTask(local_id);
+  auto remote = gateway.WaitTask(remote_id);
+  EXPECT_TRUE(local.has_value()) << "the filesystem check did not complete";
+  EXPECT_TRUE(remote.has_value()) << "the check over the store did not complete";
+  if (!local || !remote) return {};
+  EXPECT_EQ(local->complete.error(), "");
+  EXPECT_EQ(remote->complete.error(), "");
+  EXPECT_EQ(remote->points.size(), local->points.size());
+  for (size_t i = 0; i < local->points.size() && i < remote->points.size(); ++i) {
+    EXPECT_EQ(remote->points[i].SerializeAsString(), local->points[i].SerializeAsString())
+        << local->points[i].DebugString();
+  }
+  EXPECT_EQ(remote->observations.size(), local->observations.size());
+  for (size_t i = 0; i < local->observations.size() && i < remote->observations.size(); ++i) {
+    const v1::Observation& a = local->observations[i];
+    const v1::Observation& b = remote->observations[i];
+    EXPECT_EQ(b.SerializeAsString(), a.SerializeAsString()) << "filesystem:\n"
+                                                            << a.DebugString() << "store:\n"
+                                                            << b.DebugString();
+  }
+  EXPECT_EQ(remote->complete.set_directory(), local->complete.set_directory());
+  return local->observations;
+}
+
+TEST_F(StoreCheckTest, DatedFoldersOverAStoreEqualTheFilesystemCheck) {
+  gateway_.Add(CheckTask(1, "loc", "acme/fs", "dated-folders"));
+  gateway_.Add(CheckTask(2, "bucket", "acme/fs", "dated-folders"));
+  Start();
+  std::vector<v1::Observation> seen = ExpectSameCheck(gateway_, 1, 2);
+  // What the filesystem check saw: two points, every kind of entry.
+  EXPECT_EQ(gateway_.WaitTask(1)->points.size(), 2u);
+  ASSERT_EQ(seen.size(), 9u);
+  int digests = 0, samples = 0, links = 0;
+  for (const v1::Observation& o : seen) {
+    digests += !o.digest().empty();
+    samples += o.has_sample();
+    links += o.type() == v1::ENTRY_TYPE_SYMLINK;
+  }
+  EXPECT_EQ(digests, 9);  // every file and the link hashed: not a listing only
+  EXPECT_GE(samples, 6);
+  EXPECT_EQ(links, 1);
+  std::lock_guard lock(mu_);
+  EXPECT_EQ(opened_, std::vector<std::string>{"backups"});
+}
+
+TEST_F(StoreCheckTest, MirrorAndDatedFilesOverAStoreEqualTheFilesystemCheck) {
+  W(tmp_ / "loc/acme/files/db_20261001.sql.gz", vigil::testing::Bytes(70'000, 3));
+  W(tmp_ / "loc/acme/files/db_20261002.sql.gz", vigil::testing::Bytes(5, 4));
+  W(tmp_ / "loc/acme/files/notes.txt", "not a point");
+  gateway_.Add(CheckTask(1, "loc", "acme/fs/2026-10-01", ""));  // a mirror: the point is the set
+  gateway_.Add(CheckTask(2, "bucket", "acme/fs/2026-10-01", ""));
+  v1::Task files = CheckTask(3, "loc", "acme/files", "dated-files");
+  files.mutable_backup_set()->set_pattern("db_*");
+  gateway_.Add(files);
+  files = CheckTask(4, "bucket", "acme/files", "dated-files");
+  files.mutable_backup_set()->set_pattern("db_*");
+  gateway_.Add(files);
+  Start();
+  std::vector<v1::Observation> mirror = ExpectSameCheck(gateway_, 1, 2);
+  EXPECT_EQ(mirror.size(), 6u);
+  for (const v1::Observation& o : mirror) EXPECT_FALSE(o.unreadable()) << o.DebugString();
+  std::vector<v1::Observation> dated = ExpectSameCheck(gateway_, 3, 4);
+  ASSERT_EQ(dated.size(), 2u);
+  EXPECT_EQ(dated[0].path(), "db_20261001.sql.gz");
+  EXPECT_EQ(dated[0].size(), 70'000u);
+  EXPECT_FALSE(dated[0].digest().empty());
+}
+
+TEST_F(StoreCheckTest, AMissingSetInTheStoreIsEvidenceThatItDoesNotExist) {
+  gateway_.Add(CheckTask(1, "bucket", "acme/none", "dated-folders"));
+  gateway_.Add(CheckTask(2, "bucket", "acme/mirror-empty", ""));
+  Start();
+  auto missing = gateway_.WaitTask(1);
+  ASSERT_TRUE(missing.has_value());
+  EXPECT_EQ(missing->complete.error(), "");
+  EXPECT_EQ(missing->complete.set_directory(), "does not exist");
+  EXPECT_TRUE(missing->points.empty());
+  EXPECT_TRUE(missing->observations.empty());
+  // An empty mirror in the store: one point, nothing in it, "empty".
+  auto empty = gateway_.WaitTask(2);
+  ASSERT_TRUE(empty.has_value());
+  EXPECT_EQ(empty->complete.error(), "");
+  EXPECT_EQ(empty->complete.set_directory(), "empty");
+  EXPECT_TRUE(empty->observations.empty());
+}
+
+TEST_F(StoreCheckTest, FormatsNotYetReadableFromAStoreFailClearly) {
+  gateway_.Add(CheckTask(1, "bucket", "acme/fs", "dated-folders", "bagit"));
+  gateway_.Add(CheckTask(2, "bucket", "acme/fs", "restic-snapshots", "restic"));
+  gateway_.Add(CheckTask(3, "bucket", "acme/fs", "", "sumfile"));
+  Start();
+  for (uint64_t id : {1, 2, 3}) {
+    auto t = gateway_.WaitTask(id);
+    ASSERT_TRUE(t.has_value()) << id;
+    EXPECT_NE(t->complete.error().find("is not yet readable from an s3 location (location "
+                                       "'bucket')"),
+              std::string::npos)
+        << t->complete.error();
+    EXPECT_TRUE(t->observations.empty());
+    EXPECT_TRUE(t->complete.set_directory().empty());
+  }
+  auto t = gateway_.WaitTask(1);
+  EXPECT_NE(t->complete.error().find("format bagit"), std::string::npos) << t->complete.error();
+}
+
+TEST_F(StoreCheckTest, ADrillFromAStoreFailsClearly) {
+  v1::Task drill = CheckTask(1, "bucket", "acme/fs", "dated-folders");
+  drill.set_kind(v1::TASK_KIND_DRILL);
+  drill.set_drill_point_ns(1);
+  drill.add_drill_sample()->set_path("etc/hosts");
+  gateway_.Add(drill);
+  Start();
+  auto t = gateway_.WaitTask(1);
+  ASSERT_TRUE(t.has_value());
+  EXPECT_EQ(t->complete.drill().error(),
+            "restore drills are not yet possible from an s3 location (location 'bucket')");
+}
+
+TEST_F(StoreCheckTest, ARemoteLocationTheWorkerCannotReadFailsNamingIt) {
+  gateway_.Add(CheckTask(1, "bucket", "acme/fs", "dated-folders"));
+  gateway_.Add(CheckTask(2, "unserved", "acme/fs", "dated-folders"));
+  Start(/*hook=*/false);
+  auto no_hook = gateway_.WaitTask(1);
+  ASSERT_TRUE(no_hook.has_value());
+  EXPECT_NE(no_hook->complete.error().find("location 'bucket' (s3): this worker cannot read s3"),
+            std::string::npos)
+      << no_hook->complete.error();
+  EXPECT_TRUE(no_hook->observations.empty());
+  auto unserved = gateway_.WaitTask(2);
+  ASSERT_TRUE(unserved.has_value());
+  EXPECT_NE(unserved->complete.error().find("location 'unserved' (s3) not served here"),
+            std::string::npos)
+      << unserved->complete.error();
+}
+
+}  // namespace
+}  // namespace vigil::worker
