@@ -27,6 +27,7 @@
 #include "services/common/text.h"
 #include "services/contracts/model.h"
 #include "services/coordinator/node.h"
+#include "services/worker/remote/open_location.h"
 #include "services/worker/worker.h"
 #include "storage/hex.h"
 
@@ -412,6 +413,11 @@ int RunWorker(const WorkerArgs& args) {
     std::filesystem::create_directories(args.scratch, ec);
     o.scratch = args.scratch;
   }
+  // A remote location's store: its address from the task, its credentials
+  // from --secrets (services/worker/remote/open_location.h).
+  o.open_store = [secrets = args.secrets](const v1::Location& l) {
+    return worker::remote::OpenLocationStore(l, secrets, storage::RetryPolicy{});
+  };
   auto w = worker::Worker::Create(o);
   if (!w.ok()) {
     std::fprintf(stderr, "vigil worker: %s\n", std::string(w.status().message()).c_str());
