@@ -522,6 +522,16 @@ Status S3Store::List(std::string_view dir, const std::function<bool(StoreEntry&&
     token = std::move(page.next_continuation_token);
   }
   if (!any && !dir.empty()) {
+    // An object of that name is a file, not a directory.
+    Request head;
+    head.method = "HEAD";
+    head.key = KeyOf(dir);
+    head.what = "HEAD " + Quote(head.key);
+    auto resp = Send(head, nullptr);
+    if (resp.ok() && resp->code == 200) {
+      return absl::FailedPreconditionError(Describe() + ": List " + Quote(dir) +
+                                           ": a file, not a directory");
+    }
     return absl::NotFoundError(Describe() + ": directory " + Quote(dir) +
                                " not found (no key under " + Quote(prefix) + ")");
   }

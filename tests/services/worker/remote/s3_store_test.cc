@@ -142,6 +142,8 @@ TEST_F(S3StoreServerTest, ListStatAndReadASmallTree) {
   const auto missing = store->List("missing", [](StoreEntry&&) { return true; });
   EXPECT_EQ(missing.code(), absl::StatusCode::kNotFound) << missing;
   EXPECT_NE(missing.message().find(store->Describe()), std::string::npos) << missing;
+  const auto file = store->List("plain.txt", [](StoreEntry&&) { return true; });
+  EXPECT_EQ(file.code(), absl::StatusCode::kFailedPrecondition) << file;
 
   auto st = store->Stat("dir with space/a+b=c.txt");
   ASSERT_TRUE(st.ok()) << st.status();
