@@ -1,7 +1,7 @@
 // A directory on an SFTP server as a storage::Store (storage/store.h), over
 // libssh 0.10: the worker's readers list, stat and read a backup at a second
 // site or a provider (restic's and borg's most common remote) with nothing
-// mounted. docs/remote-sftp.md describes it for operators.
+// mounted. docs/remote.md "SFTP locations" describes it for operators.
 //
 // Connection: the server's host key must be the pinned one (type and key
 // blob compared; anything else is refused: FailedPrecondition naming both
