@@ -18,6 +18,15 @@ storage::StatusOr<SetDir> ResolveSetDir(const std::map<std::string, std::string>
   if (it == locations.end()) {
     return absl::FailedPreconditionError("location '" + set.location() + "' not served here");
   }
+  if (it->second.empty()) {
+    // Served as remote (--location NAME) but declared a directory.
+    return absl::FailedPreconditionError(
+        "location '" + set.location() +
+        "' is a filesystem location in the contract, but this worker serves it as a remote "
+        "location (--location " +
+        set.location() + " without =PATH): give its directory, --location " + set.location() +
+        "=PATH");
+  }
   if (!storage::IsValidRelativePath(set.path())) {
     return absl::InvalidArgumentError("backup set path '" + set.path() +
                                       "' is not a relative path inside the location");
@@ -60,8 +69,17 @@ storage::StatusOr<StoreSetDir> ResolveStoreSetDir(const WorkerOptions& options,
   if (kind != "s3" && kind != "sftp") {
     return absl::FailedPreconditionError(where + ": unknown location kind");
   }
-  if (options.locations.count(set.location()) == 0) {
+  auto served = options.locations.find(set.location());
+  if (served == options.locations.end()) {
     return absl::FailedPreconditionError(where + " not served here");
+  }
+  if (!served->second.empty()) {
+    // Served as a directory (--location NAME=PATH, e.g. a bucket mounted by
+    // hand) but declared remote: which one is read would be a guess.
+    return absl::FailedPreconditionError(
+        where + " is served by this worker as the directory '" + served->second +
+        "' (--location NAME=PATH); a remote location is served by its name alone, --location " +
+        set.location());
   }
   if (!options.open_store) {
     return absl::FailedPreconditionError(where + ": this worker cannot read " + kind +

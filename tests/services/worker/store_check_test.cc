@@ -169,7 +169,11 @@ class StoreCheckTest : public ::testing::Test {
     o.coordinator = "127.0.0.1:" + std::to_string(port);
     o.site = "s1";
     o.locations["loc"] = tmp_ / "loc";
-    o.locations["bucket"] = tmp_ / "elsewhere";
+    o.locations["bucket"] = "";  // remote: served by its name alone
+    // Declared remote, but served as a directory (a bucket mounted by
+    // hand); and declared a directory, but served as remote.
+    o.locations["mounted"] = tmp_ / "loc";
+    o.locations["unrooted"] = "";
     o.verbose = false;
     if (hook) {
       o.open_store =
@@ -205,7 +209,7 @@ class StoreCheckTest : public ::testing::Test {
     s->set_format(format);
     v1::Location* l = t.mutable_location();
     l->set_name(location);
-    if (location == "loc") {
+    if (location == "loc" || location == "unrooted") {
       l->set_kind("filesystem");
     } else {
       l->set_kind("s3");
@@ -362,6 +366,26 @@ TEST_F(StoreCheckTest, ARemoteLocationTheWorkerCannotReadFailsNamingIt) {
   EXPECT_NE(unserved->complete.error().find("location 'unserved' (s3) not served here"),
             std::string::npos)
       << unserved->complete.error();
+}
+
+TEST_F(StoreCheckTest, ALocationServedOtherwiseThanDeclaredIsNotGuessed) {
+  gateway_.Add(CheckTask(1, "mounted", "acme/fs", "dated-folders"));
+  gateway_.Add(CheckTask(2, "unrooted", "acme/fs", "dated-folders"));
+  Start();
+  auto mounted = gateway_.WaitTask(1);
+  ASSERT_TRUE(mounted.has_value());
+  EXPECT_NE(mounted->complete.error().find("location 'mounted' (s3) is served by this worker as "
+                                           "the directory"),
+            std::string::npos)
+      << mounted->complete.error();
+  EXPECT_TRUE(mounted->observations.empty());
+  auto unrooted = gateway_.WaitTask(2);
+  ASSERT_TRUE(unrooted.has_value());
+  EXPECT_NE(unrooted->complete.error().find("location 'unrooted' is a filesystem location in the "
+                                            "contract, but this worker serves it as a remote"),
+            std::string::npos)
+      << unrooted->complete.error();
+  EXPECT_TRUE(unrooted->observations.empty());
 }
 
 }  // namespace
