@@ -110,7 +110,11 @@ void RunTask(Connection* c, TaskHost* host, const v1::Task& task) {
   if (out.kind == Outcome::kDone && task.kind() == v1::TASK_KIND_CHECK) {
     const auto& locations = host->options().locations;
     auto root = locations.find(task.backup_set().location());
-    if (root != locations.end()) out.location_dirs = SurveyLocation(root->second);
+    // A remote location (root "") is not surveyed: its directories are not
+    // listed for the scope finding yet.
+    if (root != locations.end() && !root->second.empty()) {
+      out.location_dirs = SurveyLocation(root->second);
+    }
   }
   if (out.kind == Outcome::kDone || out.kind == Outcome::kError) {
     out = Complete(c, host, id, attempt, out, &lost);
