@@ -81,6 +81,11 @@ struct ResticOptions {
   // coordinator lists only packs verified blob by blob within the
   // re-verification window). Default false: --read-data reads everything.
   bool skip_known_with_read_data = false;
+  // With read_data: a pack up to this size is read whole with one request;
+  // a larger one by ranges of at most this size (or one blob, up to
+  // restic::kMaxBlobBytes): the memory a thread holds for a pack. Tests
+  // lower it to take the ranged path on small packs.
+  uint64_t pack_window_bytes = 32ull << 20;
 };
 
 // A content-named file as listed (snapshot or pack) and its name check.

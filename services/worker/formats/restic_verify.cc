@@ -30,11 +30,12 @@ using restic::StoreFailure;
 using storage::StoreEntry;
 using storage::StoreEntryType;
 
-// A pack up to this size is read with one request and checked in memory
-// (restic's packs are 16 MiB by default); a larger one is read by ranges:
-// its tail (the header), then runs of adjacent blobs up to this many bytes
-// (a single blob of up to kMaxBlobBytes alone).
-constexpr uint64_t kPackWindowBytes = 32ull << 20;
+// A pack up to ResticOptions::pack_window_bytes (32 MiB) is read with one
+// request and checked in memory (restic's packs are 16 MiB by default); a
+// larger one is read by ranges: its tail (the header), then runs of
+// adjacent blobs up to that many bytes (a single blob of up to
+// kMaxBlobBytes alone).
+//
 // The tail read first from a large pack: its header length and, mostly,
 // the whole header.
 constexpr uint64_t kPackTailBytes = 256ull << 10;
@@ -106,8 +107,8 @@ void NameCheck(const RepoFile& f, const storage::Digest& got, FileResult* res) {
 }
 
 // The bytes of one pack being checked with --read-data: the whole pack when
-// it is small (one request), else one range at a time (restic_verify's
-// kPackWindowBytes). One per thread, reused pack after pack (a fresh 16 MiB
+// it is small (one request), else one range at a time (at most
+// ResticOptions::pack_window_bytes). One per thread, reused pack after pack (a fresh 16 MiB
 // string per pack costs a page fault per page).
 struct PackBytes {
   std::string buf;
@@ -469,7 +470,8 @@ void Verifier::CheckPack(const RepoFile& f, FileResult* res) {
     return;
   }
   // A small pack whole, in one request; a large one's tail first.
-  const uint64_t first = f.size <= kPackWindowBytes ? f.size : kPackTailBytes;
+  const uint64_t window = std::max<uint64_t>(opt_.pack_window_bytes, 4);
+  const uint64_t first = f.size <= window ? f.size : std::min(kPackTailBytes, window);
   if (!LoadPack(f, f.size - first, first, &bytes, res)) return;
   if (have_key_) {
     // A pack whose every byte the blob-level checks authenticated is not
@@ -485,6 +487,7 @@ void Verifier::CheckPack(const RepoFile& f, FileResult* res) {
 
 bool Verifier::CheckPackContent(const RepoFile& f, PackBytes* bytes, FileResult* res) {
   auto& fnd = res->findings;
+  const uint64_t window = std::max<uint64_t>(opt_.pack_window_bytes, 4);
   // [off, off + len) in *bytes, loading [off, off + load) when it is not
   // there; false when the pack cannot be read or ends before (it shrank
   // since the listing).
@@ -595,9 +598,9 @@ bool Verifier::CheckPackContent(const RepoFile& f, PackBytes* bytes, FileResult*
                 f.rel, static_cast<int64_t>(b.offset));
       continue;
     }
-    // The blob, and the run of blobs after it up to kPackWindowBytes, in
-    // one ranged read when it is not in memory already.
-    if (!need(b.offset, b.length, std::min(hstart - b.offset, kPackWindowBytes))) return false;
+    // The blob, and the run of blobs after it up to the window, in one
+    // ranged read when it is not in memory already.
+    if (!need(b.offset, b.length, std::min(hstart - b.offset, window))) return false;
     if (!restic::Decrypt(key_, bytes->View(b.offset, b.length), &plain, &err)) {
       fnd.Error("blob_undecryptable", f.rel, 0, what + ": " + err, f.rel,
                 static_cast<int64_t>(b.offset));
