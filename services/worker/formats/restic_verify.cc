@@ -39,8 +39,10 @@ using storage::StoreEntryType;
 // The tail read first from a large pack: its header length and, mostly,
 // the whole header.
 constexpr uint64_t kPackTailBytes = 256ull << 10;
-// Reads of a pack hashed as a whole (its name check).
-constexpr size_t kHashChunkBytes = 4u << 20;
+// Reads of a pack hashed as a whole (its name check): 1 MiB, as
+// storage::FileHasher (4 MiB measured slower locally: the buffer leaves the
+// cache before it is hashed).
+constexpr size_t kHashChunkBytes = 1u << 20;
 
 // Everything is read through the store (storage/store.h), beneath the
 // repository's directory in it; a LocalStore opens each path beneath its
