@@ -2,7 +2,6 @@
 // (restic_restore.h).
 #include "services/worker/formats/restic_restore.h"
 
-#include <dirent.h>
 #include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -20,7 +19,6 @@
 #include "services/worker/formats/restic_parse.h"
 #include "services/worker/formats/restic_repo.h"
 #include "services/worker/formats/safe_io.h"
-#include "storage/dir_names.h"
 #include "storage/hash.h"
 #include "storage/local_store.h"
 #include "storage/open_beneath.h"
