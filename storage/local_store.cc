@@ -71,6 +71,24 @@ StatusOr<std::unique_ptr<LocalStore>> LocalStore::Open(const std::string& root) 
   return std::unique_ptr<LocalStore>(new LocalStore(root, fd));
 }
 
+StatusOr<std::unique_ptr<LocalStore>> LocalStore::OpenAt(int dir_fd, const std::string& rel,
+                                                         const std::string& shown) {
+  BeneathOpen o = OpenDirBeneath(dir_fd, rel);
+  if (o.fd < 0) {
+    const std::string where = rel.empty() ? shown : shown + "/" + rel;
+    if (o.symlink()) {
+      return absl::InvalidArgumentError("cannot open directory '" + where + "': '" +
+                                        (o.link.empty() ? rel : o.link) +
+                                        "' is a symbolic link, not followed");
+    }
+    std::string msg = "cannot open directory '" + where + "': " + std::strerror(o.error);
+    if (o.error == ENOENT) return absl::NotFoundError(msg);
+    if (o.error == ENOTDIR) return absl::InvalidArgumentError(msg);
+    return absl::PermissionDeniedError(msg);
+  }
+  return std::unique_ptr<LocalStore>(new LocalStore(shown, o.fd));
+}
+
 LocalStore::~LocalStore() { ::close(root_fd_); }
 
 Status LocalStore::LinkRefused(std::string_view what, std::string_view path,
@@ -210,6 +228,21 @@ StatusOr<size_t> LocalStore::ReadAt(std::string_view path, uint64_t offset, void
   }
   counters_.bytes_read.fetch_add(got, std::memory_order_relaxed);
   return got;
+}
+
+void LocalStore::DropCached(std::string_view path) {
+  if (!CheckStorePath(path, root_).ok() || path.empty()) return;
+  {
+    std::lock_guard lock(mu_);
+    if (last_ != nullptr && last_->path == path) {
+      ::posix_fadvise(last_->fd, 0, 0, POSIX_FADV_DONTNEED);
+      return;
+    }
+  }
+  BeneathOpen o = OpenBeneath(root_fd_, path, O_RDONLY | O_NONBLOCK | O_NOATIME);
+  if (o.fd < 0) return;
+  ::posix_fadvise(o.fd, 0, 0, POSIX_FADV_DONTNEED);
+  ::close(o.fd);
 }
 
 }  // namespace vigil::storage

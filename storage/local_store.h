@@ -38,6 +38,13 @@ class LocalStore final : public Store {
   // reached through links). NotFound / InvalidArgument (not a directory) /
   // PermissionDenied otherwise.
   static StatusOr<std::unique_ptr<LocalStore>> Open(const std::string& root);
+  // Opens the directory `rel` beneath the directory open at `dir_fd` (not
+  // owned, not closed) by the rule of storage/open_beneath.h: no symbolic
+  // link followed in any component of `rel` ("" = `dir_fd` itself).
+  // `shown` is what Describe() says (the directory's path, for messages).
+  // Errors as Open's; InvalidArgument naming a link in `rel`.
+  static StatusOr<std::unique_ptr<LocalStore>> OpenAt(int dir_fd, const std::string& rel,
+                                                      const std::string& shown);
   ~LocalStore() override;
   LocalStore(const LocalStore&) = delete;
   LocalStore& operator=(const LocalStore&) = delete;
@@ -46,6 +53,9 @@ class LocalStore final : public Store {
   Status List(std::string_view dir, const std::function<bool(StoreEntry&&)>& each) override;
   StatusOr<StoreEntry> Stat(std::string_view path) override;
   StatusOr<size_t> ReadAt(std::string_view path, uint64_t offset, void* buf, size_t len) override;
+  // posix_fadvise(DONTNEED) on the whole file (opened beneath the root, no
+  // link followed; the descriptor ReadAt keeps when it is that file).
+  void DropCached(std::string_view path) override;
 
  private:
   struct OpenFile;

@@ -118,6 +118,13 @@ class Store {
   virtual StatusOr<size_t> ReadAt(std::string_view path, uint64_t offset, void* buf,
                                   size_t len) = 0;
 
+  // A hint before a read that must come from the medium, not from a cache
+  // of the worker's own (a cold read: restore drills, a confirming
+  // re-read): a local store drops the file's cached pages
+  // (posix_fadvise DONTNEED). Remote stores hold no cache: no-op. Never
+  // fails (a path that cannot be opened is simply not dropped).
+  virtual void DropCached(std::string_view path) { (void)path; }
+
   const StoreCounters& counters() const { return counters_; }
 
  protected:

@@ -304,6 +304,7 @@ int RunRestic(const FormatArgs& args) {
   auto t0 = std::chrono::steady_clock::now();
   formats::ResticReport r = formats::VerifyRestic(args.path, options);
   if (!r.fatal.empty()) return UsageError(r.fatal);
+  if (!r.store_error.empty()) return UsageError(r.store_error);  // could not read: no verdict
   if (!r.password_error.empty()) {
     return UsageError("--password-file: " + r.password_error + " of '" + args.path + "'");
   }

@@ -146,34 +146,43 @@ class CheckRun {
                 "restic-snapshots",
                 0};
       }
-      return RunRestic(*local_);
+      return RunRestic();
     }
     return CheckPoints(*set);
   }
 
   // A set at a remote location (S3, SFTP): the same check through the
-  // location's store (WorkerOptions::open_store). Plain sets only so far:
-  // a format read by its own reader (bagit, sumfile, restic) fails the task
-  // rather than pass unexamined. The store's counters go to the log.
+  // location's store (WorkerOptions::open_store). Plain sets and restic
+  // repositories so far: a format read by its own reader (bagit, sumfile)
+  // fails the task rather than pass unexamined. The store's counters go to
+  // the log.
   Outcome RunOverStore() {
     const v1::Task& task = a_->task;
     const std::string& kind = task.location().kind();
     auto set = ContractSet(task.backup_set());
     if (!set.ok()) return {Outcome::kError, std::string(set.status().message()), 0};
-    if (set->format != "dir" || set->layout == contracts::Layout::kResticSnapshots) {
+    const bool restic =
+        set->format == "restic" || set->layout == contracts::Layout::kResticSnapshots;
+    if (restic && (set->format != "restic" || set->layout != contracts::Layout::kResticSnapshots)) {
+      return {Outcome::kError,
+              "a restic repository needs format restic and layout "
+              "restic-snapshots",
+              0};
+    }
+    if (!restic && set->format != "dir") {
       return {
           Outcome::kError,
           "backup set '" + task.backup_set().name() + "': format " + set->format +
               (set->layout == contracts::Layout::kResticSnapshots ? " (restic-snapshots)" : "") +
               " is not yet readable from an " + kind + " location (location '" +
-              task.backup_set().location() + "'); only plain directories are",
+              task.backup_set().location() + "'); only plain directories and restic are",
           0};
     }
     auto dir = ResolveStoreSetDir(host_->options(), task);
     if (absl::IsNotFound(dir.status())) return NoBackup(dir.status());
     if (!dir.ok()) return {Outcome::kError, std::string(dir.status().message()), 0};
     store_ = std::move(*dir);
-    Outcome r = CheckPoints(*set);
+    Outcome r = restic ? RunRestic() : CheckPoints(*set);
     if (r.kind != Outcome::kDone) {  // what it cost anyway (CheckPoints logs it when done)
       host_->Log("task " + std::to_string(task.id()) + " ended: " + StoreCost());
     }
@@ -320,12 +329,16 @@ class CheckRun {
   // known packs skipped); its snapshots are the restore points, each with
   // one observation (its snapshot file); the verdict and the pack list go
   // with CompleteTask.
-  Outcome RunRestic(const SetDir& dir) {
+  // local_ or store_ holds the repository (read through a LocalStore or
+  // the location's store: the same reader).
+  Outcome RunRestic() {
     const v1::Task& task = a_->task;
     std::atomic<bool>* lost = &a_->lost;
     auto password = ReadResticPassword(host_->options().secrets, task.backup_set());
     if (!password.ok()) return {Outcome::kError, std::string(password.status().message()), 0};
-    ResticTaskResult r = CheckResticRepository(dir.fd(), dir.path, *password, task);
+    ResticTaskResult r =
+        store_ ? CheckResticRepository(*store_->store, store_->path, store_->shown, *password, task)
+               : CheckResticRepository(local_->fd(), local_->path, *password, task);
     if (!r.error.empty()) return {Outcome::kError, r.error, 0};
     if (*lost) return {Outcome::kLost, "", 0};
     if (host_->stopped()) return {Outcome::kStopped, "", 0};
@@ -341,7 +354,8 @@ class CheckRun {
                (v.valid() ? "valid" : "INVALID (" + std::to_string(v.error_count()) + " errors)") +
                ", " + std::to_string(r.points.size()) + " snapshot(s), " +
                std::to_string(v.packs_read()) + " pack(s) read, " +
-               std::to_string(v.packs_skipped()) + " known pack(s) skipped");
+               std::to_string(v.packs_skipped()) + " known pack(s) skipped" +
+               (store_ ? ", " + StoreCost() : std::string()));
     Outcome done{Outcome::kDone, "", batches.seq()};
     done.verdicts.push_back(std::move(r.verdict));
     done.packs = std::move(r.packs);

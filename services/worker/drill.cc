@@ -25,6 +25,7 @@
 #include "services/worker/set_dir.h"
 #include "storage/file_hasher.h"
 #include "storage/key_codec.h"
+#include "storage/local_store.h"
 #include "storage/open_beneath.h"
 
 namespace vigil::worker {
@@ -68,8 +69,11 @@ std::string CreateDrillDir(TaskHost* host, const v1::Task& task, DrillDir* d) {
 
 // A drill of a restic repository: the task's one sample entry is the
 // snapshot file (its SHA-256 = the snapshot id, as the catalogue holds it);
-// the files come from the snapshot's trees (formats/restic_restore.h).
-Outcome RunResticDrill(TaskHost* host, Attempt* attempt, const SetDir& dir) {
+// the files come from the snapshot's trees (formats/restic_restore.h), read
+// through `store` beneath `base` (a LocalStore at a filesystem location,
+// the location's store at a remote one); the copy is restored locally.
+Outcome RunResticDrill(TaskHost* host, Attempt* attempt, storage::Store& store,
+                       const std::string& base, const std::string& shown) {
   const v1::Task& task = attempt->task;
   Outcome out;
   out.drill = true;
@@ -104,10 +108,13 @@ Outcome RunResticDrill(TaskHost* host, Attempt* attempt, const SetDir& dir) {
     attempt->progress.bytes.fetch_add(bytes, std::memory_order_relaxed);
   };
   formats::ResticRestore r =
-      formats::RestoreResticSample(dir.fd(), dir.path, *password, path.substr(10), o, dest);
+      formats::RestoreResticSampleIn(store, base, shown, *password, path.substr(10), o, dest);
   if (attempt->lost) return {Outcome::kLost, "", 0};
   if (r.stopped || host->stopped()) return {Outcome::kStopped, "", 0};
   if (!r.key_error.empty()) return {Outcome::kError, r.key_error, 0};
+  // The store could not be read: the drill did not run, the task fails
+  // (and is retried); nothing is said of the backup.
+  if (!r.store_error.empty()) return {Outcome::kError, "drill: " + r.store_error, 0};
   if (!r.write_error.empty()) return {Outcome::kError, "drill: " + r.write_error, 0};
   if (!r.error.empty()) {
     res.set_error(r.error);
@@ -151,9 +158,22 @@ Outcome RunDrill(TaskHost* host, Attempt* attempt) {
     res.set_error(why);
     return out;
   };
-  if (IsRemoteLocation(task)) {  // S3, SFTP: not read by drills yet (check_task.h)
-    return drill_error("restore drills are not yet possible from an " + task.location().kind() +
-                       " location (location '" + task.backup_set().location() + "')");
+  if (IsRemoteLocation(task)) {  // S3, SFTP: restic repositories only so far
+    auto set = ContractSet(task.backup_set());
+    if (!set.ok() || set->format != "restic") {
+      return drill_error("restore drills are not yet possible from an " + task.location().kind() +
+                         " location (location '" + task.backup_set().location() + "')");
+    }
+    auto dir = ResolveStoreSetDir(host->options(), task);
+    if (!dir.ok()) {
+      // The set is not there (or not a directory): the drill fails. Not
+      // served here, or the store could not be read: the task's error.
+      if (absl::IsNotFound(dir.status()) || absl::IsInvalidArgument(dir.status())) {
+        return drill_error(std::string(dir.status().message()));
+      }
+      return {Outcome::kError, std::string(dir.status().message()), 0};
+    }
+    return RunResticDrill(host, attempt, *dir->store, dir->path, dir->shown);
   }
   auto dir = ResolveSetDir(host->options().locations, task.backup_set());
   if (!dir.ok()) {
@@ -164,7 +184,11 @@ Outcome RunDrill(TaskHost* host, Attempt* attempt) {
   }
   auto set = ContractSet(task.backup_set());
   if (!set.ok()) return drill_error(std::string(set.status().message()));
-  if (set->format == "restic") return RunResticDrill(host, attempt, *dir);
+  if (set->format == "restic") {
+    auto store = storage::LocalStore::OpenAt(dir->fd(), "", dir->path);
+    if (!store.ok()) return drill_error(std::string(store.status().message()));
+    return RunResticDrill(host, attempt, **store, "", dir->path);
+  }
   const std::string tz = task.tenant_timezone().empty() ? "UTC" : task.tenant_timezone();
   auto found = contracts::DiscoverRestorePointsAt(*set, dir->fd(), dir->path, tz);
   if (!found.ok()) return drill_error(std::string(found.status().message()));

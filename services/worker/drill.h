@@ -19,7 +19,11 @@
 // the device, is compared with the blob ids and size its tree records. The
 // result carries the snapshot's full size (DrillResult.point_bytes). The
 // password comes from the worker's --secrets as for checks; none is the
-// worker's fault (task error).
+// worker's fault (task error). The repository is read through a store
+// (storage/store.h): a LocalStore at a filesystem location, the location's
+// store (WorkerOptions::open_store) at an S3 or SFTP one; a store that
+// cannot be read fails the task (no mismatch). Plain sets at a remote
+// location are not drilled yet (the drill fails saying so).
 //
 // Errors: anything about the source (set or point gone, unreadable
 // layout) is the drill's result (DrillResult.error); a file of the sample

@@ -17,6 +17,7 @@
 #include "services/worker/formats/restic.h"
 #include "services/worker/formats/sumfile.h"
 #include "storage/hash.h"
+#include "storage/local_store.h"
 #include "storage/open_beneath.h"
 
 namespace vigil::worker {
@@ -187,6 +188,19 @@ std::vector<v1::FormatVerdict> CheckSumFiles(int set_fd, const std::string& dir,
 
 ResticTaskResult CheckResticRepository(int repo_fd, const std::string& repo,
                                        const std::string& password, const v1::Task& task) {
+  auto store = storage::LocalStore::OpenAt(repo_fd, "", repo);
+  if (!store.ok()) {
+    ResticTaskResult out;
+    out.error = "restic repository '" + EscapeForTerminal(repo) +
+                "': " + std::string(store.status().message());
+    return out;
+  }
+  return CheckResticRepository(**store, "", repo, password, task);
+}
+
+ResticTaskResult CheckResticRepository(storage::Store& store, const std::string& base,
+                                       const std::string& repo, const std::string& password,
+                                       const v1::Task& task) {
   ResticTaskResult out;
   std::unordered_map<std::string, uint64_t> known;
   for (const auto& p : task.restic_known_packs()) known[p.id()] = p.size();
@@ -196,7 +210,11 @@ ResticTaskResult CheckResticRepository(int repo_fd, const std::string& repo,
   o.read_data = true;
   o.known_packs = &known;
   o.skip_known_with_read_data = true;
-  formats::ResticReport r = formats::VerifyResticAt(repo_fd, repo, o);
+  formats::ResticReport r = formats::VerifyResticIn(store, base, repo, o);
+  if (!r.store_error.empty()) {  // could not read: no verdict, the task's error
+    out.error = "restic repository '" + EscapeForTerminal(repo) + "': " + r.store_error;
+    return out;
+  }
   if (!r.fatal.empty()) {
     out.error = "restic repository '" + EscapeForTerminal(repo) + "': " + r.fatal;
     return out;

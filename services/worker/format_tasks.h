@@ -18,6 +18,7 @@
 #include "services/worker/formats/bagit.h"
 #include "services/worker/formats/finding.h"
 #include "storage/status.h"
+#include "storage/store.h"
 #include "vigil/v1/types.pb.h"
 
 namespace vigil::worker {
@@ -70,7 +71,9 @@ std::vector<v1::FormatVerdict> CheckSumFiles(int set_fd, const std::string& dir,
 // What a restic CHECK task found.
 struct ResticTaskResult {
   // Non-empty: the repository could not be used at all (not a repository,
-  // no key opens with the password): the task fails with this error.
+  // no key opens with the password) or its store could not be read during
+  // the check (formats::ResticReport::store_error: the file and the store
+  // named, no verdict): the task fails with this error.
   std::string error;
   // The snapshots as restore points (ascending, unique times: a snapshot
   // sharing its time to the nanosecond with the previous one is listed 1 ns
@@ -84,9 +87,16 @@ struct ResticTaskResult {
   std::vector<v1::ResticPack> packs;
 };
 
-// Verifies the repository open at `repo_fd` (`repo` names it in errors)
-// with `password`, blob by blob, skipping the task's known packs of
-// unchanged size (Task.restic_known_packs).
+// Verifies the repository in `store` beneath `base` (its directory, a
+// store path; `repo` names it in errors) with `password`, blob by blob,
+// skipping the task's known packs of unchanged size
+// (Task.restic_known_packs). The same check whatever the store: a local
+// directory (storage::LocalStore), an S3 bucket, an SFTP server.
+ResticTaskResult CheckResticRepository(storage::Store& store, const std::string& base,
+                                       const std::string& repo, const std::string& password,
+                                       const v1::Task& task);
+
+// The same for the repository open at `repo_fd` (through a LocalStore).
 ResticTaskResult CheckResticRepository(int repo_fd, const std::string& repo,
                                        const std::string& password, const v1::Task& task);
 

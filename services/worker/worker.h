@@ -104,7 +104,8 @@ struct WorkerOptions {
   // "sftp": its address; the credentials are the factory's own, from the
   // secrets directory). A check of a set at such a location, served here
   // (its name in `locations`), walks and hashes the set through this store
-  // (check_task.h). Called once per task, on the task's thread; the store
+  // (check_task.h), or checks and drills its restic repository through it.
+  // Called once per task, on the task's thread; the store
   // lives for the task. Null = this worker reads no remote location: a
   // task for one fails naming it.
   std::function<storage::StatusOr<std::unique_ptr<storage::Store>>(const v1::Location&)> open_store;

@@ -1,5 +1,7 @@
-// restic repositories on a filesystem (formats 1 and 2), read natively and
-// never written to. The reader behind `vigil verify --format restic`.
+// restic repositories (formats 1 and 2), read natively and never written
+// to, through the storage seam (storage/store.h): on a filesystem (a
+// LocalStore), in an S3 bucket or on an SFTP server alike. The reader
+// behind `vigil verify --format restic` and the worker's restic checks.
 //
 // Without a password: every file under data/, index/ and snapshots/ must be
 // named by the SHA-256 of its content (config and keys/ are not; locks/ come
@@ -21,15 +23,16 @@
 // packs found usable; what is missing is an error naming the snapshot and
 // the path that needs it.
 //
-// With read_data: each pack is read once; its header (encrypted, at the
-// end, its length in the last 4 bytes) is decrypted and compared with the
-// index, and every blob is decrypted (MAC checked), decompressed when its
-// header entry says so, and its SHA-256 compared with its id. When these
-// checks cover every byte (blobs back to back up to the header, every MAC
-// and blob id right, the header as the index has it), the pack is not
-// hashed as a whole: each byte is already authenticated, and a renamed
-// pack is one the index does not know. Otherwise its SHA-256 is checked
-// against its name too. One SHA-256 pass over the data instead of two.
+// With read_data: each pack is read once — a pack up to 32 MiB with one
+// request, a larger one by ranges (its tail, then runs of adjacent blobs of
+// at most 32 MiB): memory stays bounded whatever the pack's size; its
+// header (encrypted, at the end, its length in the last 4 bytes) is
+// decrypted and compared with the index, and every blob is decrypted (MAC checked), decompressed
+// when its header entry says so, and its SHA-256 compared with its id. When these checks cover
+// every byte (blobs back to back up to the header, every MAC and blob id right, the header as the
+// index has it), the pack is not hashed as a whole: each byte is already authenticated, and a
+// renamed pack is one the index does not know. Otherwise its SHA-256 is checked against its name
+// too. One SHA-256 pass over the data instead of two.
 //
 // Differences from `restic check`, on purpose: packs are hashed against
 // their names even without --read-data (restic only does that with
@@ -43,6 +46,12 @@
 //
 // Nothing outside the repository is ever opened: symbolic links are
 // reported ("symlink", an error) and never followed (VerifyResticAt).
+//
+// Damage found in the repository (a pack that does not decrypt, a missing
+// pack, ...) is a finding. A store that cannot be read during the check
+// (credentials refused, unavailable after its retries, permission denied,
+// an I/O error: storage/store.h's codes) is not: the check stops and
+// ResticReport::store_error says what could not be read, from which store.
 #pragma once
 
 #include <cstdint>
@@ -53,6 +62,7 @@
 
 #include "services/worker/formats/finding.h"
 #include "services/worker/formats/restic_parse.h"
+#include "storage/store.h"
 
 namespace vigil::formats {
 
@@ -71,6 +81,11 @@ struct ResticOptions {
   // coordinator lists only packs verified blob by blob within the
   // re-verification window). Default false: --read-data reads everything.
   bool skip_known_with_read_data = false;
+  // With read_data: a pack up to this size is read whole with one request;
+  // a larger one by ranges of at most this size (or one blob, up to
+  // restic::kMaxBlobBytes): the memory a thread holds for a pack. Tests
+  // lower it to take the ranged path on small packs.
+  uint64_t pack_window_bytes = 32ull << 20;
 };
 
 // A content-named file as listed (snapshot or pack) and its name check.
@@ -92,7 +107,11 @@ struct ResticDirStats {
 
 struct ResticReport {
   std::string root;
-  std::string fatal;           // non-empty: PATH is not a repository / unusable
+  std::string fatal;  // non-empty: PATH is not a repository / unusable
+  // Non-empty: the store could not be read (naming the file and the
+  // store): the check is incomplete and says nothing of the repository
+  // (errors and warnings are left empty).
+  std::string store_error;
   std::string password_error;  // non-empty: no key opens with the password
   std::string key_file;        // keys/<id> that opened
   int version = 0;             // config version (0: not decrypted)
@@ -116,7 +135,9 @@ struct ResticReport {
   std::vector<Finding> errors;
   std::vector<Finding> warnings;
 
-  bool valid() const { return fatal.empty() && password_error.empty() && errors.empty(); }
+  bool valid() const {
+    return fatal.empty() && store_error.empty() && password_error.empty() && errors.empty();
+  }
 };
 
 // Never throws. `path` is opened by its path (it may be reached through
@@ -130,7 +151,17 @@ ResticReport VerifyRestic(const std::string& path, const ResticOptions& options 
 // (config, keys/, a key, locks/, snapshots/, index/, data/, data/XX/, a
 // pack, an unknown top-level entry) is an error "symlink" naming it, and is
 // never followed, listed or read.
+// (Through a LocalStore opened at `root_fd`: storage/local_store.h.)
 ResticReport VerifyResticAt(int root_fd, const std::string& shown,
                             const ResticOptions& options = {});
+
+// The repository in `store` beneath `base` (its directory, a store path;
+// "" = the store's root); `shown` names it in the report. Listings are
+// sorted here (a store promises no order); a store's symbolic link (SFTP,
+// local) is reported "symlink" and never followed. Store errors: see
+// above (store_error). The store must allow calls from several threads
+// (options.threads).
+ResticReport VerifyResticIn(storage::Store& store, const std::string& base,
+                            const std::string& shown, const ResticOptions& options = {});
 
 }  // namespace vigil::formats

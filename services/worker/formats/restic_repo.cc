@@ -1,14 +1,8 @@
 // Blobs by id (restic_repo.h).
 #include "services/worker/formats/restic_repo.h"
 
-#include <fcntl.h>
-#include <unistd.h>
-
 #include <algorithm>
-#include <cerrno>
-#include <cstring>
 
-#include "services/worker/formats/safe_io.h"
 #include "storage/hash.h"
 
 namespace vigil::formats::restic {
@@ -89,8 +83,18 @@ std::string_view BlobIndex::Unusable(const BlobLocation& at) const {
   return it == bad_blobs_.end() ? std::string_view() : std::string_view(it->second);
 }
 
-PackReader::~PackReader() {
-  if (fd_ >= 0) ::close(fd_);
+StoreFailure ClassifyStoreFailure(storage::Store& store, std::string_view path,
+                                  const storage::Status& status) {
+  if (absl::IsNotFound(status)) return StoreFailure::kGone;
+  if (!absl::IsInvalidArgument(status) && !absl::IsFailedPrecondition(status)) {
+    return StoreFailure::kStore;
+  }
+  auto st = store.Stat(path);
+  if (absl::IsNotFound(st.status())) return StoreFailure::kGone;
+  if (!st.ok()) return StoreFailure::kStore;
+  if (st->type == storage::StoreEntryType::kSymlink) return StoreFailure::kSymlink;
+  if (st->type != storage::StoreEntryType::kFile) return StoreFailure::kNotFile;
+  return StoreFailure::kStore;
 }
 
 bool PackReader::Read(std::string_view raw_id, const BlobLocation& at, bool cold,
@@ -98,43 +102,43 @@ bool PackReader::Read(std::string_view raw_id, const BlobLocation& at, bool cold
   const std::string rel = PackPath(index_.pack_id(at.pack));
   const std::string what = std::string(at.tree ? "tree" : "data") + " blob " + Hex(raw_id) +
                            " in " + rel + " at offset " + std::to_string(at.offset);
+  if (!store_error_.ok()) {
+    *error = what + ": " + std::string(store_error_.message());
+    return false;
+  }
   if (at.length < kOverhead || at.length > kMaxBlobBytes || at.PlainSize() > kMaxBlobBytes) {
     *error = what + ": length " + std::to_string(at.length) + " out of range";
     return false;
   }
-  if (fd_ < 0 || fd_pack_ != at.pack) {
-    if (fd_ >= 0) ::close(fd_);
-    fd_ = -1;
-    OpenedFile o = OpenBeneath(root_fd_, rel, Symlinks::kRefuse);
-    if (o.fd < 0) {
-      *error = what + ": cannot open the pack: " + o.error_text;
-      return false;
-    }
-    fd_ = o.fd;
-    fd_pack_ = at.pack;
-  }
-  if (cold) {
-    ::posix_fadvise(fd_, static_cast<off_t>(at.offset), static_cast<off_t>(at.length),
-                    POSIX_FADV_DONTNEED);
-  }
+  const std::string path = storage::JoinStorePath(base_, rel);
+  if (cold) store_.DropCached(path);
   sealed_.resize(at.length);
-  size_t got = 0;
-  while (got < sealed_.size()) {
-    ssize_t n = ::pread(fd_, sealed_.data() + got, sealed_.size() - got,
-                        static_cast<off_t>(at.offset + got));
-    if (n < 0 && errno == EINTR) continue;
-    if (n < 0) {
-      *error = what + ": cannot read: " + std::strerror(errno);
-      return false;
+  storage::StatusOr<size_t> got = store_.ReadAt(path, at.offset, sealed_.data(), sealed_.size());
+  if (!got.ok()) {
+    switch (ClassifyStoreFailure(store_, path, got.status())) {
+      case StoreFailure::kGone:
+        *error = what + ": cannot open the pack: not found";
+        return false;
+      case StoreFailure::kSymlink:
+        *error = what + ": cannot open the pack: symbolic link, not followed";
+        return false;
+      case StoreFailure::kNotFile:
+        *error = what + ": cannot open the pack: not a regular file";
+        return false;
+      case StoreFailure::kStore:
+        store_error_ = storage::Status(got.status().code(),
+                                       "cannot read " + rel + " from " + store_.Describe() + ": " +
+                                           std::string(got.status().message()));
+        *error = what + ": " + std::string(store_error_.message());
+        return false;
     }
-    if (n == 0) {
-      *error = what + ": the pack ends " + std::to_string(sealed_.size() - got) +
-               " bytes before the blob does";
-      return false;
-    }
-    got += static_cast<size_t>(n);
   }
-  bytes_read_ += got;
+  bytes_read_ += *got;
+  if (*got < sealed_.size()) {
+    *error = what + ": the pack ends " + std::to_string(sealed_.size() - *got) +
+             " bytes before the blob does";
+    return false;
+  }
   std::string err;
   if (!Decrypt(key_, sealed_, plain, &err)) {
     *error = what + ": " + err;

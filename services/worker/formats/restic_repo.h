@@ -8,7 +8,8 @@
 //
 // Memory: a BlobIndex holds one 64-byte entry per indexed blob (restic holds
 // its index in memory too); a PackReader holds one blob at a time (at most
-// kMaxBlobBytes) and one open pack.
+// kMaxBlobBytes), read from the repository's storage::Store with one ranged
+// ReadAt per blob (a LocalStore keeps the last pack open).
 //
 // Thread safety: a finished BlobIndex may be read from any number of
 // threads (Mark* must not race with readers); a PackReader belongs to one
@@ -26,6 +27,8 @@
 
 #include "services/worker/formats/restic_crypto.h"
 #include "services/worker/formats/restic_parse.h"
+#include "storage/status.h"
+#include "storage/store.h"
 
 namespace vigil::formats::restic {
 
@@ -80,21 +83,28 @@ class BlobIndex {
   std::map<std::pair<uint32_t, uint64_t>, std::string> bad_blobs_;  // (pack, offset) -> why
 };
 
-// Reads blobs from the packs of the repository open at `root_fd` (not
-// owned): each pack data/XX/<id> opened beneath it with no symbolic link
-// followed (storage/open_beneath.h), the last one kept open.
+// Reads blobs from the packs of the repository in `store` beneath `base`
+// (the repository's directory, a store path; "" = the store's root): each
+// blob with one ReadAt of its range of data/XX/<id>.
+//
+// A read that fails because of the repository (the pack is gone, is a
+// symbolic link, ends before the blob, the blob does not decrypt or hash to
+// its id) is a false with *error naming the blob and the pack. A read that
+// fails because the store could not be read (StoreFailure::kStore:
+// credentials refused, unavailable after retries, ...) sets store_error(),
+// and every later Read fails at once with it: the caller's check stops and
+// reports it as its own error, not as damage.
 class PackReader {
  public:
-  PackReader(int root_fd, const Key& key, const BlobIndex& index)
-      : root_fd_(root_fd), key_(key), index_(index) {}
-  ~PackReader();
+  PackReader(storage::Store& store, std::string base, const Key& key, const BlobIndex& index)
+      : store_(store), base_(std::move(base)), key_(key), index_(index) {}
   PackReader(const PackReader&) = delete;
   PackReader& operator=(const PackReader&) = delete;
 
-  // Blob `raw_id` from `at`: read (with `cold`, the pack's cached pages for
-  // it dropped first: a read from the device), MAC checked, decrypted,
-  // decompressed when stored so, its SHA-256 compared with its id. False
-  // with *error (naming the pack) otherwise. *plain is reused.
+  // Blob `raw_id` from `at`: read (with `cold`, the pack's cached pages
+  // dropped first, Store::DropCached: a read from the device), MAC checked,
+  // decrypted, decompressed when stored so, its SHA-256 compared with its
+  // id. False with *error (naming the pack) otherwise. *plain is reused.
   bool Read(std::string_view raw_id, const BlobLocation& at, bool cold, std::string* plain,
             std::string* error);
   // The first location of (raw_id, tree) that is usable and reads; false
@@ -103,16 +113,35 @@ class PackReader {
                std::string* error);
 
   uint64_t bytes_read() const { return bytes_read_; }
+  // OK unless a read failed because the store could not be read; then the
+  // message names the pack and the store.
+  const storage::Status& store_error() const { return store_error_; }
 
  private:
-  int root_fd_;
+  storage::Store& store_;
+  std::string base_;
   Key key_;
   const BlobIndex& index_;
-  int fd_ = -1;
-  uint32_t fd_pack_ = 0;
   std::string sealed_, dec_;
   uint64_t bytes_read_ = 0;
+  storage::Status store_error_;
 };
+
+// What a failed store call about `path` (listed as a regular file of the
+// repository) means for a check:
+//   kGone     it vanished since the listing (NotFound): the repository's state;
+//   kSymlink  it is a symbolic link now (never followed): a finding;
+//   kNotFile  it is something else than a regular file now: a finding;
+//   kStore    the store could not be read (PermissionDenied, Unavailable,
+//             DataLoss, ...): the check's own error, not a verdict on the
+//             repository.
+// An InvalidArgument or FailedPrecondition answer is told apart by a Stat
+// of `path` (a LocalStore refuses a link with InvalidArgument and a
+// non-file with FailedPrecondition; a remote store's FailedPrecondition,
+// bucket missing or host key mismatch, fails the Stat as well).
+enum class StoreFailure { kGone, kSymlink, kNotFile, kStore };
+StoreFailure ClassifyStoreFailure(storage::Store& store, std::string_view path,
+                                  const storage::Status& status);
 
 // "data/ab/ab12..." for a raw pack id.
 std::string PackPath(std::string_view raw_pack_id);

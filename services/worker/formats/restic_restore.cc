@@ -2,7 +2,6 @@
 // (restic_restore.h).
 #include "services/worker/formats/restic_restore.h"
 
-#include <dirent.h>
 #include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -20,8 +19,8 @@
 #include "services/worker/formats/restic_parse.h"
 #include "services/worker/formats/restic_repo.h"
 #include "services/worker/formats/safe_io.h"
-#include "storage/dir_names.h"
 #include "storage/hash.h"
+#include "storage/local_store.h"
 #include "storage/open_beneath.h"
 
 namespace vigil::formats {
@@ -43,17 +42,40 @@ struct Fd {
   Fd& operator=(const Fd&) = delete;
 };
 
-// Names of the regular files directly in the directory open at `fd`, sorted.
-int ListRegular(int fd, std::vector<std::string>* out) {
-  std::vector<storage::DirName> names;
-  int err = storage::ReadDirNames(fd, &names);
-  for (const storage::DirName& n : names) {
-    struct stat st;
-    if (::fstatat(fd, n.name.c_str(), &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISREG(st.st_mode)) {
-      out->push_back(n.name);
-    }
+// Names of the regular files directly in the directory `dir` of `store`,
+// sorted.
+storage::Status ListRegular(storage::Store& store, const std::string& dir,
+                            std::vector<std::string>* out) {
+  storage::Status s = store.List(dir, [&](storage::StoreEntry&& e) {
+    if (e.type == storage::StoreEntryType::kFile) out->push_back(std::move(e.name));
+    return true;
+  });
+  std::sort(out->begin(), out->end());
+  return s;
+}
+
+// The whole file `path` of `store` (at most `max_bytes`), never through a
+// link: InvalidArgument for a link, FailedPrecondition for anything else
+// that is not a regular file or a file too large, the store's error
+// otherwise.
+storage::Status ReadWhole(storage::Store& store, const std::string& path, uint64_t max_bytes,
+                          std::string* content) {
+  auto st = store.Stat(path);
+  if (!st.ok()) return st.status();
+  if (st->type == storage::StoreEntryType::kSymlink) {
+    return absl::InvalidArgumentError("a symbolic link, not followed");
   }
-  return err;
+  if (st->type != storage::StoreEntryType::kFile) {
+    return absl::FailedPreconditionError("not a regular file");
+  }
+  if (st->size > max_bytes) {
+    return absl::FailedPreconditionError("larger than " + std::to_string(max_bytes) + " bytes");
+  }
+  content->resize(static_cast<size_t>(st->size));
+  auto n = store.ReadAt(path, 0, content->data(), content->size());
+  if (!n.ok()) return n.status();
+  content->resize(*n);
+  return storage::Status();
 }
 
 // A tree node's name as one path component: never empty, ".", ".." or
@@ -69,9 +91,9 @@ std::string Join(const std::string& dir, const std::string& name) {
 
 class Restorer {
  public:
-  Restorer(int repo_fd, const std::string& shown, const ResticSampleOptions& o, int dest_fd,
-           ResticRestore* out)
-      : repo_fd_(repo_fd), shown_(shown), opt_(o), dest_fd_(dest_fd), out_(out) {}
+  Restorer(storage::Store& store, const std::string& base, const std::string& shown,
+           const ResticSampleOptions& o, int dest_fd, ResticRestore* out)
+      : store_(store), base_(base), shown_(shown), opt_(o), dest_fd_(dest_fd), out_(out) {}
 
   void Run(const std::string& password, const std::string& snapshot_hex);
 
@@ -79,6 +101,26 @@ class Restorer {
   bool Fail(const std::string& why) {
     out_->error = "restic repository '" + EscapeForTerminal(shown_) + "': " + why;
     return false;
+  }
+  std::string Path(const std::string& rel) const { return storage::JoinStorePath(base_, rel); }
+  // A store call about `rel` failed with `s`: the store's error (the drill
+  // could not read, ResticRestore::store_error) or the repository's state
+  // (Fail, with `what` and the store's message).
+  bool ReadError(const std::string& rel, const storage::Status& s, const std::string& what) {
+    if (restic::ClassifyStoreFailure(store_, Path(rel), s) == restic::StoreFailure::kStore) {
+      out_->store_error = "restic repository '" + EscapeForTerminal(shown_) + "': cannot read " +
+                          rel + " from " + store_.Describe() + ": " + std::string(s.message());
+      return false;
+    }
+    return Fail(what.empty() ? rel + ": cannot read: " + std::string(s.message()) : what);
+  }
+  // After a failed PackReader read: true (and store_error set) when the
+  // store could not be read.
+  bool StoreFailed() {
+    if (reader_ == nullptr || reader_->store_error().ok()) return false;
+    out_->store_error = "restic repository '" + EscapeForTerminal(shown_) +
+                        "': " + std::string(reader_->store_error().message());
+    return true;
   }
   bool OpenKey(const std::string& password);
   bool LoadIndex();
@@ -96,7 +138,8 @@ class Restorer {
   bool RestoreFile(const TreeNode& n, const std::string& dir, const std::string& path);
   bool SyncDirs();
 
-  int repo_fd_;
+  storage::Store& store_;
+  std::string base_;  // the repository's directory in the store
   std::string shown_;
   const ResticSampleOptions& opt_;
   int dest_fd_;
@@ -111,18 +154,20 @@ class Restorer {
 };
 
 bool Restorer::OpenKey(const std::string& password) {
-  storage::BeneathOpen keys = storage::OpenDirBeneath(repo_fd_, "keys");
-  if (keys.fd < 0) return Fail("cannot open keys/: " + std::string(std::strerror(keys.error)));
-  Fd kfd(keys.fd);
   std::vector<std::string> names;
-  if (int e = ListRegular(kfd.fd, &names); e != 0) {
-    return Fail("cannot list keys/: " + std::string(std::strerror(e)));
+  if (storage::Status s = ListRegular(store_, Path("keys"), &names); !s.ok()) {
+    return ReadError("keys", s, "cannot list keys/: " + std::string(s.message()));
   }
   for (const std::string& n : names) {
     std::string content, err;
     size_t off = 0;
-    OpenedFile o = ReadBeneath(kfd.fd, n, Symlinks::kRefuse, 1 << 20, &content);
-    if (o.error != 0) continue;
+    if (storage::Status s = ReadWhole(store_, Path("keys/" + n), 1 << 20, &content); !s.ok()) {
+      if (restic::ClassifyStoreFailure(store_, Path("keys/" + n), s) ==
+          restic::StoreFailure::kStore) {
+        return ReadError("keys/" + n, s, "");
+      }
+      continue;
+    }
     if (restic::OpenKeyFile(content, password, opt_.max_scrypt_memory, &key_, &err, &off) ==
         restic::KeyOpen::kOpened) {
       return true;
@@ -136,8 +181,10 @@ bool Restorer::OpenKey(const std::string& password) {
 
 bool Restorer::ReadUnpacked(const std::string& rel, std::string* json) {
   std::string content, plain, err;
-  OpenedFile o = ReadBeneath(repo_fd_, rel, Symlinks::kRefuse, opt_.max_metadata_bytes, &content);
-  if (o.error != 0) return Fail(rel + ": cannot read: " + o.error_text);
+  if (storage::Status s = ReadWhole(store_, Path(rel), opt_.max_metadata_bytes, &content);
+      !s.ok()) {
+    return ReadError(rel, s, "");
+  }
   if (!restic::Decrypt(key_, content, &plain, &err) ||
       !restic::DecodeUnpacked(plain, opt_.max_metadata_bytes, json, &err)) {
     return Fail(rel + ": " + err);
@@ -146,12 +193,9 @@ bool Restorer::ReadUnpacked(const std::string& rel, std::string* json) {
 }
 
 bool Restorer::LoadIndex() {
-  storage::BeneathOpen dir = storage::OpenDirBeneath(repo_fd_, "index");
-  if (dir.fd < 0) return Fail("cannot open index/: " + std::string(std::strerror(dir.error)));
-  Fd ifd(dir.fd);
   std::vector<std::string> names;
-  if (int e = ListRegular(ifd.fd, &names); e != 0) {
-    return Fail("cannot list index/: " + std::string(std::strerror(e)));
+  if (storage::Status s = ListRegular(store_, Path("index"), &names); !s.ok()) {
+    return ReadError("index", s, "cannot list index/: " + std::string(s.message()));
   }
   std::unordered_map<std::string, uint32_t> packs;
   for (const std::string& n : names) {
@@ -178,6 +222,7 @@ bool Restorer::LoadTree(const std::string& id, const std::string& path,
   std::string err;
   size_t off = 0;
   if (!reader_->ReadAny(id, /*tree=*/true, /*cold=*/false, &plain_, &err)) {
+    if (StoreFailed()) return false;
     return Fail("tree of /" + EscapeForTerminal(path) + ": " + err);
   }
   if (!restic::ParseTree(plain_, nodes, &err, &off)) {
@@ -298,6 +343,7 @@ bool Restorer::RestoreFile(const TreeNode& n, const std::string& dir, const std:
     if (Stopped()) return false;
     const uint64_t before = reader_->bytes_read();
     if (!reader_->ReadAny(n.content[i], /*tree=*/false, /*cold=*/true, &plain_, &err)) {
+      if (StoreFailed()) return false;
       rf.error =
           "blob " + std::to_string(i) + " of " + std::to_string(n.content.size()) + ": " + err;
       break;
@@ -410,10 +456,11 @@ void Restorer::Run(const std::string& password, const std::string& snapshot_hex)
   // The snapshot the catalogue vouches for: its file hashes to its id.
   const std::string rel = "snapshots/" + snapshot_hex;
   std::string content, plain, json, err;
-  OpenedFile o = ReadBeneath(repo_fd_, rel, Symlinks::kRefuse, opt_.max_metadata_bytes, &content);
-  if (o.error != 0) {
-    Fail(o.not_found ? "snapshot " + snapshot_hex + " is no longer in the repository"
-                     : rel + ": cannot read: " + o.error_text);
+  if (storage::Status s = ReadWhole(store_, Path(rel), opt_.max_metadata_bytes, &content);
+      !s.ok()) {
+    ReadError(
+        rel, s,
+        absl::IsNotFound(s) ? "snapshot " + snapshot_hex + " is no longer in the repository" : "");
     return;
   }
   if (storage::HashBytes(storage::HashAlgorithm::kSha256, content).Hex() != snapshot_hex) {
@@ -430,7 +477,7 @@ void Restorer::Run(const std::string& password, const std::string& snapshot_hex)
   std::string tree;
   restic::ParseId(snap.tree, &tree);
   if (!LoadIndex()) return;
-  reader_ = std::make_unique<PackReader>(repo_fd_, key_, index_);
+  reader_ = std::make_unique<PackReader>(store_, base_, key_, index_);
   if (!Count(tree)) return;
   const auto start = std::chrono::steady_clock::now();
   if (Sample(tree)) SyncDirs();
@@ -439,16 +486,30 @@ void Restorer::Run(const std::string& password, const std::string& snapshot_hex)
 
 }  // namespace
 
-ResticRestore RestoreResticSample(int repo_fd, const std::string& shown,
-                                  const std::string& password, const std::string& snapshot_hex,
-                                  const ResticSampleOptions& options, int dest_fd) {
+ResticRestore RestoreResticSampleIn(storage::Store& store, const std::string& base,
+                                    const std::string& shown, const std::string& password,
+                                    const std::string& snapshot_hex,
+                                    const ResticSampleOptions& options, int dest_fd) {
   ResticRestore out;
   try {
-    Restorer(repo_fd, shown, options, dest_fd, &out).Run(password, snapshot_hex);
+    Restorer(store, base, shown, options, dest_fd, &out).Run(password, snapshot_hex);
   } catch (const std::exception& e) {
     out.error = std::string("internal error: ") + e.what();
   }
   return out;
+}
+
+ResticRestore RestoreResticSample(int repo_fd, const std::string& shown,
+                                  const std::string& password, const std::string& snapshot_hex,
+                                  const ResticSampleOptions& options, int dest_fd) {
+  auto store = storage::LocalStore::OpenAt(repo_fd, "", shown);
+  if (!store.ok()) {
+    ResticRestore out;
+    out.error = "restic repository '" + EscapeForTerminal(shown) +
+                "': " + std::string(store.status().message());
+    return out;
+  }
+  return RestoreResticSampleIn(**store, "", shown, password, snapshot_hex, options, dest_fd);
 }
 
 std::string VerifyResticCopy(int dest_fd, const ResticRestoredFile& f) {

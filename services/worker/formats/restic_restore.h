@@ -30,6 +30,8 @@
 #include <utility>
 #include <vector>
 
+#include "storage/store.h"
+
 namespace vigil::formats {
 
 struct ResticSampleOptions {
@@ -65,6 +67,11 @@ struct ResticRestore {
   std::string error;
   // Non-empty: a write to the destination failed (the worker's fault).
   std::string write_error;
+  // Non-empty: the repository's store could not be read (credentials
+  // refused, unavailable after retries, permission denied: store.h's
+  // codes), naming the file and the store: the drill did not run to its
+  // end, which says nothing of the backup (not a mismatch, not `error`).
+  std::string store_error;
   bool stopped = false;
   uint64_t point_files = 0;               // regular files in the snapshot
   uint64_t point_bytes = 0;               // their sizes, as the trees record them
@@ -76,9 +83,19 @@ struct ResticRestore {
   double seconds = 0;
 };
 
-// Restores the sample of snapshot `snapshot_hex` of the repository open at
-// `repo_fd` (`shown` names it in messages) into the empty directory open
-// at `dest_fd` (files as dest/<path>, directories 0700, files 0600).
+// Restores the sample of snapshot `snapshot_hex` of the repository in
+// `store` beneath `base` (its directory, a store path; "" = the store's
+// root; `shown` names it in messages) into the empty local directory open
+// at `dest_fd` (files as dest/<path>, directories 0700, files 0600). The
+// repository is read through the store (local, S3, SFTP: storage/store.h),
+// the pack's cached pages dropped before each data blob (Store::DropCached).
+ResticRestore RestoreResticSampleIn(storage::Store& store, const std::string& base,
+                                    const std::string& shown, const std::string& password,
+                                    const std::string& snapshot_hex,
+                                    const ResticSampleOptions& options, int dest_fd);
+
+// The same for the repository open at `repo_fd` (through a LocalStore, no
+// symbolic link followed beneath it).
 ResticRestore RestoreResticSample(int repo_fd, const std::string& shown,
                                   const std::string& password, const std::string& snapshot_hex,
                                   const ResticSampleOptions& options, int dest_fd);

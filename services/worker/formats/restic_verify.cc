@@ -1,15 +1,15 @@
-// The restic Verifier over a repository on disk (restic.h); the parsers it
-// uses are in restic_parse.cc.
-#include <dirent.h>
+// The restic Verifier over a repository in a storage::Store (restic.h); the
+// parsers it uses are in restic_parse.cc.
 #include <fcntl.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
 #include <algorithm>
+#include <atomic>
 #include <cerrno>
 #include <cstring>
 #include <map>
 #include <memory>
+#include <mutex>
 #include <set>
 #include <unordered_map>
 #include <utility>
@@ -18,30 +18,43 @@
 #include "services/worker/formats/restic_repo.h"
 #include "services/worker/formats/restic_walk.h"
 #include "services/worker/formats/safe_io.h"
-#include "storage/dir_names.h"
-#include "storage/file_hasher.h"
 #include "storage/hash.h"
-#include "storage/tree_walker.h"
+#include "storage/local_store.h"
 
 namespace vigil::formats {
 
 namespace {
 
 using restic::Hex;
-using Dir = std::shared_ptr<storage::DirHandle>;
+using restic::StoreFailure;
+using storage::StoreEntry;
+using storage::StoreEntryType;
 
-// Everything below the repository's root is opened relative to its parent
-// directory's descriptor, one component at a time, with O_NOFOLLOW (and
-// O_DIRECTORY for a directory), and listed with fstatat(AT_SYMLINK_NOFOLLOW):
-// a symbolic link anywhere in the repository is reported ("symlink") and
-// never followed (storage/open_beneath.h).
+// A pack up to ResticOptions::pack_window_bytes (32 MiB) is read with one
+// request and checked in memory (restic's packs are 16 MiB by default); a
+// larger one is read by ranges: its tail (the header), then runs of
+// adjacent blobs up to that many bytes (a single blob of up to
+// kMaxBlobBytes alone).
+//
+// The tail read first from a large pack: its header length and, mostly,
+// the whole header.
+constexpr uint64_t kPackTailBytes = 256ull << 10;
+// Reads of a pack hashed as a whole (its name check): 1 MiB, as
+// storage::FileHasher (4 MiB measured slower locally: the buffer leaves the
+// cache before it is hashed).
+constexpr size_t kHashChunkBytes = 1u << 20;
+
+// Everything is read through the store (storage/store.h), beneath the
+// repository's directory in it; a LocalStore opens each path beneath its
+// root with no symbolic link followed, and lists links as links: a
+// symbolic link anywhere in the repository is reported ("symlink") and
+// never followed.
 
 struct RepoFile {
-  std::string rel;   // "data/ab/ab12...", "index/..."
+  std::string rel;   // "data/ab/ab12...", "index/...": relative to the repository
   std::string name;  // last component
   uint64_t size = 0;
   int64_t mtime_ns = 0;
-  Dir dir;  // the directory holding it, open
 };
 
 bool IsHexName(std::string_view s) {
@@ -53,123 +66,20 @@ void LinkFinding(Findings* out, const std::string& rel) {
   out->Error("symlink", rel, 0, "is a symbolic link (not followed)", rel);
 }
 
-// One entry of a directory, as lstat sees it.
-struct Entry {
-  std::string name;
-  mode_t type = 0;  // S_IFREG, S_IFDIR, S_IFLNK, ...
-  uint64_t size = 0;
-  int64_t mtime_ns = 0;
-};
+// A directory of the repository as its parent's listing shows it.
+enum class DirState { kMissing, kSymlink, kNotDirectory, kDirectory };
 
-// The entries of the directory open at `fd` (not ".", ".."), sorted by
-// name; an errno on failure.
-int ListDir(int fd, std::vector<Entry>* out) {
-  std::vector<storage::DirName> names;
-  if (int err = storage::ReadDirNames(fd, &names); err != 0) return err;
-  for (const storage::DirName& n : names) {
-    struct stat st;
-    if (::fstatat(fd, n.name.c_str(), &st, AT_SYMLINK_NOFOLLOW) != 0) {
-      if (errno == ENOENT) continue;  // vanished since the listing
-      return errno;
-    }
-    Entry e;
-    e.name = n.name;
-    e.type = st.st_mode & S_IFMT;
-    e.size = static_cast<uint64_t>(st.st_size);
-    e.mtime_ns = int64_t{st.st_mtim.tv_sec} * 1'000'000'000 + st.st_mtim.tv_nsec;
-    out->push_back(std::move(e));
+DirState StateOf(const std::map<std::string, StoreEntry>& listing, const std::string& name) {
+  auto it = listing.find(name);
+  if (it == listing.end()) return DirState::kMissing;
+  switch (it->second.type) {
+    case StoreEntryType::kDirectory:
+      return DirState::kDirectory;
+    case StoreEntryType::kSymlink:
+      return DirState::kSymlink;
+    default:
+      return DirState::kNotDirectory;
   }
-  return 0;
-}
-
-// A directory of the repository: `name` beneath the open directory
-// `parent`, never through a link.
-struct SubDir {
-  enum State { kMissing, kSymlink, kNotDirectory, kUnreadable, kOpen } state = kMissing;
-  Dir dir;
-  std::string error;  // kUnreadable
-  bool present() const { return state != kMissing; }
-};
-
-SubDir OpenSubDir(int parent, const std::string& name) {
-  SubDir s;
-  struct stat st;
-  if (::fstatat(parent, name.c_str(), &st, AT_SYMLINK_NOFOLLOW) != 0) {
-    if (errno != ENOENT) {
-      s.state = SubDir::kUnreadable;
-      s.error = std::strerror(errno);
-    }
-    return s;
-  }
-  if (S_ISLNK(st.st_mode)) {
-    s.state = SubDir::kSymlink;
-    return s;
-  }
-  if (!S_ISDIR(st.st_mode)) {
-    s.state = SubDir::kNotDirectory;
-    return s;
-  }
-  int fd = ::openat(parent, name.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-  if (fd < 0) {
-    const int e = errno;
-    // Swapped for a link (or something else) since the fstatat.
-    if (e == ELOOP || e == ENOTDIR) {
-      s.state =
-          ::fstatat(parent, name.c_str(), &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISLNK(st.st_mode)
-              ? SubDir::kSymlink
-              : SubDir::kNotDirectory;
-    } else if (e != ENOENT) {
-      s.state = SubDir::kUnreadable;
-      s.error = std::strerror(e);
-    }
-    return s;
-  }
-  s.state = SubDir::kOpen;
-  s.dir = std::make_shared<storage::DirHandle>(fd);
-  return s;
-}
-
-// Regular files directly in the directory `rel` (opened beneath `parent`),
-// sorted by name. A symbolic link (the directory itself, or an entry) is an
-// error, anything else that is not a regular file a warning; neither is
-// opened. *sub: what `name` is, and the directory when it opened.
-std::vector<RepoFile> ListFiles(int parent, const std::string& name, const std::string& rel,
-                                SubDir* sub, Findings* out) {
-  std::vector<RepoFile> files;
-  *sub = OpenSubDir(parent, name);
-  switch (sub->state) {
-    case SubDir::kMissing:
-      return files;
-    case SubDir::kSymlink:
-      LinkFinding(out, rel);
-      return files;
-    case SubDir::kNotDirectory:
-      out->Error("unexpected_file", rel, 0, "is not a directory", rel);
-      return files;
-    case SubDir::kUnreadable:
-      out->Error("unreadable", rel, 0, "cannot open directory: " + sub->error, rel);
-      return files;
-    case SubDir::kOpen:
-      break;
-  }
-  std::vector<Entry> entries;
-  if (int e = ListDir(sub->dir->fd(), &entries); e != 0) {
-    out->Error("unreadable", rel, 0, std::string("cannot list directory: ") + std::strerror(e),
-               rel);
-  }
-  for (Entry& e : entries) {
-    std::string frel = rel + "/" + e.name;
-    if (e.type == S_IFLNK) {
-      LinkFinding(out, frel);
-      continue;
-    }
-    if (e.type != S_IFREG) {
-      out->Warning("unexpected_entry", frel, 0, "not a regular file (ignored)", frel);
-      continue;
-    }
-    files.push_back({frel, std::move(e.name), e.size, e.mtime_ns, sub->dir});
-  }
-  return files;
 }
 
 bool Has(const std::vector<Finding>& list, std::string_view code) {
@@ -198,12 +108,34 @@ void NameCheck(const RepoFile& f, const storage::Digest& got, FileResult* res) {
   }
 }
 
+// The bytes of one pack being checked with --read-data: the whole pack when
+// it is small (one request), else one range at a time (at most
+// ResticOptions::pack_window_bytes). One per thread, reused pack after pack (a fresh 16 MiB
+// string per pack costs a page fault per page).
+struct PackBytes {
+  std::string buf;
+  uint64_t start = 0;  // offset of buf[0] in the pack
+  bool Holds(uint64_t off, uint64_t len) const {
+    return off >= start && off - start <= buf.size() && len <= buf.size() - (off - start);
+  }
+  std::string_view View(uint64_t off, uint64_t len) const {
+    return std::string_view(buf).substr(off - start, len);
+  }
+  bool Whole(uint64_t size) const { return start == 0 && buf.size() == size; }
+};
+
 class Verifier {
  public:
-  Verifier(int root_fd, std::string shown, const ResticOptions& o, ResticReport* r)
-      : root_fd_(root_fd), shown_(std::move(shown)), opt_(o), r_(r) {}
+  Verifier(storage::Store& store, std::string base, std::string shown, const ResticOptions& o,
+           ResticReport* r)
+      : store_(store), base_(std::move(base)), shown_(std::move(shown)), opt_(o), r_(r) {}
 
   void Run();
+  // The store could not be read: OK, or the first such error.
+  storage::Status store_error() {
+    std::lock_guard lock(mu_);
+    return store_error_;
+  }
 
  private:
   void Merge(FileResult& res) {
@@ -212,21 +144,53 @@ class Verifier {
     r_->bytes_read += res.bytes_read;
     r_->blobs_checked += res.blobs_checked;
   }
+  std::string Path(std::string_view rel) const { return storage::JoinStorePath(base_, rel); }
+  bool Failed() const { return failed_.load(std::memory_order_relaxed); }
+  void StoreFailed(const std::string& rel, const storage::Status& s) {
+    std::lock_guard lock(mu_);
+    if (store_error_.ok()) {
+      store_error_ = storage::Status(
+          s.code(), "cannot read " + (rel.empty() ? "the repository" : rel) + " from " +
+                        store_.Describe() + ": " + std::string(s.message()));
+    }
+    failed_.store(true, std::memory_order_relaxed);
+  }
+  // A read of `f` failed with `s`: a finding about the repository (gone,
+  // a link, not a file), or the store's error (StoreFailed).
+  void ReadFailed(const RepoFile& f, const storage::Status& s, FileResult* res);
+  // The entries of the repository's directory `rel`, by name; false when it
+  // cannot be listed (a finding, or StoreFailed). *gone: it vanished.
+  bool ListDir(const std::string& rel, std::map<std::string, StoreEntry>* out, Findings* fnd);
+  // Regular files directly in the directory `rel` (`state` as its parent
+  // listed it), sorted by name. A symbolic link (the directory itself, or
+  // an entry) is an error, anything else that is not a regular file a
+  // warning; neither is read.
+  std::vector<RepoFile> ListFiles(const std::string& rel, DirState state, Findings* out,
+                                  bool* listed = nullptr);
   bool ReadSmall(const RepoFile& f, std::string* content, FileResult* res);
   bool DecryptJson(const RepoFile& f, const std::string& content, FileResult* res);
   void OpenKeys(const std::vector<RepoFile>& keys);
-  void ReadConfig();
+  void ReadConfig(uint64_t size);
   // Name check (and, with the key, decryption) of index or snapshot files.
   std::vector<FileResult> ReadUnpacked(const std::vector<RepoFile>& files);
-  void CheckPack(const RepoFile& f, storage::FileHasher* hasher, FileResult* res);
-  bool CheckPackContent(const RepoFile& f, const std::string& content, FileResult* res);
+  // Reads [off, off + len) of pack `f` into *b (replacing what it held);
+  // false (a finding, or StoreFailed) when it cannot.
+  bool LoadPack(const RepoFile& f, uint64_t off, uint64_t len, PackBytes* b, FileResult* res);
+  // The SHA-256 of the whole pack `f`: from *b when it holds it, else read
+  // again through the store. False when it cannot be read.
+  bool HashPack(const RepoFile& f, const PackBytes& b, storage::Digest* d, FileResult* res);
+  void CheckPack(const RepoFile& f, FileResult* res);
+  bool CheckPackContent(const RepoFile& f, PackBytes* b, FileResult* res);
   void MarkUnusable(uint32_t pack, const FileResult& res);
 
-  int root_fd_;        // the repository, open (not owned)
+  storage::Store& store_;
+  std::string base_;   // the repository's directory in the store
   std::string shown_;  // its path, for messages
-  Dir root_dir_;       // a copy of it, for the files directly in it
   const ResticOptions& opt_;
   ResticReport* r_;
+  std::mutex mu_;
+  storage::Status store_error_;  // guarded by mu_
+  std::atomic<bool> failed_{false};
   bool have_key_ = false;
   restic::Key key_;
   // pack id (raw) -> blobs from every index, deduplicated by offset.
@@ -238,25 +202,109 @@ class Verifier {
   std::unordered_map<std::string, uint32_t> pack_number_;
 };
 
-// Reads `f` from its directory's descriptor: one component, O_NOFOLLOW.
-OpenedFile ReadRepoFile(const RepoFile& f, uint64_t max_bytes, std::string* content) {
-  return ReadBeneath(f.dir->fd(), f.name, Symlinks::kRefuse, max_bytes, content);
+void Verifier::ReadFailed(const RepoFile& f, const storage::Status& s, FileResult* res) {
+  switch (restic::ClassifyStoreFailure(store_, Path(f.rel), s)) {
+    case StoreFailure::kSymlink:
+      LinkFinding(&res->findings, f.rel);  // swapped for a link since the listing
+      return;
+    case StoreFailure::kGone:
+      res->findings.Error("unreadable", f.rel, 0, "cannot read: not found", f.rel);
+      return;
+    case StoreFailure::kNotFile:
+      res->findings.Error("unreadable", f.rel, 0, "cannot read: not a regular file", f.rel);
+      return;
+    case StoreFailure::kStore:
+      StoreFailed(f.rel, s);
+      return;
+  }
 }
 
-void ReadFailed(const RepoFile& f, const OpenedFile& o, FileResult* res) {
-  if (o.symlink) {
-    LinkFinding(&res->findings, f.rel);  // swapped for a link since the listing
-  } else {
-    res->findings.Error("unreadable", f.rel, 0, "cannot read: " + o.error_text, f.rel);
+bool Verifier::ListDir(const std::string& rel, std::map<std::string, StoreEntry>* out,
+                       Findings* fnd) {
+  storage::Status s = store_.List(Path(rel), [&](StoreEntry&& e) {
+    std::string name = e.name;
+    out->emplace(std::move(name), std::move(e));
+    return true;
+  });
+  if (s.ok()) return true;
+  out->clear();
+  if (rel.empty()) {
+    StoreFailed(rel, s);
+    return false;
   }
+  switch (restic::ClassifyStoreFailure(store_, Path(rel), s)) {
+    case StoreFailure::kGone:
+      return false;  // vanished since its parent was listed: as missing
+    case StoreFailure::kSymlink:
+      LinkFinding(fnd, rel);
+      return false;
+    case StoreFailure::kNotFile:
+      // A directory that cannot be listed (FailedPrecondition on a
+      // directory): the store's error.
+      StoreFailed(rel, s);
+      return false;
+    case StoreFailure::kStore:
+      // A file now where a directory was listed.
+      if (auto st = store_.Stat(Path(rel)); st.ok() && st->type == StoreEntryType::kFile) {
+        fnd->Error("unexpected_file", rel, 0, "is not a directory", rel);
+        return false;
+      }
+      StoreFailed(rel, s);
+      return false;
+  }
+  return false;
+}
+
+std::vector<RepoFile> Verifier::ListFiles(const std::string& rel, DirState state, Findings* out,
+                                          bool* listed) {
+  std::vector<RepoFile> files;
+  if (listed != nullptr) *listed = false;
+  switch (state) {
+    case DirState::kMissing:
+      return files;
+    case DirState::kSymlink:
+      LinkFinding(out, rel);
+      return files;
+    case DirState::kNotDirectory:
+      out->Error("unexpected_file", rel, 0, "is not a directory", rel);
+      return files;
+    case DirState::kDirectory:
+      break;
+  }
+  std::map<std::string, StoreEntry> entries;
+  if (!ListDir(rel, &entries, out)) return files;
+  if (listed != nullptr) *listed = true;
+  for (auto& [name, e] : entries) {
+    std::string frel = rel + "/" + name;
+    if (e.type == StoreEntryType::kSymlink) {
+      LinkFinding(out, frel);
+      continue;
+    }
+    if (e.type != StoreEntryType::kFile) {
+      out->Warning("unexpected_entry", frel, 0, "not a regular file (ignored)", frel);
+      continue;
+    }
+    files.push_back({std::move(frel), name, e.size, e.mtime_ns});
+  }
+  return files;
 }
 
 bool Verifier::ReadSmall(const RepoFile& f, std::string* content, FileResult* res) {
-  OpenedFile o = ReadRepoFile(f, opt_.max_metadata_bytes, content);
-  if (o.error != 0) {
-    ReadFailed(f, o, res);
+  if (Failed()) return false;
+  if (f.size > opt_.max_metadata_bytes) {
+    res->findings.Error(
+        "unreadable", f.rel, 0,
+        "cannot read: larger than " + std::to_string(opt_.max_metadata_bytes) + " bytes", f.rel);
     return false;
   }
+  content->resize(static_cast<size_t>(f.size));
+  auto n = store_.ReadAt(Path(f.rel), 0, content->data(), content->size());
+  if (!n.ok()) {
+    content->clear();
+    ReadFailed(f, n.status(), res);
+    return false;
+  }
+  content->resize(*n);  // shorter: it shrank since the listing
   res->read = true;
   res->bytes_read += content->size();
   return true;
@@ -309,8 +357,8 @@ void Verifier::OpenKeys(const std::vector<RepoFile>& keys) {
                                           std::to_string(keys.size()) + " key(s) in keys/";
 }
 
-void Verifier::ReadConfig() {
-  RepoFile f{"config", "config", 0, 0, root_dir_};
+void Verifier::ReadConfig(uint64_t size) {
+  RepoFile f{"config", "config", size, 0};
   FileResult res;
   std::string content, err;
   size_t off = 0;
@@ -343,7 +391,67 @@ std::vector<FileResult> Verifier::ReadUnpacked(const std::vector<RepoFile>& file
   return results;
 }
 
-void Verifier::CheckPack(const RepoFile& f, storage::FileHasher* hasher, FileResult* res) {
+bool Verifier::LoadPack(const RepoFile& f, uint64_t off, uint64_t len, PackBytes* b,
+                        FileResult* res) {
+  b->start = off;
+  b->buf.clear();
+  if (Failed()) {
+    res->read = false;
+    return false;
+  }
+  b->buf.resize(static_cast<size_t>(len));
+  auto n = store_.ReadAt(Path(f.rel), off, b->buf.data(), b->buf.size());
+  if (!n.ok()) {
+    b->buf.clear();
+    res->read = false;
+    ReadFailed(f, n.status(), res);
+    return false;
+  }
+  b->buf.resize(*n);
+  res->bytes_read += *n;
+  return true;
+}
+
+bool Verifier::HashPack(const RepoFile& f, const PackBytes& b, storage::Digest* d,
+                        FileResult* res) {
+  if (b.Whole(f.size) && !b.buf.empty()) {
+    *d = storage::HashBytes(storage::HashAlgorithm::kSha256, b.buf);
+    return true;
+  }
+  thread_local std::vector<uint8_t> chunk;
+  thread_local std::unique_ptr<storage::Hasher> h;
+  if (!h) h = storage::NewHasher(storage::HashAlgorithm::kSha256);
+  h->Reset();
+  chunk.resize(
+      static_cast<size_t>(std::min<uint64_t>(kHashChunkBytes, std::max<uint64_t>(f.size, 1))));
+  const std::string path = Path(f.rel);
+  uint64_t done = 0;
+  while (true) {
+    size_t want = chunk.size();
+    if (f.size > 0) {  // to the listed size (no request past the end), or EOF first
+      if (done >= f.size) break;
+      want = static_cast<size_t>(std::min<uint64_t>(want, f.size - done));
+    }
+    if (Failed()) {
+      res->read = false;
+      return false;
+    }
+    auto n = store_.ReadAt(path, done, chunk.data(), want);
+    if (!n.ok()) {
+      res->read = false;
+      ReadFailed(f, n.status(), res);
+      return false;
+    }
+    h->Update({chunk.data(), *n});
+    done += *n;
+    res->bytes_read += *n;
+    if (*n < want) break;
+  }
+  *d = h->Finish();
+  return true;
+}
+
+void Verifier::CheckPack(const RepoFile& f, FileResult* res) {
   if ((!opt_.read_data || opt_.skip_known_with_read_data) && opt_.known_packs != nullptr) {
     std::string raw;
     restic::ParseId(f.name, &raw);
@@ -353,64 +461,83 @@ void Verifier::CheckPack(const RepoFile& f, storage::FileHasher* hasher, FileRes
       return;
     }
   }
+  if (Failed()) return;
+  thread_local PackBytes bytes;
+  bytes.buf.clear();
+  bytes.start = 0;
+  res->read = true;  // until a read fails
   if (!opt_.read_data) {
-    storage::FileReading rd = hasher->Read(f.dir->fd(), f.name.c_str(), f.size);
-    if (!rd.ok) {
-      if (rd.error == ELOOP) {
-        LinkFinding(&res->findings, f.rel);  // swapped for a link since the listing
-      } else {
-        res->findings.Error("unreadable", f.rel, 0, "cannot read: " + rd.error_text, f.rel);
-      }
-      return;
-    }
-    res->read = true;
-    res->bytes_read += rd.bytes;
-    NameCheck(f, rd.digest, res);
+    storage::Digest d;
+    if (HashPack(f, bytes, &d, res)) NameCheck(f, d, res);
     return;
   }
-  // One buffer per thread, reused pack after pack (a fresh 16 MiB string
-  // per pack costs a page fault per page).
-  thread_local std::string content;
-  OpenedFile o = ReadRepoFile(f, 1ull << 34, &content);
-  if (o.error != 0) {
-    ReadFailed(f, o, res);
-    return;
-  }
-  res->read = true;
-  res->bytes_read += content.size();
+  // A small pack whole, in one request; a large one's tail first.
+  const uint64_t window = std::max<uint64_t>(opt_.pack_window_bytes, 4);
+  const uint64_t first = f.size <= window ? f.size : std::min(kPackTailBytes, window);
+  if (!LoadPack(f, f.size - first, first, &bytes, res)) return;
   if (have_key_) {
     // A pack whose every byte the blob-level checks authenticated is not
     // hashed as a whole again: one SHA-256 pass over the data instead of
     // two. Anything amiss, and the name check runs as well.
     const size_t errors = res->findings.errors.size();
-    if (CheckPackContent(f, content, res) && res->findings.errors.size() == errors) return;
+    if (CheckPackContent(f, &bytes, res) && res->findings.errors.size() == errors) return;
+    if (!res->read) return;
   }
-  NameCheck(f, storage::HashBytes(storage::HashAlgorithm::kSha256, content), res);
+  storage::Digest d;
+  if (HashPack(f, bytes, &d, res)) NameCheck(f, d, res);
 }
 
-bool Verifier::CheckPackContent(const RepoFile& f, const std::string& content, FileResult* res) {
+bool Verifier::CheckPackContent(const RepoFile& f, PackBytes* bytes, FileResult* res) {
   auto& fnd = res->findings;
-  if (content.size() < 4) {
+  const uint64_t window = std::max<uint64_t>(opt_.pack_window_bytes, 4);
+  // [off, off + len) in *bytes, loading [off, off + load) when it is not
+  // there; false when the pack cannot be read or ends before (it shrank
+  // since the listing).
+  auto need = [&](uint64_t off, uint64_t len, uint64_t load) {
+    if (bytes->Holds(off, len)) return true;
+    if (!LoadPack(f, off, std::max(len, load), bytes, res)) return false;
+    if (bytes->Holds(off, len)) return true;
+    fnd.Error("unreadable", f.rel, 0,
+              "cannot read: the pack ends before byte " + std::to_string(off + len) +
+                  " (it changed since it was listed)",
+              f.rel);
+    res->read = false;
+    return false;
+  };
+  // The pack's size: where the first read (a small pack whole, a large
+  // one's tail) ended.
+  const uint64_t size = bytes->start + bytes->buf.size();
+  if (size < 4) {
     fnd.Error("pack_header_invalid", f.rel, 0,
-              "pack of " + std::to_string(content.size()) + " bytes has no header length", f.rel);
+              "pack of " + std::to_string(size) + " bytes has no header length", f.rel);
     return false;
   }
-  uint64_t hlen = static_cast<uint8_t>(content[content.size() - 4]) |
-                  (static_cast<uint64_t>(static_cast<uint8_t>(content[content.size() - 3])) << 8) |
-                  (static_cast<uint64_t>(static_cast<uint8_t>(content[content.size() - 2])) << 16) |
-                  (static_cast<uint64_t>(static_cast<uint8_t>(content[content.size() - 1])) << 24);
-  int64_t len_at = static_cast<int64_t>(content.size()) - 4;
-  if (hlen > content.size() - 4 || hlen < restic::kOverhead) {
+  if (!need(size - 4, 4, 4)) return false;
+  const std::string_view len4 = bytes->View(size - 4, 4);
+  uint64_t hlen = static_cast<uint8_t>(len4[0]) |
+                  (static_cast<uint64_t>(static_cast<uint8_t>(len4[1])) << 8) |
+                  (static_cast<uint64_t>(static_cast<uint8_t>(len4[2])) << 16) |
+                  (static_cast<uint64_t>(static_cast<uint8_t>(len4[3])) << 24);
+  int64_t len_at = static_cast<int64_t>(size) - 4;
+  if (hlen > size - 4 || hlen < restic::kOverhead) {
     fnd.Error("pack_header_invalid", f.rel, 0,
               "header length " + std::to_string(hlen) + " does not fit a pack of " +
-                  std::to_string(content.size()) + " bytes",
+                  std::to_string(size) + " bytes",
               f.rel, len_at);
     return false;
   }
-  uint64_t hstart = content.size() - 4 - hlen;
+  uint64_t hstart = size - 4 - hlen;
+  if (hlen > restic::kMaxBlobBytes) {
+    fnd.Error("pack_header_invalid", f.rel, 0,
+              "header length " + std::to_string(hlen) + " exceeds the largest header read (" +
+                  std::to_string(restic::kMaxBlobBytes) + " bytes)",
+              f.rel, len_at);
+    return false;
+  }
+  if (!need(hstart, hlen, hlen)) return false;
   thread_local std::string plain;
   std::string err;
-  if (!restic::Decrypt(key_, std::string_view(content).substr(hstart, hlen), &plain, &err)) {
+  if (!restic::Decrypt(key_, bytes->View(hstart, hlen), &plain, &err)) {
     fnd.Error("pack_header_invalid", f.rel, 0, "cannot decrypt header: " + err, f.rel,
               static_cast<int64_t>(hstart));
     return false;
@@ -466,8 +593,17 @@ bool Verifier::CheckPackContent(const RepoFile& f, const std::string& content, F
   for (const auto& b : blobs) {
     if (b.offset + b.length > hstart) break;
     std::string what = std::string(b.tree ? "tree" : "data") + " blob " + Hex(b.id);
-    if (!restic::Decrypt(key_, std::string_view(content).substr(b.offset, b.length), &plain,
-                         &err)) {
+    if (b.length > restic::kMaxBlobBytes) {
+      fnd.Error("blob_undecodable", f.rel, 0,
+                what + ": length " + std::to_string(b.length) + " exceeds the largest blob read (" +
+                    std::to_string(restic::kMaxBlobBytes) + " bytes)",
+                f.rel, static_cast<int64_t>(b.offset));
+      continue;
+    }
+    // The blob, and the run of blobs after it up to the window, in one
+    // ranged read when it is not in memory already.
+    if (!need(b.offset, b.length, std::min(hstart - b.offset, window))) return false;
+    if (!restic::Decrypt(key_, bytes->View(b.offset, b.length), &plain, &err)) {
       fnd.Error("blob_undecryptable", f.rel, 0, what + ": " + err, f.rel,
                 static_cast<int64_t>(b.offset));
       continue;
@@ -506,22 +642,33 @@ bool Verifier::CheckPackContent(const RepoFile& f, const std::string& content, F
 
 void Verifier::Run() {
   Findings top;
-  root_dir_ = std::make_shared<storage::DirHandle>(::fcntl(root_fd_, F_DUPFD_CLOEXEC, 0));
-  if (root_dir_->fd() < 0) {
-    r_->fatal = std::string("cannot use the repository's directory: ") + std::strerror(errno);
+  // The repository's own directory, listed once: what its parts are.
+  std::map<std::string, StoreEntry> top_entries;
+  if (storage::Status s = store_.List(base_,
+                                      [&](StoreEntry&& e) {
+                                        std::string name = e.name;
+                                        top_entries.emplace(std::move(name), std::move(e));
+                                        return true;
+                                      });
+      !s.ok()) {
+    if (absl::IsNotFound(s)) {
+      r_->fatal = "'" + shown_ + "' is not a restic repository (no config, keys/ or data/)";
+    } else {
+      StoreFailed("", s);
+    }
     return;
   }
   // config: a regular file directly in the root, never through a link.
-  struct stat cst {};
-  const bool config_present =
-      ::fstatat(root_fd_, "config", &cst, AT_SYMLINK_NOFOLLOW) == 0 || errno != ENOENT;
-  const bool config_link = config_present && S_ISLNK(cst.st_mode);
-  const bool config_exists = config_present && S_ISREG(cst.st_mode);
-  SubDir keys_dir, locks_dir, data_dir;
-  std::vector<RepoFile> keys = ListFiles(root_fd_, "keys", "keys", &keys_dir, &top);
-  std::vector<RepoFile> locks = ListFiles(root_fd_, "locks", "locks", &locks_dir, &top);
-  data_dir = OpenSubDir(root_fd_, "data");
-  if (!config_present && !keys_dir.present() && !data_dir.present()) {
+  auto config = top_entries.find("config");
+  const bool config_present = config != top_entries.end();
+  const bool config_link = config_present && config->second.type == StoreEntryType::kSymlink;
+  const bool config_exists = config_present && config->second.type == StoreEntryType::kFile;
+  const DirState keys_state = StateOf(top_entries, "keys");
+  const DirState data_state = StateOf(top_entries, "data");
+  std::vector<RepoFile> keys = ListFiles("keys", keys_state, &top);
+  std::vector<RepoFile> locks = ListFiles("locks", StateOf(top_entries, "locks"), &top);
+  if (Failed()) return;
+  if (!config_present && keys_state == DirState::kMissing && data_state == DirState::kMissing) {
     r_->fatal = "'" + shown_ + "' is not a restic repository (no config, keys/ or data/)";
     return;
   }
@@ -531,7 +678,7 @@ void Verifier::Run() {
     top.Error("missing_config", "config", 0,
               config_present ? "config is not a regular file" : "config file is missing", "config");
   }
-  if (keys.empty() && keys_dir.state != SubDir::kSymlink) {
+  if (keys.empty() && keys_state != DirState::kSymlink) {
     top.Error("missing_keys", "keys", 0, "no key files in keys/", "keys");
   }
   for (const auto& k : keys) {
@@ -545,16 +692,12 @@ void Verifier::Run() {
   // Unknown top-level entries.
   static const std::set<std::string> kKnown = {"config",    "keys",  "locks",
                                                "snapshots", "index", "data"};
-  std::vector<Entry> top_entries;
-  if (int e = ListDir(root_fd_, &top_entries); e != 0) {
-    top.Error("unreadable", "", 0, std::string("cannot list the repository: ") + std::strerror(e));
-  }
-  for (const Entry& e : top_entries) {
-    if (kKnown.count(e.name)) continue;
-    if (e.type == S_IFLNK) {
-      LinkFinding(&top, e.name);
+  for (const auto& [name, e] : top_entries) {
+    if (kKnown.count(name)) continue;
+    if (e.type == StoreEntryType::kSymlink) {
+      LinkFinding(&top, name);
     } else {
-      top.Warning("unexpected_entry", e.name, 0, "not part of a restic repository", e.name);
+      top.Warning("unexpected_entry", name, 0, "not part of a restic repository", name);
     }
   }
   for (auto& e : top.errors) r_->errors.push_back(std::move(e));
@@ -563,17 +706,18 @@ void Verifier::Run() {
 
   if (opt_.has_password && !keys.empty()) {
     OpenKeys(keys);
-    if (have_key_ && config_exists) ReadConfig();
+    if (have_key_ && config_exists) ReadConfig(config->second.size);
+    if (Failed()) return;
   } else if (opt_.has_password) {
-    r_->password_error = keys_dir.state == SubDir::kSymlink
+    r_->password_error = keys_state == DirState::kSymlink
                              ? "keys/ is a symbolic link (not followed): no key to open"
                              : "no key files in keys/";
   }
 
   // Snapshots first, then indexes, then packs: a backup writes packs, then
   // its index, then its snapshot.
-  SubDir snaps_dir, index_dir;
-  std::vector<RepoFile> snaps = ListFiles(root_fd_, "snapshots", "snapshots", &snaps_dir, &top);
+  std::vector<RepoFile> snaps = ListFiles("snapshots", StateOf(top_entries, "snapshots"), &top);
+  if (Failed()) return;
   auto keep_hex = [&](std::vector<RepoFile>& files, ResticDirStats* stats) {
     std::vector<RepoFile> kept;
     for (auto& f : files) {
@@ -589,6 +733,7 @@ void Verifier::Run() {
   };
   keep_hex(snaps, &r_->snapshots_dir);
   std::vector<FileResult> snap_results = ReadUnpacked(snaps);
+  if (Failed()) return;
   for (size_t i = 0; i < snaps.size(); ++i) {
     FileResult& res = snap_results[i];
     r_->snapshot_files.push_back({snaps[i].name, snaps[i].size,
@@ -612,12 +757,16 @@ void Verifier::Run() {
       r_->snapshots.begin(), r_->snapshots.end(),
       [](const restic::Snapshot& a, const restic::Snapshot& b) { return a.time < b.time; });
 
-  std::vector<RepoFile> indexes = ListFiles(root_fd_, "index", "index", &index_dir, &top);
+  const DirState index_state = StateOf(top_entries, "index");
+  bool index_listed = false;
+  std::vector<RepoFile> indexes = ListFiles("index", index_state, &top, &index_listed);
+  if (Failed()) return;
   // Indexes not read: a pack is then "not in any readable index", not
   // unreferenced, and a snapshot's tree is not looked for.
-  if (index_dir.state != SubDir::kOpen && index_dir.present()) index_complete_ = false;
+  if (!index_listed && index_state != DirState::kMissing) index_complete_ = false;
   keep_hex(indexes, &r_->index);
   std::vector<FileResult> index_results = ReadUnpacked(indexes);
+  if (Failed()) return;
   for (size_t i = 0; i < indexes.size(); ++i) {
     FileResult& res = index_results[i];
     if (have_key_) {
@@ -649,42 +798,35 @@ void Verifier::Run() {
   }
   blob_index_.Finish();
 
-  // Packs: data/XX/<id>, each directory opened beneath its parent.
+  // Packs: data/XX/<id>, each directory listed through the store.
   std::vector<RepoFile> packs;
-  switch (data_dir.state) {
-    case SubDir::kMissing:
+  switch (data_state) {
+    case DirState::kMissing:
       top.Error("missing_data", "data", 0, "data/ directory is missing", "data");
       break;
-    case SubDir::kSymlink:
+    case DirState::kSymlink:
       LinkFinding(&top, "data");
       break;
-    case SubDir::kNotDirectory:
+    case DirState::kNotDirectory:
       top.Error("missing_data", "data", 0, "data is not a directory", "data");
       break;
-    case SubDir::kUnreadable:
-      top.Error("unreadable", "data", 0, "cannot open directory: " + data_dir.error, "data");
-      break;
-    case SubDir::kOpen:
+    case DirState::kDirectory:
       break;
   }
-  if (data_dir.state == SubDir::kOpen) {
-    std::vector<Entry> subdirs;
-    if (int e = ListDir(data_dir.dir->fd(), &subdirs); e != 0) {
-      top.Error("unreadable", "data", 0, std::string("cannot list directory: ") + std::strerror(e),
-                "data");
-    }
-    for (const Entry& sd : subdirs) {
-      const std::string rel = "data/" + sd.name;
-      if (sd.type == S_IFLNK) {
+  std::map<std::string, StoreEntry> subdirs;
+  if (data_state == DirState::kDirectory && ListDir("data", &subdirs, &top)) {
+    for (const auto& [name, sd] : subdirs) {
+      const std::string rel = "data/" + name;
+      if (sd.type == StoreEntryType::kSymlink) {
         LinkFinding(&top, rel);
         continue;
       }
-      if (sd.type != S_IFDIR) {
+      if (sd.type != StoreEntryType::kDirectory) {
         top.Error("unexpected_file", rel, 0, "file directly under data/", rel);
         continue;
       }
-      SubDir sub;
-      auto files = ListFiles(data_dir.dir->fd(), sd.name, rel, &sub, &top);
+      auto files = ListFiles(rel, DirState::kDirectory, &top);
+      if (Failed()) return;
       for (auto& f : files) {
         ++r_->data.files;
         r_->data.bytes += f.size;
@@ -692,7 +834,7 @@ void Verifier::Run() {
           top.Error("unexpected_file", f.rel, 0, "name is not a SHA-256 in lower-case hex", f.rel);
           continue;
         }
-        if (f.name.compare(0, 2, sd.name) != 0) {
+        if (f.name.compare(0, 2, name) != 0) {
           top.Error("misplaced_pack", f.rel, 0, "pack belongs in data/" + f.name.substr(0, 2) + "/",
                     f.rel);
         }
@@ -700,17 +842,15 @@ void Verifier::Run() {
       }
     }
   }
+  if (Failed()) return;
   for (auto& e : top.errors) r_->errors.push_back(std::move(e));
   for (auto& w : top.warnings) r_->warnings.push_back(std::move(w));
   top = {};
 
   std::vector<FileResult> pack_results(packs.size());
-  std::vector<std::unique_ptr<storage::FileHasher>> hashers(64);
-  ParallelFor(packs.size(), opt_.threads, [&](size_t i, int w) {
-    auto& h = hashers[static_cast<size_t>(w) % hashers.size()];
-    if (!h) h = std::make_unique<storage::FileHasher>(storage::HashAlgorithm::kSha256);
-    CheckPack(packs[i], h.get(), &pack_results[i]);
-  });
+  ParallelFor(packs.size(), opt_.threads,
+              [&](size_t i, int) { CheckPack(packs[i], &pack_results[i]); });
+  if (Failed()) return;
   std::set<std::string> present;
   for (size_t i = 0; i < packs.size(); ++i) {
     const RepoFile& f = packs[i];
@@ -787,10 +927,16 @@ void Verifier::Run() {
         blob_index_.MarkPackBad(pack_number_.at(id), "the pack does not exist");
     }
     // The structure: every snapshot's trees, every data blob they need.
-    restic::PackReader reader(root_fd_, key_, blob_index_);
+    restic::PackReader reader(store_, base_, key_, blob_index_);
     Findings walk;
     ResticWalkStats stats;
     WalkResticSnapshots(r_->snapshots, blob_index_, &reader, index_complete_, &walk, &stats);
+    if (!reader.store_error().ok()) {  // the walk could not read: no verdict
+      std::lock_guard lock(mu_);
+      if (store_error_.ok()) store_error_ = reader.store_error();
+      failed_.store(true, std::memory_order_relaxed);
+      return;
+    }
     r_->trees_checked = stats.trees;
     r_->data_refs_checked = stats.data_refs;
     r_->bytes_read += reader.bytes_read();
@@ -828,18 +974,39 @@ void Verifier::MarkUnusable(uint32_t pack, const FileResult& res) {
 
 }  // namespace
 
-ResticReport VerifyResticAt(int root_fd, const std::string& shown, const ResticOptions& options) {
+ResticReport VerifyResticIn(storage::Store& store, const std::string& base,
+                            const std::string& shown, const ResticOptions& options) {
   ResticReport r;
   r.root = shown;
   std::string root = shown;
   while (root.size() > 1 && root.back() == '/') root.pop_back();
   try {
-    Verifier v(root_fd, root, options, &r);
+    Verifier v(store, base, root, options, &r);
     v.Run();
+    if (storage::Status s = v.store_error(); !s.ok()) {
+      // A check that could not read is no verdict on the repository: what
+      // it found before is dropped, the store's error is the answer.
+      r.store_error = std::string(s.message());
+      r.errors.clear();
+      r.warnings.clear();
+    }
   } catch (const std::exception& e) {
     r.fatal = std::string("internal error: ") + e.what();
   }
   return r;
+}
+
+ResticReport VerifyResticAt(int root_fd, const std::string& shown, const ResticOptions& options) {
+  std::string root = shown;
+  while (root.size() > 1 && root.back() == '/') root.pop_back();
+  auto store = storage::LocalStore::OpenAt(root_fd, "", root);
+  if (!store.ok()) {
+    ResticReport r;
+    r.root = shown;
+    r.fatal = "cannot use the repository's directory: " + std::string(store.status().message());
+    return r;
+  }
+  return VerifyResticIn(**store, "", shown, options);
 }
 
 ResticReport VerifyRestic(const std::string& path, const ResticOptions& options) {

@@ -21,8 +21,10 @@
 #include "services/worker/drill.h"
 #include "services/worker/formats/restic_restore.h"
 #include "services/worker/task.h"
+#include "services/worker/worker.h"
 #include "storage/hash.h"
 #include "tests/integration/test_util.h"
+#include "tests/support/faulty_store.h"
 #include "tests/support/random_bytes.h"
 
 namespace vigil::testing {
@@ -206,6 +208,46 @@ TEST_P(ResticDrillTest, DrillOfAResticSetRestoresAndChecksTheSample) {
   EXPECT_GT(d.bytes(), 0u);
   EXPECT_GT(d.seconds(), 0.0);
   EXPECT_EQ(d.point_bytes(), SourceBytes());
+  EXPECT_TRUE(ScratchEmpty());
+}
+
+// The same drill of the repository at a remote location (s3 here), read
+// through the location's store (WorkerOptions::open_store: a LocalStore
+// over the same directory, behind the fault-injecting seam): the same
+// sample restored and checked. A store that cannot read the packs fails
+// the task (retried later), naming the store: no mismatch, no failed drill.
+TEST_P(ResticDrillTest, DrillThroughAStoreEqualsTheLocalDrill) {
+  worker::Outcome local = Drill(DrillTask(5));
+  ASSERT_EQ(local.kind, worker::Outcome::kDone) << local.error;
+  v1::Task t = DrillTask(5);
+  t.mutable_backup_set()->set_location("bucket");
+  t.mutable_location()->set_name("bucket");
+  t.mutable_location()->set_kind("s3");
+  t.mutable_location()->mutable_s3()->set_bucket("backups");
+  host_.options_.locations["bucket"] = tmp_ / "elsewhere";  // served here; its root is the store's
+  std::string fail;                                         // the store's failing prefix
+  host_.options_.open_store =
+      [&](const v1::Location&) -> storage::StatusOr<std::unique_ptr<storage::Store>> {
+    return std::unique_ptr<storage::Store>(FaultyStore::Open(tmp_ / "loc", fail));
+  };
+  worker::Outcome remote = Drill(t);
+  ASSERT_EQ(remote.kind, worker::Outcome::kDone) << remote.error;
+  const v1::DrillResult& a = local.drill_result;
+  const v1::DrillResult& b = remote.drill_result;
+  EXPECT_EQ(b.error(), "");
+  EXPECT_EQ(b.files(), 5u);
+  EXPECT_EQ(b.files(), a.files());
+  EXPECT_EQ(b.bytes(), a.bytes());
+  EXPECT_EQ(b.point_bytes(), a.point_bytes());
+  EXPECT_EQ(b.mismatches(), 0u) << host_.log;
+  EXPECT_TRUE(ScratchEmpty());
+
+  fail = "acme/vault/data/";
+  worker::Outcome cannot = Drill(t);
+  EXPECT_EQ(cannot.kind, worker::Outcome::kError);
+  EXPECT_NE(cannot.error.find("from test://faulty-store"), std::string::npos) << cannot.error;
+  EXPECT_NE(cannot.error.find("data/"), std::string::npos) << cannot.error;
+  EXPECT_EQ(cannot.drill_result.mismatches(), 0u);
   EXPECT_TRUE(ScratchEmpty());
 }
 

@@ -24,6 +24,7 @@
 #include "storage/hash.h"
 #include "tests/integration/test_util.h"
 #include "tests/services/worker/open_watch.h"
+#include "tests/support/faulty_store.h"
 #include "tests/support/random_bytes.h"
 
 namespace vigil::testing {
@@ -216,6 +217,114 @@ TEST_P(ResticVersionTest, DeletedPackIsMissingLikeRestic) {
   EXPECT_NE(oracle.find(fs::path(pack).filename().string()), std::string::npos) << oracle;
   // Without the password the index cannot be read: the name check passes.
   EXPECT_TRUE(Check(repo, false, false).valid());
+}
+
+// A store that cannot be read during the check (a remote store still
+// failing after its retries, credentials refused) is the check's own error,
+// naming the pack and the store: no verdict on the repository, which is not
+// damaged (the same pack really damaged is a finding: the tests above). In
+// every mode, and in the structure walk's reads of tree blobs too.
+TEST_P(ResticVersionTest, AStoreThatCannotBeReadIsTheChecksErrorNotDamage) {
+  const std::string repo = (*dir_) / ("repo" + std::to_string(GetParam()));
+  const std::string pack = Files(repo, "data").front();
+  auto options = [](int mode) {
+    ResticOptions o;
+    o.has_password = mode > 0;
+    o.password = "correct horse";
+    o.read_data = mode == 2;
+    o.threads = 2;
+    return o;
+  };
+  for (int mode = 0; mode < 3; ++mode) {
+    for (auto code : {absl::StatusCode::kUnavailable, absl::StatusCode::kPermissionDenied}) {
+      SCOPED_TRACE("mode " + std::to_string(mode) + ", " + absl::StatusCodeToString(code));
+      auto store = FaultyStore::Open(repo, pack, code);
+      ASSERT_NE(store, nullptr);
+      ResticReport r = formats::VerifyResticIn(*store, "", repo, options(mode));
+      EXPECT_GT(store->failed_reads(), 0u);
+      EXPECT_TRUE(r.fatal.empty()) << r.fatal;
+      EXPECT_NE(r.store_error.find("cannot read " + pack + " from test://faulty-store"),
+                std::string::npos)
+          << r.store_error;
+      EXPECT_NE(r.store_error.find("injected failure"), std::string::npos) << r.store_error;
+      EXPECT_TRUE(r.errors.empty()) << Dump(r);
+      EXPECT_TRUE(r.warnings.empty()) << Dump(r);
+      EXPECT_FALSE(r.valid());
+    }
+  }
+  // Every pack known from an earlier run (the pack check reads none): the
+  // walk reads the trees through the store, and cannot.
+  std::unordered_map<std::string, uint64_t> known;
+  for (const std::string& p : Files(repo, "data")) {
+    std::string raw;
+    ASSERT_TRUE(formats::restic::ParseId(fs::path(p).filename().string(), &raw));
+    known[raw] = fs::file_size(repo + "/" + p);
+  }
+  ResticOptions o = options(1);
+  o.known_packs = &known;
+  auto store = FaultyStore::Open(repo, "data/");
+  ResticReport walk = formats::VerifyResticIn(*store, "", repo, o);
+  EXPECT_GT(store->failed_reads(), 0u);
+  EXPECT_NE(walk.store_error.find("from test://faulty-store"), std::string::npos)
+      << walk.store_error << Dump(walk);
+  EXPECT_TRUE(walk.errors.empty()) << Dump(walk);
+  // Nothing failing: the same seam, a valid repository.
+  auto fine = FaultyStore::Open(repo, "");
+  ResticReport ok = formats::VerifyResticIn(*fine, "", repo, options(2));
+  EXPECT_TRUE(ok.valid()) << ok.store_error << Dump(ok);
+  EXPECT_TRUE(ok.store_error.empty());
+}
+
+// Packs larger than the window (lowered here to 64 KiB; 32 MiB by
+// default) are read by ranges: the tail, then runs of blobs, never more
+// than the window or one blob at once. The answer is the same as when
+// every pack is read whole, on a valid repository and on a damaged one.
+TEST_P(ResticVersionTest, PacksReadByRangesGiveTheSameAnswer) {
+  std::string repo = Copy(GetParam());
+  const std::string pack = Files(repo, "data").front();  // the largest: data blobs
+  const uint64_t pack_size = fs::file_size(repo + "/" + pack);
+  auto check = [&](uint64_t window, size_t* largest) {
+    auto store = FaultyStore::Open(repo, "");
+    ResticOptions o;
+    o.has_password = true;
+    o.password = "correct horse";
+    o.read_data = true;
+    o.threads = 2;
+    o.pack_window_bytes = window;
+    ResticReport r = formats::VerifyResticIn(*store, "", repo, o);
+    *largest = store->largest_read();
+    return r;
+  };
+  auto same = [&](const ResticReport& a, const ResticReport& b) {
+    EXPECT_EQ(Dump(a), Dump(b));
+    EXPECT_EQ(a.blobs_checked, b.blobs_checked);
+    EXPECT_EQ(a.packs_read, b.packs_read);
+    EXPECT_EQ(a.incomplete_snapshots, b.incomplete_snapshots);
+  };
+  size_t whole_largest = 0, ranged_largest = 0;
+  ResticReport whole = check(32ull << 20, &whole_largest);
+  ResticReport ranged = check(64 << 10, &ranged_largest);
+  EXPECT_TRUE(whole.valid()) << Dump(whole);
+  same(whole, ranged);
+  // Every byte once, but the tail (header) read first: at most a window
+  // more per pack.
+  EXPECT_GE(ranged.bytes_read, whole.bytes_read);
+  EXPECT_LE(ranged.bytes_read, whole.bytes_read + whole.data.files * (64 << 10));
+  EXPECT_EQ(whole_largest, pack_size);  // the largest pack in one read
+  // restic's chunker cuts blobs of at most 8 MiB: no read holds more than
+  // one of them (or the window), far less than the whole pack.
+  EXPECT_LE(ranged_largest, (8u << 20) + formats::restic::kOverhead) << pack_size;
+  EXPECT_LT(ranged_largest, pack_size);
+
+  std::string content = ReadFile(repo + "/" + pack);
+  content[content.size() / 2] ^= 0x01;
+  ::chmod((repo + "/" + pack).c_str(), 0644);
+  WriteFile(repo + "/" + pack, content);
+  ResticReport whole_bad = check(32ull << 20, &whole_largest);
+  ResticReport ranged_bad = check(64 << 10, &ranged_largest);
+  EXPECT_TRUE(Has(ranged_bad.errors, "blob_undecryptable", pack)) << Dump(ranged_bad);
+  EXPECT_TRUE(Has(ranged_bad.errors, "name_mismatch", pack)) << Dump(ranged_bad);
+  same(whole_bad, ranged_bad);
 }
 
 TEST_P(ResticVersionTest, TruncatedIndexFileLikeRestic) {
