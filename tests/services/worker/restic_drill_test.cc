@@ -224,8 +224,8 @@ TEST_P(ResticDrillTest, DrillThroughAStoreEqualsTheLocalDrill) {
   t.mutable_location()->set_name("bucket");
   t.mutable_location()->set_kind("s3");
   t.mutable_location()->mutable_s3()->set_bucket("backups");
-  host_.options_.locations["bucket"] = tmp_ / "elsewhere";  // served here; its root is the store's
-  std::string fail;                                         // the store's failing prefix
+  host_.options_.locations["bucket"] = "";  // served here by its name alone: a remote location
+  std::string fail;                         // the store's failing prefix
   host_.options_.open_store =
       [&](const v1::Location&) -> storage::StatusOr<std::unique_ptr<storage::Store>> {
     return std::unique_ptr<storage::Store>(FaultyStore::Open(tmp_ / "loc", fail));

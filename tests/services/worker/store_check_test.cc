@@ -143,12 +143,6 @@ class StoreCheckTest : public ::testing::Test {
               0);
     W(set + "/undated/x", "no date: not a point");
     std::filesystem::create_directories(tmp_ / "loc/acme/mirror-empty");
-    // The worker's own root for the remote location's name: a directory of
-    // its own that holds the path the tests look for, so that only the
-    // store's answer can make a check of the remote set pass or say it
-    // does not exist.
-    W(tmp_ / "elsewhere/acme/none/decoy", "a local file, not the store's");
-    W(tmp_ / "elsewhere/acme/fs/2026-10-01/decoy", "a local file, not the store's");
   }
   void TearDown() override {
     if (worker_) worker_->Stop();
