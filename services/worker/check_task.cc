@@ -125,6 +125,17 @@ bool IsEmptyStoreDir(storage::Store& store, const std::string& dir) {
   return s.ok() && empty;
 }
 
+// A set read as a restic repository (format or layout says so); one that
+// is half one (the other does not) is refused with kHalfRestic.
+bool IsRestic(const contracts::BackupSet& s) {
+  return s.format == "restic" || s.layout == contracts::Layout::kResticSnapshots;
+}
+bool HalfRestic(const contracts::BackupSet& s) {
+  return IsRestic(s) && (s.format != "restic" || s.layout != contracts::Layout::kResticSnapshots);
+}
+constexpr char kHalfRestic[] =
+    "a restic repository needs format restic and layout restic-snapshots";
+
 // One check attempt, on the task's thread.
 class CheckRun {
  public:
@@ -139,13 +150,8 @@ class CheckRun {
     local_ = std::move(*dir);
     auto set = ContractSet(task.backup_set());
     if (!set.ok()) return {Outcome::kError, std::string(set.status().message()), 0};
-    if (set->format == "restic" || set->layout == contracts::Layout::kResticSnapshots) {
-      if (set->format != "restic" || set->layout != contracts::Layout::kResticSnapshots) {
-        return {Outcome::kError,
-                "a restic repository needs format restic and layout "
-                "restic-snapshots",
-                0};
-      }
+    if (IsRestic(*set)) {
+      if (HalfRestic(*set)) return {Outcome::kError, kHalfRestic, 0};
       return RunRestic();
     }
     return CheckPoints(*set);
@@ -161,14 +167,8 @@ class CheckRun {
     const std::string& kind = task.location().kind();
     auto set = ContractSet(task.backup_set());
     if (!set.ok()) return {Outcome::kError, std::string(set.status().message()), 0};
-    const bool restic =
-        set->format == "restic" || set->layout == contracts::Layout::kResticSnapshots;
-    if (restic && (set->format != "restic" || set->layout != contracts::Layout::kResticSnapshots)) {
-      return {Outcome::kError,
-              "a restic repository needs format restic and layout "
-              "restic-snapshots",
-              0};
-    }
+    const bool restic = IsRestic(*set);
+    if (HalfRestic(*set)) return {Outcome::kError, kHalfRestic, 0};
     if (!restic && set->format != "dir") {
       return {
           Outcome::kError,
