@@ -47,6 +47,14 @@ int RandomPort() {
   return std::uniform_int_distribution<int>(20000, 60999)(rng);
 }
 
+// A daemon's argv under setpriv(1) --pdeathsig KILL: the kernel kills it
+// when the test process dies without running the destructor (a crash, a
+// ctest timeout), so no daemon outlives its test.
+std::vector<std::string> Daemon(std::vector<std::string> argv) {
+  argv.insert(argv.begin(), {"/usr/bin/setpriv", "--pdeathsig", "KILL", "--"});
+  return argv;
+}
+
 std::string Uuid() {
   std::string s = ReadFile("/proc/sys/kernel/random/uuid");
   while (!s.empty() && (s.back() == '\n' || s.back() == ' ')) s.pop_back();
@@ -273,7 +281,7 @@ bool CephRgw::StartMon(std::string* error) {
       return false;
     }
     mon_ = std::make_unique<BackgroundProcess>(
-        std::vector<std::string>{"/usr/bin/ceph-mon", "-c", conf_, "-i", "a", "-f"},
+        Daemon({"/usr/bin/ceph-mon", "-c", conf_, "-i", "a", "-f"}),
         d + "/mon." + std::to_string(attempt));
     const std::string log = d + "/log/mon.a.log";
     // The log file is appended to by each attempt: count leader lines.
@@ -311,7 +319,7 @@ bool CephRgw::StartOsd(std::string* error) {
   }
   if (!Run({"ceph-osd", "-i", "0", "--mkfs", "--osd-uuid", uuid}, nullptr, error)) return false;
   osd_ = std::make_unique<BackgroundProcess>(
-      std::vector<std::string>{"/usr/bin/ceph-osd", "-c", conf_, "-i", "0", "-f"}, d + "/osd");
+      Daemon({"/usr/bin/ceph-osd", "-c", conf_, "-i", "0", "-f"}), d + "/osd");
   const std::string log = d + "/log/osd.0.log";
   bool up = false;
   WaitFor(
@@ -331,8 +339,8 @@ bool CephRgw::StartRgw(std::string* error) {
     rgw_port_ = RandomPort();
     const std::string frontend = "beast endpoint=127.0.0.1:" + std::to_string(rgw_port_);
     rgw_ = std::make_unique<BackgroundProcess>(
-        std::vector<std::string>{"/usr/bin/radosgw", "-c", conf_, "-n", "client.rgw", "-f",
-                                 "--rgw-frontends", frontend},
+        Daemon({"/usr/bin/radosgw", "-c", conf_, "-n", "client.rgw", "-f", "--rgw-frontends",
+                frontend}),
         d + "/rgw." + std::to_string(attempt));
     // Ready: GET / answers 200 (an anonymous ListBuckets). Radosgw opens
     // its port only once its pools exist.
