@@ -3,9 +3,9 @@
 // ceph-common; scripts/install-deps installs them) started by the test
 // itself as a one-node cluster in a temporary directory.
 //
-// What runs, all as the current user (no root needed, nothing outside the
-// temporary directory: config, keyrings-free auth, sockets, pid files,
-// logs, data):
+// What runs, all as the current user (no root needed; nothing outside the
+// temporary directory: config, monitor store, sockets, pid files, logs; no
+// keyring, auth is off):
 //   - one monitor `mon.a` on 127.0.0.1 (msgr v2 only), `auth_*_required =
 //     none`; ceph-mon cannot bind port 0, so the fixture picks a random
 //     high port and, when the monitor exits with "Address already in
@@ -21,7 +21,8 @@
 //     access key id and secret.
 // Ready = radosgw answers GET / with 200 and the user exists. Start-up
 // takes ~15 s on an idle two-core machine (startup_report() says how long
-// each stage took); Start() gives up after 120 s.
+// each stage took). Each stage has a deadline: the monitor 30 s, the OSD
+// 60 s, radosgw 120 s (helper commands 60 s each).
 //
 // Radosgw verifies AWS Signature V4 (and V2) like AWS, and supports what
 // the store-evidence tests need: bucket versioning, Object Lock at bucket
@@ -37,13 +38,26 @@
 //
 // Processes: only those this fixture started, by PID. Kill() ends the
 // three daemons with SIGKILL; Stop() asks them with SIGTERM first; the
-// destructor kills whatever is left and removes the directory. Helper
-// commands (monmaptool, ceph, radosgw-admin) run under timeout(1).
+// destructor kills whatever is left and removes the directory. The
+// daemons run under `setpriv --pdeathsig KILL`, so a test that dies
+// without its destructor (a crash, a ctest timeout) leaves none behind.
+// Helper commands (ceph, radosgw-admin) run under timeout(1).
 //
 // Used by tests/services/worker/remote/ceph_rgw_test.cc and
 // tests/integration/ceph_process_test.cc. Needs tests/support/ceph_rgw.cc
 // and tests/integration/test_util.cc (BackgroundProcess) in the test's
 // SOURCES, and links vigil_s3 (the signer), CURL::libcurl, OpenSSL::Crypto.
+//
+// Example:
+//   std::string error;
+//   auto rgw = CephRgw::Start(&error);  // nullptr and `error` on failure
+//   rgw->CreateBucket("b", {.object_lock = true});  // versioned as well
+//   rgw->PutObjectLockConfiguration("b", "GOVERNANCE", 30);
+//   rgw->PutObject("b", "repo/config", body,
+//                  {.lock_mode = "COMPLIANCE", .retain_until = "2035-01-01T00:00:00Z"});
+//   auto store = worker::remote::OpenS3Store(rgw->Config("b", "repo"),
+//                                            rgw->Credentials(), storage::RetryPolicy{});
+//   CephRgw::Reply r = rgw->Send({.bucket = "b", .query = {{"object-lock", ""}}});
 //
 // Thread safety: one owner (a test or its fixture) calls Start, Stop, Kill
 // and the bucket helpers; radosgw itself serves any number of client

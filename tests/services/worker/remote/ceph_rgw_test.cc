@@ -169,6 +169,12 @@ TEST_F(CephRgwTest, TheS3StoreListsStatsAndReadsRangesAndNamesRefusals) {
             std::string::npos)
       << m;
   EXPECT_EQ((*missing)->Stat("x").status().code(), absl::StatusCode::kFailedPrecondition);
+
+  // The gateway gone: Unavailable after the retries.
+  rgw_->Stop();
+  const auto gone = store.List("", [](StoreEntry&&) { return true; });
+  EXPECT_EQ(gone.code(), absl::StatusCode::kUnavailable) << gone;
+  EXPECT_EQ(store.counters().retries.load(), 2u);
 }
 
 TEST_F(CephRgwTest, VersioningObjectLockAndRetentionReadBackAndEnforced) {
