@@ -13,13 +13,13 @@
 #include "tests/support/ceph_rgw.h"
 
 #include <gtest/gtest.h>
-#include <openssl/evp.h>
 
 #include <map>
 #include <memory>
 #include <string>
 
 #include "services/worker/remote/s3_store.h"
+#include "tests/support/store_testing.h"
 
 namespace vigil::worker::remote {
 namespace {
@@ -28,18 +28,8 @@ using storage::StoreEntry;
 using storage::StoreEntryType;
 using testing::CephRgw;
 
-std::string Md5Hex(const std::string& s) {
-  unsigned char d[EVP_MAX_MD_SIZE];
-  unsigned int len = 0;
-  EVP_Digest(s.data(), s.size(), d, &len, EVP_md5(), nullptr);
-  std::string hex;
-  for (unsigned int i = 0; i < len; ++i) {
-    static const char* x = "0123456789abcdef";
-    hex += x[d[i] >> 4];
-    hex += x[d[i] & 15];
-  }
-  return hex;
-}
+using testing::ListAll;
+using testing::Md5Hex;
 
 storage::RetryPolicy ShortPolicy() {
   storage::RetryPolicy p;
@@ -64,16 +54,6 @@ class CephRgwTest : public ::testing::Test {
     if (HasFailure() && rgw_ != nullptr) std::cout << rgw_->Logs();
   }
 
-  std::map<std::string, StoreEntry> ListAll(storage::Store& store, const std::string& dir) {
-    std::map<std::string, StoreEntry> out;
-    const auto s = store.List(dir, [&](StoreEntry&& e) {
-      const std::string name = e.name;
-      EXPECT_TRUE(out.emplace(name, std::move(e)).second) << "listed twice: " << name;
-      return true;
-    });
-    EXPECT_TRUE(s.ok()) << s;
-    return out;
-  }
   std::string Header(const CephRgw::Reply& r, const std::string& name) {
     auto it = r.headers.find(name);
     return it == r.headers.end() ? "" : it->second;

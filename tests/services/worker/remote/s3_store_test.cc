@@ -7,7 +7,6 @@
 
 #include <gtest/gtest.h>
 #include <httplib.h>
-#include <openssl/evp.h>
 
 #include <algorithm>
 #include <atomic>
@@ -20,6 +19,7 @@
 #include <vector>
 
 #include "tests/support/s3_server.h"
+#include "tests/support/store_testing.h"
 #include "tests/support/webhook.h"
 
 namespace vigil::worker::remote {
@@ -29,30 +29,8 @@ using storage::StoreEntry;
 using storage::StoreEntryType;
 using testing::S3Server;
 
-std::string Md5Hex(const std::string& s) {
-  unsigned char d[EVP_MAX_MD_SIZE];
-  unsigned int len = 0;
-  EVP_Digest(s.data(), s.size(), d, &len, EVP_md5(), nullptr);
-  std::string hex;
-  for (unsigned int i = 0; i < len; ++i) {
-    const unsigned char c = d[i];
-    static const char* x = "0123456789abcdef";
-    hex += x[c >> 4];
-    hex += x[c & 15];
-  }
-  return hex;
-}
-
-std::map<std::string, StoreEntry> ListAll(storage::Store& store, const std::string& dir) {
-  std::map<std::string, StoreEntry> out;
-  const auto s = store.List(dir, [&](StoreEntry&& e) {
-    const std::string name = e.name;
-    EXPECT_TRUE(out.emplace(name, std::move(e)).second) << "listed twice: " << name;
-    return true;
-  });
-  EXPECT_TRUE(s.ok()) << s;
-  return out;
-}
+using testing::ListAll;
+using testing::Md5Hex;
 
 storage::RetryPolicy ShortPolicy(int attempts) {
   storage::RetryPolicy p;
