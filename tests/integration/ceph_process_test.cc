@@ -10,7 +10,7 @@
 // invalid, naming the pack.
 //
 // One cluster per test (ctest runs each test in its own process);
-// the cluster takes ~15-30 s to start, restic and the check a few seconds.
+// the cluster takes ~5 s to start, restic and the check a few seconds.
 #include <gtest/gtest.h>
 #include <sys/stat.h>
 

@@ -20,9 +20,9 @@
 //   - one S3 user made with `radosgw-admin user create`, with a random
 //     access key id and secret.
 // Ready = radosgw answers GET / with 200 and the user exists. Start-up
-// takes ~15 s on an idle two-core machine (startup_report() says how long
-// each stage took). Each stage has a deadline: the monitor 30 s, the OSD
-// 60 s, radosgw 120 s (helper commands 60 s each).
+// takes ~5 s on a busy two-core machine (monitor ~1 s, OSD ~2 s, radosgw
+// ~2 s; startup_report() says how long each stage took). Each stage has a deadline: the monitor 30
+// s, the OSD 60 s, radosgw 120 s (helper commands 60 s each).
 //
 // Radosgw verifies AWS Signature V4 (and V2) like AWS, and supports what
 // the store-evidence tests need: bucket versioning, Object Lock at bucket

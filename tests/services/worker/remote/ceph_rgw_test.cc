@@ -8,7 +8,7 @@
 // and an object's retention (the facts the store-evidence code measures),
 // and that the retention is enforced (a locked version cannot be deleted).
 //
-// Each test starts its own cluster (~15-30 s): ctest runs every test in a
+// Each test starts its own cluster (~5 s): ctest runs every test in a
 // process of its own.
 #include "tests/support/ceph_rgw.h"
 
