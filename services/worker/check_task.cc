@@ -158,26 +158,14 @@ class CheckRun {
   }
 
   // A set at a remote location (S3, SFTP): the same check through the
-  // location's store (WorkerOptions::open_store). Plain sets and restic
-  // repositories so far: a format read by its own reader (bagit, sumfile)
-  // fails the task rather than pass unexamined. The store's counters go to
-  // the log.
+  // location's store (WorkerOptions::open_store), every format by the same
+  // reader as on disk. The store's counters go to the log.
   Outcome RunOverStore() {
     const v1::Task& task = a_->task;
-    const std::string& kind = task.location().kind();
     auto set = ContractSet(task.backup_set());
     if (!set.ok()) return {Outcome::kError, std::string(set.status().message()), 0};
     const bool restic = IsRestic(*set);
     if (HalfRestic(*set)) return {Outcome::kError, kHalfRestic, 0};
-    if (!restic && set->format != "dir") {
-      return {
-          Outcome::kError,
-          "backup set '" + task.backup_set().name() + "': format " + set->format +
-              (set->layout == contracts::Layout::kResticSnapshots ? " (restic-snapshots)" : "") +
-              " is not yet readable from an " + kind + " location (location '" +
-              task.backup_set().location() + "'); only plain directories and restic are",
-          0};
-    }
     auto dir = ResolveStoreSetDir(host_->options(), task);
     if (absl::IsNotFound(dir.status())) return NoBackup(dir.status());
     if (!dir.ok()) return {Outcome::kError, std::string(dir.status().message()), 0};
@@ -290,8 +278,6 @@ class CheckRun {
     } else if (set->layout == contracts::Layout::kMirror && emitted == 0 && is_empty()) {
       done.set_directory = "empty";
     }
-    if (store_) return done;  // plain sets only: no format verdicts (RunOverStore)
-    const SetDir* dir = &*local_;
     // The format's own verdicts, point by point (after the walk: the
     // catalogue's observations are durable first).
     for (const auto& point : found->points) {
@@ -303,17 +289,19 @@ class CheckRun {
       const std::string pdir = point.name.empty() || file_point ? "" : point.name;
       const std::string prefix = point.name.empty() || file_point ? "" : point.name + "/";
       if (set->format == "bagit") {
-        done.verdicts.push_back(CheckBag(dir->fd(), point.name, point.time_ns));
+        auto v = Bag(point.name, point.time_ns);
+        if (!v.ok()) return {Outcome::kError, std::string(v.status().message()), 0};
+        done.verdicts.push_back(std::move(*v));
       } else if (set->format == "sumfile" && !file_point) {
-        for (auto& v : CheckSumFiles(dir->fd(), pdir, prefix, point.time_ns)) {
-          done.verdicts.push_back(std::move(v));
+        if (Outcome r = SumFiles(pdir, prefix, point.time_ns, &done); r.kind != Outcome::kDone) {
+          return r;
         }
       }
     }
     // dated-files: the checksum files beside the point files, once, as
     // point 0 (no point of the set: a problem marks none of them damaged).
     if (set->format == "sumfile" && set->layout == contracts::Layout::kDatedFiles) {
-      for (auto& v : CheckSumFiles(dir->fd(), "", "", 0)) done.verdicts.push_back(std::move(v));
+      if (Outcome r = SumFiles("", "", 0, &done); r.kind != Outcome::kDone) return r;
     }
     for (const auto& v : done.verdicts) {
       if (!v.valid()) {
@@ -323,6 +311,27 @@ class CheckRun {
       }
     }
     return done;
+  }
+
+  // The bag `target` of the set (local_ or store_ holds it).
+  storage::StatusOr<v1::FormatVerdict> Bag(const std::string& target, int64_t point_ns) {
+    if (store_) return CheckBag(*store_->store, store_->path, target, point_ns);
+    return CheckBag(local_->fd(), target, point_ns);
+  }
+
+  // The checksum files of the set's directory `dir`, into done->verdicts.
+  Outcome SumFiles(const std::string& dir, const std::string& prefix, int64_t point_ns,
+                   Outcome* done) {
+    std::vector<v1::FormatVerdict> vs;
+    if (store_) {
+      auto r = CheckSumFiles(*store_->store, store_->path, dir, prefix, point_ns);
+      if (!r.ok()) return {Outcome::kError, std::string(r.status().message()), 0};
+      vs = std::move(*r);
+    } else {
+      vs = CheckSumFiles(local_->fd(), dir, prefix, point_ns);
+    }
+    for (auto& v : vs) done->verdicts.push_back(std::move(v));
+    return {Outcome::kDone, "", 0};
   }
 
   // A restic repository: verified with the native reader (blob by blob,

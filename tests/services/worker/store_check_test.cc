@@ -23,8 +23,10 @@
 #include <vector>
 
 #include "services/worker/worker.h"
+#include "storage/hash.h"
 #include "storage/local_store.h"
 #include "tests/integration/test_util.h"
+#include "tests/services/worker/bag_builder.h"
 #include "tests/support/faulty_store.h"
 #include "tests/support/random_bytes.h"
 #include "tests/support/wait.h"
@@ -446,22 +448,156 @@ TEST_F(StoreCheckTest, AResticRepositoryOverAStoreEqualsTheFilesystemCheck) {
   EXPECT_TRUE(failed->observations.empty());
 }
 
-TEST_F(StoreCheckTest, FormatsNotYetReadableFromAStoreFailClearly) {
-  gateway_.Add(CheckTask(1, "bucket", "acme/fs", "dated-folders", "bagit"));
-  gateway_.Add(CheckTask(3, "bucket", "acme/fs", "", "sumfile"));
-  Start();
-  for (uint64_t id : {1, 3}) {
-    auto t = gateway_.WaitTask(id);
-    ASSERT_TRUE(t.has_value()) << id;
-    EXPECT_NE(t->complete.error().find("is not yet readable from an s3 location (location "
-                                       "'bucket')"),
-              std::string::npos)
-        << t->complete.error();
-    EXPECT_TRUE(t->observations.empty());
-    EXPECT_TRUE(t->complete.set_directory().empty());
+// The verdicts of task `remote` (through the store) are those of task
+// `local` (on disk), besides the same points and observations. Returns
+// the local one's verdicts.
+std::vector<v1::FormatVerdict> ExpectSameVerdicts(ScriptedGateway& gateway, uint64_t local_id,
+                                                  uint64_t remote_id) {
+  ExpectSameCheck(gateway, local_id, remote_id);
+  auto local = gateway.WaitTask(local_id);
+  auto remote = gateway.WaitTask(remote_id);
+  if (!local || !remote) return {};
+  EXPECT_EQ(remote->complete.format_verdicts_size(), local->complete.format_verdicts_size());
+  for (int i = 0;
+       i < local->complete.format_verdicts_size() && i < remote->complete.format_verdicts_size();
+       ++i) {
+    EXPECT_EQ(remote->complete.format_verdicts(i).SerializeAsString(),
+              local->complete.format_verdicts(i).SerializeAsString())
+        << "filesystem:\n"
+        << local->complete.format_verdicts(i).DebugString() << "store:\n"
+        << remote->complete.format_verdicts(i).DebugString();
   }
-  auto t = gateway_.WaitTask(1);
-  EXPECT_NE(t->complete.error().find("format bagit"), std::string::npos) << t->complete.error();
+  return {local->complete.format_verdicts().begin(), local->complete.format_verdicts().end()};
+}
+
+// Every error of `vs`, one a line.
+std::string Errors(const std::vector<v1::FormatVerdict>& vs) {
+  std::string out;
+  for (const auto& v : vs) {
+    for (const auto& e : v.errors()) out += v.target() + ": " + e + "\n";
+  }
+  return out;
+}
+
+TEST_F(StoreCheckTest, BagsAndChecksumFilesOverAStoreEqualTheFilesystemCheck) {
+  // A bagit set and a sumfile set, dated folders, each point a bag / a
+  // directory with its SHA256SUMS (and an MD5SUMS for the second point).
+  const std::string bags = tmp_ / "loc/acme/bags", sums = tmp_ / "loc/acme/sums";
+  for (const char* day : {"2026-10-01", "2026-10-02"}) {
+    vigil::testing::BagBuilder bag(bags + "/" + day);
+    bag.payload["data/a.txt"] = std::string("first payload file ") + day + "\n";
+    bag.payload["data/sub/b.bin"] = vigil::testing::Bytes((2 << 20) + 11, 7);
+    bag.payload["data/empty"] = "";
+    bag.Build();
+    const std::string dir = sums + "/" + day;
+    W(dir + "/a.txt", std::string("alpha ") + day);
+    W(dir + "/sub/b.bin", vigil::testing::Bytes((1 << 20) + 3, 8));
+    std::string list;
+    for (const char* f : {"a.txt", "sub/b.bin"}) {
+      list += storage::HashBytes(storage::HashAlgorithm::kSha256,
+                                 vigil::testing::ReadFile(dir + "/" + f))
+                  .Hex() +
+              "  " + f + "\n";
+    }
+    W(dir + "/SHA256SUMS", list);
+  }
+  W(sums + "/2026-10-02/MD5SUMS",
+    storage::HashBytes(storage::HashAlgorithm::kMd5,
+                       vigil::testing::ReadFile(sums + "/2026-10-02/a.txt"))
+            .Hex() +
+        " *a.txt\n");
+  Start();
+  uint64_t id = 0;
+  // One round: each set checked from the filesystem location and through
+  // the store; the verdicts (and the walk) must be equal. Returns the
+  // local verdicts of the bags and of the checksum files.
+  auto round = [&] {
+    gateway_.Add(CheckTask(++id, "loc", "acme/bags", "dated-folders", "bagit"));
+    gateway_.Add(CheckTask(++id, "bucket", "acme/bags", "dated-folders", "bagit"));
+    gateway_.Add(CheckTask(++id, "loc", "acme/sums", "dated-folders", "sumfile"));
+    gateway_.Add(CheckTask(++id, "bucket", "acme/sums", "dated-folders", "sumfile"));
+    auto b = ExpectSameVerdicts(gateway_, id - 3, id - 2);
+    auto s = ExpectSameVerdicts(gateway_, id - 1, id);
+    return std::make_pair(b, s);
+  };
+
+  auto [bag_ok, sum_ok] = round();
+  ASSERT_EQ(bag_ok.size(), 2u);
+  ASSERT_EQ(sum_ok.size(), 3u);  // SHA256SUMS twice, MD5SUMS once
+  EXPECT_EQ(Errors(bag_ok), "");
+  EXPECT_EQ(Errors(sum_ok), "");
+  for (const auto& v : bag_ok) EXPECT_TRUE(v.valid()) << v.DebugString();
+  for (const auto& v : sum_ok) EXPECT_TRUE(v.valid()) << v.DebugString();
+  EXPECT_EQ(bag_ok[0].files_read(), 3u + 4u);  // payload + tag files
+  EXPECT_GT(bag_ok[0].bytes_read(), 2u << 20);
+
+  // A flipped byte in a payload file: a digest mismatch, named.
+  auto flip = [](const std::string& path) {
+    std::string c = vigil::testing::ReadFile(path);
+    c[c.size() / 2] ^= 0x20;
+    vigil::testing::WriteFile(path, c);
+    return c;
+  };
+  const std::string bag_b = bags + "/2026-10-01/data/sub/b.bin";
+  const std::string sum_b = sums + "/2026-10-01/sub/b.bin";
+  const std::string bag_b_was = vigil::testing::ReadFile(bag_b);
+  const std::string sum_b_was = vigil::testing::ReadFile(sum_b);
+  flip(bag_b);
+  flip(sum_b);
+  auto [bag_flip, sum_flip] = round();
+  ASSERT_EQ(bag_flip.size(), 2u);
+  EXPECT_FALSE(bag_flip[0].valid());
+  EXPECT_TRUE(bag_flip[1].valid());
+  EXPECT_NE(Errors(bag_flip).find("digest mismatch for data/sub/b.bin"), std::string::npos)
+      << Errors(bag_flip);
+  ASSERT_EQ(sum_flip.size(), 3u);
+  EXPECT_FALSE(sum_flip[0].valid());
+  EXPECT_NE(Errors(sum_flip).find("digest mismatch for sub/b.bin"), std::string::npos)
+      << Errors(sum_flip);
+
+  // The files back; one deleted from each: missing.
+  vigil::testing::WriteFile(bag_b, bag_b_was);
+  vigil::testing::WriteFile(sum_b, sum_b_was);
+  ASSERT_EQ(::unlink((bags + "/2026-10-02/data/a.txt").c_str()), 0);
+  ASSERT_EQ(::unlink((sums + "/2026-10-02/a.txt").c_str()), 0);
+  auto [bag_gone, sum_gone] = round();
+  ASSERT_EQ(bag_gone.size(), 2u);
+  EXPECT_TRUE(bag_gone[0].valid()) << bag_gone[0].DebugString();
+  EXPECT_FALSE(bag_gone[1].valid());
+  EXPECT_NE(Errors(bag_gone).find("data/a.txt is missing"), std::string::npos) << Errors(bag_gone);
+  EXPECT_NE(Errors(bag_gone).find("Payload-Oxum 2097193.3 does not match"), std::string::npos) << Errors(bag_gone);
+  ASSERT_EQ(sum_gone.size(), 3u);
+  EXPECT_TRUE(sum_gone[0].valid());
+  EXPECT_FALSE(sum_gone[1].valid());  // 2026-10-02/MD5SUMS
+  EXPECT_FALSE(sum_gone[2].valid());  // 2026-10-02/SHA256SUMS
+  EXPECT_NE(Errors(sum_gone).find("a.txt is missing"), std::string::npos) << Errors(sum_gone);
+
+  // A payload file no manifest lists (and an unlisted file beside the
+  // checksum files, which they do not have to list).
+  W(bags + "/2026-10-01/data/stray.txt", "not in any manifest");
+  W(sums + "/2026-10-01/stray.txt", "not listed");
+  auto [bag_stray, sum_stray] = round();
+  ASSERT_EQ(bag_stray.size(), 2u);
+  EXPECT_FALSE(bag_stray[0].valid());
+  EXPECT_NE(Errors(bag_stray).find("payload file data/stray.txt is not listed"), std::string::npos)
+      << Errors(bag_stray);
+  ASSERT_EQ(sum_stray.size(), 3u);
+  EXPECT_TRUE(sum_stray[0].valid());
+
+  // A store that cannot read a payload file: the task's error, naming the
+  // file and the store; no verdict (not a finding of damage).
+  {
+    std::lock_guard lock(mu_);
+    fail_prefix_ = "acme/bags/2026-10-01/data/sub/b.bin";
+  }
+  gateway_.Add(CheckTask(++id, "bucket", "acme/bags", "dated-folders", "bagit"));
+  auto failed = gateway_.WaitTask(id);
+  ASSERT_TRUE(failed.has_value());
+  const std::string& err = failed->complete.error();
+  EXPECT_NE(err.find("data/sub/b.bin"), std::string::npos) << err;
+  EXPECT_NE(err.find("test://faulty-store"), std::string::npos) << err;
+  EXPECT_EQ(err.find("mismatch"), std::string::npos) << err;
+  EXPECT_EQ(failed->complete.format_verdicts_size(), 0);
 }
 
 TEST_F(StoreCheckTest, ADrillFromAStoreFailsClearly) {
