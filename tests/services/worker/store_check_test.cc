@@ -22,6 +22,7 @@
 #include <thread>
 #include <vector>
 
+#include "services/worker/remote/s3_store.h"
 #include "services/worker/worker.h"
 #include "storage/hash.h"
 #include "storage/local_store.h"
@@ -30,6 +31,7 @@
 #include "tests/support/faulty_store.h"
 #include "tests/support/random_bytes.h"
 #include "tests/support/wait.h"
+#include "tests/support/webhook.h"
 #include "vigil/v1/worker.grpc.pb.h"
 
 namespace vigil::worker {
@@ -180,10 +182,22 @@ class StoreCheckTest : public ::testing::Test {
       o.open_store =
           [this](const v1::Location& l) -> storage::StatusOr<std::unique_ptr<storage::Store>> {
         std::string fail;
+        int stalled = 0;
         {
           std::lock_guard lock(mu_);
           opened_.push_back(l.s3().bucket());
           fail = fail_prefix_;
+          stalled = stalled_port_;
+        }
+        if (stalled != 0) {  // the real S3 store, at an endpoint that never answers
+          remote::S3Config c;
+          c.endpoint = "http://127.0.0.1:" + std::to_string(stalled);
+          c.region = "us-east-1";
+          c.bucket = l.s3().bucket();
+          remote::S3Credentials k;
+          k.access_key_id = "AKID";
+          k.secret_access_key = "secret";
+          return remote::OpenS3Store(c, k, kStallPolicy);
         }
         if (!fail.empty()) {
           return std::unique_ptr<storage::Store>(
@@ -234,6 +248,11 @@ class StoreCheckTest : public ::testing::Test {
   std::mutex mu_;
   std::vector<std::string> opened_;  // buckets the hook was asked for
   std::string fail_prefix_;          // non-empty: the store fails reads there (FaultyStore)
+  int stalled_port_ = 0;             // non-zero: the store is S3 at this port, which never answers
+  // The stalled store's policy: 2 attempts of 1 s.
+  static inline const storage::RetryPolicy kStallPolicy{2, std::chrono::milliseconds(50),
+                                                        std::chrono::milliseconds(100),
+                                                        std::chrono::milliseconds(1000)};
 };
 
 // The check of task `remote` (through the store) gave what the check of
@@ -565,7 +584,8 @@ TEST_F(StoreCheckTest, BagsAndChecksumFilesOverAStoreEqualTheFilesystemCheck) {
   EXPECT_TRUE(bag_gone[0].valid()) << bag_gone[0].DebugString();
   EXPECT_FALSE(bag_gone[1].valid());
   EXPECT_NE(Errors(bag_gone).find("data/a.txt is missing"), std::string::npos) << Errors(bag_gone);
-  EXPECT_NE(Errors(bag_gone).find("Payload-Oxum 2097193.3 does not match"), std::string::npos) << Errors(bag_gone);
+  EXPECT_NE(Errors(bag_gone).find("Payload-Oxum 2097193.3 does not match"), std::string::npos)
+      << Errors(bag_gone);
   ASSERT_EQ(sum_gone.size(), 3u);
   EXPECT_TRUE(sum_gone[0].valid());
   EXPECT_FALSE(sum_gone[1].valid());  // 2026-10-02/MD5SUMS
@@ -598,6 +618,36 @@ TEST_F(StoreCheckTest, BagsAndChecksumFilesOverAStoreEqualTheFilesystemCheck) {
   EXPECT_NE(err.find("test://faulty-store"), std::string::npos) << err;
   EXPECT_EQ(err.find("mismatch"), std::string::npos) << err;
   EXPECT_EQ(failed->complete.format_verdicts_size(), 0);
+}
+
+// An S3 endpoint that accepts connections and never answers: every check
+// (a bag, a plain set) ends when the store's timeout has passed on each of
+// its attempts, as the task's error naming the endpoint and the attempts;
+// nothing is observed, no verdict is given, nothing hangs.
+TEST_F(StoreCheckTest, AStallingS3EndpointEndsTheCheckAsUnavailableWithinItsTimeouts) {
+  vigil::testing::LoopbackPort stalling(vigil::testing::LoopbackPort::Kind::kHanging);
+  stalled_port_ = stalling.port();
+  const auto start = std::chrono::steady_clock::now();
+  gateway_.Add(CheckTask(1, "bucket", "acme/fs", "dated-folders", "bagit"));
+  gateway_.Add(CheckTask(2, "bucket", "acme/fs", "dated-folders", "sumfile"));
+  gateway_.Add(CheckTask(3, "bucket", "acme/fs", "dated-folders"));
+  Start();
+  for (uint64_t id : {1, 2, 3}) {
+    auto t = gateway_.WaitTask(id);
+    ASSERT_TRUE(t.has_value()) << id;
+    const std::string& err = t->complete.error();
+    EXPECT_NE(err.find("127.0.0.1:" + std::to_string(stalling.port())), std::string::npos) << err;
+    EXPECT_NE(err.find("after 2 attempts"), std::string::npos) << err;
+    EXPECT_TRUE(t->observations.empty()) << id;
+    EXPECT_TRUE(t->points.empty()) << id;
+    EXPECT_EQ(t->complete.format_verdicts_size(), 0) << id;
+    EXPECT_TRUE(t->complete.set_directory().empty()) << id;
+  }
+  // Three tasks in turn, each at most 2 attempts of 1 s (and the backoff):
+  // well under the 15 s a hang would exceed.
+  const auto took = std::chrono::steady_clock::now() - start;
+  EXPECT_GE(took, std::chrono::seconds(3));
+  EXPECT_LT(took, std::chrono::seconds(15));
 }
 
 TEST_F(StoreCheckTest, ADrillFromAStoreFailsClearly) {
