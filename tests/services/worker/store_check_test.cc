@@ -30,6 +30,7 @@
 #include "tests/services/worker/bag_builder.h"
 #include "tests/support/faulty_store.h"
 #include "tests/support/random_bytes.h"
+#include "tests/support/s3_server.h"
 #include "tests/support/wait.h"
 #include "tests/support/webhook.h"
 #include "vigil/v1/worker.grpc.pb.h"
@@ -182,23 +183,16 @@ class StoreCheckTest : public ::testing::Test {
       o.open_store =
           [this](const v1::Location& l) -> storage::StatusOr<std::unique_ptr<storage::Store>> {
         std::string fail;
-        int stalled = 0;
+        std::optional<remote::S3Config> s3;
+        storage::RetryPolicy policy;
         {
           std::lock_guard lock(mu_);
           opened_.push_back(l.s3().bucket());
           fail = fail_prefix_;
-          stalled = stalled_port_;
+          s3 = s3_;
+          policy = s3_policy_;
         }
-        if (stalled != 0) {  // the real S3 store, at an endpoint that never answers
-          remote::S3Config c;
-          c.endpoint = "http://127.0.0.1:" + std::to_string(stalled);
-          c.region = "us-east-1";
-          c.bucket = l.s3().bucket();
-          remote::S3Credentials k;
-          k.access_key_id = "AKID";
-          k.secret_access_key = "secret";
-          return remote::OpenS3Store(c, k, kStallPolicy);
-        }
+        if (s3) return remote::OpenS3Store(*s3, vigil::testing::S3Server::Credentials(), policy);
         if (!fail.empty()) {
           return std::unique_ptr<storage::Store>(
               vigil::testing::FaultyStore::Open(tmp_ / "loc", fail));
@@ -215,6 +209,7 @@ class StoreCheckTest : public ::testing::Test {
   }
 
   // A CHECK of set `path` at `location` ("loc": filesystem; else s3).
+ public:
   static v1::Task CheckTask(uint64_t id, const std::string& location, const std::string& path,
                             const std::string& layout, const std::string& format = "") {
     v1::Task t;
@@ -240,6 +235,7 @@ class StoreCheckTest : public ::testing::Test {
     return t;
   }
 
+ protected:
   vigil::testing::TempDir tmp_;
   ScriptedGateway gateway_;
   std::unique_ptr<grpc::Server> server_;
@@ -248,11 +244,9 @@ class StoreCheckTest : public ::testing::Test {
   std::mutex mu_;
   std::vector<std::string> opened_;  // buckets the hook was asked for
   std::string fail_prefix_;          // non-empty: the store fails reads there (FaultyStore)
-  int stalled_port_ = 0;             // non-zero: the store is S3 at this port, which never answers
-  // The stalled store's policy: 2 attempts of 1 s.
-  static inline const storage::RetryPolicy kStallPolicy{2, std::chrono::milliseconds(50),
-                                                        std::chrono::milliseconds(100),
-                                                        std::chrono::milliseconds(1000)};
+  // Set: the store is the real S3 store at this address, with this policy.
+  std::optional<remote::S3Config> s3_;
+  storage::RetryPolicy s3_policy_;
 };
 
 // The check of task `remote` (through the store) gave what the check of
@@ -626,7 +620,12 @@ TEST_F(StoreCheckTest, BagsAndChecksumFilesOverAStoreEqualTheFilesystemCheck) {
 // nothing is observed, no verdict is given, nothing hangs.
 TEST_F(StoreCheckTest, AStallingS3EndpointEndsTheCheckAsUnavailableWithinItsTimeouts) {
   vigil::testing::LoopbackPort stalling(vigil::testing::LoopbackPort::Kind::kHanging);
-  stalled_port_ = stalling.port();
+  s3_.emplace();
+  s3_->endpoint = "http://127.0.0.1:" + std::to_string(stalling.port());
+  s3_->region = "us-east-1";
+  s3_->bucket = "backups";
+  s3_policy_ = {2, std::chrono::milliseconds(50), std::chrono::milliseconds(100),
+                std::chrono::milliseconds(1000)};  // 2 attempts of 1 s
   const auto start = std::chrono::steady_clock::now();
   gateway_.Add(CheckTask(1, "bucket", "acme/fs", "dated-folders", "bagit"));
   gateway_.Add(CheckTask(2, "bucket", "acme/fs", "dated-folders", "sumfile"));
@@ -650,17 +649,133 @@ TEST_F(StoreCheckTest, AStallingS3EndpointEndsTheCheckAsUnavailableWithinItsTime
   EXPECT_LT(took, std::chrono::seconds(15));
 }
 
-TEST_F(StoreCheckTest, ADrillFromAStoreFailsClearly) {
-  v1::Task drill = CheckTask(1, "bucket", "acme/fs", "dated-folders");
-  drill.set_kind(v1::TASK_KIND_DRILL);
-  drill.set_drill_point_ns(1);
-  drill.add_drill_sample()->set_path("etc/hosts");
-  gateway_.Add(drill);
+// A DRILL task of the first restore point of `check` (a completed check of
+// the set): every regular file of that point in the sample, with the
+// catalogue's size and digest as the check observed them.
+v1::Task DrillTask(uint64_t id, const std::string& location, const TaskRecord& check) {
+  v1::Task t = StoreCheckTest::CheckTask(id, location, "acme/fs", "dated-folders");
+  t.set_kind(v1::TASK_KIND_DRILL);
+  EXPECT_FALSE(check.points.empty());
+  if (check.points.empty()) return t;
+  const int64_t p0 = check.points[0].time_ns();
+  t.set_drill_point_ns(p0);
+  for (const auto& o : check.observations) {
+    if (o.restore_point_ns() != p0 || o.type() != v1::ENTRY_TYPE_FILE) continue;
+    v1::DrillSample* s = t.add_drill_sample();
+    s->set_path(o.path());
+    s->set_size(o.size());
+    s->set_digest(o.digest());
+    s->set_digest_algorithm(o.digest_algorithm());
+  }
+  return t;
+}
+
+// A drill's result without its duration.
+std::string DrillShown(const TaskRecord& t) {
+  v1::DrillResult d = t.complete.drill();
+  d.clear_seconds();
+  return d.DebugString();
+}
+
+TEST_F(StoreCheckTest, ADrillOfAPlainSetFromAStoreEqualsTheFilesystemDrill) {
+  gateway_.Add(CheckTask(1, "bucket", "acme/fs", "dated-folders"));
   Start();
-  auto t = gateway_.WaitTask(1);
-  ASSERT_TRUE(t.has_value());
-  EXPECT_EQ(t->complete.drill().error(),
-            "restore drills are not yet possible from an s3 location (location 'bucket')");
+  auto check = gateway_.WaitTask(1);
+  ASSERT_TRUE(check.has_value());
+  ASSERT_EQ(check->complete.error(), "");
+  gateway_.Add(DrillTask(2, "loc", *check));
+  gateway_.Add(DrillTask(3, "bucket", *check));
+  auto local = gateway_.WaitTask(2);
+  auto remote = gateway_.WaitTask(3);
+  ASSERT_TRUE(local.has_value() && remote.has_value());
+  EXPECT_EQ(remote->complete.error(), "");
+  EXPECT_EQ(local->complete.drill().error(), "");
+  EXPECT_EQ(local->complete.drill().mismatches(), 0u) << DrillShown(*local);
+  EXPECT_GT(local->complete.drill().files(), 3u) << DrillShown(*local);
+  EXPECT_GT(local->complete.drill().bytes(), 3u << 20);
+  EXPECT_EQ(DrillShown(*remote), DrillShown(*local));
+
+  // A file rewritten since the check (same size, other bytes), one gone:
+  // two mismatches, the same from either location.
+  const std::string point = tmp_ / "loc/acme/fs/2026-10-01";
+  std::string big = vigil::testing::ReadFile(point + "/big.bin");
+  big[big.size() / 3] ^= 0x40;
+  W(point + "/big.bin", big);
+  ASSERT_EQ(::unlink((point + "/docs/report.pdf").c_str()), 0);
+  gateway_.Add(DrillTask(4, "loc", *check));
+  gateway_.Add(DrillTask(5, "bucket", *check));
+  local = gateway_.WaitTask(4);
+  remote = gateway_.WaitTask(5);
+  ASSERT_TRUE(local.has_value() && remote.has_value());
+  EXPECT_EQ(local->complete.drill().mismatches(), 2u) << DrillShown(*local);
+  EXPECT_EQ(DrillShown(*remote), DrillShown(*local));
+  const std::string shown = DrillShown(*remote);
+  EXPECT_NE(shown.find("big.bin"), std::string::npos) << shown;
+  EXPECT_NE(shown.find("docs/report.pdf"), std::string::npos) << shown;
+
+  // A store that cannot read a sampled file: the task's error naming it
+  // and the store, no drill result claimed.
+  {
+    std::lock_guard lock(mu_);
+    fail_prefix_ = "acme/fs/2026-10-01/etc/hosts";
+  }
+  gateway_.Add(DrillTask(6, "bucket", *check));
+  auto failed = gateway_.WaitTask(6);
+  ASSERT_TRUE(failed.has_value());
+  EXPECT_NE(failed->complete.error().find("drill: cannot read 'acme/fs/2026-10-01/etc/hosts' "
+                                          "from test://faulty-store"),
+            std::string::npos)
+      << failed->complete.error();
+  EXPECT_FALSE(failed->complete.has_drill()) << failed->complete.DebugString();
+}
+
+// A plain set in a bucket of the loopback S3 server: checked, then drilled
+// from the bucket (copied to the scratch, re-hashed): passes; an object
+// rewritten in the bucket since the check: a mismatch naming it.
+TEST_F(StoreCheckTest, ADrillOfAPlainSetInAnS3BucketPassesThenFindsARewrittenObject) {
+  vigil::testing::S3Server server({"backups"});
+  const std::string root = tmp_ / "loc";
+  for (const auto& e : std::filesystem::recursive_directory_iterator(root + "/acme/fs")) {
+    if (e.is_symlink() || !e.is_regular_file()) continue;
+    const std::string key = std::filesystem::relative(e.path(), root).string();
+    // S3 keys are UTF-8: the set's one name that is not stays out of the bucket.
+    if (key.find('\xff') != std::string::npos) continue;
+    ASSERT_TRUE(remote::PutS3ObjectForTest(server.Config("backups"),
+                                           vigil::testing::S3Server::Credentials(), key,
+                                           vigil::testing::ReadFile(e.path()))
+                    .ok())
+        << key;
+  }
+  s3_ = server.Config("backups");
+  s3_policy_.attempts = 2;
+  s3_policy_.timeout = std::chrono::milliseconds(5000);
+  gateway_.Add(CheckTask(1, "bucket", "acme/fs", "dated-folders"));
+  Start();
+  auto check = gateway_.WaitTask(1);
+  ASSERT_TRUE(check.has_value());
+  ASSERT_EQ(check->complete.error(), "");
+  gateway_.Add(DrillTask(2, "bucket", *check));
+  auto drill = gateway_.WaitTask(2);
+  ASSERT_TRUE(drill.has_value());
+  EXPECT_EQ(drill->complete.error(), "");
+  EXPECT_EQ(drill->complete.drill().error(), "");
+  EXPECT_EQ(drill->complete.drill().mismatches(), 0u) << DrillShown(*drill);
+  EXPECT_GT(drill->complete.drill().files(), 3u) << DrillShown(*drill);
+  EXPECT_GT(drill->complete.drill().bytes(), 3u << 20);
+
+  std::string big = vigil::testing::ReadFile(root + "/acme/fs/2026-10-01/big.bin");
+  big[big.size() / 2] ^= 0x01;
+  ASSERT_TRUE(remote::PutS3ObjectForTest(server.Config("backups"),
+                                         vigil::testing::S3Server::Credentials(),
+                                         "acme/fs/2026-10-01/big.bin", big)
+                  .ok());
+  gateway_.Add(DrillTask(3, "bucket", *check));
+  auto bad = gateway_.WaitTask(3);
+  ASSERT_TRUE(bad.has_value());
+  EXPECT_EQ(bad->complete.error(), "");
+  EXPECT_EQ(bad->complete.drill().mismatches(), 1u) << DrillShown(*bad);
+  ASSERT_EQ(bad->complete.drill().mismatch_paths_size(), 1);
+  EXPECT_EQ(bad->complete.drill().mismatch_paths(0), "big.bin");
 }
 
 TEST_F(StoreCheckTest, ARemoteLocationTheWorkerCannotReadFailsNamingIt) {
