@@ -4,7 +4,9 @@
 // loopback S3 server (tests/support/s3_server.h) or a directory served by a
 // real sshd (tests/support/sshd_server.h), read through
 // formats::StoreSource. The reports must be the same: findings, counts,
-// bytes hashed; valid, then with a flipped byte in a payload file.
+// bytes hashed; valid, then with a flipped byte in a payload file. And a
+// restic repository written by restic's own sftp: backend, checked through
+// the SFTP store.
 // Label integration (starts servers).
 #include <fcntl.h>
 #include <gtest/gtest.h>
@@ -15,6 +17,7 @@
 #include <string>
 #include <vector>
 
+#include "services/worker/format_tasks.h"
 #include "services/worker/formats/bagit.h"
 #include "services/worker/formats/file_source.h"
 #include "services/worker/formats/sumfile.h"
@@ -175,6 +178,87 @@ TEST_F(FormatsRemoteTest, ABagAndChecksumFilesOnAnSftpServerReadAsOnDisk) {
   EXPECT_GT((*store)->counters().bytes_read.load(), 4u << 20);
   Damage();
   EXPECT_EQ(ExpectSameAsOnDisk(**store, ""), std::make_pair(false, false));
+}
+
+// restic's own sftp: backend (Debian's restic through Debian's ssh) writes
+// a repository into a directory the sshd fixture serves; the worker's
+// restic check (format_tasks.h, the same call a CHECK task makes) reads it
+// through the SFTP store: valid, two snapshots; a byte flipped in a pack:
+// invalid, naming the pack.
+TEST(ResticSftpTest, ARepositoryWrittenByResticsSftpBackendIsCheckedOverSftp) {
+  std::string error;
+  auto sshd = vigil::testing::SshdServer::Start(&error);
+  ASSERT_NE(sshd, nullptr) << error;
+  vigil::testing::TempDir tmp;
+  const std::string served = tmp.path() + "/site2", src = tmp.path() + "/src";
+  vigil::testing::WriteFile(src + "/a.txt", "first file\n");
+  vigil::testing::WriteFile(src + "/big.bin", vigil::testing::Bytes(2 << 20, 31));
+  fs::create_directories(served);
+  const std::string known = tmp.path() + "/known_hosts";
+  vigil::testing::WriteFile(
+      known, "[127.0.0.1]:" + std::to_string(sshd->port()) + " " + sshd->host_key() + "\n");
+  const std::string target = sshd->user() + "@127.0.0.1";
+  const std::string ssh = "ssh -F /dev/null -p " + std::to_string(sshd->port()) + " -i " +
+                          sshd->user_key_file() + " -o IdentitiesOnly=yes -o BatchMode=yes" +
+                          " -o UserKnownHostsFile=" + known + " -o StrictHostKeyChecking=yes " +
+                          target + " -s sftp";
+  auto restic = [&](std::vector<std::string> args) {
+    std::vector<std::string> argv = {"/usr/bin/env",
+                                     "RESTIC_PASSWORD=pw",
+                                     "RESTIC_CACHE_DIR=" + tmp.path() + "/cache",
+                                     "restic",
+                                     "-o",
+                                     "sftp.command=" + ssh,
+                                     "-r",
+                                     "sftp:" + target + ":" + served + "/repo",
+                                     "-q"};
+    argv.insert(argv.end(), args.begin(), args.end());
+    vigil::testing::RunResult r = vigil::testing::RunProcess(argv);
+    ASSERT_EQ(r.exit_code, 0) << r.out << r.err;
+  };
+  ASSERT_NO_FATAL_FAILURE(restic({"init"}));
+  ASSERT_NO_FATAL_FAILURE(restic({"backup", src}));
+  vigil::testing::WriteFile(src + "/b.bin", vigil::testing::Bytes(1 << 20, 32));
+  ASSERT_NO_FATAL_FAILURE(restic({"backup", src}));
+  // restic wrote through the SFTP server, not beside it.
+  ASSERT_TRUE(fs::exists(served + "/repo/config"));
+  EXPECT_NE(sshd->Log().find("Starting session: subsystem 'sftp'"), std::string::npos) << sshd->Log();
+
+  worker::remote::SftpConfig c;
+  c.host = "127.0.0.1";
+  c.port = sshd->port();
+  c.user = sshd->user();
+  c.host_key = sshd->host_key();
+  c.path = served;
+  auto store = worker::remote::OpenSftpStore(c, {sshd->user_key_file()}, Quick());
+  ASSERT_TRUE(store.ok()) << store.status();
+  const v1::Task task;  // no known packs: every pack read
+  worker::ResticTaskResult r = worker::CheckResticRepository(**store, "repo", "repo", "pw", task);
+  ASSERT_EQ(r.error, "");
+  EXPECT_TRUE(r.verdict.valid()) << r.verdict.DebugString();
+  EXPECT_EQ(r.verdict.snapshots(), 2u);
+  EXPECT_EQ(r.points.size(), 2u);
+  EXPECT_GE(r.verdict.packs_read(), 2u);
+  EXPECT_GT((*store)->counters().bytes_read.load(), 3u << 20);
+
+  // A byte flipped in the largest pack on the server: invalid, named.
+  std::pair<uint64_t, std::string> largest;
+  for (const auto& e : fs::recursive_directory_iterator(served + "/repo/data")) {
+    if (e.is_regular_file() && e.file_size() > largest.first) {
+      largest = {e.file_size(), e.path().string()};
+    }
+  }
+  ASSERT_FALSE(largest.second.empty());
+  std::string pack = vigil::testing::ReadFile(largest.second);
+  pack[pack.size() / 2] ^= 0x01;
+  fs::permissions(largest.second, fs::perms::owner_write, fs::perm_options::add);
+  vigil::testing::WriteFile(largest.second, pack);
+  r = worker::CheckResticRepository(**store, "repo", "repo", "pw", task);
+  ASSERT_EQ(r.error, "");
+  EXPECT_FALSE(r.verdict.valid());
+  std::string errors;
+  for (const auto& e : r.verdict.errors()) errors += e + "\n";
+  EXPECT_NE(errors.find(fs::path(largest.second).filename().string()), std::string::npos) << errors;
 }
 
 }  // namespace
