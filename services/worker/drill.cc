@@ -19,8 +19,8 @@
 #include "services/common/text.h"
 #include "services/contracts/restore_points.h"
 #include "services/worker/format_tasks.h"
+#include "services/worker/formats/file_source.h"
 #include "services/worker/formats/restic_parse.h"
-#include "services/worker/formats/restic_repo.h"
 #include "services/worker/formats/restic_restore.h"
 #include "services/worker/formats/safe_io.h"
 #include "services/worker/set_dir.h"
@@ -218,31 +218,26 @@ class DirSampleSource final : public SampleSource {
   int fd_ = -1;
 };
 
-// The point's directory `base` of `store` (remote: S3, SFTP). Each file is
-// Stat'ed (a regular file, no link followed) and read with ReadAt up to
-// the size Stat gave (to its end when that is 0); Store::DropCached first
-// (a cold read: a no-op for a remote store, which holds no cache).
+// The point's directory `base` of `store` (remote: S3, SFTP), through
+// formats::StoreSource (what is a finding about the file and what is the
+// store's error, told apart once): each file Stat'ed (a regular file, no
+// link followed) and read with ReadAt up to the size Stat gave (to its end
+// when that is 0); Store::DropCached first (a cold read: a no-op for a
+// remote store, which holds no cache).
 class StoreSampleSource final : public SampleSource {
  public:
   StoreSampleSource(storage::Store& store, std::string base)
-      : store_(store), base_(std::move(base)) {}
+      : store_(store), src_(store, std::move(base)) {}
   std::string Open(const std::string& path) override {
-    path_ = storage::JoinStorePath(base_, path);
+    path_ = path;
     off_ = 0;
-    auto st = store_.Stat(path_);
-    if (!st.ok()) return Failure(st.status());
-    switch (st->type) {
-      case storage::StoreEntryType::kFile:
-        break;
-      case storage::StoreEntryType::kSymlink:
-        return "symbolic link, not followed";
-      case storage::StoreEntryType::kDirectory:
-        return "is a directory";
-      default:
-        return "not a regular file";
+    formats::OpenedFile f = src_.Open(path);
+    if (f.error != 0) {
+      KeepStoreError();
+      return f.error_text;
     }
-    size_ = st->size;
-    store_.DropCached(path_);
+    size_ = f.size;
+    store_.DropCached(storage::JoinStorePath(base(), path));
     return "";
   }
   storage::StatusOr<size_t> Read(void* buf, size_t len) override {
@@ -250,38 +245,25 @@ class StoreSampleSource final : public SampleSource {
       if (off_ >= size_) return size_t{0};
       len = static_cast<size_t>(std::min<uint64_t>(len, size_ - off_));
     }
-    auto n = store_.ReadAt(path_, off_, buf, len);
-    if (!n.ok()) return absl::UnknownError(Failure(n.status()));
+    auto n = src_.ReadAt(path_, off_, buf, len);
+    if (!n.ok()) {
+      KeepStoreError();
+      return n.status();
+    }
     off_ += *n;
     return *n;
   }
   void Close() override {}
 
  private:
-  // What a failed call means: a finding about the file (gone, a link in
-  // its path) as its text; anything else is the store's (store_error).
-  std::string Failure(const storage::Status& s) {
-    switch (formats::restic::ClassifyStoreFailure(store_, path_, s)) {
-      case formats::restic::StoreFailure::kGone:
-        return "not found";
-      case formats::restic::StoreFailure::kSymlink:
-        return "symbolic link, not followed";
-      case formats::restic::StoreFailure::kNotFile:
-        return "not a regular file";
-      case formats::restic::StoreFailure::kStore:
-        break;
-    }
-    if (absl::IsInvalidArgument(s)) return std::string(s.message());
-    if (store_error_.empty()) {
-      store_error_ =
-          "cannot read '" + path_ + "' from " + store_.Describe() + ": " + std::string(s.message());
-    }
-    return std::string(s.message());
+  const std::string& base() const { return src_.base(); }
+  void KeepStoreError() {
+    if (storage::Status e = src_.store_error(); !e.ok()) store_error_ = std::string(e.message());
   }
 
   storage::Store& store_;
-  const std::string base_;
-  std::string path_;  // the open file
+  formats::StoreSource src_;
+  std::string path_;  // the open file, relative to the point
   uint64_t size_ = 0;
   uint64_t off_ = 0;
 };

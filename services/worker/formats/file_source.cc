@@ -157,6 +157,14 @@ OpenedFile StoreSource::Open(const std::string& rel) {
   }
 }
 
+storage::StatusOr<size_t> StoreSource::ReadAt(const std::string& rel, uint64_t offset, void* buf,
+                                              size_t len) {
+  if (storage::Status e = store_error(); !e.ok()) return e;
+  storage::StatusOr<size_t> n = store_.ReadAt(Path(rel), offset, buf, len);
+  if (n.ok()) return n;
+  return storage::Status(n.status().code(), Failure(rel, n.status()).error_text);
+}
+
 OpenedFile StoreSource::Read(const std::string& rel, uint64_t max_bytes, std::string* content) {
   content->clear();
   OpenedFile f = Open(rel);
@@ -273,17 +281,16 @@ void StoreSource::RunFileChecks(std::vector<FileCheck>* checks, int threads, siz
       const uint64_t size = c.open.size;
       // Stops at the size Stat gave (no request past the end), or reads
       // to the end when that was 0.
-      storage::Status failure;
       MultiHasher::Result r = mh.HashFrom(
           [&](uint64_t off, void* buf, size_t len) -> storage::StatusOr<size_t> {
             if (size > 0) {
               if (off >= size) return size_t{0};
               len = static_cast<size_t>(std::min<uint64_t>(len, size - off));
             }
-            return src_.store_.ReadAt(path, off, buf, len);
+            return src_.ReadAt(c.path, off, buf, len);
           },
-          c.algorithms, &failure);
-      if (!r.ok) r.error_text = "read: " + src_.Failure(c.path, failure).error_text;
+          c.algorithms);
+      if (!r.ok) r.error_text = "read: " + r.error_text;
       return r;
     }
     void Close(FileCheck&) override {}

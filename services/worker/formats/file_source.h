@@ -111,6 +111,15 @@ class StoreSource final : public FileSource {
   void RunFileChecks(std::vector<FileCheck>* checks, int threads, size_t buffer_bytes) override;
   storage::Status store_error() const override;
 
+  // For a reader that streams a file itself (a restore drill): Stat of
+  // `rel` as an open would see it (a regular file, size set; or why not:
+  // not_found, symlink, EINVAL not a regular file), then ReadAt of it. A
+  // failure that is the store's (not the file's) is also kept as
+  // store_error(); after one, every call fails at once.
+  OpenedFile Open(const std::string& rel);
+  const std::string& base() const { return base_; }
+  storage::StatusOr<size_t> ReadAt(const std::string& rel, uint64_t offset, void* buf, size_t len);
+
  private:
   std::string Path(const std::string& rel) const {
     return rel.empty() ? base_ : storage::JoinStorePath(base_, rel);
@@ -119,9 +128,6 @@ class StoreSource final : public FileSource {
   // link refused: InvalidArgument) as an OpenedFile, or else the store's
   // error, kept as store_error().
   OpenedFile Failure(const std::string& rel, const storage::Status& s);
-  // Stat of `rel` as an open would see it: a regular file (size set), or
-  // the refusal.
-  OpenedFile Open(const std::string& rel);
   // Keeps `s` as the store's error unless one is kept already.
   void Fail(const storage::Status& s);
 
