@@ -25,6 +25,7 @@
 #include "services/worker/set_dir.h"
 #include "storage/file_hasher.h"
 #include "storage/hash.h"
+#include "storage/local_store.h"
 #include "storage/store_walker.h"
 #include "storage/tree_walker.h"
 
@@ -621,39 +622,36 @@ class CheckRun {
 
 Outcome RunCheck(TaskHost* host, Attempt* attempt) { return CheckRun(host, attempt).Run(); }
 
-std::vector<std::string> SurveyLocation(const std::string& root) {
+std::vector<std::string> SurveyLocation(storage::Store& store) {
+  constexpr size_t kMaxDirs = 10'000;
   std::vector<std::string> out;
-  auto list = [](int dirfd) {
+  // The directories directly in `dir`, sorted, hidden ones skipped; none
+  // when it cannot be listed.
+  auto list = [&store](const std::string& dir) {
     std::vector<std::string> names;
-    DIR* d = fdopendir(dirfd);
-    if (d == nullptr) {
-      close(dirfd);
-      return names;
-    }
-    while (struct dirent* e = readdir(d)) {
-      if (e->d_name[0] == '.') continue;
-      struct stat st {};
-      if (fstatat(dirfd, e->d_name, &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISDIR(st.st_mode)) {
-        names.push_back(e->d_name);
+    storage::Status s = store.List(dir, [&names](storage::StoreEntry&& e) {
+      if (e.type == storage::StoreEntryType::kDirectory && !e.name.empty() && e.name[0] != '.') {
+        names.push_back(std::move(e.name));
       }
-    }
-    closedir(d);
+      return names.size() < kMaxDirs;  // a wider level is not read further
+    });
+    if (!s.ok()) names.clear();
     std::sort(names.begin(), names.end());
     return names;
   };
-  int top = open(root.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-  if (top < 0) return out;
-  int top_dup = dup(top);
-  for (const std::string& a : list(top_dup)) {
-    int sub = openat(top, a.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-    if (sub < 0) continue;
-    for (const std::string& b : list(sub)) {
-      if (out.size() >= 10'000) break;
+  for (const std::string& a : list("")) {
+    for (const std::string& b : list(a)) {
+      if (out.size() >= kMaxDirs) return out;
       out.push_back(a + "/" + b);
     }
   }
-  close(top);
   return out;
+}
+
+std::vector<std::string> SurveyLocation(const std::string& root) {
+  auto store = storage::LocalStore::Open(root);
+  if (!store.ok()) return {};
+  return SurveyLocation(**store);
 }
 
 }  // namespace vigil::worker

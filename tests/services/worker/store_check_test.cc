@@ -778,6 +778,27 @@ TEST_F(StoreCheckTest, ADrillOfAPlainSetInAnS3BucketPassesThenFindsARewrittenObj
   EXPECT_EQ(bad->complete.drill().mismatch_paths(0), "big.bin");
 }
 
+// A remote location's directories two levels down are surveyed for the
+// scope finding as a filesystem location's are: the same names (hidden
+// ones and symbolic links left out), from the store.
+TEST_F(StoreCheckTest, ARemoteLocationIsSurveyedAsAFilesystemLocationIs) {
+  std::filesystem::create_directories(tmp_ / "loc/other/unmanaged");
+  std::filesystem::create_directories(tmp_ / "loc/.hidden/x");
+  std::filesystem::create_directories(tmp_ / "loc/acme/.snapshot");
+  ASSERT_EQ(::symlink("acme", (tmp_ / "loc/linked").c_str()), 0);
+  gateway_.Add(CheckTask(1, "loc", "acme/fs", "dated-folders"));
+  gateway_.Add(CheckTask(2, "bucket", "acme/fs", "dated-folders"));
+  Start();
+  auto local = gateway_.WaitTask(1);
+  auto remote = gateway_.WaitTask(2);
+  ASSERT_TRUE(local.has_value() && remote.has_value());
+  const std::vector<std::string> want = {"acme/fs", "acme/mirror-empty", "other/unmanaged"};
+  const auto& l = local->complete.location_dirs();
+  const auto& r = remote->complete.location_dirs();
+  EXPECT_EQ(std::vector<std::string>(l.begin(), l.end()), want);
+  EXPECT_EQ(std::vector<std::string>(r.begin(), r.end()), want);
+}
+
 TEST_F(StoreCheckTest, ARemoteLocationTheWorkerCannotReadFailsNamingIt) {
   gateway_.Add(CheckTask(1, "bucket", "acme/fs", "dated-folders"));
   gateway_.Add(CheckTask(2, "unserved", "acme/fs", "dated-folders"));
