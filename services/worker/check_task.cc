@@ -25,6 +25,7 @@
 #include "services/worker/set_dir.h"
 #include "storage/file_hasher.h"
 #include "storage/hash.h"
+#include "storage/local_store.h"
 #include "storage/store_walker.h"
 #include "storage/tree_walker.h"
 
@@ -158,26 +159,14 @@ class CheckRun {
   }
 
   // A set at a remote location (S3, SFTP): the same check through the
-  // location's store (WorkerOptions::open_store). Plain sets and restic
-  // repositories so far: a format read by its own reader (bagit, sumfile)
-  // fails the task rather than pass unexamined. The store's counters go to
-  // the log.
+  // location's store (WorkerOptions::open_store), every format by the same
+  // reader as on disk. The store's counters go to the log.
   Outcome RunOverStore() {
     const v1::Task& task = a_->task;
-    const std::string& kind = task.location().kind();
     auto set = ContractSet(task.backup_set());
     if (!set.ok()) return {Outcome::kError, std::string(set.status().message()), 0};
     const bool restic = IsRestic(*set);
     if (HalfRestic(*set)) return {Outcome::kError, kHalfRestic, 0};
-    if (!restic && set->format != "dir") {
-      return {
-          Outcome::kError,
-          "backup set '" + task.backup_set().name() + "': format " + set->format +
-              (set->layout == contracts::Layout::kResticSnapshots ? " (restic-snapshots)" : "") +
-              " is not yet readable from an " + kind + " location (location '" +
-              task.backup_set().location() + "'); only plain directories and restic are",
-          0};
-    }
     auto dir = ResolveStoreSetDir(host_->options(), task);
     if (absl::IsNotFound(dir.status())) return NoBackup(dir.status());
     if (!dir.ok()) return {Outcome::kError, std::string(dir.status().message()), 0};
@@ -290,8 +279,6 @@ class CheckRun {
     } else if (set->layout == contracts::Layout::kMirror && emitted == 0 && is_empty()) {
       done.set_directory = "empty";
     }
-    if (store_) return done;  // plain sets only: no format verdicts (RunOverStore)
-    const SetDir* dir = &*local_;
     // The format's own verdicts, point by point (after the walk: the
     // catalogue's observations are durable first).
     for (const auto& point : found->points) {
@@ -303,17 +290,19 @@ class CheckRun {
       const std::string pdir = point.name.empty() || file_point ? "" : point.name;
       const std::string prefix = point.name.empty() || file_point ? "" : point.name + "/";
       if (set->format == "bagit") {
-        done.verdicts.push_back(CheckBag(dir->fd(), point.name, point.time_ns));
+        auto v = Bag(point.name, point.time_ns);
+        if (!v.ok()) return {Outcome::kError, std::string(v.status().message()), 0};
+        done.verdicts.push_back(std::move(*v));
       } else if (set->format == "sumfile" && !file_point) {
-        for (auto& v : CheckSumFiles(dir->fd(), pdir, prefix, point.time_ns)) {
-          done.verdicts.push_back(std::move(v));
+        if (Outcome r = SumFiles(pdir, prefix, point.time_ns, &done); r.kind != Outcome::kDone) {
+          return r;
         }
       }
     }
     // dated-files: the checksum files beside the point files, once, as
     // point 0 (no point of the set: a problem marks none of them damaged).
     if (set->format == "sumfile" && set->layout == contracts::Layout::kDatedFiles) {
-      for (auto& v : CheckSumFiles(dir->fd(), "", "", 0)) done.verdicts.push_back(std::move(v));
+      if (Outcome r = SumFiles("", "", 0, &done); r.kind != Outcome::kDone) return r;
     }
     for (const auto& v : done.verdicts) {
       if (!v.valid()) {
@@ -323,6 +312,27 @@ class CheckRun {
       }
     }
     return done;
+  }
+
+  // The bag `target` of the set (local_ or store_ holds it).
+  storage::StatusOr<v1::FormatVerdict> Bag(const std::string& target, int64_t point_ns) {
+    if (store_) return CheckBag(*store_->store, store_->path, target, point_ns);
+    return CheckBag(local_->fd(), target, point_ns);
+  }
+
+  // The checksum files of the set's directory `dir`, into done->verdicts.
+  Outcome SumFiles(const std::string& dir, const std::string& prefix, int64_t point_ns,
+                   Outcome* done) {
+    std::vector<v1::FormatVerdict> vs;
+    if (store_) {
+      auto r = CheckSumFiles(*store_->store, store_->path, dir, prefix, point_ns);
+      if (!r.ok()) return {Outcome::kError, std::string(r.status().message()), 0};
+      vs = std::move(*r);
+    } else {
+      vs = CheckSumFiles(local_->fd(), dir, prefix, point_ns);
+    }
+    for (auto& v : vs) done->verdicts.push_back(std::move(v));
+    return {Outcome::kDone, "", 0};
   }
 
   // A restic repository: verified with the native reader (blob by blob,
@@ -612,39 +622,36 @@ class CheckRun {
 
 Outcome RunCheck(TaskHost* host, Attempt* attempt) { return CheckRun(host, attempt).Run(); }
 
-std::vector<std::string> SurveyLocation(const std::string& root) {
+std::vector<std::string> SurveyLocation(storage::Store& store) {
+  constexpr size_t kMaxDirs = 10'000;
   std::vector<std::string> out;
-  auto list = [](int dirfd) {
+  // The directories directly in `dir`, sorted, hidden ones skipped; none
+  // when it cannot be listed.
+  auto list = [&store](const std::string& dir) {
     std::vector<std::string> names;
-    DIR* d = fdopendir(dirfd);
-    if (d == nullptr) {
-      close(dirfd);
-      return names;
-    }
-    while (struct dirent* e = readdir(d)) {
-      if (e->d_name[0] == '.') continue;
-      struct stat st {};
-      if (fstatat(dirfd, e->d_name, &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISDIR(st.st_mode)) {
-        names.push_back(e->d_name);
+    storage::Status s = store.List(dir, [&names](storage::StoreEntry&& e) {
+      if (e.type == storage::StoreEntryType::kDirectory && !e.name.empty() && e.name[0] != '.') {
+        names.push_back(std::move(e.name));
       }
-    }
-    closedir(d);
+      return names.size() < kMaxDirs;  // a wider level is not read further
+    });
+    if (!s.ok()) names.clear();
     std::sort(names.begin(), names.end());
     return names;
   };
-  int top = open(root.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-  if (top < 0) return out;
-  int top_dup = dup(top);
-  for (const std::string& a : list(top_dup)) {
-    int sub = openat(top, a.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-    if (sub < 0) continue;
-    for (const std::string& b : list(sub)) {
-      if (out.size() >= 10'000) break;
+  for (const std::string& a : list("")) {
+    for (const std::string& b : list(a)) {
+      if (out.size() >= kMaxDirs) return out;
       out.push_back(a + "/" + b);
     }
   }
-  close(top);
   return out;
+}
+
+std::vector<std::string> SurveyLocation(const std::string& root) {
+  auto store = storage::LocalStore::Open(root);
+  if (!store.ok()) return {};
+  return SurveyLocation(**store);
 }
 
 }  // namespace vigil::worker

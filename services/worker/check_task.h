@@ -25,6 +25,7 @@
 #include <vector>
 
 #include "services/worker/task.h"
+#include "storage/store.h"
 
 namespace vigil::worker {
 
@@ -37,5 +38,11 @@ Outcome RunCheck(TaskHost* host, Attempt* attempt);
 // names skipped, symlinks not followed, at most 10,000: what is stored
 // there, for the coordinator's scope check. Names only, never contents.
 std::vector<std::string> SurveyLocation(const std::string& root);
+// The same of a remote location's store (the root of the store: an S3
+// prefix, an SFTP directory): one listing of the root and one of each
+// directory in it (S3: one request per 1,000 children); a directory that
+// cannot be listed contributes nothing. The local survey above is this one
+// over a LocalStore.
+std::vector<std::string> SurveyLocation(storage::Store& store);
 
 }  // namespace vigil::worker

@@ -19,6 +19,7 @@
 #include "services/common/text.h"
 #include "services/contracts/restore_points.h"
 #include "services/worker/format_tasks.h"
+#include "services/worker/formats/file_source.h"
 #include "services/worker/formats/restic_parse.h"
 #include "services/worker/formats/restic_restore.h"
 #include "services/worker/formats/safe_io.h"
@@ -146,79 +147,137 @@ Outcome RunResticDrill(TaskHost* host, Attempt* attempt, storage::Store& store,
   return out;
 }
 
-}  // namespace
+// The point of `found` at time `ns`; null when there is none.
+const contracts::DiscoveredPoint* FindPoint(const contracts::Discovery& found, int64_t ns) {
+  for (const auto& p : found.points) {
+    if (p.time_ns == ns) return &p;
+  }
+  return nullptr;
+}
 
-Outcome RunDrill(TaskHost* host, Attempt* attempt) {
+std::string NoLongerPresent(int64_t ns) {
+  return "restore point of time " + std::to_string(ns) +
+         " ns is no longer present in the backup set";
+}
+
+// Where a drill of a plain set copies its sample from: the point's
+// directory open at a descriptor (a filesystem location) or in a store (a
+// remote location). One file at a time: Open, Read to the end, Close.
+class SampleSource {
+ public:
+  virtual ~SampleSource() = default;
+  // Opens the regular file `path` (relative to the point, no link
+  // followed) for a cold read: "" or why it cannot be (a mismatch). A
+  // store that could not be asked sets store_error() instead.
+  virtual std::string Open(const std::string& path) = 0;
+  // The next bytes of the open file: how many (0 at its end), or an error
+  // (a mismatch; a store that could not be read sets store_error()).
+  virtual storage::StatusOr<size_t> Read(void* buf, size_t len) = 0;
+  virtual void Close() = 0;
+  // Non-empty: the store could not be read (naming the file and the
+  // store): the drill did not run, the task fails.
+  const std::string& store_error() const { return store_error_; }
+
+ protected:
+  std::string store_error_;
+};
+
+// The point's directory open at `base_fd` (owned: closed with the source).
+class DirSampleSource final : public SampleSource {
+ public:
+  explicit DirSampleSource(int base_fd) : base_fd_(base_fd) {}
+  ~DirSampleSource() override {
+    Close();
+    close(base_fd_);
+  }
+  std::string Open(const std::string& path) override {
+    // The one rule (storage/open_beneath.h): no link followed on the
+    // way, only a regular file returned, O_NONBLOCK cleared once it is one.
+    formats::OpenedFile opened = formats::OpenBeneath(base_fd_, path, formats::Symlinks::kRefuse);
+    if (opened.fd < 0) return opened.error_text;
+    fd_ = opened.fd;
+    // Cold read: whatever the page cache holds of the source goes first.
+    posix_fadvise(fd_, 0, 0, POSIX_FADV_DONTNEED);
+    posix_fadvise(fd_, 0, 0, POSIX_FADV_SEQUENTIAL);
+    return "";
+  }
+  storage::StatusOr<size_t> Read(void* buf, size_t len) override {
+    while (true) {
+      ssize_t n = read(fd_, buf, len);
+      if (n >= 0) return static_cast<size_t>(n);
+      if (errno != EINTR) return absl::UnknownError(std::strerror(errno));
+    }
+  }
+  void Close() override {
+    if (fd_ >= 0) close(fd_);
+    fd_ = -1;
+  }
+
+ private:
+  const int base_fd_;
+  int fd_ = -1;
+};
+
+// The point's directory `base` of `store` (remote: S3, SFTP), through
+// formats::StoreSource (what is a finding about the file and what is the
+// store's error, told apart once): each file Stat'ed (a regular file, no
+// link followed) and read with ReadAt up to the size Stat gave (to its end
+// when that is 0); Store::DropCached first (a cold read: a no-op for a
+// remote store, which holds no cache).
+class StoreSampleSource final : public SampleSource {
+ public:
+  StoreSampleSource(storage::Store& store, std::string base)
+      : store_(store), src_(store, std::move(base)) {}
+  std::string Open(const std::string& path) override {
+    path_ = path;
+    off_ = 0;
+    formats::OpenedFile f = src_.Open(path);
+    if (f.error != 0) {
+      KeepStoreError();
+      return f.error_text;
+    }
+    size_ = f.size;
+    store_.DropCached(storage::JoinStorePath(base(), path));
+    return "";
+  }
+  storage::StatusOr<size_t> Read(void* buf, size_t len) override {
+    if (size_ > 0) {
+      if (off_ >= size_) return size_t{0};
+      len = static_cast<size_t>(std::min<uint64_t>(len, size_ - off_));
+    }
+    auto n = src_.ReadAt(path_, off_, buf, len);
+    if (!n.ok()) {
+      KeepStoreError();
+      return n.status();
+    }
+    off_ += *n;
+    return *n;
+  }
+  void Close() override {}
+
+ private:
+  const std::string& base() const { return src_.base(); }
+  void KeepStoreError() {
+    if (storage::Status e = src_.store_error(); !e.ok()) store_error_ = std::string(e.message());
+  }
+
+  storage::Store& store_;
+  formats::StoreSource src_;
+  std::string path_;  // the open file, relative to the point
+  uint64_t size_ = 0;
+  uint64_t off_ = 0;
+};
+
+// A drill of a plain set: each sample entry copied from `src` into a fresh
+// directory of the scratch (synced), then each copy read back from the
+// device and compared with the catalogue's size and digest.
+Outcome CopyAndVerify(TaskHost* host, Attempt* attempt, SampleSource& src) {
   const v1::Task& task = attempt->task;
   std::atomic<bool>* lost = &attempt->lost;
   Outcome out;
   out.drill = true;
   v1::DrillResult& res = out.drill_result;
-  auto drill_error = [&](const std::string& why) {
-    res.set_error(why);
-    return out;
-  };
-  if (IsRemoteLocation(task)) {  // S3, SFTP: restic repositories only so far
-    auto set = ContractSet(task.backup_set());
-    if (!set.ok() || set->format != "restic") {
-      return drill_error("restore drills are not yet possible from an " + task.location().kind() +
-                         " location (location '" + task.backup_set().location() + "')");
-    }
-    auto dir = ResolveStoreSetDir(host->options(), task);
-    if (!dir.ok()) {
-      // The set is not there (or not a directory): the drill fails. Not
-      // served here, or the store could not be read: the task's error.
-      if (absl::IsNotFound(dir.status()) || absl::IsInvalidArgument(dir.status())) {
-        return drill_error(std::string(dir.status().message()));
-      }
-      return {Outcome::kError, std::string(dir.status().message()), 0};
-    }
-    return RunResticDrill(host, attempt, *dir->store, dir->path, dir->shown);
-  }
-  auto dir = ResolveSetDir(host->options().locations, task.backup_set());
-  if (!dir.ok()) {
-    if (absl::IsFailedPrecondition(dir.status())) {  // not served here: our fault
-      return {Outcome::kError, std::string(dir.status().message()), 0};
-    }
-    return drill_error(std::string(dir.status().message()));
-  }
-  auto set = ContractSet(task.backup_set());
-  if (!set.ok()) return drill_error(std::string(set.status().message()));
-  if (set->format == "restic") {
-    auto store = storage::LocalStore::OpenAt(dir->fd(), "", dir->path);
-    if (!store.ok()) return drill_error(std::string(store.status().message()));
-    return RunResticDrill(host, attempt, **store, "", dir->path);
-  }
-  const std::string tz = task.tenant_timezone().empty() ? "UTC" : task.tenant_timezone();
-  auto found = contracts::DiscoverRestorePointsAt(*set, dir->fd(), dir->path, tz);
-  if (!found.ok()) return drill_error(std::string(found.status().message()));
-  const contracts::DiscoveredPoint* point = nullptr;
-  for (const auto& p : found->points) {
-    if (p.time_ns == task.drill_point_ns()) point = &p;
-  }
-  if (point == nullptr) {
-    return drill_error("restore point of time " + std::to_string(task.drill_point_ns()) +
-                       " ns is no longer present in the backup set");
-  }
-  const bool file_point = set->layout == contracts::Layout::kDatedFiles;
-  std::string base_rel;  // the point's directory, relative to the set's
-  if (!point->name.empty()) {
-    struct stat st {};
-    if (Outcome r = CheckPointUnchanged(*dir, *point, !file_point, &st); r.kind != Outcome::kDone) {
-      return drill_error(r.error);
-    }
-    if (!file_point) base_rel = point->name;
-  }
-  storage::BeneathOpen base = storage::OpenDirBeneath(dir->fd(), base_rel);
-  if (base.fd < 0) {
-    const std::string shown = base_rel.empty() ? dir->path : dir->path + "/" + base_rel;
-    return drill_error("cannot open restore point '" + shown + "': " +
-                       (base.symlink() ? std::string("a symbolic link, not followed")
-                                       : std::strerror(base.error)));
-  }
-  const int base_fd = base.fd;
   DrillDir drill;
-  drill.owned_fd = base_fd;
   if (std::string e = CreateDrillDir(host, task, &drill); !e.empty()) {
     return {Outcome::kError, e, 0};
   }
@@ -244,17 +303,11 @@ Outcome RunDrill(TaskHost* host, Attempt* attempt) {
       mismatch(path, "is not a relative path inside the point");
       continue;
     }
-    // The one rule (storage/open_beneath.h): no link followed on the
-    // way, only a regular file returned, O_NONBLOCK cleared once it is one.
-    formats::OpenedFile opened = formats::OpenBeneath(base_fd, path, formats::Symlinks::kRefuse);
-    if (opened.fd < 0) {
-      mismatch(path, "cannot be opened: " + opened.error_text);
+    if (std::string why = src.Open(path); !why.empty()) {
+      if (!src.store_error().empty()) return {Outcome::kError, "drill: " + src.store_error(), 0};
+      mismatch(path, "cannot be opened: " + why);
       continue;
     }
-    const int src = opened.fd;
-    // Cold read: whatever the page cache holds of the source goes first.
-    posix_fadvise(src, 0, 0, POSIX_FADV_DONTNEED);
-    posix_fadvise(src, 0, 0, POSIX_FADV_SEQUENTIAL);
     // Parent directories of the copy.
     std::string dst = drill_dir;
     for (size_t p = path.find('/'); p != std::string::npos; p = path.find('/', p + 1)) {
@@ -262,27 +315,28 @@ Outcome RunDrill(TaskHost* host, Attempt* attempt) {
       if (mkdir(d.c_str(), 0700) == 0) {
         dirs.push_back(d);
       } else if (errno != EEXIST) {
-        close(src);
-        return {Outcome::kError, "cannot create '" + d + "': " + std::strerror(errno), 0};
+        const int err = errno;
+        src.Close();
+        return {Outcome::kError, "cannot create '" + d + "': " + std::strerror(err), 0};
       }
     }
     dst += "/" + path;
     int out_fd = open(dst.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
     if (out_fd < 0) {
       int err = errno;
-      close(src);
+      src.Close();
       return {Outcome::kError, "cannot create '" + dst + "': " + std::strerror(err), 0};
     }
     uint64_t copied = 0;
     std::string read_error, write_error;
     while (true) {
       if (*lost || host->stopped()) break;
-      ssize_t n = read(src, buf.data(), buf.size());
-      if (n < 0 && errno == EINTR) continue;
-      if (n < 0) {
-        read_error = std::strerror(errno);
+      storage::StatusOr<size_t> got = src.Read(buf.data(), buf.size());
+      if (!got.ok()) {
+        read_error = std::string(got.status().message());
         break;
       }
+      const ssize_t n = static_cast<ssize_t>(*got);
       if (n == 0) break;
       for (ssize_t off = 0; off < n;) {
         ssize_t w = write(out_fd, buf.data() + off, static_cast<size_t>(n - off));
@@ -296,7 +350,7 @@ Outcome RunDrill(TaskHost* host, Attempt* attempt) {
       if (!write_error.empty()) break;
       copied += static_cast<uint64_t>(n);
     }
-    close(src);
+    src.Close();
     // Synced write: the copy is on stable storage before it counts.
     if (write_error.empty() && fsync(out_fd) != 0) write_error = std::strerror(errno);
     if (close(out_fd) != 0 && write_error.empty()) write_error = std::strerror(errno);
@@ -305,6 +359,7 @@ Outcome RunDrill(TaskHost* host, Attempt* attempt) {
     }
     if (*lost) return {Outcome::kLost, "", 0};
     if (host->stopped()) return {Outcome::kStopped, "", 0};
+    if (!src.store_error().empty()) return {Outcome::kError, "drill: " + src.store_error(), 0};
     if (!read_error.empty()) {
       mismatch(path, "cannot be read: " + read_error);
       continue;
@@ -351,6 +406,88 @@ Outcome RunDrill(TaskHost* host, Attempt* attempt) {
     }
   }
   return out;
+}
+}  // namespace
+
+Outcome RunDrill(TaskHost* host, Attempt* attempt) {
+  const v1::Task& task = attempt->task;
+  Outcome out;
+  out.drill = true;
+  v1::DrillResult& res = out.drill_result;
+  auto drill_error = [&](const std::string& why) {
+    res.set_error(why);
+    return out;
+  };
+  if (IsRemoteLocation(task)) {  // S3, SFTP: through the location's store
+    auto set = ContractSet(task.backup_set());
+    if (!set.ok()) return drill_error(std::string(set.status().message()));
+    auto dir = ResolveStoreSetDir(host->options(), task);
+    if (!dir.ok()) {
+      // The set is not there (or not a directory): the drill fails. Not
+      // served here, or the store could not be read: the task's error.
+      if (absl::IsNotFound(dir.status()) || absl::IsInvalidArgument(dir.status())) {
+        return drill_error(std::string(dir.status().message()));
+      }
+      return {Outcome::kError, std::string(dir.status().message()), 0};
+    }
+    if (set->format == "restic") {
+      return RunResticDrill(host, attempt, *dir->store, dir->path, dir->shown);
+    }
+    const std::string tz = task.tenant_timezone().empty() ? "UTC" : task.tenant_timezone();
+    auto found = contracts::DiscoverRestorePointsIn(*set, *dir->store, dir->path, dir->shown, tz);
+    if (!found.ok()) return {Outcome::kError, std::string(found.status().message()), 0};
+    const contracts::DiscoveredPoint* point = FindPoint(*found, task.drill_point_ns());
+    if (point == nullptr) return drill_error(NoLongerPresent(task.drill_point_ns()));
+    const bool file_point = set->layout == contracts::Layout::kDatedFiles;
+    std::string base = dir->path;  // the point's directory, a store path
+    if (!point->name.empty()) {
+      storage::StoreEntry st;
+      if (Outcome r = CheckStorePointUnchanged(*dir, *point, !file_point, &st);
+          r.kind != Outcome::kDone) {
+        return drill_error(r.error);
+      }
+      if (!file_point) base = storage::JoinStorePath(dir->path, point->name);
+    }
+    StoreSampleSource src(*dir->store, base);
+    return CopyAndVerify(host, attempt, src);
+  }
+  auto dir = ResolveSetDir(host->options().locations, task.backup_set());
+  if (!dir.ok()) {
+    if (absl::IsFailedPrecondition(dir.status())) {  // not served here: our fault
+      return {Outcome::kError, std::string(dir.status().message()), 0};
+    }
+    return drill_error(std::string(dir.status().message()));
+  }
+  auto set = ContractSet(task.backup_set());
+  if (!set.ok()) return drill_error(std::string(set.status().message()));
+  if (set->format == "restic") {
+    auto store = storage::LocalStore::OpenAt(dir->fd(), "", dir->path);
+    if (!store.ok()) return drill_error(std::string(store.status().message()));
+    return RunResticDrill(host, attempt, **store, "", dir->path);
+  }
+  const std::string tz = task.tenant_timezone().empty() ? "UTC" : task.tenant_timezone();
+  auto found = contracts::DiscoverRestorePointsAt(*set, dir->fd(), dir->path, tz);
+  if (!found.ok()) return drill_error(std::string(found.status().message()));
+  const contracts::DiscoveredPoint* point = FindPoint(*found, task.drill_point_ns());
+  if (point == nullptr) return drill_error(NoLongerPresent(task.drill_point_ns()));
+  const bool file_point = set->layout == contracts::Layout::kDatedFiles;
+  std::string base_rel;  // the point's directory, relative to the set's
+  if (!point->name.empty()) {
+    struct stat st {};
+    if (Outcome r = CheckPointUnchanged(*dir, *point, !file_point, &st); r.kind != Outcome::kDone) {
+      return drill_error(r.error);
+    }
+    if (!file_point) base_rel = point->name;
+  }
+  storage::BeneathOpen base = storage::OpenDirBeneath(dir->fd(), base_rel);
+  if (base.fd < 0) {
+    const std::string shown = base_rel.empty() ? dir->path : dir->path + "/" + base_rel;
+    return drill_error("cannot open restore point '" + shown + "': " +
+                       (base.symlink() ? std::string("a symbolic link, not followed")
+                                       : std::strerror(base.error)));
+  }
+  DirSampleSource src(base.fd);
+  return CopyAndVerify(host, attempt, src);
 }
 
 }  // namespace vigil::worker

@@ -14,6 +14,7 @@
 #include "services/common/files.h"
 #include "services/common/text.h"
 #include "services/common/time.h"
+#include "services/worker/formats/file_source.h"
 #include "services/worker/formats/restic.h"
 #include "services/worker/formats/sumfile.h"
 #include "storage/hash.h"
@@ -106,15 +107,11 @@ v1::FormatVerdict Unopened(const char* format, const std::string& target, int64_
 
 }  // namespace
 
-v1::FormatVerdict CheckBag(int set_fd, const std::string& target, int64_t point_ns) {
-  storage::BeneathOpen o = storage::OpenDirBeneath(set_fd, target);
-  if (o.fd < 0) {
-    return Unopened(
-        "bagit", target, point_ns, o,
-        target.empty() ? "the backup set's directory" : "'" + EscapeForTerminal(target) + "'");
-  }
-  formats::BagReport r = formats::ValidateBagAt(o.fd, target.empty() ? "." : target);
-  ::close(o.fd);
+namespace {
+
+// The verdict of a bag's report.
+v1::FormatVerdict BagVerdict(const formats::BagReport& r, const std::string& target,
+                             int64_t point_ns) {
   v1::FormatVerdict v;
   v.set_format("bagit");
   v.set_point_time_ns(point_ns);
@@ -125,30 +122,18 @@ v1::FormatVerdict CheckBag(int set_fd, const std::string& target, int64_t point_
   return v;
 }
 
-std::vector<v1::FormatVerdict> CheckSumFiles(int set_fd, const std::string& dir,
-                                             const std::string& prefix, int64_t point_ns) {
-  storage::BeneathOpen o = storage::OpenDirBeneath(set_fd, dir);
-  if (o.fd < 0) {
-    return {
-        Unopened("sumfile", prefix, point_ns, o,
-                 dir.empty() ? "the backup set's directory" : "'" + EscapeForTerminal(dir) + "'")};
-  }
+// The verdicts of the checksum files directly in `src`'s directory.
+std::vector<v1::FormatVerdict> SumVerdicts(formats::FileSource& src, const std::string& prefix,
+                                           int64_t point_ns) {
+  std::vector<formats::SourceName> listed;
+  std::string ignored;  // not listable: no checksum file found ("no_sum_file")
+  if (!src.List("", &listed, &ignored)) listed.clear();
   std::vector<std::string> names, links;  // checksum files; links named like one
-  int list_fd = ::fcntl(o.fd, F_DUPFD_CLOEXEC, 0);
-  if (DIR* d = list_fd >= 0 ? fdopendir(list_fd) : nullptr) {
-    while (struct dirent* e = readdir(d)) {
-      struct stat st {};
-      if (fstatat(o.fd, e->d_name, &st, AT_SYMLINK_NOFOLLOW) != 0) continue;
-      if (!formats::SumFileNameHint(e->d_name).named) continue;
-      if (S_ISREG(st.st_mode)) names.push_back(e->d_name);
-      if (S_ISLNK(st.st_mode)) links.push_back(e->d_name);
-    }
-    closedir(d);
-  } else if (list_fd >= 0) {
-    ::close(list_fd);
+  for (const formats::SourceName& e : listed) {
+    if (!formats::SumFileNameHint(e.name).named) continue;
+    if (e.type == storage::StoreEntryType::kFile) names.push_back(e.name);
+    if (e.type == storage::StoreEntryType::kSymlink) links.push_back(e.name);
   }
-  std::sort(names.begin(), names.end());
-  std::sort(links.begin(), links.end());
   std::vector<v1::FormatVerdict> out;
   // A checksum file that is a symbolic link: reported, never followed.
   for (const std::string& n : links) {
@@ -159,7 +144,7 @@ std::vector<v1::FormatVerdict> CheckSumFiles(int set_fd, const std::string& dir,
   }
   for (const std::string& n : names) {
     // Findings name the sum file relative to the set, not the worker's path.
-    formats::SumReport r = formats::VerifySumFileAt(o.fd, n, prefix + n);
+    formats::SumReport r = formats::VerifySumFileFrom(src, n, prefix + n);
     v1::FormatVerdict v;
     v.set_format("sumfile");
     v.set_point_time_ns(point_ns);
@@ -182,7 +167,92 @@ std::vector<v1::FormatVerdict> CheckSumFiles(int set_fd, const std::string& dir,
     AddFindings({f}, {}, &v);
     out.push_back(std::move(v));
   }
+  return out;
+}
+
+// What a descriptor's OpenDirBeneath would say of the directory `path` of
+// `store`: fd 0 (no descriptor: a store path) when it is one, else the
+// refusal (a symbolic link, ENOENT, ENOTDIR); the store's error when it
+// could not be asked.
+storage::StatusOr<storage::BeneathOpen> StoreDir(storage::Store& store, const std::string& path) {
+  storage::BeneathOpen o;
+  auto st = store.Stat(path);
+  if (absl::IsNotFound(st.status())) {
+    o.error = ENOENT;
+  } else if (!st.ok()) {
+    return st.status();
+  } else if (st->type == storage::StoreEntryType::kSymlink) {
+    o.error = ELOOP;
+  } else if (st->type != storage::StoreEntryType::kDirectory) {
+    o.error = ENOTDIR;
+  } else {
+    o.fd = 0;
+  }
+  return o;
+}
+
+// The error of a check through a store that could not be read: its store
+// error, naming the file and the store.
+storage::Status StoreFailed(const char* format, const std::string& target,
+                            const storage::Status& e) {
+  return storage::Status(e.code(), std::string(format) + " '" + EscapeForTerminal(target) +
+                                       "': " + std::string(e.message()));
+}
+
+std::string OpenedWhat(const std::string& dir) {
+  return dir.empty() ? "the backup set's directory" : "'" + EscapeForTerminal(dir) + "'";
+}
+
+}  // namespace
+
+v1::FormatVerdict CheckBag(int set_fd, const std::string& target, int64_t point_ns) {
+  storage::BeneathOpen o = storage::OpenDirBeneath(set_fd, target);
+  if (o.fd < 0) return Unopened("bagit", target, point_ns, o, OpenedWhat(target));
+  formats::DirSource src(o.fd, formats::Symlinks::kRefuse);
+  formats::BagReport r = formats::ValidateBagFrom(src, target.empty() ? "." : target);
   ::close(o.fd);
+  return BagVerdict(r, target, point_ns);
+}
+
+storage::StatusOr<v1::FormatVerdict> CheckBag(storage::Store& store, const std::string& set_path,
+                                              const std::string& target, int64_t point_ns) {
+  const std::string path = target.empty() ? set_path : storage::JoinStorePath(set_path, target);
+  auto o = StoreDir(store, path);
+  if (!o.ok()) return StoreFailed("bag", target, o.status());
+  if (o->fd < 0) return Unopened("bagit", target, point_ns, *o, OpenedWhat(target));
+  formats::StoreSource src(store, path);
+  formats::BagReport r = formats::ValidateBagFrom(src, target.empty() ? "." : target);
+  if (storage::Status e = src.store_error(); !e.ok()) return StoreFailed("bag", target, e);
+  return BagVerdict(r, target, point_ns);
+}
+
+std::vector<v1::FormatVerdict> CheckSumFiles(int set_fd, const std::string& dir,
+                                             const std::string& prefix, int64_t point_ns) {
+  storage::BeneathOpen o = storage::OpenDirBeneath(set_fd, dir);
+  if (o.fd < 0) return {Unopened("sumfile", prefix, point_ns, o, OpenedWhat(dir))};
+  formats::DirSource src(o.fd, formats::Symlinks::kRefuse);
+  std::vector<v1::FormatVerdict> out = SumVerdicts(src, prefix, point_ns);
+  ::close(o.fd);
+  return out;
+}
+
+storage::StatusOr<std::vector<v1::FormatVerdict>> CheckSumFiles(storage::Store& store,
+                                                                const std::string& set_path,
+                                                                const std::string& dir,
+                                                                const std::string& prefix,
+                                                                int64_t point_ns) {
+  const std::string path = dir.empty() ? set_path : storage::JoinStorePath(set_path, dir);
+  auto o = StoreDir(store, path);
+  if (!o.ok()) return StoreFailed("checksum files in", dir, o.status());
+  if (o->fd < 0) {
+    return std::vector<v1::FormatVerdict>{
+        Unopened("sumfile", prefix, point_ns, *o, OpenedWhat(dir))};
+  }
+  formats::StoreSource src(store, path);
+  std::vector<v1::FormatVerdict> out = SumVerdicts(src, prefix, point_ns);
+  if (storage::Status e = src.store_error(); !e.ok()) {
+    return StoreFailed("checksum files in", dir, e);
+  }
   return out;
 }
 

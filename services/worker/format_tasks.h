@@ -68,6 +68,21 @@ v1::FormatVerdict CheckBag(int set_fd, const std::string& target, int64_t point_
 std::vector<v1::FormatVerdict> CheckSumFiles(int set_fd, const std::string& dir,
                                              const std::string& prefix, int64_t point_ns);
 
+// The same two for a set in a store (a remote location, or a LocalStore):
+// the set's directory is `set_path` (a store path); everything is read
+// through the store (formats/file_source.h's StoreSource) by the same
+// readers, with the same verdicts. A store that could not be read
+// (credentials refused, unavailable after its retries: storage/store.h)
+// is no verdict: the error, naming the bag or directory, the file and the
+// store.
+storage::StatusOr<v1::FormatVerdict> CheckBag(storage::Store& store, const std::string& set_path,
+                                              const std::string& target, int64_t point_ns);
+storage::StatusOr<std::vector<v1::FormatVerdict>> CheckSumFiles(storage::Store& store,
+                                                                const std::string& set_path,
+                                                                const std::string& dir,
+                                                                const std::string& prefix,
+                                                                int64_t point_ns);
+
 // What a restic CHECK task found.
 struct ResticTaskResult {
   // Non-empty: the repository could not be used at all (not a repository,

@@ -39,6 +39,8 @@
 
 namespace vigil::formats {
 
+class FileSource;
+
 // ---- the whole bag ------------------------------------------------------
 
 struct BagOptions {
@@ -69,11 +71,15 @@ struct BagReport {
   bool hashed = false;         // false with BagOptions::fast
   uint64_t files_hashed = 0;   // payload and tag files read
   uint64_t bytes_hashed = 0;
+  // Non-empty: a store could not be read (file_source.h's store_error,
+  // naming the file and the store). The report is then no verdict on the
+  // bag: the check is incomplete.
+  std::string store_error;
 
   // No error: every present file matches every manifest that lists it.
-  bool valid() const { return errors.empty(); }
+  bool valid() const { return errors.empty() && store_error.empty(); }
   // Valid and nothing waiting to be fetched (RFC 8493 §3 "complete").
-  bool complete() const { return errors.empty() && fetch_pending == 0; }
+  bool complete() const { return valid() && fetch_pending == 0; }
 };
 
 // Validates the bag at `path`. Never throws; a path that cannot be opened is
@@ -85,5 +91,11 @@ BagReport ValidateBag(const std::string& path, const BagOptions& options = {});
 
 // The bag open at `dir_fd` (not closed); `shown` names it in the report.
 BagReport ValidateBagAt(int dir_fd, const std::string& shown, const BagOptions& options = {});
+
+// The bag that is `src`'s directory (file_source.h: a directory's
+// descriptor, or a directory of a storage::Store): the same reads, the same
+// findings. A store that could not be read sets store_error.
+BagReport ValidateBagFrom(FileSource& src, const std::string& shown,
+                          const BagOptions& options = {});
 
 }  // namespace vigil::formats

@@ -16,6 +16,7 @@
 #include <vector>
 
 #include "services/worker/formats/bagit.h"
+#include "services/worker/formats/file_source.h"
 #include "services/worker/formats/safe_io.h"
 #include "storage/tree_walker.h"
 
@@ -44,24 +45,13 @@ struct HashJob {
 
 class Validator {
  public:
-  // `dir_fd` >= 0: the bag, already open (a copy is kept); `path` then only
-  // names it.
-  Validator(const std::string& path, int dir_fd, const BagOptions& options)
-      : options_(options), given_fd_(dir_fd) {
+  // The bag is `src`'s directory; `path` names it.
+  Validator(const std::string& path, FileSource& src, const BagOptions& options)
+      : options_(options), src_(src) {
     report_.root = path;
-  }
-  ~Validator() {
-    if (root_fd_ >= 0) ::close(root_fd_);
   }
 
   BagReport Run() {
-    root_fd_ = given_fd_ >= 0 ? ::fcntl(given_fd_, F_DUPFD_CLOEXEC, 0)
-                              : ::open(report_.root.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    if (root_fd_ < 0) {
-      f_.Error("not_a_bag", "", 0,
-               "cannot open bag directory " + ShowPath(report_.root) + ": " + std::strerror(errno));
-      return Finish();
-    }
     ReadDeclaration();
     ReadBagInfo();
     ReadFetch();
@@ -80,6 +70,8 @@ class Validator {
   BagReport Finish() {
     report_.errors = std::move(f_.errors);
     report_.warnings = std::move(f_.warnings);
+    if (storage::Status e = src_.store_error(); !e.ok())
+      report_.store_error = std::string(e.message());
     return std::move(report_);
   }
 
@@ -88,7 +80,7 @@ class Validator {
   // Reads a tag file; false if absent (reported only if `required`) or
   // unreadable (always reported).
   bool ReadTag(const std::string& name, uint64_t max_bytes, bool required, std::string* content) {
-    OpenedFile f = ReadBeneath(root_fd_, name, Symlinks::kRefuse, max_bytes, content);
+    OpenedFile f = src_.Read(name, max_bytes, content);
     if (f.error == 0) return true;
     if (f.not_found) {
       if (required) f_.Error("missing", name, 0, "missing", name);
@@ -98,14 +90,11 @@ class Validator {
     return false;
   }
 
-  bool Exists(const char* name) {
-    struct stat st;
-    return ::fstatat(root_fd_, name, &st, AT_SYMLINK_NOFOLLOW) == 0;
-  }
+  bool Exists(const char* name) { return src_.Lstat(name).exists(); }
 
   void ReadDeclaration() {
     std::string raw;
-    OpenedFile f = ReadBeneath(root_fd_, kBagitTxt, Symlinks::kRefuse, kMaxDeclarationBytes, &raw);
+    OpenedFile f = src_.Read(kBagitTxt, kMaxDeclarationBytes, &raw);
     if (f.error != 0) {
       if (f.not_found) {
         f_.Error("bagit_txt_missing", kBagitTxt, 0,
@@ -145,28 +134,28 @@ class Validator {
   }
 
   void WalkPayload() {
-    struct stat st;
-    if (::fstatat(root_fd_, "data", &st, AT_SYMLINK_NOFOLLOW) != 0) {
+    SourceEntry st = src_.Lstat("data");
+    if (!st.exists()) {
       f_.Error("data_missing", "data/", 0, "missing (the payload directory is required)", "data");
       return;
     }
-    if (S_ISLNK(st.st_mode)) {
+    if (st.type == storage::StoreEntryType::kSymlink) {
       f_.Error("symlink", "data/", 0, "the payload directory is a symbolic link, not followed",
                "data");
       return;
     }
-    if (!S_ISDIR(st.st_mode)) {
+    if (st.type != storage::StoreEntryType::kDirectory) {
       f_.Error("data_missing", "data/", 0, "not a directory", "data");
       return;
     }
-    auto walker = storage::TreeWalker::OpenAt(root_fd_, "data", report_.root + "/data");
+    auto walker = src_.Walk("data", report_.root + "/data");
     if (!walker.ok()) {
       f_.Error("unreadable", "data/", 0, "cannot read: " + std::string(walker.status().message()),
                "data");
       return;
     }
     storage::WalkEntry e;
-    while ((*walker)->Next(&e)) {
+    while ((*walker)(&e)) {
       std::string rel = "data/" + e.path;
       if (e.is_directory) {
         f_.Error("unreadable", rel, 0, "cannot read this directory: " + e.error_text, rel);
@@ -228,19 +217,16 @@ class Validator {
   }
 
   void ReadManifests() {
-    int dfd = ::dup(root_fd_);
-    DIR* dir = dfd >= 0 ? ::fdopendir(dfd) : nullptr;
-    if (dir == nullptr) {
-      if (dfd >= 0) ::close(dfd);
-      f_.Error("unreadable", "", 0, std::string("cannot list the bag: ") + std::strerror(errno));
+    std::vector<SourceName> listed;
+    std::string error;
+    if (!src_.List("", &listed, &error)) {
+      f_.Error("unreadable", "", 0, "cannot list the bag: " + error);
       return;
     }
     std::vector<std::string> names;
-    while (dirent* de = ::readdir(dir)) {
-      if (ManifestFileName(de->d_name)) names.emplace_back(de->d_name);
+    for (const SourceName& n : listed) {
+      if (ManifestFileName(n.name)) names.push_back(n.name);
     }
-    ::closedir(dir);
-    std::sort(names.begin(), names.end());
     std::vector<std::string> unsupported;
     for (const std::string& name : names) {
       auto [kind, alg_name] = *ManifestFileName(name);
@@ -505,7 +491,7 @@ class Validator {
         }
       }
     }
-    RunFileChecks(root_fd_, Symlinks::kRefuse, &checks, options_.threads, options_.buffer_bytes);
+    src_.RunFileChecks(&checks, options_.threads, options_.buffer_bytes);
     Evaluate(checks, jobs, payload_manifests_, "payload file");
   }
 
@@ -525,15 +511,14 @@ class Validator {
         Expect(&checks, &jobs, &by_path, tag_manifests_, mi, ei);
       }
     }
-    RunFileChecks(root_fd_, Symlinks::kRefuse, &checks, options_.threads, options_.buffer_bytes);
+    src_.RunFileChecks(&checks, options_.threads, options_.buffer_bytes);
     Evaluate(checks, jobs, tag_manifests_, "tag file");
   }
 
   BagOptions options_;
   BagReport report_;
   Findings f_;
-  int root_fd_ = -1;
-  int given_fd_ = -1;  // not owned
+  FileSource& src_;
   BagDeclaration decl_;
   BagInfo info_;
   std::string info_file_ = "bag-info.txt";
@@ -549,12 +534,28 @@ class Validator {
 }  // namespace
 
 BagReport ValidateBag(const std::string& path, const BagOptions& options) {
-  Validator v(path, -1, options);
-  return v.Run();
+  const int fd = ::open(path.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (fd < 0) {
+    BagReport r;
+    r.root = path;
+    Findings f;
+    f.Error("not_a_bag", "", 0,
+            "cannot open bag directory " + ShowPath(path) + ": " + std::strerror(errno));
+    r.errors = std::move(f.errors);
+    return r;
+  }
+  BagReport r = ValidateBagAt(fd, path, options);
+  ::close(fd);
+  return r;
 }
 
 BagReport ValidateBagAt(int dir_fd, const std::string& shown, const BagOptions& options) {
-  Validator v(shown, dir_fd, options);
+  DirSource src(dir_fd, Symlinks::kRefuse);
+  return ValidateBagFrom(src, shown, options);
+}
+
+BagReport ValidateBagFrom(FileSource& src, const std::string& shown, const BagOptions& options) {
+  Validator v(shown, src, options);
   return v.Run();
 }
 

@@ -166,6 +166,27 @@ storage::Hasher* MultiHasher::HasherFor(storage::HashAlgorithm alg) {
 
 MultiHasher::Result MultiHasher::Hash(int fd, std::span<const storage::HashAlgorithm> algorithms,
                                       bool drop_cache) {
+  if (drop_cache) {
+    ::fdatasync(fd);
+    ::posix_fadvise(fd, 0, 0, POSIX_FADV_DONTNEED);
+  }
+  ::posix_fadvise(fd, 0, 0, POSIX_FADV_SEQUENTIAL);
+  return HashFrom(
+      [fd](uint64_t off, void* buf, size_t len) -> storage::StatusOr<size_t> {
+        while (true) {
+          ssize_t n = ::pread(fd, buf, len, static_cast<off_t>(off));
+          if (n >= 0) return static_cast<size_t>(n);
+          if (errno != EINTR) {
+            return absl::UnknownError(std::string("read: ") + std::strerror(errno));
+          }
+        }
+      },
+      algorithms);
+}
+
+MultiHasher::Result MultiHasher::HashFrom(const ReadFn& read,
+                                          std::span<const storage::HashAlgorithm> algorithms,
+                                          storage::Status* failure) {
   Result r;
   std::vector<storage::Hasher*> hs;
   for (auto alg : algorithms) {
@@ -173,27 +194,22 @@ MultiHasher::Result MultiHasher::Hash(int fd, std::span<const storage::HashAlgor
     h->Reset();
     hs.push_back(h);
   }
-  if (drop_cache) {
-    ::fdatasync(fd);
-    ::posix_fadvise(fd, 0, 0, POSIX_FADV_DONTNEED);
-  }
-  ::posix_fadvise(fd, 0, 0, POSIX_FADV_SEQUENTIAL);
-  off_t off = 0;
+  uint64_t off = 0;
   while (true) {
-    ssize_t n = ::pread(fd, buffer_.data(), buffer_.size(), off);
-    if (n < 0) {
-      if (errno == EINTR) continue;
-      r.error_text = std::string("read: ") + std::strerror(errno);
+    storage::StatusOr<size_t> n = read(off, buffer_.data(), buffer_.size());
+    if (!n.ok()) {
+      r.error_text = std::string(n.status().message());
+      if (failure != nullptr) *failure = n.status();
       for (auto* h : hs) (void)h->Finish();
       return r;
     }
-    if (n == 0) break;
-    std::span<const uint8_t> chunk(buffer_.data(), static_cast<size_t>(n));
+    if (*n == 0) break;
+    std::span<const uint8_t> chunk(buffer_.data(), *n);
     for (auto* h : hs) h->Update(chunk);
-    off += n;
+    off += *n;
   }
   r.ok = true;
-  r.bytes = static_cast<uint64_t>(off);
+  r.bytes = off;
   for (auto* h : hs) r.digests.push_back(h->Finish());
   return r;
 }
@@ -214,30 +230,52 @@ storage::Digest FileCheck::Second(storage::HashAlgorithm alg) const {
   return reread ? Pick(*this, second, alg) : storage::Digest();
 }
 
-void RunFileChecks(int dir_fd, Symlinks policy, std::vector<FileCheck>* checks, int threads,
-                   size_t buffer_bytes) {
+void RunFileChecksWith(FileCheckReader& reader, std::vector<FileCheck>* checks, int threads,
+                       size_t buffer_bytes) {
   constexpr int kMaxThreads = 64;
   std::vector<std::unique_ptr<MultiHasher>> hashers(kMaxThreads);
   ParallelFor(checks->size(), std::min(threads, kMaxThreads), [&](size_t i, int w) {
     FileCheck& c = (*checks)[i];
-    c.open = OpenBeneath(dir_fd, c.path, policy);
-    if (c.open.fd < 0) return;
+    if (!reader.Open(c)) return;
     if (!c.algorithms.empty()) {
       auto& mh = hashers[static_cast<size_t>(w)];
       if (!mh) mh = std::make_unique<MultiHasher>(buffer_bytes);
-      c.first = mh->Hash(c.open.fd, c.algorithms);
+      c.first = reader.Hash(*mh, c, /*cold=*/false);
       bool mismatch = false;
       for (const storage::Digest& want : c.expected) {
         if (c.first.ok && !want.empty() && !(c.First(want.algorithm()) == want)) mismatch = true;
       }
       if (mismatch) {
-        c.second = mh->Hash(c.open.fd, c.algorithms, /*drop_cache=*/true);
+        c.second = reader.Hash(*mh, c, /*cold=*/true);
         c.reread = c.second.ok;
       }
     }
-    ::close(c.open.fd);
-    c.open.fd = -1;
+    reader.Close(c);
   });
+}
+
+void RunFileChecks(int dir_fd, Symlinks policy, std::vector<FileCheck>* checks, int threads,
+                   size_t buffer_bytes) {
+  class Beneath final : public FileCheckReader {
+   public:
+    Beneath(int dir_fd, Symlinks policy) : dir_fd_(dir_fd), policy_(policy) {}
+    bool Open(FileCheck& c) override {
+      c.open = OpenBeneath(dir_fd_, c.path, policy_);
+      return c.open.fd >= 0;
+    }
+    MultiHasher::Result Hash(MultiHasher& mh, FileCheck& c, bool cold) override {
+      return mh.Hash(c.open.fd, c.algorithms, cold);
+    }
+    void Close(FileCheck& c) override {
+      ::close(c.open.fd);
+      c.open.fd = -1;
+    }
+
+   private:
+    const int dir_fd_;
+    const Symlinks policy_;
+  } reader(dir_fd, policy);
+  RunFileChecksWith(reader, checks, threads, buffer_bytes);
 }
 
 int ParallelFor(size_t n, int threads, const std::function<void(size_t, int)>& fn) {

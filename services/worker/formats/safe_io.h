@@ -14,6 +14,7 @@
 
 #include "services/worker/formats/path_check.h"
 #include "storage/hash.h"
+#include "storage/status.h"
 
 namespace vigil::formats {
 
@@ -67,6 +68,12 @@ class MultiHasher {
   // Reads `fd` from its start to EOF. If `drop_cache`, cached pages are
   // dropped first so that the device is read again (confirming re-read).
   Result Hash(int fd, std::span<const storage::HashAlgorithm> algorithms, bool drop_cache = false);
+  // Reads through `read(offset, buffer, len)` from offset 0 until it
+  // returns 0 (the end) or an error (error_text is its message, *failure
+  // the status when not null): the same loop for a store's ReadAt.
+  using ReadFn = std::function<storage::StatusOr<size_t>(uint64_t, void*, size_t)>;
+  Result HashFrom(const ReadFn& read, std::span<const storage::HashAlgorithm> algorithms,
+                  storage::Status* failure = nullptr);
 
  private:
   storage::Hasher* HasherFor(storage::HashAlgorithm alg);
@@ -96,6 +103,23 @@ struct FileCheck {
 // match one of `expected`.
 void RunFileChecks(int dir_fd, Symlinks policy, std::vector<FileCheck>* checks, int threads,
                    size_t buffer_bytes);
+
+// How RunFileChecksWith reaches one file: Open sets c.open (false: not
+// opened, c.open says why), Hash reads it whole (`cold`: the confirming
+// re-read, from the medium), Close releases what Open took. Called from
+// RunFileChecksWith's threads, one file per call.
+class FileCheckReader {
+ public:
+  virtual ~FileCheckReader() = default;
+  virtual bool Open(FileCheck& c) = 0;
+  virtual MultiHasher::Result Hash(MultiHasher& mh, FileCheck& c, bool cold) = 0;
+  virtual void Close(FileCheck& c) = 0;
+};
+
+// RunFileChecks over any reader (a directory's descriptors above, a
+// storage::Store in file_source.cc): the same reads, re-reads and results.
+void RunFileChecksWith(FileCheckReader& reader, std::vector<FileCheck>* checks, int threads,
+                       size_t buffer_bytes);
 
 // Calls fn(i, worker) for every i in [0, n) from `threads` threads (0: one
 // per core, at most 16); worker is in [0, threads). Returns the thread count.

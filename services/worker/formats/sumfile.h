@@ -32,6 +32,8 @@
 
 namespace vigil::formats {
 
+class FileSource;
+
 struct SumLine {
   enum class Kind { kEntry, kComment, kBlank };
   Kind kind = Kind::kEntry;
@@ -102,8 +104,11 @@ struct SumReport {
   uint64_t bytes_read = 0;
   std::vector<Finding> errors;
   std::vector<Finding> warnings;
+  // Non-empty: a store could not be read (file_source.h's store_error,
+  // naming the file and the store): no verdict, the check is incomplete.
+  std::string store_error;
 
-  bool valid() const { return errors.empty(); }
+  bool valid() const { return errors.empty() && store_error.empty(); }
 };
 
 // Verifies every entry of the checksum file at `path`. Each listed file is
@@ -121,5 +126,12 @@ SumReport VerifySumFile(const std::string& path, const SumOptions& options = {})
 // file in the report (findings' `file`).
 SumReport VerifySumFileAt(int dir_fd, const std::string& name, const std::string& shown,
                           const SumOptions& options = {});
+
+// The checksum file `name` of `src`'s directory (file_source.h: a
+// directory's descriptor, or a directory of a storage::Store), every listed
+// file read from `src`: the same findings. A store that could not be read
+// sets store_error.
+SumReport VerifySumFileFrom(FileSource& src, const std::string& name, const std::string& shown,
+                            const SumOptions& options = {});
 
 }  // namespace vigil::formats

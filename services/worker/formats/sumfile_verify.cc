@@ -8,6 +8,7 @@
 #include <cstring>
 #include <unordered_map>
 
+#include "services/worker/formats/file_source.h"
 #include "services/worker/formats/safe_io.h"
 #include "services/worker/formats/sumfile.h"
 
@@ -18,13 +19,14 @@ namespace {
 using storage::HashAlgorithm;
 
 // Checks the entries of the sum file `path` (content `raw`, last component
-// `base`) against the files beneath the directory open at `dir_fd`.
-SumReport CheckEntries(const std::string& raw, int dir_fd, Symlinks links, const std::string& path,
+// `base`) against the files of `src` (its directory).
+SumReport CheckEntries(const std::string& raw, FileSource& src, const std::string& path,
                        const std::string& base, const SumOptions& options, SumReport r,
                        Findings f) {
   auto finish = [&]() {
     r.errors = std::move(f.errors);
     r.warnings = std::move(f.warnings);
+    if (storage::Status e = src.store_error(); !e.ok()) r.store_error = std::string(e.message());
     return std::move(r);
   };
 
@@ -64,7 +66,7 @@ SumReport CheckEntries(const std::string& raw, int dir_fd, Symlinks links, const
       c.algorithms.push_back(alg);
     }
   }
-  RunFileChecks(dir_fd, links, &checks, options.threads, options.buffer_bytes);
+  src.RunFileChecks(&checks, options.threads, options.buffer_bytes);
 
   // Findings in line order.
   struct Outcome {
@@ -154,31 +156,37 @@ SumReport VerifySumFile(const std::string& path, const SumOptions& options) {
             "cannot open its directory " + ShowPath(r.directory) + ": " + std::strerror(errno));
     return finish();
   }
-  SumReport out = CheckEntries(raw, dir_fd, Symlinks::kFollowBeneath, path, base, options,
-                               std::move(r), std::move(f));
+  DirSource src(dir_fd, Symlinks::kFollowBeneath);
+  SumReport out = CheckEntries(raw, src, path, base, options, std::move(r), std::move(f));
   ::close(dir_fd);
   return out;
 }
 
 SumReport VerifySumFileAt(int dir_fd, const std::string& name, const std::string& shown,
                           const SumOptions& options) {
+  DirSource src(dir_fd, Symlinks::kRefuse);
+  return VerifySumFileFrom(src, name, shown, options);
+}
+
+SumReport VerifySumFileFrom(FileSource& src, const std::string& name, const std::string& shown,
+                            const SumOptions& options) {
   SumReport r;
   Findings f;
   r.sum_file = shown;
   size_t slash = shown.rfind('/');
   r.directory = slash == std::string::npos ? "." : shown.substr(0, slash);
   std::string raw;
-  OpenedFile sf = ReadBeneath(dir_fd, name, Symlinks::kRefuse, options.max_sum_file_bytes, &raw);
+  OpenedFile sf = src.Read(name, options.max_sum_file_bytes, &raw);
   if (sf.error != 0) {
     f.Error(sf.not_found ? "missing"
             : sf.symlink ? "symlink"
                          : "unreadable",
             shown, 0, "cannot read: " + sf.error_text);
     r.errors = std::move(f.errors);
+    if (storage::Status e = src.store_error(); !e.ok()) r.store_error = std::string(e.message());
     return r;
   }
-  return CheckEntries(raw, dir_fd, Symlinks::kRefuse, shown, name, options, std::move(r),
-                      std::move(f));
+  return CheckEntries(raw, src, shown, name, options, std::move(r), std::move(f));
 }
 
 }  // namespace vigil::formats

@@ -22,12 +22,17 @@
 #include <thread>
 #include <vector>
 
+#include "services/worker/remote/s3_store.h"
 #include "services/worker/worker.h"
+#include "storage/hash.h"
 #include "storage/local_store.h"
 #include "tests/integration/test_util.h"
+#include "tests/services/worker/bag_builder.h"
 #include "tests/support/faulty_store.h"
 #include "tests/support/random_bytes.h"
+#include "tests/support/s3_server.h"
 #include "tests/support/wait.h"
+#include "tests/support/webhook.h"
 #include "vigil/v1/worker.grpc.pb.h"
 
 namespace vigil::worker {
@@ -178,11 +183,16 @@ class StoreCheckTest : public ::testing::Test {
       o.open_store =
           [this](const v1::Location& l) -> storage::StatusOr<std::unique_ptr<storage::Store>> {
         std::string fail;
+        std::optional<remote::S3Config> s3;
+        storage::RetryPolicy policy;
         {
           std::lock_guard lock(mu_);
           opened_.push_back(l.s3().bucket());
           fail = fail_prefix_;
+          s3 = s3_;
+          policy = s3_policy_;
         }
+        if (s3) return remote::OpenS3Store(*s3, vigil::testing::S3Server::Credentials(), policy);
         if (!fail.empty()) {
           return std::unique_ptr<storage::Store>(
               vigil::testing::FaultyStore::Open(tmp_ / "loc", fail));
@@ -199,6 +209,7 @@ class StoreCheckTest : public ::testing::Test {
   }
 
   // A CHECK of set `path` at `location` ("loc": filesystem; else s3).
+ public:
   static v1::Task CheckTask(uint64_t id, const std::string& location, const std::string& path,
                             const std::string& layout, const std::string& format = "") {
     v1::Task t;
@@ -224,6 +235,7 @@ class StoreCheckTest : public ::testing::Test {
     return t;
   }
 
+ protected:
   vigil::testing::TempDir tmp_;
   ScriptedGateway gateway_;
   std::unique_ptr<grpc::Server> server_;
@@ -232,6 +244,9 @@ class StoreCheckTest : public ::testing::Test {
   std::mutex mu_;
   std::vector<std::string> opened_;  // buckets the hook was asked for
   std::string fail_prefix_;          // non-empty: the store fails reads there (FaultyStore)
+  // Set: the store is the real S3 store at this address, with this policy.
+  std::optional<remote::S3Config> s3_;
+  storage::RetryPolicy s3_policy_;
 };
 
 // The check of task `remote` (through the store) gave what the check of
@@ -446,35 +461,342 @@ TEST_F(StoreCheckTest, AResticRepositoryOverAStoreEqualsTheFilesystemCheck) {
   EXPECT_TRUE(failed->observations.empty());
 }
 
-TEST_F(StoreCheckTest, FormatsNotYetReadableFromAStoreFailClearly) {
-  gateway_.Add(CheckTask(1, "bucket", "acme/fs", "dated-folders", "bagit"));
-  gateway_.Add(CheckTask(3, "bucket", "acme/fs", "", "sumfile"));
-  Start();
-  for (uint64_t id : {1, 3}) {
-    auto t = gateway_.WaitTask(id);
-    ASSERT_TRUE(t.has_value()) << id;
-    EXPECT_NE(t->complete.error().find("is not yet readable from an s3 location (location "
-                                       "'bucket')"),
-              std::string::npos)
-        << t->complete.error();
-    EXPECT_TRUE(t->observations.empty());
-    EXPECT_TRUE(t->complete.set_directory().empty());
+// The verdicts of task `remote` (through the store) are those of task
+// `local` (on disk), besides the same points and observations. Returns
+// the local one's verdicts.
+std::vector<v1::FormatVerdict> ExpectSameVerdicts(ScriptedGateway& gateway, uint64_t local_id,
+                                                  uint64_t remote_id) {
+  ExpectSameCheck(gateway, local_id, remote_id);
+  auto local = gateway.WaitTask(local_id);
+  auto remote = gateway.WaitTask(remote_id);
+  if (!local || !remote) return {};
+  EXPECT_EQ(remote->complete.format_verdicts_size(), local->complete.format_verdicts_size());
+  for (int i = 0;
+       i < local->complete.format_verdicts_size() && i < remote->complete.format_verdicts_size();
+       ++i) {
+    EXPECT_EQ(remote->complete.format_verdicts(i).SerializeAsString(),
+              local->complete.format_verdicts(i).SerializeAsString())
+        << "filesystem:\n"
+        << local->complete.format_verdicts(i).DebugString() << "store:\n"
+        << remote->complete.format_verdicts(i).DebugString();
   }
-  auto t = gateway_.WaitTask(1);
-  EXPECT_NE(t->complete.error().find("format bagit"), std::string::npos) << t->complete.error();
+  return {local->complete.format_verdicts().begin(), local->complete.format_verdicts().end()};
 }
 
-TEST_F(StoreCheckTest, ADrillFromAStoreFailsClearly) {
-  v1::Task drill = CheckTask(1, "bucket", "acme/fs", "dated-folders");
-  drill.set_kind(v1::TASK_KIND_DRILL);
-  drill.set_drill_point_ns(1);
-  drill.add_drill_sample()->set_path("etc/hosts");
-  gateway_.Add(drill);
+// Every error of `vs`, one a line.
+std::string Errors(const std::vector<v1::FormatVerdict>& vs) {
+  std::string out;
+  for (const auto& v : vs) {
+    for (const auto& e : v.errors()) out += v.target() + ": " + e + "\n";
+  }
+  return out;
+}
+
+TEST_F(StoreCheckTest, BagsAndChecksumFilesOverAStoreEqualTheFilesystemCheck) {
+  // A bagit set and a sumfile set, dated folders, each point a bag / a
+  // directory with its SHA256SUMS (and an MD5SUMS for the second point).
+  const std::string bags = tmp_ / "loc/acme/bags", sums = tmp_ / "loc/acme/sums";
+  for (const char* day : {"2026-10-01", "2026-10-02"}) {
+    vigil::testing::BagBuilder bag(bags + "/" + day);
+    bag.payload["data/a.txt"] = std::string("first payload file ") + day + "\n";
+    bag.payload["data/sub/b.bin"] = vigil::testing::Bytes((2 << 20) + 11, 7);
+    bag.payload["data/empty"] = "";
+    bag.Build();
+    const std::string dir = sums + "/" + day;
+    W(dir + "/a.txt", std::string("alpha ") + day);
+    W(dir + "/sub/b.bin", vigil::testing::Bytes((1 << 20) + 3, 8));
+    std::string list;
+    for (const char* f : {"a.txt", "sub/b.bin"}) {
+      list += storage::HashBytes(storage::HashAlgorithm::kSha256,
+                                 vigil::testing::ReadFile(dir + "/" + f))
+                  .Hex() +
+              "  " + f + "\n";
+    }
+    W(dir + "/SHA256SUMS", list);
+  }
+  W(sums + "/2026-10-02/MD5SUMS",
+    storage::HashBytes(storage::HashAlgorithm::kMd5,
+                       vigil::testing::ReadFile(sums + "/2026-10-02/a.txt"))
+            .Hex() +
+        " *a.txt\n");
   Start();
-  auto t = gateway_.WaitTask(1);
-  ASSERT_TRUE(t.has_value());
-  EXPECT_EQ(t->complete.drill().error(),
-            "restore drills are not yet possible from an s3 location (location 'bucket')");
+  uint64_t id = 0;
+  // One round: each set checked from the filesystem location and through
+  // the store; the verdicts (and the walk) must be equal. Returns the
+  // local verdicts of the bags and of the checksum files.
+  auto round = [&] {
+    gateway_.Add(CheckTask(++id, "loc", "acme/bags", "dated-folders", "bagit"));
+    gateway_.Add(CheckTask(++id, "bucket", "acme/bags", "dated-folders", "bagit"));
+    gateway_.Add(CheckTask(++id, "loc", "acme/sums", "dated-folders", "sumfile"));
+    gateway_.Add(CheckTask(++id, "bucket", "acme/sums", "dated-folders", "sumfile"));
+    auto b = ExpectSameVerdicts(gateway_, id - 3, id - 2);
+    auto s = ExpectSameVerdicts(gateway_, id - 1, id);
+    return std::make_pair(b, s);
+  };
+
+  auto [bag_ok, sum_ok] = round();
+  ASSERT_EQ(bag_ok.size(), 2u);
+  ASSERT_EQ(sum_ok.size(), 3u);  // SHA256SUMS twice, MD5SUMS once
+  EXPECT_EQ(Errors(bag_ok), "");
+  EXPECT_EQ(Errors(sum_ok), "");
+  for (const auto& v : bag_ok) EXPECT_TRUE(v.valid()) << v.DebugString();
+  for (const auto& v : sum_ok) EXPECT_TRUE(v.valid()) << v.DebugString();
+  EXPECT_EQ(bag_ok[0].files_read(), 3u + 4u);  // payload + tag files
+  EXPECT_GT(bag_ok[0].bytes_read(), 2u << 20);
+
+  // A flipped byte in a payload file: a digest mismatch, named.
+  auto flip = [](const std::string& path) {
+    std::string c = vigil::testing::ReadFile(path);
+    c[c.size() / 2] ^= 0x20;
+    vigil::testing::WriteFile(path, c);
+    return c;
+  };
+  const std::string bag_b = bags + "/2026-10-01/data/sub/b.bin";
+  const std::string sum_b = sums + "/2026-10-01/sub/b.bin";
+  const std::string bag_b_was = vigil::testing::ReadFile(bag_b);
+  const std::string sum_b_was = vigil::testing::ReadFile(sum_b);
+  flip(bag_b);
+  flip(sum_b);
+  auto [bag_flip, sum_flip] = round();
+  ASSERT_EQ(bag_flip.size(), 2u);
+  EXPECT_FALSE(bag_flip[0].valid());
+  EXPECT_TRUE(bag_flip[1].valid());
+  EXPECT_NE(Errors(bag_flip).find("digest mismatch for data/sub/b.bin"), std::string::npos)
+      << Errors(bag_flip);
+  ASSERT_EQ(sum_flip.size(), 3u);
+  EXPECT_FALSE(sum_flip[0].valid());
+  EXPECT_NE(Errors(sum_flip).find("digest mismatch for sub/b.bin"), std::string::npos)
+      << Errors(sum_flip);
+
+  // The files back; one deleted from each: missing.
+  vigil::testing::WriteFile(bag_b, bag_b_was);
+  vigil::testing::WriteFile(sum_b, sum_b_was);
+  ASSERT_EQ(::unlink((bags + "/2026-10-02/data/a.txt").c_str()), 0);
+  ASSERT_EQ(::unlink((sums + "/2026-10-02/a.txt").c_str()), 0);
+  auto [bag_gone, sum_gone] = round();
+  ASSERT_EQ(bag_gone.size(), 2u);
+  EXPECT_TRUE(bag_gone[0].valid()) << bag_gone[0].DebugString();
+  EXPECT_FALSE(bag_gone[1].valid());
+  EXPECT_NE(Errors(bag_gone).find("data/a.txt is missing"), std::string::npos) << Errors(bag_gone);
+  EXPECT_NE(Errors(bag_gone).find("Payload-Oxum 2097193.3 does not match"), std::string::npos)
+      << Errors(bag_gone);
+  ASSERT_EQ(sum_gone.size(), 3u);
+  EXPECT_TRUE(sum_gone[0].valid());
+  EXPECT_FALSE(sum_gone[1].valid());  // 2026-10-02/MD5SUMS
+  EXPECT_FALSE(sum_gone[2].valid());  // 2026-10-02/SHA256SUMS
+  EXPECT_NE(Errors(sum_gone).find("a.txt is missing"), std::string::npos) << Errors(sum_gone);
+
+  // A payload file no manifest lists (and an unlisted file beside the
+  // checksum files, which they do not have to list).
+  W(bags + "/2026-10-01/data/stray.txt", "not in any manifest");
+  W(sums + "/2026-10-01/stray.txt", "not listed");
+  auto [bag_stray, sum_stray] = round();
+  ASSERT_EQ(bag_stray.size(), 2u);
+  EXPECT_FALSE(bag_stray[0].valid());
+  EXPECT_NE(Errors(bag_stray).find("payload file data/stray.txt is not listed"), std::string::npos)
+      << Errors(bag_stray);
+  ASSERT_EQ(sum_stray.size(), 3u);
+  EXPECT_TRUE(sum_stray[0].valid());
+
+  // A store that cannot read a payload file: the task's error, naming the
+  // file and the store; no verdict (not a finding of damage).
+  {
+    std::lock_guard lock(mu_);
+    fail_prefix_ = "acme/bags/2026-10-01/data/sub/b.bin";
+  }
+  gateway_.Add(CheckTask(++id, "bucket", "acme/bags", "dated-folders", "bagit"));
+  auto failed = gateway_.WaitTask(id);
+  ASSERT_TRUE(failed.has_value());
+  const std::string& err = failed->complete.error();
+  EXPECT_NE(err.find("data/sub/b.bin"), std::string::npos) << err;
+  EXPECT_NE(err.find("test://faulty-store"), std::string::npos) << err;
+  EXPECT_EQ(err.find("mismatch"), std::string::npos) << err;
+  EXPECT_EQ(failed->complete.format_verdicts_size(), 0);
+}
+
+// An S3 endpoint that accepts connections and never answers: every check
+// (a bag, a plain set) ends when the store's timeout has passed on each of
+// its attempts, as the task's error naming the endpoint and the attempts;
+// nothing is observed, no verdict is given, nothing hangs.
+TEST_F(StoreCheckTest, AStallingS3EndpointEndsTheCheckAsUnavailableWithinItsTimeouts) {
+  vigil::testing::LoopbackPort stalling(vigil::testing::LoopbackPort::Kind::kHanging);
+  s3_.emplace();
+  s3_->endpoint = "http://127.0.0.1:" + std::to_string(stalling.port());
+  s3_->region = "us-east-1";
+  s3_->bucket = "backups";
+  s3_policy_ = {2, std::chrono::milliseconds(50), std::chrono::milliseconds(100),
+                std::chrono::milliseconds(1000)};  // 2 attempts of 1 s
+  const auto start = std::chrono::steady_clock::now();
+  gateway_.Add(CheckTask(1, "bucket", "acme/fs", "dated-folders", "bagit"));
+  gateway_.Add(CheckTask(2, "bucket", "acme/fs", "dated-folders", "sumfile"));
+  gateway_.Add(CheckTask(3, "bucket", "acme/fs", "dated-folders"));
+  Start();
+  for (uint64_t id : {1, 2, 3}) {
+    auto t = gateway_.WaitTask(id);
+    ASSERT_TRUE(t.has_value()) << id;
+    const std::string& err = t->complete.error();
+    EXPECT_NE(err.find("127.0.0.1:" + std::to_string(stalling.port())), std::string::npos) << err;
+    EXPECT_NE(err.find("after 2 attempts"), std::string::npos) << err;
+    EXPECT_TRUE(t->observations.empty()) << id;
+    EXPECT_TRUE(t->points.empty()) << id;
+    EXPECT_EQ(t->complete.format_verdicts_size(), 0) << id;
+    EXPECT_TRUE(t->complete.set_directory().empty()) << id;
+  }
+  // Three tasks in turn, each at most 2 attempts of 1 s (and the backoff):
+  // well under the 15 s a hang would exceed.
+  const auto took = std::chrono::steady_clock::now() - start;
+  EXPECT_GE(took, std::chrono::seconds(3));
+  EXPECT_LT(took, std::chrono::seconds(15));
+}
+
+// A DRILL task of the first restore point of `check` (a completed check of
+// the set): every regular file of that point in the sample, with the
+// catalogue's size and digest as the check observed them.
+v1::Task DrillTask(uint64_t id, const std::string& location, const TaskRecord& check) {
+  v1::Task t = StoreCheckTest::CheckTask(id, location, "acme/fs", "dated-folders");
+  t.set_kind(v1::TASK_KIND_DRILL);
+  EXPECT_FALSE(check.points.empty());
+  if (check.points.empty()) return t;
+  const int64_t p0 = check.points[0].time_ns();
+  t.set_drill_point_ns(p0);
+  for (const auto& o : check.observations) {
+    if (o.restore_point_ns() != p0 || o.type() != v1::ENTRY_TYPE_FILE) continue;
+    v1::DrillSample* s = t.add_drill_sample();
+    s->set_path(o.path());
+    s->set_size(o.size());
+    s->set_digest(o.digest());
+    s->set_digest_algorithm(o.digest_algorithm());
+  }
+  return t;
+}
+
+// A drill's result without its duration.
+std::string DrillShown(const TaskRecord& t) {
+  v1::DrillResult d = t.complete.drill();
+  d.clear_seconds();
+  return d.DebugString();
+}
+
+TEST_F(StoreCheckTest, ADrillOfAPlainSetFromAStoreEqualsTheFilesystemDrill) {
+  gateway_.Add(CheckTask(1, "bucket", "acme/fs", "dated-folders"));
+  Start();
+  auto check = gateway_.WaitTask(1);
+  ASSERT_TRUE(check.has_value());
+  ASSERT_EQ(check->complete.error(), "");
+  gateway_.Add(DrillTask(2, "loc", *check));
+  gateway_.Add(DrillTask(3, "bucket", *check));
+  auto local = gateway_.WaitTask(2);
+  auto remote = gateway_.WaitTask(3);
+  ASSERT_TRUE(local.has_value() && remote.has_value());
+  EXPECT_EQ(remote->complete.error(), "");
+  EXPECT_EQ(local->complete.drill().error(), "");
+  EXPECT_EQ(local->complete.drill().mismatches(), 0u) << DrillShown(*local);
+  EXPECT_GT(local->complete.drill().files(), 3u) << DrillShown(*local);
+  EXPECT_GT(local->complete.drill().bytes(), 3u << 20);
+  EXPECT_EQ(DrillShown(*remote), DrillShown(*local));
+
+  // A file rewritten since the check (same size, other bytes), one gone:
+  // two mismatches, the same from either location.
+  const std::string point = tmp_ / "loc/acme/fs/2026-10-01";
+  std::string big = vigil::testing::ReadFile(point + "/big.bin");
+  big[big.size() / 3] ^= 0x40;
+  W(point + "/big.bin", big);
+  ASSERT_EQ(::unlink((point + "/docs/report.pdf").c_str()), 0);
+  gateway_.Add(DrillTask(4, "loc", *check));
+  gateway_.Add(DrillTask(5, "bucket", *check));
+  local = gateway_.WaitTask(4);
+  remote = gateway_.WaitTask(5);
+  ASSERT_TRUE(local.has_value() && remote.has_value());
+  EXPECT_EQ(local->complete.drill().mismatches(), 2u) << DrillShown(*local);
+  EXPECT_EQ(DrillShown(*remote), DrillShown(*local));
+  const std::string shown = DrillShown(*remote);
+  EXPECT_NE(shown.find("big.bin"), std::string::npos) << shown;
+  EXPECT_NE(shown.find("docs/report.pdf"), std::string::npos) << shown;
+
+  // A store that cannot read a sampled file: the task's error naming it
+  // and the store, no drill result claimed.
+  {
+    std::lock_guard lock(mu_);
+    fail_prefix_ = "acme/fs/2026-10-01/etc/hosts";
+  }
+  gateway_.Add(DrillTask(6, "bucket", *check));
+  auto failed = gateway_.WaitTask(6);
+  ASSERT_TRUE(failed.has_value());
+  EXPECT_NE(failed->complete.error().find("drill: cannot read 'acme/fs/2026-10-01/etc/hosts' "
+                                          "from test://faulty-store"),
+            std::string::npos)
+      << failed->complete.error();
+  EXPECT_FALSE(failed->complete.has_drill()) << failed->complete.DebugString();
+}
+
+// A plain set in a bucket of the loopback S3 server: checked, then drilled
+// from the bucket (copied to the scratch, re-hashed): passes; an object
+// rewritten in the bucket since the check: a mismatch naming it.
+TEST_F(StoreCheckTest, ADrillOfAPlainSetInAnS3BucketPassesThenFindsARewrittenObject) {
+  vigil::testing::S3Server server({"backups"});
+  const std::string root = tmp_ / "loc";
+  for (const auto& e : std::filesystem::recursive_directory_iterator(root + "/acme/fs")) {
+    if (e.is_symlink() || !e.is_regular_file()) continue;
+    const std::string key = std::filesystem::relative(e.path(), root).string();
+    // S3 keys are UTF-8: the set's one name that is not stays out of the bucket.
+    if (key.find('\xff') != std::string::npos) continue;
+    ASSERT_TRUE(remote::PutS3ObjectForTest(server.Config("backups"),
+                                           vigil::testing::S3Server::Credentials(), key,
+                                           vigil::testing::ReadFile(e.path()))
+                    .ok())
+        << key;
+  }
+  s3_ = server.Config("backups");
+  s3_policy_.attempts = 2;
+  s3_policy_.timeout = std::chrono::milliseconds(5000);
+  gateway_.Add(CheckTask(1, "bucket", "acme/fs", "dated-folders"));
+  Start();
+  auto check = gateway_.WaitTask(1);
+  ASSERT_TRUE(check.has_value());
+  ASSERT_EQ(check->complete.error(), "");
+  gateway_.Add(DrillTask(2, "bucket", *check));
+  auto drill = gateway_.WaitTask(2);
+  ASSERT_TRUE(drill.has_value());
+  EXPECT_EQ(drill->complete.error(), "");
+  EXPECT_EQ(drill->complete.drill().error(), "");
+  EXPECT_EQ(drill->complete.drill().mismatches(), 0u) << DrillShown(*drill);
+  EXPECT_GT(drill->complete.drill().files(), 3u) << DrillShown(*drill);
+  EXPECT_GT(drill->complete.drill().bytes(), 3u << 20);
+
+  std::string big = vigil::testing::ReadFile(root + "/acme/fs/2026-10-01/big.bin");
+  big[big.size() / 2] ^= 0x01;
+  ASSERT_TRUE(remote::PutS3ObjectForTest(server.Config("backups"),
+                                         vigil::testing::S3Server::Credentials(),
+                                         "acme/fs/2026-10-01/big.bin", big)
+                  .ok());
+  gateway_.Add(DrillTask(3, "bucket", *check));
+  auto bad = gateway_.WaitTask(3);
+  ASSERT_TRUE(bad.has_value());
+  EXPECT_EQ(bad->complete.error(), "");
+  EXPECT_EQ(bad->complete.drill().mismatches(), 1u) << DrillShown(*bad);
+  ASSERT_EQ(bad->complete.drill().mismatch_paths_size(), 1);
+  EXPECT_EQ(bad->complete.drill().mismatch_paths(0), "big.bin");
+}
+
+// A remote location's directories two levels down are surveyed for the
+// scope finding as a filesystem location's are: the same names (hidden
+// ones and symbolic links left out), from the store.
+TEST_F(StoreCheckTest, ARemoteLocationIsSurveyedAsAFilesystemLocationIs) {
+  std::filesystem::create_directories(tmp_ / "loc/other/unmanaged");
+  std::filesystem::create_directories(tmp_ / "loc/.hidden/x");
+  std::filesystem::create_directories(tmp_ / "loc/acme/.snapshot");
+  ASSERT_EQ(::symlink("acme", (tmp_ / "loc/linked").c_str()), 0);
+  gateway_.Add(CheckTask(1, "loc", "acme/fs", "dated-folders"));
+  gateway_.Add(CheckTask(2, "bucket", "acme/fs", "dated-folders"));
+  Start();
+  auto local = gateway_.WaitTask(1);
+  auto remote = gateway_.WaitTask(2);
+  ASSERT_TRUE(local.has_value() && remote.has_value());
+  const std::vector<std::string> want = {"acme/fs", "acme/mirror-empty", "other/unmanaged"};
+  const auto& l = local->complete.location_dirs();
+  const auto& r = remote->complete.location_dirs();
+  EXPECT_EQ(std::vector<std::string>(l.begin(), l.end()), want);
+  EXPECT_EQ(std::vector<std::string>(r.begin(), r.end()), want);
 }
 
 TEST_F(StoreCheckTest, ARemoteLocationTheWorkerCannotReadFailsNamingIt) {
