@@ -173,7 +173,9 @@ Outcome RunDrill(TaskHost* host, Attempt* attempt) {
       }
       return {Outcome::kError, std::string(dir.status().message()), 0};
     }
-    return RunResticDrill(host, attempt, *dir->store, dir->path, dir->shown);
+    Outcome drilled = RunResticDrill(host, attempt, *dir->store, dir->path, dir->shown);
+    drilled.store_usage = UsageOf(*dir->store);  // the location's read budget counts it
+    return drilled;
   }
   auto dir = ResolveSetDir(host->options().locations, task.backup_set());
   if (!dir.ok()) {
