@@ -2,8 +2,9 @@
 // `vigil worker` checks a set in an S3 bucket (the SigV4-verifying test
 // server on loopback, tests/support/s3_server.h); `vigil status --json`
 // shows what the check cost (requests made, bytes read: listing pages and
-// object bodies, as the worker measured and logged them), and with a budget smaller than that the
-// next check is not leased: it stays queued and says why.
+// object bodies, as the worker measured and logged them), and with a budget
+// smaller than that the next check is not leased: it stays queued and says
+// why.
 //
 // Thread safety: gtest tests, one thread each.
 #include <gtest/gtest.h>
