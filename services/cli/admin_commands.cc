@@ -150,8 +150,8 @@ int RunCheckRun(const CheckRunArgs& args) {
       } else if (stuck_since == kNotStuck) {
         stuck_since = std::chrono::steady_clock::now();
         std::fprintf(stderr,
-                     "vigil check run: only tasks no worker serves are left; stopping in %d s "
-                     "unless a worker for them registers\n",
+                     "vigil check run: only tasks no worker can take now are left; stopping "
+                     "in %d s unless a worker for them registers\n",
                      static_cast<int>(kNoWorkerGrace.count()));
       }
       if (stuck && std::chrono::steady_clock::now() - stuck_since >= kNoWorkerGrace) {
@@ -164,7 +164,8 @@ int RunCheckRun(const CheckRunArgs& args) {
         std::fprintf(stderr,
                      "vigil check run: not waiting for tasks no worker can take; they stay queued "
                      "and run once a worker serves their location (vigil worker --site SITE "
-                     "--location LOCATION=PATH)\n");
+                     "--location LOCATION=PATH) or, for those its readBudget defers, once the "
+                     "location's last 24 h of reads leave room\n");
         return kExitNoWorker;
       }
       if (sresp.check_finished()) {

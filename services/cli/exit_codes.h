@@ -27,7 +27,9 @@
 //                     start a worker, and returns once only such tasks
 //                     have been left for 15 s (time for a worker being
 //                     started to register) instead of waiting for
-//                     --timeout.
+//                     --timeout. Also when the tasks left are deferred by
+//                     their location's daily readBudget (Task.waiting says
+//                     until when).
 //
 // Plain constants (not an enum class): they are what main() returns.
 #pragma once

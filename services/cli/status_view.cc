@@ -37,6 +37,11 @@ nlohmann::json TaskJson(const v1::Task& t) {
                       {"errors", errors}};
   if (std::string d = DigestAlgorithmText(t); !d.empty()) j["digest_algorithm"] = d;
   if (!t.waiting().empty()) j["waiting"] = t.waiting();
+  if (t.has_store_usage()) {
+    const v1::StoreUsage& u = t.store_usage();
+    j["store_usage"] = {
+        {"requests", u.requests()}, {"bytes_read", u.bytes_read()}, {"retries", u.retries()}};
+  }
   if (t.has_progress()) {
     const v1::TaskProgress& p = t.progress();
     j["progress"] = {{"files_done", p.files_done()},   {"bytes_done", p.bytes_done()},
@@ -360,6 +365,12 @@ void PrintStatus(const v1::GetStatusResponse& r) {
         std::printf(" %s: %s", Minute(lt.finished_ns(), cal).c_str(),
                     CountsText(lt.counts()).c_str());
         if (std::string d = DigestAlgorithmText(lt); !d.empty()) std::printf("; %s", d.c_str());
+        if (lt.has_store_usage()) {  // what it cost at the location (readBudget)
+          const v1::StoreUsage& u = lt.store_usage();
+          std::printf("; spent %s read, %s request(s)",
+                      HumanBytes(static_cast<double>(u.bytes_read())).c_str(),
+                      GroupDigits(u.requests()).c_str());
+        }
       }
       if (lt.has_progress())
         std::printf(" on %s: %s", lt.worker_id().c_str(), ProgressText(lt.progress()).c_str());

@@ -774,7 +774,24 @@ class Evaluator {
   }
 
   // --- Integrity coverage -------------------------------------------------
+  // The measured coverage, then the read budget: a location whose daily
+  // budget cannot re-read a set in full within the period makes the
+  // commitment unreachable, said as evidence, and a pass is at best unknown
+  // (what was re-read once will not be again in time).
   void Integrity(const AssetView& v, const Commitment& c, CommitmentVerdict* cv) {
+    IntegrityMeasured(v, c, cv);
+    for (const BackupSetFacts* f : v.facts) {
+      const std::string& why = f->integrity.read_budget;
+      if (why.empty()) continue;
+      Add(cv, "read_budget " + f->name, why, Msg("ev.text", {msg::Text(why)}));
+      if (cv->verdict == Verdict::kPass) {
+        cv->verdict = Verdict::kUnknown;
+        Say(cv, why, Msg("integrity.read_budget", {msg::Text(why)}));
+      }
+    }
+  }
+
+  void IntegrityMeasured(const AssetView& v, const Commitment& c, CommitmentVerdict* cv) {
     const IntegritySpec& spec = c.integrity;
     const int64_t end = End();
     Add(cv, "reverify_within", HumanDuration(spec.reverify_within_ns), Dur(spec.reverify_within_ns),

@@ -84,6 +84,10 @@ struct IntegrityFact {
   uint64_t sampled = 0;
   uint64_t sample_faults = 0;
   int64_t last_run_ns = 0;  // last integrity run (0 = never)
+  // Non-empty: the location's daily read budget cannot re-read the set in
+  // full within reverify_within (schedule.h JudgeReadBudget), with the
+  // figures: the commitment is then at best unknown, never pass.
+  std::string read_budget{};
 };
 
 // One restore drill: a sample of a restore point copied to the worker's

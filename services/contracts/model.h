@@ -86,6 +86,10 @@ struct Location {
   bool immutable = false;
   // Read budget for checks at this location, bytes per second; 0 = none.
   uint64_t io_budget_bytes_per_s = 0;
+  // `readBudget`: what checks and drills here may read in any 24 hours (a
+  // cost, not a speed: docs/remote.md "Cost"); 0 = that measure unlimited.
+  uint64_t read_bytes_per_day = 0;
+  uint64_t read_requests_per_day = 0;
   // Windows in which the location is NOT read (its own backups run then).
   std::vector<WeeklyWindow> maintenance_windows{};
   // Time zone of the windows. Default "UTC".

@@ -355,6 +355,8 @@ class Parser {
   void ParseLocation(const YAML::Node& doc, const std::string& label);
   // The `s3:` / `sftp:` block of a location of type l->kind.
   void ParseLocationAddress(const Map& m, Location* l);
+  // `readBudget: {bytesPerDay, requestsPerDay}` of a Location.
+  void ParseReadBudget(const Map& m, Location* l);
   void ParseTenant(const YAML::Node& doc, const std::string& label);
   void ParseContract(const YAML::Node& doc, const std::string& label);
   void ParseAlertChannel(const YAML::Node& doc, const std::string& label);
@@ -523,7 +525,7 @@ void Parser::Document(const YAML::Node& doc, size_t index) {
 void Parser::ParseLocation(const YAML::Node& doc, const std::string& label) {
   Map m(this, doc, label,
         {"apiVersion", "kind", "name", "site", "type", "s3", "sftp", "offsite", "immutable",
-         "ioBudget", "timezone", "maintenanceWindows"},
+         "ioBudget", "readBudget", "timezone", "maintenanceWindows"},
         SourcePos{file_, 1, 1});
   size_t before = errors_.size();
   Location l;
@@ -542,6 +544,7 @@ void Parser::ParseLocation(const YAML::Node& doc, const std::string& label) {
   Bool(m, "offsite", &l.offsite);
   Bool(m, "immutable", &l.immutable);
   Size(m, "ioBudget", true, &l.io_budget_bytes_per_s);
+  ParseReadBudget(m, &l);
   TimeZone(m, "timezone", false, &l.timezone);
   YAML::Node windows;
   if (List(m, "maintenanceWindows", false, &windows) && windows) {
@@ -607,6 +610,28 @@ void Parser::ParseLocationAddress(const Map& m, Location* l) {
   checked(s, "user", true, SftpUserProblem, &l->sftp.user);
   checked(s, "hostKey", true, SshHostKeyProblem, &l->sftp.host_key);
   checked(s, "path", true, SftpPathProblem, &l->sftp.path);
+}
+
+void Parser::ParseReadBudget(const Map& m, Location* l) {
+  const Field* f = m.Get("readBudget");
+  if (f == nullptr) return;
+  Map b(this, f->value, m.Sub("readBudget"), {"bytesPerDay", "requestsPerDay"}, ValuePos(*f, m));
+  if (!b.ok()) return;
+  if (b.Get("bytesPerDay") == nullptr && b.Get("requestsPerDay") == nullptr) {
+    Err(ValuePos(*f, m), m.Sub("readBudget"),
+        "expected bytesPerDay, requestsPerDay or both (a budget that limits nothing)");
+    return;
+  }
+  if (Size(b, "bytesPerDay", false, &l->read_bytes_per_day) && b.Get("bytesPerDay") != nullptr &&
+      l->read_bytes_per_day == 0) {
+    Err(ValuePos(*b.Get("bytesPerDay"), b), b.Sub("bytesPerDay"),
+        "must be more than 0 (a location that may not be read is not monitored; leave it out "
+        "of the contracts instead)");
+  }
+  int64_t requests = 0;
+  if (Int(b, "requestsPerDay", false, 1, INT64_MAX, &requests)) {
+    l->read_requests_per_day = static_cast<uint64_t>(requests);
+  }
 }
 
 void Parser::ParseWindow(const YAML::Node& n, const std::string& path, const SourcePos& fallback,

@@ -15,6 +15,10 @@
 //   ioBudget: 50MiB/s           # optional; "<number><unit>/s", units B, KB,
 //                               # MB, GB, TB (1000) and KiB, MiB, GiB, TiB
 //                               # (1024), or a plain integer (bytes/s)
+//   readBudget:                 # optional; what may be read in any 24 h
+//     bytesPerDay: 50GiB        # optional, > 0; a size (units as ioBudget)
+//     requestsPerDay: 100000    # optional, an integer >= 1 (one of the two
+//                               # is required)
 //   timezone: Europe/Paris      # optional, default UTC; an IANA zone
 //   maintenanceWindows:         # optional; the location is not read then
 //     - days: [mon, tue]        # required: list of mon..sun, or "daily"

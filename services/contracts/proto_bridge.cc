@@ -33,6 +33,10 @@ void ToProto(const Location& l, v1::Location* out) {
   out->set_offsite(l.offsite);
   out->set_immutable(l.immutable);
   out->set_io_budget_bytes_per_s(l.io_budget_bytes_per_s);
+  if (l.read_bytes_per_day > 0 || l.read_requests_per_day > 0) {
+    out->mutable_read_budget()->set_bytes_per_day(l.read_bytes_per_day);
+    out->mutable_read_budget()->set_requests_per_day(l.read_requests_per_day);
+  }
   for (const WeeklyWindow& w : l.maintenance_windows) {
     v1::WeeklyWindow* p = out->add_maintenance_windows();
     p->set_days(w.days);
@@ -104,6 +108,8 @@ Location FromProto(const v1::Location& l) {
   m.offsite = l.offsite();
   m.immutable = l.immutable();
   m.io_budget_bytes_per_s = l.io_budget_bytes_per_s();
+  m.read_bytes_per_day = l.read_budget().bytes_per_day();
+  m.read_requests_per_day = l.read_budget().requests_per_day();
   for (const auto& w : l.maintenance_windows()) {
     m.maintenance_windows.push_back({static_cast<uint8_t>(w.days() & 0x7f),
                                      static_cast<int>(w.start_minute()), w.duration_ns()});

@@ -1,11 +1,14 @@
 #include "services/contracts/schedule.h"
 
 #include <algorithm>
+#include <cmath>
 #include <functional>
 #include <optional>
 
 #include "base/name_table.h"
+#include "services/common/text.h"
 #include "services/contracts/calendar.h"
+#include "services/contracts/parse.h"
 
 namespace vigil::contracts {
 namespace {
@@ -146,6 +149,33 @@ std::vector<DueCheck> PlanChecks(const Tenant& tenant, const Contract& contract,
     return x.start_ns < y.start_ns;
   });
   return out;
+}
+
+ReadBudgetCoverage JudgeReadBudget(const Location& loc, std::optional<uint64_t> set_bytes,
+                                   int64_t reverify_within_ns) {
+  ReadBudgetCoverage c;
+  const uint64_t budget = loc.read_bytes_per_day;
+  if (budget == 0 || reverify_within_ns <= 0) return c;
+  c.applies = true;
+  if (!set_bytes) {
+    c.text = "size unknown until its first check";
+    return c;
+  }
+  c.size_known = true;
+  const long double bytes = static_cast<long double>(*set_bytes);
+  const long double days = static_cast<long double>(reverify_within_ns) / kDayNs;
+  c.needed_per_day = static_cast<uint64_t>(std::ceil(bytes / days));
+  const uint64_t pass_days = (*set_bytes + budget - 1) / budget;
+  c.full_pass_ns = static_cast<int64_t>(std::min<uint64_t>(pass_days, 365ULL * 1000)) * kDayNs;
+  // A pass of whole days at the budget must fit in the period.
+  c.reachable = c.full_pass_ns <= reverify_within_ns;
+  if (c.reachable) return c;
+  c.text = "reverifyWithin " + FormatDuration(reverify_within_ns) + " needs " +
+           HumanBytes(static_cast<double>(c.needed_per_day)) + "/day over " +
+           HumanBytes(static_cast<double>(*set_bytes)) + "; readBudget allows " +
+           HumanBytes(static_cast<double>(budget)) + "/day: full pass in " +
+           std::to_string(pass_days) + " d";
+  return c;
 }
 
 }  // namespace vigil::contracts

@@ -17,6 +17,7 @@
 
 #include <cstdint>
 #include <map>
+#include <optional>
 #include <string>
 #include <utility>
 #include <vector>
@@ -65,5 +66,27 @@ bool InMaintenance(const Location& loc, int64_t t);
 // `t` itself if the location is readable then, else the end of the window
 // (windows that touch or overlap are crossed in one go).
 int64_t NextReadable(const Location& loc, int64_t t);
+
+// Whether a location's daily read budget (`readBudget.bytesPerDay`) lets a
+// backup set of `set_bytes` (the bytes of its present restore points at its
+// last check; nullopt = unknown, never checked) be re-read in full within
+// `reverify_within_ns` (its integrity commitment). Each set is judged alone
+// against the whole budget (sets sharing the location share it: this is the
+// best case). Requests are not judged (a full pass's requests are not
+// known before it runs).
+struct ReadBudgetCoverage {
+  bool applies = false;     // the location has bytesPerDay and the set an integrity period
+  bool size_known = false;  // set_bytes given
+  bool reachable = true;    // a full pass fits the budget within the period
+  uint64_t needed_per_day = 0;
+  int64_t full_pass_ns = 0;  // a full pass at the budget (ceil to days)
+  // When it does not apply: empty. Unknown size: "size unknown until its
+  // first check". Unreachable: "reverifyWithin 30d needs 100.0 GiB/day over
+  // 2.9 TiB; readBudget allows 20.0 GiB/day: full pass in 154 d". Reachable:
+  // empty.
+  std::string text{};
+};
+ReadBudgetCoverage JudgeReadBudget(const Location& loc, std::optional<uint64_t> set_bytes,
+                                   int64_t reverify_within_ns);
 
 }  // namespace vigil::contracts

@@ -38,7 +38,7 @@ Status ParseManifests(storage::KvStore* kv, const v1::ApplyRequest& req, v1::App
         contracts::ToProto(c.tenant, a.name, b, objects->add_backup_sets());
       }
     }
-    contracts->push_back({c.tenant, c.canonical_yaml, c.effective_from_ns, c.pos.file});
+    contracts->push_back({c.tenant, c.canonical_yaml, c.effective_from_ns, c.pos.file, c});
   }
   return absl::OkStatus();
 }

@@ -24,6 +24,7 @@ struct PendingContract {
   std::string canonical_yaml;
   int64_t effective_from_ns = 0;  // 0 = when applied
   std::string file;
+  contracts::Contract model{};  // as parsed (Apply's coverage warnings)
 };
 
 // Parses req.files() as one file set, with the locations and tenants already

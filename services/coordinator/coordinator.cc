@@ -14,6 +14,7 @@
 #include "services/contracts/calendar.h"
 #include "services/contracts/location_address.h"
 #include "services/contracts/model.h"
+#include "services/contracts/parse.h"
 #include "services/contracts/proto_bridge.h"
 #include "services/contracts/schedule.h"
 #include "services/coordinator/check_log_writer.h"
@@ -93,6 +94,7 @@ StatusOr<std::unique_ptr<Coordinator>> Coordinator::Open(const CoordinatorOption
   c->cat_ = std::move(*cat);
   c->leases_ = std::make_unique<LeaseManager>(c->cat_->kv(), c->clock_, options.lease);
   if (Status s = c->leases_->Load(); !s.ok()) return s;
+  c->ledger_.Rebuild(c->leases_->All());
   if (!options.keys_dir.empty()) {
     auto ring = signing::KeyRing::Open(options.keys_dir);
     if (!ring.ok()) return ring.status();
@@ -339,11 +341,54 @@ StatusOr<v1::ApplyResponse> Coordinator::Apply(const v1::ApplyRequest& in) {
                         StartWorkerHint(name, site, kind));
     }
   }
+  if (Status s = ReadBudgetWarnings(contracts, req, &resp); !s.ok()) return s;
   if (in.dry_run()) return resp;
   if (batch.count() > 0) {
     if (Status s = kv->Write(batch, {.sync = true}); !s.ok()) return s;
   }
   return resp;
+}
+
+Status Coordinator::ReadBudgetWarnings(const std::vector<PendingContract>& pending,
+                                       const v1::ApplyRequest& req, v1::ApplyResponse* resp) {
+  if (pending.empty()) return absl::OkStatus();
+  auto stored = LoadLocations(cat_->kv());
+  if (!stored.ok()) return stored.status();
+  std::map<std::string, contracts::Location> locations = std::move(*stored);
+  for (const auto& l : req.locations()) locations[l.name()] = contracts::FromProto(l);
+  for (const PendingContract& pc : pending) {
+    for (const contracts::Asset& a : pc.model.assets) {
+      const contracts::Commitment* integ = contracts::FindKind(
+          pc.model.CommitmentsFor(a.name), contracts::CommitmentKind::kIntegrity);
+      if (integ == nullptr || integ->integrity.sample > 0) continue;  // no full pass promised
+      for (const contracts::BackupSet& b : a.backup_sets) {
+        auto loc = locations.find(b.location);
+        if (loc == locations.end()) continue;
+        // The set's size: its present points at its last check.
+        auto points = LoadPoints(cat_->kv(), pc.tenant, b.name);
+        if (!points.ok()) return points.status();
+        std::optional<uint64_t> bytes;
+        for (const auto& p : *points) {
+          if (p.gone_ns() == 0) bytes = bytes.value_or(0) + p.bytes();
+        }
+        contracts::ReadBudgetCoverage c =
+            contracts::JudgeReadBudget(loc->second, bytes, integ->integrity.reverify_within_ns);
+        if (!c.applies || (c.size_known && c.reachable)) continue;
+        const std::string set = "backup set " + pc.tenant + "/" + b.name + " at " + b.location;
+        if (!c.size_known) {
+          resp->add_warnings(set + " (readBudget " +
+                             HumanBytes(static_cast<double>(loc->second.read_bytes_per_day)) +
+                             "/day): " + c.text + "; whether reverifyWithin " +
+                             contracts::FormatDuration(integ->integrity.reverify_within_ns) +
+                             " fits the budget is judged then (vigil status)");
+        } else {
+          resp->add_warnings(set + ": " + c.text +
+                             " (integrity cannot be met; vigil status says so)");
+        }
+      }
+    }
+  }
+  return absl::OkStatus();
 }
 
 StatusOr<v1::RunCheckResponse> Coordinator::RunCheck(const v1::RunCheckRequest& req) {
@@ -577,13 +622,16 @@ Status Coordinator::CheckClaims(const v1::RegisterRequest& req, v1::RegisterResp
   return absl::OkStatus();
 }
 
-StatusOr<std::set<std::string>> Coordinator::ServedLocations(const v1::WorkerRecord& w) {
+StatusOr<std::set<std::string>> Coordinator::ServedLocations(
+    const v1::WorkerRecord& w, std::map<std::string, v1::ReadBudget>* budgets) {
   std::set<std::string> served;
   for (const auto& name : w.locations()) {
     v1::Location l;
     auto found = GetMsg(cat_->kv(), Space::kMeta, keys::Location(name), &l);
     if (!found.ok()) return found.status();
-    if (*found && l.site() == w.site()) served.insert(name);
+    if (!*found || l.site() != w.site()) continue;
+    served.insert(name);
+    if (budgets != nullptr && l.has_read_budget()) (*budgets)[name] = l.read_budget();
   }
   return served;
 }
@@ -757,18 +805,29 @@ std::vector<v1::Task> Coordinator::TasksWithWaiting() {
   std::vector<v1::Task> tasks = leases_->All();
   auto live = LiveLocations();
   if (!live.ok()) return tasks;
-  std::map<std::string, std::string> site;  // location -> its site, read once
+  std::map<std::string, v1::Location> declared;                // read once per location
+  std::map<std::string, std::vector<const v1::Task*>> leased;  // by location
+  for (const v1::Task& t : tasks) {
+    if (t.state() == v1::TASK_STATE_LEASED) leased[t.backup_set().location()].push_back(&t);
+  }
+  const int64_t now = clock_->NowNs();
   for (v1::Task& t : tasks) {
     const std::string& name = t.backup_set().location();
-    if (t.state() != v1::TASK_STATE_QUEUED || live->count(name) != 0) continue;
-    auto it = site.find(name);
-    if (it == site.end()) {
+    if (t.state() != v1::TASK_STATE_QUEUED) continue;
+    auto it = declared.find(name);
+    if (it == declared.end()) {
       v1::Location l;
       auto found = GetMsg(cat_->kv(), Space::kMeta, keys::Location(name), &l);
       if (!found.ok()) continue;
-      it = site.emplace(name, l.site()).first;
+      it = declared.emplace(name, std::move(l)).first;
     }
-    t.set_waiting(NoWorkerText(name, it->second));
+    if (live->count(name) == 0) {
+      t.set_waiting(NoWorkerText(name, it->second.site()));
+    } else if (it->second.has_read_budget()) {
+      // Deferred by the location's read budget: why, and until when.
+      ReadLedger::Decision d = ledger_.Decide(t, it->second.read_budget(), leased[name], now);
+      if (!d.admit) t.set_waiting(d.why);
+    }
   }
   return tasks;
 }
@@ -786,9 +845,19 @@ StatusOr<v1::LeaseTaskResponse> Coordinator::LeaseTask(const std::string& worker
   Seen(worker_id);
   // Judged now, not at registration: a location re-declared for another
   // site stops being served at once.
-  auto locations = ServedLocations(*w);
+  std::map<std::string, v1::ReadBudget> budgets;
+  auto locations = ServedLocations(*w, &budgets);
   if (!locations.ok()) return locations.status();
-  auto t = leases_->Lease(worker_id, *locations);
+  // A location's daily read budget (read_ledger.h): its oldest queued task
+  // waits while the last 24 h of spend leaves no room for it.
+  const int64_t now = clock_->NowNs();
+  auto gate = [&](const v1::Task& t, const std::vector<const v1::Task*>& leased_here) {
+    auto b = budgets.find(t.backup_set().location());
+    return b == budgets.end() || ledger_.Decide(t, b->second, leased_here, now).admit;
+  };
+  auto t =
+      leases_->Lease(worker_id, *locations,
+                     budgets.empty() ? LeaseManager::LeaseGate() : LeaseManager::LeaseGate(gate));
   if (!t.ok()) return t.status();
   v1::LeaseTaskResponse resp;
   if (t->has_value()) {
@@ -1013,9 +1082,15 @@ StatusOr<v1::CompleteTaskResponse> Coordinator::CompleteTask(const std::string& 
   // durable too: a finished check shows its catalogue, points, plausibility
   // and format verdicts at once (lease_manager.h, "Readers see only what
   // is durable").
+  // What the check cost at the location (read_ledger.h): the store's
+  // counters, or (a filesystem location reports none) the bytes it read and
+  // hashed, with no requests.
+  v1::StoreUsage usage = req.store_usage();
+  if (!req.has_store_usage()) usage.set_bytes_read(merged->bytes_read);
   auto done = leases_->Complete(
       worker_id, req.task_id(), req.attempt(),
-      {merged->counts, merged->entries, merged->bytes_read, req.set_directory()}, &done_batch,
+      {merged->counts, merged->entries, merged->bytes_read, req.set_directory(), usage},
+      &done_batch,
       /*publish=*/false);
   struct PublishAtExit {
     LeaseManager* leases;
@@ -1023,6 +1098,7 @@ StatusOr<v1::CompleteTaskResponse> Coordinator::CompleteTask(const std::string& 
     ~PublishAtExit() { leases->Publish(task); }
   } publish{leases_.get(), req.task_id()};
   if (!done.ok()) return done.status();
+  ledger_.Add(*done);
   TestCrashPoint("merge", merge_writes + 1);  // the DONE group is written
   // New points' plausibility and verdicts, once their entries are written (redone at the
   // set's next completion if the coordinator dies before this write is

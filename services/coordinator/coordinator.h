@@ -34,7 +34,9 @@
 #include "services/common/signing.h"
 #include "services/coordinator/check_log_writer.h"
 #include "services/coordinator/clock.h"
+#include "services/coordinator/contract_store.h"
 #include "services/coordinator/lease_manager.h"
+#include "services/coordinator/read_ledger.h"
 #include "storage/catalogue.h"
 #include "storage/status.h"
 #include "vigil/v1/admin.pb.h"
@@ -144,7 +146,8 @@ class Coordinator {
   // OK if `credential` is the one issued to `worker_id`.
   storage::Status AuthenticateWorker(const std::string& worker_id, std::string_view credential);
   // The oldest queued task of a location the worker claims and that is
-  // declared for its site now (read at every call).
+  // declared for its site now (read at every call), unless the location's
+  // read budget defers it (read_ledger.h).
   storage::StatusOr<v1::LeaseTaskResponse> LeaseTask(const std::string& worker_id);
   storage::StatusOr<v1::HeartbeatResponse> Heartbeat(const std::string& worker_id,
                                                      const v1::HeartbeatRequest& req);
@@ -212,8 +215,9 @@ class Coordinator {
   storage::StatusOr<std::set<std::string>> LiveLocations(
       const std::map<std::string, std::string>& sites = {});
   // Every task (the lease manager's copies) with Task.waiting set on the
-  // queued ones whose location no worker serves now; on a read error,
-  // without it (display only).
+  // queued ones whose location no worker serves now, or that its read
+  // budget defers (read_ledger.h); on a read error, without it (display
+  // only).
   std::vector<v1::Task> TasksWithWaiting();
 
   // For a readiness probe. CheckReadable: one point read of the key every
@@ -244,8 +248,16 @@ class Coordinator {
   // `req` is declared for another site than req.site(); a warning in `resp`
   // for each one not declared yet.
   storage::Status CheckClaims(const v1::RegisterRequest& req, v1::RegisterResponse* resp);
-  // The locations `w` claims that are declared for its site, now.
-  storage::StatusOr<std::set<std::string>> ServedLocations(const v1::WorkerRecord& w);
+  // Apply's warnings for the contracts it applies: each backup set whose
+  // location's daily read budget cannot re-read it in full within its
+  // integrity commitment's reverifyWithin (contracts::JudgeReadBudget), or
+  // whose size is not known yet. `req`'s locations win over stored ones.
+  storage::Status ReadBudgetWarnings(const std::vector<PendingContract>& pending,
+                                     const v1::ApplyRequest& req, v1::ApplyResponse* resp);
+  // The locations `w` claims that are declared for its site, now; with
+  // `budgets`, the daily read budgets of those that have one.
+  storage::StatusOr<std::set<std::string>> ServedLocations(
+      const v1::WorkerRecord& w, std::map<std::string, v1::ReadBudget>* budgets = nullptr);
   // IssueToken; with `old`, also revokes it in the same write (rotation).
   storage::StatusOr<v1::IssueTokenResponse> IssueTokenReplacing(const v1::IssueTokenRequest& req,
                                                                 v1::TokenRecord* old);
@@ -275,6 +287,8 @@ class Coordinator {
   check_log::StagedHeads staged_heads_;
   std::unique_ptr<storage::Catalogue> cat_;
   std::unique_ptr<LeaseManager> leases_;
+  // What each location spent in the last 24 h (read_ledger.h).
+  ReadLedger ledger_;
   Mutex bytes_mu_;
   std::map<std::string, uint64_t> verified_bytes_ GUARDED_BY(bytes_mu_);
   void Seen(const std::string& worker_id);

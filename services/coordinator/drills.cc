@@ -321,13 +321,18 @@ StatusOr<v1::CompleteTaskResponse> Coordinator::CompleteDrill(const std::string&
     MutexLock lock(&pending_mu_);
     pending_drills_[req.task_id()] = req.drill();
   }
+  // What the drill cost at the location: the store's counters, or (a
+  // filesystem location) the bytes it restored.
+  v1::StoreUsage usage = req.store_usage();
+  if (!req.has_store_usage()) usage.set_bytes_read(req.drill().bytes());
   auto done = leases_->Complete(worker_id, req.task_id(), req.attempt(),
-                                {v1::DiffCounts(), req.drill().files(), 0}, &batch);
+                                {v1::DiffCounts(), req.drill().files(), 0, "", usage}, &batch);
   {
     MutexLock lock(&pending_mu_);
     pending_drills_.erase(req.task_id());
   }
   if (!done.ok()) return done.status();
+  ledger_.Add(*done);
   v1::CompleteTaskResponse resp;
   *resp.mutable_task() = std::move(*done);
   return resp;

@@ -99,6 +99,7 @@ StatusOr<TenantEvaluation> EvaluateTenant(storage::Catalogue& cat,
       contracts::IntegrityFact& integrity = f.integrity;
       integrity.last_run_ns = last_integrity;
       int64_t oldest = 0;
+      uint64_t set_bytes = 0;  // a full pass: every present point's entries
       for (const v1::PointRecord& r : points) {
         if (r.gone_ns() == 0) {
           auto [it, fresh] = newest_present.try_emplace(set.name, r.time_ns());
@@ -117,6 +118,7 @@ StatusOr<TenantEvaluation> EvaluateTenant(storage::Catalogue& cat,
             ++integrity.entries;
             ++files;
             bytes += scan->entry().size;
+            set_bytes += scan->entry().size;
             newest_mtime = std::max(newest_mtime, scan->entry().mtime_ns);
             if (v.state != storage::EntryState::kOk) ++integrity.failures;
             int64_t verified = std::max(v.last_verified_ns, scan->range_verified_ns());
@@ -139,6 +141,17 @@ StatusOr<TenantEvaluation> EvaluateTenant(storage::Catalogue& cat,
         f.points.push_back(std::move(p));
       }
       integrity.oldest_verified_ns = oldest;
+      // The location's daily read budget against a full pass of the set
+      // within reverifyWithin (sampled commitments do not promise one).
+      if (auto loc = locations.find(set.location);
+          integ != nullptr && integ->integrity.sample == 0 && loc != locations.end()) {
+        contracts::ReadBudgetCoverage c =
+            contracts::JudgeReadBudget(loc->second, set_bytes, window);
+        if (!c.reachable) {
+          integrity.read_budget = "readBudget of " + set.location + " makes it unreachable for " +
+                                  set.name + ": " + c.text;
+        }
+      }
       // A sampled commitment: the entries re-read within the window were
       // drawn by restore point at random (ScheduleDue); faults among them.
       if (integ != nullptr && integ->integrity.sample > 0) {

@@ -345,17 +345,28 @@ StatusOr<int> LeaseManager::ExpireLeases() {
 }
 
 StatusOr<std::optional<v1::Task>> LeaseManager::Lease(const std::string& worker,
-                                                      const std::set<std::string>& locations) {
+                                                      const std::set<std::string>& locations,
+                                                      const LeaseGate& gate) {
   MutexLock lock(&mu_);
   if (Status s = RecoverLocked(); !s.ok()) return s;
   uint64_t expired = ExpireLocked();
-  // The oldest queued task among the worker's locations.
+  // The oldest queued task among the worker's locations (that the gate
+  // admits).
   uint64_t best = 0;
   for (const auto& l : locations) {
     auto it = queued_.find(l);
     if (it == queued_.end()) continue;
     uint64_t id = *it->second.begin();
-    if (best == 0 || id < best) best = id;
+    if (best != 0 && id >= best) continue;
+    if (gate) {
+      std::vector<const v1::Task*> leased_here;
+      for (const auto& [expiry, leased] : leased_) {
+        const v1::Task& lt = tasks_[leased];
+        if (lt.backup_set().location() == l) leased_here.push_back(&lt);
+      }
+      if (!gate(tasks_[id], leased_here)) continue;
+    }
+    best = id;
   }
   if (best == 0) {
     if (Status s = WaitDurable(expired); !s.ok()) return s;
@@ -482,6 +493,7 @@ StatusOr<v1::Task> LeaseManager::Complete(const std::string& worker, uint64_t ta
   next.set_entries(outcome.entries);
   next.set_bytes_read(outcome.bytes_read);
   next.set_set_directory(outcome.set_directory);
+  if (outcome.store_usage) *next.mutable_store_usage() = *outcome.store_usage;
   next.set_lease_expires_ns(0);
   next.set_finished_ns(clock_->NowNs());
   v1::Task copy = next;

@@ -93,9 +93,18 @@ class LeaseManager {
   // Assigns ids to `tasks` (QUEUED, attempt 0) and stores them durably.
   storage::StatusOr<std::vector<v1::Task>> Enqueue(std::vector<v1::Task> tasks);
 
+  // May `candidate` (the oldest queued task at its location) be leased now,
+  // with `leased_here` the tasks leased at that location? Called under the
+  // manager's mutex: it must not call the manager.
+  using LeaseGate = std::function<bool(const v1::Task& candidate,
+                                       const std::vector<const v1::Task*>& leased_here)>;
   // Leases one task for `worker` among `locations`; nullopt if none queued.
+  // With `gate`, a location whose oldest queued task the gate refuses is
+  // passed over (its younger tasks wait too: a location's queue is served
+  // in order, so a large task is not starved by small ones).
   storage::StatusOr<std::optional<v1::Task>> Lease(const std::string& worker,
-                                                   const std::set<std::string>& locations);
+                                                   const std::set<std::string>& locations,
+                                                   const LeaseGate& gate = {});
 
   // Extends the lease; returns the new expiry (ns since epoch). `files_done`
   // and `bytes_done` are the worker's cumulative progress of the attempt
@@ -132,6 +141,9 @@ class LeaseManager {
     // CHECK: what the worker found at a set directory without restore
     // points (v1::Task.set_directory).
     std::string set_directory{};
+    // What the task cost at its location's store (v1::Task.store_usage);
+    // nullopt = not recorded.
+    std::optional<v1::StoreUsage> store_usage{};
   };
   // Marks the current lease DONE with its results. `extra` (may be null) is
   // written in the same atomic, synced batch (e.g. removal of staged data).

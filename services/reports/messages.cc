@@ -169,6 +169,7 @@ const std::vector<CatalogueEntry> kCatalogue = {
     {"ev.coverage", "{0} ({1} of {2} {2|entry|entries} re-read within {3})",
      "{0} ({1} {1|entrée relue|entrées relues} sur {2} en moins de {3})"},
     {"integrity.pass", "every entry re-read within {0}", "chaque entrée relue en moins de {0}"},
+    {"integrity.read_budget", "{0}", "{0}"},
     {"integrity.coverage_fail", "coverage {0}: {1} {1|entry|entries} not re-read within {2}",
      "couverture {0} : {1} {1|entrée non relue|entrées non relues} en moins de {2}"},
     // Restore drills.

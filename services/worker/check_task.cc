@@ -175,6 +175,7 @@ class CheckRun {
     if (r.kind != Outcome::kDone) {  // what it cost anyway (CheckPoints logs it when done)
       host_->Log("task " + std::to_string(task.id()) + " ended: " + StoreCost());
     }
+    r.store_usage = UsageOf(*store_->store);  // the location's read budget counts it
     return r;
   }
 

@@ -407,6 +407,37 @@ Outcome CopyAndVerify(TaskHost* host, Attempt* attempt, SampleSource& src) {
   }
   return out;
 }
+
+// A plain set's restore point at a remote location: the sample copied from
+// the store (`dir`) and re-hashed.
+Outcome DrillFromStore(TaskHost* host, Attempt* attempt, const contracts::BackupSet& set,
+                       const StoreSetDir& dir) {
+  const v1::Task& task = attempt->task;
+  Outcome out;
+  out.drill = true;
+  auto drill_error = [&](const std::string& why) {
+    out.drill_result.set_error(why);
+    return out;
+  };
+  const std::string tz = task.tenant_timezone().empty() ? "UTC" : task.tenant_timezone();
+  auto found = contracts::DiscoverRestorePointsIn(set, *dir.store, dir.path, dir.shown, tz);
+  if (!found.ok()) return {Outcome::kError, std::string(found.status().message()), 0};
+  const contracts::DiscoveredPoint* point = FindPoint(*found, task.drill_point_ns());
+  if (point == nullptr) return drill_error(NoLongerPresent(task.drill_point_ns()));
+  const bool file_point = set.layout == contracts::Layout::kDatedFiles;
+  std::string base = dir.path;  // the point's directory, a store path
+  if (!point->name.empty()) {
+    storage::StoreEntry st;
+    if (Outcome r = CheckStorePointUnchanged(dir, *point, !file_point, &st);
+        r.kind != Outcome::kDone) {
+      return drill_error(r.error);
+    }
+    if (!file_point) base = storage::JoinStorePath(dir.path, point->name);
+  }
+  StoreSampleSource src(*dir.store, base);
+  return CopyAndVerify(host, attempt, src);
+}
+
 }  // namespace
 
 Outcome RunDrill(TaskHost* host, Attempt* attempt) {
@@ -430,26 +461,11 @@ Outcome RunDrill(TaskHost* host, Attempt* attempt) {
       }
       return {Outcome::kError, std::string(dir.status().message()), 0};
     }
-    if (set->format == "restic") {
-      return RunResticDrill(host, attempt, *dir->store, dir->path, dir->shown);
-    }
-    const std::string tz = task.tenant_timezone().empty() ? "UTC" : task.tenant_timezone();
-    auto found = contracts::DiscoverRestorePointsIn(*set, *dir->store, dir->path, dir->shown, tz);
-    if (!found.ok()) return {Outcome::kError, std::string(found.status().message()), 0};
-    const contracts::DiscoveredPoint* point = FindPoint(*found, task.drill_point_ns());
-    if (point == nullptr) return drill_error(NoLongerPresent(task.drill_point_ns()));
-    const bool file_point = set->layout == contracts::Layout::kDatedFiles;
-    std::string base = dir->path;  // the point's directory, a store path
-    if (!point->name.empty()) {
-      storage::StoreEntry st;
-      if (Outcome r = CheckStorePointUnchanged(*dir, *point, !file_point, &st);
-          r.kind != Outcome::kDone) {
-        return drill_error(r.error);
-      }
-      if (!file_point) base = storage::JoinStorePath(dir->path, point->name);
-    }
-    StoreSampleSource src(*dir->store, base);
-    return CopyAndVerify(host, attempt, src);
+    Outcome drilled = set->format == "restic"
+                          ? RunResticDrill(host, attempt, *dir->store, dir->path, dir->shown)
+                          : DrillFromStore(host, attempt, *set, *dir);
+    drilled.store_usage = UsageOf(*dir->store);  // the location's read budget counts it
+    return drilled;
   }
   auto dir = ResolveSetDir(host->options().locations, task.backup_set());
   if (!dir.ok()) {

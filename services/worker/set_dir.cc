@@ -56,6 +56,15 @@ storage::StatusOr<SetDir> ResolveSetDir(const std::map<std::string, std::string>
   return SetDir{want, std::make_shared<storage::DirHandle>(o.fd)};
 }
 
+v1::StoreUsage UsageOf(const storage::Store& store) {
+  const storage::StoreCounters& c = store.counters();
+  v1::StoreUsage u;
+  u.set_requests(c.requests.load());
+  u.set_bytes_read(c.bytes_read.load());
+  u.set_retries(c.retries.load());
+  return u;
+}
+
 bool IsRemoteLocation(const v1::Task& task) {
   const std::string& kind = task.location().kind();
   return !kind.empty() && kind != "filesystem";

@@ -51,6 +51,10 @@ storage::StatusOr<SetDir> ResolveSetDir(const std::map<std::string, std::string>
 // read through descriptors as above).
 bool IsRemoteLocation(const v1::Task& task);
 
+// The store's counters as reported to the coordinator
+// (CompleteTaskRequest.store_usage): what reading it cost so far.
+v1::StoreUsage UsageOf(const storage::Store& store);
+
 // A backup set in the store of a remote location: everything of the set is
 // read through `store` beneath `path`, no link followed.
 struct StoreSetDir {

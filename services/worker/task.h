@@ -18,6 +18,7 @@
 #include <chrono>
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -44,6 +45,9 @@ struct Outcome {
   // ("does not exist", "empty", "holds no restore point";
   // CompleteTaskRequest.set_directory); empty when points were found.
   std::string set_directory{};
+  // Check and drill tasks read through a store (s3, sftp, restic drills):
+  // the store's counters for the attempt (CompleteTaskRequest.store_usage).
+  std::optional<v1::StoreUsage> store_usage{};
 };
 
 // Progress of a task attempt (vigil.v1.TaskProgress units: regular files

@@ -89,6 +89,39 @@ void ExpectRoundTrip(const Contract& c, const std::set<std::string>& locations) 
 
 // ---------------------------------------------------------------- valid input
 
+// readBudget: bytes and requests a location may be read for in any 24 h.
+TEST(ParseManifestTest, ReadBudgetOfALocation) {
+  const std::string yaml = R"(apiVersion: vigil/v1
+kind: Location
+name: vault
+site: office
+readBudget:
+  bytesPerDay: 50GiB
+  requestsPerDay: 100000
+---
+apiVersion: vigil/v1
+kind: Location
+name: site2
+site: office
+readBudget: {requestsPerDay: 2500}
+---
+apiVersion: vigil/v1
+kind: Location
+name: nas
+site: office
+)";
+  Manifest m;
+  storage::Status s = ParseManifest({{"x.yaml", yaml}}, KnownNames{}, &m);
+  ASSERT_TRUE(s.ok()) << s.message();
+  ASSERT_EQ(m.locations.size(), 3u);
+  EXPECT_EQ(m.locations[0].read_bytes_per_day, 50ULL << 30);
+  EXPECT_EQ(m.locations[0].read_requests_per_day, 100'000u);
+  EXPECT_EQ(m.locations[1].read_bytes_per_day, 0u);
+  EXPECT_EQ(m.locations[1].read_requests_per_day, 2'500u);
+  EXPECT_EQ(m.locations[2].read_bytes_per_day, 0u);  // none
+  EXPECT_EQ(m.locations[2].read_requests_per_day, 0u);
+}
+
 TEST(ParseManifestTest, FullManifestFieldByField) {
   const std::string yaml = R"(apiVersion: vigil/v1
 kind: Location
@@ -948,6 +981,26 @@ const Case kCases[] = {
      "expected a day name (mon, tue, wed, thu, fri, sat, sun), got 'funday'"},
     {"BadIoBudget", "apiVersion: vigil/v1\nkind: Location\nname: nas\nsite: s\nioBudget: 50MiB\n",
      "t.yaml:5:11: Location(nas).ioBudget: ", "(missing '/s' after the unit)"},
+    // readBudget: a cost per day, not a speed.
+    {"ReadBudgetPerSecond",
+     "apiVersion: vigil/v1\nkind: Location\nname: nas\nsite: s\nreadBudget:\n"
+     "  bytesPerDay: 50GiB/s\n",
+     "t.yaml:6:16: Location(nas).readBudget.bytesPerDay: ", "expected a size like 200GiB"},
+    {"ReadBudgetZeroBytes",
+     "apiVersion: vigil/v1\nkind: Location\nname: nas\nsite: s\nreadBudget:\n"
+     "  bytesPerDay: 0\n",
+     "t.yaml:6:16: Location(nas).readBudget.bytesPerDay: ", "must be more than 0"},
+    {"ReadBudgetZeroRequests",
+     "apiVersion: vigil/v1\nkind: Location\nname: nas\nsite: s\nreadBudget:\n"
+     "  requestsPerDay: 0\n",
+     "t.yaml:6:19: Location(nas).readBudget.requestsPerDay: ", "expected an integer >= 1, got 0"},
+    {"ReadBudgetEmpty",
+     "apiVersion: vigil/v1\nkind: Location\nname: nas\nsite: s\nreadBudget: {}\n",
+     "t.yaml:5:13: Location(nas).readBudget: ", "expected bytesPerDay, requestsPerDay or both"},
+    {"ReadBudgetUnknownKey",
+     "apiVersion: vigil/v1\nkind: Location\nname: nas\nsite: s\nreadBudget:\n"
+     "  bytesPerMonth: 1TiB\n",
+     "t.yaml:6:3: Location(nas).readBudget.bytesPerMonth: ", "unknown"},
     {"BadLocationName", "apiVersion: vigil/v1\nkind: Location\nname: nas/office\nsite: s\n",
      "t.yaml:3:7: Location(nas/office).name: ", "invalid name 'nas/office'"},
     {"DotDotLocationName", "apiVersion: vigil/v1\nkind: Location\nname: ..\nsite: s\n",
