@@ -132,6 +132,9 @@ class LeaseManager {
     // CHECK: what the worker found at a set directory without restore
     // points (v1::Task.set_directory).
     std::string set_directory{};
+    // CHECK at a remote location: what its store said
+    // (v1::Task.store_evidence); unset otherwise.
+    std::optional<v1::StoreEvidence> store_evidence{};
   };
   // Marks the current lease DONE with its results. `extra` (may be null) is
   // written in the same atomic, synced batch (e.g. removal of staged data).

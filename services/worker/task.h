@@ -18,6 +18,7 @@
 #include <chrono>
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -44,6 +45,9 @@ struct Outcome {
   // ("does not exist", "empty", "holds no restore point";
   // CompleteTaskRequest.set_directory); empty when points were found.
   std::string set_directory{};
+  // Check tasks at a remote location: what the store said
+  // (CompleteTaskRequest.store_evidence); unset otherwise.
+  std::optional<v1::StoreEvidence> store_evidence{};
 };
 
 // Progress of a task attempt (vigil.v1.TaskProgress units: regular files

@@ -22,11 +22,14 @@
 #include <thread>
 #include <vector>
 
+#include "services/worker/remote/s3_store.h"
 #include "services/worker/worker.h"
+#include "storage/hash.h"
 #include "storage/local_store.h"
 #include "tests/integration/test_util.h"
 #include "tests/support/faulty_store.h"
 #include "tests/support/random_bytes.h"
+#include "tests/support/s3_server.h"
 #include "tests/support/wait.h"
 #include "vigil/v1/worker.grpc.pb.h"
 
@@ -187,6 +190,11 @@ class StoreCheckTest : public ::testing::Test {
           return std::unique_ptr<storage::Store>(
               vigil::testing::FaultyStore::Open(tmp_ / "loc", fail));
         }
+        if (s3_ != nullptr) {
+          return remote::OpenS3Store(s3_->Config(l.s3().bucket()),
+                                     vigil::testing::S3Server::Credentials(),
+                                     storage::RetryPolicy{});
+        }
         auto s = storage::LocalStore::Open(tmp_ / "loc");
         if (!s.ok()) return s.status();
         return std::unique_ptr<storage::Store>(std::move(*s));
@@ -232,6 +240,8 @@ class StoreCheckTest : public ::testing::Test {
   std::mutex mu_;
   std::vector<std::string> opened_;  // buckets the hook was asked for
   std::string fail_prefix_;          // non-empty: the store fails reads there (FaultyStore)
+  // Set before Start: the hook opens this S3 server's bucket instead.
+  vigil::testing::S3Server* s3_ = nullptr;
 };
 
 // The check of task `remote` (through the store) gave what the check of
@@ -444,6 +454,97 @@ TEST_F(StoreCheckTest, AResticRepositoryOverAStoreEqualsTheFilesystemCheck) {
   EXPECT_EQ(failed->complete.format_verdicts_size(), 0);
   EXPECT_EQ(failed->complete.restic_packs_size(), 0);
   EXPECT_TRUE(failed->observations.empty());
+}
+
+// What a store says goes with the completion of a check over it: a local
+// directory (or an SFTP server) cannot tell versioning or Object Lock, and
+// records no digest at upload; a check of a filesystem location sends none.
+TEST_F(StoreCheckTest, AStoreThatCannotTellSaysSo) {
+  gateway_.Add(CheckTask(1, "loc", "acme/fs", "dated-folders"));
+  gateway_.Add(CheckTask(2, "bucket", "acme/fs", "dated-folders"));
+  Start();
+  auto local = gateway_.WaitTask(1);
+  auto remote = gateway_.WaitTask(2);
+  ASSERT_TRUE(local.has_value() && remote.has_value());
+  EXPECT_FALSE(local->complete.has_store_evidence());
+  ASSERT_TRUE(remote->complete.has_store_evidence());
+  const v1::StoreEvidence& e = remote->complete.store_evidence();
+  EXPECT_EQ(e.store(), tmp_ / "loc");
+  EXPECT_GT(e.measured_ns(), 0);
+  EXPECT_EQ(e.versioning(), "");
+  EXPECT_EQ(e.versioning_unmeasured(), "the store cannot tell");
+  EXPECT_EQ(e.object_lock(), "");
+  EXPECT_EQ(e.object_lock_unmeasured(), "the store cannot tell");
+  EXPECT_EQ(e.checksums_absent(), 8u);  // every regular file read: no record to compare
+  EXPECT_EQ(e.checksums_agree() + e.checksums_disagree(), 0u);
+  EXPECT_EQ(e.objects_retained() + e.objects_not_retained(), 0u);
+}
+
+// A real S3 server (s3rver: SigV4, MD5 ETags, no versioning or Object Lock
+// API: it answers ?object-lock with 501 NotImplemented and ?versioning with
+// a listing): the bucket's facts are "not measured" with the server's own answer;
+// every object read equals its MD5 ETag; then a byte changed behind the
+// store's record (its stored content, not its ETag) is a disagreement
+// naming the object and both digests.
+TEST_F(StoreCheckTest, AnS3StoreSaysWhatItRecordedAtUploadAndWhatItCannotTell) {
+  vigil::testing::S3Server s3({"backups"});
+  const auto cfg = s3.Config("backups");
+  const auto creds = vigil::testing::S3Server::Credentials();
+  const std::string big = vigil::testing::Bytes((3 << 20) + 7, 9);
+  for (const auto& [key, body] : std::vector<std::pair<std::string, std::string>>{
+           {"acme/fs/2026-10-01/etc/hosts", "127.0.0.1 localhost\n"},
+           {"acme/fs/2026-10-01/big.bin", big},
+           {"acme/fs/2026-10-01/empty", ""},
+           {"acme/fs/2026-10-02/a.txt", "second point\n"}}) {
+    ASSERT_TRUE(remote::PutS3ObjectForTest(cfg, creds, key, body).ok()) << key;
+  }
+  s3_ = &s3;
+  gateway_.Add(CheckTask(1, "bucket", "acme/fs", "dated-folders"));
+  Start();
+  auto t = gateway_.WaitTask(1);
+  ASSERT_TRUE(t.has_value());
+  ASSERT_EQ(t->complete.error(), "");
+  EXPECT_EQ(t->observations.size(), 4u);
+  ASSERT_TRUE(t->complete.has_store_evidence());
+  const v1::StoreEvidence& e = t->complete.store_evidence();
+  EXPECT_EQ(e.store(), "s3://127.0.0.1:" + std::to_string(s3.port()) + "/backups");
+  EXPECT_EQ(e.versioning(), "");
+  // s3rver does not know ?versioning and answers it with a listing: an
+  // answer that does not decode says nothing.
+  EXPECT_EQ(e.versioning_unmeasured(),
+            e.store() +
+                ": the answer does not decode: GetBucketVersioning: not a VersioningConfiguration "
+                "(root element <ListBucketResult>) at byte 39");
+  EXPECT_EQ(e.object_lock(), "");
+  EXPECT_EQ(e.object_lock_unmeasured(),
+            e.store() +
+                ": the server does not implement GetObjectLockConfiguration: HTTP 501 "
+                "NotImplemented: A parameter you provided implies functionality that is not "
+                "implemented");
+  EXPECT_EQ(e.checksums_agree(), 4u);  // single-part uploads: ETag = MD5 of the content
+  EXPECT_EQ(e.checksums_disagree(), 0u);
+  EXPECT_EQ(e.checksums_absent(), 0u);
+  EXPECT_EQ(e.objects_retained() + e.objects_not_retained(), 0u);  // Object Lock not known on
+
+  // A byte changed where the server keeps the content; its ETag (the MD5
+  // recorded at upload) stays.
+  const std::string file = s3.ObjectFileForTest("backups", "acme/fs/2026-10-01/big.bin");
+  std::string damaged = vigil::testing::ReadFile(file);
+  ASSERT_EQ(damaged, big);
+  damaged[damaged.size() / 2] ^= 0x20;
+  W(file, damaged);
+  gateway_.Add(CheckTask(2, "bucket", "acme/fs", "dated-folders"));
+  auto again = gateway_.WaitTask(2);
+  ASSERT_TRUE(again.has_value());
+  ASSERT_EQ(again->complete.error(), "");
+  const v1::StoreEvidence& d = again->complete.store_evidence();
+  EXPECT_EQ(d.checksums_agree(), 3u);
+  EXPECT_EQ(d.checksums_disagree(), 1u);
+  ASSERT_EQ(d.disagreeing_size(), 1);
+  EXPECT_EQ(d.disagreeing(0), "2026-10-01/big.bin: the store recorded md5 " +
+                                  storage::HashBytes(storage::HashAlgorithm::kMd5, big).Hex() +
+                                  " at upload, the bytes read give " +
+                                  storage::HashBytes(storage::HashAlgorithm::kMd5, damaged).Hex());
 }
 
 TEST_F(StoreCheckTest, FormatsNotYetReadableFromAStoreFailClearly) {
