@@ -307,6 +307,20 @@ class S3Store : public storage::Store {
   StatusOr<size_t> ReadAt(std::string_view path, uint64_t offset, void* buf, size_t len) override;
   Status Put(std::string_view key, std::string_view body);
   storage::StoreFacts Facts() override;
+  StatusOr<long> Raw(const S3TestRequest& r, std::string* error_body) {
+    Request req;
+    req.method = r.method == "PUT" ? "PUT" : r.method == "HEAD" ? "HEAD" : "GET";
+    req.key = r.key;
+    req.bucket_only = r.key.empty();
+    req.query = r.query;
+    req.headers = r.headers;
+    req.body = r.body;
+    req.what = r.method + " " + Quote(r.key);
+    auto resp = Send(req, nullptr);
+    if (!resp.ok()) return resp.status();
+    if (error_body != nullptr) *error_body = resp->error_body;
+    return resp->code;
+  }
 
  private:
   // GET /?`sub` of the bucket: the 200 body, or why the store did not say
@@ -796,6 +810,13 @@ Status PutS3ObjectForTest(const S3Config& config, const S3Credentials& creds, st
   auto s = Open(config, creds, storage::RetryPolicy{}, S3StoreOptionsForTest{});
   if (!s.ok()) return s.status();
   return (*s)->Put(key, body);
+}
+
+StatusOr<long> S3RequestForTest(const S3Config& config, const S3Credentials& creds,
+                                const S3TestRequest& request, std::string* error_body) {
+  auto s = Open(config, creds, storage::RetryPolicy{}, S3StoreOptionsForTest{});
+  if (!s.ok()) return s.status();
+  return (*s)->Raw(request, error_body);
 }
 
 }  // namespace vigil::worker::remote
