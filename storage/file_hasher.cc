@@ -99,7 +99,8 @@ FileReading FileHasher::Read(int dir_fd, const char* name, uint64_t expected_siz
   return with_stat(std::move(r));
 }
 
-FileReading FileHasher::ReadStore(Store& store, std::string_view path, uint64_t expected_size) {
+FileReading FileHasher::ReadStore(Store& store, std::string_view path, uint64_t expected_size,
+                                  std::optional<HashAlgorithm> upload) {
   auto with_stat = [&](FileReading r) {
     r.has_stat = true;
     r.size = expected_size;
@@ -108,6 +109,13 @@ FileReading FileHasher::ReadStore(Store& store, std::string_view path, uint64_t 
   };
   hasher_->Reset();
   if (also_) also_->Reset();
+  // The upload record's algorithm, unless one of the set's already is.
+  Hasher* extra = nullptr;
+  if (upload && *upload != hasher_->algorithm() && !(also_ && *upload == also_->algorithm())) {
+    if (!upload_ || upload_->algorithm() != *upload) upload_ = NewHasher(*upload);
+    extra = upload_.get();
+    extra->Reset();
+  }
   sampler_.Start(expected_size);
   FileReading r;
   while (true) {
@@ -132,6 +140,7 @@ FileReading FileHasher::ReadStore(Store& store, std::string_view path, uint64_t 
     if (*n == 0) break;
     hasher_->Update({buffer_.data(), *n});
     if (also_) also_->Update({buffer_.data(), *n});
+    if (extra) extra->Update({buffer_.data(), *n});
     sampler_.Feed(r.bytes, {buffer_.data(), *n});
     r.bytes += *n;
     if (*n < want) break;  // the end of the file, before the listed size
@@ -139,6 +148,11 @@ FileReading FileHasher::ReadStore(Store& store, std::string_view path, uint64_t 
   r.ok = true;
   r.digest = hasher_->Finish();
   if (also_) r.also_digest = also_->Finish();
+  if (extra) {
+    r.upload_digest = extra->Finish();
+  } else if (upload) {
+    r.upload_digest = *upload == r.digest.algorithm() ? r.digest : r.also_digest;
+  }
   r.sample = sampler_.Finish();
   return with_stat(std::move(r));
 }

@@ -9,6 +9,7 @@
 
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -26,6 +27,9 @@ struct FileReading {
   // The same bytes with the hasher's second algorithm (FileHasher(alg,
   // also)); empty without one.
   Digest also_digest;
+  // ReadStore with `upload`: the same bytes in that algorithm (to compare
+  // with what the store recorded at upload); empty otherwise.
+  Digest upload_digest;
   uint64_t bytes = 0;  // bytes actually read
   int error = 0;       // errno when !ok
   std::string error_text;
@@ -77,11 +81,17 @@ class FileHasher {
   // it). A failure sets error to the errno the store's code stands for
   // (ENOENT NotFound, EACCES PermissionDenied, EINVAL FailedPrecondition,
   // EIO otherwise) and error_text to "read: " and the store's message.
-  FileReading ReadStore(Store& store, std::string_view path, uint64_t expected_size);
+  // `upload` (set only when the store recorded a digest of the object at
+  // upload: an S3 checksum or MD5 ETag): the content is also hashed with
+  // that algorithm from the same buffers (FileReading::upload_digest; the
+  // set's own digest is reused when the algorithm is the same).
+  FileReading ReadStore(Store& store, std::string_view path, uint64_t expected_size,
+                        std::optional<HashAlgorithm> upload = std::nullopt);
 
  private:
   std::unique_ptr<Hasher> hasher_;
-  std::unique_ptr<Hasher> also_;  // null: one algorithm
+  std::unique_ptr<Hasher> also_;    // null: one algorithm
+  std::unique_ptr<Hasher> upload_;  // ReadStore's `upload`, kept between reads
   std::vector<uint8_t> buffer_;
   ContentSampler sampler_;
 };

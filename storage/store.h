@@ -2,7 +2,10 @@
 // backup lives — a local directory, a prefix of an S3 bucket, a directory on
 // an SFTP server. Readers (the tree walk, hashing, discovery of restore
 // points, BagIt, checksum files, restic) ask it three things: list a
-// directory, stat a path, read a byte range. Nothing else crosses it.
+// directory, stat a path, read a byte range. Beside those, a store may say
+// what it knows of itself (Facts: versioning, Object Lock) and of an
+// object (StoreEntry: its upload record, its retention): evidence the
+// worker reports as the store's word, never as something it read.
 //
 // Paths are '/'-separated, relative to the store's root ("" is the root),
 // with no empty, "." or ".." component and no NUL (CheckStorePath); a store
@@ -59,6 +62,36 @@ struct StoreEntry {
   // the store's record at upload, never of a re-read.
   std::string etag;
   std::string checksum_sha256;
+  // The object's Object Lock, from Stat only (S3 HEAD; a listing does not
+  // say): lock_known when the store answered for this object (an S3 HEAD,
+  // headers absent = no retention, no legal hold); then lock_mode
+  // "GOVERNANCE" / "COMPLIANCE" ("" none), lock_until_ns the retain-until
+  // date (ns since the epoch; 0 none) and legal_hold.
+  bool lock_known = false;
+  std::string lock_mode;
+  int64_t lock_until_ns = 0;
+  bool legal_hold = false;
+};
+
+// What a store says of itself (S3: the bucket's configuration). Each fact
+// is kOn / kOff when the store answered, kUnknown when it did not, with the
+// reason in *_unknown ("the store cannot tell" for a store without such a
+// notion, S3's error for a server that does not implement it). What the
+// store says, not what Vigil verified.
+enum class StoreFact { kUnknown, kOff, kOn };
+struct StoreFacts {
+  // Versioning: kOn "Enabled"; kOff "Suspended" or never enabled
+  // (versioning_status says which: "Suspended" or "").
+  StoreFact versioning = StoreFact::kUnknown;
+  std::string versioning_status;
+  std::string versioning_unknown;
+  // Object Lock on the bucket, and its default retention of new objects
+  // (mode "GOVERNANCE" / "COMPLIANCE", "" none; days or years, 0 absent).
+  StoreFact object_lock = StoreFact::kUnknown;
+  std::string object_lock_unknown;
+  std::string default_mode;
+  uint32_t default_days = 0;
+  uint32_t default_years = 0;
 };
 
 // What a store has cost: requests made (every HTTP request or SFTP
@@ -124,6 +157,16 @@ class Store {
   // (posix_fadvise DONTNEED). Remote stores hold no cache: no-op. Never
   // fails (a path that cannot be opened is simply not dropped).
   virtual void DropCached(std::string_view path) { (void)path; }
+
+  // What the store says of itself (above). Never fails: a store that
+  // cannot answer says why in the *_unknown reasons. Costs requests (S3:
+  // two); call it once per task. Default: nothing known, "the store cannot
+  // tell" (a local directory, an SFTP server).
+  virtual StoreFacts Facts() {
+    StoreFacts f;
+    f.versioning_unknown = f.object_lock_unknown = "the store cannot tell";
+    return f;
+  }
 
   const StoreCounters& counters() const { return counters_; }
 

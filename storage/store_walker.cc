@@ -79,6 +79,8 @@ bool StoreWalker::Next(WalkEntry* e) {
       case StoreEntryType::kFile:
         e->type = EntryType::kFile;
         e->size = c.size;
+        e->etag = std::move(c.etag);
+        e->checksum_sha256 = std::move(c.checksum_sha256);
         break;
       case StoreEntryType::kSymlink:
         e->type = EntryType::kSymlink;

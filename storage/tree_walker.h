@@ -58,6 +58,10 @@ struct WalkEntry {
   bool stat_pending = false;
   int error = 0;  // errno if the entry could not be examined/read
   std::string error_text;
+  // StoreWalker, a regular file: what the store recorded of its content at
+  // upload (StoreEntry::etag, checksum_sha256); empty from TreeWalker.
+  std::string etag;
+  std::string checksum_sha256;
 };
 
 class TreeWalker {

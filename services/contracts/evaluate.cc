@@ -252,6 +252,7 @@ class Evaluator {
       SiteLoss(v, cs, &r);
       ev.readiness.push_back(std::move(r));
       Scope(v, &ev.scope);
+      StoreFindings(v, &ev.scope);
     }
     for (const std::string& u : facts_.unscoped) {
       ev.scope.push_back(
@@ -696,6 +697,9 @@ class Evaluator {
     }
     Add(cv, "offsite_locations", "offsite flags as declared by the MSP", Msg("ev.offsite_declared"),
         "declared");
+    // Remote locations: what their stores said, beside the declarations.
+    std::set<std::string> told;
+    for (const BackupSet* s : v.sets) StoreEvidence(*s, &told, cv);
     std::vector<std::string> disagreements, unestablished;
     std::vector<Message> disagreement_messages;
     std::set<std::string> mine;
@@ -773,6 +777,136 @@ class Evaluator {
     Say(cv, s, Msg("list", {msg::List(std::move(problem_messages))}));
   }
 
+  // --- What the store says (docs/remote.md) ------------------------------
+  // The location of `s` (null when the contract does not declare it) and,
+  // for a remote one, what its store said (null: never asked).
+  const Location* LocationOf(const BackupSet& s) const {
+    auto it = locations_.find(s.location);
+    return it == locations_.end() ? nullptr : &it->second;
+  }
+  const StoreSaid* SaidOf(const BackupSet& s) const {
+    auto it = facts_.sets.find(s.name);
+    return it == facts_.sets.end() || !it->second.store_said ? nullptr : &*it->second.store_said;
+  }
+
+  // What the store said of its Object Lock (and of the objects read), or
+  // why it is not measured.
+  Message LockMessage(const StoreSaid& said, std::string* text) const {
+    std::vector<Message> parts;
+    std::string t;
+    if (said.object_lock.empty()) {
+      t = "not measured: " + said.object_lock_unmeasured;
+      *text = t;
+      return Msg("store.not_measured", {msg::Text(said.object_lock_unmeasured)});
+    }
+    if (said.object_lock == "off") {
+      t = "the store says: Object Lock off (" + said.store + ")";
+      parts.push_back(Msg("store.lock_off", {msg::Text(said.store)}));
+    } else if (said.default_mode.empty() || (said.default_days == 0 && said.default_years == 0)) {
+      t = "the store says: Object Lock on, no default retention (" + said.store + ")";
+      parts.push_back(Msg("store.lock_on", {msg::Text(said.store)}));
+    } else {
+      const bool days = said.default_days != 0;
+      const uint64_t n = days ? said.default_days : said.default_years;
+      t = "the store says: Object Lock on, default retention " + said.default_mode + " " +
+          std::to_string(n) + (days ? " day(s)" : " year(s)") + " (" + said.store + ")";
+      parts.push_back(Msg(days ? "store.lock_on_days" : "store.lock_on_years",
+                          {msg::Text(said.store), msg::Text(said.default_mode), msg::Count(n)}));
+    }
+    const uint64_t seen = said.retained + said.not_retained;
+    if (said.object_lock == "on" && seen > 0) {
+      t += "; " + std::to_string(said.retained) + " of " + std::to_string(seen) +
+           " object(s) read under retention at " + cal_.Format(said.measured_ns);
+      parts.push_back(Msg("store.retained", {msg::Count(said.retained), msg::Count(seen),
+                                             msg::Time(said.measured_ns)}));
+    }
+    *text = t;
+    return Msg("list", {msg::List(std::move(parts))});
+  }
+
+  // Evidence of the location of `s` (once per location in `told`) and of
+  // the objects of `s` read: the declarations, and what the store said
+  // beside them. Filesystem locations: nothing here (the declared offsite
+  // flags above say it all).
+  void StoreEvidence(const BackupSet& s, std::set<std::string>* told, CommitmentVerdict* cv) {
+    const Location* loc = LocationOf(s);
+    if (loc == nullptr || loc->kind == "filesystem") return;
+    const StoreSaid* said = SaidOf(s);
+    if (told->insert(s.location).second) {
+      Add(cv, "offsite " + s.location,
+          std::string(loc->offsite ? "declared offsite" : "declared not offsite") +
+              "; the store cannot tell",
+          Msg(loc->offsite ? "ev.offsite_cannot_tell" : "ev.not_offsite_cannot_tell"), "declared");
+      Add(cv, "immutable " + s.location,
+          loc->immutable ? "declared immutable" : "declared not immutable",
+          Msg(loc->immutable ? "ev.immutable_declared" : "ev.not_immutable_declared"), "declared");
+      if (said == nullptr) {
+        Add(cv, "immutable " + s.location, "not measured: no check has asked the store yet",
+            Msg("store.never_asked"));
+        Add(cv, "versioning " + s.location, "not measured: no check has asked the store yet",
+            Msg("store.never_asked"));
+      } else {
+        std::string text;
+        Message m = LockMessage(*said, &text);
+        Add(cv, "immutable " + s.location, text, std::move(m));
+        if (said->versioning.empty()) {
+          Add(cv, "versioning " + s.location, "not measured: " + said->versioning_unmeasured,
+              Msg("store.not_measured", {msg::Text(said->versioning_unmeasured)}));
+        } else {
+          Add(cv, "versioning " + s.location,
+              "the store says: versioning " + said->versioning + " (" + said->store + ")",
+              Msg("store.versioning_" + said->versioning, {msg::Text(said->store)}));
+        }
+      }
+    }
+    if (said != nullptr && said->agree + said->disagree + said->absent > 0) {
+      Add(cv, "upload_records " + s.name,
+          std::to_string(said->agree) + " object(s) read equal the store's upload record, " +
+              std::to_string(said->disagree) + " differ, " + std::to_string(said->absent) +
+              " without one (the store's record at upload, not a re-read)",
+          Msg("store.upload_records",
+              {msg::Count(said->agree), msg::Count(said->disagree), msg::Count(said->absent)}));
+    }
+  }
+
+  // Where a store contradicts what is declared of its location, or an
+  // object read differs from the store's own upload record: a finding
+  // (once per location / set). Information only: no verdict changes.
+  void StoreFindings(const AssetView& v, std::vector<ScopeFinding>* out) {
+    for (const BackupSet* s : v.sets) {
+      const Location* loc = LocationOf(*s);
+      const StoreSaid* said = SaidOf(*s);
+      if (loc == nullptr || said == nullptr) continue;
+      const uint64_t seen = said->retained + said->not_retained;
+      if (loc->immutable && said->object_lock == "off" &&
+          findings_done_.insert("lock " + s->location).second) {
+        out->push_back(
+            {"location " + s->location,
+             "declared immutable, but the store says Object Lock is off (" + said->store + ")",
+             Msg("finding.immutable_lock_off", {msg::Text(said->store)})});
+      } else if (loc->immutable && said->object_lock == "on" && said->not_retained > 0 &&
+                 findings_done_.insert("retention " + s->name).second) {
+        out->push_back({"location " + s->location,
+                        "declared immutable, but the store says " +
+                            std::to_string(said->not_retained) + " of " + std::to_string(seen) +
+                            " object(s) read of " + s->name + " not under retention at " +
+                            cal_.Format(said->measured_ns) + " (" + said->store + ")",
+                        Msg("finding.immutable_not_retained",
+                            {msg::Count(said->not_retained), msg::Count(seen), msg::Text(s->name),
+                             msg::Time(said->measured_ns), msg::Text(said->store)})});
+      }
+      if (said->disagree > 0 && findings_done_.insert("upload " + s->name).second) {
+        const std::string first = said->disagreeing.empty() ? "" : said->disagreeing.front();
+        out->push_back(
+            {"backup set " + s->name,
+             std::to_string(said->disagree) +
+                 " object(s) read differ from the store's own upload record (damage "
+                 "at the store or in the read path)" +
+                 (first.empty() ? "" : ": " + first),
+             Msg("finding.upload_record_differs", {msg::Count(said->disagree), msg::Text(first)})});
+      }
+    }
+  }
   // --- Integrity coverage -------------------------------------------------
   // The measured coverage, then the read budget: a location whose daily
   // budget cannot re-read a set in full within the period makes the
@@ -1318,6 +1452,8 @@ class Evaluator {
   const Contract& contract_;
   const std::map<std::string, Location>& locations_;
   const TenantFacts& facts_;
+  // Store findings already made (StoreFindings), by what they are about.
+  std::set<std::string> findings_done_;
   Interval iv_;
   int64_t now_;
   EvaluateOptions options_;

@@ -18,6 +18,7 @@
 
 #include <cstdint>
 #include <map>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -118,6 +119,26 @@ struct CopyAgreement {
   std::string detail{};  // why not established, which entries differ
 };
 
+// What the store of a set's remote location said at the newest check that
+// asked it (v1::StoreEvidence, docs/remote.md "What the store says"): the
+// store's word, not something Vigil read back. "" where it did not say,
+// with the reason in *_unmeasured.
+struct StoreSaid {
+  std::string store{};  // "s3://host/bucket/prefix"
+  int64_t measured_ns = 0;
+  std::string versioning{};  // "enabled" | "suspended" | "off" | ""
+  std::string versioning_unmeasured{};
+  std::string object_lock{};  // "on" | "off" | ""
+  std::string object_lock_unmeasured{};
+  std::string default_mode{};  // "GOVERNANCE" | "COMPLIANCE" | ""
+  uint32_t default_days = 0, default_years = 0;
+  // Objects read whose retention the store gave (Object Lock on).
+  uint64_t retained = 0, not_retained = 0;
+  // Objects read compared with the store's upload record.
+  uint64_t agree = 0, disagree = 0, absent = 0;
+  std::vector<std::string> disagreeing{};  // the first few, with the digests
+};
+
 struct BackupSetFacts {
   std::string name{};
   // Inventories (listings of the restore points) run so far; 0 = never.
@@ -132,6 +153,8 @@ struct BackupSetFacts {
   // restore point: "does not exist", "empty" or "holds no restore point";
   // empty when it found points (or did not say).
   std::string no_backup{};
+  // A set at a remote location: what its store said (absent: never asked).
+  std::optional<StoreSaid> store_said{};
 };
 
 struct TenantFacts {

@@ -154,4 +154,24 @@ storage::StatusOr<storage::HashAlgorithm> ContentHashOf(const v1::BackupSet& b) 
   return *alg;
 }
 
+StoreSaid FromProto(const v1::StoreEvidence& e) {
+  StoreSaid s;
+  s.store = e.store();
+  s.measured_ns = e.measured_ns();
+  s.versioning = e.versioning();
+  s.versioning_unmeasured = e.versioning_unmeasured();
+  s.object_lock = e.object_lock();
+  s.object_lock_unmeasured = e.object_lock_unmeasured();
+  s.default_mode = e.default_retention_mode();
+  s.default_days = e.default_retention_days();
+  s.default_years = e.default_retention_years();
+  s.retained = e.objects_retained();
+  s.not_retained = e.objects_not_retained();
+  s.agree = e.checksums_agree();
+  s.disagree = e.checksums_disagree();
+  s.absent = e.checksums_absent();
+  s.disagreeing.assign(e.disagreeing().begin(), e.disagreeing().end());
+  return s;
+}
+
 }  // namespace vigil::contracts

@@ -4,6 +4,7 @@
 
 #include <string>
 
+#include "services/contracts/evaluate.h"
 #include "services/contracts/model.h"
 #include "storage/hash.h"
 #include "storage/status.h"
@@ -23,6 +24,8 @@ Tenant FromProto(const v1::Tenant& t);
 // Unknown layout names fall back to kMirror (the coordinator validated them
 // on the way in).
 BackupSet FromProto(const v1::BackupSet& b);
+// What a store said (evaluate.h), as a worker reported it.
+StoreSaid FromProto(const v1::StoreEvidence& e);
 
 // The digest algorithm of a set's catalogue entries: its content_hash
 // (XXH3-128 when empty), SHA-256 for a "restic" set (its entries are

@@ -494,12 +494,17 @@ StatusOr<v1::GetStatusResponse> Coordinator::GetStatus(const v1::GetStatusReques
   }
   // Latest task per (tenant, backup set), and the tasks of the asked check.
   std::map<std::pair<std::string, std::string>, v1::Task> last;
+  // And the newest DONE check that says what its store said.
+  std::map<std::pair<std::string, std::string>, v1::StoreEvidence> said;
   v1::GetStatusResponse resp;
   bool finished = true;
   std::vector<v1::Task> all_tasks = TasksWithWaiting();
   for (auto& t : all_tasks) {
     if (t.kind() == v1::TASK_KIND_CHECK) {
       last[{t.backup_set().tenant(), t.backup_set().name()}] = t;  // ids increase
+      if (t.state() == v1::TASK_STATE_DONE && t.has_store_evidence()) {
+        said[{t.backup_set().tenant(), t.backup_set().name()}] = t.store_evidence();
+      }
     }
     if (req.check_id() != 0 && t.check_id() == req.check_id()) {
       if (t.state() != v1::TASK_STATE_DONE && t.state() != v1::TASK_STATE_FAILED) finished = false;
@@ -521,6 +526,9 @@ StatusOr<v1::GetStatusResponse> Coordinator::GetStatus(const v1::GetStatusReques
       v1::BackupSetStatus* bs = ts->add_backup_sets();
       auto it = last.find({b.tenant(), b.name()});
       if (it != last.end()) *bs->mutable_last_task() = it->second;
+      if (auto e = said.find({b.tenant(), b.name()}); e != said.end()) {
+        *bs->mutable_store_evidence() = e->second;
+      }
       *bs->mutable_backup_set() = std::move(b);
       if (Status p = FillPoints(*this, bs); !p.ok()) return p;
       // The last clean point now (contracts::LastCleanPoint).
@@ -1024,6 +1032,9 @@ StatusOr<v1::CompleteTaskResponse> Coordinator::CompleteTask(const std::string& 
                                       "' is not \"does not exist\", \"empty\" or \"holds no "
                                       "restore point\"");
   }
+  if (req.store_evidence().disagreeing_size() > 20) {
+    return absl::InvalidArgumentError("store_evidence: more than 20 disagreeing objects named");
+  }
   ReaderMutexLock apply_lock(&apply_mu_);
   MutexLock set_lock(&SetLock(t->backup_set().tenant(), t->backup_set().name()));
   // A completion of this attempt that ran while this one waited for the
@@ -1089,7 +1100,9 @@ StatusOr<v1::CompleteTaskResponse> Coordinator::CompleteTask(const std::string& 
   if (!req.has_store_usage()) usage.set_bytes_read(merged->bytes_read);
   auto done = leases_->Complete(
       worker_id, req.task_id(), req.attempt(),
-      {merged->counts, merged->entries, merged->bytes_read, req.set_directory(), usage},
+      {merged->counts, merged->entries, merged->bytes_read, req.set_directory(), usage,
+       req.has_store_evidence() ? std::optional<v1::StoreEvidence>(req.store_evidence())
+                                : std::nullopt},
       &done_batch,
       /*publish=*/false);
   struct PublishAtExit {

@@ -64,6 +64,7 @@ StatusOr<TenantEvaluation> EvaluateTenant(storage::Catalogue& cat,
       if (Status d = FillDrills(kv, tenant.name, &f, &history); !d.ok()) return d;
       int64_t last_integrity = 0;
       int64_t last_check = 0;
+      int64_t last_said = 0;
       for (const v1::Task& t : tasks) {
         if (t.backup_set().tenant() != tenant.name || t.backup_set().name() != set.name ||
             t.state() != v1::TASK_STATE_DONE || t.finished_ns() == 0 ||
@@ -77,6 +78,10 @@ StatusOr<TenantEvaluation> EvaluateTenant(storage::Catalogue& cat,
         if (t.finished_ns() >= last_check) {  // what the newest check found at the directory
           last_check = t.finished_ns();
           f.no_backup = t.set_directory();
+        }
+        if (t.has_store_evidence() && t.finished_ns() >= last_said) {
+          last_said = t.finished_ns();
+          f.store_said = contracts::FromProto(t.store_evidence());
         }
         if (!t.inventory_only()) last_integrity = std::max(last_integrity, t.finished_ns());
       }

@@ -494,6 +494,7 @@ StatusOr<v1::Task> LeaseManager::Complete(const std::string& worker, uint64_t ta
   next.set_bytes_read(outcome.bytes_read);
   next.set_set_directory(outcome.set_directory);
   if (outcome.store_usage) *next.mutable_store_usage() = *outcome.store_usage;
+  if (outcome.store_evidence) *next.mutable_store_evidence() = *outcome.store_evidence;
   next.set_lease_expires_ns(0);
   next.set_finished_ns(clock_->NowNs());
   v1::Task copy = next;

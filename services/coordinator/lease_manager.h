@@ -144,6 +144,9 @@ class LeaseManager {
     // What the task cost at its location's store (v1::Task.store_usage);
     // nullopt = not recorded.
     std::optional<v1::StoreUsage> store_usage{};
+    // CHECK at a remote location: what its store said
+    // (v1::Task.store_evidence); unset otherwise.
+    std::optional<v1::StoreEvidence> store_evidence{};
   };
   // Marks the current lease DONE with its results. `extra` (may be null) is
   // written in the same atomic, synced batch (e.g. removal of staged data).

@@ -26,6 +26,7 @@
 #include "storage/file_hasher.h"
 #include "storage/hash.h"
 #include "storage/local_store.h"
+#include "storage/hex.h"
 #include "storage/store_walker.h"
 #include "storage/tree_walker.h"
 
@@ -171,11 +172,93 @@ class CheckRun {
     if (absl::IsNotFound(dir.status())) return NoBackup(dir.status());
     if (!dir.ok()) return {Outcome::kError, std::string(dir.status().message()), 0};
     store_ = std::move(*dir);
+    AskStore();
     Outcome r = restic ? RunRestic() : CheckPoints(*set);
+    if (r.kind == Outcome::kDone) r.store_evidence = evidence_;
     if (r.kind != Outcome::kDone) {  // what it cost anyway (CheckPoints logs it when done)
       host_->Log("task " + std::to_string(task.id()) + " ended: " + StoreCost());
     }
     r.store_usage = UsageOf(*store_->store);  // the location's read budget counts it
+    return r;
+  }
+
+  // What the store says of itself, once per task (StoreEvidence): the
+  // bucket's versioning and Object Lock, or why not known.
+  void AskStore() {
+    const storage::StoreFacts f = store_->store->Facts();
+    evidence_.set_store(store_->store->Describe());
+    evidence_.set_measured_ns(std::chrono::duration_cast<std::chrono::nanoseconds>(
+                                  std::chrono::system_clock::now().time_since_epoch())
+                                  .count());
+    using storage::StoreFact;
+    if (f.versioning == StoreFact::kUnknown) {
+      evidence_.set_versioning_unmeasured(f.versioning_unknown);
+    } else {
+      evidence_.set_versioning(f.versioning == StoreFact::kOn       ? "enabled"
+                               : f.versioning_status == "Suspended" ? "suspended"
+                                                                    : "off");
+    }
+    if (f.object_lock == StoreFact::kUnknown) {
+      evidence_.set_object_lock_unmeasured(f.object_lock_unknown);
+    } else {
+      evidence_.set_object_lock(f.object_lock == StoreFact::kOn ? "on" : "off");
+      evidence_.set_default_retention_mode(f.default_mode);
+      evidence_.set_default_retention_days(f.default_days);
+      evidence_.set_default_retention_years(f.default_years);
+    }
+    // Each object's retention is asked (a HEAD) only where the bucket can
+    // hold one.
+    lock_on_ = f.object_lock == StoreFact::kOn;
+  }
+
+  // Reads the object `path` of the store (`shown` in messages) with
+  // `hasher`; where the store recorded a digest of it at upload (an S3
+  // SHA-256 checksum, or an ETag of 32 hex digits: a single-part upload's
+  // MD5), that digest too, from the same buffers, compared with the record;
+  // with Object Lock on, the object's retention at the task's instant.
+  storage::FileReading ReadObject(storage::FileHasher& hasher, const std::string& path,
+                                  const std::string& shown, uint64_t size, const std::string& etag,
+                                  std::string checksum) {
+    storage::StoreEntry head;
+    if (lock_on_) {
+      auto st = store_->store->Stat(path);
+      if (st.ok()) head = std::move(*st);
+      if (checksum.empty()) checksum = head.checksum_sha256;
+    }
+    std::optional<storage::HashAlgorithm> upload;
+    std::string recorded;
+    if (checksum.size() == 32) {
+      upload = storage::HashAlgorithm::kSha256;
+      recorded = std::move(checksum);
+    } else if (auto md5 = etag.size() == 32 ? storage::HexDecode(etag) : std::nullopt) {
+      upload = storage::HashAlgorithm::kMd5;  // a multipart ETag ("...-N") is not 32 hex digits
+      recorded = std::move(*md5);
+    }
+    storage::FileReading r = hasher.ReadStore(*store_->store, path, size, upload);
+    if (!r.ok) return r;
+    if (!upload) {
+      evidence_.set_checksums_absent(evidence_.checksums_absent() + 1);
+    } else if (r.upload_digest.view() == recorded) {
+      evidence_.set_checksums_agree(evidence_.checksums_agree() + 1);
+    } else {
+      evidence_.set_checksums_disagree(evidence_.checksums_disagree() + 1);
+      if (evidence_.disagreeing_size() < 20) {
+        evidence_.add_disagreeing(EscapeForTerminal(shown) + ": the store recorded " +
+                                  (*upload == storage::HashAlgorithm::kMd5 ? "md5 " : "sha256 ") +
+                                  storage::HexEncode(recorded) +
+                                  " at upload, the bytes read give " +
+                                  storage::HexEncode(r.upload_digest.view()));
+      }
+    }
+    if (head.lock_known) {
+      const bool retained = head.legal_hold || (!head.lock_mode.empty() &&
+                                                head.lock_until_ns > evidence_.measured_ns());
+      if (retained) {
+        evidence_.set_objects_retained(evidence_.objects_retained() + 1);
+      } else {
+        evidence_.set_objects_not_retained(evidence_.objects_not_retained() + 1);
+      }
+    }
     return r;
   }
 
@@ -442,7 +525,10 @@ class CheckRun {
     const std::string path = storage::JoinStorePath(store_->path, point.name);
     return EmitPointFile(
         point, st.size, st.mtime_ns,
-        [&](uint64_t size) { return hasher.ReadStore(*store_->store, path, size); }, emit);
+        [&](uint64_t size) {
+          return ReadObject(hasher, path, point.name, size, st.etag, st.checksum_sha256);
+        },
+        emit);
   }
 
   // Starts the observation of walked entry `e` of `point`; true when it is
@@ -540,15 +626,17 @@ class CheckRun {
     auto walker = storage::StoreWalker::Open(
         *dir.store, root, point.name.empty() ? dir.shown : dir.shown + "/" + point.name);
     if (!walker.ok()) return {Outcome::kError, std::string(walker.status().message()), 0};
-    return EmitWalk(
-        **walker, point, lost, emit, [&](const storage::WalkEntry& e, v1::Observation* o) {
-          Pace(e.size);
-          storage::FileReading r =
-              hasher.ReadStore(*dir.store, storage::JoinStorePath(root, e.path), e.size);
-          if (!r.ok && r.error == ENOENT) return false;  // vanished since the walk
-          SetReading(r, o);
-          return true;
-        });
+    return EmitWalk(**walker, point, lost, emit,
+                    [&](const storage::WalkEntry& e, v1::Observation* o) {
+                      Pace(e.size);
+                      storage::FileReading r =
+                          ReadObject(hasher, storage::JoinStorePath(root, e.path),
+                                     point.name.empty() ? e.path : point.name + "/" + e.path,
+                                     e.size, e.etag, e.checksum_sha256);
+                      if (!r.ok && r.error == ENOENT) return false;  // vanished since the walk
+                      SetReading(r, o);
+                      return true;
+                    });
   }
 
   // Emits an observation for every entry `walker` (TreeWalker or
@@ -610,6 +698,10 @@ class CheckRun {
   // its directory in the location's store. One of them is set by Run.
   std::optional<SetDir> local_;
   std::optional<StoreSetDir> store_;
+  // A remote location: what its store said (AskStore, ReadObject), and
+  // whether its bucket has Object Lock on (each object's retention asked).
+  v1::StoreEvidence evidence_;
+  bool lock_on_ = false;
   // The set's digest algorithm (its contentHash).
   storage::HashAlgorithm alg_ = storage::HashAlgorithm::kXxh3_128;
   // The read budget is the attempt's own: tasks of one location running at

@@ -48,6 +48,9 @@ struct Outcome {
   // Check and drill tasks read through a store (s3, sftp, restic drills):
   // the store's counters for the attempt (CompleteTaskRequest.store_usage).
   std::optional<v1::StoreUsage> store_usage{};
+  // Check tasks at a remote location: what the store said
+  // (CompleteTaskRequest.store_evidence); unset otherwise.
+  std::optional<v1::StoreEvidence> store_evidence{};
 };
 
 // Progress of a task attempt (vigil.v1.TaskProgress units: regular files

@@ -40,6 +40,7 @@ Outcome Complete(Connection* c, TaskHost* host, uint64_t id, uint32_t attempt, O
       for (const auto& p : out.packs) *req.add_restic_packs() = p;
       req.set_set_directory(out.set_directory);
       if (out.store_usage) *req.mutable_store_usage() = *out.store_usage;
+      if (out.store_evidence) *req.mutable_store_evidence() = *out.store_evidence;
     }
     v1::CompleteTaskResponse resp;
     grpc::Status s = c->stub()->CompleteTask(&ctx, req, &resp);

@@ -1,7 +1,9 @@
-// libFuzzer target: an S3 ListObjectsV2 page and error document
-// (services/worker/remote/s3_xml.h) as a server might answer them, fed in
-// chunks whose sizes the first byte picks. Must never crash, hang or leak;
-// a page never holds more entries than its cap; a refusal is DataLoss.
+// libFuzzer target: an S3 ListObjectsV2 page, an error document and a
+// bucket's versioning and Object Lock configurations
+// (services/worker/remote/s3_xml.h) as a server might answer them, the page
+// fed in chunks whose sizes the first byte picks. Must never crash, hang or
+// leak; a page never holds more entries than its cap; a refusal is
+// DataLoss; a configuration taken holds only the values it may.
 #include <cstddef>
 #include <cstdint>
 #include <cstdlib>
@@ -29,6 +31,17 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   }
 
   (void)ParseS3Error(body);
+  auto v = ParseVersioningConfiguration(body);
+  if (!v.ok() && v.status().code() != absl::StatusCode::kDataLoss) std::abort();
+  if (v.ok() && !v->status.empty() && v->status != "Enabled" && v->status != "Suspended") {
+    std::abort();
+  }
+  auto l = ParseObjectLockConfiguration(body);
+  if (!l.ok() && l.status().code() != absl::StatusCode::kDataLoss) std::abort();
+  if (l.ok() && !l->mode.empty() && l->mode != "GOVERNANCE" && l->mode != "COMPLIANCE") {
+    std::abort();
+  }
+  if (l.ok() && (l->days > 1000000 || l->years > 1000000)) std::abort();
   int64_t ns = 0;
   (void)ParseIso8601Ns(body, &ns);
   (void)DecodeChecksumSha256(body);

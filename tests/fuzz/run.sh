@@ -83,6 +83,8 @@ seed fuzz_s3_credentials 2 '# Wasabi\r\naws_access_key_id=K\r\naws_secret_access
 # S3 listings: chunk-size byte, then a ListObjectsV2 page; an error document.
 seed fuzz_s3_list_xml 1 '\x07<?xml version="1.0"?><ListBucketResult><IsTruncated>true</IsTruncated><Contents><Key>p/a b</Key><LastModified>2026-12-06T14:21:16.250Z</LastModified><ETag>&quot;5d41402abc4b2a76b9719d911017c592&quot;</ETag><Size>5</Size><ChecksumSHA256>LPJNul+wow4m6DsqxbninhsWHlwfp0JecwQzYpOLmCQ=</ChecksumSHA256></Contents><CommonPrefixes><Prefix>p/d/</Prefix></CommonPrefixes><NextContinuationToken>t</NextContinuationToken></ListBucketResult>'
 seed fuzz_s3_list_xml 2 '\x40<Error><Code>NoSuchBucket</Code><Message>m</Message></Error>'
+seed fuzz_s3_list_xml 3 '\x01<VersioningConfiguration xmlns="http://s3.amazonaws.com/doc/2006-03-01/"><Status>Suspended</Status><MfaDelete>Disabled</MfaDelete></VersioningConfiguration>'
+seed fuzz_s3_list_xml 4 '\x02<ObjectLockConfiguration><ObjectLockEnabled>Enabled</ObjectLockEnabled><Rule><DefaultRetention><Mode>COMPLIANCE</Mode><Days>30</Days></DefaultRetention></Rule></ObjectLockConfiguration>'
 # Inclusion proofs: leaf 1 of a 3-leaf tree (valid shape), and one of size 1.
 seed fuzz_merkle_verify 1 '{"index":1,"tree_size":3,"leaf":"000000016100000000000000010000","path":["022a6979e6dab7aa5ae4c3e5e45f7e977112a7e63593820dbec1ec738a24f93c","e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"],"root":"e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"}'
 seed fuzz_merkle_verify 2 '{"index":0,"tree_size":1,"leaf":"","path":[],"root":"6e340b9cffb37a989ca544e6bb780a2c78901d3fb33738768511a30617afa01d"}'

@@ -98,6 +98,12 @@ class S3Server {
     }
   }
 
+  // The file on disk where the server keeps the content of `key` in
+  // `bucket` (its ETag, the MD5 recorded at upload, is kept apart): a test
+  // changes bytes here to damage an object behind the store's record.
+  std::string ObjectFileForTest(const std::string& bucket, const std::string& key) const {
+    return data_.path() + "/data/" + bucket + "/" + key + "._S3rver_object";
+  }
   static worker::remote::S3Credentials Credentials() {
     worker::remote::S3Credentials c;
     c.access_key_id = "S3RVER";

@@ -64,6 +64,7 @@ struct Response {
   long code = 0;
   std::string error_body;  // a non-2xx body, capped
   std::string content_length, last_modified, etag, checksum_sha256, content_range;
+  std::string lock_mode, lock_until, legal_hold;  // x-amz-object-lock-*
   // A 206 whose Content-Range starts at or past the object's size ("bytes
   // 0-0/0" for an empty object, where S3 answers 416): nothing to read.
   bool range_past_end = false;
@@ -134,6 +135,9 @@ size_t OnHeader(char* p, size_t size, size_t n, void* ud) {
   if (name == "last-modified") t->resp.last_modified = value;
   if (name == "etag") t->resp.etag = value;
   if (name == "x-amz-checksum-sha256") t->resp.checksum_sha256 = value;
+  if (name == "x-amz-object-lock-mode") t->resp.lock_mode = value;
+  if (name == "x-amz-object-lock-retain-until-date") t->resp.lock_until = value;
+  if (name == "x-amz-object-lock-legal-hold") t->resp.legal_hold = value;
   if (name == "content-range") {
     t->resp.content_range = value;
     unsigned long long first = 0, last = 0, total = 0;
@@ -188,6 +192,24 @@ class ListSink : public BodySink {
 
  private:
   std::unique_ptr<S3ListPageParser> parser_ = std::make_unique<S3ListPageParser>();
+};
+
+// A small answer (a bucket's configuration) kept whole, up to 64 KiB
+// (more: the parser refuses it).
+class StringSink : public BodySink {
+ public:
+  void Reset() override { body_.clear(); }
+  Status Take(long, std::string_view data, bool*) override {
+    if (body_.size() + data.size() > 64 * 1024 + 1) {
+      return absl::DataLossError("an answer of more than 64 KiB");
+    }
+    body_.append(data);
+    return absl::OkStatus();
+  }
+  const std::string& body() const { return body_; }
+
+ private:
+  std::string body_;
 };
 
 // A ranged GET's body goes straight into the caller's buffer.
@@ -284,8 +306,28 @@ class S3Store : public storage::Store {
   StatusOr<StoreEntry> Stat(std::string_view path) override;
   StatusOr<size_t> ReadAt(std::string_view path, uint64_t offset, void* buf, size_t len) override;
   Status Put(std::string_view key, std::string_view body);
+  storage::StoreFacts Facts() override;
+  StatusOr<long> Raw(const S3TestRequest& r, std::string* error_body) {
+    Request req;
+    req.method = r.method == "PUT" ? "PUT" : r.method == "HEAD" ? "HEAD" : "GET";
+    req.key = r.key;
+    req.bucket_only = r.key.empty();
+    req.query = r.query;
+    req.headers = r.headers;
+    req.body = r.body;
+    req.what = r.method + " " + Quote(r.key);
+    auto resp = Send(req, nullptr);
+    if (!resp.ok()) return resp.status();
+    if (error_body != nullptr) *error_body = resp->error_body;
+    return resp->code;
+  }
 
  private:
+  // GET /?`sub` of the bucket: the 200 body, or why the store did not say
+  // (an error after retries, or its HTTP answer); `*absent` set when it
+  // answered 404 with S3 code `absent_code`.
+  std::string GetBucketSub(const std::string& sub, const std::string& api,
+                           const std::string& absent_code, std::string* body, bool* absent);
   std::string KeyOf(std::string_view path) const {
     if (config_.prefix.empty()) return std::string(path);
     if (path.empty()) return config_.prefix;
@@ -574,6 +616,16 @@ StatusOr<StoreEntry> S3Store::Stat(std::string_view path) {
     }
     e.etag = std::string(etag);
     e.checksum_sha256 = DecodeChecksumSha256(resp->checksum_sha256);
+    // A HEAD answers for the object's lock: no header, no retention.
+    e.lock_known = true;
+    if (resp->lock_mode == "GOVERNANCE" || resp->lock_mode == "COMPLIANCE") {
+      e.lock_mode = resp->lock_mode;
+    }
+    int64_t until = 0;
+    if (!resp->lock_until.empty() && ParseIso8601Ns(resp->lock_until, &until)) {
+      e.lock_until_ns = until;
+    }
+    e.legal_hold = resp->legal_hold == "ON";
     return e;
   }
   if (resp->code != 404 && resp->code != 403) return HttpError(*resp, req);
@@ -617,6 +669,70 @@ StatusOr<size_t> S3Store::ReadAt(std::string_view path, uint64_t offset, void* b
     }
   }
   return sink.got();
+}
+
+std::string S3Store::GetBucketSub(const std::string& sub, const std::string& api,
+                                  const std::string& absent_code, std::string* body, bool* absent) {
+  Request req;
+  req.bucket_only = true;
+  req.query = {{sub, ""}};
+  req.what = api + " (GET /?" + sub + ")";
+  StringSink sink;
+  auto resp = Send(req, &sink);
+  if (!resp.ok()) return std::string(resp.status().message());
+  if (resp->code == 200) {
+    *body = sink.body();
+    return "";
+  }
+  const S3ErrorDoc doc = ParseS3Error(resp->error_body);
+  if (resp->code == 404 && !absent_code.empty() && doc.code == absent_code) {
+    *absent = true;
+    return "";
+  }
+  std::string why = api + ": HTTP " + std::to_string(resp->code) +
+                    (doc.code.empty() ? "" : " " + doc.code) +
+                    (doc.message.empty() ? "" : ": " + doc.message);
+  if (resp->code == 501 || doc.code == "NotImplemented") {
+    why = "the server does not implement " + why;
+  } else if (resp->code == 403) {
+    why = "not allowed to ask (" + why + ")";
+  }
+  return why;
+}
+
+storage::StoreFacts S3Store::Facts() {
+  storage::StoreFacts f;
+  std::string body;
+  bool absent = false;
+  std::string why = GetBucketSub("versioning", "GetBucketVersioning", "", &body, &absent);
+  if (why.empty()) {
+    auto v = ParseVersioningConfiguration(body);
+    if (!v.ok()) {
+      why = "the answer does not decode: " + std::string(v.status().message());
+    } else {
+      f.versioning = v->status == "Enabled" ? storage::StoreFact::kOn : storage::StoreFact::kOff;
+      f.versioning_status = v->status;
+    }
+  }
+  if (!why.empty()) f.versioning_unknown = Describe() + ": " + why;
+  body.clear();
+  why = GetBucketSub("object-lock", "GetObjectLockConfiguration",
+                     "ObjectLockConfigurationNotFoundError", &body, &absent);
+  if (why.empty() && absent) {
+    f.object_lock = storage::StoreFact::kOff;  // the store says: no configuration
+  } else if (why.empty()) {
+    auto l = ParseObjectLockConfiguration(body);
+    if (!l.ok()) {
+      why = "the answer does not decode: " + std::string(l.status().message());
+    } else {
+      f.object_lock = l->enabled ? storage::StoreFact::kOn : storage::StoreFact::kOff;
+      f.default_mode = l->mode;
+      f.default_days = l->days;
+      f.default_years = l->years;
+    }
+  }
+  if (!why.empty()) f.object_lock_unknown = Describe() + ": " + why;
+  return f;
 }
 
 Status S3Store::Put(std::string_view key, std::string_view body) {
@@ -694,6 +810,13 @@ Status PutS3ObjectForTest(const S3Config& config, const S3Credentials& creds, st
   auto s = Open(config, creds, storage::RetryPolicy{}, S3StoreOptionsForTest{});
   if (!s.ok()) return s.status();
   return (*s)->Put(key, body);
+}
+
+StatusOr<long> S3RequestForTest(const S3Config& config, const S3Credentials& creds,
+                                const S3TestRequest& request, std::string* error_body) {
+  auto s = Open(config, creds, storage::RetryPolicy{}, S3StoreOptionsForTest{});
+  if (!s.ok()) return s.status();
+  return (*s)->Raw(request, error_body);
 }
 
 }  // namespace vigil::worker::remote

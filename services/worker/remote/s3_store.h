@@ -27,7 +27,10 @@
 #include <atomic>
 #include <cstddef>
 #include <memory>
+#include <string>
 #include <string_view>
+#include <utility>
+#include <vector>
 
 #include "services/worker/remote/remote.h"
 #include "storage/status.h"
@@ -56,5 +59,22 @@ storage::StatusOr<std::unique_ptr<storage::Store>> OpenS3StoreForTest(
 // like every request: how tests fill a bucket. Vigil itself never writes.
 storage::Status PutS3ObjectForTest(const S3Config& config, const S3Credentials& creds,
                                    std::string_view key, std::string_view body);
+
+// One signed request as the store sends it, for tests that set a bucket up
+// (create it with `x-amz-bucket-object-lock-enabled: true`, PUT its
+// `?object-lock` configuration, PUT an object with a retention): `method`
+// "GET", "HEAD" or "PUT"; `key` "" = the bucket itself; `headers` are sent
+// and signed (lowercase names). The HTTP status (transient ones retried
+// first), and the body of a non-2xx answer in *error_body.
+struct S3TestRequest {
+  std::string method = "GET";
+  std::string key;
+  std::vector<std::pair<std::string, std::string>> query;
+  std::vector<std::pair<std::string, std::string>> headers;
+  std::string body;
+};
+storage::StatusOr<long> S3RequestForTest(const S3Config& config, const S3Credentials& creds,
+                                         const S3TestRequest& request,
+                                         std::string* error_body = nullptr);
 
 }  // namespace vigil::worker::remote

@@ -198,6 +198,146 @@ S3ErrorDoc ParseS3Error(std::string_view body) {
   return ctx.doc;
 }
 
+namespace {
+
+// A small answer (a bucket's configuration) read whole: the text of every
+// element two levels or more below a root named `root`, by its path from
+// the root's child ("Status", "Rule/DefaultRetention/Mode"), to `take`.
+// DataLoss on a body over 64 KiB, a DTD, XML that does not parse, another
+// root, or a `take` that returns an error.
+template <typename Take>
+storage::Status ParseSmallXml(std::string_view body, std::string_view root, std::string_view what,
+                              Take take) {
+  constexpr size_t kMaxBody = 64 * 1024;
+  if (body.size() > kMaxBody) {
+    return absl::DataLossError(std::string(what) + ": an answer of more than 64 KiB");
+  }
+  struct Ctx {
+    XML_Parser xml = nullptr;
+    std::string_view root;
+    std::vector<std::string> path;
+    std::string text;
+    Take* take = nullptr;
+    storage::Status error;
+    void Fail(std::string why) {
+      if (!error.ok()) return;
+      error = absl::DataLossError(why + " at byte " + std::to_string(XML_GetCurrentByteIndex(xml)));
+      XML_StopParser(xml, XML_FALSE);
+    }
+  } ctx;
+  ctx.xml = XML_ParserCreate(nullptr);
+  ctx.root = root;
+  ctx.take = &take;
+  XML_SetUserData(ctx.xml, &ctx);
+  XML_SetElementHandler(
+      ctx.xml,
+      [](void* ud, const XML_Char* name, const XML_Char**) {
+        auto* c = static_cast<Ctx*>(ud);
+        if (c->path.empty() && std::string_view(name) != c->root) {
+          c->Fail("not a " + std::string(c->root) + " (root element <" +
+                  std::string(name).substr(0, 64) + ">)");
+          return;
+        }
+        if (c->path.size() >= 16) {
+          c->Fail("elements nested more than 16 deep");
+          return;
+        }
+        c->path.emplace_back(name);
+        c->text.clear();
+      },
+      [](void* ud, const XML_Char*) {
+        auto* c = static_cast<Ctx*>(ud);
+        if (c->path.empty()) return;
+        if (c->path.size() >= 2) {
+          std::string p;
+          for (size_t i = 1; i < c->path.size(); ++i) p += (i > 1 ? "/" : "") + c->path[i];
+          if (storage::Status s = (*c->take)(p, c->text); !s.ok()) {
+            c->Fail(std::string(s.message()));
+            return;
+          }
+        }
+        c->path.pop_back();
+        c->text.clear();
+      });
+  XML_SetCharacterDataHandler(ctx.xml, [](void* ud, const XML_Char* t, int len) {
+    auto* c = static_cast<Ctx*>(ud);
+    if (c->path.size() >= 2 && c->text.size() < 4096) c->text.append(t, static_cast<size_t>(len));
+  });
+  XML_SetStartDoctypeDeclHandler(
+      ctx.xml, [](void* ud, const XML_Char*, const XML_Char*, const XML_Char*, int) {
+        static_cast<Ctx*>(ud)->Fail("a DTD (refused)");
+      });
+  const bool ok =
+      XML_Parse(ctx.xml, body.data(), static_cast<int>(body.size()), XML_TRUE) == XML_STATUS_OK;
+  if (!ok && ctx.error.ok()) {
+    ctx.error = absl::DataLossError(std::string("not XML at byte ") +
+                                    std::to_string(XML_GetCurrentByteIndex(ctx.xml)) + ": " +
+                                    XML_ErrorString(XML_GetErrorCode(ctx.xml)));
+  }
+  XML_ParserFree(ctx.xml);
+  if (!ctx.error.ok()) {
+    return absl::DataLossError(std::string(what) + ": " + std::string(ctx.error.message()));
+  }
+  return absl::OkStatus();
+}
+
+std::string Shown(std::string_view v) { return "'" + std::string(v.substr(0, 40)) + "'"; }
+
+}  // namespace
+
+storage::StatusOr<S3Versioning> ParseVersioningConfiguration(std::string_view body) {
+  S3Versioning out;
+  storage::Status s = ParseSmallXml(
+      body, "VersioningConfiguration", "GetBucketVersioning",
+      [&](const std::string& path, const std::string& text) -> storage::Status {
+        if (path != "Status") return absl::OkStatus();  // MfaDelete and others: not used
+        if (text != "Enabled" && text != "Suspended") {
+          return absl::DataLossError("<Status> " + Shown(text) + " is not Enabled or Suspended");
+        }
+        out.status = text;
+        return absl::OkStatus();
+      });
+  if (!s.ok()) return s;
+  return out;
+}
+
+storage::StatusOr<S3ObjectLock> ParseObjectLockConfiguration(std::string_view body) {
+  S3ObjectLock out;
+  auto number = [](const std::string& text, uint32_t* v) {
+    const char* b = text.data();
+    const char* e = b + text.size();
+    auto [p, ec] = std::from_chars(b, e, *v);
+    return ec == std::errc() && p == e && *v >= 1 && *v <= 1000000;
+  };
+  storage::Status s = ParseSmallXml(
+      body, "ObjectLockConfiguration", "GetObjectLockConfiguration",
+      [&](const std::string& path, const std::string& text) -> storage::Status {
+        if (path == "ObjectLockEnabled") {
+          if (text != "Enabled") {
+            return absl::DataLossError("<ObjectLockEnabled> " + Shown(text) + " is not Enabled");
+          }
+          out.enabled = true;
+        } else if (path == "Rule/DefaultRetention/Mode") {
+          if (text != "GOVERNANCE" && text != "COMPLIANCE") {
+            return absl::DataLossError("<Mode> " + Shown(text) +
+                                       " is not GOVERNANCE or COMPLIANCE");
+          }
+          out.mode = text;
+        } else if (path == "Rule/DefaultRetention/Days") {
+          if (!number(text, &out.days)) {
+            return absl::DataLossError("<Days> " + Shown(text) + " is not a number of days");
+          }
+        } else if (path == "Rule/DefaultRetention/Years") {
+          if (!number(text, &out.years)) {
+            return absl::DataLossError("<Years> " + Shown(text) + " is not a number of years");
+          }
+        }
+        return absl::OkStatus();
+      });
+  if (!s.ok()) return s;
+  return out;
+}
+
 bool ParseIso8601Ns(std::string_view s, int64_t* ns) {
   const std::optional<vigil::DateTime> dt = vigil::ParseDateTime(s);
   if (!dt) return false;

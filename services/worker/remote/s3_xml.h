@@ -1,8 +1,10 @@
 // The XML an S3 server answers, decoded with expat as it arrives: a
-// ListObjectsV2 page (ListBucketResult) and an error document (<Error>).
+// ListObjectsV2 page (ListBucketResult), an error document (<Error>), and
+// what a bucket says of itself: its versioning (GetBucketVersioning) and
+// Object Lock configuration (GetObjectLockConfiguration).
 // The S3 store (s3_store.cc) feeds the response body to a parser chunk by
 // chunk, so only the decoded page (at most max-keys entries) is held, never
-// the listing's text. tests/fuzz/fuzz_s3_list_xml.cc feeds it anything.
+// the listing's text. tests/fuzz/fuzz_s3_list_xml.cc feeds them anything.
 //
 // Thread safety: a parser is used by one thread at a time.
 #pragma once
@@ -68,6 +70,32 @@ struct S3ErrorDoc {
   std::string message;
 };
 S3ErrorDoc ParseS3Error(std::string_view body);
+
+// A bucket's versioning (GetBucketVersioning, GET /?versioning): `status`
+// "Enabled", "Suspended", or "" when versioning was never enabled (an empty
+// <VersioningConfiguration/>).
+struct S3Versioning {
+  std::string status;
+};
+// DataLoss naming what does not decode: not a VersioningConfiguration, a
+// Status other than Enabled/Suspended, a DTD, a body over 64 KiB.
+storage::StatusOr<S3Versioning> ParseVersioningConfiguration(std::string_view body);
+
+// A bucket's Object Lock configuration (GetObjectLockConfiguration, GET
+// /?object-lock). `enabled`: <ObjectLockEnabled>Enabled</...>; the default
+// retention of new objects, when the bucket has one: `mode` "GOVERNANCE" or
+// "COMPLIANCE" ("" none) for `days` or `years` (one of them, 0 = absent).
+struct S3ObjectLock {
+  bool enabled = false;
+  std::string mode;
+  uint32_t days = 0;
+  uint32_t years = 0;
+};
+// DataLoss naming what does not decode: not an ObjectLockConfiguration,
+// ObjectLockEnabled other than "Enabled", a Mode other than GOVERNANCE or
+// COMPLIANCE, Days/Years not a number of 1..1000000, a DTD, a body over
+// 64 KiB.
+storage::StatusOr<S3ObjectLock> ParseObjectLockConfiguration(std::string_view body);
 
 // "2026-12-06T14:21:16.123Z" (RFC 3339, services/common/time.h) -> ns
 // since the epoch; false if it is not one or int64 ns cannot hold it.

@@ -364,6 +364,131 @@ TEST(EvaluateTest, CopiesCountCurrentAndOffsiteAndDisagreement) {
   EXPECT_NE(v->summary.find("not established"), std::string::npos);
 }
 
+// The evidence named `name` with `basis` in `v`, or "" when none.
+std::string EvidenceOf(const CommitmentVerdict& v, const std::string& name,
+                       const std::string& basis) {
+  for (const auto& e : v.evidence) {
+    if (e.name == name && e.basis == basis) return e.value;
+  }
+  return "";
+}
+
+// A remote location's declarations beside what its store said (facts given
+// as data): not measured until a check asked; Object Lock off under an
+// immutable declaration, or objects not under retention, is a finding
+// naming the location, the declaration and the store's word; an object
+// differing from the store's upload record is a finding; none of it changes
+// the copies verdict. A filesystem location gets none of this evidence.
+TEST(EvaluateTest, StoreEvidenceBesideTheDeclarations) {
+  Fixture fx;
+  Location& vault = fx.locations["vault"];
+  vault.kind = "s3";
+  vault.immutable = true;
+  BackupSet copy;
+  copy.name = "fs-vault";
+  copy.location = "vault";
+  fx.contract.assets[0].backup_sets.push_back(copy);
+  fx.Add(CommitmentKind::kRpo).rpo.max_age_ns = 26 * kH;
+  Commitment& c = fx.Add(CommitmentKind::kCopies);
+  c.copies.min = 2;
+  c.copies.offsite = 1;
+  for (const char* name : {"fs-nas", "fs-vault"}) {
+    BackupSetFacts& f = fx.Set(name);
+    fx.Daily(f, 0, 9);
+    f.first_inventory_ns = kOct1Utc;
+    f.last_inventory_ns = kOct1Utc + 10 * kD;
+  }
+  const int64_t now = kOct1Utc + 10 * kD;
+  auto eval = [&] { return fx.Eval(kOct1Utc + 9 * kD, now, now); };
+  auto findings = [](const Evaluation& e) {
+    std::string out;
+    for (const auto& f : e.scope) out += f.subject + ": " + f.finding + "\n";
+    return out;
+  };
+
+  // Never asked.
+  Evaluation e = eval();
+  const CommitmentVerdict* v = e.Find("fs", CommitmentKind::kCopies);
+  ASSERT_NE(v, nullptr);
+  EXPECT_EQ(v->verdict, Verdict::kPass) << v->summary;
+  EXPECT_EQ(EvidenceOf(*v, "immutable vault", "declared"), "declared immutable");
+  EXPECT_EQ(EvidenceOf(*v, "immutable vault", "measured"),
+            "not measured: no check has asked the store yet");
+  EXPECT_EQ(EvidenceOf(*v, "offsite vault", "declared"), "declared offsite; the store cannot tell");
+  EXPECT_EQ(EvidenceOf(*v, "immutable nas", "declared"), "");  // a filesystem location
+  EXPECT_EQ(findings(e), "");
+
+  // The server does not implement Object Lock: not measured, with why.
+  StoreSaid said;
+  said.store = "s3://h/b";
+  said.measured_ns = now - kH;
+  said.object_lock_unmeasured =
+      "s3://h/b: the server does not implement GetObjectLockConfiguration";
+  said.versioning = "enabled";
+  said.agree = 10;
+  fx.Set("fs-vault").store_said = said;
+  e = eval();
+  v = e.Find("fs", CommitmentKind::kCopies);
+  EXPECT_EQ(v->verdict, Verdict::kPass);
+  EXPECT_EQ(EvidenceOf(*v, "immutable vault", "measured"),
+            "not measured: s3://h/b: the server does not implement GetObjectLockConfiguration");
+  EXPECT_EQ(EvidenceOf(*v, "versioning vault", "measured"),
+            "the store says: versioning enabled (s3://h/b)");
+  EXPECT_EQ(EvidenceOf(*v, "upload_records fs-vault", "measured"),
+            "10 object(s) read equal the store's upload record, 0 differ, 0 without one (the "
+            "store's record at upload, not a re-read)");
+  EXPECT_EQ(findings(e), "");
+
+  // Object Lock off under an immutable declaration: a finding, the verdict
+  // unchanged.
+  said.object_lock = "off";
+  fx.Set("fs-vault").store_said = said;
+  e = eval();
+  v = e.Find("fs", CommitmentKind::kCopies);
+  EXPECT_EQ(v->verdict, Verdict::kPass);
+  EXPECT_EQ(EvidenceOf(*v, "immutable vault", "measured"),
+            "the store says: Object Lock off (s3://h/b)");
+  EXPECT_EQ(findings(e),
+            "location vault: declared immutable, but the store says Object Lock is off "
+            "(s3://h/b)\n");
+
+  // Object Lock on, two objects read out of retention, one differing from
+  // its upload record.
+  said.object_lock = "on";
+  said.default_mode = "COMPLIANCE";
+  said.default_days = 30;
+  said.retained = 8;
+  said.not_retained = 2;
+  said.agree = 9;
+  said.disagree = 1;
+  said.disagreeing = {"day3/a: the store recorded md5 00 at upload, the bytes read give 11"};
+  fx.Set("fs-vault").store_said = said;
+  e = eval();
+  v = e.Find("fs", CommitmentKind::kCopies);
+  EXPECT_EQ(v->verdict, Verdict::kPass);
+  EXPECT_EQ(EvidenceOf(*v, "immutable vault", "measured"),
+            "the store says: Object Lock on, default retention COMPLIANCE 30 day(s) (s3://h/b); "
+            "8 of 10 object(s) read under retention at 2026-10-10 23:00 UTC");
+  EXPECT_EQ(findings(e),
+            "location vault: declared immutable, but the store says 2 of 10 object(s) read of "
+            "fs-vault not under retention at 2026-10-10 23:00 UTC (s3://h/b)\n"
+            "backup set fs-vault: 1 object(s) read differ from the store's own upload record "
+            "(damage at the store or in the read path): day3/a: the store recorded md5 00 at "
+            "upload, the bytes read give 11\n");
+
+  // Declared not immutable, Object Lock on: said, not a finding.
+  vault.immutable = false;
+  said.not_retained = 0;
+  said.disagree = 0;
+  fx.Set("fs-vault").store_said = said;
+  e = eval();
+  v = e.Find("fs", CommitmentKind::kCopies);
+  EXPECT_EQ(EvidenceOf(*v, "immutable vault", "declared"), "declared not immutable");
+  EXPECT_NE(EvidenceOf(*v, "immutable vault", "measured").find("Object Lock on"),
+            std::string::npos);
+  EXPECT_EQ(findings(e), "");
+}
+
 TEST(EvaluateTest, IntegrityCoverageAndSampling) {
   Fixture fx;
   Commitment& c = fx.Add(CommitmentKind::kIntegrity);

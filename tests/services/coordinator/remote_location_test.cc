@@ -292,5 +292,69 @@ TEST_F(RemoteApplyTest, AnUnchangedFilesystemLocationIsNotAChange) {
   EXPECT_FALSE(stored.has_sftp());
 }
 
+// What a remote location's store said reaches the coordinator with the
+// check's completion: kept on the DONE task, shown on the set's status,
+// beside the declarations in the copies commitment, and a finding where the
+// store contradicts an `immutable: true` declaration. Too many named
+// disagreements are refused, naming the field.
+class StoreEvidenceTest : public CoordinatorFixture {
+ protected:
+  void SetUp() override {
+    Open();
+    ApplyYaml(manifests::Join(
+        {manifests::Location("vault", "provider",
+                             "type: s3\noffsite: true\nimmutable: true\ns3:\n"
+                             "  endpoint: https://s3.example.net:9000\n  region: eu-west-3\n"
+                             "  bucket: acme-offsite\n"),
+         manifests::Tenant(),
+         manifests::Contract(
+             "acme",
+             "assets:\n" +
+                 manifests::Asset("fs", {manifests::BackupSet("fs-s3", "vault", "acme/fs")}) +
+                 "commitments:\n  - rpo: 24h\n  - copies: {min: 1, offsite: 1}\n")}));
+    RegisterWorker("provider", {"vault"});
+  }
+};
+
+TEST_F(StoreEvidenceTest, TheStoresWordIsKeptShownAndComparedWithTheDeclaration) {
+  v1::Task t = RunAndLease();
+  ASSERT_EQ(t.backup_set().name(), "fs-s3");
+  v1::CompleteTaskRequest done = Done(t, 0);
+  done.set_set_directory("empty");
+  v1::StoreEvidence* e = done.mutable_store_evidence();
+  e->set_store("s3://s3.example.net:9000/acme-offsite");
+  e->set_measured_ns(vigil::testing::kFakeClockStart);
+  e->set_versioning("enabled");
+  e->set_object_lock("off");
+  for (int i = 0; i < 21; ++i) e->add_disagreeing("x");
+  auto refused = c_->CompleteTask(worker_, done);
+  ASSERT_TRUE(absl::IsInvalidArgument(refused.status())) << refused.status();
+  EXPECT_THAT(std::string(refused.status().message()), HasSubstr("store_evidence"));
+  e->clear_disagreeing();
+  auto r = c_->CompleteTask(worker_, done);
+  ASSERT_TRUE(r.ok()) << r.status();
+  EXPECT_EQ(r->task().store_evidence().object_lock(), "off");
+
+  const v1::TenantStatus st = AcmeStatus();
+  ASSERT_EQ(st.backup_sets_size(), 1);
+  EXPECT_EQ(st.backup_sets(0).store_evidence().store(), "s3://s3.example.net:9000/acme-offsite");
+  EXPECT_THAT(st.scope(),
+              ::testing::Contains("location vault: declared immutable, but the store says Object "
+                                  "Lock is off (s3://s3.example.net:9000/acme-offsite)"));
+  std::string evidence;
+  for (const auto& c : st.commitments()) {
+    for (const auto& x : c.evidence()) {
+      evidence += c.kind() + " " + x.name() + " [" + x.basis() + "] " + x.value() + "\n";
+    }
+  }
+  EXPECT_THAT(evidence, HasSubstr("copies immutable vault [declared] declared immutable\n"));
+  EXPECT_THAT(evidence, HasSubstr("copies immutable vault [measured] the store says: Object Lock "
+                                  "off (s3://s3.example.net:9000/acme-offsite)\n"));
+  EXPECT_THAT(evidence, HasSubstr("copies versioning vault [measured] the store says: versioning "
+                                  "enabled (s3://s3.example.net:9000/acme-offsite)\n"));
+  EXPECT_THAT(evidence, HasSubstr("copies offsite vault [declared] declared offsite; the store "
+                                  "cannot tell\n"));
+}
+
 }  // namespace
 }  // namespace vigil::coordinator

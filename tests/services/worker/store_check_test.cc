@@ -125,6 +125,65 @@ class ScriptedGateway final : public v1::WorkerGateway::Service {
   std::map<uint64_t, TaskRecord> tasks_;
 };
 
+// A LocalStore that says what an S3 bucket with Object Lock would: the
+// bucket's facts (Object Lock on, COMPLIANCE 30 days, versioning on), a
+// SHA-256 upload checksum in the listing of every file (a wrong one for
+// names ending in ".bad"), and on Stat each object's retention: files of
+// point 2026-10-01 retained until 2100, the others not retained (one on a
+// legal hold: "legal").
+class SayingStore final : public storage::Store {
+ public:
+  explicit SayingStore(std::unique_ptr<storage::Store> inner) : inner_(std::move(inner)) {}
+  std::string Describe() const override { return "s3://saying.test/bucket"; }
+  storage::StoreFacts Facts() override {
+    storage::StoreFacts f;
+    f.versioning = storage::StoreFact::kOn;
+    f.versioning_status = "Enabled";
+    f.object_lock = storage::StoreFact::kOn;
+    f.default_mode = "COMPLIANCE";
+    f.default_days = 30;
+    return f;
+  }
+  storage::Status List(std::string_view dir,
+                       const std::function<bool(storage::StoreEntry&&)>& each) override {
+    return inner_->List(dir, [&](storage::StoreEntry&& e) {
+      if (e.type == storage::StoreEntryType::kFile) {
+        std::string content(e.size, '\0');
+        const std::string path = storage::JoinStorePath(dir, e.name);
+        auto n = inner_->ReadAt(path, 0, content.data(), content.size());
+        if (n.ok()) content.resize(*n);
+        if (e.name.size() > 4 && e.name.substr(e.name.size() - 4) == ".bad") content += "x";
+        e.checksum_sha256 =
+            std::string(storage::HashBytes(storage::HashAlgorithm::kSha256, content).view());
+        e.etag = "0123456789abcdef0123456789abcdef";  // not the MD5: the checksum comes first
+      }
+      return each(std::move(e));
+    });
+  }
+  storage::StatusOr<storage::StoreEntry> Stat(std::string_view path) override {
+    auto e = inner_->Stat(path);
+    if (!e.ok() || e->type != storage::StoreEntryType::kFile) return e;
+    e->lock_known = true;
+    if (path.find("/2026-10-01/") != std::string_view::npos) {
+      e->lock_mode = "COMPLIANCE";
+      e->lock_until_ns = int64_t{4102444800} * 1'000'000'000;  // 2100-01-01
+    } else if (path.find("legal") != std::string_view::npos) {
+      e->legal_hold = true;
+    } else {
+      e->lock_mode = "GOVERNANCE";
+      e->lock_until_ns = 1'000'000'000;  // 1970: expired
+    }
+    return e;
+  }
+  storage::StatusOr<size_t> ReadAt(std::string_view path, uint64_t offset, void* buf,
+                                   size_t len) override {
+    return inner_->ReadAt(path, offset, buf, len);
+  }
+
+ private:
+  std::unique_ptr<storage::Store> inner_;
+};
+
 class StoreCheckTest : public ::testing::Test {
  protected:
   void SetUp() override {
@@ -197,6 +256,11 @@ class StoreCheckTest : public ::testing::Test {
           return std::unique_ptr<storage::Store>(
               vigil::testing::FaultyStore::Open(tmp_ / "loc", fail));
         }
+        if (saying_) {
+          auto inner = storage::LocalStore::Open(tmp_ / "loc");
+          if (!inner.ok()) return inner.status();
+          return std::unique_ptr<storage::Store>(std::make_unique<SayingStore>(std::move(*inner)));
+        }
         auto s = storage::LocalStore::Open(tmp_ / "loc");
         if (!s.ok()) return s.status();
         return std::unique_ptr<storage::Store>(std::move(*s));
@@ -247,6 +311,7 @@ class StoreCheckTest : public ::testing::Test {
   // Set: the store is the real S3 store at this address, with this policy.
   std::optional<remote::S3Config> s3_;
   storage::RetryPolicy s3_policy_;
+  bool saying_ = false;  // set before Start: the hook opens a SayingStore
 };
 
 // The check of task `remote` (through the store) gave what the check of
@@ -837,4 +902,133 @@ TEST_F(StoreCheckTest, ALocationServedOtherwiseThanDeclaredIsNotGuessed) {
 }
 
 }  // namespace
+// What a store says goes with the completion of a check over it: a local
+// directory (or an SFTP server) cannot tell versioning or Object Lock, and
+// records no digest at upload; a check of a filesystem location sends none.
+TEST_F(StoreCheckTest, AStoreThatCannotTellSaysSo) {
+  gateway_.Add(CheckTask(1, "loc", "acme/fs", "dated-folders"));
+  gateway_.Add(CheckTask(2, "bucket", "acme/fs", "dated-folders"));
+  Start();
+  auto local = gateway_.WaitTask(1);
+  auto remote = gateway_.WaitTask(2);
+  ASSERT_TRUE(local.has_value() && remote.has_value());
+  EXPECT_FALSE(local->complete.has_store_evidence());
+  ASSERT_TRUE(remote->complete.has_store_evidence());
+  const v1::StoreEvidence& e = remote->complete.store_evidence();
+  EXPECT_EQ(e.store(), tmp_ / "loc");
+  EXPECT_GT(e.measured_ns(), 0);
+  EXPECT_EQ(e.versioning(), "");
+  EXPECT_EQ(e.versioning_unmeasured(), "the store cannot tell");
+  EXPECT_EQ(e.object_lock(), "");
+  EXPECT_EQ(e.object_lock_unmeasured(), "the store cannot tell");
+  EXPECT_EQ(e.checksums_absent(), 8u);  // every regular file read: no record to compare
+  EXPECT_EQ(e.checksums_agree() + e.checksums_disagree(), 0u);
+  EXPECT_EQ(e.objects_retained() + e.objects_not_retained(), 0u);
+}
+
+// A real S3 server (s3rver: SigV4, MD5 ETags, no versioning or Object Lock
+// API: it answers ?object-lock with 501 NotImplemented and ?versioning with
+// a listing): the bucket's facts are "not measured" with the server's own answer;
+// every object read equals its MD5 ETag; then a byte changed behind the
+// store's record (its stored content, not its ETag) is a disagreement
+// naming the object and both digests.
+TEST_F(StoreCheckTest, AnS3StoreSaysWhatItRecordedAtUploadAndWhatItCannotTell) {
+  vigil::testing::S3Server s3({"backups"});
+  const auto cfg = s3.Config("backups");
+  const auto creds = vigil::testing::S3Server::Credentials();
+  const std::string big = vigil::testing::Bytes((3 << 20) + 7, 9);
+  for (const auto& [key, body] : std::vector<std::pair<std::string, std::string>>{
+           {"acme/fs/2026-10-01/etc/hosts", "127.0.0.1 localhost\n"},
+           {"acme/fs/2026-10-01/big.bin", big},
+           {"acme/fs/2026-10-01/empty", ""},
+           {"acme/fs/2026-10-02/a.txt", "second point\n"}}) {
+    ASSERT_TRUE(remote::PutS3ObjectForTest(cfg, creds, key, body).ok()) << key;
+  }
+  s3_ = s3.Config("backups");
+  gateway_.Add(CheckTask(1, "bucket", "acme/fs", "dated-folders"));
+  Start();
+  auto t = gateway_.WaitTask(1);
+  ASSERT_TRUE(t.has_value());
+  ASSERT_EQ(t->complete.error(), "");
+  EXPECT_EQ(t->observations.size(), 4u);
+  ASSERT_TRUE(t->complete.has_store_evidence());
+  const v1::StoreEvidence& e = t->complete.store_evidence();
+  EXPECT_EQ(e.store(), "s3://127.0.0.1:" + std::to_string(s3.port()) + "/backups");
+  EXPECT_EQ(e.versioning(), "");
+  // s3rver does not know ?versioning and answers it with a listing: an
+  // answer that does not decode says nothing.
+  EXPECT_EQ(e.versioning_unmeasured(),
+            e.store() +
+                ": the answer does not decode: GetBucketVersioning: not a VersioningConfiguration "
+                "(root element <ListBucketResult>) at byte 39");
+  EXPECT_EQ(e.object_lock(), "");
+  EXPECT_EQ(e.object_lock_unmeasured(),
+            e.store() +
+                ": the server does not implement GetObjectLockConfiguration: HTTP 501 "
+                "NotImplemented: A parameter you provided implies functionality that is not "
+                "implemented");
+  EXPECT_EQ(e.checksums_agree(), 4u);  // single-part uploads: ETag = MD5 of the content
+  EXPECT_EQ(e.checksums_disagree(), 0u);
+  EXPECT_EQ(e.checksums_absent(), 0u);
+  EXPECT_EQ(e.objects_retained() + e.objects_not_retained(), 0u);  // Object Lock not known on
+
+  // A byte changed where the server keeps the content; its ETag (the MD5
+  // recorded at upload) stays.
+  const std::string file = s3.ObjectFileForTest("backups", "acme/fs/2026-10-01/big.bin");
+  std::string damaged = vigil::testing::ReadFile(file);
+  ASSERT_EQ(damaged, big);
+  damaged[damaged.size() / 2] ^= 0x20;
+  W(file, damaged);
+  gateway_.Add(CheckTask(2, "bucket", "acme/fs", "dated-folders"));
+  auto again = gateway_.WaitTask(2);
+  ASSERT_TRUE(again.has_value());
+  ASSERT_EQ(again->complete.error(), "");
+  const v1::StoreEvidence& d = again->complete.store_evidence();
+  EXPECT_EQ(d.checksums_agree(), 3u);
+  EXPECT_EQ(d.checksums_disagree(), 1u);
+  ASSERT_EQ(d.disagreeing_size(), 1);
+  EXPECT_EQ(d.disagreeing(0), "2026-10-01/big.bin: the store recorded md5 " +
+                                  storage::HashBytes(storage::HashAlgorithm::kMd5, big).Hex() +
+                                  " at upload, the bytes read give " +
+                                  storage::HashBytes(storage::HashAlgorithm::kMd5, damaged).Hex());
+}
+
+// A store with Object Lock on (through the seam: s3rver has none; the
+// Ceph fixture tests the real thing): the bucket's configuration as it
+// said it, each object read asked for its retention (a HEAD) and counted
+// under retention now or not (a legal hold counts), and SHA-256 upload
+// checksums compared before an ETag: equal ones agree, a wrong one is a
+// disagreement naming the object.
+TEST_F(StoreCheckTest, ObjectLockRetentionAndSha256ChecksumsAsTheStoreSaysThem) {
+  W(tmp_ / "loc/acme/fs/2026-10-02/legal.txt", "on hold\n");
+  W(tmp_ / "loc/acme/fs/2026-10-02/x.bad", "recorded otherwise\n");
+  saying_ = true;
+  gateway_.Add(CheckTask(1, "bucket", "acme/fs", "dated-folders"));
+  Start();
+  auto t = gateway_.WaitTask(1);
+  ASSERT_TRUE(t.has_value());
+  ASSERT_EQ(t->complete.error(), "");
+  const v1::StoreEvidence& e = t->complete.store_evidence();
+  EXPECT_EQ(e.store(), "s3://saying.test/bucket");
+  EXPECT_EQ(e.versioning(), "enabled");
+  EXPECT_EQ(e.object_lock(), "on");
+  EXPECT_EQ(e.default_retention_mode(), "COMPLIANCE");
+  EXPECT_EQ(e.default_retention_days(), 30u);
+  // 2026-10-01: 5 files retained until 2100; 2026-10-02: hosts, big.bin,
+  // hosts.hardlink expired, legal.txt on hold, x.bad expired.
+  EXPECT_EQ(e.objects_retained(), 6u);
+  EXPECT_EQ(e.objects_not_retained(), 4u);
+  EXPECT_EQ(e.checksums_agree(), 9u);
+  EXPECT_EQ(e.checksums_disagree(), 1u);
+  EXPECT_EQ(e.checksums_absent(), 0u);
+  ASSERT_EQ(e.disagreeing_size(), 1);
+  EXPECT_EQ(e.disagreeing(0).rfind("2026-10-02/x.bad: the store recorded sha256 ", 0), 0u)
+      << e.disagreeing(0);
+  EXPECT_NE(e.disagreeing(0).find(
+                ", the bytes read give " +
+                storage::HashBytes(storage::HashAlgorithm::kSha256, "recorded otherwise\n").Hex()),
+            std::string::npos)
+      << e.disagreeing(0);
+}
+
 }  // namespace vigil::worker

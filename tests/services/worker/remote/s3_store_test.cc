@@ -261,6 +261,29 @@ TEST_F(S3StoreServerTest, AWrongSecretIsPermissionDeniedAndTheSecretIsNotShown) 
   EXPECT_NE(s.message().find("InvalidAccessKeyId"), std::string::npos) << s;
 }
 
+// The raw request seam a test sets a bucket up with (the Ceph test: a
+// bucket with Object Lock): a bucket made by a signed PUT is then usable.
+TEST_F(S3StoreServerTest, ATestMakesABucketWithASignedRequest) {
+  S3TestRequest make;
+  make.method = "PUT";
+  std::string error;
+  auto code = S3RequestForTest(server_.Config("made"), S3Server::Credentials(), make, &error);
+  ASSERT_TRUE(code.ok()) << code.status();
+  EXPECT_EQ(*code, 200) << error;
+  ASSERT_TRUE(PutS3ObjectForTest(server_.Config("made"), S3Server::Credentials(), "a/b", "x").ok());
+  auto store = OpenS3Store(server_.Config("made", "a"), S3Server::Credentials(), ShortPolicy(2));
+  ASSERT_TRUE(store.ok());
+  auto e = (*store)->Stat("b");
+  ASSERT_TRUE(e.ok()) << e.status();
+  EXPECT_EQ(e->size, 1u);
+  S3TestRequest lock;
+  lock.query = {{"object-lock", ""}};
+  code = S3RequestForTest(server_.Config("made"), S3Server::Credentials(), lock, &error);
+  ASSERT_TRUE(code.ok()) << code.status();
+  EXPECT_EQ(*code, 501);
+  EXPECT_NE(error.find("NotImplemented"), std::string::npos) << error;
+}
+
 TEST_F(S3StoreServerTest, AMissingBucketIsFailedPrecondition) {
   auto store =
       OpenS3Store(server_.Config("nobucket", "root"), S3Server::Credentials(), ShortPolicy(3));
@@ -448,6 +471,87 @@ TEST(S3StoreStandInTest, AListingThatIsNotXmlIsDataLossNamingTheRequestAndByte) 
   EXPECT_NE(l.message().find("ListObjectsV2 of prefix '' (page 1)"), std::string::npos) << l;
   EXPECT_NE(l.message().find("not XML at byte 59: mismatched tag"), std::string::npos) << l;
   EXPECT_EQ((*store)->counters().retries.load(), 0u);
+}
+
+// What a bucket says of itself and of an object, from a stand-in that
+// answers as AWS documents: versioning and Object Lock with a default
+// retention, an object's lock headers on HEAD; then a bucket whose
+// versioning may not be read (403: not measured, why) and that has no
+// Object Lock configuration (404 ObjectLockConfigurationNotFoundError: off).
+TEST(S3StoreStandInTest, FactsAndAnObjectsRetentionAsTheBucketSaysThem) {
+  std::atomic<bool> locked{true};
+  httplib::Server server;
+  server.Get("/bkt", [&](const httplib::Request& req, httplib::Response& res) {
+    if (req.has_param("versioning")) {
+      if (!locked) {
+        res.status = 403;
+        res.set_content("<Error><Code>AccessDenied</Code><Message>Access Denied</Message></Error>",
+                        "application/xml");
+        return;
+      }
+      res.set_content(
+          "<VersioningConfiguration xmlns=\"http://s3.amazonaws.com/doc/2006-03-01/\">"
+          "<Status>Enabled</Status></VersioningConfiguration>",
+          "application/xml");
+    } else if (req.has_param("object-lock")) {
+      if (!locked) {
+        res.status = 404;
+        res.set_content(
+            "<Error><Code>ObjectLockConfigurationNotFoundError</Code><Message>Object Lock "
+            "configuration does not exist for this bucket</Message></Error>",
+            "application/xml");
+        return;
+      }
+      res.set_content(
+          "<ObjectLockConfiguration><ObjectLockEnabled>Enabled</ObjectLockEnabled><Rule>"
+          "<DefaultRetention><Mode>COMPLIANCE</Mode><Years>1</Years></DefaultRetention></Rule>"
+          "</ObjectLockConfiguration>",
+          "application/xml");
+    } else {
+      res.status = 400;
+    }
+  });
+  server.Get("/bkt/obj", [](const httplib::Request&, httplib::Response& res) {
+    res.set_header("ETag", "\"5d41402abc4b2a76b9719d911017c592\"");
+    res.set_header("x-amz-object-lock-mode", "COMPLIANCE");
+    res.set_header("x-amz-object-lock-retain-until-date", "2100-01-01T00:00:00.000Z");
+    res.set_header("x-amz-object-lock-legal-hold", "ON");
+    res.set_content("hello", "application/octet-stream");
+  });
+  const int port = server.bind_to_any_port("127.0.0.1");
+  std::thread serving([&] { server.listen_after_bind(); });
+  ASSERT_TRUE(testing::WaitFor([&] { return server.is_running(); }, std::chrono::seconds(10),
+                               std::chrono::milliseconds(2)));
+  S3Config c;
+  c.endpoint = "http://127.0.0.1:" + std::to_string(port);
+  c.bucket = "bkt";
+  auto store = OpenS3Store(c, S3Server::Credentials(), ShortPolicy(2));
+  ASSERT_TRUE(store.ok()) << store.status();
+  storage::StoreFacts f = (*store)->Facts();
+  EXPECT_EQ(f.versioning, storage::StoreFact::kOn);
+  EXPECT_EQ(f.versioning_status, "Enabled");
+  EXPECT_EQ(f.object_lock, storage::StoreFact::kOn);
+  EXPECT_EQ(f.default_mode, "COMPLIANCE");
+  EXPECT_EQ(f.default_years, 1u);
+  EXPECT_EQ(f.default_days, 0u);
+  auto e = (*store)->Stat("obj");
+  ASSERT_TRUE(e.ok()) << e.status();
+  EXPECT_TRUE(e->lock_known);
+  EXPECT_EQ(e->lock_mode, "COMPLIANCE");
+  EXPECT_EQ(e->lock_until_ns, int64_t{4102444800} * 1'000'000'000);
+  EXPECT_TRUE(e->legal_hold);
+  EXPECT_EQ(e->etag, "5d41402abc4b2a76b9719d911017c592");
+
+  locked = false;
+  f = (*store)->Facts();
+  EXPECT_EQ(f.versioning, storage::StoreFact::kUnknown);
+  EXPECT_EQ(f.versioning_unknown, "s3://127.0.0.1:" + std::to_string(port) +
+                                      "/bkt: not allowed to ask (GetBucketVersioning: HTTP 403 "
+                                      "AccessDenied: Access Denied)");
+  EXPECT_EQ(f.object_lock, storage::StoreFact::kOff);
+  EXPECT_EQ(f.object_lock_unknown, "");
+  server.stop();
+  serving.join();
 }
 
 }  // namespace

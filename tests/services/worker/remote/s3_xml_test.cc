@@ -123,5 +123,116 @@ TEST(S3XmlTest, DatesAndBase64) {
   EXPECT_EQ(DecodeChecksumSha256("aGk="), "");  // not 32 bytes
 }
 
+// GetBucketVersioning's answers as AWS documents them: enabled, suspended
+// (with MfaDelete), and never enabled (an empty configuration).
+TEST(S3XmlTest, BucketVersioningAsAwsAnswersIt) {
+  auto on = ParseVersioningConfiguration(
+      "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
+      "<VersioningConfiguration xmlns=\"http://s3.amazonaws.com/doc/2006-03-01/\">\n"
+      "  <Status>Enabled</Status>\n"
+      "</VersioningConfiguration>");
+  ASSERT_TRUE(on.ok()) << on.status();
+  EXPECT_EQ(on->status, "Enabled");
+  auto suspended = ParseVersioningConfiguration(
+      "<VersioningConfiguration xmlns=\"http://s3.amazonaws.com/doc/2006-03-01/\">"
+      "<Status>Suspended</Status><MfaDelete>Disabled</MfaDelete></VersioningConfiguration>");
+  ASSERT_TRUE(suspended.ok()) << suspended.status();
+  EXPECT_EQ(suspended->status, "Suspended");
+  auto never = ParseVersioningConfiguration(
+      "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
+      "<VersioningConfiguration xmlns=\"http://s3.amazonaws.com/doc/2006-03-01/\"/>");
+  ASSERT_TRUE(never.ok()) << never.status();
+  EXPECT_EQ(never->status, "");
+}
+
+TEST(S3XmlTest, BucketVersioningGarbageIsDataLossNamingIt) {
+  auto expect = [](std::string_view body, std::string_view says) {
+    auto v = ParseVersioningConfiguration(body);
+    ASSERT_FALSE(v.ok()) << body;
+    EXPECT_EQ(v.status().code(), absl::StatusCode::kDataLoss) << v.status();
+    EXPECT_NE(std::string(v.status().message()).find(says), std::string::npos) << v.status();
+    EXPECT_NE(v.status().message().find("GetBucketVersioning"), std::string::npos) << v.status();
+  };
+  expect("", "not XML at byte 0");
+  expect("<html><body>proxy</body></html>", "not a VersioningConfiguration (root element <html>)");
+  expect("<VersioningConfiguration><Status>On</Status></VersioningConfiguration>",
+         "<Status> 'On' is not Enabled or Suspended");
+  expect("<VersioningConfiguration><Status>Enabled</Status>", "not XML");
+  expect("<!DOCTYPE x [<!ENTITY a \"aaaa\">]><VersioningConfiguration/>", "a DTD (refused)");
+  expect("<VersioningConfiguration>" + std::string(70000, ' ') + "</VersioningConfiguration>",
+         "more than 64 KiB");
+}
+
+// GetObjectLockConfiguration's answers as AWS documents them: enabled with
+// a default retention in days or years, enabled without a rule, and a
+// configuration without ObjectLockEnabled (not enabled).
+TEST(S3XmlTest, ObjectLockConfigurationAsAwsAnswersIt) {
+  auto days = ParseObjectLockConfiguration(
+      "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
+      "<ObjectLockConfiguration xmlns=\"http://s3.amazonaws.com/doc/2006-03-01/\">\n"
+      "   <ObjectLockEnabled>Enabled</ObjectLockEnabled>\n"
+      "   <Rule>\n"
+      "      <DefaultRetention>\n"
+      "         <Mode>COMPLIANCE</Mode>\n"
+      "         <Days>30</Days>\n"
+      "      </DefaultRetention>\n"
+      "   </Rule>\n"
+      "</ObjectLockConfiguration>");
+  ASSERT_TRUE(days.ok()) << days.status();
+  EXPECT_TRUE(days->enabled);
+  EXPECT_EQ(days->mode, "COMPLIANCE");
+  EXPECT_EQ(days->days, 30u);
+  EXPECT_EQ(days->years, 0u);
+  auto years = ParseObjectLockConfiguration(
+      "<ObjectLockConfiguration><ObjectLockEnabled>Enabled</ObjectLockEnabled><Rule>"
+      "<DefaultRetention><Mode>GOVERNANCE</Mode><Years>7</Years></DefaultRetention></Rule>"
+      "</ObjectLockConfiguration>");
+  ASSERT_TRUE(years.ok()) << years.status();
+  EXPECT_EQ(years->mode, "GOVERNANCE");
+  EXPECT_EQ(years->years, 7u);
+  EXPECT_EQ(years->days, 0u);
+  auto no_rule = ParseObjectLockConfiguration(
+      "<ObjectLockConfiguration><ObjectLockEnabled>Enabled</ObjectLockEnabled>"
+      "</ObjectLockConfiguration>");
+  ASSERT_TRUE(no_rule.ok()) << no_rule.status();
+  EXPECT_TRUE(no_rule->enabled);
+  EXPECT_EQ(no_rule->mode, "");
+  auto off = ParseObjectLockConfiguration("<ObjectLockConfiguration/>");
+  ASSERT_TRUE(off.ok()) << off.status();
+  EXPECT_FALSE(off->enabled);
+}
+
+TEST(S3XmlTest, ObjectLockGarbageIsDataLossNamingIt) {
+  auto expect = [](std::string_view body, std::string_view says) {
+    auto v = ParseObjectLockConfiguration(body);
+    ASSERT_FALSE(v.ok()) << body;
+    EXPECT_EQ(v.status().code(), absl::StatusCode::kDataLoss) << v.status();
+    EXPECT_NE(std::string(v.status().message()).find(says), std::string::npos) << v.status();
+    EXPECT_NE(v.status().message().find("GetObjectLockConfiguration"), std::string::npos)
+        << v.status();
+  };
+  const std::string head =
+      "<ObjectLockConfiguration><ObjectLockEnabled>Enabled</ObjectLockEnabled>";
+  expect("<Error><Code>NotImplemented</Code></Error>",
+         "not a ObjectLockConfiguration (root element <Error>)");
+  expect(
+      "<ObjectLockConfiguration><ObjectLockEnabled>Yes</ObjectLockEnabled>"
+      "</ObjectLockConfiguration>",
+      "<ObjectLockEnabled> 'Yes' is not Enabled");
+  expect(head + "<Rule><DefaultRetention><Mode>FOREVER</Mode></DefaultRetention></Rule>" +
+             "</ObjectLockConfiguration>",
+         "<Mode> 'FOREVER' is not GOVERNANCE or COMPLIANCE");
+  expect(head + "<Rule><DefaultRetention><Days>-1</Days></DefaultRetention></Rule>" +
+             "</ObjectLockConfiguration>",
+         "<Days> '-1' is not a number of days");
+  expect(head + "<Rule><DefaultRetention><Days>0</Days></DefaultRetention></Rule>" +
+             "</ObjectLockConfiguration>",
+         "<Days> '0' is not a number of days");
+  expect(head + "<Rule><DefaultRetention><Years>9999999999</Years></DefaultRetention></Rule>" +
+             "</ObjectLockConfiguration>",
+         "<Years> '9999999999' is not a number of years");
+  expect(head + "<Rule>", "not XML");
+}
+
 }  // namespace
 }  // namespace vigil::worker::remote
