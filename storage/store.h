@@ -62,6 +62,11 @@ struct StoreEntry {
   // the store's record at upload, never of a re-read.
   std::string etag;
   std::string checksum_sha256;
+  // From Stat only (S3 HEAD): the store says the object is encrypted with
+  // SSE-KMS or SSE-C, under which its ETag is not the content's MD5 even
+  // for a single-part upload (x-amz-server-side-encryption "aws:kms...",
+  // or x-amz-server-side-encryption-customer-algorithm present).
+  bool etag_not_md5 = false;
   // The object's Object Lock, from Stat only (S3 HEAD; a listing does not
   // say): lock_known when the store answered for this object (an S3 HEAD,
   // headers absent = no retention, no legal hold); then lock_mode

@@ -25,8 +25,8 @@
 #include "services/worker/set_dir.h"
 #include "storage/file_hasher.h"
 #include "storage/hash.h"
-#include "storage/local_store.h"
 #include "storage/hex.h"
+#include "storage/local_store.h"
 #include "storage/store_walker.h"
 #include "storage/tree_walker.h"
 
@@ -211,6 +211,17 @@ class CheckRun {
     lock_on_ = f.object_lock == StoreFact::kOn;
   }
 
+  // Whether an MD5 ETag that differs from the bytes read is one: only on
+  // such a disagreement (rare) the object is asked (a HEAD, unless `head`
+  // already holds one) whether SSE-KMS or SSE-C encrypts it, under which
+  // S3's ETag is not an MD5 of the content. A store that cannot answer
+  // leaves it a disagreement (the finding names both digests).
+  bool EtagIsMd5(const std::string& path, const storage::StoreEntry& head) {
+    if (head.lock_known) return !head.etag_not_md5;  // a HEAD was made
+    auto st = store_->store->Stat(path);
+    return !st.ok() || !st->etag_not_md5;
+  }
+
   // Reads the object `path` of the store (`shown` in messages) with
   // `hasher`; where the store recorded a digest of it at upload (an S3
   // SHA-256 checksum, or an ETag of 32 hex digits: a single-part upload's
@@ -240,6 +251,10 @@ class CheckRun {
       evidence_.set_checksums_absent(evidence_.checksums_absent() + 1);
     } else if (r.upload_digest.view() == recorded) {
       evidence_.set_checksums_agree(evidence_.checksums_agree() + 1);
+    } else if (*upload == storage::HashAlgorithm::kMd5 && !EtagIsMd5(path, head)) {
+      // Encrypted with SSE-KMS or SSE-C: the ETag was never the content's
+      // MD5, so there is no record to compare with.
+      evidence_.set_checksums_absent(evidence_.checksums_absent() + 1);
     } else {
       evidence_.set_checksums_disagree(evidence_.checksums_disagree() + 1);
       if (evidence_.disagreeing_size() < 20) {

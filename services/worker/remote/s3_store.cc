@@ -65,6 +65,7 @@ struct Response {
   std::string error_body;  // a non-2xx body, capped
   std::string content_length, last_modified, etag, checksum_sha256, content_range;
   std::string lock_mode, lock_until, legal_hold;  // x-amz-object-lock-*
+  bool etag_not_md5 = false;  // SSE-KMS or SSE-C (x-amz-server-side-encryption*)
   // A 206 whose Content-Range starts at or past the object's size ("bytes
   // 0-0/0" for an empty object, where S3 answers 416): nothing to read.
   bool range_past_end = false;
@@ -138,6 +139,10 @@ size_t OnHeader(char* p, size_t size, size_t n, void* ud) {
   if (name == "x-amz-object-lock-mode") t->resp.lock_mode = value;
   if (name == "x-amz-object-lock-retain-until-date") t->resp.lock_until = value;
   if (name == "x-amz-object-lock-legal-hold") t->resp.legal_hold = value;
+  if ((name == "x-amz-server-side-encryption" && value.substr(0, 7) == "aws:kms") ||
+      name == "x-amz-server-side-encryption-customer-algorithm") {
+    t->resp.etag_not_md5 = true;
+  }
   if (name == "content-range") {
     t->resp.content_range = value;
     unsigned long long first = 0, last = 0, total = 0;
@@ -616,6 +621,7 @@ StatusOr<StoreEntry> S3Store::Stat(std::string_view path) {
     }
     e.etag = std::string(etag);
     e.checksum_sha256 = DecodeChecksumSha256(resp->checksum_sha256);
+    e.etag_not_md5 = resp->etag_not_md5;
     // A HEAD answers for the object's lock: no header, no retention.
     e.lock_known = true;
     if (resp->lock_mode == "GOVERNANCE" || resp->lock_mode == "COMPLIANCE") {

@@ -125,12 +125,17 @@ class ScriptedGateway final : public v1::WorkerGateway::Service {
   std::map<uint64_t, TaskRecord> tasks_;
 };
 
+bool EndsWith(std::string_view s, std::string_view end) {
+  return s.size() >= end.size() && s.substr(s.size() - end.size()) == end;
+}
+
 // A LocalStore that says what an S3 bucket with Object Lock would: the
 // bucket's facts (Object Lock on, COMPLIANCE 30 days, versioning on), a
 // SHA-256 upload checksum in the listing of every file (a wrong one for
-// names ending in ".bad"), and on Stat each object's retention: files of
-// point 2026-10-01 retained until 2100, the others not retained (one on a
-// legal hold: "legal").
+// names ending in ".bad"; none for ".kms", whose Stat says SSE-KMS), and
+// on Stat each object's retention: files of point 2026-10-01 retained
+// until 2100, the others not retained (one on a legal hold: "legal").
+
 class SayingStore final : public storage::Store {
  public:
   explicit SayingStore(std::unique_ptr<storage::Store> inner) : inner_(std::move(inner)) {}
@@ -153,9 +158,11 @@ class SayingStore final : public storage::Store {
         auto n = inner_->ReadAt(path, 0, content.data(), content.size());
         if (n.ok()) content.resize(*n);
         if (e.name.size() > 4 && e.name.substr(e.name.size() - 4) == ".bad") content += "x";
-        e.checksum_sha256 =
-            std::string(storage::HashBytes(storage::HashAlgorithm::kSha256, content).view());
         e.etag = "0123456789abcdef0123456789abcdef";  // not the MD5: the checksum comes first
+        if (!EndsWith(e.name, ".kms")) {
+          e.checksum_sha256 =
+              std::string(storage::HashBytes(storage::HashAlgorithm::kSha256, content).view());
+        }
       }
       return each(std::move(e));
     });
@@ -164,6 +171,7 @@ class SayingStore final : public storage::Store {
     auto e = inner_->Stat(path);
     if (!e.ok() || e->type != storage::StoreEntryType::kFile) return e;
     e->lock_known = true;
+    e->etag_not_md5 = EndsWith(path, ".kms");  // encrypted with SSE-KMS
     if (path.find("/2026-10-01/") != std::string_view::npos) {
       e->lock_mode = "COMPLIANCE";
       e->lock_until_ns = int64_t{4102444800} * 1'000'000'000;  // 2100-01-01
@@ -1002,6 +1010,9 @@ TEST_F(StoreCheckTest, AnS3StoreSaysWhatItRecordedAtUploadAndWhatItCannotTell) {
 TEST_F(StoreCheckTest, ObjectLockRetentionAndSha256ChecksumsAsTheStoreSaysThem) {
   W(tmp_ / "loc/acme/fs/2026-10-02/legal.txt", "on hold\n");
   W(tmp_ / "loc/acme/fs/2026-10-02/x.bad", "recorded otherwise\n");
+  // Encrypted with SSE-KMS: its ETag is no MD5 of the content, and no
+  // checksum was recorded: nothing to compare, not a disagreement.
+  W(tmp_ / "loc/acme/fs/2026-10-02/y.kms", "encrypted at rest\n");
   saying_ = true;
   gateway_.Add(CheckTask(1, "bucket", "acme/fs", "dated-folders"));
   Start();
@@ -1015,12 +1026,12 @@ TEST_F(StoreCheckTest, ObjectLockRetentionAndSha256ChecksumsAsTheStoreSaysThem) 
   EXPECT_EQ(e.default_retention_mode(), "COMPLIANCE");
   EXPECT_EQ(e.default_retention_days(), 30u);
   // 2026-10-01: 5 files retained until 2100; 2026-10-02: hosts, big.bin,
-  // hosts.hardlink expired, legal.txt on hold, x.bad expired.
+  // hosts.hardlink expired, legal.txt on hold, x.bad and y.kms expired.
   EXPECT_EQ(e.objects_retained(), 6u);
-  EXPECT_EQ(e.objects_not_retained(), 4u);
+  EXPECT_EQ(e.objects_not_retained(), 5u);
   EXPECT_EQ(e.checksums_agree(), 9u);
   EXPECT_EQ(e.checksums_disagree(), 1u);
-  EXPECT_EQ(e.checksums_absent(), 0u);
+  EXPECT_EQ(e.checksums_absent(), 1u);
   ASSERT_EQ(e.disagreeing_size(), 1);
   EXPECT_EQ(e.disagreeing(0).rfind("2026-10-02/x.bad: the store recorded sha256 ", 0), 0u)
       << e.disagreeing(0);

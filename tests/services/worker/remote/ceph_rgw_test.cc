@@ -245,5 +245,70 @@ TEST_F(CephRgwTest, VersioningObjectLockAndRetentionReadBackAndEnforced) {
   EXPECT_NE(r.body.find("SignatureDoesNotMatch"), std::string::npos) << r.body;
 }
 
+// What Vigil's S3 store measures of a real gateway (the facts the worker
+// turns into StoreEvidence, docs/remote.md "What the store says"): a plain
+// bucket says versioning off and Object Lock off (radosgw's 404
+// ObjectLockConfigurationNotFoundError); a versioned one, versioning on;
+// an Object Lock bucket, both on with its default rule; and per object,
+// its retention from HEAD (a default rule applied, an explicit COMPLIANCE
+// date, none in a bucket without Object Lock), and the listing's ETag the
+// MD5 of the content (single-part uploads).
+TEST_F(CephRgwTest, TheS3StoreMeasuresVersioningObjectLockAndRetentionAsRadosgwSaysThem) {
+  ASSERT_TRUE(rgw_->CreateBucket("plain").ok());
+  ASSERT_TRUE(rgw_->CreateBucket("versioned", {.versioned = true}).ok());
+  ASSERT_TRUE(rgw_->CreateBucket("locked", {.object_lock = true}).ok());
+  auto s = rgw_->PutObjectLockConfiguration("locked", "GOVERNANCE", 1);
+  ASSERT_TRUE(s.ok()) << s;
+  ASSERT_TRUE(rgw_->PutObject("plain", "fs/a.txt", "alpha\n").ok());
+  ASSERT_TRUE(rgw_->PutObject("locked", "fs/default.txt", "by the default rule\n").ok());
+  s = rgw_->PutObject("locked", "fs/kept.txt", "kept until 2035\n",
+                      {.lock_mode = "COMPLIANCE", .retain_until = "2035-01-01T00:00:00Z"});
+  ASSERT_TRUE(s.ok()) << s;
+
+  auto open = [&](const std::string& bucket) {
+    auto store = OpenS3Store(rgw_->Config(bucket), rgw_->Credentials(), ShortPolicy());
+    EXPECT_TRUE(store.ok()) << store.status();
+    return store.ok() ? std::move(*store) : nullptr;
+  };
+  auto plain = open("plain");
+  auto versioned = open("versioned");
+  auto locked = open("locked");
+  ASSERT_TRUE(plain && versioned && locked);
+
+  storage::StoreFacts f = plain->Facts();
+  EXPECT_EQ(f.versioning, storage::StoreFact::kOff) << f.versioning_unknown;
+  EXPECT_EQ(f.object_lock, storage::StoreFact::kOff) << f.object_lock_unknown;
+  f = versioned->Facts();
+  EXPECT_EQ(f.versioning, storage::StoreFact::kOn) << f.versioning_unknown;
+  EXPECT_EQ(f.versioning_status, "Enabled");
+  EXPECT_EQ(f.object_lock, storage::StoreFact::kOff) << f.object_lock_unknown;
+  f = locked->Facts();
+  EXPECT_EQ(f.versioning, storage::StoreFact::kOn) << f.versioning_unknown;
+  EXPECT_EQ(f.object_lock, storage::StoreFact::kOn) << f.object_lock_unknown;
+  EXPECT_EQ(f.default_mode, "GOVERNANCE");
+  EXPECT_EQ(f.default_days, 1u);
+  EXPECT_EQ(f.default_years, 0u);
+
+  auto kept = locked->Stat("fs/kept.txt");
+  ASSERT_TRUE(kept.ok()) << kept.status();
+  EXPECT_TRUE(kept->lock_known);
+  EXPECT_EQ(kept->lock_mode, "COMPLIANCE");
+  EXPECT_EQ(kept->lock_until_ns, int64_t{2051222400} * 1'000'000'000);  // 2035-01-01T00:00:00Z
+  EXPECT_FALSE(kept->legal_hold);
+  auto by_default = locked->Stat("fs/default.txt");
+  ASSERT_TRUE(by_default.ok()) << by_default.status();
+  EXPECT_EQ(by_default->lock_mode, "GOVERNANCE");
+  EXPECT_GT(by_default->lock_until_ns, 0);
+  auto unlocked = plain->Stat("fs/a.txt");
+  ASSERT_TRUE(unlocked.ok()) << unlocked.status();
+  EXPECT_TRUE(unlocked->lock_known);  // the store answered: no retention
+  EXPECT_EQ(unlocked->lock_mode, "");
+  EXPECT_EQ(unlocked->lock_until_ns, 0);
+
+  std::map<std::string, StoreEntry> listed = ListAll(*plain, "fs");
+  ASSERT_EQ(listed.count("a.txt"), 1u);
+  EXPECT_EQ(listed["a.txt"].etag, Md5Hex("alpha\n"));
+}
+
 }  // namespace
 }  // namespace vigil::worker::remote

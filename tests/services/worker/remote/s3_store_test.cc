@@ -518,6 +518,23 @@ TEST(S3StoreStandInTest, FactsAndAnObjectsRetentionAsTheBucketSaysThem) {
     res.set_header("x-amz-object-lock-legal-hold", "ON");
     res.set_content("hello", "application/octet-stream");
   });
+  // Encrypted objects, whose ETag is not the MD5 of their content (AWS's
+  // "Checking object integrity": SSE-KMS, SSE-C); SSE-S3 (AES256) keeps it.
+  server.Get("/bkt/kms", [](const httplib::Request&, httplib::Response& res) {
+    res.set_header("ETag", "\"0123456789abcdef0123456789abcdef\"");
+    res.set_header("x-amz-server-side-encryption", "aws:kms");
+    res.set_content("hello", "application/octet-stream");
+  });
+  server.Get("/bkt/ssec", [](const httplib::Request&, httplib::Response& res) {
+    res.set_header("ETag", "\"0123456789abcdef0123456789abcdef\"");
+    res.set_header("x-amz-server-side-encryption-customer-algorithm", "AES256");
+    res.set_content("hello", "application/octet-stream");
+  });
+  server.Get("/bkt/sse-s3", [](const httplib::Request&, httplib::Response& res) {
+    res.set_header("ETag", "\"5d41402abc4b2a76b9719d911017c592\"");
+    res.set_header("x-amz-server-side-encryption", "AES256");
+    res.set_content("hello", "application/octet-stream");
+  });
   const int port = server.bind_to_any_port("127.0.0.1");
   std::thread serving([&] { server.listen_after_bind(); });
   ASSERT_TRUE(testing::WaitFor([&] { return server.is_running(); }, std::chrono::seconds(10),
@@ -527,6 +544,12 @@ TEST(S3StoreStandInTest, FactsAndAnObjectsRetentionAsTheBucketSaysThem) {
   c.bucket = "bkt";
   auto store = OpenS3Store(c, S3Server::Credentials(), ShortPolicy(2));
   ASSERT_TRUE(store.ok()) << store.status();
+  for (const auto& [key, not_md5] : std::vector<std::pair<std::string, bool>>{
+           {"kms", true}, {"ssec", true}, {"sse-s3", false}, {"obj", false}}) {
+    auto o = (*store)->Stat(key);
+    ASSERT_TRUE(o.ok()) << key << ": " << o.status();
+    EXPECT_EQ(o->etag_not_md5, not_md5) << key;
+  }
   storage::StoreFacts f = (*store)->Facts();
   EXPECT_EQ(f.versioning, storage::StoreFact::kOn);
   EXPECT_EQ(f.versioning_status, "Enabled");
