@@ -126,8 +126,11 @@ class CephProcessTest : public ClusterTest {
   }
 
   void Apply() {
-    const std::string s3 = "type: s3\noffsite: true\ns3:\n  endpoint: " + rgw_->endpoint() +
-                           "\n  bucket: offsite\n  prefix: vigil\n";
+    // Declared immutable, in a bucket made without Object Lock: what the
+    // store says contradicts the declaration.
+    const std::string s3 =
+        "type: s3\noffsite: true\nimmutable: true\ns3:\n  endpoint: " + rgw_->endpoint() +
+        "\n  bucket: offsite\n  prefix: vigil\n";
     WriteFile(
         tmp_ / "acme.yaml",
         manifests::Join({manifests::Location("offsite", "cloud", s3),
@@ -189,6 +192,11 @@ TEST_F(CephProcessTest, ResticsOwnS3BackendWritesARepositoryVigilChecksAndFindsA
   EXPECT_NE(damaged["format_verdicts"].dump().find(pack.substr(pack.rfind('/') + 1)),
             std::string::npos)
       << damaged.dump(1);
+  // The bucket's own word, measured by the check: no Object Lock, against
+  // the declaration; the finding names the store.
+  EXPECT_NE(status.dump().find("declared immutable, but the store says Object Lock is off (s3://"),
+            std::string::npos)
+      << status.dump(1);
   // restic agrees: its own check over the same backend fails.
   const RunResult check = RunRestic("acme/damaged", {"check", "--read-data"});
   EXPECT_NE(check.exit_code, 0) << check.out << check.err;
