@@ -304,6 +304,10 @@ class CheckRun {
     if (set->format == "sumfile" && set->layout == contracts::Layout::kDatedFiles) {
       if (Outcome r = SumFiles("", "", 0, &done); r.kind != Outcome::kDone) return r;
     }
+    if (store_ && !done.verdicts.empty()) {  // what the format's reads added
+      host_->Log("task " + std::to_string(task.id()) + ": " + set->format + " verdicts, " +
+                 StoreCost());
+    }
     for (const auto& v : done.verdicts) {
       if (!v.valid()) {
         host_->Log("task " + std::to_string(task.id()) + ": " + v.format() + " '" +
