@@ -174,6 +174,10 @@ class CheckRun {
     Outcome r = restic ? RunRestic() : CheckPoints(*set);
     if (r.kind != Outcome::kDone) {  // what it cost anyway (CheckPoints logs it when done)
       host_->Log("task " + std::to_string(task.id()) + " ended: " + StoreCost());
+    } else {
+      // The location's directories for the scope finding, through the
+      // same store (its root is the location's root).
+      r.location_dirs = SurveyLocation(*store_->store);
     }
     return r;
   }
