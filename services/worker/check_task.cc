@@ -177,6 +177,10 @@ class CheckRun {
     if (r.kind == Outcome::kDone) r.store_evidence = evidence_;
     if (r.kind != Outcome::kDone) {  // what it cost anyway (CheckPoints logs it when done)
       host_->Log("task " + std::to_string(task.id()) + " ended: " + StoreCost());
+    } else {
+      // The location's directories for the scope finding, through the
+      // same store (its root is the location's root).
+      r.location_dirs = SurveyLocation(*store_->store);
     }
     r.store_usage = UsageOf(*store_->store);  // the location's read budget counts it
     return r;
@@ -402,6 +406,10 @@ class CheckRun {
     // point 0 (no point of the set: a problem marks none of them damaged).
     if (set->format == "sumfile" && set->layout == contracts::Layout::kDatedFiles) {
       if (Outcome r = SumFiles("", "", 0, &done); r.kind != Outcome::kDone) return r;
+    }
+    if (store_ && !done.verdicts.empty()) {  // what the format's reads added
+      host_->Log("task " + std::to_string(task.id()) + ": " + set->format + " verdicts, " +
+                 StoreCost());
     }
     for (const auto& v : done.verdicts) {
       if (!v.valid()) {

@@ -42,7 +42,8 @@ std::vector<std::string> SurveyLocation(const std::string& root);
 // prefix, an SFTP directory): one listing of the root and one of each
 // directory in it (S3: one request per 1,000 children); a directory that
 // cannot be listed contributes nothing. The local survey above is this one
-// over a LocalStore.
+// over a LocalStore. RunCheck surveys a remote location with the check's
+// own store once the check is done (Outcome::location_dirs).
 std::vector<std::string> SurveyLocation(storage::Store& store);
 
 }  // namespace vigil::worker

@@ -12,7 +12,6 @@
 #include "services/worker/check_task.h"
 #include "services/worker/connection.h"
 #include "services/worker/drill.h"
-#include "services/worker/set_dir.h"
 
 namespace vigil::worker {
 namespace {
@@ -113,13 +112,10 @@ void RunTask(Connection* c, TaskHost* host, const v1::Task& task) {
   if (out.kind == Outcome::kDone && task.kind() == v1::TASK_KIND_CHECK) {
     const auto& locations = host->options().locations;
     auto root = locations.find(task.backup_set().location());
+    // A remote location (root "") was surveyed through its store by the
+    // check itself (RunCheck).
     if (root != locations.end() && !root->second.empty()) {
       out.location_dirs = SurveyLocation(root->second);
-    } else if (root != locations.end() && IsRemoteLocation(task) && host->options().open_store) {
-      // A remote location: the same survey through its store (opened
-      // again: the check's store went with it). Not opened: no survey.
-      auto store = host->options().open_store(task.location());
-      if (store.ok()) out.location_dirs = SurveyLocation(**store);
     }
   }
   if (out.kind == Outcome::kDone || out.kind == Outcome::kError) {

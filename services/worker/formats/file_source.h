@@ -30,7 +30,6 @@
 #include <vector>
 
 #include "services/worker/formats/safe_io.h"
-#include "storage/entry.h"
 #include "storage/status.h"
 #include "storage/store.h"
 #include "storage/tree_walker.h"
