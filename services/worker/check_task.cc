@@ -175,14 +175,15 @@ class CheckRun {
     AskStore();
     Outcome r = restic ? RunRestic() : CheckPoints(*set);
     if (r.kind == Outcome::kDone) r.store_evidence = evidence_;
-    if (r.kind != Outcome::kDone) {  // what it cost anyway (CheckPoints logs it when done)
-      host_->Log("task " + std::to_string(task.id()) + " ended: " + StoreCost());
-    } else {
+    if (r.kind == Outcome::kDone) {
       // The location's directories for the scope finding, through the
       // same store (its root is the location's root).
       r.location_dirs = SurveyLocation(*store_->store);
     }
-    r.store_usage = UsageOf(*store_->store);  // the location's read budget counts it
+    // What the task cost in all, the survey included: what it reports and
+    // the location's read budget is charged.
+    host_->Log("task " + std::to_string(task.id()) + " ended: " + StoreCost());
+    r.store_usage = UsageOf(*store_->store);
     return r;
   }
 
