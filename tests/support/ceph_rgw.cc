@@ -141,8 +141,9 @@ constexpr char kXmlns[] = "xmlns=\"http://s3.amazonaws.com/doc/2006-03-01/\"";
 
 }  // namespace
 
-std::unique_ptr<CephRgw> CephRgw::Start(std::string* error) {
+std::unique_ptr<CephRgw> CephRgw::Start(const Options& options, std::string* error) {
   std::unique_ptr<CephRgw> c(new CephRgw());
+  c->memstore_bytes_ = options.memstore_bytes;
   const Clock::time_point t0 = Clock::now();
   c->conf_ = c->dir_ / "ceph.conf";
   c->fsid_ = Uuid();
@@ -226,7 +227,9 @@ void CephRgw::WriteConfig() {
                 d +
                 "/$name\n"
                 "osd objectstore = memstore\n"
-                "memstore device bytes = 2147483648\n"
+                "memstore device bytes = " +
+                std::to_string(memstore_bytes_) +
+                "\n"
                 "osd pool default size = 1\n"
                 "osd pool default min size = 1\n"
                 "osd pool default pg num = 4\n"

@@ -43,10 +43,11 @@
 // without its destructor (a crash, a ctest timeout) leaves none behind.
 // Helper commands (ceph, radosgw-admin) run under timeout(1).
 //
-// Used by tests/services/worker/remote/ceph_rgw_test.cc and
-// tests/integration/ceph_process_test.cc. Needs tests/support/ceph_rgw.cc
-// and tests/integration/test_util.cc (BackgroundProcess) in the test's
-// SOURCES, and links vigil_s3 (the signer), CURL::libcurl, OpenSSL::Crypto.
+// Used by tests/services/worker/remote/ceph_rgw_test.cc,
+// tests/integration/ceph_process_test.cc and bench/ceph_rgw_serve.cc
+// (bench/remote/run). Needs tests/support/ceph_rgw.cc and
+// tests/integration/test_util.cc (BackgroundProcess) in the SOURCES, and
+// links vigil_s3 (the signer), CURL::libcurl, OpenSSL::Crypto.
 //
 // Example:
 //   std::string error;
@@ -64,6 +65,7 @@
 // threads.
 #pragma once
 
+#include <cstdint>
 #include <map>
 #include <memory>
 #include <string>
@@ -82,7 +84,14 @@ class CephRgw {
  public:
   // Starts the cluster and the gateway and creates the S3 user; nullptr
   // and *error (what failed, with the daemons' log tails) when it cannot.
-  static std::unique_ptr<CephRgw> Start(std::string* error);
+  // `memstore_bytes`: the OSD's in-memory device size (what radosgw may
+  // hold; its RAM grows with what is stored). The tests' 2 GiB default;
+  // bench/ceph_rgw_serve.cc asks for more.
+  struct Options {
+    int64_t memstore_bytes = int64_t{2} << 30;
+  };
+  static std::unique_ptr<CephRgw> Start(std::string* error) { return Start(Options{}, error); }
+  static std::unique_ptr<CephRgw> Start(const Options& options, std::string* error);
   ~CephRgw();
   CephRgw(const CephRgw&) = delete;
   CephRgw& operator=(const CephRgw&) = delete;
@@ -182,6 +191,7 @@ class CephRgw {
   TempDir dir_;
   std::string conf_;
   std::string fsid_;
+  int64_t memstore_bytes_ = 0;
   std::string access_key_id_;
   std::string secret_access_key_;
   int mon_port_ = 0;
