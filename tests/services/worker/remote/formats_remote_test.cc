@@ -222,7 +222,8 @@ TEST(ResticSftpTest, ARepositoryWrittenByResticsSftpBackendIsCheckedOverSftp) {
   ASSERT_NO_FATAL_FAILURE(restic({"backup", src}));
   // restic wrote through the SFTP server, not beside it.
   ASSERT_TRUE(fs::exists(served + "/repo/config"));
-  EXPECT_NE(sshd->Log().find("Starting session: subsystem 'sftp'"), std::string::npos) << sshd->Log();
+  EXPECT_NE(sshd->Log().find("Starting session: subsystem 'sftp'"), std::string::npos)
+      << sshd->Log();
 
   worker::remote::SftpConfig c;
   c.host = "127.0.0.1";
