@@ -2,6 +2,8 @@
 
 #include <cstring>
 
+#include "storage/key_parts.h"
+
 namespace vigil::storage {
 
 void AppendString(std::string* out, std::string_view s) {
@@ -80,8 +82,6 @@ std::string EncodeEntryKey(const EntryKey& k) {
   return out;
 }
 
-namespace {
-
 // Consumes Str() from the front of *in into *out; false on malformed input.
 bool ConsumeString(std::string_view* in, std::string* out) {
   out->clear();
@@ -116,8 +116,6 @@ bool ConsumeI64(std::string_view* in, int64_t* v) {
   in->remove_prefix(8);
   return true;
 }
-
-}  // namespace
 
 std::optional<EntryKey> DecodeEntryKey(std::string_view key) {
   EntryKey k;

@@ -21,13 +21,14 @@ namespace vigil::storage {
 // The keyspaces (RocksDB column families). Persisted by name, see rocks_kv.cc.
 enum class Space : int {
   kMeta = 0,       // format version, pass summaries, (later) tenants/contracts
-  kCatalogue = 1,  // EntryKey -> EntryRecord
+  kCatalogue = 1,  // EntryKey -> EntryRecord (format 1; empty once migrated)
   kVerified = 2,   // EntryKey -> VerifyRecord
   kHashIndex = 3,  // HashKey  -> empty
   kTasks = 4,      // reserved for the coordinator's task queue
   kResults = 5,    // reserved for the append-only, hash-chained results
+  kVersions = 6,   // catalogue format 2: entry versions with point ranges (versions.h)
 };
-inline constexpr int kNumSpaces = 6;
+inline constexpr int kNumSpaces = 7;
 std::string_view SpaceName(Space s);
 
 // An atomic group of writes. Applied all or nothing by KvStore::Write.

@@ -36,7 +36,8 @@ namespace {
 constexpr NameRow<Space> kSpaceNames[] = {
     {Space::kMeta, "meta"},         {Space::kCatalogue, "catalogue"},
     {Space::kVerified, "verified"}, {Space::kHashIndex, "hash_index"},
-    {Space::kTasks, "tasks"},       {Space::kResults, "results"}};
+    {Space::kTasks, "tasks"},       {Space::kResults, "results"},
+    {Space::kVersions, "versions"}};
 static_assert(CoversEnum(kSpaceNames));
 
 }  // namespace
@@ -628,7 +629,9 @@ rocksdb::ColumnFamilyOptions CfOptions(Space s, const std::shared_ptr<rocksdb::C
 
   rocksdb::BlockBasedTableOptions t;
   t.block_cache = cache;
-  t.block_size = (s == Space::kCatalogue || s == Space::kVerified) ? 16 << 10 : 4 << 10;
+  t.block_size = (s == Space::kCatalogue || s == Space::kVerified || s == Space::kVersions)
+                     ? 16 << 10
+                     : 4 << 10;
   t.cache_index_and_filter_blocks = true;
   t.pin_l0_filter_and_index_blocks_in_cache = true;
   t.format_version = 5;

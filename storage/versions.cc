@@ -1,0 +1,692 @@
+#include "storage/versions.h"
+
+#include <algorithm>
+#include <optional>
+#include <utility>
+
+#include "storage/catalogue.h"
+#include "storage/key_codec.h"
+#include "storage/key_parts.h"
+#include "storage/varint.h"
+
+namespace vigil::storage {
+
+bool SameContent(const EntryRecord& a, const EntryRecord& b) {
+  return a.type == b.type && a.size == b.size && a.mtime_ns == b.mtime_ns && a.digest == b.digest &&
+         a.link_target == b.link_target;
+}
+
+namespace {
+
+using internal::GetVarint64;
+using internal::PutVarint64;
+
+constexpr char kPointTag = 0;
+constexpr char kBornTag = 1;
+constexpr char kEndTag = 2;
+
+std::string IndexPrefix(std::string_view set_prefix, char tag) {
+  std::string out(set_prefix);
+  out.push_back('\0');
+  out.push_back(tag);
+  return out;
+}
+
+std::string IndexKey(std::string_view set_prefix, char tag, int64_t t, std::string_view enc_path) {
+  std::string out = IndexPrefix(set_prefix, tag);
+  AppendI64(&out, t);
+  out.append(enc_path);
+  return out;
+}
+
+// The hash index's keys: 0x00 0x00, then those of key_codec.h.
+std::string HashKeyOf(const Digest& d, std::string_view version_key) {
+  return std::string("\0\0", 2) + EncodeHashKey(d, version_key);
+}
+
+// Prefix of every version key of one path: S Path 0x00 0x00.
+std::string PathPrefix(std::string_view set_prefix, std::string_view enc_path) {
+  std::string out(set_prefix);
+  out.append(enc_path);
+  out.push_back('\0');
+  out.push_back('\0');
+  return out;
+}
+
+std::string I64String(int64_t v) {
+  std::string out;
+  AppendI64(&out, v);
+  return out;
+}
+
+int64_t DecodeI64At(std::string_view in) {
+  int64_t v = 0;
+  ConsumeI64(&in, &v);  // REQUIRES: 8 bytes
+  return v;
+}
+
+// Splits the suffix of a version key after its set prefix into the encoded
+// path and the birth time; false when it is not a version key.
+bool SplitVersionSuffix(std::string_view suffix, std::string_view* enc_path, int64_t* born) {
+  if (suffix.size() < 11 || suffix[0] == '\0') return false;
+  const size_t n = suffix.size() - 10;
+  if (suffix[n] != '\0' || suffix[n + 1] != '\0') return false;
+  *enc_path = suffix.substr(0, n);
+  *born = DecodeI64At(suffix.substr(n + 2));
+  return true;
+}
+
+// A version's value: I64(until) then its EntryRecord.
+std::string ValueOf(int64_t until, const EntryRecord& entry) {
+  std::string record;
+  EncodeEntryRecord(entry, &record);
+  return I64String(until) + record;
+}
+
+// A version as read, with its encoded path.
+struct Stored {
+  std::string enc_path;
+  int64_t born = 0;
+  int64_t until = kOpenUntil;
+  EntryRecord entry;
+};
+
+Status DecodeValue(std::string_view key, std::string_view value, int64_t* until,
+                   EntryRecord* entry) {
+  if (value.size() < 8)
+    return absl::DataLossError("version record too short at key of " + std::to_string(key.size()) +
+                               " bytes");
+  *until = DecodeI64At(value.substr(0, 8));
+  if (entry == nullptr) return absl::OkStatus();
+  if (Status s = DecodeEntryRecord(value.substr(8), entry); !s.ok()) {
+    return absl::DataLossError(std::string(s.message()) + " (version record)");
+  }
+  return absl::OkStatus();
+}
+
+// The writes of one set: versions with their index and hash keys.
+class SetWrites {
+ public:
+  SetWrites(std::string set_prefix, Space data, Space hashes)
+      : prefix_(std::move(set_prefix)), data_(data), hashes_(hashes) {}
+
+  const std::string& prefix() const { return prefix_; }
+
+  void Put(KvBatch* b, const Stored& v) {
+    const std::string key = PathPrefix(prefix_, v.enc_path) + I64String(v.born);
+    const std::string value = ValueOf(v.until, v.entry);
+    b->Put(data_, key, value);
+    b->Put(data_, IndexKey(prefix_, kBornTag, v.born, v.enc_path), {});
+    if (v.until != kOpenUntil) {
+      b->Put(data_, IndexKey(prefix_, kEndTag, v.until, v.enc_path), I64String(v.born));
+    }
+    if (!v.entry.digest.empty()) b->Put(hashes_, HashKeyOf(v.entry.digest, key), {});
+  }
+
+  void Delete(KvBatch* b, const Stored& v) {
+    const std::string key = PathPrefix(prefix_, v.enc_path) + I64String(v.born);
+    b->Delete(data_, key);
+    b->Delete(data_, IndexKey(prefix_, kBornTag, v.born, v.enc_path));
+    if (v.until != kOpenUntil) b->Delete(data_, IndexKey(prefix_, kEndTag, v.until, v.enc_path));
+    if (!v.entry.digest.empty()) b->Delete(hashes_, HashKeyOf(v.entry.digest, key));
+  }
+
+  // Changes where a version ends (its key stays).
+  void SetUntil(KvBatch* b, Stored* v, int64_t until) {
+    if (v->until != kOpenUntil) b->Delete(data_, IndexKey(prefix_, kEndTag, v->until, v->enc_path));
+    v->until = until;
+    const std::string key = PathPrefix(prefix_, v->enc_path) + I64String(v->born);
+    const std::string value = ValueOf(until, v->entry);
+    b->Put(data_, key, value);
+    if (until != kOpenUntil) {
+      b->Put(data_, IndexKey(prefix_, kEndTag, until, v->enc_path), I64String(v->born));
+    }
+  }
+
+ private:
+  std::string prefix_;
+  Space data_;
+  Space hashes_;
+};
+
+// The recorded neighbours of a point: the latest before it and the earliest
+// after it (nullopt: none).
+struct Neighbours {
+  std::optional<int64_t> prev;
+  std::optional<int64_t> next;
+};
+
+Neighbours NeighboursOf(const std::vector<int64_t>& points, int64_t p) {
+  Neighbours n;
+  for (int64_t q : points) {
+    if (q < p) n.prev = q;
+    if (q > p && !n.next) n.next = q;
+  }
+  return n;
+}
+
+struct ApplyCounts {
+  uint64_t added = 0;
+  uint64_t closed = 0;
+  uint64_t shared = 0;
+};
+
+// Makes point `p` hold `entry` (null: nothing) for one path whose stored
+// versions are `versions` (ascending birth, disjoint ranges), given the
+// recorded points around p. Versions other recorded points hold keep
+// holding them: a version covering p is cut at p, the part after p kept
+// as a version born at the next point when that point is in it.
+// `rewrite_same` rewrites a same-content covering version in place (a
+// re-hash or a sample of the same bytes) instead of sharing it unchanged.
+void ApplyAt(SetWrites& w, KvBatch* b, std::vector<Stored>& versions, std::string_view enc_path,
+             int64_t p, const Neighbours& n, const EntryRecord* entry, bool rewrite_same,
+             ApplyCounts* counts) {
+  Stored* cover = nullptr;
+  int64_t bound = n.next.value_or(kOpenUntil);
+  for (Stored& v : versions) {
+    if (v.born <= p && p < v.until) cover = &v;
+    if (v.born > p) bound = std::min(bound, v.born);
+  }
+  if (cover != nullptr && entry != nullptr) {
+    const bool same = SameContent(cover->entry, *entry);
+    // Same bytes recorded with another algorithm (a re-hash): the same
+    // content, for every point that shares it.
+    const bool rehash =
+        !same && rewrite_same && cover->entry.type == entry->type &&
+        cover->entry.size == entry->size && cover->entry.mtime_ns == entry->mtime_ns &&
+        cover->entry.link_target == entry->link_target && !cover->entry.digest.empty() &&
+        !entry->digest.empty() && cover->entry.digest.algorithm() != entry->digest.algorithm();
+    if (same || rehash) {
+      ++counts->shared;
+      EntryRecord updated = cover->entry;
+      if (rewrite_same) {
+        updated = *entry;
+        updated.first_seen_ns = cover->entry.first_seen_ns;
+        if (!entry->sample.sampled()) updated.sample = cover->entry.sample;
+      } else if (entry->sample.sampled()) {
+        updated.sample = entry->sample;  // the same bytes, sampled now
+      }
+      if (!(updated == cover->entry)) {
+        Stored u = *cover;
+        u.entry = std::move(updated);
+        w.Delete(b, *cover);
+        w.Put(b, u);
+        *cover = std::move(u);
+      }
+      return;
+    }
+  }
+  if (cover != nullptr) {
+    const Stored old = *cover;
+    const bool left = n.prev && old.born <= *n.prev;
+    const bool right = n.next && *n.next < old.until;
+    if (left) {
+      w.SetUntil(b, cover, p);
+      ++counts->closed;
+    } else {
+      w.Delete(b, old);
+    }
+    if (right) {
+      Stored rest = old;
+      rest.born = *n.next;
+      w.Put(b, rest);
+    }
+  }
+  if (entry != nullptr) {
+    Stored v;
+    v.enc_path = std::string(enc_path);
+    v.born = p;
+    v.until = bound;
+    v.entry = *entry;
+    w.Put(b, v);
+    ++counts->added;
+  }
+}
+
+// Reads the versions of the set one path at a time, in path order.
+class PathGroups {
+ public:
+  PathGroups(KvStore* kv, Space data, const std::string& set_prefix) : prefix_(set_prefix) {
+    ScanOptions o;
+    o.upper_bound = PrefixSuccessor(set_prefix);
+    o.bulk = true;
+    it_ = kv->NewIterator(data, o);
+    std::string first = set_prefix;
+    first.push_back('\x01');  // after the point and index records
+    it_->Seek(first);
+  }
+
+  // Loads the next path's versions into *out; false at the end (or on an
+  // error: status()).
+  bool Next(std::string* enc_path, std::vector<Stored>* out) {
+    out->clear();
+    while (status_.ok() && it_->Valid()) {
+      std::string_view key = it_->key();
+      std::string_view path;
+      int64_t born = 0;
+      if (!SplitVersionSuffix(key.substr(prefix_.size()), &path, &born)) {
+        status_ = absl::DataLossError("malformed version key in the catalogue");
+        return false;
+      }
+      if (!out->empty() && path != *enc_path) return true;
+      if (out->empty()) enc_path->assign(path);
+      Stored v;
+      v.enc_path = *enc_path;
+      v.born = born;
+      if (Status s = DecodeValue(key, it_->value(), &v.until, &v.entry); !s.ok()) {
+        status_ = absl::DataLossError(std::string(s.message()) + " at " + DecodePath(path));
+        return false;
+      }
+      out->push_back(std::move(v));
+      it_->Next();
+    }
+    if (status_.ok() && !it_->status().ok()) status_ = it_->status();
+    return status_.ok() && !out->empty();
+  }
+  Status status() const { return status_; }
+
+ private:
+  std::string prefix_;
+  std::unique_ptr<KvIterator> it_;
+  Status status_;
+};
+
+class PointStreamImpl final : public Versions::PointStream {
+ public:
+  PointStreamImpl(KvStore* kv, Space space, Space hashes, std::string set_prefix, int64_t point,
+                  Neighbours n)
+      : w_(set_prefix, space, hashes),
+        space_(space),
+        point_(point),
+        n_(n),
+        groups_(kv, space, set_prefix) {
+    have_group_ = groups_.Next(&group_path_, &group_);
+  }
+
+  Status ResumeAfter(std::string_view path) override {
+    if (!IsValidRelativePath(path)) {
+      return absl::InvalidArgumentError("invalid entry path '" + std::string(path) + "'");
+    }
+    last_.assign(path);
+    const std::string enc = EncodePath(path);
+    while (have_group_ && group_path_ <= enc) have_group_ = groups_.Next(&group_path_, &group_);
+    return groups_.status();
+  }
+
+  Status Put(std::string_view path, const EntryRecord& entry, KvBatch* batch) override {
+    if (!IsValidRelativePath(path)) {
+      return absl::InvalidArgumentError("invalid entry path '" + std::string(path) + "'");
+    }
+    if (!last_.empty() && ComparePathOrder(last_, path) >= 0) {
+      return absl::InvalidArgumentError("entries out of path order: '" + std::string(path) +
+                                        "' after '" + last_ + "'");
+    }
+    last_.assign(path);
+    enc_.clear();
+    AppendPath(&enc_, path);
+    while (have_group_ && group_path_ < enc_) Drain(nullptr, batch);
+    if (!groups_.status().ok()) return groups_.status();
+    if (have_group_ && group_path_ == enc_) {
+      Drain(&entry, batch);
+      return groups_.status();
+    }
+    std::vector<Stored> none;
+    ApplyAt(w_, batch, none, enc_, point_, n_, &entry, false, &counts_);
+    return absl::OkStatus();
+  }
+
+  Status Finish(KvBatch* batch) override {
+    while (have_group_) Drain(nullptr, batch);
+    if (!groups_.status().ok()) return groups_.status();
+    batch->Put(space_, IndexKey(w_.prefix(), kPointTag, point_, {}), {});
+    return absl::OkStatus();
+  }
+
+  uint64_t added() const override { return counts_.added; }
+  uint64_t closed() const override { return counts_.closed; }
+  uint64_t shared() const override { return counts_.shared; }
+
+ private:
+  // Applies the current path group (with `entry` or nothing) and loads the
+  // next one.
+  void Drain(const EntryRecord* entry, KvBatch* batch) {
+    ApplyAt(w_, batch, group_, group_path_, point_, n_, entry, false, &counts_);
+    have_group_ = groups_.Next(&group_path_, &group_);
+  }
+
+  SetWrites w_;
+  Space space_;
+  int64_t point_;
+  Neighbours n_;
+  PathGroups groups_;
+  bool have_group_ = false;
+  std::string group_path_;
+  std::vector<Stored> group_;
+  std::string last_;
+  std::string enc_;
+  ApplyCounts counts_;
+};
+
+class ScannerImpl final : public Versions::Scanner {
+ public:
+  ScannerImpl(KvStore* kv, Space data, std::string set_prefix, int64_t point, bool recorded)
+      : prefix_(std::move(set_prefix)), point_(point) {
+    if (!recorded) return;
+    ScanOptions o;
+    o.upper_bound = PrefixSuccessor(prefix_);
+    o.bulk = true;
+    it_ = kv->NewIterator(data, o);
+    std::string first = prefix_;
+    first.push_back('\x01');
+    it_->Seek(first);
+    Settle();
+  }
+  bool Valid() const override { return valid_; }
+  void Next() override {
+    it_->Next();
+    Settle();
+  }
+  const Version& version() const override { return v_; }
+  std::string_view encoded_path() const override { return enc_; }
+  Status status() const override { return status_; }
+
+ private:
+  // Moves to the first version at or after the iterator covering the point.
+  void Settle() {
+    valid_ = false;
+    for (; it_->Valid(); it_->Next()) {
+      std::string_view key = it_->key();
+      std::string_view path;
+      int64_t born = 0;
+      if (!SplitVersionSuffix(key.substr(prefix_.size()), &path, &born)) {
+        status_ = absl::DataLossError("malformed version key in the catalogue");
+        return;
+      }
+      if (born > point_) continue;
+      int64_t until = 0;
+      if (Status s = DecodeValue(key, it_->value(), &until, nullptr); !s.ok()) {
+        status_ = s;
+        return;
+      }
+      if (point_ >= until) continue;
+      enc_ = path;
+      v_.path = DecodePath(path);
+      v_.born_ns = born;
+      v_.until_ns = until;
+      if (Status s = DecodeValue(key, it_->value(), &until, &v_.entry); !s.ok()) {
+        status_ = absl::DataLossError(std::string(s.message()) + " at " + v_.path);
+        return;
+      }
+      valid_ = true;
+      return;
+    }
+    status_ = it_->status();
+  }
+
+  std::string prefix_;
+  int64_t point_;
+  std::unique_ptr<KvIterator> it_;
+  bool valid_ = false;
+  std::string_view enc_;
+  Version v_;
+  Status status_;
+};
+
+// Reads the versions of one path.
+Status ReadPath(KvStore* kv, Space data, const std::string& set_prefix, std::string_view enc_path,
+                std::vector<Stored>* out) {
+  out->clear();
+  const std::string prefix = PathPrefix(set_prefix, enc_path);
+  auto it = kv->NewIterator(data, {.upper_bound = PrefixSuccessor(prefix)});
+  for (it->Seek(prefix); it->Valid(); it->Next()) {
+    if (it->key().size() != prefix.size() + 8) {
+      return absl::DataLossError("malformed version key in the catalogue at " +
+                                 DecodePath(enc_path));
+    }
+    Stored v;
+    v.enc_path = std::string(enc_path);
+    v.born = DecodeI64At(it->key().substr(prefix.size()));
+    if (Status s = DecodeValue(it->key(), it->value(), &v.until, &v.entry); !s.ok()) return s;
+    out->push_back(std::move(v));
+  }
+  return it->status();
+}
+
+const Stored* CoverOf(const std::vector<Stored>& versions, int64_t p) {
+  for (const Stored& v : versions) {
+    if (v.born <= p && p < v.until) return &v;
+  }
+  return nullptr;
+}
+
+// Calls fn(time, encoded path, value) for the index records of `tag` with
+// times in (after, upto] (upto = kOpenUntil: no upper bound).
+Status IndexPaths(KvStore* kv, Space data, const std::string& set_prefix, char tag, int64_t after,
+                  int64_t upto,
+                  const std::function<void(int64_t, std::string_view, std::string_view)>& fn) {
+  const std::string prefix = IndexPrefix(set_prefix, tag);
+  std::string end = prefix;
+  if (upto == kOpenUntil) {
+    end = PrefixSuccessor(prefix);
+  } else {
+    AppendI64(&end, upto + 1);
+  }
+  auto it = kv->NewIterator(data, {.upper_bound = end});
+  std::string start = prefix;
+  if (after != std::numeric_limits<int64_t>::min()) AppendI64(&start, after + 1);
+  for (it->Seek(start); it->Valid(); it->Next()) {
+    std::string_view rest = it->key().substr(prefix.size());
+    if (rest.size() < 9) return absl::DataLossError("malformed index key in the catalogue");
+    fn(DecodeI64At(rest.substr(0, 8)), rest.substr(8), it->value());
+  }
+  return it->status();
+}
+
+}  // namespace
+
+std::string Versions::VersionKey(std::string_view tenant, std::string_view set,
+                                 std::string_view path, int64_t born) {
+  return PathPrefix(BackupSetPrefix(tenant, set), EncodePath(path)) + I64String(born);
+}
+
+StatusOr<std::vector<int64_t>> Versions::Points(std::string_view tenant, std::string_view set) {
+  const std::string prefix = IndexPrefix(BackupSetPrefix(tenant, set), kPointTag);
+  std::vector<int64_t> out;
+  auto it = kv_->NewIterator(space_, {.upper_bound = PrefixSuccessor(prefix)});
+  for (it->Seek(prefix); it->Valid(); it->Next()) {
+    std::string_view rest = it->key().substr(prefix.size());
+    if (rest.size() != 8) return absl::DataLossError("malformed point key in the catalogue");
+    out.push_back(DecodeI64At(rest));
+  }
+  if (!it->status().ok()) return it->status();
+  return out;
+}
+
+StatusOr<std::unique_ptr<Versions::PointStream>> Versions::NewPoint(std::string_view tenant,
+                                                                    std::string_view set,
+                                                                    int64_t point) {
+  auto points = Points(tenant, set);
+  if (!points.ok()) return points.status();
+  if (std::find(points->begin(), points->end(), point) != points->end()) {
+    return absl::AlreadyExistsError("restore point " + std::to_string(point) +
+                                    " is already recorded");
+  }
+  return std::unique_ptr<PointStream>(new PointStreamImpl(
+      kv_, space_, hashes_, BackupSetPrefix(tenant, set), point, NeighboursOf(*points, point)));
+}
+
+std::unique_ptr<Versions::Scanner> Versions::Scan(std::string_view tenant, std::string_view set,
+                                                  int64_t point) {
+  const std::string prefix = BackupSetPrefix(tenant, set);
+  std::string value;
+  const bool recorded = kv_->Get(space_, IndexKey(prefix, kPointTag, point, {}), &value).ok();
+  return std::make_unique<ScannerImpl>(kv_, space_, prefix, point, recorded);
+}
+
+StatusOr<Version> Versions::Get(std::string_view tenant, std::string_view set, int64_t point,
+                                std::string_view path) {
+  if (!IsValidRelativePath(path)) return absl::InvalidArgumentError("invalid path");
+  const std::string prefix = BackupSetPrefix(tenant, set);
+  std::string value;
+  if (Status s = kv_->Get(space_, IndexKey(prefix, kPointTag, point, {}), &value); !s.ok()) {
+    return s;
+  }
+  std::vector<Stored> versions;
+  if (Status s = ReadPath(kv_, space_, prefix, EncodePath(path), &versions); !s.ok()) return s;
+  const Stored* cover = CoverOf(versions, point);
+  if (cover == nullptr) return absl::NotFoundError("no entry '" + std::string(path) + "'");
+  Version v;
+  v.path = std::string(path);
+  v.born_ns = cover->born;
+  v.until_ns = cover->until;
+  v.entry = cover->entry;
+  return v;
+}
+
+Status Versions::Diff(std::string_view tenant, std::string_view set, int64_t a, int64_t b,
+                      const DiffFn& fn) {
+  if (a >= b) return absl::InvalidArgumentError("Diff needs a < b");
+  const std::string prefix = BackupSetPrefix(tenant, set);
+  std::vector<std::string> paths;
+  auto collect = [&](int64_t, std::string_view enc_path, std::string_view) {
+    paths.emplace_back(enc_path);
+  };
+  if (Status s = IndexPaths(kv_, space_, prefix, kBornTag, a, b, collect); !s.ok()) return s;
+  if (Status s = IndexPaths(kv_, space_, prefix, kEndTag, a, b, collect); !s.ok()) return s;
+  std::sort(paths.begin(), paths.end());
+  paths.erase(std::unique(paths.begin(), paths.end()), paths.end());
+  std::vector<Stored> versions;
+  for (const std::string& enc : paths) {
+    if (Status s = ReadPath(kv_, space_, prefix, enc, &versions); !s.ok()) return s;
+    const Stored* va = CoverOf(versions, a);
+    const Stored* vb = CoverOf(versions, b);
+    if (va == vb) continue;
+    if (va != nullptr && vb != nullptr && SameContent(va->entry, vb->entry)) continue;
+    if (Status s = fn(DecodePath(enc), va ? &va->entry : nullptr, vb ? &vb->entry : nullptr);
+        !s.ok()) {
+      return s;
+    }
+  }
+  return absl::OkStatus();
+}
+
+Status Versions::DeletePoint(std::string_view tenant, std::string_view set, int64_t point) {
+  auto points = Points(tenant, set);
+  if (!points.ok()) return points.status();
+  if (std::find(points->begin(), points->end(), point) == points->end()) {
+    return absl::NotFoundError("restore point " + std::to_string(point) + " is not recorded");
+  }
+  const Neighbours n = NeighboursOf(*points, point);
+  const std::string prefix = BackupSetPrefix(tenant, set);
+  SetWrites w(prefix, space_, hashes_);
+  KvBatch batch;
+  // A version only this point holds covers it, begins after the previous
+  // point and ends no later than the next: found among the versions ended
+  // in (point, next], or, with no next point, born in (prev, point].
+  std::vector<std::pair<std::string, int64_t>> gone;  // encoded path, born
+  if (n.next) {
+    Status s = IndexPaths(kv_, space_, prefix, kEndTag, point, *n.next,
+                          [&](int64_t, std::string_view enc, std::string_view value) {
+                            const int64_t born = value.size() == 8 ? DecodeI64At(value) : point + 1;
+                            if (born <= point && (!n.prev || born > *n.prev)) {
+                              gone.emplace_back(enc, born);
+                            }
+                          });
+    if (!s.ok()) return s;
+  } else {
+    const int64_t after = n.prev.value_or(std::numeric_limits<int64_t>::min());
+    Status s = IndexPaths(kv_, space_, prefix, kBornTag, after, point,
+                          [&](int64_t born, std::string_view enc, std::string_view) {
+                            gone.emplace_back(enc, born);
+                          });
+    if (!s.ok()) return s;
+  }
+  for (const auto& [enc, born] : gone) {
+    const std::string key = PathPrefix(prefix, enc) + I64String(born);
+    std::string value;
+    if (Status s = kv_->Get(space_, key, &value); !s.ok()) return s;
+    Stored v;
+    v.enc_path = enc;
+    v.born = born;
+    if (Status s = DecodeValue(key, value, &v.until, &v.entry); !s.ok()) return s;
+    if (v.until <= point) continue;  // does not cover the point
+    w.Delete(&batch, v);
+  }
+  batch.Delete(space_, IndexKey(prefix, kPointTag, point, {}));
+  return kv_->Write(batch, {.sync = true});
+}
+
+Status Versions::Update(std::string_view tenant, std::string_view set, int64_t point,
+                        const std::vector<int64_t>& points, std::string_view path,
+                        const EntryRecord* entry, KvBatch* batch) {
+  if (!IsValidRelativePath(path)) {
+    return absl::InvalidArgumentError("invalid entry path '" + std::string(path) + "'");
+  }
+  if (std::find(points.begin(), points.end(), point) == points.end()) {
+    return absl::NotFoundError("restore point " + std::to_string(point) + " is not recorded");
+  }
+  const std::string prefix = BackupSetPrefix(tenant, set);
+  const std::string enc = EncodePath(path);
+  std::vector<Stored> versions;
+  if (Status s = ReadPath(kv_, space_, prefix, enc, &versions); !s.ok()) return s;
+  SetWrites w(prefix, space_, hashes_);
+  ApplyCounts counts;
+  ApplyAt(w, batch, versions, enc, point, NeighboursOf(points, point), entry, true, &counts);
+  return absl::OkStatus();
+}
+
+Status Versions::ForEachHolder(const Digest& digest, const HolderFn& fn) {
+  const std::string prefix = HashKeyOf(digest, {});
+  auto it = kv_->NewIterator(hashes_, {.upper_bound = PrefixSuccessor(prefix)});
+  std::string tenant, set;
+  std::string value;
+  for (it->Seek(prefix); it->Valid(); it->Next()) {
+    auto hk = DecodeHashKey(it->key().substr(2));
+    if (!hk) return absl::DataLossError("malformed hash-index key");
+    std::string_view rest = hk->entry_key;
+    const std::string_view key = rest;
+    if (!ConsumeString(&rest, &tenant) || !ConsumeString(&rest, &set)) {
+      return absl::DataLossError("malformed hash-index key");
+    }
+    Version v;
+    std::string_view enc;
+    if (!SplitVersionSuffix(rest, &enc, &v.born_ns)) {
+      return absl::DataLossError("malformed hash-index key");
+    }
+    v.path = DecodePath(enc);
+    if (Status s = kv_->Get(space_, key, &value); !s.ok()) {
+      return absl::DataLossError("hash index names a version that is not stored: " + v.path);
+    }
+    if (Status s = DecodeValue(key, value, &v.until_ns, &v.entry); !s.ok()) return s;
+    if (!fn(tenant, set, v)) break;
+  }
+  return it->status();
+}
+
+StatusOr<uint64_t> Versions::EraseSet(std::string_view tenant, std::string_view set,
+                                      KvBatch* batch) {
+  const std::string prefix = BackupSetPrefix(tenant, set);
+  const std::string end = PrefixSuccessor(prefix);
+  uint64_t n = 0;
+  PathGroups groups(kv_, space_, prefix);
+  std::string enc;
+  std::vector<Stored> versions;
+  while (groups.Next(&enc, &versions)) {
+    for (const Stored& v : versions) {
+      if (!v.entry.digest.empty()) {
+        batch->Delete(hashes_,
+                      HashKeyOf(v.entry.digest, PathPrefix(prefix, enc) + I64String(v.born)));
+      }
+      ++n;
+    }
+    if (batch->approximate_bytes() >= (4u << 20)) {
+      if (Status s = kv_->Write(*batch, {}); !s.ok()) return s;
+      batch->Clear();
+    }
+  }
+  if (!groups.status().ok()) return groups.status();
+  batch->DeleteRange(space_, prefix, end);
+  return n;
+}
+
+}  // namespace vigil::storage

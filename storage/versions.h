@@ -1,0 +1,182 @@
+// Entry versions with point ranges: a catalogue layout whose size follows
+// distinct content and change, not files × restore points (issue 17; the
+// design and its measured effect are in docs/storage.md, "Versions").
+//
+// Most of a restore point is the same as the point before it. Instead of one
+// record per (point, path), each distinct state of a path is stored once, as
+// a *version* valid over a time range [born, until): it belongs to every
+// restore point P of the set recorded here with born <= P < until. A new
+// point whose file is unchanged writes nothing for it; a changed file closes
+// the old version at the new point (one small write) and adds a new one.
+//
+// KEY LAYOUT (persisted; catalogue format 2; keyspaces `versions` and
+// `hash_index`)
+// ---------------------------------------------------------------------
+//   S = Str(tenant) Str(backup_set)                      (key_codec.h)
+//   version   S Path(path) 0x00 0x00 I64(born)  -> I64(until) EntryRecord
+//   point     S 0x00 0x00 I64(point)            -> empty
+//   born idx  S 0x00 0x01 I64(born) Path(path)  -> empty
+//   end idx   S 0x00 0x02 I64(until) Path(path) -> I64(born)   (until finite)
+//   hash idx  (hash_index) 0x00 0x00 U8(alg) digest <version key> -> empty
+//
+// A Path never starts with 0x00 (names are non-empty, without NUL), so the
+// point and index records of a set sort before its versions, and the whole
+// set is one key range (offboarding: one DeleteRange). The 0x00 0x00 after a
+// path sorts below any "/child" (0x00 then a non-zero byte), so versions are
+// in the catalogue's depth-first path order (key_codec.h), a path's versions
+// contiguous and ordered by birth. An open version has until = INT64_MAX.
+//
+// Invariant: for every recorded point P and path, at most one version covers
+// P. Questions a point asks cost the set's versions, not its points:
+//   - Scan(P): the set's versions in path order, those covering P;
+//   - Diff(A, B): only the versions born or ended in (A, B] (both indexes),
+//     memory proportional to that change;
+//   - DeletePoint(P): frees the versions no other recorded point holds,
+//     found through an index (cost proportional to P's own change);
+//   - the hash index names versions: "who holds this digest" stays a prefix
+//     scan; a holder's points are those its range covers.
+//
+// What this layout does not hold: verification state. It stays per
+// (point, path) in `verified` (catalogue.h), so copies that are not the same
+// physical file are verified apart, as before.
+//
+// Thread safety: a Versions object is thread-safe (it holds no state of its
+// own); a PointStream and a Scanner are not.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <limits>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "storage/entry.h"
+#include "storage/kv.h"
+#include "storage/status.h"
+
+namespace vigil::storage {
+
+inline constexpr int64_t kOpenUntil = std::numeric_limits<int64_t>::max();
+
+// One stored version.
+struct Version {
+  std::string path;  // relative, '/'-separated
+  int64_t born_ns = 0;
+  int64_t until_ns = kOpenUntil;
+  EntryRecord entry;
+};
+
+// True when two records describe the same content (type, size, mtime,
+// digest, link target): the second can share the first's version. First
+// seen and the content sample are not compared.
+bool SameContent(const EntryRecord& a, const EntryRecord& b);
+
+class Versions {
+ public:
+  // Versions, points and indexes live in `space`, the hash index in
+  // `hashes` under the prefix 0x00 0x00 (format-1 hash keys start with a
+  // non-zero algorithm id, so both can be told apart while migrating).
+  explicit Versions(KvStore* kv, Space space = Space::kVersions, Space hashes = Space::kHashIndex)
+      : kv_(kv), space_(space), hashes_(hashes) {}
+
+  // The recorded points of a set, ascending.
+  StatusOr<std::vector<int64_t>> Points(std::string_view tenant, std::string_view set);
+
+  // Records restore point `point` (not yet recorded) from its entries, given
+  // in catalogue path order (strictly increasing, ComparePathOrder), into
+  // batches the caller writes when it likes (each write atomic). The point
+  // may fall anywhere among the recorded ones. Writes only what differs from
+  // the versions covering `point`: an entry equal (SameContent) to the one a
+  // neighbouring point holds shares its version. Finish() closes the
+  // versions of paths not given and records the point, so a point is listed
+  // (Points, Scan) only once the batch holding Finish's writes is written.
+  // The stream reads the versions as they were when it was made: one
+  // stream per set at a time. Not thread-safe.
+  class PointStream {
+   public:
+    virtual ~PointStream() = default;
+    // An earlier stream of this point wrote every path up to and including
+    // `path` before it was interrupted (a crash between batches): skips
+    // them. Call before the first Put.
+    virtual Status ResumeAfter(std::string_view path) = 0;
+    virtual Status Put(std::string_view path, const EntryRecord& entry, KvBatch* batch) = 0;
+    virtual Status Finish(KvBatch* batch) = 0;
+    // What this stream wrote: versions added, versions ended at the point,
+    // entries that share a version (nothing written for them).
+    virtual uint64_t added() const = 0;
+    virtual uint64_t closed() const = 0;
+    virtual uint64_t shared() const = 0;
+  };
+  StatusOr<std::unique_ptr<PointStream>> NewPoint(std::string_view tenant, std::string_view set,
+                                                  int64_t point);
+
+  // Streams the entries of a recorded point in path order (an unrecorded
+  // point has none). Bounded memory; reads every version of the set. A
+  // record that does not decode stops the scan with DataLoss in status(),
+  // naming the path.
+  class Scanner {
+   public:
+    virtual ~Scanner() = default;
+    virtual bool Valid() const = 0;
+    virtual void Next() = 0;
+    virtual const Version& version() const = 0;
+    // The version key's encoded path (catalogue order; '/' as NUL).
+    virtual std::string_view encoded_path() const = 0;
+    virtual Status status() const = 0;
+  };
+  std::unique_ptr<Scanner> Scan(std::string_view tenant, std::string_view set, int64_t point);
+
+  // The entry of `path` in a recorded point; NotFound if it has none.
+  StatusOr<Version> Get(std::string_view tenant, std::string_view set, int64_t point,
+                        std::string_view path);
+
+  // Calls fn(path, in_a, in_b) for each path whose entry differs between
+  // recorded points a < b (either pointer null: absent there), in path
+  // order. Reads only the versions born or ended in (a, b]; memory
+  // proportional to their number.
+  using DiffFn =
+      std::function<Status(std::string_view path, const EntryRecord* a, const EntryRecord* b)>;
+  Status Diff(std::string_view tenant, std::string_view set, int64_t a, int64_t b,
+              const DiffFn& fn);
+
+  // Forgets a recorded point: its point record, and the versions no other
+  // recorded point holds (with their index and hash keys). Versions it
+  // shares stay as they are. Cost: the versions born or ended next to it.
+  Status DeletePoint(std::string_view tenant, std::string_view set, int64_t point);
+
+  // Replaces (entry non-null) or removes (null) the entry of `path` in a
+  // recorded point, splitting the version it shares with other points so
+  // that they keep theirs. A same-content record rewrites the shared version
+  // in place (SameContent, or the same bytes under another digest
+  // algorithm: a re-hash; a content sample): it holds for every point that
+  // shares it. `points` are the set's recorded points (Points()). Reads the
+  // path's versions as stored: one Update per path per unwritten batch.
+  Status Update(std::string_view tenant, std::string_view set, int64_t point,
+                const std::vector<int64_t>& points, std::string_view path, const EntryRecord* entry,
+                KvBatch* batch);
+
+  // Calls fn(tenant, set, version) for each version holding `digest` (same
+  // algorithm), in key order, until fn returns false. A version's points
+  // are the recorded points in [born, until).
+  using HolderFn =
+      std::function<bool(std::string_view tenant, std::string_view set, const Version& version)>;
+  Status ForEachHolder(const Digest& digest, const HolderFn& fn);
+
+  // Deletes everything of a set (versions, points, indexes, hash keys) into
+  // `batch`, flushing it through kv when it grows past 4 MiB; returns the
+  // number of versions deleted. Idempotent.
+  StatusOr<uint64_t> EraseSet(std::string_view tenant, std::string_view set, KvBatch* batch);
+
+  // The key of one version (tests and tools).
+  static std::string VersionKey(std::string_view tenant, std::string_view set,
+                                std::string_view path, int64_t born);
+
+ private:
+  KvStore* kv_;
+  Space space_;
+  Space hashes_;
+};
+
+}  // namespace vigil::storage

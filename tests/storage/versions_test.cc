@@ -1,0 +1,396 @@
+// Entry versions with point ranges (storage/versions.h) on a real RocksDB:
+// a model-based test (random points added anywhere, deleted, entries
+// replaced) checked against a plain map of every point's entries after each
+// step, plus the properties the layout exists for: an unchanged point writes
+// nothing but its point record, deleting every point leaves nothing behind.
+#include "storage/versions.h"
+
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <map>
+#include <random>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "storage/hash.h"
+#include "storage/key_codec.h"
+#include "storage/rocks_kv.h"
+#include "tests/storage/test_util.h"
+
+namespace vigil::storage {
+namespace {
+
+using testing::ReferencePathOrder;
+using testing::TempDir;
+
+struct PathLess {
+  bool operator()(const std::string& a, const std::string& b) const {
+    return ReferencePathOrder(a, b) < 0;
+  }
+};
+using PointEntries = std::map<std::string, EntryRecord, PathLess>;
+using Model = std::map<int64_t, PointEntries>;
+
+EntryRecord Rec(uint64_t content, int64_t mtime = 500, int64_t first_seen = 7) {
+  EntryRecord r;
+  r.type = EntryType::kFile;
+  r.size = 100 + content % 1000;
+  r.mtime_ns = mtime;
+  r.digest = HashBytes(HashAlgorithm::kXxh3_128, "content-" + std::to_string(content));
+  r.first_seen_ns = first_seen;
+  return r;
+}
+
+class VersionsTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    auto kv = OpenRocksKv(dir_.path() + "/db");
+    ASSERT_TRUE(kv.ok()) << kv.status();
+    kv_ = std::move(*kv);
+    v_ = std::make_unique<Versions>(kv_.get());
+  }
+
+  // Writes a point through a stream, writing its batch whenever it holds
+  // more than `batch_bytes`. Returns the stream (for its counts).
+  std::unique_ptr<Versions::PointStream> WritePoint(int64_t t, const PointEntries& entries,
+                                                    size_t batch_bytes = 4 << 20) {
+    auto w = v_->NewPoint("acme", "fs", t);
+    EXPECT_TRUE(w.ok()) << w.status();
+    if (!w.ok()) return nullptr;
+    KvBatch batch;
+    for (const auto& [path, rec] : entries) {
+      Status s = (*w)->Put(path, rec, &batch);
+      EXPECT_TRUE(s.ok()) << path << ": " << s;
+      if (batch.approximate_bytes() > batch_bytes) {
+        EXPECT_TRUE(kv_->Write(batch, {}).ok());
+        batch.Clear();
+      }
+    }
+    EXPECT_TRUE((*w)->Finish(&batch).ok());
+    EXPECT_TRUE(kv_->Write(batch, {}).ok());
+    return std::move(*w);
+  }
+
+  Status Update(int64_t t, const std::string& path, const EntryRecord* rec) {
+    auto points = v_->Points("acme", "fs");
+    if (!points.ok()) return points.status();
+    KvBatch batch;
+    if (Status s = v_->Update("acme", "fs", t, *points, path, rec, &batch); !s.ok()) return s;
+    return kv_->Write(batch, {});
+  }
+
+  PointEntries ScanPoint(int64_t t) {
+    PointEntries out;
+    auto s = v_->Scan("acme", "fs", t);
+    std::string last;
+    for (; s->Valid(); s->Next()) {
+      const Version& v = s->version();
+      EXPECT_TRUE(last.empty() || ReferencePathOrder(last, v.path) < 0) << last << " " << v.path;
+      last = v.path;
+      EXPECT_TRUE(out.emplace(v.path, v.entry).second) << "twice: " << v.path;
+    }
+    EXPECT_TRUE(s->status().ok()) << s->status();
+    return out;
+  }
+
+  // Keys of a keyspace (all of them: one test set per database).
+  size_t CountKeys(Space space) {
+    size_t n = 0;
+    auto it = kv_->NewIterator(space, {});
+    for (it->Seek(""); it->Valid(); it->Next()) ++n;
+    return n;
+  }
+
+  void ExpectMatches(const Model& model) {
+    auto points = v_->Points("acme", "fs");
+    ASSERT_TRUE(points.ok());
+    std::vector<int64_t> want;
+    for (const auto& [t, e] : model) want.push_back(t);
+    ASSERT_EQ(*points, want);
+    for (const auto& [t, entries] : model) {
+      PointEntries got = ScanPoint(t);
+      ASSERT_EQ(got.size(), entries.size()) << "point " << t;
+      for (const auto& [path, rec] : entries) {
+        auto it = got.find(path);
+        ASSERT_NE(it, got.end()) << "point " << t << " lacks " << path;
+        EXPECT_TRUE(SameContent(it->second, rec)) << "point " << t << " " << path;
+        auto one = v_->Get("acme", "fs", t, path);
+        ASSERT_TRUE(one.ok()) << path << ": " << one.status();
+        EXPECT_TRUE(SameContent(one->entry, rec));
+      }
+      for (const std::string& p : {std::string("zz/absent"), std::string("a")}) {
+        if (entries.count(p) == 0) {
+          EXPECT_EQ(v_->Get("acme", "fs", t, p).status().code(), absl::StatusCode::kNotFound);
+        }
+      }
+    }
+    // Who holds each digest: the holders' covered points, against the model.
+    std::map<std::string, std::set<std::pair<int64_t, std::string>>> want_holders;
+    for (const auto& [t, entries] : model) {
+      for (const auto& [path, rec] : entries) {
+        want_holders[std::string(rec.digest.view())].emplace(t, path);
+      }
+    }
+    for (const auto& [d, want_set] : want_holders) {
+      std::set<std::pair<int64_t, std::string>> got;
+      Digest digest(HashAlgorithm::kXxh3_128,
+                    {reinterpret_cast<const uint8_t*>(d.data()), d.size()});
+      Status s = v_->ForEachHolder(
+          digest, [&](std::string_view tenant, std::string_view set, const Version& v) {
+            EXPECT_EQ(tenant, "acme");
+            EXPECT_EQ(set, "fs");
+            for (int64_t t : want) {
+              if (v.born_ns <= t && t < v.until_ns) got.emplace(t, v.path);
+            }
+            return true;
+          });
+      ASSERT_TRUE(s.ok()) << s;
+      EXPECT_EQ(got, want_set);
+    }
+  }
+
+  void ExpectDiff(const Model& model, int64_t a, int64_t b) {
+    std::map<std::string, std::pair<bool, bool>, PathLess> want;
+    const PointEntries& ea = model.at(a);
+    const PointEntries& eb = model.at(b);
+    for (const auto& [p, r] : ea) {
+      auto it = eb.find(p);
+      if (it == eb.end() || !SameContent(r, it->second)) want[p] = {true, it != eb.end()};
+    }
+    for (const auto& [p, r] : eb) {
+      if (ea.count(p) == 0) want[p] = {false, true};
+    }
+    std::map<std::string, std::pair<bool, bool>, PathLess> got;
+    std::string last;
+    Status s = v_->Diff("acme", "fs", a, b,
+                        [&](std::string_view path, const EntryRecord* ra, const EntryRecord* rb) {
+                          EXPECT_TRUE(last.empty() || ReferencePathOrder(last, path) < 0);
+                          last = std::string(path);
+                          if (ra != nullptr) {
+                            EXPECT_TRUE(SameContent(*ra, ea.at(last)));
+                          }
+                          if (rb != nullptr) {
+                            EXPECT_TRUE(SameContent(*rb, eb.at(last)));
+                          }
+                          got[last] = {ra != nullptr, rb != nullptr};
+                          return absl::OkStatus();
+                        });
+    ASSERT_TRUE(s.ok()) << s;
+    EXPECT_EQ(got, want) << "diff " << a << " -> " << b;
+  }
+
+  TempDir dir_;
+  std::unique_ptr<KvStore> kv_;
+  std::unique_ptr<Versions> v_;
+};
+
+TEST_F(VersionsTest, AnUnchangedPointWritesOnlyItsPointRecord) {
+  PointEntries day;
+  for (int i = 0; i < 200; ++i)
+    day["d" + std::to_string(i / 20) + "/f" + std::to_string(i)] = Rec(i);
+  WritePoint(100, day);
+  const size_t data_keys = CountKeys(Space::kVersions);
+  const size_t hash_keys = CountKeys(Space::kHashIndex);
+  EXPECT_EQ(hash_keys, 200u);
+  auto w = WritePoint(200, day);
+  ASSERT_NE(w, nullptr);
+  EXPECT_EQ(w->shared(), 200u);
+  EXPECT_EQ(w->added(), 0u);
+  EXPECT_EQ(CountKeys(Space::kVersions), data_keys + 1);  // the point record
+  EXPECT_EQ(CountKeys(Space::kHashIndex), hash_keys);
+  // One changed file: one version closed, one added (the new version, its
+  // birth index, the old one's end index; one hash key).
+  day["d3/f61"] = Rec(1061);
+  auto w2 = WritePoint(300, day);
+  ASSERT_NE(w2, nullptr);
+  EXPECT_EQ(w2->added(), 1u);
+  EXPECT_EQ(w2->closed(), 1u);
+  EXPECT_EQ(w2->shared(), 199u);
+  EXPECT_EQ(CountKeys(Space::kVersions), data_keys + 2 + 3);
+  EXPECT_EQ(CountKeys(Space::kHashIndex), hash_keys + 1);
+  // The diff of the last two points reads that one path.
+  int calls = 0;
+  ASSERT_TRUE(v_->Diff("acme", "fs", 200, 300,
+                       [&](std::string_view path, const EntryRecord* a, const EntryRecord* b) {
+                         ++calls;
+                         EXPECT_EQ(path, "d3/f61");
+                         EXPECT_TRUE(a != nullptr && b != nullptr);
+                         return absl::OkStatus();
+                       })
+                  .ok());
+  EXPECT_EQ(calls, 1);
+}
+
+TEST_F(VersionsTest, RefusesOutOfOrderEntriesAndARecordedPoint) {
+  WritePoint(10, {{"a", Rec(1)}});
+  EXPECT_EQ(v_->NewPoint("acme", "fs", 10).status().code(), absl::StatusCode::kAlreadyExists);
+  auto w = v_->NewPoint("acme", "fs", 20);
+  ASSERT_TRUE(w.ok());
+  KvBatch batch;
+  ASSERT_TRUE((*w)->Put("b", Rec(2), &batch).ok());
+  EXPECT_EQ((*w)->Put("a", Rec(1), &batch).code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ((*w)->Put("../x", Rec(1), &batch).code(), absl::StatusCode::kInvalidArgument);
+}
+
+TEST_F(VersionsTest, AnUnfinishedPointIsNotListedAndARedoIsExact) {
+  PointEntries day;
+  for (int i = 0; i < 300; ++i) day["f" + std::to_string(1000 + i)] = Rec(i);
+  WritePoint(100, day);
+  PointEntries next = day;
+  for (int i = 0; i < 300; i += 7) next["f" + std::to_string(1000 + i)] = Rec(5000 + i);
+  next.erase("f1001");
+  next["g"] = Rec(9999);
+  std::string written_up_to;
+  {
+    // A crash after a batch: the paths up to f1250 are written, the rest
+    // and Finish are not.
+    auto w = v_->NewPoint("acme", "fs", 200);
+    ASSERT_TRUE(w.ok());
+    KvBatch batch;
+    for (const auto& [path, rec] : next) {
+      ASSERT_TRUE((*w)->Put(path, rec, &batch).ok());
+      written_up_to = path;
+      if (path == "f1250") break;
+    }
+    ASSERT_TRUE(kv_->Write(batch, {}).ok());
+  }
+  EXPECT_TRUE(ScanPoint(200).empty());
+  // The redo resumes after what was written.
+  auto w = v_->NewPoint("acme", "fs", 200);
+  ASSERT_TRUE(w.ok());
+  ASSERT_TRUE((*w)->ResumeAfter(written_up_to).ok());
+  KvBatch batch;
+  for (const auto& [path, rec] : next) {
+    if (ReferencePathOrder(path, written_up_to) <= 0) continue;
+    ASSERT_TRUE((*w)->Put(path, rec, &batch).ok());
+  }
+  ASSERT_TRUE((*w)->Finish(&batch).ok());
+  ASSERT_TRUE(kv_->Write(batch, {}).ok());
+  ExpectMatches({{100, day}, {200, next}});
+  // A redo from the start (no resume point) gives the same.
+  ASSERT_TRUE(v_->DeletePoint("acme", "fs", 200).ok());
+  WritePoint(200, next, 64);
+  ExpectMatches({{100, day}, {200, next}});
+}
+
+TEST_F(VersionsTest, AgreesWithAModelOfEveryPoint) {
+  std::mt19937_64 rng(1717);
+  std::vector<std::string> paths = {"a", "a.txt", "b/c", "b/d/e", "b/d/f", "b.d", "c/x/y", "c/z",
+                                    "d", "e/1",   "e/2", "e/3",   "f\xff", "g h", "i/j/k"};
+  Model model;
+  uint64_t next_content = 1;
+  auto random_point = [&]() {
+    auto it = model.begin();
+    std::advance(it, static_cast<long>(rng() % model.size()));
+    return it->first;
+  };
+  for (int step = 0; step < 250; ++step) {
+    const int op = model.empty() ? 0 : static_cast<int>(rng() % 10);
+    if (op < 5) {  // a new point, anywhere in time, derived from a neighbour
+      int64_t t;
+      do t = static_cast<int64_t>(rng() % 400) * 10;
+      while (model.count(t) != 0);
+      PointEntries e;
+      auto after = model.lower_bound(t);
+      if (after != model.begin() && (rng() % 4 != 0))
+        e = std::prev(after)->second;
+      else if (after != model.end())
+        e = after->second;
+      for (const std::string& p : paths) {
+        const uint64_t r = rng() % 100;
+        if (r < 8) {
+          e.erase(p);
+        } else if (r < 20 || (e.count(p) == 0 && r < 40)) {
+          e[p] = Rec(next_content++, static_cast<int64_t>(rng() % 3));
+        }
+      }
+      WritePoint(t, e, rng() % 2 ? 64 : 4 << 20);
+      model[t] = e;
+    } else if (op < 7) {
+      const int64_t t = random_point();
+      ASSERT_TRUE(v_->DeletePoint("acme", "fs", t).ok());
+      model.erase(t);
+    } else {  // an entry of a recorded point replaced or removed
+      const int64_t t = random_point();
+      const std::string& p = paths[rng() % paths.size()];
+      if (rng() % 3 == 0) {
+        ASSERT_TRUE(Update(t, p, nullptr).ok());
+        model[t].erase(p);
+      } else {
+        const EntryRecord r = Rec(next_content++);
+        ASSERT_TRUE(Update(t, p, &r).ok());
+        model[t][p] = r;
+      }
+    }
+    ASSERT_NO_FATAL_FAILURE(ExpectMatches(model)) << "step " << step;
+    if (model.size() >= 2) {
+      const int64_t a = random_point(), b = random_point();
+      if (a != b) ExpectDiff(model, std::min(a, b), std::max(a, b));
+    }
+  }
+  while (!model.empty()) {
+    const int64_t t = random_point();
+    ASSERT_TRUE(v_->DeletePoint("acme", "fs", t).ok());
+    model.erase(t);
+    ASSERT_NO_FATAL_FAILURE(ExpectMatches(model));
+  }
+  EXPECT_EQ(CountKeys(Space::kVersions), 0u) << "deleting every point freed everything";
+  EXPECT_EQ(CountKeys(Space::kHashIndex), 0u);
+}
+
+TEST_F(VersionsTest, ASameContentUpdateHoldsForEveryPointSharingIt) {
+  WritePoint(10, {{"a", Rec(1)}});
+  WritePoint(20, {{"a", Rec(1)}});
+  EntryRecord sampled = Rec(1);
+  sampled.sample.format = FileFormat::kSqlite;
+  sampled.sample.entropy = 40;
+  ASSERT_TRUE(Update(20, "a", &sampled).ok());
+  for (int64_t t : {10, 20}) {
+    PointEntries e = ScanPoint(t);
+    ASSERT_EQ(e.size(), 1u);
+    EXPECT_EQ(e["a"].sample, sampled.sample) << t;
+    EXPECT_EQ(e["a"].first_seen_ns, 7) << t;
+  }
+  // A different file at 20 only: 10 keeps its own.
+  const EntryRecord other = Rec(2);
+  ASSERT_TRUE(Update(20, "a", &other).ok());
+  EXPECT_TRUE(SameContent(ScanPoint(10)["a"], Rec(1)));
+  EXPECT_TRUE(SameContent(ScanPoint(20)["a"], other));
+}
+
+TEST_F(VersionsTest, EraseSetLeavesNothingOfTheSetAndSparesTheOthers) {
+  WritePoint(10, {{"a", Rec(1)}, {"b/c", Rec(2)}});
+  WritePoint(20, {{"a", Rec(3)}, {"b/c", Rec(2)}});
+  {
+    auto other = v_->NewPoint("acme", "fs2", 10);
+    ASSERT_TRUE(other.ok());
+    KvBatch b;
+    ASSERT_TRUE((*other)->Put("a", Rec(1), &b).ok());
+    ASSERT_TRUE((*other)->Finish(&b).ok());
+    ASSERT_TRUE(kv_->Write(b, {}).ok());
+  }
+  const size_t fs2_hashes = 1;
+  KvBatch batch;
+  auto n = v_->EraseSet("acme", "fs", &batch);
+  ASSERT_TRUE(n.ok());
+  EXPECT_EQ(*n, 3u);  // a twice, b/c once
+  ASSERT_TRUE(kv_->Write(batch, {}).ok());
+  EXPECT_TRUE(v_->Points("acme", "fs")->empty());
+  EXPECT_EQ(CountKeys(Space::kHashIndex), fs2_hashes);
+  auto again = v_->Points("acme", "fs2");
+  ASSERT_TRUE(again.ok());
+  EXPECT_EQ(again->size(), 1u);
+  int holders = 0;
+  ASSERT_TRUE(
+      v_->ForEachHolder(Rec(1).digest, [&](std::string_view, std::string_view set, const Version&) {
+          EXPECT_EQ(set, "fs2");
+          ++holders;
+          return true;
+        }).ok());
+  EXPECT_EQ(holders, 1);
+}
+
+}  // namespace
+}  // namespace vigil::storage
