@@ -1,8 +1,11 @@
 // The catalogue: Vigil's independent record of every backup entry.
 //
 // A Catalogue sits on a KvStore (RocksDB by default) and keeps, per entry of
-// a restore point (key layout in key_codec.h):
-//   - its EntryRecord (what the file is) in `catalogue`,
+// a restore point:
+//   - its EntryRecord (what the file is), stored once per distinct state of
+//     a path and shared by every restore point of the set that holds it
+//     (`versions`, layout in versions.h: catalogue format 2). A new point
+//     writes only what changed since its neighbour;
 //   - its VerifyRecord (when it was last checked, outcome) in `verified`,
 //     only where it says more than the restore point's range record (below):
 //     problems, and entries re-read by an incremental pass,
@@ -12,9 +15,15 @@
 //     newer VerifyRecord of its own was verified ok at that time (or when
 //     first seen, if later). A full pass over an unchanged tree therefore
 //     writes one record, not one per entry.
-//   - one hash-index key per entry with a digest in `hash_index`.
+//   - one hash-index key per version with a digest in `hash_index`.
 // All three change together in one atomic batch, so a crash at any point
-// leaves them consistent.
+// leaves them consistent. Verification state stays per (point, path): copies
+// in two points that are not the same physical file are verified apart.
+//
+// A catalogue written by format 1 (one record per point and path, keyed by
+// key_codec.h's EntryKey in `catalogue`) is converted when it is first
+// opened for writing (MigrateFormat1, catalogue.cc): restartable, and the
+// old records are dropped only in its last, synced write.
 //
 // Reads stream: Scan() walks one restore point in key order with bounded
 // memory, whatever its size. Writes go through a Writer that groups them
@@ -49,6 +58,8 @@ struct Scope {
 class Catalogue {
  public:
   // Opens (creating if needed) a RocksDB-backed catalogue in directory `path`.
+  // A format-1 catalogue is migrated first (its progress logged through
+  // options.log); opened read-only, it is refused (FailedPrecondition).
   static StatusOr<std::unique_ptr<Catalogue>> Open(const std::string& path,
                                                    const RocksKvOptions& options = {});
   // Wraps any ordered KV store (tests, other backends).
@@ -86,12 +97,22 @@ class Catalogue {
   Status GetEntry(const Scope& scope, std::string_view path, EntryRecord* entry,
                   VerifyRecord* verify);
 
-  // Calls fn(key) for each entry holding `digest` (same algorithm), in key
-  // order, until fn returns false. Keys of the whole catalogue (any tenant).
+  // Calls fn(key) for each entry holding `digest` (same algorithm), until fn
+  // returns false: per version holding it, once per restore point that
+  // version belongs to. Keys of the whole catalogue (any tenant).
   Status ForEachHolder(const Digest& digest, const std::function<bool(const EntryKey&)>& fn);
 
-  // Number of entries of a restore point (a full scan of its keys).
+  // Number of entries of a restore point (a scan of the set's versions).
   StatusOr<uint64_t> CountEntries(const Scope& scope);
+
+  // Forgets a restore point: its entries (the versions no other point of the
+  // set holds) and its verification records. NotFound if not recorded.
+  Status DeletePoint(const Scope& scope);
+
+  // Forgets a backup set: every version, point, index and hash-index key and
+  // verification record. Returns the number of versions erased. Unsynced
+  // batches; idempotent if interrupted and redone.
+  StatusOr<uint64_t> EraseBackupSet(std::string_view tenant, std::string_view backup_set);
 
   Status PutMeta(std::string_view key, std::string_view value, bool sync = true);
   // NotFound if absent.
@@ -100,6 +121,17 @@ class Catalogue {
   // Batches catalogue writes. Flushes automatically when a batch grows past
   // Options::batch_bytes; Commit() flushes the rest and optionally syncs.
   // Each flushed batch is atomic. Not thread-safe.
+  //
+  // A writer on a restore point the catalogue does not hold yet records it:
+  // its PutEntry calls must then come in catalogue path order (strictly
+  // increasing, ComparePathOrder), each entry sharing the version of a
+  // neighbouring point when the same (nothing written), and EndPoint() —
+  // called by Commit() and TakeBatch() — ends the point: the versions of
+  // paths not put end there, and a range record stamps its entries as
+  // verified at their time of recording (the largest first_seen_ns put).
+  // The point is recorded only if something was put (or resumed). One
+  // writer per set at a time. On a recorded point, PutEntry and DeleteEntry
+  // may come in any order, one per path per unwritten batch.
   class Writer {
    public:
     struct Options {
@@ -126,6 +158,13 @@ class Catalogue {
     void PutRangeVerified(int64_t time_ns);
     // Forgets an entry's own VerifyRecord (the range record then applies).
     void DeleteVerify(std::string_view path);
+    // A new point only: ends it into the pending batch (see above).
+    // Idempotent; a no-op on a recorded point.
+    Status EndPoint();
+    // A new point only: an earlier writer of it wrote every entry up to and
+    // including `path` before a crash (its batches are in the catalogue):
+    // continue after it. Call before the first PutEntry.
+    Status ResumeAfter(std::string_view path);
     // Adds a meta key to the current batch (atomic with it).
     void PutMeta(std::string_view key, std::string_view value);
 
@@ -143,17 +182,22 @@ class Catalogue {
     // Options::batch_bytes), for a caller choosing its own flush points.
     size_t pending_bytes() const { return batch_.approximate_bytes(); }
 
+    ~Writer();
+
    private:
+    struct PointState;
     Status MaybeFlush();
     std::string& KeyFor(std::string_view path);
 
     Catalogue* cat_;
     Options options_;
+    Scope scope_;
     std::string prefix_;
     std::string key_;
     std::string value_;
     KvBatch batch_;
     uint64_t flushed_batches_ = 0;
+    std::unique_ptr<PointState> point_;
   };
 
  private:

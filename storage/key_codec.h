@@ -2,7 +2,8 @@
 //
 // KEY LAYOUT (persisted; changing it needs a new kFormatVersion and a migration)
 // ---------------------------------------------------------------------------
-// Column family `catalogue` and `verified` (same keys, see catalogue.h):
+// Column family `verified`, and `catalogue` in format 1 (see catalogue.h;
+// format 2 keeps entries in `versions`, versions.h):
 //
 //   EntryKey = Str(tenant) Str(backup_set) I64(restore_point) Path(path)
 //
@@ -47,7 +48,11 @@
 namespace vigil::storage {
 
 // Bumped whenever the key layout or a record encoding changes incompatibly.
-inline constexpr int kFormatVersion = 1;
+// 2: entries stored as versions with point ranges (versions.h); EntryKey
+// still keys `verified`. Format 1 (EntryKey -> EntryRecord in `catalogue`)
+// is converted on open (catalogue.h).
+inline constexpr int kFormatVersion = 2;
+inline constexpr int kOldestConvertibleFormat = 1;
 
 struct EntryKey {
   std::string tenant;

@@ -745,7 +745,8 @@ StatusOr<std::unique_ptr<KvStore>> OpenRocksKv(const std::string& path,
     if (ec != std::errc() || p != v.data() + v.size()) {
       return absl::DataLossError("catalogue " + path + ": unreadable format_version '" + v + "'");
     }
-    if (found != kFormatVersion) {
+    // Format 1 is still opened: Catalogue::Open converts it.
+    if (found != kFormatVersion && found != kOldestConvertibleFormat) {
       return absl::FailedPreconditionError("catalogue " + path + " has format version " +
                                            std::to_string(found) + ", this build reads " +
                                            std::to_string(kFormatVersion));

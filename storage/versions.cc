@@ -1,6 +1,7 @@
 #include "storage/versions.h"
 
 #include <algorithm>
+#include <map>
 #include <optional>
 #include <utility>
 
@@ -149,6 +150,11 @@ class SetWrites {
   Space hashes_;
 };
 
+// Whether a version [born, until) holds time p (kOpenUntil: no end).
+bool Covers(int64_t born, int64_t until, int64_t p) {
+  return born <= p && (until == kOpenUntil || p < until);
+}
+
 // The recorded neighbours of a point: the latest before it and the earliest
 // after it (nullopt: none).
 struct Neighbours {
@@ -172,7 +178,8 @@ struct ApplyCounts {
 };
 
 // Makes point `p` hold `entry` (null: nothing) for one path whose stored
-// versions are `versions` (ascending birth, disjoint ranges), given the
+// versions are `versions` (ascending birth, disjoint ranges; left as the
+// writes added to `b` make them), given the
 // recorded points around p. Versions other recorded points hold keep
 // holding them: a version covering p is cut at p, the part after p kept
 // as a version born at the next point when that point is in it.
@@ -184,7 +191,7 @@ void ApplyAt(SetWrites& w, KvBatch* b, std::vector<Stored>& versions, std::strin
   Stored* cover = nullptr;
   int64_t bound = n.next.value_or(kOpenUntil);
   for (Stored& v : versions) {
-    if (v.born <= p && p < v.until) cover = &v;
+    if (Covers(v.born, v.until, p)) cover = &v;
     if (v.born > p) bound = std::min(bound, v.born);
   }
   if (cover != nullptr && entry != nullptr) {
@@ -200,9 +207,7 @@ void ApplyAt(SetWrites& w, KvBatch* b, std::vector<Stored>& versions, std::strin
       ++counts->shared;
       EntryRecord updated = cover->entry;
       if (rewrite_same) {
-        updated = *entry;
-        updated.first_seen_ns = cover->entry.first_seen_ns;
-        if (!entry->sample.sampled()) updated.sample = cover->entry.sample;
+        updated = *entry;  // as the caller records it
       } else if (entry->sample.sampled()) {
         updated.sample = entry->sample;  // the same bytes, sampled now
       }
@@ -216,20 +221,23 @@ void ApplyAt(SetWrites& w, KvBatch* b, std::vector<Stored>& versions, std::strin
       return;
     }
   }
+  std::vector<Stored> added;
   if (cover != nullptr) {
     const Stored old = *cover;
     const bool left = n.prev && old.born <= *n.prev;
-    const bool right = n.next && *n.next < old.until;
+    const bool right = n.next && Covers(old.born, old.until, *n.next);
     if (left) {
       w.SetUntil(b, cover, p);
       ++counts->closed;
     } else {
       w.Delete(b, old);
+      versions.erase(versions.begin() + (cover - versions.data()));
     }
     if (right) {
       Stored rest = old;
       rest.born = *n.next;
       w.Put(b, rest);
+      added.push_back(std::move(rest));
     }
   }
   if (entry != nullptr) {
@@ -240,7 +248,12 @@ void ApplyAt(SetWrites& w, KvBatch* b, std::vector<Stored>& versions, std::strin
     v.entry = *entry;
     w.Put(b, v);
     ++counts->added;
+    added.push_back(std::move(v));
   }
+  // `versions` becomes the path's versions as the batch leaves them.
+  for (Stored& v : added) versions.push_back(std::move(v));
+  std::sort(versions.begin(), versions.end(),
+            [](const Stored& x, const Stored& y) { return x.born < y.born; });
 }
 
 // Reads the versions of the set one path at a time, in path order.
@@ -322,6 +335,9 @@ class PointStreamImpl final : public Versions::PointStream {
                                         "' after '" + last_ + "'");
     }
     last_.assign(path);
+    if (entry.first_seen_ns != 0 && (recorded_ == 0 || entry.first_seen_ns < recorded_)) {
+      recorded_ = entry.first_seen_ns;
+    }
     enc_.clear();
     AppendPath(&enc_, path);
     while (have_group_ && group_path_ < enc_) Drain(nullptr, batch);
@@ -338,7 +354,7 @@ class PointStreamImpl final : public Versions::PointStream {
   Status Finish(KvBatch* batch) override {
     while (have_group_) Drain(nullptr, batch);
     if (!groups_.status().ok()) return groups_.status();
-    batch->Put(space_, IndexKey(w_.prefix(), kPointTag, point_, {}), {});
+    batch->Put(space_, IndexKey(w_.prefix(), kPointTag, point_, {}), I64String(recorded_));
     return absl::OkStatus();
   }
 
@@ -365,12 +381,15 @@ class PointStreamImpl final : public Versions::PointStream {
   std::string last_;
   std::string enc_;
   ApplyCounts counts_;
+  int64_t recorded_ = 0;
 };
 
 class ScannerImpl final : public Versions::Scanner {
  public:
-  ScannerImpl(KvStore* kv, Space data, std::string set_prefix, int64_t point, bool recorded)
+  ScannerImpl(KvStore* kv, Space data, std::string set_prefix, int64_t point, bool recorded,
+              int64_t recorded_ns)
       : prefix_(std::move(set_prefix)), point_(point) {
+    v_.recorded_ns = recorded_ns;
     if (!recorded) return;
     ScanOptions o;
     o.upper_bound = PrefixSuccessor(prefix_);
@@ -408,7 +427,7 @@ class ScannerImpl final : public Versions::Scanner {
         status_ = s;
         return;
       }
-      if (point_ >= until) continue;
+      if (!Covers(born, until, point_)) continue;
       enc_ = path;
       v_.path = DecodePath(path);
       v_.born_ns = born;
@@ -452,9 +471,14 @@ Status ReadPath(KvStore* kv, Space data, const std::string& set_prefix, std::str
   return it->status();
 }
 
+// A point record's time of recording (0 if it holds none).
+int64_t RecordedAt(std::string_view point_value) {
+  return point_value.size() == 8 ? DecodeI64At(point_value) : 0;
+}
+
 const Stored* CoverOf(const std::vector<Stored>& versions, int64_t p) {
   for (const Stored& v : versions) {
-    if (v.born <= p && p < v.until) return &v;
+    if (Covers(v.born, v.until, p)) return &v;
   }
   return nullptr;
 }
@@ -505,6 +529,10 @@ StatusOr<std::vector<int64_t>> Versions::Points(std::string_view tenant, std::st
 StatusOr<std::unique_ptr<Versions::PointStream>> Versions::NewPoint(std::string_view tenant,
                                                                     std::string_view set,
                                                                     int64_t point) {
+  if (point == kOpenUntil) {
+    return absl::InvalidArgumentError("restore point time " + std::to_string(point) +
+                                      " is out of range (it marks an open version)");
+  }
   auto points = Points(tenant, set);
   if (!points.ok()) return points.status();
   if (std::find(points->begin(), points->end(), point) != points->end()) {
@@ -520,7 +548,7 @@ std::unique_ptr<Versions::Scanner> Versions::Scan(std::string_view tenant, std::
   const std::string prefix = BackupSetPrefix(tenant, set);
   std::string value;
   const bool recorded = kv_->Get(space_, IndexKey(prefix, kPointTag, point, {}), &value).ok();
-  return std::make_unique<ScannerImpl>(kv_, space_, prefix, point, recorded);
+  return std::make_unique<ScannerImpl>(kv_, space_, prefix, point, recorded, RecordedAt(value));
 }
 
 StatusOr<Version> Versions::Get(std::string_view tenant, std::string_view set, int64_t point,
@@ -540,6 +568,7 @@ StatusOr<Version> Versions::Get(std::string_view tenant, std::string_view set, i
   v.born_ns = cover->born;
   v.until_ns = cover->until;
   v.entry = cover->entry;
+  v.recorded_ns = RecordedAt(value);
   return v;
 }
 
@@ -609,16 +638,24 @@ Status Versions::DeletePoint(std::string_view tenant, std::string_view set, int6
     v.enc_path = enc;
     v.born = born;
     if (Status s = DecodeValue(key, value, &v.until, &v.entry); !s.ok()) return s;
-    if (v.until <= point) continue;  // does not cover the point
+    if (!Covers(v.born, v.until, point)) continue;
     w.Delete(&batch, v);
   }
   batch.Delete(space_, IndexKey(prefix, kPointTag, point, {}));
   return kv_->Write(batch, {.sync = true});
 }
 
+struct Versions::Pending::Impl {
+  std::map<std::string, std::vector<Stored>> paths;  // set prefix + encoded path
+};
+
+Versions::Pending::Pending() : impl_(std::make_unique<Impl>()) {}
+Versions::Pending::~Pending() = default;
+void Versions::Pending::Clear() { impl_->paths.clear(); }
+
 Status Versions::Update(std::string_view tenant, std::string_view set, int64_t point,
                         const std::vector<int64_t>& points, std::string_view path,
-                        const EntryRecord* entry, KvBatch* batch) {
+                        const EntryRecord* entry, KvBatch* batch, Pending* pending) {
   if (!IsValidRelativePath(path)) {
     return absl::InvalidArgumentError("invalid entry path '" + std::string(path) + "'");
   }
@@ -627,11 +664,22 @@ Status Versions::Update(std::string_view tenant, std::string_view set, int64_t p
   }
   const std::string prefix = BackupSetPrefix(tenant, set);
   const std::string enc = EncodePath(path);
-  std::vector<Stored> versions;
-  if (Status s = ReadPath(kv_, space_, prefix, enc, &versions); !s.ok()) return s;
+  std::vector<Stored> read;
+  std::vector<Stored>* versions = &read;
+  if (pending != nullptr) {
+    auto [it, added] = pending->impl_->paths.try_emplace(prefix + enc);
+    versions = &it->second;
+    if (!added) {
+      SetWrites w(prefix, space_, hashes_);
+      ApplyCounts counts;
+      ApplyAt(w, batch, *versions, enc, point, NeighboursOf(points, point), entry, true, &counts);
+      return absl::OkStatus();
+    }
+  }
+  if (Status s = ReadPath(kv_, space_, prefix, enc, versions); !s.ok()) return s;
   SetWrites w(prefix, space_, hashes_);
   ApplyCounts counts;
-  ApplyAt(w, batch, versions, enc, point, NeighboursOf(points, point), entry, true, &counts);
+  ApplyAt(w, batch, *versions, enc, point, NeighboursOf(points, point), entry, true, &counts);
   return absl::OkStatus();
 }
 

@@ -14,7 +14,7 @@
 // ---------------------------------------------------------------------
 //   S = Str(tenant) Str(backup_set)                      (key_codec.h)
 //   version   S Path(path) 0x00 0x00 I64(born)  -> I64(until) EntryRecord
-//   point     S 0x00 0x00 I64(point)            -> empty
+//   point     S 0x00 0x00 I64(point)            -> I64(recorded)
 //   born idx  S 0x00 0x01 I64(born) Path(path)  -> empty
 //   end idx   S 0x00 0x02 I64(until) Path(path) -> I64(born)   (until finite)
 //   hash idx  (hash_index) 0x00 0x00 U8(alg) digest <version key> -> empty
@@ -66,6 +66,10 @@ struct Version {
   int64_t born_ns = 0;
   int64_t until_ns = kOpenUntil;
   EntryRecord entry;
+  // Scan and Get: when the point asked about was recorded (the smallest
+  // first_seen_ns of the entries its stream put; 0 if none). An entry
+  // sharing an older point's version was read again then.
+  int64_t recorded_ns = 0;
 };
 
 // True when two records describe the same content (type, size, mtime,
@@ -152,10 +156,23 @@ class Versions {
   // in place (SameContent, or the same bytes under another digest
   // algorithm: a re-hash; a content sample): it holds for every point that
   // shares it. `points` are the set's recorded points (Points()). Reads the
-  // path's versions as stored: one Update per path per unwritten batch.
+  // path's versions as stored, or as `pending` says earlier Updates into the
+  // same unwritten batch left them (null: one Update per path per batch).
+  class Pending {
+   public:
+    Pending();
+    ~Pending();
+    // Call when the batch was written (or dropped).
+    void Clear();
+
+   private:
+    friend class Versions;
+    struct Impl;
+    std::unique_ptr<Impl> impl_;
+  };
   Status Update(std::string_view tenant, std::string_view set, int64_t point,
                 const std::vector<int64_t>& points, std::string_view path, const EntryRecord* entry,
-                KvBatch* batch);
+                KvBatch* batch, Pending* pending = nullptr);
 
   // Calls fn(tenant, set, version) for each version holding `digest` (same
   // algorithm), in key order, until fn returns false. A version's points

@@ -741,14 +741,23 @@ StatusOr<MergeResult> MergeStaged(storage::Catalogue& cat, const v1::BackupSet& 
     const auto& point = (*listing)[point_index];
     const int64_t t = point.time_ns();
     listed[t] = true;
-    if (w != nullptr && w->pending_bytes() > 0) {
-      // The previous points are written up to their end.
-      progress.point = point_index;
-      progress.path.clear();
-      if (Status s = write_progress(); !s.ok()) return s;
+    if (w != nullptr) {
+      // The previous point ends (a new one is recorded), and the previous
+      // points are written up to their end.
+      if (Status s = w->EndPoint(); !s.ok()) return s;
+      if (w->pending_bytes() > 0) {
+        progress.point = point_index;
+        progress.path.clear();
+        if (Status s = write_progress(); !s.ok()) return s;
+      }
     }
     storage::Scope scope{set.tenant(), set.name(), t};
     w = std::make_unique<storage::Catalogue::Writer>(&cat, scope, writer_options);
+    if (point_index == done.point && !done.path.empty()) {
+      // A point being recorded when the crash came: its entries up to
+      // done.path are in the catalogue.
+      if (Status s = w->ResumeAfter(done.path); !s.ok()) return s;
+    }
     PointTally point_tally;
     point_changes = 0;
     Status order;
@@ -844,6 +853,7 @@ StatusOr<MergeResult> MergeStaged(storage::Catalogue& cat, const v1::BackupSet& 
   *marker.mutable_counts() = result.counts;
   marker.set_entries(result.entries);
   marker.set_bytes_read(result.bytes_read);
+  if (Status s = w->EndPoint(); !s.ok()) return s;  // the last point ends in the last batch
   if (last_batch != nullptr) {
     *last_batch = w->TakeBatch();  // written with the DONE record
     return result;

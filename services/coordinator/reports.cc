@@ -161,25 +161,9 @@ StatusOr<v1::OffboardTenantResponse> Coordinator::OffboardTenant(
   // set by set (unsynced batches; idempotent if interrupted and redone).
   uint64_t entries = 0;
   for (const v1::BackupSet& set : *sets) {
-    const std::string prefix = storage::BackupSetPrefix(name, set.name());
-    const std::string end = storage::PrefixSuccessor(prefix);
-    storage::KvBatch batch;
-    auto it = kv->NewIterator(Space::kCatalogue, {.upper_bound = end, .bulk = true});
-    for (it->Seek(prefix); it->Valid(); it->Next()) {
-      storage::EntryRecord e;
-      if (storage::DecodeEntryRecord(it->value(), &e).ok() && !e.digest.empty()) {
-        batch.Delete(Space::kHashIndex, storage::EncodeHashKey(e.digest, it->key()));
-      }
-      ++entries;
-      if (batch.approximate_bytes() >= (4u << 20)) {
-        if (Status s = kv->Write(batch, {}); !s.ok()) return s;
-        batch = storage::KvBatch();
-      }
-    }
-    if (!it->status().ok()) return it->status();
-    batch.DeleteRange(Space::kCatalogue, prefix, end);
-    batch.DeleteRange(Space::kVerified, prefix, end);
-    if (Status s = kv->Write(batch, {}); !s.ok()) return s;
+    auto erased = cat_->EraseBackupSet(name, set.name());
+    if (!erased.ok()) return erased.status();
+    entries += *erased;
   }
 
   // 2. The tenant's task records (their error messages may name paths) and

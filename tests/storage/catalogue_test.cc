@@ -16,6 +16,7 @@
 #include "storage/entry.h"
 #include "storage/hash.h"
 #include "storage/key_codec.h"
+#include "storage/versions.h"
 #include "tests/storage/test_util.h"
 
 namespace vigil::storage {
@@ -266,7 +267,9 @@ TEST_F(CatalogueTest, ScopesNeverSeeEachOther) {
       {"t", "b", 1},
       {"t", "b", -1},
       {"t", "b", std::numeric_limits<int64_t>::min()},
-      {"t", "b", std::numeric_limits<int64_t>::max()},
+      // The largest time a restore point can have (INT64_MAX marks a
+      // version without end, storage/versions.h).
+      {"t", "b", std::numeric_limits<int64_t>::max() - 1},
       {"t", std::string("b\0", 2), 0},
       {"t", "b\x01", 0},
       {"t", "b\xff", 0},
@@ -407,9 +410,12 @@ TEST_F(CatalogueTest, CorruptRecordStopsTheScanWithDataLossNamingThePath) {
     ASSERT_TRUE(w.Commit(false).ok());
   }
   KvBatch b;
-  b.Put(Space::kCatalogue,
-        EncodeEntryKey({kScope.tenant, kScope.backup_set, kScope.restore_point, "k/bad"}),
-        "\x01\x09garbage");
+  std::string value;
+  AppendI64(&value, kOpenUntil);  // a version of "k/bad", open, its record garbage
+  value += "\x01\x09garbage";
+  b.Put(Space::kVersions,
+        Versions::VersionKey(kScope.tenant, kScope.backup_set, "k/bad", kScope.restore_point),
+        value);
   ASSERT_TRUE(cat_->kv()->Write(b, {}).ok());
   auto s = cat_->Scan(kScope);
   ASSERT_TRUE(s->Valid());
