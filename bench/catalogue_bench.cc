@@ -264,16 +264,17 @@ BENCHMARK(BM_Ingest)
 
 // --- scan ----------------------------------------------------------------------
 
-// Raw ordered iteration of the `catalogue` keyspace of one restore point:
+// Raw ordered iteration of the `versions` keyspace of one backup set (its
+// one restore point's versions, with the set's point and index records):
 // the KV store's share of a scan.
 void BM_KvIterate(benchmark::State& state) {
   const uint64_t n = static_cast<uint64_t>(state.range(0));
   Catalogue& cat = PopulatedCatalogue(n, false);
   auto s = BenchScope();
-  std::string prefix = storage::RestorePointPrefix(s.tenant, s.backup_set, s.restore_point);
+  std::string prefix = storage::BackupSetPrefix(s.tenant, s.backup_set);
   for (auto _ : state) {
     auto it =
-        cat.kv()->NewIterator(storage::Space::kCatalogue,
+        cat.kv()->NewIterator(storage::Space::kVersions,
                               {.upper_bound = storage::PrefixSuccessor(prefix), .bulk = true});
     uint64_t count = 0;
     for (it->Seek(prefix); it->Valid(); it->Next()) {
@@ -281,7 +282,7 @@ void BM_KvIterate(benchmark::State& state) {
       ++count;
     }
     Check(it->status(), "iterate");
-    if (count != n) std::abort();
+    if (count < n) std::abort();
   }
   state.SetItemsProcessed(static_cast<int64_t>(state.iterations() * n));
 }
