@@ -687,6 +687,20 @@ StatusOr<std::shared_ptr<DbHandle>> OpenDb(const std::string& path, const RocksK
     std::string name = i == 0 ? rocksdb::kDefaultColumnFamilyName : std::string(SpaceName(s));
     descs.emplace_back(name, CfOptions(s, cache, options));
   }
+  if (read_only) {
+    // A catalogue of format 1 lacks the keyspaces added since, which only a
+    // writable open creates (and Catalogue::Open then converts it).
+    std::vector<std::string> existing;
+    if (rocksdb::DB::ListColumnFamilies(db, path, &existing).ok()) {
+      for (const auto& d : descs) {
+        if (std::find(existing.begin(), existing.end(), d.name) == existing.end()) {
+          return absl::FailedPreconditionError(
+              "catalogue " + path + " has format version 1 (no keyspace '" + d.name +
+              "'): open it once for writing (a coordinator, or vigil verify) to convert it");
+        }
+      }
+    }
+  }
   std::vector<rocksdb::ColumnFamilyHandle*> handles;
   rocksdb::DB* raw = nullptr;
   rocksdb::Status rs = read_only ? rocksdb::DB::OpenForReadOnly(db, path, descs, &handles, &raw)
