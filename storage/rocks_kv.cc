@@ -142,7 +142,7 @@ class HealthListener final : public rocksdb::EventListener {
     if (MarkFailing(h_.get(), *error)) on_failing_(*error);
   }
   // RocksDB's own recovery from a full disk (SstFileManager) waits for free
-  // space of the whole memtable budget (6 x 2 x 16 MiB = 192 MiB, however
+  // space of the whole memtable budget (7 x 2 x 16 MiB = 224 MiB, however
   // small the disk): the store reopens the database itself instead.
   void OnErrorRecoveryBegin(rocksdb::BackgroundErrorReason, rocksdb::Status,
                             bool* auto_recovery) override {
@@ -173,12 +173,14 @@ void LogFailing(const std::function<void(const std::string&)>& log, const std::s
 }
 
 // Prefix extractor of the hash_index column family: the (algorithm, digest)
-// part of a HashKey, whose length depends on the algorithm byte. Lookups by
-// digest are prefix lookups, so prefix bloom filters let RocksDB skip every
-// SST file that does not hold the digest. Must not throw (RocksDB contract).
+// part of a HashKey, whose length depends on the algorithm byte, after the
+// 0x00 0x00 that starts catalogue format 2's keys (versions.h; a format-1
+// key starts with the algorithm byte itself). Lookups by digest are prefix
+// lookups, so prefix bloom filters let RocksDB skip every SST file that
+// does not hold the digest. Must not throw (RocksDB contract).
 class HashDigestPrefix final : public rocksdb::SliceTransform {
  public:
-  const char* Name() const override { return "vigil.HashDigestPrefix.v1"; }
+  const char* Name() const override { return "vigil.HashDigestPrefix.v2"; }
   rocksdb::Slice Transform(const rocksdb::Slice& key) const override {
     return rocksdb::Slice(key.data(), PrefixLen(key));
   }
@@ -186,10 +188,11 @@ class HashDigestPrefix final : public rocksdb::SliceTransform {
 
  private:
   static size_t PrefixLen(const rocksdb::Slice& key) {
-    if (key.empty()) return 0;
-    uint8_t a = static_cast<uint8_t>(key[0]);
+    const size_t skip = key.size() >= 2 && key[0] == '\0' && key[1] == '\0' ? 2 : 0;
+    if (key.size() <= skip) return 0;
+    uint8_t a = static_cast<uint8_t>(key[skip]);
     if (!IsKnownAlgorithm(a)) return 0;
-    size_t n = 1 + DigestSize(static_cast<HashAlgorithm>(a));
+    size_t n = skip + 1 + DigestSize(static_cast<HashAlgorithm>(a));
     return key.size() >= n ? n : 0;
   }
 };

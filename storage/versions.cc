@@ -108,8 +108,12 @@ Status DecodeValue(std::string_view key, std::string_view value, int64_t* until,
 // The writes of one set: versions with their index and hash keys.
 class SetWrites {
  public:
-  SetWrites(std::string set_prefix, Space data, Space hashes)
-      : prefix_(std::move(set_prefix)), data_(data), hashes_(hashes) {}
+  // `first`: the set's first recorded point (the one being recorded
+  // included); versions born at or before it get no born-index key (see
+  // versions.h, "born idx").
+  SetWrites(std::string set_prefix, Space data, Space hashes,
+            int64_t first = std::numeric_limits<int64_t>::min())
+      : prefix_(std::move(set_prefix)), data_(data), hashes_(hashes), first_(first) {}
 
   const std::string& prefix() const { return prefix_; }
 
@@ -117,7 +121,7 @@ class SetWrites {
     const std::string key = PathPrefix(prefix_, v.enc_path) + I64String(v.born);
     const std::string value = ValueOf(v.until, v.entry);
     b->Put(data_, key, value);
-    b->Put(data_, IndexKey(prefix_, kBornTag, v.born, v.enc_path), {});
+    if (v.born > first_) b->Put(data_, IndexKey(prefix_, kBornTag, v.born, v.enc_path), {});
     if (v.until != kOpenUntil) {
       b->Put(data_, IndexKey(prefix_, kEndTag, v.until, v.enc_path), I64String(v.born));
     }
@@ -148,6 +152,7 @@ class SetWrites {
   std::string prefix_;
   Space data_;
   Space hashes_;
+  int64_t first_;
 };
 
 // Whether a version [born, until) holds time p (kOpenUntil: no end).
@@ -308,7 +313,7 @@ class PointStreamImpl final : public Versions::PointStream {
  public:
   PointStreamImpl(KvStore* kv, Space space, Space hashes, std::string set_prefix, int64_t point,
                   Neighbours n)
-      : w_(set_prefix, space, hashes),
+      : w_(set_prefix, space, hashes, n.prev ? std::numeric_limits<int64_t>::min() : point),
         space_(space),
         point_(point),
         n_(n),
@@ -539,8 +544,29 @@ StatusOr<std::unique_ptr<Versions::PointStream>> Versions::NewPoint(std::string_
     return absl::AlreadyExistsError("restore point " + std::to_string(point) +
                                     " is already recorded");
   }
-  return std::unique_ptr<PointStream>(new PointStreamImpl(
-      kv_, space_, hashes_, BackupSetPrefix(tenant, set), point, NeighboursOf(*points, point)));
+  const Neighbours n = NeighboursOf(*points, point);
+  const std::string prefix = BackupSetPrefix(tenant, set);
+  if (!n.prev && n.next) {
+    // Recorded before the set's first point: the versions born at or before
+    // that point had no born-index key (versions.h); a diff from the new
+    // point needs them.
+    KvBatch batch;
+    PathGroups groups(kv_, space_, prefix);
+    std::string enc;
+    std::vector<Stored> versions;
+    while (groups.Next(&enc, &versions)) {
+      for (const Stored& v : versions) {
+        if (v.born <= *n.next) batch.Put(space_, IndexKey(prefix, kBornTag, v.born, enc), {});
+      }
+      if (batch.approximate_bytes() >= (4u << 20)) {
+        if (Status s = kv_->Write(batch, {}); !s.ok()) return s;
+        batch.Clear();
+      }
+    }
+    if (!groups.status().ok()) return groups.status();
+    if (Status s = kv_->Write(batch, {}); !s.ok()) return s;
+  }
+  return std::unique_ptr<PointStream>(new PointStreamImpl(kv_, space_, hashes_, prefix, point, n));
 }
 
 std::unique_ptr<Versions::Scanner> Versions::Scan(std::string_view tenant, std::string_view set,
@@ -609,6 +635,11 @@ Status Versions::DeletePoint(std::string_view tenant, std::string_view set, int6
   const std::string prefix = BackupSetPrefix(tenant, set);
   SetWrites w(prefix, space_, hashes_);
   KvBatch batch;
+  if (!n.prev && !n.next) {  // the only point: every version is its own
+    auto erased = EraseSet(tenant, set, &batch);
+    if (!erased.ok()) return erased.status();
+    return kv_->Write(batch, {.sync = true});
+  }
   // A version only this point holds covers it, begins after the previous
   // point and ends no later than the next: found among the versions ended
   // in (point, next], or, with no next point, born in (prev, point].
@@ -666,18 +697,19 @@ Status Versions::Update(std::string_view tenant, std::string_view set, int64_t p
   const std::string enc = EncodePath(path);
   std::vector<Stored> read;
   std::vector<Stored>* versions = &read;
+  const int64_t first = points.front();
   if (pending != nullptr) {
     auto [it, added] = pending->impl_->paths.try_emplace(prefix + enc);
     versions = &it->second;
     if (!added) {
-      SetWrites w(prefix, space_, hashes_);
+      SetWrites w(prefix, space_, hashes_, first);
       ApplyCounts counts;
       ApplyAt(w, batch, *versions, enc, point, NeighboursOf(points, point), entry, true, &counts);
       return absl::OkStatus();
     }
   }
   if (Status s = ReadPath(kv_, space_, prefix, enc, versions); !s.ok()) return s;
-  SetWrites w(prefix, space_, hashes_);
+  SetWrites w(prefix, space_, hashes_, first);
   ApplyCounts counts;
   ApplyAt(w, batch, *versions, enc, point, NeighboursOf(points, point), entry, true, &counts);
   return absl::OkStatus();

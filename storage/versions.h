@@ -15,7 +15,9 @@
 //   S = Str(tenant) Str(backup_set)                      (key_codec.h)
 //   version   S Path(path) 0x00 0x00 I64(born)  -> I64(until) EntryRecord
 //   point     S 0x00 0x00 I64(point)            -> I64(recorded)
-//   born idx  S 0x00 0x01 I64(born) Path(path)  -> empty
+//   born idx  S 0x00 0x01 I64(born) Path(path)  -> empty   (born after the
+//             set's first point: a diff or a point deletion never asks for
+//             the others; recording a point before the first adds theirs)
 //   end idx   S 0x00 0x02 I64(until) Path(path) -> I64(born)   (until finite)
 //   hash idx  (hash_index) 0x00 0x00 U8(alg) digest <version key> -> empty
 //
