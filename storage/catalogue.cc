@@ -295,11 +295,7 @@ Status Catalogue::ForEachHolder(const Digest& digest,
 }
 
 StatusOr<uint64_t> Catalogue::CountEntries(const Scope& scope) {
-  auto scan = Versions(kv_.get()).Scan(scope.tenant, scope.backup_set, scope.restore_point);
-  uint64_t n = 0;
-  for (; scan->Valid(); scan->Next()) ++n;
-  if (!scan->status().ok()) return scan->status();
-  return n;
+  return Versions(kv_.get()).Count(scope.tenant, scope.backup_set, scope.restore_point);
 }
 
 Status Catalogue::DeletePoint(const Scope& scope) {

@@ -577,6 +577,30 @@ std::unique_ptr<Versions::Scanner> Versions::Scan(std::string_view tenant, std::
   return std::make_unique<ScannerImpl>(kv_, space_, prefix, point, recorded, RecordedAt(value));
 }
 
+StatusOr<uint64_t> Versions::Count(std::string_view tenant, std::string_view set, int64_t point) {
+  const std::string prefix = BackupSetPrefix(tenant, set);
+  std::string value;
+  if (Status s = kv_->Get(space_, IndexKey(prefix, kPointTag, point, {}), &value); !s.ok()) {
+    return absl::IsNotFound(s) ? StatusOr<uint64_t>(0) : StatusOr<uint64_t>(s);
+  }
+  auto it = kv_->NewIterator(space_, {.upper_bound = PrefixSuccessor(prefix), .bulk = true});
+  std::string first = prefix;
+  first.push_back('\x01');
+  uint64_t n = 0;
+  for (it->Seek(first); it->Valid(); it->Next()) {
+    std::string_view path;
+    int64_t born = 0, until = 0;
+    if (!SplitVersionSuffix(it->key().substr(prefix.size()), &path, &born)) {
+      return absl::DataLossError("malformed version key in the catalogue");
+    }
+    if (born > point) continue;
+    if (Status s = DecodeValue(it->key(), it->value(), &until, nullptr); !s.ok()) return s;
+    if (Covers(born, until, point)) ++n;
+  }
+  if (!it->status().ok()) return it->status();
+  return n;
+}
+
 StatusOr<Version> Versions::Get(std::string_view tenant, std::string_view set, int64_t point,
                                 std::string_view path) {
   if (!IsValidRelativePath(path)) return absl::InvalidArgumentError("invalid path");

@@ -134,6 +134,10 @@ class Versions {
   };
   std::unique_ptr<Scanner> Scan(std::string_view tenant, std::string_view set, int64_t point);
 
+  // Number of entries of a recorded point (0 if not recorded): a scan of the
+  // set's version keys that decodes no record.
+  StatusOr<uint64_t> Count(std::string_view tenant, std::string_view set, int64_t point);
+
   // The entry of `path` in a recorded point; NotFound if it has none.
   StatusOr<Version> Get(std::string_view tenant, std::string_view set, int64_t point,
                         std::string_view path);

@@ -112,6 +112,9 @@ class VersionsTest : public ::testing::Test {
     for (const auto& [t, entries] : model) {
       PointEntries got = ScanPoint(t);
       ASSERT_EQ(got.size(), entries.size()) << "point " << t;
+      auto count = v_->Count("acme", "fs", t);
+      ASSERT_TRUE(count.ok());
+      EXPECT_EQ(*count, entries.size()) << "point " << t;
       for (const auto& [path, rec] : entries) {
         auto it = got.find(path);
         ASSERT_NE(it, got.end()) << "point " << t << " lacks " << path;
