@@ -184,10 +184,10 @@ struct ApplyCounts {
 
 // Makes point `p` hold `entry` (null: nothing) for one path whose stored
 // versions are `versions` (ascending birth, disjoint ranges; left as the
-// writes added to `b` make them), given the
-// recorded points around p. Versions other recorded points hold keep
-// holding them: a version covering p is cut at p, the part after p kept
-// as a version born at the next point when that point is in it.
+// writes added to `b` make them), given the recorded points around p.
+// Versions other recorded points hold keep holding them: a version covering
+// p is cut at p, the part after p kept as a version born at the next point
+// when that point is in it.
 // `rewrite_same` rewrites a same-content covering version in place (a
 // re-hash or a sample of the same bytes) instead of sharing it unchanged.
 void ApplyAt(SetWrites& w, KvBatch* b, std::vector<Stored>& versions, std::string_view enc_path,
