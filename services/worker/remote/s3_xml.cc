@@ -11,6 +11,15 @@
 namespace vigil::worker::remote {
 namespace {
 
+// Why expat refused a body, and where. Expat reports byte -1 when it
+// refused before consuming a byte (an empty body, with 2.5.0-1+deb12u1):
+// that is byte 0.
+storage::Status NotXml(XML_Parser xml) {
+  const XML_Index at = XML_GetCurrentByteIndex(xml);
+  return absl::DataLossError("not XML at byte " + std::to_string(at < 0 ? 0 : at) + ": " +
+                             XML_ErrorString(XML_GetErrorCode(xml)));
+}
+
 // Longest text of one element kept (S3 keys are at most 1024 bytes): a
 // server sending more is refused rather than buffered.
 constexpr size_t kMaxText = 64 * 1024;
@@ -133,9 +142,7 @@ storage::Status S3ListPageParser::Feed(std::string_view chunk) {
     const size_t n = std::min<size_t>(chunk.size(), 1 << 30);
     if (XML_Parse(st_->xml, chunk.data(), static_cast<int>(n), XML_FALSE) != XML_STATUS_OK) {
       if (st_->error.ok()) {
-        st_->error = absl::DataLossError(std::string("not XML at byte ") +
-                                         std::to_string(XML_GetCurrentByteIndex(st_->xml)) + ": " +
-                                         XML_ErrorString(XML_GetErrorCode(st_->xml)));
+        st_->error = NotXml(st_->xml);
       }
       return st_->error;
     }
@@ -149,9 +156,7 @@ storage::Status S3ListPageParser::Finish() {
   st_->finished = true;
   if (XML_Parse(st_->xml, "", 0, XML_TRUE) != XML_STATUS_OK) {
     if (st_->error.ok()) {
-      st_->error = absl::DataLossError(std::string("not XML at byte ") +
-                                       std::to_string(XML_GetCurrentByteIndex(st_->xml)) + ": " +
-                                       XML_ErrorString(XML_GetErrorCode(st_->xml)));
+      st_->error = NotXml(st_->xml);
     }
     return st_->error;
   }
@@ -270,9 +275,7 @@ storage::Status ParseSmallXml(std::string_view body, std::string_view root, std:
   const bool ok =
       XML_Parse(ctx.xml, body.data(), static_cast<int>(body.size()), XML_TRUE) == XML_STATUS_OK;
   if (!ok && ctx.error.ok()) {
-    ctx.error = absl::DataLossError(std::string("not XML at byte ") +
-                                    std::to_string(XML_GetCurrentByteIndex(ctx.xml)) + ": " +
-                                    XML_ErrorString(XML_GetErrorCode(ctx.xml)));
+    ctx.error = NotXml(ctx.xml);
   }
   XML_ParserFree(ctx.xml);
   if (!ctx.error.ok()) {
