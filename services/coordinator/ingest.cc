@@ -637,7 +637,16 @@ StatusOr<MergeResult> MergeStaged(storage::Catalogue& cat, const v1::BackupSet& 
     return options.after_write ? options.after_write(result.writes) : absl::OkStatus();
   };
 
-  auto verify_ok = [&](std::string_view path) {
+  // Files of the current point listed without their content, so far: while
+  // none is, the point is read whole, and the range record written at its
+  // end says "verified now" for every entry without a newer record of its
+  // own (a problem found now is stamped now, so it stands): an entry found
+  // unchanged writes nothing. (A point is read whole or listed whole by
+  // the task; should one be mixed, the entries found unchanged before its
+  // first unread one keep their older verification time: under-claimed.)
+  uint64_t not_read_in_point = 0;
+  auto verify_ok = [&](std::string_view path) -> Status {
+    if (not_read_in_point == 0) return absl::OkStatus();
     storage::VerifyRecord v;
     v.last_verified_ns = v.last_checked_ns = now_ns;
     return w->PutVerify(path, v);
@@ -760,6 +769,7 @@ StatusOr<MergeResult> MergeStaged(storage::Catalogue& cat, const v1::BackupSet& 
     }
     PointTally point_tally;
     point_changes = 0;
+    not_read_in_point = 0;
     Status order;
     auto next = [&](storage::Observation* o) -> bool {
       const v1::Observation* p = source.Peek();
@@ -775,7 +785,10 @@ StatusOr<MergeResult> MergeStaged(storage::Catalogue& cat, const v1::BackupSet& 
       if (p->type() == v1::ENTRY_TYPE_FILE) {
         ++point_tally.files;
         point_tally.bytes += p->size();
-        if (p->not_read()) ++point_tally.not_read;
+        if (p->not_read()) {
+          ++point_tally.not_read;
+          ++not_read_in_point;
+        }
         if (!p->not_read() && !p->digest().empty()) bytes_read += p->size();
       }
       source.Take(o);
@@ -785,6 +798,9 @@ StatusOr<MergeResult> MergeStaged(storage::Catalogue& cat, const v1::BackupSet& 
     if (s.ok()) s = order;
     if (s.ok()) s = source.status();
     if (!s.ok()) return s;
+    // Every entry of the point was looked at and its content read: one
+    // range record instead of one record per entry found unchanged.
+    if (point_tally.not_read == 0) w->PutRangeVerified(now_ns);
 
     const Damage& damage = progress.damage[point_index];
     auto [rec, is_new] = records.try_emplace(t);

@@ -24,9 +24,13 @@
 // MergeStaged() streams the staged observations of an attempt, in seq order,
 // split by restore point, through the catalogue's merge-join diff
 // (storage/diff.h) on each listed point's key range and records the
-// outcome like a local verification pass: new entries are added, unchanged
-// ones get a fresh VerifyRecord, changed ones a problem record with the
-// evidence, entries not observed are marked missing. Running it twice on the
+// outcome like a local verification pass: new entries are added, changed
+// ones get a problem record with the evidence, entries not observed are
+// marked missing, and unchanged ones are verified now: by the point's range
+// record when the point was read whole (nothing written per entry), by a
+// fresh VerifyRecord otherwise. Restore points not recorded yet are written
+// as the catalogue's writer records a new point (sharing what is unchanged
+// with their neighbour, storage/versions.h). Running it twice on the
 // same observations records the same catalogue state (apart from times).
 //
 // Crash safety: a large merge writes its catalogue changes in several
