@@ -4,45 +4,55 @@
 //   SPACE KEYS LIVE_BYTES
 // and a line "catalogue KEYS LIVE_BYTES" summing the keyspaces that hold the
 // catalogue (catalogue, verified, hash_index, versions). bench/growth/run
-// calls it after each check. Opens the database for writing (a format-1
-// database gains the empty keyspaces of format 2, nothing else changes): do
-// not point it at a database in use.
-#include <cstdio>
-#include <string>
+// calls it after each check. Opens the database read-only with the keyspaces
+// it has, through RocksDB itself, so that it reads a database of any format
+// and changes nothing (storage/rocks_kv.h's store would add the keyspaces a
+// format-1 database lacks, which the format-1 code then refuses to open).
+#include <rocksdb/db.h>
+#include <rocksdb/options.h>
 
-#include "storage/kv.h"
-#include "storage/rocks_kv.h"
+#include <cstdio>
+#include <memory>
+#include <string>
+#include <vector>
 
 int main(int argc, char** argv) {
-  using namespace vigil::storage;
   if (argc != 2 || std::string(argv[1]) == "--help") {
     std::fprintf(stderr, "usage: vigil_db_sizes DIR\n");
     return 2;
   }
-  RocksKvOptions o;
-  o.create_if_missing = false;
-  auto kv = OpenRocksKv(argv[1], o);
-  if (!kv.ok()) {
-    std::fprintf(stderr, "vigil_db_sizes: %s\n", std::string(kv.status().message()).c_str());
+  const std::string dir = argv[1];
+  rocksdb::DBOptions db_options;
+  std::vector<std::string> names;
+  rocksdb::Status s = rocksdb::DB::ListColumnFamilies(db_options, dir, &names);
+  if (!s.ok()) {
+    std::fprintf(stderr, "vigil_db_sizes: %s\n", s.ToString().c_str());
     return 1;
   }
+  std::vector<rocksdb::ColumnFamilyDescriptor> descs;
+  for (const std::string& n : names) descs.emplace_back(n, rocksdb::ColumnFamilyOptions());
+  std::vector<rocksdb::ColumnFamilyHandle*> handles;
+  rocksdb::DB* raw = nullptr;
+  s = rocksdb::DB::OpenForReadOnly(db_options, dir, descs, &handles, &raw);
+  if (!s.ok()) {
+    std::fprintf(stderr, "vigil_db_sizes: %s\n", s.ToString().c_str());
+    return 1;
+  }
+  std::unique_ptr<rocksdb::DB> db(raw);
   uint64_t keys = 0, bytes = 0;
-  for (int i = 0; i < kNumSpaces; ++i) {
-    const auto space = static_cast<Space>(i);
-    auto e = EstimateRocksKv(kv->get(), space);
-    if (!e.ok()) {
-      std::fprintf(stderr, "vigil_db_sizes: %s\n", std::string(e.status().message()).c_str());
-      return 1;
-    }
-    std::printf("%s %llu %llu\n", std::string(SpaceName(space)).c_str(),
-                static_cast<unsigned long long>(e->keys),
-                static_cast<unsigned long long>(e->live_data_bytes));
-    if (space == Space::kCatalogue || space == Space::kVerified || space == Space::kHashIndex ||
-        space == Space::kVersions) {
-      keys += e->keys;
-      bytes += e->live_data_bytes;
+  for (size_t i = 0; i < handles.size(); ++i) {
+    uint64_t k = 0, b = 0;
+    db->GetIntProperty(handles[i], "rocksdb.estimate-num-keys", &k);
+    db->GetIntProperty(handles[i], "rocksdb.estimate-live-data-size", &b);
+    const std::string name = names[i] == rocksdb::kDefaultColumnFamilyName ? "meta" : names[i];
+    std::printf("%s %llu %llu\n", name.c_str(), static_cast<unsigned long long>(k),
+                static_cast<unsigned long long>(b));
+    if (name == "catalogue" || name == "verified" || name == "hash_index" || name == "versions") {
+      keys += k;
+      bytes += b;
     }
   }
+  for (auto* h : handles) db->DestroyColumnFamilyHandle(h);
   std::printf("catalogue %llu %llu\n", static_cast<unsigned long long>(keys),
               static_cast<unsigned long long>(bytes));
   return 0;
