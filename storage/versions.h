@@ -1,6 +1,7 @@
 // Entry versions with point ranges: a catalogue layout whose size follows
 // distinct content and change, not files × restore points (issue 17; the
-// design and its measured effect are in docs/storage.md, "Versions").
+// design and its measured effect are in docs/storage.md, "Restore points
+// share what they share").
 //
 // Most of a restore point is the same as the point before it. Instead of one
 // record per (point, path), each distinct state of a path is stored once, as
@@ -26,7 +27,8 @@
 // set is one key range (offboarding: one DeleteRange). The 0x00 0x00 after a
 // path sorts below any "/child" (0x00 then a non-zero byte), so versions are
 // in the catalogue's depth-first path order (key_codec.h), a path's versions
-// contiguous and ordered by birth. An open version has until = INT64_MAX.
+// contiguous and ordered by birth. An open version has until = INT64_MAX
+// (so INT64_MAX cannot be a restore point's time: NewPoint refuses it).
 //
 // Invariant: for every recorded point P and path, at most one version covers
 // P. Questions a point asks cost the set's versions, not its points:
@@ -34,7 +36,8 @@
 //   - Diff(A, B): only the versions born or ended in (A, B] (both indexes),
 //     memory proportional to that change;
 //   - DeletePoint(P): frees the versions no other recorded point holds,
-//     found through an index (cost proportional to P's own change);
+//     found through an index (cost proportional to P's own change; the
+//     only point of a set: the set's range);
 //   - the hash index names versions: "who holds this digest" stays a prefix
 //     scan; a holder's points are those its range covers.
 //
