@@ -273,9 +273,8 @@ void BM_KvIterate(benchmark::State& state) {
   auto s = BenchScope();
   std::string prefix = storage::BackupSetPrefix(s.tenant, s.backup_set);
   for (auto _ : state) {
-    auto it =
-        cat.kv()->NewIterator(storage::Space::kVersions,
-                              {.upper_bound = storage::PrefixSuccessor(prefix), .bulk = true});
+    auto it = cat.kv()->NewIterator(
+        storage::Space::kVersions, {.upper_bound = storage::PrefixSuccessor(prefix), .bulk = true});
     uint64_t count = 0;
     for (it->Seek(prefix); it->Valid(); it->Next()) {
       benchmark::DoNotOptimize(it->value().data());
