@@ -1,0 +1,82 @@
+// How the coordinator's merge records what a check verified: a restore point
+// read whole is stamped by one range record (catalogue.h), not one record per
+// entry found unchanged, and what it found wrong still stands. In process,
+// no gRPC (CoordinatorFixture).
+//
+// Thread safety: a gtest fixture, used on the test's thread.
+#include <gtest/gtest.h>
+
+#include <string>
+#include <vector>
+
+#include "services/coordinator/coordinator.h"
+#include "storage/key_codec.h"
+#include "tests/services/coordinator/coordinator_fixture.h"
+
+namespace vigil::coordinator {
+namespace {
+
+constexpr int64_t kHour = 3'600'000'000'000;
+
+class IngestVerifyTest : public CoordinatorFixture {
+ protected:
+  void SetUp() override {
+    Open();
+    Apply(SetRequest());
+    RegisterWorker();
+  }
+  // One check of acme with `obs` in one batch; the task's diff counts.
+  v1::DiffCounts Check(const std::vector<v1::Observation>& obs) {
+    v1::Task t = RunAndLease();
+    auto a = c_->Observe(worker_, Batch(t, 1, obs));
+    EXPECT_TRUE(a.ok()) << a.status();
+    auto r = c_->CompleteTask(worker_, Done(t, 1));
+    EXPECT_TRUE(r.ok()) << r.status();
+    return r.ok() ? r->task().counts() : v1::DiffCounts();
+  }
+  storage::VerifyRecord VerifyOf(const std::string& path) {
+    storage::EntryRecord rec;
+    storage::VerifyRecord ver;
+    storage::Status s = c_->catalogue().GetEntry({"acme", "fs-nas", 0}, path, &rec, &ver);
+    EXPECT_TRUE(s.ok()) << path << ": " << s;
+    return ver;
+  }
+  // Keys of the point's `verified` records (its range record included).
+  size_t VerifiedKeys() {
+    const std::string prefix = storage::RestorePointPrefix("acme", "fs-nas", 0);
+    auto it = c_->catalogue().kv()->NewIterator(storage::Space::kVerified,
+                                                {.upper_bound = storage::PrefixSuccessor(prefix)});
+    size_t n = 0;
+    for (it->Seek(prefix); it->Valid(); it->Next()) ++n;
+    return n;
+  }
+};
+
+TEST_F(IngestVerifyTest, APointReadWholeIsVerifiedByOneRecordAndAProblemStillStands) {
+  std::vector<v1::Observation> obs = {Obs("a", "alpha"), Obs("b", "beta"), Obs("c/d", "delta")};
+  EXPECT_EQ(Check(obs).added(), 3u);
+  clock_.Advance(kHour);
+  const int64_t second = clock_.NowNs();
+  v1::DiffCounts again = Check(obs);
+  EXPECT_EQ(again.unchanged(), 3u);
+  EXPECT_EQ(VerifiedKeys(), 1u) << "one range record, nothing per unchanged entry";
+  for (const char* p : {"a", "b", "c/d"}) {
+    const storage::VerifyRecord v = VerifyOf(p);
+    EXPECT_EQ(v.state, storage::EntryState::kOk) << p;
+    EXPECT_EQ(v.last_verified_ns, second) << p << ": verified by the second check";
+  }
+  // b changed in place: damage, recorded with the evidence; it stands over
+  // the range record the same check writes.
+  clock_.Advance(kHour);
+  const int64_t third = clock_.NowNs();
+  obs[1] = Obs("b", "rotten");
+  EXPECT_EQ(Check(obs).modified(), 1u);
+  EXPECT_EQ(VerifyOf("b").state, storage::EntryState::kModified);
+  EXPECT_EQ(VerifyOf("b").last_checked_ns, third);
+  EXPECT_EQ(VerifyOf("a").state, storage::EntryState::kOk);
+  EXPECT_EQ(VerifyOf("a").last_verified_ns, third);
+  EXPECT_EQ(VerifiedKeys(), 2u) << "the range record and b's problem";
+}
+
+}  // namespace
+}  // namespace vigil::coordinator
