@@ -338,11 +338,22 @@ Status Catalogue::GetMeta(std::string_view key, std::string* value) {
 struct Catalogue::Writer::PointState {
   Status status;  // why the writer cannot write (reading the points failed)
   std::vector<int64_t> points;
-  std::unique_ptr<Versions::PointStream> stream;  // a new point
-  bool wrote = false;                             // put or resumed on the stream
+  bool is_new = false;  // the point is not recorded yet: written through `stream`
+  // Made at the first entry (a writer that puts nothing reads nothing).
+  std::unique_ptr<Versions::PointStream> stream;
+  bool wrote = false;  // put or resumed on the stream
   bool ended = false;
   std::string last_path;      // the last path put on the stream
   Versions::Pending pending;  // Updates in the unwritten batch
+
+  // Makes the stream of the new point, if not made yet.
+  Status Start(KvStore* kv, const Scope& scope) {
+    if (stream != nullptr) return absl::OkStatus();
+    auto s = Versions(kv).NewPoint(scope.tenant, scope.backup_set, scope.restore_point);
+    if (!s.ok()) return s.status();
+    stream = std::move(*s);
+    return absl::OkStatus();
+  }
 };
 
 Catalogue::Writer::Writer(Catalogue* cat, const Scope& scope, Options options)
@@ -351,23 +362,14 @@ Catalogue::Writer::Writer(Catalogue* cat, const Scope& scope, Options options)
       scope_(scope),
       prefix_(RestorePointPrefix(scope.tenant, scope.backup_set, scope.restore_point)),
       point_(std::make_unique<PointState>()) {
-  Versions versions(cat->kv());
-  auto points = versions.Points(scope.tenant, scope.backup_set);
+  auto points = Versions(cat->kv()).Points(scope.tenant, scope.backup_set);
   if (!points.ok()) {
     point_->status = points.status();
     return;
   }
   point_->points = std::move(*points);
-  if (std::find(point_->points.begin(), point_->points.end(), scope.restore_point) !=
-      point_->points.end()) {
-    return;
-  }
-  auto stream = versions.NewPoint(scope.tenant, scope.backup_set, scope.restore_point);
-  if (!stream.ok()) {
-    point_->status = stream.status();
-    return;
-  }
-  point_->stream = std::move(*stream);
+  point_->is_new = std::find(point_->points.begin(), point_->points.end(), scope.restore_point) ==
+                   point_->points.end();
 }
 
 Catalogue::Writer::~Writer() = default;
@@ -384,22 +386,25 @@ Status Catalogue::Writer::PutEntry(std::string_view path, const EntryRecord& ent
     return absl::InvalidArgumentError("invalid relative path '" + std::string(path) + "'");
   }
   if (!point_->status.ok()) return point_->status;
-  if (point_->stream != nullptr && !point_->ended && previous == nullptr &&
+  if (point_->is_new && !point_->ended && previous == nullptr &&
       (point_->last_path.empty() || ComparePathOrder(point_->last_path, path) < 0)) {
+    if (Status s = point_->Start(cat_->kv(), scope_); !s.ok()) return s;
     if (Status s = point_->stream->Put(path, entry, &batch_); !s.ok()) return s;
     point_->wrote = true;
     point_->last_path.assign(path);
     return MaybeFlush();
   }
-  if (point_->stream != nullptr) {
+  if (point_->is_new) {
     // Out of path order (or a replacement) on a point being recorded: the
     // point is ended with what it holds and written, then changed entry by
     // entry like a recorded one (correct, but each such entry may split a
     // shared version: callers put in order).
+    if (Status s = point_->Start(cat_->kv(), scope_); !s.ok()) return s;
     point_->wrote = true;
     if (Status s = EndPoint(); !s.ok()) return s;
     if (Status s = Flush(); !s.ok()) return s;
     point_->stream.reset();
+    point_->is_new = false;
     point_->points.push_back(scope_.restore_point);
     std::sort(point_->points.begin(), point_->points.end());
   }
@@ -422,7 +427,7 @@ Status Catalogue::Writer::PutVerify(std::string_view path, const VerifyRecord& v
 
 Status Catalogue::Writer::DeleteEntry(std::string_view path, const EntryRecord&) {
   if (!point_->status.ok()) return point_->status;
-  if (point_->stream != nullptr) {
+  if (point_->is_new) {
     return absl::FailedPreconditionError("restore point not recorded yet: nothing to delete at '" +
                                          std::string(path) + "'");
   }
@@ -449,7 +454,7 @@ void Catalogue::Writer::DeleteVerify(std::string_view path) {
 
 Status Catalogue::Writer::EndPoint() {
   if (!point_->status.ok()) return point_->status;
-  if (point_->stream == nullptr || point_->ended || !point_->wrote) return absl::OkStatus();
+  if (!point_->is_new || point_->ended || !point_->wrote) return absl::OkStatus();
   if (Status s = point_->stream->Finish(&batch_); !s.ok()) return s;
   point_->ended = true;
   return absl::OkStatus();
@@ -457,7 +462,8 @@ Status Catalogue::Writer::EndPoint() {
 
 Status Catalogue::Writer::ResumeAfter(std::string_view path) {
   if (!point_->status.ok()) return point_->status;
-  if (point_->stream == nullptr) return absl::OkStatus();
+  if (!point_->is_new) return absl::OkStatus();
+  if (Status s = point_->Start(cat_->kv(), scope_); !s.ok()) return s;
   if (Status s = point_->stream->ResumeAfter(path); !s.ok()) return s;
   point_->wrote = true;
   return absl::OkStatus();
