@@ -645,6 +645,11 @@ StatusOr<MergeResult> MergeStaged(storage::Catalogue& cat, const v1::BackupSet& 
   // the task; should one be mixed, the entries found unchanged before its
   // first unread one keep their older verification time: under-claimed.)
   uint64_t not_read_in_point = 0;
+  // Entries of the current point whose content was not compared (DiffKind
+  // kNotRead: listed without content, or read under a digest algorithm the
+  // record does not hold and no digest of its own, storage::Classify): the
+  // point is then not verified whole (its PointRecord.last_verified_ns).
+  uint64_t not_compared_in_point = 0;
   auto verify_ok = [&](std::string_view path) -> Status {
     if (not_read_in_point == 0) return absl::OkStatus();
     storage::VerifyRecord v;
@@ -714,12 +719,25 @@ StatusOr<MergeResult> MergeStaged(storage::Catalogue& cat, const v1::BackupSet& 
       case storage::DiffKind::kUnreadable:
         damage->Add(&damage->unreadable, ev.path);
         return problem(ev.path, storage::EntryState::kUnreadable, ev.observed);
-      case storage::DiffKind::kNotRead:
-        return absl::OkStatus();
+      case storage::DiffKind::kNotRead: {
+        if (ev.observed->not_read) return absl::OkStatus();  // listed: no range record
+        // Read, but not comparable with its record: its verification stays
+        // what it was, in a record of its own checked now, which the point's
+        // range record (written at its end) does not supersede.
+        storage::EntryRecord rec;
+        storage::VerifyRecord v;
+        const storage::Scope here{set.tenant(), set.name(), (*listing)[point_index].time_ns()};
+        if (Status g = cat.GetEntry(here, ev.path, &rec, &v); !g.ok()) return g;
+        v.last_checked_ns = now_ns;
+        return w->PutVerify(ev.path, v);
+      }
     }
     return absl::OkStatus();
   };
   auto sink = [&](const storage::DiffEvent& ev) -> Status {
+    // Counted whether or not written before a crash: it decides the point's
+    // range record, written at its end.
+    if (ev.kind == storage::DiffKind::kNotRead) ++not_compared_in_point;
     // Written and counted before the crash the merge resumes from.
     if (point_index < done.point || (point_index == done.point && !done.path.empty() &&
                                      storage::ComparePathOrder(ev.path, done.path) <= 0)) {
@@ -770,6 +788,7 @@ StatusOr<MergeResult> MergeStaged(storage::Catalogue& cat, const v1::BackupSet& 
     PointTally point_tally;
     point_changes = 0;
     not_read_in_point = 0;
+    not_compared_in_point = 0;
     Status order;
     auto next = [&](storage::Observation* o) -> bool {
       const v1::Observation* p = source.Peek();
@@ -799,8 +818,10 @@ StatusOr<MergeResult> MergeStaged(storage::Catalogue& cat, const v1::BackupSet& 
     if (s.ok()) s = source.status();
     if (!s.ok()) return s;
     // Every entry of the point was looked at and its content read: one
-    // range record instead of one record per entry found unchanged.
+    // range record instead of one record per entry found unchanged (those
+    // not comparable have records of their own, checked now, that stand).
     if (point_tally.not_read == 0) w->PutRangeVerified(now_ns);
+    const bool verified_whole = point_tally.not_read == 0 && not_compared_in_point == 0;
 
     const Damage& damage = progress.damage[point_index];
     auto [rec, is_new] = records.try_emplace(t);
@@ -823,7 +844,7 @@ StatusOr<MergeResult> MergeStaged(storage::Catalogue& cat, const v1::BackupSet& 
     r.set_files(point_tally.files);
     r.set_bytes(point_tally.bytes);
     r.set_last_checked_ns(now_ns);
-    if (point_tally.not_read == 0) r.set_last_verified_ns(now_ns);
+    if (verified_whole) r.set_last_verified_ns(now_ns);
     if (damage.count() > 0 && r.damaged_ns() == 0) {
       r.set_damaged_ns(now_ns);
       r.set_damage(DamageText(damage));

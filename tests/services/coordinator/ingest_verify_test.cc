@@ -78,5 +78,26 @@ TEST_F(IngestVerifyTest, APointReadWholeIsVerifiedByOneRecordAndAProblemStillSta
   EXPECT_EQ(VerifiedKeys(), 2u) << "the range record and b's problem";
 }
 
+// A file read under a digest algorithm its record does not hold, with no
+// digest of the record's algorithm beside it, is not compared (DiffKind
+// kNotRead): the check must not claim it verified (it keeps its older
+// verification time, checked now), while the files it did compare are
+// verified now, and the point is not said verified whole.
+TEST_F(IngestVerifyTest, AFileNotComparedIsNotClaimedVerified) {
+  const int64_t first = clock_.NowNs();
+  EXPECT_EQ(Check({Obs("a", "alpha"), Obs("b", "beta"), Obs("c", "gamma")}).added(), 3u);
+  clock_.Advance(kHour);
+  const int64_t second = clock_.NowNs();
+  v1::DiffCounts c = Check(
+      {Obs("a", "alpha"), Obs(0, "b", "beta", storage::HashAlgorithm::kSha256), Obs("c", "gamma")});
+  EXPECT_EQ(c.unchanged(), 2u);
+  EXPECT_EQ(c.not_read(), 1u);
+  const storage::VerifyRecord b = VerifyOf("b");
+  EXPECT_EQ(b.last_verified_ns, first) << "b's content was not compared at " << second;
+  EXPECT_EQ(b.last_checked_ns, second);
+  EXPECT_EQ(VerifyOf("a").last_verified_ns, second);
+  EXPECT_EQ(VerifyOf("c").last_verified_ns, second);
+}
+
 }  // namespace
 }  // namespace vigil::coordinator
