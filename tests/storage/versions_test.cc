@@ -14,6 +14,8 @@
 #include <string>
 #include <vector>
 
+#include "storage/catalogue.h"
+#include "storage/diff.h"
 #include "storage/hash.h"
 #include "storage/key_codec.h"
 #include "storage/rocks_kv.h"
@@ -393,6 +395,77 @@ TEST_F(VersionsTest, EraseSetLeavesNothingOfTheSetAndSparesTheOthers) {
           return true;
         }).ok());
   EXPECT_EQ(holders, 1);
+}
+
+// --- Review of format 2 (h17-review): findings demonstrated ---------------
+
+// Premise of finding 1: a file that WAS read (not_read false), whose record
+// holds a digest of another algorithm and whose observation carries no
+// digest of that algorithm, is classified kNotRead (not compared). The merge
+// (ingest.cc) counts only observations flagged not_read, so such a point
+// still gets a range record "verified now" for an entry whose content was
+// not compared. This test passes: it pins the premise.
+TEST(VersionsReview, AReadFileOfAnotherAlgorithmIsNotReadWithoutTheFlag) {
+  EntryRecord rec = Rec(1);  // xxh3
+  Observation obs;
+  obs.path = "a";
+  obs.type = EntryType::kFile;
+  obs.size = rec.size;
+  obs.mtime_ns = rec.mtime_ns;
+  obs.digest = HashBytes(HashAlgorithm::kSha256, "content-1");
+  obs.not_read = false;  // read, no previous_digest (no rehash_from)
+  EXPECT_EQ(Classify(rec, obs, DiffOptions()), DiffKind::kNotRead);
+}
+
+// Finding 2: a Writer on a point before the set's first (the merge's
+// "nothing listed" writer at point 0 is one) rewrites a born-index key for
+// every version of the set at construction, even when nothing is put:
+// O(set) reads and writes per such merge. Expected: nothing written.
+TEST(VersionsReview, AWriterBeforeTheFirstPointWritesNothingWhenNothingIsPut) {
+  TempDir dir;
+  auto cat = Catalogue::Open(dir.path() + "/db", RocksKvOptions());
+  ASSERT_TRUE(cat.ok()) << cat.status();
+  for (int64_t t : {10, 20}) {
+    Catalogue::Writer w(cat->get(), Scope{"acme", "fs", t});
+    for (int i = 0; i < 50; ++i) {
+      ASSERT_TRUE(w.PutEntry("f" + std::to_string(1000 + i), Rec(i)).ok());
+    }
+    ASSERT_TRUE(w.Commit(true).ok());
+  }
+  auto count = [&]() {
+    auto it = (*cat)->kv()->NewIterator(Space::kVersions, {});
+    size_t n = 0;
+    for (it->Seek(""); it->Valid(); it->Next()) ++n;
+    return n;
+  };
+  const size_t before = count();
+  { Catalogue::Writer w(cat->get(), Scope{"acme", "fs", 0}); }  // nothing put
+  EXPECT_EQ(count(), before) << "keys written by a writer that put nothing";
+}
+
+// Finding 3: a point whose stream is resumed after its last entry (a crash
+// after the batch holding the last entry, before the one holding Finish)
+// is recorded with recorded_ns 0, so its entries that share an older
+// point's version show that older time, not the time they were read.
+TEST_F(VersionsTest, AResumedPointKeepsItsTimeOfRecording) {
+  PointEntries p1{{"a", Rec(1, 500, 7)}};
+  WritePoint(10, p1);
+  {
+    auto w = v_->NewPoint("acme", "fs", 20);
+    ASSERT_TRUE(w.ok());
+    KvBatch b;
+    ASSERT_TRUE((*w)->Put("a", Rec(1, 500, 1000), &b).ok());
+    ASSERT_TRUE(kv_->Write(b, {}).ok());  // then a crash: no Finish
+  }
+  auto w = v_->NewPoint("acme", "fs", 20);
+  ASSERT_TRUE(w.ok());
+  ASSERT_TRUE((*w)->ResumeAfter("a").ok());
+  KvBatch b;
+  ASSERT_TRUE((*w)->Finish(&b).ok());
+  ASSERT_TRUE(kv_->Write(b, {}).ok());
+  auto v = v_->Get("acme", "fs", 20, "a");
+  ASSERT_TRUE(v.ok()) << v.status();
+  EXPECT_EQ(v->recorded_ns, 1000) << "the redo forgot when the point was read";
 }
 
 }  // namespace
