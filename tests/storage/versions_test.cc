@@ -468,5 +468,34 @@ TEST_F(VersionsTest, AResumedPointKeepsItsTimeOfRecording) {
   EXPECT_EQ(v->recorded_ns, 1000) << "the redo forgot when the point was read";
 }
 
+// Finding 4: one undecodable version record makes offboarding fail (format
+// 1's OffboardTenant skipped such a record's hash key and erased the set);
+// and reads through ReadPath (Get, Diff, Update, DeletePoint) name neither
+// the path nor the set in their DataLoss. Expected: the set erased; the
+// message names the path.
+TEST(VersionsReview, ACorruptVersionNeitherBlocksOffboardingNorGoesUnnamed) {
+  TempDir dir;
+  auto cat = Catalogue::Open(dir.path() + "/db", RocksKvOptions());
+  ASSERT_TRUE(cat.ok()) << cat.status();
+  {
+    Catalogue::Writer w(cat->get(), Scope{"acme", "fs", 10});
+    ASSERT_TRUE(w.PutEntry("a", Rec(1)).ok());
+    ASSERT_TRUE(w.PutEntry("b", Rec(2)).ok());
+    ASSERT_TRUE(w.Commit(true).ok());
+  }
+  KvBatch b;
+  b.Put(Space::kVersions, Versions::VersionKey("acme", "fs", "b", 10),
+        std::string(8, '\x7f') + "garbage");
+  ASSERT_TRUE((*cat)->kv()->Write(b, {}).ok());
+  EntryRecord e;
+  VerifyRecord v;
+  Status g = (*cat)->GetEntry(Scope{"acme", "fs", 10}, "b", &e, &v);
+  EXPECT_TRUE(absl::IsDataLoss(g)) << g;
+  EXPECT_NE(std::string(g.message()).find("'b'"), std::string::npos)
+      << "the DataLoss does not name the path: " << g;
+  auto erased = (*cat)->EraseBackupSet("acme", "fs");
+  EXPECT_TRUE(erased.ok()) << "offboarding blocked by one corrupt record: " << erased.status();
+}
+
 }  // namespace
 }  // namespace vigil::storage
