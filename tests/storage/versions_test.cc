@@ -18,6 +18,7 @@
 #include "storage/diff.h"
 #include "storage/hash.h"
 #include "storage/key_codec.h"
+#include "storage/key_parts.h"
 #include "storage/rocks_kv.h"
 #include "tests/storage/test_util.h"
 
@@ -495,6 +496,166 @@ TEST(VersionsReview, ACorruptVersionNeitherBlocksOffboardingNorGoesUnnamed) {
       << "the DataLoss does not name the path: " << g;
   auto erased = (*cat)->EraseBackupSet("acme", "fs");
   EXPECT_TRUE(erased.ok()) << "offboarding blocked by one corrupt record: " << erased.status();
+}
+
+// An audit of the stored layout against its invariants (versions.h): every
+// version covers a recorded point (none leaked), a path's versions are
+// disjoint, every index key names a version as it is, every version born
+// after the first point has its born key, every finite end its end key, and
+// the hash index holds exactly one key per version with a digest.
+class VersionsAuditTest : public VersionsTest {
+ protected:
+  void Audit(const std::string& where) {
+    const std::string set = BackupSetPrefix("acme", "fs");
+    struct V {
+      int64_t until;
+      Digest digest;
+    };
+    std::map<std::pair<std::string, int64_t>, V> versions;
+    std::set<int64_t> points;
+    std::set<std::pair<std::string, int64_t>> born_keys;
+    std::map<std::pair<std::string, int64_t>, int64_t> end_keys;  // (path, until) -> born
+    auto it = kv_->NewIterator(Space::kVersions, {});
+    for (it->Seek(""); it->Valid(); it->Next()) {
+      std::string_view k = it->key();
+      ASSERT_EQ(k.substr(0, set.size()), set);
+      k.remove_prefix(set.size());
+      int64_t t = 0;
+      if (k[0] == '\0') {
+        const char tag = k[1];
+        std::string_view rest = k.substr(2);
+        ASSERT_TRUE(ConsumeI64(&rest, &t));
+        if (tag == 0) {
+          points.insert(t);
+        } else if (tag == 1) {
+          born_keys.insert({std::string(rest), t});
+        } else {
+          std::string_view val = it->value();
+          int64_t born = 0;
+          ASSERT_TRUE(ConsumeI64(&val, &born));
+          end_keys[{std::string(rest), t}] = born;
+        }
+        continue;
+      }
+      std::string_view path = k.substr(0, k.size() - 10);
+      std::string_view b = k.substr(k.size() - 8);
+      ASSERT_TRUE(ConsumeI64(&b, &t));
+      std::string_view val = it->value();
+      V v;
+      ASSERT_TRUE(ConsumeI64(&val, &v.until));
+      EntryRecord e;
+      ASSERT_TRUE(DecodeEntryRecord(val, &e).ok());
+      v.digest = e.digest;
+      versions[{std::string(path), t}] = v;
+    }
+    std::string last;
+    int64_t last_until = 0;
+    size_t with_digest = 0;
+    for (const auto& [key, v] : versions) {
+      const auto& [path, born] = key;
+      bool held = false;
+      for (int64_t p : points) held |= born <= p && (v.until == kOpenUntil || p < v.until);
+      EXPECT_TRUE(held) << where << ": version of " << DecodePath(path) << " [" << born << ", "
+                        << v.until << ") covers no recorded point (leaked)";
+      if (path == last) {
+        EXPECT_LE(last_until, born) << where << ": overlapping versions of " << DecodePath(path);
+      }
+      last = path;
+      last_until = v.until;
+      if (!points.empty() && born > *points.begin()) {
+        EXPECT_TRUE(born_keys.count(key))
+            << where << ": no born key for " << DecodePath(path) << " born " << born;
+      }
+      if (v.until != kOpenUntil) {
+        auto e = end_keys.find({path, v.until});
+        EXPECT_TRUE(e != end_keys.end() && e->second == born)
+            << where << ": no end key for " << DecodePath(path) << " until " << v.until;
+      }
+      if (!v.digest.empty()) {
+        ++with_digest;
+        std::string hv;
+        EXPECT_TRUE(
+            kv_->Get(Space::kHashIndex,
+                     std::string("\0\0", 2) + EncodeHashKey(
+                                                  v.digest, set + path + std::string("\0\0", 2) +
+                                                                [&] {
+                                                                  std::string o;
+                                                                  AppendI64(&o, born);
+                                                                  return o;
+                                                                }()),
+                     &hv)
+                .ok())
+            << where << ": no hash key for " << DecodePath(path);
+      }
+    }
+    for (const auto& key : born_keys) {
+      EXPECT_TRUE(versions.count(key))
+          << where << ": stale born key " << DecodePath(key.first) << " " << key.second;
+    }
+    for (const auto& [key, born] : end_keys) {
+      auto v = versions.find({key.first, born});
+      EXPECT_TRUE(v != versions.end() && v->second.until == key.second)
+          << where << ": stale end key " << DecodePath(key.first) << " " << key.second;
+    }
+    EXPECT_EQ(CountKeys(Space::kHashIndex), with_digest) << where << ": stale hash keys";
+  }
+};
+
+TEST_F(VersionsAuditTest, RandomHistoriesKeepTheLayoutsInvariants) {
+  std::mt19937_64 rng(4242);
+  std::vector<std::string> paths = {"a", "b/c", "b/d", "c", "d/e", "f"};
+  Model model;
+  uint64_t next_content = 1;
+  auto random_point = [&]() {
+    auto it = model.begin();
+    std::advance(it, static_cast<long>(rng() % model.size()));
+    return it->first;
+  };
+  for (int step = 0; step < 150 && !HasFailure(); ++step) {
+    const int op = model.empty() ? 0 : static_cast<int>(rng() % 10);
+    std::string what;
+    if (op < 5) {
+      int64_t t;
+      do t = static_cast<int64_t>(rng() % 1000) * 10;
+      while (model.count(t) != 0);
+      PointEntries e;
+      auto after = model.lower_bound(t);
+      if (after != model.begin() && rng() % 3 != 0)
+        e = std::prev(after)->second;
+      else if (after != model.end())
+        e = after->second;
+      for (const std::string& p : paths) {
+        const uint64_t r = rng() % 100;
+        if (r < 10) {
+          e.erase(p);
+        } else if (r < 25 || (e.count(p) == 0 && r < 50)) {
+          e[p] = Rec(next_content++);
+        }
+      }
+      WritePoint(t, e);
+      model[t] = e;
+      what = "new point " + std::to_string(t);
+    } else if (op < 7) {
+      const int64_t t = random_point();
+      ASSERT_TRUE(v_->DeletePoint("acme", "fs", t).ok());
+      model.erase(t);
+      what = "deleted " + std::to_string(t);
+    } else {
+      const int64_t t = random_point();
+      const std::string& p = paths[rng() % paths.size()];
+      if (rng() % 3 == 0) {
+        ASSERT_TRUE(Update(t, p, nullptr).ok());
+        model[t].erase(p);
+      } else {
+        const EntryRecord r = Rec(next_content++);
+        ASSERT_TRUE(Update(t, p, &r).ok());
+        model[t][p] = r;
+      }
+      what = "update at " + std::to_string(t);
+    }
+    ASSERT_NO_FATAL_FAILURE(ExpectMatches(model));
+    Audit("step " + std::to_string(step) + " (" + what + ")");
+  }
 }
 
 }  // namespace
