@@ -299,15 +299,15 @@ StatusOr<uint64_t> Catalogue::CountEntries(const Scope& scope) {
 }
 
 Status Catalogue::DeletePoint(const Scope& scope) {
-  if (Status s =
-          Versions(kv_.get()).DeletePoint(scope.tenant, scope.backup_set, scope.restore_point);
-      !s.ok()) {
-    return s;
-  }
   const std::string prefix =
       RestorePointPrefix(scope.tenant, scope.backup_set, scope.restore_point);
   KvBatch b;
-  b.DeleteRange(Space::kVerified, prefix, PrefixSuccessor(prefix));
+  if (Status s =
+          Versions(kv_.get()).DeletePoint(scope.tenant, scope.backup_set, scope.restore_point, &b);
+      !s.ok()) {
+    return s;
+  }
+  b.DeleteRange(Space::kVerified, prefix, PrefixSuccessor(prefix));  // in the same write
   return kv_->Write(b, {.sync = true});
 }
 

@@ -127,11 +127,13 @@ class Catalogue {
   // increasing, ComparePathOrder), each entry sharing the version of a
   // neighbouring point when the same (nothing written), and EndPoint() —
   // called by Commit() and TakeBatch() — ends the point: the versions of
-  // paths not put end there, and a range record stamps its entries as
-  // verified at their time of recording (the largest first_seen_ns put).
-  // The point is recorded only if something was put (or resumed). One
-  // writer per set at a time. On a recorded point, PutEntry and DeleteEntry
-  // may come in any order, one per path per unwritten batch.
+  // paths not put end there, and the point records its time of recording
+  // (the smallest first_seen_ns put, kept across a redo): its entries count
+  // as verified then (ApplyRange), those sharing an older point's version
+  // included. The point is recorded only if something was put (or resumed);
+  // the stream is made at the first entry. One writer per set at a time. On
+  // a recorded point, PutEntry and DeleteEntry may come in any order (a
+  // pending overlay keeps several changes of one path in a batch right).
   class Writer {
    public:
     struct Options {

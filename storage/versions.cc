@@ -25,6 +25,9 @@ using internal::PutVarint64;
 constexpr char kPointTag = 0;
 constexpr char kBornTag = 1;
 constexpr char kEndTag = 2;
+// A point being recorded: its time of recording, written with the stream's
+// first entry, read back by a redo (ResumeAfter), dropped by Finish.
+constexpr char kPendingTag = 3;
 
 std::string IndexPrefix(std::string_view set_prefix, char tag) {
   std::string out(set_prefix);
@@ -92,15 +95,30 @@ struct Stored {
   EntryRecord entry;
 };
 
+// Names a version key for a message: "tenant/set: path (born T)".
+std::string DescribeVersionKey(std::string_view key) {
+  std::string tenant, set;
+  std::string_view rest = key;
+  std::string_view enc;
+  int64_t born = 0;
+  if (!ConsumeString(&rest, &tenant) || !ConsumeString(&rest, &set) ||
+      !SplitVersionSuffix(rest, &enc, &born)) {
+    return "an undecodable version key of " + std::to_string(key.size()) + " bytes";
+  }
+  return tenant + "/" + set + ": '" + DecodePath(enc) + "' (born " + std::to_string(born) + ")";
+}
+
 Status DecodeValue(std::string_view key, std::string_view value, int64_t* until,
                    EntryRecord* entry) {
-  if (value.size() < 8)
-    return absl::DataLossError("version record too short at key of " + std::to_string(key.size()) +
-                               " bytes");
+  if (value.size() < 8) {
+    return absl::DataLossError("version record of " + DescribeVersionKey(key) + ": " +
+                               std::to_string(value.size()) + " bytes, too short");
+  }
   *until = DecodeI64At(value.substr(0, 8));
   if (entry == nullptr) return absl::OkStatus();
   if (Status s = DecodeEntryRecord(value.substr(8), entry); !s.ok()) {
-    return absl::DataLossError(std::string(s.message()) + " (version record)");
+    return absl::DataLossError("version record of " + DescribeVersionKey(key) + ": " +
+                               std::string(s.message()));
   }
   return absl::OkStatus();
 }
@@ -292,7 +310,7 @@ class PathGroups {
       v.enc_path = *enc_path;
       v.born = born;
       if (Status s = DecodeValue(key, it_->value(), &v.until, &v.entry); !s.ok()) {
-        status_ = absl::DataLossError(std::string(s.message()) + " at " + DecodePath(path));
+        status_ = s;
         return false;
       }
       out->push_back(std::move(v));
@@ -313,7 +331,8 @@ class PointStreamImpl final : public Versions::PointStream {
  public:
   PointStreamImpl(KvStore* kv, Space space, Space hashes, std::string set_prefix, int64_t point,
                   Neighbours n)
-      : w_(set_prefix, space, hashes, n.prev ? std::numeric_limits<int64_t>::min() : point),
+      : kv_(kv),
+        w_(set_prefix, space, hashes, n.prev ? std::numeric_limits<int64_t>::min() : point),
         space_(space),
         point_(point),
         n_(n),
@@ -326,6 +345,16 @@ class PointStreamImpl final : public Versions::PointStream {
       return absl::InvalidArgumentError("invalid entry path '" + std::string(path) + "'");
     }
     last_.assign(path);
+    // When the interrupted stream recorded the point (its entries are not
+    // put again).
+    std::string value;
+    Status got = kv_->Get(space_, IndexKey(w_.prefix(), kPendingTag, point_, {}), &value);
+    if (got.ok() && value.size() == 8) {
+      recorded_ = DecodeI64At(value);
+      pending_written_ = true;
+    } else if (!got.ok() && !absl::IsNotFound(got)) {
+      return got;
+    }
     const std::string enc = EncodePath(path);
     while (have_group_ && group_path_ <= enc) have_group_ = groups_.Next(&group_path_, &group_);
     return groups_.status();
@@ -342,6 +371,10 @@ class PointStreamImpl final : public Versions::PointStream {
     last_.assign(path);
     if (entry.first_seen_ns != 0 && (recorded_ == 0 || entry.first_seen_ns < recorded_)) {
       recorded_ = entry.first_seen_ns;
+    }
+    if (!pending_written_ && recorded_ != 0) {
+      batch->Put(space_, IndexKey(w_.prefix(), kPendingTag, point_, {}), I64String(recorded_));
+      pending_written_ = true;
     }
     enc_.clear();
     AppendPath(&enc_, path);
@@ -360,6 +393,7 @@ class PointStreamImpl final : public Versions::PointStream {
     while (have_group_) Drain(nullptr, batch);
     if (!groups_.status().ok()) return groups_.status();
     batch->Put(space_, IndexKey(w_.prefix(), kPointTag, point_, {}), I64String(recorded_));
+    batch->Delete(space_, IndexKey(w_.prefix(), kPendingTag, point_, {}));
     return absl::OkStatus();
   }
 
@@ -375,11 +409,13 @@ class PointStreamImpl final : public Versions::PointStream {
     have_group_ = groups_.Next(&group_path_, &group_);
   }
 
+  KvStore* kv_;
   SetWrites w_;
   Space space_;
   int64_t point_;
   Neighbours n_;
   PathGroups groups_;
+  bool pending_written_ = false;
   bool have_group_ = false;
   std::string group_path_;
   std::vector<Stored> group_;
@@ -438,7 +474,7 @@ class ScannerImpl final : public Versions::Scanner {
       v_.born_ns = born;
       v_.until_ns = until;
       if (Status s = DecodeValue(key, it_->value(), &until, &v_.entry); !s.ok()) {
-        status_ = absl::DataLossError(std::string(s.message()) + " at " + v_.path);
+        status_ = s;
         return;
       }
       valid_ = true;
@@ -649,7 +685,8 @@ Status Versions::Diff(std::string_view tenant, std::string_view set, int64_t a, 
   return absl::OkStatus();
 }
 
-Status Versions::DeletePoint(std::string_view tenant, std::string_view set, int64_t point) {
+Status Versions::DeletePoint(std::string_view tenant, std::string_view set, int64_t point,
+                             KvBatch* into) {
   auto points = Points(tenant, set);
   if (!points.ok()) return points.status();
   if (std::find(points->begin(), points->end(), point) == points->end()) {
@@ -658,25 +695,38 @@ Status Versions::DeletePoint(std::string_view tenant, std::string_view set, int6
   const Neighbours n = NeighboursOf(*points, point);
   const std::string prefix = BackupSetPrefix(tenant, set);
   SetWrites w(prefix, space_, hashes_);
-  KvBatch batch;
+  KvBatch own;
+  KvBatch& batch = into != nullptr ? *into : own;
+  auto done = [&]() -> Status {
+    return into != nullptr ? absl::OkStatus() : kv_->Write(own, {.sync = true});
+  };
   if (!n.prev && !n.next) {  // the only point: every version is its own
     auto erased = EraseSet(tenant, set, &batch);
     if (!erased.ok()) return erased.status();
-    return kv_->Write(batch, {.sync = true});
+    return done();
   }
   // A version only this point holds covers it, begins after the previous
   // point and ends no later than the next: found among the versions ended
   // in (point, next], or, with no next point, born in (prev, point].
   std::vector<std::pair<std::string, int64_t>> gone;  // encoded path, born
+  bool bad_index = false;
   if (n.next) {
     Status s = IndexPaths(kv_, space_, prefix, kEndTag, point, *n.next,
                           [&](int64_t, std::string_view enc, std::string_view value) {
-                            const int64_t born = value.size() == 8 ? DecodeI64At(value) : point + 1;
+                            if (value.size() != 8) {
+                              bad_index = true;
+                              return;
+                            }
+                            const int64_t born = DecodeI64At(value);
                             if (born <= point && (!n.prev || born > *n.prev)) {
                               gone.emplace_back(enc, born);
                             }
                           });
     if (!s.ok()) return s;
+    if (bad_index) {
+      return absl::DataLossError("an end-index record of " + std::string(tenant) + "/" +
+                                 std::string(set) + " does not hold a time");
+    }
   } else {
     const int64_t after = n.prev.value_or(std::numeric_limits<int64_t>::min());
     Status s = IndexPaths(kv_, space_, prefix, kBornTag, after, point,
@@ -697,7 +747,7 @@ Status Versions::DeletePoint(std::string_view tenant, std::string_view set, int6
     w.Delete(&batch, v);
   }
   batch.Delete(space_, IndexKey(prefix, kPointTag, point, {}));
-  return kv_->Write(batch, {.sync = true});
+  return done();
 }
 
 struct Versions::Pending::Impl {
@@ -771,24 +821,42 @@ StatusOr<uint64_t> Versions::EraseSet(std::string_view tenant, std::string_view 
                                       KvBatch* batch) {
   const std::string prefix = BackupSetPrefix(tenant, set);
   const std::string end = PrefixSuccessor(prefix);
+  // Raw keys, not PathGroups: a record that does not decode must not stop
+  // an erasure. Its hash key is found by a scan of the hash index instead.
   uint64_t n = 0;
-  PathGroups groups(kv_, space_, prefix);
-  std::string enc;
-  std::vector<Stored> versions;
-  while (groups.Next(&enc, &versions)) {
-    for (const Stored& v : versions) {
-      if (!v.entry.digest.empty()) {
-        batch->Delete(hashes_,
-                      HashKeyOf(v.entry.digest, PathPrefix(prefix, enc) + I64String(v.born)));
-      }
+  bool undecodable = false;
+  auto flush = [&]() -> Status {
+    if (batch->approximate_bytes() < (4u << 20)) return absl::OkStatus();
+    Status s = kv_->Write(*batch, {});
+    batch->Clear();
+    return s;
+  };
+  {
+    auto it = kv_->NewIterator(space_, {.upper_bound = end, .bulk = true});
+    std::string first = prefix;
+    first.push_back('\x01');  // versions only
+    EntryRecord e;
+    for (it->Seek(first); it->Valid(); it->Next()) {
       ++n;
+      int64_t until = 0;
+      if (!DecodeValue(it->key(), it->value(), &until, &e).ok()) {
+        undecodable = true;
+        continue;
+      }
+      if (!e.digest.empty()) batch->Delete(hashes_, HashKeyOf(e.digest, it->key()));
+      if (Status s = flush(); !s.ok()) return s;
     }
-    if (batch->approximate_bytes() >= (4u << 20)) {
-      if (Status s = kv_->Write(*batch, {}); !s.ok()) return s;
-      batch->Clear();
-    }
+    if (!it->status().ok()) return it->status();
   }
-  if (!groups.status().ok()) return groups.status();
+  if (undecodable) {
+    auto it = kv_->NewIterator(hashes_, {.upper_bound = std::string("\0\x01", 2), .bulk = true});
+    for (it->Seek(std::string("\0\0", 2)); it->Valid(); it->Next()) {
+      auto hk = DecodeHashKey(it->key().substr(2));
+      if (hk && hk->entry_key.substr(0, prefix.size()) == prefix) batch->Delete(hashes_, it->key());
+      if (Status s = flush(); !s.ok()) return s;
+    }
+    if (!it->status().ok()) return it->status();
+  }
   batch->DeleteRange(space_, prefix, end);
   return n;
 }

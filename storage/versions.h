@@ -20,6 +20,8 @@
 //             set's first point: a diff or a point deletion never asks for
 //             the others; recording a point before the first adds theirs)
 //   end idx   S 0x00 0x02 I64(until) Path(path) -> I64(born)   (until finite)
+//   pending   S 0x00 0x03 I64(point)            -> I64(recorded)  (a point being
+//             recorded: its time, for a redo after a crash; gone once recorded)
 //   hash idx  (hash_index) 0x00 0x00 U8(alg) digest <version key> -> empty
 //
 // A Path never starts with 0x00 (names are non-empty, without NUL), so the
@@ -157,7 +159,10 @@ class Versions {
   // Forgets a recorded point: its point record, and the versions no other
   // recorded point holds (with their index and hash keys). Versions it
   // shares stay as they are. Cost: the versions born or ended next to it.
-  Status DeletePoint(std::string_view tenant, std::string_view set, int64_t point);
+  // With `into`, the deletions are added to it (the caller writes it, with
+  // keys of its own); else written at once, synced.
+  Status DeletePoint(std::string_view tenant, std::string_view set, int64_t point,
+                     KvBatch* into = nullptr);
 
   // Replaces (entry non-null) or removes (null) the entry of `path` in a
   // recorded point, splitting the version it shares with other points so
