@@ -187,6 +187,74 @@ class VersionsTest : public ::testing::Test {
     EXPECT_EQ(got, want) << "diff " << a << " -> " << b;
   }
 
+  // One random step of a history over `model`: a new point anywhere in time
+  // (derived from a neighbour, some paths removed, changed or added), a point
+  // deleted, or an entry of a point replaced or removed. Returns what it did.
+  struct History {
+    std::mt19937_64 rng;
+    std::vector<std::string> paths;
+    int64_t time_slots;    // new points at 10 x [0, time_slots)
+    uint64_t prev_one_in;  // derive from the later neighbour once in this many
+    uint64_t erase_pct, change_pct, add_pct;
+    bool random_mtime;   // changed entries also get an mtime in [0, 3)
+    bool small_batches;  // write some points in batches of 64 bytes
+    Model model;
+    uint64_t next_content = 1;
+
+    int64_t RandomPoint() {
+      auto it = model.begin();
+      std::advance(it, static_cast<long>(rng() % model.size()));
+      return it->first;
+    }
+  };
+  std::string Step(History& h) {
+    const int op = h.model.empty() ? 0 : static_cast<int>(h.rng() % 10);
+    if (op < 5) {
+      int64_t t;
+      do t = static_cast<int64_t>(h.rng() % h.time_slots) * 10;
+      while (h.model.count(t) != 0);
+      PointEntries e;
+      auto after = h.model.lower_bound(t);
+      if (after != h.model.begin() && (h.rng() % h.prev_one_in != 0))
+        e = std::prev(after)->second;
+      else if (after != h.model.end())
+        e = after->second;
+      for (const std::string& p : h.paths) {
+        const uint64_t r = h.rng() % 100;
+        if (r < h.erase_pct) {
+          e.erase(p);
+        } else if (r < h.change_pct || (e.count(p) == 0 && r < h.add_pct)) {
+          e[p] = h.random_mtime ? Rec(h.next_content++, static_cast<int64_t>(h.rng() % 3))
+                                : Rec(h.next_content++);
+        }
+      }
+      if (h.small_batches) {
+        WritePoint(t, e, h.rng() % 2 ? 64 : 4 << 20);
+      } else {
+        WritePoint(t, e);
+      }
+      h.model[t] = e;
+      return "new point " + std::to_string(t);
+    }
+    if (op < 7) {
+      const int64_t t = h.RandomPoint();
+      EXPECT_TRUE(v_->DeletePoint("acme", "fs", t).ok());
+      h.model.erase(t);
+      return "deleted " + std::to_string(t);
+    }
+    const int64_t t = h.RandomPoint();
+    const std::string& p = h.paths[h.rng() % h.paths.size()];
+    if (h.rng() % 3 == 0) {
+      EXPECT_TRUE(Update(t, p, nullptr).ok());
+      h.model[t].erase(p);
+    } else {
+      const EntryRecord r = Rec(h.next_content++);
+      EXPECT_TRUE(Update(t, p, &r).ok());
+      h.model[t][p] = r;
+    }
+    return "update at " + std::to_string(t);
+  }
+
   TempDir dir_;
   std::unique_ptr<KvStore> kv_;
   std::unique_ptr<Versions> v_;
@@ -282,54 +350,22 @@ TEST_F(VersionsTest, AnUnfinishedPointIsNotListedAndARedoIsExact) {
 }
 
 TEST_F(VersionsTest, AgreesWithAModelOfEveryPoint) {
-  std::mt19937_64 rng(1717);
-  std::vector<std::string> paths = {"a", "a.txt", "b/c", "b/d/e", "b/d/f", "b.d", "c/x/y", "c/z",
-                                    "d", "e/1",   "e/2", "e/3",   "f\xff", "g h", "i/j/k"};
-  Model model;
-  uint64_t next_content = 1;
-  auto random_point = [&]() {
-    auto it = model.begin();
-    std::advance(it, static_cast<long>(rng() % model.size()));
-    return it->first;
-  };
+  History h{std::mt19937_64(1717),
+            {"a", "a.txt", "b/c", "b/d/e", "b/d/f", "b.d", "c/x/y", "c/z", "d", "e/1", "e/2", "e/3",
+             "f\xff", "g h", "i/j/k"},
+            400,
+            4,
+            8,
+            20,
+            40,
+            true,
+            true,
+            {},
+            1};
+  Model& model = h.model;
+  auto random_point = [&]() { return h.RandomPoint(); };
   for (int step = 0; step < 250; ++step) {
-    const int op = model.empty() ? 0 : static_cast<int>(rng() % 10);
-    if (op < 5) {  // a new point, anywhere in time, derived from a neighbour
-      int64_t t;
-      do t = static_cast<int64_t>(rng() % 400) * 10;
-      while (model.count(t) != 0);
-      PointEntries e;
-      auto after = model.lower_bound(t);
-      if (after != model.begin() && (rng() % 4 != 0))
-        e = std::prev(after)->second;
-      else if (after != model.end())
-        e = after->second;
-      for (const std::string& p : paths) {
-        const uint64_t r = rng() % 100;
-        if (r < 8) {
-          e.erase(p);
-        } else if (r < 20 || (e.count(p) == 0 && r < 40)) {
-          e[p] = Rec(next_content++, static_cast<int64_t>(rng() % 3));
-        }
-      }
-      WritePoint(t, e, rng() % 2 ? 64 : 4 << 20);
-      model[t] = e;
-    } else if (op < 7) {
-      const int64_t t = random_point();
-      ASSERT_TRUE(v_->DeletePoint("acme", "fs", t).ok());
-      model.erase(t);
-    } else {  // an entry of a recorded point replaced or removed
-      const int64_t t = random_point();
-      const std::string& p = paths[rng() % paths.size()];
-      if (rng() % 3 == 0) {
-        ASSERT_TRUE(Update(t, p, nullptr).ok());
-        model[t].erase(p);
-      } else {
-        const EntryRecord r = Rec(next_content++);
-        ASSERT_TRUE(Update(t, p, &r).ok());
-        model[t][p] = r;
-      }
-    }
+    Step(h);
     ASSERT_NO_FATAL_FAILURE(ExpectMatches(model)) << "step " << step;
     if (model.size() >= 2) {
       const int64_t a = random_point(), b = random_point();
@@ -602,57 +638,20 @@ class VersionsAuditTest : public VersionsTest {
 };
 
 TEST_F(VersionsAuditTest, RandomHistoriesKeepTheLayoutsInvariants) {
-  std::mt19937_64 rng(4242);
-  std::vector<std::string> paths = {"a", "b/c", "b/d", "c", "d/e", "f"};
-  Model model;
-  uint64_t next_content = 1;
-  auto random_point = [&]() {
-    auto it = model.begin();
-    std::advance(it, static_cast<long>(rng() % model.size()));
-    return it->first;
-  };
+  History h{std::mt19937_64(4242),
+            {"a", "b/c", "b/d", "c", "d/e", "f"},
+            1000,
+            3,
+            10,
+            25,
+            50,
+            false,
+            false,
+            {},
+            1};
+  Model& model = h.model;
   for (int step = 0; step < 150 && !HasFailure(); ++step) {
-    const int op = model.empty() ? 0 : static_cast<int>(rng() % 10);
-    std::string what;
-    if (op < 5) {
-      int64_t t;
-      do t = static_cast<int64_t>(rng() % 1000) * 10;
-      while (model.count(t) != 0);
-      PointEntries e;
-      auto after = model.lower_bound(t);
-      if (after != model.begin() && rng() % 3 != 0)
-        e = std::prev(after)->second;
-      else if (after != model.end())
-        e = after->second;
-      for (const std::string& p : paths) {
-        const uint64_t r = rng() % 100;
-        if (r < 10) {
-          e.erase(p);
-        } else if (r < 25 || (e.count(p) == 0 && r < 50)) {
-          e[p] = Rec(next_content++);
-        }
-      }
-      WritePoint(t, e);
-      model[t] = e;
-      what = "new point " + std::to_string(t);
-    } else if (op < 7) {
-      const int64_t t = random_point();
-      ASSERT_TRUE(v_->DeletePoint("acme", "fs", t).ok());
-      model.erase(t);
-      what = "deleted " + std::to_string(t);
-    } else {
-      const int64_t t = random_point();
-      const std::string& p = paths[rng() % paths.size()];
-      if (rng() % 3 == 0) {
-        ASSERT_TRUE(Update(t, p, nullptr).ok());
-        model[t].erase(p);
-      } else {
-        const EntryRecord r = Rec(next_content++);
-        ASSERT_TRUE(Update(t, p, &r).ok());
-        model[t][p] = r;
-      }
-      what = "update at " + std::to_string(t);
-    }
+    const std::string what = Step(h);
     ASSERT_NO_FATAL_FAILURE(ExpectMatches(model));
     Audit("step " + std::to_string(step) + " (" + what + ")");
   }
