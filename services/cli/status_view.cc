@@ -33,6 +33,8 @@ nlohmann::json TaskJson(const v1::Task& t) {
                       {"attempt", t.attempt()},
                       {"worker", t.worker_id()},
                       {"entries", t.entries()},
+                      {"points_held", t.points_held()},
+                      {"entries_held", t.entries_held()},
                       {"counts", CountsJson(t.counts())},
                       {"errors", errors}};
   if (std::string d = DigestAlgorithmText(t); !d.empty()) j["digest_algorithm"] = d;

@@ -876,6 +876,8 @@ StatusOr<v1::LeaseTaskResponse> Coordinator::LeaseTask(const std::string& worker
     if (!s.ok()) return s;
     // A catalogue recorded with another algorithm than contentHash (ingest.h).
     if (s = AddRehash(cat_->kv(), resp.mutable_task()); !s.ok()) return s;
+    // Points recorded consistent, with their listing digests (ingest.h).
+    if (s = AddHeldPoints(cat_->kv(), resp.mutable_task()); !s.ok()) return s;
     // The set's location as declared now (a remote location's address; its
     // credentials are only ever in the worker's --secrets): checks and
     // drills alike, on this copy only.
@@ -1063,8 +1065,11 @@ StatusOr<v1::CompleteTaskResponse> Coordinator::CompleteTask(const std::string& 
   v1::Task marker;
   auto done_before = GetMsg(cat_->kv(), Space::kMeta, marker_key, &marker);
   if (!done_before.ok()) return done_before.status();
-  StatusOr<MergeResult> merged =
-      MergeResult{marker.counts(), marker.entries(), marker.bytes_read()};
+  StatusOr<MergeResult> merged = MergeResult{.counts = marker.counts(),
+                                             .entries = marker.entries(),
+                                             .bytes_read = marker.bytes_read(),
+                                             .points_held = marker.points_held(),
+                                             .entries_held = marker.entries_held()};
   // The merge's last batch goes into `done_batch`, written atomically (and
   // synced) with the DONE record below: one write ends the task.
   storage::KvBatch done_batch;
@@ -1102,7 +1107,8 @@ StatusOr<v1::CompleteTaskResponse> Coordinator::CompleteTask(const std::string& 
       worker_id, req.task_id(), req.attempt(),
       {merged->counts, merged->entries, merged->bytes_read, req.set_directory(), usage,
        req.has_store_evidence() ? std::optional<v1::StoreEvidence>(req.store_evidence())
-                                : std::nullopt},
+                                : std::nullopt,
+       merged->points_held, merged->entries_held},
       &done_batch,
       /*publish=*/false);
   struct PublishAtExit {

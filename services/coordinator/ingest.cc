@@ -12,6 +12,7 @@
 #include <memory>
 #include <optional>
 
+#include "services/common/listing_digest.h"
 #include "services/contracts/proto_bridge.h"
 #include "services/coordinator/keys.h"
 #include "services/coordinator/points.h"
@@ -69,6 +70,28 @@ Status CheckSample(const v1::Observation& o, int i) {
   return absl::OkStatus();
 }
 
+// A held marker (Observation.held): restore_point_ns and two SHA-256
+// digests (the content one may be absent), nothing else.
+Status CheckHeldMarker(const v1::Observation& o, int i) {
+  const std::string field = "field 'observations[" + std::to_string(i) + "].held'";
+  v1::Observation rest = o;
+  rest.clear_held();
+  rest.clear_restore_point_ns();
+  if (rest.ByteSizeLong() != 0) {
+    return absl::InvalidArgumentError(field + ": a held marker carries only restore_point_ns " +
+                                      "(restore point " + std::to_string(o.restore_point_ns()) +
+                                      " has a path, type or reading beside it)");
+  }
+  constexpr size_t kSha256 = 32;
+  if (o.held().listing().size() != kSha256 ||
+      (!o.held().content().empty() && o.held().content().size() != kSha256)) {
+    return absl::InvalidArgumentError(field + ": digests of 32 bytes (SHA-256) expected, got " +
+                                      std::to_string(o.held().listing().size()) + " and " +
+                                      std::to_string(o.held().content().size()));
+  }
+  return absl::OkStatus();
+}
+
 }  // namespace
 
 Status ValidateBatch(const v1::ObservationBatch& batch) {
@@ -81,6 +104,10 @@ Status ValidateBatch(const v1::ObservationBatch& batch) {
   if (batch.seq() == 0) return absl::InvalidArgumentError("batch seq must start at 1");
   for (int i = 0; i < batch.observations_size(); ++i) {
     const v1::Observation& o = batch.observations(i);
+    if (o.has_held()) {
+      if (Status s = CheckHeldMarker(o, i); !s.ok()) return s;
+      continue;
+    }
     if (!storage::IsValidRelativePath(o.path())) {
       return absl::InvalidArgumentError("observation path '" + o.path() +
                                         "' is not a valid relative path");
@@ -106,6 +133,7 @@ namespace {
 struct AckState {
   uint64_t seq = 0;
   std::optional<int64_t> last_point;
+  bool last_held = false;  // the last observation was a held marker
 };
 
 StatusOr<AckState> LoadAck(storage::KvStore* kv, uint64_t task, uint32_t attempt) {
@@ -116,6 +144,7 @@ StatusOr<AckState> LoadAck(storage::KvStore* kv, uint64_t task, uint32_t attempt
   if (!s.ok()) return s;
   a.seq = keys::ReadU64(v);
   if (v.size() >= 16) a.last_point = static_cast<int64_t>(keys::ReadU64(v.substr(8)));
+  a.last_held = v.size() >= 17 && v[16] != 0;
   return a;
 }
 
@@ -187,12 +216,22 @@ StatusOr<std::vector<v1::RestorePointSeen>> ListedPoints(storage::KvStore* kv,
 namespace {
 
 // The restore-point rules for one batch that is the next of its attempt,
-// given the attempt's listing and the point of its last observation;
-// advances `last`.
+// given the attempt's listing and the point of its last observation (and
+// whether that was a held marker); advances `last` and `held`. A held
+// marker is the only observation of its point.
 Status CheckBatchPoints(const std::vector<v1::RestorePointSeen>& listing,
-                        std::optional<int64_t>* last, const v1::ObservationBatch& batch) {
+                        std::optional<int64_t>* last, bool* held,
+                        const v1::ObservationBatch& batch) {
   for (const auto& o : batch.observations()) {
     const int64_t rp = o.restore_point_ns();
+    if (*last && rp == **last && (*held || o.has_held())) {
+      return absl::InvalidArgumentError(
+          "restore point " + PointText(rp) + ": " +
+          (o.has_held() ? "a held marker after an observation of the point"
+                        : "observation '" + o.path() + "' after the point's held marker") +
+          " (a held point's marker is its only observation)");
+    }
+    *held = o.has_held();
     if (*last && rp < **last) {
       return absl::InvalidArgumentError("observation '" + o.path() +
                                         "': field 'restore_point_ns' " + PointText(rp) +
@@ -276,18 +315,21 @@ StageResult StageBatches(storage::KvStore* kv, const v1::BackupSet& set,
       }
     }
     std::optional<int64_t> last_point = ack.last_point;
-    if (Status s = CheckBatchPoints(*listing, &last_point, *batch); !s.ok()) {
+    bool last_held = ack.last_held;
+    if (Status s = CheckBatchPoints(*listing, &last_point, &last_held, *batch); !s.ok()) {
       r.status = s;
       break;
     }
     b.Put(Space::kTasks, keys::Staged(task, attempt, batch->seq()), batch->SerializeAsString());
     ack.seq = batch->seq();
     ack.last_point = last_point;
+    ack.last_held = last_held;
   }
   if (b.count() == 0) return r;
   std::string v;
   keys::AppendU64(&v, ack.seq);
   if (ack.last_point) keys::AppendU64(&v, static_cast<uint64_t>(*ack.last_point));
+  if (ack.last_point && ack.last_held) v.push_back('\x01');
   b.Put(Space::kTasks, keys::Acked(task, attempt), v);
   if (Status s = kv->Write(b, {.sync = true}); !s.ok()) {
     r.status = s;  // nothing of this group is acknowledged
@@ -357,6 +399,8 @@ class StagedSource {
     *out = ToObservation(batch_.observations(next_++));
     ++count_;
   }
+  // Passes over it (a held marker: not an entry). REQUIRES: Peek() != nullptr.
+  void Skip() { ++next_; }
   Status status() const { return status_; }
   uint64_t count() const { return count_; }
 
@@ -734,10 +778,29 @@ StatusOr<MergeResult> MergeStaged(storage::Catalogue& cat, const v1::BackupSet& 
     }
     return absl::OkStatus();
   };
+  // Events of the current point that leave the catalogue other than what
+  // the worker saw (a problem, an entry not comparable, a new one not
+  // recorded): the point's listing digests are then not kept.
+  uint64_t unclean_in_point = 0;
   auto sink = [&](const storage::DiffEvent& ev) -> Status {
     // Counted whether or not written before a crash: it decides the point's
     // range record, written at its end.
     if (ev.kind == storage::DiffKind::kNotRead) ++not_compared_in_point;
+    switch (ev.kind) {
+      case storage::DiffKind::kModified:
+      case storage::DiffKind::kMissing:
+      case storage::DiffKind::kUnreadable:
+        ++unclean_in_point;
+        break;
+      case storage::DiffKind::kNotRead:
+        if (!ev.observed->not_read) ++unclean_in_point;
+        break;
+      case storage::DiffKind::kAdded:
+        if (ev.observed->unreadable || ev.observed->not_read) ++unclean_in_point;
+        break;
+      default:
+        break;
+    }
     // Written and counted before the crash the merge resumes from.
     if (point_index < done.point || (point_index == done.point && !done.path.empty() &&
                                      storage::ComparePathOrder(ev.path, done.path) <= 0)) {
@@ -764,6 +827,7 @@ StatusOr<MergeResult> MergeStaged(storage::Catalogue& cat, const v1::BackupSet& 
 
   std::map<int64_t, bool> listed;
   uint64_t bytes_read = 0;
+  ListingDigester digester;
   for (point_index = 0; point_index < listing->size(); ++point_index) {
     const auto& point = (*listing)[point_index];
     const int64_t t = point.time_ns();
@@ -785,10 +849,56 @@ StatusOr<MergeResult> MergeStaged(storage::Catalogue& cat, const v1::BackupSet& 
       // done.path are in the catalogue.
       if (Status s = w->ResumeAfter(done.path); !s.ok()) return s;
     }
+    // A held marker: the worker saw the point as the digests its record
+    // keeps (Task.held_points) and sent none of its entries.
+    if (const v1::Observation* p = source.Peek();
+        p != nullptr && p->restore_point_ns() == t && p->has_held()) {
+      const v1::ListingDigests held = p->held();
+      source.Skip();
+      if (const v1::Observation* q = source.Peek(); q != nullptr && q->restore_point_ns() == t) {
+        return absl::InvalidArgumentError("observation '" + q->path() + "' of restore point " +
+                                          PointText(t) +
+                                          " comes after its held marker (a held point sends no "
+                                          "entry)");
+      }
+      auto rec = records.find(t);
+      const bool read = !held.content().empty();
+      // The worker's proof: only a worker that computed the digests the
+      // point record holds can give it (listing_digest.h).
+      const v1::ListingDigests want = rec == records.end()
+                                          ? v1::ListingDigests()
+                                          : HeldProof(rec->second.digests(), task, attempt);
+      if (want.listing().empty() || held.listing() != want.listing() ||
+          (read && held.content() != want.content())) {
+        return absl::InvalidArgumentError(
+            "restore point '" + Printable(point.name()) + "' (" + PointText(t) +
+            "): the worker found it the same as digests the coordinator no longer holds for it "
+            "(the point was recorded again since the task was leased); the check runs again");
+      }
+      v1::PointRecord& r = rec->second;
+      const uint64_t entries = r.entries();
+      const uint64_t files = std::min(r.files(), entries);
+      if (point_index >= done.point) {  // before: counted and written already
+        progress.counts.unchanged += read ? entries : entries - files;
+        if (!read) progress.counts.not_read += files;
+        // Every file read now and found as recorded (the content digest
+        // covers each one's digest): verified now, as a point read whole.
+        if (read) w->PutRangeVerified(now_ns);
+      }
+      ++result.points_held;
+      result.entries_held += entries;
+      if (read) bytes_read += r.bytes();
+      r.set_name(point.name());
+      r.set_gone_ns(0);
+      r.set_last_checked_ns(now_ns);
+      if (read) r.set_last_verified_ns(now_ns);
+      continue;
+    }
     PointTally point_tally;
     point_changes = 0;
     not_read_in_point = 0;
     not_compared_in_point = 0;
+    unclean_in_point = 0;
     Status order;
     auto next = [&](storage::Observation* o) -> bool {
       const v1::Observation* p = source.Peek();
@@ -810,6 +920,13 @@ StatusOr<MergeResult> MergeStaged(storage::Catalogue& cat, const v1::BackupSet& 
         }
         if (!p->not_read() && !p->digest().empty()) bytes_read += p->size();
       }
+      if (p->has_held()) {
+        order = absl::InvalidArgumentError("restore point " + PointText(t) +
+                                           ": a held marker after its entries (it must be the "
+                                           "point's only observation)");
+        return false;
+      }
+      digester.Add(*p);
       source.Take(o);
       return true;
     };
@@ -843,6 +960,23 @@ StatusOr<MergeResult> MergeStaged(storage::Catalogue& cat, const v1::BackupSet& 
     r.set_gone_ns(0);
     r.set_files(point_tally.files);
     r.set_bytes(point_tally.bytes);
+    r.set_entries(digester.entries());
+    // The point as the worker listed it, when the catalogue now holds the
+    // same (services/common/listing_digest.h): the next check's worker
+    // sends a held marker instead of its entries if it sees the same again.
+    // With the content digest only if every file was read now; a listing
+    // alone keeps the content digest of an earlier read when it is the same.
+    {
+      v1::ListingDigests d = digester.Finish(point_tally.not_read == 0);
+      if (unclean_in_point != 0) {
+        r.clear_digests();
+      } else {
+        if (point_tally.not_read != 0 && d.listing() == r.digests().listing()) {
+          d.set_content(r.digests().content());
+        }
+        *r.mutable_digests() = std::move(d);
+      }
+    }
     r.set_last_checked_ns(now_ns);
     if (verified_whole) r.set_last_verified_ns(now_ns);
     if (damage.count() > 0 && r.damaged_ns() == 0) {
@@ -884,12 +1018,14 @@ StatusOr<MergeResult> MergeStaged(storage::Catalogue& cat, const v1::BackupSet& 
   result.counts.set_added(counts.added);
   result.counts.set_unreadable(counts.unreadable);
   result.counts.set_not_read(counts.not_read);
-  result.entries = source.count();
+  result.entries = source.count() + result.entries_held;
   result.bytes_read = bytes_read;
   v1::Task marker;
   *marker.mutable_counts() = result.counts;
   marker.set_entries(result.entries);
   marker.set_bytes_read(result.bytes_read);
+  marker.set_points_held(result.points_held);
+  marker.set_entries_held(result.entries_held);
   if (Status s = w->EndPoint(); !s.ok()) return s;  // the last point ends in the last batch
   if (last_batch != nullptr) {
     *last_batch = w->TakeBatch();  // written with the DONE record
@@ -928,6 +1064,24 @@ Status AddRehash(storage::KvStore* kv, v1::Task* task) {
     recorded = static_cast<uint8_t>(v[0]);
   }
   if (recorded != static_cast<uint8_t>(*declared)) task->set_rehash_from(recorded);
+  return absl::OkStatus();
+}
+
+Status AddHeldPoints(storage::KvStore* kv, v1::Task* task) {
+  task->clear_held_points();
+  const v1::BackupSet& set = task->backup_set();
+  if (task->kind() != v1::TASK_KIND_CHECK || set.format() == "restic" ||
+      set.layout() == "dated-files" || task->rehash_from() != 0) {
+    return absl::OkStatus();
+  }
+  auto points = LoadPoints(kv, set.tenant(), set.name());
+  if (!points.ok()) return points.status();
+  for (const v1::PointRecord& r : *points) {
+    if (r.digests().listing().empty()) continue;
+    v1::HeldPoint* h = task->add_held_points();
+    h->set_time_ns(r.time_ns());
+    *h->mutable_digests() = HeldOffer(r.digests(), task->id(), task->attempt());
+  }
   return absl::OkStatus();
 }
 

@@ -33,6 +33,16 @@
 // with their neighbour, storage/versions.h). Running it twice on the
 // same observations records the same catalogue state (apart from times).
 //
+// Held points (Task.held_points, Observation.held; docs/storage.md "Held
+// restore points"): a point the worker found the same as at an earlier
+// check is one held marker, its only observation. The merge accepts it
+// when it carries the proofs of the digests the point record holds
+// (services/common/listing_digest.h; else InvalidArgument: the attempt is
+// refused and runs again), counts the entries the record counted, and
+// writes nothing per entry (a point read whole gets its range record). A
+// point sent whole gets new digests when its catalogue now holds exactly
+// what the worker saw (no problem, nothing left unrecorded), else none.
+//
 // Crash safety: a large merge writes its catalogue changes in several
 // batches. Each intermediate batch ends at an entry boundary and carries,
 // atomically, the merge's progress (keys::MergeProgress: how far its writes
@@ -59,7 +69,8 @@ namespace vigil::coordinator {
 inline constexpr int kMaxObservationsPerBatch = 4096;
 
 // Checks a batch's observations: paths valid and relative, types and digest
-// algorithms known, digest lengths right; a content sample only on a file
+// algorithms known, digest lengths right; a held marker with nothing but
+// its point and proofs of 32 bytes; a content sample only on a file
 // read (with a digest), entropy at most 128 (format ids above the known ones
 // are kept: a newer worker). InvalidArgument naming the path (and, for a
 // sample, the field: "observations[i].sample.entropy").
@@ -106,7 +117,11 @@ struct MergeResult {
   uint64_t entries = 0;
   uint64_t bytes_read = 0;  // sizes of the files observed with a digest
   uint64_t writes = 0;      // intermediate batches this call wrote
-  int64_t now_ns = 0;       // the merge's time (an interrupted one's, when resumed)
+  // Points the worker sent a held marker for, and the entries they hold
+  // (included in `entries` and `counts`).
+  uint32_t points_held = 0;
+  uint64_t entries_held = 0;
+  int64_t now_ns = 0;  // the merge's time (an interrupted one's, when resumed)
 };
 
 // Catalogue writes a merge accumulates before writing an intermediate
@@ -165,6 +180,12 @@ storage::StatusOr<MergeResult> MergeStaged(storage::Catalogue& cat, const v1::Ba
 // leased (the field is never stored). An unknown content_hash adds
 // nothing (the worker fails the task, naming it).
 storage::Status AddRehash(storage::KvStore* kv, v1::Task* task);
+
+// CHECK tasks of plain sets (not restic, not dated-files) without
+// rehash_from (call AddRehash first): sets Task.held_points from the set's
+// point records that hold listing digests (PointRecord.digests). Called
+// when the task is leased (never stored).
+storage::Status AddHeldPoints(storage::KvStore* kv, v1::Task* task);
 
 // Adds to `b` the removal of every staged batch and ack key of `task`, and of
 // the merge markers and progress records of its attempts (keys::Merged,

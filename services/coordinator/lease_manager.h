@@ -147,6 +147,9 @@ class LeaseManager {
     // CHECK at a remote location: what its store said
     // (v1::Task.store_evidence); unset otherwise.
     std::optional<v1::StoreEvidence> store_evidence{};
+    // CHECK: points held and their entries (v1::Task.points_held).
+    uint32_t points_held = 0;
+    uint64_t entries_held = 0;
   };
   // Marks the current lease DONE with its results. `extra` (may be null) is
   // written in the same atomic, synced batch (e.g. removal of staged data).

@@ -18,6 +18,7 @@
 #include <utility>
 
 #include "services/common/io_budget.h"
+#include "services/common/listing_digest.h"
 #include "services/common/text.h"
 #include "services/contracts/proto_bridge.h"
 #include "services/contracts/restore_points.h"
@@ -348,6 +349,14 @@ class CheckRun {
     };
     std::map<std::pair<dev_t, ino_t>, LinkedRead> linked;
     uint64_t reused = 0;  // hard-linked files whose digest was reused
+    // Points the coordinator holds digests of (Task.held_points): sent as a
+    // held marker when the walk finds the same. Not through a store (a
+    // second listing costs requests), nor with a re-hash asked.
+    std::map<int64_t, const v1::ListingDigests*> held;
+    if (!store_ && task.rehash_from() == 0) {
+      for (const auto& h : task.held_points()) held[h.time_ns()] = &h.digests();
+    }
+    uint64_t points_held = 0;
 
     for (const auto& point : found->points) {
       if (*lost) return {Outcome::kLost, "", 0};
@@ -360,7 +369,21 @@ class CheckRun {
       } else if (file_point) {
         r = EmitFilePoint(*local_, point, hasher, emit);
       } else {
-        r = WalkPoint(*local_, point, hasher, linked, &reused, lost, emit);
+        const bool read = metadata_only_.count(point.time_ns) == 0;
+        if (auto h = held.find(point.time_ns); h != held.end()) {
+          std::optional<v1::ListingDigests> same;
+          r = SameAsHeld(*local_, point, hasher, linked, &reused, lost, read, *h->second, &same);
+          if (r.kind != Outcome::kDone) return r;
+          if (same) {
+            v1::Observation marker;
+            marker.set_restore_point_ns(point.time_ns);
+            *marker.mutable_held() = std::move(*same);
+            ++points_held;
+            if (Outcome e = emit(std::move(marker)); e.kind != Outcome::kDone) return e;
+            continue;
+          }
+        }
+        r = WalkPoint(*local_, point, hasher, linked, &reused, lost, read, emit);
       }
       if (r.kind != Outcome::kDone) return r;
     }
@@ -368,10 +391,12 @@ class CheckRun {
     // Every batch acknowledged before CompleteTask names the last one.
     if (Outcome r = batches.Flush(); r.kind != Outcome::kDone) return r;
     batches.Close();
-    host_->Log(
-        "task " + std::to_string(task.id()) + ": " + std::to_string(found->points.size()) +
-        " restore point(s), " +
-        (store_ ? StoreCost() : std::to_string(reused) + " hard-linked files not read again"));
+    host_->Log("task " + std::to_string(task.id()) + ": " + std::to_string(found->points.size()) +
+               " restore point(s), " +
+               (store_ ? StoreCost()
+                       : std::to_string(points_held) +
+                             " the same as at the last check (entries not sent), " +
+                             std::to_string(reused) + " hard-linked files not read again"));
     Outcome done{Outcome::kDone, "", batches.seq()};
     // No restore point (a mirror: nothing in it): say what the directory
     // held, for the scope finding.
@@ -585,11 +610,59 @@ class CheckRun {
     return false;
   }
 
+  // Whether `point` is what the coordinator's offers `held` say
+  // (Task.held_points, services/common/listing_digest.h): its listing
+  // walked (nothing read) and digested; when it matches and the point is to
+  // be `read`, walked again reading every file (hard-linked ones once per
+  // task) for the content digest. `*same` is set to the proofs to send in a
+  // held marker, left empty when the point differs (its entries are then
+  // sent by a walk of their own: a changed point is read once, a held one
+  // walked twice).
+  Outcome SameAsHeld(const SetDir& dir, const contracts::DiscoveredPoint& point,
+                     storage::FileHasher& hasher,
+                     std::map<std::pair<dev_t, ino_t>, LinkedRead>& linked, uint64_t* reused,
+                     std::atomic<bool>* lost, bool read, const v1::ListingDigests& held,
+                     std::optional<v1::ListingDigests>* same) {
+    ListingDigester digester;
+    uint64_t files = 0;  // counted in the attempt's progress if held
+    auto listed = [&](v1::Observation&& o) -> Outcome {
+      if (o.type() == v1::ENTRY_TYPE_FILE) ++files;
+      digester.Add(o);
+      return {};
+    };
+    Outcome r = WalkPoint(dir, point, hasher, linked, reused, lost, /*read=*/false, listed);
+    if (r.kind != Outcome::kDone) return r;
+    // The coordinator's offers and the proofs it wants (listing_digest.h).
+    const uint64_t task = a_->task.id();
+    const uint32_t attempt = a_->task.attempt();
+    v1::ListingDigests d = digester.Finish(false);
+    if (HeldOffer(d, task, attempt).listing() != held.listing()) return {};
+    if (!read) {
+      *same = HeldProof(d, task, attempt);
+      a_->progress.files.fetch_add(files, std::memory_order_relaxed);
+      return {};
+    }
+    if (held.content().empty()) return {};  // never read whole and consistent
+    auto digested = [&](v1::Observation&& o) -> Outcome {
+      CountFile(o);
+      digester.Add(o);
+      return {};
+    };
+    r = WalkPoint(dir, point, hasher, linked, reused, lost, /*read=*/true, digested);
+    if (r.kind != Outcome::kDone) return r;
+    d = digester.Finish(true);
+    const v1::ListingDigests offer = HeldOffer(d, task, attempt);
+    if (offer.listing() == held.listing() && offer.content() == held.content()) {
+      *same = HeldProof(d, task, attempt);
+    }
+    return {};
+  }
+
   template <typename Emit>
   Outcome WalkPoint(const SetDir& dir, const contracts::DiscoveredPoint& point,
                     storage::FileHasher& hasher,
                     std::map<std::pair<dev_t, ino_t>, LinkedRead>& linked, uint64_t* reused,
-                    std::atomic<bool>* lost, Emit& emit) {
+                    std::atomic<bool>* lost, bool read, Emit& emit) {
     if (!point.name.empty()) {
       struct stat st {};
       if (Outcome r = CheckPointUnchanged(dir, point, true, &st); r.kind != Outcome::kDone) {
@@ -601,7 +674,7 @@ class CheckRun {
     auto walker = storage::TreeWalker::OpenAt(
         dir.fd(), point.name, point.name.empty() ? dir.path : dir.path + "/" + point.name);
     if (!walker.ok()) return {Outcome::kError, std::string(walker.status().message()), 0};
-    return EmitWalk(**walker, point, lost, emit,
+    return EmitWalk(**walker, point, lost, read, emit,
                     [&](const storage::WalkEntry& e, v1::Observation* o) {
                       auto it = e.nlink > 1 ? linked.find({e.dev, e.ino}) : linked.end();
                       if (it != linked.end() && it->second.size == e.size &&
@@ -650,7 +723,7 @@ class CheckRun {
     auto walker = storage::StoreWalker::Open(
         *dir.store, root, point.name.empty() ? dir.shown : dir.shown + "/" + point.name);
     if (!walker.ok()) return {Outcome::kError, std::string(walker.status().message()), 0};
-    return EmitWalk(**walker, point, lost, emit,
+    return EmitWalk(**walker, point, lost, metadata_only_.count(point.time_ns) == 0, emit,
                     [&](const storage::WalkEntry& e, v1::Observation* o) {
                       Pace(e.size);
                       storage::FileReading r =
@@ -665,12 +738,12 @@ class CheckRun {
 
   // Emits an observation for every entry `walker` (TreeWalker or
   // StoreWalker) yields of `point`; `read(e, &o)` fills in a regular
-  // file's content (false: it vanished, no observation) unless the point
-  // is listed without reading.
+  // file's content (false: it vanished, no observation) when `read_files`,
+  // else the files are listed without reading (not_read).
   template <typename Walker, typename Emit, typename Read>
   Outcome EmitWalk(Walker& walker, const contracts::DiscoveredPoint& point, std::atomic<bool>* lost,
-                   Emit& emit, Read read) {
-    const bool listed_only = metadata_only_.count(point.time_ns) != 0;
+                   bool read_files, Emit& emit, Read read) {
+    const bool listed_only = !read_files;
     storage::WalkEntry e;
     while (walker.Next(&e)) {
       if (*lost) return {Outcome::kLost, "", 0};
