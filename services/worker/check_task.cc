@@ -16,6 +16,7 @@
 #include <optional>
 #include <set>
 #include <utility>
+#include <vector>
 
 #include "services/common/io_budget.h"
 #include "services/common/listing_digest.h"
@@ -375,6 +376,7 @@ class CheckRun {
           r = SameAsHeld(*local_, point, hasher, linked, &reused, lost, read, *h->second, &same);
           if (r.kind != Outcome::kDone) return r;
           if (same) {
+            ForgetPoint(linked);
             v1::Observation marker;
             marker.set_restore_point_ns(point.time_ns);
             *marker.mutable_held() = std::move(*same);
@@ -383,7 +385,10 @@ class CheckRun {
             continue;
           }
         }
+        // (A point SameAsHeld read and found changed: its files' digests
+        // are reused, nothing is read twice.)
         r = WalkPoint(*local_, point, hasher, linked, &reused, lost, read, emit);
+        ForgetPoint(linked);
       }
       if (r.kind != Outcome::kDone) return r;
     }
@@ -394,9 +399,9 @@ class CheckRun {
     host_->Log("task " + std::to_string(task.id()) + ": " + std::to_string(found->points.size()) +
                " restore point(s), " +
                (store_ ? StoreCost()
-                       : std::to_string(points_held) +
-                             " the same as at the last check (entries not sent), " +
-                             std::to_string(reused) + " hard-linked files not read again"));
+                       : std::to_string(reused) + " hard-linked files not read again, " +
+                             std::to_string(points_held) +
+                             " held (the same as at the last check: entries not sent)"));
     Outcome done{Outcome::kDone, "", batches.seq()};
     // No restore point (a mirror: nothing in it): say what the directory
     // held, for the scope finding.
@@ -611,19 +616,40 @@ class CheckRun {
   }
 
   // Whether `point` is what the coordinator's offers `held` say
-  // (Task.held_points, services/common/listing_digest.h): its listing
-  // walked (nothing read) and digested; when it matches and the point is to
-  // be `read`, walked again reading every file (hard-linked ones once per
-  // task) for the content digest. `*same` is set to the proofs to send in a
-  // held marker, left empty when the point differs (its entries are then
-  // sent by a walk of their own: a changed point is read once, a held one
-  // walked twice).
+  // (Task.held_points, services/common/listing_digest.h). A point to be
+  // `read`: walked reading every file (hard-linked ones once per task), its
+  // listing and content digested, the digests of its files kept until
+  // ForgetPoint(); a metadata-only point: its listing walked (nothing read)
+  // and digested. `*same` is set to the proofs to send in a held marker,
+  // left empty when the point differs: its entries are then sent by a walk
+  // of their own, which reads nothing again (one more stat walk for a
+  // changed point, no second read).
   Outcome SameAsHeld(const SetDir& dir, const contracts::DiscoveredPoint& point,
                      storage::FileHasher& hasher,
                      std::map<std::pair<dev_t, ino_t>, LinkedRead>& linked, uint64_t* reused,
                      std::atomic<bool>* lost, bool read, const v1::ListingDigests& held,
                      std::optional<v1::ListingDigests>* same) {
+    // The coordinator's offers and the proofs it wants (listing_digest.h).
+    const uint64_t task = a_->task.id();
+    const uint32_t attempt = a_->task.attempt();
     ListingDigester digester;
+    if (read) {
+      if (held.content().empty()) return {};  // never read whole and consistent
+      auto digested = [&](v1::Observation&& o) -> Outcome {
+        CountFile(o);
+        digester.Add(o);
+        return {};
+      };
+      remember_ = true;  // until ForgetPoint(), after the point is sent
+      Outcome r = WalkPoint(dir, point, hasher, linked, reused, lost, /*read=*/true, digested);
+      if (r.kind != Outcome::kDone) return r;
+      v1::ListingDigests d = digester.Finish(true);
+      const v1::ListingDigests offer = HeldOffer(d, task, attempt);
+      if (offer.listing() == held.listing() && offer.content() == held.content()) {
+        *same = HeldProof(d, task, attempt);
+      }
+      return {};
+    }
     uint64_t files = 0;  // counted in the attempt's progress if held
     auto listed = [&](v1::Observation&& o) -> Outcome {
       if (o.type() == v1::ENTRY_TYPE_FILE) ++files;
@@ -632,30 +658,20 @@ class CheckRun {
     };
     Outcome r = WalkPoint(dir, point, hasher, linked, reused, lost, /*read=*/false, listed);
     if (r.kind != Outcome::kDone) return r;
-    // The coordinator's offers and the proofs it wants (listing_digest.h).
-    const uint64_t task = a_->task.id();
-    const uint32_t attempt = a_->task.attempt();
     v1::ListingDigests d = digester.Finish(false);
-    if (HeldOffer(d, task, attempt).listing() != held.listing()) return {};
-    if (!read) {
+    if (HeldOffer(d, task, attempt).listing() == held.listing()) {
       *same = HeldProof(d, task, attempt);
       a_->progress.files.fetch_add(files, std::memory_order_relaxed);
-      return {};
-    }
-    if (held.content().empty()) return {};  // never read whole and consistent
-    auto digested = [&](v1::Observation&& o) -> Outcome {
-      CountFile(o);
-      digester.Add(o);
-      return {};
-    };
-    r = WalkPoint(dir, point, hasher, linked, reused, lost, /*read=*/true, digested);
-    if (r.kind != Outcome::kDone) return r;
-    d = digester.Finish(true);
-    const v1::ListingDigests offer = HeldOffer(d, task, attempt);
-    if (offer.listing() == held.listing() && offer.content() == held.content()) {
-      *same = HeldProof(d, task, attempt);
     }
     return {};
+  }
+
+  // The end of a point SameAsHeld read: the digests it kept of files that
+  // are not hard-linked are dropped from `linked`.
+  void ForgetPoint(std::map<std::pair<dev_t, ino_t>, LinkedRead>& linked) {
+    for (const auto& k : remembered_) linked.erase(k);
+    remembered_.clear();
+    remember_ = false;
   }
 
   template <typename Emit>
@@ -674,35 +690,36 @@ class CheckRun {
     auto walker = storage::TreeWalker::OpenAt(
         dir.fd(), point.name, point.name.empty() ? dir.path : dir.path + "/" + point.name);
     if (!walker.ok()) return {Outcome::kError, std::string(walker.status().message()), 0};
-    return EmitWalk(**walker, point, lost, read, emit,
-                    [&](const storage::WalkEntry& e, v1::Observation* o) {
-                      auto it = e.nlink > 1 ? linked.find({e.dev, e.ino}) : linked.end();
-                      if (it != linked.end() && it->second.size == e.size &&
-                          it->second.mtime_ns == e.mtime_ns) {
-                        o->set_digest_algorithm(it->second.algorithm);
-                        o->set_digest(it->second.digest);
-                        o->set_previous_digest_algorithm(it->second.previous_algorithm);
-                        o->set_previous_digest(it->second.previous_digest);
-                        if (it->second.sample.format() != 0)
-                          *o->mutable_sample() = it->second.sample;
-                        ++*reused;
-                        return true;
-                      }
-                      Pace(e.size);
-                      storage::FileReading r = hasher.Read(e.dir->fd(), e.name.c_str(), e.size);
-                      if (!r.ok && r.error == ENOENT) return false;  // vanished since the walk
-                      SetReading(r, o);
-                      if (r.ok && e.nlink > 1 && r.bytes == e.size) {
-                        linked[{e.dev, e.ino}] = {e.size,
-                                                  e.mtime_ns,
-                                                  o->digest_algorithm(),
-                                                  o->digest(),
-                                                  o->previous_digest_algorithm(),
-                                                  o->previous_digest(),
-                                                  o->sample()};
-                      }
-                      return true;
-                    });
+    return EmitWalk(
+        **walker, point, lost, read, emit, [&](const storage::WalkEntry& e, v1::Observation* o) {
+          auto it = e.nlink > 1 || remember_ ? linked.find({e.dev, e.ino}) : linked.end();
+          if (it != linked.end() && it->second.size == e.size &&
+              it->second.mtime_ns == e.mtime_ns) {
+            o->set_digest_algorithm(it->second.algorithm);
+            o->set_digest(it->second.digest);
+            o->set_previous_digest_algorithm(it->second.previous_algorithm);
+            o->set_previous_digest(it->second.previous_digest);
+            if (it->second.sample.format() != 0) *o->mutable_sample() = it->second.sample;
+            if (e.nlink > 1) ++*reused;
+            return true;
+          }
+          Pace(e.size);
+          storage::FileReading r = hasher.Read(e.dir->fd(), e.name.c_str(), e.size);
+          if (!r.ok && r.error == ENOENT) return false;  // vanished since the walk
+          SetReading(r, o);
+          const bool keep = e.nlink > 1 || (remember_ && remembered_.size() < kMaxRemembered);
+          if (r.ok && keep && r.bytes == e.size) {
+            if (e.nlink <= 1) remembered_.push_back({e.dev, e.ino});
+            linked[{e.dev, e.ino}] = {e.size,
+                                      e.mtime_ns,
+                                      o->digest_algorithm(),
+                                      o->digest(),
+                                      o->previous_digest_algorithm(),
+                                      o->previous_digest(),
+                                      o->sample()};
+          }
+          return true;
+        });
   }
 
   // The same over the set's store: StoreWalker in the same order, each
@@ -806,6 +823,15 @@ class CheckRun {
   std::unique_ptr<IoBudget> budget_;
   // Points of the task listed without reading their content.
   std::set<int64_t> metadata_only_;
+  // While a point offered as held is read (SameAsHeld) and, if it differs,
+  // walked again to be sent: the digests of its files that are not
+  // hard-linked are kept in the task's `linked` map too (keys here, erased
+  // once the point is done), so that the second walk reads nothing again.
+  // At most kMaxRemembered of them (about 200 bytes each): beyond, the
+  // second walk reads those files again.
+  static constexpr size_t kMaxRemembered = 1 << 20;
+  bool remember_ = false;
+  std::vector<std::pair<dev_t, ino_t>> remembered_;
 };
 
 }  // namespace

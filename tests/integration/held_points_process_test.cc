@@ -95,7 +95,7 @@ TEST_F(HeldPointsProcessTest, UnchangedPointsAreHeldAndANewDayIsSentWhole) {
   EXPECT_EQ(t["entries_held"], 2 * kFiles) << t.dump();
   EXPECT_EQ(t["entries"], 2 * kFiles) << t.dump();
   EXPECT_EQ(t["counts"]["unchanged"], 2 * kFiles) << t.dump();
-  EXPECT_NE(worker_->err().find("2 the same as at the last check (entries not sent)"),
+  EXPECT_NE(worker_->err().find(", 2 held (the same as at the last check: entries not sent)"),
             std::string::npos)
       << worker_->err();
 
