@@ -367,6 +367,10 @@ void PrintStatus(const v1::GetStatusResponse& r) {
         std::printf(" %s: %s", Minute(lt.finished_ns(), cal).c_str(),
                     CountsText(lt.counts()).c_str());
         if (std::string d = DigestAlgorithmText(lt); !d.empty()) std::printf("; %s", d.c_str());
+        if (lt.points_held() > 0) {  // found the same as at the last check: not re-sent
+          std::printf("; %u point(s) held (%s entries not sent again)", lt.points_held(),
+                      GroupDigits(lt.entries_held()).c_str());
+        }
         if (lt.has_store_usage()) {  // what it cost at the location (readBudget)
           const v1::StoreUsage& u = lt.store_usage();
           std::printf("; spent %s read, %s request(s)",

@@ -98,6 +98,11 @@ TEST_F(HeldPointsProcessTest, UnchangedPointsAreHeldAndANewDayIsSentWhole) {
   EXPECT_NE(worker_->err().find(", 2 held (the same as at the last check: entries not sent)"),
             std::string::npos)
       << worker_->err();
+  RunResult status = cluster_.Admin({"status", "acme"});
+  EXPECT_NE(status.out.find("; 2 point(s) held (" + std::to_string(2 * kFiles) +
+                            " entries not sent again)"),
+            std::string::npos)
+      << status.out << status.err;
 
   MakeDay(3, 5);
   t = Check();
