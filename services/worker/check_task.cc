@@ -381,7 +381,9 @@ class CheckRun {
             marker.set_restore_point_ns(point.time_ns);
             *marker.mutable_held() = std::move(*same);
             ++points_held;
-            if (Outcome e = emit(std::move(marker)); e.kind != Outcome::kDone) return e;
+            // Not an entry: not counted in `emitted` (an empty mirror held
+            // is still found empty below).
+            if (Outcome e = batches.Add(std::move(marker)); e.kind != Outcome::kDone) return e;
             continue;
           }
         }

@@ -145,5 +145,25 @@ TEST_F(HeldPointsProcessTest, BytesRewrittenUnderTheSameSizeAndMtimeAreStillFoun
   EXPECT_EQ(t["counts"]["modified"], 1) << t.dump();
 }
 
+// An empty mirror is one point of no entry: held from its second check on,
+// and still said empty (the scope finding), not taken for a backup.
+TEST_F(HeldPointsProcessTest, AnEmptyMirrorHeldIsStillEmpty) {
+  MakeDirs(root_ + "/acme/m");
+  WriteFile(tmp_ / "mirror.yaml",
+            manifests::Head("loc", "Europe/Paris") + manifests::OneSet("fs", "m", "loc", "acme/m"));
+  ASSERT_TRUE(cluster_.Apply(tmp_ / "mirror.yaml"));
+  for (int check = 1; check <= 2; ++check) {
+    RunResult r = cluster_.RunCheck("acme");
+    EXPECT_TRUE(r.exit_code == 0 || r.exit_code == 1) << r.out << r.err << worker_->err();
+    const nlohmann::json status = cluster_.Status("acme");
+    EXPECT_EQ(BackupSet(status, "m")["last_task"]["points_held"], check - 1) << status.dump();
+    bool empty = false;
+    for (const auto& f : status["tenants"][0]["scope"]) {
+      empty |= f == "fs: in scope, no backup found: m: empty";
+    }
+    EXPECT_TRUE(empty) << "check " << check << ": " << status["tenants"][0]["scope"].dump();
+  }
+}
+
 }  // namespace
 }  // namespace vigil::testing
