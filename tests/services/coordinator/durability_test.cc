@@ -8,10 +8,12 @@
 #include <atomic>
 #include <condition_variable>
 #include <filesystem>
+#include <functional>
 #include <map>
 #include <mutex>
 #include <thread>
 
+#include "services/common/listing_digest.h"
 #include "services/coordinator/coordinator.h"
 #include "services/coordinator/ingest.h"
 #include "services/coordinator/keys.h"
@@ -249,14 +251,17 @@ struct Outcome {
   std::map<std::string, std::string> catalogue;  // "point/path" -> size, digest, state
   std::map<int64_t, std::string> points;         // time -> files, bytes, gone, damage
   std::string log_counts;                        // the check log record's "counts"
+  uint64_t points_held = 0, entries_held = 0;    // held markers merged
   bool operator==(const Outcome& o) const {
     return counts.SerializeAsString() == o.counts.SerializeAsString() && entries == o.entries &&
-           catalogue == o.catalogue && points == o.points && log_counts == o.log_counts;
+           catalogue == o.catalogue && points == o.points && log_counts == o.log_counts &&
+           points_held == o.points_held && entries_held == o.entries_held;
   }
 };
 
 std::ostream& operator<<(std::ostream& os, const Outcome& o) {
-  os << "counts {" << o.counts.ShortDebugString() << "} entries " << o.entries << "\n";
+  os << "counts {" << o.counts.ShortDebugString() << "} entries " << o.entries << ", held "
+     << o.points_held << " points, " << o.entries_held << " entries\n";
   for (const auto& [k, v] : o.catalogue) os << "  " << k << " " << v << "\n";
   for (const auto& [k, v] : o.points) os << "  point " << k << ": " << v << "\n";
   return os << "  log counts " << o.log_counts;
@@ -315,10 +320,48 @@ class InterruptedMergeTest : public CoordinatorFixture {
     }
     return obs;
   }
+  // Check 3, after check 1: P1 and P3 held (the markers of the digests
+  // check 1 recorded, proved for task `t`), P2 with files 0-4 modified and
+  // 60-69 added, P4 new.
+  static std::vector<v1::Observation> Third(const v1::Task& t) {
+    std::vector<v1::Observation> first = First();
+    auto held = [&](int64_t p) {
+      ListingDigester d;
+      for (const auto& o : first) {
+        if (o.restore_point_ns() == p) d.Add(o);
+      }
+      v1::Observation m;
+      m.set_restore_point_ns(p);
+      *m.mutable_held() = HeldProof(d.Finish(true), t.id(), t.attempt());
+      return m;
+    };
+    std::vector<v1::Observation> obs = {held(kP1)};
+    for (int64_t p : {kP2, kP4}) {
+      std::vector<v1::Observation> point;
+      for (int i = 0; i < 70; ++i) {
+        if (p == kP4 && i >= 60) continue;
+        std::string content = "v1 " + std::to_string(i);
+        if (p == kP2 && i < 5) content = "changed " + std::to_string(i);
+        if (p == kP4) content = "v4 " + std::to_string(i);
+        point.push_back(Obs(p, Name(i), content));
+      }
+      std::sort(point.begin(), point.end(), [](const auto& a, const auto& b) {
+        return storage::ComparePathOrder(a.path(), b.path()) < 0;
+      });
+      obs.insert(obs.end(), point.begin(), point.end());
+      if (p == kP2) obs.push_back(held(kP3));
+    }
+    return obs;
+  }
   // Runs a check of `obs` (points listed from it) up to its staged
   // batches; returns the leased task.
   v1::Task Stage(const std::vector<v1::Observation>& obs) {
+    return Stage([&](const v1::Task&) { return obs; });
+  }
+  // The same with the observations `make` gives for the leased task.
+  v1::Task Stage(const std::function<std::vector<v1::Observation>(const v1::Task&)>& make) {
     const v1::Task t = RunAndLease();
+    const std::vector<v1::Observation> obs = make(t);
     std::vector<int64_t> points;
     for (const auto& o : obs) {
       if (points.empty() || points.back() != o.restore_point_ns()) {
@@ -373,6 +416,8 @@ class InterruptedMergeTest : public CoordinatorFixture {
     Outcome o;
     o.counts = r.task().counts();
     o.entries = r.task().entries();
+    o.points_held = r.task().points_held();
+    o.entries_held = r.task().entries_held();
     for (int64_t p : {kP1, kP2, kP3, kP4}) {
       auto scan = c_->catalogue().Scan({"acme", "daily", p});
       for (; scan->Valid(); scan->Next()) {
@@ -454,6 +499,38 @@ TEST_F(InterruptedMergeTest, AMergeKilledAfterAnyOfItsBatchesCountsLikeAnUninter
     auto r = Complete(t);
     ASSERT_TRUE(r.ok()) << r.status();
     EXPECT_EQ(Result(*r), second);
+  }
+}
+
+// Held points among those merged (Observation.held): a held point is
+// counted once, whether the merge is killed before it, after it, or in the
+// point sent whole between two held ones.
+TEST_F(InterruptedMergeTest, HeldPointsAreCountedOnceWhereverTheMergeIsKilled) {
+  Fresh();
+  ASSERT_TRUE(Complete(Stage(First())).ok());
+  v1::Task t = Stage(Third);
+  const uint64_t writes = Interrupt(t, 0);
+  ASSERT_GE(writes, 4u) << "the merge must span several batches";
+  Fresh();
+  ASSERT_TRUE(Complete(Stage(First())).ok());
+  auto clean = Complete(Stage(Third));
+  ASSERT_TRUE(clean.ok()) << clean.status();
+  const Outcome want = Result(*clean);
+  EXPECT_EQ(want.points_held, 2u) << want;
+  EXPECT_EQ(want.entries_held, 120u) << want;
+  EXPECT_EQ(want.counts.modified(), 5u) << want;
+  EXPECT_EQ(want.counts.added(), 70u) << "P2's 10 and P4's 60: " << want;
+  EXPECT_EQ(want.counts.unchanged(), 120u + 55u) << want;
+  for (uint64_t k = 1; k <= writes; ++k) {
+    SCOPED_TRACE("check 3 killed after batch " + std::to_string(k));
+    Fresh();
+    ASSERT_TRUE(Complete(Stage(First())).ok());
+    t = Stage(Third);
+    Interrupt(t, k);
+    Open();
+    auto r = Complete(t);
+    ASSERT_TRUE(r.ok()) << r.status();
+    EXPECT_EQ(Result(*r), want);
   }
 }
 
