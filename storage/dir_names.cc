@@ -31,7 +31,7 @@ int ReadDirNames(int fd, std::vector<DirName>* out) {
     }
     const char* n = de->d_name;
     if (n[0] == '.' && (n[1] == '\0' || (n[1] == '.' && n[2] == '\0'))) continue;
-    out->push_back({n, de->d_type});
+    out->push_back({n, de->d_type, de->d_ino});
   }
   ::closedir(d);
   std::sort(out->begin() + static_cast<std::ptrdiff_t>(first), out->end());

@@ -7,6 +7,8 @@
 // a duplicate of it) and stays the caller's.
 #pragma once
 
+#include <sys/types.h>
+
 #include <string>
 #include <vector>
 
@@ -15,6 +17,7 @@ namespace vigil::storage {
 struct DirName {
   std::string name;
   unsigned char type = 0;  // d_type: DT_REG, DT_DIR, DT_LNK, ... or DT_UNKNOWN
+  ino_t ino = 0;           // d_ino: the inode the name links to, as the directory says
 
   bool operator<(const DirName& o) const { return name < o.name; }
 };

@@ -70,6 +70,7 @@ bool TreeWalker::Next(WalkEntry* e) {
       continue;
     }
     unsigned char d_type = f.names[f.next].type;
+    const ino_t d_ino = f.names[f.next].ino;
     std::string name = std::move(f.names[f.next++].name);
     struct stat st;
     int dfd = f.dir->fd();
@@ -82,6 +83,15 @@ bool TreeWalker::Next(WalkEntry* e) {
       e->name = std::move(name);
       return true;
     }
+    if (known_ && d_type == DT_REG && f.ino_agrees > 0) {
+      e->dev = f.dev;
+      e->ino = d_ino;
+      if (known_(f.dev, d_ino, e)) {
+        e->type = EntryType::kFile;
+        e->name = std::move(name);
+        return true;
+      }
+    }
     if (::fstatat(dfd, name.c_str(), &st, AT_SYMLINK_NOFOLLOW) != 0) {
       if (errno == ENOENT) continue;  // vanished between readdir and stat
       e->error = errno;
@@ -92,6 +102,10 @@ bool TreeWalker::Next(WalkEntry* e) {
     e->dev = st.st_dev;
     e->ino = st.st_ino;
     e->nlink = st.st_nlink;
+    if (f.ino_agrees == 0 && d_type == DT_REG && S_ISREG(st.st_mode)) {
+      f.dev = st.st_dev;
+      f.ino_agrees = st.st_ino == d_ino ? 1 : -1;
+    }
     e->mtime_ns = int64_t{st.st_mtim.tv_sec} * 1'000'000'000 + st.st_mtim.tv_nsec;
     if (S_ISDIR(st.st_mode)) {
       int cfd = ::openat(dfd, name.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);

@@ -16,6 +16,7 @@
 #include <sys/types.h>
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
@@ -90,12 +91,28 @@ class TreeWalker {
   // as always. Takes effect from the next Next(). Default: true.
   void set_stat_files(bool on) { stat_files_ = on; }
 
+  // Attributes of an inode the caller stat'ed already (a hard-linked file
+  // met under another name earlier in the same pass): for a regular file
+  // (d_type) whose directory entry names inode `ino` of the directory's
+  // device `dev`, `known` may fill size, mtime_ns and nlink and return
+  // true; the file is then not stat'ed again (e->dev and e->ino are set).
+  // Only in a directory where the inode number readdir() gives is the one
+  // stat() gives (checked on its first regular file, which is always
+  // stat'ed: filesystems such as overlayfs may differ). Unset: every file is
+  // stat'ed.
+  using KnownInode = std::function<bool(dev_t dev, ino_t ino, WalkEntry* e)>;
+  void set_known_inode(KnownInode known) { known_ = std::move(known); }
+
  private:
   struct Frame {
     std::shared_ptr<DirHandle> dir;
     std::string prefix;          // "a/b/" or "" at the root
     std::vector<DirName> names;  // sorted
     size_t next = 0;
+    // Its first regular file stat'ed: its device, and whether readdir's
+    // inode numbers are stat's here (1), not (-1) or not known yet (0).
+    dev_t dev = 0;
+    int ino_agrees = 0;
   };
   TreeWalker() = default;
   // Takes ownership of `fd`, an open directory.
@@ -103,6 +120,7 @@ class TreeWalker {
   std::vector<Frame> stack_;
   uint64_t directories_ = 0;
   bool stat_files_ = true;
+  KnownInode known_;
 };
 
 }  // namespace vigil::storage

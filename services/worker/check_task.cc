@@ -15,6 +15,7 @@
 #include <memory>
 #include <optional>
 #include <set>
+#include <unordered_map>
 #include <utility>
 #include <vector>
 
@@ -692,8 +693,20 @@ class CheckRun {
     auto walker = storage::TreeWalker::OpenAt(
         dir.fd(), point.name, point.name.empty() ? dir.path : dir.path + "/" + point.name);
     if (!walker.ok()) return {Outcome::kError, std::string(walker.status().message()), 0};
+    // A hard-linked file met again under another name (rsnapshot's and
+    // dated folders' unchanged files, one per point) is not stat'ed again:
+    // its inode's size and mtime as stat'ed earlier in this task.
+    (*walker)->set_known_inode([this](dev_t dev, ino_t ino, storage::WalkEntry* e) {
+      auto it = inode_stats_.find({dev, ino});
+      if (it == inode_stats_.end()) return false;
+      e->size = it->second.size;
+      e->mtime_ns = it->second.mtime_ns;
+      e->nlink = it->second.nlink;
+      return true;
+    });
+    InodeStatsWalker caching{**walker, inode_stats_};
     return EmitWalk(
-        **walker, point, lost, read, emit, [&](const storage::WalkEntry& e, v1::Observation* o) {
+        caching, point, lost, read, emit, [&](const storage::WalkEntry& e, v1::Observation* o) {
           auto it = e.nlink > 1 || remember_ ? linked.find({e.dev, e.ino}) : linked.end();
           if (it != linked.end() && it->second.size == e.size &&
               it->second.mtime_ns == e.mtime_ns) {
@@ -832,6 +845,35 @@ class CheckRun {
   // At most kMaxRemembered of them (about 200 bytes each): beyond, the
   // second walk reads those files again.
   static constexpr size_t kMaxRemembered = 1 << 20;
+  // Regular files with more than one link stat'ed in this task, by inode:
+  // their size, mtime and link count (TreeWalker::set_known_inode).
+  struct InodeStat {
+    uint64_t size = 0;
+    int64_t mtime_ns = 0;
+    nlink_t nlink = 0;
+  };
+  struct InodeHash {
+    size_t operator()(const std::pair<dev_t, ino_t>& k) const {
+      return std::hash<uint64_t>()(static_cast<uint64_t>(k.second) * 0x9e3779b97f4a7c15ULL ^
+                                   static_cast<uint64_t>(k.first));
+    }
+  };
+  using InodeStats = std::unordered_map<std::pair<dev_t, ino_t>, InodeStat, InodeHash>;
+  InodeStats inode_stats_;
+  // A TreeWalker that records in `stats` each hard-linked regular file it
+  // stat'ed.
+  struct InodeStatsWalker {
+    storage::TreeWalker& walker;
+    InodeStats& stats;
+    bool Next(storage::WalkEntry* e) {
+      if (!walker.Next(e)) return false;
+      if (e->error == 0 && e->type == storage::EntryType::kFile && e->nlink > 1 &&
+          !e->stat_pending) {
+        stats[{e->dev, e->ino}] = {e->size, e->mtime_ns, e->nlink};
+      }
+      return true;
+    }
+  };
   bool remember_ = false;
   std::vector<std::pair<dev_t, ino_t>> remembered_;
 };
