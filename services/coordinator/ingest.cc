@@ -18,6 +18,7 @@
 #include "services/coordinator/points.h"
 #include "storage/diff.h"
 #include "storage/key_codec.h"
+#include "storage/versions.h"
 
 namespace vigil::coordinator {
 
@@ -256,6 +257,45 @@ Status CheckBatchPoints(const std::vector<v1::RestorePointSeen>& listing,
 
 }  // namespace
 
+namespace {
+
+// Held markers of a batch: each must carry the proofs of the digests the
+// coordinator holds for its point now (HeldDigests: a point of a set whose
+// tasks get offers, recorded consistent, still in the catalogue). Checked
+// when the batch is staged, so that a refused marker changes nothing (at
+// the merge, catalogue writes of the points before it would be in).
+// `held` caches the set's digests across a group of batches.
+Status CheckHeldProofs(storage::KvStore* kv, const v1::BackupSet& set,
+                       const v1::ObservationBatch& batch,
+                       std::optional<std::map<int64_t, v1::ListingDigests>>* held) {
+  for (const v1::Observation& o : batch.observations()) {
+    if (!o.has_held()) continue;
+    if (!*held) {
+      auto h = HeldDigests(kv, set);
+      if (!h.ok()) return h.status();
+      held->emplace(std::move(*h));
+    }
+    auto it = (*held)->find(o.restore_point_ns());
+    const v1::ListingDigests want = it == (*held)->end()
+                                        ? v1::ListingDigests()
+                                        : HeldProof(it->second, batch.task_id(), batch.attempt());
+    if (want.listing().empty() || o.held().listing() != want.listing() ||
+        (!o.held().content().empty() && o.held().content() != want.content())) {
+      return absl::InvalidArgumentError(
+          "restore point " + PointText(o.restore_point_ns()) +
+          ": a held marker whose proofs are not those of the digests the coordinator holds for "
+          "it (" +
+          (want.listing().empty() ? std::string("it offered none for this point")
+                                  : std::string("a worker that did not compute them, or the "
+                                                "point recorded again since the lease")) +
+          "); the point must be sent whole");
+    }
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace
+
 StatusOr<uint64_t> LastAcked(storage::KvStore* kv, uint64_t task, uint32_t attempt) {
   auto a = LoadAck(kv, task, attempt);
   if (!a.ok()) return a.status();
@@ -278,6 +318,8 @@ StageResult StageBatches(storage::KvStore* kv, const v1::BackupSet& set,
   r.acked_before = ack.seq;
   // The attempt's listing: from its batch 1 (staged, or in this group).
   std::optional<std::vector<v1::RestorePointSeen>> listing;
+  // The set's held digests, loaded at the first held marker of the group.
+  std::optional<std::map<int64_t, v1::ListingDigests>> held;
   storage::KvBatch b;
   for (const v1::ObservationBatch* batch : batches) {
     if (Status s = ValidateBatch(*batch); !s.ok()) {
@@ -317,6 +359,10 @@ StageResult StageBatches(storage::KvStore* kv, const v1::BackupSet& set,
     std::optional<int64_t> last_point = ack.last_point;
     bool last_held = ack.last_held;
     if (Status s = CheckBatchPoints(*listing, &last_point, &last_held, *batch); !s.ok()) {
+      r.status = s;
+      break;
+    }
+    if (Status s = CheckHeldProofs(kv, set, *batch, &held); !s.ok()) {
       r.status = s;
       break;
     }
@@ -828,6 +874,8 @@ StatusOr<MergeResult> MergeStaged(storage::Catalogue& cat, const v1::BackupSet& 
   std::map<int64_t, bool> listed;
   uint64_t bytes_read = 0;
   ListingDigester digester;
+  // The set's held digests (HeldDigests), loaded at the first held marker.
+  std::optional<std::map<int64_t, v1::ListingDigests>> held_digests;
   for (point_index = 0; point_index < listing->size(); ++point_index) {
     const auto& point = (*listing)[point_index];
     const int64_t t = point.time_ns();
@@ -864,16 +912,23 @@ StatusOr<MergeResult> MergeStaged(storage::Catalogue& cat, const v1::BackupSet& 
       auto rec = records.find(t);
       const bool read = !held.content().empty();
       // The worker's proof: only a worker that computed the digests the
-      // point record holds can give it (listing_digest.h).
-      const v1::ListingDigests want = rec == records.end()
+      // point record holds can give it (listing_digest.h). Checked when
+      // staged (CheckHeldProofs); again here, under the set's lock.
+      if (!held_digests) {
+        auto h = HeldDigests(cat.kv(), set);
+        if (!h.ok()) return h.status();
+        held_digests.emplace(std::move(*h));
+      }
+      auto hd = held_digests->find(t);
+      const v1::ListingDigests want = rec == records.end() || hd == held_digests->end()
                                           ? v1::ListingDigests()
-                                          : HeldProof(rec->second.digests(), task, attempt);
+                                          : HeldProof(hd->second, task, attempt);
       if (want.listing().empty() || held.listing() != want.listing() ||
           (read && held.content() != want.content())) {
         return absl::InvalidArgumentError(
             "restore point '" + Printable(point.name()) + "' (" + PointText(t) +
-            "): the worker found it the same as digests the coordinator no longer holds for it "
-            "(the point was recorded again since the task was leased); the check runs again");
+            "): a held marker whose proofs are not those of the digests the coordinator holds "
+            "for it (the point recorded again since it was staged); the check runs again");
       }
       v1::PointRecord& r = rec->second;
       const uint64_t entries = r.entries();
@@ -1047,40 +1102,70 @@ Status DeletePrefix(storage::KvStore* kv, Space space, const std::string& prefix
 
 }  // namespace
 
-Status AddRehash(storage::KvStore* kv, v1::Task* task) {
-  task->clear_rehash_from();
-  if (task->kind() != v1::TASK_KIND_CHECK || task->backup_set().format() == "restic") {
-    return absl::OkStatus();
-  }
-  auto declared = contracts::ContentHashOf(task->backup_set());
-  if (!declared.ok()) return absl::OkStatus();  // the worker fails the task, naming it
+namespace {
+
+// The algorithm Task.rehash_from must name for a check of `set` (a
+// non-restic set whose catalogue holds digests of another algorithm than
+// its content_hash: keys::CatalogueHash, absent = XXH3-128), 0 for none
+// (or an unknown content_hash: the worker fails the task, naming it).
+StatusOr<uint32_t> RehashFrom(storage::KvStore* kv, const v1::BackupSet& set) {
+  if (set.format() == "restic") return 0u;
+  auto declared = contracts::ContentHashOf(set);
+  if (!declared.ok()) return 0u;
   std::string v;
-  Status s =
-      kv->Get(Space::kMeta,
-              keys::CatalogueHash(task->backup_set().tenant(), task->backup_set().name()), &v);
+  Status s = kv->Get(Space::kMeta, keys::CatalogueHash(set.tenant(), set.name()), &v);
   if (!s.ok() && !absl::IsNotFound(s)) return s;
   uint8_t recorded = static_cast<uint8_t>(storage::HashAlgorithm::kXxh3_128);
   if (s.ok() && v.size() == 1 && storage::IsKnownAlgorithm(static_cast<uint8_t>(v[0]))) {
     recorded = static_cast<uint8_t>(v[0]);
   }
-  if (recorded != static_cast<uint8_t>(*declared)) task->set_rehash_from(recorded);
+  return recorded != static_cast<uint8_t>(*declared) ? uint32_t{recorded} : 0u;
+}
+
+}  // namespace
+
+StatusOr<std::map<int64_t, v1::ListingDigests>> HeldDigests(storage::KvStore* kv,
+                                                            const v1::BackupSet& set) {
+  std::map<int64_t, v1::ListingDigests> held;
+  if (set.format() == "restic" || set.layout() == "dated-files") return held;
+  auto rehash = RehashFrom(kv, set);
+  if (!rehash.ok()) return rehash.status();
+  if (*rehash != 0) return held;
+  auto records = LoadPoints(kv, set.tenant(), set.name());
+  if (!records.ok()) return records.status();
+  // Only points the catalogue still records (an offboarding interrupted
+  // after its erasure leaves point records behind); a point of no entry
+  // has nothing recorded (and nothing to claim).
+  auto recorded = storage::Versions(kv).Points(set.tenant(), set.name());
+  if (!recorded.ok()) return recorded.status();
+  for (const v1::PointRecord& r : *records) {
+    if (r.digests().listing().empty()) continue;
+    if (r.entries() > 0 && !std::binary_search(recorded->begin(), recorded->end(), r.time_ns())) {
+      continue;
+    }
+    held[r.time_ns()] = r.digests();
+  }
+  return held;
+}
+
+Status AddRehash(storage::KvStore* kv, v1::Task* task) {
+  task->clear_rehash_from();
+  if (task->kind() != v1::TASK_KIND_CHECK) return absl::OkStatus();
+  auto from = RehashFrom(kv, task->backup_set());
+  if (!from.ok()) return from.status();
+  if (*from != 0) task->set_rehash_from(*from);
   return absl::OkStatus();
 }
 
 Status AddHeldPoints(storage::KvStore* kv, v1::Task* task) {
   task->clear_held_points();
-  const v1::BackupSet& set = task->backup_set();
-  if (task->kind() != v1::TASK_KIND_CHECK || set.format() == "restic" ||
-      set.layout() == "dated-files" || task->rehash_from() != 0) {
-    return absl::OkStatus();
-  }
-  auto points = LoadPoints(kv, set.tenant(), set.name());
-  if (!points.ok()) return points.status();
-  for (const v1::PointRecord& r : *points) {
-    if (r.digests().listing().empty()) continue;
+  if (task->kind() != v1::TASK_KIND_CHECK) return absl::OkStatus();
+  auto held = HeldDigests(kv, task->backup_set());
+  if (!held.ok()) return held.status();
+  for (const auto& [t, digests] : *held) {
     v1::HeldPoint* h = task->add_held_points();
-    h->set_time_ns(r.time_ns());
-    *h->mutable_digests() = HeldOffer(r.digests(), task->id(), task->attempt());
+    h->set_time_ns(t);
+    *h->mutable_digests() = HeldOffer(digests, task->id(), task->attempt());
   }
   return absl::OkStatus();
 }

@@ -55,6 +55,7 @@
 
 #include <cstdint>
 #include <functional>
+#include <map>
 #include <string_view>
 #include <vector>
 
@@ -181,10 +182,17 @@ storage::StatusOr<MergeResult> MergeStaged(storage::Catalogue& cat, const v1::Ba
 // nothing (the worker fails the task, naming it).
 storage::Status AddRehash(storage::KvStore* kv, v1::Task* task);
 
-// CHECK tasks of plain sets (not restic, not dated-files) without
-// rehash_from (call AddRehash first): sets Task.held_points from the set's
-// point records that hold listing digests (PointRecord.digests). Called
-// when the task is leased (never stored).
+// The digests of the points of `set` whose checks may be held, by point
+// time: none for a restic or dated-files set, nor while its catalogue needs
+// a re-hash (see AddRehash); else those of the point records that hold
+// digests (PointRecord.digests) of points the catalogue still records.
+// What leases offer, and what staging and the merge check held markers
+// against.
+storage::StatusOr<std::map<int64_t, v1::ListingDigests>> HeldDigests(storage::KvStore* kv,
+                                                                     const v1::BackupSet& set);
+
+// CHECK tasks: sets Task.held_points to the offers of HeldDigests() for
+// this task and attempt. Called when the task is leased (never stored).
 storage::Status AddHeldPoints(storage::KvStore* kv, v1::Task* task);
 
 // Adds to `b` the removal of every staged batch and ack key of `task`, and of
