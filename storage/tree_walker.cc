@@ -3,6 +3,7 @@
 #include <dirent.h>
 #include <fcntl.h>
 #include <sys/stat.h>
+#include <sys/vfs.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -13,6 +14,29 @@
 #include "storage/open_beneath.h"
 
 namespace vigil::storage {
+namespace {
+
+// Filesystems whose readdir() inode numbers are stat()'s, device for device
+// (d_ino is the inode's number, every file of a directory on the
+// directory's device): ext2/3/4, XFS, Btrfs, tmpfs, ZFS, F2FS. Not overlayfs
+// (layers on other devices), NFS and the others: there the walker stats.
+bool InodeNumbersAreStats(int dir_fd) {
+  struct statfs fs {};
+  if (::fstatfs(dir_fd, &fs) != 0) return false;
+  switch (static_cast<unsigned long>(fs.f_type)) {
+    case 0xEF53UL:      // ext2/3/4
+    case 0x58465342UL:  // XFS
+    case 0x9123683EUL:  // Btrfs
+    case 0x01021994UL:  // tmpfs
+    case 0x2FC12FC1UL:  // ZFS
+    case 0xF2F52010UL:  // F2FS
+      return true;
+    default:
+      return false;
+  }
+}
+
+}  // namespace
 
 DirHandle::~DirHandle() {
   if (fd_ >= 0) ::close(fd_);
@@ -88,6 +112,7 @@ bool TreeWalker::Next(WalkEntry* e) {
       e->ino = d_ino;
       if (known_(f.dev, d_ino, e)) {
         e->type = EntryType::kFile;
+        e->from_known_inode = true;
         e->name = std::move(name);
         return true;
       }
@@ -102,9 +127,13 @@ bool TreeWalker::Next(WalkEntry* e) {
     e->dev = st.st_dev;
     e->ino = st.st_ino;
     e->nlink = st.st_nlink;
-    if (f.ino_agrees == 0 && d_type == DT_REG && S_ISREG(st.st_mode)) {
-      f.dev = st.st_dev;
-      f.ino_agrees = st.st_ino == d_ino ? 1 : -1;
+    if (known_ && d_type == DT_REG && S_ISREG(st.st_mode)) {
+      if (f.ino_agrees == 0) {
+        f.dev = st.st_dev;
+        f.ino_agrees = st.st_ino == d_ino && InodeNumbersAreStats(dfd) ? 1 : -1;
+      } else if (st.st_dev != f.dev || st.st_ino != d_ino) {
+        f.ino_agrees = -1;  // not the rule here after all: stat from now on
+      }
     }
     e->mtime_ns = int64_t{st.st_mtim.tv_sec} * 1'000'000'000 + st.st_mtim.tv_nsec;
     if (S_ISDIR(st.st_mode)) {

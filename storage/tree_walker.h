@@ -57,6 +57,8 @@ struct WalkEntry {
   // TreeWalker::set_stat_files(): size, mtime_ns, dev, ino and nlink are
   // unknown (0) until whoever opens it fills them from fstat.
   bool stat_pending = false;
+  // Filled by TreeWalker::set_known_inode's callback, not by a stat.
+  bool from_known_inode = false;
   int error = 0;  // errno if the entry could not be examined/read
   std::string error_text;
   // StoreWalker, a regular file: what the store recorded of its content at
@@ -96,10 +98,11 @@ class TreeWalker {
   // (d_type) whose directory entry names inode `ino` of the directory's
   // device `dev`, `known` may fill size, mtime_ns and nlink and return
   // true; the file is then not stat'ed again (e->dev and e->ino are set).
-  // Only in a directory where the inode number readdir() gives is the one
-  // stat() gives (checked on its first regular file, which is always
-  // stat'ed: filesystems such as overlayfs may differ). Unset: every file is
-  // stat'ed.
+  // Only on filesystems known to give readdir() the inode numbers stat()
+  // gives, on the directory's device (ext4, XFS, Btrfs, tmpfs, ZFS, F2FS;
+  // not overlayfs, NFS...), and in a directory where that holds for its
+  // first regular file, which is always stat'ed (and for every file stat'ed
+  // after it). Unset: every file is stat'ed.
   using KnownInode = std::function<bool(dev_t dev, ino_t ino, WalkEntry* e)>;
   void set_known_inode(KnownInode known) { known_ = std::move(known); }
 

@@ -345,7 +345,7 @@ class CheckRun {
     }
     uint64_t emitted = 0;
     auto emit = [&](v1::Observation&& o) -> Outcome {
-      CountFile(o);
+      if (!counted_) CountFile(o);  // (a point SameAsHeld read: counted then)
       ++emitted;
       return batches.Add(std::move(o));
     };
@@ -644,6 +644,7 @@ class CheckRun {
         return {};
       };
       remember_ = true;  // until ForgetPoint(), after the point is sent
+      counted_ = true;   // its files are counted in the progress now
       Outcome r = WalkPoint(dir, point, hasher, linked, reused, lost, /*read=*/true, digested);
       if (r.kind != Outcome::kDone) return r;
       v1::ListingDigests d = digester.Finish(true);
@@ -675,6 +676,7 @@ class CheckRun {
     for (const auto& k : remembered_) linked.erase(k);
     remembered_.clear();
     remember_ = false;
+    counted_ = false;
   }
 
   template <typename Emit>
@@ -694,11 +696,13 @@ class CheckRun {
         dir.fd(), point.name, point.name.empty() ? dir.path : dir.path + "/" + point.name);
     if (!walker.ok()) return {Outcome::kError, std::string(walker.status().message()), 0};
     // A hard-linked file met again under another name (rsnapshot's and
-    // dated folders' unchanged files, one per point) is not stat'ed again:
-    // its inode's size and mtime as stat'ed earlier in this task.
+    // dated folders' unchanged files, one per point) is not stat'ed again
+    // within kInodeStatFreshNs: its inode's size and mtime as stat'ed then.
     (*walker)->set_known_inode([this](dev_t dev, ino_t ino, storage::WalkEntry* e) {
       auto it = inode_stats_.find({dev, ino});
-      if (it == inode_stats_.end()) return false;
+      if (it == inode_stats_.end() || SteadyNs() - it->second.at_ns > kInodeStatFreshNs) {
+        return false;  // stat'ed again (and recorded again)
+      }
       e->size = it->second.size;
       e->mtime_ns = it->second.mtime_ns;
       e->nlink = it->second.nlink;
@@ -842,16 +846,27 @@ class CheckRun {
   // walked again to be sent: the digests of its files that are not
   // hard-linked are kept in the task's `linked` map too (keys here, erased
   // once the point is done), so that the second walk reads nothing again.
-  // At most kMaxRemembered of them (about 200 bytes each): beyond, the
+  // At most kMaxRemembered of them (about 300 bytes each with the map's node
+  // and the digests' heap strings: 80 MB): beyond, the
   // second walk reads those files again.
-  static constexpr size_t kMaxRemembered = 1 << 20;
+  static constexpr size_t kMaxRemembered = 1 << 18;
   // Regular files with more than one link stat'ed in this task, by inode:
   // their size, mtime and link count (TreeWalker::set_known_inode).
   struct InodeStat {
     uint64_t size = 0;
     int64_t mtime_ns = 0;
     nlink_t nlink = 0;
+    int64_t at_ns = 0;  // when stat'ed (SteadyNs)
   };
+  // How long an inode's stat stands for its other names: a file changed in
+  // place is seen by the walk at most this late (as any walk sees a file as
+  // it was when it reached it).
+  static constexpr int64_t kInodeStatFreshNs = 60'000'000'000;
+  static int64_t SteadyNs() {
+    return std::chrono::duration_cast<std::chrono::nanoseconds>(
+               std::chrono::steady_clock::now().time_since_epoch())
+        .count();
+  }
   struct InodeHash {
     size_t operator()(const std::pair<dev_t, ino_t>& k) const {
       return std::hash<uint64_t>()(static_cast<uint64_t>(k.second) * 0x9e3779b97f4a7c15ULL ^
@@ -868,13 +883,14 @@ class CheckRun {
     bool Next(storage::WalkEntry* e) {
       if (!walker.Next(e)) return false;
       if (e->error == 0 && e->type == storage::EntryType::kFile && e->nlink > 1 &&
-          !e->stat_pending) {
-        stats[{e->dev, e->ino}] = {e->size, e->mtime_ns, e->nlink};
+          !e->stat_pending && !e->from_known_inode) {
+        stats[{e->dev, e->ino}] = {e->size, e->mtime_ns, e->nlink, SteadyNs()};
       }
       return true;
     }
   };
   bool remember_ = false;
+  bool counted_ = false;  // the point's files are in the progress already
   std::vector<std::pair<dev_t, ino_t>> remembered_;
 };
 
