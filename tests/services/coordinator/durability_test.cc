@@ -291,16 +291,20 @@ class InterruptedMergeTest : public CoordinatorFixture {
     std::snprintf(b, sizeof b, "d%d/file%03d", i % 3, i);
     return b;
   }
+  // Appends one point's observations to `obs` in catalogue order.
+  static void AppendSorted(std::vector<v1::Observation>* obs, std::vector<v1::Observation> point) {
+    std::sort(point.begin(), point.end(), [](const auto& a, const auto& b) {
+      return storage::ComparePathOrder(a.path(), b.path()) < 0;
+    });
+    obs->insert(obs->end(), point.begin(), point.end());
+  }
   // Check 1: points P1..P3, 60 files each, all new.
   static std::vector<v1::Observation> First() {
     std::vector<v1::Observation> obs;
     for (int64_t p : {kP1, kP2, kP3}) {
       std::vector<v1::Observation> point;
       for (int i = 0; i < 60; ++i) point.push_back(Obs(p, Name(i), "v1 " + std::to_string(i)));
-      std::sort(point.begin(), point.end(), [](const auto& a, const auto& b) {
-        return storage::ComparePathOrder(a.path(), b.path()) < 0;
-      });
-      obs.insert(obs.end(), point.begin(), point.end());
+      AppendSorted(&obs, std::move(point));
     }
     return obs;
   }
@@ -318,10 +322,7 @@ class InterruptedMergeTest : public CoordinatorFixture {
         if (p == kP4) content = "v4 " + std::to_string(i);
         point.push_back(Obs(p, Name(i), content));
       }
-      std::sort(point.begin(), point.end(), [](const auto& a, const auto& b) {
-        return storage::ComparePathOrder(a.path(), b.path()) < 0;
-      });
-      obs.insert(obs.end(), point.begin(), point.end());
+      AppendSorted(&obs, std::move(point));
     }
     return obs;
   }
@@ -350,10 +351,7 @@ class InterruptedMergeTest : public CoordinatorFixture {
         if (p == kP4) content = "v4 " + std::to_string(i);
         point.push_back(Obs(p, Name(i), content));
       }
-      std::sort(point.begin(), point.end(), [](const auto& a, const auto& b) {
-        return storage::ComparePathOrder(a.path(), b.path()) < 0;
-      });
-      obs.insert(obs.end(), point.begin(), point.end());
+      AppendSorted(&obs, std::move(point));
       if (p == kP2) obs.push_back(held(kP3));
     }
     return obs;
