@@ -116,6 +116,14 @@ Status ValidateBatch(const v1::ObservationBatch& batch) {
     if (o.type() < v1::ENTRY_TYPE_FILE || o.type() > v1::ENTRY_TYPE_OTHER) {
       return absl::InvalidArgumentError("observation '" + o.path() + "': unknown entry type");
     }
+    // A file is read (a digest), listed without reading (not_read) or
+    // unreadable: one without any would be recorded with no digest and then
+    // compare equal to itself, verified on nothing.
+    if (o.type() == v1::ENTRY_TYPE_FILE && o.digest().empty() && !o.not_read() && !o.unreadable()) {
+      return absl::InvalidArgumentError(
+          "observation '" + o.path() +
+          "': a file with no digest, neither listed without reading (not_read) nor unreadable");
+    }
     if (Status s = CheckDigest(o.path(), "", o.digest_algorithm(), o.digest()); !s.ok()) return s;
     if (Status s =
             CheckDigest(o.path(), "previous ", o.previous_digest_algorithm(), o.previous_digest());

@@ -343,6 +343,9 @@ ResticTaskResult CheckResticRepository(storage::Store& store, const std::string&
     if (formats::restic::ParseId(sn.s->id, &raw)) {
       ob.set_digest_algorithm(static_cast<uint32_t>(storage::HashAlgorithm::kSha256));
       ob.set_digest(raw);
+    } else {  // its name is not its SHA-256: nothing says what it holds
+      ob.set_unreadable(true);
+      ob.set_error("snapshot id '" + sn.s->id + "' is not a SHA-256 in hex");
     }
     out.observations.push_back(std::move(ob));
   }

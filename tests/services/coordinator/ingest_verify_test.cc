@@ -99,5 +99,32 @@ TEST_F(IngestVerifyTest, AFileNotComparedIsNotClaimedVerified) {
   EXPECT_EQ(VerifyOf("c").last_verified_ns, second);
 }
 
+// A file observed with no digest and neither listed without reading nor
+// unreadable would be recorded with no digest and then compare equal to
+// itself: verified on nothing. Refused when staged, naming the path.
+TEST_F(IngestVerifyTest, AFileWithNoDigestAndNoReasonIsRefused) {
+  v1::Task t = RunAndLease();
+  v1::Observation bare = Obs("b", "beta");
+  bare.clear_digest();
+  bare.set_digest_algorithm(0);
+  auto a = c_->Observe(worker_, Batch(t, 1, {Obs("a", "alpha"), bare}));
+  ASSERT_FALSE(a.ok());
+  EXPECT_TRUE(absl::IsInvalidArgument(a.status())) << a.status();
+  EXPECT_NE(a.status().message().find("'b'"), std::string::npos) << a.status();
+  // Listed without reading, or unreadable: taken.
+  v1::Observation listed = bare, unreadable = bare;
+  listed.set_not_read(true);
+  unreadable.set_unreadable(true);
+  unreadable.set_error("Permission denied");
+  auto ok = c_->Observe(worker_, Batch(t, 1, {Obs("a", "alpha"), listed}));
+  EXPECT_TRUE(ok.ok()) << ok.status();
+  ok = c_->Observe(worker_, Batch(t, 2, {[&] {
+                                    v1::Observation u = unreadable;
+                                    u.set_path("c");
+                                    return u;
+                                  }()}));
+  EXPECT_TRUE(ok.ok()) << ok.status();
+}
+
 }  // namespace
 }  // namespace vigil::coordinator
