@@ -263,9 +263,17 @@ Status CheckBatchPoints(const std::vector<v1::RestorePointSeen>& listing,
   return absl::OkStatus();
 }
 
-}  // namespace
-
-namespace {
+// Whether held marker `held` of point `t` carries the proofs, for (task,
+// attempt), of the digests `digests` holds for that point (HeldDigests):
+// its listing always, its content when it claims the point was read.
+bool ProvesHeld(const std::map<int64_t, v1::ListingDigests>& digests, int64_t t,
+                const v1::ListingDigests& held, uint64_t task, uint32_t attempt) {
+  auto it = digests.find(t);
+  if (it == digests.end()) return false;
+  const v1::ListingDigests want = HeldProof(it->second, task, attempt);
+  return held.listing() == want.listing() &&
+         (held.content().empty() || held.content() == want.content());
+}
 
 // Held markers of a batch: each must carry the proofs of the digests the
 // coordinator holds for its point now (HeldDigests: a point of a set whose
@@ -283,19 +291,15 @@ Status CheckHeldProofs(storage::KvStore* kv, const v1::BackupSet& set,
       if (!h.ok()) return h.status();
       held->emplace(std::move(*h));
     }
-    auto it = (*held)->find(o.restore_point_ns());
-    const v1::ListingDigests want = it == (*held)->end()
-                                        ? v1::ListingDigests()
-                                        : HeldProof(it->second, batch.task_id(), batch.attempt());
-    if (want.listing().empty() || o.held().listing() != want.listing() ||
-        (!o.held().content().empty() && o.held().content() != want.content())) {
+    if (!ProvesHeld(**held, o.restore_point_ns(), o.held(), batch.task_id(), batch.attempt())) {
       return absl::InvalidArgumentError(
           "restore point " + PointText(o.restore_point_ns()) +
           ": a held marker whose proofs are not those of the digests the coordinator holds for "
           "it (" +
-          (want.listing().empty() ? std::string("it offered none for this point")
-                                  : std::string("a worker that did not compute them, or the "
-                                                "point recorded again since the lease")) +
+          ((*held)->count(o.restore_point_ns()) == 0
+               ? std::string("it offered none for this point")
+               : std::string("a worker that did not compute them, or the point recorded again "
+                             "since the lease")) +
           "); the point must be sent whole");
     }
   }
@@ -927,12 +931,7 @@ StatusOr<MergeResult> MergeStaged(storage::Catalogue& cat, const v1::BackupSet& 
         if (!h.ok()) return h.status();
         held_digests.emplace(std::move(*h));
       }
-      auto hd = held_digests->find(t);
-      const v1::ListingDigests want = rec == records.end() || hd == held_digests->end()
-                                          ? v1::ListingDigests()
-                                          : HeldProof(hd->second, task, attempt);
-      if (want.listing().empty() || held.listing() != want.listing() ||
-          (read && held.content() != want.content())) {
+      if (rec == records.end() || !ProvesHeld(*held_digests, t, held, task, attempt)) {
         return absl::InvalidArgumentError(
             "restore point '" + Printable(point.name()) + "' (" + PointText(t) +
             "): a held marker whose proofs are not those of the digests the coordinator holds "
@@ -1107,10 +1106,6 @@ Status DeletePrefix(storage::KvStore* kv, Space space, const std::string& prefix
   for (it->Seek(prefix); it->Valid(); it->Next()) b->Delete(space, it->key());
   return it->status();
 }
-
-}  // namespace
-
-namespace {
 
 // The algorithm Task.rehash_from must name for a check of `set` (a
 // non-restic set whose catalogue holds digests of another algorithm than
