@@ -171,6 +171,17 @@ class CoordinatorFixture : public ::testing::Test {
     EXPECT_TRUE(t.ok() && t->has_task()) << t.status();
     return t.ok() ? t->task() : v1::Task();
   }
+  // One check of acme with `obs` in one batch, as worker_ (queued, leased,
+  // observed, completed): the DONE task's diff counts. EXPECTs each step.
+  v1::DiffCounts CheckCounts(const std::vector<v1::Observation>& obs) {
+    v1::Task t = RunAndLease();
+    auto a = c_->Observe(worker_, Batch(t, 1, obs));
+    EXPECT_TRUE(a.ok()) << a.status();
+    auto r = c_->CompleteTask(worker_, Done(t, 1));
+    EXPECT_TRUE(r.ok()) << r.status();
+    EXPECT_EQ(r.ok() ? r->task().state() : v1::TASK_STATE_UNSPECIFIED, v1::TASK_STATE_DONE);
+    return r.ok() ? r->task().counts() : v1::DiffCounts();
+  }
   // One check of acme end to end, as worker_: queued, leased (a check),
   // one batch per element of `batches` (`points` in the first), completed
   // DONE. ASSERTs every step.

@@ -35,16 +35,6 @@ class IngestSampleTest : public CoordinatorFixture {
     o.mutable_sample()->set_entropy(entropy);
     return o;
   }
-  // One check of acme with `obs` in one batch; the task's diff counts.
-  v1::DiffCounts Check(const std::vector<v1::Observation>& obs) {
-    v1::Task t = RunAndLease();
-    auto a = c_->Observe(worker_, Batch(t, 1, obs));
-    EXPECT_TRUE(a.ok()) << a.status();
-    auto r = c_->CompleteTask(worker_, Done(t, 1));
-    EXPECT_TRUE(r.ok()) << r.status();
-    EXPECT_EQ(r.ok() ? r->task().state() : v1::TASK_STATE_UNSPECIFIED, v1::TASK_STATE_DONE);
-    return r.ok() ? r->task().counts() : v1::DiffCounts();
-  }
   ContentSample SampleOf(const std::string& path) {
     storage::EntryRecord rec;
     storage::VerifyRecord ver;
@@ -55,8 +45,8 @@ class IngestSampleTest : public CoordinatorFixture {
 };
 
 TEST_F(IngestSampleTest, SampleIsStoredInTheRecord) {
-  v1::DiffCounts c = Check({Sampled("a.pdf", "%PDF-1.7 text", 2, 60), Obs("plain", "x"),
-                            Sampled("r.bin", "random", 1, 127)});
+  v1::DiffCounts c = CheckCounts({Sampled("a.pdf", "%PDF-1.7 text", 2, 60), Obs("plain", "x"),
+                                  Sampled("r.bin", "random", 1, 127)});
   EXPECT_EQ(c.added(), 3u);
   EXPECT_EQ(SampleOf("a.pdf"), (ContentSample{FileFormat::kPdf, 60}));
   EXPECT_EQ(SampleOf("r.bin"), (ContentSample{FileFormat::kUnknown, 127}));
@@ -65,14 +55,14 @@ TEST_F(IngestSampleTest, SampleIsStoredInTheRecord) {
 
 TEST_F(IngestSampleTest, AnOldRecordGetsItsSampleOnceAndIsNotChanged) {
   // Recorded without samples (as by a worker before samples existed).
-  v1::DiffCounts first = Check({Obs("a.pdf", "%PDF-1.7 text"), Obs("b.txt", "hello")});
+  v1::DiffCounts first = CheckCounts({Obs("a.pdf", "%PDF-1.7 text"), Obs("b.txt", "hello")});
   EXPECT_EQ(first.added(), 2u);
   EXPECT_FALSE(SampleOf("a.pdf").sampled());
 
   // The next full read brings samples: recorded, and the entries are
   // unchanged (nothing modified, updated or added).
   v1::DiffCounts second =
-      Check({Sampled("a.pdf", "%PDF-1.7 text", 2, 60), Sampled("b.txt", "hello", 1, 37)});
+      CheckCounts({Sampled("a.pdf", "%PDF-1.7 text", 2, 60), Sampled("b.txt", "hello", 1, 37)});
   EXPECT_EQ(second.unchanged(), 2u);
   EXPECT_EQ(second.modified() + second.updated() + second.added() + second.missing(), 0u);
   EXPECT_EQ(SampleOf("a.pdf"), (ContentSample{FileFormat::kPdf, 60}));
@@ -81,7 +71,8 @@ TEST_F(IngestSampleTest, AnOldRecordGetsItsSampleOnceAndIsNotChanged) {
 
   // A listing without a sample (metadata only, an older worker) keeps the
   // one recorded; a different sample of the same bytes replaces it.
-  v1::DiffCounts third = Check({Obs("a.pdf", "%PDF-1.7 text"), Sampled("b.txt", "hello", 1, 40)});
+  v1::DiffCounts third =
+      CheckCounts({Obs("a.pdf", "%PDF-1.7 text"), Sampled("b.txt", "hello", 1, 40)});
   EXPECT_EQ(third.unchanged(), 2u);
   EXPECT_EQ(third.modified() + third.updated(), 0u);
   EXPECT_EQ(SampleOf("a.pdf"), (ContentSample{FileFormat::kPdf, 60}));

@@ -25,15 +25,6 @@ class IngestVerifyTest : public CoordinatorFixture {
     Apply(SetRequest());
     RegisterWorker();
   }
-  // One check of acme with `obs` in one batch; the task's diff counts.
-  v1::DiffCounts Check(const std::vector<v1::Observation>& obs) {
-    v1::Task t = RunAndLease();
-    auto a = c_->Observe(worker_, Batch(t, 1, obs));
-    EXPECT_TRUE(a.ok()) << a.status();
-    auto r = c_->CompleteTask(worker_, Done(t, 1));
-    EXPECT_TRUE(r.ok()) << r.status();
-    return r.ok() ? r->task().counts() : v1::DiffCounts();
-  }
   storage::VerifyRecord VerifyOf(const std::string& path) {
     storage::EntryRecord rec;
     storage::VerifyRecord ver;
@@ -54,10 +45,10 @@ class IngestVerifyTest : public CoordinatorFixture {
 
 TEST_F(IngestVerifyTest, APointReadWholeIsVerifiedByOneRecordAndAProblemStillStands) {
   std::vector<v1::Observation> obs = {Obs("a", "alpha"), Obs("b", "beta"), Obs("c/d", "delta")};
-  EXPECT_EQ(Check(obs).added(), 3u);
+  EXPECT_EQ(CheckCounts(obs).added(), 3u);
   clock_.Advance(kHour);
   const int64_t second = clock_.NowNs();
-  v1::DiffCounts again = Check(obs);
+  v1::DiffCounts again = CheckCounts(obs);
   EXPECT_EQ(again.unchanged(), 3u);
   EXPECT_EQ(VerifiedKeys(), 1u) << "one range record, nothing per unchanged entry";
   for (const char* p : {"a", "b", "c/d"}) {
@@ -70,7 +61,7 @@ TEST_F(IngestVerifyTest, APointReadWholeIsVerifiedByOneRecordAndAProblemStillSta
   clock_.Advance(kHour);
   const int64_t third = clock_.NowNs();
   obs[1] = Obs("b", "rotten");
-  EXPECT_EQ(Check(obs).modified(), 1u);
+  EXPECT_EQ(CheckCounts(obs).modified(), 1u);
   EXPECT_EQ(VerifyOf("b").state, storage::EntryState::kModified);
   EXPECT_EQ(VerifyOf("b").last_checked_ns, third);
   EXPECT_EQ(VerifyOf("a").state, storage::EntryState::kOk);
@@ -85,10 +76,10 @@ TEST_F(IngestVerifyTest, APointReadWholeIsVerifiedByOneRecordAndAProblemStillSta
 // verified now, and the point is not said verified whole.
 TEST_F(IngestVerifyTest, AFileNotComparedIsNotClaimedVerified) {
   const int64_t first = clock_.NowNs();
-  EXPECT_EQ(Check({Obs("a", "alpha"), Obs("b", "beta"), Obs("c", "gamma")}).added(), 3u);
+  EXPECT_EQ(CheckCounts({Obs("a", "alpha"), Obs("b", "beta"), Obs("c", "gamma")}).added(), 3u);
   clock_.Advance(kHour);
   const int64_t second = clock_.NowNs();
-  v1::DiffCounts c = Check(
+  v1::DiffCounts c = CheckCounts(
       {Obs("a", "alpha"), Obs(0, "b", "beta", storage::HashAlgorithm::kSha256), Obs("c", "gamma")});
   EXPECT_EQ(c.unchanged(), 2u);
   EXPECT_EQ(c.not_read(), 1u);
