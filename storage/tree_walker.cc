@@ -136,6 +136,7 @@ bool TreeWalker::Next(WalkEntry* e) {
       }
     }
     e->mtime_ns = int64_t{st.st_mtim.tv_sec} * 1'000'000'000 + st.st_mtim.tv_nsec;
+    e->ctime_ns = int64_t{st.st_ctim.tv_sec} * 1'000'000'000 + st.st_ctim.tv_nsec;
     if (S_ISDIR(st.st_mode)) {
       int cfd = ::openat(dfd, name.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
       Frame child;

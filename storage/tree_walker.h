@@ -49,6 +49,10 @@ struct WalkEntry {
   bool is_directory = false;  // only set for unreadable directories
   uint64_t size = 0;
   int64_t mtime_ns = 0;
+  // The inode's change time (TreeWalker: from stat; 0 from a store): a
+  // hard link added, a chmod or a write moves it, and an inode number
+  // reused by a new file gets a new one.
+  int64_t ctime_ns = 0;
   dev_t dev = 0;
   ino_t ino = 0;
   nlink_t nlink = 1;
@@ -96,7 +100,7 @@ class TreeWalker {
   // Attributes of an inode the caller stat'ed already (a hard-linked file
   // met under another name earlier in the same pass): for a regular file
   // (d_type) whose directory entry names inode `ino` of the directory's
-  // device `dev`, `known` may fill size, mtime_ns and nlink and return
+  // device `dev`, `known` may fill size, mtime_ns, ctime_ns and nlink and return
   // true; the file is then not stat'ed again (e->dev and e->ino are set).
   // Only on filesystems known to give readdir() the inode numbers stat()
   // gives, on the directory's device (ext4, XFS, Btrfs, tmpfs, ZFS, F2FS;

@@ -15,10 +15,10 @@
 #include <memory>
 #include <optional>
 #include <set>
-#include <unordered_map>
 #include <utility>
 #include <vector>
 
+#include "absl/container/flat_hash_map.h"
 #include "services/common/io_budget.h"
 #include "services/common/listing_digest.h"
 #include "services/common/text.h"
@@ -37,10 +37,11 @@ namespace vigil::worker {
 namespace {
 
 // A hard-linked file already read in this task (rsnapshot points share
-// unchanged files): its digest is reused while size and mtime match.
+// unchanged files): its digest is reused while size, mtime and ctime match.
 struct LinkedRead {
   uint64_t size = 0;
   int64_t mtime_ns = 0;
+  int64_t ctime_ns = 0;  // (an inode number reused by a new file: not the same)
   uint32_t algorithm = 0;
   std::string digest;
   uint32_t previous_algorithm = 0;  // Task.rehash_from's digest, if asked
@@ -349,7 +350,9 @@ class CheckRun {
       ++emitted;
       return batches.Add(std::move(o));
     };
-    std::map<std::pair<dev_t, ino_t>, LinkedRead> linked;
+    linked_.clear();
+    linked_index_.clear();
+    cursor_ = 0;
     uint64_t reused = 0;  // hard-linked files whose digest was reused
     // Points the coordinator holds digests of (Task.held_points): sent as a
     // held marker when the walk finds the same. Not through a store (a
@@ -374,10 +377,10 @@ class CheckRun {
         const bool read = metadata_only_.count(point.time_ns) == 0;
         if (auto h = held.find(point.time_ns); h != held.end()) {
           std::optional<v1::ListingDigests> same;
-          r = SameAsHeld(*local_, point, hasher, linked, &reused, lost, read, *h->second, &same);
+          r = SameAsHeld(*local_, point, hasher, &reused, lost, read, *h->second, &same);
           if (r.kind != Outcome::kDone) return r;
           if (same) {
-            ForgetPoint(linked);
+            ForgetPoint();
             v1::Observation marker;
             marker.set_restore_point_ns(point.time_ns);
             *marker.mutable_held() = std::move(*same);
@@ -390,8 +393,8 @@ class CheckRun {
         }
         // (A point SameAsHeld read and found changed: its files' digests
         // are reused, nothing is read twice.)
-        r = WalkPoint(*local_, point, hasher, linked, &reused, lost, read, emit);
-        ForgetPoint(linked);
+        r = WalkPoint(*local_, point, hasher, &reused, lost, read, emit);
+        ForgetPoint();
       }
       if (r.kind != Outcome::kDone) return r;
     }
@@ -628,9 +631,8 @@ class CheckRun {
   // of their own, which reads nothing again (one more stat walk for a
   // changed point, no second read).
   Outcome SameAsHeld(const SetDir& dir, const contracts::DiscoveredPoint& point,
-                     storage::FileHasher& hasher,
-                     std::map<std::pair<dev_t, ino_t>, LinkedRead>& linked, uint64_t* reused,
-                     std::atomic<bool>* lost, bool read, const v1::ListingDigests& held,
+                     storage::FileHasher& hasher, uint64_t* reused, std::atomic<bool>* lost,
+                     bool read, const v1::ListingDigests& held,
                      std::optional<v1::ListingDigests>* same) {
     // The coordinator's offers and the proofs it wants (listing_digest.h).
     const uint64_t task = a_->task.id();
@@ -645,7 +647,7 @@ class CheckRun {
       };
       remember_ = true;  // until ForgetPoint(), after the point is sent
       counted_ = true;   // its files are counted in the progress now
-      Outcome r = WalkPoint(dir, point, hasher, linked, reused, lost, /*read=*/true, digested);
+      Outcome r = WalkPoint(dir, point, hasher, reused, lost, /*read=*/true, digested);
       if (r.kind != Outcome::kDone) return r;
       v1::ListingDigests d = digester.Finish(true);
       const v1::ListingDigests offer = HeldOffer(d, task, attempt);
@@ -660,7 +662,7 @@ class CheckRun {
       digester.Add(o);
       return {};
     };
-    Outcome r = WalkPoint(dir, point, hasher, linked, reused, lost, /*read=*/false, listed);
+    Outcome r = WalkPoint(dir, point, hasher, reused, lost, /*read=*/false, listed);
     if (r.kind != Outcome::kDone) return r;
     v1::ListingDigests d = digester.Finish(false);
     if (HeldOffer(d, task, attempt).listing() == held.listing()) {
@@ -671,9 +673,8 @@ class CheckRun {
   }
 
   // The end of a point SameAsHeld read: the digests it kept of files that
-  // are not hard-linked are dropped from `linked`.
-  void ForgetPoint(std::map<std::pair<dev_t, ino_t>, LinkedRead>& linked) {
-    for (const auto& k : remembered_) linked.erase(k);
+  // are not hard-linked are dropped.
+  void ForgetPoint() {
     remembered_.clear();
     remember_ = false;
     counted_ = false;
@@ -681,9 +682,8 @@ class CheckRun {
 
   template <typename Emit>
   Outcome WalkPoint(const SetDir& dir, const contracts::DiscoveredPoint& point,
-                    storage::FileHasher& hasher,
-                    std::map<std::pair<dev_t, ino_t>, LinkedRead>& linked, uint64_t* reused,
-                    std::atomic<bool>* lost, bool read, Emit& emit) {
+                    storage::FileHasher& hasher, uint64_t* reused, std::atomic<bool>* lost,
+                    bool read, Emit& emit) {
     if (!point.name.empty()) {
       struct stat st {};
       if (Outcome r = CheckPointUnchanged(dir, point, true, &st); r.kind != Outcome::kDone) {
@@ -699,26 +699,34 @@ class CheckRun {
     // dated folders' unchanged files, one per point) is not stat'ed again
     // within kInodeStatFreshNs: its inode's size and mtime as stat'ed then.
     (*walker)->set_known_inode([this](dev_t dev, ino_t ino, storage::WalkEntry* e) {
-      auto it = inode_stats_.find({dev, ino});
-      if (it == inode_stats_.end() || SteadyNs() - it->second.at_ns > kInodeStatFreshNs) {
+      const KnownInode* k = FindLinked({dev, ino});
+      if (k == nullptr || k->stat_at_ns == 0 || SteadyNs() - k->stat_at_ns > kInodeStatFreshNs) {
         return false;  // stat'ed again (and recorded again)
       }
-      e->size = it->second.size;
-      e->mtime_ns = it->second.mtime_ns;
-      e->nlink = it->second.nlink;
+      e->size = k->size;
+      e->mtime_ns = k->mtime_ns;
+      e->ctime_ns = k->ctime_ns;
+      e->nlink = k->nlink;
       return true;
     });
-    InodeStatsWalker caching{**walker, inode_stats_};
+    InodeStatsWalker caching{**walker, *this};
     return EmitWalk(
         caching, point, lost, read, emit, [&](const storage::WalkEntry& e, v1::Observation* o) {
-          auto it = e.nlink > 1 || remember_ ? linked.find({e.dev, e.ino}) : linked.end();
-          if (it != linked.end() && it->second.size == e.size &&
-              it->second.mtime_ns == e.mtime_ns) {
-            o->set_digest_algorithm(it->second.algorithm);
-            o->set_digest(it->second.digest);
-            o->set_previous_digest_algorithm(it->second.previous_algorithm);
-            o->set_previous_digest(it->second.previous_digest);
-            if (it->second.sample.format() != 0) *o->mutable_sample() = it->second.sample;
+          const LinkedRead* seen = nullptr;
+          if (e.nlink > 1) {
+            const KnownInode* k = FindLinked({e.dev, e.ino});
+            seen = k != nullptr ? k->read.get() : nullptr;
+          } else if (remember_) {
+            auto it = remembered_.find({e.dev, e.ino});
+            seen = it != remembered_.end() ? &it->second : nullptr;
+          }
+          if (seen != nullptr && seen->size == e.size && seen->mtime_ns == e.mtime_ns &&
+              seen->ctime_ns == e.ctime_ns) {
+            o->set_digest_algorithm(seen->algorithm);
+            o->set_digest(seen->digest);
+            o->set_previous_digest_algorithm(seen->previous_algorithm);
+            o->set_previous_digest(seen->previous_digest);
+            if (seen->sample.format() != 0) *o->mutable_sample() = seen->sample;
             if (e.nlink > 1) ++*reused;
             return true;
           }
@@ -728,14 +736,19 @@ class CheckRun {
           SetReading(r, o);
           const bool keep = e.nlink > 1 || (remember_ && remembered_.size() < kMaxRemembered);
           if (r.ok && keep && r.bytes == e.size) {
-            if (e.nlink <= 1) remembered_.push_back({e.dev, e.ino});
-            linked[{e.dev, e.ino}] = {e.size,
-                                      e.mtime_ns,
-                                      o->digest_algorithm(),
-                                      o->digest(),
-                                      o->previous_digest_algorithm(),
-                                      o->previous_digest(),
-                                      o->sample()};
+            LinkedRead read{e.size,
+                            e.mtime_ns,
+                            e.ctime_ns,
+                            o->digest_algorithm(),
+                            o->digest(),
+                            o->previous_digest_algorithm(),
+                            o->previous_digest(),
+                            o->sample()};
+            if (e.nlink > 1) {
+              LinkedAt({e.dev, e.ino}).read = std::make_unique<LinkedRead>(std::move(read));
+            } else {
+              remembered_[{e.dev, e.ino}] = std::move(read);
+            }
           }
           return true;
         });
@@ -842,22 +855,23 @@ class CheckRun {
   std::unique_ptr<IoBudget> budget_;
   // Points of the task listed without reading their content.
   std::set<int64_t> metadata_only_;
-  // While a point offered as held is read (SameAsHeld) and, if it differs,
-  // walked again to be sent: the digests of its files that are not
-  // hard-linked are kept in the task's `linked` map too (keys here, erased
-  // once the point is done), so that the second walk reads nothing again.
-  // At most kMaxRemembered of them (about 300 bytes each with the map's node
-  // and the digests' heap strings: 80 MB): beyond, the
-  // second walk reads those files again.
-  static constexpr size_t kMaxRemembered = 1 << 18;
-  // Regular files with more than one link stat'ed in this task, by inode:
-  // their size, mtime and link count (TreeWalker::set_known_inode).
-  struct InodeStat {
+  // What this task knows of a hard-linked regular file of the set (more
+  // than one link), by (device, inode):
+  //   - its stat, at stat_at_ns (SteadyNs; 0: not stat'ed), standing for
+  //     its other names for kInodeStatFreshNs (TreeWalker::set_known_inode);
+  //   - its content as read in this task, reused while its size, mtime and
+  //     ctime match: rsnapshot's points and `cp -al` dated folders share
+  //     unchanged files, each read once per task.
+  struct KnownInode {
+    std::pair<dev_t, ino_t> key;
     uint64_t size = 0;
     int64_t mtime_ns = 0;
+    int64_t ctime_ns = 0;
     nlink_t nlink = 0;
-    int64_t at_ns = 0;  // when stat'ed (SteadyNs)
+    int64_t stat_at_ns = 0;
+    std::unique_ptr<LinkedRead> read;
   };
+  using InodeKey = std::pair<dev_t, ino_t>;
   // How long an inode's stat stands for its other names: a file changed in
   // place is seen by the walk at most this late (as any walk sees a file as
   // it was when it reached it).
@@ -867,31 +881,65 @@ class CheckRun {
                std::chrono::steady_clock::now().time_since_epoch())
         .count();
   }
-  struct InodeHash {
-    size_t operator()(const std::pair<dev_t, ino_t>& k) const {
-      return std::hash<uint64_t>()(static_cast<uint64_t>(k.second) * 0x9e3779b97f4a7c15ULL ^
-                                   static_cast<uint64_t>(k.first));
+  // The hard-linked file `key`, nullptr if not met yet in this task. The
+  // points of a set list their shared files in the same order, so they are
+  // kept in the order first met (linked_) and the one after the last found
+  // is tried first: a look at the next slot rather than a hash lookup, the
+  // table's one cache miss per entry gone.
+  KnownInode* FindLinked(const InodeKey& key) {
+    if (cursor_ < linked_.size()) {
+      if (linked_[cursor_].key == key) return &linked_[cursor_];  // (its stat, then its read)
+      if (cursor_ + 1 < linked_.size() && linked_[cursor_ + 1].key == key) {
+        return &linked_[++cursor_];
+      }
     }
-  };
-  using InodeStats = std::unordered_map<std::pair<dev_t, ino_t>, InodeStat, InodeHash>;
-  InodeStats inode_stats_;
-  // A TreeWalker that records in `stats` each hard-linked regular file it
-  // stat'ed.
+    auto it = linked_index_.find(key);
+    if (it == linked_index_.end()) return nullptr;
+    cursor_ = it->second;
+    return &linked_[cursor_];
+  }
+  // The hard-linked file `key`, added if not met yet (the reference is good
+  // until the next call: linked_ may grow).
+  KnownInode& LinkedAt(const InodeKey& key) {
+    if (KnownInode* k = FindLinked(key); k != nullptr) return *k;
+    linked_index_.emplace(key, linked_.size());
+    cursor_ = linked_.size();
+    KnownInode& k = linked_.emplace_back();
+    k.key = key;
+    return k;
+  }
+  std::vector<KnownInode> linked_;
+  absl::flat_hash_map<InodeKey, size_t> linked_index_;
+  size_t cursor_ = 0;  // the slot of linked_ last found or added
+  // While a point offered as held is read (SameAsHeld) and, if it differs,
+  // walked again to be sent: the digests of its files that are not
+  // hard-linked (remember_), so that the second walk reads nothing again;
+  // dropped once the point is done (ForgetPoint). At most kMaxRemembered of
+  // them (about 250 bytes each with the table's slot and the digests' heap
+  // strings: 64 MB); beyond, the second walk reads those files again.
+  static constexpr size_t kMaxRemembered = 1 << 18;
+  absl::flat_hash_map<InodeKey, LinkedRead> remembered_;
+  // A TreeWalker that records in the run's linked_ each hard-linked regular
+  // file it stat'ed.
   struct InodeStatsWalker {
     storage::TreeWalker& walker;
-    InodeStats& stats;
+    CheckRun& run;
     bool Next(storage::WalkEntry* e) {
       if (!walker.Next(e)) return false;
       if (e->error == 0 && e->type == storage::EntryType::kFile && e->nlink > 1 &&
           !e->stat_pending && !e->from_known_inode) {
-        stats[{e->dev, e->ino}] = {e->size, e->mtime_ns, e->nlink, SteadyNs()};
+        KnownInode& k = run.LinkedAt({e->dev, e->ino});
+        k.size = e->size;
+        k.mtime_ns = e->mtime_ns;
+        k.ctime_ns = e->ctime_ns;
+        k.nlink = e->nlink;
+        k.stat_at_ns = SteadyNs();
       }
       return true;
     }
   };
   bool remember_ = false;
   bool counted_ = false;  // the point's files are in the progress already
-  std::vector<std::pair<dev_t, ino_t>> remembered_;
 };
 
 }  // namespace

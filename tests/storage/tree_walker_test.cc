@@ -30,6 +30,12 @@ ino_t InodeOf(const std::string& path) {
   return st.st_ino;
 }
 
+int64_t CtimeOf(const std::string& path) {
+  struct stat st {};
+  EXPECT_EQ(::lstat(path.c_str(), &st), 0) << path;
+  return int64_t{st.st_ctim.tv_sec} * 1'000'000'000 + st.st_ctim.tv_nsec;
+}
+
 TEST(TreeWalkerKnownInodeTest, AKnownHardLinkIsFilledFromTheCallerNotStated) {
   testing::TempDir tmp;
   const std::string root = tmp.path() + "/root";
@@ -92,6 +98,37 @@ TEST(TreeWalkerKnownInodeTest, AnUnknownInodeIsStatedAsAlways) {
   while ((*w)->Next(&e)) sizes[e.path] = e.size;
   EXPECT_EQ(sizes, (std::map<std::string, uint64_t>{{"a", 1}, {"b", 2}, {"c", 3}}));
   EXPECT_EQ(asked, 2) << "b and c asked, a (the first) stat'ed";
+}
+
+// A stat'ed entry carries its inode's change time: what tells a file
+// read earlier in a check from a new file that got its inode number (the
+// worker reuses a digest only while size, mtime and ctime are the same).
+TEST(TreeWalkerTest, AnEntryCarriesItsInodesChangeTime) {
+  testing::TempDir tmp;
+  const std::string root = tmp.path() + "/root";
+  std::filesystem::create_directories(root + "/d");
+  Write(root + "/d/a", "a");
+  std::filesystem::create_symlink("a", root + "/d/l");
+  auto walk = [&] {
+    std::map<std::string, int64_t> ctimes;
+    auto w = TreeWalker::Open(root);
+    EXPECT_TRUE(w.ok()) << w.status();
+    WalkEntry e;
+    while ((*w)->Next(&e)) ctimes[e.path] = e.ctime_ns;
+    return ctimes;
+  };
+  std::map<std::string, int64_t> want = {{"d/a", CtimeOf(root + "/d/a")},
+                                         {"d/l", CtimeOf(root + "/d/l")}};
+  EXPECT_EQ(walk(), want);
+  EXPECT_NE(want["d/a"], 0);
+  // A change of the inode alone (a chmod: size and mtime stay) moves it.
+  for (int i = 0; i < 1000 && CtimeOf(root + "/d/a") == want["d/a"]; ++i) {
+    ASSERT_EQ(::chmod((root + "/d/a").c_str(), i % 2 == 0 ? 0600 : 0644), 0);
+    ::usleep(1000);
+  }
+  ASSERT_NE(CtimeOf(root + "/d/a"), want["d/a"]) << "the clock did not move in one second";
+  want["d/a"] = CtimeOf(root + "/d/a");
+  EXPECT_EQ(walk(), want);
 }
 
 }  // namespace
