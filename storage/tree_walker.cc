@@ -98,8 +98,13 @@ bool TreeWalker::Next(WalkEntry* e) {
     std::string name = std::move(f.names[f.next++].name);
     struct stat st;
     int dfd = f.dir->fd();
-    *e = WalkEntry();
-    e->path = f.prefix + name;
+    {
+      // Every field reset, the path's buffer kept (no allocation per entry).
+      std::string path = std::move(e->path);
+      *e = WalkEntry();
+      e->path = std::move(path);
+    }
+    e->path.assign(f.prefix).append(name);
     e->dir = f.dir;
     if (!stat_files_ && d_type == DT_REG) {
       e->type = EntryType::kFile;

@@ -7,7 +7,9 @@ namespace vigil {
 namespace {
 
 void PutU64(std::string* out, uint64_t v) {
-  for (int i = 7; i >= 0; --i) out->push_back(static_cast<char>((v >> (8 * i)) & 0xff));
+  char b[8];
+  for (int i = 0; i < 8; ++i) b[i] = static_cast<char>((v >> (56 - 8 * i)) & 0xff);
+  out->append(b, sizeof b);  // (one append: this runs several times per entry)
 }
 
 void PutBytes(std::string* out, const std::string& s) {

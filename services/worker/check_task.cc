@@ -11,6 +11,7 @@
 #include <cerrno>
 #include <chrono>
 #include <cstring>
+#include <ctime>
 #include <map>
 #include <memory>
 #include <optional>
@@ -794,10 +795,14 @@ class CheckRun {
                    bool read_files, Emit& emit, Read read) {
     const bool listed_only = !read_files;
     storage::WalkEntry e;
+    // One message for every entry: one `emit` moves into its batch leaves
+    // empty, one `emit` only reads (a point SameAsHeld walks) keeps its
+    // buffers for the next.
+    v1::Observation o;
     while (walker.Next(&e)) {
       if (*lost) return {Outcome::kLost, "", 0};
       if (host_->stopped()) return {Outcome::kStopped, "", 0};
-      v1::Observation o;
+      o.Clear();
       if (DescribeEntry(e, point, &o)) {
         if (listed_only) {
           o.set_not_read(true);  // listed by the scheduler's choice, not read
@@ -876,10 +881,12 @@ class CheckRun {
   // place is seen by the walk at most this late (as any walk sees a file as
   // it was when it reached it).
   static constexpr int64_t kInodeStatFreshNs = 60'000'000'000;
+  // CLOCK_MONOTONIC_COARSE: a few milliseconds of resolution are enough
+  // for a minute's bound, and it is read per entry.
   static int64_t SteadyNs() {
-    return std::chrono::duration_cast<std::chrono::nanoseconds>(
-               std::chrono::steady_clock::now().time_since_epoch())
-        .count();
+    struct timespec ts {};
+    ::clock_gettime(CLOCK_MONOTONIC_COARSE, &ts);
+    return int64_t{ts.tv_sec} * 1'000'000'000 + ts.tv_nsec;
   }
   // The hard-linked file `key`, nullptr if not met yet in this task. The
   // points of a set list their shared files in the same order, so they are
