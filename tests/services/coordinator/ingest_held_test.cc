@@ -96,6 +96,18 @@ class IngestHeldTest : public CoordinatorFixture {
     return ver;
   }
 
+  // vigil_verified_bytes_total, all locations.
+  uint64_t VerifiedBytes() {
+    uint64_t n = 0;
+    for (const auto& [location, bytes] : c_->VerifiedBytesByLocation()) n += bytes;
+    return n;
+  }
+  static uint64_t SizeOf(const std::vector<v1::Observation>& obs) {
+    uint64_t n = 0;
+    for (const auto& o : obs) n += o.size();
+    return n;
+  }
+
   std::vector<v1::Observation> p1_, p2_;
 };
 
@@ -120,8 +132,12 @@ TEST_F(IngestHeldTest, APointRecordedConsistentIsHeldAndVerifiedByItsMarker) {
   EXPECT_EQ(t.held_points(1).digests().content(),
             HeldOffer(DigestsOf(p2_, true), t.id(), t.attempt()).content());
   EXPECT_NE(t.held_points(1).digests().content(), DigestsOf(p2_, true).content());
+  const uint64_t bytes_before = VerifiedBytes();
   auto r = Send(t, {Held(t, kP1, DigestsOf(p1_, true)), Held(t, kP2, DigestsOf(p2_, true))});
   ASSERT_TRUE(r.ok()) << r.status();
+  // The bytes a held point stands for were read and verified: counted
+  // (vigil_verified_bytes_total) as if they had been sent.
+  EXPECT_EQ(VerifiedBytes() - bytes_before, SizeOf(p1_) + SizeOf(p2_));
   const v1::Task& done = r->task();
   EXPECT_EQ(done.points_held(), 2u);
   EXPECT_EQ(done.entries_held(), 7u);
@@ -147,9 +163,11 @@ TEST_F(IngestHeldTest, AListingOnlyMarkerVerifiesNothing) {
   v1::DiffCounts c;
   {
     v1::Task t = Lease();
+    const uint64_t bytes_before = VerifiedBytes();
     auto r = Send(t, {Held(t, kP1, DigestsOf(p1_, false)), Held(t, kP2, DigestsOf(p2_, true))});
     ASSERT_TRUE(r.ok()) << r.status();
     c = r->task().counts();
+    EXPECT_EQ(VerifiedBytes() - bytes_before, SizeOf(p2_)) << "kP1 listed: no byte verified";
   }
   EXPECT_EQ(c.not_read(), 3u) << "kP1's files: listed, not read";
   EXPECT_EQ(c.unchanged(), 4u) << "kP2's read whole";
