@@ -590,7 +590,8 @@ bool Verifier::CheckPackContent(const RepoFile& f, PackBytes* bytes, FileResult*
   // Every blob: MAC, decompression, SHA-256 = id.
   thread_local std::string dec;
   size_t verified = 0;
-  for (const auto& b : blobs) {
+  for (size_t i = 0; i < blobs.size(); ++i) {
+    const restic::PackBlob& b = blobs[i];
     if (b.offset + b.length > hstart) break;
     std::string what = std::string(b.tree ? "tree" : "data") + " blob " + Hex(b.id);
     if (b.length > restic::kMaxBlobBytes) {
@@ -600,9 +601,16 @@ bool Verifier::CheckPackContent(const RepoFile& f, PackBytes* bytes, FileResult*
                 f.rel, static_cast<int64_t>(b.offset));
       continue;
     }
-    // The blob, and the run of blobs after it up to the window, in one
-    // ranged read when it is not in memory already.
-    if (!need(b.offset, b.length, std::min(hstart - b.offset, window))) return false;
+    // The blob, and the run of whole blobs after it up to the window, in
+    // one ranged read when it is not in memory already (a run that ended
+    // inside a blob would read that blob's start twice).
+    uint64_t run_end = b.offset + b.length;
+    for (size_t j = i + 1; j < blobs.size(); ++j) {
+      const uint64_t e = blobs[j].offset + blobs[j].length;
+      if (blobs[j].offset < run_end || e > hstart || e - b.offset > window) break;
+      run_end = e;
+    }
+    if (!need(b.offset, b.length, run_end - b.offset)) return false;
     if (!restic::Decrypt(key_, bytes->View(b.offset, b.length), &plain, &err)) {
       fnd.Error("blob_undecryptable", f.rel, 0, what + ": " + err, f.rel,
                 static_cast<int64_t>(b.offset));
