@@ -130,7 +130,8 @@ void PrintCleanPoint(const v1::BackupSetStatus& b, const contracts::Calendar& ca
     std::printf("      newest point %s not yet examined for ransomware signals\n",
                 label(*newest).c_str());
   } else if (newest->verdict() == v1::POINT_VERDICT_SUSPICIOUS ||
-             newest->verdict() == v1::POINT_VERDICT_ENCRYPTED) {
+             newest->verdict() == v1::POINT_VERDICT_ENCRYPTED ||
+             newest->verdict() == v1::POINT_VERDICT_CONTENT_NOT_JUDGED) {
     std::printf("      newest point %s: %s", label(*newest).c_str(),
                 PointVerdictName(newest->verdict()));
     if (newest->accepted_ns() != 0) {

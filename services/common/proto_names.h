@@ -39,7 +39,8 @@ inline constexpr NameRow<v1::PointVerdict> kPointVerdictNames[] = {
     {v1::POINT_VERDICT_UNSPECIFIED, "not-computed"},
     {v1::POINT_VERDICT_CLEAN, "clean"},
     {v1::POINT_VERDICT_SUSPICIOUS, "suspicious"},
-    {v1::POINT_VERDICT_ENCRYPTED, "encrypted"}};
+    {v1::POINT_VERDICT_ENCRYPTED, "encrypted"},
+    {v1::POINT_VERDICT_CONTENT_NOT_JUDGED, "content-not-judged"}};
 static_assert(CoversEnum(kPointVerdictNames, v1::POINT_VERDICT_UNSPECIFIED));
 
 // "queued", "leased", "done", "failed"; "unspecified" for any other value

@@ -1179,8 +1179,11 @@ class Evaluator {
                            Msg("ready.not_clean", {msg::Text(point), msg::Nested(why)})});
         at_risk.push_back(RestoreFrom(LastClean(v, end)));
       } else if (GoodAt(*it->p, end) && !CleanPointAt(*it->p, end)) {
-        notes.push_back(
-            {"newest point not yet examined for ransomware signals", Msg("ready.not_examined")});
+        notes.push_back(it->p->verdict == PointVerdict::kContentNotJudged
+                            ? Reason{"newest point's content not sampled: encryption not ruled out",
+                                     Msg("ready.content_not_judged")}
+                            : Reason{"newest point not yet examined for ransomware signals",
+                                     Msg("ready.not_examined")});
       }
     }
     if (const Commitment* c = FindKind(cs, CommitmentKind::kIntegrity)) {

@@ -37,6 +37,9 @@ enum class PointVerdict {
   kClean,
   kSuspicious,
   kEncrypted,
+  // No signal over a threshold, but too many changed or new files had no
+  // content sample to rule out encryption (Judge, signals.h): not clean.
+  kContentNotJudged,
 };
 
 // One restore point of a backup set, as Vigil saw it over time.

@@ -229,11 +229,19 @@ class Collector {
     return &it->second;
   }
 
+  // A changed or new file whose content cannot be judged (no sample).
+  void NotJudged(const std::string& path) {
+    ++out_.not_judged;
+    if (out_.not_judged_examples.size() < kMaxSignalExamples) {
+      out_.not_judged_examples.push_back(path);
+    }
+  }
+
   // A changed file: the same path, or an extension-change pair.
   void JudgeChange(const ContentSample& before, const std::string& old_path,
                    const ContentSample& after, const std::string& new_path) {
     if (!before.sampled() || !after.sampled()) {
-      ++out_.not_judged;
+      NotJudged(new_path);
       return;
     }
     const FileFormat expected = storage::ExpectedFormat(old_path);
@@ -277,7 +285,7 @@ class Collector {
     const FileFormat expected = storage::ExpectedFormat(path);
     if (expected != FileFormat::kUnknown) {
       if (!neu.sample.sampled()) {
-        ++out_.not_judged;
+        NotJudged(path);
       } else if (Random(neu.sample, random_min_)) {
         out_.format_mismatch.Add(path);
         ++out_.random_files;
@@ -562,7 +570,23 @@ PointJudgement Judge(const SignalScan& scan, const ChangeRate& rate, const Ranso
       add(kSignalRansomNotes, t, scan.known_notes.count > 0 ? 1 : spec.note_directories, what);
     }
   }
-  if (!suspicious) return j;
+  if (!suspicious) {
+    // Nothing found, but as many files as would have flagged the point
+    // were not judged on content: not clean (docs/ransomware.md).
+    if (scan.not_judged >= spec.random_files_suspicious) {
+      j.verdict = PointVerdict::kContentNotJudged;
+      j.signals.push_back(
+          {std::string(kSignalContentNotJudged),
+           GroupDigits(scan.not_judged) + " changed or new files " + against +
+               " had no content sample (" + GroupDigits(scan.sampled_files) +
+               " files of the point sampled): encryption is not ruled out (a point is clean "
+               "with fewer than " +
+               GroupDigits(spec.random_files_suspicious) +
+               " such files); renames, deletions and ransom notes were checked",
+           scan.not_judged, spec.random_files_suspicious, scan.not_judged_examples});
+    }
+    return j;
+  }
   j.verdict = encrypted ? PointVerdict::kEncrypted : PointVerdict::kSuspicious;
   if (std::optional<Signal> s = ChangeRateSignal(rate, spec)) j.signals.push_back(std::move(*s));
   return j;

@@ -46,6 +46,10 @@ inline constexpr std::string_view kSignalBecameRandom = "became-random";
 inline constexpr std::string_view kSignalFormatMismatch = "format-mismatch";
 inline constexpr std::string_view kSignalRansomNotes = "ransom-notes";
 inline constexpr std::string_view kSignalChangeRate = "change-rate";
+// Not a signal of ransomware: why a point with no signal is not clean (its
+// verdict kContentNotJudged): the changed or new files with no content
+// sample.
+inline constexpr std::string_view kSignalContentNotJudged = "content-not-judged";
 
 // At most this many example paths per signal.
 inline constexpr size_t kMaxSignalExamples = 5;
@@ -112,6 +116,7 @@ struct SignalScan {
   // that could not be judged on content (no sample on one side).
   uint64_t sampled_files = 0;
   uint64_t not_judged = 0;
+  std::vector<std::string> not_judged_examples;  // the first of them
   // Bounded maps overflowed: files whose extension was not tracked, new
   // note-like names not tracked (the caps are in signals.cc).
   uint64_t untracked_extensions = 0;
@@ -157,6 +162,10 @@ struct PointJudgement {
 //              emptied against the reference (files-drop, or bytes-drop with
 //              zero-length files, with >= 20 reference files), a known
 //              ransom-note name, or a note-like name in many directories;
+//   content-not-judged  none of these, but not_judged >=
+//              spec.random_files_suspicious: as many files as would have
+//              flagged the point had no content sample, so encryption is not
+//              ruled out (one kSignalContentNotJudged entry says so);
 //   clean      otherwise.
 // The change-rate signal is added to a point flagged by another signal.
 PointJudgement Judge(const SignalScan& scan, const ChangeRate& rate, const RansomwareSpec& spec);

@@ -10,6 +10,7 @@
 #include <string>
 #include <vector>
 
+#include "services/common/proto_names.h"
 #include "services/common/text.h"
 #include "services/common/time.h"
 #include "services/coordinator/coordinator.h"
@@ -144,8 +145,7 @@ StatusOr<v1::AcceptPointResponse> Coordinator::AcceptPoint(const v1::AcceptPoint
   std::fprintf(stderr,
                "vigil coordinator: audit: %s (taken %s, verdict %s) accepted as clean by %s: %s; "
                "%ld later point(s) examined again against it\n",
-               where.c_str(), FormatTimeUtc(r.time_ns()).c_str(),
-               r.verdict() == v1::POINT_VERDICT_ENCRYPTED ? "encrypted" : "suspicious",
+               where.c_str(), FormatTimeUtc(r.time_ns()).c_str(), PointVerdictName(r.verdict()),
                EscapeForTerminal(by).c_str(), EscapeForTerminal(req.reason()).c_str(),
                static_cast<long>(later));
   resp.set_reset(static_cast<uint32_t>(later));

@@ -21,6 +21,8 @@ static_assert(static_cast<int>(contracts::PointVerdict::kClean) == v1::POINT_VER
 static_assert(static_cast<int>(contracts::PointVerdict::kSuspicious) ==
               v1::POINT_VERDICT_SUSPICIOUS);
 static_assert(static_cast<int>(contracts::PointVerdict::kEncrypted) == v1::POINT_VERDICT_ENCRYPTED);
+static_assert(static_cast<int>(contracts::PointVerdict::kContentNotJudged) ==
+              v1::POINT_VERDICT_CONTENT_NOT_JUDGED);
 
 contracts::PointFact ToPointFact(const v1::PointRecord& r) {
   contracts::PointFact p;
@@ -90,10 +92,15 @@ StatusOr<contracts::RansomwareSpec> RansomwareSpecFor(storage::KvStore* kv,
 
 namespace {
 
-// The newest point before `i` that is clean or accepted, if any.
+// The newest point before `i` that is clean or accepted, if any; or whose
+// content was not judged but that gave no signal (its names, deletions and
+// notes were checked: a restic set, whose content is never sampled, is still
+// compared point to point, docs/ransomware.md).
 std::optional<int64_t> ReferenceOf(const std::vector<v1::PointRecord>& points, size_t i) {
   for (size_t j = i; j-- > 0;) {
-    if (points[j].verdict() == v1::POINT_VERDICT_CLEAN || points[j].accepted_ns() != 0) {
+    if (points[j].verdict() == v1::POINT_VERDICT_CLEAN ||
+        points[j].verdict() == v1::POINT_VERDICT_CONTENT_NOT_JUDGED ||
+        points[j].accepted_ns() != 0) {
       return points[j].time_ns();
     }
   }

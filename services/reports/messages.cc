@@ -249,6 +249,8 @@ const std::vector<CatalogueEntry> kCatalogue = {
     {"ready.no_clean_point", "no clean restore point", "aucun point de restauration sain"},
     {"ready.not_examined", "newest point not yet examined for ransomware signals",
      "le point le plus récent n'a pas encore été examiné pour des signes de rançongiciel"},
+    {"ready.content_not_judged", "newest point's content not sampled: encryption not ruled out",
+     "contenu du point le plus récent non échantillonné : chiffrement non exclu"},
     {"ready.last_clean", "last clean point: {0} (taken {1})",
      "dernier point sain : {0} (pris le {1})"},
     {"ready.never_drilled", "never drilled", "jamais testé"},

@@ -152,6 +152,10 @@ TEST_F(SignalsTest, FormatsRandomByNatureRewrittenStayClean) {
   EXPECT_EQ(j.verdict, PointVerdict::kClean) << (j.signals.empty() ? "" : j.signals[0].message);
 }
 
+// Files whose content has no sample (a restic set, a point listed without
+// reading) cannot be judged on content: a point where as many of them
+// changed as would have flagged it is not clean (it was once: a point
+// encrypted in place with no sample said "clean").
 TEST_F(SignalsTest, UnsampledContentIsNotJudgedAndCounted) {
   Tree ref = Office(), cur = ref;
   for (auto& [p, f] : cur) f = {p + " encrypted", f.size, {}};  // no sample (e.g. restic)
@@ -159,7 +163,55 @@ TEST_F(SignalsTest, UnsampledContentIsNotJudgedAndCounted) {
   EXPECT_EQ(s.random_files, 0u);
   EXPECT_EQ(s.not_judged, 1000u);
   EXPECT_EQ(s.sampled_files, 0u);
-  EXPECT_EQ(Judge(s, {}, {}).verdict, PointVerdict::kClean);
+  PointJudgement j = Judge(s, {}, {});
+  EXPECT_EQ(j.verdict, PointVerdict::kContentNotJudged);
+  ASSERT_EQ(j.signals.size(), 1u);
+  EXPECT_EQ(j.signals[0].kind, kSignalContentNotJudged);
+  EXPECT_EQ(j.signals[0].count, 1000u);
+  EXPECT_EQ(j.signals[0].threshold, RansomwareSpec{}.random_files_suspicious);
+  EXPECT_EQ(j.signals[0].examples.size(), kMaxSignalExamples);
+  EXPECT_NE(j.signals[0].message.find("1,000 changed or new files"), std::string::npos)
+      << j.signals[0].message;
+}
+
+// Below the count that would flag a point, unsampled files leave it clean;
+// at it, not.
+Tree WithUnsampledChanges(uint64_t n) {
+  Tree cur = Office();
+  uint64_t changed = 0;
+  for (auto& [p, f] : cur) {
+    if (changed == n) break;
+    f = {p + " v2", f.size, {}};
+    ++changed;
+  }
+  return cur;
+}
+
+TEST_F(SignalsTest, AFewUnsampledFilesLeaveAPointClean) {
+  const RansomwareSpec spec;
+  SignalScan s = Scan(Office(), WithUnsampledChanges(spec.random_files_suspicious - 1));
+  EXPECT_EQ(s.not_judged, spec.random_files_suspicious - 1);
+  PointJudgement j = Judge(s, {}, spec);
+  EXPECT_EQ(j.verdict, PointVerdict::kClean);
+  EXPECT_TRUE(j.signals.empty());
+}
+
+TEST_F(SignalsTest, AsManyUnsampledFilesAsWouldFlagAPointAreNotClean) {
+  const RansomwareSpec spec;
+  SignalScan s = Scan(Office(), WithUnsampledChanges(spec.random_files_suspicious));
+  EXPECT_EQ(s.not_judged, spec.random_files_suspicious);
+  EXPECT_EQ(Judge(s, {}, spec).verdict, PointVerdict::kContentNotJudged);
+}
+
+// A signal over its threshold makes the verdict; files not judged are then
+// only counted in the content signals' messages.
+TEST(SignalsJudge, ASignalOutranksFilesNotJudged) {
+  SignalScan s;
+  s.renames.count = RansomwareSpec{}.renames;
+  s.not_judged = 1000;
+  PointJudgement j = Judge(s, {}, {});
+  EXPECT_EQ(j.verdict, PointVerdict::kSuspicious);
+  EXPECT_THAT(Kinds(j), ElementsAre(std::string(kSignalRenames)));
 }
 
 TEST_F(SignalsTest, ExtensionChangesAloneAndWithEncryption) {

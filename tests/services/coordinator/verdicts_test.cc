@@ -207,6 +207,40 @@ TEST_F(VerdictsTest, AnAcceptedPointBecomesTheReference) {
   EXPECT_EQ(rec[2].compared_with_ns(), kT0 + kDay);
 }
 
+// A point whose changed files have no content sample (a restic set, a point
+// listed without reading) cannot be judged on content: not clean, and it
+// says why (it was "clean" before, even encrypted in place). Its names,
+// deletions and notes were checked, so the next point is compared with it.
+TEST_F(VerdictsTest, UnsampledChangesAreNotCleanAndTheNextPointIsComparedWithThem) {
+  Tree t1 = Server();
+  AddPoint(kT0, t1);
+  Tree t2 = t1;
+  int n = 0;
+  for (auto& [p, f] : t2) {
+    if (p.ends_with(".docx") && n++ < 150) f = {f.content + " encrypted in place", f.size, {}};
+  }
+  AddPoint(kT0 + kDay, t2);
+  Tree t3 = t2;  // 250 programs renamed (same content, new file name)
+  n = 0;
+  for (const auto& [p, f] : t2) {
+    if (!p.starts_with("share/") && n++ < 250) {
+      const size_t slash = p.rfind('/') + 1;
+      t3.erase(p);
+      t3[p.substr(0, slash) + "renamed-" + p.substr(slash)] = f;
+    }
+  }
+  AddPoint(kT0 + 2 * kDay, t3);
+  std::vector<v1::PointRecord> rec = Records();
+  ASSERT_EQ(rec.size(), 3u);
+  EXPECT_EQ(rec[0].verdict(), v1::POINT_VERDICT_CLEAN) << Explain(rec[0]);
+  EXPECT_EQ(rec[1].verdict(), v1::POINT_VERDICT_CONTENT_NOT_JUDGED) << Explain(rec[1]);
+  EXPECT_THAT(Kinds(rec[1]), ElementsAre("content-not-judged"));
+  EXPECT_EQ(rec[1].signals(0).count(), 150u);
+  EXPECT_EQ(rec[2].verdict(), v1::POINT_VERDICT_SUSPICIOUS) << Explain(rec[2]);
+  EXPECT_THAT(Kinds(rec[2]), ElementsAre("renames"));
+  EXPECT_EQ(rec[2].compared_with_ns(), kT0 + kDay);
+}
+
 TEST_F(VerdictsTest, PointsRecordedBeforeVerdictsGetOneAndDisabledLeavesThem) {
   Tree t = Server();
   WriteTree(*cat_, "acme", "files", kT0, t);
