@@ -465,6 +465,20 @@ std::optional<Signal> ChangeRateSignal(const ChangeRate& rate, const RansomwareS
   return s;
 }
 
+std::optional<Signal> ContentNotJudged(const SignalScan& scan, const RansomwareSpec& spec) {
+  if (scan.not_judged < spec.random_files_suspicious) return std::nullopt;
+  const std::string against =
+      scan.reference_ns ? "against the last clean point" : "in the set's first judged point";
+  return Signal{std::string(kSignalContentNotJudged),
+                GroupDigits(scan.not_judged) + " changed or new files " + against +
+                    " had no content sample (" + GroupDigits(scan.sampled_files) +
+                    " files of the point sampled): encryption is not ruled out (a point is "
+                    "clean with fewer than " +
+                    GroupDigits(spec.random_files_suspicious) +
+                    " such files); renames, deletions and ransom notes were checked",
+                scan.not_judged, spec.random_files_suspicious, scan.not_judged_examples};
+}
+
 PointJudgement Judge(const SignalScan& scan, const ChangeRate& rate, const RansomwareSpec& spec) {
   PointJudgement j;
   bool suspicious = false;
@@ -573,17 +587,9 @@ PointJudgement Judge(const SignalScan& scan, const ChangeRate& rate, const Ranso
   if (!suspicious) {
     // Nothing found, but as many files as would have flagged the point
     // were not judged on content: not clean (docs/ransomware.md).
-    if (scan.not_judged >= spec.random_files_suspicious) {
+    if (std::optional<Signal> s = ContentNotJudged(scan, spec)) {
       j.verdict = PointVerdict::kContentNotJudged;
-      j.signals.push_back(
-          {std::string(kSignalContentNotJudged),
-           GroupDigits(scan.not_judged) + " changed or new files " + against +
-               " had no content sample (" + GroupDigits(scan.sampled_files) +
-               " files of the point sampled): encryption is not ruled out (a point is clean "
-               "with fewer than " +
-               GroupDigits(spec.random_files_suspicious) +
-               " such files); renames, deletions and ransom notes were checked",
-           scan.not_judged, spec.random_files_suspicious, scan.not_judged_examples});
+      j.signals.push_back(std::move(*s));
     }
     return j;
   }

@@ -51,6 +51,11 @@ inline constexpr std::string_view kSignalChangeRate = "change-rate";
 // sample.
 inline constexpr std::string_view kSignalContentNotJudged = "content-not-judged";
 
+// The rules Judge() applies (PointRecord.verdict_rules): 1 since a point
+// with too many changed files without a content sample is
+// kContentNotJudged, not clean.
+inline constexpr uint32_t kVerdictRules = 1;
+
 // At most this many example paths per signal.
 inline constexpr size_t kMaxSignalExamples = 5;
 
@@ -144,6 +149,12 @@ struct ChangeRate {
 };
 inline constexpr size_t kChangeRateHistory = 14;
 inline constexpr size_t kChangeRateMinHistory = 5;
+
+// The kSignalContentNotJudged entry of a scan whose changed or new files
+// without a content sample reach spec.random_files_suspicious (as many as
+// would flag the point); nullopt below. What makes a point with no other
+// signal kContentNotJudged (Judge).
+std::optional<Signal> ContentNotJudged(const SignalScan& scan, const RansomwareSpec& spec);
 
 struct PointJudgement {
   PointVerdict verdict = PointVerdict::kClean;

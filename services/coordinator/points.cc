@@ -117,7 +117,12 @@ Status RecheckPlausibility(storage::Catalogue& cat, const std::string& tenant,
   storage::KvBatch b;
   for (size_t i = 0; i < points->size(); ++i) {
     v1::PointRecord& r = (*points)[i];
-    const bool judge = spec.enabled && r.verdict() == v1::POINT_VERDICT_UNSPECIFIED;
+    // A clean verdict of the rules before kVerdictRules may rest on files
+    // with no content sample: judged again, it may only become
+    // content-not-judged (PointRecord.verdict_rules).
+    const bool rejudge = spec.enabled && r.verdict() == v1::POINT_VERDICT_CLEAN &&
+                         r.verdict_rules() < contracts::kVerdictRules;
+    const bool judge = spec.enabled && (r.verdict() == v1::POINT_VERDICT_UNSPECIFIED || rejudge);
     if (r.plausibility_checked() && !judge) continue;
     // Ransomware signals against the newest earlier clean or accepted point
     // (computed before this one in this loop: time order).
@@ -157,7 +162,18 @@ Status RecheckPlausibility(storage::Catalogue& cat, const std::string& tenant,
     if (judge) {
       contracts::ChangeRate rate{r.changed_files(), r.changed_bytes(), files, {}};
       for (size_t j = 1; j < i; ++j) rate.history.push_back((*points)[j].changed_files());
-      contracts::PointJudgement v = contracts::Judge(*scan, rate, spec);
+      contracts::PointJudgement v;
+      if (rejudge) {
+        // Only whether its content was judged: its other signals were,
+        // under the thresholds of the time (no alert for an old point).
+        if (std::optional<contracts::Signal> s = contracts::ContentNotJudged(*scan, spec)) {
+          v.verdict = contracts::PointVerdict::kContentNotJudged;
+          v.signals.push_back(std::move(*s));
+        }
+      } else {
+        v = contracts::Judge(*scan, rate, spec);
+      }
+      r.set_verdict_rules(contracts::kVerdictRules);
       r.set_verdict(static_cast<v1::PointVerdict>(v.verdict));
       r.set_compared_with_ns(ref.value_or(0));
       r.clear_signals();

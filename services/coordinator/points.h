@@ -60,9 +60,12 @@ storage::StatusOr<std::vector<v1::PointRecord>> LoadPoints(storage::KvStore* kv,
 // whose verdict is UNSPECIFIED (new points, points recorded before verdicts
 // existed: the set's next check fills them in, and ResetVerdictsAfter's
 // points), in time order, against the newest earlier point whose verdict
-// is CLEAN or that an operator accepted (compared_with_ns; 0 and judged on
-// its own when there is none: contracts::ScanSignals, contracts::Judge,
-// docs/ransomware.md). Their plausibility is recomputed with them (the same
+// is CLEAN or CONTENT_NOT_JUDGED or that an operator accepted
+// (compared_with_ns; 0 and judged on its own when there is none:
+// contracts::ScanSignals, contracts::Judge, docs/ransomware.md). A CLEAN
+// verdict of older rules (verdict_rules < contracts::kVerdictRules) is
+// judged again for its content only: it becomes CONTENT_NOT_JUDGED or stays
+// CLEAN, never flagged. Their plausibility is recomputed with them (the same
 // answer: both are pure functions of the catalogue). A mirror's single
 // point is judged once, when first recorded. With !spec.enabled verdicts
 // stay as they are (UNSPECIFIED: not computed).

@@ -11,6 +11,7 @@
 #include <string>
 #include <vector>
 
+#include "services/contracts/signals.h"
 #include "services/coordinator/keys.h"
 #include "services/coordinator/points.h"
 #include "storage/catalogue.h"
@@ -239,6 +240,59 @@ TEST_F(VerdictsTest, UnsampledChangesAreNotCleanAndTheNextPointIsComparedWithThe
   EXPECT_EQ(rec[2].verdict(), v1::POINT_VERDICT_SUSPICIOUS) << Explain(rec[2]);
   EXPECT_THAT(Kinds(rec[2]), ElementsAre("renames"));
   EXPECT_EQ(rec[2].compared_with_ns(), kT0 + kDay);
+}
+
+// Verdicts computed by the rules before content-not-judged existed
+// (PointRecord.verdict_rules 0): a clean one is judged again at the set's
+// next check and becomes content-not-judged where its changed files had no
+// sample; it never becomes flagged (thresholds changed since do not raise
+// an alert for an old point), and a flagged one is left as it is.
+TEST_F(VerdictsTest, CleanVerdictsOfTheOldRulesAreJudgedAgainOnce) {
+  Tree t1 = Server();
+  AddPoint(kT0, t1);
+  Tree t2 = t1;
+  int n = 0;
+  for (auto& [p, f] : t2) {
+    if (p.ends_with(".docx") && n++ < 150) f = {f.content + " encrypted in place", f.size, {}};
+  }
+  AddPoint(kT0 + kDay, t2);
+  Tree t3 = t2;
+  t3["share/dept0/minutes.docx"] = Usual("share/dept0/minutes.docx");
+  AddPoint(kT0 + 2 * kDay, t3);
+  // As the old rules left them: all clean, no signal, rules 0.
+  std::vector<v1::PointRecord> rec = Records();
+  ASSERT_EQ(rec.size(), 3u);
+  for (v1::PointRecord& r : rec) {
+    EXPECT_EQ(r.verdict_rules(), contracts::kVerdictRules);
+    r.set_verdict(v1::POINT_VERDICT_CLEAN);
+    r.clear_signals();
+    r.set_verdict_rules(0);
+    Put(r);
+  }
+  // Judged again: the one whose content was not sampled is no longer clean.
+  ASSERT_TRUE(RecheckPlausibility(*cat_, "acme", "files").ok());
+  rec = Records();
+  EXPECT_EQ(rec[0].verdict(), v1::POINT_VERDICT_CLEAN) << Explain(rec[0]);
+  EXPECT_EQ(rec[1].verdict(), v1::POINT_VERDICT_CONTENT_NOT_JUDGED) << Explain(rec[1]);
+  EXPECT_THAT(Kinds(rec[1]), ElementsAre("content-not-judged"));
+  EXPECT_EQ(rec[2].verdict(), v1::POINT_VERDICT_CLEAN) << Explain(rec[2]);
+  for (const v1::PointRecord& r : rec) EXPECT_EQ(r.verdict_rules(), contracts::kVerdictRules);
+
+  // Under a threshold that flags every point now (renames from 0), an old
+  // clean verdict judged again is not flagged; an old flagged one is left.
+  contracts::RansomwareSpec strict;
+  strict.renames = 0;
+  rec[0].set_verdict_rules(0);
+  Put(rec[0]);
+  rec[2].set_verdict(v1::POINT_VERDICT_SUSPICIOUS);
+  rec[2].set_verdict_rules(0);
+  Put(rec[2]);
+  ASSERT_TRUE(RecheckPlausibility(*cat_, "acme", "files", true, strict).ok());
+  rec = Records();
+  EXPECT_EQ(rec[0].verdict(), v1::POINT_VERDICT_CLEAN) << Explain(rec[0]);
+  EXPECT_EQ(rec[0].verdict_rules(), contracts::kVerdictRules);
+  EXPECT_EQ(rec[2].verdict(), v1::POINT_VERDICT_SUSPICIOUS) << "a flagged verdict is left";
+  EXPECT_EQ(rec[2].verdict_rules(), 0u);
 }
 
 TEST_F(VerdictsTest, PointsRecordedBeforeVerdictsGetOneAndDisabledLeavesThem) {
