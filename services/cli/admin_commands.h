@@ -116,7 +116,9 @@ inline constexpr const char* kStatusHelpFooter =
 "fail", "unknown"; evidence "basis" is "measured", "declared" (by the MSP) or
 "contract".
 A point's "verdict" (ransomware signals, docs/ransomware.md) is "clean",
-"suspicious", "encrypted" or "not-computed" (not examined yet); "accepted_ns" is
+"suspicious", "encrypted", "content-not-judged" (no signal, but too many changed
+files without a content sample to rule out encryption) or "not-computed" (not
+examined yet); "accepted_ns" is
 not 0 when an operator declared it clean (vigil point accept). "last_clean_ns":
 the set's newest point that is good and examined clean, or accepted (0 and
 "last_clean_name" empty when none).

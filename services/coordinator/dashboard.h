@@ -80,7 +80,8 @@ std::string_view DashboardJs();
 // "verdict"}] (rank 0), and "clean_points": [{"backup_set", "asset",
 // "last_clean_ns", "last_clean_name", "has_clean", "newest_verdict"}] per
 // backup set of the asset ("newest_verdict": the newest present point's
-// "clean" | "suspicious" | "encrypted" | "not-computed" | "accepted", null
+// "clean" | "suspicious" | "encrypted" | "content-not-judged" |
+// "not-computed" | "accepted", null
 // without a point).
 //
 // ZONE: {"name": IANA name ("UTC" if the tenant has none or an unknown one),

@@ -107,7 +107,9 @@ StatusOr<v1::Task> PlanDrill(storage::Catalogue& cat, const v1::BackupSet& set,
           clean = &*r;
           break;
         }
-        why = "not yet examined for ransomware signals";
+        why = p.verdict == contracts::PointVerdict::kContentNotJudged
+                  ? "its content not judged for ransomware (files without a content sample)"
+                  : "not yet examined for ransomware signals";
       } else if (why == "gone") {
         continue;
       }
@@ -132,8 +134,10 @@ StatusOr<v1::Task> PlanDrill(storage::Catalogue& cat, const v1::BackupSet& set,
       if (examined) {
         skipped.push_back("no clean restore point: drilled the newest good one, " +
                           (good->name().empty() ? std::string("(set root)") : good->name()) + " (" +
-                          cal.Format(good->time_ns()) +
-                          "), not yet examined for ransomware signals");
+                          cal.Format(good->time_ns()) + "), " +
+                          (good->verdict() == v1::POINT_VERDICT_CONTENT_NOT_JUDGED
+                               ? "its content not judged for ransomware"
+                               : "not yet examined for ransomware signals"));
       }
     } else {
       good = clean;

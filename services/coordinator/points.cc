@@ -107,6 +107,36 @@ std::optional<int64_t> ReferenceOf(const std::vector<v1::PointRecord>& points, s
   return std::nullopt;
 }
 
+// When the reference `ref` of point `i` is content-not-judged and not
+// accepted: the entry saying that the files the point shares with it are
+// not judged on content either (its count and examples are the
+// reference's).
+std::optional<contracts::Signal> InheritedNotJudged(const std::vector<v1::PointRecord>& points,
+                                                    size_t i, int64_t ref,
+                                                    const contracts::RansomwareSpec& spec) {
+  for (size_t j = i; j-- > 0;) {
+    const v1::PointRecord& p = points[j];
+    if (p.time_ns() != ref) continue;
+    if (p.verdict() != v1::POINT_VERDICT_CONTENT_NOT_JUDGED || p.accepted_ns() != 0) {
+      return std::nullopt;
+    }
+    contracts::Signal s{
+        std::string(contracts::kSignalContentNotJudged), "", 0, spec.random_files_suspicious, {}};
+    for (const v1::PointSignal& x : p.signals()) {
+      if (x.kind() != contracts::kSignalContentNotJudged) continue;
+      s.count = x.count();
+      s.examples.assign(x.examples().begin(), x.examples().end());
+    }
+    s.message = "compared with point " + (p.name().empty() ? std::to_string(ref) : p.name()) +
+                ", whose content was not judged (" + std::to_string(s.count) +
+                " files without a content sample): the files unchanged since are not judged "
+                "either, so encryption is not ruled out; renames, deletions and ransom notes "
+                "were checked";
+    return s;
+  }
+  return std::nullopt;
+}
+
 }  // namespace
 
 Status RecheckPlausibility(storage::Catalogue& cat, const std::string& tenant,
@@ -172,6 +202,14 @@ Status RecheckPlausibility(storage::Catalogue& cat, const std::string& tenant,
         }
       } else {
         v = contracts::Judge(*scan, rate, spec);
+      }
+      // Compared with a point whose content was not judged, the files
+      // unchanged since were not judged either: not clean.
+      if (v.verdict == contracts::PointVerdict::kClean && ref) {
+        if (std::optional<contracts::Signal> s = InheritedNotJudged(*points, i, *ref, spec)) {
+          v.verdict = contracts::PointVerdict::kContentNotJudged;
+          v.signals.push_back(std::move(*s));
+        }
       }
       r.set_verdict_rules(contracts::kVerdictRules);
       r.set_verdict(static_cast<v1::PointVerdict>(v.verdict));

@@ -604,11 +604,15 @@ bool Verifier::CheckPackContent(const RepoFile& f, PackBytes* bytes, FileResult*
     // The blob, and the run of whole blobs after it up to the window, in
     // one ranged read when it is not in memory already (a run that ended
     // inside a blob would read that blob's start twice).
+    // (Computed only when a read follows: the blobs a run covers are not
+    // looked at again, so the pass stays linear in the header's entries.)
     uint64_t run_end = b.offset + b.length;
-    for (size_t j = i + 1; j < blobs.size(); ++j) {
-      const uint64_t e = blobs[j].offset + blobs[j].length;
-      if (blobs[j].offset < run_end || e > hstart || e - b.offset > window) break;
-      run_end = e;
+    if (!bytes->Holds(b.offset, b.length)) {
+      for (size_t j = i + 1; j < blobs.size(); ++j) {
+        const uint64_t e = blobs[j].offset + blobs[j].length;
+        if (blobs[j].offset < run_end || e > hstart || e - b.offset > window) break;
+        run_end = e;
+      }
     }
     if (!need(b.offset, b.length, run_end - b.offset)) return false;
     if (!restic::Decrypt(key_, bytes->View(b.offset, b.length), &plain, &err)) {

@@ -242,6 +242,41 @@ TEST_F(VerdictsTest, UnsampledChangesAreNotCleanAndTheNextPointIsComparedWithThe
   EXPECT_EQ(rec[2].compared_with_ns(), kT0 + kDay);
 }
 
+// A point compared with a content-not-judged one shares its unjudged
+// files: it is not clean either, even with nothing new to judge, until an
+// operator accepts the reference.
+TEST_F(VerdictsTest, APointAfterOneWhoseContentWasNotJudgedIsNotCleanEither) {
+  Tree t1 = Server();
+  AddPoint(kT0, t1);
+  Tree t2 = t1;
+  int n = 0;
+  for (auto& [p, f] : t2) {
+    if (p.ends_with(".docx") && n++ < 150) f = {f.content + " encrypted in place", f.size, {}};
+  }
+  AddPoint(kT0 + kDay, t2);
+  Tree t3 = t2;  // one new document, sampled
+  t3["share/dept0/minutes.docx"] = Usual("share/dept0/minutes.docx");
+  AddPoint(kT0 + 2 * kDay, t3);
+  std::vector<v1::PointRecord> rec = Records();
+  ASSERT_EQ(rec.size(), 3u);
+  EXPECT_EQ(rec[1].verdict(), v1::POINT_VERDICT_CONTENT_NOT_JUDGED) << Explain(rec[1]);
+  EXPECT_EQ(rec[2].verdict(), v1::POINT_VERDICT_CONTENT_NOT_JUDGED) << Explain(rec[2]);
+  EXPECT_EQ(rec[2].compared_with_ns(), kT0 + kDay);
+  ASSERT_EQ(rec[2].signals_size(), 1);
+  EXPECT_EQ(rec[2].signals(0).count(), 150u) << "the reference's unjudged files";
+  EXPECT_NE(rec[2].signals(0).message().find("compared with point"), std::string::npos)
+      << rec[2].signals(0).message();
+
+  // Accepted by an operator, day 1 is clean: day 2 judged again is clean.
+  rec[1].set_accepted_ns(kT0 + 3 * kDay);
+  rec[1].set_accepted_by("alice");
+  Put(rec[1]);
+  ASSERT_TRUE(ResetVerdictsAfter(*cat_, "acme", "files", kT0 + kDay).ok());
+  ASSERT_TRUE(RecheckPlausibility(*cat_, "acme", "files").ok());
+  rec = Records();
+  EXPECT_EQ(rec[2].verdict(), v1::POINT_VERDICT_CLEAN) << Explain(rec[2]);
+}
+
 // Verdicts computed by the rules before content-not-judged existed
 // (PointRecord.verdict_rules 0): a clean one is judged again at the set's
 // next check and becomes content-not-judged where its changed files had no
@@ -275,7 +310,8 @@ TEST_F(VerdictsTest, CleanVerdictsOfTheOldRulesAreJudgedAgainOnce) {
   EXPECT_EQ(rec[0].verdict(), v1::POINT_VERDICT_CLEAN) << Explain(rec[0]);
   EXPECT_EQ(rec[1].verdict(), v1::POINT_VERDICT_CONTENT_NOT_JUDGED) << Explain(rec[1]);
   EXPECT_THAT(Kinds(rec[1]), ElementsAre("content-not-judged"));
-  EXPECT_EQ(rec[2].verdict(), v1::POINT_VERDICT_CLEAN) << Explain(rec[2]);
+  // Compared with day 1, day 2 holds its unjudged files too.
+  EXPECT_EQ(rec[2].verdict(), v1::POINT_VERDICT_CONTENT_NOT_JUDGED) << Explain(rec[2]);
   for (const v1::PointRecord& r : rec) EXPECT_EQ(r.verdict_rules(), contracts::kVerdictRules);
 
   // Under a threshold that flags every point now (renames from 0), an old
