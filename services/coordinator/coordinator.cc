@@ -955,32 +955,13 @@ Coordinator::ObserveResult Coordinator::ObserveBatches(
     r.acked = staged.acked;
     // For /metrics: batches acknowledged before (resent) are not counted;
     // nor in the task's progress (TaskProgress units: regular files).
-    uint64_t bytes = 0;
-    uint64_t files = 0, file_bytes = 0;
-    // A held marker stands for its point's files as last sent (its record's
-    // files and bytes): read whole and proven the same (a content proof),
-    // they are verified bytes; listed only, files looked at.
-    std::optional<std::map<int64_t, v1::PointRecord>> points;
+    // A held marker stands for its point's files as last sent
+    // (StageResult::held_files, held_bytes: verified bytes when read whole).
+    uint64_t bytes = staged.held_bytes;
+    uint64_t files = staged.held_files, file_bytes = staged.held_bytes;
     for (size_t k = i; k < j; ++k) {
       if (batches[k]->seq() <= staged.acked_before || batches[k]->seq() > staged.acked) continue;
       for (const auto& o : batches[k]->observations()) {
-        if (o.has_held()) {
-          if (!points) {
-            points.emplace();
-            auto recs = LoadPoints(cat_->kv(), t->backup_set().tenant(), t->backup_set().name());
-            if (recs.ok()) {
-              for (v1::PointRecord& p : *recs) (*points)[p.time_ns()] = std::move(p);
-            }
-          }
-          auto p = points->find(o.restore_point_ns());
-          if (p == points->end()) continue;
-          files += p->second.files();
-          if (!o.held().content().empty()) {
-            bytes += p->second.bytes();
-            file_bytes += p->second.bytes();
-          }
-          continue;
-        }
         if (!o.digest().empty()) bytes += o.size();
         if (o.type() == v1::ENTRY_TYPE_FILE) {
           ++files;

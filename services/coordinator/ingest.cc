@@ -264,30 +264,34 @@ Status CheckBatchPoints(const std::vector<v1::RestorePointSeen>& listing,
 }
 
 // Whether held marker `held` of point `t` carries the proofs, for (task,
-// attempt), of the digests `digests` holds for that point (HeldDigests):
-// its listing always, its content when it claims the point was read.
-bool ProvesHeld(const std::map<int64_t, v1::ListingDigests>& digests, int64_t t,
+// attempt), of the digests the record of that point in `points` holds
+// (HoldablePoints): its listing always, its content when it claims the
+// point was read.
+bool ProvesHeld(const std::map<int64_t, v1::PointRecord>& points, int64_t t,
                 const v1::ListingDigests& held, uint64_t task, uint32_t attempt) {
-  auto it = digests.find(t);
-  if (it == digests.end()) return false;
-  const v1::ListingDigests want = HeldProof(it->second, task, attempt);
+  auto it = points.find(t);
+  if (it == points.end()) return false;
+  const v1::ListingDigests want = HeldProof(it->second.digests(), task, attempt);
   return held.listing() == want.listing() &&
          (held.content().empty() || held.content() == want.content());
 }
 
 // Held markers of a batch: each must carry the proofs of the digests the
-// coordinator holds for its point now (HeldDigests: a point of a set whose
-// tasks get offers, recorded consistent, still in the catalogue). Checked
-// when the batch is staged, so that a refused marker changes nothing (at
-// the merge, catalogue writes of the points before it would be in).
-// `held` caches the set's digests across a group of batches.
+// coordinator holds for its point now (HoldablePoints: a point of a set
+// whose tasks get offers, recorded consistent, still in the catalogue).
+// Checked when the batch is staged, so that a refused marker changes
+// nothing (at the merge, catalogue writes of the points before it would be
+// in). `held` caches the set's holdable points across a group of batches;
+// `files` and `bytes` get what the markers stand for (HeldTally).
 Status CheckHeldProofs(storage::KvStore* kv, const v1::BackupSet& set,
                        const v1::ObservationBatch& batch,
-                       std::optional<std::map<int64_t, v1::ListingDigests>>* held) {
+                       std::optional<std::map<int64_t, v1::PointRecord>>* held, uint64_t* files,
+                       uint64_t* bytes) {
+  uint64_t batch_files = 0, batch_bytes = 0;  // added once the whole batch passes
   for (const v1::Observation& o : batch.observations()) {
     if (!o.has_held()) continue;
     if (!*held) {
-      auto h = HeldDigests(kv, set);
+      auto h = HoldablePoints(kv, set);
       if (!h.ok()) return h.status();
       held->emplace(std::move(*h));
     }
@@ -302,7 +306,12 @@ Status CheckHeldProofs(storage::KvStore* kv, const v1::BackupSet& set,
                              "since the lease")) +
           "); the point must be sent whole");
     }
+    const v1::PointRecord& r = (**held).at(o.restore_point_ns());
+    batch_files += r.files();
+    if (!o.held().content().empty()) batch_bytes += r.bytes();
   }
+  *files += batch_files;
+  *bytes += batch_bytes;
   return absl::OkStatus();
 }
 
@@ -330,8 +339,9 @@ StageResult StageBatches(storage::KvStore* kv, const v1::BackupSet& set,
   r.acked_before = ack.seq;
   // The attempt's listing: from its batch 1 (staged, or in this group).
   std::optional<std::vector<v1::RestorePointSeen>> listing;
-  // The set's held digests, loaded at the first held marker of the group.
-  std::optional<std::map<int64_t, v1::ListingDigests>> held;
+  // The set's holdable points, loaded at the first held marker of the group.
+  std::optional<std::map<int64_t, v1::PointRecord>> held;
+  uint64_t held_files = 0, held_bytes = 0;
   storage::KvBatch b;
   for (const v1::ObservationBatch* batch : batches) {
     if (Status s = ValidateBatch(*batch); !s.ok()) {
@@ -374,7 +384,7 @@ StageResult StageBatches(storage::KvStore* kv, const v1::BackupSet& set,
       r.status = s;
       break;
     }
-    if (Status s = CheckHeldProofs(kv, set, *batch, &held); !s.ok()) {
+    if (Status s = CheckHeldProofs(kv, set, *batch, &held, &held_files, &held_bytes); !s.ok()) {
       r.status = s;
       break;
     }
@@ -394,6 +404,8 @@ StageResult StageBatches(storage::KvStore* kv, const v1::BackupSet& set,
     return r;
   }
   r.acked = ack.seq;
+  r.held_files = held_files;
+  r.held_bytes = held_bytes;
   return r;
 }
 
@@ -886,8 +898,9 @@ StatusOr<MergeResult> MergeStaged(storage::Catalogue& cat, const v1::BackupSet& 
   std::map<int64_t, bool> listed;
   uint64_t bytes_read = 0;
   ListingDigester digester;
-  // The set's held digests (HeldDigests), loaded at the first held marker.
-  std::optional<std::map<int64_t, v1::ListingDigests>> held_digests;
+  // The set's holdable points (HoldablePoints), loaded at the first held
+  // marker.
+  std::optional<std::map<int64_t, v1::PointRecord>> holdable;
   for (point_index = 0; point_index < listing->size(); ++point_index) {
     const auto& point = (*listing)[point_index];
     const int64_t t = point.time_ns();
@@ -926,12 +939,12 @@ StatusOr<MergeResult> MergeStaged(storage::Catalogue& cat, const v1::BackupSet& 
       // The worker's proof: only a worker that computed the digests the
       // point record holds can give it (listing_digest.h). Checked when
       // staged (CheckHeldProofs); again here, under the set's lock.
-      if (!held_digests) {
-        auto h = HeldDigests(cat.kv(), set);
+      if (!holdable) {
+        auto h = HoldablePoints(cat.kv(), set);
         if (!h.ok()) return h.status();
-        held_digests.emplace(std::move(*h));
+        holdable.emplace(std::move(*h));
       }
-      if (rec == records.end() || !ProvesHeld(*held_digests, t, held, task, attempt)) {
+      if (rec == records.end() || !ProvesHeld(*holdable, t, held, task, attempt)) {
         return absl::InvalidArgumentError(
             "restore point '" + Printable(point.name()) + "' (" + PointText(t) +
             "): a held marker whose proofs are not those of the digests the coordinator holds "
@@ -1127,9 +1140,9 @@ StatusOr<uint32_t> RehashFrom(storage::KvStore* kv, const v1::BackupSet& set) {
 
 }  // namespace
 
-StatusOr<std::map<int64_t, v1::ListingDigests>> HeldDigests(storage::KvStore* kv,
+StatusOr<std::map<int64_t, v1::PointRecord>> HoldablePoints(storage::KvStore* kv,
                                                             const v1::BackupSet& set) {
-  std::map<int64_t, v1::ListingDigests> held;
+  std::map<int64_t, v1::PointRecord> held;
   if (set.format() == "restic" || set.layout() == "dated-files") return held;
   auto rehash = RehashFrom(kv, set);
   if (!rehash.ok()) return rehash.status();
@@ -1146,7 +1159,7 @@ StatusOr<std::map<int64_t, v1::ListingDigests>> HeldDigests(storage::KvStore* kv
     if (r.entries() > 0 && !std::binary_search(recorded->begin(), recorded->end(), r.time_ns())) {
       continue;
     }
-    held[r.time_ns()] = r.digests();
+    held[r.time_ns()] = r;
   }
   return held;
 }
@@ -1163,12 +1176,12 @@ Status AddRehash(storage::KvStore* kv, v1::Task* task) {
 Status AddHeldPoints(storage::KvStore* kv, v1::Task* task) {
   task->clear_held_points();
   if (task->kind() != v1::TASK_KIND_CHECK) return absl::OkStatus();
-  auto held = HeldDigests(kv, task->backup_set());
+  auto held = HoldablePoints(kv, task->backup_set());
   if (!held.ok()) return held.status();
-  for (const auto& [t, digests] : *held) {
+  for (const auto& [t, record] : *held) {
     v1::HeldPoint* h = task->add_held_points();
     h->set_time_ns(t);
-    *h->mutable_digests() = HeldOffer(digests, task->id(), task->attempt());
+    *h->mutable_digests() = HeldOffer(record.digests(), task->id(), task->attempt());
   }
   return absl::OkStatus();
 }

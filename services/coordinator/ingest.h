@@ -96,6 +96,10 @@ struct StageResult {
   uint64_t acked = 0;
   uint64_t acked_before = 0;
   storage::Status status;
+  // What the held markers of the batches staged now stand for: their
+  // points' files as last sent, and the bytes of those read whole (a
+  // content proof); for the task's progress and /metrics.
+  uint64_t held_files = 0, held_bytes = 0;
 };
 
 // Checks and stages batches of one attempt, in order, in one synced write
@@ -182,16 +186,15 @@ storage::StatusOr<MergeResult> MergeStaged(storage::Catalogue& cat, const v1::Ba
 // nothing (the worker fails the task, naming it).
 storage::Status AddRehash(storage::KvStore* kv, v1::Task* task);
 
-// The digests of the points of `set` whose checks may be held, by point
+// The records of the points of `set` whose checks may be held, by point
 // time: none for a restic or dated-files set, nor while its catalogue needs
-// a re-hash (see AddRehash); else those of the point records that hold
-// digests (PointRecord.digests) of points the catalogue still records.
-// What leases offer, and what staging and the merge check held markers
-// against.
-storage::StatusOr<std::map<int64_t, v1::ListingDigests>> HeldDigests(storage::KvStore* kv,
+// a re-hash (see AddRehash); else the point records that hold digests
+// (PointRecord.digests) of points the catalogue still records. What leases
+// offer, and what staging and the merge check held markers against.
+storage::StatusOr<std::map<int64_t, v1::PointRecord>> HoldablePoints(storage::KvStore* kv,
                                                                      const v1::BackupSet& set);
 
-// CHECK tasks: sets Task.held_points to the offers of HeldDigests() for
+// CHECK tasks: sets Task.held_points to the offers of HoldablePoints() for
 // this task and attempt. Called when the task is leased (never stored).
 storage::Status AddHeldPoints(storage::KvStore* kv, v1::Task* task);
 
