@@ -465,12 +465,22 @@ std::optional<Signal> ChangeRateSignal(const ChangeRate& rate, const RansomwareS
   return s;
 }
 
+namespace {
+
+// What a scan's counts were taken against, for the signals' messages.
+std::string Against(const SignalScan& scan) {
+  if (!scan.reference_ns) return "in the set's first judged point";
+  return scan.reference_not_judged
+             ? "against the last point with no signal (its content not judged)"
+             : "against the last clean point";
+}
+
+}  // namespace
+
 std::optional<Signal> ContentNotJudged(const SignalScan& scan, const RansomwareSpec& spec) {
   if (scan.not_judged < spec.random_files_suspicious) return std::nullopt;
-  const std::string against =
-      scan.reference_ns ? "against the last clean point" : "in the set's first judged point";
   return Signal{std::string(kSignalContentNotJudged),
-                GroupDigits(scan.not_judged) + " changed or new files " + against +
+                GroupDigits(scan.not_judged) + " changed or new files " + Against(scan) +
                     " had no content sample (" + GroupDigits(scan.sampled_files) +
                     " files of the point sampled): encryption is not ruled out (a point is "
                     "clean with fewer than " +
@@ -486,8 +496,7 @@ PointJudgement Judge(const SignalScan& scan, const ChangeRate& rate, const Ranso
     j.signals.push_back({std::string(kind), std::move(message), t.count, threshold, t.examples});
     suspicious = true;
   };
-  const std::string against =
-      scan.reference_ns ? "against the last clean point" : "in the set's first judged point";
+  const std::string against = Against(scan);
   const std::string not_judged =
       scan.not_judged == 0 ? ""
                            : "; " + GroupDigits(scan.not_judged) +

@@ -79,6 +79,9 @@ struct Tally {
 // against the thresholds by Judge.
 struct SignalScan {
   std::optional<int64_t> reference_ns;  // nullopt: judged on its own
+  // Set by the caller when the reference is content-not-judged (not
+  // accepted): the messages then do not call it clean.
+  bool reference_not_judged = false;
   // The plausibility comparison against the reference (an emptied point).
   PointComparison versus_reference;
   // Reference files gone whose content (digest, non-empty file) is now under

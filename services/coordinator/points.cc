@@ -96,45 +96,40 @@ namespace {
 // content was not judged but that gave no signal (its names, deletions and
 // notes were checked: a restic set, whose content is never sampled, is still
 // compared point to point, docs/ransomware.md).
-std::optional<int64_t> ReferenceOf(const std::vector<v1::PointRecord>& points, size_t i) {
+const v1::PointRecord* ReferenceOf(const std::vector<v1::PointRecord>& points, size_t i) {
   for (size_t j = i; j-- > 0;) {
     if (points[j].verdict() == v1::POINT_VERDICT_CLEAN ||
         points[j].verdict() == v1::POINT_VERDICT_CONTENT_NOT_JUDGED ||
         points[j].accepted_ns() != 0) {
-      return points[j].time_ns();
+      return &points[j];
     }
   }
-  return std::nullopt;
+  return nullptr;
 }
 
-// When the reference `ref` of point `i` is content-not-judged and not
-// accepted: the entry saying that the files the point shares with it are
-// not judged on content either (its count and examples are the
-// reference's).
-std::optional<contracts::Signal> InheritedNotJudged(const std::vector<v1::PointRecord>& points,
-                                                    size_t i, int64_t ref,
-                                                    const contracts::RansomwareSpec& spec) {
-  for (size_t j = i; j-- > 0;) {
-    const v1::PointRecord& p = points[j];
-    if (p.time_ns() != ref) continue;
-    if (p.verdict() != v1::POINT_VERDICT_CONTENT_NOT_JUDGED || p.accepted_ns() != 0) {
-      return std::nullopt;
-    }
-    contracts::Signal s{
-        std::string(contracts::kSignalContentNotJudged), "", 0, spec.random_files_suspicious, {}};
-    for (const v1::PointSignal& x : p.signals()) {
-      if (x.kind() != contracts::kSignalContentNotJudged) continue;
-      s.count = x.count();
-      s.examples.assign(x.examples().begin(), x.examples().end());
-    }
-    s.message = "compared with point " + (p.name().empty() ? std::to_string(ref) : p.name()) +
-                ", whose content was not judged (" + std::to_string(s.count) +
-                " files without a content sample): the files unchanged since are not judged "
-                "either, so encryption is not ruled out; renames, deletions and ransom notes "
-                "were checked";
-    return s;
+// Whether `p`, as a reference, is content-not-judged and not accepted:
+// the files a later point shares with it were not judged either.
+bool NotJudgedReference(const v1::PointRecord& p) {
+  return p.verdict() == v1::POINT_VERDICT_CONTENT_NOT_JUDGED && p.accepted_ns() == 0;
+}
+
+// The entry of a point compared with such a reference `p` (its count and
+// examples are the reference's).
+contracts::Signal InheritedNotJudged(const v1::PointRecord& p,
+                                     const contracts::RansomwareSpec& spec) {
+  contracts::Signal s{
+      std::string(contracts::kSignalContentNotJudged), "", 0, spec.random_files_suspicious, {}};
+  for (const v1::PointSignal& x : p.signals()) {
+    if (x.kind() != contracts::kSignalContentNotJudged) continue;
+    s.count = x.count();
+    s.examples.assign(x.examples().begin(), x.examples().end());
   }
-  return std::nullopt;
+  s.message = "compared with point " + (p.name().empty() ? std::to_string(p.time_ns()) : p.name()) +
+              ", whose content was not judged (" + std::to_string(s.count) +
+              " files without a content sample): the files unchanged since are not judged "
+              "either, so encryption is not ruled out; renames, deletions and ransom notes "
+              "were checked";
+  return s;
 }
 
 }  // namespace
@@ -157,12 +152,15 @@ Status RecheckPlausibility(storage::Catalogue& cat, const std::string& tenant,
     // Ransomware signals against the newest earlier clean or accepted point
     // (computed before this one in this loop: time order).
     std::optional<int64_t> ref;
+    const v1::PointRecord* reference = nullptr;  // (an element of *points before i)
     std::optional<contracts::SignalScan> scan;
     if (judge) {
-      ref = ReferenceOf(*points, i);
+      reference = ReferenceOf(*points, i);
+      if (reference != nullptr) ref = reference->time_ns();
       auto s = contracts::ScanSignals(cat, tenant, backup_set, ref, r.time_ns(), spec);
       if (!s.ok()) return s.status();
       scan = std::move(*s);
+      scan->reference_not_judged = reference != nullptr && NotJudgedReference(*reference);
     }
     // Plausibility and the change-rate sample, against the previous point:
     // the scan's own comparison when the previous point is the reference
@@ -205,11 +203,9 @@ Status RecheckPlausibility(storage::Catalogue& cat, const std::string& tenant,
       }
       // Compared with a point whose content was not judged, the files
       // unchanged since were not judged either: not clean.
-      if (v.verdict == contracts::PointVerdict::kClean && ref) {
-        if (std::optional<contracts::Signal> s = InheritedNotJudged(*points, i, *ref, spec)) {
-          v.verdict = contracts::PointVerdict::kContentNotJudged;
-          v.signals.push_back(std::move(*s));
-        }
+      if (v.verdict == contracts::PointVerdict::kClean && scan->reference_not_judged) {
+        v.verdict = contracts::PointVerdict::kContentNotJudged;
+        v.signals.push_back(InheritedNotJudged(*reference, spec));
       }
       r.set_verdict_rules(contracts::kVerdictRules);
       r.set_verdict(static_cast<v1::PointVerdict>(v.verdict));

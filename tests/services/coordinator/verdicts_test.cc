@@ -240,6 +240,9 @@ TEST_F(VerdictsTest, UnsampledChangesAreNotCleanAndTheNextPointIsComparedWithThe
   EXPECT_EQ(rec[2].verdict(), v1::POINT_VERDICT_SUSPICIOUS) << Explain(rec[2]);
   EXPECT_THAT(Kinds(rec[2]), ElementsAre("renames"));
   EXPECT_EQ(rec[2].compared_with_ns(), kT0 + kDay);
+  // Its reference is not called clean.
+  EXPECT_NE(rec[2].signals(0).message().find("its content not judged"), std::string::npos)
+      << rec[2].signals(0).message();
 }
 
 // A point compared with a content-not-judged one shares its unjudged
