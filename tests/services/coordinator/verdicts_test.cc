@@ -52,6 +52,16 @@ Tree Server() {
   return t;
 }
 
+// `t` with 150 documents rewritten and no content sample (as a restic set
+// or a listing without reads records them): encrypted in place, unseen.
+Tree UnsampledDocuments(Tree t) {
+  int n = 0;
+  for (auto& [p, f] : t) {
+    if (p.ends_with(".docx") && n++ < 150) f = {f.content + " encrypted in place", f.size, {}};
+  }
+  return t;
+}
+
 class VerdictsTest : public ::testing::Test {
  protected:
   void SetUp() override {
@@ -215,14 +225,10 @@ TEST_F(VerdictsTest, AnAcceptedPointBecomesTheReference) {
 TEST_F(VerdictsTest, UnsampledChangesAreNotCleanAndTheNextPointIsComparedWithThem) {
   Tree t1 = Server();
   AddPoint(kT0, t1);
-  Tree t2 = t1;
-  int n = 0;
-  for (auto& [p, f] : t2) {
-    if (p.ends_with(".docx") && n++ < 150) f = {f.content + " encrypted in place", f.size, {}};
-  }
+  Tree t2 = UnsampledDocuments(t1);
   AddPoint(kT0 + kDay, t2);
   Tree t3 = t2;  // 250 programs renamed (same content, new file name)
-  n = 0;
+  int n = 0;
   for (const auto& [p, f] : t2) {
     if (!p.starts_with("share/") && n++ < 250) {
       const size_t slash = p.rfind('/') + 1;
@@ -251,11 +257,7 @@ TEST_F(VerdictsTest, UnsampledChangesAreNotCleanAndTheNextPointIsComparedWithThe
 TEST_F(VerdictsTest, APointAfterOneWhoseContentWasNotJudgedIsNotCleanEither) {
   Tree t1 = Server();
   AddPoint(kT0, t1);
-  Tree t2 = t1;
-  int n = 0;
-  for (auto& [p, f] : t2) {
-    if (p.ends_with(".docx") && n++ < 150) f = {f.content + " encrypted in place", f.size, {}};
-  }
+  Tree t2 = UnsampledDocuments(t1);
   AddPoint(kT0 + kDay, t2);
   Tree t3 = t2;  // one new document, sampled
   t3["share/dept0/minutes.docx"] = Usual("share/dept0/minutes.docx");
@@ -288,11 +290,7 @@ TEST_F(VerdictsTest, APointAfterOneWhoseContentWasNotJudgedIsNotCleanEither) {
 TEST_F(VerdictsTest, CleanVerdictsOfTheOldRulesAreJudgedAgainOnce) {
   Tree t1 = Server();
   AddPoint(kT0, t1);
-  Tree t2 = t1;
-  int n = 0;
-  for (auto& [p, f] : t2) {
-    if (p.ends_with(".docx") && n++ < 150) f = {f.content + " encrypted in place", f.size, {}};
-  }
+  Tree t2 = UnsampledDocuments(t1);
   AddPoint(kT0 + kDay, t2);
   Tree t3 = t2;
   t3["share/dept0/minutes.docx"] = Usual("share/dept0/minutes.docx");
