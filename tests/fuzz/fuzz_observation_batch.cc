@@ -3,8 +3,8 @@
 // (the Observe stream's message) go through ValidateBatch, then, as seq 1 of
 // a new task, through StageBatches and MergeStaged into a real catalogue
 // (RocksDB in a temporary directory, one per process). Nothing may crash;
-// staging refuses with InvalidArgument or OutOfRange (what the RPC
-// answers) and stages nothing ValidateBatch refused, and what it staged
+// staging refuses with InvalidArgument, OutOfRange or FailedPrecondition
+// (what the RPC answers) and stages nothing ValidateBatch refused, and what it staged
 // merges, or is refused, without data loss (a staged batch that no longer
 // decodes) or an internal error. Held markers (Observation.held) are refused
 // here unless they prove digests the catalogue holds, which a fuzzer cannot
