@@ -890,6 +890,10 @@ StatusOr<v1::LeaseTaskResponse> Coordinator::LeaseTask(const std::string& worker
   return resp;
 }
 
+void Coordinator::SetTaskQueuedHook(std::function<void()> hook) {
+  leases_->SetQueuedHook(std::move(hook));
+}
+
 void Coordinator::SetExpectedProgress(const v1::Task& t) {
   uint64_t files = 0, bytes = 0;
   if (t.kind() == v1::TASK_KIND_DRILL) {

@@ -22,6 +22,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <memory>
 #include <optional>
@@ -149,6 +150,10 @@ class Coordinator {
   // declared for its site now (read at every call), unless the location's
   // read budget defers it (read_ledger.h).
   storage::StatusOr<v1::LeaseTaskResponse> LeaseTask(const std::string& worker_id);
+  // `hook` is called whenever a task is queued (LeaseManager::SetQueuedHook:
+  // it must not block nor call the coordinator); empty to remove it. The
+  // server's held LeaseTask calls (lease_waiters.h) wake on it.
+  void SetTaskQueuedHook(std::function<void()> hook);
   storage::StatusOr<v1::HeartbeatResponse> Heartbeat(const std::string& worker_id,
                                                      const v1::HeartbeatRequest& req);
   // Checks the lease, validates and stages the batch durably; returns the

@@ -76,6 +76,7 @@ Status LeaseManager::LoadLocked() {
 void LeaseManager::IndexLocked(const v1::Task& t) {
   if (t.state() == v1::TASK_STATE_QUEUED) {
     queued_[t.backup_set().location()].insert(t.id());
+    if (queued_hook_) queued_hook_();
   } else if (t.state() == v1::TASK_STATE_LEASED) {
     leased_.emplace(t.lease_expires_ns(), t.id());
   }

@@ -200,9 +200,18 @@ class LeaseManager {
   // finish hook staged in memory for the lost groups must be forgotten. Set
   // once, before any task finishes.
   void SetReloadHook(std::function<void()> hook) { reload_hook_ = std::move(hook); }
+  // Called under the manager's lock whenever a task becomes QUEUED
+  // (enqueued, handed back, re-queued after a failure or an expiry, read
+  // back): a held LeaseTask may now find it (lease_waiters.h). It must not
+  // call the manager, nor block. May be changed at any time (empty: none).
+  void SetQueuedHook(std::function<void()> hook) {
+    MutexLock lock(&mu_);
+    queued_hook_ = std::move(hook);
+  }
 
  private:
   FinishHook finish_hook_;
+  std::function<void()> queued_hook_ GUARDED_BY(mu_);
   std::function<void()> reload_hook_;
   // Reads every task record (mu_ held).
   storage::Status LoadLocked() REQUIRES(mu_);

@@ -6,12 +6,15 @@
 #include <grpcpp/grpcpp.h>
 #include <grpcpp/health_check_service_interface.h>
 
+#include <algorithm>
+#include <chrono>
 #include <optional>
 #include <vector>
 
 #include "base/mutex.h"
 #include "base/thread_annotations.h"
 #include "services/common/text.h"
+#include "services/coordinator/lease_waiters.h"
 #include "vigil/v1/admin.grpc.pb.h"
 #include "vigil/v1/tenant.grpc.pb.h"
 #include "vigil/v1/worker.grpc.pb.h"
@@ -285,7 +288,15 @@ class ObserveReactor final : public grpc::ServerBidiReactor<v1::ObservationBatch
 class WorkerService final : public v1::WorkerGateway::CallbackService {
  public:
   WorkerService(Coordinator* c, Executor* e, bool require_client_cert)
-      : c_(c), e_(e), require_client_cert_(require_client_cert) {}
+      : c_(c), e_(e), require_client_cert_(require_client_cert) {
+    c_->SetTaskQueuedHook([this] { waiters_.Wake(); });
+  }
+  ~WorkerService() override { StopWaiting(); }
+  // Answers every held LeaseTask call now and holds no more (shutdown).
+  void StopWaiting() {
+    c_->SetTaskQueuedHook({});
+    waiters_.Stop();
+  }
 
   grpc::ServerUnaryReactor* Register(grpc::CallbackServerContext* ctx,
                                      const v1::RegisterRequest* req,
@@ -307,9 +318,26 @@ class WorkerService final : public v1::WorkerGateway::CallbackService {
                                    v1::RegisterResponse* resp) override {
     return Run(ctx, resp, [=, this](const std::string& w) { return c_->Resume(w, *req); });
   }
-  grpc::ServerUnaryReactor* LeaseTask(grpc::CallbackServerContext* ctx, const v1::LeaseTaskRequest*,
+  // Long poll (lease_waiters.h): with wait_ms, a call that finds nothing to
+  // lease is held until a task is queued or its wait is over.
+  grpc::ServerUnaryReactor* LeaseTask(grpc::CallbackServerContext* ctx,
+                                      const v1::LeaseTaskRequest* req,
                                       v1::LeaseTaskResponse* resp) override {
-    return Run(ctx, resp, [this](const std::string& w) { return c_->LeaseTask(w); });
+    auto* reactor = ctx->DefaultReactor();
+    if (grpc::Status cs = CheckClientCert(ctx); !cs.ok()) {
+      reactor->Finish(cs);
+      return reactor;
+    }
+    const auto deadline = std::chrono::steady_clock::now() +
+                          std::chrono::milliseconds(std::min(req->wait_ms(), kMaxLeaseWaitMs));
+    Lease lease{ctx, reactor, resp, Metadata(ctx, "vigil-worker-id"), deadline};
+    const std::string credential = BearerToken(ctx);
+    e_->Post([this, lease, credential] {
+      absl::Status s = c_->AuthenticateWorker(lease.worker, credential);
+      if (!s.ok()) return lease.reactor->Finish(ToGrpc(s));
+      TryLease(lease);
+    });
+    return reactor;
   }
   grpc::ServerUnaryReactor* Heartbeat(grpc::CallbackServerContext* ctx,
                                       const v1::HeartbeatRequest* req,
@@ -350,6 +378,31 @@ class WorkerService final : public v1::WorkerGateway::CallbackService {
                         "client CA");
   }
 
+  static constexpr uint32_t kMaxLeaseWaitMs = 10'000;  // worker.proto LeaseTaskRequest
+  // A LeaseTask call in progress (authenticated).
+  struct Lease {
+    grpc::CallbackServerContext* ctx;
+    grpc::ServerUnaryReactor* reactor;
+    v1::LeaseTaskResponse* resp;
+    std::string worker;
+    LeaseWaiters::Deadline deadline;
+  };
+  // On the executor: leases, or parks the call until a task is queued, its
+  // deadline, or shutdown (then answers with no task).
+  void TryLease(const Lease& lease) {
+    const uint64_t generation = waiters_.Generation();
+    auto r = c_->LeaseTask(lease.worker);
+    if (!r.ok()) return lease.reactor->Finish(ToGrpc(r.status()));
+    const bool parks = !r->has_task() && std::chrono::steady_clock::now() < lease.deadline &&
+                       !lease.ctx->IsCancelled();
+    if (parks && waiters_.Park(generation, lease.deadline,
+                               [this, lease] { e_->Post([this, lease] { TryLease(lease); }); })) {
+      return;
+    }
+    *lease.resp = std::move(*r);
+    lease.reactor->Finish(grpc::Status::OK);
+  }
+
   // Authenticates the worker, then runs fn(worker_id) on the executor.
   template <typename Resp, typename Fn>
   grpc::ServerUnaryReactor* Run(grpc::CallbackServerContext* ctx, Resp* resp, Fn fn) {
@@ -377,6 +430,7 @@ class WorkerService final : public v1::WorkerGateway::CallbackService {
   Coordinator* c_;
   Executor* e_;
   bool require_client_cert_;
+  LeaseWaiters waiters_;
 };
 
 // The tenant of every call is the token's: a request cannot name another.
@@ -486,6 +540,7 @@ class ServerImpl final : public Server {
     if (server_ == nullptr) return;
     // The executor stays up until every handler is done: a reactor finishes
     // only once its queued work ran.
+    worker_->StopWaiting();  // held LeaseTask calls answer now
     server_->Shutdown(std::chrono::system_clock::now() + std::chrono::seconds(2));
     server_->Wait();
     server_.reset();

@@ -31,6 +31,11 @@ namespace {
 
 using std::chrono::milliseconds;
 
+// How long a LeaseTask call may wait at the coordinator for a task
+// (LeaseTaskRequest.wait_ms), and the least time between two calls.
+constexpr uint32_t kLeaseWaitMs = 5000;
+constexpr int64_t kMinLeaseIntervalMs = 200;
+
 class WorkerImpl final : public Worker, public TaskHost {
  public:
   WorkerImpl(WorkerOptions o, std::optional<WorkerState> stored)
@@ -75,6 +80,7 @@ class WorkerImpl final : public Worker, public TaskHost {
     {
       MutexLock lock(&mu_);
       stop_ = true;
+      if (lease_call_ != nullptr) lease_call_->TryCancel();  // a held LeaseTask
     }
     cv_.SignalAll();
   }
@@ -161,10 +167,25 @@ class WorkerImpl final : public Worker, public TaskHost {
           continue;
         }
       }
+      // Long poll: the coordinator holds the call up to kLeaseWaitMs while
+      // it has nothing for this worker, and answers as soon as a task is
+      // queued; Stop() cancels the call.
       grpc::ClientContext ctx;
-      conn_.Prepare(&ctx, 10000);
+      conn_.Prepare(&ctx, 10000 + kLeaseWaitMs);
+      {
+        MutexLock lock(&mu_);
+        if (stop_) break;
+        lease_call_ = &ctx;
+      }
+      v1::LeaseTaskRequest req;
+      req.set_wait_ms(kLeaseWaitMs);
       v1::LeaseTaskResponse resp;
-      grpc::Status s = conn_.stub()->LeaseTask(&ctx, v1::LeaseTaskRequest(), &resp);
+      const auto asked = std::chrono::steady_clock::now();
+      grpc::Status s = conn_.stub()->LeaseTask(&ctx, req, &resp);
+      {
+        MutexLock lock(&mu_);
+        lease_call_ = nullptr;
+      }
       if (!s.ok()) {
         if (s.error_code() == grpc::StatusCode::UNAUTHENTICATED) {
           // Revoked, or the coordinator's database was replaced.
@@ -180,7 +201,13 @@ class WorkerImpl final : public Worker, public TaskHost {
       }
       backoff_ms = kRetryInitialMs;
       if (!resp.has_task()) {
-        Sleep(200);
+        // Never more than kMinLeaseIntervalMs apart: a coordinator older
+        // than the long poll answers at once.
+        const auto took =
+            std::chrono::duration_cast<milliseconds>(std::chrono::steady_clock::now() - asked);
+        if (took.count() < kMinLeaseIntervalMs) {
+          Sleep(static_cast<int>(kMinLeaseIntervalMs - took.count()));
+        }
         continue;
       }
       MutexLock lock(&mu_);
@@ -222,11 +249,12 @@ class WorkerImpl final : public Worker, public TaskHost {
   Mutex mu_;
   CondVar cv_;
   bool stop_ GUARDED_BY(mu_) = false;
-  uint64_t connected_ GUARDED_BY(mu_) = 0;                   // times the channel became READY
-  uint32_t running_ GUARDED_BY(mu_) = 0;                     // tasks leased, not ended
-  uint64_t started_ GUARDED_BY(mu_) = 0;                     // tasks ever started
-  std::map<uint64_t, std::thread> threads_ GUARDED_BY(mu_);  // by start number
-  std::vector<uint64_t> finished_ GUARDED_BY(mu_);           // ended, not joined
+  grpc::ClientContext* lease_call_ GUARDED_BY(mu_) = nullptr;  // LeaseTask in flight
+  uint64_t connected_ GUARDED_BY(mu_) = 0;                     // times the channel became READY
+  uint32_t running_ GUARDED_BY(mu_) = 0;                       // tasks leased, not ended
+  uint64_t started_ GUARDED_BY(mu_) = 0;                       // tasks ever started
+  std::map<uint64_t, std::thread> threads_ GUARDED_BY(mu_);    // by start number
+  std::vector<uint64_t> finished_ GUARDED_BY(mu_);             // ended, not joined
 };
 
 }  // namespace

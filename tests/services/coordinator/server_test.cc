@@ -5,6 +5,8 @@
 #include <gtest/gtest.h>
 
 #include <future>
+#include <thread>
+#include <utility>
 
 #include "services/coordinator/ingest.h"
 #include "services/coordinator/keys.h"
@@ -41,6 +43,26 @@ class ServerTest : public ::testing::Test {
     channel_ = grpc::CreateChannel(server_->address(), grpc::InsecureChannelCredentials());
   }
   void TearDown() override { server_.reset(); }
+
+  // Enrols a worker of site office serving nas over gRPC.
+  void Register(v1::WorkerGateway::Stub* stub, v1::RegisterResponse* reg) {
+    v1::IssueTokenRequest enrol;
+    enrol.set_kind(v1::TOKEN_KIND_ENROL);
+    auto token = server_->coordinator().IssueToken(enrol);
+    ASSERT_TRUE(token.ok()) << token.status();
+    grpc::ClientContext ctx;
+    ctx.AddMetadata("authorization", "Bearer " + token->token());
+    v1::RegisterRequest req;
+    req.set_site("office");
+    req.add_locations("nas");
+    ASSERT_TRUE(stub->Register(&ctx, req, reg).ok());
+  }
+  // A worker call's credentials and a 30 s deadline.
+  static void Prepare(const v1::RegisterResponse& reg, grpc::ClientContext* ctx) {
+    ctx->AddMetadata("authorization", "Bearer " + reg.credential());
+    ctx->AddMetadata("vigil-worker-id", reg.worker_id());
+    ctx->set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(30));
+  }
 
   vigil::testing::TempDir tmp_;
   std::unique_ptr<Node> server_;
@@ -219,23 +241,8 @@ TEST_F(ServerTest, ObserveWindowStoresUpToTheFirstBadBatch) {
 
   auto stub = v1::WorkerGateway::NewStub(channel_);
   v1::RegisterResponse reg;
-  {
-    v1::IssueTokenRequest enrol;  // workers enrol
-    enrol.set_kind(v1::TOKEN_KIND_ENROL);
-    auto token = c.IssueToken(enrol);
-    ASSERT_TRUE(token.ok()) << token.status();
-    grpc::ClientContext ctx;
-    ctx.AddMetadata("authorization", "Bearer " + token->token());
-    v1::RegisterRequest req;
-    req.set_site("office");
-    req.add_locations("nas");
-    ASSERT_TRUE(stub->Register(&ctx, req, &reg).ok());
-  }
-  auto prepare = [&](grpc::ClientContext* ctx) {
-    ctx->AddMetadata("authorization", "Bearer " + reg.credential());
-    ctx->AddMetadata("vigil-worker-id", reg.worker_id());
-    ctx->set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(30));
-  };
+  ASSERT_NO_FATAL_FAILURE(Register(stub.get(), &reg));
+  auto prepare = [&](grpc::ClientContext* ctx) { Prepare(reg, ctx); };
   v1::LeaseTaskResponse lease;
   {
     grpc::ClientContext ctx;
@@ -309,6 +316,83 @@ TEST_F(ServerTest, ObserveWindowStoresUpToTheFirstBadBatch) {
 // completes it. On a fresh coordinator (no fixed worker token, no enrol
 // token issued yet) every step is refused: no worker record is written,
 // the task stays queued at attempt 0, nothing is staged or merged.
+// Long poll: a LeaseTask call with wait_ms, made while nothing is queued,
+// is held and answered with the task queued meanwhile, long before its wait
+// is over; a call finding nothing answers empty once its wait is over; a
+// call without wait_ms answers at once.
+TEST_F(ServerTest, AHeldLeaseTaskGetsTheTaskQueuedMeanwhile) {
+  Coordinator& c = server_->coordinator();
+  ASSERT_TRUE(c.Apply(CoordinatorFixture::SetRequest()).ok());
+  auto stub = v1::WorkerGateway::NewStub(channel_);
+  v1::RegisterResponse reg;
+  ASSERT_NO_FATAL_FAILURE(Register(stub.get(), &reg));
+  using Clock = std::chrono::steady_clock;
+  auto lease = [&](uint32_t wait_ms, v1::LeaseTaskResponse* resp) {
+    grpc::ClientContext ctx;
+    Prepare(reg, &ctx);
+    v1::LeaseTaskRequest req;
+    req.set_wait_ms(wait_ms);
+    const auto t0 = Clock::now();
+    grpc::Status s = stub->LeaseTask(&ctx, req, resp);
+    EXPECT_TRUE(s.ok()) << s.error_message();
+    return Clock::now() - t0;
+  };
+  v1::LeaseTaskResponse resp;
+  EXPECT_LT(lease(0, &resp), std::chrono::seconds(5));  // answers at once
+  EXPECT_FALSE(resp.has_task());
+  EXPECT_GE(lease(300, &resp), std::chrono::milliseconds(300));  // held its wait
+  EXPECT_FALSE(resp.has_task());
+
+  // Held for up to 10 s; the check is queued 200 ms after the call.
+  auto held = std::async(std::launch::async, [&] {
+    v1::LeaseTaskResponse r;
+    auto took = lease(10'000, &r);
+    return std::make_pair(took, r);
+  });
+  std::this_thread::sleep_for(std::chrono::milliseconds(200));
+  v1::RunCheckRequest rc;
+  rc.set_tenant("acme");
+  auto queued = c.RunCheck(rc);
+  ASSERT_TRUE(queued.ok()) << queued.status();
+  ASSERT_EQ(queued->task_ids_size(), 1);
+  auto [took, got] = held.get();
+  ASSERT_TRUE(got.has_task());
+  EXPECT_EQ(got.task().id(), queued->task_ids(0));
+  // Woken by the queueing: a call answered at its deadline would take 10 s.
+  EXPECT_LT(took, std::chrono::seconds(8));
+}
+
+// Shutting the server down answers a held call at once (empty), instead of
+// waiting out the call's wait.
+TEST_F(ServerTest, ShutdownAnswersAHeldLeaseTask) {
+  ASSERT_TRUE(server_->coordinator().Apply(CoordinatorFixture::SetRequest()).ok());
+  auto stub = v1::WorkerGateway::NewStub(channel_);
+  v1::RegisterResponse reg;
+  ASSERT_NO_FATAL_FAILURE(Register(stub.get(), &reg));
+  auto held = std::async(std::launch::async, [&] {
+    grpc::ClientContext ctx;
+    Prepare(reg, &ctx);
+    v1::LeaseTaskRequest req;
+    req.set_wait_ms(10'000);
+    v1::LeaseTaskResponse r;
+    grpc::Status s = stub->LeaseTask(&ctx, req, &r);
+    return std::make_pair(s.ok(), r.has_task());
+  });
+  // The call reached the coordinator once it saw the worker again.
+  Coordinator& c = server_->coordinator();
+  const int64_t registered = c.WorkersLastSeen()[reg.worker_id()];
+  for (int i = 0; i < 1000 && c.WorkersLastSeen()[reg.worker_id()] == registered; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  ASSERT_NE(c.WorkersLastSeen()[reg.worker_id()], registered);
+  const auto t0 = std::chrono::steady_clock::now();
+  server_->Shutdown();
+  EXPECT_LT(std::chrono::steady_clock::now() - t0, std::chrono::seconds(8));
+  auto [ok, has_task] = held.get();
+  EXPECT_TRUE(ok);
+  EXPECT_FALSE(has_task);
+}
+
 TEST_F(ServerTest, AScriptWithoutEnrolmentCannotRegisterLeaseOrComplete) {
   Coordinator& c = server_->coordinator();
   ASSERT_TRUE(c.Apply(CoordinatorFixture::SetRequest()).ok());
