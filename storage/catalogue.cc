@@ -298,17 +298,25 @@ StatusOr<uint64_t> Catalogue::CountEntries(const Scope& scope) {
   return Versions(kv_.get()).Count(scope.tenant, scope.backup_set, scope.restore_point);
 }
 
-Status Catalogue::DeletePoint(const Scope& scope) {
+Status Catalogue::DeletePoint(const Scope& scope, KvBatch* into) {
   const std::string prefix =
       RestorePointPrefix(scope.tenant, scope.backup_set, scope.restore_point);
-  KvBatch b;
+  KvBatch own;
+  KvBatch& b = into != nullptr ? *into : own;
   if (Status s =
           Versions(kv_.get()).DeletePoint(scope.tenant, scope.backup_set, scope.restore_point, &b);
       !s.ok()) {
     return s;
   }
-  b.DeleteRange(Space::kVerified, prefix, PrefixSuccessor(prefix));  // in the same write
-  return kv_->Write(b, {.sync = true});
+  // Its verification records, in the same write: point deletes, not a range
+  // tombstone (each one in the memtable slows every read until the next
+  // flush, docs/BENCHMARKS.md); a point has few (its range record, and the
+  // entries with a state of their own).
+  const std::string end = PrefixSuccessor(prefix);
+  auto it = kv_->NewIterator(Space::kVerified, {.upper_bound = end});
+  for (it->Seek(prefix); it->Valid(); it->Next()) b.Delete(Space::kVerified, it->key());
+  if (!it->status().ok()) return it->status();
+  return into != nullptr ? absl::OkStatus() : kv_->Write(own, {.sync = true});
 }
 
 StatusOr<uint64_t> Catalogue::EraseBackupSet(std::string_view tenant, std::string_view backup_set) {

@@ -107,7 +107,10 @@ class Catalogue {
 
   // Forgets a restore point: its entries (the versions no other point of the
   // set holds) and its verification records. NotFound if not recorded.
-  Status DeletePoint(const Scope& scope);
+  // With `into`, the deletions are added to it (the caller writes it, with
+  // keys of its own; the set's only point excepted, whose erasure may write
+  // batches of its own); else written at once, synced.
+  Status DeletePoint(const Scope& scope, KvBatch* into = nullptr);
 
   // Forgets a backup set: every version, point, index and hash-index key and
   // verification record. Returns the number of versions erased. Unsynced

@@ -567,6 +567,14 @@ StatusOr<std::vector<int64_t>> Versions::Points(std::string_view tenant, std::st
   return out;
 }
 
+StatusOr<bool> Versions::Recording(std::string_view tenant, std::string_view set) {
+  const std::string prefix = IndexPrefix(BackupSetPrefix(tenant, set), kPendingTag);
+  auto it = kv_->NewIterator(space_, {.upper_bound = PrefixSuccessor(prefix)});
+  it->Seek(prefix);
+  if (!it->status().ok()) return it->status();
+  return it->Valid();
+}
+
 StatusOr<std::unique_ptr<Versions::PointStream>> Versions::NewPoint(std::string_view tenant,
                                                                     std::string_view set,
                                                                     int64_t point) {

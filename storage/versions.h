@@ -94,6 +94,11 @@ class Versions {
 
   // The recorded points of a set, ascending.
   StatusOr<std::vector<int64_t>> Points(std::string_view tenant, std::string_view set);
+  // Whether a point of the set is being recorded (a PointStream that wrote
+  // entries and did not Finish: an interrupted merge, redone later). Such a
+  // point shares versions no recorded point's index shows: nothing of the
+  // set may be deleted until it is recorded.
+  StatusOr<bool> Recording(std::string_view tenant, std::string_view set);
 
   // Records restore point `point` (not yet recorded) from its entries, given
   // in catalogue path order (strictly increasing, ComparePathOrder), into

@@ -53,6 +53,12 @@ void AddCoordinatorCommand(CLI::App& app, int& exit_code) {
                     "issue reports, proofs and erasure records");
   coord->add_option("--msp-name", ca.msp_name, "The MSP's name, shown in reports");
   coord
+      ->add_option("--free-gone-points-after", ca.free_gone_points_after,
+                   "Free the catalogue entries of a restore point gone from its backup set "
+                   "this long (its record, verdict and findings stay; docs/storage.md); 0: "
+                   "never")
+      ->capture_default_str();
+  coord
       ->add_option("--watch-every", ca.watch_every,
                    "Evaluate every contract this often and raise alerts (docs/alerts.md); 0: off")
       ->capture_default_str();

@@ -288,7 +288,9 @@ int RunCoordinator(const CoordinatorArgs& args) {
         !duration("--overdue-grace", args.overdue_grace, &o.watcher.overdue_grace_ns) ||
         (!args.worker_quiet.empty() &&
          !duration("--worker-quiet", args.worker_quiet, &o.watcher.worker_quiet_ns)) ||
-        !duration("--alert-max-age", args.alert_max_age, &o.delivery.max_age_ns)) {
+        !duration("--alert-max-age", args.alert_max_age, &o.delivery.max_age_ns) ||
+        !duration("--free-gone-points-after", args.free_gone_points_after,
+                  &o.coordinator.free_gone_points_after_ns)) {
       return kExitUsage;
     }
     o.watch_every_ms = watch / 1'000'000;

@@ -46,6 +46,9 @@ struct CoordinatorArgs {
   std::string overdue_grace = "1h";
   std::string worker_quiet;
   std::string alert_max_age = "24h";
+  // A restore point gone this long has its catalogue entries freed at its
+  // set's next check ("0" = never; coordinator::CoordinatorOptions).
+  std::string free_gone_points_after = "30d";
   // Plain-HTTP /healthz, /readyz, /metrics and the dashboard
   // (docs/operations.md): HOST:PORT, port 0 picks a free port, printed as
   // "http listening on HOST:PORT". Default "" = off. With https_listen set,

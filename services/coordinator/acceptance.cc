@@ -118,10 +118,18 @@ StatusOr<v1::AcceptPointResponse> Coordinator::AcceptPoint(const v1::AcceptPoint
         " has not been examined for ransomware signals yet (its verdict is computed once its "
         "check is merged); nothing accepted");
   }
+  if (r.entries_freed_ns() != 0) {
+    return absl::FailedPreconditionError(
+        "accept point: " + where + " is gone since " + FormatTimeUtc(r.gone_ns()) +
+        " and its catalogue entries were freed on " + FormatTimeUtc(r.entries_freed_ns()) +
+        " (--free-gone-points-after): later points cannot be compared with it; nothing "
+        "accepted");
+  }
   // Later verdicts first: a crash between the two writes leaves them to be
   // computed again against the same point as before, which is harmless.
   auto later = std::count_if(points->begin(), points->end(), [&](const v1::PointRecord& p) {
-    return p.time_ns() > r.time_ns() && p.verdict() != v1::POINT_VERDICT_UNSPECIFIED;
+    return p.time_ns() > r.time_ns() && p.verdict() != v1::POINT_VERDICT_UNSPECIFIED &&
+           p.entries_freed_ns() == 0;
   });
   if (s = ResetVerdictsAfter(*cat_, req.tenant(), req.backup_set(), r.time_ns()); !s.ok()) {
     return s;

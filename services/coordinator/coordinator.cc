@@ -1150,6 +1150,28 @@ StatusOr<v1::CompleteTaskResponse> Coordinator::CompleteTask(const std::string& 
         formats.count() > 0 ? cat_->kv()->Write(formats, {.sync = true}) : cat_->kv()->Sync();
     if (!s.ok()) return s;
   }
+  // Points gone long enough: their entries freed (points.h). The task is
+  // done whatever happens here; a failure is retried at the next check.
+  if (options_.free_gone_points_after_ns > 0) {
+    const std::string& tenant = t->backup_set().tenant();
+    const std::string& set = t->backup_set().name();
+    auto freed =
+        FreeGonePoints(*cat_, tenant, set, clock_->NowNs(), options_.free_gone_points_after_ns);
+    if (!freed.ok()) {
+      std::fprintf(stderr,
+                   "vigil coordinator: %s/%s: cannot free the entries of points gone for %s: "
+                   "%s (tried again at the set's next check)\n",
+                   tenant.c_str(), set.c_str(),
+                   HumanDuration(options_.free_gone_points_after_ns).c_str(),
+                   std::string(freed.status().message()).c_str());
+    } else if (*freed > 0) {
+      std::fprintf(stderr,
+                   "vigil coordinator: %s/%s: freed the catalogue entries of %d restore point(s) "
+                   "gone for more than %s (their records stay)\n",
+                   tenant.c_str(), set.c_str(), *freed,
+                   HumanDuration(options_.free_gone_points_after_ns).c_str());
+    }
+  }
   *resp.mutable_task() = std::move(*done);
   return resp;
 }

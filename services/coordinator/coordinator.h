@@ -64,6 +64,10 @@ struct CoordinatorOptions {
   std::string keys_dir;
   // The MSP's name, shown in reports. Empty = none.
   std::string msp_name;
+  // A restore point gone from its backup set for this long has its
+  // catalogue entries freed at the set's next check (FreeGonePoints,
+  // points.h; its record stays). 0 = never. Default 30 days.
+  int64_t free_gone_points_after_ns = 30LL * 24 * 3600 * 1'000'000'000;
 };
 
 // SHA-256 of a token, raw 32 bytes.

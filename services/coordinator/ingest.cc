@@ -1018,6 +1018,13 @@ StatusOr<MergeResult> MergeStaged(storage::Catalogue& cat, const v1::BackupSet& 
     const Damage& damage = progress.damage[point_index];
     auto [rec, is_new] = records.try_emplace(t);
     v1::PointRecord& r = rec->second;
+    // A point whose entries were freed, listed again (it came back): the
+    // catalogue recorded it anew above (every entry added); so is its
+    // record (its old findings were about entries no longer held).
+    if (!is_new && r.entries_freed_ns() != 0) {
+      r = v1::PointRecord();
+      is_new = true;
+    }
     if (is_new) {
       r.set_time_ns(t);
       r.set_first_seen_ns(now_ns);

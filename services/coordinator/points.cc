@@ -1,5 +1,7 @@
 #include "services/coordinator/points.h"
 
+#include <algorithm>
+
 #include "services/common/time.h"
 #include "services/contracts/plausibility.h"
 #include "services/contracts/signals.h"
@@ -8,6 +10,7 @@
 #include "services/coordinator/keys.h"
 #include "services/coordinator/records.h"
 #include "storage/key_codec.h"
+#include "storage/versions.h"
 
 namespace vigil::coordinator {
 
@@ -98,6 +101,7 @@ namespace {
 // compared point to point, docs/ransomware.md).
 const v1::PointRecord* ReferenceOf(const std::vector<v1::PointRecord>& points, size_t i) {
   for (size_t j = i; j-- > 0;) {
+    if (points[j].entries_freed_ns() != 0) continue;  // nothing left to compare with
     if (points[j].verdict() == v1::POINT_VERDICT_CLEAN ||
         points[j].verdict() == v1::POINT_VERDICT_CONTENT_NOT_JUDGED ||
         points[j].accepted_ns() != 0) {
@@ -142,6 +146,9 @@ Status RecheckPlausibility(storage::Catalogue& cat, const std::string& tenant,
   storage::KvBatch b;
   for (size_t i = 0; i < points->size(); ++i) {
     v1::PointRecord& r = (*points)[i];
+    // Entries freed (FreeGonePoints): judged while they were held; the
+    // catalogue can no longer say more.
+    if (r.entries_freed_ns() != 0) continue;
     // A clean verdict of the rules before kVerdictRules may rest on files
     // with no content sample: judged again, it may only become
     // content-not-judged (PointRecord.verdict_rules).
@@ -169,8 +176,10 @@ Status RecheckPlausibility(storage::Catalogue& cat, const std::string& tenant,
     r.clear_changed_files();
     r.clear_changed_bytes();
     uint64_t files = 0;
-    if (i > 0) {
-      const int64_t prev = (*points)[i - 1].time_ns();
+    size_t before = i;  // the previous point whose entries are held
+    while (before > 0 && (*points)[before - 1].entries_freed_ns() != 0) --before;
+    if (before > 0) {
+      const int64_t prev = (*points)[before - 1].time_ns();
       std::optional<contracts::PointComparison> c;
       if (scan && ref == prev) {
         c = scan->versus_reference;
@@ -233,6 +242,7 @@ Status ResetVerdictsAfter(storage::Catalogue& cat, const std::string& tenant,
   storage::KvBatch b;
   for (v1::PointRecord& r : *points) {
     if (r.time_ns() <= point_ns || r.verdict() == v1::POINT_VERDICT_UNSPECIFIED) continue;
+    if (r.entries_freed_ns() != 0) continue;  // could not be judged again
     r.set_verdict(v1::POINT_VERDICT_UNSPECIFIED);
     r.clear_signals();
     r.clear_compared_with_ns();
@@ -240,6 +250,43 @@ Status ResetVerdictsAfter(storage::Catalogue& cat, const std::string& tenant,
   }
   if (b.count() == 0) return absl::OkStatus();
   return cat.kv()->Write(b, {.sync = true});
+}
+
+StatusOr<int> FreeGonePoints(storage::Catalogue& cat, const std::string& tenant,
+                             const std::string& backup_set, int64_t now_ns, int64_t keep_ns) {
+  if (keep_ns <= 0) return 0;
+  auto points = LoadPoints(cat.kv(), tenant, backup_set);
+  if (!points.ok()) return points.status();
+  std::vector<v1::PointRecord*> due;
+  for (v1::PointRecord& r : *points) {
+    if (r.gone_ns() != 0 && r.entries_freed_ns() == 0 && r.plausibility_checked() &&
+        now_ns - r.gone_ns() >= keep_ns) {
+      due.push_back(&r);
+    }
+  }
+  if (due.empty()) return 0;
+  storage::Versions versions(cat.kv());
+  auto recording = versions.Recording(tenant, backup_set);
+  if (!recording.ok()) return recording.status();
+  if (*recording) return 0;  // an unfinished merge: its next completion first
+  auto recorded = versions.Points(tenant, backup_set);
+  if (!recorded.ok()) return recorded.status();
+  int freed = 0;
+  for (v1::PointRecord* r : due) {
+    storage::KvBatch b;
+    auto at = std::find(recorded->begin(), recorded->end(), r->time_ns());
+    if (at != recorded->end()) {  // (a point of no entries was never recorded)
+      if (recorded->size() <= 1) continue;
+      if (Status s = cat.DeletePoint({tenant, backup_set, r->time_ns()}, &b); !s.ok()) return s;
+    }
+    r->set_entries_freed_ns(now_ns);
+    r->clear_digests();
+    b.Put(Space::kMeta, keys::Point(tenant, backup_set, r->time_ns()), r->SerializeAsString());
+    if (Status s = cat.kv()->Write(b, {.sync = true}); !s.ok()) return s;
+    if (at != recorded->end()) recorded->erase(at);
+    ++freed;
+  }
+  return freed;
 }
 
 StatusOr<std::vector<v1::PointRecord>> Coordinator::Points(const std::string& tenant,

@@ -52,7 +52,7 @@ storage::StatusOr<std::vector<v1::PointRecord>> LoadPoints(storage::KvStore* kv,
 
 // Computes and stores the plausibility of every record of the set whose
 // plausibility_checked is false, against the nearest earlier recorded point
-// (present or gone: its entries stay in the catalogue), with its
+// (present or gone, unless its entries were freed: FreeGonePoints), with its
 // change-rate sample (changed_files / changed_bytes: files new or changed in
 // content, and their bytes). A point with no earlier one is plausible.
 //
@@ -91,10 +91,27 @@ storage::StatusOr<contracts::RansomwareSpec> RansomwareSpecFor(storage::KvStore*
 // RecheckPlausibility of the set (the set's next check, or the caller
 // right after, with RansomwareSpecFor's thresholds) judges them again
 // against the accepted point; until then they are "not computed", never
-// clean. REQUIRES: no merge or RecheckPlausibility of the set runs
-// concurrently (hold the set's lock).
+// clean. Points whose entries were freed keep their verdict (nothing to
+// judge them again with). REQUIRES: no merge or RecheckPlausibility of the
+// set runs concurrently (hold the set's lock).
 storage::Status ResetVerdictsAfter(storage::Catalogue& cat, const std::string& tenant,
                                    const std::string& backup_set, int64_t point_ns);
+
+// Frees the catalogue entries of the set's points gone for at least
+// `keep_ns` (0: none freed): each such point, once its plausibility was
+// computed, loses the versions only it held and its verification records
+// (storage::Catalogue::DeletePoint), and its record gets entries_freed_ns
+// (digests cleared: never offered as held), in one synced write per point.
+// The record stays: time, name, counts, verdict and findings, which the
+// reports and the RPO history read. Such a point is never judged again nor a
+// reference (RecheckPlausibility), cannot be accepted, and when listed again
+// is recorded as a new point (ingest.cc). Kept: the set's only recorded
+// point (its erasure is the set's), and every point while a merge of the set
+// is unfinished (Versions::Recording). Returns the points freed.
+// REQUIRES: the set's lock (no merge of it runs).
+storage::StatusOr<int> FreeGonePoints(storage::Catalogue& cat, const std::string& tenant,
+                                      const std::string& backup_set, int64_t now_ns,
+                                      int64_t keep_ns);
 
 // Fills status->points from the records of status->backup_set().
 storage::Status FillPoints(Coordinator& c, v1::BackupSetStatus* status);

@@ -494,12 +494,22 @@ TEST_F(VersionsTest, AResumedPointKeepsItsTimeOfRecording) {
     ASSERT_TRUE((*w)->Put("a", Rec(1, 500, 1000), &b).ok());
     ASSERT_TRUE(kv_->Write(b, {}).ok());  // then a crash: no Finish
   }
+  // Being recorded: nothing of the set may be deleted (FreeGonePoints).
+  auto recording = v_->Recording("acme", "fs");
+  ASSERT_TRUE(recording.ok()) << recording.status();
+  EXPECT_TRUE(*recording);
+  recording = v_->Recording("acme", "f");  // a set whose name prefixes this one's
+  ASSERT_TRUE(recording.ok());
+  EXPECT_FALSE(*recording);
   auto w = v_->NewPoint("acme", "fs", 20);
   ASSERT_TRUE(w.ok());
   ASSERT_TRUE((*w)->ResumeAfter("a").ok());
   KvBatch b;
   ASSERT_TRUE((*w)->Finish(&b).ok());
   ASSERT_TRUE(kv_->Write(b, {}).ok());
+  recording = v_->Recording("acme", "fs");
+  ASSERT_TRUE(recording.ok()) << recording.status();
+  EXPECT_FALSE(*recording);
   auto v = v_->Get("acme", "fs", 20, "a");
   ASSERT_TRUE(v.ok()) << v.status();
   EXPECT_EQ(v->recorded_ns, 1000) << "the redo forgot when the point was read";

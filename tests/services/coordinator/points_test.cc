@@ -699,5 +699,148 @@ TEST_F(MonitoringTest, NoProofForAPeriodBeforeMonitoringUnlessAsked) {
   EXPECT_EQ(monitored->seq(), 2u);
 }
 
+// Points gone from their set for longer than --free-gone-points-after lose
+// their catalogue entries (what only they held) at the set's next check;
+// their records stay, they cannot be accepted, and one listed again is
+// recorded anew (points.h, FreeGonePoints).
+class FreedPointsTest : public CoordinatorPointsTest {
+ protected:
+  static constexpr int64_t kDay = 86'400'000'000'000;
+  void SetUp() override {
+    coordinator_options_.free_gone_points_after_ns = 30 * kDay;
+    Open();  // the fake clock
+    Apply(SetRequest({.name = "snaps", .path = "acme/snaps", .layout = "rsnapshot"}));
+    RegisterWorker();
+  }
+  // Versions and hash-index keys of the whole catalogue.
+  size_t Keys(storage::Space space) {
+    auto it = c_->catalogue().kv()->NewIterator(space, {});
+    size_t n = 0;
+    for (it->Seek(""); it->Valid(); it->Next()) ++n;
+    EXPECT_TRUE(it->status().ok());
+    return n;
+  }
+  storage::StatusOr<v1::AcceptPointResponse> Accept(const std::string& point) {
+    v1::AcceptPointRequest req;
+    req.set_tenant("acme");
+    req.set_backup_set("snaps");
+    req.set_point(point);
+    req.set_reason("checked by hand");
+    return c_->AcceptPoint(req, "alice");
+  }
+};
+
+TEST_F(FreedPointsTest, AGonePointsEntriesAreFreedAfterTheWindowItsRecordStays) {
+  // Three points sharing a and b; each has a file of its own.
+  const std::vector<v1::Observation> all = {
+      Obs(100, "a", "1"), Obs(100, "b", "2"), Obs(100, "u", "only-100"),
+      Obs(200, "a", "1"), Obs(200, "b", "2"), Obs(200, "u", "only-200"),
+      Obs(300, "a", "1"), Obs(300, "b", "2"), Obs(300, "u", "only-300")};
+  RunTask({{100, "daily.2"}, {200, "daily.1"}, {300, "daily.0"}}, {all});
+  // Flagged (as the signals would): an operator could accept it, until freed.
+  SetPointVerdict("snaps", 100, v1::POINT_VERDICT_SUSPICIOUS);
+  const std::vector<v1::Observation> without_100(all.begin() + 3, all.end());
+  const size_t versions_before = Keys(storage::Space::kVersions);
+  const size_t hashes_before = Keys(storage::Space::kHashIndex);
+  // 100 rotated out; 29 days later it is still held.
+  RunTask({{200, "daily.2"}, {300, "daily.1"}}, {without_100});
+  auto rec = Records();
+  ASSERT_NE(rec[100].gone_ns(), 0);
+  const v1::PointRecord before = rec[100];
+  clock_.Advance(29 * kDay);
+  RunTask({{200, "daily.2"}, {300, "daily.1"}}, {without_100});
+  rec = Records();
+  EXPECT_EQ(rec[100].entries_freed_ns(), 0);
+  EXPECT_TRUE(HasEntry(100, "u"));
+  EXPECT_EQ(Keys(storage::Space::kVersions), versions_before);
+
+  // Past 30 days: freed at the set's next check.
+  clock_.Advance(2 * kDay);
+  RunTask({{200, "daily.2"}, {300, "daily.1"}}, {without_100});
+  rec = Records();
+  ASSERT_EQ(rec.size(), 3u);
+  EXPECT_EQ(rec[100].entries_freed_ns(), clock_.NowNs());
+  // The record stays as it was (what reports and the RPO history read).
+  EXPECT_EQ(rec[100].gone_ns(), before.gone_ns());
+  EXPECT_EQ(rec[100].files(), before.files());
+  EXPECT_EQ(rec[100].verdict(), before.verdict());
+  EXPECT_EQ(rec[100].first_seen_ns(), before.first_seen_ns());
+  EXPECT_FALSE(rec[100].has_digests());
+  // Its own file's version and hash key are gone; what 200 and 300 share
+  // with it stays.
+  EXPECT_FALSE(HasEntry(100, "a"));
+  EXPECT_FALSE(HasEntry(100, "u"));
+  EXPECT_TRUE(HasEntry(200, "a"));
+  EXPECT_TRUE(HasEntry(200, "u"));
+  EXPECT_TRUE(HasEntry(300, "u"));
+  EXPECT_LT(Keys(storage::Space::kVersions), versions_before);
+  EXPECT_EQ(Keys(storage::Space::kHashIndex), hashes_before - 1);
+  int holders = 0;
+  ASSERT_TRUE(c_->catalogue()
+                  .ForEachHolder(storage::HashBytes(storage::HashAlgorithm::kXxh3_128, "only-100"),
+                                 [&](const storage::EntryKey&) {
+                                   ++holders;
+                                   return true;
+                                 })
+                  .ok());
+  EXPECT_EQ(holders, 0);
+  // The other points' verdicts and records are untouched.
+  EXPECT_EQ(rec[200].entries_freed_ns(), 0);
+  EXPECT_EQ(rec[300].entries_freed_ns(), 0);
+
+  // It cannot be accepted: nothing left to compare later points with.
+  auto accepted = Accept("100");
+  ASSERT_EQ(accepted.status().code(), absl::StatusCode::kFailedPrecondition) << accepted.status();
+  EXPECT_NE(accepted.status().message().find("freed"), std::string::npos)
+      << accepted.status().message();
+
+  // It comes back (a repository restored): recorded anew, every entry added.
+  clock_.Advance(kDay);
+  RunTask({{100, "daily.2"}, {200, "daily.1"}, {300, "daily.0"}}, {all});
+  rec = Records();
+  EXPECT_EQ(rec[100].entries_freed_ns(), 0);
+  EXPECT_EQ(rec[100].gone_ns(), 0);
+  EXPECT_EQ(rec[100].first_seen_ns(), clock_.NowNs());
+  EXPECT_TRUE(rec[100].plausibility_checked());
+  EXPECT_TRUE(HasEntry(100, "u"));
+  EXPECT_TRUE(HasEntry(100, "a"));
+  v1::GetStatusRequest sreq;
+  sreq.set_tenant("acme");
+  auto st = c_->GetStatus(sreq);
+  ASSERT_TRUE(st.ok()) << st.status();
+  EXPECT_EQ(st->tenants(0).backup_sets(0).last_task().counts().added(), 3u);
+}
+
+// A point judged again after an acceptance is compared with the accepted
+// point, not with a later point whose entries were freed (a freed point's
+// scan is empty: every file would look new).
+TEST_F(FreedPointsTest, AFreedPointIsNoReferenceWhenLaterPointsAreJudgedAgain) {
+  RunTask({{100, "daily.2"}, {200, "daily.1"}, {300, "daily.0"}},
+          {{Obs(100, "HOW_TO_DECRYPT.txt", "pay"), Obs(100, "a", "1"), Obs(100, "b", "2"),
+            Obs(200, "a", "1"), Obs(200, "b", "2"), Obs(300, "a", "1"), Obs(300, "b", "2")}});
+  auto rec = Records();
+  ASSERT_EQ(rec[100].verdict(), v1::POINT_VERDICT_SUSPICIOUS);
+  ASSERT_EQ(rec[200].verdict(), v1::POINT_VERDICT_CLEAN);
+  ASSERT_EQ(rec[300].compared_with_ns(), 200);
+  // 200 rotated out and freed.
+  const std::vector<v1::Observation> kept = {Obs(100, "HOW_TO_DECRYPT.txt", "pay"),
+                                             Obs(100, "a", "1"), Obs(100, "b", "2"),
+                                             Obs(300, "a", "1"), Obs(300, "b", "2")};
+  RunTask({{100, "daily.1"}, {300, "daily.0"}}, {kept});
+  clock_.Advance(31 * kDay);
+  RunTask({{100, "daily.1"}, {300, "daily.0"}}, {kept});
+  rec = Records();
+  ASSERT_NE(rec[200].entries_freed_ns(), 0);
+  const v1::PointVerdict freed_verdict = rec[200].verdict();
+
+  auto accepted = Accept("100");
+  ASSERT_TRUE(accepted.ok()) << accepted.status();
+  rec = Records();
+  EXPECT_EQ(rec[300].verdict(), v1::POINT_VERDICT_CLEAN);
+  EXPECT_EQ(rec[300].compared_with_ns(), 100);   // not the freed 200
+  EXPECT_EQ(rec[300].changed_files(), 0u);       // a and b as in 100 (a freed 200: both new)
+  EXPECT_EQ(rec[200].verdict(), freed_verdict);  // kept: nothing to judge it with
+}
+
 }  // namespace
 }  // namespace vigil::coordinator
