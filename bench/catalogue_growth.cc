@@ -24,6 +24,11 @@
 //   6. close, size again; a markdown table and one CSV line of everything,
 //      with /proc/loadavg at start and end.
 //
+// With --keep-points K (rotation, as a set keeping K dailies): after point
+// d is written, point d-K is deleted (Catalogue::DeletePoint, what the
+// coordinator's FreeGonePoints calls), timed; the catalogue's size then
+// follows K points, not P.
+//
 // Entry records: unchanged files keep their record from point to point
 // (first_seen_ns = when their content first appeared); with
 // --first-seen-per-point every record of a point carries the point's time,
@@ -86,12 +91,13 @@ struct Options {
   std::string dir;
   bool keep = false;
   bool first_seen_per_point = false;
+  int keep_points = 0;  // 0: no rotation
 };
 
 void Usage(FILE* out) {
   std::fprintf(out,
                "usage: vigil_catalogue_growth [--files N] [--points P] [--churn PCT] [--dir DIR]\n"
-               "                              [--keep] [--first-seen-per-point]\n"
+               "                              [--keep] [--first-seen-per-point] [--keep-points K]\n"
                "  --files N     files of the set [1000000] (at most 10000000)\n"
                "  --points P    daily restore points [34] (at least 2)\n"
                "  --churn PCT   %% of the files replaced each day [1.0]\n"
@@ -100,6 +106,7 @@ void Usage(FILE* out) {
                "                removed at the end unless --keep\n"
                "  --keep        keep the catalogue\n"
                "  --first-seen-per-point  every record of a point carries the point's time\n"
+               "  --keep-points K  rotation: delete point d-K once point d is written\n"
                "                as first_seen_ns, as today's merge writes a new point\n"
                "                (default: unchanged files keep their record)\n"
                "Exit status: 0 ok, 1 catalogue error, 2 usage, 3 a result did not match the\n"
@@ -234,6 +241,8 @@ int Main(int argc, char** argv) {
       o.points = std::atoi(v);
     } else if (a == "--churn" && (v = value()) != nullptr) {
       o.churn = std::strtod(v, nullptr);
+    } else if (a == "--keep-points" && (v = value()) != nullptr) {
+      o.keep_points = std::atoi(v);
     } else if (a == "--dir" && (v = value()) != nullptr) {
       o.dir = v;
     } else {
@@ -242,7 +251,7 @@ int Main(int argc, char** argv) {
     }
   }
   if (o.files < 1 || o.files > 10'000'000 || o.points < 2 || o.points > 10'000 ||
-      !(o.churn >= 0 && o.churn <= 100)) {
+      o.keep_points < 0 || o.keep_points == 1 || !(o.churn >= 0 && o.churn <= 100)) {
     Usage(stderr);
     return 2;
   }
@@ -289,6 +298,7 @@ int Main(int argc, char** argv) {
   std::vector<uint16_t> version(n, 0);
   std::vector<uint64_t> churned(static_cast<size_t>(p) + 1, 0);
   std::vector<Timing> point_time(static_cast<size_t>(p) + 1);
+  std::vector<Timing> delete_time;  // --keep-points
   const double ingest_t0 = Now(), ingest_c0 = ProcessCpuSeconds();
   for (int d = 1; d <= p; ++d) {
     EntryRecord r;
@@ -309,6 +319,13 @@ int Main(int argc, char** argv) {
       if (Status s = w.Commit(true); !s.ok()) return Fail("Commit", s);
     }
     point_time[d] = {Now() - t0, ProcessCpuSeconds() - c0};
+    if (o.keep_points > 0 && d > o.keep_points) {
+      const double r0 = Now(), rc0 = ProcessCpuSeconds();
+      if (Status s = cat->get()->DeletePoint(PointScope(d - o.keep_points)); !s.ok()) {
+        return Fail("DeletePoint", s);
+      }
+      delete_time.push_back({Now() - r0, ProcessCpuSeconds() - rc0});
+    }
     const Timing& t = point_time[d];
     std::printf(
         "point %2d: %llu entries (%llu replaced) in %.3f s wall (%.0f/s), %.3f s cpu "
@@ -468,7 +485,9 @@ int Main(int argc, char** argv) {
   const std::string load_end = LoadAvg();
 
   // Summary.
-  const double logical = static_cast<double>(n) * p;
+  // Entries the points held at the end (with --keep-points, the kept ones).
+  const double logical =
+      static_cast<double>(n) * (o.keep_points > 0 ? std::min(p, o.keep_points) : p);
   std::vector<double> walls, cpus;
   for (int d = 2; d <= p; ++d) {
     walls.push_back(point_time[d].wall);
@@ -537,6 +556,20 @@ int Main(int argc, char** argv) {
   std::printf("| Merkle root of point %d (CatalogueRoot) | %.3f s wall, %.3f s cpu; %s (%s) |\n", p,
               root_time.wall, root_time.cpu, storage::MerkleHex(head.root).c_str(),
               root_ok ? "= generator's" : "MISMATCH");
+  double del_med_wall = 0, del_med_cpu = 0;
+  if (!delete_time.empty()) {
+    std::vector<double> dw, dc;
+    for (const Timing& t : delete_time) {
+      dw.push_back(t.wall);
+      dc.push_back(t.cpu);
+    }
+    del_med_wall = Median(dw);
+    del_med_cpu = Median(dc);
+    std::printf(
+        "| rotation: %d points kept, %zu deleted (DeletePoint) | median %.3f s wall, %.3f s "
+        "cpu per deletion |\n",
+        o.keep_points, delete_time.size(), del_med_wall, del_med_cpu);
+  }
   std::printf("| peak RSS | %.1f MiB |\n", MaxRssMiB());
 
   std::printf(
@@ -546,11 +579,12 @@ int Main(int argc, char** argv) {
       "all_points_wall_s,all_points_cpu_s,close_wall_s,bytes_after_close,sst_after_close,"
       "bytes_after_reopen,sst_after_reopen,bytes_at_end,sst_at_end,bytes_per_logical_entry,"
       "diff_wall_s,diff_cpu_s,diff_changed,churn_injected,list_wall_s,count_wall_s,root_wall_s,"
-      "root_cpu_s,root,ok\n");
+      "root_cpu_s,root,ok,keep_points,points_deleted,delete_median_wall_s,"
+      "delete_median_cpu_s\n");
   std::printf(
       "csv,%llu,%d,%g,%d,%s,%s,%.3f,%.3f,%.3f,%.0f,%.0f,%.3f,%.3f,%.3f,%.3f,%.1f,%.1f,"
       "%.3f,%llu,%llu,%llu,%llu,%llu,%llu,%.2f,%.3f,%.3f,%llu,%llu,%.3f,%.3f,%.3f,%.3f,"
-      "%s,%d\n",
+      "%s,%d,%d,%zu,%.4f,%.4f\n",
       static_cast<unsigned long long>(n), p, o.churn, o.first_seen_per_point ? 1 : 0,
       load_start.c_str(), load_end.c_str(), gen.wall, first.wall, first.cpu, nn / first.wall,
       nn / first.cpu, med_wall, med_cpu, last.wall, last.cpu, ingest_all.wall, ingest_all.cpu,
@@ -562,7 +596,8 @@ int Main(int argc, char** argv) {
       after_close.total / logical, diff_time.wall, diff_time.cpu,
       static_cast<unsigned long long>(diff.changed), static_cast<unsigned long long>(churned[p]),
       list_time.wall, count_time.wall, root_time.wall, root_time.cpu,
-      storage::MerkleHex(head.root).c_str(), rc == 0 ? 1 : 0);
+      storage::MerkleHex(head.root).c_str(), rc == 0 ? 1 : 0, o.keep_points, delete_time.size(),
+      del_med_wall, del_med_cpu);
 
   if (!o.keep) {
     std::error_code ec;
