@@ -1151,7 +1151,9 @@ StatusOr<v1::CompleteTaskResponse> Coordinator::CompleteTask(const std::string& 
     if (!s.ok()) return s;
   }
   // Points gone long enough: their entries freed (points.h). The task is
-  // done whatever happens here; a failure is retried at the next check.
+  // done whatever happens here (shown DONE first); a failure is retried at
+  // the next check.
+  leases_->Publish(req.task_id());
   if (options_.free_gone_points_after_ns > 0) {
     const std::string& tenant = t->backup_set().tenant();
     const std::string& set = t->backup_set().name();

@@ -154,10 +154,14 @@ class Coordinator {
   // declared for its site now (read at every call), unless the location's
   // read budget defers it (read_ledger.h).
   storage::StatusOr<v1::LeaseTaskResponse> LeaseTask(const std::string& worker_id);
-  // `hook` is called whenever a task is queued (LeaseManager::SetQueuedHook:
+  // `hook` is called whenever a task is queued or a lease ends
+  // (LeaseManager::SetQueuedHook:
   // it must not block nor call the coordinator); empty to remove it. The
   // server's held LeaseTask calls (lease_waiters.h) wake on it.
   void SetTaskQueuedHook(std::function<void()> hook);
+  // The lease TTL, ns (LeaseOptions): a held LeaseTask waits at most half
+  // of it, so that an idle worker is seen at least every half TTL.
+  int64_t lease_ttl_ns() const { return options_.lease.ttl_ns; }
   storage::StatusOr<v1::HeartbeatResponse> Heartbeat(const std::string& worker_id,
                                                      const v1::HeartbeatRequest& req);
   // Checks the lease, validates and stages the batch durably; returns the

@@ -1019,11 +1019,25 @@ StatusOr<MergeResult> MergeStaged(storage::Catalogue& cat, const v1::BackupSet& 
     auto [rec, is_new] = records.try_emplace(t);
     v1::PointRecord& r = rec->second;
     // A point whose entries were freed, listed again (it came back): the
-    // catalogue recorded it anew above (every entry added); so is its
-    // record (its old findings were about entries no longer held).
+    // catalogue recorded it anew above (every entry added). Its record keeps
+    // its history (first seen, damage: the reports' incidents); what was
+    // judged of entries no longer held is judged again from those just
+    // recorded, acceptance included (the content now may not be what an
+    // operator accepted then).
     if (!is_new && r.entries_freed_ns() != 0) {
-      r = v1::PointRecord();
-      is_new = true;
+      r.clear_entries_freed_ns();
+      r.clear_digests();
+      r.clear_implausible();
+      r.clear_changed_files();
+      r.clear_changed_bytes();
+      r.set_plausibility_checked(false);
+      r.clear_verdict();
+      r.clear_verdict_rules();
+      r.clear_signals();
+      r.clear_compared_with_ns();
+      r.clear_accepted_by();
+      r.clear_accepted_ns();
+      r.clear_accepted_reason();
     }
     if (is_new) {
       r.set_time_ns(t);

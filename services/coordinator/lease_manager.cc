@@ -151,9 +151,16 @@ uint64_t LeaseManager::Persist(v1::Task* slot, v1::Task next, const storage::KvB
   const bool new_lease =
       next.state() == v1::TASK_STATE_LEASED &&
       (slot->state() != v1::TASK_STATE_LEASED || slot->attempt() != next.attempt());
+  // A lease ending (done, failed, expired, handed back): a read budget's
+  // gate may now admit its location's next task. (A QUEUED task wakes
+  // them in IndexLocked.)
+  const bool lease_ends = slot->state() == v1::TASK_STATE_LEASED &&
+                          next.state() != v1::TASK_STATE_LEASED &&
+                          next.state() != v1::TASK_STATE_QUEUED;
   UnindexLocked(*slot);
   *slot = std::move(next);
   IndexLocked(*slot);
+  if (lease_ends && queued_hook_) queued_hook_();
   if (new_lease) {
     const int64_t now = clock_->NowNs();
     progress_[slot->id()] =

@@ -202,8 +202,9 @@ class LeaseManager {
   void SetReloadHook(std::function<void()> hook) { reload_hook_ = std::move(hook); }
   // Called under the manager's lock whenever a task becomes QUEUED
   // (enqueued, handed back, re-queued after a failure or an expiry, read
-  // back): a held LeaseTask may now find it (lease_waiters.h). It must not
-  // call the manager, nor block. May be changed at any time (empty: none).
+  // back) or leaves LEASED (a read budget may then admit the next one): a
+  // held LeaseTask may now find a task (lease_waiters.h). It must not call
+  // the manager, nor block. May be changed at any time (empty: none).
   void SetQueuedHook(std::function<void()> hook) {
     MutexLock lock(&mu_);
     queued_hook_ = std::move(hook);

@@ -252,6 +252,12 @@ Status ResetVerdictsAfter(storage::Catalogue& cat, const std::string& tenant,
   return cat.kv()->Write(b, {.sync = true});
 }
 
+namespace {
+// Points freed by one call at most: a completion frees a few at a time (the
+// first check after an upgrade may find hundreds due).
+constexpr size_t kMaxFreedPerCall = 16;
+}  // namespace
+
 StatusOr<int> FreeGonePoints(storage::Catalogue& cat, const std::string& tenant,
                              const std::string& backup_set, int64_t now_ns, int64_t keep_ns) {
   if (keep_ns <= 0) return 0;
@@ -265,10 +271,22 @@ StatusOr<int> FreeGonePoints(storage::Catalogue& cat, const std::string& tenant,
     }
   }
   if (due.empty()) return 0;
+  // A set whose last check listed no point (its directory unreachable,
+  // emptied, a mount gone): everything looks gone; nothing is freed until
+  // the set shows points again.
+  if (std::none_of(points->begin(), points->end(),
+                   [](const v1::PointRecord& r) { return r.gone_ns() == 0; })) {
+    return 0;
+  }
+  if (due.size() > kMaxFreedPerCall) due.resize(kMaxFreedPerCall);  // the rest next time
   storage::Versions versions(cat.kv());
   auto recording = versions.Recording(tenant, backup_set);
   if (!recording.ok()) return recording.status();
-  if (*recording) return 0;  // an unfinished merge: its next completion first
+  if (*recording) {
+    return absl::FailedPreconditionError(
+        "a merge of the set was interrupted and not redone yet (a point being recorded): "
+        "nothing is freed until it is");
+  }
   auto recorded = versions.Points(tenant, backup_set);
   if (!recorded.ok()) return recorded.status();
   int freed = 0;

@@ -105,10 +105,13 @@ storage::Status ResetVerdictsAfter(storage::Catalogue& cat, const std::string& t
 // The record stays: time, name, counts, verdict and findings, which the
 // reports and the RPO history read. Such a point is never judged again nor a
 // reference (RecheckPlausibility), cannot be accepted, and when listed again
-// is recorded as a new point (ingest.cc). Kept: the set's only recorded
-// point (its erasure is the set's), and every point while a merge of the set
-// is unfinished (Versions::Recording). Returns the points freed.
-// REQUIRES: the set's lock (no merge of it runs).
+// gets its entries again, and what was judged of them judged again
+// (ingest.cc). Kept: the set's only recorded point (its erasure is the
+// set's), and every point while no point of the set is present (a set
+// directory unreachable or emptied: everything looks gone). At most 16
+// points per call (the rest at the next). FailedPrecondition, nothing
+// freed, while a merge of the set is unfinished (Versions::Recording).
+// Returns the points freed. REQUIRES: the set's lock (no merge of it runs).
 storage::StatusOr<int> FreeGonePoints(storage::Catalogue& cat, const std::string& tenant,
                                       const std::string& backup_set, int64_t now_ns,
                                       int64_t keep_ns);

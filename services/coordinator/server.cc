@@ -328,8 +328,16 @@ class WorkerService final : public v1::WorkerGateway::CallbackService {
       reactor->Finish(cs);
       return reactor;
     }
-    const auto deadline = std::chrono::steady_clock::now() +
-                          std::chrono::milliseconds(std::min(req->wait_ms(), kMaxLeaseWaitMs));
+    // At most kMaxLeaseWaitMs, half the lease TTL (an idle worker is seen
+    // at every try: LiveLocations, the watcher's worker silence), and 1 s
+    // less than the client waits: a call is never answered after its
+    // client gave up.
+    int64_t wait_ms =
+        std::min<int64_t>({req->wait_ms(), kMaxLeaseWaitMs, c_->lease_ttl_ns() / 2'000'000});
+    const auto client_left = std::chrono::duration_cast<std::chrono::milliseconds>(
+        ctx->deadline() - std::chrono::system_clock::now());
+    wait_ms = std::max<int64_t>(0, std::min<int64_t>(wait_ms, client_left.count() - 1000));
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(wait_ms);
     Lease lease{ctx, reactor, resp, Metadata(ctx, "vigil-worker-id"), deadline};
     const std::string credential = BearerToken(ctx);
     e_->Post([this, lease, credential] {
@@ -390,6 +398,11 @@ class WorkerService final : public v1::WorkerGateway::CallbackService {
   // On the executor: leases, or parks the call until a task is queued, its
   // deadline, or shutdown (then answers with no task).
   void TryLease(const Lease& lease) {
+    // A client gone (stopped, crashed, disconnected) while its call was
+    // held: no task is leased to it (it would wait a lease TTL for nobody).
+    if (lease.ctx->IsCancelled()) {
+      return lease.reactor->Finish(grpc::Status(grpc::StatusCode::CANCELLED, "cancelled"));
+    }
     const uint64_t generation = waiters_.Generation();
     auto r = c_->LeaseTask(lease.worker);
     if (!r.ok()) return lease.reactor->Finish(ToGrpc(r.status()));

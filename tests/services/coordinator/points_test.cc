@@ -800,8 +800,9 @@ TEST_F(FreedPointsTest, AGonePointsEntriesAreFreedAfterTheWindowItsRecordStays) 
   rec = Records();
   EXPECT_EQ(rec[100].entries_freed_ns(), 0);
   EXPECT_EQ(rec[100].gone_ns(), 0);
-  EXPECT_EQ(rec[100].first_seen_ns(), clock_.NowNs());
+  EXPECT_EQ(rec[100].first_seen_ns(), before.first_seen_ns());  // its history stays
   EXPECT_TRUE(rec[100].plausibility_checked());
+  EXPECT_NE(rec[100].verdict(), v1::POINT_VERDICT_UNSPECIFIED);  // judged again
   EXPECT_TRUE(HasEntry(100, "u"));
   EXPECT_TRUE(HasEntry(100, "a"));
   v1::GetStatusRequest sreq;
@@ -809,6 +810,30 @@ TEST_F(FreedPointsTest, AGonePointsEntriesAreFreedAfterTheWindowItsRecordStays) 
   auto st = c_->GetStatus(sreq);
   ASSERT_TRUE(st.ok()) << st.status();
   EXPECT_EQ(st->tenants(0).backup_sets(0).last_task().counts().added(), 3u);
+}
+
+// A set whose checks list no point for a month (its directory unreachable
+// or emptied): every point looks gone, none is freed.
+TEST_F(FreedPointsTest, NothingIsFreedWhileNoPointOfTheSetIsPresent) {
+  RunTask({{100, "daily.1"}, {200, "daily.0"}},
+          {{Obs(100, "a", "1"), Obs(100, "u", "x"), Obs(200, "a", "1"), Obs(200, "u", "y")}});
+  RunTask({}, {});
+  clock_.Advance(31 * kDay);
+  RunTask({}, {});
+  auto rec = Records();
+  ASSERT_EQ(rec.size(), 2u);
+  for (const auto& [t, r] : rec) {
+    EXPECT_NE(r.gone_ns(), 0) << t;
+    EXPECT_EQ(r.entries_freed_ns(), 0) << t;
+  }
+  EXPECT_TRUE(HasEntry(100, "u"));
+  // The set shows a point again: the other one is freed.
+  RunTask({{200, "daily.0"}}, {{Obs(200, "a", "1"), Obs(200, "u", "y")}});
+  rec = Records();
+  EXPECT_NE(rec[100].entries_freed_ns(), 0);
+  EXPECT_EQ(rec[200].entries_freed_ns(), 0);
+  EXPECT_FALSE(HasEntry(100, "u"));
+  EXPECT_TRUE(HasEntry(200, "u"));
 }
 
 // A point judged again after an acceptance is compared with the accepted

@@ -393,6 +393,52 @@ TEST_F(ServerTest, ShutdownAnswersAHeldLeaseTask) {
   EXPECT_FALSE(has_task);
 }
 
+// A held call is answered before its client gives up (its deadline, less
+// a second), and one whose client went away gets no task: the next caller
+// does.
+TEST_F(ServerTest, AHeldLeaseTaskNeverOutlivesItsClient) {
+  Coordinator& c = server_->coordinator();
+  ASSERT_TRUE(c.Apply(CoordinatorFixture::SetRequest()).ok());
+  auto stub = v1::WorkerGateway::NewStub(channel_);
+  v1::RegisterResponse reg;
+  ASSERT_NO_FATAL_FAILURE(Register(stub.get(), &reg));
+  v1::LeaseTaskRequest req;
+  req.set_wait_ms(10'000);
+  {
+    grpc::ClientContext ctx;
+    Prepare(reg, &ctx);
+    ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(3));
+    v1::LeaseTaskResponse r;
+    grpc::Status s = stub->LeaseTask(&ctx, req, &r);
+    EXPECT_TRUE(s.ok()) << s.error_message();  // not DEADLINE_EXCEEDED
+    EXPECT_FALSE(r.has_task());
+  }
+  // A held call cancelled by its client (a worker stopping), then a task.
+  grpc::ClientContext held_ctx;
+  Prepare(reg, &held_ctx);
+  auto held = std::async(std::launch::async, [&] {
+    v1::LeaseTaskResponse r;
+    return stub->LeaseTask(&held_ctx, req, &r).error_code();
+  });
+  const int64_t seen = c.WorkersLastSeen()[reg.worker_id()];
+  for (int i = 0; i < 1000 && c.WorkersLastSeen()[reg.worker_id()] == seen; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  held_ctx.TryCancel();
+  EXPECT_EQ(held.get(), grpc::StatusCode::CANCELLED);
+  std::this_thread::sleep_for(std::chrono::milliseconds(200));  // the cancel reaches the server
+  v1::RunCheckRequest rc;
+  rc.set_tenant("acme");
+  auto queued = c.RunCheck(rc);
+  ASSERT_TRUE(queued.ok()) << queued.status();
+  grpc::ClientContext ctx;
+  Prepare(reg, &ctx);
+  v1::LeaseTaskResponse r;
+  ASSERT_TRUE(stub->LeaseTask(&ctx, {}, &r).ok());
+  ASSERT_TRUE(r.has_task()) << "the task went to the cancelled call";
+  EXPECT_EQ(r.task().id(), queued->task_ids(0));
+}
+
 TEST_F(ServerTest, AScriptWithoutEnrolmentCannotRegisterLeaseOrComplete) {
   Coordinator& c = server_->coordinator();
   ASSERT_TRUE(c.Apply(CoordinatorFixture::SetRequest()).ok());
