@@ -345,6 +345,9 @@ StatusOr<v1::ApplyResponse> Coordinator::Apply(const v1::ApplyRequest& in) {
   if (in.dry_run()) return resp;
   if (batch.count() > 0) {
     if (Status s = kv->Write(batch, {.sync = true}); !s.ok()) return s;
+    // A location declared for another site, a budget changed: a held
+    // LeaseTask may now find a task (lease_waiters.h).
+    leases_->Wake();
   }
   return resp;
 }

@@ -209,6 +209,12 @@ class LeaseManager {
     MutexLock lock(&mu_);
     queued_hook_ = std::move(hook);
   }
+  // Calls the hook: something outside the manager (a location declared for
+  // another site) may make a queued task leasable.
+  void Wake() {
+    MutexLock lock(&mu_);
+    if (queued_hook_) queued_hook_();
+  }
 
  private:
   FinishHook finish_hook_;

@@ -393,6 +393,42 @@ TEST_F(ServerTest, ShutdownAnswersAHeldLeaseTask) {
   EXPECT_FALSE(has_task);
 }
 
+// A task queued for a location declared for another site waits; the held
+// call of a worker of the right site gets it as soon as an apply declares
+// the location for that site, not at the end of its wait.
+TEST_F(ServerTest, AnApplyWakesAHeldLeaseTask) {
+  Coordinator& c = server_->coordinator();
+  auto stub = v1::WorkerGateway::NewStub(channel_);
+  v1::RegisterResponse reg;  // office, claiming nas (not declared yet)
+  ASSERT_NO_FATAL_FAILURE(Register(stub.get(), &reg));
+  ASSERT_TRUE(c.Apply(CoordinatorFixture::SetRequest({.site = "paris"})).ok());
+  v1::RunCheckRequest rc;
+  rc.set_tenant("acme");
+  auto queued = c.RunCheck(rc);
+  ASSERT_TRUE(queued.ok()) << queued.status();
+  ASSERT_EQ(queued->task_ids_size(), 1);
+  auto held = std::async(std::launch::async, [&] {
+    grpc::ClientContext ctx;
+    Prepare(reg, &ctx);
+    v1::LeaseTaskRequest req;
+    req.set_wait_ms(10'000);
+    v1::LeaseTaskResponse r;
+    const auto t0 = std::chrono::steady_clock::now();
+    grpc::Status s = stub->LeaseTask(&ctx, req, &r);
+    EXPECT_TRUE(s.ok()) << s.error_message();
+    return std::make_pair(std::chrono::steady_clock::now() - t0, r);
+  });
+  const int64_t seen = c.WorkersLastSeen()[reg.worker_id()];
+  for (int i = 0; i < 1000 && c.WorkersLastSeen()[reg.worker_id()] == seen; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  ASSERT_TRUE(c.Apply(CoordinatorFixture::SetRequest()).ok());  // nas now at office
+  auto [took, got] = held.get();
+  ASSERT_TRUE(got.has_task());
+  EXPECT_EQ(got.task().id(), queued->task_ids(0));
+  EXPECT_LT(took, std::chrono::seconds(8));  // woken, not at its 10 s
+}
+
 // A held call is answered before its client gives up (its deadline, less
 // a second), and one whose client went away gets no task: the next caller
 // does.
