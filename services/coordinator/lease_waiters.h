@@ -53,7 +53,7 @@ class LeaseWaiters {
   void Wake();
   // Retries every parked call and parks no more. Idempotent.
   void Stop();
-  // Calls parked now (for tests and /metrics).
+  // Calls parked now (for tests).
   size_t parked();
 
  private:

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 
+#include "services/common/text.h"
 #include "services/common/time.h"
 #include "services/contracts/plausibility.h"
 #include "services/contracts/signals.h"
@@ -129,7 +130,7 @@ contracts::Signal InheritedNotJudged(const v1::PointRecord& p,
     s.examples.assign(x.examples().begin(), x.examples().end());
   }
   s.message = "compared with point " + (p.name().empty() ? std::to_string(p.time_ns()) : p.name()) +
-              ", whose content was not judged (" + std::to_string(s.count) +
+              ", whose content was not judged (" + GroupDigits(s.count) +
               " files without a content sample): the files unchanged since are not judged "
               "either, so encryption is not ruled out; renames, deletions and ransom notes "
               "were checked";

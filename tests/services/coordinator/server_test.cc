@@ -63,6 +63,41 @@ class ServerTest : public ::testing::Test {
     ctx->AddMetadata("vigil-worker-id", reg.worker_id());
     ctx->set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(30));
   }
+  // A LeaseTask call with `wait_ms` (long poll): what it answered and how
+  // long it took. `ctx`: a context the caller prepared (to cancel it, or
+  // with its own deadline); null: one of Prepare's.
+  struct Lease {
+    grpc::Status status;
+    v1::LeaseTaskResponse resp;
+    std::chrono::steady_clock::duration took{};
+  };
+  static Lease LeaseWithWait(v1::WorkerGateway::Stub* stub, const v1::RegisterResponse& reg,
+                             uint32_t wait_ms, grpc::ClientContext* ctx = nullptr) {
+    grpc::ClientContext own;
+    if (ctx == nullptr) {
+      Prepare(reg, &own);
+      ctx = &own;
+    }
+    v1::LeaseTaskRequest req;
+    req.set_wait_ms(wait_ms);
+    Lease l;
+    const auto t0 = std::chrono::steady_clock::now();
+    l.status = stub->LeaseTask(ctx, req, &l.resp);
+    l.took = std::chrono::steady_clock::now() - t0;
+    return l;
+  }
+  // When the coordinator last saw the worker (a call it answered or holds).
+  int64_t LastSeen(const v1::RegisterResponse& reg) {
+    return server_->coordinator().WorkersLastSeen()[reg.worker_id()];
+  }
+  // Waits (up to 10 s) until the coordinator saw the worker after `since`:
+  // a call made since then reached it (and is held, if it found nothing).
+  void WaitSeenAfter(const v1::RegisterResponse& reg, int64_t since) {
+    for (int i = 0; i < 1000 && LastSeen(reg) == since; ++i) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    }
+    ASSERT_NE(LastSeen(reg), since) << "the LeaseTask call never reached the coordinator";
+  }
 
   vigil::testing::TempDir tmp_;
   std::unique_ptr<Node> server_;
@@ -310,12 +345,6 @@ TEST_F(ServerTest, ObserveWindowStoresUpToTheFirstBadBatch) {
   EXPECT_EQ(done.task().counts().added(), 5u * kPerBatch);
 }
 
-// The forged-verdict attack (issue 13): a script that reaches the port
-// registers without any enrolment credential, leases the check of a set
-// whose file was corrupted on disk, streams the original digests and
-// completes it. On a fresh coordinator (no fixed worker token, no enrol
-// token issued yet) every step is refused: no worker record is written,
-// the task stays queued at attempt 0, nothing is staged or merged.
 // Long poll: a LeaseTask call with wait_ms, made while nothing is queued,
 // is held and answered with the task queued meanwhile, long before its wait
 // is over; a call finding nothing answers empty once its wait is over; a
@@ -326,40 +355,31 @@ TEST_F(ServerTest, AHeldLeaseTaskGetsTheTaskQueuedMeanwhile) {
   auto stub = v1::WorkerGateway::NewStub(channel_);
   v1::RegisterResponse reg;
   ASSERT_NO_FATAL_FAILURE(Register(stub.get(), &reg));
-  using Clock = std::chrono::steady_clock;
-  auto lease = [&](uint32_t wait_ms, v1::LeaseTaskResponse* resp) {
-    grpc::ClientContext ctx;
-    Prepare(reg, &ctx);
-    v1::LeaseTaskRequest req;
-    req.set_wait_ms(wait_ms);
-    const auto t0 = Clock::now();
-    grpc::Status s = stub->LeaseTask(&ctx, req, resp);
-    EXPECT_TRUE(s.ok()) << s.error_message();
-    return Clock::now() - t0;
-  };
-  v1::LeaseTaskResponse resp;
-  EXPECT_LT(lease(0, &resp), std::chrono::seconds(5));  // answers at once
-  EXPECT_FALSE(resp.has_task());
-  EXPECT_GE(lease(300, &resp), std::chrono::milliseconds(300));  // held its wait
-  EXPECT_FALSE(resp.has_task());
+  Lease at_once = LeaseWithWait(stub.get(), reg, 0);
+  EXPECT_TRUE(at_once.status.ok()) << at_once.status.error_message();
+  EXPECT_LT(at_once.took, std::chrono::seconds(5));
+  EXPECT_FALSE(at_once.resp.has_task());
+  Lease waited = LeaseWithWait(stub.get(), reg, 300);
+  EXPECT_TRUE(waited.status.ok()) << waited.status.error_message();
+  EXPECT_GE(waited.took, std::chrono::milliseconds(300));  // held its wait
+  EXPECT_FALSE(waited.resp.has_task());
 
-  // Held for up to 10 s; the check is queued 200 ms after the call.
-  auto held = std::async(std::launch::async, [&] {
-    v1::LeaseTaskResponse r;
-    auto took = lease(10'000, &r);
-    return std::make_pair(took, r);
-  });
-  std::this_thread::sleep_for(std::chrono::milliseconds(200));
+  // Held for up to 10 s; the check is queued once the call is held.
+  const int64_t seen = LastSeen(reg);
+  auto held =
+      std::async(std::launch::async, [&] { return LeaseWithWait(stub.get(), reg, 10'000); });
+  ASSERT_NO_FATAL_FAILURE(WaitSeenAfter(reg, seen));
   v1::RunCheckRequest rc;
   rc.set_tenant("acme");
   auto queued = c.RunCheck(rc);
   ASSERT_TRUE(queued.ok()) << queued.status();
   ASSERT_EQ(queued->task_ids_size(), 1);
-  auto [took, got] = held.get();
-  ASSERT_TRUE(got.has_task());
-  EXPECT_EQ(got.task().id(), queued->task_ids(0));
+  Lease got = held.get();
+  EXPECT_TRUE(got.status.ok()) << got.status.error_message();
+  ASSERT_TRUE(got.resp.has_task());
+  EXPECT_EQ(got.resp.task().id(), queued->task_ids(0));
   // Woken by the queueing: a call answered at its deadline would take 10 s.
-  EXPECT_LT(took, std::chrono::seconds(8));
+  EXPECT_LT(got.took, std::chrono::seconds(8));
 }
 
 // Shutting the server down answers a held call at once (empty), instead of
@@ -369,28 +389,16 @@ TEST_F(ServerTest, ShutdownAnswersAHeldLeaseTask) {
   auto stub = v1::WorkerGateway::NewStub(channel_);
   v1::RegisterResponse reg;
   ASSERT_NO_FATAL_FAILURE(Register(stub.get(), &reg));
-  auto held = std::async(std::launch::async, [&] {
-    grpc::ClientContext ctx;
-    Prepare(reg, &ctx);
-    v1::LeaseTaskRequest req;
-    req.set_wait_ms(10'000);
-    v1::LeaseTaskResponse r;
-    grpc::Status s = stub->LeaseTask(&ctx, req, &r);
-    return std::make_pair(s.ok(), r.has_task());
-  });
-  // The call reached the coordinator once it saw the worker again.
-  Coordinator& c = server_->coordinator();
-  const int64_t registered = c.WorkersLastSeen()[reg.worker_id()];
-  for (int i = 0; i < 1000 && c.WorkersLastSeen()[reg.worker_id()] == registered; ++i) {
-    std::this_thread::sleep_for(std::chrono::milliseconds(10));
-  }
-  ASSERT_NE(c.WorkersLastSeen()[reg.worker_id()], registered);
+  const int64_t seen = LastSeen(reg);
+  auto held =
+      std::async(std::launch::async, [&] { return LeaseWithWait(stub.get(), reg, 10'000); });
+  ASSERT_NO_FATAL_FAILURE(WaitSeenAfter(reg, seen));
   const auto t0 = std::chrono::steady_clock::now();
   server_->Shutdown();
   EXPECT_LT(std::chrono::steady_clock::now() - t0, std::chrono::seconds(8));
-  auto [ok, has_task] = held.get();
-  EXPECT_TRUE(ok);
-  EXPECT_FALSE(has_task);
+  Lease got = held.get();
+  EXPECT_TRUE(got.status.ok()) << got.status.error_message();
+  EXPECT_FALSE(got.resp.has_task());
 }
 
 // A task queued for a location declared for another site waits; the held
@@ -407,26 +415,16 @@ TEST_F(ServerTest, AnApplyWakesAHeldLeaseTask) {
   auto queued = c.RunCheck(rc);
   ASSERT_TRUE(queued.ok()) << queued.status();
   ASSERT_EQ(queued->task_ids_size(), 1);
-  auto held = std::async(std::launch::async, [&] {
-    grpc::ClientContext ctx;
-    Prepare(reg, &ctx);
-    v1::LeaseTaskRequest req;
-    req.set_wait_ms(10'000);
-    v1::LeaseTaskResponse r;
-    const auto t0 = std::chrono::steady_clock::now();
-    grpc::Status s = stub->LeaseTask(&ctx, req, &r);
-    EXPECT_TRUE(s.ok()) << s.error_message();
-    return std::make_pair(std::chrono::steady_clock::now() - t0, r);
-  });
-  const int64_t seen = c.WorkersLastSeen()[reg.worker_id()];
-  for (int i = 0; i < 1000 && c.WorkersLastSeen()[reg.worker_id()] == seen; ++i) {
-    std::this_thread::sleep_for(std::chrono::milliseconds(10));
-  }
+  const int64_t seen = LastSeen(reg);
+  auto held =
+      std::async(std::launch::async, [&] { return LeaseWithWait(stub.get(), reg, 10'000); });
+  ASSERT_NO_FATAL_FAILURE(WaitSeenAfter(reg, seen));
   ASSERT_TRUE(c.Apply(CoordinatorFixture::SetRequest()).ok());  // nas now at office
-  auto [took, got] = held.get();
-  ASSERT_TRUE(got.has_task());
-  EXPECT_EQ(got.task().id(), queued->task_ids(0));
-  EXPECT_LT(took, std::chrono::seconds(8));  // woken, not at its 10 s
+  Lease got = held.get();
+  EXPECT_TRUE(got.status.ok()) << got.status.error_message();
+  ASSERT_TRUE(got.resp.has_task());
+  EXPECT_EQ(got.resp.task().id(), queued->task_ids(0));
+  EXPECT_LT(got.took, std::chrono::seconds(8));  // woken, not at its 10 s
 }
 
 // A held call is answered before its client gives up (its deadline, less
@@ -438,43 +436,40 @@ TEST_F(ServerTest, AHeldLeaseTaskNeverOutlivesItsClient) {
   auto stub = v1::WorkerGateway::NewStub(channel_);
   v1::RegisterResponse reg;
   ASSERT_NO_FATAL_FAILURE(Register(stub.get(), &reg));
-  v1::LeaseTaskRequest req;
-  req.set_wait_ms(10'000);
   {
     grpc::ClientContext ctx;
     Prepare(reg, &ctx);
     ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(3));
-    v1::LeaseTaskResponse r;
-    grpc::Status s = stub->LeaseTask(&ctx, req, &r);
-    EXPECT_TRUE(s.ok()) << s.error_message();  // not DEADLINE_EXCEEDED
-    EXPECT_FALSE(r.has_task());
+    Lease got = LeaseWithWait(stub.get(), reg, 10'000, &ctx);
+    EXPECT_TRUE(got.status.ok()) << got.status.error_message();  // not DEADLINE_EXCEEDED
+    EXPECT_FALSE(got.resp.has_task());
   }
   // A held call cancelled by its client (a worker stopping), then a task.
   grpc::ClientContext held_ctx;
   Prepare(reg, &held_ctx);
-  auto held = std::async(std::launch::async, [&] {
-    v1::LeaseTaskResponse r;
-    return stub->LeaseTask(&held_ctx, req, &r).error_code();
-  });
-  const int64_t seen = c.WorkersLastSeen()[reg.worker_id()];
-  for (int i = 0; i < 1000 && c.WorkersLastSeen()[reg.worker_id()] == seen; ++i) {
-    std::this_thread::sleep_for(std::chrono::milliseconds(10));
-  }
+  const int64_t seen = LastSeen(reg);
+  auto held = std::async(std::launch::async,
+                         [&] { return LeaseWithWait(stub.get(), reg, 10'000, &held_ctx); });
+  ASSERT_NO_FATAL_FAILURE(WaitSeenAfter(reg, seen));
   held_ctx.TryCancel();
-  EXPECT_EQ(held.get(), grpc::StatusCode::CANCELLED);
+  EXPECT_EQ(held.get().status.error_code(), grpc::StatusCode::CANCELLED);
   std::this_thread::sleep_for(std::chrono::milliseconds(200));  // the cancel reaches the server
   v1::RunCheckRequest rc;
   rc.set_tenant("acme");
   auto queued = c.RunCheck(rc);
   ASSERT_TRUE(queued.ok()) << queued.status();
-  grpc::ClientContext ctx;
-  Prepare(reg, &ctx);
-  v1::LeaseTaskResponse r;
-  ASSERT_TRUE(stub->LeaseTask(&ctx, {}, &r).ok());
-  ASSERT_TRUE(r.has_task()) << "the task went to the cancelled call";
-  EXPECT_EQ(r.task().id(), queued->task_ids(0));
+  Lease next = LeaseWithWait(stub.get(), reg, 0);
+  ASSERT_TRUE(next.status.ok()) << next.status.error_message();
+  ASSERT_TRUE(next.resp.has_task()) << "the task went to the cancelled call";
+  EXPECT_EQ(next.resp.task().id(), queued->task_ids(0));
 }
 
+// The forged-verdict attack (issue 13): a script that reaches the port
+// registers without any enrolment credential, leases the check of a set
+// whose file was corrupted on disk, streams the original digests and
+// completes it. On a fresh coordinator (no fixed worker token, no enrol
+// token issued yet) every step is refused: no worker record is written,
+// the task stays queued at attempt 0, nothing is staged or merged.
 TEST_F(ServerTest, AScriptWithoutEnrolmentCannotRegisterLeaseOrComplete) {
   Coordinator& c = server_->coordinator();
   ASSERT_TRUE(c.Apply(CoordinatorFixture::SetRequest()).ok());
