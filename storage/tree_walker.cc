@@ -18,12 +18,13 @@ namespace {
 
 // Filesystems whose readdir() inode numbers are stat()'s, device for device
 // (d_ino is the inode's number, every file of a directory on the
-// directory's device): ext2/3/4, XFS, Btrfs, tmpfs, ZFS, F2FS. Not overlayfs
-// (layers on other devices), NFS and the others: there the walker stats.
-bool InodeNumbersAreStats(int dir_fd) {
-  struct statfs fs {};
-  if (::fstatfs(dir_fd, &fs) != 0) return false;
-  switch (static_cast<unsigned long>(fs.f_type)) {
+// directory's device), and whose directories' ctimes are the local
+// kernel's, moved by every change of their names: ext2/3/4, XFS, Btrfs,
+// tmpfs, ZFS, F2FS. Not overlayfs (layers on other devices), NFS (another
+// machine's clock and caches) and the others: there the walker stats every
+// file and reads every directory.
+bool TrustedFsType(unsigned long f_type) {
+  switch (f_type) {
     case 0xEF53UL:      // ext2/3/4
     case 0x58465342UL:  // XFS
     case 0x9123683EUL:  // Btrfs
@@ -36,10 +37,69 @@ bool InodeNumbersAreStats(int dir_fd) {
   }
 }
 
+bool InodeNumbersAreStats(int dir_fd) {
+  struct statfs fs {};
+  if (::fstatfs(dir_fd, &fs) != 0) return false;
+  return TrustedFsType(static_cast<unsigned long>(fs.f_type));
+}
+
+// The filesystem's id (f_fsid; ext4's from its UUID), or false when it is
+// not one whose ctimes and inode numbers the cache trusts.
+bool TrustedFsid(int dir_fd, uint64_t* fsid) {
+  struct statfs fs {};
+  if (::fstatfs(dir_fd, &fs) != 0 || !TrustedFsType(static_cast<unsigned long>(fs.f_type))) {
+    return false;
+  }
+  uint32_t v[2];
+  static_assert(sizeof v == sizeof fs.f_fsid);
+  std::memcpy(v, &fs.f_fsid, sizeof v);
+  *fsid = uint64_t{v[0]} << 32 | v[1];
+  return true;
+}
+
+int64_t CtimeNs(const struct stat& st) {
+  return int64_t{st.st_ctim.tv_sec} * 1'000'000'000 + st.st_ctim.tv_nsec;
+}
+
 }  // namespace
+
+DirHandle::DirHandle(std::shared_ptr<DirHandle> parent, std::string name, dev_t dev, ino_t ino)
+    : fd_(-1),
+      lazy_(true),
+      parent_(std::move(parent)),
+      name_(std::move(name)),
+      dev_(dev),
+      ino_(ino) {}
 
 DirHandle::~DirHandle() {
   if (fd_ >= 0) ::close(fd_);
+}
+
+int DirHandle::fd() const {
+  if (lazy_) std::call_once(opened_, [this] { OpenLazily(); });
+  if (fd_ < 0) errno = error_;
+  return fd_;
+}
+
+void DirHandle::OpenLazily() const {
+  const std::shared_ptr<DirHandle> parent = std::move(parent_);  // not needed after
+  const int pfd = parent->fd();
+  if (pfd < 0) {
+    error_ = errno;
+    return;
+  }
+  const int fd = ::openat(pfd, name_.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+  if (fd < 0) {
+    error_ = errno == ELOOP || errno == ENOTDIR ? ENOENT : errno;  // not that directory now
+    return;
+  }
+  struct stat st {};
+  if (::fstat(fd, &st) != 0 || st.st_dev != dev_ || st.st_ino != ino_) {
+    ::close(fd);
+    error_ = ENOENT;  // another directory under its name: the one listed is gone
+    return;
+  }
+  fd_ = fd;
 }
 
 StatusOr<std::unique_ptr<TreeWalker>> TreeWalker::Open(const std::string& root) {
@@ -75,10 +135,12 @@ StatusOr<std::unique_ptr<TreeWalker>> TreeWalker::FromFd(int fd, const std::stri
   auto w = std::unique_ptr<TreeWalker>(new TreeWalker());
   Frame f;
   f.dir = std::make_shared<DirHandle>(fd);
-  if (int e = ReadDirNames(fd, &f.names); e != 0) {
+  auto names = std::make_shared<std::vector<DirName>>();
+  if (int e = ReadDirNames(fd, names.get()); e != 0) {
     return absl::PermissionDeniedError("cannot read directory '" + shown +
                                        "': " + std::strerror(e));
   }
+  f.names = std::move(names);
   w->stack_.push_back(std::move(f));
   w->directories_ = 1;
   return w;
@@ -86,30 +148,109 @@ StatusOr<std::unique_ptr<TreeWalker>> TreeWalker::FromFd(int fd, const std::stri
 
 TreeWalker::~TreeWalker() = default;
 
+void TreeWalker::Pop() {
+  Frame& f = stack_.back();
+  // A listing read now is remembered once walked, with what its walk
+  // learnt of readdir's inode numbers; one found without that, again if
+  // its walk learnt it. Not where they turned out not to be stat's (every
+  // file is stat'ed there: nothing to gain).
+  if ((f.remember && f.ino_agrees >= 0) || (f.found_unknown && f.ino_agrees > 0)) {
+    cache_->Put(f.key, f.dir_ctime_ns, {f.names, f.ino_agrees, f.dev});
+  }
+  stack_.pop_back();
+}
+
+bool TreeWalker::Trusted(Frame& f) {
+  if (f.fs_trusted < 0) {
+    struct stat st {};
+    const int fd = f.dir->fd();
+    f.fs_trusted = fd >= 0 && ::fstat(fd, &st) == 0 && TrustedFsid(fd, &f.fsid) ? 1 : 0;
+    f.own_dev = st.st_dev;
+  }
+  return f.fs_trusted > 0;
+}
+
+int TreeWalker::Push(Frame& f, const std::string& name, const struct stat& st,
+                     const std::string& path) {
+  Frame child;
+  child.prefix = path + "/";
+  // Only a sub-directory on its parent's filesystem, when that is one the
+  // cache trusts (a mount point beneath is another filesystem: read).
+  if (cache_ != nullptr && Trusted(f) && st.st_dev == f.own_dev) {
+    const ListingCache::Key key{f.fsid, st.st_dev, st.st_ino};
+    ListingCache::Listing l = cache_->Find(key, CtimeNs(st));
+    if (l.names != nullptr) {
+      child.dir = std::make_shared<DirHandle>(f.dir, name, st.st_dev, st.st_ino);
+      child.names = std::move(l.names);
+      child.ino_agrees = l.ino_agrees;
+      child.dev = l.files_dev;
+      child.fs_trusted = 1;
+      child.fsid = f.fsid;
+      child.own_dev = st.st_dev;
+      child.key = key;
+      child.dir_ctime_ns = CtimeNs(st);
+      child.found_unknown = l.ino_agrees == 0;
+      ++listings_reused_;
+      ++directories_;
+      stack_.push_back(std::move(child));  // invalidates f
+      return 0;
+    }
+  }
+  const int dfd = f.dir->fd();
+  const int cfd =
+      dfd < 0 ? -1 : ::openat(dfd, name.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+  if (cfd < 0) return errno;
+  child.dir = std::make_shared<DirHandle>(cfd);
+  // Its identity and ctime read before its names, for the cache.
+  struct stat before {};
+  if (cache_ != nullptr && ::fstat(cfd, &before) == 0) {
+    child.own_dev = before.st_dev;
+    child.fs_trusted = TrustedFsid(cfd, &child.fsid) ? 1 : 0;
+    child.key = {child.fsid, before.st_dev, before.st_ino};
+    child.dir_ctime_ns = CtimeNs(before);
+    child.remember = child.fs_trusted > 0 && cache_->Settled(child.dir_ctime_ns);
+  }
+  auto names = std::make_shared<std::vector<DirName>>();
+  if (int err = ReadDirNames(cfd, names.get()); err != 0) return err;
+  if (child.remember) {
+    // And after them: a change while they were read is not remembered
+    // under the ctime before it.
+    struct stat after {};
+    child.remember = ::fstat(cfd, &after) == 0 && CtimeNs(after) == child.dir_ctime_ns;
+  }
+  child.names = std::move(names);
+  ++directories_;
+  stack_.push_back(std::move(child));  // invalidates f
+  return 0;
+}
+
 bool TreeWalker::Next(WalkEntry* e) {
   while (!stack_.empty()) {
     Frame& f = stack_.back();
-    if (f.next >= f.names.size()) {
-      stack_.pop_back();
+    if (f.next >= f.names->size()) {
+      Pop();
       continue;
     }
-    unsigned char d_type = f.names[f.next].type;
-    const ino_t d_ino = f.names[f.next].ino;
-    std::string name = std::move(f.names[f.next++].name);
+    const DirName& dn = (*f.names)[f.next++];
+    const unsigned char d_type = dn.type;
+    const ino_t d_ino = dn.ino;
     struct stat st;
-    int dfd = f.dir->fd();
     {
-      // Every field reset, the path's buffer kept (no allocation per entry).
+      // Every field reset, the buffers of the path and the name kept (no
+      // allocation per entry).
       std::string path = std::move(e->path);
+      std::string name = std::move(e->name);
       *e = WalkEntry();
       e->path = std::move(path);
+      e->name = std::move(name);
     }
+    e->name.assign(dn.name);
+    const std::string& name = e->name;
     e->path.assign(f.prefix).append(name);
     e->dir = f.dir;
     if (!stat_files_ && d_type == DT_REG) {
       e->type = EntryType::kFile;
       e->stat_pending = true;
-      e->name = std::move(name);
       return true;
     }
     if (known_ && d_type == DT_REG && f.ino_agrees > 0) {
@@ -118,15 +259,17 @@ bool TreeWalker::Next(WalkEntry* e) {
       if (known_(f.dev, d_ino, e)) {
         e->type = EntryType::kFile;
         e->from_known_inode = true;
-        e->name = std::move(name);
         return true;
       }
     }
-    if (::fstatat(dfd, name.c_str(), &st, AT_SYMLINK_NOFOLLOW) != 0) {
-      if (errno == ENOENT) continue;  // vanished between readdir and stat
+    const int dfd = f.dir->fd();  // (a directory listed from the cache: opened now)
+    if (dfd < 0 || ::fstatat(dfd, name.c_str(), &st, AT_SYMLINK_NOFOLLOW) != 0) {
+      // Vanished between readdir and stat (or its directory since it was
+      // listed: gone, or another under its name).
+      if (errno == ENOENT) continue;
       e->error = errno;
-      e->error_text = std::string("stat: ") + std::strerror(errno);
-      e->name = std::move(name);
+      e->error_text =
+          std::string(dfd < 0 ? "cannot open its directory: " : "stat: ") + std::strerror(errno);
       return true;
     }
     e->dev = st.st_dev;
@@ -141,29 +284,17 @@ bool TreeWalker::Next(WalkEntry* e) {
       }
     }
     e->mtime_ns = int64_t{st.st_mtim.tv_sec} * 1'000'000'000 + st.st_mtim.tv_nsec;
-    e->ctime_ns = int64_t{st.st_ctim.tv_sec} * 1'000'000'000 + st.st_ctim.tv_nsec;
+    e->ctime_ns = CtimeNs(st);
     if (S_ISDIR(st.st_mode)) {
-      int cfd = ::openat(dfd, name.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-      Frame child;
-      int err = cfd < 0 ? errno : 0;
-      if (cfd >= 0) {
-        child.dir = std::make_shared<DirHandle>(cfd);
-        err = ReadDirNames(cfd, &child.names);
-      }
-      if (err != 0) {
-        if (err == ENOENT) continue;  // vanished
+      if (int err = Push(f, name, st, e->path); err != 0) {  // (f invalid from here)
+        if (err == ENOENT) continue;                         // vanished
         e->is_directory = true;
         e->error = err;
         e->error_text = std::string("cannot read directory: ") + std::strerror(err);
-        e->name = std::move(name);
         return true;
       }
-      ++directories_;
-      child.prefix = e->path + "/";
-      stack_.push_back(std::move(child));  // invalidates f
       continue;
     }
-    e->name = std::move(name);
     if (S_ISREG(st.st_mode)) {
       e->type = EntryType::kFile;
       e->size = static_cast<uint64_t>(st.st_size);

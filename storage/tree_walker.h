@@ -13,32 +13,53 @@
 // read (then reported with `error`). Names are raw bytes.
 #pragma once
 
+#include <sys/stat.h>
 #include <sys/types.h>
 
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <mutex>
 #include <string>
 #include <vector>
 
 #include "storage/dir_names.h"
 #include "storage/entry.h"
+#include "storage/listing_cache.h"
 #include "storage/status.h"
 
 namespace vigil::storage {
 
 // An open directory, shared by the entries read from it so that files can be
 // opened relative to it (openat) after the walk has moved on.
+//
+// A directory whose listing the walk took from a ListingCache is opened
+// only when something needs it (a file to stat or read, a sub-directory to
+// open): `name` beneath `parent`, no link followed, and it must still be the
+// directory (dev, ino) the listing is of. Thread-safe: readers on other
+// threads may ask for fd() at once.
 class DirHandle {
  public:
   explicit DirHandle(int fd) : fd_(fd) {}
+  DirHandle(std::shared_ptr<DirHandle> parent, std::string name, dev_t dev, ino_t ino);
   ~DirHandle();
   DirHandle(const DirHandle&) = delete;
   DirHandle& operator=(const DirHandle&) = delete;
-  int fd() const { return fd_; }
+  // The descriptor; -1 with errno set when the directory could not be
+  // opened when first asked for (ENOENT: gone, or another directory now
+  // under its name).
+  int fd() const;
 
  private:
-  int fd_;
+  void OpenLazily() const;
+  mutable int fd_;
+  mutable int error_ = 0;
+  const bool lazy_ = false;
+  mutable std::once_flag opened_;
+  mutable std::shared_ptr<DirHandle> parent_;  // until opened
+  std::string name_;
+  dev_t dev_ = 0;
+  ino_t ino_ = 0;
 };
 
 struct WalkEntry {
@@ -110,17 +131,51 @@ class TreeWalker {
   using KnownInode = std::function<bool(dev_t dev, ino_t ino, WalkEntry* e)>;
   void set_known_inode(KnownInode known) { known_ = std::move(known); }
 
+  // Sub-directories whose (filesystem, device, inode, ctime) `cache`
+  // remembers are not opened nor read: their names come from it
+  // (storage/listing_cache.h, which says when that holds), and the
+  // directory is opened only if one of its entries must be stat'ed or read
+  // (DirHandle). Only on the filesystems named at set_known_inode, and for
+  // a sub-directory on its parent's filesystem (not a mount point). Listings
+  // read here are remembered once walked. The walk's root is always read.
+  // Unset: every directory is read.
+  void set_listing_cache(ListingCache* cache) { cache_ = cache; }
+  // Directories whose listing came from the cache.
+  uint64_t listings_reused() const { return listings_reused_; }
+
  private:
   struct Frame {
     std::shared_ptr<DirHandle> dir;
-    std::string prefix;          // "a/b/" or "" at the root
-    std::vector<DirName> names;  // sorted
+    std::string prefix;         // "a/b/" or "" at the root
+    ListingCache::Names names;  // sorted
     size_t next = 0;
     // Its first regular file stat'ed: its device, and whether readdir's
     // inode numbers are stat's here (1), not (-1) or not known yet (0).
     dev_t dev = 0;
     int ino_agrees = 0;
+    // With a cache: whether the directory's filesystem is one the cache
+    // trusts (1), not (0) or not looked at yet (-1), its id and the
+    // directory's device.
+    int fs_trusted = -1;
+    uint64_t fsid = 0;
+    dev_t own_dev = 0;
+    // The directory's key in the cache and its ctime: read now and to be
+    // remembered once walked (remember), or found there with ino_agrees
+    // not known (found_unknown: remembered again if its walk learns it).
+    ListingCache::Key key;
+    int64_t dir_ctime_ns = 0;
+    bool remember = false;
+    bool found_unknown = false;
   };
+  // Whether frame `f`'s directory is on a filesystem the cache trusts
+  // (looked at once per frame read from disk; a frame from the cache
+  // inherits its parent's).
+  bool Trusted(Frame& f);
+  // Pops the walked frame on top, remembering its listing if it may be.
+  void Pop();
+  // Pushes directory `name` of frame `f` (stat'ed as `st`), from the cache
+  // or read now; 0, or the errno of a failure to open or read it.
+  int Push(Frame& f, const std::string& name, const struct stat& st, const std::string& path);
   TreeWalker() = default;
   // Takes ownership of `fd`, an open directory.
   static StatusOr<std::unique_ptr<TreeWalker>> FromFd(int fd, const std::string& shown);
@@ -128,6 +183,8 @@ class TreeWalker {
   uint64_t directories_ = 0;
   bool stat_files_ = true;
   KnownInode known_;
+  ListingCache* cache_ = nullptr;
+  uint64_t listings_reused_ = 0;
 };
 
 }  // namespace vigil::storage

@@ -358,6 +358,7 @@ int RunWorker(const WorkerArgs& args) {
   o.batch_size = args.batch_size;
   o.test_batch_delay_ms = args.test_batch_delay_ms;
   o.capacity = args.capacity;
+  o.listing_cache_bytes = size_t{args.listing_cache_mb} << 20;
   for (const auto& l : args.locations) {
     // NAME=PATH: a directory here; NAME alone: a remote location (s3,
     // sftp), root "" (worker.h).

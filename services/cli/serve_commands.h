@@ -79,6 +79,8 @@ struct WorkerArgs {
   std::string state_dir;
   int batch_size = 512;
   uint32_t capacity = 1;  // --capacity: tasks at once, 1..64
+  // --listing-cache-mb (worker.h WorkerOptions::listing_cache_bytes).
+  uint32_t listing_cache_mb = 64;
   int test_batch_delay_ms = 0;
   // TLS: CA to verify the coordinator; client certificate and key (mTLS).
   std::string tls_ca_file, tls_cert_file, tls_key_file;

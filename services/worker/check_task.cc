@@ -407,6 +407,8 @@ class CheckRun {
                " restore point(s), " +
                (store_ ? StoreCost()
                        : std::to_string(reused) + " hard-linked files not read again, " +
+                             std::to_string(listings_reused_) +
+                             " directories unchanged since listed (not read again), " +
                              std::to_string(points_held) +
                              " held (the same as at the last check: entries not sent)"));
     Outcome done{Outcome::kDone, "", batches.seq()};
@@ -696,6 +698,14 @@ class CheckRun {
     auto walker = storage::TreeWalker::OpenAt(
         dir.fd(), point.name, point.name.empty() ? dir.path : dir.path + "/" + point.name);
     if (!walker.ok()) return {Outcome::kError, std::string(walker.status().message()), 0};
+    // Directories unchanged since a check listed them (same ctime) are not
+    // read again (storage/listing_cache.h).
+    (*walker)->set_listing_cache(host_->listing_cache());
+    struct Reused {
+      storage::TreeWalker& w;
+      uint64_t& total;
+      ~Reused() { total += w.listings_reused(); }
+    } count_reused{**walker, listings_reused_};
     // A hard-linked file met again under another name (rsnapshot's and
     // dated folders' unchanged files, one per point) is not stat'ed again
     // within kInodeStatFreshNs: its inode's size and mtime as stat'ed then.
@@ -732,7 +742,17 @@ class CheckRun {
             return true;
           }
           Pace(e.size);
-          storage::FileReading r = hasher.Read(e.dir->fd(), e.name.c_str(), e.size);
+          // (A directory listed from the worker's memory is opened now: gone,
+          // or another directory under its name, its files vanished.)
+          const int dfd = e.dir->fd();
+          storage::FileReading r;
+          if (dfd < 0) {
+            if (errno == ENOENT) return false;
+            r.error = errno;
+            r.error_text = std::string("cannot open its directory: ") + std::strerror(errno);
+          } else {
+            r = hasher.Read(dfd, e.name.c_str(), e.size);
+          }
           if (!r.ok && r.error == ENOENT) return false;  // vanished since the walk
           SetReading(r, o);
           const bool keep = e.nlink > 1 || (remember_ && remembered_.size() < kMaxRemembered);
@@ -947,6 +967,8 @@ class CheckRun {
   };
   bool remember_ = false;
   bool counted_ = false;  // the point's files are in the progress already
+  // Directories whose listing came from the worker's ListingCache.
+  uint64_t listings_reused_ = 0;
 };
 
 }  // namespace

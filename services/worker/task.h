@@ -23,6 +23,7 @@
 #include <vector>
 
 #include "services/worker/worker.h"
+#include "storage/listing_cache.h"
 #include "vigil/v1/worker.pb.h"
 
 namespace vigil::worker {
@@ -110,6 +111,10 @@ class TaskHost {
   virtual void Log(const std::string& line) = 0;
   // A new Observe stream for the attempt (stream.h).
   virtual std::unique_ptr<ObservationSink> OpenStream(Attempt* attempt) = 0;
+  // The listings of directories walked, remembered across tasks
+  // (WorkerOptions::listing_cache_bytes); nullptr: none, every directory
+  // is read.
+  virtual storage::ListingCache* listing_cache() { return nullptr; }
 };
 
 }  // namespace vigil::worker

@@ -39,7 +39,7 @@ constexpr int64_t kMinLeaseIntervalMs = 200;
 class WorkerImpl final : public Worker, public TaskHost {
  public:
   WorkerImpl(WorkerOptions o, std::optional<WorkerState> stored)
-      : o_(std::move(o)), stored_(std::move(stored)), conn_(o_) {}
+      : o_(std::move(o)), stored_(std::move(stored)), conn_(o_), listings_(CacheOptions(o_)) {}
 
   // Leases while fewer than o_.capacity tasks run; each leased task runs
   // on its own thread (RunTask: its own lease, heartbeats and Observe
@@ -87,6 +87,14 @@ class WorkerImpl final : public Worker, public TaskHost {
 
   // TaskHost (task.h), for the tasks running on their threads.
   const WorkerOptions& options() const override { return o_; }
+  static storage::ListingCache::Options CacheOptions(const WorkerOptions& o) {
+    storage::ListingCache::Options c;
+    c.max_bytes = o.listing_cache_bytes;
+    return c;
+  }
+  storage::ListingCache* listing_cache() override {
+    return o_.listing_cache_bytes > 0 ? &listings_ : nullptr;
+  }
   bool stopped() override {
     MutexLock lock(&mu_);
     return stop_;
@@ -246,6 +254,7 @@ class WorkerImpl final : public Worker, public TaskHost {
   // Only Run()'s thread touches it.
   std::optional<WorkerState> stored_;
   Connection conn_;  // after o_, which it refers to
+  storage::ListingCache listings_;
   Mutex mu_;
   CondVar cv_;
   bool stop_ GUARDED_BY(mu_) = false;

@@ -111,6 +111,12 @@ struct WorkerOptions {
   std::function<storage::StatusOr<std::unique_ptr<storage::Store>>(const v1::Location&)> open_store;
   // Observations per batch. Default 512 (the coordinator takes up to 4096).
   int batch_size = 512;
+  // Memory for the listings of directories walked (storage/listing_cache.h):
+  // a directory whose change time has not moved since a check listed it is
+  // not read again by the next (its listing, names and inode numbers, comes
+  // from memory). Shared by the worker's tasks. 0 = off: every check reads
+  // every directory. Default 64 MiB.
+  size_t listing_cache_bytes = size_t{64} << 20;
   // Test hook: sleep this long after each acknowledged batch, so tests can
   // kill a worker or the coordinator mid-task. Default 0.
   int test_batch_delay_ms = 0;

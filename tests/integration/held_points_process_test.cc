@@ -10,12 +10,15 @@
 #include <fcntl.h>
 #include <gtest/gtest.h>
 #include <sys/stat.h>
+#include <sys/vfs.h>
 
+#include <chrono>
 #include <filesystem>
 #include <fstream>
 #include <memory>
 #include <nlohmann/json.hpp>
 #include <string>
+#include <thread>
 
 #include "tests/integration/cluster.h"
 #include "tests/support/manifests.h"
@@ -143,6 +146,38 @@ TEST_F(HeldPointsProcessTest, BytesRewrittenUnderTheSameSizeAndMtimeAreStillFoun
   t = Check();
   EXPECT_EQ(t["points_held"], 1) << t.dump();
   EXPECT_EQ(t["counts"]["modified"], 1) << t.dump();
+}
+
+// A worker remembers the listings of the directories it checked
+// (storage/listing_cache.h): a directory whose ctime has not moved is not
+// read again at the next check, and a name added since is still found.
+TEST_F(HeldPointsProcessTest, AnUnchangedDirectoryIsNotReadAgainAndAChangeIsStillFound) {
+  struct statfs fs {};
+  ASSERT_EQ(::statfs(root_.c_str(), &fs), 0);
+  if (fs.f_type != 0xEF53 && fs.f_type != 0x01021994 && fs.f_type != 0x58465342 &&
+      fs.f_type != 0x9123683E) {
+    GTEST_SKIP() << root_ << ": a filesystem where the worker reads every directory";
+  }
+  MakeDay(1, 0);
+  MakeDay(2, 3);
+  // The worker trusts a directory's ctime once it is 2 s old (a change
+  // within the same tick of a coarse clock would not move it).
+  std::this_thread::sleep_for(std::chrono::milliseconds(2100));
+  ASSERT_EQ(Check()["counts"]["added"], 2 * kFiles);
+  const size_t after_first = worker_->err().size();
+  nlohmann::json t = Check();
+  EXPECT_EQ(t["points_held"], 2) << t.dump();
+  // Both days' dir0 and dir1 (a point's own directory is always read).
+  EXPECT_NE(
+      worker_->err().find(", 4 directories unchanged since listed (not read again)", after_first),
+      std::string::npos)
+      << worker_->err();
+
+  WriteFile(Day(1) + "/dir0/late", "written after the check");
+  t = Check();
+  EXPECT_EQ(t["counts"]["added"], 1) << t.dump();
+  EXPECT_EQ(t["points_held"], 1) << "day 2 only: " << t.dump();
+  EXPECT_EQ(PointNamed("2026-11-01")["files"], kFiles + 1);
 }
 
 // An empty mirror is one point of no entry: held from its second check on,
