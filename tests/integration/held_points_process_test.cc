@@ -81,6 +81,21 @@ class HeldPointsProcessTest : public ClusterTest {
     return {};
   }
 
+  // One byte of `path` rewritten in place, its size the same and its mtime
+  // put back: only a read finds it.
+  static void RewriteKeepingSizeAndMtime(const std::string& path) {
+    struct stat before {};
+    ASSERT_EQ(::stat(path.c_str(), &before), 0);
+    {
+      std::fstream f(path, std::ios::in | std::ios::out | std::ios::binary);
+      ASSERT_TRUE(f.good());
+      f.seekp(0);
+      f.put('X');
+    }
+    struct timespec times[2] = {before.st_atim, before.st_mtim};
+    ASSERT_EQ(::utimensat(AT_FDCWD, path.c_str(), times, 0), 0);
+  }
+
   std::string root_, set_;
   std::unique_ptr<BackgroundProcess> worker_;
 };
@@ -123,19 +138,8 @@ TEST_F(HeldPointsProcessTest, BytesRewrittenUnderTheSameSizeAndMtimeAreStillFoun
   MakeDay(1, 0);
   MakeDay(2, 3);
   ASSERT_EQ(Check()["counts"]["added"], 2 * kFiles);
-  // Day 1's f3 (day 2 has its own f3: this one is linked nowhere else),
-  // one byte rewritten, its mtime put back.
-  const std::string victim = Path(1, 3);
-  struct stat before {};
-  ASSERT_EQ(::stat(victim.c_str(), &before), 0);
-  {
-    std::fstream f(victim, std::ios::in | std::ios::out | std::ios::binary);
-    ASSERT_TRUE(f.good());
-    f.seekp(0);
-    f.put('X');  // same size
-  }
-  struct timespec times[2] = {before.st_atim, before.st_mtim};
-  ASSERT_EQ(::utimensat(AT_FDCWD, victim.c_str(), times, 0), 0);
+  // Day 1's f3 (day 2 has its own f3: this one is linked nowhere else).
+  ASSERT_NO_FATAL_FAILURE(RewriteKeepingSizeAndMtime(Path(1, 3)));
 
   nlohmann::json t = Check();
   EXPECT_EQ(t["points_held"], 1) << "day 2 only: " << t.dump();
@@ -178,6 +182,21 @@ TEST_F(HeldPointsProcessTest, AnUnchangedDirectoryIsNotReadAgainAndAChangeIsStil
   EXPECT_EQ(t["counts"]["added"], 1) << t.dump();
   EXPECT_EQ(t["points_held"], 1) << "day 2 only: " << t.dump();
   EXPECT_EQ(PointNamed("2026-11-01")["files"], kFiles + 1);
+
+  // A file's content is never taken from the remembered listing: day 1's
+  // f3 (in dir1, whose names and ctime did not move) rewritten in place.
+  t = Check();
+  ASSERT_EQ(t["points_held"], 2) << t.dump();
+  const size_t before_rewrite = worker_->err().size();
+  ASSERT_NO_FATAL_FAILURE(RewriteKeepingSizeAndMtime(Path(1, 3)));
+  t = Check();
+  EXPECT_EQ(t["counts"]["modified"], 1) << t.dump();
+  EXPECT_EQ(t["points_held"], 1) << "day 2 only: " << t.dump();
+  EXPECT_NE(worker_->err().find(" directories unchanged since listed", before_rewrite),
+            std::string::npos);
+  EXPECT_EQ(worker_->err().find(", 0 directories unchanged since listed", before_rewrite),
+            std::string::npos)
+      << "dir1 came from memory: " << worker_->err();
 }
 
 // An empty mirror is one point of no entry: held from its second check on,
