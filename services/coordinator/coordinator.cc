@@ -850,7 +850,8 @@ Status Coordinator::CheckReadable() {
 
 Status Coordinator::WriteHealth() { return cat_->kv()->WriteHealth(); }
 
-StatusOr<v1::LeaseTaskResponse> Coordinator::LeaseTask(const std::string& worker_id) {
+StatusOr<v1::LeaseTaskResponse> Coordinator::LeaseTask(const std::string& worker_id,
+                                                       std::set<std::string>* served) {
   auto w = LoadWorker(worker_id);
   if (!w.ok()) return w.status();
   Seen(worker_id);
@@ -859,6 +860,7 @@ StatusOr<v1::LeaseTaskResponse> Coordinator::LeaseTask(const std::string& worker
   std::map<std::string, v1::ReadBudget> budgets;
   auto locations = ServedLocations(*w, &budgets);
   if (!locations.ok()) return locations.status();
+  if (served != nullptr) *served = *locations;
   // A location's daily read budget (read_ledger.h): its oldest queued task
   // waits while the last 24 h of spend leaves no room for it.
   const int64_t now = clock_->NowNs();
@@ -893,7 +895,7 @@ StatusOr<v1::LeaseTaskResponse> Coordinator::LeaseTask(const std::string& worker
   return resp;
 }
 
-void Coordinator::SetTaskQueuedHook(std::function<void()> hook) {
+void Coordinator::SetTaskQueuedHook(std::function<void(const std::string& location)> hook) {
   leases_->SetQueuedHook(std::move(hook));
 }
 

@@ -153,12 +153,16 @@ class Coordinator {
   // The oldest queued task of a location the worker claims and that is
   // declared for its site now (read at every call), unless the location's
   // read budget defers it (read_ledger.h).
-  storage::StatusOr<v1::LeaseTaskResponse> LeaseTask(const std::string& worker_id);
-  // `hook` is called whenever a task is queued or a lease ends
-  // (LeaseManager::SetQueuedHook:
-  // it must not block nor call the coordinator); empty to remove it. The
-  // server's held LeaseTask calls (lease_waiters.h) wake on it.
-  void SetTaskQueuedHook(std::function<void()> hook);
+  // `served`, if given, gets the locations the worker serves now (what a
+  // held call waits for, lease_waiters.h).
+  storage::StatusOr<v1::LeaseTaskResponse> LeaseTask(const std::string& worker_id,
+                                                     std::set<std::string>* served = nullptr);
+  // `hook` is called with a task's location whenever a task is queued or a
+  // lease ends, and with "" when an applied change may make a task of any
+  // location leasable (LeaseManager::SetQueuedHook: it must not block nor
+  // call the coordinator); empty to remove it. The server's held LeaseTask
+  // calls (lease_waiters.h) wake on it.
+  void SetTaskQueuedHook(std::function<void(const std::string& location)> hook);
   // The lease TTL, ns (LeaseOptions): a held LeaseTask waits at most half
   // of it, so that an idle worker is seen at least every half TTL.
   int64_t lease_ttl_ns() const { return options_.lease.ttl_ns; }

@@ -76,7 +76,7 @@ Status LeaseManager::LoadLocked() {
 void LeaseManager::IndexLocked(const v1::Task& t) {
   if (t.state() == v1::TASK_STATE_QUEUED) {
     queued_[t.backup_set().location()].insert(t.id());
-    if (queued_hook_) queued_hook_();
+    if (queued_hook_) queued_hook_(t.backup_set().location());
   } else if (t.state() == v1::TASK_STATE_LEASED) {
     leased_.emplace(t.lease_expires_ns(), t.id());
   }
@@ -160,7 +160,7 @@ uint64_t LeaseManager::Persist(v1::Task* slot, v1::Task next, const storage::KvB
   UnindexLocked(*slot);
   *slot = std::move(next);
   IndexLocked(*slot);
-  if (lease_ends && queued_hook_) queued_hook_();
+  if (lease_ends && queued_hook_) queued_hook_(slot->backup_set().location());
   if (new_lease) {
     const int64_t now = clock_->NowNs();
     progress_[slot->id()] =

@@ -203,22 +203,25 @@ class LeaseManager {
   // Called under the manager's lock whenever a task becomes QUEUED
   // (enqueued, handed back, re-queued after a failure or an expiry, read
   // back) or leaves LEASED (a read budget may then admit the next one): a
-  // held LeaseTask may now find a task (lease_waiters.h). It must not call
-  // the manager, nor block. May be changed at any time (empty: none).
-  void SetQueuedHook(std::function<void()> hook) {
+  // held LeaseTask may now find a task (lease_waiters.h). It is given the
+  // task's location ("" from Wake(): any location). It must not call the
+  // manager, nor block. May be changed at any time (empty: none).
+  using QueuedHook = std::function<void(const std::string& location)>;
+  void SetQueuedHook(QueuedHook hook) {
     MutexLock lock(&mu_);
     queued_hook_ = std::move(hook);
   }
-  // Calls the hook: something outside the manager (a location declared for
-  // another site) may make a queued task leasable.
+  // Calls the hook with "": something outside the manager (a location
+  // declared for another site) may make a queued task of any location
+  // leasable.
   void Wake() {
     MutexLock lock(&mu_);
-    if (queued_hook_) queued_hook_();
+    if (queued_hook_) queued_hook_("");
   }
 
  private:
   FinishHook finish_hook_;
-  std::function<void()> queued_hook_ GUARDED_BY(mu_);
+  QueuedHook queued_hook_ GUARDED_BY(mu_);
   std::function<void()> reload_hook_;
   // Reads every task record (mu_ held).
   storage::Status LoadLocked() REQUIRES(mu_);

@@ -12,10 +12,14 @@
 //
 // A wake between a call's attempt and its Park() is not lost: the caller
 // reads Generation() before its attempt and passes it to Park(), which
-// runs `retry` at once if a wake came in between.
+// runs `retry` at once if a wake that concerns it came in between.
 //
-// Every parked call is retried on a wake (they are not sorted by location:
-// a retry costs one lease attempt, far less than the polling it replaces).
+// A wake names the location whose task was queued (or whose lease ended):
+// only the calls of workers serving it are retried, so a burst of tasks
+// queued at one hour costs about one lease attempt each, not one per held
+// worker. A wake of every call (Wake()) is for what may change which
+// locations a worker serves (an applied contract, a location declared for
+// another site).
 //
 // Thread safety: all methods are thread-safe. `retry` is called without the
 // waiters' lock held, on the waiters' own thread (or on the caller's, from
@@ -26,6 +30,8 @@
 #include <cstdint>
 #include <functional>
 #include <map>
+#include <set>
+#include <string>
 #include <thread>
 #include <vector>
 
@@ -45,11 +51,15 @@ class LeaseWaiters {
 
   // Counts wakes; read before a lease attempt, passed to Park().
   uint64_t Generation();
-  // Parks a call until a wake, `deadline` or Stop(); then runs `retry` once.
-  // Runs `retry` at once if a wake came after `generation` was read. False
-  // (retry not kept, not run) once stopped: the caller answers now.
-  bool Park(uint64_t generation, Deadline deadline, std::function<void()> retry);
-  // A task may be leasable: every parked call is retried.
+  // Parks a call of a worker serving `locations` until a wake of one of
+  // them (or of every call), `deadline` or Stop(); then runs `retry` once.
+  // Runs `retry` at once if such a wake came after `generation` was read.
+  // False (retry not kept, not run) once stopped: the caller answers now.
+  bool Park(uint64_t generation, Deadline deadline, std::set<std::string> locations,
+            std::function<void()> retry);
+  // A task of `location` may be leasable: the calls serving it are retried.
+  void Wake(const std::string& location);
+  // Anything may be leasable: every parked call is retried.
   void Wake();
   // Retries every parked call and parks no more. Idempotent.
   void Stop();
@@ -57,14 +67,26 @@ class LeaseWaiters {
   size_t parked();
 
  private:
+  struct Waiter {
+    std::set<std::string> locations;
+    std::function<void()> retry;
+  };
   void Loop();
+  // Whether a wake after `generation` concerns a call serving `locations`.
+  bool WokenSinceLocked(uint64_t generation, const std::set<std::string>& locations) REQUIRES(mu_);
 
   Mutex mu_;
   CondVar cv_;
   bool stop_ GUARDED_BY(mu_) = false;
-  uint64_t generation_ GUARDED_BY(mu_) = 0;
+  uint64_t generation_ GUARDED_BY(mu_) = 0;  // wakes so far
+  // The generation of the last wake of every call, and of each location.
+  uint64_t all_woken_at_ GUARDED_BY(mu_) = 0;
+  std::map<std::string, uint64_t> woken_at_ GUARDED_BY(mu_);
+  // Wakes the loop has not served yet.
+  bool pending_all_ GUARDED_BY(mu_) = false;
+  std::set<std::string> pending_ GUARDED_BY(mu_);
   // By deadline, then arrival.
-  std::multimap<Deadline, std::function<void()>> parked_ GUARDED_BY(mu_);
+  std::multimap<Deadline, Waiter> parked_ GUARDED_BY(mu_);
   std::thread thread_;
 };
 

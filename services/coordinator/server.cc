@@ -289,7 +289,13 @@ class WorkerService final : public v1::WorkerGateway::CallbackService {
  public:
   WorkerService(Coordinator* c, Executor* e, bool require_client_cert)
       : c_(c), e_(e), require_client_cert_(require_client_cert) {
-    c_->SetTaskQueuedHook([this] { waiters_.Wake(); });
+    c_->SetTaskQueuedHook([this](const std::string& location) {
+      if (location.empty()) {
+        waiters_.Wake();
+      } else {
+        waiters_.Wake(location);
+      }
+    });
   }
   ~WorkerService() override { StopWaiting(); }
   // Answers every held LeaseTask call now and holds no more (shutdown).
@@ -404,11 +410,14 @@ class WorkerService final : public v1::WorkerGateway::CallbackService {
       return lease.reactor->Finish(grpc::Status(grpc::StatusCode::CANCELLED, "cancelled"));
     }
     const uint64_t generation = waiters_.Generation();
-    auto r = c_->LeaseTask(lease.worker);
+    std::set<std::string> served;
+    auto r = c_->LeaseTask(lease.worker, &served);
     if (!r.ok()) return lease.reactor->Finish(ToGrpc(r.status()));
     const bool parks = !r->has_task() && std::chrono::steady_clock::now() < lease.deadline &&
                        !lease.ctx->IsCancelled();
-    if (parks && waiters_.Park(generation, lease.deadline,
+    // Woken by a task queued (or a lease ended) at a location it serves, or
+    // by an applied change.
+    if (parks && waiters_.Park(generation, lease.deadline, std::move(served),
                                [this, lease] { e_->Post([this, lease] { TryLease(lease); }); })) {
       return;
     }
