@@ -1202,6 +1202,7 @@ Status AddHeldPoints(storage::KvStore* kv, v1::Task* task) {
   for (const auto& [t, record] : *held) {
     v1::HeldPoint* h = task->add_held_points();
     h->set_time_ns(t);
+    h->set_entries(record.entries());
     *h->mutable_digests() = HeldOffer(record.digests(), task->id(), task->attempt());
   }
   return absl::OkStatus();

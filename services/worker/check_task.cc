@@ -356,39 +356,76 @@ class CheckRun {
     cursor_ = 0;
     uint64_t reused = 0;  // hard-linked files whose digest was reused
     // Points the coordinator holds digests of (Task.held_points): sent as a
-    // held marker when the walk finds the same. Not through a store (a
-    // second listing costs requests), nor with a re-hash asked.
-    std::map<int64_t, const v1::ListingDigests*> held;
-    if (!store_ && task.rehash_from() == 0) {
-      for (const auto& h : task.held_points()) held[h.time_ns()] = &h.digests();
+    // held marker when the walk finds the same. Not with a re-hash asked.
+    std::map<int64_t, const v1::HeldPoint*> held;
+    if (task.rehash_from() == 0) {
+      for (const auto& h : task.held_points()) held[h.time_ns()] = &h;
     }
     uint64_t points_held = 0;
+    // A point found the same as its held digests: one marker with the
+    // proofs instead of its entries. Not an entry: not counted in `emitted`
+    // (an empty mirror held is still found empty below).
+    auto send_held = [&](int64_t t, v1::ListingDigests&& proofs) -> Outcome {
+      ForgetPoint();
+      v1::Observation marker;
+      marker.set_restore_point_ns(t);
+      *marker.mutable_held() = std::move(proofs);
+      ++points_held;
+      return batches.Add(std::move(marker));
+    };
 
     for (const auto& point : found->points) {
       if (*lost) return {Outcome::kLost, "", 0};
       if (host_->stopped()) return {Outcome::kStopped, "", 0};
       Outcome r;
       const bool file_point = set->layout == contracts::Layout::kDatedFiles;
-      if (store_) {
-        r = file_point ? EmitStoreFilePoint(point, hasher, emit)
-                       : WalkStorePoint(point, hasher, lost, emit);
+      if (store_ && file_point) {
+        r = EmitStoreFilePoint(point, hasher, emit);
+      } else if (store_) {
+        // Through a store a second listing costs requests (and reading,
+        // a second GET of every object): what the walk sees is kept while
+        // it is compared, and sent if it differs — for points of at most
+        // kMaxKept entries (when recorded).
+        const bool read = metadata_only_.count(point.time_ns) == 0;
+        auto h = held.find(point.time_ns);
+        if (h == held.end() || h->second->entries() == 0 || h->second->entries() > kMaxKept / 2 ||
+            (read && h->second->digests().content().empty())) {
+          r = WalkStorePoint(point, hasher, lost, emit);
+        } else {
+          std::optional<v1::ListingDigests> same;
+          std::vector<v1::Observation> kept;
+          bool again = false;
+          r = SameAsHeldInStore(point, hasher, lost, read, h->second->digests(), &same, &kept,
+                                &again);
+          if (r.kind != Outcome::kDone) return r;
+          if (same) {
+            if (Outcome e = send_held(point.time_ns, std::move(*same)); e.kind != Outcome::kDone) {
+              return e;
+            }
+            continue;
+          }
+          for (v1::Observation& o : kept) {
+            if (r = emit(std::move(o)); r.kind != Outcome::kDone) break;
+          }
+          if (again && r.kind == Outcome::kDone) {
+            const v1::StoreEvidence evidence = evidence_;
+            r = WalkStorePoint(point, hasher, lost, emit);
+            evidence_ = evidence;  // the same objects: counted once
+          }
+          ForgetPoint();
+        }
       } else if (file_point) {
         r = EmitFilePoint(*local_, point, hasher, emit);
       } else {
         const bool read = metadata_only_.count(point.time_ns) == 0;
         if (auto h = held.find(point.time_ns); h != held.end()) {
           std::optional<v1::ListingDigests> same;
-          r = SameAsHeld(*local_, point, hasher, &reused, lost, read, *h->second, &same);
+          r = SameAsHeld(*local_, point, hasher, &reused, lost, read, h->second->digests(), &same);
           if (r.kind != Outcome::kDone) return r;
           if (same) {
-            ForgetPoint();
-            v1::Observation marker;
-            marker.set_restore_point_ns(point.time_ns);
-            *marker.mutable_held() = std::move(*same);
-            ++points_held;
-            // Not an entry: not counted in `emitted` (an empty mirror held
-            // is still found empty below).
-            if (Outcome e = batches.Add(std::move(marker)); e.kind != Outcome::kDone) return e;
+            if (Outcome e = send_held(point.time_ns, std::move(*same)); e.kind != Outcome::kDone) {
+              return e;
+            }
             continue;
           }
         }
@@ -405,12 +442,12 @@ class CheckRun {
     batches.Close();
     host_->Log("task " + std::to_string(task.id()) + ": " + std::to_string(found->points.size()) +
                " restore point(s), " +
-               (store_ ? StoreCost()
+               (store_ ? StoreCost() + ", "
                        : std::to_string(reused) + " hard-linked files not read again, " +
                              std::to_string(listings_reused_) +
-                             " directories unchanged since listed (not read again), " +
-                             std::to_string(points_held) +
-                             " held (the same as at the last check: entries not sent)"));
+                             " directories unchanged since listed (not read again), ") +
+               std::to_string(points_held) +
+               " held (the same as at the last check: entries not sent)");
     Outcome done{Outcome::kDone, "", batches.seq()};
     // No restore point (a mirror: nothing in it): say what the directory
     // held, for the scope finding.
@@ -672,6 +709,49 @@ class CheckRun {
       *same = HeldProof(d, task, attempt);
       a_->progress.files.fetch_add(files, std::memory_order_relaxed);
     }
+    return {};
+  }
+
+  // The same for a point read through a store, walked once: every
+  // observation is kept in `*kept` (at most kMaxKept) for the caller to
+  // send if the point differs. One that grew past kMaxKept since it was
+  // recorded and differs sets `*walk_again`: the caller walks (and reads)
+  // it a second time to send it.
+  Outcome SameAsHeldInStore(const contracts::DiscoveredPoint& point, storage::FileHasher& hasher,
+                            std::atomic<bool>* lost, bool read, const v1::ListingDigests& held,
+                            std::optional<v1::ListingDigests>* same,
+                            std::vector<v1::Observation>* kept, bool* walk_again) {
+    const uint64_t task = a_->task.id();
+    const uint32_t attempt = a_->task.attempt();
+    ListingDigester digester;
+    uint64_t files = 0;  // counted in the attempt's progress if held (a listing)
+    bool overflow = false;
+    if (read) counted_ = true;  // its files are counted in the progress now
+    auto keep = [&](v1::Observation&& o) -> Outcome {
+      if (read) {
+        CountFile(o);
+      } else if (o.type() == v1::ENTRY_TYPE_FILE) {
+        ++files;
+      }
+      digester.Add(o);
+      if (!overflow && kept->size() < kMaxKept) {
+        kept->push_back(std::move(o));
+      } else if (!overflow) {
+        overflow = true;
+        std::vector<v1::Observation>().swap(*kept);
+      }
+      return {};
+    };
+    Outcome r = WalkStorePoint(point, hasher, lost, keep);
+    if (r.kind != Outcome::kDone) return r;
+    const v1::ListingDigests d = digester.Finish(read);
+    const v1::ListingDigests offer = HeldOffer(d, task, attempt);
+    if (offer.listing() == held.listing() && (!read || offer.content() == held.content())) {
+      *same = HeldProof(d, task, attempt);
+      if (!read) a_->progress.files.fetch_add(files, std::memory_order_relaxed);
+      return {};
+    }
+    *walk_again = overflow;
     return {};
   }
 
@@ -945,6 +1025,11 @@ class CheckRun {
   // them (about 250 bytes each with the table's slot and the digests' heap
   // strings: 64 MB); beyond, the second walk reads those files again.
   static constexpr size_t kMaxRemembered = 1 << 18;
+  // Observations of a point read through a store kept while it is compared
+  // with its held digests (SameAsHeldInStore; a few hundred bytes each:
+  // about 30 MB). Only points recorded with at most half as many entries
+  // are compared.
+  static constexpr size_t kMaxKept = 1 << 17;
   absl::flat_hash_map<InodeKey, LinkedRead> remembered_;
   // A TreeWalker that records in the run's linked_ each hard-linked regular
   // file it stat'ed.

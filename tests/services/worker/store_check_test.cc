@@ -22,6 +22,7 @@
 #include <thread>
 #include <vector>
 
+#include "services/common/listing_digest.h"
 #include "services/worker/remote/s3_store.h"
 #include "services/worker/worker.h"
 #include "storage/hash.h"
@@ -135,6 +136,33 @@ bool EndsWith(std::string_view s, std::string_view end) {
 // names ending in ".bad"; none for ".kms", whose Stat says SSE-KMS), and
 // on Stat each object's retention: files of point 2026-10-01 retained
 // until 2100, the others not retained (one on a legal hold: "legal").
+
+// A LocalStore that counts what is asked of it: listings and reads.
+class CountingStore final : public storage::Store {
+ public:
+  CountingStore(std::unique_ptr<storage::Store> inner, std::atomic<int>* lists,
+                std::atomic<int>* reads)
+      : inner_(std::move(inner)), lists_(lists), reads_(reads) {}
+  std::string Describe() const override { return inner_->Describe(); }
+  storage::Status List(std::string_view dir,
+                       const std::function<bool(storage::StoreEntry&&)>& each) override {
+    ++*lists_;
+    return inner_->List(dir, each);
+  }
+  storage::StatusOr<storage::StoreEntry> Stat(std::string_view path) override {
+    return inner_->Stat(path);
+  }
+  storage::StatusOr<size_t> ReadAt(std::string_view path, uint64_t offset, void* buf,
+                                   size_t len) override {
+    ++*reads_;
+    return inner_->ReadAt(path, offset, buf, len);
+  }
+
+ private:
+  std::unique_ptr<storage::Store> inner_;
+  std::atomic<int>* lists_;
+  std::atomic<int>* reads_;
+};
 
 class SayingStore final : public storage::Store {
  public:
@@ -264,6 +292,12 @@ class StoreCheckTest : public ::testing::Test {
           return std::unique_ptr<storage::Store>(
               vigil::testing::FaultyStore::Open(tmp_ / "loc", fail));
         }
+        if (counting_) {
+          auto inner = storage::LocalStore::Open(tmp_ / "loc");
+          if (!inner.ok()) return inner.status();
+          return std::unique_ptr<storage::Store>(
+              std::make_unique<CountingStore>(std::move(*inner), &lists_, &reads_));
+        }
         if (saying_) {
           auto inner = storage::LocalStore::Open(tmp_ / "loc");
           if (!inner.ok()) return inner.status();
@@ -320,6 +354,9 @@ class StoreCheckTest : public ::testing::Test {
   std::optional<remote::S3Config> s3_;
   storage::RetryPolicy s3_policy_;
   bool saying_ = false;  // set before Start: the hook opens a SayingStore
+  // Set before Start: the hook opens a CountingStore counting into these.
+  bool counting_ = false;
+  std::atomic<int> lists_{0}, reads_{0};
 };
 
 // The check of task `remote` (through the store) gave what the check of
@@ -370,6 +407,75 @@ TEST_F(StoreCheckTest, DatedFoldersOverAStoreEqualTheFilesystemCheck) {
   EXPECT_EQ(links, 1);
   std::lock_guard lock(mu_);
   EXPECT_EQ(opened_, std::vector<std::string>{"backups"});
+}
+
+// A point the coordinator holds digests of, read through a store: walked
+// (listed and read) once, sent as a held marker when the same, and when it
+// differs sent as that one walk saw it — never listed nor read twice.
+TEST_F(StoreCheckTest, HeldPointsOverAStoreAreWalkedOnceAndSentOnlyWhenChanged) {
+  counting_ = true;
+  gateway_.Add(CheckTask(1, "bucket", "acme/fs", "dated-folders"));
+  Start();
+  auto first = gateway_.WaitTask(1);
+  ASSERT_TRUE(first.has_value());
+  ASSERT_EQ(first->complete.error(), "");
+  ASSERT_EQ(first->points.size(), 2u);
+  const int lists = lists_.exchange(0), reads = reads_.exchange(0);
+  ASSERT_GT(lists, 0);
+  ASSERT_GT(reads, 0);
+  // What the coordinator would hold of each point after this check: its
+  // digests (every file read) and entries.
+  std::map<int64_t, ListingDigester> digesters;
+  std::map<int64_t, uint64_t> entries;
+  for (const v1::Observation& o : first->observations) {
+    digesters[o.restore_point_ns()].Add(o);
+    ++entries[o.restore_point_ns()];
+  }
+  ASSERT_EQ(digesters.size(), 2u);
+  const int64_t day1 = first->points[0].time_ns(), day2 = first->points[1].time_ns();
+  std::map<int64_t, v1::ListingDigests> digests;
+  for (auto& [t, d] : digesters) digests[t] = d.Finish(true);
+
+  // Day 2 changes (its hosts file, hard-linked under two names) before the
+  // next check, which the coordinator gives both points' offers.
+  W(tmp_ / "loc/acme/fs/2026-10-02/etc/hosts", "changed\n");
+  v1::Task t = CheckTask(2, "bucket", "acme/fs", "dated-folders");
+  for (int64_t p : {day1, day2}) {
+    v1::HeldPoint* h = t.add_held_points();
+    h->set_time_ns(p);
+    h->set_entries(entries[p]);
+    *h->mutable_digests() = HeldOffer(digests[p], 2, 1);
+  }
+  gateway_.Add(t);
+  auto second = gateway_.WaitTask(2);
+  ASSERT_TRUE(second.has_value());
+  ASSERT_EQ(second->complete.error(), "");
+  EXPECT_EQ(lists_.exchange(0), lists) << "every directory listed once, as without offers";
+  EXPECT_EQ(reads_.exchange(0), reads) << "every object read once";
+  // Day 1: one marker with the proof of its digests; day 2: its entries.
+  ASSERT_FALSE(second->observations.empty());
+  const v1::Observation& marker = second->observations[0];
+  ASSERT_TRUE(marker.has_held()) << marker.DebugString();
+  EXPECT_EQ(marker.restore_point_ns(), day1);
+  EXPECT_EQ(marker.held().SerializeAsString(), HeldProof(digests[day1], 2, 1).SerializeAsString());
+  std::vector<v1::Observation> sent(second->observations.begin() + 1, second->observations.end());
+  for (const v1::Observation& o : sent) EXPECT_EQ(o.restore_point_ns(), day2) << o.DebugString();
+
+  // What it sent of day 2 is what a check without offers sees.
+  gateway_.Add(CheckTask(3, "bucket", "acme/fs", "dated-folders"));
+  auto third = gateway_.WaitTask(3);
+  ASSERT_TRUE(third.has_value());
+  std::vector<v1::Observation> plain;
+  for (const v1::Observation& o : third->observations) {
+    if (o.restore_point_ns() == day2) plain.push_back(o);
+  }
+  ASSERT_EQ(sent.size(), plain.size());
+  for (size_t i = 0; i < sent.size(); ++i) {
+    EXPECT_EQ(sent[i].SerializeAsString(), plain[i].SerializeAsString()) << plain[i].DebugString();
+  }
+  bool changed = false;
+  for (const v1::Observation& o : sent) changed |= o.path() == "etc/hosts" && o.size() == 8;
+  EXPECT_TRUE(changed) << "day 2 as it is now";
 }
 
 TEST_F(StoreCheckTest, MirrorAndDatedFilesOverAStoreEqualTheFilesystemCheck) {
