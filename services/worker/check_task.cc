@@ -394,7 +394,9 @@ class CheckRun {
         } else {
           std::optional<v1::ListingDigests> same;
           std::vector<v1::Observation> kept;
+          kept.reserve(h->second->entries());
           bool again = false;
+          const v1::StoreEvidence before = evidence_;
           r = SameAsHeldInStore(point, hasher, lost, read, h->second->digests(), &same, &kept,
                                 &again);
           if (r.kind != Outcome::kDone) return r;
@@ -408,9 +410,10 @@ class CheckRun {
             if (r = emit(std::move(o)); r.kind != Outcome::kDone) break;
           }
           if (again && r.kind == Outcome::kDone) {
-            const v1::StoreEvidence evidence = evidence_;
+            // The same objects: counted once, as the walk that is sent read
+            // them.
+            evidence_ = before;
             r = WalkStorePoint(point, hasher, lost, emit);
-            evidence_ = evidence;  // the same objects: counted once
           }
           ForgetPoint();
         }
@@ -1026,9 +1029,9 @@ class CheckRun {
   // strings: 64 MB); beyond, the second walk reads those files again.
   static constexpr size_t kMaxRemembered = 1 << 18;
   // Observations of a point read through a store kept while it is compared
-  // with its held digests (SameAsHeldInStore; a few hundred bytes each:
-  // about 30 MB). Only points recorded with at most half as many entries
-  // are compared.
+  // with its held digests (SameAsHeldInStore; 300-400 bytes each with their
+  // strings and sample: about 50 MB per task at most). Only points recorded
+  // with at most half as many entries are compared.
   static constexpr size_t kMaxKept = 1 << 17;
   absl::flat_hash_map<InodeKey, LinkedRead> remembered_;
   // A TreeWalker that records in the run's linked_ each hard-linked regular

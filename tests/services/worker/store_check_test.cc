@@ -476,6 +476,38 @@ TEST_F(StoreCheckTest, HeldPointsOverAStoreAreWalkedOnceAndSentOnlyWhenChanged) 
   bool changed = false;
   for (const v1::Observation& o : sent) changed |= o.path() == "etc/hosts" && o.size() == 8;
   EXPECT_TRUE(changed) << "day 2 as it is now";
+  // What the store said of the objects read (checksums, retention) is the
+  // same as a plain check's: every object counted once.
+  v1::StoreEvidence e2 = second->complete.store_evidence(), e3 = third->complete.store_evidence();
+  e2.clear_measured_ns();
+  e3.clear_measured_ns();
+  EXPECT_EQ(e2.SerializeAsString(), e3.SerializeAsString()) << e2.DebugString() << e3.DebugString();
+
+  // Listed without reading (the scheduler's metadata-only points): held on
+  // the listing alone, nothing read.
+  std::map<int64_t, ListingDigester> now;
+  for (const v1::Observation& o : third->observations) now[o.restore_point_ns()].Add(o);
+  v1::Task listing = CheckTask(4, "bucket", "acme/fs", "dated-folders");
+  for (int64_t p : {day1, day2}) {
+    listing.add_metadata_only_points(p);
+    v1::HeldPoint* h = listing.add_held_points();
+    h->set_time_ns(p);
+    h->set_entries(entries[p]);
+    *h->mutable_digests() = HeldOffer(now[p].Finish(true), 4, 1);
+  }
+  lists_ = 0;
+  reads_ = 0;
+  gateway_.Add(listing);
+  auto fourth = gateway_.WaitTask(4);
+  ASSERT_TRUE(fourth.has_value());
+  ASSERT_EQ(fourth->complete.error(), "");
+  ASSERT_EQ(fourth->observations.size(), 2u);
+  for (const v1::Observation& o : fourth->observations) {
+    EXPECT_TRUE(o.has_held()) << o.DebugString();
+    EXPECT_TRUE(o.held().content().empty()) << "nothing read: no content proof";
+  }
+  EXPECT_EQ(reads_.load(), 0);
+  EXPECT_EQ(lists_.load(), lists);
 }
 
 TEST_F(StoreCheckTest, MirrorAndDatedFilesOverAStoreEqualTheFilesystemCheck) {
