@@ -388,7 +388,7 @@ class CheckRun {
         // kMaxKept entries (when recorded).
         const bool read = metadata_only_.count(point.time_ns) == 0;
         auto h = held.find(point.time_ns);
-        if (h == held.end() || h->second->entries() == 0 || h->second->entries() > kMaxKept / 2 ||
+        if (h == held.end() || h->second->entries() == 0 || h->second->entries() > MaxKept() / 2 ||
             (read && h->second->digests().content().empty())) {
           r = WalkStorePoint(point, hasher, lost, emit);
         } else {
@@ -737,7 +737,7 @@ class CheckRun {
         ++files;
       }
       digester.Add(o);
-      if (!overflow && kept->size() < kMaxKept) {
+      if (!overflow && kept->size() < MaxKept()) {
         kept->push_back(std::move(o));
       } else if (!overflow) {
         overflow = true;
@@ -1033,6 +1033,10 @@ class CheckRun {
   // strings and sample: about 50 MB per task at most). Only points recorded
   // with at most half as many entries are compared.
   static constexpr size_t kMaxKept = 1 << 17;
+  size_t MaxKept() const {
+    const size_t test = host_->options().test_max_kept;
+    return test != 0 ? test : kMaxKept;
+  }
   absl::flat_hash_map<InodeKey, LinkedRead> remembered_;
   // A TreeWalker that records in the run's linked_ each hard-linked regular
   // file it stat'ed.

@@ -120,6 +120,9 @@ struct WorkerOptions {
   // Test hook: sleep this long after each acknowledged batch, so tests can
   // kill a worker or the coordinator mid-task. Default 0.
   int test_batch_delay_ms = 0;
+  // Test hook: the observations of a held point read through a store kept
+  // while it is compared (check_task.cc kMaxKept); 0 = the default.
+  size_t test_max_kept = 0;
   // Log lines to stderr. Default true.
   bool verbose = true;
 };

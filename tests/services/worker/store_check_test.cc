@@ -274,6 +274,7 @@ class StoreCheckTest : public ::testing::Test {
     o.locations["unrooted"] = "";
     o.verbose = false;
     o.secrets = tmp_ / "secrets";
+    o.test_max_kept = max_kept_;
     if (hook) {
       o.open_store =
           [this](const v1::Location& l) -> storage::StatusOr<std::unique_ptr<storage::Store>> {
@@ -356,6 +357,7 @@ class StoreCheckTest : public ::testing::Test {
   bool saying_ = false;  // set before Start: the hook opens a SayingStore
   // Set before Start: the hook opens a CountingStore counting into these.
   bool counting_ = false;
+  size_t max_kept_ = 0;  // set before Start: WorkerOptions::test_max_kept
   std::atomic<int> lists_{0}, reads_{0};
 };
 
@@ -508,6 +510,58 @@ TEST_F(StoreCheckTest, HeldPointsOverAStoreAreWalkedOnceAndSentOnlyWhenChanged) 
   }
   EXPECT_EQ(reads_.load(), 0);
   EXPECT_EQ(lists_.load(), lists);
+}
+
+// A held point that grew past what the worker keeps while it compares,
+// and changed: walked (and read) a second time to be sent, sent as a plain
+// check sends it, its store evidence counted once.
+TEST_F(StoreCheckTest, AHeldPointGrownPastTheBoundIsWalkedAgainToBeSent) {
+  counting_ = true;
+  max_kept_ = 4;  // points of at most 2 entries compared; 4 kept
+  const std::string day = tmp_ / "loc/acme/fs/2026-10-03";
+  W(day + "/a", "a");
+  gateway_.Add(CheckTask(1, "bucket", "acme/fs", "dated-folders"));
+  Start();
+  auto first = gateway_.WaitTask(1);
+  ASSERT_TRUE(first.has_value());
+  ASSERT_EQ(first->points.size(), 3u);
+  const int64_t t3 = first->points[2].time_ns();
+  ListingDigester d;
+  for (const v1::Observation& o : first->observations) {
+    if (o.restore_point_ns() == t3) d.Add(o);
+  }
+  ASSERT_EQ(d.entries(), 1u);
+  const v1::ListingDigests recorded = d.Finish(true);
+  // The day grows to 6 entries, past the 4 kept.
+  for (const char* n : {"b", "c", "d", "e", "f"}) W(day + "/" + n, n);
+  auto held_task = [&](uint64_t id) {
+    v1::Task t = CheckTask(id, "bucket", "acme/fs", "dated-folders");
+    v1::HeldPoint* h = t.add_held_points();
+    h->set_time_ns(t3);
+    h->set_entries(1);
+    *h->mutable_digests() = HeldOffer(recorded, id, 1);
+    return t;
+  };
+  reads_ = 0;
+  gateway_.Add(CheckTask(2, "bucket", "acme/fs", "dated-folders"));  // no offers
+  auto plain = gateway_.WaitTask(2);
+  ASSERT_TRUE(plain.has_value());
+  const int plain_reads = reads_.exchange(0);
+  gateway_.Add(held_task(3));
+  auto grown = gateway_.WaitTask(3);
+  ASSERT_TRUE(grown.has_value());
+  ASSERT_EQ(grown->complete.error(), "");
+  ASSERT_EQ(grown->observations.size(), plain->observations.size());
+  for (size_t i = 0; i < plain->observations.size(); ++i) {
+    EXPECT_EQ(grown->observations[i].SerializeAsString(),
+              plain->observations[i].SerializeAsString())
+        << plain->observations[i].DebugString();
+  }
+  EXPECT_EQ(reads_.load(), plain_reads + 6) << "the grown day's 6 objects read twice";
+  v1::StoreEvidence e2 = plain->complete.store_evidence(), e3 = grown->complete.store_evidence();
+  e2.clear_measured_ns();
+  e3.clear_measured_ns();
+  EXPECT_EQ(e3.SerializeAsString(), e2.SerializeAsString()) << "each object counted once";
 }
 
 TEST_F(StoreCheckTest, MirrorAndDatedFilesOverAStoreEqualTheFilesystemCheck) {
