@@ -330,13 +330,20 @@ StatusOr<v1::CompleteTaskResponse> Coordinator::CompleteDrill(const std::string&
   v1::StoreUsage usage = req.store_usage();
   if (!req.has_store_usage()) usage.set_bytes_read(req.drill().bytes());
   auto done = leases_->Complete(worker_id, req.task_id(), req.attempt(),
-                                {v1::DiffCounts(), req.drill().files(), 0, "", usage}, &batch);
+                                {v1::DiffCounts(), req.drill().files(), 0, "", usage}, &batch,
+                                /*publish=*/false);
   {
     MutexLock lock(&pending_mu_);
     pending_drills_.erase(req.task_id());
   }
-  if (!done.ok()) return done.status();
+  if (!done.ok()) {
+    leases_->Publish(req.task_id());
+    return done.status();
+  }
+  // Its spend in the ledger before a lease at its location can see it done
+  // (LeaseManager::Complete).
   ledger_.Add(*done);
+  leases_->Publish(req.task_id());
   v1::CompleteTaskResponse resp;
   *resp.mutable_task() = std::move(*done);
   return resp;

@@ -372,6 +372,15 @@ StatusOr<std::optional<v1::Task>> LeaseManager::Lease(const std::string& worker,
         const v1::Task& lt = tasks_[leased];
         if (lt.backup_set().location() == l) leased_here.push_back(&lt);
       }
+      // Completed but not shown yet (Complete(publish = false)): what it
+      // spent is not in the caller's ledger yet (read_ledger.h), so it
+      // still counts as leased here, as readers still see it.
+      for (const auto& [shadowed, sh] : shadows_) {
+        if (sh.held && sh.durable && sh.durable->state() == v1::TASK_STATE_LEASED &&
+            sh.durable->backup_set().location() == l) {
+          leased_here.push_back(&*sh.durable);
+        }
+      }
       if (!gate(tasks_[id], leased_here)) continue;
     }
     best = id;

@@ -155,7 +155,9 @@ class LeaseManager {
   // written in the same atomic, synced batch (e.g. removal of staged data).
   // Repeating it for an attempt already DONE returns the task unchanged.
   // With `publish` false, Get() and All() keep showing the task as it was
-  // before (LEASED) until Publish(task), even once DONE is durable.
+  // before (LEASED) until Publish(task), even once DONE is durable; and
+  // Lease() gives its gate the task among those leased at its location (the
+  // caller records what it spent, then publishes it).
   storage::StatusOr<v1::Task> Complete(const std::string& worker, uint64_t task, uint32_t attempt,
                                        const Outcome& outcome, storage::KvBatch* extra,
                                        bool publish = true);

@@ -69,6 +69,33 @@ TEST_F(LeaseManagerTest, LeasesOnlyForServedLocations) {
   EXPECT_FALSE(lm_->Lease("w3", {"nas"})->has_value());
 }
 
+// A task completed but not shown yet (Complete(publish = false): the
+// coordinator records what it spent in its read ledger, then publishes
+// it) still counts as leased at its location for a lease's gate: a read
+// budget never sees it neither leased nor spent.
+TEST_F(LeaseManagerTest, ACompletionNotYetShownStillCountsAsLeasedForTheGate) {
+  EnqueueOne("nas");
+  EnqueueOne("nas");
+  const v1::Task a = LeaseOk("w1", "nas");
+  auto done = lm_->Complete("w1", a.id(), a.attempt(), LeaseManager::Outcome{}, nullptr,
+                            /*publish=*/false);
+  ASSERT_TRUE(done.ok()) << done.status();
+  std::vector<uint64_t> seen;
+  auto gate = [&](const v1::Task&, const std::vector<const v1::Task*>& leased) {
+    seen.clear();
+    for (const v1::Task* t : leased) seen.push_back(t->id());
+    return false;  // deferred: nothing leased
+  };
+  auto r = lm_->Lease("w2", {"nas"}, gate);
+  ASSERT_TRUE(r.ok()) << r.status();
+  EXPECT_FALSE(r->has_value());
+  EXPECT_EQ(seen, std::vector<uint64_t>{a.id()});
+  lm_->Publish(a.id());
+  r = lm_->Lease("w2", {"nas"}, gate);
+  ASSERT_TRUE(r.ok()) << r.status();
+  EXPECT_TRUE(seen.empty()) << "shown done: its spend is the ledger's now";
+}
+
 TEST_F(LeaseManagerTest, HeartbeatExtendsAndExpiryRequeuesWithNextAttempt) {
   uint64_t id = EnqueueOne("nas");
   LeaseOk("w1", "nas");
