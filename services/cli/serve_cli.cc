@@ -140,9 +140,9 @@ void AddWorkerCommand(CLI::App& app, int& exit_code) {
       ->capture_default_str()
       ->check(CLI::Range(1, 64));
   work->add_option("--listing-cache-mb", wa.listing_cache_mb,
-                   "Memory (MiB) for the listings of directories checked: a directory unchanged "
-                   "since (same ctime, settled 2 s) is not read again; 0: every check reads every "
-                   "directory")
+                   "Memory (MiB) for remembering the listings of checked directories: a "
+                   "directory whose ctime has not moved since a check read it is not read again "
+                   "(docs/storage.md); 0: every check reads every directory")
       ->capture_default_str()
       ->check(CLI::Range(0, 65536));
   work->add_option("--batch-size", wa.batch_size, "Observations per streamed batch")
