@@ -784,11 +784,6 @@ class CheckRun {
     // Directories unchanged since a check listed them (same ctime) are not
     // read again (storage/listing_cache.h).
     (*walker)->set_listing_cache(host_->listing_cache());
-    struct Reused {
-      storage::TreeWalker& w;
-      uint64_t& total;
-      ~Reused() { total += w.listings_reused(); }
-    } count_reused{**walker, listings_reused_};
     // A hard-linked file met again under another name (rsnapshot's and
     // dated folders' unchanged files, one per point) is not stat'ed again
     // within kInodeStatFreshNs: its inode's size and mtime as stat'ed then.
@@ -804,7 +799,7 @@ class CheckRun {
       return true;
     });
     InodeStatsWalker caching{**walker, *this};
-    return EmitWalk(
+    Outcome walked = EmitWalk(
         caching, point, lost, read, emit, [&](const storage::WalkEntry& e, v1::Observation* o) {
           const LinkedRead* seen = nullptr;
           if (e.nlink > 1) {
@@ -829,12 +824,11 @@ class CheckRun {
           // or another directory under its name, its files vanished.)
           const int dfd = e.dir->fd();
           storage::FileReading r;
-          if (dfd < 0) {
-            if (errno == ENOENT) return false;
-            r.error = errno;
-            r.error_text = std::string("cannot open its directory: ") + std::strerror(errno);
-          } else {
+          if (dfd >= 0) {
             r = hasher.Read(dfd, e.name.c_str(), e.size);
+          } else {
+            r.error = errno;
+            r.error_text = std::string("cannot open its directory: ") + std::strerror(r.error);
           }
           if (!r.ok && r.error == ENOENT) return false;  // vanished since the walk
           SetReading(r, o);
@@ -856,6 +850,8 @@ class CheckRun {
           }
           return true;
         });
+    listings_reused_ += (*walker)->listings_reused();
+    return walked;
   }
 
   // The same over the set's store: StoreWalker in the same order, each
