@@ -27,8 +27,11 @@
 // Thread safety: one digester per thread; the functions are pure.
 #pragma once
 
+#include <functional>
 #include <memory>
 #include <string>
+#include <string_view>
+#include <vector>
 
 #include "storage/hash.h"
 #include "vigil/v1/types.pb.h"
@@ -51,6 +54,50 @@ class ListingDigester {
   std::unique_ptr<storage::Hasher> content_;
   std::string buf_;
   uint64_t entries_ = 0;
+};
+
+// The digests of every directory of a restore point, from the same
+// observations in catalogue order (issue 17, docs/storage.md "Held
+// directories"). A directory's digests cover everything beneath it, as a
+// tree: its listing digest hashes, in catalogue order, each entry directly
+// in it (name, type, size, mtime, link target, unreadable flag) and each
+// sub-directory (name and that directory's digests); its content digest
+// the same with each entry's content digest and the sub-directories'
+// content digests. So each entry is hashed once, whatever its depth, and
+// two directories with the same digests hold the same entries beneath them
+// (names relative to the directory). A directory is known by the entries
+// beneath it: one with none (empty, or holding only empty directories) is
+// not reported, as the walk does not report directories. Both sides
+// compute them: the worker to compare with the offers of Task.held_dirs,
+// the coordinator to keep them for the set's reference point.
+//
+// Thread safety: one digester per thread.
+class DirDigester {
+ public:
+  struct Dir {
+    std::string path;  // relative to the point's root, never empty
+    v1::ListingDigests digests;
+    uint64_t entries = 0, files = 0, bytes = 0;  // beneath it
+  };
+  // `on_dir` gets each directory as the stream leaves it (after the last
+  // entry beneath it): children before their parent.
+  explicit DirDigester(std::function<void(Dir&&)> on_dir);
+  ~DirDigester();
+  // Adds one entry of the point (never a held marker), in catalogue order.
+  void Add(const v1::Observation& o);
+  // Closes every directory still open (the point's root is not reported)
+  // and starts again empty, for another point.
+  void Finish();
+
+ private:
+  struct Frame;
+  void Push(std::string_view name);
+  void Pop();
+  std::function<void(Dir&&)> on_dir_;
+  std::vector<std::unique_ptr<Frame>> frames_;  // by depth, reused
+  size_t depth_ = 0;                            // open frames beyond the root
+  std::string cur_;                             // path of the deepest open directory ("": the root)
+  std::string buf_;
 };
 
 // The offer of `d`'s digests for attempt `attempt` of task `task` (each

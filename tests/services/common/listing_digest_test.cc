@@ -161,5 +161,106 @@ TEST(ListingDigestTest, OffersAndProofsAreBoundToTheAttemptAndHideTheDigest) {
   EXPECT_EQ(HeldOffer(listing_only, 7, 1).listing(), offer.listing());
 }
 
+// Directory digests (DirDigester): each directory beneath a point's root is
+// reported once the stream leaves it, children first, with what is beneath it.
+std::vector<DirDigester::Dir> DirsOf(const std::vector<v1::Observation>& l) {
+  std::vector<DirDigester::Dir> out;
+  DirDigester d([&](DirDigester::Dir&& dir) { out.push_back(std::move(dir)); });
+  for (const auto& o : l) d.Add(o);
+  d.Finish();
+  return out;
+}
+
+const DirDigester::Dir* Find(const std::vector<DirDigester::Dir>& dirs, const std::string& path) {
+  for (const auto& d : dirs) {
+    if (d.path == path) return &d;
+  }
+  return nullptr;
+}
+
+std::vector<v1::Observation> Tree() {
+  return {File("a/b/y", "yy"), File("a/b/z", "zzz"), File("a/c", "c"), File("a/x", "x"),
+          File("ab/y", "why"), File("d/e/f", "ef"),  File("g", "gg")};
+}
+
+TEST(DirDigestTest, EachDirectoryIsReportedAfterItsEntriesChildrenFirstWithWhatIsBeneathIt) {
+  const auto dirs = DirsOf(Tree());
+  std::vector<std::string> paths;
+  for (const auto& d : dirs) paths.push_back(d.path);
+  EXPECT_EQ(paths, (std::vector<std::string>{"a/b", "a", "ab", "d/e", "d"}));
+  const DirDigester::Dir* a = Find(dirs, "a");
+  ASSERT_NE(a, nullptr);
+  EXPECT_EQ(a->entries, 4u);
+  EXPECT_EQ(a->files, 4u);
+  EXPECT_EQ(a->bytes, 2u + 3u + 1u + 1u);
+  EXPECT_EQ(Find(dirs, "a/b")->entries, 2u);
+  EXPECT_EQ(Find(dirs, "ab")->entries, 1u) << "'ab' is not beneath 'a'";
+  EXPECT_EQ(Find(dirs, "d")->entries, 1u);
+  for (const auto& d : dirs) {
+    EXPECT_EQ(d.digests.listing().size(), 32u) << d.path;
+    EXPECT_EQ(d.digests.content().size(), 32u) << d.path;
+  }
+  // The same stream again (Finish starts again empty): the same digests.
+  std::vector<DirDigester::Dir> twice;
+  DirDigester d([&](DirDigester::Dir&& dir) { twice.push_back(std::move(dir)); });
+  for (int round = 0; round < 2; ++round) {
+    for (const auto& o : Tree()) d.Add(o);
+    d.Finish();
+  }
+  ASSERT_EQ(twice.size(), 2 * dirs.size());
+  for (size_t i = 0; i < twice.size(); ++i) {
+    EXPECT_EQ(twice[i].path, dirs[i % dirs.size()].path);
+    EXPECT_EQ(twice[i].digests.listing(), dirs[i % dirs.size()].digests.listing());
+    EXPECT_EQ(twice[i].digests.content(), dirs[i % dirs.size()].digests.content());
+  }
+}
+
+TEST(DirDigestTest, AChangeMovesTheDigestsOfItsDirectoryAndItsAncestorsOnly) {
+  const auto before = DirsOf(Tree());
+  auto changed_tree = Tree();
+  changed_tree[1] = File("a/b/z", "ZZZ");  // same size and mtime, other content
+  const auto after = DirsOf(changed_tree);
+  for (const std::string p : {"a/b", "a"}) {
+    EXPECT_EQ(Find(after, p)->digests.listing(), Find(before, p)->digests.listing()) << p;
+    EXPECT_NE(Find(after, p)->digests.content(), Find(before, p)->digests.content()) << p;
+  }
+  for (const std::string p : {"ab", "d", "d/e"}) {
+    EXPECT_EQ(Find(after, p)->digests.listing(), Find(before, p)->digests.listing()) << p;
+    EXPECT_EQ(Find(after, p)->digests.content(), Find(before, p)->digests.content()) << p;
+  }
+  // A file moved to another directory, its size or mtime changed, an entry
+  // added: the listing digests move.
+  const auto m =
+      DirsOf({File("a/b/x", "x"), File("a/b/y", "yy"), File("a/b/z", "zzz"), File("a/c", "c"),
+              File("ab/y", "why"), File("d/e/f", "ef"), File("g", "gg")});
+  EXPECT_NE(Find(m, "a/b")->digests.listing(), Find(before, "a/b")->digests.listing());
+  EXPECT_NE(Find(m, "a")->digests.listing(), Find(before, "a")->digests.listing());
+  auto grown = Tree();
+  grown.insert(grown.begin() + 3, File("a/w", ""));
+  EXPECT_NE(Find(DirsOf(grown), "a")->digests.listing(), Find(before, "a")->digests.listing());
+  EXPECT_EQ(Find(DirsOf(grown), "a/b")->digests.listing(), Find(before, "a/b")->digests.listing());
+  auto touched = Tree();
+  touched[5].set_mtime_ns(touched[5].mtime_ns() + 1);
+  EXPECT_NE(Find(DirsOf(touched), "d/e")->digests.listing(),
+            Find(before, "d/e")->digests.listing());
+  EXPECT_NE(Find(DirsOf(touched), "d")->digests.listing(), Find(before, "d")->digests.listing());
+}
+
+TEST(DirDigestTest, TheSameEntriesBeneathTwoDirectoriesGiveTheSameDigests) {
+  // Names are relative to the directory: a subtree is known by what is in
+  // it, wherever it is (and a point's directory by the same in another
+  // point).
+  const auto dirs = DirsOf({File("p/q/r", "1"), File("p/s", "2"), File("t/q/r", "1"),
+                            File("t/s", "2"), File("u/q/r", "1"), File("u/s", "22")});
+  EXPECT_EQ(Find(dirs, "p")->digests.listing(), Find(dirs, "t")->digests.listing());
+  EXPECT_EQ(Find(dirs, "p")->digests.content(), Find(dirs, "t")->digests.content());
+  EXPECT_NE(Find(dirs, "p")->digests.listing(), Find(dirs, "u")->digests.listing());
+  EXPECT_EQ(Find(dirs, "p/q")->digests.content(), Find(dirs, "u/q")->digests.content());
+  // A file and a directory of the same name do not encode alike.
+  const auto file = DirsOf({File("v/q", "x")});
+  const auto dir = DirsOf({File("v/q/r", "x")});
+  EXPECT_NE(Find(file, "v")->digests.listing(), Find(dir, "v")->digests.listing());
+}
+
 }  // namespace
 }  // namespace vigil
