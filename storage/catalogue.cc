@@ -481,6 +481,10 @@ void Catalogue::Writer::PutMeta(std::string_view key, std::string_view value) {
   batch_.Put(Space::kMeta, key, value);
 }
 
+void Catalogue::Writer::DeleteMetaRange(std::string_view begin, std::string_view end) {
+  batch_.DeleteRange(Space::kMeta, begin, end);
+}
+
 Status Catalogue::Writer::MaybeFlush() {
   if (batch_.approximate_bytes() < options_.batch_bytes) return absl::OkStatus();
   return Flush();

@@ -172,6 +172,9 @@ class Catalogue {
     Status ResumeAfter(std::string_view path);
     // Adds a meta key to the current batch (atomic with it).
     void PutMeta(std::string_view key, std::string_view value);
+    // Removes the meta keys in [begin, end) in the current batch (before
+    // the puts that follow it in the batch).
+    void DeleteMetaRange(std::string_view begin, std::string_view end);
 
     // Writes the pending batch.
     Status Flush();

@@ -427,18 +427,18 @@ class PointStreamImpl final : public Versions::PointStream {
 
 class ScannerImpl final : public Versions::Scanner {
  public:
+  // Versions of the set's paths in [first, upper) when given (suffixes
+  // after the set's prefix), else all of them.
   ScannerImpl(KvStore* kv, Space data, std::string set_prefix, int64_t point, bool recorded,
-              int64_t recorded_ns)
+              int64_t recorded_ns, std::string_view first = {}, std::string_view upper = {})
       : prefix_(std::move(set_prefix)), point_(point) {
     v_.recorded_ns = recorded_ns;
     if (!recorded) return;
     ScanOptions o;
-    o.upper_bound = PrefixSuccessor(prefix_);
+    o.upper_bound = upper.empty() ? PrefixSuccessor(prefix_) : prefix_ + std::string(upper);
     o.bulk = true;
     it_ = kv->NewIterator(data, o);
-    std::string first = prefix_;
-    first.push_back('\x01');
-    it_->Seek(first);
+    it_->Seek(prefix_ + (first.empty() ? std::string("\x01") : std::string(first)));
     Settle();
   }
   bool Valid() const override { return valid_; }
@@ -619,6 +619,23 @@ std::unique_ptr<Versions::Scanner> Versions::Scan(std::string_view tenant, std::
   std::string value;
   const bool recorded = kv_->Get(space_, IndexKey(prefix, kPointTag, point, {}), &value).ok();
   return std::make_unique<ScannerImpl>(kv_, space_, prefix, point, recorded, RecordedAt(value));
+}
+
+std::unique_ptr<Versions::Scanner> Versions::ScanUnder(std::string_view tenant,
+                                                       std::string_view set, int64_t point,
+                                                       std::string_view dir) {
+  const std::string prefix = BackupSetPrefix(tenant, set);
+  std::string value;
+  const bool recorded = kv_->Get(space_, IndexKey(prefix, kPointTag, point, {}), &value).ok();
+  // Beneath `dir`: Path(dir) 0x00 then a name's first byte (never 0x00: the
+  // version keys of `dir` itself are Path(dir) 0x00 0x00), up to Path(dir)
+  // 0x01.
+  std::string first = EncodePath(dir);
+  std::string upper = first;
+  first.append("\x00\x01", 2);
+  upper.push_back('\x01');
+  return std::make_unique<ScannerImpl>(kv_, space_, prefix, point, recorded, RecordedAt(value),
+                                       first, upper);
 }
 
 StatusOr<uint64_t> Versions::Count(std::string_view tenant, std::string_view set, int64_t point) {

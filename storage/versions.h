@@ -144,6 +144,12 @@ class Versions {
   };
   std::unique_ptr<Scanner> Scan(std::string_view tenant, std::string_view set, int64_t point);
 
+  // The same, only the entries beneath directory `dir` (a valid relative
+  // path, key_codec.h): the versions of that subtree's key range, not the
+  // set's.
+  std::unique_ptr<Scanner> ScanUnder(std::string_view tenant, std::string_view set, int64_t point,
+                                     std::string_view dir);
+
   // Number of entries of a recorded point (0 if not recorded): a scan of the
   // set's version keys that decodes no record.
   StatusOr<uint64_t> Count(std::string_view tenant, std::string_view set, int64_t point);

@@ -126,6 +126,30 @@ class VersionsTest : public ::testing::Test {
         ASSERT_TRUE(one.ok()) << path << ": " << one.status();
         EXPECT_TRUE(SameContent(one->entry, rec));
       }
+      // Beneath each directory (ScanUnder): the model's entries under it,
+      // in order, and nothing else (a sibling whose name extends the
+      // directory's is not beneath it).
+      std::set<std::string> dirs = {"zz", "a"};
+      for (const auto& [path, rec] : entries) {
+        for (size_t at = path.find('/'); at != std::string::npos; at = path.find('/', at + 1)) {
+          dirs.insert(path.substr(0, at));
+        }
+      }
+      for (const std::string& dir : dirs) {
+        std::vector<std::string> want_under, got_under;
+        for (const auto& [path, rec] : entries) {
+          if (path.size() > dir.size() + 1 && path.starts_with(dir + "/")) {
+            want_under.push_back(path);
+          }
+        }
+        auto u = v_->ScanUnder("acme", "fs", t, dir);
+        for (; u->Valid(); u->Next()) {
+          got_under.push_back(u->version().path);
+          EXPECT_TRUE(SameContent(u->version().entry, entries.at(u->version().path)));
+        }
+        EXPECT_TRUE(u->status().ok()) << u->status();
+        EXPECT_EQ(got_under, want_under) << "point " << t << " beneath " << dir;
+      }
       for (const std::string& p : {std::string("zz/absent"), std::string("a")}) {
         if (entries.count(p) == 0) {
           EXPECT_EQ(v_->Get("acme", "fs", t, p).status().code(), absl::StatusCode::kNotFound);
@@ -295,6 +319,39 @@ TEST_F(VersionsTest, AnUnchangedPointWritesOnlyItsPointRecord) {
                        })
                   .ok());
   EXPECT_EQ(calls, 1);
+}
+
+TEST_F(VersionsTest, ScanUnderGivesOneDirectorysEntriesOfThePointOnly) {
+  PointEntries day;
+  for (const char* p : {"a/b/y", "a/x", "a.txt", "ab/z",
+                        "a\x01"
+                        "c/q",
+                        "b/a/x"})
+    day[p] = Rec(p[0]);
+  WritePoint(100, day);
+  day["a/x"] = Rec(99);  // changed at 200
+  day.erase("a/b/y");    // gone at 200
+  day["a/w"] = Rec(98);  // new at 200
+  WritePoint(200, day);
+  auto under = [&](int64_t t, const std::string& dir) {
+    std::vector<std::string> out;
+    auto u = v_->ScanUnder("acme", "fs", t, dir);
+    for (; u->Valid(); u->Next()) out.push_back(u->version().path);
+    EXPECT_TRUE(u->status().ok()) << u->status();
+    return out;
+  };
+  EXPECT_EQ(under(100, "a"), (std::vector<std::string>{"a/b/y", "a/x"}));
+  EXPECT_EQ(under(200, "a"), (std::vector<std::string>{"a/w", "a/x"}));
+  EXPECT_EQ(under(100, "a/b"), (std::vector<std::string>{"a/b/y"}));
+  EXPECT_TRUE(under(200, "a/b").empty());
+  EXPECT_TRUE(under(150, "a").empty()) << "not a recorded point";
+  EXPECT_EQ(under(200, "b"), (std::vector<std::string>{"b/a/x"}));
+  auto x = v_->ScanUnder("acme", "fs", 200, "a");
+  ASSERT_TRUE(x->Valid());
+  x->Next();
+  ASSERT_TRUE(x->Valid());
+  EXPECT_EQ(x->version().path, "a/x");
+  EXPECT_TRUE(SameContent(x->version().entry, Rec(99)));
 }
 
 TEST_F(VersionsTest, RefusesOutOfOrderEntriesAndARecordedPoint) {
