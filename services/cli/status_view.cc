@@ -35,6 +35,8 @@ nlohmann::json TaskJson(const v1::Task& t) {
                       {"entries", t.entries()},
                       {"points_held", t.points_held()},
                       {"entries_held", t.entries_held()},
+                      {"dirs_held", t.dirs_held()},
+                      {"entries_in_held_dirs", t.entries_in_held_dirs()},
                       {"counts", CountsJson(t.counts())},
                       {"errors", errors}};
   if (std::string d = DigestAlgorithmText(t); !d.empty()) j["digest_algorithm"] = d;
@@ -371,6 +373,11 @@ void PrintStatus(const v1::GetStatusResponse& r) {
         if (lt.points_held() > 0) {  // found the same as at the last check: not re-sent
           std::printf("; %u point(s) held (%s entries not sent again)", lt.points_held(),
                       GroupDigits(lt.entries_held()).c_str());
+        }
+        if (lt.dirs_held() > 0) {  // the same as the reference point's: not sent
+          std::printf("; %u director%s held (%s entries not sent)", lt.dirs_held(),
+                      lt.dirs_held() == 1 ? "y" : "ies",
+                      GroupDigits(lt.entries_in_held_dirs()).c_str());
         }
         if (lt.has_store_usage()) {  // what it cost at the location (readBudget)
           const v1::StoreUsage& u = lt.store_usage();

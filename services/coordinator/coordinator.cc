@@ -1080,7 +1080,9 @@ StatusOr<v1::CompleteTaskResponse> Coordinator::CompleteTask(const std::string& 
                                              .entries = marker.entries(),
                                              .bytes_read = marker.bytes_read(),
                                              .points_held = marker.points_held(),
-                                             .entries_held = marker.entries_held()};
+                                             .entries_held = marker.entries_held(),
+                                             .dirs_held = marker.dirs_held(),
+                                             .entries_in_held_dirs = marker.entries_in_held_dirs()};
   // The merge's last batch goes into `done_batch`, written atomically (and
   // synced) with the DONE record below: one write ends the task.
   storage::KvBatch done_batch;
@@ -1119,7 +1121,7 @@ StatusOr<v1::CompleteTaskResponse> Coordinator::CompleteTask(const std::string& 
       {merged->counts, merged->entries, merged->bytes_read, req.set_directory(), usage,
        req.has_store_evidence() ? std::optional<v1::StoreEvidence>(req.store_evidence())
                                 : std::nullopt,
-       merged->points_held, merged->entries_held},
+       merged->points_held, merged->entries_held, merged->dirs_held, merged->entries_in_held_dirs},
       &done_batch,
       /*publish=*/false);
   struct PublishAtExit {

@@ -28,6 +28,23 @@ using storage::StatusOr;
 
 namespace {
 
+// Printable path for a proto `string` (must be UTF-8): bytes that are not
+// printable ASCII become \xNN.
+std::string Printable(std::string_view p) {
+  std::string out;
+  static const char* kHex = "0123456789abcdef";
+  for (unsigned char c : p) {
+    if (c >= 0x20 && c < 0x7f && c != '\\') {
+      out.push_back(static_cast<char>(c));
+    } else {
+      out += "\\x";
+      out.push_back(kHex[c >> 4]);
+      out.push_back(kHex[c & 15]);
+    }
+  }
+  return out;
+}
+
 // A digest field pair of an observation: both empty, or a known algorithm
 // and a digest of its length.
 Status CheckDigest(const std::string& path, const std::string& which, uint32_t algorithm,
@@ -93,6 +110,34 @@ Status CheckHeldMarker(const v1::Observation& o, int i) {
   return absl::OkStatus();
 }
 
+// A held directory marker (Observation.held_dir): a directory's path, its
+// restore_point_ns and two SHA-256 digests (the content one may be
+// absent), nothing else.
+Status CheckHeldDirMarker(const v1::Observation& o, int i) {
+  const std::string field = "field 'observations[" + std::to_string(i) + "].held_dir'";
+  if (!storage::IsValidRelativePath(o.path())) {
+    return absl::InvalidArgumentError(field + ": the directory '" + o.path() +
+                                      "' is not a valid relative path");
+  }
+  v1::Observation rest = o;
+  rest.clear_held_dir();
+  rest.clear_path();
+  rest.clear_restore_point_ns();
+  if (rest.ByteSizeLong() != 0) {
+    return absl::InvalidArgumentError(field + ": a held directory marker carries only its path " +
+                                      "and restore_point_ns ('" + o.path() +
+                                      "' has a type or reading beside them)");
+  }
+  constexpr size_t kSha256 = 32;
+  if (o.held_dir().listing().size() != kSha256 ||
+      (!o.held_dir().content().empty() && o.held_dir().content().size() != kSha256)) {
+    return absl::InvalidArgumentError(field + ": digests of 32 bytes (SHA-256) expected, got " +
+                                      std::to_string(o.held_dir().listing().size()) + " and " +
+                                      std::to_string(o.held_dir().content().size()));
+  }
+  return absl::OkStatus();
+}
+
 }  // namespace
 
 Status ValidateBatch(const v1::ObservationBatch& batch) {
@@ -107,6 +152,10 @@ Status ValidateBatch(const v1::ObservationBatch& batch) {
     const v1::Observation& o = batch.observations(i);
     if (o.has_held()) {
       if (Status s = CheckHeldMarker(o, i); !s.ok()) return s;
+      continue;
+    }
+    if (o.has_held_dir()) {
+      if (Status s = CheckHeldDirMarker(o, i); !s.ok()) return s;
       continue;
     }
     if (!storage::IsValidRelativePath(o.path())) {
@@ -276,6 +325,58 @@ bool ProvesHeld(const std::map<int64_t, v1::PointRecord>& points, int64_t t,
          (held.content().empty() || held.content() == want.content());
 }
 
+// What staging and the merge load once of a set's holdable points and
+// held directories.
+struct HeldState {
+  std::optional<std::map<int64_t, v1::PointRecord>> points;  // HoldablePoints
+  std::optional<std::optional<HeldDirRef>> dirs;             // HeldDirReference
+  Status Load(storage::KvStore* kv, const v1::BackupSet& set, bool with_dirs) {
+    if (!points) {
+      auto h = HoldablePoints(kv, set);
+      if (!h.ok()) return h.status();
+      points.emplace(std::move(*h));
+    }
+    if (with_dirs && !dirs) {
+      auto d = HeldDirReference(kv, set, *points);
+      if (!d.ok()) return d.status();
+      dirs.emplace(*d);
+    }
+    return absl::OkStatus();
+  }
+};
+
+// Whether held directory marker `o` carries the proofs, for (task,
+// attempt), of the digests the coordinator holds for that directory of the
+// reference `ref` (its listing always, its content when the marker claims
+// every file beneath it was read). Sets *record to the directory's record.
+StatusOr<bool> ProvesHeldDir(storage::KvStore* kv, const v1::BackupSet& set,
+                             const std::optional<HeldDirRef>& ref, const v1::Observation& o,
+                             uint64_t task, uint32_t attempt, v1::HeldDirRecord* record) {
+  if (!ref) return false;
+  std::string v;
+  Status s = kv->Get(Space::kMeta, keys::HeldDir(set.tenant(), set.name(), o.path()), &v);
+  if (absl::IsNotFound(s)) return false;
+  if (!s.ok()) return s;
+  if (!record->ParseFromString(v)) return false;  // not offered either (AddHeldPoints)
+  v1::ListingDigests have = record->digests();
+  if (!ref->content) have.clear_content();
+  if (!o.held_dir().content().empty() && have.content().empty()) return false;
+  const v1::ListingDigests want = HeldProof(have, task, attempt);
+  return o.held_dir().listing() == want.listing() &&
+         (o.held_dir().content().empty() || o.held_dir().content() == want.content());
+}
+
+std::string HeldDirRefused(const v1::Observation& o, const std::optional<HeldDirRef>& ref) {
+  return "restore point " + PointText(o.restore_point_ns()) + ", directory '" +
+         Printable(o.path()) +
+         "': a held directory marker whose proofs are not those of the digests the coordinator "
+         "holds for it (" +
+         (ref ? std::string("a worker that did not compute them, a directory it did not offer, "
+                            "or the reference point recorded again since the lease")
+              : std::string("it holds no reference point for this set now")) +
+         "); its entries must be sent";
+}
+
 // Held markers of a batch: each must carry the proofs of the digests the
 // coordinator holds for its point now (HoldablePoints: a point of a set
 // whose tasks get offers, recorded consistent, still in the catalogue).
@@ -284,17 +385,23 @@ bool ProvesHeld(const std::map<int64_t, v1::PointRecord>& points, int64_t t,
 // in). `held` caches the set's holdable points across a group of batches;
 // `files` and `bytes` get what the markers stand for (HeldTally).
 Status CheckHeldProofs(storage::KvStore* kv, const v1::BackupSet& set,
-                       const v1::ObservationBatch& batch,
-                       std::optional<std::map<int64_t, v1::PointRecord>>* held, uint64_t* files,
+                       const v1::ObservationBatch& batch, HeldState* state, uint64_t* files,
                        uint64_t* bytes) {
   uint64_t batch_files = 0, batch_bytes = 0;  // added once the whole batch passes
   for (const v1::Observation& o : batch.observations()) {
-    if (!o.has_held()) continue;
-    if (!*held) {
-      auto h = HoldablePoints(kv, set);
-      if (!h.ok()) return h.status();
-      held->emplace(std::move(*h));
+    if (o.has_held_dir()) {
+      if (Status s = state->Load(kv, set, true); !s.ok()) return s;
+      v1::HeldDirRecord dir;
+      auto proved = ProvesHeldDir(kv, set, *state->dirs, o, batch.task_id(), batch.attempt(), &dir);
+      if (!proved.ok()) return proved.status();
+      if (!*proved) return absl::InvalidArgumentError(HeldDirRefused(o, *state->dirs));
+      batch_files += dir.files();
+      if (!o.held_dir().content().empty()) batch_bytes += dir.bytes();
+      continue;
     }
+    if (!o.has_held()) continue;
+    if (Status s = state->Load(kv, set, false); !s.ok()) return s;
+    const std::optional<std::map<int64_t, v1::PointRecord>>* held = &state->points;
     if (!ProvesHeld(**held, o.restore_point_ns(), o.held(), batch.task_id(), batch.attempt())) {
       return absl::InvalidArgumentError(
           "restore point " + PointText(o.restore_point_ns()) +
@@ -339,8 +446,9 @@ StageResult StageBatches(storage::KvStore* kv, const v1::BackupSet& set,
   r.acked_before = ack.seq;
   // The attempt's listing: from its batch 1 (staged, or in this group).
   std::optional<std::vector<v1::RestorePointSeen>> listing;
-  // The set's holdable points, loaded at the first held marker of the group.
-  std::optional<std::map<int64_t, v1::PointRecord>> held;
+  // The set's holdable points and held directories, loaded at the first
+  // marker of the group.
+  HeldState held;
   uint64_t held_files = 0, held_bytes = 0;
   storage::KvBatch b;
   for (const v1::ObservationBatch* batch : batches) {
@@ -499,23 +607,6 @@ struct Damage {
     if (examples.size() < 5) examples.emplace_back(path);
   }
 };
-
-// Printable path for a proto `string` (must be UTF-8): bytes that are not
-// printable ASCII become \xNN.
-std::string Printable(std::string_view p) {
-  std::string out;
-  static const char* kHex = "0123456789abcdef";
-  for (unsigned char c : p) {
-    if (c >= 0x20 && c < 0x7f && c != '\\') {
-      out.push_back(static_cast<char>(c));
-    } else {
-      out += "\\x";
-      out.push_back(kHex[c >> 4]);
-      out.push_back(kHex[c & 15]);
-    }
-  }
-  return out;
-}
 
 // "3 entries modified: a/b.pdf, c.txt, d" or "4 entries (3 modified, 1
 // missing): ...".
@@ -689,6 +780,54 @@ void TestCrashPoint(std::string_view stage, uint64_t n) {
   raise(SIGKILL);
 }
 
+namespace {
+
+// The merge's last listed point `t`, with record `r` just updated: when
+// it was recorded consistent, its directories `dirs` (DirDigester) become
+// the set's reference (ingest.h, "Held directories"), replacing the
+// previous one's, in the point's batch. Not when it was not (nor when it
+// had more directories than kept): the previous reference stays, offered
+// only while its own point's record holds the digests it was kept with.
+// A metadata-only listing of the reference itself that found the same
+// listing keeps the reference as it is (with the content digests of the
+// read that made it).
+Status KeepHeldDirs(const v1::BackupSet& set, int64_t t, const v1::PointRecord& r, bool read_whole,
+                    bool consistent, bool overflow, const std::vector<DirDigester::Dir>& dirs,
+                    storage::KvStore* kv, storage::Catalogue::Writer* w) {
+  if (!consistent || overflow || r.digests().listing().empty()) return absl::OkStatus();
+  if (!read_whole) {
+    std::string v;
+    Status s = kv->Get(Space::kMeta, keys::HeldDirsHead(set.tenant(), set.name()), &v);
+    if (!s.ok() && !absl::IsNotFound(s)) return s;
+    v1::HeldDirsRecord head;
+    if (s.ok() && head.ParseFromString(v) && head.point_ns() == t &&
+        head.digests().listing() == r.digests().listing()) {
+      return absl::OkStatus();
+    }
+  }
+  const std::string prefix = keys::HeldDirs(set.tenant(), set.name());
+  w->DeleteMetaRange(prefix, storage::PrefixSuccessor(prefix));
+  if (dirs.empty()) return absl::OkStatus();  // none to offer: no reference
+  v1::HeldDirsRecord head;
+  head.set_point_ns(t);
+  head.mutable_digests()->set_listing(r.digests().listing());
+  if (read_whole) head.mutable_digests()->set_content(r.digests().content());
+  head.set_dirs(dirs.size());
+  w->PutMeta(keys::HeldDirsHead(set.tenant(), set.name()), head.SerializeAsString());
+  v1::HeldDirRecord rec;
+  for (const DirDigester::Dir& d : dirs) {
+    *rec.mutable_digests() = d.digests;
+    if (!read_whole) rec.mutable_digests()->clear_content();
+    rec.set_entries(d.entries);
+    rec.set_files(d.files);
+    rec.set_bytes(d.bytes);
+    w->PutMeta(keys::HeldDir(set.tenant(), set.name(), d.path), rec.SerializeAsString());
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace
+
 StatusOr<MergeResult> MergeStaged(storage::Catalogue& cat, const v1::BackupSet& set, uint64_t task,
                                   uint32_t attempt, int64_t now_ns, const std::string& marker_key,
                                   storage::KvBatch* last_batch, const MergeOptions& options) {
@@ -785,6 +924,14 @@ StatusOr<MergeResult> MergeStaged(storage::Catalogue& cat, const v1::BackupSet& 
   // Entries of the current point that show a sync since the last check:
   // added (and recorded), updated, or touched. Dates a mirror (DateMirror).
   uint64_t point_changes = 0;
+  // Whether this merge rewrote a recorded version in place (a file
+  // touched: the same content under a new mtime, storage/versions.h
+  // Update): the reference point's catalogue may then no longer be what
+  // its directory digests say (a version it shares with the point touched),
+  // so a later point with held directories keeps no digests (sent whole
+  // next time, and recorded from what the worker sends then: an mtime
+  // taken from the reference is then put right).
+  bool touched = false;
   auto record = [&](const storage::DiffEvent& ev, Damage* damage) -> Status {
     switch (ev.kind) {
       case storage::DiffKind::kAdded:
@@ -856,6 +1003,10 @@ StatusOr<MergeResult> MergeStaged(storage::Catalogue& cat, const v1::BackupSet& 
     // Counted whether or not written before a crash: it decides the point's
     // range record, written at its end.
     if (ev.kind == storage::DiffKind::kNotRead) ++not_compared_in_point;
+    if (ev.kind == storage::DiffKind::kUnchanged &&
+        ev.observed->mtime_ns != ev.recorded->mtime_ns) {
+      touched = true;  // (a merge resumed after a crash sees it too)
+    }
     switch (ev.kind) {
       case storage::DiffKind::kModified:
       case storage::DiffKind::kMissing:
@@ -898,9 +1049,25 @@ StatusOr<MergeResult> MergeStaged(storage::Catalogue& cat, const v1::BackupSet& 
   std::map<int64_t, bool> listed;
   uint64_t bytes_read = 0;
   ListingDigester digester;
-  // The set's holdable points (HoldablePoints), loaded at the first held
-  // marker.
-  std::optional<std::map<int64_t, v1::PointRecord>> holdable;
+  // The set's holdable points (HoldablePoints) and held directories,
+  // loaded at the first marker.
+  HeldState held_state;
+  // The directories of the point being merged (DirDigester), collected
+  // for the task's last listed point: the set's reference if it is recorded
+  // consistent (its merge keeps them, ingest.h "Held directories").
+  std::vector<DirDigester::Dir> point_dirs;
+  bool dirs_overflow = false;
+  bool collect_dirs = false;
+  DirDigester dir_digester([&](DirDigester::Dir&& d) {
+    if (!collect_dirs || dirs_overflow || d.entries < kMinHeldDirEntries) return;
+    if (point_dirs.size() >= kMaxHeldDirs) {
+      dirs_overflow = true;
+      std::vector<DirDigester::Dir>().swap(point_dirs);
+      return;
+    }
+    point_dirs.push_back(std::move(d));
+  });
+  uint64_t expanded = 0;  // entries taken from the reference for held directories
   for (point_index = 0; point_index < listing->size(); ++point_index) {
     const auto& point = (*listing)[point_index];
     const int64_t t = point.time_ns();
@@ -939,12 +1106,8 @@ StatusOr<MergeResult> MergeStaged(storage::Catalogue& cat, const v1::BackupSet& 
       // The worker's proof: only a worker that computed the digests the
       // point record holds can give it (listing_digest.h). Checked when
       // staged (CheckHeldProofs); again here, under the set's lock.
-      if (!holdable) {
-        auto h = HoldablePoints(cat.kv(), set);
-        if (!h.ok()) return h.status();
-        holdable.emplace(std::move(*h));
-      }
-      if (rec == records.end() || !ProvesHeld(*holdable, t, held, task, attempt)) {
+      if (Status s = held_state.Load(cat.kv(), set, false); !s.ok()) return s;
+      if (rec == records.end() || !ProvesHeld(*held_state.points, t, held, task, attempt)) {
         return absl::InvalidArgumentError(
             "restore point '" + Printable(point.name()) + "' (" + PointText(t) +
             "): a held marker whose proofs are not those of the digests the coordinator holds "
@@ -974,36 +1137,120 @@ StatusOr<MergeResult> MergeStaged(storage::Catalogue& cat, const v1::BackupSet& 
     not_read_in_point = 0;
     not_compared_in_point = 0;
     unclean_in_point = 0;
+    collect_dirs = point_index + 1 == listing->size();
+    dirs_overflow = false;
+    point_dirs.clear();
+    uint32_t dirs_held_in_point = 0;
+    const bool touched_before = touched;
     Status order;
-    auto next = [&](storage::Observation* o) -> bool {
-      const v1::Observation* p = source.Peek();
-      if (p == nullptr) return false;
-      if (p->restore_point_ns() != t) {
-        if (p->restore_point_ns() < t) {
-          order = absl::InvalidArgumentError(
-              "observation '" + p->path() + "': field 'restore_point_ns' " +
-              std::to_string(p->restore_point_ns()) + " is out of order or not listed");
-        }
-        return false;
-      }
-      if (p->type() == v1::ENTRY_TYPE_FILE) {
+    // A held directory being taken from the reference point: its entries
+    // as the worker would have sent them (read, or listed), and the prefix
+    // no later observation may be beneath.
+    std::unique_ptr<storage::Versions::Scanner> under;
+    bool under_read = false;
+    std::string held_prefix;
+    v1::Observation x;
+    // An observation of the point, staged or taken from the reference.
+    auto tally = [&](const v1::Observation& q) {
+      if (q.type() == v1::ENTRY_TYPE_FILE) {
         ++point_tally.files;
-        point_tally.bytes += p->size();
-        if (p->not_read()) {
+        point_tally.bytes += q.size();
+        if (q.not_read()) {
           ++point_tally.not_read;
           ++not_read_in_point;
         }
-        if (!p->not_read() && !p->digest().empty()) bytes_read += p->size();
+        if (!q.not_read() && !q.digest().empty()) bytes_read += q.size();
       }
-      if (p->has_held()) {
-        order = absl::InvalidArgumentError("restore point " + PointText(t) +
-                                           ": a held marker after its entries (it must be the "
-                                           "point's only observation)");
-        return false;
+      digester.Add(q);
+      if (collect_dirs) dir_digester.Add(q);
+    };
+    auto next = [&](storage::Observation* o) -> bool {
+      for (;;) {
+        while (under) {
+          if (!under->Valid()) {
+            if (!under->status().ok()) {
+              order = under->status();
+              return false;
+            }
+            under.reset();
+            break;  // (out of the held directory: the staged observations again)
+          }
+          const storage::Version& v = under->version();
+          x.Clear();
+          x.set_path(v.path);
+          x.set_restore_point_ns(t);
+          x.set_type(static_cast<v1::EntryType>(static_cast<int>(v.entry.type)));
+          x.set_size(v.entry.size);
+          x.set_mtime_ns(v.entry.mtime_ns);
+          x.set_link_target(v.entry.link_target);
+          const bool file = v.entry.type == storage::EntryType::kFile;
+          if ((file && under_read) || (!file && !v.entry.digest.empty())) {
+            x.set_digest_algorithm(static_cast<uint32_t>(v.entry.digest.algorithm()));
+            x.set_digest(std::string(v.entry.digest.view()));
+            if (file && v.entry.sample.sampled()) {
+              x.mutable_sample()->set_format(static_cast<uint32_t>(v.entry.sample.format));
+              x.mutable_sample()->set_entropy(v.entry.sample.entropy);
+            }
+          } else if (file) {
+            x.set_not_read(true);
+          }
+          tally(x);
+          *o = ToObservation(x);
+          ++expanded;
+          under->Next();
+          return true;
+        }
+        const v1::Observation* p = source.Peek();
+        if (p == nullptr) return false;
+        if (p->restore_point_ns() != t) {
+          if (p->restore_point_ns() < t) {
+            order = absl::InvalidArgumentError(
+                "observation '" + p->path() + "': field 'restore_point_ns' " +
+                std::to_string(p->restore_point_ns()) + " is out of order or not listed");
+          }
+          return false;
+        }
+        if (p->has_held()) {
+          order = absl::InvalidArgumentError("restore point " + PointText(t) +
+                                             ": a held marker after its entries (it must be the "
+                                             "point's only observation)");
+          return false;
+        }
+        if (!held_prefix.empty() && p->path().starts_with(held_prefix)) {
+          order = absl::InvalidArgumentError(
+              "observation '" + Printable(p->path()) + "' of restore point " + PointText(t) +
+              " is beneath a directory held before it (a held directory sends no entry)");
+          return false;
+        }
+        if (p->has_held_dir()) {
+          // The worker saw everything beneath the directory as the reference
+          // point holds it (Task.held_dirs): proved as when staged, again
+          // here under the set's lock, then taken from the reference.
+          if (Status s = held_state.Load(cat.kv(), set, true); !s.ok()) {
+            order = s;
+            return false;
+          }
+          v1::HeldDirRecord dir;
+          auto proved = ProvesHeldDir(cat.kv(), set, *held_state.dirs, *p, task, attempt, &dir);
+          if (!proved.ok() || !*proved) {
+            order = proved.ok() ? absl::InvalidArgumentError(HeldDirRefused(*p, *held_state.dirs))
+                                : proved.status();
+            return false;
+          }
+          under_read = !p->held_dir().content().empty();
+          under = storage::Versions(cat.kv()).ScanUnder(set.tenant(), set.name(),
+                                                        (*held_state.dirs)->point_ns, p->path());
+          held_prefix = p->path() + "/";
+          ++result.dirs_held;
+          ++dirs_held_in_point;
+          result.entries_in_held_dirs += dir.entries();
+          source.Skip();
+          continue;
+        }
+        tally(*p);
+        source.Take(o);
+        return true;
       }
-      digester.Add(*p);
-      source.Take(o);
-      return true;
     };
     Status s = storage::DiffRestorePoint(cat, scope, next, opts, sink);
     if (s.ok()) s = order;
@@ -1062,6 +1309,11 @@ StatusOr<MergeResult> MergeStaged(storage::Catalogue& cat, const v1::BackupSet& 
     // sends a held marker instead of its entries if it sees the same again.
     // With the content digest only if every file was read now; a listing
     // alone keeps the content digest of an earlier read when it is the same.
+    // Held directories taken from a reference a touch in an earlier point
+    // may have moved (above): the point is not known to be what the
+    // worker saw. (A touch in this point itself is not beneath a held
+    // directory: the worker's digests of it would differ.)
+    if (dirs_held_in_point > 0 && touched_before) ++unclean_in_point;
     {
       v1::ListingDigests d = digester.Finish(point_tally.not_read == 0);
       if (unclean_in_point != 0) {
@@ -1071,6 +1323,14 @@ StatusOr<MergeResult> MergeStaged(storage::Catalogue& cat, const v1::BackupSet& 
           d.set_content(r.digests().content());
         }
         *r.mutable_digests() = std::move(d);
+      }
+    }
+    dir_digester.Finish();
+    if (collect_dirs) {
+      if (Status s = KeepHeldDirs(set, t, r, point_tally.not_read == 0, unclean_in_point == 0,
+                                  dirs_overflow, point_dirs, cat.kv(), w.get());
+          !s.ok()) {
+        return s;
       }
     }
     r.set_last_checked_ns(now_ns);
@@ -1114,7 +1374,7 @@ StatusOr<MergeResult> MergeStaged(storage::Catalogue& cat, const v1::BackupSet& 
   result.counts.set_added(counts.added);
   result.counts.set_unreadable(counts.unreadable);
   result.counts.set_not_read(counts.not_read);
-  result.entries = source.count() + result.entries_held;
+  result.entries = source.count() + result.entries_held + expanded;
   result.bytes_read = bytes_read;
   v1::Task marker;
   *marker.mutable_counts() = result.counts;
@@ -1122,6 +1382,8 @@ StatusOr<MergeResult> MergeStaged(storage::Catalogue& cat, const v1::BackupSet& 
   marker.set_bytes_read(result.bytes_read);
   marker.set_points_held(result.points_held);
   marker.set_entries_held(result.entries_held);
+  marker.set_dirs_held(result.dirs_held);
+  marker.set_entries_in_held_dirs(result.entries_in_held_dirs);
   if (Status s = w->EndPoint(); !s.ok()) return s;  // the last point ends in the last batch
   if (last_batch != nullptr) {
     *last_batch = w->TakeBatch();  // written with the DONE record
@@ -1185,6 +1447,29 @@ StatusOr<std::map<int64_t, v1::PointRecord>> HoldablePoints(storage::KvStore* kv
   return held;
 }
 
+StatusOr<std::optional<HeldDirRef>> HeldDirReference(
+    storage::KvStore* kv, const v1::BackupSet& set,
+    const std::map<int64_t, v1::PointRecord>& holdable) {
+  std::string v;
+  Status s = kv->Get(Space::kMeta, keys::HeldDirsHead(set.tenant(), set.name()), &v);
+  if (absl::IsNotFound(s)) return std::optional<HeldDirRef>();
+  if (!s.ok()) return s;
+  v1::HeldDirsRecord head;
+  if (!head.ParseFromString(v) || head.digests().listing().empty()) {
+    return std::optional<HeldDirRef>();  // nothing offered, nothing proved
+  }
+  auto it = holdable.find(head.point_ns());
+  if (it == holdable.end() || it->second.entries() == 0 ||
+      it->second.digests().listing() != head.digests().listing()) {
+    return std::optional<HeldDirRef>();
+  }
+  HeldDirRef ref;
+  ref.point_ns = head.point_ns();
+  ref.content = !head.digests().content().empty() &&
+                head.digests().content() == it->second.digests().content();
+  return std::optional<HeldDirRef>(ref);
+}
+
 Status AddRehash(storage::KvStore* kv, v1::Task* task) {
   task->clear_rehash_from();
   if (task->kind() != v1::TASK_KIND_CHECK) return absl::OkStatus();
@@ -1196,6 +1481,7 @@ Status AddRehash(storage::KvStore* kv, v1::Task* task) {
 
 Status AddHeldPoints(storage::KvStore* kv, v1::Task* task) {
   task->clear_held_points();
+  task->clear_held_dirs();
   if (task->kind() != v1::TASK_KIND_CHECK) return absl::OkStatus();
   auto held = HoldablePoints(kv, task->backup_set());
   if (!held.ok()) return held.status();
@@ -1204,6 +1490,40 @@ Status AddHeldPoints(storage::KvStore* kv, v1::Task* task) {
     h->set_time_ns(t);
     h->set_entries(record.entries());
     *h->mutable_digests() = HeldOffer(record.digests(), task->id(), task->attempt());
+  }
+  // The reference's directories, those with most entries beneath them
+  // first when there are more than an offer can carry.
+  auto ref = HeldDirReference(kv, task->backup_set(), *held);
+  if (!ref.ok()) return ref.status();
+  if (!*ref) return absl::OkStatus();
+  struct Offer {
+    uint64_t entries;
+    std::string path;
+    v1::ListingDigests digests;
+  };
+  std::vector<Offer> dirs;
+  const std::string prefix = keys::HeldDirs(task->backup_set().tenant(), task->backup_set().name());
+  const std::string first = prefix + "\x01";
+  auto it = kv->NewIterator(Space::kMeta, {.upper_bound = storage::PrefixSuccessor(prefix)});
+  for (it->Seek(first); it->Valid(); it->Next()) {
+    v1::HeldDirRecord r;
+    if (!r.ParseFromArray(it->value().data(), static_cast<int>(it->value().size()))) continue;
+    if (!(*ref)->content) r.mutable_digests()->clear_content();
+    dirs.push_back({r.entries(), storage::DecodePath(it->key().substr(first.size())),
+                    std::move(*r.mutable_digests())});
+  }
+  if (!it->status().ok()) return it->status();
+  if (dirs.size() > kMaxHeldDirOffers) {
+    std::nth_element(dirs.begin(), dirs.begin() + kMaxHeldDirOffers, dirs.end(),
+                     [](const Offer& a, const Offer& b) { return a.entries > b.entries; });
+    dirs.resize(kMaxHeldDirOffers);
+  }
+  v1::HeldDirs* offers = task->mutable_held_dirs();
+  offers->set_reference_ns((*ref)->point_ns);
+  for (const Offer& d : dirs) {
+    v1::HeldDir* h = offers->add_dirs();
+    h->set_path(d.path);
+    *h->mutable_offer() = HeldOffer(d.digests, task->id(), task->attempt());
   }
   return absl::OkStatus();
 }

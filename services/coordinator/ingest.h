@@ -56,6 +56,7 @@
 #include <cstdint>
 #include <functional>
 #include <map>
+#include <optional>
 #include <string_view>
 #include <vector>
 
@@ -126,6 +127,11 @@ struct MergeResult {
   // (included in `entries` and `counts`).
   uint32_t points_held = 0;
   uint64_t entries_held = 0;
+  // Held directory markers, and the entries beneath them taken from the
+  // reference point (included in `entries` and `counts`, not in
+  // entries_held).
+  uint32_t dirs_held = 0;
+  uint64_t entries_in_held_dirs = 0;
   int64_t now_ns = 0;  // the merge's time (an interrupted one's, when resumed)
 };
 
@@ -194,8 +200,39 @@ storage::Status AddRehash(storage::KvStore* kv, v1::Task* task);
 storage::StatusOr<std::map<int64_t, v1::PointRecord>> HoldablePoints(storage::KvStore* kv,
                                                                      const v1::BackupSet& set);
 
+// Held directories (Task.held_dirs, Observation.held_dir; docs/storage.md
+// "Held directories"): the merge of a set's newest listed point, when it
+// records that point consistent, keeps the digests of its directories
+// (DirDigester, services/common/listing_digest.h) as the set's *reference*
+// (keys::HeldDirs: one reference per set, rewritten whole). A later check
+// is offered them; a worker sends a held directory marker instead of the
+// entries beneath a directory it found the same, and the merge takes those
+// entries from the reference point's catalogue (Versions::ScanUnder), so
+// that everything downstream (diff, new versions, verification, digests)
+// sees the point as if sent whole. Only directories with at least
+// kMinHeldDirEntries entries beneath them are kept, at most kMaxHeldDirs
+// per set (a larger tree keeps none), and at most kMaxHeldDirOffers
+// offered per lease (those with most entries beneath them).
+inline constexpr uint64_t kMinHeldDirEntries = 16;
+inline constexpr size_t kMaxHeldDirs = 65536;
+inline constexpr size_t kMaxHeldDirOffers = 8192;
+
+// The set's reference point, when its directory records may be used: the
+// head record names a point of `holdable` (HoldablePoints) that has
+// entries, whose listing digest is the one the directories were computed
+// with; `content` when its content digest is too (else only listing
+// digests are offered and proved). nullopt otherwise.
+struct HeldDirRef {
+  int64_t point_ns = 0;
+  bool content = false;
+};
+storage::StatusOr<std::optional<HeldDirRef>> HeldDirReference(
+    storage::KvStore* kv, const v1::BackupSet& set,
+    const std::map<int64_t, v1::PointRecord>& holdable);
+
 // CHECK tasks: sets Task.held_points to the offers of HoldablePoints() for
-// this task and attempt. Called when the task is leased (never stored).
+// this task and attempt, and Task.held_dirs to those of the reference's
+// directories (above). Called when the task is leased (never stored).
 storage::Status AddHeldPoints(storage::KvStore* kv, v1::Task* task);
 
 // Adds to `b` the removal of every staged batch and ack key of `task`, and of

@@ -73,6 +73,16 @@ std::string CatalogueHashesOf(std::string_view tenant) { return Key("coord/hasha
 std::string CatalogueHash(std::string_view tenant, std::string_view backup_set) {
   return Key("coord/hashalg/", tenant, backup_set);
 }
+std::string HeldDirsOf(std::string_view tenant) { return Key("coord/helddir/", tenant); }
+std::string HeldDirs(std::string_view tenant, std::string_view backup_set) {
+  return Key("coord/helddir/", tenant, backup_set);
+}
+std::string HeldDirsHead(std::string_view tenant, std::string_view backup_set) {
+  return HeldDirs(tenant, backup_set) + std::string(1, '\0');
+}
+std::string HeldDir(std::string_view tenant, std::string_view backup_set, std::string_view dir) {
+  return HeldDirs(tenant, backup_set) + "\x01" + storage::EncodePath(dir);
+}
 std::string ResticPacksOf(std::string_view tenant) { return Key("coord/rpack/", tenant); }
 std::string ResticPacks(std::string_view tenant, std::string_view backup_set) {
   return Key("coord/rpack/", tenant, backup_set);

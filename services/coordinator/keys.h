@@ -56,6 +56,13 @@
 //       set's contentHash that some are still recorded with; written in the
 //       last batch of every merge (ingest.h). Absent: nothing merged since
 //       it was introduced (entries recorded before were XXH3-128)
+//   "coord/helddir/" Str(tenant) Str(backup_set) 0x00 -> vigil.v1.HeldDirsRecord
+//   "coord/helddir/" Str(tenant) Str(backup_set) 0x01 Path(dir)
+//                                                -> vigil.v1.HeldDirRecord
+//       the digests of the directories of the set's reference point (the
+//       newest point recorded consistent; ingest.h, "Held directories"),
+//       Path() as in key_codec.h (catalogue order); rewritten whole by the
+//       merge that records a newer reference
 // Keyspace `tasks` (fixed-width big-endian integers: numeric order == byte
 // order, so one task's staged batches are one range, in seq order):
 //   'T' U64(task_id)                             -> vigil.v1.Task
@@ -117,6 +124,12 @@ std::string FormatVerdictsOf(std::string_view tenant);
 std::string CatalogueHash(std::string_view tenant, std::string_view backup_set);
 std::string CatalogueHashesOf(std::string_view tenant);
 std::string ResticPacks(std::string_view tenant, std::string_view backup_set);
+// Held directories (meta): a set's range, its head record, one directory,
+// and a tenant's whole range.
+std::string HeldDirs(std::string_view tenant, std::string_view backup_set);
+std::string HeldDirsHead(std::string_view tenant, std::string_view backup_set);
+std::string HeldDir(std::string_view tenant, std::string_view backup_set, std::string_view dir);
+std::string HeldDirsOf(std::string_view tenant);
 std::string ResticPacksOf(std::string_view tenant);
 
 // Restore-drill records (meta).

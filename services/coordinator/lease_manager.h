@@ -150,6 +150,10 @@ class LeaseManager {
     // CHECK: points held and their entries (v1::Task.points_held).
     uint32_t points_held = 0;
     uint64_t entries_held = 0;
+    // CHECK: held directory markers and the entries beneath them
+    // (v1::Task.dirs_held).
+    uint32_t dirs_held = 0;
+    uint64_t entries_in_held_dirs = 0;
   };
   // Marks the current lease DONE with its results. `extra` (may be null) is
   // written in the same atomic, synced batch (e.g. removal of staged data).

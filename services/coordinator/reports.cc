@@ -190,6 +190,7 @@ StatusOr<v1::OffboardTenantResponse> Coordinator::OffboardTenant(
   range(Space::kMeta, keys::FormatVerdictsOf(name));
   range(Space::kMeta, keys::ResticPacksOf(name));
   range(Space::kMeta, keys::CatalogueHashesOf(name));
+  range(Space::kMeta, keys::HeldDirsOf(name));
   range(Space::kMeta, keys::VerdictsOf(name));
   range(Space::kMeta, keys::TransitionsOf(name));
   range(Space::kMeta, keys::ContractVersionsOf(name));

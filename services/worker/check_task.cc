@@ -27,6 +27,7 @@
 #include "services/contracts/restore_points.h"
 #include "services/worker/format_tasks.h"
 #include "services/worker/set_dir.h"
+#include "storage/catalogue.h"
 #include "storage/file_hasher.h"
 #include "storage/hash.h"
 #include "storage/hex.h"
@@ -144,6 +145,12 @@ constexpr char kHalfRestic[] =
     "a restic repository needs format restic and layout restic-snapshots";
 
 // One check attempt, on the task's thread.
+// Task.held_dirs by path: the offer of each directory's digests.
+using HeldDirOffers = absl::flat_hash_map<std::string, const v1::ListingDigests*>;
+// Directories a point holds the same as the reference's (path, proofs), in
+// catalogue order, none beneath another.
+using HeldDirsFound = std::vector<std::pair<std::string, v1::ListingDigests>>;
+
 class CheckRun {
  public:
   CheckRun(TaskHost* host, Attempt* attempt) : host_(host), a_(attempt) {}
@@ -362,6 +369,15 @@ class CheckRun {
       for (const auto& h : task.held_points()) held[h.time_ns()] = &h;
     }
     uint64_t points_held = 0;
+    // Directories of the set's reference point (Task.held_dirs), by path:
+    // each point sent is digested directory by directory first, and a
+    // directory found the same is one marker instead of its entries. Not
+    // with a re-hash asked, nor through a store.
+    HeldDirOffers dir_offers;
+    if (task.rehash_from() == 0 && !store_) {
+      for (const auto& d : task.held_dirs().dirs()) dir_offers[d.path()] = &d.offer();
+    }
+    dirs_held_ = 0;
     // A point found the same as its held digests: one marker with the
     // proofs instead of its entries. Not an entry: not counted in `emitted`
     // (an empty mirror held is still found empty below).
@@ -421,9 +437,12 @@ class CheckRun {
         r = EmitFilePoint(*local_, point, hasher, emit);
       } else {
         const bool read = metadata_only_.count(point.time_ns) == 0;
-        if (auto h = held.find(point.time_ns); h != held.end()) {
+        HeldDirsFound dirs;
+        if (auto h = held.find(point.time_ns); h != held.end() || !dir_offers.empty()) {
           std::optional<v1::ListingDigests> same;
-          r = SameAsHeld(*local_, point, hasher, &reused, lost, read, h->second->digests(), &same);
+          r = SameAsHeld(*local_, point, hasher, &reused, lost, read,
+                         h != held.end() ? &h->second->digests() : nullptr, dir_offers, &same,
+                         &dirs);
           if (r.kind != Outcome::kDone) return r;
           if (same) {
             if (Outcome e = send_held(point.time_ns, std::move(*same)); e.kind != Outcome::kDone) {
@@ -433,8 +452,10 @@ class CheckRun {
           }
         }
         // (A point SameAsHeld read and found changed: its files' digests
-        // are reused, nothing is read twice.)
-        r = WalkPoint(*local_, point, hasher, &reused, lost, read, emit);
+        // are reused, nothing is read twice; beneath a directory found
+        // held, nothing is sent but its marker.)
+        r = WalkPoint(*local_, point, hasher, &reused, lost, read, emit,
+                      dirs.empty() ? nullptr : &dirs);
         ForgetPoint();
       }
       if (r.kind != Outcome::kDone) return r;
@@ -450,7 +471,9 @@ class CheckRun {
                              std::to_string(listings_reused_) +
                              " directories unchanged since listed (not read again), ") +
                std::to_string(points_held) +
-               " held (the same as at the last check: entries not sent)");
+               " held (the same as at the last check: entries not sent), " +
+               std::to_string(dirs_held_) +
+               " directories held (the same as the reference point's: entries not sent)");
     Outcome done{Outcome::kDone, "", batches.seq()};
     // No restore point (a mirror: nothing in it): say what the directory
     // held, for the scope finding.
@@ -664,55 +687,104 @@ class CheckRun {
     return false;
   }
 
-  // Whether `point` is what the coordinator's offers `held` say
-  // (Task.held_points, services/common/listing_digest.h). A point to be
-  // `read`: walked reading every file (hard-linked ones once per task), its
-  // listing and content digested, the digests of its files kept until
-  // ForgetPoint(); a metadata-only point: its listing walked (nothing read)
-  // and digested. `*same` is set to the proofs to send in a held marker,
-  // left empty when the point differs: its entries are then sent by a walk
-  // of their own, which reads nothing again (one more stat walk for a
-  // changed point, no second read).
+  // Whether `point` is what the coordinator's offers say: `held` (its
+  // point's, Task.held_points; null: none) and `dir_offers` (the reference
+  // point's directories, Task.held_dirs). A point to be `read`: walked
+  // reading every file (hard-linked ones once per task), its listing and
+  // content digested, the digests of its files kept until ForgetPoint()
+  // (but those beneath a directory found held: not needed again); a
+  // metadata-only point: its listing walked (nothing read) and digested.
+  // `*same` is set to the proofs to send in a held marker, left empty when
+  // the point differs: its entries are then sent by a walk of their own,
+  // which reads nothing again (one more stat walk for a changed point, no
+  // second read) and sends one marker for each directory in `*dirs` (those
+  // found the same as the reference's, none beneath another, in catalogue
+  // order) instead of the entries beneath it.
   Outcome SameAsHeld(const SetDir& dir, const contracts::DiscoveredPoint& point,
                      storage::FileHasher& hasher, uint64_t* reused, std::atomic<bool>* lost,
-                     bool read, const v1::ListingDigests& held,
-                     std::optional<v1::ListingDigests>* same) {
+                     bool read, const v1::ListingDigests* held, const HeldDirOffers& dir_offers,
+                     std::optional<v1::ListingDigests>* same, HeldDirsFound* dirs) {
     // The coordinator's offers and the proofs it wants (listing_digest.h).
     const uint64_t task = a_->task.id();
     const uint32_t attempt = a_->task.attempt();
+    // Never read whole and consistent: no content to compare the point with.
+    if (read && held != nullptr && held->content().empty()) held = nullptr;
+    if (held == nullptr && dir_offers.empty()) return {};
     ListingDigester digester;
-    if (read) {
-      if (held.content().empty()) return {};  // never read whole and consistent
-      auto digested = [&](v1::Observation&& o) -> Outcome {
+    DirDigester dir_digester([&](DirDigester::Dir&& d) {
+      auto it = dir_offers.find(d.path);
+      if (it == dir_offers.end()) return;
+      const v1::ListingDigests& offer = *it->second;
+      if (!read) d.digests.clear_content();
+      const v1::ListingDigests mine = HeldOffer(d.digests, task, attempt);
+      if (mine.listing() != offer.listing()) return;
+      if (read && (offer.content().empty() || mine.content() != offer.content())) return;
+      ForgetBeneath(d.path);
+      dirs->emplace_back(d.path, HeldProof(d.digests, task, attempt));
+    });
+    uint64_t files = 0;  // counted in the attempt's progress if held (a listing)
+    auto digested = [&](v1::Observation&& o) -> Outcome {
+      if (read) {
         CountFile(o);
-        digester.Add(o);
-        return {};
-      };
-      remember_ = true;  // until ForgetPoint(), after the point is sent
-      counted_ = true;   // its files are counted in the progress now
-      Outcome r = WalkPoint(dir, point, hasher, reused, lost, /*read=*/true, digested);
-      if (r.kind != Outcome::kDone) return r;
-      v1::ListingDigests d = digester.Finish(true);
-      const v1::ListingDigests offer = HeldOffer(d, task, attempt);
-      if (offer.listing() == held.listing() && offer.content() == held.content()) {
-        *same = HeldProof(d, task, attempt);
+      } else if (o.type() == v1::ENTRY_TYPE_FILE) {
+        ++files;
       }
-      return {};
-    }
-    uint64_t files = 0;  // counted in the attempt's progress if held
-    auto listed = [&](v1::Observation&& o) -> Outcome {
-      if (o.type() == v1::ENTRY_TYPE_FILE) ++files;
-      digester.Add(o);
+      if (held != nullptr) digester.Add(o);
+      if (!dir_offers.empty()) dir_digester.Add(o);
       return {};
     };
-    Outcome r = WalkPoint(dir, point, hasher, reused, lost, /*read=*/false, listed);
-    if (r.kind != Outcome::kDone) return r;
-    v1::ListingDigests d = digester.Finish(false);
-    if (HeldOffer(d, task, attempt).listing() == held.listing()) {
-      *same = HeldProof(d, task, attempt);
-      a_->progress.files.fetch_add(files, std::memory_order_relaxed);
+    if (read) {
+      remember_ = true;  // until ForgetPoint(), after the point is sent
+      counted_ = true;   // its files are counted in the progress now
     }
+    Outcome r = WalkPoint(dir, point, hasher, reused, lost, read, digested);
+    if (r.kind != Outcome::kDone) return r;
+    dir_digester.Finish();
+    if (held != nullptr) {
+      const v1::ListingDigests d = digester.Finish(read);
+      const v1::ListingDigests offer = HeldOffer(d, task, attempt);
+      if (offer.listing() == held->listing() && (!read || offer.content() == held->content())) {
+        *same = HeldProof(d, task, attempt);
+        if (!read) a_->progress.files.fetch_add(files, std::memory_order_relaxed);
+        dirs->clear();
+        return {};
+      }
+    }
+    // The directories to send as held: in catalogue order, none beneath
+    // another (a directory is reported after those beneath it).
+    std::sort(dirs->begin(), dirs->end(), [](const auto& a, const auto& b) {
+      return storage::ComparePathOrder(a.first, b.first) < 0;
+    });
+    HeldDirsFound outer;
+    for (auto& d : *dirs) {
+      if (!outer.empty() && Beneath(d.first, outer.back().first)) continue;
+      outer.push_back(std::move(d));
+    }
+    dirs->swap(outer);
     return {};
+  }
+
+  // Whether relative path `p` is beneath directory `dir`.
+  static bool Beneath(std::string_view p, std::string_view dir) {
+    return p.size() > dir.size() && p.starts_with(dir) && p[dir.size()] == '/';
+  }
+
+  // The digests kept of the files beneath `dir` (found held: not read
+  // again, not sent) are dropped, so that what is kept while a point is
+  // compared follows what changed. They are the last kept (a directory's
+  // entries are contiguous), but for the entry being added when the
+  // digester left the directory.
+  void ForgetBeneath(const std::string& dir) {
+    std::optional<std::pair<std::string, InodeKey>> last;
+    if (!remembered_order_.empty() && !Beneath(remembered_order_.back().first, dir)) {
+      last = std::move(remembered_order_.back());
+      remembered_order_.pop_back();
+    }
+    while (!remembered_order_.empty() && Beneath(remembered_order_.back().first, dir)) {
+      remembered_.erase(remembered_order_.back().second);
+      remembered_order_.pop_back();
+    }
+    if (last) remembered_order_.push_back(std::move(*last));
   }
 
   // The same for a point read through a store, walked once: every
@@ -762,6 +834,7 @@ class CheckRun {
   // are not hard-linked are dropped.
   void ForgetPoint() {
     remembered_.clear();
+    remembered_order_.clear();
     remember_ = false;
     counted_ = false;
   }
@@ -769,7 +842,7 @@ class CheckRun {
   template <typename Emit>
   Outcome WalkPoint(const SetDir& dir, const contracts::DiscoveredPoint& point,
                     storage::FileHasher& hasher, uint64_t* reused, std::atomic<bool>* lost,
-                    bool read, Emit& emit) {
+                    bool read, Emit& emit, const HeldDirsFound* held_dirs = nullptr) {
     if (!point.name.empty()) {
       struct stat st {};
       if (Outcome r = CheckPointUnchanged(dir, point, true, &st); r.kind != Outcome::kDone) {
@@ -800,7 +873,8 @@ class CheckRun {
     });
     InodeStatsWalker caching{**walker, *this};
     Outcome walked = EmitWalk(
-        caching, point, lost, read, emit, [&](const storage::WalkEntry& e, v1::Observation* o) {
+        caching, point, lost, read, emit,
+        [&](const storage::WalkEntry& e, v1::Observation* o) {
           const LinkedRead* seen = nullptr;
           if (e.nlink > 1) {
             const KnownInode* k = FindLinked({e.dev, e.ino});
@@ -844,12 +918,13 @@ class CheckRun {
                             o->sample()};
             if (e.nlink > 1) {
               LinkedAt({e.dev, e.ino}).read = std::make_unique<LinkedRead>(std::move(read));
-            } else {
-              remembered_[{e.dev, e.ino}] = std::move(read);
+            } else if (remembered_.insert_or_assign({e.dev, e.ino}, std::move(read)).second) {
+              remembered_order_.emplace_back(e.path, InodeKey{e.dev, e.ino});
             }
           }
           return true;
-        });
+        },
+        held_dirs);
     listings_reused_ += (*walker)->listings_reused();
     return walked;
   }
@@ -891,16 +966,45 @@ class CheckRun {
   // else the files are listed without reading (not_read).
   template <typename Walker, typename Emit, typename Read>
   Outcome EmitWalk(Walker& walker, const contracts::DiscoveredPoint& point, std::atomic<bool>* lost,
-                   bool read_files, Emit& emit, Read read) {
+                   bool read_files, Emit& emit, Read read,
+                   const HeldDirsFound* held_dirs = nullptr) {
     const bool listed_only = !read_files;
     storage::WalkEntry e;
     // One message for every entry: one `emit` moves into its batch leaves
     // empty, one `emit` only reads (a point SameAsHeld walks) keeps its
     // buffers for the next.
     v1::Observation o;
+    // The next held directory (SameAsHeld), and whether the walk is
+    // beneath the one before it.
+    size_t next_held = 0;
+    bool in_held = false;
     while (walker.Next(&e)) {
       if (*lost) return {Outcome::kLost, "", 0};
       if (host_->stopped()) return {Outcome::kStopped, "", 0};
+      if (held_dirs != nullptr) {
+        if (in_held && Beneath(e.path, (*held_dirs)[next_held - 1].first)) continue;
+        in_held = false;
+        // Held directories with nothing beneath them any more are passed
+        // (their entries are then missing, as the walk saw them).
+        while (next_held < held_dirs->size() &&
+               storage::ComparePathOrder((*held_dirs)[next_held].first, e.path) < 0 &&
+               !Beneath(e.path, (*held_dirs)[next_held].first)) {
+          ++next_held;
+        }
+        if (next_held < held_dirs->size() && Beneath(e.path, (*held_dirs)[next_held].first)) {
+          // Where its entries would be: one marker (not an entry: not
+          // counted in `emitted`, nor read).
+          const auto& [path, proofs] = (*held_dirs)[next_held++];
+          in_held = true;
+          ++dirs_held_;
+          o.Clear();
+          o.set_path(path);
+          o.set_restore_point_ns(point.time_ns);
+          *o.mutable_held_dir() = proofs;
+          if (Outcome r = emit(std::move(o)); r.kind != Outcome::kDone) return r;
+          continue;
+        }
+      }
       o.Clear();
       if (DescribeEntry(e, point, &o)) {
         if (listed_only) {
@@ -1034,6 +1138,10 @@ class CheckRun {
     return test != 0 ? test : kMaxKept;
   }
   absl::flat_hash_map<InodeKey, LinkedRead> remembered_;
+  // remembered_'s keys in the order added, with their paths (ForgetBeneath).
+  std::vector<std::pair<std::string, InodeKey>> remembered_order_;
+  // Held directory markers sent by the task.
+  uint64_t dirs_held_ = 0;
   // A TreeWalker that records in the run's linked_ each hard-linked regular
   // file it stat'ed.
   struct InodeStatsWalker {

@@ -6,9 +6,10 @@
 // staging refuses with InvalidArgument, OutOfRange or FailedPrecondition
 // (what the RPC answers) and stages nothing ValidateBatch refused, and what it staged
 // merges, or is refused, without data loss (a staged batch that no longer
-// decodes) or an internal error. Held markers (Observation.held) are refused
-// here unless they prove digests the catalogue holds, which a fuzzer cannot
-// forge: their checks are what this covers.
+// decodes) or an internal error. Held markers (Observation.held) and held
+// directory markers (Observation.held_dir) are refused here unless they
+// prove digests the catalogue holds, which a fuzzer cannot forge: their
+// checks are what this covers.
 #include <unistd.h>
 
 #include <cstddef>

@@ -134,6 +134,46 @@ TEST_F(HeldPointsProcessTest, UnchangedPointsAreHeldAndANewDayIsSentWhole) {
   EXPECT_EQ(PointNamed("2026-11-01")["last_verified_ns"].get<int64_t>(), verified);
 }
 
+// A new day is sent by its changed directories (Task.held_dirs,
+// Observation.held_dir): the one its change is in is sent, the other is
+// one marker, and the coordinator records the day as if sent whole — the
+// next check holds it.
+TEST_F(HeldPointsProcessTest, ANewDaySendsOnlyItsChangedDirectories) {
+  MakeDay(1, 0);
+  MakeDay(2, 3);
+  nlohmann::json t = Check();
+  EXPECT_EQ(t["dirs_held"], 0) << "no reference yet: " << t.dump();
+  MakeDay(3, 5);  // dir1/f5 replaced; dir0 the same as day 2's
+  t = Check();
+  EXPECT_EQ(t["points_held"], 2) << t.dump();
+  EXPECT_EQ(t["dirs_held"], 1) << t.dump();
+  EXPECT_EQ(t["entries_in_held_dirs"], kFiles / 2) << t.dump();
+  EXPECT_EQ(t["counts"]["added"], kFiles) << "the new day, recorded whole: " << t.dump();
+  EXPECT_EQ(t["entries"], 3 * kFiles) << t.dump();
+  EXPECT_NE(worker_->err().find(", 1 directories held (the same as the reference point's"),
+            std::string::npos)
+      << worker_->err();
+  RunResult status = cluster_.Admin({"status", "acme"});
+  EXPECT_NE(
+      status.out.find("; 1 directory held (" + std::to_string(kFiles / 2) + " entries not sent)"),
+      std::string::npos)
+      << status.out << status.err;
+  // Recorded consistent, with the digests of the whole day: held next time.
+  t = Check();
+  EXPECT_EQ(t["points_held"], 3) << t.dump();
+  EXPECT_EQ(t["counts"]["unchanged"], 3 * kFiles) << t.dump();
+  // A byte rewritten beneath the directory held yesterday (day 3's own
+  // copy: a new file, linked nowhere else) is found by the read.
+  const std::string own = Day(3) + "/dir0/new";
+  WriteFile(own, "day 3 only");
+  t = Check();
+  EXPECT_EQ(t["counts"]["added"], 1) << t.dump();
+  ASSERT_NO_FATAL_FAILURE(RewriteKeepingSizeAndMtime(own));
+  t = Check();
+  EXPECT_EQ(t["counts"]["modified"], 1) << t.dump();
+  EXPECT_EQ(t["dirs_held"], 1) << "dir1 only: dir0 differs from the reference's: " << t.dump();
+}
+
 TEST_F(HeldPointsProcessTest, BytesRewrittenUnderTheSameSizeAndMtimeAreStillFound) {
   MakeDay(1, 0);
   MakeDay(2, 3);

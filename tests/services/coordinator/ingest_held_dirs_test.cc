@@ -1,0 +1,419 @@
+// Held directories (issue 17): the merge that records a set's newest point
+// consistent keeps the digests of its directories as the set's reference;
+// the next task offers them (Task.held_dirs), and a worker that finds a
+// directory the same sends one marker (Observation.held_dir) instead of the
+// entries beneath it. The merge takes those entries from the reference, so
+// the point is recorded as if sent whole. What it records, and what it
+// refuses. In process, no gRPC (CoordinatorFixture).
+//
+// Thread safety: a gtest fixture, used on the test's thread.
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <map>
+#include <string>
+#include <vector>
+
+#include "services/common/listing_digest.h"
+#include "services/coordinator/coordinator.h"
+#include "services/coordinator/ingest.h"
+#include "storage/catalogue.h"
+#include "tests/services/coordinator/coordinator_fixture.h"
+
+namespace vigil::coordinator {
+namespace {
+
+constexpr int64_t kHour = 3'600'000'000'000;
+constexpr int64_t kP1 = 1'767'225'600'000'000'000;  // 2026-01-01
+constexpr int64_t kP2 = kP1 + 24 * kHour;
+
+class IngestHeldDirsTest : public CoordinatorFixture {
+ protected:
+  void Use(const std::string& layout) {
+    Open();
+    SetSpec set;
+    set.layout = layout;
+    v1::ApplyRequest req = SetRequest(set);
+    // A mirror is synced in place: a file with a new mtime is updated.
+    req.mutable_backup_sets(0)->set_mutable_(layout.empty());
+    Apply(req);
+    RegisterWorker();
+  }
+
+  // A point's entries, in catalogue order: "big" holds 20 files and
+  // "big/sub" 17 (both kept: at least kMinHeldDirEntries beneath them),
+  // "small" two (not kept), and a file at the top. `changed` replaces the
+  // content of those paths.
+  static std::vector<v1::Observation> Day(int64_t point,
+                                          const std::map<std::string, std::string>& changed = {}) {
+    std::vector<std::string> paths;
+    for (int i = 0; i < 20; ++i) paths.push_back("big/f" + std::to_string(10 + i));
+    for (int i = 0; i < 17; ++i) paths.push_back("big/sub/s" + std::to_string(10 + i));
+    paths.push_back("small/x");
+    paths.push_back("small/y");
+    paths.push_back("top");
+    std::sort(paths.begin(), paths.end(), [](const std::string& a, const std::string& b) {
+      return storage::ComparePathOrder(a, b) < 0;
+    });
+    std::vector<v1::Observation> obs;
+    for (const std::string& p : paths) {
+      auto c = changed.find(p);
+      obs.push_back(Obs(point, p, c != changed.end() ? c->second : "content of " + p));
+    }
+    return obs;
+  }
+
+  // What a worker sends of `obs` in task `t`: a marker (with the proofs of
+  // the digests it computed) instead of the entries beneath each directory
+  // whose offers are those of Task.held_dirs, none beneath another.
+  static std::vector<v1::Observation> AsWorker(const v1::Task& t,
+                                               const std::vector<v1::Observation>& obs) {
+    std::map<std::string, v1::ListingDigests> offers;
+    for (const auto& d : t.held_dirs().dirs()) offers[d.path()] = d.offer();
+    std::vector<std::pair<std::string, v1::ListingDigests>> held;
+    DirDigester dirs([&](DirDigester::Dir&& d) {
+      auto it = offers.find(d.path);
+      if (it == offers.end()) return;
+      const v1::ListingDigests mine = HeldOffer(d.digests, t.id(), t.attempt());
+      if (mine.listing() == it->second.listing() && mine.content() == it->second.content()) {
+        held.emplace_back(d.path, HeldProof(d.digests, t.id(), t.attempt()));
+      }
+    });
+    for (const auto& o : obs) dirs.Add(o);
+    dirs.Finish();
+    std::sort(held.begin(), held.end(), [](const auto& a, const auto& b) {
+      return storage::ComparePathOrder(a.first, b.first) < 0;
+    });
+    auto beneath = [](const std::string& p, const std::string& d) {
+      return p.size() > d.size() && p.starts_with(d) && p[d.size()] == '/';
+    };
+    std::vector<v1::Observation> out;
+    const std::string* in = nullptr;
+    for (const auto& o : obs) {
+      if (in != nullptr && beneath(o.path(), *in)) continue;
+      in = nullptr;
+      for (const auto& [path, proofs] : held) {
+        if (beneath(o.path(), path)) {
+          v1::Observation m;
+          m.set_path(path);
+          m.set_restore_point_ns(o.restore_point_ns());
+          *m.mutable_held_dir() = proofs;
+          out.push_back(m);
+          in = &path;
+          break;
+        }
+      }
+      if (in == nullptr) out.push_back(o);
+    }
+    return out;
+  }
+
+  storage::StatusOr<v1::CompleteTaskResponse> Send(const v1::Task& t, const Points& points,
+                                                   const std::vector<v1::Observation>& obs) {
+    auto a = c_->Observe(worker_, Batch(t, 1, points, obs));
+    if (!a.ok()) {
+      v1::CompleteTaskRequest failed = Done(t, 0);
+      failed.set_error(std::string(a.status().message()));
+      EXPECT_TRUE(c_->CompleteTask(worker_, failed).ok());
+      return a.status();
+    }
+    return c_->CompleteTask(worker_, Done(t, 1));
+  }
+
+  // The entries of a recorded point: path and digest, in catalogue order.
+  std::vector<std::pair<std::string, std::string>> Entries(int64_t point) {
+    std::vector<std::pair<std::string, std::string>> out;
+    auto s = c_->catalogue().Scan({"acme", "fs-nas", point});
+    for (; s->Valid(); s->Next())
+      out.emplace_back(s->path(), std::string(s->entry().digest.view()));
+    EXPECT_TRUE(s->status().ok()) << s->status();
+    return out;
+  }
+  static std::vector<std::pair<std::string, std::string>> Expected(
+      const std::vector<v1::Observation>& obs) {
+    std::vector<std::pair<std::string, std::string>> out;
+    for (const auto& o : obs) out.emplace_back(o.path(), o.digest());
+    return out;
+  }
+  v1::PointRecord RecordOf(int64_t t) {
+    auto pts = c_->Points("acme", "fs-nas");
+    EXPECT_TRUE(pts.ok()) << pts.status();
+    for (auto& r : *pts) {
+      if (r.time_ns() == t) return r;
+    }
+    return {};
+  }
+  static std::vector<std::string> Offered(const v1::Task& t) {
+    std::vector<std::string> out;
+    for (const auto& d : t.held_dirs().dirs()) out.push_back(d.path());
+    std::sort(out.begin(), out.end());
+    return out;
+  }
+  static v1::ListingDigests DigestsOf(const std::vector<v1::Observation>& obs) {
+    ListingDigester d;
+    for (const auto& o : obs) d.Add(o);
+    return d.Finish(true);
+  }
+
+  static Points One() { return {{kP1, "2026-01-01"}}; }
+  static Points Two() { return {{kP1, "2026-01-01"}, {kP2, "2026-01-02"}}; }
+};
+
+TEST_F(IngestHeldDirsTest, ADirectoryTheSameAsTheReferencesIsOneMarkerAndRecordedAsIfSent) {
+  Use("dated-folders");
+  v1::Task first = RunAndLease();
+  EXPECT_FALSE(first.has_held_dirs()) << "no reference yet";
+  ASSERT_TRUE(Send(first, One(), Day(kP1)).ok());
+
+  // The next task offers the reference's larger directories.
+  clock_.Advance(kHour);
+  v1::Task t = RunAndLease();
+  EXPECT_EQ(t.held_dirs().reference_ns(), kP1);
+  EXPECT_EQ(Offered(t), (std::vector<std::string>{"big", "big/sub"}));
+  for (const auto& d : t.held_dirs().dirs()) {
+    EXPECT_EQ(d.offer().listing().size(), 32u);
+    EXPECT_EQ(d.offer().content().size(), 32u);
+  }
+  // A new day: "small/x" changed, "big" the same. kP1 held whole.
+  const auto day2 = Day(kP2, {{"small/x", "changed"}});
+  std::vector<v1::Observation> sent;
+  v1::Observation held_p1;
+  held_p1.set_restore_point_ns(kP1);
+  *held_p1.mutable_held() = HeldProof(DigestsOf(Day(kP1)), t.id(), t.attempt());
+  sent.push_back(held_p1);
+  for (const auto& o : AsWorker(t, day2)) sent.push_back(o);
+  ASSERT_EQ(sent.size(), 1u + 1u + 3u) << "kP1's marker, big's marker, small/x, small/y, top";
+  EXPECT_TRUE(sent[1].has_held_dir());
+  EXPECT_EQ(sent[1].path(), "big");
+  auto r = Send(t, Two(), sent);
+  ASSERT_TRUE(r.ok()) << r.status();
+  const v1::Task& done = r->task();
+  EXPECT_EQ(done.dirs_held(), 1u);
+  EXPECT_EQ(done.entries_in_held_dirs(), 37u);
+  EXPECT_EQ(done.points_held(), 1u);
+  EXPECT_EQ(done.entries(), 2 * day2.size());
+  EXPECT_EQ(done.counts().added(), day2.size()) << "a new point: every entry recorded";
+
+  // Recorded as if sent whole: the same entries, and the digests a worker
+  // computes of the whole point (so the next check can hold it).
+  EXPECT_EQ(Entries(kP2), Expected(day2));
+  const v1::PointRecord rec = RecordOf(kP2);
+  EXPECT_EQ(rec.entries(), day2.size());
+  EXPECT_EQ(rec.digests().listing(), DigestsOf(day2).listing());
+  EXPECT_EQ(rec.digests().content(), DigestsOf(day2).content());
+  EXPECT_EQ(RecordOf(kP1).last_checked_ns(), clock_.NowNs());
+
+  // The newest point is the reference now.
+  clock_.Advance(kHour);
+  v1::Task third = RunAndLease();
+  EXPECT_EQ(third.held_dirs().reference_ns(), kP2);
+  EXPECT_EQ(Offered(third), (std::vector<std::string>{"big", "big/sub"}));
+}
+
+TEST_F(IngestHeldDirsTest, AMirrorThatChangedSendsItsChangedDirectoriesAndIsVerifiedWhole) {
+  Use("");  // a mirror: one point, time 0
+  const Points mirror = {};
+  ASSERT_TRUE(Send(RunAndLease(), mirror, Day(0)).ok());
+  clock_.Advance(kHour);
+  const int64_t second = clock_.NowNs();
+  v1::Task t = RunAndLease();
+  EXPECT_EQ(t.held_dirs().reference_ns(), 0);
+  ASSERT_EQ(t.held_points_size(), 1);
+  // A sync rewrote small/y (a new mtime) and nothing beneath "big": "big"
+  // is one marker, the rest is sent.
+  auto now = Day(0, {{"small/y", "synced"}});
+  now[now.size() - 2].set_mtime_ns(2);  // synced: a new mtime
+  const auto sent = AsWorker(t, now);
+  ASSERT_EQ(sent.size(), 4u);
+  auto r = Send(t, mirror, sent);
+  ASSERT_TRUE(r.ok()) << r.status();
+  const v1::Task& done = r->task();
+  EXPECT_EQ(done.dirs_held(), 1u);
+  EXPECT_EQ(done.counts().updated(), 1u);
+  EXPECT_EQ(done.counts().unchanged(), now.size() - 1);
+  EXPECT_EQ(done.counts().modified() + done.counts().missing() + done.counts().added(), 0u);
+  // Read whole: the entries beneath the held directory are verified now.
+  storage::EntryRecord e;
+  storage::VerifyRecord v;
+  ASSERT_TRUE(c_->catalogue().GetEntry({"acme", "fs-nas", 0}, "big/sub/s20", &e, &v).ok());
+  EXPECT_EQ(v.last_verified_ns, second);
+  EXPECT_EQ(RecordOf(0).last_verified_ns(), second);
+  EXPECT_EQ(RecordOf(0).digests().content(), DigestsOf(now).content());
+
+  // A file beneath "big/sub" rotten (another size, the same mtime):
+  // neither "big" nor "big/sub" is held, the point is sent whole and the
+  // damage found.
+  clock_.Advance(kHour);
+  v1::Task t3 = RunAndLease();
+  auto later = now;
+  ASSERT_EQ(later[25].path(), "big/sub/s15");
+  later[25] = Obs(0, later[25].path(), "rot");
+  const auto sent3 = AsWorker(t3, later);
+  EXPECT_EQ(sent3.size(), later.size()) << "sent whole";
+  auto r3 = Send(t3, mirror, sent3);
+  ASSERT_TRUE(r3.ok()) << r3.status();
+  EXPECT_EQ(r3->task().dirs_held(), 0u);
+  EXPECT_EQ(r3->task().counts().modified(), 1u);
+}
+
+TEST_F(IngestHeldDirsTest, AMarkerWhoseProofsAreNotTheReferencesIsRefusedWhenStaged) {
+  Use("dated-folders");
+  ASSERT_TRUE(Send(RunAndLease(), One(), Day(kP1)).ok());
+  clock_.Advance(kHour);
+  v1::Task t = RunAndLease();
+  // The proofs of a "big" in which one file differs: refused, nothing of
+  // the attempt staged or recorded.
+  const auto other = Day(kP2, {{"big/f15", "rotten!"}});
+  std::vector<v1::ListingDigests> computed;
+  DirDigester dirs([&](DirDigester::Dir&& d) {
+    if (d.path == "big") computed.push_back(d.digests);
+  });
+  for (const auto& o : other) dirs.Add(o);
+  dirs.Finish();
+  ASSERT_EQ(computed.size(), 1u);
+  v1::Observation forged;
+  forged.set_path("big");
+  forged.set_restore_point_ns(kP2);
+  *forged.mutable_held_dir() = HeldProof(computed[0], t.id(), t.attempt());
+  // Echoing the offer back is not a proof either.
+  v1::Observation echo = forged;
+  for (const auto& d : t.held_dirs().dirs()) {
+    if (d.path() == "big") *echo.mutable_held_dir() = d.offer();
+  }
+  std::vector<v1::Observation> rest(other.begin() + 37, other.end());
+  for (const v1::Observation& bad : {forged, echo}) {
+    std::vector<v1::Observation> obs = {bad};
+    obs.insert(obs.end(), rest.begin(), rest.end());
+    auto r = Send(t, {{kP2, "2026-01-02"}}, obs);
+    ASSERT_FALSE(r.ok());
+    EXPECT_TRUE(absl::IsInvalidArgument(r.status())) << r.status();
+    EXPECT_NE(r.status().message().find("'big'"), std::string::npos) << r.status();
+    auto again = c_->LeaseTask(worker_);  // the task again, next attempt
+    ASSERT_TRUE(again.ok() && again->has_task()) << again.status();
+    t = again->task();
+    EXPECT_EQ(t.held_dirs().reference_ns(), kP1);
+  }
+  EXPECT_TRUE(Entries(kP2).empty());
+  // A directory not offered ("small": too few entries) cannot be held.
+  std::vector<v1::ListingDigests> small;
+  DirDigester sd([&](DirDigester::Dir&& d) {
+    if (d.path == "small") small.push_back(d.digests);
+  });
+  for (const auto& o : Day(kP2)) sd.Add(o);
+  sd.Finish();
+  v1::Observation m;
+  m.set_path("small");
+  m.set_restore_point_ns(kP2);
+  *m.mutable_held_dir() = HeldProof(small.at(0), t.id(), t.attempt());
+  auto r = Send(t, {{kP2, "2026-01-02"}}, {m});
+  EXPECT_TRUE(absl::IsInvalidArgument(r.status())) << r.status();
+}
+
+TEST_F(IngestHeldDirsTest, AnEntryBeneathAHeldDirectoryAfterItsMarkerIsRefused) {
+  Use("dated-folders");
+  ASSERT_TRUE(Send(RunAndLease(), One(), Day(kP1)).ok());
+  clock_.Advance(kHour);
+  v1::Task t = RunAndLease();
+  auto sent = AsWorker(t, Day(kP2));
+  ASSERT_TRUE(sent[0].has_held_dir());
+  ASSERT_EQ(sent[0].path(), "big");
+  v1::Observation extra = Obs(kP2, "big/zz", "smuggled");
+  sent.insert(sent.begin() + 1, extra);
+  auto r = Send(t, {{kP2, "2026-01-02"}}, sent);
+  ASSERT_FALSE(r.ok());
+  EXPECT_TRUE(absl::IsInvalidArgument(r.status())) << r.status();
+  EXPECT_NE(r.status().message().find("big/zz"), std::string::npos) << r.status();
+  EXPECT_TRUE(Entries(kP2).empty());
+}
+
+TEST_F(IngestHeldDirsTest, AMarkerIsAcceptedOnlyInPlaceOfNothingButItsOwnFields) {
+  Use("dated-folders");
+  ASSERT_TRUE(Send(RunAndLease(), One(), Day(kP1)).ok());
+  clock_.Advance(kHour);
+  v1::Task t = RunAndLease();
+  auto sent = AsWorker(t, Day(kP2));
+  ASSERT_TRUE(sent[0].has_held_dir());
+  v1::Observation with_type = sent[0];
+  with_type.set_type(v1::ENTRY_TYPE_FILE);
+  v1::ObservationBatch b = Batch(t, 1, {{kP2, "2026-01-02"}}, {with_type});
+  storage::Status s = ValidateBatch(b);
+  EXPECT_TRUE(absl::IsInvalidArgument(s)) << s;
+  EXPECT_NE(s.message().find("observations[0].held_dir"), std::string::npos) << s;
+  v1::Observation short_proof = sent[0];
+  short_proof.mutable_held_dir()->set_listing("short");
+  s = ValidateBatch(Batch(t, 1, {{kP2, "2026-01-02"}}, {short_proof}));
+  EXPECT_TRUE(absl::IsInvalidArgument(s)) << s;
+  v1::Observation bad_path = sent[0];
+  bad_path.set_path("/big");
+  s = ValidateBatch(Batch(t, 1, {{kP2, "2026-01-02"}}, {bad_path}));
+  EXPECT_TRUE(absl::IsInvalidArgument(s)) << s;
+  EXPECT_TRUE(ValidateBatch(Batch(t, 1, {{kP2, "2026-01-02"}}, {sent[0]})).ok());
+}
+
+// A file touched in an earlier point of the same check (the same content
+// under a new mtime) rewrites the version that point shares with the
+// reference in place: the reference's catalogue beneath "big" is then not
+// what its digests say, and a later point holding "big" keeps no digests
+// (it is sent whole at the next check, which puts its entries right).
+TEST_F(IngestHeldDirsTest, APointHoldingDirectoriesAfterATouchElsewhereKeepsNoDigests) {
+  Use("dated-folders");
+  ASSERT_TRUE(Send(RunAndLease(), Two(),
+                   [] {
+                     auto both = Day(kP1);
+                     for (const auto& o : Day(kP2)) both.push_back(o);
+                     return both;
+                   }())
+                  .ok());
+  constexpr int64_t kP3 = kP2 + 24 * kHour;
+  clock_.Advance(kHour);
+  v1::Task t = RunAndLease();
+  ASSERT_EQ(t.held_dirs().reference_ns(), kP2);
+  auto p1 = Day(kP1);
+  ASSERT_EQ(p1[0].path(), "big/f10");
+  p1[0].set_mtime_ns(99);  // touched
+  // kP1 sent (touched), kP2 held whole, kP3 new with "big" held.
+  auto held_p2 = [](const v1::Task& task) {
+    v1::Observation m;
+    m.set_restore_point_ns(kP2);
+    *m.mutable_held() = HeldProof(DigestsOf(Day(kP2)), task.id(), task.attempt());
+    return m;
+  };
+  std::vector<v1::Observation> sent = p1;
+  sent.push_back(held_p2(t));
+  for (const auto& o : AsWorker(t, Day(kP3))) sent.push_back(o);
+  auto r = Send(t, {{kP1, "2026-01-01"}, {kP2, "2026-01-02"}, {kP3, "2026-01-03"}}, sent);
+  ASSERT_TRUE(r.ok()) << r.status();
+  EXPECT_EQ(r->task().dirs_held(), 1u);
+  EXPECT_EQ(r->task().points_held(), 1u);
+  EXPECT_TRUE(RecordOf(kP3).digests().listing().empty());
+  EXPECT_EQ(RecordOf(kP3).entries(), Day(kP3).size());
+  // Sent whole, with no touch before it: recorded with digests again.
+  clock_.Advance(kHour);
+  v1::Task t2 = RunAndLease();
+  std::vector<v1::Observation> again = p1;
+  again.push_back(held_p2(t2));
+  for (const auto& o : Day(kP3)) again.push_back(o);
+  auto r2 = Send(t2, {{kP1, "2026-01-01"}, {kP2, "2026-01-02"}, {kP3, "2026-01-03"}}, again);
+  ASSERT_TRUE(r2.ok()) << r2.status();
+  EXPECT_FALSE(RecordOf(kP3).digests().listing().empty());
+  EXPECT_EQ(Entries(kP3), Expected(Day(kP3)));
+}
+
+TEST_F(IngestHeldDirsTest, AnInconsistentNewestPointOffersNoDirectoriesOfItsOwn) {
+  Use("dated-folders");
+  ASSERT_TRUE(Send(RunAndLease(), One(), Day(kP1)).ok());
+  clock_.Advance(kHour);
+  // kP1 found with a rotten file: its digests are cleared, and with them
+  // the reference made of it.
+  auto rotten = Day(kP1, {{"big/f12", "rotten!!!!!!!!!"}});
+  rotten[2].set_size(Day(kP1)[2].size());
+  ASSERT_TRUE(Send(RunAndLease(), One(), rotten).ok());
+  EXPECT_TRUE(RecordOf(kP1).digests().listing().empty());
+  clock_.Advance(kHour);
+  v1::Task t = RunAndLease();
+  EXPECT_FALSE(t.has_held_dirs());
+  EXPECT_EQ(t.held_points_size(), 0);
+}
+
+}  // namespace
+}  // namespace vigil::coordinator
