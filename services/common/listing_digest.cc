@@ -23,45 +23,6 @@ std::span<const uint8_t> Span(const std::string& s) {
 
 }  // namespace
 
-ListingDigester::ListingDigester()
-    : listing_(storage::NewHasher(storage::HashAlgorithm::kSha256)),
-      content_(storage::NewHasher(storage::HashAlgorithm::kSha256)) {}
-
-void ListingDigester::Add(const v1::Observation& o) {
-  // listing: Bytes(path) U8(type) U64(size) U64(mtime) Bytes(link target)
-  // U8(unreadable); content: the same, then U8(algorithm) Bytes(digest).
-  buf_.clear();
-  PutBytes(&buf_, o.path());
-  buf_.push_back(static_cast<char>(o.type() & 0xff));
-  PutU64(&buf_, o.size());
-  PutU64(&buf_, static_cast<uint64_t>(o.mtime_ns()));
-  PutBytes(&buf_, o.link_target());
-  buf_.push_back(o.unreadable() ? 1 : 0);
-  listing_->Update(Span(buf_));
-  content_->Update(Span(buf_));
-  buf_.clear();
-  buf_.push_back(static_cast<char>(o.digest_algorithm() & 0xff));
-  PutBytes(&buf_, o.digest());
-  content_->Update(Span(buf_));
-  ++entries_;
-}
-
-v1::ListingDigests ListingDigester::Finish(bool with_content) {
-  v1::ListingDigests d;
-  // The entry count closes the stream: a listing is not a prefix of another.
-  buf_.clear();
-  PutU64(&buf_, entries_);
-  listing_->Update(Span(buf_));
-  content_->Update(Span(buf_));
-  d.set_listing(std::string(listing_->Finish().view()));
-  storage::Digest c = content_->Finish();
-  if (with_content) d.set_content(std::string(c.view()));
-  listing_->Reset();
-  content_->Reset();
-  entries_ = 0;
-  return d;
-}
-
 struct DirDigester::Frame {
   std::string name;
   std::unique_ptr<storage::Hasher> listing = storage::NewHasher(storage::HashAlgorithm::kSha256);
@@ -76,6 +37,7 @@ struct DirDigester::Frame {
 };
 
 DirDigester::DirDigester(std::function<void(Dir&&)> on_dir) : on_dir_(std::move(on_dir)) {
+  if (!on_dir_) on_dir_ = [](Dir&&) {};
   frames_.push_back(std::make_unique<Frame>());  // the root
 }
 
@@ -169,29 +131,64 @@ void DirDigester::Add(const v1::Observation& o) {
   }
 }
 
-void DirDigester::Finish() {
+v1::ListingDigests DirDigester::Finish() {
   while (depth_ > 0) Pop();
-  frames_[0]->Reset({});
+  Frame& root = *frames_[0];
+  buf_.clear();
+  PutU64(&buf_, root.items);
+  root.listing->Update(Span(buf_));
+  root.content->Update(Span(buf_));
+  v1::ListingDigests d;
+  d.set_listing(std::string(root.listing->Finish().view()));
+  d.set_content(std::string(root.content->Finish().view()));
+  root.Reset({});
+  return d;
+}
+
+ListingDigester::ListingDigester(std::function<void(DirDigester::Dir&&)> on_dir)
+    : dirs_(std::move(on_dir)) {}
+
+void ListingDigester::Add(const v1::Observation& o) {
+  dirs_.Add(o);
+  ++entries_;
+}
+
+v1::ListingDigests ListingDigester::Finish(bool with_content) {
+  v1::ListingDigests d = dirs_.Finish();
+  if (!with_content) d.clear_content();
+  entries_ = 0;
+  return d;
 }
 
 namespace {
 
-std::string Bind(std::string_view tag, const std::string& digest, uint64_t task, uint32_t attempt) {
+std::string Bind(std::string_view tag, const std::string& digest, uint64_t task, uint32_t attempt,
+                 std::string_view context = {}) {
   if (digest.empty()) return {};
   std::string in(tag);
   in.push_back('\0');
   PutU64(&in, task);
   PutU64(&in, attempt);
   PutBytes(&in, digest);
+  in.append(context);
   return std::string(storage::HashBytes(storage::HashAlgorithm::kSha256, in).view());
 }
 
 v1::ListingDigests BindBoth(std::string_view tag, const v1::ListingDigests& d, uint64_t task,
-                            uint32_t attempt) {
+                            uint32_t attempt, std::string_view context = {}) {
   v1::ListingDigests out;
-  out.set_listing(Bind(tag, d.listing(), task, attempt));
-  out.set_content(Bind(tag, d.content(), task, attempt));
+  out.set_listing(Bind(tag, d.listing(), task, attempt, context));
+  out.set_content(Bind(tag, d.content(), task, attempt, context));
   return out;
+}
+
+// Bytes(path), then I64(point) for a proof.
+std::string DirContext(std::string_view path, const int64_t* point_ns) {
+  std::string c;
+  PutU64(&c, path.size());
+  c.append(path);
+  if (point_ns != nullptr) PutU64(&c, static_cast<uint64_t>(*point_ns));
+  return c;
 }
 
 }  // namespace
@@ -202,6 +199,16 @@ v1::ListingDigests HeldOffer(const v1::ListingDigests& d, uint64_t task, uint32_
 
 v1::ListingDigests HeldProof(const v1::ListingDigests& d, uint64_t task, uint32_t attempt) {
   return BindBoth("vigil held proof", d, task, attempt);
+}
+
+v1::ListingDigests HeldDirOffer(const v1::ListingDigests& d, std::string_view path, uint64_t task,
+                                uint32_t attempt) {
+  return BindBoth("vigil held dir offer", d, task, attempt, DirContext(path, nullptr));
+}
+
+v1::ListingDigests HeldDirProof(const v1::ListingDigests& d, std::string_view path,
+                                int64_t point_ns, uint64_t task, uint32_t attempt) {
+  return BindBoth("vigil held dir proof", d, task, attempt, DirContext(path, &point_ns));
 }
 
 }  // namespace vigil

@@ -6,14 +6,20 @@
 // order within the point) to a ListingDigester: the worker those it would
 // send, the coordinator those it received at the check that recorded the
 // point consistent. Two SHA-256 digests come out:
-//   - listing: per entry its path, type, size, mtime, symlink target and
+//   - listing: per entry its name, type, size, mtime, symlink target and
 //     unreadable flag — what a metadata-only listing compares;
 //   - content: the same plus the entry's content digest (algorithm id and
 //     bytes; none for a directory or special file) — what a read compares.
-// Each field is length-prefixed or fixed-width, so that no two listings
-// encode alike. SHA-256 and not the set's content hash: a listing is the
-// worker's word on thousands of entries, and the comparison must not be
-// forgeable by a crafted tree (XXH3 is not collision-resistant).
+// They are the digests of the point's root directory as DirDigester
+// (below) computes them, a tree: each directory's digests cover what is
+// beneath it, so one pass gives the point's digests and every directory's
+// (Task.held_dirs). This is digest format 2 (kListingDigestsFormat;
+// PointRecord.digests_format): format 1, before, hashed each entry's full
+// path in one flat stream. Each field is length-prefixed or fixed-width,
+// so that no two listings encode alike. SHA-256 and not the set's content
+// hash: a listing is the worker's word on thousands of entries, and the
+// comparison must not be forgeable by a crafted tree (XXH3 is not
+// collision-resistant).
 //
 // The digests themselves never travel. A worker that was handed a point's
 // digest could echo it back without reading anything; so the coordinator
@@ -37,24 +43,6 @@
 #include "vigil/v1/types.pb.h"
 
 namespace vigil {
-
-class ListingDigester {
- public:
-  ListingDigester();
-  // Adds one entry (a held marker, Observation.held, must not be added).
-  void Add(const v1::Observation& o);
-  // Entries added so far.
-  uint64_t entries() const { return entries_; }
-  // The digests of what was added (content only when `with_content`), and
-  // starts again empty.
-  v1::ListingDigests Finish(bool with_content);
-
- private:
-  std::unique_ptr<storage::Hasher> listing_;
-  std::unique_ptr<storage::Hasher> content_;
-  std::string buf_;
-  uint64_t entries_ = 0;
-};
 
 // The digests of every directory of a restore point, from the same
 // observations in catalogue order (issue 17, docs/storage.md "Held
@@ -85,9 +73,10 @@ class DirDigester {
   ~DirDigester();
   // Adds one entry of the point (never a held marker), in catalogue order.
   void Add(const v1::Observation& o);
-  // Closes every directory still open (the point's root is not reported)
-  // and starts again empty, for another point.
-  void Finish();
+  // Closes every directory still open (the point's root is not reported
+  // to `on_dir`: its digests are returned), and starts again empty, for
+  // another point.
+  v1::ListingDigests Finish();
 
  private:
   struct Frame;
@@ -100,10 +89,40 @@ class DirDigester {
   std::string buf_;
 };
 
+// The digest format ListingDigester computes (PointRecord.digests_format).
+inline constexpr uint32_t kListingDigestsFormat = 2;
+
+// A point's digests: its root directory's (DirDigester), and each
+// directory's on the way when `on_dir` is given.
+class ListingDigester {
+ public:
+  explicit ListingDigester(std::function<void(DirDigester::Dir&&)> on_dir = nullptr);
+  // Adds one entry (a held marker, Observation.held or held_dir, must not
+  // be added), in catalogue order.
+  void Add(const v1::Observation& o);
+  // Entries added so far.
+  uint64_t entries() const { return entries_; }
+  // The digests of what was added (content only when `with_content`), and
+  // starts again empty.
+  v1::ListingDigests Finish(bool with_content);
+
+ private:
+  DirDigester dirs_;
+  uint64_t entries_ = 0;
+};
+
 // The offer of `d`'s digests for attempt `attempt` of task `task` (each
 // field: empty stays empty).
 v1::ListingDigests HeldOffer(const v1::ListingDigests& d, uint64_t task, uint32_t attempt);
 // The proof of `d`'s digests for that attempt (likewise).
 v1::ListingDigests HeldProof(const v1::ListingDigests& d, uint64_t task, uint32_t attempt);
+// The same for directory `path` of a point (Task.held_dirs): the offer is
+// bound to the directory too, the proof to the directory and the point
+// (`point_ns`) it is sent for, so that a proof computed for one directory
+// of one point holds for no other, even one with the same entries.
+v1::ListingDigests HeldDirOffer(const v1::ListingDigests& d, std::string_view path, uint64_t task,
+                                uint32_t attempt);
+v1::ListingDigests HeldDirProof(const v1::ListingDigests& d, std::string_view path,
+                                int64_t point_ns, uint64_t task, uint32_t attempt);
 
 }  // namespace vigil

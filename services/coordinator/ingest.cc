@@ -192,6 +192,10 @@ struct AckState {
   uint64_t seq = 0;
   std::optional<int64_t> last_point;
   bool last_held = false;  // the last observation was a held marker
+  // Points of which an entry (not a marker) was staged, ascending: a point
+  // after the reference may hold directories only while the reference
+  // sent none (CheckHeldProofs).
+  std::vector<int64_t> entry_points;
 };
 
 StatusOr<AckState> LoadAck(storage::KvStore* kv, uint64_t task, uint32_t attempt) {
@@ -202,7 +206,15 @@ StatusOr<AckState> LoadAck(storage::KvStore* kv, uint64_t task, uint32_t attempt
   if (!s.ok()) return s;
   a.seq = keys::ReadU64(v);
   if (v.size() >= 16) a.last_point = static_cast<int64_t>(keys::ReadU64(v.substr(8)));
-  a.last_held = v.size() >= 17 && v[16] != 0;
+  a.last_held = v.size() >= 17 && (v[16] & 1) != 0;
+  // Then (since held directories) U64 n, n x I64 entry_points.
+  if (v.size() >= 25) {
+    const uint64_t n = keys::ReadU64(v.substr(17));
+    if (v.size() != 25 + 8 * n) return absl::DataLossError("ack record does not decode");
+    for (uint64_t i = 0; i < n; ++i) {
+      a.entry_points.push_back(static_cast<int64_t>(keys::ReadU64(v.substr(25 + 8 * i))));
+    }
+  }
   return a;
 }
 
@@ -361,9 +373,26 @@ StatusOr<bool> ProvesHeldDir(storage::KvStore* kv, const v1::BackupSet& set,
   v1::ListingDigests have = record->digests();
   if (!ref->content) have.clear_content();
   if (!o.held_dir().content().empty() && have.content().empty()) return false;
-  const v1::ListingDigests want = HeldProof(have, task, attempt);
+  const v1::ListingDigests want = HeldDirProof(have, o.path(), o.restore_point_ns(), task, attempt);
   return o.held_dir().listing() == want.listing() &&
          (o.held_dir().content().empty() || o.held_dir().content() == want.content());
+}
+
+// A held directory marker of a point after the reference stands for the
+// reference's entries as its digests say; a reference that sent entries
+// earlier in the same check (it changed) has them recorded anew by then
+// (its merge comes first): refused, the worker sends the point's entries.
+Status CheckReferenceUnsent(const v1::Observation& o, const std::optional<HeldDirRef>& ref,
+                            const std::vector<int64_t>& entry_points) {
+  if (!ref || o.restore_point_ns() <= ref->point_ns ||
+      !std::binary_search(entry_points.begin(), entry_points.end(), ref->point_ns)) {
+    return absl::OkStatus();
+  }
+  return absl::InvalidArgumentError(
+      "restore point " + PointText(o.restore_point_ns()) + ", directory '" + Printable(o.path()) +
+      "': a held directory marker after the reference point (" + PointText(ref->point_ns) +
+      ") sent entries in the same check; a directory can stand only for the reference as its "
+      "digests say, so its entries must be sent");
 }
 
 std::string HeldDirRefused(const v1::Observation& o, const std::optional<HeldDirRef>& ref) {
@@ -385,12 +414,17 @@ std::string HeldDirRefused(const v1::Observation& o, const std::optional<HeldDir
 // in). `held` caches the set's holdable points across a group of batches;
 // `files` and `bytes` get what the markers stand for (HeldTally).
 Status CheckHeldProofs(storage::KvStore* kv, const v1::BackupSet& set,
-                       const v1::ObservationBatch& batch, HeldState* state, uint64_t* files,
-                       uint64_t* bytes) {
+                       const v1::ObservationBatch& batch, HeldState* state,
+                       std::vector<int64_t>* entry_points, uint64_t* files, uint64_t* bytes) {
   uint64_t batch_files = 0, batch_bytes = 0;  // added once the whole batch passes
   for (const v1::Observation& o : batch.observations()) {
+    if (!o.has_held() && !o.has_held_dir() &&
+        (entry_points->empty() || entry_points->back() != o.restore_point_ns())) {
+      entry_points->push_back(o.restore_point_ns());
+    }
     if (o.has_held_dir()) {
       if (Status s = state->Load(kv, set, true); !s.ok()) return s;
+      if (Status s = CheckReferenceUnsent(o, *state->dirs, *entry_points); !s.ok()) return s;
       v1::HeldDirRecord dir;
       auto proved = ProvesHeldDir(kv, set, *state->dirs, o, batch.task_id(), batch.attempt(), &dir);
       if (!proved.ok()) return proved.status();
@@ -492,7 +526,9 @@ StageResult StageBatches(storage::KvStore* kv, const v1::BackupSet& set,
       r.status = s;
       break;
     }
-    if (Status s = CheckHeldProofs(kv, set, *batch, &held, &held_files, &held_bytes); !s.ok()) {
+    std::vector<int64_t> entry_points = ack.entry_points;
+    if (Status s = CheckHeldProofs(kv, set, *batch, &held, &entry_points, &held_files, &held_bytes);
+        !s.ok()) {
       r.status = s;
       break;
     }
@@ -500,12 +536,17 @@ StageResult StageBatches(storage::KvStore* kv, const v1::BackupSet& set,
     ack.seq = batch->seq();
     ack.last_point = last_point;
     ack.last_held = last_held;
+    ack.entry_points = std::move(entry_points);
   }
   if (b.count() == 0) return r;
   std::string v;
   keys::AppendU64(&v, ack.seq);
   if (ack.last_point) keys::AppendU64(&v, static_cast<uint64_t>(*ack.last_point));
-  if (ack.last_point && ack.last_held) v.push_back('\x01');
+  if (ack.last_point) {
+    v.push_back(ack.last_held ? '\x01' : '\x00');
+    keys::AppendU64(&v, ack.entry_points.size());
+    for (int64_t p : ack.entry_points) keys::AppendU64(&v, static_cast<uint64_t>(p));
+  }
   b.Put(Space::kTasks, keys::Acked(task, attempt), v);
   if (Status s = kv->Write(b, {.sync = true}); !s.ok()) {
     r.status = s;  // nothing of this group is acknowledged
@@ -924,14 +965,6 @@ StatusOr<MergeResult> MergeStaged(storage::Catalogue& cat, const v1::BackupSet& 
   // Entries of the current point that show a sync since the last check:
   // added (and recorded), updated, or touched. Dates a mirror (DateMirror).
   uint64_t point_changes = 0;
-  // Whether this merge rewrote a recorded version in place (a file
-  // touched: the same content under a new mtime, storage/versions.h
-  // Update): the reference point's catalogue may then no longer be what
-  // its directory digests say (a version it shares with the point touched),
-  // so a later point with held directories keeps no digests (sent whole
-  // next time, and recorded from what the worker sends then: an mtime
-  // taken from the reference is then put right).
-  bool touched = false;
   auto record = [&](const storage::DiffEvent& ev, Damage* damage) -> Status {
     switch (ev.kind) {
       case storage::DiffKind::kAdded:
@@ -1003,10 +1036,6 @@ StatusOr<MergeResult> MergeStaged(storage::Catalogue& cat, const v1::BackupSet& 
     // Counted whether or not written before a crash: it decides the point's
     // range record, written at its end.
     if (ev.kind == storage::DiffKind::kNotRead) ++not_compared_in_point;
-    if (ev.kind == storage::DiffKind::kUnchanged &&
-        ev.observed->mtime_ns != ev.recorded->mtime_ns) {
-      touched = true;  // (a merge resumed after a crash sees it too)
-    }
     switch (ev.kind) {
       case storage::DiffKind::kModified:
       case storage::DiffKind::kMissing:
@@ -1048,7 +1077,6 @@ StatusOr<MergeResult> MergeStaged(storage::Catalogue& cat, const v1::BackupSet& 
 
   std::map<int64_t, bool> listed;
   uint64_t bytes_read = 0;
-  ListingDigester digester;
   // The set's holdable points (HoldablePoints) and held directories,
   // loaded at the first marker.
   HeldState held_state;
@@ -1058,7 +1086,8 @@ StatusOr<MergeResult> MergeStaged(storage::Catalogue& cat, const v1::BackupSet& 
   std::vector<DirDigester::Dir> point_dirs;
   bool dirs_overflow = false;
   bool collect_dirs = false;
-  DirDigester dir_digester([&](DirDigester::Dir&& d) {
+  // The point's digests, and its directories' on the way.
+  ListingDigester digester([&](DirDigester::Dir&& d) {
     if (!collect_dirs || dirs_overflow || d.entries < kMinHeldDirEntries) return;
     if (point_dirs.size() >= kMaxHeldDirs) {
       dirs_overflow = true;
@@ -1068,6 +1097,8 @@ StatusOr<MergeResult> MergeStaged(storage::Catalogue& cat, const v1::BackupSet& 
     point_dirs.push_back(std::move(d));
   });
   uint64_t expanded = 0;  // entries taken from the reference for held directories
+  // Points of which entries were sent so far (CheckReferenceUnsent).
+  std::vector<int64_t> entry_points;
   for (point_index = 0; point_index < listing->size(); ++point_index) {
     const auto& point = (*listing)[point_index];
     const int64_t t = point.time_ns();
@@ -1140,8 +1171,6 @@ StatusOr<MergeResult> MergeStaged(storage::Catalogue& cat, const v1::BackupSet& 
     collect_dirs = point_index + 1 == listing->size();
     dirs_overflow = false;
     point_dirs.clear();
-    uint32_t dirs_held_in_point = 0;
-    const bool touched_before = touched;
     Status order;
     // A held directory being taken from the reference point: its entries
     // as the worker would have sent them (read, or listed), and the prefix
@@ -1149,6 +1178,10 @@ StatusOr<MergeResult> MergeStaged(storage::Catalogue& cat, const v1::BackupSet& 
     std::unique_ptr<storage::Versions::Scanner> under;
     bool under_read = false;
     std::string held_prefix;
+    uint64_t under_left = 0;  // entries its record counts, not yet taken
+    // The point's last observation (sent or taken): a marker must sort
+    // after it, and not beneath it.
+    std::string prev_path;
     v1::Observation x;
     // An observation of the point, staged or taken from the reference.
     auto tally = [&](const v1::Observation& q) {
@@ -1162,7 +1195,6 @@ StatusOr<MergeResult> MergeStaged(storage::Catalogue& cat, const v1::BackupSet& 
         if (!q.not_read() && !q.digest().empty()) bytes_read += q.size();
       }
       digester.Add(q);
-      if (collect_dirs) dir_digester.Add(q);
     };
     auto next = [&](storage::Observation* o) -> bool {
       for (;;) {
@@ -1173,8 +1205,27 @@ StatusOr<MergeResult> MergeStaged(storage::Catalogue& cat, const v1::BackupSet& 
               return false;
             }
             under.reset();
+            if (under_left != 0) {
+              // Not what the reference's digests counted (cannot be, while
+              // its record is the one they were kept with): refused.
+              order = absl::InvalidArgumentError(
+                  "restore point " + PointText(t) + ", directory '" +
+                  Printable(std::string_view(held_prefix).substr(0, held_prefix.size() - 1)) +
+                  "': the reference point's entries beneath it are not those its digests "
+                  "counted; its entries must be sent");
+              return false;
+            }
             break;  // (out of the held directory: the staged observations again)
           }
+          if (under_left == 0) {
+            order = absl::InvalidArgumentError(
+                "restore point " + PointText(t) + ", directory '" +
+                Printable(std::string_view(held_prefix).substr(0, held_prefix.size() - 1)) +
+                "': the reference point holds more entries beneath it than its digests "
+                "counted; its entries must be sent");
+            return false;
+          }
+          --under_left;
           const storage::Version& v = under->version();
           x.Clear();
           x.set_path(v.path);
@@ -1195,6 +1246,7 @@ StatusOr<MergeResult> MergeStaged(storage::Catalogue& cat, const v1::BackupSet& 
             x.set_not_read(true);
           }
           tally(x);
+          prev_path = x.path();
           *o = ToObservation(x);
           ++expanded;
           under->Next();
@@ -1230,6 +1282,17 @@ StatusOr<MergeResult> MergeStaged(storage::Catalogue& cat, const v1::BackupSet& 
             order = s;
             return false;
           }
+          if (!prev_path.empty() && storage::ComparePathOrder(prev_path, p->path()) >= 0) {
+            order = absl::InvalidArgumentError(
+                "restore point " + PointText(t) + ": held directory '" + Printable(p->path()) +
+                "' after observation '" + Printable(prev_path) +
+                "' (a marker stands where the directory's entries would be, in catalogue order)");
+            return false;
+          }
+          if (Status s = CheckReferenceUnsent(*p, *held_state.dirs, entry_points); !s.ok()) {
+            order = s;
+            return false;
+          }
           v1::HeldDirRecord dir;
           auto proved = ProvesHeldDir(cat.kv(), set, *held_state.dirs, *p, task, attempt, &dir);
           if (!proved.ok() || !*proved) {
@@ -1237,17 +1300,19 @@ StatusOr<MergeResult> MergeStaged(storage::Catalogue& cat, const v1::BackupSet& 
                                 : proved.status();
             return false;
           }
+          under_left = dir.entries();
           under_read = !p->held_dir().content().empty();
           under = storage::Versions(cat.kv()).ScanUnder(set.tenant(), set.name(),
                                                         (*held_state.dirs)->point_ns, p->path());
           held_prefix = p->path() + "/";
           ++result.dirs_held;
-          ++dirs_held_in_point;
           result.entries_in_held_dirs += dir.entries();
           source.Skip();
           continue;
         }
         tally(*p);
+        prev_path = p->path();
+        if (entry_points.empty() || entry_points.back() != t) entry_points.push_back(t);
         source.Take(o);
         return true;
       }
@@ -1309,11 +1374,6 @@ StatusOr<MergeResult> MergeStaged(storage::Catalogue& cat, const v1::BackupSet& 
     // sends a held marker instead of its entries if it sees the same again.
     // With the content digest only if every file was read now; a listing
     // alone keeps the content digest of an earlier read when it is the same.
-    // Held directories taken from a reference a touch in an earlier point
-    // may have moved (above): the point is not known to be what the
-    // worker saw. (A touch in this point itself is not beneath a held
-    // directory: the worker's digests of it would differ.)
-    if (dirs_held_in_point > 0 && touched_before) ++unclean_in_point;
     {
       v1::ListingDigests d = digester.Finish(point_tally.not_read == 0);
       if (unclean_in_point != 0) {
@@ -1323,9 +1383,9 @@ StatusOr<MergeResult> MergeStaged(storage::Catalogue& cat, const v1::BackupSet& 
           d.set_content(r.digests().content());
         }
         *r.mutable_digests() = std::move(d);
+        r.set_digests_format(kListingDigestsFormat);
       }
     }
-    dir_digester.Finish();
     if (collect_dirs) {
       if (Status s = KeepHeldDirs(set, t, r, point_tally.not_read == 0, unclean_in_point == 0,
                                   dirs_overflow, point_dirs, cat.kv(), w.get());
@@ -1438,7 +1498,7 @@ StatusOr<std::map<int64_t, v1::PointRecord>> HoldablePoints(storage::KvStore* kv
   auto recorded = storage::Versions(kv).Points(set.tenant(), set.name());
   if (!recorded.ok()) return recorded.status();
   for (const v1::PointRecord& r : *records) {
-    if (r.digests().listing().empty()) continue;
+    if (r.digests().listing().empty() || r.digests_format() != kListingDigestsFormat) continue;
     if (r.entries() > 0 && !std::binary_search(recorded->begin(), recorded->end(), r.time_ns())) {
       continue;
     }
@@ -1513,17 +1573,21 @@ Status AddHeldPoints(storage::KvStore* kv, v1::Task* task) {
                     std::move(*r.mutable_digests())});
   }
   if (!it->status().ok()) return it->status();
-  if (dirs.size() > kMaxHeldDirOffers) {
-    std::nth_element(dirs.begin(), dirs.begin() + kMaxHeldDirOffers, dirs.end(),
-                     [](const Offer& a, const Offer& b) { return a.entries > b.entries; });
-    dirs.resize(kMaxHeldDirOffers);
-  }
+  // Most entries beneath first, up to kMaxHeldDirOffers and
+  // kMaxHeldDirOfferBytes of paths (a lease must stay well within a
+  // message's size, however deep the tree).
+  std::sort(dirs.begin(), dirs.end(),
+            [](const Offer& a, const Offer& b) { return a.entries > b.entries; });
   v1::HeldDirs* offers = task->mutable_held_dirs();
   offers->set_reference_ns((*ref)->point_ns);
+  size_t path_bytes = 0;
   for (const Offer& d : dirs) {
+    if (static_cast<size_t>(offers->dirs_size()) >= kMaxHeldDirOffers) break;
+    if (path_bytes + d.path.size() > kMaxHeldDirOfferBytes) continue;
+    path_bytes += d.path.size();
     v1::HeldDir* h = offers->add_dirs();
     h->set_path(d.path);
-    *h->mutable_offer() = HeldOffer(d.digests, task->id(), task->attempt());
+    *h->mutable_offer() = HeldDirOffer(d.digests, d.path, task->id(), task->attempt());
   }
   return absl::OkStatus();
 }

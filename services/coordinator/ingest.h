@@ -212,10 +212,12 @@ storage::StatusOr<std::map<int64_t, v1::PointRecord>> HoldablePoints(storage::Kv
 // sees the point as if sent whole. Only directories with at least
 // kMinHeldDirEntries entries beneath them are kept, at most kMaxHeldDirs
 // per set (a larger tree keeps none), and at most kMaxHeldDirOffers
-// offered per lease (those with most entries beneath them).
+// offered per lease (those with most entries beneath them; paths of at most
+// kMaxHeldDirOfferBytes in all).
 inline constexpr uint64_t kMinHeldDirEntries = 16;
 inline constexpr size_t kMaxHeldDirs = 65536;
 inline constexpr size_t kMaxHeldDirOffers = 8192;
+inline constexpr size_t kMaxHeldDirOfferBytes = 2 << 20;  // of paths
 
 // The set's reference point, when its directory records may be used: the
 // head record names a point of `holdable` (HoldablePoints) that has

@@ -454,9 +454,19 @@ class CheckRun {
         // (A point SameAsHeld read and found changed: its files' digests
         // are reused, nothing is read twice; beneath a directory found
         // held, nothing is sent but its marker.)
-        r = WalkPoint(*local_, point, hasher, &reused, lost, read, emit,
+        // (Hard-linked files reused in the walk that read the point are
+        // counted there, once.)
+        uint64_t reused_again = 0;
+        r = WalkPoint(*local_, point, hasher, counted_ ? &reused_again : &reused, lost, read, emit,
                       dirs.empty() ? nullptr : &dirs);
         ForgetPoint();
+        // The reference point itself sent (it changed): the coordinator
+        // records it anew before the later points, so its directories no
+        // longer stand for theirs (coordinator/ingest.cc,
+        // CheckReferenceUnsent).
+        if (task.has_held_dirs() && point.time_ns == task.held_dirs().reference_ns()) {
+          dir_offers.clear();
+        }
       }
       if (r.kind != Outcome::kDone) return r;
     }
@@ -710,17 +720,29 @@ class CheckRun {
     // Never read whole and consistent: no content to compare the point with.
     if (read && held != nullptr && held->content().empty()) held = nullptr;
     if (held == nullptr && dir_offers.empty()) return {};
-    ListingDigester digester;
-    DirDigester dir_digester([&](DirDigester::Dir&& d) {
+    // Whether directory `d` is the same as the reference's (its offer).
+    auto same_dir = [&](DirDigester::Dir& d, const v1::ListingDigests& offer) {
+      if (!read) d.digests.clear_content();
+      const v1::ListingDigests mine = HeldDirOffer(d.digests, d.path, task, attempt);
+      if (mine.listing() != offer.listing()) return false;
+      return !read || (!offer.content().empty() && mine.content() == offer.content());
+    };
+    // Offered directories of a point offered whole too: compared only if
+    // the point differs (most do not).
+    std::vector<std::pair<DirDigester::Dir, const v1::ListingDigests*>> later;
+    // The point's digests, and each directory's on the way (one pass: the
+    // point's are its root directory's).
+    ListingDigester digester([&](DirDigester::Dir&& d) {
+      if (dir_offers.empty()) return;
       auto it = dir_offers.find(d.path);
       if (it == dir_offers.end()) return;
-      const v1::ListingDigests& offer = *it->second;
-      if (!read) d.digests.clear_content();
-      const v1::ListingDigests mine = HeldOffer(d.digests, task, attempt);
-      if (mine.listing() != offer.listing()) return;
-      if (read && (offer.content().empty() || mine.content() != offer.content())) return;
+      if (held != nullptr) {
+        later.emplace_back(std::move(d), it->second);
+        return;
+      }
+      if (!same_dir(d, *it->second)) return;
       ForgetBeneath(d.path);
-      dirs->emplace_back(d.path, HeldProof(d.digests, task, attempt));
+      dirs->emplace_back(d.path, HeldDirProof(d.digests, d.path, point.time_ns, task, attempt));
     });
     uint64_t files = 0;  // counted in the attempt's progress if held (a listing)
     auto digested = [&](v1::Observation&& o) -> Outcome {
@@ -729,8 +751,7 @@ class CheckRun {
       } else if (o.type() == v1::ENTRY_TYPE_FILE) {
         ++files;
       }
-      if (held != nullptr) digester.Add(o);
-      if (!dir_offers.empty()) dir_digester.Add(o);
+      digester.Add(o);
       return {};
     };
     if (read) {
@@ -739,15 +760,19 @@ class CheckRun {
     }
     Outcome r = WalkPoint(dir, point, hasher, reused, lost, read, digested);
     if (r.kind != Outcome::kDone) return r;
-    dir_digester.Finish();
+    const v1::ListingDigests d = digester.Finish(read);
     if (held != nullptr) {
-      const v1::ListingDigests d = digester.Finish(read);
       const v1::ListingDigests offer = HeldOffer(d, task, attempt);
       if (offer.listing() == held->listing() && (!read || offer.content() == held->content())) {
         *same = HeldProof(d, task, attempt);
         if (!read) a_->progress.files.fetch_add(files, std::memory_order_relaxed);
-        dirs->clear();
         return {};
+      }
+    }
+    for (auto& [dir, offer] : later) {
+      if (same_dir(dir, *offer)) {
+        dirs->emplace_back(dir.path,
+                           HeldDirProof(dir.digests, dir.path, point.time_ns, task, attempt));
       }
     }
     // The directories to send as held: in catalogue order, none beneath
@@ -992,8 +1017,8 @@ class CheckRun {
           ++next_held;
         }
         if (next_held < held_dirs->size() && Beneath(e.path, (*held_dirs)[next_held].first)) {
-          // Where its entries would be: one marker (not an entry: not
-          // counted in `emitted`, nor read).
+          // Where its entries would be: one marker, and nothing beneath it
+          // read or sent.
           const auto& [path, proofs] = (*held_dirs)[next_held++];
           in_held = true;
           ++dirs_held_;

@@ -174,6 +174,28 @@ TEST_F(HeldPointsProcessTest, ANewDaySendsOnlyItsChangedDirectories) {
   EXPECT_EQ(t["dirs_held"], 1) << "dir1 only: dir0 differs from the reference's: " << t.dump();
 }
 
+// The reference point (the newest day) changed since it was recorded: the
+// worker sends it (its unchanged directory held), and then holds no
+// directory of a later day (the coordinator records the reference anew
+// first, and would refuse them).
+TEST_F(HeldPointsProcessTest, AChangedReferenceIsSentAndALaterDayWhole) {
+  MakeDay(1, 0);
+  MakeDay(2, 3);
+  ASSERT_EQ(Check()["counts"]["added"], 2 * kFiles);
+  MakeDay(3, 5);                                       // day 2 as it was, then f5 replaced
+  WriteFile(Day(2) + "/dir0/late", "added to day 2");  // the reference changed
+  nlohmann::json t = Check();
+  EXPECT_EQ(t["state"], "done") << t.dump();
+  EXPECT_EQ(t["counts"]["added"], kFiles + 1) << t.dump();
+  EXPECT_EQ(t["points_held"], 1) << "day 1: " << t.dump();
+  EXPECT_EQ(t["dirs_held"], 1) << "day 2's dir1 only: " << t.dump();
+  EXPECT_EQ(t["entries"], 3 * kFiles + 1) << t.dump();
+  // Everything recorded as it is: the next check holds all three days.
+  t = Check();
+  EXPECT_EQ(t["points_held"], 3) << t.dump();
+  EXPECT_EQ(t["counts"]["unchanged"], 3 * kFiles + 1) << t.dump();
+}
+
 TEST_F(HeldPointsProcessTest, BytesRewrittenUnderTheSameSizeAndMtimeAreStillFound) {
   MakeDay(1, 0);
   MakeDay(2, 3);

@@ -68,15 +68,16 @@ class IngestHeldDirsTest : public CoordinatorFixture {
   // whose offers are those of Task.held_dirs, none beneath another.
   static std::vector<v1::Observation> AsWorker(const v1::Task& t,
                                                const std::vector<v1::Observation>& obs) {
+    const int64_t point = obs.empty() ? 0 : obs[0].restore_point_ns();
     std::map<std::string, v1::ListingDigests> offers;
     for (const auto& d : t.held_dirs().dirs()) offers[d.path()] = d.offer();
     std::vector<std::pair<std::string, v1::ListingDigests>> held;
     DirDigester dirs([&](DirDigester::Dir&& d) {
       auto it = offers.find(d.path);
       if (it == offers.end()) return;
-      const v1::ListingDigests mine = HeldOffer(d.digests, t.id(), t.attempt());
+      const v1::ListingDigests mine = HeldDirOffer(d.digests, d.path, t.id(), t.attempt());
       if (mine.listing() == it->second.listing() && mine.content() == it->second.content()) {
-        held.emplace_back(d.path, HeldProof(d.digests, t.id(), t.attempt()));
+        held.emplace_back(d.path, HeldDirProof(d.digests, d.path, point, t.id(), t.attempt()));
       }
     });
     for (const auto& o : obs) dirs.Add(o);
@@ -274,7 +275,7 @@ TEST_F(IngestHeldDirsTest, AMarkerWhoseProofsAreNotTheReferencesIsRefusedWhenSta
   v1::Observation forged;
   forged.set_path("big");
   forged.set_restore_point_ns(kP2);
-  *forged.mutable_held_dir() = HeldProof(computed[0], t.id(), t.attempt());
+  *forged.mutable_held_dir() = HeldDirProof(computed[0], "big", kP2, t.id(), t.attempt());
   // Echoing the offer back is not a proof either.
   v1::Observation echo = forged;
   for (const auto& d : t.held_dirs().dirs()) {
@@ -304,7 +305,7 @@ TEST_F(IngestHeldDirsTest, AMarkerWhoseProofsAreNotTheReferencesIsRefusedWhenSta
   v1::Observation m;
   m.set_path("small");
   m.set_restore_point_ns(kP2);
-  *m.mutable_held_dir() = HeldProof(small.at(0), t.id(), t.attempt());
+  *m.mutable_held_dir() = HeldDirProof(small.at(0), "small", kP2, t.id(), t.attempt());
   auto r = Send(t, {{kP2, "2026-01-02"}}, {m});
   EXPECT_TRUE(absl::IsInvalidArgument(r.status())) << r.status();
 }
@@ -351,52 +352,122 @@ TEST_F(IngestHeldDirsTest, AMarkerIsAcceptedOnlyInPlaceOfNothingButItsOwnFields)
 }
 
 // A file touched in an earlier point of the same check (the same content
-// under a new mtime) rewrites the version that point shares with the
-// reference in place: the reference's catalogue beneath "big" is then not
-// what its digests say, and a later point holding "big" keeps no digests
-// (it is sent whole at the next check, which puts its entries right).
-TEST_F(IngestHeldDirsTest, APointHoldingDirectoriesAfterATouchElsewhereKeepsNoDigests) {
+// under a new mtime) gets a version of its own in that point: the
+// reference's entries beneath a held directory stay what its digests say,
+// and a later point holding that directory is recorded right.
+TEST_F(IngestHeldDirsTest, ATouchInAnotherPointLeavesTheReferenceAsItsDigestsSay) {
   Use("dated-folders");
-  ASSERT_TRUE(Send(RunAndLease(), Two(),
-                   [] {
-                     auto both = Day(kP1);
-                     for (const auto& o : Day(kP2)) both.push_back(o);
-                     return both;
-                   }())
-                  .ok());
+  auto both = Day(kP1);
+  for (const auto& o : Day(kP2)) both.push_back(o);
+  ASSERT_TRUE(Send(RunAndLease(), Two(), both).ok());
   constexpr int64_t kP3 = kP2 + 24 * kHour;
   clock_.Advance(kHour);
   v1::Task t = RunAndLease();
   ASSERT_EQ(t.held_dirs().reference_ns(), kP2);
   auto p1 = Day(kP1);
   ASSERT_EQ(p1[0].path(), "big/f10");
-  p1[0].set_mtime_ns(99);  // touched
+  p1[0].set_mtime_ns(99);  // touched in kP1 only
   // kP1 sent (touched), kP2 held whole, kP3 new with "big" held.
-  auto held_p2 = [](const v1::Task& task) {
-    v1::Observation m;
-    m.set_restore_point_ns(kP2);
-    *m.mutable_held() = HeldProof(DigestsOf(Day(kP2)), task.id(), task.attempt());
-    return m;
-  };
+  v1::Observation held_p2;
+  held_p2.set_restore_point_ns(kP2);
+  *held_p2.mutable_held() = HeldProof(DigestsOf(Day(kP2)), t.id(), t.attempt());
   std::vector<v1::Observation> sent = p1;
-  sent.push_back(held_p2(t));
+  sent.push_back(held_p2);
   for (const auto& o : AsWorker(t, Day(kP3))) sent.push_back(o);
   auto r = Send(t, {{kP1, "2026-01-01"}, {kP2, "2026-01-02"}, {kP3, "2026-01-03"}}, sent);
   ASSERT_TRUE(r.ok()) << r.status();
   EXPECT_EQ(r->task().dirs_held(), 1u);
   EXPECT_EQ(r->task().points_held(), 1u);
-  EXPECT_TRUE(RecordOf(kP3).digests().listing().empty());
-  EXPECT_EQ(RecordOf(kP3).entries(), Day(kP3).size());
-  // Sent whole, with no touch before it: recorded with digests again.
-  clock_.Advance(kHour);
-  v1::Task t2 = RunAndLease();
-  std::vector<v1::Observation> again = p1;
-  again.push_back(held_p2(t2));
-  for (const auto& o : Day(kP3)) again.push_back(o);
-  auto r2 = Send(t2, {{kP1, "2026-01-01"}, {kP2, "2026-01-02"}, {kP3, "2026-01-03"}}, again);
-  ASSERT_TRUE(r2.ok()) << r2.status();
-  EXPECT_FALSE(RecordOf(kP3).digests().listing().empty());
+  auto mtime = [&](int64_t point) {
+    storage::EntryRecord e;
+    storage::VerifyRecord v;
+    EXPECT_TRUE(c_->catalogue().GetEntry({"acme", "fs-nas", point}, "big/f10", &e, &v).ok());
+    return e.mtime_ns;
+  };
+  EXPECT_EQ(mtime(kP1), 99);
+  EXPECT_EQ(mtime(kP2), 1);
+  EXPECT_EQ(mtime(kP3), 1);
   EXPECT_EQ(Entries(kP3), Expected(Day(kP3)));
+  EXPECT_EQ(RecordOf(kP3).digests().listing(), DigestsOf(Day(kP3)).listing());
+  EXPECT_EQ(RecordOf(kP3).digests().content(), DigestsOf(Day(kP3)).content());
+}
+
+// The reference point sent in the same check (it changed beneath "big"):
+// the merge records it anew before a later point, so "big" can no longer
+// stand for that point's entries. Refused when staged; sent whole, the
+// later point is recorded as it is.
+TEST_F(IngestHeldDirsTest, AReferenceThatSentEntriesHoldsNoDirectoryOfALaterPoint) {
+  Use("dated-folders");
+  ASSERT_TRUE(Send(RunAndLease(), One(), Day(kP1)).ok());
+  clock_.Advance(kHour);
+  v1::Task t = RunAndLease();
+  ASSERT_EQ(t.held_dirs().reference_ns(), kP1);
+  auto grown = Day(kP1);
+  grown.insert(grown.begin() + 20, Obs(kP1, "big/f99", "new in the old day"));  // before big/sub
+  ASSERT_EQ(grown[19].path(), "big/f29");
+  std::vector<v1::Observation> sent = AsWorker(t, grown);  // big/sub held, big's files sent
+  ASSERT_TRUE(std::any_of(sent.begin(), sent.end(),
+                          [](const v1::Observation& o) { return o.path() == "big/f99"; }));
+  for (const auto& o : AsWorker(t, Day(kP2))) sent.push_back(o);  // "big" held
+  auto r = Send(t, Two(), sent);
+  ASSERT_FALSE(r.ok());
+  EXPECT_TRUE(absl::IsInvalidArgument(r.status())) << r.status();
+  EXPECT_NE(r.status().message().find("sent entries in the same check"), std::string::npos)
+      << r.status();
+  // As a worker does: after the reference was sent, the later point whole.
+  auto again = c_->LeaseTask(worker_);
+  ASSERT_TRUE(again.ok() && again->has_task()) << again.status();
+  const v1::Task& t2 = again->task();
+  std::vector<v1::Observation> whole = AsWorker(t2, grown);
+  for (const auto& o : Day(kP2)) whole.push_back(o);
+  r = Send(t2, Two(), whole);
+  ASSERT_TRUE(r.ok()) << r.status();
+  EXPECT_EQ(Entries(kP2), Expected(Day(kP2))) << "no big/f99 in kP2";
+  EXPECT_EQ(Entries(kP1), Expected(grown));
+}
+
+// A held directory's proof is bound to the directory and the point it is
+// sent for: replayed for another point (with the same entries beneath it),
+// it is refused.
+TEST_F(IngestHeldDirsTest, AProofHoldsForItsOwnDirectoryAndPointOnly) {
+  Use("dated-folders");
+  ASSERT_TRUE(Send(RunAndLease(), One(), Day(kP1)).ok());
+  constexpr int64_t kP3 = kP2 + 24 * kHour;
+  clock_.Advance(kHour);
+  v1::Task t = RunAndLease();
+  std::vector<v1::Observation> sent;
+  v1::Observation held_p1;
+  held_p1.set_restore_point_ns(kP1);
+  *held_p1.mutable_held() = HeldProof(DigestsOf(Day(kP1)), t.id(), t.attempt());
+  sent.push_back(held_p1);
+  const auto p2 = AsWorker(t, Day(kP2));
+  ASSERT_TRUE(p2[0].has_held_dir());
+  for (const auto& o : p2) sent.push_back(o);
+  std::vector<v1::Observation> p3 = p2;  // kP2's proofs, as kP3's
+  for (auto& o : p3) o.set_restore_point_ns(kP3);
+  for (const auto& o : p3) sent.push_back(o);
+  auto r = Send(t, {{kP1, "2026-01-01"}, {kP2, "2026-01-02"}, {kP3, "2026-01-03"}}, sent);
+  ASSERT_FALSE(r.ok());
+  EXPECT_TRUE(absl::IsInvalidArgument(r.status())) << r.status();
+  EXPECT_NE(r.status().message().find(std::to_string(kP3)), std::string::npos) << r.status();
+}
+
+// A marker stands where its directory's entries would be: after an entry
+// beneath it (or after it), it is refused.
+TEST_F(IngestHeldDirsTest, AMarkerAfterAnEntryBeneathItsDirectoryIsRefused) {
+  Use("dated-folders");
+  ASSERT_TRUE(Send(RunAndLease(), One(), Day(kP1)).ok());
+  clock_.Advance(kHour);
+  v1::Task t = RunAndLease();
+  auto sent = AsWorker(t, Day(kP2));
+  ASSERT_TRUE(sent[0].has_held_dir());
+  sent.insert(sent.begin(), Obs(kP2, "big/a0", "smuggled first"));
+  auto r = Send(t, {{kP2, "2026-01-02"}}, sent);
+  ASSERT_FALSE(r.ok());
+  EXPECT_TRUE(absl::IsInvalidArgument(r.status())) << r.status();
+  EXPECT_NE(r.status().message().find("after observation 'big/a0'"), std::string::npos)
+      << r.status();
+  EXPECT_TRUE(Entries(kP2).empty());
 }
 
 TEST_F(IngestHeldDirsTest, AnInconsistentNewestPointOffersNoDirectoriesOfItsOwn) {
