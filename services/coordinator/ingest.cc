@@ -88,6 +88,17 @@ Status CheckSample(const v1::Observation& o, int i) {
   return absl::OkStatus();
 }
 
+// A marker's proofs: a SHA-256 listing proof, and a content one or none.
+Status CheckProofSizes(const v1::ListingDigests& d, const std::string& field) {
+  constexpr size_t kSha256 = 32;
+  if (d.listing().size() != kSha256 || (!d.content().empty() && d.content().size() != kSha256)) {
+    return absl::InvalidArgumentError(field + ": digests of 32 bytes (SHA-256) expected, got " +
+                                      std::to_string(d.listing().size()) + " and " +
+                                      std::to_string(d.content().size()));
+  }
+  return absl::OkStatus();
+}
+
 // A held marker (Observation.held): restore_point_ns and two SHA-256
 // digests (the content one may be absent), nothing else.
 Status CheckHeldMarker(const v1::Observation& o, int i) {
@@ -100,14 +111,7 @@ Status CheckHeldMarker(const v1::Observation& o, int i) {
                                       "(restore point " + std::to_string(o.restore_point_ns()) +
                                       " has a path, type or reading beside it)");
   }
-  constexpr size_t kSha256 = 32;
-  if (o.held().listing().size() != kSha256 ||
-      (!o.held().content().empty() && o.held().content().size() != kSha256)) {
-    return absl::InvalidArgumentError(field + ": digests of 32 bytes (SHA-256) expected, got " +
-                                      std::to_string(o.held().listing().size()) + " and " +
-                                      std::to_string(o.held().content().size()));
-  }
-  return absl::OkStatus();
+  return CheckProofSizes(o.held(), field);
 }
 
 // A held directory marker (Observation.held_dir): a directory's path, its
@@ -128,14 +132,7 @@ Status CheckHeldDirMarker(const v1::Observation& o, int i) {
                                       "and restore_point_ns ('" + o.path() +
                                       "' has a type or reading beside them)");
   }
-  constexpr size_t kSha256 = 32;
-  if (o.held_dir().listing().size() != kSha256 ||
-      (!o.held_dir().content().empty() && o.held_dir().content().size() != kSha256)) {
-    return absl::InvalidArgumentError(field + ": digests of 32 bytes (SHA-256) expected, got " +
-                                      std::to_string(o.held_dir().listing().size()) + " and " +
-                                      std::to_string(o.held_dir().content().size()));
-  }
-  return absl::OkStatus();
+  return CheckProofSizes(o.held_dir(), field);
 }
 
 }  // namespace

@@ -156,6 +156,26 @@ class IngestHeldDirsTest : public CoordinatorFixture {
     return d.Finish(true);
   }
 
+  // A dated set whose kP1 is recorded (the reference), and the next
+  // check's task.
+  v1::Task ReferenceThenLease() {
+    Use("dated-folders");
+    EXPECT_TRUE(Send(RunAndLease(), One(), Day(kP1)).ok());
+    clock_.Advance(kHour);
+    return RunAndLease();
+  }
+  // The digests a worker computes of directory `path` of `obs`.
+  static v1::ListingDigests DigestsOfDir(const std::vector<v1::Observation>& obs,
+                                         const std::string& path) {
+    v1::ListingDigests out;
+    DirDigester dirs([&](DirDigester::Dir&& d) {
+      if (d.path == path) out = d.digests;
+    });
+    for (const auto& o : obs) dirs.Add(o);
+    dirs.Finish();
+    return out;
+  }
+
   static Points One() { return {{kP1, "2026-01-01"}}; }
   static Points Two() { return {{kP1, "2026-01-01"}, {kP2, "2026-01-02"}}; }
 };
@@ -258,24 +278,15 @@ TEST_F(IngestHeldDirsTest, AMirrorThatChangedSendsItsChangedDirectoriesAndIsVeri
 }
 
 TEST_F(IngestHeldDirsTest, AMarkerWhoseProofsAreNotTheReferencesIsRefusedWhenStaged) {
-  Use("dated-folders");
-  ASSERT_TRUE(Send(RunAndLease(), One(), Day(kP1)).ok());
-  clock_.Advance(kHour);
-  v1::Task t = RunAndLease();
+  v1::Task t = ReferenceThenLease();
   // The proofs of a "big" in which one file differs: refused, nothing of
   // the attempt staged or recorded.
   const auto other = Day(kP2, {{"big/f15", "rotten!"}});
-  std::vector<v1::ListingDigests> computed;
-  DirDigester dirs([&](DirDigester::Dir&& d) {
-    if (d.path == "big") computed.push_back(d.digests);
-  });
-  for (const auto& o : other) dirs.Add(o);
-  dirs.Finish();
-  ASSERT_EQ(computed.size(), 1u);
   v1::Observation forged;
   forged.set_path("big");
   forged.set_restore_point_ns(kP2);
-  *forged.mutable_held_dir() = HeldDirProof(computed[0], "big", kP2, t.id(), t.attempt());
+  *forged.mutable_held_dir() =
+      HeldDirProof(DigestsOfDir(other, "big"), "big", kP2, t.id(), t.attempt());
   // Echoing the offer back is not a proof either.
   v1::Observation echo = forged;
   for (const auto& d : t.held_dirs().dirs()) {
@@ -296,25 +307,17 @@ TEST_F(IngestHeldDirsTest, AMarkerWhoseProofsAreNotTheReferencesIsRefusedWhenSta
   }
   EXPECT_TRUE(Entries(kP2).empty());
   // A directory not offered ("small": too few entries) cannot be held.
-  std::vector<v1::ListingDigests> small;
-  DirDigester sd([&](DirDigester::Dir&& d) {
-    if (d.path == "small") small.push_back(d.digests);
-  });
-  for (const auto& o : Day(kP2)) sd.Add(o);
-  sd.Finish();
   v1::Observation m;
   m.set_path("small");
   m.set_restore_point_ns(kP2);
-  *m.mutable_held_dir() = HeldDirProof(small.at(0), "small", kP2, t.id(), t.attempt());
+  *m.mutable_held_dir() =
+      HeldDirProof(DigestsOfDir(Day(kP2), "small"), "small", kP2, t.id(), t.attempt());
   auto r = Send(t, {{kP2, "2026-01-02"}}, {m});
   EXPECT_TRUE(absl::IsInvalidArgument(r.status())) << r.status();
 }
 
 TEST_F(IngestHeldDirsTest, AnEntryBeneathAHeldDirectoryAfterItsMarkerIsRefused) {
-  Use("dated-folders");
-  ASSERT_TRUE(Send(RunAndLease(), One(), Day(kP1)).ok());
-  clock_.Advance(kHour);
-  v1::Task t = RunAndLease();
+  v1::Task t = ReferenceThenLease();
   auto sent = AsWorker(t, Day(kP2));
   ASSERT_TRUE(sent[0].has_held_dir());
   ASSERT_EQ(sent[0].path(), "big");
@@ -328,10 +331,7 @@ TEST_F(IngestHeldDirsTest, AnEntryBeneathAHeldDirectoryAfterItsMarkerIsRefused) 
 }
 
 TEST_F(IngestHeldDirsTest, AMarkerIsAcceptedOnlyInPlaceOfNothingButItsOwnFields) {
-  Use("dated-folders");
-  ASSERT_TRUE(Send(RunAndLease(), One(), Day(kP1)).ok());
-  clock_.Advance(kHour);
-  v1::Task t = RunAndLease();
+  v1::Task t = ReferenceThenLease();
   auto sent = AsWorker(t, Day(kP2));
   ASSERT_TRUE(sent[0].has_held_dir());
   v1::Observation with_type = sent[0];
@@ -397,10 +397,7 @@ TEST_F(IngestHeldDirsTest, ATouchInAnotherPointLeavesTheReferenceAsItsDigestsSay
 // stand for that point's entries. Refused when staged; sent whole, the
 // later point is recorded as it is.
 TEST_F(IngestHeldDirsTest, AReferenceThatSentEntriesHoldsNoDirectoryOfALaterPoint) {
-  Use("dated-folders");
-  ASSERT_TRUE(Send(RunAndLease(), One(), Day(kP1)).ok());
-  clock_.Advance(kHour);
-  v1::Task t = RunAndLease();
+  v1::Task t = ReferenceThenLease();
   ASSERT_EQ(t.held_dirs().reference_ns(), kP1);
   auto grown = Day(kP1);
   grown.insert(grown.begin() + 20, Obs(kP1, "big/f99", "new in the old day"));  // before big/sub
@@ -455,10 +452,7 @@ TEST_F(IngestHeldDirsTest, AProofHoldsForItsOwnDirectoryAndPointOnly) {
 // A marker stands where its directory's entries would be: after an entry
 // beneath it (or after it), it is refused.
 TEST_F(IngestHeldDirsTest, AMarkerAfterAnEntryBeneathItsDirectoryIsRefused) {
-  Use("dated-folders");
-  ASSERT_TRUE(Send(RunAndLease(), One(), Day(kP1)).ok());
-  clock_.Advance(kHour);
-  v1::Task t = RunAndLease();
+  v1::Task t = ReferenceThenLease();
   auto sent = AsWorker(t, Day(kP2));
   ASSERT_TRUE(sent[0].has_held_dir());
   sent.insert(sent.begin(), Obs(kP2, "big/a0", "smuggled first"));
