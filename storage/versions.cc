@@ -615,18 +615,12 @@ StatusOr<std::unique_ptr<Versions::PointStream>> Versions::NewPoint(std::string_
 
 std::unique_ptr<Versions::Scanner> Versions::Scan(std::string_view tenant, std::string_view set,
                                                   int64_t point) {
-  const std::string prefix = BackupSetPrefix(tenant, set);
-  std::string value;
-  const bool recorded = kv_->Get(space_, IndexKey(prefix, kPointTag, point, {}), &value).ok();
-  return std::make_unique<ScannerImpl>(kv_, space_, prefix, point, recorded, RecordedAt(value));
+  return ScanRange(tenant, set, point, {}, {});
 }
 
 std::unique_ptr<Versions::Scanner> Versions::ScanUnder(std::string_view tenant,
                                                        std::string_view set, int64_t point,
                                                        std::string_view dir) {
-  const std::string prefix = BackupSetPrefix(tenant, set);
-  std::string value;
-  const bool recorded = kv_->Get(space_, IndexKey(prefix, kPointTag, point, {}), &value).ok();
   // Beneath `dir`: Path(dir) 0x00 then a name's first byte (never 0x00: the
   // version keys of `dir` itself are Path(dir) 0x00 0x00), up to Path(dir)
   // 0x01.
@@ -634,6 +628,16 @@ std::unique_ptr<Versions::Scanner> Versions::ScanUnder(std::string_view tenant,
   std::string upper = first;
   first.append("\x00\x01", 2);
   upper.push_back('\x01');
+  return ScanRange(tenant, set, point, first, upper);
+}
+
+std::unique_ptr<Versions::Scanner> Versions::ScanRange(std::string_view tenant,
+                                                       std::string_view set, int64_t point,
+                                                       std::string_view first,
+                                                       std::string_view upper) {
+  const std::string prefix = BackupSetPrefix(tenant, set);
+  std::string value;
+  const bool recorded = kv_->Get(space_, IndexKey(prefix, kPointTag, point, {}), &value).ok();
   return std::make_unique<ScannerImpl>(kv_, space_, prefix, point, recorded, RecordedAt(value),
                                        first, upper);
 }

@@ -216,6 +216,11 @@ class Versions {
                                 std::string_view path, int64_t born);
 
  private:
+  // The point's entries among the set's versions whose path suffix is in
+  // [first, upper) (empty: all of them).
+  std::unique_ptr<Scanner> ScanRange(std::string_view tenant, std::string_view set, int64_t point,
+                                     std::string_view first, std::string_view upper);
+
   KvStore* kv_;
   Space space_;
   Space hashes_;

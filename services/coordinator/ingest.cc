@@ -432,19 +432,19 @@ Status CheckHeldProofs(storage::KvStore* kv, const v1::BackupSet& set,
     }
     if (!o.has_held()) continue;
     if (Status s = state->Load(kv, set, false); !s.ok()) return s;
-    const std::optional<std::map<int64_t, v1::PointRecord>>* held = &state->points;
-    if (!ProvesHeld(**held, o.restore_point_ns(), o.held(), batch.task_id(), batch.attempt())) {
+    const std::map<int64_t, v1::PointRecord>& held = *state->points;
+    if (!ProvesHeld(held, o.restore_point_ns(), o.held(), batch.task_id(), batch.attempt())) {
       return absl::InvalidArgumentError(
           "restore point " + PointText(o.restore_point_ns()) +
           ": a held marker whose proofs are not those of the digests the coordinator holds for "
           "it (" +
-          ((*held)->count(o.restore_point_ns()) == 0
+          (held.count(o.restore_point_ns()) == 0
                ? std::string("it offered none for this point")
                : std::string("a worker that did not compute them, or the point recorded again "
                              "since the lease")) +
           "); the point must be sent whole");
     }
-    const v1::PointRecord& r = (**held).at(o.restore_point_ns());
+    const v1::PointRecord& r = held.at(o.restore_point_ns());
     batch_files += r.files();
     if (!o.held().content().empty()) batch_bytes += r.bytes();
   }
@@ -1196,31 +1196,25 @@ StatusOr<MergeResult> MergeStaged(storage::Catalogue& cat, const v1::BackupSet& 
     auto next = [&](storage::Observation* o) -> bool {
       for (;;) {
         while (under) {
-          if (!under->Valid()) {
-            if (!under->status().ok()) {
-              order = under->status();
-              return false;
-            }
-            under.reset();
-            if (under_left != 0) {
-              // Not what the reference's digests counted (cannot be, while
-              // its record is the one they were kept with): refused.
-              order = absl::InvalidArgumentError(
-                  "restore point " + PointText(t) + ", directory '" +
-                  Printable(std::string_view(held_prefix).substr(0, held_prefix.size() - 1)) +
-                  "': the reference point's entries beneath it are not those its digests "
-                  "counted; its entries must be sent");
-              return false;
-            }
-            break;  // (out of the held directory: the staged observations again)
+          // The reference's entries beneath it not as many as its record
+          // counted (cannot be, while its record is the one the digests were
+          // kept with): refused.
+          const bool ended = !under->Valid();
+          if (ended && !under->status().ok()) {
+            order = under->status();
+            return false;
           }
-          if (under_left == 0) {
+          if (ended != (under_left == 0)) {
             order = absl::InvalidArgumentError(
                 "restore point " + PointText(t) + ", directory '" +
                 Printable(std::string_view(held_prefix).substr(0, held_prefix.size() - 1)) +
-                "': the reference point holds more entries beneath it than its digests "
+                "': the reference point's entries beneath it are not as many as its digests "
                 "counted; its entries must be sent");
             return false;
+          }
+          if (ended) {
+            under.reset();
+            break;  // (out of the held directory: the staged observations again)
           }
           --under_left;
           const storage::Version& v = under->version();

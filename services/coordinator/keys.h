@@ -60,7 +60,8 @@
 //   "coord/helddir/" Str(tenant) Str(backup_set) 0x01 Path(dir)
 //                                                -> vigil.v1.HeldDirRecord
 //       the digests of the directories of the set's reference point (the
-//       newest point recorded consistent; ingest.h, "Held directories"),
+//       last listed point of the merge that last recorded it consistent;
+//       ingest.h, "Held directories"),
 //       Path() as in key_codec.h (catalogue order); rewritten whole by the
 //       merge that records a newer reference
 // Keyspace `tasks` (fixed-width big-endian integers: numeric order == byte

@@ -144,13 +144,13 @@ bool HalfRestic(const contracts::BackupSet& s) {
 constexpr char kHalfRestic[] =
     "a restic repository needs format restic and layout restic-snapshots";
 
-// One check attempt, on the task's thread.
 // Task.held_dirs by path: the offer of each directory's digests.
 using HeldDirOffers = absl::flat_hash_map<std::string, const v1::ListingDigests*>;
 // Directories a point holds the same as the reference's (path, proofs), in
 // catalogue order, none beneath another.
 using HeldDirsFound = std::vector<std::pair<std::string, v1::ListingDigests>>;
 
+// One check attempt, on the task's thread.
 class CheckRun {
  public:
   CheckRun(TaskHost* host, Attempt* attempt) : host_(host), a_(attempt) {}

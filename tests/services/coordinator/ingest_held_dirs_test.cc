@@ -17,6 +17,7 @@
 #include "services/common/listing_digest.h"
 #include "services/coordinator/coordinator.h"
 #include "services/coordinator/ingest.h"
+#include "services/coordinator/keys.h"
 #include "storage/catalogue.h"
 #include "tests/services/coordinator/coordinator_fixture.h"
 
@@ -462,6 +463,38 @@ TEST_F(IngestHeldDirsTest, AMarkerAfterAnEntryBeneathItsDirectoryIsRefused) {
   EXPECT_NE(r.status().message().find("after observation 'big/a0'"), std::string::npos)
       << r.status();
   EXPECT_TRUE(Entries(kP2).empty());
+}
+
+// The last guard: a directory record whose count is not the reference's
+// entries beneath it (a record damaged on disk) refuses the marker.
+TEST_F(IngestHeldDirsTest, ADirectoryRecordNotCountingTheReferencesEntriesRefusesItsMarker) {
+  v1::Task t = ReferenceThenLease();
+  const std::string key = keys::HeldDir("acme", "fs-nas", "big/sub");
+  std::string v;
+  ASSERT_TRUE(c_->catalogue().kv()->Get(storage::Space::kMeta, key, &v).ok());
+  v1::HeldDirRecord rec;
+  ASSERT_TRUE(rec.ParseFromString(v));
+  ASSERT_EQ(rec.entries(), 17u);
+  for (uint64_t wrong : {16u, 18u}) {
+    rec.set_entries(wrong);
+    storage::KvBatch b;
+    b.Put(storage::Space::kMeta, key, rec.SerializeAsString());
+    ASSERT_TRUE(c_->catalogue().kv()->Write(b, {}).ok());
+    // "big" changed: only "big/sub" is held.
+    auto sent = AsWorker(t, Day(kP2, {{"big/f10", "changed"}}));
+    ASSERT_TRUE(std::any_of(sent.begin(), sent.end(), [](const v1::Observation& o) {
+      return o.has_held_dir() && o.path() == "big/sub";
+    }));
+    auto r = Send(t, {{kP2, "2026-01-02"}}, sent);
+    ASSERT_FALSE(r.ok()) << wrong;
+    EXPECT_TRUE(absl::IsInvalidArgument(r.status())) << r.status();
+    EXPECT_NE(r.status().message().find("not as many as its digests counted"), std::string::npos)
+        << r.status();
+    EXPECT_TRUE(Entries(kP2).empty());
+    auto again = c_->LeaseTask(worker_);
+    ASSERT_TRUE(again.ok() && again->has_task()) << again.status();
+    t = again->task();
+  }
 }
 
 TEST_F(IngestHeldDirsTest, AnInconsistentNewestPointOffersNoDirectoriesOfItsOwn) {
