@@ -477,6 +477,29 @@ Status Catalogue::Writer::ResumeAfter(std::string_view path) {
   return absl::OkStatus();
 }
 
+StatusOr<bool> Catalogue::Writer::CanShareFrom(int64_t from) {
+  if (!point_->status.ok()) return point_->status;
+  if (!point_->is_new || point_->ended) return false;
+  if (Status s = point_->Start(cat_->kv(), scope_); !s.ok()) return s;
+  return point_->stream->CanShareFrom(from);
+}
+
+Status Catalogue::Writer::ShareUnder(std::string_view dir, uint64_t entries,
+                                     int64_t first_seen_ns) {
+  if (!point_->status.ok()) return point_->status;
+  if (!point_->is_new || point_->ended) {
+    return absl::FailedPreconditionError("restore point recorded already: '" + std::string(dir) +
+                                         "' cannot be shared");
+  }
+  if (Status s = point_->Start(cat_->kv(), scope_); !s.ok()) return s;
+  if (Status s = point_->stream->ShareUnder(dir, entries, first_seen_ns, &batch_); !s.ok()) {
+    return s;
+  }
+  point_->wrote = true;
+  point_->last_path.assign(dir);
+  return MaybeFlush();
+}
+
 void Catalogue::Writer::PutMeta(std::string_view key, std::string_view value) {
   batch_.Put(Space::kMeta, key, value);
 }

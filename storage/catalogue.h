@@ -170,6 +170,12 @@ class Catalogue {
     // including `path` before a crash (its batches are in the catalogue):
     // continue after it. Call before the first PutEntry.
     Status ResumeAfter(std::string_view path);
+    // A new point only, in path order with PutEntry: whether the entries
+    // beneath a directory found as recorded point `from` holds them can be
+    // shared without reading them (Versions::PointStream::CanShareFrom:
+    // false on a recorded point), and the sharing (ShareUnder there).
+    StatusOr<bool> CanShareFrom(int64_t from);
+    Status ShareUnder(std::string_view dir, uint64_t entries, int64_t first_seen_ns);
     // Adds a meta key to the current batch (atomic with it).
     void PutMeta(std::string_view key, std::string_view value);
     // Removes the meta keys in [begin, end) in the current batch (before

@@ -320,6 +320,9 @@ class PathGroups {
     return status_.ok() && !out->empty();
   }
   Status status() const { return status_; }
+  // The next group loaded is the first at or after encoded path `enc`
+  // (a key suffix: it may end mid-path).
+  void SeekTo(std::string_view enc) { it_->Seek(prefix_ + std::string(enc)); }
 
  private:
   std::string prefix_;
@@ -329,13 +332,16 @@ class PathGroups {
 
 class PointStreamImpl final : public Versions::PointStream {
  public:
+  // `share`: NothingAfter(n.prev) held as the stream was made, and no
+  // point is after this one (CanShareFrom).
   PointStreamImpl(KvStore* kv, Space space, Space hashes, std::string set_prefix, int64_t point,
-                  Neighbours n)
+                  Neighbours n, bool share)
       : kv_(kv),
         w_(set_prefix, space, hashes, n.prev ? std::numeric_limits<int64_t>::min() : point),
         space_(space),
         point_(point),
         n_(n),
+        share_(share && n.prev && !n.next),
         groups_(kv, space, set_prefix) {
     have_group_ = groups_.Next(&group_path_, &group_);
   }
@@ -368,14 +374,9 @@ class PointStreamImpl final : public Versions::PointStream {
       return absl::InvalidArgumentError("entries out of path order: '" + std::string(path) +
                                         "' after '" + last_ + "'");
     }
+    if (Status s = NotBeneathShared(path); !s.ok()) return s;
     last_.assign(path);
-    if (entry.first_seen_ns != 0 && (recorded_ == 0 || entry.first_seen_ns < recorded_)) {
-      recorded_ = entry.first_seen_ns;
-    }
-    if (!pending_written_ && recorded_ != 0) {
-      batch->Put(space_, IndexKey(w_.prefix(), kPendingTag, point_, {}), I64String(recorded_));
-      pending_written_ = true;
-    }
+    NoteFirstSeen(entry.first_seen_ns, batch);
     enc_.clear();
     AppendPath(&enc_, path);
     while (have_group_ && group_path_ < enc_) Drain(nullptr, batch);
@@ -386,6 +387,50 @@ class PointStreamImpl final : public Versions::PointStream {
     }
     std::vector<Stored> none;
     ApplyAt(w_, batch, none, enc_, point_, n_, &entry, false, &counts_);
+    return absl::OkStatus();
+  }
+
+  bool CanShareFrom(int64_t from) const override { return share_ && *n_.prev == from; }
+
+  Status ShareUnder(std::string_view dir, uint64_t entries, int64_t first_seen_ns,
+                    KvBatch* batch) override {
+    if (!IsValidRelativePath(dir)) {
+      return absl::InvalidArgumentError("invalid directory path '" + std::string(dir) + "'");
+    }
+    if (!share_) {
+      return absl::FailedPreconditionError(
+          "restore point " + std::to_string(point_) + ": the versions beneath '" +
+          std::string(dir) +
+          "' may not cover it as they are (a point after it, or a version born or ended after "
+          "the point before it): its entries must be put");
+    }
+    // `dir` itself may have been put; nothing beneath it.
+    if (!last_.empty() && ComparePathOrder(last_, dir) > 0) {  // (beneath it sorts after it)
+      return absl::InvalidArgumentError("directory '" + std::string(dir) +
+                                        "' shared out of path order, after '" + last_ + "'");
+    }
+    if (Status s = NotBeneathShared(dir); !s.ok()) return s;
+    if (dir == shared_) {
+      return absl::InvalidArgumentError("directory '" + std::string(dir) + "' shared twice");
+    }
+    last_.assign(dir);
+    shared_.assign(dir);
+    NoteFirstSeen(first_seen_ns, batch);
+    // The paths before it not put, and `dir` itself unless put: not in the
+    // point, as Put does.
+    enc_.clear();
+    AppendPath(&enc_, dir);
+    while (have_group_ && group_path_ <= enc_) Drain(nullptr, batch);
+    if (!groups_.status().ok()) return groups_.status();
+    // Beneath it: Path(dir) 0x00 then a name; after it: Path(dir) 0x01.
+    if (have_group_ && group_path_.size() > enc_.size() && group_path_.starts_with(enc_) &&
+        group_path_[enc_.size()] == '\0') {
+      enc_.push_back('\x01');
+      groups_.SeekTo(enc_);
+      have_group_ = groups_.Next(&group_path_, &group_);
+      if (!groups_.status().ok()) return groups_.status();
+    }
+    counts_.shared += entries;
     return absl::OkStatus();
   }
 
@@ -402,6 +447,27 @@ class PointStreamImpl final : public Versions::PointStream {
   uint64_t shared() const override { return counts_.shared; }
 
  private:
+  // The point's time of recording is the smallest first seen put; the
+  // pending record says it from the first entry on (a redo keeps it).
+  void NoteFirstSeen(int64_t first_seen_ns, KvBatch* batch) {
+    if (first_seen_ns != 0 && (recorded_ == 0 || first_seen_ns < recorded_)) {
+      recorded_ = first_seen_ns;
+    }
+    if (!pending_written_ && recorded_ != 0) {
+      batch->Put(space_, IndexKey(w_.prefix(), kPendingTag, point_, {}), I64String(recorded_));
+      pending_written_ = true;
+    }
+  }
+
+  Status NotBeneathShared(std::string_view path) const {
+    if (!shared_.empty() && path.size() > shared_.size() && path.starts_with(shared_) &&
+        path[shared_.size()] == '/') {
+      return absl::InvalidArgumentError("entry '" + std::string(path) + "' beneath directory '" +
+                                        shared_ + "', shared before it");
+    }
+    return absl::OkStatus();
+  }
+
   // Applies the current path group (with `entry` or nothing) and loads the
   // next one.
   void Drain(const EntryRecord* entry, KvBatch* batch) {
@@ -414,12 +480,14 @@ class PointStreamImpl final : public Versions::PointStream {
   Space space_;
   int64_t point_;
   Neighbours n_;
+  bool share_;
   PathGroups groups_;
   bool pending_written_ = false;
   bool have_group_ = false;
   std::string group_path_;
   std::vector<Stored> group_;
   std::string last_;
+  std::string shared_;  // the last directory shared (ShareUnder)
   std::string enc_;
   ApplyCounts counts_;
   int64_t recorded_ = 0;
@@ -575,6 +643,25 @@ StatusOr<bool> Versions::Recording(std::string_view tenant, std::string_view set
   return it->Valid();
 }
 
+StatusOr<bool> Versions::NothingAfter(std::string_view tenant, std::string_view set,
+                                      int64_t point) {
+  auto points = Points(tenant, set);
+  if (!points.ok()) return points.status();
+  if (points->empty() || points->back() != point) return false;
+  auto recording = Recording(tenant, set);
+  if (!recording.ok()) return recording.status();
+  if (*recording) return false;
+  const std::string prefix = BackupSetPrefix(tenant, set);
+  for (char tag : {kBornTag, kEndTag}) {
+    const std::string index = IndexPrefix(prefix, tag);
+    auto it = kv_->NewIterator(space_, {.upper_bound = PrefixSuccessor(index)});
+    it->Seek(IndexKey(prefix, tag, point + 1, {}));
+    if (!it->status().ok()) return it->status();
+    if (it->Valid()) return false;
+  }
+  return true;
+}
+
 StatusOr<std::unique_ptr<Versions::PointStream>> Versions::NewPoint(std::string_view tenant,
                                                                     std::string_view set,
                                                                     int64_t point) {
@@ -610,7 +697,14 @@ StatusOr<std::unique_ptr<Versions::PointStream>> Versions::NewPoint(std::string_
     if (!groups.status().ok()) return groups.status();
     if (Status s = kv_->Write(batch, {}); !s.ok()) return s;
   }
-  return std::unique_ptr<PointStream>(new PointStreamImpl(kv_, space_, hashes_, prefix, point, n));
+  bool share = false;
+  if (n.prev && !n.next) {
+    auto nothing = NothingAfter(tenant, set, *n.prev);
+    if (!nothing.ok()) return nothing.status();
+    share = *nothing;
+  }
+  return std::unique_ptr<PointStream>(
+      new PointStreamImpl(kv_, space_, hashes_, prefix, point, n, share));
 }
 
 std::unique_ptr<Versions::Scanner> Versions::Scan(std::string_view tenant, std::string_view set,

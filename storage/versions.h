@@ -99,6 +99,12 @@ class Versions {
   // point shares versions no recorded point's index shows: nothing of the
   // set may be deleted until it is recorded.
   StatusOr<bool> Recording(std::string_view tenant, std::string_view set);
+  // Whether a point recorded after `point` shares every version covering
+  // `point` as it is stored: `point` is the set's latest recorded point, no
+  // point is being recorded, and no version is born or ends after it (a
+  // later point, deleted, can leave versions ending after it). Reads the
+  // set's point records and seeks twice.
+  StatusOr<bool> NothingAfter(std::string_view tenant, std::string_view set, int64_t point);
 
   // Records restore point `point` (not yet recorded) from its entries, given
   // in catalogue path order (strictly increasing, ComparePathOrder), into
@@ -124,6 +130,25 @@ class Versions {
     virtual uint64_t added() const = 0;
     virtual uint64_t closed() const = 0;
     virtual uint64_t shared() const = 0;
+
+    // Sharing a directory's entries without reading them (issue 17, "Held
+    // directories"): whether ShareUnder may be called for directories whose
+    // entries are, in this point, those recorded point `from` holds. True
+    // when `from` is the latest point before this one, none is after it,
+    // and NothingAfter(from) held when the stream was made: each version
+    // covering `from` then covers this point as it is, and no other
+    // version does.
+    virtual bool CanShareFrom(int64_t from) const = 0;
+    // Every entry beneath directory `dir` (not `dir` itself) is in this
+    // point the one the point CanShareFrom names holds (the caller knows it,
+    // e.g. from a worker's proof): nothing beneath `dir` is read or written,
+    // the stream seeks past it. In path order with Put: after every path
+    // put so far (`dir` itself may have been put), and no later path may be
+    // beneath it. `entries` are counted as shared; `first_seen_ns` counts
+    // as a Put's for the point's time of recording. FailedPrecondition when
+    // !CanShareFrom.
+    virtual Status ShareUnder(std::string_view dir, uint64_t entries, int64_t first_seen_ns,
+                              KvBatch* batch) = 0;
   };
   StatusOr<std::unique_ptr<PointStream>> NewPoint(std::string_view tenant, std::string_view set,
                                                   int64_t point);

@@ -37,6 +37,7 @@ nlohmann::json TaskJson(const v1::Task& t) {
                       {"entries_held", t.entries_held()},
                       {"dirs_held", t.dirs_held()},
                       {"entries_in_held_dirs", t.entries_in_held_dirs()},
+                      {"dirs_shared", t.dirs_shared()},
                       {"counts", CountsJson(t.counts())},
                       {"errors", errors}};
   if (std::string d = DigestAlgorithmText(t); !d.empty()) j["digest_algorithm"] = d;
@@ -375,9 +376,12 @@ void PrintStatus(const v1::GetStatusResponse& r) {
                       GroupDigits(lt.entries_held()).c_str());
         }
         if (lt.dirs_held() > 0) {  // the same as the reference point's: not sent
-          std::printf("; %u director%s held (%s entries not sent)", lt.dirs_held(),
+          std::printf("; %u director%s held (%s entries not sent", lt.dirs_held(),
                       lt.dirs_held() == 1 ? "y" : "ies",
                       GroupDigits(lt.entries_in_held_dirs()).c_str());
+          // Shared with the reference as the catalogue holds them: not read.
+          if (lt.dirs_shared() > 0) std::printf(", %u shared unread", lt.dirs_shared());
+          std::printf(")");
         }
         if (lt.has_store_usage()) {  // what it cost at the location (readBudget)
           const v1::StoreUsage& u = lt.store_usage();

@@ -2,6 +2,7 @@
 
 #include <cstdint>
 #include <string_view>
+#include <utility>
 
 namespace vigil {
 namespace {
@@ -68,45 +69,65 @@ void DirDigester::Pop() {
   d.bytes = f.bytes;
   --depth_;
   cur_.resize(depth_ == 0 ? 0 : cur_.size() - f.name.size() - 1);
-  Frame& up = *frames_[depth_];
-  // In the parent: U8('d') Bytes(name) Bytes(listing) | Bytes(content).
-  buf_.clear();
-  buf_.push_back('d');
-  PutBytes(&buf_, f.name);
-  PutBytes(&buf_, d.digests.listing());
-  up.listing->Update(Span(buf_));
-  PutBytes(&buf_, d.digests.content());
-  up.content->Update(Span(buf_));
-  ++up.items;
-  up.entries += f.entries;
-  up.files += f.files;
-  up.bytes += f.bytes;
+  AddChild(*frames_[depth_], f.name, d.digests, f.entries, f.files, f.bytes);
   on_dir_(std::move(d));
 }
 
-void DirDigester::Add(const v1::Observation& o) {
-  const std::string& p = o.path();
+void DirDigester::AddChild(Frame& up, std::string_view name, const v1::ListingDigests& digests,
+                           uint64_t entries, uint64_t files, uint64_t bytes) {
+  // In the parent: U8('d') Bytes(name) Bytes(listing) | Bytes(content).
+  buf_.clear();
+  buf_.push_back('d');
+  PutU64(&buf_, name.size());
+  buf_.append(name);
+  PutBytes(&buf_, digests.listing());
+  up.listing->Update(Span(buf_));
+  PutBytes(&buf_, digests.content());
+  up.content->Update(Span(buf_));
+  ++up.items;
+  up.entries += entries;
+  up.files += files;
+  up.bytes += bytes;
+}
+
+namespace {
+
+// Splits a relative path into its parent directory ("" at the root) and
+// its name.
+std::pair<std::string_view, std::string_view> SplitParent(std::string_view p) {
   const size_t slash = p.rfind('/');
-  const std::string_view parent =
-      slash == std::string::npos ? std::string_view() : std::string_view(p).substr(0, slash);
-  const std::string_view name =
-      slash == std::string::npos ? std::string_view(p) : std::string_view(p).substr(slash + 1);
-  if (parent != cur_) {
-    // Leave the directories the entry is not beneath...
-    while (
-        depth_ > 0 && parent != cur_ &&
-        !(parent.size() > cur_.size() && parent.starts_with(cur_) && parent[cur_.size()] == '/')) {
-      Pop();
-    }
-    // ...and enter those between them and it.
-    size_t at = cur_.empty() ? 0 : cur_.size() + 1;
-    while (at < parent.size()) {
-      size_t end = parent.find('/', at);
-      if (end == std::string_view::npos) end = parent.size();
-      Push(parent.substr(at, end - at));
-      at = end + 1;
-    }
+  if (slash == std::string_view::npos) return {std::string_view(), p};
+  return {p.substr(0, slash), p.substr(slash + 1)};
+}
+
+}  // namespace
+
+void DirDigester::AddDir(const Dir& d) {
+  const auto [parent, name] = SplitParent(d.path);
+  MoveTo(parent);
+  AddChild(*frames_[depth_], name, d.digests, d.entries, d.files, d.bytes);
+}
+
+void DirDigester::MoveTo(std::string_view parent) {
+  if (parent == cur_) return;
+  // Leave the directories the entry is not beneath...
+  while (depth_ > 0 && parent != cur_ &&
+         !(parent.size() > cur_.size() && parent.starts_with(cur_) && parent[cur_.size()] == '/')) {
+    Pop();
   }
+  // ...and enter those between them and it.
+  size_t at = cur_.empty() ? 0 : cur_.size() + 1;
+  while (at < parent.size()) {
+    size_t end = parent.find('/', at);
+    if (end == std::string_view::npos) end = parent.size();
+    Push(parent.substr(at, end - at));
+    at = end + 1;
+  }
+}
+
+void DirDigester::Add(const v1::Observation& o) {
+  const auto [parent, name] = SplitParent(o.path());
+  MoveTo(parent);
   Frame& f = *frames_[depth_];
   // U8('e') Bytes(name) U8(type) U64(size) U64(mtime) Bytes(link target)
   // U8(unreadable) | U8(algorithm) Bytes(digest).
@@ -153,6 +174,11 @@ void ListingDigester::Add(const v1::Observation& o) {
   ++entries_;
 }
 
+void ListingDigester::AddDir(const DirDigester::Dir& d) {
+  dirs_.AddDir(d);
+  entries_ += d.entries;
+}
+
 v1::ListingDigests ListingDigester::Finish(bool with_content) {
   v1::ListingDigests d = dirs_.Finish();
   if (!with_content) d.clear_content();
@@ -182,11 +208,15 @@ v1::ListingDigests BindBoth(std::string_view tag, const v1::ListingDigests& d, u
   return out;
 }
 
-// Bytes(path), then I64(point) for a proof.
-std::string DirContext(std::string_view path, const int64_t* point_ns) {
+// Bytes(path) U64(entries) U64(files) U64(bytes), then I64(point) for a
+// proof.
+std::string DirContext(const DirDigester::Dir& d, const int64_t* point_ns) {
   std::string c;
-  PutU64(&c, path.size());
-  c.append(path);
+  PutU64(&c, d.path.size());
+  c.append(d.path);
+  PutU64(&c, d.entries);
+  PutU64(&c, d.files);
+  PutU64(&c, d.bytes);
   if (point_ns != nullptr) PutU64(&c, static_cast<uint64_t>(*point_ns));
   return c;
 }
@@ -201,14 +231,13 @@ v1::ListingDigests HeldProof(const v1::ListingDigests& d, uint64_t task, uint32_
   return BindBoth("vigil held proof", d, task, attempt);
 }
 
-v1::ListingDigests HeldDirOffer(const v1::ListingDigests& d, std::string_view path, uint64_t task,
-                                uint32_t attempt) {
-  return BindBoth("vigil held dir offer", d, task, attempt, DirContext(path, nullptr));
+v1::ListingDigests HeldDirOffer(const DirDigester::Dir& d, uint64_t task, uint32_t attempt) {
+  return BindBoth("vigil held dir offer", d.digests, task, attempt, DirContext(d, nullptr));
 }
 
-v1::ListingDigests HeldDirProof(const v1::ListingDigests& d, std::string_view path,
-                                int64_t point_ns, uint64_t task, uint32_t attempt) {
-  return BindBoth("vigil held dir proof", d, task, attempt, DirContext(path, &point_ns));
+v1::ListingDigests HeldDirProof(const DirDigester::Dir& d, int64_t point_ns, uint64_t task,
+                                uint32_t attempt) {
+  return BindBoth("vigil held dir proof", d.digests, task, attempt, DirContext(d, &point_ns));
 }
 
 }  // namespace vigil

@@ -73,6 +73,11 @@ class DirDigester {
   ~DirDigester();
   // Adds one entry of the point (never a held marker), in catalogue order.
   void Add(const v1::Observation& o);
+  // Adds, in catalogue order, a directory whose digests and counts are
+  // known (a held directory: what its entries, added one by one, would
+  // give), in place of the entries beneath it. `on_dir` is not called for
+  // it nor for the directories beneath it.
+  void AddDir(const Dir& d);
   // Closes every directory still open (the point's root is not reported
   // to `on_dir`: its digests are returned), and starts again empty, for
   // another point.
@@ -82,6 +87,12 @@ class DirDigester {
   struct Frame;
   void Push(std::string_view name);
   void Pop();
+  // Makes `parent` the deepest open directory (leaving and entering
+  // directories as catalogue order does).
+  void MoveTo(std::string_view parent);
+  // Adds sub-directory `name` with its digests and counts to frame `up`.
+  void AddChild(Frame& up, std::string_view name, const v1::ListingDigests& digests,
+                uint64_t entries, uint64_t files, uint64_t bytes);
   std::function<void(Dir&&)> on_dir_;
   std::vector<std::unique_ptr<Frame>> frames_;  // by depth, reused
   size_t depth_ = 0;                            // open frames beyond the root
@@ -100,6 +111,9 @@ class ListingDigester {
   // Adds one entry (a held marker, Observation.held or held_dir, must not
   // be added), in catalogue order.
   void Add(const v1::Observation& o);
+  // Adds a directory of known digests (DirDigester::AddDir), counting the
+  // entries beneath it.
+  void AddDir(const DirDigester::Dir& d);
   // Entries added so far.
   uint64_t entries() const { return entries_; }
   // The digests of what was added (content only when `with_content`), and
@@ -116,13 +130,16 @@ class ListingDigester {
 v1::ListingDigests HeldOffer(const v1::ListingDigests& d, uint64_t task, uint32_t attempt);
 // The proof of `d`'s digests for that attempt (likewise).
 v1::ListingDigests HeldProof(const v1::ListingDigests& d, uint64_t task, uint32_t attempt);
-// The same for directory `path` of a point (Task.held_dirs): the offer is
-// bound to the directory too, the proof to the directory and the point
-// (`point_ns`) it is sent for, so that a proof computed for one directory
-// of one point holds for no other, even one with the same entries.
-v1::ListingDigests HeldDirOffer(const v1::ListingDigests& d, std::string_view path, uint64_t task,
+// The same for a directory of a point (Task.held_dirs): the offer is
+// bound to the directory (its path, and the entries, files and bytes
+// beneath it) too, the proof to the directory and the point (`point_ns`)
+// it is sent for, so that a proof computed for one directory of one point
+// holds for no other, even one with the same entries, and a record whose
+// counts are not what the worker counted is neither offered as the same
+// nor proved (the coordinator takes them from its record when it shares a
+// directory without reading it).
+v1::ListingDigests HeldDirOffer(const DirDigester::Dir& d, uint64_t task, uint32_t attempt);
+v1::ListingDigests HeldDirProof(const DirDigester::Dir& d, int64_t point_ns, uint64_t task,
                                 uint32_t attempt);
-v1::ListingDigests HeldDirProof(const v1::ListingDigests& d, std::string_view path,
-                                int64_t point_ns, uint64_t task, uint32_t attempt);
 
 }  // namespace vigil

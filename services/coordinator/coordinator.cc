@@ -1082,7 +1082,8 @@ StatusOr<v1::CompleteTaskResponse> Coordinator::CompleteTask(const std::string& 
                                              .points_held = marker.points_held(),
                                              .entries_held = marker.entries_held(),
                                              .dirs_held = marker.dirs_held(),
-                                             .entries_in_held_dirs = marker.entries_in_held_dirs()};
+                                             .entries_in_held_dirs = marker.entries_in_held_dirs(),
+                                             .dirs_shared = marker.dirs_shared()};
   // The merge's last batch goes into `done_batch`, written atomically (and
   // synced) with the DONE record below: one write ends the task.
   storage::KvBatch done_batch;
@@ -1121,7 +1122,8 @@ StatusOr<v1::CompleteTaskResponse> Coordinator::CompleteTask(const std::string& 
       {merged->counts, merged->entries, merged->bytes_read, req.set_directory(), usage,
        req.has_store_evidence() ? std::optional<v1::StoreEvidence>(req.store_evidence())
                                 : std::nullopt,
-       merged->points_held, merged->entries_held, merged->dirs_held, merged->entries_in_held_dirs},
+       merged->points_held, merged->entries_held, merged->dirs_held, merged->entries_in_held_dirs,
+       merged->dirs_shared},
       &done_batch,
       /*publish=*/false);
   struct PublishAtExit {

@@ -358,6 +358,14 @@ struct HeldState {
 // attempt), of the digests the coordinator holds for that directory of the
 // reference `ref` (its listing always, its content when the marker claims
 // every file beneath it was read). Sets *record to the directory's record.
+// Directory `path` as its record of the reference says (without its
+// content digest unless `content`).
+DirDigester::Dir DirOf(std::string_view path, const v1::HeldDirRecord& r, bool content) {
+  DirDigester::Dir d{std::string(path), r.digests(), r.entries(), r.files(), r.bytes()};
+  if (!content) d.digests.clear_content();
+  return d;
+}
+
 StatusOr<bool> ProvesHeldDir(storage::KvStore* kv, const v1::BackupSet& set,
                              const std::optional<HeldDirRef>& ref, const v1::Observation& o,
                              uint64_t task, uint32_t attempt, v1::HeldDirRecord* record) {
@@ -367,10 +375,9 @@ StatusOr<bool> ProvesHeldDir(storage::KvStore* kv, const v1::BackupSet& set,
   if (absl::IsNotFound(s)) return false;
   if (!s.ok()) return s;
   if (!record->ParseFromString(v)) return false;  // not offered either (AddHeldPoints)
-  v1::ListingDigests have = record->digests();
-  if (!ref->content) have.clear_content();
-  if (!o.held_dir().content().empty() && have.content().empty()) return false;
-  const v1::ListingDigests want = HeldDirProof(have, o.path(), o.restore_point_ns(), task, attempt);
+  const DirDigester::Dir have = DirOf(o.path(), *record, ref->content);
+  if (!o.held_dir().content().empty() && have.digests.content().empty()) return false;
+  const v1::ListingDigests want = HeldDirProof(have, o.restore_point_ns(), task, attempt);
   return o.held_dir().listing() == want.listing() &&
          (o.held_dir().content().empty() || o.held_dir().content() == want.content());
 }
@@ -866,6 +873,25 @@ Status KeepHeldDirs(const v1::BackupSet& set, int64_t t, const v1::PointRecord& 
 
 }  // namespace
 
+// The reference's directory records beneath `dir` (keys::HeldDir), to `fn`:
+// kept again for a point that shares `dir` with the reference.
+Status HeldDirsBeneath(storage::KvStore* kv, const v1::BackupSet& set, std::string_view dir,
+                       const std::function<void(DirDigester::Dir&&)>& fn) {
+  const size_t head = keys::HeldDirs(set.tenant(), set.name()).size() + 1;  // then "\x01"
+  const std::string from = keys::HeldDir(set.tenant(), set.name(), dir) + std::string(1, '\0');
+  auto it = kv->NewIterator(Space::kMeta, {.upper_bound = storage::PrefixSuccessor(from)});
+  v1::HeldDirRecord rec;
+  for (it->Seek(from); it->Valid(); it->Next()) {
+    const std::string path = storage::DecodePath(it->key().substr(head));
+    if (!rec.ParseFromArray(it->value().data(), static_cast<int>(it->value().size()))) {
+      return absl::DataLossError("held directory record of '" + Printable(path) + "' in " +
+                                 set.tenant() + "/" + set.name() + " does not parse");
+    }
+    fn(DirOf(path, rec, true));
+  }
+  return it->status();
+}
+
 StatusOr<MergeResult> MergeStaged(storage::Catalogue& cat, const v1::BackupSet& set, uint64_t task,
                                   uint32_t attempt, int64_t now_ns, const std::string& marker_key,
                                   storage::KvBatch* last_batch, const MergeOptions& options) {
@@ -1083,8 +1109,7 @@ StatusOr<MergeResult> MergeStaged(storage::Catalogue& cat, const v1::BackupSet& 
   std::vector<DirDigester::Dir> point_dirs;
   bool dirs_overflow = false;
   bool collect_dirs = false;
-  // The point's digests, and its directories' on the way.
-  ListingDigester digester([&](DirDigester::Dir&& d) {
+  auto keep_dir = [&](DirDigester::Dir&& d) {
     if (!collect_dirs || dirs_overflow || d.entries < kMinHeldDirEntries) return;
     if (point_dirs.size() >= kMaxHeldDirs) {
       dirs_overflow = true;
@@ -1092,7 +1117,9 @@ StatusOr<MergeResult> MergeStaged(storage::Catalogue& cat, const v1::BackupSet& 
       return;
     }
     point_dirs.push_back(std::move(d));
-  });
+  };
+  // The point's digests, and its directories' on the way.
+  ListingDigester digester(keep_dir);
   uint64_t expanded = 0;  // entries taken from the reference for held directories
   // Points of which entries were sent so far (CheckReferenceUnsent).
   std::vector<int64_t> entry_points;
@@ -1176,9 +1203,12 @@ StatusOr<MergeResult> MergeStaged(storage::Catalogue& cat, const v1::BackupSet& 
     bool under_read = false;
     std::string held_prefix;
     uint64_t under_left = 0;  // entries its record counts, not yet taken
-    // The point's last observation (sent or taken): a marker must sort
-    // after it, and not beneath it.
+    // The point's last observation (sent or taken; a shared directory: its
+    // path): a marker must sort after it, and not beneath it.
     std::string prev_path;
+    // The first observation sent after a held directory: it must sort
+    // after everything beneath it.
+    bool after_held = false;
     v1::Observation x;
     // An observation of the point, staged or taken from the reference.
     auto tally = [&](const v1::Observation& q) {
@@ -1192,6 +1222,28 @@ StatusOr<MergeResult> MergeStaged(storage::Catalogue& cat, const v1::BackupSet& 
         if (!q.not_read() && !q.digest().empty()) bytes_read += q.size();
       }
       digester.Add(q);
+    };
+    // A held directory whose entries the point shares with the reference
+    // (Writer::ShareUnder): what its entries would have done one by one, at
+    // once — a new point's entries are added (the sink's count), read (the
+    // content proof), tallied and digested from the reference's record of
+    // the directory, and the directories beneath it kept again for the
+    // next reference.
+    auto ShareHeldDir = [&](const v1::Observation& m, const v1::HeldDirRecord& dir) -> Status {
+      if (Status s = w->ShareUnder(m.path(), dir.entries(), now_ns); !s.ok()) return s;
+      DirDigester::Dir whole = DirOf(m.path(), dir, true);
+      digester.AddDir(whole);
+      point_tally.files += dir.files();
+      point_tally.bytes += dir.bytes();
+      bytes_read += dir.bytes();
+      progress.counts.added += dir.entries();
+      point_changes += dir.entries();
+      expanded += dir.entries();
+      ++result.dirs_shared;
+      prev_path = m.path();
+      if (!collect_dirs) return absl::OkStatus();
+      keep_dir(std::move(whole));
+      return HeldDirsBeneath(cat.kv(), set, m.path(), keep_dir);
     };
     auto next = [&](storage::Observation* o) -> bool {
       for (;;) {
@@ -1291,15 +1343,47 @@ StatusOr<MergeResult> MergeStaged(storage::Catalogue& cat, const v1::BackupSet& 
                                 : proved.status();
             return false;
           }
-          under_left = dir.entries();
           under_read = !p->held_dir().content().empty();
-          under = storage::Versions(cat.kv()).ScanUnder(set.tenant(), set.name(),
-                                                        (*held_state.dirs)->point_ns, p->path());
+          const int64_t reference = (*held_state.dirs)->point_ns;
+          // A new point after the reference, nothing recorded after it, the
+          // directory read: its entries are the reference's versions as
+          // they are (the proof says so), shared without reading them.
+          // Otherwise taken one by one from the reference.
+          bool share = false;
+          if (under_read) {
+            auto can = w->CanShareFrom(reference);
+            if (!can.ok()) {
+              order = can.status();
+              return false;
+            }
+            share = *can;
+          }
+          if (share) {
+            if (Status s = ShareHeldDir(*p, dir); !s.ok()) {
+              order = s;
+              return false;
+            }
+          } else {
+            under_left = dir.entries();
+            under = storage::Versions(cat.kv()).ScanUnder(set.tenant(), set.name(), reference,
+                                                          p->path());
+          }
           held_prefix = p->path() + "/";
+          after_held = true;
           ++result.dirs_held;
           result.entries_in_held_dirs += dir.entries();
           source.Skip();
           continue;
+        }
+        if (after_held) {
+          after_held = false;
+          if (storage::ComparePathOrder(prev_path, p->path()) >= 0) {
+            order = absl::InvalidArgumentError(
+                "observation '" + Printable(p->path()) + "' of restore point " + PointText(t) +
+                " sorts before held directory '" + Printable(prev_path) +
+                "' or an entry beneath it, sent before it (catalogue order)");
+            return false;
+          }
         }
         tally(*p);
         prev_path = p->path();
@@ -1434,6 +1518,7 @@ StatusOr<MergeResult> MergeStaged(storage::Catalogue& cat, const v1::BackupSet& 
   marker.set_points_held(result.points_held);
   marker.set_entries_held(result.entries_held);
   marker.set_dirs_held(result.dirs_held);
+  marker.set_dirs_shared(result.dirs_shared);
   marker.set_entries_in_held_dirs(result.entries_in_held_dirs);
   if (Status s = w->EndPoint(); !s.ok()) return s;  // the last point ends in the last batch
   if (last_batch != nullptr) {
@@ -1547,38 +1632,32 @@ Status AddHeldPoints(storage::KvStore* kv, v1::Task* task) {
   auto ref = HeldDirReference(kv, task->backup_set(), *held);
   if (!ref.ok()) return ref.status();
   if (!*ref) return absl::OkStatus();
-  struct Offer {
-    uint64_t entries;
-    std::string path;
-    v1::ListingDigests digests;
-  };
-  std::vector<Offer> dirs;
+  std::vector<DirDigester::Dir> dirs;
   const std::string prefix = keys::HeldDirs(task->backup_set().tenant(), task->backup_set().name());
   const std::string first = prefix + "\x01";
   auto it = kv->NewIterator(Space::kMeta, {.upper_bound = storage::PrefixSuccessor(prefix)});
   for (it->Seek(first); it->Valid(); it->Next()) {
     v1::HeldDirRecord r;
     if (!r.ParseFromArray(it->value().data(), static_cast<int>(it->value().size()))) continue;
-    if (!(*ref)->content) r.mutable_digests()->clear_content();
-    dirs.push_back({r.entries(), storage::DecodePath(it->key().substr(first.size())),
-                    std::move(*r.mutable_digests())});
+    dirs.push_back(DirOf(storage::DecodePath(it->key().substr(first.size())), r, (*ref)->content));
   }
   if (!it->status().ok()) return it->status();
   // Most entries beneath first, up to kMaxHeldDirOffers and
   // kMaxHeldDirOfferBytes of paths (a lease must stay well within a
   // message's size, however deep the tree).
-  std::sort(dirs.begin(), dirs.end(),
-            [](const Offer& a, const Offer& b) { return a.entries > b.entries; });
+  std::sort(dirs.begin(), dirs.end(), [](const DirDigester::Dir& a, const DirDigester::Dir& b) {
+    return a.entries > b.entries;
+  });
   v1::HeldDirs* offers = task->mutable_held_dirs();
   offers->set_reference_ns((*ref)->point_ns);
   size_t path_bytes = 0;
-  for (const Offer& d : dirs) {
+  for (const DirDigester::Dir& d : dirs) {
     if (static_cast<size_t>(offers->dirs_size()) >= kMaxHeldDirOffers) break;
     if (path_bytes + d.path.size() > kMaxHeldDirOfferBytes) continue;
     path_bytes += d.path.size();
     v1::HeldDir* h = offers->add_dirs();
     h->set_path(d.path);
-    *h->mutable_offer() = HeldDirOffer(d.digests, d.path, task->id(), task->attempt());
+    *h->mutable_offer() = HeldDirOffer(d, task->id(), task->attempt());
   }
   return absl::OkStatus();
 }

@@ -132,6 +132,10 @@ struct MergeResult {
   // entries_held).
   uint32_t dirs_held = 0;
   uint64_t entries_in_held_dirs = 0;
+  // Held directories of a new point after the reference whose entries it
+  // shares with the reference as stored: neither read nor written
+  // (included in dirs_held).
+  uint32_t dirs_shared = 0;
   int64_t now_ns = 0;  // the merge's time (an interrupted one's, when resumed)
 };
 

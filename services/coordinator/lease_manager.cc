@@ -513,6 +513,7 @@ StatusOr<v1::Task> LeaseManager::Complete(const std::string& worker, uint64_t ta
   next.set_entries_held(outcome.entries_held);
   next.set_dirs_held(outcome.dirs_held);
   next.set_entries_in_held_dirs(outcome.entries_in_held_dirs);
+  next.set_dirs_shared(outcome.dirs_shared);
   next.set_set_directory(outcome.set_directory);
   if (outcome.store_usage) *next.mutable_store_usage() = *outcome.store_usage;
   if (outcome.store_evidence) *next.mutable_store_evidence() = *outcome.store_evidence;

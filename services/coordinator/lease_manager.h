@@ -154,6 +154,7 @@ class LeaseManager {
     // (v1::Task.dirs_held).
     uint32_t dirs_held = 0;
     uint64_t entries_in_held_dirs = 0;
+    uint32_t dirs_shared = 0;  // of dirs_held (v1::Task.dirs_shared)
   };
   // Marks the current lease DONE with its results. `extra` (may be null) is
   // written in the same atomic, synced batch (e.g. removal of staged data).

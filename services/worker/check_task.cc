@@ -723,7 +723,7 @@ class CheckRun {
     // Whether directory `d` is the same as the reference's (its offer).
     auto same_dir = [&](DirDigester::Dir& d, const v1::ListingDigests& offer) {
       if (!read) d.digests.clear_content();
-      const v1::ListingDigests mine = HeldDirOffer(d.digests, d.path, task, attempt);
+      const v1::ListingDigests mine = HeldDirOffer(d, task, attempt);
       if (mine.listing() != offer.listing()) return false;
       return !read || (!offer.content().empty() && mine.content() == offer.content());
     };
@@ -742,7 +742,7 @@ class CheckRun {
       }
       if (!same_dir(d, *it->second)) return;
       ForgetBeneath(d.path);
-      dirs->emplace_back(d.path, HeldDirProof(d.digests, d.path, point.time_ns, task, attempt));
+      dirs->emplace_back(d.path, HeldDirProof(d, point.time_ns, task, attempt));
     });
     uint64_t files = 0;  // counted in the attempt's progress if held (a listing)
     auto digested = [&](v1::Observation&& o) -> Outcome {
@@ -771,8 +771,7 @@ class CheckRun {
     }
     for (auto& [dir, offer] : later) {
       if (same_dir(dir, *offer)) {
-        dirs->emplace_back(dir.path,
-                           HeldDirProof(dir.digests, dir.path, point.time_ns, task, attempt));
+        dirs->emplace_back(dir.path, HeldDirProof(dir, point.time_ns, task, attempt));
       }
     }
     // The directories to send as held: in catalogue order, none beneath

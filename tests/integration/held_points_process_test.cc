@@ -147,6 +147,7 @@ TEST_F(HeldPointsProcessTest, ANewDaySendsOnlyItsChangedDirectories) {
   t = Check();
   EXPECT_EQ(t["points_held"], 2) << t.dump();
   EXPECT_EQ(t["dirs_held"], 1) << t.dump();
+  EXPECT_EQ(t["dirs_shared"], 1) << "the coordinator did not read it either: " << t.dump();
   EXPECT_EQ(t["entries_in_held_dirs"], kFiles / 2) << t.dump();
   EXPECT_EQ(t["counts"]["added"], kFiles) << "the new day, recorded whole: " << t.dump();
   EXPECT_EQ(t["entries"], 3 * kFiles) << t.dump();
@@ -154,9 +155,9 @@ TEST_F(HeldPointsProcessTest, ANewDaySendsOnlyItsChangedDirectories) {
             std::string::npos)
       << worker_->err();
   RunResult status = cluster_.Admin({"status", "acme"});
-  EXPECT_NE(
-      status.out.find("; 1 directory held (" + std::to_string(kFiles / 2) + " entries not sent)"),
-      std::string::npos)
+  EXPECT_NE(status.out.find("; 1 directory held (" + std::to_string(kFiles / 2) +
+                            " entries not sent, 1 shared unread)"),
+            std::string::npos)
       << status.out << status.err;
   // Recorded consistent, with the digests of the whole day: held next time.
   t = Check();

@@ -181,6 +181,76 @@ class VersionsTest : public ::testing::Test {
     }
   }
 
+  // Directories whose entries beneath are the same (SameContent, same
+  // paths, at least one) in `a` and `b`, in path order.
+  static std::vector<std::string> SameDirs(const PointEntries& a, const PointEntries& b) {
+    std::set<std::string, PathLess> dirs;
+    for (const PointEntries* e : {&a, &b}) {
+      for (const auto& [path, rec] : *e) {
+        for (size_t at = path.find('/'); at != std::string::npos; at = path.find('/', at + 1)) {
+          dirs.insert(path.substr(0, at));
+        }
+      }
+    }
+    auto beneath = [](const PointEntries& e, const std::string& d) {
+      std::vector<std::pair<std::string, const EntryRecord*>> out;
+      for (const auto& [path, rec] : e) {
+        if (path.starts_with(d + "/")) out.emplace_back(path, &rec);
+      }
+      return out;
+    };
+    std::vector<std::string> out;
+    for (const std::string& d : dirs) {
+      auto x = beneath(a, d), y = beneath(b, d);
+      bool same = !x.empty() && x.size() == y.size();
+      for (size_t i = 0; same && i < x.size(); ++i) {
+        same = x[i].first == y[i].first && SameContent(*x[i].second, *y[i].second);
+      }
+      if (same) out.push_back(d);
+    }
+    return out;
+  }
+
+  // Writes new point `t` of `set` holding `entries`, sharing with point
+  // `from` the entries beneath each of `dirs` (none beneath another)
+  // instead of putting them.
+  void WritePointSharing(int64_t t, const PointEntries& entries, int64_t from,
+                         const std::vector<std::string>& dirs, const std::string& set = "fs") {
+    auto w = v_->NewPoint("acme", set, t);
+    ASSERT_TRUE(w.ok()) << w.status();
+    ASSERT_TRUE((*w)->CanShareFrom(from)) << t << " from " << from;
+    KvBatch batch;
+    std::set<std::string> done;
+    for (const auto& [path, rec] : entries) {
+      auto in = std::find_if(dirs.begin(), dirs.end(),
+                             [&](const std::string& d) { return path.starts_with(d + "/"); });
+      if (in == dirs.end()) {
+        ASSERT_TRUE((*w)->Put(path, rec, &batch).ok()) << path;
+        continue;
+      }
+      if (!done.insert(*in).second) continue;
+      uint64_t n = 0;
+      for (const auto& [p, r] : entries) n += p.starts_with(*in + "/") ? 1 : 0;
+      Status s = (*w)->ShareUnder(*in, n, rec.first_seen_ns, &batch);
+      ASSERT_TRUE(s.ok()) << *in << ": " << s;
+    }
+    ASSERT_TRUE((*w)->Finish(&batch).ok());
+    ASSERT_TRUE(kv_->Write(batch, {}).ok());
+  }
+
+  // The keys and values of a set's versions, points and indexes (without
+  // the set's prefix), and its hash-index keys.
+  std::vector<std::pair<std::string, std::string>> SetKeys(const std::string& set) {
+    std::vector<std::pair<std::string, std::string>> out;
+    const std::string prefix = BackupSetPrefix("acme", set);
+    auto it = kv_->NewIterator(Space::kVersions, {.upper_bound = PrefixSuccessor(prefix)});
+    for (it->Seek(prefix); it->Valid(); it->Next()) {
+      out.emplace_back(std::string(it->key().substr(prefix.size())), std::string(it->value()));
+    }
+    EXPECT_TRUE(it->status().ok());
+    return out;
+  }
+
   void ExpectDiff(const Model& model, int64_t a, int64_t b) {
     std::map<std::string, std::pair<bool, bool>, PathLess> want;
     const PointEntries& ea = model.at(a);
@@ -224,6 +294,11 @@ class VersionsTest : public ::testing::Test {
     bool small_batches;  // write some points in batches of 64 bytes
     Model model;
     uint64_t next_content = 1;
+    // A new point after every other, when NothingAfter the latest: some of
+    // its directories the same as the latest's are shared (ShareUnder)
+    // instead of put; `shared` counts them.
+    bool share_dirs;
+    uint64_t shared;
 
     int64_t RandomPoint() {
       auto it = model.begin();
@@ -237,6 +312,9 @@ class VersionsTest : public ::testing::Test {
       int64_t t;
       do t = static_cast<int64_t>(h.rng() % h.time_slots) * 10;
       while (h.model.count(t) != 0);
+      if (h.share_dirs && !h.model.empty() && h.rng() % 2 == 0) {
+        t = h.model.rbegin()->first + 10 * static_cast<int64_t>(1 + h.rng() % 3);  // the next day
+      }
       PointEntries e;
       auto after = h.model.lower_bound(t);
       if (after != h.model.begin() && (h.rng() % h.prev_one_in != 0))
@@ -252,7 +330,26 @@ class VersionsTest : public ::testing::Test {
                                 : Rec(h.next_content++);
         }
       }
-      if (h.small_batches) {
+      const bool after_all = !h.model.empty() && t > h.model.rbegin()->first;
+      std::vector<std::string> share;
+      if (h.share_dirs && after_all) {
+        const int64_t latest = h.model.rbegin()->first;
+        auto nothing = v_->NothingAfter("acme", "fs", latest);
+        EXPECT_TRUE(nothing.ok()) << nothing.status();
+        if (nothing.ok() && *nothing) {
+          for (const std::string& d : SameDirs(e, h.model.at(latest))) {
+            const bool beneath_chosen = std::any_of(
+                share.begin(), share.end(), [&](auto& c) { return d.starts_with(c + "/"); });
+            if (!beneath_chosen && h.rng() % 2 == 0) share.push_back(d);
+          }
+        }
+        if (!share.empty()) {
+          WritePointSharing(t, e, latest, share);
+          h.shared += share.size();
+        }
+      }
+      if (!share.empty()) {
+      } else if (h.small_batches) {
         WritePoint(t, e, h.rng() % 2 ? 64 : 4 << 20);
       } else {
         WritePoint(t, e);
@@ -354,6 +451,106 @@ TEST_F(VersionsTest, ScanUnderGivesOneDirectorysEntriesOfThePointOnly) {
   EXPECT_TRUE(SameContent(x->version().entry, Rec(99)));
 }
 
+// A new point after the latest, nothing after it: sharing a directory the
+// same as the latest point's writes exactly what putting its entries
+// writes (nothing beneath it), without reading them.
+TEST_F(VersionsTest, SharingADirectoryWritesWhatPuttingItsEntriesWrites) {
+  PointEntries day;
+  for (int i = 0; i < 30; ++i) day["d/f" + std::to_string(100 + i)] = Rec(i);
+  for (int i = 0; i < 10; ++i) day["d/s/g" + std::to_string(i)] = Rec(100 + i);
+  for (int i = 0; i < 5; ++i) day["e/x" + std::to_string(i)] = Rec(200 + i);
+  day["d\x01z"] = Rec(300);  // sorts after d's subtree, not beneath it
+  day["top"] = Rec(301);
+  PointEntries day2 = day;
+  day2["d/f103"] = Rec(400);  // changed at 200
+  day2.erase("e/x2");         // gone at 200
+  day2["n/new"] = Rec(401);   // new at 200
+  PointEntries day3 = day2;
+  day3["top"] = Rec(402);
+  day3.erase("n/new");
+  for (const std::string set : {"fs", "fs2"}) {
+    for (auto [t, e] : {std::pair{100, &day}, std::pair{200, &day2}}) {
+      auto w = v_->NewPoint("acme", set, t);
+      ASSERT_TRUE(w.ok());
+      KvBatch b;
+      for (const auto& [path, rec] : *e) ASSERT_TRUE((*w)->Put(path, rec, &b).ok());
+      ASSERT_TRUE((*w)->Finish(&b).ok());
+      ASSERT_TRUE(kv_->Write(b, {}).ok());
+    }
+  }
+  auto nothing = v_->NothingAfter("acme", "fs", 200);
+  ASSERT_TRUE(nothing.ok());
+  EXPECT_TRUE(*nothing);
+  EXPECT_FALSE(*v_->NothingAfter("acme", "fs", 100)) << "not the latest";
+  {
+    auto early = v_->NewPoint("acme", "fs", 150);
+    ASSERT_TRUE(early.ok());
+    EXPECT_FALSE((*early)->CanShareFrom(100)) << "a point after it";
+    KvBatch b;
+    EXPECT_EQ((*early)->ShareUnder("d", 40, 7, &b).code(), absl::StatusCode::kFailedPrecondition);
+  }
+  // fs: every entry put; fs2: "d" and "e" shared.
+  {
+    auto w = v_->NewPoint("acme", "fs", 300);
+    ASSERT_TRUE(w.ok());
+    EXPECT_FALSE((*w)->CanShareFrom(100));
+    KvBatch b;
+    for (const auto& [path, rec] : day3) ASSERT_TRUE((*w)->Put(path, rec, &b).ok());
+    ASSERT_TRUE((*w)->Finish(&b).ok());
+    ASSERT_TRUE(kv_->Write(b, {}).ok());
+  }
+  ASSERT_NO_FATAL_FAILURE(WritePointSharing(300, day3, 200, {"d", "e"}, "fs2"));
+  EXPECT_EQ(SetKeys("fs2"), SetKeys("fs"));
+  EXPECT_EQ(CountKeys(Space::kHashIndex) % 2, 0u);
+  PointEntries got;
+  auto scan = v_->Scan("acme", "fs2", 300);
+  for (; scan->Valid(); scan->Next()) got.emplace(scan->version().path, scan->version().entry);
+  ASSERT_EQ(got.size(), day3.size());
+  for (const auto& [path, rec] : day3) EXPECT_TRUE(SameContent(got.at(path), rec)) << path;
+
+  // In path order only: nothing beneath a shared directory, before it, or
+  // shared twice.
+  auto w = v_->NewPoint("acme", "fs2", 400);
+  ASSERT_TRUE(w.ok());
+  ASSERT_TRUE((*w)->CanShareFrom(300));
+  KvBatch b;
+  ASSERT_TRUE((*w)->Put("d/f100", Rec(0), &b).ok());
+  EXPECT_EQ((*w)->ShareUnder("d", 40, 7, &b).code(), absl::StatusCode::kInvalidArgument);
+  ASSERT_TRUE((*w)->ShareUnder("e", 4, 7, &b).ok());
+  EXPECT_EQ((*w)->ShareUnder("e", 4, 7, &b).code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ((*w)->Put("e/x9", Rec(0), &b).code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_TRUE((*w)->Put("top", Rec(402), &b).ok());
+}
+
+// NothingAfter says no while a point is being recorded (an interrupted
+// stream) or a version ends after the point (a later point deleted may
+// leave one).
+TEST_F(VersionsTest, NothingAfterIsNoWhileAPointIsRecordedOrAVersionEndsAfter) {
+  PointEntries day = {{"a/x", Rec(1)}, {"a/y", Rec(2)}};
+  WritePoint(100, day);
+  ASSERT_TRUE(*v_->NothingAfter("acme", "fs", 100));
+  {
+    auto w = v_->NewPoint("acme", "fs", 200);
+    ASSERT_TRUE(w.ok());
+    KvBatch b;
+    ASSERT_TRUE((*w)->Put("a/x", Rec(5), &b).ok());
+    ASSERT_TRUE(kv_->Write(b, {}).ok());  // and no Finish: interrupted
+  }
+  EXPECT_FALSE(*v_->NothingAfter("acme", "fs", 100)) << "a point being recorded";
+  PointEntries day2 = day;
+  day2["a/x"] = Rec(5);
+  WritePoint(200, day2);  // recorded from the start
+  EXPECT_FALSE(*v_->NothingAfter("acme", "fs", 100)) << "not the latest";
+  EXPECT_TRUE(*v_->NothingAfter("acme", "fs", 200));
+  // Point 200 deleted: 100's version of a/x says whether it still ends
+  // after 100 (then a point after 100 may not share it).
+  ASSERT_TRUE(v_->DeletePoint("acme", "fs", 200).ok());
+  auto x = v_->Get("acme", "fs", 100, "a/x");
+  ASSERT_TRUE(x.ok()) << x.status();
+  EXPECT_EQ(*v_->NothingAfter("acme", "fs", 100), x->until_ns == kOpenUntil) << x->until_ns;
+  ExpectMatches({{100, day}});
+}
+
 TEST_F(VersionsTest, RefusesOutOfOrderEntriesAndARecordedPoint) {
   WritePoint(10, {{"a", Rec(1)}});
   EXPECT_EQ(v_->NewPoint("acme", "fs", 10).status().code(), absl::StatusCode::kAlreadyExists);
@@ -418,7 +615,9 @@ TEST_F(VersionsTest, AgreesWithAModelOfEveryPoint) {
             true,
             true,
             {},
-            1};
+            1,
+            false,
+            0};
   Model& model = h.model;
   auto random_point = [&]() { return h.RandomPoint(); };
   for (int step = 0; step < 250; ++step) {
@@ -437,6 +636,31 @@ TEST_F(VersionsTest, AgreesWithAModelOfEveryPoint) {
   }
   EXPECT_EQ(CountKeys(Space::kVersions), 0u) << "deleting every point freed everything";
   EXPECT_EQ(CountKeys(Space::kHashIndex), 0u);
+}
+
+// The same with directories shared (ShareUnder) by new points after the
+// latest whenever NothingAfter says they may: deletions and updates in the
+// history leave versions ending after a point, which it must see.
+TEST_F(VersionsTest, SharingDirectoriesAgreesWithAModelOfEveryPoint) {
+  History h{std::mt19937_64(2026),
+            {"a", "b/c", "b/d/e", "b/d/f", "b/d/g", "b.d", "c/x/y", "c/z", "e/1", "e/2", "e/3",
+             "i/j/k", "i/j/l"},
+            400,
+            8,
+            3,
+            8,
+            12,
+            false,
+            true,
+            {},
+            1,
+            true,
+            0};
+  for (int step = 0; step < 300; ++step) {
+    const std::string did = Step(h);
+    ASSERT_NO_FATAL_FAILURE(ExpectMatches(h.model)) << "step " << step << ": " << did;
+  }
+  EXPECT_GT(h.shared, 20u) << "directories shared in the history";
 }
 
 TEST_F(VersionsTest, ASameContentUpdateHoldsForEveryPointSharingIt) {
@@ -715,7 +939,9 @@ TEST_F(VersionsAuditTest, RandomHistoriesKeepTheLayoutsInvariants) {
             false,
             false,
             {},
-            1};
+            1,
+            false,
+            0};
   Model& model = h.model;
   for (int step = 0; step < 150 && !HasFailure(); ++step) {
     const std::string what = Step(h);

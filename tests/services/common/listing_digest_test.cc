@@ -215,6 +215,58 @@ TEST(DirDigestTest, EachDirectoryIsReportedAfterItsEntriesChildrenFirstWithWhatI
   }
 }
 
+// A directory added whole (AddDir, a held directory the coordinator shares
+// without reading it) gives the digests and counts its entries give one by
+// one, for the point and every directory above it.
+TEST(DirDigestTest, ADirectoryAddedWholeDigestsAsItsEntries) {
+  const auto dirs = DirsOf(Tree());
+  for (const std::string whole : {"a/b", "a", "d/e", "ab"}) {
+    std::vector<DirDigester::Dir> got;
+    ListingDigester d([&](DirDigester::Dir&& dir) { got.push_back(std::move(dir)); });
+    bool added = false;
+    for (const auto& o : Tree()) {
+      if (!o.path().starts_with(whole + "/")) {
+        d.Add(o);
+      } else if (!added) {
+        d.AddDir(*Find(dirs, whole));
+        added = true;
+      }
+    }
+    EXPECT_EQ(d.entries(), Tree().size()) << whole;
+    const v1::ListingDigests point = d.Finish(true);
+    ListingDigester all;
+    for (const auto& o : Tree()) all.Add(o);
+    const v1::ListingDigests want = all.Finish(true);
+    EXPECT_EQ(point.listing(), want.listing()) << whole;
+    EXPECT_EQ(point.content(), want.content()) << whole;
+    for (const auto& g : got) {
+      EXPECT_FALSE(g.path == whole || g.path.starts_with(whole + "/")) << "reported: " << g.path;
+      const DirDigester::Dir* w = Find(dirs, g.path);
+      ASSERT_NE(w, nullptr) << g.path;
+      EXPECT_EQ(g.digests.content(), w->digests.content()) << g.path;
+      EXPECT_EQ(g.entries, w->entries) << g.path;
+      EXPECT_EQ(g.files, w->files) << g.path;
+      EXPECT_EQ(g.bytes, w->bytes) << g.path;
+    }
+  }
+}
+
+// A directory's offer and proof bind its path and counts: the same digests
+// with another count give other ones.
+TEST(DirDigestTest, AnOfferBindsTheDirectorysCounts) {
+  const DirDigester::Dir a = *Find(DirsOf(Tree()), "a");
+  for (int field = 0; field < 4; ++field) {
+    DirDigester::Dir b = a;
+    if (field == 0) ++b.entries;
+    if (field == 1) ++b.files;
+    if (field == 2) ++b.bytes;
+    if (field == 3) b.path = "A";
+    EXPECT_NE(HeldDirOffer(a, 1, 1).listing(), HeldDirOffer(b, 1, 1).listing()) << field;
+    EXPECT_NE(HeldDirProof(a, 5, 1, 1).content(), HeldDirProof(b, 5, 1, 1).content()) << field;
+  }
+  EXPECT_EQ(HeldDirOffer(a, 1, 1).listing(), HeldDirOffer(a, 1, 1).listing());
+}
+
 TEST(DirDigestTest, AChangeMovesTheDigestsOfItsDirectoryAndItsAncestorsOnly) {
   const auto before = DirsOf(Tree());
   auto changed_tree = Tree();

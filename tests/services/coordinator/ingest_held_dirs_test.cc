@@ -19,6 +19,7 @@
 #include "services/coordinator/ingest.h"
 #include "services/coordinator/keys.h"
 #include "storage/catalogue.h"
+#include "storage/versions.h"
 #include "tests/services/coordinator/coordinator_fixture.h"
 
 namespace vigil::coordinator {
@@ -76,9 +77,9 @@ class IngestHeldDirsTest : public CoordinatorFixture {
     DirDigester dirs([&](DirDigester::Dir&& d) {
       auto it = offers.find(d.path);
       if (it == offers.end()) return;
-      const v1::ListingDigests mine = HeldDirOffer(d.digests, d.path, t.id(), t.attempt());
+      const v1::ListingDigests mine = HeldDirOffer(d, t.id(), t.attempt());
       if (mine.listing() == it->second.listing() && mine.content() == it->second.content()) {
-        held.emplace_back(d.path, HeldDirProof(d.digests, d.path, point, t.id(), t.attempt()));
+        held.emplace_back(d.path, HeldDirProof(d, point, t.id(), t.attempt()));
       }
     });
     for (const auto& o : obs) dirs.Add(o);
@@ -165,12 +166,12 @@ class IngestHeldDirsTest : public CoordinatorFixture {
     clock_.Advance(kHour);
     return RunAndLease();
   }
-  // The digests a worker computes of directory `path` of `obs`.
-  static v1::ListingDigests DigestsOfDir(const std::vector<v1::Observation>& obs,
-                                         const std::string& path) {
-    v1::ListingDigests out;
+  // Directory `path` of `obs` as a worker digests and counts it.
+  static DirDigester::Dir DirOfDay(const std::vector<v1::Observation>& obs,
+                                   const std::string& path) {
+    DirDigester::Dir out;
     DirDigester dirs([&](DirDigester::Dir&& d) {
-      if (d.path == path) out = d.digests;
+      if (d.path == path) out = d;
     });
     for (const auto& o : obs) dirs.Add(o);
     dirs.Finish();
@@ -211,6 +212,7 @@ TEST_F(IngestHeldDirsTest, ADirectoryTheSameAsTheReferencesIsOneMarkerAndRecorde
   ASSERT_TRUE(r.ok()) << r.status();
   const v1::Task& done = r->task();
   EXPECT_EQ(done.dirs_held(), 1u);
+  EXPECT_EQ(done.dirs_shared(), 1u) << "a new point after the reference: shared, not read";
   EXPECT_EQ(done.entries_in_held_dirs(), 37u);
   EXPECT_EQ(done.points_held(), 1u);
   EXPECT_EQ(done.entries(), 2 * day2.size());
@@ -251,6 +253,7 @@ TEST_F(IngestHeldDirsTest, AMirrorThatChangedSendsItsChangedDirectoriesAndIsVeri
   ASSERT_TRUE(r.ok()) << r.status();
   const v1::Task& done = r->task();
   EXPECT_EQ(done.dirs_held(), 1u);
+  EXPECT_EQ(done.dirs_shared(), 0u) << "a point recorded already: taken entry by entry";
   EXPECT_EQ(done.counts().updated(), 1u);
   EXPECT_EQ(done.counts().unchanged(), now.size() - 1);
   EXPECT_EQ(done.counts().modified() + done.counts().missing() + done.counts().added(), 0u);
@@ -286,8 +289,7 @@ TEST_F(IngestHeldDirsTest, AMarkerWhoseProofsAreNotTheReferencesIsRefusedWhenSta
   v1::Observation forged;
   forged.set_path("big");
   forged.set_restore_point_ns(kP2);
-  *forged.mutable_held_dir() =
-      HeldDirProof(DigestsOfDir(other, "big"), "big", kP2, t.id(), t.attempt());
+  *forged.mutable_held_dir() = HeldDirProof(DirOfDay(other, "big"), kP2, t.id(), t.attempt());
   // Echoing the offer back is not a proof either.
   v1::Observation echo = forged;
   for (const auto& d : t.held_dirs().dirs()) {
@@ -311,8 +313,7 @@ TEST_F(IngestHeldDirsTest, AMarkerWhoseProofsAreNotTheReferencesIsRefusedWhenSta
   v1::Observation m;
   m.set_path("small");
   m.set_restore_point_ns(kP2);
-  *m.mutable_held_dir() =
-      HeldDirProof(DigestsOfDir(Day(kP2), "small"), "small", kP2, t.id(), t.attempt());
+  *m.mutable_held_dir() = HeldDirProof(DirOfDay(Day(kP2), "small"), kP2, t.id(), t.attempt());
   auto r = Send(t, {{kP2, "2026-01-02"}}, {m});
   EXPECT_TRUE(absl::IsInvalidArgument(r.status())) << r.status();
 }
@@ -378,6 +379,8 @@ TEST_F(IngestHeldDirsTest, ATouchInAnotherPointLeavesTheReferenceAsItsDigestsSay
   auto r = Send(t, {{kP1, "2026-01-01"}, {kP2, "2026-01-02"}, {kP3, "2026-01-03"}}, sent);
   ASSERT_TRUE(r.ok()) << r.status();
   EXPECT_EQ(r->task().dirs_held(), 1u);
+  // kP1's touch split its version at kP2, not after it: kP3 still shares.
+  EXPECT_EQ(r->task().dirs_shared(), 1u);
   EXPECT_EQ(r->task().points_held(), 1u);
   auto mtime = [&](int64_t point) {
     storage::EntryRecord e;
@@ -465,9 +468,11 @@ TEST_F(IngestHeldDirsTest, AMarkerAfterAnEntryBeneathItsDirectoryIsRefused) {
   EXPECT_TRUE(Entries(kP2).empty());
 }
 
-// The last guard: a directory record whose count is not the reference's
-// entries beneath it (a record damaged on disk) refuses the marker.
-TEST_F(IngestHeldDirsTest, ADirectoryRecordNotCountingTheReferencesEntriesRefusesItsMarker) {
+// A directory record whose counts are not what a worker counts beneath the
+// directory (a record damaged on disk) is not offered as the same: the
+// offer binds them, so the worker sends the entries and the point is
+// recorded as sent (a shared directory takes its counts from the record).
+TEST_F(IngestHeldDirsTest, ADirectoryRecordNotCountingItsEntriesIsNotHeld) {
   v1::Task t = ReferenceThenLease();
   const std::string key = keys::HeldDir("acme", "fs-nas", "big/sub");
   std::string v;
@@ -475,26 +480,59 @@ TEST_F(IngestHeldDirsTest, ADirectoryRecordNotCountingTheReferencesEntriesRefuse
   v1::HeldDirRecord rec;
   ASSERT_TRUE(rec.ParseFromString(v));
   ASSERT_EQ(rec.entries(), 17u);
-  for (uint64_t wrong : {16u, 18u}) {
-    rec.set_entries(wrong);
-    storage::KvBatch b;
-    b.Put(storage::Space::kMeta, key, rec.SerializeAsString());
-    ASSERT_TRUE(c_->catalogue().kv()->Write(b, {}).ok());
-    // "big" changed: only "big/sub" is held.
-    auto sent = AsWorker(t, Day(kP2, {{"big/f10", "changed"}}));
-    ASSERT_TRUE(std::any_of(sent.begin(), sent.end(), [](const v1::Observation& o) {
+  auto held_sub = [](const std::vector<v1::Observation>& sent) {
+    return std::any_of(sent.begin(), sent.end(), [](const v1::Observation& o) {
       return o.has_held_dir() && o.path() == "big/sub";
-    }));
-    auto r = Send(t, {{kP2, "2026-01-02"}}, sent);
-    ASSERT_FALSE(r.ok()) << wrong;
-    EXPECT_TRUE(absl::IsInvalidArgument(r.status())) << r.status();
-    EXPECT_NE(r.status().message().find("not as many as its digests counted"), std::string::npos)
-        << r.status();
-    EXPECT_TRUE(Entries(kP2).empty());
-    auto again = c_->LeaseTask(worker_);
-    ASSERT_TRUE(again.ok() && again->has_task()) << again.status();
-    t = again->task();
+    });
+  };
+  // "big" changed: only "big/sub" could be held, and is while its record
+  // counts right.
+  const auto day2 = Day(kP2, {{"big/f10", "changed"}});
+  ASSERT_TRUE(held_sub(AsWorker(t, day2)));
+  for (int field = 0; field < 3; ++field) {
+    v1::HeldDirRecord wrong = rec;
+    if (field == 0) wrong.set_entries(16);
+    if (field == 1) wrong.set_files(18);
+    if (field == 2) wrong.set_bytes(rec.bytes() + 1);
+    storage::KvBatch b;
+    b.Put(storage::Space::kMeta, key, wrong.SerializeAsString());
+    ASSERT_TRUE(c_->catalogue().kv()->Write(b, {}).ok());
+    clock_.Advance(kHour);
+    t = RunAndLease();
+    EXPECT_FALSE(held_sub(AsWorker(t, day2))) << "field " << field;
   }
+  auto r = Send(t, {{kP1, "2026-01-01"}, {kP2, "2026-01-02"}}, AsWorker(t, day2));
+  ASSERT_TRUE(r.ok()) << r.status();
+  EXPECT_EQ(r->task().dirs_held(), 0u);
+  EXPECT_EQ(Entries(kP2), Expected(day2));
+}
+
+// The last guard of a directory taken from the reference entry by entry
+// (not shared: here a new point before the reference): the reference's
+// catalogue not holding as many entries beneath it as its record counts
+// (a catalogue damaged on disk) refuses the marker.
+TEST_F(IngestHeldDirsTest, AReferenceCatalogueNotHoldingTheCountedEntriesRefusesTheMarker) {
+  v1::Task t = ReferenceThenLease();
+  constexpr int64_t kP0 = kP1 - 24 * kHour;
+  auto day0 = Day(kP0, {{"big/f10", "changed"}});
+  auto sent = AsWorker(t, day0);
+  ASSERT_TRUE(std::any_of(sent.begin(), sent.end(), [](const v1::Observation& o) {
+    return o.has_held_dir() && o.path() == "big/sub";
+  }));
+  storage::KvBatch b;
+  b.Delete(storage::Space::kVersions,
+           storage::Versions::VersionKey("acme", "fs-nas", "big/sub/s12", kP1));
+  ASSERT_TRUE(c_->catalogue().kv()->Write(b, {}).ok());
+  v1::Observation held_p1;  // the reference, the same
+  held_p1.set_restore_point_ns(kP1);
+  *held_p1.mutable_held() = HeldProof(DigestsOf(Day(kP1)), t.id(), t.attempt());
+  sent.push_back(held_p1);
+  auto r = Send(t, {{kP0, "2025-12-31"}, {kP1, "2026-01-01"}}, sent);
+  ASSERT_FALSE(r.ok());
+  EXPECT_TRUE(absl::IsInvalidArgument(r.status())) << r.status();
+  EXPECT_NE(r.status().message().find("not as many as its digests counted"), std::string::npos)
+      << r.status();
+  EXPECT_TRUE(Entries(kP0).empty());
 }
 
 TEST_F(IngestHeldDirsTest, AnInconsistentNewestPointOffersNoDirectoriesOfItsOwn) {
