@@ -354,10 +354,6 @@ struct HeldState {
   }
 };
 
-// Whether held directory marker `o` carries the proofs, for (task,
-// attempt), of the digests the coordinator holds for that directory of the
-// reference `ref` (its listing always, its content when the marker claims
-// every file beneath it was read). Sets *record to the directory's record.
 // Directory `path` as its record of the reference says (without its
 // content digest unless `content`).
 DirDigester::Dir DirOf(std::string_view path, const v1::HeldDirRecord& r, bool content) {
@@ -366,6 +362,10 @@ DirDigester::Dir DirOf(std::string_view path, const v1::HeldDirRecord& r, bool c
   return d;
 }
 
+// Whether held directory marker `o` carries the proofs, for (task,
+// attempt), of the digests the coordinator holds for that directory of the
+// reference `ref` (its listing always, its content when the marker claims
+// every file beneath it was read). Sets *record to the directory's record.
 StatusOr<bool> ProvesHeldDir(storage::KvStore* kv, const v1::BackupSet& set,
                              const std::optional<HeldDirRef>& ref, const v1::Observation& o,
                              uint64_t task, uint32_t attempt, v1::HeldDirRecord* record) {
@@ -871,26 +871,26 @@ Status KeepHeldDirs(const v1::BackupSet& set, int64_t t, const v1::PointRecord& 
   return absl::OkStatus();
 }
 
-}  // namespace
-
 // The reference's directory records beneath `dir` (keys::HeldDir), to `fn`:
-// kept again for a point that shares `dir` with the reference.
-Status HeldDirsBeneath(storage::KvStore* kv, const v1::BackupSet& set, std::string_view dir,
-                       const std::function<void(DirDigester::Dir&&)>& fn) {
+// kept again for a point that shares `dir` with the reference. False if
+// one does not parse (the point then keeps none: AddHeldPoints skips it).
+StatusOr<bool> HeldDirsBeneath(storage::KvStore* kv, const v1::BackupSet& set, std::string_view dir,
+                               const std::function<void(DirDigester::Dir&&)>& fn) {
   const size_t head = keys::HeldDirs(set.tenant(), set.name()).size() + 1;  // then "\x01"
   const std::string from = keys::HeldDir(set.tenant(), set.name(), dir) + std::string(1, '\0');
   auto it = kv->NewIterator(Space::kMeta, {.upper_bound = storage::PrefixSuccessor(from)});
   v1::HeldDirRecord rec;
   for (it->Seek(from); it->Valid(); it->Next()) {
-    const std::string path = storage::DecodePath(it->key().substr(head));
     if (!rec.ParseFromArray(it->value().data(), static_cast<int>(it->value().size()))) {
-      return absl::DataLossError("held directory record of '" + Printable(path) + "' in " +
-                                 set.tenant() + "/" + set.name() + " does not parse");
+      return false;
     }
-    fn(DirOf(path, rec, true));
+    fn(DirOf(storage::DecodePath(it->key().substr(head)), rec, true));
   }
-  return it->status();
+  if (!it->status().ok()) return it->status();
+  return true;
 }
+
+}  // namespace
 
 StatusOr<MergeResult> MergeStaged(storage::Catalogue& cat, const v1::BackupSet& set, uint64_t task,
                                   uint32_t attempt, int64_t now_ns, const std::string& marker_key,
@@ -1229,7 +1229,7 @@ StatusOr<MergeResult> MergeStaged(storage::Catalogue& cat, const v1::BackupSet& 
     // content proof), tallied and digested from the reference's record of
     // the directory, and the directories beneath it kept again for the
     // next reference.
-    auto ShareHeldDir = [&](const v1::Observation& m, const v1::HeldDirRecord& dir) -> Status {
+    auto share_held_dir = [&](const v1::Observation& m, const v1::HeldDirRecord& dir) -> Status {
       if (Status s = w->ShareUnder(m.path(), dir.entries(), now_ns); !s.ok()) return s;
       DirDigester::Dir whole = DirOf(m.path(), dir, true);
       digester.AddDir(whole);
@@ -1243,7 +1243,13 @@ StatusOr<MergeResult> MergeStaged(storage::Catalogue& cat, const v1::BackupSet& 
       prev_path = m.path();
       if (!collect_dirs) return absl::OkStatus();
       keep_dir(std::move(whole));
-      return HeldDirsBeneath(cat.kv(), set, m.path(), keep_dir);
+      auto kept = HeldDirsBeneath(cat.kv(), set, m.path(), keep_dir);
+      if (!kept.ok()) return kept.status();
+      if (!*kept) {
+        dirs_overflow = true;  // a record unreadable: the point keeps none
+        std::vector<DirDigester::Dir>().swap(point_dirs);
+      }
+      return absl::OkStatus();
     };
     auto next = [&](storage::Observation* o) -> bool {
       for (;;) {
@@ -1359,7 +1365,7 @@ StatusOr<MergeResult> MergeStaged(storage::Catalogue& cat, const v1::BackupSet& 
             share = *can;
           }
           if (share) {
-            if (Status s = ShareHeldDir(*p, dir); !s.ok()) {
+            if (Status s = share_held_dir(*p, dir); !s.ok()) {
               order = s;
               return false;
             }

@@ -10,6 +10,7 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <filesystem>
 #include <map>
 #include <string>
 #include <vector>
@@ -533,6 +534,89 @@ TEST_F(IngestHeldDirsTest, AReferenceCatalogueNotHoldingTheCountedEntriesRefuses
   EXPECT_NE(r.status().message().find("not as many as its digests counted"), std::string::npos)
       << r.status();
   EXPECT_TRUE(Entries(kP0).empty());
+}
+
+// A merge killed after any of its batches, a directory shared in it, then
+// completed by the worker's retry after a restart, records what an
+// uninterrupted one records (the point resumed takes the directory entry
+// by entry: the same entries, digests, counts and next reference).
+TEST_F(IngestHeldDirsTest, AMergeKilledAfterAnyBatchRecordsWhatAnUninterruptedOneRecords) {
+  // Two new days: every file but those beneath "big/sub" changed (each
+  // one a batch of the merge, before and after the directory held); only
+  // "top" changed ("big" held, and a batch after it holding no version).
+  std::map<std::string, std::string> many = {{"small/x", "x2"}, {"top", "top2"}};
+  for (int i = 0; i < 20; ++i) many["big/f" + std::to_string(10 + i)] = "changed";
+  for (const auto& changed : {many, std::map<std::string, std::string>{{"top", "top2"}}}) {
+    SCOPED_TRACE(std::to_string(changed.size()) + " changed");
+    const auto day2 = Day(kP2, changed);
+    // A fresh coordinator with kP1 recorded, and the next check staged:
+    // kP1 held whole, kP2 sent with "big/sub" held.
+    auto staged = [&]() -> v1::Task {
+      c_.reset();
+      std::filesystem::remove_all(coordinator_options_.data_dir);
+      v1::Task t = ReferenceThenLease();
+      v1::Observation held_p1;
+      held_p1.set_restore_point_ns(kP1);
+      *held_p1.mutable_held() = HeldProof(DigestsOf(Day(kP1)), t.id(), t.attempt());
+      std::vector<v1::Observation> sent = {held_p1};
+      for (const auto& o : AsWorker(t, day2)) sent.push_back(o);
+      auto a = c_->Observe(worker_, Batch(t, 1, Two(), sent));
+      EXPECT_TRUE(a.ok()) << a.status();
+      return t;
+    };
+    // The merge by hand in small batches, stopped after the stop-th (0:
+    // never; its last batch is never written): what a kill there leaves.
+    auto merge = [&](const v1::Task& t, uint64_t stop) {
+      MergeOptions options;
+      options.batch_bytes = 1;
+      uint64_t writes = 0;
+      options.after_write = [&](uint64_t k) -> storage::Status {
+        writes = k;
+        return k == stop ? absl::AbortedError("killed") : absl::OkStatus();
+      };
+      storage::KvBatch last;
+      auto m = MergeStaged(c_->catalogue(), t.backup_set(), t.id(), t.attempt(), clock_.NowNs(),
+                           keys::Merged(t.id(), t.attempt()), &last, options);
+      EXPECT_EQ(m.ok(), stop == 0) << m.status();
+      return writes;
+    };
+    // What the check recorded, times aside.
+    auto outcome = [&](const v1::Task& done) {
+      std::string o = "entries " + std::to_string(done.entries()) + ", added " +
+                      std::to_string(done.counts().added()) + ", unchanged " +
+                      std::to_string(done.counts().unchanged()) + ", held " +
+                      std::to_string(done.dirs_held()) + "/" +
+                      std::to_string(done.entries_in_held_dirs()) + "\n";
+      for (const auto& [path, digest] : Entries(kP2)) o += path + " " + digest + "\n";
+      const v1::PointRecord r = RecordOf(kP2);
+      o += r.digests().SerializeAsString() + " " + std::to_string(r.entries()) + " " +
+           std::to_string(r.files()) + " " + std::to_string(r.bytes()) + "\n";
+      const std::string prefix = keys::HeldDirs("acme", "fs-nas");
+      auto it = c_->catalogue().kv()->NewIterator(
+          storage::Space::kMeta, {.upper_bound = storage::PrefixSuccessor(prefix)});
+      for (it->Seek(prefix); it->Valid(); it->Next()) {
+        o += std::string(it->key()) + " " + std::string(it->value()) + "\n";
+      }
+      return o;
+    };
+    v1::Task t = staged();
+    auto r = c_->CompleteTask(worker_, Done(t, 1));
+    ASSERT_TRUE(r.ok()) << r.status();
+    EXPECT_EQ(r->task().dirs_shared(), 1u);
+    const std::string clean = outcome(r->task());
+    EXPECT_NE(clean.find("big/sub/s26"), std::string::npos) << clean;
+    const uint64_t writes = merge(staged(), 0);
+    ASSERT_GE(writes, changed.size() > 1 ? 20u : 2u) << "the merge must span several batches";
+    for (uint64_t k = 1; k <= writes; ++k) {
+      SCOPED_TRACE("killed after batch " + std::to_string(k));
+      t = staged();
+      merge(t, k);
+      Open();  // the restart
+      r = c_->CompleteTask(worker_, Done(t, 1));
+      ASSERT_TRUE(r.ok()) << r.status();
+      EXPECT_EQ(outcome(r->task()), clean);
+    }
+  }
 }
 
 TEST_F(IngestHeldDirsTest, AnInconsistentNewestPointOffersNoDirectoriesOfItsOwn) {
