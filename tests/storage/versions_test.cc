@@ -501,7 +501,6 @@ TEST_F(VersionsTest, SharingADirectoryWritesWhatPuttingItsEntriesWrites) {
   }
   ASSERT_NO_FATAL_FAILURE(WritePointSharing(300, day3, 200, {"d", "e"}, "fs2"));
   EXPECT_EQ(SetKeys("fs2"), SetKeys("fs"));
-  EXPECT_EQ(CountKeys(Space::kHashIndex) % 2, 0u);
   PointEntries got;
   auto scan = v_->Scan("acme", "fs2", 300);
   for (; scan->Valid(); scan->Next()) got.emplace(scan->version().path, scan->version().entry);
@@ -533,7 +532,8 @@ TEST_F(VersionsTest, NothingAfterIsNoWhileAPointIsRecordedOrAVersionEndsAfter) {
     auto w = v_->NewPoint("acme", "fs", 200);
     ASSERT_TRUE(w.ok());
     KvBatch b;
-    ASSERT_TRUE((*w)->Put("a/x", Rec(5), &b).ok());
+    // The same content: its pending record only, no version written.
+    ASSERT_TRUE((*w)->Put("a/x", Rec(1), &b).ok());
     ASSERT_TRUE(kv_->Write(b, {}).ok());  // and no Finish: interrupted
   }
   EXPECT_FALSE(*v_->NothingAfter("acme", "fs", 100)) << "a point being recorded";
