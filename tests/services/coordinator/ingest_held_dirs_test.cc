@@ -179,6 +179,14 @@ class IngestHeldDirsTest : public CoordinatorFixture {
     return out;
   }
 
+  // The held marker of day `point` (Day(point), unchanged) for task `t`.
+  static v1::Observation HeldDay(int64_t point, const v1::Task& t) {
+    v1::Observation m;
+    m.set_restore_point_ns(point);
+    *m.mutable_held() = HeldProof(DigestsOf(Day(point)), t.id(), t.attempt());
+    return m;
+  }
+
   static Points One() { return {{kP1, "2026-01-01"}}; }
   static Points Two() { return {{kP1, "2026-01-01"}, {kP2, "2026-01-02"}}; }
 };
@@ -201,9 +209,7 @@ TEST_F(IngestHeldDirsTest, ADirectoryTheSameAsTheReferencesIsOneMarkerAndRecorde
   // A new day: "small/x" changed, "big" the same. kP1 held whole.
   const auto day2 = Day(kP2, {{"small/x", "changed"}});
   std::vector<v1::Observation> sent;
-  v1::Observation held_p1;
-  held_p1.set_restore_point_ns(kP1);
-  *held_p1.mutable_held() = HeldProof(DigestsOf(Day(kP1)), t.id(), t.attempt());
+  const v1::Observation held_p1 = HeldDay(kP1, t);
   sent.push_back(held_p1);
   for (const auto& o : AsWorker(t, day2)) sent.push_back(o);
   ASSERT_EQ(sent.size(), 1u + 1u + 3u) << "kP1's marker, big's marker, small/x, small/y, top";
@@ -371,9 +377,7 @@ TEST_F(IngestHeldDirsTest, ATouchInAnotherPointLeavesTheReferenceAsItsDigestsSay
   ASSERT_EQ(p1[0].path(), "big/f10");
   p1[0].set_mtime_ns(99);  // touched in kP1 only
   // kP1 sent (touched), kP2 held whole, kP3 new with "big" held.
-  v1::Observation held_p2;
-  held_p2.set_restore_point_ns(kP2);
-  *held_p2.mutable_held() = HeldProof(DigestsOf(Day(kP2)), t.id(), t.attempt());
+  const v1::Observation held_p2 = HeldDay(kP2, t);
   std::vector<v1::Observation> sent = p1;
   sent.push_back(held_p2);
   for (const auto& o : AsWorker(t, Day(kP3))) sent.push_back(o);
@@ -438,9 +442,7 @@ TEST_F(IngestHeldDirsTest, AProofHoldsForItsOwnDirectoryAndPointOnly) {
   clock_.Advance(kHour);
   v1::Task t = RunAndLease();
   std::vector<v1::Observation> sent;
-  v1::Observation held_p1;
-  held_p1.set_restore_point_ns(kP1);
-  *held_p1.mutable_held() = HeldProof(DigestsOf(Day(kP1)), t.id(), t.attempt());
+  const v1::Observation held_p1 = HeldDay(kP1, t);
   sent.push_back(held_p1);
   const auto p2 = AsWorker(t, Day(kP2));
   ASSERT_TRUE(p2[0].has_held_dir());
@@ -524,9 +526,7 @@ TEST_F(IngestHeldDirsTest, AReferenceCatalogueNotHoldingTheCountedEntriesRefuses
   b.Delete(storage::Space::kVersions,
            storage::Versions::VersionKey("acme", "fs-nas", "big/sub/s12", kP1));
   ASSERT_TRUE(c_->catalogue().kv()->Write(b, {}).ok());
-  v1::Observation held_p1;  // the reference, the same
-  held_p1.set_restore_point_ns(kP1);
-  *held_p1.mutable_held() = HeldProof(DigestsOf(Day(kP1)), t.id(), t.attempt());
+  const v1::Observation held_p1 = HeldDay(kP1, t);  // the reference, the same
   sent.push_back(held_p1);
   auto r = Send(t, {{kP0, "2025-12-31"}, {kP1, "2026-01-01"}}, sent);
   ASSERT_FALSE(r.ok());
@@ -555,9 +555,7 @@ TEST_F(IngestHeldDirsTest, AMergeKilledAfterAnyBatchRecordsWhatAnUninterruptedOn
       c_.reset();
       std::filesystem::remove_all(coordinator_options_.data_dir);
       v1::Task t = ReferenceThenLease();
-      v1::Observation held_p1;
-      held_p1.set_restore_point_ns(kP1);
-      *held_p1.mutable_held() = HeldProof(DigestsOf(Day(kP1)), t.id(), t.attempt());
+      const v1::Observation held_p1 = HeldDay(kP1, t);
       std::vector<v1::Observation> sent = {held_p1};
       for (const auto& o : AsWorker(t, day2)) sent.push_back(o);
       auto a = c_->Observe(worker_, Batch(t, 1, Two(), sent));
