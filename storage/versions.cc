@@ -648,6 +648,11 @@ StatusOr<bool> Versions::NothingAfter(std::string_view tenant, std::string_view 
   auto points = Points(tenant, set);
   if (!points.ok()) return points.status();
   if (points->empty() || points->back() != point) return false;
+  return NothingAfterLatest(tenant, set, point);
+}
+
+StatusOr<bool> Versions::NothingAfterLatest(std::string_view tenant, std::string_view set,
+                                            int64_t point) {
   auto recording = Recording(tenant, set);
   if (!recording.ok()) return recording.status();
   if (*recording) return false;
@@ -699,7 +704,7 @@ StatusOr<std::unique_ptr<Versions::PointStream>> Versions::NewPoint(std::string_
   }
   bool share = false;
   if (n.prev && !n.next) {
-    auto nothing = NothingAfter(tenant, set, *n.prev);
+    auto nothing = NothingAfterLatest(tenant, set, *n.prev);
     if (!nothing.ok()) return nothing.status();
     share = *nothing;
   }

@@ -241,6 +241,8 @@ class Versions {
                                 std::string_view path, int64_t born);
 
  private:
+  // NothingAfter for `point` known to be the set's latest recorded point.
+  StatusOr<bool> NothingAfterLatest(std::string_view tenant, std::string_view set, int64_t point);
   // The point's entries among the set's versions whose path suffix is in
   // [first, upper) (empty: all of them).
   std::unique_ptr<Scanner> ScanRange(std::string_view tenant, std::string_view set, int64_t point,

@@ -871,23 +871,26 @@ Status KeepHeldDirs(const v1::BackupSet& set, int64_t t, const v1::PointRecord& 
   return absl::OkStatus();
 }
 
-// The reference's directory records beneath `dir` (keys::HeldDir), to `fn`:
-// kept again for a point that shares `dir` with the reference. False if
-// one does not parse (the point then keeps none: AddHeldPoints skips it).
-StatusOr<bool> HeldDirsBeneath(storage::KvStore* kv, const v1::BackupSet& set, std::string_view dir,
-                               const std::function<void(DirDigester::Dir&&)>& fn) {
-  const size_t head = keys::HeldDirs(set.tenant(), set.name()).size() + 1;  // then "\x01"
-  const std::string from = keys::HeldDir(set.tenant(), set.name(), dir) + std::string(1, '\0');
+// The reference's directory records (keys::HeldDir) to `fn`: all of them,
+// or those beneath `dir` when it is not empty. False if one does not parse
+// (skipped).
+StatusOr<bool> ForEachHeldDir(storage::KvStore* kv, const v1::BackupSet& set, std::string_view dir,
+                              bool content, const std::function<void(DirDigester::Dir&&)>& fn) {
+  const std::string first = keys::HeldDirs(set.tenant(), set.name()) + "\x01";
+  const std::string from =
+      dir.empty() ? first : keys::HeldDir(set.tenant(), set.name(), dir) + std::string(1, '\0');
   auto it = kv->NewIterator(Space::kMeta, {.upper_bound = storage::PrefixSuccessor(from)});
+  bool parsed = true;
   v1::HeldDirRecord rec;
   for (it->Seek(from); it->Valid(); it->Next()) {
     if (!rec.ParseFromArray(it->value().data(), static_cast<int>(it->value().size()))) {
-      return false;
+      parsed = false;
+      continue;
     }
-    fn(DirOf(storage::DecodePath(it->key().substr(head)), rec, true));
+    fn(DirOf(storage::DecodePath(it->key().substr(first.size())), rec, content));
   }
   if (!it->status().ok()) return it->status();
-  return true;
+  return parsed;
 }
 
 }  // namespace
@@ -1243,7 +1246,7 @@ StatusOr<MergeResult> MergeStaged(storage::Catalogue& cat, const v1::BackupSet& 
       prev_path = m.path();
       if (!collect_dirs) return absl::OkStatus();
       keep_dir(std::move(whole));
-      auto kept = HeldDirsBeneath(cat.kv(), set, m.path(), keep_dir);
+      auto kept = ForEachHeldDir(cat.kv(), set, m.path(), true, keep_dir);
       if (!kept.ok()) return kept.status();
       if (!*kept) {
         dirs_overflow = true;  // a record unreadable: the point keeps none
@@ -1639,15 +1642,9 @@ Status AddHeldPoints(storage::KvStore* kv, v1::Task* task) {
   if (!ref.ok()) return ref.status();
   if (!*ref) return absl::OkStatus();
   std::vector<DirDigester::Dir> dirs;
-  const std::string prefix = keys::HeldDirs(task->backup_set().tenant(), task->backup_set().name());
-  const std::string first = prefix + "\x01";
-  auto it = kv->NewIterator(Space::kMeta, {.upper_bound = storage::PrefixSuccessor(prefix)});
-  for (it->Seek(first); it->Valid(); it->Next()) {
-    v1::HeldDirRecord r;
-    if (!r.ParseFromArray(it->value().data(), static_cast<int>(it->value().size()))) continue;
-    dirs.push_back(DirOf(storage::DecodePath(it->key().substr(first.size())), r, (*ref)->content));
-  }
-  if (!it->status().ok()) return it->status();
+  auto read = ForEachHeldDir(kv, task->backup_set(), {}, (*ref)->content,
+                             [&](DirDigester::Dir&& d) { dirs.push_back(std::move(d)); });
+  if (!read.ok()) return read.status();  // (a record that does not parse is not offered)
   // Most entries beneath first, up to kMaxHeldDirOffers and
   // kMaxHeldDirOfferBytes of paths (a lease must stay well within a
   // message's size, however deep the tree).

@@ -20,6 +20,7 @@
 #include <utility>
 #include <vector>
 
+#include "services/common/listing_digest.h"
 #include "services/coordinator/coordinator.h"
 #include "services/coordinator/keys.h"
 #include "storage/hash.h"
@@ -127,6 +128,21 @@ class CoordinatorFixture : public ::testing::Test {
   }
   static v1::Observation Obs(const std::string& path, const std::string& content) {
     return Obs(0, path, content);
+  }
+  // What a worker computes of a point's `obs` (services/common/listing_digest.h).
+  static v1::ListingDigests DigestsOf(const std::vector<v1::Observation>& obs,
+                                      bool content = true) {
+    ListingDigester d;
+    for (const auto& o : obs) d.Add(o);
+    return d.Finish(content);
+  }
+  // The held marker of `point` a worker sends in task `t` when it computed
+  // the digests `d` (their proofs, listing_digest.h).
+  static v1::Observation Held(const v1::Task& t, int64_t point, const v1::ListingDigests& d) {
+    v1::Observation o;
+    o.set_restore_point_ns(point);
+    *o.mutable_held() = HeldProof(d, t.id(), t.attempt());
+    return o;
   }
   // Batch `seq` of task `t`: `points` (listed by mtime; only in seq 1),
   // then `obs`.

@@ -153,11 +153,6 @@ class IngestHeldDirsTest : public CoordinatorFixture {
     std::sort(out.begin(), out.end());
     return out;
   }
-  static v1::ListingDigests DigestsOf(const std::vector<v1::Observation>& obs) {
-    ListingDigester d;
-    for (const auto& o : obs) d.Add(o);
-    return d.Finish(true);
-  }
 
   // A dated set whose kP1 is recorded (the reference), and the next
   // check's task.
@@ -181,10 +176,7 @@ class IngestHeldDirsTest : public CoordinatorFixture {
 
   // The held marker of day `point` (Day(point), unchanged) for task `t`.
   static v1::Observation HeldDay(int64_t point, const v1::Task& t) {
-    v1::Observation m;
-    m.set_restore_point_ns(point);
-    *m.mutable_held() = HeldProof(DigestsOf(Day(point)), t.id(), t.attempt());
-    return m;
+    return Held(t, point, DigestsOf(Day(point)));
   }
 
   static Points One() { return {{kP1, "2026-01-01"}}; }

@@ -39,20 +39,6 @@ class IngestHeldTest : public CoordinatorFixture {
 
   static Points Listed() { return {{kP1, "2026-01-01"}, {kP2, "2026-01-02"}}; }
 
-  // What a worker computes of `obs` (services/common/listing_digest.h).
-  static v1::ListingDigests DigestsOf(const std::vector<v1::Observation>& obs, bool content) {
-    ListingDigester d;
-    for (const auto& o : obs) d.Add(o);
-    return d.Finish(content);
-  }
-  // The held marker of `point` a worker sends in task `t` when it computed
-  // the digests `d` (their proofs, listing_digest.h).
-  static v1::Observation Held(const v1::Task& t, int64_t point, const v1::ListingDigests& d) {
-    v1::Observation o;
-    o.set_restore_point_ns(point);
-    *o.mutable_held() = HeldProof(d, t.id(), t.attempt());
-    return o;
-  }
   // Leases a check of acme; the task.
   v1::Task Lease() { return RunAndLease(); }
   // Sends `obs` in one batch (with the listing) and completes; the result,
