@@ -1,8 +1,10 @@
 #include "storage/versions.h"
 
 #include <algorithm>
+#include <atomic>
 #include <map>
 #include <optional>
+#include <random>
 #include <utility>
 
 #include "storage/catalogue.h"
@@ -28,6 +30,21 @@ constexpr char kEndTag = 2;
 // A point being recorded: its time of recording, written with the stream's
 // first entry, read back by a redo (ResumeAfter), dropped by Finish.
 constexpr char kPendingTag = 3;
+// A caller's summary of a recorded point, and the set's generation
+// (versions.h, "summary").
+constexpr char kSummaryTag = 4;
+constexpr char kGenerationTag = 5;
+
+// A token no earlier Update wrote: a random start, then counted.
+std::string NewGenerationToken() {
+  static std::atomic<uint64_t> next{[] {
+    std::random_device rd;
+    return (static_cast<uint64_t>(rd()) << 32) ^ rd();
+  }()};
+  std::string out;
+  AppendI64(&out, static_cast<int64_t>(next.fetch_add(1, std::memory_order_relaxed)));
+  return out;
+}
 
 std::string IndexPrefix(std::string_view set_prefix, char tag) {
   std::string out(set_prefix);
@@ -439,6 +456,7 @@ class PointStreamImpl final : public Versions::PointStream {
     if (!groups_.status().ok()) return groups_.status();
     batch->Put(space_, IndexKey(w_.prefix(), kPointTag, point_, {}), I64String(recorded_));
     batch->Delete(space_, IndexKey(w_.prefix(), kPendingTag, point_, {}));
+    batch->Delete(space_, IndexKey(w_.prefix(), kSummaryTag, point_, {}));
     return absl::OkStatus();
   }
 
@@ -787,15 +805,24 @@ StatusOr<Version> Versions::Get(std::string_view tenant, std::string_view set, i
 }
 
 Status Versions::Diff(std::string_view tenant, std::string_view set, int64_t a, int64_t b,
-                      const DiffFn& fn) {
+                      const DiffFn& fn, bool every_version, size_t max_paths) {
   if (a >= b) return absl::InvalidArgumentError("Diff needs a < b");
   const std::string prefix = BackupSetPrefix(tenant, set);
   std::vector<std::string> paths;
+  bool over = false;
   auto collect = [&](int64_t, std::string_view enc_path, std::string_view) {
-    paths.emplace_back(enc_path);
+    if (paths.size() >= max_paths) {
+      over = true;
+    } else {
+      paths.emplace_back(enc_path);
+    }
   };
   if (Status s = IndexPaths(kv_, space_, prefix, kBornTag, a, b, collect); !s.ok()) return s;
   if (Status s = IndexPaths(kv_, space_, prefix, kEndTag, a, b, collect); !s.ok()) return s;
+  if (over) {
+    return absl::ResourceExhaustedError("more than " + std::to_string(max_paths) +
+                                        " versions born or ended between the two points");
+  }
   std::sort(paths.begin(), paths.end());
   paths.erase(std::unique(paths.begin(), paths.end()), paths.end());
   std::vector<Stored> versions;
@@ -804,7 +831,9 @@ Status Versions::Diff(std::string_view tenant, std::string_view set, int64_t a, 
     const Stored* va = CoverOf(versions, a);
     const Stored* vb = CoverOf(versions, b);
     if (va == vb) continue;
-    if (va != nullptr && vb != nullptr && SameContent(va->entry, vb->entry)) continue;
+    if (!every_version && va != nullptr && vb != nullptr && SameContent(va->entry, vb->entry)) {
+      continue;
+    }
     if (Status s = fn(DecodePath(enc), va ? &va->entry : nullptr, vb ? &vb->entry : nullptr);
         !s.ok()) {
       return s;
@@ -875,6 +904,7 @@ Status Versions::DeletePoint(std::string_view tenant, std::string_view set, int6
     w.Delete(&batch, v);
   }
   batch.Delete(space_, IndexKey(prefix, kPointTag, point, {}));
+  batch.Delete(space_, IndexKey(prefix, kSummaryTag, point, {}));
   return done();
 }
 
@@ -897,6 +927,8 @@ Status Versions::Update(std::string_view tenant, std::string_view set, int64_t p
   }
   const std::string prefix = BackupSetPrefix(tenant, set);
   const std::string enc = EncodePath(path);
+  // Whatever it changes, a summary of the points it touches is stale.
+  batch->Put(space_, IndexPrefix(prefix, kGenerationTag), NewGenerationToken());
   std::vector<Stored> read;
   std::vector<Stored>* versions = &read;
   const int64_t first = points.front();
@@ -915,6 +947,39 @@ Status Versions::Update(std::string_view tenant, std::string_view set, int64_t p
   ApplyCounts counts;
   ApplyAt(w, batch, *versions, enc, point, NeighboursOf(points, point), entry, true, &counts);
   return absl::OkStatus();
+}
+
+StatusOr<std::string> Versions::Generation(std::string_view tenant, std::string_view set) {
+  std::string value;
+  Status s = kv_->Get(space_, IndexPrefix(BackupSetPrefix(tenant, set), kGenerationTag), &value);
+  if (absl::IsNotFound(s)) return std::string();
+  if (!s.ok()) return s;
+  return value;
+}
+
+void Versions::PutSummary(std::string_view tenant, std::string_view set, int64_t point,
+                          std::string_view generation, std::string_view summary, KvBatch* batch) {
+  std::string value(1, static_cast<char>(generation.size()));  // (tokens are 8 bytes)
+  value.append(generation);
+  value.append(summary);
+  batch->Put(space_, IndexKey(BackupSetPrefix(tenant, set), kSummaryTag, point, {}), value);
+}
+
+StatusOr<std::optional<std::string>> Versions::GetSummary(std::string_view tenant,
+                                                          std::string_view set, int64_t point) {
+  auto generation = Generation(tenant, set);
+  if (!generation.ok()) return generation.status();
+  std::string value;
+  Status s =
+      kv_->Get(space_, IndexKey(BackupSetPrefix(tenant, set), kSummaryTag, point, {}), &value);
+  if (absl::IsNotFound(s)) return std::optional<std::string>();
+  if (!s.ok()) return s;
+  const size_t n = value.empty() ? 0 : static_cast<uint8_t>(value[0]);
+  if (value.empty() || value.size() < 1 + n ||
+      std::string_view(value).substr(1, n) != *generation) {
+    return std::optional<std::string>();  // stale (or not one of ours)
+  }
+  return std::optional<std::string>(value.substr(1 + n));
 }
 
 Status Versions::ForEachHolder(const Digest& digest, const HolderFn& fn) {

@@ -22,6 +22,10 @@
 //   end idx   S 0x00 0x02 I64(until) Path(path) -> I64(born)   (until finite)
 //   pending   S 0x00 0x03 I64(point)            -> I64(recorded)  (a point being
 //             recorded: its time, for a redo after a crash; gone once recorded)
+//   summary   S 0x00 0x04 I64(point)            -> U8(n) generation[n] blob
+//             (a caller's summary of a recorded point's entries, PutSummary)
+//   generation S 0x00 0x05                      -> token  (changed by every
+//             Update: a summary written under another token is stale)
 //   hash idx  (hash_index) 0x00 0x00 U8(alg) digest <version key> -> empty
 //
 // A Path never starts with 0x00 (names are non-empty, without NUL), so the
@@ -55,6 +59,7 @@
 #include <functional>
 #include <limits>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -186,11 +191,36 @@ class Versions {
   // Calls fn(path, in_a, in_b) for each path whose entry differs between
   // recorded points a < b (either pointer null: absent there), in path
   // order. Reads only the versions born or ended in (a, b]; memory
-  // proportional to their number.
+  // proportional to their number. Records of the same content
+  // (SameContent: a new first seen or content sample) count as the same
+  // unless `every_version`: then every path whose points hold different
+  // versions is given (the entries of every other path are the same stored
+  // record in both points). More than `max_paths` index records in (a, b]:
+  // ResourceExhausted before any call of fn (the memory it would take).
   using DiffFn =
       std::function<Status(std::string_view path, const EntryRecord* a, const EntryRecord* b)>;
-  Status Diff(std::string_view tenant, std::string_view set, int64_t a, int64_t b,
-              const DiffFn& fn);
+  Status Diff(std::string_view tenant, std::string_view set, int64_t a, int64_t b, const DiffFn& fn,
+              bool every_version = false, size_t max_paths = std::numeric_limits<size_t>::max());
+
+  // A caller's summary of a recorded point's entries (counts it would
+  // otherwise read the whole point for), kept beside the point and valid
+  // only while the entries it summarises are as they were:
+  //   - Generation() names the set's state: every Update (an entry of a
+  //     recorded point replaced, removed, or rewritten in place, such as a
+  //     content sample) changes it. Read it before reading the entries the
+  //     summary is made of, and write the summary under it: an Update in
+  //     between leaves the summary stale, and GetSummary does not return it.
+  //   - Recording a point does not change the entries of the others (its
+  //     versions are its own, or shared as they are); deleting a point
+  //     drops its summary (a point recorded again at that time has new
+  //     entries); erasing the set drops them all.
+  // Opaque bytes to Versions. GetSummary: nullopt when none is stored or it
+  // is stale.
+  StatusOr<std::string> Generation(std::string_view tenant, std::string_view set);
+  void PutSummary(std::string_view tenant, std::string_view set, int64_t point,
+                  std::string_view generation, std::string_view summary, KvBatch* batch);
+  StatusOr<std::optional<std::string>> GetSummary(std::string_view tenant, std::string_view set,
+                                                  int64_t point);
 
   // Forgets a recorded point: its point record, and the versions no other
   // recorded point holds (with their index and hash keys). Versions it

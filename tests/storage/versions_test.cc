@@ -551,6 +551,95 @@ TEST_F(VersionsTest, NothingAfterIsNoWhileAPointIsRecordedOrAVersionEndsAfter) {
   ExpectMatches({{100, day}});
 }
 
+// A caller's summary of a point is returned while the point's entries are
+// as they were: any Update of the set makes it stale (the generation), a
+// point deleted loses it, a point recorded after it or between does not.
+TEST_F(VersionsTest, ASummaryHoldsWhileThePointsEntriesAreAsTheyWere) {
+  auto summary = [&](int64_t t) {
+    auto s = v_->GetSummary("acme", "fs", t);
+    EXPECT_TRUE(s.ok()) << s.status();
+    return s.ok() ? *s : std::nullopt;
+  };
+  auto put = [&](int64_t t, const std::string& text) {
+    auto g = v_->Generation("acme", "fs");
+    ASSERT_TRUE(g.ok());
+    KvBatch b;
+    v_->PutSummary("acme", "fs", t, *g, text, &b);
+    ASSERT_TRUE(kv_->Write(b, {}).ok());
+  };
+  PointEntries day = {{"a/x", Rec(1)}, {"a/y", Rec(2)}};
+  WritePoint(100, day);
+  EXPECT_EQ(summary(100), std::nullopt);
+  put(100, "one hundred");
+  EXPECT_EQ(summary(100), "one hundred");
+  day["a/y"] = Rec(3);
+  WritePoint(300, day);
+  day["a/z"] = Rec(4);
+  WritePoint(200, day);  // between: 100's entries are as they were
+  EXPECT_EQ(summary(100), "one hundred");
+  put(300, "three hundred");
+  EXPECT_EQ(summary(300), "three hundred");
+  // Deleted, then recorded again at the same time: not its summary.
+  ASSERT_TRUE(v_->DeletePoint("acme", "fs", 300).ok());
+  EXPECT_EQ(summary(300), std::nullopt);
+  WritePoint(300, {{"b", Rec(9)}});
+  EXPECT_EQ(summary(300), std::nullopt);
+  EXPECT_EQ(summary(100), "one hundred");
+  // A sample written in place into a version 100 shares: stale.
+  const std::string generation = *v_->Generation("acme", "fs");
+  EntryRecord sampled = day["a/x"];
+  sampled.sample = ContentSample{FileFormat::kZip, 126};
+  ASSERT_TRUE(Update(200, "a/x", &sampled).ok());
+  EXPECT_NE(*v_->Generation("acme", "fs"), generation);
+  EXPECT_EQ(summary(100), std::nullopt);
+  // Written under the generation read before an Update: stale at once.
+  KvBatch b;
+  v_->PutSummary("acme", "fs", 100, generation, "old", &b);
+  ASSERT_TRUE(kv_->Write(b, {}).ok());
+  EXPECT_EQ(summary(100), std::nullopt);
+  // Erasing the set drops them with the rest.
+  put(100, "again");
+  EXPECT_EQ(summary(100), "again");
+  KvBatch erase;
+  ASSERT_TRUE(v_->EraseSet("acme", "fs", &erase).ok());
+  ASSERT_TRUE(kv_->Write(erase, {}).ok());
+  EXPECT_EQ(CountKeys(Space::kVersions), 0u);
+}
+
+// A diff asked to hold no more than so many changed paths refuses before
+// calling back, and gives every path whose versions differ when asked to,
+// the same content included.
+TEST_F(VersionsTest, ADiffHoldsAtMostSoManyPathsAndGivesEveryVersionWhenAsked) {
+  PointEntries day = {{"a", Rec(1)}, {"b", Rec(2)}, {"c", Rec(3)}};
+  WritePoint(100, day);
+  day.erase("b");
+  day["c"] = Rec(4);
+  WritePoint(200, day);
+  day["b"] = Rec(2);  // back, the same content: a new version
+  WritePoint(300, day);
+  auto paths = [&](int64_t a, int64_t b, bool every, size_t max, Status* status) {
+    std::vector<std::string> out;
+    *status = v_->Diff(
+        "acme", "fs", a, b,
+        [&](std::string_view path, const EntryRecord*, const EntryRecord*) {
+          out.emplace_back(path);
+          return absl::OkStatus();
+        },
+        every, max);
+    return out;
+  };
+  Status s;
+  EXPECT_EQ(paths(100, 300, false, 100, &s), std::vector<std::string>{"c"});
+  EXPECT_TRUE(s.ok()) << s;
+  EXPECT_EQ(paths(100, 300, true, 100, &s), (std::vector<std::string>{"b", "c"}));
+  EXPECT_TRUE(s.ok()) << s;
+  // (100, 300]: b's end and new birth, c's end and birth: 4 index records.
+  EXPECT_TRUE(paths(100, 300, true, 3, &s).empty());
+  EXPECT_EQ(s.code(), absl::StatusCode::kResourceExhausted) << s;
+  paths(100, 300, true, 4, &s);
+  EXPECT_TRUE(s.ok()) << s;
+}
+
 TEST_F(VersionsTest, RefusesOutOfOrderEntriesAndARecordedPoint) {
   WritePoint(10, {{"a", Rec(1)}});
   EXPECT_EQ(v_->NewPoint("acme", "fs", 10).status().code(), absl::StatusCode::kAlreadyExists);
@@ -839,7 +928,7 @@ class VersionsAuditTest : public VersionsTest {
       Digest digest;
     };
     std::map<std::pair<std::string, int64_t>, V> versions;
-    std::set<int64_t> points;
+    std::set<int64_t> points, summaries;
     std::set<std::pair<std::string, int64_t>> born_keys;
     std::map<std::pair<std::string, int64_t>, int64_t> end_keys;  // (path, until) -> born
     auto it = kv_->NewIterator(Space::kVersions, {});
@@ -851,9 +940,16 @@ class VersionsAuditTest : public VersionsTest {
       if (k[0] == '\0') {
         const char tag = k[1];
         std::string_view rest = k.substr(2);
+        if (tag == 5) {  // the set's generation: a token
+          EXPECT_TRUE(rest.empty());
+          EXPECT_EQ(it->value().size(), 8u);
+          continue;
+        }
         ASSERT_TRUE(ConsumeI64(&rest, &t));
         if (tag == 0) {
           points.insert(t);
+        } else if (tag == 4) {  // a summary: of a recorded point
+          summaries.insert(t);
         } else if (tag == 1) {
           born_keys.insert({std::string(rest), t});
         } else {
@@ -925,6 +1021,9 @@ class VersionsAuditTest : public VersionsTest {
           << where << ": stale end key " << DecodePath(key.first) << " " << key.second;
     }
     EXPECT_EQ(CountKeys(Space::kHashIndex), with_digest) << where << ": stale hash keys";
+    for (int64_t t : summaries) {
+      EXPECT_TRUE(points.count(t)) << where << ": a summary of " << t << ", not recorded";
+    }
   }
 };
 
@@ -947,6 +1046,12 @@ TEST_F(VersionsAuditTest, RandomHistoriesKeepTheLayoutsInvariants) {
     const std::string what = Step(h);
     ASSERT_NO_FATAL_FAILURE(ExpectMatches(model));
     Audit("step " + std::to_string(step) + " (" + what + ")");
+    // A summary of every point: a point deleted must not keep its own.
+    auto g = v_->Generation("acme", "fs");
+    ASSERT_TRUE(g.ok());
+    KvBatch b;
+    for (const auto& [t, entries] : model) v_->PutSummary("acme", "fs", t, *g, "s", &b);
+    ASSERT_TRUE(kv_->Write(b, {}).ok());
   }
 }
 
