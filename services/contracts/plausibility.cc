@@ -1,5 +1,6 @@
 #include "services/contracts/plausibility.h"
 
+#include <algorithm>
 #include <cmath>
 #include <cstring>
 #include <memory>
@@ -7,6 +8,7 @@
 #include "base/name_table.h"
 #include "services/common/text.h"
 #include "storage/entry.h"
+#include "storage/versions.h"
 
 namespace vigil::contracts {
 namespace {
@@ -158,9 +160,72 @@ void AddToComparison(const storage::EntryRecord* prev, const storage::EntryRecor
   }
 }
 
+namespace {
+
+// ComparePoints from the previous point's summary; nullopt when it does not
+// add up with the changes (or a point is not recorded).
+storage::StatusOr<std::optional<PointComparison>> CompareChanges(
+    storage::Catalogue& cat, const std::string& tenant, const std::string& backup_set,
+    int64_t prev_point_ns, int64_t cur_point_ns, const PointSummary& summary) {
+  storage::Versions versions(cat.kv());
+  auto points = versions.Points(tenant, backup_set);
+  if (!points.ok()) return points.status();
+  auto recorded = [&](int64_t t) { return std::binary_search(points->begin(), points->end(), t); };
+  if (prev_point_ns >= cur_point_ns || !recorded(prev_point_ns) || !recorded(cur_point_ns)) {
+    return std::optional<PointComparison>();
+  }
+  PointComparison c;
+  for (PointSummary* p : {&c.prev, &c.cur}) {
+    *p = summary;
+  }
+  c.prev.time_ns = prev_point_ns;
+  c.cur.time_ns = cur_point_ns;
+  c.common_files = summary.files;
+  bool adds_up = true;
+  storage::Status s = versions.Diff(
+      tenant, backup_set, prev_point_ns, cur_point_ns,
+      [&](std::string_view path, const storage::EntryRecord* a,
+          const storage::EntryRecord* b) -> storage::Status {
+        const storage::EntryRecord* old = a != nullptr && IsFile(*a) ? a : nullptr;
+        const storage::EntryRecord* neu = b != nullptr && IsFile(*b) ? b : nullptr;
+        if (old == nullptr && neu == nullptr) return absl::OkStatus();
+        if (old != nullptr) {
+          const bool zero = old->size == 0;
+          if (c.prev.files == 0 || c.cur.files == 0 || c.common_files == 0 ||
+              c.prev.bytes < old->size || c.cur.bytes < old->size ||
+              (zero && (c.prev.zero_length_files == 0 || c.cur.zero_length_files == 0))) {
+            adds_up = false;
+            return absl::AbortedError("the summary does not hold " + std::string(path));
+          }
+          for (PointSummary* p : {&c.prev, &c.cur}) {
+            --p->files;
+            p->bytes -= old->size;
+            if (zero) --p->zero_length_files;
+          }
+          --c.common_files;
+        }
+        AddToComparison(old, neu, &c);
+        return absl::OkStatus();
+      },
+      /*every_version=*/true, kMaxChangedPaths);
+  // More change than it is worth holding: read whole, in bounded memory.
+  if (!adds_up || absl::IsResourceExhausted(s)) return std::optional<PointComparison>();
+  if (!s.ok()) return s;
+  return std::optional<PointComparison>(c);
+}
+
+}  // namespace
+
 storage::StatusOr<PointComparison> ComparePoints(storage::Catalogue& cat, const std::string& tenant,
                                                  const std::string& backup_set,
-                                                 int64_t prev_point_ns, int64_t cur_point_ns) {
+                                                 int64_t prev_point_ns, int64_t cur_point_ns,
+                                                 const PointSummary* prev_summary) {
+  if (prev_summary != nullptr) {
+    auto changes =
+        CompareChanges(cat, tenant, backup_set, prev_point_ns, cur_point_ns, *prev_summary);
+    if (!changes.ok()) return changes.status();
+    if (*changes) return **changes;
+  }
   PointComparison c;
   c.prev.time_ns = prev_point_ns;
   c.cur.time_ns = cur_point_ns;

@@ -10,6 +10,7 @@
 // symbolic links and special files are skipped on both sides.
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
 #include <memory>
 #include <optional>
@@ -108,12 +109,28 @@ void AddToComparison(const storage::EntryRecord* prev, const storage::EntryRecor
 // carry one of the same algorithm (see PointComparison::content_changed).
 bool ContentDiffers(const storage::EntryRecord& a, const storage::EntryRecord& b);
 
+// A comparison or a scan from a tally (ComparePoints, ScanSignals) holds the
+// paths changed between the two points in memory: past this many versions
+// born or ended between them it reads both points whole instead, in bounded
+// memory.
+inline constexpr size_t kMaxChangedPaths = 262'144;
+
 // Streams the two restore points of (tenant, backup_set) from the catalogue
 // in key order and fills a PointComparison: a merge-join of two Scanner
 // streams, bounded memory whatever the points' sizes. A scan error (DataLoss
 // on a record that does not decode) is returned as is.
+//
+// Given the previous point's summary (its files, bytes and zero-length
+// files as the join counts them; `time_ns` not read) and both points
+// recorded, it reads only the paths whose versions differ between them
+// (storage::Versions::Diff): every other file is the same record in both,
+// which the summary counts as a common unchanged file, and each changed
+// path first takes that back. The same comparison; a summary that does not
+// add up with the changes (a count would fall below zero) is not trusted,
+// and the points are read whole.
 storage::StatusOr<PointComparison> ComparePoints(storage::Catalogue& cat, const std::string& tenant,
                                                  const std::string& backup_set,
-                                                 int64_t prev_point_ns, int64_t cur_point_ns);
+                                                 int64_t prev_point_ns, int64_t cur_point_ns,
+                                                 const PointSummary* prev_summary = nullptr);
 
 }  // namespace vigil::contracts

@@ -3,12 +3,15 @@
 #include <algorithm>
 #include <cmath>
 #include <deque>
+#include <functional>
 #include <map>
 #include <unordered_map>
 
 #include "services/common/text.h"
 #include "storage/content_sample.h"
 #include "storage/entry.h"
+#include "storage/varint.h"
+#include "storage/versions.h"
 
 namespace vigil::contracts {
 namespace {
@@ -117,6 +120,8 @@ class Collector {
     if (ref_) AddToComparison(old, neu, &out_.versus_reference);
     const std::string_view dir = DirName(path);
     const std::string_view name = BaseName(path);
+    if (old != nullptr && !from_tally_) TallyAdd(&ref_tally_, &ref_tally_over_, *old, name);
+    if (neu != nullptr) TallyAdd(&new_tally_, &new_tally_over_, *neu, name);
     EnterDir(dir);
     if (neu != nullptr && neu->sample.sampled()) ++out_.sampled_files;
     if (old != nullptr) {
@@ -132,8 +137,71 @@ class Collector {
     }
   }
 
+  // Starts from the reference's tally: the state after stepping every file
+  // of the reference as unchanged (the same record in the new point). Each
+  // changed path is then Undone and Stepped (ScanSignals). REQUIRES: a
+  // reference, nothing stepped yet.
+  void StartFrom(const PointTally& t, std::function<bool(std::string_view dir)> held_files_in) {
+    from_tally_ = true;
+    held_files_in_ = std::move(held_files_in);
+    PointComparison& c = out_.versus_reference;
+    for (PointSummary* p : {&c.prev, &c.cur}) {
+      p->files = t.files;
+      p->bytes = t.bytes;
+      p->zero_length_files = t.zero_length_files;
+    }
+    c.common_files = t.files;
+    out_.sampled_files = t.sampled_files;
+    out_.untracked_extensions = t.long_extension_files;
+    for (const auto& [ext, n] : t.extensions) extensions_[ext].ref = n;
+    new_tally_ = t;
+  }
+
+  // Takes back the unchanged step StartFrom assumed for the reference's
+  // file `old` at `path`. False (nothing changed) when the tally does not
+  // hold it (a count would fall below zero): the caller then reads the
+  // points whole.
+  bool Undo(const EntryRecord& old, const std::string& path) {
+    PointComparison& c = out_.versus_reference;
+    const bool sampled = old.sample.sampled();
+    const bool zero = old.size == 0;
+    if (c.prev.files == 0 || c.cur.files == 0 || c.common_files == 0 || c.prev.bytes < old.size ||
+        c.cur.bytes < old.size ||
+        (zero && (c.prev.zero_length_files == 0 || c.cur.zero_length_files == 0)) ||
+        (sampled && out_.sampled_files == 0)) {
+      return false;
+    }
+    const std::string_view name = BaseName(path);
+    const std::optional<std::string> ext = ExtensionOf(name);
+    ExtensionCount* e = nullptr;
+    if (!ext) {
+      if (out_.untracked_extensions == 0) return false;
+    } else {
+      auto it = extensions_.find(*ext);
+      if (it == extensions_.end() || it->second.ref == 0) return false;
+      e = &it->second;
+    }
+    if (!TallyRemove(&new_tally_, old, name)) return false;
+    for (PointSummary* p : {&c.prev, &c.cur}) {
+      --p->files;
+      p->bytes -= old.size;
+      if (zero) --p->zero_length_files;
+    }
+    --c.common_files;
+    if (sampled) --out_.sampled_files;
+    if (e != nullptr) {
+      --e->ref;
+    } else {
+      --out_.untracked_extensions;
+    }
+    return true;
+  }
+
   void Finish() {
     while (!dirs_.empty()) LeaveDir();
+    if (!new_tally_over_) out_.new_tally = std::move(new_tally_);
+    if (ref_ && !from_tally_ && !ref_tally_over_) out_.reference_tally = std::move(ref_tally_);
+    out_.read_changes_only = from_tally_;
     for (auto& [name, n] : names_) {
       if (n.directories >= spec_.note_directories) {
         out_.repeated_names.push_back({name, n.directories, std::move(n.examples)});
@@ -181,6 +249,11 @@ class Collector {
   void LeaveDir() {
     Dir d = std::move(dirs_.back());
     dirs_.pop_back();
+    // From a tally, only the changed reference files were stepped: the
+    // others are asked for, when it matters.
+    if (!d.in_reference && !d.note_names.empty() && held_files_in_) {
+      d.in_reference = held_files_in_(d.dir);
+    }
     if (!d.in_reference) return;
     for (const std::string& n : d.note_names) {
       auto it = names_.find(n);
@@ -338,6 +411,50 @@ class Collector {
     return true;
   }
 
+  // Counts a file into a tally; past kMaxTallyExtensions, *over.
+  static void TallyAdd(PointTally* t, bool* over, const EntryRecord& e, std::string_view name) {
+    ++t->files;
+    t->bytes += e.size;
+    if (e.size == 0) ++t->zero_length_files;
+    if (e.sample.sampled()) ++t->sampled_files;
+    std::optional<std::string> ext = ExtensionOf(name);
+    if (!ext) {
+      ++t->long_extension_files;
+      return;
+    }
+    auto it = t->extensions.find(*ext);
+    if (it != t->extensions.end()) {
+      ++it->second;
+    } else if (t->extensions.size() < kMaxTallyExtensions) {
+      t->extensions.emplace(std::move(*ext), 1);
+    } else {
+      *over = true;
+    }
+  }
+
+  // Takes a file out of a tally; false (nothing changed) when the tally
+  // does not hold it.
+  static bool TallyRemove(PointTally* t, const EntryRecord& e, std::string_view name) {
+    const bool zero = e.size == 0, sampled = e.sample.sampled();
+    const std::optional<std::string> ext = ExtensionOf(name);
+    auto it = ext ? t->extensions.find(*ext) : t->extensions.end();
+    if (t->files == 0 || t->bytes < e.size || (zero && t->zero_length_files == 0) ||
+        (sampled && t->sampled_files == 0) || (!ext && t->long_extension_files == 0) ||
+        (ext && it == t->extensions.end())) {
+      return false;
+    }
+    --t->files;
+    t->bytes -= e.size;
+    if (zero) --t->zero_length_files;
+    if (sampled) --t->sampled_files;
+    if (!ext) {
+      --t->long_extension_files;
+    } else if (--it->second == 0) {
+      t->extensions.erase(it);
+    }
+    return true;
+  }
+
   static void Remember(std::deque<Recent>* w, Recent r) {
     if (w->size() >= kExtensionWindow) w->pop_front();
     w->push_back(std::move(r));
@@ -353,6 +470,11 @@ class Collector {
   std::map<std::string, NameCount> names_;
   // Unpaired digests (algorithm byte + digest) of gone and new files.
   std::unordered_multimap<std::string, std::string> gone_digests_, new_digests_;
+  // The points' tallies (the reference's only when read whole).
+  PointTally ref_tally_, new_tally_;
+  bool ref_tally_over_ = false, new_tally_over_ = false;
+  bool from_tally_ = false;  // StartFrom
+  std::function<bool(std::string_view dir)> held_files_in_;
 };
 
 // Ransom-note names (lowercased, '-', ' ', '+' and '.' read as '_'):
@@ -387,6 +509,57 @@ void Tally::Add(std::string_view path) {
   if (examples.size() < kMaxSignalExamples) examples.emplace_back(path);
 }
 
+// Format: 0x01, varints files bytes zero_length_files sampled_files
+// long_extension_files, the number of extensions, then each as varint
+// length, bytes, varint count (in order, counts > 0).
+std::string EncodePointTally(const PointTally& t) {
+  std::string out(1, '\x01');
+  for (uint64_t v : {t.files, t.bytes, t.zero_length_files, t.sampled_files, t.long_extension_files,
+                     static_cast<uint64_t>(t.extensions.size())}) {
+    storage::internal::PutVarint64(&out, v);
+  }
+  for (const auto& [ext, n] : t.extensions) {
+    storage::internal::PutVarint64(&out, ext.size());
+    out.append(ext);
+    storage::internal::PutVarint64(&out, n);
+  }
+  return out;
+}
+
+std::optional<PointTally> DecodePointTally(std::string_view in) {
+  using storage::internal::GetVarint64;
+  if (in.empty() || in[0] != '\x01') return std::nullopt;
+  in.remove_prefix(1);
+  PointTally t;
+  uint64_t n = 0;
+  for (uint64_t* v :
+       {&t.files, &t.bytes, &t.zero_length_files, &t.sampled_files, &t.long_extension_files, &n}) {
+    if (!GetVarint64(&in, v)) return std::nullopt;
+  }
+  if (n > kMaxTallyExtensions) return std::nullopt;
+  uint64_t sum = t.long_extension_files;
+  for (uint64_t i = 0; i < n; ++i) {
+    uint64_t len = 0, count = 0;
+    if (!GetVarint64(&in, &len) || len > kMaxExtensionLength || in.size() < len) {
+      return std::nullopt;
+    }
+    std::string ext(in.substr(0, len));
+    in.remove_prefix(len);
+    if (!GetVarint64(&in, &count) || count == 0 ||
+        (!t.extensions.empty() && ext <= t.extensions.rbegin()->first)) {
+      return std::nullopt;
+    }
+    sum += count;
+    t.extensions.emplace(std::move(ext), count);
+  }
+  // Every file has one extension (or a long one); the other counts are of
+  // files too.
+  if (!in.empty() || sum != t.files || t.zero_length_files > t.files || t.sampled_files > t.files) {
+    return std::nullopt;
+  }
+  return t;
+}
+
 bool NoteLike(std::string_view name) {
   std::optional<std::string> ext = ExtensionOf(name);
   return ext && std::find(std::begin(kNoteExtensions), std::end(kNoteExtensions), *ext) !=
@@ -410,10 +583,79 @@ bool LooksLikeRansomNote(std::string_view name) {
   return has("readme") && (has("restore") || has("recover") || has("unlock"));
 }
 
+namespace {
+
+bool IsFile(const EntryRecord* e) { return e != nullptr && e->type == storage::EntryType::kFile; }
+
+// ScanSignals from the reference's tally: nullopt when the tally does not
+// add up with the changes (or a point is not recorded), to be read whole.
+storage::StatusOr<std::optional<SignalScan>> ScanChanges(storage::Catalogue& cat,
+                                                         const std::string& tenant,
+                                                         const std::string& backup_set,
+                                                         int64_t reference_ns, int64_t new_point_ns,
+                                                         const RansomwareSpec& spec,
+                                                         const PointTally& tally) {
+  storage::Versions versions(cat.kv());
+  auto points = versions.Points(tenant, backup_set);
+  if (!points.ok()) return points.status();
+  auto recorded = [&](int64_t t) { return std::binary_search(points->begin(), points->end(), t); };
+  if (reference_ns >= new_point_ns || !recorded(reference_ns) || !recorded(new_point_ns)) {
+    return std::optional<SignalScan>();
+  }
+  SignalScan out;
+  out.reference_ns = reference_ns;
+  out.versus_reference.prev.time_ns = reference_ns;
+  out.versus_reference.cur.time_ns = new_point_ns;
+  Collector c(/*has_reference=*/true, spec, &out);
+  storage::Status lookup;
+  c.StartFrom(tally, [&](std::string_view dir) {
+    auto sc = dir.empty() ? versions.Scan(tenant, backup_set, reference_ns)
+                          : versions.ScanUnder(tenant, backup_set, reference_ns, dir);
+    for (; sc->Valid(); sc->Next()) {
+      const storage::Version& v = sc->version();
+      if (v.entry.type == storage::EntryType::kFile && DirName(v.path) == dir) return true;
+    }
+    if (lookup.ok()) lookup = sc->status();
+    return false;
+  });
+  bool adds_up = true;
+  std::string p;
+  storage::Status s = versions.Diff(
+      tenant, backup_set, reference_ns, new_point_ns,
+      [&](std::string_view path, const EntryRecord* a, const EntryRecord* b) -> storage::Status {
+        const EntryRecord* old = IsFile(a) ? a : nullptr;
+        const EntryRecord* neu = IsFile(b) ? b : nullptr;
+        if (old == nullptr && neu == nullptr) return absl::OkStatus();
+        p.assign(path);
+        if (old != nullptr && !c.Undo(*old, p)) {
+          adds_up = false;
+          return absl::AbortedError("the reference's tally does not hold " + p);
+        }
+        c.Step(old, neu, p);
+        return absl::OkStatus();
+      },
+      /*every_version=*/true, kMaxChangedPaths);
+  // More change than it is worth holding: read whole, in bounded memory.
+  if (!adds_up || absl::IsResourceExhausted(s)) return std::optional<SignalScan>();
+  if (!s.ok()) return s;
+  c.Finish();
+  if (!lookup.ok()) return lookup;
+  return std::optional<SignalScan>(std::move(out));
+}
+
+}  // namespace
+
 storage::StatusOr<SignalScan> ScanSignals(storage::Catalogue& cat, const std::string& tenant,
                                           const std::string& backup_set,
                                           std::optional<int64_t> reference_ns, int64_t new_point_ns,
-                                          const RansomwareSpec& spec) {
+                                          const RansomwareSpec& spec,
+                                          const PointTally* reference_tally) {
+  if (reference_ns && reference_tally != nullptr) {
+    auto changes =
+        ScanChanges(cat, tenant, backup_set, *reference_ns, new_point_ns, spec, *reference_tally);
+    if (!changes.ok()) return changes.status();
+    if (*changes) return std::move(**changes);
+  }
   SignalScan out;
   out.reference_ns = reference_ns;
   if (reference_ns) {

@@ -9,7 +9,8 @@
 // extension announces a format their content lacks.
 //
 // ScanSignals is one merge-join of the two points' catalogue entries
-// (FileJoin, plausibility.h) with bounded memory whatever the points' sizes,
+// (FileJoin, plausibility.h), or, given the reference's tally, a walk of
+// the paths changed between them (below), with bounded memory whatever the points' sizes,
 // with no lookup per entry: a renamed file is paired with its new name by
 // digest within the join (files gone from the reference and new files not
 // yet paired wait in a map of at most 100,000 digests per side; past it,
@@ -25,6 +26,7 @@
 #pragma once
 
 #include <cstdint>
+#include <map>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -74,6 +76,27 @@ struct Tally {
   std::vector<std::string> examples;
   void Add(std::string_view path);
 };
+
+// What a restore point's regular files add up to, as a scan counts them:
+// kept beside the point (storage::Versions::PutSummary, EncodePointTally) so
+// that a later scan against it reads only the paths that changed between
+// the two points (storage::Versions::Diff) instead of both points whole.
+// Not kept for a point of more than kMaxTallyExtensions extensions (the
+// scan's own cap on the reference's: a tally past it would not count the
+// same).
+struct PointTally {
+  uint64_t files = 0;
+  uint64_t bytes = 0;
+  uint64_t zero_length_files = 0;
+  uint64_t sampled_files = 0;
+  uint64_t long_extension_files = 0;           // an extension too long to be one
+  std::map<std::string, uint64_t> extensions;  // lowercased ("" none) -> files
+  bool operator==(const PointTally&) const = default;
+};
+inline constexpr size_t kMaxTallyExtensions = 1024;
+std::string EncodePointTally(const PointTally& t);
+// nullopt when `in` is not an encoded tally.
+std::optional<PointTally> DecodePointTally(std::string_view in);
 
 // What one merge-join of (reference, new point) found; raw counts, judged
 // against the thresholds by Judge.
@@ -130,15 +153,36 @@ struct SignalScan {
   uint64_t untracked_extensions = 0;
   uint64_t untracked_names = 0;
   uint64_t untracked_renames = 0;  // files not paired: the renames count is a lower bound
+  // Not judged, kept for the next scans: the tallies the scan counted (the
+  // reference's only when it read the reference whole), nullopt past
+  // kMaxTallyExtensions; and whether it read only the changed paths
+  // (given the reference's tally).
+  std::optional<PointTally> reference_tally, new_tally;
+  bool read_changes_only = false;
 };
 
 // Streams the reference point (none: nullopt) and the new point of
 // (tenant, backup_set) and collects the signals' raw evidence. A scan or
 // index error is returned as is.
+//
+// Given the reference's tally (`reference_tally`, both points recorded in
+// the catalogue's versions), it reads only the paths whose versions differ
+// between the two points (Versions::Diff): every other file of the
+// reference is the same stored record in the new point, which the tally
+// counts as it would have been stepped (unchanged), and each changed path
+// first takes that back. The result is the whole scan's (counts, examples,
+// signals), with two differences past the caps: the reference's extensions
+// are all tracked first (the whole scan tracks them as met), and the
+// note-name cap may keep other names. Whether a directory held files in the
+// reference (note names) is asked of the reference's entries beneath it,
+// only for a directory with a new note-like file and no changed reference
+// file. A tally that does not add up with the changes (a count would fall
+// below zero) is not trusted: the points are then read whole.
 storage::StatusOr<SignalScan> ScanSignals(storage::Catalogue& cat, const std::string& tenant,
                                           const std::string& backup_set,
                                           std::optional<int64_t> reference_ns, int64_t new_point_ns,
-                                          const RansomwareSpec& spec);
+                                          const RansomwareSpec& spec,
+                                          const PointTally* reference_tally = nullptr);
 
 // The change-rate input of a point: its changed_files / changed_bytes
 // against the previous point and its file count, and the changed_files of

@@ -1,6 +1,8 @@
 #include "services/coordinator/points.h"
 
 #include <algorithm>
+#include <map>
+#include <optional>
 
 #include "services/common/text.h"
 #include "services/common/time.h"
@@ -145,6 +147,29 @@ Status RecheckPlausibility(storage::Catalogue& cat, const std::string& tenant,
   auto points = LoadPoints(cat.kv(), tenant, backup_set);
   if (!points.ok()) return points.status();
   storage::KvBatch b;
+  // The points' tallies (contracts::PointTally): a scan against a point
+  // with one reads only the paths changed since. Read under the set's
+  // generation taken before any entry is read, and kept under it: an entry
+  // rewritten meanwhile leaves them stale (storage::Versions::GetSummary).
+  storage::Versions versions(cat.kv());
+  auto generation = versions.Generation(tenant, backup_set);
+  if (!generation.ok()) return generation.status();
+  auto recorded = versions.Points(tenant, backup_set);
+  if (!recorded.ok()) return recorded.status();
+  std::map<int64_t, contracts::PointTally> counted;  // in this call (not written yet)
+  auto tally_of = [&](int64_t t) -> StatusOr<std::optional<contracts::PointTally>> {
+    if (auto it = counted.find(t); it != counted.end()) return it->second;
+    if (!std::binary_search(recorded->begin(), recorded->end(), t)) return std::nullopt;
+    auto blob = versions.GetSummary(tenant, backup_set, t);
+    if (!blob.ok()) return blob.status();
+    if (!*blob) return std::nullopt;
+    return contracts::DecodePointTally(**blob);  // (one that does not decode: read whole)
+  };
+  auto keep = [&](int64_t t, contracts::PointTally tally) {
+    if (!std::binary_search(recorded->begin(), recorded->end(), t)) return;
+    versions.PutSummary(tenant, backup_set, t, *generation, contracts::EncodePointTally(tally), &b);
+    counted[t] = std::move(tally);
+  };
   for (size_t i = 0; i < points->size(); ++i) {
     v1::PointRecord& r = (*points)[i];
     // Entries freed (FreeGonePoints): judged while they were held; the
@@ -165,9 +190,18 @@ Status RecheckPlausibility(storage::Catalogue& cat, const std::string& tenant,
     if (judge) {
       reference = ReferenceOf(*points, i);
       if (reference != nullptr) ref = reference->time_ns();
-      auto s = contracts::ScanSignals(cat, tenant, backup_set, ref, r.time_ns(), spec);
+      std::optional<contracts::PointTally> ref_tally;
+      if (ref) {
+        auto t = tally_of(*ref);
+        if (!t.ok()) return t.status();
+        ref_tally = std::move(*t);
+      }
+      auto s = contracts::ScanSignals(cat, tenant, backup_set, ref, r.time_ns(), spec,
+                                      ref_tally ? &*ref_tally : nullptr);
       if (!s.ok()) return s.status();
       scan = std::move(*s);
+      if (scan->new_tally) keep(r.time_ns(), *scan->new_tally);
+      if (ref && scan->reference_tally) keep(*ref, *scan->reference_tally);
       scan->reference_not_judged = reference != nullptr && NotJudgedReference(*reference);
     }
     // Plausibility and the change-rate sample, against the previous point:
@@ -185,7 +219,15 @@ Status RecheckPlausibility(storage::Catalogue& cat, const std::string& tenant,
       if (scan && ref == prev) {
         c = scan->versus_reference;
       } else {
-        auto fresh = contracts::ComparePoints(cat, tenant, backup_set, prev, r.time_ns());
+        auto prev_tally = tally_of(prev);
+        if (!prev_tally.ok()) return prev_tally.status();
+        std::optional<contracts::PointSummary> summary;
+        if (*prev_tally) {
+          summary = contracts::PointSummary{prev, (*prev_tally)->files, (*prev_tally)->bytes,
+                                            (*prev_tally)->zero_length_files};
+        }
+        auto fresh = contracts::ComparePoints(cat, tenant, backup_set, prev, r.time_ns(),
+                                              summary ? &*summary : nullptr);
         if (!fresh.ok()) return fresh.status();
         c = std::move(*fresh);
       }

@@ -70,6 +70,11 @@ storage::StatusOr<std::vector<v1::PointRecord>> LoadPoints(storage::KvStore* kv,
 // point is judged once, when first recorded. With !spec.enabled verdicts
 // stay as they are (UNSPECIFIED: not computed).
 //
+// Each point judged keeps its tally (contracts::PointTally,
+// storage::Versions::PutSummary, under the set's generation read before any
+// entry): a later scan or comparison against it reads only the paths
+// changed since (contracts::ScanSignals, ComparePoints), the same answer.
+//
 // One write (synced unless `sync` is false: then the caller's next synced
 // write makes it durable, and a crash before it leaves the records to be
 // checked again); nothing written if nothing was pending. REQUIRES: no

@@ -21,7 +21,7 @@ TARGETS=("$@")
 if [ ${#TARGETS[@]} -eq 0 ]; then
   TARGETS=(fuzz_entry_key fuzz_hash_key fuzz_records fuzz_parse_duration fuzz_restic_parsers
            fuzz_contract_yaml fuzz_merkle_verify fuzz_report_html fuzz_s3_credentials fuzz_s3_list_xml
-           fuzz_observation_batch)
+           fuzz_observation_batch fuzz_point_tally)
 fi
 
 CC=clang CXX=clang++ cmake -S . -B "$BUILD_DIR" -G Ninja \

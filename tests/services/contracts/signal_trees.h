@@ -91,15 +91,18 @@ inline void AddPrograms(Tree* t) {
   (*t)["db/app.sqlite"] = {"db 0", 1 << 20, kSqlite};
 }
 
-// Writes `tree` as the entries of (tenant, set, point).
+// Writes `tree` as the entries of (tenant, set, point), every file with
+// mtime `mtime_ns` (0: the point's time, so that no version is shared with
+// another point; a fixed one: a file unchanged since a point shares its
+// version, as the merges make them).
 inline void WriteTree(storage::Catalogue& cat, const std::string& tenant, const std::string& set,
-                      int64_t point, const Tree& tree) {
+                      int64_t point, const Tree& tree, int64_t mtime_ns = 0) {
   storage::Catalogue::Writer w(&cat, storage::Scope{tenant, set, point});
   for (const auto& [path, f] : tree) {
     storage::EntryRecord r;
     r.type = storage::EntryType::kFile;
     r.size = f.size;
-    r.mtime_ns = point;
+    r.mtime_ns = mtime_ns != 0 ? mtime_ns : point;
     r.digest = storage::HashBytes(storage::HashAlgorithm::kXxh3_128, f.content);
     r.first_seen_ns = point;
     r.sample = f.sample;

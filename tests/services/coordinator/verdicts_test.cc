@@ -7,7 +7,9 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include <iterator>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -15,6 +17,7 @@
 #include "services/coordinator/keys.h"
 #include "services/coordinator/points.h"
 #include "storage/catalogue.h"
+#include "storage/versions.h"
 #include "tests/services/contracts/signal_trees.h"
 #include "tests/support/temp_dir.h"
 
@@ -72,8 +75,9 @@ class VerdictsTest : public ::testing::Test {
 
   // Records a new point (as a merge does: plausibility not checked, verdict
   // not computed) and rechecks the set (as the merge's completion does).
-  void AddPoint(int64_t t, const Tree& tree, const contracts::RansomwareSpec& spec = {}) {
-    WriteTree(*cat_, "acme", "files", t, tree);
+  void AddPoint(int64_t t, const Tree& tree, const contracts::RansomwareSpec& spec = {},
+                int64_t mtime_ns = 0) {
+    WriteTree(*cat_, "acme", "files", t, tree, mtime_ns);
     v1::PointRecord r;
     r.set_time_ns(t);
     r.set_name("p" + std::to_string(t));
@@ -182,6 +186,68 @@ TEST_F(VerdictsTest, WeeksOfLegitimateChurnStayCleanThenEncryptionIsFlaggedAndSt
   EXPECT_THAT(Kinds(rec[31]), ElementsAre("became-random", "format-mismatch", "ransom-notes"));
   EXPECT_EQ(rec[31].implausible_size(), 0);  // against the previous point: no change
   EXPECT_EQ(rec[31].changed_files(), 0u);
+}
+
+// Each judged point keeps its tally (contracts::PointTally) beside it, the
+// next point's scan reads only what changed since, and a tally made stale by
+// an entry of its point changed in place is not used: the tallies kept are
+// those of the points read whole.
+TEST_F(VerdictsTest, APointsTallyIsKeptAndOneMadeStaleIsNotUsed) {
+  const int64_t kMtime = kT0 - kDay;  // files unchanged share their versions
+  storage::Versions versions(cat_->kv());
+  auto kept = [&](int64_t t) -> std::optional<contracts::PointTally> {
+    auto s = versions.GetSummary("acme", "files", t);
+    EXPECT_TRUE(s.ok()) << s.status();
+    if (!s.ok() || !*s) return std::nullopt;
+    return contracts::DecodePointTally(**s);
+  };
+  auto whole = [&](int64_t t) {
+    auto s = contracts::ScanSignals(*cat_, "acme", "files", std::nullopt, t, {});
+    EXPECT_TRUE(s.ok() && s->new_tally) << s.status();
+    return s.ok() && s->new_tally ? *s->new_tally : contracts::PointTally{};
+  };
+  Tree tree = Server();
+  AddPoint(kT0, tree, {}, kMtime);
+  ASSERT_TRUE(kept(kT0).has_value());
+  EXPECT_EQ(*kept(kT0), whole(kT0));
+  for (int day = 1; day <= 2; ++day) {
+    tree["share/dept1/new-" + std::to_string(day) + ".docx"] = Usual("x");
+    tree.erase(std::prev(tree.end()));
+    AddPoint(kT0 + day * kDay, tree, {}, kMtime);
+    ASSERT_TRUE(kept(kT0 + day * kDay).has_value()) << day;
+    EXPECT_EQ(*kept(kT0 + day * kDay), whole(kT0 + day * kDay)) << day;
+  }
+  EXPECT_EQ(kept(kT0 + 2 * kDay)->files, tree.size());
+  // Day 2 loses 500 documents in place (a writer on the recorded point):
+  // every tally of the set is stale.
+  {
+    storage::Catalogue::Writer w(cat_.get(), storage::Scope{"acme", "files", kT0 + 2 * kDay});
+    int n = 0;
+    for (auto it = tree.begin(); it != tree.end() && n < 500;) {
+      if (it->first.starts_with("apps/")) {
+        storage::EntryRecord e;
+        storage::VerifyRecord v;
+        ASSERT_TRUE(cat_->GetEntry({"acme", "files", kT0 + 2 * kDay}, it->first, &e, &v).ok());
+        ASSERT_TRUE(w.DeleteEntry(it->first, e).ok());
+        it = tree.erase(it);
+        ++n;
+      } else {
+        ++it;
+      }
+    }
+    ASSERT_TRUE(w.Commit(false).ok());
+  }
+  EXPECT_FALSE(kept(kT0 + 2 * kDay).has_value());
+  EXPECT_FALSE(kept(kT0).has_value());
+  // Day 3 as day 2 is now: judged against day 2 read whole (its stale
+  // tally would have counted the 500 files still there).
+  AddPoint(kT0 + 3 * kDay, tree, {}, kMtime);
+  ASSERT_TRUE(kept(kT0 + 3 * kDay).has_value());
+  EXPECT_EQ(kept(kT0 + 3 * kDay)->files, tree.size());
+  EXPECT_EQ(*kept(kT0 + 3 * kDay), whole(kT0 + 3 * kDay));
+  const v1::PointRecord day3 = Records().back();
+  EXPECT_EQ(day3.verdict(), v1::POINT_VERDICT_CLEAN) << Explain(day3);
+  EXPECT_EQ(day3.changed_files(), 0u);
 }
 
 TEST_F(VerdictsTest, AnAcceptedPointBecomesTheReference) {
