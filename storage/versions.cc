@@ -748,6 +748,57 @@ std::unique_ptr<Versions::Scanner> Versions::ScanUnder(std::string_view tenant,
   return ScanRange(tenant, set, point, first, upper);
 }
 
+StatusOr<bool> Versions::HoldsFileIn(std::string_view tenant, std::string_view set, int64_t point,
+                                     std::string_view dir) {
+  const std::string prefix = BackupSetPrefix(tenant, set);
+  std::string value;
+  if (Status s = kv_->Get(space_, IndexKey(prefix, kPointTag, point, {}), &value); !s.ok()) {
+    return absl::IsNotFound(s) ? StatusOr<bool>(false) : StatusOr<bool>(s);
+  }
+  // The children of `dir`: S Path(dir) 0x00 name ... (the root's: S name
+  // ...); a child's subtree is S Path(child) 0x00 <non-zero> ..., its own
+  // versions S Path(child) 0x00 0x00 I64(born).
+  std::string start = prefix;
+  std::string upper;
+  if (dir.empty()) {
+    upper = PrefixSuccessor(prefix);
+  } else {
+    start += EncodePath(dir);
+    upper = start + '\x01';
+    start.push_back('\0');
+  }
+  const size_t base = start.size();
+  auto it = kv_->NewIterator(space_, {.upper_bound = upper});
+  start.push_back('\x01');  // (the first name byte is never 0x00)
+  std::string skip;
+  for (it->Seek(start); it->Valid();) {
+    std::string_view rest = it->key().substr(base);  // name 0x00 ...
+    const size_t nul = rest.find('\0');
+    if (nul == std::string_view::npos || nul == 0) {
+      return absl::DataLossError("malformed version key in the catalogue");
+    }
+    if (rest.size() > nul + 1 && rest[nul + 1] != '\0') {
+      // Beneath a subdirectory: past its subtree, S Path(child) 0x01.
+      skip.assign(it->key().substr(0, base + nul));
+      skip.push_back('\x01');
+      it->Seek(skip);
+      continue;
+    }
+    if (rest.size() != nul + 10)
+      return absl::DataLossError("malformed version key in the catalogue");
+    const int64_t born = DecodeI64At(rest.substr(nul + 2));
+    int64_t until = 0;
+    EntryRecord e;
+    if (born <= point) {
+      if (Status s = DecodeValue(it->key(), it->value(), &until, &e); !s.ok()) return s;
+      if (Covers(born, until, point) && e.type == EntryType::kFile) return true;
+    }
+    it->Next();
+  }
+  if (!it->status().ok()) return it->status();
+  return false;
+}
+
 std::unique_ptr<Versions::Scanner> Versions::ScanRange(std::string_view tenant,
                                                        std::string_view set, int64_t point,
                                                        std::string_view first,

@@ -180,6 +180,13 @@ class Versions {
   std::unique_ptr<Scanner> ScanUnder(std::string_view tenant, std::string_view set, int64_t point,
                                      std::string_view dir);
 
+  // Whether a recorded point holds a regular file directly in directory
+  // `dir` ("" the point's root; false for a point not recorded). Reads the
+  // versions of `dir`'s children only, seeking past each subdirectory's
+  // subtree: its cost is the number of children before the first such file.
+  StatusOr<bool> HoldsFileIn(std::string_view tenant, std::string_view set, int64_t point,
+                             std::string_view dir);
+
   // Number of entries of a recorded point (0 if not recorded): a scan of the
   // set's version keys that decodes no record.
   StatusOr<uint64_t> Count(std::string_view tenant, std::string_view set, int64_t point);

@@ -609,14 +609,9 @@ storage::StatusOr<std::optional<SignalScan>> ScanChanges(storage::Catalogue& cat
   Collector c(/*has_reference=*/true, spec, &out);
   storage::Status lookup;
   c.StartFrom(tally, [&](std::string_view dir) {
-    auto sc = dir.empty() ? versions.Scan(tenant, backup_set, reference_ns)
-                          : versions.ScanUnder(tenant, backup_set, reference_ns, dir);
-    for (; sc->Valid(); sc->Next()) {
-      const storage::Version& v = sc->version();
-      if (v.entry.type == storage::EntryType::kFile && DirName(v.path) == dir) return true;
-    }
-    if (lookup.ok()) lookup = sc->status();
-    return false;
+    auto held = versions.HoldsFileIn(tenant, backup_set, reference_ns, dir);
+    if (!held.ok() && lookup.ok()) lookup = held.status();
+    return held.ok() && *held;
   });
   bool adds_up = true;
   std::string p;

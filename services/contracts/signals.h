@@ -174,9 +174,9 @@ struct SignalScan {
 // signals), with two differences past the caps: the reference's extensions
 // are all tracked first (the whole scan tracks them as met), and the
 // note-name cap may keep other names. Whether a directory held files in the
-// reference (note names) is asked of the reference's entries beneath it,
-// only for a directory with a new note-like file and no changed reference
-// file. A tally that does not add up with the changes (a count would fall
+// reference (note names) is asked of the reference's children of it
+// (Versions::HoldsFileIn), only for a directory with a new note-like file
+// and no changed reference file. A tally that does not add up with the changes (a count would fall
 // below zero) is not trusted: the points are then read whole.
 storage::StatusOr<SignalScan> ScanSignals(storage::Catalogue& cat, const std::string& tenant,
                                           const std::string& backup_set,

@@ -640,6 +640,54 @@ TEST_F(VersionsTest, ADiffHoldsAtMostSoManyPathsAndGivesEveryVersionWhenAsked) {
   EXPECT_TRUE(s.ok()) << s;
 }
 
+// Whether a point holds a regular file directly in a directory, against
+// a scan of the point, for every directory of random trees over points
+// that differ; symbolic links and files beneath subdirectories do not count.
+TEST_F(VersionsTest, HoldsFileInAgreesWithAScanOfThePoint) {
+  std::mt19937 rng(7);
+  const std::vector<std::string> dirs = {"", "a", "a/b", "a/b/c", "a/bb", "ab", "z"};
+  Model model;
+  PointEntries entries;
+  for (int t = 100; t <= 500; t += 100) {
+    for (int i = 0; i < 12; ++i) {
+      const std::string& d = dirs[rng() % dirs.size()];
+      const std::string path = (d.empty() ? "" : d + "/") + "f" + std::to_string(rng() % 6);
+      bool blocked = false;  // (a file's name is not also a directory of the tree)
+      for (const std::string& other : dirs) blocked |= other == path;
+      if (blocked) continue;
+      if (rng() % 4 == 0) {
+        entries.erase(path);
+      } else {
+        EntryRecord r = Rec(rng() % 1000);
+        if (rng() % 5 == 0) {
+          r.type = EntryType::kSymlink;
+          r.digest = Digest();
+          r.link_target = "x";
+        }
+        entries[path] = r;
+      }
+    }
+    if (entries.empty()) continue;
+    WritePoint(t, entries);
+    model[t] = entries;
+  }
+  ASSERT_GE(model.size(), 3u);
+  for (const auto& [t, point] : model) {
+    for (const std::string& d : dirs) {
+      bool want = false;
+      for (const auto& [path, e] : point) {
+        const size_t slash = path.rfind('/');
+        const std::string parent = slash == std::string::npos ? "" : path.substr(0, slash);
+        want |= parent == d && e.type == EntryType::kFile;
+      }
+      auto got = v_->HoldsFileIn("acme", "fs", t, d);
+      ASSERT_TRUE(got.ok()) << got.status();
+      EXPECT_EQ(*got, want) << "point " << t << " dir '" << d << "'";
+    }
+  }
+  EXPECT_FALSE(*v_->HoldsFileIn("acme", "fs", 50, "a"));  // not recorded
+}
+
 TEST_F(VersionsTest, RefusesOutOfOrderEntriesAndARecordedPoint) {
   WritePoint(10, {{"a", Rec(1)}});
   EXPECT_EQ(v_->NewPoint("acme", "fs", 10).status().code(), absl::StatusCode::kAlreadyExists);
