@@ -160,6 +160,40 @@ void AddToComparison(const storage::EntryRecord* prev, const storage::EntryRecor
   }
 }
 
+storage::StatusOr<bool> ChangesReadable(storage::Catalogue& cat, const std::string& tenant,
+                                        const std::string& backup_set, int64_t a, int64_t b) {
+  auto points = storage::Versions(cat.kv()).Points(tenant, backup_set);
+  if (!points.ok()) return points.status();
+  auto recorded = [&](int64_t t) { return std::binary_search(points->begin(), points->end(), t); };
+  return a < b && recorded(a) && recorded(b);
+}
+
+PointComparison UnchangedComparison(const PointSummary& prev, int64_t prev_point_ns,
+                                    int64_t cur_point_ns) {
+  PointComparison c;
+  c.prev = c.cur = prev;
+  c.prev.time_ns = prev_point_ns;
+  c.cur.time_ns = cur_point_ns;
+  c.common_files = prev.files;
+  return c;
+}
+
+bool TakeBackUnchanged(const storage::EntryRecord& old, PointComparison* c) {
+  const bool zero = old.size == 0;
+  if (c->prev.files == 0 || c->cur.files == 0 || c->common_files == 0 || c->prev.bytes < old.size ||
+      c->cur.bytes < old.size ||
+      (zero && (c->prev.zero_length_files == 0 || c->cur.zero_length_files == 0))) {
+    return false;
+  }
+  for (PointSummary* p : {&c->prev, &c->cur}) {
+    --p->files;
+    p->bytes -= old.size;
+    if (zero) --p->zero_length_files;
+  }
+  --c->common_files;
+  return true;
+}
+
 namespace {
 
 // ComparePoints from the previous point's summary; nullopt when it does not
@@ -167,42 +201,21 @@ namespace {
 storage::StatusOr<std::optional<PointComparison>> CompareChanges(
     storage::Catalogue& cat, const std::string& tenant, const std::string& backup_set,
     int64_t prev_point_ns, int64_t cur_point_ns, const PointSummary& summary) {
-  storage::Versions versions(cat.kv());
-  auto points = versions.Points(tenant, backup_set);
-  if (!points.ok()) return points.status();
-  auto recorded = [&](int64_t t) { return std::binary_search(points->begin(), points->end(), t); };
-  if (prev_point_ns >= cur_point_ns || !recorded(prev_point_ns) || !recorded(cur_point_ns)) {
-    return std::optional<PointComparison>();
-  }
-  PointComparison c;
-  for (PointSummary* p : {&c.prev, &c.cur}) {
-    *p = summary;
-  }
-  c.prev.time_ns = prev_point_ns;
-  c.cur.time_ns = cur_point_ns;
-  c.common_files = summary.files;
+  auto readable = ChangesReadable(cat, tenant, backup_set, prev_point_ns, cur_point_ns);
+  if (!readable.ok()) return readable.status();
+  if (!*readable) return std::optional<PointComparison>();
+  PointComparison c = UnchangedComparison(summary, prev_point_ns, cur_point_ns);
   bool adds_up = true;
-  storage::Status s = versions.Diff(
+  storage::Status s = storage::Versions(cat.kv()).Diff(
       tenant, backup_set, prev_point_ns, cur_point_ns,
       [&](std::string_view path, const storage::EntryRecord* a,
           const storage::EntryRecord* b) -> storage::Status {
         const storage::EntryRecord* old = a != nullptr && IsFile(*a) ? a : nullptr;
         const storage::EntryRecord* neu = b != nullptr && IsFile(*b) ? b : nullptr;
         if (old == nullptr && neu == nullptr) return absl::OkStatus();
-        if (old != nullptr) {
-          const bool zero = old->size == 0;
-          if (c.prev.files == 0 || c.cur.files == 0 || c.common_files == 0 ||
-              c.prev.bytes < old->size || c.cur.bytes < old->size ||
-              (zero && (c.prev.zero_length_files == 0 || c.cur.zero_length_files == 0))) {
-            adds_up = false;
-            return absl::AbortedError("the summary does not hold " + std::string(path));
-          }
-          for (PointSummary* p : {&c.prev, &c.cur}) {
-            --p->files;
-            p->bytes -= old->size;
-            if (zero) --p->zero_length_files;
-          }
-          --c.common_files;
+        if (old != nullptr && !TakeBackUnchanged(*old, &c)) {
+          adds_up = false;
+          return absl::AbortedError("the summary does not hold " + std::string(path));
         }
         AddToComparison(old, neu, &c);
         return absl::OkStatus();

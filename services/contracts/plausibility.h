@@ -109,6 +109,18 @@ void AddToComparison(const storage::EntryRecord* prev, const storage::EntryRecor
 // carry one of the same algorithm (see PointComparison::content_changed).
 bool ContentDiffers(const storage::EntryRecord& a, const storage::EntryRecord& b);
 
+// Reading the change from a summary (ComparePoints, ScanSignals): whether
+// points a < b of the set are both recorded (their diff is then readable);
+// the comparison as if every file of `prev` were a common unchanged file;
+// and taking one back for a changed path about to be stepped
+// (AddToComparison), false when the comparison does not hold it (a count
+// would fall below zero; nothing changed).
+storage::StatusOr<bool> ChangesReadable(storage::Catalogue& cat, const std::string& tenant,
+                                        const std::string& backup_set, int64_t a, int64_t b);
+PointComparison UnchangedComparison(const PointSummary& prev, int64_t prev_point_ns,
+                                    int64_t cur_point_ns);
+bool TakeBackUnchanged(const storage::EntryRecord& old, PointComparison* c);
+
 // A comparison or a scan from a tally (ComparePoints, ScanSignals) holds the
 // paths changed between the two points in memory: past this many versions
 // born or ended between them it reads both points whole instead, in bounded

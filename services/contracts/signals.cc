@@ -145,12 +145,8 @@ class Collector {
     from_tally_ = true;
     held_files_in_ = std::move(held_files_in);
     PointComparison& c = out_.versus_reference;
-    for (PointSummary* p : {&c.prev, &c.cur}) {
-      p->files = t.files;
-      p->bytes = t.bytes;
-      p->zero_length_files = t.zero_length_files;
-    }
-    c.common_files = t.files;
+    c = UnchangedComparison({0, t.files, t.bytes, t.zero_length_files}, c.prev.time_ns,
+                            c.cur.time_ns);
     out_.sampled_files = t.sampled_files;
     out_.untracked_extensions = t.long_extension_files;
     for (const auto& [ext, n] : t.extensions) extensions_[ext].ref = n;
@@ -158,19 +154,12 @@ class Collector {
   }
 
   // Takes back the unchanged step StartFrom assumed for the reference's
-  // file `old` at `path`. False (nothing changed) when the tally does not
-  // hold it (a count would fall below zero): the caller then reads the
+  // file `old` at `path`. False when the tally does not hold it (a count
+  // would fall below zero): the caller then drops this scan and reads the
   // points whole.
   bool Undo(const EntryRecord& old, const std::string& path) {
-    PointComparison& c = out_.versus_reference;
     const bool sampled = old.sample.sampled();
-    const bool zero = old.size == 0;
-    if (c.prev.files == 0 || c.cur.files == 0 || c.common_files == 0 || c.prev.bytes < old.size ||
-        c.cur.bytes < old.size ||
-        (zero && (c.prev.zero_length_files == 0 || c.cur.zero_length_files == 0)) ||
-        (sampled && out_.sampled_files == 0)) {
-      return false;
-    }
+    if (sampled && out_.sampled_files == 0) return false;
     const std::string_view name = BaseName(path);
     const std::optional<std::string> ext = ExtensionOf(name);
     ExtensionCount* e = nullptr;
@@ -181,13 +170,8 @@ class Collector {
       if (it == extensions_.end() || it->second.ref == 0) return false;
       e = &it->second;
     }
+    if (!TakeBackUnchanged(old, &out_.versus_reference)) return false;
     if (!TallyRemove(&new_tally_, old, name)) return false;
-    for (PointSummary* p : {&c.prev, &c.cur}) {
-      --p->files;
-      p->bytes -= old.size;
-      if (zero) --p->zero_length_files;
-    }
-    --c.common_files;
     if (sampled) --out_.sampled_files;
     if (e != nullptr) {
       --e->ref;
@@ -595,13 +579,10 @@ storage::StatusOr<std::optional<SignalScan>> ScanChanges(storage::Catalogue& cat
                                                          int64_t reference_ns, int64_t new_point_ns,
                                                          const RansomwareSpec& spec,
                                                          const PointTally& tally) {
+  auto readable = ChangesReadable(cat, tenant, backup_set, reference_ns, new_point_ns);
+  if (!readable.ok()) return readable.status();
+  if (!*readable) return std::optional<SignalScan>();
   storage::Versions versions(cat.kv());
-  auto points = versions.Points(tenant, backup_set);
-  if (!points.ok()) return points.status();
-  auto recorded = [&](int64_t t) { return std::binary_search(points->begin(), points->end(), t); };
-  if (reference_ns >= new_point_ns || !recorded(reference_ns) || !recorded(new_point_ns)) {
-    return std::optional<SignalScan>();
-  }
   SignalScan out;
   out.reference_ns = reference_ns;
   out.versus_reference.prev.time_ns = reference_ns;
