@@ -216,11 +216,21 @@ Status RecheckPlausibility(storage::Catalogue& cat, const std::string& tenant,
     if (before > 0) {
       const int64_t prev = (*points)[before - 1].time_ns();
       std::optional<contracts::PointComparison> c;
+      auto prev_tally = tally_of(prev);
+      if (!prev_tally.ok()) return prev_tally.status();
       if (scan && ref == prev) {
         c = scan->versus_reference;
+      } else if (!scan) {
+        // Not judged (verdicts off): the scan's comparison all the same (the
+        // same join), which reads the change from the previous point's tally
+        // and leaves this point's for the next.
+        auto s = contracts::ScanSignals(cat, tenant, backup_set, prev, r.time_ns(), spec,
+                                        *prev_tally ? &**prev_tally : nullptr);
+        if (!s.ok()) return s.status();
+        if (s->new_tally) keep(r.time_ns(), *s->new_tally);
+        if (s->reference_tally) keep(prev, *s->reference_tally);
+        c = std::move(s->versus_reference);
       } else {
-        auto prev_tally = tally_of(prev);
-        if (!prev_tally.ok()) return prev_tally.status();
         std::optional<contracts::PointSummary> summary;
         if (*prev_tally) {
           summary = contracts::PointSummary{prev, (*prev_tally)->files, (*prev_tally)->bytes,

@@ -70,10 +70,13 @@ storage::StatusOr<std::vector<v1::PointRecord>> LoadPoints(storage::KvStore* kv,
 // point is judged once, when first recorded. With !spec.enabled verdicts
 // stay as they are (UNSPECIFIED: not computed).
 //
-// Each point judged keeps its tally (contracts::PointTally,
+// Each point judged or compared keeps its tally (contracts::PointTally,
 // storage::Versions::PutSummary, under the set's generation read before any
 // entry): a later scan or comparison against it reads only the paths
 // changed since (contracts::ScanSignals, ComparePoints), the same answer.
+// With verdicts off, the comparison with the previous point is the scan's
+// (contracts::ScanSignals' versus_reference, its verdict unused), so that
+// the tallies are kept there too.
 //
 // One write (synced unless `sync` is false: then the caller's next synced
 // write makes it durable, and a crash before it leaves the records to be

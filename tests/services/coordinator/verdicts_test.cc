@@ -250,6 +250,40 @@ TEST_F(VerdictsTest, APointsTallyIsKeptAndOneMadeStaleIsNotUsed) {
   EXPECT_EQ(day3.changed_files(), 0u);
 }
 
+// With verdicts off, the plausibility comparison keeps the tallies as well:
+// each next point is compared from the previous one's (the same findings as
+// the join of both points).
+TEST_F(VerdictsTest, WithVerdictsOffTheComparisonKeepsTheTalliesToo) {
+  contracts::RansomwareSpec off;
+  off.enabled = false;
+  const int64_t kMtime = kT0 - kDay;
+  storage::Versions versions(cat_->kv());
+  Tree tree = Server();
+  AddPoint(kT0, tree, off, kMtime);
+  AddPoint(kT0 + kDay, tree, off, kMtime);  // the first comparison: read whole
+  ASSERT_TRUE(*versions.GetSummary("acme", "files", kT0 + kDay));
+  // Day 2 emptied of its programs: files-drop, found from day 1's tally.
+  for (auto it = tree.begin(); it != tree.end();) {
+    it = it->first.starts_with("apps/") ? tree.erase(it) : std::next(it);
+  }
+  AddPoint(kT0 + 2 * kDay, tree, off, kMtime);
+  const std::vector<v1::PointRecord> rec = Records();
+  ASSERT_EQ(rec.size(), 3u);
+  auto joined = contracts::ComparePoints(*cat_, "acme", "files", kT0 + kDay, kT0 + 2 * kDay);
+  ASSERT_TRUE(joined.ok());
+  std::vector<std::string> want;
+  for (const auto& f : contracts::CheckPlausibility(*joined)) {
+    want.push_back(std::string(contracts::FindingKindName(f.kind)) + ": " + f.message);
+  }
+  ASSERT_FALSE(want.empty());
+  EXPECT_THAT(rec[2].implausible(), ::testing::ElementsAreArray(want));
+  EXPECT_EQ(rec[2].changed_files(), joined->content_changed + joined->new_files);
+  EXPECT_EQ(rec[2].verdict(), v1::POINT_VERDICT_UNSPECIFIED);  // (not judged)
+  auto kept = versions.GetSummary("acme", "files", kT0 + 2 * kDay);
+  ASSERT_TRUE(kept.ok() && *kept);
+  EXPECT_EQ(contracts::DecodePointTally(**kept)->files, tree.size());
+}
+
 TEST_F(VerdictsTest, AnAcceptedPointBecomesTheReference) {
   Tree t1 = Server();
   AddPoint(kT0, t1);
