@@ -160,6 +160,10 @@ void AddToComparison(const storage::EntryRecord* prev, const storage::EntryRecor
   }
 }
 
+const storage::EntryRecord* FileOrNull(const storage::EntryRecord* e) {
+  return e != nullptr && IsFile(*e) ? e : nullptr;
+}
+
 storage::StatusOr<bool> ChangesReadable(storage::Catalogue& cat, const std::string& tenant,
                                         const std::string& backup_set, int64_t a, int64_t b) {
   auto points = storage::Versions(cat.kv()).Points(tenant, backup_set);
@@ -210,8 +214,8 @@ storage::StatusOr<std::optional<PointComparison>> CompareChanges(
       tenant, backup_set, prev_point_ns, cur_point_ns,
       [&](std::string_view path, const storage::EntryRecord* a,
           const storage::EntryRecord* b) -> storage::Status {
-        const storage::EntryRecord* old = a != nullptr && IsFile(*a) ? a : nullptr;
-        const storage::EntryRecord* neu = b != nullptr && IsFile(*b) ? b : nullptr;
+        const storage::EntryRecord* old = FileOrNull(a);
+        const storage::EntryRecord* neu = FileOrNull(b);
         if (old == nullptr && neu == nullptr) return absl::OkStatus();
         if (old != nullptr && !TakeBackUnchanged(*old, &c)) {
           adds_up = false;

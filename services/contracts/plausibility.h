@@ -115,6 +115,8 @@ bool ContentDiffers(const storage::EntryRecord& a, const storage::EntryRecord& b
 // and taking one back for a changed path about to be stepped
 // (AddToComparison), false when the comparison does not hold it (a count
 // would fall below zero; nothing changed).
+// The entry if a regular file (the only ones compared), else nullptr.
+const storage::EntryRecord* FileOrNull(const storage::EntryRecord* e);
 storage::StatusOr<bool> ChangesReadable(storage::Catalogue& cat, const std::string& tenant,
                                         const std::string& backup_set, int64_t a, int64_t b);
 PointComparison UnchangedComparison(const PointSummary& prev, int64_t prev_point_ns,

@@ -120,8 +120,9 @@ class Collector {
     if (ref_) AddToComparison(old, neu, &out_.versus_reference);
     const std::string_view dir = DirName(path);
     const std::string_view name = BaseName(path);
-    if (old != nullptr && !from_tally_) TallyAdd(&ref_tally_, &ref_tally_over_, *old, name);
-    if (neu != nullptr) TallyAdd(&new_tally_, &new_tally_over_, *neu, name);
+    const std::optional<std::string> ext = ExtensionOf(name);  // (the same on both sides)
+    if (old != nullptr && !from_tally_) TallyAdd(&ref_tally_, &ref_tally_over_, *old, ext);
+    if (neu != nullptr) TallyAdd(&new_tally_, &new_tally_over_, *neu, ext);
     EnterDir(dir);
     if (neu != nullptr && neu->sample.sampled()) ++out_.sampled_files;
     if (old != nullptr) {
@@ -171,7 +172,7 @@ class Collector {
       e = &it->second;
     }
     if (!TakeBackUnchanged(old, &out_.versus_reference)) return false;
-    if (!TallyRemove(&new_tally_, old, name)) return false;
+    if (!TallyRemove(&new_tally_, old, ext)) return false;
     if (sampled) --out_.sampled_files;
     if (e != nullptr) {
       --e->ref;
@@ -396,12 +397,13 @@ class Collector {
   }
 
   // Counts a file into a tally; past kMaxTallyExtensions, *over.
-  static void TallyAdd(PointTally* t, bool* over, const EntryRecord& e, std::string_view name) {
+  // `ext`: ExtensionOf the file's name.
+  static void TallyAdd(PointTally* t, bool* over, const EntryRecord& e,
+                       const std::optional<std::string>& ext) {
     ++t->files;
     t->bytes += e.size;
     if (e.size == 0) ++t->zero_length_files;
     if (e.sample.sampled()) ++t->sampled_files;
-    std::optional<std::string> ext = ExtensionOf(name);
     if (!ext) {
       ++t->long_extension_files;
       return;
@@ -410,7 +412,7 @@ class Collector {
     if (it != t->extensions.end()) {
       ++it->second;
     } else if (t->extensions.size() < kMaxTallyExtensions) {
-      t->extensions.emplace(std::move(*ext), 1);
+      t->extensions.emplace(*ext, 1);
     } else {
       *over = true;
     }
@@ -418,9 +420,9 @@ class Collector {
 
   // Takes a file out of a tally; false (nothing changed) when the tally
   // does not hold it.
-  static bool TallyRemove(PointTally* t, const EntryRecord& e, std::string_view name) {
+  static bool TallyRemove(PointTally* t, const EntryRecord& e,
+                          const std::optional<std::string>& ext) {
     const bool zero = e.size == 0, sampled = e.sample.sampled();
-    const std::optional<std::string> ext = ExtensionOf(name);
     auto it = ext ? t->extensions.find(*ext) : t->extensions.end();
     if (t->files == 0 || t->bytes < e.size || (zero && t->zero_length_files == 0) ||
         (sampled && t->sampled_files == 0) || (!ext && t->long_extension_files == 0) ||
@@ -569,8 +571,6 @@ bool LooksLikeRansomNote(std::string_view name) {
 
 namespace {
 
-bool IsFile(const EntryRecord* e) { return e != nullptr && e->type == storage::EntryType::kFile; }
-
 // ScanSignals from the reference's tally: nullopt when the tally does not
 // add up with the changes (or a point is not recorded), to be read whole.
 storage::StatusOr<std::optional<SignalScan>> ScanChanges(storage::Catalogue& cat,
@@ -599,8 +599,8 @@ storage::StatusOr<std::optional<SignalScan>> ScanChanges(storage::Catalogue& cat
   storage::Status s = versions.Diff(
       tenant, backup_set, reference_ns, new_point_ns,
       [&](std::string_view path, const EntryRecord* a, const EntryRecord* b) -> storage::Status {
-        const EntryRecord* old = IsFile(a) ? a : nullptr;
-        const EntryRecord* neu = IsFile(b) ? b : nullptr;
+        const EntryRecord* old = FileOrNull(a);
+        const EntryRecord* neu = FileOrNull(b);
         if (old == nullptr && neu == nullptr) return absl::OkStatus();
         p.assign(path);
         if (old != nullptr && !c.Undo(*old, p)) {

@@ -10,8 +10,8 @@
 //
 // ScanSignals is one merge-join of the two points' catalogue entries
 // (FileJoin, plausibility.h), or, given the reference's tally, a walk of
-// the paths changed between them (below), with bounded memory whatever the points' sizes,
-// with no lookup per entry: a renamed file is paired with its new name by
+// the paths changed between them (below), with bounded memory whatever the
+// points' sizes, with no lookup per entry: a renamed file is paired with its new name by
 // digest within the join (files gone from the reference and new files not
 // yet paired wait in a map of at most 100,000 digests per side; past it,
 // SignalScan::untracked_renames). The hash index (Catalogue::ForEachHolder)
@@ -176,8 +176,9 @@ struct SignalScan {
 // note-name cap may keep other names. Whether a directory held files in the
 // reference (note names) is asked of the reference's children of it
 // (Versions::HoldsFileIn), only for a directory with a new note-like file
-// and no changed reference file. A tally that does not add up with the changes (a count would fall
-// below zero) is not trusted: the points are then read whole.
+// and no changed reference file. A tally that does not add up with the
+// changes (a count would fall below zero), or more than kMaxChangedPaths
+// changes, and the points are read whole.
 storage::StatusOr<SignalScan> ScanSignals(storage::Catalogue& cat, const std::string& tenant,
                                           const std::string& backup_set,
                                           std::optional<int64_t> reference_ns, int64_t new_point_ns,

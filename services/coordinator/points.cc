@@ -216,10 +216,10 @@ Status RecheckPlausibility(storage::Catalogue& cat, const std::string& tenant,
     if (before > 0) {
       const int64_t prev = (*points)[before - 1].time_ns();
       std::optional<contracts::PointComparison> c;
-      auto prev_tally = tally_of(prev);
-      if (!prev_tally.ok()) return prev_tally.status();
       if (scan && ref == prev) {
         c = scan->versus_reference;
+      } else if (auto prev_tally = tally_of(prev); !prev_tally.ok()) {
+        return prev_tally.status();
       } else if (!scan) {
         // Not judged (verdicts off): the scan's comparison all the same (the
         // same join), which reads the change from the previous point's tally
